@@ -1,0 +1,31 @@
+using Attribution.Torch;
+
+namespace Attribution.Tests.Torch;
+
+public class TensorBasicsTests
+{
+    [Fact]
+    public void Round_trips_data_and_shape()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        x.shape.Should().Equal(2, 3);
+        x.dtype.Should().Be(ScalarType.Float32);
+        x.data<float>().Should().Equal(1, 2, 3, 4, 5, 6);
+        x.sum().item<float>().Should().Be(21);
+        x.matmul(x.t()).data<float>().Should().Equal(14, 32, 32, 77);
+    }
+
+    [Fact]
+    public void Shape_mismatch_throws_typed_exception_naming_shapes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = torch.ones(2, 3);
+        var b = torch.ones(4, 5);
+        var act = () => a.matmul(b);
+        act.Should().Throw<TorchException>().Which.Message.Should().Contain("2x3").And.Contain("4x5");
+    }
+
+    [Fact]
+    public void Version_is_reported() => torch.__version__.Should().StartWith("1.13");
+}
