@@ -42,7 +42,7 @@ public static partial class torch
             /// <summary>
             /// Registers, in declaration order, every instance field of a <see cref="Module"/> type as a submodule and
             /// every <see cref="Tensor"/> field as a parameter (or as a buffer when marked <see cref="BufferAttribute"/>).
-            /// A leading underscore is dropped from the name. Call it at the end of the constructor.
+            /// Leading and trailing underscores are dropped from the name (<c>weight_</c> and <c>_weight</c> both register <c>weight</c>). Call it at the end of the constructor.
             /// </summary>
             protected void RegisterComponents()
             {
@@ -51,7 +51,7 @@ public static partial class torch
                     foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
                                  .OrderBy(f => f.MetadataToken))
                     {
-                        var fieldName = field.Name.TrimStart('_');
+                        var fieldName = field.Name.Trim('_');
                         if (field.Name.Contains('<') || field.IsDefined(typeof(IgnoreAttribute)))
                         {
                             continue;
