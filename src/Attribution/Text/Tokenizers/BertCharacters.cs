@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+
+namespace Attribution.Text.Tokenizers;
+
+/// <summary>Character classes exactly as BERT's normalizer and pre-tokenizer define them.</summary>
+internal static class BertCharacters
+{
+    private static readonly ConcurrentDictionary<int, string> Decompositions = new();
+
+    /// <summary>
+    /// Control characters that cleaning removes: Unicode categories C* (Cc, Cf, Cs, Co, Cn), except tab, newline
+    /// and carriage return, which count as whitespace.
+    /// </summary>
+    public static bool IsControl(int codePoint)
+    {
+        if (codePoint is '\t' or '\n' or '\r')
+        {
+            return false;
+        }
+
+        return CharUnicodeInfo.GetUnicodeCategory(codePoint) is UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+    }
+
+    /// <summary>The Unicode White_Space property (which includes tab, newline and carriage return).</summary>
+    public static bool IsWhitespace(int codePoint) => codePoint <= char.MaxValue && char.IsWhiteSpace((char)codePoint);
+
+    /// <summary>BERT's punctuation: the ASCII ranges 33–47, 58–64, 91–96, 123–126 (so <c>$</c>, <c>+</c>, <c>^</c> count) and Unicode P*.</summary>
+    public static bool IsPunctuation(int codePoint)
+    {
+        if (codePoint is (>= 33 and <= 47) or (>= 58 and <= 64) or (>= 91 and <= 96) or (>= 123 and <= 126))
+        {
+            return true;
+        }
+
+        return CharUnicodeInfo.GetUnicodeCategory(codePoint) is UnicodeCategory.ConnectorPunctuation
+            or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
+            or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation
+            or UnicodeCategory.OtherPunctuation;
+    }
+
+    /// <summary>
+    /// The CJK Unified Ideographs blocks BERT isolates as words (Hangul, Hiragana and Katakana are not among them).
+    /// The ranges are those of Google's and Hugging Face's Python BasicTokenizer.
+    /// </summary>
+    public static bool IsCjk(int codePoint) => codePoint is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF)
+        or (>= 0x20000 and <= 0x2A6DF) or (>= 0x2A700 and <= 0x2B73F) or (>= 0x2B740 and <= 0x2B81F)
+        or (>= 0x2B820 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
+
+    /// <summary>The canonical decomposition (NFD) of one code point, cached because the same accented letters recur.</summary>
+    public static string Decompose(System.Text.Rune rune) =>
+        Decompositions.GetOrAdd(rune.Value, static (_, r) => r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune);
+}

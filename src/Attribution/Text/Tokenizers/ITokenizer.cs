@@ -1,0 +1,94 @@
+namespace Attribution.Text.Tokenizers;
+
+/// <summary>Which end of an over-long input loses tokens when <c>maxLength</c> forces truncation.</summary>
+public enum TruncationSide
+{
+    /// <summary>Keep the beginning, drop tokens from the end (Hugging Face's default).</summary>
+    Right,
+
+    /// <summary>Keep the end, drop tokens from the beginning.</summary>
+    Left,
+}
+
+/// <summary>
+/// Turns text into model input ids the way the corresponding Hugging Face tokenizer does, keeping track of
+/// where every token came from in the input. Obtain one from <see cref="TokenizerLoader"/>. Implementations are
+/// immutable and safe to use from several threads.
+/// </summary>
+public interface ITokenizer
+{
+    /// <summary>Number of ids (model vocabulary plus added tokens): the rows an embedding matrix needs.</summary>
+    int VocabularySize { get; }
+
+    /// <summary>
+    /// The longest input (in tokens, special tokens included) the model accepts, from <c>tokenizer_config.json</c>
+    /// (<c>model_max_length</c>) or the truncation section of <c>tokenizer.json</c>; null when neither says.
+    /// Encoding never truncates on its own: compare <see cref="Encoding.Length"/> with this, or pass <c>maxLength</c>.
+    /// </summary>
+    int? ModelMaxLength { get; }
+
+    /// <summary>Id of the token that starts every sequence (<c>[CLS]</c> for BERT, <c>&lt;s&gt;</c> for RoBERTa).</summary>
+    long ClsId { get; }
+
+    /// <summary>Same as <see cref="ClsId"/>: RoBERTa calls it the beginning-of-sequence token.</summary>
+    long BosId { get; }
+
+    /// <summary>Id of the token that ends (and separates) sequences (<c>[SEP]</c> for BERT, <c>&lt;/s&gt;</c> for RoBERTa).</summary>
+    long SepId { get; }
+
+    /// <summary>Same as <see cref="SepId"/>: RoBERTa calls it the end-of-sequence token.</summary>
+    long EosId { get; }
+
+    /// <summary>Id used to pad batches (<c>[PAD]</c>, <c>&lt;pad&gt;</c>).</summary>
+    long PadId { get; }
+
+    /// <summary>Id of the unknown token (<c>[UNK]</c>, <c>&lt;unk&gt;</c>), or null when the vocabulary has none.</summary>
+    long? UnkId { get; }
+
+    /// <summary>Id of the mask token (<c>[MASK]</c>, <c>&lt;mask&gt;</c>), or null when the vocabulary has none.</summary>
+    long? MaskId { get; }
+
+    /// <summary>
+    /// Tokenizes one input, or a pair of inputs, and adds the model's special tokens
+    /// (<c>[CLS] a [SEP] b [SEP]</c> for BERT, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> for RoBERTa).
+    /// Special tokens written literally in the text (e.g. <c>[MASK]</c>, case-sensitive) are kept whole.
+    /// </summary>
+    /// <param name="text">The input; offsets of its tokens index into it.</param>
+    /// <param name="pair">An optional second input (type id 1 for BERT); offsets of its tokens index into it.</param>
+    /// <param name="maxLength">
+    /// When given, the result has at most this many tokens, special tokens included; of a pair, the longer input
+    /// loses tokens first (Hugging Face's <c>longest_first</c>). <see cref="Encoding.Truncated"/> reports how many
+    /// were dropped. When null, nothing is ever dropped.
+    /// </param>
+    /// <param name="truncationSide">Which end loses tokens when truncating.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for the special tokens.</exception>
+    Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right);
+
+    /// <summary>
+    /// Encodes every input like <see cref="Encode"/> and right-pads the shorter results to the longest one with
+    /// <see cref="PadId"/> (attention mask 0, type id 0, special-tokens mask set, no offset, no word).
+    /// </summary>
+    /// <param name="texts">The inputs.</param>
+    /// <param name="pairs">Optional second inputs, one per text.</param>
+    /// <param name="maxLength">Truncation limit applied to each input, as in <see cref="Encode"/>.</param>
+    /// <param name="truncationSide">Which end loses tokens when truncating.</param>
+    /// <exception cref="ArgumentException"><paramref name="pairs"/> does not have one entry per text.</exception>
+    IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right);
+
+    /// <summary>
+    /// Turns ids back into text: WordPiece joins <c>##</c> pieces and tidies spaces before punctuation as Hugging
+    /// Face does (lower-casing and accent stripping cannot be undone); byte-level BPE restores the exact bytes.
+    /// </summary>
+    /// <param name="ids">Token ids.</param>
+    /// <param name="skipSpecialTokens">Leave out special tokens (<c>[CLS]</c>, <c>[PAD]</c>, <c>[UNK]</c>, ...).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>
+    string Decode(IEnumerable<long> ids, bool skipSpecialTokens = true);
+
+    /// <summary>The token with this id, or null when the id is not in the vocabulary.</summary>
+    /// <param name="id">A token id.</param>
+    string? IdToToken(long id);
+
+    /// <summary>The id of this exact token (e.g. <c>##ing</c>, <c>Ġworld</c>), or null when it is not in the vocabulary.</summary>
+    /// <param name="token">A vocabulary entry, spelled as in the vocabulary file.</param>
+    long? TokenToId(string token);
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+
+namespace Attribution.Text.Tokenizers;
+
+/// <summary>What this library reads from a Hugging Face <c>tokenizer_config.json</c>; null where the file is silent.</summary>
+internal sealed record TokenizerConfig
+{
+    public static readonly TokenizerConfig Empty = new();
+
+    public bool? DoLowerCase { get; init; }
+
+    /// <summary>Null both when absent and when JSON null: then accents are stripped exactly when lower-casing.</summary>
+    public bool? StripAccents { get; init; }
+
+    public bool? TokenizeChineseChars { get; init; }
+
+    public bool? AddPrefixSpace { get; init; }
+
+    public bool? TrimOffsets { get; init; }
+
+    public int? ModelMaxLength { get; init; }
+
+    public string? ClsToken { get; init; }
+
+    public string? SepToken { get; init; }
+
+    public string? BosToken { get; init; }
+
+    public string? EosToken { get; init; }
+
+    public string? PadToken { get; init; }
+
+    public string? UnkToken { get; init; }
+
+    public string? MaskToken { get; init; }
+
+    /// <summary>The <c>added_tokens_decoder</c> entries (id, content and matching flags).</summary>
+    public IReadOnlyList<AddedToken> AddedTokens { get; init; } = [];
+
+    public static TokenizerConfig Read(string? path)
+    {
+        if (path is null)
+        {
+            return Empty;
+        }
+
+        using var document = Json.Read(path);
+        var root = document.RootElement;
+        var where = new Json.Location(path, string.Empty);
+        Json.RequireKind(root, JsonValueKind.Object, where);
+        var added = new List<AddedToken>();
+        if (Json.Optional(root, "added_tokens_decoder") is { } decoder)
+        {
+            var at = where.Child("added_tokens_decoder");
+            Json.RequireKind(decoder, JsonValueKind.Object, at);
+            foreach (var entry in decoder.EnumerateObject())
+            {
+                var entryAt = at.Child(entry.Name);
+                if (!int.TryParse(entry.Name, out var id) || id < 0)
+                {
+                    throw new TokenizerException(path, $"{entryAt} should be keyed by a non-negative token id.");
+                }
+
+                Json.RequireKind(entry.Value, JsonValueKind.Object, entryAt);
+                added.Add(new AddedToken(
+                    Json.RequiredString(entry.Value, "content", entryAt),
+                    id,
+                    Json.Bool(entry.Value, "special", false, entryAt),
+                    Json.Bool(entry.Value, "single_word", false, entryAt),
+                    Json.Bool(entry.Value, "lstrip", false, entryAt),
+                    Json.Bool(entry.Value, "rstrip", false, entryAt)));
+            }
+        }
+
+        return new TokenizerConfig
+        {
+            DoLowerCase = Json.OptionalBool(root, "do_lower_case", where),
+            StripAccents = Json.OptionalBool(root, "strip_accents", where),
+            TokenizeChineseChars = Json.OptionalBool(root, "tokenize_chinese_chars", where),
+            AddPrefixSpace = Json.OptionalBool(root, "add_prefix_space", where),
+            TrimOffsets = Json.OptionalBool(root, "trim_offsets", where),
+            ModelMaxLength = ReadModelMaxLength(root, where),
+            ClsToken = TokenName(root, "cls_token", where),
+            SepToken = TokenName(root, "sep_token", where),
+            BosToken = TokenName(root, "bos_token", where),
+            EosToken = TokenName(root, "eos_token", where),
+            PadToken = TokenName(root, "pad_token", where),
+            UnkToken = TokenName(root, "unk_token", where),
+            MaskToken = TokenName(root, "mask_token", where),
+            AddedTokens = added,
+        };
+    }
+
+    /// <summary>The flags <c>added_tokens_decoder</c> gives a token, or plain special-token flags when it is silent.</summary>
+    public AddedToken AddedTokenFor(string content, int id, bool lstrip = false) =>
+        AddedTokens.FirstOrDefault(a => a.Content == content) ?? new AddedToken(content, id, Special: true, LStrip: lstrip);
+
+    private static int? ReadModelMaxLength(JsonElement root, Json.Location where)
+    {
+        // Hugging Face writes 1e30 (VERY_LARGE_INTEGER) when the model's limit is unknown.
+        if (Json.Optional(root, "model_max_length") is not { } value)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw new TokenizerException(where.File, $"{where.Child("model_max_length")} should be a number but is {value.ValueKind}.");
+        }
+
+        var limit = value.GetDouble();
+        return limit is >= 1 and <= 1_000_000_000 ? (int)limit : null;
+    }
+
+    /// <summary>A special token given either as a string or as an AddedToken object with a <c>content</c>.</summary>
+    private static string? TokenName(JsonElement root, string name, Json.Location where)
+    {
+        var value = Json.Optional(root, name);
+        return value?.ValueKind switch
+        {
+            null => null,
+            JsonValueKind.String => value.Value.GetString(),
+            JsonValueKind.Object => Json.RequiredString(value.Value, "content", where.Child(name)),
+            _ => throw new TokenizerException(where.File, $"{where.Child(name)} should be a string or an object with \"content\" but is {value.Value.ValueKind}."),
+        };
+    }
+}

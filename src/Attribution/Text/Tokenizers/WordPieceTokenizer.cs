@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
+namespace Attribution.Text.Tokenizers;
+
+/// <summary>How BERT's normalizer treats text before it is split into words.</summary>
+/// <param name="CleanText">Remove control characters, NUL and U+FFFD; turn every whitespace character into a space.</param>
+/// <param name="HandleChineseChars">Make every CJK ideograph a word of its own.</param>
+/// <param name="StripAccents">Decompose (NFD) and drop non-spacing marks.</param>
+/// <param name="Lowercase">Lower-case.</param>
+internal sealed record BertNormalization(bool CleanText, bool HandleChineseChars, bool StripAccents, bool Lowercase);
+
+/// <summary>
+/// BERT's tokenizer: Hugging Face's BertNormalizer, BertPreTokenizer (whitespace and punctuation) and greedy
+/// longest-match-first WordPiece, with every token traced back to its span in the original string.
+/// </summary>
+internal sealed class WordPieceTokenizer : TokenizerBase
+{
+    private readonly BertNormalization _normalization;
+    private readonly int _maxInputCharsPerWord;
+    private readonly int _unkId;
+    private readonly string _prefix;
+
+    // Lookups by span: whole-word entries, and continuation entries stored without their "##" prefix, so that
+    // the greedy search probes substrings of the word without allocating.
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _initial;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuation;
+
+    public WordPieceTokenizer(
+        IReadOnlyDictionary<string, int> vocabulary,
+        IReadOnlyList<AddedToken> addedTokens,
+        PostProcessor postProcessor,
+        SpecialIds specialIds,
+        int? modelMaxLength,
+        BertNormalization normalization,
+        int unkId,
+        string continuingSubwordPrefix,
+        int maxInputCharsPerWord)
+        : base(vocabulary, addedTokens, postProcessor, specialIds, modelMaxLength)
+    {
+        _normalization = normalization;
+        _unkId = unkId;
+        _prefix = continuingSubwordPrefix;
+        _maxInputCharsPerWord = maxInputCharsPerWord;
+        var initial = new Dictionary<string, int>(StringComparer.Ordinal);
+        var continuation = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in vocabulary)
+        {
+            initial[token] = id;
+            if (_prefix.Length > 0 && token.StartsWith(_prefix, StringComparison.Ordinal))
+            {
+                continuation[token[_prefix.Length..]] = id;
+            }
+        }
+
+        _initial = initial.GetAlternateLookup<ReadOnlySpan<char>>();
+        _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    protected override void TokenizeText(string text, int start, int end, List<Piece> output, ref int word)
+    {
+        var builder = new WordBuilder(this, output, word);
+        var i = start;
+        while (i < end)
+        {
+            // A lone surrogate is not a character; treat it as U+FFFD, which cleaning removes.
+            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out var length) != OperationStatus.Done)
+            {
+                rune = Rune.ReplacementChar;
+            }
+
+            Normalize(rune, i, i + length, builder);
+            i += length;
+        }
+
+        builder.EndWord();
+        word = builder.Word;
+    }
+
+    protected override string DecodeTokens(IReadOnlyList<string> tokens)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (i > 0 && _prefix.Length > 0 && token.StartsWith(_prefix, StringComparison.Ordinal))
+            {
+                text.Append(token, _prefix.Length, token.Length - _prefix.Length);
+            }
+            else
+            {
+                text.Append(i > 0 ? " " : string.Empty).Append(token);
+            }
+        }
+
+        // Hugging Face's clean_up_tokenization.
+        return text.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",").Replace(" ' ", "'")
+            .Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re")
+            .ToString();
+    }
+
+    /// <summary>
+    /// Applies the normalizer to one original character (which may become none or several) and feeds the result
+    /// to the pre-tokenizer, all tagged with the original span <c>[start, end)</c>.
+    /// </summary>
+    private void Normalize(Rune rune, int start, int end, WordBuilder builder)
+    {
+        var n = _normalization;
+        var value = rune.Value;
+        if (n.CleanText && (value == 0 || value == 0xFFFD || BertCharacters.IsControl(value)))
+        {
+            return;
+        }
+
+        if (value < 0x80)
+        {
+            // ASCII has no accents and lower-cases to one character: the common case, kept cheap.
+            var c = n.Lowercase && value is >= 'A' and <= 'Z' ? (char)(value + 32) : (char)value;
+            builder.Add(new Rune(c), start, end);
+            return;
+        }
+
+        var isolate = n.HandleChineseChars && BertCharacters.IsCjk(value);
+        if (isolate)
+        {
+            builder.EndWord();
+        }
+
+        // Hugging Face strips accents before lower-casing: NFD, then drop non-spacing marks (Mn).
+        if (n.StripAccents)
+        {
+            foreach (var part in BertCharacters.Decompose(rune).EnumerateRunes())
+            {
+                if (Rune.GetUnicodeCategory(part) != UnicodeCategory.NonSpacingMark)
+                {
+                    AddLowercased(part, start, end, builder);
+                }
+            }
+        }
+        else
+        {
+            AddLowercased(rune, start, end, builder);
+        }
+
+        if (isolate)
+        {
+            builder.EndWord();
+        }
+    }
+
+    private void AddLowercased(Rune rune, int start, int end, WordBuilder builder)
+    {
+        if (!_normalization.Lowercase)
+        {
+            builder.Add(rune, start, end);
+        }
+        else if (rune.Value == 0x130)
+        {
+            // İ is the one character whose full lower-case mapping (Python's and Rust's) is two: i + U+0307.
+            // .NET's invariant ToLower uses the simple mapping, which leaves it unchanged.
+            builder.Add(new Rune('i'), start, end);
+            builder.Add(new Rune(0x307), start, end);
+        }
+        else
+        {
+            builder.Add(Rune.ToLowerInvariant(rune), start, end);
+        }
+    }
+
+    /// <summary>Greedy longest-match-first WordPiece over one normalized word.</summary>
+    private void SplitWord(ReadOnlySpan<char> word, ReadOnlySpan<int> starts, ReadOnlySpan<int> ends, int wordIndex, List<Piece> output)
+    {
+        var first = output.Count;
+        var codePoints = 0;
+        foreach (var unit in word)
+        {
+            codePoints += char.IsLowSurrogate(unit) ? 0 : 1;
+        }
+
+        if (codePoints <= _maxInputCharsPerWord)
+        {
+            var position = 0;
+            while (position < word.Length)
+            {
+                var lookup = position == 0 ? _initial : _continuation;
+                var end = word.Length;
+                var id = -1;
+                while (end > position)
+                {
+                    if (lookup.TryGetValue(word[position..end], out id))
+                    {
+                        break;
+                    }
+
+                    // Shorten by one character, never leaving half a surrogate pair.
+                    end -= end - position >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
+                    id = -1;
+                }
+
+                if (id < 0)
+                {
+                    break;
+                }
+
+                output.Add(new Piece(id, starts[position], ends[end - 1], wordIndex));
+                position = end;
+            }
+
+            if (position == word.Length)
+            {
+                return;
+            }
+        }
+
+        // A word with no complete segmentation (or too long) becomes a single unknown token spanning all of it.
+        output.RemoveRange(first, output.Count - first);
+        output.Add(new Piece(_unkId, starts[0], ends[word.Length - 1], wordIndex));
+    }
+
+    /// <summary>
+    /// The pre-tokenizer: collects normalized characters into words, splitting at whitespace and isolating
+    /// punctuation, and records for each UTF-16 unit the original span it came from.
+    /// </summary>
+    private sealed class WordBuilder(WordPieceTokenizer owner, List<Piece> output, int firstWord)
+    {
+        private char[] _chars = new char[32];
+        private int[] _starts = new int[32];
+        private int[] _ends = new int[32];
+        private int _length;
+
+        public int Word { get; private set; } = firstWord;
+
+        public void Add(Rune rune, int start, int end)
+        {
+            var value = rune.Value;
+            if (BertCharacters.IsWhitespace(value))
+            {
+                EndWord();
+                return;
+            }
+
+            var punctuation = BertCharacters.IsPunctuation(value);
+            if (punctuation)
+            {
+                EndWord();
+            }
+
+            if (_length + 2 > _chars.Length)
+            {
+                Array.Resize(ref _chars, _chars.Length * 2);
+                Array.Resize(ref _starts, _chars.Length);
+                Array.Resize(ref _ends, _chars.Length);
+            }
+
+            var written = rune.EncodeToUtf16(_chars.AsSpan(_length));
+            for (var k = 0; k < written; k++)
+            {
+                _starts[_length + k] = start;
+                _ends[_length + k] = end;
+            }
+
+            _length += written;
+            if (punctuation)
+            {
+                EndWord();
+            }
+        }
+
+        public void EndWord()
+        {
+            if (_length == 0)
+            {
+                return;
+            }
+
+            owner.SplitWord(_chars.AsSpan(0, _length), _starts.AsSpan(0, _length), _ends.AsSpan(0, _length), Word, output);
+            Word++;
+            _length = 0;
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.Json;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Tests.Text.Tokenizers;
+
+/// <summary>Byte-level BPE on a tokenizer.json written here: needs nothing from shared/.</summary>
+public class ByteLevelBpeTests
+{
+    // "  hello the  café 😀 ": indices 0-1 spaces, 2-6 hello, 7 space, 8-10 the, 11-12 spaces, 13-16 café,
+    // 17 space, 18-19 the emoji's surrogate pair, 20 space.
+    private const string Awkward = "  hello the  café 😀 ";
+
+    [Fact]
+    public void Merges_apply_by_rank_and_spaces_become_G_dot()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        var encoding = tokenizer.Encode(Awkward);
+
+        // " the" merges h+e (rank 0) before Ġ+t (rank 4), so "Ġt h" never applies and "Ġt he" does.
+        // é is two UTF-8 bytes (Ã ©), the emoji four (ð Ł ĺ Ģ), only the first two of which merge.
+        encoding.Tokens.Should().Equal(
+            "<s>", "Ġ", "Ġhello", "Ġthe", "Ġ", "Ġc", "a", "f", "Ã©", "Ġ", "ðŁ", "ĺ", "Ģ", "Ġ", "</s>");
+        encoding.Ids.Should().Equal(encoding.Tokens.Select(t => tokenizer.TokenToId(t)!.Value));
+        encoding.WordIds.Should().Equal(null, 0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, null);
+    }
+
+    [Fact]
+    public void Offsets_exclude_the_leading_space_and_cover_whole_characters()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        var encoding = tokenizer.Encode(Awkward);
+
+        // A token of spaces only keeps an empty span where it ends; bytes of one character share its span.
+        encoding.Offsets.Should().Equal(
+            null, (1, 1), (2, 7), (8, 11), (12, 12), (13, 14), (14, 15), (15, 16), (16, 17), (18, 18), (18, 20), (18, 20), (18, 20), (21, 21), null);
+        for (var i = 0; i < encoding.Length; i++)
+        {
+            if (encoding.Offsets[i] is var (start, end) && tokenizer.IdToToken(encoding.Ids[i]) is { } token && !token.Contains('Ã') && !token.StartsWith("ð") && token is not ("ĺ" or "Ģ"))
+            {
+                Awkward[start..end].Should().Be(token.TrimStart('Ġ'));
+            }
+        }
+    }
+
+    [Fact]
+    public void Add_prefix_space_spells_the_first_word_like_the_others_without_shifting_offsets()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: true)));
+
+        var encoding = tokenizer.Encode("hello the");
+
+        encoding.Tokens.Should().Equal("<s>", "Ġhello", "Ġthe", "</s>");
+        encoding.Offsets.Should().Equal(null, (0, 5), (6, 9), null);
+    }
+
+    [Fact]
+    public void Without_a_prefix_space_the_first_word_is_spelled_from_single_bytes()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        tokenizer.Encode("hello").Tokens.Should().Equal("<s>", "hello", "</s>");
+        tokenizer.Encode("the").Tokens.Should().Equal("<s>", "t", "he", "</s>");
+    }
+
+    [Fact]
+    public void Special_tokens_in_the_text_stay_whole_and_mask_swallows_the_space_before_it()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        var encoding = tokenizer.Encode("hello <mask> the</s>");
+
+        encoding.Tokens.Should().Equal("<s>", "hello", "<mask>", "Ġthe", "</s>", "</s>");
+        encoding.Offsets.Should().Equal(null, (0, 5), (6, 12), (13, 16), (16, 20), null);
+        encoding.SpecialTokensMask.Should().Equal(true, false, false, false, false, true);
+    }
+
+    [Fact]
+    public void Pairs_use_the_roberta_template_with_a_single_type_id()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        var encoding = tokenizer.Encode("hello", " the");
+
+        encoding.Tokens.Should().Equal("<s>", "hello", "</s>", "</s>", "Ġthe", "</s>");
+        encoding.TypeIds.Should().OnlyContain(t => t == 0);
+        encoding.Offsets[4].Should().Be((1, 4));
+        encoding.WordIds.Should().Equal(null, 0, null, null, 1, null);
+    }
+
+    [Fact]
+    public void Decode_restores_the_exact_text()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        var ids = tokenizer.Encode(Awkward).Ids;
+
+        tokenizer.Decode(ids).Should().Be(Awkward);
+        tokenizer.Decode(ids, skipSpecialTokens: false).Should().Be("<s>" + Awkward + "</s>");
+    }
+
+    [Fact]
+    public void Astral_letters_and_digits_group_like_their_bmp_counterparts()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false)));
+
+        // 𝐀 (U+1D400) is a letter and 𝟙 (U+1D7D9) a digit: "x𝐀" is one word, "𝟙2" another, "!" a third.
+        var encoding = tokenizer.Encode("x𝐀 𝟙2!");
+
+        encoding.WordIds.Where(w => w is not null).Distinct().Should().HaveCount(3);
+        encoding.Offsets.Where(o => o is not null).Select(o => o!.Value.Start).Distinct().Should().Equal(0, 1, 4, 6, 7);
+        tokenizer.Decode(encoding.Ids).Should().Be("x𝐀 𝟙2!");
+    }
+
+    /// <summary>
+    /// A RoBERTa-style tokenizer.json: the 256 byte characters, RoBERTa's special tokens and a few merges, half
+    /// written as "a b" strings and half as [a, b] pairs (both forms occur in Hugging Face files).
+    /// </summary>
+    private static string TokenizerJson(bool addPrefixSpace)
+    {
+        var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
+        foreach (var c in ByteCharacters())
+        {
+            vocab[c.ToString()] = vocab.Count;
+        }
+
+        (string, string)[] merges =
+        [
+            ("h", "e"), ("l", "l"), ("ll", "o"), ("he", "llo"), ("Ġ", "t"), ("Ġt", "h"), ("Ġt", "he"), ("Ġ", "hello"),
+            ("Ã", "©"), ("ð", "Ł"), ("Ġ", "c"),
+        ];
+        foreach (var (a, b) in merges)
+        {
+            vocab.TryAdd(a + b, vocab.Count);
+        }
+
+        vocab["<mask>"] = vocab.Count;
+        object[] serializedMerges = merges.Select((m, i) => i % 2 == 0 ? (object)$"{m.Item1} {m.Item2}" : new[] { m.Item1, m.Item2 }).ToArray();
+        object Added(string content, int id, bool lstrip = false) =>
+            new { id, content, single_word = false, lstrip, rstrip = false, normalized = false, special = true };
+
+        return JsonSerializer.Serialize(new
+        {
+            version = "1.0",
+            truncation = (object?)null,
+            padding = (object?)null,
+            added_tokens = new[] { Added("<s>", 0), Added("<pad>", 1), Added("</s>", 2), Added("<unk>", 3), Added("<mask>", vocab["<mask>"], lstrip: true) },
+            normalizer = (object?)null,
+            pre_tokenizer = new { type = "ByteLevel", add_prefix_space = addPrefixSpace, trim_offsets = true, use_regex = true },
+            post_processor = new { type = "RobertaProcessing", sep = new object[] { "</s>", 2 }, cls = new object[] { "<s>", 0 }, trim_offsets = true, add_prefix_space = addPrefixSpace },
+            decoder = new { type = "ByteLevel", add_prefix_space = true, trim_offsets = true, use_regex = true },
+            model = new
+            {
+                type = "BPE",
+                dropout = (object?)null,
+                unk_token = (object?)null,
+                continuing_subword_prefix = "",
+                end_of_word_suffix = "",
+                fuse_unk = false,
+                byte_fallback = false,
+                vocab,
+                merges = serializedMerges,
+            },
+        });
+    }
+
+    /// <summary>GPT-2's bytes_to_unicode, written out independently of the library.</summary>
+    private static IEnumerable<char> ByteCharacters()
+    {
+        var shifted = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            yield return printable ? (char)b : (char)(256 + shifted++);
+        }
+    }
+}

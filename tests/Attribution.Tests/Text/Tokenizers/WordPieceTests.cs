@@ -1,0 +1,181 @@
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Tests.Text.Tokenizers;
+
+/// <summary>WordPiece behaviour on a vocab.txt written here: needs nothing from shared/.</summary>
+public class WordPieceTests
+{
+    // Ids are line numbers: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 the=5 cat=6 sat=7 on=8 mat=9 ##s=10 .=11 ,=12
+    // un=13 ##aff=14 ##able=15 cafe=16 東=17 a=18 ##a=19 !=20
+    private static readonly string[] Vocabulary =
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "##s", ".", ",", "un", "##aff", "##able", "cafe", "東", "a", "##a", "!"];
+
+    private static ITokenizer Load(TempDirectory dir, string? config = null) => TokenizerLoader.FromWordPieceVocab(
+        dir.Write("vocab.txt", string.Join("\n", Vocabulary) + "\n"), config is null ? null : dir.Write("tokenizer_config.json", config));
+
+    [Fact]
+    public void Splits_words_greedily_into_longest_pieces()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        var encoding = tokenizer.Encode("The CATS sat, unaffable. Dogs!");
+
+        encoding.Tokens.Should().Equal("[CLS]", "the", "cat", "##s", "sat", ",", "un", "##aff", "##able", ".", "[UNK]", "!", "[SEP]");
+        encoding.Ids.Should().Equal(2, 5, 6, 10, 7, 12, 13, 14, 15, 11, 1, 20, 3);
+        encoding.WordIds.Should().Equal(null, 0, 1, 1, 2, 3, 4, 4, 4, 5, 6, 7, null);
+        encoding.Offsets.Should().Equal(null, (0, 3), (4, 7), (7, 8), (9, 12), (12, 13), (14, 16), (16, 19), (19, 23), (23, 24), (25, 29), (29, 30), null);
+        encoding.TypeIds.Should().OnlyContain(t => t == 0);
+        encoding.AttentionMask.Should().OnlyContain(m => m == 1);
+        encoding.SpecialTokensMask.Should().Equal(true, false, false, false, false, false, false, false, false, false, false, false, true);
+        encoding.Truncated.Should().Be(0);
+    }
+
+    [Fact]
+    public void Normalization_changes_lengths_but_offsets_index_the_original()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        // CAFÉ written with a combining accent (5 units), NUL and U+FFFD removed, a CJK ideograph split off.
+        var text = "CAFE\u0301\0\uFFFD東cat";
+        var encoding = tokenizer.Encode(text);
+
+        encoding.Tokens.Should().Equal("[CLS]", "cafe", "東", "cat", "[SEP]");
+        encoding.Offsets.Should().Equal(null, (0, 4), (7, 8), (8, 11), null);
+    }
+
+    [Fact]
+    public void Words_over_100_code_points_are_unknown_counting_surrogate_pairs_once()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        tokenizer.Encode(new string('a', 100)).Tokens.Should().HaveCount(102).And.NotContain("[UNK]");
+        tokenizer.Encode(new string('a', 101)).Tokens.Should().Equal("[CLS]", "[UNK]", "[SEP]");
+
+        // 99 letters and one astral character are 100 code points (101 UTF-16 units): still within the limit,
+        // so the word is looked up (and is unknown only because the emoji is not in the vocabulary).
+        var astral = new string('a', 99) + "😀";
+        var encoding = tokenizer.Encode(astral);
+        encoding.Tokens.Should().Equal("[CLS]", "[UNK]", "[SEP]");
+        encoding.Offsets[1].Should().Be((0, 101));
+    }
+
+    [Fact]
+    public void Literal_special_tokens_stay_whole_and_case_sensitive()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        var encoding = tokenizer.Encode("the [MASK] sat [mask][SEP]");
+
+        encoding.Tokens.Should().Equal("[CLS]", "the", "[MASK]", "sat", "[UNK]", "[UNK]", "[UNK]", "[SEP]", "[SEP]");
+        encoding.Offsets[2].Should().Be((4, 10));
+        encoding.SpecialTokensMask[2].Should().BeFalse("a special token typed in the text is part of the input");
+        encoding.WordIds[2].Should().Be(1);
+    }
+
+    [Fact]
+    public void Pairs_get_type_ids_and_offsets_into_their_own_text()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        var encoding = tokenizer.Encode("the cat", "on mat");
+
+        encoding.Tokens.Should().Equal("[CLS]", "the", "cat", "[SEP]", "on", "mat", "[SEP]");
+        encoding.TypeIds.Should().Equal(0, 0, 0, 0, 1, 1, 1);
+        encoding.Offsets[4].Should().Be((0, 2));
+        encoding.WordIds.Should().Equal(null, 0, 1, null, 2, 3, null);
+    }
+
+    [Fact]
+    public void Truncation_happens_only_when_asked_and_is_reported()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+        var text = "the cat sat on the mat";
+
+        tokenizer.Encode(text).Length.Should().Be(8);
+
+        var right = tokenizer.Encode(text, maxLength: 5);
+        right.Tokens.Should().Equal("[CLS]", "the", "cat", "sat", "[SEP]");
+        right.Truncated.Should().Be(3);
+
+        var left = tokenizer.Encode(text, maxLength: 5, truncationSide: TruncationSide.Left);
+        left.Tokens.Should().Equal("[CLS]", "on", "the", "mat", "[SEP]");
+        left.Truncated.Should().Be(3);
+
+        tokenizer.Encode(text, maxLength: 8).Truncated.Should().Be(0);
+        FluentActions.Invoking(() => tokenizer.Encode(text, maxLength: 1)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void Pair_truncation_takes_from_the_longer_input_first()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        // 2 + 6 content tokens, budget 9 - 3 = 6: the shorter keeps both, the longer keeps 4.
+        var unequal = tokenizer.Encode("the cat", "the cat sat on the mat", maxLength: 9);
+        unequal.Tokens.Should().Equal("[CLS]", "the", "cat", "[SEP]", "the", "cat", "sat", "on", "[SEP]");
+        unequal.Truncated.Should().Be(2);
+
+        // 4 + 6 content tokens, budget 7 - 3 = 4: neither fits alone, so 2 each.
+        var both = tokenizer.Encode("the cat sat on", "the cat sat on the mat", maxLength: 7);
+        both.Tokens.Should().Equal("[CLS]", "the", "cat", "[SEP]", "the", "cat", "[SEP]");
+        both.Truncated.Should().Be(6);
+    }
+
+    [Fact]
+    public void Batches_are_padded_to_the_longest()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        var batch = tokenizer.EncodeBatch(["the cat sat", "on"], ["mat", "the mat"]);
+
+        batch.Should().HaveCount(2);
+        batch[0].Ids.Should().Equal(2, 5, 6, 7, 3, 9, 3);
+        batch[1].Ids.Should().Equal(2, 8, 3, 5, 9, 3, 0);
+        batch[1].AttentionMask.Should().Equal(1, 1, 1, 1, 1, 1, 0);
+        batch[1].TypeIds.Should().Equal(0, 0, 0, 1, 1, 1, 0);
+        batch[1].SpecialTokensMask[^1].Should().BeTrue();
+        batch[1].Offsets[^1].Should().BeNull();
+        batch[1].WordIds[^1].Should().BeNull();
+        batch[1].Tokens[^1].Should().Be("[PAD]");
+        FluentActions.Invoking(() => tokenizer.EncodeBatch(["a", "b"], ["c"])).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Decode_joins_pieces_and_tidies_punctuation()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        var ids = tokenizer.Encode("The cats sat, unaffable.").Ids;
+
+        tokenizer.Decode(ids).Should().Be("the cats sat, unaffable.");
+        tokenizer.Decode(ids, skipSpecialTokens: false).Should().Be("[CLS] the cats sat, unaffable. [SEP]");
+        FluentActions.Invoking(() => tokenizer.Decode([99])).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void Cased_config_keeps_case_and_accents()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir, """{"do_lower_case": false, "model_max_length": 128}""");
+
+        tokenizer.Encode("The cat").Tokens.Should().Equal("[CLS]", "[UNK]", "cat", "[SEP]");
+        tokenizer.Encode("cafe\u0301").Tokens.Should().Equal("[CLS]", "[UNK]", "[SEP]");
+        tokenizer.ModelMaxLength.Should().Be(128);
+    }
+
+    [Fact]
+    public void Without_config_the_model_limit_is_unknown()
+    {
+        using var dir = new TempDirectory();
+        Load(dir).ModelMaxLength.Should().BeNull();
+    }
+}
