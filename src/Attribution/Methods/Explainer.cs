@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// Runs several methods over the same texts with shared work: each batch is encoded and run forward once for
+/// all of them, and methods that need the same gradients (Gradient and Gradient × Input at the same layer) share one
+/// forward/backward pass.
+/// </summary>
+public static class Explainer
+{
+    /// <summary>Explains every text with every method; result [m][t] is method m on text t.</summary>
+    public static IReadOnlyList<IReadOnlyList<Explanation>> ExplainAll(
+        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(texts);
+        ArgumentNullException.ThrowIfNull(attributors);
+        options ??= new ExplainOptions();
+        options.Validate();
+        if (texts.Count == 0)
+        {
+            throw new ArgumentException("no texts to explain", nameof(texts));
+        }
+
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
+            }
+
+            if (string.IsNullOrWhiteSpace(texts[i]))
+            {
+                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to explain", nameof(texts));
+            }
+        }
+
+        var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
+        var gradientBased = new List<(int Index, TextAttributor Attributor)>();
+        for (var m = 0; m < attributors.Count; m++)
+        {
+            if (attributors[m] is TextAttributor t)
+            {
+                t.ValidateFor(model);
+                gradientBased.Add((m, t));
+            }
+            else
+            {
+                var own = attributors[m].Explain(model, texts, options);
+                own.ToArray().CopyTo(results[m], 0);
+            }
+        }
+
+        if (gradientBased.Count == 0)
+        {
+            return results;
+        }
+
+        foreach (var chunk in LengthBuckets.Chunk(texts, model.Tokenizer, options.BatchSize))
+        {
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate);
+            var context = new AttributionContext(model, batch, options);
+            context.SharedTime = clock.Elapsed;
+            foreach (var (m, attributor) in gradientBased)
+            {
+                var explanations = attributor.ExplainBatch(context);
+                for (var row = 0; row < chunk.Length; row++)
+                {
+                    results[m][chunk[row]] = explanations[row];
+                }
+            }
+        }
+
+        return results;
+    }
+}

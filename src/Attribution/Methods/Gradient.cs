@@ -1,0 +1,39 @@
+using Attribution.Methods.Internal;
+using Attribution.Torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// Vanilla gradient (saliency): the gradient of the scored output with respect to a layer's activation (the word
+/// embeddings by default), reduced per token by its L2 norm (LIT's "Grad L2 Norm"), L1 norm, or signed sum.
+/// </summary>
+public sealed class Gradient : LayerMethod, INoiseTunnelable
+{
+    /// <summary>Per-token reduction of the gradient (default L2).</summary>
+    public HiddenReduction Reduce { get; init; } = HiddenReduction.L2;
+
+    /// <inheritdoc />
+    public override string Name => "gradient";
+
+    private protected override bool Signed => Reduce.IsSigned();
+
+    private protected override HiddenReduction Reduction => Reduce;
+
+    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+
+    private protected override MethodOutput Attribute(AttributionContext context) =>
+        new(GradientPass.Shared(context, Layer, Side, TensorIndex).Gradient, PerDimension: true);
+
+    Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) =>
+        GradientPass.Compute(context, context.Layer(Layer), Side, TensorIndex, perturb).Gradient;
+
+    bool INoiseTunnelable.Signed => Signed;
+
+    HiddenReduction INoiseTunnelable.Reduction => Reduction;
+
+    string INoiseTunnelable.LayerPath(Models.ITextClassifier model) => LayerName(model);
+
+    LayerSide INoiseTunnelable.Side => Side;
+
+    int INoiseTunnelable.TensorIndex => TensorIndex;
+}

@@ -1,0 +1,150 @@
+using Attribution.Models;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// An attribution method: says how much each token of a text pushed a classifier's score for one class.
+/// Implementations act on any <see cref="ITextClassifier"/> through hooks on its modules and autograd; none has
+/// model-specific code. Every call frees every native tensor it made.
+/// </summary>
+public interface IAttributor
+{
+    /// <summary>The method's name, e.g. <c>integrated-gradients</c>.</summary>
+    string Name { get; }
+
+    /// <summary>The method's settings as recorded on every result.</summary>
+    IReadOnlyList<KeyValuePair<string, string>> Settings { get; }
+
+    /// <summary>Explains each text (batched internally); results are in input order.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="options">Target class, scored output and post-processing; defaults when null.</param>
+    IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null);
+}
+
+/// <summary>Convenience overloads for <see cref="IAttributor"/>.</summary>
+public static class AttributorExtensions
+{
+    /// <summary>Explains one text.</summary>
+    public static Explanation Explain(this IAttributor attributor, ITextClassifier model, string text, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(attributor);
+        return attributor.Explain(model, [text], options)[0];
+    }
+}
+
+/// <summary>Which class an explanation is for.</summary>
+public readonly record struct Target
+{
+    private Target(int? index, string? label)
+    {
+        Index = index;
+        Label = label;
+    }
+
+    /// <summary>The class the model predicts for each text (the default).</summary>
+    public static Target Predicted => default;
+
+    /// <summary>A class by index, or null.</summary>
+    public int? Index { get; }
+
+    /// <summary>A class by label name, or null.</summary>
+    public string? Label { get; }
+
+    /// <summary>True for <see cref="Predicted"/>.</summary>
+    public bool IsPredicted => Index is null && Label is null;
+
+    /// <summary>The class at <paramref name="index"/>.</summary>
+    public static Target Class(int index) => new(index, null);
+
+    /// <summary>The class named <paramref name="label"/>.</summary>
+    public static Target Named(string label)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(label);
+        return new Target(null, label);
+    }
+
+    /// <summary>Parses <c>predicted</c>, an index, or a label name.</summary>
+    public static Target Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Equals("predicted", StringComparison.OrdinalIgnoreCase))
+        {
+            return Predicted;
+        }
+
+        return int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var i)
+            ? Class(i)
+            : Named(text);
+    }
+
+    /// <summary>The class index for a model with these labels and this predicted class; invalid targets throw.</summary>
+    public int Resolve(IReadOnlyList<string> labels, int predicted)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (Index is { } i)
+        {
+            if (i < 0 || i >= labels.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Target), i,
+                    $"target class {i} is out of range: the model has {labels.Count} classes (0..{labels.Count - 1}: {string.Join(", ", labels)})");
+            }
+
+            return i;
+        }
+
+        if (Label is { } name)
+        {
+            for (var k = 0; k < labels.Count; k++)
+            {
+                if (labels[k] == name)
+                {
+                    return k;
+                }
+            }
+
+            var folded = labels.Select((l, k) => (l, k)).Where(x => string.Equals(x.l, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (folded.Count == 1)
+            {
+                return folded[0].k;
+            }
+
+            throw new ArgumentException($"unknown target label '{name}': the model's labels are {string.Join(", ", labels)}", nameof(Target));
+        }
+
+        return predicted;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Index?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Label ?? "predicted";
+}
+
+/// <summary>Per-call options shared by every method.</summary>
+public sealed record ExplainOptions
+{
+    /// <summary>Which class to explain (default: the predicted one).</summary>
+    public Target Target { get; init; } = Target.Predicted;
+
+    /// <summary>Which output of that class to attribute (default: the logit).</summary>
+    public ScoreOutput Score { get; init; } = ScoreOutput.Logit;
+
+    /// <summary>Keep the per-dimension attributions on the result (<see cref="Explanation.RawAttributions"/>).</summary>
+    public bool KeepRawAttributions { get; init; }
+
+    /// <summary>Texts per batch; texts are grouped by length so padding stays small.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Truncate texts longer than the model accepts (reported in <see cref="Explanation.Notes"/>) instead of failing.</summary>
+    public bool Truncate { get; init; }
+
+    /// <summary>Post-processing applied to every result (special tokens, normalization, word aggregation).</summary>
+    public Salience.SalienceOptions Salience { get; init; } = new();
+
+    internal void Validate()
+    {
+        if (BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
+        }
+    }
+}

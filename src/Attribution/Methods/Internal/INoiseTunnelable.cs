@@ -1,0 +1,21 @@
+using Attribution.Models;
+using Attribution.Torch;
+
+namespace Attribution.Methods.Internal;
+
+/// <summary>A method whose input activation <see cref="NoiseTunnel"/> can perturb: it attributes with a perturbation applied.</summary>
+internal interface INoiseTunnelable
+{
+    /// <summary>Per-dimension attributions [batch, length, …] with <paramref name="perturb"/> applied to the input's activation.</summary>
+    Tensor AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb);
+
+    bool Signed { get; }
+
+    HiddenReduction Reduction { get; }
+
+    string LayerPath(ITextClassifier model);
+
+    LayerSide Side { get; }
+
+    int TensorIndex { get; }
+}

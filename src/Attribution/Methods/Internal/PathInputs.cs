@@ -1,0 +1,131 @@
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods.Internal;
+
+/// <summary>
+/// The two ends of an integration path at one layer: the input's activation and the baseline's, with the scored
+/// outputs F(input) and F(baseline) that the convergence delta compares against. Computed as Captum does: token
+/// baselines run the model on the baseline ids; activation baselines run it on the input ids with the layer's
+/// output replaced.
+/// </summary>
+internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputScores, double[] BaselineScores)
+{
+    public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null)
+    {
+        using var noGrad = no_grad();
+        var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits);
+        if (perturbInput is not null)
+        {
+            input = perturbInput(input);
+        }
+
+        var inputScores = context.ScoreValues(inputLogits);
+        Tensor baselineActivation;
+        Tensor baselineLogits;
+        if (baseline.Token is not null || baseline.Ids is not null)
+        {
+            var ids = BaselineIds(context, baseline);
+            baselineActivation = Capture(context, layer, side, index, context.WithIds(ids), out baselineLogits);
+        }
+        else
+        {
+            baselineActivation = baseline.Activation is null ? zeros_like(input) : Expand(context, baseline.Activation, input);
+            using var tap = new LayerTap(layer, side, index, _ => baselineActivation);
+            baselineLogits = context.Model.Module.call(context.Batch.Input);
+        }
+
+        return new PathInputs(input, baselineActivation, inputScores, context.ScoreValues(baselineLogits));
+    }
+
+    /// <summary>The layer's tensor for a forward pass on <paramref name="input"/>; the logits of that pass come back too.</summary>
+    public static Tensor Capture(AttributionContext context, nn.Module layer, LayerSide side, int index, Models.ModelInput input, out Tensor logits)
+    {
+        Tensor? captured = null;
+        using (var tap = new LayerTap(layer, side, index, value =>
+               {
+                   captured = value.detach();
+                   return null;
+               }))
+        {
+            logits = context.Model.Module.call(input);
+            EnsureRanOnce(tap, context);
+        }
+
+        return captured!;
+    }
+
+    public static void EnsureRanOnce(LayerTap tap, AttributionContext context)
+    {
+        if (tap.Calls != 1)
+        {
+            throw new InvalidOperationException(
+                tap.Calls == 0
+                    ? $"the attributed layer did not run during {context.Model.Name}'s forward pass; choose a layer on the path from the input to the output"
+                    : $"the attributed layer ran {tap.Calls} times in one forward pass of {context.Model.Name}; choose a layer that runs once (or a module wrapping its uses)");
+        }
+    }
+
+    /// <summary>Baseline token ids: every token the tokenizer did not add becomes the baseline token; custom ids are checked and padded.</summary>
+    public static Tensor BaselineIds(AttributionContext context, Baseline baseline)
+    {
+        var batch = context.Batch;
+        var tokenizer = context.Model.Tokenizer;
+        var length = (int)context.Length;
+        var ids = new long[context.Size * length];
+        for (var b = 0; b < context.Size; b++)
+        {
+            var encoding = batch.Encodings[b];
+            if (baseline.Ids is { } custom)
+            {
+                if (custom.Length != batch.Lengths[b])
+                {
+                    throw new ArgumentException(
+                        $"the custom baseline has {custom.Length} ids but text {b} (\"{Shorten(batch.Texts[b])}\") has {batch.Lengths[b]} tokens; give one id per token, special tokens included",
+                        nameof(baseline));
+                }
+
+                for (var t = 0; t < length; t++)
+                {
+                    ids[(b * length) + t] = t < custom.Length ? custom[t] : tokenizer.PadId;
+                }
+
+                continue;
+            }
+
+            var replacement = baseline.Token switch
+            {
+                BaselineToken.Pad => tokenizer.PadId,
+                BaselineToken.Unk => tokenizer.UnkId ?? throw new ArgumentException($"{context.Model.Name}'s vocabulary has no unknown token for an unk baseline", nameof(baseline)),
+                BaselineToken.Mask => tokenizer.MaskId ?? throw new ArgumentException($"{context.Model.Name}'s vocabulary has no mask token for a mask baseline", nameof(baseline)),
+                _ => throw new ArgumentOutOfRangeException(nameof(baseline)),
+            };
+            for (var t = 0; t < length; t++)
+            {
+                ids[(b * length) + t] = encoding.SpecialTokensMask[t] ? encoding.Ids[t] : replacement;
+            }
+        }
+
+        return tensor(ids, [context.Size, length]);
+    }
+
+    private static Tensor Expand(AttributionContext context, Tensor activation, Tensor like)
+    {
+        var perText = like.shape[1..];
+        if (activation.shape.SequenceEqual(like.shape))
+        {
+            return activation.to(like.dtype);
+        }
+
+        if (activation.shape.SequenceEqual(perText))
+        {
+            return activation.to(like.dtype).unsqueeze(0).expand(like.shape).contiguous();
+        }
+
+        throw new ArgumentException(
+            $"the custom baseline activation has shape [{string.Join(", ", activation.shape)}] but the layer's activation for this batch is [{string.Join(", ", like.shape)}] (per text [{string.Join(", ", perText)}]); explain texts of the baseline's length",
+            "baseline");
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
+}

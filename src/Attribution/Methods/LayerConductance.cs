@@ -1,0 +1,155 @@
+using System.Globalization;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// Layer conductance, as Captum's <c>LayerConductance</c>: the input (word embeddings, by default) moves along the
+/// straight path from the baseline; at n + 1 points of the chosen rule the attributed layer's activation y and the
+/// gradient g of the scored output with respect to it are taken, and conductance = Σ_k (y_{k+1} − y_k) · g_k, per
+/// token and unit of the layer's output. Per token the units are summed. Works on any module whose output (or the
+/// <see cref="LayerMethod.TensorIndex"/>-th tensor of a tuple output) is laid out [batch, tokens, …]: a BERT layer, an
+/// LSTM, a Linear applied per token.
+/// </summary>
+public sealed class LayerConductance : LayerMethod
+{
+    /// <summary>Number of steps n (n + 1 path points); default 50.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>Rule whose points are used (default trapezoid, Captum's default; step sizes are not used).</summary>
+    public IntegrationRule Rule { get; init; } = IntegrationRule.RiemannTrapezoid;
+
+    /// <summary>The baseline of the input path (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
+    public Baseline Baseline { get; init; } = Baseline.Pad;
+
+    /// <summary>Dotted path of the layer whose input is moved along the path (default: the word embeddings).</summary>
+    public string? InputLayer { get; init; }
+
+    /// <summary>Rows (texts × path points) per forward pass (default 64).</summary>
+    public int InternalBatchSize { get; init; } = 64;
+
+    /// <inheritdoc />
+    public override string Name => "conductance";
+
+    private protected override bool Signed => true;
+
+    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+
+    private protected override void Validate(ITextClassifier model)
+    {
+        if (Layer is null)
+        {
+            throw new ArgumentException("conductance needs the layer to attribute to (e.g. bert.encoder.layer.0): set Layer / --layer", nameof(Layer));
+        }
+
+        base.Validate(model);
+        model.Module.get_submodule(InputLayer ?? model.WordEmbeddingPath);
+        if (Steps < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "conductance needs at least 1 step");
+        }
+
+        IntegrationRules.ValidateSteps(Rule, Steps + 1, nameof(Steps));
+        if (InternalBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
+        }
+    }
+
+    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
+        LayerSettings().Concat(
+        [
+            new("input-layer", InputLayer ?? "word-embeddings"),
+            new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
+            new("integration", Rule.CaptumName()),
+            new("baseline", Baseline.Name),
+            new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
+        ]);
+
+    private protected override MethodOutput Attribute(AttributionContext context)
+    {
+        var inputLayer = context.Layer(InputLayer);
+        var layer = context.Layer(Layer);
+        var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
+        var difference = path.Input - path.Baseline;
+        var alphas = IntegrationRules.Alphas(Rule, Steps + 1);
+        var batch = context.Size;
+        var pointsPerPass = Math.Max(1, InternalBatchSize / batch);
+
+        // Stream over the n + 1 points in order, keeping only the previous activation and gradient.
+        Tensor? total = null;
+        Tensor? previousActivation = null;
+        Tensor? previousGradient = null;
+        for (var first = 0; first <= Steps; first += pointsPerPass)
+        {
+            var count = Math.Min(pointsPerPass, Steps + 1 - first);
+            using var scope = NewDisposeScope();
+            var (activations, gradients) = LayerAlongPath(context, inputLayer, layer, path.Baseline, difference, alphas.AsSpan(first, count));
+            using var noGrad = no_grad();
+            for (var k = 0; k < count; k++)
+            {
+                var activation = activations.narrow(0, k * batch, batch);
+                var gradient = gradients.narrow(0, k * batch, batch);
+                if (previousActivation is not null)
+                {
+                    var term = (activation - previousActivation) * previousGradient!;
+                    if (total is null)
+                    {
+                        total = term.clone();
+                        total.MoveToOuterDisposeScope();
+                    }
+                    else
+                    {
+                        total.add_(term);
+                    }
+                }
+
+                previousActivation = activation;
+                previousGradient = gradient;
+            }
+
+            // The last point of this pass is needed by the next one: keep it beyond this scope.
+            previousActivation = previousActivation!.clone().MoveToOuterDisposeScope();
+            previousGradient = previousGradient!.clone().MoveToOuterDisposeScope();
+        }
+
+        var attributions = total!;
+        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>();
+        var deltas = sums.Select((s, b) => s - (path.InputScores[b] - path.BaselineScores[b])).ToArray();
+        return new MethodOutput(attributions, PerDimension: true, deltas);
+    }
+
+    private (Tensor Activations, Tensor Gradients) LayerAlongPath(
+        AttributionContext context, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
+    {
+        using var grad = enable_grad();
+        Tensor scaled;
+        using (no_grad())
+        {
+            var points = new List<Tensor>(alphas.Length);
+            foreach (var alpha in alphas)
+            {
+                points.Add(baseline + (difference * alpha));
+            }
+
+            scaled = points.Count == 1 ? points[0] : cat(points);
+        }
+
+        Tensor? leaf = null;
+        using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);
+        using var layerTap = new LayerTap(layer, Side, TensorIndex, value =>
+        {
+            leaf = value.detach().requires_grad_();
+            return leaf;
+        });
+        var logits = context.Model.Module.call(context.Repeat(alphas.Length));
+        PathInputs.EnsureRanOnce(inputTap, context);
+        PathInputs.EnsureRanOnce(layerTap, context);
+        var score = context.Score(logits, alphas.Length).sum();
+        var gradient = autograd.grad([score], [leaf!], allow_unused: true)[0] ?? zeros_like(leaf!);
+        return (leaf!.detach(), gradient);
+    }
+}

@@ -1,0 +1,41 @@
+using Attribution.Models;
+
+namespace Attribution.Methods;
+
+/// <summary>Settings shared by methods that attribute to one layer of the model.</summary>
+public abstract class LayerMethod : TextAttributor
+{
+    private protected LayerMethod()
+    {
+    }
+
+    /// <summary>Dotted path of the layer (default: the model's word-embedding layer).</summary>
+    public string? Layer { get; init; }
+
+    /// <summary>Attribute to the layer's output (default) or input.</summary>
+    public LayerSide Side { get; init; } = LayerSide.Output;
+
+    /// <summary>Which tensor of the layer's output (or input) when it is a tuple (default 0).</summary>
+    public int TensorIndex { get; init; }
+
+    private protected string LayerName(ITextClassifier? model) => Layer ?? model?.WordEmbeddingPath ?? "word-embeddings";
+
+    private protected override void Validate(ITextClassifier model)
+    {
+        model.Module.get_submodule(Layer ?? model.WordEmbeddingPath);
+        if (TensorIndex < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TensorIndex), TensorIndex, "tensor index must be non-negative");
+        }
+    }
+
+    private protected IEnumerable<KeyValuePair<string, string>> LayerSettings()
+    {
+        yield return new("layer", Layer ?? "word-embeddings");
+        yield return new("side", Side == LayerSide.Output ? "output" : "input");
+        if (TensorIndex != 0)
+        {
+            yield return new("tensor-index", TensorIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+}

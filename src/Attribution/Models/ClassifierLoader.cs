@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// Loads a classifier folder in Hugging Face layout (<c>config.json</c>, <c>model.safetensors</c>, and
+/// <c>vocab.txt</c> or <c>tokenizer.json</c>): BERT, DistilBERT and RoBERTa sequence classifiers.
+/// </summary>
+public static class ClassifierLoader
+{
+    /// <summary>Loads the model and its tokenizer, in eval mode.</summary>
+    /// <exception cref="ModelLoadException">The folder, its config or its weights are missing or malformed.</exception>
+    /// <exception cref="TokenizerException">The tokenizer files are missing or malformed.</exception>
+    public static TextClassifier Load(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new ModelLoadException(directory, null, $"model folder '{directory}' does not exist; pass a folder with config.json, model.safetensors and tokenizer files");
+        }
+
+        var modelType = ReadModelType(directory);
+        var name = Path.GetFileName(Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar));
+        if (TransformerConfig.SupportedModelTypes.Contains(modelType))
+        {
+            var tokenizer = TokenizerLoader.FromDirectory(directory);
+            var model = TransformerLoader.Load(directory);
+            try
+            {
+                var labels = Enumerable.Range(0, model.Config.NumLabels)
+                    .Select(i => model.Config.Id2Label.TryGetValue(i, out var label) ? label : $"LABEL_{i}")
+                    .ToArray();
+                if (tokenizer.VocabularySize > model.Config.VocabSize)
+                {
+                    throw new ModelLoadException(
+                        directory, "vocab_size", $"the tokenizer in '{directory}' has {tokenizer.VocabularySize} ids but the model's embedding has {model.Config.VocabSize} rows: they do not belong together");
+                }
+
+                return new TextClassifier(name, tokenizer, model, labels, model.WordEmbeddingPath, model.Config.MaxSequenceLength,
+                    usesTokenTypes: modelType == "bert");
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+
+        throw new ModelLoadException(
+            Path.Combine(directory, "config.json"), "model_type", $"'{Path.Combine(directory, "config.json")}' has model_type '{modelType}', which this library cannot load; supported: {string.Join(", ", TransformerConfig.SupportedModelTypes)}");
+    }
+
+    private static string ReadModelType(string directory)
+    {
+        var path = Path.Combine(directory, "config.json");
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException(path, null, $"'{path}' is missing: a model folder needs config.json (Hugging Face layout)");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            if (document.RootElement.ValueKind == JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String)
+            {
+                return type.GetString()!;
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(path, null, $"'{path}' is not valid JSON: {e.Message}");
+        }
+
+        throw new ModelLoadException(path, "model_type", $"'{path}' has no \"model_type\" string; add e.g. \"model_type\": \"bert\"");
+    }
+}

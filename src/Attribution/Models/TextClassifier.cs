@@ -1,0 +1,178 @@
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// The standard <see cref="ITextClassifier"/>: a tokenizer plus a module, with batched prediction.
+/// Load one from a folder with <c>ClassifierLoader.Load</c>, or assemble one from parts.
+/// </summary>
+public sealed class TextClassifier : ITextClassifier, IDisposable
+{
+    /// <summary>Assembles a classifier. The module is put in eval mode; this object owns (and disposes) it.</summary>
+    /// <param name="name">Short name for reports.</param>
+    /// <param name="tokenizer">Tokenizer matching the model's vocabulary.</param>
+    /// <param name="module">ModelInput → logits [batch, labels].</param>
+    /// <param name="labels">Label names in output order.</param>
+    /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule.</param>
+    /// <param name="maxLength">Longest accepted input in tokens, or null.</param>
+    /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
+    public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
+        string wordEmbeddingPath, int? maxLength, bool usesTokenTypes)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count < 1)
+        {
+            throw new ArgumentException("a classifier needs at least one label", nameof(labels));
+        }
+
+        // Fails early, with the list of close paths, if the embedding path is wrong.
+        module.get_submodule(wordEmbeddingPath);
+        Name = name;
+        Tokenizer = tokenizer;
+        Module = module;
+        Labels = labels;
+        WordEmbeddingPath = wordEmbeddingPath;
+        MaxLength = maxLength;
+        UsesTokenTypes = usesTokenTypes;
+        module.eval();
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public ITokenizer Tokenizer { get; }
+
+    /// <inheritdoc />
+    public torch.nn.Module<ModelInput, Tensor> Module { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <inheritdoc />
+    public string WordEmbeddingPath { get; }
+
+    /// <inheritdoc />
+    public int? MaxLength { get; }
+
+    /// <inheritdoc />
+    public bool UsesTokenTypes { get; }
+
+    /// <summary>Texts per forward pass in <see cref="Predict"/> and <see cref="PredictProbabilities"/>.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <inheritdoc />
+    public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+        {
+            throw new ArgumentException("no texts given", nameof(texts));
+        }
+
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
+            }
+
+            if (string.IsNullOrWhiteSpace(texts[i]))
+            {
+                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to classify or explain", nameof(texts));
+            }
+        }
+
+        var encodings = Tokenizer.EncodeBatch(texts, maxLength: truncate ? MaxLength : null);
+        var lengths = encodings.Select(e => e.AttentionMask.Count(m => m != 0)).ToArray();
+        if (!truncate && MaxLength is { } max)
+        {
+            for (var i = 0; i < lengths.Length; i++)
+            {
+                if (lengths[i] > max)
+                {
+                    throw new ArgumentException(
+                        $"texts[{i}] has {lengths[i]} tokens but {Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
+                        nameof(texts));
+                }
+            }
+        }
+
+        var batch = encodings.Count;
+        var length = encodings[0].Length;
+        var ids = new long[batch * length];
+        var mask = new long[batch * length];
+        var types = new long[batch * length];
+        for (var b = 0; b < batch; b++)
+        {
+            Array.Copy(encodings[b].Ids, 0, ids, b * length, length);
+            Array.Copy(encodings[b].AttentionMask, 0, mask, b * length, length);
+            Array.Copy(encodings[b].TypeIds, 0, types, b * length, length);
+        }
+
+        long[] shape = [batch, length];
+        var input = new ModelInput(
+            torch.tensor(ids, shape),
+            torch.tensor(mask, shape),
+            UsesTokenTypes ? torch.tensor(types, shape) : null);
+        return new EncodedBatch(texts, encodings, input, lengths);
+    }
+
+    /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
+    public Tensor Logits(ModelInput input) => Module.call(input);
+
+    /// <summary>Predicts every text, in batches of <see cref="BatchSize"/> texts of similar length.</summary>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var results = new Prediction[texts.Count];
+        foreach (var chunk in LengthBuckets.Chunk(texts, Tokenizer, BatchSize))
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var batch = Encode(chunk.Select(i => texts[i]).ToArray(), truncate);
+            var logits = Logits(batch.Input).to(ScalarType.Float64);
+            var probabilities = logits.softmax(-1);
+            var l = logits.data<double>();
+            var p = probabilities.data<double>();
+            var n = Labels.Count;
+            for (var row = 0; row < chunk.Length; row++)
+            {
+                var rowLogits = l.AsSpan(row * n, n).ToArray();
+                var rowProbabilities = p.AsSpan(row * n, n).ToArray();
+                var label = Array.IndexOf(rowLogits, rowLogits.Max());
+                results[chunk[row]] = new Prediction(texts[chunk[row]], rowLogits, rowProbabilities, label, Labels[label]);
+            }
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc />
+    public double[][] PredictProbabilities(IReadOnlyList<string> texts) => Predict(texts).Select(p => p.Probabilities).ToArray();
+
+    /// <summary>Disposes the module.</summary>
+    public void Dispose() => Module.Dispose();
+}
+
+/// <summary>Groups texts of similar token length so padding stays small.</summary>
+internal static class LengthBuckets
+{
+    /// <summary>Indices of <paramref name="texts"/>, sorted by token count and cut into chunks of at most <paramref name="size"/>.</summary>
+    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITokenizer tokenizer, int size)
+    {
+        if (size < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "batch size must be at least 1");
+        }
+
+        var order = Enumerable.Range(0, texts.Count)
+            .Select(i => (index: i, length: string.IsNullOrWhiteSpace(texts[i]) ? 0 : tokenizer.Encode(texts[i]).Length))
+            .OrderBy(x => x.length).ThenBy(x => x.index)
+            .Select(x => x.index).ToArray();
+        return order.Chunk(size);
+    }
+}

@@ -1,0 +1,248 @@
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>
+/// The post-processing every method shares: grouping tokens into words by character offsets, dropping special
+/// tokens, and normalizing. Each operation returns a new <see cref="Explanation"/> that records what was done.
+/// </summary>
+public static class SalienceLayer
+{
+    /// <summary>Words, special tokens and normalization as <paramref name="options"/> says.</summary>
+    public static Explanation Apply(Explanation explanation, SalienceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(explanation);
+        ArgumentNullException.ThrowIfNull(options);
+        var result = AggregateWords(explanation, options.WordAggregation);
+        if (!options.KeepSpecialTokens)
+        {
+            result = DropSpecialTokens(result);
+        }
+
+        return Normalize(result, options.Normalization);
+    }
+
+    /// <summary>
+    /// Recomputes <see cref="Explanation.Words"/>: each whitespace-delimited span of the text is a word, and a token
+    /// belongs to the word its offset starts in (this works for WordPiece and byte-level BPE alike). Tokens without
+    /// an offset (special tokens) belong to no word.
+    /// </summary>
+    public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
+    {
+        ArgumentNullException.ThrowIfNull(explanation);
+        var spans = WordSpans(explanation.Text);
+        var members = new List<int>[spans.Count];
+        for (var w = 0; w < members.Length; w++)
+        {
+            members[w] = [];
+        }
+
+        for (var t = 0; t < explanation.Tokens.Length; t++)
+        {
+            if (explanation.Offsets[t] is not { } offset)
+            {
+                continue;
+            }
+
+            var w = FindSpan(spans, offset.Start);
+            if (w >= 0)
+            {
+                members[w].Add(t);
+            }
+        }
+
+        var words = new List<WordScore>();
+        for (var w = 0; w < spans.Count; w++)
+        {
+            if (members[w].Count == 0)
+            {
+                continue;
+            }
+
+            var (start, end) = spans[w];
+            var scores = members[w].Select(t => explanation.Scores[t]).ToArray();
+            words.Add(new WordScore(explanation.Text[start..end], start, end, Aggregate(scores, aggregation), members[w].ToArray()));
+        }
+
+        return explanation with { Words = words, WordAggregation = aggregation.Name() };
+    }
+
+    /// <summary>Removes special tokens (those without offsets that the tokenizer added), keeping words consistent.</summary>
+    public static Explanation DropSpecialTokens(Explanation explanation)
+    {
+        ArgumentNullException.ThrowIfNull(explanation);
+        if (!explanation.SpecialTokensKept)
+        {
+            return explanation;
+        }
+
+        var keep = Enumerable.Range(0, explanation.Tokens.Length).Where(i => !explanation.IsSpecial[i]).ToArray();
+        var newIndex = new int[explanation.Tokens.Length];
+        Array.Fill(newIndex, -1);
+        for (var i = 0; i < keep.Length; i++)
+        {
+            newIndex[keep[i]] = i;
+        }
+
+        T[] Pick<T>(T[] values) => keep.Select(i => values[i]).ToArray();
+        return explanation with
+        {
+            Tokens = Pick(explanation.Tokens),
+            TokenIds = Pick(explanation.TokenIds),
+            Offsets = Pick(explanation.Offsets),
+            IsSpecial = Pick(explanation.IsSpecial),
+            Scores = Pick(explanation.Scores),
+            RawAttributions = explanation.RawAttributions is null ? null : Pick(explanation.RawAttributions),
+            Words = explanation.Words.Select(w => w with { TokenIndices = w.TokenIndices.Select(i => newIndex[i]).Where(i => i >= 0).ToArray() }).ToList(),
+            SpecialTokensKept = false,
+        };
+    }
+
+    /// <summary>Normalizes token scores and, separately, word scores. Applying a normalization twice is an error.</summary>
+    public static Explanation Normalize(Explanation explanation, Normalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(explanation);
+        if (normalization == Normalization.None)
+        {
+            return explanation;
+        }
+
+        if (explanation.Normalization != "none")
+        {
+            throw new InvalidOperationException($"the scores are already normalized ({explanation.Normalization}); normalize the original explanation instead");
+        }
+
+        if (normalization == Normalization.MinMax && explanation.Signed)
+        {
+            throw new ArgumentException(
+                $"min-max normalization is for unsigned scores, but {explanation.Method} scores are signed (it would map 0 to a colour that reads as evidence); use max-abs or l1",
+                nameof(normalization));
+        }
+
+        var notes = explanation.Notes.ToList();
+        var tokenScores = Normalize(explanation.Scores, normalization, out var degenerate);
+        var wordScores = Normalize(explanation.Words.Select(w => w.Score).ToArray(), normalization, out var wordsDegenerate);
+        if (degenerate || wordsDegenerate)
+        {
+            notes.Add($"{normalization.Name()} normalization left the scores unchanged: their {(normalization == Normalization.MinMax ? "range" : "norm")} is zero");
+        }
+
+        return explanation with
+        {
+            Scores = tokenScores,
+            Words = explanation.Words.Select((w, i) => w with { Score = wordScores[i] }).ToList(),
+            Normalization = normalization.Name(),
+            Notes = notes,
+        };
+    }
+
+    /// <summary>Normalizes a vector; <paramref name="degenerate"/> is set (and values kept) when the divisor is zero.</summary>
+    public static double[] Normalize(IReadOnlyList<double> scores, Normalization normalization, out bool degenerate)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        degenerate = false;
+        if (scores.Count == 0 || normalization == Normalization.None)
+        {
+            return scores.ToArray();
+        }
+
+        if (normalization == Normalization.MinMax)
+        {
+            var min = scores.Min();
+            var range = scores.Max() - min;
+            if (range == 0)
+            {
+                degenerate = true;
+                return scores.ToArray();
+            }
+
+            return scores.Select(s => (s - min) / range).ToArray();
+        }
+
+        var divisor = normalization switch
+        {
+            Normalization.L1 => scores.Sum(Math.Abs),
+            Normalization.L2 => Math.Sqrt(scores.Sum(s => s * s)),
+            Normalization.MaxAbs => scores.Max(Math.Abs),
+            _ => throw new ArgumentOutOfRangeException(nameof(normalization), normalization, null),
+        };
+        if (divisor == 0)
+        {
+            degenerate = true;
+            return scores.ToArray();
+        }
+
+        return scores.Select(s => s / divisor).ToArray();
+    }
+
+    /// <summary>Combines the scores of one word's tokens.</summary>
+    public static double Aggregate(IReadOnlyList<double> scores, WordAggregation aggregation)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        if (scores.Count == 0)
+        {
+            throw new ArgumentException("a word has at least one token", nameof(scores));
+        }
+
+        return aggregation switch
+        {
+            WordAggregation.Sum => scores.Sum(),
+            WordAggregation.Mean => scores.Average(),
+            WordAggregation.AbsMax => scores.MaxBy(Math.Abs),
+            WordAggregation.L2 => Math.Sqrt(scores.Sum(s => s * s)),
+            WordAggregation.First => scores[0],
+            _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),
+        };
+    }
+
+    /// <summary>[start, end) spans of the maximal runs of non-whitespace characters.</summary>
+    public static IReadOnlyList<(int Start, int End)> WordSpans(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var spans = new List<(int, int)>();
+        var i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            var start = i;
+            while (i < text.Length && !char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            if (i > start)
+            {
+                spans.Add((start, i));
+            }
+        }
+
+        return spans;
+    }
+
+    private static int FindSpan(IReadOnlyList<(int Start, int End)> spans, int position)
+    {
+        int lo = 0, hi = spans.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (position < spans[mid].Start)
+            {
+                hi = mid - 1;
+            }
+            else if (position >= spans[mid].End)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
+}

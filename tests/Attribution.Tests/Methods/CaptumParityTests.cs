@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// Parity with Captum 0.8 on the trained sst2-bert-tiny model (../shared/golden/sst2-bert-tiny.captum.json):
+/// relative L2 error per sentence ≤ 1e-4 and convergence deltas within 1e-4 absolute. Both sides compute in float32,
+/// so the only differences are summation orders (≈1e-6 relative); 1e-4 leaves room for that and nothing else.
+/// </summary>
+public sealed class CaptumParityTests(SstBertTinyFixture fixture) : IClassFixture<SstBertTinyFixture>
+{
+    private const double Tolerance = 1e-4;
+
+    private static readonly ExplainOptions AllTokens = new() { Salience = new SalienceOptions { KeepSpecialTokens = true } };
+
+    public static TheoryData<string> Keys() => new()
+    {
+        "logit/gradient_l2",
+        "logit/gradient_x_input",
+        "probability/gradient_l2",
+        "probability/gradient_x_input",
+        "logit/ig_gausslegendre_50",
+        "probability/ig_gausslegendre_50",
+        "logit/ig_riemann_trapezoid_20",
+        "logit/ig_riemann_left_10",
+        "logit/ig_riemann_middle_16",
+        "logit/ig_gausslegendre_8",
+        "logit/ig_embeddings_block_gausslegendre_50",
+        "logit/conductance_layer0_riemann_trapezoid_50",
+        "logit/conductance_layer1_riemann_trapezoid_50",
+        "logit/neuron_conductance_last_layer_pos0_unit5_riemann_trapezoid_50",
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Keys))]
+    public void Matches_captum(string key)
+    {
+        var model = fixture.Model;
+        var cases = fixture.Cases;
+        var score = key.StartsWith("probability/", StringComparison.Ordinal) ? ScoreOutput.Probability : ScoreOutput.Logit;
+        var attributor = AttributorFor(key["logit/".Length..].TrimStart('/'), key.StartsWith("probability/", StringComparison.Ordinal) ? key["probability/".Length..] : key["logit/".Length..]);
+        var texts = cases.Select(c => c.GetProperty("text").GetString()!).ToArray();
+        var results = attributor.Explain(model, texts, AllTokens with { Score = score });
+        var worst = 0.0;
+        var worstDelta = 0.0;
+        for (var i = 0; i < cases.Length; i++)
+        {
+            var recorded = cases[i].GetProperty(key);
+            results[i].TokenIds.Should().Equal(Golden.Longs(cases[i].GetProperty("input_ids")), "the tokenizer reproduces the recorded ids");
+            results[i].Target.Should().Be(cases[i].GetProperty("target").GetInt32());
+            var expected = recorded.ValueKind == JsonValueKind.Array ? Golden.Doubles(recorded) : Golden.Doubles(recorded.GetProperty("scores"));
+            worst = Math.Max(worst, Golden.RelativeL2(results[i].Scores, expected));
+            if (recorded.ValueKind == JsonValueKind.Object && recorded.TryGetProperty("delta", out var delta))
+            {
+                results[i].ConvergenceDelta.Should().NotBeNull();
+                worstDelta = Math.Max(worstDelta, Math.Abs(results[i].ConvergenceDelta!.Value - delta.GetDouble()));
+            }
+        }
+
+        worst.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst relative L2 error over {cases.Length} sentences");
+        worstDelta.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst absolute delta error");
+    }
+
+    private static IAttributor AttributorFor(string _, string method)
+    {
+        if (method == "gradient_l2")
+        {
+            return new Gradient();
+        }
+
+        if (method == "gradient_x_input")
+        {
+            return new GradientXInput();
+        }
+
+        var parts = method.Split('_');
+        var steps = int.Parse(parts[^1], System.Globalization.CultureInfo.InvariantCulture);
+        if (method.StartsWith("ig_embeddings_block_", StringComparison.Ordinal))
+        {
+            return new IntegratedGradients { Layer = "bert.embeddings", Steps = steps, Rule = IntegrationRules.Parse(string.Join('_', parts[3..^1])) };
+        }
+
+        if (method.StartsWith("ig_", StringComparison.Ordinal))
+        {
+            return new IntegratedGradients { Steps = steps, Rule = IntegrationRules.Parse(string.Join('_', parts[1..^1])) };
+        }
+
+        if (method.StartsWith("conductance_layer", StringComparison.Ordinal))
+        {
+            var layer = parts[1]["layer".Length..];
+            return new LayerConductance { Layer = $"bert.encoder.layer.{layer}", Steps = steps, Rule = IntegrationRules.Parse(string.Join('_', parts[2..^1])) };
+        }
+
+        if (method.StartsWith("neuron_conductance_last_layer_pos0_unit5_", StringComparison.Ordinal))
+        {
+            return new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 5, Steps = steps, Rule = IntegrationRules.Parse(string.Join('_', parts[6..^1])) };
+        }
+
+        throw new ArgumentException(method);
+    }
+}
