@@ -1,0 +1,94 @@
+using Attribution.Torch;
+using nn = Attribution.Torch.torch.nn;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// A matrix product as a module, so the two bilinear products of attention (Q·Kᵀ and A·V) are hook
+/// points: relevance-propagation rules rewrite their gradients (e.g. halve them, AttnLRP) with a forward
+/// hook that sees both factors and returns a replacement output.
+/// </summary>
+internal sealed class MatMul() : nn.Module<(Tensor left, Tensor right), Tensor>(nameof(MatMul))
+{
+    protected override Tensor forward((Tensor left, Tensor right) input) => input.left.matmul(input.right);
+}
+
+/// <summary>
+/// The softmax over the key dimension that turns masked scores into attention probabilities, as a
+/// module so its output can be observed or detached (CP-LRP) by a forward hook.
+/// </summary>
+internal sealed class AttentionSoftmax() : nn.Module<Tensor, Tensor>(nameof(AttentionSoftmax))
+{
+    protected override Tensor forward(Tensor input) => input.softmax(-1);
+}
+
+/// <summary>Shape changes and masks shared by the BERT-family attention layers.</summary>
+internal static class TransformerOps
+{
+    /// <summary>[batch, seq, heads·dim] → [batch, heads, seq, dim].</summary>
+    public static Tensor SplitHeads(Tensor x, int heads)
+    {
+        var shape = x.shape;
+        using var split = x.view(shape[0], shape[1], heads, shape[2] / heads);
+        return split.permute(0, 2, 1, 3);
+    }
+
+    /// <summary>[batch, heads, seq, dim] → [batch, seq, heads·dim].</summary>
+    public static Tensor MergeHeads(Tensor x)
+    {
+        var shape = x.shape;
+        using var swapped = x.permute(0, 2, 1, 3);
+        return swapped.reshape(shape[0], shape[2], shape[1] * shape[3]);
+    }
+
+    /// <summary>
+    /// BERT's additive mask [batch, 1, 1, seq]: 0 on tokens, −10000 on padding, the value the reference
+    /// figures were computed with (Hugging Face 4.x before the dtype-minimum change). After softmax both
+    /// give exactly zero weight in float32, and a finite value keeps relevance rules free of NaN.
+    /// Null when there is no mask: adding zeros would change nothing.
+    /// </summary>
+    public static Tensor? AdditiveMask(Tensor? attentionMask, ScalarType dtype)
+    {
+        if (attentionMask is null)
+        {
+            return null;
+        }
+
+        using var typed = attentionMask.to(dtype);
+        using var inverted = 1.0 - typed;
+        using var scaled = inverted * -10000.0;
+        using var expanded = scaled.unsqueeze(1);
+        return expanded.unsqueeze(2);
+    }
+
+    /// <summary>DistilBERT's boolean mask [batch, 1, 1, seq], true on padding (filled with the dtype's minimum); null without a mask.</summary>
+    public static Tensor? PaddingMask(Tensor? attentionMask)
+    {
+        if (attentionMask is null)
+        {
+            return null;
+        }
+
+        using var padding = attentionMask.eq(0);
+        using var expanded = padding.unsqueeze(1);
+        return expanded.unsqueeze(2);
+    }
+
+    /// <summary>The most negative finite value of a floating-point type (torch.finfo(dtype).min).</summary>
+    public static double MinValue(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 => double.MinValue,
+        ScalarType.Float16 => -65504.0,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        _ => float.MinValue,
+    };
+
+    /// <summary>The feed-forward activation named by the config (already validated).</summary>
+    public static nn.Module<Tensor, Tensor> Activation(string name) => name switch
+    {
+        "gelu" => new nn.GELU(),
+        "gelu_new" or "gelu_pytorch_tanh" => new nn.GELU("tanh"),
+        "relu" => new nn.ReLU(),
+        _ => throw new ArgumentException($"activation '{name}' is not supported", nameof(name)),
+    };
+}

@@ -1,0 +1,223 @@
+using Attribution.Torch;
+using nn = Attribution.Torch.torch.nn;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// Hugging Face <c>DistilBertForSequenceClassification</c>: <c>distilbert</c> (word + position embeddings,
+/// <c>transformer.layer.{i}</c> blocks), then <c>pre_classifier</c> → ReLU → dropout → <c>classifier</c> on
+/// the first token. No token types; padding is masked with the dtype's minimum. Parameter names are
+/// Hugging Face's.
+/// </summary>
+public sealed class DistilBertForSequenceClassification : TransformerClassifier
+{
+    private readonly DistilBertModel distilbert;
+    private readonly nn.Linear pre_classifier;
+    private readonly nn.Linear classifier;
+    private readonly nn.Dropout dropout;
+
+    // Hugging Face applies nn.ReLU() inline; a module here lets relevance rules see it like any activation.
+    private readonly nn.ReLU activation = new();
+
+    /// <summary>Builds the model with freshly initialized weights (training mode) from a config with model_type "distilbert".</summary>
+    public DistilBertForSequenceClassification(TransformerConfig config)
+        : base(nameof(DistilBertForSequenceClassification), config, "distilbert", "distilbert", "transformer.layer")
+    {
+        distilbert = new DistilBertModel(config);
+        pre_classifier = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        classifier = new nn.Linear(config.HiddenSize, config.NumLabels);
+        dropout = new nn.Dropout(config.ClassifierDropoutProb);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override nn.Embedding WordEmbeddings => distilbert.Embeddings.WordEmbeddings;
+
+    /// <inheritdoc />
+    protected override Tensor forward(ModelInput input)
+    {
+        CheckInput(input, tokenTypes: false);
+        var hidden = distilbert.call(input);
+        var pooled = activation.call(pre_classifier.call(hidden.select(1, 0)));
+        return classifier.call(dropout.call(pooled));
+    }
+}
+
+/// <summary>The DistilBERT encoder: <c>embeddings</c> and <c>transformer</c>; returns the last hidden states.</summary>
+internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>
+{
+    private readonly DistilBertEmbeddings embeddings;
+    private readonly DistilBertTransformer transformer;
+
+    public DistilBertModel(TransformerConfig config)
+        : base(nameof(DistilBertModel))
+    {
+        embeddings = new DistilBertEmbeddings(config);
+        transformer = new DistilBertTransformer(config);
+        RegisterComponents();
+    }
+
+    public DistilBertEmbeddings Embeddings => embeddings;
+
+    protected override Tensor forward(ModelInput input)
+    {
+        var hidden = embeddings.call(input.InputIds);
+        return transformer.call((hidden, TransformerOps.PaddingMask(input.AttentionMask)));
+    }
+}
+
+/// <summary>word + position (0..n−1) embeddings, LayerNorm (eps 1e-12), dropout.</summary>
+internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Embedding word_embeddings;
+    private readonly nn.Embedding position_embeddings;
+    private readonly nn.LayerNorm LayerNorm;
+    private readonly nn.Dropout dropout;
+
+    public DistilBertEmbeddings(TransformerConfig config)
+        : base("Embeddings")
+    {
+        word_embeddings = new nn.Embedding(config.VocabSize, config.HiddenSize, paddingIdx: config.PadTokenId);
+        position_embeddings = new nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        LayerNorm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropout = new nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    public nn.Embedding WordEmbeddings => word_embeddings;
+
+    protected override Tensor forward(Tensor input)
+    {
+        var positionIds = torch.arange(input.size(1));
+        if (input.device.Type != DeviceType.CPU)
+        {
+            using var onCpu = positionIds;
+            positionIds = onCpu.to(input.device);
+        }
+
+        var words = word_embeddings.call(input);
+        var positions = position_embeddings.call(positionIds);
+        return dropout.call(LayerNorm.call(words + positions));
+    }
+}
+
+/// <summary>The stack of <c>layer.{i}</c> transformer blocks.</summary>
+internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+{
+    private readonly nn.ModuleList<DistilBertBlock> layer;
+
+    public DistilBertTransformer(TransformerConfig config)
+        : base("Transformer")
+    {
+        layer = new nn.ModuleList<DistilBertBlock>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new DistilBertBlock(config)));
+        RegisterComponents();
+    }
+
+    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    {
+        var hidden = input.hidden_states;
+        foreach (var block in layer)
+        {
+            hidden = block.call((hidden, input.padding_mask));
+        }
+
+        return ReferenceEquals(hidden, input.hidden_states) ? hidden.alias() : hidden;
+    }
+}
+
+/// <summary>Self-attention, <c>sa_layer_norm</c>(· + x), feed-forward, <c>output_layer_norm</c>(· + ·).</summary>
+internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+{
+    private readonly DistilBertSelfAttention attention;
+    private readonly nn.LayerNorm sa_layer_norm;
+    private readonly DistilBertFeedForward ffn;
+    private readonly nn.LayerNorm output_layer_norm;
+
+    public DistilBertBlock(TransformerConfig config)
+        : base("TransformerBlock")
+    {
+        attention = new DistilBertSelfAttention(config);
+        sa_layer_norm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        ffn = new DistilBertFeedForward(config);
+        output_layer_norm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        RegisterComponents();
+    }
+
+    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    {
+        var attended = sa_layer_norm.call(attention.call(input) + input.hidden_states);
+        return output_layer_norm.call(ffn.call(attended) + attended);
+    }
+}
+
+/// <summary>
+/// DistilBERT's <c>MultiHeadSelfAttention</c> (<c>q_lin</c>, <c>k_lin</c>, <c>v_lin</c>, <c>out_lin</c>), with the
+/// same hook points as BERT's: <c>attention_scores</c> (Q·Kᵀ, the query already divided by √d as in
+/// Hugging Face), <c>attention_probs</c> (softmax of the masked scores), <c>context</c> (probabilities·V).
+/// </summary>
+internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+{
+    private readonly nn.Linear q_lin;
+    private readonly nn.Linear k_lin;
+    private readonly nn.Linear v_lin;
+    private readonly nn.Linear out_lin;
+    private readonly nn.Dropout dropout;
+    private readonly MatMul attention_scores = new();
+    private readonly AttentionSoftmax attention_probs = new();
+    private readonly MatMul context = new();
+    private readonly int heads;
+    private readonly double scale;
+
+    public DistilBertSelfAttention(TransformerConfig config)
+        : base("MultiHeadSelfAttention")
+    {
+        heads = config.NumAttentionHeads;
+        scale = Math.Sqrt(config.HeadDim);
+        q_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        k_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        v_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        out_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        dropout = new nn.Dropout(config.AttentionProbsDropoutProb);
+        RegisterComponents();
+    }
+
+    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    {
+        var x = input.hidden_states;
+        using var qHeads = TransformerOps.SplitHeads(q_lin.call(x), heads);
+        var q = qHeads / scale;
+        var k = TransformerOps.SplitHeads(k_lin.call(x), heads);
+        var v = TransformerOps.SplitHeads(v_lin.call(x), heads);
+
+        var scores = attention_scores.call((q, k.transpose(-1, -2)));
+        if (input.padding_mask is { } mask)
+        {
+            scores = scores.masked_fill(mask, TransformerOps.MinValue(scores.dtype));
+        }
+
+        var probs = attention_probs.call(scores);
+        var perHead = context.call((dropout.call(probs), v));
+        return out_lin.call(TransformerOps.MergeHeads(perHead));
+    }
+}
+
+/// <summary><c>lin1</c> → <c>activation</c> → <c>lin2</c> → dropout.</summary>
+internal sealed class DistilBertFeedForward : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Linear lin1;
+    private readonly nn.Linear lin2;
+    private readonly nn.Module<Tensor, Tensor> activation;
+    private readonly nn.Dropout dropout;
+
+    public DistilBertFeedForward(TransformerConfig config)
+        : base("FFN")
+    {
+        lin1 = new nn.Linear(config.HiddenSize, config.IntermediateSize);
+        lin2 = new nn.Linear(config.IntermediateSize, config.HiddenSize);
+        activation = TransformerOps.Activation(config.HiddenAct);
+        dropout = new nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    protected override Tensor forward(Tensor input) => dropout.call(lin2.call(activation.call(lin1.call(input))));
+}

@@ -1,0 +1,28 @@
+using System.Runtime.CompilerServices;
+using Attribution.Torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// The input of a transformer classifier: token ids with an optional attention mask and token
+/// types, each shaped [batch, sequence]. The tensors stay the caller's (the model never disposes them).
+/// </summary>
+/// <param name="InputIds">Token ids, int64 [batch, sequence].</param>
+/// <param name="AttentionMask">
+/// 1 for real tokens and 0 for padding, int64 or floating point [batch, sequence]; null means all ones.
+/// </param>
+/// <param name="TokenTypeIds">Segment ids, int64 [batch, sequence]; null means all zeros. DistilBERT has none.</param>
+public sealed record ModelInput(Tensor InputIds, Tensor? AttentionMask = null, Tensor? TokenTypeIds = null) : ITuple
+{
+    // ITuple lets ModuleIO (and hooks written against it) read the input tensors of the models by
+    // position (0 = ids, 1 = mask, 2 = token types) like any other module input.
+    int ITuple.Length => 3;
+
+    object? ITuple.this[int index] => index switch
+    {
+        0 => InputIds,
+        1 => AttentionMask,
+        2 => TokenTypeIds,
+        _ => throw new IndexOutOfRangeException($"a ModelInput has 3 items (ids, mask, token types), not item {index}"),
+    };
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using Attribution.Torch;
+using nn = Attribution.Torch.torch.nn;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// A BERT-family sequence classifier with Hugging Face's module tree and parameter names: maps a
+/// <see cref="ModelInput"/> to logits [batch, num_labels]. Every block is a submodule reachable by its
+/// dotted path (<see cref="nn.Module.get_submodule"/>), so attribution methods can hook the word
+/// embeddings, the embedding block, each encoder layer, and inside each attention layer the
+/// <c>attention_scores</c> (Q·Kᵀ), <c>attention_probs</c> (softmax) and <c>context</c> (A·V) modules.
+/// </summary>
+/// <remarks>
+/// Created in training mode by the constructors (as PyTorch modules are); <see cref="TransformerLoader"/>
+/// returns models in evaluation mode. Intermediate tensors are not disposed by the forward pass (hooks
+/// may keep them): run it inside <see cref="torch.NewDisposeScope"/>.
+/// </remarks>
+public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>
+{
+    private protected TransformerClassifier(string name, TransformerConfig config, string expectedModelType, string basePrefix, string layersPath)
+        : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(null);
+        if (config.ModelType != expectedModelType)
+        {
+            throw new ArgumentException($"{name} needs a config with model_type \"{expectedModelType}\", got \"{config.ModelType}\"", nameof(config));
+        }
+
+        Config = config;
+        EmbeddingsPath = basePrefix + ".embeddings";
+        WordEmbeddingPath = EmbeddingsPath + ".word_embeddings";
+        EncoderLayerPaths = Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(i => $"{basePrefix}.{layersPath}.{i.ToString(CultureInfo.InvariantCulture)}").ToArray();
+    }
+
+    /// <summary>The architecture and labels.</summary>
+    public TransformerConfig Config { get; }
+
+    /// <summary>Dotted path of the word-embedding table, e.g. <c>bert.embeddings.word_embeddings</c>.</summary>
+    public string WordEmbeddingPath { get; }
+
+    /// <summary>The word-embedding module (its output is the per-token word vectors).</summary>
+    public abstract nn.Embedding WordEmbeddings { get; }
+
+    /// <summary>Dotted path of the whole embedding block (word + position [+ type], LayerNorm, dropout), e.g. <c>bert.embeddings</c>.</summary>
+    public string EmbeddingsPath { get; }
+
+    /// <summary>
+    /// Dotted paths of the encoder layers in order (e.g. <c>bert.encoder.layer.0</c>,
+    /// <c>distilbert.transformer.layer.0</c>); each layer's output is the hidden states [batch, seq, hidden].
+    /// </summary>
+    public IReadOnlyList<string> EncoderLayerPaths { get; }
+
+    /// <summary>
+    /// Checks shapes, dtypes and ranges before any native work, so a bad input is an exception naming
+    /// the problem and the limit rather than a libtorch index error deep inside the forward.
+    /// </summary>
+    private protected void CheckInput(ModelInput input, bool tokenTypes)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(input.InputIds, nameof(input));
+        var ids = input.InputIds;
+        var shape = ids.shape;
+        if (shape.Length != 2 || ids.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException(
+                $"InputIds must be int64 [batch, sequence]; got [{string.Join(", ", shape)}] {ids.dtype} (add a batch dimension with unsqueeze(0), convert with .@long())",
+                nameof(input));
+        }
+
+        if (shape[0] < 1 || shape[1] < 1)
+        {
+            throw new ArgumentException($"InputIds is empty ([{string.Join(", ", shape)}]); a classifier needs at least one token", nameof(input));
+        }
+
+        var limit = Config.MaxSequenceLength;
+        if (shape[1] > limit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(input), shape[1],
+                $"the sequence has {shape[1]} tokens but {GetName()} accepts at most {limit} (max_position_embeddings = {Config.MaxPositionEmbeddings}" +
+                (Config.ModelType == "roberta" ? $", positions starting at pad_token_id + 1 = {Config.PadTokenId + 1}" : string.Empty) +
+                "); truncate the input");
+        }
+
+        CheckRange(ids, Config.VocabSize, "token id", "vocab_size");
+        CheckSameShape(input.AttentionMask, shape, "AttentionMask");
+        if (input.TokenTypeIds is { } types)
+        {
+            if (!tokenTypes)
+            {
+                throw new ArgumentException($"{GetName()} has no token types; leave TokenTypeIds null", nameof(input));
+            }
+
+            CheckSameShape(types, shape, "TokenTypeIds");
+            if (types.dtype != ScalarType.Int64)
+            {
+                throw new ArgumentException($"TokenTypeIds must be int64, got {types.dtype}", nameof(input));
+            }
+
+            CheckRange(types, Config.TypeVocabSize, "token type id", "type_vocab_size");
+        }
+    }
+
+    private static void CheckSameShape(Tensor? t, long[] shape, string what)
+    {
+        if (t is not null && !t.shape.SequenceEqual(shape))
+        {
+            throw new ArgumentException($"{what} has shape [{string.Join(", ", t.shape)}] but InputIds has [{string.Join(", ", shape)}]", "input");
+        }
+    }
+
+    private static void CheckRange(Tensor ids, int size, string what, string field)
+    {
+        using var min = ids.min();
+        using var max = ids.max();
+        var lo = min.item<long>();
+        var hi = max.item<long>();
+        if (lo < 0 || hi >= size)
+        {
+            throw new ArgumentOutOfRangeException("input", lo < 0 ? lo : hi,
+                $"{what} {(lo < 0 ? lo : hi)} is outside [0, {size}) ({field} = {size}); was the input made with this model's tokenizer?");
+        }
+    }
+}

@@ -1,0 +1,378 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// The architecture of a BERT-family classifier, as read from a Hugging Face <c>config.json</c>
+/// (<see cref="FromFile"/>) or written in code. Fields the file omits take the Hugging Face defaults of
+/// its <c>model_type</c>. DistilBERT's own names (<c>dim</c>, <c>n_layers</c>, <c>n_heads</c>,
+/// <c>hidden_dim</c>, <c>activation</c>, <c>dropout</c>, <c>attention_dropout</c>,
+/// <c>seq_classif_dropout</c>) are read into the same properties.
+/// </summary>
+public sealed record TransformerConfig
+{
+    /// <summary>The model types this library builds.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["bert", "distilbert", "roberta"];
+
+    /// <summary>The activations this library builds (<c>gelu</c> is the exact erf form; <c>gelu_new</c> and
+    /// <c>gelu_pytorch_tanh</c> the tanh approximation).</summary>
+    public static IReadOnlyList<string> SupportedActivations { get; } = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
+
+    private readonly IReadOnlyDictionary<int, string>? id2label;
+    private readonly IReadOnlyDictionary<string, int>? label2id;
+
+    /// <summary><c>model_type</c>: "bert", "distilbert" or "roberta".</summary>
+    public required string ModelType { get; init; }
+
+    /// <summary><c>vocab_size</c>: rows of the word-embedding table.</summary>
+    public int VocabSize { get; init; } = 30522;
+
+    /// <summary><c>hidden_size</c> (DistilBERT: <c>dim</c>).</summary>
+    public int HiddenSize { get; init; } = 768;
+
+    /// <summary><c>num_hidden_layers</c> (DistilBERT: <c>n_layers</c>).</summary>
+    public int NumHiddenLayers { get; init; } = 12;
+
+    /// <summary><c>num_attention_heads</c> (DistilBERT: <c>n_heads</c>); divides <see cref="HiddenSize"/>.</summary>
+    public int NumAttentionHeads { get; init; } = 12;
+
+    /// <summary><c>intermediate_size</c> (DistilBERT: <c>hidden_dim</c>): width of the feed-forward layer.</summary>
+    public int IntermediateSize { get; init; } = 3072;
+
+    /// <summary><c>hidden_act</c> (DistilBERT: <c>activation</c>); one of <see cref="SupportedActivations"/>.</summary>
+    public string HiddenAct { get; init; } = "gelu";
+
+    /// <summary><c>max_position_embeddings</c>: rows of the position table (RoBERTa uses pad_token_id + 1 of them up).</summary>
+    public int MaxPositionEmbeddings { get; init; } = 512;
+
+    /// <summary><c>type_vocab_size</c>: rows of the token-type table (RoBERTa checkpoints have 1; unused by DistilBERT).</summary>
+    public int TypeVocabSize { get; init; } = 2;
+
+    /// <summary><c>layer_norm_eps</c> (DistilBERT always uses 1e-12).</summary>
+    public double LayerNormEps { get; init; } = 1e-12;
+
+    /// <summary><c>pad_token_id</c> (BERT and DistilBERT: 0, RoBERTa: 1).</summary>
+    public int PadTokenId { get; init; }
+
+    /// <summary><c>hidden_dropout_prob</c> (DistilBERT: <c>dropout</c>); active only in training mode.</summary>
+    public double HiddenDropoutProb { get; init; } = 0.1;
+
+    /// <summary><c>attention_probs_dropout_prob</c> (DistilBERT: <c>attention_dropout</c>); training mode only.</summary>
+    public double AttentionProbsDropoutProb { get; init; } = 0.1;
+
+    /// <summary><c>classifier_dropout</c> (DistilBERT: <c>seq_classif_dropout</c>); null uses <see cref="HiddenDropoutProb"/>.</summary>
+    public double? ClassifierDropout { get; init; }
+
+    /// <summary><c>num_labels</c>: outputs of the classifier. When <c>id2label</c> is given it decides (as in Hugging Face).</summary>
+    public int NumLabels { get; init; } = 2;
+
+    /// <summary><c>id2label</c>: label names by class index (defaults to LABEL_0, LABEL_1, …).</summary>
+    public IReadOnlyDictionary<int, string> Id2Label
+    {
+        get => id2label ?? Enumerable.Range(0, NumLabels).ToDictionary(i => i, i => "LABEL_" + i.ToString(CultureInfo.InvariantCulture));
+        init => id2label = value;
+    }
+
+    /// <summary><c>label2id</c>: class index by label name (defaults to the inverse of <see cref="Id2Label"/>).</summary>
+    public IReadOnlyDictionary<string, int> Label2Id
+    {
+        get => label2id ?? Inverse(Id2Label);
+        init => label2id = value;
+    }
+
+    /// <summary><c>problem_type</c>: "single_label_classification", "multi_label_classification", "regression" or null.</summary>
+    public string? ProblemType { get; init; }
+
+    /// <summary>The longest input the position table allows (RoBERTa: positions start after the pad id).</summary>
+    public int MaxSequenceLength => ModelType == "roberta" ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
+
+    internal int HeadDim => HiddenSize / NumAttentionHeads;
+
+    internal double ClassifierDropoutProb => ClassifierDropout ?? HiddenDropoutProb;
+
+    // Two classes may share a name in a hand-written id2label; the lower index wins rather than throwing.
+    private static Dictionary<string, int> Inverse(IReadOnlyDictionary<int, string> names)
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (id, name) in names.OrderBy(kv => kv.Key))
+        {
+            result.TryAdd(name, id);
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads a Hugging Face <c>config.json</c>.</summary>
+    /// <exception cref="ModelLoadException">The file is missing, is not valid JSON, or describes an unsupported model.</exception>
+    public static TransformerConfig FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException(path, null,
+                $"{path} does not exist. A Hugging Face model folder holds config.json next to model.safetensors; " +
+                "write both with model.save_pretrained(folder, safe_serialization=True) (or download the whole repository).");
+        }
+
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(path, null, $"{path} cannot be read: {e.Message}", e);
+        }
+
+        return Parse(json, path);
+    }
+
+    /// <summary>Parses the text of a Hugging Face <c>config.json</c>; <paramref name="source"/> names it in messages.</summary>
+    /// <exception cref="ModelLoadException">The text is not valid JSON or describes an unsupported model.</exception>
+    public static TransformerConfig Parse(string json, string source = "config.json")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(source, null,
+                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message} " +
+                "Fix the file or re-save it with model.config.save_pretrained(folder).", e);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelLoadException(source, null, $"{source} must hold a JSON object (the Hugging Face config), not a {root.ValueKind}.");
+            }
+
+            var reader = new FieldReader(root, source);
+            var modelType = reader.String("model_type")
+                ?? throw new ModelLoadException(source, "model_type",
+                    $"{source} has no \"model_type\"; add one of {string.Join(", ", SupportedModelTypes.Select(t => $"\"model_type\": \"{t}\""))} matching the checkpoint.");
+            if (!SupportedModelTypes.Contains(modelType))
+            {
+                throw new ModelLoadException(source, "model_type",
+                    $"{source}: \"model_type\": \"{modelType}\" is not supported; this library builds {string.Join(", ", SupportedModelTypes)} " +
+                    "classifiers. Use a checkpoint of one of those architectures (fine-tuned with a sequence-classification head).");
+            }
+
+            var positionType = reader.String("position_embedding_type");
+            if (positionType is not null && positionType != "absolute")
+            {
+                throw new ModelLoadException(source, "position_embedding_type",
+                    $"{source}: \"position_embedding_type\": \"{positionType}\" is not supported; only \"absolute\" position embeddings are implemented.");
+            }
+
+            var distil = modelType == "distilbert";
+            var defaults = new TransformerConfig { ModelType = modelType };
+            var config = new TransformerConfig
+            {
+                ModelType = modelType,
+                VocabSize = reader.Int("vocab_size") ?? defaults.VocabSize,
+                HiddenSize = (distil ? reader.Int("dim") ?? reader.Int("hidden_size") : reader.Int("hidden_size")) ?? defaults.HiddenSize,
+                NumHiddenLayers = (distil ? reader.Int("n_layers") ?? reader.Int("num_hidden_layers") : reader.Int("num_hidden_layers")) ?? (distil ? 6 : defaults.NumHiddenLayers),
+                NumAttentionHeads = (distil ? reader.Int("n_heads") ?? reader.Int("num_attention_heads") : reader.Int("num_attention_heads")) ?? defaults.NumAttentionHeads,
+                IntermediateSize = (distil ? reader.Int("hidden_dim") ?? reader.Int("intermediate_size") : reader.Int("intermediate_size")) ?? defaults.IntermediateSize,
+                HiddenAct = (distil ? reader.String("activation") ?? reader.String("hidden_act") : reader.String("hidden_act")) ?? defaults.HiddenAct,
+                MaxPositionEmbeddings = reader.Int("max_position_embeddings") ?? defaults.MaxPositionEmbeddings,
+                TypeVocabSize = distil ? 0 : reader.Int("type_vocab_size") ?? defaults.TypeVocabSize,
+
+                // Hugging Face's DistilBERT hard-codes eps = 1e-12 in every LayerNorm whatever the config says.
+                LayerNormEps = distil ? 1e-12 : reader.Double("layer_norm_eps") ?? defaults.LayerNormEps,
+                PadTokenId = reader.Int("pad_token_id") ?? (modelType == "roberta" ? 1 : 0),
+                HiddenDropoutProb = (distil ? reader.Double("dropout") : reader.Double("hidden_dropout_prob")) ?? defaults.HiddenDropoutProb,
+                AttentionProbsDropoutProb = (distil ? reader.Double("attention_dropout") : reader.Double("attention_probs_dropout_prob")) ?? defaults.AttentionProbsDropoutProb,
+                ClassifierDropout = distil ? reader.Double("seq_classif_dropout") ?? 0.2 : reader.Double("classifier_dropout"),
+                ProblemType = reader.String("problem_type"),
+                NumLabels = reader.Int("num_labels") ?? defaults.NumLabels,
+            };
+
+            var names = reader.Id2Label();
+            if (names is not null)
+            {
+                config = config with { NumLabels = names.Count, Id2Label = names };
+            }
+
+            var ids = reader.Label2Id();
+            if (ids is not null)
+            {
+                config = config with { Label2Id = ids };
+            }
+
+            config.Validate(source);
+            return config;
+        }
+    }
+
+    /// <summary>Checks the sizes, activation and labels; <paramref name="source"/> is the file name, or null for a config built in code.</summary>
+    internal void Validate(string? source)
+    {
+        void Fail(string field, string problem)
+        {
+            if (source is null)
+            {
+                throw new ArgumentException($"TransformerConfig.{field}: {problem}");
+            }
+
+            throw new ModelLoadException(source, field, $"{source}: {problem}");
+        }
+
+        if (!SupportedModelTypes.Contains(ModelType))
+        {
+            Fail("model_type", $"model type '{ModelType}' is not supported; use one of {string.Join(", ", SupportedModelTypes)}.");
+        }
+
+        var distil = ModelType == "distilbert";
+        foreach (var (field, value) in new[]
+                 {
+                     ("vocab_size", VocabSize), (distil ? "dim" : "hidden_size", HiddenSize),
+                     (distil ? "n_layers" : "num_hidden_layers", NumHiddenLayers), (distil ? "n_heads" : "num_attention_heads", NumAttentionHeads),
+                     (distil ? "hidden_dim" : "intermediate_size", IntermediateSize), ("max_position_embeddings", MaxPositionEmbeddings),
+                     ("num_labels", NumLabels),
+                 })
+        {
+            if (value < 1)
+            {
+                Fail(field, $"\"{field}\" is {value}; it must be at least 1.");
+            }
+        }
+
+        if (!distil && TypeVocabSize < 1)
+        {
+            Fail("type_vocab_size", $"\"type_vocab_size\" is {TypeVocabSize}; it must be at least 1.");
+        }
+
+        if (HiddenSize % NumAttentionHeads != 0)
+        {
+            Fail(distil ? "n_heads" : "num_attention_heads",
+                $"the hidden size {HiddenSize} is not a multiple of the number of attention heads {NumAttentionHeads}; check \"{(distil ? "dim" : "hidden_size")}\" and \"{(distil ? "n_heads" : "num_attention_heads")}\".");
+        }
+
+        if (!SupportedActivations.Contains(HiddenAct))
+        {
+            Fail(distil ? "activation" : "hidden_act",
+                $"activation \"{HiddenAct}\" is not supported; use one of {string.Join(", ", SupportedActivations)} (\"gelu\" is the exact erf GELU, \"gelu_new\"/\"gelu_pytorch_tanh\" the tanh approximation).");
+        }
+
+        if (!(LayerNormEps > 0) || double.IsInfinity(LayerNormEps))
+        {
+            Fail("layer_norm_eps", $"\"layer_norm_eps\" is {LayerNormEps}; it must be a small positive number such as 1e-12.");
+        }
+
+        if (PadTokenId < 0 || PadTokenId >= VocabSize)
+        {
+            Fail("pad_token_id", $"\"pad_token_id\" is {PadTokenId}; it must be a token id in [0, {VocabSize}).");
+        }
+
+        if (MaxSequenceLength < 1)
+        {
+            Fail("max_position_embeddings",
+                $"\"max_position_embeddings\" is {MaxPositionEmbeddings}, which leaves no position for tokens (RoBERTa positions start at pad_token_id + 1 = {PadTokenId + 1}).");
+        }
+
+        foreach (var (field, p) in new[]
+                 {
+                     (distil ? "dropout" : "hidden_dropout_prob", HiddenDropoutProb),
+                     (distil ? "attention_dropout" : "attention_probs_dropout_prob", AttentionProbsDropoutProb),
+                     (distil ? "seq_classif_dropout" : "classifier_dropout", ClassifierDropoutProb),
+                 })
+        {
+            if (!(p >= 0 && p <= 1))
+            {
+                Fail(field, $"\"{field}\" is {p}; a dropout probability must be in [0, 1].");
+            }
+        }
+
+        if (ProblemType is not (null or "single_label_classification" or "multi_label_classification" or "regression"))
+        {
+            Fail("problem_type", $"\"problem_type\" is \"{ProblemType}\"; use \"single_label_classification\", \"multi_label_classification\", \"regression\" or leave it out.");
+        }
+
+        if (id2label is not null)
+        {
+            if (id2label.Count != NumLabels || Enumerable.Range(0, NumLabels).Any(i => !id2label.ContainsKey(i)))
+            {
+                Fail("id2label", $"\"id2label\" must name every class 0..{NumLabels - 1} exactly once (num_labels = {NumLabels}); it has keys {string.Join(", ", id2label.Keys.Order())}.");
+            }
+        }
+    }
+
+    /// <summary>Typed access to the fields of the JSON object, failing with the field's name.</summary>
+    private readonly struct FieldReader(JsonElement root, string source)
+    {
+        private JsonElement? Get(string field) =>
+            root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+        private ModelLoadException Wrong(string field, JsonElement value, string expected) =>
+            new(source, field, $"{source}: \"{field}\" should be {expected} but is {value.GetRawText()}; fix the value (Hugging Face writes it with model.config.save_pretrained).");
+
+        public string? String(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(field, v, "a string")
+            : null;
+
+        public int? Int(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw Wrong(field, v, "an integer")
+            : null;
+
+        public double? Double(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(field, v, "a number")
+            : null;
+
+        public Dictionary<int, string>? Id2Label()
+        {
+            if (Get("id2label") is not { } v)
+            {
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.Object)
+            {
+                throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to names");
+            }
+
+            var result = new Dictionary<int, string>();
+            foreach (var p in v.EnumerateObject())
+            {
+                if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || p.Value.ValueKind != JsonValueKind.String
+                    || !result.TryAdd(id, p.Value.GetString()!))
+                {
+                    throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to string names, each index once");
+                }
+            }
+
+            return result;
+        }
+
+        public Dictionary<string, int>? Label2Id()
+        {
+            if (Get("label2id") is not { } v)
+            {
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.Object)
+            {
+                throw Wrong("label2id", v, "an object mapping names to class indices");
+            }
+
+            var result = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var p in v.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || !result.TryAdd(p.Name, id))
+                {
+                    throw Wrong("label2id", v, "an object mapping names to integer class indices");
+                }
+            }
+
+            return result;
+        }
+    }
+}

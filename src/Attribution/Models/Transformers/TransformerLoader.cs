@@ -1,0 +1,281 @@
+using System.Text.Json;
+using Attribution.Torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// Loads a Hugging Face BERT, DistilBERT or RoBERTa sequence classifier from a model folder
+/// (<c>config.json</c> + <c>model.safetensors</c>, or sharded safetensors with
+/// <c>model.safetensors.index.json</c>). Pickled checkpoints (<c>pytorch_model.bin</c>) are refused:
+/// unpickling can run arbitrary code, so they must be converted to safetensors first.
+/// </summary>
+public static class TransformerLoader
+{
+    private const int MaxListed = 20;
+
+    /// <summary>
+    /// Builds the classifier <c>config.json</c> describes and fills it with the folder's weights, strictly:
+    /// every parameter must be present with its shape and no other tensor may be (Hugging Face's
+    /// non-parameter buffers such as <c>embeddings.position_ids</c>, and a RoBERTa pooler the classifier does
+    /// not use, are skipped). The model is returned in evaluation mode; dispose it when done.
+    /// </summary>
+    /// <param name="directory">The model folder.</param>
+    /// <returns>A <see cref="BertForSequenceClassification"/>, <see cref="DistilBertForSequenceClassification"/> or <see cref="RobertaForSequenceClassification"/>.</returns>
+    /// <exception cref="ModelLoadException">The folder, its config or its weights cannot be used; the message says why and what to do.</exception>
+    public static TransformerClassifier Load(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory))
+        {
+            throw new ModelLoadException(directory, null, File.Exists(directory)
+                ? $"{directory} is a file; pass the model folder that holds config.json and model.safetensors."
+                : $"model folder {directory} does not exist; pass a folder holding config.json and model.safetensors (as written by save_pretrained).");
+        }
+
+        var config = TransformerConfig.FromFile(Path.Combine(directory, "config.json"));
+        var weightFiles = FindWeightFiles(directory);
+
+        var model = Create(config);
+        try
+        {
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            try
+            {
+                foreach (var file in weightFiles)
+                {
+                    ReadInto(tensors, file);
+                }
+
+                CopyWeights(model, tensors, weightFiles.Count == 1 ? weightFiles[0] : Path.Combine(directory, "model.safetensors.index.json"));
+            }
+            finally
+            {
+                foreach (var t in tensors.Values)
+                {
+                    t.Dispose();
+                }
+            }
+
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A classifier of the config's model type with freshly initialized weights.</summary>
+    internal static TransformerClassifier Create(TransformerConfig config) => config.ModelType switch
+    {
+        "bert" => new BertForSequenceClassification(config),
+        "distilbert" => new DistilBertForSequenceClassification(config),
+        "roberta" => new RobertaForSequenceClassification(config),
+        _ => throw new ArgumentException($"model type '{config.ModelType}' is not supported", nameof(config)),
+    };
+
+    private static List<string> FindWeightFiles(string directory)
+    {
+        var single = Path.Combine(directory, "model.safetensors");
+        if (File.Exists(single))
+        {
+            return [single];
+        }
+
+        var index = Path.Combine(directory, "model.safetensors.index.json");
+        if (File.Exists(index))
+        {
+            return ReadShardIndex(index, directory);
+        }
+
+        var pickle = new[] { "pytorch_model.bin", "pytorch_model.bin.index.json", "model.bin" }
+            .Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
+        if (pickle is not null)
+        {
+            throw new ModelLoadException(pickle, null,
+                $"{pickle} is a PyTorch pickle and {directory} has no model.safetensors. Pickles can run arbitrary code when " +
+                "loaded, so this library never reads them. Convert the checkpoint once, in Python with transformers installed:\n" +
+                $"  python -c \"from transformers import AutoModelForSequenceClassification as M; M.from_pretrained(r'{directory}').save_pretrained(r'{directory}', safe_serialization=True)\"\n" +
+                "then load the folder again.");
+        }
+
+        var other = new[] { "tf_model.h5", "flax_model.msgpack" }.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
+        throw new ModelLoadException(Path.Combine(directory, "model.safetensors"), null, other is not null
+            ? $"{directory} holds {Path.GetFileName(other)} (TensorFlow/Flax weights) but no model.safetensors; convert it with transformers " +
+              $"(from_pretrained(r'{directory}', from_tf=True) or from_flax=True, then save_pretrained(r'{directory}', safe_serialization=True))."
+            : $"{directory} has no model.safetensors (nor model.safetensors.index.json for sharded weights); save the model with " +
+              "model.save_pretrained(folder, safe_serialization=True) or download model.safetensors from its Hugging Face repository.");
+    }
+
+    private static List<string> ReadShardIndex(string index, string directory)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(index));
+            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelLoadException(index, "weight_map", $"{index} has no \"weight_map\" object naming the shard of each tensor; re-save the model with save_pretrained.");
+            }
+
+            var files = new List<string>();
+            foreach (var entry in map.EnumerateObject())
+            {
+                var name = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : string.Empty;
+                if (name.Length == 0 || Path.GetFileName(name) != name)
+                {
+                    throw new ModelLoadException(index, entry.Name, $"{index}: the shard of \"{entry.Name}\" must be a file name in the same folder, got {entry.Value.GetRawText()}.");
+                }
+
+                var path = Path.Combine(directory, name);
+                if (!files.Contains(path))
+                {
+                    if (!File.Exists(path))
+                    {
+                        throw new ModelLoadException(path, entry.Name, $"{path}, the shard {index} names for \"{entry.Name}\", is missing; download every shard listed in the index.");
+                    }
+
+                    files.Add(path);
+                }
+            }
+
+            return files;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            throw new ModelLoadException(index, null, $"{index} cannot be read as a shard index: {e.Message}", e);
+        }
+    }
+
+    private static void ReadInto(Dictionary<string, Tensor> tensors, string file)
+    {
+        Dictionary<string, Tensor> loaded;
+        try
+        {
+            loaded = SafeTensors.Load(file);
+        }
+        catch (Exception e) when (e is SafeTensorsException or IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(file, (e as SafeTensorsException)?.TensorName,
+                $"{file} cannot be read: {e.Message}. Re-download it or re-save the model with save_pretrained(folder, safe_serialization=True).", e);
+        }
+
+        // Every tensor ends in the caller's dictionary (disposed by it) or is disposed here, even on error.
+        string? duplicate = null;
+        foreach (var (name, tensor) in loaded)
+        {
+            if (!tensors.TryAdd(name, tensor))
+            {
+                tensor.Dispose();
+                duplicate ??= name;
+            }
+        }
+
+        if (duplicate is not null)
+        {
+            throw new ModelLoadException(file, duplicate, $"tensor \"{duplicate}\" appears in more than one shard ({file} and another); the sharded checkpoint is inconsistent.");
+        }
+    }
+
+    /// <summary>
+    /// Maps checkpoint names onto the model's (legacy LayerNorm gamma/beta, skipped buffers), checks the
+    /// whole set at once so the message lists every problem, then copies.
+    /// </summary>
+    private static void CopyWeights(TransformerClassifier model, Dictionary<string, Tensor> checkpoint, string file)
+    {
+        var own = model.state_dict();
+        var source = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var skipped = new List<string>();
+        foreach (var (rawName, tensor) in checkpoint)
+        {
+            var name = rawName;
+
+            // Checkpoints converted from the original TensorFlow BERT name LayerNorm parameters gamma/beta;
+            // transformers renames them on load, and so do we.
+            if (!own.ContainsKey(name) && name.EndsWith(".gamma", StringComparison.Ordinal))
+            {
+                name = name[..^".gamma".Length] + ".weight";
+            }
+            else if (!own.ContainsKey(name) && name.EndsWith(".beta", StringComparison.Ordinal))
+            {
+                name = name[..^".beta".Length] + ".bias";
+            }
+
+            if (IsIgnored(name, model))
+            {
+                skipped.Add(rawName);
+                continue;
+            }
+
+            if (!source.TryAdd(name, tensor))
+            {
+                throw new ModelLoadException(file, name, $"{file} holds \"{name}\" twice (once under a legacy gamma/beta name); keep one of them.");
+            }
+        }
+
+        var missing = own.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = source.Keys.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        var mismatched = own.Where(kv => source.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || !t.dtype.IsFloatingPoint()))
+            .Select(kv => $"{kv.Key}: the model expects [{string.Join(", ", kv.Value.shape)}] floating point, the checkpoint has [{string.Join(", ", source[kv.Key].shape)}] {source[kv.Key].dtype}")
+            .ToList();
+        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        {
+            throw new ModelLoadException(file, FirstOf(missing, unexpected, mismatched), Describe(model, file, missing, unexpected, mismatched));
+        }
+
+        try
+        {
+            model.load_state_dict(source, strict: true);
+        }
+        catch (StateDictException e)
+        {
+            throw new ModelLoadException(file, null, $"{file} does not fit {model.GetName()}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Tensors Hugging Face saves that are not parameters of the classifier: the position_ids /
+    /// token_type_ids buffers of the embeddings, and the pooler of a RoBERTa checkpoint (the classification
+    /// head reads the first token itself). A pooler is tolerated only when the model has none.
+    /// </summary>
+    private static bool IsIgnored(string name, TransformerClassifier model) =>
+        name.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
+        || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal)
+        || (model is RobertaForSequenceClassification && name.StartsWith("roberta.pooler.", StringComparison.Ordinal));
+
+    private static string? FirstOf(params List<string>[] lists)
+    {
+        var all = lists.SelectMany(l => l).ToList();
+        return all.Count == 1 ? all[0].Split(':')[0] : null;
+    }
+
+    private static string Describe(TransformerClassifier model, string file, List<string> missing, List<string> unexpected, List<string> mismatched)
+    {
+        static string List(List<string> items) =>
+            string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : string.Empty);
+
+        var parts = new List<string>();
+        if (missing.Count > 0)
+        {
+            parts.Add($"missing {missing.Count} parameter(s): {List(missing)}");
+        }
+
+        if (unexpected.Count > 0)
+        {
+            parts.Add($"unexpected {unexpected.Count} tensor(s): {List(unexpected)}");
+        }
+
+        if (mismatched.Count > 0)
+        {
+            parts.Add($"{mismatched.Count} shape mismatch(es): {string.Join("; ", mismatched.Take(MaxListed))}");
+        }
+
+        var hint = mismatched.Count > 0
+            ? "config.json does not describe these weights (check vocab_size, hidden_size, intermediate_size, max_position_embeddings, type_vocab_size and num_labels/id2label against the checkpoint)."
+            : missing.Any(k => !k.Contains(".embeddings.", StringComparison.Ordinal) && !k.Contains(".encoder.", StringComparison.Ordinal) && !k.Contains(".transformer.", StringComparison.Ordinal))
+              && missing.Count < model.state_dict().Count
+                ? "the checkpoint lacks the classification head (or the BERT pooler): it may be a base or pre-training checkpoint; fine-tune it with AutoModelForSequenceClassification and save that model."
+                : $"the checkpoint does not match {model.GetName()} (a different architecture or model_type, or names without the \"{model.WordEmbeddingPath.Split('.')[0]}.\" prefix of a base model); save the classifier itself with save_pretrained(folder, safe_serialization=True).";
+        return $"{file} does not fit {model.GetName()} built from config.json: {string.Join("; ", parts)}. Fix: {hint}";
+    }
+}

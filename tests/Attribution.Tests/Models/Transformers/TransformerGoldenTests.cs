@@ -1,0 +1,126 @@
+using Attribution.Models;
+using Attribution.Torch;
+using Xunit.Abstractions;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>Logits of the Hugging Face checkpoints in ../shared against the figures PyTorch recorded.</summary>
+public class TransformerGoldenTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public void Random_bert_matches_the_golden_logits()
+    {
+        var weights = SharedData.Require("golden/bert.safetensors");
+        var configPath = SharedData.Require("golden/bert.config.json");
+        using var golden = TransformerTestKit.ReadJson(SharedData.Require("golden/bert_golden.json"));
+
+        // The golden BERT keeps its config beside the weights under other names: assemble a model folder.
+        var dir = Path.Combine(Path.GetTempPath(), "attribution-bert-golden-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(configPath, Path.Combine(dir, "config.json"));
+            File.Copy(weights, Path.Combine(dir, "model.safetensors"));
+            using var model = TransformerLoader.Load(dir);
+            model.Should().BeOfType<BertForSequenceClassification>();
+            var worst = 0.0;
+            foreach (var c in golden.RootElement.GetProperty("cases").EnumerateArray())
+            {
+                worst = Math.Max(worst, Check(model, TransformerTestKit.Longs(c.GetProperty("input_ids")), TransformerTestKit.Doubles(c.GetProperty("logits")), 1e-5));
+            }
+
+            output.WriteLine($"bert_golden: max |Δlogit| = {worst:E2}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Sst2_bert_tiny_matches_the_recorded_logits_one_by_one_and_batched()
+    {
+        var dir = SharedData.Require("models/sst2-bert-tiny");
+        using var golden = TransformerTestKit.ReadJson(SharedData.Require("golden/sst2-bert-tiny.captum.json"));
+        using var model = TransformerLoader.Load(dir);
+        model.Config.Id2Label[1].Should().Be("positive");
+
+        var cases = golden.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => (ids: TransformerTestKit.Longs(c.GetProperty("input_ids")), logits: TransformerTestKit.Doubles(c.GetProperty("logits"))))
+            .ToList();
+        cases.Should().HaveCount(40);
+        var worst = cases.Max(c => Check(model, c.ids, c.logits, 1e-4));
+
+        // All 40 in one padded batch: the mask must make padding invisible.
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
+        var batched = model.call(new ModelInput(ids, mask)).data<float>();
+        var worstBatched = cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * 2)..((b * 2) + 2)], c.logits)).Max();
+        worstBatched.Should().BeLessThan(1e-4);
+        output.WriteLine($"sst2-bert-tiny: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 40");
+    }
+
+    [SkippableTheory]
+    [InlineData("distilbert-random", typeof(DistilBertForSequenceClassification), 3)]
+    [InlineData("roberta-random", typeof(RobertaForSequenceClassification), 2)]
+    public void Random_distilbert_and_roberta_match_the_recorded_logits(string name, Type type, int labels)
+    {
+        var dir = SharedData.Require("models/" + name);
+        using var golden = TransformerTestKit.ReadJson(SharedData.Require($"golden/{name}.captum.json"));
+        using var model = TransformerLoader.Load(dir);
+        model.Should().BeOfType(type);
+        model.Config.NumLabels.Should().Be(labels);
+
+        var cases = golden.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => (ids: TransformerTestKit.Longs(c.GetProperty("input_ids")), logits: TransformerTestKit.Doubles(c.GetProperty("logits"))))
+            .ToList();
+        cases.Should().HaveCount(12);
+        var worst = cases.Max(c => Check(model, c.ids, c.logits, 1e-5));
+
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
+        var batched = model.call(new ModelInput(ids, mask)).data<float>();
+        var worstBatched = cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * labels)..((b + 1) * labels)], c.logits)).Max();
+        worstBatched.Should().BeLessThan(1e-5);
+        output.WriteLine($"{name}: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 12");
+    }
+
+    [SkippableFact]
+    public void Shared_random_distilbert_and_roberta_match_the_op_by_op_reference()
+    {
+        foreach (var name in new[] { "distilbert-random", "roberta-random" })
+        {
+            using var model = TransformerLoader.Load(SharedData.Require("models/" + name));
+            using var golden = TransformerTestKit.ReadJson(SharedData.Require($"golden/{name}.captum.json"));
+            var sequences = golden.RootElement.GetProperty("cases").EnumerateArray().Take(4)
+                .Select(c => TransformerTestKit.Longs(c.GetProperty("input_ids"))).ToList();
+            using var scope = NewDisposeScope();
+            var (ids, mask) = TransformerTestKit.Pad(sequences, model.Config.PadTokenId);
+            var actual = model.call(new ModelInput(ids, mask)).data<float>();
+            var expected = TransformerTestKit.ReferenceLogits(model.Config, model.state_dict(), ToArray2(ids), ToArray2(mask));
+            var worst = TransformerTestKit.MaxAbsDiff(actual, expected);
+            output.WriteLine($"{name} vs op-by-op float64 reference (padded batch of 4): max |Δlogit| = {worst:E2}");
+            worst.Should().BeLessThan(1e-5);
+        }
+    }
+
+    private static double Check(TransformerClassifier model, long[] ids, double[] expected, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        var logits = model.call(new ModelInput(tensor(ids, [1, ids.Length])));
+        logits.shape.Should().Equal(1, expected.Length);
+        var diff = TransformerTestKit.MaxAbsDiff(logits.data<float>(), expected);
+        diff.Should().BeLessThan(tolerance, $"logits for ids [{string.Join(", ", ids)}]");
+        return diff;
+    }
+
+    internal static long[,] ToArray2(Tensor t)
+    {
+        var data = t.data<long>();
+        var (rows, cols) = ((int)t.size(0), (int)t.size(1));
+        var result = new long[rows, cols];
+        Buffer.BlockCopy(data, 0, result, 0, data.Length * sizeof(long));
+        return result;
+    }
+}

@@ -1,0 +1,71 @@
+using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>Counts live native tensors, a process-wide figure: these tests run alone, after the parallel ones.</summary>
+[CollectionDefinition(nameof(TransformerLeakTests), DisableParallelization = true)]
+public sealed class TransformerLeakCollection
+{
+}
+
+[Collection(nameof(TransformerLeakTests))]
+public sealed class TransformerLeakTests : IDisposable
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "attribution-leak-tests-" + Guid.NewGuid().ToString("N"));
+
+    public TransformerLeakTests() => Directory.CreateDirectory(root);
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    /// <summary>Finalizes what earlier tests left to the garbage collector, so the count only moves with this test.</summary>
+    private static long Settled()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        return LiveTensorCount;
+    }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("distilbert")]
+    [InlineData("roberta")]
+    public void A_forward_pass_inside_a_dispose_scope_leaves_no_tensor_behind(string type)
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 9);
+        var start = Settled();
+        using (var scope = NewDisposeScope())
+        {
+            var (ids, mask) = TransformerTestKit.Pad(TransformerModelTests.Sequences, model.Config.PadTokenId);
+            model.call(new ModelInput(ids, mask)).data<float>();
+            using (enable_grad())
+            {
+                model.call(new ModelInput(ids)).sum().backward();
+            }
+        }
+
+        // backward filled the parameters' .grad, which libtorch holds; clearing them returns the count to its start.
+        model.zero_grad();
+        LiveTensorCount.Should().Be(start);
+    }
+
+    [Fact]
+    public void Loading_keeps_only_the_model_parameters_alive()
+    {
+        using var original = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 21);
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(original.Config), original.state_dict());
+        var before = Settled();
+        using (var loaded = TransformerLoader.Load(dir))
+        {
+            // The checkpoint's tensors were disposed after copying.
+            (LiveTensorCount - before).Should().Be(loaded.state_dict().Count);
+        }
+
+        LiveTensorCount.Should().Be(before);
+    }
+}

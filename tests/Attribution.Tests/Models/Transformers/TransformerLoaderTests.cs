@@ -1,0 +1,222 @@
+using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>Model folders written on the fly: round trips, Hugging Face quirks, and every way a folder can be wrong.</summary>
+public sealed class TransformerLoaderTests : IDisposable
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "attribution-loader-tests-" + Guid.NewGuid().ToString("N"));
+
+    public TransformerLoaderTests() => Directory.CreateDirectory(root);
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string Folder(TransformerClassifier model, Action<Dictionary<string, Tensor>>? edit = null, string? configJson = null)
+    {
+        var weights = new Dictionary<string, Tensor>(model.state_dict());
+        edit?.Invoke(weights);
+        return TransformerTestKit.WriteFolder(root, configJson ?? TransformerTestKit.ConfigJson(model.Config), weights);
+    }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("distilbert")]
+    [InlineData("roberta")]
+    public void A_saved_model_loads_back_in_eval_mode_with_the_same_logits(string type)
+    {
+        var config = type switch
+        {
+            "bert" => TransformerTestKit.TinyBert,
+            "distilbert" => TransformerTestKit.TinyDistilBert,
+            _ => TransformerTestKit.TinyRoberta,
+        };
+        using var original = TransformerTestKit.RandomModel(config, seed: 21);
+        var dir = Folder(original);
+        using var loaded = TransformerLoader.Load(dir);
+        loaded.GetType().Should().Be(original.GetType());
+        loaded.training.Should().BeFalse();
+        loaded.Config.ModelType.Should().Be(type);
+        loaded.Config.Id2Label.Should().BeEquivalentTo(config.Id2Label);
+
+        using var scope = NewDisposeScope();
+        var input = new ModelInput(tensor(new long[] { 2, 8, 5, 3 }, [1, 4]));
+        loaded.call(input).data<float>().Should().Equal(original.call(input).data<float>());
+    }
+
+    [Fact]
+    public void Hugging_face_buffers_legacy_names_and_an_unused_roberta_pooler_are_accepted()
+    {
+        using var bert = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 4);
+        using var scope = NewDisposeScope();
+        var dir = Folder(bert, w =>
+        {
+            w["bert.embeddings.position_ids"] = arange(12).unsqueeze(0);
+            w["bert.embeddings.token_type_ids"] = zeros([1, 12], ScalarType.Int64);
+            w["bert.embeddings.LayerNorm.gamma"] = w["bert.embeddings.LayerNorm.weight"];
+            w["bert.embeddings.LayerNorm.beta"] = w["bert.embeddings.LayerNorm.bias"];
+            w.Remove("bert.embeddings.LayerNorm.weight");
+            w.Remove("bert.embeddings.LayerNorm.bias");
+        });
+        using (var loaded = TransformerLoader.Load(dir))
+        {
+            var input = new ModelInput(tensor(new long[] { 2, 8, 3 }, [1, 3]));
+            loaded.call(input).data<float>().Should().Equal(bert.call(input).data<float>());
+        }
+
+        using var roberta = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 4);
+        var withPooler = Folder(roberta, w =>
+        {
+            w["roberta.pooler.dense.weight"] = randn([12, 12]);
+            w["roberta.pooler.dense.bias"] = randn([12]);
+        });
+        using (TransformerLoader.Load(withPooler))
+        {
+        }
+    }
+
+    [Fact]
+    public void A_missing_folder_or_config_json_is_reported_with_the_fix()
+    {
+        var missing = Path.Combine(root, "nope");
+        FluentActions.Invoking(() => TransformerLoader.Load(missing)).Should().Throw<ModelLoadException>()
+            .WithMessage($"*{missing}*does not exist*config.json*model.safetensors*");
+
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 1);
+        var dir = Folder(model);
+        File.Delete(Path.Combine(dir, "config.json"));
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.FilePath.Should().Be(Path.Combine(dir, "config.json"));
+        e.Message.Should().Contain("config.json").And.Contain("save_pretrained");
+    }
+
+    [Theory]
+    [InlineData("{ \"model_type\": \"bert\", ", "not valid JSON", null)]
+    [InlineData("[1, 2]", "JSON object", null)]
+    [InlineData("{ \"vocab_size\": 50 }", "no \"model_type\"", "model_type")]
+    [InlineData("{ \"model_type\": \"gpt2\" }", "\"gpt2\" is not supported*bert, distilbert, roberta", "model_type")]
+    [InlineData("{ \"model_type\": \"bert\", \"hidden_act\": \"swish\" }", "activation \"swish\" is not supported*gelu", "hidden_act")]
+    [InlineData("{ \"model_type\": \"distilbert\", \"activation\": \"silu\" }", "activation \"silu\"", "activation")]
+    [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": \"big\" }", "\"hidden_size\" should be an integer but is \"big\"", "hidden_size")]
+    [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": 10, \"num_attention_heads\": 3 }", "not a multiple", "num_attention_heads")]
+    [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"2\": \"b\" } }", "every class 0..1", "id2label")]
+    [InlineData("{ \"model_type\": \"bert\", \"position_embedding_type\": \"relative_key\" }", "only \"absolute\"", "position_embedding_type")]
+    public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
+    {
+        var dir = TransformerTestKit.WriteFolder(root, json, null);
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.Message.Should().Match($"*{Path.Combine(dir, "config.json")}*{expected}*");
+        e.Field.Should().Be(field);
+    }
+
+    [Fact]
+    public void Config_parsing_reads_hugging_face_fields_and_defaults()
+    {
+        var bert = TransformerConfig.Parse("""
+            { "model_type": "bert", "hidden_size": 64, "num_attention_heads": 4, "num_labels": 3, "problem_type": "single_label_classification",
+              "hidden_act": "gelu_new", "label2id": { "x": 0, "y": 1, "z": 2 } }
+            """);
+        bert.HiddenSize.Should().Be(64);
+        bert.NumHiddenLayers.Should().Be(12);
+        bert.NumLabels.Should().Be(3);
+        bert.Id2Label[2].Should().Be("LABEL_2");
+        bert.Label2Id["z"].Should().Be(2);
+        bert.PadTokenId.Should().Be(0);
+        bert.ProblemType.Should().Be("single_label_classification");
+
+        var roberta = TransformerConfig.Parse("""{ "model_type": "roberta", "num_labels": 5, "id2label": { "0": "neg", "1": "pos" } }""");
+        roberta.PadTokenId.Should().Be(1);
+        roberta.NumLabels.Should().Be(2, "id2label decides, as in Hugging Face");
+        roberta.Label2Id["pos"].Should().Be(1);
+        roberta.MaxSequenceLength.Should().Be(510);
+
+        var distil = TransformerConfig.Parse("""{ "model_type": "distilbert", "dim": 32, "n_layers": 3, "n_heads": 4, "hidden_dim": 40, "activation": "relu", "layer_norm_eps": 0.1 }""");
+        (distil.HiddenSize, distil.NumHiddenLayers, distil.NumAttentionHeads, distil.IntermediateSize, distil.HiddenAct).Should().Be((32, 3, 4, 40, "relu"));
+        distil.LayerNormEps.Should().Be(1e-12, "DistilBERT hard-codes its LayerNorm eps");
+    }
+
+    [Fact]
+    public void A_missing_weight_is_listed()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 1);
+        var dir = Folder(model, w => w.Remove("bert.encoder.layer.1.attention.self.key.bias"));
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.Message.Should().Contain("missing 1 parameter(s): bert.encoder.layer.1.attention.self.key.bias").And.Contain("model.safetensors");
+        e.Field.Should().Be("bert.encoder.layer.1.attention.self.key.bias");
+    }
+
+    [Fact]
+    public void A_missing_bert_pooler_or_classifier_is_reported_as_a_missing_head()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 1);
+        var dir = Folder(model, w =>
+        {
+            w.Remove("bert.pooler.dense.weight");
+            w.Remove("bert.pooler.dense.bias");
+        });
+        FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>()
+            .WithMessage("*missing 2 parameter(s): bert.pooler.dense.bias, bert.pooler.dense.weight*classification head*");
+    }
+
+    [Fact]
+    public void An_unexpected_tensor_is_listed()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyDistilBert, seed: 1);
+        using var scope = NewDisposeScope();
+        var dir = Folder(model, w => w["vocab_projector.bias"] = zeros(50));
+        FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>()
+            .WithMessage("*unexpected 1 tensor(s): vocab_projector.bias*");
+    }
+
+    [Fact]
+    public void A_shape_mismatch_names_both_shapes_and_the_config_fields()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 1);
+        var dir = Folder(model, configJson: TransformerTestKit.ConfigJson(TransformerTestKit.TinyRoberta with { NumLabels = 4 }));
+        FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>()
+            .WithMessage("*classifier.out_proj.weight: the model expects [4, 12]*checkpoint has [2, 12]*classifier.out_proj.bias*num_labels*");
+    }
+
+    [Fact]
+    public void A_pickle_only_folder_is_refused_with_the_conversion_command()
+    {
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert), null);
+        File.WriteAllBytes(Path.Combine(dir, "pytorch_model.bin"), [0x80, 0x02, 0x7d, 0x71]);
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.FilePath.Should().Be(Path.Combine(dir, "pytorch_model.bin"));
+        e.Message.Should().Contain("pickle").And.Contain("never reads them").And.Contain("safe_serialization=True").And.Contain("save_pretrained");
+
+        File.Delete(Path.Combine(dir, "pytorch_model.bin"));
+        FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().WithMessage("*no model.safetensors*");
+    }
+
+    [Fact]
+    public void A_corrupt_safetensors_file_is_a_model_load_exception()
+    {
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert), null);
+        File.WriteAllBytes(Path.Combine(dir, "model.safetensors"), [1, 2, 3]);
+        FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>()
+            .WithMessage("*model.safetensors cannot be read*").Which.InnerException.Should().BeOfType<SafeTensorsException>();
+    }
+
+    [Fact]
+    public void Sharded_safetensors_with_an_index_load()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyDistilBert, seed: 8);
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(model.Config), null);
+        var all = model.state_dict();
+        var first = all.Where(kv => kv.Key.StartsWith("distilbert.embeddings", StringComparison.Ordinal)).ToDictionary();
+        var rest = all.Where(kv => !first.ContainsKey(kv.Key)).ToDictionary();
+        SafeTensors.Save(Path.Combine(dir, "model-00001-of-00002.safetensors"), first);
+        SafeTensors.Save(Path.Combine(dir, "model-00002-of-00002.safetensors"), rest);
+        var map = string.Join(", ", first.Keys.Select(k => $"\"{k}\": \"model-00001-of-00002.safetensors\"")
+            .Concat(rest.Keys.Select(k => $"\"{k}\": \"model-00002-of-00002.safetensors\"")));
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), $$"""{ "metadata": {}, "weight_map": { {{map}} } }""");
+
+        using var loaded = TransformerLoader.Load(dir);
+        using var scope = NewDisposeScope();
+        var input = new ModelInput(tensor(new long[] { 2, 8, 3 }, [1, 3]));
+        loaded.call(input).data<float>().Should().Equal(model.call(input).data<float>());
+    }
+}
