@@ -29,11 +29,27 @@ ATH_API int32_t ath_grad(TH h, TH* out) {
   ATH_CATCH("grad")
 }
 
-// Clears .grad (value == null) or replaces it.
+// Clears .grad (value == null) or replaces it. As in PyTorch, a replacement must match the tensor's shape,
+// dtype and device: libtorch's C++ API does not check, and a mismatched .grad fails (or silently keeps the
+// wrong dtype) only at the next backward.
 ATH_API int32_t ath_set_grad(TH h, TH value) {
   ATH_TRY
-  if (value == nullptr) ath::ref(h).mutable_grad().reset();
-  else ath::ref(h).mutable_grad() = ath::ref(value);
+  auto& t = ath::ref(h);
+  if (value == nullptr) {
+    t.mutable_grad().reset();
+  } else {
+    const auto& g = ath::ref(value);
+    if (!g.sizes().equals(t.sizes()))
+      throw std::invalid_argument("assigned grad has shape " + c10::str(g.sizes()) + " but the tensor has shape " +
+                                  c10::str(t.sizes()));
+    if (g.scalar_type() != t.scalar_type())
+      throw std::invalid_argument(std::string("assigned grad has dtype ") + c10::toString(g.scalar_type()) +
+                                  " but the tensor has dtype " + c10::toString(t.scalar_type()));
+    if (g.device() != t.device())
+      throw std::invalid_argument("assigned grad is on " + g.device().str() + " but the tensor is on " +
+                                  t.device().str());
+    t.mutable_grad() = g;
+  }
   ATH_CATCH("set_grad")
 }
 

@@ -206,7 +206,12 @@ ATH_API int32_t ath_where(TH cond, TH a, TH b, TH* out) {
 
 ATH_API int32_t ath_masked_fill(TH h, TH mask, double value, TH* out) {
   ATH_TRY
-  *out = ath::wrap(at::masked_fill(ath::ref(h), ath::ref(mask), value));
+  const auto& m = ath::ref(mask);
+  // libtorch 1.13's CPU kernel reads any mask as bytes: a float mask of 1.0 (bytes 00 00 80 3f) fills nothing.
+  if (m.scalar_type() != at::kBool && m.scalar_type() != at::kByte)
+    throw std::invalid_argument(std::string("masked_fill needs a Bool mask, got ") + c10::toString(m.scalar_type()) +
+                                "; compare first (e.g. mask.gt(0)) or convert with .to(Bool)");
+  *out = ath::wrap(at::masked_fill(ath::ref(h), m, value));
   ATH_CATCH("masked_fill")
 }
 
@@ -436,6 +441,9 @@ ATH_API int32_t ath_dropout(TH x, double p, int32_t train, at::Generator* g, TH*
   if (p < 0 || p > 1) throw std::invalid_argument("dropout probability must be in [0, 1], got " + std::to_string(p));
   if (!train || p == 0) {
     *out = ath::wrap(t);
+  } else if (p == 1) {
+    // Everything dropped: zeros (keeping the graph), not 0/0 from the rescaling below.
+    *out = ath::wrap(t * at::zeros({}, t.options()));
   } else if (g == nullptr) {
     *out = ath::wrap(at::dropout(t, p, true));
   } else {

@@ -46,7 +46,11 @@ public sealed partial class Tensor
             NativeStatus.Check(NativeMethods.ath_grad(Handle, out var g));
             return WrapOrNull(g);
         }
-        set => NativeStatus.Check(NativeMethods.ath_set_grad(Handle, value?.RawHandle ?? IntPtr.Zero));
+        set
+        {
+            NativeStatus.Check(NativeMethods.ath_set_grad(Handle, value?.RawHandle ?? IntPtr.Zero));
+            GC.KeepAlive(value);
+        }
     }
 
     /// <summary>Keeps <see cref="grad"/> for a non-leaf tensor after backward.</summary>

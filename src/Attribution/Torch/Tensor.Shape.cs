@@ -56,7 +56,9 @@ public sealed partial class Tensor
     private Tensor IndexOp(int kind, long dim, Tensor index, Tensor? extra = null)
     {
         ArgumentNullException.ThrowIfNull(index);
-        return From(NativeMethods.ath_index_op(kind, Handle, dim, index.Handle, extra?.RawHandle ?? IntPtr.Zero, out var r), r);
+        var result = From(NativeMethods.ath_index_op(kind, Handle, dim, index.Handle, extra?.RawHandle ?? IntPtr.Zero, out var r), r);
+        GC.KeepAlive(extra);
+        return result;
     }
 
     /// <summary>Rows (along <paramref name="dim"/>) picked by an int64 index vector.</summary>

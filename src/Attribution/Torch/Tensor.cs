@@ -10,7 +10,6 @@ namespace Attribution.Torch;
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
-    private static long liveCount;
     private readonly TensorHandle handle;
     private DisposeScope? scope;
 
@@ -22,13 +21,13 @@ public sealed partial class Tensor : IDisposable
         }
 
         handle = new TensorHandle(native);
-        Interlocked.Increment(ref liveCount);
         scope = DisposeScope.Current;
         scope?.Add(this);
     }
 
     /// <summary>Tensors created through this binding and not yet disposed or finalized.</summary>
-    public static long LiveCount => Interlocked.Read(ref liveCount);
+    /// <remarks>Counted by the native handle, which its finalizer releases when a tensor is never disposed.</remarks>
+    public static long LiveCount => TensorHandle.Live;
 
     /// <summary>True once the native tensor has been released.</summary>
     public bool IsDisposed => handle.IsClosed;
@@ -74,11 +73,8 @@ public sealed partial class Tensor : IDisposable
 
     private void Release()
     {
-        if (!handle.IsClosed)
-        {
-            handle.Dispose();
-            Interlocked.Decrement(ref liveCount);
-        }
+        // The handle decrements LiveCount when it releases the native tensor (here or in its finalizer).
+        handle.Dispose();
     }
 
     /// <summary>Moves this tensor to the scope enclosing its current one (or to none), so it survives the current scope.</summary>
