@@ -4,6 +4,8 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/variable.h>
 
+ATH_API void ath_free(TH h);
+
 ATH_API int32_t ath_requires_grad(TH h, int32_t* out) {
   ATH_TRY
   *out = ath::ref(h).requires_grad() ? 1 : 0;
@@ -96,7 +98,8 @@ ATH_API int32_t ath_autograd_grad(const TH* outputs, int32_t n_out, const TH* in
 }
 
 // A gradient hook implemented in .NET. It receives a new handle to the incoming gradient (which
-// it owns) and may set *replacement to a handle it keeps owning; the shim copies the tensor.
+// it owns) and may set *replacement to a NEW handle whose ownership passes to the shim (which frees it
+// after taking the tensor), so the managed side never has to keep anything alive past the callback.
 // A non-zero return means the managed hook failed: backward stops with an error, the managed
 // side keeps the exception and rethrows it.
 typedef int32_t (*ath_grad_hook)(int64_t context, TH grad, TH* replacement);
@@ -110,7 +113,10 @@ ATH_API int32_t ath_register_hook(TH h, ath_grad_hook fn, int64_t context, int64
     TH replacement = nullptr;
     const int32_t status = fn(context, ath::wrap(grad), &replacement);
     if (status != 0) throw std::runtime_error("a managed gradient hook failed");
-    return replacement == nullptr ? at::Tensor() : *replacement;
+    if (replacement == nullptr) return at::Tensor();
+    at::Tensor result = *replacement;
+    ath_free(replacement);
+    return result;
   }));
   ATH_CATCH("register_hook")
 }

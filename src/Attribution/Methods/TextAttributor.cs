@@ -50,10 +50,17 @@ public abstract class TextAttributor : IAttributor
     internal Explanation[] ExplainBatch(AttributionContext context)
     {
         var clock = Stopwatch.StartNew();
+        var (scores, raw, deltas) = ScoreBatch(context);
+        var elapsed = (clock.Elapsed + context.SharedTime) / context.Size;
+        return Enumerable.Range(0, context.Size).Select(row => Build(context, row, scores, raw, deltas?[row], elapsed)).ToArray();
+    }
+
+    /// <summary>Per-token scores for the whole padded batch ([text][position], padding included), raw attributions and deltas.</summary>
+    internal (double[][] Scores, float[][][]? Raw, double[]? Deltas) ScoreBatch(AttributionContext context)
+    {
         var output = Attribute(context);
         var (scores, raw) = PerToken(output, context);
-        var elapsed = (clock.Elapsed + context.SharedTime) / context.Size;
-        return Enumerable.Range(0, context.Size).Select(row => Build(context, row, scores, raw, output.Deltas?[row], elapsed)).ToArray();
+        return (scores, raw, output.Deltas);
     }
 
     internal void ValidateFor(ITextClassifier model) => Validate(model);
@@ -136,8 +143,11 @@ public abstract class TextAttributor : IAttributor
             Notes = notes,
             Elapsed = elapsed,
         };
-        return SalienceLayer.Apply(explanation, context.Options.Salience);
+        return SalienceLayer.Apply(Decorate(context, row, explanation), context.Options.Salience);
     }
+
+    /// <summary>Adds what a method reports per text beyond its scores (notes, relevance shares), before post-processing.</summary>
+    private protected virtual Explanation Decorate(AttributionContext context, int row, Explanation explanation) => explanation;
 
     /// <summary>Formats a number for <see cref="Settings"/>.</summary>
     private protected static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -125,7 +125,10 @@ public sealed partial class Tensor
                 var result = hook(incoming);
                 if (result is not null)
                 {
-                    *replacement = result.RawHandle;
+                    // Hand the shim its own handle: it frees it once it has the tensor, so nothing here
+                    // depends on `result` staying alive (or undisposed) after this callback returns.
+                    NativeStatus.Check(NativeMethods.ath_copy_kind(result.Handle, 3, out var owned));
+                    *replacement = owned;
                 }
 
                 return 0;

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// Parity with Captum 0.8 on the random 2-layer BERT of ../shared/golden/bert_golden.json (ids only, so a test
+/// tokenizer reads the ids from the text). Tolerance: relative L2 ≤ 1e-4 per case, deltas and totals 1e-4 absolute
+/// (both sides compute in float32; only summation orders differ).
+/// </summary>
+public sealed class BertGoldenParityTests : IDisposable
+{
+    private const double Tolerance = 1e-4;
+    private static readonly ExplainOptions AllTokens = new() { Salience = new SalienceOptions { KeepSpecialTokens = true } };
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "attribution-bert-golden-" + Guid.NewGuid().ToString("N"));
+    private TextClassifier? model;
+
+    private (TextClassifier Model, JsonElement[] Cases) Load()
+    {
+        var weights = SharedData.Require("golden/bert.safetensors");
+        var config = SharedData.Require("golden/bert.config.json");
+        using var golden = JsonDocument.Parse(File.ReadAllText(SharedData.Require("golden/bert_golden.json")));
+        Directory.CreateDirectory(folder);
+        File.Copy(config, Path.Combine(folder, "config.json"));
+        File.Copy(weights, Path.Combine(folder, "model.safetensors"));
+        var module = TransformerLoader.Load(folder);
+        model = new TextClassifier("bert-golden", new IdsTokenizer(101, 102, 0, module.Config.VocabSize), module, ["0", "1"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+        return (model, golden.RootElement.GetProperty("cases").EnumerateArray().Select(c => c.Clone()).ToArray());
+    }
+
+    public static TheoryData<string> Keys() => new()
+    {
+        "grad_l2", "grad_x_input", "ig_gausslegendre_50", "ig_gausslegendre_8", "ig_riemann_middle_16", "ig_riemann_trapezoid_20",
+        "layer0_conductance_riemann_trapezoid_50", "layer0_conductance_gausslegendre_50",
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Keys))]
+    public void Matches_captum(string key)
+    {
+        var (classifier, cases) = Load();
+        IAttributor attributor = key switch
+        {
+            "grad_l2" => new Gradient(),
+            "grad_x_input" => new GradientXInput(),
+            _ when key.StartsWith("ig_", StringComparison.Ordinal) => new IntegratedGradients
+            {
+                Rule = IntegrationRules.Parse(key[3..key.LastIndexOf('_')]),
+                Steps = int.Parse(key[(key.LastIndexOf('_') + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            },
+            _ => new LayerConductance
+            {
+                Layer = "bert.encoder.layer.0",
+                Rule = IntegrationRules.Parse(key["layer0_conductance_".Length..key.LastIndexOf('_')]),
+                Steps = int.Parse(key[(key.LastIndexOf('_') + 1)..], System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
+
+        var texts = cases.Select(c => string.Join(' ', Golden.Longs(c.GetProperty("input_ids")))).ToArray();
+        var results = attributor.Explain(classifier, texts, AllTokens);
+        for (var i = 0; i < cases.Length; i++)
+        {
+            var recorded = cases[i].GetProperty(key);
+            results[i].Target.Should().Be(cases[i].GetProperty("target").GetInt32());
+            results[i].Logits.Should().Equal(Golden.Doubles(cases[i].GetProperty("logits")), (a, e) => Math.Abs(a - e) < 1e-5);
+            var expected = recorded.ValueKind == JsonValueKind.Array ? Golden.Doubles(recorded) : Golden.Doubles(recorded.GetProperty("token"));
+            Golden.RelativeL2(results[i].Scores, expected).Should().BeLessThanOrEqualTo(Tolerance, $"{key}, case {i}");
+            if (recorded.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            if (recorded.TryGetProperty("delta", out var delta))
+            {
+                results[i].ConvergenceDelta!.Value.Should().BeApproximately(delta.GetDouble(), Tolerance, $"{key}, case {i}: delta");
+            }
+
+            if (recorded.TryGetProperty("total", out var total))
+            {
+                results[i].Scores.Sum().Should().BeApproximately(total.GetDouble(), Tolerance, $"{key}, case {i}: total");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        model?.Dispose();
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
