@@ -84,7 +84,7 @@ public abstract class TextAttributor : IAttributor
                 : Reduction switch
                 {
                     HiddenReduction.Sum => perDimension.sum(-1),
-                    HiddenReduction.L2 => perDimension.norm(-1),
+                    HiddenReduction.L2 => perDimension.norm(2, -1),
                     HiddenReduction.L1 => perDimension.abs().sum(-1),
                     _ => throw new ArgumentOutOfRangeException(nameof(Reduction)),
                 };

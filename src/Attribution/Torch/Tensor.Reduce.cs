@@ -80,10 +80,10 @@ public sealed partial class Tensor
 
     /// <summary>p-norm of all elements (p = 2 by default; ∞ allowed).</summary>
     public Tensor norm(double p = 2) => Norm(p, null, false);
-    /// <summary>p-norm over one dimension.</summary>
-    public Tensor norm(long dim, double p = 2, bool keepdim = false) => Norm(p, [dim], keepdim);
+    /// <summary>p-norm over one dimension. The order comes first so that <c>x.norm(1)</c> means p = 1, as in PyTorch.</summary>
+    public Tensor norm(double p, long dim, bool keepdim = false) => Norm(p, [dim], keepdim);
     /// <summary>p-norm over several dimensions.</summary>
-    public Tensor norm(long[] dims, double p = 2, bool keepdim = false) => Norm(p, dims, keepdim);
+    public Tensor norm(double p, long[] dims, bool keepdim = false) => Norm(p, dims, keepdim);
 
     private unsafe Tensor Norm(double p, long[]? dims, bool keepdim)
     {

@@ -178,8 +178,9 @@ public class OpValueTests
         Expect(D(3, -4).norm(), 5);
         Expect(D(3, -4).norm(1.0), 7);
         Expect(D(3, -4).norm(p: 1), 7);
+        Expect(D(3, -4).norm(1), 7); // an integer literal is the order p, as in PyTorch, not a dimension
         Expect(D(3, -4).norm(double.PositiveInfinity), 4);
-        Expect(D([3, -4, 6, 8], 2, 2).norm(1L), 5, 10);
+        Expect(D([3, -4, 6, 8], 2, 2).norm(2, 1L), 5, 10);
         Expect(D(1, 2, 3).cumsum(0), 1, 3, 6);
     }
 
