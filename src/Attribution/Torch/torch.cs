@@ -31,24 +31,13 @@ public static partial class torch
     /// <summary>The default CUDA device.</summary>
     public static readonly Device CUDA = new(DeviceType.CUDA);
 
-    static torch()
-    {
-        // libtorch's default is one thread per physical core; keep it unless the user overrides it
-        // with ATTRIBUTION_NUM_THREADS.
-        var configured = Environment.GetEnvironmentVariable("ATTRIBUTION_NUM_THREADS");
-        if (int.TryParse(configured, out var n) && n > 0)
-        {
-            set_num_threads(n);
-        }
-    }
-
     /// <summary>The libtorch version the native shim was built against (e.g. "1.13.0").</summary>
     public static string __version__ => Marshal.PtrToStringUTF8(NativeMethods.ath_torch_version()) ?? "unknown";
 
     /// <summary>Native tensors currently alive (created by the binding and not yet freed), a leak detector.</summary>
     public static long LiveTensorCount => NativeMethods.ath_live_tensors();
 
-    /// <summary>Threads libtorch uses for intra-op parallelism.</summary>
+    /// <summary>Threads libtorch uses for intra-op parallelism (default: every core, <c>Environment.ProcessorCount</c>, or ATTRIBUTION_NUM_THREADS).</summary>
     public static int get_num_threads() => NativeMethods.ath_get_num_threads();
 
     /// <summary>Sets the intra-op thread count (at least 1).</summary>

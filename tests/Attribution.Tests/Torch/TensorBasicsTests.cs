@@ -29,3 +29,28 @@ public class TensorBasicsTests
     [Fact]
     public void Version_is_reported() => torch.__version__.Should().StartWith("1.13");
 }
+
+public class ThreadCountTests
+{
+    [Fact]
+    public void Defaults_to_every_core_and_is_settable()
+    {
+        if (Environment.GetEnvironmentVariable("ATTRIBUTION_NUM_THREADS") is null)
+        {
+            torch.get_num_threads().Should().Be(Environment.ProcessorCount);
+        }
+
+        var before = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(1);
+            torch.get_num_threads().Should().Be(1);
+            var act = () => torch.set_num_threads(0);
+            act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*at least 1*");
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+}

@@ -10,7 +10,16 @@ internal static unsafe class NativeMethods
     /// <summary>The ABI version this assembly was compiled against (ATH_ABI_VERSION in shim.h).</summary>
     internal const int ExpectedAbiVersion = 1;
 
-    static NativeMethods() => NativeLibraryLoader.EnsureRegistered();
+    static NativeMethods()
+    {
+        NativeLibraryLoader.EnsureRegistered();
+
+        // libtorch defaults to one intra-op thread per *physical* core (1 on a 2-vCPU machine); use every core the
+        // process may run on unless ATTRIBUTION_NUM_THREADS says otherwise. torch.set_num_threads changes it later.
+        var configured = Environment.GetEnvironmentVariable("ATTRIBUTION_NUM_THREADS");
+        var threads = int.TryParse(configured, out var n) && n > 0 ? n : Environment.ProcessorCount;
+        ath_set_num_threads(threads);
+    }
 
     [DllImport(Library)] internal static extern IntPtr ath_last_error();
     [DllImport(Library)] internal static extern int ath_abi_version();
