@@ -1,0 +1,102 @@
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>What the renderers colour: each token, or each whitespace-delimited word.</summary>
+public enum Granularity
+{
+    /// <summary>Word scores (<see cref="Explanation.Words"/>); falls back to tokens for a result without words.</summary>
+    Words,
+
+    /// <summary>Token scores (<see cref="Explanation.Scores"/>).</summary>
+    Tokens,
+}
+
+/// <summary>One text explained by one or more methods: a block of a report, one row per method.</summary>
+public sealed class ExplanationGroup
+{
+    /// <summary>A group of explanations of <paramref name="text"/>.</summary>
+    /// <param name="text">The explained text.</param>
+    /// <param name="explanations">At least one explanation, each of <paramref name="text"/>.</param>
+    public ExplanationGroup(string text, IReadOnlyList<Explanation> explanations)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(explanations);
+        if (explanations.Count == 0)
+        {
+            throw new ArgumentException("a group holds at least one explanation", nameof(explanations));
+        }
+
+        for (var i = 0; i < explanations.Count; i++)
+        {
+            if (explanations[i] is null)
+            {
+                throw new ArgumentNullException(nameof(explanations), $"explanations[{i}] is null");
+            }
+
+            if (explanations[i].Text != text)
+            {
+                throw new ArgumentException($"explanations[{i}] ({explanations[i].Method}) explains another text", nameof(explanations));
+            }
+        }
+
+        Text = text;
+        Explanations = explanations.ToArray();
+    }
+
+    /// <summary>The explained text.</summary>
+    public string Text { get; }
+
+    /// <summary>The explanations, one per method, in display order.</summary>
+    public IReadOnlyList<Explanation> Explanations { get; }
+
+    /// <summary>
+    /// Groups explanations by text (ordinal comparison), texts in order of first appearance, explanations in their
+    /// order. Explanations of the same text twice (a repeated input) land in one group.
+    /// </summary>
+    public static IReadOnlyList<ExplanationGroup> ByText(IReadOnlyList<Explanation> explanations)
+    {
+        ArgumentNullException.ThrowIfNull(explanations);
+        var order = new List<string>();
+        var members = new Dictionary<string, List<Explanation>>(StringComparer.Ordinal);
+        foreach (var e in explanations)
+        {
+            ArgumentNullException.ThrowIfNull(e, nameof(explanations));
+            if (!members.TryGetValue(e.Text, out var list))
+            {
+                members[e.Text] = list = [];
+                order.Add(e.Text);
+            }
+
+            list.Add(e);
+        }
+
+        return order.Select(t => new ExplanationGroup(t, members[t])).ToList();
+    }
+
+    /// <summary>
+    /// One group per text from <see cref="Explainer.ExplainAll"/>'s output, where result [m][t] is method m on text t;
+    /// each group lists the methods in order.
+    /// </summary>
+    public static IReadOnlyList<ExplanationGroup> FromMethods(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod)
+    {
+        ArgumentNullException.ThrowIfNull(resultsByMethod);
+        if (resultsByMethod.Count == 0)
+        {
+            return [];
+        }
+
+        var texts = resultsByMethod[0].Count;
+        for (var m = 1; m < resultsByMethod.Count; m++)
+        {
+            if (resultsByMethod[m].Count != texts)
+            {
+                throw new ArgumentException($"method {m} has {resultsByMethod[m].Count} results but method 0 has {texts}", nameof(resultsByMethod));
+            }
+        }
+
+        return Enumerable.Range(0, texts)
+            .Select(t => new ExplanationGroup(resultsByMethod[0][t].Text, resultsByMethod.Select(results => results[t]).ToList()))
+            .ToList();
+    }
+}

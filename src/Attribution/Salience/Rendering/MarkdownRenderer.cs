@@ -1,0 +1,269 @@
+using System.Globalization;
+using System.Text;
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>Options of <see cref="MarkdownRenderer"/>.</summary>
+public sealed record MarkdownOptions
+{
+    /// <summary>One table row per word (default) or per token.</summary>
+    public Granularity Granularity { get; init; } = Granularity.Words;
+
+    /// <summary>The model's class names, to name the predicted class when it is not the target.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+
+    /// <summary>Significant digits of the scores in the table (default 4).</summary>
+    public int Digits { get; init; } = 4;
+
+    /// <summary>List each method's description, settings, convergence delta and notes under the table (default true).</summary>
+    public bool ShowDetails { get; init; } = true;
+}
+
+/// <summary>
+/// Explanations as GitHub-flavoured Markdown: per text, a heading, the text quoted, a prediction line, and a table
+/// with one row per word (or token) and one score column per method, side by side. Rows of methods that split the
+/// text differently (one kept special tokens, another did not) are merged in text order and missing cells left empty.
+/// Every text is escaped, so inputs cannot inject Markdown or HTML.
+/// </summary>
+public static class MarkdownRenderer
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    private const string Special = "\\`*_[]<>|~&";
+
+    /// <summary>A document's results grouped by text; the document's labels name the classes.</summary>
+    public static string Render(ExplanationDocument document, MarkdownOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        options ??= new MarkdownOptions();
+        return Render(ExplanationGroup.ByText(document.Results), options with { Labels = options.Labels ?? document.Labels });
+    }
+
+    /// <summary>One section per group, one score column per explanation in it.</summary>
+    public static string Render(IReadOnlyList<ExplanationGroup> groups, MarkdownOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        options ??= new MarkdownOptions();
+        if (options.Digits is < 1 or > 17)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Digits, "Digits must be between 1 and 17");
+        }
+
+        var markdown = new StringBuilder();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            Group(markdown, groups[g], g, groups.Count, options);
+        }
+
+        return markdown.ToString();
+    }
+
+    /// <summary>
+    /// Escapes text for inline Markdown (table cells, list items): every ASCII punctuation character that can start
+    /// emphasis, code, links, HTML, entities, strikethrough or a table cell is backslash-escaped
+    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp;</c>); line breaks become spaces, other control characters U+FFFD. (A quoted text
+    /// line also has a leading list, heading or break marker escaped.)
+    /// </summary>
+    public static string Escape(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '\n' or '\r' or '\t')
+            {
+                builder.Append(' ');
+            }
+            else if (char.IsControl(c))
+            {
+                builder.Append('\uFFFD');
+            }
+            else
+            {
+                if (Special.Contains(c))
+                {
+                    builder.Append('\\');
+                }
+
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static void Group(StringBuilder md, ExplanationGroup group, int index, int count, MarkdownOptions options)
+    {
+        var first = group.Explanations[0];
+        md.Append("### Text ").Append((index + 1).ToString(Invariant)).Append(" of ").Append(count.ToString(Invariant)).Append("\n\n");
+        md.Append("> ").Append(EscapeLineStart(Escape(group.Text))).Append("\n\n");
+        var predicted = RenderSupport.Predicted(first);
+        md.Append("**Prediction:** ").Append(Escape(RenderSupport.ClassName(first, predicted, options.Labels)))
+            .Append(" (p = ").Append(Probability(first, predicted)).Append(')');
+        var sameTarget = group.Explanations.All(e => e.Target == first.Target);
+        if (sameTarget)
+        {
+            md.Append(" · **Explained class:** ").Append(Escape(first.TargetLabel)).Append(" (class ")
+                .Append(first.Target.ToString(Invariant)).Append(", p = ").Append(Probability(first, first.Target)).Append(')');
+        }
+
+        md.Append("\n\n");
+        // One granularity for the whole table: tokens when asked for, or when a result has no word scores.
+        var granularity = options.Granularity == Granularity.Words && group.Explanations.All(e => e.Words.Count > 0) ? Granularity.Words : Granularity.Tokens;
+        var columns = group.Explanations.Select(e => RenderSupport.Keyed(RenderSupport.Units(e, granularity, out _))).ToList();
+        var rows = MergeRows(columns);
+        var headers = Headers(group.Explanations, sameTarget);
+        var unit = granularity == Granularity.Words ? "word" : "token";
+        md.Append("| # | ").Append(unit).Append(" | ").Append(string.Join(" | ", headers)).Append(" |\n");
+        md.Append("|--:|:--|").Append(string.Concat(headers.Select(_ => "--:|"))).Append('\n');
+        var lookups = columns.Select(c => c.ToDictionary(x => x.Key, x => x.Unit, StringComparer.Ordinal)).ToList();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var (key, label) = rows[r];
+            md.Append("| ").Append((r + 1).ToString(Invariant)).Append(" | ").Append(label.Length == 0 ? "∅" : Escape(label)).Append(" |");
+            for (var m = 0; m < lookups.Count; m++)
+            {
+                md.Append(' ');
+                if (lookups[m].TryGetValue(key, out var u))
+                {
+                    md.Append(Score(u.Score, group.Explanations[m].Signed, options.Digits));
+                }
+
+                md.Append(" |");
+            }
+
+            md.Append('\n');
+        }
+
+        md.Append('\n');
+        if (options.ShowDetails)
+        {
+            for (var m = 0; m < group.Explanations.Count; m++)
+            {
+                var e = group.Explanations[m];
+                md.Append("- **").Append(headers[m]).Append("**: ").Append(Escape(RenderSupport.Description(e, granularity)));
+                if (!sameTarget)
+                {
+                    md.Append(" · explains ").Append(Escape(e.TargetLabel)).Append(" (class ").Append(e.Target.ToString(Invariant)).Append(')');
+                }
+
+                if (e.ConvergenceDelta is { } delta)
+                {
+                    md.Append(" · convergence delta ").Append(RenderSupport.Brief(delta));
+                }
+
+                if (e.Settings.Count > 0)
+                {
+                    md.Append(" · settings: ").Append(Escape(RenderSupport.Settings(e.Settings)));
+                }
+
+                foreach (var note in e.Notes)
+                {
+                    md.Append(" · note: ").Append(Escape(note));
+                }
+
+                md.Append('\n');
+            }
+
+            md.Append('\n');
+        }
+    }
+
+    /// <summary>Escapes what would start a block at the beginning of a line: a list marker (<c>- + 1. 1)</c>), a heading (<c>#</c>) or a break (<c>===</c>).</summary>
+    private static string EscapeLineStart(string escaped)
+    {
+        var trimmed = escaped.TrimStart(' ');
+        var indent = escaped[..(escaped.Length - trimmed.Length)];
+        if (trimmed.Length == 0)
+        {
+            return escaped;
+        }
+
+        if (trimmed[0] is '-' or '+' or '=' or '#')
+        {
+            return indent + "\\" + trimmed;
+        }
+
+        var digits = 0;
+        while (digits < trimmed.Length && char.IsAsciiDigit(trimmed[digits]))
+        {
+            digits++;
+        }
+
+        return digits > 0 && digits < trimmed.Length && trimmed[digits] is '.' or ')'
+            ? indent + trimmed[..digits] + "\\" + trimmed[digits..]
+            : escaped;
+    }
+
+    /// <summary>Column headers: the method names, numbered when a method appears twice, with the target when targets differ.</summary>
+    private static List<string> Headers(IReadOnlyList<Explanation> explanations, bool sameTarget)
+    {
+        var headers = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in explanations)
+        {
+            var name = e.Method;
+            var n = seen[name] = seen.GetValueOrDefault(name) + 1;
+            if (n > 1 || explanations.Count(x => x.Method == name) > 1)
+            {
+                name += $" run {n}";
+            }
+
+            if (!sameTarget)
+            {
+                name += $" → {e.TargetLabel}";
+            }
+
+            headers.Add(Escape(name));
+        }
+
+        return headers;
+    }
+
+    /// <summary>The union of the rows of every column, each column's order kept (an insertion merge).</summary>
+    private static List<(string Key, string Label)> MergeRows(List<IReadOnlyList<(string Key, DisplayUnit Unit)>> columns)
+    {
+        var rows = new List<(string Key, string Label)>();
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var column in columns)
+        {
+            var last = -1;
+            foreach (var (key, unit) in column)
+            {
+                if (position.TryGetValue(key, out var at))
+                {
+                    last = at;
+                    continue;
+                }
+
+                rows.Insert(last + 1, (key, unit.Label));
+                last++;
+                position.Clear();
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    position[rows[i].Key] = i;
+                }
+            }
+        }
+
+        return rows;
+    }
+
+    private static string Score(double value, bool signed, int digits)
+    {
+        if (value == 0)
+        {
+            return "0";
+        }
+
+        var text = value.ToString("G" + digits.ToString(Invariant), Invariant);
+        return signed && value > 0 ? "+" + text : text;
+    }
+
+    private static string Probability(Explanation e, int index)
+    {
+        var p = RenderSupport.Probability(e, index);
+        return double.IsNaN(p) ? "?" : p.ToString("0.0000", Invariant);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>One coloured unit of a row: a token or a word.</summary>
+/// <param name="Label">The token as in the vocabulary, or the word as written.</param>
+/// <param name="Start">UTF-16 start in the text, or null (special tokens).</param>
+/// <param name="End">UTF-16 end in the text, or null.</param>
+/// <param name="Score">Its score.</param>
+/// <param name="Special">Whether it is a special token.</param>
+/// <param name="Detail">Extra tooltip text (token id, or the word's tokens).</param>
+internal readonly record struct DisplayUnit(string Label, int? Start, int? End, double Score, bool Special, string Detail)
+{
+    /// <summary>A key that identifies the unit across methods on the same text (for side-by-side tables).</summary>
+    public string Key => Start is { } s ? $"{s}:{End}:{(Special ? Label : string.Empty)}" : $"special:{Label}";
+}
+
+/// <summary>What the renderers share: units by granularity, prediction, number formatting.</summary>
+internal static class RenderSupport
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>The units of a row; <paramref name="fellBack"/> is set when words were asked for but the result has none.</summary>
+    public static IReadOnlyList<DisplayUnit> Units(Explanation e, Granularity granularity, out bool fellBack)
+    {
+        fellBack = granularity == Granularity.Words && e.Words.Count == 0;
+        if (granularity == Granularity.Words && !fellBack)
+        {
+            return e.Words.Select(w => new DisplayUnit(
+                w.Text, w.Start, w.End, w.Score, false,
+                "tokens: " + string.Join(" ", w.TokenIndices.Where(i => i >= 0 && i < e.Tokens.Length).Select(i => e.Tokens[i])))).ToList();
+        }
+
+        return Enumerable.Range(0, e.Tokens.Length).Select(i => new DisplayUnit(
+            e.Tokens[i],
+            e.Offsets[i]?.Start,
+            e.Offsets[i]?.End,
+            e.Scores[i],
+            e.IsSpecial[i],
+            "id " + e.TokenIds[i].ToString(Invariant) + (e.IsSpecial[i] ? ", special token" : string.Empty))).ToList();
+    }
+
+    /// <summary>
+    /// Units keyed for a side-by-side table: special tokens and repeated spans (byte-level BPE splits one character
+    /// into several tokens) are numbered by occurrence so each key is unique within a row.
+    /// </summary>
+    public static IReadOnlyList<(string Key, DisplayUnit Unit)> Keyed(IReadOnlyList<DisplayUnit> units)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keyed = new List<(string, DisplayUnit)>(units.Count);
+        foreach (var unit in units)
+        {
+            var key = unit.Key;
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+            keyed.Add(($"{key}#{counts[key]}", unit));
+        }
+
+        return keyed;
+    }
+
+    /// <summary>The predicted class: the index of the largest logit.</summary>
+    public static int Predicted(Explanation e)
+    {
+        var best = 0;
+        for (var i = 1; i < e.Logits.Length; i++)
+        {
+            if (e.Logits[i] > e.Logits[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>A class's name: from <paramref name="labels"/>, else the target's label, else "class i".</summary>
+    public static string ClassName(Explanation e, int index, IReadOnlyList<string>? labels)
+    {
+        if (labels is not null && index >= 0 && index < labels.Count)
+        {
+            return labels[index];
+        }
+
+        return index == e.Target ? e.TargetLabel : "class " + index.ToString(Invariant);
+    }
+
+    /// <summary>Probability of class <paramref name="index"/>, or NaN when absent.</summary>
+    public static double Probability(Explanation e, int index) =>
+        index >= 0 && index < e.Probabilities.Length ? e.Probabilities[index] : double.NaN;
+
+    /// <summary>The exact (round-trip) text of a number.</summary>
+    public static string Exact(double value) => value.ToString("R", Invariant);
+
+    /// <summary>Decimals that show the row's largest |score| with two significant digits (at least 2, at most 8).</summary>
+    public static int Decimals(double scale)
+    {
+        if (!double.IsFinite(scale) || scale <= 0 || scale >= 0.1)
+        {
+            return 2;
+        }
+
+        return Math.Clamp(1 - (int)Math.Floor(Math.Log10(scale)), 2, 8);
+    }
+
+    /// <summary>A score with fixed decimals, with an explicit sign for signed scores (none when it shows as zero).</summary>
+    public static string Short(double value, bool signed, int decimals)
+    {
+        var format = "F" + decimals.ToString(Invariant);
+        var text = value.ToString(format, Invariant);
+        if (text.Trim('-', '0', '.').Length == 0)
+        {
+            return text.TrimStart('-');
+        }
+
+        return signed && !text.StartsWith('-') ? "+" + text : text;
+    }
+
+    /// <summary>A number with four significant digits.</summary>
+    public static string Brief(double value) => value.ToString("G4", Invariant);
+
+    /// <summary>The settings as <c>key=value</c> pairs.</summary>
+    public static string Settings(IEnumerable<KeyValuePair<string, string>> settings) =>
+        string.Join(", ", settings.Select(kv => $"{kv.Key}={kv.Value}"));
+
+    /// <summary>What the scores are: output, reduction, normalization, word aggregation.</summary>
+    public static string Description(Explanation e, Granularity granularity) =>
+        $"{(e.Signed ? "signed" : "unsigned")} {e.ScoreOutput.Name()} attribution, reduction {e.Reduction}, normalization {e.Normalization}"
+        + (granularity == Granularity.Words && e.Words.Count > 0 ? $", words by {e.WordAggregation}" : string.Empty);
+}

@@ -1,0 +1,95 @@
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>
+/// One JSON document of explanations (see <c>docs/json-format.md</c>): the model, the method and its settings, and
+/// the results. A comparison document (<see cref="Method"/> = <see cref="CompareMethod"/>) holds results of several
+/// methods, each carrying its own method name and settings.
+/// </summary>
+public sealed record ExplanationDocument
+{
+    /// <summary>The format version this library writes and reads.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>The document-level method name of a comparison document.</summary>
+    public const string CompareMethod = "compare";
+
+    /// <summary>Format version (<see cref="CurrentVersion"/>).</summary>
+    public int Version { get; init; } = CurrentVersion;
+
+    /// <summary>The model's name; every result is from this model.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>
+    /// The method of every result, or <see cref="CompareMethod"/> when the results come from several methods.
+    /// </summary>
+    public required string Method { get; init; }
+
+    /// <summary>
+    /// The method's settings (in a comparison document: settings of the run shared by every method, often none).
+    /// Keys are unique.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Settings { get; init; } = [];
+
+    /// <summary>The model's class names in output order, when known (lets readers name the predicted class).</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+
+    /// <summary>The explanations.</summary>
+    public required IReadOnlyList<Explanation> Results { get; init; }
+
+    /// <summary>True for a comparison document (several methods).</summary>
+    public bool IsComparison => Method == CompareMethod;
+
+    /// <summary>
+    /// A document for these results: a single-method document when they share one method and its settings, a
+    /// comparison document otherwise. All results must be from one model.
+    /// </summary>
+    /// <param name="results">At least one explanation.</param>
+    /// <param name="labels">The model's class names, when known.</param>
+    public static ExplanationDocument For(IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        if (results.Count == 0)
+        {
+            throw new ArgumentException("no results: name the model and method with the constructor instead", nameof(results));
+        }
+
+        var first = results[0];
+        var single = results.All(r => r.Method == first.Method && r.Settings.SequenceEqual(first.Settings));
+        return new ExplanationDocument
+        {
+            Model = first.Model,
+            Method = single ? first.Method : CompareMethod,
+            Settings = single ? first.Settings : [],
+            Labels = labels,
+            Results = results,
+        };
+    }
+
+    /// <summary>
+    /// A comparison document from <see cref="Explainer.ExplainAll"/>'s output (result [m][t] is method m on text t),
+    /// ordered text by text, and within a text method by method.
+    /// </summary>
+    /// <param name="model">The model's name.</param>
+    /// <param name="resultsByMethod">One list per method, each with one explanation per text, texts in the same order.</param>
+    /// <param name="labels">The model's class names, when known.</param>
+    /// <param name="settings">Settings of the run shared by every method.</param>
+    public static ExplanationDocument Comparison(
+        string model,
+        IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod,
+        IReadOnlyList<string>? labels = null,
+        IReadOnlyList<KeyValuePair<string, string>>? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var groups = ExplanationGroup.FromMethods(resultsByMethod);
+        return new ExplanationDocument
+        {
+            Model = model,
+            Method = CompareMethod,
+            Settings = settings ?? [],
+            Labels = labels,
+            Results = groups.SelectMany(g => g.Explanations).ToList(),
+        };
+    }
+}

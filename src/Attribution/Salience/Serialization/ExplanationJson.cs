@@ -1,0 +1,772 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Attribution.Methods;
+
+namespace Attribution.Salience;
+
+/// <summary>
+/// Writes and reads explanations as one JSON document (the format of <c>docs/json-format.md</c>, schema
+/// <c>docs/json-schema.json</c>). Numbers are written with round-trip precision (the shortest text that parses back to
+/// the same <see cref="double"/>, or <see cref="float"/> for raw attributions), so reading a written document gives back
+/// every field of every <see cref="Explanation"/> exactly. JSON has no NaN or infinity: writing a non-finite number is
+/// an error naming the field. Reading validates the document and fails with a <see cref="JsonException"/> that names
+/// the offending path.
+/// </summary>
+public static class ExplanationJson
+{
+    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    private static readonly string[] DocumentProperties = ["version", "model", "labels", "method", "settings", "results"];
+
+    private static readonly string[] ResultProperties =
+    [
+        "text", "method", "settings", "tokens", "token_ids", "offsets", "is_special", "scores", "raw_attributions", "target",
+        "target_label", "logits", "probabilities", "score_output", "signed", "reduction", "normalization", "word_aggregation",
+        "special_tokens_kept", "convergence_delta", "words", "notes", "elapsed_ms",
+    ];
+
+    private static readonly string[] WordProperties = ["text", "offsets", "score", "token_indices"];
+
+    /// <summary>The name of a scored output in the format: <c>logit</c>, <c>probability</c>, <c>log-probability</c>.</summary>
+    public static string Name(this ScoreOutput value) => value switch
+    {
+        ScoreOutput.Logit => "logit",
+        ScoreOutput.Probability => "probability",
+        ScoreOutput.LogProbability => "log-probability",
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
+    };
+
+    /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
+    public static ScoreOutput ParseScoreOutput(string name) => name switch
+    {
+        "logit" => ScoreOutput.Logit,
+        "probability" => ScoreOutput.Probability,
+        "log-probability" => ScoreOutput.LogProbability,
+        _ => throw new ArgumentException($"unknown score output '{name}': use logit, probability or log-probability", nameof(name)),
+    };
+
+    /// <summary>Writes a single-method document (or, with <paramref name="method"/> = <c>compare</c>, a comparison document).</summary>
+    /// <param name="stream">Receives UTF-8 JSON (nothing is written when the document is invalid).</param>
+    /// <param name="model">The model's name; every result must be from it.</param>
+    /// <param name="method">The method of every result, or <see cref="ExplanationDocument.CompareMethod"/>.</param>
+    /// <param name="settings">The method's settings (unique keys).</param>
+    /// <param name="results">The explanations.</param>
+    /// <param name="labels">The model's class names, when known.</param>
+    public static void Write(
+        Stream stream, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
+        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null) =>
+        Write(stream, new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels });
+
+    /// <summary>Writes a single-method document (or, with <paramref name="method"/> = <c>compare</c>, a comparison document).</summary>
+    /// <param name="writer">Receives the JSON text (nothing is written when the document is invalid).</param>
+    /// <param name="model">The model's name; every result must be from it.</param>
+    /// <param name="method">The method of every result, or <see cref="ExplanationDocument.CompareMethod"/>.</param>
+    /// <param name="settings">The method's settings (unique keys).</param>
+    /// <param name="results">The explanations.</param>
+    /// <param name="labels">The model's class names, when known.</param>
+    public static void Write(
+        TextWriter writer, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
+        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null) =>
+        Write(writer, new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels });
+
+    /// <summary>Writes a document as UTF-8 JSON (without a byte-order mark).</summary>
+    /// <param name="stream">Receives the JSON (nothing is written when the document is invalid).</param>
+    /// <param name="document">The document.</param>
+    /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
+    /// <exception cref="ArgumentException">The document cannot be written: a non-finite number, a result from another
+    /// model or (outside a comparison document) another method, duplicate setting keys, inconsistent lengths, or text
+    /// that is not valid UTF-16.</exception>
+    public static void Write(Stream stream, ExplanationDocument document, bool indented = true)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var bytes = ToUtf8(document, indented);
+        stream.Write(bytes);
+    }
+
+    /// <summary>Writes a document as JSON text.</summary>
+    /// <param name="writer">Receives the JSON (nothing is written when the document is invalid).</param>
+    /// <param name="document">The document.</param>
+    /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
+    public static void Write(TextWriter writer, ExplanationDocument document, bool indented = true)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Serialize(document, indented));
+    }
+
+    /// <summary>The document as JSON text.</summary>
+    /// <param name="document">The document.</param>
+    /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
+    public static string Serialize(ExplanationDocument document, bool indented = true) =>
+        Encoding.UTF8.GetString(ToUtf8(document, indented));
+
+    /// <summary>Reads a document from UTF-8 JSON.</summary>
+    /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
+    public static ExplanationDocument Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var json = JsonDocument.Parse(stream, ParseOptions);
+        return new DocumentReader().Document(json.RootElement);
+    }
+
+    /// <summary>Reads a document from JSON text.</summary>
+    /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
+    public static ExplanationDocument Read(TextReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return Parse(reader.ReadToEnd());
+    }
+
+    /// <summary>Reads a document from a JSON string.</summary>
+    /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
+    public static ExplanationDocument Parse(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        using var document = JsonDocument.Parse(json, ParseOptions);
+        return new DocumentReader().Document(document.RootElement);
+    }
+
+    private static JsonDocumentOptions ParseOptions => new() { MaxDepth = 16 };
+
+    private static byte[] ToUtf8(ExplanationDocument document, bool indented)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        Check(document);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = Encoder }))
+        {
+            new DocumentWriter(writer, indented).Document(document);
+        }
+
+        return buffer.ToArray();
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    private static void Check(ExplanationDocument document)
+    {
+        if (document.Version != ExplanationDocument.CurrentVersion)
+        {
+            throw new ArgumentException($"this library writes format version {ExplanationDocument.CurrentVersion}, not {document.Version}", nameof(document));
+        }
+
+        ArgumentNullException.ThrowIfNull(document.Model, "document.Model");
+        ArgumentNullException.ThrowIfNull(document.Method, "document.Method");
+        ArgumentNullException.ThrowIfNull(document.Settings, "document.Settings");
+        ArgumentNullException.ThrowIfNull(document.Results, "document.Results");
+        CheckText(document.Model, "model");
+        CheckText(document.Method, "method");
+        CheckSettings(document.Settings, "settings");
+        if (document.Labels is { } labels)
+        {
+            for (var i = 0; i < labels.Count; i++)
+            {
+                CheckText(labels[i] ?? throw new ArgumentException($"labels[{i}] is null", nameof(document)), $"labels[{i}]");
+            }
+        }
+
+        for (var r = 0; r < document.Results.Count; r++)
+        {
+            var e = document.Results[r] ?? throw new ArgumentException($"results[{r}] is null", nameof(document));
+            var at = $"results[{r}]";
+            if (e.Model != document.Model)
+            {
+                throw new ArgumentException($"{at} is from model '{e.Model}' but the document is for model '{document.Model}': write one document per model", nameof(document));
+            }
+
+            if (document.IsComparison)
+            {
+                if (e.Method == ExplanationDocument.CompareMethod)
+                {
+                    throw new ArgumentException($"{at}: '{ExplanationDocument.CompareMethod}' is not a method name", nameof(document));
+                }
+            }
+            else if (e.Method != document.Method)
+            {
+                throw new ArgumentException(
+                    $"{at} is from method '{e.Method}' but the document is for method '{document.Method}': use method '{ExplanationDocument.CompareMethod}' for results of several methods",
+                    nameof(document));
+            }
+
+            CheckResult(e, at);
+        }
+    }
+
+    private static void CheckResult(Explanation e, string at)
+    {
+        CheckText(e.Text, $"{at}.text");
+        CheckText(e.Method, $"{at}.method");
+        CheckSettings(e.Settings, $"{at}.settings");
+        var n = e.Tokens.Length;
+        CheckLength(e.TokenIds.Length, n, $"{at}.token_ids");
+        CheckLength(e.Offsets.Length, n, $"{at}.offsets");
+        CheckLength(e.IsSpecial.Length, n, $"{at}.is_special");
+        CheckLength(e.Scores.Length, n, $"{at}.scores");
+        for (var i = 0; i < n; i++)
+        {
+            CheckText(e.Tokens[i], $"{at}.tokens[{i}]");
+        }
+
+        CheckFinite(e.Scores, $"{at}.scores");
+        if (e.RawAttributions is { } raw)
+        {
+            CheckLength(raw.Length, n, $"{at}.raw_attributions");
+            for (var i = 0; i < raw.Length; i++)
+            {
+                for (var j = 0; j < raw[i].Length; j++)
+                {
+                    if (!float.IsFinite(raw[i][j]))
+                    {
+                        throw NonFinite($"{at}.raw_attributions[{i}][{j}]", raw[i][j]);
+                    }
+                }
+            }
+        }
+
+        CheckText(e.TargetLabel, $"{at}.target_label");
+        CheckFinite(e.Logits, $"{at}.logits");
+        CheckFinite(e.Probabilities, $"{at}.probabilities");
+        if (e.Probabilities.Length != e.Logits.Length)
+        {
+            throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities");
+        }
+
+        if (e.Target < 0 || (e.Logits.Length > 0 && e.Target >= e.Logits.Length))
+        {
+            throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits");
+        }
+
+        CheckText(e.Reduction, $"{at}.reduction");
+        _ = SalienceNames.ParseNormalization(e.Normalization);
+        _ = SalienceNames.ParseWordAggregation(e.WordAggregation);
+        if (e.ConvergenceDelta is { } delta && !double.IsFinite(delta))
+        {
+            throw NonFinite($"{at}.convergence_delta", delta);
+        }
+
+        for (var w = 0; w < e.Words.Count; w++)
+        {
+            var word = e.Words[w];
+            CheckText(word.Text, $"{at}.words[{w}].text");
+            if (!double.IsFinite(word.Score))
+            {
+                throw NonFinite($"{at}.words[{w}].score", word.Score);
+            }
+        }
+
+        for (var i = 0; i < e.Notes.Count; i++)
+        {
+            CheckText(e.Notes[i], $"{at}.notes[{i}]");
+        }
+    }
+
+    private static void CheckLength(int actual, int expected, string at)
+    {
+        if (actual != expected)
+        {
+            throw new ArgumentException($"{at} has {actual} entries but there are {expected} tokens");
+        }
+    }
+
+    private static void CheckFinite(double[] values, string at)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i]))
+            {
+                throw NonFinite($"{at}[{i}]", values[i]);
+            }
+        }
+    }
+
+    private static ArgumentException NonFinite(string at, double value) =>
+        new($"{at} is {value.ToString(CultureInfo.InvariantCulture)}, which JSON cannot represent; the document is not written (fix the model or method that produced it)");
+
+    private static void CheckSettings(IReadOnlyList<KeyValuePair<string, string>> settings, string at)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in settings)
+        {
+            CheckText(key, $"{at} key");
+            CheckText(value, $"{at}.{key}");
+            if (!seen.Add(key))
+            {
+                throw new ArgumentException($"{at}: the key '{key}' appears twice; a JSON object holds each key once");
+            }
+        }
+    }
+
+    private static void CheckText(string? text, string at)
+    {
+        if (text is null)
+        {
+            throw new ArgumentException($"{at} is null");
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                throw new ArgumentException($"{at} has an unpaired surrogate (U+{(int)text[i]:X4}) at index {i}: it is not valid UTF-16, and JSON text cannot carry it");
+            }
+        }
+    }
+
+    private sealed class DocumentWriter(Utf8JsonWriter writer, bool indented)
+    {
+        private readonly string separator = indented ? ", " : ",";
+
+        public void Document(ExplanationDocument document)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("version", document.Version);
+            writer.WriteString("model", document.Model);
+            if (document.Labels is { } labels)
+            {
+                writer.WritePropertyName("labels");
+                writer.WriteRawValue(Strings(labels));
+            }
+
+            writer.WriteString("method", document.Method);
+            writer.WritePropertyName("settings");
+            Settings(document.Settings);
+            writer.WriteStartArray("results");
+            foreach (var result in document.Results)
+            {
+                Result(result, document);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        private void Settings(IReadOnlyList<KeyValuePair<string, string>> settings)
+        {
+            writer.WriteStartObject();
+            foreach (var (key, value) in settings)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        private void Result(Explanation e, ExplanationDocument document)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("text", e.Text);
+            if (document.IsComparison)
+            {
+                writer.WriteString("method", e.Method);
+            }
+
+            if (document.IsComparison || !e.Settings.SequenceEqual(document.Settings))
+            {
+                writer.WritePropertyName("settings");
+                Settings(e.Settings);
+            }
+
+            Raw("tokens", Strings(e.Tokens));
+            Raw("token_ids", Join(e.TokenIds.Select(id => id.ToString(CultureInfo.InvariantCulture))));
+            Raw("offsets", Join(e.Offsets.Select(o => o is { } span ? Span(span.Start, span.End) : "null")));
+            Raw("is_special", Join(e.IsSpecial.Select(b => b ? "true" : "false")));
+            Raw("scores", Numbers(e.Scores));
+            if (e.RawAttributions is { } raw)
+            {
+                Raw("raw_attributions", Lines(raw.Select(row => Join(row.Select(Number)))));
+            }
+
+            writer.WriteNumber("target", e.Target);
+            writer.WriteString("target_label", e.TargetLabel);
+            Raw("logits", Numbers(e.Logits));
+            Raw("probabilities", Numbers(e.Probabilities));
+            writer.WriteString("score_output", e.ScoreOutput.Name());
+            writer.WriteBoolean("signed", e.Signed);
+            writer.WriteString("reduction", e.Reduction);
+            writer.WriteString("normalization", e.Normalization);
+            writer.WriteString("word_aggregation", e.WordAggregation);
+            writer.WriteBoolean("special_tokens_kept", e.SpecialTokensKept);
+            if (e.ConvergenceDelta is { } delta)
+            {
+                writer.WritePropertyName("convergence_delta");
+                writer.WriteRawValue(Number(delta));
+            }
+            else
+            {
+                writer.WriteNull("convergence_delta");
+            }
+
+            var colon = indented ? ": " : ":";
+            Raw("words", Lines(e.Words.Select(word =>
+                $"{{\"text\"{colon}{Quote(word.Text)}{separator}\"offsets\"{colon}{Span(word.Start, word.End)}{separator}" +
+                $"\"score\"{colon}{Number(word.Score)}{separator}\"token_indices\"{colon}{Join(word.TokenIndices.Select(i => i.ToString(CultureInfo.InvariantCulture)))}}}")));
+            writer.WriteStartArray("notes");
+            foreach (var note in e.Notes)
+            {
+                writer.WriteStringValue(note);
+            }
+
+            writer.WriteEndArray();
+            writer.WritePropertyName("elapsed_ms");
+            writer.WriteRawValue(Number(e.Elapsed.Ticks / (double)TimeSpan.TicksPerMillisecond));
+            writer.WriteEndObject();
+        }
+
+        private void Raw(string name, string json)
+        {
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(json);
+        }
+
+        private string Span(int start, int end) =>
+            $"[{start.ToString(CultureInfo.InvariantCulture)}{separator}{end.ToString(CultureInfo.InvariantCulture)}]";
+
+        private string Numbers(IEnumerable<double> values) => Join(values.Select(Number));
+
+        private string Strings(IEnumerable<string> values) => Join(values.Select(Quote));
+
+        private string Join(IEnumerable<string> items) => "[" + string.Join(separator, items) + "]";
+
+        /// <summary>An array of one-line items; indented, one item per line at the depth of a result's properties' values.</summary>
+        private string Lines(IEnumerable<string> items)
+        {
+            var list = items.ToList();
+            if (!indented || list.Count == 0)
+            {
+                return "[" + string.Join(",", list) + "]";
+            }
+
+            const string item = "\n        ", close = "\n      ";
+            return "[" + item + string.Join("," + item, list) + close + "]";
+        }
+
+        private static string Quote(string text) => "\"" + JsonEncodedText.Encode(text, Encoder).ToString() + "\"";
+
+        // "R" is the shortest round-trip form on .NET Core 3.0+; its exponent form (1E-07) is valid JSON, and -0 stays -0.
+        private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+        private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    private sealed class DocumentReader
+    {
+        public ExplanationDocument Document(JsonElement root)
+        {
+            const string at = "$";
+            Expect(root, JsonValueKind.Object, at, "an object");
+            CheckProperties(root, at, DocumentProperties);
+            var version = Int(Required(root, "version", at), "$.version");
+            if (version != ExplanationDocument.CurrentVersion)
+            {
+                throw Fail("$.version", version > ExplanationDocument.CurrentVersion
+                    ? $"format version {version} is newer than this library reads ({ExplanationDocument.CurrentVersion}); update the library"
+                    : $"unknown format version {version}");
+            }
+
+            var model = String(Required(root, "model", at), "$.model");
+            var method = String(Required(root, "method", at), "$.method");
+            var settings = Settings(Required(root, "settings", at), "$.settings");
+            IReadOnlyList<string>? labels = root.TryGetProperty("labels", out var labelsElement)
+                ? Array(labelsElement, "$.labels", String)
+                : null;
+            var document = new ExplanationDocument { Model = model, Method = method, Settings = settings, Labels = labels, Results = [] };
+            var results = Array(Required(root, "results", at), "$.results", (element, path) => Result(element, path, document));
+            return document with { Results = results };
+        }
+
+        private static Explanation Result(JsonElement element, string at, ExplanationDocument document)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object");
+            CheckProperties(element, at, ResultProperties);
+            var text = String(Required(element, "text", at), $"{at}.text");
+            string method;
+            if (element.TryGetProperty("method", out var methodElement))
+            {
+                method = String(methodElement, $"{at}.method");
+                if (!document.IsComparison && method != document.Method)
+                {
+                    throw Fail($"{at}.method", $"'{method}' differs from the document's method '{document.Method}' (only a '{ExplanationDocument.CompareMethod}' document mixes methods)");
+                }
+
+                if (method == ExplanationDocument.CompareMethod)
+                {
+                    throw Fail($"{at}.method", $"'{ExplanationDocument.CompareMethod}' is not a method name");
+                }
+            }
+            else if (document.IsComparison)
+            {
+                throw Fail(at, "a result of a 'compare' document names its method");
+            }
+            else
+            {
+                method = document.Method;
+            }
+
+            IReadOnlyList<KeyValuePair<string, string>> settings;
+            if (element.TryGetProperty("settings", out var settingsElement))
+            {
+                settings = Settings(settingsElement, $"{at}.settings");
+            }
+            else if (document.IsComparison)
+            {
+                throw Fail(at, "a result of a 'compare' document carries its method's settings");
+            }
+            else
+            {
+                settings = document.Settings;
+            }
+
+            var tokens = Array(Required(element, "tokens", at), $"{at}.tokens", String);
+            var n = tokens.Length;
+            var ids = Array(Required(element, "token_ids", at), $"{at}.token_ids", Long);
+            var offsets = Array(Required(element, "offsets", at), $"{at}.offsets", (e, p) => e.ValueKind == JsonValueKind.Null ? null : ((int, int)?)Span(e, p, text));
+            var special = Array(Required(element, "is_special", at), $"{at}.is_special", Bool);
+            var scores = Array(Required(element, "scores", at), $"{at}.scores", Double);
+            SameLength(ids.Length, n, $"{at}.token_ids");
+            SameLength(offsets.Length, n, $"{at}.offsets");
+            SameLength(special.Length, n, $"{at}.is_special");
+            SameLength(scores.Length, n, $"{at}.scores");
+            float[][]? raw = null;
+            if (element.TryGetProperty("raw_attributions", out var rawElement))
+            {
+                raw = Array(rawElement, $"{at}.raw_attributions", (e, p) => Array(e, p, Single));
+                SameLength(raw.Length, n, $"{at}.raw_attributions");
+            }
+
+            var logits = Array(Required(element, "logits", at), $"{at}.logits", Double);
+            var probabilities = Array(Required(element, "probabilities", at), $"{at}.probabilities", Double);
+            if (logits.Length == 0)
+            {
+                throw Fail($"{at}.logits", "no logits");
+            }
+
+            if (probabilities.Length != logits.Length)
+            {
+                throw Fail($"{at}.probabilities", $"{probabilities.Length} probabilities for {logits.Length} logits");
+            }
+
+            var target = Int(Required(element, "target", at), $"{at}.target");
+            if (target < 0 || target >= logits.Length)
+            {
+                throw Fail($"{at}.target", $"class {target} is out of range for {logits.Length} logits");
+            }
+
+            var scoreOutput = Name(Required(element, "score_output", at), $"{at}.score_output", ParseScoreOutput);
+            var normalization = String(Required(element, "normalization", at), $"{at}.normalization");
+            _ = Name(Required(element, "normalization", at), $"{at}.normalization", SalienceNames.ParseNormalization);
+            var aggregation = String(Required(element, "word_aggregation", at), $"{at}.word_aggregation");
+            _ = Name(Required(element, "word_aggregation", at), $"{at}.word_aggregation", SalienceNames.ParseWordAggregation);
+            var deltaElement = Required(element, "convergence_delta", at);
+            double? delta = deltaElement.ValueKind == JsonValueKind.Null ? null : Double(deltaElement, $"{at}.convergence_delta");
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, n));
+            var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
+            var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
+            if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
+            {
+                throw Fail($"{at}.elapsed_ms", "out of range");
+            }
+
+            return new Explanation
+            {
+                Text = text,
+                Model = document.Model,
+                Method = method,
+                Settings = settings,
+                Tokens = tokens,
+                TokenIds = ids,
+                Offsets = offsets,
+                IsSpecial = special,
+                Scores = scores,
+                RawAttributions = raw,
+                Target = target,
+                TargetLabel = String(Required(element, "target_label", at), $"{at}.target_label"),
+                Logits = logits,
+                Probabilities = probabilities,
+                ScoreOutput = scoreOutput,
+                Signed = Bool(Required(element, "signed", at), $"{at}.signed"),
+                Reduction = String(Required(element, "reduction", at), $"{at}.reduction"),
+                Normalization = normalization,
+                WordAggregation = aggregation,
+                SpecialTokensKept = Bool(Required(element, "special_tokens_kept", at), $"{at}.special_tokens_kept"),
+                ConvergenceDelta = delta,
+                Words = words,
+                Notes = Array(Required(element, "notes", at), $"{at}.notes", String),
+                Elapsed = TimeSpan.FromTicks((long)ticks),
+            };
+        }
+
+        private static WordScore Word(JsonElement element, string at, string text, int tokenCount)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object");
+            CheckProperties(element, at, WordProperties);
+            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", text);
+            var indices = Array(Required(element, "token_indices", at), $"{at}.token_indices", Int);
+            for (var i = 0; i < indices.Length; i++)
+            {
+                if (indices[i] < 0 || indices[i] >= tokenCount)
+                {
+                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is out of range for {tokenCount} tokens");
+                }
+            }
+
+            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), indices);
+        }
+
+        private static (int Start, int End) Span(JsonElement element, string at, string text)
+        {
+            var pair = Array(element, at, Int);
+            if (pair.Length != 2)
+            {
+                throw Fail(at, $"expected [start, end], found {pair.Length} numbers");
+            }
+
+            if (pair[0] < 0 || pair[0] > pair[1] || pair[1] > text.Length)
+            {
+                throw Fail(at, $"[{pair[0]}, {pair[1]}] is not a span of the {text.Length}-character text");
+            }
+
+            return (pair[0], pair[1]);
+        }
+
+        private static IReadOnlyList<KeyValuePair<string, string>> Settings(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object of strings");
+            var settings = new List<KeyValuePair<string, string>>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in element.EnumerateObject())
+            {
+                if (!seen.Add(property.Name))
+                {
+                    throw Fail($"{at}.{property.Name}", "the key appears twice");
+                }
+
+                settings.Add(new(property.Name, String(property.Value, $"{at}.{property.Name}")));
+            }
+
+            return settings;
+        }
+
+        private static void CheckProperties(JsonElement element, string at, string[] allowed)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in element.EnumerateObject())
+            {
+                if (System.Array.IndexOf(allowed, property.Name) < 0)
+                {
+                    throw Fail($"{at}.{property.Name}", $"unknown property (expected {string.Join(", ", allowed)})");
+                }
+
+                if (!seen.Add(property.Name))
+                {
+                    throw Fail($"{at}.{property.Name}", "the property appears twice");
+                }
+            }
+        }
+
+        private static JsonElement Required(JsonElement element, string name, string at) =>
+            element.TryGetProperty(name, out var value) ? value : throw Fail(at, $"the required property '{name}' is missing");
+
+        private static T[] Array<T>(JsonElement element, string at, Func<JsonElement, string, T> item)
+        {
+            Expect(element, JsonValueKind.Array, at, "an array");
+            var values = new T[element.GetArrayLength()];
+            var i = 0;
+            foreach (var child in element.EnumerateArray())
+            {
+                values[i] = item(child, $"{at}[{i}]");
+                i++;
+            }
+
+            return values;
+        }
+
+        private static T Name<T>(JsonElement element, string at, Func<string, T> parse)
+        {
+            var name = String(element, at);
+            try
+            {
+                return parse(name);
+            }
+            catch (ArgumentException e)
+            {
+                throw Fail(at, e.Message.Split(" (Parameter", 2)[0]);
+            }
+        }
+
+        private static string String(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.String, at, "a string");
+            return element.GetString()!;
+        }
+
+        private static bool Bool(JsonElement element, string at) => element.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Fail(at, $"expected true or false, found {Describe(element)}"),
+        };
+
+        private static double Double(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Number, at, "a number");
+            var value = element.GetDouble();
+            return double.IsFinite(value) ? value : throw Fail(at, "the number is out of the range of a double");
+        }
+
+        private static float Single(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Number, at, "a number");
+            var value = element.GetSingle();
+            return float.IsFinite(value) ? value : throw Fail(at, "the number is out of the range of a float");
+        }
+
+        private static int Int(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Number, at, "an integer");
+            return element.TryGetInt32(out var value) ? value : throw Fail(at, $"expected a 32-bit integer, found {element.GetRawText()}");
+        }
+
+        private static long Long(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Number, at, "an integer");
+            return element.TryGetInt64(out var value) ? value : throw Fail(at, $"expected a 64-bit integer, found {element.GetRawText()}");
+        }
+
+        private static void SameLength(int actual, int tokens, string at)
+        {
+            if (actual != tokens)
+            {
+                throw Fail(at, $"{actual} entries for {tokens} tokens");
+            }
+        }
+
+        private static void Expect(JsonElement element, JsonValueKind kind, string at, string what)
+        {
+            if (element.ValueKind != kind)
+            {
+                throw Fail(at, $"expected {what}, found {Describe(element)}");
+            }
+        }
+
+        private static string Describe(JsonElement element) => element.ValueKind switch
+        {
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => $"the number {element.GetRawText()}",
+            JsonValueKind.True or JsonValueKind.False => element.GetRawText(),
+            JsonValueKind.Null => "null",
+            _ => element.ValueKind.ToString(),
+        };
+
+        private static JsonException Fail(string at, string message) =>
+            new($"invalid explanation document at {at}: {message}", at, null, null);
+    }
+}

@@ -1,0 +1,114 @@
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+public class ConsoleRendererTests
+{
+    private const string Text = "the movie was great";
+
+    private static IReadOnlyList<ExplanationGroup> Groups() =>
+        ExplanationGroup.ByText([SalienceSamples.Make(Text, SalienceSamples.WordScores(0.1, -0.6, 0.05, 1.2))]);
+
+    [Fact]
+    public void Plain_output_writes_each_word_with_its_score_and_no_escape_codes()
+    {
+        var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 0 });
+        output.Should().Contain("the(+0.10) movie(-0.60) was(+0.05) great(+1.20)");
+        output.Should().Contain("Text 1/1: the movie was great");
+        output.Should().Contain("prediction: positive (p = 0.9770) · explained: positive (class 1, p = 0.9770)");
+        output.Should().Contain("integrated-gradients · signed logit attribution, reduction sum, normalization none, words by sum · delta 0.00012");
+        output.Should().NotContain("\u001b");
+    }
+
+    [Fact]
+    public void Auto_is_plain_when_writing_anywhere_but_the_console()
+    {
+        using var writer = new StringWriter();
+        ConsoleRenderer.Write(writer, Groups());
+        writer.ToString().Should().Contain("great(+1.20)").And.NotContain("\u001b");
+        ConsoleRenderer.Render(Groups()).Should().NotContain("\u001b");
+    }
+
+    [Fact]
+    public void Forced_true_colour_paints_backgrounds_with_lits_colours()
+    {
+        var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.TrueColor });
+        output.Should().Contain("\u001b[48;2;26;152;80m", "the largest positive word is full green");
+        var half = SalienceColors.Mix(SalienceColors.White, SalienceColors.Red, 0.5);
+        output.Should().Contain($"\u001b[48;2;{half.R};{half.G};{half.B}m\u001b[38;2;17;17;17mmovie\u001b[0m");
+        output.Should().NotContain("great(+1.20)");
+    }
+
+    [Fact]
+    public void Forced_256_colours_use_the_xterm_palette()
+    {
+        var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Ansi256 });
+        output.Should().Contain($"\u001b[48;5;{ConsoleRenderer.ToAnsi256(SalienceColors.Green)}m");
+        output.Should().NotContain("\u001b[48;2;");
+        ConsoleRenderer.ToAnsi256(new Rgb(255, 255, 255)).Should().Be(231);
+        ConsoleRenderer.ToAnsi256(new Rgb(0, 0, 0)).Should().Be(16);
+        ConsoleRenderer.ToAnsi256(new Rgb(255, 0, 0)).Should().Be(196);
+        ConsoleRenderer.ToAnsi256(new Rgb(128, 128, 128)).Should().Be(244);
+        ConsoleRenderer.ToAnsi256(new Rgb(0, 135, 95)).Should().Be(29);
+    }
+
+    [Theory]
+    [InlineData(true, null, "xterm-256color", "truecolor", ColorMode.Plain)]
+    [InlineData(false, "1", "xterm-256color", "truecolor", ColorMode.Plain)]
+    [InlineData(false, "", "xterm-256color", "truecolor", ColorMode.TrueColor)]
+    [InlineData(false, null, "dumb", null, ColorMode.Plain)]
+    [InlineData(false, null, "xterm-256color", "24bit", ColorMode.TrueColor)]
+    [InlineData(false, null, "xterm-256color", null, ColorMode.Ansi256)]
+    [InlineData(false, null, null, null, ColorMode.Ansi256)]
+    public void Colour_detection_honours_redirection_no_color_and_term(bool redirected, string? noColor, string? term, string? colorTerm, ColorMode expected)
+    {
+        var environment = new Dictionary<string, string?> { ["NO_COLOR"] = noColor, ["TERM"] = term, ["COLORTERM"] = colorTerm };
+        ConsoleRenderer.DetectColorMode(redirected, name => environment.GetValueOrDefault(name)).Should().Be(expected);
+    }
+
+    [Fact]
+    public void The_top_k_table_ranks_signed_scores_by_magnitude()
+    {
+        var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 3 });
+        var lines = output.Split('\n');
+        var header = Array.FindIndex(lines, l => l.Contains("score", StringComparison.Ordinal) && l.Contains("word", StringComparison.Ordinal));
+        header.Should().BePositive();
+        lines[header].Should().Be("     #  word   score");
+        lines[header + 1].Should().Be("     1  great  +1.20");
+        lines[header + 2].Should().Be("     2  movie  -0.60");
+        lines[header + 3].Should().Be("     3  the    +0.10");
+        lines[header + 4].Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Small_scores_get_enough_decimals_and_tokens_can_be_shown()
+    {
+        var e = SalienceSamples.Make("unbelievable film", [0.0, 0.0021, -0.0004, 0.0013, 0.0]);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, Granularity = Granularity.Tokens, TopK = 0 });
+        output.Should().Contain("[CLS](0.0000) unbe(+0.0021) ##lievable(-0.0004) film(+0.0013) [SEP](0.0000)");
+    }
+
+    [Fact]
+    public void Control_characters_in_texts_cannot_reach_the_terminal()
+    {
+        var e = SalienceSamples.Make("evil \u001b[2Jclear\nnext\u202Eline");
+        foreach (var mode in new[] { ColorMode.Plain, ColorMode.TrueColor })
+        {
+            var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = mode });
+            output.Should().NotContain("\u001b[2J").And.NotContain("\u202E");
+            output.Should().Contain("\uFFFD[2Jclear");
+        }
+    }
+
+    [Fact]
+    public void Several_methods_are_listed_under_one_text_with_targets_when_they_differ()
+    {
+        var a = SalienceSamples.Make(Text);
+        var b = SalienceSamples.Make(Text, method: "gradient", signed: false, target: 0, delta: null);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([a, b]), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 0 });
+        output.Split("Text 1/1").Should().HaveCount(2);
+        output.Should().Contain("  integrated-gradients · ").And.Contain("  gradient · unsigned logit attribution");
+        output.Should().Contain("explains negative (class 0)").And.Contain("explains positive (class 1)");
+        output.Should().NotContain("explained: ");
+    }
+}

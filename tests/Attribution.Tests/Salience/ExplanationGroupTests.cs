@@ -1,0 +1,55 @@
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+public class ExplanationGroupTests
+{
+    [Fact]
+    public void From_methods_transposes_method_by_text_results()
+    {
+        var texts = new[] { "good film", "bad plot", "fine" };
+        var ig = texts.Select(t => SalienceSamples.Make(t)).ToList();
+        var grad = texts.Select(t => SalienceSamples.Make(t, method: "gradient")).ToList();
+        var groups = ExplanationGroup.FromMethods([ig, grad]);
+        groups.Select(g => g.Text).Should().Equal(texts);
+        groups.Should().AllSatisfy(g => g.Explanations.Select(e => e.Method).Should().Equal("integrated-gradients", "gradient"));
+    }
+
+    [Fact]
+    public void By_text_keeps_first_appearance_order()
+    {
+        var a = SalienceSamples.Make("b text");
+        var b = SalienceSamples.Make("a text");
+        var c = SalienceSamples.Make("b text", method: "gradient");
+        var groups = ExplanationGroup.ByText([a, b, c]);
+        groups.Select(g => g.Text).Should().Equal("b text", "a text");
+        groups[0].Explanations.Select(e => e.Method).Should().Equal("integrated-gradients", "gradient");
+    }
+
+    [Fact]
+    public void Mismatched_inputs_are_refused()
+    {
+        var a = SalienceSamples.Make("good film");
+        var other = () => new ExplanationGroup("bad plot", [a]);
+        other.Should().Throw<ArgumentException>().WithMessage("*explains another text*");
+        var empty = () => new ExplanationGroup("good film", []);
+        empty.Should().Throw<ArgumentException>();
+        var ragged = () => ExplanationGroup.FromMethods([[a, a], [a]]);
+        ragged.Should().Throw<ArgumentException>().WithMessage("*method 1 has 1 results but method 0 has 2*");
+    }
+
+    [Fact]
+    public void Colours_clamp_and_treat_non_finite_scores_as_zero()
+    {
+        SalienceColors.Background(5, 1, signed: true).Should().Be(SalienceColors.Green);
+        SalienceColors.Background(-5, 1, signed: true).Should().Be(SalienceColors.Red);
+        SalienceColors.Background(0, 1, signed: true).Should().Be(SalienceColors.White);
+        SalienceColors.Background(double.NaN, 1, signed: true).Should().Be(SalienceColors.White);
+        SalienceColors.Background(1, 0, signed: false).Should().Be(SalienceColors.White, "a row of zeros is white");
+        SalienceColors.Background(-1, 1, signed: false).Should().Be(SalienceColors.Purple, "unsigned colours use the magnitude");
+        SalienceColors.Scale([0.5, -2, double.NaN, double.PositiveInfinity]).Should().Be(2);
+        SalienceColors.Foreground(SalienceColors.Purple).Should().Be(SalienceColors.White);
+        SalienceColors.Foreground(SalienceColors.White).Should().NotBe(SalienceColors.White);
+        SalienceColors.Green.ToHex().Should().Be("#1a9850");
+    }
+}

@@ -1,0 +1,393 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+public class ExplanationJsonTests
+{
+    private static readonly Lazy<JsonSchemaSubset> Schema = new(() =>
+        new JsonSchemaSubset(JsonDocument.Parse(File.ReadAllText(RepositoryFile("docs/json-schema.json"))).RootElement.Clone()));
+
+    /// <summary>Every kind of value the format must carry exactly: unicode, null offsets, −0, 17 digits, float32 raws.</summary>
+    private static Explanation Rich()
+    {
+        var text = "Naïve café — 😀 <script>alert(\"x\")</script> 日本語テキスト \\ \"quoted\"\ttab";
+        var e = SalienceSamples.Make(text);
+        var n = e.Tokens.Length;
+        double[] special = [-0.0, 0.1 + 0.2, 1e-300, double.Epsilon, double.MaxValue, -123456789.12345679, 2.0 / 3.0, -1e-7];
+        var scores = Enumerable.Range(0, n).Select(i => i < special.Length ? special[i] : Math.Sin(i) / 7).ToArray();
+        return SalienceLayer.AggregateWords(e with
+        {
+            Scores = scores,
+            RawAttributions = Enumerable.Range(0, n).Select(i => new[] { -0f, 0.1f, float.Epsilon, float.MaxValue, (float)Math.PI * i }).ToArray(),
+            ConvergenceDelta = -0.0,
+            Logits = [-0.0, 1.0000000000000002, -3.3333333333333335],
+            Probabilities = [0.25, 0.7499999999999999, 1e-17],
+            Target = 2,
+            TargetLabel = "ünïcode ⚑",
+            ScoreOutput = ScoreOutput.LogProbability,
+            Settings = [new("steps", "50"), new("baseline", "[PAD] \"quoted\""), new("ключ", "значение 😀")],
+            Notes = ["truncated to 512 tokens", "line\nbreak"],
+            Elapsed = TimeSpan.FromTicks(98_765_4321),
+        }, WordAggregation.AbsMax) with { Normalization = "max-abs" };
+    }
+
+    [Fact]
+    public void Round_trip_keeps_every_field_exactly()
+    {
+        var results = new[] { Rich(), SalienceSamples.Make("the movie was great", delta: null) };
+        var json = ExplanationJson.Serialize(new ExplanationDocument
+        {
+            Model = "sst2-bert-tiny",
+            Method = "integrated-gradients",
+            Settings = results[1].Settings,
+            Labels = ["neg", "pos", "ünïcode ⚑"],
+            Results = results,
+        });
+        var back = ExplanationJson.Parse(json);
+
+        back.Version.Should().Be(1);
+        back.Model.Should().Be("sst2-bert-tiny");
+        back.Method.Should().Be("integrated-gradients");
+        back.Labels.Should().Equal("neg", "pos", "ünïcode ⚑");
+        back.Settings.Should().Equal(results[1].Settings);
+        back.Results.Should().HaveCount(2);
+        for (var i = 0; i < results.Length; i++)
+        {
+            AssertIdentical(back.Results[i], results[i]);
+        }
+
+        // And the document is a fixed point: writing what was read gives the same text.
+        ExplanationJson.Serialize(back).Should().Be(json);
+    }
+
+    [Fact]
+    public void Numbers_are_written_in_their_shortest_round_trip_form()
+    {
+        var e = SalienceSamples.Make("a b", scores: [0.1, 0.30000000000000004, -0.0, 1e-300], delta: 1.0 / 3.0);
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([e]), indented: false);
+        json.Should().Contain("\"scores\":[0.1,0.30000000000000004,-0,1E-300]");
+        json.Should().Contain("\"convergence_delta\":0.3333333333333333");
+        json.Should().Contain("\"offsets\":[null,[0,1],[2,3],null]");
+        json.Should().Contain("\"elapsed_ms\":123.4567");
+    }
+
+    [Fact]
+    public void Stream_text_writer_and_string_outputs_agree_and_compact_output_reads_back()
+    {
+        var document = ExplanationDocument.For([SalienceSamples.Make("good film"), SalienceSamples.Make("bad plot")], SalienceSamples.Labels);
+        using var stream = new MemoryStream();
+        ExplanationJson.Write(stream, document);
+        using var writer = new StringWriter();
+        ExplanationJson.Write(writer, document);
+        var text = ExplanationJson.Serialize(document);
+        Encoding.UTF8.GetString(stream.ToArray()).Should().Be(text);
+        writer.ToString().Should().Be(text);
+        stream.ToArray().Take(3).Should().NotEqual(new byte[] { 0xEF, 0xBB, 0xBF }, "no byte-order mark");
+
+        stream.Position = 0;
+        ExplanationJson.Read(stream).Results.Should().HaveCount(2);
+        ExplanationJson.Read(new StringReader(text)).Results[1].Text.Should().Be("bad plot");
+        var compact = ExplanationJson.Serialize(document, indented: false);
+        compact.Should().NotContain("\n");
+        AssertIdentical(ExplanationJson.Parse(compact).Results[0], document.Results[0]);
+    }
+
+    [Fact]
+    public void The_brief_overload_writes_a_single_method_document_without_per_result_method_or_settings()
+    {
+        var results = new[] { SalienceSamples.Make("good film"), SalienceSamples.Make("bad plot") };
+        using var writer = new StringWriter();
+        ExplanationJson.Write(writer, "sst2-bert-tiny", "integrated-gradients", results[0].Settings, results);
+        var node = JsonNode.Parse(writer.ToString())!;
+        node["method"]!.GetValue<string>().Should().Be("integrated-gradients");
+        node["settings"]!["steps"]!.GetValue<string>().Should().Be("50");
+        foreach (var result in node["results"]!.AsArray())
+        {
+            result!.AsObject().ContainsKey("method").Should().BeFalse();
+            result.AsObject().ContainsKey("settings").Should().BeFalse();
+        }
+
+        var back = ExplanationJson.Parse(writer.ToString());
+        back.IsComparison.Should().BeFalse();
+        back.Results.Should().AllSatisfy(r => r.Method.Should().Be("integrated-gradients"));
+        back.Results[1].Settings.Should().Equal(results[1].Settings);
+    }
+
+    [Fact]
+    public void A_result_whose_settings_differ_carries_them_and_keeps_them()
+    {
+        var a = SalienceSamples.Make("good film");
+        var b = SalienceSamples.Make("bad plot", settings: [new("steps", "300")]);
+        var json = ExplanationJson.Serialize(new ExplanationDocument { Model = a.Model, Method = a.Method, Settings = a.Settings, Results = [a, b] });
+        var node = JsonNode.Parse(json)!;
+        node["results"]![0]!.AsObject().ContainsKey("settings").Should().BeFalse();
+        node["results"]![1]!["settings"]!["steps"]!.GetValue<string>().Should().Be("300");
+        var back = ExplanationJson.Parse(json);
+        back.Results[0].Settings.Should().Equal(a.Settings);
+        back.Results[1].Settings.Should().Equal(b.Settings);
+    }
+
+    [Fact]
+    public void Comparison_document_carries_method_and_settings_per_result()
+    {
+        var texts = new[] { "good film", "bad plot" };
+        var ig = texts.Select(t => SalienceSamples.Make(t)).ToList();
+        var grad = texts.Select(t => SalienceSamples.Make(t, method: "gradient", signed: false, settings: [new("layer", "embeddings.word_embeddings")], delta: null)).ToList();
+        var document = ExplanationDocument.Comparison("sst2-bert-tiny", [ig, grad], SalienceSamples.Labels, [new("texts", "2")]);
+        document.Results.Select(r => (r.Text, r.Method)).Should().Equal(
+            ("good film", "integrated-gradients"), ("good film", "gradient"), ("bad plot", "integrated-gradients"), ("bad plot", "gradient"));
+
+        var json = ExplanationJson.Serialize(document);
+        var node = JsonNode.Parse(json)!;
+        node["method"]!.GetValue<string>().Should().Be("compare");
+        node["settings"]!["texts"]!.GetValue<string>().Should().Be("2");
+        node["results"]![1]!["method"]!.GetValue<string>().Should().Be("gradient");
+        node["results"]![1]!["settings"]!["layer"]!.GetValue<string>().Should().Be("embeddings.word_embeddings");
+
+        var back = ExplanationJson.Parse(json);
+        back.IsComparison.Should().BeTrue();
+        for (var i = 0; i < 4; i++)
+        {
+            AssertIdentical(back.Results[i], document.Results[i]);
+        }
+
+        Schema.Value.Validate(JsonDocument.Parse(json).RootElement).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void For_infers_a_comparison_when_methods_differ()
+    {
+        var a = SalienceSamples.Make("good film");
+        var b = SalienceSamples.Make("good film", method: "gradient");
+        ExplanationDocument.For([a, a]).Method.Should().Be("integrated-gradients");
+        ExplanationDocument.For([a, a]).Settings.Should().Equal(a.Settings);
+        ExplanationDocument.For([a, b]).IsComparison.Should().BeTrue();
+        ExplanationDocument.For([a, b]).Settings.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Results_of_another_method_in_a_single_method_document_are_refused_with_the_way_out()
+    {
+        var a = SalienceSamples.Make("good film");
+        var b = SalienceSamples.Make("good film", method: "gradient");
+        var act = () => ExplanationJson.Serialize(new ExplanationDocument { Model = a.Model, Method = a.Method, Results = [a, b] });
+        act.Should().Throw<ArgumentException>().WithMessage("*results[1]*'gradient'*use method 'compare'*");
+
+        var otherModel = () => ExplanationJson.Serialize(ExplanationDocument.For([a, a with { Model = "roberta" }]));
+        otherModel.Should().Throw<ArgumentException>().WithMessage("*results[1]*model 'roberta'*");
+    }
+
+    [Theory]
+    [InlineData("scores", double.NaN, "results[0].scores[2] is NaN")]
+    [InlineData("scores", double.PositiveInfinity, "results[0].scores[2] is Infinity")]
+    [InlineData("delta", double.NegativeInfinity, "results[0].convergence_delta is -Infinity")]
+    [InlineData("logits", double.NaN, "results[0].logits[0] is NaN")]
+    [InlineData("word", double.NaN, "results[0].words[0].score is NaN")]
+    public void Non_finite_numbers_are_refused_naming_the_field_and_nothing_is_written(string field, double value, string message)
+    {
+        var e = SalienceSamples.Make("good film");
+        e = field switch
+        {
+            "scores" => e with { Scores = e.Scores.Select((s, i) => i == 2 ? value : s).ToArray() },
+            "delta" => e with { ConvergenceDelta = value },
+            "logits" => e with { Logits = [value, 1.0] },
+            _ => e with { Words = [e.Words[0] with { Score = value }, .. e.Words.Skip(1)] },
+        };
+        using var stream = new MemoryStream();
+        var act = () => ExplanationJson.Write(stream, ExplanationDocument.For([e]));
+        act.Should().Throw<ArgumentException>().WithMessage($"*{message}*JSON cannot represent*");
+        stream.Length.Should().Be(0);
+    }
+
+    [Fact]
+    public void Non_finite_raw_attributions_and_unpaired_surrogates_are_refused()
+    {
+        var e = SalienceSamples.Make("good film");
+        var raw = e with { RawAttributions = e.Tokens.Select(_ => new[] { 1f, float.NaN }).ToArray() };
+        var act = () => ExplanationJson.Serialize(ExplanationDocument.For([raw]));
+        act.Should().Throw<ArgumentException>().WithMessage("*results[0].raw_attributions[0][1] is NaN*");
+
+        var broken = SalienceSamples.Make("good \uD800film");
+        var surrogate = () => ExplanationJson.Serialize(ExplanationDocument.For([broken]));
+        surrogate.Should().Throw<ArgumentException>().WithMessage("*results[0].text has an unpaired surrogate (U+D800) at index 5*");
+    }
+
+    [Fact]
+    public void Produced_documents_validate_against_the_schema()
+    {
+        var documents = new[]
+        {
+            ExplanationDocument.For([Rich(), SalienceSamples.Make("the movie was great")]),
+            ExplanationDocument.For([SalienceSamples.Make("good film")], SalienceSamples.Labels),
+            ExplanationDocument.For([SalienceSamples.Make("good film"), SalienceSamples.Make("good film", method: "gradient", signed: false, delta: null)]),
+            new ExplanationDocument { Model = "m", Method = "gradient", Results = [] },
+        };
+        foreach (var document in documents)
+        {
+            foreach (var indented in new[] { true, false })
+            {
+                using var json = JsonDocument.Parse(ExplanationJson.Serialize(document, indented));
+                Schema.Value.Validate(json.RootElement).Should().BeEmpty();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("missing results", "$: missing required property 'results'")]
+    [InlineData("compare result without method", "matches 0 of oneOf")]
+    [InlineData("offsets of three numbers", "$.results[0].offsets[1]: matches none of anyOf")]
+    [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
+    [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
+    [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
+    [InlineData("version 2", "$.version: expected 1")]
+    public void The_schema_rejects_broken_documents(string mutation, string error)
+    {
+        var node = Mutate(SampleDocumentJson(), mutation);
+        var errors = Schema.Value.Validate(JsonDocument.Parse(node.ToJsonString()).RootElement);
+        errors.Should().Contain(e => e.Contains(error, StringComparison.Ordinal), string.Join("\n", errors));
+    }
+
+    [Theory]
+    [InlineData("missing results", "invalid explanation document at $: the required property 'results' is missing")]
+    [InlineData("compare result without method", "at $.results[0]: a result of a 'compare' document names its method")]
+    [InlineData("offsets of three numbers", "at $.results[0].offsets[1]: expected [start, end], found 3 numbers")]
+    [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
+    [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
+    [InlineData("unknown property", "at $.results[0].colour: unknown property")]
+    [InlineData("version 2", "at $.version: format version 2 is newer than this library reads (1)")]
+    [InlineData("short scores", "at $.results[0].scores: 3 entries for 4 tokens")]
+    [InlineData("offsets past the text", "at $.results[0].offsets[2]: [5, 99] is not a span of the 9-character text")]
+    [InlineData("target out of range", "at $.results[0].target: class 7 is out of range for 2 logits")]
+    [InlineData("word token out of range", "at $.results[0].words[0].token_indices[0]: token 10 is out of range for 4 tokens")]
+    [InlineData("null text", "at $.results[0].text: expected a string, found null")]
+    [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
+    public void Reading_a_broken_document_fails_naming_the_path(string mutation, string message)
+    {
+        var json = Mutate(SampleDocumentJson(), mutation).ToJsonString();
+        var act = () => ExplanationJson.Parse(json);
+        act.Should().Throw<JsonException>().WithMessage($"*{message}*");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{")]
+    [InlineData("[1, 2]")]
+    [InlineData("{\"version\": 1, \"model\": \"m\", \"method\": \"x\", \"settings\": {}, \"results\": [}")]
+    [InlineData("{\"version\": 1, \"version\": 1, \"model\": \"m\", \"method\": \"x\", \"settings\": {}, \"results\": []}")]
+    public void Malformed_json_is_a_json_exception(string json)
+    {
+        var act = () => ExplanationJson.Parse(json);
+        act.Should().Throw<JsonException>();
+    }
+
+    [Fact]
+    public void Score_output_names_round_trip()
+    {
+        foreach (var output in Enum.GetValues<ScoreOutput>())
+        {
+            ExplanationJson.ParseScoreOutput(output.Name()).Should().Be(output);
+        }
+
+        var act = () => ExplanationJson.ParseScoreOutput("softmax");
+        act.Should().Throw<ArgumentException>().WithMessage("*logit, probability or log-probability*");
+    }
+
+    private static JsonNode SampleDocumentJson() =>
+        JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([SalienceSamples.Make("good film")])))!;
+
+    private static JsonNode Mutate(JsonNode document, string mutation)
+    {
+        var result = document["results"]![0]!.AsObject();
+        switch (mutation)
+        {
+            case "missing results": document.AsObject().Remove("results"); break;
+            case "compare result without method": document["method"] = "compare"; break;
+            case "offsets of three numbers": result["offsets"]![1] = new JsonArray(0, 4, 5); break;
+            case "unknown normalization": result["normalization"] = "softmax"; break;
+            case "fractional token id": result["token_ids"]![0] = 1.5; break;
+            case "unknown property": result["colour"] = "red"; break;
+            case "version 2": document["version"] = 2; break;
+            case "short scores": result["scores"]!.AsArray().RemoveAt(3); break;
+            case "offsets past the text": result["offsets"]![2] = new JsonArray(5, 99); break;
+            case "target out of range": result["target"] = 7; break;
+            case "word token out of range": result["words"]![0]!["token_indices"]![0] = 10; break;
+            case "null text": result["text"] = null; break;
+            case "string score": result["scores"]![0] = "0.5"; break;
+            default: throw new ArgumentException(mutation);
+        }
+
+        return document;
+    }
+
+    /// <summary>Asserts two explanations are identical field by field, doubles bit for bit (−0 is not 0).</summary>
+    internal static void AssertIdentical(Explanation actual, Explanation expected)
+    {
+        actual.Text.Should().Be(expected.Text);
+        actual.Model.Should().Be(expected.Model);
+        actual.Method.Should().Be(expected.Method);
+        actual.Settings.Should().Equal(expected.Settings);
+        actual.Tokens.Should().Equal(expected.Tokens);
+        actual.TokenIds.Should().Equal(expected.TokenIds);
+        actual.Offsets.Should().Equal(expected.Offsets);
+        actual.IsSpecial.Should().Equal(expected.IsSpecial);
+        Bits(actual.Scores).Should().Equal(Bits(expected.Scores));
+        if (expected.RawAttributions is null)
+        {
+            actual.RawAttributions.Should().BeNull();
+        }
+        else
+        {
+            actual.RawAttributions.Should().HaveSameCount(expected.RawAttributions);
+            for (var i = 0; i < expected.RawAttributions.Length; i++)
+            {
+                actual.RawAttributions![i].Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.RawAttributions[i].Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+
+        actual.Target.Should().Be(expected.Target);
+        actual.TargetLabel.Should().Be(expected.TargetLabel);
+        Bits(actual.Logits).Should().Equal(Bits(expected.Logits));
+        Bits(actual.Probabilities).Should().Equal(Bits(expected.Probabilities));
+        actual.ScoreOutput.Should().Be(expected.ScoreOutput);
+        actual.Signed.Should().Be(expected.Signed);
+        actual.Reduction.Should().Be(expected.Reduction);
+        actual.Normalization.Should().Be(expected.Normalization);
+        actual.WordAggregation.Should().Be(expected.WordAggregation);
+        actual.SpecialTokensKept.Should().Be(expected.SpecialTokensKept);
+        (actual.ConvergenceDelta is { } a ? BitConverter.DoubleToInt64Bits(a) : (long?)null)
+            .Should().Be(expected.ConvergenceDelta is { } e ? BitConverter.DoubleToInt64Bits(e) : null);
+        actual.Words.Should().HaveSameCount(expected.Words);
+        for (var w = 0; w < expected.Words.Count; w++)
+        {
+            var (x, y) = (actual.Words[w], expected.Words[w]);
+            (x.Text, x.Start, x.End, BitConverter.DoubleToInt64Bits(x.Score)).Should().Be((y.Text, y.Start, y.End, BitConverter.DoubleToInt64Bits(y.Score)));
+            x.TokenIndices.Should().Equal(y.TokenIndices);
+        }
+
+        actual.Notes.Should().Equal(expected.Notes);
+        actual.Elapsed.Should().Be(expected.Elapsed);
+    }
+
+    private static IEnumerable<long> Bits(double[] values) => values.Select(BitConverter.DoubleToInt64Bits);
+
+    internal static string RepositoryFile(string relative, [CallerFilePath] string source = "")
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(source) ?? string.Empty })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Attribution.sln")))
+                {
+                    return Path.Combine(dir.FullName, relative);
+                }
+            }
+        }
+
+        throw new FileNotFoundException($"cannot find the repository root (Attribution.sln) to read {relative}");
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+public partial class MarkdownRendererTests
+{
+    private const string Text = "the movie was great";
+
+    [GeneratedRegex(@"(?<!\\)\|")]
+    private static partial Regex CellSeparator();
+
+    /// <summary>The cells of a table line (split on unescaped pipes, trimmed).</summary>
+    private static string[] Cells(string line) => CellSeparator().Split(line)[1..^1].Select(c => c.Trim()).ToArray();
+
+    private static string[] Table(string markdown) => markdown.Split('\n').Where(l => l.StartsWith('|')).ToArray();
+
+    [Fact]
+    public void One_row_per_word_and_one_column_per_method()
+    {
+        var ig = SalienceSamples.Make(Text, SalienceSamples.WordScores(0.1, -0.6, 0.05, 1.2));
+        var grad = SalienceSamples.Make(Text, [0.2, 0.1, 0.5, 0.3, 0.9, 0.4], method: "gradient", signed: false, delta: null, settings: [new("layer", "embeddings")]);
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([ig, grad]));
+
+        var table = Table(markdown);
+        table.Should().HaveCount(2 + 4);
+        table[0].Should().Be("| # | word | integrated-gradients | gradient |");
+        table[1].Should().Be("|--:|:--|--:|--:|");
+        table.Skip(2).Select(Cells).Should().AllSatisfy(cells => cells.Should().HaveCount(4));
+        Cells(table[2]).Should().Equal("1", "the", "+0.1", "0.1");
+        Cells(table[3]).Should().Equal("2", "movie", "-0.6", "0.5");
+        Cells(table[5]).Should().Equal("4", "great", "+1.2", "0.9");
+
+        markdown.Should().StartWith("### Text 1 of 1\n\n> the movie was great\n\n");
+        markdown.Should().Contain("**Prediction:** positive (p = 0.9770) · **Explained class:** positive (class 1, p = 0.9770)");
+        markdown.Should().Contain("- **integrated-gradients**: signed logit attribution, reduction sum, normalization none, words by sum · convergence delta 0.00012 · settings: steps=50, rule=gausslegendre, baseline=pad");
+        markdown.Should().Contain("- **gradient**: unsigned logit attribution, reduction l2, normalization none, words by sum · settings: layer=embeddings");
+    }
+
+    [Fact]
+    public void Rows_of_methods_that_split_differently_are_merged_in_text_order()
+    {
+        var kept = SalienceSamples.Make("unbelievable film");
+        var dropped = SalienceLayer.DropSpecialTokens(SalienceSamples.Make("unbelievable film", method: "gradient", signed: false, delta: null));
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([dropped, kept]), new MarkdownOptions { Granularity = Granularity.Tokens });
+        var rows = Table(markdown).Skip(2).Select(Cells).ToList();
+        rows.Select(r => r[1]).Should().Equal("\\[CLS\\]", "unbe", "##lievable", "film", "\\[SEP\\]");
+        rows[0][2].Should().BeEmpty("the first method dropped [CLS]");
+        rows[0][3].Should().NotBeEmpty();
+        rows[1][2].Should().NotBeEmpty();
+        rows.Should().AllSatisfy(r => r.Should().HaveCount(4));
+        Table(markdown)[0].Should().Be("| # | token | gradient | integrated-gradients |");
+    }
+
+    [Fact]
+    public void Texts_and_tokens_are_escaped()
+    {
+        var e = SalienceSamples.Make("- a|b *c* <d> `e` [f](g)");
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([e]));
+        markdown.Should().Contain("> \\- a\\|b \\*c\\* \\<d\\> \\`e\\` \\[f\\](g)\n");
+        Table(markdown).Skip(2).Select(r => Cells(r)[1]).Should().Equal("-", "a\\|b", "\\*c\\*", "\\<d\\>", "\\`e\\`", "\\[f\\](g)");
+        MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make("1. first")])).Should().Contain("> 1\\. first\n");
+    }
+
+    [Fact]
+    public void Several_texts_give_several_sections_and_differing_targets_label_the_columns()
+    {
+        var a = SalienceSamples.Make("good film");
+        var b = SalienceSamples.Make("good film", target: 0, delta: null);
+        var c = SalienceSamples.Make("bad plot");
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([a, b, c]), new MarkdownOptions { Labels = SalienceSamples.Labels, ShowDetails = false });
+        markdown.Should().Contain("### Text 1 of 2").And.Contain("### Text 2 of 2");
+        Table(markdown)[0].Should().Be("| # | word | integrated-gradients run 1 → positive | integrated-gradients run 2 → negative |");
+        markdown.Should().NotContain("- **");
+    }
+}
