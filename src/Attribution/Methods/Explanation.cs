@@ -98,6 +98,12 @@ public sealed record Explanation
     /// </summary>
     public double? ConvergenceDelta { get; init; }
 
+    /// <summary>
+    /// The local linear surrogate behind the scores, for perturbation methods (LIME): features, raw coefficients,
+    /// intercept and R²; null for other methods. Normalization does not change it.
+    /// </summary>
+    public SurrogateModel? Surrogate { get; init; }
+
     /// <summary>Word scores: tokens grouped by the whitespace-delimited word their offsets fall in.</summary>
     public IReadOnlyList<WordScore> Words { get; init; } = [];
 

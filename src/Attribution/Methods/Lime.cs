@@ -1,0 +1,567 @@
+using System.Diagnostics;
+using System.Globalization;
+using Attribution.Methods.LimeParts;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// LIME for text (Ribeiro et al. 2016) over any classifier, including a black-box function from texts to
+/// probabilities: the text's features (words by default; repeated words are separate features, by position) are
+/// switched off at random (replaced by <see cref="MaskToken"/> or removed), the model scores every perturbed text, and a
+/// kernel-weighted linear surrogate of the target class's probability on the on/off masks gives one coefficient per
+/// feature. <see cref="Preset"/> picks LIT's or Captum's sampling, kernel and regression, each reproduced exactly.
+/// </summary>
+/// <remarks>
+/// <para>
+/// LIME always explains the target class's softmax probability (as LIT does); <see cref="ExplainOptions.Score"/> is
+/// ignored and results record <see cref="ScoreOutput.Probability"/>. Perturbed texts go to the model in batches of
+/// <see cref="BatchSize"/> (<see cref="ExplainOptions.BatchSize"/> is for gradient methods and is not used), and
+/// truncation is not possible: a text longer than the model accepts is an <see cref="ArgumentException"/>.
+/// </para>
+/// <para>
+/// With a <see cref="ITextClassifier"/>, the result's tokens are the model's tokens and each token carries the
+/// coefficient of the feature (word) its character offset falls in, special tokens 0 (reduction
+/// <c>feature-coefficient</c>). Word aggregation by <c>mean</c>, <c>first</c> or <c>absmax</c> therefore gives back
+/// each word's coefficient, while <c>sum</c> counts it once per token (a note says so when it matters). With a
+/// black-box <see cref="ITextPredictor"/>, the result's tokens are the features themselves (ids −1, offsets into the
+/// text), so rendering and word aggregation work unchanged; its logits are the log-probabilities. The fitted surrogate
+/// (raw coefficients, intercept, R²) is on <see cref="Explanation.Surrogate"/>.
+/// </para>
+/// <para>
+/// Randomness comes from libtorch's seeded CPU generator, freshly seeded with <see cref="Seed"/> for each text, so the
+/// same seed gives the same result whatever the batch. <see cref="Run"/>, <see cref="SampleMasks"/>,
+/// <see cref="Perturb"/> and <see cref="Fit"/> expose every step (and accept given masks) for inspection and tests.
+/// </para>
+/// </remarks>
+public sealed class Lime : IAttributor
+{
+    /// <summary>Sampling scheme, kernel and surrogate regression (default LIT).</summary>
+    public LimePreset Preset { get; init; } = LimePreset.Lit;
+
+    /// <summary>
+    /// Perturbed samples per text (default 256, LIT's default). The LIT preset adds the unperturbed text as one more
+    /// sample, as LIT does.
+    /// </summary>
+    public int Samples { get; init; } = 256;
+
+    /// <summary>Seed of the masks (default 0).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>What is switched on and off (default: whitespace-delimited words).</summary>
+    public LimeFeatures Features { get; init; } = LimeFeatures.Words;
+
+    /// <summary>How a feature is switched off (default: replaced by <see cref="MaskToken"/>).</summary>
+    public LimePerturbation Perturbation { get; init; } = LimePerturbation.Mask;
+
+    /// <summary>The string that replaces a switched-off feature (default <c>[MASK]</c>, LIT's default).</summary>
+    public string MaskToken { get; init; } = "[MASK]";
+
+    /// <summary>Kernel width w; null for the preset's (LIT 256, Captum 1).</summary>
+    public double? KernelWidth { get; init; }
+
+    /// <summary>Regularization strength α; null for the preset's (LIT ridge 1, Captum Lasso 0.01).</summary>
+    public double? Alpha { get; init; }
+
+    /// <summary>Perturbed texts per call to <see cref="ITextPredictor.PredictProbabilities"/> (default 64).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>The kernel width in use.</summary>
+    public double EffectiveKernelWidth => KernelWidth ?? (Preset == LimePreset.Captum ? 1.0 : 256.0);
+
+    /// <summary>The regularization strength in use.</summary>
+    public double EffectiveAlpha => Alpha ?? (Preset == LimePreset.Captum ? 0.01 : 1.0);
+
+    /// <inheritdoc />
+    public string Name => "lime";
+
+    /// <inheritdoc />
+    public IReadOnlyList<KeyValuePair<string, string>> Settings => DescribeSettings().ToList();
+
+    /// <inheritdoc />
+    public IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return ExplainAll(model, model, texts, options);
+    }
+
+    /// <summary>Explains each text for a black-box predictor; the result's tokens are the features.</summary>
+    /// <param name="predictor">Any function from texts to class probabilities (see <see cref="BlackBoxClassifier"/>).</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="options">Target class and post-processing; defaults when null.</param>
+    public IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        return ExplainAll(predictor, predictor as ITextClassifier, texts, options);
+    }
+
+    /// <summary>Explains one text for a classifier.</summary>
+    public Explanation Explain(ITextClassifier model, string text, ExplainOptions? options = null) => Explain(model, [text], options)[0];
+
+    /// <summary>Explains one text for a black-box predictor.</summary>
+    public Explanation Explain(ITextPredictor predictor, string text, ExplainOptions? options = null) => Explain(predictor, [text], options)[0];
+
+    /// <summary>
+    /// The features of a text as <see cref="Features"/> says. Token features need a tokenizer.
+    /// </summary>
+    public IReadOnlyList<TextFeature> SplitFeatures(string text, ITokenizer? tokenizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Features switch
+        {
+            LimeFeatures.Words => LimeText.Split(text, punctuation: false),
+            LimeFeatures.WordsAndPunctuation => LimeText.Split(text, punctuation: true),
+            LimeFeatures.Tokens => LimeText.FromTokens(text, (tokenizer ?? throw TokensNeedTokenizer()).Encode(text)).Features,
+            _ => throw UnknownFeatures(),
+        };
+    }
+
+    /// <summary>
+    /// The masks the preset draws for <paramref name="featureCount"/> features with <see cref="Seed"/> (true = kept):
+    /// LIT: <see cref="Samples"/> + 1 masks, the first all on; Captum: <see cref="Samples"/> masks.
+    /// </summary>
+    public bool[][] SampleMasks(int featureCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(featureCount, 1);
+        ValidateSettings();
+        return Preset == LimePreset.Captum
+            ? LimeSampler.Captum(Samples, featureCount, Seed)
+            : LimeSampler.Lit(Samples, featureCount, Seed);
+    }
+
+    /// <summary>
+    /// The text with every feature whose mask entry is false replaced by <see cref="MaskToken"/> or removed. Word
+    /// features are joined by single spaces (LIT); other features keep the text between them.
+    /// </summary>
+    public string Perturb(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<bool> mask)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(mask);
+        if (mask.Count != features.Count)
+        {
+            throw new ArgumentException($"the mask has {mask.Count} entries for {features.Count} features", nameof(mask));
+        }
+
+        return LimeText.Rebuild(text, features, mask, join: Features == LimeFeatures.Words, Perturbation == LimePerturbation.Mask ? MaskToken : null);
+    }
+
+    /// <summary>
+    /// The preset's distances, kernel weights and weighted surrogate fit for these masks (true = feature kept) and
+    /// targets (the model's target-class probability for each masked text).
+    /// </summary>
+    public LimeFit Fit(IReadOnlyList<IReadOnlyList<bool>> masks, IReadOnlyList<double> targets)
+    {
+        ArgumentNullException.ThrowIfNull(masks);
+        ArgumentNullException.ThrowIfNull(targets);
+        ValidateSettings();
+        if (masks.Count < 1)
+        {
+            throw new ArgumentException("a LIME fit needs at least one sample", nameof(masks));
+        }
+
+        if (targets.Count != masks.Count)
+        {
+            throw new ArgumentException($"{targets.Count} targets for {masks.Count} masks: give one per mask", nameof(targets));
+        }
+
+        var features = masks[0]?.Count ?? 0;
+        if (features < 1 || masks.Any(m => m is null || m.Count != features))
+        {
+            throw new ArgumentException($"every mask must have the same, non-zero number of entries (the first has {features})", nameof(masks));
+        }
+
+        var y = targets.ToArray();
+        if (y.Any(v => !double.IsFinite(v)))
+        {
+            throw new ArgumentException("the targets must be finite", nameof(targets));
+        }
+
+        var width = EffectiveKernelWidth;
+        var captum = Preset == LimePreset.Captum;
+        var distances = LimeRegression.CosineDistances(masks, features, captum ? 1.0 : 100.0);
+        var weights = distances.Select(d => captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)).ToArray();
+        double[] coefficients;
+        double intercept;
+        var converged = true;
+        if (captum)
+        {
+            (coefficients, intercept, converged) = LimeRegression.Lasso(masks, y, weights, features, EffectiveAlpha);
+        }
+        else
+        {
+            (coefficients, intercept) = LimeRegression.Ridge(masks, y, weights, features, EffectiveAlpha);
+        }
+
+        var (weighted, unweighted) = LimeRegression.RSquared(masks, y, weights, coefficients, intercept);
+        return new LimeFit(distances, weights, coefficients, intercept, weighted, unweighted, converged);
+    }
+
+    /// <summary>
+    /// One full LIME run for the class <paramref name="target"/>: features, masks (drawn with <see cref="Seed"/>, or
+    /// the given ones), perturbed texts, the predictor's probabilities (in batches of <see cref="BatchSize"/>) and the
+    /// fit. Given masks are used as they are (for the LIT preset, the first is normally all on). Token features use
+    /// <paramref name="tokenizer"/>, or the predictor's when it is a <see cref="ITextClassifier"/>.
+    /// </summary>
+    public LimeRun Run(ITextPredictor predictor, string text, int target, IReadOnlyList<IReadOnlyList<bool>>? masks = null, ITokenizer? tokenizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        CheckText(text, nameof(text));
+        ValidateSettings();
+        if (target < 0 || target >= predictor.Labels.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(target), target, $"target class {target} is out of range: the predictor has {predictor.Labels.Count} classes");
+        }
+
+        tokenizer ??= (predictor as ITextClassifier)?.Tokenizer;
+        var features = SplitFeatures(text, tokenizer);
+        return RunWith(predictor, text, target, features, masks);
+    }
+
+    private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given)
+    {
+        if (features.Count == 0)
+        {
+            throw new ArgumentException("the text has no features to perturb", nameof(text));
+        }
+
+        IReadOnlyList<IReadOnlyList<bool>> masks;
+        if (given is null)
+        {
+            masks = SampleMasks(features.Count);
+        }
+        else
+        {
+            if (given.Count < 1)
+            {
+                throw new ArgumentException("at least one mask is needed", nameof(given));
+            }
+
+            for (var s = 0; s < given.Count; s++)
+            {
+                if (given[s] is null || given[s].Count != features.Count)
+                {
+                    throw new ArgumentException($"mask {s} has {given[s]?.Count ?? 0} entries but the text has {features.Count} features", nameof(given));
+                }
+            }
+
+            masks = given;
+        }
+
+        var keptMasks = new List<bool[]>(masks.Count);
+        var texts = new List<string>(masks.Count);
+        foreach (var mask in masks)
+        {
+            var perturbed = Perturb(text, features, mask);
+            if (string.IsNullOrWhiteSpace(perturbed))
+            {
+                continue;
+            }
+
+            keptMasks.Add(mask.ToArray());
+            texts.Add(perturbed);
+        }
+
+        if (texts.Count == 0)
+        {
+            throw new InvalidOperationException("every perturbed text is empty: with removal, keep at least one feature (or use masking)");
+        }
+
+        var probabilities = new double[texts.Count];
+        for (var start = 0; start < texts.Count; start += BatchSize)
+        {
+            var chunk = texts.GetRange(start, Math.Min(BatchSize, texts.Count - start));
+            var rows = Predict(predictor, chunk);
+            for (var i = 0; i < rows.Length; i++)
+            {
+                probabilities[start + i] = rows[i][target];
+            }
+        }
+
+        var fit = Fit(keptMasks, probabilities);
+        return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
+    }
+
+    private IReadOnlyList<Explanation> ExplainAll(ITextPredictor predictor, ITextClassifier? model, IReadOnlyList<string> texts, ExplainOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        options ??= new ExplainOptions();
+        options.Validate();
+        ValidateSettings();
+        if (texts.Count == 0)
+        {
+            throw new ArgumentException("no texts to explain", nameof(texts));
+        }
+
+        for (var i = 0; i < texts.Count; i++)
+        {
+            CheckText(texts[i], $"{nameof(texts)}[{i}]");
+        }
+
+        if (model is null && Features == LimeFeatures.Tokens)
+        {
+            throw TokensNeedTokenizer();
+        }
+
+        return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
+    }
+
+    private Explanation ExplainModel(ITextClassifier model, string text, ExplainOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var (encoding, logits, probabilities) = Forward(model, text);
+        var target = options.Target.Resolve(model.Labels, ArgMax(probabilities));
+        List<TextFeature> features;
+        int[] tokenFeature;
+        if (Features == LimeFeatures.Tokens)
+        {
+            (features, tokenFeature) = LimeText.FromTokens(text, encoding);
+        }
+        else
+        {
+            features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+            tokenFeature = Enumerable.Range(0, encoding.Length)
+                .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o ? -1 : LimeText.Find(features, o.Start))
+                .ToArray();
+        }
+
+        var run = RunWith(model, text, target, features, null);
+        var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f]).ToArray();
+        var notes = RunNotes(run);
+        var aggregation = options.Salience.WordAggregation;
+        if (aggregation is WordAggregation.Sum or WordAggregation.L2 && tokenFeature.Where(f => f >= 0).GroupBy(f => f).Any(g => g.Count() > 1))
+        {
+            notes.Add($"every token carries its word's LIME coefficient, so '{aggregation.Name()}' word scores count a word once per token; aggregate words with 'mean' or 'first' (or read Surrogate.Coefficients) for the coefficients themselves");
+        }
+
+        var explanation = new Explanation
+        {
+            Text = text,
+            Model = model.Name,
+            Method = Name,
+            Settings = DescribeSettings().ToList(),
+            Tokens = encoding.Tokens,
+            TokenIds = encoding.Ids,
+            Offsets = encoding.Offsets,
+            IsSpecial = encoding.SpecialTokensMask,
+            Scores = scores,
+            Target = target,
+            TargetLabel = model.Labels[target],
+            Logits = logits,
+            Probabilities = probabilities,
+            ScoreOutput = ScoreOutput.Probability,
+            Signed = true,
+            Reduction = "feature-coefficient",
+            Surrogate = Surrogate(run),
+            Notes = notes,
+            Elapsed = clock.Elapsed,
+        };
+        return SalienceLayer.Apply(explanation, options.Salience);
+    }
+
+    private Explanation ExplainBlackBox(ITextPredictor predictor, string text, ExplainOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var probabilities = Predict(predictor, [text])[0];
+        var target = options.Target.Resolve(predictor.Labels, ArgMax(probabilities));
+        var features = SplitFeatures(text);
+        var run = RunWith(predictor, text, target, features, null);
+        var notes = RunNotes(run);
+        notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
+        var explanation = new Explanation
+        {
+            Text = text,
+            Model = predictor is ITextClassifier named ? named.Name : "black-box",
+            Method = Name,
+            Settings = DescribeSettings().ToList(),
+            Tokens = features.Select(f => f.Text).ToArray(),
+            TokenIds = Enumerable.Repeat(-1L, features.Count).ToArray(),
+            Offsets = features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(),
+            IsSpecial = new bool[features.Count],
+            Scores = run.Fit.Coefficients.ToArray(),
+            Target = target,
+            TargetLabel = predictor.Labels[target],
+            Logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray(),
+            Probabilities = probabilities,
+            ScoreOutput = ScoreOutput.Probability,
+            Signed = true,
+            Reduction = "feature-coefficient",
+            Surrogate = Surrogate(run),
+            Notes = notes,
+            Elapsed = clock.Elapsed,
+        };
+        return SalienceLayer.Apply(explanation, options.Salience);
+    }
+
+    private static SurrogateModel Surrogate(LimeRun run) =>
+        new(run.Features, run.Fit.Coefficients.ToArray(), run.Fit.Intercept, run.Fit.RSquared, run.Fit.UnweightedRSquared, run.Masks.Length);
+
+    private static List<string> RunNotes(LimeRun run)
+    {
+        var notes = new List<string>();
+        if (run.Dropped > 0)
+        {
+            notes.Add($"{run.Dropped} sample(s) removed every feature, leaving an empty text; they were not sent to the model and are not in the fit");
+        }
+
+        if (!run.Fit.Converged)
+        {
+            notes.Add("the Lasso's coordinate descent stopped at its sweep limit before converging; the coefficients are approximate");
+        }
+
+        return notes;
+    }
+
+    /// <summary>The original text's encoding (without padding), logits and probabilities.</summary>
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITextClassifier model, string text)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = model.Encode([text], truncate: true);
+        var encoding = batch.Encodings[0];
+        if (encoding.Truncated > 0)
+        {
+            throw new ArgumentException(
+                $"the text has {encoding.Truncated} token(s) more than {model.Name} accepts ({model.MaxLength}); LIME sends whole perturbed texts to the model, so it cannot explain a truncated text: shorten it",
+                nameof(text));
+        }
+
+        var n = batch.Lengths[0];
+        var logits = model.Module.call(batch.Input).to(ScalarType.Float64);
+        var probabilities = logits.softmax(-1);
+        var trimmed = new Encoding(encoding.Ids[..n], encoding.Tokens[..n], encoding.Offsets[..n], encoding.TypeIds[..n],
+            encoding.AttentionMask[..n], encoding.SpecialTokensMask[..n], encoding.WordIds[..n], 0);
+        return (trimmed, logits.contiguous().data<double>(), probabilities.contiguous().data<double>());
+    }
+
+    /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
+    private static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)
+    {
+        var rows = predictor.PredictProbabilities(texts)
+            ?? throw new InvalidOperationException("the predictor returned null instead of probabilities");
+        if (rows.Length != texts.Count)
+        {
+            throw new InvalidOperationException($"the predictor returned {rows.Length} rows for {texts.Count} texts; it must return one row per text");
+        }
+
+        var labels = predictor.Labels.Count;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i] is null || rows[i].Length != labels)
+            {
+                throw new InvalidOperationException($"the predictor returned {rows[i]?.Length ?? 0} values for text {i}; it must return one probability per label ({labels})");
+            }
+
+            if (rows[i].Any(v => !double.IsFinite(v) || v < 0 || v > 1))
+            {
+                throw new InvalidOperationException(
+                    $"the predictor returned [{string.Join(", ", rows[i].Select(v => v.ToString(CultureInfo.InvariantCulture)))}] for text {i}: probabilities must be finite and in [0, 1] (NaN or a logit?)");
+            }
+        }
+
+        return rows;
+    }
+
+    private static int ArgMax(double[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private static void CheckText(string? text, string name)
+    {
+        if (text is null)
+        {
+            throw new ArgumentNullException(name, $"{name} is null");
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ArgumentException($"{name} is empty or whitespace: there is nothing to explain", name);
+        }
+    }
+
+    private void ValidateSettings()
+    {
+        if (!Enum.IsDefined(Preset))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Preset), Preset, "unknown LIME preset: use Lit or Captum");
+        }
+
+        if (!Enum.IsDefined(Features))
+        {
+            throw UnknownFeatures();
+        }
+
+        if (!Enum.IsDefined(Perturbation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Perturbation), Perturbation, "unknown LIME perturbation: use Mask or Remove");
+        }
+
+        if (Samples < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "LIME needs at least 1 sample");
+        }
+
+        if (BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
+        }
+
+        if (!(EffectiveKernelWidth > 0) || !double.IsFinite(EffectiveKernelWidth))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KernelWidth), EffectiveKernelWidth, "the kernel width must be positive and finite");
+        }
+
+        if (!(EffectiveAlpha >= 0) || !double.IsFinite(EffectiveAlpha))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Alpha), EffectiveAlpha, "the regularization strength must be finite and non-negative");
+        }
+
+        if (Perturbation == LimePerturbation.Mask && MaskToken is null)
+        {
+            throw new ArgumentNullException(nameof(MaskToken), "masking needs a mask string (use Perturbation = Remove to delete features)");
+        }
+    }
+
+    private ArgumentOutOfRangeException UnknownFeatures() =>
+        new(nameof(Features), Features, "unknown LIME feature mode: use Words, WordsAndPunctuation or Tokens");
+
+    private static ArgumentException TokensNeedTokenizer() =>
+        new("token features need the model's tokenizer: use word features with a black-box predictor, or pass a tokenizer", "Features");
+
+    private IEnumerable<KeyValuePair<string, string>> DescribeSettings()
+    {
+        var captum = Preset == LimePreset.Captum;
+        yield return new("preset", Enum.IsDefined(Preset) ? Preset.Name() : Preset.ToString());
+        yield return new("samples", Samples.ToString(CultureInfo.InvariantCulture));
+        yield return new("seed", Seed.ToString(CultureInfo.InvariantCulture));
+        yield return new("features", Enum.IsDefined(Features) ? Features.Name() : Features.ToString());
+        yield return new("perturbation", Enum.IsDefined(Perturbation) ? Perturbation.Name() : Perturbation.ToString());
+        if (Perturbation == LimePerturbation.Mask)
+        {
+            yield return new("mask-token", MaskToken ?? string.Empty);
+        }
+
+        yield return new("sampling", captum ? "bernoulli-0.5" : "uniform-count-plus-original");
+        yield return new("distance", captum ? "cosine" : "100-cosine");
+        yield return new("kernel", captum ? "exp(-d^2/(2w^2))" : "sqrt(exp(-d^2/w^2))");
+        yield return new("kernel-width", EffectiveKernelWidth.ToString("R", CultureInfo.InvariantCulture));
+        yield return new("surrogate", captum ? "lasso" : "ridge");
+        yield return new("alpha", EffectiveAlpha.ToString("R", CultureInfo.InvariantCulture));
+        yield return new("batch-size", BatchSize.ToString(CultureInfo.InvariantCulture));
+        yield return new("score", "probability");
+    }
+}

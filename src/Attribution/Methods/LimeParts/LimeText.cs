@@ -1,0 +1,143 @@
+using StringBuilder = System.Text.StringBuilder;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Methods.LimeParts;
+
+/// <summary>Splitting a text into LIME features and rebuilding it from a mask.</summary>
+internal static class LimeText
+{
+    /// <summary>Whitespace-delimited words (<c>str.split</c>), or words split further at punctuation.</summary>
+    public static List<TextFeature> Split(string text, bool punctuation)
+    {
+        var features = new List<TextFeature>();
+        foreach (var (start, end) in Salience.SalienceLayer.WordSpans(text))
+        {
+            if (!punctuation)
+            {
+                features.Add(new TextFeature(text[start..end], start, end));
+                continue;
+            }
+
+            var i = start;
+            while (i < end)
+            {
+                if (IsPunctuation(text[i]))
+                {
+                    features.Add(new TextFeature(text.Substring(i, 1), i, i + 1));
+                    i++;
+                    continue;
+                }
+
+                var runStart = i;
+                while (i < end && !IsPunctuation(text[i]))
+                {
+                    i++;
+                }
+
+                features.Add(new TextFeature(text[runStart..i], runStart, i));
+            }
+        }
+
+        return features;
+    }
+
+    /// <summary>
+    /// The non-special tokens of an encoding as features; tokens whose spans overlap (several tokens from one
+    /// character) form one feature. Also returns, per token, its feature index (−1 for special tokens).
+    /// </summary>
+    public static (List<TextFeature> Features, int[] TokenFeature) FromTokens(string text, Encoding encoding)
+    {
+        var tokenFeature = new int[encoding.Length];
+        Array.Fill(tokenFeature, -1);
+        var order = Enumerable.Range(0, encoding.Length)
+            .Where(t => !encoding.SpecialTokensMask[t] && encoding.Offsets[t] is { } o && o.End > o.Start)
+            .OrderBy(t => encoding.Offsets[t]!.Value.Start).ThenBy(t => t)
+            .ToArray();
+        var spans = new List<(int Start, int End)>();
+        foreach (var t in order)
+        {
+            var (start, end) = encoding.Offsets[t]!.Value;
+            if (spans.Count > 0 && start < spans[^1].End)
+            {
+                spans[^1] = (spans[^1].Start, Math.Max(spans[^1].End, end));
+            }
+            else
+            {
+                spans.Add((start, end));
+            }
+
+            tokenFeature[t] = spans.Count - 1;
+        }
+
+        return (spans.Select(s => new TextFeature(text[s.Start..s.End], s.Start, s.End)).ToList(), tokenFeature);
+    }
+
+    /// <summary>
+    /// The text with the features whose mask entry is false replaced by <paramref name="replacement"/> (or removed
+    /// when it is null). With <paramref name="join"/>, the kept words and replacements are joined by single spaces
+    /// (LIT); otherwise the original text between features is kept.
+    /// </summary>
+    public static string Rebuild(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<bool> mask, bool join, string? replacement)
+    {
+        var builder = new StringBuilder(text.Length + 16);
+        if (join)
+        {
+            var first = true;
+            for (var i = 0; i < features.Count; i++)
+            {
+                var part = mask[i] ? features[i].Text : replacement;
+                if (part is null)
+                {
+                    continue;
+                }
+
+                if (!first)
+                {
+                    builder.Append(' ');
+                }
+
+                builder.Append(part);
+                first = false;
+            }
+
+            return builder.ToString();
+        }
+
+        var position = 0;
+        for (var i = 0; i < features.Count; i++)
+        {
+            builder.Append(text, position, features[i].Start - position);
+            builder.Append(mask[i] ? features[i].Text : replacement ?? string.Empty);
+            position = features[i].End;
+        }
+
+        builder.Append(text, position, text.Length - position);
+        return builder.ToString();
+    }
+
+    /// <summary>Index of the feature whose span contains <paramref name="position"/>, or −1.</summary>
+    public static int Find(IReadOnlyList<TextFeature> features, int position)
+    {
+        int lo = 0, hi = features.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (position < features[mid].Start)
+            {
+                hi = mid - 1;
+            }
+            else if (position >= features[mid].End)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool IsPunctuation(char c) => char.IsPunctuation(c) || char.IsSymbol(c);
+}

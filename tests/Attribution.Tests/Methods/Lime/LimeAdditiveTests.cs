@@ -1,0 +1,185 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Xunit.Abstractions;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// LIME on a black box that is exactly additive in its words: p(positive) = 0.5 + Σ weight(word) over the words not
+/// replaced by <c>[MASK]</c>, p(negative) = 1 − p(positive). The weights sum to less than 0.5 in absolute value, so
+/// the probabilities never leave [0, 1] and no clamping makes the model non-linear.
+/// </summary>
+public sealed class LimeAdditiveTests(ITestOutputHelper output)
+{
+    private const string Text = "the movie was good but the ending was rather bad";
+
+    private static readonly Dictionary<string, double> Weights = new()
+    {
+        ["the"] = 0.01,
+        ["movie"] = 0.02,
+        ["was"] = -0.015,
+        ["good"] = 0.12,
+        ["but"] = -0.03,
+        ["ending"] = 0.025,
+        ["rather"] = -0.02,
+        ["bad"] = -0.09,
+    };
+
+    internal static BlackBoxClassifier Additive() => new(texts => texts.Select(t =>
+    {
+        var p = 0.5 + t.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => w != "[MASK]").Sum(w => Weights.GetValueOrDefault(w));
+        return new[] { 1 - p, p };
+    }).ToArray(), ["negative", "positive"]);
+
+    [Fact]
+    public void Lit_preset_recovers_the_weights_within_one_percent()
+    {
+        var lime = new Lime { Samples = 2000, Seed = 1 };
+        var e = lime.Explain(Additive(), Text, new ExplainOptions { Target = Target.Class(1) });
+        var words = Text.Split(' ');
+        e.Tokens.Should().Equal(words, "black-box tokens are the features, repeated words included");
+        e.TokenIds.Should().OnlyContain(id => id == -1);
+        e.Words.Should().HaveCount(words.Length);
+        var worst = 0.0;
+        for (var i = 0; i < words.Length; i++)
+        {
+            var expected = Weights[words[i]];
+            var relative = Math.Abs(e.Scores[i] - expected) / Math.Abs(expected);
+            worst = Math.Max(worst, relative);
+            e.Words[i].Score.Should().Be(e.Scores[i]);
+        }
+
+        output.WriteLine($"worst relative error {worst:E3}; intercept {e.Surrogate!.Intercept:F6}; R² {e.Surrogate.RSquared:F8}");
+        worst.Should().BeLessThan(0.01);
+        e.Surrogate.Intercept.Should().BeApproximately(0.5, 0.005);
+        e.Surrogate.RSquared.Should().BeGreaterThan(0.999);
+        e.Surrogate.Samples.Should().Be(2001);
+        e.Target.Should().Be(1);
+        e.TargetLabel.Should().Be("positive");
+        e.ScoreOutput.Should().Be(ScoreOutput.Probability);
+        e.Probabilities[1].Should().BeApproximately(0.5 + words.Sum(w => Weights[w]), 1e-12);
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_results_and_another_seed_does_not()
+    {
+        var options = new ExplainOptions { Target = Target.Class(1) };
+        var a = new Lime { Samples = 300, Seed = 42 }.Explain(Additive(), Text, options);
+        var b = new Lime { Samples = 300, Seed = 42 }.Explain(Additive(), Text, options);
+        var c = new Lime { Samples = 300, Seed = 43 }.Explain(Additive(), Text, options);
+        a.Scores.Should().Equal(b.Scores);
+        a.Surrogate!.Intercept.Should().Be(b.Surrogate!.Intercept);
+        a.Scores.Should().NotEqual(c.Scores);
+
+        var lime = new Lime { Samples = 50, Seed = 9 };
+        lime.SampleMasks(7).Should().BeEquivalentTo(lime.SampleMasks(7), o => o.WithStrictOrdering());
+        new Lime { Preset = LimePreset.Captum, Samples = 50, Seed = 9 }.SampleMasks(7)
+            .Should().BeEquivalentTo(new Lime { Preset = LimePreset.Captum, Samples = 50, Seed = 9 }.SampleMasks(7), o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public void Batch_size_does_not_change_the_result()
+    {
+        var options = new ExplainOptions { Target = Target.Class(1) };
+        var calls = new List<int>();
+        var counting = new BlackBoxClassifier(texts =>
+        {
+            calls.Add(texts.Count);
+            return Additive().PredictProbabilities(texts);
+        }, ["negative", "positive"]);
+        var small = new Lime { Samples = 100, Seed = 3, BatchSize = 7 }.Explain(counting, Text, options);
+        calls.Skip(1).Should().OnlyContain(n => n <= 7, "perturbed texts go to the predictor in batches of at most 7");
+        var large = new Lime { Samples = 100, Seed = 3, BatchSize = 1000 }.Explain(Additive(), Text, options);
+        small.Scores.Should().Equal(large.Scores);
+    }
+
+    [Fact]
+    public void Lit_masks_disable_between_one_and_all_features_and_start_unperturbed()
+    {
+        var masks = new Lime { Samples = 4000, Seed = 5 }.SampleMasks(6);
+        masks.Should().HaveCount(4001);
+        masks[0].Should().OnlyContain(v => v);
+        var off = masks.Skip(1).Select(m => m.Count(v => !v)).ToArray();
+        off.Should().OnlyContain(k => k >= 1 && k <= 6);
+        for (var k = 1; k <= 6; k++)
+        {
+            off.Count(v => v == k).Should().BeInRange(550, 790, $"k = {k} is uniform (expected 667)");
+        }
+
+        for (var j = 0; j < 6; j++)
+        {
+            masks.Skip(1).Count(m => !m[j]).Should().BeInRange(2100, 2570, "every position is equally likely to be disabled (expected 2333)");
+        }
+    }
+
+    [Fact]
+    public void Captum_masks_are_bernoulli_half_and_its_lasso_is_the_exact_minimiser()
+    {
+        var lime = new Lime { Preset = LimePreset.Captum, Samples = 1000, Seed = 11 };
+        var words = Text.Split(' ');
+        var masks = lime.SampleMasks(words.Length);
+        masks.Should().HaveCount(1000);
+        var on = masks.Sum(m => m.Count(v => v)) / (double)(1000 * words.Length);
+        on.Should().BeInRange(0.47, 0.53);
+
+        var features = lime.SplitFeatures(Text);
+        var targets = masks.Select(m => Additive().PredictProbabilities([lime.Perturb(Text, features, m)])[0][1]).ToArray();
+        var fit = lime.Fit(masks, targets);
+        fit.Converged.Should().BeTrue();
+        fit.Weights.Should().Equal(fit.Distances.Select(d => Math.Exp(-d * d / 2)));
+
+        // KKT conditions of ½·Σwᵢrᵢ²/Σwᵢ + α‖c‖₁ with a free intercept: the weighted mean residual is 0, and the
+        // weighted correlation gᵢ = Σ wᵢ rᵢ xᵢⱼ / Σ wᵢ equals α·sign(cⱼ) where cⱼ ≠ 0 and is at most α in size elsewhere.
+        const double alpha = 0.01;
+        var total = fit.Weights.Sum();
+        var residuals = masks.Select((m, i) => targets[i] - fit.Intercept - m.Select((v, j) => v ? fit.Coefficients[j] : 0).Sum()).ToArray();
+        residuals.Select((r, i) => fit.Weights[i] * r).Sum().Should().BeApproximately(0, 1e-10);
+        for (var j = 0; j < words.Length; j++)
+        {
+            var g = masks.Select((m, i) => fit.Weights[i] * residuals[i] * (m[j] ? 1 : 0)).Sum() / total;
+            if (fit.Coefficients[j] != 0)
+            {
+                g.Should().BeApproximately(alpha * Math.Sign(fit.Coefficients[j]), 1e-9, $"feature {j} is active");
+            }
+            else
+            {
+                Math.Abs(g).Should().BeLessThanOrEqualTo(alpha + 1e-9);
+            }
+        }
+
+        // The L1 penalty shrinks each weight by about α / Var(x) = 0.04 and zeroes the smaller ones.
+        fit.Coefficients[Array.IndexOf(words, "good")].Should().BeApproximately(0.12 - 0.04, 0.01);
+        fit.Coefficients[Array.IndexOf(words, "bad")].Should().BeApproximately(-0.09 + 0.04, 0.01);
+        fit.Coefficients[Array.IndexOf(words, "the")].Should().Be(0);
+    }
+
+    [Fact]
+    public void Removal_deletes_words_and_features_with_punctuation_keep_the_text_between_them()
+    {
+        var remove = new Lime { Perturbation = LimePerturbation.Remove };
+        var features = remove.SplitFeatures("  a  smart , witty film ");
+        features.Select(f => f.Text).Should().Equal("a", "smart", ",", "witty", "film");
+        remove.Perturb("  a  smart , witty film ", features, [true, false, true, false, true]).Should().Be("a , film");
+        new Lime().Perturb("  a  smart , witty film ", features, [true, false, true, false, true]).Should().Be("a [MASK] , [MASK] film");
+
+        var punctuation = new Lime { Features = LimeFeatures.WordsAndPunctuation };
+        const string text = "a smart, witty follow-up (isn't it?)";
+        var split = punctuation.SplitFeatures(text);
+        split.Select(f => f.Text).Should().Equal("a", "smart", ",", "witty", "follow", "-", "up", "(", "isn", "'", "t", "it", "?", ")");
+        split.Should().OnlyContain(f => text.Substring(f.Start, f.End - f.Start) == f.Text);
+        var mask = split.Select(f => f.Text != "," && f.Text != "follow" && f.Text != "t").ToArray();
+        punctuation.Perturb(text, split, mask).Should().Be("a smart[MASK] witty [MASK]-up (isn'[MASK] it?)");
+    }
+
+    [Fact]
+    public void Removing_every_feature_drops_the_sample_and_says_so()
+    {
+        var lime = new Lime { Perturbation = LimePerturbation.Remove, Samples = 200, Seed = 2 };
+        var e = lime.Explain(Additive(), "good bad", new ExplainOptions { Target = Target.Class(1) });
+        e.Notes.Should().Contain(n => n.Contains("empty text", StringComparison.Ordinal));
+        e.Surrogate!.Samples.Should().BeLessThan(201);
+        e.Scores[0].Should().BePositive();
+        e.Scores[1].Should().BeNegative();
+        (e.Scores[0] - e.Scores[1]).Should().BeApproximately(0.21, 0.01, "the contrast between the two words is well determined");
+    }
+}
