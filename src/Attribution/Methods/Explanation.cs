@@ -99,6 +99,14 @@ public sealed record Explanation
     public double? ConvergenceDelta { get; init; }
 
     /// <summary>
+    /// Where the relevance of a conservative method (LRP) went, in units of the scored output, by input: the
+    /// word-embedding module's path (the sum of the token scores, special tokens included) and the paths of the other
+    /// embeddings (positions, token types). Their total minus the target logit is <see cref="ConvergenceDelta"/>.
+    /// Null for other methods; normalization does not change it.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? RelevanceShares { get; init; }
+
+    /// <summary>
     /// The local linear surrogate behind the scores, for perturbation methods (LIME): features, raw coefficients,
     /// intercept and R²; null for other methods. Normalization does not change it.
     /// </summary>

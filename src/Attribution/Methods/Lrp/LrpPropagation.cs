@@ -1,0 +1,321 @@
+using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods.Lrp;
+
+/// <summary>
+/// Layer-wise relevance propagation as gradient × input with rewritten gradients: the rules of an
+/// <see cref="LrpRuleSet"/> are attached to the model's modules by type (forward hooks that keep every value and
+/// change only gradients), one ordinary forward/backward runs from the target logit (seed 1), and the relevance of
+/// any tensor is the tensor ⊙ its gradient. The hooks live for one call and are removed afterwards, on exceptions too.
+/// </summary>
+public static class LrpPropagation
+{
+    /// <summary>
+    /// Checks that every module of <paramref name="model"/> has a rule (see <see cref="LrpRuleSet.Find"/>).
+    /// </summary>
+    /// <exception cref="LrpNotSupportedException">Some module has no rule; the message names each one by path and type.</exception>
+    public static void Check(nn.Module model, LrpRuleSet? rules = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Plan(model, rules ?? LrpRuleSet.Default);
+    }
+
+    /// <summary>
+    /// Attaches the rules to every module of <paramref name="model"/> (after checking them all, so nothing is attached
+    /// when a module is unsupported). Dispose the result to remove every hook. While attached, any forward/backward
+    /// propagates relevance; the forward values are exactly the stock ones.
+    /// </summary>
+    /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
+    public static IDisposable Attach(nn.Module model, LrpSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        settings ??= new LrpSettings();
+        var plan = Plan(model, settings.Rules);
+        var handles = new List<IDisposable>();
+        try
+        {
+            foreach (var (_, module, rule) in plan)
+            {
+                if (rule.Attach(module, settings) is { } handle)
+                {
+                    handles.Add(handle);
+                }
+            }
+        }
+        catch
+        {
+            DisposeAll(handles);
+            throw;
+        }
+
+        return new Handles(handles);
+    }
+
+    /// <summary>
+    /// Relevance of each element of <paramref name="input"/> for the output <paramref name="targets"/>[i] of row i
+    /// (seed: that logit), for a module mapping a float tensor [batch, …] to scores [batch, classes]. The result has
+    /// the input's shape, belongs to the caller's dispose scope and needs no gradient. Row i's relevance sums to its
+    /// logit minus what biases, ε and leaky rules absorbed.
+    /// </summary>
+    /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
+    public static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<long> targets, LrpSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!input.dtype.IsFloatingPoint() || input.dim() < 1)
+        {
+            throw new ArgumentException($"LRP needs a floating-point input with a batch dimension, got {input}", nameof(input));
+        }
+
+        var batch = input.size(0);
+        if (targets.Count != batch)
+        {
+            throw new ArgumentException($"{targets.Count} target(s) for a batch of {batch}: give one target per row", nameof(targets));
+        }
+
+        using var rules = Attach(model, settings);
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        var leaf = input.detach().requires_grad_();
+        var output = model.call(leaf);
+        var score = TargetScores(output, targets.ToArray(), nameof(targets));
+        var gradient = autograd.grad([score.sum()], [leaf], allow_unused: true)[0] ?? zeros_like(leaf);
+        using var value = leaf.detach();
+        return (value * gradient).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Relevance for the same target class in every row; see <see cref="Relevance(nn.Module{Tensor, Tensor}, Tensor, IReadOnlyList{long}, LrpSettings?)"/>.</summary>
+    public static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, int target, LrpSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Relevance(model, input, Enumerable.Repeat((long)target, input.dim() < 1 ? 0 : (int)input.size(0)).ToArray(), settings);
+    }
+
+    /// <summary>
+    /// Token relevance for a text classifier module: relevance at the output of the word-embedding module
+    /// (per hidden dimension) and, separately, at the output of every other embedding module (positions, token
+    /// types), per token. Embeddings shared by the batch (positions 0..n−1 looked up once) are given one copy per
+    /// row so each text gets its own share. Tensors belong to the caller's dispose scope.
+    /// </summary>
+    /// <param name="model">ModelInput → logits [batch, classes].</param>
+    /// <param name="input">The batch.</param>
+    /// <param name="targets">Target class per row.</param>
+    /// <param name="wordEmbeddingPath">Dotted path of the word-embedding module.</param>
+    /// <param name="settings">ε, attention rule and rule set.</param>
+    /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
+    public static LrpTokenRelevance TokenRelevance(nn.Module<ModelInput, Tensor> model, ModelInput input, IReadOnlyList<long> targets, string wordEmbeddingPath, LrpSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentException.ThrowIfNullOrEmpty(wordEmbeddingPath);
+        var ids = input.InputIds;
+        if (ids.dim() != 2)
+        {
+            throw new ArgumentException($"InputIds must be [batch, sequence], got {ids}", nameof(input));
+        }
+
+        var batch = ids.size(0);
+        var length = ids.size(1);
+        if (targets.Count != batch)
+        {
+            throw new ArgumentException($"{targets.Count} target(s) for a batch of {batch}: give one target per row", nameof(targets));
+        }
+
+        var wordModule = model.get_submodule(wordEmbeddingPath);
+        var taps = model.named_modules()
+            .Where(m => m.module is nn.Embedding || ReferenceEquals(m.module, wordModule))
+            .Select(m => (m.name, m.module))
+            .DistinctBy(m => m.module)
+            .ToList();
+
+        using var rules = Attach(model, settings);
+        var leaves = taps.Select(_ => new List<Tensor>()).ToArray();
+        var hooks = new List<IDisposable>();
+        try
+        {
+            for (var i = 0; i < taps.Count; i++)
+            {
+                var slot = leaves[i];
+                var path = taps[i].name;
+                hooks.Add(taps[i].module.register_forward_hook((_, moduleInput, moduleOutput) =>
+                {
+                    var value = ModuleIO.TensorAt(moduleOutput, 0);
+                    var leaf = PerRowLeaf(value, ModuleIO.Tensors(moduleInput).FirstOrDefault(), batch, length, path);
+                    slot.Add(leaf);
+                    return ModuleIO.Replace(moduleOutput, 0, leaf);
+                }));
+            }
+
+            using var grad = enable_grad();
+            var logits = model.call(input);
+            var scores = TargetScores(logits, targets.ToArray(), nameof(targets));
+            var wordIndex = taps.FindIndex(t => ReferenceEquals(t.module, wordModule));
+            if (leaves[wordIndex].Count != 1)
+            {
+                throw new InvalidOperationException(
+                    $"the word-embedding module '{wordEmbeddingPath}' ran {leaves[wordIndex].Count} times in one forward pass; LRP needs it to run exactly once");
+            }
+
+            var all = leaves.SelectMany(l => l).ToArray();
+            var gradients = autograd.grad([scores.sum()], all, allow_unused: true);
+            var relevance = all.Select((leaf, k) =>
+            {
+                using var value = leaf.detach();
+                return gradients[k] is { } g ? value * g : zeros_like(value);
+            }).ToArray();
+
+            Tensor? word = null;
+            var others = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            var at = 0;
+            for (var i = 0; i < taps.Count; i++)
+            {
+                foreach (var _ in leaves[i])
+                {
+                    var r = relevance[at++];
+                    if (i == wordIndex)
+                    {
+                        word = r;
+                        continue;
+                    }
+
+                    var perToken = PerToken(r, batch, length, taps[i].name);
+                    others[taps[i].name] = others.TryGetValue(taps[i].name, out var sum) ? sum + perToken : perToken;
+                }
+            }
+
+            using (no_grad())
+            {
+                return new LrpTokenRelevance(word!, others, logits.detach(), scores.detach());
+            }
+        }
+        finally
+        {
+            DisposeAll(hooks);
+        }
+    }
+
+    /// <summary>
+    /// A leaf that requires grad, with the embedding's values, laid out [batch, length, …]: an embedding looked up
+    /// once for the whole batch (ids without a batch dimension, e.g. positions 0..n−1) is repeated per row.
+    /// </summary>
+    private static Tensor PerRowLeaf(Tensor value, Tensor? ids, long batch, long length, string path)
+    {
+        using var detached = value.detach();
+        if (ids is not null && ids.dim() == 1 && value.dim() >= 1 && value.size(0) == length)
+        {
+            using var unsqueezed = detached.unsqueeze(0);
+            var sizes = new long[unsqueezed.dim()];
+            Array.Fill(sizes, -1L);
+            sizes[0] = batch;
+            using var expanded = unsqueezed.expand(sizes);
+            return expanded.contiguous().requires_grad_();
+        }
+
+        if (value.dim() < 2 || value.size(0) != batch || value.size(1) != length)
+        {
+            throw new InvalidOperationException(
+                $"the embedding '{path}' produced [{string.Join(", ", value.shape)}], which is neither [batch = {batch}, length = {length}, …] nor shared by the batch ([length, …]); LRP cannot give its relevance per token");
+        }
+
+        return detached.clone().requires_grad_();
+    }
+
+    private static Tensor PerToken(Tensor relevance, long batch, long length, string path) =>
+        relevance.dim() == 2 ? relevance.alias()
+        : relevance.dim() > 2 ? relevance.reshape(batch, length, -1).sum(-1)
+        : throw new InvalidOperationException($"the embedding '{path}' has relevance of shape [{string.Join(", ", relevance.shape)}]");
+
+    /// <summary>The output at each row's target: [batch].</summary>
+    private static Tensor TargetScores(Tensor output, long[] targets, string parameter)
+    {
+        if (output.dim() != 2 || output.size(0) != targets.Length)
+        {
+            throw new InvalidOperationException(
+                $"LRP needs a model output of [batch = {targets.Length}, classes] (logits), got [{string.Join(", ", output.shape)}]");
+        }
+
+        var classes = output.size(1);
+        for (var i = 0; i < targets.Length; i++)
+        {
+            if (targets[i] < 0 || targets[i] >= classes)
+            {
+                throw new ArgumentOutOfRangeException(parameter, targets[i], $"target {targets[i]} of row {i} is outside [0, {classes})");
+            }
+        }
+
+        using var index = tensor(targets);
+        using var column = index.unsqueeze(1);
+        using var gathered = output.gather(1, column);
+        return gathered.squeeze(1);
+    }
+
+    /// <summary>Every module with its rule, parents first; refuses the model when any module has none.</summary>
+    private static List<(string Path, nn.Module Module, ILrpRule Rule)> Plan(nn.Module model, LrpRuleSet rules)
+    {
+        var plan = new List<(string, nn.Module, ILrpRule)>();
+        var missing = new List<(string, Type)>();
+        var covered = new List<string>();
+        foreach (var (path, module) in model.named_modules())
+        {
+            if (covered.Any(prefix => prefix.Length == 0 || path.StartsWith(prefix + ".", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var rule = rules.Find(module);
+            if (rule is null)
+            {
+                missing.Add((path, module.GetType()));
+                continue;
+            }
+
+            plan.Add((path, module, rule));
+            if (rule.CoversSubmodules)
+            {
+                covered.Add(path);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new LrpNotSupportedException(missing, rules);
+        }
+
+        return plan;
+    }
+
+    private static void DisposeAll(List<IDisposable> handles)
+    {
+        for (var i = handles.Count - 1; i >= 0; i--)
+        {
+            handles[i].Dispose();
+        }
+    }
+
+    private sealed class Handles(List<IDisposable> handles) : IDisposable
+    {
+        private int disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                DisposeAll(handles);
+            }
+        }
+    }
+}
+
+/// <summary>What <see cref="LrpPropagation.TokenRelevance"/> found for a batch (tensors in the caller's dispose scope).</summary>
+/// <param name="Word">Relevance at the word-embedding output, [batch, length, hidden]: a token's relevance is its row summed over hidden.</param>
+/// <param name="Embeddings">
+/// Relevance at every other embedding module's output (e.g. <c>bert.embeddings.position_embeddings</c>,
+/// <c>bert.embeddings.token_type_embeddings</c>), by dotted path, per token: [batch, length].
+/// </param>
+/// <param name="Logits">The logits with the rules attached (equal to the stock forward), [batch, classes].</param>
+/// <param name="TargetLogits">Each row's target logit, the seed of the propagation: [batch].</param>
+public sealed record LrpTokenRelevance(Tensor Word, IReadOnlyDictionary<string, Tensor> Embeddings, Tensor Logits, Tensor TargetLogits);

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Attribution.Methods.Internal;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// LRP-ε for text classifiers: relevance propagated from the target logit, computed as gradient × input with
+/// rewritten gradients inside the ordinary forward/backward (see <see cref="LrpPropagation"/> and the rules of
+/// <see cref="LrpRules"/>): ε-rule on Linear/Conv1d, LayerNorm with constant σ, identity rules on GELU/tanh/ReLU,
+/// AttnLRP or CP-LRP in attention, dropout off. A token's score is Σ over hidden of word embedding ⊙ rewritten
+/// gradient. Works on any model whose modules all have rules (BERT, DistilBERT, RoBERTa, models built from
+/// Linear/Conv1d/ReLU/… containers); a model with an LSTM or an unknown layer is refused with
+/// <see cref="LrpNotSupportedException"/> naming the module.
+/// </summary>
+/// <remarks>
+/// The relevance that reaches the position and token-type embeddings is reported separately
+/// (<see cref="Explanation.RelevanceShares"/>), and <see cref="Explanation.ConvergenceDelta"/> is the conservation
+/// gap Σ relevance (word + position + token type, all tokens) − target logit: what biases, the ε stabilizers and,
+/// under AttnLRP, the softmax absorbed. With ε = 0, CP-LRP and bias-free layers it is zero up to rounding.
+/// LRP is defined from the logit: <see cref="ExplainOptions.Score"/> must be <see cref="ScoreOutput.Logit"/>.
+/// </remarks>
+public sealed class LrpEpsilon : TextAttributor
+{
+    private readonly double epsilon = 1e-6;
+    private readonly LrpRuleSet rules = LrpRuleSet.Default;
+
+    /// <summary>ε of the ε-rule (default 1e-6; 0 gives LRP-0). Negative, NaN or infinite values throw.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">ε is negative, NaN or infinite.</exception>
+    public double Epsilon
+    {
+        get => epsilon;
+        init => epsilon = LrpSettings.CheckEpsilon(value);
+    }
+
+    /// <summary>How relevance crosses attention (default AttnLRP).</summary>
+    public AttentionRule Attention { get; init; } = AttentionRule.AttnLrp;
+
+    /// <summary>The rule of each module type (default <see cref="LrpRuleSet.Default"/>); add rules for custom layers here.</summary>
+    public LrpRuleSet Rules
+    {
+        get => rules;
+        init => rules = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <inheritdoc />
+    public override string Name => "lrp-epsilon";
+
+    private protected override bool Signed => true;
+
+    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+
+    private LrpSettings Propagation => new() { Epsilon = Epsilon, Attention = Attention, Rules = Rules };
+
+    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
+    {
+        yield return new("epsilon", Format(Epsilon));
+        yield return new("attention", Attention == AttentionRule.AttnLrp ? "attnlrp" : "cp-lrp");
+        yield return new("layer", "word-embeddings");
+    }
+
+    private protected override void Validate(ITextClassifier model)
+    {
+        model.Module.get_submodule(model.WordEmbeddingPath);
+        LrpPropagation.Check(model.Module, Rules);
+    }
+
+    private protected override MethodOutput Attribute(AttributionContext context)
+    {
+        if (context.Options.Score != ScoreOutput.Logit)
+        {
+            throw new ArgumentException(
+                $"LRP-ε propagates relevance from the target logit; it cannot explain the {context.Options.Score.ToString().ToLowerInvariant()} (set ExplainOptions.Score to Logit)",
+                "options");
+        }
+
+        var result = LrpPropagation.TokenRelevance(context.Model.Module, context.Batch.Input, context.Targets, context.Model.WordEmbeddingPath, Propagation);
+        double[] word;
+        double[] logits;
+        var others = new List<(string Path, double[] Totals)>();
+        using (no_grad())
+        {
+            using var mask = context.TokenMask.to(ScalarType.Float64);
+            word = RowTotals(result.Word.to(ScalarType.Float64).sum(-1), mask);
+            foreach (var (path, perToken) in result.Embeddings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                others.Add((path, RowTotals(perToken.to(ScalarType.Float64), mask)));
+            }
+
+            logits = result.TargetLogits.to(ScalarType.Float64).data<double>();
+        }
+
+        var deltas = new double[context.Size];
+        var extras = new (IReadOnlyDictionary<string, double> Shares, string Note)[context.Size];
+        for (var row = 0; row < context.Size; row++)
+        {
+            var shares = new Dictionary<string, double>(StringComparer.Ordinal) { [context.Model.WordEmbeddingPath] = word[row] };
+            foreach (var (path, totals) in others)
+            {
+                shares[path] = totals[row];
+            }
+
+            deltas[row] = shares.Values.Sum() - logits[row];
+            extras[row] = (shares, Describe(shares, logits[row], deltas[row]));
+        }
+
+        context.Shared(("lrp-extras", this), () => extras);
+        return new MethodOutput(result.Word, PerDimension: true, deltas);
+    }
+
+    private protected override Explanation Decorate(AttributionContext context, int row, Explanation explanation)
+    {
+        var extras = context.Shared<(IReadOnlyDictionary<string, double> Shares, string Note)[]>(("lrp-extras", this), () => []);
+        if (row >= extras.Length)
+        {
+            return explanation;
+        }
+
+        return explanation with
+        {
+            RelevanceShares = extras[row].Shares,
+            Notes = explanation.Notes.Append(extras[row].Note).ToList(),
+        };
+    }
+
+    private string Describe(IReadOnlyDictionary<string, double> shares, double logit, double delta)
+    {
+        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        var parts = string.Join(", ", shares.Select(kv => $"{kv.Key} {F(kv.Value)}"));
+        var absorbed = Attention == AttentionRule.AttnLrp
+            ? "biases, the ε stabilizers and the attention softmax (AttnLRP leaves it unrewritten)"
+            : "biases and the ε stabilizers";
+        return $"LRP-ε (ε = {F(Epsilon)}, {(Attention == AttentionRule.AttnLrp ? "AttnLRP" : "CP-LRP")}) from the target logit {F(logit)}: " +
+               $"relevance reached {parts} (the first is the sum of the token scores, special tokens included); " +
+               $"the conservation gap (convergence delta = total − logit) is {F(delta)}, the relevance absorbed by {absorbed}";
+    }
+
+    private static double[] RowTotals(Tensor perToken, Tensor mask)
+    {
+        using var masked = perToken * mask;
+        using var totals = masked.sum(-1);
+        return totals.contiguous().data<double>();
+    }
+}
