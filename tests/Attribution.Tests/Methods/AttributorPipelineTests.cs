@@ -13,7 +13,7 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
 
     public static TheoryData<string> Methods() => new() { "gradient", "gradient-x-input", "integrated-gradients", "conductance" };
 
-    private static IAttributor Create(string name) => name switch
+    internal static IAttributor Create(string name) => name switch
     {
         "gradient" => new Gradient(),
         "gradient-x-input" => new GradientXInput(),
@@ -103,37 +103,6 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         ratios.Count(r => r <= 0.01).Should().BeGreaterThanOrEqualTo((int)Math.Ceiling(0.95 * ratios.Length));
     }
 
-    [SkippableTheory]
-    [MemberData(nameof(Methods))]
-    public void Every_call_frees_every_tensor_it_made(string method)
-    {
-        var attributor = Create(method);
-        attributor.Explain(fixture.Model, "warm up the model once", AllTokens);
-        var before = torch.LiveTensorCount;
-        var managedBefore = Tensor.LiveCount;
-        attributor.Explain(fixture.Model, ["a sometimes tedious film", "an utterly charming and hilarious film that never flags"], AllTokens);
-        torch.LiveTensorCount.Should().Be(before);
-        Tensor.LiveCount.Should().Be(managedBefore);
-    }
-
-    [SkippableFact]
-    public void Noise_tunnel_is_seeded_and_frees_its_tensors()
-    {
-        var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 7 };
-        var first = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        var before = torch.LiveTensorCount;
-        var second = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        torch.LiveTensorCount.Should().Be(before);
-        second.Scores.Should().Equal(first.Scores);
-        var other = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 8 }.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        other.Scores.Should().NotEqual(first.Scores);
-        var plain = new GradientXInput().Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        var zeroNoise = new NoiseTunnel(new GradientXInput()) { Samples = 3, Stdev = 0 }.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        zeroNoise.Scores.Should().Equal(plain.Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b)), "zero noise averages identical passes");
-        first.Setting("samples").Should().Be("4");
-        first.Setting("seed").Should().Be("7");
-    }
-
     [SkippableFact]
     public void Gradient_and_gradient_x_input_share_one_pass_and_agree_with_separate_runs()
     {
@@ -204,5 +173,47 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act.Should().Throw<ArgumentException>().WithMessage("*602 tokens*at most 128*truncat*");
         var truncated = new Gradient().Explain(model, string.Join(' ', Enumerable.Repeat("film", 600)), new ExplainOptions { Truncate = true });
         truncated.Notes.Should().Contain(n => n.Contains("truncated", StringComparison.Ordinal));
+    }
+}
+
+/// <summary>Every call of the gradient attributors frees every tensor it made (run alone: the count is process-wide).</summary>
+[Collection(LiveTensorCollection.Name)]
+public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixture<SstBertTinyFixture>
+{
+    private static readonly ExplainOptions AllTokens = new() { Salience = new SalienceOptions { KeepSpecialTokens = true } };
+
+    public static TheoryData<string> Methods() => AttributorPipelineTests.Methods();
+
+    private static IAttributor Create(string name) => AttributorPipelineTests.Create(name);
+
+    [SkippableTheory]
+    [MemberData(nameof(Methods))]
+    public void Every_call_frees_every_tensor_it_made(string method)
+    {
+        var attributor = Create(method);
+        attributor.Explain(fixture.Model, "warm up the model once", AllTokens);
+        var before = torch.LiveTensorCount;
+        var managedBefore = Tensor.LiveCount;
+        attributor.Explain(fixture.Model, ["a sometimes tedious film", "an utterly charming and hilarious film that never flags"], AllTokens);
+        torch.LiveTensorCount.Should().Be(before);
+        Tensor.LiveCount.Should().Be(managedBefore);
+    }
+
+    [SkippableFact]
+    public void Noise_tunnel_is_seeded_and_frees_its_tensors()
+    {
+        var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 7 };
+        var first = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
+        var before = torch.LiveTensorCount;
+        var second = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
+        torch.LiveTensorCount.Should().Be(before);
+        second.Scores.Should().Equal(first.Scores);
+        var other = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 8 }.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
+        other.Scores.Should().NotEqual(first.Scores);
+        var plain = new GradientXInput().Explain(fixture.Model, "a sometimes tedious film", AllTokens);
+        var zeroNoise = new NoiseTunnel(new GradientXInput()) { Samples = 3, Stdev = 0 }.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
+        zeroNoise.Scores.Should().Equal(plain.Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b)), "zero noise averages identical passes");
+        first.Setting("samples").Should().Be("4");
+        first.Setting("seed").Should().Be("7");
     }
 }
