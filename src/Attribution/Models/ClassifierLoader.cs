@@ -5,7 +5,8 @@ namespace Attribution.Models;
 
 /// <summary>
 /// Loads a classifier folder in Hugging Face layout (<c>config.json</c>, <c>model.safetensors</c>, and
-/// <c>vocab.txt</c> or <c>tokenizer.json</c>): BERT, DistilBERT and RoBERTa sequence classifiers.
+/// <c>vocab.txt</c> or <c>tokenizer.json</c>): BERT, DistilBERT and RoBERTa sequence classifiers, and the library's
+/// own small classifiers (<c>attribution-lstm</c>, <c>attribution-cnn</c>, <c>attribution-mlp</c>, see <see cref="SmallClassifier"/>).
 /// </summary>
 public static class ClassifierLoader
 {
@@ -47,8 +48,35 @@ public static class ClassifierLoader
             }
         }
 
+        if (SmallClassifierConfig.SupportedModelTypes.Contains(modelType))
+        {
+            var model = SmallClassifierLoader.Load(directory);
+            try
+            {
+                var tokenizer = TokenizerLoader.FromDirectory(directory);
+                if (tokenizer.VocabularySize > model.Config.VocabSize)
+                {
+                    throw new ModelLoadException(
+                        directory, "vocab_size", $"the tokenizer in '{directory}' has {tokenizer.VocabularySize} ids but the model's embedding has {model.Config.VocabSize} rows: they do not belong together");
+                }
+
+                if (tokenizer.PadId != model.Config.PadTokenId)
+                {
+                    throw new ModelLoadException(
+                        Path.Combine(directory, "config.json"), "pad_token_id", $"the tokenizer in '{directory}' pads with id {tokenizer.PadId} but config.json says pad_token_id {model.Config.PadTokenId}: they do not belong together");
+                }
+
+                return new TextClassifier(name, tokenizer, model, model.Config.Labels, model.WordEmbeddingPath, model.Config.MaxLength, usesTokenTypes: false);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+
         throw new ModelLoadException(
-            Path.Combine(directory, "config.json"), "model_type", $"'{Path.Combine(directory, "config.json")}' has model_type '{modelType}', which this library cannot load; supported: {string.Join(", ", TransformerConfig.SupportedModelTypes)}");
+            Path.Combine(directory, "config.json"), "model_type", $"'{Path.Combine(directory, "config.json")}' has model_type '{modelType}', which this library cannot load; supported: {string.Join(", ", TransformerConfig.SupportedModelTypes.Concat(SmallClassifierConfig.SupportedModelTypes))}");
     }
 
     private static string ReadModelType(string directory)

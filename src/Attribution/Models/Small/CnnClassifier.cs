@@ -1,0 +1,65 @@
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// A Kim (2014) style convolutional text classifier: word embeddings (<c>embeddings</c>), one 1-D convolution per
+/// width in <see cref="SmallClassifierConfig.KernelSizes"/> (<c>convs.0</c>, <c>convs.1</c>, …, each
+/// <see cref="SmallClassifierConfig.NumFilters"/> maps, zero-padded by width − 1 so a one-token text has windows), ReLU
+/// (<c>activation</c>), max-pooling over time, concatenation, dropout and a linear layer
+/// (<c>classifier</c>).
+/// </summary>
+/// <remarks>
+/// Padding is exactly invisible: padded positions are zeroed before the convolutions (so they act as the
+/// convolution's own zero padding), and windows holding no real token are set to −10⁴ before the max, so they never
+/// win. A finite value rather than −∞ keeps gradient-times-input and LRP free of NaN.
+/// </remarks>
+public sealed class CnnClassifier : SmallClassifier
+{
+    /// <summary>The value windows without a real token take before max-pooling.</summary>
+    public const double MaskedValue = -1e4;
+
+    private readonly nn.Embedding embeddings;
+    private readonly nn.ModuleList<nn.Conv1d> convs;
+    private readonly nn.ReLU activation;
+    private readonly nn.Linear classifier;
+
+    /// <summary>Creates the classifier with fresh weights (PyTorch's initialization, from <paramref name="generator"/>).</summary>
+    public CnnClassifier(SmallClassifierConfig config, Generator? generator = null)
+        : base(nameof(CnnClassifier), config, SmallClassifierConfig.CnnType)
+    {
+        embeddings = NewEmbedding(config, generator);
+        convs = new nn.ModuleList<nn.Conv1d>(config.KernelSizes.Select(k =>
+            new nn.Conv1d(config.EmbeddingDim, config.NumFilters, k, padding: k - 1, generator: generator)).ToArray());
+        activation = new nn.ReLU();
+        classifier = new nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels, generator: generator);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    protected override Tensor forward(ModelInput input)
+    {
+        var mask = CheckedMask(input, embeddings.weight.dtype);
+        var embedded = embeddings.call(input.InputIds);
+
+        // (batch, length, dim) → (batch, dim, length), padding zeroed.
+        var x = embedded.mul(mask.unsqueeze(-1)).transpose(1, 2);
+        var maskRow = mask.unsqueeze(1);
+        var pooled = new List<Tensor>(convs.Count);
+        foreach (var conv in convs)
+        {
+            var k = conv.KernelSize;
+            var maps = activation.call(conv.call(x));
+
+            // A window is real when it covers at least one real token: dilate the mask by the kernel width.
+            var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;
+            var real = nn.functional.max_pool1d(padded, k, 1);
+            var masked = maps.masked_fill(real.eq(0), MaskedValue);
+            pooled.Add(masked.max(2).values);
+        }
+
+        var features = pooled.Count == 1 ? pooled[0] : cat(pooled, 1);
+        return classifier.call(Dropout(features));
+    }
+}

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Attribution.Data;
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+using Attribution.Training;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// The demo's model, which needs nothing outside this library: a small <see cref="CnnClassifier"/> trained on the
+/// generated <see cref="SentimentCorpus"/> (a few seconds on two cores), saved in Hugging Face layout in a cache
+/// folder and loaded from there with <see cref="ClassifierLoader"/>. The next call reuses the cached folder. Every
+/// attribution method of the library works on it, LRP included (embedding, Conv1d, ReLU, max over time, Linear).
+/// </summary>
+public static class DefaultModel
+{
+    /// <summary>
+    /// Identifies the recipe (corpus, architecture, training settings). The cache folder is named after it, so a
+    /// library whose recipe changed never reuses a model trained by an older one.
+    /// </summary>
+    public const string Version = "sentiment-cnn-v2";
+
+    /// <summary>Sizes of the generated corpus portions: training, development (early stopping), held-out test.</summary>
+    public static (int Train, int Dev, int Test) CorpusSizes { get; } = (3000, 500, 1000);
+
+    /// <summary>The seed of the corpus, the initialization and the training.</summary>
+    public const ulong Seed = SentimentCorpus.DefaultSeed;
+
+    private const int MaxLength = 64;
+
+    private static readonly object Gate = new();
+
+    /// <summary>
+    /// The cache root used when none is given: <c>$XDG_CACHE_HOME/attribution/default-model</c>, or
+    /// <c>~/.cache/attribution/default-model</c> when XDG_CACHE_HOME is not set.
+    /// </summary>
+    public static string DefaultCacheDirectory
+    {
+        get
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
+                ? xdg
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            return Path.Combine(root, "attribution", "default-model");
+        }
+    }
+
+    /// <summary>The corpus the default model is trained and tested on.</summary>
+    public static SentimentSplits Corpus() => SentimentCorpus.Create(CorpusSizes.Train, CorpusSizes.Dev, CorpusSizes.Test, Seed);
+
+    /// <summary>The architecture of the default model for a vocabulary of <paramref name="vocabSize"/> ids.</summary>
+    public static SmallClassifierConfig Config(int vocabSize) => new()
+    {
+        ModelType = SmallClassifierConfig.CnnType,
+        VocabSize = vocabSize,
+        EmbeddingDim = 48,
+        KernelSizes = [3, 4, 5],
+        NumFilters = 32,
+        Dropout = 0.2,
+        MaxLength = MaxLength,
+        Labels = SentimentCorpus.Labels,
+    };
+
+    /// <summary>The training settings of the default model.</summary>
+    public static TrainingOptions TrainingOptions { get; } = new()
+    {
+        MaxEpochs = 10,
+        BatchSize = 32,
+        LearningRate = 2e-3,
+        WeightDecay = 1e-2,
+        Patience = 2,
+        WordDropout = 0.1,
+        Seed = Seed,
+
+        // No time limit: the cached model must not depend on how busy the machine was while it trained.
+    };
+
+    /// <summary>
+    /// Loads the cached default model, training and caching it first when the cache has no (valid) model of this
+    /// <see cref="Version"/>. Dispose the result.
+    /// </summary>
+    /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
+    /// <param name="log">Receives progress lines (training, caching), or null.</param>
+    public static TextClassifier GetOrTrain(string? cacheDir = null, Action<string>? log = null)
+    {
+        var folder = GetOrTrainFolder(cacheDir, log);
+        try
+        {
+            return ClassifierLoader.Load(folder.Path);
+        }
+        finally
+        {
+            if (folder.Temporary)
+            {
+                TryDelete(folder.Path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The path of the cached model folder, training it first when needed (see <see cref="GetOrTrain"/>). When the
+    /// cache cannot be written, the model is trained into a temporary folder, which is returned (the caller may delete it).
+    /// </summary>
+    public static string EnsureFolder(string? cacheDir = null, Action<string>? log = null) => GetOrTrainFolder(cacheDir, log).Path;
+
+    /// <summary>
+    /// Trains the default model into <paramref name="directory"/> (config.json, model.safetensors, vocab.txt,
+    /// tokenizer_config.json, training.json with the held-out test accuracy) and returns the training.json figures.
+    /// </summary>
+    public static DefaultModelReport Train(string directory, Action<string>? log = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var clock = Stopwatch.StartNew();
+        var corpus = Corpus();
+        var tokenizer = WordVocabulary.Write(directory, SentimentCorpus.Vocabulary, MaxLength);
+        using var generator = new Generator(Seed);
+        using var model = new CnnClassifier(Config(tokenizer.VocabularySize), generator);
+        var options = TrainingOptions with
+        {
+            OnEpochEnd = e => log?.Invoke($"default model: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
+        };
+        var trainer = new Trainer(model, tokenizer, options);
+        var history = trainer.Fit(corpus.Train, corpus.Dev);
+        var test = trainer.Evaluate(corpus.Test);
+        var report = new DefaultModelReport(Version, history.BestDevAccuracy ?? double.NaN, test.Accuracy, test.Count, history.Epochs.Count, clock.Elapsed);
+        Trainer.SaveFolder(directory, model, tokenizer, history, new Dictionary<string, object>
+        {
+            ["default_model_version"] = Version,
+            ["test_accuracy"] = test.Accuracy,
+            ["test_examples"] = test.Count,
+            ["corpus"] = "Attribution.Data.SentimentCorpus",
+            ["corpus_seed"] = Seed,
+            ["corpus_sizes"] = $"{CorpusSizes.Train}/{CorpusSizes.Dev}/{CorpusSizes.Test}",
+            ["total_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
+        });
+        log?.Invoke($"default model: held-out accuracy {test.Accuracy:P1} on {test.Count} generated sentences, trained in {clock.Elapsed.TotalSeconds:F1} s");
+        return report;
+    }
+
+    /// <summary>Reads the figures a trained default-model folder recorded, or null when it has none of this version.</summary>
+    public static DefaultModelReport? ReadReport(string directory)
+    {
+        var path = Path.Combine(directory, "training.json");
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var root = document.RootElement;
+            if (!root.TryGetProperty("default_model_version", out var version) || version.GetString() != Version)
+            {
+                return null;
+            }
+
+            return new DefaultModelReport(
+                Version,
+                root.GetProperty("dev_accuracy").GetDouble(),
+                root.GetProperty("test_accuracy").GetDouble(),
+                root.GetProperty("test_examples").GetInt32(),
+                root.GetProperty("epochs").GetInt32(),
+                TimeSpan.FromSeconds(root.GetProperty("total_seconds").GetDouble()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static (string Path, bool Temporary) GetOrTrainFolder(string? cacheDir, Action<string>? log)
+    {
+        var root = Path.GetFullPath(cacheDir ?? DefaultCacheDirectory);
+        var folder = Path.Combine(root, Version);
+        lock (Gate)
+        {
+            if (IsValid(folder))
+            {
+                return (folder, false);
+            }
+
+            if (Directory.Exists(folder))
+            {
+                log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable; training again");
+            }
+
+            string staging;
+            try
+            {
+                Directory.CreateDirectory(root);
+                staging = Path.Combine(root, $".{Version}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                Directory.CreateDirectory(staging);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // No writable cache: train into a temporary folder the caller discards after loading.
+                log?.Invoke($"default model: cannot write the cache {root} ({e.Message}); training without caching");
+                var temporary = Directory.CreateTempSubdirectory("attribution-default-model-").FullName;
+                log?.Invoke($"default model: training on the generated sentiment corpus (version {Version})");
+                Train(temporary, log);
+                return (temporary, true);
+            }
+
+            try
+            {
+                log?.Invoke($"default model: training on the generated sentiment corpus (version {Version}), caching it in {folder}");
+                Train(staging, log);
+                if (Directory.Exists(folder))
+                {
+                    // Invalid leftovers (or another process finished first with an invalid folder): replace them.
+                    if (IsValid(folder))
+                    {
+                        return (folder, false);
+                    }
+
+                    Directory.Delete(folder, recursive: true);
+                }
+
+                Directory.Move(staging, folder);
+                RemoveStaleVersions(root, log);
+            }
+            catch (IOException) when (IsValid(folder))
+            {
+                // Another process moved its own copy in first; use that one.
+            }
+            finally
+            {
+                TryDelete(staging);
+            }
+
+            return (folder, false);
+        }
+    }
+
+    /// <summary>A folder of this version that loads: its training.json names the version and its model and tokenizer load.</summary>
+    private static bool IsValid(string folder)
+    {
+        if (!Directory.Exists(folder) || ReadReport(folder) is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var classifier = ClassifierLoader.Load(folder);
+            return true;
+        }
+        catch (Exception e) when (e is ModelLoadException or TokenizerException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Deletes sibling folders holding a default model of another version (recognized by their training.json).</summary>
+    private static void RemoveStaleVersions(string root, Action<string>? log)
+    {
+        foreach (var sibling in Directory.EnumerateDirectories(root))
+        {
+            if (Path.GetFileName(sibling) == Version)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(sibling, "training.json")));
+                if (document.RootElement.TryGetProperty("default_model_version", out var version) && version.ValueKind == JsonValueKind.String
+                    && version.GetString() != Version && Path.GetFileName(sibling) == version.GetString())
+                {
+                    log?.Invoke($"default model: removing the stale cache {sibling} (version {version.GetString()})");
+                    TryDelete(sibling);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                // Not one of ours (or unreadable): leave it alone.
+            }
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover temporary folder is harmless.
+        }
+    }
+}
+
+/// <summary>What training the default model achieved (as recorded in its <c>training.json</c>).</summary>
+/// <param name="Version">The recipe version.</param>
+/// <param name="DevAccuracy">Accuracy on the generated development sentences (best epoch).</param>
+/// <param name="TestAccuracy">Accuracy on the held-out generated test sentences.</param>
+/// <param name="TestExamples">Number of held-out test sentences.</param>
+/// <param name="Epochs">Epochs trained.</param>
+/// <param name="Elapsed">Wall-clock time of corpus generation, training, evaluation and saving.</param>
+public sealed record DefaultModelReport(string Version, double DevAccuracy, double TestAccuracy, int TestExamples, int Epochs, TimeSpan Elapsed);

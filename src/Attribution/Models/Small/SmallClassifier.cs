@@ -1,0 +1,119 @@
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// Base of the library's small text classifiers: a word-embedding table at <see cref="WordEmbeddingPath"/>
+/// (<c>embeddings</c>, the layer attributors hook), an encoder that honours the attention mask (padding never changes
+/// a text's logits), and a linear output layer (<c>classifier</c>). Input is <see cref="ModelInput"/> (ids and mask,
+/// [batch, length]; token types are ignored), output the logits [batch, labels]. Build one with <see cref="Create"/>,
+/// train it with <c>Attribution.Training.Trainer</c>, save it with <c>Trainer.SaveFolder</c>, load it with
+/// <see cref="SmallClassifierLoader"/> or <see cref="ClassifierLoader"/>.
+/// </summary>
+public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>
+{
+    /// <summary>The dotted path of the word-embedding module in every small classifier.</summary>
+    public const string EmbeddingsPath = "embeddings";
+
+    private protected SmallClassifier(string name, SmallClassifierConfig config, string modelType)
+        : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate(null);
+        if (config.ModelType != modelType)
+        {
+            throw new ArgumentException($"{name} needs a configuration with model_type \"{modelType}\", not \"{config.ModelType}\"", nameof(config));
+        }
+
+        Config = config;
+    }
+
+    /// <summary>The architecture.</summary>
+    public SmallClassifierConfig Config { get; }
+
+    /// <summary>Dotted path of the word-embedding module (<c>embeddings</c>): what embedding-space attributions hook.</summary>
+    public string WordEmbeddingPath => EmbeddingsPath;
+
+    /// <summary>
+    /// A classifier of the configuration's <c>model_type</c> with fresh weights, initialized as PyTorch initializes
+    /// its layers, from <paramref name="generator"/> (the global generator when null). It starts in training mode.
+    /// </summary>
+    public static SmallClassifier Create(SmallClassifierConfig config, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.ModelType switch
+        {
+            SmallClassifierConfig.LstmType => new LstmClassifier(config, generator),
+            SmallClassifierConfig.CnnType => new CnnClassifier(config, generator),
+            SmallClassifierConfig.MlpType => new MeanMlpClassifier(config, generator),
+            _ => throw new ArgumentException($"model type '{config.ModelType}' is not a small classifier; use one of {string.Join(", ", SmallClassifierConfig.SupportedModelTypes)}", nameof(config)),
+        };
+    }
+
+    /// <summary>
+    /// The random stream dropout draws from in training mode, or null for libtorch's global generator.
+    /// <c>Trainer.Fit</c> sets it to its own seeded stream while it trains, so training is reproducible even when
+    /// other threads use the global generator.
+    /// </summary>
+    public Generator? DropoutGenerator { get; set; }
+
+    /// <summary>Dropout with the configured probability in training mode (from <see cref="DropoutGenerator"/>); the identity in evaluation mode.</summary>
+    private protected Tensor Dropout(Tensor input) =>
+        training && Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training: true, DropoutGenerator) : input;
+
+    /// <summary>A word-embedding table of the configuration's size, with a zero, gradient-free padding row.</summary>
+    private protected static nn.Embedding NewEmbedding(SmallClassifierConfig config, Generator? generator) =>
+        new(config.VocabSize, config.EmbeddingDim, config.PadTokenId, generator);
+
+    /// <summary>
+    /// Checks the input (int64 ids [batch, length] within the vocabulary; a mask of the same shape; at least one real
+    /// token per row) and returns the mask as 0/1 in <paramref name="dtype"/> (all ones when absent).
+    /// </summary>
+    private protected Tensor CheckedMask(ModelInput input, ScalarType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var ids = input.InputIds ?? throw new ArgumentException($"{GetName()}: the input has no token ids", nameof(input));
+        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64 || ids.size(1) < 1)
+        {
+            throw new ArgumentException(
+                $"{GetName()} expects int64 token ids [batch, length] with length ≥ 1, got {ids.dtype} [{string.Join(", ", ids.shape)}]", nameof(input));
+        }
+
+        if (ids.numel() > 0)
+        {
+            using var scope = NewDisposeScope();
+            var low = ids.min().item<long>();
+            var high = ids.max().item<long>();
+            if (low < 0 || high >= Config.VocabSize)
+            {
+                throw new ArgumentException(
+                    $"{GetName()}: token id {(low < 0 ? low : high)} is outside the vocabulary [0, {Config.VocabSize}); the tokenizer does not belong to this model",
+                    nameof(input));
+            }
+        }
+
+        if (input.AttentionMask is not { } mask)
+        {
+            return ones(ids.shape, dtype, ids.device);
+        }
+
+        if (!mask.shape.SequenceEqual(ids.shape))
+        {
+            throw new ArgumentException(
+                $"{GetName()}: the attention mask is [{string.Join(", ", mask.shape)}] but the ids are [{string.Join(", ", ids.shape)}]", nameof(input));
+        }
+
+        using (var scope = NewDisposeScope())
+        {
+            var empty = mask.ne(0).sum(1).min().item<long>();
+            if (empty == 0)
+            {
+                throw new ArgumentException($"{GetName()}: a row of the attention mask has no real token (all zeros); there is nothing to classify", nameof(input));
+            }
+        }
+
+        using var nonzero = mask.ne(0);
+        return nonzero.to(dtype);
+    }
+}

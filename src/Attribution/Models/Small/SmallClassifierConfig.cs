@@ -1,0 +1,320 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// The architecture of one of the library's small text classifiers (<see cref="LstmClassifier"/>,
+/// <see cref="CnnClassifier"/>, <see cref="MeanMlpClassifier"/>), as stored in the <c>config.json</c> of its model
+/// folder (Hugging Face layout: <c>model_type</c>, sizes, <c>id2label</c>/<c>label2id</c>).
+/// </summary>
+public sealed record SmallClassifierConfig
+{
+    /// <summary><c>model_type</c> of the bidirectional LSTM classifier.</summary>
+    public const string LstmType = "attribution-lstm";
+
+    /// <summary><c>model_type</c> of the convolutional classifier.</summary>
+    public const string CnnType = "attribution-cnn";
+
+    /// <summary><c>model_type</c> of the embedding-mean MLP classifier.</summary>
+    public const string MlpType = "attribution-mlp";
+
+    /// <summary>The model types of the small classifiers.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = [LstmType, CnnType, MlpType];
+
+    /// <summary><c>model_type</c>: one of <see cref="SupportedModelTypes"/>.</summary>
+    public required string ModelType { get; init; }
+
+    /// <summary><c>vocab_size</c>: rows of the word-embedding table (at least the tokenizer's vocabulary size).</summary>
+    public required int VocabSize { get; init; }
+
+    /// <summary><c>embedding_dim</c>: size of a word vector.</summary>
+    public int EmbeddingDim { get; init; } = 64;
+
+    /// <summary><c>hidden_size</c>: LSTM state size per direction, or the MLP's hidden width (unused by the CNN).</summary>
+    public int HiddenSize { get; init; } = 64;
+
+    /// <summary><c>kernel_sizes</c>: the CNN's convolution widths (Kim 2014 uses 3, 4, 5).</summary>
+    public IReadOnlyList<int> KernelSizes { get; init; } = [3, 4, 5];
+
+    /// <summary><c>num_filters</c>: the CNN's feature maps per width.</summary>
+    public int NumFilters { get; init; } = 32;
+
+    /// <summary><c>dropout</c>: dropout probability before the output layer, in training mode only.</summary>
+    public double Dropout { get; init; } = 0.2;
+
+    /// <summary>
+    /// <c>max_length</c>: the longest input in tokens (special tokens included) the model accepts, as
+    /// <c>max_position_embeddings</c> bounds a transformer's. These models have no position table; the bound keeps
+    /// over-long inputs an explicit error (or an explicit truncation) rather than a silent cost.
+    /// </summary>
+    public int MaxLength { get; init; } = 128;
+
+    /// <summary><c>pad_token_id</c>: the padding id, whose embedding row is zero and receives no gradient.</summary>
+    public int PadTokenId { get; init; }
+
+    /// <summary>Label names by class index (written as <c>id2label</c> and <c>label2id</c>); <c>num_labels</c> is their count.</summary>
+    public IReadOnlyList<string> Labels { get; init; } = ["negative", "positive"];
+
+    /// <summary>Number of classes.</summary>
+    public int NumLabels => Labels.Count;
+
+    /// <summary>Reads a <c>config.json</c>.</summary>
+    /// <exception cref="ModelLoadException">The file is missing, unreadable, not JSON, or describes no valid small classifier.</exception>
+    public static SmallClassifierConfig FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new ModelLoadException(path, null, $"{path} does not exist; a model folder holds config.json next to model.safetensors (write both with Trainer.SaveFolder).");
+        }
+
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(path, null, $"{path} cannot be read: {e.Message}", e);
+        }
+
+        return Parse(json, path);
+    }
+
+    /// <summary>Parses the text of a <c>config.json</c>; <paramref name="source"/> names it in messages.</summary>
+    /// <exception cref="ModelLoadException">The text is not JSON or describes no valid small classifier.</exception>
+    public static SmallClassifierConfig Parse(string json, string source = "config.json")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(source, null,
+                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message} Fix the file or save the model again.", e);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelLoadException(source, null, $"{source} must hold a JSON object, not a {root.ValueKind}.");
+            }
+
+            var reader = new FieldReader(root, source);
+            var modelType = reader.String("model_type")
+                ?? throw new ModelLoadException(source, "model_type", $"{source} has no \"model_type\"; add one of {string.Join(", ", SupportedModelTypes.Select(t => $"\"{t}\""))}.");
+            if (!SupportedModelTypes.Contains(modelType))
+            {
+                throw new ModelLoadException(source, "model_type",
+                    $"{source}: \"model_type\": \"{modelType}\" is not a small classifier; use one of {string.Join(", ", SupportedModelTypes)}.");
+            }
+
+            var defaults = new SmallClassifierConfig { ModelType = modelType, VocabSize = 1 };
+            var config = new SmallClassifierConfig
+            {
+                ModelType = modelType,
+                VocabSize = reader.Int("vocab_size") ?? throw new ModelLoadException(source, "vocab_size", $"{source} has no \"vocab_size\"; it must give the rows of the embedding table."),
+                EmbeddingDim = reader.Int("embedding_dim") ?? defaults.EmbeddingDim,
+                HiddenSize = reader.Int("hidden_size") ?? defaults.HiddenSize,
+                KernelSizes = reader.IntList("kernel_sizes") ?? defaults.KernelSizes,
+                NumFilters = reader.Int("num_filters") ?? defaults.NumFilters,
+                Dropout = reader.Double("dropout") ?? defaults.Dropout,
+                MaxLength = reader.Int("max_length") ?? defaults.MaxLength,
+                PadTokenId = reader.Int("pad_token_id") ?? defaults.PadTokenId,
+                Labels = reader.Labels() ?? defaults.Labels,
+            };
+            if (reader.Int("num_labels") is { } n && n != config.NumLabels)
+            {
+                throw new ModelLoadException(source, "num_labels", $"{source}: \"num_labels\" is {n} but \"id2label\" names {config.NumLabels} classes; make them agree.");
+            }
+
+            config.Validate(source);
+            return config;
+        }
+    }
+
+    /// <summary>The <c>config.json</c> text for this configuration (indented, stable field order).</summary>
+    public string ToJson()
+    {
+        Validate(null);
+        var id2label = new JsonObject();
+        var label2id = new JsonObject();
+        for (var i = 0; i < Labels.Count; i++)
+        {
+            id2label[i.ToString(CultureInfo.InvariantCulture)] = Labels[i];
+            label2id[Labels[i]] = i;
+        }
+
+        var root = new JsonObject
+        {
+            ["model_type"] = ModelType,
+            ["architectures"] = new JsonArray(ArchitectureName),
+            ["vocab_size"] = VocabSize,
+            ["embedding_dim"] = EmbeddingDim,
+
+            // Every size is written, also those another model type ignores, so a folder round-trips exactly.
+            ["hidden_size"] = HiddenSize,
+            ["kernel_sizes"] = new JsonArray(KernelSizes.Select(k => (JsonNode)k).ToArray()),
+            ["num_filters"] = NumFilters,
+        };
+        root["dropout"] = Dropout;
+        root["max_length"] = MaxLength;
+        root["pad_token_id"] = PadTokenId;
+        root["num_labels"] = NumLabels;
+        root["id2label"] = id2label;
+        root["label2id"] = label2id;
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private string ArchitectureName => ModelType switch
+    {
+        LstmType => nameof(LstmClassifier),
+        CnnType => nameof(CnnClassifier),
+        _ => nameof(MeanMlpClassifier),
+    };
+
+    /// <summary>Checks every field; <paramref name="source"/> is the file, or null for a configuration built in code.</summary>
+    internal void Validate(string? source)
+    {
+        void Fail(string field, string problem)
+        {
+            if (source is null)
+            {
+                throw new ArgumentException($"SmallClassifierConfig.{field}: {problem}");
+            }
+
+            throw new ModelLoadException(source, field, $"{source}: {problem}");
+        }
+
+        if (!SupportedModelTypes.Contains(ModelType))
+        {
+            Fail("model_type", $"model type '{ModelType}' is not a small classifier; use one of {string.Join(", ", SupportedModelTypes)}.");
+        }
+
+        foreach (var (field, value) in new[]
+                 {
+                     ("vocab_size", VocabSize), ("embedding_dim", EmbeddingDim), ("hidden_size", HiddenSize), ("num_filters", NumFilters),
+                     ("max_length", MaxLength),
+                 })
+        {
+            if (value < 1)
+            {
+                Fail(field, $"\"{field}\" is {value}; it must be at least 1.");
+            }
+        }
+
+        if (KernelSizes is null || KernelSizes.Count == 0 || KernelSizes.Any(k => k < 1))
+        {
+            Fail("kernel_sizes", $"\"kernel_sizes\" must list at least one width, each at least 1; got [{string.Join(", ", KernelSizes ?? [])}].");
+        }
+
+        if (!(Dropout >= 0 && Dropout < 1))
+        {
+            Fail("dropout", $"\"dropout\" is {Dropout}; a dropout probability must be in [0, 1).");
+        }
+
+        if (PadTokenId < 0 || PadTokenId >= VocabSize)
+        {
+            Fail("pad_token_id", $"\"pad_token_id\" is {PadTokenId}; it must be a token id in [0, {VocabSize}).");
+        }
+
+        if (Labels is null || Labels.Count < 1 || Labels.Any(string.IsNullOrEmpty) || Labels.Distinct(StringComparer.Ordinal).Count() != Labels.Count)
+        {
+            Fail("id2label", "\"id2label\" must name at least one class, each with a distinct non-empty name.");
+        }
+    }
+
+    /// <summary>Typed access to the fields of the JSON object, failing with the field's name.</summary>
+    private readonly struct FieldReader(JsonElement root, string source)
+    {
+        private JsonElement? Get(string field) =>
+            root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+        private ModelLoadException Wrong(string field, JsonElement value, string expected) =>
+            new(source, field, $"{source}: \"{field}\" should be {expected} but is {value.GetRawText()}; fix the value or save the model again.");
+
+        public string? String(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(field, v, "a string")
+            : null;
+
+        public int? Int(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw Wrong(field, v, "an integer")
+            : null;
+
+        public double? Double(string field) => Get(field) is { } v
+            ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(field, v, "a number")
+            : null;
+
+        public int[]? IntList(string field)
+        {
+            if (Get(field) is not { } v)
+            {
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out _)))
+            {
+                throw Wrong(field, v, "an array of integers");
+            }
+
+            return v.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        }
+
+        /// <summary>Label names from <c>id2label</c> (indices 0..n−1, each once), checked against <c>label2id</c> when present.</summary>
+        public string[]? Labels()
+        {
+            if (Get("id2label") is not { } v)
+            {
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.Object)
+            {
+                throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to names");
+            }
+
+            var byIndex = new Dictionary<int, string>();
+            foreach (var p in v.EnumerateObject())
+            {
+                if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || p.Value.ValueKind != JsonValueKind.String
+                    || !byIndex.TryAdd(id, p.Value.GetString()!))
+                {
+                    throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to string names, each index once");
+                }
+            }
+
+            if (Enumerable.Range(0, byIndex.Count).Any(i => !byIndex.ContainsKey(i)))
+            {
+                throw new ModelLoadException(source, "id2label",
+                    $"{source}: \"id2label\" must number the classes 0..{byIndex.Count - 1}; it has keys {string.Join(", ", byIndex.Keys.Order())}.");
+            }
+
+            var labels = Enumerable.Range(0, byIndex.Count).Select(i => byIndex[i]).ToArray();
+            if (Get("label2id") is { } inverse)
+            {
+                if (inverse.ValueKind != JsonValueKind.Object)
+                {
+                    throw Wrong("label2id", inverse, "an object mapping names to class indices");
+                }
+
+                foreach (var p in inverse.EnumerateObject())
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0 || id >= labels.Length || labels[id] != p.Name)
+                    {
+                        throw new ModelLoadException(source, "label2id",
+                            $"{source}: \"label2id\" maps \"{p.Name}\" to {p.Value.GetRawText()}, which disagrees with \"id2label\"; make them inverse of each other.");
+                    }
+                }
+            }
+
+            return labels;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Training;
+
+/// <summary>
+/// Adam with decoupled weight decay (Loshchilov and Hutter 2019), step for step as PyTorch 1.13's
+/// <c>torch.optim.AdamW</c> (amsgrad off): for each parameter θ with gradient g at its step t,
+/// θ ← θ·(1 − lr·λ); m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+/// θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+/// Parameters without a gradient are skipped (their step count does not advance). The updates are in-place tensor
+/// operations under <see cref="torch.no_grad"/>; the moment estimates live until <see cref="Dispose"/>.
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    private readonly Tensor[] parameters;
+    private readonly Tensor?[] expAvg;
+    private readonly Tensor?[] expAvgSq;
+    private readonly long[] steps;
+    private bool disposed;
+
+    /// <summary>Creates the optimizer over <paramref name="parameters"/> (the module's own tensors, not copies).</summary>
+    /// <param name="parameters">The tensors to update (each once).</param>
+    /// <param name="lr">Learning rate (positive).</param>
+    /// <param name="beta1">Decay of the first-moment estimate, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second-moment estimate, in [0, 1).</param>
+    /// <param name="eps">Added to the denominator for stability (non-negative).</param>
+    /// <param name="weightDecay">Decoupled weight decay λ (non-negative; PyTorch's default is 0.01).</param>
+    public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        this.parameters = parameters.ToArray();
+        if (this.parameters.Any(p => p is null))
+        {
+            throw new ArgumentException("a parameter is null", nameof(parameters));
+        }
+
+        if (this.parameters.Distinct(ReferenceEqualityComparer.Instance).Count() != this.parameters.Length)
+        {
+            throw new ArgumentException("a parameter appears more than once", nameof(parameters));
+        }
+
+        if (!(lr > 0) || double.IsInfinity(lr))
+        {
+            throw new ArgumentOutOfRangeException(nameof(lr), lr, "the learning rate must be positive and finite");
+        }
+
+        if (!(beta1 >= 0 && beta1 < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1)");
+        }
+
+        if (!(beta2 >= 0 && beta2 < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1)");
+        }
+
+        if (!(eps >= 0) || double.IsInfinity(eps))
+        {
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be non-negative and finite");
+        }
+
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be non-negative and finite");
+        }
+
+        LearningRate = lr;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = eps;
+        WeightDecay = weightDecay;
+        expAvg = new Tensor?[this.parameters.Length];
+        expAvgSq = new Tensor?[this.parameters.Length];
+        steps = new long[this.parameters.Length];
+    }
+
+    /// <summary>The learning rate (may be changed between steps, e.g. by a schedule).</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>β₁.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β₂.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>λ, the decoupled weight decay.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>How many times <see cref="step"/> has been called.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>Updates every parameter that has a gradient, in place.</summary>
+    public void step()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        StepCount++;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var p = parameters[i];
+            if (p.grad is not { } grad)
+            {
+                continue;
+            }
+
+            var t = ++steps[i];
+            if (expAvg[i] is null)
+            {
+                expAvg[i] = zeros_like(p).DetachFromDisposeScope();
+                expAvgSq[i] = zeros_like(p).DetachFromDisposeScope();
+            }
+
+            var m = expAvg[i]!;
+            var v = expAvgSq[i]!;
+            if (WeightDecay != 0)
+            {
+                p.mul_(1 - (LearningRate * WeightDecay));
+            }
+
+            m.mul_(Beta1).add_(grad, 1 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+            var biasCorrection1 = 1 - Math.Pow(Beta1, t);
+            var biasCorrection2 = 1 - Math.Pow(Beta2, t);
+            var stepSize = LearningRate / biasCorrection1;
+            var denominator = v.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(Epsilon);
+            p.addcdiv_(m, denominator, -stepSize);
+        }
+    }
+
+    /// <summary>Clears the gradient of every parameter.</summary>
+    public void zero_grad()
+    {
+        foreach (var p in parameters)
+        {
+            p.grad = null;
+        }
+    }
+
+    /// <summary>Frees the moment estimates (the parameters stay their module's).</summary>
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        foreach (var t in expAvg.Concat(expAvgSq))
+        {
+            t?.Dispose();
+        }
+    }
+}

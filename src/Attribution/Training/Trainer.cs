@@ -1,0 +1,422 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Attribution.Data;
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Training;
+
+/// <summary>
+/// Fits a text classifier (any <see cref="ModelInput"/> → logits module) on labelled texts: cross-entropy, AdamW,
+/// shuffled mini-batches from a seeded <see cref="Generator"/>, optional word dropout and gradient clipping, and early
+/// stopping on development data. Texts are tokenized once, up front.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly nn.Module<ModelInput, Tensor> model;
+    private readonly ITokenizer tokenizer;
+    private readonly int numLabels;
+
+    /// <summary>Prepares to train <paramref name="model"/>, whose inputs <paramref name="tokenizer"/> makes.</summary>
+    /// <param name="model">The model; its parameters are updated in place.</param>
+    /// <param name="tokenizer">The tokenizer of the model's vocabulary.</param>
+    /// <param name="numLabels">Number of classes (labels must be in [0, numLabels)).</param>
+    /// <param name="options">Training settings (defaults when null).</param>
+    /// <param name="usesTokenTypes">Whether the model reads token type ids (BERT); the small classifiers do not.</param>
+    public Trainer(nn.Module<ModelInput, Tensor> model, ITokenizer tokenizer, int numLabels, TrainingOptions? options = null, bool usesTokenTypes = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLabels, 1);
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.numLabels = numLabels;
+        Options = options ?? new TrainingOptions();
+        Options.Validate();
+        UsesTokenTypes = usesTokenTypes;
+    }
+
+    /// <summary>A trainer for a small classifier: its label count and maximum length come from its configuration.</summary>
+    public Trainer(SmallClassifier model, ITokenizer tokenizer, TrainingOptions? options = null)
+        : this(model, tokenizer, model?.Config.NumLabels ?? throw new ArgumentNullException(nameof(model)), WithMaxLength(options, model.Config.MaxLength))
+    {
+    }
+
+    private static TrainingOptions WithMaxLength(TrainingOptions? options, int maxLength)
+    {
+        options ??= new TrainingOptions();
+        return options.MaxLength is null ? options with { MaxLength = maxLength } : options;
+    }
+
+    /// <summary>The settings.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>Whether token type ids are passed to the model.</summary>
+    public bool UsesTokenTypes { get; }
+
+    /// <summary>
+    /// Trains for up to <see cref="TrainingOptions.MaxEpochs"/> epochs, stopping early when the development score has
+    /// not improved for <see cref="TrainingOptions.Patience"/> epochs, and (by default) puts back the best epoch's
+    /// weights. The model is left in evaluation mode.
+    /// </summary>
+    /// <param name="train">Training examples (at least one).</param>
+    /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>
+    public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (train.Count == 0)
+        {
+            throw new ArgumentException("no training examples", nameof(train));
+        }
+
+        var trainSet = Encode(train, nameof(train));
+        var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
+        var clock = Stopwatch.StartNew();
+        manual_seed(Options.Seed);
+        using var generator = new Generator(Options.Seed);
+        using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+        var epochs = new List<EpochResult>();
+        Dictionary<string, Tensor>? best = null;
+        var bestEpoch = 0;
+        var bestScore = (accuracy: double.NegativeInfinity, loss: double.PositiveInfinity);
+        var stoppedEarly = false;
+        var small = model as SmallClassifier;
+        var previousDropoutGenerator = small?.DropoutGenerator;
+        if (small is not null)
+        {
+            small.DropoutGenerator = generator;
+        }
+
+        try
+        {
+            for (var epoch = 1; epoch <= Options.MaxEpochs; epoch++)
+            {
+                if (Options.TimeLimit is { } limit && clock.Elapsed > limit)
+                {
+                    stoppedEarly = true;
+                    break;
+                }
+
+                var (loss, accuracy) = TrainEpoch(trainSet, optimizer, generator);
+                Evaluation? devEvaluation = devSet is null ? null : Evaluate(devSet);
+                var result = new EpochResult(epoch, loss, accuracy, devEvaluation?.Loss, devEvaluation?.Accuracy, clock.Elapsed);
+                epochs.Add(result);
+                Options.OnEpochEnd?.Invoke(result);
+                if (devEvaluation is null)
+                {
+                    bestEpoch = epoch;
+                    continue;
+                }
+
+                if (devEvaluation.Accuracy > bestScore.accuracy || (devEvaluation.Accuracy == bestScore.accuracy && devEvaluation.Loss < bestScore.loss))
+                {
+                    bestScore = (devEvaluation.Accuracy, devEvaluation.Loss);
+                    bestEpoch = epoch;
+                    if (Options.RestoreBestWeights)
+                    {
+                        Release(best);
+                        best = Snapshot();
+                    }
+                }
+                else if (epoch - bestEpoch >= Options.Patience)
+                {
+                    stoppedEarly = epoch < Options.MaxEpochs;
+                    break;
+                }
+            }
+
+            if (best is not null && bestEpoch != epochs[^1].Epoch)
+            {
+                model.load_state_dict(best, strict: true);
+            }
+        }
+        finally
+        {
+            if (small is not null)
+            {
+                small.DropoutGenerator = previousDropoutGenerator;
+            }
+
+            Release(best);
+            optimizer.zero_grad();
+            model.eval();
+        }
+
+        return new TrainingHistory(epochs, bestEpoch, stoppedEarly, clock.Elapsed);
+    }
+
+    /// <summary>Loss and accuracy of the model (in evaluation mode, without gradients) on labelled texts.</summary>
+    public Evaluation Evaluate(IReadOnlyList<LabeledText> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("no examples to evaluate", nameof(data));
+        }
+
+        return Evaluate(Encode(data, nameof(data)));
+    }
+
+    /// <summary>
+    /// Saves a small classifier as a model folder in Hugging Face layout, the one <see cref="ClassifierLoader.Load"/>
+    /// reads: <c>config.json</c>, <c>model.safetensors</c> (its state dict), <c>vocab.txt</c> and
+    /// <c>tokenizer_config.json</c> (the WordPiece tokenizer), and <c>training.json</c> (the history and
+    /// <paramref name="extra"/> figures, when given). Existing files of those names are replaced.
+    /// </summary>
+    /// <param name="directory">The folder (created if needed).</param>
+    /// <param name="model">The classifier.</param>
+    /// <param name="tokenizer">Its WordPiece tokenizer (e.g. from <see cref="WordVocabulary.Write"/>).</param>
+    /// <param name="history">What training did, recorded in <c>training.json</c>, or null.</param>
+    /// <param name="extra">More figures for <c>training.json</c> (numbers, strings, booleans), or null.</param>
+    /// <param name="doLowerCase">Whether the tokenizer lower-cases its input (recorded in <c>tokenizer_config.json</c>).</param>
+    /// <exception cref="ArgumentException">The tokenizer is not a WordPiece tokenizer, or has more ids than the model's embedding rows.</exception>
+    public static void SaveFolder(string directory, SmallClassifier model, ITokenizer tokenizer, TrainingHistory? history = null,
+        IReadOnlyDictionary<string, object>? extra = null, bool doLowerCase = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.VocabularySize > model.Config.VocabSize)
+        {
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabularySize} ids but the model's embedding only {model.Config.VocabSize} rows", nameof(tokenizer));
+        }
+
+        if (tokenizer.PadId != model.Config.PadTokenId)
+        {
+            throw new ArgumentException($"the tokenizer pads with id {tokenizer.PadId} but the model's pad_token_id is {model.Config.PadTokenId}", nameof(tokenizer));
+        }
+
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "config.json"), model.Config.ToJson());
+        SafeTensors.Save(Path.Combine(directory, "model.safetensors"), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        WordVocabulary.Save(directory, tokenizer, model.Config.MaxLength, doLowerCase);
+        if (history is not null || extra is not null)
+        {
+            File.WriteAllText(Path.Combine(directory, "training.json"), TrainingJson(history, extra));
+        }
+    }
+
+    private static string TrainingJson(TrainingHistory? history, IReadOnlyDictionary<string, object>? extra)
+    {
+        var root = new JsonObject();
+        if (history is not null)
+        {
+            if (history.BestDevAccuracy is { } devAccuracy)
+            {
+                root["dev_accuracy"] = devAccuracy;
+            }
+
+            root["epochs"] = history.Epochs.Count;
+            root["best_epoch"] = history.BestEpoch;
+            root["stopped_early"] = history.StoppedEarly;
+            root["training_seconds"] = Math.Round(history.Elapsed.TotalSeconds, 3);
+            root["history"] = new JsonArray(history.Epochs.Select(e => (JsonNode)new JsonObject
+            {
+                ["epoch"] = e.Epoch,
+                ["train_loss"] = e.TrainLoss,
+                ["train_accuracy"] = e.TrainAccuracy,
+                ["dev_loss"] = e.DevLoss,
+                ["dev_accuracy"] = e.DevAccuracy,
+                ["seconds"] = Math.Round(e.Elapsed.TotalSeconds, 3),
+            }).ToArray());
+        }
+
+        foreach (var (key, value) in extra ?? new Dictionary<string, object>())
+        {
+            root[key] = value switch
+            {
+                null => null,
+                string s => s,
+                bool b => b,
+                int i => i,
+                long l => l,
+                double d => d,
+                float f => f,
+                ulong u => u,
+                IFormattable other => other.ToString(null, CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            };
+        }
+
+        return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+
+    // ---- internals ----
+
+    private sealed record Example(long[] Ids, long[] Types, int Label);
+
+    private Example[] Encode(IReadOnlyList<LabeledText> data, string name)
+    {
+        var result = new Example[data.Count];
+        for (var i = 0; i < data.Count; i++)
+        {
+            var item = data[i] ?? throw new ArgumentException($"{name}[{i}] is null", name);
+            if (string.IsNullOrWhiteSpace(item.Text))
+            {
+                throw new ArgumentException($"{name}[{i}] has an empty text", name);
+            }
+
+            if (item.Label < 0 || item.Label >= numLabels)
+            {
+                throw new ArgumentException($"{name}[{i}] has label {item.Label}; labels must be in [0, {numLabels})", name);
+            }
+
+            var encoding = tokenizer.Encode(item.Text, maxLength: Options.MaxLength);
+            result[i] = new Example(encoding.Ids, encoding.TypeIds, item.Label);
+        }
+
+        return result;
+    }
+
+    private (double loss, double accuracy) TrainEpoch(Example[] data, AdamW optimizer, Generator generator)
+    {
+        model.train();
+        var totalLoss = 0.0;
+        var correct = 0L;
+        foreach (var batch in Batches(data, generator))
+        {
+            using var scope = NewDisposeScope();
+            var (input, targets) = Collate(data, batch, generator);
+            var logits = model.call(input);
+            var loss = nn.functional.cross_entropy(logits, targets);
+            loss.backward();
+            if (Options.MaxGradNorm is { } maxNorm)
+            {
+                ClipGradNorm(maxNorm);
+            }
+
+            optimizer.step();
+            optimizer.zero_grad();
+            totalLoss += loss.to(ScalarType.Float64).item<double>() * batch.Length;
+            correct += logits.argmax(1).eq(targets).sum().item<long>();
+        }
+
+        return (totalLoss / data.Length, (double)correct / data.Length);
+    }
+
+    private Evaluation Evaluate(Example[] data)
+    {
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            var totalLoss = 0.0;
+            var correct = 0L;
+            var order = Enumerable.Range(0, data.Length).OrderBy(i => data[i].Ids.Length).ToArray();
+            foreach (var batch in order.Chunk(Math.Max(Options.BatchSize, 64)))
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var (input, targets) = Collate(data, batch, null);
+                var logits = model.call(input);
+                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: "sum").to(ScalarType.Float64).item<double>();
+                correct += logits.argmax(1).eq(targets).sum().item<long>();
+            }
+
+            return new Evaluation(totalLoss / data.Length, (double)correct / data.Length, data.Length);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>A shuffled order cut into batches; with bucketing, similar lengths share a batch and the batch order is shuffled.</summary>
+    private List<int[]> Batches(Example[] data, Generator generator)
+    {
+        int[] Permutation(int n)
+        {
+            using var p = randperm(n, generator);
+            return p.data<long>().Select(i => (int)i).ToArray();
+        }
+
+        var order = Permutation(data.Length);
+        if (!Options.BucketByLength)
+        {
+            return order.Chunk(Options.BatchSize).ToList();
+        }
+
+        var batches = order.Chunk(Options.BatchSize * 50)
+            .SelectMany(pool => pool.OrderBy(i => data[i].Ids.Length).Chunk(Options.BatchSize))
+            .ToList();
+        return Permutation(batches.Count).Select(i => batches[i]).ToList();
+    }
+
+    /// <summary>Pads a batch into tensors (in the current dispose scope); with a generator, applies word dropout.</summary>
+    private (ModelInput input, Tensor targets) Collate(Example[] data, int[] batch, Generator? generator)
+    {
+        var length = batch.Max(i => data[i].Ids.Length);
+        var ids = new long[batch.Length * length];
+        var mask = new long[batch.Length * length];
+        var types = new long[batch.Length * length];
+        Array.Fill(ids, tokenizer.PadId);
+        float[]? draws = null;
+        if (generator is not null && Options.WordDropout > 0)
+        {
+            using var r = rand([batch.Length, length], ScalarType.Float32, generator);
+            draws = r.data<float>();
+        }
+
+        var unk = tokenizer.UnkId;
+        for (var b = 0; b < batch.Length; b++)
+        {
+            var example = data[batch[b]];
+            for (var t = 0; t < example.Ids.Length; t++)
+            {
+                var id = example.Ids[t];
+                if (draws is not null && unk is { } u && draws[(b * length) + t] < Options.WordDropout
+                    && id != tokenizer.ClsId && id != tokenizer.SepId && id != tokenizer.PadId)
+                {
+                    id = u;
+                }
+
+                ids[(b * length) + t] = id;
+                mask[(b * length) + t] = 1;
+                types[(b * length) + t] = example.Types[t];
+            }
+        }
+
+        long[] shape = [batch.Length, length];
+        var input = new ModelInput(tensor(ids, shape), tensor(mask, shape), UsesTokenTypes ? tensor(types, shape) : null);
+        return (input, tensor(batch.Select(i => (long)data[i].Label).ToArray()));
+    }
+
+    private void ClipGradNorm(double maxNorm)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var grads = model.parameters().Select(p => p.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0)
+        {
+            return;
+        }
+
+        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).square().sum().item<double>()));
+        var coefficient = maxNorm / (total + 1e-6);
+        if (coefficient < 1)
+        {
+            foreach (var g in grads)
+            {
+                g.mul_(coefficient);
+            }
+        }
+    }
+
+    private Dictionary<string, Tensor> Snapshot()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope(), StringComparer.Ordinal);
+    }
+
+    private static void Release(Dictionary<string, Tensor>? tensors)
+    {
+        foreach (var t in tensors?.Values ?? Enumerable.Empty<Tensor>())
+        {
+            t.Dispose();
+        }
+    }
+}

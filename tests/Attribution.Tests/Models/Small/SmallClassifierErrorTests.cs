@@ -1,0 +1,158 @@
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Models.Small;
+
+/// <summary>Bad input and broken model folders: each is a clear, typed error.</summary>
+public sealed class SmallClassifierErrorTests : IDisposable
+{
+    private readonly string root = SmallModelKit.TempRoot("attribution-small-errors-");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string Folder(string type = SmallClassifierConfig.CnnType) => SmallModelKit.SaveRandom(root, type);
+
+    [Fact]
+    public void Empty_and_whitespace_texts_are_refused()
+    {
+        using var classifier = ClassifierLoader.Load(Folder());
+        foreach (var text in new[] { string.Empty, "   \t\n " })
+        {
+            var act = () => classifier.Predict([text]);
+            act.Should().Throw<ArgumentException>().WithMessage("*empty or whitespace*");
+        }
+    }
+
+    [Fact]
+    public void A_text_longer_than_the_maximum_is_an_error_unless_truncation_is_asked_for()
+    {
+        using var classifier = ClassifierLoader.Load(Folder(SmallClassifierConfig.LstmType));
+        var longText = string.Join(' ', Enumerable.Repeat("the film was dull", 2500));
+        longText.Split(' ').Should().HaveCount(10_000);
+        var act = () => classifier.Predict([longText]);
+        act.Should().Throw<ArgumentException>().WithMessage("*10002 tokens*accepts at most 24*truncat*");
+
+        // Asked for, truncation happens and says so.
+        var prediction = classifier.Predict([longText], truncate: true);
+        prediction.Should().HaveCount(1);
+        using var scope = NewDisposeScope();
+        var batch = classifier.Encode([longText], truncate: true);
+        batch.Lengths[0].Should().Be(24);
+        batch.Encodings[0].Truncated.Should().Be(10_002 - 24);
+    }
+
+    [Fact]
+    public void A_missing_or_malformed_config_is_a_model_load_exception()
+    {
+        var dir = Folder();
+        var config = Path.Combine(dir, "config.json");
+        var original = File.ReadAllText(config);
+
+        File.Delete(config);
+        var act = () => ClassifierLoader.Load(dir);
+        act.Should().Throw<ModelLoadException>().WithMessage("*config.json*missing*").Which.FilePath.Should().Be(config);
+
+        File.WriteAllText(config, "{ \"model_type\": \"attribution-cnn\", ");
+        act.Should().Throw<ModelLoadException>().WithMessage("*not valid JSON*");
+
+        File.WriteAllText(config, original.Replace("\"embedding_dim\": 12", "\"embedding_dim\": \"twelve\"", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*\"embedding_dim\" should be an integer*").Which.Field.Should().Be("embedding_dim");
+
+        File.WriteAllText(config, original.Replace("\"vocab_size\"", "\"vocabulary\"", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*no \"vocab_size\"*").Which.Field.Should().Be("vocab_size");
+
+        File.WriteAllText(config, original.Replace("attribution-cnn", "attribution-gru", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*attribution-gru*cannot load*attribution-cnn*").Which.Field.Should().Be("model_type");
+
+        File.WriteAllText(config, original.Replace("\"1\": \"positive\"", "\"2\": \"positive\"", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*id2label*0..1*").Which.Field.Should().Be("id2label");
+
+        File.WriteAllText(config, original.Replace("\"dropout\": 0.3", "\"dropout\": 1.5", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*dropout*[0, 1)*").Which.Field.Should().Be("dropout");
+    }
+
+    [Fact]
+    public void A_missing_or_malformed_vocabulary_is_a_tokenizer_exception()
+    {
+        var dir = Folder();
+        var vocab = Path.Combine(dir, "vocab.txt");
+        var lines = File.ReadAllLines(vocab);
+
+        File.Delete(vocab);
+        var act = () => ClassifierLoader.Load(dir);
+        act.Should().Throw<TokenizerException>().WithMessage("*no tokenizer files*");
+
+        // Without its special tokens the vocabulary cannot make model input.
+        File.WriteAllLines(vocab, lines.Where(l => !l.StartsWith('[')));
+        act.Should().Throw<TokenizerException>();
+
+        File.WriteAllText(vocab, string.Empty);
+        act.Should().Throw<TokenizerException>();
+
+        // A vocabulary bigger than the embedding table does not belong to the model.
+        File.WriteAllLines(vocab, lines.Concat(Enumerable.Range(0, 50).Select(i => $"extra{i}")));
+        act.Should().Throw<ModelLoadException>().WithMessage("*tokenizer*ids*embedding*rows*").Which.Field.Should().Be("vocab_size");
+    }
+
+    [Fact]
+    public void A_missing_unexpected_or_mis_shaped_weight_is_named()
+    {
+        var dir = Folder(SmallClassifierConfig.MlpType);
+        var weightsPath = Path.Combine(dir, "model.safetensors");
+        var act = () => ClassifierLoader.Load(dir);
+
+        void Rewrite(Action<Dictionary<string, Tensor>> edit, string source)
+        {
+            var weights = SafeTensors.Load(source);
+            try
+            {
+                edit(weights);
+                SafeTensors.Save(weightsPath, weights);
+            }
+            finally
+            {
+                foreach (var t in weights.Values)
+                {
+                    t.Dispose();
+                }
+            }
+        }
+
+        var pristine = Path.Combine(root, "pristine.safetensors");
+        File.Copy(weightsPath, pristine);
+
+        Rewrite(w =>
+        {
+            w["hidden.bias"].Dispose();
+            w.Remove("hidden.bias");
+        }, pristine);
+        act.Should().Throw<ModelLoadException>().WithMessage("*missing 1 parameter(s): hidden.bias*").Which.Field.Should().Be("hidden.bias");
+
+        Rewrite(w => w["hidden.extra"] = zeros(3), pristine);
+        act.Should().Throw<ModelLoadException>().WithMessage("*unexpected 1 tensor(s): hidden.extra*").Which.Field.Should().Be("hidden.extra");
+
+        Rewrite(w =>
+        {
+            w["classifier.bias"].Dispose();
+            w["classifier.bias"] = zeros(5);
+        }, pristine);
+        act.Should().Throw<ModelLoadException>().WithMessage("*shape mismatch*classifier.bias: the model expects [2]*checkpoint has [5]*").Which.Field.Should().Be("classifier.bias");
+
+        // A config that does not describe the weights: every mismatch is listed.
+        File.Copy(pristine, weightsPath, overwrite: true);
+        var config = Path.Combine(dir, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"embedding_dim\": 12", "\"embedding_dim\": 16", StringComparison.Ordinal));
+        act.Should().Throw<ModelLoadException>().WithMessage("*embeddings.weight*hidden.weight*Fix: config.json does not describe these weights*");
+
+        File.WriteAllBytes(weightsPath, [1, 2, 3]);
+        act.Should().Throw<ModelLoadException>().WithMessage("*model.safetensors cannot be read*");
+
+        File.Delete(weightsPath);
+        act.Should().Throw<ModelLoadException>().WithMessage("*has no model.safetensors*");
+
+        var missingFolder = () => ClassifierLoader.Load(Path.Combine(root, "nowhere"));
+        missingFolder.Should().Throw<ModelLoadException>().WithMessage("*does not exist*");
+    }
+}

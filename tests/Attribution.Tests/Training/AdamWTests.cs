@@ -1,0 +1,103 @@
+using Attribution.Torch;
+using Attribution.Training;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Training;
+
+public sealed class AdamWTests
+{
+    /// <summary>
+    /// torch.optim.AdamW (PyTorch 1.13, amsgrad off), written out for one scalar: decay, moments, bias corrections.
+    /// </summary>
+    private static double[] Reference(double theta, double[] grads, double lr, double beta1, double beta2, double eps, double decay)
+    {
+        var result = new double[grads.Length];
+        double m = 0, v = 0;
+        for (var t = 1; t <= grads.Length; t++)
+        {
+            var g = grads[t - 1];
+            theta *= 1 - (lr * decay);
+            m = (beta1 * m) + ((1 - beta1) * g);
+            v = (beta2 * v) + ((1 - beta2) * g * g);
+            var stepSize = lr / (1 - Math.Pow(beta1, t));
+            var denominator = (Math.Sqrt(v) / Math.Sqrt(1 - Math.Pow(beta2, t))) + eps;
+            theta -= stepSize * m / denominator;
+            result[t - 1] = theta;
+        }
+
+        return result;
+    }
+
+    [Fact]
+    public void One_step_matches_the_hand_computed_update()
+    {
+        // θ = 0.5, g = 2 θ = 1 (loss θ²), lr = 0.1, λ = 0.01, β = (0.9, 0.999), ε = 1e-8:
+        // θ ← 0.5 (1 − 0.001) = 0.4995; m = 0.1, v = 0.001; m̂ = 1, v̂ = 1; θ ← 0.4995 − 0.1 · 1 / (1 + 1e-8).
+        using var scope = NewDisposeScope();
+        var theta = tensor(new[] { 0.5 }, requires_grad: true);
+        using var optimizer = new AdamW([theta], lr: 0.1, weightDecay: 0.01);
+        theta.square().sum().backward();
+        optimizer.step();
+        var expected = 0.4995 - (0.1 / (1 + 1e-8));
+        theta.data<double>()[0].Should().BeApproximately(expected, 1e-12);
+        optimizer.StepCount.Should().Be(1);
+    }
+
+    [Fact]
+    public void Several_steps_match_the_reference_for_every_element()
+    {
+        using var scope = NewDisposeScope();
+        double[] start = [0.5, -1.25, 3.0, 1e-3];
+        var theta = tensor(start, requires_grad: true);
+        const double lr = 0.05, beta1 = 0.8, beta2 = 0.99, eps = 1e-6, decay = 0.1;
+        using var optimizer = new AdamW([theta], lr, beta1, beta2, eps, decay);
+        var gradients = new List<double[]>();
+        for (var step = 0; step < 5; step++)
+        {
+            // loss = Σ θ³/3 + sin(θ): gradient θ² + cos θ, different at every step.
+            var current = theta.data<double>();
+            gradients.Add(current.Select(x => (x * x) + Math.Cos(x)).ToArray());
+            (theta.pow(3).div(3) + theta.sin()).sum().backward();
+            optimizer.step();
+            optimizer.zero_grad();
+            theta.grad.Should().BeNull();
+        }
+
+        var actual = theta.data<double>();
+        for (var i = 0; i < start.Length; i++)
+        {
+            var expected = Reference(start[i], gradients.Select(g => g[i]).ToArray(), lr, beta1, beta2, eps, decay);
+            actual[i].Should().BeApproximately(expected[^1], 1e-12, $"element {i}");
+        }
+    }
+
+    [Fact]
+    public void A_parameter_without_gradient_is_left_alone_and_its_step_count_does_not_advance()
+    {
+        using var scope = NewDisposeScope();
+        var used = tensor(new[] { 1.0 }, requires_grad: true);
+        var unused = tensor(new[] { 2.0 }, requires_grad: true);
+        using var optimizer = new AdamW([used, unused], lr: 0.1, weightDecay: 0.5);
+        used.square().sum().backward();
+        optimizer.step();
+        optimizer.zero_grad();
+        unused.data<double>()[0].Should().Be(2.0);
+
+        // Its first update is a first step (bias corrections with t = 1), whatever the optimizer's step count.
+        unused.square().sum().backward();
+        optimizer.step();
+        unused.data<double>()[0].Should().BeApproximately(Reference(2.0, [4.0], 0.1, 0.9, 0.999, 1e-8, 0.5)[0], 1e-12);
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused()
+    {
+        using var scope = NewDisposeScope();
+        var p = tensor(new[] { 1.0 }, requires_grad: true);
+        ((Action)(() => _ = new AdamW([p], lr: 0))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => _ = new AdamW([p], beta1: 1))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => _ = new AdamW([p], beta2: -0.1))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => _ = new AdamW([p], weightDecay: -1))).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => _ = new AdamW([p, p]))).Should().Throw<ArgumentException>().WithMessage("*more than once*");
+    }
+}

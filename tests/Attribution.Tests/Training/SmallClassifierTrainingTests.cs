@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Attribution.Data;
+using Attribution.Models;
+using Attribution.Tests.Models.Small;
+using Attribution.Torch;
+using Attribution.Training;
+using Xunit.Abstractions;
+
+namespace Attribution.Tests.Training;
+
+/// <summary>Training is CPU-heavy: these tests run one after another (alongside other test classes).</summary>
+[CollectionDefinition(nameof(SmallClassifierTrainingTests))]
+public sealed class SmallClassifierTrainingCollection
+{
+}
+
+/// <summary>The models learn the generated corpus: held-out accuracy of at least 90%, so they are real.</summary>
+[Collection(nameof(SmallClassifierTrainingTests))]
+public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string root = SmallModelKit.TempRoot("attribution-training-tests-");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Theory]
+    [InlineData(SmallClassifierConfig.LstmType, 3e-3)]
+    [InlineData(SmallClassifierConfig.CnnType, 5e-3)]
+    public void Trains_on_the_generated_corpus_to_90_percent_held_out_accuracy(string type, double learningRate)
+    {
+        var clock = Stopwatch.StartNew();
+        var corpus = SentimentCorpus.Create(2000, 300, 600, seed: 17);
+        var dir = Path.Combine(root, type);
+        var tokenizer = WordVocabulary.Write(dir, SentimentCorpus.Vocabulary, 64);
+        var config = new SmallClassifierConfig
+        {
+            ModelType = type,
+            VocabSize = tokenizer.VocabularySize,
+            EmbeddingDim = 32,
+            HiddenSize = 32,
+            NumFilters = 24,
+            MaxLength = 64,
+            Labels = SentimentCorpus.Labels,
+        };
+        using var generator = new Generator(17);
+        using var model = SmallClassifier.Create(config, generator);
+        var trainer = new Trainer(model, tokenizer, new TrainingOptions
+        {
+            MaxEpochs = 8,
+            LearningRate = learningRate,
+            WordDropout = 0.1,
+            Seed = 17,
+            OnEpochEnd = e => output.WriteLine($"{type} epoch {e.Epoch}: train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
+        });
+        var history = trainer.Fit(corpus.Train, corpus.Dev);
+        var test = trainer.Evaluate(corpus.Test);
+        output.WriteLine($"{type}: held-out accuracy {test.Accuracy:P2} on {test.Count}, {history.Epochs.Count} epochs, {clock.Elapsed.TotalSeconds:F1} s");
+        test.Accuracy.Should().BeGreaterThanOrEqualTo(0.9);
+
+        // The saved folder loads through the general loader and predicts the same.
+        Trainer.SaveFolder(dir, model, tokenizer, history, new Dictionary<string, object> { ["test_accuracy"] = test.Accuracy });
+        using var loaded = ClassifierLoader.Load(dir);
+        var predictions = loaded.Predict(corpus.Test.Select(e => e.Text).ToArray());
+        predictions.Zip(corpus.Test, (p, e) => p.Label == e.Label ? 1.0 : 0.0).Average().Should().BeApproximately(test.Accuracy, 1e-9);
+        loaded.Predict(["a sometimes tedious film"])[0].LabelName.Should().Be("negative");
+    }
+
+    [Fact]
+    public void The_default_model_trains_once_reaches_90_percent_and_is_reused_from_the_cache()
+    {
+        var cache = Path.Combine(root, "cache");
+
+        // A stale version left by an older library, and a broken folder of the current version.
+        var stale = Path.Combine(cache, "sentiment-cnn-v0");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "training.json"), "{\"default_model_version\": \"sentiment-cnn-v0\"}");
+        var unrelated = Path.Combine(cache, "my-notes");
+        Directory.CreateDirectory(unrelated);
+        var current = Path.Combine(cache, DefaultModel.Version);
+        Directory.CreateDirectory(current);
+        File.WriteAllText(Path.Combine(current, "config.json"), "{}");
+
+        var clock = Stopwatch.StartNew();
+        var log = new List<string>();
+        using (var classifier = DefaultModel.GetOrTrain(cache, log.Add))
+        {
+            var trainSeconds = clock.Elapsed.TotalSeconds;
+            foreach (var line in log)
+            {
+                output.WriteLine(line);
+            }
+
+            output.WriteLine($"default model: trained and loaded in {trainSeconds:F1} s");
+            log.Should().Contain(l => l.Contains("incomplete or unreadable", StringComparison.Ordinal));
+            classifier.Module.Should().BeOfType<CnnClassifier>();
+            classifier.Labels.Should().Equal("negative", "positive");
+
+            var report = DefaultModel.ReadReport(current);
+            report.Should().NotBeNull();
+            report!.TestAccuracy.Should().BeGreaterThanOrEqualTo(0.9);
+
+            // The held-out figure holds for the loaded classifier too.
+            var test = DefaultModel.Corpus().Test;
+            var predictions = classifier.Predict(test.Select(e => e.Text).ToArray());
+            var accuracy = predictions.Zip(test, (p, e) => p.Label == e.Label ? 1.0 : 0.0).Average();
+            output.WriteLine($"default model: held-out accuracy {accuracy:P2} on {test.Count} (training.json: {report.TestAccuracy:P2}), dev {report.DevAccuracy:P2}, {report.Epochs} epochs, {report.Elapsed.TotalSeconds:F1} s");
+            accuracy.Should().BeApproximately(report.TestAccuracy, 1e-9);
+            classifier.Predict(["a sometimes tedious film"])[0].LabelName.Should().Be("negative");
+        }
+
+        Directory.Exists(stale).Should().BeFalse("a stale version is removed once the new one is cached");
+        Directory.Exists(unrelated).Should().BeTrue("folders that are not default models are left alone");
+        Directory.GetDirectories(cache).Select(Path.GetFileName).Should().BeEquivalentTo(DefaultModel.Version, "my-notes");
+
+        // The second call loads the cached folder without training.
+        var written = File.GetLastWriteTimeUtc(Path.Combine(current, "model.safetensors"));
+        log.Clear();
+        clock.Restart();
+        using (var again = DefaultModel.GetOrTrain(cache, log.Add))
+        {
+            output.WriteLine($"default model: loaded from the cache in {clock.Elapsed.TotalSeconds:F2} s");
+            log.Should().BeEmpty();
+            again.Predict(["i loved this movie"])[0].LabelName.Should().Be("positive");
+        }
+
+        File.GetLastWriteTimeUtc(Path.Combine(current, "model.safetensors")).Should().Be(written);
+        using var training = JsonDocument.Parse(File.ReadAllText(Path.Combine(current, "training.json")));
+        training.RootElement.GetProperty("default_model_version").GetString().Should().Be(DefaultModel.Version);
+    }
+
+    [Fact]
+    public void The_default_cache_directory_follows_xdg()
+    {
+        DefaultModel.DefaultCacheDirectory.Should().EndWith(Path.Combine("attribution", "default-model"));
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
+        {
+            DefaultModel.DefaultCacheDirectory.Should().StartWith(xdg);
+        }
+        else
+        {
+            DefaultModel.DefaultCacheDirectory.Should().Contain(Path.Combine(".cache", "attribution"));
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Attribution.Data;
+using Attribution.Models;
+using Attribution.Tests.Models.Small;
+using Attribution.Torch;
+using Attribution.Training;
+using static Attribution.Torch.torch;
+
+namespace Attribution.Tests.Training;
+
+/// <summary>The training loop on the small mean-MLP (fast): seeding, early stopping, evaluation, saving.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string root = SmallModelKit.TempRoot("attribution-trainer-tests-");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static readonly IReadOnlyList<SentimentExample> Data = SentimentCorpus.Generate(400, seed: 99);
+
+    private (SmallClassifier model, Attribution.Text.Tokenizers.ITokenizer tokenizer) NewModel(ulong seed)
+    {
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var generator = new Generator(seed);
+        return (SmallClassifier.Create(SmallModelKit.Config(SmallClassifierConfig.MlpType, tokenizer.VocabularySize), generator), tokenizer);
+    }
+
+    private static float[] Weights(SmallClassifier model) =>
+        model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>()).ToArray();
+
+    [Fact]
+    public void The_same_seed_gives_the_same_history_and_weights()
+    {
+        var options = new TrainingOptions { MaxEpochs = 3, Seed = 5, WordDropout = 0.1, LearningRate = 5e-3 };
+        var (a, tokenizer) = NewModel(1);
+        var (b, _) = NewModel(1);
+        using (a)
+        using (b)
+        {
+            var historyA = new Trainer(a, tokenizer, options).Fit(Data.Take(300).ToArray(), Data.Skip(300).ToArray());
+            var historyB = new Trainer(b, tokenizer, options).Fit(Data.Take(300).ToArray(), Data.Skip(300).ToArray());
+            historyA.Epochs.Select(e => (e.TrainLoss, e.DevLoss)).Should().Equal(historyB.Epochs.Select(e => (e.TrainLoss, e.DevLoss)));
+            Weights(a).Should().Equal(Weights(b));
+            historyA.Epochs.Should().HaveCount(3);
+            historyA.Epochs[^1].TrainLoss.Should().BeLessThan(historyA.Epochs[0].TrainLoss);
+            a.training.Should().BeFalse();
+
+            // Another seed shuffles differently.
+            var (c, _) = NewModel(1);
+            using (c)
+            {
+                new Trainer(c, tokenizer, options with { Seed = 6 }).Fit(Data.Take(300).ToArray(), Data.Skip(300).ToArray());
+                Weights(c).Should().NotEqual(Weights(a));
+            }
+        }
+    }
+
+    [Fact]
+    public void Early_stopping_restores_the_best_development_epoch()
+    {
+        // Development labels are the training labels flipped: the better the model fits, the worse it scores.
+        var train = Data.Take(300).ToArray();
+        var dev = train.Take(100).Select(e => new LabeledText(e.Text, 1 - e.Label)).ToArray();
+        var (model, tokenizer) = NewModel(2);
+        using (model)
+        {
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 20, Patience = 2, LearningRate = 1e-2 });
+            var history = trainer.Fit(train, dev);
+            history.StoppedEarly.Should().BeTrue();
+            history.Epochs.Count.Should().Be(history.BestEpoch + 2);
+            var best = history.Epochs.Single(e => e.Epoch == history.BestEpoch);
+            history.BestDevAccuracy.Should().Be(best.DevAccuracy);
+            history.Epochs.Max(e => e.DevAccuracy).Should().Be(best.DevAccuracy);
+
+            // The model holds the best epoch's weights again.
+            var now = trainer.Evaluate(dev);
+            now.Accuracy.Should().Be(best.DevAccuracy!.Value);
+            now.Loss.Should().BeApproximately(best.DevLoss!.Value, 1e-9);
+        }
+    }
+
+    [Fact]
+    public void Without_development_data_every_epoch_runs()
+    {
+        var (model, tokenizer) = NewModel(3);
+        using (model)
+        {
+            var history = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 2 }).Fit(Data.Take(100).ToArray());
+            history.Epochs.Should().HaveCount(2);
+            history.BestEpoch.Should().Be(2);
+            history.StoppedEarly.Should().BeFalse();
+            history.Epochs.Should().OnlyContain(e => e.DevAccuracy == null);
+        }
+    }
+
+    [Fact]
+    public void Bad_training_data_is_refused_before_training()
+    {
+        var (model, tokenizer) = NewModel(4);
+        using (model)
+        {
+            var trainer = new Trainer(model, tokenizer);
+            ((Action)(() => trainer.Fit([]))).Should().Throw<ArgumentException>().WithMessage("*no training examples*");
+            ((Action)(() => trainer.Fit([new LabeledText("good", 2)]))).Should().Throw<ArgumentException>().WithMessage("*label 2*[0, 2)*");
+            ((Action)(() => trainer.Fit([new LabeledText("  ", 0)]))).Should().Throw<ArgumentException>().WithMessage("*empty text*");
+            ((Action)(() => _ = new Trainer(model, tokenizer, new TrainingOptions { BatchSize = 0 }))).Should().Throw<ArgumentOutOfRangeException>();
+        }
+    }
+
+    [Fact]
+    public void SaveFolder_writes_the_hugging_face_layout_with_the_history()
+    {
+        var (model, tokenizer) = NewModel(5);
+        using (model)
+        {
+            var history = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1 }).Fit(Data.Take(100).ToArray(), Data.Skip(100).Take(50).ToArray());
+            var dir = Path.Combine(root, "saved");
+            Trainer.SaveFolder(dir, model, tokenizer, history, new Dictionary<string, object> { ["test_accuracy"] = 0.5, ["note"] = "x" });
+            Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
+                "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "training.json");
+
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));
+            config.RootElement.GetProperty("model_type").GetString().Should().Be("attribution-mlp");
+            config.RootElement.GetProperty("id2label").GetProperty("1").GetString().Should().Be("positive");
+            config.RootElement.GetProperty("label2id").GetProperty("negative").GetInt32().Should().Be(0);
+            config.RootElement.GetProperty("max_length").GetInt32().Should().Be(24);
+
+            using var tokenizerConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer_config.json")));
+            tokenizerConfig.RootElement.GetProperty("do_lower_case").GetBoolean().Should().BeTrue();
+            tokenizerConfig.RootElement.GetProperty("model_max_length").GetInt32().Should().Be(24);
+            File.ReadLines(Path.Combine(dir, "vocab.txt")).Take(5).Should().Equal(WordVocabulary.SpecialTokens);
+
+            using var training = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "training.json")));
+            training.RootElement.GetProperty("dev_accuracy").GetDouble().Should().Be(history.BestDevAccuracy!.Value);
+            training.RootElement.GetProperty("history").GetArrayLength().Should().Be(1);
+            training.RootElement.GetProperty("test_accuracy").GetDouble().Should().Be(0.5);
+
+            using var loaded = ClassifierLoader.Load(dir);
+            loaded.Predict(["Dull"])[0].LabelName.Should().BeOneOf("negative", "positive");
+        }
+    }
+
+    [Fact]
+    public void WordVocabulary_refuses_words_that_would_not_be_single_tokens()
+    {
+        var act = () => WordVocabulary.Write(Path.Combine(root, "v1"), ["good", "don't"], 16);
+        act.Should().Throw<ArgumentException>().WithMessage("*\"don't\"*");
+        act = () => WordVocabulary.Write(Path.Combine(root, "v2"), ["Good"], 16);
+        act.Should().Throw<ArgumentException>().WithMessage("*capitals*");
+        act = () => WordVocabulary.Write(Path.Combine(root, "v3"), ["two words"], 16);
+        act.Should().Throw<ArgumentException>().WithMessage("*whitespace*");
+
+        var tokenizer = WordVocabulary.Write(Path.Combine(root, "v4"), ["good", "film", "good"], 16);
+        tokenizer.VocabularySize.Should().Be(7);
+        using var scope = NewDisposeScope();
+        tokenizer.Encode("Good FILM unknownword").Ids.Should().Equal(2, 5, 6, 1, 3);
+    }
+}
