@@ -2,8 +2,20 @@ using BenchmarkDotNet.Running;
 
 namespace Attribution.Benchmarks;
 
-/// <summary>Runs the benchmarks chosen on the command line (e.g. <c>--filter *MatMul*</c>).</summary>
+/// <summary>
+/// Runs the BenchmarkDotNet suites chosen on the command line (e.g. <c>--filter *MatMul*</c>), or the
+/// method-comparison runner (<c>compare-methods [texts] [output.md]</c>).
+/// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "compare-methods")
+        {
+            return MethodComparison.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// The method-comparison runner: every method on the same SST-2 dev sentences with sst2-bert-tiny, reporting wall
+/// time per text and how much the methods agree (mean Spearman rank correlation of their token scores, special
+/// tokens excluded). Writes a Markdown table. Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- compare-methods [texts] [output.md]</c>.
+/// </summary>
+public static class MethodComparison
+{
+    public static int Run(string[] args)
+    {
+        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
+        var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "method-comparison.md");
+        using var model = BenchmarkModels.SstBertTiny();
+        var texts = BenchmarkModels.DevSentences(count);
+        var methods = Methods();
+
+        // Warm up every code path once so timings exclude first-call costs.
+        Explainer.ExplainAll(model, texts.Take(2).ToArray(), methods.Select(m => m.Attributor).ToArray());
+
+        var results = new List<(string Name, IReadOnlyList<Explanation> Explanations, double MsPerText)>();
+        foreach (var (name, attributor) in methods)
+        {
+            var clock = Stopwatch.StartNew();
+            var explanations = attributor.Explain(model, texts, new ExplainOptions { BatchSize = 16 });
+            results.Add((name, explanations, clock.Elapsed.TotalMilliseconds / texts.Length));
+            Console.Error.WriteLine($"{name}: {clock.Elapsed.TotalMilliseconds / texts.Length:F1} ms/text");
+        }
+
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"# Method comparison on sst2-bert-tiny ({texts.Length} SST-2 dev sentences)");
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, libtorch {Attribution.Torch.torch.__version__}, {Attribution.Torch.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}. Batches of 16 texts, Release build.");
+        report.AppendLine();
+        report.AppendLine("| method | settings | ms / text |");
+        report.AppendLine("| --- | --- | ---: |");
+        foreach (var (name, explanations, ms) in results)
+        {
+            var settings = string.Join(", ", explanations[0].Settings.Select(kv => $"{kv.Key}={kv.Value}"));
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {settings} | {ms:F1} |");
+        }
+
+        report.AppendLine();
+        report.AppendLine("Mean Spearman rank correlation of token scores between methods (per text, then averaged):");
+        report.AppendLine();
+        report.AppendLine("| | " + string.Join(" | ", results.Select(r => r.Name)) + " |");
+        report.AppendLine("| --- |" + string.Concat(results.Select(_ => " ---: |")));
+        foreach (var a in results)
+        {
+            var cells = results.Select(b => MeanSpearman(a.Explanations, b.Explanations).ToString("F2", CultureInfo.InvariantCulture));
+            report.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {string.Join(" | ", cells)} |");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, report.ToString());
+        Console.WriteLine(report);
+        Console.Error.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    private static List<(string Name, IAttributor Attributor)> Methods() =>
+    [
+        ("gradient", new Gradient()),
+        ("gradient-x-input", new GradientXInput()),
+        ("integrated-gradients", new IntegratedGradients()),
+        ("conductance", new LayerConductance { Layer = "bert.encoder.layer.0" }),
+        ("smoothgrad", new NoiseTunnel(new GradientXInput())),
+        ("lime", new Lime()),
+    ];
+
+    private static double MeanSpearman(IReadOnlyList<Explanation> a, IReadOnlyList<Explanation> b) =>
+        a.Select((e, i) => Spearman(e.Scores, b[i].Scores)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+
+    /// <summary>Spearman's ρ: Pearson correlation of average ranks.</summary>
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        if (x.Count != y.Count || x.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var rx = Ranks(x);
+        var ry = Ranks(y);
+        var mx = rx.Average();
+        var my = ry.Average();
+        double sxy = 0, sxx = 0, syy = 0;
+        for (var i = 0; i < rx.Length; i++)
+        {
+            sxy += (rx[i] - mx) * (ry[i] - my);
+            sxx += (rx[i] - mx) * (rx[i] - mx);
+            syy += (ry[i] - my) * (ry[i] - my);
+        }
+
+        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    private static double[] Ranks(IReadOnlyList<double> values)
+    {
+        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var ranks = new double[values.Count];
+        for (var i = 0; i < order.Length;)
+        {
+            var j = i;
+            while (j + 1 < order.Length && values[order[j + 1]] == values[order[i]])
+            {
+                j++;
+            }
+
+            for (var k = i; k <= j; k++)
+            {
+                ranks[order[k]] = ((i + j) / 2.0) + 1;
+            }
+
+            i = j + 1;
+        }
+
+        return ranks;
+    }
+}
