@@ -6,7 +6,7 @@ namespace Attribution.Benchmarks;
 
 /// <summary>
 /// One explanation of one text per invocation, for each gradient method, on sst2-bert-tiny (a 20-token SST-2
-/// sentence) and on the BERT-base-shaped model at 64 tokens. IG at 8, 16 and 50 steps.
+/// sentence) and on the BERT-base-shaped model at 64 tokens. IG at 8, 16 and 50 steps; LIME at 256 and 1000 samples.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
 [MemoryDiagnoser]
@@ -45,6 +45,15 @@ public class MethodBenchmarks
 
     [Benchmark]
     public Explanation ConductanceLayer0() => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 16 }.Explain(model, text);
+
+    [Benchmark]
+    public Explanation LrpEpsilon() => new LrpEpsilon().Explain(model, text);
+
+    [Benchmark]
+    public Explanation Lime256() => new Lime { Samples = 256 }.Explain(model, text);
+
+    [Benchmark]
+    public Explanation Lime1000() => new Lime { Samples = 1000 }.Explain(model, text);
 
     [Benchmark]
     public Explanation SmoothGrad10() => new NoiseTunnel(new GradientXInput()) { Samples = 10 }.Explain(model, text);

@@ -72,6 +72,7 @@ public static class MethodComparison
         ("conductance", new LayerConductance { Layer = "bert.encoder.layer.0" }),
         ("smoothgrad", new NoiseTunnel(new GradientXInput())),
         ("lime", new Lime()),
+        ("lrp-epsilon", new LrpEpsilon()),
     ];
 
     private static double MeanSpearman(IReadOnlyList<Explanation> a, IReadOnlyList<Explanation> b) =>
