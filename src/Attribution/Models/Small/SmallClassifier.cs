@@ -1,3 +1,4 @@
+using Attribution.Methods.Lrp;
 using Attribution.Torch;
 using static Attribution.Torch.torch;
 
@@ -11,7 +12,13 @@ namespace Attribution.Models;
 /// train it with <c>Attribution.Training.Trainer</c>, save it with <c>Trainer.SaveFolder</c>, load it with
 /// <see cref="SmallClassifierLoader"/> or <see cref="ClassifierLoader"/>.
 /// </summary>
-public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>
+/// <remarks>
+/// For LRP every small classifier is a container (<see cref="LrpRules.Composite"/>): its own code only masks with
+/// constants, transposes, concatenates, takes masked means and maxima over time (winner takes all) and applies dropout
+/// (off in evaluation mode), so its layers' rules decide. The CNN and the MLP are then fully covered (Embedding,
+/// Conv1d, ReLU, Linear); the LSTM classifier is refused by LRP because of its LSTM layer.
+/// </remarks>
+public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleProvider
 {
     /// <summary>The dotted path of the word-embedding module in every small classifier.</summary>
     public const string EmbeddingsPath = "embeddings";
@@ -31,6 +38,9 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>
 
     /// <summary>The architecture.</summary>
     public SmallClassifierConfig Config { get; }
+
+    /// <inheritdoc />
+    public ILrpRule LrpRule => LrpRules.Composite;
 
     /// <summary>Dotted path of the word-embedding module (<c>embeddings</c>): what embedding-space attributions hook.</summary>
     public string WordEmbeddingPath => EmbeddingsPath;

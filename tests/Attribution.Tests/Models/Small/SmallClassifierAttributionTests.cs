@@ -1,0 +1,56 @@
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+
+namespace Attribution.Tests.Models.Small;
+
+/// <summary>The library's attributors run on the small classifiers through their word-embedding path.</summary>
+public sealed class SmallClassifierAttributionTests : IDisposable
+{
+    private readonly string root = SmallModelKit.TempRoot("attribution-small-methods-");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static readonly string[] Texts = ["a sometimes tedious film", "the plot was dull but the cast was superb", "dull"];
+
+    [Theory]
+    [InlineData(SmallClassifierConfig.CnnType)]
+    [InlineData(SmallClassifierConfig.MlpType)]
+    public void Lrp_zero_equals_gradient_times_input_on_the_relu_classifiers(string type)
+    {
+        // With ε = 0, LRP through Linear/Conv1d, ReLU and winner-take-all maxima is Gradient × Input.
+        using var classifier = ClassifierLoader.Load(SmallModelKit.SaveRandom(root, type, seed: 13));
+        var lrp = new LrpEpsilon { Epsilon = 0 }.Explain(classifier, Texts);
+        var gxi = new GradientXInput().Explain(classifier, Texts);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            lrp[i].Target.Should().Be(gxi[i].Target);
+            var scale = gxi[i].Scores.Max(Math.Abs);
+            SmallModelKit.MaxAbsDifference(lrp[i].Scores, gxi[i].Scores).Should().BeLessThan(1e-4 * Math.Max(scale, 1), Texts[i]);
+        }
+    }
+
+    [Fact]
+    public void Lrp_refuses_the_lstm_classifier_by_its_lstm_layer()
+    {
+        using var classifier = ClassifierLoader.Load(SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType));
+        var act = () => new LrpEpsilon().Explain(classifier, Texts);
+        act.Should().Throw<LrpNotSupportedException>().Which.ModulePath.Should().Be("lstm");
+    }
+
+    [Theory]
+    [InlineData(SmallClassifierConfig.LstmType)]
+    [InlineData(SmallClassifierConfig.CnnType)]
+    [InlineData(SmallClassifierConfig.MlpType)]
+    public void Integrated_gradients_is_complete_on_every_small_classifier(string type)
+    {
+        using var classifier = ClassifierLoader.Load(SmallModelKit.SaveRandom(root, type, seed: 21));
+        var explanations = new IntegratedGradients { Steps = 64 }.Explain(classifier, Texts);
+        foreach (var e in explanations)
+        {
+            e.Scores.Should().HaveCount(e.Tokens.Length);
+            e.ConvergenceDelta.Should().NotBeNull();
+            Math.Abs(e.ConvergenceDelta!.Value).Should().BeLessThan(0.05 * Math.Max(1, e.Scores.Sum(Math.Abs)), e.Text);
+        }
+    }
+}
