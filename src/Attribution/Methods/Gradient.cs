@@ -26,14 +26,4 @@ public sealed class Gradient : LayerMethod, INoiseTunnelable
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) =>
         GradientPass.Compute(context, context.Layer(Layer), Side, TensorIndex, perturb).Gradient;
-
-    bool INoiseTunnelable.Signed => Signed;
-
-    HiddenReduction INoiseTunnelable.Reduction => Reduction;
-
-    string INoiseTunnelable.LayerPath(Models.ITextClassifier model) => LayerName(model);
-
-    LayerSide INoiseTunnelable.Side => Side;
-
-    int INoiseTunnelable.TensorIndex => TensorIndex;
 }

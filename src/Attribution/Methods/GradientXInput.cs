@@ -32,14 +32,4 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
         var pass = GradientPass.Compute(context, context.Layer(Layer), Side, TensorIndex, perturb);
         return pass.Gradient * pass.Activation;
     }
-
-    bool INoiseTunnelable.Signed => Signed;
-
-    HiddenReduction INoiseTunnelable.Reduction => Reduction;
-
-    string INoiseTunnelable.LayerPath(Models.ITextClassifier model) => LayerName(model);
-
-    LayerSide INoiseTunnelable.Side => Side;
-
-    int INoiseTunnelable.TensorIndex => TensorIndex;
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
 using Attribution.Torch;
@@ -12,21 +11,13 @@ namespace Attribution.Methods;
 /// integrated with the chosen rule, and multiplied by (a − a′). Per token the attributions are summed over the hidden
 /// dimension. The convergence delta is Σ attributions − (F(input) − F(baseline)).
 /// </summary>
-public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
+public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
 {
-    /// <summary>Number of integration points (default 50).</summary>
-    public int Steps { get; init; } = 50;
-
-    /// <summary>Integration rule (default Gauss–Legendre).</summary>
-    public IntegrationRule Rule { get; init; } = IntegrationRule.GaussLegendre;
-
-    /// <summary>The baseline (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
-    public Baseline Baseline { get; init; } = Baseline.Pad;
-
-    /// <summary>
-    /// Rows (texts × integration points) per forward pass; bounds memory without changing the result. Default 64.
-    /// </summary>
-    public int InternalBatchSize { get; init; } = 64;
+    /// <summary>Creates the method with Captum's defaults (Gauss–Legendre, 50 steps).</summary>
+    public IntegratedGradients()
+        : base(IntegrationRule.GaussLegendre)
+    {
+    }
 
     /// <summary>Per-token reduction (default: signed sum).</summary>
     public HiddenReduction Reduce { get; init; } = HiddenReduction.Sum;
@@ -42,20 +33,10 @@ public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
     {
         base.Validate(model);
         IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
-        if (InternalBatchSize < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
-        }
     }
 
     private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Concat(
-        [
-            new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
-            new("integration", Rule.CaptumName()),
-            new("baseline", Baseline.Name),
-            new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
-        ]);
+        LayerSettings().Concat(PathSettings());
 
     private protected override MethodOutput Attribute(AttributionContext context)
     {
@@ -65,16 +46,6 @@ public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) => Integrate(context, perturb).Attributions;
 
-    bool INoiseTunnelable.Signed => Signed;
-
-    HiddenReduction INoiseTunnelable.Reduction => Reduction;
-
-    string INoiseTunnelable.LayerPath(ITextClassifier model) => LayerName(model);
-
-    LayerSide INoiseTunnelable.Side => Side;
-
-    int INoiseTunnelable.TensorIndex => TensorIndex;
-
     private (Tensor Attributions, double[] Deltas) Integrate(AttributionContext context, Func<Tensor, Tensor>? perturbInput)
     {
         var layer = context.Layer(Layer);
@@ -83,23 +54,16 @@ public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
         var alphas = IntegrationRules.Alphas(Rule, Steps);
         var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
         var batch = context.Size;
-        var stepsPerPass = Math.Max(1, InternalBatchSize / batch);
+        var stepsPerPass = PointsPerPass(batch);
 
-        // Σ_k w_k ∂F/∂a at a′ + α_k (a − a′), accumulated step by step in order, so the sum does not depend on
-        // how the steps were split into passes.
+        // Σ_k w_k ∂F/∂a at a′ + α_k (a − a′).
         var total = zeros_like(path.Input);
         for (var first = 0; first < Steps; first += stepsPerPass)
         {
             var count = Math.Min(stepsPerPass, Steps - first);
             using var scope = NewDisposeScope();
             var gradients = PathGradients(context, layer, path.Baseline, difference, alphas.AsSpan(first, count));
-            for (var k = 0; k < count; k++)
-            {
-                // Captum multiplies by the step sizes as a float32 tensor.
-                using var _ = no_grad();
-                var weighted = gradients.narrow(0, k * batch, batch) * (double)(float)stepSizes[first + k];
-                total.add_(weighted);
-            }
+            PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));
         }
 
         Tensor attributions;
@@ -108,8 +72,7 @@ public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
             attributions = total * difference;
         }
 
-        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>();
-        var deltas = sums.Select((s, b) => s - (path.InputScores[b] - path.BaselineScores[b])).ToArray();
+        var deltas = path.Deltas(attributions);
         return (attributions, deltas);
     }
 
@@ -117,17 +80,7 @@ public sealed class IntegratedGradients : LayerMethod, INoiseTunnelable
     private Tensor PathGradients(AttributionContext context, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
         using var grad = enable_grad();
-        Tensor scaled;
-        using (no_grad())
-        {
-            var points = new List<Tensor>(alphas.Length);
-            foreach (var alpha in alphas)
-            {
-                points.Add(baseline + (difference * alpha));
-            }
-
-            scaled = (points.Count == 1 ? points[0] : cat(points)).requires_grad_();
-        }
+        var scaled = PathInputs.Interpolate(baseline, difference, alphas).requires_grad_();
 
         using var tap = new LayerTap(layer, Side, TensorIndex, _ => scaled);
         var logits = context.Model.Module.call(context.Repeat(alphas.Length));

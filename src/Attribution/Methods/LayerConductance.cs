@@ -1,4 +1,3 @@
-using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
 using Attribution.Torch;
@@ -14,23 +13,8 @@ namespace Attribution.Methods;
 /// <see cref="LayerMethod.TensorIndex"/>-th tensor of a tuple output) is laid out [batch, tokens, …]: a BERT layer, an
 /// LSTM, a Linear applied per token.
 /// </summary>
-public sealed class LayerConductance : LayerMethod
+public sealed class LayerConductance : ConductanceMethod
 {
-    /// <summary>Number of steps n (n + 1 path points); default 50.</summary>
-    public int Steps { get; init; } = 50;
-
-    /// <summary>Rule whose points are used (default trapezoid, Captum's default; step sizes are not used).</summary>
-    public IntegrationRule Rule { get; init; } = IntegrationRule.RiemannTrapezoid;
-
-    /// <summary>The baseline of the input path (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
-    public Baseline Baseline { get; init; } = Baseline.Pad;
-
-    /// <summary>Dotted path of the layer whose input is moved along the path (default: the word embeddings).</summary>
-    public string? InputLayer { get; init; }
-
-    /// <summary>Rows (texts × path points) per forward pass (default 64).</summary>
-    public int InternalBatchSize { get; init; } = 64;
-
     /// <inheritdoc />
     public override string Name => "conductance";
 
@@ -40,34 +24,17 @@ public sealed class LayerConductance : LayerMethod
 
     private protected override void Validate(ITextClassifier model)
     {
-        if (Layer is null)
-        {
-            throw new ArgumentException("conductance needs the layer to attribute to (e.g. bert.encoder.layer.0): set Layer / --layer", nameof(Layer));
-        }
-
         base.Validate(model);
-        model.Module.get_submodule(InputLayer ?? model.WordEmbeddingPath);
         if (Steps < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "conductance needs at least 1 step");
         }
 
         IntegrationRules.ValidateSteps(Rule, Steps + 1, nameof(Steps));
-        if (InternalBatchSize < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
-        }
     }
 
     private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Concat(
-        [
-            new("input-layer", InputLayer ?? "word-embeddings"),
-            new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
-            new("integration", Rule.CaptumName()),
-            new("baseline", Baseline.Name),
-            new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
-        ]);
+        ConductanceSettings();
 
     private protected override MethodOutput Attribute(AttributionContext context)
     {
@@ -77,7 +44,7 @@ public sealed class LayerConductance : LayerMethod
         var difference = path.Input - path.Baseline;
         var alphas = IntegrationRules.Alphas(Rule, Steps + 1);
         var batch = context.Size;
-        var pointsPerPass = Math.Max(1, InternalBatchSize / batch);
+        var pointsPerPass = PointsPerPass(batch);
 
         // Stream over the n + 1 points in order, keeping only the previous activation and gradient.
         Tensor? total = null;
@@ -117,8 +84,7 @@ public sealed class LayerConductance : LayerMethod
         }
 
         var attributions = total!;
-        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>();
-        var deltas = sums.Select((s, b) => s - (path.InputScores[b] - path.BaselineScores[b])).ToArray();
+        var deltas = path.Deltas(attributions);
         return new MethodOutput(attributions, PerDimension: true, deltas);
     }
 
@@ -126,17 +92,7 @@ public sealed class LayerConductance : LayerMethod
         AttributionContext context, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
         using var grad = enable_grad();
-        Tensor scaled;
-        using (no_grad())
-        {
-            var points = new List<Tensor>(alphas.Length);
-            foreach (var alpha in alphas)
-            {
-                points.Add(baseline + (difference * alpha));
-            }
-
-            scaled = points.Count == 1 ? points[0] : cat(points);
-        }
+        var scaled = PathInputs.Interpolate(baseline, difference, alphas);
 
         Tensor? leaf = null;
         using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);

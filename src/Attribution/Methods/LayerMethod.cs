@@ -18,8 +18,6 @@ public abstract class LayerMethod : TextAttributor
     /// <summary>Which tensor of the layer's output (or input) when it is a tuple (default 0).</summary>
     public int TensorIndex { get; init; }
 
-    private protected string LayerName(ITextClassifier? model) => Layer ?? model?.WordEmbeddingPath ?? "word-embeddings";
-
     private protected override void Validate(ITextClassifier model)
     {
         model.Module.get_submodule(Layer ?? model.WordEmbeddingPath);

@@ -12,28 +12,13 @@ namespace Attribution.Methods;
 /// from the baseline, Σ_k w_k (∂F/∂y_n)(∂y_n/∂x) is multiplied by (x − x′); per token the dimensions are summed.
 /// Default rule: trapezoid (Captum's default).
 /// </summary>
-public sealed class NeuronConductance : LayerMethod
+public sealed class NeuronConductance : ConductanceMethod
 {
     /// <summary>Position (token index) of the neuron in the layer's output.</summary>
     public required int Position { get; init; }
 
     /// <summary>Unit (hidden index) of the neuron.</summary>
     public required int Unit { get; init; }
-
-    /// <summary>Number of integration points (default 50).</summary>
-    public int Steps { get; init; } = 50;
-
-    /// <summary>Integration rule (default trapezoid).</summary>
-    public IntegrationRule Rule { get; init; } = IntegrationRule.RiemannTrapezoid;
-
-    /// <summary>The baseline of the input path (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
-    public Baseline Baseline { get; init; } = Baseline.Pad;
-
-    /// <summary>Dotted path of the layer whose output is the input of the path (default: the word embeddings).</summary>
-    public string? InputLayer { get; init; }
-
-    /// <summary>Rows (texts × path points) per forward pass (default 64).</summary>
-    public int InternalBatchSize { get; init; } = 64;
 
     /// <inheritdoc />
     public override string Name => "neuron-conductance";
@@ -44,35 +29,16 @@ public sealed class NeuronConductance : LayerMethod
 
     private protected override void Validate(ITextClassifier model)
     {
-        if (Layer is null)
-        {
-            throw new ArgumentException("neuron conductance needs the layer holding the neuron (e.g. bert.encoder.layer.1): set Layer / --layer", nameof(Layer));
-        }
-
         base.Validate(model);
-        model.Module.get_submodule(InputLayer ?? model.WordEmbeddingPath);
         IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
         if (Position < 0 || Unit < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(Position), $"neuron ({Position}, {Unit}): position and unit must be non-negative");
         }
-
-        if (InternalBatchSize < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
-        }
     }
 
     private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Concat(
-        [
-            new("neuron", string.Create(CultureInfo.InvariantCulture, $"{Position},{Unit}")),
-            new("input-layer", InputLayer ?? "word-embeddings"),
-            new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
-            new("integration", Rule.CaptumName()),
-            new("baseline", Baseline.Name),
-            new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
-        ]);
+        ConductanceSettings().Prepend(new("neuron", string.Create(CultureInfo.InvariantCulture, $"{Position},{Unit}")));
 
     private protected override MethodOutput Attribute(AttributionContext context)
     {
@@ -83,18 +49,14 @@ public sealed class NeuronConductance : LayerMethod
         var alphas = IntegrationRules.Alphas(Rule, Steps);
         var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
         var batch = context.Size;
-        var stepsPerPass = Math.Max(1, InternalBatchSize / batch);
+        var stepsPerPass = PointsPerPass(batch);
         var total = zeros_like(path.Input);
         for (var first = 0; first < Steps; first += stepsPerPass)
         {
             var count = Math.Min(stepsPerPass, Steps - first);
             using var scope = NewDisposeScope();
             var gradients = NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas.AsSpan(first, count));
-            using var noGrad = no_grad();
-            for (var k = 0; k < count; k++)
-            {
-                total.add_(gradients.narrow(0, k * batch, batch) * (double)(float)stepSizes[first + k]);
-            }
+            PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));
         }
 
         Tensor attributions;
@@ -110,17 +72,7 @@ public sealed class NeuronConductance : LayerMethod
     private Tensor NeuronPathGradients(AttributionContext context, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
         using var grad = enable_grad();
-        Tensor scaled;
-        using (no_grad())
-        {
-            var points = new List<Tensor>(alphas.Length);
-            foreach (var alpha in alphas)
-            {
-                points.Add(baseline + (difference * alpha));
-            }
-
-            scaled = (points.Count == 1 ? points[0] : cat(points)).requires_grad_();
-        }
+        var scaled = PathInputs.Interpolate(baseline, difference, alphas).requires_grad_();
 
         Tensor? activation = null;
         using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);

@@ -29,13 +29,19 @@ public enum NoiseTunnelType
 public sealed class NoiseTunnel : TextAttributor
 {
     private readonly INoiseTunnelable inner;
+    private readonly TextAttributor innerMethod;
 
     /// <summary>Wraps a gradient method.</summary>
     public NoiseTunnel(IAttributor inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        this.inner = inner as INoiseTunnelable
-            ?? throw new ArgumentException($"{inner.Name} cannot be wrapped in a noise tunnel: use gradient, gradient-x-input or integrated-gradients", nameof(inner));
+        if (inner is not (INoiseTunnelable tunnelable and TextAttributor method))
+        {
+            throw new ArgumentException($"{inner.Name} cannot be wrapped in a noise tunnel: use gradient, gradient-x-input or integrated-gradients", nameof(inner));
+        }
+
+        this.inner = tunnelable;
+        innerMethod = method;
         Inner = inner;
     }
 
@@ -63,9 +69,9 @@ public sealed class NoiseTunnel : TextAttributor
     /// <inheritdoc />
     public override string Name => "smoothgrad";
 
-    private protected override bool Signed => Type == NoiseTunnelType.SmoothGrad && inner.Signed;
+    private protected override bool Signed => Type == NoiseTunnelType.SmoothGrad && innerMethod.IsSigned;
 
-    private protected override HiddenReduction Reduction => inner.Reduction;
+    private protected override HiddenReduction Reduction => innerMethod.TokenReduction;
 
     private protected override void Validate(ITextClassifier model)
     {
@@ -84,10 +90,7 @@ public sealed class NoiseTunnel : TextAttributor
             throw new ArgumentOutOfRangeException(nameof(NoiseLevel), NoiseLevel, "noise level must be finite and non-negative");
         }
 
-        if (Inner is TextAttributor t)
-        {
-            t.ValidateFor(model);
-        }
+        innerMethod.ValidateFor(model);
     }
 
     private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()

@@ -65,6 +65,10 @@ public abstract class TextAttributor : IAttributor
 
     internal void ValidateFor(ITextClassifier model) => Validate(model);
 
+    internal bool IsSigned => Signed;
+
+    internal HiddenReduction TokenReduction => Reduction;
+
     private (double[][] Scores, float[][][]? Raw) PerToken(MethodOutput output, AttributionContext context)
     {
         var attributions = output.Attributions;

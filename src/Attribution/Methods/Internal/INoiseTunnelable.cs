@@ -1,4 +1,3 @@
-using Attribution.Models;
 using Attribution.Torch;
 
 namespace Attribution.Methods.Internal;
@@ -8,14 +7,4 @@ internal interface INoiseTunnelable
 {
     /// <summary>Per-dimension attributions [batch, length, …] with <paramref name="perturb"/> applied to the input's activation.</summary>
     Tensor AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb);
-
-    bool Signed { get; }
-
-    HiddenReduction Reduction { get; }
-
-    string LayerPath(ITextClassifier model);
-
-    LayerSide Side { get; }
-
-    int TensorIndex { get; }
 }

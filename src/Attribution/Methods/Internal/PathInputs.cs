@@ -38,6 +38,46 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         return new PathInputs(input, baselineActivation, inputScores, context.ScoreValues(baselineLogits));
     }
 
+    /// <summary>Convergence deltas: Σ attributions of each text − (F(input) − F(baseline)), signed, as Captum defines them.</summary>
+    public double[] Deltas(Tensor attributions)
+    {
+        using var scope = NewDisposeScope();
+        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>();
+        return sums.Select((s, b) => s - (InputScores[b] - BaselineScores[b])).ToArray();
+    }
+
+    /// <summary>
+    /// The path points a′ + α (a − a′) for each α, stacked alpha-major ([α·batch, …]), computed as Captum does
+    /// (float32 tensor times the double α, plus the baseline) and outside autograd.
+    /// </summary>
+    public static Tensor Interpolate(Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
+    {
+        using var noGrad = no_grad();
+        var points = new List<Tensor>(alphas.Length);
+        foreach (var alpha in alphas)
+        {
+            points.Add(baseline + (difference * alpha));
+        }
+
+        return points.Count == 1 ? points[0] : cat(points);
+    }
+
+    /// <summary>
+    /// total += Σ_k w_k · gradients[k-th block of <paramref name="batch"/> rows], one step at a time in order (so the
+    /// sum does not depend on how the steps were split into passes), with the weights rounded to float32 as Captum
+    /// multiplies by <c>torch.tensor(step_sizes)</c>.
+    /// </summary>
+    public static void AddWeighted(Tensor total, Tensor gradients, int batch, ReadOnlySpan<double> stepSizes)
+    {
+        using var noGrad = no_grad();
+        for (var k = 0; k < stepSizes.Length; k++)
+        {
+            using var block = gradients.narrow(0, k * batch, batch);
+            using var weighted = block * (double)(float)stepSizes[k];
+            total.add_(weighted);
+        }
+    }
+
     /// <summary>The layer's tensor for a forward pass on <paramref name="input"/>; the logits of that pass come back too.</summary>
     public static Tensor Capture(AttributionContext context, nn.Module layer, LayerSide side, int index, Models.ModelInput input, out Tensor logits)
     {

@@ -1,0 +1,68 @@
+using System.Globalization;
+using Attribution.Models;
+
+namespace Attribution.Methods;
+
+/// <summary>Settings shared by the methods that integrate along a straight path from a baseline to the input.</summary>
+public abstract class PathMethod : LayerMethod
+{
+    private protected PathMethod(IntegrationRule rule) => Rule = rule;
+
+    /// <summary>Number of integration steps (default 50).</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>Integration rule (default: Gauss–Legendre for Integrated Gradients, trapezoid for conductance, as in Captum).</summary>
+    public IntegrationRule Rule { get; init; }
+
+    /// <summary>The baseline (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
+    public Baseline Baseline { get; init; } = Baseline.Pad;
+
+    /// <summary>Rows (texts × path points) per forward pass; bounds memory without changing the result. Default 64.</summary>
+    public int InternalBatchSize { get; init; } = 64;
+
+    /// <summary>Path points per forward pass for a batch of <paramref name="texts"/> texts.</summary>
+    private protected int PointsPerPass(int texts) => Math.Max(1, InternalBatchSize / texts);
+
+    private protected override void Validate(ITextClassifier model)
+    {
+        base.Validate(model);
+        if (InternalBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
+        }
+    }
+
+    private protected IEnumerable<KeyValuePair<string, string>> PathSettings() =>
+    [
+        new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
+        new("integration", Rule.CaptumName()),
+        new("baseline", Baseline.Name),
+        new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
+    ];
+}
+
+/// <summary>Settings shared by layer and neuron conductance: the attributed layer is required; the path runs at an input layer.</summary>
+public abstract class ConductanceMethod : PathMethod
+{
+    private protected ConductanceMethod()
+        : base(IntegrationRule.RiemannTrapezoid)
+    {
+    }
+
+    /// <summary>Dotted path of the layer whose output is moved along the path (default: the word embeddings).</summary>
+    public string? InputLayer { get; init; }
+
+    private protected override void Validate(ITextClassifier model)
+    {
+        if (Layer is null)
+        {
+            throw new ArgumentException($"{Name} needs the layer to attribute to (e.g. bert.encoder.layer.0): set Layer / --layer", nameof(Layer));
+        }
+
+        base.Validate(model);
+        model.Module.get_submodule(InputLayer ?? model.WordEmbeddingPath);
+    }
+
+    private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings() =>
+        LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings());
+}
