@@ -36,6 +36,129 @@ public class ExplanationJsonTests
         }, WordAggregation.AbsMax) with { Normalization = "max-abs" };
     }
 
+    /// <summary>
+    /// <see cref="Rich"/> with LRP-style relevance shares and a LIME-style surrogate (tricky doubles, unicode keys and
+    /// feature texts, a feature past the BMP). Not a realistic result (no method sets both), but the format carries each.
+    /// </summary>
+    internal static Explanation WithSharesAndSurrogate(Explanation e)
+    {
+        var features = e.Words.Select(w => new TextFeature(w.Text, w.Start, w.End)).ToList();
+        double[] tricky = [-0.0, 0.1 + 0.2, 1e-300, -123456789.12345679, 2.0 / 3.0, double.Epsilon, -1e-7];
+        return e with
+        {
+            RelevanceShares = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                ["bert.embeddings.word_embeddings"] = 1.0000000000000002,
+                ["bert.embeddings.position_embeddings"] = -0.0,
+                ["ключ \"quoted\" 😀"] = -3.3333333333333335e-17,
+            },
+            Surrogate = new SurrogateModel(
+                features,
+                features.Select((_, i) => tricky[i % tricky.Length] + (i / tricky.Length)).ToArray(),
+                Intercept: 0.30000000000000004,
+                RSquared: 0.9999999999999999,
+                UnweightedRSquared: -0.0,
+                Samples: 257),
+        };
+    }
+
+    [Fact]
+    public void Round_trip_keeps_relevance_shares_and_surrogate_exactly_in_version_2()
+    {
+        var rich = WithSharesAndSurrogate(Rich());
+        var plain = SalienceSamples.Make("the movie was great", delta: null);
+        var shares = plain with { RelevanceShares = new Dictionary<string, double> { ["embeddings"] = 0.5 } };
+        var document = new ExplanationDocument { Model = rich.Model, Method = ExplanationDocument.CompareMethod, Results = [rich, plain, shares] };
+        document.RequiredVersion.Should().Be(2);
+        var json = ExplanationJson.Serialize(document);
+        var node = JsonNode.Parse(json)!;
+        node["version"]!.GetValue<int>().Should().Be(2);
+        node["results"]![0]!["surrogate"]!["samples"]!.GetValue<int>().Should().Be(257);
+        node["results"]![0]!["surrogate"]!["local_prediction"]!.GetValue<double>().Should().Be(rich.Surrogate!.LocalPrediction);
+        node["results"]![0]!["surrogate"]!["features"]![0]!["offsets"]!.AsArray().Select(v => v!.GetValue<int>()).Should().Equal(rich.Words[0].Start, rich.Words[0].End);
+        node["results"]![0]!["relevance_shares"]!.AsObject().Select(kv => kv.Key).Should().Equal(rich.RelevanceShares!.Keys);
+        node["results"]![1]!.AsObject().ContainsKey("relevance_shares").Should().BeFalse("absent, not null, when the result has none");
+        node["results"]![1]!.AsObject().ContainsKey("surrogate").Should().BeFalse();
+        node["results"]![2]!.AsObject().ContainsKey("surrogate").Should().BeFalse();
+
+        var back = ExplanationJson.Parse(json);
+        back.Version.Should().Be(2);
+        for (var i = 0; i < document.Results.Count; i++)
+        {
+            AssertIdentical(back.Results[i], document.Results[i]);
+        }
+
+        ExplanationJson.Serialize(back).Should().Be(json);
+        var compact = ExplanationJson.Serialize(document, indented: false);
+        compact.Should().Contain("\"relevance_shares\":{\"bert.embeddings.word_embeddings\":1.0000000000000002,\"bert.embeddings.position_embeddings\":-0,");
+        compact.Should().Contain("\"intercept\":0.30000000000000004,\"r_squared\":0.9999999999999999,\"unweighted_r_squared\":-0,\"samples\":257");
+        AssertIdentical(ExplanationJson.Parse(compact).Results[0], rich);
+        foreach (var text in new[] { json, compact })
+        {
+            Schema.Value.Validate(JsonDocument.Parse(text).RootElement).Should().BeEmpty();
+        }
+    }
+
+    [Fact]
+    public void Documents_without_shares_or_a_surrogate_stay_version_1_and_version_1_documents_read()
+    {
+        var document = ExplanationDocument.For([SalienceSamples.Make("good film")]);
+        document.Version.Should().Be(ExplanationDocument.CurrentVersion);
+        document.RequiredVersion.Should().Be(1);
+        var json = ExplanationJson.Serialize(document);
+        JsonNode.Parse(json)!["version"]!.GetValue<int>().Should().Be(1);
+        var back = ExplanationJson.Parse(json);
+        back.Version.Should().Be(1);
+        back.Results[0].RelevanceShares.Should().BeNull();
+        back.Results[0].Surrogate.Should().BeNull();
+        ExplanationJson.Serialize(back).Should().Be(json);
+
+        // A version 2 document that does not need it is written back as version 1.
+        var node = JsonNode.Parse(json)!;
+        node["version"] = 2;
+        var readAsTwo = ExplanationJson.Parse(node.ToJsonString());
+        readAsTwo.Version.Should().Be(2);
+        ExplanationJson.Serialize(readAsTwo).Should().Be(json);
+
+        var unknown = () => ExplanationJson.Serialize(document with { Version = 3 });
+        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 2, not 3*");
+    }
+
+    [Theory]
+    [InlineData("shares", double.NaN, "results[0].relevance_shares.embeddings is NaN")]
+    [InlineData("coefficient", double.PositiveInfinity, "results[0].surrogate.coefficients[1] is Infinity")]
+    [InlineData("intercept", double.NaN, "results[0].surrogate.intercept is NaN")]
+    [InlineData("r2", double.NegativeInfinity, "results[0].surrogate.r_squared is -Infinity")]
+    [InlineData("local", double.MaxValue, "results[0].surrogate.local_prediction is Infinity")]
+    public void Non_finite_shares_and_surrogate_figures_are_refused_naming_the_field(string field, double value, string message)
+    {
+        var e = SalienceSamples.Make("good film");
+        var surrogate = new SurrogateModel([new("good", 0, 4), new("film", 5, 9)], [0.25, -0.5], 0.5, 0.75, 0.5, 32);
+        e = field switch
+        {
+            "shares" => e with { RelevanceShares = new Dictionary<string, double> { ["embeddings"] = value } },
+            "coefficient" => e with { Surrogate = surrogate with { Coefficients = [0.25, value] } },
+            "intercept" => e with { Surrogate = surrogate with { Intercept = value } },
+            "r2" => e with { Surrogate = surrogate with { RSquared = value } },
+            _ => e with { Surrogate = surrogate with { Intercept = value, Coefficients = [value, 0] } },
+        };
+        var act = () => ExplanationJson.Serialize(ExplanationDocument.For([e]));
+        act.Should().Throw<ArgumentException>().WithMessage($"*{message}*JSON cannot represent*");
+    }
+
+    [Fact]
+    public void A_surrogate_the_reader_would_refuse_is_not_written()
+    {
+        var e = SalienceSamples.Make("good film");
+        var surrogate = new SurrogateModel([new("good", 0, 4), new("film", 5, 9)], [0.25, -0.5], 0.5, 0.75, 0.5, 32);
+        var count = () => ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = surrogate with { Coefficients = [1.0] } }]));
+        count.Should().Throw<ArgumentException>().WithMessage("*results[0].surrogate.coefficients has 1 entries but there are 2 features*");
+        var span = () => ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = surrogate with { Features = [new("good", 0, 4), new("film", 5, 10)] } }]));
+        span.Should().Throw<ArgumentException>().WithMessage("*results[0].surrogate.features[1]: [5, 10] is not a span of the 9-character text*");
+        var samples = () => ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = surrogate with { Samples = -1 } }]));
+        samples.Should().Throw<ArgumentException>().WithMessage("*results[0].surrogate.samples is -1*");
+    }
+
     [Fact]
     public void Round_trip_keeps_every_field_exactly()
     {
@@ -223,6 +346,7 @@ public class ExplanationJsonTests
         var documents = new[]
         {
             ExplanationDocument.For([Rich(), SalienceSamples.Make("the movie was great")]),
+            ExplanationDocument.For([WithSharesAndSurrogate(Rich()), SalienceSamples.Make("the movie was great")]),
             ExplanationDocument.For([SalienceSamples.Make("good film")], SalienceSamples.Labels),
             ExplanationDocument.For([SalienceSamples.Make("good film"), SalienceSamples.Make("good film", method: "gradient", signed: false, delta: null)]),
             new ExplanationDocument { Model = "m", Method = "gradient", Results = [] },
@@ -244,10 +368,18 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
     [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
     [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
-    [InlineData("version 2", "$.version: expected 1")]
+    [InlineData("version 3", "$.version: 3 is not one of [1, 2]")]
+    [InlineData("surrogate in version 1", "$: matches none of anyOf")]
+    [InlineData("shares in version 1", "$: matches none of anyOf")]
+    [InlineData("string share", "$.results[0].relevance_shares.embeddings: expected number")]
+    [InlineData("unknown surrogate property", "$.results[0].surrogate.score: no value is allowed here")]
+    [InlineData("surrogate without intercept", "$.results[0].surrogate: missing required property 'intercept'")]
+    [InlineData("fractional samples", "$.results[0].surrogate.samples: expected integer")]
+    [InlineData("feature without offsets", "$.results[0].surrogate.features[1]: missing required property 'offsets'")]
+    [InlineData("unknown feature property", "$.results[0].surrogate.features[0].index: no value is allowed here")]
     public void The_schema_rejects_broken_documents(string mutation, string error)
     {
-        var node = Mutate(SampleDocumentJson(), mutation);
+        var node = Mutate(SampleDocumentJson(mutation), mutation);
         var errors = Schema.Value.Validate(JsonDocument.Parse(node.ToJsonString()).RootElement);
         errors.Should().Contain(e => e.Contains(error, StringComparison.Ordinal), string.Join("\n", errors));
     }
@@ -259,7 +391,21 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
     [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
-    [InlineData("version 2", "at $.version: format version 2 is newer than this library reads (1)")]
+    [InlineData("version 3", "at $.version: format version 3 is newer than this library reads (2)")]
+    [InlineData("version 0", "at $.version: unknown format version 0")]
+    [InlineData("surrogate in version 1", "at $.results[0].surrogate: this property needs format version 2 or later, but the document is version 1")]
+    [InlineData("shares in version 1", "at $.results[0].relevance_shares: this property needs format version 2 or later, but the document is version 1")]
+    [InlineData("string share", "at $.results[0].relevance_shares.embeddings: expected a number, found a string")]
+    [InlineData("shares as array", "at $.results[0].relevance_shares: expected an object of numbers, found an array")]
+    [InlineData("unknown surrogate property", "at $.results[0].surrogate.score: unknown property")]
+    [InlineData("surrogate without intercept", "at $.results[0].surrogate: the required property 'intercept' is missing")]
+    [InlineData("fractional samples", "at $.results[0].surrogate.samples: expected a 32-bit integer, found 1.5")]
+    [InlineData("negative samples", "at $.results[0].surrogate.samples: -3 samples")]
+    [InlineData("feature without offsets", "at $.results[0].surrogate.features[1]: the required property 'offsets' is missing")]
+    [InlineData("unknown feature property", "at $.results[0].surrogate.features[0].index: unknown property")]
+    [InlineData("feature past the text", "at $.results[0].surrogate.features[1].offsets: [5, 12] is not a span of the 9-character text")]
+    [InlineData("extra coefficient", "at $.results[0].surrogate.coefficients: 3 coefficients for 2 features")]
+    [InlineData("wrong local prediction", "at $.results[0].surrogate.local_prediction: the number 0.3 is not intercept + Σ coefficients (0.25)")]
     [InlineData("short scores", "at $.results[0].scores: 3 entries for 4 tokens")]
     [InlineData("offsets past the text", "at $.results[0].offsets[2]: [5, 99] is not a span of the 9-character text")]
     [InlineData("target out of range", "at $.results[0].target: class 7 is out of range for 2 logits")]
@@ -268,7 +414,7 @@ public class ExplanationJsonTests
     [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
     public void Reading_a_broken_document_fails_naming_the_path(string mutation, string message)
     {
-        var json = Mutate(SampleDocumentJson(), mutation).ToJsonString();
+        var json = Mutate(SampleDocumentJson(mutation), mutation).ToJsonString();
         var act = () => ExplanationJson.Parse(json);
         act.Should().Throw<JsonException>().WithMessage($"*{message}*");
     }
@@ -297,8 +443,37 @@ public class ExplanationJsonTests
         act.Should().Throw<ArgumentException>().WithMessage("*logit, probability or log-probability*");
     }
 
-    private static JsonNode SampleDocumentJson() =>
-        JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([SalienceSamples.Make("good film")])))!;
+    [Fact]
+    public void A_local_prediction_summed_in_another_order_or_left_out_is_accepted()
+    {
+        var node = SampleDocumentJson("with surrogate");
+        var surrogate = node["results"]![0]!["surrogate"]!.AsObject();
+        surrogate["local_prediction"] = 0.25 + 1e-15;
+        ExplanationJson.Parse(node.ToJsonString()).Results[0].Surrogate!.LocalPrediction.Should().Be(0.25);
+        surrogate.Remove("local_prediction");
+        Schema.Value.Validate(JsonDocument.Parse(node.ToJsonString()).RootElement).Should().BeEmpty();
+        var back = ExplanationJson.Parse(node.ToJsonString()).Results[0].Surrogate!;
+        (back.Intercept, back.RSquared, back.UnweightedRSquared, back.Samples).Should().Be((0.5, 0.75, 0.5, 32));
+        back.Features.Should().Equal(new TextFeature("good", 0, 4), new TextFeature("film", 5, 9));
+    }
+
+    /// <summary>"good film" by integrated gradients; for surrogate and shares mutations, as version 2 with a surrogate and shares.</summary>
+    private static JsonNode SampleDocumentJson(string mutation = "")
+    {
+        var e = SalienceSamples.Make("good film");
+        if (mutation.Contains("surrogate", StringComparison.Ordinal) || mutation.Contains("share", StringComparison.Ordinal) ||
+            mutation.Contains("feature", StringComparison.Ordinal) || mutation.Contains("samples", StringComparison.Ordinal) ||
+            mutation.Contains("coefficient", StringComparison.Ordinal) || mutation.Contains("local prediction", StringComparison.Ordinal))
+        {
+            e = e with
+            {
+                RelevanceShares = new Dictionary<string, double> { ["embeddings"] = 1.5, ["positions"] = -0.25 },
+                Surrogate = new SurrogateModel([new("good", 0, 4), new("film", 5, 9)], [0.25, -0.5], 0.5, 0.75, 0.5, 32),
+            };
+        }
+
+        return JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([e])))!;
+    }
 
     private static JsonNode Mutate(JsonNode document, string mutation)
     {
@@ -311,7 +486,22 @@ public class ExplanationJsonTests
             case "unknown normalization": result["normalization"] = "softmax"; break;
             case "fractional token id": result["token_ids"]![0] = 1.5; break;
             case "unknown property": result["colour"] = "red"; break;
-            case "version 2": document["version"] = 2; break;
+            case "version 3": document["version"] = 3; break;
+            case "version 0": document["version"] = 0; break;
+            case "surrogate in version 1": document["version"] = 1; result.Remove("relevance_shares"); break;
+            case "shares in version 1": document["version"] = 1; result.Remove("surrogate"); break;
+            case "string share": result["relevance_shares"]!["embeddings"] = "1.5"; break;
+            case "shares as array": result["relevance_shares"] = new JsonArray(1.5); break;
+            case "unknown surrogate property": result["surrogate"]!["score"] = 0.75; break;
+            case "surrogate without intercept": result["surrogate"]!.AsObject().Remove("intercept"); break;
+            case "fractional samples": result["surrogate"]!["samples"] = 1.5; break;
+            case "negative samples": result["surrogate"]!["samples"] = -3; break;
+            case "feature without offsets": result["surrogate"]!["features"]![1]!.AsObject().Remove("offsets"); break;
+            case "unknown feature property": result["surrogate"]!["features"]![0]!["index"] = 0; break;
+            case "feature past the text": result["surrogate"]!["features"]![1]!["offsets"] = new JsonArray(5, 12); break;
+            case "extra coefficient": result["surrogate"]!["coefficients"]!.AsArray().Add(0.1); break;
+            case "wrong local prediction": result["surrogate"]!["local_prediction"] = 0.3; break;
+            case "with surrogate": break;
             case "short scores": result["scores"]!.AsArray().RemoveAt(3); break;
             case "offsets past the text": result["offsets"]![2] = new JsonArray(5, 99); break;
             case "target out of range": result["target"] = 7; break;
@@ -367,6 +557,30 @@ public class ExplanationJsonTests
             var (x, y) = (actual.Words[w], expected.Words[w]);
             (x.Text, x.Start, x.End, BitConverter.DoubleToInt64Bits(x.Score)).Should().Be((y.Text, y.Start, y.End, BitConverter.DoubleToInt64Bits(y.Score)));
             x.TokenIndices.Should().Equal(y.TokenIndices);
+        }
+
+        if (expected.RelevanceShares is null)
+        {
+            actual.RelevanceShares.Should().BeNull();
+        }
+        else
+        {
+            actual.RelevanceShares!.Select(kv => (kv.Key, BitConverter.DoubleToInt64Bits(kv.Value)))
+                .Should().Equal(expected.RelevanceShares.Select(kv => (kv.Key, BitConverter.DoubleToInt64Bits(kv.Value))), "same keys, order and bits");
+        }
+
+        if (expected.Surrogate is not { } surrogate)
+        {
+            actual.Surrogate.Should().BeNull();
+        }
+        else
+        {
+            var back = actual.Surrogate!;
+            back.Features.Should().Equal(surrogate.Features);
+            Bits(back.Coefficients).Should().Equal(Bits(surrogate.Coefficients));
+            Bits([back.Intercept, back.RSquared, back.UnweightedRSquared, back.LocalPrediction])
+                .Should().Equal(Bits([surrogate.Intercept, surrogate.RSquared, surrogate.UnweightedRSquared, surrogate.LocalPrediction]));
+            back.Samples.Should().Be(surrogate.Samples);
         }
 
         actual.Notes.Should().Equal(expected.Notes);

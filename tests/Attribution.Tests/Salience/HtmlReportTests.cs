@@ -189,4 +189,25 @@ public partial class HtmlReportTests
         var (r, g, b) = Rgb(hex);
         return Math.Max(r, Math.Max(g, b)) - Math.Min(r, Math.Min(g, b));
     }
+
+    [Fact]
+    public void Details_show_the_surrogate_fit_and_relevance_shares_escaped_and_only_when_asked()
+    {
+        var lime = SalienceSamples.Make(Text, method: "lime", delta: null) with
+        {
+            Surrogate = new SurrogateModel([new("the", 0, 3), new("movie", 4, 9)], [0.25, -0.125], 0.4321, 0.8765, 0.5, 32),
+        };
+        var lrp = SalienceSamples.Make(Text, method: "lrp-epsilon") with
+        {
+            RelevanceShares = new Dictionary<string, double> { ["embeddings.word_embeddings"] = 1.25, ["<b>positions</b>"] = -0.0625 },
+        };
+        var html = HtmlReport.Render([lime, lrp], "report");
+        html.Should().Contain("surrogate R² 0.8765 &#40;unweighted 0.5), intercept 0.4321, 32 samples");
+        html.Should().Contain("relevance embeddings.word_embeddings 1.25, &lt;b&gt;positions&lt;&#47;b&gt; -0.0625");
+        html.Should().NotContain("<b>positions");
+
+        var brief = HtmlReport.Render([lime, lrp], "report", new HtmlReportOptions { ShowDetails = false });
+        brief.Should().NotContain("surrogate R²").And.NotContain("relevance embeddings");
+        HtmlReport.Render([Signed()], "report").Should().NotContain("surrogate R²").And.NotContain("relevance ");
+    }
 }

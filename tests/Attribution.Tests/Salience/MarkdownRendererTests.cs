@@ -73,4 +73,21 @@ public partial class MarkdownRendererTests
         Table(markdown)[0].Should().Be("| # | word | integrated-gradients run 1 → positive | integrated-gradients run 2 → negative |");
         markdown.Should().NotContain("- **");
     }
+
+    [Fact]
+    public void Details_list_the_surrogate_fit_and_relevance_shares()
+    {
+        var lime = SalienceSamples.Make(Text, method: "lime", delta: null) with
+        {
+            Surrogate = new Attribution.Methods.SurrogateModel([new("the", 0, 3)], [0.25], 0.4321, 0.8765, 0.5, 32),
+        };
+        var lrp = SalienceSamples.Make(Text, method: "lrp-epsilon") with
+        {
+            RelevanceShares = new Dictionary<string, double> { ["embeddings|word"] = 1.25 },
+        };
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([lime, lrp]));
+        markdown.Should().Contain(" · surrogate R² 0.8765 (unweighted 0.5), intercept 0.4321, 32 samples");
+        markdown.Should().Contain(" · relevance embeddings\\|word 1.25");
+        MarkdownRenderer.Render(ExplanationGroup.ByText([lime, lrp]), new MarkdownOptions { ShowDetails = false }).Should().NotContain("surrogate R²");
+    }
 }

@@ -13,7 +13,10 @@ public sealed record HtmlReportOptions
     /// <summary>The model's class names, to name the predicted class when it is not the target.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
 
-    /// <summary>Show each method's settings, elapsed time and notes under its row (default true).</summary>
+    /// <summary>
+    /// Show each method's settings, elapsed time and notes under its row, and where present LIME's surrogate fit (R²,
+    /// intercept) and LRP's relevance shares (default true).
+    /// </summary>
     public bool ShowDetails { get; init; } = true;
 }
 
@@ -230,6 +233,14 @@ public static class HtmlReport
 
         if (options.ShowDetails)
         {
+            foreach (var extra in new[] { RenderSupport.Surrogate(e), RenderSupport.RelevanceShares(e) })
+            {
+                if (extra is not null)
+                {
+                    html.Append(" · ").Append(Escape(extra));
+                }
+            }
+
             if (e.Settings.Count > 0)
             {
                 html.Append(" · settings ").Append(Escape(RenderSupport.Settings(e.Settings)));

@@ -16,7 +16,10 @@ public sealed record MarkdownOptions
     /// <summary>Significant digits of the scores in the table (default 4).</summary>
     public int Digits { get; init; } = 4;
 
-    /// <summary>List each method's description, settings, convergence delta and notes under the table (default true).</summary>
+    /// <summary>
+    /// List each method's description, settings, convergence delta and notes under the table, and where present LIME's
+    /// surrogate fit (R², intercept) and LRP's relevance shares (default true).
+    /// </summary>
     public bool ShowDetails { get; init; } = true;
 }
 
@@ -151,6 +154,14 @@ public static class MarkdownRenderer
                 if (e.ConvergenceDelta is { } delta)
                 {
                     md.Append(" · convergence delta ").Append(RenderSupport.Brief(delta));
+                }
+
+                foreach (var extra in new[] { RenderSupport.Surrogate(e), RenderSupport.RelevanceShares(e) })
+                {
+                    if (extra is not null)
+                    {
+                        md.Append(" · ").Append(Escape(extra));
+                    }
                 }
 
                 if (e.Settings.Count > 0)

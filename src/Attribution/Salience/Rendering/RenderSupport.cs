@@ -119,6 +119,16 @@ internal static class RenderSupport
     /// <summary>A number with four significant digits.</summary>
     public static string Brief(double value) => value.ToString("G4", Invariant);
 
+    /// <summary>LIME's surrogate fit, briefly (R², unweighted R², intercept, samples), or null when there is none.</summary>
+    public static string? Surrogate(Explanation e) => e.Surrogate is { } s
+        ? $"surrogate R² {Brief(s.RSquared)} (unweighted {Brief(s.UnweightedRSquared)}), intercept {Brief(s.Intercept)}, {s.Samples.ToString(Invariant)} samples"
+        : null;
+
+    /// <summary>Where LRP's relevance went (<c>path value</c> pairs), or null when the result has no shares.</summary>
+    public static string? RelevanceShares(Explanation e) => e.RelevanceShares is { Count: > 0 } shares
+        ? "relevance " + string.Join(", ", shares.Select(kv => $"{kv.Key} {Brief(kv.Value)}"))
+        : null;
+
     /// <summary>The settings as <c>key=value</c> pairs.</summary>
     public static string Settings(IEnumerable<KeyValuePair<string, string>> settings) =>
         string.Join(", ", settings.Select(kv => $"{kv.Key}={kv.Value}"));

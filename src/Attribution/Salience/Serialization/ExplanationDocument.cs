@@ -9,14 +9,36 @@ namespace Attribution.Salience;
 /// </summary>
 public sealed record ExplanationDocument
 {
-    /// <summary>The format version this library writes and reads.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>
+    /// The newest format version this library reads and writes. Version 2 adds the optional per-result
+    /// <c>relevance_shares</c> and <c>surrogate</c>; the library reads versions 1 and 2 and writes each document in
+    /// the lowest version that carries it (<see cref="RequiredVersion"/>).
+    /// </summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>The oldest format version this library reads and writes.</summary>
+    public const int FirstVersion = 1;
+
+    /// <summary>The first format version that carries <see cref="Explanation.RelevanceShares"/> and <see cref="Explanation.Surrogate"/>.</summary>
+    public const int SharesAndSurrogateVersion = 2;
 
     /// <summary>The document-level method name of a comparison document.</summary>
     public const string CompareMethod = "compare";
 
-    /// <summary>Format version (<see cref="CurrentVersion"/>).</summary>
+    /// <summary>
+    /// Format version: for a document that was read, the version it was written in. Writing accepts any version from
+    /// <see cref="FirstVersion"/> to <see cref="CurrentVersion"/> here but always writes <see cref="RequiredVersion"/>,
+    /// so documents that older readers can read stay readable by them.
+    /// </summary>
     public int Version { get; init; } = CurrentVersion;
+
+    /// <summary>
+    /// The lowest format version that carries these results: <see cref="SharesAndSurrogateVersion"/> when a result has
+    /// <see cref="Explanation.RelevanceShares"/> or a <see cref="Explanation.Surrogate"/>, otherwise
+    /// <see cref="FirstVersion"/>. The writer writes this version.
+    /// </summary>
+    public int RequiredVersion =>
+        Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion : FirstVersion;
 
     /// <summary>The model's name; every result is from this model.</summary>
     public required string Model { get; init; }

@@ -24,10 +24,17 @@ public static class ExplanationJson
     [
         "text", "method", "settings", "tokens", "token_ids", "offsets", "is_special", "scores", "raw_attributions", "target",
         "target_label", "logits", "probabilities", "score_output", "signed", "reduction", "normalization", "word_aggregation",
-        "special_tokens_kept", "convergence_delta", "words", "notes", "elapsed_ms",
+        "special_tokens_kept", "convergence_delta", "relevance_shares", "surrogate", "words", "notes", "elapsed_ms",
     ];
 
     private static readonly string[] WordProperties = ["text", "offsets", "score", "token_indices"];
+
+    private static readonly string[] SurrogateProperties =
+    [
+        "features", "coefficients", "intercept", "r_squared", "unweighted_r_squared", "samples", "local_prediction",
+    ];
+
+    private static readonly string[] FeatureProperties = ["text", "offsets"];
 
     /// <summary>The name of a scored output in the format: <c>logit</c>, <c>probability</c>, <c>log-probability</c>.</summary>
     public static string Name(this ScoreOutput value) => value switch
@@ -146,9 +153,10 @@ public static class ExplanationJson
 
     private static void Check(ExplanationDocument document)
     {
-        if (document.Version != ExplanationDocument.CurrentVersion)
+        if (document.Version < ExplanationDocument.FirstVersion || document.Version > ExplanationDocument.CurrentVersion)
         {
-            throw new ArgumentException($"this library writes format version {ExplanationDocument.CurrentVersion}, not {document.Version}", nameof(document));
+            throw new ArgumentException(
+                $"this library writes format versions {ExplanationDocument.FirstVersion} to {ExplanationDocument.CurrentVersion}, not {document.Version}", nameof(document));
         }
 
         ArgumentNullException.ThrowIfNull(document.Model, "document.Model");
@@ -245,6 +253,23 @@ public static class ExplanationJson
             throw NonFinite($"{at}.convergence_delta", delta);
         }
 
+        if (e.RelevanceShares is { } shares)
+        {
+            foreach (var (name, share) in shares)
+            {
+                CheckText(name, $"{at}.relevance_shares key");
+                if (!double.IsFinite(share))
+                {
+                    throw NonFinite($"{at}.relevance_shares.{name}", share);
+                }
+            }
+        }
+
+        if (e.Surrogate is { } surrogate)
+        {
+            CheckSurrogate(surrogate, e.Text, $"{at}.surrogate");
+        }
+
         for (var w = 0; w < e.Words.Count; w++)
         {
             var word = e.Words[w];
@@ -258,6 +283,44 @@ public static class ExplanationJson
         for (var i = 0; i < e.Notes.Count; i++)
         {
             CheckText(e.Notes[i], $"{at}.notes[{i}]");
+        }
+    }
+
+    private static void CheckSurrogate(SurrogateModel surrogate, string text, string at)
+    {
+        var features = surrogate.Features ?? throw new ArgumentException($"{at}.features is null");
+        var coefficients = surrogate.Coefficients ?? throw new ArgumentException($"{at}.coefficients is null");
+        for (var i = 0; i < features.Count; i++)
+        {
+            var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null");
+            CheckText(feature.Text, $"{at}.features[{i}].text");
+            if (feature.Start < 0 || feature.Start > feature.End || feature.End > text.Length)
+            {
+                throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {text.Length}-character text");
+            }
+        }
+
+        if (coefficients.Length != features.Count)
+        {
+            throw new ArgumentException($"{at}.coefficients has {coefficients.Length} entries but there are {features.Count} features");
+        }
+
+        CheckFinite(coefficients, $"{at}.coefficients");
+        foreach (var (name, value) in new[]
+                 {
+                     ("intercept", surrogate.Intercept), ("r_squared", surrogate.RSquared),
+                     ("unweighted_r_squared", surrogate.UnweightedRSquared), ("local_prediction", surrogate.LocalPrediction),
+                 })
+        {
+            if (!double.IsFinite(value))
+            {
+                throw NonFinite($"{at}.{name}", value);
+            }
+        }
+
+        if (surrogate.Samples < 0)
+        {
+            throw new ArgumentException($"{at}.samples is {surrogate.Samples}; a fit uses no fewer than 0 samples");
         }
     }
 
@@ -324,7 +387,7 @@ public static class ExplanationJson
         public void Document(ExplanationDocument document)
         {
             writer.WriteStartObject();
-            writer.WriteNumber("version", document.Version);
+            writer.WriteNumber("version", document.RequiredVersion);
             writer.WriteString("model", document.Model);
             if (document.Labels is { } labels)
             {
@@ -401,7 +464,33 @@ public static class ExplanationJson
                 writer.WriteNull("convergence_delta");
             }
 
+            if (e.RelevanceShares is { } shares)
+            {
+                writer.WriteStartObject("relevance_shares");
+                foreach (var (name, share) in shares)
+                {
+                    Raw(name, Number(share));
+                }
+
+                writer.WriteEndObject();
+            }
+
             var colon = indented ? ": " : ":";
+            if (e.Surrogate is { } surrogate)
+            {
+                writer.WriteStartObject("surrogate");
+                Raw("features", Lines(
+                    surrogate.Features.Select(f => $"{{\"text\"{colon}{Quote(f.Text)}{separator}\"offsets\"{colon}{Span(f.Start, f.End)}}}"),
+                    depth: 1));
+                Raw("coefficients", Numbers(surrogate.Coefficients));
+                Raw("intercept", Number(surrogate.Intercept));
+                Raw("r_squared", Number(surrogate.RSquared));
+                Raw("unweighted_r_squared", Number(surrogate.UnweightedRSquared));
+                writer.WriteNumber("samples", surrogate.Samples);
+                Raw("local_prediction", Number(surrogate.LocalPrediction));
+                writer.WriteEndObject();
+            }
+
             Raw("words", Lines(e.Words.Select(word =>
                 $"{{\"text\"{colon}{Quote(word.Text)}{separator}\"offsets\"{colon}{Span(word.Start, word.End)}{separator}" +
                 $"\"score\"{colon}{Number(word.Score)}{separator}\"token_indices\"{colon}{Join(word.TokenIndices.Select(i => i.ToString(CultureInfo.InvariantCulture)))}}}")));
@@ -432,8 +521,11 @@ public static class ExplanationJson
 
         private string Join(IEnumerable<string> items) => "[" + string.Join(separator, items) + "]";
 
-        /// <summary>An array of one-line items; indented, one item per line at the depth of a result's properties' values.</summary>
-        private string Lines(IEnumerable<string> items)
+        /// <summary>
+        /// An array of one-line items; indented, one item per line, for the value of a result's property
+        /// (<paramref name="depth"/> 0) or of a property of an object in a result (depth 1).
+        /// </summary>
+        private string Lines(IEnumerable<string> items, int depth = 0)
         {
             var list = items.ToList();
             if (!indented || list.Count == 0)
@@ -441,7 +533,8 @@ public static class ExplanationJson
                 return "[" + string.Join(",", list) + "]";
             }
 
-            const string item = "\n        ", close = "\n      ";
+            var close = "\n" + new string(' ', 6 + (2 * depth));
+            var item = close + "  ";
             return "[" + item + string.Join("," + item, list) + close + "]";
         }
 
@@ -463,7 +556,7 @@ public static class ExplanationJson
             Expect(root, JsonValueKind.Object, at, "an object");
             CheckProperties(root, at, DocumentProperties);
             var version = Int(Required(root, "version", at), "$.version");
-            if (version != ExplanationDocument.CurrentVersion)
+            if (version < ExplanationDocument.FirstVersion || version > ExplanationDocument.CurrentVersion)
             {
                 throw Fail("$.version", version > ExplanationDocument.CurrentVersion
                     ? $"format version {version} is newer than this library reads ({ExplanationDocument.CurrentVersion}); update the library"
@@ -476,7 +569,7 @@ public static class ExplanationJson
             IReadOnlyList<string>? labels = root.TryGetProperty("labels", out var labelsElement)
                 ? Array(labelsElement, "$.labels", String)
                 : null;
-            var document = new ExplanationDocument { Model = model, Method = method, Settings = settings, Labels = labels, Results = [] };
+            var document = new ExplanationDocument { Version = version, Model = model, Method = method, Settings = settings, Labels = labels, Results = [] };
             var results = Array(Required(root, "results", at), "$.results", (element, path) => Result(element, path, document));
             return document with { Results = results };
         }
@@ -565,6 +658,19 @@ public static class ExplanationJson
             _ = Name(Required(element, "word_aggregation", at), $"{at}.word_aggregation", SalienceNames.ParseWordAggregation);
             var deltaElement = Required(element, "convergence_delta", at);
             double? delta = deltaElement.ValueKind == JsonValueKind.Null ? null : Double(deltaElement, $"{at}.convergence_delta");
+            IReadOnlyDictionary<string, double>? shares = null;
+            if (element.TryGetProperty("relevance_shares", out var sharesElement))
+            {
+                NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.relevance_shares");
+                shares = Shares(sharesElement, $"{at}.relevance_shares");
+            }
+
+            SurrogateModel? surrogate = null;
+            if (element.TryGetProperty("surrogate", out var surrogateElement))
+            {
+                NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
+                surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
+            }
             var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, n));
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
@@ -596,6 +702,8 @@ public static class ExplanationJson
                 WordAggregation = aggregation,
                 SpecialTokensKept = Bool(Required(element, "special_tokens_kept", at), $"{at}.special_tokens_kept"),
                 ConvergenceDelta = delta,
+                RelevanceShares = shares,
+                Surrogate = surrogate,
                 Words = words,
                 Notes = Array(Required(element, "notes", at), $"{at}.notes", String),
                 Elapsed = TimeSpan.FromTicks((long)ticks),
@@ -617,6 +725,76 @@ public static class ExplanationJson
             }
 
             return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), indices);
+        }
+
+        private static void NeedsVersion(ExplanationDocument document, int version, string at)
+        {
+            if (document.Version < version)
+            {
+                throw Fail(at, $"this property needs format version {version} or later, but the document is version {document.Version}");
+            }
+        }
+
+        private static Dictionary<string, double> Shares(JsonElement element, string at)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object of numbers");
+            var shares = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var property in element.EnumerateObject())
+            {
+                if (!shares.TryAdd(property.Name, Double(property.Value, $"{at}.{property.Name}")))
+                {
+                    throw Fail($"{at}.{property.Name}", "the key appears twice");
+                }
+            }
+
+            return shares;
+        }
+
+        private static SurrogateModel Surrogate(JsonElement element, string at, string text)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object");
+            CheckProperties(element, at, SurrogateProperties);
+            var features = Array(Required(element, "features", at), $"{at}.features", (e, p) => Feature(e, p, text));
+            var coefficients = Array(Required(element, "coefficients", at), $"{at}.coefficients", Double);
+            if (coefficients.Length != features.Length)
+            {
+                throw Fail($"{at}.coefficients", $"{coefficients.Length} coefficients for {features.Length} features");
+            }
+
+            var samples = Int(Required(element, "samples", at), $"{at}.samples");
+            if (samples < 0)
+            {
+                throw Fail($"{at}.samples", $"{samples} samples");
+            }
+
+            var surrogate = new SurrogateModel(
+                features,
+                coefficients,
+                Double(Required(element, "intercept", at), $"{at}.intercept"),
+                Double(Required(element, "r_squared", at), $"{at}.r_squared"),
+                Double(Required(element, "unweighted_r_squared", at), $"{at}.unweighted_r_squared"),
+                samples);
+            if (element.TryGetProperty("local_prediction", out var localElement))
+            {
+                // Derived (intercept + Σ coefficients): checked, not stored; summing in another order may differ in the last bits.
+                var local = Double(localElement, $"{at}.local_prediction");
+                var computed = surrogate.LocalPrediction;
+                var tolerance = 1e-9 * (1 + Math.Abs(surrogate.Intercept) + coefficients.Sum(Math.Abs));
+                if (!double.IsFinite(computed) || Math.Abs(local - computed) > tolerance)
+                {
+                    throw Fail($"{at}.local_prediction", $"{Describe(localElement)} is not intercept + Σ coefficients ({computed.ToString("R", CultureInfo.InvariantCulture)})");
+                }
+            }
+
+            return surrogate;
+        }
+
+        private static TextFeature Feature(JsonElement element, string at, string text)
+        {
+            Expect(element, JsonValueKind.Object, at, "an object");
+            CheckProperties(element, at, FeatureProperties);
+            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", text);
+            return new TextFeature(String(Required(element, "text", at), $"{at}.text"), start, end);
         }
 
         private static (int Start, int End) Span(JsonElement element, string at, string text)
