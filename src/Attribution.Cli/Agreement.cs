@@ -1,0 +1,145 @@
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Cli;
+
+/// <summary>How much two methods agree on one text: Spearman's ρ over the units (words or tokens) both scored.</summary>
+/// <param name="First">The first method.</param>
+/// <param name="Second">The second method.</param>
+/// <param name="PerText">ρ for each text (NaN where undefined: fewer than two units, or constant scores).</param>
+internal sealed record PairAgreement(string First, string Second, double[] PerText)
+{
+    /// <summary>The mean of the defined per-text values, or NaN when none is.</summary>
+    public double Mean
+    {
+        get
+        {
+            var defined = PerText.Where(double.IsFinite).ToArray();
+            return defined.Length == 0 ? double.NaN : defined.Average();
+        }
+    }
+}
+
+/// <summary>
+/// Rank agreement between methods. Signed methods are compared on their signed scores; when either method of a pair
+/// is unsigned (a gradient norm), both are compared on magnitudes |score|, since an unsigned method only ranks
+/// importance. Ties get their average rank.
+/// </summary>
+internal static class Agreement
+{
+    /// <summary>Every pair of methods (in order) over every text; <paramref name="resultsByMethod"/>[m][t].</summary>
+    public static IReadOnlyList<PairAgreement> Pairs(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, Granularity granularity)
+    {
+        ArgumentNullException.ThrowIfNull(resultsByMethod);
+        var pairs = new List<PairAgreement>();
+        for (var a = 0; a < resultsByMethod.Count; a++)
+        {
+            for (var b = a + 1; b < resultsByMethod.Count; b++)
+            {
+                var texts = resultsByMethod[a].Count;
+                var values = new double[texts];
+                for (var t = 0; t < texts; t++)
+                {
+                    values[t] = Between(resultsByMethod[a][t], resultsByMethod[b][t], granularity);
+                }
+
+                pairs.Add(new PairAgreement(resultsByMethod[a][0].Method, resultsByMethod[b][0].Method, values));
+            }
+        }
+
+        return pairs;
+    }
+
+    /// <summary>Spearman's ρ between two explanations of the same text, over the units both have.</summary>
+    public static double Between(Explanation first, Explanation second, Granularity granularity)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        var x = Units(first, granularity);
+        var y = Units(second, granularity);
+        var keys = x.Keys.Where(y.ContainsKey).ToArray();
+        var magnitudes = !first.Signed || !second.Signed;
+        double Value(double v) => magnitudes ? Math.Abs(v) : v;
+        return Spearman(keys.Select(k => Value(x[k])).ToArray(), keys.Select(k => Value(y[k])).ToArray());
+    }
+
+    /// <summary>Spearman's rank correlation (Pearson's r of the average ranks); NaN for fewer than 2 values or constant ranks.</summary>
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != y.Count)
+        {
+            throw new ArgumentException($"{x.Count} values against {y.Count}", nameof(y));
+        }
+
+        if (x.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var rx = Ranks(x);
+        var ry = Ranks(y);
+        var mx = rx.Average();
+        var my = ry.Average();
+        double sxy = 0, sxx = 0, syy = 0;
+        for (var i = 0; i < rx.Length; i++)
+        {
+            sxy += (rx[i] - mx) * (ry[i] - my);
+            sxx += (rx[i] - mx) * (rx[i] - mx);
+            syy += (ry[i] - my) * (ry[i] - my);
+        }
+
+        return sxx == 0 || syy == 0 ? double.NaN : Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
+    }
+
+    /// <summary>1-based ranks, ties sharing their average rank.</summary>
+    public static double[] Ranks(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var ranks = new double[values.Count];
+        var start = 0;
+        while (start < order.Length)
+        {
+            var end = start;
+            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]])
+            {
+                end++;
+            }
+
+            var rank = ((start + end) / 2.0) + 1;
+            for (var k = start; k <= end; k++)
+            {
+                ranks[order[k]] = rank;
+            }
+
+            start = end + 1;
+        }
+
+        return ranks;
+    }
+
+    private static Dictionary<string, double> Units(Explanation e, Granularity granularity)
+    {
+        var units = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (granularity == Granularity.Words && e.Words.Count > 0)
+        {
+            foreach (var word in e.Words)
+            {
+                units[$"{word.Start}:{word.End}"] = word.Score;
+            }
+
+            return units;
+        }
+
+        var special = 0;
+        for (var t = 0; t < e.Tokens.Length; t++)
+        {
+            var key = e.Offsets[t] is { } o ? $"{o.Start}:{o.End}:{e.Tokens[t]}" : $"special:{special++}:{e.Tokens[t]}";
+            units.TryAdd(key, e.Scores[t]);
+        }
+
+        return units;
+    }
+}

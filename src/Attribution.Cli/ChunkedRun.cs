@@ -1,0 +1,92 @@
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary>Ctrl-C stopped a run between chunks.</summary>
+/// <param name="done">Texts finished before the stop.</param>
+/// <param name="total">Texts asked for.</param>
+/// <param name="verb">What was being done, e.g. <c>explained</c>.</param>
+internal sealed class RunCancelledException(int done, int total, string verb)
+    : OperationCanceledException($"cancelled: {verb} {done}/{total} texts before Ctrl-C; nothing was written")
+{
+    /// <summary>Texts finished before the stop.</summary>
+    public int Done { get; } = done;
+}
+
+/// <summary>
+/// Runs long jobs in chunks of <see cref="ExplainOptions.BatchSize"/> texts: between chunks it checks for Ctrl-C and
+/// reports progress (<c>explained k/n texts</c>) on standard error when that is a terminal or when there is more than
+/// one chunk.
+/// </summary>
+internal static class ChunkedRun
+{
+    /// <summary>Every method on every text: result [m][t], as <see cref="Explainer.ExplainAll"/>.</summary>
+    public static IReadOnlyList<IReadOnlyList<Explanation>> Explain(
+        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods, ExplainOptions options, CliContext context)
+    {
+        var results = methods.Select(_ => new List<Explanation>(texts.Count)).ToArray();
+        Run(texts, options.BatchSize, "explained", context, chunk =>
+        {
+            var chunkResults = Explainer.ExplainAll(model, chunk, methods, options);
+            for (var m = 0; m < methods.Count; m++)
+            {
+                results[m].AddRange(chunkResults[m]);
+            }
+        });
+        return results;
+    }
+
+    /// <summary>Predictions for every text, in order.</summary>
+    public static IReadOnlyList<Prediction> Predict(TextClassifier model, IReadOnlyList<string> texts, int batchSize, bool truncate, CliContext context)
+    {
+        var results = new List<Prediction>(texts.Count);
+        Run(texts, batchSize, "classified", context, chunk => results.AddRange(model.Predict(chunk, truncate)));
+        return results;
+    }
+
+    private static void Run(IReadOnlyList<string> texts, int chunkSize, string verb, CliContext context, Action<IReadOnlyList<string>> work)
+    {
+        var chunks = (texts.Count + chunkSize - 1) / chunkSize;
+        var progress = context.ErrorIsTerminal || chunks > 1;
+        var done = 0;
+        for (var c = 0; c < chunks; c++)
+        {
+            if (context.Cancellation.IsCancellationRequested)
+            {
+                throw new RunCancelledException(done, texts.Count, verb);
+            }
+
+            var count = Math.Min(chunkSize, texts.Count - done);
+            work(texts.Skip(done).Take(count).ToArray());
+            done += count;
+            if (progress)
+            {
+                context.Error.WriteLine($"{verb} {done}/{texts.Count} texts");
+            }
+        }
+    }
+}
+
+/// <summary>Checks on the texts before any work, so a long run does not fail halfway.</summary>
+internal static class TextChecks
+{
+    /// <summary>Refuses texts longer than the model accepts unless <paramref name="truncate"/>.</summary>
+    public static void CheckLengths(ITextClassifier model, IReadOnlyList<string> texts, bool truncate, string source)
+    {
+        if (truncate || model.MaxLength is not { } max)
+        {
+            return;
+        }
+
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var length = model.Tokenizer.Encode(texts[i]).Length;
+            if (length > max)
+            {
+                throw new UsageException(source,
+                    $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens");
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+using Attribution.Torch;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// The <c>attribution</c> command line, runnable in process: <see cref="Run(string[], TextWriter, TextWriter)"/>
+/// parses, runs and maps every failure to an exit code and a one-line message (0 ok, 1 runtime failure, 2 bad usage
+/// naming the option, 130 Ctrl-C). Stack traces only with <c>--verbose</c>.
+/// </summary>
+internal static class CliApp
+{
+    /// <summary>Runs the command line with these writers (plain output, no terminal).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        Run(args, new CliContext { Out = output, Error = error });
+
+    /// <summary>Runs the command line in <paramref name="context"/>.</summary>
+    public static int Run(string[] args, CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        var root = BuildRoot(context);
+
+        // '@file' would read a response file: texts may start with '@'.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var verbose = args.Contains("--verbose");
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var message in parse.Errors.Select(e => e.Message).Distinct(StringComparer.Ordinal))
+            {
+                context.Error.WriteLine($"error: {message}");
+            }
+
+            var command = parse.CommandResult.Command;
+            var name = command.Parents.Any() ? $"attribution {command.Name}" : "attribution";
+            context.Error.WriteLine($"see '{name} --help'");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration
+            {
+                Output = context.Out,
+                Error = context.Error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
+            });
+        }
+        catch (Exception e)
+        {
+            return Report(e, context, verbose);
+        }
+    }
+
+    /// <summary>The exit code of a failure, after writing its one-line message (and, with --verbose, the stack trace).</summary>
+    public static int Report(Exception exception, CliContext context, bool verbose)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(context);
+        var e = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : exception;
+        var (code, message) = e switch
+        {
+            UsageException usage => (ExitCodes.Usage, usage.Message),
+            RunCancelledException cancelled => (ExitCodes.Cancelled, cancelled.Message),
+            OperationCanceledException => (ExitCodes.Cancelled, "cancelled by Ctrl-C; nothing was written"),
+            ModelLoadException load => (ExitCodes.Failure, $"cannot load the model: {load.Message}"),
+            TokenizerException tokenizer => (ExitCodes.Failure, $"tokenizer: {tokenizer.Message}"),
+            LrpNotSupportedException lrp => (ExitCodes.Failure, $"lrp-epsilon cannot explain this model: {lrp.Message}"),
+            TorchException torch => (ExitCodes.Failure, $"libtorch: {torch.Message}"),
+            ArgumentException argument => (ExitCodes.Usage, UsageMessage(argument)),
+            InvalidOperationException invalid => (ExitCodes.Failure, invalid.Message),
+            IOException io => (ExitCodes.Failure, $"I/O: {io.Message}"),
+            UnauthorizedAccessException denied => (ExitCodes.Failure, $"access denied: {denied.Message}"),
+            DllNotFoundException dll => (ExitCodes.Failure, $"the native library could not be loaded: {dll.Message} (install libtorch: sudo bash scripts/install-system-deps.sh)"),
+            _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
+        };
+        context.Error.WriteLine($"error: {OneLine(message)}");
+        if (verbose)
+        {
+            context.Error.WriteLine(e.ToString());
+        }
+        else if (code == ExitCodes.Failure)
+        {
+            context.Error.WriteLine("(run again with --verbose for the stack trace)");
+        }
+
+        return code;
+    }
+
+    /// <summary>
+    /// The library's message for a bad value, naming the option it came from where the parameter name tells
+    /// (<c>Steps</c> → <c>--steps</c>), without .NET's "(Parameter ...)" suffix.
+    /// </summary>
+    public static string UsageMessage(ArgumentException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var message = exception.Message;
+        var suffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (suffix >= 0)
+        {
+            message = message[..suffix];
+        }
+
+        var actual = message.IndexOf("Actual value was", StringComparison.Ordinal);
+        if (exception is ArgumentOutOfRangeException && actual > 0)
+        {
+            message = message[..actual].TrimEnd();
+        }
+
+        var option = exception.ParamName switch
+        {
+            "Steps" or "steps" or "n" => "--steps",
+            "InternalBatchSize" => "--internal-batch-size",
+            "Samples" => "--samples",
+            "Stdev" => "--noise-stdev",
+            "Layer" or "InputLayer" or "path" => "--layer",
+            "Position" or "Unit" => "--neuron",
+            "Target" or "target" => "--target",
+            "normalization" or "Normalization" => "--normalize",
+            "KernelWidth" => "--kernel-width",
+            "MaskToken" => "--mask-token",
+            "Epsilon" => "--epsilon",
+            "BatchSize" => "--batch-size",
+            "texts" => "--text",
+            "options" when message.Contains("LRP", StringComparison.Ordinal) => "--score",
+            _ => null,
+        };
+        return option is null ? message : $"{option}: {message}";
+    }
+
+    private static string OneLine(string message) => message.Replace("\r", string.Empty).Replace('\n', ' ');
+
+    private static Command BuildRoot(CliContext context)
+    {
+        // A plain command named like the tool (a RootCommand would be named after the assembly, Attribution.Cli).
+        var root = new Command("attribution", 
+            "Attribution for text classifiers: which words pushed the prediction. Methods: gradient, gradient-x-input, "
+            + "integrated-gradients, conductance, neuron-conductance, lime, lrp-epsilon, smoothgrad. Without --model, the "
+            + "demo's default model (trained on a generated sentiment corpus) is used.")
+        {
+            ExplainCommand.Create(context),
+            CompareCommand.Create(context),
+            PredictCommand.Create(context),
+            DemoCommand.Create(context),
+        };
+        root.Options.Add(new System.CommandLine.Help.HelpOption());
+        root.Options.Add(new VersionOption());
+        return root;
+    }
+}

@@ -1,0 +1,73 @@
+using Attribution.Salience;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// Where a command line run reads and writes, and what it knows about the terminal: the process's console in
+/// <see cref="Program"/>, string writers in tests.
+/// </summary>
+internal sealed record CliContext
+{
+    /// <summary>Standard output (results).</summary>
+    public required TextWriter Out { get; init; }
+
+    /// <summary>Standard error (progress, notes, errors).</summary>
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Standard input (<c>--input -</c>).</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>Colours for the table format when it goes to <see cref="Out"/>.</summary>
+    public ColorMode OutputColor { get; init; } = ColorMode.Plain;
+
+    /// <summary>Whether <see cref="Error"/> is a terminal (progress is then shown even for one chunk).</summary>
+    public bool ErrorIsTerminal { get; init; }
+
+    /// <summary>Cancelled by Ctrl-C; long runs stop between chunks.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>The cache root of the default model (null: <see cref="Models.DefaultModel.DefaultCacheDirectory"/>).</summary>
+    public string? DefaultModelCache { get; init; }
+
+    /// <summary>The working directory relative paths are resolved against (null: the process's).</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>A path given on the command line, made absolute against <see cref="WorkingDirectory"/>.</summary>
+    public string Resolve(string path) =>
+        WorkingDirectory is null ? Path.GetFullPath(path) : Path.GetFullPath(path, WorkingDirectory);
+}
+
+/// <summary>
+/// Bad usage found after parsing (an option's value is invalid for the model or method, texts missing, an option
+/// that does not apply): exit code 2, the message names the option.
+/// </summary>
+internal sealed class UsageException : Exception
+{
+    /// <summary>Creates the exception; the message starts with the option's name when there is one.</summary>
+    /// <param name="option">The option at fault (e.g. <c>--steps</c>), or null.</param>
+    /// <param name="message">What is wrong and how to fix it.</param>
+    public UsageException(string? option, string message)
+        : base(option is null ? message : $"{option}: {message}")
+    {
+        Option = option;
+    }
+
+    /// <summary>The option at fault, or null.</summary>
+    public string? Option { get; }
+}
+
+/// <summary>The process exit codes of the command line.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>A runtime failure (model, tokenizer, libtorch, I/O).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad usage: an unknown option, a bad value, a missing input.</summary>
+    public const int Usage = 2;
+
+    /// <summary>Interrupted by Ctrl-C (128 + SIGINT).</summary>
+    public const int Cancelled = 130;
+}

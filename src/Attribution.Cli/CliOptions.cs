@@ -1,0 +1,278 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// The options of the command line, one instance per command (names are fixed: scripts rely on them). Values are
+/// checked while parsing, so a bad value is a parse error naming the option (exit code 2); enumerated values are
+/// kept as strings here and mapped to the library's types by <see cref="MethodFactory"/> and <see cref="RunSettings"/>.
+/// </summary>
+internal sealed class CliOptions
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>The method names <c>--method</c> accepts.</summary>
+    public static readonly string[] MethodNames =
+        ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "lime", "lrp-epsilon", "smoothgrad"];
+
+    /// <summary>The formats of explanations.</summary>
+    public static readonly string[] Formats = ["table", "json", "html", "markdown"];
+
+    public Option<string?> Model { get; } = new("--model")
+    {
+        Description = "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt or tokenizer.json). Default: the demo's model, trained on the generated sentiment corpus and cached on first use.",
+        HelpName = "DIR",
+    };
+
+    public Option<string[]> Text { get; } = NoOptionLikeValues(new("--text")
+    {
+        Description = "A text to process (repeat the option, or give several values, for several texts).",
+        HelpName = "TEXT",
+        AllowMultipleArgumentsPerToken = true,
+    });
+
+    public Option<string?> Input { get; } = new("--input")
+    {
+        Description = "A file of texts: one text a line, or a TSV whose header row has a 'sentence' column; '-' reads standard input.",
+        HelpName = "FILE",
+    };
+
+    public Option<string?> Method { get; } = Choice("--method", "The attribution method.", MethodNames, "M");
+
+    public Option<string[]> Methods { get; } = NoOptionLikeValues(new("--methods")
+    {
+        Description = $"Comma-separated methods to compare (default: gradient, gradient-x-input, integrated-gradients, conductance, lime, lrp-epsilon, smoothgrad; also neuron-conductance with --neuron).",
+        HelpName = "M1,M2,...",
+        AllowMultipleArgumentsPerToken = true,
+    });
+
+    public Option<string?> Inner { get; } = Choice("--inner", "smoothgrad: the wrapped method (default gradient).", ["gradient", "gradient-x-input", "integrated-gradients"], "M");
+
+    public Option<string?> Target { get; } = new("--target")
+    {
+        Description = "The class explained: an index, a label name, or 'predicted' (default).",
+        HelpName = "T",
+    };
+
+    public Option<string?> Score { get; } = Choice("--score", "The output attributed (default logit; LIME always explains the probability, LRP the logit).", ["logit", "probability", "log-probability"]);
+
+    public Option<string?> Layer { get; } = new("--layer")
+    {
+        Description = "Dotted path of the layer attributed to (default: the word embeddings; conductance: the first encoder layer, or the word embeddings when the model has none).",
+        HelpName = "PATH",
+    };
+
+    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; default 50).", 1);
+
+    public Option<string?> Integration { get; } = Choice(
+        "--integration", "Integration rule (default gausslegendre for integrated-gradients, riemann-trapezoid for conductance).",
+        ["gausslegendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"]);
+
+    public Option<string?> Baseline { get; } = Choice("--baseline", "Baseline of path methods (default pad).", ["pad", "zero", "unk", "mask"]);
+
+    public Option<int?> InternalBatchSize { get; } = Int("--internal-batch-size", "Rows (texts x steps) per forward pass of path methods (default 64).", 1);
+
+    public Option<(int Position, int Unit)?> Neuron { get; } = NeuronOption();
+
+    public Option<int?> Samples { get; } = Int("--samples", "LIME: perturbed samples per text (default 256).", 1);
+
+    public Option<ulong?> Seed { get; } = Seed64();
+
+    public Option<double?> KernelWidth { get; } = Double("--kernel-width", "LIME: kernel width (default: the preset's, LIT 256, Captum 1).", positive: true);
+
+    public Option<string?> MaskToken { get; } = new("--mask-token")
+    {
+        Description = "LIME: the string that replaces a switched-off word (default [MASK]).",
+        HelpName = "T",
+    };
+
+    public Option<string?> LimePreset { get; } = Choice("--lime-preset", "LIME: LIT's or Captum's sampling, kernel and regression (default lit).", ["lit", "captum"]);
+
+    public Option<double?> Epsilon { get; } = Double("--epsilon", "LRP: epsilon of the epsilon-rule (default 1e-6; 0 is LRP-0).", positive: false);
+
+    public Option<string?> Attention { get; } = Choice("--attention", "LRP: how relevance crosses attention (default attnlrp).", ["attnlrp", "cp"]);
+
+    public Option<int?> NoiseSamples { get; } = Int("--noise-samples", "smoothgrad: noisy samples per text (default 10).", 1);
+
+    public Option<double?> NoiseStdev { get; } = Double("--noise-stdev", "smoothgrad: absolute standard deviation of the noise (default 0.15 x the activation's range).", positive: false);
+
+    public Option<string?> Granularity { get; } = Choice("--granularity", "Show word scores (default) or token scores.", ["words", "tokens"]);
+
+    public Option<string?> Reduce { get; } = Choice("--reduce", "How a token's per-dimension attributions become one score (gradient: l2, others: sum).", ["sum", "l2", "l1"]);
+
+    public Option<string?> Aggregate { get; } = Choice("--aggregate", "How a word's token scores combine (default sum).", ["sum", "mean", "absmax", "l2", "first"]);
+
+    public Option<string?> Normalize { get; } = Choice("--normalize", "Normalization of the scores (default none).", ["none", "l1", "l2", "max-abs", "min-max"]);
+
+    public Option<bool> KeepSpecial { get; } = new("--keep-special")
+    {
+        Description = "Keep [CLS], [SEP] and other added tokens in the results.",
+    };
+
+    public Option<string?> Format { get; } = Choice("--format", "Output format (default table).", Formats);
+
+    public Option<string?> Output { get; } = new("--output")
+    {
+        Description = "Write the output to this file instead of standard output.",
+        HelpName = "PATH",
+    };
+
+    public Option<bool> Truncate { get; } = new("--truncate")
+    {
+        Description = "Truncate texts longer than the model accepts (reported in the results) instead of failing.",
+    };
+
+    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16).", 1);
+
+    public Option<bool> Verbose { get; } = new("--verbose")
+    {
+        Description = "Show the stack trace of a failure.",
+    };
+
+    /// <summary>The options every explaining command has.</summary>
+    public IEnumerable<Option> MethodOptions =>
+    [
+        Target, Score, Layer, Steps, Integration, Baseline, InternalBatchSize, Neuron, Samples, Seed, KernelWidth, MaskToken,
+        LimePreset, Epsilon, Attention, NoiseSamples, NoiseStdev, Inner, Reduce,
+    ];
+
+    /// <summary>The post-processing and output options of explaining commands.</summary>
+    public IEnumerable<Option> OutputOptions => [Granularity, Aggregate, Normalize, KeepSpecial, Format, Output, Truncate, BatchSize, Verbose];
+
+    /// <summary>
+    /// Refuses values that look like options (<c>--stepz</c>): an option this command does not have would otherwise
+    /// be taken as one more value of a multi-value option.
+    /// </summary>
+    private static Option<string[]> NoOptionLikeValues(Option<string[]> option)
+    {
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                var value = token.Value;
+                if (value.Length > 2 && value.StartsWith("--", StringComparison.Ordinal) && value.Skip(2).All(c => char.IsAsciiLetterLower(c) || c == '-'))
+                {
+                    result.AddError($"{value}: this command has no such option (it would have been read as a value of {option.Name})");
+                }
+            }
+        });
+        return option;
+    }
+
+    private static Option<string?> Choice(string name, string description, string[] choices, string? helpName = null)
+    {
+        var option = new Option<string?>(name)
+        {
+            Description = description,
+            HelpName = helpName ?? string.Join('|', choices),
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (value is not null && Array.IndexOf(choices, value) < 0)
+            {
+                result.AddError($"{name}: unknown value '{value}' (use {Names.List(choices)})");
+            }
+        });
+        return option;
+    }
+
+    private static Option<int?> Int(string name, string description, int minimum) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+        CustomParser = result =>
+        {
+            var token = Token(result);
+            if (!int.TryParse(token, NumberStyles.Integer, Invariant, out var value))
+            {
+                result.AddError($"{name}: '{token}' is not an integer");
+                return null;
+            }
+
+            if (value < minimum)
+            {
+                result.AddError($"{name}: must be at least {minimum}, got {value}");
+                return null;
+            }
+
+            return value;
+        },
+    };
+
+    private static Option<double?> Double(string name, string description, bool positive) => new(name)
+    {
+        Description = description,
+        HelpName = "X",
+        CustomParser = result =>
+        {
+            var token = Token(result);
+            if (!double.TryParse(token, NumberStyles.Float, Invariant, out var value) || !double.IsFinite(value))
+            {
+                result.AddError($"{name}: '{token}' is not a finite number");
+                return null;
+            }
+
+            if (positive ? value <= 0 : value < 0)
+            {
+                result.AddError($"{name}: must be {(positive ? "positive" : "zero or more")}, got {token}");
+                return null;
+            }
+
+            return value;
+        },
+    };
+
+    private static Option<ulong?> Seed64() => new("--seed")
+    {
+        Description = "Seed of LIME's masks and of smoothgrad's noise (default 0).",
+        HelpName = "S",
+        CustomParser = result =>
+        {
+            var token = Token(result);
+            if (!ulong.TryParse(token, NumberStyles.None, Invariant, out var value))
+            {
+                result.AddError($"--seed: '{token}' is not a non-negative integer");
+                return null;
+            }
+
+            return value;
+        },
+    };
+
+    private static Option<(int Position, int Unit)?> NeuronOption() => new("--neuron")
+    {
+        Description = "neuron-conductance: the neuron as POS,UNIT (token position and hidden unit in the layer's output).",
+        HelpName = "POS,UNIT",
+        CustomParser = result =>
+        {
+            var token = Token(result);
+            var parts = token.Split(',');
+            if (parts.Length == 2
+                && int.TryParse(parts[0].Trim(), NumberStyles.None, Invariant, out var position)
+                && int.TryParse(parts[1].Trim(), NumberStyles.None, Invariant, out var unit))
+            {
+                return (position, unit);
+            }
+
+            result.AddError($"--neuron: '{token}' is not POS,UNIT (two non-negative integers, e.g. 3,17)");
+            return null;
+        },
+    };
+
+    private static string Token(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+}
+
+/// <summary>Small text helpers for messages.</summary>
+internal static class Names
+{
+    /// <summary>"a, b or c".</summary>
+    public static string List(IReadOnlyList<string> names) => names.Count switch
+    {
+        0 => string.Empty,
+        1 => names[0],
+        _ => string.Join(", ", names.Take(names.Count - 1)) + " or " + names[^1],
+    };
+}

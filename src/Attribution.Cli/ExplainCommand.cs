@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary><c>attribution explain</c>: one method over one or more texts.</summary>
+internal static class ExplainCommand
+{
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        options.Method.Required = true;
+        var command = new Command("explain", "Explain texts with one method: which tokens or words pushed the model's score for the target class.");
+        command.Options.Add(options.Model);
+        command.Options.Add(options.Text);
+        command.Options.Add(options.Input);
+        command.Options.Add(options.Method);
+        foreach (var option in options.MethodOptions.Concat(options.OutputOptions))
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse => Execute(parse, options, context));
+        return command;
+    }
+
+    private static int Execute(ParseResult parse, CliOptions options, CliContext context)
+    {
+        var settings = RunSettings.From(parse, options);
+        var methodName = parse.GetValue(options.Method)!;
+        MethodFactory.CheckUsage(methodName, settings.Method);
+        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        using var model = ModelSource.Load(settings.ModelPath, context, out _);
+        Checks.Target(model, settings.Explain.Target);
+        var method = MethodFactory.Create(methodName, settings.Method, model);
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+        var results = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
+        Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
+        return ExitCodes.Ok;
+    }
+}
+
+/// <summary>Checks of option values against the loaded model.</summary>
+internal static class Checks
+{
+    /// <summary>Refuses a <c>--target</c> the model does not have.</summary>
+    public static void Target(ITextClassifier model, Target target)
+    {
+        try
+        {
+            target.Resolve(model.Labels, 0);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException("--target", CliApp.UsageMessage(e).Replace("--target: ", string.Empty, StringComparison.Ordinal));
+        }
+    }
+}

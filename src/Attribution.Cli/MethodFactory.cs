@@ -1,0 +1,348 @@
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary>The method options of one run; null means "not given" (the method's default applies).</summary>
+internal sealed record MethodSettings
+{
+    public string? Layer { get; init; }
+
+    public int? Steps { get; init; }
+
+    public string? Integration { get; init; }
+
+    public string? Baseline { get; init; }
+
+    public int? InternalBatchSize { get; init; }
+
+    public (int Position, int Unit)? Neuron { get; init; }
+
+    public int? Samples { get; init; }
+
+    public ulong? Seed { get; init; }
+
+    public double? KernelWidth { get; init; }
+
+    public string? MaskToken { get; init; }
+
+    public string? LimePreset { get; init; }
+
+    public double? Epsilon { get; init; }
+
+    public string? Attention { get; init; }
+
+    public int? NoiseSamples { get; init; }
+
+    public double? NoiseStdev { get; init; }
+
+    public string? Inner { get; init; }
+
+    public string? Reduce { get; init; }
+
+    /// <summary>The <c>--score</c> value, when given.</summary>
+    public string? Score { get; init; }
+
+    /// <summary>The options given, by name (e.g. <c>--steps</c>), in a stable order.</summary>
+    public IEnumerable<string> Given()
+    {
+        (string Name, object? Value)[] all =
+        [
+            ("--layer", Layer), ("--steps", Steps), ("--integration", Integration), ("--baseline", Baseline),
+            ("--internal-batch-size", InternalBatchSize), ("--neuron", Neuron), ("--samples", Samples), ("--seed", Seed),
+            ("--kernel-width", KernelWidth), ("--mask-token", MaskToken), ("--lime-preset", LimePreset), ("--epsilon", Epsilon),
+            ("--attention", Attention), ("--noise-samples", NoiseSamples), ("--noise-stdev", NoiseStdev), ("--inner", Inner),
+            ("--reduce", Reduce),
+        ];
+        return all.Where(x => x.Value is not null).Select(x => x.Name);
+    }
+}
+
+/// <summary>
+/// Maps method names and <see cref="MethodSettings"/> to the library's attributors. For <c>explain</c> an option
+/// that the method does not use is bad usage (<see cref="CheckUsage"/>); for <c>compare</c>, where one set of options
+/// serves several methods, each method takes the options it uses.
+/// </summary>
+internal static class MethodFactory
+{
+    /// <summary>The methods <c>compare</c> runs when <c>--methods</c> is not given.</summary>
+    public static readonly string[] DefaultCompareMethods =
+        ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "lime", "lrp-epsilon", "smoothgrad"];
+
+    private static readonly string[] LayerMethods = ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance"];
+    private static readonly string[] PathMethods = ["integrated-gradients", "conductance", "neuron-conductance"];
+    private static readonly string[] ReducingMethods = ["gradient", "gradient-x-input", "integrated-gradients"];
+
+    /// <summary>Which methods use each option (smoothgrad also uses the options of its inner method).</summary>
+    private static readonly Dictionary<string, string[]> Uses = new(StringComparer.Ordinal)
+    {
+        ["--layer"] = LayerMethods,
+        ["--steps"] = PathMethods,
+        ["--integration"] = PathMethods,
+        ["--baseline"] = PathMethods,
+        ["--internal-batch-size"] = PathMethods,
+        ["--reduce"] = ReducingMethods,
+        ["--neuron"] = ["neuron-conductance"],
+        ["--samples"] = ["lime"],
+        ["--kernel-width"] = ["lime"],
+        ["--mask-token"] = ["lime"],
+        ["--lime-preset"] = ["lime"],
+        ["--seed"] = ["lime", "smoothgrad"],
+        ["--epsilon"] = ["lrp-epsilon"],
+        ["--attention"] = ["lrp-epsilon"],
+        ["--noise-samples"] = ["smoothgrad"],
+        ["--noise-stdev"] = ["smoothgrad"],
+        ["--inner"] = ["smoothgrad"],
+    };
+
+    /// <summary>Whether <paramref name="method"/> uses the option; smoothgrad also passes its inner method's options on.</summary>
+    public static bool UsesOption(string method, string option, string inner = "gradient") =>
+        Uses[option].Contains(method) || (method == "smoothgrad" && Uses[option].Contains(inner));
+
+    /// <summary>
+    /// Checks, before the model is loaded, that every option given applies to <paramref name="method"/> (the
+    /// <c>explain</c> command: one method, so an option it ignores is a mistake), that <c>--score</c> suits it and that
+    /// neuron-conductance has its <c>--neuron</c>.
+    /// </summary>
+    /// <exception cref="UsageException">The method is unknown or an option does not fit it.</exception>
+    public static void CheckUsage(string method, MethodSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        CheckName(method, "--method");
+        var inner = settings.Inner ?? "gradient";
+        foreach (var option in settings.Given())
+        {
+            if (!UsesOption(method, option, inner))
+            {
+                var users = Uses[option].ToList();
+                if (!users.Contains("smoothgrad") && users.Any(u => ReducingMethods.Contains(u)))
+                {
+                    users.Add("smoothgrad");
+                }
+
+                var what = method == "smoothgrad" ? $"smoothgrad with --inner {inner}" : method;
+                throw new UsageException(option, $"does not apply to {what} (it is an option of {Names.List(users)})");
+            }
+        }
+
+        if (method == "lime" && settings.Score is { } limeScore && limeScore != "probability")
+        {
+            throw new UsageException("--score", $"LIME always explains the target class's probability, not the {limeScore} (leave --score out, or use --score probability)");
+        }
+
+        if (method == "lrp-epsilon" && settings.Score is { } lrpScore && lrpScore != "logit")
+        {
+            throw new UsageException("--score", $"LRP-epsilon propagates relevance from the logit; it cannot explain the {lrpScore} (leave --score out, or use --score logit)");
+        }
+
+        if (method == "neuron-conductance" && settings.Neuron is null)
+        {
+            throw new UsageException("--neuron", "neuron-conductance needs the neuron: --neuron POS,UNIT (token position and hidden unit of --layer's output)");
+        }
+    }
+
+    /// <summary>
+    /// The attributor for <paramref name="method"/>, taking the options it uses from <paramref name="settings"/>
+    /// (call <see cref="CheckUsage"/> first to refuse the others).
+    /// </summary>
+    /// <param name="method">A name from <see cref="CliOptions.MethodNames"/>.</param>
+    /// <param name="settings">The method options given.</param>
+    /// <param name="model">The model (for layer defaults and checks).</param>
+    /// <exception cref="UsageException">An option's value does not fit the model or the method.</exception>
+    public static IAttributor Create(string method, MethodSettings settings, ITextClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(model);
+        CheckName(method, "--methods");
+        if (settings.Layer is { } layer)
+        {
+            CheckLayer(model, layer, "--layer");
+        }
+
+        return method switch
+        {
+            "gradient" => new Gradient { Layer = settings.Layer, Reduce = Reduction(settings) ?? HiddenReduction.L2 },
+            "gradient-x-input" => new GradientXInput { Layer = settings.Layer, Reduce = Reduction(settings) ?? HiddenReduction.Sum },
+            "integrated-gradients" => IntegratedGradients(settings),
+            "conductance" => Conductance(settings, model),
+            "neuron-conductance" => NeuronConductance(settings, model),
+            "lime" => Lime(settings),
+            "lrp-epsilon" => Lrp(settings),
+            "smoothgrad" => SmoothGrad(settings, model),
+            _ => throw new UsageException("--method", $"unknown method '{method}'"),
+        };
+    }
+
+    /// <summary>
+    /// The layer conductance attributes to when <c>--layer</c> is not given: the first transformer layer (a module
+    /// whose path ends in <c>layer.0</c>, as in BERT, DistilBERT and RoBERTa), else the word embeddings.
+    /// </summary>
+    public static string DefaultConductanceLayer(ITextClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var (name, _) in model.Module.named_modules())
+        {
+            if (name.EndsWith("layer.0", StringComparison.Ordinal) && (name == "layer.0" || name.EndsWith(".layer.0", StringComparison.Ordinal)))
+            {
+                return name;
+            }
+        }
+
+        return model.WordEmbeddingPath;
+    }
+
+    private static void CheckName(string method, string option)
+    {
+        if (Array.IndexOf(CliOptions.MethodNames, method) < 0)
+        {
+            throw new UsageException(option, $"unknown method '{method}' (use {Names.List(CliOptions.MethodNames)})");
+        }
+    }
+
+    private static void CheckLayer(ITextClassifier model, string layer, string option)
+    {
+        try
+        {
+            model.Module.get_submodule(layer);
+        }
+        catch (ArgumentException)
+        {
+            var examples = model.Module.named_modules().Select(m => m.name).Where(n => n.Length > 0).Take(12).ToList();
+            throw new UsageException(option, $"the model has no layer '{layer}' (its layers include {string.Join(", ", examples)}{(examples.Count == 12 ? ", ..." : string.Empty)})");
+        }
+    }
+
+    private static HiddenReduction? Reduction(MethodSettings settings) =>
+        settings.Reduce is { } r ? HiddenReductionNames.Parse(r) : null;
+
+    private static IntegrationRule? Rule(MethodSettings settings) =>
+        settings.Integration is { } r ? IntegrationRules.Parse(r) : null;
+
+    private static Baseline Baseline(MethodSettings settings) =>
+        settings.Baseline is { } b ? Methods.Baseline.Parse(b) : Methods.Baseline.Pad;
+
+    private static IntegratedGradients IntegratedGradients(MethodSettings settings)
+    {
+        var rule = Rule(settings) ?? IntegrationRule.GaussLegendre;
+        var steps = settings.Steps ?? 50;
+        CheckSteps(rule, steps);
+        return new IntegratedGradients
+        {
+            Layer = settings.Layer,
+            Steps = steps,
+            Rule = rule,
+            Baseline = Baseline(settings),
+            InternalBatchSize = settings.InternalBatchSize ?? 64,
+            Reduce = Reduction(settings) ?? HiddenReduction.Sum,
+        };
+    }
+
+    private static LayerConductance Conductance(MethodSettings settings, ITextClassifier model)
+    {
+        var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
+        var steps = settings.Steps ?? 50;
+        CheckSteps(rule, steps + 1);
+        return new LayerConductance
+        {
+            Layer = settings.Layer ?? DefaultConductanceLayer(model),
+            Steps = steps,
+            Rule = rule,
+            Baseline = Baseline(settings),
+            InternalBatchSize = settings.InternalBatchSize ?? 64,
+        };
+    }
+
+    private static NeuronConductance NeuronConductance(MethodSettings settings, ITextClassifier model)
+    {
+        if (settings.Neuron is not { } neuron)
+        {
+            throw new UsageException("--neuron", "neuron-conductance needs the neuron: --neuron POS,UNIT (token position and hidden unit of --layer's output)");
+        }
+
+
+        var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
+        var steps = settings.Steps ?? 50;
+        CheckSteps(rule, steps);
+        return new NeuronConductance
+        {
+            Layer = settings.Layer ?? DefaultConductanceLayer(model),
+            Position = neuron.Position,
+            Unit = neuron.Unit,
+            Steps = steps,
+            Rule = rule,
+            Baseline = Baseline(settings),
+            InternalBatchSize = settings.InternalBatchSize ?? 64,
+        };
+    }
+
+    private static void CheckSteps(IntegrationRule rule, int steps)
+    {
+        if (steps < rule.MinimumSteps())
+        {
+            throw new UsageException("--steps", $"the {rule.CaptumName().Replace('_', '-')} rule needs at least {rule.MinimumSteps()} steps, got {steps}");
+        }
+    }
+
+    private static Lime Lime(MethodSettings settings) => new()
+    {
+        Preset = settings.LimePreset == "captum" ? Methods.LimePreset.Captum : Methods.LimePreset.Lit,
+        Samples = settings.Samples ?? 256,
+        Seed = settings.Seed ?? 0,
+        KernelWidth = settings.KernelWidth,
+        MaskToken = settings.MaskToken ?? "[MASK]",
+    };
+
+    private static LrpEpsilon Lrp(MethodSettings settings) => new()
+    {
+        Epsilon = settings.Epsilon ?? 1e-6,
+        Attention = settings.Attention == "cp" ? AttentionRule.CpLrp : AttentionRule.AttnLrp,
+    };
+
+    private static NoiseTunnel SmoothGrad(MethodSettings settings, ITextClassifier model)
+    {
+        var inner = settings.Inner ?? "gradient";
+        var wrapped = Create(inner, settings with { Inner = null, Seed = null, NoiseSamples = null, NoiseStdev = null }, model);
+        return new NoiseTunnel(wrapped)
+        {
+            Samples = settings.NoiseSamples ?? 10,
+            Stdev = settings.NoiseStdev,
+            Seed = settings.Seed ?? 0,
+        };
+    }
+}
+
+/// <summary>Leaves out methods that cannot explain the model (LRP on a model with a layer LRP has no rule for).</summary>
+internal static class MethodProbe
+{
+    /// <summary>
+    /// The methods that can explain <paramref name="model"/>: LRP-ε is tried on <paramref name="probeText"/> and left
+    /// out, with a note on standard error, when the model has a module without an LRP rule.
+    /// </summary>
+    public static List<IAttributor> Supported(IEnumerable<IAttributor> methods, ITextClassifier model, string probeText, CliContext context, List<string>? notes = null)
+    {
+        var supported = new List<IAttributor>();
+        foreach (var method in methods)
+        {
+            if (method is LrpEpsilon)
+            {
+                try
+                {
+                    method.Explain(model, [probeText]);
+                }
+                catch (LrpNotSupportedException e)
+                {
+                    var module = e.ModulePath.Length == 0 ? $"the model itself, a {e.ModuleType.Name}" : $"{e.ModulePath}, a {e.ModuleType.Name}";
+                    var note = $"lrp-epsilon is left out: {model.Name} has a module without an LRP rule ({module})";
+                    context.Error.WriteLine($"note: {note}");
+                    notes?.Add(note);
+                    continue;
+                }
+            }
+
+            supported.Add(method);
+        }
+
+        return supported;
+    }
+}

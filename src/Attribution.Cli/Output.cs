@@ -1,0 +1,308 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Cli;
+
+/// <summary>Renders results in the requested format and writes them to standard output or the <c>--output</c> file.</summary>
+internal static class Output
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>Writes <paramref name="content"/> to the <c>--output</c> file (saying where on standard error) or to standard output.</summary>
+    public static void Write(string content, string? output, CliContext context)
+    {
+        if (output is null)
+        {
+            context.Out.Write(content);
+            context.Out.Flush();
+            return;
+        }
+
+        var path = context.Resolve(output);
+        if (Directory.Exists(path))
+        {
+            throw new UsageException("--output", $"{output} is a folder; give a file path");
+        }
+
+        var folder = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        context.Error.WriteLine($"wrote {path}");
+    }
+
+    /// <summary>The colours of the table format: the terminal's when writing to standard output, none in a file.</summary>
+    public static ColorMode TableColor(string? output, CliContext context) => output is null ? context.OutputColor : ColorMode.Plain;
+
+    /// <summary>Explanations of one method in <paramref name="settings"/>' format.</summary>
+    public static string Explanations(TextClassifier model, IAttributor method, IReadOnlyList<Explanation> results, RunSettings settings, CliContext context)
+    {
+        var document = new ExplanationDocument
+        {
+            Model = model.Name,
+            Method = method.Name,
+            Settings = results[0].Settings,
+            Labels = model.Labels,
+            Results = results,
+        };
+        return settings.Format switch
+        {
+            "json" => ExplanationJson.Serialize(document) + "\n",
+            "html" => HtmlReport.Render(document, $"{model.Name}: {method.Name}", new HtmlReportOptions { Granularity = settings.Granularity }),
+            "markdown" => MarkdownRenderer.Render(document, new MarkdownOptions { Granularity = settings.Granularity }),
+            _ => ConsoleRenderer.Render(
+                ExplanationGroup.ByText(results),
+                new ConsoleRenderOptions { Granularity = settings.Granularity, Color = TableColor(settings.Output, context), Labels = model.Labels }),
+        };
+    }
+
+    /// <summary>Several methods side by side, with their agreement.</summary>
+    public static string Comparison(
+        TextClassifier model, IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, IReadOnlyList<PairAgreement> agreement,
+        RunSettings settings, CliContext context, string? title = null)
+    {
+        var groups = ExplanationGroup.FromMethods(resultsByMethod);
+        var texts = resultsByMethod[0].Count;
+        switch (settings.Format)
+        {
+            case "json":
+                var shared = new List<KeyValuePair<string, string>>
+                {
+                    new("score", settings.Explain.Score.Name()),
+                    new("agreement", $"spearman over {(settings.Granularity == Granularity.Words ? "word" : "token")} scores (magnitudes when a method is unsigned)"),
+                };
+                foreach (var pair in agreement)
+                {
+                    shared.Add(new($"spearman:{pair.First}~{pair.Second}", Number(pair.Mean)));
+                    if (texts > 1)
+                    {
+                        shared.Add(new($"spearman:{pair.First}~{pair.Second}:per-text", string.Join(",", pair.PerText.Select(Number))));
+                    }
+                }
+
+                return ExplanationJson.Serialize(ExplanationDocument.Comparison(model.Name, resultsByMethod, model.Labels, shared)) + "\n";
+            case "html":
+                var html = HtmlReport.Render(groups, title ?? $"{model.Name}: compare", new HtmlReportOptions { Granularity = settings.Granularity, Labels = model.Labels });
+                return InsertBeforeBodyEnd(html, AgreementHtml(agreement, texts, settings.Granularity));
+            case "markdown":
+                return MarkdownRenderer.Render(groups, new MarkdownOptions { Granularity = settings.Granularity, Labels = model.Labels })
+                    + AgreementMarkdown(agreement, texts, settings.Granularity);
+            default:
+                return ConsoleRenderer.Render(groups, new ConsoleRenderOptions
+                {
+                    Granularity = settings.Granularity,
+                    Color = TableColor(settings.Output, context),
+                    Labels = model.Labels,
+                }) + AgreementText(agreement, texts, settings.Granularity);
+        }
+    }
+
+    /// <summary>Predictions as a table, JSON or Markdown.</summary>
+    public static string Predictions(TextClassifier model, IReadOnlyList<Prediction> predictions, string format)
+    {
+        switch (format)
+        {
+            case "json":
+                using (var buffer = new MemoryStream())
+                {
+                    using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("model", model.Name);
+                        json.WriteStartArray("labels");
+                        foreach (var label in model.Labels)
+                        {
+                            json.WriteStringValue(label);
+                        }
+
+                        json.WriteEndArray();
+                        json.WriteStartArray("predictions");
+                        foreach (var p in predictions)
+                        {
+                            json.WriteStartObject();
+                            json.WriteString("text", p.Text);
+                            json.WriteNumber("label", p.Label);
+                            json.WriteString("label_name", p.LabelName);
+                            json.WriteStartArray("logits");
+                            foreach (var v in p.Logits)
+                            {
+                                json.WriteNumberValue(v);
+                            }
+
+                            json.WriteEndArray();
+                            json.WriteStartArray("probabilities");
+                            foreach (var v in p.Probabilities)
+                            {
+                                json.WriteNumberValue(v);
+                            }
+
+                            json.WriteEndArray();
+                            json.WriteEndObject();
+                        }
+
+                        json.WriteEndArray();
+                        json.WriteEndObject();
+                    }
+
+                    return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+                }
+
+            case "markdown":
+                var markdown = new StringBuilder();
+                markdown.Append("| text | prediction | ").Append(string.Join(" | ", model.Labels.Select(l => "p(" + MarkdownRenderer.Escape(l) + ")"))).Append(" |\n");
+                markdown.Append("| --- | --- |").Append(string.Concat(model.Labels.Select(_ => " ---: |"))).Append('\n');
+                foreach (var p in predictions)
+                {
+                    markdown.Append("| ").Append(MarkdownRenderer.Escape(p.Text)).Append(" | ").Append(MarkdownRenderer.Escape(p.LabelName)).Append(" | ")
+                        .Append(string.Join(" | ", p.Probabilities.Select(v => v.ToString("F4", Invariant)))).Append(" |\n");
+                }
+
+                return markdown.ToString();
+            default:
+                var labelWidth = Math.Max(10, model.Labels.Max(l => l.Length));
+                var columns = model.Labels.Select(l => Math.Max(8, l.Length + 3)).ToArray();
+                var table = new StringBuilder();
+                table.Append("prediction".PadRight(labelWidth)).Append("  ");
+                for (var k = 0; k < model.Labels.Count; k++)
+                {
+                    table.Append(("p(" + model.Labels[k] + ")").PadLeft(columns[k])).Append("  ");
+                }
+
+                table.Append("text\n");
+                foreach (var p in predictions)
+                {
+                    table.Append(p.LabelName.PadRight(labelWidth)).Append("  ");
+                    for (var k = 0; k < p.Probabilities.Length; k++)
+                    {
+                        table.Append(p.Probabilities[k].ToString("F4", Invariant).PadLeft(columns[k])).Append("  ");
+                    }
+
+                    table.Append(Printable(p.Text)).Append('\n');
+                }
+
+                return table.ToString();
+        }
+    }
+
+    /// <summary>ρ as text: signed, two decimals, or <c>n/a</c>.</summary>
+    public static string Rho(double value) => double.IsFinite(value) ? value.ToString("+0.00;-0.00;+0.00", Invariant) : " n/a";
+
+    /// <summary>Inserts an HTML fragment just before <c>&lt;/body&gt;</c>.</summary>
+    public static string InsertBeforeBodyEnd(string html, string fragment)
+    {
+        var at = html.LastIndexOf("</body>", StringComparison.Ordinal);
+        return at < 0 ? html + fragment : html.Insert(at, fragment);
+    }
+
+    /// <summary>Control characters replaced, so a text cannot send escape sequences to the terminal.</summary>
+    public static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? '\uFFFD' : c));
+
+    private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "nan";
+
+    private static string Unit(Granularity granularity) => granularity == Granularity.Words ? "word" : "token";
+
+    private static string AgreementText(IReadOnlyList<PairAgreement> agreement, int texts, Granularity granularity)
+    {
+        if (agreement.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var text = new StringBuilder();
+        text.Append('\n').Append($"Agreement between methods: Spearman's rank correlation of {Unit(granularity)} scores")
+            .Append(texts > 1 ? $", mean over {texts} texts" : string.Empty)
+            .Append(" (magnitudes |score| when a method is unsigned; +1 = same ranking, 0 = unrelated, -1 = reversed)\n");
+        var width = agreement.Max(p => p.First.Length + p.Second.Length) + 3;
+        foreach (var pair in agreement)
+        {
+            text.Append("  ").Append($"{pair.First} ~ {pair.Second}".PadRight(width)).Append("  ").Append(Rho(pair.Mean));
+            if (texts > 1)
+            {
+                text.Append("   per text: ").Append(string.Join(" ", pair.PerText.Select(Rho)));
+            }
+
+            text.Append('\n');
+        }
+
+        var means = agreement.Select(p => p.Mean).Where(double.IsFinite).ToArray();
+        if (means.Length > 0)
+        {
+            text.Append("  ").Append("all pairs".PadRight(width)).Append("  ").Append(Rho(means.Average())).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static string AgreementMarkdown(IReadOnlyList<PairAgreement> agreement, int texts, Granularity granularity)
+    {
+        if (agreement.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var markdown = new StringBuilder();
+        markdown.Append("\n## Agreement between methods\n\n")
+            .Append($"Spearman's rank correlation of {Unit(granularity)} scores (magnitudes when a method is unsigned)")
+            .Append(texts > 1 ? $", mean over {texts} texts" : string.Empty).Append(".\n\n");
+        markdown.Append("| methods | ρ |").Append(texts > 1 ? " per text |" : string.Empty).Append('\n');
+        markdown.Append("| --- | ---: |").Append(texts > 1 ? " --- |" : string.Empty).Append('\n');
+        foreach (var pair in agreement)
+        {
+            markdown.Append("| ").Append(MarkdownRenderer.Escape($"{pair.First} ~ {pair.Second}")).Append(" | ").Append(Rho(pair.Mean)).Append(" |");
+            if (texts > 1)
+            {
+                markdown.Append(' ').Append(string.Join(" ", pair.PerText.Select(Rho))).Append(" |");
+            }
+
+            markdown.Append('\n');
+        }
+
+        return markdown.ToString();
+    }
+
+    private static string AgreementHtml(IReadOnlyList<PairAgreement> agreement, int texts, Granularity granularity)
+    {
+        if (agreement.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var methods = agreement.Select(p => p.First).Concat(agreement.Select(p => p.Second)).Distinct(StringComparer.Ordinal).ToList();
+        var html = new StringBuilder();
+        html.Append("<section class=\"text\">\n<h2>Agreement between methods</h2>\n<p class=\"meta\">")
+            .Append(HtmlReport.Escape($"Spearman's rank correlation of {Unit(granularity)} scores (magnitudes |score| when a method is unsigned)"))
+            .Append(texts > 1 ? HtmlReport.Escape($", mean over {texts} texts") : string.Empty)
+            .Append(". +1: the same ranking; 0: unrelated; −1: reversed.</p>\n<table>\n<tr><th></th>");
+        foreach (var m in methods)
+        {
+            html.Append("<th class=\"meta\">").Append(HtmlReport.Escape(m)).Append("</th>");
+        }
+
+        html.Append("</tr>\n");
+        foreach (var row in methods)
+        {
+            html.Append("<tr><th class=\"meta\" style=\"text-align:left\">").Append(HtmlReport.Escape(row)).Append("</th>");
+            foreach (var column in methods)
+            {
+                var pair = agreement.FirstOrDefault(p => (p.First == row && p.Second == column) || (p.First == column && p.Second == row));
+                var value = row == column ? "" : pair is null ? "" : Rho(pair.Mean);
+                var title = pair is not null && texts > 1 ? " title=\"per text: " + HtmlReport.Escape(string.Join(" ", pair.PerText.Select(Rho))) + "\"" : string.Empty;
+                html.Append("<td style=\"text-align:right;padding:2px 8px\"").Append(title).Append('>').Append(HtmlReport.Escape(value)).Append("</td>");
+            }
+
+            html.Append("</tr>\n");
+        }
+
+        html.Append("</table>\n</section>\n");
+        return html.ToString();
+    }
+}

@@ -1,0 +1,41 @@
+using System.CommandLine;
+
+namespace Attribution.Cli;
+
+/// <summary><c>attribution predict</c>: the model's class probabilities for each text.</summary>
+internal static class PredictCommand
+{
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        var format = new Option<string?>("--format")
+        {
+            Description = "Output format (default table).",
+            HelpName = "table|json|markdown",
+        };
+        format.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string?>();
+            if (value is not null && value is not ("table" or "json" or "markdown"))
+            {
+                result.AddError($"--format: unknown value '{value}' (predict writes table, json or markdown)");
+            }
+        });
+        var command = new Command("predict", "Classify texts: the predicted class and every class's probability.")
+        {
+            options.Model, options.Text, options.Input, format, options.Output, options.Truncate, options.BatchSize, options.Verbose,
+        };
+        command.SetAction(parse =>
+        {
+            var texts = TextInputs.Read(parse.GetValue(options.Text), parse.GetValue(options.Input), context);
+            var truncate = parse.GetValue(options.Truncate);
+            using var model = ModelSource.Load(parse.GetValue(options.Model), context, out _);
+            TextChecks.CheckLengths(model, texts, truncate, parse.GetValue(options.Input) is null ? "--text" : "--input");
+            var predictions = ChunkedRun.Predict(model, texts, parse.GetValue(options.BatchSize) ?? 16, truncate, context);
+            Output.Write(Output.Predictions(model, predictions, parse.GetValue(format) ?? "table"), parse.GetValue(options.Output), context);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

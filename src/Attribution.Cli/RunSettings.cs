@@ -1,0 +1,111 @@
+using System.CommandLine;
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Cli;
+
+/// <summary>Everything an explaining command was asked for, read from the parse result.</summary>
+internal sealed record RunSettings
+{
+    public string? ModelPath { get; init; }
+
+    public IReadOnlyList<string>? Texts { get; init; }
+
+    public string? Input { get; init; }
+
+    public required MethodSettings Method { get; init; }
+
+    public required ExplainOptions Explain { get; init; }
+
+    public Granularity Granularity { get; init; } = Granularity.Words;
+
+    public string Format { get; init; } = "table";
+
+    public string? Output { get; init; }
+
+    public bool Verbose { get; init; }
+
+    /// <summary>Reads the options of <paramref name="options"/> from <paramref name="result"/>.</summary>
+    public static RunSettings From(ParseResult result, CliOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(options);
+        var method = new MethodSettings
+        {
+            Layer = Value(result, options.Layer),
+            Steps = Value(result, options.Steps),
+            Integration = Value(result, options.Integration),
+            Baseline = Value(result, options.Baseline),
+            InternalBatchSize = Value(result, options.InternalBatchSize),
+            Neuron = Value(result, options.Neuron),
+            Samples = Value(result, options.Samples),
+            Seed = Value(result, options.Seed),
+            KernelWidth = Value(result, options.KernelWidth),
+            MaskToken = Value(result, options.MaskToken),
+            LimePreset = Value(result, options.LimePreset),
+            Epsilon = Value(result, options.Epsilon),
+            Attention = Value(result, options.Attention),
+            NoiseSamples = Value(result, options.NoiseSamples),
+            NoiseStdev = Value(result, options.NoiseStdev),
+            Inner = Value(result, options.Inner),
+            Reduce = Value(result, options.Reduce),
+            Score = Value(result, options.Score),
+        };
+        if (method.MaskToken is { Length: 0 })
+        {
+            throw new UsageException("--mask-token", "the mask token is empty; give the string that replaces a switched-off word");
+        }
+
+        if (method.Layer is { Length: 0 })
+        {
+            throw new UsageException("--layer", "the layer path is empty");
+        }
+
+        Target target;
+        var targetText = Value(result, options.Target);
+        try
+        {
+            target = targetText is null ? Methods.Target.Predicted : Methods.Target.Parse(targetText);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException("--target", "give a class index, a label name or 'predicted'");
+        }
+
+        if (target.Index is < 0)
+        {
+            throw new UsageException("--target", $"class index {target.Index} is negative");
+        }
+
+        var explain = new ExplainOptions
+        {
+            Target = target,
+            Score = method.Score is { } s ? ExplanationJson.ParseScoreOutput(s) : ScoreOutput.Logit,
+            Truncate = Value(result, options.Truncate),
+            BatchSize = Value(result, options.BatchSize) ?? 16,
+            Salience = new SalienceOptions
+            {
+                KeepSpecialTokens = Value(result, options.KeepSpecial),
+                Normalization = Value(result, options.Normalize) is { } n ? SalienceNames.ParseNormalization(n) : Normalization.None,
+                WordAggregation = Value(result, options.Aggregate) is { } a ? SalienceNames.ParseWordAggregation(a) : WordAggregation.Sum,
+            },
+        };
+
+        return new RunSettings
+        {
+            ModelPath = Value(result, options.Model),
+            Texts = Value(result, options.Text),
+            Input = Value(result, options.Input),
+            Method = method,
+            Explain = explain,
+            Granularity = Value(result, options.Granularity) == "tokens" ? Granularity.Tokens : Granularity.Words,
+            Format = Value(result, options.Format) ?? "table",
+            Output = Value(result, options.Output),
+            Verbose = Value(result, options.Verbose),
+        };
+    }
+
+    /// <summary>The value of an option when it belongs to the parsed command, else its default.</summary>
+    private static T? Value<T>(ParseResult result, Option<T> option) =>
+        result.CommandResult.Command.Options.Contains(option) ? result.GetValue(option) : default;
+}

@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary><c>attribution compare</c>, <c>predict</c> and <c>demo</c>.</summary>
+public sealed class CliCompareTests
+{
+    private static readonly string[] Texts = ["a sometimes tedious film", "the cast was superb"];
+
+    [SkippableFact]
+    public void Compare_json_is_a_valid_comparison_document_equal_to_the_library_with_agreement()
+    {
+        var run = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1],
+            "--methods", "gradient,integrated-gradients", "--methods", "lime", "--steps", "3", "--samples", "16", "--format", "json");
+
+        run.Code.Should().Be(0, run.ToString());
+        CliHarness.SchemaErrors(run.Out).Should().BeEmpty();
+        var document = ExplanationJson.Parse(run.Out);
+        document.IsComparison.Should().BeTrue();
+        document.Results.Select(r => (r.Text, r.Method)).Should().Equal(
+            (Texts[0], "gradient"), (Texts[0], "integrated-gradients"), (Texts[0], "lime"),
+            (Texts[1], "gradient"), (Texts[1], "integrated-gradients"), (Texts[1], "lime"));
+        var settings = document.Settings.ToDictionary(kv => kv.Key, kv => kv.Value);
+        settings.Should().ContainKey("spearman:gradient~integrated-gradients");
+        settings.Should().ContainKey("spearman:integrated-gradients~lime:per-text");
+        settings["spearman:integrated-gradients~lime:per-text"].Split(',').Should().HaveCount(2);
+
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        IAttributor[] methods = [new Gradient(), new IntegratedGradients { Steps = 3 }, new Lime { Samples = 16 }];
+        var expected = Explainer.ExplainAll(model, Texts, methods);
+        var expectedJson = ExplanationJson.Serialize(ExplanationDocument.Comparison(model.Name, expected, model.Labels, document.Settings));
+        JsonNode.DeepEquals(CliHarness.WithoutTimes(run.Out), CliHarness.WithoutTimes(expectedJson)).Should().BeTrue(
+            "compare must give the library's results\nCLI:\n{0}\nlibrary:\n{1}", run.Out, expectedJson);
+
+        // The stated agreement is Spearman's rho of the word scores (magnitudes, as gradient is unsigned).
+        var gradientWords = expected[0][0].Words.Select(w => Math.Abs(w.Score)).ToArray();
+        var igWords = expected[1][0].Words.Select(w => Math.Abs(w.Score)).ToArray();
+        var rho = Attribution.Cli.Agreement.Spearman(gradientWords, igWords);
+        var perText = settings["spearman:gradient~integrated-gradients:per-text"].Split(',');
+        double.Parse(perText[0], System.Globalization.CultureInfo.InvariantCulture).Should().Be(rho);
+    }
+
+    [SkippableFact]
+    public void Compare_table_runs_every_method_by_default_and_shows_the_agreement()
+    {
+        var run = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1],
+            "--steps", "2", "--samples", "8", "--noise-samples", "2");
+
+        run.Code.Should().Be(0, run.ToString());
+        foreach (var method in new[] { "gradient", "gradient-x-input", "integrated-gradients", "conductance", "lime", "lrp-epsilon", "smoothgrad" })
+        {
+            run.Out.Should().Contain(method);
+        }
+
+        run.Out.Should().Contain("Agreement between methods").And.Contain("gradient ~ gradient-x-input").And.Contain("per text:").And.Contain("all pairs");
+        var conductance = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--methods", "conductance", "--steps", "2", "--format", "json");
+        conductance.Code.Should().Be(0, conductance.ToString());
+        ExplanationJson.Parse(conductance.Out).Results[0].Setting("layer").Should().Be("bert.encoder.layer.0", "conductance defaults to the first encoder layer");
+
+        var markdown = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--methods", "gradient,gradient-x-input", "--format", "markdown");
+        markdown.Code.Should().Be(0, markdown.ToString());
+        markdown.Out.Should().Contain("## Agreement between methods");
+        var html = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--methods", "gradient,gradient-x-input", "--format", "html");
+        html.Code.Should().Be(0, html.ToString());
+        html.Out.Should().Contain("Agreement between methods").And.EndWith("</html>\n");
+    }
+
+    [SkippableFact]
+    public void Predict_gives_the_models_probabilities()
+    {
+        var run = CliHarness.Run("predict", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1], "--format", "json");
+
+        run.Code.Should().Be(0, run.ToString());
+        var predictions = JsonNode.Parse(run.Out)!["predictions"]!.AsArray();
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var expected = model.Predict(Texts);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            predictions[i]!["text"]!.GetValue<string>().Should().Be(Texts[i]);
+            predictions[i]!["label_name"]!.GetValue<string>().Should().Be(expected[i].LabelName);
+            predictions[i]!["probabilities"]!.AsArray().Select(p => p!.GetValue<double>()).Should().Equal(expected[i].Probabilities);
+        }
+
+        var table = CliHarness.Run("predict", "--model", CliHarness.TinyBert, "--text", Texts[0]);
+        table.Code.Should().Be(0);
+        table.Out.Should().Contain("p(negative)").And.Contain(Texts[0]);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Demo_explains_with_every_method_on_the_default_model_and_writes_the_report()
+    {
+        // The default model needs nothing from shared/: it is trained on the generated corpus on first use (cached).
+        var folder = Directory.CreateTempSubdirectory("attribution-demo-").FullName;
+        try
+        {
+            var run = CliHarness.Run("demo", "--output", Path.Combine(folder, "report.html"));
+
+            run.Code.Should().Be(0, run.ToString());
+            var path = Path.Combine(folder, "report.html");
+            run.Out.Should().Contain($"HTML report: {path}");
+            run.Out.Should().Contain("a sometimes tedious film").And.Contain("tedious (−)");
+            run.Out.Should().Contain("How often each method's top word");
+            var html = File.ReadAllText(path);
+            html.Should().StartWith("<!DOCTYPE html>").And.Contain("a sometimes tedious film").And.Contain("Agreement between methods").And.Contain("What the corpus knows");
+            foreach (var method in new[] { "gradient", "gradient-x-input", "integrated-gradients", "conductance", "lime", "lrp-epsilon", "smoothgrad" })
+            {
+                html.Should().Contain(method);
+                run.Out.Should().Contain(method);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

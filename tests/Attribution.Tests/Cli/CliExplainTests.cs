@@ -1,0 +1,218 @@
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+using Attribution.Salience;
+using System.Text.Json.Nodes;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary>
+/// <c>attribution explain --format json</c> for every method on the tiny BERT: the document validates against
+/// docs/json-schema.json and equals, field for field (timings aside), the library's own result for the same settings.
+/// </summary>
+public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixture>
+{
+    private static readonly string[] Texts = ["a sometimes tedious film", "the cast was superb , the plot was not"];
+
+    private readonly TinyBertFixture fixture;
+
+    public CliExplainTests(TinyBertFixture fixture) => this.fixture = fixture;
+
+    /// <summary>The model, loaded once (null when shared/ is absent).</summary>
+    public sealed class TinyBertFixture : IDisposable
+    {
+        private readonly Lazy<TextClassifier> model = new(() => ClassifierLoader.Load(CliHarness.TinyBert));
+
+        public TextClassifier Model => model.Value;
+
+        public void Dispose()
+        {
+            if (model.IsValueCreated)
+            {
+                model.Value.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Per case: the CLI's method options, the same attributor built with the library, and the shared options.</summary>
+    public static TheoryData<string, string[], Func<IAttributor>, ExplainOptions> Cases() => new()
+    {
+        { "gradient", [], () => new Gradient(), new ExplainOptions() },
+        { "gradient", ["--reduce", "l1", "--normalize", "max-abs", "--keep-special"], () => new Gradient { Reduce = HiddenReduction.L1 },
+            new ExplainOptions { Salience = new SalienceOptions { Normalization = Normalization.MaxAbs, KeepSpecialTokens = true } } },
+        { "gradient-x-input", ["--target", "positive", "--score", "probability"], () => new GradientXInput(),
+            new ExplainOptions { Target = Target.Named("positive"), Score = ScoreOutput.Probability } },
+        { "integrated-gradients", ["--steps", "4", "--integration", "riemann-middle", "--baseline", "unk", "--internal-batch-size", "3", "--aggregate", "mean"],
+            () => new IntegratedGradients { Steps = 4, Rule = IntegrationRule.RiemannMiddle, Baseline = Baseline.Unk, InternalBatchSize = 3 },
+            new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Mean } } },
+        { "conductance", ["--layer", "bert.encoder.layer.0", "--steps", "3", "--target", "1"],
+            () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 3 }, new ExplainOptions { Target = Target.Class(1) } },
+        { "neuron-conductance", ["--layer", "bert.encoder.layer.1", "--neuron", "1,7", "--steps", "3", "--baseline", "zero"],
+            () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 1, Unit = 7, Steps = 3, Baseline = Baseline.Zero }, new ExplainOptions() },
+        { "lime", ["--samples", "24", "--seed", "5", "--lime-preset", "captum", "--kernel-width", "0.5", "--mask-token", "[UNK]", "--normalize", "l1"],
+            () => new Lime { Samples = 24, Seed = 5, Preset = LimePreset.Captum, KernelWidth = 0.5, MaskToken = "[UNK]" },
+            new ExplainOptions { Salience = new SalienceOptions { Normalization = Normalization.L1 } } },
+        { "lrp-epsilon", ["--epsilon", "0.01", "--attention", "cp"], () => new LrpEpsilon { Epsilon = 0.01, Attention = AttentionRule.CpLrp }, new ExplainOptions() },
+        { "lrp-epsilon", ["--keep-special"], () => new LrpEpsilon(), new ExplainOptions { Salience = new SalienceOptions { KeepSpecialTokens = true } } },
+        { "smoothgrad", ["--noise-samples", "3", "--seed", "11", "--noise-stdev", "0.05"],
+            () => new NoiseTunnel(new Gradient()) { Samples = 3, Seed = 11, Stdev = 0.05 }, new ExplainOptions() },
+        { "smoothgrad", ["--inner", "integrated-gradients", "--steps", "3", "--noise-samples", "2"],
+            () => new NoiseTunnel(new IntegratedGradients { Steps = 3 }) { Samples = 2 }, new ExplainOptions() },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void Json_validates_against_the_schema_and_equals_the_library_result(string method, string[] options, Func<IAttributor> library, ExplainOptions explainOptions)
+    {
+        var model = fixture.Model;
+        var run = CliHarness.Run(["explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1], "--method", method, "--format", "json", .. options]);
+
+        run.Code.Should().Be(0, run.ToString());
+        CliHarness.SchemaErrors(run.Out).Should().BeEmpty();
+        var document = ExplanationJson.Parse(run.Out);
+        document.Method.Should().Be(method);
+        document.Model.Should().Be(model.Name);
+        document.Labels.Should().Equal(model.Labels);
+        document.Results.Should().HaveCount(Texts.Length);
+
+        var attributor = library();
+        var expected = attributor.Explain(model, Texts, explainOptions);
+        var expectedJson = ExplanationJson.Serialize(new ExplanationDocument
+        {
+            Model = model.Name,
+            Method = attributor.Name,
+            Settings = expected[0].Settings,
+            Labels = model.Labels,
+            Results = expected,
+        });
+        JsonNode.DeepEquals(CliHarness.WithoutTimes(run.Out), CliHarness.WithoutTimes(expectedJson)).Should().BeTrue(
+            "the CLI's JSON must equal the library's result for the same settings\nCLI:\n{0}\nlibrary:\n{1}", run.Out, expectedJson);
+    }
+
+    [SkippableFact]
+    public void Table_markdown_and_html_name_the_method_and_the_words()
+    {
+        foreach (var format in new[] { "table", "markdown", "html" })
+        {
+            var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", "gradient", "--format", format);
+            run.Code.Should().Be(0, run.ToString());
+            run.Out.Should().Contain("gradient").And.Contain("tedious");
+            run.Out.Should().NotContain("\u001b[", "the table is plain when the output is not a terminal");
+        }
+
+        CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", "gradient", "--format", "html").Out
+            .Should().StartWith("<!DOCTYPE html>");
+    }
+
+    [SkippableFact]
+    public void Granularity_tokens_shows_word_pieces()
+    {
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", "an unwatchable film", "--method", "gradient", "--granularity", "tokens", "--format", "markdown");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("##watch", "WordPiece continuation tokens are shown at token granularity");
+    }
+
+    [SkippableFact]
+    public void Output_writes_the_file_and_says_where()
+    {
+        var folder = Directory.CreateTempSubdirectory("attribution-cli-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "sub", "out.json");
+            var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", "gradient-x-input", "--format", "json", "--output", path);
+            run.Code.Should().Be(0, run.ToString());
+            run.Out.Should().BeEmpty();
+            run.Error.Should().Contain(path);
+            ExplanationJson.Parse(File.ReadAllText(path)).Results.Should().ContainSingle();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void Input_file_as_tsv_with_a_sentence_column()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(path, ["sentence\tlabel", "a sometimes tedious film\t0", "", "a great movie\t1"]);
+            var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--input", path, "--method", "gradient", "--format", "json");
+            run.Code.Should().Be(0, run.ToString());
+            ExplanationJson.Parse(run.Out).Results.Select(r => r.Text).Should().Equal("a sometimes tedious film", "a great movie");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [SkippableFact]
+    public void Progress_is_reported_per_chunk_when_there_are_several()
+    {
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1], "--text", "a great movie",
+            "--method", "gradient", "--batch-size", "2", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        run.Error.Should().Contain("explained 2/3 texts").And.Contain("explained 3/3 texts");
+        ExplanationJson.Parse(run.Out).Results.Select(r => r.Text).Should().Equal(Texts[0], Texts[1], "a great movie");
+
+        var single = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", "gradient");
+        single.Error.Should().NotContain("explained", "one chunk to a non-terminal needs no progress");
+    }
+
+    [SkippableFact]
+    public void Ctrl_c_stops_between_chunks_with_exit_code_130()
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new CancelOnWrite("explained 1/3", cancellation);
+        var code = Attribution.Cli.CliApp.Run(
+            ["explain", "--model", CliHarness.TinyBert, "--text", "one", "--text", "two", "--text", "three", "--method", "gradient", "--batch-size", "1", "--format", "json"],
+            new Attribution.Cli.CliContext { Out = output, Error = error, Cancellation = cancellation.Token });
+
+        code.Should().Be(130, error.ToString());
+        error.ToString().Should().Contain("cancelled: explained 1/3 texts");
+        output.ToString().Should().BeEmpty("nothing is written after a cancellation");
+    }
+
+    [SkippableFact]
+    public void Model_specific_bad_values_exit_2_naming_the_option()
+    {
+        var bert = CliHarness.TinyBert;
+        (string[] Args, string Option)[] cases =
+        [
+            (["--method", "gradient", "--target", "neutral"], "--target"),
+            (["--method", "gradient", "--target", "5"], "--target"),
+            (["--method", "integrated-gradients", "--layer", "bert.no.such.layer"], "--layer"),
+            (["--method", "gradient-x-input", "--normalize", "min-max"], "--normalize"),
+        ];
+        foreach (var (args, option) in cases)
+        {
+            var run = CliHarness.Run(["explain", "--model", bert, "--text", "a film", .. args]);
+            run.Code.Should().Be(2, run.ToString());
+            run.Error.Should().Contain(option, run.ToString());
+            run.Error.Should().NotContain("   at ", "no stack trace without --verbose");
+        }
+
+        var tooLong = CliHarness.Run("explain", "--model", bert, "--text", string.Join(' ', Enumerable.Repeat("film", 200)), "--method", "gradient");
+        tooLong.Code.Should().Be(2, tooLong.ToString());
+        tooLong.Error.Should().Contain("--truncate");
+        var truncated = CliHarness.Run("explain", "--model", bert, "--text", string.Join(' ', Enumerable.Repeat("film", 200)), "--method", "gradient", "--truncate", "--format", "json");
+        truncated.Code.Should().Be(0, truncated.ToString());
+        ExplanationJson.Parse(truncated.Out).Results[0].Notes.Should().Contain(n => n.Contains("truncated"));
+    }
+
+    /// <summary>A writer that cancels when a given text is written to it.</summary>
+    private sealed class CancelOnWrite(string trigger, CancellationTokenSource source) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.Contains(trigger, StringComparison.Ordinal))
+            {
+                source.Cancel();
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using Attribution.Cli;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary>
+/// Bad usage exits with code 2 and a message naming the option, before any model is loaded; runtime failures exit 1
+/// with a one-line typed message and no stack trace unless --verbose.
+/// </summary>
+public sealed class CliUsageTests
+{
+    public static TheoryData<string[], string> BadUsage() => new()
+    {
+        { ["explain", "--text", "a film", "--method", "nope"], "--method" },
+        { ["explain", "--text", "a film"], "--method" },
+        { ["explain", "--method", "gradient"], "--text" },
+        { ["explain", "--text", "", "--method", "gradient"], "--text" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--steps", "0"], "--steps" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--steps", "many"], "--steps" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--integration", "simpson"], "--integration" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--integration", "riemann-left", "--steps", "1"], "--steps" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--baseline", "random"], "--baseline" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--internal-batch-size", "0"], "--internal-batch-size" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--score", "softmax"], "--score" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--format", "pdf"], "--format" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--granularity", "letters"], "--granularity" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--reduce", "max"], "--reduce" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--aggregate", "median"], "--aggregate" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--normalize", "softmax"], "--normalize" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--batch-size", "0"], "--batch-size" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--steps", "5"], "--steps" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--samples", "5"], "--samples" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--bogus"], "--bogus" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--target", "-1"], "--target" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance"], "--neuron" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "3"], "--neuron" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "a,b"], "--neuron" },
+        { ["explain", "--text", "a film", "--method", "lime", "--samples", "0"], "--samples" },
+        { ["explain", "--text", "a film", "--method", "lime", "--seed", "-3"], "--seed" },
+        { ["explain", "--text", "a film", "--method", "lime", "--kernel-width", "0"], "--kernel-width" },
+        { ["explain", "--text", "a film", "--method", "lime", "--lime-preset", "shap"], "--lime-preset" },
+        { ["explain", "--text", "a film", "--method", "lime", "--mask-token", ""], "--mask-token" },
+        { ["explain", "--text", "a film", "--method", "lime", "--score", "logit"], "--score" },
+        { ["explain", "--text", "a film", "--method", "lime", "--epsilon", "0.1"], "--epsilon" },
+        { ["explain", "--text", "a film", "--method", "lrp-epsilon", "--epsilon", "-1"], "--epsilon" },
+        { ["explain", "--text", "a film", "--method", "lrp-epsilon", "--epsilon", "NaN"], "--epsilon" },
+        { ["explain", "--text", "a film", "--method", "lrp-epsilon", "--attention", "full"], "--attention" },
+        { ["explain", "--text", "a film", "--method", "lrp-epsilon", "--score", "probability"], "--score" },
+        { ["explain", "--text", "a film", "--method", "smoothgrad", "--noise-samples", "0"], "--noise-samples" },
+        { ["explain", "--text", "a film", "--method", "smoothgrad", "--noise-stdev", "-0.1"], "--noise-stdev" },
+        { ["explain", "--text", "a film", "--method", "smoothgrad", "--inner", "lime"], "--inner" },
+        { ["explain", "--text", "a film", "--method", "smoothgrad", "--steps", "4"], "--steps" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--inner", "gradient"], "--inner" },
+        { ["explain", "--input", "/no/such/file.txt", "--method", "gradient"], "--input" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--model", "/no/such/model"], "--model" },
+        { ["compare", "--text", "a film", "--methods", "gradient,shap"], "--methods" },
+        { ["compare", "--text", "a film", "--methods", "gradient,gradient"], "--methods" },
+        { ["compare", "--text", "a film", "--methods", "gradient", "--samples", "8"], "--samples" },
+        { ["compare", "--text", "a film", "--methods", "gradient,neuron-conductance"], "--neuron" },
+        { ["compare", "--text", "a film", "--methods", "lrp-epsilon", "--score", "probability"], "--score" },
+        { ["compare", "--methods", "gradient"], "--text" },
+        { ["predict", "--text", "a film", "--format", "html"], "--format" },
+        { ["predict"], "--text" },
+        { ["predict", "--text", "a film", "--method", "gradient"], "--method" },
+        { ["demo", "--text", "a film"], "--text" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadUsage))]
+    public void Bad_usage_exits_2_with_a_message_naming_the_option(string[] args, string option)
+    {
+        var run = CliHarness.Run(args);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(option, run.ToString());
+        run.Error.Should().Contain("error:");
+        run.Error.Should().NotContain("   at ", "no stack trace");
+        run.Out.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void No_command_is_bad_usage_and_help_is_not()
+    {
+        CliHarness.Run().Code.Should().Be(2);
+        var help = CliHarness.Run("--help");
+        help.Code.Should().Be(0);
+        help.Out.Should().Contain("explain").And.Contain("compare").And.Contain("predict").And.Contain("demo");
+        var explainHelp = CliHarness.Run("explain", "--help");
+        explainHelp.Code.Should().Be(0);
+        foreach (var option in new[]
+                 {
+                     "--model", "--text", "--input", "--method", "--target", "--score", "--layer", "--steps", "--integration", "--baseline",
+                     "--internal-batch-size", "--neuron", "--samples", "--seed", "--kernel-width", "--mask-token", "--lime-preset", "--epsilon",
+                     "--attention", "--noise-samples", "--noise-stdev", "--inner", "--granularity", "--reduce", "--aggregate", "--normalize",
+                     "--keep-special", "--format", "--output", "--truncate", "--batch-size", "--verbose",
+                 })
+        {
+            explainHelp.Out.Should().Contain(option);
+        }
+    }
+
+    [Fact]
+    public void A_model_folder_that_does_not_load_is_a_runtime_failure_with_one_line()
+    {
+        var folder = Directory.CreateTempSubdirectory("attribution-cli-badmodel-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "config.json"), "{ \"model_type\": \"bert\" ");
+            var run = CliHarness.Run("predict", "--model", folder, "--text", "a film");
+            run.Code.Should().Be(1, run.ToString());
+            run.Error.Should().StartWith("error: cannot load the model:");
+            run.Error.Should().NotContain("   at ");
+
+            var verbose = CliHarness.Run("predict", "--model", folder, "--text", "a film", "--verbose");
+            verbose.Code.Should().Be(1);
+            verbose.Error.Should().Contain("   at ", "--verbose shows the stack trace");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Texts_starting_with_at_are_texts_not_response_files()
+    {
+        var run = CliHarness.Run("explain", "--text", "@nobody", "--method", "gradient", "--steps", "2");
+        run.Code.Should().Be(2);
+        run.Error.Should().Contain("--steps", "the text was taken as a text and the usage check ran");
+    }
+
+    [Fact]
+    public void Input_files_are_lines_or_a_tsv_sentence_column()
+    {
+        TextInputs.Parse(["a film", "", "  ", "another film\r"], "x").Should().Equal("a film", "another film");
+        TextInputs.Parse(["\uFEFFsentence\tlabel", "good\t1", "bad\t0"], "x").Should().Equal("good", "bad");
+        TextInputs.Parse(["idx\tSentence", "0\tgood", "1\tbad"], "x").Should().Equal("good", "bad");
+        TextInputs.Parse(["a\tb", "c\td"], "x").Should().Equal("a\tb", "c\td");
+        var missing = () => TextInputs.Parse(["label\tsentence", "1"], "f.tsv");
+        missing.Should().Throw<UsageException>().Which.Message.Should().Contain("--input").And.Contain("line 2");
+    }
+
+    [Fact]
+    public void Standard_input_is_read_for_a_dash()
+    {
+        var context = new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("one\ntwo\n") };
+        TextInputs.Read(["zero"], "-", context).Should().Equal("zero", "one", "two");
+    }
+}

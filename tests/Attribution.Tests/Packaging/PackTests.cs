@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Tests.Cli;
+
+namespace Attribution.Tests.Packaging;
+
+/// <summary>
+/// <c>dotnet pack</c> gives <c>Attribution.&lt;version&gt;.nupkg</c> with the assembly, its XML docs, the README, the licence
+/// and the native shim under <c>runtimes/linux-x64/native/</c>; a throwaway console app restored from that package
+/// alone (a local folder feed, its own empty packages folder, no network) builds and runs an explanation.
+/// </summary>
+public sealed class PackTests
+{
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    private const string SmokeProgram = """
+        using System.Globalization;
+        using Attribution.Methods;
+        using Attribution.Models;
+        using Attribution.Text.Tokenizers;
+
+        // With a model folder as argument, explain with it; otherwise build a tiny BERT with random weights.
+        TextClassifier model;
+        if (args.Length > 0)
+        {
+            model = ClassifierLoader.Load(args[0]);
+        }
+        else
+        {
+            var folder = Directory.CreateTempSubdirectory("pack-smoke-").FullName;
+            string[] vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "sometimes", "tedious", "film"];
+            File.WriteAllLines(Path.Combine(folder, "vocab.txt"), vocab);
+            var tokenizer = TokenizerLoader.FromWordPieceVocab(Path.Combine(folder, "vocab.txt"));
+            Directory.Delete(folder, recursive: true);
+            var config = new TransformerConfig
+            {
+                ModelType = "bert", VocabSize = vocab.Length, HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2,
+                IntermediateSize = 32, MaxPositionEmbeddings = 32,
+            };
+            var module = new BertForSequenceClassification(config);
+            model = new TextClassifier("random-tiny-bert", tokenizer, module, ["negative", "positive"], module.WordEmbeddingPath, 32, usesTokenTypes: true);
+        }
+
+        using (model)
+        {
+            var explanation = new IntegratedGradients { Steps = 8 }.Explain(model, "a sometimes tedious film");
+            Console.WriteLine($"model {model.Name}");
+            foreach (var word in explanation.Words)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"word {word.Text} {word.Score:R}"));
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delta {explanation.ConvergenceDelta:R}"));
+            Console.WriteLine("ok");
+        }
+        """;
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Pack_gives_a_package_that_a_console_app_restores_and_explains_with()
+    {
+        var clock = Stopwatch.StartNew();
+        var repository = Path.GetDirectoryName(CliHarness.RepositoryFile("Attribution.sln"))!;
+        var work = Directory.CreateTempSubdirectory("attribution-pack-").FullName;
+        try
+        {
+            // Pack what this test run built (the same configuration), into a folder feed.
+            var feed = Path.Combine(work, "feed");
+            Run(repository, "pack", Path.Combine(repository, "src", "Attribution", "Attribution.csproj"), "-c", Configuration, "--no-build", "-o", feed, "-nodeReuse:false");
+            var package = Directory.GetFiles(feed, "*.nupkg").Should().ContainSingle().Subject;
+            var name = Path.GetFileName(package);
+            name.Should().MatchRegex(@"^Attribution\.\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\.nupkg$");
+            var version = name["Attribution.".Length..^".nupkg".Length];
+
+            using (var zip = ZipFile.OpenRead(package))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToList();
+                entries.Should().Contain("lib/net10.0/Attribution.dll");
+                entries.Should().Contain("lib/net10.0/Attribution.xml", "the XML docs ship with the assembly");
+                entries.Should().Contain("README.md");
+                entries.Should().Contain("LICENSE");
+                entries.Should().Contain("runtimes/linux-x64/native/libattribution_native.so");
+                zip.GetEntry("runtimes/linux-x64/native/libattribution_native.so")!.Length.Should().BeGreaterThan(10_000);
+                using var nuspec = new StreamReader(zip.GetEntry("Attribution.nuspec")!.Open());
+                var text = nuspec.ReadToEnd();
+                text.Should().Contain("<readme>README.md</readme>").And.Contain("Apache-2.0");
+                using var docs = new StreamReader(zip.GetEntry("lib/net10.0/Attribution.xml")!.Open());
+                docs.ReadToEnd().Should().Contain("M:Attribution.Methods.IntegratedGradients");
+            }
+
+            // A console app outside the repository (no Directory.Build.props, no central versions) that knows only the feed.
+            var app = Path.Combine(work, "app");
+            Directory.CreateDirectory(app);
+            File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
+            File.WriteAllText(Path.Combine(app, "Directory.Packages.props"), "<Project />\n");
+            File.WriteAllText(Path.Combine(app, "PackSmoke.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="Attribution" Version="[{version}]" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), SmokeProgram);
+            var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+                ? configured
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <clear />
+                    <add key="packed" value="{feed}" />
+                    <add key="global-packages" value="{globalPackages}" />
+                  </packageSources>
+                </configuration>
+                """);
+
+            // Its own packages folder, so the package restored is the one just packed, never a cached copy.
+            var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(work, "packages") };
+            Run(app, environment, "build", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
+            var dll = Path.Combine(app, "bin", "Release", "net10.0", "PackSmoke.dll");
+            File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native", "libattribution_native.so"))
+                .Should().BeTrue("the native shim comes from the package's runtimes folder");
+
+            var random = Run(app, environment, dll);
+            random.Should().Contain("model random-tiny-bert").And.Contain("word tedious ").And.EndWith("ok\n");
+            var delta = double.Parse(random.Split('\n').Single(l => l.StartsWith("delta ", StringComparison.Ordinal))["delta ".Length..], CultureInfo.InvariantCulture);
+            Math.Abs(delta).Should().BeLessThan(0.05, "Integrated Gradients is complete up to the quadrature error");
+
+            // With a real model: the packaged library gives exactly what this build gives.
+            if (SharedData.Directory is { } shared && Directory.Exists(Path.Combine(shared, "models", "sst2-bert-tiny")))
+            {
+                var bert = Path.Combine(shared, "models", "sst2-bert-tiny");
+                var output = Run(app, environment, dll, bert);
+                using var model = ClassifierLoader.Load(bert);
+                var expected = new IntegratedGradients { Steps = 8 }.Explain(model, "a sometimes tedious film");
+                var lines = expected.Words.Select(w => string.Create(CultureInfo.InvariantCulture, $"word {w.Text} {w.Score:R}")).ToList();
+                output.Split('\n').Where(l => l.StartsWith("word ", StringComparison.Ordinal)).Should().Equal(lines);
+            }
+
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(4), "packing, restoring and building a console app takes well under a minute");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static string Run(string directory, params string[] args) => Run(directory, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/>; fails with its output when it exits non-zero.</summary>
+    private static string Run(string directory, Dictionary<string, string> environment, params string[] args)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // The test host's MSBuild settings must not leak into a separate build.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "VSTEST_HOST_DEBUG").ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in 5 minutes");
+        }
+
+        var output = stdout.Result;
+        process.ExitCode.Should().Be(0, "dotnet {0} failed:\n{1}\n{2}", string.Join(' ', args), output, stderr.Result);
+        return output;
+    }
+}
