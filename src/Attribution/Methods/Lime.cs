@@ -24,10 +24,10 @@ namespace Attribution.Methods;
 /// truncation is not possible: a text longer than the model accepts is an <see cref="ArgumentException"/>.
 /// </para>
 /// <para>
-/// With a <see cref="ITextClassifier"/>, the result's tokens are the model's tokens and each token carries the
-/// coefficient of the feature (word) its character offset falls in, special tokens 0 (reduction
-/// <c>feature-coefficient</c>). Word aggregation by <c>mean</c>, <c>first</c> or <c>absmax</c> therefore gives back
-/// each word's coefficient, while <c>sum</c> counts it once per token (a note says so when it matters). With a
+/// With a <see cref="ITextClassifier"/>, the result's tokens are the model's tokens; the tokens of a feature (word)
+/// share its coefficient equally, special tokens get 0 (reduction <c>feature-coefficient</c>). Word aggregation by
+/// <c>sum</c> (the default) therefore gives back each word's coefficient, and token scores add up to Σ coefficients,
+/// as the scores of the other methods add up. With a
 /// black-box <see cref="ITextPredictor"/>, the result's tokens are the features themselves (ids −1, offsets into the
 /// text), so rendering and word aggregation work unchanged; its logits are the log-probabilities. The fitted surrogate
 /// (raw coefficients, intercept, R²) is on <see cref="Explanation.Surrogate"/>.
@@ -330,13 +330,11 @@ public sealed class Lime : IAttributor
         }
 
         var run = RunWith(model, text, target, features, null);
-        var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f]).ToArray();
+        // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
+        // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
+        var tokensPerFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
+        var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
         var notes = RunNotes(run);
-        var aggregation = options.Salience.WordAggregation;
-        if (aggregation is WordAggregation.Sum or WordAggregation.L2 && tokenFeature.Where(f => f >= 0).GroupBy(f => f).Any(g => g.Count() > 1))
-        {
-            notes.Add($"every token carries its word's LIME coefficient, so '{aggregation.Name()}' word scores count a word once per token; aggregate words with 'mean' or 'first' (or read Surrogate.Coefficients) for the coefficients themselves");
-        }
 
         var explanation = new Explanation
         {

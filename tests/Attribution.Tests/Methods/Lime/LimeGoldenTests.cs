@@ -127,8 +127,8 @@ public sealed class LimeGoldenTests(LimeGoldenFixture fixture, ITestOutputHelper
         var model = fixture.Model;
         var texts = fixture.Cases.Select(c => c.Text).ToArray();
         var lime = new Lime { Samples = 300, Seed = 7 };
-        var results = lime.Explain(model, texts, new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Mean } });
-        var again = lime.Explain(model, texts, new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Mean } });
+        var results = lime.Explain(model, texts, new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Sum } });
+        var again = lime.Explain(model, texts, new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Sum } });
         for (var i = 0; i < texts.Length; i++)
         {
             var e = results[i];
@@ -144,7 +144,8 @@ public sealed class LimeGoldenTests(LimeGoldenFixture fixture, ITestOutputHelper
             e.Surrogate.Features.Select(f => f.Text).Should().Equal(fixture.Cases[i].Words);
             e.Surrogate.RSquared.Should().BeInRange(0, 1);
             e.Words.Select(w => w.Text).Should().Equal(fixture.Cases[i].Words);
-            e.Words.Select(w => w.Score).Should().Equal(e.Surrogate.Coefficients, (a, b) => Math.Abs(a - b) < 1e-12, "mean aggregation gives back each word's coefficient");
+            e.Words.Select(w => w.Score).Should().Equal(e.Surrogate.Coefficients, (a, b) => Math.Abs(a - b) < 1e-12, "a word's tokens share its coefficient, so sum aggregation gives it back");
+            e.Scores.Sum().Should().BeApproximately(e.Surrogate.Coefficients.Sum(), 1e-12);
             e.Scores.Should().Equal(again[i].Scores, "same seed, same result");
             e.Probabilities[e.Target].Should().BeApproximately(model.PredictProbabilities([texts[i]])[0][e.Target], 1e-12);
         }
