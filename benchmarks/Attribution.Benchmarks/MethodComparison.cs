@@ -3,13 +3,14 @@ using System.Globalization;
 using System.Text;
 using Attribution.Methods;
 using Attribution.Models;
+using Attribution.Salience;
 
 namespace Attribution.Benchmarks;
 
 /// <summary>
 /// The method-comparison runner: every method on the same SST-2 dev sentences with sst2-bert-tiny, reporting wall
-/// time per text and how much the methods agree (mean Spearman rank correlation of their token scores, special
-/// tokens excluded). Writes a Markdown table. Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- compare-methods [texts] [output.md]</c>.
+/// time per text and how much the methods agree (mean Spearman rank correlation of their word scores, on magnitudes
+/// when a method is unsigned, as the CLI's compare). Writes a Markdown table. Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- compare-methods [texts] [output.md]</c>.
 /// </summary>
 public static class MethodComparison
 {
@@ -47,7 +48,7 @@ public static class MethodComparison
         }
 
         report.AppendLine();
-        report.AppendLine("Mean Spearman rank correlation of token scores between methods (per text, then averaged):");
+        report.AppendLine("Mean Spearman rank correlation of word scores between methods (per text, then averaged; magnitudes when either method is unsigned):");
         report.AppendLine();
         report.AppendLine("| | " + string.Join(" | ", results.Select(r => r.Name)) + " |");
         report.AppendLine("| --- |" + string.Concat(results.Select(_ => " ---: |")));
@@ -76,51 +77,5 @@ public static class MethodComparison
     ];
 
     private static double MeanSpearman(IReadOnlyList<Explanation> a, IReadOnlyList<Explanation> b) =>
-        a.Select((e, i) => Spearman(e.Scores, b[i].Scores)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-
-    /// <summary>Spearman's ρ: Pearson correlation of average ranks.</summary>
-    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
-    {
-        if (x.Count != y.Count || x.Count < 2)
-        {
-            return double.NaN;
-        }
-
-        var rx = Ranks(x);
-        var ry = Ranks(y);
-        var mx = rx.Average();
-        var my = ry.Average();
-        double sxy = 0, sxx = 0, syy = 0;
-        for (var i = 0; i < rx.Length; i++)
-        {
-            sxy += (rx[i] - mx) * (ry[i] - my);
-            sxx += (rx[i] - mx) * (rx[i] - mx);
-            syy += (ry[i] - my) * (ry[i] - my);
-        }
-
-        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
-    }
-
-    private static double[] Ranks(IReadOnlyList<double> values)
-    {
-        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
-        var ranks = new double[values.Count];
-        for (var i = 0; i < order.Length;)
-        {
-            var j = i;
-            while (j + 1 < order.Length && values[order[j + 1]] == values[order[i]])
-            {
-                j++;
-            }
-
-            for (var k = i; k <= j; k++)
-            {
-                ranks[order[k]] = ((i + j) / 2.0) + 1;
-            }
-
-            i = j + 1;
-        }
-
-        return ranks;
-    }
+        a.Select((e, i) => MethodAgreement.Between(e, b[i], Granularity.Words)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
 }

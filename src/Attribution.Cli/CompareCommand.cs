@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Attribution.Methods;
 using Attribution.Models;
+using Attribution.Salience;
 
 namespace Attribution.Cli;
 
@@ -111,7 +112,7 @@ internal static class CompareCommand
         }
 
         var results = ChunkedRun.Explain(model, texts, methods, settings.Explain, context);
-        var agreement = Agreement.Pairs(results, settings.Granularity);
+        var agreement = MethodAgreement.Pairs(results, settings.Granularity);
         Output.Write(Output.Comparison(model, results, agreement, settings, context), settings.Output, context);
         return ExitCodes.Ok;
     }

@@ -62,7 +62,7 @@ internal static class DemoCommand
         var options = new ExplainOptions();
         context.Error.WriteLine($"explaining {Sentences.Count} sentences with {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) on {model.Name}");
         var results = ChunkedRun.Explain(model, Sentences, methods, options, context);
-        var agreement = Agreement.Pairs(results, Granularity.Words);
+        var agreement = MethodAgreement.Pairs(results, Granularity.Words);
         var corpus = CorpusNotes.For(Sentences);
 
         // The report: every method side by side, the agreement, and what the corpus says about each sentence.

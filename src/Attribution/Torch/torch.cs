@@ -37,7 +37,10 @@ public static partial class torch
     /// <summary>Native tensors currently alive (created by the binding and not yet freed), a leak detector.</summary>
     public static long LiveTensorCount => NativeMethods.ath_live_tensors();
 
-    /// <summary>Threads libtorch uses for intra-op parallelism (default: every core, <c>Environment.ProcessorCount</c>, or ATTRIBUTION_NUM_THREADS).</summary>
+    /// <summary>
+    /// Threads libtorch uses for intra-op parallelism: libtorch's default (one per physical core as it counts them) or
+    /// ATTRIBUTION_NUM_THREADS. Matrix products run on OpenBLAS's own threads, which use every core regardless.
+    /// </summary>
     public static int get_num_threads() => NativeMethods.ath_get_num_threads();
 
     /// <summary>Sets the intra-op thread count (at least 1).</summary>

@@ -38,7 +38,7 @@ public sealed class CliCompareTests
         // The stated agreement is Spearman's rho of the word scores (magnitudes, as gradient is unsigned).
         var gradientWords = expected[0][0].Words.Select(w => Math.Abs(w.Score)).ToArray();
         var igWords = expected[1][0].Words.Select(w => Math.Abs(w.Score)).ToArray();
-        var rho = Attribution.Cli.Agreement.Spearman(gradientWords, igWords);
+        var rho = Attribution.Salience.MethodAgreement.Spearman(gradientWords, igWords);
         var perText = settings["spearman:gradient~integrated-gradients:per-text"].Split(',');
         double.Parse(perText[0], System.Globalization.CultureInfo.InvariantCulture).Should().Be(rho);
     }

@@ -1,13 +1,12 @@
 using Attribution.Methods;
-using Attribution.Salience;
 
-namespace Attribution.Cli;
+namespace Attribution.Salience;
 
 /// <summary>How much two methods agree on one text: Spearman's ρ over the units (words or tokens) both scored.</summary>
 /// <param name="First">The first method.</param>
 /// <param name="Second">The second method.</param>
 /// <param name="PerText">ρ for each text (NaN where undefined: fewer than two units, or constant scores).</param>
-internal sealed record PairAgreement(string First, string Second, double[] PerText)
+public sealed record PairAgreement(string First, string Second, double[] PerText)
 {
     /// <summary>The mean of the defined per-text values, or NaN when none is.</summary>
     public double Mean
@@ -25,7 +24,7 @@ internal sealed record PairAgreement(string First, string Second, double[] PerTe
 /// is unsigned (a gradient norm), both are compared on magnitudes |score|, since an unsigned method only ranks
 /// importance. Ties get their average rank.
 /// </summary>
-internal static class Agreement
+public static class MethodAgreement
 {
     /// <summary>Every pair of methods (in order) over every text; <paramref name="resultsByMethod"/>[m][t].</summary>
     public static IReadOnlyList<PairAgreement> Pairs(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, Granularity granularity)
