@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Models;
@@ -82,25 +81,9 @@ public static class ClassifierLoader
     private static string ReadModelType(string directory)
     {
         var path = Path.Combine(directory, "config.json");
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, null, $"'{path}' is missing: a model folder needs config.json (Hugging Face layout)");
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
-            if (document.RootElement.ValueKind == JsonValueKind.Object &&
-                document.RootElement.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String)
-            {
-                return type.GetString()!;
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(path, null, $"'{path}' is not valid JSON: {e.Message}");
-        }
-
-        throw new ModelLoadException(path, "model_type", $"'{path}' has no \"model_type\" string; add e.g. \"model_type\": \"bert\"");
+        var text = ConfigJson.ReadText(path, "The folder is missing its config.json: a model folder needs one (Hugging Face layout).");
+        using var document = ConfigJson.ParseObject(text, path, "Fix the file or save the model again.");
+        return new ConfigFields(document.RootElement, path, "fix the value.").String("model_type")
+            ?? throw new ModelLoadException(path, "model_type", $"'{path}' has no \"model_type\" string; add e.g. \"model_type\": \"bert\"");
     }
 }

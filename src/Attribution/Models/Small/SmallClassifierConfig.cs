@@ -62,52 +62,17 @@ public sealed record SmallClassifierConfig
 
     /// <summary>Reads a <c>config.json</c>.</summary>
     /// <exception cref="ModelLoadException">The file is missing, unreadable, not JSON, or describes no valid small classifier.</exception>
-    public static SmallClassifierConfig FromFile(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, null, $"{path} does not exist; a model folder holds config.json next to model.safetensors (write both with Trainer.SaveFolder).");
-        }
-
-        string json;
-        try
-        {
-            json = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException(path, null, $"{path} cannot be read: {e.Message}", e);
-        }
-
-        return Parse(json, path);
-    }
+    public static SmallClassifierConfig FromFile(string path) =>
+        Parse(ConfigJson.ReadText(path, "A model folder holds config.json next to model.safetensors (write both with Trainer.SaveFolder)."), path);
 
     /// <summary>Parses the text of a <c>config.json</c>; <paramref name="source"/> names it in messages.</summary>
     /// <exception cref="ModelLoadException">The text is not JSON or describes no valid small classifier.</exception>
     public static SmallClassifierConfig Parse(string json, string source = "config.json")
     {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, null,
-                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message} Fix the file or save the model again.", e);
-        }
-
+        var document = ConfigJson.ParseObject(json, source, "Fix the file or save the model again.");
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new ModelLoadException(source, null, $"{source} must hold a JSON object, not a {root.ValueKind}.");
-            }
-
-            var reader = new FieldReader(root, source);
+            var reader = new ConfigFields(document.RootElement, source, "fix the value or save the model again.");
             var modelType = reader.String("model_type")
                 ?? throw new ModelLoadException(source, "model_type", $"{source} has no \"model_type\"; add one of {string.Join(", ", SupportedModelTypes.Select(t => $"\"{t}\""))}.");
             if (!SupportedModelTypes.Contains(modelType))
@@ -128,7 +93,7 @@ public sealed record SmallClassifierConfig
                 Dropout = reader.Double("dropout") ?? defaults.Dropout,
                 MaxLength = reader.Int("max_length") ?? defaults.MaxLength,
                 PadTokenId = reader.Int("pad_token_id") ?? defaults.PadTokenId,
-                Labels = reader.Labels() ?? defaults.Labels,
+                Labels = ReadLabels(reader, source) ?? defaults.Labels,
             };
             if (reader.Int("num_labels") is { } n && n != config.NumLabels)
             {
@@ -231,90 +196,30 @@ public sealed record SmallClassifierConfig
         }
     }
 
-    /// <summary>Typed access to the fields of the JSON object, failing with the field's name.</summary>
-    private readonly struct FieldReader(JsonElement root, string source)
+    /// <summary>Label names from <c>id2label</c> (indices 0..n−1, each once), checked against <c>label2id</c> when present.</summary>
+    private static string[]? ReadLabels(ConfigFields reader, string source)
     {
-        private JsonElement? Get(string field) =>
-            root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
-
-        private ModelLoadException Wrong(string field, JsonElement value, string expected) =>
-            new(source, field, $"{source}: \"{field}\" should be {expected} but is {value.GetRawText()}; fix the value or save the model again.");
-
-        public string? String(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(field, v, "a string")
-            : null;
-
-        public int? Int(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw Wrong(field, v, "an integer")
-            : null;
-
-        public double? Double(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(field, v, "a number")
-            : null;
-
-        public int[]? IntList(string field)
+        if (reader.Id2Label() is not { } byIndex)
         {
-            if (Get(field) is not { } v)
-            {
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out _)))
-            {
-                throw Wrong(field, v, "an array of integers");
-            }
-
-            return v.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            return null;
         }
 
-        /// <summary>Label names from <c>id2label</c> (indices 0..n−1, each once), checked against <c>label2id</c> when present.</summary>
-        public string[]? Labels()
+        if (Enumerable.Range(0, byIndex.Count).Any(i => !byIndex.ContainsKey(i)))
         {
-            if (Get("id2label") is not { } v)
-            {
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.Object)
-            {
-                throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to names");
-            }
-
-            var byIndex = new Dictionary<int, string>();
-            foreach (var p in v.EnumerateObject())
-            {
-                if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || p.Value.ValueKind != JsonValueKind.String
-                    || !byIndex.TryAdd(id, p.Value.GetString()!))
-                {
-                    throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to string names, each index once");
-                }
-            }
-
-            if (Enumerable.Range(0, byIndex.Count).Any(i => !byIndex.ContainsKey(i)))
-            {
-                throw new ModelLoadException(source, "id2label",
-                    $"{source}: \"id2label\" must number the classes 0..{byIndex.Count - 1}; it has keys {string.Join(", ", byIndex.Keys.Order())}.");
-            }
-
-            var labels = Enumerable.Range(0, byIndex.Count).Select(i => byIndex[i]).ToArray();
-            if (Get("label2id") is { } inverse)
-            {
-                if (inverse.ValueKind != JsonValueKind.Object)
-                {
-                    throw Wrong("label2id", inverse, "an object mapping names to class indices");
-                }
-
-                foreach (var p in inverse.EnumerateObject())
-                {
-                    if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0 || id >= labels.Length || labels[id] != p.Name)
-                    {
-                        throw new ModelLoadException(source, "label2id",
-                            $"{source}: \"label2id\" maps \"{p.Name}\" to {p.Value.GetRawText()}, which disagrees with \"id2label\"; make them inverse of each other.");
-                    }
-                }
-            }
-
-            return labels;
+            throw new ModelLoadException(source, "id2label",
+                $"{source}: \"id2label\" must number the classes 0..{byIndex.Count - 1}; it has keys {string.Join(", ", byIndex.Keys.Order())}.");
         }
+
+        var labels = Enumerable.Range(0, byIndex.Count).Select(i => byIndex[i]).ToArray();
+        foreach (var (name, id) in reader.Label2Id() ?? [])
+        {
+            if (id < 0 || id >= labels.Length || labels[id] != name)
+            {
+                throw new ModelLoadException(source, "label2id",
+                    $"{source}: \"label2id\" maps \"{name}\" to {id}, which disagrees with \"id2label\"; make them inverse of each other.");
+            }
+        }
+
+        return labels;
     }
 }

@@ -105,55 +105,18 @@ public sealed record TransformerConfig
 
     /// <summary>Reads a Hugging Face <c>config.json</c>.</summary>
     /// <exception cref="ModelLoadException">The file is missing, is not valid JSON, or describes an unsupported model.</exception>
-    public static TransformerConfig FromFile(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, null,
-                $"{path} does not exist. A Hugging Face model folder holds config.json next to model.safetensors; " +
-                "write both with model.save_pretrained(folder, safe_serialization=True) (or download the whole repository).");
-        }
-
-        string json;
-        try
-        {
-            json = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ModelLoadException(path, null, $"{path} cannot be read: {e.Message}", e);
-        }
-
-        return Parse(json, path);
-    }
+    public static TransformerConfig FromFile(string path) =>
+        Parse(ConfigJson.ReadText(path, "A Hugging Face model folder holds config.json next to model.safetensors; " +
+            "write both with model.save_pretrained(folder, safe_serialization=True) (or download the whole repository)."), path);
 
     /// <summary>Parses the text of a Hugging Face <c>config.json</c>; <paramref name="source"/> names it in messages.</summary>
     /// <exception cref="ModelLoadException">The text is not valid JSON or describes an unsupported model.</exception>
     public static TransformerConfig Parse(string json, string source = "config.json")
     {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, null,
-                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message} " +
-                "Fix the file or re-save it with model.config.save_pretrained(folder).", e);
-        }
-
+        var document = ConfigJson.ParseObject(json, source, "Fix the file or re-save it with model.config.save_pretrained(folder).");
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new ModelLoadException(source, null, $"{source} must hold a JSON object (the Hugging Face config), not a {root.ValueKind}.");
-            }
-
-            var reader = new FieldReader(root, source);
+            var reader = new ConfigFields(document.RootElement, source, "fix the value (Hugging Face writes it with model.config.save_pretrained).");
             var modelType = reader.String("model_type")
                 ?? throw new ModelLoadException(source, "model_type",
                     $"{source} has no \"model_type\"; add one of {string.Join(", ", SupportedModelTypes.Select(t => $"\"model_type\": \"{t}\""))} matching the checkpoint.");
@@ -302,77 +265,6 @@ public sealed record TransformerConfig
             {
                 Fail("id2label", $"\"id2label\" must name every class 0..{NumLabels - 1} exactly once (num_labels = {NumLabels}); it has keys {string.Join(", ", id2label.Keys.Order())}.");
             }
-        }
-    }
-
-    /// <summary>Typed access to the fields of the JSON object, failing with the field's name.</summary>
-    private readonly struct FieldReader(JsonElement root, string source)
-    {
-        private JsonElement? Get(string field) =>
-            root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
-
-        private ModelLoadException Wrong(string field, JsonElement value, string expected) =>
-            new(source, field, $"{source}: \"{field}\" should be {expected} but is {value.GetRawText()}; fix the value (Hugging Face writes it with model.config.save_pretrained).");
-
-        public string? String(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(field, v, "a string")
-            : null;
-
-        public int? Int(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : throw Wrong(field, v, "an integer")
-            : null;
-
-        public double? Double(string field) => Get(field) is { } v
-            ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(field, v, "a number")
-            : null;
-
-        public Dictionary<int, string>? Id2Label()
-        {
-            if (Get("id2label") is not { } v)
-            {
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.Object)
-            {
-                throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to names");
-            }
-
-            var result = new Dictionary<int, string>();
-            foreach (var p in v.EnumerateObject())
-            {
-                if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || p.Value.ValueKind != JsonValueKind.String
-                    || !result.TryAdd(id, p.Value.GetString()!))
-                {
-                    throw Wrong("id2label", v, "an object mapping class indices (\"0\", \"1\", …) to string names, each index once");
-                }
-            }
-
-            return result;
-        }
-
-        public Dictionary<string, int>? Label2Id()
-        {
-            if (Get("label2id") is not { } v)
-            {
-                return null;
-            }
-
-            if (v.ValueKind != JsonValueKind.Object)
-            {
-                throw Wrong("label2id", v, "an object mapping names to class indices");
-            }
-
-            var result = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var p in v.EnumerateObject())
-            {
-                if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || !result.TryAdd(p.Name, id))
-                {
-                    throw Wrong("label2id", v, "an object mapping names to integer class indices");
-                }
-            }
-
-            return result;
         }
     }
 }
