@@ -11,8 +11,6 @@ namespace Attribution.Models;
 /// </summary>
 public static class TransformerLoader
 {
-    private const int MaxListed = 20;
-
     /// <summary>
     /// Builds the classifier <c>config.json</c> describes and fills it with the folder's weights, strictly:
     /// every parameter must be present with its shape and no other tensor may be (Hugging Face's
@@ -213,15 +211,7 @@ public static class TransformerLoader
             }
         }
 
-        var missing = own.Keys.Where(k => !source.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = source.Keys.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        var mismatched = own.Where(kv => source.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || !t.dtype.IsFloatingPoint()))
-            .Select(kv => $"{kv.Key}: the model expects [{string.Join(", ", kv.Value.shape)}] floating point, the checkpoint has [{string.Join(", ", source[kv.Key].shape)}] {source[kv.Key].dtype}")
-            .ToList();
-        if (missing.Count + unexpected.Count + mismatched.Count > 0)
-        {
-            throw new ModelLoadException(file, FirstOf(missing, unexpected, mismatched), Describe(model, file, missing, unexpected, mismatched));
-        }
+        CheckpointFit.Compare(own, source).ThrowUnlessFits(file, model.GetName(), fit => Hint(model, fit));
 
         try
         {
@@ -243,39 +233,11 @@ public static class TransformerLoader
         || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal)
         || (model is RobertaForSequenceClassification && name.StartsWith("roberta.pooler.", StringComparison.Ordinal));
 
-    private static string? FirstOf(params List<string>[] lists)
-    {
-        var all = lists.SelectMany(l => l).ToList();
-        return all.Count == 1 ? all[0].Split(':')[0] : null;
-    }
-
-    private static string Describe(TransformerClassifier model, string file, List<string> missing, List<string> unexpected, List<string> mismatched)
-    {
-        static string List(List<string> items) =>
-            string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : string.Empty);
-
-        var parts = new List<string>();
-        if (missing.Count > 0)
-        {
-            parts.Add($"missing {missing.Count} parameter(s): {List(missing)}");
-        }
-
-        if (unexpected.Count > 0)
-        {
-            parts.Add($"unexpected {unexpected.Count} tensor(s): {List(unexpected)}");
-        }
-
-        if (mismatched.Count > 0)
-        {
-            parts.Add($"{mismatched.Count} shape mismatch(es): {string.Join("; ", mismatched.Take(MaxListed))}");
-        }
-
-        var hint = mismatched.Count > 0
+    private static string Hint(TransformerClassifier model, CheckpointFit fit) =>
+        fit.Mismatched.Count > 0
             ? "config.json does not describe these weights (check vocab_size, hidden_size, intermediate_size, max_position_embeddings, type_vocab_size and num_labels/id2label against the checkpoint)."
-            : missing.Any(k => !k.Contains(".embeddings.", StringComparison.Ordinal) && !k.Contains(".encoder.", StringComparison.Ordinal) && !k.Contains(".transformer.", StringComparison.Ordinal))
-              && missing.Count < model.state_dict().Count
+            : fit.Missing.Any(k => !k.Contains(".embeddings.", StringComparison.Ordinal) && !k.Contains(".encoder.", StringComparison.Ordinal) && !k.Contains(".transformer.", StringComparison.Ordinal))
+              && fit.Missing.Count < model.state_dict().Count
                 ? "the checkpoint lacks the classification head (or the BERT pooler): it may be a base or pre-training checkpoint; fine-tune it with AutoModelForSequenceClassification and save that model."
                 : $"the checkpoint does not match {model.GetName()} (a different architecture or model_type, or names without the \"{model.WordEmbeddingPath.Split('.')[0]}.\" prefix of a base model); save the classifier itself with save_pretrained(folder, safe_serialization=True).";
-        return $"{file} does not fit {model.GetName()} built from config.json: {string.Join("; ", parts)}. Fix: {hint}";
-    }
 }
