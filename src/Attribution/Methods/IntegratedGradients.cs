@@ -51,20 +51,9 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturbInput);
         var difference = path.Input - path.Baseline;
-        var alphas = IntegrationRules.Alphas(Rule, Steps);
-        var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
-        var batch = context.Size;
-        var stepsPerPass = PointsPerPass(batch);
 
         // Σ_k w_k ∂F/∂a at a′ + α_k (a − a′).
-        var total = zeros_like(path.Input);
-        for (var first = 0; first < Steps; first += stepsPerPass)
-        {
-            var count = Math.Min(stepsPerPass, Steps - first);
-            using var scope = NewDisposeScope();
-            var gradients = PathGradients(context, layer, path.Baseline, difference, alphas.AsSpan(first, count));
-            PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));
-        }
+        var total = WeightedGradientSum(context, path.Input, alphas => PathGradients(context, layer, path.Baseline, difference, alphas));
 
         Tensor attributions;
         using (no_grad())

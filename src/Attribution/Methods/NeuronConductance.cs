@@ -46,18 +46,7 @@ public sealed class NeuronConductance : ConductanceMethod
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
         var difference = path.Input - path.Baseline;
-        var alphas = IntegrationRules.Alphas(Rule, Steps);
-        var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
-        var batch = context.Size;
-        var stepsPerPass = PointsPerPass(batch);
-        var total = zeros_like(path.Input);
-        for (var first = 0; first < Steps; first += stepsPerPass)
-        {
-            var count = Math.Min(stepsPerPass, Steps - first);
-            using var scope = NewDisposeScope();
-            var gradients = NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas.AsSpan(first, count));
-            PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));
-        }
+        var total = WeightedGradientSum(context, path.Input, alphas => NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas));
 
         Tensor attributions;
         using (no_grad())

@@ -1,5 +1,8 @@
 using System.Globalization;
+using Attribution.Methods.Internal;
 using Attribution.Models;
+using Attribution.Torch;
+using static Attribution.Torch.torch;
 
 namespace Attribution.Methods;
 
@@ -30,6 +33,31 @@ public abstract class PathMethod : LayerMethod
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
         }
+    }
+
+    /// <summary>Gradients at the path points for these alphas, stacked alpha-major ([α·batch, …]).</summary>
+    private protected delegate Tensor GradientsAlongPath(ReadOnlySpan<double> alphas);
+
+    /// <summary>
+    /// Σ_k w_k g(α_k) over the rule's points, computed <see cref="PointsPerPass"/> points per forward pass (each pass in
+    /// its own dispose scope) and accumulated step by step in order, so the sum does not depend on the split.
+    /// </summary>
+    private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, GradientsAlongPath gradientsAt)
+    {
+        var alphas = IntegrationRules.Alphas(Rule, Steps);
+        var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
+        var batch = context.Size;
+        var stepsPerPass = PointsPerPass(batch);
+        var total = zeros_like(like);
+        for (var first = 0; first < Steps; first += stepsPerPass)
+        {
+            var count = Math.Min(stepsPerPass, Steps - first);
+            using var scope = NewDisposeScope();
+            var gradients = gradientsAt(alphas.AsSpan(first, count));
+            PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));
+        }
+
+        return total;
     }
 
     private protected IEnumerable<KeyValuePair<string, string>> PathSettings() =>
