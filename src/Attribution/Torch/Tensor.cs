@@ -184,6 +184,31 @@ public sealed partial class Tensor : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Copies the elements (row-major) into <paramref name="destination"/>, which must hold exactly <see cref="numel"/>
+    /// values of the tensor's element type (no allocation, for hot loops).
+    /// </summary>
+    public unsafe void CopyTo<T>(Span<T> destination) where T : unmanaged
+    {
+        var expected = ScalarTypeInfo.Of<T>();
+        var actual = dtype;
+        if (expected != actual)
+        {
+            throw new InvalidOperationException($"CopyTo<{typeof(T).Name}>() on a {actual} tensor: convert first with .to(ScalarType.{expected})");
+        }
+
+        var count = numel();
+        if (destination.Length != count)
+        {
+            throw new ArgumentException($"the destination holds {destination.Length} values but the tensor has {count}", nameof(destination));
+        }
+
+        fixed (T* p = destination)
+        {
+            NativeStatus.Check(NativeMethods.ath_copy_to(Handle, p, count * sizeof(T)));
+        }
+    }
+
     /// <summary>Copies the raw bytes of the elements (row-major).</summary>
     public unsafe byte[] bytes()
     {

@@ -27,6 +27,20 @@ public class TensorBasicsTests
     }
 
     [Fact]
+    public void Copies_into_spans_without_allocating_and_checks_length_and_type()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new double[] { 1, 2, 3, 4 }, [2, 2]).t();
+        Span<double> values = stackalloc double[4];
+        x.CopyTo(values);
+        values.ToArray().Should().Equal(1, 3, 2, 4);
+        var tooSmall = () => x.CopyTo(new double[3].AsSpan());
+        tooSmall.Should().Throw<ArgumentException>().WithMessage("*holds 3 values*has 4*");
+        var wrongType = () => x.CopyTo(new float[4].AsSpan());
+        wrongType.Should().Throw<InvalidOperationException>().WithMessage("*Float64 tensor*");
+    }
+
+    [Fact]
     public void Version_is_reported() => torch.__version__.Should().StartWith("1.13");
 }
 
