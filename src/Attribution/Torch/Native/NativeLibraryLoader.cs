@@ -35,8 +35,15 @@ internal static class NativeLibraryLoader
             return loaded;
         }
 
+        loaded = Load(Candidates(assembly));
+        return loaded;
+    }
+
+    /// <summary>Loads the first candidate that is a shim of our ABI; otherwise throws with every path and its reason.</summary>
+    internal static IntPtr Load(IEnumerable<string> candidates)
+    {
         var failures = new List<string>();
-        foreach (var candidate in Candidates(assembly))
+        foreach (var candidate in candidates)
         {
             if (candidate.Contains('/') && !File.Exists(candidate))
             {
@@ -44,17 +51,24 @@ internal static class NativeLibraryLoader
                 continue;
             }
 
+            IntPtr handle;
             try
             {
-                var handle = NativeLibrary.Load(candidate);
-                CheckAbi(handle, candidate);
-                loaded = handle;
-                return handle;
+                handle = NativeLibrary.Load(candidate);
             }
             catch (DllNotFoundException e)
             {
                 failures.Add($"{candidate}: {e.Message}");
+                continue;
             }
+
+            if (AbiProblem(handle, candidate) is { } problem)
+            {
+                failures.Add(problem);
+                continue;
+            }
+
+            return handle;
         }
 
         throw new DllNotFoundException(
@@ -90,18 +104,17 @@ internal static class NativeLibraryLoader
         yield return FileName;
     }
 
-    private static unsafe void CheckAbi(IntPtr handle, string path)
+    /// <summary>Why a loaded library is not a usable shim (no version export, or another ABI version), or null.</summary>
+    private static unsafe string? AbiProblem(IntPtr handle, string path)
     {
         if (!NativeLibrary.TryGetExport(handle, "ath_abi_version", out var export))
         {
-            throw new DllNotFoundException($"{path} is not the Attribution shim (no ath_abi_version export)");
+            return $"{path}: not the Attribution shim (no ath_abi_version export)";
         }
 
         var version = ((delegate* unmanaged<int>)export)();
-        if (version != NativeMethods.ExpectedAbiVersion)
-        {
-            throw new DllNotFoundException(
-                $"{path} has ABI version {version} but this assembly needs {NativeMethods.ExpectedAbiVersion}: rebuild the shim (dotnet build)");
-        }
+        return version == NativeMethods.ExpectedAbiVersion
+            ? null
+            : $"{path}: ABI version {version}, but this assembly needs {NativeMethods.ExpectedAbiVersion}; rebuild the shim (dotnet build)";
     }
 }
