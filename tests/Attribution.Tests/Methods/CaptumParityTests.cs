@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Attribution.Methods;
 using Attribution.Salience;
+using Xunit.Abstractions;
 
 namespace Attribution.Tests.Methods;
 
@@ -9,7 +10,7 @@ namespace Attribution.Tests.Methods;
 /// relative L2 error per sentence ≤ 1e-4 and convergence deltas within 1e-4 absolute. Both sides compute in float32,
 /// so the only differences are summation orders (≈1e-6 relative); 1e-4 leaves room for that and nothing else.
 /// </summary>
-public sealed class CaptumParityTests(SstBertTinyFixture fixture) : IClassFixture<SstBertTinyFixture>
+public sealed class CaptumParityTests(SstBertTinyFixture fixture, ITestOutputHelper output) : IClassFixture<SstBertTinyFixture>
 {
     private const double Tolerance = 1e-4;
 
@@ -59,6 +60,7 @@ public sealed class CaptumParityTests(SstBertTinyFixture fixture) : IClassFixtur
             }
         }
 
+        output.WriteLine($"{key}: worst relative L2 error {worst:E2}, worst |delta error| {worstDelta:E2} over {cases.Length} sentences");
         worst.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst relative L2 error over {cases.Length} sentences");
         worstDelta.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst absolute delta error");
     }
