@@ -1,8 +1,8 @@
 namespace Attribution.Tests;
 
 /// <summary>
-/// Tests that compare <c>torch.LiveTensorCount</c> before and after a call: the count is process-wide, so they run
-/// alone, after the parallel tests.
+/// Tests that read or change process-wide state (the live-tensor counts compared before and after a call, the global
+/// random generator, resident memory): they run alone, one at a time, after the parallel tests.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class LiveTensorCollection

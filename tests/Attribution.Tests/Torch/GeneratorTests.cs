@@ -86,7 +86,7 @@ public class GeneratorTests
 }
 
 /// <summary>Tests of the global generator; serial, so no other test draws from it meanwhile.</summary>
-[Collection(SerialCollection.Name)]
+[Collection(LiveTensorCollection.Name)]
 public class GlobalSeedTests
 {
     [Fact]

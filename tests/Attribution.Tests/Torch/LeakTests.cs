@@ -5,19 +5,8 @@ using F = Attribution.Torch.torch.nn.functional;
 
 namespace Attribution.Tests.Torch;
 
-/// <summary>
-/// Tests that read process-wide state (live-tensor counters, resident memory, the global generator) run in this
-/// collection, which xunit runs on its own after the parallel collections.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SerialCollection
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "Serial: process-wide counters and generator";
-}
-
 /// <summary>Native and managed tensor counts return to their start after work inside scopes; memory stays flat.</summary>
-[Collection(SerialCollection.Name)]
+[Collection(LiveTensorCollection.Name)]
 public class LeakTests
 {
     private const long MaxResidentGrowth = 50L * 1024 * 1024;

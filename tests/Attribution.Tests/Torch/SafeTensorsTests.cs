@@ -486,13 +486,7 @@ public sealed class SafeTensorsTests : IDisposable
     }
 }
 
-/// <summary>Leak checks read the process-wide tensor count, so they run alone, not beside other test classes.</summary>
-[CollectionDefinition(nameof(SafeTensorsLeakTests), DisableParallelization = true)]
-public sealed class SafeTensorsLeakCollection
-{
-}
-
-[Collection(nameof(SafeTensorsLeakTests))]
+[Collection(LiveTensorCollection.Name)]
 public sealed class SafeTensorsLeakTests
 {
     [Fact]

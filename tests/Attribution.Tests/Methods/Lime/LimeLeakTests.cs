@@ -4,19 +4,11 @@ using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Methods;
 
-/// <summary>Serial collection for LIME's process-wide counts (xunit runs it alone, after the parallel collections).</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class LimeSerialCollection
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "Serial: LIME live-tensor counts";
-}
-
 /// <summary>
 /// Every LIME call leaves the process-wide live-tensor count where it found it (model and black box, both presets,
 /// every feature mode, and calls that fail). Serial: the count is process-wide.
 /// </summary>
-[Collection(LimeSerialCollection.Name)]
+[Collection(LiveTensorCollection.Name)]
 public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<LimeGoldenFixture>
 {
     private static long Settled()

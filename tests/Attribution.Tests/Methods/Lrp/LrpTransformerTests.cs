@@ -305,13 +305,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>Live-tensor counts are process-wide: this test runs alone, after the parallel ones.</summary>
-[CollectionDefinition(nameof(LrpLeakCollection), DisableParallelization = true)]
-public sealed class LrpLeakCollection
-{
-}
-
-[Collection(nameof(LrpLeakCollection))]
+[Collection(LiveTensorCollection.Name)]
 public sealed class LrpLeakTests
 {
     private static long Settled()

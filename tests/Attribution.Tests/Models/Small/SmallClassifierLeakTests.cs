@@ -5,13 +5,7 @@ using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Models.Small;
 
-/// <summary>Counts live native tensors, a process-wide figure: these tests run alone, after the parallel ones.</summary>
-[CollectionDefinition(nameof(SmallClassifierLeakTests), DisableParallelization = true)]
-public sealed class SmallClassifierLeakCollection
-{
-}
-
-[Collection(nameof(SmallClassifierLeakTests))]
+[Collection(LiveTensorCollection.Name)]
 public sealed class SmallClassifierLeakTests : IDisposable
 {
     private readonly string root = SmallModelKit.TempRoot("attribution-small-leaks-");

@@ -4,13 +4,7 @@ using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Models;
 
-/// <summary>Counts live native tensors, a process-wide figure: these tests run alone, after the parallel ones.</summary>
-[CollectionDefinition(nameof(TransformerLeakTests), DisableParallelization = true)]
-public sealed class TransformerLeakCollection
-{
-}
-
-[Collection(nameof(TransformerLeakTests))]
+[Collection(LiveTensorCollection.Name)]
 public sealed class TransformerLeakTests : IDisposable
 {
     private readonly string root = Path.Combine(Path.GetTempPath(), "attribution-leak-tests-" + Guid.NewGuid().ToString("N"));
