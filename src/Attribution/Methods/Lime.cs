@@ -330,35 +330,13 @@ public sealed class Lime : IAttributor
         }
 
         var run = RunWith(model, text, target, features, null);
+
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
         var tokensPerFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
-        var notes = RunNotes(run);
-
-        var explanation = new Explanation
-        {
-            Text = text,
-            Model = model.Name,
-            Method = Name,
-            Settings = DescribeSettings().ToList(),
-            Tokens = encoding.Tokens,
-            TokenIds = encoding.Ids,
-            Offsets = encoding.Offsets,
-            IsSpecial = encoding.SpecialTokensMask,
-            Scores = scores,
-            Target = target,
-            TargetLabel = model.Labels[target],
-            Logits = logits,
-            Probabilities = probabilities,
-            ScoreOutput = ScoreOutput.Probability,
-            Signed = true,
-            Reduction = "feature-coefficient",
-            Surrogate = Surrogate(run),
-            Notes = notes,
-            Elapsed = clock.Elapsed,
-        };
-        return SalienceLayer.Apply(explanation, options.Salience);
+        return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, RunNotes(run), clock, options,
+            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores));
     }
 
     private Explanation ExplainBlackBox(ITextPredictor predictor, string text, ExplainOptions options)
@@ -370,20 +348,37 @@ public sealed class Lime : IAttributor
         var run = RunWith(predictor, text, target, features, null);
         var notes = RunNotes(run);
         notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
+        var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
+        return Finish(run, text, predictor is ITextClassifier named ? named.Name : "black-box", predictor.Labels, target, logits, probabilities, notes, clock, options,
+            new TokenScores(
+                features.Select(f => f.Text).ToArray(),
+                Enumerable.Repeat(-1L, features.Count).ToArray(),
+                features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(),
+                new bool[features.Count],
+                run.Fit.Coefficients.ToArray()));
+    }
+
+    /// <summary>The tokens of a LIME result and their scores (model tokens, or the features of a black box).</summary>
+    private sealed record TokenScores(string[] Tokens, long[] Ids, (int Start, int End)?[] Offsets, bool[] IsSpecial, double[] Scores);
+
+    /// <summary>The explanation both entry points return: their tokens plus the run's surrogate, notes and settings.</summary>
+    private Explanation Finish(LimeRun run, string text, string model, IReadOnlyList<string> labels, int target, double[] logits,
+        double[] probabilities, List<string> notes, Stopwatch clock, ExplainOptions options, TokenScores tokens)
+    {
         var explanation = new Explanation
         {
             Text = text,
-            Model = predictor is ITextClassifier named ? named.Name : "black-box",
+            Model = model,
             Method = Name,
             Settings = DescribeSettings().ToList(),
-            Tokens = features.Select(f => f.Text).ToArray(),
-            TokenIds = Enumerable.Repeat(-1L, features.Count).ToArray(),
-            Offsets = features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(),
-            IsSpecial = new bool[features.Count],
-            Scores = run.Fit.Coefficients.ToArray(),
+            Tokens = tokens.Tokens,
+            TokenIds = tokens.Ids,
+            Offsets = tokens.Offsets,
+            IsSpecial = tokens.IsSpecial,
+            Scores = tokens.Scores,
             Target = target,
-            TargetLabel = predictor.Labels[target],
-            Logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray(),
+            TargetLabel = labels[target],
+            Logits = logits,
             Probabilities = probabilities,
             ScoreOutput = ScoreOutput.Probability,
             Signed = true,
