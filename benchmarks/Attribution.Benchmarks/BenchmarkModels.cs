@@ -1,6 +1,8 @@
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Benchmarks;
 

@@ -37,7 +37,7 @@ public static class MethodComparison
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"# Method comparison on sst2-bert-tiny ({texts.Length} SST-2 dev sentences)");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, libtorch {Attribution.Torch.torch.__version__}, {Attribution.Torch.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}. Batches of 16 texts, Release build.");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, TorchSharp with libtorch {TorchSharp.torch.__version__}, {TorchSharp.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}. Batches of 16 texts, Release build.");
         report.AppendLine();
         report.AppendLine("| method | settings | ms / text |");
         report.AppendLine("| --- | --- | ---: |");

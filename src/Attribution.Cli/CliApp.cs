@@ -5,7 +5,9 @@ using Attribution.Methods.Lrp;
 using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Cli;
 
@@ -73,12 +75,13 @@ internal static class CliApp
             ModelLoadException load => (ExitCodes.Failure, $"cannot load the model: {load.Message}"),
             TokenizerException tokenizer => (ExitCodes.Failure, $"tokenizer: {tokenizer.Message}"),
             LrpNotSupportedException lrp => (ExitCodes.Failure, $"lrp-epsilon cannot explain this model: {lrp.Message}"),
-            TorchException torch => (ExitCodes.Failure, $"libtorch: {torch.Message}"),
+            Attribution.Engine.Loading.TorchLoadException load => (ExitCodes.Failure, $"TorchSharp cannot be loaded: {load.Message}"),
+            System.Runtime.InteropServices.ExternalException torch => (ExitCodes.Failure, $"libtorch: {torch.Message}"),
             ArgumentException argument => (ExitCodes.Usage, UsageMessage(argument)),
             InvalidOperationException invalid => (ExitCodes.Failure, invalid.Message),
             IOException io => (ExitCodes.Failure, $"I/O: {io.Message}"),
             UnauthorizedAccessException denied => (ExitCodes.Failure, $"access denied: {denied.Message}"),
-            DllNotFoundException dll => (ExitCodes.Failure, $"the native library could not be loaded: {dll.Message} (install libtorch: sudo bash scripts/install-system-deps.sh)"),
+            DllNotFoundException dll => (ExitCodes.Failure, $"the native library could not be loaded: {dll.Message} (the application must reference TorchSharp-cpu; set ATTRIBUTION_TORCHSHARP_COMPAT=auto, the default, on Debian 12 / Ubuntu 22.04)"),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
         };
         context.Error.WriteLine($"error: {OneLine(message)}");

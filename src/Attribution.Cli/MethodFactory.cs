@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
@@ -204,7 +205,7 @@ internal static class MethodFactory
     {
         try
         {
-            model.Module.get_submodule(layer);
+            model.Module.Submodule(layer);
         }
         catch (ArgumentException)
         {

@@ -10,3 +10,10 @@ public sealed class LiveTensorCollection
     /// <summary>The collection's name.</summary>
     public const string Name = "Live tensor count";
 }
+
+/// <summary>TorchSharp's count of live tensors (process-wide): what every public call must return to where it was.</summary>
+internal static class LiveTensors
+{
+    /// <summary>Tensors created in managed code and not yet disposed or finalized.</summary>
+    public static long Count => TorchSharp.torch.Tensor.TotalCount;
+}

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Attribution.Methods.Internal;
 using Attribution.Models;
-using static Attribution.Torch.torch;
+
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 

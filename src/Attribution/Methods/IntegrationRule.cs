@@ -1,4 +1,6 @@
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -108,7 +110,7 @@ public static class IntegrationRules
     private static double[] Float32Linspace(double start, double end, int n)
     {
         using var points = torch.linspace(start, end, n, ScalarType.Float32);
-        return points.data<float>().Select(x => (double)x).ToArray();
+        return points.data<float>().ToArray().Select(x => (double)x).ToArray();
     }
 
     /// <summary>

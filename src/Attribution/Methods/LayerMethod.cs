@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Models;
 
 namespace Attribution.Methods;
@@ -20,7 +21,7 @@ public abstract class LayerMethod : TextAttributor
 
     private protected override void Validate(ITextClassifier model)
     {
-        model.Module.get_submodule(Layer ?? model.WordEmbeddingPath);
+        model.Module.Submodule(Layer ?? model.WordEmbeddingPath);
         if (TensorIndex < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(TensorIndex), TensorIndex, "tensor index must be non-negative");

@@ -4,8 +4,9 @@ using Attribution.Methods.LimeParts;
 using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -428,7 +429,7 @@ public sealed class Lime : IAttributor
         var probabilities = logits.softmax(-1);
         var trimmed = new Encoding(encoding.Ids[..n], encoding.Tokens[..n], encoding.Offsets[..n], encoding.TypeIds[..n],
             encoding.AttentionMask[..n], encoding.SpecialTokensMask[..n], encoding.WordIds[..n], 0);
-        return (trimmed, logits.contiguous().data<double>(), probabilities.contiguous().data<double>());
+        return (trimmed, logits.contiguous().data<double>().ToArray(), probabilities.contiguous().data<double>().ToArray());
     }
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>

@@ -2,8 +2,9 @@ using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -64,7 +65,7 @@ public sealed class LrpEpsilon : TextAttributor
 
     private protected override void Validate(ITextClassifier model)
     {
-        model.Module.get_submodule(model.WordEmbeddingPath);
+        model.Module.Submodule(model.WordEmbeddingPath);
         LrpPropagation.Check(model.Module, Rules);
     }
 
@@ -90,7 +91,7 @@ public sealed class LrpEpsilon : TextAttributor
                 others.Add((path, RowTotals(perToken.to(ScalarType.Float64), mask)));
             }
 
-            logits = result.TargetLogits.to(ScalarType.Float64).data<double>();
+            logits = result.TargetLogits.to(ScalarType.Float64).data<double>().ToArray();
         }
 
         var deltas = new double[context.Size];
@@ -142,6 +143,6 @@ public sealed class LrpEpsilon : TextAttributor
     {
         using var masked = perToken * mask;
         using var totals = masked.sum(-1);
-        return totals.contiguous().data<double>();
+        return totals.contiguous().data<double>().ToArray();
     }
 }

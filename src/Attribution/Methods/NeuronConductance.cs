@@ -1,8 +1,9 @@
 using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 

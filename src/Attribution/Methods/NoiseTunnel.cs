@@ -1,8 +1,9 @@
 using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -129,7 +130,7 @@ public sealed class NoiseTunnel : TextAttributor
                     sigma = NoiseLevel * (activation.max().item<double>() - activation.min().item<double>());
                 }
 
-                return activation + (randn(activation.shape, activation.dtype, generator) * sigma.Value);
+                return activation + (randn(activation.shape, activation.dtype, generator: generator) * sigma.Value);
             });
             using var _ = no_grad();
             if (sum is null)

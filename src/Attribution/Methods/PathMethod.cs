@@ -1,8 +1,9 @@
 using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -88,7 +89,7 @@ public abstract class ConductanceMethod : PathMethod
         }
 
         base.Validate(model);
-        model.Module.get_submodule(InputLayer ?? model.WordEmbeddingPath);
+        model.Module.Submodule(InputLayer ?? model.WordEmbeddingPath);
     }
 
     private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings() =>

@@ -3,8 +3,9 @@ using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
 using Attribution.Salience;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods;
 
@@ -88,7 +89,7 @@ public abstract class TextAttributor : IAttributor
                 : Reduction switch
                 {
                     HiddenReduction.Sum => perDimension.sum(-1),
-                    HiddenReduction.L2 => perDimension.norm(2, -1),
+                    HiddenReduction.L2 => perDimension.norm(-1, false, 2),
                     HiddenReduction.L1 => perDimension.abs().sum(-1),
                     _ => throw new ArgumentOutOfRangeException(nameof(Reduction)),
                 };
@@ -97,13 +98,13 @@ public abstract class TextAttributor : IAttributor
             perToken = (perToken.to(ScalarType.Float64) * context.TokenMask.to(ScalarType.Float64)).contiguous();
         }
 
-        var flat = perToken.data<double>();
+        var flat = perToken.data<double>().ToArray();
         var scores = Enumerable.Range(0, context.Size).Select(b => flat.AsSpan((int)(b * length), (int)length).ToArray()).ToArray();
         float[][][]? raw = null;
         if (context.Options.KeepRawAttributions && output.PerDimension && attributions.dim() >= 3)
         {
             var dims = (int)perDimension.size(2);
-            var values = perDimension.to(ScalarType.Float32).contiguous().data<float>();
+            var values = perDimension.to(ScalarType.Float32).contiguous().data<float>().ToArray();
             raw = Enumerable.Range(0, context.Size)
                 .Select(b => Enumerable.Range(0, (int)length).Select(t => values.AsSpan((int)(((b * length) + t) * dims), dims).ToArray()).ToArray())
                 .ToArray();

@@ -1,4 +1,6 @@
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -13,7 +15,7 @@ internal sealed record CheckpointFit(List<string> Missing, List<string> Unexpect
     public static CheckpointFit Compare(IReadOnlyDictionary<string, Tensor> own, IReadOnlyDictionary<string, Tensor> checkpoint) => new(
         own.Keys.Where(k => !checkpoint.ContainsKey(k)).Order(StringComparer.Ordinal).ToList(),
         checkpoint.Keys.Where(k => !own.ContainsKey(k)).Order(StringComparer.Ordinal).ToList(),
-        own.Where(kv => checkpoint.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || !t.dtype.IsFloatingPoint()))
+        own.Where(kv => checkpoint.TryGetValue(kv.Key, out var t) && (!t.shape.SequenceEqual(kv.Value.shape) || !t.is_floating_point()))
             .Select(kv => $"{kv.Key}: the model expects [{string.Join(", ", kv.Value.shape)}] floating point, the checkpoint has [{string.Join(", ", checkpoint[kv.Key].shape)}] {checkpoint[kv.Key].dtype}")
             .ToList());
 

@@ -1,5 +1,7 @@
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 

@@ -1,5 +1,7 @@
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -29,7 +31,7 @@ public sealed class TextClassifier : ITextClassifier, IDisposable
         }
 
         // Fails early, with the list of close paths, if the embedding path is wrong.
-        module.get_submodule(wordEmbeddingPath);
+        module.Submodule(wordEmbeddingPath);
         Name = name;
         Tokenizer = tokenizer;
         Module = module;
@@ -136,8 +138,8 @@ public sealed class TextClassifier : ITextClassifier, IDisposable
             var batch = Encode(chunk.Select(i => texts[i]).ToArray(), truncate);
             var logits = Logits(batch.Input).to(ScalarType.Float64);
             var probabilities = logits.softmax(-1);
-            var l = logits.data<double>();
-            var p = probabilities.data<double>();
+            var l = logits.data<double>().ToArray();
+            var p = probabilities.data<double>().ToArray();
             var n = Labels.Count;
             for (var row = 0; row < chunk.Length; row++)
             {

@@ -4,8 +4,9 @@ using System.Text.Json.Nodes;
 using Attribution.Data;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Training;
 
@@ -75,7 +76,7 @@ public sealed class Trainer
         var trainSet = Encode(train, nameof(train));
         var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
         var clock = Stopwatch.StartNew();
-        manual_seed(Options.Seed);
+        manual_seed((long)Options.Seed);
         using var generator = new Generator(Options.Seed);
         using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
         var epochs = new List<EpochResult>();
@@ -312,7 +313,7 @@ public sealed class Trainer
                 using var noGrad = no_grad();
                 var (input, targets) = Collate(data, batch, null);
                 var logits = model.call(input);
-                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: "sum").to(ScalarType.Float64).item<double>();
+                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).item<double>();
                 correct += logits.argmax(1).eq(targets).sum().item<long>();
             }
 
@@ -329,8 +330,8 @@ public sealed class Trainer
     {
         int[] Permutation(int n)
         {
-            using var p = randperm(n, generator);
-            return p.data<long>().Select(i => (int)i).ToArray();
+            using var p = randperm(n, generator: generator);
+            return p.data<long>().ToArray().Select(i => (int)i).ToArray();
         }
 
         var order = Permutation(data.Length);
@@ -356,8 +357,8 @@ public sealed class Trainer
         float[]? draws = null;
         if (generator is not null && Options.WordDropout > 0)
         {
-            using var r = rand([batch.Length, length], ScalarType.Float32, generator);
-            draws = r.data<float>();
+            using var r = rand([batch.Length, length], ScalarType.Float32, generator: generator);
+            draws = r.data<float>().ToArray();
         }
 
         var unk = tokenizer.UnkId;

@@ -37,7 +37,7 @@ public sealed record TrainingOptions
     public bool RestoreBestWeights { get; init; } = true;
 
     /// <summary>
-    /// Seeds the stream (a <see cref="Torch.Generator"/>) that shuffles, applies word dropout and, for a
+    /// Seeds the stream (a <see cref="TorchSharp.torch.Generator"/>) that shuffles, applies word dropout and, for a
     /// <see cref="Models.SmallClassifier"/>, drives its dropout. <see cref="Trainer.Fit"/> also seeds libtorch's global
     /// generator with it, which the dropout layers of other models draw from.
     /// </summary>

@@ -1,7 +1,9 @@
 using Attribution.Methods;
 using Attribution.Methods.Internal;
 using Attribution.Salience;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace Attribution.Tests.Methods;
@@ -192,11 +194,11 @@ public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixt
     {
         var attributor = Create(method);
         attributor.Explain(fixture.Model, "warm up the model once", AllTokens);
-        var before = torch.LiveTensorCount;
-        var managedBefore = Tensor.LiveCount;
+        var before = LiveTensors.Count;
+        var managedBefore = LiveTensors.Count;
         attributor.Explain(fixture.Model, ["a sometimes tedious film", "an utterly charming and hilarious film that never flags"], AllTokens);
-        torch.LiveTensorCount.Should().Be(before);
-        Tensor.LiveCount.Should().Be(managedBefore);
+        LiveTensors.Count.Should().Be(before);
+        LiveTensors.Count.Should().Be(managedBefore);
     }
 
     [SkippableFact]
@@ -204,9 +206,9 @@ public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixt
     {
         var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 7 };
         var first = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        var before = torch.LiveTensorCount;
+        var before = LiveTensors.Count;
         var second = tunnel.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
-        torch.LiveTensorCount.Should().Be(before);
+        LiveTensors.Count.Should().Be(before);
         second.Scores.Should().Equal(first.Scores);
         var other = new NoiseTunnel(new GradientXInput()) { Samples = 4, Seed = 8 }.Explain(fixture.Model, "a sometimes tedious film", AllTokens);
         other.Scores.Should().NotEqual(first.Scores);

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Attribution.Methods;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Methods;
 
@@ -16,23 +18,23 @@ public sealed class MlpGoldenParityTests
 {
     private sealed class VectorClassifier : nn.Module<ModelInput, Tensor>
     {
-        private readonly nn.Embedding inputs;
-        private readonly nn.Sequential mlp;
+        private readonly Embedding inputs;
+        private readonly Sequential mlp;
 
-        public VectorClassifier(Tensor x, nn.Sequential mlp)
+        public VectorClassifier(Tensor x, Sequential mlp)
             : base(nameof(VectorClassifier))
         {
-            inputs = new nn.Embedding(x.size(0), x.size(1));
+            inputs = nn.Embedding(x.size(0), x.size(1));
             using (no_grad())
             {
-                inputs.weight.copy_(x);
+                inputs.weight!.copy_(x);
             }
 
             this.mlp = mlp;
             RegisterComponents();
         }
 
-        protected override Tensor forward(ModelInput input) => mlp.call(inputs.call(input.InputIds).squeeze(1));
+        public override Tensor forward(ModelInput input) => mlp.call(inputs.call(input.InputIds).squeeze(1));
     }
 
     [SkippableFact]
@@ -43,7 +45,7 @@ public sealed class MlpGoldenParityTests
         using var scope = NewDisposeScope();
         var rows = golden.RootElement.GetProperty("x").EnumerateArray().Select(Golden.Doubles).ToArray();
         var x = tensor(rows.SelectMany(r => r.Select(v => (float)v)).ToArray(), [rows.Length, rows[0].Length]);
-        var mlp = new nn.Sequential(new nn.Linear(48, 32), new nn.ReLU(), new nn.Linear(32, 16), new nn.ReLU(), new nn.Linear(16, 3));
+        var mlp = nn.Sequential(nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 3));
         var state = SafeTensors.Load(weights);
         mlp.load_state_dict(state);
         using var classifier = new TextClassifier("mlp", new IdsTokenizer(-1, -2, 0, rows.Length), new VectorClassifier(x, mlp), ["0", "1", "2"],

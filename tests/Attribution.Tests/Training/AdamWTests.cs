@@ -1,6 +1,7 @@
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Attribution.Training;
-using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Training;
 
@@ -39,7 +40,7 @@ public sealed class AdamWTests
         theta.square().sum().backward();
         optimizer.step();
         var expected = 0.4995 - (0.1 / (1 + 1e-8));
-        theta.data<double>()[0].Should().BeApproximately(expected, 1e-12);
+        theta.data<double>().ToArray()[0].Should().BeApproximately(expected, 1e-12);
         optimizer.StepCount.Should().Be(1);
     }
 
@@ -55,7 +56,7 @@ public sealed class AdamWTests
         for (var step = 0; step < 5; step++)
         {
             // loss = Σ θ³/3 + sin(θ): gradient θ² + cos θ, different at every step.
-            var current = theta.data<double>();
+            var current = theta.data<double>().ToArray();
             gradients.Add(current.Select(x => (x * x) + Math.Cos(x)).ToArray());
             (theta.pow(3).div(3) + theta.sin()).sum().backward();
             optimizer.step();
@@ -63,7 +64,7 @@ public sealed class AdamWTests
             theta.grad.Should().BeNull();
         }
 
-        var actual = theta.data<double>();
+        var actual = theta.data<double>().ToArray();
         for (var i = 0; i < start.Length; i++)
         {
             var expected = Reference(start[i], gradients.Select(g => g[i]).ToArray(), lr, beta1, beta2, eps, decay);
@@ -81,12 +82,12 @@ public sealed class AdamWTests
         used.square().sum().backward();
         optimizer.step();
         optimizer.zero_grad();
-        unused.data<double>()[0].Should().Be(2.0);
+        unused.data<double>().ToArray()[0].Should().Be(2.0);
 
         // Its first update is a first step (bias corrections with t = 1), whatever the optimizer's step count.
         unused.square().sum().backward();
         optimizer.step();
-        unused.data<double>()[0].Should().BeApproximately(Reference(2.0, [4.0], 0.1, 0.9, 0.999, 1e-8, 0.5)[0], 1e-12);
+        unused.data<double>().ToArray()[0].Should().BeApproximately(Reference(2.0, [4.0], 0.1, 0.9, 0.999, 1e-8, 0.5)[0], 1e-12);
     }
 
     [Fact]

@@ -3,7 +3,9 @@ using System.Text.Json;
 using Attribution.Data;
 using Attribution.Models;
 using Attribution.Tests.Models.Small;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Attribution.Training;
 using Xunit.Abstractions;
 

@@ -2,9 +2,10 @@ using System.Text.Json;
 using Attribution.Data;
 using Attribution.Models;
 using Attribution.Tests.Models.Small;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Attribution.Training;
-using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Training;
 
@@ -25,7 +26,7 @@ public sealed class TrainerTests : IDisposable
     }
 
     private static float[] Weights(SmallClassifier model) =>
-        model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>()).ToArray();
+        model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.data<float>().ToArray()).ToArray();
 
     [Fact]
     public void The_same_seed_gives_the_same_history_and_weights()

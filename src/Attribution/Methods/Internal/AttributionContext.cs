@@ -1,6 +1,7 @@
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Internal;
 
@@ -99,7 +100,7 @@ internal sealed class AttributionContext
     {
         using (no_grad())
         {
-            return Score(logits).to(ScalarType.Float64).data<double>();
+            return Score(logits).to(ScalarType.Float64).data<double>().ToArray();
         }
     }
 
@@ -117,14 +118,14 @@ internal sealed class AttributionContext
     public ModelInput WithIds(Tensor ids) => Batch.Input with { InputIds = ids };
 
     /// <summary>The module at a dotted path of the model (the word-embedding layer when null).</summary>
-    public nn.Module Layer(string? path) => Model.Module.get_submodule(path ?? Model.WordEmbeddingPath);
+    public nn.Module Layer(string? path) => Model.Module.Submodule(path ?? Model.WordEmbeddingPath);
 
     /// <summary>1 for real tokens, 0 for padding: [batch, length] float.</summary>
     public Tensor TokenMask => (Batch.Input.AttentionMask ?? ones_like(Batch.Input.InputIds)).to(ScalarType.Float32);
 
     private static double[][] Rows(Tensor matrix)
     {
-        var values = matrix.data<double>();
+        var values = matrix.data<double>().ToArray();
         var columns = (int)matrix.size(1);
         return Enumerable.Range(0, (int)matrix.size(0)).Select(r => values.AsSpan(r * columns, columns).ToArray()).ToArray();
     }

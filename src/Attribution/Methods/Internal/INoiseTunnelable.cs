@@ -1,4 +1,6 @@
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Internal;
 

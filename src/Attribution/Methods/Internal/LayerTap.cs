@@ -1,5 +1,6 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Internal;
 
@@ -21,8 +22,8 @@ internal sealed class LayerTap : IDisposable
     {
         this.onValue = onValue;
         hook = side == LayerSide.Output
-            ? module.register_forward_hook((_, _, output) => Apply(output, index))
-            : module.register_forward_pre_hook((_, input) => Apply(input, index));
+            ? ModuleHooks.AddForwardHook(module, (_, _, output) => Apply(output, index))
+            : ModuleHooks.AddForwardPreHook(module, (_, input) => Apply(input, index));
     }
 
     /// <summary>How many times the tapped module ran while attached.</summary>

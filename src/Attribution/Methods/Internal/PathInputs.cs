@@ -1,5 +1,6 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Internal;
 
@@ -42,7 +43,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     public double[] Deltas(Tensor attributions)
     {
         using var scope = NewDisposeScope();
-        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>();
+        var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1).data<double>().ToArray();
         return sums.Select((s, b) => s - (InputScores[b] - BaselineScores[b])).ToArray();
     }
 

@@ -1,5 +1,6 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.LimeParts;
 
@@ -62,16 +63,16 @@ internal static class LimeRegression
             if (alpha > 0)
             {
                 var xt = x.t();
-                var gram = xt.mm(x) + (eye(features, ScalarType.Float64) * alpha);
+                var gram = xt.mm(x) + (eye(features, dtype: ScalarType.Float64) * alpha);
                 var factor = linalg.cholesky(gram);
                 solution = cholesky_solve(xt.mm(y), factor);
             }
             else
             {
-                solution = linalg.lstsq(x, y);
+                solution = linalg.lstsq(x, y).Solution;
             }
 
-            coefficients = solution.reshape([features]).contiguous().data<double>();
+            coefficients = solution.reshape([features]).contiguous().data<double>().ToArray();
         }
 
         return (coefficients, Intercept(xMean, yMean, coefficients));

@@ -1,5 +1,6 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.LimeParts;
 
@@ -18,10 +19,10 @@ internal static class LimeSampler
         using var scope = NewDisposeScope();
         var masks = new bool[samples + 1][];
         masks[0] = Enumerable.Repeat(true, features).ToArray();
-        var counts = randint(1, features + 1, [samples], generator).data<long>();
+        var counts = randint(1, features + 1, [samples], generator: generator).data<long>().ToArray();
         for (var s = 0; s < samples; s++)
         {
-            var permutation = randperm(features, generator).data<long>();
+            var permutation = randperm(features, generator: generator).data<long>().ToArray();
             var mask = new bool[features];
             for (var i = 0; i < features; i++)
             {
@@ -46,7 +47,7 @@ internal static class LimeSampler
         var masks = new bool[samples][];
         for (var s = 0; s < samples; s++)
         {
-            var draw = bernoulli(half, generator).data<float>();
+            var draw = bernoulli(half, generator).data<float>().ToArray();
             masks[s] = draw.Select(v => v != 0).ToArray();
         }
 

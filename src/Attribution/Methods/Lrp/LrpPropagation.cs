@@ -1,6 +1,8 @@
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Lrp;
 
@@ -65,7 +67,7 @@ public static class LrpPropagation
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!input.dtype.IsFloatingPoint() || input.dim() < 1)
+        if (!input.is_floating_point() || input.dim() < 1)
         {
             throw new ArgumentException($"LRP needs a floating-point input with a batch dimension, got {input}", nameof(input));
         }
@@ -125,9 +127,9 @@ public static class LrpPropagation
             throw new ArgumentException($"{targets.Count} target(s) for a batch of {batch}: give one target per row", nameof(targets));
         }
 
-        var wordModule = model.get_submodule(wordEmbeddingPath);
+        var wordModule = model.Submodule(wordEmbeddingPath);
         var taps = model.named_modules()
-            .Where(m => m.module is nn.Embedding || ReferenceEquals(m.module, wordModule))
+            .Where(m => m.module is Embedding || ReferenceEquals(m.module, wordModule))
             .Select(m => (m.name, m.module))
             .DistinctBy(m => m.module)
             .ToList();
@@ -141,7 +143,7 @@ public static class LrpPropagation
             {
                 var slot = leaves[i];
                 var path = taps[i].name;
-                hooks.Add(taps[i].module.register_forward_hook((_, moduleInput, moduleOutput) =>
+                hooks.Add(ModuleHooks.AddForwardHook(taps[i].module, (_, moduleInput, moduleOutput) =>
                 {
                     var value = ModuleIO.TensorAt(moduleOutput, 0);
                     var leaf = PerRowLeaf(value, ModuleIO.Tensors(moduleInput).FirstOrDefault(), batch, length, path);

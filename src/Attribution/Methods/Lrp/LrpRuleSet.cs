@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
 using Attribution.Models;
-using static Attribution.Torch.torch;
+
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Lrp;
 
@@ -27,19 +30,19 @@ public sealed class LrpRuleSet
     /// is unbounded at 0) and any type not listed.
     /// </summary>
     public static LrpRuleSet Default { get; } = Empty
-        .With<nn.Linear>(LrpRules.Epsilon)
-        .With<nn.Conv1d>(LrpRules.Epsilon)
-        .With<nn.LayerNorm>(LrpRules.LayerNorm)
-        .With<nn.GELU>(LrpRules.Gelu)
-        .With<nn.Tanh>(LrpRules.Tanh)
-        .With<nn.ReLU>(LrpRules.PassThrough)
-        .With<nn.MaxPool1d>(LrpRules.PassThrough)
-        .With<nn.Flatten>(LrpRules.PassThrough)
-        .With<nn.Identity>(LrpRules.PassThrough)
-        .With<nn.Embedding>(LrpRules.PassThrough)
-        .With<nn.Dropout>(LrpRules.Dropout)
-        .With<nn.Sequential>(LrpRules.Composite)
-        .With(typeof(nn.ModuleList<>), LrpRules.Composite)
+        .With<Linear>(LrpRules.Epsilon)
+        .With<Conv1d>(LrpRules.Epsilon)
+        .With<LayerNorm>(LrpRules.LayerNorm)
+        .With<GELU>(LrpRules.Gelu)
+        .With<Tanh>(LrpRules.Tanh)
+        .With<ReLU>(LrpRules.PassThrough)
+        .With<MaxPool1d>(LrpRules.PassThrough)
+        .With<Flatten>(LrpRules.PassThrough)
+        .With<Identity>(LrpRules.PassThrough)
+        .With<Embedding>(LrpRules.PassThrough)
+        .With<Dropout>(LrpRules.Dropout)
+        .With<Sequential>(LrpRules.Composite)
+        .With(typeof(ModuleList<>), LrpRules.Composite)
         .WithTransformers();
 
     /// <summary>The module types with a rule.</summary>

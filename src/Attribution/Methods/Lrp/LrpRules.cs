@@ -1,5 +1,7 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Methods.Lrp;
 
@@ -21,7 +23,7 @@ public abstract class LrpForwardRule : ILrpRule
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(settings);
         return NeedsHook(module, settings)
-            ? module.register_forward_hook((m, input, output) => Rewrite(m, input, output, settings))
+            ? ModuleHooks.AddForwardHook(module, (m, input, output) => Rewrite(m, input, output, settings))
             : null;
     }
 
@@ -135,8 +137,8 @@ public static class LrpRules
     /// <summary>GELU(x)/x: Φ(x) for the exact form, ½(1 + tanh(√(2/π)(x + 0.044715x³))) for the tanh form.</summary>
     internal static Tensor GeluRatio(nn.Module module, Tensor x)
     {
-        var approximate = module is nn.GELU gelu ? gelu.Approximate : "none";
-        if (approximate == "tanh")
+        var tanhForm = module is GELU { approximate: GELU.Approximate.tanh };
+        if (tanhForm)
         {
             using var cube = x.pow(3);
             using var scaledCube = cube * 0.044715;
@@ -212,11 +214,11 @@ public static class LrpRules
 
         protected override object? Rewrite(nn.Module module, object input, object output, LrpSettings settings)
         {
-            var norm = module as nn.LayerNorm ?? throw new InvalidOperationException(
+            var norm = module as LayerNorm ?? throw new InvalidOperationException(
                 $"the LRP rule '{Name}' is for LayerNorm modules, not {module.GetName()}; give that type its own rule");
             var x = AsTensor(module, input, "input");
             var y = AsTensor(module, output, "output");
-            var dims = Enumerable.Range(1, norm.NormalizedShape.Length).Select(i => (long)-i).ToArray();
+            var dims = Enumerable.Range(1, norm.normalized_shape.Length).Select(i => (long)-i).ToArray();
             using var mean = x.mean(dims, keepdim: true);
             using var centered = x - mean;
             Tensor sigma;
@@ -224,7 +226,7 @@ public static class LrpRules
             {
                 using var square = centered.square();
                 using var variance = square.mean(dims, keepdim: true);
-                using var stabilized = variance + norm.Eps;
+                using var stabilized = variance + norm.eps;
                 sigma = stabilized.sqrt();
             }
 

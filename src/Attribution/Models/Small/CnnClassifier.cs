@@ -1,5 +1,7 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -20,27 +22,31 @@ public sealed class CnnClassifier : SmallClassifier
     /// <summary>The value windows without a real token take before max-pooling.</summary>
     public const double MaskedValue = -1e4;
 
-    private readonly nn.Embedding embeddings;
-    private readonly nn.ModuleList<nn.Conv1d> convs;
-    private readonly nn.ReLU activation;
-    private readonly nn.Linear classifier;
+    private readonly Embedding embeddings;
+    private readonly ModuleList<Conv1d> convs;
+    private readonly ReLU activation;
+    private readonly Linear classifier;
 
     /// <summary>Creates the classifier with fresh weights (PyTorch's initialization, from <paramref name="generator"/>).</summary>
     public CnnClassifier(SmallClassifierConfig config, Generator? generator = null)
         : base(nameof(CnnClassifier), config, SmallClassifierConfig.CnnType)
     {
-        embeddings = NewEmbedding(config, generator);
-        convs = new nn.ModuleList<nn.Conv1d>(config.KernelSizes.Select(k =>
-            new nn.Conv1d(config.EmbeddingDim, config.NumFilters, k, padding: k - 1, generator: generator)).ToArray());
-        activation = new nn.ReLU();
-        classifier = new nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels, generator: generator);
+        embeddings = NewEmbedding(config);
+        convs = new ModuleList<Conv1d>(config.KernelSizes.Select(k =>
+            nn.Conv1d(config.EmbeddingDim, config.NumFilters, k, padding: k - 1)).ToArray());
+        activation = nn.ReLU();
+        classifier = nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels);
         RegisterComponents();
+        if (generator is not null)
+        {
+            ParameterInit.Reset(this, generator, config.PadTokenId);
+        }
     }
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
-        var mask = CheckedMask(input, embeddings.weight.dtype);
+        var mask = CheckedMask(input, embeddings.weight!.dtype);
         var embedded = embeddings.call(input.InputIds);
 
         // (batch, length, dim) → (batch, dim, length), padding zeroed.
@@ -49,7 +55,7 @@ public sealed class CnnClassifier : SmallClassifier
         var pooled = new List<Tensor>(convs.Count);
         foreach (var conv in convs)
         {
-            var k = conv.KernelSize;
+            var k = conv.kernel_size[0];
             var maps = activation.call(conv.call(x));
 
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Attribution.Data;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Attribution.Training;
 
 namespace Attribution.Models;

@@ -1,5 +1,7 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -16,31 +18,35 @@ namespace Attribution.Models;
 /// </remarks>
 public sealed class LstmClassifier : SmallClassifier
 {
-    private readonly nn.Embedding embeddings;
-    private readonly nn.LSTM lstm;
-    private readonly nn.Linear classifier;
+    private readonly Embedding embeddings;
+    private readonly LSTM lstm;
+    private readonly Linear classifier;
 
     /// <summary>Creates the classifier with fresh weights (PyTorch's initialization, from <paramref name="generator"/>).</summary>
     public LstmClassifier(SmallClassifierConfig config, Generator? generator = null)
         : base(nameof(LstmClassifier), config, SmallClassifierConfig.LstmType)
     {
-        embeddings = NewEmbedding(config, generator);
-        lstm = new nn.LSTM(config.EmbeddingDim, config.HiddenSize, batchFirst: true, bidirectional: true, generator: generator);
-        classifier = new nn.Linear(2L * config.HiddenSize, config.NumLabels, generator: generator);
+        embeddings = NewEmbedding(config);
+        lstm = nn.LSTM(config.EmbeddingDim, config.HiddenSize, batchFirst: true, bidirectional: true);
+        classifier = nn.Linear(2L * config.HiddenSize, config.NumLabels);
         RegisterComponents();
+        if (generator is not null)
+        {
+            ParameterInit.Reset(this, generator, config.PadTokenId);
+        }
     }
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
-        var mask = CheckedMask(input, embeddings.weight.dtype);
+        var mask = CheckedMask(input, embeddings.weight!.dtype);
         var embedded = embeddings.call(input.InputIds);
         var batch = (int)embedded.size(0);
         var length = (int)embedded.size(1);
         float[] flags;
         using (var cpu = mask.to(ScalarType.Float32, CPU))
         {
-            flags = cpu.data<float>();
+            flags = cpu.data<float>().ToArray();
         }
 
         // Real positions of each row, in order; rows whose real tokens are not a prefix get gathered.
@@ -89,7 +95,7 @@ public sealed class LstmClassifier : SmallClassifier
                 part = part.narrow(1, 0, group.Key);
             }
 
-            pooled.Add(lstm.call(part).output.mean(1));
+            pooled.Add(lstm.call(part).Item1.mean([1]));
             rows.AddRange(members);
         }
 

@@ -1,5 +1,7 @@
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -10,26 +12,30 @@ namespace Attribution.Models;
 /// </summary>
 public sealed class MeanMlpClassifier : SmallClassifier
 {
-    private readonly nn.Embedding embeddings;
-    private readonly nn.Linear hidden;
-    private readonly nn.ReLU activation;
-    private readonly nn.Linear classifier;
+    private readonly Embedding embeddings;
+    private readonly Linear hidden;
+    private readonly ReLU activation;
+    private readonly Linear classifier;
 
     /// <summary>Creates the classifier with fresh weights (PyTorch's initialization, from <paramref name="generator"/>).</summary>
     public MeanMlpClassifier(SmallClassifierConfig config, Generator? generator = null)
         : base(nameof(MeanMlpClassifier), config, SmallClassifierConfig.MlpType)
     {
-        embeddings = NewEmbedding(config, generator);
-        hidden = new nn.Linear(config.EmbeddingDim, config.HiddenSize, generator: generator);
-        activation = new nn.ReLU();
-        classifier = new nn.Linear(config.HiddenSize, config.NumLabels, generator: generator);
+        embeddings = NewEmbedding(config);
+        hidden = nn.Linear(config.EmbeddingDim, config.HiddenSize);
+        activation = nn.ReLU();
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
+        if (generator is not null)
+        {
+            ParameterInit.Reset(this, generator, config.PadTokenId);
+        }
     }
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
-        var mask = CheckedMask(input, embeddings.weight.dtype);
+        var mask = CheckedMask(input, embeddings.weight!.dtype);
         var embedded = embeddings.call(input.InputIds);
         var sum = embedded.mul(mask.unsqueeze(-1)).sum(1);
         var mean = sum.div(mask.sum(1, keepdim: true));

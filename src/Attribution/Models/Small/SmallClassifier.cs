@@ -1,6 +1,8 @@
 using Attribution.Methods.Lrp;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -70,11 +72,21 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
 
     /// <summary>Dropout with the configured probability in training mode (from <see cref="DropoutGenerator"/>); the identity in evaluation mode.</summary>
     private protected Tensor Dropout(Tensor input) =>
-        training && Config.Dropout > 0 ? nn.functional.dropout(input, Config.Dropout, training: true, DropoutGenerator) : input;
+        training && Config.Dropout > 0 ? SeededDropout(input) : input;
+
+    // Inverted dropout as PyTorch computes it (keep with probability 1 − p, scale by 1/(1 − p)), drawn from
+    // DropoutGenerator: TorchSharp's dropout takes no generator.
+    private Tensor SeededDropout(Tensor input)
+    {
+        using var draws = rand(input.shape, input.dtype, input.device, generator: DropoutGenerator);
+        using var keep = draws.ge(Config.Dropout);
+        using var kept = input.mul(keep);
+        return kept.div(1.0 - Config.Dropout);
+    }
 
     /// <summary>A word-embedding table of the configuration's size, with a zero, gradient-free padding row.</summary>
-    private protected static nn.Embedding NewEmbedding(SmallClassifierConfig config, Generator? generator) =>
-        new(config.VocabSize, config.EmbeddingDim, config.PadTokenId, generator);
+    private protected static Embedding NewEmbedding(SmallClassifierConfig config) =>
+        nn.Embedding(config.VocabSize, config.EmbeddingDim, padding_idx: config.PadTokenId);
 
     /// <summary>
     /// Checks the input (int64 ids [batch, length] within the vocabulary; a mask of the same shape; at least one real

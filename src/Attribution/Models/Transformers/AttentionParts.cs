@@ -1,5 +1,8 @@
-using Attribution.Torch;
-using nn = Attribution.Torch.torch.nn;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
@@ -10,7 +13,7 @@ namespace Attribution.Models;
 /// </summary>
 internal sealed class MatMul() : nn.Module<(Tensor left, Tensor right), Tensor>(nameof(MatMul))
 {
-    protected override Tensor forward((Tensor left, Tensor right) input) => input.left.matmul(input.right);
+    public override Tensor forward((Tensor left, Tensor right) input) => input.left.matmul(input.right);
 }
 
 /// <summary>
@@ -19,7 +22,7 @@ internal sealed class MatMul() : nn.Module<(Tensor left, Tensor right), Tensor>(
 /// </summary>
 internal sealed class AttentionSoftmax() : nn.Module<Tensor, Tensor>(nameof(AttentionSoftmax))
 {
-    protected override Tensor forward(Tensor input) => input.softmax(-1);
+    public override Tensor forward(Tensor input) => input.softmax(-1);
 }
 
 /// <summary>Shape changes and masks shared by the BERT-family attention layers.</summary>
@@ -86,9 +89,9 @@ internal static class TransformerOps
     /// <summary>The feed-forward activation named by the config (already validated).</summary>
     public static nn.Module<Tensor, Tensor> Activation(string name) => name switch
     {
-        "gelu" => new nn.GELU(),
-        "gelu_new" or "gelu_pytorch_tanh" => new nn.GELU("tanh"),
-        "relu" => new nn.ReLU(),
+        "gelu" => nn.GELU(),
+        "gelu_new" or "gelu_pytorch_tanh" => nn.GELU(GELU.Approximate.tanh),
+        "relu" => nn.ReLU(),
         _ => throw new ArgumentException($"activation '{name}' is not supported", nameof(name)),
     };
 }

@@ -1,5 +1,8 @@
-using Attribution.Torch;
-using nn = Attribution.Torch.torch.nn;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
@@ -11,24 +14,24 @@ namespace Attribution.Models;
 public sealed class BertForSequenceClassification : TransformerClassifier
 {
     private readonly BertModel bert;
-    private readonly nn.Dropout dropout;
-    private readonly nn.Linear classifier;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
 
     /// <summary>Builds the model with freshly initialized weights (training mode) from a config with model_type "bert".</summary>
     public BertForSequenceClassification(TransformerConfig config)
         : base(nameof(BertForSequenceClassification), config, "bert", "bert", "encoder.layer")
     {
         bert = new BertModel(config, roberta: false);
-        dropout = new nn.Dropout(config.ClassifierDropoutProb);
-        classifier = new nn.Linear(config.HiddenSize, config.NumLabels);
+        dropout = nn.Dropout(config.ClassifierDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
     }
 
     /// <inheritdoc />
-    public override nn.Embedding WordEmbeddings => bert.Embeddings.WordEmbeddings;
+    public override Embedding WordEmbeddings => bert.Embeddings.WordEmbeddings;
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         CheckInput(input, tokenTypes: true);
         var (_, pooled) = bert.call(input);
@@ -59,7 +62,7 @@ internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_stat
 
     public BertEmbeddings Embeddings => embeddings;
 
-    protected override (Tensor last_hidden_state, Tensor? pooler_output) forward(ModelInput input)
+    public override (Tensor last_hidden_state, Tensor? pooler_output) forward(ModelInput input)
     {
         var hidden = embeddings.call((input.InputIds, input.TokenTypeIds));
         var mask = TransformerOps.AdditiveMask(input.AttentionMask, hidden.dtype);
@@ -75,11 +78,11 @@ internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_stat
 /// </summary>
 internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? token_type_ids), Tensor>
 {
-    private readonly nn.Embedding word_embeddings;
-    private readonly nn.Embedding position_embeddings;
-    private readonly nn.Embedding token_type_embeddings;
-    private readonly nn.LayerNorm LayerNorm;
-    private readonly nn.Dropout dropout;
+    private readonly Embedding word_embeddings;
+    private readonly Embedding position_embeddings;
+    private readonly Embedding token_type_embeddings;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
     private readonly bool roberta;
     private readonly long padTokenId;
 
@@ -88,17 +91,17 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
     {
         this.roberta = roberta;
         padTokenId = config.PadTokenId;
-        word_embeddings = new nn.Embedding(config.VocabSize, config.HiddenSize, paddingIdx: config.PadTokenId);
-        position_embeddings = new nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize, paddingIdx: roberta ? config.PadTokenId : null);
-        token_type_embeddings = new nn.Embedding(config.TypeVocabSize, config.HiddenSize);
-        LayerNorm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new nn.Dropout(config.HiddenDropoutProb);
+        word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
+        position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize, padding_idx: roberta ? config.PadTokenId : null);
+        token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    public nn.Embedding WordEmbeddings => word_embeddings;
+    public Embedding WordEmbeddings => word_embeddings;
 
-    protected override Tensor forward((Tensor input_ids, Tensor? token_type_ids) input)
+    public override Tensor forward((Tensor input_ids, Tensor? token_type_ids) input)
     {
         var ids = input.input_ids;
 
@@ -118,7 +121,7 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
     private static Tensor BertPositions(Tensor ids)
     {
         var positions = torch.arange(ids.size(1));
-        if (ids.device.Type == DeviceType.CPU)
+        if (ids.device.type == DeviceType.CPU)
         {
             return positions;
         }
@@ -142,16 +145,16 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
 /// <summary>The stack of encoder layers (<c>encoder.layer.{i}</c>).</summary>
 internal sealed class BertEncoder : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
 {
-    private readonly nn.ModuleList<BertLayer> layer;
+    private readonly ModuleList<BertLayer> layer;
 
     public BertEncoder(TransformerConfig config)
         : base(nameof(BertEncoder))
     {
-        layer = new nn.ModuleList<BertLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)));
+        layer = new ModuleList<BertLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
     {
         var hidden = input.hidden_states;
         foreach (var l in layer)
@@ -179,7 +182,7 @@ internal sealed class BertLayer : nn.Module<(Tensor hidden_states, Tensor? atten
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
     {
         var attended = attention.call(input);
         var widened = intermediate.call(attended);
@@ -201,7 +204,7 @@ internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? a
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
     {
         var context = @self.call(input);
         return output.call((context, input.hidden_states));
@@ -216,10 +219,10 @@ internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? a
 /// </summary>
 internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
 {
-    private readonly nn.Linear query;
-    private readonly nn.Linear key;
-    private readonly nn.Linear value;
-    private readonly nn.Dropout dropout;
+    private readonly Linear query;
+    private readonly Linear key;
+    private readonly Linear value;
+    private readonly Dropout dropout;
     private readonly MatMul attention_scores = new();
     private readonly AttentionSoftmax attention_probs = new();
     private readonly MatMul context = new();
@@ -231,14 +234,14 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
     {
         heads = config.NumAttentionHeads;
         scale = Math.Sqrt(config.HeadDim);
-        query = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        key = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        value = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        dropout = new nn.Dropout(config.AttentionProbsDropoutProb);
+        query = nn.Linear(config.HiddenSize, config.HiddenSize);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dropout = nn.Dropout(config.AttentionProbsDropoutProb);
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
     {
         var h = input.hidden_states;
         var q = TransformerOps.SplitHeads(query.call(h), heads);
@@ -264,20 +267,20 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
 /// <summary><c>dense</c> → dropout → <c>LayerNorm</c>(· + residual): BERT's <c>BertSelfOutput</c> and <c>BertOutput</c>.</summary>
 internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tensor input_tensor), Tensor>
 {
-    private readonly nn.Linear dense;
-    private readonly nn.Dropout dropout;
-    private readonly nn.LayerNorm LayerNorm;
+    private readonly Linear dense;
+    private readonly Dropout dropout;
+    private readonly LayerNorm LayerNorm;
 
     public BertResidualOutput(string name, int inFeatures, TransformerConfig config)
         : base(name)
     {
-        dense = new nn.Linear(inFeatures, config.HiddenSize);
-        dropout = new nn.Dropout(config.HiddenDropoutProb);
-        LayerNorm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dense = nn.Linear(inFeatures, config.HiddenSize);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor input_tensor) input)
+    public override Tensor forward((Tensor hidden_states, Tensor input_tensor) input)
     {
         var projected = dropout.call(dense.call(input.hidden_states));
         return LayerNorm.call(projected + input.input_tensor);
@@ -287,34 +290,34 @@ internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tens
 /// <summary><c>dense</c> to the intermediate size, then the activation (<c>intermediate_act_fn</c>, a hook point for relevance rules).</summary>
 internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear dense;
+    private readonly Linear dense;
     private readonly nn.Module<Tensor, Tensor> intermediate_act_fn;
 
     public BertIntermediate(TransformerConfig config)
         : base(nameof(BertIntermediate))
     {
-        dense = new nn.Linear(config.HiddenSize, config.IntermediateSize);
+        dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
         intermediate_act_fn = TransformerOps.Activation(config.HiddenAct);
         RegisterComponents();
     }
 
-    protected override Tensor forward(Tensor input) => intermediate_act_fn.call(dense.call(input));
+    public override Tensor forward(Tensor input) => intermediate_act_fn.call(dense.call(input));
 }
 
 /// <summary>tanh(dense(first token)).</summary>
 internal sealed class BertPooler : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear dense;
-    private readonly nn.Tanh activation = new();
+    private readonly Linear dense;
+    private readonly Tanh activation = nn.Tanh();
 
     public BertPooler(TransformerConfig config)
         : base(nameof(BertPooler))
     {
-        dense = new nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         RegisterComponents();
     }
 
-    protected override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
         return activation.call(dense.call(input.select(1, 0)));
     }

@@ -1,5 +1,8 @@
-using Attribution.Torch;
-using nn = Attribution.Torch.torch.nn;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
@@ -12,29 +15,29 @@ namespace Attribution.Models;
 public sealed class DistilBertForSequenceClassification : TransformerClassifier
 {
     private readonly DistilBertModel distilbert;
-    private readonly nn.Linear pre_classifier;
-    private readonly nn.Linear classifier;
-    private readonly nn.Dropout dropout;
+    private readonly Linear pre_classifier;
+    private readonly Linear classifier;
+    private readonly Dropout dropout;
 
     // Hugging Face applies nn.ReLU() inline; a module here lets relevance rules see it like any activation.
-    private readonly nn.ReLU activation = new();
+    private readonly ReLU activation = nn.ReLU();
 
     /// <summary>Builds the model with freshly initialized weights (training mode) from a config with model_type "distilbert".</summary>
     public DistilBertForSequenceClassification(TransformerConfig config)
         : base(nameof(DistilBertForSequenceClassification), config, "distilbert", "distilbert", "transformer.layer")
     {
         distilbert = new DistilBertModel(config);
-        pre_classifier = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        classifier = new nn.Linear(config.HiddenSize, config.NumLabels);
-        dropout = new nn.Dropout(config.ClassifierDropoutProb);
+        pre_classifier = nn.Linear(config.HiddenSize, config.HiddenSize);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        dropout = nn.Dropout(config.ClassifierDropoutProb);
         RegisterComponents();
     }
 
     /// <inheritdoc />
-    public override nn.Embedding WordEmbeddings => distilbert.Embeddings.WordEmbeddings;
+    public override Embedding WordEmbeddings => distilbert.Embeddings.WordEmbeddings;
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         CheckInput(input, tokenTypes: false);
         var hidden = distilbert.call(input);
@@ -59,7 +62,7 @@ internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>
 
     public DistilBertEmbeddings Embeddings => embeddings;
 
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         var hidden = embeddings.call(input.InputIds);
         return transformer.call((hidden, TransformerOps.PaddingMask(input.AttentionMask)));
@@ -69,27 +72,27 @@ internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>
 /// <summary>word + position (0..n−1) embeddings, LayerNorm (eps 1e-12), dropout.</summary>
 internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Embedding word_embeddings;
-    private readonly nn.Embedding position_embeddings;
-    private readonly nn.LayerNorm LayerNorm;
-    private readonly nn.Dropout dropout;
+    private readonly Embedding word_embeddings;
+    private readonly Embedding position_embeddings;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
 
     public DistilBertEmbeddings(TransformerConfig config)
         : base("Embeddings")
     {
-        word_embeddings = new nn.Embedding(config.VocabSize, config.HiddenSize, paddingIdx: config.PadTokenId);
-        position_embeddings = new nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
-        LayerNorm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new nn.Dropout(config.HiddenDropoutProb);
+        word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
+        position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    public nn.Embedding WordEmbeddings => word_embeddings;
+    public Embedding WordEmbeddings => word_embeddings;
 
-    protected override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
         var positionIds = torch.arange(input.size(1));
-        if (input.device.Type != DeviceType.CPU)
+        if (input.device.type != DeviceType.CPU)
         {
             using var onCpu = positionIds;
             positionIds = onCpu.to(input.device);
@@ -104,16 +107,16 @@ internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 /// <summary>The stack of <c>layer.{i}</c> transformer blocks.</summary>
 internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
 {
-    private readonly nn.ModuleList<DistilBertBlock> layer;
+    private readonly ModuleList<DistilBertBlock> layer;
 
     public DistilBertTransformer(TransformerConfig config)
         : base("Transformer")
     {
-        layer = new nn.ModuleList<DistilBertBlock>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new DistilBertBlock(config)));
+        layer = new ModuleList<DistilBertBlock>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new DistilBertBlock(config)).ToArray());
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
     {
         var hidden = input.hidden_states;
         foreach (var block in layer)
@@ -129,21 +132,21 @@ internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, T
 internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
 {
     private readonly DistilBertSelfAttention attention;
-    private readonly nn.LayerNorm sa_layer_norm;
+    private readonly LayerNorm sa_layer_norm;
     private readonly DistilBertFeedForward ffn;
-    private readonly nn.LayerNorm output_layer_norm;
+    private readonly LayerNorm output_layer_norm;
 
     public DistilBertBlock(TransformerConfig config)
         : base("TransformerBlock")
     {
         attention = new DistilBertSelfAttention(config);
-        sa_layer_norm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        sa_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         ffn = new DistilBertFeedForward(config);
-        output_layer_norm = new nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        output_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
     {
         var attended = sa_layer_norm.call(attention.call(input) + input.hidden_states);
         return output_layer_norm.call(ffn.call(attended) + attended);
@@ -157,11 +160,11 @@ internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor?
 /// </summary>
 internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
 {
-    private readonly nn.Linear q_lin;
-    private readonly nn.Linear k_lin;
-    private readonly nn.Linear v_lin;
-    private readonly nn.Linear out_lin;
-    private readonly nn.Dropout dropout;
+    private readonly Linear q_lin;
+    private readonly Linear k_lin;
+    private readonly Linear v_lin;
+    private readonly Linear out_lin;
+    private readonly Dropout dropout;
     private readonly MatMul attention_scores = new();
     private readonly AttentionSoftmax attention_probs = new();
     private readonly MatMul context = new();
@@ -173,15 +176,15 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
     {
         heads = config.NumAttentionHeads;
         scale = Math.Sqrt(config.HeadDim);
-        q_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        k_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        v_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        out_lin = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        dropout = new nn.Dropout(config.AttentionProbsDropoutProb);
+        q_lin = nn.Linear(config.HiddenSize, config.HiddenSize);
+        k_lin = nn.Linear(config.HiddenSize, config.HiddenSize);
+        v_lin = nn.Linear(config.HiddenSize, config.HiddenSize);
+        out_lin = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dropout = nn.Dropout(config.AttentionProbsDropoutProb);
         RegisterComponents();
     }
 
-    protected override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
     {
         var x = input.hidden_states;
         using var qHeads = TransformerOps.SplitHeads(q_lin.call(x), heads);
@@ -204,20 +207,20 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
 /// <summary><c>lin1</c> → <c>activation</c> → <c>lin2</c> → dropout.</summary>
 internal sealed class DistilBertFeedForward : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear lin1;
-    private readonly nn.Linear lin2;
+    private readonly Linear lin1;
+    private readonly Linear lin2;
     private readonly nn.Module<Tensor, Tensor> activation;
-    private readonly nn.Dropout dropout;
+    private readonly Dropout dropout;
 
     public DistilBertFeedForward(TransformerConfig config)
         : base("FFN")
     {
-        lin1 = new nn.Linear(config.HiddenSize, config.IntermediateSize);
-        lin2 = new nn.Linear(config.IntermediateSize, config.HiddenSize);
+        lin1 = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        lin2 = nn.Linear(config.IntermediateSize, config.HiddenSize);
         activation = TransformerOps.Activation(config.HiddenAct);
-        dropout = new nn.Dropout(config.HiddenDropoutProb);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    protected override Tensor forward(Tensor input) => dropout.call(lin2.call(activation.call(lin1.call(input))));
+    public override Tensor forward(Tensor input) => dropout.call(lin2.call(activation.call(lin1.call(input))));
 }

@@ -1,5 +1,8 @@
-using Attribution.Torch;
-using nn = Attribution.Torch.torch.nn;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
@@ -23,10 +26,10 @@ public sealed class RobertaForSequenceClassification : TransformerClassifier
     }
 
     /// <inheritdoc />
-    public override nn.Embedding WordEmbeddings => roberta.Embeddings.WordEmbeddings;
+    public override Embedding WordEmbeddings => roberta.Embeddings.WordEmbeddings;
 
     /// <inheritdoc />
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         CheckInput(input, tokenTypes: true);
         var (sequence, _) = roberta.call(input);
@@ -40,21 +43,21 @@ public sealed class RobertaForSequenceClassification : TransformerClassifier
 /// </summary>
 internal sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Linear dense;
-    private readonly nn.Dropout dropout;
-    private readonly nn.Linear out_proj;
-    private readonly nn.Tanh activation = new();
+    private readonly Linear dense;
+    private readonly Dropout dropout;
+    private readonly Linear out_proj;
+    private readonly Tanh activation = nn.Tanh();
 
     public RobertaClassificationHead(TransformerConfig config)
         : base(nameof(RobertaClassificationHead))
     {
-        dense = new nn.Linear(config.HiddenSize, config.HiddenSize);
-        dropout = new nn.Dropout(config.ClassifierDropoutProb);
-        out_proj = new nn.Linear(config.HiddenSize, config.NumLabels);
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dropout = nn.Dropout(config.ClassifierDropoutProb);
+        out_proj = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
     }
 
-    protected override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input)
     {
         var first = dropout.call(input.select(1, 0));
         var hidden = activation.call(dense.call(first));

@@ -1,13 +1,16 @@
 using System.Globalization;
-using Attribution.Torch;
-using nn = Attribution.Torch.torch.nn;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
 /// <summary>
 /// A BERT-family sequence classifier with Hugging Face's module tree and parameter names: maps a
 /// <see cref="ModelInput"/> to logits [batch, num_labels]. Every block is a submodule reachable by its
-/// dotted path (<see cref="nn.Module.get_submodule"/>), so attribution methods can hook the word
+/// dotted path (<see cref="ModulePaths.Submodule"/>), so attribution methods can hook the word
 /// embeddings, the embedding block, each encoder layer, and inside each attention layer the
 /// <c>attention_scores</c> (Q·Kᵀ), <c>attention_probs</c> (softmax) and <c>context</c> (A·V) modules.
 /// </summary>
@@ -42,7 +45,7 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>
     public string WordEmbeddingPath { get; }
 
     /// <summary>The word-embedding module (its output is the per-token word vectors).</summary>
-    public abstract nn.Embedding WordEmbeddings { get; }
+    public abstract Embedding WordEmbeddings { get; }
 
     /// <summary>Dotted path of the whole embedding block (word + position [+ type], LayerNorm, dropout), e.g. <c>bert.embeddings</c>.</summary>
     public string EmbeddingsPath { get; }

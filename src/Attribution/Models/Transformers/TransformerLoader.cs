@@ -1,5 +1,7 @@
 using System.Text.Json;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Models;
 
@@ -217,7 +219,7 @@ public static class TransformerLoader
         {
             model.load_state_dict(source, strict: true);
         }
-        catch (StateDictException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw new ModelLoadException(file, null, $"{file} does not fit {model.GetName()}: {e.Message}", e);
         }

@@ -18,6 +18,7 @@ internal sealed record ByteLevelOptions(bool AddPrefixSpace, bool TrimOffsets, b
 internal sealed class ByteLevelBpeTokenizer : TokenizerBase
 {
     private const int CacheCapacity = 100_000;
+    private const int MaxCachedWordLength = 256;
     private const byte Space = (byte)' ';
 
     private readonly Dictionary<string, int> _vocabulary;
@@ -151,6 +152,13 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
         }
 
         var symbols = Merge(word);
+        if (word.Length > MaxCachedWordLength)
+        {
+            // Long words (a run of one letter, a base64 blob) rarely recur; caching them would let the cache's size
+            // grow with their length.
+            return symbols;
+        }
+
         if (_cache.Count >= CacheCapacity)
         {
             _cache.Clear();
@@ -167,47 +175,114 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
             return [new Symbol(whole, 0, word.Length)];
         }
 
-        var symbols = new List<Symbol>(word.Length);
+        // The symbols form a doubly linked list over arrays; a merged-away symbol gets id -1.
+        var ids = new int[word.Length];
+        var starts = new int[word.Length];
+        var ends = new int[word.Length];
+        var count = 0;
         for (var k = 0; k < word.Length; k++)
         {
             var id = _charIds[word[k]];
-            if (id >= 0)
+            if (id < 0 && _unkId is int unk)
             {
-                symbols.Add(new Symbol(id, k, k + 1));
-            }
-            else if (_unkId is int unk)
-            {
-                symbols.Add(new Symbol(unk, k, k + 1));
+                id = unk;
             }
 
             // Without an unknown token, Hugging Face drops a byte the vocabulary lacks; so do we.
+            if (id >= 0)
+            {
+                (ids[count], starts[count], ends[count]) = (id, k, k + 1);
+                count++;
+            }
         }
 
-        // Repeatedly merge the adjacent pair of lowest rank, leftmost first (Hugging Face's order).
-        while (symbols.Count > 1)
+        if (count > 1)
         {
-            var best = -1;
-            var bestRank = int.MaxValue;
-            var bestId = 0;
-            for (var i = 0; i + 1 < symbols.Count; i++)
-            {
-                if (_merges.TryGetValue(Key(symbols[i].Id, symbols[i + 1].Id), out var merge) && merge.Rank < bestRank)
-                {
-                    (best, bestRank, bestId) = (i, merge.Rank, merge.Id);
-                }
-            }
-
-            if (best < 0)
-            {
-                break;
-            }
-
-            symbols[best] = new Symbol(bestId, symbols[best].Start, symbols[best + 1].End);
-            symbols.RemoveAt(best + 1);
+            MergeAll(ids, ends, count);
         }
 
-        return [.. symbols];
+        var alive = 0;
+        for (var i = 0; i < count; i++)
+        {
+            alive += ids[i] >= 0 ? 1 : 0;
+        }
+
+        var result = new Symbol[alive];
+        for (int i = 0, j = 0; i < count; i++)
+        {
+            if (ids[i] >= 0)
+            {
+                result[j++] = new Symbol(ids[i], starts[i], ends[i]);
+            }
+        }
+
+        return result;
     }
+
+    /// <summary>
+    /// Repeatedly merges the adjacent pair of lowest rank, leftmost first (Hugging Face's order), in O(n log n): a
+    /// priority queue holds candidate pairs keyed by (rank, position of the left symbol), and an entry whose
+    /// symbols have changed since it was queued is skipped when it comes out (as in Hugging Face's
+    /// <c>Word::merge_all</c>). A merged symbol keeps the left symbol's slot, so slot order is word order and the
+    /// smallest key is always the lowest-ranked, leftmost pair present.
+    /// </summary>
+    private void MergeAll(int[] ids, int[] ends, int count)
+    {
+        var previous = new int[count];
+        var next = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            (previous[i], next[i]) = (i - 1, i + 1 < count ? i + 1 : -1);
+        }
+
+        var queue = new PriorityQueue<Candidate, long>(count);
+        for (var i = 0; i + 1 < count; i++)
+        {
+            Enqueue(i, i + 1);
+        }
+
+        while (queue.TryDequeue(out var candidate, out _))
+        {
+            var left = candidate.Left;
+            var right = next[left];
+
+            // Stale: the left symbol was merged away or grew, or its right neighbour is no longer the one queued.
+            if (ids[left] != candidate.LeftId || right < 0 || ids[right] != candidate.RightId)
+            {
+                continue;
+            }
+
+            ids[left] = candidate.MergedId;
+            ends[left] = ends[right];
+            ids[right] = -1;
+            next[left] = next[right];
+            if (next[left] >= 0)
+            {
+                previous[next[left]] = left;
+            }
+
+            if (previous[left] >= 0)
+            {
+                Enqueue(previous[left], left);
+            }
+
+            if (next[left] >= 0)
+            {
+                Enqueue(left, next[left]);
+            }
+        }
+
+        void Enqueue(int left, int right)
+        {
+            if (_merges.TryGetValue(Key(ids[left], ids[right]), out var merge))
+            {
+                queue.Enqueue(new Candidate(left, ids[left], ids[right], merge.Id), ((long)merge.Rank << 32) | (uint)left);
+            }
+        }
+    }
+
+    /// <summary>A queued merge of the symbol in slot <c>Left</c> (then <c>LeftId</c>) with its neighbour (then <c>RightId</c>).</summary>
+    private readonly record struct Candidate(int Left, int LeftId, int RightId, int MergedId);
 
     /// <summary>A token of a word and the byte range <c>[Start, End)</c> of the word it covers.</summary>
     private readonly record struct Symbol(int Id, int Start, int End);

@@ -1,6 +1,9 @@
+using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
-using static Attribution.Torch.torch;
+
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Methods;
 
@@ -19,7 +22,7 @@ public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<Lim
             GC.WaitForPendingFinalizers();
         }
 
-        return LiveTensorCount;
+        return LiveTensors.Count;
     }
 
     public static TheoryData<LimePreset, LimeFeatures, LimePerturbation> Settings() => new()

@@ -2,7 +2,9 @@ using Attribution.Methods;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
 using Attribution.Salience;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
 
 namespace Attribution.Tests.Methods.Lrp;

@@ -2,8 +2,10 @@ using System.Text.Json;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Methods.Lrp;
 
@@ -52,9 +54,9 @@ internal static class LrpTestModels
     public static IEnumerable<Tensor> Biases(nn.Module model) =>
         model.named_modules().Select(m => m.module switch
         {
-            nn.Linear l => l.bias,
-            nn.Conv1d c => c.bias,
-            nn.LayerNorm n => n.bias,
+            Linear l => l.bias,
+            Conv1d c => c.bias,
+            LayerNorm n => n.bias,
             _ => null,
         }).OfType<Tensor>();
 
@@ -69,7 +71,7 @@ internal static class LrpTestModels
         using var noGrad = no_grad();
         foreach (var (_, p) in model.named_parameters())
         {
-            p.copy_(randn(p.shape, p.dtype, generator) * scale);
+            p.copy_(randn(p.shape, p.dtype, generator: generator) * scale);
         }
     }
 }
@@ -81,26 +83,27 @@ internal static class LrpTestModels
 /// </summary>
 internal sealed class TinyTextCnn : nn.Module<ModelInput, Tensor>, ILrpRuleProvider
 {
-    private readonly nn.Embedding embeddings;
-    private readonly nn.Conv1d conv;
-    private readonly nn.ReLU activation = new();
-    private readonly nn.MaxPool1d pool = new(2);
-    private readonly nn.Linear classifier;
+    private readonly Embedding embeddings;
+    private readonly Conv1d conv;
+    private readonly ReLU activation = nn.ReLU();
+    private readonly MaxPool1d pool = nn.MaxPool1d(2);
+    private readonly Linear classifier;
 
     public TinyTextCnn(long vocabulary, bool biases, ulong seed)
         : base(nameof(TinyTextCnn))
     {
         using var generator = new Generator(seed);
-        embeddings = new nn.Embedding(vocabulary, 8, generator: generator);
-        conv = new nn.Conv1d(8, 6, 3, padding: 1, hasBias: biases, generator: generator);
-        classifier = new nn.Linear(6, 2, hasBias: biases, generator: generator);
+        embeddings = nn.Embedding(vocabulary, 8);
+        conv = nn.Conv1d(8, 6, 3, padding: 1, bias: biases);
+        classifier = nn.Linear(6, 2, hasBias: biases);
         RegisterComponents();
+        ParameterInit.Reset(this, generator, null);
         eval();
     }
 
     public ILrpRule LrpRule => LrpRules.Composite;
 
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         var embedded = embeddings.call(input.InputIds);
         var maps = pool.call(activation.call(conv.call(embedded.transpose(1, 2))));
@@ -111,23 +114,23 @@ internal sealed class TinyTextCnn : nn.Module<ModelInput, Tensor>, ILrpRuleProvi
 /// <summary>An LSTM text classifier (embedding → LSTM → last output → Linear); LRP has no rule for the LSTM.</summary>
 internal sealed class TinyTextLstm : nn.Module<ModelInput, Tensor>, ILrpRuleProvider
 {
-    private readonly nn.Embedding embeddings;
-    private readonly nn.LSTM lstm;
-    private readonly nn.Linear classifier;
+    private readonly Embedding embeddings;
+    private readonly LSTM lstm;
+    private readonly Linear classifier;
 
     public TinyTextLstm(long vocabulary)
         : base(nameof(TinyTextLstm))
     {
-        embeddings = new nn.Embedding(vocabulary, 8);
-        lstm = new nn.LSTM(8, 5, batchFirst: true);
-        classifier = new nn.Linear(5, 2);
+        embeddings = nn.Embedding(vocabulary, 8);
+        lstm = nn.LSTM(8, 5, batchFirst: true);
+        classifier = nn.Linear(5, 2);
         RegisterComponents();
         eval();
     }
 
     public ILrpRule LrpRule => LrpRules.Composite;
 
-    protected override Tensor forward(ModelInput input)
+    public override Tensor forward(ModelInput input)
     {
         var (output, _, _) = lstm.call(embeddings.call(input.InputIds));
         return classifier.call(output.select(1, -1));

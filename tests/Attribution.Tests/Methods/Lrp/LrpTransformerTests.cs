@@ -2,9 +2,11 @@ using Attribution.Methods;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
 using Attribution.Salience;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
-using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Methods.Lrp;
 
@@ -49,9 +51,9 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         {
             foreach (var (_, module) in model.named_modules())
             {
-                if (module is nn.Embedding)
+                if (module is Embedding)
                 {
-                    hooks.Add(module.register_forward_hook((_, _, o) =>
+                    hooks.Add(ModuleHooks.AddForwardHook(module, (_, _, o) =>
                     {
                         var leaf = ((Tensor)o).detach().requires_grad_();
                         leaves.Add(leaf);
@@ -61,14 +63,14 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
 
                 if (module is AttentionSoftmax && rule == AttentionRule.AttnLrp)
                 {
-                    hooks.Add(module.register_forward_pre_hook((_, i) =>
+                    hooks.Add(ModuleHooks.AddForwardPreHook(module, (_, i) =>
                     {
                         var x = (Tensor)i;
                         var delta = zeros_like(x).requires_grad_();
                         pendingInput.Push((x.detach(), delta));
                         return x + delta;
                     }));
-                    hooks.Add(module.register_forward_hook((_, _, o) =>
+                    hooks.Add(ModuleHooks.AddForwardHook(module, (_, _, o) =>
                     {
                         var a = (Tensor)o;
                         var delta = zeros_like(a).requires_grad_();
@@ -188,7 +190,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
             }
         }
 
-        model.named_modules().Should().OnlyContain(m => !m.module.HasHooks);
+        model.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
     }
 
     /// <summary>
@@ -227,7 +229,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
                              $"position {shares["bert.embeddings.position_embeddings"]:F4}, type {shares["bert.embeddings.token_type_embeddings"]:F4}, delta {b.ConvergenceDelta:F4}");
         }
 
-        model.Module.named_modules().Should().OnlyContain(m => !m.module.HasHooks);
+        model.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
     }
 
     /// <summary>
@@ -287,9 +289,9 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         var run = () => new LrpEpsilon().Explain(lstm, Sentences);
         var error = run.Should().Throw<LrpNotSupportedException>().Which;
         error.ModulePath.Should().Be("lstm");
-        error.ModuleType.Should().Be(typeof(nn.LSTM));
+        error.ModuleType.Should().Be(typeof(LSTM));
         error.Message.Should().Contain("'lstm' (LSTM)");
-        lstm.Module.named_modules().Should().OnlyContain(m => !m.module.HasHooks);
+        lstm.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
     }
 
     /// <summary>LRP is defined from the logit: other scored outputs are refused; empty texts too.</summary>
@@ -301,7 +303,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         probability.Should().Throw<ArgumentException>().WithMessage("*logit*");
         var empty = () => new LrpEpsilon().Explain(model, ["  "]);
         empty.Should().Throw<ArgumentException>().WithMessage("*empty*");
-        model.Module.named_modules().Should().OnlyContain(m => !m.module.HasHooks);
+        model.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
     }
 }
 
@@ -316,10 +318,10 @@ public sealed class LrpLeakTests
             GC.WaitForPendingFinalizers();
         }
 
-        return LiveTensorCount;
+        return LiveTensors.Count;
     }
 
-    /// <summary>An Explain call leaves torch.LiveTensorCount where it found it (both attention modes, a padded batch).</summary>
+    /// <summary>An Explain call leaves LiveTensors.Count where it found it (both attention modes, a padded batch).</summary>
     [SkippableFact]
     public void Explain_leaves_no_tensor_behind()
     {

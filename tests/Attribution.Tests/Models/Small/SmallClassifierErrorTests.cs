@@ -1,7 +1,8 @@
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models.Small;
 

@@ -1,7 +1,10 @@
+using Attribution.Engine;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
 using Attribution.Training;
-using static Attribution.Torch.torch;
+
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models.Small;
 
@@ -20,7 +23,7 @@ public sealed class SmallClassifierLeakTests : IDisposable
             GC.WaitForPendingFinalizers();
         }
 
-        return LiveTensorCount;
+        return LiveTensors.Count;
     }
 
     [Theory]
@@ -44,7 +47,7 @@ public sealed class SmallClassifierLeakTests : IDisposable
         var before = Settled();
         using (var loaded = ClassifierLoader.Load(dir))
         {
-            (LiveTensorCount - before).Should().Be(loaded.Module.state_dict().Count);
+            (LiveTensors.Count - before).Should().Be(loaded.Module.state_dict().Count);
         }
 
         Settled().Should().Be(before);
@@ -58,7 +61,7 @@ public sealed class SmallClassifierLeakTests : IDisposable
     public void Training_and_evaluation_leave_only_the_model_behind()
     {
         var tokenizer = SmallModelKit.Tokenizer(root);
-        using var generator = new Attribution.Torch.Generator(4);
+        using var generator = new Generator(4);
         using var model = SmallClassifier.Create(SmallModelKit.Config(SmallClassifierConfig.LstmType, tokenizer.VocabularySize), generator);
         var data = Attribution.Data.SentimentCorpus.Generate(64, seed: 5);
         var before = Settled();

@@ -1,6 +1,7 @@
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models.Small;
 
@@ -30,7 +31,7 @@ public sealed class SmallClassifierTests : IDisposable
         using var noGrad = no_grad();
         var batch = classifier.Encode(SmallModelKit.Texts);
         batch.Lengths.Distinct().Count().Should().BeGreaterThan(4);
-        var logits = classifier.Logits(batch.Input).to(ScalarType.Float64).data<double>();
+        var logits = classifier.Logits(batch.Input).to(ScalarType.Float64).data<double>().ToArray();
         for (var i = 0; i < SmallModelKit.Texts.Length; i++)
         {
             var alone = classifier.Predict([SmallModelKit.Texts[i]])[0];
@@ -50,8 +51,8 @@ public sealed class SmallClassifierTests : IDisposable
         var holes = new ModelInput(
             tensor(new long[] { 0, 2, 20, 0, 31, 47, 0, 3 }, [1, 8]),
             tensor(new long[] { 0, 1, 1, 0, 1, 1, 0, 1 }, [1, 8]));
-        var expected = classifier.Logits(plain).data<float>();
-        var actual = classifier.Logits(holes).data<float>();
+        var expected = classifier.Logits(plain).data<float>().ToArray();
+        var actual = classifier.Logits(holes).data<float>().ToArray();
         actual.Zip(expected, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-5f);
     }
 
@@ -81,7 +82,7 @@ public sealed class SmallClassifierTests : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = loaded.Encode(SmallModelKit.Texts);
-        loaded.Logits(batch.Input).data<float>().Should().Equal(original.call(batch.Input).data<float>());
+        loaded.Logits(batch.Input).data<float>().ToArray().Should().Equal(original.call(batch.Input).data<float>().ToArray());
 
         // Saving the loaded model again writes the same bytes.
         var again = Path.Combine(root, "again-" + type);
@@ -125,7 +126,7 @@ public sealed class SmallClassifierTests : IDisposable
         using var scope = NewDisposeScope();
         var batch = classifier.Encode(["a sometimes tedious film", "dull"]);
         Tensor? captured = null;
-        using (classifier.Module.get_submodule(classifier.WordEmbeddingPath).register_forward_hook((_, _, output) =>
+        using (ModuleHooks.AddForwardHook(classifier.Module.Submodule(classifier.WordEmbeddingPath), (_, _, output) =>
                {
                    captured = (Tensor)output;
                    captured.retain_grad();
@@ -138,7 +139,7 @@ public sealed class SmallClassifierTests : IDisposable
         captured.Should().NotBeNull();
         var grad = captured!.grad!;
         grad.shape.Should().Equal(2, batch.Lengths.Max(), 12);
-        var perToken = grad.abs().sum(2).to(ScalarType.Float64).data<double>();
+        var perToken = grad.abs().sum(2).to(ScalarType.Float64).data<double>().ToArray();
         var length = batch.Lengths.Max();
 
         // Every real token of the first text gets gradient; the padding of the second gets none.

@@ -1,7 +1,9 @@
 using Attribution.Data;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Attribution.Training;
 
 namespace Attribution.Tests.Models.Small;

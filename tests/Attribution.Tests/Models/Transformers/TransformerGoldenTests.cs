@@ -1,7 +1,8 @@
 using Attribution.Models;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
-using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Models;
 
@@ -55,7 +56,7 @@ public class TransformerGoldenTests(ITestOutputHelper output)
         // All 40 in one padded batch: the mask must make padding invisible.
         using var scope = NewDisposeScope();
         var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
-        var batched = model.call(new ModelInput(ids, mask)).data<float>();
+        var batched = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
         var worstBatched = cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * 2)..((b * 2) + 2)], c.logits)).Max();
         worstBatched.Should().BeLessThan(1e-4);
         output.WriteLine($"sst2-bert-tiny: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 40");
@@ -80,7 +81,7 @@ public class TransformerGoldenTests(ITestOutputHelper output)
 
         using var scope = NewDisposeScope();
         var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
-        var batched = model.call(new ModelInput(ids, mask)).data<float>();
+        var batched = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
         var worstBatched = cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * labels)..((b + 1) * labels)], c.logits)).Max();
         worstBatched.Should().BeLessThan(1e-5);
         output.WriteLine($"{name}: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 12");
@@ -97,7 +98,7 @@ public class TransformerGoldenTests(ITestOutputHelper output)
                 .Select(c => TransformerTestKit.Longs(c.GetProperty("input_ids"))).ToList();
             using var scope = NewDisposeScope();
             var (ids, mask) = TransformerTestKit.Pad(sequences, model.Config.PadTokenId);
-            var actual = model.call(new ModelInput(ids, mask)).data<float>();
+            var actual = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
             var expected = TransformerTestKit.ReferenceLogits(model.Config, model.state_dict(), ToArray2(ids), ToArray2(mask));
             var worst = TransformerTestKit.MaxAbsDiff(actual, expected);
             output.WriteLine($"{name} vs op-by-op float64 reference (padded batch of 4): max |Δlogit| = {worst:E2}");
@@ -110,14 +111,14 @@ public class TransformerGoldenTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var logits = model.call(new ModelInput(tensor(ids, [1, ids.Length])));
         logits.shape.Should().Equal(1, expected.Length);
-        var diff = TransformerTestKit.MaxAbsDiff(logits.data<float>(), expected);
+        var diff = TransformerTestKit.MaxAbsDiff(logits.data<float>().ToArray(), expected);
         diff.Should().BeLessThan(tolerance, $"logits for ids [{string.Join(", ", ids)}]");
         return diff;
     }
 
     internal static long[,] ToArray2(Tensor t)
     {
-        var data = t.data<long>();
+        var data = t.data<long>().ToArray();
         var (rows, cols) = ((int)t.size(0), (int)t.size(1));
         var result = new long[rows, cols];
         Buffer.BlockCopy(data, 0, result, 0, data.Length * sizeof(long));

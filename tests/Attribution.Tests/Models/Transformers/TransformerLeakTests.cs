@@ -1,6 +1,7 @@
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models;
 
@@ -22,7 +23,7 @@ public sealed class TransformerLeakTests : IDisposable
             GC.WaitForPendingFinalizers();
         }
 
-        return LiveTensorCount;
+        return LiveTensors.Count;
     }
 
     [Theory]
@@ -36,7 +37,7 @@ public sealed class TransformerLeakTests : IDisposable
         using (var scope = NewDisposeScope())
         {
             var (ids, mask) = TransformerTestKit.Pad(TransformerModelTests.Sequences, model.Config.PadTokenId);
-            model.call(new ModelInput(ids, mask)).data<float>();
+            model.call(new ModelInput(ids, mask)).data<float>().ToArray();
             using (enable_grad())
             {
                 model.call(new ModelInput(ids)).sum().backward();
@@ -45,7 +46,7 @@ public sealed class TransformerLeakTests : IDisposable
 
         // backward filled the parameters' .grad, which libtorch holds; clearing them returns the count to its start.
         model.zero_grad();
-        LiveTensorCount.Should().Be(start);
+        LiveTensors.Count.Should().Be(start);
     }
 
     [Fact]
@@ -57,9 +58,9 @@ public sealed class TransformerLeakTests : IDisposable
         using (var loaded = TransformerLoader.Load(dir))
         {
             // The checkpoint's tensors were disposed after copying.
-            (LiveTensorCount - before).Should().Be(loaded.state_dict().Count);
+            (LiveTensors.Count - before).Should().Be(loaded.state_dict().Count);
         }
 
-        LiveTensorCount.Should().Be(before);
+        LiveTensors.Count.Should().Be(before);
     }
 }

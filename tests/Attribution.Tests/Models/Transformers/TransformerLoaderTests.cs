@@ -1,6 +1,7 @@
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models;
 
@@ -42,7 +43,7 @@ public sealed class TransformerLoaderTests : IDisposable
 
         using var scope = NewDisposeScope();
         var input = new ModelInput(tensor(new long[] { 2, 8, 5, 3 }, [1, 4]));
-        loaded.call(input).data<float>().Should().Equal(original.call(input).data<float>());
+        loaded.call(input).data<float>().ToArray().Should().Equal(original.call(input).data<float>().ToArray());
     }
 
     [Fact]
@@ -62,7 +63,7 @@ public sealed class TransformerLoaderTests : IDisposable
         using (var loaded = TransformerLoader.Load(dir))
         {
             var input = new ModelInput(tensor(new long[] { 2, 8, 3 }, [1, 3]));
-            loaded.call(input).data<float>().Should().Equal(bert.call(input).data<float>());
+            loaded.call(input).data<float>().ToArray().Should().Equal(bert.call(input).data<float>().ToArray());
         }
 
         using var roberta = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 4);
@@ -217,6 +218,6 @@ public sealed class TransformerLoaderTests : IDisposable
         using var loaded = TransformerLoader.Load(dir);
         using var scope = NewDisposeScope();
         var input = new ModelInput(tensor(new long[] { 2, 8, 3 }, [1, 3]));
-        loaded.call(input).data<float>().Should().Equal(model.call(input).data<float>());
+        loaded.call(input).data<float>().ToArray().Should().Equal(model.call(input).data<float>().ToArray());
     }
 }

@@ -1,7 +1,8 @@
 using Attribution.Models;
-using Attribution.Torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit.Abstractions;
-using static Attribution.Torch.torch;
 
 namespace Attribution.Tests.Models;
 
@@ -29,7 +30,7 @@ public class TransformerModelTests(ITestOutputHelper output)
             using var model = TransformerTestKit.RandomModel(ConfigFor(type) with { HiddenAct = act }, seed: 11);
             using var scope = NewDisposeScope();
             var (ids, mask) = TransformerTestKit.Pad(Sequences, model.Config.PadTokenId);
-            var actual = model.call(new ModelInput(ids, mask)).data<float>();
+            var actual = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
             var expected = TransformerTestKit.ReferenceLogits(model.Config, model.state_dict(), TransformerGoldenTests.ToArray2(ids), TransformerGoldenTests.ToArray2(mask));
             var worst = TransformerTestKit.MaxAbsDiff(actual, expected);
             output.WriteLine($"{type}/{act}: max |Δlogit| vs reference = {worst:E2} (logit scale {expected.Max(Math.Abs):F2})");
@@ -44,17 +45,17 @@ public class TransformerModelTests(ITestOutputHelper output)
         using var model = TransformerTestKit.RandomModel(ConfigFor(type), seed: 3);
         using var scope = NewDisposeScope();
         var (ids, mask) = TransformerTestKit.Pad(Sequences, model.Config.PadTokenId);
-        var batched = model.call(new ModelInput(ids, mask)).data<float>();
+        var batched = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
         var labels = model.Config.NumLabels;
         for (var b = 0; b < Sequences.Length; b++)
         {
-            var single = model.call(new ModelInput(tensor(Sequences[b], [1, Sequences[b].Length]))).data<float>().Select(v => (double)v).ToArray();
+            var single = model.call(new ModelInput(tensor(Sequences[b], [1, Sequences[b].Length]))).data<float>().ToArray().Select(v => (double)v).ToArray();
             TransformerTestKit.MaxAbsDiff(batched[(b * labels)..((b + 1) * labels)], single).Should().BeLessThan(1e-5);
         }
 
         // A float mask and explicit zero token types are the same input.
         var types = type == "distilbert" ? null : zeros(ids.shape, ScalarType.Int64);
-        var again = model.call(new ModelInput(ids, mask.@float(), types)).data<float>();
+        var again = model.call(new ModelInput(ids, mask.@float(), types)).data<float>().ToArray();
         again.Should().Equal(batched);
     }
 
@@ -97,12 +98,12 @@ public class TransformerModelTests(ITestOutputHelper output)
         model.WordEmbeddingPath.Should().Be(type + ".embeddings.word_embeddings");
         model.EmbeddingsPath.Should().Be(type + ".embeddings");
         model.EncoderLayerPaths.Should().Equal(prefix + "0", prefix + "1");
-        model.get_submodule(model.WordEmbeddingPath).Should().BeSameAs(model.WordEmbeddings);
+        model.Submodule(model.WordEmbeddingPath).Should().BeSameAs(model.WordEmbeddings);
 
         var attention = prefix + "1.attention" + (type == "distilbert" ? string.Empty : ".self");
         var seen = new Dictionary<string, long[]>();
         var handles = new[] { model.WordEmbeddingPath, model.EmbeddingsPath, model.EncoderLayerPaths[0], model.EncoderLayerPaths[1], attention + ".attention_scores", attention + ".attention_probs", attention + ".context" }
-            .Select(path => model.get_submodule(path).register_forward_hook((_, _, o) =>
+            .Select(path => ModuleHooks.AddForwardHook(model.Submodule(path), (_, _, o) =>
             {
                 var t = ModuleIO.TensorAt(o, 0);
                 seen[path] = t.shape;
@@ -119,7 +120,7 @@ public class TransformerModelTests(ITestOutputHelper output)
 
         using var scope = NewDisposeScope();
         var (ids, mask) = TransformerTestKit.Pad(Sequences, model.Config.PadTokenId);
-        var plain = model.call(new ModelInput(ids, mask)).data<float>();
+        var plain = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
         var hidden = model.Config.HiddenSize;
         var heads = model.Config.NumAttentionHeads;
         seen[model.WordEmbeddingPath].Should().Equal(3, 6, hidden);
@@ -133,8 +134,8 @@ public class TransformerModelTests(ITestOutputHelper output)
         }
 
         // A hook that replaces the word embeddings changes the logits (attribution methods rely on this path).
-        using var zeroing = model.get_submodule(model.WordEmbeddingPath).register_forward_hook((_, _, o) => zeros_like((Tensor)o));
-        model.call(new ModelInput(ids, mask)).data<float>().Should().NotEqual(plain);
+        using var zeroing = ModuleHooks.AddForwardHook(model.Submodule(model.WordEmbeddingPath), (_, _, o) => zeros_like((Tensor)o));
+        model.call(new ModelInput(ids, mask)).data<float>().ToArray().Should().NotEqual(plain);
     }
 
     [Theory]
@@ -179,9 +180,9 @@ public class TransformerModelTests(ITestOutputHelper output)
         using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert with { HiddenDropoutProb = 0.5 }, seed: 2);
         using var scope = NewDisposeScope();
         var input = new ModelInput(tensor(Sequences[0], [1, 6]));
-        model.call(input).data<float>().Should().Equal(model.call(input).data<float>());
+        model.call(input).data<float>().ToArray().Should().Equal(model.call(input).data<float>().ToArray());
         model.train();
-        model.get_submodule("bert.embeddings.dropout").training.Should().BeTrue();
-        model.call(input).data<float>().Should().NotEqual(model.call(input).data<float>());
+        model.Submodule("bert.embeddings.dropout").training.Should().BeTrue();
+        model.call(input).data<float>().ToArray().Should().NotEqual(model.call(input).data<float>().ToArray());
     }
 }

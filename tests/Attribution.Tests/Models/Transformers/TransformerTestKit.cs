@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Attribution.Models;
-using Attribution.Torch;
-using static Attribution.Torch.torch;
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Models;
 
@@ -34,7 +35,7 @@ internal static class TransformerTestKit
     /// <summary>A model of the config's type with every parameter redrawn (seeded), so no weight is 0 or 1 by construction.</summary>
     public static TransformerClassifier RandomModel(TransformerConfig config, ulong seed)
     {
-        manual_seed(seed);
+        manual_seed((long)seed);
         TransformerClassifier model = config.ModelType switch
         {
             "bert" => new BertForSequenceClassification(config),
@@ -205,7 +206,7 @@ internal static class TransformerTestKit
             "distilbert" => Lin(w, "classifier", Lin(w, "pre_classifier", first).relu()),
             _ => Lin(w, "classifier.out_proj", Lin(w, "classifier.dense", first).tanh()),
         };
-        return logits.data<double>();
+        return logits.data<double>().ToArray();
     }
 
     private static Tensor Lookup(Tensor table, long[,] ids)
@@ -219,8 +220,8 @@ internal static class TransformerTestKit
 
     private static Tensor Norm(Dictionary<string, Tensor> w, string name, Tensor x, double eps)
     {
-        var centered = x - x.mean(-1, keepdim: true);
-        var variance = (centered * centered).mean(-1, keepdim: true);
+        var centered = x - x.mean([-1], keepdim: true);
+        var variance = (centered * centered).mean([-1], keepdim: true);
         return (centered / (variance + eps).sqrt() * w[name + ".weight"]) + w[name + ".bias"];
     }
 

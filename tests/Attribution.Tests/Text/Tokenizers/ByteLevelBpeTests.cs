@@ -3,7 +3,7 @@ using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Text.Tokenizers;
 
-/// <summary>Byte-level BPE on a tokenizer.json written here: needs nothing from shared/.</summary>
+/// <summary>Byte-level BPE on a tokenizer.json written here: needs nothing from shared/ (except one roberta-base test, skipped without it).</summary>
 public class ByteLevelBpeTests
 {
     // "  hello the  café 😀 ": indices 0-1 spaces, 2-6 hello, 7 space, 8-10 the, 11-12 spaces, 13-16 café,
@@ -122,10 +122,135 @@ public class ByteLevelBpeTests
     }
 
     /// <summary>
-    /// A RoBERTa-style tokenizer.json: the 256 byte characters, RoBERTa's special tokens and a few merges, half
-    /// written as "a b" strings and half as [a, b] pairs (both forms occur in Hugging Face files).
+    /// Merges over "a" and "b" with overlapping pairs ("a a" in "aaa"), one token made by two different merges
+    /// ("abab" from "ab ab" and from "aba b") and merges of merged tokens. Every token is used only after all the
+    /// merges that make it, as in a trained merges file.
     /// </summary>
-    private static string TokenizerJson(bool addPrefixSpace)
+    private static readonly (string, string)[] RepeatMerges =
+    [
+        ("a", "b"), ("b", "a"), ("a", "a"), ("ab", "a"), ("aa", "b"), ("b", "b"), ("aa", "aa"), ("ab", "ab"),
+        ("aba", "b"), ("aab", "aab"), ("ba", "ba"), ("aaaa", "a"), ("abab", "abab"), ("a", "bb"), ("abb", "a"),
+        ("abba", "abba"),
+    ];
+
+    [Theory]
+    [InlineData("a", 300)]
+    [InlineData("ab", 150)]
+    [InlineData("aab", 100)]
+    [InlineData("aba", 100)]
+    [InlineData("abba", 75)]
+    [InlineData("aabab", 60)]
+    public void A_long_repeated_word_merges_like_the_textbook_algorithm(string unit, int repeats)
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false, RepeatMerges)));
+        var word = string.Concat(Enumerable.Repeat(unit, repeats));
+
+        var encoding = tokenizer.Encode(word);
+
+        var expected = ReferenceBpe(word, RepeatMerges);
+        string[] expectedTokens = ["<s>", .. expected, "</s>"];
+        encoding.Tokens.Should().Equal(expectedTokens);
+
+        // One ASCII word: each token's span is its own letters, end to end.
+        var ends = expected.Select((_, i) => expected.Take(i + 1).Sum(t => t.Length)).ToArray();
+        (int Start, int End)?[] expectedOffsets = [null, .. expected.Select((t, i) => ((int, int)?)(ends[i] - t.Length, ends[i])), null];
+        encoding.Offsets.Should().Equal(expectedOffsets);
+    }
+
+    [Fact]
+    public void A_sixteen_thousand_letter_word_is_tokenized_exactly()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: false, RepeatMerges)));
+        var word = new string('a', 16_000);
+
+        var encoding = tokenizer.Encode(word);
+
+        // a a → aa (8,000), then aa aa → aaaa (4,000); no lone "a" is left for "aaaa a". A merge that rescans the
+        // whole word after every step is quadratic in its length here.
+        var tokens = encoding.Tokens.Skip(1).SkipLast(1).ToArray();
+        tokens.Should().HaveCount(4_000).And.OnlyContain(t => t == "aaaa");
+        tokens.Should().Equal(ReferenceBpe(word, RepeatMerges));
+        string.Concat(tokens).Should().Be(word);
+    }
+
+    [SkippableFact]
+    public void Roberta_tokenizes_a_sixteen_thousand_letter_word_completely()
+    {
+        var tokenizer = TokenizerLoader.FromDirectory(Path.GetDirectoryName(SharedData.Require("tokenizers/roberta-base/tokenizer.json"))!);
+        var state = 12345u;
+        var random = new string(Enumerable.Range(0, 16_000).Select(_ => (char)('a' + ((state = (state * 1_103_515_245) + 12_345) >> 16) % 26)).ToArray());
+
+        foreach (var (word, expectedCount) in new[] { (new string('a', 16_000), (int?)4_000), (random, null) })
+        {
+            var encoding = tokenizer.Encode(word);
+
+            // Lowercase ASCII letters are their own byte characters, so the tokens spell the word and their offsets tile it.
+            var tokens = encoding.Tokens.Skip(1).SkipLast(1).ToArray();
+            string.Concat(tokens).Should().Be(word);
+            var offsets = encoding.Offsets.Skip(1).SkipLast(1).Select(o => o!.Value).ToArray();
+            offsets.Select(o => o.End - o.Start).Should().Equal(tokens.Select(t => t.Length));
+            offsets.Zip(offsets.Skip(1)).Should().OnlyContain(p => p.First.End == p.Second.Start);
+            (offsets[0].Start, offsets[^1].End).Should().Be((0, word.Length));
+            tokenizer.Decode(encoding.Ids).Should().Be(word);
+            if (expectedCount is int count)
+            {
+                tokens.Should().HaveCount(count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// GPT-2's original BPE, written independently of the library: find the adjacent pair of lowest rank, merge
+    /// every occurrence of it left to right, repeat. (A repeated merge takes its last rank, as in Hugging Face.)
+    /// For merges in which a token is used only after the merges that make it, this equals Hugging Face's
+    /// lowest-rank, leftmost-first order.
+    /// </summary>
+    private static List<string> ReferenceBpe(string word, IReadOnlyList<(string, string)> merges)
+    {
+        var ranks = new Dictionary<(string, string), int>();
+        for (var rank = 0; rank < merges.Count; rank++)
+        {
+            ranks[merges[rank]] = rank;
+        }
+
+        var parts = word.Select(c => c.ToString()).ToList();
+        while (true)
+        {
+            var best = parts.Zip(parts.Skip(1))
+                .Where(ranks.ContainsKey)
+                .OrderBy(pair => ranks[pair])
+                .Select(pair => ((string, string)?)pair)
+                .FirstOrDefault();
+            if (best is not var (left, right))
+            {
+                return parts;
+            }
+
+            var merged = new List<string>(parts.Count);
+            for (var i = 0; i < parts.Count; i++)
+            {
+                if (i + 1 < parts.Count && parts[i] == left && parts[i + 1] == right)
+                {
+                    merged.Add(left + right);
+                    i++;
+                }
+                else
+                {
+                    merged.Add(parts[i]);
+                }
+            }
+
+            parts = merged;
+        }
+    }
+
+    /// <summary>
+    /// A RoBERTa-style tokenizer.json: the 256 byte characters, RoBERTa's special tokens and a few merges (or the
+    /// given ones), half written as "a b" strings and half as [a, b] pairs (both forms occur in Hugging Face files).
+    /// </summary>
+    private static string TokenizerJson(bool addPrefixSpace, (string, string)[]? customMerges = null)
     {
         var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
         foreach (var c in ByteCharacters())
@@ -133,7 +258,7 @@ public class ByteLevelBpeTests
             vocab[c.ToString()] = vocab.Count;
         }
 
-        (string, string)[] merges =
+        var merges = customMerges ??
         [
             ("h", "e"), ("l", "l"), ("ll", "o"), ("he", "llo"), ("Ġ", "t"), ("Ġt", "h"), ("Ġt", "he"), ("Ġ", "hello"),
             ("Ã", "©"), ("ð", "Ł"), ("Ġ", "c"),

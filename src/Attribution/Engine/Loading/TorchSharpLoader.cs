@@ -1,0 +1,311 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace Attribution.Engine.Loading;
+
+/// <summary>How TorchSharp's native library was made available to this process.</summary>
+public enum TorchLoadMode
+{
+    /// <summary>Nothing was attempted yet.</summary>
+    NotAttempted,
+
+    /// <summary>TorchSharp's own library loads on this system; the compatibility loader stayed out of the way.</summary>
+    Stock,
+
+    /// <summary>The system's libstdc++ is too old for TorchSharp's library; a patched copy was loaded (see <see cref="TorchSharpLoader"/>).</summary>
+    Patched,
+
+    /// <summary>The compatibility loader is turned off by <see cref="TorchSharpLoader.ModeVariable"/>; TorchSharp loads on its own or not at all.</summary>
+    Disabled,
+
+    /// <summary>Not Linux x64: TorchSharp's own loader is used unchanged.</summary>
+    NotApplicable,
+
+    /// <summary>Neither the stock load nor the patch worked; <see cref="TorchSharpLoader.Failure"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>
+/// Makes TorchSharp 0.107 load on Linux systems whose libstdc++ predates GCC 13 (Debian 12, Ubuntu 22.04). TorchSharp's
+/// <c>libLibTorchSharp.so</c> requires the version GLIBCXX_3.4.32 for one symbol that nothing calls; there the stock
+/// load fails with a misleading "doesn't contain a reference to libtorch-cpu" message. Where that happens, this
+/// loader writes a copy of the library whose requirement is weak (<see cref="ElfVersionPatch"/>) to a per-user
+/// cache (keyed by the original's SHA-256, written atomically, only into directories no one else can write),
+/// loads libtorch from the package's native folder and then the copy, and resolves TorchSharp's imports to it.
+/// Where the stock library loads, nothing is patched. Set <c>ATTRIBUTION_TORCHSHARP_COMPAT=off</c> to turn the
+/// loader off, or <c>=force</c> to patch even where the stock library loads (for tests).
+/// </summary>
+/// <remarks>
+/// It runs from this assembly's module initializer, and from one that the package's build files add to a
+/// consuming C# project, because TorchSharp's static constructor tries to load its library once and fails for good:
+/// the patch must be in place before anything touches <c>TorchSharp.torch</c>.
+/// </remarks>
+public static class TorchSharpLoader
+{
+    /// <summary>The environment variable that controls the loader: unset or <c>auto</c>, <c>off</c>, or <c>force</c>.</summary>
+    public const string ModeVariable = "ATTRIBUTION_TORCHSHARP_COMPAT";
+
+    /// <summary>The environment variable that overrides the cache folder of the patched copy.</summary>
+    public const string CacheVariable = "ATTRIBUTION_NATIVE_CACHE";
+
+    internal const string LibraryFile = "libLibTorchSharp.so";
+    internal const string MissingVersion = "GLIBCXX_3.4.32";
+    internal static readonly IReadOnlySet<string> AllowedSymbols = new HashSet<string>(StringComparer.Ordinal) { "_ZSt21ios_base_library_initv" };
+
+    private static readonly Lock Gate = new();
+    private static IntPtr patchedHandle;
+
+    /// <summary>How TorchSharp's native library was made available (after <see cref="EnsureLoaded"/>).</summary>
+    public static TorchLoadMode Mode { get; private set; } = TorchLoadMode.NotAttempted;
+
+    /// <summary>The patched copy in use, when <see cref="Mode"/> is <see cref="TorchLoadMode.Patched"/>.</summary>
+    public static string? PatchedLibraryPath { get; private set; }
+
+    /// <summary>Why loading failed, when <see cref="Mode"/> is <see cref="TorchLoadMode.Failed"/>.</summary>
+    public static string? Failure { get; private set; }
+
+#pragma warning disable CA2255 // A library module initializer is the point: it must run before TorchSharp's static constructor.
+    [ModuleInitializer]
+    internal static void Initialize() => TryEnsureLoaded();
+#pragma warning restore CA2255
+
+    /// <summary>
+    /// Prepares TorchSharp's native library (idempotent, thread-safe) and never throws; returns the mode. Called by
+    /// module initializers.
+    /// </summary>
+    public static TorchLoadMode TryEnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (Mode != TorchLoadMode.NotAttempted)
+            {
+                return Mode;
+            }
+
+            try
+            {
+                Mode = Load(Environment.GetEnvironmentVariable(ModeVariable), NativeDirectories(), CacheDirectory());
+            }
+#pragma warning disable CA1031 // A module initializer must not throw; the reason is kept for EnsureLoaded.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Failure = e.Message;
+                Mode = TorchLoadMode.Failed;
+            }
+
+            return Mode;
+        }
+    }
+
+    /// <summary>
+    /// Prepares TorchSharp's native library, or throws <see cref="TorchLoadException"/> saying why it cannot be
+    /// loaded and what to do.
+    /// </summary>
+    public static void EnsureLoaded()
+    {
+        var mode = TryEnsureLoaded();
+        if (mode == TorchLoadMode.Failed)
+        {
+            throw new TorchLoadException(Failure!);
+        }
+    }
+
+    internal static TorchLoadMode Load(string? setting, IReadOnlyList<string> nativeDirectories, string cacheDirectory)
+    {
+        var mode = (setting ?? string.Empty).Trim().ToLowerInvariant() switch
+        {
+            "" or "auto" or "on" or "1" => "auto",
+            "off" or "0" or "false" => "off",
+            "force" => "force",
+            _ => throw new TorchLoadException(
+                $"{ModeVariable}='{setting}' is not a mode of the TorchSharp compatibility loader; use auto (the default), off or force"),
+        };
+        if (mode == "off")
+        {
+            return StockLoads(nativeDirectories, out _) ? TorchLoadMode.Disabled : throw new TorchLoadException(
+                $"TorchSharp's native library ({LibraryFile}) does not load on this system and the compatibility loader is " +
+                $"turned off ({ModeVariable}={setting}). Unset {ModeVariable} to let it patch a private copy, or install a " +
+                $"libstdc++ that provides {MissingVersion} (GCC 13 or later).");
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            return TorchLoadMode.NotApplicable;
+        }
+
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return TorchLoadMode.NotApplicable;
+        }
+
+        var original = FindLibrary(nativeDirectories);
+        if (mode == "auto")
+        {
+            if (StockLoads([Path.GetDirectoryName(original)!], out var reason))
+            {
+                return TorchLoadMode.Stock;
+            }
+
+            if (!reason.Contains(MissingVersion, StringComparison.Ordinal))
+            {
+                throw new TorchLoadException(
+                    $"TorchSharp's native library {original} does not load, for a reason the compatibility loader cannot fix: {reason}");
+            }
+        }
+
+        var patched = WritePatchedCopy(original, cacheDirectory);
+        var nativeDirectory = Path.GetDirectoryName(original)!;
+        foreach (var dependency in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
+        {
+            var path = Path.Combine(nativeDirectory, dependency);
+            if (!File.Exists(path))
+            {
+                throw new TorchLoadException(
+                    $"{path} is missing: TorchSharp needs a libtorch backend package next to it; reference TorchSharp-cpu " +
+                    "(or libtorch-cpu-linux-x64) in the application");
+            }
+
+            NativeLibrary.Load(path);
+        }
+
+        patchedHandle = NativeLibrary.Load(patched);
+        PatchedLibraryPath = patched;
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(TorchSharp.torch).Assembly, Resolve);
+        }
+        catch (InvalidOperationException)
+        {
+            // Someone else registered a resolver for TorchSharp; the patched copy is loaded under its SONAME, and the
+            // dynamic loader hands it out for later loads by that name.
+        }
+
+        return TorchLoadMode.Patched;
+    }
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
+        name is "LibTorchSharp" or LibraryFile ? patchedHandle : IntPtr.Zero;
+
+    private static bool StockLoads(IReadOnlyList<string> nativeDirectories, out string reason)
+    {
+        reason = string.Empty;
+        string original;
+        try
+        {
+            original = FindLibrary(nativeDirectories);
+        }
+        catch (TorchLoadException e)
+        {
+            reason = e.Message;
+            return false;
+        }
+
+        try
+        {
+            NativeLibrary.Free(NativeLibrary.Load(original));
+            return true;
+        }
+        catch (DllNotFoundException e)
+        {
+            reason = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Writes (once) the patched copy of <paramref name="original"/> into the cache and returns its path.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    internal static string WritePatchedCopy(string original, string cacheDirectory)
+    {
+        var bytes = File.ReadAllBytes(original);
+        var patched = ElfVersionPatch.WeakenVersionNeed(bytes, "libstdc++.so.6", MissingVersion, AllowedSymbols);
+        var key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+        var directory = Path.Combine(cacheDirectory, key);
+        CreatePrivateDirectory(cacheDirectory);
+        CreatePrivateDirectory(directory);
+        var target = Path.Combine(directory, LibraryFile);
+        if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
+        {
+            return target;
+        }
+
+        var temporary = Path.Combine(directory, $".{LibraryFile}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(temporary, patched);
+        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.Move(temporary, target, overwrite: true);
+        return target;
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static void CreatePrivateDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var mode = File.GetUnixFileMode(directory);
+        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new TorchLoadException(
+                $"the native cache folder {directory} is writable by other users ({mode}); refusing to load a library from it. " +
+                $"Run chmod go-w on it, or point {CacheVariable} at a private folder");
+        }
+    }
+
+    private static string FindLibrary(IReadOnlyList<string> directories)
+    {
+        foreach (var directory in directories)
+        {
+            var path = Path.Combine(directory, LibraryFile);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new TorchLoadException(
+            $"{LibraryFile} was not found in {string.Join(", ", directories)}; the application must reference TorchSharp " +
+            "together with a backend package (TorchSharp-cpu, or libtorch-cpu-linux-x64)");
+    }
+
+    /// <summary>The folders the runtime probes for native libraries (from the app's deps.json), then the usual places.</summary>
+    internal static IReadOnlyList<string> NativeDirectories()
+    {
+        var directories = new List<string>();
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string probed)
+        {
+            directories.AddRange(probed.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        var torchSharp = Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location);
+        foreach (var baseDirectory in new[] { AppContext.BaseDirectory, torchSharp })
+        {
+            if (!string.IsNullOrEmpty(baseDirectory))
+            {
+                directories.Add(baseDirectory);
+                directories.Add(Path.Combine(baseDirectory, "runtimes", "linux-x64", "native"));
+            }
+        }
+
+        return directories.Select(d => Path.GetFullPath(d)).Distinct().ToList();
+    }
+
+    private static string CacheDirectory()
+    {
+        var overridden = Environment.GetEnvironmentVariable(CacheVariable);
+        if (!string.IsNullOrEmpty(overridden))
+        {
+            return Path.GetFullPath(overridden);
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(root, "attribution", "native");
+    }
+}
+
+/// <summary>TorchSharp's native library cannot be loaded; the message says why and what to do.</summary>
+public sealed class TorchLoadException(string message) : Exception(message);

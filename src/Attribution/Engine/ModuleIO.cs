@@ -1,0 +1,64 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Engine;
+
+/// <summary>
+/// Reads and rewrites the tensors inside a module's input or output, whatever its shape: a tensor, a value tuple
+/// of tensors (and nulls or other values), or a list of tensors. Hooks written against this work on any module.
+/// </summary>
+public static class ModuleIO
+{
+    /// <summary>The tensors in <paramref name="value"/>, by position (non-tensor items are null).</summary>
+    public static IReadOnlyList<Tensor?> Tensors(object? value) => value switch
+    {
+        null => [],
+        Tensor t => [t],
+        IReadOnlyList<Tensor> list => list.ToArray(),
+        ITuple tuple => Enumerable.Range(0, tuple.Length).Select(i => tuple[i] as Tensor).ToArray(),
+        _ => throw new ArgumentException($"a {value.GetType().Name} holds no tensors", nameof(value)),
+    };
+
+    /// <summary>The tensor at position <paramref name="index"/> of <paramref name="value"/>.</summary>
+    public static Tensor TensorAt(object? value, int index)
+    {
+        var tensors = Tensors(value);
+        if (index < 0 || index >= tensors.Count || tensors[index] is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index,
+                $"no tensor at position {index}; the value has {tensors.Count} item(s) and tensors at [{string.Join(", ", Enumerable.Range(0, tensors.Count).Where(i => tensors[i] is not null))}]");
+        }
+
+        return tensors[index]!;
+    }
+
+    /// <summary>A copy of <paramref name="value"/> with the tensor at <paramref name="index"/> replaced.</summary>
+    public static object Replace(object value, int index, Tensor replacement)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(replacement);
+        switch (value)
+        {
+            case Tensor when index == 0:
+                return replacement;
+            case Tensor[] array:
+                var copy = (Tensor[])array.Clone();
+                copy[index] = replacement;
+                return copy;
+            case List<Tensor> list:
+                return list.Select((t, i) => i == index ? replacement : t).ToList();
+            case ITuple tuple when index >= 0 && index < tuple.Length && index < 7:
+                // Value tuples are structs: set the field on a boxed copy.
+                var boxed = RuntimeHelpers.GetObjectValue(value);
+                var field = value.GetType().GetField("Item" + (index + 1), BindingFlags.Public | BindingFlags.Instance)
+                    ?? throw new ArgumentException($"cannot replace item {index} of a {value.GetType().Name}", nameof(value));
+                field.SetValue(boxed, replacement);
+                return boxed;
+            default:
+                throw new ArgumentException($"cannot replace item {index} of a {value.GetType().Name}", nameof(value));
+        }
+    }
+}

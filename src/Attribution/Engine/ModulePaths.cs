@@ -1,0 +1,79 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Engine;
+
+/// <summary>Submodules by dotted path (<c>bert.encoder.layer.0</c>), as PyTorch's <c>get_submodule</c>.</summary>
+public static class ModulePaths
+{
+    /// <summary>
+    /// The submodule of <paramref name="root"/> at <paramref name="path"/> ("" is the root itself). An unknown path
+    /// throws an <see cref="ArgumentException"/> naming the closest existing paths.
+    /// </summary>
+    public static nn.Module Submodule(this nn.Module root, string path)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0)
+        {
+            return root;
+        }
+
+        foreach (var (name, module) in root.named_modules())
+        {
+            if (name == path)
+            {
+                return module;
+            }
+        }
+
+        var close = root.named_modules().Select(m => m.name).Where(n => n.Length > 0)
+            .OrderBy(n => EditDistance(n, path)).ThenBy(n => n, StringComparer.Ordinal).Take(5).ToList();
+        throw new ArgumentException(
+            $"no submodule '{path}' in {root.GetName()}; closest paths: {(close.Count == 0 ? "(it has no submodules)" : string.Join(", ", close))}",
+            nameof(path));
+    }
+
+    /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/>, or null when it is not part of it.</summary>
+    public static string? PathOf(this nn.Module root, nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (ReferenceEquals(root, module))
+        {
+            return string.Empty;
+        }
+
+        foreach (var (name, candidate) in root.named_modules())
+        {
+            if (ReferenceEquals(candidate, module))
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var previous = d[0];
+            d[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var temp = d[j];
+                d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
+                previous = temp;
+            }
+        }
+
+        return d[b.Length];
+    }
+}
