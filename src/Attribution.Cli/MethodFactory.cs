@@ -182,7 +182,7 @@ internal static class MethodFactory
     public static string DefaultConductanceLayer(ITextClassifier model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        foreach (var (name, _) in model.Module.named_modules())
+        foreach (var (name, _) in model.Module.SelfAndDescendants())
         {
             if (name.EndsWith("layer.0", StringComparison.Ordinal) && (name == "layer.0" || name.EndsWith(".layer.0", StringComparison.Ordinal)))
             {
@@ -209,7 +209,7 @@ internal static class MethodFactory
         }
         catch (ArgumentException)
         {
-            var examples = model.Module.named_modules().Select(m => m.name).Where(n => n.Length > 0).Take(12).ToList();
+            var examples = model.Module.SelfAndDescendants().Select(m => m.Path).Where(n => n.Length > 0).Take(12).ToList();
             throw new UsageException(option, $"the model has no layer '{layer}' (its layers include {string.Join(", ", examples)}{(examples.Count == 12 ? ", ..." : string.Empty)})");
         }
     }

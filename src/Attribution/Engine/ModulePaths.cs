@@ -19,7 +19,7 @@ public static class ModulePaths
             return root;
         }
 
-        foreach (var (name, module) in root.named_modules())
+        foreach (var (name, module) in root.SelfAndDescendants())
         {
             if (name == path)
             {
@@ -27,23 +27,35 @@ public static class ModulePaths
             }
         }
 
-        var close = root.named_modules().Select(m => m.name).Where(n => n.Length > 0)
+        var close = root.SelfAndDescendants().Select(m => m.Path).Where(n => n.Length > 0)
             .OrderBy(n => EditDistance(n, path)).ThenBy(n => n, StringComparer.Ordinal).Take(5).ToList();
         throw new ArgumentException(
             $"no submodule '{path}' in {root.GetName()}; closest paths: {(close.Count == 0 ? "(it has no submodules)" : string.Join(", ", close))}",
             nameof(path));
     }
 
+    /// <summary>
+    /// <paramref name="root"/> (path "") and every descendant with its dotted path, parents before children, as
+    /// PyTorch's <c>named_modules</c>. TorchSharp's <c>named_modules</c> leaves the root out.
+    /// </summary>
+    public static IEnumerable<(string Path, nn.Module Module)> SelfAndDescendants(this nn.Module root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        yield return (string.Empty, root);
+        foreach (var (name, module) in root.named_children())
+        {
+            foreach (var (path, descendant) in module.SelfAndDescendants())
+            {
+                yield return (path.Length == 0 ? name : name + "." + path, descendant);
+            }
+        }
+    }
+
     /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/>, or null when it is not part of it.</summary>
     public static string? PathOf(this nn.Module root, nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(root);
-        if (ReferenceEquals(root, module))
-        {
-            return string.Empty;
-        }
-
-        foreach (var (name, candidate) in root.named_modules())
+        foreach (var (name, candidate) in root.SelfAndDescendants())
         {
             if (ReferenceEquals(candidate, module))
             {

@@ -31,6 +31,9 @@ internal static class ParameterInit
                 case Conv1d conv:
                     Uniform(conv.weight!, conv.bias, 1.0 / Math.Sqrt(conv.weight!.size(1) * conv.weight.size(2)), generator);
                     break;
+                case Attribution.Models.WindowConv1d window:
+                    Uniform(window.Weight, window.Bias, 1.0 / Math.Sqrt(window.Weight.size(1) * window.Weight.size(2)), generator);
+                    break;
                 case Embedding embedding:
                     embedding.weight!.normal_(0, 1, generator);
                     if (paddingIndex is { } pad)

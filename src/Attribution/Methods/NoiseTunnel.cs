@@ -127,7 +127,7 @@ public sealed class NoiseTunnel : TextAttributor
                 if (sigma is null)
                 {
                     using var noGrad = no_grad();
-                    sigma = NoiseLevel * (activation.max().item<double>() - activation.min().item<double>());
+                    sigma = NoiseLevel * (activation.max().ToDouble() - activation.min().ToDouble());
                 }
 
                 return activation + (randn(activation.shape, activation.dtype, generator: generator) * sigma.Value);

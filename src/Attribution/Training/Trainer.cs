@@ -291,8 +291,8 @@ public sealed class Trainer
 
             optimizer.step();
             optimizer.zero_grad();
-            totalLoss += loss.to(ScalarType.Float64).item<double>() * batch.Length;
-            correct += logits.argmax(1).eq(targets).sum().item<long>();
+            totalLoss += loss.to(ScalarType.Float64).ToDouble() * batch.Length;
+            correct += logits.argmax(1).eq(targets).sum().ToInt64();
         }
 
         return (totalLoss / data.Length, (double)correct / data.Length);
@@ -313,8 +313,8 @@ public sealed class Trainer
                 using var noGrad = no_grad();
                 var (input, targets) = Collate(data, batch, null);
                 var logits = model.call(input);
-                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).item<double>();
-                correct += logits.argmax(1).eq(targets).sum().item<long>();
+                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).ToDouble();
+                correct += logits.argmax(1).eq(targets).sum().ToInt64();
             }
 
             return new Evaluation(totalLoss / data.Length, (double)correct / data.Length, data.Length);
@@ -395,7 +395,7 @@ public sealed class Trainer
             return;
         }
 
-        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).square().sum().item<double>()));
+        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).square().sum().ToDouble()));
         var coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
         {

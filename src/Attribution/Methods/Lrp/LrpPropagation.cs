@@ -128,10 +128,10 @@ public static class LrpPropagation
         }
 
         var wordModule = model.Submodule(wordEmbeddingPath);
-        var taps = model.named_modules()
-            .Where(m => m.module is Embedding || ReferenceEquals(m.module, wordModule))
-            .Select(m => (m.name, m.module))
-            .DistinctBy(m => m.module)
+        var taps = model.SelfAndDescendants()
+            .Where(m => m.Module is Embedding || ReferenceEquals(m.Module, wordModule))
+            .Select(m => (m.Path, m.Module))
+            .DistinctBy(m => m.Module)
             .ToList();
 
         using var rules = Attach(model, settings);
@@ -142,8 +142,8 @@ public static class LrpPropagation
             for (var i = 0; i < taps.Count; i++)
             {
                 var slot = leaves[i];
-                var path = taps[i].name;
-                hooks.Add(ModuleHooks.AddForwardHook(taps[i].module, (_, moduleInput, moduleOutput) =>
+                var path = taps[i].Path;
+                hooks.Add(ModuleHooks.AddForwardHook(taps[i].Module, (_, moduleInput, moduleOutput) =>
                 {
                     var value = ModuleIO.TensorAt(moduleOutput, 0);
                     var leaf = PerRowLeaf(value, ModuleIO.Tensors(moduleInput).FirstOrDefault(), batch, length, path);
@@ -155,7 +155,7 @@ public static class LrpPropagation
             using var grad = enable_grad();
             var logits = model.call(input);
             var scores = TargetScores(logits, targets.ToArray(), nameof(targets));
-            var wordIndex = taps.FindIndex(t => ReferenceEquals(t.module, wordModule));
+            var wordIndex = taps.FindIndex(t => ReferenceEquals(t.Module, wordModule));
             if (leaves[wordIndex].Count != 1)
             {
                 throw new InvalidOperationException(
@@ -184,8 +184,8 @@ public static class LrpPropagation
                         continue;
                     }
 
-                    var perToken = PerToken(r, batch, length, taps[i].name);
-                    others[taps[i].name] = others.TryGetValue(taps[i].name, out var sum) ? sum + perToken : perToken;
+                    var perToken = PerToken(r, batch, length, taps[i].Path);
+                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum + perToken : perToken;
                 }
             }
 
@@ -261,7 +261,7 @@ public static class LrpPropagation
         var plan = new List<(string, nn.Module, ILrpRule)>();
         var missing = new List<(string, Type)>();
         var covered = new List<string>();
-        foreach (var (path, module) in model.named_modules())
+        foreach (var (path, module) in model.SelfAndDescendants())
         {
             if (covered.Any(prefix => prefix.Length == 0 || path.StartsWith(prefix + ".", StringComparison.Ordinal)))
             {

@@ -32,6 +32,7 @@ public sealed class LrpRuleSet
     public static LrpRuleSet Default { get; } = Empty
         .With<Linear>(LrpRules.Epsilon)
         .With<Conv1d>(LrpRules.Epsilon)
+        .With<Attribution.Models.WindowConv1d>(LrpRules.Epsilon)
         .With<LayerNorm>(LrpRules.LayerNorm)
         .With<GELU>(LrpRules.Gelu)
         .With<Tanh>(LrpRules.Tanh)

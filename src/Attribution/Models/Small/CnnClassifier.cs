@@ -23,7 +23,7 @@ public sealed class CnnClassifier : SmallClassifier
     public const double MaskedValue = -1e4;
 
     private readonly Embedding embeddings;
-    private readonly ModuleList<Conv1d> convs;
+    private readonly ModuleList<WindowConv1d> convs;
     private readonly ReLU activation;
     private readonly Linear classifier;
 
@@ -32,8 +32,8 @@ public sealed class CnnClassifier : SmallClassifier
         : base(nameof(CnnClassifier), config, SmallClassifierConfig.CnnType)
     {
         embeddings = NewEmbedding(config);
-        convs = new ModuleList<Conv1d>(config.KernelSizes.Select(k =>
-            nn.Conv1d(config.EmbeddingDim, config.NumFilters, k, padding: k - 1)).ToArray());
+        convs = new ModuleList<WindowConv1d>(config.KernelSizes.Select(k =>
+            new WindowConv1d(config.EmbeddingDim, config.NumFilters, k)).ToArray());
         activation = nn.ReLU();
         classifier = nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels);
         RegisterComponents();
@@ -50,17 +50,20 @@ public sealed class CnnClassifier : SmallClassifier
         var embedded = embeddings.call(input.InputIds);
 
         // (batch, length, dim) → (batch, dim, length), padding zeroed.
-        var x = embedded.mul(mask.unsqueeze(-1)).transpose(1, 2);
+        var x = embedded.mul(mask.unsqueeze(-1)).transpose(1, 2).contiguous();
         var maskRow = mask.unsqueeze(1);
         var pooled = new List<Tensor>(convs.Count);
         foreach (var conv in convs)
         {
-            var k = conv.kernel_size[0];
-            var maps = activation.call(conv.call(x));
+            var k = conv.KernelSize;
+            // Full convolution: k − 1 zeros on both sides.
+            var border = zeros([x.size(0), x.size(1), k - 1], x.dtype, x.device);
+            var maps = activation.call(conv.call(k > 1 ? cat([border, x, border], 2) : x));
 
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.
             var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;
-            var real = nn.functional.max_pool1d(padded, k, 1);
+            // A sliding-window maximum over the mask (max_pool1d, stride 1); no gradient flows through the mask.
+            var real = padded.unfold(2, k, 1).amax([-1]);
             var masked = maps.masked_fill(real.eq(0), MaskedValue);
             pooled.Add(masked.max(2).values);
         }

@@ -105,8 +105,8 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
         if (ids.numel() > 0)
         {
             using var scope = NewDisposeScope();
-            var low = ids.min().item<long>();
-            var high = ids.max().item<long>();
+            var low = ids.min().ToInt64();
+            var high = ids.max().ToInt64();
             if (low < 0 || high >= Config.VocabSize)
             {
                 throw new ArgumentException(
@@ -128,7 +128,7 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
 
         using (var scope = NewDisposeScope())
         {
-            var empty = mask.ne(0).sum(1).min().item<long>();
+            var empty = mask.ne(0).sum(1).min().ToInt64();
             if (empty == 0)
             {
                 throw new ArgumentException($"{GetName()}: a row of the attention mask has no real token (all zeros); there is nothing to classify", nameof(input));

@@ -118,8 +118,8 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>
     {
         using var min = ids.min();
         using var max = ids.max();
-        var lo = min.item<long>();
-        var hi = max.item<long>();
+        var lo = min.ToInt64();
+        var hi = max.ToInt64();
         if (lo < 0 || hi >= size)
         {
             throw new ArgumentOutOfRangeException("input", lo < 0 ? lo : hi,

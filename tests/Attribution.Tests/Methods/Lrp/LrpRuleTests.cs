@@ -51,7 +51,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         long[] targets = [0, 1, 2, 1, 0];
         var lrp = LrpPropagation.Relevance(mlp, x, targets, new LrpSettings { Epsilon = 0 });
         var gxi = GradientXInput(mlp, x, targets);
-        var worst = (lrp - gxi).abs().max().item<float>();
+        var worst = (lrp - gxi).abs().max().ToSingle();
         worst.Should().BeLessThanOrEqualTo(1e-6f);
 
         // Without biases LRP-0 conserves the logit exactly (up to float32 rounding).
@@ -59,7 +59,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         {
             var logits = mlp.call(x).gather(1, tensor(targets).unsqueeze(1)).squeeze(1);
             var totals = lrp.sum(1);
-            (totals - logits).abs().max().item<float>().Should().BeLessThan(1e-5f);
+            (totals - logits).abs().max().ToSingle().Should().BeLessThan(1e-5f);
         }
     }
 
@@ -215,7 +215,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         using (LrpPropagation.Attach(norm))
         {
             var rewritten = norm.call(x32);
-            (rewritten - stock32).abs().max().item<float>().Should().BeLessThanOrEqualTo(1e-5f * stock32.abs().max().item<float>());
+            (rewritten - stock32).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-5f * stock32.abs().max().ToSingle());
         }
 
         norm.to(ScalarType.Float64);
@@ -227,10 +227,10 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         {
             var leaf = x.detach().requires_grad_();
             var y = norm.call(leaf);
-            (y - stock).abs().max().item<double>().Should().BeLessThanOrEqualTo(1e-12);
+            (y - stock).abs().max().ToDouble().Should().BeLessThanOrEqualTo(1e-12);
             var grads = autograd.grad([y], [leaf, norm.bias!], [g]);
-            var inputSide = (leaf.detach() * grads[0]!).sum().item<double>() + (norm.bias!.detach() * grads[1]!).sum().item<double>();
-            var outputSide = (y.detach() * g).sum().item<double>();
+            var inputSide = (leaf.detach() * grads[0]!).sum().ToDouble() + (norm.bias!.detach() * grads[1]!).sum().ToDouble();
+            var outputSide = (y.detach() * g).sum().ToDouble();
             inputSide.Should().BeApproximately(outputSide, 1e-12 * Math.Max(1, Math.Abs(outputSide)));
         }
     }
@@ -276,10 +276,10 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         var stock = mlp.call(x);
         using (LrpPropagation.Attach(mlp, new LrpSettings { Epsilon = epsilon }))
         {
-            (mlp.call(x) - stock).abs().max().item<float>().Should().BeLessThanOrEqualTo(1e-6f);
+            (mlp.call(x) - stock).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-6f);
         }
 
-        mlp.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0, "every hook is removed after the call");
+        mlp.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every hook is removed after the call");
     }
 
     [Theory]
@@ -306,7 +306,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         error.ModuleType.Should().Be(typeof(Sigmoid));
         error.Message.Should().Contain("'1' (Sigmoid)");
         error.Should().BeAssignableTo<NotSupportedException>();
-        net.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        net.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
 
         // Giving the type a rule makes it work.
         var rules = LrpRuleSet.Default.With<Sigmoid>(LrpRules.PassThrough);
@@ -340,13 +340,13 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         using var failing = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2));
         var run = () => LrpPropagation.Relevance(failing, ones([2, 3]), 1, new LrpSettings { Rules = rules });
         run.Should().Throw<InvalidOperationException>().WithMessage("rule failed");
-        failing.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        failing.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
     private static double Erf(double x)
     {
         using var t = tensor(x);
         using var e = t.erf();
-        return e.item<double>();
+        return e.ToDouble();
     }
 }

@@ -52,7 +52,7 @@ internal static class LrpTestModels
 
     /// <summary>Every Linear, Conv1d and LayerNorm bias of <paramref name="model"/>.</summary>
     public static IEnumerable<Tensor> Biases(nn.Module model) =>
-        model.named_modules().Select(m => m.module switch
+        model.SelfAndDescendants().Select(m => m.Module switch
         {
             Linear l => l.bias,
             Conv1d c => c.bias,

@@ -49,7 +49,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         using var rules = LrpPropagation.Attach(model, new LrpSettings { Epsilon = 0, Attention = rule });
         try
         {
-            foreach (var (_, module) in model.named_modules())
+            foreach (var (_, module) in model.SelfAndDescendants())
             {
                 if (module is Embedding)
                 {
@@ -86,12 +86,12 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
             var biases = LrpTestModels.Biases(model).ToList();
             var inputs = leaves.Concat(biases).Concat(softmax.Select(s => s.InputDelta)).Concat(softmax.Select(s => s.OutputDelta)).ToList();
             var grads = autograd.grad([logit], inputs, allow_unused: true);
-            double Dot(Tensor value, Tensor? gradient) => gradient is null ? 0 : (value.detach() * gradient).sum().item<double>();
+            double Dot(Tensor value, Tensor? gradient) => gradient is null ? 0 : (value.detach() * gradient).sum().ToDouble();
             var tokens = leaves.Select((l, k) => Dot(l, grads[k])).Sum();
             var biasShare = biases.Select((b, k) => Dot(b, grads[leaves.Count + k])).Sum();
             var offset = leaves.Count + biases.Count;
             var leak = softmax.Select((s, k) => Dot(s.Output, grads[offset + softmax.Count + k]) - Dot(s.Input, grads[offset + k])).Sum();
-            return new Budget(logit.item<double>(), tokens, biasShare, leak);
+            return new Budget(logit.ToDouble(), tokens, biasShare, leak);
         }
         finally
         {
@@ -165,9 +165,9 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         result.Embeddings.Keys.Should().BeEquivalentTo("bert.embeddings.position_embeddings", "bert.embeddings.token_type_embeddings");
         result.Word.shape.Should().Equal(1, ids.Length, 64);
         result.Embeddings.Values.Should().OnlyContain(t => t.shape.SequenceEqual(new long[] { 1, ids.Length }));
-        var total = result.Word.sum().item<double>() + result.Embeddings.Values.Sum(t => t.sum().item<double>());
+        var total = result.Word.sum().ToDouble() + result.Embeddings.Values.Sum(t => t.sum().ToDouble());
         total.Should().BeApproximately(budget.Tokens, 1e-10 * Math.Max(1, Math.Abs(budget.Tokens)));
-        result.TargetLogits.item<double>().Should().BeApproximately(budget.Logit, 1e-12);
+        result.TargetLogits.ToDouble().Should().BeApproximately(budget.Logit, 1e-12);
     }
 
     /// <summary>With the rules attached the golden BERT's logits are the stock ones (float32, ≤ 1e-5), in both attention modes and for ε &gt; 0.</summary>
@@ -185,12 +185,12 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
             {
                 using (LrpPropagation.Attach(model, new LrpSettings { Epsilon = 0.01, Attention = rule }))
                 {
-                    (model.call(input) - stock).abs().max().item<float>().Should().BeLessThanOrEqualTo(1e-5f);
+                    (model.call(input) - stock).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-5f);
                 }
             }
         }
 
-        model.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        model.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
     /// <summary>
@@ -229,7 +229,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
                              $"position {shares["bert.embeddings.position_embeddings"]:F4}, type {shares["bert.embeddings.token_type_embeddings"]:F4}, delta {b.ConvergenceDelta:F4}");
         }
 
-        model.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
     /// <summary>
@@ -291,7 +291,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         error.ModulePath.Should().Be("lstm");
         error.ModuleType.Should().Be(typeof(LSTM));
         error.Message.Should().Contain("'lstm' (LSTM)");
-        lstm.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        lstm.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
     /// <summary>LRP is defined from the logit: other scored outputs are refused; empty texts too.</summary>
@@ -303,7 +303,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         probability.Should().Throw<ArgumentException>().WithMessage("*logit*");
         var empty = () => new LrpEpsilon().Explain(model, ["  "]);
         empty.Should().Throw<ArgumentException>().WithMessage("*empty*");
-        model.Module.named_modules().Should().OnlyContain(m => ModuleHooks.Count(m.module) == 0);
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 }
 
