@@ -9,8 +9,10 @@ namespace Attribution.Tests.Packaging;
 
 /// <summary>
 /// <c>dotnet pack</c> gives <c>Attribution.&lt;version&gt;.nupkg</c> with the assembly, its XML docs, the README, the licence
-/// and the native shim under <c>runtimes/linux-x64/native/</c>; a throwaway console app restored from that package
-/// alone (a local folder feed, its own empty packages folder, no network) builds and runs an explanation.
+/// and the build files that add TorchSharp's loader initializer to a consuming project, and no native code of ours; a
+/// throwaway console app restored from that package and TorchSharp-cpu (a local folder feed, its own empty packages
+/// folder, no network), whose first statement touches TorchSharp before any Attribution type, builds and runs an
+/// explanation.
 /// </summary>
 public sealed class PackTests
 {
@@ -25,6 +27,9 @@ public sealed class PackTests
         using Attribution.Methods;
         using Attribution.Models;
         using Attribution.Text.Tokenizers;
+
+        // TorchSharp first, before any Attribution type: the package's module initializer must have prepared it.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"torch {TorchSharp.torch.ones(3).sum().ToSingle()}"));
 
         // With a model folder as argument, explain with it; otherwise build a tiny BERT with random weights.
         TextClassifier model;
@@ -86,11 +91,13 @@ public sealed class PackTests
                 entries.Should().Contain("lib/net10.0/Attribution.xml", "the XML docs ship with the assembly");
                 entries.Should().Contain("README.md");
                 entries.Should().Contain("LICENSE");
-                entries.Should().Contain("runtimes/linux-x64/native/libattribution_native.so");
-                zip.GetEntry("runtimes/linux-x64/native/libattribution_native.so")!.Length.Should().BeGreaterThan(10_000);
+                entries.Should().Contain("buildTransitive/Attribution.targets");
+                entries.Should().Contain("buildTransitive/AttributionTorchSharpInitializer.cs");
+                entries.Should().NotContain(e => e.StartsWith("runtimes/", StringComparison.Ordinal), "the library ships no native code");
                 using var nuspec = new StreamReader(zip.GetEntry("Attribution.nuspec")!.Open());
                 var text = nuspec.ReadToEnd();
                 text.Should().Contain("<readme>README.md</readme>").And.Contain("Apache-2.0");
+                text.Should().Contain("id=\"TorchSharp\" version=\"0.107.0\"").And.NotContain("TorchSharp-cpu", "the library does not pick a backend");
                 using var docs = new StreamReader(zip.GetEntry("lib/net10.0/Attribution.xml")!.Open());
                 docs.ReadToEnd().Should().Contain("M:Attribution.Methods.IntegratedGradients");
             }
@@ -111,6 +118,7 @@ public sealed class PackTests
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="Attribution" Version="[{version}]" />
+                    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
                   </ItemGroup>
                 </Project>
                 """);
@@ -133,10 +141,11 @@ public sealed class PackTests
             var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(work, "packages") };
             Run(app, environment, "build", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
             var dll = Path.Combine(app, "bin", "Release", "net10.0", "PackSmoke.dll");
-            File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native", "libattribution_native.so"))
-                .Should().BeTrue("the native shim comes from the package's runtimes folder");
+            File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"))
+                .Should().BeTrue("TorchSharp's native library comes from the backend package");
 
             var random = Run(app, environment, dll);
+            random.Should().StartWith("torch 3\n", "TorchSharp works when the app touches it before any Attribution type");
             random.Should().Contain("model random-tiny-bert").And.Contain("word tedious ").And.EndWith("ok\n");
             var delta = double.Parse(random.Split('\n').Single(l => l.StartsWith("delta ", StringComparison.Ordinal))["delta ".Length..], CultureInfo.InvariantCulture);
             Math.Abs(delta).Should().BeLessThan(0.05, "Integrated Gradients is complete up to the quadrature error");

@@ -92,6 +92,11 @@ public static partial class SafeTensors
                 throw new ArgumentException($"tensor '{name}' is null", nameof(tensors));
             }
 
+            if (tensor.IsInvalid)
+            {
+                throw new ObjectDisposedException($"tensor '{name}'", $"tensor '{name}' was disposed before it was saved");
+            }
+
             var dtype = tensor.dtype;
             if (!TryParseDType(DTypeName(dtype), out _))
             {
