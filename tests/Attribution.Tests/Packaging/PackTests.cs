@@ -29,7 +29,7 @@ public sealed class PackTests
         using Attribution.Text.Tokenizers;
 
         // TorchSharp first, before any Attribution type: the package's module initializer must have prepared it.
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"torch {TorchSharp.torch.ones(3).sum().ToSingle()}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"torch {TorchSharp.torch.ones(3).sum().item<float>()}"));
 
         // With a model folder as argument, explain with it; otherwise build a tiny BERT with random weights.
         TextClassifier model;
