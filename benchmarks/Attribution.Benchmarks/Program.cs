@@ -4,7 +4,8 @@ namespace Attribution.Benchmarks;
 
 /// <summary>
 /// Runs the BenchmarkDotNet suites chosen on the command line (e.g. <c>--filter *MatMul*</c>), or the
-/// method-comparison runner (<c>compare-methods [texts] [output.md]</c>).
+/// method-comparison runner (<c>compare-methods [texts] [output.md]</c>), or the Conv1d gradient check
+/// (<c>conv-nan [calls]</c>).
 /// </summary>
 public static class Program
 {
@@ -13,6 +14,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "compare-methods")
         {
             return MethodComparison.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "conv-nan")
+        {
+            return ConvGradientCheck.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

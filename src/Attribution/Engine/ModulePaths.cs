@@ -51,21 +51,6 @@ public static class ModulePaths
         }
     }
 
-    /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/>, or null when it is not part of it.</summary>
-    public static string? PathOf(this nn.Module root, nn.Module module)
-    {
-        ArgumentNullException.ThrowIfNull(root);
-        foreach (var (name, candidate) in root.SelfAndDescendants())
-        {
-            if (ReferenceEquals(candidate, module))
-            {
-                return name;
-            }
-        }
-
-        return null;
-    }
-
     private static int EditDistance(string a, string b)
     {
         var d = new int[b.Length + 1];

@@ -43,10 +43,11 @@ internal static class ParameterInit
 
                     break;
                 case LSTM lstm:
-                    foreach (var (name, parameter) in lstm.named_parameters())
+                    // weight_hh_l* is [4·hidden, hidden]: its second dimension is the hidden size.
+                    var parameters = lstm.named_parameters().ToList();
+                    var hidden = parameters.First(p => p.name.StartsWith("weight_hh", StringComparison.Ordinal)).parameter.size(1);
+                    foreach (var (_, parameter) in parameters)
                     {
-                        // weight_hh_l* is [4·hidden, hidden]: its second dimension is the hidden size.
-                        var hidden = lstm.named_parameters().First(p => p.name.StartsWith("weight_hh", StringComparison.Ordinal)).parameter.size(1);
                         parameter.uniform_(-1.0 / Math.Sqrt(hidden), 1.0 / Math.Sqrt(hidden), generator);
                     }
 

@@ -33,14 +33,11 @@ public sealed class CnnClassifier : SmallClassifier
     {
         embeddings = NewEmbedding(config);
         convs = new ModuleList<WindowConv1d>(config.KernelSizes.Select(k =>
-            new WindowConv1d(config.EmbeddingDim, config.NumFilters, k)).ToArray());
+            new WindowConv1d(config.EmbeddingDim, config.NumFilters, k, padding: k - 1)).ToArray());
         activation = nn.ReLU();
         classifier = nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels);
         RegisterComponents();
-        if (generator is not null)
-        {
-            ParameterInit.Reset(this, generator, config.PadTokenId);
-        }
+        InitializeFrom(generator);
     }
 
     /// <inheritdoc />
@@ -50,20 +47,17 @@ public sealed class CnnClassifier : SmallClassifier
         var embedded = embeddings.call(input.InputIds);
 
         // (batch, length, dim) → (batch, dim, length), padding zeroed.
-        var x = embedded.mul(mask.unsqueeze(-1)).transpose(1, 2).contiguous();
+        var x = embedded.mul(mask.unsqueeze(-1)).transpose(1, 2);
         var maskRow = mask.unsqueeze(1);
         var pooled = new List<Tensor>(convs.Count);
         foreach (var conv in convs)
         {
             var k = conv.KernelSize;
-            // Full convolution: k − 1 zeros on both sides.
-            var border = zeros([x.size(0), x.size(1), k - 1], x.dtype, x.device);
-            var maps = activation.call(conv.call(k > 1 ? cat([border, x, border], 2) : x));
+            var maps = activation.call(conv.call(x));
 
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.
             var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;
-            // A sliding-window maximum over the mask (max_pool1d, stride 1); no gradient flows through the mask.
-            var real = padded.unfold(2, k, 1).amax([-1]);
+            var real = nn.functional.max_pool1d(padded, k, 1);
             var masked = maps.masked_fill(real.eq(0), MaskedValue);
             pooled.Add(masked.max(2).values);
         }

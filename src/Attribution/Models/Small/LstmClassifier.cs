@@ -30,10 +30,7 @@ public sealed class LstmClassifier : SmallClassifier
         lstm = nn.LSTM(config.EmbeddingDim, config.HiddenSize, batchFirst: true, bidirectional: true);
         classifier = nn.Linear(2L * config.HiddenSize, config.NumLabels);
         RegisterComponents();
-        if (generator is not null)
-        {
-            ParameterInit.Reset(this, generator, config.PadTokenId);
-        }
+        InitializeFrom(generator);
     }
 
     /// <inheritdoc />

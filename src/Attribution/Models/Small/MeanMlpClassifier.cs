@@ -26,10 +26,7 @@ public sealed class MeanMlpClassifier : SmallClassifier
         activation = nn.ReLU();
         classifier = nn.Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
-        if (generator is not null)
-        {
-            ParameterInit.Reset(this, generator, config.PadTokenId);
-        }
+        InitializeFrom(generator);
     }
 
     /// <inheritdoc />

@@ -84,6 +84,18 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
         return kept.div(1.0 - Config.Dropout);
     }
 
+    /// <summary>
+    /// Re-initializes every layer as PyTorch does, drawing from <paramref name="generator"/>; with null, keeps the
+    /// initialization TorchSharp's layer factories drew from the global generator. Call after RegisterComponents.
+    /// </summary>
+    private protected void InitializeFrom(Generator? generator)
+    {
+        if (generator is not null)
+        {
+            ParameterInit.Reset(this, generator, Config.PadTokenId);
+        }
+    }
+
     /// <summary>A word-embedding table of the configuration's size, with a zero, gradient-free padding row.</summary>
     private protected static Embedding NewEmbedding(SmallClassifierConfig config) =>
         nn.Embedding(config.VocabSize, config.EmbeddingDim, padding_idx: config.PadTokenId);
