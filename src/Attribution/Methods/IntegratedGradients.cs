@@ -76,6 +76,6 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         var logits = context.Model.Module.call(context.Repeat(alphas.Length));
         PathInputs.EnsureRanOnce(tap, context);
         var score = context.Score(logits, alphas.Length).sum();
-        return autograd.grad([score], [scaled], allow_unused: true)[0] ?? zeros_like(scaled);
+        return Gradients.OfOrZeros(score, scaled);
     }
 }

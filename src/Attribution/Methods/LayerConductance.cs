@@ -106,7 +106,7 @@ public sealed class LayerConductance : ConductanceMethod
         PathInputs.EnsureRanOnce(inputTap, context);
         PathInputs.EnsureRanOnce(layerTap, context);
         var score = context.Score(logits, alphas.Length).sum();
-        var gradient = autograd.grad([score], [leaf!], allow_unused: true)[0] ?? zeros_like(leaf!);
+        var gradient = Gradients.OfOrZeros(score, leaf!);
         return (leaf!.detach(), gradient);
     }
 }

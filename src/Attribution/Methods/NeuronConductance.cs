@@ -83,9 +83,9 @@ public sealed class NeuronConductance : ConductanceMethod
 
         var score = context.Score(logits, alphas.Length).sum();
         var neuron = y.select(1, Position).select(1, Unit);
-        var outer = autograd.grad([score], [y], retain_graph: true, allow_unused: true)[0] ?? zeros_like(y);
+        var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
         var throughNeuron = outer.select(1, Position).select(1, Unit);
-        var inner = autograd.grad([neuron.sum()], [scaled], allow_unused: true)[0] ?? zeros_like(scaled);
+        var inner = Gradients.OfOrZeros(neuron.sum(), scaled);
         using var noGrad = no_grad();
         var shape = new long[inner.dim()];
         Array.Fill(shape, 1L);

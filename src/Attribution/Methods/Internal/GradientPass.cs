@@ -29,7 +29,7 @@ internal sealed record GradientPass(Tensor Activation, Tensor Gradient)
         var logits = context.Model.Module.call(context.Batch.Input);
         PathInputs.EnsureRanOnce(tap, context);
         var score = context.Score(logits).sum();
-        var gradient = autograd.grad([score], [leaf!], allow_unused: true)[0] ?? zeros_like(leaf!);
+        var gradient = Gradients.OfOrZeros(score, leaf!);
         return new GradientPass(leaf!.detach(), gradient);
     }
 

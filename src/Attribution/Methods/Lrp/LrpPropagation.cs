@@ -84,7 +84,7 @@ public static class LrpPropagation
         var leaf = input.detach().requires_grad_();
         var output = model.call(leaf);
         var score = TargetScores(output, targets.ToArray(), nameof(targets));
-        var gradient = autograd.grad([score.sum()], [leaf], allow_unused: true)[0] ?? zeros_like(leaf);
+        var gradient = Gradients.OfOrZeros(score.sum(), leaf);
         using var value = leaf.detach();
         return (value * gradient).MoveToOuterDisposeScope();
     }
@@ -163,7 +163,7 @@ public static class LrpPropagation
             }
 
             var all = leaves.SelectMany(l => l).ToArray();
-            var gradients = autograd.grad([scores.sum()], all, allow_unused: true);
+            var gradients = Gradients.Of([scores.sum()], all);
             var relevance = all.Select((leaf, k) =>
             {
                 using var value = leaf.detach();

@@ -50,14 +50,16 @@ internal static class LrpTestModels
         }
     }
 
-    /// <summary>
-    /// Every Linear, Conv1d and LayerNorm bias of <paramref name="model"/>, read from the registered parameters (after
-    /// <c>module.to(dtype)</c> TorchSharp's LayerNorm.bias property can still return the replaced, disposed tensor).
-    /// </summary>
+    /// <summary>Every Linear, Conv1d (library or window form) and LayerNorm bias of <paramref name="model"/>.</summary>
     public static IEnumerable<Tensor> Biases(nn.Module model) =>
-        model.SelfAndDescendants()
-            .Where(m => m.Module is Linear or Conv1d or WindowConv1d or LayerNorm)
-            .SelectMany(m => m.Module.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => (Tensor)p.parameter));
+        model.SelfAndDescendants().Select(m => m.Module switch
+        {
+            Linear l => l.bias,
+            Conv1d c => c.bias,
+            WindowConv1d w => w.Bias,
+            LayerNorm n => n.bias,
+            _ => null,
+        }).OfType<Tensor>();
 
     /// <summary>The bert-base-uncased WordPiece tokenizer of sst2-bert-tiny.</summary>
     public static ITokenizer BertTokenizer() => TokenizerLoader.FromDirectory(SharedData.Require("models/sst2-bert-tiny"));
