@@ -16,4 +16,33 @@ internal static class LiveTensors
 {
     /// <summary>Tensors created in managed code and not yet disposed or finalized.</summary>
     public static long Count => TorchSharp.torch.Tensor.TotalCount;
+
+    /// <summary>The count after the garbage collector has finalized every unreachable tensor (TorchSharp's finalizer decrements it).</summary>
+    public static long Settled()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        return Count;
+    }
+
+    /// <summary>
+    /// What building a model holds while alive (<c>Held</c>) and what stays counted after it is disposed
+    /// (<c>Residue</c>): TorchSharp's own layers keep a few tensors beyond their parameters (Linear and LayerNorm two
+    /// each, measured), some of them past Dispose. A loader is then judged against the same model built directly.
+    /// </summary>
+    public static (long Held, long Residue) Footprint(Func<IDisposable> build)
+    {
+        var before = Settled();
+        long held;
+        using (build())
+        {
+            held = Settled() - before;
+        }
+
+        return (held, Settled() - before);
+    }
 }

@@ -14,17 +14,6 @@ namespace Attribution.Tests.Methods;
 [Collection(LiveTensorCollection.Name)]
 public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<LimeGoldenFixture>
 {
-    private static long Settled()
-    {
-        for (var i = 0; i < 3; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-
-        return LiveTensors.Count;
-    }
-
     public static TheoryData<LimePreset, LimeFeatures, LimePerturbation> Settings() => new()
     {
         { LimePreset.Lit, LimeFeatures.Words, LimePerturbation.Mask },
@@ -40,9 +29,9 @@ public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<Lim
         var model = fixture.Model;
         model.PredictProbabilities(["warm up"]);
         var lime = new Lime { Preset = preset, Features = features, Perturbation = perturbation, Samples = 40, Seed = 4 };
-        var start = Settled();
+        var start = LiveTensors.Settled();
         var results = lime.Explain(model, ["a smart , witty follow-up . ", "it 's too long and too convoluted"]);
-        Settled().Should().Be(start);
+        LiveTensors.Settled().Should().Be(start);
         results.Should().OnlyContain(e => e.Surrogate != null && e.Method == "lime");
         if (features == LimeFeatures.Tokens)
         {
@@ -55,7 +44,7 @@ public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<Lim
         run.Should().Throw<ArgumentOutOfRangeException>();
         var empty = () => lime.Explain(model, " ");
         empty.Should().Throw<ArgumentException>();
-        Settled().Should().Be(start);
+        LiveTensors.Settled().Should().Be(start);
     }
 
     [Fact]
@@ -63,7 +52,7 @@ public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<Lim
     {
         var box = LimeAdditiveTests.Additive();
         new Lime().Explain(box, "warm up");
-        var start = Settled();
+        var start = LiveTensors.Settled();
         new Lime { Samples = 100 }.Explain(box, "a good but long film");
         new Lime { Preset = LimePreset.Captum, Samples = 100 }.Explain(box, "a good but long film");
         var lime = new Lime();
@@ -71,6 +60,6 @@ public sealed class LimeLeakTests(LimeGoldenFixture fixture) : IClassFixture<Lim
         new Lime { Alpha = 0 }.Fit([new[] { true, true }, new[] { true, false }, new[] { false, true }], [0.9, 0.5, 0.4]);
         var nan = new BlackBoxClassifier(texts => texts.Select(_ => new[] { double.NaN, 1.0 }).ToArray(), ["negative", "positive"]);
         ((Action)(() => new Lime().Explain(nan, "a good film"))).Should().Throw<InvalidOperationException>();
-        Settled().Should().Be(start);
+        LiveTensors.Settled().Should().Be(start);
     }
 }
