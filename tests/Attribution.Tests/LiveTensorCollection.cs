@@ -31,18 +31,40 @@ internal static class LiveTensors
 
     /// <summary>
     /// What building a model holds while alive (<c>Held</c>) and what stays counted after it is disposed
-    /// (<c>Residue</c>): TorchSharp's own layers keep a few tensors beyond their parameters (Linear and LayerNorm two
-    /// each, measured), some of them past Dispose. A loader is then judged against the same model built directly.
+    /// (<c>Residue</c>), both counted with the garbage collector held off, so a tensor someone forgot to dispose
+    /// counts even when nothing references it any more (the collector would otherwise finalize it quietly).
+    /// TorchSharp's own layers keep a few tensors beyond their parameters (Linear and LayerNorm two each, measured),
+    /// some past Dispose; a loader is judged against the same model built directly.
     /// </summary>
     public static (long Held, long Residue) Footprint(Func<IDisposable> build)
     {
         var before = Settled();
         long held;
-        using (build())
+        long residue;
+        using (new NoCollection())
         {
-            held = Settled() - before;
+            using (build())
+            {
+                held = Count - before;
+            }
+
+            residue = Count - before;
         }
 
-        return (held, Settled() - before);
+        return (held, residue);
+    }
+
+    /// <summary>Holds the garbage collector off (nothing is finalized) for a small amount of allocation.</summary>
+    private sealed class NoCollection : IDisposable
+    {
+        private readonly bool started = GC.TryStartNoGCRegion(200_000_000);
+
+        public void Dispose()
+        {
+            if (started && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+            {
+                GC.EndNoGCRegion();
+            }
+        }
     }
 }

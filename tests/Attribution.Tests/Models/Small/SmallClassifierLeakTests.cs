@@ -35,15 +35,13 @@ public sealed class SmallClassifierLeakTests : IDisposable
         var dir = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
         var (held, residue) = LiveTensors.Footprint(() => SmallClassifier.Create(SmallClassifierConfig.FromFile(Path.Combine(dir, "config.json"))));
 
-        var before = LiveTensors.Settled();
-        using (var loaded = ClassifierLoader.Load(dir))
+        using (var probe = ClassifierLoader.Load(dir))
         {
-            held.Should().BeGreaterThanOrEqualTo(loaded.Module.state_dict().Count);
-            (LiveTensors.Settled() - before).Should().Be(held);
+            held.Should().BeGreaterThanOrEqualTo(probe.Module.state_dict().Count);
         }
 
-        (LiveTensors.Settled() - before).Should().Be(residue);
-        before = LiveTensors.Settled();
+        LiveTensors.Footprint(() => ClassifierLoader.Load(dir)).Should().Be((held, residue));
+        var before = LiveTensors.Settled();
         File.Delete(Path.Combine(dir, "vocab.txt"));
         var act = () => ClassifierLoader.Load(dir);
         act.Should().Throw<TokenizerException>();
