@@ -1,7 +1,3 @@
-using Attribution.Engine;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Attribution.Methods;
 
 /// <summary>Quadrature rules for path integrals, with exactly Captum's points (alphas) and weights (step sizes).</summary>
