@@ -47,6 +47,13 @@ internal static class CliApp
 
         try
         {
+            // Every command needs TorchSharp: say why it cannot load before TorchSharp's own, misleading message
+            // (help and --version, the actions of options, do not need it).
+            if (parse.Action is not null && ReferenceEquals(parse.Action, parse.CommandResult.Command.Action))
+            {
+                Attribution.Engine.Loading.TorchSharpLoader.EnsureLoaded();
+            }
+
             return parse.Invoke(new InvocationConfiguration
             {
                 Output = context.Out,
@@ -152,6 +159,7 @@ internal static class CliApp
             CompareCommand.Create(context),
             PredictCommand.Create(context),
             DemoCommand.Create(context),
+            EngineCommand.Create(context),
         };
         root.Options.Add(new System.CommandLine.Help.HelpOption());
         root.Options.Add(new VersionOption());

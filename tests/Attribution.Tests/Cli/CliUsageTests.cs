@@ -83,7 +83,7 @@ public sealed class CliUsageTests
         CliHarness.Run().Code.Should().Be(2);
         var help = CliHarness.Run("--help");
         help.Code.Should().Be(0);
-        help.Out.Should().Contain("explain").And.Contain("compare").And.Contain("predict").And.Contain("demo");
+        help.Out.Should().Contain("explain").And.Contain("compare").And.Contain("predict").And.Contain("demo").And.Contain("engine");
         var explainHelp = CliHarness.Run("explain", "--help");
         explainHelp.Code.Should().Be(0);
         foreach (var option in new[]
