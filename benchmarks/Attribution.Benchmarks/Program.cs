@@ -5,7 +5,7 @@ namespace Attribution.Benchmarks;
 /// <summary>
 /// Runs the BenchmarkDotNet suites chosen on the command line (e.g. <c>--filter *MatMul*</c>), or the
 /// method-comparison runner (<c>compare-methods [texts] [output.md]</c>), or the Conv1d gradient check
-/// (<c>conv-nan [calls]</c>).
+/// (<c>conv-nan [calls]</c>), or the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>).
 /// </summary>
 public static class Program
 {
@@ -19,6 +19,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "conv-nan")
         {
             return ConvGradientCheck.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "ig-roofline")
+        {
+            return IntegratedGradientsRoofline.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
