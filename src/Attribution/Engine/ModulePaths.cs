@@ -10,7 +10,10 @@ public static class ModulePaths
     /// The submodule of <paramref name="root"/> at <paramref name="path"/> ("" is the root itself). An unknown path
     /// throws an <see cref="ArgumentException"/> naming the closest existing paths.
     /// </summary>
-    public static nn.Module Submodule(this nn.Module root, string path)
+    public static nn.Module Submodule(this nn.Module root, string path) => FindSubmodule(root, path, nameof(path));
+
+    /// <summary>As <see cref="Submodule(nn.Module, string)"/>, with the caller's argument name on the exception.</summary>
+    internal static nn.Module FindSubmodule(this nn.Module root, string path, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(path);
@@ -31,7 +34,7 @@ public static class ModulePaths
             .OrderBy(n => EditDistance(n, path)).ThenBy(n => n, StringComparer.Ordinal).Take(5).ToList();
         throw new ArgumentException(
             $"no submodule '{path}' in {root.GetName()}; closest paths: {(close.Count == 0 ? "(it has no submodules)" : string.Join(", ", close))}",
-            nameof(path));
+            parameterName);
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ public static class Explainer
             return results;
         }
 
-        foreach (var chunk in LengthBuckets.Chunk(texts, model.Tokenizer, options.BatchSize))
+        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize))
         {
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();

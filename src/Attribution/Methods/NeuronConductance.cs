@@ -68,7 +68,8 @@ public sealed class NeuronConductance : ConductanceMethod
         using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);
         using var layerTap = new LayerTap(layer, Side, TensorIndex, value =>
         {
-            activation = value;
+            // An own handle: the model may dispose the layer's output once used (TorchSharp's Sequential does).
+            activation = value.alias();
             return null;
         });
         var logits = context.Model.Module.call(context.Repeat(alphas.Length));

@@ -9,7 +9,7 @@ namespace Attribution.Models;
 /// The standard <see cref="ITextClassifier"/>: a tokenizer plus a module, with batched prediction.
 /// Load one from a folder with <c>ClassifierLoader.Load</c>, or assemble one from parts.
 /// </summary>
-public sealed class TextClassifier : ITextClassifier, IDisposable
+public sealed partial class TextClassifier : ITextClassifier, IDisposable
 {
     /// <summary>Assembles a classifier. The module is put in eval mode; this object owns (and disposes) it.</summary>
     /// <param name="name">Short name for reports.</param>
@@ -131,7 +131,7 @@ public sealed class TextClassifier : ITextClassifier, IDisposable
     {
         ArgumentNullException.ThrowIfNull(texts);
         var results = new Prediction[texts.Count];
-        foreach (var chunk in LengthBuckets.Chunk(texts, Tokenizer, BatchSize))
+        foreach (var chunk in LengthBuckets.Chunk(texts, this, BatchSize))
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
@@ -163,18 +163,27 @@ public sealed class TextClassifier : ITextClassifier, IDisposable
 /// <summary>Groups texts of similar token length so padding stays small.</summary>
 internal static class LengthBuckets
 {
-    /// <summary>Indices of <paramref name="texts"/>, sorted by token count and cut into chunks of at most <paramref name="size"/>.</summary>
-    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITokenizer tokenizer, int size)
+    /// <summary>
+    /// Indices of <paramref name="texts"/>, sorted by token count and cut into chunks of at most <paramref name="size"/>.
+    /// For a wrapped model that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>)
+    /// a chunk never mixes token counts, so such a model never sees padding.
+    /// </summary>
+    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size)
     {
         if (size < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(size), size, "batch size must be at least 1");
         }
 
-        var order = Enumerable.Range(0, texts.Count)
-            .Select(i => (index: i, length: string.IsNullOrWhiteSpace(texts[i]) ? 0 : tokenizer.Encode(texts[i]).Length))
+        var sized = texts
+            .Select((text, i) => (index: i, length: string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text).Length))
             .OrderBy(x => x.length).ThenBy(x => x.index)
-            .Select(x => x.index).ToArray();
-        return order.Chunk(size);
+            .ToArray();
+        if (model.Module is TorchSharpAdapter { TakesMask: false })
+        {
+            return sized.GroupBy(x => x.length).SelectMany(g => g.Select(x => x.index).Chunk(size));
+        }
+
+        return sized.Select(x => x.index).Chunk(size);
     }
 }

@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using Attribution.Methods.Lrp;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,14 +21,43 @@ internal sealed class LayerTap : IDisposable
     /// <param name="onValue">Sees the module's tensor; returns a replacement or null to keep it.</param>
     public LayerTap(nn.Module module, LayerSide side, int index, Func<Tensor, Tensor?> onValue)
     {
+        Module = module;
         this.onValue = onValue;
         hook = side == LayerSide.Output
             ? ModuleHooks.AddForwardHook(module, (_, _, output) => Apply(output, index))
             : ModuleHooks.AddForwardPreHook(module, (_, input) => Apply(input, index));
     }
 
+    /// <summary>The tapped module.</summary>
+    public nn.Module Module { get; }
+
     /// <summary>How many times the tapped module ran while attached.</summary>
     public int Calls { get; private set; }
+
+    /// <summary>
+    /// Why a tapped layer may not have run, and what to do: it is off the input → output path, or the code using it
+    /// calls <c>forward(x)</c>, which bypasses hooks. One message for every check that a tap fired.
+    /// </summary>
+    /// <param name="model">The model's name.</param>
+    /// <param name="root">The model's module (to find the layer's dotted path).</param>
+    /// <param name="layer">The layer whose hook never fired.</param>
+    public static string DidNotRun(string model, nn.Module root, nn.Module layer)
+    {
+        var path = root.PathOf(layer);
+        var field = path is { Length: > 0 } ? path[(path.LastIndexOf('.') + 1)..] : "layer";
+        return $"the layer {Describe(root, layer)} did not run through .call during {model}'s forward pass, so no hook on it fired. " +
+               "Either it is not on the path from the input to the output (choose another layer), or the code that uses it " +
+               $"calls {field}.forward(x): TorchSharp runs hooks only when a module is invoked with .call(x), so a parent whose " +
+               $"forward calls child.forward(x) bypasses them. Fix the parent: write {field}.call(x) instead of {field}.forward(x)";
+    }
+
+    /// <summary>The layer as messages name it: <c>'dotted.path' (Type)</c>.</summary>
+    public static string Describe(nn.Module root, nn.Module layer)
+    {
+        var path = root.PathOf(layer);
+        var where = path is null ? layer.GetName() : path.Length == 0 ? "(the model)" : path;
+        return $"'{where}' ({LrpNotSupportedException.TypeName(layer.GetType())})";
+    }
 
     private object? Apply(object value, int index)
     {
@@ -45,7 +75,9 @@ internal sealed class LayerTap : IDisposable
                 $"the substitute for the layer's tensor has shape [{string.Join(", ", replacement.shape)}] but the layer produced [{string.Join(", ", original.shape)}]");
         }
 
-        return ModuleIO.Replace(value, index, replacement);
+        // The model gets its own handle: code that disposes what a layer returned once it is used (TorchSharp's
+        // Sequential does) must not dispose the tensor the attributor keeps and differentiates against.
+        return ModuleIO.Replace(value, index, replacement.alias());
     }
 
     /// <summary>Detaches the hook.</summary>

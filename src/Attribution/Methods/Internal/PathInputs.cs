@@ -102,8 +102,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         {
             throw new InvalidOperationException(
                 tap.Calls == 0
-                    ? $"the attributed layer did not run during {context.Model.Name}'s forward pass; choose a layer on the path from the input to the output"
-                    : $"the attributed layer ran {tap.Calls} times in one forward pass of {context.Model.Name}; choose a layer that runs once (or a module wrapping its uses)");
+                    ? LayerTap.DidNotRun(context.Model.Name, context.Model.Module, tap.Module)
+                    : $"the attributed layer {LayerTap.Describe(context.Model.Module, tap.Module)} ran {tap.Calls} times in one forward pass of {context.Model.Name}; choose a layer that runs once (or a module wrapping its uses)");
         }
     }
 

@@ -148,7 +148,9 @@ public static class LrpPropagation
                     var value = ModuleIO.TensorAt(moduleOutput, 0);
                     var leaf = PerRowLeaf(value, ModuleIO.Tensors(moduleInput).FirstOrDefault(), batch, length, path);
                     slot.Add(leaf);
-                    return ModuleIO.Replace(moduleOutput, 0, leaf);
+
+                    // A handle of its own for the model, which may dispose it (TorchSharp's Sequential does).
+                    return ModuleIO.Replace(moduleOutput, 0, leaf.alias());
                 }));
             }
 
@@ -158,8 +160,9 @@ public static class LrpPropagation
             var wordIndex = taps.FindIndex(t => ReferenceEquals(t.Module, wordModule));
             if (leaves[wordIndex].Count != 1)
             {
-                throw new InvalidOperationException(
-                    $"the word-embedding module '{wordEmbeddingPath}' ran {leaves[wordIndex].Count} times in one forward pass; LRP needs it to run exactly once");
+                throw new InvalidOperationException(leaves[wordIndex].Count == 0
+                    ? Internal.LayerTap.DidNotRun(model.GetName(), model, wordModule)
+                    : $"the word-embedding module '{wordEmbeddingPath}' ran {leaves[wordIndex].Count} times in one forward pass; LRP needs it to run exactly once");
             }
 
             var all = leaves.SelectMany(l => l).ToArray();
@@ -261,12 +264,16 @@ public static class LrpPropagation
         var plan = new List<(string, nn.Module, ILrpRule)>();
         var missing = new List<(string, Type)>();
         var covered = new List<string>();
-        foreach (var (path, module) in model.SelfAndDescendants())
+        foreach (var (path, found) in model.SelfAndDescendants())
         {
             if (covered.Any(prefix => prefix.Length == 0 || path.StartsWith(prefix + ".", StringComparison.Ordinal)))
             {
                 continue;
             }
+
+            // A wrapped TorchSharp model (TextClassifier.FromTorchSharp) is judged as the user's own root module: the
+            // adapter only passes ids and mask through, and its children are the user's.
+            var module = found is TorchSharpAdapter adapter ? adapter.Model : found;
 
             var rule = rules.Find(module);
             if (rule is null)

@@ -1,0 +1,111 @@
+using Attribution.Engine;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Models;
+
+public sealed partial class TextClassifier
+{
+    /// <summary>
+    /// Wraps your own TorchSharp model that maps token ids [batch, length] (int64) to logits [batch, labels] into a
+    /// classifier every attributor takes. Dotted paths (the word embeddings, a method's <c>Layer</c>, LRP's module
+    /// paths) are your model's own, without a prefix. Such a model cannot see the attention mask, so the library
+    /// never pads for it: texts of different token lengths go into different batches.
+    /// </summary>
+    /// <param name="model">Your module: ids → logits. It must invoke its submodules with <c>.call(x)</c>, never
+    /// <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode.</param>
+    /// <param name="tokenizer">The tokenizer whose ids the model was trained on (e.g. from <see cref="TokenizerLoader"/>).</param>
+    /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule in <paramref name="model"/>
+    /// (e.g. <c>embedding</c>, or <c>0</c> in an unnamed <c>nn.Sequential</c>): what embedding-space methods attribute to.</param>
+    /// <param name="labels">Label names, one per logit column, in order.</param>
+    /// <param name="maxLength">Longest accepted input in tokens, special tokens included; null for no limit.</param>
+    /// <param name="name">Short name for reports; the module's name by default.</param>
+    /// <param name="ownsModel">Whether disposing the classifier disposes <paramref name="model"/> (default false: it stays yours).</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
+    /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
+    /// than the tokenizer's vocabulary.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
+    /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
+    public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
+        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Check(model, tokenizer, wordEmbeddingPath, labels, maxLength);
+        return new TextClassifier(name ?? model.GetName(), tokenizer, new TorchSharpAdapter(model, labels.Count, ownsModel), labels,
+            wordEmbeddingPath, maxLength, usesTokenTypes: false);
+    }
+
+    /// <summary>
+    /// Wraps your own TorchSharp model that maps token ids and attention mask (both int64 [batch, length]; mask 1 for
+    /// real tokens, 0 for padding) to logits [batch, labels] into a classifier every attributor takes. Dotted paths
+    /// are your model's own, without a prefix. Batches are padded: the model must ignore padded positions.
+    /// </summary>
+    /// <param name="model">Your module: (ids, mask) → logits. It must invoke its submodules with <c>.call(x)</c>,
+    /// never <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode.</param>
+    /// <param name="tokenizer">The tokenizer whose ids the model was trained on (e.g. from <see cref="TokenizerLoader"/>).</param>
+    /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule in <paramref name="model"/>.</param>
+    /// <param name="labels">Label names, one per logit column, in order.</param>
+    /// <param name="maxLength">Longest accepted input in tokens, special tokens included; null for no limit.</param>
+    /// <param name="name">Short name for reports; the module's name by default.</param>
+    /// <param name="ownsModel">Whether disposing the classifier disposes <paramref name="model"/> (default false: it stays yours).</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
+    /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
+    /// than the tokenizer's vocabulary.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
+    /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
+    public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
+        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Check(model, tokenizer, wordEmbeddingPath, labels, maxLength);
+        return new TextClassifier(name ?? model.GetName(), tokenizer, new TorchSharpAdapter(model, labels.Count, ownsModel), labels,
+            wordEmbeddingPath, maxLength, usesTokenTypes: false);
+    }
+
+    private static void Check(nn.Module model, ITokenizer tokenizer, string wordEmbeddingPath, IReadOnlyList<string> labels, int? maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(wordEmbeddingPath);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (wordEmbeddingPath.Length == 0)
+        {
+            throw new ArgumentException("the word-embedding path is empty, which names the whole model; give the dotted path of its embedding submodule", nameof(wordEmbeddingPath));
+        }
+
+        // Unknown path: the close-match error of ModulePaths, naming this argument.
+        var embedding = model.FindSubmodule(wordEmbeddingPath, nameof(wordEmbeddingPath));
+
+        if (ModuleHooks.Signature(embedding) is null)
+        {
+            throw new ArgumentException(
+                $"the word-embedding module '{wordEmbeddingPath}' ({embedding.GetType().Name}) cannot be hooked: it must derive from nn.Module<T, TResult> (one input), as nn.Embedding does",
+                nameof(wordEmbeddingPath));
+        }
+
+        if (embedding is Embedding { weight: { } table } && table.size(0) < tokenizer.VocabularySize)
+        {
+            throw new ArgumentException(
+                $"the tokenizer has {tokenizer.VocabularySize} ids but the embedding '{wordEmbeddingPath}' has {table.size(0)} rows; the tokenizer does not belong to this model",
+                nameof(tokenizer));
+        }
+
+        if (labels.Count < 1)
+        {
+            throw new ArgumentException("a classifier needs at least one label", nameof(labels));
+        }
+
+        if (labels.Any(string.IsNullOrEmpty) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
+        {
+            throw new ArgumentException($"label names must be non-empty and distinct, got [{string.Join(", ", labels)}]", nameof(labels));
+        }
+
+        if (maxLength is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "the longest input must be at least 1 token (null: no limit)");
+        }
+    }
+}
