@@ -54,6 +54,20 @@ public static class ModulePaths
         }
     }
 
+    /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/> ("" for the root), or null when it is not part of it.</summary>
+    public static string? PathOf(this nn.Module root, nn.Module module)
+    {
+        foreach (var (path, candidate) in root.SelfAndDescendants())
+        {
+            if (ReferenceEquals(candidate, module))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
     private static int EditDistance(string a, string b)
     {
         var d = new int[b.Length + 1];
