@@ -1,4 +1,4 @@
-using Attribution.Engine;
+using Attribution.Methods.Internal;
 using Attribution.Models;
 
 namespace Attribution.Methods;
@@ -21,7 +21,7 @@ public abstract class LayerMethod : TextAttributor
 
     private protected override void Validate(ITextClassifier model)
     {
-        model.Module.Submodule(Layer ?? model.WordEmbeddingPath);
+        LayerPaths.Resolve(model, Layer, nameof(Layer));
         if (TensorIndex < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(TensorIndex), TensorIndex, "tensor index must be non-negative");

@@ -89,7 +89,7 @@ public abstract class ConductanceMethod : PathMethod
         }
 
         base.Validate(model);
-        model.Module.Submodule(InputLayer ?? model.WordEmbeddingPath);
+        LayerPaths.Resolve(model, InputLayer, nameof(InputLayer));
     }
 
     private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings() =>

@@ -93,6 +93,12 @@ public sealed partial class TextClassifier
                 nameof(tokenizer));
         }
 
+        CheckLabels(labels, maxLength);
+    }
+
+    /// <summary>Label names and the length limit, for every factory.</summary>
+    private static void CheckLabels(IReadOnlyList<string> labels, int? maxLength)
+    {
         if (labels.Count < 1)
         {
             throw new ArgumentException("a classifier needs at least one label", nameof(labels));

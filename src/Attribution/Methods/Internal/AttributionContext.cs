@@ -118,7 +118,7 @@ internal sealed class AttributionContext
     public ModelInput WithIds(Tensor ids) => Batch.Input with { InputIds = ids };
 
     /// <summary>The module at a dotted path of the model (the word-embedding layer when null).</summary>
-    public nn.Module Layer(string? path) => Model.Module.Submodule(path ?? Model.WordEmbeddingPath);
+    public nn.Module Layer(string? path) => LayerPaths.Resolve(Model, path, "Layer");
 
     /// <summary>1 for real tokens, 0 for padding: [batch, length] float.</summary>
     public Tensor TokenMask => (Batch.Input.AttentionMask ?? ones_like(Batch.Input.InputIds)).to(ScalarType.Float32);

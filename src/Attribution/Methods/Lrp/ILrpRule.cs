@@ -118,6 +118,14 @@ public sealed class LrpNotSupportedException : NotSupportedException
     {
         var listed = string.Join(", ", modules.Take(5).Select(m => $"'{(m.Path.Length == 0 ? "(the model)" : m.Path)}' ({TypeName(m.Type)})"));
         var more = modules.Count > 5 ? $" and {modules.Count - 5} more" : string.Empty;
+        if (modules.Any(m => typeof(TorchSharp.torch.jit.ScriptModule).IsAssignableFrom(m.Type)))
+        {
+            return $"LRP is not supported for this model: no relevance rule for {listed}{more}. A TorchScript model runs inside libtorch's " +
+                   "TorchScript interpreter, where LRP's rules (hooks on each .NET module) cannot reach its layers, and no single rule for the " +
+                   "whole script would be right. Explain it with Gradient, GradientXInput, IntegratedGradients or LIME, or rebuild it in " +
+                   "TorchSharp (TextClassifier.FromTorchSharp) to use LRP.";
+        }
+
         return $"LRP is not supported for this model: no relevance rule for {listed}{more}. " +
                "A module with parameters or non-linear behaviour needs a rule, or LRP would give a wrong answer " +
                $"(rules exist for {string.Join(", ", rules.PublicModuleTypeNames)}). " +

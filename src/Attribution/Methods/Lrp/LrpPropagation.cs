@@ -272,8 +272,14 @@ public static class LrpPropagation
             }
 
             // A wrapped TorchSharp model (TextClassifier.FromTorchSharp) is judged as the user's own root module: the
-            // adapter only passes ids and mask through, and its children are the user's.
-            var module = found is TorchSharpAdapter adapter ? adapter.Model : found;
+            // adapter only passes ids and mask through, and its children are the user's. A TorchScript classifier
+            // (TextClassifier.FromTorchScript) is judged as its script, which no rule covers: LRP refuses it.
+            var module = found switch
+            {
+                TorchSharpAdapter adapter => adapter.Model,
+                TorchScriptAdapter script => script.Script,
+                _ => found,
+            };
 
             var rule = rules.Find(module);
             if (rule is null)

@@ -1,0 +1,36 @@
+using Attribution.Engine;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Methods.Internal;
+
+/// <summary>
+/// Resolves a method's layer setting (<c>Layer</c>, <c>InputLayer</c>) to the module it names: the one place every
+/// layer path goes through, so a model kind whose layers cannot be reached is refused here, with the reason.
+/// </summary>
+internal static class LayerPaths
+{
+    /// <summary>The module at <paramref name="path"/> (the word embeddings when null).</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="path">The dotted path, or null for the word embeddings.</param>
+    /// <param name="setting">The setting that gave the path, for messages (e.g. <c>Layer</c>).</param>
+    /// <exception cref="ArgumentException">No such path (the closest are listed), or the model is TorchScript and the
+    /// path is not its word embeddings.</exception>
+    public static nn.Module Resolve(ITextClassifier model, string? path, string setting)
+    {
+        var resolved = path ?? model.WordEmbeddingPath;
+        if (model.Module is TorchScriptAdapter && resolved != model.WordEmbeddingPath)
+        {
+            throw new ArgumentException(
+                $"{model.Name} is a TorchScript model: its layers run inside libtorch's TorchScript interpreter, where no .NET hook fires, " +
+                $"so the layer '{resolved}' ({setting}) can be neither observed nor changed. Only its word embeddings ('{model.WordEmbeddingPath}'), " +
+                $"which the library computes in .NET before calling the script, can: leave {setting} unset, or use Gradient, GradientXInput, " +
+                "IntegratedGradients (at the embeddings) or LIME. To attribute to an inner layer, rebuild the model in TorchSharp " +
+                "and wrap it with TextClassifier.FromTorchSharp",
+                setting);
+        }
+
+        return model.Module.Submodule(resolved);
+    }
+}

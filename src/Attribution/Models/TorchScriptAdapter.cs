@@ -1,0 +1,104 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Models;
+
+/// <summary>
+/// Adapts a TorchScript module (inputs_embeds [batch, length, width], attention mask [batch, length] float) → logits
+/// to the <see cref="ModelInput"/> → logits module every attributor takes (see <see cref="TextClassifier.FromTorchScript"/>).
+/// The word embeddings are looked up here, in .NET, by a frozen <see cref="Embedding"/> at path <see cref="EmbeddingPath"/>:
+/// its output is what gradient methods hook. The script is not a child module: its layers run inside libtorch's
+/// TorchScript interpreter, where no .NET hook fires, so no other path exists to name.
+/// </summary>
+internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
+{
+    /// <summary>The path of the word embeddings in this adapter.</summary>
+    public const string EmbeddingPath = "embeddings";
+
+    private readonly Embedding embeddings;
+    private readonly int labels;
+
+    public TorchScriptAdapter(string name, jit.ScriptModule<Tensor, Tensor, Tensor> script, Tensor matrix, int labels)
+        : base(name)
+    {
+        Script = script;
+        embeddings = nn.Embedding_from_pretrained(matrix, freeze: true);
+        this.labels = labels;
+        register_module(EmbeddingPath, embeddings);
+    }
+
+    /// <summary>The TorchScript module.</summary>
+    public jit.ScriptModule<Tensor, Tensor, Tensor> Script { get; }
+
+    /// <summary>The embedding matrix's width.</summary>
+    public long Width => embeddings.weight!.size(1);
+
+    /// <inheritdoc />
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        Script.train(train);
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(ModelInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var ids = input.InputIds ?? throw new ArgumentException($"{GetName()}: the input has no token ids", nameof(input));
+        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException($"{GetName()} expects int64 token ids [batch, length], got {ids.dtype} [{string.Join(", ", ids.shape)}]", nameof(input));
+        }
+
+        // No dispose scope here: tensors that hooks create during the pass (attributors' leaves) must outlive it.
+        var embedded = embeddings.call(ids);
+        var mask = (input.AttentionMask ?? ones_like(ids)).to(embedded.dtype);
+        Tensor logits;
+        try
+        {
+            logits = Script.call(embedded, mask);
+        }
+        catch (ExternalException e)
+        {
+            throw new InvalidOperationException(
+                $"the TorchScript model {GetName()} failed on inputs_embeds {embedded.dtype} [{string.Join(", ", embedded.shape)}] and attention_mask " +
+                $"{mask.dtype} [{string.Join(", ", mask.shape)}]. If the error below is about a size or type, the embedding matrix is probably not " +
+                $"this model's own (its width is {Width}): pass the model's word-embedding matrix. TorchScript said: {LastLine(e.Message)}", e);
+        }
+
+        if (logits is null || !logits.is_floating_point() || logits.dim() != 2 || logits.size(0) != ids.size(0) || logits.size(1) != labels)
+        {
+            throw new InvalidOperationException(
+                $"the TorchScript model {GetName()} returned {(logits is null ? "null" : $"{logits.dtype} [{string.Join(", ", logits.shape)}]")} for a batch of {ids.size(0)} text(s); " +
+                $"its forward must return floating-point logits [batch = {ids.size(0)}, labels = {labels}], one column per label in the order given " +
+                "(for a Hugging Face model, return model(inputs_embeds=..., attention_mask=...).logits, not the output object)");
+        }
+
+        return logits;
+    }
+
+    /// <summary>Disposes the script too: the classifier loaded it and owns it.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Script.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Only the embeddings are a child (registered in the constructor); the script never is.</summary>
+    protected override void RegisterComponents()
+    {
+    }
+
+    /// <summary>The interpreter's error itself: the last line, after the TorchScript traceback.</summary>
+    private static string LastLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? message : lines[^1];
+    }
+}

@@ -1,0 +1,327 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>
+/// A TorchScript classifier (inputs_embeds, attention_mask) → logits, written by <see cref="TorchScriptWriter"/> with
+/// known weights, loaded with <see cref="TextClassifier.FromTorchScript"/> and explained.
+/// </summary>
+public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Dim = 6, Hidden = 5, Labels = 2;
+
+    private static readonly string[] Vocabulary =
+    [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+        "the", "a", "plot", "cast", "film", "movie", "##s", "was", "were", "dull", "superb", "not", "bad", "but", "gripping", "boring",
+    ];
+
+    /// <summary>Masked mean of the embeddings → Dense → tanh → Dense; the embedding table is the parameter <c>embeddings.weight</c>.</summary>
+    private const string Source = """
+        class Embeddings(Module):
+          __parameters__ = ["weight", ]
+          __buffers__ = []
+          weight : Tensor
+          training : bool
+          def forward(self: __torch__.Embeddings,
+            input_ids: Tensor) -> Tensor:
+            return torch.embedding(self.weight, input_ids)
+        class Dense(Module):
+          __parameters__ = ["weight", "bias", ]
+          __buffers__ = []
+          weight : Tensor
+          bias : Tensor
+          training : bool
+          def forward(self: __torch__.Dense,
+            input: Tensor) -> Tensor:
+            return torch.linear(input, self.weight, self.bias)
+        class Classifier(Module):
+          __parameters__ = []
+          __buffers__ = []
+          training : bool
+          __annotations__["embeddings"] = __torch__.Embeddings
+          __annotations__["hidden"] = __torch__.Dense
+          __annotations__["output"] = __torch__.Dense
+          def forward(self: __torch__.Classifier,
+            inputs_embeds: Tensor,
+            attention_mask: Tensor) -> Tensor:
+            weights = torch.unsqueeze(attention_mask, -1)
+            summed = torch.sum(torch.mul(inputs_embeds, weights), [1])
+            count = torch.sum(weights, [1])
+            hidden = torch.tanh((self.hidden).forward(torch.div(summed, count), ))
+            return (self.output).forward(hidden, )
+
+        """;
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-torchscript-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private sealed record Weights(float[] Embeddings, float[] HiddenWeight, float[] HiddenBias, float[] OutputWeight, float[] OutputBias);
+
+    private static Weights MakeWeights(int seed = 7)
+    {
+        var random = new Random(seed);
+        float[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
+        return new Weights(Values(Vocabulary.Length * Dim, 1), Values(Hidden * Dim, 0.8), Values(Hidden, 0.3), Values(Labels * Hidden, 0.8), Values(Labels, 0.3));
+    }
+
+    /// <summary>Writes the TorchScript file and returns its path.</summary>
+    private string WriteScript(Weights w, string name = "classifier.pt")
+    {
+        var path = Path.Combine(root, name);
+        TorchScriptWriter.Module Dense(float[] weight, float[] bias, long outputs, long inputs) =>
+            new("Dense", [("weight", weight, [outputs, inputs]), ("bias", bias, [outputs])], []);
+        var model = new TorchScriptWriter.Module("Classifier", [],
+        [
+            ("embeddings", new TorchScriptWriter.Module("Embeddings", [("weight", w.Embeddings, [Vocabulary.Length, Dim])], [])),
+            ("hidden", Dense(w.HiddenWeight, w.HiddenBias, Hidden, Dim)),
+            ("output", Dense(w.OutputWeight, w.OutputBias, Labels, Hidden)),
+        ]);
+        TorchScriptWriter.Write(path, model, Source);
+        return path;
+    }
+
+    /// <summary>The same computation with TorchSharp ops: logits of embeddings [batch, length, dim] under a float mask.</summary>
+    private static Tensor Reference(Weights w, Tensor embedded, Tensor mask)
+    {
+        var m = mask.to(ScalarType.Float32).unsqueeze(-1);
+        var mean = (embedded * m).sum(1) / m.sum(1);
+        var hidden = nn.functional.linear(mean, tensor(w.HiddenWeight).reshape(Hidden, Dim), tensor(w.HiddenBias)).tanh();
+        return nn.functional.linear(hidden, tensor(w.OutputWeight).reshape(Labels, Hidden), tensor(w.OutputBias));
+    }
+
+    [Fact]
+    public void The_written_file_loads_and_computes_what_torchsharp_computes()
+    {
+        var w = MakeWeights();
+        var path = WriteScript(w);
+        output.WriteLine($"{new FileInfo(path).Length} bytes");
+        using var script = jit.load<Tensor, Tensor, Tensor>(path);
+        using var scope = NewDisposeScope();
+        var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim);
+        var ids = tensor(new long[] { 2, 5, 7, 12, 14, 3, 0, 2, 6, 19, 9, 3, 0, 0 }).reshape(2, 7);
+        var mask = ids.ne(0).to(ScalarType.Float32);
+        var embedded = table.index_select(0, ids.flatten()).reshape(2, 7, Dim);
+        var logits = script.call(embedded, mask);
+        var expected = Reference(w, embedded, mask);
+        output.WriteLine(string.Join(", ", logits.data<float>().ToArray()));
+        logits.allclose(expected, rtol: 1e-6, atol: 1e-6).Should().BeTrue();
+    }
+
+    private static readonly ExplainOptions AllTokens = new()
+    {
+        Target = Target.Class(1),
+        Salience = new SalienceOptions { KeepSpecialTokens = true },
+    };
+
+    private static readonly string[] Texts = ["the plot was dull but the cast was superb", "a gripping film", "the movies were not bad"];
+
+    private static readonly string[] LabelNames = ["negative", "positive"];
+
+    private ITokenizer Tokenizer()
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, Vocabulary);
+        return TokenizerLoader.FromWordPieceVocab(vocab);
+    }
+
+    private TextClassifier Classifier(out Weights weights, out string path)
+    {
+        weights = MakeWeights();
+        path = WriteScript(weights);
+        return TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"), maxLength: 32);
+    }
+
+    /// <summary>The target logit and its gradient at the embeddings, by torch.autograd.grad on the script loaded separately.</summary>
+    private static (double Logit, Tensor Embedded, Tensor Gradient) Autograd(string path, Weights w, long[] ids)
+    {
+        using var script = jit.load<Tensor, Tensor, Tensor>(path);
+        var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim);
+        var embedded = table.index_select(0, tensor(ids)).unsqueeze(0).detach().requires_grad_();
+        var logit = script.call(embedded, ones(1, ids.Length))[0, 1];
+        var gradient = autograd.grad([logit], [embedded])[0];
+        return (logit.ToDouble(), embedded.detach(), gradient);
+    }
+
+    [Fact]
+    public void The_classifier_predicts_what_torchsharp_computes_and_exposes_only_the_embeddings()
+    {
+        using var classifier = Classifier(out var w, out _);
+        classifier.Name.Should().Be("classifier");
+        classifier.WordEmbeddingPath.Should().Be("embeddings");
+        classifier.Module.SelfAndDescendants().Select(m => m.Path).Should().Equal("", "embeddings");
+        var predictions = classifier.Predict(Texts);
+        using var scope = NewDisposeScope();
+        var batch = classifier.Encode(Texts);
+        var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim);
+        var ids = batch.Input.InputIds;
+        var embedded = table.index_select(0, ids.flatten()).reshape(ids.size(0), ids.size(1), Dim);
+        var expected = Reference(w, embedded, batch.Input.AttentionMask!).to(ScalarType.Float64).data<double>().ToArray();
+        predictions.SelectMany(p => p.Logits).Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
+    /// <summary>Gradient × Input = Σ_h e ⊙ ∂logit/∂e and Gradient = ‖∂logit/∂e‖₂ per token, by autograd on the script in the test.</summary>
+    [Fact]
+    public void Gradient_methods_equal_autograd_at_the_embedding_input()
+    {
+        using var classifier = Classifier(out var w, out var path);
+        var gxi = new GradientXInput().Explain(classifier, Texts, AllTokens);
+        var gradient = new Gradient().Explain(classifier, Texts, AllTokens);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            var (logit, embedded, g) = Autograd(path, w, gxi[i].TokenIds);
+            var expectedGxi = (g * embedded).sum(-1).squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
+            var expectedNorm = g.square().sum(-1).sqrt().squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
+            var worst = gxi[i].Scores.Zip(expectedGxi, (a, b) => Math.Abs(a - b)).Max();
+            output.WriteLine($"text {i}: max |GxI − autograd| = {worst:E2}");
+            gxi[i].Scores.Should().Equal(expectedGxi, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+            gradient[i].Scores.Should().Equal(expectedNorm, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+            gxi[i].Logits[1].Should().BeApproximately(logit, 1e-5);
+        }
+
+        classifier.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
+    }
+
+    /// <summary>
+    /// Completeness: Σ IG = F(x) − F(x′), F the target logit of the script called directly, x′ the pad baseline.
+    /// Tolerance: 1e-4 · max(1, |F(x) − F(x′)|) (50 Gauss–Legendre steps, float32).
+    /// </summary>
+    [Fact]
+    public void Integrated_gradients_are_complete_against_the_scripts_own_logits()
+    {
+        using var classifier = Classifier(out var w, out var path);
+        var tokenizer = classifier.Tokenizer;
+        var results = new IntegratedGradients().Explain(classifier, Texts, AllTokens);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            var encoding = tokenizer.Encode(Texts[i]);
+            var baseline = encoding.Ids.Select((id, t) => encoding.SpecialTokensMask[t] ? id : tokenizer.PadId).ToArray();
+            var difference = Autograd(path, w, encoding.Ids).Logit - Autograd(path, w, baseline).Logit;
+            var sum = results[i].Scores.Sum();
+            output.WriteLine($"text {i}: Σ IG = {sum:G6}, F(x) − F(x′) = {difference:G6}, gap {sum - difference:E2}");
+            sum.Should().BeApproximately(difference, 1e-4 * Math.Max(1, Math.Abs(difference)));
+        }
+    }
+
+    [Fact]
+    public void Lime_gives_one_score_per_word()
+    {
+        using var classifier = Classifier(out _, out _);
+        var lime = new Lime { Samples = 64, Seed = 3 }.Explain(classifier, Texts[2]);
+        lime.Words.Select(w => w.Text).Should().Equal("the", "movies", "were", "not", "bad");
+        lime.Words.Should().OnlyContain(w => double.IsFinite(w.Score));
+    }
+
+    /// <summary>Layer methods at a layer inside the script refuse, naming the setting and why; at the embeddings they run.</summary>
+    [Fact]
+    public void Layer_methods_inside_the_script_refuse_with_the_reason()
+    {
+        using var classifier = Classifier(out _, out _);
+        TextAttributor[] inside =
+        [
+            new IntegratedGradients { Layer = "hidden", Steps = 4 }, new GradientXInput { Layer = "embeddings.weight" },
+            new LayerConductance { Layer = "hidden", Steps = 4 }, new NeuronConductance { Layer = "output", Position = 0, Unit = 0, Steps = 4 },
+            new LayerConductance { Layer = "embeddings", InputLayer = "hidden", Steps = 4 },
+        ];
+        foreach (var method in inside)
+        {
+            var act = () => method.Explain(classifier, Texts[1]);
+            var error = act.Should().Throw<ArgumentException>().Which;
+            output.WriteLine($"{method.Name}: [{error.ParamName}] {error.Message}");
+            error.ParamName.Should().BeOneOf("Layer", "InputLayer");
+            error.Message.Should().Contain("is a TorchScript model").And.Contain("no .NET hook fires").And.Contain("leave " + error.ParamName + " unset");
+        }
+
+        new LayerConductance { Layer = "embeddings", Steps = 4 }.Explain(classifier, Texts[1]).Scores.Should().OnlyContain(s => double.IsFinite(s));
+    }
+
+    [Fact]
+    public void Lrp_refuses_the_script_by_path_and_type()
+    {
+        using var classifier = Classifier(out _, out _);
+        var act = () => new LrpEpsilon().Explain(classifier, Texts[1]);
+        var error = act.Should().Throw<LrpNotSupportedException>().Which;
+        output.WriteLine(error.Message);
+        error.ModulePath.Should().Be("");
+        error.ModuleType.Should().Be(typeof(jit.ScriptModule<Tensor, Tensor, Tensor>));
+        error.Message.Should().Contain("'(the model)' (ScriptModule<Tensor, Tensor, Tensor>)").And.Contain("TorchScript interpreter");
+    }
+
+    /// <summary>The embedding matrix from a safetensors file instead of the script's parameter gives the same model.</summary>
+    [Fact]
+    public void The_embedding_matrix_can_come_from_a_safetensors_file()
+    {
+        using var classifier = Classifier(out var w, out var path);
+        var file = Path.Combine(root, "embeddings.safetensors");
+        using (var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim))
+        {
+            SafeTensors.Save(file, new Dictionary<string, Tensor> { ["word_embeddings"] = table });
+        }
+
+        using var fromFile = TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.SafeTensors(file, "word_embeddings"));
+        fromFile.Predict(Texts).Select(p => p.Logits).Should().BeEquivalentTo(classifier.Predict(Texts).Select(p => p.Logits), o => o.WithStrictOrdering());
+
+        var missing = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.SafeTensors(file, "embeddings"));
+        missing.Should().Throw<ModelLoadException>().WithMessage("*has no tensor \"embeddings\"; its tensors: word_embeddings*");
+    }
+
+    [Fact]
+    public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
+    {
+        var w = MakeWeights();
+        var path = WriteScript(w);
+        var tokenizer = Tokenizer();
+        var embeddings = ScriptEmbeddings.Parameter("embeddings.weight");
+
+        var missingFile = () => TextClassifier.FromTorchScript(Path.Combine(root, "absent.pt"), tokenizer, LabelNames, embeddings);
+        missingFile.Should().Throw<FileNotFoundException>().WithMessage("*absent.pt' (scriptPath) does not exist*torch.jit.save*");
+
+        var notScript = Path.Combine(root, "vocab.txt");
+        var wrongFile = () => TextClassifier.FromTorchScript(notScript, tokenizer, LabelNames, embeddings);
+        var loadError = wrongFile.Should().Throw<ModelLoadException>().Which;
+        output.WriteLine(loadError.Message);
+        loadError.Message.Should().Contain("(scriptPath) is not a TorchScript file").And.Contain("torch.jit.save");
+        loadError.FilePath.Should().Be(notScript);
+
+        var wrongName = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.Parameter("word_embeddings.weight"));
+        var nameError = wrongName.Should().Throw<ArgumentException>().Which;
+        output.WriteLine(nameError.Message);
+        nameError.ParamName.Should().Be("embeddings");
+        nameError.Message.Should().Contain("no parameter 'word_embeddings.weight'")
+            .And.Contain("embeddings.weight, hidden.weight, hidden.bias, output.weight, output.bias");
+
+        var small = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.Parameter("hidden.weight"));
+        small.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("tokenizer", "hidden.weight has 5 rows for 21 ids");
+
+        var threeLabels = () => TextClassifier.FromTorchScript(path, tokenizer, ["a", "b", "c"], embeddings);
+        using (var three = threeLabels())
+        {
+            var act = () => three.Predict(Texts);
+            act.Should().Throw<InvalidOperationException>().WithMessage("*returned Float32 [3, 2]*labels = 3*");
+        }
+
+        // A matrix of the wrong width loads (the script's expectation is unknown until it runs) and fails at the first call.
+        var file = Path.Combine(root, "narrow.safetensors");
+        using (var narrow = rand(Vocabulary.Length, Dim - 2))
+        {
+            SafeTensors.Save(file, new Dictionary<string, Tensor> { ["w"] = narrow });
+        }
+
+        using var wrongWidth = TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.SafeTensors(file, "w"));
+        var call = () => wrongWidth.Predict(Texts);
+        var widthError = call.Should().Throw<InvalidOperationException>().Which;
+        output.WriteLine(widthError.Message);
+        widthError.Message.Should().Contain("inputs_embeds Float32 [3, 11, 4]").And.Contain("its width is 4").And.Contain("pass the model's word-embedding matrix").And.Contain("shapes cannot be multiplied");
+    }
+}
