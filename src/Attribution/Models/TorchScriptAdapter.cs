@@ -45,12 +45,7 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
     /// <inheritdoc />
     public override Tensor forward(ModelInput input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var ids = input.InputIds ?? throw new ArgumentException($"{GetName()}: the input has no token ids", nameof(input));
-        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException($"{GetName()} expects int64 token ids [batch, length], got {ids.dtype} [{string.Join(", ", ids.shape)}]", nameof(input));
-        }
+        var ids = WrappedModelChecks.Ids(GetName(), input);
 
         // No dispose scope here: tensors that hooks create during the pass (attributors' leaves) must outlive it.
         var embedded = embeddings.call(ids);
@@ -68,15 +63,8 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
                 $"this model's own (its width is {Width}): pass the model's word-embedding matrix. TorchScript said: {LastLine(e.Message)}", e);
         }
 
-        if (logits is null || !logits.is_floating_point() || logits.dim() != 2 || logits.size(0) != ids.size(0) || logits.size(1) != labels)
-        {
-            throw new InvalidOperationException(
-                $"the TorchScript model {GetName()} returned {(logits is null ? "null" : $"{logits.dtype} [{string.Join(", ", logits.shape)}]")} for a batch of {ids.size(0)} text(s); " +
-                $"its forward must return floating-point logits [batch = {ids.size(0)}, labels = {labels}], one column per label in the order given " +
-                "(for a Hugging Face model, return model(inputs_embeds=..., attention_mask=...).logits, not the output object)");
-        }
-
-        return logits;
+        return WrappedModelChecks.Logits(logits, ids.size(0), labels, $"the TorchScript model {GetName()}", "its forward must return",
+            " (for a Hugging Face model, return model(inputs_embeds=..., attention_mask=...).logits, not the output object)");
     }
 
     /// <summary>Disposes the script too: the classifier loaded it and owns it.</summary>

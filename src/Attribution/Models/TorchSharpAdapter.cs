@@ -57,12 +57,7 @@ internal sealed class TorchSharpAdapter : nn.Module<ModelInput, Tensor>
     /// <inheritdoc />
     public override Tensor forward(ModelInput input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var ids = input.InputIds ?? throw new ArgumentException($"{GetName()}: the input has no token ids", nameof(input));
-        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
-        {
-            throw new ArgumentException($"{GetName()} expects int64 token ids [batch, length], got {ids.dtype} [{string.Join(", ", ids.shape)}]", nameof(input));
-        }
+        var ids = WrappedModelChecks.Ids(GetName(), input);
 
         Tensor logits;
         if (idsAndMask is not null)
@@ -83,14 +78,7 @@ internal sealed class TorchSharpAdapter : nn.Module<ModelInput, Tensor>
             logits = idsOnly!.call(ids);
         }
 
-        if (logits is null || !logits.is_floating_point() || logits.dim() != 2 || logits.size(0) != ids.size(0) || logits.size(1) != labels)
-        {
-            throw new InvalidOperationException(
-                $"{GetName()} returned {(logits is null ? "null" : $"{logits.dtype} [{string.Join(", ", logits.shape)}]")} for a batch of {ids.size(0)} text(s); " +
-                $"a wrapped model must return floating-point logits [batch = {ids.size(0)}, labels = {labels}], one column per label in the order given");
-        }
-
-        return logits;
+        return WrappedModelChecks.Logits(logits, ids.size(0), labels, GetName(), "a wrapped model must return");
     }
 
     /// <summary>Disposes the user's module too when the adapter owns it.</summary>
