@@ -22,6 +22,19 @@ public interface IAttributor
     IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null);
 }
 
+/// <summary>
+/// A method that needs only a model's outputs for token ids (perturbation methods: LIME, occlusion, Shapley values,
+/// KernelSHAP), so it also explains classifiers without gradients, such as ONNX models.
+/// </summary>
+public interface IPerturbationAttributor : IAttributor
+{
+    /// <summary>Explains each text for a classifier known only by its tokenizer and its logits; results are in input order.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="options">Target class, scored output and post-processing; defaults when null.</param>
+    IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null);
+}
+
 /// <summary>Convenience overloads for <see cref="IAttributor"/>.</summary>
 public static class AttributorExtensions
 {

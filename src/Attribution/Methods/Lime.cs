@@ -39,7 +39,7 @@ namespace Attribution.Methods;
 /// <see cref="Perturb"/> and <see cref="Fit"/> expose every step (and accept given masks) for inspection and tests.
 /// </para>
 /// </remarks>
-public sealed class Lime : IAttributor
+public sealed class Lime : IPerturbationAttributor
 {
     /// <summary>Sampling scheme, kernel and surrogate regression (default LIT).</summary>
     public LimePreset Preset { get; init; } = LimePreset.Lit;
@@ -90,6 +90,13 @@ public sealed class Lime : IAttributor
         return ExplainAll(model, model, texts, options);
     }
 
+    /// <inheritdoc />
+    public IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return ExplainAll(model, model, texts, options);
+    }
+
     /// <summary>Explains each text for a black-box predictor; the result's tokens are the features.</summary>
     /// <param name="predictor">Any function from texts to class probabilities (see <see cref="BlackBoxClassifier"/>).</param>
     /// <param name="texts">Non-empty texts.</param>
@@ -97,7 +104,7 @@ public sealed class Lime : IAttributor
     public IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(predictor);
-        return ExplainAll(predictor, predictor as ITextClassifier, texts, options);
+        return ExplainAll(predictor, predictor as ITokenClassifier, texts, options);
     }
 
     /// <summary>Explains one text for a classifier.</summary>
@@ -218,7 +225,7 @@ public sealed class Lime : IAttributor
             throw new ArgumentOutOfRangeException(nameof(target), target, $"target class {target} is out of range: the predictor has {predictor.Labels.Count} classes");
         }
 
-        tokenizer ??= (predictor as ITextClassifier)?.Tokenizer;
+        tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
         return RunWith(predictor, text, target, features, masks);
     }
@@ -287,7 +294,7 @@ public sealed class Lime : IAttributor
         return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
     }
 
-    private IReadOnlyList<Explanation> ExplainAll(ITextPredictor predictor, ITextClassifier? model, IReadOnlyList<string> texts, ExplainOptions? options)
+    private IReadOnlyList<Explanation> ExplainAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, ExplainOptions? options)
     {
         ArgumentNullException.ThrowIfNull(texts);
         options ??= new ExplainOptions();
@@ -311,7 +318,7 @@ public sealed class Lime : IAttributor
         return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
     }
 
-    private Explanation ExplainModel(ITextClassifier model, string text, ExplainOptions options)
+    private Explanation ExplainModel(ITokenClassifier model, string text, ExplainOptions options)
     {
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text);
@@ -350,7 +357,7 @@ public sealed class Lime : IAttributor
         var notes = RunNotes(run);
         notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
-        return Finish(run, text, predictor is ITextClassifier named ? named.Name : "black-box", predictor.Labels, target, logits, probabilities, notes, clock, options,
+        return Finish(run, text, predictor is ITokenClassifier named ? named.Name : "black-box", predictor.Labels, target, logits, probabilities, notes, clock, options,
             new TokenScores(
                 features.Select(f => f.Text).ToArray(),
                 Enumerable.Repeat(-1L, features.Count).ToArray(),
@@ -411,12 +418,9 @@ public sealed class Lime : IAttributor
     }
 
     /// <summary>The original text's encoding (without padding), logits and probabilities.</summary>
-    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITextClassifier model, string text)
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var batch = model.Encode([text], truncate: true);
-        var encoding = batch.Encodings[0];
+        var encoding = model.Tokenizer.Encode(text, maxLength: model.MaxLength);
         if (encoding.Truncated > 0)
         {
             throw new ArgumentException(
@@ -424,12 +428,17 @@ public sealed class Lime : IAttributor
                 nameof(text));
         }
 
-        var n = batch.Lengths[0];
-        var logits = model.Module.call(batch.Input).to(ScalarType.Float64);
-        var probabilities = logits.softmax(-1);
-        var trimmed = new Encoding(encoding.Ids[..n], encoding.Tokens[..n], encoding.Offsets[..n], encoding.TypeIds[..n],
-            encoding.AttentionMask[..n], encoding.SpecialTokensMask[..n], encoding.WordIds[..n], 0);
-        return (trimmed, logits.contiguous().data<double>().ToArray(), probabilities.contiguous().data<double>().ToArray());
+        var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        return (encoding, logits, Softmax(logits));
+    }
+
+    /// <summary>Softmax in float64, shifted by the maximum.</summary>
+    internal static double[] Softmax(IReadOnlyList<double> logits)
+    {
+        var max = logits.Max();
+        var exp = logits.Select(v => Math.Exp(v - max)).ToArray();
+        var sum = exp.Sum();
+        return exp.Select(v => v / sum).ToArray();
     }
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>

@@ -19,22 +19,18 @@ public interface ITextPredictor
 }
 
 /// <summary>
-/// A text classifier as gradient methods need it: a tokenizer with character offsets, a hookable module that maps
-/// <see cref="ModelInput"/> to logits, label names, and the dotted path of its word-embedding layer.
+/// A classifier that reads token ids: a tokenizer with character offsets, label names, and logits for sequences of
+/// ids. This is all perturbation methods (LIME, occlusion, Shapley values, KernelSHAP) need, so they work on models
+/// without gradients, such as ONNX classifiers, and perturb ids exactly (a masked token is the mask id, not a string
+/// that the tokenizer might split differently).
 /// </summary>
-public interface ITextClassifier : ITextPredictor
+public interface ITokenClassifier : ITextPredictor
 {
     /// <summary>A short name for reports (e.g. the model folder's name).</summary>
     string Name { get; }
 
     /// <summary>The tokenizer (ids, tokens and character offsets).</summary>
     ITokenizer Tokenizer { get; }
-
-    /// <summary>The model: <see cref="ModelInput"/> → logits [batch, labels]. Attribution methods hook its submodules.</summary>
-    torch.nn.Module<ModelInput, Tensor> Module { get; }
-
-    /// <summary>Dotted path of the word-embedding module (its output is what embedding-space methods attribute to).</summary>
-    string WordEmbeddingPath { get; }
 
     /// <summary>The longest input in tokens (special tokens included) the model accepts, or null for no limit.</summary>
     int? MaxLength { get; }
@@ -43,8 +39,36 @@ public interface ITextClassifier : ITextPredictor
     bool UsesTokenTypes { get; }
 
     /// <summary>
+    /// Logits, one row per sequence and one column per label, for unpadded id sequences (special tokens included).
+    /// The implementation pads and batches as it needs; no gradients are kept.
+    /// </summary>
+    /// <param name="sequences">Non-empty sequences of at most <see cref="MaxLength"/> ids.</param>
+    double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences);
+}
+
+/// <summary>One unpadded model input: token ids and, for models that use them, token type ids.</summary>
+/// <param name="Ids">Token ids, special tokens included.</param>
+/// <param name="TypeIds">Token type ids, one per id, or null for all zeros.</param>
+public sealed record TokenSequence(long[] Ids, long[]? TypeIds = null);
+
+/// <summary>
+/// A text classifier as gradient methods need it: an <see cref="ITokenClassifier"/> whose logits come from a hookable
+/// TorchSharp module that maps <see cref="ModelInput"/> to logits, with the dotted path of its word-embedding layer.
+/// </summary>
+public interface ITextClassifier : ITokenClassifier
+{
+    /// <summary>The model: <see cref="ModelInput"/> → logits [batch, labels]. Attribution methods hook its submodules.</summary>
+    torch.nn.Module<ModelInput, Tensor> Module { get; }
+
+    /// <summary>Dotted path of the word-embedding module (its output is what embedding-space methods attribute to).</summary>
+    string WordEmbeddingPath { get; }
+
+    /// <inheritdoc />
+    double[][] ITokenClassifier.PredictLogits(IReadOnlyList<TokenSequence> sequences) => TokenBatches.Logits(this, sequences);
+
+    /// <summary>
     /// Tokenizes texts and builds the padded input tensors (in the current dispose scope). An empty text, or one
-    /// longer than <see cref="MaxLength"/> without <paramref name="truncate"/>, is an <see cref="ArgumentException"/>.
+    /// longer than <see cref="ITokenClassifier.MaxLength"/> without <paramref name="truncate"/>, is an <see cref="ArgumentException"/>.
     /// </summary>
     EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false);
 }

@@ -1,0 +1,92 @@
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Models;
+
+/// <summary>Logits of a TorchSharp classifier for unpadded id sequences: checked, sorted by length, padded, batched.</summary>
+internal static class TokenBatches
+{
+    /// <summary>Sequences per forward pass.</summary>
+    public const int BatchSize = 64;
+
+    /// <summary>Checks sequences against a token classifier: non-empty, within its length limit, type ids matching.</summary>
+    public static void Check(ITokenClassifier model, IReadOnlyList<TokenSequence> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sequences);
+        for (var i = 0; i < sequences.Count; i++)
+        {
+            var sequence = sequences[i] ?? throw new ArgumentNullException(nameof(sequences), $"sequences[{i}] is null");
+            if (sequence.Ids is null || sequence.Ids.Length == 0)
+            {
+                throw new ArgumentException($"sequences[{i}] has no ids: a model input needs at least one token", nameof(sequences));
+            }
+
+            if (sequence.TypeIds is { } types && types.Length != sequence.Ids.Length)
+            {
+                throw new ArgumentException($"sequences[{i}] has {sequence.Ids.Length} ids but {types.Length} token type ids: give one per id", nameof(sequences));
+            }
+
+            if (model.MaxLength is { } max && sequence.Ids.Length > max)
+            {
+                throw new ArgumentException($"sequences[{i}] has {sequence.Ids.Length} ids but {model.Name} accepts at most {max}", nameof(sequences));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Order in which to run sequences so each batch holds similar lengths (little padding); for a model that
+    /// must never see padding, each batch holds one length only.
+    /// </summary>
+    public static IEnumerable<int[]> Chunks(IReadOnlyList<TokenSequence> sequences, int size, bool sameLengthOnly)
+    {
+        var sorted = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Ids.Length).ThenBy(i => i).ToArray();
+        return sameLengthOnly
+            ? sorted.GroupBy(i => sequences[i].Ids.Length).SelectMany(g => g.Chunk(size))
+            : sorted.Chunk(size);
+    }
+
+    /// <summary>Logits of <paramref name="model"/>'s module for each sequence (float64 copies, no gradients).</summary>
+    public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences)
+    {
+        Check(model, sequences);
+        var results = new double[sequences.Count][];
+        var labels = model.Labels.Count;
+        var noPadding = model.Module is TorchSharpAdapter { TakesMask: false };
+        foreach (var chunk in Chunks(sequences, BatchSize, noPadding))
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var length = chunk.Max(i => sequences[i].Ids.Length);
+            var ids = new long[chunk.Length * length];
+            var mask = new long[chunk.Length * length];
+            var types = new long[chunk.Length * length];
+            Array.Fill(ids, model.Tokenizer.PadId);
+            for (var row = 0; row < chunk.Length; row++)
+            {
+                var sequence = sequences[chunk[row]];
+                sequence.Ids.CopyTo(ids, row * length);
+                sequence.TypeIds?.CopyTo(types, row * length);
+                Array.Fill(mask, 1L, row * length, sequence.Ids.Length);
+            }
+
+            long[] shape = [chunk.Length, length];
+            var input = new ModelInput(tensor(ids, shape), tensor(mask, shape), model.UsesTokenTypes ? tensor(types, shape) : null);
+            var logits = model.Module.call(input).to(ScalarType.Float64).contiguous();
+            if (logits.dim() != 2 || logits.size(0) != chunk.Length || logits.size(1) != labels)
+            {
+                throw new InvalidOperationException(
+                    $"{model.Name} returned logits of shape [{string.Join(", ", logits.shape)}] for {chunk.Length} sequences; expected [{chunk.Length}, {labels}] (one per label)");
+            }
+
+            var values = logits.data<double>().ToArray();
+            for (var row = 0; row < chunk.Length; row++)
+            {
+                results[chunk[row]] = values.AsSpan(row * labels, labels).ToArray();
+            }
+        }
+
+        return results;
+    }
+}
