@@ -82,6 +82,15 @@ internal static class MethodFactory
     public static readonly string[] DefaultCompareMethods =
         ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "lime", "lrp-epsilon", "smoothgrad"];
 
+    /// <summary>
+    /// The methods the demo runs: every method (neuron-conductance needs a neuron, so it is left out). The perturbation
+    /// methods are cheap on the demo's short sentences and small model.
+    /// </summary>
+    public static readonly string[] DemoMethods =
+    [
+        .. DefaultCompareMethods, "gradient-shap", "occlusion", "shapley", "shapley-sampling", "kernel-shap",
+    ];
+
     private static readonly string[] LayerMethods = ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "gradient-shap"];
     private static readonly string[] FeatureMethods = ["occlusion", "shapley", "shapley-sampling", "kernel-shap"];
 
