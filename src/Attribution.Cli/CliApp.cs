@@ -79,6 +79,7 @@ internal static class CliApp
             UsageException usage => (ExitCodes.Usage, usage.Message),
             RunCancelledException cancelled => (ExitCodes.Cancelled, cancelled.Message),
             OperationCanceledException => (ExitCodes.Cancelled, "cancelled by Ctrl-C; nothing was written"),
+            OutputException output => (ExitCodes.Failure, output.Message),
             ModelLoadException load => (ExitCodes.Failure, $"cannot load the model: {load.Message}"),
             TokenizerException tokenizer => (ExitCodes.Failure, $"tokenizer: {tokenizer.Message}"),
             LrpNotSupportedException lrp => (ExitCodes.Failure, $"lrp-epsilon cannot explain this model: {lrp.Message}"),
@@ -129,6 +130,11 @@ internal static class CliApp
             "Steps" or "steps" or "n" => "--steps",
             "InternalBatchSize" => "--internal-batch-size",
             "Samples" => "--samples",
+            "Window" => "--window",
+            "Stride" => "--stride",
+            "MaxFeatures" => "--max-features",
+            "Features" => "--features",
+            "Perturbation" => "--perturbation",
             "Stdev" => "--noise-stdev",
             "Layer" or "InputLayer" or "path" => "--layer",
             "Position" or "Unit" => "--neuron",
@@ -152,7 +158,8 @@ internal static class CliApp
         // A plain command named like the tool (a RootCommand would be named after the assembly, Attribution.Cli).
         var root = new Command("attribution", 
             "Attribution for text classifiers: which words pushed the prediction. Methods: gradient, gradient-x-input, "
-            + "integrated-gradients, conductance, neuron-conductance, lime, lrp-epsilon, smoothgrad. Without --model, the "
+            + "integrated-gradients, conductance, neuron-conductance, lime, lrp-epsilon, smoothgrad, gradient-shap, occlusion, "
+            + "shapley, shapley-sampling, kernel-shap. Without --model, the "
             + "demo's default model (trained on a generated sentiment corpus) is used.")
         {
             ExplainCommand.Create(context),

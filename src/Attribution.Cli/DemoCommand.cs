@@ -48,10 +48,10 @@ internal static class DemoCommand
 
     private static int Execute(string? modelPath, string? output, CliContext context)
     {
-        var path = context.Resolve(output ?? DefaultOutput);
-        if (Directory.Exists(path))
+        var path = Output.CheckOutputPath(output ?? DefaultOutput, context);
+        if (modelPath is { } m && string.IsNullOrWhiteSpace(m))
         {
-            throw new UsageException("--output", $"{output} is a folder; give the report's file path");
+            throw new UsageException("--model", "the path is empty; give the model's folder");
         }
 
         using var model = ModelSource.Load(modelPath, context, out var report);
@@ -69,8 +69,7 @@ internal static class DemoCommand
         var run = new RunSettings { Method = settings, Explain = options, Format = "html", Output = path };
         var html = Output.Comparison(model, results, agreement, run, context, $"Attribution demo: {model.Name}");
         html = Output.InsertBeforeBodyEnd(html, CorpusNotes.Html(corpus, results, model, report, notes));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, html, new UTF8Encoding(false));
+        Output.Write(html, path, context with { Error = TextWriter.Null });
 
         // The console: a compact coloured view, the corpus's sentiment words, and where the report is.
         var console = new StringBuilder();

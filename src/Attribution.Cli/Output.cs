@@ -18,9 +18,61 @@ internal static class Output
     {
         if (output is null)
         {
-            context.Out.Write(content);
-            context.Out.Flush();
+            try
+            {
+                context.Out.Write(content);
+                context.Out.Flush();
+            }
+            catch (IOException e)
+            {
+                // A closed pipe (`attribution … | head -0`), a full disk behind a redirection, a closed descriptor.
+                throw new OutputException($"cannot write the results to standard output ({e.Message.TrimEnd('.')}): it was closed, or the disk behind it is full; nothing more was written", e);
+            }
+            catch (ObjectDisposedException e)
+            {
+                throw new OutputException("cannot write the results to standard output: it is closed", e);
+            }
+
             return;
+        }
+
+        var path = CheckOutputPath(output, context);
+        var folder = Path.GetDirectoryName(path);
+        try
+        {
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new OutputException($"cannot write {path}: permission denied ({e.Message.TrimEnd('.')})", e);
+        }
+        catch (IOException e)
+        {
+            throw new OutputException($"cannot write {path}: {e.Message.TrimEnd('.')} (a full disk, or a path that cannot be created)", e);
+        }
+
+        context.Error.WriteLine($"wrote {path}");
+    }
+
+    /// <summary>
+    /// The absolute <c>--output</c> path, refused (bad usage, naming the option and the path) when it cannot be a file:
+    /// empty, ending in a separator, an existing folder, or under a regular file.
+    /// </summary>
+    public static string CheckOutputPath(string output, CliContext context)
+    {
+        if (output.Length == 0)
+        {
+            throw new UsageException("--output", "the path is empty; give the file to write");
+        }
+
+        if (output.EndsWith(Path.DirectorySeparatorChar) || output.EndsWith(Path.AltDirectorySeparatorChar))
+        {
+            throw new UsageException("--output", $"{output} ends in '{output[^1]}', which names a folder; give a file path (e.g. {output}result.html)");
         }
 
         var path = context.Resolve(output);
@@ -29,14 +81,20 @@ internal static class Output
             throw new UsageException("--output", $"{output} is a folder; give a file path");
         }
 
-        var folder = Path.GetDirectoryName(path);
-        if (!string.IsNullOrEmpty(folder))
+        for (var parent = Path.GetDirectoryName(path); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))
         {
-            Directory.CreateDirectory(folder);
+            if (File.Exists(parent))
+            {
+                throw new UsageException("--output", $"{parent} is a file, so {output} cannot be created under it; choose another path");
+            }
+
+            if (Directory.Exists(parent))
+            {
+                break;
+            }
         }
 
-        File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        context.Error.WriteLine($"wrote {path}");
+        return path;
     }
 
     /// <summary>The colours of the table format: the terminal's when writing to standard output, none in a file.</summary>
@@ -306,3 +364,6 @@ internal static class Output
         return html.ToString();
     }
 }
+
+/// <summary>The results could not be written (standard output closed or full, a file that cannot be written): exit code 1.</summary>
+internal sealed class OutputException(string message, Exception inner) : IOException(message, inner);

@@ -61,6 +61,20 @@ internal sealed record RunSettings
             throw new UsageException("--mask-token", "the mask token is empty; give the string that replaces a switched-off word");
         }
 
+        // An empty path would otherwise reach Path.GetFullPath, whose ArgumentException names no option.
+        foreach (var (option, value, what) in new[]
+                 {
+                     ("--model", Value(result, options.Model), "the model's folder"),
+                     ("--input", Value(result, options.Input), "a file of texts, or - for standard input"),
+                     ("--output", Value(result, options.Output), "the file to write"),
+                 })
+        {
+            if (value is { } v && string.IsNullOrWhiteSpace(v))
+            {
+                throw new UsageException(option, $"the path is empty; give {what}");
+            }
+        }
+
         if (method.Layer is { Length: 0 })
         {
             throw new UsageException("--layer", "the layer path is empty");

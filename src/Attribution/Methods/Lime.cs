@@ -429,6 +429,7 @@ public sealed class Lime : IPerturbationAttributor
         }
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         return (encoding, logits, Softmax(logits));
     }
 
@@ -459,7 +460,13 @@ public sealed class Lime : IPerturbationAttributor
                 throw new InvalidOperationException($"the predictor returned {rows[i]?.Length ?? 0} values for text {i}; it must return one probability per label ({labels})");
             }
 
-            if (rows[i].Any(v => !double.IsFinite(v) || v < 0 || v > 1))
+            if (rows[i].Any(v => !double.IsFinite(v)))
+            {
+                throw new NonFiniteValueException(NonFiniteSource.ModelOutput,
+                    $"the predictor returned [{string.Join(", ", rows[i].Select(v => v.ToString(CultureInfo.InvariantCulture)))}] for text {i}: probabilities must be finite (NaN or infinite weights in the model behind it?)");
+            }
+
+            if (rows[i].Any(v => v < 0 || v > 1))
             {
                 throw new InvalidOperationException(
                     $"the predictor returned [{string.Join(", ", rows[i].Select(v => v.ToString(CultureInfo.InvariantCulture)))}] for text {i}: probabilities must be finite and in [0, 1] (NaN or a logit?)");

@@ -99,6 +99,17 @@ public abstract class TextAttributor : IAttributor
         }
 
         var flat = perToken.data<double>().ToArray();
+        for (var i = 0; i < flat.Length; i++)
+        {
+            if (!double.IsFinite(flat[i]))
+            {
+                var row = (int)(i / length);
+                throw new NonFiniteValueException(NonFiniteSource.Attribution,
+                    $"{Name} produced a non-finite score ({flat[i]}) for token {i % length} of \"{NonFiniteValueException.Shorten(context.Batch.Texts[row])}\" although the model's output is finite: " +
+                    "an extreme setting (a huge noise standard deviation, an enormous epsilon or step count) or an overflow inside the model's backward pass; use moderate settings");
+            }
+        }
+
         var scores = Enumerable.Range(0, context.Size).Select(b => flat.AsSpan((int)(b * length), (int)length).ToArray()).ToArray();
         float[][][]? raw = null;
         if (context.Options.KeepRawAttributions && output.PerDimension && attributions.dim() >= 3)

@@ -14,6 +14,11 @@ internal static class ConfigJson
     public static string ReadText(string path, string missingHint)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Engine.FileChecks.Problem(path) is { } problem)
+        {
+            throw new ModelLoadException(path, null, $"{problem}. {missingHint}");
+        }
+
         if (!File.Exists(path))
         {
             throw new ModelLoadException(path, null, $"{path} does not exist. {missingHint}");

@@ -141,6 +141,8 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             var l = logits.data<double>().ToArray();
             var p = probabilities.data<double>().ToArray();
             var n = Labels.Count;
+            NonFiniteValueException.CheckLogits(Name, Enumerable.Range(0, chunk.Length).Select(r => l.AsSpan(r * n, n).ToArray()).ToArray(),
+                chunk.Select(i => texts[i]).ToArray());
             for (var row = 0; row < chunk.Length; row++)
             {
                 var rowLogits = l.AsSpan(row * n, n).ToArray();

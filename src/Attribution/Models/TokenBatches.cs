@@ -81,6 +81,7 @@ internal static class TokenBatches
             }
 
             var values = logits.data<double>().ToArray();
+            NonFiniteValueException.CheckLogits(model.Name, Enumerable.Range(0, chunk.Length).Select(r => values.AsSpan(r * labels, labels).ToArray()).ToArray());
             for (var row = 0; row < chunk.Length; row++)
             {
                 results[chunk[row]] = values.AsSpan(row * labels, labels).ToArray();

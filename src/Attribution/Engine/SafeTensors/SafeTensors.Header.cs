@@ -82,7 +82,25 @@ public static partial class SafeTensors
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         using (document)
         {
-            var root = document.RootElement;
+            try
+            {
+                ReadEntries(document.RootElement, tensors, metadata, dataLength, path);
+            }
+            catch (InvalidOperationException e)
+            {
+                // System.Text.Json validates \u escapes only when a string is read: a lone UTF-16 surrogate
+                // ("\ud800") passes the parser and fails here, untyped and without the file's name.
+                throw new SafeTensorsException($"header has a string that is not valid text (a \\u escape of a lone UTF-16 surrogate?): {e.Message}", path, null, e);
+            }
+        }
+
+        CheckLayout(tensors, dataLength, path);
+        return new SafeTensorsHeader(tensors.AsReadOnly(), metadata.AsReadOnly(), 8 + json.LongLength, dataLength);
+    }
+
+    private static void ReadEntries(JsonElement root, List<SafeTensorInfo> tensors, Dictionary<string, string> metadata, long dataLength, string? path)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new SafeTensorsException($"header is a JSON {Kind(root.ValueKind)}, not an object", path);
@@ -111,9 +129,6 @@ public static partial class SafeTensors
                 }
             }
         }
-
-        CheckLayout(tensors, dataLength, path);
-        return new SafeTensorsHeader(tensors.AsReadOnly(), metadata.AsReadOnly(), 8 + json.LongLength, dataLength);
     }
 
     private static void ReadMetadata(JsonElement value, Dictionary<string, string> metadata, string? path)

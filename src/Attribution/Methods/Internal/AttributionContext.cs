@@ -23,6 +23,7 @@ internal sealed class AttributionContext
         }
 
         LogitRows = Rows(Logits.to(ScalarType.Float64));
+        NonFiniteValueException.CheckLogits(model.Name, LogitRows, batch.Texts);
         using (no_grad())
         {
             ProbabilityRows = Rows(Logits.to(ScalarType.Float64).softmax(-1));

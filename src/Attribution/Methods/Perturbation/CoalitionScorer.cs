@@ -131,8 +131,8 @@ internal sealed class CoalitionScorer
             {
                 if (!double.IsFinite(values[j]))
                 {
-                    throw new InvalidOperationException(
-                        $"the model's scored output is {values[j]} for a perturbed input: non-finite model outputs (NaN or infinite weights?) cannot be attributed");
+                    throw new NonFiniteValueException(NonFiniteSource.ModelOutput,
+                        $"the model's scored output is {values[j]} for a perturbed input: its weights probably contain NaN or infinite values, or overflow; non-finite outputs cannot be attributed");
                 }
 
                 fresh[keys[chunk[j]]] = values[j];

@@ -137,6 +137,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         }
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         var probabilities = Lime.Softmax(logits);
         var target = options.Target.Resolve(model.Labels, ArgMax(logits));
         var (features, tokenFeature) = SplitFeatures(text, encoding);

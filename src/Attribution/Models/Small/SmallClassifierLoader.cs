@@ -30,7 +30,9 @@ public static class SmallClassifierLoader
         var weights = Path.Combine(directory, "model.safetensors");
         if (!File.Exists(weights))
         {
-            throw new ModelLoadException(weights, null, $"{directory} has no model.safetensors; save the trained model with Trainer.SaveFolder.");
+            throw new ModelLoadException(weights, null, Engine.FileChecks.Problem(weights) is { } problem
+                ? $"{problem}: the model's weights must be a safetensors file there."
+                : $"{directory} has no model.safetensors; save the trained model with Trainer.SaveFolder.");
         }
 
         Dictionary<string, Tensor> tensors;

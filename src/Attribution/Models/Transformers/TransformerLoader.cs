@@ -35,6 +35,10 @@ public static class TransformerLoader
         var config = TransformerConfig.FromFile(Path.Combine(directory, "config.json"));
         var weightFiles = FindWeightFiles(directory);
 
+        // Before anything is allocated: a config whose sizes do not match the weights (a typo, or a hostile
+        // num_hidden_layers of 10^9) would otherwise reach libtorch as a request for terabytes.
+        CheckConfigAgainstWeights(config, weightFiles, Path.Combine(directory, "config.json"));
+
         var model = Create(config);
         try
         {
@@ -66,6 +70,64 @@ public static class TransformerLoader
         }
     }
 
+    /// <summary>
+    /// Compares the sizes in config.json with the shapes in the weights' headers (no tensor data is read): the word and
+    /// position embeddings, the number of layers, the feed-forward width and the classifier's labels. A mismatch names
+    /// the config field, both values and the file.
+    /// </summary>
+    private static void CheckConfigAgainstWeights(TransformerConfig config, List<string> weightFiles, string configPath)
+    {
+        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        foreach (var file in weightFiles)
+        {
+            try
+            {
+                foreach (var tensor in SafeTensors.ReadHeader(file).Tensors)
+                {
+                    shapes[tensor.Name] = tensor.Shape;
+                }
+            }
+            catch (Exception e) when (e is SafeTensorsException or IOException or UnauthorizedAccessException)
+            {
+                throw new ModelLoadException(file, (e as SafeTensorsException)?.TensorName,
+                    $"{file} cannot be read: {e.Message.TrimEnd('.')}. Re-download it or re-save the model with save_pretrained(folder, safe_serialization=True).", e);
+            }
+        }
+
+        IReadOnlyList<long>? Shape(params string[] suffixes) =>
+            shapes.Where(kv => suffixes.Any(s => kv.Key == s || kv.Key.EndsWith("." + s, StringComparison.Ordinal))).Select(kv => kv.Value).FirstOrDefault();
+
+        void Expect(string field, long configured, IReadOnlyList<long>? shape, int axis, string tensor)
+        {
+            if (shape is not null && shape.Count > axis && shape[axis] != configured)
+            {
+                throw new ModelLoadException(configPath, field,
+                    $"{configPath} says {field} = {configured}, but the weights' {tensor} has {shape[axis]} there (shape [{string.Join(", ", shape)}]): the config does not belong to these weights; fix {field}");
+            }
+        }
+
+        var distil = config.ModelType == "distilbert";
+        var words = Shape("embeddings.word_embeddings.weight");
+        Expect("vocab_size", config.VocabSize, words, 0, "word embeddings");
+        Expect(distil ? "dim" : "hidden_size", config.HiddenSize, words, 1, "word embeddings");
+        Expect("max_position_embeddings", config.MaxPositionEmbeddings, Shape("embeddings.position_embeddings.weight"), 0, "position embeddings");
+        Expect(distil ? "hidden_dim" : "intermediate_size", config.IntermediateSize,
+            Shape("layer.0.intermediate.dense.weight", "layer.0.ffn.lin1.weight"), 0, "first layer's feed-forward input");
+        Expect("num_labels (or id2label)", config.NumLabels, Shape("classifier.weight", "classifier.out_proj.weight"), 0, "classifier");
+
+        var layers = shapes.Keys
+            .Select(k => System.Text.RegularExpressions.Regex.Match(k, @"(?:^|\.)layer\.(\d+)\."))
+            .Where(m => m.Success && int.TryParse(m.Groups[1].Value, out _))
+            .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .DefaultIfEmpty(-1).Max() + 1;
+        if (layers > 0 && layers != config.NumHiddenLayers)
+        {
+            var field = distil ? "n_layers" : "num_hidden_layers";
+            throw new ModelLoadException(configPath, field,
+                $"{configPath} says {field} = {config.NumHiddenLayers}, but the weights hold {layers} layer(s): the config does not belong to these weights; fix {field}");
+        }
+    }
+
     /// <summary>A classifier of the config's model type with freshly initialized weights.</summary>
     internal static TransformerClassifier Create(TransformerConfig config) => config.ModelType switch
     {
@@ -81,6 +143,11 @@ public static class TransformerLoader
         if (File.Exists(single))
         {
             return [single];
+        }
+
+        if (Engine.FileChecks.Problem(single) is { } problem)
+        {
+            throw new ModelLoadException(single, null, $"{problem}: the model's weights must be a safetensors file there.");
         }
 
         var index = Path.Combine(directory, "model.safetensors.index.json");
@@ -157,7 +224,7 @@ public static class TransformerLoader
         catch (Exception e) when (e is SafeTensorsException or IOException or UnauthorizedAccessException)
         {
             throw new ModelLoadException(file, (e as SafeTensorsException)?.TensorName,
-                $"{file} cannot be read: {e.Message}. Re-download it or re-save the model with save_pretrained(folder, safe_serialization=True).", e);
+                $"{file} cannot be read: {e.Message.TrimEnd('.')}. Re-download it or re-save the model with save_pretrained(folder, safe_serialization=True).", e);
         }
 
         // Every tensor ends in the caller's dictionary (disposed by it) or is disposed here, even on error.
