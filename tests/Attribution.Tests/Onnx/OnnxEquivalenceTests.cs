@@ -1,0 +1,82 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Onnx;
+using Attribution.Tests.Methods;
+using Xunit.Abstractions;
+
+namespace Attribution.Tests.Onnx;
+
+/// <summary>
+/// The ONNX exports in ../shared/models/*-onnx against the same models' safetensors weights run by the library's own
+/// TorchSharp implementation (independent code: ClassifierLoader builds the network; ONNX Runtime runs PyTorch's
+/// traced graph). Tolerance 1e-4 on logits: both sides compute in float32, with different kernels and summation
+/// orders (ONNX Runtime fuses attention, GELU and LayerNorm), which moves logits of magnitude ≤ 10 by about 1e-6;
+/// a real difference (padding seen as tokens, RoBERTa's position ids, missing token types) moves them by 1e-2 or more.
+/// </summary>
+public sealed class OnnxEquivalenceTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-4;
+
+    public static TheoryData<string> Models => new() { "sst2-bert-tiny", "distilbert-random", "roberta-random" };
+
+    /// <summary>Every 9th SST-2 dev sentence (97 sentences, 3 to ~60 tokens): padded batches mix lengths.</summary>
+    private static string[] Sentences() => Sst2Dev.Load().Where((_, i) => i % 9 == 0).Select(s => s.Sentence).ToArray();
+
+    [SkippableTheory]
+    [MemberData(nameof(Models))]
+    public void Onnx_logits_equal_the_safetensors_models_logits_on_padded_mixed_length_batches(string name)
+    {
+        var sentences = Sentences();
+        using var torch = ClassifierLoader.Load(SharedData.Require($"models/{name}"));
+        using var onnx = OnnxTextClassifier.Load(SharedData.Require($"models/{name}-onnx"), new OnnxSessionSettings { BatchSize = 8 });
+        onnx.Labels.Should().Equal(torch.Labels);
+        onnx.MaxLength.Should().Be(torch.MaxLength);
+        onnx.UsesTokenTypes.Should().Be(torch.UsesTokenTypes);
+
+        // TextClassifier.Predict batches and pads by its own code (32 texts, sorted by length); ONNX runs batches of 8.
+        var expected = torch.Predict(sentences);
+        var actual = onnx.Predict(sentences);
+
+        var lengths = sentences.Select(s => onnx.Tokenizer.Encode(s).Length).ToArray();
+        lengths.Distinct().Count().Should().BeGreaterThan(10, "the batches must mix lengths, so padding is exercised");
+        var worst = 0.0;
+        for (var i = 0; i < sentences.Length; i++)
+        {
+            actual[i].Text.Should().Be(sentences[i]);
+            actual[i].Label.Should().Be(expected[i].Label);
+            for (var k = 0; k < onnx.Labels.Count; k++)
+            {
+                worst = Math.Max(worst, Math.Abs(actual[i].Logits[k] - expected[i].Logits[k]));
+                actual[i].Probabilities[k].Should().BeApproximately(expected[i].Probabilities[k], Tolerance);
+            }
+        }
+
+        output.WriteLine($"{name}: {sentences.Length} sentences of {lengths.Min()}..{lengths.Max()} tokens, max |logit difference| = {worst:E2}");
+        worst.Should().BeLessThan(Tolerance);
+
+        // The id-level contract (what perturbation methods call) gives the same logits as Predict.
+        var ids = sentences.Select(s => onnx.Tokenizer.Encode(s)).Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray();
+        onnx.PredictLogits(ids).Should().BeEquivalentTo(actual.Select(p => p.Logits), o => o.WithStrictOrdering());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Models))]
+    public void Lime_gives_the_same_scores_on_the_onnx_model_as_on_the_safetensors_model(string name)
+    {
+        using var torch = ClassifierLoader.Load(SharedData.Require($"models/{name}"));
+        using var onnx = OnnxTextClassifier.Load(SharedData.Require($"models/{name}-onnx"));
+        // The first dev sentence of 12+ words: enough features for the surrogate to have something to fit.
+        var text = Sst2Dev.Load().Select(s => s.Sentence).First(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length >= 12);
+
+        var expected = new Lime { Seed = 1 }.Explain((ITokenClassifier)torch, text);
+        var actual = new Lime { Seed = 1 }.Explain((ITokenClassifier)onnx, text);
+
+        actual.Tokens.Should().Equal(expected.Tokens);
+        actual.Target.Should().Be(expected.Target);
+        var worst = actual.Scores.Zip(expected.Scores, (a, e) => Math.Abs(a - e)).Max();
+        output.WriteLine($"{name}: LIME on \"{text}\" ({actual.Tokens.Length} tokens), max |score difference| = {worst:E2}, max |score| = {expected.Scores.Max(s => Math.Abs(s)):F4}");
+        expected.Scores.Max(s => Math.Abs(s)).Should().BeGreaterThan(1e-3, "the comparison needs scores that are not all zero");
+        worst.Should().BeLessThan(Tolerance);
+        actual.Surrogate!.Intercept.Should().BeApproximately(expected.Surrogate!.Intercept, Tolerance);
+    }
+}
