@@ -5,7 +5,8 @@ namespace Attribution.Benchmarks;
 /// <summary>
 /// Runs the BenchmarkDotNet suites chosen on the command line (e.g. <c>--filter *MatMul*</c>), or the
 /// method-comparison runner (<c>compare-methods [texts] [output.md]</c>), or the Conv1d gradient check
-/// (<c>conv-nan [calls]</c>), or the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>).
+/// (<c>conv-nan [calls]</c>), or the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>), or the perturbation methods' cost
+/// (<c>perturbation-cost [texts] [output.md]</c>).
 /// </summary>
 public static class Program
 {
@@ -19,6 +20,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "conv-nan")
         {
             return ConvGradientCheck.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "perturbation-cost")
+        {
+            return PerturbationCost.Run(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "ig-roofline")

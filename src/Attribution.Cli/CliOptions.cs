@@ -15,7 +15,10 @@ internal sealed class CliOptions
 
     /// <summary>The method names <c>--method</c> accepts.</summary>
     public static readonly string[] MethodNames =
-        ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "lime", "lrp-epsilon", "smoothgrad"];
+        [
+            "gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "lime", "lrp-epsilon", "smoothgrad",
+            "occlusion", "shapley", "shapley-sampling", "kernel-shap", "gradient-shap",
+        ];
 
     /// <summary>The formats of explanations.</summary>
     public static readonly string[] Formats = ["table", "json", "html", "markdown"];
@@ -70,13 +73,23 @@ internal sealed class CliOptions
         "--integration", "Integration rule (default gausslegendre for integrated-gradients, riemann-trapezoid for conductance).",
         ["gausslegendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"]);
 
-    public Option<string?> Baseline { get; } = Choice("--baseline", "Baseline of path methods (default pad).", ["pad", "zero", "unk", "mask"]);
+    public Option<string?> Baseline { get; } = Choice("--baseline", "Baseline of path methods (default pad); gradient-shap: the one baseline drawn from (default pad and zero).", ["pad", "zero", "unk", "mask"]);
 
     public Option<int?> InternalBatchSize { get; } = Int("--internal-batch-size", "Rows (texts x steps) per forward pass of path methods (default 64).", 1);
 
     public Option<(int Position, int Unit)?> Neuron { get; } = NeuronOption();
 
-    public Option<int?> Samples { get; } = Int("--samples", "LIME: perturbed samples per text (default 256).", 1);
+    public Option<int?> Samples { get; } = Int("--samples", "Samples per text: LIME's perturbed texts (default 256), shapley-sampling's feature orders (default 25), kernel-shap's coalitions (default 256), gradient-shap's draws (default 5).", 1);
+
+    public Option<int?> Window { get; } = Int("--window", "occlusion: features hidden together (default 1: leave-one-out).", 1);
+
+    public Option<int?> Stride { get; } = Int("--stride", "occlusion: features between window starts (default 1).", 1);
+
+    public Option<int?> MaxFeatures { get; } = Int("--max-features", "shapley: the most features a text may have, at most 20 (default 12; 2^n model inputs per text).", 1);
+
+    public Option<string?> Features { get; } = Choice("--features", "Perturbation methods and LIME: what is switched on and off (default words).", ["words", "words-punct", "tokens"]);
+
+    public Option<string?> Perturbation { get; } = Choice("--perturbation", "Perturbation methods and LIME: an absent feature is masked (default), removed, or replaced by the padding id (baseline; not LIME).", ["mask", "remove", "baseline"]);
 
     public Option<ulong?> Seed { get; } = Seed64();
 
@@ -96,7 +109,7 @@ internal sealed class CliOptions
 
     public Option<int?> NoiseSamples { get; } = Int("--noise-samples", "smoothgrad: noisy samples per text (default 10).", 1);
 
-    public Option<double?> NoiseStdev { get; } = Double("--noise-stdev", "smoothgrad: absolute standard deviation of the noise (default 0.15 x the activation's range).", positive: false);
+    public Option<double?> NoiseStdev { get; } = Double("--noise-stdev", "smoothgrad: absolute standard deviation of the noise (default 0.15 x the activation's range); gradient-shap: of the noise added to the input's activation (default 0).", positive: false);
 
     public Option<string?> Granularity { get; } = Choice("--granularity", "Show word scores (default) or token scores.", ["words", "tokens"]);
 
@@ -135,7 +148,7 @@ internal sealed class CliOptions
     public IEnumerable<Option> MethodOptions =>
     [
         Target, Score, Layer, Steps, Integration, Baseline, InternalBatchSize, Neuron, Samples, Seed, KernelWidth, MaskToken,
-        LimePreset, Epsilon, Attention, NoiseSamples, NoiseStdev, Inner, Reduce,
+        LimePreset, Epsilon, Attention, NoiseSamples, NoiseStdev, Inner, Reduce, Window, Stride, MaxFeatures, Features, Perturbation,
     ];
 
     /// <summary>The post-processing and output options of explaining commands.</summary>
@@ -227,7 +240,7 @@ internal sealed class CliOptions
 
     private static Option<ulong?> Seed64() => new("--seed")
     {
-        Description = "Seed of LIME's masks and of smoothgrad's noise (default 0).",
+        Description = "Seed of LIME's masks, smoothgrad's noise and the draws of shapley-sampling, kernel-shap and gradient-shap (default 0).",
         HelpName = "S",
         CustomParser = result =>
         {

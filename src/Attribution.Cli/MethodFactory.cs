@@ -45,6 +45,16 @@ internal sealed record MethodSettings
     /// <summary>The <c>--score</c> value, when given.</summary>
     public string? Score { get; init; }
 
+    public int? Window { get; init; }
+
+    public int? Stride { get; init; }
+
+    public int? MaxFeatures { get; init; }
+
+    public string? Features { get; init; }
+
+    public string? Perturbation { get; init; }
+
     /// <summary>The options given, by name (e.g. <c>--steps</c>), in a stable order.</summary>
     public IEnumerable<string> Given()
     {
@@ -54,7 +64,8 @@ internal sealed record MethodSettings
             ("--internal-batch-size", InternalBatchSize), ("--neuron", Neuron), ("--samples", Samples), ("--seed", Seed),
             ("--kernel-width", KernelWidth), ("--mask-token", MaskToken), ("--lime-preset", LimePreset), ("--epsilon", Epsilon),
             ("--attention", Attention), ("--noise-samples", NoiseSamples), ("--noise-stdev", NoiseStdev), ("--inner", Inner),
-            ("--reduce", Reduce),
+            ("--reduce", Reduce), ("--window", Window), ("--stride", Stride), ("--max-features", MaxFeatures), ("--features", Features),
+            ("--perturbation", Perturbation),
         ];
         return all.Where(x => x.Value is not null).Select(x => x.Name);
     }
@@ -71,7 +82,20 @@ internal static class MethodFactory
     public static readonly string[] DefaultCompareMethods =
         ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "lime", "lrp-epsilon", "smoothgrad"];
 
-    private static readonly string[] LayerMethods = ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance"];
+    /// <summary>
+    /// The methods the demo runs: every method (neuron-conductance needs a neuron, so it is left out). The perturbation
+    /// methods are cheap on the demo's short sentences and small model.
+    /// </summary>
+    public static readonly string[] DemoMethods =
+    [
+        .. DefaultCompareMethods, "gradient-shap", "occlusion", "shapley", "shapley-sampling", "kernel-shap",
+    ];
+
+    private static readonly string[] LayerMethods = ["gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "gradient-shap"];
+    private static readonly string[] FeatureMethods = ["occlusion", "shapley", "shapley-sampling", "kernel-shap"];
+
+    /// <summary>The methods that need only a model's outputs for token ids (they also explain ONNX classifiers).</summary>
+    public static readonly string[] PerturbationMethods = ["lime", .. FeatureMethods];
     private static readonly string[] PathMethods = ["integrated-gradients", "conductance", "neuron-conductance"];
     private static readonly string[] ReducingMethods = ["gradient", "gradient-x-input", "integrated-gradients"];
 
@@ -81,19 +105,24 @@ internal static class MethodFactory
         ["--layer"] = LayerMethods,
         ["--steps"] = PathMethods,
         ["--integration"] = PathMethods,
-        ["--baseline"] = PathMethods,
-        ["--internal-batch-size"] = PathMethods,
+        ["--baseline"] = [.. PathMethods, "gradient-shap"],
+        ["--internal-batch-size"] = [.. PathMethods, "gradient-shap"],
         ["--reduce"] = ReducingMethods,
         ["--neuron"] = ["neuron-conductance"],
-        ["--samples"] = ["lime"],
+        ["--samples"] = ["lime", "shapley-sampling", "kernel-shap", "gradient-shap"],
+        ["--window"] = ["occlusion"],
+        ["--stride"] = ["occlusion"],
+        ["--max-features"] = ["shapley"],
+        ["--features"] = PerturbationMethods,
+        ["--perturbation"] = PerturbationMethods,
         ["--kernel-width"] = ["lime"],
         ["--mask-token"] = ["lime"],
         ["--lime-preset"] = ["lime"],
-        ["--seed"] = ["lime", "smoothgrad"],
+        ["--seed"] = ["lime", "smoothgrad", "shapley-sampling", "kernel-shap", "gradient-shap"],
         ["--epsilon"] = ["lrp-epsilon"],
         ["--attention"] = ["lrp-epsilon"],
         ["--noise-samples"] = ["smoothgrad"],
-        ["--noise-stdev"] = ["smoothgrad"],
+        ["--noise-stdev"] = ["smoothgrad", "gradient-shap"],
         ["--inner"] = ["smoothgrad"],
     };
 
@@ -130,6 +159,11 @@ internal static class MethodFactory
         if (method == "lime" && settings.Score is { } limeScore && limeScore != "probability")
         {
             throw new UsageException("--score", $"LIME always explains the target class's probability, not the {limeScore} (leave --score out, or use --score probability)");
+        }
+
+        if (method == "lime" && settings.Perturbation == "baseline")
+        {
+            throw new UsageException("--perturbation", "LIME perturbs the text, so it can mask or remove words but not put a baseline id in their place (use mask or remove; baseline is for occlusion, shapley, shapley-sampling and kernel-shap)");
         }
 
         if (method == "lrp-epsilon" && settings.Score is { } lrpScore && lrpScore != "logit")
@@ -172,6 +206,30 @@ internal static class MethodFactory
             "lime" => Lime(settings),
             "lrp-epsilon" => Lrp(settings),
             "smoothgrad" => SmoothGrad(settings, model),
+            "occlusion" => new Occlusion
+            {
+                Window = settings.Window ?? 1, Stride = settings.Stride ?? 1, Features = Features(settings), Perturbation = Perturbation(settings),
+            },
+            "shapley" => new ShapleyValues
+            {
+                MaxFeatures = CheckMaxFeatures(settings.MaxFeatures ?? 12), Features = Features(settings), Perturbation = Perturbation(settings),
+            },
+            "shapley-sampling" => new ShapleyValueSampling
+            {
+                Samples = CheckSamples(settings.Samples ?? 25, ShapleyValueSampling.MaxSamples), Seed = settings.Seed ?? 0,
+                Features = Features(settings), Perturbation = Perturbation(settings),
+            },
+            "kernel-shap" => new KernelShap
+            {
+                Samples = CheckSamples(settings.Samples ?? 256, KernelShap.MaxSamples), Seed = settings.Seed ?? 0,
+                Features = Features(settings), Perturbation = Perturbation(settings),
+            },
+            "gradient-shap" => new GradientShap
+            {
+                Layer = settings.Layer, Samples = CheckSamples(settings.Samples ?? 5, GradientShap.MaxSamples), Seed = settings.Seed ?? 0,
+                Stdev = settings.NoiseStdev ?? 0, InternalBatchSize = settings.InternalBatchSize ?? 64,
+                Baselines = settings.Baseline is { } b ? [Methods.Baseline.Parse(b)] : [Methods.Baseline.Pad, Methods.Baseline.Zero],
+            },
             _ => throw new UsageException("--method", $"unknown method '{method}'"),
         };
     }
@@ -290,8 +348,28 @@ internal static class MethodFactory
         }
     }
 
+    private static LimeFeatures Features(MethodSettings settings) => settings.Features switch
+    {
+        null or "words" => LimeFeatures.Words,
+        "words-punct" => LimeFeatures.WordsAndPunctuation,
+        _ => LimeFeatures.Tokens,
+    };
+
+    private static AbsentFeature Perturbation(MethodSettings settings) =>
+        settings.Perturbation is { } p ? PerturbationNames.ParseAbsentFeature(p) : AbsentFeature.Mask;
+
+    private static int CheckSamples(int samples, int limit) => samples <= limit
+        ? samples
+        : throw new UsageException("--samples", $"at most {limit} samples per text, got {samples}");
+
+    private static int CheckMaxFeatures(int features) => features <= ShapleyValues.FeatureLimit
+        ? features
+        : throw new UsageException("--max-features", $"exact Shapley values take 2^n model inputs per text; at most {ShapleyValues.FeatureLimit} features, got {features}");
+
     private static Lime Lime(MethodSettings settings) => new()
     {
+        Features = Features(settings),
+        Perturbation = settings.Perturbation == "remove" ? LimePerturbation.Remove : LimePerturbation.Mask,
         Preset = settings.LimePreset == "captum" ? Methods.LimePreset.Captum : Methods.LimePreset.Lit,
         Samples = settings.Samples ?? 256,
         Seed = settings.Seed ?? 0,

@@ -50,6 +50,11 @@ internal sealed record RunSettings
             Inner = Value(result, options.Inner),
             Reduce = Value(result, options.Reduce),
             Score = Value(result, options.Score),
+            Window = Value(result, options.Window),
+            Stride = Value(result, options.Stride),
+            MaxFeatures = Value(result, options.MaxFeatures),
+            Features = Value(result, options.Features),
+            Perturbation = Value(result, options.Perturbation),
         };
         if (method.MaskToken is { Length: 0 })
         {

@@ -442,7 +442,7 @@ public sealed class Lime : IPerturbationAttributor
     }
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
-    private static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)
+    internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)
     {
         var rows = predictor.PredictProbabilities(texts)
             ?? throw new InvalidOperationException("the predictor returned null instead of probabilities");

@@ -49,6 +49,8 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
             () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 3 }, new ExplainOptions { Target = Target.Class(1) } },
         { "neuron-conductance", ["--layer", "bert.encoder.layer.1", "--neuron", "1,7", "--steps", "3", "--baseline", "zero"],
             () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 1, Unit = 7, Steps = 3, Baseline = Baseline.Zero }, new ExplainOptions() },
+        { "lime", ["--samples", "24", "--seed", "5", "--features", "words-punct", "--perturbation", "remove"],
+            () => new Lime { Samples = 24, Seed = 5, Features = LimeFeatures.WordsAndPunctuation, Perturbation = LimePerturbation.Remove }, new ExplainOptions() },
         { "lime", ["--samples", "24", "--seed", "5", "--lime-preset", "captum", "--kernel-width", "0.5", "--mask-token", "[UNK]", "--normalize", "l1"],
             () => new Lime { Samples = 24, Seed = 5, Preset = LimePreset.Captum, KernelWidth = 0.5, MaskToken = "[UNK]" },
             new ExplainOptions { Salience = new SalienceOptions { Normalization = Normalization.L1 } } },
@@ -58,6 +60,17 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
             () => new NoiseTunnel(new Gradient()) { Samples = 3, Seed = 11, Stdev = 0.05 }, new ExplainOptions() },
         { "smoothgrad", ["--inner", "integrated-gradients", "--steps", "3", "--noise-samples", "2"],
             () => new NoiseTunnel(new IntegratedGradients { Steps = 3 }) { Samples = 2 }, new ExplainOptions() },
+        { "occlusion", ["--window", "2", "--stride", "1", "--features", "tokens", "--score", "probability"],
+            () => new Occlusion { Window = 2, Features = LimeFeatures.Tokens }, new ExplainOptions { Score = ScoreOutput.Probability } },
+        { "occlusion", ["--perturbation", "baseline", "--features", "words-punct"],
+            () => new Occlusion { Perturbation = AbsentFeature.Baseline, Features = LimeFeatures.WordsAndPunctuation }, new ExplainOptions() },
+        { "shapley", ["--max-features", "9", "--perturbation", "remove"],
+            () => new ShapleyValues { MaxFeatures = 9, Perturbation = AbsentFeature.Remove }, new ExplainOptions() },
+        { "shapley-sampling", ["--samples", "6", "--seed", "2"], () => new ShapleyValueSampling { Samples = 6, Seed = 2 }, new ExplainOptions() },
+        { "kernel-shap", ["--samples", "40", "--seed", "4", "--target", "0"], () => new KernelShap { Samples = 40, Seed = 4 }, new ExplainOptions { Target = Target.Class(0) } },
+        { "gradient-shap", ["--samples", "3", "--seed", "8", "--noise-stdev", "0.01", "--internal-batch-size", "4"],
+            () => new GradientShap { Samples = 3, Seed = 8, Stdev = 0.01, InternalBatchSize = 4 }, new ExplainOptions() },
+        { "gradient-shap", ["--baseline", "unk"], () => new GradientShap { Baselines = [Baseline.Unk] }, new ExplainOptions() },
     };
 
     [SkippableTheory]

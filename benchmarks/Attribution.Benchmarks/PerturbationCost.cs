@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// What the perturbation methods (and Gradient SHAP) cost per text: model calls, distinct perturbed inputs scored,
+/// coalitions asked for (the difference is what de-duplication saved) and wall time, on sst2-bert-tiny (12-word SST-2
+/// dev sentences or shorter, so exact Shapley values run) and on the BERT-base shape, for every classifier given.
+/// Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- perturbation-cost [texts] [output.md]</c>.
+/// </summary>
+public static class PerturbationCost
+{
+    /// <summary>Extra classifiers to measure beside the TorchSharp ones (e.g. ONNX exports), by name and factory.</summary>
+    public static List<(string Name, Func<ITokenClassifier> Load, bool Tiny)> Extra { get; } = [];
+
+    public static int Run(string[] args)
+    {
+        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
+        var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "perturbation-cost.md");
+        var report = new StringBuilder();
+        report.AppendLine("# Perturbation methods: model calls and time per text");
+        report.AppendLine();
+        report.Append(CultureInfo.InvariantCulture,
+            $"Machine: {Environment.ProcessorCount} cores, TorchSharp with libtorch {TorchSharp.torch.__version__}, {TorchSharp.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}, Release build. ");
+        report.AppendLine(
+            "Scored output: the logit; features: words; absent words masked; batches of 64 perturbed inputs. `asked` counts the coalitions a method asked for, `scored` the distinct inputs sent to the model (repeats and the unperturbed text are not sent again).");
+        report.AppendLine();
+        report.AppendLine("| model | engine | method | texts | words / text | model calls / text | scored / text | asked / text | ms / text |");
+        report.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+
+        var dev = BenchmarkModels.DevSentences(400).Where(t => t.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length <= 12).Take(count).ToArray();
+        using (var tiny = BenchmarkModels.SstBertTiny())
+        {
+            Measure(report, "sst2-bert-tiny", "TorchSharp", tiny, dev, gradients: true);
+        }
+
+        foreach (var (name, load, isTiny) in Extra)
+        {
+            var model = load();
+            try
+            {
+                Measure(report, isTiny ? "sst2-bert-tiny" : "bert-base shape", name, model, isTiny ? dev : dev.Take(3).ToArray(), gradients: false);
+            }
+            finally
+            {
+                (model as IDisposable)?.Dispose();
+            }
+        }
+
+        using (var bertBase = BenchmarkModels.BertBaseRandom())
+        {
+            Measure(report, "bert-base shape (random weights)", "TorchSharp", bertBase, dev.Take(3).ToArray(), gradients: true);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, report.ToString());
+        Console.WriteLine(report);
+        Console.Error.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    private static void Measure(StringBuilder report, string modelName, string engine, ITokenClassifier model, string[] texts, bool gradients)
+    {
+        var words = texts.Average(t => t.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+        (string Name, PerturbationMethod Method)[] methods =
+        [
+            ("occlusion", new Occlusion()),
+            ("occlusion w=3", new Occlusion { Window = 3 }),
+            ("shapley (exact)", new ShapleyValues()),
+            ("shapley-sampling 25", new ShapleyValueSampling()),
+            ("kernel-shap 256", new KernelShap()),
+        ];
+        foreach (var (name, method) in methods)
+        {
+            method.Run(model, texts[0]);
+            var clock = Stopwatch.StartNew();
+            var runs = texts.Select(t => method.Run(model, t)).ToArray();
+            var ms = clock.Elapsed.TotalMilliseconds / texts.Length;
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| {modelName} | {engine} | {name} | {texts.Length} | {words:F1} | {runs.Average(r => r.ModelCalls):F1} | {runs.Average(r => r.Evaluations):F1} | {runs.Average(r => r.Requests):F1} | {ms:F1} |");
+            Console.Error.WriteLine($"{modelName} {engine} {name}: {ms:F1} ms/text");
+        }
+
+        var lime = new Lime();
+        lime.Explain((ITokenClassifier)model, [texts[0]]);
+        var limeClock = Stopwatch.StartNew();
+        lime.Explain((ITokenClassifier)model, texts);
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {modelName} | {engine} | lime 256 (text-level) | {texts.Length} | {words:F1} | {Math.Ceiling(257 / 64.0):F1} | 257 | 257 | {limeClock.Elapsed.TotalMilliseconds / texts.Length:F1} |");
+
+        if (gradients && model is ITextClassifier classifier)
+        {
+            var shap = new GradientShap();
+            shap.Explain(classifier, texts[0]);
+            var clock = Stopwatch.StartNew();
+            shap.Explain(classifier, texts);
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| {modelName} | {engine} | gradient-shap 5 (forward + backward) | {texts.Length} | {words:F1} | 2 + 1 | - | - | {clock.Elapsed.TotalMilliseconds / texts.Length:F1} |");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using Attribution.Methods.LimeParts;
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Methods.Perturbation;
+
+/// <summary>
+/// The scored output of the model for coalitions of features (true = present): builds each perturbed input, sends
+/// the distinct ones not seen before in this run to the model in batches (sorted by length so padding stays small),
+/// and remembers the answers, so repeated coalitions (frequent for short texts) cost no model call. One instance
+/// serves one text of one call.
+/// </summary>
+internal sealed class CoalitionScorer
+{
+    // Bounds the memory of the cache for long sampling runs; beyond it the cache starts afresh.
+    private const int CacheLimit = 1 << 16;
+
+    private readonly Dictionary<string, double> cache = new(StringComparer.Ordinal);
+    private readonly Func<IReadOnlyList<bool[]>, double[]> evaluate;
+    private readonly Func<bool[], int> length;
+    private readonly int batchSize;
+
+    private CoalitionScorer(int features, int batchSize, Func<IReadOnlyList<bool[]>, double[]> evaluate, Func<bool[], int> length)
+    {
+        FeatureCount = features;
+        this.batchSize = batchSize;
+        this.evaluate = evaluate;
+        this.length = length;
+    }
+
+    /// <summary>Number of features.</summary>
+    public int FeatureCount { get; }
+
+    /// <summary>Calls made to the model.</summary>
+    public int ModelCalls { get; private set; }
+
+    /// <summary>Perturbed inputs the model scored (distinct within the run, unless the cache was reset).</summary>
+    public int Evaluations { get; private set; }
+
+    /// <summary>Coalitions asked for, repeats included.</summary>
+    public long Requests { get; private set; }
+
+    /// <summary>
+    /// A scorer that perturbs token ids: tokens of absent features are replaced by <paramref name="replacement"/> or
+    /// removed when it is null; tokens of no feature (special tokens) always stay.
+    /// </summary>
+    public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
+        int target, ScoreOutput score, int batchSize)
+    {
+        TokenSequence Build(bool[] present)
+        {
+            var ids = new List<long>(encoding.Length);
+            var types = new List<long>(encoding.Length);
+            for (var t = 0; t < encoding.Length; t++)
+            {
+                var f = tokenFeature[t];
+                if (f >= 0 && !present[f])
+                {
+                    if (replacement is not { } id)
+                    {
+                        continue;
+                    }
+
+                    ids.Add(id);
+                }
+                else
+                {
+                    ids.Add(encoding.Ids[t]);
+                }
+
+                types.Add(encoding.TypeIds[t]);
+            }
+
+            return new TokenSequence(ids.ToArray(), types.ToArray());
+        }
+
+        int Length(bool[] present) => replacement is null
+            ? Enumerable.Range(0, encoding.Length).Count(t => tokenFeature[t] < 0 || present[tokenFeature[t]])
+            : encoding.Length;
+
+        double[] Evaluate(IReadOnlyList<bool[]> coalitions)
+        {
+            var rows = model.PredictLogits(coalitions.Select(Build).ToArray());
+            return rows.Select(row => Score(row, target, score)).ToArray();
+        }
+
+        return new CoalitionScorer(features, batchSize, Evaluate, Length);
+    }
+
+    /// <summary>
+    /// A scorer for a black-box predictor: absent features' text is replaced by <paramref name="replacement"/> or
+    /// removed when it is null; the score is the target's probability.
+    /// </summary>
+    public static CoalitionScorer ForText(ITextPredictor predictor, string text, IReadOnlyList<TextFeature> features, bool joinWords,
+        string? replacement, int target, int batchSize)
+    {
+        string Build(bool[] present) => LimeText.Rebuild(text, features, present, joinWords, replacement);
+        double[] Evaluate(IReadOnlyList<bool[]> coalitions) =>
+            Lime.Predict(predictor, coalitions.Select(Build).ToArray()).Select(row => row[target]).ToArray();
+        return new CoalitionScorer(features.Count, batchSize, Evaluate, present => Build(present).Length);
+    }
+
+    /// <summary>The scored output for each coalition, in order.</summary>
+    public double[] Values(IReadOnlyList<bool[]> coalitions)
+    {
+        Requests += coalitions.Count;
+        var keys = coalitions.Select(Key).ToArray();
+        var missing = new List<int>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (!cache.ContainsKey(keys[i]) && seen.Add(keys[i]))
+            {
+                missing.Add(i);
+            }
+        }
+
+        if (cache.Count + missing.Count > CacheLimit)
+        {
+            cache.Clear();
+            missing = keys.Select((k, i) => (k, i)).DistinctBy(x => x.k).Select(x => x.i).ToList();
+        }
+
+        var fresh = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var chunk in missing.OrderBy(i => length(coalitions[i])).ThenBy(i => i).Chunk(batchSize))
+        {
+            var values = evaluate(chunk.Select(i => coalitions[i]).ToArray());
+            ModelCalls++;
+            Evaluations += chunk.Length;
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                if (!double.IsFinite(values[j]))
+                {
+                    throw new InvalidOperationException(
+                        $"the model's scored output is {values[j]} for a perturbed input: non-finite model outputs (NaN or infinite weights?) cannot be attributed");
+                }
+
+                fresh[keys[chunk[j]]] = values[j];
+            }
+        }
+
+        foreach (var (key, value) in fresh)
+        {
+            cache[key] = value;
+        }
+
+        return keys.Select(k => fresh.TryGetValue(k, out var v) ? v : cache[k]).ToArray();
+    }
+
+    /// <summary>Records a value already known (the unperturbed input's, from the prediction), so it costs no model call.</summary>
+    public void Remember(bool[] coalition, double value) => cache[Key(coalition)] = value;
+
+    /// <summary>The scored output for one coalition.</summary>
+    public double Value(bool[] coalition) => Values([coalition])[0];
+
+    /// <summary>The scored output of a logit row for the target.</summary>
+    public static double Score(double[] logits, int target, ScoreOutput score) => score switch
+    {
+        ScoreOutput.Logit => logits[target],
+        ScoreOutput.Probability => Lime.Softmax(logits)[target],
+        ScoreOutput.LogProbability => LogSoftmax(logits, target),
+        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "unknown scored output: use logit, probability or log-probability"),
+    };
+
+    // log p_t = l_t − max − log Σ exp(l − max): exact for probabilities far below double's smallest normal.
+    private static double LogSoftmax(double[] logits, int target)
+    {
+        var max = logits.Max();
+        return logits[target] - max - Math.Log(logits.Sum(v => Math.Exp(v - max)));
+    }
+
+    private static string Key(bool[] present) => string.Create(present.Length, present, (span, p) =>
+    {
+        for (var i = 0; i < p.Length; i++)
+        {
+            span[i] = p[i] ? '1' : '0';
+        }
+    });
+}

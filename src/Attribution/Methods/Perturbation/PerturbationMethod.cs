@@ -1,0 +1,382 @@
+using System.Diagnostics;
+using System.Globalization;
+using Attribution.Methods.LimeParts;
+using Attribution.Methods.Perturbation;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// The pipeline the perturbation methods share (occlusion, Shapley values, KernelSHAP): the text's features (words,
+/// words and punctuation, or tokens; special tokens never), coalitions of present features turned into model inputs
+/// (absent features masked, removed or replaced by a baseline id), batched and de-duplicated model calls, and the
+/// result: each feature's score shared equally by its tokens, so word aggregation by <c>sum</c> (the default) gives
+/// the feature's score back and token scores add up to the sum of feature scores, as LIME's do.
+/// </summary>
+/// <remarks>
+/// With an <see cref="ITokenClassifier"/> (every TorchSharp classifier, ONNX classifiers), ids are perturbed
+/// directly and <see cref="ExplainOptions.Score"/> picks the scored output (logit by default). With a black-box
+/// <see cref="ITextPredictor"/>, the text is perturbed (absent words replaced by <see cref="MaskToken"/> or removed),
+/// the scored output is the target's probability, and the result's tokens are the features themselves (ids −1),
+/// as with <see cref="Lime"/>. A text longer than the model accepts is refused unless
+/// <see cref="ExplainOptions.Truncate"/> is set (then the dropped tokens are not explained, and a note says so).
+/// </remarks>
+public abstract class PerturbationMethod : IPerturbationAttributor
+{
+    /// <summary>The most perturbed inputs per model call.</summary>
+    public const int MaxBatchSize = 4096;
+
+    private protected PerturbationMethod()
+    {
+    }
+
+    /// <summary>What is switched on and off (default: whitespace-delimited words).</summary>
+    public LimeFeatures Features { get; init; } = LimeFeatures.Words;
+
+    /// <summary>How an absent feature is represented (default: masked).</summary>
+    public AbsentFeature Perturbation { get; init; } = AbsentFeature.Mask;
+
+    /// <summary>The id that replaces an absent feature's tokens with <see cref="AbsentFeature.Baseline"/>; null for the padding id.</summary>
+    public long? BaselineId { get; init; }
+
+    /// <summary>The string that replaces an absent feature for a black-box predictor (default <c>[MASK]</c>).</summary>
+    public string MaskToken { get; init; } = "[MASK]";
+
+    /// <summary>Perturbed inputs per model call (default 64, at most <see cref="MaxBatchSize"/>).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<KeyValuePair<string, string>> Settings => DescribeSettings(null).ToList();
+
+    /// <summary>Scores for every feature from the scored outputs of coalitions (inside one text's run).</summary>
+    private protected abstract FeatureScores Attribute(CoalitionScorer scorer);
+
+    /// <summary>The method's own settings, in a stable order.</summary>
+    private protected abstract IEnumerable<KeyValuePair<string, string>> MethodSettings();
+
+    /// <summary>Checks the method's own settings.</summary>
+    private protected virtual void ValidateMethod()
+    {
+    }
+
+    /// <summary>Checks a text's feature count before any model call (e.g. exact Shapley's limit).</summary>
+    private protected virtual void CheckFeatureCount(int features, string text)
+    {
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null) =>
+        Explain((ITokenClassifier)model, texts, options);
+
+    /// <inheritdoc />
+    public IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options = Prepare(texts, options);
+        return texts.Select(text => RunText(model, text, options).Explanation).ToList();
+    }
+
+    /// <summary>Explains each text for a black-box predictor; the result's tokens are the features.</summary>
+    /// <param name="predictor">Any function from texts to class probabilities (see <see cref="BlackBoxClassifier"/>).</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="options">Target class and post-processing; the scored output is always the probability.</param>
+    public IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        if (predictor is ITokenClassifier model)
+        {
+            return Explain(model, texts, options);
+        }
+
+        options = Prepare(texts, options);
+        if (Features == LimeFeatures.Tokens)
+        {
+            throw new ArgumentException("token features need the model's tokenizer: use word features with a black-box predictor", nameof(Features));
+        }
+
+        if (Perturbation == AbsentFeature.Baseline)
+        {
+            throw new ArgumentException("a baseline id needs token ids: with a black-box predictor use Perturbation = Mask or Remove", nameof(Perturbation));
+        }
+
+        return texts.Select(text => RunBlackBox(predictor, text, options).Explanation).ToList();
+    }
+
+    /// <summary>
+    /// One text's run for a classifier, with every figure behind the explanation: features, per-feature scores, the
+    /// scored output with every feature present and with none, and the model calls it took.
+    /// </summary>
+    public PerturbationRun Run(ITokenClassifier model, string text, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options = Prepare([text], options);
+        return RunText(model, text, options).Result;
+    }
+
+    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, ExplainOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var tokenizer = model.Tokenizer;
+        var encoding = tokenizer.Encode(text, maxLength: options.Truncate ? model.MaxLength : null);
+        var notes = new List<string>();
+        if (model.MaxLength is { } max && encoding.Length > max)
+        {
+            throw new ArgumentException(
+                $"the text has {encoding.Length} tokens but {model.Name} accepts at most {max}: shorten it, or ask for truncation (Truncate / --truncate), which the result then reports",
+                nameof(text));
+        }
+
+        if (encoding.Truncated > 0)
+        {
+            notes.Add($"the text was truncated: {encoding.Truncated} token(s) beyond the model's limit of {model.MaxLength} were dropped and are not explained");
+        }
+
+        var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        var probabilities = Lime.Softmax(logits);
+        var target = options.Target.Resolve(model.Labels, ArgMax(logits));
+        var (features, tokenFeature) = SplitFeatures(text, encoding);
+        if (features.Count == 0)
+        {
+            throw new ArgumentException($"the text has no {Features.Name()} to perturb (only special tokens)", nameof(text));
+        }
+
+        CheckFeatureCount(features.Count, text);
+        long? replacement = Perturbation switch
+        {
+            AbsentFeature.Mask => tokenizer.MaskId ?? throw new ArgumentException(
+                $"{model.Name}'s tokenizer has no mask token: use Perturbation = Baseline (the padding id by default) or Remove (--perturbation baseline|remove)", nameof(Perturbation)),
+            AbsentFeature.Baseline => BaselineId ?? tokenizer.PadId,
+            _ => null,
+        };
+        if (replacement is { } id && (id < 0 || id >= tokenizer.VocabularySize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BaselineId), id, $"the baseline id is not in {model.Name}'s vocabulary (0..{tokenizer.VocabularySize - 1})");
+        }
+
+        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize);
+        scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), CoalitionScorer.Score(logits, target, options.Score));
+        var run = Finish(scorer, features, target, notes);
+        var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
+        var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
+        var explanation = Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
+            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores);
+        return (run, explanation);
+    }
+
+    private (PerturbationRun Result, Explanation Explanation) RunBlackBox(ITextPredictor predictor, string text, ExplainOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var probabilities = Lime.Predict(predictor, [text])[0];
+        var target = options.Target.Resolve(predictor.Labels, ArgMax(probabilities));
+        var features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+        if (features.Count == 0)
+        {
+            throw new ArgumentException("the text has no features to perturb", nameof(text));
+        }
+
+        CheckFeatureCount(features.Count, text);
+        var scorer = CoalitionScorer.ForText(predictor, text, features, Features == LimeFeatures.Words,
+            Perturbation == AbsentFeature.Mask ? MaskToken : null, target, BatchSize);
+        var all = Enumerable.Repeat(true, features.Count).ToArray();
+        if (LimeText.Rebuild(text, features, all, Features == LimeFeatures.Words, null) == text)
+        {
+            scorer.Remember(all, probabilities[target]);
+        }
+
+        var notes = new List<string> { "black-box predictor: the tokens are the features (ids −1), the scored output is the probability and the logits are the log-probabilities" };
+        var run = Finish(scorer, features, target, notes);
+        var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
+        var explanation = Build(text, "black-box", predictor.Labels, run, logits, probabilities, ScoreOutput.Probability, clock, options,
+            features.Select(f => f.Text).ToArray(), Enumerable.Repeat(-1L, features.Count).ToArray(),
+            features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(), new bool[features.Count], run.FeatureScores.ToArray());
+        return (run, explanation);
+    }
+
+    private PerturbationRun Finish(CoalitionScorer scorer, IReadOnlyList<TextFeature> features, int target, List<string> notes)
+    {
+        var result = Attribute(scorer);
+        if (result.Scores.Length != features.Count || result.Scores.Any(v => !double.IsFinite(v)))
+        {
+            throw new InvalidOperationException($"{Name} produced {result.Scores.Length} scores for {features.Count} features, or a non-finite one");
+        }
+
+        notes.AddRange(result.Notes);
+        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s) ({scorer.Requests} coalition(s) asked for; repeats are scored once)");
+        return new PerturbationRun(features, result.Scores, target, result.FullScore, result.EmptyScore, result.Delta,
+            scorer.ModelCalls, scorer.Evaluations, scorer.Requests, notes);
+    }
+
+    private Explanation Build(string text, string model, IReadOnlyList<string> labels, PerturbationRun run, double[] logits, double[] probabilities,
+        ScoreOutput score, Stopwatch clock, ExplainOptions options, string[] tokens, long[] ids, (int Start, int End)?[] offsets, bool[] special, double[] scores)
+    {
+        var explanation = new Explanation
+        {
+            Text = text,
+            Model = model,
+            Method = Name,
+            Settings = DescribeSettings(score).ToList(),
+            Tokens = tokens,
+            TokenIds = ids,
+            Offsets = offsets,
+            IsSpecial = special,
+            Scores = scores,
+            Target = run.Target,
+            TargetLabel = labels[run.Target],
+            Logits = logits,
+            Probabilities = probabilities,
+            ScoreOutput = score,
+            Signed = true,
+            Reduction = "feature-score",
+            ConvergenceDelta = run.ConvergenceDelta,
+            Notes = run.Notes,
+            Elapsed = clock.Elapsed,
+        };
+        return SalienceLayer.Apply(explanation, options.Salience);
+    }
+
+    /// <summary>The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature).</summary>
+    private (List<TextFeature> Features, int[] TokenFeature) SplitFeatures(string text, Encoding encoding)
+    {
+        if (Features == LimeFeatures.Tokens)
+        {
+            return LimeText.FromTokens(text, encoding);
+        }
+
+        var words = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+        var tokenWord = Enumerable.Range(0, encoding.Length)
+            .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1 : LimeText.Find(words, o.Start))
+            .ToArray();
+
+        // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
+        // perturbed: they are left out of the features rather than given a score of 0 by construction.
+        var used = tokenWord.Where(w => w >= 0).Distinct().Order().ToArray();
+        var renumber = used.Select((w, i) => (w, i)).ToDictionary(x => x.w, x => x.i);
+        return (used.Select(w => words[w]).ToList(), tokenWord.Select(w => w < 0 ? -1 : renumber[w]).ToArray());
+    }
+
+    private ExplainOptions Prepare(IReadOnlyList<string> texts, ExplainOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        options ??= new ExplainOptions();
+        options.Validate();
+        ValidateSettings();
+        if (texts.Count == 0)
+        {
+            throw new ArgumentException("no texts to explain", nameof(texts));
+        }
+
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
+            }
+
+            if (string.IsNullOrWhiteSpace(texts[i]))
+            {
+                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to explain", nameof(texts));
+            }
+        }
+
+        return options;
+    }
+
+    private void ValidateSettings()
+    {
+        if (!Enum.IsDefined(Features))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Features), Features, "unknown feature mode: use Words, WordsAndPunctuation or Tokens");
+        }
+
+        if (!Enum.IsDefined(Perturbation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Perturbation), Perturbation, "unknown perturbation: use Mask, Remove or Baseline");
+        }
+
+        if (BatchSize < 1 || BatchSize > MaxBatchSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {MaxBatchSize}");
+        }
+
+        if (Perturbation == AbsentFeature.Mask && MaskToken is null)
+        {
+            throw new ArgumentNullException(nameof(MaskToken), "masking a black box's text needs a mask string (or use Perturbation = Remove)");
+        }
+
+        ValidateMethod();
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> DescribeSettings(ScoreOutput? score)
+    {
+        foreach (var setting in MethodSettings())
+        {
+            yield return setting;
+        }
+
+        yield return new("features", Enum.IsDefined(Features) ? Features.Name() : Features.ToString());
+        yield return new("perturbation", Enum.IsDefined(Perturbation) ? Perturbation.Name() : Perturbation.ToString());
+        if (Perturbation == AbsentFeature.Baseline)
+        {
+            yield return new("baseline-id", BaselineId?.ToString(CultureInfo.InvariantCulture) ?? "pad");
+        }
+
+        yield return new("batch-size", BatchSize.ToString(CultureInfo.InvariantCulture));
+        if (score is { } s)
+        {
+            yield return new("score", s.ToString().ToLowerInvariant());
+        }
+    }
+
+    /// <summary>Formats a number for settings.</summary>
+    private protected static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static int ArgMax(IReadOnlyList<double> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Count; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
+
+/// <summary>What a perturbation method computed for one text.</summary>
+/// <param name="Scores">One score per feature.</param>
+/// <param name="FullScore">The scored output with every feature present.</param>
+/// <param name="EmptyScore">The scored output with no feature present, where the method evaluates it.</param>
+/// <param name="Delta">Σ scores − (full − empty), where the method promises that sum (Shapley values, KernelSHAP).</param>
+/// <param name="Notes">What the reader must know (approximations, fallbacks).</param>
+internal sealed record FeatureScores(double[] Scores, double FullScore, double? EmptyScore, double? Delta, IReadOnlyList<string> Notes);
+
+/// <summary>Every figure of one perturbation method's run on one text, from <see cref="PerturbationMethod.Run"/>.</summary>
+/// <param name="Features">The perturbed features, in text order (words that produced no token are not features).</param>
+/// <param name="FeatureScores">One score per feature, in units of the scored output.</param>
+/// <param name="Target">The class explained.</param>
+/// <param name="FullScore">The scored output with every feature present (the unperturbed input).</param>
+/// <param name="EmptyScore">The scored output with every feature absent, where the method uses it; otherwise null.</param>
+/// <param name="ConvergenceDelta">Σ feature scores − (full − empty) for Shapley values and KernelSHAP; otherwise null.</param>
+/// <param name="ModelCalls">Calls made to the model (batches).</param>
+/// <param name="Evaluations">Distinct perturbed inputs the model scored.</param>
+/// <param name="Requests">Coalitions the method asked for, repeats included.</param>
+/// <param name="Notes">Notes recorded on the explanation.</param>
+public sealed record PerturbationRun(
+    IReadOnlyList<TextFeature> Features,
+    IReadOnlyList<double> FeatureScores,
+    int Target,
+    double FullScore,
+    double? EmptyScore,
+    double? ConvergenceDelta,
+    int ModelCalls,
+    int Evaluations,
+    long Requests,
+    IReadOnlyList<string> Notes);
