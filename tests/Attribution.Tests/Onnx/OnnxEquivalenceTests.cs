@@ -102,6 +102,34 @@ public sealed class OnnxEquivalenceTests(ITestOutputHelper output)
         }
     }
 
+    public static TheoryData<string> PerturbationMethods => new() { "occlusion", "shapley", "shapley-sampling", "kernel-shap" };
+
+    [SkippableTheory]
+    [MemberData(nameof(PerturbationMethods))]
+    public void Every_perturbation_method_gives_the_same_scores_on_the_onnx_model_as_on_the_safetensors_model(string method)
+    {
+        using var torch = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
+        using var onnx = OnnxTextClassifier.Load(SharedData.Require("models/sst2-bert-tiny-onnx"));
+        IPerturbationAttributor Create() => method switch
+        {
+            "occlusion" => new Occlusion(),
+            "shapley" => new ShapleyValues(),
+            "shapley-sampling" => new ShapleyValueSampling { Seed = 1 },
+            _ => new KernelShap { Seed = 1 },
+        };
+
+        // 8 words: few enough for exact Shapley values.
+        var text = Sst2Dev.Load().Select(s => s.Sentence).First(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 8);
+        var expected = Create().Explain((ITokenClassifier)torch, [text])[0];
+        var actual = Create().Explain(onnx, [text])[0];
+
+        actual.Tokens.Should().Equal(expected.Tokens);
+        var worst = actual.Scores.Zip(expected.Scores, (a, e) => Math.Abs(a - e)).Max();
+        output.WriteLine($"{method}: \"{text}\", max |score difference| = {worst:E2}, max |score| = {expected.Scores.Max(s => Math.Abs(s)):F4}");
+        expected.Scores.Max(s => Math.Abs(s)).Should().BeGreaterThan(1e-3, "the comparison needs scores that are not all zero");
+        worst.Should().BeLessThan(Tolerance);
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Models))]
     public void Lime_gives_the_same_scores_on_the_onnx_model_as_on_the_safetensors_model(string name)
