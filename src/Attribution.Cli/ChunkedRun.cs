@@ -23,12 +23,12 @@ internal static class ChunkedRun
 {
     /// <summary>Every method on every text: result [m][t], as <see cref="Explainer.ExplainAll"/>.</summary>
     public static IReadOnlyList<IReadOnlyList<Explanation>> Explain(
-        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods, ExplainOptions options, CliContext context)
+        ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods, ExplainOptions options, CliContext context)
     {
         var results = methods.Select(_ => new List<Explanation>(texts.Count)).ToArray();
         Run(texts, options.BatchSize, "explained", context, chunk =>
         {
-            var chunkResults = Explainer.ExplainAll(model, chunk, methods, options);
+            var chunkResults = ModelMethods.ExplainAll(model, chunk, methods, options);
             for (var m = 0; m < methods.Count; m++)
             {
                 results[m].AddRange(chunkResults[m]);
@@ -38,11 +38,30 @@ internal static class ChunkedRun
     }
 
     /// <summary>Predictions for every text, in order.</summary>
-    public static IReadOnlyList<Prediction> Predict(TextClassifier model, IReadOnlyList<string> texts, int batchSize, bool truncate, CliContext context)
+    public static IReadOnlyList<Prediction> Predict(ITokenClassifier model, IReadOnlyList<string> texts, int batchSize, bool truncate, CliContext context)
     {
         var results = new List<Prediction>(texts.Count);
-        Run(texts, batchSize, "classified", context, chunk => results.AddRange(model.Predict(chunk, truncate)));
+        Run(texts, batchSize, "classified", context, chunk => results.AddRange(model is TextClassifier torchModel
+            ? torchModel.Predict(chunk, truncate)
+            : PredictTokens(model, chunk, truncate)));
         return results;
+    }
+
+    /// <summary>Predictions from the model's logits for token ids (truncated to its limit only when asked).</summary>
+    private static IEnumerable<Prediction> PredictTokens(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate)
+    {
+        var sequences = texts
+            .Select(text => model.Tokenizer.Encode(text, maxLength: truncate ? model.MaxLength : null))
+            .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
+            .ToArray();
+        return model.PredictLogits(sequences).Select((logits, i) =>
+        {
+            var max = logits.Max();
+            var exp = logits.Select(v => Math.Exp(v - max)).ToArray();
+            var probabilities = exp.Select(v => v / exp.Sum()).ToArray();
+            var label = Array.IndexOf(logits, max);
+            return new Prediction(texts[i], logits, probabilities, label, model.Labels[label]);
+        });
     }
 
     private static void Run(IReadOnlyList<string> texts, int chunkSize, string verb, CliContext context, Action<IReadOnlyList<string>> work)
@@ -72,7 +91,7 @@ internal static class ChunkedRun
 internal static class TextChecks
 {
     /// <summary>Refuses texts longer than the model accepts unless <paramref name="truncate"/>.</summary>
-    public static void CheckLengths(ITextClassifier model, IReadOnlyList<string> texts, bool truncate, string source)
+    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source)
     {
         if (truncate || model.MaxLength is not { } max)
         {

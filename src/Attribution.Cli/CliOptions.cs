@@ -25,7 +25,7 @@ internal sealed class CliOptions
 
     public Option<string?> Model { get; } = new("--model")
     {
-        Description = "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt or tokenizer.json). Default: the demo's model, trained on the generated sentiment corpus and cached on first use.",
+        Description = "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt or tokenizer.json; or an ONNX export with model.onnx instead of model.safetensors, which the perturbation methods explain). Default: the demo's model, trained on the generated sentiment corpus and cached on first use.",
         HelpName = "DIR",
     };
 

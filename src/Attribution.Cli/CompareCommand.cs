@@ -101,14 +101,25 @@ internal static class CompareCommand
         var names = MethodNames(parse.GetValue(options.Methods), settings.Method, context);
         CheckOptionsUsed(names, settings.Method);
         var texts = TextInputs.Read(settings.Texts, settings.Input, context);
-        using var model = ModelSource.Load(settings.ModelPath, context, out _);
+        var model = ModelSource.LoadAny(settings.ModelPath, context);
+        using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
-        var methods = names.Select(n => MethodFactory.Create(n, settings.Method, model)).ToList();
-        if (parse.GetValue(options.Methods) is not { Length: > 0 })
+        var defaults = parse.GetValue(options.Methods) is not { Length: > 0 };
+        if (defaults && model is not ITextClassifier)
+        {
+            // A model without gradients: of the default set, the methods that can explain it.
+            var perturbation = ModelMethods.PerturbationMethods(model);
+            context.Error.WriteLine($"note: {model.Name} is an ONNX model, which only perturbation methods can explain: comparing {string.Join(", ", names.Where(perturbation.Contains))}");
+            names = names.Where(perturbation.Contains).ToList();
+            CheckOptionsUsed(names, settings.Method);
+        }
+
+        var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
+        if (defaults && model is ITextClassifier torchModel)
         {
             // The default set: leave out what cannot explain this model (an explicit --methods fails instead).
-            methods = MethodProbe.Supported(methods, model, texts[0], context);
+            methods = MethodProbe.Supported(methods, torchModel, texts[0], context);
         }
 
         var results = ChunkedRun.Explain(model, texts, methods, settings.Explain, context);

@@ -32,9 +32,10 @@ internal static class ExplainCommand
         var methodName = parse.GetValue(options.Method)!;
         MethodFactory.CheckUsage(methodName, settings.Method);
         var texts = TextInputs.Read(settings.Texts, settings.Input, context);
-        using var model = ModelSource.Load(settings.ModelPath, context, out _);
+        var model = ModelSource.LoadAny(settings.ModelPath, context);
+        using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
-        var method = MethodFactory.Create(methodName, settings.Method, model);
+        var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
         var results = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
         Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
@@ -46,7 +47,7 @@ internal static class ExplainCommand
 internal static class Checks
 {
     /// <summary>Refuses a <c>--target</c> the model does not have.</summary>
-    public static void Target(ITextClassifier model, Target target)
+    public static void Target(ITokenClassifier model, Target target)
     {
         try
         {

@@ -185,14 +185,15 @@ internal static class MethodFactory
     /// <param name="settings">The method options given.</param>
     /// <param name="model">The model (for layer defaults and checks).</param>
     /// <exception cref="UsageException">An option's value does not fit the model or the method.</exception>
-    public static IAttributor Create(string method, MethodSettings settings, ITextClassifier model)
+    /// <exception cref="NeedsGradientsException">The method needs a TorchSharp model's modules and <paramref name="model"/> has none.</exception>
+    public static IAttributor Create(string method, MethodSettings settings, ITokenClassifier model)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(model);
         CheckName(method, "--methods");
         if (settings.Layer is { } layer)
         {
-            CheckLayer(model, layer, "--layer");
+            CheckLayer(Gradients(model, method), layer, "--layer");
         }
 
         return method switch
@@ -297,14 +298,18 @@ internal static class MethodFactory
         };
     }
 
-    private static LayerConductance Conductance(MethodSettings settings, ITextClassifier model)
+    /// <summary>The model as a TorchSharp classifier, for the methods that hook its modules.</summary>
+    private static ITextClassifier Gradients(ITokenClassifier model, string method) =>
+        model as ITextClassifier ?? throw new NeedsGradientsException(method);
+
+    private static LayerConductance Conductance(MethodSettings settings, ITokenClassifier model)
     {
         var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
         var steps = settings.Steps ?? 50;
         CheckSteps(rule, steps + 1);
         return new LayerConductance
         {
-            Layer = settings.Layer ?? DefaultConductanceLayer(model),
+            Layer = settings.Layer ?? DefaultConductanceLayer(Gradients(model, "conductance")),
             Steps = steps,
             Rule = rule,
             Baseline = Baseline(settings),
@@ -312,7 +317,7 @@ internal static class MethodFactory
         };
     }
 
-    private static NeuronConductance NeuronConductance(MethodSettings settings, ITextClassifier model)
+    private static NeuronConductance NeuronConductance(MethodSettings settings, ITokenClassifier model)
     {
         if (settings.Neuron is not { } neuron)
         {
@@ -325,7 +330,7 @@ internal static class MethodFactory
         CheckSteps(rule, steps);
         return new NeuronConductance
         {
-            Layer = settings.Layer ?? DefaultConductanceLayer(model),
+            Layer = settings.Layer ?? DefaultConductanceLayer(Gradients(model, "neuron-conductance")),
             Position = neuron.Position,
             Unit = neuron.Unit,
             Steps = steps,
@@ -378,7 +383,7 @@ internal static class MethodFactory
         Attention = settings.Attention == "cp" ? AttentionRule.CpLrp : AttentionRule.AttnLrp,
     };
 
-    private static NoiseTunnel SmoothGrad(MethodSettings settings, ITextClassifier model)
+    private static NoiseTunnel SmoothGrad(MethodSettings settings, ITokenClassifier model)
     {
         var inner = settings.Inner ?? "gradient";
         var wrapped = Create(inner, settings with { Inner = null, Seed = null, NoiseSamples = null, NoiseStdev = null }, model);

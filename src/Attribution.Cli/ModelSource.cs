@@ -1,10 +1,35 @@
 using Attribution.Models;
+using Attribution.Onnx;
 
 namespace Attribution.Cli;
 
 /// <summary>Loads the model of a run: the <c>--model</c> folder, or the demo's default model.</summary>
 internal static class ModelSource
 {
+    /// <summary>
+    /// The classifier of <c>explain</c>, <c>compare</c> and <c>predict</c>: an ONNX export (a folder with model.onnx or
+    /// onnx/model.onnx and no model.safetensors) runs on ONNX Runtime; anything else loads as <see cref="Load"/> does.
+    /// The caller disposes the result (both kinds are <see cref="IDisposable"/>).
+    /// </summary>
+    /// <param name="path">The <c>--model</c> value, or null for the default model.</param>
+    /// <param name="context">Paths and standard error.</param>
+    public static ITokenClassifier LoadAny(string? path, CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (path is not null && IsOnnxFolder(context.Resolve(path)))
+        {
+            return OnnxTextClassifier.Load(context.Resolve(path));
+        }
+
+        return Load(path, context, out _);
+    }
+
+    /// <summary>Whether <paramref name="directory"/> holds an ONNX export and no safetensors weights (which would take precedence: every method runs on them).</summary>
+    public static bool IsOnnxFolder(string directory) =>
+        Directory.Exists(directory)
+        && !File.Exists(Path.Combine(directory, "model.safetensors"))
+        && (File.Exists(Path.Combine(directory, "model.onnx")) || File.Exists(Path.Combine(directory, "onnx", "model.onnx")));
+
     /// <summary>
     /// The classifier in <paramref name="path"/>, or (when null) the default model, trained on the generated corpus
     /// and cached on first use (training progress goes to standard error).
@@ -24,6 +49,11 @@ internal static class ModelSource
                 throw new UsageException("--model", File.Exists(directory)
                     ? $"{path} is a file; give the model's folder (config.json, model.safetensors, vocab.txt or tokenizer.json)"
                     : $"the folder {path} does not exist");
+            }
+
+            if (IsOnnxFolder(directory))
+            {
+                throw new UsageException("--model", $"{path} holds an ONNX model, which the demo cannot explain (it runs the gradient methods too); use explain or compare with a perturbation method, e.g. --method lime");
             }
 
             return ClassifierLoader.Load(directory);

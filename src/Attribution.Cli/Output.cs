@@ -101,7 +101,7 @@ internal static class Output
     public static ColorMode TableColor(string? output, CliContext context) => output is null ? context.OutputColor : ColorMode.Plain;
 
     /// <summary>Explanations of one method in <paramref name="settings"/>' format.</summary>
-    public static string Explanations(TextClassifier model, IAttributor method, IReadOnlyList<Explanation> results, RunSettings settings, CliContext context)
+    public static string Explanations(ITokenClassifier model, IAttributor method, IReadOnlyList<Explanation> results, RunSettings settings, CliContext context)
     {
         var document = new ExplanationDocument
         {
@@ -124,7 +124,7 @@ internal static class Output
 
     /// <summary>Several methods side by side, with their agreement.</summary>
     public static string Comparison(
-        TextClassifier model, IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, IReadOnlyList<PairAgreement> agreement,
+        ITokenClassifier model, IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, IReadOnlyList<PairAgreement> agreement,
         RunSettings settings, CliContext context, string? title = null)
     {
         var groups = ExplanationGroup.FromMethods(resultsByMethod);
@@ -164,7 +164,7 @@ internal static class Output
     }
 
     /// <summary>Predictions as a table, JSON or Markdown.</summary>
-    public static string Predictions(TextClassifier model, IReadOnlyList<Prediction> predictions, string format)
+    public static string Predictions(ITokenClassifier model, IReadOnlyList<Prediction> predictions, string format)
     {
         switch (format)
         {

@@ -30,7 +30,8 @@ internal static class PredictCommand
         {
             var texts = TextInputs.Read(parse.GetValue(options.Text), parse.GetValue(options.Input), context);
             var truncate = parse.GetValue(options.Truncate);
-            using var model = ModelSource.Load(parse.GetValue(options.Model), context, out _);
+            var model = ModelSource.LoadAny(parse.GetValue(options.Model), context);
+            using var owner = model as IDisposable;
             TextChecks.CheckLengths(model, texts, truncate, parse.GetValue(options.Input) is null ? "--text" : "--input");
             var predictions = ChunkedRun.Predict(model, texts, parse.GetValue(options.BatchSize) ?? 16, truncate, context);
             Output.Write(Output.Predictions(model, predictions, parse.GetValue(format) ?? "table"), parse.GetValue(options.Output), context);

@@ -85,7 +85,14 @@ public sealed record TransformerConfig
     public string? ProblemType { get; init; }
 
     /// <summary>The longest input the position table allows (RoBERTa: positions start after the pad id).</summary>
-    public int MaxSequenceLength => ModelType == "roberta" ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
+    public int MaxSequenceLength => UsableLength(ModelType, MaxPositionEmbeddings, PadTokenId);
+
+    /// <summary>
+    /// The longest input a position table of <paramref name="maxPositionEmbeddings"/> rows allows: RoBERTa-family
+    /// models number positions from pad_token_id + 1, so pad_token_id + 1 rows are never used by tokens.
+    /// </summary>
+    internal static int UsableLength(string modelType, int maxPositionEmbeddings, int padTokenId) =>
+        modelType is "roberta" or "xlm-roberta" or "camembert" ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
 
     internal int HeadDim => HiddenSize / NumAttentionHeads;
 

@@ -1,0 +1,428 @@
+using System.Globalization;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Attribution.Onnx;
+
+/// <summary>
+/// A sequence classifier exported to ONNX (Hugging Face Optimum layout), run with ONNX Runtime. It has no gradients, so
+/// it is explained by the perturbation methods (<see cref="IPerturbationAttributor"/>: LIME and the like), which need
+/// only its tokenizer and its logits. Load one with <see cref="Load"/>.
+/// </summary>
+/// <remarks>
+/// The graph takes <c>input_ids</c>, <c>attention_mask</c> and, when it has it, <c>token_type_ids</c> (int64
+/// [batch, sequence]) and returns <c>logits</c> [batch, labels]. Sequences are sorted by length, padded with the
+/// tokenizer's pad id (attention 0) and run in batches of <see cref="OnnxSessionSettings.BatchSize"/>. Nothing is ever
+/// truncated: an input longer than <see cref="MaxLength"/> is an <see cref="ArgumentException"/>. Every method is safe
+/// to call from several threads at once (ONNX Runtime's <c>Run</c> is, and this object keeps no per-call state).
+/// </remarks>
+public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
+{
+    private const string IdsInput = "input_ids";
+    private const string MaskInput = "attention_mask";
+    private const string TypesInput = "token_type_ids";
+    private const string LogitsOutput = "logits";
+
+    private static readonly string[] OutputNames = [LogitsOutput];
+
+    private readonly InferenceSession session;
+    private readonly bool takesMask;
+    private readonly bool logitsAreDouble;
+    private readonly long vocabularySize;
+    private readonly string configPath;
+    private volatile bool disposed;
+
+    private OnnxTextClassifier(string name, string modelPath, string configPath, InferenceSession session, ITokenizer tokenizer,
+        IReadOnlyList<string> labels, int? maxLength, GraphInputs inputs, long vocabularySize, OnnxSessionSettings settings)
+    {
+        Name = name;
+        ModelPath = modelPath;
+        this.configPath = configPath;
+        this.session = session;
+        Tokenizer = tokenizer;
+        Labels = labels;
+        MaxLength = maxLength;
+        UsesTokenTypes = inputs.TakesTypes;
+        takesMask = inputs.TakesMask;
+        logitsAreDouble = inputs.LogitsAreDouble;
+        this.vocabularySize = vocabularySize;
+        Settings = settings;
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>The ONNX file the session runs.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The session settings and batch size in use.</summary>
+    public OnnxSessionSettings Settings { get; }
+
+    /// <inheritdoc />
+    public ITokenizer Tokenizer { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <inheritdoc />
+    public int? MaxLength { get; }
+
+    /// <summary>Whether the graph has a <c>token_type_ids</c> input (BERT exports do; DistilBERT and RoBERTa exports do not).</summary>
+    public bool UsesTokenTypes { get; }
+
+    /// <summary>
+    /// Loads a Hugging Face Optimum export: <c>model.onnx</c> (or <c>onnx/model.onnx</c>), <c>config.json</c> (labels
+    /// from <c>id2label</c> or <c>num_labels</c>; the length limit from <c>max_position_embeddings</c>, less
+    /// pad_token_id + 1 for RoBERTa) and the tokenizer files (<c>tokenizer.json</c>, or <c>vocab.txt</c> /
+    /// <c>vocab.json</c> + <c>merges.txt</c>). The graph's inputs and output are checked against what this class feeds
+    /// and reads.
+    /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="settings">Session settings (threads, graph optimization, batch size); defaults when null.</param>
+    /// <exception cref="ModelLoadException">
+    /// The folder, the ONNX file or config.json is missing or malformed, or the graph's inputs or output are not those of
+    /// a sequence classifier; the message names the file, what the graph has, and the fix.
+    /// </exception>
+    /// <exception cref="TokenizerException">The tokenizer files are missing or malformed.</exception>
+    public static OnnxTextClassifier Load(string folder, OnnxSessionSettings? settings = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        settings ??= new OnnxSessionSettings();
+        if (!Directory.Exists(folder))
+        {
+            throw new ModelLoadException(folder, null, File.Exists(folder)
+                ? $"'{folder}' is a file; pass the model's folder (model.onnx or onnx/model.onnx, config.json and tokenizer files)"
+                : $"model folder '{folder}' does not exist; pass a folder with model.onnx (or onnx/model.onnx), config.json and tokenizer files");
+        }
+
+        var modelPath = FindModelFile(folder)
+            ?? throw new ModelLoadException(folder, null,
+                $"'{folder}' has no model.onnx and no onnx/model.onnx; export the classifier with Hugging Face Optimum " +
+                "(optimum-cli export onnx --model NAME --task text-classification FOLDER) or torch.onnx.export into FOLDER/model.onnx");
+        var config = ReadConfig(folder);
+        var tokenizer = TokenizerLoader.FromDirectory(folder);
+        if (config.VocabSize is { } vocab && tokenizer.VocabularySize > vocab)
+        {
+            throw new ModelLoadException(config.Path, "vocab_size",
+                $"the tokenizer in '{folder}' has {tokenizer.VocabularySize} ids but {config.Path} says vocab_size {vocab}: they do not belong together");
+        }
+
+        var session = OpenSession(modelPath, settings);
+        try
+        {
+            var inputs = CheckGraph(session, modelPath, config);
+            var name = Path.GetFileName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+            return new OnnxTextClassifier(name, modelPath, config.Path, session, tokenizer, config.Labels, config.MaxLength ?? tokenizer.ModelMaxLength,
+                inputs, config.VocabSize ?? tokenizer.VocabularySize, settings);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">A sequence is empty, longer than <see cref="MaxLength"/>, has an id outside the vocabulary, or type ids of another length.</exception>
+    /// <exception cref="ModelLoadException">The graph returns a number of logits other than the labels config.json names.</exception>
+    public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        TokenBatches.Check(this, sequences);
+        CheckIds(sequences);
+        var results = new double[sequences.Count][];
+
+        // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
+        foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
+        {
+            var logits = Run(sequences, chunk);
+            for (var row = 0; row < chunk.Length; row++)
+            {
+                results[chunk[row]] = logits[row];
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>Class probabilities (softmax of the logits, in float64) for each text.</summary>
+    /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
+    public double[][] PredictProbabilities(IReadOnlyList<string> texts) =>
+        PredictLogits(Encode(texts)).Select(Lime.Softmax).ToArray();
+
+    /// <summary>The prediction (logits, probabilities, most probable label) for each text, in input order.</summary>
+    /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts)
+    {
+        var logits = PredictLogits(Encode(texts));
+        return logits.Select((row, i) =>
+        {
+            var probabilities = Lime.Softmax(row);
+            var label = Array.IndexOf(row, row.Max());
+            return new Prediction(texts[i], row, probabilities, label, Labels[label]);
+        }).ToList();
+    }
+
+    /// <summary>Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        disposed = true;
+        session.Dispose();
+    }
+
+    /// <summary>The token sequences of <paramref name="texts"/>, refusing (never truncating) one that is too long.</summary>
+    private TokenSequence[] Encode(IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var sequences = new TokenSequence[texts.Count];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
+            }
+
+            if (string.IsNullOrWhiteSpace(texts[i]))
+            {
+                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to classify", nameof(texts));
+            }
+
+            var encoding = Tokenizer.Encode(texts[i]);
+            if (MaxLength is { } max && encoding.Length > max)
+            {
+                throw new ArgumentException($"texts[{i}] has {encoding.Length} tokens but {Name} accepts at most {max}: shorten it (nothing is truncated silently)", nameof(texts));
+            }
+
+            sequences[i] = new TokenSequence(encoding.Ids, encoding.TypeIds);
+        }
+
+        return sequences;
+    }
+
+    /// <summary>An id outside the embedding table would fail inside the graph's Gather with a message naming no input.</summary>
+    private void CheckIds(IReadOnlyList<TokenSequence> sequences)
+    {
+        for (var i = 0; i < sequences.Count; i++)
+        {
+            foreach (var id in sequences[i].Ids)
+            {
+                if (id < 0 || id >= vocabularySize)
+                {
+                    throw new ArgumentException($"sequences[{i}] has id {id}, outside {Name}'s vocabulary [0, {vocabularySize})", nameof(sequences));
+                }
+            }
+        }
+    }
+
+    /// <summary>One run of the graph on the sequences <paramref name="chunk"/> (right-padded to the longest).</summary>
+    private double[][] Run(IReadOnlyList<TokenSequence> sequences, int[] chunk)
+    {
+        var length = chunk.Max(i => sequences[i].Ids.Length);
+        var ids = new long[chunk.Length * length];
+        var mask = new long[chunk.Length * length];
+        var types = new long[chunk.Length * length];
+        Array.Fill(ids, Tokenizer.PadId);
+        for (var row = 0; row < chunk.Length; row++)
+        {
+            var sequence = sequences[chunk[row]];
+            sequence.Ids.CopyTo(ids, row * length);
+            sequence.TypeIds?.CopyTo(types, row * length);
+            Array.Fill(mask, 1L, row * length, sequence.Ids.Length);
+        }
+
+        long[] shape = [chunk.Length, length];
+        var names = new List<string> { IdsInput };
+        var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(ids, shape) };
+        try
+        {
+            if (takesMask)
+            {
+                names.Add(MaskInput);
+                values.Add(OrtValue.CreateTensorValueFromMemory(mask, shape));
+            }
+
+            if (UsesTokenTypes)
+            {
+                names.Add(TypesInput);
+                values.Add(OrtValue.CreateTensorValueFromMemory(types, shape));
+            }
+
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, names, values, OutputNames);
+            var logits = outputs.First();
+            var outputShape = logits.GetTensorTypeAndShape().Shape;
+            if (outputShape.Length != 2 || outputShape[0] != chunk.Length)
+            {
+                throw new InvalidOperationException(
+                    $"{ModelPath} returned logits of shape [{string.Join(", ", outputShape)}] for {chunk.Length} sequences; expected [{chunk.Length}, {Labels.Count}]");
+            }
+
+            if (outputShape[1] != Labels.Count)
+            {
+                throw new ModelLoadException(configPath, "id2label",
+                    $"{ModelPath} returns {outputShape[1]} logits per text but {configPath} names {Labels.Count} labels ({string.Join(", ", Labels)}): " +
+                    "the config does not belong to this graph; put the config.json saved with this model beside it (its id2label or num_labels decides the labels)");
+            }
+
+            var width = Labels.Count;
+            var flat = logitsAreDouble
+                ? logits.GetTensorDataAsSpan<double>().ToArray()
+                : Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
+            return Enumerable.Range(0, chunk.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+        }
+        finally
+        {
+            foreach (var value in values)
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    private static string? FindModelFile(string folder) =>
+        new[] { Path.Combine(folder, "model.onnx"), Path.Combine(folder, "onnx", "model.onnx") }.FirstOrDefault(File.Exists);
+
+    private static InferenceSession OpenSession(string modelPath, OnnxSessionSettings settings)
+    {
+        using var options = settings.ToSessionOptions();
+        try
+        {
+            return new InferenceSession(modelPath, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelLoadException(modelPath, null,
+                $"'{modelPath}' is not an ONNX model that ONNX Runtime can load ({e.Message.Trim()}); export it again (torch.onnx.export or optimum-cli export onnx)", e);
+        }
+    }
+
+    /// <summary>What the graph takes and returns, after checking it against what <see cref="Run"/> feeds and reads.</summary>
+    private sealed record GraphInputs(bool TakesMask, bool TakesTypes, bool LogitsAreDouble);
+
+    private static GraphInputs CheckGraph(InferenceSession session, string modelPath, OnnxConfig config)
+    {
+        var inputs = session.InputMetadata;
+        var outputs = session.OutputMetadata;
+        var described = $"its inputs are {Describe(inputs)} and its outputs {Describe(outputs)}";
+        const string Fix = "export the sequence classifier with Hugging Face Optimum (optimum-cli export onnx --task text-classification) " +
+            "or torch.onnx.export(model, ..., input_names=[\"input_ids\", \"attention_mask\"], output_names=[\"logits\"], dynamic_axes=...)";
+        if (!inputs.ContainsKey(IdsInput))
+        {
+            throw new ModelLoadException(modelPath, IdsInput, $"'{modelPath}' has no input '{IdsInput}': {described}; {Fix}");
+        }
+
+        var unknown = inputs.Keys.Where(k => k is not (IdsInput or MaskInput or TypesInput)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ModelLoadException(modelPath, unknown[0],
+                $"'{modelPath}' has input(s) {string.Join(", ", unknown)} that a text classifier is not given (only {IdsInput}, {MaskInput} and {TypesInput}): {described}; {Fix}");
+        }
+
+        foreach (var (name, meta) in inputs)
+        {
+            if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length != 2)
+            {
+                throw new ModelLoadException(modelPath, name,
+                    $"'{modelPath}' input '{name}' is {Describe(meta)}; it must be an int64 tensor [batch, sequence] ({described}); {Fix}");
+            }
+        }
+
+        if (!outputs.TryGetValue(LogitsOutput, out var logits))
+        {
+            throw new ModelLoadException(modelPath, LogitsOutput, $"'{modelPath}' has no output '{LogitsOutput}': {described}; {Fix}");
+        }
+
+        if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Double) || logits.Dimensions.Length != 2)
+        {
+            throw new ModelLoadException(modelPath, LogitsOutput,
+                $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a float32 or float64 tensor [batch, labels] ({described}); {Fix}");
+        }
+
+        // A fixed width can be checked now; a symbolic one is checked on every run.
+        if (logits.Dimensions[1] > 0 && logits.Dimensions[1] != config.Labels.Count)
+        {
+            throw new ModelLoadException(config.Path, "id2label",
+                $"'{modelPath}' returns {logits.Dimensions[1]} logits per text but {config.Path} names {config.Labels.Count} labels ({string.Join(", ", config.Labels)}): " +
+                "the config does not belong to this graph; put the config.json saved with this model beside it");
+        }
+
+        return new GraphInputs(inputs.ContainsKey(MaskInput), inputs.ContainsKey(TypesInput), logits.ElementDataType == TensorElementType.Double);
+    }
+
+    private static string Describe(IReadOnlyDictionary<string, NodeMetadata> nodes) =>
+        nodes.Count == 0 ? "(none)" : string.Join(", ", nodes.Select(kv => $"{kv.Key} {Describe(kv.Value)}"));
+
+    private static string Describe(NodeMetadata meta)
+    {
+        if (!meta.IsTensor)
+        {
+            return $"a {meta.OnnxValueType}";
+        }
+
+        var dims = meta.Dimensions.Select((d, i) => d >= 0 ? d.ToString(CultureInfo.InvariantCulture)
+            : meta.SymbolicDimensions.Length > i && meta.SymbolicDimensions[i].Length > 0 ? meta.SymbolicDimensions[i] : "?");
+        return $"{meta.ElementDataType.ToString().ToLowerInvariant()} [{string.Join(", ", dims)}]";
+    }
+
+    /// <summary>What this class needs from config.json.</summary>
+    private sealed record OnnxConfig(string Path, IReadOnlyList<string> Labels, int? MaxLength, int? VocabSize);
+
+    /// <summary>
+    /// Reads config.json with the library's config reader. Unlike <see cref="TransformerConfig"/>, the architecture
+    /// fields are not checked: ONNX Runtime runs the graph, so any model_type will do.
+    /// </summary>
+    private static OnnxConfig ReadConfig(string folder)
+    {
+        var path = Path.Combine(folder, "config.json");
+        var text = ConfigJson.ReadText(path, "An ONNX model folder holds the config.json of the exported model (Optimum writes it; model.config.save_pretrained(folder) does too).");
+        using var document = ConfigJson.ParseObject(text, path, "Fix the file or save it again with model.config.save_pretrained(folder).");
+        var reader = new ConfigFields(document.RootElement, path, "fix the value (Hugging Face writes it with model.config.save_pretrained).");
+        var modelType = reader.String("model_type") ?? string.Empty;
+        var names = reader.Id2Label();
+        string[] labels;
+        if (names is not null)
+        {
+            if (names.Count == 0 || Enumerable.Range(0, names.Count).Any(i => !names.ContainsKey(i)))
+            {
+                throw new ModelLoadException(path, "id2label",
+                    $"{path}: \"id2label\" must name every class 0..n-1 exactly once; it has keys {string.Join(", ", names.Keys.Order())}");
+            }
+
+            labels = Enumerable.Range(0, names.Count).Select(i => names[i]).ToArray();
+        }
+        else
+        {
+            // Hugging Face's default when neither is given: two classes, LABEL_0 and LABEL_1.
+            var count = reader.Int("num_labels") ?? 2;
+            if (count < 1)
+            {
+                throw new ModelLoadException(path, "num_labels", $"{path}: \"num_labels\" is {count}; it must be at least 1");
+            }
+
+            labels = Enumerable.Range(0, count).Select(i => "LABEL_" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        int? maxLength = null;
+        if (reader.Int("max_position_embeddings") is { } positions)
+        {
+            var padId = reader.Int("pad_token_id") ?? (modelType is "roberta" or "xlm-roberta" or "camembert" ? 1 : 0);
+            maxLength = TransformerConfig.UsableLength(modelType, positions, padId);
+            if (maxLength < 1)
+            {
+                throw new ModelLoadException(path, "max_position_embeddings",
+                    $"{path}: \"max_position_embeddings\" is {positions}, which leaves no position for tokens");
+            }
+        }
+
+        var vocab = reader.Int("vocab_size");
+        if (vocab is < 1)
+        {
+            throw new ModelLoadException(path, "vocab_size", $"{path}: \"vocab_size\" is {vocab}; it must be at least 1");
+        }
+
+        return new OnnxConfig(path, labels, maxLength, vocab);
+    }
+}

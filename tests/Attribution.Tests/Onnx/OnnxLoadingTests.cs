@@ -1,0 +1,239 @@
+using Attribution.Models;
+using Attribution.Onnx;
+using static Attribution.Tests.Onnx.OnnxGraphWriter;
+
+namespace Attribution.Tests.Onnx;
+
+/// <summary>
+/// Loading and running hand-written ONNX graphs (no exporter, no shared data): what the classifier feeds the graph,
+/// and every bad input a typed error whose message names the problem.
+/// </summary>
+public sealed class OnnxLoadingTests : IDisposable
+{
+    // Ids 0..8: "the good bad movie" is [CLS] the good bad movie [SEP] = 2 5 6 7 8 3.
+    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "good", "bad", "movie"];
+
+    private readonly string folder = Directory.CreateTempSubdirectory("attribution-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>vocab.txt and a config with two labels and room for <paramref name="maxPositions"/> tokens.</summary>
+    private void WriteFolder(int maxPositions = 6)
+    {
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary);
+        File.WriteAllText(Path.Combine(folder, "config.json"),
+            $$$"""{"model_type": "bert", "vocab_size": 9, "max_position_embeddings": {{{maxPositions}}}, "id2label": {"0": "neg", "1": "pos"}}""");
+    }
+
+    /// <summary>logits = float(input_ids): the logits show exactly which ids (padding included) the graph was given.</summary>
+    private void WriteCastGraph(bool withMask = true, string idsName = "input_ids")
+    {
+        var inputs = new List<Value> { new(idsName, Int64Type, "batch", "sequence") };
+        if (withMask)
+        {
+            inputs.Add(new Value("attention_mask", Int64Type, "batch", "sequence"));
+        }
+
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            inputs,
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", [idsName], ["logits"], ("to", FloatType))]));
+    }
+
+    [Fact]
+    public void The_graph_gets_the_ids_of_each_sequence_in_input_order_and_the_config_labels_name_the_columns()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        using var model = OnnxTextClassifier.Load(folder);
+
+        model.Labels.Should().Equal("neg", "pos");
+        model.MaxLength.Should().Be(6);
+        model.UsesTokenTypes.Should().BeFalse();
+        // One batch of two: each row of the graph's output goes back to its own sequence.
+        var logits = model.PredictLogits([new TokenSequence([8, 7]), new TokenSequence([5, 6])]);
+        logits.Should().HaveCount(2);
+        logits[0].Should().Equal(8.0, 7.0);
+        logits[1].Should().Equal(5.0, 6.0);
+    }
+
+    [Fact]
+    public void A_logits_width_other_than_the_labels_is_an_error_naming_both()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        using var model = OnnxTextClassifier.Load(folder);
+
+        // Three ids give three "logits" for a config with two labels.
+        var act = () => model.PredictLogits([new TokenSequence([2, 5, 3])]);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.Message.Contains("returns 3 logits per text", StringComparison.Ordinal)
+            && e.Message.Contains("names 2 labels (neg, pos)", StringComparison.Ordinal) && e.Field == "id2label");
+    }
+
+    [Fact]
+    public void A_text_longer_than_the_position_table_is_refused_not_truncated()
+    {
+        WriteFolder(maxPositions: 4);
+        WriteCastGraph();
+        using var model = OnnxTextClassifier.Load(folder);
+
+        // [CLS] the good bad movie [SEP] is 6 tokens.
+        var act = () => model.Predict(["the good bad movie"]);
+
+        act.Should().Throw<ArgumentException>().WithMessage("*has 6 tokens*accepts at most 4*");
+        var ids = () => model.PredictLogits([new TokenSequence([2, 5, 6, 7, 3])]);
+        ids.Should().Throw<ArgumentException>().WithMessage("*5 ids*at most 4*");
+    }
+
+    [Fact]
+    public void An_id_outside_the_vocabulary_is_refused_before_the_graph_runs()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        using var model = OnnxTextClassifier.Load(folder);
+
+        var act = () => model.PredictLogits([new TokenSequence([2, 9])]);
+
+        act.Should().Throw<ArgumentException>().WithMessage("*id 9, outside*[0, 9)*");
+    }
+
+    [Fact]
+    public void A_file_that_is_not_an_onnx_model_is_a_load_error_naming_the_file()
+    {
+        WriteFolder();
+        var path = Path.Combine(folder, "model.onnx");
+        File.WriteAllText(path, "this is not a protobuf model");
+
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.FilePath == path
+            && e.Message.Contains($"'{path}' is not an ONNX model", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_folder_without_model_onnx_is_a_load_error_naming_both_places_looked_at()
+    {
+        WriteFolder();
+
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.FilePath == folder
+            && e.Message.Contains("no model.onnx and no onnx/model.onnx", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_optimum_subfolder_onnx_model_onnx_is_found()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        Directory.CreateDirectory(Path.Combine(folder, "onnx"));
+        File.Move(Path.Combine(folder, "model.onnx"), Path.Combine(folder, "onnx", "model.onnx"));
+
+        using var model = OnnxTextClassifier.Load(folder);
+
+        model.ModelPath.Should().Be(Path.Combine(folder, "onnx", "model.onnx"));
+    }
+
+    [Fact]
+    public void A_graph_without_input_ids_is_a_load_error_naming_the_graphs_inputs_and_outputs()
+    {
+        WriteFolder();
+        WriteCastGraph(idsName: "x");
+
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.Field == "input_ids"
+            && e.Message.Contains("has no input 'input_ids'", StringComparison.Ordinal)
+            && e.Message.Contains("x int64 [batch, sequence]", StringComparison.Ordinal)
+            && e.Message.Contains("logits float [batch, sequence]", StringComparison.Ordinal)
+            && e.Message.Contains("optimum-cli export onnx", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_graph_whose_logits_are_not_named_logits_is_a_load_error()
+    {
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", Int64Type, "batch", "sequence")],
+            [new Value("scores", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["scores"], ("to", FloatType))]));
+
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.Field == "logits"
+            && e.Message.Contains("has no output 'logits'", StringComparison.Ordinal) && e.Message.Contains("scores float", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_float_input_ids_is_a_load_error_naming_its_type()
+    {
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", FloatType, "batch", "sequence")],
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Identity", ["input_ids"], ["logits"])]));
+
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().WithMessage("*input 'input_ids' is float [batch, sequence]; it must be an int64 tensor*");
+    }
+
+    [Fact]
+    public void A_graph_without_attention_mask_is_never_given_padding()
+    {
+        WriteFolder();
+        WriteCastGraph(withMask: false);
+        using var model = OnnxTextClassifier.Load(folder);
+
+        // Different lengths would need padding; without a mask each length runs on its own, so the widths differ.
+        var act = () => model.PredictLogits([new TokenSequence([5, 6]), new TokenSequence([7])]);
+
+        act.Should().Throw<ModelLoadException>().WithMessage("*returns 1 logits per text*");
+        model.PredictLogits([new TokenSequence([5, 6]), new TokenSequence([8, 7])]).Should().BeEquivalentTo(new[] { new[] { 5.0, 6.0 }, new[] { 8.0, 7.0 } }, o => o.WithStrictOrdering());
+    }
+
+    [Theory]
+    [InlineData("IntraOpThreads")]
+    [InlineData("InterOpThreads")]
+    [InlineData("BatchSize")]
+    [InlineData("GraphOptimization")]
+    public void Impossible_session_settings_are_refused_naming_the_setting(string setting)
+    {
+        Action act = setting switch
+        {
+            "IntraOpThreads" => () => _ = new OnnxSessionSettings { IntraOpThreads = -1 },
+            "InterOpThreads" => () => _ = new OnnxSessionSettings { InterOpThreads = -2 },
+            "BatchSize" => () => _ = new OnnxSessionSettings { BatchSize = 0 },
+            _ => () => _ = new OnnxSessionSettings { GraphOptimization = (OnnxGraphOptimization)7 },
+        };
+
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == setting && e.Message.StartsWith(setting, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Session_settings_reach_a_working_session()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        var settings = new OnnxSessionSettings { IntraOpThreads = 1, InterOpThreads = 1, GraphOptimization = OnnxGraphOptimization.Disabled, BatchSize = 2 };
+
+        using var model = OnnxTextClassifier.Load(folder, settings);
+
+        model.Settings.Should().Be(settings);
+        model.PredictLogits([new TokenSequence([6, 7])])[0].Should().Equal(6.0, 7.0);
+    }
+
+    [Fact]
+    public void A_disposed_classifier_says_so()
+    {
+        WriteFolder();
+        WriteCastGraph();
+        var model = OnnxTextClassifier.Load(folder);
+        model.Dispose();
+
+        var act = () => model.PredictLogits([new TokenSequence([6, 7])]);
+
+        act.Should().Throw<ObjectDisposedException>();
+    }
+}
