@@ -139,6 +139,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
         {
             var logits = Run(sequences, chunk);
+            NonFiniteValueException.CheckLogits(Name, logits);
             for (var row = 0; row < chunk.Length; row++)
             {
                 results[chunk[row]] = logits[row];
