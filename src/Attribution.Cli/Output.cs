@@ -28,9 +28,10 @@ internal static class Output
                 // A closed pipe (`attribution … | head -0`), a full disk behind a redirection, a closed descriptor.
                 throw new OutputException($"cannot write the results to standard output ({e.Message.TrimEnd('.')}): it was closed, or the disk behind it is full; nothing more was written", e);
             }
-            catch (ObjectDisposedException e)
+            catch (Exception e) when (e is ObjectDisposedException or UnauthorizedAccessException)
             {
-                throw new OutputException("cannot write the results to standard output: it is closed", e);
+                // A descriptor 1 closed before the start is reused by the runtime for a read-only file: EBADF on write.
+                throw new OutputException("cannot write the results to standard output: it is closed (descriptor 1 is not open for writing); nothing was written", e);
             }
 
             return;

@@ -7,6 +7,8 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        // First, before the program opens any file that could take descriptor 1's number if it was closed.
+        using var output = StandardOutput.Open();
         using var cancellation = new CancellationTokenSource();
         var error = Console.Error;
         Console.CancelKeyPress += (_, e) =>
@@ -24,13 +26,25 @@ internal static class Program
 
         var context = new CliContext
         {
-            Out = Console.Out,
+            Out = output,
             Error = error,
             In = Console.In,
             OutputColor = ConsoleRenderer.DetectColorMode(),
             ErrorIsTerminal = !Console.IsErrorRedirected,
             Cancellation = cancellation.Token,
         };
-        return CliApp.Run(args, context);
+        var code = CliApp.Run(args, context);
+        try
+        {
+            output.Flush();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Help or version text that did not fit in the pipe: the run itself succeeded or failed on its own.
+            error.WriteLine($"error: cannot write to standard output ({e.Message.TrimEnd('.')})");
+            return code == ExitCodes.Ok ? ExitCodes.Failure : code;
+        }
+
+        return code;
     }
 }
