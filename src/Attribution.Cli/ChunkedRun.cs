@@ -26,6 +26,9 @@ internal static class ChunkedRun
         ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods, ExplainOptions options, CliContext context)
     {
         var results = methods.Select(_ => new List<Explanation>(texts.Count)).ToArray();
+
+        // Ctrl-C also stops inside a chunk, between model passes (a single text with many steps or samples).
+        options = options with { Cancellation = context.Cancellation };
         Run(texts, options.BatchSize, "explained", context, chunk =>
         {
             var chunkResults = ModelMethods.ExplainAll(model, chunk, methods, options);

@@ -67,7 +67,7 @@ internal sealed class CliOptions
         HelpName = "PATH",
     };
 
-    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; default 50).", 1);
+    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; default 50, at most 10000).", 1, Attribution.Methods.IntegrationRules.MaxSteps);
 
     public Option<string?> Integration { get; } = Choice(
         "--integration", "Integration rule (default gausslegendre for integrated-gradients, riemann-trapezoid for conductance).",
@@ -75,17 +75,17 @@ internal sealed class CliOptions
 
     public Option<string?> Baseline { get; } = Choice("--baseline", "Baseline of path methods (default pad); gradient-shap: the one baseline drawn from (default pad and zero).", ["pad", "zero", "unk", "mask"]);
 
-    public Option<int?> InternalBatchSize { get; } = Int("--internal-batch-size", "Rows (texts x steps) per forward pass of path methods (default 64).", 1);
+    public Option<int?> InternalBatchSize { get; } = Int("--internal-batch-size", "Rows (texts x steps) per forward pass of path methods and gradient-shap (default 64, at most 4096).", 1, Attribution.Methods.PathMethod.MaxInternalBatchSize);
 
     public Option<(int Position, int Unit)?> Neuron { get; } = NeuronOption();
 
-    public Option<int?> Samples { get; } = Int("--samples", "Samples per text: LIME's perturbed texts (default 256), shapley-sampling's feature orders (default 25), kernel-shap's coalitions (default 256), gradient-shap's draws (default 5).", 1);
+    public Option<int?> Samples { get; } = Int("--samples", "Samples per text: LIME's perturbed texts (default 256), shapley-sampling's feature orders (default 25), kernel-shap's coalitions (default 256), gradient-shap's draws (default 5); at most 100000.", 1, Attribution.Methods.Lime.MaxSamples);
 
     public Option<int?> Window { get; } = Int("--window", "occlusion: features hidden together (default 1: leave-one-out).", 1);
 
     public Option<int?> Stride { get; } = Int("--stride", "occlusion: features between window starts (default 1).", 1);
 
-    public Option<int?> MaxFeatures { get; } = Int("--max-features", "shapley: the most features a text may have, at most 20 (default 12; 2^n model inputs per text).", 1);
+    public Option<int?> MaxFeatures { get; } = Int("--max-features", "shapley: the most features a text may have, at most 20 (default 12; 2^n model inputs per text).", 1, Attribution.Methods.ShapleyValues.FeatureLimit);
 
     public Option<string?> Features { get; } = Choice("--features", "Perturbation methods and LIME: what is switched on and off (default words).", ["words", "words-punct", "tokens"]);
 
@@ -107,7 +107,7 @@ internal sealed class CliOptions
 
     public Option<string?> Attention { get; } = Choice("--attention", "LRP: how relevance crosses attention (default attnlrp).", ["attnlrp", "cp"]);
 
-    public Option<int?> NoiseSamples { get; } = Int("--noise-samples", "smoothgrad: noisy samples per text (default 10).", 1);
+    public Option<int?> NoiseSamples { get; } = Int("--noise-samples", "smoothgrad: noisy samples per text (default 10, at most 10000).", 1, Attribution.Methods.NoiseTunnel.MaxSamples);
 
     public Option<double?> NoiseStdev { get; } = Double("--noise-stdev", "smoothgrad: absolute standard deviation of the noise (default 0.15 x the activation's range); gradient-shap: of the noise added to the input's activation (default 0).", positive: false);
 
@@ -137,7 +137,7 @@ internal sealed class CliOptions
         Description = "Truncate texts longer than the model accepts (reported in the results) instead of failing.",
     };
 
-    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16).", 1);
+    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16, at most 1024).", 1, Attribution.Methods.ExplainOptions.MaxBatchSize);
 
     public Option<bool> Verbose { get; } = new("--verbose")
     {
@@ -192,7 +192,7 @@ internal sealed class CliOptions
         return option;
     }
 
-    private static Option<int?> Int(string name, string description, int minimum) => new(name)
+    private static Option<int?> Int(string name, string description, int minimum, int maximum = int.MaxValue) => new(name)
     {
         Description = description,
         HelpName = "N",
@@ -208,6 +208,12 @@ internal sealed class CliOptions
             if (value < minimum)
             {
                 result.AddError($"{name}: must be at least {minimum}, got {value}");
+                return null;
+            }
+
+            if (value > maximum)
+            {
+                result.AddError($"{name}: must be at most {maximum}, got {value}");
                 return null;
             }
 

@@ -64,6 +64,7 @@ public static class Explainer
 
         foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize))
         {
+            options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate);

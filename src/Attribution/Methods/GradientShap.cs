@@ -95,9 +95,9 @@ public sealed class GradientShap : LayerMethod
             throw new ArgumentException("Gradient SHAP needs at least one baseline to draw from (e.g. [Baseline.Pad, Baseline.Zero])", nameof(Baselines));
         }
 
-        if (InternalBatchSize < 1)
+        if (InternalBatchSize < 1 || InternalBatchSize > PathMethod.MaxInternalBatchSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {PathMethod.MaxInternalBatchSize}");
         }
     }
 
@@ -128,6 +128,7 @@ public sealed class GradientShap : LayerMethod
             for (var first = 0; first < Samples; first += perPass)
             {
                 var count = Math.Min(perPass, Samples - first);
+                context.Options.Cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var points = new List<Tensor>(count);
                 var differences = new List<Tensor>(count);

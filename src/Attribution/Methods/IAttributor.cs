@@ -144,20 +144,29 @@ public sealed record ExplainOptions
     /// <summary>Keep the per-dimension attributions on the result (<see cref="Explanation.RawAttributions"/>).</summary>
     public bool KeepRawAttributions { get; init; }
 
+    /// <summary>The largest <see cref="BatchSize"/> (1,024 texts).</summary>
+    public const int MaxBatchSize = 1024;
+
     /// <summary>Texts per batch; texts are grouped by length so padding stays small.</summary>
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Truncate texts longer than the model accepts (reported in <see cref="Explanation.Notes"/>) instead of failing.</summary>
     public bool Truncate { get; init; }
 
+    /// <summary>
+    /// Stops a long call between batches of model passes (an <see cref="OperationCanceledException"/>; nothing is
+    /// returned and every tensor made so far is freed).
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
+
     /// <summary>Post-processing applied to every result (special tokens, normalization, word aggregation).</summary>
     public Salience.SalienceOptions Salience { get; init; } = new();
 
     internal void Validate()
     {
-        if (BatchSize < 1)
+        if (BatchSize < 1 || BatchSize > MaxBatchSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {MaxBatchSize}");
         }
     }
 }

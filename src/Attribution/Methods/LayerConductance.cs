@@ -54,9 +54,11 @@ public sealed class LayerConductance : ConductanceMethod
         for (var first = 0; first <= Steps; first += pointsPerPass)
         {
             var count = Math.Min(pointsPerPass, Steps + 1 - first);
+            context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (activations, gradients) = LayerAlongPath(context, inputLayer, layer, path.Baseline, difference, alphas.AsSpan(first, count));
             using var noGrad = no_grad();
+            var carried = (previousActivation, previousGradient);
             for (var k = 0; k < count; k++)
             {
                 var activation = activations.narrow(0, k * batch, batch);
@@ -82,6 +84,10 @@ public sealed class LayerConductance : ConductanceMethod
             // The last point of this pass is needed by the next one: keep it beyond this scope.
             previousActivation = previousActivation!.clone().MoveToOuterDisposeScope();
             previousGradient = previousGradient!.clone().MoveToOuterDisposeScope();
+
+            // The previous pass's carried point is used up: free it now, so memory does not grow with the steps.
+            carried.previousActivation?.Dispose();
+            carried.previousGradient?.Dispose();
         }
 
         var attributions = total!;

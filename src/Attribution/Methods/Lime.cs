@@ -50,6 +50,12 @@ public sealed class Lime : IPerturbationAttributor
     /// </summary>
     public int Samples { get; init; } = 256;
 
+    /// <summary>
+    /// The most samples per text (100,000): every sample is a model input, and the masks and the surrogate's design
+    /// matrix grow with them.
+    /// </summary>
+    public const int MaxSamples = 100_000;
+
     /// <summary>Seed of the masks (default 0).</summary>
     public ulong Seed { get; init; }
 
@@ -230,7 +236,8 @@ public sealed class Lime : IPerturbationAttributor
         return RunWith(predictor, text, target, features, masks);
     }
 
-    private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given)
+    private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
+        CancellationToken cancellation = default)
     {
         if (features.Count == 0)
         {
@@ -282,6 +289,7 @@ public sealed class Lime : IPerturbationAttributor
         var probabilities = new double[texts.Count];
         for (var start = 0; start < texts.Count; start += BatchSize)
         {
+            cancellation.ThrowIfCancellationRequested();
             var chunk = texts.GetRange(start, Math.Min(BatchSize, texts.Count - start));
             var rows = Predict(predictor, chunk);
             for (var i = 0; i < rows.Length; i++)
@@ -337,7 +345,7 @@ public sealed class Lime : IPerturbationAttributor
                 .ToArray();
         }
 
-        var run = RunWith(model, text, target, features, null);
+        var run = RunWith(model, text, target, features, null, options.Cancellation);
 
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
@@ -353,7 +361,7 @@ public sealed class Lime : IPerturbationAttributor
         var probabilities = Predict(predictor, [text])[0];
         var target = options.Target.Resolve(predictor.Labels, ArgMax(probabilities));
         var features = SplitFeatures(text);
-        var run = RunWith(predictor, text, target, features, null);
+        var run = RunWith(predictor, text, target, features, null, options.Cancellation);
         var notes = RunNotes(run);
         notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
@@ -520,14 +528,14 @@ public sealed class Lime : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(Perturbation), Perturbation, "unknown LIME perturbation: use Mask or Remove");
         }
 
-        if (Samples < 1)
+        if (Samples < 1 || Samples > MaxSamples)
         {
-            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "LIME needs at least 1 sample");
+            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, $"LIME needs between 1 and {MaxSamples} samples");
         }
 
-        if (BatchSize < 1)
+        if (BatchSize < 1 || BatchSize > PerturbationMethod.MaxBatchSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {PerturbationMethod.MaxBatchSize}");
         }
 
         if (!(EffectiveKernelWidth > 0) || !double.IsFinite(EffectiveKernelWidth))

@@ -55,6 +55,9 @@ public sealed class NoiseTunnel : TextAttributor
     /// <summary>Noisy samples per text (default 10).</summary>
     public int Samples { get; init; } = 10;
 
+    /// <summary>The most noisy samples per text (10,000): each costs one run of the inner method.</summary>
+    public const int MaxSamples = 10_000;
+
     /// <summary>
     /// Absolute standard deviation of the noise. When null (default), it is <see cref="NoiseLevel"/> × (max − min) of
     /// the batch's activation at the layer, as the SmoothGrad paper sets it.
@@ -76,9 +79,9 @@ public sealed class NoiseTunnel : TextAttributor
 
     private protected override void Validate(ITextClassifier model)
     {
-        if (Samples < 1)
+        if (Samples < 1 || Samples > MaxSamples)
         {
-            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "a noise tunnel needs at least 1 sample");
+            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, $"a noise tunnel needs between 1 and {MaxSamples} samples");
         }
 
         if (Stdev is { } s && (s < 0 || !double.IsFinite(s)))
@@ -121,6 +124,7 @@ public sealed class NoiseTunnel : TextAttributor
         Tensor? sumOfSquares = null;
         for (var s = 0; s < Samples; s++)
         {
+            context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var attributions = inner.AttributeWithNoise(context, activation =>
             {

@@ -21,6 +21,9 @@ public abstract class PathMethod : LayerMethod
     /// <summary>The baseline (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
     public Baseline Baseline { get; init; } = Baseline.Pad;
 
+    /// <summary>The largest <see cref="InternalBatchSize"/> (4,096 rows per pass).</summary>
+    public const int MaxInternalBatchSize = 4096;
+
     /// <summary>Rows (texts × path points) per forward pass; bounds memory without changing the result. Default 64.</summary>
     public int InternalBatchSize { get; init; } = 64;
 
@@ -30,9 +33,9 @@ public abstract class PathMethod : LayerMethod
     private protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        if (InternalBatchSize < 1)
+        if (InternalBatchSize < 1 || InternalBatchSize > MaxInternalBatchSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, "internal batch size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {MaxInternalBatchSize}");
         }
     }
 
@@ -53,6 +56,7 @@ public abstract class PathMethod : LayerMethod
         for (var first = 0; first < Steps; first += stepsPerPass)
         {
             var count = Math.Min(stepsPerPass, Steps - first);
+            context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var gradients = gradientsAt(alphas.AsSpan(first, count));
             PathInputs.AddWeighted(total, gradients, batch, stepSizes.AsSpan(first, count));

@@ -28,6 +28,9 @@ internal sealed class CoalitionScorer
         this.length = length;
     }
 
+    /// <summary>Stops the run between model calls.</summary>
+    public CancellationToken Cancellation { get; set; }
+
     /// <summary>Number of features.</summary>
     public int FeatureCount { get; }
 
@@ -124,6 +127,7 @@ internal sealed class CoalitionScorer
         var fresh = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var chunk in missing.OrderBy(i => length(coalitions[i])).ThenBy(i => i).Chunk(batchSize))
         {
+            Cancellation.ThrowIfCancellationRequested();
             var values = evaluate(chunk.Select(i => coalitions[i]).ToArray());
             ModelCalls++;
             Evaluations += chunk.Length;

@@ -161,6 +161,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
 
         var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize);
         scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), CoalitionScorer.Score(logits, target, options.Score));
+        scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
         var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
@@ -183,6 +184,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         CheckFeatureCount(features.Count, text);
         var scorer = CoalitionScorer.ForText(predictor, text, features, Features == LimeFeatures.Words,
             Perturbation == AbsentFeature.Mask ? MaskToken : null, target, BatchSize);
+        scorer.Cancellation = options.Cancellation;
         var all = Enumerable.Repeat(true, features.Count).ToArray();
         if (LimeText.Rebuild(text, features, all, Features == LimeFeatures.Words, null) == text)
         {
