@@ -20,6 +20,12 @@ internal static class TextInputs
                     throw new UsageException("--text", texts.Count == 1 ? "the text is empty: there is nothing to explain" : $"text {i + 1} is empty: there is nothing to explain");
                 }
 
+                if (UnpairedSurrogate(texts[i]) is { } at)
+                {
+                    throw new UsageException("--text",
+                        $"{(texts.Count == 1 ? "the text" : $"text {i + 1}")} has an unpaired UTF-16 surrogate (U+{(int)texts[i][at]:X4}) at index {at}: it is not valid Unicode text; remove it");
+                }
+
                 result.Add(texts[i]);
             }
         }
@@ -60,12 +66,29 @@ internal static class TextInputs
                 throw new UsageException("--input", $"{input} is a folder; give a text file (one text a line) or a TSV with a 'sentence' column");
             }
 
+            if (Attribution.Engine.FileChecks.Problem(path) is { } problem)
+            {
+                throw new UsageException("--input", problem);
+            }
+
             if (!File.Exists(path))
             {
                 throw new UsageException("--input", $"{input} does not exist");
             }
 
-            lines = File.ReadAllLines(path);
+            try
+            {
+                // Strict UTF-8: a binary file or another encoding is refused, not read as replacement characters.
+                lines = File.ReadAllLines(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+            }
+            catch (System.Text.DecoderFallbackException e)
+            {
+                throw new UsageException("--input", $"{input} is not UTF-8 text (byte 0x{(e.BytesUnknown is { Length: > 0 } b ? b[0] : 0):X2} at offset {e.Index} cannot be decoded): save it as UTF-8, one text a line");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException("--input", $"{input} cannot be read: {e.Message.TrimEnd('.')}");
+            }
         }
 
         return Parse(lines, input);
@@ -88,6 +111,12 @@ internal static class TextInputs
             column = Array.FindIndex(names, n => string.Equals(n.Trim(), "sentence", StringComparison.OrdinalIgnoreCase));
         }
 
+        if (column < 0 && header.Contains('\t'))
+        {
+            throw new UsageException("--input",
+                $"{name} looks like a TSV (its first line has tabs) but its header has no 'sentence' column (it has {string.Join(", ", header.Split('\t').Select(h => $"'{h.Trim()}'"))}); name the text column 'sentence', or remove the tabs for one text a line");
+        }
+
         var texts = new List<string>();
         if (column < 0)
         {
@@ -96,7 +125,7 @@ internal static class TextInputs
                 var line = i == 0 ? header : lines[i];
                 if (!string.IsNullOrWhiteSpace(line))
                 {
-                    texts.Add(line.TrimEnd('\r'));
+                    texts.Add(Checked(line.TrimEnd('\r'), name, i + 1));
                 }
             }
 
@@ -116,9 +145,43 @@ internal static class TextInputs
                 throw new UsageException("--input", $"{name}, line {i + 1}: the row has no 'sentence' value (column {column + 1} of the header)");
             }
 
-            texts.Add(fields[column]);
+            texts.Add(Checked(fields[column], name, i + 1));
         }
 
         return texts;
+    }
+
+    /// <summary>The text of line <paramref name="line"/>, refused when it holds a NUL (a binary file) or an unpaired surrogate.</summary>
+    private static string Checked(string text, string name, int line)
+    {
+        if (text.Contains('\0'))
+        {
+            throw new UsageException("--input", $"{name}, line {line} has a NUL character: it looks like a binary file, not text");
+        }
+
+        if (UnpairedSurrogate(text) is { } at)
+        {
+            throw new UsageException("--input", $"{name}, line {line} has an unpaired UTF-16 surrogate at index {at}: it is not valid Unicode text");
+        }
+
+        return text;
+    }
+
+    /// <summary>The index of the first unpaired UTF-16 surrogate, or null.</summary>
+    private static int? UnpairedSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return i;
+            }
+        }
+
+        return null;
     }
 }

@@ -148,7 +148,9 @@ public sealed class CliUsageTests
         TextInputs.Parse(["a film", "", "  ", "another film\r"], "x").Should().Equal("a film", "another film");
         TextInputs.Parse(["\uFEFFsentence\tlabel", "good\t1", "bad\t0"], "x").Should().Equal("good", "bad");
         TextInputs.Parse(["idx\tSentence", "0\tgood", "1\tbad"], "x").Should().Equal("good", "bad");
-        TextInputs.Parse(["a\tb", "c\td"], "x").Should().Equal("a\tb", "c\td");
+        // Tabs in the first line without a 'sentence' column: a TSV whose text column cannot be found, not texts.
+        FluentActions.Invoking(() => TextInputs.Parse(["a\tb", "c\td"], "x")).Should().Throw<UsageException>()
+            .Which.Message.Should().Contain("--input").And.Contain("'sentence'").And.Contain("'a', 'b'");
         var missing = () => TextInputs.Parse(["label\tsentence", "1"], "f.tsv");
         missing.Should().Throw<UsageException>().Which.Message.Should().Contain("--input").And.Contain("line 2");
     }

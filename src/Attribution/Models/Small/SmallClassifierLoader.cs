@@ -48,6 +48,9 @@ public static class SmallClassifierLoader
         SmallClassifier? model = null;
         try
         {
+            // Before the model is built: config sizes that do not match the weights (a typo, or a hostile
+            // embedding_dim of 10^9) would otherwise reach libtorch as a request for terabytes.
+            CheckConfigAgainstWeights(config, tensors, Path.Combine(directory, "config.json"));
             model = SmallClassifier.Create(config);
             CopyWeights(model, tensors, weights);
             model.eval();
@@ -64,6 +67,51 @@ public static class SmallClassifierLoader
             {
                 t.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// The sizes config.json gives against the shapes of the checkpoint's tensors: vocabulary and embedding width,
+    /// each convolution's filters and kernel, the LSTM's or MLP's hidden width, and the labels. A mismatch names the
+    /// config field, both values and the file.
+    /// </summary>
+    private static void CheckConfigAgainstWeights(SmallClassifierConfig config, Dictionary<string, Tensor> tensors, string configPath)
+    {
+        void Expect(string field, long configured, string tensor, int axis)
+        {
+            if (tensors.TryGetValue(tensor, out var t) && t.dim() > axis && t.size(axis) != configured)
+            {
+                throw new ModelLoadException(configPath, field,
+                    $"{configPath} says {field} = {configured}, but the weights' {tensor} has {t.size(axis)} there (shape [{string.Join(", ", t.shape)}]): the config does not belong to these weights; fix {field}");
+            }
+        }
+
+        Expect("vocab_size", config.VocabSize, "embeddings.weight", 0);
+        Expect("embedding_dim", config.EmbeddingDim, "embeddings.weight", 1);
+        Expect("id2label", config.NumLabels, "classifier.weight", 0);
+        switch (config.ModelType)
+        {
+            case SmallClassifierConfig.CnnType:
+                var convolutions = tensors.Keys.Count(k => k.StartsWith("convs.", StringComparison.Ordinal) && k.EndsWith(".weight", StringComparison.Ordinal));
+                if (convolutions > 0 && convolutions != config.KernelSizes.Count)
+                {
+                    throw new ModelLoadException(configPath, "kernel_sizes",
+                        $"{configPath} gives {config.KernelSizes.Count} kernel size(s), but the weights hold {convolutions} convolution(s): the config does not belong to these weights; fix kernel_sizes");
+                }
+
+                for (var i = 0; i < config.KernelSizes.Count; i++)
+                {
+                    Expect("num_filters", config.NumFilters, $"convs.{i}.weight", 0);
+                    Expect("kernel_sizes", config.KernelSizes[i], $"convs.{i}.weight", 2);
+                }
+
+                break;
+            case SmallClassifierConfig.LstmType:
+                Expect("hidden_size", 4L * config.HiddenSize, "lstm.weight_ih_l0", 0);
+                break;
+            case SmallClassifierConfig.MlpType:
+                Expect("hidden_size", config.HiddenSize, "hidden.weight", 0);
+                break;
         }
     }
 
