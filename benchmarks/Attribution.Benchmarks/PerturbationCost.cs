@@ -17,6 +17,9 @@ public static class PerturbationCost
     /// <summary>Extra classifiers to measure beside the TorchSharp ones (e.g. ONNX exports), by name and factory.</summary>
     public static List<(string Name, Func<ITokenClassifier> Load, bool Tiny)> Extra { get; } = [];
 
+    /// <summary>Lines printed under the table (e.g. how an extra classifier was checked); loaders may add to it.</summary>
+    public static List<string> Notes { get; } = [];
+
     public static int Run(string[] args)
     {
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
@@ -38,22 +41,20 @@ public static class PerturbationCost
             Measure(report, "sst2-bert-tiny", "TorchSharp", tiny, dev, gradients: true);
         }
 
-        foreach (var (name, load, isTiny) in Extra)
-        {
-            var model = load();
-            try
-            {
-                Measure(report, isTiny ? "sst2-bert-tiny" : "bert-base shape", name, model, isTiny ? dev : dev.Take(3).ToArray(), gradients: false);
-            }
-            finally
-            {
-                (model as IDisposable)?.Dispose();
-            }
-        }
-
+        MeasureExtra(report, dev, tiny: true);
         using (var bertBase = BenchmarkModels.BertBaseRandom())
         {
-            Measure(report, "bert-base shape (random weights)", "TorchSharp", bertBase, dev.Take(3).ToArray(), gradients: true);
+            Measure(report, BertBaseName, "TorchSharp", bertBase, dev.Take(3).ToArray(), gradients: true);
+        }
+
+        MeasureExtra(report, dev, tiny: false);
+        if (Notes.Count > 0)
+        {
+            report.AppendLine();
+            foreach (var note in Notes)
+            {
+                report.AppendLine(note);
+            }
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -61,6 +62,25 @@ public static class PerturbationCost
         Console.WriteLine(report);
         Console.Error.WriteLine($"wrote {output}");
         return 0;
+    }
+
+    private const string BertBaseName = "bert-base shape (random weights)";
+
+    /// <summary>The <see cref="Extra"/> classifiers of one model (sst2-bert-tiny or the BERT-base shape), each loaded, measured and disposed.</summary>
+    private static void MeasureExtra(StringBuilder report, string[] dev, bool tiny)
+    {
+        foreach (var (name, load, isTiny) in Extra.Where(e => e.Tiny == tiny))
+        {
+            var model = load();
+            try
+            {
+                Measure(report, isTiny ? "sst2-bert-tiny" : BertBaseName, name, model, isTiny ? dev : dev.Take(3).ToArray(), gradients: false);
+            }
+            finally
+            {
+                (model as IDisposable)?.Dispose();
+            }
+        }
     }
 
     private static void Measure(StringBuilder report, string modelName, string engine, ITokenClassifier model, string[] texts, bool gradients)

@@ -24,6 +24,10 @@ public static class Program
 
         if (args.Length > 0 && args[0] == "perturbation-cost")
         {
+            // ONNX Runtime rows beside the TorchSharp ones: PyTorch's export of sst2-bert-tiny and this library's own
+            // export of the BERT-base-shaped model (written to a temporary folder, checked against TorchSharp's logits).
+            using var exports = new Onnx.OnnxBenchmarkExports();
+            PerturbationCost.Extra.AddRange(exports.ForPerturbationCost());
             return PerturbationCost.Run(args[1..]);
         }
 
