@@ -31,6 +31,11 @@ public static class Program
             return PerturbationCost.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "soak")
+        {
+            return Soak.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "ig-roofline")
         {
             return IntegratedGradientsRoofline.Run(args[1..]);
