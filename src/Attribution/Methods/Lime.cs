@@ -286,17 +286,22 @@ public sealed class Lime : IPerturbationAttributor
             throw new InvalidOperationException("every perturbed text is empty: with removal, keep at least one feature (or use masking)");
         }
 
-        var probabilities = new double[texts.Count];
-        for (var start = 0; start < texts.Count; start += BatchSize)
+        // Each distinct perturbed text is scored once (short texts repeat masks often: 4 words have 16 masks), and
+        // the distinct texts go to the model sorted by length, so padding within a batch stays small.
+        var distinct = texts.Distinct(StringComparer.Ordinal).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
+        var byText = new Dictionary<string, double>(distinct.Count, StringComparer.Ordinal);
+        for (var start = 0; start < distinct.Count; start += BatchSize)
         {
             cancellation.ThrowIfCancellationRequested();
-            var chunk = texts.GetRange(start, Math.Min(BatchSize, texts.Count - start));
+            var chunk = distinct.GetRange(start, Math.Min(BatchSize, distinct.Count - start));
             var rows = Predict(predictor, chunk);
             for (var i = 0; i < rows.Length; i++)
             {
-                probabilities[start + i] = rows[i][target];
+                byText[chunk[i]] = rows[i][target];
             }
         }
+
+        var probabilities = texts.Select(t => byText[t]).ToArray();
 
         var fit = Fit(keptMasks, probabilities);
         return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
