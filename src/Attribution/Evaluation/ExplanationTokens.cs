@@ -1,0 +1,77 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Evaluation;
+
+/// <summary>
+/// An explanation laid over the model's full encoding of its text: every token with its id, whether it is special,
+/// and the explanation's score for it. Explanations usually drop special tokens; the metrics need them back (they are
+/// never removed, but they are part of every model input).
+/// </summary>
+internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int[] Content)
+{
+    /// <summary>Re-encodes the text and checks that the explanation's tokens are the model's.</summary>
+    public static ExplanationTokens Of(ITokenClassifier model, Explanation explanation, string metric)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(explanation);
+        if (explanation.TokenIds.Any(id => id < 0))
+        {
+            throw MetricErrors.BlackBox(metric);
+        }
+
+        var encoding = model.Tokenizer.Encode(explanation.Text, maxLength: model.MaxLength);
+        var content = Enumerable.Range(0, encoding.Length).Where(t => !encoding.SpecialTokensMask[t]).ToArray();
+        var scores = new double[encoding.Length];
+        var explained = Enumerable.Range(0, explanation.Tokens.Length).Where(t => !explanation.IsSpecial[t]).ToArray();
+        if (explained.Length != content.Length || explained.Where((t, i) => explanation.TokenIds[t] != encoding.Ids[content[i]]).Any())
+        {
+            throw new ArgumentException(
+                $"the explanation's tokens are not {model.Name}'s tokens for its text ({explained.Length} content tokens against {content.Length}): explain with this model, without truncation",
+                nameof(explanation));
+        }
+
+        for (var i = 0; i < content.Length; i++)
+        {
+            scores[content[i]] = explanation.Scores[explained[i]];
+        }
+
+        return new ExplanationTokens(encoding, scores, content);
+    }
+
+    /// <summary>The input with the tokens at <paramref name="absent"/> removed, or replaced by <paramref name="replacement"/>.</summary>
+    public TokenSequence Without(IReadOnlySet<int> absent, long? replacement)
+    {
+        var ids = new List<long>(Encoding.Length);
+        var types = new List<long>(Encoding.Length);
+        for (var t = 0; t < Encoding.Length; t++)
+        {
+            if (absent.Contains(t))
+            {
+                if (replacement is not { } id)
+                {
+                    continue;
+                }
+
+                ids.Add(id);
+            }
+            else
+            {
+                ids.Add(Encoding.Ids[t]);
+            }
+
+            types.Add(Encoding.TypeIds[t]);
+        }
+
+        return new TokenSequence([.. ids], [.. types]);
+    }
+
+    /// <summary>The target's probability for each input (one batched call).</summary>
+    public static double[] Probabilities(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)
+    {
+        var rows = model.PredictLogits(inputs);
+        NonFiniteValueException.CheckLogits(model.Name, rows);
+        return rows.Select(row => Lime.Softmax(row)[target]).ToArray();
+    }
+}

@@ -1,0 +1,55 @@
+namespace Attribution.Evaluation;
+
+/// <summary>Rank correlations shared by the metrics.</summary>
+public static class RankCorrelation
+{
+    /// <summary>
+    /// Kendall's τ-b (what <c>scipy.stats.kendalltau</c> returns by default): (concordant − discordant) /
+    /// √((n₀ − n₁)(n₀ − n₂)) with n₀ = n(n − 1)/2 and n₁, n₂ the pairs tied in x and in y. NaN when either side is
+    /// constant (no order to correlate) or there are fewer than two values.
+    /// </summary>
+    public static double KendallTauB(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Count != y.Count)
+        {
+            throw new ArgumentException($"the two rankings have {x.Count} and {y.Count} values: give one pair per item", nameof(y));
+        }
+
+        long concordant = 0, discordant = 0, tiedX = 0, tiedY = 0, pairs = 0;
+        for (var i = 0; i < x.Count; i++)
+        {
+            for (var j = i + 1; j < x.Count; j++)
+            {
+                pairs++;
+                var dx = Math.Sign(x[i] - x[j]);
+                var dy = Math.Sign(y[i] - y[j]);
+                if (dx == 0)
+                {
+                    tiedX++;
+                }
+
+                if (dy == 0)
+                {
+                    tiedY++;
+                }
+
+                if (dx != 0 && dy != 0)
+                {
+                    if (dx == dy)
+                    {
+                        concordant++;
+                    }
+                    else
+                    {
+                        discordant++;
+                    }
+                }
+            }
+        }
+
+        var denominator = Math.Sqrt((double)(pairs - tiedX) * (pairs - tiedY));
+        return denominator == 0 ? double.NaN : (concordant - discordant) / denominator;
+    }
+}

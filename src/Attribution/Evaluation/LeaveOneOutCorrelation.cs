@@ -1,0 +1,53 @@
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Evaluation;
+
+/// <summary>
+/// ferret's τ-LOO: Kendall's τ-b between an explanation's word scores and the drop of the explained class's
+/// probability when each word is removed alone (leave-one-out occlusion). Near 1: the explanation ranks words as
+/// removing them hurts the prediction.
+/// </summary>
+/// <remarks>
+/// Words are the explanation's (whitespace-delimited, scores aggregated as the explanation says); the drops come from
+/// <see cref="Occlusion"/> with words removed and the probability scored, in one batched model call. ferret works on
+/// tokens; words are what a reader sees, and a word's tokens are removed together.
+/// </remarks>
+public static class LeaveOneOutCorrelation
+{
+    /// <summary>τ-LOO of an explanation of <paramref name="model"/>.</summary>
+    public static MetricResult Compute(ITokenClassifier model, Explanation explanation)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(explanation);
+        if (explanation.TokenIds.Any(id => id < 0))
+        {
+            throw MetricErrors.BlackBox("loo-correlation");
+        }
+
+        var run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
+            .Run(model, explanation.Text, new ExplainOptions { Target = Target.Class(explanation.Target), Score = ScoreOutput.Probability });
+        var drops = new List<double>();
+        var scores = new List<double>();
+        var steps = new List<MetricStep>();
+        foreach (var word in explanation.Words)
+        {
+            var feature = run.Features.Select((f, i) => (f, i)).FirstOrDefault(x => x.f.Start == word.Start && x.f.End == word.End);
+            if (feature.f is null)
+            {
+                continue;
+            }
+
+            drops.Add(run.FeatureScores[feature.i]);
+            scores.Add(word.Score);
+            steps.Add(new MetricStep(word.Text, run.FeatureScores[feature.i], $"score {word.Score:G4}"));
+        }
+
+        var tau = RankCorrelation.KendallTauB(scores, drops);
+        return new MetricResult("loo-correlation", tau,
+            "Kendall tau-b between word scores and p(x) - p(x without the word)",
+            [new("features", "words"), new("removal", "remove"), new("output", "softmax probability of the explained class")],
+            steps,
+            double.IsNaN(tau) ? "fewer than two words, or all scores (or all drops) equal: no order to correlate" : null);
+    }
+}

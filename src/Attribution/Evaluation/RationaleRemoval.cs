@@ -1,0 +1,106 @@
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Evaluation;
+
+/// <summary>How the tokens of a rationale leave the input.</summary>
+public enum TokenRemoval
+{
+    /// <summary>They are deleted (ERASER, ferret's default); the input gets shorter.</summary>
+    Remove,
+
+    /// <summary>Each is replaced by the tokenizer's mask token; the input keeps its length.</summary>
+    Mask,
+}
+
+/// <summary>
+/// ERASER's comprehensiveness and sufficiency (DeYoung et al. 2020) as ferret computes them, on the model's token ids.
+/// For each fraction k of 10%, 20%, …, 100%, the rationale is the ⌊k·n⌋ content tokens with the largest scores that
+/// are positive (towards the explained class; special tokens are never in it and never removed); a rationale equal to
+/// the previous fraction's is not counted again. <b>Comprehensiveness</b> = p(x) − p(x without the rationale),
+/// <b>sufficiency</b> = p(x) − p(the rationale alone), for the explained class's softmax probability; the AOPC is the mean
+/// over the fractions counted. High comprehensiveness and low sufficiency mean a faithful explanation.
+/// </summary>
+/// <remarks>
+/// ferret decodes each perturbed input to text and tokenizes it again; here the ids are used as they are, which is the
+/// same input without the round trip's drift. With <see cref="TokenRemoval.Mask"/>, sufficiency masks every content
+/// token outside the rationale (ferret's mask branch of sufficiency masks the rationale itself, which makes it equal
+/// to comprehensiveness; this follows the definition instead).
+/// </remarks>
+public static class RationaleRemoval
+{
+    /// <summary>The removal fractions (10% … 100%).</summary>
+    public static IReadOnlyList<double> Fractions { get; } = Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray();
+
+    /// <summary>Comprehensiveness (AOPC) of an explanation of <paramref name="model"/>.</summary>
+    public static MetricResult Comprehensiveness(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
+        Compute(model, explanation, removal, comprehensiveness: true);
+
+    /// <summary>Sufficiency (AOPC) of an explanation of <paramref name="model"/>.</summary>
+    public static MetricResult Sufficiency(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
+        Compute(model, explanation, removal, comprehensiveness: false);
+
+    private static MetricResult Compute(ITokenClassifier model, Explanation explanation, TokenRemoval removal, bool comprehensiveness)
+    {
+        var name = comprehensiveness ? "comprehensiveness" : "sufficiency";
+        if (!Enum.IsDefined(removal))
+        {
+            throw new ArgumentOutOfRangeException(nameof(removal), removal, "unknown removal: use Remove or Mask");
+        }
+
+        var tokens = ExplanationTokens.Of(model, explanation, name);
+        long? mask = removal == TokenRemoval.Mask
+            ? model.Tokenizer.MaskId ?? throw new ArgumentException($"{model.Name}'s tokenizer has no mask token: use TokenRemoval.Remove", nameof(removal))
+            : null;
+        var n = tokens.Content.Length;
+        var ranked = tokens.Content.OrderByDescending(t => tokens.Scores[t]).ThenBy(t => t).ToArray();
+        var labels = new List<(string Label, HashSet<int> Rationale)>();
+        HashSet<int>? previous = null;
+        foreach (var k in Fractions)
+        {
+            var count = (int)(k * n);
+            if (count == 0)
+            {
+                continue;
+            }
+
+            var rationale = ranked.Take(count).Where(t => tokens.Scores[t] > 0).ToHashSet();
+            if (previous is not null && rationale.SetEquals(previous))
+            {
+                continue;
+            }
+
+            previous = rationale;
+            labels.Add((string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Math.Round(k * 100)}%"), rationale));
+        }
+
+        var parameters = new List<KeyValuePair<string, string>>
+        {
+            new("removal", removal == TokenRemoval.Remove ? "remove" : "mask"),
+            new("fractions", "10%..100% by 10%"),
+            new("rationale", "top floor(k*n) content tokens with positive score"),
+            new("output", "softmax probability of the explained class"),
+        };
+        var definition = comprehensiveness
+            ? "mean over fractions k of p(x) - p(x without the top-k rationale)"
+            : "mean over fractions k of p(x) - p(the top-k rationale alone)";
+        if (labels.Count == 0)
+        {
+            return new MetricResult(name, double.NaN, definition, parameters, [],
+                $"the text has {n} content token(s): no fraction of them is a whole token");
+        }
+
+        var sequences = new List<TokenSequence> { tokens.Without(new HashSet<int>(), null) };
+        foreach (var (_, rationale) in labels)
+        {
+            var absent = comprehensiveness ? rationale : tokens.Content.Where(t => !rationale.Contains(t)).ToHashSet();
+            sequences.Add(tokens.Without(absent, mask));
+        }
+
+        var probabilities = ExplanationTokens.Probabilities(model, sequences, explanation.Target);
+        var steps = labels.Select((l, i) => new MetricStep(l.Label, probabilities[0] - probabilities[i + 1],
+            $"{(comprehensiveness ? "without" : "only")} {l.Rationale.Count} token(s): {string.Join(" ", l.Rationale.Order().Select(t => tokens.Encoding.Tokens[t]))}")).ToList();
+        return new MetricResult(name, steps.Average(s => s.Value), definition, parameters, steps,
+            steps.Count < Fractions.Count ? $"{Fractions.Count - steps.Count} fraction(s) gave no whole token or the same rationale as the one before and were not counted" : null);
+    }
+}

@@ -1,0 +1,189 @@
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>
+/// The faithfulness and plausibility metrics against values computed by hand in the test from their definitions, on a
+/// model written here whose output is known in closed form: logit(positive) = Σ weight(token id) over the tokens
+/// present, logit(negative) = 0, so p(positive) = σ(Σ weights). Explanations are built by hand with chosen scores.
+/// </summary>
+public sealed class EvaluationMetricsTests : IDisposable
+{
+    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "d", "e"];
+
+    private static readonly Dictionary<string, double> Weight = new() { ["a"] = 0.7, ["b"] = -0.4, ["c"] = 1.1, ["d"] = 0.2, ["e"] = -0.9, ["[MASK]"] = 0.05 };
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-metrics-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private sealed class AdditiveModel(ITokenizer tokenizer) : ITokenClassifier
+    {
+        public string Name => "additive";
+
+        public ITokenizer Tokenizer => tokenizer;
+
+        public int? MaxLength => 32;
+
+        public bool UsesTokenTypes => false;
+
+        public IReadOnlyList<string> Labels { get; } = ["negative", "positive"];
+
+        public List<TokenSequence> Seen { get; } = [];
+
+        public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
+        {
+            Seen.AddRange(sequences);
+            return sequences.Select(s => new[] { 0.0, s.Ids.Sum(id => Weight.GetValueOrDefault(tokenizer.IdToToken(id)!)) }).ToArray();
+        }
+
+        public double[][] PredictProbabilities(IReadOnlyList<string> texts) => throw new NotSupportedException();
+    }
+
+    private AdditiveModel Model()
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, Vocabulary);
+        return new AdditiveModel(TokenizerLoader.FromWordPieceVocab(vocab));
+    }
+
+    private static double P(params string[] tokens) => 1 / (1 + Math.Exp(-tokens.Sum(t => Weight.GetValueOrDefault(t))));
+
+    /// <summary>An explanation of "a b c d e" for the positive class with the given content-token scores.</summary>
+    private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true)
+    {
+        var encoding = model.Tokenizer.Encode("a b c d e");
+        return SalienceLayer.Apply(new Explanation
+        {
+            Text = "a b c d e",
+            Model = model.Name,
+            Method = "hand-made",
+            Settings = [],
+            Tokens = encoding.Tokens,
+            TokenIds = encoding.Ids,
+            Offsets = encoding.Offsets,
+            IsSpecial = encoding.SpecialTokensMask,
+            Scores = [0, .. scores, 0],
+            Target = 1,
+            TargetLabel = "positive",
+            Logits = [0, 1],
+            Probabilities = [0.3, 0.7],
+            ScoreOutput = ScoreOutput.Logit,
+            Signed = signed,
+            Reduction = "sum",
+        }, new SalienceOptions());
+    }
+
+    // Scores a..e: ranking c (0.9), a (0.5), d (0.1), e (0), b (−0.2). n = 5, so the fractions give rationales of
+    // ⌊k·5⌋ = 0 (skipped), 1 {c}, 1 (same), 2 {c, a}, 2, 3 {c, a, d}, 3, 4 → {c, a, d} (e is not positive: same),
+    // 4, 5 → same: three rationales counted.
+    private static readonly double[] Scores = [0.5, -0.2, 0.9, 0.1, 0.0];
+
+    [Fact]
+    public void Comprehensiveness_removes_the_positive_top_k_and_averages_the_drops()
+    {
+        var model = Model();
+        var result = RationaleRemoval.Comprehensiveness(model, Explained(model, Scores));
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        var expected = new[]
+        {
+            full - P("[CLS]", "a", "b", "d", "e", "[SEP]"),
+            full - P("[CLS]", "b", "d", "e", "[SEP]"),
+            full - P("[CLS]", "b", "e", "[SEP]"),
+        };
+        result.Steps.Select(s => s.Value).Should().Equal(expected, (x, y) => Math.Abs(x - y) < 1e-12);
+        result.Value.Should().BeApproximately(expected.Average(), 1e-12);
+        result.Steps.Select(s => s.Label).Should().Equal("20%", "40%", "60%");
+    }
+
+    [Fact]
+    public void Sufficiency_keeps_only_the_rationale_and_the_special_tokens()
+    {
+        var model = Model();
+        var result = RationaleRemoval.Sufficiency(model, Explained(model, Scores));
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        var expected = new[] { full - P("[CLS]", "c", "[SEP]"), full - P("[CLS]", "a", "c", "[SEP]"), full - P("[CLS]", "a", "c", "d", "[SEP]") };
+        result.Value.Should().BeApproximately(expected.Average(), 1e-12);
+    }
+
+    [Fact]
+    public void Masking_replaces_instead_of_removing()
+    {
+        var model = Model();
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        var comprehensiveness = RationaleRemoval.Comprehensiveness(model, Explained(model, Scores), TokenRemoval.Mask);
+        comprehensiveness.Steps[0].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "[MASK]", "d", "e", "[SEP]"), 1e-12);
+        var sufficiency = RationaleRemoval.Sufficiency(model, Explained(model, Scores), TokenRemoval.Mask);
+        sufficiency.Steps[0].Value.Should().BeApproximately(full - P("[CLS]", "[MASK]", "[MASK]", "c", "[MASK]", "[MASK]", "[SEP]"), 1e-12);
+        model.Seen.Should().OnlyContain(s => s.Ids.Length == 7, "masking keeps the length");
+    }
+
+    [Fact]
+    public void No_positive_score_removes_nothing_once()
+    {
+        var model = Model();
+        var result = RationaleRemoval.Comprehensiveness(model, Explained(model, [-1, -1, -1, -1, -1]));
+        result.Steps.Should().ContainSingle().Which.Value.Should().Be(0);
+    }
+
+    [Fact]
+    public void Leave_one_out_correlation_is_kendall_tau_against_the_drops()
+    {
+        var model = Model();
+
+        // Drops of removing each word alone follow the weights: c > a > d > b... with e and b negative. Scores in the
+        // weights' order give τ = 1; swapping the two highest scores makes 1 of 10 pairs discordant: τ = (9 − 1)/10.
+        var inOrder = LeaveOneOutCorrelation.Compute(model, Explained(model, [0.7, -0.4, 1.1, 0.2, -0.9]));
+        inOrder.Value.Should().BeApproximately(1, 1e-12);
+        var swapped = LeaveOneOutCorrelation.Compute(model, Explained(model, [1.1, -0.4, 0.7, 0.2, -0.9]));
+        swapped.Value.Should().BeApproximately(0.8, 1e-12);
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        swapped.Steps[2].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "d", "e", "[SEP]"), 1e-12, "the drop of removing c");
+    }
+
+    [Fact]
+    public void Kendall_tau_b_handles_ties_as_scipy_does()
+    {
+        // Pairs of (1,2,2,3) and (1,3,2,2): 3 concordant, 1 discordant, 1 tied in x, 1 tied in y of 6:
+        // τ-b = (3 − 1) / √((6 − 1)(6 − 1)) = 0.4.
+        RankCorrelation.KendallTauB([1, 2, 2, 3], [1, 3, 2, 2]).Should().BeApproximately(0.4, 1e-15);
+        RankCorrelation.KendallTauB([1, 1, 1], [1, 2, 3]).Should().Be(double.NaN);
+        RankCorrelation.KendallTauB([1, 2, 3], [3, 2, 1]).Should().Be(-1);
+    }
+
+    [Fact]
+    public void Plausibility_against_hand_computed_figures()
+    {
+        var model = Model();
+
+        // Ranking by signed score: c, a, d, e, b. Highlighted {a, b}: at ranks 2 and 5.
+        var results = Plausibility.Compute(Explained(model, Scores), ["a", "B"]).ToDictionary(r => r.Metric, r => r.Value);
+        results["auprc"].Should().BeApproximately(((1.0 / 2) + (2.0 / 5)) / 2, 1e-12);
+        results["precision-at-1"].Should().Be(0);
+        results["mrr"].Should().BeApproximately(0.5, 1e-12);
+
+        // k = 2: top {c, a}; one of two correct: precision = recall = 1/2, F1 = 1/2; IOU = 1 / |{c, a, b}| = 1/3.
+        results["token-f1"].Should().BeApproximately(0.5, 1e-12);
+        results["iou"].Should().BeApproximately(1.0 / 3, 1e-12);
+
+        // Unsigned scores rank by magnitude: c, a, b, d, e.
+        var unsigned = Plausibility.Compute(Explained(model, Scores, signed: false), ["b"]).ToDictionary(r => r.Metric, r => r.Value);
+        unsigned["mrr"].Should().BeApproximately(1.0 / 3, 1e-12);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_refused_naming_them()
+    {
+        var model = Model();
+        var explanation = Explained(model, Scores);
+        FluentActions.Invoking(() => Plausibility.Compute(explanation, ["z"])).Should().Throw<ArgumentException>().WithMessage("*'z'*not words*");
+        FluentActions.Invoking(() => Plausibility.Compute(explanation, [])).Should().Throw<ArgumentException>().WithMessage("*at least one*");
+        FluentActions.Invoking(() => Plausibility.Compute(explanation, ["a"], topK: 9)).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "topK");
+        FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, explanation with { TokenIds = explanation.TokenIds.Select(_ => -1L).ToArray() }))
+            .Should().Throw<ArgumentException>().WithMessage("*black-box*");
+    }
+}
