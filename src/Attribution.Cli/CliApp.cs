@@ -165,6 +165,7 @@ internal static class CliApp
             ExplainCommand.Create(context),
             CompareCommand.Create(context),
             PredictCommand.Create(context),
+            EvaluateCommand.Create(context),
             DemoCommand.Create(context),
             EngineCommand.Create(context),
         };

@@ -1,0 +1,295 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// <c>attribution evaluate</c>: explains texts with one method and scores the explanations with faithfulness and
+/// plausibility metrics (comprehensiveness, sufficiency, leave-one-out correlation, plausibility).
+/// </summary>
+internal static class EvaluateCommand
+{
+    /// <summary>The metrics <c>--metric</c> accepts.</summary>
+    public static readonly string[] Metrics = ["comprehensiveness", "sufficiency", "loo-correlation", "plausibility"];
+
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        options.Method.Required = true;
+        var metric = new Option<string[]>("--metric")
+        {
+            Description = $"Metrics to compute (repeat or comma-separate): {string.Join(", ", Metrics)}.",
+            HelpName = "M1,M2,...",
+            AllowMultipleArgumentsPerToken = true,
+            Required = true,
+        };
+        var removal = new Option<string?>("--removal")
+        {
+            Description = "comprehensiveness and sufficiency: remove the rationale's tokens (default) or mask them.",
+            HelpName = "remove|mask",
+        };
+        removal.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && value is not ("remove" or "mask"))
+            {
+                result.AddError($"--removal: unknown value '{value}' (use remove or mask)");
+            }
+        });
+        var highlight = new Option<string?>("--highlight")
+        {
+            Description = "plausibility: the highlighted word(s), comma-separated, for every text (a TSV --input may instead have a 'highlight' column).",
+            HelpName = "W1,W2",
+        };
+        var topK = new Option<int?>("--top-k")
+        {
+            Description = "plausibility: k of token-F1 and IOU (default: the number of highlighted words).",
+            HelpName = "K",
+        };
+        var format = new Option<string?>("--format") { Description = "Output format (default table).", HelpName = "table|json" };
+        format.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && value is not ("table" or "json"))
+            {
+                result.AddError($"--format: unknown value '{value}' (evaluate writes table or json)");
+            }
+        });
+
+        var command = new Command("evaluate", "Explain texts with one method and score the explanations: comprehensiveness, sufficiency, leave-one-out correlation, plausibility.")
+        {
+            options.Model, options.Text, options.Input, options.Method, metric, removal, highlight, topK, format, options.Output, options.Truncate,
+            options.BatchSize, options.Verbose,
+        };
+        foreach (var option in options.MethodOptions)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse => Execute(parse, options, context, metric, removal, highlight, topK, format));
+        return command;
+    }
+
+    private static int Execute(ParseResult parse, CliOptions options, CliContext context, Option<string[]> metricOption, Option<string?> removalOption,
+        Option<string?> highlightOption, Option<int?> topKOption, Option<string?> formatOption)
+    {
+        var settings = RunSettings.From(parse, options);
+        var methodName = parse.GetValue(options.Method)!;
+        MethodFactory.CheckUsage(methodName, settings.Method);
+        var metrics = (parse.GetValue(metricOption) ?? []).SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        foreach (var m in metrics.Where(m => Array.IndexOf(Metrics, m) < 0))
+        {
+            throw new UsageException("--metric", $"unknown metric '{m}' (use {Names.List(Metrics)})");
+        }
+
+        if (metrics.Count == 0 || metrics.Distinct().Count() != metrics.Count)
+        {
+            throw new UsageException("--metric", "give each metric once");
+        }
+
+        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        var highlights = Highlights(parse.GetValue(highlightOption), settings.Input, texts.Count, context);
+        if (metrics.Contains("plausibility") && highlights is null)
+        {
+            throw new UsageException("--highlight", "plausibility needs the highlighted words: --highlight W1,W2, or a 'highlight' column in a TSV --input");
+        }
+
+        var topK = parse.GetValue(topKOption);
+        if (topK is < 1)
+        {
+            throw new UsageException("--top-k", $"must be at least 1, got {topK}");
+        }
+
+        var removal = parse.GetValue(removalOption) == "mask" ? TokenRemoval.Mask : TokenRemoval.Remove;
+        var model = ModelSource.LoadAny(settings.ModelPath, context);
+        using var owner = model as IDisposable;
+        Checks.Target(model, settings.Explain.Target);
+        var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+        var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
+        var results = new List<(Explanation Explanation, List<MetricResult> Metrics)>();
+        for (var i = 0; i < explanations.Count; i++)
+        {
+            var scored = new List<MetricResult>();
+            foreach (var m in metrics)
+            {
+                try
+                {
+                    switch (m)
+                    {
+                        case "comprehensiveness":
+                            scored.Add(RationaleRemoval.Comprehensiveness(model, explanations[i], removal));
+                            break;
+                        case "sufficiency":
+                            scored.Add(RationaleRemoval.Sufficiency(model, explanations[i], removal));
+                            break;
+                        case "loo-correlation":
+                            scored.Add(LeaveOneOutCorrelation.Compute(model, explanations[i]));
+                            break;
+                        default:
+                            scored.AddRange(Plausibility.Compute(explanations[i], highlights![i], topK));
+                            break;
+                    }
+                }
+                catch (ArgumentException e) when (m == "plausibility")
+                {
+                    throw new UsageException(parse.GetValue(highlightOption) is null ? "--input" : "--highlight", $"text {i + 1}: {CliApp.UsageMessage(e)}");
+                }
+                catch (ArgumentException e) when (m is "comprehensiveness" or "sufficiency" && e.ParamName == "removal")
+                {
+                    throw new UsageException("--removal", CliApp.UsageMessage(e));
+                }
+            }
+
+            results.Add((explanations[i], scored));
+        }
+
+        var json = parse.GetValue(formatOption) == "json";
+        Output.Write(json ? Json(model, method, results) : Table(method, results), settings.Output, context);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Highlighted words per text: from --highlight for all, or from a TSV's 'highlight' column; null when neither.</summary>
+    private static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, CliContext context)
+    {
+        if (option is not null)
+        {
+            var words = option.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (words.Length == 0)
+            {
+                throw new UsageException("--highlight", "no word given");
+            }
+
+            return Enumerable.Repeat(words, count).ToList();
+        }
+
+        if (input is null || input == "-")
+        {
+            return null;
+        }
+
+        var lines = File.ReadAllLines(context.Resolve(input)).Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
+        var header = lines.Length > 0 ? lines[0].TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
+        var column = Array.FindIndex(header, h => string.Equals(h, "highlight", StringComparison.OrdinalIgnoreCase));
+        if (column < 0)
+        {
+            return null;
+        }
+
+        return lines.Skip(1).Select((line, i) =>
+        {
+            var fields = line.TrimEnd('\r').Split('\t');
+            var words = column < fields.Length ? fields[column].Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+            return words.Length > 0 ? words : throw new UsageException("--input", $"{input}, line {i + 2}: the row has no 'highlight' value");
+        }).ToList();
+    }
+
+    private static string Table(IAttributor method, List<(Explanation Explanation, List<MetricResult> Metrics)> results)
+    {
+        var names = results[0].Metrics.Select(m => m.Metric).ToList();
+        var builder = new StringBuilder();
+        builder.AppendLine(CultureInfo.InvariantCulture, $"method: {method.Name}");
+        builder.AppendLine(string.Join("  ", names.Select(n => n.PadLeft(17))) + "  text");
+        foreach (var (explanation, metrics) in results)
+        {
+            builder.AppendLine(string.Join("  ", metrics.Select(m => m.Value.ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  " + explanation.Text);
+        }
+
+        builder.AppendLine(string.Join("  ", names.Select(n => Mean(results, n).ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  (mean)");
+        return builder.ToString();
+    }
+
+    private static double Mean(List<(Explanation Explanation, List<MetricResult> Metrics)> results, string metric)
+    {
+        var values = results.Select(r => r.Metrics.First(m => m.Metric == metric).Value).Where(double.IsFinite).ToList();
+        return values.Count == 0 ? double.NaN : values.Average();
+    }
+
+    private static string Json(ITokenClassifier model, IAttributor method, List<(Explanation Explanation, List<MetricResult> Metrics)> results)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            static void Number(Utf8JsonWriter w, string name, double value)
+            {
+                if (double.IsFinite(value))
+                {
+                    w.WriteNumber(name, value);
+                }
+                else
+                {
+                    w.WriteNull(name);
+                }
+            }
+
+            writer.WriteStartObject();
+            writer.WriteString("model", model.Name);
+            writer.WriteString("method", method.Name);
+            writer.WriteStartObject("settings");
+            foreach (var (key, value) in method.Settings)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartObject("mean");
+            foreach (var name in results[0].Metrics.Select(m => m.Metric))
+            {
+                Number(writer, name, Mean(results, name));
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartArray("results");
+            foreach (var (explanation, metrics) in results)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("text", explanation.Text);
+                writer.WriteNumber("target", explanation.Target);
+                writer.WriteString("target_label", explanation.TargetLabel);
+                writer.WriteStartObject("metrics");
+                foreach (var metric in metrics)
+                {
+                    writer.WriteStartObject(metric.Metric);
+                    Number(writer, "value", metric.Value);
+                    writer.WriteString("definition", metric.Definition);
+                    writer.WriteStartObject("parameters");
+                    foreach (var (key, value) in metric.Parameters)
+                    {
+                        writer.WriteString(key, value);
+                    }
+
+                    writer.WriteEndObject();
+                    writer.WriteStartArray("steps");
+                    foreach (var step in metric.Steps)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("label", step.Label);
+                        Number(writer, "value", step.Value);
+                        writer.WriteString("detail", step.Detail);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                    if (metric.Note is { } note)
+                    {
+                        writer.WriteString("note", note);
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+}
