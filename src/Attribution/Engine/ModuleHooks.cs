@@ -29,7 +29,9 @@ public delegate object? ForwardHook(nn.Module module, object input, object outpu
 /// it: on the same thread (or in async code, the same logical flow, which is where TorchSharp's dispose scopes and
 /// libtorch's grad mode live too) until it is disposed. A forward pass of the same module on another thread does not
 /// see it. This is what makes attributors safe to call from several threads on one loaded model: each call's hooks
-/// act only inside its own forward passes.
+/// act only inside its own forward passes. A thread or task started inside the flow while a hook is attached belongs
+/// to the flow and sees the hook too (it inherits the flow's <see cref="AsyncLocal{T}"/> values), until the hook is
+/// disposed: a disposed hook stops firing everywhere.
 /// </para>
 /// <para>
 /// <b>How.</b> TorchSharp keeps a module's hooks in plain dictionaries that its <c>call</c> enumerates, so adding or

@@ -192,7 +192,7 @@ public static class LrpPropagation
                     }
 
                     var perToken = PerToken(r, batch, length, taps[i].Path);
-                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum + perToken : perToken;
+                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum.Plus(perToken) : perToken;
                 }
             }
 
