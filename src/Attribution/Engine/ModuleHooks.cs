@@ -47,8 +47,8 @@ public delegate object? ForwardHook(nn.Module module, object input, object outpu
 /// the one write to the shared module, and it must not overlap a forward pass of the same module on another thread:
 /// <see cref="Prepare"/> installs them on a whole model at once, and the library calls it when a classifier is built
 /// and before every explanation, so it happens before any concurrent forward pass. A module added to a model after
-/// that gets its dispatcher when first hooked; call <see cref="Prepare"/> again after changing a model that other
-/// threads may be running.
+/// that gets its dispatcher at the next explanation (or when first hooked); adding modules to a model while other
+/// threads run it is unsafe anyway.
 /// </para>
 /// <para>
 /// Hooks registered directly with TorchSharp (<c>register_forward_hook</c>) bypass all of this: they fire for every
@@ -59,11 +59,6 @@ public static class ModuleHooks
 {
     /// <summary>Each module's dispatcher; weak keys, so a disposed and dropped model takes its dispatchers with it.</summary>
     private static readonly ConditionalWeakTable<nn.Module, Dispatcher> Dispatchers = new();
-
-    /// <summary>Roots whose whole tree <see cref="Prepare"/> has already covered (so later calls cost one lookup).</summary>
-    private static readonly ConditionalWeakTable<nn.Module, object> PreparedRoots = new();
-
-    private static readonly object Prepared = new();
 
     /// <summary>
     /// Serializes the installation of dispatchers: TorchSharp's hook dictionaries are not safe for concurrent writers,
@@ -85,32 +80,34 @@ public static class ModuleHooks
     /// <summary>
     /// Makes every hookable module of <paramref name="root"/>'s tree ready for hooks from any thread (see the remarks
     /// on <see cref="ModuleHooks"/>). Call it before other threads may run the model; the library does when a
-    /// classifier is built and before each explanation. Cheap after the first call for the same root.
+    /// classifier is built and before each explanation. Cheap once every module has its dispatcher.
     /// </summary>
     public static void Prepare(nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        if (PreparedRoots.TryGetValue(root, out _))
+
+        // Walked every time (lock-free lookups; tens of microseconds for a transformer), so a module added since the
+        // last call is covered too; the lock is taken only when one lacks its dispatcher.
+        List<(nn.Module Module, (Type, Type) Signature)>? missing = null;
+        foreach (var (_, module) in root.SelfAndDescendants())
+        {
+            if (!Dispatchers.TryGetValue(module, out _) && Signature(module) is { } signature)
+            {
+                (missing ??= []).Add((module, signature));
+            }
+        }
+
+        if (missing is null)
         {
             return;
         }
 
         lock (InstallGate)
         {
-            if (PreparedRoots.TryGetValue(root, out _))
+            foreach (var (module, signature) in missing)
             {
-                return;
+                Install(module, signature);
             }
-
-            foreach (var (_, module) in root.SelfAndDescendants())
-            {
-                if (Signature(module) is { } signature)
-                {
-                    Install(module, signature);
-                }
-            }
-
-            PreparedRoots.AddOrUpdate(root, Prepared);
         }
     }
 
