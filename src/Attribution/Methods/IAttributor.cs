@@ -29,7 +29,11 @@ namespace Attribution.Methods;
 /// dtype, training it, switching it to train mode, adding modules), disposing it while calls run, and hooks
 /// registered directly with TorchSharp's <c>register_forward_hook</c>, which fire for every caller. A custom
 /// <see cref="ITextClassifier"/> or <see cref="Lrp.ILrpRule"/> must itself keep no per-call state on shared objects and
-/// add hooks through <see cref="Engine.ModuleHooks"/>. libtorch's intra-op threads (<c>torch.set_num_threads</c>, 2
+/// add hooks through <see cref="Engine.ModuleHooks"/>. A wrapped model's own code should avoid TorchSharp's
+/// implicit temporary scalars (<c>a + b</c>, <c>x * 0.5</c>, <c>mask.eq(0)</c>): in TorchSharp 0.107 a garbage
+/// collection caused by another thread can free one while libtorch still reads it (a rare crash); the library's
+/// models and methods keep theirs alive, and so can yours (<c>using var half = 0.5.ToScalar(); x.mul(half)</c>;
+/// <c>a.add(b, one)</c> with a kept <c>one</c>). libtorch's intra-op threads (<c>torch.set_num_threads</c>, 2
 /// by default here) multiply with the caller threads: see docs/performance.md for the measured throughput.
 /// </para>
 /// </remarks>
