@@ -5,8 +5,9 @@ namespace Attribution.Benchmarks;
 /// <summary>
 /// Runs the BenchmarkDotNet suites chosen on the command line (e.g. <c>--filter *MatMul*</c>), or the
 /// method-comparison runner (<c>compare-methods [texts] [output.md]</c>), or the Conv1d gradient check
-/// (<c>conv-nan [calls]</c>), or the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>), or the perturbation methods' cost
-/// (<c>perturbation-cost [texts] [output.md]</c>).
+/// (<c>conv-nan [calls]</c>), the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>), the perturbation methods' cost
+/// (<c>perturbation-cost [texts] [output.md]</c>), the soak run (<c>soak [explanations] [output.md]</c>), or throughput with
+/// 1, 2 and 4 caller threads on one model (<c>thread-scaling [texts] [output.md] [base]</c>).
 /// </summary>
 public static class Program
 {
@@ -39,6 +40,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "ig-roofline")
         {
             return IntegratedGradientsRoofline.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "thread-scaling")
+        {
+            return ThreadScaling.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Attribution.Engine;
 using Attribution.Methods.Internal;
 using Attribution.Models;
 
@@ -41,6 +42,9 @@ public static class Explainer
             }
         }
 
+        // A classifier that is not a TextClassifier (which prepares its module when built) gets its hook dispatchers
+        // here, before this call's first forward pass (see ModuleHooks: installing them is the one shared write).
+        ModuleHooks.Prepare(model.Module);
         var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
         var gradientBased = new List<(int Index, TextAttributor Attributor)>();
         for (var m = 0; m < attributors.Count; m++)

@@ -7,6 +7,36 @@ namespace Attribution.Methods;
 /// Implementations act on any <see cref="ITextClassifier"/> through hooks on its modules and autograd; none has
 /// model-specific code. Every call frees every native tensor it made.
 /// </summary>
+/// <remarks>
+/// <para>
+/// <b>Threads.</b> The library's attributors may be called from several threads at once, with the same attributor
+/// object and the same loaded classifier: each call returns exactly what it returns alone (bit for bit; a test runs
+/// every method from 4 threads × 50 calls). Attributor objects are immutable after construction and keep no
+/// per-call state; a call's hooks act only inside that call's own forward passes (see
+/// <see cref="Engine.ModuleHooks"/>: they are scoped to the calling thread or async flow, as TorchSharp's dispose
+/// scopes and libtorch's grad mode are); the model's parameters are only read (eval mode is set once, when the
+/// classifier is built); seeded methods (SmoothGrad, LIME) draw from a generator of their own per call.
+/// </para>
+/// <para>
+/// What is serialized, and why: installing the one hook dispatcher each module gets, once per module under a
+/// process-wide lock, because TorchSharp keeps hooks in plain dictionaries that a running forward pass enumerates.
+/// <see cref="TextClassifier"/> installs them on its whole model when it is built, and every explanation checks
+/// before its first forward pass, so no call ever waits after the first. Forward and backward passes themselves run
+/// in parallel.
+/// </para>
+/// <para>
+/// What stays the caller's business: changing the model while other threads use it (moving it to another device or
+/// dtype, training it, switching it to train mode, adding modules), disposing it while calls run, and hooks
+/// registered directly with TorchSharp's <c>register_forward_hook</c>, which fire for every caller. A custom
+/// <see cref="ITextClassifier"/> or <see cref="Lrp.ILrpRule"/> must itself keep no per-call state on shared objects and
+/// add hooks through <see cref="Engine.ModuleHooks"/>. A wrapped model's own code should avoid TorchSharp's
+/// implicit temporary scalars (<c>a + b</c>, <c>x * 0.5</c>, <c>mask.eq(0)</c>): in TorchSharp 0.107 a garbage
+/// collection caused by another thread can free one while libtorch still reads it (a rare crash); the library's
+/// models and methods keep theirs alive, and so can yours (<c>using var half = 0.5.ToScalar(); x.mul(half)</c>;
+/// <c>a.add(b, one)</c> with a kept <c>one</c>). libtorch's intra-op threads (<c>torch.set_num_threads</c>, 2
+/// by default here) multiply with the caller threads: see docs/performance.md for the measured throughput.
+/// </para>
+/// </remarks>
 public interface IAttributor
 {
     /// <summary>The method's name, e.g. <c>integrated-gradients</c>.</summary>

@@ -73,7 +73,7 @@ public sealed class LayerConductance : ConductanceMethod
                     }
                     else
                     {
-                        total.add_(term);
+                        total.PlusInPlace(term);
                     }
                 }
 

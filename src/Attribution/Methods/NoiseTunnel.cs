@@ -134,7 +134,9 @@ public sealed class NoiseTunnel : TextAttributor
                     sigma = NoiseLevel * (activation.max().ToDouble() - activation.min().ToDouble());
                 }
 
-                return activation + (randn(activation.shape, activation.dtype, generator: generator) * sigma.Value);
+                using var noise = randn(activation.shape, activation.dtype, generator: generator);
+                using var scaledNoise = noise.Times(sigma.Value);
+                return activation.Plus(scaledNoise);
             });
             using var _ = no_grad();
             if (sum is null)
@@ -144,16 +146,16 @@ public sealed class NoiseTunnel : TextAttributor
             }
             else
             {
-                sum.add_(attributions);
-                sumOfSquares!.add_(attributions.square());
+                sum.PlusInPlace(attributions);
+                sumOfSquares!.PlusInPlace(attributions.square());
             }
         }
 
         Tensor result;
         using (no_grad())
         {
-            var mean = sum! / Samples;
-            var meanOfSquares = sumOfSquares! / Samples;
+            var mean = sum!.DividedBy(Samples);
+            var meanOfSquares = sumOfSquares!.DividedBy(Samples);
             result = Type switch
             {
                 NoiseTunnelType.SmoothGrad => mean,

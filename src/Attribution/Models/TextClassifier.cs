@@ -40,6 +40,10 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         MaxLength = maxLength;
         UsesTokenTypes = usesTokenTypes;
         module.eval();
+
+        // Every hookable module gets its hook dispatcher now, before the classifier can be shared between threads:
+        // installing one later would write to a module another thread may be running (see ModuleHooks).
+        ModuleHooks.Prepare(module);
     }
 
     /// <inheritdoc />

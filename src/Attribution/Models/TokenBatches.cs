@@ -51,6 +51,9 @@ internal static class TokenBatches
     public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences)
     {
         Check(model, sequences);
+
+        // As in Explainer: a forward pass must not overlap the installation of hook dispatchers on the same modules.
+        ModuleHooks.Prepare(model.Module);
         var results = new double[sequences.Count][];
         var labels = model.Labels.Count;
         var noPadding = model.Module is TorchSharpAdapter { TakesMask: false };

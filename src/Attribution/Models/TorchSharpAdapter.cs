@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -99,7 +100,7 @@ internal sealed class TorchSharpAdapter : nn.Module<ModelInput, Tensor>
 
     private static bool HasPadding(Tensor mask)
     {
-        using var zero = mask.eq(0);
+        using var zero = mask.EqualTo(0);
         using var any = zero.any();
         return any.ToBoolean();
     }

@@ -57,7 +57,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         var points = new List<Tensor>(alphas.Length);
         foreach (var alpha in alphas)
         {
-            points.Add(baseline + (difference * alpha));
+            using var step = difference.Times(alpha);
+            points.Add(baseline.Plus(step));
         }
 
         return points.Count == 1 ? points[0] : cat(points);
@@ -74,8 +75,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         for (var k = 0; k < stepSizes.Length; k++)
         {
             using var block = gradients.narrow(0, k * batch, batch);
-            using var weighted = block * (double)(float)stepSizes[k];
-            total.add_(weighted);
+            using var weighted = block.Times((double)(float)stepSizes[k]);
+            total.PlusInPlace(weighted);
         }
     }
 

@@ -63,7 +63,9 @@ internal static class LimeRegression
             if (alpha > 0)
             {
                 var xt = x.t();
-                var gram = xt.mm(x) + (eye(features, dtype: ScalarType.Float64) * alpha);
+                using var identity = eye(features, dtype: ScalarType.Float64);
+                using var ridge = identity.Times(alpha);
+                var gram = xt.mm(x).Plus(ridge);
                 var factor = linalg.cholesky(gram);
                 solution = cholesky_solve(xt.mm(y), factor);
             }

@@ -43,7 +43,8 @@ internal static class LimeSampler
     {
         using var generator = new Generator(seed);
         using var scope = NewDisposeScope();
-        var half = full([1, features], 0.5, ScalarType.Float32);
+        using var probability = 0.5.ToScalar();
+        var half = full([1, features], probability, ScalarType.Float32);
         var masks = new bool[samples][];
         for (var s = 0; s < samples; s++)
         {

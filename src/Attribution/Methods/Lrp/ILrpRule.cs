@@ -22,7 +22,10 @@ public interface ILrpRule
 
     /// <summary>
     /// Attaches the rule to <paramref name="module"/> for one attribution call. Returns a handle that removes
-    /// every hook it added, or null when the module needs no hook under these settings.
+    /// every hook it added, or null when the module needs no hook under these settings. Add hooks with
+    /// <see cref="Engine.ModuleHooks"/> (never TorchSharp's <c>register_forward_hook</c>) and keep per-call state in
+    /// them, not on the module or the rule: other threads may be running the same model, and only those hooks act for
+    /// the calling flow alone.
     /// </summary>
     IDisposable? Attach(nn.Module module, LrpSettings settings);
 }

@@ -35,6 +35,10 @@ public static class LrpPropagation
         ArgumentNullException.ThrowIfNull(model);
         settings ??= new LrpSettings();
         var plan = Plan(model, settings.Rules);
+
+        // Dispatchers on the whole model before any of its forward passes, so no thread that is running it sees its
+        // hook dictionaries change (see ModuleHooks).
+        ModuleHooks.Prepare(model);
         var handles = new List<IDisposable>();
         try
         {
@@ -188,7 +192,7 @@ public static class LrpPropagation
                     }
 
                     var perToken = PerToken(r, batch, length, taps[i].Path);
-                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum + perToken : perToken;
+                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum.Plus(perToken) : perToken;
                 }
             }
 

@@ -117,7 +117,7 @@ public static class LrpRules
         using var fixedValue = value.detach();
         using var frozen = surrogate.detach();
         using var zeroWithGradient = surrogate - frozen;
-        return fixedValue + zeroWithGradient;
+        return fixedValue.Plus(zeroWithGradient);
     }
 
     /// <summary>
@@ -140,19 +140,19 @@ public static class LrpRules
         var tanhForm = module is GELU { approximate: GELU.Approximate.tanh };
         if (tanhForm)
         {
-            using var cube = x.pow(3);
-            using var scaledCube = cube * 0.044715;
-            using var inner = x + scaledCube;
-            using var argument = inner * Math.Sqrt(2 / Math.PI);
+            using var cube = x.Power(3);
+            using var scaledCube = cube.Times(0.044715);
+            using var inner = x.Plus(scaledCube);
+            using var argument = inner.Times(Math.Sqrt(2 / Math.PI));
             using var t = argument.tanh();
-            using var onePlus = t + 1.0;
-            return onePlus * 0.5;
+            using var onePlus = t.Plus(1.0);
+            return onePlus.Times(0.5);
         }
 
-        using var scaled = x * (1 / Math.Sqrt(2));
+        using var scaled = x.Times(1 / Math.Sqrt(2));
         using var e = scaled.erf();
-        using var shifted = e + 1.0;
-        return shifted * 0.5;
+        using var shifted = e.Plus(1.0);
+        return shifted.Times(0.5);
     }
 
     /// <summary>tanh(x)/x, with 1 − x²/3 where |x| &lt; 1e-4 (exact to rounding there), so nothing is divided by a small number.</summary>
@@ -166,8 +166,8 @@ public static class LrpRules
         using var t = x.tanh();
         using var ratio = t / safe;
         using var square = x.square();
-        using var third = square * (1.0 / 3);
-        using var series = 1.0 - third;
+        using var third = square.Times(1.0 / 3);
+        using var series = third.SubtractedFrom(1.0);
         return where(small, series, ratio);
     }
 
@@ -191,12 +191,12 @@ public static class LrpRules
             using (no_grad())
             {
                 using var value = z.detach();
-                using var nonNegative = value.ge(0);
+                using var nonNegative = value.AtLeast(0);
                 using var unit = nonNegative.to(value.dtype);
-                using var twice = unit * 2.0;
-                using var sign = twice - 1.0;
-                using var stabilizer = sign * settings.Epsilon;
-                using var denominator = value + stabilizer;
+                using var twice = unit.Times(2.0);
+                using var sign = twice.Minus(1.0);
+                using var stabilizer = sign.Times(settings.Epsilon);
+                using var denominator = value.Plus(stabilizer);
                 ratio = value / denominator;
             }
 
@@ -226,7 +226,7 @@ public static class LrpRules
             {
                 using var square = centered.square();
                 using var variance = square.mean(dims, keepdim: true);
-                using var stabilized = variance + norm.eps;
+                using var stabilized = variance.Plus(norm.eps);
                 sigma = stabilized.sqrt();
             }
 
@@ -244,7 +244,7 @@ public static class LrpRules
                     return Rewire(y, scaled);
                 }
 
-                using var shifted = scaled + norm.bias;
+                using var shifted = scaled.Plus(norm.bias);
                 return Rewire(y, shifted);
             }
         }
@@ -297,7 +297,7 @@ public static class LrpRules
         protected override object? Rewrite(nn.Module module, object input, object output, LrpSettings settings)
         {
             var y = AsTensor(module, output, "output");
-            using var half = y * 0.5;
+            using var half = y.Times(0.5);
             return Rewire(y, half);
         }
     }

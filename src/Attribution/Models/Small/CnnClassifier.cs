@@ -58,7 +58,7 @@ public sealed class CnnClassifier : SmallClassifier
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.
             var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;
             var real = nn.functional.max_pool1d(padded, k, 1);
-            var masked = maps.masked_fill(real.eq(0), MaskedValue);
+            var masked = maps.MaskedFill(real.EqualTo(0), MaskedValue);
             pooled.Add(masked.max(2).values);
         }
 

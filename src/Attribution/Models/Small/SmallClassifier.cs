@@ -81,7 +81,7 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
         using var draws = rand(input.shape, input.dtype, input.device, generator: DropoutGenerator);
         using var keep = draws.ge(Config.Dropout);
         using var kept = input.mul(keep);
-        return kept.div(1.0 - Config.Dropout);
+        return kept.DividedBy(1.0 - Config.Dropout);
     }
 
     /// <summary>
@@ -140,14 +140,14 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
 
         using (var scope = NewDisposeScope())
         {
-            var empty = mask.ne(0).sum(1).min().ToInt64();
+            var empty = mask.NotEqualTo(0).sum(1).min().ToInt64();
             if (empty == 0)
             {
                 throw new ArgumentException($"{GetName()}: a row of the attention mask has no real token (all zeros); there is nothing to classify", nameof(input));
             }
         }
 
-        using var nonzero = mask.ne(0);
+        using var nonzero = mask.NotEqualTo(0);
         return nonzero.to(dtype);
     }
 }

@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,6 +61,6 @@ public sealed class WindowConv1d : nn.Module<Tensor, Tensor>
         using var windows = padded.unfold(2, KernelSize, 1);
         using var product = einsum("bclk,ock->bol", windows, weight);
         using var shift = bias.unsqueeze(-1);
-        return product + shift;
+        return product.Plus(shift);
     }
 }

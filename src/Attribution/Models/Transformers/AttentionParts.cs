@@ -58,8 +58,8 @@ internal static class TransformerOps
         }
 
         using var typed = attentionMask.to(dtype);
-        using var inverted = 1.0 - typed;
-        using var scaled = inverted * -10000.0;
+        using var inverted = typed.SubtractedFrom(1.0);
+        using var scaled = inverted.Times(-10000.0);
         using var expanded = scaled.unsqueeze(1);
         return expanded.unsqueeze(2);
     }
@@ -72,7 +72,7 @@ internal static class TransformerOps
             return null;
         }
 
-        using var padding = attentionMask.eq(0);
+        using var padding = attentionMask.EqualTo(0);
         using var expanded = padding.unsqueeze(1);
         return expanded.unsqueeze(2);
     }

@@ -113,14 +113,14 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
         var words = word_embeddings.call(ids);
         var types = token_type_embeddings.call(typeIds);
         var positions = position_embeddings.call(positionIds);
-        using var wordsAndTypes = words + types;
-        var sum = wordsAndTypes + positions;
+        using var wordsAndTypes = words.Plus(types);
+        var sum = wordsAndTypes.Plus(positions);
         return dropout.call(LayerNorm.call(sum));
     }
 
     private static Tensor BertPositions(Tensor ids)
     {
-        var positions = torch.arange(ids.size(1));
+        var positions = KeptScalars.Range(ids.size(1));
         if (ids.device.type == DeviceType.CPU)
         {
             return positions;
@@ -134,11 +134,11 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
 
     private Tensor RobertaPositions(Tensor ids)
     {
-        using var notPad = ids.ne(padTokenId);
+        using var notPad = ids.NotEqualTo(padTokenId);
         using var counted = notPad.@long();
         using var running = counted.cumsum(1);
         using var onTokens = running * counted;
-        return onTokens + padTokenId;
+        return onTokens.Plus((long)padTokenId);
     }
 }
 
@@ -251,11 +251,11 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
 
         // Same order of operations as Hugging Face (product, then ÷√d, then + mask) so float32 results agree.
         var scores = attention_scores.call((q, kT));
-        var scaled = scores / scale;
+        var scaled = scores.DividedBy(scale);
         if (input.attention_mask is { } mask)
         {
             using var unmasked = scaled;
-            scaled = unmasked + mask;
+            scaled = unmasked.Plus(mask);
         }
 
         var probs = attention_probs.call(scaled);
@@ -283,7 +283,7 @@ internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tens
     public override Tensor forward((Tensor hidden_states, Tensor input_tensor) input)
     {
         var projected = dropout.call(dense.call(input.hidden_states));
-        return LayerNorm.call(projected + input.input_tensor);
+        return LayerNorm.call(projected.Plus(input.input_tensor));
     }
 }
 

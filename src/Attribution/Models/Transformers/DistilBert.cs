@@ -91,7 +91,7 @@ internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var positionIds = torch.arange(input.size(1));
+        var positionIds = KeptScalars.Range(input.size(1));
         if (input.device.type != DeviceType.CPU)
         {
             using var onCpu = positionIds;
@@ -100,7 +100,7 @@ internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 
         var words = word_embeddings.call(input);
         var positions = position_embeddings.call(positionIds);
-        return dropout.call(LayerNorm.call(words + positions));
+        return dropout.call(LayerNorm.call(words.Plus(positions)));
     }
 }
 
@@ -148,8 +148,8 @@ internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor?
 
     public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
     {
-        var attended = sa_layer_norm.call(attention.call(input) + input.hidden_states);
-        return output_layer_norm.call(ffn.call(attended) + attended);
+        var attended = sa_layer_norm.call(attention.call(input).Plus(input.hidden_states));
+        return output_layer_norm.call(ffn.call(attended).Plus(attended));
     }
 }
 
@@ -188,14 +188,14 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
     {
         var x = input.hidden_states;
         using var qHeads = TransformerOps.SplitHeads(q_lin.call(x), heads);
-        var q = qHeads / scale;
+        var q = qHeads.DividedBy(scale);
         var k = TransformerOps.SplitHeads(k_lin.call(x), heads);
         var v = TransformerOps.SplitHeads(v_lin.call(x), heads);
 
         var scores = attention_scores.call((q, k.transpose(-1, -2)));
         if (input.padding_mask is { } mask)
         {
-            scores = scores.masked_fill(mask, TransformerOps.MinValue(scores.dtype));
+            scores = scores.MaskedFill(mask, TransformerOps.MinValue(scores.dtype));
         }
 
         var probs = attention_probs.call(scores);

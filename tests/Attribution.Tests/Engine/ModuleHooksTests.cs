@@ -1,0 +1,139 @@
+using Attribution.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Engine;
+
+/// <summary>ModuleHooks: a hook acts only for the flow that added it; the shared module is written to once.</summary>
+public sealed class ModuleHooksTests
+{
+    /// <summary>
+    /// A hook added on one thread changes that thread's forward passes only: another thread running the same module
+    /// meanwhile gets the stock output, and the hook sees only its own thread's calls. (The other thread is started
+    /// before the hook is added: a thread or task started inside a flow belongs to it and inherits its hooks, as it
+    /// inherits every <see cref="AsyncLocal{T}"/>.)
+    /// </summary>
+    [Fact]
+    public void A_hook_fires_only_for_the_thread_that_added_it()
+    {
+        using var linear = nn.Linear(3, 2);
+        using var x = ones(1, 3);
+        using var stock = linear.call(x);
+        using var hooked = new ManualResetEventSlim();
+        using var ran = new ManualResetEventSlim();
+        float[]? other = null;
+        var thread = new Thread(() =>
+        {
+            hooked.Wait();
+            using var y = linear.call(x);
+            other = y.data<float>().ToArray();
+            ran.Set();
+        });
+        thread.Start();
+        var seen = 0;
+        using (ModuleHooks.AddForwardHook(linear, (_, _, output) =>
+               {
+                   seen++;
+                   return zeros_like((Tensor)output);
+               }))
+        {
+            using (var mine = linear.call(x))
+            {
+                mine.abs().sum().item<float>().Should().Be(0, "the hook replaced this thread's output");
+            }
+
+            hooked.Set();
+            ran.Wait();
+            other.Should().Equal(stock.data<float>().ToArray(), "another thread's pass is untouched");
+            seen.Should().Be(1);
+            ModuleHooks.Count(linear).Should().Be(1);
+        }
+
+        thread.Join();
+        ModuleHooks.Count(linear).Should().Be(0, "the dispatcher itself is not counted");
+        using var after = linear.call(x);
+        after.data<float>().ToArray().Should().Equal(stock.data<float>().ToArray());
+    }
+
+    /// <summary>Hooks on one module run in the order they were added, each seeing the previous one's output; pre-hooks replace the input.</summary>
+    [Fact]
+    public void Hooks_of_one_flow_run_in_order_and_chain()
+    {
+        using var identity = nn.Identity();
+        using var x = ones(2);
+        using var pre = ModuleHooks.AddForwardPreHook(identity, (_, input) => (Tensor)input * 3);
+        using var first = ModuleHooks.AddForwardHook(identity, (_, _, output) => (Tensor)output + 1);
+        using var second = ModuleHooks.AddForwardHook(identity, (_, _, output) => (Tensor)output * 10);
+        using var y = identity.call(x);
+        y.data<float>().ToArray().Should().Equal(40f, 40f);
+        ModuleHooks.Count(identity).Should().Be(3);
+    }
+
+    /// <summary>Disposing a hook twice, or from another thread, removes it once and it stops firing.</summary>
+    [Fact]
+    public void Disposing_from_another_thread_stops_the_hook()
+    {
+        using var identity = nn.Identity();
+        using var x = ones(2);
+        var calls = 0;
+        var hook = ModuleHooks.AddForwardHook(identity, (_, _, _) =>
+        {
+            calls++;
+            return null;
+        });
+        identity.call(x).Dispose();
+        var thread = new Thread(hook.Dispose);
+        thread.Start();
+        thread.Join();
+        hook.Dispose();
+        identity.call(x).Dispose();
+        calls.Should().Be(1);
+        ModuleHooks.Count(identity).Should().Be(0);
+    }
+
+    /// <summary>
+    /// Many threads adding and removing hooks on the same modules while running them: no "Collection was modified",
+    /// and each thread's hook sees exactly its own passes.
+    /// </summary>
+    [Fact]
+    public void Threads_hooking_one_module_see_only_their_own_passes()
+    {
+        var first = nn.Linear(4, 4);
+        using var model = nn.Sequential(("a", first), ("b", nn.ReLU()), ("c", nn.Linear(4, 2)));
+        ModuleHooks.Prepare(model);
+        var errors = 0;
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                try
+                {
+                    using var scope = NewDisposeScope();
+                    var mine = 0;
+                    var rows = t + 1;
+                    using (ModuleHooks.AddForwardHook(first, (_, _, output) =>
+                           {
+                               mine++;
+                               return ((Tensor)output).size(0) == rows ? null : throw new InvalidOperationException("another thread's pass");
+                           }))
+                    {
+                        model.call(ones(rows, 4));
+                    }
+
+                    if (mine != 1)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+        errors.Should().Be(0);
+        model.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
+    }
+}
