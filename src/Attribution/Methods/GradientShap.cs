@@ -142,15 +142,16 @@ public sealed class GradientShap : LayerMethod
                 var gradients = Gradients(context, layer, cat(points), count);
                 using (no_grad())
                 {
-                    // sum(dim: 0), not sum(0): a literal 0 binds to TorchSharp's sum(ScalarType?) overload (a dtype).
-                    total.add_((gradients * cat(differences)).view([count, .. input.shape]).sum(dim: 0L));
+                    // sum(dim: 0), not sum(0): a literal 0 binds to TorchSharp's sum(ScalarType?) overload (a dtype);
+                    // KeptScalars' arithmetic keeps number operands alive for concurrent callers.
+                    total.PlusInPlace((gradients * cat(differences)).view([count, .. input.shape]).sum(dim: 0L));
                 }
             }
 
             Tensor attributions;
             using (no_grad())
             {
-                attributions = total / Samples;
+                attributions = total.DividedBy(Samples);
             }
 
             using var sums = attributions.to(ScalarType.Float64).flatten(1).sum(1);
@@ -187,10 +188,10 @@ public sealed class GradientShap : LayerMethod
 
         using var noGrad = no_grad();
         var baseline = cat(baselineRows);
-        var noisy = input + (tensor(noise, input.shape, ScalarType.Float64) * Stdev).to(input.dtype);
+        var noisy = input.Plus(tensor(noise, input.shape, ScalarType.Float64).Times(Stdev).to(input.dtype));
         var difference = noisy - baseline;
         var alpha = tensor(alphas, ScalarType.Float64).to(input.dtype).view([context.Size, .. Enumerable.Repeat(1L, (int)input.dim() - 1)]);
-        return (baseline + (alpha * difference), difference);
+        return (baseline.Plus(alpha * difference), difference);
     }
 
     /// <summary>Gradients of the scored output at the stacked points ([draws·batch, …], draw-major).</summary>
