@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary><c>attribution evaluate</c>: the metrics equal the library's for the same explanations; bad usage names the option.</summary>
+public sealed class CliEvaluateTests
+{
+    private const string Text = "a sometimes tedious film";
+
+    [SkippableFact]
+    public void Json_metrics_equal_the_librarys()
+    {
+        var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "gradient-x-input",
+            "--metric", "comprehensiveness,sufficiency", "--metric", "loo-correlation,plausibility", "--highlight", "tedious", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var document = JsonDocument.Parse(run.Out);
+        var metrics = document.RootElement.GetProperty("results")[0].GetProperty("metrics");
+
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var explanation = new GradientXInput().Explain(model, Text);
+        metrics.GetProperty("comprehensiveness").GetProperty("value").GetDouble().Should().Be(RationaleRemoval.Comprehensiveness(model, explanation).Value);
+        metrics.GetProperty("sufficiency").GetProperty("value").GetDouble().Should().Be(RationaleRemoval.Sufficiency(model, explanation).Value);
+        metrics.GetProperty("loo-correlation").GetProperty("value").GetDouble().Should().Be(LeaveOneOutCorrelation.Compute(model, explanation).Value);
+        metrics.GetProperty("mrr").GetProperty("value").GetDouble().Should().Be(Plausibility.Compute(explanation, ["tedious"]).Single(m => m.Metric == "mrr").Value);
+        metrics.GetProperty("comprehensiveness").GetProperty("definition").GetString().Should().Contain("p(x) - p(x without");
+        document.RootElement.GetProperty("mean").GetProperty("sufficiency").GetDouble().Should().Be(RationaleRemoval.Sufficiency(model, explanation).Value);
+    }
+
+    [Theory]
+    [InlineData("--metric", new[] { "--metric", "fidelity" })]
+    [InlineData("--metric", new[] { "--metric", "sufficiency,sufficiency" })]
+    [InlineData("--highlight", new[] { "--metric", "plausibility" })]
+    [InlineData("--highlight", new[] { "--metric", "plausibility", "--highlight", "masterpiece" })]
+    [InlineData("--top-k", new[] { "--metric", "plausibility", "--highlight", "film", "--top-k", "0" })]
+    [InlineData("--removal", new[] { "--metric", "sufficiency", "--removal", "blank" })]
+    [InlineData("--format", new[] { "--metric", "sufficiency", "--format", "html" })]
+    public void Bad_usage_names_the_option(string option, string[] extra)
+    {
+        var run = CliHarness.Run(["evaluate", "--text", Text, "--method", "gradient", .. extra]);
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(option);
+    }
+}
