@@ -141,11 +141,13 @@ public sealed class SmallClassifierErrorTests : IDisposable
         }, pristine);
         act.Should().Throw<ModelLoadException>().WithMessage("*shape mismatch*classifier.bias: the model expects [2]*checkpoint has [5]*").Which.Field.Should().Be("classifier.bias");
 
-        // A config that does not describe the weights: every mismatch is listed.
+        // A config that does not describe the weights: refused before the model is built, naming the field, both
+        // values and the tensor.
         File.Copy(pristine, weightsPath, overwrite: true);
         var config = Path.Combine(dir, "config.json");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"embedding_dim\": 12", "\"embedding_dim\": 16", StringComparison.Ordinal));
-        act.Should().Throw<ModelLoadException>().WithMessage("*embeddings.weight*hidden.weight*Fix: config.json does not describe these weights*");
+        act.Should().Throw<ModelLoadException>().WithMessage("*config.json says embedding_dim = 16*embeddings.weight has 12*[193, 12]*fix embedding_dim*")
+            .Which.Field.Should().Be("embedding_dim");
 
         File.WriteAllBytes(weightsPath, [1, 2, 3]);
         act.Should().Throw<ModelLoadException>().WithMessage("*model.safetensors cannot be read*");
