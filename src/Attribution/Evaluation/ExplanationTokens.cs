@@ -41,31 +41,8 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
     }
 
     /// <summary>The input with the tokens at <paramref name="absent"/> removed, or replaced by <paramref name="replacement"/>.</summary>
-    public TokenSequence Without(IReadOnlySet<int> absent, long? replacement)
-    {
-        var ids = new List<long>(Encoding.Length);
-        var types = new List<long>(Encoding.Length);
-        for (var t = 0; t < Encoding.Length; t++)
-        {
-            if (absent.Contains(t))
-            {
-                if (replacement is not { } id)
-                {
-                    continue;
-                }
-
-                ids.Add(id);
-            }
-            else
-            {
-                ids.Add(Encoding.Ids[t]);
-            }
-
-            types.Add(Encoding.TypeIds[t]);
-        }
-
-        return new TokenSequence([.. ids], [.. types]);
-    }
+    public TokenSequence Without(IReadOnlySet<int> absent, long? replacement) =>
+        Methods.Perturbation.PerturbedInputs.Build(Encoding, absent.Contains, replacement);
 
     /// <summary>The target's probability for each input (one batched call).</summary>
     public static double[] Probabilities(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)

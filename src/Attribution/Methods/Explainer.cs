@@ -24,27 +24,8 @@ public static class Explainer
         ArgumentNullException.ThrowIfNull(attributors);
         options ??= new ExplainOptions();
         options.Validate();
-        if (texts.Count == 0)
-        {
-            throw new ArgumentException("no texts to explain", nameof(texts));
-        }
+        TextArguments.Check(texts);
 
-        for (var i = 0; i < texts.Count; i++)
-        {
-            if (texts[i] is null)
-            {
-                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
-            }
-
-            if (string.IsNullOrWhiteSpace(texts[i]))
-            {
-                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to explain", nameof(texts));
-            }
-        }
-
-        // A classifier that is not a TextClassifier (which prepares its module when built) gets its hook dispatchers
-        // here, before this call's first forward pass (see ModuleHooks: installing them is the one shared write).
-        ModuleHooks.Prepare(model.Module);
         var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
         var gradientBased = new List<(int Index, TextAttributor Attributor)>();
         for (var m = 0; m < attributors.Count; m++)

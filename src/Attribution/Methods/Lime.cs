@@ -309,19 +309,10 @@ public sealed class Lime : IPerturbationAttributor
 
     private IReadOnlyList<Explanation> ExplainAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, ExplainOptions? options)
     {
-        ArgumentNullException.ThrowIfNull(texts);
+        Internal.TextArguments.Check(texts);
         options ??= new ExplainOptions();
         options.Validate();
         ValidateSettings();
-        if (texts.Count == 0)
-        {
-            throw new ArgumentException("no texts to explain", nameof(texts));
-        }
-
-        for (var i = 0; i < texts.Count; i++)
-        {
-            CheckText(texts[i], $"{nameof(texts)}[{i}]");
-        }
 
         if (model is null && Features == LimeFeatures.Tokens)
         {

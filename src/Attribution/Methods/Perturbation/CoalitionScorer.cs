@@ -50,32 +50,8 @@ internal sealed class CoalitionScorer
     public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
         int target, ScoreOutput score, int batchSize)
     {
-        TokenSequence Build(bool[] present)
-        {
-            var ids = new List<long>(encoding.Length);
-            var types = new List<long>(encoding.Length);
-            for (var t = 0; t < encoding.Length; t++)
-            {
-                var f = tokenFeature[t];
-                if (f >= 0 && !present[f])
-                {
-                    if (replacement is not { } id)
-                    {
-                        continue;
-                    }
-
-                    ids.Add(id);
-                }
-                else
-                {
-                    ids.Add(encoding.Ids[t]);
-                }
-
-                types.Add(encoding.TypeIds[t]);
-            }
-
-            return new TokenSequence(ids.ToArray(), types.ToArray());
-        }
+        TokenSequence Build(bool[] present) =>
+            PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
 
         int Length(bool[] present) => replacement is null
             ? Enumerable.Range(0, encoding.Length).Count(t => tokenFeature[t] < 0 || present[tokenFeature[t]])

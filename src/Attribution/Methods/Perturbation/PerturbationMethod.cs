@@ -1,3 +1,4 @@
+using Attribution.Methods.Internal;
 using System.Diagnostics;
 using System.Globalization;
 using Attribution.Methods.LimeParts;
@@ -264,28 +265,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor
 
     private ExplainOptions Prepare(IReadOnlyList<string> texts, ExplainOptions? options)
     {
-        ArgumentNullException.ThrowIfNull(texts);
+        TextArguments.Check(texts);
         options ??= new ExplainOptions();
         options.Validate();
         ValidateSettings();
-        if (texts.Count == 0)
-        {
-            throw new ArgumentException("no texts to explain", nameof(texts));
-        }
-
-        for (var i = 0; i < texts.Count; i++)
-        {
-            if (texts[i] is null)
-            {
-                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
-            }
-
-            if (string.IsNullOrWhiteSpace(texts[i]))
-            {
-                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to explain", nameof(texts));
-            }
-        }
-
         return options;
     }
 
