@@ -89,6 +89,9 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
             new Lime { Samples = 48, Seed = 5 },
             new LayerConductance { Layer = conductanceLayer, Steps = 8 },
             new NeuronConductance { Layer = conductanceLayer, Steps = 8, Position = 0, Unit = 1 },
+            new GradientShap { Samples = 3, Stdev = 0.01, Seed = 2 },
+            new Occlusion(),
+            new KernelShap { Samples = 24, Seed = 4 },
         };
         // The LSTM is a native module LRP cannot hook (and the wrapped model's mean has no rule): no LRP there.
         if (type != SmallClassifierConfig.LstmType)
