@@ -15,7 +15,7 @@ namespace Attribution.Cli;
 internal static class EvaluateCommand
 {
     /// <summary>The metrics <c>--metric</c> accepts.</summary>
-    public static readonly string[] Metrics = ["comprehensiveness", "sufficiency", "loo-correlation", "plausibility"];
+    public static readonly string[] Metrics = ["comprehensiveness", "sufficiency", "loo-correlation", "plausibility", "infidelity", "max-sensitivity"];
 
     /// <summary>The command, bound to <paramref name="context"/>.</summary>
     public static Command Create(CliContext context)
@@ -51,6 +51,15 @@ internal static class EvaluateCommand
             Description = "plausibility: k of token-F1 and IOU (default: the number of highlighted words).",
             HelpName = "K",
         };
+        var metricSamples = new Option<int?>("--metric-samples")
+        {
+            Description = "infidelity and max-sensitivity: perturbations per text (default 10; at most 1000).",
+            HelpName = "N",
+        };
+        var metricSeed = new Option<ulong?>("--metric-seed") { Description = "infidelity and max-sensitivity: seed of the perturbations (default 0).", HelpName = "S" };
+        var stdev = new Option<double?>("--perturbation-stdev") { Description = "infidelity: standard deviation of the Gaussian perturbations of the word embeddings (default 0.03).", HelpName = "X" };
+        var radius = new Option<double?>("--radius") { Description = "max-sensitivity: radius of the uniform L-infinity perturbations of the word embeddings (default 0.02).", HelpName = "R" };
+        var normalize = new Option<bool>("--normalize-infidelity") { Description = "infidelity: scale the attributions by the optimal beta first (Captum's normalize=True)." };
         var format = new Option<string?>("--format") { Description = "Output format (default table).", HelpName = "table|json" };
         format.Validators.Add(result =>
         {
@@ -63,19 +72,20 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Explain texts with one method and score the explanations: comprehensiveness, sufficiency, leave-one-out correlation, plausibility.")
         {
             options.Model, options.Text, options.Input, options.Method, metric, removal, highlight, topK, format, options.Output, options.Truncate,
-            options.BatchSize, options.Verbose,
+            options.BatchSize, options.Verbose, metricSamples, metricSeed, stdev, radius, normalize,
         };
         foreach (var option in options.MethodOptions)
         {
             command.Options.Add(option);
         }
 
-        command.SetAction(parse => Execute(parse, options, context, metric, removal, highlight, topK, format));
+        command.SetAction(parse => Execute(parse, options, context, metric, removal, highlight, topK, format,
+            new EmbeddingMetricOptions(metricSamples, metricSeed, stdev, radius, normalize)));
         return command;
     }
 
     private static int Execute(ParseResult parse, CliOptions options, CliContext context, Option<string[]> metricOption, Option<string?> removalOption,
-        Option<string?> highlightOption, Option<int?> topKOption, Option<string?> formatOption)
+        Option<string?> highlightOption, Option<int?> topKOption, Option<string?> formatOption, EmbeddingMetricOptions embedding)
     {
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
@@ -105,6 +115,16 @@ internal static class EvaluateCommand
         }
 
         var removal = parse.GetValue(removalOption) == "mask" ? TokenRemoval.Mask : TokenRemoval.Remove;
+        var (infidelitySettings, sensitivitySettings) = embedding.Read(parse);
+        if (metrics.Contains("infidelity"))
+        {
+            // Infidelity perturbs every position of the word embeddings: it needs the per-dimension attributions of all of them.
+            settings = settings with
+            {
+                Explain = settings.Explain with { KeepRawAttributions = true, Salience = settings.Explain.Salience with { KeepSpecialTokens = true } },
+            };
+        }
+
         var model = ModelSource.LoadAny(settings.ModelPath, context);
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
@@ -130,6 +150,12 @@ internal static class EvaluateCommand
                         case "loo-correlation":
                             scored.Add(LeaveOneOutCorrelation.Compute(model, explanations[i]));
                             break;
+                        case "infidelity":
+                            scored.Add(Infidelity.Compute(TorchModel(model, m), explanations[i], infidelitySettings));
+                            break;
+                        case "max-sensitivity":
+                            scored.Add(MaxSensitivity.Compute(TorchModel(model, m), method, texts[i], settings.Explain, sensitivitySettings));
+                            break;
                         default:
                             scored.AddRange(Plausibility.Compute(explanations[i], highlights![i], topK));
                             break;
@@ -143,6 +169,10 @@ internal static class EvaluateCommand
                 {
                     throw new UsageException("--removal", CliApp.UsageMessage(e));
                 }
+                catch (ArgumentException e) when (m is "infidelity" or "max-sensitivity" && e.ParamName is "attributor" or "explanation")
+                {
+                    throw new UsageException("--method", $"{m}: {CliApp.UsageMessage(e)}");
+                }
             }
 
             results.Add((explanations[i], scored));
@@ -151,6 +181,38 @@ internal static class EvaluateCommand
         var json = parse.GetValue(formatOption) == "json";
         Output.Write(json ? Json(model, method, results) : Table(method, results), settings.Output, context);
         return ExitCodes.Ok;
+    }
+
+    private static ITextClassifier TorchModel(ITokenClassifier model, string metric) => model as ITextClassifier
+        ?? throw new UsageException("--metric", $"{metric} perturbs the word embeddings, which {model.Name} (an ONNX model) does not expose; use comprehensiveness, sufficiency, loo-correlation or plausibility");
+
+    /// <summary>The options of the embedding-space metrics.</summary>
+    private sealed record EmbeddingMetricOptions(Option<int?> Samples, Option<ulong?> Seed, Option<double?> Stdev, Option<double?> Radius, Option<bool> Normalize)
+    {
+        public (InfidelitySettings Infidelity, SensitivitySettings Sensitivity) Read(ParseResult parse)
+        {
+            var samples = parse.GetValue(Samples) ?? 10;
+            if (samples < 1 || samples > SensitivitySettings.MaxSamples)
+            {
+                throw new UsageException("--metric-samples", $"must be between 1 and {SensitivitySettings.MaxSamples}, got {samples}");
+            }
+
+            var stdev = parse.GetValue(Stdev) ?? 0.03;
+            if (!(stdev > 0) || !double.IsFinite(stdev))
+            {
+                throw new UsageException("--perturbation-stdev", $"must be positive and finite, got {stdev.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var radius = parse.GetValue(Radius) ?? 0.02;
+            if (!(radius > 0) || !double.IsFinite(radius))
+            {
+                throw new UsageException("--radius", $"must be positive and finite, got {radius.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var seed = parse.GetValue(Seed) ?? 0;
+            return (new InfidelitySettings { Samples = samples, Stdev = stdev, Seed = seed, Normalize = parse.GetValue(Normalize) },
+                new SensitivitySettings { Samples = samples, Radius = radius, Seed = seed });
+        }
     }
 
     /// <summary>Highlighted words per text: from --highlight for all, or from a TSV's 'highlight' column; null when neither.</summary>

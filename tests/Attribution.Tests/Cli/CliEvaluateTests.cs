@@ -29,7 +29,28 @@ public sealed class CliEvaluateTests
         document.RootElement.GetProperty("mean").GetProperty("sufficiency").GetDouble().Should().Be(RationaleRemoval.Sufficiency(model, explanation).Value);
     }
 
+    [SkippableFact]
+    public void Embedding_metrics_equal_the_librarys()
+    {
+        var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "integrated-gradients", "--steps", "8",
+            "--metric", "infidelity,max-sensitivity", "--metric-samples", "4", "--metric-seed", "3", "--normalize-infidelity", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var document = JsonDocument.Parse(run.Out);
+        var metrics = document.RootElement.GetProperty("results")[0].GetProperty("metrics");
+
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var ig = new IntegratedGradients { Steps = 8 };
+        var explanation = ig.Explain(model, Text, new ExplainOptions { KeepRawAttributions = true, Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } });
+        metrics.GetProperty("infidelity").GetProperty("value").GetDouble().Should().Be(
+            Infidelity.Compute(model, explanation, new InfidelitySettings { Samples = 4, Seed = 3, Normalize = true }).Value);
+        metrics.GetProperty("max-sensitivity").GetProperty("value").GetDouble().Should().Be(
+            MaxSensitivity.Compute(model, ig, Text, null, new SensitivitySettings { Samples = 4, Seed = 3 }).Value);
+    }
+
     [Theory]
+    [InlineData("--method", new[] { "--metric", "max-sensitivity", "--method", "lime" })]
+    [InlineData("--radius", new[] { "--metric", "max-sensitivity", "--radius", "0" })]
+    [InlineData("--metric-samples", new[] { "--metric", "infidelity", "--metric-samples", "0" })]
     [InlineData("--metric", new[] { "--metric", "fidelity" })]
     [InlineData("--metric", new[] { "--metric", "sufficiency,sufficiency" })]
     [InlineData("--highlight", new[] { "--metric", "plausibility" })]
@@ -39,7 +60,7 @@ public sealed class CliEvaluateTests
     [InlineData("--format", new[] { "--metric", "sufficiency", "--format", "html" })]
     public void Bad_usage_names_the_option(string option, string[] extra)
     {
-        var run = CliHarness.Run(["evaluate", "--text", Text, "--method", "gradient", .. extra]);
+        var run = CliHarness.Run(["evaluate", "--text", Text, .. extra.Contains("--method") ? extra : ["--method", "gradient", .. extra]]);
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain(option);
     }

@@ -1,0 +1,63 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Evaluation;
+
+/// <summary>
+/// The model's scored output with its word-embedding output replaced, for several replacements in one forward pass:
+/// what infidelity needs (f(x − I) for each perturbation I), written once.
+/// </summary>
+internal static class EmbeddingPerturbation
+{
+    /// <summary>The text's word-embedding output x, [tokens, hidden] in float64, and its scored output f(x).</summary>
+    public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, int target, ScoreOutput score)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = model.Encode([text]);
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        var layer = context.Layer(null);
+        var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out var logits);
+        return (Rows(x.squeeze(0)), context.ScoreValues(logits)[0]);
+    }
+
+    /// <summary>f(x′) for each replacement x′ of the word-embedding output ([tokens][hidden] each), batched.</summary>
+    public static double[] Scores(ITextClassifier model, string text, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = model.Encode([text]);
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        var layer = context.Layer(null);
+        var results = new List<double>(replacements.Count);
+        foreach (var chunk in replacements.Chunk(32))
+        {
+            using var inner = NewDisposeScope();
+            var stacked = stack(chunk.Select(r => tensor(r.SelectMany(row => row).ToArray(), [r.Length, r[0].Length], ScalarType.Float64)).ToArray())
+                .to(ScalarType.Float32);
+            using var tap = new LayerTap(layer, LayerSide.Output, 0, _ => stacked);
+            var logits = model.Module.call(context.Repeat(chunk.Length));
+            PathInputs.EnsureRanOnce(tap, context);
+            results.AddRange(context.Score(logits, chunk.Length).to(ScalarType.Float64).data<double>().ToArray());
+        }
+
+        if (results.Any(v => !double.IsFinite(v)))
+        {
+            throw new NonFiniteValueException(NonFiniteSource.ModelOutput, $"{model.Name}'s scored output is not finite for a perturbed embedding: the perturbation is too large, or the weights hold NaN or infinite values");
+        }
+
+        return [.. results];
+    }
+
+    /// <summary>A [rows, columns] tensor as float64 rows.</summary>
+    public static double[][] Rows(Tensor matrix)
+    {
+        var columns = (int)matrix.size(1);
+        var values = matrix.to(ScalarType.Float64).contiguous().data<double>().ToArray();
+        return Enumerable.Range(0, (int)matrix.size(0)).Select(r => values.AsSpan(r * columns, columns).ToArray()).ToArray();
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Evaluation;
+
+/// <summary>
+/// Max-sensitivity (Yeh et al. 2019; Captum's <c>sensitivity_max</c> with its default perturbation): the explanation is
+/// recomputed by the same attributor with the word-embedding output x moved to x + δₛ, δ uniform in the L∞ ball of
+/// radius r, and the value is maxₛ ‖Φ(x) − Φ(x + δₛ)‖_F / ‖Φ(x)‖_F over the per-dimension attributions. Lower is better.
+/// The attributor must be one whose input activation can be perturbed: Gradient, Gradient × Input, Integrated
+/// Gradients (the methods <see cref="NoiseTunnel"/> wraps), at the word embeddings.
+/// </summary>
+public static class MaxSensitivity
+{
+    /// <summary>Max-sensitivity of <paramref name="attributor"/>'s explanation of <paramref name="text"/>.</summary>
+    public static MetricResult Compute(ITextClassifier model, IAttributor attributor, string text, ExplainOptions? options = null, SensitivitySettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(attributor);
+        TextArguments.Check([text]);
+        options ??= new ExplainOptions();
+        options.Validate();
+        settings ??= new SensitivitySettings();
+        settings.Validate();
+        if (attributor is not (INoiseTunnelable tunnelable and LayerMethod layered))
+        {
+            throw new ArgumentException($"max-sensitivity recomputes the explanation at perturbed embeddings, which {attributor.Name} cannot do: use gradient, gradient-x-input or integrated-gradients", nameof(attributor));
+        }
+
+        if (layered.Layer is { } layer && layer != model.WordEmbeddingPath)
+        {
+            throw new ArgumentException($"max-sensitivity perturbs the word embeddings, but {attributor.Name} attributes to '{layer}': attribute to the word embeddings", nameof(attributor));
+        }
+
+        layered.ValidateFor(model);
+        using var scope = NewDisposeScope();
+        var batch = model.Encode([text], options.Truncate);
+        var context = new AttributionContext(model, batch, options);
+        var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
+        var norm = reference.norm().ToDouble();
+        if (norm == 0)
+        {
+            return new MetricResult("max-sensitivity", double.NaN, Definition, Parameters(settings), [],
+                "the explanation is all zeros, so its relative change is undefined");
+        }
+
+        var shape = reference.shape;
+        var deltas = settings.Perturbations ?? Uniform(shape, settings);
+        var steps = new List<MetricStep>();
+        foreach (var delta in deltas)
+        {
+            using var inner = NewDisposeScope();
+            var d = tensor(delta.SelectMany(row => row).ToArray(), ScalarType.Float64);
+            if (d.numel() != reference.numel())
+            {
+                throw new ArgumentException($"each perturbation must have {reference.numel()} values ([tokens][hidden] of the word-embedding output)", nameof(settings));
+            }
+
+            var perturbed = tunnelable.AttributeWithNoise(context, x => x.Plus(d.reshape(x.shape).to(x.dtype))).to(ScalarType.Float64);
+            var change = (reference - perturbed).norm().ToDouble() / norm;
+            steps.Add(new MetricStep($"sample {steps.Count + 1}", change, "||phi(x) - phi(x + delta)|| / ||phi(x)||"));
+        }
+
+        var value = steps.Max(s => s.Value);
+        if (!double.IsFinite(value))
+        {
+            throw new NonFiniteValueException(NonFiniteSource.Attribution, $"{attributor.Name} gave non-finite attributions at a perturbed embedding: the radius is too large for the model");
+        }
+
+        return new MetricResult("max-sensitivity", value, Definition, Parameters(settings), steps);
+    }
+
+    private const string Definition = "max over samples of ||phi(x) - phi(x + delta)||_F / ||phi(x)||_F, delta uniform in the L-infinity ball of radius r";
+
+    private static List<KeyValuePair<string, string>> Parameters(SensitivitySettings settings) =>
+    [
+        new("perturbation", settings.Perturbations is null ? $"uniform in [-{MetricResult.Format(settings.Radius)}, {MetricResult.Format(settings.Radius)}] per embedding value" : "given"),
+        new("samples", (settings.Perturbations?.Count ?? settings.Samples).ToString(CultureInfo.InvariantCulture)),
+        new("seed", settings.Seed.ToString(CultureInfo.InvariantCulture)),
+        new("space", "word-embedding output"),
+    ];
+
+    private static List<double[][]> Uniform(long[] shape, SensitivitySettings settings)
+    {
+        var tokens = (int)shape[1];
+        var hidden = (int)(shape.Skip(2).Aggregate(1L, (a, b) => a * b));
+        using var generator = new Generator(settings.Seed);
+        using var scope = NewDisposeScope();
+        var list = new List<double[][]>(settings.Samples);
+        for (var s = 0; s < settings.Samples; s++)
+        {
+            var values = rand([tokens, hidden], dtype: ScalarType.Float64, generator: generator).data<double>().ToArray();
+            list.Add(Enumerable.Range(0, tokens).Select(t => values.AsSpan(t * hidden, hidden).ToArray().Select(u => ((2 * u) - 1) * settings.Radius).ToArray()).ToArray());
+        }
+
+        return list;
+    }
+}
+
+/// <summary>Settings of <see cref="MaxSensitivity"/>.</summary>
+public sealed record SensitivitySettings
+{
+    /// <summary>The most samples.</summary>
+    public const int MaxSamples = 1_000;
+
+    /// <summary>Perturbations drawn (default 10, Captum's).</summary>
+    public int Samples { get; init; } = 10;
+
+    /// <summary>Radius r of the L∞ ball (default 0.02, Captum's).</summary>
+    public double Radius { get; init; } = 0.02;
+
+    /// <summary>Seed of the perturbations (default 0).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Explicit perturbations δ (each [tokens][hidden]) instead of drawn ones.</summary>
+    public IReadOnlyList<double[][]>? Perturbations { get; init; }
+
+    internal void Validate()
+    {
+        if (Samples < 1 || Samples > MaxSamples)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Samples), Samples, $"max-sensitivity needs between 1 and {MaxSamples} samples (each recomputes the explanation)");
+        }
+
+        if (!(Radius > 0) || !double.IsFinite(Radius))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Radius), Radius, "the radius must be positive and finite");
+        }
+    }
+}

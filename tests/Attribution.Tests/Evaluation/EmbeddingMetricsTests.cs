@@ -1,0 +1,151 @@
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Tests.Models;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>
+/// Infidelity and max-sensitivity against Captum's definitions recomputed in float64 in the test, with explicit
+/// perturbations, on a model written here whose output and gradient are known in closed form:
+/// F(e) = W₂·tanh(W₁·mean(e) + c₁) + c₂, ∂F_k/∂e_t = (1/n)·W₁ᵀ[(1 − h²) ⊙ W₂[k]]. Tolerance 1e-5 relative: the model
+/// runs in float32.
+/// </summary>
+public sealed class EmbeddingMetricsTests : IDisposable
+{
+    private const int Dim = 5, Hidden = 4, Target = 1;
+    private const string Text = "a dull film";
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-embedding-metrics-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup()
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film"]);
+        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
+        var model = new MaskedMeanModel(tokenizer.VocabularySize, Dim, Hidden, labels: 2, callsForward: false);
+        using (var generator = new Generator(23))
+        using (no_grad())
+        {
+            foreach (var (_, p) in model.named_parameters())
+            {
+                using var values = randn(p.shape, p.dtype, generator: generator) * 0.8;
+                p.copy_(values);
+            }
+        }
+
+        double[] Row(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
+        var embedding = Row(model.embedding.weight!);
+        var w1 = Row(model.hidden.weight!);
+        var c1 = Row(model.hidden.bias!);
+        var w2 = Row(model.output.weight!);
+        var c2 = Row(model.output.bias!);
+        var ids = tokenizer.Encode(Text).Ids;
+        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => embedding[(id * Dim) + d]).ToArray()).ToArray();
+
+        double[] H(double[][] e)
+        {
+            var n = e.Length;
+            return Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(row => row[d]) / n))).ToArray();
+        }
+
+        double F(double[][] e)
+        {
+            var h = H(e);
+            return c2[Target] + Enumerable.Range(0, Hidden).Sum(j => w2[(Target * Hidden) + j] * h[j]);
+        }
+
+        double[] Gradient(double[][] e)
+        {
+            var h = H(e);
+            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / e.Length).ToArray();
+        }
+
+        var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"], maxLength: 16, ownsModel: true);
+        return (classifier, x, F, Gradient);
+    }
+
+    private static List<double[][]> Perturbations(int count, int tokens, double scale, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, tokens).Select(_ => Enumerable.Range(0, Dim).Select(_ => (random.NextDouble() - 0.5) * 2 * scale).ToArray()).ToArray()).ToList();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Infidelity_equals_captums_definition(bool normalize)
+    {
+        var (classifier, x, f, gradient) = Setup();
+        using var _ = classifier;
+        var explanation = new GradientXInput().Explain(classifier, Text, new ExplainOptions
+        {
+            Target = Attribution.Methods.Target.Class(Target), KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
+        });
+        var phi = x.Select(row => row.Zip(gradient(x), (v, g) => v * g).ToArray()).ToArray();
+        var perturbations = Perturbations(6, x.Length, 0.3, seed: 4);
+        var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, d) => v * phi[t][d]).Sum()).Sum()).ToArray();
+        var b = perturbations.Select(p => f(x) - f(x.Select((row, t) => row.Select((v, d) => v - p[t][d]).ToArray()).ToArray())).ToArray();
+        double expected;
+        if (normalize)
+        {
+            var beta = a.Zip(b).Sum(q => q.First * q.Second) / a.Sum(v => v * v);
+            expected = a.Zip(b).Average(q => Math.Pow((beta * q.First) - q.Second, 2));
+        }
+        else
+        {
+            expected = a.Zip(b).Average(q => Math.Pow(q.First - q.Second, 2));
+        }
+
+        var result = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations, Normalize = normalize });
+        result.Value.Should().BeApproximately(expected, 1e-5 * Math.Abs(expected) + 1e-12);
+        result.Steps.Should().HaveCount(6);
+    }
+
+    [Fact]
+    public void Max_sensitivity_equals_the_definition_for_gradient_x_input()
+    {
+        var (classifier, x, _, gradient) = Setup();
+        using var _ = classifier;
+        double[][] Phi(double[][] e)
+        {
+            var g = gradient(e);
+            return e.Select(row => row.Zip(g, (v, gd) => v * gd).ToArray()).ToArray();
+        }
+
+        double Norm(double[][] m) => Math.Sqrt(m.Sum(row => row.Sum(v => v * v)));
+        var reference = Phi(x);
+        var deltas = Perturbations(4, x.Length, 0.2, seed: 9);
+        var expected = deltas.Max(delta =>
+        {
+            var moved = Phi(x.Select((row, t) => row.Select((v, d) => v + delta[t][d]).ToArray()).ToArray());
+            return Norm(reference.Select((row, t) => row.Select((v, d) => v - moved[t][d]).ToArray()).ToArray()) / Norm(reference);
+        });
+
+        var result = MaxSensitivity.Compute(classifier, new GradientXInput(), Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) },
+            new SensitivitySettings { Perturbations = deltas });
+        result.Value.Should().BeApproximately(expected, 1e-5 * expected);
+    }
+
+    [Fact]
+    public void Refusals_say_what_to_change()
+    {
+        var (classifier, _, _, _) = Setup();
+        using var _ = classifier;
+        var plain = new GradientXInput().Explain(classifier, Text);
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, plain)).Should().Throw<ArgumentException>().WithMessage("*KeepRawAttributions*");
+        var noSpecial = new GradientXInput().Explain(classifier, Text, new ExplainOptions { KeepRawAttributions = true });
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, noSpecial)).Should().Throw<ArgumentException>().WithMessage("*KeepSpecialTokens*");
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new Lime(), Text)).Should().Throw<ArgumentException>().WithMessage("*cannot do*");
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), Text, settings: new SensitivitySettings { Radius = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Radius");
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, plain, new InfidelitySettings { Samples = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Samples");
+    }
+}
