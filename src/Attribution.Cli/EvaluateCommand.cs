@@ -216,7 +216,7 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Highlighted words per text: from --highlight for all, or from a TSV's 'highlight' column; null when neither.</summary>
-    private static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, CliContext context)
+    internal static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, CliContext context)
     {
         if (option is not null)
         {

@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary><c>attribution scorecard</c>: which method to trust for this model — every metric for several methods, side by side.</summary>
+internal static class ScorecardCommand
+{
+    /// <summary>The methods the scorecard compares when <c>--methods</c> is not given.</summary>
+    public static readonly string[] DefaultMethods =
+        ["gradient", "gradient-x-input", "integrated-gradients", "lrp-epsilon", "smoothgrad", "gradient-shap", "lime", "occlusion", "kernel-shap"];
+
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        var highlight = new Option<string?>("--highlight")
+        {
+            Description = "Plausibility: the highlighted word(s), comma-separated, for every text (a TSV --input may instead have a 'highlight' column).",
+            HelpName = "W1,W2",
+        };
+        var format = new Option<string?>("--format") { Description = "Output format (default markdown).", HelpName = "markdown|html|json" };
+        format.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && value is not ("markdown" or "html" or "json"))
+            {
+                result.AddError($"--format: unknown value '{value}' (scorecard writes markdown, html or json)");
+            }
+        });
+        var command = new Command("scorecard", "Compare methods on a model and texts with every faithfulness, sensitivity and plausibility metric, agreement, completeness and time: which method to trust for this model.")
+        {
+            options.Model, options.Text, options.Input, options.Methods, highlight, format, options.Output, options.Truncate, options.Verbose,
+        };
+        foreach (var option in options.MethodOptions)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse =>
+        {
+            var settings = RunSettings.From(parse, options);
+            var given = parse.GetValue(options.Methods);
+            var names = given is { Length: > 0 } ? CompareCommand.MethodNames(given, settings.Method, context) : DefaultMethods;
+            CompareCommand.CheckOptionsUsed(names, settings.Method);
+            var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+            var highlights = EvaluateCommand.Highlights(parse.GetValue(highlight), settings.Input, texts.Count, context);
+            var model = ModelSource.LoadAny(settings.ModelPath, context);
+            using var owner = model as IDisposable;
+            TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+            if (given is not { Length: > 0 } && model is not ITextClassifier)
+            {
+                var perturbation = ModelMethods.PerturbationMethods(model);
+                names = names.Where(perturbation.Contains).ToArray();
+                context.Error.WriteLine($"note: {model.Name} is an ONNX model: scoring the perturbation methods {string.Join(", ", names)}");
+            }
+
+            var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
+            if (given is not { Length: > 0 } && model is ITextClassifier torchModel)
+            {
+                methods = MethodProbe.Supported(methods, torchModel, texts[0], context);
+            }
+
+            context.Error.WriteLine($"scoring {methods.Count} methods on {texts.Count} text(s)");
+            ScorecardReport report;
+            try
+            {
+                report = Scorecard.Run(model, texts, methods, highlights?.Select(h => (IReadOnlyCollection<string>)h).ToList());
+            }
+            catch (ArgumentException e) when (e.ParamName == "highlighted")
+            {
+                throw new UsageException(parse.GetValue(highlight) is null ? "--input" : "--highlight", CliApp.UsageMessage(e));
+            }
+
+            var text = (parse.GetValue(format) ?? "markdown") switch
+            {
+                "json" => Json(report),
+                "html" => Html(report),
+                _ => Markdown(report),
+            };
+            Output.Write(text, settings.Output, context);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string[] Columns(ScorecardReport report) =>
+        Scorecard.Definitions.Keys.Where(k => report.Rows.Any(r => r.Metrics.ContainsKey(k))).ToArray();
+
+    private static string Cell(ScorecardRow row, string metric) =>
+        row.Metrics.TryGetValue(metric, out var v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
+
+    private static string Markdown(ScorecardReport report)
+    {
+        var columns = Columns(report);
+        var builder = new StringBuilder();
+        builder.AppendLine(CultureInfo.InvariantCulture, $"# Scorecard: {report.Model}, {report.Texts} text(s)");
+        builder.AppendLine();
+        builder.AppendLine("| method | " + string.Join(" | ", columns) + " | agreement | ms / text |");
+        builder.AppendLine("| --- |" + string.Concat(columns.Select(_ => " ---: |")) + " ---: | ---: |");
+        foreach (var row in report.Rows)
+        {
+            builder.AppendLine($"| {row.Method} | " + string.Join(" | ", columns.Select(c => Cell(row, c))) + " | " +
+                row.Agreement.ToString("F2", CultureInfo.InvariantCulture) + " | " + row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture) + " |");
+        }
+
+        builder.AppendLine();
+        foreach (var column in columns)
+        {
+            builder.AppendLine(CultureInfo.InvariantCulture, $"- **{column}**: {Scorecard.Definitions[column]}");
+        }
+
+        builder.AppendLine("- **agreement**: mean Spearman rank correlation of word scores with the other methods (magnitudes when either is unsigned)");
+        return builder.ToString();
+    }
+
+    private static string Html(ScorecardReport report)
+    {
+        var columns = Columns(report);
+        var builder = new StringBuilder();
+        builder.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+        builder.Append(CultureInfo.InvariantCulture, $"<title>Scorecard: {WebUtility.HtmlEncode(report.Model)}</title>");
+        builder.Append("<style>body{font-family:sans-serif}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>");
+        builder.Append(CultureInfo.InvariantCulture, $"<h1>Scorecard: {WebUtility.HtmlEncode(report.Model)}, {report.Texts} text(s)</h1><table><tr><th>method</th>");
+        foreach (var column in columns)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"<th title=\"{WebUtility.HtmlEncode(Scorecard.Definitions[column])}\">{column}</th>");
+        }
+
+        builder.Append("<th>agreement</th><th>ms / text</th></tr>");
+        foreach (var row in report.Rows)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(row.Method)}</td>");
+            foreach (var column in columns)
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"<td>{Cell(row, column)}</td>");
+            }
+
+            builder.Append(CultureInfo.InvariantCulture, $"<td>{row.Agreement.ToString("F2", CultureInfo.InvariantCulture)}</td><td>{row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture)}</td></tr>");
+        }
+
+        builder.Append("</table><ul>");
+        foreach (var column in columns)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"<li><b>{column}</b>: {WebUtility.HtmlEncode(Scorecard.Definitions[column])}</li>");
+        }
+
+        builder.Append("</ul></body></html>\n");
+        return builder.ToString();
+    }
+
+    private static string Json(ScorecardReport report)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", report.Model);
+            writer.WriteNumber("texts", report.Texts);
+            writer.WriteStartObject("definitions");
+            foreach (var (key, value) in report.Definitions)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartArray("methods");
+            foreach (var row in report.Rows)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("method", row.Method);
+                writer.WriteStartObject("settings");
+                foreach (var (key, value) in row.Settings)
+                {
+                    writer.WriteString(key, value);
+                }
+
+                writer.WriteEndObject();
+                writer.WriteStartObject("metrics");
+                foreach (var (key, value) in row.Metrics)
+                {
+                    writer.WriteNumber(key, value);
+                }
+
+                writer.WriteEndObject();
+                if (double.IsFinite(row.Agreement))
+                {
+                    writer.WriteNumber("agreement", row.Agreement);
+                }
+                else
+                {
+                    writer.WriteNull("agreement");
+                }
+
+                writer.WriteNumber("ms_per_text", row.MillisecondsPerText);
+                writer.WriteStartArray("notes");
+                foreach (var note in row.Notes)
+                {
+                    writer.WriteStringValue(note);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Evaluation;
+
+/// <summary>
+/// "Which method should I trust for my model?": every method on the same texts, scored side by side with the metrics
+/// that apply to it — comprehensiveness and sufficiency (AOPC), τ-LOO, infidelity and max-sensitivity (methods with
+/// per-dimension attributions at the word embeddings, on TorchSharp models), plausibility (when highlighted words are
+/// given), completeness (the median |convergence delta| of methods that report one), agreement with the other methods
+/// (mean Spearman ρ of word scores) and time per text.
+/// </summary>
+public static class Scorecard
+{
+    /// <summary>Runs every method on every text and scores them.</summary>
+    /// <param name="model">The classifier (a TorchSharp <see cref="ITextClassifier"/> for gradient methods and the embedding-space metrics).</param>
+    /// <param name="texts">The texts.</param>
+    /// <param name="methods">The methods, by name (two methods may not share a name).</param>
+    /// <param name="highlights">Per text, the highlighted words for plausibility; null to leave plausibility out.</param>
+    /// <param name="settings">Metric settings; defaults when null.</param>
+    public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
+        IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(methods);
+        Methods.Internal.TextArguments.Check(texts);
+        settings ??= new ScorecardSettings();
+        if (methods.Count == 0)
+        {
+            throw new ArgumentException("no methods to compare", nameof(methods));
+        }
+
+        if (methods.Select(m => m.Name).Distinct().Count() != methods.Count)
+        {
+            throw new ArgumentException($"two methods share a name ({string.Join(", ", methods.Select(m => m.Name))}): give each method once", nameof(methods));
+        }
+
+        if (highlights is not null && highlights.Count != texts.Count)
+        {
+            throw new ArgumentException($"{highlights.Count} highlight lists for {texts.Count} texts: give one per text", nameof(highlights));
+        }
+
+        var torch = model as ITextClassifier;
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        var explained = new List<(IAttributor Method, IReadOnlyList<Explanation> Explanations, double MsPerText)>();
+        foreach (var method in methods)
+        {
+            var clock = Stopwatch.StartNew();
+            IReadOnlyList<Explanation> explanations = method switch
+            {
+                IPerturbationAttributor perturbation => perturbation.Explain(model, texts, options),
+                _ when torch is not null => method.Explain(torch, texts, options),
+                _ => throw new ArgumentException($"{method.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods)),
+            };
+            explained.Add((method, explanations, clock.Elapsed.TotalMilliseconds / texts.Count));
+        }
+
+        var rows = new List<ScorecardRow>();
+        foreach (var (method, explanations, ms) in explained)
+        {
+            var values = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+            var notes = new List<string>();
+            void Add(string metric, double value)
+            {
+                if (!values.TryGetValue(metric, out var list))
+                {
+                    values[metric] = list = [];
+                }
+
+                if (double.IsFinite(value))
+                {
+                    list.Add(value);
+                }
+            }
+
+            for (var t = 0; t < texts.Count; t++)
+            {
+                var e = explanations[t];
+                Add("comprehensiveness", RationaleRemoval.Comprehensiveness(model, e).Value);
+                Add("sufficiency", RationaleRemoval.Sufficiency(model, e).Value);
+                Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e).Value);
+                if (torch is not null && e.RawAttributions is not null && method is LayerMethod { Layer: null })
+                {
+                    Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
+                }
+
+                if (torch is not null && method is Methods.Internal.INoiseTunnelable and LayerMethod { Layer: null })
+                {
+                    Add("max-sensitivity", MaxSensitivity.Compute(torch, method, texts[t], null, settings.Sensitivity).Value);
+                }
+
+                if (highlights is not null)
+                {
+                    foreach (var result in Plausibility.Compute(e, highlights[t]))
+                    {
+                        if (result.Metric is "auprc" or "precision-at-1" or "mrr")
+                        {
+                            Add(result.Metric, result.Value);
+                        }
+                    }
+                }
+
+                if (e.ConvergenceDelta is { } delta)
+                {
+                    Add("completeness-abs-delta", Math.Abs(delta));
+                }
+            }
+
+            var agreement = explained.Where(o => o.Method != method)
+                .SelectMany(o => explanations.Select((e, t) => MethodAgreement.Between(e, o.Explanations[t], Granularity.Words)))
+                .Where(double.IsFinite).ToList();
+            var means = values.Where(kv => kv.Value.Count > 0).ToDictionary(
+                kv => kv.Key,
+                kv => kv.Key == "completeness-abs-delta" ? Median(kv.Value) : kv.Value.Average(),
+                StringComparer.Ordinal);
+            if (!means.ContainsKey("infidelity") && torch is not null)
+            {
+                notes.Add("infidelity needs per-dimension attributions at the word embeddings");
+            }
+
+            rows.Add(new ScorecardRow(method.Name, method.Settings, means, agreement.Count > 0 ? agreement.Average() : double.NaN, ms, notes));
+        }
+
+        return new ScorecardReport(model.Name, texts.Count, rows, Definitions);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>What each column means and which way is better.</summary>
+    public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["comprehensiveness"] = "mean AOPC of p(x) - p(x without the top-k% positive tokens), higher is better",
+        ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens), lower is better",
+        ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops, higher is better",
+        ["infidelity"] = "mean Captum infidelity (N(0, 0.03^2) perturbations of the word embeddings, 10 samples), lower is better",
+        ["max-sensitivity"] = "mean Captum max-sensitivity (uniform radius 0.02, 10 samples), lower is better",
+        ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",
+        ["precision-at-1"] = "share of texts whose top word is highlighted, higher is better",
+        ["mrr"] = "mean reciprocal rank of the first highlighted word, higher is better",
+        ["completeness-abs-delta"] = "median |sum of attributions - (F(x) - F(baseline))| where the method defines it, lower is better",
+    };
+}
+
+/// <summary>Settings of <see cref="Scorecard"/>.</summary>
+public sealed record ScorecardSettings
+{
+    /// <summary>Infidelity's settings.</summary>
+    public InfidelitySettings Infidelity { get; init; } = new();
+
+    /// <summary>Max-sensitivity's settings.</summary>
+    public SensitivitySettings Sensitivity { get; init; } = new();
+}
+
+/// <summary>One method's line of the scorecard.</summary>
+/// <param name="Method">The method's name.</param>
+/// <param name="Settings">The method's settings.</param>
+/// <param name="Metrics">Mean (completeness: median) of each metric that applies to the method, over the texts.</param>
+/// <param name="Agreement">Mean Spearman ρ of its word scores with every other method's, over the texts.</param>
+/// <param name="MillisecondsPerText">Wall time of explaining, per text.</param>
+/// <param name="Notes">Metrics left out and why.</param>
+public sealed record ScorecardRow(
+    string Method,
+    IReadOnlyList<KeyValuePair<string, string>> Settings,
+    IReadOnlyDictionary<string, double> Metrics,
+    double Agreement,
+    double MillisecondsPerText,
+    IReadOnlyList<string> Notes);
+
+/// <summary>The scorecard: one row per method.</summary>
+/// <param name="Model">The model's name.</param>
+/// <param name="Texts">How many texts were explained.</param>
+/// <param name="Rows">One row per method, in the order given.</param>
+/// <param name="Definitions">What each metric column means and which way is better.</param>
+public sealed record ScorecardReport(string Model, int Texts, IReadOnlyList<ScorecardRow> Rows, IReadOnlyDictionary<string, string> Definitions);

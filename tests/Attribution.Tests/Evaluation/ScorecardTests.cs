@@ -1,0 +1,57 @@
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Tests.Cli;
+using Attribution.Tests.Models.Small;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>The scorecard's figures are the metrics' own means over the texts, per method; it applies each metric only where it can.</summary>
+public sealed class ScorecardTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-scorecard-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Fact]
+    public void Rows_are_the_metrics_means_and_leave_out_what_does_not_apply()
+    {
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        string[] texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+        IReadOnlyCollection<string>[] highlights = [["dull"], ["tedious"]];
+        var report = Scorecard.Run(model, texts, [new GradientXInput(), new Occlusion()], highlights,
+            new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 3 }, Sensitivity = new SensitivitySettings { Samples = 3 } });
+
+        report.Rows.Select(r => r.Method).Should().Equal("gradient-x-input", "occlusion");
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        var gxi = new GradientXInput().Explain(model, texts, options);
+        report.Rows[0].Metrics["comprehensiveness"].Should().BeApproximately(gxi.Average(e => RationaleRemoval.Comprehensiveness(model, e).Value), 1e-12);
+        report.Rows[0].Metrics["mrr"].Should().BeApproximately(gxi.Select((e, t) => Plausibility.Compute(e, highlights[t]).Single(m => m.Metric == "mrr").Value).Average(), 1e-12);
+        report.Rows[0].Metrics.Should().ContainKeys("infidelity", "max-sensitivity", "loo-correlation", "sufficiency", "auprc", "precision-at-1");
+        report.Rows[1].Metrics.Should().NotContainKey("infidelity").And.NotContainKey("max-sensitivity");
+        var agreement = texts.Select((_, t) => MethodAgreement.Between(gxi[t], new Occlusion().Explain(model, texts[t], options), Granularity.Words)).Average();
+        report.Rows[0].Agreement.Should().BeApproximately(agreement, 1e-12);
+    }
+
+    [Fact]
+    public void Two_methods_with_one_name_are_refused()
+    {
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.CnnType);
+        FluentActions.Invoking(() => Scorecard.Run(model, ["a film"], [new Occlusion(), new Occlusion { Window = 2 }]))
+            .Should().Throw<ArgumentException>().WithMessage("*share a name*");
+    }
+
+    [Theory]
+    [InlineData("markdown", "| gradient-x-input |")]
+    [InlineData("html", "<td>gradient-x-input</td>")]
+    [InlineData("json", "\"method\": \"gradient-x-input\"")]
+    public void The_command_writes_every_format(string format, string expected)
+    {
+        var folder = SmallModelKit.SaveRandom(root, Attribution.Models.SmallClassifierConfig.CnnType);
+        var run = CliHarness.Run("scorecard", "--model", folder, "--text", "a sometimes tedious film", "--methods", "gradient-x-input,occlusion",
+            "--highlight", "tedious", "--format", format);
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().Contain(expected).And.Contain("comprehensiveness");
+    }
+}
