@@ -60,6 +60,11 @@ internal static class EvaluateCommand
         var stdev = new Option<double?>("--perturbation-stdev") { Description = "infidelity: standard deviation of the Gaussian perturbations of the word embeddings (default 0.03).", HelpName = "X" };
         var radius = new Option<double?>("--radius") { Description = "max-sensitivity: radius of the uniform L-infinity perturbations of the word embeddings (default 0.02).", HelpName = "R" };
         var normalize = new Option<bool>("--normalize-infidelity") { Description = "infidelity: scale the attributions by the optimal beta first (Captum's normalize=True)." };
+        var smooth = new Option<double?>("--smooth")
+        {
+            Description = "Explain and score a smooth copy of the model: Softplus for ReLU and log-sum-exp for max-pooling with this beta (CNN classifiers).",
+            HelpName = "BETA",
+        };
         var format = new Option<string?>("--format") { Description = "Output format (default table).", HelpName = "table|json" };
         format.Validators.Add(result =>
         {
@@ -72,7 +77,7 @@ internal static class EvaluateCommand
         var command = new Command("evaluate", "Explain texts with one method and score the explanations: comprehensiveness, sufficiency, leave-one-out correlation, plausibility.")
         {
             options.Model, options.Text, options.Input, options.Method, metric, removal, highlight, topK, format, options.Output, options.Truncate,
-            options.BatchSize, options.Verbose, metricSamples, metricSeed, stdev, radius, normalize,
+            options.BatchSize, options.Verbose, metricSamples, metricSeed, stdev, radius, normalize, smooth,
         };
         foreach (var option in options.MethodOptions)
         {
@@ -80,12 +85,12 @@ internal static class EvaluateCommand
         }
 
         command.SetAction(parse => Execute(parse, options, context, metric, removal, highlight, topK, format,
-            new EmbeddingMetricOptions(metricSamples, metricSeed, stdev, radius, normalize)));
+            new EmbeddingMetricOptions(metricSamples, metricSeed, stdev, radius, normalize), smooth));
         return command;
     }
 
     private static int Execute(ParseResult parse, CliOptions options, CliContext context, Option<string[]> metricOption, Option<string?> removalOption,
-        Option<string?> highlightOption, Option<int?> topKOption, Option<string?> formatOption, EmbeddingMetricOptions embedding)
+        Option<string?> highlightOption, Option<int?> topKOption, Option<string?> formatOption, EmbeddingMetricOptions embedding, Option<double?> smoothOption)
     {
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
@@ -125,8 +130,29 @@ internal static class EvaluateCommand
             };
         }
 
-        var model = ModelSource.LoadAny(settings.ModelPath, context);
-        using var owner = model as IDisposable;
+        var smooth = parse.GetValue(smoothOption);
+        if (smooth is { } b && (!(b > 0) || !double.IsFinite(b)))
+        {
+            throw new UsageException("--smooth", $"beta must be positive and finite, got {b.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        var loaded = ModelSource.LoadAny(settings.ModelPath, context);
+        using var owner = loaded as IDisposable;
+        ITokenClassifier model = loaded;
+        TextClassifier? smoothed = null;
+        if (smooth is { } beta)
+        {
+            try
+            {
+                model = smoothed = (loaded as TextClassifier ?? throw new ArgumentException($"{loaded.Name} (an ONNX model) has no smooth variant", "beta")).Smoothed(beta);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException("--smooth", CliApp.UsageMessage(e));
+            }
+        }
+
+        using var smoothOwner = smoothed;
         Checks.Target(model, settings.Explain.Target);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");

@@ -162,6 +162,18 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <inheritdoc />
     public double[][] PredictProbabilities(IReadOnlyList<string> texts) => Predict(texts).Select(p => p.Probabilities).ToArray();
 
+    /// <summary>
+    /// A smooth copy for explaining (the seed paper's "smoother models explain better"): for the CNN classifier, ReLU
+    /// becomes Softplus and max-pooling log-sum-exp pooling, both with <paramref name="beta"/>
+    /// (<see cref="CnnClassifier.Smoothed"/>). The copy owns its module; this classifier is not changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no smooth variant (only the CNN classifier has ReLU and max-pooling to replace).</exception>
+    public TextClassifier Smoothed(double beta) => Module is CnnClassifier cnn
+        ? new TextClassifier($"{Name} (softplus/lse beta={beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", Tokenizer, cnn.Smoothed(beta), Labels,
+            WordEmbeddingPath, MaxLength, UsesTokenTypes)
+        : throw new ArgumentException(
+            $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)", nameof(beta));
+
     /// <summary>Disposes the module.</summary>
     public void Dispose() => Module.Dispose();
 }

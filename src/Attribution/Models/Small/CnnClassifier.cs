@@ -27,6 +27,9 @@ public sealed class CnnClassifier : SmallClassifier
     private readonly ReLU activation;
     private readonly Linear classifier;
 
+    // Softplus's β and the log-sum-exp pooling's β of a smoothed copy (see Smoothed); null for ReLU and max-pooling.
+    private readonly double? smoothness;
+
     /// <summary>Creates the classifier with fresh weights (PyTorch's initialization, from <paramref name="generator"/>).</summary>
     public CnnClassifier(SmallClassifierConfig config, Generator? generator = null)
         : base(nameof(CnnClassifier), config, SmallClassifierConfig.CnnType)
@@ -38,6 +41,38 @@ public sealed class CnnClassifier : SmallClassifier
         classifier = nn.Linear((long)config.NumFilters * config.KernelSizes.Count, config.NumLabels);
         RegisterComponents();
         InitializeFrom(generator);
+    }
+
+    private CnnClassifier(SmallClassifierConfig config, double smoothness)
+        : this(config)
+    {
+        this.smoothness = smoothness;
+    }
+
+    /// <summary>The β of the smooth copy (Softplus and log-sum-exp pooling), or null for the model as trained.</summary>
+    public double? Smoothness => smoothness;
+
+    /// <summary>
+    /// A copy with the same weights in which ReLU is Softplus with <paramref name="beta"/> (log(1 + e^{βx})/β) and
+    /// max-pooling over time is log-sum-exp pooling (log Σ e^{βx}/β): the smooth surrogate the seed paper explains
+    /// (Kokhlikyan et al., Figure 2). Both tend to the original as β grows. This model is not changed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is not positive and finite.</exception>
+    public CnnClassifier Smoothed(double beta)
+    {
+        if (!(beta > 0) || !double.IsFinite(beta))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "the smoothness β must be positive and finite (larger is closer to ReLU and max)");
+        }
+
+        var copy = new CnnClassifier(Config, beta);
+        using (no_grad())
+        {
+            copy.load_state_dict(state_dict(), strict: true);
+        }
+
+        copy.train(training);
+        return copy;
     }
 
     /// <inheritdoc />
@@ -53,13 +88,13 @@ public sealed class CnnClassifier : SmallClassifier
         foreach (var conv in convs)
         {
             var k = conv.KernelSize;
-            var maps = activation.call(conv.call(x));
+            var maps = smoothness is { } beta ? nn.functional.softplus(conv.call(x), beta) : activation.call(conv.call(x));
 
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.
             var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;
             var real = nn.functional.max_pool1d(padded, k, 1);
             var masked = maps.MaskedFill(real.EqualTo(0), MaskedValue);
-            pooled.Add(masked.max(2).values);
+            pooled.Add(smoothness is { } b ? masked.Times(b).logsumexp(2).DividedBy(b) : masked.max(2).values);
         }
 
         var features = pooled.Count == 1 ? pooled[0] : cat(pooled, 1);
