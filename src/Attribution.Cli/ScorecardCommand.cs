@@ -144,7 +144,9 @@ internal static class ScorecardCommand
             builder.Append(CultureInfo.InvariantCulture, $"<td>{row.Agreement.ToString("F2", CultureInfo.InvariantCulture)}</td><td>{row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture)}</td></tr>");
         }
 
-        builder.Append("</table><ul>");
+        builder.Append("</table>");
+        builder.Append(Charts(report, columns));
+        builder.Append("<ul>");
         foreach (var column in columns)
         {
             builder.Append(CultureInfo.InvariantCulture, $"<li><b>{column}</b>: {WebUtility.HtmlEncode(Scorecard.Definitions[column])}</li>");
@@ -152,6 +154,49 @@ internal static class ScorecardCommand
 
         builder.Append("</ul></body></html>\n");
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// One inline SVG bar chart per metric (methods on the vertical axis), self-contained like the rest of the page:
+    /// the report must open offline, under a CSP that forbids every external resource.
+    /// </summary>
+    private static string Charts(ScorecardReport report, string[] columns)
+    {
+        const int barHeight = 18, labelWidth = 170, chartWidth = 260;
+        var builder = new StringBuilder("<h2>Per metric</h2><div style=\"display:flex;flex-wrap:wrap;gap:24px\">");
+        foreach (var column in columns.Append("ms / text"))
+        {
+            var values = report.Rows.Select(r => column == "ms / text" ? r.MillisecondsPerText : r.Metrics.GetValueOrDefault(column, double.NaN)).ToArray();
+            var finite = values.Where(double.IsFinite).ToArray();
+            if (finite.Length == 0)
+            {
+                continue;
+            }
+
+            var low = Math.Min(0, finite.Min());
+            var high = Math.Max(0, finite.Max());
+            var span = high - low == 0 ? 1 : high - low;
+            double X(double v) => labelWidth + ((v - low) / span * chartWidth);
+            var height = (report.Rows.Count * barHeight) + 30;
+            builder.Append(CultureInfo.InvariantCulture,
+                $"<figure style=\"margin:0\"><figcaption><b>{WebUtility.HtmlEncode(column)}</b></figcaption><svg width=\"{labelWidth + chartWidth + 70}\" height=\"{height}\" role=\"img\">");
+            for (var i = 0; i < report.Rows.Count; i++)
+            {
+                var y = 10 + (i * barHeight);
+                builder.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth - 6}\" y=\"{y + 13}\" text-anchor=\"end\" font-size=\"12\">{WebUtility.HtmlEncode(report.Rows[i].Method)}</text>");
+                if (double.IsFinite(values[i]))
+                {
+                    var x0 = X(Math.Min(0, values[i]));
+                    var width = Math.Max(1, Math.Abs(X(values[i]) - X(0)));
+                    builder.Append(CultureInfo.InvariantCulture,
+                        $"<rect x=\"{x0:F1}\" y=\"{y + 2}\" width=\"{width:F1}\" height=\"{barHeight - 4}\" fill=\"{(values[i] < 0 ? "#d9534f" : "#428bca")}\"/><text x=\"{X(Math.Max(0, values[i])) + 4:F1}\" y=\"{y + 13}\" font-size=\"11\">{values[i].ToString("G3", CultureInfo.InvariantCulture)}</text>");
+                }
+            }
+
+            builder.Append(CultureInfo.InvariantCulture, $"<line x1=\"{X(0):F1}\" y1=\"6\" x2=\"{X(0):F1}\" y2=\"{height - 16}\" stroke=\"#333\"/></svg></figure>");
+        }
+
+        return builder.Append("</div>").ToString();
     }
 
     private static string Json(ScorecardReport report)

@@ -53,5 +53,9 @@ public sealed class ScorecardTests : IDisposable
             "--highlight", "tedious", "--format", format);
         run.Code.Should().Be(0, run.ToString());
         run.Out.Should().Contain(expected).And.Contain("comprehensiveness");
+        if (format == "html")
+        {
+            run.Out.Should().Contain("<svg", "one bar chart per metric").And.NotContainAny(["http:", "https:", "<script", "src="], "the page is self-contained");
+        }
     }
 }
