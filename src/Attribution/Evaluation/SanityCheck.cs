@@ -311,7 +311,7 @@ public static class SanityCheck
         if (!SameWeights(model.Module, copy.Module))
         {
             copy.Dispose();
-            throw new ArgumentException($"the weights in '{directory}' differ from the model's: give the folder the model was loaded from", nameof(directory));
+            throw new ArgumentException($"the weights in '{directory}' differ from the model's: give the folder the model was loaded from", "modelDirectory");
         }
 
         return copy;
