@@ -34,14 +34,19 @@ internal static class SanityPlot
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xs, result.Steps.Select(s => s.Layer).ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+
+        // Room below the axis for the rotated layer paths (about 6 px per character) and at the right for the last one.
+        var longest = result.Steps.Max(s => s.Layer.Length);
+        plot.Axes.Bottom.MinimumSize = 40 + (float)(5.5 * longest * 0.5);
+        plot.Axes.Right.MinimumSize = (float)(5.5 * longest * 0.85);
         plot.Axes.SetLimitsY(-1.05, 1.05);
         plot.Title($"{result.Method} on {result.Model}: {(result.Mode == RandomizationMode.Cascading ? "cascading" : "independent")} randomization");
         plot.XLabel("randomized layer");
         plot.YLabel("median similarity to the original");
         plot.ShowLegend();
         var width = Math.Max(640, 90 * xs.Length + 200);
-        plot.SavePng(stem + ".png", width, 520);
-        plot.SaveSvg(stem + ".svg", width, 520);
+        plot.SavePng(stem + ".png", width, 560);
+        plot.SaveSvg(stem + ".svg", width, 560);
     }
 
     private static double Finite(double value) => double.IsFinite(value) ? value : double.NaN;
