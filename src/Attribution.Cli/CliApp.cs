@@ -167,6 +167,7 @@ internal static class CliApp
             PredictCommand.Create(context),
             EvaluateCommand.Create(context),
             ScorecardCommand.Create(context),
+            SanityCommand.Create(context),
             DemoCommand.Create(context),
             EngineCommand.Create(context),
         };

@@ -10,7 +10,9 @@ namespace Attribution.Methods;
 /// Layer Integrated Gradients, exactly as Captum's <c>LayerIntegratedGradients</c>: the layer's activation a is moved
 /// along the straight path from the baseline's activation a′, the gradients of the scored output along the path are
 /// integrated with the chosen rule, and multiplied by (a − a′). Per token the attributions are summed over the hidden
-/// dimension. The convergence delta is Σ attributions − (F(input) − F(baseline)).
+/// dimension. The convergence delta is Σ attributions − (F(input) − F(baseline)). With
+/// <see cref="MultiplyByInputs"/> false the method returns the integrated gradients alone (Captum's
+/// <c>multiply_by_inputs=False</c>, the "local" variant), for which completeness does not hold and no delta is reported.
 /// </summary>
 public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
 {
@@ -23,8 +25,25 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     /// <summary>Per-token reduction (default: signed sum).</summary>
     public HiddenReduction Reduce { get; init; } = HiddenReduction.Sum;
 
+    /// <summary>
+    /// Whether the integrated gradients are multiplied by (a − a′) (default true: the "global" attribution, Captum's
+    /// default). False returns the path-averaged gradients alone ("local"; Captum's <c>multiply_by_inputs=False</c>);
+    /// the settings then record <c>multiply-by-inputs: false</c> and the explanations carry no convergence delta.
+    /// </summary>
+    public bool MultiplyByInputs { get => multiplyByInputs; init => multiplyByInputs = value; }
+
+    private bool multiplyByInputs = true;
+
     /// <inheritdoc />
     public override string Name => "integrated-gradients";
+
+    /// <summary>A copy of this method with <see cref="MultiplyByInputs"/> set to <paramref name="value"/> and every other setting kept.</summary>
+    public IntegratedGradients WithMultiplyByInputs(bool value)
+    {
+        var copy = (IntegratedGradients)MemberwiseClone();
+        copy.multiplyByInputs = value;
+        return copy;
+    }
 
     private protected override bool Signed => Reduce.IsSigned();
 
@@ -37,12 +56,12 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     }
 
     private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Concat(PathSettings());
+        MultiplyByInputs ? LayerSettings().Concat(PathSettings()) : LayerSettings().Concat(PathSettings()).Append(new("multiply-by-inputs", "false"));
 
     private protected override MethodOutput Attribute(AttributionContext context)
     {
         var (attributions, deltas) = Integrate(context, null);
-        return new MethodOutput(attributions, PerDimension: true, deltas);
+        return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null);
     }
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) => Integrate(context, perturb).Attributions;
@@ -59,7 +78,12 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         Tensor attributions;
         using (no_grad())
         {
-            attributions = total * difference;
+            attributions = MultiplyByInputs ? total * difference : total.alias();
+        }
+
+        if (!MultiplyByInputs)
+        {
+            return (attributions, []);
         }
 
         var deltas = path.Deltas(attributions);

@@ -1,0 +1,236 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// <c>attribution sanity</c>: model-parameter randomization (cascading or independent) with the similarity of each
+/// randomized model's explanations to the original's, as JSON or Markdown, optionally a plot (PNG and SVG).
+/// </summary>
+internal static class SanityCommand
+{
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        options.Method.Required = true;
+        options.Model.Required = true;
+        var variant = Choice("--variant", "Integrated Gradients: global (× (x − x′), default for other methods), local (no multiplier) or both (default for integrated-gradients).", "global", "local", "both");
+        var mode = Choice("--mode", "cascading (default: from the output to the input, keeping earlier steps) or independent (one module at a time).", "cascading", "independent");
+        var format = Choice("--format", "Output format (default markdown).", "json", "markdown");
+        var layers = new Option<string?>("--layers") { Description = "The modules to randomize, in order, comma-separated dotted paths (default: output to input).", HelpName = "P1,P2,..." };
+        var save = new Option<string?>("--save-randomized") { Description = "Cascading: write the model after each step to DIR/NN-<layer path> (Hugging Face folder).", HelpName = "DIR" };
+        var plot = new Option<string?>("--plot") { Description = "Write a plot of the median similarities per step to PATH.png and PATH.svg.", HelpName = "PATH" };
+
+        var command = new Command("sanity", "Sanity checks (Adebayo et al.): randomize the model's modules and measure how much the explanations change.")
+        {
+            options.Model, options.Text, options.Input, options.Method, variant, mode, layers, save, plot, format, options.Output, options.Truncate,
+            options.BatchSize, options.Verbose,
+        };
+        foreach (var option in options.MethodOptions)
+        {
+            command.Options.Add(option);
+        }
+
+        // --seed (a method option of LIME, SmoothGrad, ...) is also the seed of the re-initialization.
+        command.SetAction(parse => Execute(parse, options, context, variant, mode, layers, save, plot, format));
+        return command;
+    }
+
+    private static Option<string?> Choice(string name, string description, params string[] values)
+    {
+        var option = new Option<string?>(name) { Description = description, HelpName = string.Join('|', values) };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && Array.IndexOf(values, value) < 0)
+            {
+                result.AddError($"{name}: unknown value '{value}' (use {string.Join(", ", values)})");
+            }
+        });
+        return option;
+    }
+
+    private static int Execute(ParseResult parse, CliOptions options, CliContext context, Option<string?> variantOption, Option<string?> modeOption,
+        Option<string?> layersOption, Option<string?> saveOption, Option<string?> plotOption, Option<string?> formatOption)
+    {
+        var settings = RunSettings.From(parse, options);
+        var methodName = parse.GetValue(options.Method)!;
+        var seed = settings.Method.Seed ?? 0;
+        if (!MethodFactory.UsesOption(methodName, "--seed", settings.Method.Inner ?? "gradient"))
+        {
+            settings = settings with { Method = settings.Method with { Seed = null } };
+        }
+
+        MethodFactory.CheckUsage(methodName, settings.Method);
+        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        var directory = context.Resolve(settings.ModelPath!);
+        if (ModelSource.IsOnnxFolder(directory))
+        {
+            throw new UsageException("--model", $"{settings.ModelPath} holds an ONNX model, whose weights cannot be randomized here; give the safetensors folder");
+        }
+
+        using var model = ModelSource.Load(settings.ModelPath, context, out _);
+        Checks.Target(model, settings.Explain.Target);
+        var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+
+        var variantName = parse.GetValue(variantOption);
+        SanityVariant[]? variants = variantName switch
+        {
+            "global" => [SanityVariant.Global],
+            "local" => [SanityVariant.Local],
+            "both" => [SanityVariant.Global, SanityVariant.Local],
+            _ => null,
+        };
+        if (variants is not null && variants.Contains(SanityVariant.Local) && method is not IntegratedGradients)
+        {
+            throw new UsageException("--variant", $"{variantName} needs integrated-gradients (the local variant drops IG's x − x′ factor); {methodName} has only the global variant");
+        }
+
+        var layerList = parse.GetValue(layersOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (layerList is { Length: 0 })
+        {
+            throw new UsageException("--layers", "no layer given");
+        }
+
+        if (layerList is not null)
+        {
+            foreach (var layer in layerList)
+            {
+                try
+                {
+                    Engine.ModulePaths.Submodule(model.Module, layer);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException("--layers", CliApp.UsageMessage(e));
+                }
+            }
+        }
+
+        var randomization = parse.GetValue(modeOption) == "independent" ? RandomizationMode.Independent : RandomizationMode.Cascading;
+        var save = parse.GetValue(saveOption);
+        if (save is not null && randomization != RandomizationMode.Cascading)
+        {
+            throw new UsageException("--save-randomized", "the randomized models are saved in the cascading mode only");
+        }
+
+        var sanityOptions = new SanityOptions
+        {
+            Mode = randomization,
+            Seed = seed,
+            Layers = layerList,
+            Variants = variants,
+            SaveRandomizedDirectory = save is null ? null : context.Resolve(save),
+            Explain = settings.Explain,
+        };
+        var result = SanityCheck.Run(model, directory, method, texts, sanityOptions);
+        var json = parse.GetValue(formatOption) == "json";
+        Output.Write(json ? Json(result) : Markdown(result), settings.Output, context);
+        if (parse.GetValue(plotOption) is { } plot)
+        {
+            SanityPlot.Write(result, context.Resolve(plot));
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static string Name(SanityVariant variant) => variant == SanityVariant.Local ? "local" : "global";
+
+    private static string Markdown(SanityResult result)
+    {
+        var builder = new StringBuilder();
+        builder.AppendLine(CultureInfo.InvariantCulture, $"# Sanity check: {result.Method} on {result.Model}");
+        builder.AppendLine();
+        builder.AppendLine(CultureInfo.InvariantCulture, $"{(result.Mode == RandomizationMode.Cascading ? "Cascading" : "Independent")} randomization, seed {result.Seed}; medians over {result.Steps[0].Variants[0].Texts.Count} text(s).");
+        builder.AppendLine();
+        var variants = result.Steps[0].Variants.Select(v => Name(v.Variant)).ToList();
+        builder.AppendLine("| step | layer | " + string.Join(" | ", variants.SelectMany(v => new[] { $"cosine ({v})", $"Spearman ({v})" })) + " |");
+        builder.AppendLine("|---:|---|" + string.Join(string.Empty, variants.Select(_ => "---:|---:|")));
+        foreach (var step in result.Steps)
+        {
+            var cells = string.Join(" | ", step.Variants.SelectMany(v => new[] { F(v.CosineMedian), F(v.SpearmanMedian) }));
+            builder.AppendLine(CultureInfo.InvariantCulture, $"| {step.Index} | `{step.Layer}` | {cells} |");
+        }
+
+        return builder.ToString();
+    }
+
+    private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Json(SanityResult result)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            static void Number(Utf8JsonWriter w, string name, double value)
+            {
+                if (double.IsFinite(value))
+                {
+                    w.WriteNumber(name, value);
+                }
+                else
+                {
+                    w.WriteNull(name);
+                }
+            }
+
+            writer.WriteStartObject();
+            writer.WriteString("model", result.Model);
+            writer.WriteString("method", result.Method);
+            writer.WriteStartObject("settings");
+            foreach (var (key, value) in result.Settings)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteString("mode", result.Mode == RandomizationMode.Cascading ? "cascading" : "independent");
+            writer.WriteNumber("seed", result.Seed);
+            writer.WriteString("reinitialization", $"Xavier-uniform for parameters of 2+ dimensions, U(-{SanityCheck.VectorBound.ToString(CultureInfo.InvariantCulture)}, {SanityCheck.VectorBound.ToString(CultureInfo.InvariantCulture)}) otherwise; step k seeded with seed + k");
+            writer.WriteStartArray("steps");
+            foreach (var step in result.Steps)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("step", step.Index);
+                writer.WriteString("layer", step.Layer);
+                writer.WriteNumber("parameters", step.Parameters.Count);
+                if (step.SavedTo is { } saved)
+                {
+                    writer.WriteString("saved_to", saved);
+                }
+
+                foreach (var variant in step.Variants)
+                {
+                    writer.WriteStartObject(Name(variant.Variant));
+                    Number(writer, "cosine_median", variant.CosineMedian);
+                    Number(writer, "spearman_median", variant.SpearmanMedian);
+                    writer.WriteStartArray("texts");
+                    foreach (var text in variant.Texts)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("text", text.Text);
+                        Number(writer, "cosine", text.Cosine);
+                        Number(writer, "spearman", text.Spearman);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+}

@@ -1,0 +1,389 @@
+using System.Globalization;
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Evaluation;
+
+/// <summary>How the modules of a sanity check are randomized.</summary>
+public enum RandomizationMode
+{
+    /// <summary>From the output to the input, each step keeping the randomization of the steps before (Adebayo et al.'s cascading randomization).</summary>
+    Cascading,
+
+    /// <summary>One module at a time, every other module keeping its trained weights.</summary>
+    Independent,
+}
+
+/// <summary>Which attributions a sanity check compares.</summary>
+public enum SanityVariant
+{
+    /// <summary>The method as given (for Integrated Gradients: multiplied by x − x′, Captum's default).</summary>
+    Global,
+
+    /// <summary>Integrated Gradients without the (x − x′) factor (<see cref="IntegratedGradients.MultiplyByInputs"/> false).</summary>
+    Local,
+}
+
+/// <summary>Settings of <see cref="SanityCheck.Run"/>.</summary>
+public sealed record SanityOptions
+{
+    /// <summary>Cascading (default) or independent randomization.</summary>
+    public RandomizationMode Mode { get; init; } = RandomizationMode.Cascading;
+
+    /// <summary>Seed of the re-initialization; step k draws from a generator seeded with <c>Seed + k</c>, so a module gets the same weights in both modes.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>The modules to randomize, in order, by dotted path; null for <see cref="SanityCheck.DefaultOrder"/>.</summary>
+    public IReadOnlyList<string>? Layers { get; init; }
+
+    /// <summary>The variants to compare; null for both when the method is <see cref="IntegratedGradients"/>, otherwise <see cref="SanityVariant.Global"/>.</summary>
+    public IReadOnlyList<SanityVariant>? Variants { get; init; }
+
+    /// <summary>Cascading mode only: a folder that receives the model after each step as a Hugging Face folder <c>NN-&lt;layer path&gt;</c>; null for none.</summary>
+    public string? SaveRandomizedDirectory { get; init; }
+
+    /// <summary>Explanation options (score, post-processing). The target of every randomized explanation is the class the original explanation of that text was for.</summary>
+    public ExplainOptions? Explain { get; init; }
+}
+
+/// <summary>The similarity of one text's explanation on a randomized model to its explanation on the original model.</summary>
+/// <param name="Text">The text.</param>
+/// <param name="Cosine">Cosine similarity of the token scores (NaN when either is all zero).</param>
+/// <param name="Spearman">Spearman's ρ of the token scores (NaN when either is constant).</param>
+public sealed record SanityTextResult(string Text, double Cosine, double Spearman);
+
+/// <summary>One variant at one step.</summary>
+/// <param name="Variant">The variant.</param>
+/// <param name="Texts">Per text, in input order.</param>
+/// <param name="CosineMedian">Median of the finite per-text cosines (NaN when none).</param>
+/// <param name="SpearmanMedian">Median of the finite per-text Spearman's ρ (NaN when none).</param>
+/// <param name="Original">The explanations on the original model.</param>
+/// <param name="Randomized">The explanations on the randomized model.</param>
+public sealed record SanityVariantResult(SanityVariant Variant, IReadOnlyList<SanityTextResult> Texts, double CosineMedian, double SpearmanMedian,
+    IReadOnlyList<Explanation> Original, IReadOnlyList<Explanation> Randomized);
+
+/// <summary>One randomization step.</summary>
+/// <param name="Index">0-based step number.</param>
+/// <param name="Layer">The dotted path of the module randomized at this step.</param>
+/// <param name="Parameters">The parameters re-initialized at this step (full dotted names).</param>
+/// <param name="Variants">The comparison per variant.</param>
+/// <param name="SavedTo">The folder the randomized model was written to, or null.</param>
+public sealed record SanityStep(int Index, string Layer, IReadOnlyList<string> Parameters, IReadOnlyList<SanityVariantResult> Variants, string? SavedTo);
+
+/// <summary>The result of a sanity check.</summary>
+/// <param name="Model">The model's name.</param>
+/// <param name="Method">The method's name.</param>
+/// <param name="Settings">The method's settings.</param>
+/// <param name="Mode">Cascading or independent.</param>
+/// <param name="Seed">The seed.</param>
+/// <param name="Steps">The steps, in order.</param>
+public sealed record SanityResult(string Model, string Method, IReadOnlyList<KeyValuePair<string, string>> Settings, RandomizationMode Mode, ulong Seed,
+    IReadOnlyList<SanityStep> Steps);
+
+/// <summary>
+/// Model-parameter randomization tests (Adebayo et al. 2018, "Sanity checks for saliency maps"; the text protocol of
+/// Kokhlikyan et al.): the model's modules are re-initialized one after the other — from the output to the input
+/// (cascading), or one at a time (independent) — and at every step the explanations of the randomized model are
+/// compared with the original model's by cosine similarity and Spearman's ρ of the token scores. An explanation
+/// that stays similar while the weights it should depend on are destroyed is not explaining the model.
+/// </summary>
+/// <remarks>
+/// The randomized model is a copy loaded again from the model's folder; the caller's model is only read.
+/// Re-initialization: parameters with two or more dimensions ~ Xavier-uniform (bound √(6 / (fan_in + fan_out)),
+/// fan = size × receptive field), the others ~ U(−0.1, 0.1); buffers are kept. Step k draws from a libtorch
+/// generator seeded with <see cref="SanityOptions.Seed"/> + k, parameters in <c>named_parameters</c> order.
+/// </remarks>
+public static class SanityCheck
+{
+    /// <summary>Bound of the uniform re-initialization of one-dimensional parameters (biases, LayerNorm).</summary>
+    public const double VectorBound = 0.1;
+
+    /// <summary>
+    /// The cascading order: the model's modules from the output to the input. Children are taken in reverse
+    /// registration order, modules without parameters are skipped, and a module is opened when it contains a
+    /// <c>ModuleList</c> (whose items are listed last to first). For BERT: <c>classifier</c>, <c>bert.pooler</c>,
+    /// <c>bert.encoder.layer.{L−1…0}</c>, <c>bert.embeddings</c>; DistilBERT: <c>classifier</c>, <c>pre_classifier</c>,
+    /// <c>distilbert.transformer.layer.{L−1…0}</c>, <c>distilbert.embeddings</c>; RoBERTa: <c>classifier</c>,
+    /// <c>roberta.encoder.layer.{L−1…0}</c>, <c>roberta.embeddings</c>; the CNN: <c>classifier</c>, <c>convs.{n−1…0}</c>,
+    /// <c>embeddings</c>; the LSTM and the MLP: <c>classifier</c>, <c>lstm</c> or <c>hidden</c>, <c>embeddings</c>.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultOrder(ITextClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var order = new List<string>();
+        Expand(model.Module, string.Empty, order);
+        return order;
+    }
+
+    private static void Expand(nn.Module module, string prefix, List<string> order)
+    {
+        var children = module.named_children().ToList();
+        children.Reverse();
+        foreach (var (name, child) in children)
+        {
+            var path = prefix.Length == 0 ? name : prefix + "." + name;
+            if (!child.parameters().Any())
+            {
+                continue;
+            }
+
+            if (IsModuleList(child) || ContainsModuleList(child))
+            {
+                Expand(child, path, order);
+            }
+            else
+            {
+                order.Add(path);
+            }
+        }
+    }
+
+    private static bool IsModuleList(nn.Module module)
+    {
+        var type = module.GetType();
+        return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ModuleList<>);
+    }
+
+    private static bool ContainsModuleList(nn.Module module) => module.modules().Any(IsModuleList);
+
+    /// <summary>
+    /// Runs the sanity check of <paramref name="attributor"/> on <paramref name="model"/>, whose folder
+    /// <paramref name="modelDirectory"/> is loaded again for the randomized copies.
+    /// </summary>
+    /// <param name="model">The trained model; only read.</param>
+    /// <param name="modelDirectory">The folder <paramref name="model"/> was loaded from (its weights must equal the model's).</param>
+    /// <param name="attributor">Any attributor; <see cref="SanityVariant.Local"/> needs <see cref="IntegratedGradients"/>.</param>
+    /// <param name="texts">The texts to explain (non-empty).</param>
+    /// <param name="options">Mode, seed, layers, variants; defaults when null.</param>
+    /// <exception cref="ArgumentException">An unknown layer path (<c>options</c>), a local variant for another method
+    /// (<c>options</c>), or a folder whose weights differ from the model's (<c>modelDirectory</c>).</exception>
+    public static SanityResult Run(TextClassifier model, string modelDirectory, IAttributor attributor, IReadOnlyList<string> texts, SanityOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
+        ArgumentNullException.ThrowIfNull(attributor);
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+        {
+            throw new ArgumentException("give at least one text", nameof(texts));
+        }
+
+        options ??= new SanityOptions();
+        var variants = options.Variants ?? (attributor is IntegratedGradients ? [SanityVariant.Global, SanityVariant.Local] : [SanityVariant.Global]);
+        if (variants.Count == 0 || variants.Distinct().Count() != variants.Count)
+        {
+            throw new ArgumentException("give each variant once, at least one", nameof(options));
+        }
+
+        if (variants.Contains(SanityVariant.Local) && attributor is not IntegratedGradients)
+        {
+            throw new ArgumentException($"the local variant (no multiplication by x − x′) exists only for integrated-gradients, not {attributor.Name}", nameof(options));
+        }
+
+        var layers = options.Layers ?? DefaultOrder(model);
+        if (layers.Count == 0)
+        {
+            throw new ArgumentException("no layer to randomize", nameof(options));
+        }
+
+        foreach (var layer in layers)
+        {
+            model.Module.FindSubmodule(layer, nameof(options));
+        }
+
+        if (options.SaveRandomizedDirectory is not null && options.Mode != RandomizationMode.Cascading)
+        {
+            throw new ArgumentException("saving the randomized models is for the cascading mode", nameof(options));
+        }
+
+        var explain = options.Explain ?? new ExplainOptions();
+        var methods = variants.Select(v => (Variant: v, Method: v == SanityVariant.Local ? ((IntegratedGradients)attributor).WithMultiplyByInputs(false) : attributor)).ToList();
+        var originals = methods.Select(m => m.Method.Explain(model, texts, explain)).ToList();
+
+        // The class each text is explained for, fixed by the original model's first variant.
+        var targets = originals[0].Select(e => e.Target).ToArray();
+
+        var steps = new List<SanityStep>();
+        TextClassifier? copy = null;
+        try
+        {
+            for (var k = 0; k < layers.Count; k++)
+            {
+                if (copy is null || options.Mode == RandomizationMode.Independent)
+                {
+                    copy?.Dispose();
+                    copy = LoadCopy(model, modelDirectory);
+                }
+
+                var parameters = Randomize(copy.Module.FindSubmodule(layers[k], nameof(options)), layers[k], options.Seed + (ulong)k);
+                string? saved = null;
+                if (options.SaveRandomizedDirectory is { } root)
+                {
+                    saved = Path.Combine(root, $"{k.ToString("00", CultureInfo.InvariantCulture)}-{layers[k]}");
+                    SaveFolder(copy, modelDirectory, saved);
+                }
+
+                var results = new List<SanityVariantResult>();
+                for (var v = 0; v < methods.Count; v++)
+                {
+                    var randomized = ExplainFor(methods[v].Method, copy, texts, targets, explain);
+                    results.Add(Compare(methods[v].Variant, originals[v], randomized));
+                }
+
+                steps.Add(new SanityStep(k, layers[k], parameters, results, saved));
+            }
+        }
+        finally
+        {
+            copy?.Dispose();
+        }
+
+        return new SanityResult(model.Name, attributor.Name, attributor.Settings, options.Mode, options.Seed, steps);
+    }
+
+    /// <summary>Cosine similarity of two score vectors; NaN when either has norm zero or the lengths differ.</summary>
+    public static double Cosine(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Count != b.Count || a.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        double dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < a.Count; i++)
+        {
+            dot += a[i] * b[i];
+            na += a[i] * a[i];
+            nb += b[i] * b[i];
+        }
+
+        return na == 0 || nb == 0 ? double.NaN : dot / (Math.Sqrt(na) * Math.Sqrt(nb));
+    }
+
+    /// <summary>
+    /// Re-initializes every parameter of <paramref name="module"/> (Xavier-uniform for two or more dimensions,
+    /// U(−0.1, 0.1) otherwise) from a generator seeded with <paramref name="seed"/>; returns the parameters' names,
+    /// prefixed with <paramref name="path"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Randomize(nn.Module module, string path, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(path);
+        using var generator = new Generator(seed);
+        using var noGrad = no_grad();
+        var names = new List<string>();
+        foreach (var (name, parameter) in module.named_parameters())
+        {
+            if (parameter.dim() >= 2)
+            {
+                long receptive = 1;
+                for (var d = 2; d < parameter.dim(); d++)
+                {
+                    receptive *= parameter.size(d);
+                }
+
+                var fanIn = parameter.size(1) * receptive;
+                var fanOut = parameter.size(0) * receptive;
+                var bound = Math.Sqrt(6.0 / (fanIn + fanOut));
+                parameter.uniform_(-bound, bound, generator);
+            }
+            else
+            {
+                parameter.uniform_(-VectorBound, VectorBound, generator);
+            }
+
+            names.Add(path.Length == 0 ? name : path + "." + name);
+        }
+
+        return names;
+    }
+
+    private static TextClassifier LoadCopy(TextClassifier model, string directory)
+    {
+        var copy = ClassifierLoader.Load(directory);
+        if (!SameWeights(model.Module, copy.Module))
+        {
+            copy.Dispose();
+            throw new ArgumentException($"the weights in '{directory}' differ from the model's: give the folder the model was loaded from", "modelDirectory");
+        }
+
+        return copy;
+    }
+
+    /// <summary>Whether the two modules' state dicts hold the same names, shapes, dtypes and values (bit for bit).</summary>
+    internal static bool SameWeights(nn.Module a, nn.Module b)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var own = a.state_dict();
+        var other = b.state_dict();
+        return own.Count == other.Count && own.All(kv => other.TryGetValue(kv.Key, out var t) && t.shape.SequenceEqual(kv.Value.shape)
+            && t.dtype == kv.Value.dtype && t.eq(kv.Value.to(t.device)).all().item<bool>());
+    }
+
+    private static IReadOnlyList<Explanation> ExplainFor(IAttributor method, TextClassifier model, IReadOnlyList<string> texts, int[] targets, ExplainOptions explain)
+    {
+        var results = new Explanation[texts.Count];
+        foreach (var group in Enumerable.Range(0, texts.Count).GroupBy(i => targets[i]))
+        {
+            var indices = group.ToList();
+            var explained = method.Explain(model, indices.Select(i => texts[i]).ToList(), explain with { Target = Target.Class(group.Key) });
+            for (var j = 0; j < indices.Count; j++)
+            {
+                results[indices[j]] = explained[j];
+            }
+        }
+
+        return results;
+    }
+
+    private static SanityVariantResult Compare(SanityVariant variant, IReadOnlyList<Explanation> original, IReadOnlyList<Explanation> randomized)
+    {
+        var texts = original.Select((e, i) => new SanityTextResult(e.Text, Cosine(e.Scores, randomized[i].Scores),
+            e.Scores.Length == randomized[i].Scores.Length ? MethodAgreement.Spearman(e.Scores, randomized[i].Scores) : double.NaN)).ToList();
+        return new SanityVariantResult(variant, texts, Median(texts.Select(t => t.Cosine)), Median(texts.Select(t => t.Spearman)), original, randomized);
+    }
+
+    /// <summary>The median of the finite values; NaN when there are none.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face folder: the source folder's config and tokenizer files copied,
+    /// <c>model.safetensors</c> from the model's state dict. The folder loads with <see cref="ClassifierLoader.Load"/>.
+    /// </summary>
+    private static void SaveFolder(TextClassifier model, string sourceDirectory, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var file in Directory.EnumerateFiles(sourceDirectory))
+        {
+            var name = Path.GetFileName(file);
+            if (name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal)
+                || name.EndsWith(".bin", StringComparison.Ordinal) || name.EndsWith(".onnx", StringComparison.Ordinal) || name == "training.json")
+            {
+                continue;
+            }
+
+            File.Copy(file, Path.Combine(directory, name), overwrite: true);
+        }
+
+        SafeTensors.Save(Path.Combine(directory, "model.safetensors"), model.Module.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+    }
+}

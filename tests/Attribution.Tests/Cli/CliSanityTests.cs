@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Tests.Models.Small;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary><c>attribution sanity</c>: JSON steps equal the library's; plot and saved folders written; bad usage names the option.</summary>
+public sealed class CliSanityTests : IDisposable
+{
+    private const string Text = "a sometimes tedious film";
+    private readonly string root = SmallModelKit.TempRoot("cli-sanity-");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [SkippableFact]
+    public void Json_steps_equal_the_librarys_and_plot_and_folders_are_written()
+    {
+        var plot = Path.Combine(root, "plot", "sanity.png");
+        var saved = Path.Combine(root, "saved");
+        var run = CliHarness.Run("sanity", "--model", CliHarness.TinyBert, "--text", Text, "--text", "i loved this movie", "--method", "integrated-gradients",
+            "--steps", "8", "--seed", "4", "--format", "json", "--plot", plot, "--save-randomized", saved);
+        run.Code.Should().Be(0, run.ToString());
+        using var document = JsonDocument.Parse(run.Out);
+        var steps = document.RootElement.GetProperty("steps").EnumerateArray().ToList();
+
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var expected = SanityCheck.Run(model, CliHarness.TinyBert, new IntegratedGradients { Steps = 8 }, [Text, "i loved this movie"], new SanityOptions { Seed = 4 });
+        steps.Select(s => s.GetProperty("layer").GetString()).Should().Equal(expected.Steps.Select(s => s.Layer));
+        for (var k = 0; k < steps.Count; k++)
+        {
+            foreach (var (name, v) in new[] { ("global", 0), ("local", 1) })
+            {
+                steps[k].GetProperty(name).GetProperty("cosine_median").GetDouble().Should().Be(expected.Steps[k].Variants[v].CosineMedian);
+                steps[k].GetProperty(name).GetProperty("spearman_median").GetDouble().Should().Be(expected.Steps[k].Variants[v].SpearmanMedian);
+            }
+        }
+
+        File.Exists(Path.Combine(root, "plot", "sanity.png")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(root, "plot", "sanity.svg")).Should().Contain("<svg");
+        Directory.GetDirectories(saved).Select(Path.GetFileName).Order(StringComparer.Ordinal).Should()
+            .Equal(expected.Steps.Select(s => $"{s.Index:00}-{s.Layer}"));
+    }
+
+    [Fact]
+    public void Markdown_lists_every_step()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.MlpType);
+        var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient", "--mode", "independent", "--format", "markdown");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("| 0 | `classifier` |").And.Contain("| 2 | `embeddings` |").And.Contain("Independent");
+        run.Out.Should().NotContain("local");
+    }
+
+    [Theory]
+    [InlineData("--method", new[] { "--method", "guided-backprop" })]
+    [InlineData("--layers", new[] { "--method", "gradient", "--layers", "classifier,encoder.layer.7" })]
+    [InlineData("--variant", new[] { "--method", "gradient", "--variant", "local" })]
+    [InlineData("--variant", new[] { "--method", "integrated-gradients", "--variant", "sideways" })]
+    [InlineData("--mode", new[] { "--method", "gradient", "--mode", "random" })]
+    [InlineData("--save-randomized", new[] { "--method", "gradient", "--mode", "independent", "--save-randomized", "x" })]
+    public void Bad_usage_names_the_option(string option, string[] extra)
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
+        var run = CliHarness.Run(["sanity", "--model", folder, "--text", Text, "--format", "json", .. extra]);
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(option);
+    }
+}

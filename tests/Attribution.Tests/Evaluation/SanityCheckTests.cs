@@ -1,0 +1,289 @@
+using Attribution.Engine;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Tests.Models.Small;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>
+/// Sanity checks (cascading and independent parameter randomization): step order, the caller's model untouched,
+/// exactly the randomized module changed, similarities recomputed from the explanations, saved folders reproducing
+/// the randomized model, typed errors.
+/// </summary>
+public sealed class SanityCheckTests : IDisposable
+{
+    private static readonly string[] Texts = ["a sometimes tedious film", "i loved this movie"];
+    private readonly string root = SmallModelKit.TempRoot("sanity-");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(SmallClassifierConfig.CnnType, new[] { "classifier", "convs.2", "convs.1", "convs.0", "embeddings" })]
+    [InlineData(SmallClassifierConfig.LstmType, new[] { "classifier", "lstm", "embeddings" })]
+    [InlineData(SmallClassifierConfig.MlpType, new[] { "classifier", "hidden", "embeddings" })]
+    public void Default_order_of_the_small_classifiers_runs_from_output_to_input(string type, string[] expected)
+    {
+        using var model = ClassifierLoader.Load(SmallModelKit.SaveRandom(root, type));
+        SanityCheck.DefaultOrder(model).Should().Equal(expected);
+    }
+
+    [SkippableTheory]
+    [InlineData("models/sst2-bert-tiny", new[] { "classifier", "bert.pooler", "bert.encoder.layer.1", "bert.encoder.layer.0", "bert.embeddings" })]
+    [InlineData("models/distilbert-random", new[] { "classifier", "pre_classifier", "distilbert.transformer.layer.1", "distilbert.transformer.layer.0", "distilbert.embeddings" })]
+    [InlineData("models/roberta-random", new[] { "classifier", "roberta.encoder.layer.1", "roberta.encoder.layer.0", "roberta.embeddings" })]
+    public void Default_order_of_the_transformers_runs_from_output_to_input(string folder, string[] expected)
+    {
+        var path = SharedData.Require(folder);
+        using var model = ClassifierLoader.Load(path);
+        SanityCheck.DefaultOrder(model).Should().Equal(expected);
+
+        // The saved folders of every architecture load back (RoBERTa has no pooler, DistilBERT no token types).
+        var saved = Path.Combine(root, "saved");
+        var result = SanityCheck.Run(model, path, new Gradient(), [Texts[0]], new SanityOptions { Seed = 2, SaveRandomizedDirectory = saved });
+        using var replay = ClassifierLoader.Load(path);
+        foreach (var step in result.Steps)
+        {
+            SanityCheck.Randomize(replay.Module.Submodule(step.Layer), step.Layer, 2 + (ulong)step.Index);
+        }
+
+        using var last = ClassifierLoader.Load(result.Steps[^1].SavedTo!);
+        Logits(last).Should().Equal(Logits(replay));
+    }
+
+    [Fact]
+    public void Cascading_run_on_a_small_model_leaves_the_callers_model_alone_and_its_saved_folders_reproduce_each_step()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType);
+        using var model = ClassifierLoader.Load(folder);
+        var before = Logits(model);
+        var saved = Path.Combine(root, "randomized");
+        var ig = new IntegratedGradients { Steps = 8 };
+
+        var result = SanityCheck.Run(model, folder, ig, SmallModelKit.Texts[..3], new SanityOptions { Seed = 5, SaveRandomizedDirectory = saved });
+
+        // The caller's model: same outputs, same weights as its folder.
+        Logits(model).Should().Equal(before);
+        using (var fresh = ClassifierLoader.Load(folder))
+        {
+            SanityCheck.SameWeights(model.Module, fresh.Module).Should().BeTrue();
+        }
+
+        result.Steps.Select(s => s.Layer).Should().Equal("classifier", "convs.2", "convs.1", "convs.0", "embeddings");
+        result.Steps.Select(s => s.Index).Should().Equal(0, 1, 2, 3, 4);
+        Directory.GetDirectories(saved).Select(Path.GetFileName).Order(StringComparer.Ordinal).Should()
+            .Equal("00-classifier", "01-convs.2", "02-convs.1", "03-convs.0", "04-embeddings");
+        CheckSimilarities(result);
+        result.Steps.Should().AllSatisfy(s => s.Variants.Select(v => v.Variant).Should().Equal(SanityVariant.Global, SanityVariant.Local));
+
+        // Every saved folder loads and gives the logits of the original with steps 0..k re-initialized here.
+        using var replay = ClassifierLoader.Load(folder);
+        foreach (var step in result.Steps)
+        {
+            SanityCheck.Randomize(replay.Module.Submodule(step.Layer), step.Layer, 5 + (ulong)step.Index);
+            using var loaded = ClassifierLoader.Load(step.SavedTo!);
+            Logits(loaded).Should().Equal(Logits(replay), step.Layer);
+            Logits(loaded).Should().NotEqual(before);
+        }
+    }
+
+    [Fact]
+    public void A_step_that_randomizes_nothing_keeps_the_explanations_and_independent_steps_do_not_accumulate()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType);
+        using var model = ClassifierLoader.Load(folder);
+        var options = new SanityOptions { Mode = RandomizationMode.Independent, Layers = ["activation", "classifier", "activation"] };
+
+        var result = SanityCheck.Run(model, folder, new GradientXInput(), SmallModelKit.Texts[1..4], options);
+
+        result.Steps.Select(s => s.Layer).Should().Equal("activation", "classifier", "activation");
+        result.Steps[0].Parameters.Should().BeEmpty();
+        foreach (var step in new[] { result.Steps[0], result.Steps[2] })
+        {
+            var variant = step.Variants.Single();
+            variant.Variant.Should().Be(SanityVariant.Global);
+            variant.Texts.Should().AllSatisfy(t => t.Cosine.Should().BeApproximately(1, 1e-12));
+            variant.Texts.Should().AllSatisfy(t => t.Spearman.Should().BeApproximately(1, 1e-12));
+            variant.Randomized.Select(e => e.Scores).Should().BeEquivalentTo(variant.Original.Select(e => e.Scores), o => o.WithStrictOrdering());
+        }
+
+        result.Steps[1].Parameters.Should().Equal("classifier.weight", "classifier.bias");
+        result.Steps[1].Variants[0].CosineMedian.Should().BeLessThan(0.999);
+        CheckSimilarities(result);
+    }
+
+    [Fact]
+    public void Randomizing_a_module_changes_exactly_its_parameters_within_the_bounds()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.CnnType);
+        var before = Snapshot(model.Module);
+
+        var names = SanityCheck.Randomize(model.Module.Submodule("convs.1"), "convs.1", 3);
+
+        names.Should().Equal("convs.1.weight", "convs.1.bias");
+        var after = Snapshot(model.Module);
+        foreach (var (name, values) in before)
+        {
+            if (names.Contains(name))
+            {
+                after[name].Should().NotEqual(values, name);
+            }
+            else
+            {
+                after[name].Should().Equal(values, name);
+            }
+        }
+
+        var weight = model.Module.Submodule("convs.1").named_parameters().First().parameter;
+        var bound = Math.Sqrt(6.0 / ((weight.size(0) + weight.size(1)) * weight.size(2)));
+        after["convs.1.weight"].Max(x => (double)Math.Abs(x)).Should().BeLessThanOrEqualTo(bound);
+        after["convs.1.bias"].Max(x => (double)Math.Abs(x)).Should().BeLessThanOrEqualTo(SanityCheck.VectorBound);
+
+        // Seeded: the same seed draws the same weights.
+        using var other = SmallModelKit.Random(root, SmallClassifierConfig.CnnType);
+        SanityCheck.Randomize(other.Module.Submodule("convs.1"), "convs.1", 3);
+        Snapshot(other.Module)["convs.1.weight"].Should().Equal(after["convs.1.weight"]);
+    }
+
+    [Fact]
+    public void Local_integrated_gradients_drop_the_input_factor_and_the_delta()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var global = new IntegratedGradients { Steps = 8 };
+        var local = global.WithMultiplyByInputs(false);
+        var options = new ExplainOptions { KeepRawAttributions = true };
+
+        var g = global.Explain(model, Texts[0], options);
+        var l = local.Explain(model, Texts[0], options);
+
+        global.MultiplyByInputs.Should().BeTrue();
+        local.MultiplyByInputs.Should().BeFalse();
+        local.Steps.Should().Be(8);
+        local.Settings.Should().Contain(new KeyValuePair<string, string>("multiply-by-inputs", "false"));
+        global.Settings.Select(kv => kv.Key).Should().NotContain("multiply-by-inputs");
+        g.ConvergenceDelta.Should().NotBeNull();
+        l.ConvergenceDelta.Should().BeNull();
+        l.Scores.Should().NotEqual(g.Scores);
+
+        // Global = local × (x − x′), per dimension: the pad baseline's embedding row is zero in this model.
+        var embedding = model.Module.Submodule(model.WordEmbeddingPath).named_parameters().First().parameter;
+        for (var t = 0; t < g.TokenIds.Length; t++)
+        {
+            using var row = embedding[g.TokenIds[t]];
+            using var pad = embedding[model.Tokenizer.PadId];
+            var x = row.data<float>().ToArray();
+            var x0 = pad.data<float>().ToArray();
+            for (var d = 0; d < x.Length; d++)
+            {
+                ((double)g.RawAttributions![t][d]).Should().BeApproximately(l.RawAttributions![t][d] * (x[d] - x0[d]), 1e-5);
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Cascading_run_on_sst2_bert_tiny()
+    {
+        var folder = SharedData.Require("models/sst2-bert-tiny");
+        using var model = ClassifierLoader.Load(folder);
+        var before = Logits(model);
+        var saved = Path.Combine(root, "bert");
+
+        var result = SanityCheck.Run(model, folder, new IntegratedGradients { Steps = 8 }, Texts, new SanityOptions { Seed = 1, SaveRandomizedDirectory = saved });
+
+        Logits(model).Should().Equal(before);
+        result.Steps.Select(s => s.Layer).Should().Equal("classifier", "bert.pooler", "bert.encoder.layer.1", "bert.encoder.layer.0", "bert.embeddings");
+        CheckSimilarities(result);
+        result.Steps.Should().AllSatisfy(s => s.Variants.Should().AllSatisfy(v => double.IsFinite(v.CosineMedian).Should().BeTrue()));
+
+        using var replay = ClassifierLoader.Load(folder);
+        foreach (var step in result.Steps.Take(3))
+        {
+            SanityCheck.Randomize(replay.Module.Submodule(step.Layer), step.Layer, 1 + (ulong)step.Index);
+        }
+
+        using var loaded = ClassifierLoader.Load(result.Steps[2].SavedTo!);
+        Logits(loaded).Should().Equal(Logits(replay));
+    }
+
+    [Fact]
+    public void Bad_input_throws_typed_errors()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
+        using var model = ClassifierLoader.Load(folder);
+
+        var unknown = () => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Layers = ["encoder.layer.9"] });
+        unknown.Should().Throw<ArgumentException>().Where(e => e.ParamName == "options" && e.Message.Contains("encoder.layer.9"));
+
+        var local = () => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Variants = [SanityVariant.Local] });
+        local.Should().Throw<ArgumentException>().Where(e => e.ParamName == "options" && e.Message.Contains("integrated-gradients"));
+
+        var otherFolder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType, seed: 8);
+        var mismatch = () => SanityCheck.Run(model, otherFolder, new Gradient(), Texts);
+        mismatch.Should().Throw<ArgumentException>().Where(e => e.ParamName == "modelDirectory");
+
+        var empty = () => SanityCheck.Run(model, folder, new Gradient(), []);
+        empty.Should().Throw<ArgumentException>().Where(e => e.ParamName == "texts");
+    }
+
+    /// <summary>Every per-text cosine and Spearman recomputed here from the two explanations; medians from those.</summary>
+    private static void CheckSimilarities(SanityResult result)
+    {
+        foreach (var step in result.Steps)
+        {
+            foreach (var variant in step.Variants)
+            {
+                var cosines = new List<double>();
+                var spearmans = new List<double>();
+                for (var i = 0; i < variant.Texts.Count; i++)
+                {
+                    var a = variant.Original[i].Scores;
+                    var b = variant.Randomized[i].Scores;
+                    variant.Randomized[i].Target.Should().Be(variant.Original[i].Target);
+                    var cosine = a.Zip(b, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * b.Sum(y => y * y));
+                    var spearman = MethodAgreement.Spearman(a, b);
+                    variant.Texts[i].Cosine.Should().BeApproximately(cosine, 1e-9);
+                    variant.Texts[i].Spearman.Should().Be(spearman);
+                    cosines.Add(cosine);
+                    spearmans.Add(spearman);
+                }
+
+                variant.CosineMedian.Should().BeApproximately(Median(cosines), 1e-9);
+                variant.SpearmanMedian.Should().Be(Median(spearmans));
+            }
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double[] Logits(TextClassifier model) => model.Predict(SmallModelKit.Texts).SelectMany(p => p.Logits).ToArray();
+
+    private static Dictionary<string, float[]> Snapshot(nn.Module module)
+    {
+        var result = new Dictionary<string, float[]>();
+        foreach (var (name, tensor) in module.state_dict())
+        {
+            if (tensor.dtype == ScalarType.Float32)
+            {
+                result[name] = tensor.data<float>().ToArray();
+            }
+        }
+
+        return result;
+    }
+}
