@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using Attribution.Evaluation;
@@ -22,7 +23,7 @@ internal static class SanityCommand
         options.Model.Required = true;
         var variant = Choice("--variant", "Integrated Gradients: global (× (x − x′), default for other methods), local (no multiplier) or both (default for integrated-gradients).", "global", "local", "both");
         var mode = Choice("--mode", "cascading (default: from the output to the input, keeping earlier steps) or independent (one module at a time).", "cascading", "independent");
-        var format = Choice("--format", "Output format (default markdown).", "json", "markdown");
+        var format = Choice("--format", "Output format (default markdown).", "json", "markdown", "html");
         var layers = new Option<string?>("--layers") { Description = "The modules to randomize, in order, comma-separated dotted paths (default: output to input).", HelpName = "P1,P2,..." };
         var save = new Option<string?>("--save-randomized") { Description = "Cascading: write the model after each step to DIR/NN-<layer path> (Hugging Face folder).", HelpName = "DIR" };
         var plot = new Option<string?>("--plot") { Description = "Write a plot of the median similarities per step to PATH.png and PATH.svg.", HelpName = "PATH" };
@@ -130,8 +131,14 @@ internal static class SanityCommand
             Explain = settings.Explain,
         };
         var result = SanityCheck.Run(model, directory, method, texts, sanityOptions);
-        var json = parse.GetValue(formatOption) == "json";
-        Output.Write(json ? Json(result) : Markdown(result), settings.Output, context);
+        var original = OriginalMetrics(model, method, texts, settings.Explain);
+        var text = parse.GetValue(formatOption) switch
+        {
+            "json" => Json(result, original),
+            "html" => Html(result, original),
+            _ => Markdown(result, original),
+        };
+        Output.Write(text, settings.Output, context);
         if (parse.GetValue(plotOption) is { } plot)
         {
             SanityPlot.Write(result, context.Resolve(plot));
@@ -142,7 +149,31 @@ internal static class SanityCommand
 
     private static string Name(SanityVariant variant) => variant == SanityVariant.Local ? "local" : "global";
 
-    private static string Markdown(SanityResult result)
+    /// <summary>
+    /// Infidelity and max-sensitivity of the original (not randomized) model's explanations, with the metrics'
+    /// defaults, where the method allows them (per-dimension attributions at the word embeddings); the seed paper
+    /// reports them beside the randomization curves.
+    /// </summary>
+    private static Dictionary<string, double> OriginalMetrics(TextClassifier model, IAttributor method, IReadOnlyList<string> texts, ExplainOptions explain)
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (method is not LayerMethod { Layer: null })
+        {
+            return metrics;
+        }
+
+        var options = explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } };
+        var explanations = method.Explain(model, texts, options);
+        metrics["infidelity"] = explanations.Average(e => Infidelity.Compute(model, e).Value);
+        if (method is IntegratedGradients or Gradient or GradientXInput)
+        {
+            metrics["max_sensitivity"] = texts.Average(t => MaxSensitivity.Compute(model, method, t, explain).Value);
+        }
+
+        return metrics;
+    }
+
+    private static string Markdown(SanityResult result, Dictionary<string, double> original)
     {
         var builder = new StringBuilder();
         builder.AppendLine(CultureInfo.InvariantCulture, $"# Sanity check: {result.Method} on {result.Model}");
@@ -158,12 +189,63 @@ internal static class SanityCommand
             builder.AppendLine(CultureInfo.InvariantCulture, $"| {step.Index} | `{step.Layer}` | {cells} |");
         }
 
+        if (original.Count > 0)
+        {
+            builder.AppendLine();
+            builder.AppendLine("Original model: " + string.Join(", ", original.Select(kv => $"{kv.Key.Replace('_', '-')} {F(kv.Value)}")) + " (mean over the texts; Captum's definitions, defaults).");
+        }
+
+        return builder.ToString();
+    }
+
+    private static string Html(SanityResult result, Dictionary<string, double> original)
+    {
+        var markdownRows = result.Steps;
+        var variants = result.Steps[0].Variants.Select(v => Name(v.Variant)).ToList();
+        var builder = new StringBuilder();
+        builder.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+        builder.Append(CultureInfo.InvariantCulture, $"<title>Sanity check: {WebUtility.HtmlEncode(result.Method)} on {WebUtility.HtmlEncode(result.Model)}</title>");
+        builder.Append("<style>body{font-family:sans-serif}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}td:nth-child(2),th:nth-child(2){text-align:left}</style></head><body>");
+        builder.Append(CultureInfo.InvariantCulture, $"<h1>Sanity check: {WebUtility.HtmlEncode(result.Method)} on {WebUtility.HtmlEncode(result.Model)}</h1>");
+        builder.Append(CultureInfo.InvariantCulture, $"<p>{(result.Mode == RandomizationMode.Cascading ? "Cascading" : "Independent")} randomization, seed {result.Seed}.</p><table><tr><th>step</th><th>layer</th>");
+        foreach (var v in variants)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"<th>cosine ({v})</th><th>Spearman ({v})</th>");
+        }
+
+        builder.Append("</tr>");
+        foreach (var step in markdownRows)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $"<tr><td>{step.Index}</td><td>{WebUtility.HtmlEncode(step.Layer)}</td>");
+            foreach (var v in step.Variants)
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"<td>{F(v.CosineMedian)}</td><td>{F(v.SpearmanMedian)}</td>");
+            }
+
+            builder.Append("</tr>");
+        }
+
+        builder.Append("</table>");
+        if (original.Count > 0)
+        {
+            builder.Append("<p>Original model: " + WebUtility.HtmlEncode(string.Join(", ", original.Select(kv => $"{kv.Key.Replace('_', '-')} {F(kv.Value)}"))) + "</p>");
+        }
+
+        // The plot inline, so the page stays one self-contained file.
+        var svg = SanityPlot.Svg(result);
+        var start = svg.IndexOf("<svg", StringComparison.Ordinal);
+        // Namespace declarations are not needed inline in HTML, and a page without any URL is easy to audit.
+        svg = (start >= 0 ? svg[start..] : svg)
+            .Replace(" xmlns=\"http://www.w3.org/2000/svg\"", string.Empty, StringComparison.Ordinal)
+            .Replace(" xmlns:xlink=\"http://www.w3.org/1999/xlink\"", string.Empty, StringComparison.Ordinal);
+        builder.Append(svg);
+        builder.Append("</body></html>\n");
         return builder.ToString();
     }
 
     private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
 
-    private static string Json(SanityResult result)
+    private static string Json(SanityResult result, Dictionary<string, double> original)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -192,6 +274,13 @@ internal static class SanityCommand
             writer.WriteEndObject();
             writer.WriteString("mode", result.Mode == RandomizationMode.Cascading ? "cascading" : "independent");
             writer.WriteNumber("seed", result.Seed);
+            writer.WriteStartObject("original");
+            foreach (var (key, value) in original)
+            {
+                Number(writer, key, value);
+            }
+
+            writer.WriteEndObject();
             writer.WriteString("reinitialization", $"Xavier-uniform for parameters of 2+ dimensions, U(-{SanityCheck.VectorBound.ToString(CultureInfo.InvariantCulture)}, {SanityCheck.VectorBound.ToString(CultureInfo.InvariantCulture)}) otherwise; step k seeded with seed + k");
             writer.WriteStartArray("steps");
             foreach (var step in result.Steps)

@@ -17,6 +17,20 @@ internal static class SanityPlot
             Directory.CreateDirectory(folder);
         }
 
+        var (plot, width) = Build(result);
+        plot.SavePng(stem + ".png", width, 560);
+        plot.SaveSvg(stem + ".svg", width, 560);
+    }
+
+    /// <summary>The plot as SVG markup, to inline in an HTML report.</summary>
+    public static string Svg(SanityResult result)
+    {
+        var (plot, width) = Build(result);
+        return plot.GetSvgXml(width, 560);
+    }
+
+    private static (ScottPlot.Plot Plot, int Width) Build(SanityResult result)
+    {
         var plot = new ScottPlot.Plot();
         var xs = result.Steps.Select(s => (double)s.Index).ToArray();
         var variants = result.Steps[0].Variants.Select(v => v.Variant).ToList();
@@ -44,9 +58,7 @@ internal static class SanityPlot
         plot.XLabel("randomized layer");
         plot.YLabel("median similarity to the original");
         plot.ShowLegend();
-        var width = Math.Max(640, 90 * xs.Length + 200);
-        plot.SavePng(stem + ".png", width, 560);
-        plot.SaveSvg(stem + ".svg", width, 560);
+        return (plot, Math.Max(640, 90 * xs.Length + 200));
     }
 
     private static double Finite(double value) => double.IsFinite(value) ? value : double.NaN;

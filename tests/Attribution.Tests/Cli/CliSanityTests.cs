@@ -62,6 +62,16 @@ public sealed class CliSanityTests : IDisposable
         run.Out.Should().NotContain("local");
     }
 
+    [Fact]
+    public void Html_has_the_table_the_plot_and_the_original_models_metrics_and_no_url()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType);
+        var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient-x-input", "--format", "html");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().StartWith("<!DOCTYPE html>").And.Contain("<td>classifier</td>").And.Contain("<svg").And.Contain("infidelity").And.Contain("max-sensitivity");
+        run.Out.Should().NotContainAny("http:", "https:", "<script", "src=");
+    }
+
     [Theory]
     [InlineData("--method", new[] { "--method", "guided-backprop" })]
     [InlineData("--layers", new[] { "--method", "gradient", "--layers", "classifier,encoder.layer.7" })]
