@@ -131,6 +131,7 @@ internal static class CliApp
             "InternalBatchSize" => "--internal-batch-size",
             "Samples" => "--samples",
             "Window" => "--window",
+            "topK" => "--top-k",
             "Stride" => "--stride",
             "MaxFeatures" => "--max-features",
             "Features" => "--features",

@@ -189,7 +189,8 @@ internal static class EvaluateCommand
                 }
                 catch (ArgumentException e) when (m == "plausibility")
                 {
-                    throw new UsageException(parse.GetValue(highlightOption) is null ? "--input" : "--highlight", $"text {i + 1}: {CliApp.UsageMessage(e)}");
+                    var option = e.ParamName == "topK" ? "--top-k" : parse.GetValue(highlightOption) is null ? "--input" : "--highlight";
+                    throw new UsageException(option, $"text {i + 1}: {CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal)}");
                 }
                 catch (ArgumentException e) when (m is "comprehensiveness" or "sufficiency" && e.ParamName == "removal")
                 {

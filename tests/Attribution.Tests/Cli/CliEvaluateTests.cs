@@ -56,6 +56,7 @@ public sealed class CliEvaluateTests
     [InlineData("--highlight", new[] { "--metric", "plausibility" })]
     [InlineData("--highlight", new[] { "--metric", "plausibility", "--highlight", "masterpiece" })]
     [InlineData("--top-k", new[] { "--metric", "plausibility", "--highlight", "film", "--top-k", "0" })]
+    [InlineData("--top-k", new[] { "--metric", "plausibility", "--highlight", "film", "--top-k", "9" })]
     [InlineData("--removal", new[] { "--metric", "sufficiency", "--removal", "blank" })]
     [InlineData("--format", new[] { "--metric", "sufficiency", "--format", "html" })]
     public void Bad_usage_names_the_option(string option, string[] extra)
