@@ -166,6 +166,7 @@ internal static class CliApp
             CompareCommand.Create(context),
             PredictCommand.Create(context),
             EvaluateCommand.Create(context),
+            ShortcutCommand.Create(context),
             DemoCommand.Create(context),
             EngineCommand.Create(context),
         };
