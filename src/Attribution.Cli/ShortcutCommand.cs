@@ -120,7 +120,7 @@ internal static class ShortcutCommand
         }
 
         var given = parse.GetValue(options.Methods);
-        var names = given is { Length: > 0 } ? CompareCommand.MethodNames(given, settings.Method, context) : DefaultMethods;
+        IReadOnlyList<string> names = given is { Length: > 0 } ? CompareCommand.MethodNames(given, settings.Method, context) : DefaultMethods;
         var seed = settings.Method.Seed ?? SentimentCorpus.DefaultSeed;
 
         // In training runs --seed also seeds planting and training, so it is used whether or not a method takes it.
@@ -150,6 +150,14 @@ internal static class ShortcutCommand
             var model = ModelSource.LoadAny(settings.ModelPath, context);
             using var owner = model as IDisposable;
             TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, "--input");
+            if (given is not { Length: > 0 } && model is not ITextClassifier)
+            {
+                // An ONNX model and the default set: the methods that can explain it.
+                var perturbation = ModelMethods.PerturbationMethods(model);
+                names = names.Where(perturbation.Contains).ToList();
+                context.Error.WriteLine($"note: {model.Name} is an ONNX model, which only perturbation methods can explain: scoring {string.Join(", ", names)}");
+            }
+
             var scores = ScoreMethods(model, names, settings, texts, highlights, context, "--input");
             Output.Write(json ? Json(model.Name, null, scores) : Table(model.Name, null, scores), settings.Output, context);
             return ExitCodes.Ok;
