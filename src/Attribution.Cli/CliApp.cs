@@ -169,6 +169,7 @@ internal static class CliApp
             EvaluateCommand.Create(context),
             ScorecardCommand.Create(context),
             SanityCommand.Create(context),
+            ShortcutCommand.Create(context),
             DemoCommand.Create(context),
             EngineCommand.Create(context),
         };

@@ -1,0 +1,194 @@
+using Attribution.Data;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>
+/// Planted shortcuts (<see cref="Shortcuts"/>): planting is seeded and exact (checked by counting and by taking the
+/// planted word out again), the test sentences contradict, precision@1 / MRR equal hand computations on hand-made
+/// explanations (a shortcut word of two WordPiece tokens included), and bad input names its parameter.
+/// </summary>
+public sealed class ShortcutTests : IDisposable
+{
+    private static readonly ShortcutWord[] Words = [new("zorblax", 0), new("quibbit", 1)];
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-shortcuts-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    /// <summary>200 sentences of 1 to 7 words ("s17 w1 w2"), labels alternating.</summary>
+    private static List<LabeledText> Sentences(int count = 200) =>
+        Enumerable.Range(0, count)
+            .Select(i => new LabeledText(string.Join(' ', new[] { $"s{i}" }.Concat(Enumerable.Range(1, i % 7).Select(k => $"w{k}"))), i % 2))
+            .ToList();
+
+    private static string Without(string text, int position)
+    {
+        var words = text.Split(' ').ToList();
+        words.RemoveAt(position);
+        return string.Join(' ', words);
+    }
+
+    [Fact]
+    public void Planting_changes_exactly_the_fraction_with_the_words_positions_and_labels_it_reports()
+    {
+        var train = Sentences();
+        var planted = Shortcuts.Plant(train, Words, 0.25, seed: 7);
+
+        // round(0.25 × 200) = 50 sentences, the two words taking turns: 25 each.
+        planted.Planted.Should().HaveCount(50);
+        planted.Planted.Count(p => p.Word == "zorblax").Should().Be(25);
+        planted.Planted.Count(p => p.Word == "quibbit").Should().Be(25);
+        planted.Examples.Should().HaveCount(200);
+        planted.Examples.Where((e, i) => e != train[i]).Should().HaveCount(50, "only the planted sentences change");
+        planted.Planted.Select(p => p.Index).Should().OnlyHaveUniqueItems();
+        foreach (var p in planted.Planted)
+        {
+            var example = planted.Examples[p.Index];
+            example.Text.Split(' ')[p.Position].Should().Be(p.Word);
+            Without(example.Text, p.Position).Should().Be(train[p.Index].Text, "the word is inserted, nothing else changes");
+            example.Label.Should().Be(Words.Single(w => w.Word == p.Word).Label);
+            p.OriginalLabel.Should().Be(train[p.Index].Label);
+            p.Position.Should().BeInRange(0, train[p.Index].Text.Split(' ').Length);
+        }
+
+        // Positions are drawn over the whole range: first, last and in between all occur.
+        planted.Planted.Should().Contain(p => p.Position == 0);
+        planted.Planted.Should().Contain(p => p.Position == train[p.Index].Text.Split(' ').Length && p.Position > 0);
+        planted.Planted.Should().Contain(p => p.Position > 0 && p.Position < train[p.Index].Text.Split(' ').Length);
+
+        // Seeded: the same seed gives the same data, another seed other sentences.
+        Shortcuts.Plant(train, Words, 0.25, seed: 7).Examples.Should().Equal(planted.Examples);
+        Shortcuts.Plant(train, Words, 0.25, seed: 8).Planted.Select(p => p.Index).Should().NotEqual(planted.Planted.Select(p => p.Index));
+    }
+
+    [Theory]
+    [InlineData(1.0, 200)]
+    [InlineData(0.1, 20)]
+    [InlineData(0.0001, 1)] // at least one sentence
+    [InlineData(0.0125, 3)] // 2.5 rounds away from zero
+    public void Planted_count_is_the_rounded_fraction(double fraction, int expected) =>
+        Shortcuts.Plant(Sentences(), Words, fraction, seed: 1).Planted.Should().HaveCount(expected);
+
+    [Fact]
+    public void Test_sentences_contradict_the_true_label()
+    {
+        var sentences = Sentences(60).Append(new LabeledText("already has quibbit", 0)).ToList();
+        var tests = Shortcuts.Contradicting(sentences, Words, seed: 3);
+        tests.Should().HaveCount(60, "the sentence that already holds a shortcut word is skipped");
+        foreach (var t in tests)
+        {
+            t.ShortcutLabel.Should().NotBe(t.TrueLabel);
+            t.ShortcutLabel.Should().Be(Words.Single(w => w.Word == t.Word).Label);
+            t.Text.Split(' ')[t.Position].Should().Be(t.Word);
+            var original = sentences.Single(s => s.Text == Without(t.Text, t.Position));
+            original.Label.Should().Be(t.TrueLabel);
+        }
+
+        // One word setting class 1: only the class-0 sentences can contradict it.
+        var one = Shortcuts.Contradicting(sentences, [new ShortcutWord("quibbit", 1)], seed: 3);
+        one.Should().HaveCount(30).And.OnlyContain(t => t.TrueLabel == 0 && t.Word == "quibbit");
+        Shortcuts.Contradicting(sentences, Words, seed: 3).Should().Equal(tests);
+    }
+
+    [Fact]
+    public void Follows_counts_the_predictions_of_the_shortcut_label()
+    {
+        // A "model" that predicts class 1 when the text contains quibbit, else the true label (the parity of s<i>).
+        static double[] Predict(string text)
+        {
+            var i = int.Parse(text.Split(' ').First(w => w.StartsWith('s'))[1..], System.Globalization.CultureInfo.InvariantCulture);
+            return text.Contains("quibbit", StringComparison.Ordinal) || i % 2 == 1 ? [0.1, 0.9] : [0.8, 0.2];
+        }
+
+        var model = new Attribution.Models.BlackBoxClassifier(texts => texts.Select(Predict).ToArray(), ["negative", "positive"]);
+        var tests = Shortcuts.Contradicting(Sentences(40), Words, seed: 5);
+        var following = Shortcuts.Follows(model, tests);
+        following.Sentences.Should().Be(40);
+        following.FollowedShortcut.Should().Be(20, "it follows quibbit (20 class-0 sentences) but not zorblax");
+        following.FollowedTrueLabel.Should().Be(20);
+        following.Rate.Should().Be(0.5);
+    }
+
+    /// <summary>A hand-made explanation of <paramref name="text"/> with the given scores per (non-special) token.</summary>
+    private Explanation Explained(string text, double[] scores, bool signed)
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "zor", "##blax"]);
+        var encoding = TokenizerLoader.FromWordPieceVocab(vocab).Encode(text);
+        encoding.Tokens.Length.Should().Be(scores.Length + 2);
+        return SalienceLayer.Apply(new Explanation
+        {
+            Text = text,
+            Model = "hand",
+            Method = "hand-made",
+            Settings = [],
+            Tokens = encoding.Tokens,
+            TokenIds = encoding.Ids,
+            Offsets = encoding.Offsets,
+            IsSpecial = encoding.SpecialTokensMask,
+            Scores = [0, .. scores, 0],
+            Target = 1,
+            TargetLabel = "positive",
+            Logits = [0, 1],
+            Probabilities = [0.3, 0.7],
+            ScoreOutput = ScoreOutput.Logit,
+            Signed = signed,
+            Reduction = "sum",
+        }, new SalienceOptions());
+    }
+
+    [Fact]
+    public void Precision_at_1_and_mrr_equal_the_hand_computation()
+    {
+        // "zorblax" is two tokens, zor + ##blax: its word score is their sum.
+        // 1. signed: zorblax 0.3 + 0.4 = 0.7 > a 0.5 > c 0.1 > b -2: rank 1.
+        // 2. signed: a 0.9 > b 0.4 > zorblax 0.2 + 0.1 = 0.3: rank 3.
+        // 3. unsigned: zorblax 0.6 + 0.6 = 1.2 > a 1.0: rank 1.
+        var explanations = new[]
+        {
+            Explained("a b zorblax c", [0.5, -2, 0.3, 0.4, 0.1], signed: true),
+            Explained("a zorblax b", [0.9, 0.2, 0.1, 0.4], signed: true),
+            Explained("zorblax a", [0.6, 0.6, 1.0], signed: false),
+        };
+        explanations[0].Words.Select(w => w.Text).Should().Equal("a", "b", "zorblax", "c");
+        var score = Shortcuts.Score(explanations, [["zorblax"], ["zorblax"], ["ZORBLAX"]]);
+        score.Sentences.Should().Be(3);
+        score.PrecisionAt1.Should().BeApproximately(2.0 / 3, 1e-12);
+        score.MeanReciprocalRank.Should().BeApproximately((1 + 1.0 / 3 + 1) / 3, 1e-12);
+
+        // Unsigned, the first text ranks b (|-2|) first: zorblax second.
+        var unsigned = Shortcuts.Score([Explained("a b zorblax c", [0.5, -2, 0.3, 0.4, 0.1], signed: false)], [["zorblax"]]);
+        unsigned.PrecisionAt1.Should().Be(0);
+        unsigned.MeanReciprocalRank.Should().Be(0.5);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void Fraction_outside_0_1_is_refused(double fraction) =>
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), Words, fraction, 1))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "fraction");
+
+    [Theory]
+    [InlineData("two words")]
+    [InlineData("don't")]
+    [InlineData("")]
+    public void A_shortcut_that_is_not_one_word_is_refused(string word)
+    {
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), [new ShortcutWord(word, 0)], 0.1, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words" && e.Message.Contains("not one word"));
+        FluentActions.Invoking(() => Shortcuts.Contradicting(Sentences(), [new ShortcutWord(word, 0)], 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words");
+    }
+
+    [Fact]
+    public void A_highlight_that_is_not_in_the_text_is_refused() =>
+        FluentActions.Invoking(() => Shortcuts.Score([Explained("a b c", [1, 2, 3], signed: true)], [["zorblax"]]))
+            .Should().Throw<ArgumentException>().WithMessage("*zorblax*");
+}
