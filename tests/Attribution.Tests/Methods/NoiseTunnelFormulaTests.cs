@@ -1,0 +1,99 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Tests.Models;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// NoiseTunnel's three combinations (SmoothGrad, SmoothGrad², VarGrad) and its default noise scale, recomputed in
+/// float64 in the test: the noise is drawn here from the same seeded generator (σ = 0.15 × (max − min) of the
+/// word-embedding output, the SmoothGrad paper's default), and Gradient × Input of the closed-form model
+/// F(e) = W₂·tanh(W₁·mean(e) + c₁) + c₂ is x′ ⊙ ∂F/∂x′ at each noisy x′. Tolerance 1e-5 relative (float32 model).
+/// </summary>
+public sealed class NoiseTunnelFormulaTests : IDisposable
+{
+    private const int Dim = 4, Hidden = 3, Target = 1, Samples = 5;
+    private const ulong Seed = 13;
+    private const string Text = "a dull film";
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-noise-tunnel-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Theory]
+    [InlineData(NoiseTunnelType.SmoothGrad)]
+    [InlineData(NoiseTunnelType.SmoothGradSquared)]
+    [InlineData(NoiseTunnelType.VarGrad)]
+    public void Each_combination_equals_its_formula_with_the_default_noise_scale(NoiseTunnelType type)
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film"]);
+        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
+        var module = new MaskedMeanModel(tokenizer.VocabularySize, Dim, Hidden, labels: 2, callsForward: false);
+        using (var init = new Generator(31))
+        using (no_grad())
+        {
+            foreach (var (_, p) in module.named_parameters())
+            {
+                using var values = randn(p.shape, p.dtype, generator: init) * 0.9;
+                p.copy_(values);
+            }
+        }
+
+        using var model = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["negative", "positive"], maxLength: 16, ownsModel: true);
+        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
+        var embedding = Flat(module.embedding.weight!);
+        var w1 = Flat(module.hidden.weight!);
+        var c1 = Flat(module.hidden.bias!);
+        var w2 = Flat(module.output.weight!);
+        var ids = tokenizer.Encode(Text).Ids;
+        var n = ids.Length;
+        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray();
+
+        double[] Gradient(double[][] e)
+        {
+            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
+            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
+        }
+
+        // σ = 0.15 × (max − min) of the activation, then one randn draw of its shape per sample from the seed.
+        var sigma = 0.15 * (x.Max(r => r.Max()) - x.Min(r => r.Min()));
+        var sum = new double[n, Dim];
+        var squares = new double[n, Dim];
+        using (var generator = new Generator(Seed))
+        {
+            for (var s = 0; s < Samples; s++)
+            {
+                using var noise = randn([1, n, Dim], ScalarType.Float32, generator: generator);
+                var z = Flat(noise);
+                var noisy = x.Select((row, t) => row.Select((v, d) => v + (z[(t * Dim) + d] * sigma)).ToArray()).ToArray();
+                var g = Gradient(noisy);
+                for (var t = 0; t < n; t++)
+                {
+                    for (var d = 0; d < Dim; d++)
+                    {
+                        var a = noisy[t][d] * g[d];
+                        sum[t, d] += a / Samples;
+                        squares[t, d] += a * a / Samples;
+                    }
+                }
+            }
+        }
+
+        var expected = Enumerable.Range(0, n).Select(t => Enumerable.Range(0, Dim).Sum(d => type switch
+        {
+            NoiseTunnelType.SmoothGrad => sum[t, d],
+            NoiseTunnelType.SmoothGradSquared => squares[t, d],
+            _ => squares[t, d] - (sum[t, d] * sum[t, d]),
+        })).ToArray();
+
+        var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = Samples, Seed = Seed, Type = type };
+        var result = tunnel.Explain(model, Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target), Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        var scale = expected.Max(Math.Abs);
+        result.Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * scale, $"{type}: [{string.Join(", ", result.Scores)}] vs [{string.Join(", ", expected)}]");
+    }
+}
