@@ -92,7 +92,7 @@ public sealed class LstmClassifier : SmallClassifier
                 part = part.narrow(1, 0, group.Key);
             }
 
-            pooled.Add(lstm.call(part).Item1.mean([1]));
+            pooled.Add(RunLstm(part).mean([1]));
             rows.AddRange(members);
         }
 
@@ -109,5 +109,24 @@ public sealed class LstmClassifier : SmallClassifier
         }
 
         return classifier.call(Dropout(features));
+    }
+
+    /// <summary>
+    /// The LSTM's output sequence, always from libtorch's regular kernel. With gradients off, libtorch 2.10's CPU LSTM
+    /// takes another (oneDNN) path for float32 that returns wrong outputs: measured on a bidirectional LSTM, the sum of
+    /// the outputs was −0.719 without gradients against −0.220 with them and −0.220 in float64 (both paths agree in
+    /// float64). So the LSTM always runs with gradients on, and the result is detached when the caller turned them off.
+    /// </summary>
+    private Tensor RunLstm(Tensor input)
+    {
+        if (is_grad_enabled())
+        {
+            return lstm.call(input).Item1;
+        }
+
+        using (enable_grad())
+        {
+            return lstm.call(input).Item1.detach();
+        }
     }
 }

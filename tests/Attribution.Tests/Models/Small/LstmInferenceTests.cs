@@ -1,0 +1,72 @@
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Models.Small;
+
+/// <summary>
+/// libtorch 2.10's CPU LSTM gives wrong float32 outputs when gradients are off (another kernel); the LSTM classifier
+/// must predict what the same weights give in float64, with and without gradients. Tolerance 1e-4 (float32 sums).
+/// </summary>
+public sealed class LstmInferenceTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-lstm-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Fact]
+    public void Libtorch_float32_lstm_without_gradients_is_the_defect_worked_around()
+    {
+        // The defect itself, so that this test says when a libtorch update fixes it (then the workaround can go).
+        manual_seed(5);
+        using var lstm = nn.LSTM(12, 10, batchFirst: true, bidirectional: true);
+        lstm.eval();
+        using var input = randn([1, 6, 12]);
+        double Sum(bool gradients)
+        {
+            using var mode = gradients ? enable_grad() : no_grad();
+            using var output = lstm.call(input).Item1;
+            return output.sum().ToDouble();
+        }
+
+        using var reference = nn.LSTM(12, 10, batchFirst: true, bidirectional: true);
+        using (no_grad())
+        {
+            foreach (var (name, p) in lstm.named_parameters())
+            {
+                reference.get_parameter(name)!.copy_(p);
+            }
+        }
+
+        reference.to(ScalarType.Float64).eval();
+        double exact;
+        using (no_grad())
+        {
+            exact = reference.call(input.to(ScalarType.Float64)).Item1.sum().ToDouble();
+        }
+
+        Sum(gradients: true).Should().BeApproximately(exact, 1e-4, "the regular kernel is right");
+        Math.Abs(Sum(gradients: false) - exact).Should().BeGreaterThan(1e-3, "libtorch 2.10's no-gradient float32 kernel is wrong (if this fails, the defect is gone)");
+    }
+
+    [Fact]
+    public void The_classifier_predicts_the_same_with_and_without_gradients()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.LstmType, seed: 21);
+        var texts = SmallModelKit.Texts;
+        var predicted = model.Predict(texts).Select(p => p.Logits).ToArray();
+        using var batch = NewDisposeScope();
+        var encoded = model.Encode(texts);
+        Tensor withGradients;
+        using (enable_grad())
+        {
+            withGradients = model.Module.call(encoded.Input).detach().to(ScalarType.Float64);
+        }
+
+        var rows = withGradients.data<double>().ToArray();
+        for (var t = 0; t < texts.Length; t++)
+        {
+            predicted[t].Should().Equal(rows.Skip(t * 2).Take(2), (a, b) => Math.Abs(a - b) < 1e-5, texts[t]);
+        }
+    }
+}
