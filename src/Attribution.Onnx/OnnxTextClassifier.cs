@@ -221,20 +221,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <summary>One run of the graph on the sequences <paramref name="chunk"/> (right-padded to the longest).</summary>
     private double[][] Run(IReadOnlyList<TokenSequence> sequences, int[] chunk)
     {
-        var length = chunk.Max(i => sequences[i].Ids.Length);
-        var ids = new long[chunk.Length * length];
-        var mask = new long[chunk.Length * length];
-        var types = new long[chunk.Length * length];
-        Array.Fill(ids, Tokenizer.PadId);
-        for (var row = 0; row < chunk.Length; row++)
-        {
-            var sequence = sequences[chunk[row]];
-            sequence.Ids.CopyTo(ids, row * length);
-            sequence.TypeIds?.CopyTo(types, row * length);
-            Array.Fill(mask, 1L, row * length, sequence.Ids.Length);
-        }
-
-        long[] shape = [chunk.Length, length];
+        var (ids, mask, types, shape) = TokenBatches.Pad(sequences, chunk, Tokenizer.PadId);
         var names = new List<string> { IdsInput };
         var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(ids, shape) };
         try

@@ -47,6 +47,28 @@ internal static class TokenBatches
             : sorted.Chunk(size);
     }
 
+    /// <summary>
+    /// The sequences at <paramref name="chunk"/> as one right-padded batch, row-major: ids (padded with
+    /// <paramref name="padId"/>), attention mask (1 on real tokens) and token types (0 where none are given).
+    /// </summary>
+    public static (long[] Ids, long[] Mask, long[] Types, long[] Shape) Pad(IReadOnlyList<TokenSequence> sequences, int[] chunk, long padId)
+    {
+        var length = chunk.Max(i => sequences[i].Ids.Length);
+        var ids = new long[chunk.Length * length];
+        var mask = new long[chunk.Length * length];
+        var types = new long[chunk.Length * length];
+        Array.Fill(ids, padId);
+        for (var row = 0; row < chunk.Length; row++)
+        {
+            var sequence = sequences[chunk[row]];
+            sequence.Ids.CopyTo(ids, row * length);
+            sequence.TypeIds?.CopyTo(types, row * length);
+            Array.Fill(mask, 1L, row * length, sequence.Ids.Length);
+        }
+
+        return (ids, mask, types, [chunk.Length, length]);
+    }
+
     /// <summary>Logits of <paramref name="model"/>'s module for each sequence (float64 copies, no gradients).</summary>
     public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences)
     {
@@ -61,20 +83,7 @@ internal static class TokenBatches
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var length = chunk.Max(i => sequences[i].Ids.Length);
-            var ids = new long[chunk.Length * length];
-            var mask = new long[chunk.Length * length];
-            var types = new long[chunk.Length * length];
-            Array.Fill(ids, model.Tokenizer.PadId);
-            for (var row = 0; row < chunk.Length; row++)
-            {
-                var sequence = sequences[chunk[row]];
-                sequence.Ids.CopyTo(ids, row * length);
-                sequence.TypeIds?.CopyTo(types, row * length);
-                Array.Fill(mask, 1L, row * length, sequence.Ids.Length);
-            }
-
-            long[] shape = [chunk.Length, length];
+            var (ids, mask, types, shape) = Pad(sequences, chunk, model.Tokenizer.PadId);
             var input = new ModelInput(tensor(ids, shape), tensor(mask, shape), model.UsesTokenTypes ? tensor(types, shape) : null);
             var logits = model.Module.call(input).to(ScalarType.Float64).contiguous();
             if (logits.dim() != 2 || logits.size(0) != chunk.Length || logits.size(1) != labels)
