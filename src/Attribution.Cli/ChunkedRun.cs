@@ -57,14 +57,7 @@ internal static class ChunkedRun
             .Select(text => model.Tokenizer.Encode(text, maxLength: truncate ? model.MaxLength : null))
             .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
             .ToArray();
-        return model.PredictLogits(sequences).Select((logits, i) =>
-        {
-            var max = logits.Max();
-            var exp = logits.Select(v => Math.Exp(v - max)).ToArray();
-            var probabilities = exp.Select(v => v / exp.Sum()).ToArray();
-            var label = Array.IndexOf(logits, max);
-            return new Prediction(texts[i], logits, probabilities, label, model.Labels[label]);
-        });
+        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels));
     }
 
     private static void Run(IReadOnlyList<string> texts, int chunkSize, string verb, CliContext context, Action<IReadOnlyList<string>> work)

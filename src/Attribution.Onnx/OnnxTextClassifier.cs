@@ -152,19 +152,14 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <summary>Class probabilities (softmax of the logits, in float64) for each text.</summary>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
     public double[][] PredictProbabilities(IReadOnlyList<string> texts) =>
-        PredictLogits(Encode(texts)).Select(Lime.Softmax).ToArray();
+        PredictLogits(Encode(texts)).Select(LogitMath.Softmax).ToArray();
 
     /// <summary>The prediction (logits, probabilities, most probable label) for each text, in input order.</summary>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts)
     {
         var logits = PredictLogits(Encode(texts));
-        return logits.Select((row, i) =>
-        {
-            var probabilities = Lime.Softmax(row);
-            var label = Array.IndexOf(row, row.Max());
-            return new Prediction(texts[i], row, probabilities, label, Labels[label]);
-        }).ToList();
+        return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels)).ToList();
     }
 
     /// <summary>Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>.</summary>

@@ -49,6 +49,6 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
     {
         var rows = model.PredictLogits(inputs);
         NonFiniteValueException.CheckLogits(model.Name, rows);
-        return rows.Select(row => Lime.Softmax(row)[target]).ToArray();
+        return rows.Select(row => LogitMath.Softmax(row)[target]).ToArray();
     }
 }

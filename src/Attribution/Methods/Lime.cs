@@ -326,7 +326,7 @@ public sealed class Lime : IPerturbationAttributor
     {
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text);
-        var target = options.Target.Resolve(model.Labels, ArgMax(probabilities));
+        var target = options.Target.Resolve(model.Labels, LogitMath.ArgMax(probabilities));
         List<TextFeature> features;
         int[] tokenFeature;
         if (Features == LimeFeatures.Tokens)
@@ -355,7 +355,7 @@ public sealed class Lime : IPerturbationAttributor
     {
         var clock = Stopwatch.StartNew();
         var probabilities = Predict(predictor, [text])[0];
-        var target = options.Target.Resolve(predictor.Labels, ArgMax(probabilities));
+        var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = SplitFeatures(text);
         var run = RunWith(predictor, text, target, features, null, options.Cancellation);
         var notes = RunNotes(run);
@@ -434,16 +434,7 @@ public sealed class Lime : IPerturbationAttributor
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
-        return (encoding, logits, Softmax(logits));
-    }
-
-    /// <summary>Softmax in float64, shifted by the maximum.</summary>
-    internal static double[] Softmax(IReadOnlyList<double> logits)
-    {
-        var max = logits.Max();
-        var exp = logits.Select(v => Math.Exp(v - max)).ToArray();
-        var sum = exp.Sum();
-        return exp.Select(v => v / sum).ToArray();
+        return (encoding, logits, LogitMath.Softmax(logits));
     }
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
@@ -478,20 +469,6 @@ public sealed class Lime : IPerturbationAttributor
         }
 
         return rows;
-    }
-
-    private static int ArgMax(double[] values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     private static void CheckText(string? text, string name)

@@ -137,17 +137,10 @@ internal sealed class CoalitionScorer
     public static double Score(double[] logits, int target, ScoreOutput score) => score switch
     {
         ScoreOutput.Logit => logits[target],
-        ScoreOutput.Probability => Lime.Softmax(logits)[target],
-        ScoreOutput.LogProbability => LogSoftmax(logits, target),
+        ScoreOutput.Probability => LogitMath.Softmax(logits)[target],
+        ScoreOutput.LogProbability => LogitMath.LogSoftmax(logits, target),
         _ => throw new ArgumentOutOfRangeException(nameof(score), score, "unknown scored output: use logit, probability or log-probability"),
     };
-
-    // log p_t = l_t − max − log Σ exp(l − max): exact for probabilities far below double's smallest normal.
-    private static double LogSoftmax(double[] logits, int target)
-    {
-        var max = logits.Max();
-        return logits[target] - max - Math.Log(logits.Sum(v => Math.Exp(v - max)));
-    }
 
     private static string Key(bool[] present) => string.Create(present.Length, present, (span, p) =>
     {

@@ -139,8 +139,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
-        var probabilities = Lime.Softmax(logits);
-        var target = options.Target.Resolve(model.Labels, ArgMax(logits));
+        var probabilities = LogitMath.Softmax(logits);
+        var target = options.Target.Resolve(model.Labels, LogitMath.ArgMax(logits));
         var (features, tokenFeature) = SplitFeatures(text, encoding);
         if (features.Count == 0)
         {
@@ -175,7 +175,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     {
         var clock = Stopwatch.StartNew();
         var probabilities = Lime.Predict(predictor, [text])[0];
-        var target = options.Target.Resolve(predictor.Labels, ArgMax(probabilities));
+        var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
         if (features.Count == 0)
         {
@@ -320,20 +320,6 @@ public abstract class PerturbationMethod : IPerturbationAttributor
 
     /// <summary>Formats a number for settings.</summary>
     private protected static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static int ArgMax(IReadOnlyList<double> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Count; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
 }
 
 /// <summary>What a perturbation method computed for one text.</summary>

@@ -1,0 +1,46 @@
+namespace Attribution.Models;
+
+/// <summary>
+/// Softmax, log-softmax and the predicted class of a row of logits, in float64: written once for every place that
+/// turns a model's logits into probabilities outside a tensor (ONNX models, perturbation methods, metrics, the CLI).
+/// </summary>
+internal static class LogitMath
+{
+    /// <summary>Softmax, shifted by the maximum so no exponential overflows.</summary>
+    public static double[] Softmax(IReadOnlyList<double> logits)
+    {
+        var max = logits.Max();
+        var exp = logits.Select(v => Math.Exp(v - max)).ToArray();
+        var sum = exp.Sum();
+        return exp.Select(v => v / sum).ToArray();
+    }
+
+    /// <summary>log p_t = l_t − max − log Σ exp(l − max): exact for probabilities far below double's smallest normal.</summary>
+    public static double LogSoftmax(IReadOnlyList<double> logits, int target)
+    {
+        var max = logits.Max();
+        return logits[target] - max - Math.Log(logits.Sum(v => Math.Exp(v - max)));
+    }
+
+    /// <summary>The index of the largest value (the first, on a tie).</summary>
+    public static int ArgMax(IReadOnlyList<double> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Count; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The prediction for a text from its logits.</summary>
+    public static Prediction Predict(string text, double[] logits, IReadOnlyList<string> labels)
+    {
+        var label = ArgMax(logits);
+        return new Prediction(text, logits, Softmax(logits), label, labels[label]);
+    }
+}
