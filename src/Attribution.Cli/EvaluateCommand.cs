@@ -300,35 +300,16 @@ internal static class EvaluateCommand
 
     private static string Json(ITokenClassifier model, IAttributor method, List<(Explanation Explanation, List<MetricResult> Metrics)> results)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        return CliJson.Write(writer =>
         {
-            static void Number(Utf8JsonWriter w, string name, double value)
-            {
-                if (double.IsFinite(value))
-                {
-                    w.WriteNumber(name, value);
-                }
-                else
-                {
-                    w.WriteNull(name);
-                }
-            }
-
             writer.WriteStartObject();
             writer.WriteString("model", model.Name);
             writer.WriteString("method", method.Name);
-            writer.WriteStartObject("settings");
-            foreach (var (key, value) in method.Settings)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
+            writer.StringObject("settings", method.Settings);
             writer.WriteStartObject("mean");
             foreach (var name in results[0].Metrics.Select(m => m.Metric))
             {
-                Number(writer, name, Mean(results, name));
+                writer.NumberOrNull(name, Mean(results, name));
             }
 
             writer.WriteEndObject();
@@ -343,7 +324,7 @@ internal static class EvaluateCommand
                 foreach (var metric in metrics)
                 {
                     writer.WriteStartObject(metric.Metric);
-                    Number(writer, "value", metric.Value);
+                    writer.NumberOrNull("value", metric.Value);
                     writer.WriteString("definition", metric.Definition);
                     writer.WriteStartObject("parameters");
                     foreach (var (key, value) in metric.Parameters)
@@ -357,7 +338,7 @@ internal static class EvaluateCommand
                     {
                         writer.WriteStartObject();
                         writer.WriteString("label", step.Label);
-                        Number(writer, "value", step.Value);
+                        writer.NumberOrNull("value", step.Value);
                         writer.WriteString("detail", step.Detail);
                         writer.WriteEndObject();
                     }
@@ -377,8 +358,6 @@ internal static class EvaluateCommand
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        });
     }
 }

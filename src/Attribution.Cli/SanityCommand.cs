@@ -247,37 +247,18 @@ internal static class SanityCommand
 
     private static string Json(SanityResult result, Dictionary<string, double> original)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        return CliJson.Write(writer =>
         {
-            static void Number(Utf8JsonWriter w, string name, double value)
-            {
-                if (double.IsFinite(value))
-                {
-                    w.WriteNumber(name, value);
-                }
-                else
-                {
-                    w.WriteNull(name);
-                }
-            }
-
             writer.WriteStartObject();
             writer.WriteString("model", result.Model);
             writer.WriteString("method", result.Method);
-            writer.WriteStartObject("settings");
-            foreach (var (key, value) in result.Settings)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
+            writer.StringObject("settings", result.Settings);
             writer.WriteString("mode", result.Mode == RandomizationMode.Cascading ? "cascading" : "independent");
             writer.WriteNumber("seed", result.Seed);
             writer.WriteStartObject("original");
             foreach (var (key, value) in original)
             {
-                Number(writer, key, value);
+                writer.NumberOrNull(key, value);
             }
 
             writer.WriteEndObject();
@@ -297,15 +278,15 @@ internal static class SanityCommand
                 foreach (var variant in step.Variants)
                 {
                     writer.WriteStartObject(Name(variant.Variant));
-                    Number(writer, "cosine_median", variant.CosineMedian);
-                    Number(writer, "spearman_median", variant.SpearmanMedian);
+                    writer.NumberOrNull("cosine_median", variant.CosineMedian);
+                    writer.NumberOrNull("spearman_median", variant.SpearmanMedian);
                     writer.WriteStartArray("texts");
                     foreach (var text in variant.Texts)
                     {
                         writer.WriteStartObject();
                         writer.WriteString("text", text.Text);
-                        Number(writer, "cosine", text.Cosine);
-                        Number(writer, "spearman", text.Spearman);
+                        writer.NumberOrNull("cosine", text.Cosine);
+                        writer.NumberOrNull("spearman", text.Spearman);
                         writer.WriteEndObject();
                     }
 
@@ -318,8 +299,6 @@ internal static class SanityCommand
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        });
     }
 }

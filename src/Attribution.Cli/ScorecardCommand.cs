@@ -201,31 +201,18 @@ internal static class ScorecardCommand
 
     private static string Json(ScorecardReport report)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        return CliJson.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("model", report.Model);
             writer.WriteNumber("texts", report.Texts);
-            writer.WriteStartObject("definitions");
-            foreach (var (key, value) in report.Definitions)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
+            writer.StringObject("definitions", report.Definitions);
             writer.WriteStartArray("methods");
             foreach (var row in report.Rows)
             {
                 writer.WriteStartObject();
                 writer.WriteString("method", row.Method);
-                writer.WriteStartObject("settings");
-                foreach (var (key, value) in row.Settings)
-                {
-                    writer.WriteString(key, value);
-                }
-
-                writer.WriteEndObject();
+                writer.StringObject("settings", row.Settings);
                 writer.WriteStartObject("metrics");
                 foreach (var (key, value) in row.Metrics)
                 {
@@ -233,14 +220,7 @@ internal static class ScorecardCommand
                 }
 
                 writer.WriteEndObject();
-                if (double.IsFinite(row.Agreement))
-                {
-                    writer.WriteNumber("agreement", row.Agreement);
-                }
-                else
-                {
-                    writer.WriteNull("agreement");
-                }
+                writer.NumberOrNull("agreement", row.Agreement);
 
                 writer.WriteNumber("ms_per_text", row.MillisecondsPerText);
                 writer.WriteStartArray("notes");
@@ -255,8 +235,6 @@ internal static class ScorecardCommand
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        });
     }
 }

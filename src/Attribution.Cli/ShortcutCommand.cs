@@ -474,8 +474,7 @@ internal static class ShortcutCommand
 
     private static string Json(string model, TrainingSummary? summary, IReadOnlyList<ShortcutScore> scores)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        return CliJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("model", model);
@@ -519,8 +518,6 @@ internal static class ShortcutCommand
 
             w.WriteEndObject();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        });
     }
 }

@@ -1,0 +1,45 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Attribution.Cli;
+
+/// <summary>The JSON documents of the evaluation commands (evaluate, sanity, scorecard, shortcut): one writer setup and the shared field forms.</summary>
+internal static class CliJson
+{
+    /// <summary>An indented UTF-8 document written by <paramref name="body"/>, ending in a newline.</summary>
+    public static string Write(Action<Utf8JsonWriter> body)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            body(writer);
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    /// <summary>A number, or null where it is NaN or infinite (JSON has no such numbers; null says "undefined here").</summary>
+    public static void NumberOrNull(this Utf8JsonWriter writer, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    /// <summary>An object of string values (settings, definitions), in the given order.</summary>
+    public static void StringObject(this Utf8JsonWriter writer, string name, IEnumerable<KeyValuePair<string, string>> values)
+    {
+        writer.WriteStartObject(name);
+        foreach (var (key, value) in values)
+        {
+            writer.WriteString(key, value);
+        }
+
+        writer.WriteEndObject();
+    }
+}
