@@ -16,42 +16,12 @@ namespace Attribution.Tests.Methods;
 /// </summary>
 public sealed class MlpGoldenParityTests
 {
-    private sealed class VectorClassifier : nn.Module<ModelInput, Tensor>
-    {
-        private readonly Embedding inputs;
-        private readonly Sequential mlp;
-
-        public VectorClassifier(Tensor x, Sequential mlp)
-            : base(nameof(VectorClassifier))
-        {
-            inputs = nn.Embedding(x.size(0), x.size(1));
-            using (no_grad())
-            {
-                inputs.weight!.copy_(x);
-            }
-
-            this.mlp = mlp;
-            RegisterComponents();
-        }
-
-        public override Tensor forward(ModelInput input) => mlp.call(inputs.call(input.InputIds).squeeze(1));
-    }
-
     [SkippableFact]
     public void Gradient_methods_match_captum_on_the_mlp()
     {
-        using var golden = JsonDocument.Parse(File.ReadAllText(SharedData.Require("golden/mlp_golden.json")));
-        var weights = SharedData.Require("golden/mlp.safetensors");
         using var scope = NewDisposeScope();
-        var rows = golden.RootElement.GetProperty("x").EnumerateArray().Select(Golden.Doubles).ToArray();
-        var x = tensor(rows.SelectMany(r => r.Select(v => (float)v)).ToArray(), [rows.Length, rows[0].Length]);
-        var mlp = nn.Sequential(nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 3));
-        var state = SafeTensors.Load(weights);
-        mlp.load_state_dict(state);
-        using var classifier = new TextClassifier("mlp", new IdsTokenizer(-1, -2, 0, rows.Length), new VectorClassifier(x, mlp), ["0", "1", "2"],
-            "inputs", maxLength: null, usesTokenTypes: false);
-
-        var texts = Enumerable.Range(0, rows.Length).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        using var mlp = GoldenMlp.Load();
+        var (golden, classifier, texts) = (mlp.Golden, mlp.Classifier, mlp.Texts);
         var options = new ExplainOptions { KeepRawAttributions = true, Salience = new() { KeepSpecialTokens = true } };
         var gradient = new Gradient().Explain(classifier, texts, options);
         var inputXGradient = new GradientXInput().Explain(classifier, texts, options);

@@ -17,39 +17,14 @@ namespace Attribution.Tests.Methods;
 /// </summary>
 public sealed class LrpEpsilonReferenceTests
 {
-    private sealed class VectorClassifier : nn.Module<ModelInput, Tensor>
-    {
-        private readonly Embedding inputs;
-        private readonly Sequential mlp;
-
-        public VectorClassifier(Tensor x, Sequential mlp)
-            : base(nameof(VectorClassifier))
-        {
-            inputs = nn.Embedding(x.size(0), x.size(1));
-            using (no_grad())
-            {
-                inputs.weight!.copy_(x);
-            }
-
-            this.mlp = mlp;
-            RegisterComponents();
-        }
-
-        public override Tensor forward(ModelInput input) => mlp.call(inputs.call(input.InputIds).squeeze(1));
-    }
-
     [SkippableTheory]
     [InlineData(0.25)]
     [InlineData(0.01)]
     public void Every_class_matches_the_rule_computed_in_float64(double epsilon)
     {
-        using var golden = JsonDocument.Parse(File.ReadAllText(SharedData.Require("golden/mlp_golden.json")));
-        var state = SafeTensors.Load(SharedData.Require("golden/mlp.safetensors"));
         using var scope = NewDisposeScope();
-        var rows = golden.RootElement.GetProperty("x").EnumerateArray().Select(Golden.Doubles).ToArray();
-        var x = tensor(rows.SelectMany(r => r.Select(v => (float)v)).ToArray(), [rows.Length, rows[0].Length]);
-        var mlp = nn.Sequential(nn.Linear(48, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 3));
-        mlp.load_state_dict(state);
+        using var mlp = GoldenMlp.Load();
+        var (state, rows, classifier, texts) = (mlp.State, mlp.Rows, mlp.Classifier, mlp.Texts);
         double[,] W(string name)
         {
             var t = state[name].to(ScalarType.Float64);
@@ -68,13 +43,10 @@ public sealed class LrpEpsilonReferenceTests
 
         double[] B(string name) => state[name].to(ScalarType.Float64).data<double>().ToArray();
         (double[,] W, double[] B)[] layers = [(W("0.weight"), B("0.bias")), (W("2.weight"), B("2.bias")), (W("4.weight"), B("4.bias"))];
-        using var classifier = new TextClassifier("mlp", new IdsTokenizer(-1, -2, 0, rows.Length), new VectorClassifier(x, mlp), ["0", "1", "2"],
-            "inputs", maxLength: null, usesTokenTypes: false);
-        var texts = Enumerable.Range(0, rows.Length).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         var negativeTargets = 0;
         for (var target = 0; target < 3; target++)
         {
-            var explanations = new LrpEpsilon { Epsilon = epsilon, Rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<VectorClassifier>(Attribution.Methods.Lrp.LrpRules.Composite) }.Explain(classifier, texts,
+            var explanations = new LrpEpsilon { Epsilon = epsilon, Rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<GoldenMlp.VectorClassifier>(Attribution.Methods.Lrp.LrpRules.Composite) }.Explain(classifier, texts,
                 new ExplainOptions { Target = Target.Class(target), KeepRawAttributions = true, Salience = new() { KeepSpecialTokens = true } });
             for (var c = 0; c < rows.Length; c++)
             {
