@@ -26,20 +26,7 @@ public sealed class EmbeddingMetricsTests : IDisposable
 
     private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup()
     {
-        var vocab = Path.Combine(root, "vocab.txt");
-        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film"]);
-        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
-        var model = new MaskedMeanModel(tokenizer.VocabularySize, Dim, Hidden, labels: 2, callsForward: false);
-        using (var generator = new Generator(23))
-        using (no_grad())
-        {
-            foreach (var (_, p) in model.named_parameters())
-            {
-                using var values = randn(p.shape, p.dtype, generator: generator) * 0.8;
-                p.copy_(values);
-            }
-        }
-
+        var (classifier, model, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 23, scale: 0.8, maxLength: 16);
         double[] Row(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var embedding = Row(model.embedding.weight!);
         var w1 = Row(model.hidden.weight!);
@@ -67,7 +54,6 @@ public sealed class EmbeddingMetricsTests : IDisposable
             return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / e.Length).ToArray();
         }
 
-        var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"], maxLength: 16, ownsModel: true);
         return (classifier, x, F, Gradient);
     }
 

@@ -20,24 +20,8 @@ public sealed class GradientShapTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private (TextClassifier Classifier, MaskedMeanModel Model, ITokenizer Tokenizer) Model()
-    {
-        var vocab = Path.Combine(root, "vocab.txt");
-        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film", "superb", "cast", "was"]);
-        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
-        var model = new MaskedMeanModel(tokenizer.VocabularySize, dim: 5, hidden: 4, labels: 2, callsForward: false);
-        using (var generator = new Generator(17))
-        using (no_grad())
-        {
-            foreach (var (_, p) in model.named_parameters())
-            {
-                using var values = randn(p.shape, p.dtype, generator: generator) * 0.7;
-                p.copy_(values);
-            }
-        }
-
-        return (TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"], maxLength: 32, ownsModel: true), model, tokenizer);
-    }
+    private (TextClassifier Classifier, MaskedMeanModel Model, ITokenizer Tokenizer) Model() =>
+        MaskedMeanKit.Create(root, ["a", "dull", "film", "superb", "cast", "was"], dim: 5, hidden: 4, seed: 17, scale: 0.7, maxLength: 32);
 
     [Theory]
     [InlineData(0.0)]

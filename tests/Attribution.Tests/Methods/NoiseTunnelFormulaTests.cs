@@ -30,21 +30,8 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
     [InlineData(NoiseTunnelType.VarGrad)]
     public void Each_combination_equals_its_formula_with_the_default_noise_scale(NoiseTunnelType type)
     {
-        var vocab = Path.Combine(root, "vocab.txt");
-        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film"]);
-        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
-        var module = new MaskedMeanModel(tokenizer.VocabularySize, Dim, Hidden, labels: 2, callsForward: false);
-        using (var init = new Generator(31))
-        using (no_grad())
-        {
-            foreach (var (_, p) in module.named_parameters())
-            {
-                using var values = randn(p.shape, p.dtype, generator: init) * 0.9;
-                p.copy_(values);
-            }
-        }
-
-        using var model = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["negative", "positive"], maxLength: 16, ownsModel: true);
+        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        using var _ = model;
         double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var embedding = Flat(module.embedding.weight!);
         var w1 = Flat(module.hidden.weight!);

@@ -1,0 +1,35 @@
+using Attribution.Models;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>
+/// A <see cref="MaskedMeanModel"/> (a user's own TorchSharp model whose output and gradient the tests write in closed
+/// form) with seeded N(0, scale²) weights, a WordPiece vocabulary of <c>[PAD] [UNK] [CLS] [SEP] [MASK]</c> and the
+/// given words, wrapped as a two-class classifier (negative, positive) that owns the model.
+/// </summary>
+internal static class MaskedMeanKit
+{
+    public static (TextClassifier Classifier, MaskedMeanModel Model, ITokenizer Tokenizer) Create(
+        string root, string[] words, int dim, int hidden, ulong seed, double scale, int maxLength)
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. words]);
+        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
+        var model = new MaskedMeanModel(tokenizer.VocabularySize, dim, hidden, labels: 2, callsForward: false);
+        using (var generator = new Generator(seed))
+        using (no_grad())
+        {
+            foreach (var (_, p) in model.named_parameters())
+            {
+                using var values = randn(p.shape, p.dtype, generator: generator) * scale;
+                p.copy_(values);
+            }
+        }
+
+        var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"], maxLength: maxLength, ownsModel: true);
+        return (classifier, model, tokenizer);
+    }
+}
