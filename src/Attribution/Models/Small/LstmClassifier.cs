@@ -113,9 +113,9 @@ public sealed class LstmClassifier : SmallClassifier
 
     /// <summary>
     /// The LSTM's output sequence, always from libtorch's regular kernel. With gradients off, libtorch 2.10's CPU LSTM
-    /// takes another (oneDNN) path for float32 that returns wrong outputs: measured on a bidirectional LSTM, the sum of
-    /// the outputs was −0.719 without gradients against −0.220 with them and −0.220 in float64 (both paths agree in
-    /// float64). So the LSTM always runs with gradients on, and the result is detached when the caller turned them off.
+    /// takes another (oneDNN) path for float32 that returns wrong outputs: on a seeded bidirectional LSTM
+    /// (LstmInferenceTests), the sum of the outputs is −7.392 without gradients against −5.196 with them and −5.196 in
+    /// float64 (both paths agree in float64). So the LSTM always runs with gradients on, and the result is detached when the caller turned them off.
     /// </summary>
     private Tensor RunLstm(Tensor input)
     {
