@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using Attribution.Methods;
 using Attribution.Models;
 using BenchmarkDotNet.Attributes;

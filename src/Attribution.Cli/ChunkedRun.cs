@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using Attribution.Methods;
 using Attribution.Models;
 
@@ -15,7 +16,7 @@ internal sealed class RunCancelledException(int done, int total, string verb)
 }
 
 /// <summary>
-/// Runs long jobs in chunks of <see cref="ExplainOptions.BatchSize"/> texts: between chunks it checks for Ctrl-C and
+/// Runs long jobs in chunks of <see cref="AttributionOptions.BatchSize"/> texts: between chunks it checks for Ctrl-C and
 /// reports progress (<c>explained k/n texts</c>) on standard error when that is a terminal or when there is more than
 /// one chunk.
 /// </summary>

@@ -1,3 +1,4 @@
+using Attribution.Training;
 using Attribution.Salience;
 
 namespace Attribution.Cli;
@@ -26,7 +27,7 @@ internal sealed record CliContext
     /// <summary>Cancelled by Ctrl-C; long runs stop between chunks.</summary>
     public CancellationToken Cancellation { get; init; }
 
-    /// <summary>The cache root of the default model (null: <see cref="Models.DefaultModel.DefaultCacheDirectory"/>).</summary>
+    /// <summary>The cache root of the default model (null: <see cref="Training.DefaultModel.DefaultCacheDirectory"/>).</summary>
     public string? DefaultModelCache { get; init; }
 
     /// <summary>The working directory relative paths are resolved against (null: the process's).</summary>

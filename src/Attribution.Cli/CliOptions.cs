@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -137,7 +138,7 @@ internal sealed class CliOptions
         Description = "Truncate texts longer than the model accepts (reported in the results) instead of failing.",
     };
 
-    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16, at most 1024).", 1, Attribution.Methods.ExplainOptions.MaxBatchSize);
+    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16, at most 1024).", 1, Attribution.Pipeline.ExplainOptions.MaxBatchSize);
 
     public Option<bool> Verbose { get; } = new("--verbose")
     {

@@ -1,3 +1,5 @@
+using Attribution.Training;
+using Attribution.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -120,7 +122,7 @@ internal static class CorpusNotes
         var known = corpus.Train.Concat(corpus.Dev).Concat(corpus.Test).GroupBy(e => e.Text, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         return sentences.Select(s => new CorpusNote(
             s,
-            SalienceLayer.WordSpans(s).Select(span => s[span.Start..span.End]).Select(w => (w, SentimentCorpus.Polarity(w))).Where(x => x.Item2 != 0).ToList(),
+            Attribution.Text.WordSpans.Of(s).Select(span => s[span.Start..span.End]).Select(w => (w, SentimentCorpus.Polarity(w))).Where(x => x.Item2 != 0).ToList(),
             known.GetValueOrDefault(s))).ToList();
     }
 

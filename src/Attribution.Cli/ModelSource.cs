@@ -1,3 +1,4 @@
+using Attribution.Training;
 using Attribution.Models;
 using Attribution.Onnx;
 

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.CommandLine;
 using Attribution.Methods;
 using Attribution.Salience;
@@ -105,8 +106,8 @@ internal sealed record RunSettings
             Salience = new SalienceOptions
             {
                 KeepSpecialTokens = Value(result, options.KeepSpecial),
-                Normalization = Value(result, options.Normalize) is { } n ? SalienceNames.ParseNormalization(n) : Normalization.None,
-                WordAggregation = Value(result, options.Aggregate) is { } a ? SalienceNames.ParseWordAggregation(a) : WordAggregation.Sum,
+                Normalization = Value(result, options.Normalize) is { } n ? ResultNames.ParseNormalization(n) : Normalization.None,
+                WordAggregation = Value(result, options.Aggregate) is { } a ? ResultNames.ParseWordAggregation(a) : WordAggregation.Sum,
             },
         };
 

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;

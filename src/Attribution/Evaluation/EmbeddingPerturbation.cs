@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Methods.Internal;

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.Globalization;
 using Attribution.Methods;
 using Attribution.Models;
@@ -18,7 +19,7 @@ public static class Infidelity
     /// <summary>Infidelity of an explanation that kept its per-dimension attributions and its special tokens.</summary>
     /// <param name="model">The classifier the explanation is of.</param>
     /// <param name="explanation">
-    /// An explanation at the word embeddings made with <see cref="ExplainOptions.KeepRawAttributions"/> and
+    /// An explanation at the word embeddings made with <see cref="AttributionOptions.KeepRawAttributions"/> and
     /// <c>Salience.KeepSpecialTokens</c> (every input position is perturbed, special tokens included).
     /// </param>
     /// <param name="settings">Perturbations (Gaussian by default), samples, seed, normalization.</param>

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.Globalization;
 using Attribution.Engine;
 using Attribution.Methods;

@@ -1,3 +1,4 @@
+using Attribution.Pipeline;
 using System.Diagnostics;
 using Attribution.Methods;
 using Attribution.Models;
@@ -86,7 +87,7 @@ public static class Scorecard
                     Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
                 }
 
-                if (torch is not null && method is Methods.Internal.INoiseTunnelable and LayerMethod { Layer: null })
+                if (torch is not null && method is INoiseTunnelable and LayerMethod { Layer: null })
                 {
                     Add("max-sensitivity", MaxSensitivity.Compute(torch, method, texts[t], null, settings.Sensitivity).Value);
                 }

@@ -17,15 +17,22 @@ public sealed class Gradient : LayerMethod, INoiseTunnelable
     /// <inheritdoc />
     public override string Name => "gradient";
 
-    private protected override bool Signed => Reduce.IsSigned();
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.Gradient;
 
-    private protected override HiddenReduction Reduction => Reduce;
+    /// <inheritdoc />
+    public override Signedness Signedness => Reduce.IsSigned() ? Signedness.Signed : Signedness.Unsigned;
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => Reduce;
 
-    private protected override MethodOutput Attribute(AttributionContext context) =>
-        new(GradientPass.Shared(context, Layer, Side, TensorIndex).Gradient, PerDimension: true);
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context) =>
+        new(context.GradientAt(SiteIn(context)).Gradient, PerDimension: true);
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) =>
-        GradientPass.Compute(context, context.Layer(Layer), Side, TensorIndex, perturb).Gradient;
+        context.GradientAt(SiteIn(context), perturb).Gradient;
 }

@@ -45,9 +45,14 @@ public sealed class GradientShap : LayerMethod
     /// <inheritdoc />
     public override string Name => "gradient-shap";
 
-    private protected override bool Signed => true;
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.GradientShap;
 
-    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+    /// <inheritdoc />
+    public override Signedness Signedness => Signedness.Signed;
+
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => HiddenReduction.Sum;
 
     /// <summary>
     /// The draws for one text of <paramref name="tokens"/> tokens whose activation has <paramref name="width"/>
@@ -72,7 +77,8 @@ public sealed class GradientShap : LayerMethod
         return new GradientShapDraw(index, alpha, noise);
     }
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
         ValidateSettings();
@@ -101,7 +107,8 @@ public sealed class GradientShap : LayerMethod
         }
     }
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
         LayerSettings().Concat(
         [
             new("samples", Samples.ToString(CultureInfo.InvariantCulture)),
@@ -111,7 +118,8 @@ public sealed class GradientShap : LayerMethod
             new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
         ]);
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         var layer = context.Layer(Layer);
         var paths = Baselines.Select(b => PathInputs.Compute(context, layer, Side, TensorIndex, b)).ToArray();
@@ -195,16 +203,8 @@ public sealed class GradientShap : LayerMethod
     }
 
     /// <summary>Gradients of the scored output at the stacked points ([draws·batch, …], draw-major).</summary>
-    private Tensor Gradients(AttributionContext context, nn.Module layer, Tensor points, int draws)
-    {
-        using var grad = enable_grad();
-        var scaled = points.detach().requires_grad_();
-        using var tap = new LayerTap(layer, Side, TensorIndex, _ => scaled);
-        var logits = context.Model.Module.call(context.Repeat(draws));
-        PathInputs.EnsureRanOnce(tap, context);
-        var score = context.Score(logits, draws).sum();
-        return Engine.Gradients.OfOrZeros(score, scaled);
-    }
+    private Tensor Gradients(AttributionContext context, nn.Module layer, Tensor points, int draws) =>
+        PathPass.Run(context, new LayerSite(layer, Side, TensorIndex), draws, _ => points).Gradient;
 }
 
 /// <summary>One draw of <see cref="GradientShap"/> for one text.</summary>

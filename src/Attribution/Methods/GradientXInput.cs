@@ -17,21 +17,28 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
     /// <inheritdoc />
     public override string Name => "gradient-x-input";
 
-    private protected override bool Signed => Reduce.IsSigned();
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.GradientXInput;
 
-    private protected override HiddenReduction Reduction => Reduce;
+    /// <inheritdoc />
+    public override Signedness Signedness => Reduce.IsSigned() ? Signedness.Signed : Signedness.Unsigned;
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => Reduce;
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
-        var pass = GradientPass.Shared(context, Layer, Side, TensorIndex);
+        var pass = context.GradientAt(SiteIn(context));
         return new MethodOutput(pass.Gradient * pass.Activation, PerDimension: true);
     }
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb)
     {
-        var pass = GradientPass.Compute(context, context.Layer(Layer), Side, TensorIndex, perturb);
+        var pass = context.GradientAt(SiteIn(context), perturb);
         return pass.Gradient * pass.Activation;
     }
 }

@@ -42,38 +42,38 @@ public interface IAttributor
     /// <summary>The method's name, e.g. <c>integrated-gradients</c>.</summary>
     string Name { get; }
 
+    /// <summary>Which method this is; <see cref="MethodKind.Custom"/> (the default) for methods written outside the library.</summary>
+    MethodKind Kind => MethodKind.Custom;
+
     /// <summary>The method's settings as recorded on every result.</summary>
     IReadOnlyList<KeyValuePair<string, string>> Settings { get; }
 
-    /// <summary>Explains each text (batched internally); results are in input order.</summary>
+    /// <summary>
+    /// Token-level attributions for each text (batched internally), in input order: tokens, one score per token, the
+    /// prediction and the class explained; no words and no normalization (the salience layer adds those: call
+    /// <c>Explain</c> from <c>Attribution.Pipeline</c> for the finished result).
+    /// </summary>
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>
-    /// <param name="options">Target class, scored output and post-processing; defaults when null.</param>
-    IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null);
+    /// <param name="options">Target class, scored output, batching; defaults when null.</param>
+    IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null);
 }
 
 /// <summary>
-/// A method that needs only a model's outputs for token ids (perturbation methods: LIME, occlusion, Shapley values,
-/// KernelSHAP), so it also explains classifiers without gradients, such as ONNX models.
+/// A method that needs only a model's outputs (perturbation methods: LIME, occlusion, Shapley values, KernelSHAP), so
+/// it also explains classifiers without gradients, such as ONNX models, and black-box predictors.
 /// </summary>
 public interface IPerturbationAttributor : IAttributor
 {
-    /// <summary>Explains each text for a classifier known only by its tokenizer and its logits; results are in input order.</summary>
-    /// <param name="model">The classifier.</param>
+    /// <summary>
+    /// Token-level attributions for a classifier known only by its outputs: an <see cref="ITokenClassifier"/>
+    /// (tokenizer and logits; results carry the model's tokens) or a black-box <see cref="ITextPredictor"/> (texts to
+    /// probabilities; the results' tokens are the features). Results are in input order.
+    /// </summary>
+    /// <param name="model">The classifier or predictor.</param>
     /// <param name="texts">Non-empty texts.</param>
-    /// <param name="options">Target class, scored output and post-processing; defaults when null.</param>
-    IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null);
-}
-
-/// <summary>Convenience overloads for <see cref="IAttributor"/>.</summary>
-public static class AttributorExtensions
-{
-    /// <summary>Explains one text.</summary>
-    public static Explanation Explain(this IAttributor attributor, ITextClassifier model, string text, ExplainOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(attributor);
-        return attributor.Explain(model, [text], options)[0];
-    }
+    /// <param name="options">Target class, scored output, batching; defaults when null.</param>
+    IReadOnlyList<Explanation> Attribute(ITextPredictor model, IReadOnlyList<string> texts, AttributionOptions? options = null);
 }
 
 /// <summary>Which class an explanation is for.</summary>
@@ -162,8 +162,10 @@ public readonly record struct Target
     public override string ToString() => Index?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? Label ?? "predicted";
 }
 
-/// <summary>Per-call options shared by every method.</summary>
-public sealed record ExplainOptions
+/// <summary>
+/// Per-call options shared by every method (the pipeline's <c>ExplainOptions</c> adds the salience post-processing).
+/// </summary>
+public record AttributionOptions
 {
     /// <summary>Which class to explain (default: the predicted one).</summary>
     public Target Target { get; init; } = Target.Predicted;
@@ -188,9 +190,6 @@ public sealed record ExplainOptions
     /// returned and every tensor made so far is freed).
     /// </summary>
     public CancellationToken Cancellation { get; init; }
-
-    /// <summary>Post-processing applied to every result (special tokens, normalization, word aggregation).</summary>
-    public Salience.SalienceOptions Salience { get; init; } = new();
 
     internal void Validate()
     {

@@ -37,6 +37,9 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     /// <inheritdoc />
     public override string Name => "integrated-gradients";
 
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.IntegratedGradients;
+
     /// <summary>A copy of this method with <see cref="MultiplyByInputs"/> set to <paramref name="value"/> and every other setting kept.</summary>
     public IntegratedGradients WithMultiplyByInputs(bool value)
     {
@@ -45,20 +48,25 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         return copy;
     }
 
-    private protected override bool Signed => Reduce.IsSigned();
+    /// <inheritdoc />
+    public override Signedness Signedness => Reduce.IsSigned() ? Signedness.Signed : Signedness.Unsigned;
 
-    private protected override HiddenReduction Reduction => Reduce;
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => Reduce;
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
         IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
     }
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
         MultiplyByInputs ? LayerSettings().Concat(PathSettings()) : LayerSettings().Concat(PathSettings()).Append(new("multiply-by-inputs", "false"));
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         var (attributions, deltas) = Integrate(context, null);
         return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null);
@@ -93,13 +101,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     /// <summary>Gradients of the scored output at a′ + α (a − a′) for each α, stacked alpha-major: [α·batch, …].</summary>
     private Tensor PathGradients(AttributionContext context, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
-        using var grad = enable_grad();
-        var scaled = PathInputs.Interpolate(baseline, difference, alphas).requires_grad_();
-
-        using var tap = new LayerTap(layer, Side, TensorIndex, _ => scaled);
-        var logits = context.Model.Module.call(context.Repeat(alphas.Length));
-        PathInputs.EnsureRanOnce(tap, context);
-        var score = context.Score(logits, alphas.Length).sum();
-        return Gradients.OfOrZeros(score, scaled);
+        var scaled = PathInputs.Interpolate(baseline, difference, alphas);
+        return PathPass.Run(context, new LayerSite(layer, Side, TensorIndex), alphas.Length, _ => scaled).Gradient;
     }
 }

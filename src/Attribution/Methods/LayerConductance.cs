@@ -19,11 +19,17 @@ public sealed class LayerConductance : ConductanceMethod
     /// <inheritdoc />
     public override string Name => "conductance";
 
-    private protected override bool Signed => true;
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.LayerConductance;
 
-    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+    /// <inheritdoc />
+    public override Signedness Signedness => Signedness.Signed;
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => HiddenReduction.Sum;
+
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
         if (Steps < 1)
@@ -34,10 +40,12 @@ public sealed class LayerConductance : ConductanceMethod
         IntegrationRules.ValidateSteps(Rule, Steps + 1, nameof(Steps));
     }
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
         ConductanceSettings();
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         var inputLayer = context.Layer(InputLayer);
         var layer = context.Layer(Layer);
@@ -98,21 +106,8 @@ public sealed class LayerConductance : ConductanceMethod
     private (Tensor Activations, Tensor Gradients) LayerAlongPath(
         AttributionContext context, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
-        using var grad = enable_grad();
         var scaled = PathInputs.Interpolate(baseline, difference, alphas);
-
-        Tensor? leaf = null;
-        using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);
-        using var layerTap = new LayerTap(layer, Side, TensorIndex, value =>
-        {
-            leaf = value.detach().requires_grad_();
-            return leaf;
-        });
-        var logits = context.Model.Module.call(context.Repeat(alphas.Length));
-        PathInputs.EnsureRanOnce(inputTap, context);
-        PathInputs.EnsureRanOnce(layerTap, context);
-        var score = context.Score(logits, alphas.Length).sum();
-        var gradient = Gradients.OfOrZeros(score, leaf!);
-        return (leaf!.detach(), gradient);
+        var pass = PathPass.Run(context, new LayerSite(layer, Side, TensorIndex), alphas.Length, null, upstream: (new LayerSite(inputLayer), scaled));
+        return (pass.Activation, pass.Gradient);
     }
 }

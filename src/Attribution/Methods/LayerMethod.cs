@@ -6,7 +6,8 @@ namespace Attribution.Methods;
 /// <summary>Settings shared by methods that attribute to one layer of the model.</summary>
 public abstract class LayerMethod : TextAttributor
 {
-    private protected LayerMethod()
+    /// <summary>For subclasses.</summary>
+    protected LayerMethod()
     {
     }
 
@@ -19,7 +20,8 @@ public abstract class LayerMethod : TextAttributor
     /// <summary>Which tensor of the layer's output (or input) when it is a tuple (default 0).</summary>
     public int TensorIndex { get; init; }
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         LayerPaths.Resolve(model, Layer, nameof(Layer));
         if (TensorIndex < 0)
@@ -28,7 +30,16 @@ public abstract class LayerMethod : TextAttributor
         }
     }
 
-    private protected IEnumerable<KeyValuePair<string, string>> LayerSettings()
+    /// <summary>The attributed tensor (<see cref="Layer"/>, <see cref="Side"/>, <see cref="TensorIndex"/>) in this batch's model.</summary>
+    /// <param name="context">The batch.</param>
+    protected LayerSite SiteIn(AttributionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Site(Layer, Side, TensorIndex);
+    }
+
+    /// <summary>The layer settings recorded on results: layer, side and, when not 0, the tensor index.</summary>
+    protected IEnumerable<KeyValuePair<string, string>> LayerSettings()
     {
         yield return new("layer", Layer ?? "word-embeddings");
         yield return new("side", Side == LayerSide.Output ? "output" : "input");

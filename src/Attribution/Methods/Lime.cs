@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Attribution.Methods.LimeParts;
 using Attribution.Models;
-using Attribution.Salience;
 using Attribution.Text.Tokenizers;
 using Attribution.Engine;
 using TorchSharp;
@@ -19,9 +18,9 @@ namespace Attribution.Methods;
 /// </summary>
 /// <remarks>
 /// <para>
-/// LIME always explains the target class's softmax probability (as LIT does); <see cref="ExplainOptions.Score"/> is
+/// LIME always explains the target class's softmax probability (as LIT does); <see cref="AttributionOptions.Score"/> is
 /// ignored and results record <see cref="ScoreOutput.Probability"/>. Perturbed texts go to the model in batches of
-/// <see cref="BatchSize"/> (<see cref="ExplainOptions.BatchSize"/> is for gradient methods and is not used), and
+/// <see cref="BatchSize"/> (<see cref="AttributionOptions.BatchSize"/> is for gradient methods and is not used), and
 /// truncation is not possible: a text longer than the model accepts is an <see cref="ArgumentException"/>.
 /// </para>
 /// <para>
@@ -90,34 +89,21 @@ public sealed class Lime : IPerturbationAttributor
     public IReadOnlyList<KeyValuePair<string, string>> Settings => DescribeSettings().ToList();
 
     /// <inheritdoc />
-    public IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    public MethodKind Kind => MethodKind.Lime;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return ExplainAll(model, model, texts, options);
+        return AttributeAll(model, model, texts, options);
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    public IReadOnlyList<Explanation> Attribute(ITextPredictor model, IReadOnlyList<string> texts, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return ExplainAll(model, model, texts, options);
+        return AttributeAll(model, model as ITokenClassifier, texts, options);
     }
-
-    /// <summary>Explains each text for a black-box predictor; the result's tokens are the features.</summary>
-    /// <param name="predictor">Any function from texts to class probabilities (see <see cref="BlackBoxClassifier"/>).</param>
-    /// <param name="texts">Non-empty texts.</param>
-    /// <param name="options">Target class and post-processing; defaults when null.</param>
-    public IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, ExplainOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(predictor);
-        return ExplainAll(predictor, predictor as ITokenClassifier, texts, options);
-    }
-
-    /// <summary>Explains one text for a classifier.</summary>
-    public Explanation Explain(ITextClassifier model, string text, ExplainOptions? options = null) => Explain(model, [text], options)[0];
-
-    /// <summary>Explains one text for a black-box predictor.</summary>
-    public Explanation Explain(ITextPredictor predictor, string text, ExplainOptions? options = null) => Explain(predictor, [text], options)[0];
 
     /// <summary>
     /// The features of a text as <see cref="Features"/> says. Token features need a tokenizer.
@@ -307,10 +293,10 @@ public sealed class Lime : IPerturbationAttributor
         return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
     }
 
-    private IReadOnlyList<Explanation> ExplainAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, ExplainOptions? options)
+    private IReadOnlyList<Explanation> AttributeAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions? options)
     {
         Internal.TextArguments.Check(texts);
-        options ??= new ExplainOptions();
+        options ??= new AttributionOptions();
         options.Validate();
         ValidateSettings();
 
@@ -322,7 +308,7 @@ public sealed class Lime : IPerturbationAttributor
         return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
     }
 
-    private Explanation ExplainModel(ITokenClassifier model, string text, ExplainOptions options)
+    private Explanation ExplainModel(ITokenClassifier model, string text, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text);
@@ -351,7 +337,7 @@ public sealed class Lime : IPerturbationAttributor
             new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores));
     }
 
-    private Explanation ExplainBlackBox(ITextPredictor predictor, string text, ExplainOptions options)
+    private Explanation ExplainBlackBox(ITextPredictor predictor, string text, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
         var probabilities = Predict(predictor, [text])[0];
@@ -375,35 +361,36 @@ public sealed class Lime : IPerturbationAttributor
 
     /// <summary>The explanation both entry points return: their tokens plus the run's surrogate, notes and settings.</summary>
     private Explanation Finish(LimeRun run, string text, string model, IReadOnlyList<string> labels, int target, double[] logits,
-        double[] probabilities, List<string> notes, Stopwatch clock, ExplainOptions options, TokenScores tokens)
+        double[] probabilities, List<string> notes, Stopwatch clock, AttributionOptions options, TokenScores tokens)
     {
         var explanation = new Explanation
         {
             Text = text,
             Model = model,
             Method = Name,
+            Kind = Kind,
             Settings = DescribeSettings().ToList(),
-            Tokens = tokens.Tokens,
-            TokenIds = tokens.Ids,
-            Offsets = tokens.Offsets,
-            IsSpecial = tokens.IsSpecial,
-            Scores = tokens.Scores,
+            Tokens = [.. tokens.Tokens],
+            TokenIds = [.. tokens.Ids],
+            Offsets = [.. tokens.Offsets],
+            IsSpecial = [.. tokens.IsSpecial],
+            Scores = [.. tokens.Scores],
             Target = target,
             TargetLabel = labels[target],
-            Logits = logits,
-            Probabilities = probabilities,
+            Logits = [.. logits],
+            Probabilities = [.. probabilities],
             ScoreOutput = ScoreOutput.Probability,
-            Signed = true,
-            Reduction = "feature-coefficient",
+            Signedness = Signedness.Signed,
+            Reduction = ScoreReduction.FeatureCoefficient,
             Surrogate = Surrogate(run),
             Notes = notes,
             Elapsed = clock.Elapsed,
         };
-        return SalienceLayer.Apply(explanation, options.Salience);
+        return explanation;
     }
 
     private static SurrogateModel Surrogate(LimeRun run) =>
-        new(run.Features, run.Fit.Coefficients.ToArray(), run.Fit.Intercept, run.Fit.RSquared, run.Fit.UnweightedRSquared, run.Masks.Length);
+        new(run.Features, [.. run.Fit.Coefficients], run.Fit.Intercept, run.Fit.RSquared, run.Fit.UnweightedRSquared, run.Masks.Length);
 
     private static List<string> RunNotes(LimeRun run)
     {

@@ -22,7 +22,7 @@ namespace Attribution.Methods;
 /// (<see cref="Explanation.RelevanceShares"/>), and <see cref="Explanation.ConvergenceDelta"/> is the conservation
 /// gap Σ relevance (word + position + token type, all tokens) − target logit: what biases, the ε stabilizers and,
 /// under AttnLRP, the softmax absorbed. With ε = 0, CP-LRP and bias-free layers it is zero up to rounding.
-/// LRP is defined from the logit: <see cref="ExplainOptions.Score"/> must be <see cref="ScoreOutput.Logit"/>.
+/// LRP is defined from the logit: <see cref="AttributionOptions.Score"/> must be <see cref="ScoreOutput.Logit"/>.
 /// </remarks>
 public sealed class LrpEpsilon : TextAttributor
 {
@@ -50,26 +50,34 @@ public sealed class LrpEpsilon : TextAttributor
     /// <inheritdoc />
     public override string Name => "lrp-epsilon";
 
-    private protected override bool Signed => true;
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.LrpEpsilon;
 
-    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+    /// <inheritdoc />
+    public override Signedness Signedness => Signedness.Signed;
+
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => HiddenReduction.Sum;
 
     private LrpSettings Propagation => new() { Epsilon = Epsilon, Attention = Attention, Rules = Rules };
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
     {
         yield return new("epsilon", Format(Epsilon));
         yield return new("attention", Attention == AttentionRule.AttnLrp ? "attnlrp" : "cp-lrp");
         yield return new("layer", "word-embeddings");
     }
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         model.Module.Submodule(model.WordEmbeddingPath);
         LrpPropagation.Check(model.Module, Rules);
     }
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         if (context.Options.Score != ScoreOutput.Logit)
         {
@@ -95,7 +103,8 @@ public sealed class LrpEpsilon : TextAttributor
         }
 
         var deltas = new double[context.Size];
-        var extras = new (IReadOnlyDictionary<string, double> Shares, string Note)[context.Size];
+        var allShares = new IReadOnlyDictionary<string, double>[context.Size];
+        var notes = new IReadOnlyList<string>[context.Size];
         for (var row = 0; row < context.Size; row++)
         {
             var shares = new Dictionary<string, double>(StringComparer.Ordinal) { [context.Model.WordEmbeddingPath] = word[row] };
@@ -105,26 +114,11 @@ public sealed class LrpEpsilon : TextAttributor
             }
 
             deltas[row] = shares.Values.Sum() - logits[row];
-            extras[row] = (shares, Describe(shares, logits[row], deltas[row]));
+            allShares[row] = shares;
+            notes[row] = [Describe(shares, logits[row], deltas[row])];
         }
 
-        context.Shared(("lrp-extras", this), () => extras);
-        return new MethodOutput(result.Word, PerDimension: true, deltas);
-    }
-
-    private protected override Explanation Decorate(AttributionContext context, int row, Explanation explanation)
-    {
-        var extras = context.Shared<(IReadOnlyDictionary<string, double> Shares, string Note)[]>(("lrp-extras", this), () => []);
-        if (row >= extras.Length)
-        {
-            return explanation;
-        }
-
-        return explanation with
-        {
-            RelevanceShares = extras[row].Shares,
-            Notes = explanation.Notes.Append(extras[row].Note).ToList(),
-        };
+        return new MethodOutput(result.Word, PerDimension: true, deltas) { RelevanceShares = allShares, Notes = notes };
     }
 
     private string Describe(IReadOnlyDictionary<string, double> shares, double logit, double delta)

@@ -24,11 +24,17 @@ public sealed class NeuronConductance : ConductanceMethod
     /// <inheritdoc />
     public override string Name => "neuron-conductance";
 
-    private protected override bool Signed => true;
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.NeuronConductance;
 
-    private protected override HiddenReduction Reduction => HiddenReduction.Sum;
+    /// <inheritdoc />
+    public override Signedness Signedness => Signedness.Signed;
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => HiddenReduction.Sum;
+
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
         IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
@@ -38,10 +44,12 @@ public sealed class NeuronConductance : ConductanceMethod
         }
     }
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
         ConductanceSettings().Prepend(new("neuron", string.Create(CultureInfo.InvariantCulture, $"{Position},{Unit}")));
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         var inputLayer = context.Layer(InputLayer);
         var layer = context.Layer(Layer);
@@ -61,36 +69,26 @@ public sealed class NeuronConductance : ConductanceMethod
     /// <summary>(∂F/∂y_n) · (∂y_n/∂x) at each path point, alpha-major.</summary>
     private Tensor NeuronPathGradients(AttributionContext context, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, ReadOnlySpan<double> alphas)
     {
-        using var grad = enable_grad();
-        var scaled = PathInputs.Interpolate(baseline, difference, alphas).requires_grad_();
+        var scaled = PathInputs.Interpolate(baseline, difference, alphas);
+        var repeats = alphas.Length;
 
-        Tensor? activation = null;
-        using var inputTap = new LayerTap(inputLayer, LayerSide.Output, 0, _ => scaled);
-        using var layerTap = new LayerTap(layer, Side, TensorIndex, value =>
-        {
-            // An own handle: the model may dispose the layer's output once used (TorchSharp's Sequential does).
-            activation = value.alias();
-            return null;
-        });
-        var logits = context.Model.Module.call(context.Repeat(alphas.Length));
-        PathInputs.EnsureRanOnce(inputTap, context);
-        PathInputs.EnsureRanOnce(layerTap, context);
-        var y = activation!;
-        if (y.dim() < 3 || Position >= y.size(1) || Unit >= y.size(2))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Position),
-                $"neuron ({Position}, {Unit}) is outside the layer's output of shape [{string.Join(", ", y.shape)}] (batch, positions, units)");
-        }
+        // d/d(input) of y_neuron · stop-gradient(∂score/∂y_neuron): the gradient through the neuron times the
+        // neuron's own gradient with respect to the input, as Captum's neuron conductance defines it.
+        return PathPass.Run(context, new LayerSite(inputLayer), repeats, _ => scaled, observe: new LayerSite(layer, Side, TensorIndex),
+            objective: (logits, observed) =>
+            {
+                var y = observed!;
+                if (y.dim() < 3 || Position >= y.size(1) || Unit >= y.size(2))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(Position),
+                        $"neuron ({Position}, {Unit}) is outside the layer's output of shape [{string.Join(", ", y.shape)}] (batch, positions, units)");
+                }
 
-        var score = context.Score(logits, alphas.Length).sum();
-        var neuron = y.select(1, Position).select(1, Unit);
-        var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
-        var throughNeuron = outer.select(1, Position).select(1, Unit);
-        var inner = Gradients.OfOrZeros(neuron.sum(), scaled);
-        using var noGrad = no_grad();
-        var shape = new long[inner.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = inner.size(0);
-        return inner * throughNeuron.reshape(shape);
+                var score = context.Score(logits, repeats).sum();
+                var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
+                var throughNeuron = outer.select(1, Position).select(1, Unit).detach();
+                var neuron = y.select(1, Position).select(1, Unit);
+                return (neuron * throughNeuron).sum();
+            }).Gradient;
     }
 }

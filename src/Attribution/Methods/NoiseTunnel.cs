@@ -32,13 +32,19 @@ public sealed class NoiseTunnel : TextAttributor
     private readonly INoiseTunnelable inner;
     private readonly TextAttributor innerMethod;
 
-    /// <summary>Wraps a gradient method.</summary>
+    /// <summary>
+    /// Wraps a gradient method: a <see cref="TextAttributor"/> that implements <see cref="INoiseTunnelable"/> (the
+    /// built-in Gradient, Gradient × Input and Integrated Gradients, or a method of your own).
+    /// </summary>
+    /// <param name="inner">The method to run on noisy copies of its input activation.</param>
     public NoiseTunnel(IAttributor inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
         if (inner is not (INoiseTunnelable tunnelable and TextAttributor method))
         {
-            throw new ArgumentException($"{inner.Name} cannot be wrapped in a noise tunnel: use gradient, gradient-x-input or integrated-gradients", nameof(inner));
+            throw new ArgumentException(
+                $"{inner.Name} cannot be wrapped in a noise tunnel: it must derive from TextAttributor and implement INoiseTunnelable (built in: gradient, gradient-x-input, integrated-gradients)",
+                nameof(inner));
         }
 
         this.inner = tunnelable;
@@ -73,11 +79,17 @@ public sealed class NoiseTunnel : TextAttributor
     /// <inheritdoc />
     public override string Name => "smoothgrad";
 
-    private protected override bool Signed => Type == NoiseTunnelType.SmoothGrad && innerMethod.IsSigned;
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.NoiseTunnel;
 
-    private protected override HiddenReduction Reduction => innerMethod.TokenReduction;
+    /// <inheritdoc />
+    public override Signedness Signedness => Type == NoiseTunnelType.SmoothGrad ? innerMethod.Signedness : Signedness.Unsigned;
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    public override HiddenReduction Reduction => innerMethod.Reduction;
+
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         if (Samples < 1 || Samples > MaxSamples)
         {
@@ -97,7 +109,8 @@ public sealed class NoiseTunnel : TextAttributor
         innerMethod.ValidateFor(model);
     }
 
-    private protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
+    /// <inheritdoc />
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
     {
         yield return new("inner", Inner.Name);
         foreach (var setting in Inner.Settings)
@@ -116,7 +129,8 @@ public sealed class NoiseTunnel : TextAttributor
         yield return new("seed", Seed.ToString(CultureInfo.InvariantCulture));
     }
 
-    private protected override MethodOutput Attribute(AttributionContext context)
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
     {
         using var generator = new Generator(Seed);
         double? sigma = Stdev;

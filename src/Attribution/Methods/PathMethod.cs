@@ -30,7 +30,8 @@ public abstract class PathMethod : LayerMethod
     /// <summary>Path points per forward pass for a batch of <paramref name="texts"/> texts.</summary>
     private protected int PointsPerPass(int texts) => Math.Max(1, InternalBatchSize / texts);
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
         if (InternalBatchSize < 1 || InternalBatchSize > MaxInternalBatchSize)
@@ -85,7 +86,8 @@ public abstract class ConductanceMethod : PathMethod
     /// <summary>Dotted path of the layer whose output is moved along the path (default: the word embeddings).</summary>
     public string? InputLayer { get; init; }
 
-    private protected override void Validate(ITextClassifier model)
+    /// <inheritdoc />
+    protected override void Validate(ITextClassifier model)
     {
         if (Layer is null)
         {

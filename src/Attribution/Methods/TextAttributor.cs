@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Attribution.Methods.Internal;
 using Attribution.Models;
-using Attribution.Salience;
+using System.Collections.Immutable;
 using Attribution.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -12,11 +12,19 @@ namespace Attribution.Methods;
 /// <summary>
 /// The pipeline every gradient-based method shares: validation, length-bucketed batching, encoding, the forward
 /// pass that fixes the prediction and target, the method's own computation, the reduction to one score per token,
-/// zeroing of padding, and the salience post-processing. Subclasses only compute attributions for a batch.
+/// zeroing of padding, and the result. Subclasses only compute attributions for a batch (<see cref="Attribute(AttributionContext)"/>).
 /// </summary>
+/// <remarks>
+/// This is the extension point for new methods: a class in any assembly that derives from it gets batching, target
+/// selection, scoring, sharing of the first forward pass with other methods (<see cref="MethodRunner"/>), and, through
+/// the pipeline above, the salience layer, rendering, JSON, comparison and the evaluation scorecard, exactly as the
+/// built-in methods do. <see cref="NoiseTunnel"/> wraps any subclass that also implements <see cref="INoiseTunnelable"/>.
+/// Keep no per-call state on the object: one instance serves many threads (docs/own-method.md).
+/// </remarks>
 public abstract class TextAttributor : IAttributor
 {
-    private protected TextAttributor()
+    /// <summary>For subclasses.</summary>
+    protected TextAttributor()
     {
     }
 
@@ -24,51 +32,58 @@ public abstract class TextAttributor : IAttributor
     public abstract string Name { get; }
 
     /// <inheritdoc />
+    public virtual MethodKind Kind => MethodKind.Custom;
+
+    /// <inheritdoc />
     public IReadOnlyList<KeyValuePair<string, string>> Settings => DescribeSettings().ToList();
 
     /// <summary>Whether the per-token scores carry a sign.</summary>
-    private protected abstract bool Signed { get; }
+    public abstract Signedness Signedness { get; }
 
-    /// <summary>How per-dimension attributions become per-token scores.</summary>
-    private protected abstract HiddenReduction Reduction { get; }
+    /// <summary>How per-dimension attributions become per-token scores (used when <see cref="MethodOutput.PerDimension"/> is true).</summary>
+    public abstract HiddenReduction Reduction { get; }
 
-    /// <summary>The method's settings, in a stable order.</summary>
-    private protected abstract IEnumerable<KeyValuePair<string, string>> DescribeSettings();
+    /// <summary>The method's settings, in a stable order (recorded on every result).</summary>
+    protected abstract IEnumerable<KeyValuePair<string, string>> DescribeSettings();
 
-    /// <summary>Attributions for one batch (inside a dispose scope the caller owns).</summary>
-    private protected abstract MethodOutput Attribute(AttributionContext context);
+    /// <summary>
+    /// Attributions for one batch. Runs inside a dispose scope the pipeline owns (return tensors without disposing
+    /// them); use <paramref name="context"/> for the model, the input, the targets, the scored output and layer passes.
+    /// </summary>
+    /// <param name="context">The batch.</param>
+    protected abstract MethodOutput Attribute(AttributionContext context);
 
-    /// <summary>Checks the settings against the model before any work (e.g. that a layer path exists).</summary>
-    private protected virtual void Validate(ITextClassifier model)
+    /// <summary>Checks the settings against the model before any work (e.g. that a layer path exists); throw a typed error naming the setting.</summary>
+    /// <param name="model">The classifier about to be explained.</param>
+    protected virtual void Validate(ITextClassifier model)
     {
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null) =>
-        Explainer.ExplainAll(model, texts, [this], options)[0];
+    public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null) =>
+        MethodRunner.AttributeAll(model, texts, [this], options)[0];
 
     /// <summary>Runs the method on a batch and builds one explanation per text.</summary>
     internal Explanation[] ExplainBatch(AttributionContext context)
     {
         var clock = Stopwatch.StartNew();
-        var (scores, raw, deltas) = ScoreBatch(context);
+        var (scores, raw, output) = ScoreBatch(context);
         var elapsed = (clock.Elapsed + context.SharedTime) / context.Size;
-        return Enumerable.Range(0, context.Size).Select(row => Build(context, row, scores, raw, deltas?[row], elapsed)).ToArray();
+        return Enumerable.Range(0, context.Size).Select(row => Build(context, row, scores, raw, output, elapsed)).ToArray();
     }
 
-    /// <summary>Per-token scores for the whole padded batch ([text][position], padding included), raw attributions and deltas.</summary>
-    internal (double[][] Scores, float[][][]? Raw, double[]? Deltas) ScoreBatch(AttributionContext context)
+    /// <summary>Per-token scores for the whole padded batch ([text][position], padding included), raw attributions and the method's output.</summary>
+    internal (double[][] Scores, float[][][]? Raw, MethodOutput Output) ScoreBatch(AttributionContext context)
     {
         var output = Attribute(context);
         var (scores, raw) = PerToken(output, context);
-        return (scores, raw, output.Deltas);
+        return (scores, raw, output);
     }
 
     internal void ValidateFor(ITextClassifier model) => Validate(model);
 
-    internal bool IsSigned => Signed;
-
-    internal HiddenReduction TokenReduction => Reduction;
+    /// <summary>Calls <see cref="Attribute(AttributionContext)"/> (for wrappers such as <see cref="NoiseTunnel"/>).</summary>
+    internal MethodOutput AttributeBatch(AttributionContext context) => Attribute(context);
 
     private (double[][] Scores, float[][][]? Raw) PerToken(MethodOutput output, AttributionContext context)
     {
@@ -124,7 +139,7 @@ public abstract class TextAttributor : IAttributor
         return (scores, raw);
     }
 
-    private Explanation Build(AttributionContext context, int row, double[][] scores, float[][][]? raw, double? delta, TimeSpan elapsed)
+    private Explanation Build(AttributionContext context, int row, double[][] scores, float[][][]? raw, MethodOutput output, TimeSpan elapsed)
     {
         var encoding = context.Batch.Encodings[row];
         var n = context.Batch.Lengths[row];
@@ -135,36 +150,39 @@ public abstract class TextAttributor : IAttributor
             notes.Add($"the text was truncated: {encoding.Truncated} token(s) beyond the model's limit of {context.Model.MaxLength} were dropped and are not explained");
         }
 
+        if (output.Notes is { } extraNotes)
+        {
+            notes.AddRange(extraNotes[row]);
+        }
+
         var target = (int)context.Targets[row];
-        var explanation = new Explanation
+        return new Explanation
         {
             Text = text,
             Model = context.Model.Name,
             Method = Name,
+            Kind = Kind,
             Settings = DescribeSettings().Append(new("score", context.Options.Score.ToString().ToLowerInvariant())).ToList(),
-            Tokens = encoding.Tokens[..n],
-            TokenIds = encoding.Ids[..n],
-            Offsets = encoding.Offsets[..n],
-            IsSpecial = encoding.SpecialTokensMask[..n],
-            Scores = scores[row][..n],
-            RawAttributions = raw?[row][..n],
+            Tokens = [.. encoding.Tokens.AsSpan(0, n)],
+            TokenIds = [.. encoding.Ids.AsSpan(0, n)],
+            Offsets = [.. encoding.Offsets.AsSpan(0, n)],
+            IsSpecial = [.. encoding.SpecialTokensMask.AsSpan(0, n)],
+            Scores = [.. scores[row].AsSpan(0, n)],
+            RawAttributions = raw?[row][..n].Select(v => ImmutableArray.Create(v)).ToArray(),
             Target = target,
             TargetLabel = context.Model.Labels[target],
-            Logits = context.LogitRows[row],
-            Probabilities = context.ProbabilityRows[row],
+            Logits = [.. context.LogitRows[row]],
+            Probabilities = [.. context.ProbabilityRows[row]],
             ScoreOutput = context.Options.Score,
-            Signed = Signed,
-            Reduction = Reduction.Name(),
-            ConvergenceDelta = delta,
+            Signedness = Signedness,
+            Reduction = Reduction.ToScoreReduction(),
+            ConvergenceDelta = output.Deltas?[row],
+            RelevanceShares = output.RelevanceShares?[row],
             Notes = notes,
             Elapsed = elapsed,
         };
-        return SalienceLayer.Apply(Decorate(context, row, explanation), context.Options.Salience);
     }
 
-    /// <summary>Adds what a method reports per text beyond its scores (notes, relevance shares), before post-processing.</summary>
-    private protected virtual Explanation Decorate(AttributionContext context, int row, Explanation explanation) => explanation;
-
-    /// <summary>Formats a number for <see cref="Settings"/>.</summary>
-    private protected static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>Formats a number for <see cref="Settings"/> (round-trip, invariant culture).</summary>
+    protected static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

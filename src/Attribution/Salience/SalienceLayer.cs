@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using Attribution.Methods;
+using Attribution.Text;
 
 namespace Attribution.Salience;
 
@@ -30,7 +32,7 @@ public static class SalienceLayer
     public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(explanation);
-        var spans = WordSpans(explanation.Text);
+        var spans = WordSpans.Of(explanation.Text);
         var members = new List<int>[spans.Count];
         for (var w = 0; w < members.Length; w++)
         {
@@ -44,7 +46,7 @@ public static class SalienceLayer
                 continue;
             }
 
-            var w = FindSpan(spans, offset.Start);
+            var w = WordSpans.Find(spans, offset.Start);
             if (w >= 0)
             {
                 members[w].Add(t);
@@ -61,10 +63,10 @@ public static class SalienceLayer
 
             var (start, end) = spans[w];
             var scores = members[w].Select(t => explanation.Scores[t]).ToArray();
-            words.Add(new WordScore(explanation.Text[start..end], start, end, Aggregate(scores, aggregation), members[w].ToArray()));
+            words.Add(new WordScore(explanation.Text[start..end], start, end, Aggregate(scores, aggregation), [.. members[w]]));
         }
 
-        return explanation with { Words = words, WordAggregation = aggregation.Name() };
+        return explanation with { Words = words, WordAggregation = aggregation };
     }
 
     /// <summary>Removes special tokens (those without offsets that the tokenizer added), keeping words consistent.</summary>
@@ -84,7 +86,7 @@ public static class SalienceLayer
             newIndex[keep[i]] = i;
         }
 
-        T[] Pick<T>(T[] values) => keep.Select(i => values[i]).ToArray();
+        ImmutableArray<T> Pick<T>(IReadOnlyList<T> values) => [.. keep.Select(i => values[i])];
         return explanation with
         {
             Tokens = Pick(explanation.Tokens),
@@ -93,7 +95,7 @@ public static class SalienceLayer
             IsSpecial = Pick(explanation.IsSpecial),
             Scores = Pick(explanation.Scores),
             RawAttributions = explanation.RawAttributions is null ? null : Pick(explanation.RawAttributions),
-            Words = explanation.Words.Select(w => w with { TokenIndices = w.TokenIndices.Select(i => newIndex[i]).Where(i => i >= 0).ToArray() }).ToList(),
+            Words = explanation.Words.Select(w => w with { TokenIndices = [.. w.TokenIndices.Select(i => newIndex[i]).Where(i => i >= 0)] }).ToList(),
             SpecialTokensKept = false,
         };
     }
@@ -107,9 +109,9 @@ public static class SalienceLayer
             return explanation;
         }
 
-        if (explanation.Normalization != "none")
+        if (explanation.Normalization != Normalization.None)
         {
-            throw new InvalidOperationException($"the scores are already normalized ({explanation.Normalization}); normalize the original explanation instead");
+            throw new InvalidOperationException($"the scores are already normalized ({explanation.Normalization.Name()}); normalize the original explanation instead");
         }
 
         if (normalization == Normalization.MinMax && explanation.Signed)
@@ -129,9 +131,9 @@ public static class SalienceLayer
 
         return explanation with
         {
-            Scores = tokenScores,
+            Scores = [.. tokenScores],
             Words = explanation.Words.Select((w, i) => w with { Score = wordScores[i] }).ToList(),
-            Normalization = normalization.Name(),
+            Normalization = normalization,
             Notes = notes,
         };
     }
@@ -193,56 +195,5 @@ public static class SalienceLayer
             WordAggregation.First => scores[0],
             _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),
         };
-    }
-
-    /// <summary>[start, end) spans of the maximal runs of non-whitespace characters.</summary>
-    public static IReadOnlyList<(int Start, int End)> WordSpans(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var spans = new List<(int, int)>();
-        var i = 0;
-        while (i < text.Length)
-        {
-            while (i < text.Length && char.IsWhiteSpace(text[i]))
-            {
-                i++;
-            }
-
-            var start = i;
-            while (i < text.Length && !char.IsWhiteSpace(text[i]))
-            {
-                i++;
-            }
-
-            if (i > start)
-            {
-                spans.Add((start, i));
-            }
-        }
-
-        return spans;
-    }
-
-    private static int FindSpan(IReadOnlyList<(int Start, int End)> spans, int position)
-    {
-        int lo = 0, hi = spans.Count - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) / 2;
-            if (position < spans[mid].Start)
-            {
-                hi = mid - 1;
-            }
-            else if (position >= spans[mid].End)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                return mid;
-            }
-        }
-
-        return -1;
     }
 }

@@ -1,3 +1,4 @@
+using Attribution.Training;
 using Attribution.Data;
 
 namespace Attribution.Tests.Data;

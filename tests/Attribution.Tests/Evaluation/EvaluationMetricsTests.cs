@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
@@ -63,18 +64,18 @@ public sealed class EvaluationMetricsTests : IDisposable
             Model = model.Name,
             Method = "hand-made",
             Settings = [],
-            Tokens = encoding.Tokens,
-            TokenIds = encoding.Ids,
-            Offsets = encoding.Offsets,
-            IsSpecial = encoding.SpecialTokensMask,
+            Tokens = [.. encoding.Tokens],
+            TokenIds = [.. encoding.Ids],
+            Offsets = [.. encoding.Offsets],
+            IsSpecial = [.. encoding.SpecialTokensMask],
             Scores = [0, .. scores, 0],
             Target = 1,
             TargetLabel = "positive",
             Logits = [0, 1],
             Probabilities = [0.3, 0.7],
             ScoreOutput = ScoreOutput.Logit,
-            Signed = signed,
-            Reduction = "sum",
+            Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+            Reduction = ScoreReduction.Sum,
         }, new SalienceOptions());
     }
 
@@ -183,7 +184,7 @@ public sealed class EvaluationMetricsTests : IDisposable
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["z"])).Should().Throw<ArgumentException>().WithMessage("*'z'*not words*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, [])).Should().Throw<ArgumentException>().WithMessage("*at least one*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["a"], topK: 9)).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "topK");
-        FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, explanation with { TokenIds = explanation.TokenIds.Select(_ => -1L).ToArray() }))
+        FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, explanation with { TokenIds = [.. explanation.TokenIds.Select(_ => -1L)] }))
             .Should().Throw<ArgumentException>().WithMessage("*black-box*");
     }
 }

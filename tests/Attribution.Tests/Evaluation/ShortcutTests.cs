@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Attribution.Data;
 using Attribution.Evaluation;
 using Attribution.Methods;
@@ -126,18 +127,18 @@ public sealed class ShortcutTests : IDisposable
             Model = "hand",
             Method = "hand-made",
             Settings = [],
-            Tokens = encoding.Tokens,
-            TokenIds = encoding.Ids,
-            Offsets = encoding.Offsets,
-            IsSpecial = encoding.SpecialTokensMask,
+            Tokens = [.. encoding.Tokens],
+            TokenIds = [.. encoding.Ids],
+            Offsets = [.. encoding.Offsets],
+            IsSpecial = [.. encoding.SpecialTokensMask],
             Scores = [0, .. scores, 0],
             Target = 1,
             TargetLabel = "positive",
             Logits = [0, 1],
             Probabilities = [0.3, 0.7],
             ScoreOutput = ScoreOutput.Logit,
-            Signed = signed,
-            Reduction = "sum",
+            Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+            Reduction = ScoreReduction.Sum,
         }, new SalienceOptions());
     }
 

@@ -36,11 +36,11 @@ public sealed class RawAttributionBatchTests : IDisposable
         {
             var alone = Create(method).Explain(model, texts[t], options with { BatchSize = 1 });
             var raw = batched[t].RawAttributions!;
-            raw.Should().HaveCount(alone.RawAttributions!.Length, "one row per token of this text");
-            raw.Length.Should().BeGreaterThan(3);
-            for (var token = 0; token < raw.Length; token++)
+            raw.Should().HaveCount(alone.RawAttributions!.Count, "one row per token of this text");
+            raw.Count.Should().BeGreaterThan(3);
+            for (var token = 0; token < raw.Count; token++)
             {
-                raw[token].Should().Equal(alone.RawAttributions[token], (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1, Math.Abs(b)),
+                raw[token].Should().Equal(alone.RawAttributions![token], (a, b) => Math.Abs(a - b) <= 1e-6f * Math.Max(1, Math.Abs(b)),
                     $"text {t}, token {token} ({batched[t].Tokens[token]})");
             }
 

@@ -179,7 +179,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         for (var i = 0; i < Texts.Length; i++)
         {
             using var scope = NewDisposeScope();
-            var (logit, embedded, g) = Autograd(path, w, gxi[i].TokenIds);
+            var (logit, embedded, g) = Autograd(path, w, [.. gxi[i].TokenIds]);
             var expectedGxi = (g * embedded).sum(-1).squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
             var expectedNorm = g.square().sum(-1).sqrt().squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
             var worst = gxi[i].Scores.Zip(expectedGxi, (a, b) => Math.Abs(a - b)).Max();

@@ -25,6 +25,7 @@ public sealed class PackTests
     private const string SmokeProgram = """
         using System.Globalization;
         using Attribution.Methods;
+        using Attribution.Pipeline;
         using Attribution.Models;
         using Attribution.Text.Tokenizers;
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -22,8 +23,8 @@ public class ExplanationJsonTests
         var scores = Enumerable.Range(0, n).Select(i => i < special.Length ? special[i] : Math.Sin(i) / 7).ToArray();
         return SalienceLayer.AggregateWords(e with
         {
-            Scores = scores,
-            RawAttributions = Enumerable.Range(0, n).Select(i => new[] { -0f, 0.1f, float.Epsilon, float.MaxValue, (float)Math.PI * i }).ToArray(),
+            Scores = [.. scores],
+            RawAttributions = Enumerable.Range(0, n).Select(i => new[] { -0f, 0.1f, float.Epsilon, float.MaxValue, (float)Math.PI * i }).ToArray().Select(ImmutableArray.Create).ToArray(),
             ConvergenceDelta = -0.0,
             Logits = [-0.0, 1.0000000000000002, -3.3333333333333335],
             Probabilities = [0.25, 0.7499999999999999, 1e-17],
@@ -33,7 +34,7 @@ public class ExplanationJsonTests
             Settings = [new("steps", "50"), new("baseline", "[PAD] \"quoted\""), new("ключ", "значение 😀")],
             Notes = ["truncated to 512 tokens", "line\nbreak"],
             Elapsed = TimeSpan.FromTicks(98_765_4321),
-        }, WordAggregation.AbsMax) with { Normalization = "max-abs" };
+        }, WordAggregation.AbsMax) with { Normalization = Normalization.MaxAbs };
     }
 
     /// <summary>
@@ -54,7 +55,7 @@ public class ExplanationJsonTests
             },
             Surrogate = new SurrogateModel(
                 features,
-                features.Select((_, i) => tricky[i % tricky.Length] + (i / tricky.Length)).ToArray(),
+                [.. features.Select((_, i) => tricky[i % tricky.Length] + (i / tricky.Length))],
                 Intercept: 0.30000000000000004,
                 RSquared: 0.9999999999999999,
                 UnweightedRSquared: -0.0,
@@ -316,7 +317,7 @@ public class ExplanationJsonTests
         var e = SalienceSamples.Make("good film");
         e = field switch
         {
-            "scores" => e with { Scores = e.Scores.Select((s, i) => i == 2 ? value : s).ToArray() },
+            "scores" => e with { Scores = [.. e.Scores.Select((s, i) => i == 2 ? value : s)] },
             "delta" => e with { ConvergenceDelta = value },
             "logits" => e with { Logits = [value, 1.0] },
             _ => e with { Words = [e.Words[0] with { Score = value }, .. e.Words.Skip(1)] },
@@ -331,7 +332,7 @@ public class ExplanationJsonTests
     public void Non_finite_raw_attributions_and_unpaired_surrogates_are_refused()
     {
         var e = SalienceSamples.Make("good film");
-        var raw = e with { RawAttributions = e.Tokens.Select(_ => new[] { 1f, float.NaN }).ToArray() };
+        var raw = e with { RawAttributions = e.Tokens.Select(_ => ImmutableArray.Create(1f, float.NaN)).ToArray() };
         var act = () => ExplanationJson.Serialize(ExplanationDocument.For([raw]));
         act.Should().Throw<ArgumentException>().WithMessage("*results[0].raw_attributions[0][1] is NaN*");
 
@@ -533,7 +534,7 @@ public class ExplanationJsonTests
         else
         {
             actual.RawAttributions.Should().HaveSameCount(expected.RawAttributions);
-            for (var i = 0; i < expected.RawAttributions.Length; i++)
+            for (var i = 0; i < expected.RawAttributions.Count; i++)
             {
                 actual.RawAttributions![i].Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.RawAttributions[i].Select(BitConverter.SingleToInt32Bits));
             }
@@ -587,7 +588,7 @@ public class ExplanationJsonTests
         actual.Elapsed.Should().Be(expected.Elapsed);
     }
 
-    private static IEnumerable<long> Bits(double[] values) => values.Select(BitConverter.DoubleToInt64Bits);
+    private static IEnumerable<long> Bits(IEnumerable<double> values) => values.Select(BitConverter.DoubleToInt64Bits);
 
     internal static string RepositoryFile(string relative, [CallerFilePath] string source = "")
     {

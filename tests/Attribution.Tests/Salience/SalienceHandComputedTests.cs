@@ -68,8 +68,8 @@ public sealed class SalienceHandComputedTests
         Logits = [1, 0],
         Probabilities = [0.73, 0.27],
         ScoreOutput = ScoreOutput.Logit,
-        Signed = signed,
-        Reduction = "sum",
+        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+        Reduction = ScoreReduction.Sum,
     };
 
     [Theory]
@@ -85,7 +85,7 @@ public sealed class SalienceHandComputedTests
         e.Words[0].TokenIndices.Should().Equal(0, 1, 2);
         e.Words[0].Score.Should().BeApproximately(unwatchable, 1e-15);
         e.Words[1].Score.Should().BeApproximately(film, 1e-15);
-        e.WordAggregation.Should().Be(aggregation.Name());
+        e.WordAggregation.Should().Be(aggregation);
     }
 
     [Fact]

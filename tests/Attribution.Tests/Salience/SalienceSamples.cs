@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Attribution.Methods;
 using Attribution.Salience;
 
@@ -16,7 +17,7 @@ internal static class SalienceSamples
     {
         var tokens = new List<string> { "[CLS]" };
         var offsets = new List<(int, int)?> { null };
-        foreach (var (start, end) in SalienceLayer.WordSpans(text))
+        foreach (var (start, end) in Attribution.Text.WordSpans.Of(text))
         {
             var cut = end - start > 6 ? start + 4 : end;
             if (cut < end && char.IsLowSurrogate(text[cut]))
@@ -68,18 +69,18 @@ internal static class SalienceSamples
             Model = model,
             Method = method,
             Settings = settings ?? [new("steps", "50"), new("rule", "gausslegendre"), new("baseline", "pad")],
-            Tokens = tokens,
-            TokenIds = tokens.Select((t, i) => (long)(1000 + (i * 37) + t.Length)).ToArray(),
-            Offsets = offsets,
-            IsSpecial = special,
-            Scores = scores,
+            Tokens = [.. tokens],
+            TokenIds = [.. tokens.Select((t, i) => (long)(1000 + (i * 37) + t.Length)).ToArray()],
+            Offsets = [.. offsets],
+            IsSpecial = [.. special],
+            Scores = [.. scores],
             Target = target,
             TargetLabel = Labels[target],
-            Logits = logits,
-            Probabilities = probabilities,
+            Logits = [.. logits],
+            Probabilities = [.. probabilities],
             ScoreOutput = ScoreOutput.Logit,
-            Signed = signed,
-            Reduction = signed ? "sum" : "l2",
+            Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+            Reduction = signed ? ScoreReduction.Sum : ScoreReduction.L2,
             ConvergenceDelta = delta,
             Elapsed = TimeSpan.FromTicks(123_456_7),
         };

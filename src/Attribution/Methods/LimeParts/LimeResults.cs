@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Attribution.Methods;
 
 /// <summary>One interpretable feature of a text: a span that a perturbation method switches on and off.</summary>
@@ -20,7 +22,7 @@ public sealed record TextFeature(string Text, int Start, int End);
 /// <param name="Samples">How many samples the fit used (for the LIT preset, the unperturbed text included).</param>
 public sealed record SurrogateModel(
     IReadOnlyList<TextFeature> Features,
-    double[] Coefficients,
+    ImmutableArray<double> Coefficients,
     double Intercept,
     double RSquared,
     double UnweightedRSquared,

@@ -10,7 +10,7 @@ internal static class LimeText
     public static List<TextFeature> Split(string text, bool punctuation)
     {
         var features = new List<TextFeature>();
-        foreach (var (start, end) in Salience.SalienceLayer.WordSpans(text))
+        foreach (var (start, end) in Attribution.Text.WordSpans.Of(text))
         {
             if (!punctuation)
             {

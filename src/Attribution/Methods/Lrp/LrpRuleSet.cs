@@ -24,15 +24,15 @@ public sealed class LrpRuleSet
 
     /// <summary>
     /// The built-in rules: ε-rule on Linear and Conv1d; LayerNorm with constant σ; identity rules on GELU and Tanh;
-    /// ReLU, MaxPool1d, Flatten, Identity and Embedding pass their own gradients; Dropout off; Sequential and
-    /// ModuleList are containers; BERT, DistilBERT and RoBERTa blocks are containers whose attention products and
-    /// softmax get the <see cref="AttentionRule"/> rules. No rule (so LRP refuses): LSTM, Sigmoid, Softplus (f(x)/x
+    /// ReLU, MaxPool1d, Flatten, Identity and Embedding pass their own gradients; Dropout off; Sequential,
+    /// ModuleList and every <see cref="ICompositeModule"/> are containers; <see cref="MatMul"/> and
+    /// <see cref="AttentionSoftmax"/> (the attention products and probabilities) get the <see cref="AttentionRule"/> rules. No rule (so LRP refuses): LSTM, Sigmoid, Softplus (f(x)/x
     /// is unbounded at 0) and any type not listed.
     /// </summary>
     public static LrpRuleSet Default { get; } = Empty
         .With<Linear>(LrpRules.Epsilon)
         .With<Conv1d>(LrpRules.Epsilon)
-        .With<Attribution.Models.WindowConv1d>(LrpRules.Epsilon)
+        .With<WindowConv1d>(LrpRules.Epsilon)
         .With<LayerNorm>(LrpRules.LayerNorm)
         .With<GELU>(LrpRules.Gelu)
         .With<Tanh>(LrpRules.Tanh)
@@ -59,16 +59,18 @@ public sealed class LrpRuleSet
 
     /// <summary>
     /// This set with <paramref name="rule"/> for modules of <paramref name="moduleType"/>: a module type, a generic type
-    /// definition (e.g. <c>typeof(ModuleList&lt;&gt;)</c>) or a base class that derived types share.
+    /// definition (e.g. <c>typeof(ModuleList&lt;&gt;)</c>), a base class that derived types share, or an interface that
+    /// module types implement (e.g. <see cref="ICompositeModule"/>, or one of your own for your attention blocks).
     /// </summary>
     public LrpRuleSet With(Type moduleType, ILrpRule rule)
     {
         ArgumentNullException.ThrowIfNull(moduleType);
         ArgumentNullException.ThrowIfNull(rule);
         if (!typeof(nn.Module).IsAssignableFrom(moduleType) &&
-            !(moduleType.IsGenericTypeDefinition && IsModuleDefinition(moduleType)))
+            !(moduleType.IsGenericTypeDefinition && IsModuleDefinition(moduleType)) &&
+            !moduleType.IsInterface)
         {
-            throw new ArgumentException($"{moduleType.Name} is not a module type", nameof(moduleType));
+            throw new ArgumentException($"{moduleType.Name} is not a module type (nor an interface that module types implement)", nameof(moduleType));
         }
 
         return new LrpRuleSet(rules.SetItem(moduleType, rule));
@@ -78,7 +80,11 @@ public sealed class LrpRuleSet
     public LrpRuleSet Without<TModule>()
         where TModule : nn.Module => new(rules.Remove(typeof(TModule)));
 
-    /// <summary>The rule for a module, or null when it has none.</summary>
+    /// <summary>
+    /// The rule for a module, or null when it has none: the rule it declares itself (<see cref="ILrpRuleProvider"/>),
+    /// then the rule of its type, its generic type definition or its nearest base class, then the rule of an interface
+    /// it implements (e.g. <see cref="ICompositeModule"/>; the first in name order when several have rules).
+    /// </summary>
     public ILrpRule? Find(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -91,6 +97,14 @@ public sealed class LrpRuleSet
         {
             if (rules.TryGetValue(type, out var rule) ||
                 (type.IsGenericType && rules.TryGetValue(type.GetGenericTypeDefinition(), out rule)))
+            {
+                return rule;
+            }
+        }
+
+        foreach (var contract in module.GetType().GetInterfaces().OrderBy(i => i.FullName, StringComparer.Ordinal))
+        {
+            if (rules.TryGetValue(contract, out var rule))
             {
                 return rule;
             }
@@ -113,30 +127,13 @@ public sealed class LrpRuleSet
     }
 
     /// <summary>
-    /// The BERT-family blocks: every one of them only composes submodules with adds, reshapes, head splits, selects,
-    /// 1/√d scaling and attention masks, so they are containers; the two attention products and the softmax are
-    /// the hook points of <see cref="AttentionRule"/>.
+    /// Attention's hook points (<see cref="MatMul"/> for Q·Kᵀ and A·V, <see cref="AttentionSoftmax"/> for the
+    /// probabilities) get the <see cref="AttentionRule"/> rules, in the library's transformers and in any user model
+    /// built with them; every <see cref="ICompositeModule"/> (the transformer blocks, the small classifiers, a user's
+    /// own containers) is a container.
     /// </summary>
     private LrpRuleSet WithTransformers() => this
         .With<MatMul>(LrpRules.BilinearProduct)
         .With<AttentionSoftmax>(LrpRules.AttentionProbabilities)
-        .With<BertForSequenceClassification>(LrpRules.Composite)
-        .With<BertModel>(LrpRules.Composite)
-        .With<BertEmbeddings>(LrpRules.Composite)
-        .With<BertEncoder>(LrpRules.Composite)
-        .With<BertLayer>(LrpRules.Composite)
-        .With<BertAttention>(LrpRules.Composite)
-        .With<BertSelfAttention>(LrpRules.Composite)
-        .With<BertResidualOutput>(LrpRules.Composite)
-        .With<BertIntermediate>(LrpRules.Composite)
-        .With<BertPooler>(LrpRules.Composite)
-        .With<DistilBertForSequenceClassification>(LrpRules.Composite)
-        .With<DistilBertModel>(LrpRules.Composite)
-        .With<DistilBertEmbeddings>(LrpRules.Composite)
-        .With<DistilBertTransformer>(LrpRules.Composite)
-        .With<DistilBertBlock>(LrpRules.Composite)
-        .With<DistilBertSelfAttention>(LrpRules.Composite)
-        .With<DistilBertFeedForward>(LrpRules.Composite)
-        .With<RobertaForSequenceClassification>(LrpRules.Composite)
-        .With<RobertaClassificationHead>(LrpRules.Composite);
+        .With(typeof(ICompositeModule), LrpRules.Composite);
 }

@@ -28,6 +28,9 @@ public sealed class KernelShap : PerturbationMethod
     /// <inheritdoc />
     public override string Name => "kernel-shap";
 
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.KernelShap;
+
     private protected override IEnumerable<KeyValuePair<string, string>> MethodSettings() =>
     [
         new("samples", Format(Samples)),

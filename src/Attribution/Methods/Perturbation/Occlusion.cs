@@ -21,6 +21,9 @@ public sealed class Occlusion : PerturbationMethod
     /// <inheritdoc />
     public override string Name => "occlusion";
 
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.Occlusion;
+
     private protected override IEnumerable<KeyValuePair<string, string>> MethodSettings() =>
     [
         new("window", Format(Window)),

@@ -4,7 +4,6 @@ using System.Globalization;
 using Attribution.Methods.LimeParts;
 using Attribution.Methods.Perturbation;
 using Attribution.Models;
-using Attribution.Salience;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Methods;
@@ -18,11 +17,11 @@ namespace Attribution.Methods;
 /// </summary>
 /// <remarks>
 /// With an <see cref="ITokenClassifier"/> (every TorchSharp classifier, ONNX classifiers), ids are perturbed
-/// directly and <see cref="ExplainOptions.Score"/> picks the scored output (logit by default). With a black-box
+/// directly and <see cref="AttributionOptions.Score"/> picks the scored output (logit by default). With a black-box
 /// <see cref="ITextPredictor"/>, the text is perturbed (absent words replaced by <see cref="MaskToken"/> or removed),
 /// the scored output is the target's probability, and the result's tokens are the features themselves (ids −1),
 /// as with <see cref="Lime"/>. A text longer than the model accepts is refused unless
-/// <see cref="ExplainOptions.Truncate"/> is set (then the dropped tokens are not explained, and a note says so).
+/// <see cref="AttributionOptions.Truncate"/> is set (then the dropped tokens are not explained, and a note says so).
 /// </remarks>
 public abstract class PerturbationMethod : IPerturbationAttributor
 {
@@ -52,6 +51,9 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     public abstract string Name { get; }
 
     /// <inheritdoc />
+    public virtual MethodKind Kind => MethodKind.Custom;
+
+    /// <inheritdoc />
     public IReadOnlyList<KeyValuePair<string, string>> Settings => DescribeSettings(null).ToList();
 
     /// <summary>Scores for every feature from the scored outputs of coalitions (inside one text's run).</summary>
@@ -71,30 +73,19 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Explanation> Explain(ITextClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null) =>
-        Explain((ITokenClassifier)model, texts, options);
+    public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null) =>
+        Attribute((ITextPredictor)model, texts, options);
 
     /// <inheritdoc />
-    public IReadOnlyList<Explanation> Explain(ITokenClassifier model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    public IReadOnlyList<Explanation> Attribute(ITextPredictor model, IReadOnlyList<string> texts, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare(texts, options);
-        return texts.Select(text => RunText(model, text, options).Explanation).ToList();
-    }
-
-    /// <summary>Explains each text for a black-box predictor; the result's tokens are the features.</summary>
-    /// <param name="predictor">Any function from texts to class probabilities (see <see cref="BlackBoxClassifier"/>).</param>
-    /// <param name="texts">Non-empty texts.</param>
-    /// <param name="options">Target class and post-processing; the scored output is always the probability.</param>
-    public IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, ExplainOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(predictor);
-        if (predictor is ITokenClassifier model)
+        if (model is ITokenClassifier classifier)
         {
-            return Explain(model, texts, options);
+            return texts.Select(text => RunText(classifier, text, options).Explanation).ToList();
         }
 
-        options = Prepare(texts, options);
         if (Features == LimeFeatures.Tokens)
         {
             throw new ArgumentException("token features need the model's tokenizer: use word features with a black-box predictor", nameof(Features));
@@ -105,21 +96,21 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             throw new ArgumentException("a baseline id needs token ids: with a black-box predictor use Perturbation = Mask or Remove", nameof(Perturbation));
         }
 
-        return texts.Select(text => RunBlackBox(predictor, text, options).Explanation).ToList();
+        return texts.Select(text => RunBlackBox(model, text, options).Explanation).ToList();
     }
 
     /// <summary>
     /// One text's run for a classifier, with every figure behind the explanation: features, per-feature scores, the
     /// scored output with every feature present and with none, and the model calls it took.
     /// </summary>
-    public PerturbationRun Run(ITokenClassifier model, string text, ExplainOptions? options = null)
+    public PerturbationRun Run(ITokenClassifier model, string text, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare([text], options);
         return RunText(model, text, options).Result;
     }
 
-    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, ExplainOptions options)
+    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
         var tokenizer = model.Tokenizer;
@@ -171,7 +162,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         return (run, explanation);
     }
 
-    private (PerturbationRun Result, Explanation Explanation) RunBlackBox(ITextPredictor predictor, string text, ExplainOptions options)
+    private (PerturbationRun Result, Explanation Explanation) RunBlackBox(ITextPredictor predictor, string text, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
         var probabilities = Lime.Predict(predictor, [text])[0];
@@ -216,31 +207,32 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     }
 
     private Explanation Build(string text, string model, IReadOnlyList<string> labels, PerturbationRun run, double[] logits, double[] probabilities,
-        ScoreOutput score, Stopwatch clock, ExplainOptions options, string[] tokens, long[] ids, (int Start, int End)?[] offsets, bool[] special, double[] scores)
+        ScoreOutput score, Stopwatch clock, AttributionOptions options, string[] tokens, long[] ids, (int Start, int End)?[] offsets, bool[] special, double[] scores)
     {
         var explanation = new Explanation
         {
             Text = text,
             Model = model,
             Method = Name,
+            Kind = Kind,
             Settings = DescribeSettings(score).ToList(),
-            Tokens = tokens,
-            TokenIds = ids,
-            Offsets = offsets,
-            IsSpecial = special,
-            Scores = scores,
+            Tokens = [.. tokens],
+            TokenIds = [.. ids],
+            Offsets = [.. offsets],
+            IsSpecial = [.. special],
+            Scores = [.. scores],
             Target = run.Target,
             TargetLabel = labels[run.Target],
-            Logits = logits,
-            Probabilities = probabilities,
+            Logits = [.. logits],
+            Probabilities = [.. probabilities],
             ScoreOutput = score,
-            Signed = true,
-            Reduction = "feature-score",
+            Signedness = Signedness.Signed,
+            Reduction = ScoreReduction.FeatureScore,
             ConvergenceDelta = run.ConvergenceDelta,
             Notes = run.Notes,
             Elapsed = clock.Elapsed,
         };
-        return SalienceLayer.Apply(explanation, options.Salience);
+        return explanation;
     }
 
     /// <summary>The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature).</summary>
@@ -263,10 +255,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         return (used.Select(w => words[w]).ToList(), tokenWord.Select(w => w < 0 ? -1 : renumber[w]).ToArray());
     }
 
-    private ExplainOptions Prepare(IReadOnlyList<string> texts, ExplainOptions? options)
+    private AttributionOptions Prepare(IReadOnlyList<string> texts, AttributionOptions? options)
     {
         TextArguments.Check(texts);
-        options ??= new ExplainOptions();
+        options ??= new AttributionOptions();
         options.Validate();
         ValidateSettings();
         return options;

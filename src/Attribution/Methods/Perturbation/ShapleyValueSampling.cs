@@ -26,6 +26,9 @@ public sealed class ShapleyValueSampling : PerturbationMethod
     /// <inheritdoc />
     public override string Name => "shapley-sampling";
 
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.ShapleyValueSampling;
+
     private protected override IEnumerable<KeyValuePair<string, string>> MethodSettings() =>
     [
         new("samples", Format(Samples)),

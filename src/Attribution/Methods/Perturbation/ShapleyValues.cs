@@ -21,6 +21,9 @@ public sealed class ShapleyValues : PerturbationMethod
     /// <inheritdoc />
     public override string Name => "shapley";
 
+    /// <inheritdoc />
+    public override MethodKind Kind => MethodKind.ShapleyValues;
+
     private protected override IEnumerable<KeyValuePair<string, string>> MethodSettings() =>
     [
         new("max-features", Format(MaxFeatures)),

@@ -1,4 +1,3 @@
-using Attribution.Methods.Lrp;
 using Attribution.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,12 +14,12 @@ namespace Attribution.Models;
 /// <see cref="SmallClassifierLoader"/> or <see cref="ClassifierLoader"/>.
 /// </summary>
 /// <remarks>
-/// For LRP every small classifier is a container (<see cref="LrpRules.Composite"/>): its own code only masks with
+/// Every small classifier is an <see cref="ICompositeModule"/> (LRP treats it as a container): its own code only masks with
 /// constants, transposes, concatenates, takes masked means and maxima over time (winner takes all) and applies dropout
 /// (off in evaluation mode), so its layers' rules decide. The CNN and the MLP are then fully covered (Embedding,
 /// Conv1d, ReLU, Linear); the LSTM classifier is refused by LRP because of its LSTM layer.
 /// </remarks>
-public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleProvider
+public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ICompositeModule
 {
     /// <summary>The dotted path of the word-embedding module in every small classifier.</summary>
     public const string EmbeddingsPath = "embeddings";
@@ -40,9 +39,6 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, ILrpRuleP
 
     /// <summary>The architecture.</summary>
     public SmallClassifierConfig Config { get; }
-
-    /// <inheritdoc />
-    public ILrpRule LrpRule => LrpRules.Composite;
 
     /// <summary>Dotted path of the word-embedding module (<c>embeddings</c>): what embedding-space attributions hook.</summary>
     public string WordEmbeddingPath => EmbeddingsPath;

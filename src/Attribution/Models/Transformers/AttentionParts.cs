@@ -6,25 +6,6 @@ using nn = TorchSharp.torch.nn;
 
 namespace Attribution.Models;
 
-/// <summary>
-/// A matrix product as a module, so the two bilinear products of attention (Q·Kᵀ and A·V) are hook
-/// points: relevance-propagation rules rewrite their gradients (e.g. halve them, AttnLRP) with a forward
-/// hook that sees both factors and returns a replacement output.
-/// </summary>
-internal sealed class MatMul() : nn.Module<(Tensor left, Tensor right), Tensor>(nameof(MatMul))
-{
-    public override Tensor forward((Tensor left, Tensor right) input) => input.left.matmul(input.right);
-}
-
-/// <summary>
-/// The softmax over the key dimension that turns masked scores into attention probabilities, as a
-/// module so its output can be observed or detached (CP-LRP) by a forward hook.
-/// </summary>
-internal sealed class AttentionSoftmax() : nn.Module<Tensor, Tensor>(nameof(AttentionSoftmax))
-{
-    public override Tensor forward(Tensor input) => input.softmax(-1);
-}
-
 /// <summary>Shape changes and masks shared by the BERT-family attention layers.</summary>
 internal static class TransformerOps
 {

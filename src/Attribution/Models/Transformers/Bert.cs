@@ -43,7 +43,7 @@ public sealed class BertForSequenceClassification : TransformerClassifier
 /// The BERT encoder stack (<c>bert</c> or <c>roberta</c>): embeddings, encoder layers and, for BERT, the
 /// pooler. Returns the last hidden states and the pooled first token (null without a pooler).
 /// </summary>
-internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_state, Tensor? pooler_output)>
+internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_state, Tensor? pooler_output)>, ICompositeModule
 {
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
@@ -76,7 +76,7 @@ internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_stat
 /// positions are 0..n−1; RoBERTa positions start at pad_token_id + 1 and count only non-pad tokens
 /// (pads get pad_token_id), as <c>create_position_ids_from_input_ids</c> does.
 /// </summary>
-internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? token_type_ids), Tensor>
+internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? token_type_ids), Tensor>, ICompositeModule
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
@@ -143,7 +143,7 @@ internal sealed class BertEmbeddings : nn.Module<(Tensor input_ids, Tensor? toke
 }
 
 /// <summary>The stack of encoder layers (<c>encoder.layer.{i}</c>).</summary>
-internal sealed class BertEncoder : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
+internal sealed class BertEncoder : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>, ICompositeModule
 {
     private readonly ModuleList<BertLayer> layer;
 
@@ -167,7 +167,7 @@ internal sealed class BertEncoder : nn.Module<(Tensor hidden_states, Tensor? att
 }
 
 /// <summary>One encoder layer: attention (+ residual, LayerNorm), then feed-forward (+ residual, LayerNorm).</summary>
-internal sealed class BertLayer : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
+internal sealed class BertLayer : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>, ICompositeModule
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
@@ -191,7 +191,7 @@ internal sealed class BertLayer : nn.Module<(Tensor hidden_states, Tensor? atten
 }
 
 /// <summary>Self-attention (<c>self</c>) followed by its output projection, residual and LayerNorm (<c>output</c>).</summary>
-internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
+internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>, ICompositeModule
 {
     private readonly BertSelfAttention @self;
     private readonly BertResidualOutput output;
@@ -217,7 +217,7 @@ internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? a
 /// <c>attention_probs</c> (softmax of the scaled, masked scores) and <c>context</c> (probabilities·V,
 /// per head), so relevance rules can rewrite their gradients with hooks.
 /// </summary>
-internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>
+internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? attention_mask), Tensor>, ICompositeModule
 {
     private readonly Linear query;
     private readonly Linear key;
@@ -265,7 +265,7 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
 }
 
 /// <summary><c>dense</c> → dropout → <c>LayerNorm</c>(· + residual): BERT's <c>BertSelfOutput</c> and <c>BertOutput</c>.</summary>
-internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tensor input_tensor), Tensor>
+internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tensor input_tensor), Tensor>, ICompositeModule
 {
     private readonly Linear dense;
     private readonly Dropout dropout;
@@ -288,7 +288,7 @@ internal sealed class BertResidualOutput : nn.Module<(Tensor hidden_states, Tens
 }
 
 /// <summary><c>dense</c> to the intermediate size, then the activation (<c>intermediate_act_fn</c>, a hook point for relevance rules).</summary>
-internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>
+internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>, ICompositeModule
 {
     private readonly Linear dense;
     private readonly nn.Module<Tensor, Tensor> intermediate_act_fn;
@@ -305,7 +305,7 @@ internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>tanh(dense(first token)).</summary>
-internal sealed class BertPooler : nn.Module<Tensor, Tensor>
+internal sealed class BertPooler : nn.Module<Tensor, Tensor>, ICompositeModule
 {
     private readonly Linear dense;
     private readonly Tanh activation = nn.Tanh();

@@ -47,7 +47,7 @@ public sealed class DistilBertForSequenceClassification : TransformerClassifier
 }
 
 /// <summary>The DistilBERT encoder: <c>embeddings</c> and <c>transformer</c>; returns the last hidden states.</summary>
-internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>
+internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>, ICompositeModule
 {
     private readonly DistilBertEmbeddings embeddings;
     private readonly DistilBertTransformer transformer;
@@ -70,7 +70,7 @@ internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>
 }
 
 /// <summary>word + position (0..n−1) embeddings, LayerNorm (eps 1e-12), dropout.</summary>
-internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
+internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>, ICompositeModule
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
@@ -105,7 +105,7 @@ internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>The stack of <c>layer.{i}</c> transformer blocks.</summary>
-internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>, ICompositeModule
 {
     private readonly ModuleList<DistilBertBlock> layer;
 
@@ -129,7 +129,7 @@ internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, T
 }
 
 /// <summary>Self-attention, <c>sa_layer_norm</c>(· + x), feed-forward, <c>output_layer_norm</c>(· + ·).</summary>
-internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>, ICompositeModule
 {
     private readonly DistilBertSelfAttention attention;
     private readonly LayerNorm sa_layer_norm;
@@ -158,7 +158,7 @@ internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor?
 /// same hook points as BERT's: <c>attention_scores</c> (Q·Kᵀ, the query already divided by √d as in
 /// Hugging Face), <c>attention_probs</c> (softmax of the masked scores), <c>context</c> (probabilities·V).
 /// </summary>
-internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>
+internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states, Tensor? padding_mask), Tensor>, ICompositeModule
 {
     private readonly Linear q_lin;
     private readonly Linear k_lin;
@@ -205,7 +205,7 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
 }
 
 /// <summary><c>lin1</c> → <c>activation</c> → <c>lin2</c> → dropout.</summary>
-internal sealed class DistilBertFeedForward : nn.Module<Tensor, Tensor>
+internal sealed class DistilBertFeedForward : nn.Module<Tensor, Tensor>, ICompositeModule
 {
     private readonly Linear lin1;
     private readonly Linear lin2;

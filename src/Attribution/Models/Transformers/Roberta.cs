@@ -41,7 +41,7 @@ public sealed class RobertaForSequenceClassification : TransformerClassifier
 /// dropout → <c>dense</c> → tanh → dropout → <c>out_proj</c> on the first token. The tanh is a module
 /// (<c>activation</c>, not in Hugging Face's tree) so relevance rules can treat it like other activations.
 /// </summary>
-internal sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>
+internal sealed class RobertaClassificationHead : nn.Module<Tensor, Tensor>, ICompositeModule
 {
     private readonly Linear dense;
     private readonly Dropout dropout;

@@ -19,7 +19,7 @@ namespace Attribution.Models;
 /// returns models in evaluation mode. Intermediate tensors are not disposed by the forward pass (hooks
 /// may keep them): run it inside <see cref="torch.NewDisposeScope"/>.
 /// </remarks>
-public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>
+public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICompositeModule
 {
     private protected TransformerClassifier(string name, TransformerConfig config, string expectedModelType, string basePrefix, string layersPath)
         : base(name)

@@ -75,7 +75,7 @@ public sealed class ExplanationGroup
     }
 
     /// <summary>
-    /// One group per text from <see cref="Explainer.ExplainAll"/>'s output, where result [m][t] is method m on text t;
+    /// One group per text from <c>Explainer.ExplainAll</c>'s output, where result [m][t] is method m on text t;
     /// each group lists the methods in order.
     /// </summary>
     public static IReadOnlyList<ExplanationGroup> FromMethods(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod)

@@ -135,6 +135,6 @@ internal static class RenderSupport
 
     /// <summary>What the scores are: output, reduction, normalization, word aggregation.</summary>
     public static string Description(Explanation e, Granularity granularity) =>
-        $"{(e.Signed ? "signed" : "unsigned")} {e.ScoreOutput.Name()} attribution, reduction {e.Reduction}, normalization {e.Normalization}"
-        + (granularity == Granularity.Words && e.Words.Count > 0 ? $", words by {e.WordAggregation}" : string.Empty);
+        $"{(e.Signed ? "signed" : "unsigned")} {e.ScoreOutput.Name()} attribution, reduction {e.Reduction.Name()}, normalization {e.Normalization.Name()}"
+        + (granularity == Granularity.Words && e.Words.Count > 0 ? $", words by {e.WordAggregation.Name()}" : string.Empty);
 }

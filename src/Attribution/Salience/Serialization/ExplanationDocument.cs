@@ -90,7 +90,7 @@ public sealed record ExplanationDocument
     }
 
     /// <summary>
-    /// A comparison document from <see cref="Explainer.ExplainAll"/>'s output (result [m][t] is method m on text t),
+    /// A comparison document from <c>Explainer.ExplainAll</c>'s output (result [m][t] is method m on text t),
     /// ordered text by text, and within a text method by method.
     /// </summary>
     /// <param name="model">The model's name.</param>

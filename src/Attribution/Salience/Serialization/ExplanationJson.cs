@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -206,6 +207,13 @@ public static class ExplanationJson
         CheckText(e.Text, $"{at}.text");
         CheckText(e.Method, $"{at}.method");
         CheckSettings(e.Settings, $"{at}.settings");
+        CheckPresent(e.Tokens, $"{at}.tokens");
+        CheckPresent(e.TokenIds, $"{at}.token_ids");
+        CheckPresent(e.Offsets, $"{at}.offsets");
+        CheckPresent(e.IsSpecial, $"{at}.is_special");
+        CheckPresent(e.Scores, $"{at}.scores");
+        CheckPresent(e.Logits, $"{at}.logits");
+        CheckPresent(e.Probabilities, $"{at}.probabilities");
         var n = e.Tokens.Length;
         CheckLength(e.TokenIds.Length, n, $"{at}.token_ids");
         CheckLength(e.Offsets.Length, n, $"{at}.offsets");
@@ -219,8 +227,8 @@ public static class ExplanationJson
         CheckFinite(e.Scores, $"{at}.scores");
         if (e.RawAttributions is { } raw)
         {
-            CheckLength(raw.Length, n, $"{at}.raw_attributions");
-            for (var i = 0; i < raw.Length; i++)
+            CheckLength(raw.Count, n, $"{at}.raw_attributions");
+            for (var i = 0; i < raw.Count; i++)
             {
                 for (var j = 0; j < raw[i].Length; j++)
                 {
@@ -245,9 +253,13 @@ public static class ExplanationJson
             throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits");
         }
 
-        CheckText(e.Reduction, $"{at}.reduction");
-        _ = SalienceNames.ParseNormalization(e.Normalization);
-        _ = SalienceNames.ParseWordAggregation(e.WordAggregation);
+        _ = e.Reduction.Name();
+        _ = e.Normalization.Name();
+        _ = e.WordAggregation.Name();
+        if (e.Signedness is not (Signedness.Signed or Signedness.Unsigned))
+        {
+            throw new ArgumentException($"{at}.signed: {e.Signedness} is not a signedness");
+        }
         if (e.ConvergenceDelta is { } delta && !double.IsFinite(delta))
         {
             throw NonFinite($"{at}.convergence_delta", delta);
@@ -289,7 +301,7 @@ public static class ExplanationJson
     private static void CheckSurrogate(SurrogateModel surrogate, string text, string at)
     {
         var features = surrogate.Features ?? throw new ArgumentException($"{at}.features is null");
-        var coefficients = surrogate.Coefficients ?? throw new ArgumentException($"{at}.coefficients is null");
+        var coefficients = surrogate.Coefficients.IsDefault ? throw new ArgumentException($"{at}.coefficients is not set") : surrogate.Coefficients;
         for (var i = 0; i < features.Count; i++)
         {
             var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null");
@@ -332,9 +344,17 @@ public static class ExplanationJson
         }
     }
 
-    private static void CheckFinite(double[] values, string at)
+    private static void CheckPresent<T>(ImmutableArray<T> values, string at)
     {
-        for (var i = 0; i < values.Length; i++)
+        if (values.IsDefault)
+        {
+            throw new ArgumentException($"{at} is not set (a default ImmutableArray)");
+        }
+    }
+
+    private static void CheckFinite(IReadOnlyList<double> values, string at)
+    {
+        for (var i = 0; i < values.Count; i++)
         {
             if (!double.IsFinite(values[i]))
             {
@@ -450,9 +470,9 @@ public static class ExplanationJson
             Raw("probabilities", Numbers(e.Probabilities));
             writer.WriteString("score_output", e.ScoreOutput.Name());
             writer.WriteBoolean("signed", e.Signed);
-            writer.WriteString("reduction", e.Reduction);
-            writer.WriteString("normalization", e.Normalization);
-            writer.WriteString("word_aggregation", e.WordAggregation);
+            writer.WriteString("reduction", e.Reduction.Name());
+            writer.WriteString("normalization", e.Normalization.Name());
+            writer.WriteString("word_aggregation", e.WordAggregation.Name());
             writer.WriteBoolean("special_tokens_kept", e.SpecialTokensKept);
             if (e.ConvergenceDelta is { } delta)
             {
@@ -652,10 +672,9 @@ public static class ExplanationJson
             }
 
             var scoreOutput = Name(Required(element, "score_output", at), $"{at}.score_output", ParseScoreOutput);
-            var normalization = String(Required(element, "normalization", at), $"{at}.normalization");
-            _ = Name(Required(element, "normalization", at), $"{at}.normalization", SalienceNames.ParseNormalization);
-            var aggregation = String(Required(element, "word_aggregation", at), $"{at}.word_aggregation");
-            _ = Name(Required(element, "word_aggregation", at), $"{at}.word_aggregation", SalienceNames.ParseWordAggregation);
+            var normalization = Name(Required(element, "normalization", at), $"{at}.normalization", ResultNames.ParseNormalization);
+            var aggregation = Name(Required(element, "word_aggregation", at), $"{at}.word_aggregation", ResultNames.ParseWordAggregation);
+            var reduction = Name(Required(element, "reduction", at), $"{at}.reduction", ResultNames.ParseScoreReduction);
             var deltaElement = Required(element, "convergence_delta", at);
             double? delta = deltaElement.ValueKind == JsonValueKind.Null ? null : Double(deltaElement, $"{at}.convergence_delta");
             IReadOnlyDictionary<string, double>? shares = null;
@@ -685,19 +704,19 @@ public static class ExplanationJson
                 Model = document.Model,
                 Method = method,
                 Settings = settings,
-                Tokens = tokens,
-                TokenIds = ids,
-                Offsets = offsets,
-                IsSpecial = special,
-                Scores = scores,
-                RawAttributions = raw,
+                Tokens = [.. tokens],
+                TokenIds = [.. ids],
+                Offsets = [.. offsets],
+                IsSpecial = [.. special],
+                Scores = [.. scores],
+                RawAttributions = raw?.Select(ImmutableArray.Create).ToArray(),
                 Target = target,
                 TargetLabel = String(Required(element, "target_label", at), $"{at}.target_label"),
-                Logits = logits,
-                Probabilities = probabilities,
+                Logits = [.. logits],
+                Probabilities = [.. probabilities],
                 ScoreOutput = scoreOutput,
-                Signed = Bool(Required(element, "signed", at), $"{at}.signed"),
-                Reduction = String(Required(element, "reduction", at), $"{at}.reduction"),
+                Signedness = Bool(Required(element, "signed", at), $"{at}.signed") ? Signedness.Signed : Signedness.Unsigned,
+                Reduction = reduction,
                 Normalization = normalization,
                 WordAggregation = aggregation,
                 SpecialTokensKept = Bool(Required(element, "special_tokens_kept", at), $"{at}.special_tokens_kept"),
@@ -724,7 +743,7 @@ public static class ExplanationJson
                 }
             }
 
-            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), indices);
+            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices]);
         }
 
         private static void NeedsVersion(ExplanationDocument document, int version, string at)
@@ -769,7 +788,7 @@ public static class ExplanationJson
 
             var surrogate = new SurrogateModel(
                 features,
-                coefficients,
+                [.. coefficients],
                 Double(Required(element, "intercept", at), $"{at}.intercept"),
                 Double(Required(element, "r_squared", at), $"{at}.r_squared"),
                 Double(Required(element, "unweighted_r_squared", at), $"{at}.unweighted_r_squared"),

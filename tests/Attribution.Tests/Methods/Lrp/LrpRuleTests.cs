@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Attribution.Methods.Lrp;
 using Attribution.Engine;
+using Attribution.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

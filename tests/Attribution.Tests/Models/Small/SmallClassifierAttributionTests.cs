@@ -26,7 +26,7 @@ public sealed class SmallClassifierAttributionTests : IDisposable
         {
             lrp[i].Target.Should().Be(gxi[i].Target);
             var scale = gxi[i].Scores.Max(Math.Abs);
-            SmallModelKit.MaxAbsDifference(lrp[i].Scores, gxi[i].Scores).Should().BeLessThan(1e-4 * Math.Max(scale, 1), Texts[i]);
+            SmallModelKit.MaxAbsDifference([.. lrp[i].Scores], [.. gxi[i].Scores]).Should().BeLessThan(1e-4 * Math.Max(scale, 1), Texts[i]);
         }
     }
 
@@ -59,7 +59,7 @@ public sealed class SmallClassifierAttributionTests : IDisposable
             // Texts whose baseline barely moves the logit (< 1e-3) cannot test this. (This test found libtorch's wrong
             // float32 LSTM kernel without gradients: see LstmClassifier.RunLstm.)
             var baseline = e.TokenIds.Select((id, t) => e.IsSpecial[t] ? id : classifier.Tokenizer.PadId).ToArray();
-            var logits = ((ITokenClassifier)classifier).PredictLogits([new TokenSequence(e.TokenIds), new TokenSequence(baseline)]);
+            var logits = ((ITokenClassifier)classifier).PredictLogits([new TokenSequence([.. e.TokenIds]), new TokenSequence(baseline)]);
             var change = logits[0][e.Target] - logits[1][e.Target];
             if (Math.Abs(change) < 1e-3)
             {

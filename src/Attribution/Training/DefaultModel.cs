@@ -3,11 +3,11 @@ using System.Text.Json;
 using Attribution.Data;
 using Attribution.Text.Tokenizers;
 using Attribution.Engine;
+using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
-using Attribution.Training;
 
-namespace Attribution.Models;
+namespace Attribution.Training;
 
 /// <summary>
 /// The demo's model, which needs nothing outside this library: a small <see cref="CnnClassifier"/> trained on the

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Attribution.Engine;
+namespace Attribution.Models;
 
 /// <summary>
 /// Re-initializes a module's layers as PyTorch's constructors do, drawing from a given generator instead of the
@@ -31,7 +31,7 @@ internal static class ParameterInit
                 case Conv1d conv:
                     Uniform(conv.weight!, conv.bias, 1.0 / Math.Sqrt(conv.weight!.size(1) * conv.weight.size(2)), generator);
                     break;
-                case Attribution.Models.WindowConv1d window:
+                case WindowConv1d window:
                     Uniform(window.Weight, window.Bias, 1.0 / Math.Sqrt(window.Weight.size(1) * window.Weight.size(2)), generator);
                     break;
                 case Embedding embedding:

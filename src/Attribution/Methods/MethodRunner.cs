@@ -11,18 +11,19 @@ namespace Attribution.Methods;
 /// <summary>
 /// Runs several methods over the same texts with shared work: each batch is encoded and run forward once for
 /// all of them, and methods that need the same gradients (Gradient and Gradient × Input at the same layer) share one
-/// forward/backward pass.
+/// forward/backward pass. Every <see cref="TextAttributor"/> (built-in or user-written) takes part in the sharing;
+/// other attributors run on their own.
 /// </summary>
-public static class Explainer
+public static class MethodRunner
 {
-    /// <summary>Explains every text with every method; result [m][t] is method m on text t.</summary>
-    public static IReadOnlyList<IReadOnlyList<Explanation>> ExplainAll(
-        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, ExplainOptions? options = null)
+    /// <summary>Token-level attributions of every text by every method; result [m][t] is method m on text t.</summary>
+    public static IReadOnlyList<IReadOnlyList<Explanation>> AttributeAll(
+        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
-        options ??= new ExplainOptions();
+        options ??= new AttributionOptions();
         options.Validate();
         TextArguments.Check(texts);
 
@@ -37,7 +38,7 @@ public static class Explainer
             }
             else
             {
-                var own = attributors[m].Explain(model, texts, options);
+                var own = attributors[m].Attribute(model, texts, options);
                 own.ToArray().CopyTo(results[m], 0);
             }
         }

@@ -1,0 +1,182 @@
+using Attribution.Engine;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>
+/// One batch of texts being explained, as a <see cref="TextAttributor"/> (built-in or user-written) sees it: the
+/// encoded input, the model's logits on it, the resolved targets, and the helpers every method shares (scoring the
+/// target, repeating rows for path integrals, finding layers, one forward/backward pass with a gradient at a layer).
+/// Created by the pipeline inside a dispose scope it owns: every tensor made while attributing is freed with it, so a
+/// method returns tensors without disposing them. Per call and per batch: never shared between threads.
+/// </summary>
+public sealed class AttributionContext
+{
+    private readonly Dictionary<LayerSite, LayerGradient> gradients = [];
+
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options)
+    {
+        Model = model;
+        Batch = batch;
+        Options = options;
+        using (no_grad())
+        {
+            Logits = model.Module.call(batch.Input).to(ScalarType.Float32);
+        }
+
+        LogitRows = Rows(Logits.to(ScalarType.Float64));
+        NonFiniteValueException.CheckLogits(model.Name, LogitRows, batch.Texts);
+        using (no_grad())
+        {
+            ProbabilityRows = Rows(Logits.to(ScalarType.Float64).softmax(-1));
+        }
+
+        var targets = new long[batch.Texts.Count];
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var predicted = Array.IndexOf(LogitRows[i], LogitRows[i].Max());
+            targets[i] = options.Target.Resolve(model.Labels, predicted);
+        }
+
+        Targets = targets;
+        TargetTensor = tensor(targets);
+    }
+
+    /// <summary>The classifier.</summary>
+    public ITextClassifier Model { get; }
+
+    /// <summary>Time spent encoding and running the first forward pass, shared by every method on this batch.</summary>
+    internal TimeSpan SharedTime { get; set; }
+
+    /// <summary>The texts, their encodings and the padded model input.</summary>
+    public EncodedBatch Batch { get; }
+
+    /// <summary>The call's options (target, scored output, cancellation, …).</summary>
+    public AttributionOptions Options { get; }
+
+    /// <summary>Texts in the batch.</summary>
+    public int Size => Batch.Texts.Count;
+
+    /// <summary>Padded sequence length of the batch.</summary>
+    public long Length => Batch.Input.InputIds.size(1);
+
+    /// <summary>The model's logits on the batch, [batch, classes], float32.</summary>
+    public Tensor Logits { get; }
+
+    /// <summary>The logits per text.</summary>
+    public IReadOnlyList<double[]> LogitRows { get; }
+
+    /// <summary>The softmax probabilities per text.</summary>
+    public IReadOnlyList<double[]> ProbabilityRows { get; }
+
+    /// <summary>The class explained per text.</summary>
+    public IReadOnlyList<long> Targets { get; }
+
+    /// <summary>The class explained per text, [batch] int64.</summary>
+    public Tensor TargetTensor { get; }
+
+    /// <summary>
+    /// The scored output of the target class for each row of <paramref name="logits"/>, whose rows are
+    /// <paramref name="repeats"/> copies of the batch (alpha-major, as Captum expands inputs).
+    /// </summary>
+    public Tensor Score(Tensor logits, int repeats = 1)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        var output = Options.Score switch
+        {
+            ScoreOutput.Logit => logits,
+            ScoreOutput.Probability => logits.softmax(-1),
+            ScoreOutput.LogProbability => logits.log_softmax(-1),
+            _ => throw new ArgumentOutOfRangeException(nameof(Options.Score)),
+        };
+        var targets = repeats == 1 ? TargetTensor : TargetTensor.repeat(repeats);
+        return output.gather(1, targets.unsqueeze(1)).squeeze(1);
+    }
+
+    /// <summary>The scored output per text, as numbers (for convergence deltas).</summary>
+    public double[] ScoreValues(Tensor logits)
+    {
+        using (no_grad())
+        {
+            return Score(logits).to(ScalarType.Float64).data<double>().ToArray();
+        }
+    }
+
+    /// <summary>The batch input with every row repeated <paramref name="repeats"/> times (all rows, then all rows again, …).</summary>
+    public ModelInput Repeat(int repeats) => Repeat(Batch.Input, repeats);
+
+    internal static ModelInput Repeat(ModelInput input, int repeats) => repeats == 1
+        ? input
+        : new ModelInput(
+            input.InputIds.repeat(repeats, 1),
+            input.AttentionMask?.repeat(repeats, 1),
+            input.TokenTypeIds?.repeat(repeats, 1));
+
+    /// <summary>The same input with other token ids.</summary>
+    public ModelInput WithIds(Tensor ids) => Batch.Input with { InputIds = ids };
+
+    /// <summary>The module at a dotted path of the model (the word-embedding layer when null).</summary>
+    public nn.Module Layer(string? path) => LayerPaths.Resolve(Model, path, "Layer");
+
+    /// <summary>A tensor of a layer by path: its output (or input) tensor at <paramref name="index"/>.</summary>
+    public LayerSite Site(string? path, LayerSide side = LayerSide.Output, int index = 0) => new(Layer(path), side, index);
+
+    /// <summary>1 for real tokens, 0 for padding: [batch, length] float.</summary>
+    public Tensor TokenMask => (Batch.Input.AttentionMask ?? ones_like(Batch.Input.InputIds)).to(ScalarType.Float32);
+
+    /// <summary>
+    /// One forward/backward pass on the batch: the tensor at <paramref name="site"/> (optionally changed by
+    /// <paramref name="replace"/>, e.g. SmoothGrad's noise) becomes a leaf, and the gradient of the summed scored
+    /// output with respect to it is returned with it. Without <paramref name="replace"/>, the pass is computed once per
+    /// batch and site and shared by every method asking for it (Gradient and Gradient × Input).
+    /// </summary>
+    public LayerGradient GradientAt(LayerSite site, Func<Tensor, Tensor>? replace = null)
+    {
+        if (replace is not null)
+        {
+            return PathPass.Run(this, site, 1, replace);
+        }
+
+        if (!gradients.TryGetValue(site, out var pass))
+        {
+            pass = PathPass.Run(this, site, 1, null);
+            gradients[site] = pass;
+        }
+
+        return pass;
+    }
+
+    private static double[][] Rows(Tensor matrix)
+    {
+        var values = matrix.data<double>().ToArray();
+        var columns = (int)matrix.size(1);
+        return Enumerable.Range(0, (int)matrix.size(0)).Select(r => values.AsSpan(r * columns, columns).ToArray()).ToArray();
+    }
+}
+
+/// <summary>A tensor inside a model: the output (or input) of a module, at an index when the module has several.</summary>
+/// <param name="Module">The module.</param>
+/// <param name="Side">Its output or its input.</param>
+/// <param name="Index">Which tensor of a tuple (0 for a single tensor).</param>
+public readonly record struct LayerSite(nn.Module Module, LayerSide Side = LayerSide.Output, int Index = 0);
+
+/// <summary>A layer's activation (a detached copy) and the gradient of the scored output with respect to it.</summary>
+/// <param name="Activation">The activation, [rows, …].</param>
+/// <param name="Gradient">The gradient, same shape.</param>
+public sealed record LayerGradient(Tensor Activation, Tensor Gradient);
+
+/// <summary>What a method computed for a batch.</summary>
+/// <param name="Attributions">[batch, length, …] per-dimension attributions, or [batch, length] per-token scores.</param>
+/// <param name="PerDimension">Whether <paramref name="Attributions"/> still has dimensions to reduce per token.</param>
+/// <param name="Deltas">Convergence delta per text, where the method defines one.</param>
+public sealed record MethodOutput(Tensor Attributions, bool PerDimension, IReadOnlyList<double>? Deltas = null)
+{
+    /// <summary>Per text, where a conservative method's relevance went (see <see cref="Explanation.RelevanceShares"/>), or null.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, double>>? RelevanceShares { get; init; }
+
+    /// <summary>Per text, notes to add to its explanation, or null.</summary>
+    public IReadOnlyList<IReadOnlyList<string>>? Notes { get; init; }
+}

@@ -1,0 +1,73 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Pipeline;
+
+/// <summary>
+/// Options for a finished explanation: everything a method needs (<see cref="AttributionOptions"/>) plus the salience
+/// post-processing (special tokens, word aggregation, normalization) the pipeline applies to its token scores.
+/// </summary>
+public sealed record ExplainOptions : AttributionOptions
+{
+    /// <summary>Post-processing applied to every result (special tokens, normalization, word aggregation).</summary>
+    public SalienceOptions Salience { get; init; } = new();
+}
+
+/// <summary>
+/// The library's front door: runs methods (their token-level attributions, <see cref="IAttributor.Attribute"/>) and
+/// composes them with the salience layer (words, special tokens, normalization). Methods never call the salience
+/// layer themselves; this floor sits above both.
+/// </summary>
+public static class Explainer
+{
+    /// <summary>Explains every text with every method, sharing encoding and forward passes; result [m][t] is method m on text t.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="attributors">The methods, built-in or user-written.</param>
+    /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    public static IReadOnlyList<IReadOnlyList<Explanation>> ExplainAll(
+        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, ExplainOptions? options = null)
+    {
+        options ??= new ExplainOptions();
+        var raw = MethodRunner.AttributeAll(model, texts, attributors, options);
+        return raw.Select(results => (IReadOnlyList<Explanation>)Finish(results, options)).ToArray();
+    }
+
+    /// <summary>
+    /// Explains each text with one method. Gradient methods need an <see cref="ITextClassifier"/>; perturbation methods
+    /// (<see cref="IPerturbationAttributor"/>) also explain any <see cref="ITokenClassifier"/> (an ONNX model) and
+    /// black-box <see cref="ITextPredictor"/>s (whose results' tokens are the features).
+    /// </summary>
+    /// <param name="attributor">The method.</param>
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    public static IReadOnlyList<Explanation> Explain(this IAttributor attributor, ITextPredictor model, IReadOnlyList<string> texts, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(attributor);
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new ExplainOptions();
+        var raw = model switch
+        {
+            ITextClassifier full => attributor.Attribute(full, texts, options),
+            _ when attributor is IPerturbationAttributor perturbation => perturbation.Attribute(model, texts, options),
+            _ => throw new ArgumentException(
+                $"{attributor.Name} needs gradients, but the model is known only by its outputs (an {model.GetType().Name}); " +
+                "use a perturbation method (lime, occlusion, shapley, shapley-sampling, kernel-shap) or load the model as a TorchSharp classifier",
+                nameof(model)),
+        };
+        return Finish(raw, options);
+    }
+
+    /// <summary>Explains one text with one method.</summary>
+    /// <param name="attributor">The method.</param>
+    /// <param name="model">The classifier.</param>
+    /// <param name="text">A non-empty text.</param>
+    /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    public static Explanation Explain(this IAttributor attributor, ITextPredictor model, string text, ExplainOptions? options = null) =>
+        attributor.Explain(model, [text], options)[0];
+
+    private static Explanation[] Finish(IReadOnlyList<Explanation> results, ExplainOptions options) =>
+        results.Select(e => SalienceLayer.Apply(e, options.Salience)).ToArray();
+}

@@ -1,0 +1,2 @@
+// The pipeline (Explain, ExplainOptions) is what nearly every test calls.
+global using Attribution.Pipeline;
