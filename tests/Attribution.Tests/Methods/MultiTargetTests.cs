@@ -359,7 +359,7 @@ public sealed class MultiTargetTests(ITestOutputHelper output)
             {
                 var (b, s) = (batched[i], single[i]);
                 b.Text.Should().Be(Texts[i]);
-                b.Target.Should().Be(target.Index ?? Array.IndexOf(s.Logits, s.Logits.Max()), $"{method}, {target}, text {i}");
+                b.Target.Should().Be(target.Index ?? s.Logits.IndexOf(s.Logits.Max()), $"{method}, {target}, text {i}");
                 b.Target.Should().Be(s.Target);
                 b.Logits.Should().Equal(s.Logits, (x, y) => Math.Abs(x - y) < 1e-5);
                 b.TokenIds.Should().Equal(s.TokenIds);
