@@ -14,7 +14,9 @@ namespace Attribution.Methods;
 /// probabilities: the text's features (words by default; repeated words are separate features, by position) are
 /// switched off at random (replaced by <see cref="MaskToken"/> or removed), the model scores every perturbed text, and a
 /// kernel-weighted linear surrogate of the target class's probability on the on/off masks gives one coefficient per
-/// feature. <see cref="Preset"/> picks LIT's or Captum's sampling, kernel and regression, each reproduced exactly.
+/// feature. <see cref="Preset"/> picks LIT's sampling, kernel and regression (reproduced exactly) or Captum's (its sampling,
+/// kernel and Lasso reproduced, but the cosine distance measured on the on/off mask, not on the model's input tensor
+/// as Captum does: the kernel weights agree only where those coincide, e.g. inputs of ones with a zero baseline).
 /// </summary>
 /// <remarks>
 /// <para>
