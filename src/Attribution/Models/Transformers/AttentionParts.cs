@@ -17,6 +17,19 @@ internal static class TransformerOps
         return split.permute(0, 2, 1, 3);
     }
 
+    /// <summary>
+    /// The half of self-attention BERT and DistilBERT share: probabilities from the scaled, masked scores (through the
+    /// <paramref name="probabilities"/> module), dropout, the product with the values (through <paramref name="product"/>),
+    /// and the heads merged back: [batch, heads, seq, seq] scores, [batch, heads, seq, dim] values → [batch, seq, hidden].
+    /// (How the scores are scaled and masked differs between the two, each as Hugging Face does it, so float32 results agree.)
+    /// </summary>
+    public static Tensor AttendToValues(Tensor scores, Tensor values, AttentionSoftmax probabilities, nn.Module<Tensor, Tensor> dropout, MatMul product)
+    {
+        var probs = probabilities.call(scores);
+        var perHead = product.call((dropout.call(probs), values));
+        return MergeHeads(perHead);
+    }
+
     /// <summary>[batch, heads, seq, dim] → [batch, seq, heads·dim].</summary>
     public static Tensor MergeHeads(Tensor x)
     {

@@ -258,9 +258,7 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
             scaled = unmasked.Plus(mask);
         }
 
-        var probs = attention_probs.call(scaled);
-        var perHead = context.call((dropout.call(probs), v));
-        return TransformerOps.MergeHeads(perHead);
+        return TransformerOps.AttendToValues(scaled, v, attention_probs, dropout, context);
     }
 }
 

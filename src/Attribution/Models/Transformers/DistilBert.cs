@@ -198,9 +198,7 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
             scores = scores.MaskedFill(mask, TransformerOps.MinValue(scores.dtype));
         }
 
-        var probs = attention_probs.call(scores);
-        var perHead = context.call((dropout.call(probs), v));
-        return out_lin.call(TransformerOps.MergeHeads(perHead));
+        return out_lin.call(TransformerOps.AttendToValues(scores, v, attention_probs, dropout, context));
     }
 }
 
