@@ -176,6 +176,7 @@ internal static class Output
                     {
                         json.WriteStartObject();
                         json.WriteString("model", model.Name);
+                        json.WriteString("head", model.Head.Name());
                         json.WriteStartArray("labels");
                         foreach (var label in model.Labels)
                         {
@@ -188,8 +189,23 @@ internal static class Output
                         {
                             json.WriteStartObject();
                             json.WriteString("text", p.Text);
-                            json.WriteNumber("label", p.Label);
-                            json.WriteString("label_name", p.LabelName);
+                            if (model.Head == OutputHead.Regression)
+                            {
+                                json.WriteNumber("score", p.Logits[0]);
+                            }
+                            else
+                            {
+                                json.WriteNumber("label", p.Label);
+                                json.WriteString("label_name", p.LabelName);
+                                json.WriteStartArray("predicted_labels");
+                                foreach (var label in p.Labels)
+                                {
+                                    json.WriteStringValue(model.Labels[label]);
+                                }
+
+                                json.WriteEndArray();
+                            }
+
                             json.WriteStartArray("logits");
                             foreach (var v in p.Logits)
                             {
@@ -216,29 +232,30 @@ internal static class Output
 
             case "markdown":
                 var markdown = new StringBuilder();
-                markdown.Append("| text | prediction | ").Append(string.Join(" | ", model.Labels.Select(l => "p(" + MarkdownRenderer.Escape(l) + ")"))).Append(" |\n");
-                markdown.Append("| --- | --- |").Append(string.Concat(model.Labels.Select(_ => " ---: |"))).Append('\n');
+                var headers = model.Head == OutputHead.Regression ? [] : model.Labels.Select(l => Column(model.Head, MarkdownRenderer.Escape(l))).ToArray();
+                markdown.Append("| text | prediction |").Append(string.Concat(headers.Select(h => " " + h + " |"))).Append('\n');
+                markdown.Append("| --- | --- |").Append(string.Concat(headers.Select(_ => " ---: |"))).Append('\n');
                 foreach (var p in predictions)
                 {
-                    markdown.Append("| ").Append(MarkdownRenderer.Escape(p.Text)).Append(" | ").Append(MarkdownRenderer.Escape(p.LabelName)).Append(" | ")
-                        .Append(string.Join(" | ", p.Probabilities.Select(v => v.ToString("F4", Invariant)))).Append(" |\n");
+                    markdown.Append("| ").Append(MarkdownRenderer.Escape(p.Text)).Append(" | ").Append(MarkdownRenderer.Escape(PredictionText(model, p))).Append(" |")
+                        .Append(string.Concat(p.Probabilities.Select(v => " " + v.ToString("F4", Invariant) + " |"))).Append('\n');
                 }
 
                 return markdown.ToString();
             default:
-                var labelWidth = Math.Max(10, model.Labels.Max(l => l.Length));
+                var labelWidth = Math.Max(10, predictions.Select(p => PredictionText(model, p).Length).Append(model.Labels.Max(l => l.Length)).Max());
                 var columns = model.Labels.Select(l => Math.Max(8, l.Length + 3)).ToArray();
                 var table = new StringBuilder();
                 table.Append("prediction".PadRight(labelWidth)).Append("  ");
-                for (var k = 0; k < model.Labels.Count; k++)
+                for (var k = 0; k < model.Labels.Count && model.Head != OutputHead.Regression; k++)
                 {
-                    table.Append(("p(" + model.Labels[k] + ")").PadLeft(columns[k])).Append("  ");
+                    table.Append(Column(model.Head, model.Labels[k]).PadLeft(columns[k])).Append("  ");
                 }
 
                 table.Append("text\n");
                 foreach (var p in predictions)
                 {
-                    table.Append(p.LabelName.PadRight(labelWidth)).Append("  ");
+                    table.Append(PredictionText(model, p).PadRight(labelWidth)).Append("  ");
                     for (var k = 0; k < p.Probabilities.Length; k++)
                     {
                         table.Append(p.Probabilities[k].ToString("F4", Invariant).PadLeft(columns[k])).Append("  ");
@@ -250,6 +267,17 @@ internal static class Output
                 return table.ToString();
         }
     }
+
+    /// <summary>A probability column's header: p(label) for softmax labels, σ(label) for multi-label sigmoids.</summary>
+    private static string Column(OutputHead head, string label) => (head == OutputHead.MultiLabel ? "σ(" : "p(") + label + ")";
+
+    /// <summary>What a prediction says: the label; every label above 0.5 (multi-label); the score (regression).</summary>
+    private static string PredictionText(ITokenClassifier model, Prediction p) => model.Head switch
+    {
+        OutputHead.Regression => "score " + p.Logits[0].ToString("F4", Invariant),
+        OutputHead.MultiLabel => string.Join(",", p.Labels.Select(k => model.Labels[k])),
+        _ => p.LabelName,
+    };
 
     /// <summary>ρ as text: signed, two decimals, or <c>n/a</c>.</summary>
     public static string Rho(double value) => double.IsFinite(value) ? value.ToString("+0.00;-0.00;+0.00", Invariant) : " n/a";

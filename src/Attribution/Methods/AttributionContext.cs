@@ -29,15 +29,14 @@ public sealed class AttributionContext
 
         LogitRows = Rows(Logits.to(ScalarType.Float64));
         NonFiniteValueException.CheckLogits(model.Name, LogitRows, batch.Texts);
-        using (no_grad())
-        {
-            ProbabilityRows = Rows(Logits.to(ScalarType.Float64).softmax(-1));
-        }
+        ProbabilityRows = LogitRows.Select(row => model.Head.Probabilities(row)).ToArray();
+        ScoreChecks.Check(model.Head, options.Score);
 
         var targets = new long[batch.Texts.Count];
         for (var i = 0; i < targets.Length; i++)
         {
-            var predicted = Array.IndexOf(LogitRows[i], LogitRows[i].Max());
+            // The top label; a multi-label model's other labels above 0.5 are explained by asking for them.
+            var predicted = model.Head == OutputHead.Regression ? 0 : Array.IndexOf(LogitRows[i], LogitRows[i].Max());
             targets[i] = options.Target.Resolve(model.Labels, predicted);
         }
 
@@ -69,7 +68,7 @@ public sealed class AttributionContext
     /// <summary>The logits per text.</summary>
     public IReadOnlyList<double[]> LogitRows { get; }
 
-    /// <summary>The softmax probabilities per text.</summary>
+    /// <summary>The probabilities per text as the model's head defines them (softmax, sigmoid per label; empty for regression).</summary>
     public IReadOnlyList<double[]> ProbabilityRows { get; }
 
     /// <summary>The class explained per text.</summary>
@@ -85,12 +84,14 @@ public sealed class AttributionContext
     public Tensor Score(Tensor logits, int repeats = 1)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        var output = Options.Score switch
+        var output = (Options.Score, Model.Head) switch
         {
-            ScoreOutput.Logit => logits,
-            ScoreOutput.Probability => logits.softmax(-1),
-            ScoreOutput.LogProbability => logits.log_softmax(-1),
-            _ => throw new ArgumentOutOfRangeException(nameof(Options.Score)),
+            (ScoreOutput.Logit, _) => logits,
+            (ScoreOutput.Probability, OutputHead.SingleLabel) => logits.softmax(-1),
+            (ScoreOutput.LogProbability, OutputHead.SingleLabel) => logits.log_softmax(-1),
+            (ScoreOutput.Probability, OutputHead.MultiLabel) => logits.sigmoid(),
+            (ScoreOutput.LogProbability, OutputHead.MultiLabel) => nn.functional.logsigmoid(logits),
+            _ => throw new ArgumentOutOfRangeException(nameof(Options.Score), Options.Score, $"no {Options.Score} for a {Model.Head.Name()} head"),
         };
         var targets = repeats == 1 ? TargetTensor : TargetTensor.repeat(repeats);
         return output.gather(1, targets.unsqueeze(1)).squeeze(1);

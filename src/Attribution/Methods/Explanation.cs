@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Attribution.Models;
 
 namespace Attribution.Methods;
 
@@ -63,8 +64,15 @@ public sealed record Explanation
     /// <summary>The model's logits for the text.</summary>
     public required ImmutableArray<double> Logits { get; init; }
 
-    /// <summary>Softmax of the logits.</summary>
+    /// <summary>Each label's probability as <see cref="Head"/> defines it (softmax, sigmoid per label; empty for regression).</summary>
     public required ImmutableArray<double> Probabilities { get; init; }
+
+    /// <summary>
+    /// What the model's outputs mean: for <see cref="OutputHead.MultiLabel"/> <see cref="Probabilities"/> are sigmoids and
+    /// "probability" is the target's sigmoid; for <see cref="OutputHead.Regression"/> there are no probabilities and the
+    /// explained score is the output itself.
+    /// </summary>
+    public OutputHead Head { get; init; }
 
     /// <summary>Which output of the target class was attributed.</summary>
     public required ScoreOutput ScoreOutput { get; init; }

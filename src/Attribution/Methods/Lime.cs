@@ -314,7 +314,7 @@ public sealed class Lime : IPerturbationAttributor
     {
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text);
-        var target = options.Target.Resolve(model.Labels, LogitMath.ArgMax(probabilities));
+        var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;
         if (Features == LimeFeatures.Tokens)
@@ -336,7 +336,11 @@ public sealed class Lime : IPerturbationAttributor
         var tokensPerFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
         return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, RunNotes(run), clock, options,
-            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores));
+            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores)) with
+        {
+            Head = model.Head,
+            ScoreOutput = model.Head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability,
+        };
     }
 
     private Explanation ExplainBlackBox(ITextPredictor predictor, string text, AttributionOptions options)
@@ -423,12 +427,22 @@ public sealed class Lime : IPerturbationAttributor
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
-        return (encoding, logits, LogitMath.Softmax(logits));
+        return (encoding, logits, model.Head.Probabilities(logits));
     }
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
     internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)
     {
+        if (predictor is ITokenClassifier { Head: OutputHead.Regression } regression)
+        {
+            // A regression output has no probability: LIME fits the output itself (as LIT does for regression models).
+            return regression.PredictLogits(texts.Select(t =>
+            {
+                var encoding = regression.Tokenizer.Encode(t, maxLength: regression.MaxLength);
+                return new TokenSequence(encoding.Ids, encoding.TypeIds);
+            }).ToArray());
+        }
+
         var rows = predictor.PredictProbabilities(texts)
             ?? throw new InvalidOperationException("the predictor returned null instead of probabilities");
         if (rows.Length != texts.Count)

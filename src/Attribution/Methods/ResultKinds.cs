@@ -181,6 +181,24 @@ public static class ResultNames
         _ => throw new ArgumentException($"unknown word aggregation '{name}': use sum, mean, absmax, l2 or first", nameof(name)),
     };
 
+    /// <summary>The name of a scored output: <c>logit</c>, <c>probability</c>, <c>log-probability</c>.</summary>
+    public static string Name(this ScoreOutput value) => value switch
+    {
+        ScoreOutput.Logit => "logit",
+        ScoreOutput.Probability => "probability",
+        ScoreOutput.LogProbability => "log-probability",
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
+    };
+
+    /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
+    public static ScoreOutput ParseScoreOutput(string name) => name switch
+    {
+        "logit" => ScoreOutput.Logit,
+        "probability" => ScoreOutput.Probability,
+        "log-probability" => ScoreOutput.LogProbability,
+        _ => throw new ArgumentException($"unknown score output '{name}': use logit, probability or log-probability", nameof(name)),
+    };
+
     /// <summary>The name of a per-token reduction: sum, l2, l1, feature-coefficient, feature-score, relevance.</summary>
     public static string Name(this ScoreReduction value) => value switch
     {

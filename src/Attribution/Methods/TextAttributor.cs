@@ -174,6 +174,7 @@ public abstract class TextAttributor : IAttributor
             Logits = [.. context.LogitRows[row]],
             Probabilities = [.. context.ProbabilityRows[row]],
             ScoreOutput = context.Options.Score,
+            Head = context.Model.Head,
             Signedness = Signedness,
             Reduction = Reduction.ToScoreReduction(),
             ConvergenceDelta = output.Deltas?[row],

@@ -38,7 +38,7 @@ public static class ClassifierLoader
                 }
 
                 return new TextClassifier(name, tokenizer, model, labels, model.WordEmbeddingPath, model.Config.MaxSequenceLength,
-                    usesTokenTypes: modelType == "bert");
+                    usesTokenTypes: modelType == "bert", OutputHeads.FromProblemType(model.Config.ProblemType, model.Config.NumLabels));
             }
             catch
             {

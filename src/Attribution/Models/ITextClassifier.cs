@@ -44,6 +44,9 @@ public interface ITokenClassifier : ITextPredictor
     /// </summary>
     /// <param name="sequences">Non-empty sequences of at most <see cref="MaxLength"/> ids.</param>
     double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences);
+
+    /// <summary>What the outputs mean (default <see cref="OutputHead.SingleLabel"/>: softmax over the logits).</summary>
+    OutputHead Head => OutputHead.SingleLabel;
 }
 
 /// <summary>One unpadded model input: token ids and, for models that use them, token type ids.</summary>
@@ -83,7 +86,14 @@ public sealed record EncodedBatch(IReadOnlyList<string> Texts, IReadOnlyList<Enc
 /// <summary>One text's prediction.</summary>
 /// <param name="Text">The text.</param>
 /// <param name="Logits">Raw scores, one per label.</param>
-/// <param name="Probabilities">Softmax of the logits.</param>
-/// <param name="Label">Index of the most probable label.</param>
+/// <param name="Probabilities">Each label's probability as the <see cref="Prediction.Head"/> defines it: softmax, a sigmoid per label, or empty for regression.</param>
+/// <param name="Label">Index of the most probable label (0 for regression).</param>
 /// <param name="LabelName">Name of the most probable label.</param>
-public sealed record Prediction(string Text, double[] Logits, double[] Probabilities, int Label, string LabelName);
+public sealed record Prediction(string Text, double[] Logits, double[] Probabilities, int Label, string LabelName)
+{
+    /// <summary>What the outputs mean: for <see cref="OutputHead.Regression"/> <see cref="Probabilities"/> is empty and the score is <c>Logits[0]</c>.</summary>
+    public OutputHead Head { get; init; }
+
+    /// <summary>Every predicted label: the one label (single-label), each label above 0.5 or the top one (multi-label), 0 (regression).</summary>
+    public IReadOnlyList<int> Labels { get; init; } = [Label];
+}

@@ -38,9 +38,9 @@ internal static class LogitMath
     }
 
     /// <summary>The prediction for a text from its logits.</summary>
-    public static Prediction Predict(string text, double[] logits, IReadOnlyList<string> labels)
+    public static Prediction Predict(string text, double[] logits, IReadOnlyList<string> labels, OutputHead head = OutputHead.SingleLabel)
     {
-        var label = ArgMax(logits);
-        return new Prediction(text, logits, Softmax(logits), label, labels[label]);
+        var label = head == OutputHead.Regression ? 0 : ArgMax(logits);
+        return new Prediction(text, logits, head.Probabilities(logits), label, labels[label]) { Head = head, Labels = head.PredictedLabels(logits) };
     }
 }

@@ -19,8 +19,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule.</param>
     /// <param name="maxLength">Longest accepted input in tokens, or null.</param>
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
+    /// <param name="head">What the outputs mean (softmax labels by default; sigmoid labels; a regression output).</param>
     public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
-        string wordEmbeddingPath, int? maxLength, bool usesTokenTypes)
+        string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead head = OutputHead.SingleLabel)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(module);
@@ -39,6 +40,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         WordEmbeddingPath = wordEmbeddingPath;
         MaxLength = maxLength;
         UsesTokenTypes = usesTokenTypes;
+        Head = Enum.IsDefined(head) ? head : throw new ArgumentOutOfRangeException(nameof(head), head, "unknown output head");
         module.eval();
 
         // Every hookable module gets its hook dispatcher now, before the classifier can be shared between threads:
@@ -66,6 +68,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
 
     /// <inheritdoc />
     public bool UsesTokenTypes { get; }
+
+    /// <inheritdoc />
+    public OutputHead Head { get; }
 
     /// <summary>Texts per forward pass in <see cref="Predict"/> and <see cref="PredictProbabilities"/>.</summary>
     public int BatchSize { get; init; } = 32;
@@ -141,18 +146,14 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             using var noGrad = torch.no_grad();
             var batch = Encode(chunk.Select(i => texts[i]).ToArray(), truncate);
             var logits = Logits(batch.Input).to(ScalarType.Float64);
-            var probabilities = logits.softmax(-1);
             var l = logits.data<double>().ToArray();
-            var p = probabilities.data<double>().ToArray();
             var n = Labels.Count;
             NonFiniteValueException.CheckLogits(Name, Enumerable.Range(0, chunk.Length).Select(r => l.AsSpan(r * n, n).ToArray()).ToArray(),
                 chunk.Select(i => texts[i]).ToArray());
             for (var row = 0; row < chunk.Length; row++)
             {
                 var rowLogits = l.AsSpan(row * n, n).ToArray();
-                var rowProbabilities = p.AsSpan(row * n, n).ToArray();
-                var label = Array.IndexOf(rowLogits, rowLogits.Max());
-                results[chunk[row]] = new Prediction(texts[chunk[row]], rowLogits, rowProbabilities, label, Labels[label]);
+                results[chunk[row]] = LogitMath.Predict(texts[chunk[row]], rowLogits, Labels, Head);
             }
         }
 

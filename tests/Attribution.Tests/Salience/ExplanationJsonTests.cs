@@ -121,8 +121,8 @@ public class ExplanationJsonTests
         readAsTwo.Version.Should().Be(2);
         ExplanationJson.Serialize(readAsTwo).Should().Be(json);
 
-        var unknown = () => ExplanationJson.Serialize(document with { Version = 3 });
-        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 2, not 3*");
+        var unknown = () => ExplanationJson.Serialize(document with { Version = 4 });
+        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 3, not 4*");
     }
 
     [Theory]
@@ -369,7 +369,7 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
     [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
     [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
-    [InlineData("version 3", "$.version: 3 is not one of [1, 2]")]
+    [InlineData("version 4", "$.version: 4 is not one of [1, 2, 3]")]
     [InlineData("surrogate in version 1", "$: matches none of anyOf")]
     [InlineData("shares in version 1", "$: matches none of anyOf")]
     [InlineData("string share", "$.results[0].relevance_shares.embeddings: expected number")]
@@ -392,7 +392,7 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
     [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
-    [InlineData("version 3", "at $.version: format version 3 is newer than this library reads (2)")]
+    [InlineData("version 4", "at $.version: format version 4 is newer than this library reads (3)")]
     [InlineData("version 0", "at $.version: unknown format version 0")]
     [InlineData("surrogate in version 1", "at $.results[0].surrogate: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("shares in version 1", "at $.results[0].relevance_shares: this property needs format version 2 or later, but the document is version 1")]
@@ -487,7 +487,7 @@ public class ExplanationJsonTests
             case "unknown normalization": result["normalization"] = "softmax"; break;
             case "fractional token id": result["token_ids"]![0] = 1.5; break;
             case "unknown property": result["colour"] = "red"; break;
-            case "version 3": document["version"] = 3; break;
+            case "version 4": document["version"] = 4; break;
             case "version 0": document["version"] = 0; break;
             case "surrogate in version 1": document["version"] = 1; result.Remove("relevance_shares"); break;
             case "shares in version 1": document["version"] = 1; result.Remove("surrogate"); break;

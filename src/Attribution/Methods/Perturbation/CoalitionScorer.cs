@@ -1,3 +1,4 @@
+using Attribution.Methods.Internal;
 using Attribution.Methods.LimeParts;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
@@ -60,7 +61,7 @@ internal sealed class CoalitionScorer
         double[] Evaluate(IReadOnlyList<bool[]> coalitions)
         {
             var rows = model.PredictLogits(coalitions.Select(Build).ToArray());
-            return rows.Select(row => Score(row, target, score)).ToArray();
+            return rows.Select(row => ScoreChecks.Value(model.Head, score, row, target)).ToArray();
         }
 
         return new CoalitionScorer(features, batchSize, Evaluate, Length);
@@ -133,14 +134,6 @@ internal sealed class CoalitionScorer
     /// <summary>The scored output for one coalition.</summary>
     public double Value(bool[] coalition) => Values([coalition])[0];
 
-    /// <summary>The scored output of a logit row for the target.</summary>
-    public static double Score(double[] logits, int target, ScoreOutput score) => score switch
-    {
-        ScoreOutput.Logit => logits[target],
-        ScoreOutput.Probability => LogitMath.Softmax(logits)[target],
-        ScoreOutput.LogProbability => LogitMath.LogSoftmax(logits, target),
-        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "unknown scored output: use logit, probability or log-probability"),
-    };
 
     private static string Key(bool[] present) => string.Create(present.Length, present, (span, p) =>
     {

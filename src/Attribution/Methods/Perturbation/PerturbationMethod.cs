@@ -130,8 +130,9 @@ public abstract class PerturbationMethod : IPerturbationAttributor
 
         var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
-        var probabilities = LogitMath.Softmax(logits);
-        var target = options.Target.Resolve(model.Labels, LogitMath.ArgMax(logits));
+        var probabilities = model.Head.Probabilities(logits);
+        ScoreChecks.Check(model.Head, options.Score);
+        var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         var (features, tokenFeature) = SplitFeatures(text, encoding);
         if (features.Count == 0)
         {
@@ -152,13 +153,13 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         }
 
         var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize);
-        scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), CoalitionScorer.Score(logits, target, options.Score));
+        scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), ScoreChecks.Value(model.Head, options.Score, logits, target));
         scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
         var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
         var explanation = Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
-            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores);
+            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores) with { Head = model.Head };
         return (run, explanation);
     }
 

@@ -139,12 +139,12 @@ public static class ConsoleRenderer
         var predicted = RenderSupport.Predicted(first);
         output.Append(Bold($"Text {index + 1}/{count}:", mode)).Append(' ').Append(Clean(group.Text)).Append('\n');
         output.Append("prediction: ").Append(Clean(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append(" (p = ").Append(Probability(first, predicted)).Append(')');
+            .Append(" (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {
             output.Append(" · explained: ").Append(Clean(first.TargetLabel)).Append(" (class ")
-                .Append(first.Target.ToString(Invariant)).Append(", p = ").Append(Probability(first, first.Target)).Append(')');
+                .Append(first.Target.ToString(Invariant)).Append(", ").Append(RenderSupport.Likelihood(first, first.Target)).Append(')');
         }
 
         output.Append('\n');
@@ -286,9 +286,4 @@ public static class ConsoleRenderer
         return builder.ToString();
     }
 
-    private static string Probability(Explanation e, int index)
-    {
-        var p = RenderSupport.Probability(e, index);
-        return double.IsNaN(p) ? "?" : p.ToString("0.0000", Invariant);
-    }
 }

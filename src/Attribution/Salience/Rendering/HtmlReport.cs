@@ -192,12 +192,12 @@ public static class HtmlReport
             .Append("<p class=\"source\">").Append(Escape(group.Text)).Append("</p>\n");
         var predicted = RenderSupport.Predicted(first);
         html.Append("<p class=\"prediction\">Prediction <b>").Append(Escape(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append("</b> (p = ").Append(Probability(first, predicted)).Append(')');
+            .Append("</b> (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {
             html.Append(" · Explained class <b>").Append(Escape(first.TargetLabel)).Append("</b> (class ").Append(first.Target)
-                .Append(", p = ").Append(Probability(first, first.Target))
+                .Append(", ").Append(RenderSupport.Likelihood(first, first.Target))
                 .Append(", logit ").Append(RenderSupport.Brief(first.Logits[first.Target])).Append(')');
         }
 
@@ -219,7 +219,7 @@ public static class HtmlReport
         if (showTarget)
         {
             html.Append(" <span class=\"target\">explains <b>").Append(Escape(e.TargetLabel)).Append("</b> (class ").Append(e.Target)
-                .Append(", p = ").Append(Probability(e, e.Target)).Append(")</span>");
+                .Append(", ").Append(RenderSupport.Likelihood(e, e.Target)).Append(")</span>");
         }
 
         html.Append("</div>\n<div class=\"tokens\">");
@@ -346,11 +346,6 @@ public static class HtmlReport
             .Append(Escape(gap[(lead.Length + trimmed.Length)..]));
     }
 
-    private static string Probability(Explanation e, int index)
-    {
-        var p = RenderSupport.Probability(e, index);
-        return double.IsNaN(p) ? "?" : p.ToString("0.0000", Invariant);
-    }
 
     private static string Count(int n, string noun) => n.ToString(Invariant) + " " + noun + (n == 1 ? string.Empty : "s");
 }

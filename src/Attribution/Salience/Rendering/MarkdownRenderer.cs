@@ -103,12 +103,12 @@ public static class MarkdownRenderer
         md.Append("> ").Append(EscapeLineStart(Escape(group.Text))).Append("\n\n");
         var predicted = RenderSupport.Predicted(first);
         md.Append("**Prediction:** ").Append(Escape(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append(" (p = ").Append(Probability(first, predicted)).Append(')');
+            .Append(" (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {
             md.Append(" · **Explained class:** ").Append(Escape(first.TargetLabel)).Append(" (class ")
-                .Append(first.Target.ToString(Invariant)).Append(", p = ").Append(Probability(first, first.Target)).Append(')');
+                .Append(first.Target.ToString(Invariant)).Append(", ").Append(RenderSupport.Likelihood(first, first.Target)).Append(')');
         }
 
         md.Append("\n\n");
@@ -272,9 +272,4 @@ public static class MarkdownRenderer
         return signed && value > 0 ? "+" + text : text;
     }
 
-    private static string Probability(Explanation e, int index)
-    {
-        var p = RenderSupport.Probability(e, index);
-        return double.IsNaN(p) ? "?" : p.ToString("0.0000", Invariant);
-    }
 }

@@ -89,6 +89,21 @@ internal static class RenderSupport
     public static double Probability(Explanation e, int index) =>
         index >= 0 && index < e.Probabilities.Length ? e.Probabilities[index] : double.NaN;
 
+    /// <summary>
+    /// How likely label <paramref name="index"/> is, in the head's own terms: <c>p = 0.9770</c> (softmax),
+    /// <c>σ = 0.6184</c> (a multi-label sigmoid), <c>score = 0.3132</c> (a regression output, which has no probability).
+    /// </summary>
+    public static string Likelihood(Explanation e, int index)
+    {
+        if (e.Head == Models.OutputHead.Regression)
+        {
+            return "score = " + (e.Logits.Length > 0 ? e.Logits[0].ToString("0.0000", Invariant) : "?");
+        }
+
+        var p = Probability(e, index);
+        return (e.Head == Models.OutputHead.MultiLabel ? "σ = " : "p = ") + (double.IsNaN(p) ? "?" : p.ToString("0.0000", Invariant));
+    }
+
     /// <summary>The exact (round-trip) text of a number.</summary>
     public static string Exact(double value) => value.ToString("R", Invariant);
 

@@ -14,13 +14,16 @@ public sealed record ExplanationDocument
     /// <c>relevance_shares</c> and <c>surrogate</c>; the library reads versions 1 and 2 and writes each document in
     /// the lowest version that carries it (<see cref="RequiredVersion"/>).
     /// </summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>The oldest format version this library reads and writes.</summary>
     public const int FirstVersion = 1;
 
     /// <summary>The first format version that carries <see cref="Explanation.RelevanceShares"/> and <see cref="Explanation.Surrogate"/>.</summary>
     public const int SharesAndSurrogateVersion = 2;
+
+    /// <summary>The first format version that carries <see cref="Explanation.Head"/> (multi-label and regression models).</summary>
+    public const int HeadVersion = 3;
 
     /// <summary>The document-level method name of a comparison document.</summary>
     public const string CompareMethod = "compare";
@@ -33,12 +36,15 @@ public sealed record ExplanationDocument
     public int Version { get; init; } = CurrentVersion;
 
     /// <summary>
-    /// The lowest format version that carries these results: <see cref="SharesAndSurrogateVersion"/> when a result has
+    /// The lowest format version that carries these results: <see cref="HeadVersion"/> when a result is from a
+    /// multi-label or regression head, else <see cref="SharesAndSurrogateVersion"/> when a result has
     /// <see cref="Explanation.RelevanceShares"/> or a <see cref="Explanation.Surrogate"/>, otherwise
     /// <see cref="FirstVersion"/>. The writer writes this version.
     /// </summary>
     public int RequiredVersion =>
-        Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion : FirstVersion;
+        Results.Any(r => r is not null && r.Head != Models.OutputHead.SingleLabel) ? HeadVersion
+        : Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion
+        : FirstVersion;
 
     /// <summary>The model's name; every result is from this model.</summary>
     public required string Model { get; init; }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Attribution.Methods;
+using Attribution.Models;
 
 namespace Attribution.Salience;
 
@@ -24,7 +25,7 @@ public static class ExplanationJson
     private static readonly string[] ResultProperties =
     [
         "text", "method", "settings", "tokens", "token_ids", "offsets", "is_special", "scores", "raw_attributions", "target",
-        "target_label", "logits", "probabilities", "score_output", "signed", "reduction", "normalization", "word_aggregation",
+        "target_label", "logits", "probabilities", "head", "score_output", "signed", "reduction", "normalization", "word_aggregation",
         "special_tokens_kept", "convergence_delta", "relevance_shares", "surrogate", "words", "notes", "elapsed_ms",
     ];
 
@@ -37,23 +38,8 @@ public static class ExplanationJson
 
     private static readonly string[] FeatureProperties = ["text", "offsets"];
 
-    /// <summary>The name of a scored output in the format: <c>logit</c>, <c>probability</c>, <c>log-probability</c>.</summary>
-    public static string Name(this ScoreOutput value) => value switch
-    {
-        ScoreOutput.Logit => "logit",
-        ScoreOutput.Probability => "probability",
-        ScoreOutput.LogProbability => "log-probability",
-        _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
-    };
-
     /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
-    public static ScoreOutput ParseScoreOutput(string name) => name switch
-    {
-        "logit" => ScoreOutput.Logit,
-        "probability" => ScoreOutput.Probability,
-        "log-probability" => ScoreOutput.LogProbability,
-        _ => throw new ArgumentException($"unknown score output '{name}': use logit, probability or log-probability", nameof(name)),
-    };
+    public static ScoreOutput ParseScoreOutput(string name) => ResultNames.ParseScoreOutput(name);
 
     /// <summary>Writes a single-method document (or, with <paramref name="method"/> = <c>compare</c>, a comparison document).</summary>
     /// <param name="stream">Receives UTF-8 JSON (nothing is written when the document is invalid).</param>
@@ -243,9 +229,10 @@ public static class ExplanationJson
         CheckText(e.TargetLabel, $"{at}.target_label");
         CheckFinite(e.Logits, $"{at}.logits");
         CheckFinite(e.Probabilities, $"{at}.probabilities");
-        if (e.Probabilities.Length != e.Logits.Length)
+        _ = e.Head.Name();
+        if (e.Probabilities.Length != (e.Head == OutputHead.Regression ? 0 : e.Logits.Length))
         {
-            throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities");
+            throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities for a {e.Head.Name()} head (regression has none, the others one per logit)");
         }
 
         if (e.Target < 0 || (e.Logits.Length > 0 && e.Target >= e.Logits.Length))
@@ -468,6 +455,11 @@ public static class ExplanationJson
             writer.WriteString("target_label", e.TargetLabel);
             Raw("logits", Numbers(e.Logits));
             Raw("probabilities", Numbers(e.Probabilities));
+            if (e.Head != OutputHead.SingleLabel)
+            {
+                writer.WriteString("head", e.Head.Name());
+            }
+
             writer.WriteString("score_output", e.ScoreOutput.Name());
             writer.WriteBoolean("signed", e.Signed);
             writer.WriteString("reduction", e.Reduction.Name());
@@ -660,9 +652,16 @@ public static class ExplanationJson
                 throw Fail($"{at}.logits", "no logits");
             }
 
-            if (probabilities.Length != logits.Length)
+            var head = OutputHead.SingleLabel;
+            if (element.TryGetProperty("head", out var headElement))
             {
-                throw Fail($"{at}.probabilities", $"{probabilities.Length} probabilities for {logits.Length} logits");
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.head");
+                head = Name(headElement, $"{at}.head", name => OutputHeads.FromProblemType(name, logits.Length));
+            }
+
+            if (probabilities.Length != (head == OutputHead.Regression ? 0 : logits.Length))
+            {
+                throw Fail($"{at}.probabilities", $"{probabilities.Length} probabilities for {logits.Length} logits of a {head.Name()} head (regression has none, the others one per logit)");
             }
 
             var target = Int(Required(element, "target", at), $"{at}.target");
@@ -715,6 +714,7 @@ public static class ExplanationJson
                 Logits = [.. logits],
                 Probabilities = [.. probabilities],
                 ScoreOutput = scoreOutput,
+                Head = head,
                 Signedness = Bool(Required(element, "signed", at), $"{at}.signed") ? Signedness.Signed : Signedness.Unsigned,
                 Reduction = reduction,
                 Normalization = normalization,
