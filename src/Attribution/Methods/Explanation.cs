@@ -9,7 +9,11 @@ namespace Attribution.Methods;
 /// <param name="End">UTF-16 index just past its last character.</param>
 /// <param name="Score">The aggregate of its tokens' scores (see <see cref="Explanation.WordAggregation"/>).</param>
 /// <param name="TokenIndices">Indices (into <see cref="Explanation.Tokens"/>) of the tokens it covers.</param>
-public sealed record WordScore(string Text, int Start, int End, double Score, ImmutableArray<int> TokenIndices);
+public sealed record WordScore(string Text, int Start, int End, double Score, ImmutableArray<int> TokenIndices)
+{
+    /// <summary>Which text of a pair the word is in (0 the text, 1 the pair's second text); its offsets index into that text.</summary>
+    public int Segment { get; init; }
+}
 
 /// <summary>
 /// The result of explaining one text with one method: tokens with their character offsets and scores, the
@@ -21,6 +25,15 @@ public sealed record Explanation
 {
     /// <summary>The explained text.</summary>
     public required string Text { get; init; }
+
+    /// <summary>The second text of a pair (sentence-pair models), or null. Offsets of its tokens index into it.</summary>
+    public string? TextPair { get; init; }
+
+    /// <summary>What renderers show: the text, or for a pair the two texts joined by <see cref="PairSeparator"/>.</summary>
+    public string DisplayText => TextPair is null ? Text : Text + PairSeparator + TextPair;
+
+    /// <summary>Between the two texts of a pair in <see cref="DisplayText"/>.</summary>
+    public const string PairSeparator = " ‖ ";
 
     /// <summary>The model's name.</summary>
     public required string Model { get; init; }
@@ -42,6 +55,21 @@ public sealed record Explanation
 
     /// <summary>Per token, its [start, end) UTF-16 span in <see cref="Text"/>, or null for special tokens.</summary>
     public required ImmutableArray<(int Start, int End)?> Offsets { get; init; }
+
+    /// <summary>Per token, its token type id (0 for the first text, 1 for a BERT pair's second); empty when not recorded.</summary>
+    public ImmutableArray<long> TokenTypeIds { get; init; } = [];
+
+    /// <summary>
+    /// Per token, which text it came from: 0 the text, 1 the pair's second text, null for added tokens; empty for a
+    /// single text (every token with an offset is then from the text).
+    /// </summary>
+    public ImmutableArray<int?> Segments { get; init; } = [];
+
+    /// <summary>The text token <paramref name="index"/> came from (0 or 1), or null for an added token.</summary>
+    public int? SegmentOf(int index) => Offsets[index] is null ? null : Segments.IsDefaultOrEmpty ? 0 : Segments[index] ?? 0;
+
+    /// <summary>A position in text <paramref name="segment"/> as a position in <see cref="DisplayText"/>.</summary>
+    public int DisplayPosition(int segment, int position) => segment == 1 ? Text.Length + PairSeparator.Length + position : position;
 
     /// <summary>Per token, whether the tokenizer added it (<c>[CLS]</c>, <c>[SEP]</c>, …).</summary>
     public required ImmutableArray<bool> IsSpecial { get; init; }

@@ -1,4 +1,5 @@
 using Attribution.Models;
+using Attribution.Text.Tokenizers;
 
 namespace Attribution.Methods;
 
@@ -184,6 +185,18 @@ public record AttributionOptions
 
     /// <summary>Truncate texts longer than the model accepts (reported in <see cref="Explanation.Notes"/>) instead of failing.</summary>
     public bool Truncate { get; init; }
+
+    /// <summary>
+    /// Which text of a pair loses tokens when <see cref="Truncate"/> cuts it (default longest first, as Hugging Face).
+    /// </summary>
+    public TruncationStrategy TruncationStrategy { get; init; } = TruncationStrategy.LongestFirst;
+
+    /// <summary>
+    /// For sentence-pair models (NLI, paraphrase): the second text of each pair, one per text; null for single texts.
+    /// Every method then explains both texts: scores for the tokens of both, words per text, and the perturbation
+    /// methods perturb the words of both (never the separators).
+    /// </summary>
+    public IReadOnlyList<string>? Pairs { get; init; }
 
     /// <summary>
     /// Stops a long call between batches of model passes (an <see cref="OperationCanceledException"/>; nothing is

@@ -301,6 +301,12 @@ public sealed class Lime : IPerturbationAttributor
         options ??= new AttributionOptions();
         options.Validate();
         ValidateSettings();
+        if (options.Pairs is not null)
+        {
+            throw new ArgumentException(
+                "LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet: explain pairs with occlusion, shapley, shapley-sampling or kernel-shap (they perturb both texts' words) or a gradient method",
+                nameof(options));
+        }
 
         if (model is null && Features == LimeFeatures.Tokens)
         {

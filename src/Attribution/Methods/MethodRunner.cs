@@ -26,6 +26,7 @@ public static class MethodRunner
         options ??= new AttributionOptions();
         options.Validate();
         TextArguments.Check(texts);
+        TextPairs.Check(texts, options.Pairs);
 
         var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
         var gradientBased = new List<(int Index, TextAttributor Attributor)>();
@@ -48,12 +49,12 @@ public static class MethodRunner
             return results;
         }
 
-        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize))
+        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate);
+            var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
             var context = new AttributionContext(model, batch, options);
             context.SharedTime = clock.Elapsed;
             foreach (var (m, attributor) in gradientBased)

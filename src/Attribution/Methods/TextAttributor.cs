@@ -159,6 +159,7 @@ public abstract class TextAttributor : IAttributor
         return new Explanation
         {
             Text = text,
+            TextPair = context.Batch.Pairs?[row],
             Model = context.Model.Name,
             Method = Name,
             Kind = Kind,
@@ -167,6 +168,8 @@ public abstract class TextAttributor : IAttributor
             TokenIds = [.. encoding.Ids.AsSpan(0, n)],
             Offsets = [.. encoding.Offsets.AsSpan(0, n)],
             IsSpecial = [.. encoding.SpecialTokensMask.AsSpan(0, n)],
+            TokenTypeIds = context.Batch.Pairs is null ? [] : [.. encoding.TypeIds.AsSpan(0, n)],
+            Segments = context.Batch.Pairs is null ? [] : [.. Enumerable.Range(0, n).Select(encoding.SequenceOf)],
             Scores = [.. scores[row].AsSpan(0, n)],
             RawAttributions = raw?[row][..n].Select(v => ImmutableArray.Create(v)).ToArray(),
             Target = target,

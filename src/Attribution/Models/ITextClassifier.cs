@@ -73,7 +73,17 @@ public interface ITextClassifier : ITokenClassifier
     /// Tokenizes texts and builds the padded input tensors (in the current dispose scope). An empty text, or one
     /// longer than <see cref="ITokenClassifier.MaxLength"/> without <paramref name="truncate"/>, is an <see cref="ArgumentException"/>.
     /// </summary>
-    EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false);
+    EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false) => Encode(texts, truncate, null);
+
+    /// <summary>
+    /// Encodes texts, or text pairs (<c>[CLS] a [SEP] b [SEP]</c>, token types 0/1 where the model uses them), into one
+    /// padded batch; the pairs' second texts are in <paramref name="pairs"/>, one per text.
+    /// </summary>
+    /// <param name="texts">Non-empty texts (the first text of each pair).</param>
+    /// <param name="truncate">Cut inputs longer than the model accepts (by <paramref name="strategy"/>) instead of failing.</param>
+    /// <param name="pairs">The second text of each pair, or null for single texts.</param>
+    /// <param name="strategy">Which text of a pair loses tokens when truncating.</param>
+    EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate, IReadOnlyList<string>? pairs, TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 }
 
 /// <summary>Tokenized texts and the tensors built from them (padded to the longest).</summary>
@@ -81,7 +91,11 @@ public interface ITextClassifier : ITokenClassifier
 /// <param name="Encodings">One encoding per text, padded to the batch length.</param>
 /// <param name="Input">Model input tensors [batch, length].</param>
 /// <param name="Lengths">Real (unpadded) token count of each text.</param>
-public sealed record EncodedBatch(IReadOnlyList<string> Texts, IReadOnlyList<Encoding> Encodings, ModelInput Input, int[] Lengths);
+public sealed record EncodedBatch(IReadOnlyList<string> Texts, IReadOnlyList<Encoding> Encodings, ModelInput Input, int[] Lengths)
+{
+    /// <summary>The second text of each pair, or null for single texts.</summary>
+    public IReadOnlyList<string>? Pairs { get; init; }
+}
 
 /// <summary>One text's prediction.</summary>
 /// <param name="Text">The text.</param>

@@ -76,13 +76,18 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     public int BatchSize { get; init; } = 32;
 
     /// <inheritdoc />
-    public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false)
+    public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false) => Encode(texts, truncate, null);
+
+    /// <inheritdoc />
+    public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate, IReadOnlyList<string>? pairs, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0)
         {
             throw new ArgumentException("no texts given", nameof(texts));
         }
+
+        TextPairs.Check(texts, pairs);
 
         for (var i = 0; i < texts.Count; i++)
         {
@@ -97,7 +102,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             }
         }
 
-        var encodings = Tokenizer.EncodeBatch(texts, maxLength: truncate ? MaxLength : null);
+        var encodings = Tokenizer.EncodeBatch(texts, pairs, truncate ? MaxLength : null, TruncationSide.Right, strategy);
         var lengths = encodings.Select(e => e.AttentionMask.Count(m => m != 0)).ToArray();
         if (!truncate && MaxLength is { } max)
         {
@@ -106,7 +111,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
                 if (lengths[i] > max)
                 {
                     throw new ArgumentException(
-                        $"texts[{i}] has {lengths[i]} tokens but {Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
+                        $"texts[{i}]{(pairs is null ? string.Empty : " with its pair")} has {lengths[i]} tokens but {Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
                         nameof(texts));
                 }
             }
@@ -129,7 +134,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             torch.tensor(ids, shape),
             torch.tensor(mask, shape),
             UsesTokenTypes ? torch.tensor(types, shape) : null);
-        return new EncodedBatch(texts, encodings, input, lengths);
+        return new EncodedBatch(texts, encodings, input, lengths) { Pairs = pairs };
     }
 
     /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
@@ -187,7 +192,7 @@ internal static class LengthBuckets
     /// For a wrapped model that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>)
     /// a chunk never mixes token counts, so such a model never sees padding.
     /// </summary>
-    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size)
+    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size, IReadOnlyList<string>? pairs = null)
     {
         if (size < 1)
         {
@@ -195,7 +200,7 @@ internal static class LengthBuckets
         }
 
         var sized = texts
-            .Select((text, i) => (index: i, length: string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text).Length))
+            .Select((text, i) => (index: i, length: string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text, pairs?[i]).Length))
             .OrderBy(x => x.length).ThenBy(x => x.index)
             .ToArray();
         if (model.Module is TorchSharpAdapter { TakesMask: false })

@@ -126,7 +126,7 @@ public static class MethodAgreement
         {
             foreach (var word in e.Words)
             {
-                units[$"{word.Start}:{word.End}"] = word.Score;
+                units[$"{word.Segment}:{word.Start}:{word.End}"] = word.Score;
             }
 
             return units;
@@ -135,7 +135,7 @@ public static class MethodAgreement
         var special = 0;
         for (var t = 0; t < e.Tokens.Length; t++)
         {
-            var key = e.Offsets[t] is { } o ? $"{o.Start}:{o.End}:{e.Tokens[t]}" : $"special:{special++}:{e.Tokens[t]}";
+            var key = e.Offsets[t] is { } o ? $"{e.SegmentOf(t)}:{o.Start}:{o.End}:{e.Tokens[t]}" : $"special:{special++}:{e.Tokens[t]}";
             units.TryAdd(key, e.Scores[t]);
         }
 

@@ -32,38 +32,43 @@ public static class SalienceLayer
     public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(explanation);
-        var spans = WordSpans.Of(explanation.Text);
-        var members = new List<int>[spans.Count];
-        for (var w = 0; w < members.Length; w++)
-        {
-            members[w] = [];
-        }
-
-        for (var t = 0; t < explanation.Tokens.Length; t++)
-        {
-            if (explanation.Offsets[t] is not { } offset)
-            {
-                continue;
-            }
-
-            var w = WordSpans.Find(spans, offset.Start);
-            if (w >= 0)
-            {
-                members[w].Add(t);
-            }
-        }
-
         var words = new List<WordScore>();
-        for (var w = 0; w < spans.Count; w++)
+        var texts = explanation.TextPair is null ? [explanation.Text] : new[] { explanation.Text, explanation.TextPair };
+        for (var segment = 0; segment < texts.Length; segment++)
         {
-            if (members[w].Count == 0)
+            var text = texts[segment];
+            var spans = WordSpans.Of(text);
+            var members = new List<int>[spans.Count];
+            for (var w = 0; w < members.Length; w++)
             {
-                continue;
+                members[w] = [];
             }
 
-            var (start, end) = spans[w];
-            var scores = members[w].Select(t => explanation.Scores[t]).ToArray();
-            words.Add(new WordScore(explanation.Text[start..end], start, end, Aggregate(scores, aggregation), [.. members[w]]));
+            for (var t = 0; t < explanation.Tokens.Length; t++)
+            {
+                if (explanation.Offsets[t] is not { } offset || explanation.SegmentOf(t) != segment)
+                {
+                    continue;
+                }
+
+                var w = WordSpans.Find(spans, offset.Start);
+                if (w >= 0)
+                {
+                    members[w].Add(t);
+                }
+            }
+
+            for (var w = 0; w < spans.Count; w++)
+            {
+                if (members[w].Count == 0)
+                {
+                    continue;
+                }
+
+                var (start, end) = spans[w];
+                var scores = members[w].Select(t => explanation.Scores[t]).ToArray();
+                words.Add(new WordScore(text[start..end], start, end, Aggregate(scores, aggregation), [.. members[w]]) { Segment = segment });
+            }
         }
 
         return explanation with { Words = words, WordAggregation = aggregation };
@@ -93,6 +98,8 @@ public static class SalienceLayer
             TokenIds = Pick(explanation.TokenIds),
             Offsets = Pick(explanation.Offsets),
             IsSpecial = Pick(explanation.IsSpecial),
+            TokenTypeIds = explanation.TokenTypeIds.IsDefaultOrEmpty ? explanation.TokenTypeIds : Pick(explanation.TokenTypeIds),
+            Segments = explanation.Segments.IsDefaultOrEmpty ? explanation.Segments : Pick(explanation.Segments),
             Scores = Pick(explanation.Scores),
             RawAttributions = explanation.RawAttributions is null ? null : Pick(explanation.RawAttributions),
             Words = explanation.Words.Select(w => w with { TokenIndices = [.. w.TokenIndices.Select(i => newIndex[i]).Where(i => i >= 0)] }).ToList(),

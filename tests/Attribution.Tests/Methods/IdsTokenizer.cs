@@ -28,7 +28,8 @@ internal sealed class IdsTokenizer(long cls, long sep, long pad, int vocabularyS
 
     public long? MaskId => null;
 
-    public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right)
+    public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         var ids = new List<long>();
         var offsets = new List<(int, int)?>();
@@ -62,7 +63,8 @@ internal sealed class IdsTokenizer(long cls, long sep, long pad, int vocabularyS
             new long[n], Enumerable.Repeat(1L, n).ToArray(), special.ToArray(), special.Select((s, k) => s ? (int?)null : k).ToArray(), 0);
     }
 
-    public IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right)
+    public IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         var encodings = texts.Select(t => Encode(t)).ToList();
         var length = encodings.Max(e => e.Length);

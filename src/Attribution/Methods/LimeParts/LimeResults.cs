@@ -6,7 +6,11 @@ namespace Attribution.Methods;
 /// <param name="Text">The feature as written in the text.</param>
 /// <param name="Start">UTF-16 index of its first character.</param>
 /// <param name="End">UTF-16 index just past its last character.</param>
-public sealed record TextFeature(string Text, int Start, int End);
+public sealed record TextFeature(string Text, int Start, int End)
+{
+    /// <summary>Which text of a pair the feature is in (0 the text, 1 the second text); its offsets index into that text.</summary>
+    public int Segment { get; init; }
+}
 
 /// <summary>
 /// The local linear surrogate a perturbation method fitted (LIME): target-class probability ≈

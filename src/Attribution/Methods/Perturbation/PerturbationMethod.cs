@@ -83,7 +83,13 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         options = Prepare(texts, options);
         if (model is ITokenClassifier classifier)
         {
-            return texts.Select(text => RunText(classifier, text, options).Explanation).ToList();
+            return texts.Select((text, i) => RunText(classifier, text, options.Pairs?[i], options).Explanation).ToList();
+        }
+
+        if (options.Pairs is not null)
+        {
+            throw new ArgumentException(
+                "a black-box predictor takes single texts: explain sentence pairs with a model that has a tokenizer (an ITokenClassifier)", nameof(options));
         }
 
         if (Features == LimeFeatures.Tokens)
@@ -107,14 +113,14 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare([text], options);
-        return RunText(model, text, options).Result;
+        return RunText(model, text, options.Pairs?[0], options).Result;
     }
 
-    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, AttributionOptions options)
+    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
         var tokenizer = model.Tokenizer;
-        var encoding = tokenizer.Encode(text, maxLength: options.Truncate ? model.MaxLength : null);
+        var encoding = tokenizer.Encode(text, pair, options.Truncate ? model.MaxLength : null, TruncationSide.Right, options.TruncationStrategy);
         var notes = new List<string>();
         if (model.MaxLength is { } max && encoding.Length > max)
         {
@@ -133,7 +139,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         var probabilities = model.Head.Probabilities(logits);
         ScoreChecks.Check(model.Head, options.Score);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
-        var (features, tokenFeature) = SplitFeatures(text, encoding);
+        var (features, tokenFeature) = SplitFeatures(text, pair, encoding);
         if (features.Count == 0)
         {
             throw new ArgumentException($"the text has no {Features.Name()} to perturb (only special tokens)", nameof(text));
@@ -159,7 +165,13 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
         var explanation = Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
-            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores) with { Head = model.Head };
+            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores) with
+        {
+            Head = model.Head,
+            TextPair = pair,
+            TokenTypeIds = pair is null ? [] : [.. encoding.TypeIds],
+            Segments = pair is null ? [] : [.. Enumerable.Range(0, encoding.Length).Select(encoding.SequenceOf)],
+        };
         return (run, explanation);
     }
 
@@ -236,17 +248,25 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         return explanation;
     }
 
+    private static int Shifted(int index, int by) => index < 0 ? index : index + by;
+
     /// <summary>The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature).</summary>
-    private (List<TextFeature> Features, int[] TokenFeature) SplitFeatures(string text, Encoding encoding)
+    private (List<TextFeature> Features, int[] TokenFeature) SplitFeatures(string text, string? pair, Encoding encoding)
     {
         if (Features == LimeFeatures.Tokens)
         {
-            return LimeText.FromTokens(text, encoding);
+            return pair is null
+                ? LimeText.FromTokens(text, encoding)
+                : throw new ArgumentException("token features are for single texts: explain a pair with word features (the default)", nameof(Features));
         }
 
-        var words = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+        // A pair's features are the words of both texts, the first text's then the second's; separators are never features.
+        var first = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+        var second = pair is null ? [] : LimeText.Split(pair, Features == LimeFeatures.WordsAndPunctuation).Select(f => f with { Segment = 1 }).ToList();
+        var words = first.Concat(second).ToList();
         var tokenWord = Enumerable.Range(0, encoding.Length)
-            .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1 : LimeText.Find(words, o.Start))
+            .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1
+                : encoding.SequenceOf(t) == 1 ? Shifted(LimeText.Find(second, o.Start), first.Count) : LimeText.Find(first, o.Start))
             .ToArray();
 
         // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
@@ -261,6 +281,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         TextArguments.Check(texts);
         options ??= new AttributionOptions();
         options.Validate();
+        TextPairs.Check(texts, options.Pairs);
         ValidateSettings();
         return options;
     }

@@ -201,7 +201,7 @@ public static class ConsoleRenderer
 
     private static void Colored(StringBuilder output, Explanation e, IReadOnlyList<DisplayUnit> units, double scale, ColorMode mode)
     {
-        var text = e.Text;
+        var text = e.DisplayText;
         var cursor = 0;
         for (var i = 0; i < units.Count; i++)
         {

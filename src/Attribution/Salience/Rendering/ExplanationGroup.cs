@@ -34,7 +34,7 @@ public sealed class ExplanationGroup
                 throw new ArgumentNullException(nameof(explanations), $"explanations[{i}] is null");
             }
 
-            if (explanations[i].Text != text)
+            if (explanations[i].DisplayText != text)
             {
                 throw new ArgumentException($"explanations[{i}] ({explanations[i].Method}) explains another text", nameof(explanations));
             }
@@ -62,10 +62,10 @@ public sealed class ExplanationGroup
         foreach (var e in explanations)
         {
             ArgumentNullException.ThrowIfNull(e, nameof(explanations));
-            if (!members.TryGetValue(e.Text, out var list))
+            if (!members.TryGetValue(e.DisplayText, out var list))
             {
-                members[e.Text] = list = [];
-                order.Add(e.Text);
+                members[e.DisplayText] = list = [];
+                order.Add(e.DisplayText);
             }
 
             list.Add(e);
@@ -96,7 +96,7 @@ public sealed class ExplanationGroup
         }
 
         return Enumerable.Range(0, texts)
-            .Select(t => new ExplanationGroup(resultsByMethod[0][t].Text, resultsByMethod.Select(results => results[t]).ToList()))
+            .Select(t => new ExplanationGroup(resultsByMethod[0][t].DisplayText, resultsByMethod.Select(results => results[t]).ToList()))
             .ToList();
     }
 }

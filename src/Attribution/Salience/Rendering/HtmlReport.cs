@@ -273,7 +273,7 @@ public static class HtmlReport
     /// <summary>The units in text order, with the text between them (whitespace, or uncovered characters greyed out).</summary>
     private static void Units(StringBuilder html, Explanation e, IReadOnlyList<DisplayUnit> units, double scale)
     {
-        var text = e.Text;
+        var text = e.DisplayText;
         var cursor = 0;
         var needSpace = false;
         var emitted = false;

@@ -5,8 +5,8 @@ namespace Attribution.Salience;
 
 /// <summary>One coloured unit of a row: a token or a word.</summary>
 /// <param name="Label">The token as in the vocabulary, or the word as written.</param>
-/// <param name="Start">UTF-16 start in the text, or null (special tokens).</param>
-/// <param name="End">UTF-16 end in the text, or null.</param>
+/// <param name="Start">UTF-16 start in the displayed text (<see cref="Explanation.DisplayText"/>), or null (special tokens).</param>
+/// <param name="End">UTF-16 end in the displayed text, or null.</param>
 /// <param name="Score">Its score.</param>
 /// <param name="Special">Whether it is a special token.</param>
 /// <param name="Detail">Extra tooltip text (token id, or the word's tokens).</param>
@@ -28,14 +28,14 @@ internal static class RenderSupport
         if (granularity == Granularity.Words && !fellBack)
         {
             return e.Words.Select(w => new DisplayUnit(
-                w.Text, w.Start, w.End, w.Score, false,
+                w.Text, e.DisplayPosition(w.Segment, w.Start), e.DisplayPosition(w.Segment, w.End), w.Score, false,
                 "tokens: " + string.Join(" ", w.TokenIndices.Where(i => i >= 0 && i < e.Tokens.Length).Select(i => e.Tokens[i])))).ToList();
         }
 
         return Enumerable.Range(0, e.Tokens.Length).Select(i => new DisplayUnit(
             e.Tokens[i],
-            e.Offsets[i]?.Start,
-            e.Offsets[i]?.End,
+            e.Offsets[i] is { } start ? e.DisplayPosition(e.SegmentOf(i) ?? 0, start.Start) : null,
+            e.Offsets[i] is { } end ? e.DisplayPosition(e.SegmentOf(i) ?? 0, end.End) : null,
             e.Scores[i],
             e.IsSpecial[i],
             "id " + e.TokenIds[i].ToString(Invariant) + (e.IsSpecial[i] ? ", special token" : string.Empty))).ToList();

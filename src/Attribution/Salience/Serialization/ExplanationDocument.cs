@@ -22,7 +22,10 @@ public sealed record ExplanationDocument
     /// <summary>The first format version that carries <see cref="Explanation.RelevanceShares"/> and <see cref="Explanation.Surrogate"/>.</summary>
     public const int SharesAndSurrogateVersion = 2;
 
-    /// <summary>The first format version that carries <see cref="Explanation.Head"/> (multi-label and regression models).</summary>
+    /// <summary>
+    /// The first format version that carries <see cref="Explanation.Head"/> (multi-label and regression models) and text
+    /// pairs (<see cref="Explanation.TextPair"/>, token type ids, segments, a word's segment).
+    /// </summary>
     public const int HeadVersion = 3;
 
     /// <summary>The document-level method name of a comparison document.</summary>
@@ -42,7 +45,7 @@ public sealed record ExplanationDocument
     /// <see cref="FirstVersion"/>. The writer writes this version.
     /// </summary>
     public int RequiredVersion =>
-        Results.Any(r => r is not null && r.Head != Models.OutputHead.SingleLabel) ? HeadVersion
+        Results.Any(r => r is not null && (r.Head != Models.OutputHead.SingleLabel || r.TextPair is not null || !r.TokenTypeIds.IsDefaultOrEmpty || !r.Segments.IsDefaultOrEmpty)) ? HeadVersion
         : Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion
         : FirstVersion;
 

@@ -24,12 +24,12 @@ public static class ExplanationJson
 
     private static readonly string[] ResultProperties =
     [
-        "text", "method", "settings", "tokens", "token_ids", "offsets", "is_special", "scores", "raw_attributions", "target",
+        "text", "text_pair", "method", "settings", "tokens", "token_ids", "token_type_ids", "segments", "offsets", "is_special", "scores", "raw_attributions", "target",
         "target_label", "logits", "probabilities", "head", "score_output", "signed", "reduction", "normalization", "word_aggregation",
         "special_tokens_kept", "convergence_delta", "relevance_shares", "surrogate", "words", "notes", "elapsed_ms",
     ];
 
-    private static readonly string[] WordProperties = ["text", "offsets", "score", "token_indices"];
+    private static readonly string[] WordProperties = ["text", "segment", "offsets", "score", "token_indices"];
 
     private static readonly string[] SurrogateProperties =
     [
@@ -430,6 +430,11 @@ public static class ExplanationJson
         {
             writer.WriteStartObject();
             writer.WriteString("text", e.Text);
+            if (e.TextPair is { } pair)
+            {
+                writer.WriteString("text_pair", pair);
+            }
+
             if (document.IsComparison)
             {
                 writer.WriteString("method", e.Method);
@@ -443,6 +448,15 @@ public static class ExplanationJson
 
             Raw("tokens", Strings(e.Tokens));
             Raw("token_ids", Join(e.TokenIds.Select(id => id.ToString(CultureInfo.InvariantCulture))));
+            if (!e.TokenTypeIds.IsDefaultOrEmpty)
+            {
+                Raw("token_type_ids", Join(e.TokenTypeIds.Select(id => id.ToString(CultureInfo.InvariantCulture))));
+            }
+
+            if (!e.Segments.IsDefaultOrEmpty)
+            {
+                Raw("segments", Join(e.Segments.Select(x => x is { } v ? v.ToString(CultureInfo.InvariantCulture) : "null")));
+            }
             Raw("offsets", Join(e.Offsets.Select(o => o is { } span ? Span(span.Start, span.End) : "null")));
             Raw("is_special", Join(e.IsSpecial.Select(b => b ? "true" : "false")));
             Raw("scores", Numbers(e.Scores));
@@ -504,7 +518,8 @@ public static class ExplanationJson
             }
 
             Raw("words", Lines(e.Words.Select(word =>
-                $"{{\"text\"{colon}{Quote(word.Text)}{separator}\"offsets\"{colon}{Span(word.Start, word.End)}{separator}" +
+                $"{{\"text\"{colon}{Quote(word.Text)}{separator}" + (e.TextPair is null ? string.Empty : $"\"segment\"{colon}{word.Segment}{separator}") +
+                $"\"offsets\"{colon}{Span(word.Start, word.End)}{separator}" +
                 $"\"score\"{colon}{Number(word.Score)}{separator}\"token_indices\"{colon}{Join(word.TokenIndices.Select(i => i.ToString(CultureInfo.InvariantCulture)))}}}")));
             writer.WriteStartArray("notes");
             foreach (var note in e.Notes)
@@ -591,6 +606,13 @@ public static class ExplanationJson
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, ResultProperties);
             var text = String(Required(element, "text", at), $"{at}.text");
+            string? textPair = null;
+            if (element.TryGetProperty("text_pair", out var pairElement))
+            {
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.text_pair");
+                textPair = String(pairElement, $"{at}.text_pair");
+            }
+
             string method;
             if (element.TryGetProperty("method", out var methodElement))
             {
@@ -631,7 +653,25 @@ public static class ExplanationJson
             var tokens = Array(Required(element, "tokens", at), $"{at}.tokens", String);
             var n = tokens.Length;
             var ids = Array(Required(element, "token_ids", at), $"{at}.token_ids", Long);
-            var offsets = Array(Required(element, "offsets", at), $"{at}.offsets", (e, p) => e.ValueKind == JsonValueKind.Null ? null : ((int, int)?)Span(e, p, text));
+            long[] types = [];
+            if (element.TryGetProperty("token_type_ids", out var typesElement))
+            {
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.token_type_ids");
+                types = Array(typesElement, $"{at}.token_type_ids", Long);
+                SameLength(types.Length, n, $"{at}.token_type_ids");
+            }
+
+            int?[] segments = [];
+            if (element.TryGetProperty("segments", out var segmentsElement))
+            {
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.segments");
+                segments = Array(segmentsElement, $"{at}.segments", (e, p) => e.ValueKind == JsonValueKind.Null ? null : (int?)Segment(e, p, textPair));
+                SameLength(segments.Length, n, $"{at}.segments");
+            }
+
+            string TextOf(int token) => segments.Length > 0 && segments[token] == 1 ? textPair! : text;
+            var offsets = Array(Required(element, "offsets", at), $"{at}.offsets", (e, p) =>
+                e.ValueKind == JsonValueKind.Null ? null : ((int, int)?)Span(e, p, TextOf(int.Parse(p[(p.LastIndexOf('[') + 1)..^1], CultureInfo.InvariantCulture))));
             var special = Array(Required(element, "is_special", at), $"{at}.is_special", Bool);
             var scores = Array(Required(element, "scores", at), $"{at}.scores", Double);
             SameLength(ids.Length, n, $"{at}.token_ids");
@@ -689,7 +729,7 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
                 surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
             }
-            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, n));
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, n));
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
             if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
@@ -700,6 +740,9 @@ public static class ExplanationJson
             return new Explanation
             {
                 Text = text,
+                TextPair = textPair,
+                TokenTypeIds = [.. types],
+                Segments = [.. segments],
                 Model = document.Model,
                 Method = method,
                 Settings = settings,
@@ -729,11 +772,12 @@ public static class ExplanationJson
             };
         }
 
-        private static WordScore Word(JsonElement element, string at, string text, int tokenCount)
+        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int tokenCount)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, WordProperties);
-            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", text);
+            var segment = element.TryGetProperty("segment", out var segmentElement) ? Segment(segmentElement, $"{at}.segment", textPair) : 0;
+            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", segment == 1 ? textPair! : text);
             var indices = Array(Required(element, "token_indices", at), $"{at}.token_indices", Int);
             for (var i = 0; i < indices.Length; i++)
             {
@@ -743,7 +787,22 @@ public static class ExplanationJson
                 }
             }
 
-            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices]);
+            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices])
+            {
+                Segment = segment,
+            };
+        }
+
+        /// <summary>0 (the text) or 1 (the pair's second text, which must be there).</summary>
+        private static int Segment(JsonElement element, string at, string? textPair)
+        {
+            var segment = Int(element, at);
+            if (segment is not (0 or 1) || (segment == 1 && textPair is null))
+            {
+                throw Fail(at, textPair is null ? $"segment {segment} without a text_pair (only 0 is possible)" : $"segment {segment} is neither 0 (the text) nor 1 (text_pair)");
+            }
+
+            return segment;
         }
 
         private static void NeedsVersion(ExplanationDocument document, int version, string at)

@@ -39,6 +39,15 @@ public sealed record Encoding(
     int?[] WordIds,
     int Truncated)
 {
+    /// <summary>
+    /// Per token, which input it came from: 0 for the text, 1 for the second text of a pair, null for added and padding
+    /// tokens. Offsets index into that input. Null when the tokenizer does not say (a single input is then input 0).
+    /// </summary>
+    public int?[]? SequenceIds { get; init; }
+
+    /// <summary>The input token <paramref name="index"/> came from (0 or 1), or null for added and padding tokens.</summary>
+    public int? SequenceOf(int index) => SequenceIds is { } ids ? ids[index] : Offsets[index] is null ? null : 0;
+
     /// <summary>Number of tokens, special and padding tokens included.</summary>
     public int Length => Ids.Length;
 }

@@ -1,5 +1,18 @@
 namespace Attribution.Text.Tokenizers;
 
+/// <summary>Which input of a pair loses tokens when it is too long (Hugging Face's <c>truncation</c> strategies).</summary>
+public enum TruncationStrategy
+{
+    /// <summary>The longer input gives up tokens first, one at a time, until both fit (<c>longest_first</c>, the default).</summary>
+    LongestFirst,
+
+    /// <summary>Only the first input is cut; an error if cutting it cannot fit the pair (<c>only_first</c>).</summary>
+    OnlyFirst,
+
+    /// <summary>Only the second input is cut; an error if cutting it cannot fit the pair (<c>only_second</c>).</summary>
+    OnlySecond,
+}
+
 /// <summary>Which end of an over-long input loses tokens when <c>maxLength</c> forces truncation.</summary>
 public enum TruncationSide
 {
@@ -61,8 +74,11 @@ public interface ITokenizer
     /// were dropped. When null, nothing is ever dropped.
     /// </param>
     /// <param name="truncationSide">Which end loses tokens when truncating.</param>
+    /// <param name="strategy">Which input of a pair loses tokens (default <see cref="TruncationStrategy.LongestFirst"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for the special tokens.</exception>
-    Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right);
+    /// <exception cref="ArgumentException">The strategy would have to empty the input it may cut.</exception>
+    Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 
     /// <summary>
     /// Encodes every input like <see cref="Encode"/> and right-pads the shorter results to the longest one with
@@ -72,8 +88,10 @@ public interface ITokenizer
     /// <param name="pairs">Optional second inputs, one per text.</param>
     /// <param name="maxLength">Truncation limit applied to each input, as in <see cref="Encode"/>.</param>
     /// <param name="truncationSide">Which end loses tokens when truncating.</param>
+    /// <param name="strategy">Which input of a pair loses tokens (default <see cref="TruncationStrategy.LongestFirst"/>).</param>
     /// <exception cref="ArgumentException"><paramref name="pairs"/> does not have one entry per text.</exception>
-    IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right);
+    IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 
     /// <summary>
     /// Turns ids back into text: WordPiece joins <c>##</c> pieces and tidies spaces before punctuation as Hugging

@@ -98,7 +98,8 @@ internal abstract class TokenizerBase : ITokenizer
     }
 
     /// <inheritdoc />
-    public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right)
+    public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         ArgumentNullException.ThrowIfNull(text);
         var first = TokenizeInput(text, firstWord: 0);
@@ -114,7 +115,7 @@ internal abstract class TokenizerBase : ITokenizer
                     nameof(maxLength), limit, $"maxLength must leave room for the {specials} special tokens this tokenizer adds.");
             }
 
-            truncated = Truncate(first, second, limit - specials, truncationSide);
+            truncated = Truncate(first, second, limit - specials, truncationSide, strategy);
         }
 
         return Assemble(first, second, truncated);
@@ -122,7 +123,8 @@ internal abstract class TokenizerBase : ITokenizer
 
     /// <inheritdoc />
     public IReadOnlyList<Encoding> EncodeBatch(
-        IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right)
+        IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        TruncationStrategy strategy = TruncationStrategy.LongestFirst)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (pairs is not null && pairs.Count != texts.Count)
@@ -133,7 +135,7 @@ internal abstract class TokenizerBase : ITokenizer
         var encodings = new Encoding[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            encodings[i] = Encode(texts[i], pairs?[i], maxLength, truncationSide);
+            encodings[i] = Encode(texts[i], pairs?[i], maxLength, truncationSide, strategy);
         }
 
         var longest = encodings.Length == 0 ? 0 : encodings.Max(e => e.Length);
@@ -191,8 +193,12 @@ internal abstract class TokenizerBase : ITokenizer
         return pieces;
     }
 
-    /// <summary>Hugging Face's <c>longest_first</c>: the longer input gives up tokens until both fit.</summary>
-    private static int Truncate(List<Piece> first, List<Piece>? second, int budget, TruncationSide side)
+    /// <summary>
+    /// Cuts the inputs to <paramref name="budget"/> tokens (special tokens excluded) as Hugging Face's fast tokenizers
+    /// do: <c>longest_first</c> lets the longer input give up tokens first; <c>only_first</c> / <c>only_second</c> cut
+    /// one input and refuse when that cannot fit the pair without emptying it.
+    /// </summary>
+    private static int Truncate(List<Piece> first, List<Piece>? second, int budget, TruncationSide side, TruncationStrategy strategy)
     {
         var n1 = first.Count;
         var n2 = second?.Count ?? 0;
@@ -204,9 +210,16 @@ internal abstract class TokenizerBase : ITokenizer
         int keep1, keep2;
         if (second is null)
         {
+            if (strategy == TruncationStrategy.OnlySecond)
+            {
+                throw new ArgumentException(
+                    $"truncation only_second needs a second text, but there is none and the text has {n1} tokens for a budget of {budget}: use longest_first or only_first",
+                    nameof(strategy));
+            }
+
             (keep1, keep2) = (budget, 0);
         }
-        else
+        else if (strategy == TruncationStrategy.LongestFirst)
         {
             // The shorter input keeps everything if the longer one alone can absorb the cut; otherwise both get
             // half the budget, the odd token going to the longer one.
@@ -219,6 +232,21 @@ internal abstract class TokenizerBase : ITokenizer
             }
 
             (keep1, keep2) = n1 <= n2 ? (shorter, longer) : (longer, shorter);
+        }
+        else
+        {
+            var cutFirst = strategy == TruncationStrategy.OnlyFirst;
+            var (cut, other) = cutFirst ? (n1, n2) : (n2, n1);
+            var keep = budget - other;
+            if (keep <= 0)
+            {
+                throw new ArgumentException(
+                    $"truncation {(cutFirst ? "only_first" : "only_second")} would have to remove the whole {(cutFirst ? "first" : "second")} text ({cut} tokens) " +
+                    $"and still not fit: the {(cutFirst ? "second" : "first")} text alone has {other} tokens for a budget of {budget}; use longest_first or the other strategy",
+                    nameof(strategy));
+            }
+
+            (keep1, keep2) = cutFirst ? (keep, n2) : (n1, keep);
         }
 
         var dropped = Cut(first, keep1, side);
@@ -253,6 +281,7 @@ internal abstract class TokenizerBase : ITokenizer
         var attention = new long[length];
         var special = new bool[length];
         var words = new int?[length];
+        var sequences = new int?[length];
 
         var k = 0;
         foreach (var item in template)
@@ -276,6 +305,7 @@ internal abstract class TokenizerBase : ITokenizer
                 ids[k] = piece.Id;
                 tokens[k] = _idToToken[piece.Id]!;
                 offsets[k] = (piece.Start, piece.End);
+                sequences[k] = item.Sequence;
                 typeIds[k] = item.TypeId;
                 attention[k] = 1;
                 words[k] = piece.Word;
@@ -283,7 +313,7 @@ internal abstract class TokenizerBase : ITokenizer
             }
         }
 
-        return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, truncated);
+        return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, truncated) { SequenceIds = sequences };
     }
 
     private Encoding Pad(Encoding encoding, int length)
@@ -314,6 +344,8 @@ internal abstract class TokenizerBase : ITokenizer
         Array.Resize(ref attention, length);
         var words = encoding.WordIds;
         Array.Resize(ref words, length);
-        return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, encoding.Truncated);
+        var sequences = encoding.SequenceIds;
+        Array.Resize(ref sequences, length);
+        return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, encoding.Truncated) { SequenceIds = sequences };
     }
 }
