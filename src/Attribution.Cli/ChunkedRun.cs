@@ -30,9 +30,12 @@ internal static class ChunkedRun
 
         // Ctrl-C also stops inside a chunk, between model passes (a single text with many steps or samples).
         options = options with { Cancellation = context.Cancellation };
+        var done = 0;
         Run(texts, options.BatchSize, "explained", context, chunk =>
         {
-            var chunkResults = ModelMethods.ExplainAll(model, chunk, methods, options);
+            var chunkOptions = options.Pairs is { } pairs ? options with { Pairs = pairs.Skip(done).Take(chunk.Count).ToArray() } : options;
+            done += chunk.Count;
+            var chunkResults = ModelMethods.ExplainAll(model, chunk, methods, chunkOptions);
             for (var m = 0; m < methods.Count; m++)
             {
                 results[m].AddRange(chunkResults[m]);
@@ -88,7 +91,7 @@ internal static class ChunkedRun
 internal static class TextChecks
 {
     /// <summary>Refuses texts longer than the model accepts unless <paramref name="truncate"/>.</summary>
-    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source)
+    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null)
     {
         if (truncate || model.MaxLength is not { } max)
         {
@@ -97,11 +100,11 @@ internal static class TextChecks
 
         for (var i = 0; i < texts.Count; i++)
         {
-            var length = model.Tokenizer.Encode(texts[i]).Length;
+            var length = model.Tokenizer.Encode(texts[i], pairs?[i]).Length;
             if (length > max)
             {
                 throw new UsageException(source,
-                    $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens");
+                    $"text {i + 1}{(pairs is null ? string.Empty : " with its pair")} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens");
             }
         }
     }

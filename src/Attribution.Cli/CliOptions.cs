@@ -39,8 +39,21 @@ internal sealed class CliOptions
 
     public Option<string?> Input { get; } = new("--input")
     {
-        Description = "A file of texts: one text a line, or a TSV whose header row has a 'sentence' column; '-' reads standard input.",
+        Description = "A file of texts: one text a line, or a TSV whose header row has a 'sentence' column (or 'sentence1' and 'sentence2' for sentence pairs); '-' reads standard input.",
         HelpName = "FILE",
+    };
+
+    public Option<string[]> TextPair { get; } = NoOptionLikeValues(new("--text-pair")
+    {
+        Description = "explain, compare: the second text of a sentence pair (NLI, paraphrase models), one per --text, in order.",
+        HelpName = "TEXT",
+        AllowMultipleArgumentsPerToken = true,
+    });
+
+    public Option<string?> PairColumn { get; } = new("--pair-column")
+    {
+        Description = "explain, compare: the TSV column of the pairs' second texts (default 'sentence2' when the header has 'sentence1' and 'sentence2').",
+        HelpName = "NAME",
     };
 
     public Option<string?> Method { get; } = Choice("--method", "The attribution method.", MethodNames, "M");

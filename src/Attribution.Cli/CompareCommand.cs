@@ -20,6 +20,8 @@ internal static class CompareCommand
         command.Options.Add(options.Model);
         command.Options.Add(options.Text);
         command.Options.Add(options.Input);
+        command.Options.Add(options.TextPair);
+        command.Options.Add(options.PairColumn);
         command.Options.Add(options.Methods);
         foreach (var option in options.MethodOptions.Concat(options.OutputOptions))
         {
@@ -101,11 +103,12 @@ internal static class CompareCommand
         var settings = RunSettings.From(parse, options);
         var names = MethodNames(parse.GetValue(options.Methods), settings.Method, context);
         CheckOptionsUsed(names, settings.Method);
-        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        var (texts, pairs) = TextInputs.ReadPaired(settings, context);
+        settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var model = ModelSource.LoadAny(settings.ModelPath, context);
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
-        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var defaults = parse.GetValue(options.Methods) is not { Length: > 0 };
         if (defaults && model is not ITextClassifier)
         {

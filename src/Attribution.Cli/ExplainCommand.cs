@@ -17,6 +17,8 @@ internal static class ExplainCommand
         command.Options.Add(options.Model);
         command.Options.Add(options.Text);
         command.Options.Add(options.Input);
+        command.Options.Add(options.TextPair);
+        command.Options.Add(options.PairColumn);
         command.Options.Add(options.Method);
         foreach (var option in options.MethodOptions.Concat(options.OutputOptions))
         {
@@ -32,12 +34,13 @@ internal static class ExplainCommand
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
         MethodFactory.CheckUsage(methodName, settings.Method);
-        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        var (texts, pairs) = TextInputs.ReadPaired(settings, context);
+        settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var model = ModelSource.LoadAny(settings.ModelPath, context);
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
-        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var results = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
         Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
         return ExitCodes.Ok;

@@ -12,6 +12,12 @@ internal sealed record RunSettings
 
     public IReadOnlyList<string>? Texts { get; init; }
 
+    /// <summary>The <c>--text-pair</c> values (second texts of pairs), if any.</summary>
+    public IReadOnlyList<string>? TextPairs { get; init; }
+
+    /// <summary>The <c>--pair-column</c> value, if any.</summary>
+    public string? PairColumn { get; init; }
+
     public string? Input { get; init; }
 
     public required MethodSettings Method { get; init; }
@@ -115,6 +121,8 @@ internal sealed record RunSettings
         {
             ModelPath = Value(result, options.Model),
             Texts = Value(result, options.Text),
+            TextPairs = Value(result, options.TextPair),
+            PairColumn = Value(result, options.PairColumn),
             Input = Value(result, options.Input),
             Method = method,
             Explain = explain,

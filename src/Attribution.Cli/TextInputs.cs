@@ -43,8 +43,68 @@ internal static class TextInputs
         return result;
     }
 
+    /// <summary>
+    /// The texts and, for sentence pairs, their second texts: from <c>--text</c> with one <c>--text-pair</c> each, or from
+    /// a TSV whose header has <c>sentence1</c> and <c>sentence2</c> (or the column <c>--pair-column</c> names).
+    /// </summary>
+    public static (IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs) ReadPaired(RunSettings settings, CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.TextPairs is { Count: > 0 } given)
+        {
+            if (settings.Input is not null)
+            {
+                throw new UsageException("--text-pair", "--text-pair goes with --text; for a file, give a TSV with 'sentence1' and 'sentence2' columns");
+            }
+
+            var texts = Read(settings.Texts, null, context);
+            if (given.Count != texts.Count)
+            {
+                throw new UsageException("--text-pair", $"{given.Count} --text-pair value(s) for {texts.Count} --text value(s): give one second text per text");
+            }
+
+            for (var i = 0; i < given.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(given[i]))
+                {
+                    throw new UsageException("--text-pair", $"second text {i + 1} is empty: a pair needs two texts");
+                }
+
+                if (UnpairedSurrogate(given[i]) is { } at)
+                {
+                    throw new UsageException("--text-pair", $"second text {i + 1} has an unpaired UTF-16 surrogate at index {at}: it is not valid Unicode text; remove it");
+                }
+            }
+
+            return (texts, given);
+        }
+
+        if (settings.Input is { } input && settings.Texts is not { Count: > 0 })
+        {
+            return ParsePaired(Lines(input, context), input, settings.PairColumn);
+        }
+
+        if (settings.PairColumn is not null)
+        {
+            throw new UsageException("--pair-column", "--pair-column names a column of the --input TSV; give --input FILE");
+        }
+
+        return (Read(settings.Texts, settings.Input, context), null);
+    }
+
     /// <summary>The texts of a file (or of standard input for <c>-</c>).</summary>
     public static IReadOnlyList<string> ReadFile(string input, CliContext context)
+    {
+        var (texts, pairs) = ParsePaired(Lines(input, context), input, null);
+        if (pairs is not null)
+        {
+            throw new UsageException("--input", $"{input} holds sentence pairs (sentence1 and sentence2 columns): this command explains single texts; explain and compare take pairs");
+        }
+
+        return texts;
+    }
+
+    private static IReadOnlyList<string> Lines(string input, CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         IReadOnlyList<string> lines;
@@ -91,24 +151,54 @@ internal static class TextInputs
             }
         }
 
-        return Parse(lines, input);
+        return lines;
     }
 
-    /// <summary>The texts of a file's lines (see <see cref="Read"/>).</summary>
+    /// <summary>The texts of a file's lines (see <see cref="Read"/>); a file of pairs is refused.</summary>
     public static IReadOnlyList<string> Parse(IReadOnlyList<string> lines, string name)
+    {
+        var (texts, pairs) = ParsePaired(lines, name, null);
+        return pairs is null ? texts : throw new UsageException("--input", $"{name} holds sentence pairs (sentence1 and sentence2 columns): this command explains single texts");
+    }
+
+    /// <summary>
+    /// The texts of a file's lines and, when the TSV header has <c>sentence1</c> and <c>sentence2</c> (or
+    /// <paramref name="pairColumn"/>), the second texts of the pairs.
+    /// </summary>
+    public static (IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs) ParsePaired(IReadOnlyList<string> lines, string name, string? pairColumn)
     {
         ArgumentNullException.ThrowIfNull(lines);
         if (lines.Count == 0)
         {
-            return [];
+            return ([], null);
         }
 
         var header = lines[0].TrimStart('\uFEFF');
         var column = -1;
+        var second = -1;
         if (header.Contains('\t'))
         {
             var names = header.Split('\t');
-            column = Array.FindIndex(names, n => string.Equals(n.Trim(), "sentence", StringComparison.OrdinalIgnoreCase));
+            int Find(string wanted) => Array.FindIndex(names, n => string.Equals(n.Trim(), wanted, StringComparison.OrdinalIgnoreCase));
+            column = Find("sentence");
+            if (column < 0 && Find("sentence1") is var first and >= 0 && (pairColumn is not null || Find("sentence2") >= 0))
+            {
+                column = first;
+            }
+
+            if (pairColumn is not null || column == Find("sentence1"))
+            {
+                second = Find(pairColumn ?? "sentence2");
+                if (second < 0)
+                {
+                    throw new UsageException(pairColumn is null ? "--input" : "--pair-column",
+                        $"{name} has no '{pairColumn ?? "sentence2"}' column for the pairs' second texts (it has {string.Join(", ", names.Select(h => $"'{h.Trim()}'"))})");
+                }
+            }
+        }
+        else if (pairColumn is not null)
+        {
+            throw new UsageException("--pair-column", $"{name} is not a TSV (its first line has no tab): pairs need a header with the text and pair columns");
         }
 
         if (column < 0 && header.Contains('\t'))
@@ -118,6 +208,7 @@ internal static class TextInputs
         }
 
         var texts = new List<string>();
+        var pairs = new List<string>();
         if (column < 0)
         {
             for (var i = 0; i < lines.Count; i++)
@@ -129,7 +220,7 @@ internal static class TextInputs
                 }
             }
 
-            return texts;
+            return (texts, null);
         }
 
         for (var i = 1; i < lines.Count; i++)
@@ -146,9 +237,18 @@ internal static class TextInputs
             }
 
             texts.Add(Checked(fields[column], name, i + 1));
+            if (second >= 0)
+            {
+                if (second >= fields.Length || string.IsNullOrWhiteSpace(fields[second]))
+                {
+                    throw new UsageException("--input", $"{name}, line {i + 1}: the row has no second text (column {second + 1} of the header)");
+                }
+
+                pairs.Add(Checked(fields[second], name, i + 1));
+            }
         }
 
-        return texts;
+        return (texts, second >= 0 ? pairs : null);
     }
 
     /// <summary>The text of line <paramref name="line"/>, refused when it holds a NUL (a binary file) or an unpaired surrogate.</summary>

@@ -1,0 +1,62 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary>
+/// Sentence pairs on the command line: <c>--text</c> with <c>--text-pair</c>, or a TSV with sentence1 / sentence2
+/// (or <c>--pair-column</c>); the JSON carries both texts and equals what the library gives for the same pair.
+/// </summary>
+public sealed class CliPairTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-cli-pairs-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [SkippableFact]
+    public void Text_pair_options_explain_both_texts_as_the_library_does()
+    {
+        var folder = SharedData.Require("models/bert-pair-random");
+        var run = CliHarness.Run("explain", "--model", folder, "--method", "gradient-x-input", "--text", "a gripping film", "--text-pair", "the cast was dull", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        var document = ExplanationJson.Parse(run.Out);
+        var e = document.Results.Single();
+        e.TextPair.Should().Be("the cast was dull");
+        using var model = ClassifierLoader.Load(folder);
+        var expected = new GradientXInput().Explain(model, "a gripping film", new ExplainOptions { Pairs = ["the cast was dull"] });
+        e.Scores.Should().Equal(expected.Scores, (a, b) => Math.Abs(a - b) <= 1e-12, "the CLI runs the same computation");
+        e.Words.Where(w => w.Segment == 1).Select(w => w.Text).Should().Equal("the", "cast", "was", "dull");
+    }
+
+    [SkippableFact]
+    public void A_tsv_of_pairs_is_read_by_column_name()
+    {
+        var folder = SharedData.Require("models/bert-pair-random");
+        var glue = Path.Combine(root, "pairs.tsv");
+        File.WriteAllText(glue, "sentence1\tsentence2\tlabel\na gripping film\tthe cast was dull\t0\nit is fine\tit is not fine\t1\n");
+        var run = CliHarness.Run("compare", "--model", folder, "--methods", "gradient-x-input", "occlusion", "--input", glue, "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        var results = ExplanationJson.Parse(run.Out).Results;
+        results.Select(r => r.TextPair).Distinct().Should().Equal("the cast was dull", "it is not fine");
+
+        var named = Path.Combine(root, "named.tsv");
+        File.WriteAllText(named, "sentence\thypothesis\na gripping film\tthe cast was dull\n");
+        var byName = CliHarness.Run("explain", "--model", folder, "--method", "gradient", "--input", named, "--pair-column", "hypothesis", "--format", "json");
+        byName.Code.Should().Be(0, byName.ToString());
+        ExplanationJson.Parse(byName.Out).Results.Single().TextPair.Should().Be("the cast was dull");
+    }
+
+    [SkippableTheory]
+    [InlineData("--text-pair", "1 --text-pair value(s) for 2 --text value(s)")]
+    [InlineData("--pair-column", "--pair-column names a column of the --input TSV")]
+    public void Bad_pair_options_are_refused_naming_the_option(string option, string message)
+    {
+        string[] args = option == "--text-pair"
+            ? ["explain", "--model", CliHarness.TinyBert, "--method", "gradient", "--text", "a", "--text", "b", "--text-pair", "c"]
+            : ["explain", "--model", CliHarness.TinyBert, "--method", "gradient", "--text", "a", "--pair-column", "x"];
+        var run = CliHarness.Run(args);
+        run.Code.Should().NotBe(0);
+        run.Error.Should().Contain(option).And.Contain(message);
+    }
+}
