@@ -18,7 +18,7 @@ internal sealed class CliOptions
     public static readonly string[] MethodNames =
         [
             "gradient", "gradient-x-input", "integrated-gradients", "conductance", "neuron-conductance", "lime", "lrp-epsilon", "smoothgrad",
-            "occlusion", "shapley", "shapley-sampling", "kernel-shap", "gradient-shap",
+            "occlusion", "shapley", "shapley-sampling", "kernel-shap", "gradient-shap", "attention-rollout", "grad-attention-rollout",
         ];
 
     /// <summary>The formats of explanations.</summary>

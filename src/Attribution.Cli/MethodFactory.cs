@@ -207,6 +207,8 @@ internal static class MethodFactory
             "lime" => Lime(settings),
             "lrp-epsilon" => Lrp(settings),
             "smoothgrad" => SmoothGrad(settings, model),
+            "attention-rollout" => new Attribution.Methods.Attention.AttentionRollout(),
+            "grad-attention-rollout" => new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true },
             "occlusion" => new Occlusion
             {
                 Window = settings.Window ?? 1, Stride = settings.Stride ?? 1, Features = Features(settings), Perturbation = Perturbation(settings),

@@ -1,0 +1,41 @@
+using System.Collections.Immutable;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Methods.Attention;
+
+/// <summary>
+/// Per-layer, per-head attention matrices of one text (LIT's attention view). Attention shows where the model looked,
+/// not why it decided: it is not a faithful attribution (Bastings and Filippova 2020; Jain and Wallace 2019).
+/// </summary>
+/// <param name="Text">The text.</param>
+/// <param name="Tokens">Its tokens, special tokens included.</param>
+/// <param name="Layers">[layer][head][query][key] attention probabilities (rows sum to 1 over the text's tokens).</param>
+public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, IReadOnlyList<IReadOnlyList<double[][]>> Layers)
+{
+    /// <summary>The attention matrices of every layer and head for <paramref name="text"/>.</summary>
+    /// <param name="model">A classifier whose attention uses <see cref="AttentionSoftmax"/> modules.</param>
+    /// <param name="text">A non-empty text.</param>
+    /// <param name="pair">The second text of a pair, or null.</param>
+    public static AttentionMaps Of(ITextClassifier model, string text, string? pair = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Internal.TextArguments.Check([text]);
+        var modules = AttentionCapture.Modules(model, "attention maps");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = model.Encode([text], false, pair is null ? null : [pair]);
+        var (_, attention) = AttentionCapture.Run(model, modules, batch.Input);
+        var layers = attention.Select(a =>
+        {
+            var heads = (int)a.size(1);
+            var n = (int)a.size(2);
+            var values = a.to(ScalarType.Float64).contiguous().data<double>().ToArray();
+            return (IReadOnlyList<double[][]>)Enumerable.Range(0, heads)
+                .Select(h => Enumerable.Range(0, n).Select(q => values.AsSpan(((h * n) + q) * n, n).ToArray()).ToArray())
+                .ToArray();
+        }).ToArray();
+        return new AttentionMaps(text, [.. batch.Encodings[0].Tokens], layers);
+    }
+}

@@ -1,0 +1,152 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Methods.Attention;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Methods.Attention;
+
+/// <summary>
+/// Attention maps and rollout on small BERTs with random weights whose attention is computed here by hand from the
+/// parameters (embeddings, LayerNorm, Q, K, softmax), not through the library's hooks. Tolerance 1e-5: float32 model,
+/// float64 hand computation of the same operations.
+/// </summary>
+public sealed class AttentionRolloutTests : IDisposable
+{
+    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film", "superb", "cast"];
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-rollout-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private TextClassifier Bert(int layers, int heads, ulong seed)
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, Vocabulary);
+        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
+        var config = new TransformerConfig
+        {
+            ModelType = "bert", VocabSize = Vocabulary.Length, HiddenSize = 8, NumHiddenLayers = layers, NumAttentionHeads = heads,
+            IntermediateSize = 16, MaxPositionEmbeddings = 16,
+        };
+        var module = new BertForSequenceClassification(config);
+        using (var generator = new Generator(seed))
+        using (no_grad())
+        {
+            foreach (var (_, p) in module.named_parameters())
+            {
+                using var values = randn(p.shape, p.dtype, generator: generator) * 0.8;
+                p.copy_(values);
+            }
+        }
+
+        return new TextClassifier("tiny-bert", tokenizer, module, ["negative", "positive"], module.WordEmbeddingPath, 16, usesTokenTypes: true);
+    }
+
+    private static Tensor Parameter(TextClassifier model, string suffix) =>
+        model.Module.named_parameters().Single(p => p.name.EndsWith(suffix, StringComparison.Ordinal)).parameter.detach().to(ScalarType.Float64);
+
+    /// <summary>Layer 0's attention of a one-head BERT, written out: LayerNorm(word + position + type) → Q, K → softmax(QKᵀ/√d).</summary>
+    private static double[][] HandAttention(TextClassifier model, long[] ids)
+    {
+        using var scope = NewDisposeScope();
+        var idTensor = tensor(ids);
+        var embedded = Parameter(model, "word_embeddings.weight").index_select(0, idTensor)
+            + Parameter(model, "position_embeddings.weight").narrow(0, 0, ids.Length)
+            + Parameter(model, "token_type_embeddings.weight")[0];
+        var mean = embedded.mean([-1L], keepdim: true);
+        var variance = (embedded - mean).square().mean([-1L], keepdim: true);
+        var h = ((embedded - mean) / (variance + 1e-12).sqrt() * Parameter(model, "embeddings.LayerNorm.weight")) + Parameter(model, "embeddings.LayerNorm.bias");
+        var q = h.matmul(Parameter(model, "layer.0.attention.self.query.weight").t()) + Parameter(model, "layer.0.attention.self.query.bias");
+        var k = h.matmul(Parameter(model, "layer.0.attention.self.key.weight").t()) + Parameter(model, "layer.0.attention.self.key.bias");
+        var a = (q.matmul(k.t()) / Math.Sqrt(q.size(1))).softmax(-1);
+        var values = a.contiguous().data<double>().ToArray();
+        return Enumerable.Range(0, ids.Length).Select(r => values.AsSpan(r * ids.Length, ids.Length).ToArray()).ToArray();
+    }
+
+    [Fact]
+    public void Rollout_of_one_layer_and_one_head_is_the_hand_computation()
+    {
+        using var model = Bert(layers: 1, heads: 1, seed: 5);
+        const string text = "a dull film superb cast";
+        var ids = model.Tokenizer.Encode(text).Ids;
+        var a = HandAttention(model, ids);
+
+        var maps = AttentionMaps.Of(model, text);
+        maps.Layers.Should().HaveCount(1);
+        maps.Layers[0].Should().HaveCount(1);
+        for (var q = 0; q < ids.Length; q++)
+        {
+            maps.Layers[0][0][q].Should().Equal(a[q], (x, y) => Math.Abs(x - y) <= 1e-5);
+        }
+
+        // (A + I) / 2, row of the first position.
+        var expected = Enumerable.Range(0, ids.Length).Select(j => (a[0][j] + (j == 0 ? 1 : 0)) / 2).ToArray();
+        var e = new AttentionRollout().Explain(model, text, new ExplainOptions { Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        e.Scores.Should().Equal(expected, (x, y) => Math.Abs(x - y) <= 1e-5);
+        e.Scores.Sum().Should().BeApproximately(1, 1e-5, "rows of the rollout stay distributions");
+        e.Notes.Should().Contain(AttentionRollout.NotFaithful);
+        e.Signedness.Should().Be(Signedness.Unsigned);
+    }
+
+    /// <summary>Two layers, two heads: the head mean with the residual, multiplied in layer order (Â₂·Â₁), from the maps.</summary>
+    [Fact]
+    public void Rollout_multiplies_the_head_averaged_layers_in_order()
+    {
+        using var model = Bert(layers: 2, heads: 2, seed: 9);
+        const string text = "superb cast a dull film";
+        var maps = AttentionMaps.Of(model, text);
+        var n = maps.Tokens.Length;
+        double[][] Layer(int l) => Enumerable.Range(0, n).Select(q => Enumerable.Range(0, n)
+            .Select(k => ((maps.Layers[l][0][q][k] + maps.Layers[l][1][q][k]) / 2 + (q == k ? 1 : 0)) / 2).ToArray()).ToArray();
+        var (first, second) = (Layer(0), Layer(1));
+        var expected = Enumerable.Range(0, n).Select(j => Enumerable.Range(0, n).Sum(m => second[0][m] * first[m][j])).ToArray();
+        var e = new AttentionRollout().Explain(model, text, new ExplainOptions { Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        e.Scores.Should().Equal(expected, (x, y) => Math.Abs(x - y) <= 1e-6);
+
+        // Batched with a longer text (so this one is padded), the scores do not change.
+        var batched = new AttentionRollout().Explain(model, [text, text + " a dull film"], new ExplainOptions { Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        batched[0].Scores.Should().Equal(e.Scores, (x, y) => Math.Abs(x - y) <= 1e-6);
+    }
+
+    /// <summary>
+    /// Gradient-weighted rollout on one layer: I + max(0, ∇A ⊙ A), row 0, with ∇A the gradient of the target logit
+    /// taken here by a leaf the test puts at the attention softmax's output.
+    /// </summary>
+    [Fact]
+    public void Gradient_weighted_rollout_of_one_layer_is_its_definition()
+    {
+        using var model = Bert(layers: 1, heads: 1, seed: 13);
+        const string text = "a superb film";
+        var e = new AttentionRollout { GradientWeighted = true }.Explain(model, text, new ExplainOptions { Target = Target.Class(1), Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        using var scope = NewDisposeScope();
+        var batch = model.Encode([text]);
+        var softmax = model.Module.SelfAndDescendants().Select(m => m.Module).OfType<AttentionSoftmax>().Single();
+        Tensor? leaf = null;
+        using (ModuleHooks.AddForwardHook(softmax, (_, _, output) => leaf = ((Tensor)output).detach().requires_grad_()))
+        using (enable_grad())
+        {
+            var logit = model.Module.call(batch.Input)[0, 1];
+            var gradient = autograd.grad([logit], [leaf!])[0];
+            var relevance = (gradient * leaf!.detach()).clamp_min(0)[0, 0].to(ScalarType.Float64);
+            var n = (int)relevance.size(0);
+            var row = relevance[0].contiguous().data<double>().ToArray();
+            var expected = Enumerable.Range(0, n).Select(j => row[j] + (j == 0 ? 1 : 0)).ToArray();
+            e.Scores.Should().Equal(expected, (x, y) => Math.Abs(x - y) <= 1e-5 * Math.Max(1, Math.Abs(y)));
+        }
+
+        e.Method.Should().Be("grad-attention-rollout");
+    }
+
+    /// <summary>A model without attention modules is refused, naming what it needs.</summary>
+    [Fact]
+    public void A_model_without_attention_modules_is_refused()
+    {
+        using var classifier = Models.MaskedMeanKit.Create(root, ["a", "film"], 4, 3, 1, 0.5, 16).Classifier;
+        var act = () => AttentionMaps.Of(classifier, "a film");
+        act.Should().Throw<ArgumentException>().WithMessage("*AttentionSoftmax*");
+    }
+}
