@@ -81,7 +81,8 @@ internal static class TextInputs
 
         if (settings.Input is { } input && settings.Texts is not { Count: > 0 })
         {
-            return ParsePaired(Lines(input, context), input, settings.PairColumn);
+            var (fileTexts, filePairs) = ParsePaired(Lines(input, context), input, settings.PairColumn);
+            return fileTexts.Count > 0 ? (fileTexts, filePairs) : throw new UsageException("--input", $"{input} holds no texts");
         }
 
         if (settings.PairColumn is not null)
@@ -186,7 +187,7 @@ internal static class TextInputs
                 column = first;
             }
 
-            if (pairColumn is not null || column == Find("sentence1"))
+            if (column >= 0 && (pairColumn is not null || column == Find("sentence1")))
             {
                 second = Find(pairColumn ?? "sentence2");
                 if (second < 0)

@@ -44,6 +44,28 @@ public sealed class AttributionContext
         TargetTensor = tensor(targets);
     }
 
+    /// <summary>The same batch, forward pass and prediction, explaining class <paramref name="target"/> for every text.</summary>
+    private AttributionContext(AttributionContext shared, int target)
+    {
+        Model = shared.Model;
+        Batch = shared.Batch;
+        Options = shared.Options with { Target = Target.Class(target) };
+        Logits = shared.Logits;
+        LogitRows = shared.LogitRows;
+        ProbabilityRows = shared.ProbabilityRows;
+        var targets = Enumerable.Repeat((long)target, shared.Size).ToArray();
+        Targets = targets;
+        TargetTensor = tensor(targets);
+        SharedTime = shared.SharedTime;
+    }
+
+    /// <summary>This batch explained for another class: the encoding and the forward pass are shared, gradient passes are not.</summary>
+    internal AttributionContext ForClass(int target)
+    {
+        _ = Target.Class(target).Resolve(Model.Labels, 0);
+        return new AttributionContext(this, target);
+    }
+
     /// <summary>The classifier.</summary>
     public ITextClassifier Model { get; }
 

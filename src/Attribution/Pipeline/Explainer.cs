@@ -35,6 +35,30 @@ public static class Explainer
     }
 
     /// <summary>
+    /// Explains every text with every method for several labels at once ("which alternative labels were close"): result
+    /// [m][t] lists method m's explanations of text t, one per label, ordered by the label's probability for that text
+    /// (highest first; for a regression head there is one output). The encoding and forward pass are shared across
+    /// methods and labels.
+    /// </summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">Non-empty texts.</param>
+    /// <param name="attributors">The methods.</param>
+    /// <param name="classes">Label indices to explain, or null for every label.</param>
+    /// <param name="options">Scored output, batching, pairs and post-processing (its target is ignored).</param>
+    public static IReadOnlyList<IReadOnlyList<IReadOnlyList<Explanation>>> ExplainClasses(
+        ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, IReadOnlyList<int>? classes = null, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new ExplainOptions();
+        classes ??= Enumerable.Range(0, model.Labels.Count).ToArray();
+        var raw = MethodRunner.AttributeClasses(model, texts, attributors, classes, options);
+        return raw.Select(perText => (IReadOnlyList<IReadOnlyList<Explanation>>)perText
+            .Select(perClass => (IReadOnlyList<Explanation>)Finish(perClass, options)
+                .OrderByDescending(e => e.Probabilities.Length > e.Target ? e.Probabilities[e.Target] : e.Logits[e.Target]).ToArray())
+            .ToArray()).ToArray();
+    }
+
+    /// <summary>
     /// Explains each text with one method. Gradient methods need an <see cref="ITextClassifier"/>; perturbation methods
     /// (<see cref="IPerturbationAttributor"/>) also explain any <see cref="ITokenClassifier"/> (an ONNX model) and
     /// black-box <see cref="ITextPredictor"/>s (whose results' tokens are the features).

@@ -1,0 +1,178 @@
+using Attribution.Engine;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Methods;
+
+/// <summary>One token swapped by <see cref="HotFlip"/>.</summary>
+/// <param name="Position">The token's index in the encoding (special tokens included).</param>
+/// <param name="From">The token replaced.</param>
+/// <param name="To">The vocabulary token put in its place.</param>
+/// <param name="Estimate">The first-order change of the predicted class's logit, (e_to − e_from) · ∂logit/∂e (negative lowers it).</param>
+public sealed record TokenFlip(int Position, string From, string To, double Estimate);
+
+/// <summary>An edit proposed by <see cref="HotFlip"/>, checked with a real forward pass.</summary>
+/// <param name="Text">The edited text.</param>
+/// <param name="Flips">The swaps, in text order.</param>
+/// <param name="Prediction">The model's prediction for the edited text.</param>
+/// <param name="Flipped">Whether the predicted label changed.</param>
+/// <param name="LogitChange">The change of the originally predicted class's logit (negative: the model believes it less).</param>
+public sealed record HotFlipEdit(string Text, IReadOnlyList<TokenFlip> Flips, Prediction Prediction, bool Flipped, double LogitChange);
+
+/// <summary>
+/// HotFlip (Ebrahimi et al. 2018; LIT's counterfactual generator): first-order token substitutions from the gradient
+/// of the predicted class's logit at the word embeddings. For each position, the vocabulary tokens v whose embedding
+/// difference e_v − e_x has the most negative dot product with the gradient (the largest first-order drop of the
+/// prediction) are candidates; the best candidates are then run through the model, and the edits that flip the
+/// prediction (or, failing that, lower it most) are returned with their real predictions.
+/// </summary>
+/// <remarks>
+/// Positions are whole-word tokens (a word that is one token); the tokenizer's special tokens, subword pieces
+/// (<c>##…</c>) and <see cref="ExcludedTokens"/> are never proposed. The edited text replaces the token's span, and is
+/// re-tokenized for the check, so an edit is what a user would type. Needs an <see cref="nn.Module"/> embedding table
+/// at the model's word-embedding path.
+/// </remarks>
+public sealed class HotFlip
+{
+    /// <summary>How many positions an edit changes (default 1).</summary>
+    public int Positions { get; init; } = 1;
+
+    /// <summary>Candidates per position evaluated with a real forward pass (default 10).</summary>
+    public int CandidatesPerPosition { get; init; } = 10;
+
+    /// <summary>Vocabulary tokens never proposed (besides special tokens and subword pieces).</summary>
+    public IReadOnlyCollection<string> ExcludedTokens { get; init; } = [];
+
+    /// <summary>
+    /// Edits of <paramref name="text"/> that flip or most lower the model's prediction, best first: those that flip the
+    /// label (by the largest drop), then the others (by drop).
+    /// </summary>
+    /// <param name="model">A classifier with an embedding table at its word-embedding path.</param>
+    /// <param name="text">A non-empty text.</param>
+    /// <param name="maxEdits">The most edits returned (default 5).</param>
+    public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Internal.TextArguments.Check([text]);
+        if (Positions < 1 || CandidatesPerPosition < 1 || maxEdits < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Positions), $"positions ({Positions}), candidates per position ({CandidatesPerPosition}) and maxEdits ({maxEdits}) must be at least 1");
+        }
+
+        if (model.Module.Submodule(model.WordEmbeddingPath) is not TorchSharp.Modules.Embedding embedding)
+        {
+            throw new ArgumentException($"HotFlip needs an nn.Embedding at '{model.WordEmbeddingPath}' of {model.Name} to score substitutions", nameof(model));
+        }
+
+        var original = Predict(model, [text])[0];
+        var label = original.Label;
+        var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true })[0];
+        var encoding = model.Tokenizer.Encode(text);
+        var positions = WholeWordPositions(model, encoding);
+        if (positions.Count == 0)
+        {
+            throw new ArgumentException("the text has no whole-word token to flip (only special tokens or subword pieces)", nameof(text));
+        }
+
+        var allowed = AllowedIds(model);
+        var perPosition = new List<List<TokenFlip>>();
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var table = embedding.weight!.detach().to(ScalarType.Float64);
+            foreach (var t in positions)
+            {
+                var g = tensor(gradient.RawAttributions![t].Select(v => (double)v).ToArray());
+                var dots = table.matmul(g).data<double>().ToArray();
+                var own = dots[encoding.Ids[t]];
+                perPosition.Add(allowed.Where(v => v != encoding.Ids[t])
+                    .Select(v => (Id: v, Estimate: dots[v] - own))
+                    .OrderBy(x => x.Estimate).ThenBy(x => x.Id)
+                    .Take(CandidatesPerPosition)
+                    .Select(x => new TokenFlip(t, encoding.Tokens[t], model.Tokenizer.IdToToken(x.Id)!, x.Estimate))
+                    .ToList());
+            }
+        }
+
+        // Single flips at every position; with Positions > 1 also the best flips of the positions whose best estimate
+        // drops most, combined (the k-th candidate at the best position with the best ones elsewhere).
+        var edits = perPosition.SelectMany(c => c.Select(f => (IReadOnlyList<TokenFlip>)[f])).ToList();
+        if (Positions > 1)
+        {
+            var best = perPosition.OrderBy(c => c[0].Estimate).Take(Positions).ToList();
+            for (var k = 0; k < best[0].Count; k++)
+            {
+                edits.Add([best[0][k], .. best.Skip(1).Select(c => c[0])]);
+            }
+        }
+
+        var texts = edits.Select(flips => Apply(text, encoding, flips)).ToArray();
+        var predictions = Predict(model, texts);
+        return edits.Select((flips, i) => new HotFlipEdit(
+                texts[i], flips.OrderBy(f => f.Position).ToArray(), predictions[i], predictions[i].Label != label,
+                predictions[i].Logits[label] - original.Logits[label]))
+            .DistinctBy(e => e.Text)
+            .OrderByDescending(e => e.Flipped).ThenBy(e => e.LogitChange)
+            .Take(maxEdits)
+            .ToList();
+    }
+
+    /// <summary>Tokens that are a whole word: not special, not a subword piece, not followed by one.</summary>
+    private static List<int> WholeWordPositions(ITextClassifier model, Text.Tokenizers.Encoding encoding)
+    {
+        var positions = new List<int>();
+        for (var t = 0; t < encoding.Length; t++)
+        {
+            var continued = t + 1 < encoding.Length && encoding.WordIds[t + 1] is { } next && next == encoding.WordIds[t];
+            if (!encoding.SpecialTokensMask[t] && encoding.Offsets[t] is { } o && o.End > o.Start && !IsPiece(encoding.Tokens[t]) && !continued)
+            {
+                positions.Add(t);
+            }
+        }
+
+        return positions;
+    }
+
+    private List<long> AllowedIds(ITextClassifier model)
+    {
+        var tokenizer = model.Tokenizer;
+        long[] special = [tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.UnkId ?? -1, tokenizer.MaskId ?? -1];
+        var excluded = new HashSet<string>(ExcludedTokens, StringComparer.Ordinal);
+        var allowed = new List<long>();
+        for (long v = 0; v < tokenizer.VocabularySize; v++)
+        {
+            var token = tokenizer.IdToToken(v);
+            if (token is null || special.Contains(v) || IsPiece(token) || excluded.Contains(token) || token.Length == 0 ||
+                (token.StartsWith('[') && token.EndsWith(']')) || (token.StartsWith('<') && token.EndsWith('>')))
+            {
+                continue;
+            }
+
+            allowed.Add(v);
+        }
+
+        return allowed;
+    }
+
+    private static IReadOnlyList<Prediction> Predict(ITokenClassifier model, IReadOnlyList<string> texts)
+    {
+        var sequences = texts.Select(t => model.Tokenizer.Encode(t)).Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray();
+        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head)).ToArray();
+    }
+
+    private static bool IsPiece(string token) => token.StartsWith("##", StringComparison.Ordinal);
+
+    /// <summary>The text with each flipped token's span replaced by the new token (byte-level BPE's Ġ read as a space).</summary>
+    private static string Apply(string text, Text.Tokenizers.Encoding encoding, IReadOnlyList<TokenFlip> flips)
+    {
+        var result = text;
+        foreach (var flip in flips.OrderByDescending(f => f.Position))
+        {
+            var (start, end) = encoding.Offsets[flip.Position]!.Value;
+            result = result[..start] + flip.To.TrimStart('Ġ') + result[end..];
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,58 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Training;
+using Xunit.Abstractions;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// HotFlip on the default sentiment CNN, trained here from the generated corpus: the edits it returns really change
+/// the prediction when the edited texts are run again, each edit swaps whole words for vocabulary words, and the
+/// first-order estimate points the right way for the flips it keeps.
+/// </summary>
+public sealed class HotFlipTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string cache = Directory.CreateTempSubdirectory("attribution-hotflip-").FullName;
+
+    public void Dispose() => Directory.Delete(cache, recursive: true);
+
+    [Fact]
+    public void Returned_flips_change_the_prediction_when_run_again()
+    {
+        using var model = DefaultModel.GetOrTrain(cache);
+        var corpus = DefaultModel.Corpus();
+        var texts = corpus.Test.Take(40).Select(e => e.Text).ToArray();
+        var predictions = model.Predict(texts);
+        var text = texts.Where((_, i) => predictions[i].Probabilities.Max() > 0.9).First();
+        var before = model.Predict([text])[0];
+
+        var edits = new HotFlip().Generate(model, text);
+        edits.Should().NotBeEmpty();
+        foreach (var edit in edits)
+        {
+            output.WriteLine($"{text} -> {edit.Text}: {edit.Prediction.LabelName} ({edit.Prediction.Probabilities.Max():F3}), Δlogit {edit.LogitChange:F3}, flipped {edit.Flipped}");
+            var again = model.Predict([edit.Text])[0];
+            again.Label.Should().Be(edit.Prediction.Label, "the edit's prediction is a real forward pass");
+            edit.Flipped.Should().Be(again.Label != before.Label);
+            // 1e-5: float32 logits of a text run alone vs in a batch of edits differ in the last bits.
+            edit.LogitChange.Should().BeApproximately(again.Logits[before.Label] - before.Logits[before.Label], 1e-5);
+            edit.Flips.Should().ContainSingle();
+            var flip = edit.Flips[0];
+            edit.Text.Split(' ').Should().Contain(flip.To).And.HaveCount(text.Split(' ').Length, "one whole word swapped for another");
+        }
+
+        edits[0].Flipped.Should().BeTrue("swapping the sentiment word of a confident prediction flips it");
+        edits[0].Flips[0].Estimate.Should().BeNegative("the first-order estimate lowers the predicted logit");
+
+        var pairs = new HotFlip { Positions = 2, CandidatesPerPosition = 3 }.Generate(model, text, maxEdits: 20);
+        pairs.Should().Contain(e => e.Flips.Count == 2);
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused()
+    {
+        using var model = DefaultModel.GetOrTrain(cache);
+        var act = () => new HotFlip { CandidatesPerPosition = 0 }.Generate(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*candidates per position (0)*");
+    }
+}
