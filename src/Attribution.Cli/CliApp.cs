@@ -160,10 +160,11 @@ internal static class CliApp
         var root = new Command("attribution", 
             "Attribution for text classifiers: which words pushed the prediction. Methods: gradient, gradient-x-input, "
             + "integrated-gradients, conductance, neuron-conductance, lime, lrp-epsilon, smoothgrad, gradient-shap, occlusion, "
-            + "shapley, shapley-sampling, kernel-shap. Without --model, the "
+            + "shapley, shapley-sampling, kernel-shap, attention-rollout, grad-attention-rollout; counterfactual compares edits of a text. Without --model, the "
             + "demo's default model (trained on a generated sentiment corpus) is used.")
         {
             ExplainCommand.Create(context),
+            CounterfactualCommand.Create(context),
             CompareCommand.Create(context),
             PredictCommand.Create(context),
             EvaluateCommand.Create(context),

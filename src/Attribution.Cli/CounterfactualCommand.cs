@@ -1,0 +1,256 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Attribution.Evaluation;
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// <c>attribution counterfactual</c>: a pinned original and edits of it (<c>--edit TEXT</c>, or <c>--replace
+/// word=replacement</c>, each one edit; several replacements in one edit separated by commas), each with its prediction
+/// and every method's word scores aligned with the original's (LIT's comparison mode).
+/// </summary>
+internal static class CounterfactualCommand
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>The command, bound to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var options = new CliOptions();
+        var edit = new Option<string[]>("--edit") { Description = "An edited version of the text (repeat for several).", HelpName = "TEXT", AllowMultipleArgumentsPerToken = true };
+        var replace = new Option<string[]>("--replace")
+        {
+            Description = "Word replacements that make one edit: word=replacement, several separated by commas (repeat for several edits). Whole words, case kept.",
+            HelpName = "W=R",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("counterfactual", "Compare a text with edited versions of it: the prediction change and every method's scores, word by word.");
+        command.Options.Add(options.Model);
+        command.Options.Add(options.Text);
+        command.Options.Add(edit);
+        command.Options.Add(replace);
+        command.Options.Add(options.Methods);
+        foreach (var option in options.MethodOptions.Concat(options.OutputOptions))
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse =>
+        {
+            var settings = RunSettings.From(parse, options);
+            if (settings.Texts is not { Count: 1 })
+            {
+                throw new UsageException("--text", "give the original text once with --text TEXT");
+            }
+
+            var original = TextInputs.Read(settings.Texts, null, context)[0];
+            var edits = new List<string>(parse.GetValue(edit) ?? []);
+            foreach (var group in parse.GetValue(replace) ?? [])
+            {
+                try
+                {
+                    edits.Add(Counterfactuals.Replace(original, group.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)));
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException("--replace", CliApp.UsageMessage(e));
+                }
+            }
+
+            if (edits.Count == 0)
+            {
+                throw new UsageException("--edit", "give at least one edit: --edit TEXT or --replace word=replacement");
+            }
+
+            var model = ModelSource.LoadAny(settings.ModelPath, context) as ITextClassifier
+                ?? throw new UsageException("--model", "counterfactual comparison needs a TorchSharp model (gradient methods explain every edit)");
+            using var owner = model as IDisposable;
+            var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : ["gradient-x-input", "integrated-gradients", "occlusion"], settings.Method, context);
+            var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
+            var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);
+            Output.Write(Render(report, settings.Format), settings.Output, context);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Render(CounterfactualReport report, string format) => format switch
+    {
+        "json" => Json(report),
+        "html" => Html(report),
+        "markdown" => Markdown(report),
+        _ => Table(report),
+    };
+
+    private static string F(double? value) => value is { } v ? v.ToString("+0.0000;-0.0000;0.0000", Invariant) : "";
+
+    private static string Mark(WordChange change) => change switch
+    {
+        WordChange.Replaced => "replaced",
+        WordChange.Inserted => "inserted",
+        WordChange.Deleted => "deleted",
+        _ => "",
+    };
+
+    private static string Table(CounterfactualReport report)
+    {
+        var text = new StringBuilder();
+        text.Append("original: ").Append(report.Original).Append(" -> ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        foreach (var edit in report.Edits)
+        {
+            text.Append("\nedit: ").Append(edit.Text).Append(" -> ").Append(edit.Prediction).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
+                .Append(edit.Flipped ? " FLIPPED" : string.Empty).Append('\n');
+            text.Append("  ").Append("original".PadRight(14)).Append("edit".PadRight(14)).Append("change".PadRight(10));
+            foreach (var method in report.Methods)
+            {
+                text.Append((method + " (orig/edit/diff)").PadRight(40));
+            }
+
+            text.Append('\n');
+            foreach (var row in edit.Words)
+            {
+                text.Append("  ").Append((row.Original ?? "-").PadRight(14)).Append((row.Edited ?? "-").PadRight(14)).Append(Mark(row.Change).PadRight(10));
+                for (var m = 0; m < report.Methods.Count; m++)
+                {
+                    text.Append($"{F(row.OriginalScores[m])} {F(row.EditedScores[m])} {F(row.Differences[m])}".PadRight(40));
+                }
+
+                text.Append('\n');
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Markdown(CounterfactualReport report)
+    {
+        var md = new StringBuilder();
+        md.Append("**Original:** ").Append(MarkdownRenderer.Escape(report.Original)).Append(" → ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        foreach (var edit in report.Edits)
+        {
+            md.Append("\n**Edit:** ").Append(MarkdownRenderer.Escape(edit.Text)).Append(" → ").Append(edit.Prediction).Append(edit.Flipped ? " (flipped)" : string.Empty).Append("\n\n");
+            md.Append("| original | edit | change |").Append(string.Concat(report.Methods.Select(m => $" {m} | Δ |"))).Append('\n');
+            md.Append("|:--|:--|:--|").Append(string.Concat(report.Methods.Select(_ => "--:|--:|"))).Append('\n');
+            foreach (var row in edit.Words)
+            {
+                md.Append("| ").Append(MarkdownRenderer.Escape(row.Original ?? "")).Append(" | ").Append(MarkdownRenderer.Escape(row.Edited ?? "")).Append(" | ").Append(Mark(row.Change)).Append(" |");
+                for (var m = 0; m < report.Methods.Count; m++)
+                {
+                    md.Append(' ').Append(F(row.EditedScores[m])).Append(" | ").Append(F(row.Differences[m])).Append(" |");
+                }
+
+                md.Append('\n');
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Html(CounterfactualReport report)
+    {
+        // The pinned original and each edit side by side, as the library's report renders them, then the aligned table.
+        var groups = new List<ExplanationGroup> { new(report.Original, report.Explanations) };
+        groups.AddRange(report.Edits.Select(e => new ExplanationGroup(e.Text, e.Explanations)));
+        var html = HtmlReport.Render(groups, "counterfactual comparison");
+        var table = new StringBuilder("<section class=\"text\"><h2>Word by word</h2>\n");
+        foreach (var edit in report.Edits)
+        {
+            table.Append("<p>").Append(HtmlReport.Escape(edit.Text)).Append(edit.Flipped ? " <b>(flipped)</b>" : string.Empty).Append("</p>\n<table><tr><th>original</th><th>edit</th><th>change</th>")
+                .Append(string.Concat(report.Methods.Select(m => $"<th>{HtmlReport.Escape(m)}</th><th>Δ</th>"))).Append("</tr>\n");
+            foreach (var row in edit.Words)
+            {
+                table.Append("<tr><td>").Append(HtmlReport.Escape(row.Original ?? "")).Append("</td><td>").Append(HtmlReport.Escape(row.Edited ?? "")).Append("</td><td>").Append(Mark(row.Change)).Append("</td>");
+                for (var m = 0; m < report.Methods.Count; m++)
+                {
+                    table.Append("<td>").Append(F(row.EditedScores[m])).Append("</td><td>").Append(F(row.Differences[m])).Append("</td>");
+                }
+
+                table.Append("</tr>\n");
+            }
+
+            table.Append("</table>\n");
+        }
+
+        return Output.InsertBeforeBodyEnd(html, table.Append("</section>\n").ToString());
+    }
+
+    private static string Json(CounterfactualReport report)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("original", report.Original);
+            json.WriteString("prediction", report.Prediction);
+            json.WriteNumber("probability", report.Probability);
+            json.WriteStartArray("methods");
+            report.Methods.ToList().ForEach(json.WriteStringValue);
+            json.WriteEndArray();
+            json.WriteStartArray("edits");
+            foreach (var edit in report.Edits)
+            {
+                json.WriteStartObject();
+                json.WriteString("text", edit.Text);
+                json.WriteString("prediction", edit.Prediction);
+                json.WriteNumber("probability", edit.Probability);
+                json.WriteNumber("original_label_probability", edit.OriginalLabelProbability);
+                json.WriteBoolean("flipped", edit.Flipped);
+                json.WriteStartArray("words");
+                foreach (var row in edit.Words)
+                {
+                    json.WriteStartObject();
+                    WriteNullable(json, "original", row.Original);
+                    WriteNullable(json, "edited", row.Edited);
+                    json.WriteString("change", row.Change.ToString().ToLowerInvariant());
+                    WriteScores(json, "original_scores", row.OriginalScores);
+                    WriteScores(json, "edited_scores", row.EditedScores);
+                    WriteScores(json, "differences", row.Differences.Select(d => (double?)d).ToArray());
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static void WriteScores(Utf8JsonWriter json, string name, IReadOnlyList<double?> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            if (value is { } v)
+            {
+                json.WriteNumberValue(v);
+            }
+            else
+            {
+                json.WriteNullValue();
+            }
+        }
+
+        json.WriteEndArray();
+    }
+}

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Pipeline;
+using Attribution.Text;
+
+namespace Attribution.Evaluation;
+
+/// <summary>How a word of an edit lines up with the original text.</summary>
+public enum WordChange
+{
+    /// <summary>The same word in both.</summary>
+    Same,
+
+    /// <summary>An original word replaced by another.</summary>
+    Replaced,
+
+    /// <summary>A word only the edit has.</summary>
+    Inserted,
+
+    /// <summary>A word only the original has.</summary>
+    Deleted,
+}
+
+/// <summary>One row of an aligned comparison: an original word and its counterpart in the edit, with each method's scores.</summary>
+/// <param name="Original">The original word, or null when inserted.</param>
+/// <param name="Edited">The edit's word, or null when deleted.</param>
+/// <param name="Change">How they line up.</param>
+/// <param name="OriginalScores">Per method (in the report's order), the original word's score, or null.</param>
+/// <param name="EditedScores">Per method, the edited word's score, or null.</param>
+public sealed record AlignedWord(string? Original, string? Edited, WordChange Change, IReadOnlyList<double?> OriginalScores, IReadOnlyList<double?> EditedScores)
+{
+    /// <summary>Per method, edited − original where both exist (an inserted word counts from 0, a deleted one to 0).</summary>
+    public IReadOnlyList<double> Differences => OriginalScores.Zip(EditedScores, (o, e) => (e ?? 0) - (o ?? 0)).ToArray();
+}
+
+/// <summary>One edit of the pinned original: its prediction and every method's word scores aligned with the original's.</summary>
+/// <param name="Text">The edited text.</param>
+/// <param name="Prediction">The model's label for it.</param>
+/// <param name="Probability">The probability of that label (the score itself for a regression head).</param>
+/// <param name="OriginalLabelProbability">The probability of the original's label for the edit.</param>
+/// <param name="Flipped">Whether the predicted label changed.</param>
+/// <param name="Words">The aligned words.</param>
+/// <param name="Explanations">Per method, the edit's explanation (for the original's predicted class).</param>
+public sealed record CounterfactualEdit(
+    string Text, string Prediction, double Probability, double OriginalLabelProbability, bool Flipped, IReadOnlyList<AlignedWord> Words, IReadOnlyList<Explanation> Explanations);
+
+/// <summary>LIT's comparison mode: a pinned original and its edits, side by side.</summary>
+/// <param name="Original">The original text.</param>
+/// <param name="Prediction">The original's predicted label.</param>
+/// <param name="Probability">Its probability.</param>
+/// <param name="Methods">The methods' names, in column order.</param>
+/// <param name="Explanations">Per method, the original's explanation.</param>
+/// <param name="Edits">The edits.</param>
+public sealed record CounterfactualReport(
+    string Original, string Prediction, double Probability, IReadOnlyList<string> Methods, IReadOnlyList<Explanation> Explanations, IReadOnlyList<CounterfactualEdit> Edits);
+
+/// <summary>
+/// Counterfactual comparison: explains an original text and edited versions of it (given texts, or word replacements
+/// such as <c>tedious=exciting</c>) with every method, for the original's predicted class, and aligns each edit's words
+/// with the original's (replaced words paired, inserted and deleted words marked) so the scores can be compared word by
+/// word.
+/// </summary>
+public static class Counterfactuals
+{
+    /// <summary>Compares the original with each edit.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="original">The pinned text.</param>
+    /// <param name="edits">The edited texts (see <see cref="Replace"/> to make them from word replacements).</param>
+    /// <param name="methods">The methods (two may not share a name).</param>
+    /// <param name="options">Scored output and post-processing; the target is always the original's predicted class.</param>
+    public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(edits);
+        ArgumentNullException.ThrowIfNull(methods);
+        if (edits.Count == 0)
+        {
+            throw new ArgumentException("no edits to compare with the original: give edited texts or word replacements", nameof(edits));
+        }
+
+        if (methods.Count == 0 || methods.Select(m => m.Name).Distinct().Count() != methods.Count)
+        {
+            throw new ArgumentException("give at least one method, each once", nameof(methods));
+        }
+
+        options ??= new ExplainOptions();
+        string[] texts = [original, .. edits];
+        Methods.Internal.TextArguments.Check(texts);
+        var predictions = texts.Select(t => Predict(model, t)).ToArray();
+        var label = predictions[0].Label;
+        var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
+        var originalWords = WordSpans.Of(original).Select(s => original[s.Start..s.End]).ToArray();
+        var results = new List<CounterfactualEdit>();
+        for (var i = 1; i < texts.Length; i++)
+        {
+            var editWords = WordSpans.Of(texts[i]).Select(s => texts[i][s.Start..s.End]).ToArray();
+            var rows = Align(originalWords, editWords).Select(pair => new AlignedWord(
+                pair.Original is { } o ? originalWords[o] : null,
+                pair.Edited is { } e ? editWords[e] : null,
+                pair.Change,
+                methods.Select((_, m) => pair.Original is { } o2 ? WordScore(explained[m][0], o2) : null).ToArray(),
+                methods.Select((_, m) => pair.Edited is { } e2 ? WordScore(explained[m][i], e2) : null).ToArray())).ToList();
+            var p = predictions[i];
+            results.Add(new CounterfactualEdit(
+                texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), p.Label != label, rows, methods.Select((_, m) => explained[m][i]).ToArray()));
+        }
+
+        return new CounterfactualReport(original, predictions[0].LabelName, Likelihood(predictions[0], label), methods.Select(m => m.Name).ToArray(),
+            methods.Select((_, m) => explained[m][0]).ToArray(), results);
+    }
+
+    /// <summary>
+    /// The text with each <c>word=replacement</c> applied at word boundaries (whole words only, every occurrence,
+    /// ignoring case), keeping the case of each occurrence (Word → Replacement, WORD → REPLACEMENT).
+    /// </summary>
+    /// <param name="text">The original text.</param>
+    /// <param name="replacements">Pairs written <c>word=replacement</c>.</param>
+    public static string Replace(string text, IReadOnlyList<string> replacements)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(replacements);
+        var result = text;
+        foreach (var replacement in replacements)
+        {
+            var at = replacement?.IndexOf('=', StringComparison.Ordinal) ?? -1;
+            if (replacement is null || at <= 0 || at == replacement.Length - 1 || replacement.Trim() != replacement)
+            {
+                throw new ArgumentException($"'{replacement}' is not a replacement: write word=replacement (e.g. tedious=exciting)", nameof(replacements));
+            }
+
+            var (word, by) = (replacement[..at], replacement[(at + 1)..]);
+            var pattern = new Regex($@"(?<![\w]){Regex.Escape(word)}(?![\w])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+            if (!pattern.IsMatch(result))
+            {
+                throw new ArgumentException($"'{word}' is not a word of the text \"{text}\": nothing to replace", nameof(replacements));
+            }
+
+            result = pattern.Replace(result, m => MatchCase(m.Value, by));
+        }
+
+        return result;
+    }
+
+    /// <summary>Aligns two word sequences by their longest common subsequence (case-insensitive); unmatched runs pair up as replacements.</summary>
+    internal static IReadOnlyList<(int? Original, int? Edited, WordChange Change)> Align(IReadOnlyList<string> original, IReadOnlyList<string> edited)
+    {
+        var n = original.Count;
+        var m = edited.Count;
+        var lcs = new int[n + 1, m + 1];
+        for (var i = n - 1; i >= 0; i--)
+        {
+            for (var j = m - 1; j >= 0; j--)
+            {
+                lcs[i, j] = Same(original[i], edited[j]) ? lcs[i + 1, j + 1] + 1 : Math.Max(lcs[i + 1, j], lcs[i, j + 1]);
+            }
+        }
+
+        var rows = new List<(int?, int?, WordChange)>();
+        var (a, b) = (0, 0);
+        var (gapA, gapB) = (new List<int>(), new List<int>());
+        void Flush()
+        {
+            var paired = Math.Min(gapA.Count, gapB.Count);
+            for (var k = 0; k < paired; k++)
+            {
+                rows.Add((gapA[k], gapB[k], WordChange.Replaced));
+            }
+
+            rows.AddRange(gapA.Skip(paired).Select(x => ((int?)x, (int?)null, WordChange.Deleted)));
+            rows.AddRange(gapB.Skip(paired).Select(x => ((int?)null, (int?)x, WordChange.Inserted)));
+            gapA.Clear();
+            gapB.Clear();
+        }
+
+        while (a < n || b < m)
+        {
+            if (a < n && b < m && Same(original[a], edited[b]))
+            {
+                Flush();
+                rows.Add((a++, b++, WordChange.Same));
+            }
+            else if (b >= m || (a < n && lcs[a + 1, b] >= lcs[a, b + 1]))
+            {
+                gapA.Add(a++);
+            }
+            else
+            {
+                gapB.Add(b++);
+            }
+        }
+
+        Flush();
+        return rows;
+    }
+
+    private static bool Same(string x, string y) => string.Equals(x, y, StringComparison.OrdinalIgnoreCase);
+
+    private static string MatchCase(string found, string replacement) =>
+        found.Length > 1 && found.All(c => !char.IsLetter(c) || char.IsUpper(c)) && found.Any(char.IsLetter) ? replacement.ToUpper(CultureInfo.InvariantCulture)
+        : found.Length > 0 && char.IsUpper(found[0]) ? char.ToUpper(replacement[0], CultureInfo.InvariantCulture) + replacement[1..]
+        : replacement;
+
+    private static double? WordScore(Explanation e, int wordIndex)
+    {
+        // Words are listed in text order; a word without tokens (dropped by the tokenizer) has no entry.
+        var spans = WordSpans.Of(e.Text);
+        var (start, _) = spans[wordIndex];
+        return e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
+    }
+
+    private static Prediction Predict(ITokenClassifier model, string text)
+    {
+        var encoding = model.Tokenizer.Encode(text, maxLength: null);
+        return LogitMath.Predict(text, model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
+    }
+
+    private static double Likelihood(Prediction p, int label) => p.Probabilities.Length > label ? p.Probabilities[label] : p.Logits[label];
+}

@@ -1,0 +1,65 @@
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Training;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>Counterfactual comparison: word replacements, the word alignment, and a sentiment flip on the default model.</summary>
+public sealed class CounterfactualTests : IDisposable
+{
+    private readonly string cache = Directory.CreateTempSubdirectory("attribution-counterfactual-").FullName;
+
+    public void Dispose() => Directory.Delete(cache, recursive: true);
+
+    [Theory]
+    [InlineData("a tedious film", "tedious=exciting", "a exciting film")]
+    [InlineData("Tedious, TEDIOUS and tedious.", "tedious=exciting", "Exciting, EXCITING and exciting.")]
+    [InlineData("the actress and the actresses", "actress=actor", "the actor and the actresses")]
+    [InlineData("a dull film", "dull=great,film=movie", "a great movie")]
+    public void Replacements_apply_at_word_boundaries_keeping_case(string text, string replacements, string expected) =>
+        Counterfactuals.Replace(text, replacements.Split(',')).Should().Be(expected);
+
+    [Theory]
+    [InlineData("tedious")]
+    [InlineData("=x")]
+    [InlineData("missing=word")]
+    public void Bad_replacements_are_refused(string replacement)
+    {
+        var act = () => Counterfactuals.Replace("a tedious film", [replacement]);
+        act.Should().Throw<ArgumentException>().WithParameterName("replacements");
+    }
+
+    [Fact]
+    public void Words_align_by_their_longest_common_subsequence()
+    {
+        var rows = Counterfactuals.Align(["a", "tedious", "long", "film"], ["a", "gripping", "film", "indeed"]);
+        rows.Should().Equal(
+            (0, 0, WordChange.Same),
+            (1, 1, WordChange.Replaced),
+            (2, null, WordChange.Deleted),
+            (3, 2, WordChange.Same),
+            (null, 3, WordChange.Inserted));
+    }
+
+    /// <summary>
+    /// On the trained default model, replacing the word a confident prediction rests on (the one Gradient × Input scores
+    /// highest) by a word of the opposite sentiment flips it, and the comparison pairs the two words.
+    /// </summary>
+    [Fact]
+    public void Replacing_the_sentiment_word_flips_the_prediction_and_pairs_the_words()
+    {
+        using var model = DefaultModel.GetOrTrain(cache);
+        const string original = "an enjoyable but unfunny dialogue";
+        var report = Counterfactuals.Compare(model, original, [Counterfactuals.Replace(original, ["unfunny=excellent"])], [new GradientXInput(), new Occlusion()]);
+        report.Prediction.Should().Be("negative");
+        var edit = report.Edits.Single();
+        edit.Flipped.Should().BeTrue();
+        edit.Prediction.Should().Be("positive");
+        var row = edit.Words.Single(w => w.Change == WordChange.Replaced);
+        (row.Original, row.Edited).Should().Be(("unfunny", "excellent"));
+        row.OriginalScores[0].Should().BeGreaterThan(0, "the negative word supported the negative prediction");
+        row.EditedScores[0].Should().BeLessThan(0, "its replacement speaks against it");
+        row.Differences[0].Should().Be(row.EditedScores[0]!.Value - row.OriginalScores[0]!.Value);
+        edit.Words.Where(w => w.Change == WordChange.Same).Select(w => w.Original).Should().Equal("an", "enjoyable", "but", "dialogue");
+    }
+}
