@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Attribution.Cli;
 
-/// <summary>The JSON documents of the evaluation commands (evaluate, sanity, scorecard, shortcut): one writer setup and the shared field forms.</summary>
+/// <summary>The JSON documents of the evaluation commands (evaluate, sanity, scorecard, shortcut, counterfactual): one writer setup and the shared field forms.</summary>
 internal static class CliJson
 {
     /// <summary>An indented UTF-8 document written by <paramref name="body"/>, ending in a newline.</summary>
@@ -29,6 +29,38 @@ internal static class CliJson
         {
             writer.WriteNull(name);
         }
+    }
+
+    /// <summary>A string, or null.</summary>
+    public static void StringOrNull(this Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    /// <summary>An array of numbers with nulls where a value is absent or not finite.</summary>
+    public static void NumbersOrNull(this Utf8JsonWriter writer, string name, IEnumerable<double?> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            if (value is { } v && double.IsFinite(v))
+            {
+                writer.WriteNumberValue(v);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+        }
+
+        writer.WriteEndArray();
     }
 
     /// <summary>An object of string values (settings, definitions), in the given order.</summary>

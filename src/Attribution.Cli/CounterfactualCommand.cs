@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Attribution.Evaluation;
 using Attribution.Models;
 using Attribution.Salience;
@@ -179,41 +177,34 @@ internal static class CounterfactualCommand
         return Output.InsertBeforeBodyEnd(html, table.Append("</section>\n").ToString());
     }
 
-    private static string Json(CounterfactualReport report)
+    private static string Json(CounterfactualReport report) => CliJson.Write(json =>
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        json.WriteStartObject();
+        json.WriteString("original", report.Original);
+        json.WriteString("prediction", report.Prediction);
+        json.WriteNumber("probability", report.Probability);
+        json.WriteStartArray("methods");
+        report.Methods.ToList().ForEach(json.WriteStringValue);
+        json.WriteEndArray();
+        json.WriteStartArray("edits");
+        foreach (var edit in report.Edits)
         {
             json.WriteStartObject();
-            json.WriteString("original", report.Original);
-            json.WriteString("prediction", report.Prediction);
-            json.WriteNumber("probability", report.Probability);
-            json.WriteStartArray("methods");
-            report.Methods.ToList().ForEach(json.WriteStringValue);
-            json.WriteEndArray();
-            json.WriteStartArray("edits");
-            foreach (var edit in report.Edits)
+            json.WriteString("text", edit.Text);
+            json.WriteString("prediction", edit.Prediction);
+            json.WriteNumber("probability", edit.Probability);
+            json.WriteNumber("original_label_probability", edit.OriginalLabelProbability);
+            json.WriteBoolean("flipped", edit.Flipped);
+            json.WriteStartArray("words");
+            foreach (var row in edit.Words)
             {
                 json.WriteStartObject();
-                json.WriteString("text", edit.Text);
-                json.WriteString("prediction", edit.Prediction);
-                json.WriteNumber("probability", edit.Probability);
-                json.WriteNumber("original_label_probability", edit.OriginalLabelProbability);
-                json.WriteBoolean("flipped", edit.Flipped);
-                json.WriteStartArray("words");
-                foreach (var row in edit.Words)
-                {
-                    json.WriteStartObject();
-                    WriteNullable(json, "original", row.Original);
-                    WriteNullable(json, "edited", row.Edited);
-                    json.WriteString("change", row.Change.ToString().ToLowerInvariant());
-                    WriteScores(json, "original_scores", row.OriginalScores);
-                    WriteScores(json, "edited_scores", row.EditedScores);
-                    WriteScores(json, "differences", row.Differences.Select(d => (double?)d).ToArray());
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
+                json.StringOrNull("original", row.Original);
+                json.StringOrNull("edited", row.Edited);
+                json.WriteString("change", row.Change.ToString().ToLowerInvariant());
+                json.NumbersOrNull("original_scores", row.OriginalScores);
+                json.NumbersOrNull("edited_scores", row.EditedScores);
+                json.NumbersOrNull("differences", row.Differences.Select(d => (double?)d));
                 json.WriteEndObject();
             }
 
@@ -221,36 +212,7 @@ internal static class CounterfactualCommand
             json.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteScores(Utf8JsonWriter json, string name, IReadOnlyList<double?> values)
-    {
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            if (value is { } v)
-            {
-                json.WriteNumberValue(v);
-            }
-            else
-            {
-                json.WriteNullValue();
-            }
-        }
-
         json.WriteEndArray();
-    }
+        json.WriteEndObject();
+    });
 }
