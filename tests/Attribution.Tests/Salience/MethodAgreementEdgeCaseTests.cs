@@ -1,0 +1,161 @@
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+/// <summary>
+/// <see cref="MethodAgreement"/> beyond the plain Spearman values: pairs over several texts, signed against unsigned
+/// methods, words against tokens, special tokens as units, and the argument checks. Every ρ below is worked out by
+/// hand from the ranks (ρ = Σdx·dy / √(Σdx²·Σdy²) with d the deviation of a rank from the mean rank).
+/// </summary>
+public sealed class MethodAgreementEdgeCaseTests
+{
+    /// <summary>"aa bb cc" as [CLS] a ##a bb cc [SEP], with the given token scores and optionally word scores.</summary>
+    private static Explanation Sample(double[] scores, double[]? words = null, bool signed = true, string method = "m") => new()
+    {
+        Text = "aa bb cc",
+        Model = "hand",
+        Method = method,
+        Settings = [],
+        Tokens = ["[CLS]", "a", "##a", "bb", "cc", "[SEP]"],
+        TokenIds = [101, 1, 2, 3, 4, 102],
+        Offsets = [null, (0, 1), (1, 2), (3, 5), (6, 8), null],
+        IsSpecial = [true, false, false, false, false, true],
+        Scores = scores,
+        Target = 0,
+        TargetLabel = "negative",
+        Logits = [1, 0],
+        Probabilities = [0.73, 0.27],
+        ScoreOutput = ScoreOutput.Logit,
+        Signed = signed,
+        Reduction = "sum",
+        Words = words is null
+            ? []
+            : [new WordScore("aa", 0, 2, words[0], [1, 2]), new WordScore("bb", 3, 5, words[1], [3]), new WordScore("cc", 6, 8, words[2], [4])],
+    };
+
+    /// <summary>Three plain tokens "a b c" (no special tokens, no words).</summary>
+    private static Explanation Plain(string method, double[] scores, bool signed = true) => new()
+    {
+        Text = "a b c",
+        Model = "hand",
+        Method = method,
+        Settings = [],
+        Tokens = ["a", "b", "c"],
+        TokenIds = [1, 2, 3],
+        Offsets = [(0, 1), (2, 3), (4, 5)],
+        IsSpecial = [false, false, false],
+        Scores = scores,
+        Target = 0,
+        TargetLabel = "negative",
+        Logits = [1, 0],
+        Probabilities = [0.73, 0.27],
+        ScoreOutput = ScoreOutput.Logit,
+        Signed = signed,
+        Reduction = "sum",
+        SpecialTokensKept = false,
+    };
+
+    [Fact]
+    public void Pairs_cover_every_pair_of_methods_in_order_over_every_text()
+    {
+        // Text 1: m1 (1, 2, 3), m2 (1, 2, 3), m3 (3, 2, 1). Text 2: m1 (1, 2, 3), m2 (3, 2, 1), m3 (2, 1, 3).
+        // ρ(1 2 3, 2 1 3): d = (−1, 0, 1) and (0, −1, 1), Σdx·dy = 1, Σd² = 2 each, so 1/2; ρ(3 2 1, 2 1 3) = −1/2.
+        IReadOnlyList<IReadOnlyList<Explanation>> results =
+        [
+            [Plain("m1", [1, 2, 3]), Plain("m1", [1, 2, 3])],
+            [Plain("m2", [1, 2, 3]), Plain("m2", [3, 2, 1])],
+            [Plain("m3", [3, 2, 1]), Plain("m3", [2, 1, 3])],
+        ];
+        var pairs = MethodAgreement.Pairs(results, Granularity.Tokens);
+        pairs.Select(p => (p.First, p.Second)).Should().Equal(("m1", "m2"), ("m1", "m3"), ("m2", "m3"));
+        pairs[0].PerText.Should().Equal(1, -1);
+        pairs[1].PerText.Should().Equal(-1, 0.5);
+        pairs[2].PerText.Should().Equal(-1, -0.5);
+        pairs[2].Mean.Should().Be(-0.75);
+
+        MethodAgreement.Pairs([results[0]], Granularity.Tokens).Should().BeEmpty("one method has no pair");
+        FluentActions.Invoking(() => MethodAgreement.Pairs(null!, Granularity.Words)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Theory]
+    [InlineData(true, true, -0.5)]
+    [InlineData(true, false, 1.0)]
+    [InlineData(false, true, 1.0)]
+    public void A_pair_with_an_unsigned_method_is_compared_on_magnitudes(bool firstSigned, bool secondSigned, double expected)
+    {
+        // Signed: ranks (1, 2, 3) of (−3, 1, 2) against (3, 1, 2) of (3, 1, 2): Σdx·dy = −1, Σd² = 2, ρ = −1/2.
+        // Magnitudes: (3, 1, 2) against (3, 1, 2), ρ = 1.
+        var first = Plain("a", [-3, 1, 2], firstSigned);
+        var second = Plain("b", [3, 1, 2], secondSigned);
+        MethodAgreement.Between(first, second, Granularity.Tokens).Should().BeApproximately(expected, 1e-15);
+    }
+
+    [Fact]
+    public void Words_and_tokens_are_different_units()
+    {
+        // Same token scores in both (ρ = 1 over tokens), opposite word scores (ρ = −1 over words).
+        double[] tokens = [0, 1, 2, 3, 4, 0.5];
+        var first = Sample(tokens, words: [1, 2, 3]);
+        var second = Sample(tokens, words: [3, 2, 1]);
+        MethodAgreement.Between(first, second, Granularity.Words).Should().BeApproximately(-1, 1e-15);
+        MethodAgreement.Between(first, second, Granularity.Tokens).Should().BeApproximately(1, 1e-15);
+    }
+
+    [Fact]
+    public void Words_fall_back_to_tokens_for_results_without_words()
+    {
+        double[] tokens = [0, 1, 2, 3, 4, 0.5];
+        MethodAgreement.Between(Sample(tokens), Sample(tokens), Granularity.Words).Should().BeApproximately(1, 1e-15);
+    }
+
+    [Fact]
+    public void Every_token_special_ones_included_is_a_unit()
+    {
+        // x = [CLS] 0.5, a 1, ##a 2, bb 3, cc 4, [SEP] −1 → ranks 2 3 4 5 6 1; y swaps the specials' scores → 1 3 4 5 6 2.
+        // Mean rank 3.5: Σdx·dy = 3.75 + 0.25 + 0.25 + 2.25 + 6.25 + 3.75 = 16.5 and Σd² = 17.5, so ρ = 33/35.
+        var first = Sample([0.5, 1, 2, 3, 4, -1]);
+        var second = Sample([-1, 1, 2, 3, 4, 0.5]);
+        MethodAgreement.Between(first, second, Granularity.Tokens).Should().BeApproximately(33.0 / 35, 1e-15);
+    }
+
+    [Fact]
+    public void Only_units_both_results_have_are_compared()
+    {
+        // The second result lacks [CLS] and [SEP]; the four shared tokens agree perfectly.
+        var first = Sample([9, 1, 2, 3, 4, -9]);
+        var second = SalienceLayer.DropSpecialTokens(Sample([-9, 1, 2, 3, 4, 9]));
+        MethodAgreement.Between(first, second, Granularity.Tokens).Should().BeApproximately(1, 1e-15);
+    }
+
+    [Fact]
+    public void Spearman_edge_cases()
+    {
+        MethodAgreement.Spearman([1, 2], [3, 4]).Should().Be(1, "two values are enough");
+        MethodAgreement.Spearman([1, 2], [4, 3]).Should().Be(-1);
+        double.IsNaN(MethodAgreement.Spearman([], [])).Should().BeTrue();
+        FluentActions.Invoking(() => MethodAgreement.Spearman([1, 2, 3], [1, 2])).Should().Throw<ArgumentException>()
+            .WithMessage("3 values against 2*").WithParameterName("y");
+        FluentActions.Invoking(() => MethodAgreement.Spearman(null!, [1.0])).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => MethodAgreement.Spearman([1.0], null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => MethodAgreement.Ranks(null!)).Should().Throw<ArgumentNullException>();
+        MethodAgreement.Ranks([]).Should().BeEmpty();
+        MethodAgreement.Ranks([2, 2, 2]).Should().Equal(2, 2, 2);
+    }
+
+    [Fact]
+    public void Between_rejects_null_results()
+    {
+        var e = Plain("a", [1, 2, 3]);
+        FluentActions.Invoking(() => MethodAgreement.Between(null!, e, Granularity.Words)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => MethodAgreement.Between(e, null!, Granularity.Words)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void The_mean_of_no_defined_value_is_undefined()
+    {
+        double.IsNaN(new PairAgreement("a", "b", [double.NaN, double.NaN]).Mean).Should().BeTrue();
+        double.IsNaN(new PairAgreement("a", "b", []).Mean).Should().BeTrue();
+        new PairAgreement("a", "b", [double.PositiveInfinity, 0.25]).Mean.Should().Be(0.25, "only finite values count");
+    }
+}

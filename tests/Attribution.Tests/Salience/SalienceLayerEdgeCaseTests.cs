@@ -1,0 +1,196 @@
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+/// <summary>
+/// Edge cases of <see cref="SalienceLayer"/> that the mutation run (docs/mutation-testing.md) showed untested: argument
+/// checks, the early returns, word consistency when special tokens are dropped, the degenerate-normalization note and
+/// word spans at the ends of a text. Every expected value is written out by hand.
+/// </summary>
+public sealed class SalienceLayerEdgeCaseTests
+{
+    /// <summary>"aa bb" as [CLS] aa bb [SEP]; the caller chooses scores and, where it matters, the words.</summary>
+    private static Explanation Sample(double[]? scores = null, bool signed = true) => new()
+    {
+        Text = "aa bb",
+        Model = "hand",
+        Method = "hand",
+        Settings = [],
+        Tokens = ["[CLS]", "aa", "bb", "[SEP]"],
+        TokenIds = [101, 7, 8, 102],
+        Offsets = [null, (0, 2), (3, 5), null],
+        IsSpecial = [true, false, false, true],
+        Scores = scores ?? [0.25, 1.0, 2.0, -0.5],
+        Target = 0,
+        TargetLabel = "negative",
+        Logits = [1, 0],
+        Probabilities = [0.73, 0.27],
+        ScoreOutput = ScoreOutput.Logit,
+        Signed = signed,
+        Reduction = "sum",
+    };
+
+    [Fact]
+    public void Null_arguments_are_rejected_as_such()
+    {
+        FluentActions.Invoking(() => SalienceLayer.Apply(Sample(), null!)).Should().Throw<ArgumentNullException>().WithParameterName("options");
+        FluentActions.Invoking(() => SalienceLayer.DropSpecialTokens(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SalienceLayer.Normalize(null!, Normalization.None)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SalienceLayer.Normalize(null!, Normalization.L1)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SalienceLayer.Normalize((IReadOnlyList<double>)null!, Normalization.L1, out _)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SalienceLayer.Aggregate(null!, WordAggregation.Sum)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SalienceLayer.WordSpans(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void Out_of_range_enum_values_are_rejected()
+    {
+        FluentActions.Invoking(() => SalienceLayer.Normalize([1.0, 2.0], (Normalization)99, out _)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => SalienceLayer.Aggregate([1.0, 2.0], (WordAggregation)99)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void An_empty_word_is_rejected_with_a_message_that_says_why()
+    {
+        FluentActions.Invoking(() => SalienceLayer.Aggregate([], WordAggregation.Mean))
+            .Should().Throw<ArgumentException>().WithMessage("a word has at least one token*").WithParameterName("scores");
+    }
+
+    [Fact]
+    public void Dropping_special_tokens_twice_returns_the_same_explanation()
+    {
+        var dropped = SalienceLayer.DropSpecialTokens(Sample());
+        dropped.SpecialTokensKept.Should().BeFalse();
+        SalienceLayer.DropSpecialTokens(dropped).Should().BeSameAs(dropped);
+    }
+
+    [Fact]
+    public void Dropping_special_tokens_renumbers_words_and_raw_attributions()
+    {
+        // A word that (unusually) lists [CLS] (index 0) as one of its tokens: [CLS] goes, "aa" (1) becomes 0 and "bb"
+        // (2) becomes 1; nothing may point at a dropped token.
+        var e = Sample() with
+        {
+            Words = [new WordScore("aa", 0, 2, 1.25, [0, 1]), new WordScore("bb", 3, 5, 2.0, [2, 3])],
+            RawAttributions = [[0.5f], [1.5f], [2.5f], [3.5f]],
+        };
+        var dropped = SalienceLayer.DropSpecialTokens(e);
+        dropped.Tokens.Should().Equal("aa", "bb");
+        dropped.TokenIds.Should().Equal(7, 8);
+        dropped.Offsets.Should().Equal((0, 2), (3, 5));
+        dropped.IsSpecial.Should().Equal(false, false);
+        dropped.Scores.Should().Equal(1.0, 2.0);
+        dropped.SpecialTokensKept.Should().BeFalse();
+        dropped.RawAttributions.Should().NotBeNull();
+        dropped.RawAttributions!.Select(r => r.Single()).Should().Equal(1.5f, 2.5f);
+        dropped.Words[0].TokenIndices.Should().Equal(0);
+        dropped.Words[1].TokenIndices.Should().Equal(1);
+        dropped.Words.Select(w => w.Score).Should().Equal(1.25, 2.0);
+
+        SalienceLayer.DropSpecialTokens(Sample()).RawAttributions.Should().BeNull();
+    }
+
+    [Fact]
+    public void No_normalization_returns_the_explanation_itself_even_when_it_is_already_normalized()
+    {
+        var e = Sample();
+        SalienceLayer.Normalize(e, Normalization.None).Should().BeSameAs(e);
+        var normalized = e with { Normalization = "l1" };
+        SalienceLayer.Normalize(normalized, Normalization.None).Should().BeSameAs(normalized);
+    }
+
+    [Fact]
+    public void Normalizing_twice_is_an_error_that_names_the_first_normalization()
+    {
+        var once = SalienceLayer.Normalize(Sample(), Normalization.MaxAbs);
+        once.Normalization.Should().Be("max-abs");
+        FluentActions.Invoking(() => SalienceLayer.Normalize(once, Normalization.L1))
+            .Should().Throw<InvalidOperationException>().WithMessage("the scores are already normalized (max-abs)*");
+    }
+
+    [Fact]
+    public void A_zero_word_norm_leaves_the_word_scores_and_adds_a_note()
+    {
+        // One word "ab" of two tokens 1 and −1: tokens normalize (Σ|s| = 2), the word's sum is 0 so its norm is zero.
+        var e = Sample() with
+        {
+            Text = "ab",
+            Tokens = ["a", "##b"],
+            TokenIds = [1, 2],
+            Offsets = [(0, 1), (1, 2)],
+            IsSpecial = [false, false],
+            Scores = [1.0, -1.0],
+            Notes = ["earlier note"],
+            SpecialTokensKept = false,
+        };
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
+        words.Words.Single().Score.Should().Be(0);
+        var normalized = SalienceLayer.Normalize(words, Normalization.L1);
+        normalized.Scores.Should().Equal(0.5, -0.5);
+        normalized.Words.Single().Score.Should().Be(0);
+        normalized.Notes.Should().Equal("earlier note", "l1 normalization left the scores unchanged: their norm is zero");
+    }
+
+    [Fact]
+    public void A_zero_word_range_says_range_in_the_note()
+    {
+        // Unsigned tokens 1 and 3 of the single word "ab": tokens map to 0 and 1; one word score (4) has range 0.
+        var e = Sample(signed: false) with
+        {
+            Text = "ab",
+            Tokens = ["a", "##b"],
+            TokenIds = [1, 2],
+            Offsets = [(0, 1), (1, 2)],
+            IsSpecial = [false, false],
+            Scores = [1.0, 3.0],
+            SpecialTokensKept = false,
+        };
+        var normalized = SalienceLayer.Normalize(SalienceLayer.AggregateWords(e, WordAggregation.Sum), Normalization.MinMax);
+        normalized.Scores.Should().Equal(0, 1);
+        normalized.Words.Single().Score.Should().Be(4);
+        normalized.Notes.Should().Equal("min-max normalization left the scores unchanged: their range is zero");
+    }
+
+    [Fact]
+    public void A_normalization_with_nonzero_norms_adds_no_note()
+    {
+        // Content tokens 1 and 2, words aa = 1 and bb = 2: Σ|s| = 3 for both.
+        var normalized = SalienceLayer.Apply(Sample(), new SalienceOptions { Normalization = Normalization.L1 });
+        normalized.Notes.Should().BeEmpty();
+        normalized.Scores.Should().Equal([1 / 3.0, 2 / 3.0], (a, b) => Math.Abs(a - b) < 1e-15);
+        normalized.Words.Select(w => w.Score).Should().Equal([1 / 3.0, 2 / 3.0], (a, b) => Math.Abs(a - b) < 1e-15);
+    }
+
+    [Theory]
+    [InlineData("", new int[0])]
+    [InlineData("   ", new int[0])]
+    [InlineData("a ", new[] { 0, 1 })]
+    [InlineData(" ab  c ", new[] { 1, 3, 5, 6 })]
+    [InlineData("ab\tcd\n", new[] { 0, 2, 3, 5 })]
+    public void Word_spans_ignore_leading_and_trailing_whitespace(string text, int[] bounds)
+    {
+        var expected = Enumerable.Range(0, bounds.Length / 2).Select(i => (bounds[2 * i], bounds[(2 * i) + 1])).ToArray();
+        SalienceLayer.WordSpans(text).Select(s => (s.Start, s.End)).Should().Equal(expected);
+    }
+
+    [Fact]
+    public void A_token_that_starts_after_the_last_word_belongs_to_no_word()
+    {
+        // "ab" and an end-of-sequence token with the empty offset (2, 2) at the end of the text (not flagged special).
+        var e = Sample() with
+        {
+            Text = "ab",
+            Tokens = ["ab", "</s>"],
+            TokenIds = [1, 2],
+            Offsets = [(0, 2), (2, 2)],
+            IsSpecial = [false, false],
+            Scores = [1.0, 5.0],
+        };
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum).Words;
+        words.Should().ContainSingle();
+        words[0].Text.Should().Be("ab");
+        words[0].TokenIndices.Should().Equal(0);
+        words[0].Score.Should().Be(1.0);
+    }
+}

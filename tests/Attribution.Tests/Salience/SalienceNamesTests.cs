@@ -1,0 +1,53 @@
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+/// <summary>The names of normalizations and word aggregations, both ways, as written in the docs and on the command line.</summary>
+public sealed class SalienceNamesTests
+{
+    [Theory]
+    [InlineData(Normalization.None, "none")]
+    [InlineData(Normalization.L1, "l1")]
+    [InlineData(Normalization.L2, "l2")]
+    [InlineData(Normalization.MaxAbs, "max-abs")]
+    [InlineData(Normalization.MinMax, "min-max")]
+    public void Normalization_names(Normalization value, string name)
+    {
+        value.Name().Should().Be(name);
+        SalienceNames.ParseNormalization(name).Should().Be(value);
+    }
+
+    [Theory]
+    [InlineData(WordAggregation.Sum, "sum")]
+    [InlineData(WordAggregation.Mean, "mean")]
+    [InlineData(WordAggregation.AbsMax, "absmax")]
+    [InlineData(WordAggregation.L2, "l2")]
+    [InlineData(WordAggregation.First, "first")]
+    public void Word_aggregation_names(WordAggregation value, string name)
+    {
+        value.Name().Should().Be(name);
+        SalienceNames.ParseWordAggregation(name).Should().Be(value);
+    }
+
+    [Fact]
+    public void Unknown_names_are_rejected_with_the_accepted_ones()
+    {
+        FluentActions.Invoking(() => SalienceNames.ParseNormalization("maxabs")).Should().Throw<ArgumentException>()
+            .WithMessage("unknown normalization 'maxabs': use none, l1, l2, max-abs or min-max*").WithParameterName("name");
+        FluentActions.Invoking(() => SalienceNames.ParseWordAggregation("max")).Should().Throw<ArgumentException>()
+            .WithMessage("unknown word aggregation 'max': use sum, mean, absmax, l2 or first*").WithParameterName("name");
+        FluentActions.Invoking(() => SalienceNames.ParseNormalization("")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => SalienceNames.ParseWordAggregation("")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => ((Normalization)99).Name()).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => ((WordAggregation)99).Name()).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void Options_default_to_dropping_specials_without_normalization_and_summing_words()
+    {
+        var options = new SalienceOptions();
+        options.KeepSpecialTokens.Should().BeFalse();
+        options.Normalization.Should().Be(Normalization.None);
+        options.WordAggregation.Should().Be(WordAggregation.Sum);
+    }
+}
