@@ -21,14 +21,14 @@ public sealed class SalienceLayerEdgeCaseTests
         TokenIds = [101, 7, 8, 102],
         Offsets = [null, (0, 2), (3, 5), null],
         IsSpecial = [true, false, false, true],
-        Scores = scores ?? [0.25, 1.0, 2.0, -0.5],
+        Scores = [.. scores ?? [0.25, 1.0, 2.0, -0.5]],
         Target = 0,
         TargetLabel = "negative",
         Logits = [1, 0],
         Probabilities = [0.73, 0.27],
         ScoreOutput = ScoreOutput.Logit,
-        Signed = signed,
-        Reduction = "sum",
+        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+        Reduction = ScoreReduction.Sum,
     };
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class SalienceLayerEdgeCaseTests
         FluentActions.Invoking(() => SalienceLayer.Normalize(null!, Normalization.L1)).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => SalienceLayer.Normalize((IReadOnlyList<double>)null!, Normalization.L1, out _)).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => SalienceLayer.Aggregate(null!, WordAggregation.Sum)).Should().Throw<ArgumentNullException>();
-        FluentActions.Invoking(() => SalienceLayer.WordSpans(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => Attribution.Text.WordSpans.Of(null!)).Should().Throw<ArgumentNullException>();
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class SalienceLayerEdgeCaseTests
     {
         var e = Sample();
         SalienceLayer.Normalize(e, Normalization.None).Should().BeSameAs(e);
-        var normalized = e with { Normalization = "l1" };
+        var normalized = e with { Normalization = Normalization.L1 };
         SalienceLayer.Normalize(normalized, Normalization.None).Should().BeSameAs(normalized);
     }
 
@@ -104,7 +104,7 @@ public sealed class SalienceLayerEdgeCaseTests
     public void Normalizing_twice_is_an_error_that_names_the_first_normalization()
     {
         var once = SalienceLayer.Normalize(Sample(), Normalization.MaxAbs);
-        once.Normalization.Should().Be("max-abs");
+        once.Normalization.Should().Be(Normalization.MaxAbs);
         FluentActions.Invoking(() => SalienceLayer.Normalize(once, Normalization.L1))
             .Should().Throw<InvalidOperationException>().WithMessage("the scores are already normalized (max-abs)*");
     }
@@ -171,7 +171,7 @@ public sealed class SalienceLayerEdgeCaseTests
     public void Word_spans_ignore_leading_and_trailing_whitespace(string text, int[] bounds)
     {
         var expected = Enumerable.Range(0, bounds.Length / 2).Select(i => (bounds[2 * i], bounds[(2 * i) + 1])).ToArray();
-        SalienceLayer.WordSpans(text).Select(s => (s.Start, s.End)).Should().Equal(expected);
+        Attribution.Text.WordSpans.Of(text).Select(s => (s.Start, s.End)).Should().Equal(expected);
     }
 
     [Fact]

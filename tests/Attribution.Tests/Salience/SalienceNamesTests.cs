@@ -1,9 +1,10 @@
+using Attribution.Methods;
 using Attribution.Salience;
 
 namespace Attribution.Tests.Salience;
 
 /// <summary>The names of normalizations and word aggregations, both ways, as written in the docs and on the command line.</summary>
-public sealed class SalienceNamesTests
+public sealed class ResultNamesTests
 {
     [Theory]
     [InlineData(Normalization.None, "none")]
@@ -14,7 +15,7 @@ public sealed class SalienceNamesTests
     public void Normalization_names(Normalization value, string name)
     {
         value.Name().Should().Be(name);
-        SalienceNames.ParseNormalization(name).Should().Be(value);
+        ResultNames.ParseNormalization(name).Should().Be(value);
     }
 
     [Theory]
@@ -26,18 +27,18 @@ public sealed class SalienceNamesTests
     public void Word_aggregation_names(WordAggregation value, string name)
     {
         value.Name().Should().Be(name);
-        SalienceNames.ParseWordAggregation(name).Should().Be(value);
+        ResultNames.ParseWordAggregation(name).Should().Be(value);
     }
 
     [Fact]
     public void Unknown_names_are_rejected_with_the_accepted_ones()
     {
-        FluentActions.Invoking(() => SalienceNames.ParseNormalization("maxabs")).Should().Throw<ArgumentException>()
+        FluentActions.Invoking(() => ResultNames.ParseNormalization("maxabs")).Should().Throw<ArgumentException>()
             .WithMessage("unknown normalization 'maxabs': use none, l1, l2, max-abs or min-max*").WithParameterName("name");
-        FluentActions.Invoking(() => SalienceNames.ParseWordAggregation("max")).Should().Throw<ArgumentException>()
+        FluentActions.Invoking(() => ResultNames.ParseWordAggregation("max")).Should().Throw<ArgumentException>()
             .WithMessage("unknown word aggregation 'max': use sum, mean, absmax, l2 or first*").WithParameterName("name");
-        FluentActions.Invoking(() => SalienceNames.ParseNormalization("")).Should().Throw<ArgumentException>();
-        FluentActions.Invoking(() => SalienceNames.ParseWordAggregation("")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => ResultNames.ParseNormalization("")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => ResultNames.ParseWordAggregation("")).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => ((Normalization)99).Name()).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => ((WordAggregation)99).Name()).Should().Throw<ArgumentOutOfRangeException>();
     }
