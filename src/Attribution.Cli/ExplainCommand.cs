@@ -41,7 +41,23 @@ internal static class ExplainCommand
         Checks.Target(model, settings.Explain.Target);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
-        var results = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
+        IReadOnlyList<Explanation> results;
+        if (model is ITextClassifier { Head: OutputHead.MultiLabel } multiLabel && settings.Explain.Target.IsPredicted)
+        {
+            // A multi-label model predicts every label above 0.5 (or its top one): each of them is explained.
+            context.Error.WriteLine("note: multi-label model: explaining every label above 0.5 for each text (the top one when none is); --target picks one");
+            var byLabel = Explainer.ExplainClasses(multiLabel, texts, [method], options: settings.Explain with { Cancellation = context.Cancellation })[0];
+            results = byLabel.SelectMany(perText =>
+            {
+                var above = perText.Where(e => e.Probabilities[e.Target] > 0.5).ToList();
+                return above.Count > 0 ? above : [perText[0]];
+            }).ToList();
+        }
+        else
+        {
+            results = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
+        }
+
         Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
         return ExitCodes.Ok;
     }

@@ -1,0 +1,31 @@
+using Attribution.Models;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary>Heads on the command line: a multi-label model's default target is every label above 0.5; regression refuses a probability.</summary>
+public sealed class CliHeadTests
+{
+    [SkippableFact]
+    public void A_multi_label_model_explains_every_label_above_one_half()
+    {
+        var folder = SharedData.Require("models/bert-multilabel-random");
+        const string text = "a charming film";
+        var run = CliHarness.Run("explain", "--model", folder, "--method", "gradient-x-input", "--score", "probability", "--text", text, "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var model = ClassifierLoader.Load(folder);
+        var logits = model.Predict([text])[0].Logits;
+        var expected = Enumerable.Range(0, logits.Length).Where(k => 1 / (1 + Math.Exp(-logits[k])) > 0.5).ToArray();
+        var results = ExplanationJson.Parse(run.Out).Results;
+        results.Select(r => r.Target).Should().BeEquivalentTo(expected.Length > 0 ? expected : [Array.IndexOf(logits, logits.Max())]);
+        results.Should().OnlyContain(r => r.Head == OutputHead.MultiLabel);
+    }
+
+    [SkippableFact]
+    public void A_regression_model_refuses_a_probability_naming_the_option()
+    {
+        var run = CliHarness.Run("explain", "--model", SharedData.Require("models/bert-regression-random"), "--method", "gradient", "--score", "probability", "--text", "a film");
+        run.Code.Should().NotBe(0);
+        run.Error.Should().Contain("regression").And.Contain("--score logit");
+    }
+}
