@@ -49,6 +49,8 @@ public class IntegrationRuleFormulaTests
     [InlineData(IntegrationRule.RiemannLeft, 2)]
     [InlineData(IntegrationRule.RiemannLeft, 5)]
     [InlineData(IntegrationRule.RiemannLeft, 37)]
+    [InlineData(IntegrationRule.RiemannLeft, 32)]
+    [InlineData(IntegrationRule.RiemannTrapezoid, 16)]
     [InlineData(IntegrationRule.RiemannRight, 3)]
     [InlineData(IntegrationRule.RiemannRight, 37)]
     [InlineData(IntegrationRule.RiemannMiddle, 4)]
@@ -60,7 +62,7 @@ public class IntegrationRuleFormulaTests
     {
         // Left i/n, right (i+1)/n, middle (i+½)/n, trapezoid i/(n−1); torch.linspace computes them in float32, so each
         // is the formula to within float32 rounding (a few ulps of 1: 2.4e-7). n = 37 takes the 16-wide vector path
-        // twice and the scalar tail.
+        // twice and the scalar tail; n = 16 and 32 fill the vector path exactly, with no tail.
         var expected = Enumerable.Range(0, n).Select(i => rule switch
         {
             IntegrationRule.RiemannLeft => (double)i / n,

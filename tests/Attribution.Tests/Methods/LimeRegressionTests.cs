@@ -53,6 +53,19 @@ public class LimeRegressionTests
         coefficients.Should().Equal(expected[1..], (a, e) => Math.Abs(a - e) <= 1e-12);
     }
 
+    [Fact]
+    public void Unpenalised_least_squares_handles_a_feature_that_never_changes()
+    {
+        // Feature 3 is on in every sample: its centred column is zero, XᵀX is singular (no Cholesky), and least squares
+        // gives it coefficient 0 (minimum norm) and the other three the full-rank fit.
+        var masks = Masks.Select(m => new[] { m[0], m[1], m[2], true }).ToArray();
+        var (coefficients, intercept) = LimeRegression.Ridge(masks, Targets, Weights, 4, 0.0);
+        var expected = RidgeByNormalEquations(0.0);
+        coefficients[3].Should().BeApproximately(0, 1e-12);
+        coefficients[..3].Should().Equal(expected[1..], (a, e) => Math.Abs(a - e) <= 1e-10);
+        intercept.Should().BeApproximately(expected[0], 1e-10);
+    }
+
     [Theory]
     [InlineData(0.01, 1.0)]
     [InlineData(0.05, 1.0)]

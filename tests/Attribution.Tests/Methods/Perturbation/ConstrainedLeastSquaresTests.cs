@@ -87,6 +87,22 @@ public class ConstrainedLeastSquaresTests
     }
 
     [Fact]
+    public void A_pivot_tiny_relative_to_the_largest_diagonal_entry_counts_as_undetermined()
+    {
+        // Normal matrix diag(1e6, 1e-7): the second pivot 1e-7 is below 1e-12 × 1e6, so the plain solve is refused and
+        // the ridge max((1e6 + 1e-7)/2, 1)·1e-8 ≈ 5e-3 is added: x₀ = 1e6/(1e6 + r), x₁ = 1e-7/(1e-7 + r) (b = w·y).
+        var solver = new ConstrainedLeastSquares(3, 1.0);
+        solver.Add([true, false, false], 1.0, 1e6);
+        solver.Add([false, true, false], 1.0, 1e-7);
+        var (scores, ridge) = solver.Solve();
+        var r = (1e6 + 1e-7) / 2 * 1e-8;
+        ridge.Should().BeApproximately(r, 1e-18);
+        var x0 = 1e6 / (1e6 + r);
+        var x1 = 1e-7 / (1e-7 + r);
+        scores.Should().Equal([x0, x1, 1.0 - x0 - x1], (a, e) => Math.Abs(a - e) <= 1e-12);
+    }
+
+    [Fact]
     public void No_information_at_all_leaves_everything_on_the_last_feature()
     {
         // An all-zero normal matrix: the plain Cholesky must refuse it (pivot 0 ≤ 0), the ridge 1e-8 solves it to 0.
