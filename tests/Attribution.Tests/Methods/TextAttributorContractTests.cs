@@ -12,7 +12,7 @@ namespace Attribution.Tests.Methods;
 /// closed form: a[b, t, d] = (id(b, t) + 1)·w_d with w = (1, −2, ½), padding included. Per token that is
 /// Σ = −½·(id+1), L1 = 3.5·(id+1), L2 = √5.25·(id+1), and 0 on padding, whatever the method put there.
 /// </summary>
-public sealed class TextAttributorPipelineTests : IDisposable
+public sealed class TextAttributorContractTests : IDisposable
 {
     // Three lengths in one batch (5, 3 and 9 tokens with [CLS] and [SEP]): padding in two rows.
     private static readonly string[] Texts = ["a dull film", "superb", "the cast was dull but the film was superb"];
@@ -22,7 +22,7 @@ public sealed class TextAttributorPipelineTests : IDisposable
     private readonly string root = Directory.CreateTempSubdirectory("attribution-pipeline-").FullName;
     private readonly TextClassifier classifier;
 
-    public TextAttributorPipelineTests()
+    public TextAttributorContractTests()
     {
         (classifier, _, _) = MaskedMeanKit.Create(root, ["a", "dull", "film", "superb", "cast", "was", "the", "but"], dim: 4, hidden: 3, seed: 7, scale: 0.5, maxLength: 32);
     }
