@@ -1,0 +1,142 @@
+using Attribution.Methods;
+using Attribution.Methods.Internal;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>The shared argument checks of the methods floor: texts, targets, per-call options and result names.</summary>
+public class ArgumentAndTargetTests
+{
+    private static readonly string[] Labels = ["negative", "positive", "Neutral"];
+
+    [Fact]
+    public void Texts_must_be_present_non_empty_and_not_blank()
+    {
+        ((Action)(() => TextArguments.Check(["a film", "x"]))).Should().NotThrow();
+        ((Action)(() => TextArguments.Check(null))).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("texts");
+        ((Action)(() => TextArguments.Check([]))).Should().Throw<ArgumentException>()
+            .WithMessage("no texts to explain*").Which.ParamName.Should().Be("texts");
+        ((Action)(() => TextArguments.Check(["a film", "fine", null!]))).Should().Throw<ArgumentNullException>()
+            .WithMessage("texts[2] is null*").Which.ParamName.Should().Be("texts");
+        ((Action)(() => TextArguments.Check(["a film", "good", " \t"]))).Should().Throw<ArgumentException>()
+            .WithMessage("texts[2] is empty or whitespace*").Which.ParamName.Should().Be("texts");
+        ((Action)(() => TextArguments.Check(["a film", ""]))).Should().Throw<ArgumentException>().WithMessage("texts[1] is empty*");
+    }
+
+    [Fact]
+    public void Targets_are_made_and_parsed()
+    {
+        Target.Predicted.IsPredicted.Should().BeTrue();
+        Target.Predicted.ToString().Should().Be("predicted");
+        Target.Class(2).Should().Be(Target.Parse("2"));
+        Target.Class(2).IsPredicted.Should().BeFalse();
+        Target.Class(2).Index.Should().Be(2);
+        Target.Class(2).Label.Should().BeNull();
+        Target.Class(2).ToString().Should().Be("2");
+        Target.Named("positive").IsPredicted.Should().BeFalse();
+        Target.Named("positive").Label.Should().Be("positive");
+        Target.Named("positive").Index.Should().BeNull();
+        Target.Named("positive").ToString().Should().Be("positive");
+        Target.Parse("Predicted").Should().Be(Target.Predicted);
+        Target.Parse("PREDICTED").IsPredicted.Should().BeTrue();
+        Target.Parse("positive").Should().Be(Target.Named("positive"));
+        Target.Parse("-1").Should().Be(Target.Class(-1));
+        ((Action)(() => Target.Parse(null!))).Should().Throw<ArgumentNullException>();
+        ((Action)(() => Target.Named(""))).Should().Throw<ArgumentException>();
+        ((Action)(() => Target.Named(null!))).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void Resolving_a_target_checks_the_index_and_matches_labels_exactly_then_ignoring_case()
+    {
+        Target.Predicted.Resolve(Labels, 1).Should().Be(1);
+        Target.Class(0).Resolve(Labels, 1).Should().Be(0);
+        Target.Class(2).Resolve(Labels, 1).Should().Be(2);
+        foreach (var bad in new[] { -1, 3 })
+        {
+            ((Action)(() => Target.Class(bad).Resolve(Labels, 0))).Should().Throw<ArgumentOutOfRangeException>()
+                .WithMessage($"target class {bad} is out of range: the model has 3 classes (0..2: negative, positive, Neutral)*")
+                .Which.ParamName.Should().Be("Target");
+        }
+
+        Target.Named("positive").Resolve(Labels, 0).Should().Be(1);
+        Target.Named("neutral").Resolve(Labels, 0).Should().Be(2, "one label matches ignoring case");
+        Target.Named("POSITIVE").Resolve(Labels, 0).Should().Be(1);
+
+        // An exact match wins over case-insensitive ones; two case-insensitive matches and none are errors.
+        string[] cased = ["pos", "POS", "neg"];
+        Target.Named("POS").Resolve(cased, 0).Should().Be(1);
+        Target.Named("pos").Resolve(cased, 2).Should().Be(0);
+        ((Action)(() => Target.Named("Pos").Resolve(cased, 0))).Should().Throw<ArgumentException>()
+            .WithMessage("unknown target label 'Pos': the model's labels are pos, POS, neg*").Which.ParamName.Should().Be("Target");
+        ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>().WithMessage("unknown target label 'mixed'*");
+        ((Action)(() => Target.Predicted.Resolve(null!, 0))).Should().Throw<ArgumentNullException>();
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(16, true)]
+    [InlineData(AttributionOptions.MaxBatchSize, true)]
+    [InlineData(0, false)]
+    [InlineData(-3, false)]
+    [InlineData(AttributionOptions.MaxBatchSize + 1, false)]
+    public void The_batch_size_must_be_between_1_and_1024(int batchSize, bool valid)
+    {
+        var validate = () => new AttributionOptions { BatchSize = batchSize }.Validate();
+        if (valid)
+        {
+            validate.Should().NotThrow();
+        }
+        else
+        {
+            validate.Should().Throw<ArgumentOutOfRangeException>().WithMessage("the batch size must be between 1 and 1024*")
+                .Which.ParamName.Should().Be("BatchSize");
+        }
+    }
+
+    [Fact]
+    public void Attribution_options_default_to_the_predicted_logit_in_batches_of_16()
+    {
+        var options = new AttributionOptions();
+        options.Target.IsPredicted.Should().BeTrue();
+        options.Score.Should().Be(ScoreOutput.Logit);
+        options.BatchSize.Should().Be(16);
+        options.KeepRawAttributions.Should().BeFalse();
+        options.Truncate.Should().BeFalse();
+        AttributionOptions.MaxBatchSize.Should().Be(1024);
+    }
+
+    [Fact]
+    public void Result_names_round_trip_and_unknown_names_are_refused()
+    {
+        Enum.GetValues<Normalization>().Select(v => v.Name()).Should().Equal("none", "l1", "l2", "max-abs", "min-max");
+        Enum.GetValues<WordAggregation>().Select(v => v.Name()).Should().Equal("sum", "mean", "absmax", "l2", "first");
+        Enum.GetValues<ScoreReduction>().Select(v => v.Name()).Should().Equal("sum", "l2", "l1", "feature-coefficient", "feature-score", "per-token");
+        foreach (var v in Enum.GetValues<Normalization>())
+        {
+            ResultNames.ParseNormalization(v.Name()).Should().Be(v);
+        }
+
+        foreach (var v in Enum.GetValues<WordAggregation>())
+        {
+            ResultNames.ParseWordAggregation(v.Name()).Should().Be(v);
+        }
+
+        foreach (var v in Enum.GetValues<ScoreReduction>())
+        {
+            ResultNames.ParseScoreReduction(v.Name()).Should().Be(v);
+        }
+
+        Enum.GetValues<HiddenReduction>().Select(v => v.ToScoreReduction()).Should().Equal(ScoreReduction.Sum, ScoreReduction.L2, ScoreReduction.L1);
+
+        ((Action)(() => ResultNames.ParseNormalization("zscore"))).Should().Throw<ArgumentException>()
+            .WithMessage("unknown normalization 'zscore'*").Which.ParamName.Should().Be("name");
+        ((Action)(() => ResultNames.ParseWordAggregation("max"))).Should().Throw<ArgumentException>()
+            .WithMessage("unknown word aggregation 'max'*").Which.ParamName.Should().Be("name");
+        ((Action)(() => ResultNames.ParseScoreReduction("relevance"))).Should().Throw<ArgumentException>()
+            .WithMessage("unknown reduction 'relevance'*").Which.ParamName.Should().Be("name");
+        ((Action)(() => ((Normalization)99).Name())).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => ((WordAggregation)99).Name())).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => ((ScoreReduction)99).Name())).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => ((HiddenReduction)99).ToScoreReduction())).Should().Throw<ArgumentOutOfRangeException>();
+    }
+}

@@ -1,0 +1,184 @@
+using Attribution.Methods.Perturbation;
+
+namespace Attribution.Tests.Methods.Perturbation;
+
+/// <summary>
+/// KernelSHAP's constrained weighted least squares against the definition: minimise Σ wₛ (yₛ − Σ_{i∈S} φᵢ)² subject
+/// to Σφᵢ = total, solved here from its Lagrange (KKT) system [2ZᵀWZ 1; 1ᵀ 0][φ; λ] = [2ZᵀWy; total] by Gaussian
+/// elimination — not by the elimination of the last score and the Cholesky factorization the class uses.
+/// </summary>
+public class ConstrainedLeastSquaresTests
+{
+    private static readonly (bool[] Present, double Y, double Weight)[] FourFeatureSamples =
+    [
+        ([true, false, false, false], 1.5, 2.0),
+        ([false, true, false, false], -0.5, 1.0),
+        ([false, false, true, false], 0.25, 3.0),
+        ([false, false, false, true], 2.0, 0.5),
+        ([true, true, false, false], 0.75, 1.5),
+        ([false, true, true, true], 1.0, 0.7),
+        ([true, false, true, false], -1.25, 1.2),
+        ([true, true, true, false], 3.0, 0.4),
+        ([false, false, true, true], 0.5, 2.5),
+    ];
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(3.5)]
+    [InlineData(-2.0)]
+    public void Scores_solve_the_constrained_weighted_least_squares(double total)
+    {
+        var solver = new ConstrainedLeastSquares(4, total);
+        foreach (var (present, y, weight) in FourFeatureSamples)
+        {
+            solver.Add(present, y, weight);
+        }
+
+        var (scores, ridge) = solver.Solve();
+        ridge.Should().Be(0, "the samples determine every score");
+        var expected = Kkt(FourFeatureSamples, 4, total);
+        scores.Should().Equal(expected, (a, e) => Math.Abs(a - e) <= 1e-12);
+        scores.Sum().Should().BeApproximately(total, 1e-12);
+    }
+
+    [Fact]
+    public void Coalitions_with_every_or_no_feature_add_nothing_to_the_fit()
+    {
+        // Their rows (zᵢ − zₙ) are zero; only the constraint pins such a coalition, so the result is unchanged.
+        var samples = FourFeatureSamples.Take(5).ToArray();
+        var plain = new ConstrainedLeastSquares(4, 1.0);
+        var padded = new ConstrainedLeastSquares(4, 1.0);
+        foreach (var (present, y, weight) in samples)
+        {
+            plain.Add(present, y, weight);
+            padded.Add(present, y, weight);
+        }
+
+        padded.Add([true, true, true, true], 40.0, 3.0);
+        padded.Add([false, false, false, false], -7.0, 2.0);
+        padded.Solve().Scores.Should().Equal(plain.Solve().Scores, (a, e) => Math.Abs(a - e) <= 1e-12);
+        padded.Solve().Scores.Should().Equal(Kkt(samples, 4, 1.0), (a, e) => Math.Abs(a - e) <= 1e-12);
+    }
+
+    [Fact]
+    public void An_undetermined_system_gets_the_documented_ridge()
+    {
+        // Only feature 0 alone was seen (weight 10): the normal matrix of the eliminated system is [[10, 0], [0, 0]],
+        // trace 10 over m = 2 unknowns, so the ridge is max(10/2, 1)·1e-8 = 5e-8, and (A + ridge·I)x = b gives
+        // x₀ = 10·y/(10 + 5e-8), x₁ = 0, and the last score total − x₀.
+        var solver = new ConstrainedLeastSquares(3, 2.0);
+        solver.Add([true, false, false], 4.0, 10.0);
+        var (scores, ridge) = solver.Solve();
+        ridge.Should().BeApproximately(5e-8, 1e-22);
+        var x0 = 10 * 4.0 / (10 + 5e-8);
+        scores.Should().Equal([x0, 0.0, 2.0 - x0], (a, e) => Math.Abs(a - e) <= 1e-14);
+    }
+
+    [Fact]
+    public void A_small_trace_takes_the_ridge_floor_of_1e_minus_8()
+    {
+        // Trace 0.5 over m = 3: max(0.5/3, 1)·1e-8 = 1e-8.
+        var solver = new ConstrainedLeastSquares(4, 0.0);
+        solver.Add([false, true, false, false], 1.0, 0.5);
+        var (scores, ridge) = solver.Solve();
+        ridge.Should().Be(1e-8);
+        var x1 = 0.5 * 1.0 / (0.5 + 1e-8);
+        scores.Should().Equal([0.0, x1, 0.0, -x1], (a, e) => Math.Abs(a - e) <= 1e-14);
+    }
+
+    [Fact]
+    public void A_pivot_tiny_relative_to_the_largest_diagonal_entry_counts_as_undetermined()
+    {
+        // Normal matrix diag(1e6, 1e-7): the second pivot 1e-7 is below 1e-12 × 1e6, so the plain solve is refused and
+        // the ridge max((1e6 + 1e-7)/2, 1)·1e-8 ≈ 5e-3 is added: x₀ = 1e6/(1e6 + r), x₁ = 1e-7/(1e-7 + r) (b = w·y).
+        var solver = new ConstrainedLeastSquares(3, 1.0);
+        solver.Add([true, false, false], 1.0, 1e6);
+        solver.Add([false, true, false], 1.0, 1e-7);
+        var (scores, ridge) = solver.Solve();
+        var r = (1e6 + 1e-7) / 2 * 1e-8;
+        ridge.Should().BeApproximately(r, 1e-18);
+        var x0 = 1e6 / (1e6 + r);
+        var x1 = 1e-7 / (1e-7 + r);
+        scores.Should().Equal([x0, x1, 1.0 - x0 - x1], (a, e) => Math.Abs(a - e) <= 1e-12);
+    }
+
+    [Fact]
+    public void No_information_at_all_leaves_everything_on_the_last_feature()
+    {
+        // An all-zero normal matrix: the plain Cholesky must refuse it (pivot 0 ≤ 0), the ridge 1e-8 solves it to 0.
+        var solver = new ConstrainedLeastSquares(3, 1.25);
+        solver.Add([true, true, true], 5.0, 1.0);
+        var (scores, ridge) = solver.Solve();
+        ridge.Should().Be(1e-8);
+        scores.Should().Equal(0.0, 0.0, 1.25);
+    }
+
+    [Fact]
+    public void The_last_feature_present_shifts_the_target_by_the_total()
+    {
+        // Two features: φ₀ + φ₁ = total. Samples {0}: y = a and {1}: y = b with weights u, v. With φ₁ = t − φ₀ the fit
+        // minimises u(a − φ₀)² + v(b − t + φ₀)², so φ₀ = (u·a − v·(b − t))/(u + v).
+        const double a = 1.0, b = 3.0, u = 2.0, v = 1.0, t = 5.0;
+        var solver = new ConstrainedLeastSquares(2, t);
+        solver.Add([true, false], a, u);
+        solver.Add([false, true], b, v);
+        var phi0 = ((u * a) - (v * (b - t))) / (u + v);
+        solver.Solve().Scores.Should().Equal([phi0, t - phi0], (x, e) => Math.Abs(x - e) <= 1e-14);
+    }
+
+    /// <summary>The Lagrange system of the constrained problem, solved by Gaussian elimination with partial pivoting.</summary>
+    private static double[] Kkt((bool[] Present, double Y, double Weight)[] samples, int n, double total)
+    {
+        var size = n + 1;
+        var a = new double[size, size + 1];
+        foreach (var (present, y, w) in samples)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var zi = present[i] ? 1.0 : 0.0;
+                a[i, size] += 2 * w * zi * y;
+                for (var j = 0; j < n; j++)
+                {
+                    a[i, j] += 2 * w * zi * (present[j] ? 1.0 : 0.0);
+                }
+            }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            a[i, n] = 1;
+            a[n, i] = 1;
+        }
+
+        a[n, size] = total;
+        return GaussianElimination(a, size)[..n];
+    }
+
+    internal static double[] GaussianElimination(double[,] a, int size)
+    {
+        for (var col = 0; col < size; col++)
+        {
+            var pivot = Enumerable.Range(col, size - col).MaxBy(r => Math.Abs(a[r, col]));
+            for (var k = 0; k <= size; k++)
+            {
+                (a[col, k], a[pivot, k]) = (a[pivot, k], a[col, k]);
+            }
+
+            for (var r = 0; r < size; r++)
+            {
+                if (r == col)
+                {
+                    continue;
+                }
+
+                var factor = a[r, col] / a[col, col];
+                for (var k = col; k <= size; k++)
+                {
+                    a[r, k] -= factor * a[col, k];
+                }
+            }
+        }
+
+        return Enumerable.Range(0, size).Select(i => a[i, size] / a[i, i]).ToArray();
+    }
+}
