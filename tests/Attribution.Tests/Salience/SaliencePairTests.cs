@@ -1,0 +1,52 @@
+using Attribution.Methods;
+using Attribution.Salience;
+
+namespace Attribution.Tests.Salience;
+
+/// <summary>The salience layer on a sentence pair built by hand: words per text, and dropping special tokens keeps the pair's per-token arrays aligned.</summary>
+public sealed class SaliencePairTests
+{
+    // [CLS] aa bb [SEP] cc [SEP]: "aa bb" and the pair "cc".
+    private static Explanation Pair() => new()
+    {
+        Text = "aa bb",
+        TextPair = "cc",
+        Model = "hand",
+        Method = "hand",
+        Settings = [],
+        Tokens = ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"],
+        TokenIds = [101, 7, 8, 102, 9, 102],
+        TokenTypeIds = [0, 0, 0, 0, 1, 1],
+        Segments = [null, 0, 0, null, 1, null],
+        Offsets = [null, (0, 2), (3, 5), null, (0, 2), null],
+        IsSpecial = [true, false, false, true, false, true],
+        Scores = [0.5, 1.0, 2.0, -0.5, 4.0, 0.25],
+        Target = 0,
+        TargetLabel = "entailment",
+        Logits = [1, 0],
+        Probabilities = [0.73, 0.27],
+        ScoreOutput = ScoreOutput.Logit,
+        Signedness = Signedness.Signed,
+        Reduction = ScoreReduction.Sum,
+    };
+
+    [Fact]
+    public void Words_come_per_text_with_offsets_into_their_own_text()
+    {
+        var e = SalienceLayer.AggregateWords(Pair(), WordAggregation.Sum);
+        e.Words.Select(w => (w.Text, w.Segment, w.Start, w.End, w.Score)).Should().Equal(
+            ("aa", 0, 0, 2, 1.0), ("bb", 0, 3, 5, 2.0), ("cc", 1, 0, 2, 4.0));
+        e.DisplayText.Should().Be("aa bb ‖ cc");
+        e.DisplayPosition(1, 0).Should().Be(8, "\"aa bb\" (5) + \" ‖ \" (3)");
+    }
+
+    [Fact]
+    public void Dropping_special_tokens_keeps_token_types_and_segments_aligned()
+    {
+        var e = SalienceLayer.DropSpecialTokens(SalienceLayer.AggregateWords(Pair(), WordAggregation.Sum));
+        e.Tokens.Should().Equal("aa", "bb", "cc");
+        e.TokenTypeIds.Should().Equal(0, 0, 1);
+        e.Segments.Should().Equal(0, 0, 1);
+        e.Words.Select(w => w.TokenIndices.Single()).Should().Equal(0, 1, 2);
+    }
+}
