@@ -11,28 +11,14 @@ namespace Attribution.Tests.Salience;
 public sealed class MethodAgreementEdgeCaseTests
 {
     /// <summary>"aa bb cc" as [CLS] a ##a bb cc [SEP], with the given token scores and optionally word scores.</summary>
-    private static Explanation Sample(double[] scores, double[]? words = null, bool signed = true, string method = "m") => new()
-    {
-        Text = "aa bb cc",
-        Model = "hand",
-        Method = method,
-        Settings = [],
-        Tokens = ["[CLS]", "a", "##a", "bb", "cc", "[SEP]"],
-        TokenIds = [101, 1, 2, 3, 4, 102],
-        Offsets = [null, (0, 1), (1, 2), (3, 5), (6, 8), null],
-        IsSpecial = [true, false, false, false, false, true],
-        Scores = [.. scores],
-        Target = 0,
-        TargetLabel = "negative",
-        Logits = [1, 0],
-        Probabilities = [0.73, 0.27],
-        ScoreOutput = ScoreOutput.Logit,
-        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
-        Reduction = ScoreReduction.Sum,
-        Words = words is null
-            ? []
-            : [new WordScore("aa", 0, 2, words[0], [1, 2]), new WordScore("bb", 3, 5, words[1], [3]), new WordScore("cc", 6, 8, words[2], [4])],
-    };
+    private static Explanation Sample(double[] scores, double[]? words = null, bool signed = true, string method = "m") =>
+        SalienceSamples.Hand("aa bb cc", ["[CLS]", "a", "##a", "bb", "cc", "[SEP]"], [101, 1, 2, 3, 4, 102],
+            [null, (0, 1), (1, 2), (3, 5), (6, 8), null], [true, false, false, false, false, true], scores, signed, method) with
+        {
+            Words = words is null
+                ? []
+                : [new WordScore("aa", 0, 2, words[0], [1, 2]), new WordScore("bb", 3, 5, words[1], [3]), new WordScore("cc", 6, 8, words[2], [4])],
+        };
 
     /// <summary>Three plain tokens "a b c" (no special tokens, no words).</summary>
     private static Explanation Plain(string method, double[] scores, bool signed = true) => new()

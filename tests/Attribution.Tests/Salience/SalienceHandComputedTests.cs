@@ -52,25 +52,9 @@ public sealed class SalienceHandComputedTests
     }
 
     /// <summary>"un·watch·able film" with tokens [CLS] un ##watch ##able film [SEP] and hand-chosen scores.</summary>
-    private static Explanation Sample(bool signed) => new()
-    {
-        Text = "unwatchable film",
-        Model = "hand",
-        Method = "hand",
-        Settings = [],
-        Tokens = ["[CLS]", "un", "##watch", "##able", "film", "[SEP]"],
-        TokenIds = [101, 4895, 18866, 3085, 2143, 102],
-        Offsets = [null, (0, 2), (2, 7), (7, 11), (12, 16), null],
-        IsSpecial = [true, false, false, false, false, true],
-        Scores = [0.25, 0.5, -2.0, 1.0, 3.0, -0.25],
-        Target = 0,
-        TargetLabel = "negative",
-        Logits = [1, 0],
-        Probabilities = [0.73, 0.27],
-        ScoreOutput = ScoreOutput.Logit,
-        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
-        Reduction = ScoreReduction.Sum,
-    };
+    private static Explanation Sample(bool signed) =>
+        SalienceSamples.Hand("unwatchable film", ["[CLS]", "un", "##watch", "##able", "film", "[SEP]"], [101, 4895, 18866, 3085, 2143, 102],
+            [null, (0, 2), (2, 7), (7, 11), (12, 16), null], [true, false, false, false, false, true], [0.25, 0.5, -2.0, 1.0, 3.0, -0.25], signed);
 
     [Theory]
     [InlineData(WordAggregation.Sum, -0.5, 3.0)]

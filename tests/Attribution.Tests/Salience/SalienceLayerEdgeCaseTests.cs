@@ -11,25 +11,9 @@ namespace Attribution.Tests.Salience;
 public sealed class SalienceLayerEdgeCaseTests
 {
     /// <summary>"aa bb" as [CLS] aa bb [SEP]; the caller chooses scores and, where it matters, the words.</summary>
-    private static Explanation Sample(double[]? scores = null, bool signed = true) => new()
-    {
-        Text = "aa bb",
-        Model = "hand",
-        Method = "hand",
-        Settings = [],
-        Tokens = ["[CLS]", "aa", "bb", "[SEP]"],
-        TokenIds = [101, 7, 8, 102],
-        Offsets = [null, (0, 2), (3, 5), null],
-        IsSpecial = [true, false, false, true],
-        Scores = [.. scores ?? [0.25, 1.0, 2.0, -0.5]],
-        Target = 0,
-        TargetLabel = "negative",
-        Logits = [1, 0],
-        Probabilities = [0.73, 0.27],
-        ScoreOutput = ScoreOutput.Logit,
-        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
-        Reduction = ScoreReduction.Sum,
-    };
+    private static Explanation Sample(double[]? scores = null, bool signed = true) =>
+        SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]"], [101, 7, 8, 102], [null, (0, 2), (3, 5), null], [true, false, false, true],
+            scores ?? [0.25, 1.0, 2.0, -0.5], signed);
 
     [Fact]
     public void Null_arguments_are_rejected_as_such()

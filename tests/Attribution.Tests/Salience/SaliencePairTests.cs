@@ -7,28 +7,14 @@ namespace Attribution.Tests.Salience;
 public sealed class SaliencePairTests
 {
     // [CLS] aa bb [SEP] cc [SEP]: "aa bb" and the pair "cc".
-    private static Explanation Pair() => new()
-    {
-        Text = "aa bb",
-        TextPair = "cc",
-        Model = "hand",
-        Method = "hand",
-        Settings = [],
-        Tokens = ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"],
-        TokenIds = [101, 7, 8, 102, 9, 102],
-        TokenTypeIds = [0, 0, 0, 0, 1, 1],
-        Segments = [null, 0, 0, null, 1, null],
-        Offsets = [null, (0, 2), (3, 5), null, (0, 2), null],
-        IsSpecial = [true, false, false, true, false, true],
-        Scores = [0.5, 1.0, 2.0, -0.5, 4.0, 0.25],
-        Target = 0,
-        TargetLabel = "entailment",
-        Logits = [1, 0],
-        Probabilities = [0.73, 0.27],
-        ScoreOutput = ScoreOutput.Logit,
-        Signedness = Signedness.Signed,
-        Reduction = ScoreReduction.Sum,
-    };
+    private static Explanation Pair() =>
+        SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            TokenTypeIds = [0, 0, 0, 0, 1, 1],
+            Segments = [null, 0, 0, null, 1, null],
+        };
 
     [Fact]
     public void Words_come_per_text_with_offsets_into_their_own_text()

@@ -89,4 +89,29 @@ internal static class SalienceSamples
 
     /// <summary>Scores that give each whitespace word of a text of plain short words the given word score ([CLS]/[SEP] 0).</summary>
     public static double[] WordScores(params double[] words) => [0, .. words, 0];
+
+    /// <summary>
+    /// An explanation of a two-class model (logits [1, 0], target 0, logit scores summed per token) with the given
+    /// tokens, ids, offsets, special mask and scores, for hand-computed salience tests.
+    /// </summary>
+    public static Explanation Hand(
+        string text, string[] tokens, long[] ids, (int, int)?[] offsets, bool[] special, double[] scores, bool signed = true, string method = "hand") => new()
+    {
+        Text = text,
+        Model = "hand",
+        Method = method,
+        Settings = [],
+        Tokens = [.. tokens],
+        TokenIds = [.. ids],
+        Offsets = [.. offsets],
+        IsSpecial = [.. special],
+        Scores = [.. scores],
+        Target = 0,
+        TargetLabel = Labels[0],
+        Logits = [1, 0],
+        Probabilities = [0.73, 0.27],
+        ScoreOutput = ScoreOutput.Logit,
+        Signedness = signed ? Signedness.Signed : Signedness.Unsigned,
+        Reduction = ScoreReduction.Sum,
+    };
 }
