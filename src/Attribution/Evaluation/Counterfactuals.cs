@@ -91,17 +91,19 @@ public static class Counterfactuals
         var predictions = texts.Select(t => Predict(model, t)).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
-        var originalWords = WordSpans.Of(original).Select(s => original[s.Start..s.End]).ToArray();
+        var originalSpans = WordSpans.Of(original);
+        var originalWords = originalSpans.Select(s => original[s.Start..s.End]).ToArray();
         var results = new List<CounterfactualEdit>();
         for (var i = 1; i < texts.Length; i++)
         {
-            var editWords = WordSpans.Of(texts[i]).Select(s => texts[i][s.Start..s.End]).ToArray();
+            var editSpans = WordSpans.Of(texts[i]);
+            var editWords = editSpans.Select(s => texts[i][s.Start..s.End]).ToArray();
             var rows = Align(originalWords, editWords).Select(pair => new AlignedWord(
                 pair.Original is { } o ? originalWords[o] : null,
                 pair.Edited is { } e ? editWords[e] : null,
                 pair.Change,
-                methods.Select((_, m) => pair.Original is { } o2 ? WordScore(explained[m][0], o2) : null).ToArray(),
-                methods.Select((_, m) => pair.Edited is { } e2 ? WordScore(explained[m][i], e2) : null).ToArray())).ToList();
+                methods.Select((_, m) => pair.Original is { } o2 ? WordScore(explained[m][0], originalSpans[o2].Start) : null).ToArray(),
+                methods.Select((_, m) => pair.Edited is { } e2 ? WordScore(explained[m][i], editSpans[e2].Start) : null).ToArray())).ToList();
             var p = predictions[i];
             results.Add(new CounterfactualEdit(
                 texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), p.Label != label, rows, methods.Select((_, m) => explained[m][i]).ToArray()));
@@ -202,13 +204,8 @@ public static class Counterfactuals
         : found.Length > 0 && char.IsUpper(found[0]) ? char.ToUpper(replacement[0], CultureInfo.InvariantCulture) + replacement[1..]
         : replacement;
 
-    private static double? WordScore(Explanation e, int wordIndex)
-    {
-        // Words are listed in text order; a word without tokens (dropped by the tokenizer) has no entry.
-        var spans = WordSpans.Of(e.Text);
-        var (start, _) = spans[wordIndex];
-        return e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
-    }
+    /// <summary>The score of the word starting at <paramref name="start"/>, or null when it has no tokens (dropped by the tokenizer).</summary>
+    private static double? WordScore(Explanation e, int start) => e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
 
     private static Prediction Predict(ITokenClassifier model, string text)
     {
