@@ -128,6 +128,8 @@ internal static class CliApp
         var option = exception.ParamName switch
         {
             "Steps" or "steps" or "n" => "--steps",
+            "Tolerance" => "--tolerance",
+            "MaxSteps" => "--max-steps",
             "InternalBatchSize" => "--internal-batch-size",
             "Samples" => "--samples",
             "Window" => "--window",

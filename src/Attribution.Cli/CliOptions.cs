@@ -81,7 +81,13 @@ internal sealed class CliOptions
         HelpName = "PATH",
     };
 
-    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; default 50, at most 10000).", 1, Attribution.Methods.IntegrationRules.MaxSteps);
+    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; at most 10000). Without it integrated-gradients and conductance integrate adaptively (see --tolerance); --steps 50 is Captum's default and reproduces it; neuron-conductance takes 50.", 1, Attribution.Methods.IntegrationRules.MaxSteps);
+
+    /// <summary>Relative tolerance of adaptive integration.</summary>
+    public Option<double?> Tolerance { get; } = Double("--tolerance", "Adaptive integration (integrated-gradients, conductance without --steps): relative tolerance of the completeness delta and of the scores' change between refinements (default 0.01).", positive: true);
+
+    /// <summary>Step cap of adaptive integration.</summary>
+    public Option<int?> MaxSteps { get; } = Int("--max-steps", "Adaptive integration: the step cap (default 256); a text that has not met --tolerance there gets a note.", 8, Attribution.Methods.IntegrationRules.MaxSteps);
 
     public Option<string?> Integration { get; } = Choice(
         "--integration", "Integration rule (default gausslegendre for integrated-gradients, riemann-trapezoid for conductance).",
@@ -161,7 +167,7 @@ internal sealed class CliOptions
     /// <summary>The options every explaining command has.</summary>
     public IEnumerable<Option> MethodOptions =>
     [
-        Target, Score, Layer, Steps, Integration, Baseline, InternalBatchSize, Neuron, Samples, Seed, KernelWidth, MaskToken,
+        Target, Score, Layer, Steps, Tolerance, MaxSteps, Integration, Baseline, InternalBatchSize, Neuron, Samples, Seed, KernelWidth, MaskToken,
         LimePreset, Epsilon, Attention, NoiseSamples, NoiseStdev, Inner, Reduce, Window, Stride, MaxFeatures, Features, Perturbation,
     ];
 

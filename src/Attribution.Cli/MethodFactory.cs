@@ -13,6 +13,10 @@ internal sealed record MethodSettings
 
     public int? Steps { get; init; }
 
+    public double? Tolerance { get; init; }
+
+    public int? MaxSteps { get; init; }
+
     public string? Integration { get; init; }
 
     public string? Baseline { get; init; }
@@ -61,7 +65,7 @@ internal sealed record MethodSettings
     {
         (string Name, object? Value)[] all =
         [
-            ("--layer", Layer), ("--steps", Steps), ("--integration", Integration), ("--baseline", Baseline),
+            ("--layer", Layer), ("--steps", Steps), ("--tolerance", Tolerance), ("--max-steps", MaxSteps), ("--integration", Integration), ("--baseline", Baseline),
             ("--internal-batch-size", InternalBatchSize), ("--neuron", Neuron), ("--samples", Samples), ("--seed", Seed),
             ("--kernel-width", KernelWidth), ("--mask-token", MaskToken), ("--lime-preset", LimePreset), ("--epsilon", Epsilon),
             ("--attention", Attention), ("--noise-samples", NoiseSamples), ("--noise-stdev", NoiseStdev), ("--inner", Inner),
@@ -98,6 +102,7 @@ internal static class MethodFactory
     /// <summary>The methods that need only a model's outputs for token ids (they also explain ONNX classifiers).</summary>
     public static readonly string[] PerturbationMethods = ["lime", .. FeatureMethods];
     private static readonly string[] PathMethods = ["integrated-gradients", "conductance", "neuron-conductance"];
+    private static readonly string[] AdaptiveMethods = ["integrated-gradients", "conductance"];
     private static readonly string[] ReducingMethods = ["gradient", "gradient-x-input", "integrated-gradients"];
 
     /// <summary>Which methods use each option (smoothgrad also uses the options of its inner method).</summary>
@@ -105,6 +110,8 @@ internal static class MethodFactory
     {
         ["--layer"] = LayerMethods,
         ["--steps"] = PathMethods,
+        ["--tolerance"] = AdaptiveMethods,
+        ["--max-steps"] = AdaptiveMethods,
         ["--integration"] = PathMethods,
         ["--baseline"] = [.. PathMethods, "gradient-shap"],
         ["--internal-batch-size"] = [.. PathMethods, "gradient-shap"],
@@ -288,12 +295,17 @@ internal static class MethodFactory
     private static IntegratedGradients IntegratedGradients(MethodSettings settings)
     {
         var rule = Rule(settings) ?? IntegrationRule.GaussLegendre;
-        var steps = settings.Steps ?? 50;
-        CheckSteps(rule, steps);
+        var adaptive = Adaptive(settings);
+        if (settings.Steps is { } steps)
+        {
+            CheckSteps(rule, steps);
+        }
+
         return new IntegratedGradients
         {
             Layer = settings.Layer,
-            Steps = steps,
+            Steps = settings.Steps,
+            Adaptive = adaptive,
             Rule = rule,
             Baseline = Baseline(settings),
             InternalBatchSize = settings.InternalBatchSize ?? 64,
@@ -308,12 +320,21 @@ internal static class MethodFactory
     private static LayerConductance Conductance(MethodSettings settings, ITokenClassifier model)
     {
         var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
-        var steps = settings.Steps ?? 50;
-        CheckSteps(rule, steps + 1);
+        var adaptive = Adaptive(settings);
+        if (settings.Steps is { } steps)
+        {
+            CheckSteps(rule, steps + 1);
+        }
+        else if (rule != IntegrationRule.RiemannTrapezoid)
+        {
+            throw new UsageException("--integration", $"adaptive conductance refines the trapezoid grid: give --steps to use {rule.CaptumName().Replace('_', '-')}, or drop --integration");
+        }
+
         return new LayerConductance
         {
             Layer = settings.Layer ?? DefaultConductanceLayer(Gradients(model, "conductance")),
-            Steps = steps,
+            Steps = settings.Steps,
+            Adaptive = adaptive,
             Rule = rule,
             Baseline = Baseline(settings),
             InternalBatchSize = settings.InternalBatchSize ?? 64,
@@ -341,6 +362,28 @@ internal static class MethodFactory
             Baseline = Baseline(settings),
             InternalBatchSize = settings.InternalBatchSize ?? 64,
         };
+    }
+
+    /// <summary>The adaptive settings from --tolerance and --max-steps, refused next to --steps (which fixes the step count).</summary>
+    private static AdaptiveIntegration Adaptive(MethodSettings settings)
+    {
+        if (settings.Steps is not null && (settings.Tolerance is not null || settings.MaxSteps is not null))
+        {
+            throw new UsageException(settings.Tolerance is not null ? "--tolerance" : "--max-steps",
+                "--tolerance and --max-steps set adaptive integration, which --steps turns off: give either --steps or them");
+        }
+
+        var adaptive = AdaptiveIntegration.Default with
+        {
+            Tolerance = settings.Tolerance ?? AdaptiveIntegration.Default.Tolerance,
+            MaxSteps = settings.MaxSteps ?? AdaptiveIntegration.Default.MaxSteps,
+        };
+        if (settings.Tolerance is { } tolerance && !(tolerance >= 1e-6 && tolerance <= 0.5))
+        {
+            throw new UsageException("--tolerance", $"the tolerance must be between 1e-6 and 0.5 (0.01 means 1%), got {tolerance}");
+        }
+
+        return adaptive;
     }
 
     private static void CheckSteps(IntegrationRule rule, int steps)

@@ -41,6 +41,8 @@ internal sealed record RunSettings
         {
             Layer = Value(result, options.Layer),
             Steps = Value(result, options.Steps),
+            Tolerance = Value(result, options.Tolerance),
+            MaxSteps = Value(result, options.MaxSteps),
             Integration = Value(result, options.Integration),
             Baseline = Value(result, options.Baseline),
             InternalBatchSize = Value(result, options.InternalBatchSize),

@@ -59,6 +59,36 @@ public sealed class AttributionContext
         SharedTime = shared.SharedTime;
     }
 
+    /// <summary>Some rows of a batch, with their forward pass and targets taken from it (no new forward pass).</summary>
+    private AttributionContext(AttributionContext whole, int[] rows)
+    {
+        Model = whole.Model;
+        Options = whole.Options;
+        using var index = tensor(rows.Select(r => (long)r).ToArray());
+        var input = whole.Batch.Input;
+        Batch = new EncodedBatch(
+            rows.Select(r => whole.Batch.Texts[r]).ToArray(),
+            rows.Select(r => whole.Batch.Encodings[r]).ToArray(),
+            new ModelInput(input.InputIds.index_select(0, index), input.AttentionMask?.index_select(0, index), input.TokenTypeIds?.index_select(0, index)),
+            rows.Select(r => whole.Batch.Lengths[r]).ToArray())
+        {
+            Pairs = whole.Batch.Pairs is { } pairs ? rows.Select(r => pairs[r]).ToArray() : null,
+        };
+        Logits = whole.Logits.index_select(0, index);
+        LogitRows = rows.Select(r => whole.LogitRows[r]).ToArray();
+        ProbabilityRows = rows.Select(r => whole.ProbabilityRows[r]).ToArray();
+        var targets = rows.Select(r => whole.Targets[r]).ToArray();
+        Targets = targets;
+        TargetTensor = tensor(targets);
+        SharedTime = whole.SharedTime;
+    }
+
+    /// <summary>
+    /// The rows <paramref name="rows"/> of this batch as a batch of their own, sharing the encoding, the forward pass and
+    /// the targets: adaptive integration refines only the texts that have not converged.
+    /// </summary>
+    internal AttributionContext Subset(int[] rows) => rows.Length == Size && rows.Select((r, i) => r == i).All(x => x) ? this : new AttributionContext(this, rows);
+
     /// <summary>This batch explained for another class: the encoding and the forward pass are shared, gradient passes are not.</summary>
     internal AttributionContext ForClass(int target)
     {
@@ -202,4 +232,7 @@ public sealed record MethodOutput(Tensor Attributions, bool PerDimension, IReadO
 
     /// <summary>Per text, notes to add to its explanation, or null.</summary>
     public IReadOnlyList<IReadOnlyList<string>>? Notes { get; init; }
+
+    /// <summary>Per text, settings that differ between texts (an adaptive method's <c>steps-used</c>), appended to its explanation's settings, or null.</summary>
+    public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>>? RowSettings { get; init; }
 }

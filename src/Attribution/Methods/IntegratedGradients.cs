@@ -16,7 +16,10 @@ namespace Attribution.Methods;
 /// </summary>
 public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
 {
-    /// <summary>Creates the method with Captum's defaults (Gauss–Legendre, 50 steps).</summary>
+    /// <summary>
+    /// Creates the method: Gauss–Legendre, integrated adaptively (see <see cref="AdaptiveIntegration"/>) unless
+    /// <see cref="PathMethod.Steps"/> is given; <c>Steps = 50</c> is Captum's default and reproduces it exactly.
+    /// </summary>
     public IntegratedGradients()
         : base(IntegrationRule.GaussLegendre)
     {
@@ -58,44 +61,73 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
+        if (Steps is { } steps)
+        {
+            IntegrationRules.ValidateSteps(Rule, steps, nameof(Steps));
+        }
+        else
+        {
+            IntegrationRules.ValidateSteps(Rule, Adaptive.InitialSteps, nameof(AdaptiveIntegration.InitialSteps));
+        }
     }
 
     /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        MultiplyByInputs ? LayerSettings().Concat(PathSettings()) : LayerSettings().Concat(PathSettings()).Append(new("multiply-by-inputs", "false"));
+        LayerSettings().Concat(PathSettings(Rule.CaptumName())).Concat(MultiplyByInputs ? [] : [new("multiply-by-inputs", "false")]);
 
     /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
-        var (attributions, deltas) = Integrate(context, null);
-        return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null);
+        var layer = context.Layer(Layer);
+        var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline);
+        if (Steps is null)
+        {
+            var (attributions, deltas, rowSettings, notes) = IntegrateAdaptively(context, layer, path);
+            return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null) { RowSettings = rowSettings, Notes = notes };
+        }
+
+        var fixedSteps = Integrate(context, layer, path, Steps.Value);
+        return new MethodOutput(fixedSteps, PerDimension: true, MultiplyByInputs ? path.Deltas(fixedSteps) : null);
     }
 
-    Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) => Integrate(context, perturb).Attributions;
-
-    private (Tensor Attributions, double[] Deltas) Integrate(AttributionContext context, Func<Tensor, Tensor>? perturbInput)
+    Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb)
     {
         var layer = context.Layer(Layer);
-        var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturbInput);
+        var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);
+        return Steps is { } steps ? Integrate(context, layer, path, steps) : IntegrateAdaptively(context, layer, path).Attributions;
+    }
+
+    /// <summary>Σ_k w_k ∂F/∂a at a′ + α_k (a − a′) over the rule's <paramref name="steps"/> points, times (a − a′) unless local.</summary>
+    private Tensor Integrate(AttributionContext context, nn.Module layer, PathInputs path, int steps)
+    {
         var difference = path.Input - path.Baseline;
-
-        // Σ_k w_k ∂F/∂a at a′ + α_k (a − a′).
-        var total = WeightedGradientSum(context, path.Input, alphas => PathGradients(context, layer, path.Baseline, difference, alphas));
-
-        Tensor attributions;
+        var total = WeightedGradientSum(context, path.Input, Rule, steps, alphas => PathGradients(context, layer, path.Baseline, difference, alphas));
         using (no_grad())
         {
-            attributions = MultiplyByInputs ? total * difference : total.alias();
+            return MultiplyByInputs ? total * difference : total.alias();
         }
+    }
 
-        if (!MultiplyByInputs)
+    /// <summary>
+    /// The rule at <see cref="AdaptiveIntegration.InitialSteps"/>, twice as many, … on the texts not yet accepted. Gauss–Legendre
+    /// rules are not nested, so each level recomputes its points; what is reused is the path's two ends (one forward
+    /// pass each, for every level) and the previous level's scores, against which the next is checked.
+    /// </summary>
+    private (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) IntegrateAdaptively(
+        AttributionContext context, nn.Module layer, PathInputs path)
+    {
+        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: MultiplyByInputs);
+        var levels = Adaptive.Levels();
+        for (var level = 0; !refinement.Done; level++)
         {
-            return (attributions, []);
+            using var scope = NewDisposeScope();
+            var rows = refinement.Context();
+            var rowsPath = new PathInputs(refinement.Rows(path.Input), refinement.Rows(path.Baseline), [], []);
+            var attributions = Integrate(rows, layer, rowsPath, levels[level]);
+            refinement.Offer(attributions, levels[level], levels[level], lastLevel: level == levels.Count - 1);
         }
 
-        var deltas = path.Deltas(attributions);
-        return (attributions, deltas);
+        return refinement.Finish();
     }
 
     /// <summary>Gradients of the scored output at a′ + α (a − a′) for each α, stacked alpha-major: [α·batch, …].</summary>

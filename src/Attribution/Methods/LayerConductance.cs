@@ -32,17 +32,32 @@ public sealed class LayerConductance : ConductanceMethod
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        if (Steps < 1)
+        if (Steps is not { } steps)
         {
-            throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "conductance needs at least 1 step");
+            if (Rule != IntegrationRule.RiemannTrapezoid)
+            {
+                throw new ArgumentException(
+                    $"adaptive conductance refines the trapezoid grid, not the {Rule.CaptumName()} rule: give a step count (Steps / --steps) to use {Rule.CaptumName()}, or keep the trapezoid rule",
+                    nameof(Rule));
+            }
+
+            return;
         }
 
-        IntegrationRules.ValidateSteps(Rule, Steps + 1, nameof(Steps));
+        if (steps < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Steps), steps, "conductance needs at least 1 step");
+        }
+
+        IntegrationRules.ValidateSteps(Rule, steps + 1, nameof(Steps));
     }
 
     /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        ConductanceSettings();
+        LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings(AdaptiveRule));
+
+    /// <summary>The rule adaptive conductance uses, as its settings name it.</summary>
+    private const string AdaptiveRule = "trapezoid-nested";
 
     /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
@@ -50,8 +65,15 @@ public sealed class LayerConductance : ConductanceMethod
         var inputLayer = context.Layer(InputLayer);
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
+        if (Steps is null)
+        {
+            var (adaptive, adaptiveDeltas, rowSettings, notes) = ConductAdaptively(context, inputLayer, layer, path);
+            return new MethodOutput(adaptive, PerDimension: true, adaptiveDeltas) { RowSettings = rowSettings, Notes = notes };
+        }
+
+        var steps = Steps.Value;
         var difference = path.Input - path.Baseline;
-        var alphas = IntegrationRules.Alphas(Rule, Steps + 1);
+        var alphas = IntegrationRules.Alphas(Rule, steps + 1);
         var batch = context.Size;
         var pointsPerPass = PointsPerPass(batch);
 
@@ -59,9 +81,9 @@ public sealed class LayerConductance : ConductanceMethod
         Tensor? total = null;
         Tensor? previousActivation = null;
         Tensor? previousGradient = null;
-        for (var first = 0; first <= Steps; first += pointsPerPass)
+        for (var first = 0; first <= steps; first += pointsPerPass)
         {
-            var count = Math.Min(pointsPerPass, Steps + 1 - first);
+            var count = Math.Min(pointsPerPass, steps + 1 - first);
             context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (activations, gradients) = LayerAlongPath(context, inputLayer, layer, path.Baseline, difference, alphas.AsSpan(first, count));
@@ -101,6 +123,114 @@ public sealed class LayerConductance : ConductanceMethod
         var attributions = total!;
         var deltas = path.Deltas(attributions);
         return new MethodOutput(attributions, PerDimension: true, deltas);
+    }
+
+    /// <summary>
+    /// Conductance on the uniform grid α = j / m for m = <see cref="AdaptiveIntegration.InitialSteps"/>, 2m, …: the
+    /// grids are nested, so each level computes only the new midpoints and reuses every earlier point's activation and
+    /// gradient. Each interval's gradient is the mean of its two ends (the trapezoid rule in the path parameter,
+    /// second-order accurate) where Captum takes the left end (first-order): both converge to the same integral.
+    /// </summary>
+    private (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) ConductAdaptively(
+        AttributionContext context, nn.Module inputLayer, nn.Module layer, PathInputs path)
+    {
+        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: true);
+        var levels = Adaptive.Levels();
+
+        // Every point computed so far, in α order, for the active rows: activation and gradient at the layer.
+        var activations = new List<Tensor>();
+        var gradients = new List<Tensor>();
+        try
+        {
+            for (var level = 0; !refinement.Done; level++)
+            {
+                using var scope = NewDisposeScope();
+                var intervals = levels[level];
+                var rows = refinement.Context();
+                var baseline = refinement.Rows(path.Baseline);
+                var difference = refinement.Rows(path.Input) - baseline;
+
+                // The first level computes all m + 1 points; later ones the m / 2 new midpoints j / m, j odd.
+                var newIndices = level == 0 ? Enumerable.Range(0, intervals + 1).ToArray() : Enumerable.Range(0, intervals / 2).Select(j => (2 * j) + 1).ToArray();
+                var alphas = newIndices.Select(j => (double)j / intervals).ToArray();
+                var (newActivations, newGradients) = PointsAlongPath(rows, inputLayer, layer, baseline, difference, alphas);
+                var mergedActivations = level == 0 ? newActivations : Interleave(activations, newActivations);
+                var mergedGradients = level == 0 ? newGradients : Interleave(gradients, newGradients);
+                foreach (var t in newActivations.Concat(newGradients))
+                {
+                    t.MoveToOuterDisposeScope();
+                }
+
+                activations = mergedActivations;
+                gradients = mergedGradients;
+
+                Tensor total;
+                using (no_grad())
+                {
+                    total = zeros_like(activations[0]);
+                    for (var j = 0; j < intervals; j++)
+                    {
+                        using var step = activations[j + 1] - activations[j];
+                        using var meanGradient = (gradients[j] + gradients[j + 1]) * 0.5;
+                        using var term = step * meanGradient;
+                        total.PlusInPlace(term);
+                    }
+                }
+
+                var keep = refinement.Offer(total, intervals, newIndices.Length, lastLevel: level == levels.Count - 1);
+                activations = AdaptiveRefinement.Keep(activations, keep);
+                gradients = AdaptiveRefinement.Keep(gradients, keep);
+            }
+        }
+        finally
+        {
+            foreach (var t in activations.Concat(gradients))
+            {
+                t.Dispose();
+            }
+        }
+
+        return refinement.Finish();
+    }
+
+    /// <summary>The old points at even positions and the new ones at odd positions (the old list is consumed).</summary>
+    private static List<Tensor> Interleave(List<Tensor> old, List<Tensor> added)
+    {
+        var merged = new List<Tensor>(old.Count + added.Count);
+        for (var j = 0; j < old.Count; j++)
+        {
+            merged.Add(old[j]);
+            if (j < added.Count)
+            {
+                merged.Add(added[j]);
+            }
+        }
+
+        return merged;
+    }
+
+    /// <summary>The layer's activation and gradient at each α, one tensor of [rows, …] per α, in passes of <see cref="PathMethod.InternalBatchSize"/> rows.</summary>
+    private (List<Tensor> Activations, List<Tensor> Gradients) PointsAlongPath(
+        AttributionContext rows, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, double[] alphas)
+    {
+        var batch = rows.Size;
+        var pointsPerPass = PointsPerPass(batch);
+        var activations = new List<Tensor>(alphas.Length);
+        var gradients = new List<Tensor>(alphas.Length);
+        for (var first = 0; first < alphas.Length; first += pointsPerPass)
+        {
+            var count = Math.Min(pointsPerPass, alphas.Length - first);
+            rows.Options.Cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var (a, g) = LayerAlongPath(rows, inputLayer, layer, baseline, difference, alphas.AsSpan(first, count));
+            for (var k = 0; k < count; k++)
+            {
+                activations.Add(a.narrow(0, k * batch, batch).clone().MoveToOuterDisposeScope());
+                gradients.Add(g.narrow(0, k * batch, batch).clone().MoveToOuterDisposeScope());
+            }
+        }
+
+        return (activations, gradients);
     }
 
     private (Tensor Activations, Tensor Gradients) LayerAlongPath(

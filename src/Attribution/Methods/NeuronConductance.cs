@@ -11,7 +11,8 @@ namespace Attribution.Methods;
 /// Neuron conductance, as Captum's <c>NeuronConductance</c>: how much each input dimension (word embeddings by
 /// default) contributes to the scored output through one neuron (token position, unit) of a layer. Along the path
 /// from the baseline, Σ_k w_k (∂F/∂y_n)(∂y_n/∂x) is multiplied by (x − x′); per token the dimensions are summed.
-/// Default rule: trapezoid (Captum's default).
+/// Default rule: trapezoid, and 50 steps where none is given (Captum's defaults): a neuron's conductance has no
+/// completeness check to stop adaptive integration on, so it is not integrated adaptively.
 /// </summary>
 public sealed class NeuronConductance : ConductanceMethod
 {
@@ -37,7 +38,7 @@ public sealed class NeuronConductance : ConductanceMethod
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        IntegrationRules.ValidateSteps(Rule, Steps, nameof(Steps));
+        IntegrationRules.ValidateSteps(Rule, Steps ?? CaptumSteps, nameof(Steps));
         if (Position < 0 || Unit < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(Position), $"neuron ({Position}, {Unit}): position and unit must be non-negative");
@@ -55,7 +56,7 @@ public sealed class NeuronConductance : ConductanceMethod
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
         var difference = path.Input - path.Baseline;
-        var total = WeightedGradientSum(context, path.Input, alphas => NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas));
+        var total = WeightedGradientSum(context, path.Input, Rule, Steps ?? CaptumSteps, alphas => NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas));
 
         Tensor attributions;
         using (no_grad())

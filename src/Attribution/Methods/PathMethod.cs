@@ -12,8 +12,18 @@ public abstract class PathMethod : LayerMethod
 {
     private protected PathMethod(IntegrationRule rule) => Rule = rule;
 
-    /// <summary>Number of integration steps (default 50).</summary>
-    public int Steps { get; init; } = 50;
+    /// <summary>
+    /// Number of integration steps. Null (the default) integrates adaptively as <see cref="Adaptive"/> says, where the
+    /// method defines a completeness check (Integrated Gradients, layer conductance); a number runs exactly that many
+    /// steps with <see cref="Rule"/>, reproducing Captum (whose default is 50).
+    /// </summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Tolerance, first rule and step cap of adaptive integration, used when <see cref="Steps"/> is null.</summary>
+    public AdaptiveIntegration Adaptive { get; init; } = AdaptiveIntegration.Default;
+
+    /// <summary>Captum's step count, used where a method cannot integrate adaptively and no step count is given.</summary>
+    public const int CaptumSteps = 50;
 
     /// <summary>Integration rule (default: Gauss–Legendre for Integrated Gradients, trapezoid for conductance, as in Captum).</summary>
     public IntegrationRule Rule { get; init; }
@@ -38,6 +48,9 @@ public abstract class PathMethod : LayerMethod
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {MaxInternalBatchSize}");
         }
+
+        ArgumentNullException.ThrowIfNull(Adaptive, nameof(Adaptive));
+        Adaptive.Validate();
     }
 
     /// <summary>Gradients at the path points for these alphas, stacked alpha-major ([α·batch, …]).</summary>
@@ -47,16 +60,16 @@ public abstract class PathMethod : LayerMethod
     /// Σ_k w_k g(α_k) over the rule's points, computed <see cref="PointsPerPass"/> points per forward pass (each pass in
     /// its own dispose scope) and accumulated step by step in order, so the sum does not depend on the split.
     /// </summary>
-    private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, GradientsAlongPath gradientsAt)
+    private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, IntegrationRule rule, int steps, GradientsAlongPath gradientsAt)
     {
-        var alphas = IntegrationRules.Alphas(Rule, Steps);
-        var stepSizes = IntegrationRules.StepSizes(Rule, Steps);
+        var alphas = IntegrationRules.Alphas(rule, steps);
+        var stepSizes = IntegrationRules.StepSizes(rule, steps);
         var batch = context.Size;
         var stepsPerPass = PointsPerPass(batch);
         var total = zeros_like(like);
-        for (var first = 0; first < Steps; first += stepsPerPass)
+        for (var first = 0; first < steps; first += stepsPerPass)
         {
-            var count = Math.Min(stepsPerPass, Steps - first);
+            var count = Math.Min(stepsPerPass, steps - first);
             context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var gradients = gradientsAt(alphas.AsSpan(first, count));
@@ -66,13 +79,16 @@ public abstract class PathMethod : LayerMethod
         return total;
     }
 
-    private protected IEnumerable<KeyValuePair<string, string>> PathSettings() =>
-    [
-        new("steps", Steps.ToString(CultureInfo.InvariantCulture)),
-        new("integration", Rule.CaptumName()),
-        new("baseline", Baseline.Name),
-        new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
-    ];
+    /// <summary>The settings of the path: the step count and rule, or the adaptive settings (whose rule the method names).</summary>
+    private protected IEnumerable<KeyValuePair<string, string>> PathSettings(string? adaptiveRule = null) =>
+        (Steps is not null || adaptiveRule is null
+            ? [new("steps", (Steps ?? CaptumSteps).ToString(CultureInfo.InvariantCulture)), new("integration", Rule.CaptumName())]
+            : Adaptive.Describe().Prepend(new("integration", adaptiveRule)).Prepend(new("steps", "adaptive")))
+        .Concat(
+        [
+            new("baseline", Baseline.Name),
+            new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
+        ]);
 }
 
 /// <summary>Settings shared by layer and neuron conductance: the attributed layer is required; the path runs at an input layer.</summary>

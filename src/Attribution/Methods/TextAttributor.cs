@@ -163,7 +163,7 @@ public abstract class TextAttributor : IAttributor
             Model = context.Model.Name,
             Method = Name,
             Kind = Kind,
-            Settings = DescribeSettings().Append(new("score", context.Options.Score.ToString().ToLowerInvariant())).ToList(),
+            Settings = DescribeSettings().Append(new("score", context.Options.Score.ToString().ToLowerInvariant())).Concat(output.RowSettings?[row] ?? []).ToList(),
             Tokens = [.. encoding.Tokens.AsSpan(0, n)],
             TokenIds = [.. encoding.Ids.AsSpan(0, n)],
             Offsets = [.. encoding.Offsets.AsSpan(0, n)],

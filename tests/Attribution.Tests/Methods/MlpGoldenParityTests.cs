@@ -25,7 +25,7 @@ public sealed class MlpGoldenParityTests
         var options = new ExplainOptions { KeepRawAttributions = true, Salience = new() { KeepSpecialTokens = true } };
         var gradient = new Gradient().Explain(classifier, texts, options);
         var inputXGradient = new GradientXInput().Explain(classifier, texts, options);
-        var ig = new IntegratedGradients { Baseline = Baseline.Zero }.Explain(classifier, texts, options);
+        var ig = new IntegratedGradients { Baseline = Baseline.Zero, Steps = 50 }.Explain(classifier, texts, options);
 
         var cases = golden.RootElement.GetProperty("cases").EnumerateArray().ToArray();
         for (var i = 0; i < cases.Length; i++)

@@ -45,7 +45,7 @@ public sealed class OtherArchitecturesParityTests(ITestOutputHelper output)
             var cases = golden.RootElement.GetProperty("cases").EnumerateArray().ToArray();
             var texts = cases.Select(c => c.GetProperty("text").GetString()!).ToArray();
             var gxi = new GradientXInput().Explain(model, texts, AllTokens);
-            var ig = new IntegratedGradients().Explain(model, texts, AllTokens);
+            var ig = new IntegratedGradients { Steps = 50 }.Explain(model, texts, AllTokens);
             double worstGxi = 0, worstIg = 0, worstDelta = 0;
             for (var i = 0; i < cases.Length; i++)
             {

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Pipeline;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// Adaptive integration against fixed steps: Integrated Gradients (word embeddings) and layer conductance (layer 0) on
+/// SST-2 dev sentences with sst2-bert-tiny, and on a few texts with the BERT-base-shaped model. Per method: the
+/// Captum-exact 50-step run, the adaptive default and a 300-step reference (Gauss–Legendre for IG; Captum's trapezoid
+/// form for conductance), timed in the same process; reported: steps used, convergence deltas, time, and the relative
+/// L2 difference of each text's token scores to the reference.
+/// Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- adaptive-report [texts] [output.md] [bert-base texts]</c>.
+/// </summary>
+public static class AdaptiveReport
+{
+    public static int Run(string[] args)
+    {
+        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 872;
+        var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "adaptive-integration.md");
+        var baseCount = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;
+        var report = new StringBuilder();
+        report.AppendLine("# Adaptive integration against fixed steps");
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"Machine: {Environment.ProcessorCount} cores, TorchSharp with libtorch {TorchSharp.torch.__version__}, {TorchSharp.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}, Release build. " +
+            $"Command: `dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- adaptive-report {count} {output} {baseCount}`. Times are wall-clock in this one process, runs of a method back to back; the machine is shared, so ratios are the figure to read.");
+        report.AppendLine();
+
+        using (var tiny = BenchmarkModels.SstBertTiny())
+        {
+            var texts = BenchmarkModels.DevSentences(count);
+            report.AppendLine(CultureInfo.InvariantCulture, $"## sst2-bert-tiny, {texts.Length} SST-2 dev sentences, batches of 16 texts");
+            report.AppendLine();
+            Section(report, tiny, texts, 16, perText: false);
+        }
+
+        // A negative count skips the BERT-base part (a quick run on the tiny model only).
+        using (var bertBase = baseCount < 0 ? null : BenchmarkModels.BertBaseRandom())
+        if (bertBase is not null)
+        {
+            var texts = BenchmarkModels.DevSentences(baseCount)
+                .Append(BenchmarkModels.SentenceOfTokens(bertBase.Tokenizer, 20))
+                .Append(BenchmarkModels.SentenceOfTokens(bertBase.Tokenizer, 64)).ToArray();
+            report.AppendLine(CultureInfo.InvariantCulture, $"## bert-base-random (BERT-base shape, random weights), {texts.Length} texts ({baseCount} dev sentences, one of 20 and one of 64 tokens), one text per call");
+            report.AppendLine();
+            Section(report, bertBase, texts, 1, perText: true);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, report.ToString());
+        Console.WriteLine(report);
+        Console.Error.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    private static void Section(StringBuilder report, TextClassifier model, string[] texts, int batchSize, bool perText)
+    {
+        const string conductanceLayer = "bert.encoder.layer.0";
+        (string Name, PathMethod Captum, PathMethod Adaptive, PathMethod Reference)[] methods =
+        [
+            ("integrated-gradients",
+                new IntegratedGradients { Steps = 50, InternalBatchSize = 50 * batchSize },
+                new IntegratedGradients(),
+                new IntegratedGradients { Steps = 300 }),
+            ("conductance (" + conductanceLayer + ")",
+                new LayerConductance { Layer = conductanceLayer, Steps = 50, InternalBatchSize = 51 * batchSize },
+                new LayerConductance { Layer = conductanceLayer },
+                new LayerConductance { Layer = conductanceLayer, Steps = 300 }),
+        ];
+
+        report.AppendLine("| method | run | ms / text | speed-up vs Captum-exact 50 | steps used (min / median / max) | gradient evaluations (mean) | \\|delta\\| / \\|F(x) − F(x′)\\| (median / p95 / max) | rel. L2 to 300-step reference (median / p95 / max) | texts within 1e-2 | capped |");
+        report.AppendLine("| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |");
+        var options = new ExplainOptions { BatchSize = batchSize };
+        foreach (var (name, captum, adaptive, reference) in methods)
+        {
+            Console.Error.WriteLine($"{model.Name} {name}: reference");
+            var referenceRun = Time(reference, model, texts, options, perText);
+            Console.Error.WriteLine($"{model.Name} {name}: captum-exact 50 and adaptive");
+
+            // Warm both once, then alternate them so drifting machine load hits both alike.
+            Time(captum, model, texts.Take(1).ToArray(), options, perText);
+            Time(adaptive, model, texts.Take(1).ToArray(), options, perText);
+            var captumRun = Time(captum, model, texts, options, perText);
+            var adaptiveRun = Time(adaptive, model, texts, options, perText);
+            var captumSecond = Time(captum, model, texts, options, perText);
+            var adaptiveSecond = Time(adaptive, model, texts, options, perText);
+            var captumMs = Math.Min(captumRun.Ms, captumSecond.Ms);
+            var adaptiveMs = Math.Min(adaptiveRun.Ms, adaptiveSecond.Ms);
+            foreach (var (label, run, ms) in new[] { ("Captum-exact 50 steps", captumRun, captumMs), ("adaptive (default)", adaptiveRun, adaptiveMs), ("reference 300 steps", referenceRun, referenceRun.Ms) })
+            {
+                report.AppendLine(Row(name, label, run.Explanations, referenceRun.Explanations, ms, captumMs));
+            }
+        }
+
+        report.AppendLine();
+    }
+
+    private static (IReadOnlyList<Explanation> Explanations, double Ms) Time(PathMethod method, TextClassifier model, string[] texts, ExplainOptions options, bool perText)
+    {
+        var clock = Stopwatch.StartNew();
+        IReadOnlyList<Explanation> explanations = perText
+            ? texts.Select(t => method.Explain(model, [t], options)[0]).ToArray()
+            : method.Explain(model, texts, options);
+        return (explanations, clock.Elapsed.TotalMilliseconds / texts.Length);
+    }
+
+    private static string Row(string name, string label, IReadOnlyList<Explanation> run, IReadOnlyList<Explanation> reference, double ms, double captumMs)
+    {
+        var steps = run.Select(e => int.Parse(e.Setting("steps-used") ?? e.Setting("steps")!, CultureInfo.InvariantCulture)).OrderBy(s => s).ToArray();
+        var evaluations = run.Select(e => e.Setting("gradient-evaluations") is { } g ? int.Parse(g, CultureInfo.InvariantCulture) : Evaluations(e)).Average();
+        var relativeDeltas = run.Select(e => Math.Abs(e.ConvergenceDelta!.Value) / Math.Abs(e.Scores.Sum() - e.ConvergenceDelta.Value)).OrderBy(d => d).ToArray();
+        var errors = run.Select((e, i) => RelativeL2(e.Scores, reference[i].Scores)).OrderBy(d => d).ToArray();
+        var capped = run.Count(e => e.Notes.Any(n => n.Contains("step cap", StringComparison.Ordinal)));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {label} | {ms:F1} | {captumMs / ms:F2} | {steps[0]} / {Median(steps)} / {steps[^1]} | {evaluations:F1} | {Median(relativeDeltas):G2} / {Quantile(relativeDeltas, 0.95):G2} / {relativeDeltas[^1]:G2} | {Median(errors):G2} / {Quantile(errors, 0.95):G2} / {errors[^1]:G2} | {errors.Count(x => x <= 1e-2)} / {errors.Length} | {capped} |");
+    }
+
+    /// <summary>Points a fixed-step run evaluates: n for IG, n + 1 for conductance.</summary>
+    private static int Evaluations(Explanation e) =>
+        int.Parse(e.Setting("steps")!, CultureInfo.InvariantCulture) + (e.Method == "conductance" ? 1 : 0);
+
+    private static double RelativeL2(IReadOnlyList<double> a, IReadOnlyList<double> reference)
+    {
+        double difference = 0, norm = 0;
+        for (var i = 0; i < a.Count; i++)
+        {
+            difference += (a[i] - reference[i]) * (a[i] - reference[i]);
+            norm += reference[i] * reference[i];
+        }
+
+        return Math.Sqrt(difference / norm);
+    }
+
+    private static double Median(IReadOnlyList<double> sorted) => Quantile(sorted, 0.5);
+
+    private static int Median(IReadOnlyList<int> sorted) => sorted[sorted.Count / 2];
+
+    private static double Quantile(IReadOnlyList<double> sorted, double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+}

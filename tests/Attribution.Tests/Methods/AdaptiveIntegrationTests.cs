@@ -1,0 +1,220 @@
+using System.Globalization;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Pipeline;
+using Attribution.Salience;
+using Attribution.Tests.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// Adaptive integration (Integrated Gradients and layer conductance without a step count) on a model whose path
+/// integrals are polynomials, so the level each text stops at and the value it returns follow from quadrature theory:
+/// F = (Σ_t w·e_t)^p with a zero baseline makes the IG integrand p α^(p−1) S^p, which Gauss–Legendre with n points
+/// integrates exactly when p − 1 ≤ 2n − 1; conductance at the projection sees 3α² S² (p = 3), whose trapezoid sum on m
+/// intervals is exactly 1 + 1/(2m²). Expected scores are written out here from the weights (double precision);
+/// tolerances (1e-5 relative) cover the model's float32 arithmetic.
+/// </summary>
+public sealed class AdaptiveIntegrationTests
+{
+    private static readonly ExplainOptions AllTokens = new() { Target = Target.Class(0), Salience = new SalienceOptions { KeepSpecialTokens = true } };
+
+    [Theory]
+    [InlineData(4, 1e-4, 8, 12)] // integrand of degree 3: Gauss–Legendre 4 is already exact, 8 confirms it
+    [InlineData(10, 1e-4, 16, 28)] // degree 9: 4 points are off by ~2e-3, 8 and 16 are exact
+    public void Integrated_gradients_stops_at_the_first_level_that_agrees_with_the_previous_one(int power, double tolerance, int stepsUsed, int evaluations)
+    {
+        using var model = PowerOfSum.Classifier(power);
+        var method = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = AdaptiveIntegration.Default with { Tolerance = tolerance } };
+        var texts = new[] { "1 2 3", "4 5", "2 6 7 8" };
+        var explanations = method.Explain(model, texts, AllTokens);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var e = explanations[i];
+            e.Setting("steps").Should().Be("adaptive");
+            e.Setting("steps-used").Should().Be(stepsUsed.ToString(CultureInfo.InvariantCulture));
+            e.Setting("gradient-evaluations").Should().Be(evaluations.ToString(CultureInfo.InvariantCulture));
+            e.Notes.Should().BeEmpty();
+            var expected = PowerOfSum.IntegratedGradients(texts[i], power);
+            e.Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            var total = expected.Sum();
+            e.ConvergenceDelta!.Value.Should().BeApproximately(0, 1e-5 * Math.Abs(total));
+        }
+    }
+
+    [Fact]
+    public void Integrated_gradients_that_miss_the_target_at_the_cap_say_so()
+    {
+        using var model = PowerOfSum.Classifier(10);
+        var method = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = new AdaptiveIntegration { Tolerance = 1e-4, InitialSteps = 2, MaxSteps = 4 } };
+        var e = method.Explain(model, ["1 2 3"], AllTokens)[0];
+        e.Setting("steps-used").Should().Be("4");
+        e.Setting("gradient-evaluations").Should().Be("6");
+        e.Notes.Should().ContainSingle().Which.Should().Contain("step cap (4 steps)").And.Contain("--max-steps");
+
+        // Gauss–Legendre with 4 points on α⁹ integrates to 10 Σ w_k α_k⁹, not 1: the scores carry that factor.
+        var alphas = IntegrationRules.Alphas(IntegrationRule.GaussLegendre, 4);
+        var weights = IntegrationRules.StepSizes(IntegrationRule.GaussLegendre, 4);
+        var factor = 10 * alphas.Zip(weights, (a, w) => w * Math.Pow(a, 9)).Sum();
+        factor.Should().NotBeApproximately(1, 1e-4, "the case must be one the cap stops");
+        e.Scores.Should().Equal(PowerOfSum.IntegratedGradients("1 2 3", 10).Select(s => s * factor), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b));
+    }
+
+    [Theory]
+    [InlineData(2, 0.01, 8, 9)] // integrand linear in α: the trapezoid is exact, 8 intervals confirm 4
+    [InlineData(3, 0.01, 16, 17)] // 3α²: trapezoid error 1/(2m²) = 3.1%, 0.78%, 0.20%: the change 8 → 16 is the first under 1%
+    public void Conductance_refines_the_nested_trapezoid_grid_reusing_every_point(int power, double tolerance, int stepsUsed, int evaluations)
+    {
+        using var model = PowerOfSum.Classifier(power);
+        var method = new LayerConductance { Layer = "projection", Baseline = Baseline.Zero, Adaptive = AdaptiveIntegration.Default with { Tolerance = tolerance } };
+        var texts = new[] { "1 2 3", "4 5" };
+        var explanations = method.Explain(model, texts, AllTokens);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var e = explanations[i];
+            e.Setting("integration").Should().Be("trapezoid-nested");
+            e.Setting("steps-used").Should().Be(stepsUsed.ToString(CultureInfo.InvariantCulture));
+            e.Setting("gradient-evaluations").Should().Be(evaluations.ToString(CultureInfo.InvariantCulture));
+
+            // Σ_k Δy_t · mean(g) = (w·e_t) S^(p−1) × the trapezoid sum of p α^(p−1), which is 1 + (p − 2)/(2m²) for p ≤ 3 (m = steps).
+            var trapezoid = 1 + ((power - 2) / (2.0 * stepsUsed * stepsUsed));
+            var expected = PowerOfSum.IntegratedGradients(texts[i], power).Select(s => s * trapezoid);
+            e.Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        }
+    }
+
+    [Fact]
+    public void A_batch_refines_only_its_unconverged_texts_and_gives_each_text_its_own_result()
+    {
+        // A random tiny BERT: texts need different levels, so later levels run on a subset of the batch.
+        using var model = RandomBert();
+        var texts = new[] { "2 7 9 11 3", "2 40 3", "2 5 6 7 8 9 10 3", "2 31 17 3" };
+        var method = new IntegratedGradients { Adaptive = AdaptiveIntegration.Default with { Tolerance = 1e-3 } };
+        var predicted = AllTokens with { Target = Target.Predicted, BatchSize = texts.Length };
+        var batch = method.Explain(model, texts, predicted);
+        batch.Select(e => e.Setting("steps-used")).Distinct().Should().HaveCountGreaterThan(1, "the test needs texts that stop at different levels");
+        batch.Select(e => e.Target).Distinct().Should().HaveCountGreaterThan(1, "the test needs texts explaining different classes");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var alone = method.Explain(model, [texts[i]], predicted)[0];
+            batch[i].Target.Should().Be(alone.Target);
+            batch[i].Setting("steps-used").Should().Be(alone.Setting("steps-used"));
+            batch[i].Scores.Should().Equal(alone.Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+        }
+    }
+
+    [Fact]
+    public void Adaptive_integrated_gradients_on_a_random_bert_is_within_the_tolerance_of_300_steps()
+    {
+        using var model = RandomBert();
+        var texts = new[] { "2 7 9 11 3", "2 40 3", "2 5 6 7 8 9 10 3", "2 31 17 3" };
+        var adaptive = new IntegratedGradients().Explain(model, texts, AllTokens);
+        var reference = new IntegratedGradients { Steps = 300 }.Explain(model, texts, AllTokens);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var difference = Math.Sqrt(adaptive[i].Scores.Zip(reference[i].Scores, (a, b) => (a - b) * (a - b)).Sum());
+            var norm = Math.Sqrt(reference[i].Scores.Sum(s => s * s));
+            (difference / norm).Should().BeLessThan(1e-2);
+            int.Parse(adaptive[i].Setting("gradient-evaluations")!, CultureInfo.InvariantCulture).Should().BeLessThan(300);
+        }
+    }
+
+    [Fact]
+    public void Explicit_steps_keep_the_captum_settings_and_add_nothing_per_text()
+    {
+        using var model = PowerOfSum.Classifier(2);
+        var e = new IntegratedGradients { Baseline = Baseline.Zero, Steps = 50 }.Explain(model, ["1 2"], AllTokens)[0];
+        e.Setting("steps").Should().Be("50");
+        e.Setting("integration").Should().Be("gausslegendre");
+        e.Setting("steps-used").Should().BeNull();
+        e.Setting("tolerance").Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData(0.0, 4, 256, "Tolerance")]
+    [InlineData(0.6, 4, 256, "Tolerance")]
+    [InlineData(double.NaN, 4, 256, "Tolerance")]
+    [InlineData(0.01, 1, 256, "InitialSteps")]
+    [InlineData(0.01, 4, 6, "MaxSteps")]
+    [InlineData(0.01, 4, 20_000, "MaxSteps")]
+    public void Settings_out_of_range_are_refused_naming_the_setting(double tolerance, int initial, int max, string name)
+    {
+        using var model = PowerOfSum.Classifier(2);
+        var method = new IntegratedGradients { Adaptive = new AdaptiveIntegration { Tolerance = tolerance, InitialSteps = initial, MaxSteps = max } };
+        var act = () => method.Explain(model, ["1 2"], AllTokens);
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);
+    }
+
+    [Fact]
+    public void Adaptive_conductance_refuses_a_rule_it_does_not_refine()
+    {
+        using var model = PowerOfSum.Classifier(2);
+        var method = new LayerConductance { Layer = "projection", Rule = IntegrationRule.RiemannLeft };
+        var act = () => method.Explain(model, ["1 2"], AllTokens);
+        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain("give a step count");
+    }
+
+    [Fact]
+    public void Levels_double_from_the_first_up_to_the_cap()
+    {
+        new AdaptiveIntegration { InitialSteps = 3, MaxSteps = 40 }.Levels().Should().Equal(3, 6, 12, 24);
+        AdaptiveIntegration.Default.Levels().Should().Equal(4, 8, 16, 32, 64, 128, 256);
+    }
+
+    private static TextClassifier RandomBert()
+    {
+        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 2);
+        return new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+    }
+
+    /// <summary>logits_c = (Σ_t mask_t · w_c·e_t)^p: token embeddings, a bias-free projection to two units, a masked sum, a power.</summary>
+    private sealed class PowerOfSum : nn.Module<ModelInput, Tensor>
+    {
+        private const int Vocabulary = 10;
+        private static readonly double[] W0 = [1.0, 0.5, -0.3];
+        private static readonly double[] W1 = [-0.2, 0.4, 0.1];
+        private readonly Embedding embeddings;
+        private readonly Linear projection;
+        private readonly int power;
+
+        private PowerOfSum(int power)
+            : base(nameof(PowerOfSum))
+        {
+            this.power = power;
+            embeddings = nn.Embedding(Vocabulary, 3);
+            projection = nn.Linear(3, 2, hasBias: false);
+            using (no_grad())
+            {
+                embeddings.weight!.copy_(tensor(Enumerable.Range(0, Vocabulary).SelectMany(v => Embedding(v).Select(x => (float)x)).ToArray(), [Vocabulary, 3]));
+                projection.weight!.copy_(tensor(W0.Concat(W1).Select(x => (float)x).ToArray(), [2, 3]));
+            }
+
+            RegisterComponents();
+        }
+
+        public static TextClassifier Classifier(int power) =>
+            new("power-of-sum", new IdsTokenizer(-1, -2, 0, Vocabulary), new PowerOfSum(power), ["0", "1"], "embeddings", maxLength: null, usesTokenTypes: false);
+
+        /// <summary>IG of class 0 per token with a zero baseline: (w·e_t) S^(p−1), S = Σ_t w·e_t (by hand: ∂F/∂e_t = p S^(p−1) w, ∫ p α^(p−1) = 1).</summary>
+        public static double[] IntegratedGradients(string text, int power)
+        {
+            var contributions = text.Split(' ').Select(id => Embedding(int.Parse(id, CultureInfo.InvariantCulture)).Zip(W0, (e, w) => e * (float)w).Sum()).ToArray();
+            var sum = contributions.Sum();
+            return contributions.Select(c => c * Math.Pow(sum, power - 1)).ToArray();
+        }
+
+        public override Tensor forward(ModelInput input)
+        {
+            var y = projection.call(embeddings.call(input.InputIds));
+            var mask = (input.AttentionMask ?? ones_like(input.InputIds)).to(y.dtype).unsqueeze(-1);
+            return (y * mask).sum(1).pow(power);
+        }
+
+        // Rounded to float32 first, as the model holds them.
+        private static double[] Embedding(int v) => new[] { 0.1 * (v + 1), 0.05 * (v % 3), -0.02 * v }.Select(x => (double)(float)x).ToArray();
+    }
+}
