@@ -75,8 +75,15 @@ public sealed class Lime : IPerturbationAttributor
     /// <summary>Regularization strength α; null for the preset's (LIT ridge 1, Captum Lasso 0.01).</summary>
     public double? Alpha { get; init; }
 
-    /// <summary>Perturbed texts per call to <see cref="ITextPredictor.PredictProbabilities"/> (default 64).</summary>
-    public int BatchSize { get; init; } = 64;
+    /// <summary>The most perturbed texts per call to <see cref="ITextPredictor.PredictProbabilities"/> (default 256); for a model with a tokenizer <see cref="TokenBudget"/> usually binds first.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// Padded tokens per model call (rows × the longest row; default 4096) when the predictor is a
+    /// <see cref="ITokenClassifier"/>: perturbed texts are tokenized, sorted by token count and sent in calls filled up
+    /// to this budget. Black boxes get calls of <see cref="BatchSize"/> texts sorted by character length.
+    /// </summary>
+    public int TokenBudget { get; init; } = Internal.TokenBudgetBatches.DefaultTokenBudget;
 
     /// <summary>The kernel width in use.</summary>
     public double EffectiveKernelWidth => KernelWidth ?? (Preset == LimePreset.Captum ? 1.0 : 256.0);
@@ -278,10 +285,14 @@ public sealed class Lime : IPerturbationAttributor
         // the distinct texts go to the model sorted by length, so padding within a batch stays small.
         var distinct = texts.Distinct(StringComparer.Ordinal).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
         var byText = new Dictionary<string, double>(distinct.Count, StringComparer.Ordinal);
-        for (var start = 0; start < distinct.Count; start += BatchSize)
+        var lengths = predictor is ITokenClassifier tokenModel
+            ? distinct.Select(t => tokenModel.Tokenizer.Encode(t).Length).ToArray()
+            : distinct.Select(t => t.Length).ToArray();
+        var budget = predictor is ITokenClassifier ? TokenBudget : int.MaxValue;
+        foreach (var call in Internal.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
         {
             cancellation.ThrowIfCancellationRequested();
-            var chunk = distinct.GetRange(start, Math.Min(BatchSize, distinct.Count - start));
+            var chunk = call.Select(i => distinct[i]).ToArray();
             var rows = Predict(predictor, chunk);
             for (var i = 0; i < rows.Length; i++)
             {
@@ -520,6 +531,8 @@ public sealed class Lime : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {PerturbationMethod.MaxBatchSize}");
         }
 
+        Internal.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+
         if (!(EffectiveKernelWidth > 0) || !double.IsFinite(EffectiveKernelWidth))
         {
             throw new ArgumentOutOfRangeException(nameof(KernelWidth), EffectiveKernelWidth, "the kernel width must be positive and finite");
@@ -562,6 +575,7 @@ public sealed class Lime : IPerturbationAttributor
         yield return new("surrogate", captum ? "lasso" : "ridge");
         yield return new("alpha", EffectiveAlpha.ToString("R", CultureInfo.InvariantCulture));
         yield return new("batch-size", BatchSize.ToString(CultureInfo.InvariantCulture));
+        yield return new("token-budget", TokenBudget.ToString(CultureInfo.InvariantCulture));
         yield return new("score", "probability");
     }
 }

@@ -21,8 +21,11 @@ internal sealed class CoalitionScorer
     private readonly Func<bool[], int> length;
     private readonly int batchSize;
 
-    private CoalitionScorer(int features, int batchSize, Func<IReadOnlyList<bool[]>, double[]> evaluate, Func<bool[], int> length)
+    private readonly int tokenBudget;
+
+    private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, double[]> evaluate, Func<bool[], int> length)
     {
+        this.tokenBudget = tokenBudget;
         FeatureCount = features;
         this.batchSize = batchSize;
         this.evaluate = evaluate;
@@ -49,7 +52,7 @@ internal sealed class CoalitionScorer
     /// removed when it is null; tokens of no feature (special tokens) always stay.
     /// </summary>
     public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
-        int target, ScoreOutput score, int batchSize)
+        int target, ScoreOutput score, int batchSize, int tokenBudget)
     {
         TokenSequence Build(bool[] present) =>
             PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
@@ -64,7 +67,7 @@ internal sealed class CoalitionScorer
             return rows.Select(row => ScoreChecks.Value(model.Head, score, row, target)).ToArray();
         }
 
-        return new CoalitionScorer(features, batchSize, Evaluate, Length);
+        return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, Length);
     }
 
     /// <summary>
@@ -77,7 +80,8 @@ internal sealed class CoalitionScorer
         string Build(bool[] present) => LimeText.Rebuild(text, features, present, joinWords, replacement);
         double[] Evaluate(IReadOnlyList<bool[]> coalitions) =>
             Lime.Predict(predictor, coalitions.Select(Build).ToArray()).Select(row => row[target]).ToArray();
-        return new CoalitionScorer(features.Count, batchSize, Evaluate, present => Build(present).Length);
+        // A black box's cost per text is unknown: calls are sized by count only (the length still orders them).
+        return new CoalitionScorer(features.Count, batchSize, int.MaxValue, Evaluate, present => Build(present).Length);
     }
 
     /// <summary>The scored output for each coalition, in order.</summary>
@@ -102,8 +106,10 @@ internal sealed class CoalitionScorer
         }
 
         var fresh = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var chunk in missing.OrderBy(i => length(coalitions[i])).ThenBy(i => i).Chunk(batchSize))
+        var lengths = missing.Select(i => length(coalitions[i])).ToArray();
+        foreach (var call in TokenBudgetBatches.Chunk(lengths, tokenBudget, batchSize))
         {
+            var chunk = call.Select(j => missing[j]).ToArray();
             Cancellation.ThrowIfCancellationRequested();
             var values = evaluate(chunk.Select(i => coalitions[i]).ToArray());
             ModelCalls++;

@@ -44,8 +44,14 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     /// <summary>The string that replaces an absent feature for a black-box predictor (default <c>[MASK]</c>).</summary>
     public string MaskToken { get; init; } = "[MASK]";
 
-    /// <summary>Perturbed inputs per model call (default 64, at most <see cref="MaxBatchSize"/>).</summary>
-    public int BatchSize { get; init; } = 64;
+    /// <summary>The most perturbed inputs per model call (default 256, at most <see cref="MaxBatchSize"/>); <see cref="TokenBudget"/> usually binds first.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// Padded tokens per model call (rows × the longest row; default 4096): calls are filled up to this budget, shortest
+    /// inputs first, so short texts go many to a call and long ones few. Not used for black boxes, whose cost per text is unknown.
+    /// </summary>
+    public int TokenBudget { get; init; } = Internal.TokenBudgetBatches.DefaultTokenBudget;
 
     /// <inheritdoc />
     public abstract string Name { get; }
@@ -158,7 +164,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BaselineId), id, $"the baseline id is not in {model.Name}'s vocabulary (0..{tokenizer.VocabularySize - 1})");
         }
 
-        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize);
+        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize, TokenBudget);
         scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), ScoreChecks.Value(model.Head, options.Score, logits, target));
         scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
@@ -303,6 +309,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {MaxBatchSize}");
         }
 
+        Internal.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+
         if (Perturbation == AbsentFeature.Mask && MaskToken is null)
         {
             throw new ArgumentNullException(nameof(MaskToken), "masking a black box's text needs a mask string (or use Perturbation = Remove)");
@@ -326,6 +334,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         }
 
         yield return new("batch-size", BatchSize.ToString(CultureInfo.InvariantCulture));
+        yield return new("token-budget", TokenBudget.ToString(CultureInfo.InvariantCulture));
         if (score is { } s)
         {
             yield return new("score", s.ToString().ToLowerInvariant());
