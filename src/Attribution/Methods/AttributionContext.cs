@@ -48,6 +48,7 @@ public sealed class AttributionContext
     private AttributionContext(AttributionContext shared, int target)
     {
         Model = shared.Model;
+        Baselines = shared.Baselines;
         Batch = shared.Batch;
         Options = shared.Options with { Target = Target.Class(target) };
         Logits = shared.Logits;
@@ -64,6 +65,7 @@ public sealed class AttributionContext
     {
         Model = whole.Model;
         Options = whole.Options;
+        Baselines = whole.Baselines;
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         var input = whole.Batch.Input;
         Batch = new EncodedBatch(
@@ -98,6 +100,9 @@ public sealed class AttributionContext
 
     /// <summary>The classifier.</summary>
     public ITextClassifier Model { get; }
+
+    /// <summary>The call's cache of baseline forward passes (shared by its batches, classes and methods), or null.</summary>
+    internal BaselineCache? Baselines { get; init; }
 
     /// <summary>Time spent encoding and running the first forward pass, shared by every method on this batch.</summary>
     internal TimeSpan SharedTime { get; set; }

@@ -11,7 +11,8 @@ namespace Attribution.Methods;
 /// <summary>
 /// Runs several methods over the same texts with shared work: each batch is encoded and run forward once for
 /// all of them, and methods that need the same gradients (Gradient and Gradient × Input at the same layer) share one
-/// forward/backward pass. Every <see cref="TextAttributor"/> (built-in or user-written) takes part in the sharing;
+/// forward/backward pass, and path methods reuse the baseline's forward pass for every text of the same padded
+/// length (<see cref="BaselineCache"/>). Every <see cref="TextAttributor"/> (built-in or user-written) takes part in the sharing;
 /// other attributors run on their own.
 /// </summary>
 public static class MethodRunner
@@ -49,13 +50,14 @@ public static class MethodRunner
             return results;
         }
 
+        using var baselines = new BaselineCache();
         foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
-            var context = new AttributionContext(model, batch, options);
+            var context = new AttributionContext(model, batch, options) { Baselines = baselines };
             context.SharedTime = clock.Elapsed;
             foreach (var (m, attributor) in gradientBased)
             {
@@ -123,13 +125,14 @@ public static class MethodRunner
             }
         }
 
+        using var baselines = new BaselineCache();
         foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed };
+            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);

@@ -27,7 +27,9 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         if (baseline.Token is not null || baseline.Ids is not null)
         {
             var ids = BaselineIds(context, baseline);
-            baselineActivation = Capture(context, layer, side, index, context.WithIds(ids), out baselineLogits);
+            baselineActivation = context.Baselines is { } cache
+                ? cache.Capture(context, new LayerSite(layer, side, index), ids, out baselineLogits)
+                : Capture(context, layer, side, index, context.WithIds(ids), out baselineLogits);
         }
         else
         {
