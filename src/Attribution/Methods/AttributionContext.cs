@@ -17,14 +17,28 @@ public sealed class AttributionContext
 {
     private readonly Dictionary<LayerSite, LayerGradient> gradients = [];
 
-    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options)
+    /// <param name="model">The classifier.</param>
+    /// <param name="batch">The encoded texts.</param>
+    /// <param name="options">The call's options.</param>
+    /// <param name="gradientSite">
+    /// A tensor whose plain gradient a method will ask for (<see cref="GradientAt"/>): the first forward pass then
+    /// makes it a leaf and keeps the graph, so that gradient costs one backward pass and no second forward.
+    /// </param>
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, LayerSite? gradientSite = null)
     {
         Model = model;
         Batch = batch;
         Options = options;
-        using (no_grad())
+        if (gradientSite is { } site)
         {
-            Logits = model.Module.call(batch.Input).to(ScalarType.Float32);
+            Logits = PrimedForward(site);
+        }
+        else
+        {
+            using (no_grad())
+            {
+                Logits = model.Module.call(batch.Input).to(ScalarType.Float32);
+            }
         }
 
         LogitRows = Rows(Logits.to(ScalarType.Float64));
@@ -90,6 +104,41 @@ public sealed class AttributionContext
     /// the targets: adaptive integration refines only the texts that have not converged.
     /// </summary>
     internal AttributionContext Subset(int[] rows) => rows.Length == Size && rows.Select((r, i) => r == i).All(x => x) ? this : new AttributionContext(this, rows);
+
+    // The first forward pass's graph, kept for one plain gradient at its site (see the constructor), until used.
+    private (LayerSite Site, Tensor Leaf, Tensor Logits)? primed;
+
+    private Tensor PrimedForward(LayerSite site)
+    {
+        using var grad = enable_grad();
+        Tensor? leaf = null;
+        Tensor logits;
+        int calls;
+        using (var tap = new LayerTap(site.Module, site.Side, site.Index, value =>
+               {
+                   leaf = value.detach().requires_grad_();
+                   return leaf;
+               }))
+        {
+            logits = Model.Module.call(Batch.Input);
+            calls = tap.Calls;
+        }
+
+        if (calls != 1)
+        {
+            // A layer that runs several times (or not at all) is reported by the method's own pass, as before.
+            using (no_grad())
+            {
+                return Model.Module.call(Batch.Input).to(ScalarType.Float32);
+            }
+        }
+
+        primed = (site, leaf!, logits);
+        using (no_grad())
+        {
+            return logits.detach().to(ScalarType.Float32);
+        }
+    }
 
     /// <summary>This batch explained for another class: the encoding and the forward pass are shared, gradient passes are not.</summary>
     internal AttributionContext ForClass(int target)
@@ -200,7 +249,19 @@ public sealed class AttributionContext
 
         if (!gradients.TryGetValue(site, out var pass))
         {
-            pass = PathPass.Run(this, site, 1, null);
+            if (primed is { } p && p.Site == site)
+            {
+                // The graph of the first forward pass: one backward, then it is released.
+                primed = null;
+                using var grad = enable_grad();
+                var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf);
+                pass = new LayerGradient(p.Leaf.detach(), gradient);
+            }
+            else
+            {
+                pass = PathPass.Run(this, site, 1, null);
+            }
+
             gradients[site] = pass;
         }
 

@@ -30,6 +30,9 @@ public sealed class Gradient : LayerMethod, INoiseTunnelable
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
 
     /// <inheritdoc />
+    internal override LayerSite? PlainGradientSite(Models.ITextClassifier model) => SiteIn(model);
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context) =>
         new(context.GradientAt(SiteIn(context)).Gradient, PerDimension: true);
 

@@ -30,6 +30,9 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
 
     /// <inheritdoc />
+    internal override LayerSite? PlainGradientSite(Models.ITextClassifier model) => SiteIn(model);
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         var pass = context.GradientAt(SiteIn(context));

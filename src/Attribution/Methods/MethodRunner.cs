@@ -50,6 +50,8 @@ public static class MethodRunner
             return results;
         }
 
+        // Gradient and Gradient × Input take their gradient from the batch's first forward pass.
+        var gradientSite = gradientBased.Select(g => (g.Attributor as LayerMethod)?.PlainGradientSite(model)).FirstOrDefault(s => s is not null);
         using var baselines = new BaselineCache();
         foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
         {
@@ -57,7 +59,7 @@ public static class MethodRunner
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
-            var context = new AttributionContext(model, batch, options) { Baselines = baselines };
+            var context = new AttributionContext(model, batch, options, gradientSite) { Baselines = baselines };
             context.SharedTime = clock.Elapsed;
             foreach (var (m, attributor) in gradientBased)
             {
