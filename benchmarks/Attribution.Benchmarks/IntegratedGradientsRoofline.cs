@@ -51,7 +51,7 @@ public static class IntegratedGradientsRoofline
         return 0;
     }
 
-    private static double MatMulGflops()
+    internal static double MatMulGflops()
     {
         using var generator = new Generator(0);
         using var a = randn([2048, 2048], generator: generator);

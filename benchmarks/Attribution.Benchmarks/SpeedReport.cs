@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// The side-by-side speed report: per method, ms per text at 20 and 64 tokens on the BERT-base shape (one text per
+/// call) for this library's defaults, for the same computation scheduled as Captum schedules it by default, and the
+/// GEMM floor (the matrix products the computation needs at the matmul speed measured in this run); then texts per
+/// second in batch, on the BERT-base shape (batches of 8 texts of 20 tokens) and on sst2-bert-tiny (1,000 SST-2
+/// sentences), with a sweep of the texts-per-batch setting.
+/// Run: <c>dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- speed-report [tiny texts] [output.md]</c>.
+/// </summary>
+/// <remarks>
+/// Captum itself cannot run here (no PyTorch: PyPI is not reachable from this machine), so its default schedule is
+/// replayed on this engine with the same weights: Saliency / InputXGradient = a prediction pass then their own
+/// forward and backward pass; LayerIntegratedGradients / LayerConductance at 50 steps with internal_batch_size=None =
+/// every path point in one pass; Lime with perturbations_per_eval=1 = one model call per sample, no de-duplication
+/// (the surrogate fit is left out, in Captum's favour). Python's own overhead is not counted, also in Captum's favour.
+/// </remarks>
+public static class SpeedReport
+{
+    private const int Hidden = 768, Intermediate = 3072, Layers = 12;
+
+    public static int Run(string[] args)
+    {
+        var tinyCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
+        var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "speed-report.md");
+        var peak = IntegratedGradientsRoofline.MatMulGflops();
+        var report = new StringBuilder();
+        report.AppendLine("# Speed: this library against Captum's schedule and the GEMM floor");
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"Machine: {Environment.ProcessorCount} cores, TorchSharp with libtorch {__version__}, {get_num_threads()} intra-op threads, .NET {Environment.Version}, Release build; " +
+            $"float32 2048×2048 matmul measured at **{peak:F0} GFLOP/s** at the start of this run. Command: `dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- speed-report {tinyCount} {output}`.");
+        report.AppendLine();
+        report.AppendLine("Captum cannot run on this machine (no PyTorch; PyPI is unreachable), so the **Captum schedule** rows replay what Captum 0.8 does by default, on this engine and the same weights: " +
+            "Saliency and InputXGradient run their own forward and backward pass after the prediction; LayerIntegratedGradients and LayerConductance at 50 steps put every path point in one pass (internal_batch_size=None); " +
+            "Lime (perturbations_per_eval=1) calls the model once per sample, without de-duplication. Python's overhead and Lime's surrogate fit are not counted, both in Captum's favour.");
+        report.AppendLine();
+
+        using (var bertBase = BenchmarkModels.BertBaseRandom())
+        {
+            report.AppendLine("## BERT-base shape (12 layers, hidden 768; random weights), one text per call");
+            report.AppendLine();
+            report.AppendLine("The floor is the GEMM work the computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention) at the matmul speed above. Best of 2 runs after a warm-up.");
+            report.AppendLine();
+            report.AppendLine("| tokens | method | library ms | Captum schedule ms | library speed-up | floor ms | library / floor | model passes (library) |");
+            report.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+            foreach (var tokens in new[] { 20, 64 })
+            {
+                var text = BenchmarkModels.SentenceOfTokens(bertBase.Tokenizer, tokens);
+                PerText(report, bertBase, text, tokens, peak);
+            }
+
+            report.AppendLine();
+            report.AppendLine("### Texts per second in batch (BERT-base shape, 8 texts of 20 tokens per call)");
+            report.AppendLine();
+            var batchTexts = Enumerable.Range(0, 8).Select(i => BenchmarkModels.SentenceOfTokens(bertBase.Tokenizer, 20 - (i % 2))).ToArray();
+            report.AppendLine("| method | texts / s in batches of 8 | texts / s one per call |");
+            report.AppendLine("| --- | ---: | ---: |");
+            foreach (var (name, method) in LibraryMethods())
+            {
+                var batched = Best(() => method.Explain(bertBase, batchTexts, new ExplainOptions { BatchSize = 8 }));
+                var single = Best(() => batchTexts.Take(2).Select(t => method.Explain(bertBase, [t])).ToList());
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {batchTexts.Length / batched:F2} | {2 / single:F2} |");
+                Console.Error.WriteLine($"bert-base batch {name}: {batchTexts.Length / batched:F2} texts/s");
+            }
+
+            report.AppendLine();
+        }
+
+        using (var tiny = BenchmarkModels.SstBertTiny())
+        {
+            var texts = TinyTexts(tinyCount);
+            report.AppendLine(CultureInfo.InvariantCulture, $"## sst2-bert-tiny, {texts.Length} SST-2 sentences ({Math.Min(texts.Length, 872)} dev, the rest the first train sentences)");
+            report.AppendLine();
+            report.AppendLine("Texts per second with the library's defaults (length-bucketed batches of 16 texts), the whole set in one call:");
+            report.AppendLine();
+            report.AppendLine("| method | texts / s | s for all |");
+            report.AppendLine("| --- | ---: | ---: |");
+            LibraryMethods().First().Method.Explain(tiny, texts.Take(16).ToArray());
+            foreach (var (name, method) in LibraryMethods())
+            {
+                var clock = Stopwatch.StartNew();
+                method.Explain(tiny, texts);
+                var seconds = clock.Elapsed.TotalSeconds;
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {texts.Length / seconds:F1} | {seconds:F1} |");
+                Console.Error.WriteLine($"tiny {name}: {texts.Length / seconds:F1} texts/s");
+            }
+
+            var all = LibraryMethods().Where(m => m.Name is "gradient" or "gradient-x-input" or "integrated-gradients" or "lrp-epsilon").Select(m => m.Method).ToArray();
+            var together = Stopwatch.StartNew();
+            MethodRunner.AttributeAll(tiny, texts, all, new ExplainOptions());
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| gradient + gradient-x-input + integrated-gradients + lrp-epsilon in one MethodRunner.AttributeAll call (texts / s for all four) | {texts.Length / together.Elapsed.TotalSeconds:F1} | {together.Elapsed.TotalSeconds:F1} |");
+            report.AppendLine();
+
+            report.AppendLine("Texts per batch (ExplainOptions.BatchSize) against throughput, texts / s on the first 400 sentences:");
+            report.AppendLine();
+            int[] sizes = [1, 4, 16, 64];
+            report.AppendLine("| method | " + string.Join(" | ", sizes.Select(s => $"batch {s}")) + " |");
+            report.AppendLine("| --- |" + string.Concat(sizes.Select(_ => " ---: |")));
+            var sweepTexts = texts.Take(400).ToArray();
+            foreach (var (name, method) in LibraryMethods().Where(m => m.Name is "gradient-x-input" or "integrated-gradients" or "conductance" or "lrp-epsilon"))
+            {
+                var cells = sizes.Select(size =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    method.Explain(tiny, sweepTexts, new ExplainOptions { BatchSize = size });
+                    return (sweepTexts.Length / clock.Elapsed.TotalSeconds).ToString("F1", CultureInfo.InvariantCulture);
+                });
+                report.AppendLine($"| {name} | {string.Join(" | ", cells)} |");
+            }
+
+            report.AppendLine();
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, report.ToString());
+        Console.WriteLine(report);
+        Console.Error.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    private static (string Name, IAttributor Method)[] LibraryMethods() =>
+    [
+        ("gradient", new Gradient()),
+        ("gradient-x-input", new GradientXInput()),
+        ("integrated-gradients", new IntegratedGradients()),
+        ("conductance", new LayerConductance { Layer = "bert.encoder.layer.0" }),
+        ("lime", new Lime { Samples = 256 }),
+        ("lrp-epsilon", new LrpEpsilon()),
+    ];
+
+    private static void PerText(StringBuilder report, TextClassifier model, string text, int tokens, double peak)
+    {
+        var forward = ForwardGflop(tokens);
+        var backward = ForwardBackwardGflop(tokens);
+        var ig = new IntegratedGradients();
+        var conductance = new LayerConductance { Layer = "bert.encoder.layer.0" };
+        var lime = new Lime { Samples = 256 };
+
+        // (method, library run, Captum-schedule run, floor in GFLOP given the library's explanation, what the library ran)
+        var rows = new List<(string Name, Func<Explanation> Library, Action Captum, Func<Explanation, double> Floor, Func<Explanation, string> Passes)>
+        {
+            ("gradient", () => new Gradient().Explain(model, text), () => new FreshPassGradient(multiplyByInput: false).Explain(model, text),
+                _ => backward, _ => "1 forward + 1 backward"),
+            ("gradient-x-input", () => new GradientXInput().Explain(model, text), () => new FreshPassGradient(multiplyByInput: true).Explain(model, text),
+                _ => backward, _ => "1 forward + 1 backward"),
+            ("gradient and gradient-x-input together", () => MethodRunner.AttributeAll(model, [text], [new Gradient(), new GradientXInput()])[1][0],
+                () =>
+                {
+                    new FreshPassGradient(multiplyByInput: false).Explain(model, text);
+                    new FreshPassGradient(multiplyByInput: true).Explain(model, text);
+                },
+                _ => backward, _ => "1 forward + 1 backward for both"),
+            ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => new IntegratedGradients { Steps = 50, InternalBatchSize = 50 }.Explain(model, text),
+                e => (Evaluations(e) * backward) + (2 * forward), e => $"{Evaluations(e)} path points (steps used {e.Setting("steps-used")}) + 3 forwards"),
+            ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50, InternalBatchSize = 51 }.Explain(model, text),
+                e => (Evaluations(e) * backward) + (2 * forward), e => $"{Evaluations(e)} path points + 3 forwards"),
+            ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
+                e => (Scored(e) + 1) * forward, e => $"at most {Scored(e)} perturbed texts (distinct ones only) + 1 forward"),
+            ("lrp-epsilon", () => new LrpEpsilon().Explain(model, text), () => { },
+                _ => backward, _ => "1 forward + 1 relevance pass"),
+        };
+
+        foreach (var (name, library, captum, floor, passes) in rows)
+        {
+            library();
+            var explanation = library();
+            var libraryMs = 1000 * Best(() => library());
+            double? captumMs = name == "lrp-epsilon" ? null : 1000 * Best(() => { captum(); return 0; });
+            var floorMs = 1000 * floor(explanation) / peak;
+            var captumCell = captumMs is { } c ? c.ToString("F0", CultureInfo.InvariantCulture) : "n/a (Captum's LRP has no rules for attention)";
+            var speedUp = captumMs is { } cm ? (cm / libraryMs).ToString("F2", CultureInfo.InvariantCulture) + "×" : "–";
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| {tokens} | {name} | {libraryMs:F0} | {captumCell} | {speedUp} | {floorMs:F0} | {libraryMs / floorMs:F2} | {passes(explanation)} |");
+            Console.Error.WriteLine($"bert-base {tokens} {name}: library {libraryMs:F0} ms, captum schedule {captumCell} ms, floor {floorMs:F0} ms");
+        }
+    }
+
+    private static int Evaluations(Explanation e) => int.Parse(e.Setting("gradient-evaluations") ?? e.Setting("steps")!, CultureInfo.InvariantCulture);
+
+    private static int Scored(Explanation e) => e.Surrogate?.Samples ?? 256;
+
+    /// <summary>Best wall time of two runs, in seconds.</summary>
+    private static double Best(Func<object> run)
+    {
+        var best = double.MaxValue;
+        for (var i = 0; i < 2; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+
+        return best;
+    }
+
+    private static double ForwardGflop(int tokens) =>
+        Layers * ((2.0 * tokens * ((4.0 * Hidden * Hidden) + (2.0 * Hidden * Intermediate))) + (4.0 * tokens * tokens * Hidden)) / 1e9;
+
+    private static double ForwardBackwardGflop(int tokens) =>
+        Layers * ((2 * 2.0 * tokens * ((4.0 * Hidden * Hidden) + (2.0 * Hidden * Intermediate))) + (3 * 4.0 * tokens * tokens * Hidden)) / 1e9;
+
+    private static string[] TinyTexts(int count)
+    {
+        var dev = BenchmarkModels.DevSentences(872);
+        var train = File.ReadLines(Path.Combine(BenchmarkModels.SharedDirectory, "data", "sst2", "train.tsv")).Skip(1)
+            .Select(l => l[..l.LastIndexOf('\t')]).Where(t => t.Split(' ').Length >= 4).Take(Math.Max(0, count - dev.Length));
+        return dev.Concat(train).Take(count).ToArray();
+    }
+
+    /// <summary>Captum's Lime with perturbations_per_eval=1: a prediction, then one model call per sample (words kept with probability ½, absent tokens become [PAD]).</summary>
+    private static void CaptumLimeSchedule(ITokenClassifier model, string text, int samples)
+    {
+        var encoding = model.Tokenizer.Encode(text);
+        var ids = encoding.Ids;
+        _ = model.PredictLogits([new TokenSequence(ids)]);
+        var random = new Random(0);
+        for (var s = 0; s < samples; s++)
+        {
+            var perturbed = ids.Select((id, t) => encoding.SpecialTokensMask[t] || random.Next(2) == 1 ? id : model.Tokenizer.PadId).ToArray();
+            _ = model.PredictLogits([new TokenSequence(perturbed)]);
+        }
+    }
+
+    /// <summary>Saliency / InputXGradient as Captum runs them after the user's prediction: their own forward and backward pass.</summary>
+    private sealed class FreshPassGradient(bool multiplyByInput) : TextAttributor
+    {
+        public override string Name => multiplyByInput ? "captum-input-x-gradient" : "captum-saliency";
+
+        public override Signedness Signedness => multiplyByInput ? Signedness.Signed : Signedness.Unsigned;
+
+        public override HiddenReduction Reduction => multiplyByInput ? HiddenReduction.Sum : HiddenReduction.L2;
+
+        protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => [];
+
+        protected override MethodOutput Attribute(AttributionContext context)
+        {
+            // A replacement (here the identity) makes the context run a pass of its own instead of reusing the first forward.
+            var pass = context.GradientAt(context.Site(null), value => value);
+            return new MethodOutput(multiplyByInput ? pass.Gradient * pass.Activation : pass.Gradient, PerDimension: true);
+        }
+    }
+}
