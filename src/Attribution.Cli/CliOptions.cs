@@ -157,7 +157,7 @@ internal sealed class CliOptions
         Description = "Truncate texts longer than the model accepts (reported in the results) instead of failing.",
     };
 
-    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 16, at most 1024).", 1, Attribution.Pipeline.ExplainOptions.MaxBatchSize);
+    public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 64, at most 1024; batches also stay within 2048 padded tokens).", 1, Attribution.Pipeline.ExplainOptions.MaxBatchSize);
 
     public Option<bool> Verbose { get; } = new("--verbose")
     {

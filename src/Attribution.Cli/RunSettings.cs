@@ -110,7 +110,7 @@ internal sealed record RunSettings
             Target = target,
             Score = method.Score is { } s ? ExplanationJson.ParseScoreOutput(s) : ScoreOutput.Logit,
             Truncate = Value(result, options.Truncate),
-            BatchSize = Value(result, options.BatchSize) ?? 16,
+            BatchSize = Value(result, options.BatchSize) ?? new Attribution.Pipeline.ExplainOptions().BatchSize,
             Salience = new SalienceOptions
             {
                 KeepSpecialTokens = Value(result, options.KeepSpecial),

@@ -83,7 +83,7 @@ public sealed class Lime : IPerturbationAttributor
     /// <see cref="ITokenClassifier"/>: perturbed texts are tokenized, sorted by token count and sent in calls filled up
     /// to this budget. Black boxes get calls of <see cref="BatchSize"/> texts sorted by character length.
     /// </summary>
-    public int TokenBudget { get; init; } = Internal.TokenBudgetBatches.DefaultTokenBudget;
+    public int TokenBudget { get; init; } = Models.TokenBudgetBatches.DefaultTokenBudget;
 
     /// <summary>The kernel width in use.</summary>
     public double EffectiveKernelWidth => KernelWidth ?? (Preset == LimePreset.Captum ? 1.0 : 256.0);
@@ -289,7 +289,7 @@ public sealed class Lime : IPerturbationAttributor
             ? distinct.Select(t => tokenModel.Tokenizer.Encode(t).Length).ToArray()
             : distinct.Select(t => t.Length).ToArray();
         var budget = predictor is ITokenClassifier ? TokenBudget : int.MaxValue;
-        foreach (var call in Internal.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
+        foreach (var call in Models.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
         {
             cancellation.ThrowIfCancellationRequested();
             var chunk = call.Select(i => distinct[i]).ToArray();
@@ -531,7 +531,7 @@ public sealed class Lime : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {PerturbationMethod.MaxBatchSize}");
         }
 
-        Internal.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+        Models.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
 
         if (!(EffectiveKernelWidth > 0) || !double.IsFinite(EffectiveKernelWidth))
         {

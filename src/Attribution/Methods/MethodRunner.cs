@@ -53,7 +53,7 @@ public static class MethodRunner
         // Gradient and Gradient × Input take their gradient from the batch's first forward pass.
         var gradientSite = gradientBased.Select(g => (g.Attributor as LayerMethod)?.PlainGradientSite(model)).FirstOrDefault(s => s is not null);
         using var baselines = new BaselineCache();
-        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
+        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
@@ -128,7 +128,7 @@ public static class MethodRunner
         }
 
         using var baselines = new BaselineCache();
-        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs))
+        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();

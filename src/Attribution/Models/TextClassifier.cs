@@ -192,22 +192,25 @@ internal static class LengthBuckets
     /// For a wrapped model that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>)
     /// a chunk never mixes token counts, so such a model never sees padding.
     /// </summary>
-    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size, IReadOnlyList<string>? pairs = null)
+    /// <param name="texts">The texts.</param>
+    /// <param name="model">Their classifier (its tokenizer counts the tokens).</param>
+    /// <param name="size">The most texts in a chunk.</param>
+    /// <param name="pairs">The second texts of pairs, or null.</param>
+    /// <param name="tokenBudget">The most padded tokens in a chunk (texts × the longest); a longer text goes alone.</param>
+    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size, IReadOnlyList<string>? pairs = null, int tokenBudget = int.MaxValue)
     {
         if (size < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(size), size, "batch size must be at least 1");
         }
 
-        var sized = texts
-            .Select((text, i) => (index: i, length: string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text, pairs?[i]).Length))
-            .OrderBy(x => x.length).ThenBy(x => x.index)
-            .ToArray();
+        var lengths = texts.Select((text, i) => string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text, pairs?[i]).Length).ToArray();
         if (model.Module is TorchSharpAdapter { TakesMask: false })
         {
-            return sized.GroupBy(x => x.length).SelectMany(g => g.Select(x => x.index).Chunk(size));
+            return Enumerable.Range(0, texts.Count).GroupBy(i => lengths[i]).OrderBy(g => g.Key)
+                .SelectMany(g => TokenBudgetBatches.Chunk(g.Select(i => lengths[i]).ToArray(), tokenBudget, size).Select(chunk => chunk.Select(j => g.ElementAt(j)).ToArray()));
         }
 
-        return sized.Select(x => x.index).Chunk(size);
+        return TokenBudgetBatches.Chunk(lengths, tokenBudget, size);
     }
 }

@@ -94,12 +94,13 @@ public class ArgumentAndTargetTests
     }
 
     [Fact]
-    public void Attribution_options_default_to_the_predicted_logit_in_batches_of_16()
+    public void Attribution_options_default_to_the_predicted_logit_in_batches_of_64_within_2048_tokens()
     {
         var options = new AttributionOptions();
         options.Target.IsPredicted.Should().BeTrue();
         options.Score.Should().Be(ScoreOutput.Logit);
-        options.BatchSize.Should().Be(16);
+        options.BatchSize.Should().Be(64);
+        options.TokenBudget.Should().Be(2048);
         options.KeepRawAttributions.Should().BeFalse();
         options.Truncate.Should().BeFalse();
         AttributionOptions.MaxBatchSize.Should().Be(1024);

@@ -52,6 +52,9 @@ internal sealed class PowerOfSum : nn.Module<ModelInput, Tensor>
     /// <summary>Forward passes run so far.</summary>
     public int ForwardCalls { get; set; }
 
+    /// <summary>(rows, padded length) of every forward pass so far.</summary>
+    public List<(long Rows, long Length)> Shapes { get; } = [];
+
     /// <summary>∂logit_0/∂e_t = p S^(p−1) w_0 for every token of <paramref name="text"/> (the same vector for each).</summary>
     public static double[] Gradient(string text, int power)
     {
@@ -66,6 +69,7 @@ internal sealed class PowerOfSum : nn.Module<ModelInput, Tensor>
     public override Tensor forward(ModelInput input)
     {
         ForwardCalls++;
+        Shapes.Add((input.InputIds.size(0), input.InputIds.size(1)));
         var y = projection.call(embeddings.call(input.InputIds));
         var mask = (input.AttentionMask ?? ones_like(input.InputIds)).to(y.dtype).unsqueeze(-1);
         return (y * mask).sum(1).pow(power);

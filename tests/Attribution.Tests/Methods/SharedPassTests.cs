@@ -40,4 +40,25 @@ public sealed class SharedPassTests
         // Prediction, the input's activation, the zero baseline's output, and one pass for the 4 path points.
         module.ForwardCalls.Should().Be(4);
     }
+
+    [Fact]
+    public void Batches_of_texts_stay_within_the_token_budget_and_the_results_do_not_depend_on_it()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3 4 5 6 7 8", "1 2", "3 4", "5 6", "7 8 9 1 2 3", "4 5 6", "2 3", "9 8 7 6 5 4 3 2"];
+        var budgeted = new GradientXInput().Explain(model, texts, Options with { BatchSize = 64, TokenBudget = 12 });
+
+        // One forward pass per batch (the gradient shares it), lengths sorted 2,2,2,2,3,6,8,8 and at most 12 padded tokens:
+        // four 2-token texts (8; a fifth of 3 tokens would make 15), then 3 and 6 (2 × 6 = 12), then each 8 alone (16 > 12).
+        module.Shapes.Should().Equal((4, 2), (2, 6), (1, 8), (1, 8));
+        var unbudgeted = new GradientXInput().Explain(model, texts, Options with { BatchSize = 64 });
+        for (var i = 0; i < texts.Length; i++)
+        {
+            budgeted[i].Scores.Should().Equal(unbudgeted[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(b)));
+        }
+
+        FluentActions.Invoking(() => new GradientXInput().Explain(model, texts, Options with { TokenBudget = 0 }))
+            .Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("TokenBudget");
+    }
 }

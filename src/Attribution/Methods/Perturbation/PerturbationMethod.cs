@@ -51,7 +51,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
     /// Padded tokens per model call (rows × the longest row; default 4096): calls are filled up to this budget, shortest
     /// inputs first, so short texts go many to a call and long ones few. Not used for black boxes, whose cost per text is unknown.
     /// </summary>
-    public int TokenBudget { get; init; } = Internal.TokenBudgetBatches.DefaultTokenBudget;
+    public int TokenBudget { get; init; } = Models.TokenBudgetBatches.DefaultTokenBudget;
 
     /// <inheritdoc />
     public abstract string Name { get; }
@@ -309,7 +309,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"the batch size must be between 1 and {MaxBatchSize}");
         }
 
-        Internal.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+        Models.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
 
         if (Perturbation == AbsentFeature.Mask && MaskToken is null)
         {

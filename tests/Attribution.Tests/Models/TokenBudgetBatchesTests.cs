@@ -1,6 +1,6 @@
-using Attribution.Methods.Internal;
+using Attribution.Models;
 
-namespace Attribution.Tests.Methods.Internal;
+namespace Attribution.Tests.Models;
 
 /// <summary>
 /// Calls sized by padded tokens: rows sorted by length, each call's rows × its longest row within the budget, at most

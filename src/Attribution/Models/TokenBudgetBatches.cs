@@ -1,4 +1,4 @@
-namespace Attribution.Methods.Internal;
+namespace Attribution.Models;
 
 /// <summary>
 /// Splits model inputs into calls by a budget of padded tokens (rows × the longest row in the call) instead of a
@@ -7,7 +7,7 @@ namespace Attribution.Methods.Internal;
 /// </summary>
 internal static class TokenBudgetBatches
 {
-    /// <summary>The default budget of padded tokens per model call (measured: see benchmarks/results, perturbation-cost).</summary>
+    /// <summary>The default budget of padded tokens per model call of the perturbation methods.</summary>
     public const int DefaultTokenBudget = 4096;
 
     /// <summary>The largest budget accepted (1,048,576 padded tokens per call).</summary>
