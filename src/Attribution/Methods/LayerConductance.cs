@@ -67,8 +67,7 @@ public sealed class LayerConductance : ConductanceMethod
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
         if (Steps is null)
         {
-            var (adaptive, adaptiveDeltas, rowSettings, notes) = ConductAdaptively(context, inputLayer, layer, path);
-            return new MethodOutput(adaptive, PerDimension: true, adaptiveDeltas) { RowSettings = rowSettings, Notes = notes };
+            return ConductAdaptivelyInGroups(context, inputLayer, layer, path);
         }
 
         var steps = Steps.Value;
@@ -123,6 +122,52 @@ public sealed class LayerConductance : ConductanceMethod
         var attributions = total!;
         var deltas = path.Deltas(attributions);
         return new MethodOutput(attributions, PerDimension: true, deltas);
+    }
+
+    /// <summary>
+    /// Memory adaptive conductance may hold for its grid points (1 GiB): the batch is split into groups of texts whose
+    /// points at the step cap fit, estimated from the input layer's activation (activation and gradient per point).
+    /// A layer wider than the input layer (a transformer's intermediate layer, 4×) holds proportionally more.
+    /// </summary>
+    public const long AdaptiveMemoryBytes = 1L << 30;
+
+    /// <summary>The budget in use (<see cref="AdaptiveMemoryBytes"/>; tests lower it to exercise the groups).</summary>
+    internal long MemoryBudget { get; init; } = AdaptiveMemoryBytes;
+
+    private MethodOutput ConductAdaptivelyInGroups(AttributionContext context, nn.Module inputLayer, nn.Module layer, PathInputs path)
+    {
+        var bytesPerText = (path.Input.numel() / context.Size) * sizeof(float) * 2L * (Adaptive.MaxSteps + 1);
+        var groupSize = (int)Math.Clamp(MemoryBudget / Math.Max(1, bytesPerText), 1, context.Size);
+        if (groupSize >= context.Size)
+        {
+            var (whole, wholeDeltas, wholeSettings, wholeNotes) = ConductAdaptively(context, inputLayer, layer, path);
+            return new MethodOutput(whole, PerDimension: true, wholeDeltas) { RowSettings = wholeSettings, Notes = wholeNotes };
+        }
+
+        Tensor? attributions = null;
+        var deltas = new List<double>();
+        var rowSettings = new List<IReadOnlyList<KeyValuePair<string, string>>>();
+        var notes = new List<IReadOnlyList<string>>();
+        for (var first = 0; first < context.Size; first += groupSize)
+        {
+            var rows = Enumerable.Range(first, Math.Min(groupSize, context.Size - first)).ToArray();
+            using var index = tensor(rows.Select(r => (long)r).ToArray());
+            var group = context.Subset(rows);
+            var groupPath = new PathInputs(path.Input.index_select(0, index), path.Baseline.index_select(0, index),
+                rows.Select(r => path.InputScores[r]).ToArray(), rows.Select(r => path.BaselineScores[r]).ToArray());
+            var (part, partDeltas, partSettings, partNotes) = ConductAdaptively(group, inputLayer, layer, groupPath);
+            attributions ??= zeros([context.Size, .. part.shape[1..]], part.dtype);
+            using (no_grad())
+            {
+                attributions.index_copy_(0, index, part);
+            }
+
+            deltas.AddRange(partDeltas);
+            rowSettings.AddRange(partSettings);
+            notes.AddRange(partNotes);
+        }
+
+        return new MethodOutput(attributions!, PerDimension: true, deltas) { RowSettings = rowSettings, Notes = notes };
     }
 
     /// <summary>

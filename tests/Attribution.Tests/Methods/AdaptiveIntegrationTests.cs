@@ -107,6 +107,27 @@ public sealed class AdaptiveIntegrationTests
     }
 
     [Fact]
+    public void Conductance_split_into_groups_by_its_memory_budget_gives_each_text_the_same_result()
+    {
+        using var model = RandomBert();
+        var texts = new[] { "2 7 9 11 3", "2 40 3", "2 5 6 7 8 9 10 3", "2 31 17 3", "2 12 13 3" };
+        var options = AllTokens with { Target = Target.Predicted, BatchSize = texts.Length };
+        var whole = new LayerConductance { Layer = "bert.encoder.layer.0" }.Explain(model, texts, options);
+
+        // Room for two texts' grid points at the cap: groups of 2, 2 and 1.
+        var perText = 8L * 16 * sizeof(float) * 2 * (AdaptiveIntegration.Default.MaxSteps + 1);
+        var grouped = new LayerConductance { Layer = "bert.encoder.layer.0", MemoryBudget = 2 * perText }.Explain(model, texts, options);
+        whole.Select(e => e.Setting("steps-used")).Distinct().Should().HaveCountGreaterThan(1, "the texts should stop at different levels");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            grouped[i].Setting("steps-used").Should().Be(whole[i].Setting("steps-used"));
+            grouped[i].Target.Should().Be(whole[i].Target);
+            grouped[i].Scores.Should().Equal(whole[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+            grouped[i].ConvergenceDelta!.Value.Should().BeApproximately(whole[i].ConvergenceDelta!.Value, 1e-5);
+        }
+    }
+
+    [Fact]
     public void Adaptive_integrated_gradients_on_a_random_bert_is_within_the_tolerance_of_300_steps()
     {
         using var model = RandomBert();
