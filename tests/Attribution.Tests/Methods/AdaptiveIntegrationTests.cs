@@ -55,12 +55,62 @@ public sealed class AdaptiveIntegrationTests
         e.Setting("gradient-evaluations").Should().Be("6");
         e.Notes.Should().ContainSingle().Which.Should().Contain("step cap (4 steps)").And.Contain("--max-steps");
 
+        // The target the note quotes: 1e-4 · |F(x) − F(0)| + 1e-5, with F(x) = S^10 by hand and F(0) = 0.
+        var target = (1e-4 * Math.Abs(Math.Pow(PowerOfSum.IntegratedGradients("1 2 3", 1).Sum(), 10))) + 1e-5;
+        e.Notes[0].Should().Contain($"(target {target.ToString("G3", CultureInfo.InvariantCulture)})");
+
         // Gauss–Legendre with 4 points on α⁹ integrates to 10 Σ w_k α_k⁹, not 1: the scores carry that factor.
         var alphas = IntegrationRules.Alphas(IntegrationRule.GaussLegendre, 4);
         var weights = IntegrationRules.StepSizes(IntegrationRule.GaussLegendre, 4);
         var factor = 10 * alphas.Zip(weights, (a, w) => w * Math.Pow(a, 9)).Sum();
         factor.Should().NotBeApproximately(1, 1e-4, "the case must be one the cap stops");
         e.Scores.Should().Equal(PowerOfSum.IntegratedGradients("1 2 3", 10).Select(s => s * factor), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b));
+    }
+
+    [Fact]
+    public void A_text_complete_at_the_cap_but_not_yet_stable_gets_the_note_too()
+    {
+        // Gauss–Legendre 4 on α⁹ is off by ~2e-3 (complete at 5e-3), but it moved far from Gauss–Legendre 2.
+        using var model = PowerOfSum.Classifier(10);
+        var method = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = new AdaptiveIntegration { Tolerance = 5e-3, InitialSteps = 2, MaxSteps = 4 } };
+        var e = method.Explain(model, ["1 2 3"], AllTokens)[0];
+        Math.Abs(e.ConvergenceDelta!.Value).Should().BeLessThan(5e-3 * e.Scores.Sum());
+        e.Notes.Should().ContainSingle().Which.Should().Contain("step cap");
+    }
+
+    [Fact]
+    public void The_absolute_tolerance_accepts_changes_below_it_whatever_the_relative_tolerance()
+    {
+        // |F| ≈ 1.1 here and Gauss–Legendre 4 → 8 moves the scores by ~2e-3: an absolute slack of 0.5 accepts level 8.
+        using var model = PowerOfSum.Classifier(10);
+        var method = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = new AdaptiveIntegration { Tolerance = 1e-6, AbsoluteTolerance = 0.5 } };
+        var e = method.Explain(model, ["1 2 3"], AllTokens)[0];
+        e.Setting("steps-used").Should().Be("8");
+        e.Notes.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Local_integrated_gradients_stop_on_stability_alone()
+    {
+        // Without the multiplication by (x − x′) there is no completeness to check; Gauss–Legendre 4 is exact for α³.
+        using var model = PowerOfSum.Classifier(4);
+        var e = new IntegratedGradients { Baseline = Baseline.Zero, MultiplyByInputs = false }.Explain(model, ["1 2 3"], AllTokens)[0];
+        e.Setting("steps-used").Should().Be("8");
+        e.ConvergenceDelta.Should().BeNull();
+        e.Notes.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Stability_is_measured_against_the_l2_norm_of_the_scores()
+    {
+        // Conductance on 3α²: the change 8 → 16 intervals is 0.585% of every score, so 0.65% accepts 16 intervals when
+        // measured against ‖scores‖₂ (not against the largest score, which would need 32).
+        using var model = PowerOfSum.Classifier(3);
+        var e = new LayerConductance { Layer = "projection", Baseline = Baseline.Zero, Adaptive = AdaptiveIntegration.Default with { Tolerance = 0.0065 } }
+            .Explain(model, ["1 2 3"], AllTokens)[0];
+        var scores = e.Scores.ToArray();
+        (Math.Sqrt(scores.Sum(x => x * x)) / scores.Max(Math.Abs)).Should().BeGreaterThan(0.0065 / 0.00585, "the case must tell the two norms apart");
+        e.Setting("steps-used").Should().Be("16");
     }
 
     [Theory]
@@ -167,6 +217,51 @@ public sealed class AdaptiveIntegrationTests
         var method = new IntegratedGradients { Adaptive = new AdaptiveIntegration { Tolerance = tolerance, InitialSteps = initial, MaxSteps = max } };
         var act = () => method.Explain(model, ["1 2"], AllTokens);
         act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);
+    }
+
+    [Theory]
+    [InlineData(1e-6, 0.0, 4, 10_000)]
+    [InlineData(0.5, 1.0, 2, 4)]
+    public void Settings_at_their_limits_are_accepted(double tolerance, double absolute, int initial, int max)
+    {
+        var settings = new AdaptiveIntegration { Tolerance = tolerance, AbsoluteTolerance = absolute, InitialSteps = initial, MaxSteps = max };
+        FluentActions.Invoking(settings.Validate).Should().NotThrow();
+    }
+
+    [Theory]
+    [InlineData(-0.1, "AbsoluteTolerance", "between 0 and 1")]
+    [InlineData(1.5, "AbsoluteTolerance", "between 0 and 1")]
+    public void An_absolute_tolerance_out_of_range_is_refused(double absolute, string name, string message)
+    {
+        var act = () => new AdaptiveIntegration { AbsoluteTolerance = absolute }.Validate();
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == name && e.Message.Contains(message));
+    }
+
+    [Fact]
+    public void Refusals_say_the_range_and_the_fix()
+    {
+        FluentActions.Invoking(() => new AdaptiveIntegration { Tolerance = 0.7 }.Validate()).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.Message.Should().Contain("between 1e-6 and 0.5");
+        FluentActions.Invoking(() => new AdaptiveIntegration { InitialSteps = 1 }.Validate()).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.Message.Should().Contain("at least 2 steps");
+        FluentActions.Invoking(() => new AdaptiveIntegration { MaxSteps = 10_001 }.Validate()).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.Message.Should().Contain("at most 10000");
+        FluentActions.Invoking(() => new AdaptiveIntegration { InitialSteps = 5, MaxSteps = 9 }.Validate()).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.Message.Should().Contain("(9)").And.Contain("initial 5 steps (at least 10)");
+    }
+
+    [Fact]
+    public void Explanations_record_the_adaptive_settings()
+    {
+        using var model = PowerOfSum.Classifier(2);
+        var e = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = new AdaptiveIntegration { Tolerance = 0.05, AbsoluteTolerance = 0.25, InitialSteps = 3, MaxSteps = 48 } }
+            .Explain(model, ["1 2"], AllTokens)[0];
+        e.Setting("steps").Should().Be("adaptive");
+        e.Setting("integration").Should().Be("gausslegendre");
+        e.Setting("tolerance").Should().Be("0.05");
+        e.Setting("absolute-tolerance").Should().Be("0.25");
+        e.Setting("initial-steps").Should().Be("3");
+        e.Setting("max-steps").Should().Be("48");
     }
 
     [Fact]

@@ -40,6 +40,18 @@ public class TokenBudgetBatchesTests
         calls[0].Should().Equal(0, 2, 3);
         calls[1].Should().Equal(1);
         TokenBudgetBatches.Chunk([], 9, 64).Should().BeEmpty();
+
+        // Even the shortest row over the budget: every row alone, no empty call before the first.
+        TokenBudgetBatches.Chunk([50, 60], tokenBudget: 9, maxRows: 64).Should().BeEquivalentTo(new[] { new[] { 0 }, new[] { 1 } }, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public void A_budget_of_one_token_is_accepted_and_the_refusal_says_the_range()
+    {
+        FluentActions.Invoking(() => TokenBudgetBatches.Validate(1, "TokenBudget")).Should().NotThrow();
+        FluentActions.Invoking(() => TokenBudgetBatches.Validate(TokenBudgetBatches.MaxTokenBudget, "TokenBudget")).Should().NotThrow();
+        FluentActions.Invoking(() => TokenBudgetBatches.Validate(0, "TokenBudget")).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.Message.Should().Contain("between 1 and 1048576");
     }
 
     [Theory]

@@ -15,6 +15,11 @@ internal sealed class BaselineCache : IDisposable
     /// <summary>Rows kept at most; beyond that the cache starts afresh (each row holds one activation of [length, hidden]).</summary>
     public const int MaxRows = 256;
 
+    private readonly int maxRows;
+
+    /// <param name="maxRows">Rows kept at most (<see cref="MaxRows"/>; tests lower it).</param>
+    public BaselineCache(int maxRows = MaxRows) => this.maxRows = maxRows;
+
     // Per layer tensor (modules compare by reference), then per input row.
     private readonly Dictionary<LayerSite, Dictionary<string, (Tensor Activation, Tensor Logits)>> sites = [];
     private int count;
@@ -40,7 +45,7 @@ internal sealed class BaselineCache : IDisposable
         Counts = (Counts.Computed + missing.Length, Counts.Reused + keys.Length - missing.Length);
         if (missing.Length > 0)
         {
-            if (count + missing.Length > MaxRows)
+            if (count + missing.Length > maxRows)
             {
                 Clear();
             }

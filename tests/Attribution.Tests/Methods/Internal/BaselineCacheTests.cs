@@ -71,3 +71,54 @@ public sealed class BaselineCacheTests
         }
     }
 }
+
+/// <summary>
+/// The cache's keys and bound, on <see cref="PowerOfSum"/> with the padding baseline and no special tokens: rows of
+/// the same ids but different attention masks are different baselines (F(baseline) = (n · w·e_pad)^p depends on how
+/// many positions count), and a full cache starts afresh without changing any result.
+/// </summary>
+public sealed class BaselineCacheKeyTests
+{
+    private static readonly ExplainOptions Options = new() { Target = Target.Class(0), BatchSize = 8, Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+
+    [Fact]
+    public void Rows_that_differ_only_in_their_attention_mask_are_not_shared()
+    {
+        using var model = PowerOfSum.Classifier(3);
+        string[] texts = ["1 2", "3 4 5"];
+        var method = new IntegratedGradients { Steps = 8, Baseline = Baseline.Pad };
+        var batch = method.Explain(model, texts, Options);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var alone = method.Explain(model, [texts[i]], Options)[0];
+            batch[i].ConvergenceDelta!.Value.Should().BeApproximately(alone.ConvergenceDelta!.Value, 1e-6);
+            batch[i].Scores.Should().Equal(alone.Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(b)));
+        }
+    }
+
+    [Fact]
+    public void A_full_cache_starts_afresh_and_keeps_answering_correctly()
+    {
+        var (model, _) = PowerOfSum.Counted(3);
+        using var __ = model;
+        using var cache = new Attribution.Methods.Internal.BaselineCache(maxRows: 2);
+        string[][] batches = [["1 2"], ["3 4 5"], ["6 7 8 9"], ["1 2"]];
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        foreach (var texts in batches)
+        {
+            var encoded = model.Encode(texts);
+            var context = new AttributionContext(model, encoded, Options);
+            var site = context.Site(null);
+            var ids = Attribution.Methods.Internal.PathInputs.BaselineIds(context, Baseline.Pad);
+            var activation = cache.Capture(context, site, ids, out var logits);
+
+            // The padding baseline's logit 0 by hand: (n · w0·e_pad)^3 with e_pad = (0.1, 0, 0), w0·e_pad = 0.1.
+            var n = texts[0].Split(' ').Length;
+            logits[0, 0].ToDouble().Should().BeApproximately(Math.Pow(0.1 * n, 3), 1e-6);
+            activation.shape.Should().Equal(1, n, 3);
+        }
+
+        // Rows 1 and 2 filled the cache; the third cleared it (3 computed), the fourth ("1 2" again) was computed anew.
+        cache.Counts.Should().Be((4, 0));
+    }
+}
