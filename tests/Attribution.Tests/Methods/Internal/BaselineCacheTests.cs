@@ -64,10 +64,15 @@ public sealed class BaselineCacheTests
         counter.BaselineRows = 0;
         var separate = texts.Select(t => method.Explain(model, [t])[0]).ToArray();
         counter.BaselineRows.Should().Be(5);
+
+        // One batch holding both lengths: each row's baseline is its own ([SEP] sits elsewhere).
+        var batched = method.Explain(model, texts, new ExplainOptions { BatchSize = 8 });
         for (var i = 0; i < texts.Length; i++)
         {
             shared[i].Scores.Should().Equal(separate[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(b)));
             shared[i].ConvergenceDelta!.Value.Should().BeApproximately(separate[i].ConvergenceDelta!.Value, 1e-6);
+            batched[i].Scores.Should().Equal(separate[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+            batched[i].ConvergenceDelta!.Value.Should().BeApproximately(separate[i].ConvergenceDelta!.Value, 1e-5);
         }
     }
 }
@@ -102,7 +107,7 @@ public sealed class BaselineCacheKeyTests
         var (model, _) = PowerOfSum.Counted(3);
         using var __ = model;
         using var cache = new Attribution.Methods.Internal.BaselineCache(maxRows: 2);
-        string[][] batches = [["1 2"], ["3 4 5"], ["6 7 8 9"], ["1 2"]];
+        string[][] batches = [["1 2"], ["3 4 5"], ["1 2"], ["6 7 8 9"], ["1 2"]];
         using var scope = TorchSharp.torch.NewDisposeScope();
         foreach (var texts in batches)
         {
@@ -118,7 +123,7 @@ public sealed class BaselineCacheKeyTests
             activation.shape.Should().Equal(1, n, 3);
         }
 
-        // Rows 1 and 2 filled the cache; the third cleared it (3 computed), the fourth ("1 2" again) was computed anew.
-        cache.Counts.Should().Be((4, 0));
+        // "1 2" and "3 4 5" fill the cache (2 rows), "1 2" again is reused, "6 7 8 9" clears it, so "1 2" is computed anew.
+        cache.Counts.Should().Be((4, 1));
     }
 }
