@@ -178,6 +178,14 @@ public sealed class NoiseTunnel : TextAttributor
             };
         }
 
+        if (inner is PathMethod { Steps: null } adaptive && inner is IntegratedGradients)
+        {
+            // The noisy copies each refine on their own; their step counts (and a cap one of them reached) are not carried here.
+            string note = string.Create(CultureInfo.InvariantCulture,
+                $"each noisy copy was integrated adaptively (tolerance {adaptive.Adaptive.Tolerance:G3}, cap {adaptive.Adaptive.MaxSteps} steps); the steps each used are not reported: give the inner method a step count (--steps) for a fixed, recorded one");
+            return new MethodOutput(result, PerDimension: true) { Notes = Enumerable.Repeat<IReadOnlyList<string>>([note], context.Size).ToArray() };
+        }
+
         return new MethodOutput(result, PerDimension: true);
     }
 }

@@ -194,6 +194,16 @@ public sealed class AdaptiveIntegrationTests
     }
 
     [Fact]
+    public void Smoothgrad_over_adaptive_integrated_gradients_says_the_steps_are_not_reported()
+    {
+        using var model = PowerOfSum.Classifier(2);
+        var adaptive = new NoiseTunnel(new IntegratedGradients { Baseline = Baseline.Zero }) { Samples = 2 }.Explain(model, ["1 2"], AllTokens)[0];
+        adaptive.Notes.Should().ContainSingle().Which.Should().Contain("integrated adaptively").And.Contain("--steps");
+        var fixedSteps = new NoiseTunnel(new IntegratedGradients { Baseline = Baseline.Zero, Steps = 8 }) { Samples = 2 }.Explain(model, ["1 2"], AllTokens)[0];
+        fixedSteps.Notes.Should().BeEmpty();
+    }
+
+    [Fact]
     public void Explicit_steps_keep_the_captum_settings_and_add_nothing_per_text()
     {
         using var model = PowerOfSum.Classifier(2);
