@@ -130,6 +130,7 @@ internal static class CliApp
             "Steps" or "steps" or "n" => "--steps",
             "Tolerance" => "--tolerance",
             "MaxSteps" => "--max-steps",
+            "TokenBudget" => "--token-budget",
             "InternalBatchSize" => "--internal-batch-size",
             "Samples" => "--samples",
             "Window" => "--window",

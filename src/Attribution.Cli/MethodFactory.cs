@@ -17,6 +17,9 @@ internal sealed record MethodSettings
 
     public int? MaxSteps { get; init; }
 
+    /// <summary>The <c>--token-budget</c> value (a run option: not listed by <see cref="Given"/>).</summary>
+    public int? TokenBudget { get; init; }
+
     public string? Integration { get; init; }
 
     public string? Baseline { get; init; }
@@ -218,19 +221,23 @@ internal static class MethodFactory
             "grad-attention-rollout" => new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true },
             "occlusion" => new Occlusion
             {
+                TokenBudget = PerturbationBudget(settings),
                 Window = settings.Window ?? 1, Stride = settings.Stride ?? 1, Features = Features(settings), Perturbation = Perturbation(settings),
             },
             "shapley" => new ShapleyValues
             {
+                TokenBudget = PerturbationBudget(settings),
                 MaxFeatures = CheckMaxFeatures(settings.MaxFeatures ?? 12), Features = Features(settings), Perturbation = Perturbation(settings),
             },
             "shapley-sampling" => new ShapleyValueSampling
             {
+                TokenBudget = PerturbationBudget(settings),
                 Samples = CheckSamples(settings.Samples ?? 25, ShapleyValueSampling.MaxSamples), Seed = settings.Seed ?? 0,
                 Features = Features(settings), Perturbation = Perturbation(settings),
             },
             "kernel-shap" => new KernelShap
             {
+                TokenBudget = PerturbationBudget(settings),
                 Samples = CheckSamples(settings.Samples ?? 256, KernelShap.MaxSamples), Seed = settings.Seed ?? 0,
                 Features = Features(settings), Perturbation = Perturbation(settings),
             },
@@ -412,8 +419,12 @@ internal static class MethodFactory
         ? features
         : throw new UsageException("--max-features", $"exact Shapley values take 2^n model inputs per text; at most {ShapleyValues.FeatureLimit} features, got {features}");
 
+    /// <summary>The perturbation methods' token budget: --token-budget, else their default.</summary>
+    private static int PerturbationBudget(MethodSettings settings) => settings.TokenBudget ?? TokenBudgetBatches.DefaultTokenBudget;
+
     private static Lime Lime(MethodSettings settings) => new()
     {
+        TokenBudget = PerturbationBudget(settings),
         Features = Features(settings),
         Perturbation = settings.Perturbation == "remove" ? LimePerturbation.Remove : LimePerturbation.Mask,
         Preset = settings.LimePreset == "captum" ? Methods.LimePreset.Captum : Methods.LimePreset.Lit,

@@ -43,6 +43,7 @@ internal sealed record RunSettings
             Steps = Value(result, options.Steps),
             Tolerance = Value(result, options.Tolerance),
             MaxSteps = Value(result, options.MaxSteps),
+            TokenBudget = Value(result, options.TokenBudget),
             Integration = Value(result, options.Integration),
             Baseline = Value(result, options.Baseline),
             InternalBatchSize = Value(result, options.InternalBatchSize),
@@ -111,6 +112,7 @@ internal sealed record RunSettings
             Score = method.Score is { } s ? ExplanationJson.ParseScoreOutput(s) : ScoreOutput.Logit,
             Truncate = Value(result, options.Truncate),
             BatchSize = Value(result, options.BatchSize) ?? new Attribution.Pipeline.ExplainOptions().BatchSize,
+            TokenBudget = Value(result, options.TokenBudget) ?? new Attribution.Pipeline.ExplainOptions().TokenBudget,
             Salience = new SalienceOptions
             {
                 KeepSpecialTokens = Value(result, options.KeepSpecial),

@@ -24,6 +24,8 @@ public sealed class CliUsageTests
         { ["explain", "--text", "a film", "--method", "conductance", "--integration", "riemann-left"], "--integration" },
         { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "1,2", "--tolerance", "0.1"], "--tolerance" },
         { ["explain", "--text", "a film", "--method", "gradient", "--max-steps", "64"], "--max-steps" },
+        { ["explain", "--text", "a film", "--method", "occlusion", "--token-budget", "0"], "--token-budget" },
+        { ["explain", "--text", "a film", "--method", "gradient", "--token-budget", "2000000"], "--token-budget" },
         { ["explain", "--text", "a film", "--method", "integrated-gradients", "--integration", "simpson"], "--integration" },
         { ["explain", "--text", "a film", "--method", "integrated-gradients", "--integration", "riemann-left", "--steps", "1"], "--steps" },
         { ["explain", "--text", "a film", "--method", "integrated-gradients", "--baseline", "random"], "--baseline" },
