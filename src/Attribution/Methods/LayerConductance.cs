@@ -12,7 +12,8 @@ namespace Attribution.Methods;
 /// gradient g of the scored output with respect to it are taken, and conductance = Σ_k (y_{k+1} − y_k) · g_k, per
 /// token and unit of the layer's output. Per token the units are summed. Works on any module whose output (or the
 /// <see cref="LayerMethod.TensorIndex"/>-th tensor of a tuple output) is laid out [batch, tokens, …]: a BERT layer, an
-/// LSTM, a Linear applied per token.
+/// LSTM, a Linear applied per token. Without <see cref="PathMethod.Steps"/> the grid is refined per text until the
+/// result settles (<see cref="AdaptiveIntegration"/>); <c>Steps = 50</c> is Captum's trapezoid with 51 points.
 /// </summary>
 public sealed class LayerConductance : ConductanceMethod
 {
