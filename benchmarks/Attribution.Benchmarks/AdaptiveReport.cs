@@ -57,6 +57,38 @@ public static class AdaptiveReport
         return 0;
     }
 
+    /// <summary>
+    /// The distribution of steps used by the adaptive defaults on sst2-bert-tiny (texts per level), appended to
+    /// <paramref name="args"/>[1]. Run: <c>adaptive-steps [texts] [output.md]</c>.
+    /// </summary>
+    public static int Steps(string[] args)
+    {
+        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 872;
+        var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "adaptive-integration.md");
+        using var model = BenchmarkModels.SstBertTiny();
+        var texts = BenchmarkModels.DevSentences(count);
+        var report = new StringBuilder();
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"## Steps used per text (sst2-bert-tiny, {texts.Length} SST-2 dev sentences, adaptive defaults; `dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- adaptive-steps {count} {output}`)");
+        report.AppendLine();
+        (string Name, PathMethod Method)[] methods = [("integrated-gradients", new IntegratedGradients()), ("conductance (bert.encoder.layer.0)", new LayerConductance { Layer = "bert.encoder.layer.0" })];
+        var levels = AdaptiveIntegration.Default.Levels();
+        report.AppendLine("| method | " + string.Join(" | ", levels.Select(l => $"{l} steps")) + " | capped |");
+        report.AppendLine("| --- |" + string.Concat(levels.Select(_ => " ---: |")) + " ---: |");
+        foreach (var (name, method) in methods)
+        {
+            var explanations = method.Explain(model, texts, new ExplainOptions { BatchSize = 16 });
+            var used = explanations.Select(e => int.Parse(e.Setting("steps-used")!, CultureInfo.InvariantCulture)).ToArray();
+            var capped = explanations.Count(e => e.Notes.Any(n => n.Contains("step cap", StringComparison.Ordinal)));
+            report.AppendLine($"| {name} | {string.Join(" | ", levels.Select(l => used.Count(u => u == l)))} | {capped} |");
+        }
+
+        File.AppendAllText(output, report.ToString());
+        Console.WriteLine(report);
+        return 0;
+    }
+
     private static void Section(StringBuilder report, TextClassifier model, string[] texts, int batchSize, bool perText)
     {
         const string conductanceLayer = "bert.encoder.layer.0";

@@ -48,6 +48,11 @@ public static class Program
             return SpeedReport.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "adaptive-steps")
+        {
+            return AdaptiveReport.Steps(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "adaptive-report")
         {
             return AdaptiveReport.Run(args[1..]);
