@@ -207,8 +207,9 @@ internal static class LengthBuckets
         var lengths = texts.Select((text, i) => string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text, pairs?[i]).Length).ToArray();
         if (model.Module is TorchSharpAdapter { TakesMask: false })
         {
+            // One length per group, so the budget allows budget / length texts (at least one).
             return Enumerable.Range(0, texts.Count).GroupBy(i => lengths[i]).OrderBy(g => g.Key)
-                .SelectMany(g => TokenBudgetBatches.Chunk(g.Select(i => lengths[i]).ToArray(), tokenBudget, size).Select(chunk => chunk.Select(j => g.ElementAt(j)).ToArray()));
+                .SelectMany(g => g.Chunk(Math.Clamp(tokenBudget / Math.Max(1, g.Key), 1, size)));
         }
 
         return TokenBudgetBatches.Chunk(lengths, tokenBudget, size);

@@ -234,6 +234,36 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>
+    /// An ids-only model's batches hold one token length and stay within the token budget: each chunk has one length,
+    /// rows × length ≤ budget (or one row), every text appears once, and no two chunks of a length could be merged.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(10)]
+    [InlineData(25)]
+    public void An_ids_only_models_batches_keep_one_length_within_the_token_budget(int budget)
+    {
+        using var classifier = Sequential(out _);
+        string[] texts = [.. Texts, .. Texts, .. Texts, "a dull film", "the cast was superb"];
+        var lengths = texts.Select(t => classifier.Tokenizer.Encode(t).Length).ToArray();
+        var chunks = LengthBuckets.Chunk(texts, classifier, size: 64, pairs: null, tokenBudget: budget).ToList();
+
+        chunks.SelectMany(c => c).Order().Should().Equal(Enumerable.Range(0, texts.Length));
+        foreach (var chunk in chunks)
+        {
+            chunk.Select(i => lengths[i]).Distinct().Should().ContainSingle();
+            (chunk.Length == 1 || chunk.Length * lengths[chunk[0]] <= budget).Should().BeTrue();
+        }
+
+        foreach (var sameLength in chunks.GroupBy(c => lengths[c[0]]))
+        {
+            var length = sameLength.Key;
+            var perChunk = Math.Max(1, budget / length);
+            sameLength.Count().Should().Be((int)Math.Ceiling(sameLength.Sum(c => c.Length) / (double)perChunk), "chunks of one length are as full as the budget allows");
+        }
+    }
+
+    /// <summary>
     /// The .call / .forward pitfall: a parent that runs its embedding with embedding.forward(ids) bypasses hooks. The
     /// attribution fails and says which layer, why, and how to fix it (every method that taps it, LRP too).
     /// </summary>
