@@ -385,11 +385,9 @@ internal static class MethodFactory
             Tolerance = settings.Tolerance ?? AdaptiveIntegration.Default.Tolerance,
             MaxSteps = settings.MaxSteps ?? AdaptiveIntegration.Default.MaxSteps,
         };
-        if (settings.Tolerance is { } tolerance && !(tolerance >= 1e-6 && tolerance <= 0.5))
-        {
-            throw new UsageException("--tolerance", $"the tolerance must be between 1e-6 and 0.5 (0.01 means 1%), got {tolerance}");
-        }
 
+        // Refused here, before a model loads; the parameter name (Tolerance, MaxSteps) maps to the option.
+        adaptive.Validate();
         return adaptive;
     }
 

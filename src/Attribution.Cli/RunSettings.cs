@@ -106,13 +106,14 @@ internal sealed record RunSettings
             throw new UsageException("--target", $"class index {target.Index} is negative");
         }
 
+        var defaults = new ExplainOptions();
         var explain = new ExplainOptions
         {
             Target = target,
             Score = method.Score is { } s ? ExplanationJson.ParseScoreOutput(s) : ScoreOutput.Logit,
             Truncate = Value(result, options.Truncate),
-            BatchSize = Value(result, options.BatchSize) ?? new Attribution.Pipeline.ExplainOptions().BatchSize,
-            TokenBudget = Value(result, options.TokenBudget) ?? new Attribution.Pipeline.ExplainOptions().TokenBudget,
+            BatchSize = Value(result, options.BatchSize) ?? defaults.BatchSize,
+            TokenBudget = Value(result, options.TokenBudget) ?? defaults.TokenBudget,
             Salience = new SalienceOptions
             {
                 KeepSpecialTokens = Value(result, options.KeepSpecial),

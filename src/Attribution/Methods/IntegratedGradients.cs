@@ -86,7 +86,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
             return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null) { RowSettings = rowSettings, Notes = notes };
         }
 
-        var fixedSteps = Integrate(context, layer, path, Steps.Value);
+        var fixedSteps = Integrate(context, layer, path.Input, path.Baseline, Steps.Value);
         return new MethodOutput(fixedSteps, PerDimension: true, MultiplyByInputs ? path.Deltas(fixedSteps) : null);
     }
 
@@ -94,14 +94,14 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     {
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);
-        return Steps is { } steps ? Integrate(context, layer, path, steps) : IntegrateAdaptively(context, layer, path).Attributions;
+        return Steps is { } steps ? Integrate(context, layer, path.Input, path.Baseline, steps) : IntegrateAdaptively(context, layer, path).Attributions;
     }
 
     /// <summary>Σ_k w_k ∂F/∂a at a′ + α_k (a − a′) over the rule's <paramref name="steps"/> points, times (a − a′) unless local.</summary>
-    private Tensor Integrate(AttributionContext context, nn.Module layer, PathInputs path, int steps)
+    private Tensor Integrate(AttributionContext context, nn.Module layer, Tensor input, Tensor baseline, int steps)
     {
-        var difference = path.Input - path.Baseline;
-        var total = WeightedGradientSum(context, path.Input, Rule, steps, alphas => PathGradients(context, layer, path.Baseline, difference, alphas));
+        var difference = input - baseline;
+        var total = WeightedGradientSum(context, input, steps, alphas => PathGradients(context, layer, baseline, difference, alphas));
         using (no_grad())
         {
             return MultiplyByInputs ? total * difference : total.alias();
@@ -122,8 +122,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         {
             using var scope = NewDisposeScope();
             var rows = refinement.Context();
-            var rowsPath = new PathInputs(refinement.Rows(path.Input), refinement.Rows(path.Baseline), [], []);
-            var attributions = Integrate(rows, layer, rowsPath, levels[level]);
+            var attributions = Integrate(rows, layer, refinement.Rows(path.Input), refinement.Rows(path.Baseline), levels[level]);
             refinement.Offer(attributions, levels[level], levels[level], lastLevel: level == levels.Count - 1);
         }
 

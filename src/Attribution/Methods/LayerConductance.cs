@@ -55,7 +55,7 @@ public sealed class LayerConductance : ConductanceMethod
 
     /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings(AdaptiveRule));
+        ConductanceSettings(AdaptiveRule);
 
     /// <summary>The rule adaptive conductance uses, as its settings name it.</summary>
     private const string AdaptiveRule = "trapezoid-nested";

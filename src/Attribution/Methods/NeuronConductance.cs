@@ -56,7 +56,7 @@ public sealed class NeuronConductance : ConductanceMethod
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);
         var difference = path.Input - path.Baseline;
-        var total = WeightedGradientSum(context, path.Input, Rule, Steps ?? CaptumSteps, alphas => NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas));
+        var total = WeightedGradientSum(context, path.Input, Steps ?? CaptumSteps, alphas => NeuronPathGradients(context, inputLayer, layer, path.Baseline, difference, alphas));
 
         Tensor attributions;
         using (no_grad())

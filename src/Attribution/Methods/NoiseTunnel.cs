@@ -178,7 +178,7 @@ public sealed class NoiseTunnel : TextAttributor
             };
         }
 
-        if (inner is PathMethod { Steps: null } adaptive && inner is IntegratedGradients)
+        if (inner is IntegratedGradients { Steps: null } adaptive)
         {
             // The noisy copies each refine on their own; their step counts (and a cap one of them reached) are not carried here.
             string note = string.Create(CultureInfo.InvariantCulture,

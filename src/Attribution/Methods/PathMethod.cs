@@ -60,10 +60,10 @@ public abstract class PathMethod : LayerMethod
     /// Σ_k w_k g(α_k) over the rule's points, computed <see cref="PointsPerPass"/> points per forward pass (each pass in
     /// its own dispose scope) and accumulated step by step in order, so the sum does not depend on the split.
     /// </summary>
-    private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, IntegrationRule rule, int steps, GradientsAlongPath gradientsAt)
+    private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, int steps, GradientsAlongPath gradientsAt)
     {
-        var alphas = IntegrationRules.Alphas(rule, steps);
-        var stepSizes = IntegrationRules.StepSizes(rule, steps);
+        var alphas = IntegrationRules.Alphas(Rule, steps);
+        var stepSizes = IntegrationRules.StepSizes(Rule, steps);
         var batch = context.Size;
         var stepsPerPass = PointsPerPass(batch);
         var total = zeros_like(like);
@@ -114,6 +114,6 @@ public abstract class ConductanceMethod : PathMethod
         LayerPaths.Resolve(model, InputLayer, nameof(InputLayer));
     }
 
-    private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings() =>
-        LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings());
+    private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings(string? adaptiveRule = null) =>
+        LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings(adaptiveRule));
 }
