@@ -127,3 +127,47 @@ public sealed class BaselineCacheKeyTests
         cache.Counts.Should().Be((4, 1));
     }
 }
+
+/// <summary>
+/// The cache's key holds each row's token types and reads every row at its own offset: three baseline rows in one
+/// batch, the first two with the same ids and attention mask but different token types (a random BERT that uses token
+/// types, so their logits differ), must each be computed, and each must equal the row computed alone.
+/// </summary>
+public sealed class BaselineCacheRowKeyTests
+{
+    private const long Cls = 2, Sep = 3, Pad = 0;
+
+    [Fact]
+    public void Rows_that_differ_only_in_their_token_types_are_not_shared_and_each_row_keeps_its_own_key()
+    {
+        var bert = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 11);
+        using var model = new TextClassifier("types", new IdsTokenizer(Cls, Sep, Pad, bert.Config.VocabSize), bert, ["a", "b", "c"],
+            bert.WordEmbeddingPath, bert.Config.MaxSequenceLength, usesTokenTypes: true);
+        var options = new ExplainOptions();
+        using var scope = NewDisposeScope();
+        var encoded = model.Encode(["2 5 3", "2 6 3", "2 7 3"]);
+        long[] types = [0, 0, 0, /**/ 0, 1, 1, /**/ 0, 0, 0];
+        var typed = encoded with { Input = encoded.Input with { TokenTypeIds = tensor(types, [3, 3]) } };
+        var context = new AttributionContext(model, typed, options);
+        var site = context.Site(null);
+
+        // Rows 0 and 1: the same baseline ids ([CLS] [PAD] [SEP]) and mask; row 2: other ids (its [PAD] replaced).
+        using var ids = tensor(new long[] { Cls, Pad, Sep, Cls, Pad, Sep, Cls, 9, Sep }, [3, 3]);
+        using var cache = new Attribution.Methods.Internal.BaselineCache();
+        var activation = cache.Capture(context, site, ids, out var logits);
+        cache.Counts.Should().Be((3, 0), "no two rows share ids, mask and token types");
+
+        for (var row = 0; row < 3; row++)
+        {
+            using var alone = new Attribution.Methods.Internal.BaselineCache();
+            var single = typed with { Texts = [typed.Texts[row]], Encodings = [typed.Encodings[row]], Lengths = [typed.Lengths[row]],
+                Input = new ModelInput(typed.Input.InputIds.narrow(0, row, 1), typed.Input.AttentionMask?.narrow(0, row, 1), typed.Input.TokenTypeIds!.narrow(0, row, 1)) };
+            var own = alone.Capture(new AttributionContext(model, single, options), site, ids.narrow(0, row, 1), out var ownLogits);
+            activation[row].allclose(own[0], rtol: 1e-5, atol: 1e-6).Should().BeTrue($"row {row}'s baseline activation is its own");
+            logits[row].allclose(ownLogits[0], rtol: 1e-5, atol: 1e-6).Should().BeTrue($"row {row}'s baseline logits are its own");
+        }
+
+        logits[0].allclose(logits[1], rtol: 1e-3, atol: 1e-4).Should().BeFalse("the token types change the model's output (not the word embeddings), so sharing rows 0 and 1 would give row 1 row 0's logits");
+    }
+}
+
