@@ -29,7 +29,7 @@ public static class IntegratedGradientsRoofline
         var peak = MatMulGflops();
         using var model = BenchmarkModels.BertBaseRandom();
         var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, Tokens);
-        var method = new IntegratedGradients { Steps = Steps, InternalBatchSize = Steps };
+        var method = new IntegratedGradients { Steps = Steps, InternalBatchSize = Steps, TokenBudget = AttributionOptions.MaxTokenBudget };
         method.Explain(model, text);
         var seconds = new List<double>();
         for (var i = 0; i < 3; i++)

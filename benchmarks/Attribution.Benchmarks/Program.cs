@@ -8,7 +8,8 @@ namespace Attribution.Benchmarks;
 /// (<c>conv-nan [calls]</c>), the IG-versus-matmul-speed check (<c>ig-roofline [threads]</c>), the perturbation methods' cost
 /// (<c>perturbation-cost [texts] [output.md]</c>), the soak run (<c>soak [explanations] [output.md]</c>), or throughput with
 /// 1, 2 and 4 caller threads on one model (<c>thread-scaling [texts] [output.md] [base]</c>), or adaptive against fixed-step integration
-/// (<c>adaptive-report [texts] [output.md] [bert-base texts]</c>), or the side-by-side speed report (<c>speed-report [tiny texts] [output.md]</c>).
+/// (<c>adaptive-report [texts] [output.md] [bert-base texts]</c>), or the side-by-side speed report (<c>speed-report [tiny texts] [output.md]</c>), or path passes' time and memory by token budget
+/// (<c>path-passes [output.md] [rounds]</c>).
 /// </summary>
 public static class Program
 {
@@ -56,6 +57,16 @@ public static class Program
         if (args.Length > 0 && args[0] == "adaptive-report")
         {
             return AdaptiveReport.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "path-peak")
+        {
+            return PathMemory.Peak(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "path-passes")
+        {
+            return PathMemory.Run(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "thread-scaling")

@@ -161,9 +161,9 @@ public static class SpeedReport
                     new FreshPassGradient(multiplyByInput: true).Explain(model, text);
                 },
                 _ => backward, _ => "1 forward + 1 backward for both"),
-            ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => new IntegratedGradients { Steps = 50, InternalBatchSize = 50 }.Explain(model, text),
+            ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => new IntegratedGradients { Steps = 50, InternalBatchSize = 50, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text),
                 e => (Evaluations(e) * backward) + (2 * forward), e => $"{Evaluations(e)} path points (steps used {e.Setting("steps-used")}) + 3 forwards"),
-            ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50, InternalBatchSize = 51 }.Explain(model, text),
+            ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50, InternalBatchSize = 51, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text),
                 e => (Evaluations(e) * backward) + (2 * forward), e => $"{Evaluations(e)} path points + 3 forwards"),
             ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
                 e => (Distinct(lime, model, text, e) + 1) * forward, e => $"{Distinct(lime, model, text, e)} distinct perturbed texts of 256 + 1 forward"),

@@ -244,7 +244,7 @@ internal static class MethodFactory
             "gradient-shap" => new GradientShap
             {
                 Layer = settings.Layer, Samples = CheckSamples(settings.Samples ?? 5, GradientShap.MaxSamples), Seed = settings.Seed ?? 0,
-                Stdev = settings.NoiseStdev ?? 0, InternalBatchSize = settings.InternalBatchSize ?? 64,
+                Stdev = settings.NoiseStdev ?? 0, InternalBatchSize = settings.InternalBatchSize ?? 64, TokenBudget = settings.TokenBudget ?? PathMethod.DefaultTokenBudget,
                 Baselines = settings.Baseline is { } b ? [Methods.Baseline.Parse(b)] : [Methods.Baseline.Pad, Methods.Baseline.Zero],
             },
             _ => throw new UsageException("--method", $"unknown method '{method}'"),
@@ -315,7 +315,7 @@ internal static class MethodFactory
             Adaptive = adaptive,
             Rule = rule,
             Baseline = Baseline(settings),
-            InternalBatchSize = settings.InternalBatchSize ?? 64,
+            InternalBatchSize = settings.InternalBatchSize ?? 64, TokenBudget = settings.TokenBudget ?? PathMethod.DefaultTokenBudget,
             Reduce = Reduction(settings) ?? HiddenReduction.Sum,
         };
     }
@@ -344,7 +344,7 @@ internal static class MethodFactory
             Adaptive = adaptive,
             Rule = rule,
             Baseline = Baseline(settings),
-            InternalBatchSize = settings.InternalBatchSize ?? 64,
+            InternalBatchSize = settings.InternalBatchSize ?? 64, TokenBudget = settings.TokenBudget ?? PathMethod.DefaultTokenBudget,
         };
     }
 
@@ -367,7 +367,7 @@ internal static class MethodFactory
             Steps = steps,
             Rule = rule,
             Baseline = Baseline(settings),
-            InternalBatchSize = settings.InternalBatchSize ?? 64,
+            InternalBatchSize = settings.InternalBatchSize ?? 64, TokenBudget = settings.TokenBudget ?? PathMethod.DefaultTokenBudget,
         };
     }
 

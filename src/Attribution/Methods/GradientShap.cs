@@ -39,8 +39,11 @@ public sealed class GradientShap : LayerMethod
     /// <summary>The baselines drawn from (default: the padding baseline and the all-zero activation).</summary>
     public IReadOnlyList<Baseline> Baselines { get; init; } = [Baseline.Pad, Baseline.Zero];
 
-    /// <summary>Rows (texts × draws) per forward pass; bounds memory without changing the result. Default 64.</summary>
+    /// <summary>The most rows (texts × draws) per forward pass; bounds memory without changing the result. Default 64.</summary>
     public int InternalBatchSize { get; init; } = 64;
+
+    /// <summary>The most padded tokens (rows × padded length) per forward pass (default 1024), as <see cref="PathMethod.TokenBudget"/>.</summary>
+    public int TokenBudget { get; init; } = PathMethod.DefaultTokenBudget;
 
     /// <inheritdoc />
     public override string Name => "gradient-shap";
@@ -105,6 +108,8 @@ public sealed class GradientShap : LayerMethod
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {PathMethod.MaxInternalBatchSize}");
         }
+
+        Models.TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
     }
 
     /// <inheritdoc />
@@ -116,6 +121,7 @@ public sealed class GradientShap : LayerMethod
             new("seed", Seed.ToString(CultureInfo.InvariantCulture)),
             new("baselines", string.Join(",", (Baselines ?? []).Select(b => b?.Name))),
             new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
+            new("token-budget", TokenBudget.ToString(CultureInfo.InvariantCulture)),
         ]);
 
     /// <inheritdoc />
@@ -132,7 +138,7 @@ public sealed class GradientShap : LayerMethod
         {
             var total = zeros_like(input);
             var expectedChange = new double[batch];
-            var perPass = Math.Max(1, InternalBatchSize / batch);
+            var perPass = PathPass.PointsPerPass(batch, length, InternalBatchSize, TokenBudget);
             for (var first = 0; first < Samples; first += perPass)
             {
                 var count = Math.Min(perPass, Samples - first);

@@ -192,7 +192,7 @@ public record AttributionOptions
 
     /// <summary>
     /// The most padded tokens per batch of texts (texts × the longest text; default 2048), so long texts go fewer to a
-    /// batch and memory stays bounded (a BERT-base backward pass holds about 0.3 MB per token); a text longer than the
+    /// batch and memory stays bounded (a BERT-base forward pass kept for its backward holds about 1 MiB per token, benchmarks/results/2026-12-04-speed/path-passes.md); a text longer than the
     /// budget goes alone. Results do not depend on it.
     /// </summary>
     public int TokenBudget { get; init; } = 2048;

@@ -75,7 +75,7 @@ public sealed class LayerConductance : ConductanceMethod
         var difference = path.Input - path.Baseline;
         var alphas = IntegrationRules.Alphas(Rule, steps + 1);
         var batch = context.Size;
-        var pointsPerPass = PointsPerPass(batch);
+        var pointsPerPass = PointsPerPass(context);
 
         // Stream over the n + 1 points in order, keeping only the previous activation and gradient.
         Tensor? total = null;
@@ -255,12 +255,12 @@ public sealed class LayerConductance : ConductanceMethod
         return merged;
     }
 
-    /// <summary>The layer's activation and gradient at each α, one tensor of [rows, …] per α, in passes of <see cref="PathMethod.InternalBatchSize"/> rows.</summary>
+    /// <summary>The layer's activation and gradient at each α, one tensor of [rows, …] per α, in passes within <see cref="PathMethod.InternalBatchSize"/> rows and <see cref="PathMethod.TokenBudget"/> tokens.</summary>
     private (List<Tensor> Activations, List<Tensor> Gradients) PointsAlongPath(
         AttributionContext rows, nn.Module inputLayer, nn.Module layer, Tensor baseline, Tensor difference, double[] alphas)
     {
         var batch = rows.Size;
-        var pointsPerPass = PointsPerPass(batch);
+        var pointsPerPass = PointsPerPass(rows);
         var activations = new List<Tensor>(alphas.Length);
         var gradients = new List<Tensor>(alphas.Length);
         for (var first = 0; first < alphas.Length; first += pointsPerPass)

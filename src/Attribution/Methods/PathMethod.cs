@@ -34,11 +34,24 @@ public abstract class PathMethod : LayerMethod
     /// <summary>The largest <see cref="InternalBatchSize"/> (4,096 rows per pass).</summary>
     public const int MaxInternalBatchSize = 4096;
 
-    /// <summary>Rows (texts × path points) per forward pass; bounds memory without changing the result. Default 64.</summary>
+    /// <summary>The most rows (texts × path points) per forward pass; bounds memory without changing the result. Default 64.</summary>
     public int InternalBatchSize { get; init; } = 64;
 
-    /// <summary>Path points per forward pass for a batch of <paramref name="texts"/> texts.</summary>
-    private protected int PointsPerPass(int texts) => Math.Max(1, InternalBatchSize / texts);
+    /// <summary>
+    /// The default <see cref="TokenBudget"/> (1,024 padded tokens per pass): on the BERT-base shape it takes two thirds
+    /// of the peak memory of 2,048 for a few per cent of time at most (benchmarks/results/2026-12-04-speed/path-passes.md).
+    /// </summary>
+    public const int DefaultTokenBudget = 1024;
+
+    /// <summary>
+    /// The most padded tokens (rows × padded length) per forward pass along the path (default 1024), so long texts
+    /// take fewer points per pass and memory stays bounded (a BERT-base backward pass holds about 1 MiB per token).
+    /// A pass holds at least one point of every text in the batch. Results do not depend on it.
+    /// </summary>
+    public int TokenBudget { get; init; } = DefaultTokenBudget;
+
+    /// <summary>Path points per forward pass for this batch, within <see cref="InternalBatchSize"/> and <see cref="TokenBudget"/>.</summary>
+    private protected int PointsPerPass(AttributionContext context) => PathPass.PointsPerPass(context.Size, context.Length, InternalBatchSize, TokenBudget);
 
     /// <inheritdoc />
     protected override void Validate(ITextClassifier model)
@@ -48,6 +61,8 @@ public abstract class PathMethod : LayerMethod
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {MaxInternalBatchSize}");
         }
+
+        TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
 
         ArgumentNullException.ThrowIfNull(Adaptive, nameof(Adaptive));
         Adaptive.Validate();
@@ -65,7 +80,7 @@ public abstract class PathMethod : LayerMethod
         var alphas = IntegrationRules.Alphas(Rule, steps);
         var stepSizes = IntegrationRules.StepSizes(Rule, steps);
         var batch = context.Size;
-        var stepsPerPass = PointsPerPass(batch);
+        var stepsPerPass = PointsPerPass(context);
         var total = zeros_like(like);
         for (var first = 0; first < steps; first += stepsPerPass)
         {
@@ -88,6 +103,7 @@ public abstract class PathMethod : LayerMethod
         [
             new("baseline", Baseline.Name),
             new("internal-batch-size", InternalBatchSize.ToString(CultureInfo.InvariantCulture)),
+            new("token-budget", TokenBudget.ToString(CultureInfo.InvariantCulture)),
         ]);
 }
 

@@ -72,6 +72,8 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         { "occlusion", ["--token-budget", "16"], () => new Occlusion { TokenBudget = 16 }, new ExplainOptions { TokenBudget = 16 } },
         { "lime", ["--token-budget", "40", "--samples", "20"], () => new Lime { TokenBudget = 40, Samples = 20 }, new ExplainOptions { TokenBudget = 40 } },
         { "gradient-x-input", ["--token-budget", "8"], () => new GradientXInput(), new ExplainOptions { TokenBudget = 8 } },
+        { "integrated-gradients", ["--steps", "6", "--token-budget", "30"], () => new IntegratedGradients { Steps = 6, TokenBudget = 30 }, new ExplainOptions { TokenBudget = 30 } },
+        { "gradient-shap", ["--token-budget", "30"], () => new GradientShap { TokenBudget = 30 }, new ExplainOptions { TokenBudget = 30 } },
         { "shapley-sampling", ["--samples", "6", "--seed", "2"], () => new ShapleyValueSampling { Samples = 6, Seed = 2 }, new ExplainOptions() },
         { "kernel-shap", ["--samples", "40", "--seed", "4", "--target", "0"], () => new KernelShap { Samples = 40, Seed = 4 }, new ExplainOptions { Target = Target.Class(0) } },
         { "gradient-shap", ["--samples", "3", "--seed", "8", "--noise-stdev", "0.01", "--internal-batch-size", "4"],

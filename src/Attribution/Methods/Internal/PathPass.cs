@@ -13,6 +13,17 @@ namespace Attribution.Methods.Internal;
 /// </summary>
 internal static class PathPass
 {
+    /// <summary>
+    /// Path points (or draws) per pass for this batch: as many as fit in <paramref name="rowCap"/> rows and in
+    /// <paramref name="tokenBudget"/> padded tokens, and at least one (a batch is already bounded by the text
+    /// batches' own token budget, so a point of every text is the smallest pass there is).
+    /// </summary>
+    public static int PointsPerPass(int texts, long paddedLength, int rowCap, int tokenBudget)
+    {
+        var rows = Math.Min(rowCap, tokenBudget / Math.Max(1, paddedLength));
+        return (int)Math.Max(1, rows / texts);
+    }
+
     /// <param name="context">The batch.</param>
     /// <param name="site">Where the leaf is made (the gradient is taken with respect to it).</param>
     /// <param name="repeats">Copies of the batch in the forward pass (path points, alpha-major).</param>
