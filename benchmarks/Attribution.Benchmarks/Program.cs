@@ -9,7 +9,7 @@ namespace Attribution.Benchmarks;
 /// (<c>perturbation-cost [texts] [output.md]</c>), the soak run (<c>soak [explanations] [output.md]</c>), or throughput with
 /// 1, 2 and 4 caller threads on one model (<c>thread-scaling [texts] [output.md] [base]</c>), or adaptive against fixed-step integration
 /// (<c>adaptive-report [texts] [output.md] [bert-base texts]</c>), or the side-by-side speed report (<c>speed-report [tiny texts] [output.md]</c>), or path passes' time and memory by token budget
-/// (<c>path-passes [output.md] [rounds]</c>).
+/// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>).
 /// </summary>
 public static class Program
 {
@@ -57,6 +57,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "adaptive-report")
         {
             return AdaptiveReport.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "logits-only")
+        {
+            return LogitsOnlyCost.Run(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "path-peak")

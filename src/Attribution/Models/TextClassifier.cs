@@ -140,7 +140,10 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
     public Tensor Logits(ModelInput input) => Module.call(input);
 
-    /// <summary>Predicts every text, in batches of <see cref="BatchSize"/> texts of similar length.</summary>
+    /// <summary>
+    /// Predicts every text, in batches of <see cref="BatchSize"/> texts of similar length, with logits-only forward passes
+    /// (<see cref="ModelInput.LogitsOnly"/>), as every forward-only scoring in the library.
+    /// </summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false)
     {
         ArgumentNullException.ThrowIfNull(texts);
@@ -150,7 +153,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var batch = Encode(chunk.Select(i => texts[i]).ToArray(), truncate);
-            var logits = Logits(batch.Input).to(ScalarType.Float64);
+            var logits = Logits(batch.Input with { LogitsOnly = true }).to(ScalarType.Float64);
             var l = logits.data<double>().ToArray();
             var n = Labels.Count;
             NonFiniteValueException.CheckLogits(Name, Enumerable.Range(0, chunk.Length).Select(r => l.AsSpan(r * n, n).ToArray()).ToArray(),

@@ -66,7 +66,9 @@ internal sealed class BertModel : nn.Module<ModelInput, (Tensor last_hidden_stat
     {
         var hidden = embeddings.call((input.InputIds, input.TokenTypeIds));
         var mask = TransformerOps.AdditiveMask(input.AttentionMask, hidden.dtype);
-        var sequence = encoder.call((hidden, mask));
+
+        // Logits only: the pooler and RoBERTa's head read the first token, so the last layer runs for it alone.
+        var sequence = input.LogitsOnly ? encoder.FirstTokenOutput(hidden, mask) : encoder.call((hidden, mask));
         return (sequence, pooler?.call(sequence));
     }
 }
@@ -164,6 +166,23 @@ internal sealed class BertEncoder : nn.Module<(Tensor hidden_states, Tensor? att
 
         return ReferenceEquals(hidden, input.hidden_states) ? hidden.alias() : hidden;
     }
+
+    /// <summary>The last layer's output for the first token only ([batch, 1, hidden]); every earlier layer runs in full.</summary>
+    public Tensor FirstTokenOutput(Tensor hiddenStates, Tensor? attentionMask)
+    {
+        if (layer.Count == 0)
+        {
+            return hiddenStates.narrow(1, 0, 1);
+        }
+
+        var hidden = hiddenStates;
+        for (var i = 0; i < layer.Count - 1; i++)
+        {
+            hidden = layer[i].call((hidden, attentionMask));
+        }
+
+        return layer[layer.Count - 1].FirstTokenOutput(hidden, attentionMask);
+    }
 }
 
 /// <summary>One encoder layer: attention (+ residual, LayerNorm), then feed-forward (+ residual, LayerNorm).</summary>
@@ -188,6 +207,14 @@ internal sealed class BertLayer : nn.Module<(Tensor hidden_states, Tensor? atten
         var widened = intermediate.call(attended);
         return output.call((widened, attended));
     }
+
+    /// <summary>The layer for the first token's query alone (keys and values from every token): [batch, 1, hidden].</summary>
+    public Tensor FirstTokenOutput(Tensor hiddenStates, Tensor? attentionMask)
+    {
+        var attended = attention.FirstTokenOutput(hiddenStates, attentionMask);
+        var widened = intermediate.call(attended);
+        return output.call((widened, attended));
+    }
 }
 
 /// <summary>Self-attention (<c>self</c>) followed by its output projection, residual and LayerNorm (<c>output</c>).</summary>
@@ -208,6 +235,14 @@ internal sealed class BertAttention : nn.Module<(Tensor hidden_states, Tensor? a
     {
         var context = @self.call(input);
         return output.call((context, input.hidden_states));
+    }
+
+    /// <summary>Attention, projection, residual and LayerNorm for the first token's query alone.</summary>
+    public Tensor FirstTokenOutput(Tensor hiddenStates, Tensor? attentionMask)
+    {
+        var first = hiddenStates.narrow(1, 0, 1);
+        var context = @self.Attend(first, hiddenStates, attentionMask);
+        return output.call((context, first));
     }
 }
 
@@ -241,10 +276,13 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
         RegisterComponents();
     }
 
-    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? attention_mask) input) =>
+        Attend(input.hidden_states, input.hidden_states, input.attention_mask);
+
+    /// <summary>Attention of the <paramref name="queries"/>' positions over every position of <paramref name="h"/>.</summary>
+    public Tensor Attend(Tensor queries, Tensor h, Tensor? attentionMask)
     {
-        var h = input.hidden_states;
-        var q = TransformerOps.SplitHeads(query.call(h), heads);
+        var q = TransformerOps.SplitHeads(query.call(queries), heads);
         var k = TransformerOps.SplitHeads(key.call(h), heads);
         var v = TransformerOps.SplitHeads(value.call(h), heads);
         var kT = k.transpose(-1, -2);
@@ -252,7 +290,7 @@ internal sealed class BertSelfAttention : nn.Module<(Tensor hidden_states, Tenso
         // Same order of operations as Hugging Face (product, then ÷√d, then + mask) so float32 results agree.
         var scores = attention_scores.call((q, kT));
         var scaled = scores.DividedBy(scale);
-        if (input.attention_mask is { } mask)
+        if (attentionMask is { } mask)
         {
             using var unmasked = scaled;
             scaled = unmasked.Plus(mask);

@@ -65,7 +65,10 @@ internal sealed class DistilBertModel : nn.Module<ModelInput, Tensor>, IComposit
     public override Tensor forward(ModelInput input)
     {
         var hidden = embeddings.call(input.InputIds);
-        return transformer.call((hidden, TransformerOps.PaddingMask(input.AttentionMask)));
+        var mask = TransformerOps.PaddingMask(input.AttentionMask);
+
+        // Logits only: the head reads the first token, so the last block runs for it alone.
+        return input.LogitsOnly ? transformer.FirstTokenOutput(hidden, mask) : transformer.call((hidden, mask));
     }
 }
 
@@ -126,6 +129,23 @@ internal sealed class DistilBertTransformer : nn.Module<(Tensor hidden_states, T
 
         return ReferenceEquals(hidden, input.hidden_states) ? hidden.alias() : hidden;
     }
+
+    /// <summary>The last block's output for the first token only ([batch, 1, hidden]); every earlier block runs in full.</summary>
+    public Tensor FirstTokenOutput(Tensor hiddenStates, Tensor? paddingMask)
+    {
+        if (layer.Count == 0)
+        {
+            return hiddenStates.narrow(1, 0, 1);
+        }
+
+        var hidden = hiddenStates;
+        for (var i = 0; i < layer.Count - 1; i++)
+        {
+            hidden = layer[i].call((hidden, paddingMask));
+        }
+
+        return layer[layer.Count - 1].FirstTokenOutput(hidden, paddingMask);
+    }
 }
 
 /// <summary>Self-attention, <c>sa_layer_norm</c>(· + x), feed-forward, <c>output_layer_norm</c>(· + ·).</summary>
@@ -149,6 +169,14 @@ internal sealed class DistilBertBlock : nn.Module<(Tensor hidden_states, Tensor?
     public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
     {
         var attended = sa_layer_norm.call(attention.call(input).Plus(input.hidden_states));
+        return output_layer_norm.call(ffn.call(attended).Plus(attended));
+    }
+
+    /// <summary>The block for the first token's query alone (keys and values from every token): [batch, 1, hidden].</summary>
+    public Tensor FirstTokenOutput(Tensor hiddenStates, Tensor? paddingMask)
+    {
+        var first = hiddenStates.narrow(1, 0, 1);
+        var attended = sa_layer_norm.call(attention.Attend(first, hiddenStates, paddingMask).Plus(first));
         return output_layer_norm.call(ffn.call(attended).Plus(attended));
     }
 }
@@ -184,16 +212,19 @@ internal sealed class DistilBertSelfAttention : nn.Module<(Tensor hidden_states,
         RegisterComponents();
     }
 
-    public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input)
+    public override Tensor forward((Tensor hidden_states, Tensor? padding_mask) input) =>
+        Attend(input.hidden_states, input.hidden_states, input.padding_mask);
+
+    /// <summary>Attention of the <paramref name="queries"/>' positions over every position of <paramref name="x"/>.</summary>
+    public Tensor Attend(Tensor queries, Tensor x, Tensor? paddingMask)
     {
-        var x = input.hidden_states;
-        using var qHeads = TransformerOps.SplitHeads(q_lin.call(x), heads);
+        using var qHeads = TransformerOps.SplitHeads(q_lin.call(queries), heads);
         var q = qHeads.DividedBy(scale);
         var k = TransformerOps.SplitHeads(k_lin.call(x), heads);
         var v = TransformerOps.SplitHeads(v_lin.call(x), heads);
 
         var scores = attention_scores.call((q, k.transpose(-1, -2)));
-        if (input.padding_mask is { } mask)
+        if (paddingMask is { } mask)
         {
             scores = scores.MaskedFill(mask, TransformerOps.MinValue(scores.dtype));
         }

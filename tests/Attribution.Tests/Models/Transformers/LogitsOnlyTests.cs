@@ -1,0 +1,94 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using Xunit.Abstractions;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>
+/// <see cref="ModelInput.LogitsOnly"/>: the last layer runs for the first token alone and the logits stay those of the
+/// full model. Checked against the op-by-op float64 forward of the same weights (1e-5, as the full forward's own test:
+/// float32 through two layers), against the full forward itself (1e-6: the same float32 operations, only the last
+/// layer's matrix products have one row per text instead of every position), and by the shapes the last layer's
+/// feed-forward sees.
+/// </summary>
+public sealed class LogitsOnlyTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> ModelTypes => TransformerModelTests.ModelTypes;
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Logits_only_give_the_full_models_logits_from_one_position_of_the_last_layer(string type)
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 17);
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TransformerTestKit.Pad(TransformerModelTests.Sequences, model.Config.PadTokenId);
+        var full = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
+
+        var lastLayer = model.Config.NumHiddenLayers - 1;
+        var feedForward = type == "distilbert" ? $"distilbert.transformer.layer.{lastLayer}.ffn.lin1" : $"{type}.encoder.layer.{lastLayer}.intermediate.dense";
+        var module = model.named_modules().Single(m => m.name == feedForward).module;
+        var shapes = new List<long[]>();
+        float[] pruned;
+        using (new Attribution.Methods.Internal.LayerTap(module, LayerSide.Input, 0, value =>
+               {
+                   shapes.Add(value.shape);
+                   return null;
+               }))
+        {
+            pruned = model.call(new ModelInput(ids, mask) { LogitsOnly = true }).data<float>().ToArray();
+        }
+
+        shapes.Should().ContainSingle().Which.Should().Equal([3, 1, model.Config.HiddenSize], "the last layer's feed-forward runs for the first token of each of the 3 texts");
+        var expected = TransformerTestKit.ReferenceLogits(model.Config, model.state_dict(), TransformerGoldenTests.ToArray2(ids), TransformerGoldenTests.ToArray2(mask));
+        var worst = TransformerTestKit.MaxAbsDiff(pruned, expected);
+        output.WriteLine($"{type}: logits only vs float64 reference max |Δ| = {worst:E2}; vs full forward {TransformerTestKit.MaxAbsDiff(pruned, full.Select(v => (double)v).ToArray()):E2}");
+        worst.Should().BeLessThan(1e-5);
+        TransformerTestKit.MaxAbsDiff(pruned, full.Select(v => (double)v).ToArray()).Should().BeLessThan(1e-6);
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Forward_only_scoring_asks_for_logits_only_and_a_methods_forward_does_not(string type)
+    {
+        var transformer = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 5);
+        var recorder = new InputRecorder(transformer);
+        using var model = new TextClassifier("recorded", new Attribution.Tests.Methods.IdsTokenizer(2, 3, transformer.Config.PadTokenId, transformer.Config.VocabSize),
+            recorder, transformer.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToArray(), "inner." + transformer.WordEmbeddingPath,
+            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        ITokenClassifier scorer = model;
+        var logits = scorer.PredictLogits([new TokenSequence([2, 7, 9, 3]), new TokenSequence([2, 5, 3])]);
+        recorder.LogitsOnly.Should().Equal(true);
+
+        recorder.LogitsOnly.Clear();
+        new Gradient().Explain(model, ["7 9"]);
+        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient method reads a layer, so it runs the full model");
+
+        using var scope = NewDisposeScope();
+        var full = transformer.call(new ModelInput(tensor(new long[] { 2, 7, 9, 3 }, [1, 4]))).data<float>().ToArray();
+        logits[0].Should().Equal(full.Select(v => (double)v), (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
+    /// <summary>Records each forward's <see cref="ModelInput.LogitsOnly"/>, then runs the wrapped model.</summary>
+    private sealed class InputRecorder : nn.Module<ModelInput, Tensor>
+    {
+        private readonly nn.Module<ModelInput, Tensor> inner;
+
+        public InputRecorder(nn.Module<ModelInput, Tensor> inner)
+            : base(nameof(InputRecorder))
+        {
+            this.inner = inner;
+            RegisterComponents();
+        }
+
+        public List<bool> LogitsOnly { get; } = [];
+
+        public override Tensor forward(ModelInput input)
+        {
+            LogitsOnly.Add(input.LogitsOnly);
+            return inner.call(input);
+        }
+    }
+}
