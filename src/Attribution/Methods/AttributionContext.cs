@@ -120,7 +120,11 @@ public sealed class AttributionContext
                    return leaf;
                }))
         {
-            logits = Model.Module.call(Batch.Input);
+            // A gradient at the word embeddings needs nothing downstream but the logits, so a transformer may run its
+            // last layer for the first token alone: the same logits, and the same gradient at the embeddings. Methods'
+            // own passes (and any layer they hook) always get the full model.
+            var wordEmbeddings = site.Side == LayerSide.Output && ReferenceEquals(site.Module, LayerPaths.Resolve(Model, null, "Layer"));
+            logits = Model.Module.call(wordEmbeddings ? Batch.Input with { LogitsOnly = true } : Batch.Input);
             calls = tap.Calls;
         }
 

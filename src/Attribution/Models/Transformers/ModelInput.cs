@@ -21,7 +21,8 @@ public sealed record ModelInput(Tensor InputIds, Tensor? AttentionMask = null, T
     /// the first token alone, then run their last layer for that token only (keys and values still come from every
     /// token), which gives the same logits for less work (7% of the linear layers' work on BERT-base, 42% on a 2-layer model). Other modules ignore it.
     /// Set by forward-only scoring (<see cref="TextClassifier.Predict"/> and <see cref="ITokenClassifier.PredictLogits"/>:
-    /// the perturbation methods, LIME, the evaluation metrics); never where a method reads or hooks a layer.
+    /// the perturbation methods, LIME, the evaluation metrics) and by the shared first pass when its gradient is taken at
+    /// the word embeddings (the gradient there is the full model's); never where a method reads or hooks another layer.
     /// </summary>
     public bool LogitsOnly { get; init; }
 

@@ -63,12 +63,54 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         recorder.LogitsOnly.Should().Equal(true);
 
         recorder.LogitsOnly.Clear();
-        new Gradient().Explain(model, ["7 9"]);
-        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient method reads a layer, so it runs the full model");
+        new IntegratedGradients { Steps = 2 }.Explain(model, ["2 7 9 3"]);
+        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a path method's passes read a layer, so they run the full model");
 
         using var scope = NewDisposeScope();
         var full = transformer.call(new ModelInput(tensor(new long[] { 2, 7, 9, 3 }, [1, 4]))).data<float>().ToArray();
         logits[0].Should().Equal(full.Select(v => (double)v), (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Gradient_at_the_word_embeddings_shares_a_logits_only_first_pass_and_keeps_the_full_models_gradient(string type)
+    {
+        var transformer = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 23);
+        var recorder = new InputRecorder(transformer);
+        using var model = new TextClassifier("recorded", new Attribution.Tests.Methods.IdsTokenizer(2, 3, transformer.Config.PadTokenId, transformer.Config.VocabSize),
+            recorder, transformer.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToArray(), "inner." + transformer.WordEmbeddingPath,
+            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
+        var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(1), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+        var explained = new Gradient().Explain(model, texts, options);
+        recorder.LogitsOnly.Should().Equal([true], "one batch: the shared first pass, logits only, gives the gradient");
+
+        // The gradient of logit 1 at the word embeddings of the full model, by autograd in the test: ‖∂logit/∂e_t‖₂ per token.
+        var embeddings = transformer.named_modules().Single(m => m.name == transformer.WordEmbeddingPath).module;
+        for (var i = 0; i < texts.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            long[] ids = [.. texts[i].Split(' ').Select(long.Parse)];
+            Tensor? leaf = null;
+            Tensor logits;
+            using (var grad = enable_grad())
+            using (new Attribution.Methods.Internal.LayerTap(embeddings, LayerSide.Output, 0, value => leaf = value.detach().requires_grad_()))
+            {
+                logits = transformer.call(new ModelInput(tensor(ids, [1, ids.Length])));
+            }
+
+            using (enable_grad())
+            {
+                logits[0, 1].backward();
+            }
+
+            var norms = leaf!.grad!.squeeze(0).pow(2).sum(1).sqrt().to(ScalarType.Float64).data<double>().ToArray();
+            explained[i].Scores.Should().Equal(norms, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)), "the logits-only pass gives the full model's gradient (1e-5: float32 through two layers)");
+        }
+
+        recorder.LogitsOnly.Clear();
+        new Gradient { Layer = type == "distilbert" ? "inner.distilbert.transformer.layer.0" : $"inner.{type}.encoder.layer.0" }.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient at an inner layer runs the full model");
     }
 
     /// <summary>Records each forward's <see cref="ModelInput.LogitsOnly"/>, then runs the wrapped model.</summary>
