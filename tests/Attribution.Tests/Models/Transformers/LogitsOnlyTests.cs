@@ -53,11 +53,8 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
     [MemberData(nameof(ModelTypes))]
     public void Forward_only_scoring_asks_for_logits_only_and_a_methods_forward_does_not(string type)
     {
-        var transformer = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 5);
-        var recorder = new InputRecorder(transformer);
-        using var model = new TextClassifier("recorded", new Attribution.Tests.Methods.IdsTokenizer(2, 3, transformer.Config.PadTokenId, transformer.Config.VocabSize),
-            recorder, transformer.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToArray(), "inner." + transformer.WordEmbeddingPath,
-            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        var (model, transformer, recorder) = Recorded(type, seed: 5);
+        using var _ = model;
         ITokenClassifier scorer = model;
         var logits = scorer.PredictLogits([new TokenSequence([2, 7, 9, 3]), new TokenSequence([2, 5, 3])]);
         recorder.LogitsOnly.Should().Equal(true);
@@ -75,11 +72,8 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
     [MemberData(nameof(ModelTypes))]
     public void Gradient_at_the_word_embeddings_shares_a_logits_only_first_pass_and_keeps_the_full_models_gradient(string type)
     {
-        var transformer = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed: 23);
-        var recorder = new InputRecorder(transformer);
-        using var model = new TextClassifier("recorded", new Attribution.Tests.Methods.IdsTokenizer(2, 3, transformer.Config.PadTokenId, transformer.Config.VocabSize),
-            recorder, transformer.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToArray(), "inner." + transformer.WordEmbeddingPath,
-            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        var (model, transformer, recorder) = Recorded(type, seed: 23);
+        using var _ = model;
         string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
         var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(1), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
         var explained = new Gradient().Explain(model, texts, options);
@@ -111,6 +105,17 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         recorder.LogitsOnly.Clear();
         new Gradient { Layer = type == "distilbert" ? "inner.distilbert.transformer.layer.0" : $"inner.{type}.encoder.layer.0" }.Explain(model, texts, options);
         recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient at an inner layer runs the full model");
+    }
+
+    /// <summary>A random model of <paramref name="type"/> behind an <see cref="InputRecorder"/>, with ids as the text.</summary>
+    private static (TextClassifier Model, TransformerClassifier Transformer, InputRecorder Recorder) Recorded(string type, ulong seed)
+    {
+        var transformer = TransformerTestKit.RandomModel(TransformerModelTests.ConfigFor(type), seed);
+        var recorder = new InputRecorder(transformer);
+        var model = new TextClassifier("recorded", new Attribution.Tests.Methods.IdsTokenizer(2, 3, transformer.Config.PadTokenId, transformer.Config.VocabSize),
+            recorder, transformer.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToArray(), "inner." + transformer.WordEmbeddingPath,
+            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        return (model, transformer, recorder);
     }
 
     /// <summary>Records each forward's <see cref="ModelInput.LogitsOnly"/>, then runs the wrapped model.</summary>
