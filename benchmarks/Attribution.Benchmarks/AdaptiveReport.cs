@@ -93,7 +93,7 @@ public static class AdaptiveReport
     {
         const string conductanceLayer = "bert.encoder.layer.0";
         // Captum-exact: Captum's step count and its default internal_batch_size=None (every path point of a batch in one
-        // pass); library-50: the same 50 steps in this library's passes (64 rows, 1024 tokens); adaptive: the default.
+        // pass); library-50: the same 50 steps in this library's passes (64 rows, 2048 tokens); adaptive: the default.
         (string Name, PathMethod Captum, PathMethod Library50, PathMethod Adaptive, PathMethod Reference)[] methods =
         [
             ("integrated-gradients",
@@ -129,7 +129,7 @@ public static class AdaptiveReport
             var adaptiveMs = Math.Min(adaptiveRun.Ms, adaptiveSecond.Ms);
             foreach (var (label, run, ms) in new[]
             {
-                ("Captum-exact 50 steps, all points in one pass", captumRun, captumMs), ("50 steps, the library's passes (64 rows, 1024 tokens)", library50Run, library50Run.Ms),
+                ("Captum-exact 50 steps, all points in one pass", captumRun, captumMs), ("50 steps, the library's passes (64 rows, 2048 tokens)", library50Run, library50Run.Ms),
                 ("adaptive (default)", adaptiveRun, adaptiveMs), ("reference 300 steps", referenceRun, referenceRun.Ms),
             })
             {

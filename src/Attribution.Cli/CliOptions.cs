@@ -160,7 +160,7 @@ internal sealed class CliOptions
     public Option<int?> BatchSize { get; } = Int("--batch-size", "Texts per batch and per progress step (default 64, at most 1024; batches also stay within 2048 padded tokens).", 1, Attribution.Pipeline.ExplainOptions.MaxBatchSize);
 
     /// <summary>Padded tokens per model call.</summary>
-    public Option<int?> TokenBudget { get; } = Int("--token-budget", "Padded tokens (rows x longest row) per model call: batches of texts for the gradient methods (default 2048), passes along the path of integrated-gradients, conductance, neuron-conductance and gradient-shap (default 1024), and batches of perturbed inputs for lime, occlusion, shapley, shapley-sampling and kernel-shap (default 4096); at most 1048576.", 1, Attribution.Methods.AttributionOptions.MaxTokenBudget);
+    public Option<int?> TokenBudget { get; } = Int("--token-budget", "Padded tokens (rows x longest row) per model call: batches of texts for the gradient methods (default 2048), passes along the path of integrated-gradients, conductance, neuron-conductance and gradient-shap (default 2048), and batches of perturbed inputs for lime, occlusion, shapley, shapley-sampling and kernel-shap (default 4096); at most 1048576.", 1, Attribution.Methods.AttributionOptions.MaxTokenBudget);
 
     public Option<bool> Verbose { get; } = new("--verbose")
     {

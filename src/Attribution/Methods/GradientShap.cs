@@ -42,7 +42,7 @@ public sealed class GradientShap : LayerMethod
     /// <summary>The most rows (texts × draws) per forward pass; bounds memory without changing the result. Default 64.</summary>
     public int InternalBatchSize { get; init; } = 64;
 
-    /// <summary>The most padded tokens (rows × padded length) per forward pass (default 1024), as <see cref="PathMethod.TokenBudget"/>.</summary>
+    /// <summary>The most padded tokens (rows × padded length) per forward pass (default 2048), as <see cref="PathMethod.TokenBudget"/>.</summary>
     public int TokenBudget { get; init; } = PathMethod.DefaultTokenBudget;
 
     /// <inheritdoc />

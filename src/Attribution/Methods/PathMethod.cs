@@ -38,13 +38,14 @@ public abstract class PathMethod : LayerMethod
     public int InternalBatchSize { get; init; } = 64;
 
     /// <summary>
-    /// The default <see cref="TokenBudget"/> (1,024 padded tokens per pass): on the BERT-base shape it takes two thirds
-    /// of the peak memory of 2,048 for a few per cent of time at most (benchmarks/results/2026-12-04-speed/path-passes.md).
+    /// The default <see cref="TokenBudget"/> (2,048 padded tokens per pass, as text batches): on the BERT-base shape it
+    /// holds 2.75 GiB at 64 tokens against 3.8 GiB for 64 rows, and small models' short texts still fill 64-row passes
+    /// (benchmarks/results/2026-12-04-speed/path-passes.md, adaptive-integration.md).
     /// </summary>
-    public const int DefaultTokenBudget = 1024;
+    public const int DefaultTokenBudget = 2048;
 
     /// <summary>
-    /// The most padded tokens (rows × padded length) per forward pass along the path (default 1024), so long texts
+    /// The most padded tokens (rows × padded length) per forward pass along the path (default 2048), so long texts
     /// take fewer points per pass and memory stays bounded (a BERT-base backward pass holds about 1 MiB per token).
     /// A pass holds at least one point of every text in the batch. Results do not depend on it.
     /// </summary>
