@@ -52,6 +52,7 @@ internal static class CliApp
             if (parse.Action is not null && ReferenceEquals(parse.Action, parse.CommandResult.Command.Action))
             {
                 Attribution.Engine.Loading.TorchSharpLoader.EnsureLoaded();
+                Attribution.Engine.Loading.NativeHeap.EnsureValidSetting();
             }
 
             return parse.Invoke(new InvocationConfiguration

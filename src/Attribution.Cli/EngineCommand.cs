@@ -6,7 +6,8 @@ namespace Attribution.Cli;
 
 /// <summary>
 /// <c>attribution engine</c>: which TorchSharp and libtorch this tool runs on, how many intra-op threads libtorch
-/// uses, and how the compatibility loader made TorchSharp's native library available (stock, patched copy and where).
+/// uses, how the compatibility loader made TorchSharp's native library available (stock, patched copy and where), and
+/// whether the C heap is tuned for large tensors (<see cref="NativeHeap"/>).
 /// </summary>
 internal static class EngineCommand
 {
@@ -14,7 +15,7 @@ internal static class EngineCommand
     public static Command Create(CliContext context)
     {
         var options = new CliOptions();
-        var command = new Command("engine", "Show the TorchSharp and libtorch versions, the thread count and how TorchSharp's native library was loaded.")
+        var command = new Command("engine", "Show the TorchSharp and libtorch versions, the thread count, how TorchSharp's native library was loaded and whether the C heap is tuned for large tensors.")
         {
             options.Verbose,
         };
@@ -34,6 +35,11 @@ internal static class EngineCommand
         context.Out.WriteLine($"threads: {TorchSharp.torch.get_num_threads()}");
         context.Out.WriteLine($"loader: {TorchSharpLoader.Mode} ({TorchSharpLoader.ModeVariable}={(string.IsNullOrEmpty(setting) ? "auto" : setting)})");
         context.Out.WriteLine($"patched library: {TorchSharpLoader.PatchedLibraryPath ?? "none"}");
+        var heap = Environment.GetEnvironmentVariable(NativeHeap.ModeVariable);
+        var heapDetail = NativeHeap.Mode == NativeHeapMode.Tuned
+            ? $"M_MMAP_THRESHOLD={NativeHeap.MmapThreshold}, M_TRIM_THRESHOLD={NativeHeap.TrimThreshold}; "
+            : NativeHeap.Failure is { } why ? $"{why}; " : string.Empty;
+        context.Out.WriteLine($"native heap: {NativeHeap.Mode} ({heapDetail}{NativeHeap.ModeVariable}={(string.IsNullOrEmpty(heap) ? "tuned" : heap)})");
         return ExitCodes.Ok;
     }
 }

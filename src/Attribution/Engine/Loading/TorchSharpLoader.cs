@@ -73,10 +73,12 @@ public static class TorchSharpLoader
 
     /// <summary>
     /// Prepares TorchSharp's native library (idempotent, thread-safe) and never throws; returns the mode. Called by
-    /// module initializers.
+    /// module initializers. Also tunes the C heap for libtorch's large tensors first (<see cref="NativeHeap"/>).
     /// </summary>
     public static TorchLoadMode TryEnsureLoaded()
     {
+        // Before the first tensor, so libtorch's first large blocks already come from the tuned heap.
+        NativeHeap.TryTune();
         lock (Gate)
         {
             if (Mode != TorchLoadMode.NotAttempted)

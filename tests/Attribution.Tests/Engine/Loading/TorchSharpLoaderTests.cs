@@ -16,7 +16,7 @@ namespace Attribution.Tests.Engine.Loading;
 public sealed class TorchSharpLoaderTests
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private static readonly string TestOutput = AppContext.BaseDirectory;
+    internal static readonly string TestOutput = AppContext.BaseDirectory;
 
     [SkippableFact]
     public void Default_mode_writes_a_private_patched_copy_once_and_reuses_it()
@@ -236,7 +236,7 @@ public sealed class TorchSharpLoaderTests
     }
 
     /// <summary>The <c>name: value</c> lines of <c>attribution engine</c>.</summary>
-    private static Dictionary<string, string> Fields(string output) =>
+    internal static Dictionary<string, string> Fields(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split(": ", 2))
             .Where(p => p.Length == 2)
@@ -245,7 +245,11 @@ public sealed class TorchSharpLoaderTests
     private static CliResult Engine(string app, TempFolder work, string cache, string? mode) => Engine(app, work, cache, mode, "engine");
 
     /// <summary>Runs <c>dotnet app/Attribution.Cli.dll args</c> with the loader's variables set (and the rest of the cache root in <paramref name="work"/>).</summary>
-    private static CliResult Engine(string app, TempFolder work, string cache, string? mode, params string[] args)
+    private static CliResult Engine(string app, TempFolder work, string cache, string? mode, params string[] args) =>
+        Engine(app, work, cache, mode, new Dictionary<string, string>(), args);
+
+    /// <summary>As above, with further <paramref name="environment"/> variables set in the child process.</summary>
+    internal static CliResult Engine(string app, TempFolder work, string cache, string? mode, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -270,6 +274,12 @@ public sealed class TorchSharpLoaderTests
         start.Environment[TorchSharpLoader.CacheVariable] = cache;
         start.Environment["XDG_CACHE_HOME"] = Path.Combine(work.Path, "xdg-cache");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment.Remove(NativeHeap.ModeVariable);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -282,7 +292,7 @@ public sealed class TorchSharpLoaderTests
         return new CliResult(process.ExitCode, output.Result, error.Result);
     }
 
-    private sealed class TempFolder : IDisposable
+    internal sealed class TempFolder : IDisposable
     {
         public string Path { get; } = Directory.CreateTempSubdirectory("attribution-loader-").FullName;
 
