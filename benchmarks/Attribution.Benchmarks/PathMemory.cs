@@ -210,7 +210,7 @@ public static class PathMemory
 
     private static string Budget(int budget) => budget == Unbounded ? "unbounded" : budget.ToString(CultureInfo.InvariantCulture);
 
-    private static long Status(string field)
+    internal static long Status(string field)
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);

@@ -9,7 +9,9 @@ namespace Attribution.Benchmarks;
 /// (<c>perturbation-cost [texts] [output.md]</c>), the soak run (<c>soak [explanations] [output.md]</c>), or throughput with
 /// 1, 2 and 4 caller threads on one model (<c>thread-scaling [texts] [output.md] [base]</c>), or adaptive against fixed-step integration
 /// (<c>adaptive-report [texts] [output.md] [bert-base texts]</c>), or the side-by-side speed report (<c>speed-report [tiny texts] [output.md]</c>), or path passes' time and memory by token budget
-/// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>).
+/// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>), or the C heap's tuning against glibc's
+/// defaults (<c>native-heap [output.md] [rounds]</c>), or the matrix products of one text's gradient pass at their own shapes
+/// (<c>gemm-shapes [output.md] [rounds]</c>).
 /// </summary>
 public static class Program
 {
@@ -57,6 +59,21 @@ public static class Program
         if (args.Length > 0 && args[0] == "adaptive-report")
         {
             return AdaptiveReport.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "gemm-shapes")
+        {
+            return GemmShapes.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "native-heap")
+        {
+            return NativeHeapCost.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "native-heap-child")
+        {
+            return NativeHeapCost.RunChild(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "logits-only")
