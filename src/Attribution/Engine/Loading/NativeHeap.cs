@@ -164,7 +164,8 @@ public static class NativeHeap
     private static string InvalidSetting(string? setting) =>
         $"{ModeVariable}='{setting}' is not a setting of the native heap tuning; use tuned (the default) or off";
 
-    private static NativeHeapMode Apply(out string? reason)
+    /// <summary>Sets both thresholds (the same values again, when called after the module initializer).</summary>
+    internal static NativeHeapMode Apply(out string? reason)
     {
         // Order matters: setting a threshold turns glibc's dynamic thresholds off, so both are set.
         if (mallopt(MallocMmapThresholdParameter, MmapThreshold) != 1)
@@ -183,7 +184,8 @@ public static class NativeHeap
         return NativeHeapMode.Tuned;
     }
 
-    private static bool IsGlibc()
+    /// <summary>Whether this process runs on glibc (Linux, and <c>gnu_get_libc_version</c> resolves).</summary>
+    internal static bool IsGlibc()
     {
         if (!OperatingSystem.IsLinux())
         {

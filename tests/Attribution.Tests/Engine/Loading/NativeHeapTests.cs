@@ -52,6 +52,26 @@ public sealed class NativeHeapTests
     }
 
     [Fact]
+    public void Every_threshold_the_environment_sets_is_named()
+    {
+        NativeHeap.Decide(null, name => name.StartsWith("MALLOC_", StringComparison.Ordinal) || name == "GLIBC_TUNABLES" ? "glibc.malloc.mmap_threshold=1" : null, glibc: true, out var reason)
+            .Should().Be(NativeHeapMode.UserSettings);
+        reason.Should().Be("the environment sets malloc's thresholds (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES); they are kept");
+    }
+
+    [Fact]
+    public void Glibc_is_recognised_as_the_process_maps_show_it_and_accepts_both_thresholds()
+    {
+        NativeHeap.IsGlibc().Should().Be(IsGlibc(), "/proc/self/maps lists libc.so.6 exactly where glibc is loaded");
+        if (IsGlibc())
+        {
+            // The same values again: nothing in this process changes.
+            NativeHeap.Apply(out var reason).Should().Be(NativeHeapMode.Tuned);
+            reason.Should().BeNull();
+        }
+    }
+
+    [Fact]
     public void Other_tunables_do_not_stop_the_tuning()
     {
         NativeHeap.Decide(null, name => name == "GLIBC_TUNABLES" ? "glibc.malloc.arena_max=2" : null, glibc: true, out _)
