@@ -97,6 +97,18 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         return Steps is { } steps ? Integrate(context, layer, path.Input, path.Baseline, steps) : IntegrateAdaptively(context, layer, path).Attributions;
     }
 
+    /// <summary>
+    /// Adaptive integration of a perturbed input (no step count set) with what it records per text: the steps used,
+    /// the gradient evaluations and a note where the step cap was reached. <see cref="NoiseTunnel"/> reports them.
+    /// </summary>
+    internal MethodOutput AttributeAdaptivelyWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb)
+    {
+        var layer = context.Layer(Layer);
+        var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);
+        var (attributions, _, rowSettings, notes) = IntegrateAdaptively(context, layer, path);
+        return new MethodOutput(attributions, PerDimension: true) { RowSettings = rowSettings, Notes = notes };
+    }
+
     /// <summary>Σ_k w_k ∂F/∂a at a′ + α_k (a − a′) over the rule's <paramref name="steps"/> points, times (a − a′) unless local.</summary>
     private Tensor Integrate(AttributionContext context, nn.Module layer, Tensor input, Tensor baseline, int steps)
     {

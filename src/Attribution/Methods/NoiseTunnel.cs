@@ -136,22 +136,38 @@ public sealed class NoiseTunnel : TextAttributor
         double? sigma = Stdev;
         Tensor? sum = null;
         Tensor? sumOfSquares = null;
+        Tensor Perturb(Tensor activation)
+        {
+            if (sigma is null)
+            {
+                using var noGrad = no_grad();
+                sigma = NoiseLevel * (activation.max().ToDouble() - activation.min().ToDouble());
+            }
+
+            using var noise = randn(activation.shape, activation.dtype, generator: generator);
+            using var scaledNoise = noise.Times(sigma.Value);
+            return activation.Plus(scaledNoise);
+        }
+
+        // Adaptive integration refines each noisy copy on its own: what each copy used is gathered per text.
+        var adaptive = inner is IntegratedGradients { Steps: null } integratedGradients ? integratedGradients : null;
+        var copies = adaptive is null ? null : new AdaptiveCopies(context.Size, Samples);
         for (var s = 0; s < Samples; s++)
         {
             context.Options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var attributions = inner.AttributeWithNoise(context, activation =>
+            Tensor attributions;
+            if (adaptive is not null)
             {
-                if (sigma is null)
-                {
-                    using var noGrad = no_grad();
-                    sigma = NoiseLevel * (activation.max().ToDouble() - activation.min().ToDouble());
-                }
+                var output = adaptive.AttributeAdaptivelyWithNoise(context, Perturb);
+                copies!.Add(s, output);
+                attributions = output.Attributions;
+            }
+            else
+            {
+                attributions = inner.AttributeWithNoise(context, Perturb);
+            }
 
-                using var noise = randn(activation.shape, activation.dtype, generator: generator);
-                using var scaledNoise = noise.Times(sigma.Value);
-                return activation.Plus(scaledNoise);
-            });
             using var _ = no_grad();
             if (sum is null)
             {
@@ -178,14 +194,44 @@ public sealed class NoiseTunnel : TextAttributor
             };
         }
 
-        if (inner is IntegratedGradients { Steps: null } adaptive)
+        if (copies is not null)
         {
-            // The noisy copies each refine on their own; their step counts (and a cap one of them reached) are not carried here.
-            string note = string.Create(CultureInfo.InvariantCulture,
-                $"each noisy copy was integrated adaptively (tolerance {adaptive.Adaptive.Tolerance:G3}, cap {adaptive.Adaptive.MaxSteps} steps); the steps each used are not reported: give the inner method a step count (--steps) for a fixed, recorded one");
-            return new MethodOutput(result, PerDimension: true) { Notes = Enumerable.Repeat<IReadOnlyList<string>>([note], context.Size).ToArray() };
+            return new MethodOutput(result, PerDimension: true) { RowSettings = copies.RowSettings(), Notes = copies.Notes(adaptive!.Adaptive.MaxSteps) };
         }
 
         return new MethodOutput(result, PerDimension: true);
+    }
+
+    /// <summary>Per text, the steps, gradient evaluations and cap notes of each noisy copy's adaptive integration.</summary>
+    private sealed class AdaptiveCopies(int texts, int samples)
+    {
+        private readonly int[][] steps = Enumerable.Range(0, texts).Select(_ => new int[samples]).ToArray();
+        private readonly long[] evaluations = new long[texts];
+        private readonly List<string>[] capNotes = Enumerable.Range(0, texts).Select(_ => new List<string>()).ToArray();
+
+        public void Add(int sample, MethodOutput output)
+        {
+            for (var row = 0; row < texts; row++)
+            {
+                var settings = output.RowSettings![row];
+                steps[row][sample] = int.Parse(settings.Single(kv => kv.Key == "steps-used").Value, CultureInfo.InvariantCulture);
+                evaluations[row] += long.Parse(settings.Single(kv => kv.Key == "gradient-evaluations").Value, CultureInfo.InvariantCulture);
+                capNotes[row].AddRange(output.Notes![row]);
+            }
+        }
+
+        /// <summary>inner.steps-used: the most any copy needed; inner.steps-used-per-copy: each copy's, in draw order; inner.gradient-evaluations: all copies'.</summary>
+        public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings() => Enumerable.Range(0, texts)
+            .Select(row => (IReadOnlyList<KeyValuePair<string, string>>)
+            [
+                new("inner.steps-used", steps[row].Max().ToString(CultureInfo.InvariantCulture)),
+                new("inner.steps-used-per-copy", string.Join(' ', steps[row].Select(n => n.ToString(CultureInfo.InvariantCulture)))),
+                new("inner.gradient-evaluations", evaluations[row].ToString(CultureInfo.InvariantCulture)),
+            ]).ToArray();
+
+        public IReadOnlyList<IReadOnlyList<string>> Notes(int cap) => capNotes
+            .Select(notes => (IReadOnlyList<string>)(notes.Count == 0 ? [] :
+                [string.Create(CultureInfo.InvariantCulture, $"{notes.Count} of {samples} noisy copies reached the step cap ({cap}) before the tolerance; the first: {notes[0]}")]))
+            .ToArray();
     }
 }

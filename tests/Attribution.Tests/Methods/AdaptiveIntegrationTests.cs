@@ -194,13 +194,40 @@ public sealed class AdaptiveIntegrationTests
     }
 
     [Fact]
-    public void Smoothgrad_over_adaptive_integrated_gradients_says_the_steps_are_not_reported()
+    public void Smoothgrad_over_adaptive_integrated_gradients_reports_each_noisy_copy_s_steps()
     {
-        using var model = PowerOfSum.Classifier(2);
-        var adaptive = new NoiseTunnel(new IntegratedGradients { Baseline = Baseline.Zero }) { Samples = 2 }.Explain(model, ["1 2"], AllTokens)[0];
-        adaptive.Notes.Should().ContainSingle().Which.Should().Contain("integrated adaptively").And.Contain("--steps");
+        // Noise on the embeddings changes S but not the integrand's degree: every copy of F = S⁴ stops at 8 points
+        // after 4 + 8 evaluations, as the noiseless text does (Integrated_gradients_stops_at_the_first_level…).
+        using var model = PowerOfSum.Classifier(4);
+        var inner = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = AdaptiveIntegration.Default with { Tolerance = 1e-4 } };
+        var explanations = new NoiseTunnel(inner) { Samples = 3 }.Explain(model, ["1 2", "4 5 6"], AllTokens);
+        foreach (var e in explanations)
+        {
+            e.Setting("inner.steps").Should().Be("adaptive");
+            e.Setting("inner.steps-used").Should().Be("8");
+            e.Setting("inner.steps-used-per-copy").Should().Be("8 8 8");
+            e.Setting("inner.gradient-evaluations").Should().Be("36", "3 copies × (4 + 8) gradient evaluations");
+            e.Notes.Should().BeEmpty();
+        }
+
         var fixedSteps = new NoiseTunnel(new IntegratedGradients { Baseline = Baseline.Zero, Steps = 8 }) { Samples = 2 }.Explain(model, ["1 2"], AllTokens)[0];
         fixedSteps.Notes.Should().BeEmpty();
+        fixedSteps.Setting("inner.steps").Should().Be("8");
+        fixedSteps.Setting("inner.steps-used-per-copy").Should().BeNull("a fixed step count is the same for every copy and already recorded");
+    }
+
+    [Fact]
+    public void Smoothgrad_over_adaptive_integrated_gradients_says_how_many_copies_reached_the_cap()
+    {
+        // α⁹ needs 5 Gauss–Legendre points: with a cap of 4 every copy stops there (2 + 4 evaluations) short of 1e-4.
+        using var model = PowerOfSum.Classifier(10);
+        var inner = new IntegratedGradients { Baseline = Baseline.Zero, Adaptive = new AdaptiveIntegration { Tolerance = 1e-4, InitialSteps = 2, MaxSteps = 4 } };
+        var e = new NoiseTunnel(inner) { Samples = 3 }.Explain(model, ["1 2 3"], AllTokens)[0];
+        e.Setting("inner.steps-used").Should().Be("4");
+        e.Setting("inner.steps-used-per-copy").Should().Be("4 4 4");
+        e.Setting("inner.gradient-evaluations").Should().Be("18");
+        e.Notes.Should().ContainSingle().Which.Should().StartWith("3 of 3 noisy copies reached the step cap (4) before the tolerance; the first: ")
+            .And.Contain("step cap (4 steps)");
     }
 
     [Fact]

@@ -16,12 +16,22 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     {
         using var noGrad = no_grad();
         var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits);
+        double[] inputScores;
         if (perturbInput is not null)
         {
-            input = perturbInput(input);
+            // The path ends at the perturbed activation, so completeness is measured against F there (as Captum's
+            // NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no noisy
+            // copy's integral approaches: adaptive integration would refine every copy to its step cap.
+            var perturbed = perturbInput(input);
+            input = perturbed;
+            using var tap = new LayerTap(layer, side, index, _ => perturbed);
+            inputScores = context.ScoreValues(context.Model.Module.call(context.Batch.Input));
+        }
+        else
+        {
+            inputScores = context.ScoreValues(inputLogits);
         }
 
-        var inputScores = context.ScoreValues(inputLogits);
         Tensor baselineActivation;
         Tensor baselineLogits;
         if (baseline.Token is not null || baseline.Ids is not null)
