@@ -42,12 +42,15 @@ internal static class TransformerTestKit
             "distilbert" => new DistilBertForSequenceClassification(config),
             _ => new RobertaForSequenceClassification(config),
         };
+        // Redrawn from a generator of this call's own: the global one is shared with tests running at the same time,
+        // and a draw of theirs between manual_seed and here would change the weights (a flaky precondition).
+        using var generator = new Generator(seed);
         using var scope = NewDisposeScope();
         using (no_grad())
         {
             foreach (var (name, p) in model.named_parameters())
             {
-                var noise = randn(p.shape) * 0.3;
+                var noise = randn(p.shape, generator: generator) * 0.3;
                 p.copy_(name.Contains("LayerNorm", StringComparison.Ordinal) || name.Contains("layer_norm", StringComparison.Ordinal)
                     ? (name.EndsWith("weight", StringComparison.Ordinal) ? noise + 1.0 : noise)
                     : noise);
