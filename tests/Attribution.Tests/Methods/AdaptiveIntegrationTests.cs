@@ -217,6 +217,24 @@ public sealed class AdaptiveIntegrationTests
     }
 
     [Fact]
+    public void Smoothgrad_reports_the_most_steps_any_copy_used_and_every_copy_s_evaluations()
+    {
+        // A random tiny BERT, where noisy copies of one text stop at different levels. Gauss–Legendre levels 4, 8, 16, …
+        // are not nested: stopping at level L costs 4 + 8 + … + L = 2L − 4 gradient evaluations.
+        using var model = RandomBert();
+        var method = new NoiseTunnel(new IntegratedGradients { Adaptive = AdaptiveIntegration.Default with { Tolerance = 1e-3 } }) { Samples = 6 };
+        var explanations = method.Explain(model, ["2 7 9 11 3", "2 5 6 7 8 9 10 3"], AllTokens with { Target = Target.Predicted });
+        var perCopy = explanations.Select(e => e.Setting("inner.steps-used-per-copy")!.Split(' ').Select(int.Parse).ToArray()).ToArray();
+        perCopy.Should().Contain(steps => steps.Distinct().Count() > 1, "the test needs copies that stop at different levels");
+        for (var i = 0; i < explanations.Count; i++)
+        {
+            perCopy[i].Should().HaveCount(6).And.OnlyContain(s => s == 4 || s == 8 || s == 16 || s == 32 || s == 64 || s == 128 || s == 256);
+            explanations[i].Setting("inner.steps-used").Should().Be(perCopy[i].Max().ToString(CultureInfo.InvariantCulture));
+            explanations[i].Setting("inner.gradient-evaluations").Should().Be(perCopy[i].Sum(s => (2 * s) - 4).ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
     public void Smoothgrad_over_adaptive_integrated_gradients_says_how_many_copies_reached_the_cap()
     {
         // α⁹ needs 5 Gauss–Legendre points: with a cap of 4 every copy stops there (2 + 4 evaluations) short of 1e-4.
