@@ -98,7 +98,6 @@ public static class NativeHeap
     /// <summary>Throws <see cref="InvalidOperationException"/> when <see cref="ModeVariable"/> holds a value that is not a setting.</summary>
     public static void EnsureValidSetting()
     {
-        TryTune();
         var setting = Environment.GetEnvironmentVariable(ModeVariable);
         if (Parse(setting) is null)
         {

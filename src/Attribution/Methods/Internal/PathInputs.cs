@@ -15,22 +15,12 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null)
     {
         using var noGrad = no_grad();
-        var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits);
-        double[] inputScores;
-        if (perturbInput is not null)
-        {
-            // The path ends at the perturbed activation, so completeness is measured against F there (as Captum's
-            // NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no noisy
-            // copy's integral approaches: adaptive integration would refine every copy to its step cap.
-            var perturbed = perturbInput(input);
-            input = perturbed;
-            using var tap = new LayerTap(layer, side, index, _ => perturbed);
-            inputScores = context.ScoreValues(context.Model.Module.call(context.Batch.Input));
-        }
-        else
-        {
-            inputScores = context.ScoreValues(inputLogits);
-        }
+        // With a perturbation, the path ends at the perturbed activation, so completeness is measured against F there
+        // (as Captum's NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no
+        // noisy copy's integral approaches: adaptive integration would refine every copy to its step cap. One pass
+        // gives both: the activation is perturbed where it is captured.
+        var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits, perturbInput);
+        var inputScores = context.ScoreValues(inputLogits);
 
         Tensor baselineActivation;
         Tensor baselineLogits;
@@ -92,14 +82,17 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         }
     }
 
-    /// <summary>The layer's tensor for a forward pass on <paramref name="input"/>; the logits of that pass come back too.</summary>
-    public static Tensor Capture(AttributionContext context, nn.Module layer, LayerSide side, int index, Models.ModelInput input, out Tensor logits)
+    /// <summary>
+    /// The layer's tensor for a forward pass on <paramref name="input"/>; the logits of that pass come back too. With
+    /// <paramref name="replace"/>, the tensor is replaced by what it returns, which is captured and flows on.
+    /// </summary>
+    public static Tensor Capture(AttributionContext context, nn.Module layer, LayerSide side, int index, Models.ModelInput input, out Tensor logits, Func<Tensor, Tensor>? replace = null)
     {
         Tensor? captured = null;
         using (var tap = new LayerTap(layer, side, index, value =>
                {
-                   captured = value.detach();
-                   return null;
+                   captured = replace is null ? value.detach() : replace(value.detach());
+                   return replace is null ? null : captured;
                }))
         {
             logits = context.Model.Module.call(input);
