@@ -285,15 +285,29 @@ public sealed class Lime : IPerturbationAttributor
         // the distinct texts go to the model sorted by length, so padding within a batch stays small.
         var distinct = texts.Distinct(StringComparer.Ordinal).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
         var byText = new Dictionary<string, double>(distinct.Count, StringComparer.Ordinal);
-        var lengths = predictor is ITokenClassifier tokenModel
+        // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
+        // per perturbed text, where Predict would tokenize again to sort and again to encode).
+        var tokenized = predictor is TextClassifier { Head: not OutputHead.Regression } classifier ? TokenizedTexts.Of(classifier, distinct, truncate: false) : null;
+        var lengths = tokenized?.Lengths ?? (predictor is ITokenClassifier tokenModel
             ? distinct.Select(t => tokenModel.Tokenizer.Encode(t).Length).ToArray()
-            : distinct.Select(t => t.Length).ToArray();
+            : distinct.Select(t => t.Length).ToArray());
         var budget = predictor is ITokenClassifier ? TokenBudget : int.MaxValue;
-        foreach (var call in Models.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
+        // TokenizedTexts' chunks also keep one length per call for a model that must never see padding.
+        foreach (var call in tokenized?.Chunks(BatchSize, budget) ?? Models.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
         {
             cancellation.ThrowIfCancellationRequested();
             var chunk = call.Select(i => distinct[i]).ToArray();
-            var rows = Predict(predictor, chunk);
+            double[][] rows;
+            if (tokenized is not null)
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                rows = ((TextClassifier)predictor).PredictBatch(tokenized.Batch(call)).Select(p => p.Probabilities).ToArray();
+            }
+            else
+            {
+                rows = Predict(predictor, chunk);
+            }
+
             for (var i = 0; i < rows.Length; i++)
             {
                 byText[chunk[i]] = rows[i][target];

@@ -53,14 +53,17 @@ public static class MethodRunner
         // Gradient and Gradient × Input take their gradient from the batch's first forward pass.
         var gradientSite = gradientBased.Select(g => (g.Attributor as LayerMethod)?.PlainGradientSite(model)).FirstOrDefault(s => s is not null);
         using var baselines = new BaselineCache();
-        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs, options.TokenBudget))
+        var tokenizing = Stopwatch.StartNew();
+        var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
+        var tokenizingPerText = tokenizing.Elapsed / texts.Count;
+        foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
+            var batch = tokenized.Batch(chunk);
             var context = new AttributionContext(model, batch, options, gradientSite) { Baselines = baselines };
-            context.SharedTime = clock.Elapsed;
+            context.SharedTime = clock.Elapsed + tokenizingPerText * chunk.Length;
             foreach (var (m, attributor) in gradientBased)
             {
                 var explanations = attributor.ExplainBatch(context);
@@ -128,13 +131,16 @@ public static class MethodRunner
         }
 
         using var baselines = new BaselineCache();
-        foreach (var chunk in LengthBuckets.Chunk(texts, model, options.BatchSize, options.Pairs, options.TokenBudget))
+        var tokenizing = Stopwatch.StartNew();
+        var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
+        var tokenizingPerText = tokenizing.Elapsed / texts.Count;
+        foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            var batch = model.Encode(chunk.Select(i => texts[i]).ToArray(), options.Truncate, options.Pairs is { } pairs ? chunk.Select(i => pairs[i]).ToArray() : null, options.TruncationStrategy);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed, Baselines = baselines };
+            var batch = tokenized.Batch(chunk);
+            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed + tokenizingPerText * chunk.Length, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);

@@ -102,7 +102,19 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             }
         }
 
-        var encodings = Tokenizer.EncodeBatch(texts, pairs, truncate ? MaxLength : null, TruncationSide.Right, strategy);
+        return Assemble(texts, pairs, Tokenizer.EncodeBatch(texts, pairs, truncate ? MaxLength : null, TruncationSide.Right, strategy), truncate);
+    }
+
+    /// <summary>
+    /// <see cref="Encode(IReadOnlyList{string}, bool, IReadOnlyList{string}?, TruncationStrategy)"/> from the texts'
+    /// unpadded encodings, already made with the same truncation (<see cref="TokenizedTexts"/>) and padded here as
+    /// <see cref="ITokenizer.EncodeBatch"/> is defined to pad, so the texts are not tokenized a second time.
+    /// </summary>
+    internal EncodedBatch Encode(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, IReadOnlyList<Encoding> unpadded, bool truncate) =>
+        Assemble(texts, pairs, EncodingPadding.ToLongest(unpadded, Tokenizer), truncate);
+
+    private EncodedBatch Assemble(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, IReadOnlyList<Encoding> encodings, bool truncate)
+    {
         var lengths = encodings.Select(e => e.AttentionMask.Count(m => m != 0)).ToArray();
         if (!truncate && MaxLength is { } max)
         {
@@ -147,25 +159,32 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        var tokenized = TokenizedTexts.Of(this, texts, truncate);
         var results = new Prediction[texts.Count];
-        foreach (var chunk in LengthBuckets.Chunk(texts, this, BatchSize))
+        foreach (var chunk in tokenized.Chunks(BatchSize))
         {
             using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var batch = Encode(chunk.Select(i => texts[i]).ToArray(), truncate);
-            var logits = Logits(batch.Input with { LogitsOnly = true }).to(ScalarType.Float64);
-            var l = logits.data<double>().ToArray();
-            var n = Labels.Count;
-            NonFiniteValueException.CheckLogits(Name, Enumerable.Range(0, chunk.Length).Select(r => l.AsSpan(r * n, n).ToArray()).ToArray(),
-                chunk.Select(i => texts[i]).ToArray());
+            var predictions = PredictBatch(tokenized.Batch(chunk));
             for (var row = 0; row < chunk.Length; row++)
             {
-                var rowLogits = l.AsSpan(row * n, n).ToArray();
-                results[chunk[row]] = LogitMath.Predict(texts[chunk[row]], rowLogits, Labels, Head);
+                results[chunk[row]] = predictions[row];
             }
         }
 
         return results;
+    }
+
+    /// <summary>Predictions for one encoded batch, row by row, from a logits-only forward pass without gradients.</summary>
+    internal Prediction[] PredictBatch(EncodedBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var logits = Logits(batch.Input with { LogitsOnly = true }).to(ScalarType.Float64);
+        var l = logits.data<double>().ToArray();
+        var n = Labels.Count;
+        var rows = batch.Texts.Count;
+        NonFiniteValueException.CheckLogits(Name, Enumerable.Range(0, rows).Select(r => l.AsSpan(r * n, n).ToArray()).ToArray(), batch.Texts);
+        return Enumerable.Range(0, rows).Select(row => LogitMath.Predict(batch.Texts[row], l.AsSpan(row * n, n).ToArray(), Labels, Head)).ToArray();
     }
 
     /// <inheritdoc />
@@ -185,36 +204,4 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
 
     /// <summary>Disposes the module.</summary>
     public void Dispose() => Module.Dispose();
-}
-
-/// <summary>Groups texts of similar token length so padding stays small.</summary>
-internal static class LengthBuckets
-{
-    /// <summary>
-    /// Indices of <paramref name="texts"/>, sorted by token count and cut into chunks of at most <paramref name="size"/>.
-    /// For a wrapped model that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>)
-    /// a chunk never mixes token counts, so such a model never sees padding.
-    /// </summary>
-    /// <param name="texts">The texts.</param>
-    /// <param name="model">Their classifier (its tokenizer counts the tokens).</param>
-    /// <param name="size">The most texts in a chunk.</param>
-    /// <param name="pairs">The second texts of pairs, or null.</param>
-    /// <param name="tokenBudget">The most padded tokens in a chunk (texts × the longest); a longer text goes alone.</param>
-    public static IEnumerable<int[]> Chunk(IReadOnlyList<string> texts, ITextClassifier model, int size, IReadOnlyList<string>? pairs = null, int tokenBudget = int.MaxValue)
-    {
-        if (size < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(size), size, "batch size must be at least 1");
-        }
-
-        var lengths = texts.Select((text, i) => string.IsNullOrWhiteSpace(text) ? 0 : model.Tokenizer.Encode(text, pairs?[i]).Length).ToArray();
-        if (model.Module is TorchSharpAdapter { TakesMask: false })
-        {
-            // One length per group, so the budget allows budget / length texts (at least one).
-            return Enumerable.Range(0, texts.Count).GroupBy(i => lengths[i]).OrderBy(g => g.Key)
-                .SelectMany(g => g.Chunk(Math.Clamp(tokenBudget / Math.Max(1, g.Key), 1, size)));
-        }
-
-        return TokenBudgetBatches.Chunk(lengths, tokenBudget, size);
-    }
 }

@@ -246,7 +246,7 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         using var classifier = Sequential(out _);
         string[] texts = [.. Texts, .. Texts, .. Texts, "a dull film", "the cast was superb"];
         var lengths = texts.Select(t => classifier.Tokenizer.Encode(t).Length).ToArray();
-        var chunks = LengthBuckets.Chunk(texts, classifier, size: 64, pairs: null, tokenBudget: budget).ToList();
+        var chunks = TokenizedTexts.Of(classifier, texts, truncate: false).Chunks(size: 64, tokenBudget: budget).ToList();
 
         chunks.SelectMany(c => c).Order().Should().Equal(Enumerable.Range(0, texts.Length));
         foreach (var chunk in chunks)

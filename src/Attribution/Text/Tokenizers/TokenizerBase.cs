@@ -138,13 +138,7 @@ internal abstract class TokenizerBase : ITokenizer
             encodings[i] = Encode(texts[i], pairs?[i], maxLength, truncationSide, strategy);
         }
 
-        var longest = encodings.Length == 0 ? 0 : encodings.Max(e => e.Length);
-        for (var i = 0; i < encodings.Length; i++)
-        {
-            encodings[i] = Pad(encodings[i], longest);
-        }
-
-        return encodings;
+        return EncodingPadding.ToLongest(encodings, this);
     }
 
     /// <inheritdoc />
@@ -314,38 +308,5 @@ internal abstract class TokenizerBase : ITokenizer
         }
 
         return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, truncated) { SequenceIds = sequences };
-    }
-
-    private Encoding Pad(Encoding encoding, int length)
-    {
-        var n = encoding.Length;
-        if (n == length)
-        {
-            return encoding;
-        }
-
-        var ids = encoding.Ids;
-        Array.Resize(ref ids, length);
-        Array.Fill(ids, _specialIds.Pad, n, length - n);
-        var tokens = encoding.Tokens;
-        Array.Resize(ref tokens, length);
-        Array.Fill(tokens, _idToToken[_specialIds.Pad]!, n, length - n);
-        var special = encoding.SpecialTokensMask;
-        Array.Resize(ref special, length);
-        Array.Fill(special, true, n, length - n);
-
-        // Array.Resize copies, so the unpadded encoding is left intact; offsets, type ids, attention and words
-        // of padding are the new elements' defaults: null, 0, 0, null.
-        var offsets = encoding.Offsets;
-        Array.Resize(ref offsets, length);
-        var typeIds = encoding.TypeIds;
-        Array.Resize(ref typeIds, length);
-        var attention = encoding.AttentionMask;
-        Array.Resize(ref attention, length);
-        var words = encoding.WordIds;
-        Array.Resize(ref words, length);
-        var sequences = encoding.SequenceIds;
-        Array.Resize(ref sequences, length);
-        return new Encoding(ids, tokens, offsets, typeIds, attention, special, words, encoding.Truncated) { SequenceIds = sequences };
     }
 }
