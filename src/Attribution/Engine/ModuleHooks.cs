@@ -66,6 +66,9 @@ public static class ModuleHooks
     /// </summary>
     private static readonly Lock InstallGate = new();
 
+    /// <summary>Each module type's TorchSharp hook dictionaries, found once by reflection.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, FieldInfo[]> HookFields = new();
+
     /// <summary>The calling flow's hooks by dispatcher, in the order they were added; null when it has none.</summary>
     private static readonly AsyncLocal<ImmutableDictionary<Dispatcher, ImmutableArray<Registration>>?> Current = new();
 
@@ -136,8 +139,59 @@ public static class ModuleHooks
     public static int Count(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
+        return DirectHooks(module) + (Dispatchers.TryGetValue(module, out var dispatcher) ? Volatile.Read(ref dispatcher.Live) : 0);
+    }
+
+    /// <summary>
+    /// Whether a forward pass of <paramref name="root"/> run now in the calling flow would run no hook except the flow's
+    /// own on <paramref name="allowed"/>: none of the flow's hooks on any other module, and no hook registered directly
+    /// with TorchSharp anywhere in the tree (those fire for every flow). Hooks other flows added do not fire here, so
+    /// they do not count. A pass that holds can skip work whose values nobody reads (<see cref="Models.ModelInput.LogitsOnly"/>).
+    /// </summary>
+    internal static bool OnlyFlowHooksOn(nn.Module root, nn.Module allowed)
+    {
+        if (Current.Value is { } hooks)
+        {
+            foreach (var (dispatcher, registrations) in hooks)
+            {
+                if (!ReferenceEquals(dispatcher.Module, allowed) && registrations.Any(r => !r.Removed))
+                {
+                    return false;
+                }
+            }
+        }
+
+        foreach (var (_, module) in root.SelfAndDescendants())
+        {
+            if (DirectHooks(module) > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>TorchSharp hooks on <paramref name="module"/> other than its dispatcher's own pair.</summary>
+    private static int DirectHooks(nn.Module module)
+    {
         var count = 0;
-        for (var type = module.GetType(); type is not null; type = type.BaseType)
+        foreach (var field in HookFields.GetOrAdd(module.GetType(), FindHookFields))
+        {
+            if (field.GetValue(module) is System.Collections.ICollection hooks)
+            {
+                count += hooks.Count;
+            }
+        }
+
+        return Dispatchers.TryGetValue(module, out _) ? count - Dispatcher.OwnHooks : count;
+    }
+
+    /// <summary>TorchSharp's hook dictionaries of a module type (none for a module that cannot have hooks).</summary>
+    private static FieldInfo[] FindHookFields(Type moduleType)
+    {
+        var fields = new List<FieldInfo>();
+        for (var type = moduleType; type is not null; type = type.BaseType)
         {
             if (!type.IsGenericType || type.GetGenericTypeDefinition() != typeof(nn.HookableModule<,>))
             {
@@ -146,16 +200,14 @@ public static class ModuleHooks
 
             foreach (var name in new[] { "pre_hooks", "post_hooks", "module_pre_hooks", "module_post_hooks" })
             {
-                if (type.GetField(name, BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(module) is System.Collections.ICollection hooks)
+                if (type.GetField(name, BindingFlags.Instance | BindingFlags.NonPublic) is { } field)
                 {
-                    count += hooks.Count;
+                    fields.Add(field);
                 }
             }
         }
 
-        return Dispatchers.TryGetValue(module, out var dispatcher)
-            ? count - Dispatcher.OwnHooks + Volatile.Read(ref dispatcher.Live)
-            : count;
+        return [.. fields];
     }
 
     private static IDisposable Add(nn.Module module, Delegate hook, bool post)
@@ -213,11 +265,17 @@ public static class ModuleHooks
 
         /// <summary>Hooks added to this module and not yet removed, in every flow (for <see cref="Count"/>).</summary>
         public int Live;
+
+        protected Dispatcher(nn.Module module) => Module = module;
+
+        /// <summary>The module this dispatcher serves (the weak table's value may refer to its key).</summary>
+        public nn.Module Module { get; }
     }
 
     private sealed class Dispatcher<T, TResult> : Dispatcher
     {
         public Dispatcher(nn.Module<T, TResult> module)
+            : base(module)
         {
             module.register_forward_pre_hook(Before);
             module.register_forward_hook(After);

@@ -58,7 +58,9 @@ internal static class PathPass
                 return null;
             })
             : null;
-        var logits = context.Model.Module.call(context.Repeat(repeats));
+        // A pass that substitutes or observes another layer reads more than the logits: it gets the full model.
+        var input = upstream is null && observe is null ? context.ForPassTappedAt(site, context.Repeat(repeats)) : context.Repeat(repeats);
+        var logits = context.Model.Module.call(input);
         if (upstreamTap is not null)
         {
             PathInputs.EnsureRanOnce(upstreamTap, context);

@@ -21,8 +21,10 @@ public sealed record ModelInput(Tensor InputIds, Tensor? AttentionMask = null, T
     /// the first token alone, then run their last layer for that token only (keys and values still come from every
     /// token), which gives the same logits for less work (7% of the linear layers' work on BERT-base, 42% on a 2-layer model). Other modules ignore it.
     /// Set by forward-only scoring (<see cref="TextClassifier.Predict"/> and <see cref="ITokenClassifier.PredictLogits"/>:
-    /// the perturbation methods, LIME, the evaluation metrics) and by the shared first pass when its gradient is taken at
-    /// the word embeddings (the gradient there is the full model's); never where a method reads or hooks another layer.
+    /// the perturbation methods, LIME, the evaluation metrics), by a batch's first pass, and by every pass of a gradient
+    /// or path method tapped at the word embeddings' output (the gradient and activation there are the full model's);
+    /// never where a method reads or hooks another layer, nor while the caller's own hooks (or any registered directly
+    /// with TorchSharp) are on the model.
     /// </summary>
     public bool LogitsOnly { get; init; }
 

@@ -51,7 +51,7 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(ModelTypes))]
-    public void Forward_only_scoring_asks_for_logits_only_and_a_methods_forward_does_not(string type)
+    public void Forward_only_scoring_asks_for_logits_only(string type)
     {
         var (model, transformer, recorder) = Recorded(type, seed: 5);
         using var _ = model;
@@ -59,13 +59,90 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         var logits = scorer.PredictLogits([new TokenSequence([2, 7, 9, 3]), new TokenSequence([2, 5, 3])]);
         recorder.LogitsOnly.Should().Equal(true);
 
-        recorder.LogitsOnly.Clear();
-        new IntegratedGradients { Steps = 2 }.Explain(model, ["2 7 9 3"]);
-        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a path method's passes read a layer, so they run the full model");
-
         using var scope = NewDisposeScope();
         var full = transformer.call(new ModelInput(tensor(new long[] { 2, 7, 9, 3 }, [1, 4]))).data<float>().ToArray();
         logits[0].Should().Equal(full.Select(v => (double)v), (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
+    /// <summary>
+    /// Integrated Gradients at the word embeddings reads nothing downstream but the logits, so its input, baseline and
+    /// path passes all run logits only, and give the scores of full-model passes (1e-5 relative: float32 through two
+    /// layers, the last layer's products with fewer rows). A hook of the caller's own flow on the last layer reads
+    /// its every position, and a hook registered directly with TorchSharp fires for every caller: either makes every
+    /// pass run the full model. A hook another thread holds does not fire here, so it changes nothing.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Path_passes_at_the_word_embeddings_run_logits_only_unless_a_hook_here_reads_a_layer(string type)
+    {
+        var (model, transformer, recorder) = Recorded(type, seed: 5);
+        using var _ = model;
+        string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
+        var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(1), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+        var ig = new IntegratedGradients { Steps = 8 };
+        var lastLayer = transformer.named_modules().Single(m => m.name == (type == "distilbert" ? "distilbert.transformer.layer.1" : $"{type}.encoder.layer.1")).module;
+
+        var pruned = ig.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => flag, "the input, baseline and path passes read only the logits");
+
+        recorder.LogitsOnly.Clear();
+        var ranFor = new List<long>();
+        IReadOnlyList<Explanation> full;
+        using (ModuleHooks.AddForwardHook(lastLayer, (_, _, _) =>
+               {
+                   ranFor.Add(recorder.LogitsOnly.Count);
+                   return null;
+               }))
+        {
+            full = ig.Explain(model, texts, options);
+        }
+
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag, "the caller's hook reads the last layer");
+        ranFor.Should().HaveCount(recorder.LogitsOnly.Count);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            pruned[i].Scores.Should().Equal(full[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+            pruned[i].ConvergenceDelta.Should().BeApproximately(full[i].ConvergenceDelta!.Value, 1e-5);
+        }
+
+        recorder.LogitsOnly.Clear();
+        var linear = transformer.modules().OfType<TorchSharp.Modules.Linear>().First();
+        var direct = linear.register_forward_hook((_, _, output) => output);
+        try
+        {
+            ig.Explain(model, texts, options);
+        }
+        finally
+        {
+            direct.remove();
+        }
+
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag, "a hook registered with TorchSharp fires for every caller");
+
+        using var attached = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var otherThread = new Thread(() =>
+        {
+            using (ModuleHooks.AddForwardHook(lastLayer, (_, _, _) => throw new InvalidOperationException("another flow's hook fired")))
+            {
+                attached.Set();
+                release.Wait();
+            }
+        });
+        otherThread.Start();
+        attached.Wait();
+        recorder.LogitsOnly.Clear();
+        try
+        {
+            ig.Explain(model, texts, options);
+        }
+        finally
+        {
+            release.Set();
+            otherThread.Join();
+        }
+
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => flag, "another thread's hook does not fire in this flow's passes");
     }
 
     [Theory]
