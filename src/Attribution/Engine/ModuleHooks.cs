@@ -144,17 +144,17 @@ public static class ModuleHooks
 
     /// <summary>
     /// Whether a forward pass of <paramref name="root"/> run now in the calling flow would run no hook except the flow's
-    /// own on <paramref name="allowed"/>: none of the flow's hooks on any other module, and no hook registered directly
-    /// with TorchSharp anywhere in the tree (those fire for every flow). Hooks other flows added do not fire here, so
-    /// they do not count. A pass that holds can skip work whose values nobody reads (<see cref="Models.ModelInput.LogitsOnly"/>).
+    /// own on the <paramref name="allowed"/> modules: none of the flow's hooks on any other module, and no hook registered
+    /// directly with TorchSharp anywhere in the tree (those fire for every flow). Hooks other flows added do not fire
+    /// here, so they do not count. A pass that holds can skip work whose values nobody reads (<see cref="Models.ModelInput.LogitsOnly"/>).
     /// </summary>
-    internal static bool OnlyFlowHooksOn(nn.Module root, nn.Module allowed)
+    internal static bool OnlyFlowHooksOn(nn.Module root, params nn.Module[] allowed)
     {
         if (Current.Value is { } hooks)
         {
             foreach (var (dispatcher, registrations) in hooks)
             {
-                if (!ReferenceEquals(dispatcher.Module, allowed) && registrations.Any(r => !r.Removed))
+                if (!allowed.Contains(dispatcher.Module, ReferenceEqualityComparer.Instance) && registrations.Any(r => !r.Removed))
                 {
                     return false;
                 }

@@ -35,7 +35,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         {
             baselineActivation = baseline.Activation is null ? zeros_like(input) : Expand(context, baseline.Activation, input);
             using var tap = new LayerTap(layer, side, index, _ => baselineActivation);
-            baselineLogits = context.Model.Module.call(context.ForPassTappedAt(new LayerSite(layer, side, index), context.Batch.Input));
+            baselineLogits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, new LayerSite(layer, side, index)));
         }
 
         return new PathInputs(input, baselineActivation, inputScores, context.ScoreValues(baselineLogits));
@@ -95,7 +95,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
                    return replace is null ? null : captured;
                }))
         {
-            logits = context.Model.Module.call(context.ForPassTappedAt(new LayerSite(layer, side, index), input));
+            logits = context.Model.Module.call(context.ForPassTappedAt(input, new LayerSite(layer, side, index)));
             EnsureRanOnce(tap, context);
         }
 

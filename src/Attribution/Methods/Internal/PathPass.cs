@@ -58,9 +58,8 @@ internal static class PathPass
                 return null;
             })
             : null;
-        // A pass that substitutes or observes another layer reads more than the logits: it gets the full model.
-        var input = upstream is null && observe is null ? context.ForPassTappedAt(site, context.Repeat(repeats)) : context.Repeat(repeats);
-        var logits = context.Model.Module.call(input);
+        LayerSite[] sites = [site, .. upstream is { } up ? [up.Site] : Array.Empty<LayerSite>(), .. observe is { } seen ? [seen] : Array.Empty<LayerSite>()];
+        var logits = context.Model.Module.call(context.ForPassTappedAt(context.Repeat(repeats), sites));
         if (upstreamTap is not null)
         {
             PathInputs.EnsureRanOnce(upstreamTap, context);

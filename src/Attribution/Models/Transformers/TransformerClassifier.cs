@@ -57,6 +57,19 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
     public IReadOnlyList<string> EncoderLayerPaths { get; }
 
     /// <summary>
+    /// The modules that run for every position even in a logits-only pass (<see cref="ModelInput.LogitsOnly"/>): the
+    /// embedding block and every encoder layer but the last, with their submodules. A tensor read at one of them, and
+    /// the gradient of the logits there, is the same in a logits-only pass as in a full one.
+    /// </summary>
+    internal IReadOnlySet<nn.Module> WholeWhenLogitsOnly => wholeWhenLogitsOnly ??= new HashSet<nn.Module>(
+        new[] { EmbeddingsPath }.Concat(EncoderLayerPaths.Take(EncoderLayerPaths.Count - 1))
+            .SelectMany(path => this.Submodule(path).SelfAndDescendants().Select(m => m.Module)),
+        ReferenceEqualityComparer.Instance);
+
+    // Computed on first use; the module tree is fixed once built, so every thread computes the same set.
+    private IReadOnlySet<nn.Module>? wholeWhenLogitsOnly;
+
+    /// <summary>
     /// Checks shapes, dtypes and ranges before any native work, so a bad input is an exception naming
     /// the problem and the limit rather than a libtorch index error deep inside the forward.
     /// </summary>

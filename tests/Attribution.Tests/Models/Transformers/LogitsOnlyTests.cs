@@ -145,6 +145,44 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => flag, "another thread's hook does not fire in this flow's passes");
     }
 
+    /// <summary>
+    /// Layer conductance at the first of two layers substitutes path points at the word embeddings and takes its
+    /// gradient at that layer: both run whole in a logits-only pass, so every pass runs logits only, with the scores of
+    /// full passes (1e-5 relative, as above). At the last layer every path pass runs the full model.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Conductance_before_the_last_layer_runs_logits_only_and_at_it_the_full_model(string type)
+    {
+        var (model, _, recorder) = Recorded(type, seed: 9);
+        using var _ = model;
+        string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
+        var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(0), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+        var layers = type == "distilbert" ? "inner.distilbert.transformer.layer." : $"inner.{type}.encoder.layer.";
+        var conductance = new LayerConductance { Layer = layers + "0", Steps = 6 };
+
+        var pruned = conductance.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => flag);
+
+        recorder.LogitsOnly.Clear();
+        IReadOnlyList<Explanation> full;
+        using (ModuleHooks.AddForwardHook(model.Module.Submodule(layers + "1"), (_, _, _) => null))
+        {
+            full = conductance.Explain(model, texts, options);
+        }
+
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            pruned[i].Scores.Should().Equal(full[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+        }
+
+        recorder.LogitsOnly.Clear();
+        new LayerConductance { Layer = layers + "1", Steps = 6 }.Explain(model, texts, options);
+        recorder.LogitsOnly.Take(3).Should().Equal([true, true, true], "the prediction and the path's ends at the word embeddings read no layer after them");
+        recorder.LogitsOnly.Skip(3).Should().NotBeEmpty().And.OnlyContain(flag => !flag, "every path pass takes its gradient at the last layer");
+    }
+
     [Theory]
     [MemberData(nameof(ModelTypes))]
     public void Gradient_at_the_word_embeddings_shares_a_logits_only_first_pass_and_keeps_the_full_models_gradient(string type)
@@ -179,9 +217,29 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
             explained[i].Scores.Should().Equal(norms, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)), "the logits-only pass gives the full model's gradient (1e-5: float32 through two layers)");
         }
 
+        // The first of the two layers runs for every position in a logits-only pass, so a gradient there is taken from
+        // one too, and equals the full model's (a hook of the caller's own on the encoder forces full passes); the
+        // last layer runs for the first token alone, so a gradient there needs the full model.
+        var layers = type == "distilbert" ? "inner.distilbert.transformer.layer." : $"inner.{type}.encoder.layer.";
         recorder.LogitsOnly.Clear();
-        new Gradient { Layer = type == "distilbert" ? "inner.distilbert.transformer.layer.0" : $"inner.{type}.encoder.layer.0" }.Explain(model, texts, options);
-        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient at an inner layer runs the full model");
+        var atFirstLayer = new Gradient { Layer = layers + "0" }.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().Equal([true], "the first layer runs whole in a logits-only pass");
+        recorder.LogitsOnly.Clear();
+        IReadOnlyList<Explanation> atFirstLayerFull;
+        using (ModuleHooks.AddForwardHook(model.Module.Submodule(layers + "1"), (_, _, _) => null))
+        {
+            atFirstLayerFull = new Gradient { Layer = layers + "0" }.Explain(model, texts, options);
+        }
+
+        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "the caller's hook reads the last layer");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            atFirstLayer[i].Scores.Should().Equal(atFirstLayerFull[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+        }
+
+        recorder.LogitsOnly.Clear();
+        new Gradient { Layer = layers + "1" }.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient at the last layer runs the full model");
     }
 
     /// <summary>A random model of <paramref name="type"/> behind an <see cref="InputRecorder"/>, with ids as the text.</summary>
