@@ -33,7 +33,7 @@ public static class GemmShapes
         report.AppendLine("*GEMMs alone*: the matrix products of the library's gradient pass on one text of the BERT-base shape (logits-only forward: " +
             "every layer's six linear maps and two attention products, the last layer's queries, output and feed-forward for the first token only; " +
             "backward to the inputs: each linear map once more, each attention product twice), timed on random tensors, nothing else. " +
-            $"Library: `Gradient`; Captum schedule: the prediction pass as the library runs it (logits only: cheaper than a Hugging Face model's full pass, in Captum's favour), then Saliency's own full forward and backward (as in speed-report.md). Best of {rounds}. " +
+            $"Library: `Gradient`; Captum schedule: the prediction pass, then Saliency's own forward and backward, every pass on the whole model as a Hugging Face model runs (as in speed-report.md). Best of {rounds}. " +
             "*Captum / GEMMs alone* is the most any implementation running those products at these shapes could gain on the Captum schedule.");
         report.AppendLine();
         report.AppendLine("| tokens | GEMM GFLOP | GEMMs alone ms | GFLOP/s at these shapes | library ms | library / GEMMs alone | Captum schedule ms | library speed-up | Captum / GEMMs alone |");
