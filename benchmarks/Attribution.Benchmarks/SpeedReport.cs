@@ -58,7 +58,7 @@ public static class SpeedReport
         {
             report.AppendLine("## BERT-base shape (12 layers, hidden 768; random weights), one text per call");
             report.AppendLine();
-            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, and every pass of Integrated Gradients at the word embeddings — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
+            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, and every pass of Integrated Gradients and of conductance at layer 0 — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
             report.AppendLine();
             report.AppendLine("| tokens | method | library ms | Captum schedule ms | library speed-up | floor ms | library / floor | Captum / floor | model passes (library) |");
             report.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -150,7 +150,6 @@ public static class SpeedReport
 
     private static void PerText(StringBuilder report, TextClassifier model, string text, int tokens, double peak)
     {
-        var forward = ForwardGflop(tokens);
         var backward = ForwardBackwardGflop(tokens);
         var gradientPass = LogitsOnlyForwardBackwardGflop(tokens);
         var ig = new IntegratedGradients();
@@ -174,7 +173,7 @@ public static class SpeedReport
             ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => OnFullModel(model, () => new IntegratedGradients { Steps = 50, InternalBatchSize = 50, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text)),
                 e => (Evaluations(e) * gradientPass) + (2 * LogitsOnlyForwardGflop(tokens)), e => $"{Evaluations(e)} path points (steps used {e.Setting("steps-used")}) + 3 forwards, all logits only"),
             ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => OnFullModel(model, () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50, InternalBatchSize = 51, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text)),
-                e => (Evaluations(e) * backward) + (2 * forward), e => $"{Evaluations(e)} path points + 3 forwards"),
+                e => (Evaluations(e) * gradientPass) + (2 * LogitsOnlyForwardGflop(tokens)), e => $"{Evaluations(e)} path points + 3 forwards, all logits only"),
             ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
                 e => (Distinct(lime, model, text, e) + 1) * LogitsOnlyForwardGflop(tokens), e => $"{Distinct(lime, model, text, e)} distinct perturbed texts of 256 + 1 forward, logits only"),
             ("lrp-epsilon", () => new LrpEpsilon().Explain(model, text), () => { },
@@ -245,8 +244,6 @@ public static class SpeedReport
     private static double LastLayerLinearLogitsOnly(int tokens) => (2.0 * tokens * 2.0 * Hidden * Hidden) + (2.0 * ((2.0 * Hidden * Hidden) + (2.0 * Hidden * Intermediate)));
 
     private static double LastLayerAttentionLogitsOnly(int tokens) => 4.0 * tokens * Hidden;
-
-    private static double ForwardGflop(int tokens) => Layers * (Linear(tokens) + Attention(tokens)) / 1e9;
 
     private static double LogitsOnlyForwardGflop(int tokens) =>
         (((Layers - 1) * (Linear(tokens) + Attention(tokens))) + LastLayerLinearLogitsOnly(tokens) + LastLayerAttentionLogitsOnly(tokens)) / 1e9;
