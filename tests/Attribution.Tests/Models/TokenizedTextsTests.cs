@@ -37,6 +37,13 @@ public sealed class TokenizedTextsTests : IDisposable
         tokenized.Lengths.Max().Should().Be(16, "two pairs are cut to the model's 16 tokens");
         tokenized.Lengths.Min().Should().BeLessThan(8, "and the batches need padding");
 
+        FluentActions.Invoking(() => TokenizedTexts.Of(model, texts, truncate: false, pairs)).Should().Throw<ArgumentException>()
+            .WithMessage("texts[1] with its pair has * tokens but bert accepts at most 16*").Which.ParamName.Should().Be("texts");
+        FluentActions.Invoking(() => TokenizedTexts.Of(model, texts, truncate: true, pairs[..5])).Should().Throw<ArgumentException>()
+            .Which.ParamName.Should().Be("pairs");
+        tokenized.Chunks(size: 1).Should().HaveCount(texts.Length).And.OnlyContain(c => c.Length == 1);
+        FluentActions.Invoking(() => tokenized.Chunks(size: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("size");
+
         var chunks = tokenized.Chunks(size: 4).ToList();
         chunks.SelectMany(c => c).Order().Should().Equal(Enumerable.Range(0, texts.Length));
         foreach (var chunk in chunks)
@@ -117,6 +124,7 @@ public sealed class TokenizedTextsTests : IDisposable
         var empty = (string[])texts.Clone();
         empty[35] = "   ";
 
+        model.Predict([string.Join(' ', Enumerable.Repeat("dull", 22))]).Should().ContainSingle("22 words and [CLS], [SEP] are exactly the 24 tokens the model takes");
         FluentActions.Invoking(() => model.Predict(tooLong)).Should().Throw<ArgumentException>()
             .WithMessage("texts[37] has 32 tokens but cnn accepts at most 24*").Which.ParamName.Should().Be("texts");
         FluentActions.Invoking(() => model.Predict(empty)).Should().Throw<ArgumentException>()

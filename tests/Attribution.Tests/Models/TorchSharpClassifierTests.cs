@@ -249,6 +249,7 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         var chunks = TokenizedTexts.Of(classifier, texts, truncate: false).Chunks(size: 64, tokenBudget: budget).ToList();
 
         chunks.SelectMany(c => c).Order().Should().Equal(Enumerable.Range(0, texts.Length));
+        chunks.Select(c => lengths[c[0]]).Should().BeInAscendingOrder("the shortest texts go first");
         foreach (var chunk in chunks)
         {
             chunk.Select(i => lengths[i]).Distinct().Should().ContainSingle();

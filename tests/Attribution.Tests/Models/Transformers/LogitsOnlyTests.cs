@@ -105,19 +105,37 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
             pruned[i].ConvergenceDelta.Should().BeApproximately(full[i].ConvergenceDelta!.Value, 1e-5);
         }
 
-        recorder.LogitsOnly.Clear();
         var linear = transformer.modules().OfType<TorchSharp.Modules.Linear>().First();
-        var direct = linear.register_forward_hook((_, _, output) => output);
-        try
+        foreach (var pre in new[] { false, true })
         {
-            ig.Explain(model, texts, options);
-        }
-        finally
-        {
-            direct.remove();
+            recorder.LogitsOnly.Clear();
+            var direct = pre ? linear.register_forward_pre_hook((_, input) => input) : linear.register_forward_hook((_, _, output) => output);
+            try
+            {
+                ig.Explain(model, texts, options);
+            }
+            finally
+            {
+                direct.remove();
+            }
+
+            recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag, $"a {(pre ? "pre-hook" : "hook")} registered with TorchSharp fires for every caller");
         }
 
-        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag, "a hook registered with TorchSharp fires for every caller");
+        // A hook of this flow disposed from another thread stops firing (though this flow's list still holds it): it no
+        // longer counts, while a second one on the same layer, still attached, does.
+        var stillOn = ModuleHooks.AddForwardHook(lastLayer, (_, _, _) => null);
+        var disposedElsewhere = ModuleHooks.AddForwardHook(lastLayer, (_, _, _) => null);
+        var disposer = new Thread(disposedElsewhere.Dispose);
+        disposer.Start();
+        disposer.Join();
+        recorder.LogitsOnly.Clear();
+        ig.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => !flag, "one hook of this flow is still on the last layer");
+        stillOn.Dispose();
+        recorder.LogitsOnly.Clear();
+        ig.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().HaveCountGreaterThan(2).And.OnlyContain(flag => flag, "the hook disposed on another thread no longer counts");
 
         using var attached = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();

@@ -26,6 +26,37 @@ public class ByteLevelBpeTests
         encoding.WordIds.Should().Equal(null, 0, 1, 2, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, null);
     }
 
+    /// <summary>
+    /// A batch is padded with this tokenizer's pad id (1 here, so a pad of zeros would show), and every per-token array
+    /// of a padded encoding is padded too: "&lt;pad&gt;", attention 0, type 0, special, no offset, word or input.
+    /// An empty batch is empty.
+    /// </summary>
+    [Fact]
+    public void Batches_are_padded_with_the_pad_id_in_every_array()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJson(addPrefixSpace: true)));
+
+        var batch = tokenizer.EncodeBatch(["hello the", "the"]);
+
+        tokenizer.PadId.Should().Be(1);
+        var padded = batch[1];
+        var alone = tokenizer.Encode("the");
+        alone.Length.Should().Be(3);
+        padded.Length.Should().Be(4);
+        padded.Ids.Should().Equal([.. alone.Ids, 1L]);
+        padded.Tokens.Should().Equal([.. alone.Tokens, "<pad>"]);
+        padded.AttentionMask.Should().Equal(1, 1, 1, 0);
+        padded.TypeIds.Should().Equal(0, 0, 0, 0);
+        padded.SpecialTokensMask.Should().Equal([.. alone.SpecialTokensMask, true]);
+        padded.Offsets.Should().Equal([.. alone.Offsets, null]);
+        padded.WordIds.Should().Equal([.. alone.WordIds, null]);
+        padded.SequenceIds.Should().Equal([.. alone.SequenceIds!, null]);
+        padded.Truncated.Should().Be(0);
+        batch[0].Should().BeEquivalentTo(tokenizer.Encode("hello the"), "the longest is not padded");
+        tokenizer.EncodeBatch([]).Should().BeEmpty();
+    }
+
     [Fact]
     public void Offsets_exclude_the_leading_space_and_cover_whole_characters()
     {
