@@ -30,11 +30,15 @@ public static class LrpPropagation
     /// propagates relevance; the forward values are exactly the stock ones.
     /// </summary>
     /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
-    public static IDisposable Attach(nn.Module model, LrpSettings? settings = null)
+    public static IDisposable Attach(nn.Module model, LrpSettings? settings = null) => Attach(model, settings, out _);
+
+    /// <summary><see cref="Attach(nn.Module, LrpSettings?)"/>, also saying which modules got a hook.</summary>
+    private static IDisposable Attach(nn.Module model, LrpSettings? settings, out List<nn.Module> hooked)
     {
         ArgumentNullException.ThrowIfNull(model);
         settings ??= new LrpSettings();
         var plan = Plan(model, settings.Rules);
+        hooked = [];
 
         // Dispatchers on the whole model before any of its forward passes, so no thread that is running it sees its
         // hook dictionaries change (see ModuleHooks).
@@ -47,6 +51,7 @@ public static class LrpPropagation
                 if (rule.Attach(module, settings) is { } handle)
                 {
                     handles.Add(handle);
+                    hooked.Add(module);
                 }
             }
         }
@@ -138,7 +143,7 @@ public static class LrpPropagation
             .DistinctBy(m => m.Module)
             .ToList();
 
-        using var rules = Attach(model, settings);
+        using var rules = Attach(model, settings, out var hooked);
         var leaves = taps.Select(_ => new List<Tensor>()).ToArray();
         var hooks = new List<IDisposable>();
         try
@@ -159,7 +164,8 @@ public static class LrpPropagation
             }
 
             using var grad = enable_grad();
-            var logits = model.call(input);
+            var logitsOnly = LogitsOnlyGivesTheSameRelevance(model, hooked, taps.Select(t => t.Module).ToArray());
+            var logits = model.call(logitsOnly ? input with { LogitsOnly = true } : input);
             var scores = TargetScores(logits, targets.ToArray(), nameof(targets));
             var wordIndex = taps.FindIndex(t => ReferenceEquals(t.Module, wordModule));
             if (leaves[wordIndex].Count != 1)
@@ -205,6 +211,23 @@ public static class LrpPropagation
         {
             DisposeAll(hooks);
         }
+    }
+
+    /// <summary>
+    /// Whether a logits-only pass (<see cref="ModelInput.LogitsOnly"/>: a transformer's last layer for the first token
+    /// alone) propagates the relevance a full pass does: the embeddings read are upstream of the last layer
+    /// (<see cref="TransformerClassifier.WholeWhenLogitsOnly"/>); no rule hooks a composite module (the encoder and the
+    /// last layer's blocks are not called as modules in that pass, while every leaf module still is, so the rules on
+    /// leaves fire as before, for the first token's rows, the only ones that carry relevance); and no hook but the
+    /// rules' and the taps' is on the model (<see cref="ModuleHooks.OnlyFlowHooksOn"/>).
+    /// </summary>
+    private static bool LogitsOnlyGivesTheSameRelevance(nn.Module model, List<nn.Module> hooked, nn.Module[] taps)
+    {
+        var transformers = model.SelfAndDescendants().Select(m => m.Module).OfType<TransformerClassifier>().ToArray();
+        return transformers.Length > 0
+            && taps.All(tap => transformers.Any(t => t.WholeWhenLogitsOnly.Contains(tap)))
+            && hooked.All(module => module is not ICompositeModule)
+            && ModuleHooks.OnlyFlowHooksOn(model, [.. hooked, .. taps]);
     }
 
     /// <summary>

@@ -260,6 +260,57 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         recorder.LogitsOnly.Should().NotBeEmpty().And.OnlyContain(flag => !flag, "a gradient at the last layer runs the full model");
     }
 
+    /// <summary>
+    /// LRP-ε's relevance pass runs logits only: its rules sit on leaf modules, every one of which the first-token path
+    /// still calls, and only the first token's rows of the last layer carry relevance. Its scores and conservation gaps
+    /// equal a full pass's (1e-5 relative: float32, products of other shapes). A hook of the caller's own on the last
+    /// layer, or a rule that hooks composite modules (here one that changes nothing), keeps the full model.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Lrp_runs_logits_only_with_the_relevance_of_a_full_pass(string type)
+    {
+        var (model, transformer, recorder) = Recorded(type, seed: 13);
+        using var _ = model;
+        string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
+        var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(1), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+        var rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<InputRecorder>(Attribution.Methods.Lrp.LrpRules.Composite);
+        var lastLayer = transformer.named_modules().Single(m => m.name == (type == "distilbert" ? "distilbert.transformer.layer.1" : $"{type}.encoder.layer.1")).module;
+
+        var pruned = new LrpEpsilon { Rules = rules }.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().Equal([true, true], "the prediction and the relevance pass read only the logits");
+
+        recorder.LogitsOnly.Clear();
+        IReadOnlyList<Explanation> full;
+        using (ModuleHooks.AddForwardHook(lastLayer, (_, _, _) => null))
+        {
+            full = new LrpEpsilon { Rules = rules }.Explain(model, texts, options);
+        }
+
+        recorder.LogitsOnly.Should().Equal([false, false], "the caller's hook reads the last layer");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            pruned[i].Scores.Should().Equal(full[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+            pruned[i].ConvergenceDelta.Should().BeApproximately(full[i].ConvergenceDelta!.Value, 1e-5);
+        }
+
+        recorder.LogitsOnly.Clear();
+        var compositesHooked = new LrpEpsilon { Rules = rules.With(typeof(ICompositeModule), new IdentityHookRule()) }.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().Equal([true, false], "a rule on composite modules would miss the last layer's blocks, which a logits-only pass does not call");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            compositesHooked[i].Scores.Should().Equal(full[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+        }
+    }
+
+    /// <summary>An LRP rule that hooks its module and changes nothing.</summary>
+    private sealed class IdentityHookRule : Attribution.Methods.Lrp.ILrpRule
+    {
+        public string Name => "identity-hook";
+
+        public IDisposable? Attach(nn.Module module, Attribution.Methods.Lrp.LrpSettings settings) => ModuleHooks.AddForwardHook(module, (_, _, _) => null);
+    }
+
     /// <summary>A random model of <paramref name="type"/> behind an <see cref="InputRecorder"/>, with ids as the text.</summary>
     private static (TextClassifier Model, TransformerClassifier Transformer, InputRecorder Recorder) Recorded(string type, ulong seed)
     {
