@@ -58,7 +58,7 @@ public static class SpeedReport
         {
             report.AppendLine("## BERT-base shape (12 layers, hidden 768; random weights), one text per call");
             report.AppendLine();
-            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, and every pass of Integrated Gradients and of conductance at layer 0 — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
+            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, every pass of Integrated Gradients and of conductance at layer 0, and LRP's — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
             report.AppendLine();
             report.AppendLine("| tokens | method | library ms | Captum schedule ms | library speed-up | floor ms | library / floor | Captum / floor | model passes (library) |");
             report.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -150,7 +150,6 @@ public static class SpeedReport
 
     private static void PerText(StringBuilder report, TextClassifier model, string text, int tokens, double peak)
     {
-        var backward = ForwardBackwardGflop(tokens);
         var gradientPass = LogitsOnlyForwardBackwardGflop(tokens);
         var ig = new IntegratedGradients();
         var conductance = new LayerConductance { Layer = "bert.encoder.layer.0" };
@@ -177,7 +176,7 @@ public static class SpeedReport
             ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
                 e => (Distinct(lime, model, text, e) + 1) * LogitsOnlyForwardGflop(tokens), e => $"{Distinct(lime, model, text, e)} distinct perturbed texts of 256 + 1 forward, logits only"),
             ("lrp-epsilon", () => new LrpEpsilon().Explain(model, text), () => { },
-                _ => backward, _ => "1 forward + 1 relevance pass"),
+                _ => gradientPass, _ => "1 forward + 1 relevance pass, both logits only"),
         };
 
         foreach (var (name, library, captum, floor, passes) in rows)
@@ -247,8 +246,6 @@ public static class SpeedReport
 
     private static double LogitsOnlyForwardGflop(int tokens) =>
         (((Layers - 1) * (Linear(tokens) + Attention(tokens))) + LastLayerLinearLogitsOnly(tokens) + LastLayerAttentionLogitsOnly(tokens)) / 1e9;
-
-    private static double ForwardBackwardGflop(int tokens) => Layers * ((2 * Linear(tokens)) + (3 * Attention(tokens))) / 1e9;
 
     private static double LogitsOnlyForwardBackwardGflop(int tokens) =>
         (((Layers - 1) * ((2 * Linear(tokens)) + (3 * Attention(tokens)))) + (2 * LastLayerLinearLogitsOnly(tokens)) + (3 * LastLayerAttentionLogitsOnly(tokens))) / 1e9;
