@@ -91,15 +91,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
 
         for (var i = 0; i < texts.Count; i++)
         {
-            if (texts[i] is null)
-            {
-                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
-            }
-
-            if (string.IsNullOrWhiteSpace(texts[i]))
-            {
-                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to classify or explain", nameof(texts));
-            }
+            _ = TokenizedTexts.CheckedText(texts, i);
         }
 
         return Assemble(texts, pairs, Tokenizer.EncodeBatch(texts, pairs, truncate ? MaxLength : null, TruncationSide.Right, strategy), truncate);
@@ -116,17 +108,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     private EncodedBatch Assemble(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, IReadOnlyList<Encoding> encodings, bool truncate)
     {
         var lengths = encodings.Select(e => e.AttentionMask.Count(m => m != 0)).ToArray();
-        if (!truncate && MaxLength is { } max)
+        for (var i = 0; i < lengths.Length; i++)
         {
-            for (var i = 0; i < lengths.Length; i++)
-            {
-                if (lengths[i] > max)
-                {
-                    throw new ArgumentException(
-                        $"texts[{i}]{(pairs is null ? string.Empty : " with its pair")} has {lengths[i]} tokens but {Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
-                        nameof(texts));
-                }
-            }
+            TokenizedTexts.CheckLength(this, pairs, i, lengths[i], truncate);
         }
 
         var batch = encodings.Count;

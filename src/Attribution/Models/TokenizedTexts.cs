@@ -43,22 +43,31 @@ internal sealed class TokenizedTexts
         var encodings = new Encoding[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to classify or explain", nameof(texts));
-            }
-
-            encodings[i] = model.Tokenizer.Encode(text, pairs?[i], truncate ? model.MaxLength : null, TruncationSide.Right, strategy);
-            if (!truncate && model.MaxLength is { } max && encodings[i].Length > max)
-            {
-                throw new ArgumentException(
-                    $"texts[{i}]{(pairs is null ? string.Empty : " with its pair")} has {encodings[i].Length} tokens but {model.Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
-                    nameof(texts));
-            }
+            encodings[i] = model.Tokenizer.Encode(CheckedText(texts, i), pairs?[i], truncate ? model.MaxLength : null, TruncationSide.Right, strategy);
+            CheckLength(model, pairs, i, encodings[i].Length, truncate);
         }
 
         return new TokenizedTexts(model, texts, pairs, encodings, truncate, strategy);
+    }
+
+    /// <summary>texts[<paramref name="i"/>], or a typed error naming it when it is null, empty or whitespace.</summary>
+    internal static string CheckedText(IReadOnlyList<string> texts, int i)
+    {
+        var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null");
+        return string.IsNullOrWhiteSpace(text)
+            ? throw new ArgumentException($"texts[{i}] is empty or whitespace: there is nothing to classify or explain", nameof(texts))
+            : text;
+    }
+
+    /// <summary>Throws naming texts[<paramref name="i"/>] when, untruncated, its <paramref name="length"/> tokens exceed the model's limit.</summary>
+    internal static void CheckLength(ITextClassifier model, IReadOnlyList<string>? pairs, int i, int length, bool truncate)
+    {
+        if (!truncate && model.MaxLength is { } max && length > max)
+        {
+            throw new ArgumentException(
+                $"texts[{i}]{(pairs is null ? string.Empty : " with its pair")} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or ask for truncation (truncate: true / --truncate), which the result then reports",
+                nameof(texts));
+        }
     }
 
     /// <summary>
