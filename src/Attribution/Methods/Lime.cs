@@ -287,7 +287,8 @@ public sealed class Lime : IPerturbationAttributor
         var byText = new Dictionary<string, double>(distinct.Count, StringComparer.Ordinal);
         // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
         // per perturbed text, where Predict would tokenize again to sort and again to encode).
-        var tokenized = predictor is TextClassifier { Head: not OutputHead.Regression } classifier ? TokenizedTexts.Of(classifier, distinct, truncate: false) : null;
+        var classifier = predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
+        var tokenized = classifier is null ? null : TokenizedTexts.Of(classifier, distinct, truncate: false);
         var lengths = tokenized?.Lengths ?? (predictor is ITokenClassifier tokenModel
             ? distinct.Select(t => tokenModel.Tokenizer.Encode(t).Length).ToArray()
             : distinct.Select(t => t.Length).ToArray());
@@ -301,7 +302,7 @@ public sealed class Lime : IPerturbationAttributor
             if (tokenized is not null)
             {
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                rows = ((TextClassifier)predictor).PredictBatch(tokenized.Batch(call)).Select(p => p.Probabilities).ToArray();
+                rows = classifier!.PredictBatch(tokenized.Batch(call)).Select(p => p.Probabilities).ToArray();
             }
             else
             {

@@ -53,9 +53,7 @@ public static class MethodRunner
         // Gradient and Gradient × Input take their gradient from the batch's first forward pass.
         var gradientSite = gradientBased.Select(g => (g.Attributor as LayerMethod)?.PlainGradientSite(model)).FirstOrDefault(s => s is not null);
         using var baselines = new BaselineCache();
-        var tokenizing = Stopwatch.StartNew();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
-        var tokenizingPerText = tokenizing.Elapsed / texts.Count;
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
@@ -63,7 +61,7 @@ public static class MethodRunner
             var clock = Stopwatch.StartNew();
             var batch = tokenized.Batch(chunk);
             var context = new AttributionContext(model, batch, options, gradientSite) { Baselines = baselines };
-            context.SharedTime = clock.Elapsed + tokenizingPerText * chunk.Length;
+            context.SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length;
             foreach (var (m, attributor) in gradientBased)
             {
                 var explanations = attributor.ExplainBatch(context);
@@ -131,16 +129,14 @@ public static class MethodRunner
         }
 
         using var baselines = new BaselineCache();
-        var tokenizing = Stopwatch.StartNew();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
-        var tokenizingPerText = tokenizing.Elapsed / texts.Count;
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = tokenized.Batch(chunk);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed + tokenizingPerText * chunk.Length, Baselines = baselines };
+            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);

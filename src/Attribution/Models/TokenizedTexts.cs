@@ -16,8 +16,9 @@ internal sealed class TokenizedTexts
     private readonly bool truncate;
     private readonly TruncationStrategy strategy;
 
-    private TokenizedTexts(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, Encoding[] encodings, bool truncate, TruncationStrategy strategy)
+    private TokenizedTexts(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, Encoding[] encodings, bool truncate, TruncationStrategy strategy, TimeSpan time)
     {
+        TimePerText = time / Math.Max(1, texts.Count);
         this.model = model;
         this.texts = texts;
         this.pairs = pairs;
@@ -26,6 +27,9 @@ internal sealed class TokenizedTexts
         this.strategy = strategy;
         Lengths = encodings.Select(e => e.Length).ToArray();
     }
+
+    /// <summary>The time tokenizing took, per text (a batch's share of shared work in the explanations' timings).</summary>
+    public TimeSpan TimePerText { get; }
 
     /// <summary>Each text's token count (special tokens included, after truncation when asked for).</summary>
     public int[] Lengths { get; }
@@ -40,6 +44,7 @@ internal sealed class TokenizedTexts
     {
         ArgumentNullException.ThrowIfNull(texts);
         TextPairs.Check(texts, pairs);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var encodings = new Encoding[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
@@ -47,7 +52,7 @@ internal sealed class TokenizedTexts
             CheckLength(model, pairs, i, encodings[i].Length, truncate);
         }
 
-        return new TokenizedTexts(model, texts, pairs, encodings, truncate, strategy);
+        return new TokenizedTexts(model, texts, pairs, encodings, truncate, strategy, clock.Elapsed);
     }
 
     /// <summary>texts[<paramref name="i"/>], or a typed error naming it when it is null, empty or whitespace.</summary>
