@@ -144,7 +144,7 @@ public sealed class AttributionContext
 
     /// <summary>
     /// <paramref name="input"/> for a forward pass whose only hooks are the calling method's taps at
-    /// <paramref name="sites"/>, marked <see cref="ModelInput.LogitsOnly"/> when nothing but the logits and the tensors
+    /// <paramref name="sites"/> (null entries: no such tap), marked <see cref="ModelInput.LogitsOnly"/> when nothing but the logits and the tensors
     /// at those sites will be read, and those tensors are the same either way: every site is the word embeddings'
     /// output, or inside a transformer's embedding block or an encoder layer before the last
     /// (<see cref="TransformerClassifier.WholeWhenLogitsOnly"/>), and no other hook of this flow, nor any registered
@@ -152,24 +152,17 @@ public sealed class AttributionContext
     /// same logits, activations and gradients at the sites, for less work (36% less forward work on the 2-layer SST-2
     /// model, 7–14% on BERT-base; logits-only.md). Call it while the taps are attached.
     /// </summary>
-    internal ModelInput ForPassTappedAt(ModelInput input, params LayerSite[] sites) =>
-        sites.All(WholeWhenLogitsOnly) && ModuleHooks.OnlyFlowHooksOn(Model.Module, sites.Select(s => s.Module).ToArray())
+    internal ModelInput ForPassTappedAt(ModelInput input, params LayerSite?[] sites)
+    {
+        var tapped = sites.OfType<LayerSite>().ToArray();
+        return tapped.All(WholeWhenLogitsOnly) && ModuleHooks.OnlyFlowHooksOn(Model.Module, tapped.Select(s => s.Module).ToArray())
             ? input with { LogitsOnly = true }
             : input;
-
-    private bool WholeWhenLogitsOnly(LayerSite site)
-    {
-        if (site.Side == LayerSide.Output && ReferenceEquals(site.Module, LayerPaths.Resolve(Model, null, "Layer")))
-        {
-            return true;
-        }
-
-        transformers ??= Model.Module.SelfAndDescendants().Select(m => m.Module).OfType<TransformerClassifier>().ToArray();
-        return transformers.Any(t => t.WholeWhenLogitsOnly.Contains(site.Module));
     }
 
-    // The transformers in the model's tree (usually the model itself), found on first use.
-    private TransformerClassifier[]? transformers;
+    private bool WholeWhenLogitsOnly(LayerSite site) =>
+        (site.Side == LayerSide.Output && ReferenceEquals(site.Module, LayerPaths.Resolve(Model, null, "Layer")))
+        || TransformerClassifier.WholeWhenLogitsOnlyIn(Model.Module, site.Module);
 
     /// <summary>This batch explained for another class: the encoding and the forward pass are shared, gradient passes are not.</summary>
     internal AttributionContext ForClass(int target)

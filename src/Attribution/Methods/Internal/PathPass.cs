@@ -58,8 +58,7 @@ internal static class PathPass
                 return null;
             })
             : null;
-        LayerSite[] sites = [site, .. upstream is { } up ? [up.Site] : Array.Empty<LayerSite>(), .. observe is { } seen ? [seen] : Array.Empty<LayerSite>()];
-        var logits = context.Model.Module.call(context.ForPassTappedAt(context.Repeat(repeats), sites));
+        var logits = context.Model.Module.call(context.ForPassTappedAt(context.Repeat(repeats), site, upstream?.Site, observe));
         if (upstreamTap is not null)
         {
             PathInputs.EnsureRanOnce(upstreamTap, context);

@@ -223,9 +223,8 @@ public static class LrpPropagation
     /// </summary>
     private static bool LogitsOnlyGivesTheSameRelevance(nn.Module model, List<nn.Module> hooked, nn.Module[] taps)
     {
-        var transformers = model.SelfAndDescendants().Select(m => m.Module).OfType<TransformerClassifier>().ToArray();
-        return transformers.Length > 0
-            && taps.All(tap => transformers.Any(t => t.WholeWhenLogitsOnly.Contains(tap)))
+        return taps.Length > 0
+            && taps.All(tap => TransformerClassifier.WholeWhenLogitsOnlyIn(model, tap))
             && hooked.All(module => module is not ICompositeModule)
             && ModuleHooks.OnlyFlowHooksOn(model, [.. hooked, .. taps]);
     }

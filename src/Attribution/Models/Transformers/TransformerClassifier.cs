@@ -70,6 +70,16 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
     private IReadOnlySet<nn.Module>? wholeWhenLogitsOnly;
 
     /// <summary>
+    /// Whether <paramref name="module"/> runs for every position in a logits-only pass of <paramref name="root"/>: it
+    /// lies in the <see cref="WholeWhenLogitsOnly"/> part of a transformer in <paramref name="root"/>'s tree (usually
+    /// <paramref name="root"/> itself). False when the tree holds no transformer: nothing there reads the flag.
+    /// </summary>
+    internal static bool WholeWhenLogitsOnlyIn(nn.Module root, nn.Module module) =>
+        root is TransformerClassifier transformer
+            ? transformer.WholeWhenLogitsOnly.Contains(module)
+            : root.SelfAndDescendants().Select(m => m.Module).OfType<TransformerClassifier>().Any(t => t.WholeWhenLogitsOnly.Contains(module));
+
+    /// <summary>
     /// Checks shapes, dtypes and ranges before any native work, so a bad input is an exception naming
     /// the problem and the limit rather than a libtorch index error deep inside the forward.
     /// </summary>
