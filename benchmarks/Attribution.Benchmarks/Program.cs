@@ -11,7 +11,8 @@ namespace Attribution.Benchmarks;
 /// (<c>adaptive-report [texts] [output.md] [bert-base texts]</c>), or the side-by-side speed report (<c>speed-report [tiny texts] [output.md]</c>), or path passes' time and memory by token budget
 /// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>), or the C heap's tuning against glibc's
 /// defaults (<c>native-heap [output.md] [rounds]</c>), or the matrix products of one text's gradient pass at their own shapes
-/// (<c>gemm-shapes [output.md] [rounds]</c>).
+/// (<c>gemm-shapes [output.md] [rounds]</c>), or one method's speed for comparing builds (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>,
+/// <c>method-one-text &lt;method&gt; [rounds]</c>).
 /// </summary>
 public static class Program
 {
@@ -89,6 +90,16 @@ public static class Program
         if (args.Length > 0 && args[0] == "path-passes")
         {
             return PathMemory.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "method-throughput")
+        {
+            return MethodThroughput.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "method-one-text")
+        {
+            return MethodThroughput.OneText(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "thread-scaling")

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Globalization;
+using Attribution.Methods;
+using Attribution.Models;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// One method's speed, for comparing two builds of the library (run this at each commit, alternating, on a quiet
+/// machine): texts per second on the first SST-2 dev sentences with sst2-bert-tiny
+/// (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>), or milliseconds for one text of 20 and of 64 tokens on
+/// the BERT-base shape (<c>method-one-text &lt;method&gt; [rounds]</c>). Best of the rounds after a warm-up. Uses only
+/// the public API, so the file can be copied onto an older checkout to measure it the same way.
+/// </summary>
+public static class MethodThroughput
+{
+    /// <summary>The methods by name, with the library's defaults unless the name says otherwise.</summary>
+    private static IAttributor? Method(string name) => name switch
+    {
+        "gradient" => new Gradient(),
+        "gradient-x-input" => new GradientXInput(),
+        "ig" => new IntegratedGradients(),
+        "ig-50" => new IntegratedGradients { Steps = 50 },
+        "smoothgrad" => new NoiseTunnel(new Gradient()),
+        "conductance" => new LayerConductance { Layer = "bert.encoder.layer.0" },
+        "lime" => new Lime { Samples = 256 },
+        "lrp" => new LrpEpsilon(),
+        "predict" => null,
+        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, conductance, lime, lrp or predict", nameof(name)),
+    };
+
+    public static int Run(string[] args)
+    {
+        var name = args.Length > 0 ? args[0] : "gradient";
+        var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 872;
+        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+        using var model = BenchmarkModels.SstBertTiny();
+        var texts = BenchmarkModels.DevSentences(count);
+        Action run = Method(name) is { } method ? () => method.Attribute(model, texts) : () => model.Predict(texts);
+        Action warm = Method(name) is { } warmMethod ? () => warmMethod.Attribute(model, texts.Take(8).ToArray()) : () => model.Predict(texts.Take(16).ToArray());
+        warm();
+        var best = Best(run, rounds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {texts.Length / best:F1} texts/s (best of {rounds}, {best:F2} s for {texts.Length} sentences)"));
+        return 0;
+    }
+
+    public static int OneText(string[] args)
+    {
+        var name = args.Length > 0 ? args[0] : "ig";
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        using var model = BenchmarkModels.BertBaseRandom();
+        var method = Method(name) ?? throw new ArgumentException("method-one-text needs a method, not predict", nameof(args));
+        foreach (var tokens in new[] { 20, 64 })
+        {
+            var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, tokens);
+            method.Attribute(model, [text]);
+            var best = Best(() => method.Attribute(model, [text]), rounds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bert-base {tokens} tokens {name}: {best * 1000:F0} ms (best of {rounds})"));
+        }
+
+        return 0;
+    }
+
+    private static double Best(Action run, int rounds)
+    {
+        var best = double.MaxValue;
+        for (var r = 0; r < rounds; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+
+        return best;
+    }
+}
