@@ -176,7 +176,7 @@ public static class SpeedReport
             ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
                 e => (Distinct(lime, model, text, e) + 1) * LogitsOnlyForwardGflop(tokens), e => $"{Distinct(lime, model, text, e)} distinct perturbed texts of 256 + 1 forward, logits only"),
             ("lrp-epsilon", () => new LrpEpsilon().Explain(model, text), () => { },
-                _ => gradientPass, _ => "1 forward + 1 relevance pass, both logits only"),
+                _ => gradientPass, _ => "1 relevance pass (forward and backward, logits only), which also makes the prediction"),
         };
 
         foreach (var (name, library, captum, floor, passes) in rows)

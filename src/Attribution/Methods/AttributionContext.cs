@@ -1,5 +1,6 @@
 using Attribution.Engine;
 using Attribution.Methods.Internal;
+using Attribution.Methods.Lrp;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,18 +21,29 @@ public sealed class AttributionContext
     /// <param name="model">The classifier.</param>
     /// <param name="batch">The encoded texts.</param>
     /// <param name="options">The call's options.</param>
-    /// <param name="gradientSite">
-    /// A tensor whose plain gradient a method will ask for (<see cref="GradientAt"/>): the first forward pass then
-    /// makes it a leaf and keeps the graph, so that gradient costs one backward pass and no second forward.
+    /// <param name="firstPass">
+    /// A pass a method will ask for: a plain gradient at a site (<see cref="GradientAt"/>; the first forward pass then
+    /// makes the site a leaf), or LRP's relevance pass (<see cref="TakeLrpForward"/>). The first forward pass is that
+    /// pass and keeps its graph, so the method costs one backward and no second forward.
     /// </param>
-    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, LayerSite? gradientSite = null)
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null)
     {
         Model = model;
         Batch = batch;
         Options = options;
-        if (gradientSite is { } site)
+        if (firstPass is FirstPass.PlainGradient gradient)
         {
-            Logits = PrimedForward(site);
+            Logits = PrimedForward(gradient.Site);
+        }
+        else if (firstPass is FirstPass.Lrp lrp && options.Score == ScoreOutput.Logit)
+        {
+            // LRP refuses any other scored output (before any pass of its own); the prediction then runs as usual.
+            var pass = LrpPropagation.Forward(model.Module, batch.Input, model.WordEmbeddingPath, lrp.Settings);
+            primedLrp = (lrp.Settings, pass);
+            using (no_grad())
+            {
+                Logits = pass.Logits.detach().to(ScalarType.Float32);
+            }
         }
         else
         {
@@ -140,6 +152,24 @@ public sealed class AttributionContext
         {
             return logits.detach().to(ScalarType.Float32);
         }
+    }
+
+    // The first forward pass as LRP ran it (see the constructor), until taken.
+    private (LrpSettings Settings, LrpPropagation.LrpForwardPass Pass)? primedLrp;
+
+    /// <summary>
+    /// The batch's first forward pass when it was LRP's with these <paramref name="settings"/> (the pipeline runs it so
+    /// when LRP is among the methods and no plain gradient is: <see cref="FirstPass.ForAll"/>); given once, then null.
+    /// </summary>
+    internal LrpPropagation.LrpForwardPass? TakeLrpForward(LrpSettings settings)
+    {
+        if (primedLrp is not { } p || p.Settings != settings)
+        {
+            return null;
+        }
+
+        primedLrp = null;
+        return p.Pass;
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
 
     /// <inheritdoc />
-    internal override LayerSite? PlainGradientSite(Models.ITextClassifier model) => SiteIn(model);
+    internal override FirstPass? SharedFirstPass(Models.ITextClassifier model) => new FirstPass.PlainGradient(SiteIn(model));
 
     /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)

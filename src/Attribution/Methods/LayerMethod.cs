@@ -38,13 +38,6 @@ public abstract class LayerMethod : TextAttributor
         return context.Site(Layer, Side, TensorIndex);
     }
 
-    /// <summary>
-    /// The tensor whose plain gradient (no replacement, one pass) this method needs, where it needs exactly that
-    /// (Gradient, Gradient × Input): the pipeline then takes it from the batch's first forward pass instead of running
-    /// the model again. Null for methods with their own passes.
-    /// </summary>
-    internal virtual LayerSite? PlainGradientSite(ITextClassifier model) => null;
-
     /// <summary>The site of <see cref="Layer"/>, <see cref="Side"/>, <see cref="TensorIndex"/> in <paramref name="model"/>.</summary>
     private protected LayerSite SiteIn(ITextClassifier model) => new(LayerPaths.Resolve(model, Layer, nameof(Layer)), Side, TensorIndex);
 

@@ -70,6 +70,9 @@ public sealed class LrpEpsilon : TextAttributor
     }
 
     /// <inheritdoc />
+    internal override FirstPass? SharedFirstPass(ITextClassifier model) => new FirstPass.Lrp(Propagation);
+
+    /// <inheritdoc />
     protected override void Validate(ITextClassifier model)
     {
         model.Module.Submodule(model.WordEmbeddingPath);
@@ -86,7 +89,9 @@ public sealed class LrpEpsilon : TextAttributor
                 "options");
         }
 
-        var result = LrpPropagation.TokenRelevance(context.Model.Module, context.Batch.Input, context.Targets, context.Model.WordEmbeddingPath, Propagation);
+        var result = context.TakeLrpForward(Propagation) is { } primed
+            ? primed.Relevance(context.Targets, "targets")
+            : LrpPropagation.TokenRelevance(context.Model.Module, context.Batch.Input, context.Targets, context.Model.WordEmbeddingPath, Propagation);
         double[] word;
         double[] logits;
         var others = new List<(string Path, double[] Totals)>();

@@ -50,8 +50,8 @@ public static class MethodRunner
             return results;
         }
 
-        // Gradient and Gradient × Input take their gradient from the batch's first forward pass.
-        var gradientSite = gradientBased.Select(g => (g.Attributor as LayerMethod)?.PlainGradientSite(model)).FirstOrDefault(s => s is not null);
+        // Gradient and Gradient × Input take their gradient from the batch's first forward pass, or else LRP its relevance.
+        var firstPass = FirstPass.ForAll(gradientBased.Select(g => g.Attributor.SharedFirstPass(model)));
         using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
@@ -60,7 +60,7 @@ public static class MethodRunner
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = tokenized.Batch(chunk);
-            var context = new AttributionContext(model, batch, options, gradientSite) { Baselines = baselines };
+            var context = new AttributionContext(model, batch, options, firstPass) { Baselines = baselines };
             context.SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length;
             foreach (var (m, attributor) in gradientBased)
             {

@@ -59,6 +59,13 @@ public abstract class TextAttributor : IAttributor
     {
     }
 
+    /// <summary>
+    /// The pass this method runs on every batch where the batch's first forward pass can be that pass
+    /// (<see cref="FirstPass"/>): the pipeline then keeps the first pass's graph for it instead of running the model
+    /// again. Null (the default) for methods with passes of their own.
+    /// </summary>
+    internal virtual FirstPass? SharedFirstPass(ITextClassifier model) => null;
+
     /// <inheritdoc />
     public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null) =>
         MethodRunner.AttributeAll(model, texts, [this], options)[0];

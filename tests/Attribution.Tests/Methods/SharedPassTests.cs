@@ -6,7 +6,7 @@ namespace Attribution.Tests.Methods;
 
 /// <summary>
 /// Gradient and Gradient × Input explained together cost one forward and one backward pass per batch: the gradient
-/// comes from the forward pass that also gives the prediction. Counted on <see cref="PowerOfSum"/>, whose gradients
+/// comes from the forward pass that also gives the prediction; so does LRP's relevance when no plain gradient takes that pass. Counted on <see cref="PowerOfSum"/>, whose gradients
 /// are written out by hand (∂(S^p)/∂e_t = p S^(p−1) w); 1e-5 relative covers float32.
 /// </summary>
 public sealed class SharedPassTests
@@ -28,6 +28,82 @@ public sealed class SharedPassTests
             results[0][i].Scores.Should().OnlyContain(s => Math.Abs(s - gradientNorm) <= 1e-5 * gradientNorm);
             results[1][i].Scores.Should().Equal(PowerOfSum.GradientTimesInput(texts[i], 3), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
         }
+    }
+
+    /// <summary>
+    /// LRP's relevance pass is the batch's first forward pass: one forward per batch. With ε = 0 and the module's own
+    /// code taken as a composite (its power left unrewritten), LRP here is gradient × input: (w_0·e_t) p S^(p−1).
+    /// </summary>
+    [Fact]
+    public void Lrp_alone_makes_the_prediction_with_its_own_relevance_pass()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5", "2 6 7 8"];
+        var results = LrpOf(epsilon: 0).Explain(model, texts, Options);
+
+        module.ForwardCalls.Should().Be(1, "one batch: the relevance pass also gives the prediction");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            results[i].Scores.Should().Equal(PowerOfSum.GradientTimesInput(texts[i], 3), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        }
+    }
+
+    /// <summary>
+    /// With a plain gradient among the methods the first pass is the gradient's (it serves Gradient and Gradient × Input),
+    /// and LRP runs its own; an LRP whose settings differ from the primed one's runs its own too. The ε-rule scales
+    /// token t's gradient by z_t / (z_t + ε), z_t = w_0·e_t the unit-0 output (sign +1 here: every z_t is positive).
+    /// </summary>
+    [Fact]
+    public void Lrp_takes_the_first_pass_only_when_no_plain_gradient_does_and_only_with_its_own_settings()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5"];
+        var withGradient = MethodRunner.AttributeAll(model, texts, [LrpOf(epsilon: 0), new GradientXInput()], Options);
+        module.ForwardCalls.Should().Be(2, "the prediction is Gradient × Input's pass; LRP runs its own");
+
+        module.ForwardCalls = 0;
+        var twoLrps = MethodRunner.AttributeAll(model, texts, [LrpOf(epsilon: 0), LrpOf(epsilon: 0.1)], Options);
+        module.ForwardCalls.Should().Be(2, "the first pass is the first LRP's; the other ε needs a pass of its own");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var gradientTimesInput = PowerOfSum.GradientTimesInput(texts[i], 3);
+            var z = PowerOfSum.IntegratedGradients(texts[i], 1);
+            var stabilized = gradientTimesInput.Select((r, t) => r * z[t] / (z[t] + 0.1)).ToArray();
+            z.Should().OnlyContain(v => v > 0);
+            withGradient[0][i].Scores.Should().Equal(gradientTimesInput, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            withGradient[1][i].Scores.Should().Equal(gradientTimesInput, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            twoLrps[0][i].Scores.Should().Equal(gradientTimesInput, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            twoLrps[1][i].Scores.Should().Equal(stabilized, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        }
+    }
+
+    /// <summary>
+    /// A primed LRP pass is given only to an LRP with the settings it ran with, and only once (in a run the first LRP
+    /// listed is both the one primed and the first to ask, so this is checked on the batch directly). The primed
+    /// relevance is gradient × input (ε = 0, see above).
+    /// </summary>
+    [Fact]
+    public void A_primed_lrp_pass_goes_once_and_only_to_the_same_settings()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var settings = new Attribution.Methods.Lrp.LrpSettings { Epsilon = 0, Rules = LrpOf(0).Rules };
+        var context = new AttributionContext(model, model.Encode(["1 2 3"]), Options, new Attribution.Methods.Internal.FirstPass.Lrp(settings));
+
+        module.ForwardCalls.Should().Be(1);
+        context.TakeLrpForward(settings with { Epsilon = 0.1 }).Should().BeNull("other settings need their own pass");
+        context.TakeLrpForward(settings with { Attention = Attribution.Methods.Lrp.AttentionRule.CpLrp }).Should().BeNull("other settings need their own pass");
+        var primed = context.TakeLrpForward(settings with { });
+        primed.Should().NotBeNull("equal settings, another instance");
+        context.TakeLrpForward(settings).Should().BeNull("the graph serves one backward");
+        var relevance = primed!.Relevance(context.Targets, "targets");
+        using var perToken = relevance.Word.sum(-1);
+        perToken.data<float>().ToArray().Select(v => (double)v).Should().Equal(
+            PowerOfSum.GradientTimesInput("1 2 3", 3), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        module.ForwardCalls.Should().Be(1);
     }
 
     [Fact]
@@ -61,4 +137,10 @@ public sealed class SharedPassTests
         FluentActions.Invoking(() => new GradientXInput().Explain(model, texts, Options with { TokenBudget = 0 }))
             .Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("TokenBudget");
     }
+
+    private static LrpEpsilon LrpOf(double epsilon) => new()
+    {
+        Epsilon = epsilon,
+        Rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<PowerOfSum>(Attribution.Methods.Lrp.LrpRules.Composite),
+    };
 }

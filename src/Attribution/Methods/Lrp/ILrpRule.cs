@@ -21,8 +21,9 @@ public interface ILrpRule
     bool CoversSubmodules => false;
 
     /// <summary>
-    /// Attaches the rule to <paramref name="module"/> for one attribution call. Returns a handle that removes
-    /// every hook it added, or null when the module needs no hook under these settings. Add hooks with
+    /// Attaches the rule to <paramref name="module"/> for one forward pass. Returns a handle that removes
+    /// every hook it added, or null when the module needs no hook under these settings. The handle is disposed when
+    /// that pass ends, before the backward pass that reads the graph it built (and before other methods run the model). Add hooks with
     /// <see cref="Engine.ModuleHooks"/> (never TorchSharp's <c>register_forward_hook</c>) and keep per-call state in
     /// them, not on the module or the rule: other threads may be running the same model, and only those hooks act for
     /// the calling flow alone.

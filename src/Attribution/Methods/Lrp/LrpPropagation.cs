@@ -129,13 +129,24 @@ public static class LrpPropagation
             throw new ArgumentException($"InputIds must be [batch, sequence], got {ids}", nameof(input));
         }
 
-        var batch = ids.size(0);
-        var length = ids.size(1);
-        if (targets.Count != batch)
+        if (targets.Count != ids.size(0))
         {
-            throw new ArgumentException($"{targets.Count} target(s) for a batch of {batch}: give one target per row", nameof(targets));
+            throw new ArgumentException($"{targets.Count} target(s) for a batch of {ids.size(0)}: give one target per row", nameof(targets));
         }
 
+        return Forward(model, input, wordEmbeddingPath, settings).Relevance(targets, nameof(targets));
+    }
+
+    /// <summary>
+    /// The forward half of <see cref="TokenRelevance"/>: the rules and the embedding taps are attached for this one
+    /// pass and removed after it (a rule only shapes the graph the forward pass builds; see <see cref="ILrpRule"/>),
+    /// and the graph is kept for <see cref="LrpForwardPass.Relevance"/>. Its logits are the stock forward's, so the
+    /// batch's prediction can be read from them (<see cref="AttributionContext"/> does, when LRP runs on a batch).
+    /// </summary>
+    internal static LrpForwardPass Forward(nn.Module<ModelInput, Tensor> model, ModelInput input, string wordEmbeddingPath, LrpSettings? settings)
+    {
+        var batch = input.InputIds.size(0);
+        var length = input.InputIds.size(1);
         var wordModule = model.Submodule(wordEmbeddingPath);
         var taps = model.SelfAndDescendants()
             .Where(m => m.Module is Embedding || ReferenceEquals(m.Module, wordModule))
@@ -166,46 +177,7 @@ public static class LrpPropagation
             using var grad = enable_grad();
             var logitsOnly = LogitsOnlyGivesTheSameRelevance(model, hooked, taps.Select(t => t.Module).ToArray());
             var logits = model.call(logitsOnly ? input with { LogitsOnly = true } : input);
-            var scores = TargetScores(logits, targets.ToArray(), nameof(targets));
-            var wordIndex = taps.FindIndex(t => ReferenceEquals(t.Module, wordModule));
-            if (leaves[wordIndex].Count != 1)
-            {
-                throw new InvalidOperationException(leaves[wordIndex].Count == 0
-                    ? Internal.LayerTap.DidNotRun(model.GetName(), model, wordModule)
-                    : $"the word-embedding module '{wordEmbeddingPath}' ran {leaves[wordIndex].Count} times in one forward pass; LRP needs it to run exactly once");
-            }
-
-            var all = leaves.SelectMany(l => l).ToArray();
-            var gradients = Gradients.Of([scores.sum()], all);
-            var relevance = all.Select((leaf, k) =>
-            {
-                using var value = leaf.detach();
-                return gradients[k] is { } g ? value * g : zeros_like(value);
-            }).ToArray();
-
-            Tensor? word = null;
-            var others = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            var at = 0;
-            for (var i = 0; i < taps.Count; i++)
-            {
-                foreach (var _ in leaves[i])
-                {
-                    var r = relevance[at++];
-                    if (i == wordIndex)
-                    {
-                        word = r;
-                        continue;
-                    }
-
-                    var perToken = PerToken(r, batch, length, taps[i].Path);
-                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum.Plus(perToken) : perToken;
-                }
-            }
-
-            using (no_grad())
-            {
-                return new LrpTokenRelevance(word!, others, logits.detach(), scores.detach());
-            }
+            return new LrpForwardPass(model, wordEmbeddingPath, wordModule, taps, leaves, logits);
         }
         finally
         {
@@ -334,6 +306,65 @@ public static class LrpPropagation
         for (var i = handles.Count - 1; i >= 0; i--)
         {
             handles[i].Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A forward pass with LRP's rules (see <see cref="Forward"/>): the logits with their rewritten graph and the
+    /// embedding leaves, waiting for the targets. Its tensors belong to the dispose scope it was made in.
+    /// </summary>
+    internal sealed class LrpForwardPass(
+        nn.Module model, string wordEmbeddingPath, nn.Module wordModule, List<(string Path, nn.Module Module)> taps, List<Tensor>[] leaves, Tensor logits)
+    {
+        /// <summary>The logits, [batch, classes], with the graph that carries relevance.</summary>
+        public Tensor Logits => logits;
+
+        /// <summary>One backward from each row's target logit: the token relevance (see <see cref="TokenRelevance"/>).</summary>
+        public LrpTokenRelevance Relevance(IReadOnlyList<long> targets, string parameter)
+        {
+            using var grad = enable_grad();
+            var scores = TargetScores(logits, targets.ToArray(), parameter);
+            var wordIndex = taps.FindIndex(t => ReferenceEquals(t.Module, wordModule));
+            if (leaves[wordIndex].Count != 1)
+            {
+                throw new InvalidOperationException(leaves[wordIndex].Count == 0
+                    ? Internal.LayerTap.DidNotRun(model.GetName(), model, wordModule)
+                    : $"the word-embedding module '{wordEmbeddingPath}' ran {leaves[wordIndex].Count} times in one forward pass; LRP needs it to run exactly once");
+            }
+
+            var batch = logits.size(0);
+            var length = leaves[wordIndex][0].size(1);
+            var all = leaves.SelectMany(l => l).ToArray();
+            var gradients = Gradients.Of([scores.sum()], all);
+            var relevance = all.Select((leaf, k) =>
+            {
+                using var value = leaf.detach();
+                return gradients[k] is { } g ? value * g : zeros_like(value);
+            }).ToArray();
+
+            Tensor? word = null;
+            var others = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            var at = 0;
+            for (var i = 0; i < taps.Count; i++)
+            {
+                foreach (var _ in leaves[i])
+                {
+                    var r = relevance[at++];
+                    if (i == wordIndex)
+                    {
+                        word = r;
+                        continue;
+                    }
+
+                    var perToken = PerToken(r, batch, length, taps[i].Path);
+                    others[taps[i].Path] = others.TryGetValue(taps[i].Path, out var sum) ? sum.Plus(perToken) : perToken;
+                }
+            }
+
+            using (no_grad())
+            {
+                return new LrpTokenRelevance(word!, others, logits.detach(), scores.detach());
+            }
         }
     }
 
