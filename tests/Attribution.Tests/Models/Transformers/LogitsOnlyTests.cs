@@ -279,6 +279,13 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
 
         var pruned = new LrpEpsilon { Rules = rules }.Explain(model, texts, options);
         recorder.LogitsOnly.Should().Equal([true], "the relevance pass, which also makes the prediction, reads only the logits");
+        var stock = model.Predict(texts);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            // The rules keep every forward value bit for bit, so the prediction read from LRP's pass is the stock one.
+            pruned[i].Logits.Should().Equal(stock[i].Logits);
+        }
+
 
         recorder.LogitsOnly.Clear();
         IReadOnlyList<Explanation> full;
