@@ -10,12 +10,14 @@ namespace Attribution.Benchmarks;
 /// machine): texts per second on the first SST-2 dev sentences with sst2-bert-tiny
 /// (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>), or milliseconds for one text of 20 and of 64 tokens on
 /// the BERT-base shape (<c>method-one-text &lt;method&gt; [rounds]</c>). Best of the rounds after a warm-up. Uses only
-/// the public API, so the file can be copied onto an older checkout to measure it the same way.
+/// the public API, so the file can be copied onto an older checkout to measure it the same way. A method name ending in
+/// <c>/every-class</c> (e.g. <c>gradient/every-class</c>) explains every class of the model in one
+/// <see cref="MethodRunner.AttributeClasses"/> call instead of the predicted one.
 /// </summary>
 public static class MethodThroughput
 {
     /// <summary>The methods by name, with the library's defaults unless the name says otherwise.</summary>
-    private static IAttributor? Method(string name) => name switch
+    private static IAttributor? Method(string name) => (name.EndsWith(EveryClass, StringComparison.Ordinal) ? name[..^EveryClass.Length] : name) switch
     {
         "gradient" => new Gradient(),
         "gradient-x-input" => new GradientXInput(),
@@ -36,8 +38,8 @@ public static class MethodThroughput
         var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);
-        Action run = Method(name) is { } method ? () => method.Attribute(model, texts) : () => model.Predict(texts);
-        Action warm = Method(name) is { } warmMethod ? () => warmMethod.Attribute(model, texts.Take(8).ToArray()) : () => model.Predict(texts.Take(16).ToArray());
+        Action run = Method(name) is { } method ? () => Attribute(method, name, model, texts) : () => model.Predict(texts);
+        Action warm = Method(name) is { } warmMethod ? () => Attribute(warmMethod, name, model, texts.Take(8).ToArray()) : () => model.Predict(texts.Take(16).ToArray());
         warm();
         var best = Best(run, rounds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {texts.Length / best:F1} texts/s (best of {rounds}, {best:F2} s for {texts.Length} sentences)"));
@@ -53,12 +55,26 @@ public static class MethodThroughput
         foreach (var tokens in new[] { 20, 64 })
         {
             var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, tokens);
-            method.Attribute(model, [text]);
-            var best = Best(() => method.Attribute(model, [text]), rounds);
+            Attribute(method, name, model, [text]);
+            var best = Best(() => Attribute(method, name, model, [text]), rounds);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bert-base {tokens} tokens {name}: {best * 1000:F0} ms (best of {rounds})"));
         }
 
         return 0;
+    }
+
+    private const string EveryClass = "/every-class";
+
+    private static void Attribute(IAttributor method, string name, ITextClassifier model, IReadOnlyList<string> texts)
+    {
+        if (name.EndsWith(EveryClass, StringComparison.Ordinal))
+        {
+            MethodRunner.AttributeClasses(model, texts, [method], Enumerable.Range(0, model.Labels.Count).ToArray());
+        }
+        else
+        {
+            method.Attribute(model, texts);
+        }
     }
 
     private static double Best(Action run, int rounds)

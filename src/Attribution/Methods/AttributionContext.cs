@@ -26,11 +26,16 @@ public sealed class AttributionContext
     /// makes the site a leaf), or LRP's relevance pass (<see cref="TakeLrpForward"/>). The first forward pass is that
     /// pass and keeps its graph, so the method costs one backward and no second forward.
     /// </param>
-    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null)
+    /// <param name="everyClass">
+    /// Whether the batch will be explained for several classes (<see cref="ForClass"/>): the first pass's graph then
+    /// serves one backward for each class and is kept until the batch's dispose scope ends.
+    /// </param>
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, bool everyClass = false)
     {
         Model = model;
         Batch = batch;
         Options = options;
+        primed = new PrimedGraph { EveryClass = everyClass };
         if (firstPass is FirstPass.PlainGradient gradient)
         {
             Logits = PrimedForward(gradient.Site);
@@ -39,7 +44,7 @@ public sealed class AttributionContext
         {
             // LRP refuses any other scored output (before any pass of its own); the prediction then runs as usual.
             var pass = LrpPropagation.Forward(model.Module, batch.Input, model.WordEmbeddingPath, lrp.Settings);
-            primedLrp = (lrp.Settings, pass);
+            primed.Lrp = (lrp.Settings, pass);
             using (no_grad())
             {
                 Logits = pass.Logits.detach().to(ScalarType.Float32);
@@ -77,6 +82,7 @@ public sealed class AttributionContext
     {
         Model = shared.Model;
         Baselines = shared.Baselines;
+        primed = shared.primed;
         Batch = shared.Batch;
         Options = shared.Options with { Target = Target.Class(target) };
         Logits = shared.Logits;
@@ -94,6 +100,7 @@ public sealed class AttributionContext
         Model = whole.Model;
         Options = whole.Options;
         Baselines = whole.Baselines;
+        primed = new PrimedGraph();
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         var input = whole.Batch.Input;
         Batch = new EncodedBatch(
@@ -119,8 +126,11 @@ public sealed class AttributionContext
     /// </summary>
     internal AttributionContext Subset(int[] rows) => rows.Length == Size && rows.Select((r, i) => r == i).All(x => x) ? this : new AttributionContext(this, rows);
 
-    // The first forward pass's graph, kept for one plain gradient at its site (see the constructor), until used.
-    private (LayerSite Site, Tensor Leaf, Tensor Logits)? primed;
+    // The first forward pass's graph (see the constructor), shared with this batch's contexts for other classes.
+    private readonly PrimedGraph primed;
+
+    // Whether this context (this class) has had its backward from the first pass's graph.
+    private bool primedUsed;
 
     private Tensor PrimedForward(LayerSite site)
     {
@@ -147,29 +157,32 @@ public sealed class AttributionContext
             }
         }
 
-        primed = (site, leaf!, logits);
+        primed.Gradient = (site, leaf!, logits);
         using (no_grad())
         {
             return logits.detach().to(ScalarType.Float32);
         }
     }
 
-    // The first forward pass as LRP ran it (see the constructor), until taken.
-    private (LrpSettings Settings, LrpPropagation.LrpForwardPass Pass)? primedLrp;
-
     /// <summary>
     /// The batch's first forward pass when it was LRP's with these <paramref name="settings"/> (the pipeline runs it so
-    /// when LRP is among the methods and no plain gradient is: <see cref="FirstPass.ForAll"/>); given once, then null.
+    /// when LRP is among the methods and no plain gradient is: <see cref="FirstPass.ForAll"/>), and whether its graph
+    /// must outlive the backward (other classes of the batch will take it too); given once per class, then null.
     /// </summary>
-    internal LrpPropagation.LrpForwardPass? TakeLrpForward(LrpSettings settings)
+    internal (LrpPropagation.LrpForwardPass Pass, bool RetainGraph)? TakeLrpForward(LrpSettings settings)
     {
-        if (primedLrp is not { } p || p.Settings != settings)
+        if (primedUsed || primed.Lrp is not { } p || p.Settings != settings)
         {
             return null;
         }
 
-        primedLrp = null;
-        return p.Pass;
+        primedUsed = true;
+        if (!primed.EveryClass)
+        {
+            primed.Lrp = null;
+        }
+
+        return (p.Pass, primed.EveryClass);
     }
 
     /// <summary>
@@ -303,12 +316,18 @@ public sealed class AttributionContext
 
         if (!gradients.TryGetValue(site, out var pass))
         {
-            if (primed is { } p && p.Site == site)
+            if (!primedUsed && primed.Gradient is { } p && p.Site == site)
             {
-                // The graph of the first forward pass: one backward, then it is released.
-                primed = null;
+                // The graph of the first forward pass: one backward, then it is released (with several classes, when
+                // the batch's scope ends).
+                primedUsed = true;
+                if (!primed.EveryClass)
+                {
+                    primed.Gradient = null;
+                }
+
                 using var grad = enable_grad();
-                var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf);
+                var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf, retainGraph: primed.EveryClass);
                 pass = new LayerGradient(p.Leaf.detach(), gradient);
             }
             else
@@ -320,6 +339,19 @@ public sealed class AttributionContext
         }
 
         return pass;
+    }
+
+    /// <summary>The first forward pass's graph, kept for the method it was run for, until that method has used it.</summary>
+    private sealed class PrimedGraph
+    {
+        /// <summary>A plain gradient's pass: its site, the leaf there and the logits.</summary>
+        public (LayerSite Site, Tensor Leaf, Tensor Logits)? Gradient { get; set; }
+
+        /// <summary>LRP's pass and its settings.</summary>
+        public (LrpSettings Settings, LrpPropagation.LrpForwardPass Pass)? Lrp { get; set; }
+
+        /// <summary>Whether every class of the batch takes one backward from the graph (it is then kept).</summary>
+        public bool EveryClass { get; init; }
     }
 
     private static double[][] Rows(Tensor matrix)

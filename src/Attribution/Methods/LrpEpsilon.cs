@@ -90,7 +90,7 @@ public sealed class LrpEpsilon : TextAttributor
         }
 
         var result = context.TakeLrpForward(Propagation) is { } primed
-            ? primed.Relevance(context.Targets, "targets")
+            ? primed.Pass.Relevance(context.Targets, "targets", primed.RetainGraph)
             : LrpPropagation.TokenRelevance(context.Model.Module, context.Batch.Input, context.Targets, context.Model.WordEmbeddingPath, Propagation);
         double[] word;
         double[] logits;

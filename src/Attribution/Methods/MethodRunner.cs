@@ -78,8 +78,8 @@ public static class MethodRunner
     /// <summary>
     /// Token-level attributions of every text by every method for several classes at once: result [m][t][c] is method m
     /// on text t for <paramref name="classes"/>[c]. Each batch is encoded and run forward once for all methods and
-    /// classes; each gradient method then runs its own passes per class (one backward per class for Gradient and
-    /// Gradient × Input, shared between them).
+    /// classes; each gradient method then runs its own passes per class, except that the first forward pass also
+    /// serves Gradient and Gradient × Input (or else LRP) with one backward per class.
     /// </summary>
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>
@@ -128,6 +128,8 @@ public static class MethodRunner
             }
         }
 
+        // As in AttributeAll; the first pass's graph then serves one backward per class.
+        var firstPass = FirstPass.ForAll(gradientBased.Select(g => g.Attributor.SharedFirstPass(model)));
         using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
@@ -136,7 +138,7 @@ public static class MethodRunner
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = tokenized.Batch(chunk);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
+            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }, firstPass, everyClass: classes.Count > 1) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);

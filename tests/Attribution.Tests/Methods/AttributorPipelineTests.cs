@@ -201,6 +201,20 @@ public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixt
         LiveTensors.Count.Should().Be(managedBefore);
     }
 
+    /// <summary>Every class at once keeps the first pass's graph for a backward per class; it is freed with the batch.</summary>
+    [SkippableFact]
+    public void Every_class_at_once_frees_the_graph_the_classes_shared()
+    {
+        IAttributor[] methods = [new Gradient(), new GradientXInput(), new LrpEpsilon()];
+        string[] texts = ["a sometimes tedious film", "an utterly charming and hilarious film that never flags"];
+        MethodRunner.AttributeClasses(fixture.Model, texts, methods, [0, 1]);
+        MethodRunner.AttributeClasses(fixture.Model, texts, [new LrpEpsilon()], [0, 1]);
+        var before = LiveTensors.Count;
+        MethodRunner.AttributeClasses(fixture.Model, texts, methods, [0, 1]);
+        MethodRunner.AttributeClasses(fixture.Model, texts, [new LrpEpsilon()], [1, 0]);
+        LiveTensors.Count.Should().Be(before);
+    }
+
     [SkippableFact]
     public void Noise_tunnel_is_seeded_and_frees_its_tensors()
     {

@@ -66,6 +66,15 @@ internal sealed class PowerOfSum : nn.Module<ModelInput, Tensor>
     public static double[] GradientTimesInput(string text, int power) =>
         IntegratedGradients(text, power).Select(s => s * power).ToArray();
 
+    /// <summary>Σ_i e_t,i ∂logit_c/∂e_t,i per token for class <paramref name="target"/>: (w_c·e_t) p S_c^(p−1), S_c = Σ_t w_c·e_t.</summary>
+    public static double[] GradientTimesInput(string text, int power, int target)
+    {
+        var w = target == 0 ? W0 : W1;
+        var contributions = text.Split(' ').Select(id => Embedding(int.Parse(id, CultureInfo.InvariantCulture)).Zip(w, (e, x) => e * (float)x).Sum()).ToArray();
+        var sum = contributions.Sum();
+        return contributions.Select(c => c * power * Math.Pow(sum, power - 1)).ToArray();
+    }
+
     public override Tensor forward(ModelInput input)
     {
         ForwardCalls++;

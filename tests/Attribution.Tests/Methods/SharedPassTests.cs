@@ -99,11 +99,42 @@ public sealed class SharedPassTests
         var primed = context.TakeLrpForward(settings with { });
         primed.Should().NotBeNull("equal settings, another instance");
         context.TakeLrpForward(settings).Should().BeNull("the graph serves one backward");
-        var relevance = primed!.Relevance(context.Targets, "targets");
+        primed!.Value.RetainGraph.Should().BeFalse("one class: the graph serves one backward");
+        var relevance = primed.Value.Pass.Relevance(context.Targets, "targets");
         using var perToken = relevance.Word.sum(-1);
         perToken.data<float>().ToArray().Select(v => (double)v).Should().Equal(
             PowerOfSum.GradientTimesInput("1 2 3", 3), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
         module.ForwardCalls.Should().Be(1);
+    }
+
+    /// <summary>
+    /// Every class at once: the first pass's graph serves one backward per class. Gradient × Input and LRP (ε = 0, here
+    /// gradient × input too) for both classes, by hand: (w_c·e_t) p S_c^(p−1). With Gradient × Input among the methods
+    /// the first pass is its; LRP then runs one pass per class.
+    /// </summary>
+    [Fact]
+    public void Every_class_takes_a_backward_from_the_same_first_pass()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5"];
+        var lrpOnly = MethodRunner.AttributeClasses(model, texts, [LrpOf(epsilon: 0)], [1, 0], Options);
+        module.ForwardCalls.Should().Be(1, "LRP's pass is the prediction's and serves both classes");
+
+        module.ForwardCalls = 0;
+        var both = MethodRunner.AttributeClasses(model, texts, [new GradientXInput(), LrpOf(epsilon: 0)], [0, 1], Options);
+        module.ForwardCalls.Should().Be(3, "Gradient × Input's pass is the prediction's and serves both classes; LRP runs one per class");
+        for (var t = 0; t < texts.Length; t++)
+        {
+            foreach (var c in new[] { 0, 1 })
+            {
+                var expected = PowerOfSum.GradientTimesInput(texts[t], 3, c);
+                lrpOnly[0][t][1 - c].Target.Should().Be(c);
+                lrpOnly[0][t][1 - c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+                both[0][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+                both[1][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            }
+        }
     }
 
     [Fact]

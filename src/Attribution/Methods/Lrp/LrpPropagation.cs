@@ -319,8 +319,11 @@ public static class LrpPropagation
         /// <summary>The logits, [batch, classes], with the graph that carries relevance.</summary>
         public Tensor Logits => logits;
 
-        /// <summary>One backward from each row's target logit: the token relevance (see <see cref="TokenRelevance"/>).</summary>
-        public LrpTokenRelevance Relevance(IReadOnlyList<long> targets, string parameter)
+        /// <summary>
+        /// One backward from each row's target logit: the token relevance (see <see cref="TokenRelevance"/>). With
+        /// <paramref name="retainGraph"/> the graph stays for another backward (other targets).
+        /// </summary>
+        public LrpTokenRelevance Relevance(IReadOnlyList<long> targets, string parameter, bool retainGraph = false)
         {
             using var grad = enable_grad();
             var scores = TargetScores(logits, targets.ToArray(), parameter);
@@ -335,7 +338,7 @@ public static class LrpPropagation
             var batch = logits.size(0);
             var length = leaves[wordIndex][0].size(1);
             var all = leaves.SelectMany(l => l).ToArray();
-            var gradients = Gradients.Of([scores.sum()], all);
+            var gradients = Gradients.Of([scores.sum()], all, retainGraph: retainGraph);
             var relevance = all.Select((leaf, k) =>
             {
                 using var value = leaf.detach();
