@@ -310,6 +310,39 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// LRP's relevance taken inside the last layer (here its feed-forward output, which a logits-only pass runs for the
+    /// first token alone) needs the full model: it runs one full pass, with the relevance of a pass forced full by a
+    /// caller's hook (1e-6 relative: the same computation).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Lrp_taken_inside_the_last_layer_runs_the_full_model(string type)
+    {
+        var (recorded, transformer, recorder) = Recorded(type, seed: 17);
+        using var _ = recorded;
+        var lastFeedForward = type == "distilbert" ? "distilbert.transformer.layer.1.ffn.lin2" : $"{type}.encoder.layer.1.output.dense";
+        var model = new TextClassifier("recorded", recorded.Tokenizer, recorder, recorded.Labels, "inner." + lastFeedForward,
+            transformer.Config.MaxSequenceLength, usesTokenTypes: type != "distilbert");
+        string[] texts = ["2 7 9 13 4 3", "2 21 5 3"];
+        var options = new Attribution.Pipeline.ExplainOptions { Target = Target.Class(0), Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+
+        var lrp = new LrpEpsilon { Rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<InputRecorder>(Attribution.Methods.Lrp.LrpRules.Composite) };
+        var inside = lrp.Explain(model, texts, options);
+        recorder.LogitsOnly.Should().Equal([false], "the tapped layer runs for the first token alone in a logits-only pass");
+        IReadOnlyList<Explanation> forced;
+        using (ModuleHooks.AddForwardHook(transformer, (_, _, _) => null))
+        {
+            forced = lrp.Explain(model, texts, options);
+        }
+
+        for (var i = 0; i < texts.Length; i++)
+        {
+            inside[i].Scores.Should().HaveCount(forced[i].Scores.Length).And.Contain(v => v != 0);
+            inside[i].Scores.Should().Equal(forced[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-6 * (1 + Math.Abs(b)));
+        }
+    }
+
     /// <summary>An LRP rule that hooks its module and changes nothing.</summary>
     private sealed class IdentityHookRule : Attribution.Methods.Lrp.ILrpRule
     {
