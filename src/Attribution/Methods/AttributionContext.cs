@@ -166,7 +166,7 @@ public sealed class AttributionContext
 
     /// <summary>
     /// The batch's first forward pass when it was LRP's with these <paramref name="settings"/> (the pipeline runs it so
-    /// when LRP is among the methods and no plain gradient is: <see cref="FirstPass.ForAll"/>), and whether its graph
+    /// when an LRP is the first method that can take it: <see cref="FirstPass.ForAll"/>), and whether its graph
     /// must outlive the backward (other classes of the batch will take it too); given once per class, then null.
     /// </summary>
     internal (LrpPropagation.LrpForwardPass Pass, bool RetainGraph)? TakeLrpForward(LrpSettings settings)

@@ -50,7 +50,7 @@ public static class MethodRunner
             return results;
         }
 
-        // Gradient and Gradient × Input take their gradient from the batch's first forward pass, or else LRP its relevance.
+        // The first method that can (Gradient and Gradient × Input alike, or LRP) takes the batch's first forward pass.
         var firstPass = FirstPass.ForAll(gradientBased.Select(g => g.Attributor.SharedFirstPass(model)));
         using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
@@ -79,7 +79,7 @@ public static class MethodRunner
     /// Token-level attributions of every text by every method for several classes at once: result [m][t][c] is method m
     /// on text t for <paramref name="classes"/>[c]. Each batch is encoded and run forward once for all methods and
     /// classes; each gradient method then runs its own passes per class, except that the first forward pass also
-    /// serves Gradient and Gradient × Input (or else LRP) with one backward per class.
+    /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class.
     /// </summary>
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>

@@ -6,7 +6,7 @@ namespace Attribution.Tests.Methods;
 
 /// <summary>
 /// Gradient and Gradient × Input explained together cost one forward and one backward pass per batch: the gradient
-/// comes from the forward pass that also gives the prediction; so does LRP's relevance when no plain gradient takes that pass. Counted on <see cref="PowerOfSum"/>, whose gradients
+/// comes from the forward pass that also gives the prediction; so does LRP's relevance when LRP is the first method that can take that pass. Counted on <see cref="PowerOfSum"/>, whose gradients
 /// are written out by hand (∂(S^p)/∂e_t = p S^(p−1) w); 1e-5 relative covers float32.
 /// </summary>
 public sealed class SharedPassTests
@@ -50,18 +50,19 @@ public sealed class SharedPassTests
     }
 
     /// <summary>
-    /// With a plain gradient among the methods the first pass is the gradient's (it serves Gradient and Gradient × Input),
-    /// and LRP runs its own; an LRP whose settings differ from the primed one's runs its own too. The ε-rule scales
-    /// token t's gradient by z_t / (z_t + ε), z_t = w_0·e_t the unit-0 output (sign +1 here: every z_t is positive).
+    /// The first method that can takes the first pass (LRP here) and the others run their own: LRP and Gradient × Input
+    /// cost two forward passes either way; an LRP whose settings differ from the first one's runs its own too. The
+    /// ε-rule scales token t's gradient by z_t / (z_t + ε), z_t = w_0·e_t the unit-0 output (sign +1 here: every z_t is
+    /// positive).
     /// </summary>
     [Fact]
-    public void Lrp_takes_the_first_pass_only_when_no_plain_gradient_does_and_only_with_its_own_settings()
+    public void One_method_takes_the_first_pass_and_lrp_only_with_its_own_settings()
     {
         var (model, module) = PowerOfSum.Counted(3);
         using var _ = model;
         string[] texts = ["1 2 3", "4 5"];
         var withGradient = MethodRunner.AttributeAll(model, texts, [LrpOf(epsilon: 0), new GradientXInput()], Options);
-        module.ForwardCalls.Should().Be(2, "the prediction is Gradient × Input's pass; LRP runs its own");
+        module.ForwardCalls.Should().Be(2, "the prediction is LRP's pass; Gradient × Input runs its own");
 
         module.ForwardCalls = 0;
         var twoLrps = MethodRunner.AttributeAll(model, texts, [LrpOf(epsilon: 0), LrpOf(epsilon: 0.1)], Options);
@@ -109,8 +110,8 @@ public sealed class SharedPassTests
 
     /// <summary>
     /// Every class at once: the first pass's graph serves one backward per class. Gradient × Input and LRP (ε = 0, here
-    /// gradient × input too) for both classes, by hand: (w_c·e_t) p S_c^(p−1). With Gradient × Input among the methods
-    /// the first pass is its; LRP then runs one pass per class.
+    /// gradient × input too) for both classes, by hand: (w_c·e_t) p S_c^(p−1). Gradient × Input, listed first, takes the
+    /// first pass; LRP then runs one pass per class.
     /// </summary>
     [Fact]
     public void Every_class_takes_a_backward_from_the_same_first_pass()

@@ -13,12 +13,11 @@ internal abstract record FirstPass
     {
     }
 
-    /// <summary>The first of the methods' passes, a plain gradient's before LRP's (either saves one forward; a plain gradient serves Gradient and Gradient × Input alike).</summary>
-    public static FirstPass? ForAll(IEnumerable<FirstPass?> passes)
-    {
-        var all = passes.OfType<FirstPass>().ToArray();
-        return all.OfType<PlainGradient>().FirstOrDefault() ?? all.FirstOrDefault();
-    }
+    /// <summary>
+    /// The first method's pass, in the order the methods were given. Which one makes no difference to the work: each
+    /// saves one forward pass per batch (and class), and every other method runs its own passes as before.
+    /// </summary>
+    public static FirstPass? ForAll(IEnumerable<FirstPass?> passes) => passes.FirstOrDefault(pass => pass is not null);
 
     /// <summary>The plain gradient at <paramref name="Site"/>, no replacement (Gradient, Gradient × Input).</summary>
     public sealed record PlainGradient(LayerSite Site) : FirstPass;
