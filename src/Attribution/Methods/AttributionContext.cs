@@ -129,9 +129,6 @@ public sealed class AttributionContext
     // The first forward pass's graph (see the constructor), shared with this batch's contexts for other classes.
     private readonly PrimedGraph primed;
 
-    // Whether this context (this class) has had its backward from the first pass's graph.
-    private bool primedUsed;
-
     private Tensor PrimedForward(LayerSite site)
     {
         using var grad = enable_grad();
@@ -167,16 +164,16 @@ public sealed class AttributionContext
     /// <summary>
     /// The batch's first forward pass when it was LRP's with these <paramref name="settings"/> (the pipeline runs it so
     /// when an LRP is the first method that can take it: <see cref="FirstPass.ForAll"/>), and whether its graph
-    /// must outlive the backward (other classes of the batch will take it too); given once per class, then null.
+    /// must outlive the backward (other classes of the batch will take it too). Without other classes it is given
+    /// once, then null; with them, to every asker with these settings (the graph is kept until the batch is done).
     /// </summary>
     internal (LrpPropagation.LrpForwardPass Pass, bool RetainGraph)? TakeLrpForward(LrpSettings settings)
     {
-        if (primedUsed || primed.Lrp is not { } p || p.Settings != settings)
+        if (primed.Lrp is not { } p || p.Settings != settings)
         {
             return null;
         }
 
-        primedUsed = true;
         if (!primed.EveryClass)
         {
             primed.Lrp = null;
@@ -316,11 +313,10 @@ public sealed class AttributionContext
 
         if (!gradients.TryGetValue(site, out var pass))
         {
-            if (!primedUsed && primed.Gradient is { } p && p.Site == site)
+            if (primed.Gradient is { } p && p.Site == site)
             {
                 // The graph of the first forward pass: one backward, then it is released (with several classes, when
                 // the batch's scope ends).
-                primedUsed = true;
                 if (!primed.EveryClass)
                 {
                     primed.Gradient = null;

@@ -119,8 +119,9 @@ public sealed class SharedPassTests
         var (model, module) = PowerOfSum.Counted(3);
         using var _ = model;
         string[] texts = ["1 2 3", "4 5"];
-        var lrpOnly = MethodRunner.AttributeClasses(model, texts, [LrpOf(epsilon: 0)], [1, 0], Options);
-        module.ForwardCalls.Should().Be(1, "LRP's pass is the prediction's and serves both classes");
+        var lrp = LrpOf(epsilon: 0);
+        var lrpOnly = MethodRunner.AttributeClasses(model, texts, [lrp, new LrpEpsilon { Epsilon = 0, Rules = lrp.Rules }], [1, 0], Options);
+        module.ForwardCalls.Should().Be(1, "LRP's pass is the prediction's and serves both classes and both LRPs with these settings");
 
         module.ForwardCalls = 0;
         var both = MethodRunner.AttributeClasses(model, texts, [new GradientXInput(), LrpOf(epsilon: 0)], [0, 1], Options);
@@ -132,6 +133,7 @@ public sealed class SharedPassTests
                 var expected = PowerOfSum.GradientTimesInput(texts[t], 3, c);
                 lrpOnly[0][t][1 - c].Target.Should().Be(c);
                 lrpOnly[0][t][1 - c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+                lrpOnly[1][t][1 - c].Scores.Should().Equal(lrpOnly[0][t][1 - c].Scores);
                 both[0][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
                 both[1][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
             }
