@@ -27,6 +27,14 @@ public sealed class LrpTokenRelevanceChecksTests
         using var batch = tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
         var tooFew = () => LrpPropagation.TokenRelevance(model, new ModelInput(batch), [0], "embeddings", Settings);
         tooFew.Should().Throw<ArgumentException>().Where(e => e.ParamName == "targets").WithMessage("1 target(s) for a batch of 2*");
+        FluentActions.Invoking(() => LrpPropagation.TokenRelevance(null!, new ModelInput(batch), [0, 1], "embeddings", Settings))
+            .Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("model");
+        FluentActions.Invoking(() => LrpPropagation.TokenRelevance(model, null!, [0, 1], "embeddings", Settings))
+            .Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("input");
+        FluentActions.Invoking(() => LrpPropagation.TokenRelevance(model, new ModelInput(batch), null!, "embeddings", Settings))
+            .Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("targets");
+        FluentActions.Invoking(() => LrpPropagation.TokenRelevance(model, new ModelInput(batch), [0, 1], "", Settings))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("wordEmbeddingPath");
         model.Calls.Should().Be(0, "the checks come before any pass");
     }
 
