@@ -26,16 +26,16 @@ public sealed class AttributionContext
     /// makes the site a leaf), or LRP's relevance pass (<see cref="TakeLrpForward"/>). The first forward pass is that
     /// pass and keeps its graph, so the method costs one backward and no second forward.
     /// </param>
-    /// <param name="everyClass">
-    /// Whether the batch will be explained for several classes (<see cref="ForClass"/>): the first pass's graph then
-    /// serves one backward for each class and is kept until the batch's dispose scope ends.
+    /// <param name="classes">
+    /// For how many classes the batch will be explained (this one and others through <see cref="ForClass"/>): the
+    /// first pass's graph serves one backward for each and is released after the last class's.
     /// </param>
-    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, bool everyClass = false)
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1)
     {
         Model = model;
         Batch = batch;
         Options = options;
-        primed = new PrimedGraph { EveryClass = everyClass };
+        primed = new PrimedGraph(classes);
         if (firstPass is FirstPass.PlainGradient gradient)
         {
             Logits = PrimedForward(gradient.Site);
@@ -100,7 +100,7 @@ public sealed class AttributionContext
         Model = whole.Model;
         Options = whole.Options;
         Baselines = whole.Baselines;
-        primed = new PrimedGraph();
+        primed = new PrimedGraph(1);
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         var input = whole.Batch.Input;
         Batch = new EncodedBatch(
@@ -164,8 +164,8 @@ public sealed class AttributionContext
     /// <summary>
     /// The batch's first forward pass when it was LRP's with these <paramref name="settings"/> (the pipeline runs it so
     /// when an LRP is the first method that can take it: <see cref="FirstPass.ForAll"/>), and whether its graph
-    /// must outlive the backward (other classes of the batch will take it too). Without other classes it is given
-    /// once, then null; with them, to every asker with these settings (the graph is kept until the batch is done).
+    /// must outlive the backward: until the last class explained has taken it (then null), it goes to every asker
+    /// with these settings.
     /// </summary>
     internal (LrpPropagation.LrpForwardPass Pass, bool RetainGraph)? TakeLrpForward(LrpSettings settings)
     {
@@ -174,12 +174,7 @@ public sealed class AttributionContext
             return null;
         }
 
-        if (!primed.EveryClass)
-        {
-            primed.Lrp = null;
-        }
-
-        return (p.Pass, primed.EveryClass);
+        return (p.Pass, primed.KeepAfter(this));
     }
 
     /// <summary>
@@ -315,15 +310,10 @@ public sealed class AttributionContext
         {
             if (primed.Gradient is { } p && p.Site == site)
             {
-                // The graph of the first forward pass: one backward, then it is released (with several classes, when
-                // the batch's scope ends).
-                if (!primed.EveryClass)
-                {
-                    primed.Gradient = null;
-                }
-
+                // The graph of the first forward pass: one backward per class, released after the last class's.
+                var keep = primed.KeepAfter(this);
                 using var grad = enable_grad();
-                var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf, retainGraph: primed.EveryClass);
+                var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf, retainGraph: keep);
                 pass = new LayerGradient(p.Leaf.detach(), gradient);
             }
             else
@@ -337,17 +327,34 @@ public sealed class AttributionContext
         return pass;
     }
 
-    /// <summary>The first forward pass's graph, kept for the method it was run for, until that method has used it.</summary>
-    private sealed class PrimedGraph
+    /// <summary>The first forward pass's graph, kept for the method it was run for, until every class has used it.</summary>
+    /// <param name="classes">The classes the batch is explained for, each by its own context.</param>
+    private sealed class PrimedGraph(int classes)
     {
+        private readonly HashSet<AttributionContext> served = [];
+
         /// <summary>A plain gradient's pass: its site, the leaf there and the logits.</summary>
         public (LayerSite Site, Tensor Leaf, Tensor Logits)? Gradient { get; set; }
 
         /// <summary>LRP's pass and its settings.</summary>
         public (LrpSettings Settings, LrpPropagation.LrpForwardPass Pass)? Lrp { get; set; }
 
-        /// <summary>Whether every class of the batch takes one backward from the graph (it is then kept).</summary>
-        public bool EveryClass { get; init; }
+        /// <summary>
+        /// Whether the graph must outlive the backward <paramref name="asker"/> is about to run from it: not when it is
+        /// the last class's, and then the graph is forgotten here (the backward frees it, a later asker runs its own pass).
+        /// </summary>
+        public bool KeepAfter(AttributionContext asker)
+        {
+            served.Add(asker);
+            if (served.Count < classes)
+            {
+                return true;
+            }
+
+            Gradient = null;
+            Lrp = null;
+            return false;
+        }
     }
 
     private static double[][] Rows(Tensor matrix)

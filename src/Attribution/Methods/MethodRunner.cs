@@ -138,7 +138,7 @@ public static class MethodRunner
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             var batch = tokenized.Batch(chunk);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }, firstPass, everyClass: classes.Count > 1) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
+            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }, firstPass, classes.Count) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);

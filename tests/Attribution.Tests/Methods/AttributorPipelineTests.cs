@@ -201,7 +201,7 @@ public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixt
         LiveTensors.Count.Should().Be(managedBefore);
     }
 
-    /// <summary>Every class at once keeps the first pass's graph for a backward per class; it is freed with the batch.</summary>
+    /// <summary>Every class at once keeps the first pass's graph for a backward per class; it is freed after the last.</summary>
     [SkippableFact]
     public void Every_class_at_once_frees_the_graph_the_classes_shared()
     {

@@ -121,7 +121,7 @@ public sealed class SharedPassTests
         string[] texts = ["1 2 3", "4 5"];
         var lrp = LrpOf(epsilon: 0);
         var lrpOnly = MethodRunner.AttributeClasses(model, texts, [lrp, new LrpEpsilon { Epsilon = 0, Rules = lrp.Rules }], [1, 0], Options);
-        module.ForwardCalls.Should().Be(1, "LRP's pass is the prediction's and serves both classes and both LRPs with these settings");
+        module.ForwardCalls.Should().Be(2, "LRP's pass is the prediction's and serves both classes, and the second LRP with these settings in the first class; released after the last class's backward, it leaves the second LRP of that class a pass of its own");
 
         module.ForwardCalls = 0;
         var both = MethodRunner.AttributeClasses(model, texts, [new GradientXInput(), LrpOf(epsilon: 0)], [0, 1], Options);
@@ -138,6 +138,30 @@ public sealed class SharedPassTests
                 both[1][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
             }
         }
+    }
+
+    /// <summary>With several classes the primed graph outlives each backward until the last class's, then is released.</summary>
+    [Fact]
+    public void A_primed_graph_serves_every_class_and_is_released_after_the_last()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var settings = new Attribution.Methods.Lrp.LrpSettings { Epsilon = 0, Rules = LrpOf(0).Rules };
+        var first = new AttributionContext(model, model.Encode(["1 2 3"]), Options, new Attribution.Methods.Internal.FirstPass.Lrp(settings), classes: 2);
+        var second = first.ForClass(1);
+
+        first.TakeLrpForward(settings)!.Value.RetainGraph.Should().BeTrue("the other class has not had its backward");
+        first.TakeLrpForward(settings)!.Value.RetainGraph.Should().BeTrue("the same class again: still kept for the other");
+        var last = second.TakeLrpForward(settings);
+        last!.Value.RetainGraph.Should().BeFalse("the last class's backward may free the graph");
+        second.TakeLrpForward(settings).Should().BeNull("released after the last class");
+        first.TakeLrpForward(settings).Should().BeNull("released after the last class");
+
+        using var perToken = last.Value.Pass.Relevance(second.Targets, "targets").Word.sum(-1);
+        perToken.data<float>().ToArray().Select(v => (double)v).Should().Equal(
+            PowerOfSum.GradientTimesInput("1 2 3", 3, 1), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        module.ForwardCalls.Should().Be(1);
     }
 
     [Fact]
