@@ -45,23 +45,8 @@ public static class MethodRunner
             }
         }
 
-        if (gradientBased.Count == 0)
+        ForEachBatch(model, texts, options, gradientBased, classes: 1, (chunk, context) =>
         {
-            return results;
-        }
-
-        // The first method that can (Gradient and Gradient × Input alike, or LRP) takes the batch's first forward pass.
-        var firstPass = FirstPass.ForAll(gradientBased.Select(g => g.Attributor.SharedFirstPass(model)));
-        using var baselines = new BaselineCache();
-        var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
-        foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
-        {
-            options.Cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var clock = Stopwatch.StartNew();
-            var batch = tokenized.Batch(chunk);
-            var context = new AttributionContext(model, batch, options, firstPass) { Baselines = baselines };
-            context.SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length;
             foreach (var (m, attributor) in gradientBased)
             {
                 var explanations = attributor.ExplainBatch(context);
@@ -70,7 +55,7 @@ public static class MethodRunner
                     results[m][chunk[row]] = explanations[row];
                 }
             }
-        }
+        });
 
         return results;
     }
@@ -128,17 +113,9 @@ public static class MethodRunner
             }
         }
 
-        // As in AttributeAll; the first pass's graph then serves one backward per class.
-        var firstPass = FirstPass.ForAll(gradientBased.Select(g => g.Attributor.SharedFirstPass(model)));
-        using var baselines = new BaselineCache();
-        var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
-        foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
+        // The first pass's graph serves one backward per class.
+        ForEachBatch(model, texts, options with { Target = Target.Class(classes[0]) }, gradientBased, classes.Count, (chunk, shared) =>
         {
-            options.Cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var clock = Stopwatch.StartNew();
-            var batch = tokenized.Batch(chunk);
-            var shared = new AttributionContext(model, batch, options with { Target = Target.Class(classes[0]) }, firstPass, classes.Count) { SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length, Baselines = baselines };
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);
@@ -151,8 +128,36 @@ public static class MethodRunner
                     }
                 }
             }
-        }
+        });
 
         return results.Select(perText => (IReadOnlyList<IReadOnlyList<Explanation>>)perText.Select(r => (IReadOnlyList<Explanation>)r).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Calls <paramref name="explain"/> on each batch of <paramref name="texts"/> for the gradient methods (nothing when
+    /// there are none): every text tokenized once, length-sorted batches within the batch size and token budget, each
+    /// encoded and run forward once inside a dispose scope of its own, the first method that can (Gradient and
+    /// Gradient × Input alike, or LRP) taking that pass, and baseline passes cached across the call.
+    /// </summary>
+    private static void ForEachBatch(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions options,
+        IReadOnlyList<(int Index, TextAttributor Attributor)> methods, int classes, Action<int[], AttributionContext> explain)
+    {
+        if (methods.Count == 0)
+        {
+            return;
+        }
+
+        var firstPass = FirstPass.ForAll(methods.Select(g => g.Attributor.SharedFirstPass(model)));
+        using var baselines = new BaselineCache();
+        var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
+        foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
+        {
+            options.Cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            var context = new AttributionContext(model, tokenized.Batch(chunk), options, firstPass, classes) { Baselines = baselines };
+            context.SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length;
+            explain(chunk, context);
+        }
     }
 }

@@ -91,8 +91,7 @@ public sealed class SharedPassTests
         var (model, module) = PowerOfSum.Counted(3);
         using var _ = model;
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var settings = new Attribution.Methods.Lrp.LrpSettings { Epsilon = 0, Rules = LrpOf(0).Rules };
-        var context = new AttributionContext(model, model.Encode(["1 2 3"]), Options, new Attribution.Methods.Internal.FirstPass.Lrp(settings));
+        var (settings, context) = PrimedLrp(model, classes: 1);
 
         module.ForwardCalls.Should().Be(1);
         context.TakeLrpForward(settings with { Epsilon = 0.1 }).Should().BeNull("other settings need their own pass");
@@ -147,8 +146,7 @@ public sealed class SharedPassTests
         var (model, module) = PowerOfSum.Counted(3);
         using var _ = model;
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var settings = new Attribution.Methods.Lrp.LrpSettings { Epsilon = 0, Rules = LrpOf(0).Rules };
-        var first = new AttributionContext(model, model.Encode(["1 2 3"]), Options, new Attribution.Methods.Internal.FirstPass.Lrp(settings), classes: 2);
+        var (settings, first) = PrimedLrp(model, classes: 2);
         var second = first.ForClass(1);
 
         first.TakeLrpForward(settings)!.Value.RetainGraph.Should().BeTrue("the other class has not had its backward");
@@ -194,6 +192,13 @@ public sealed class SharedPassTests
 
         FluentActions.Invoking(() => new GradientXInput().Explain(model, texts, Options with { TokenBudget = 0 }))
             .Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("TokenBudget");
+    }
+
+    /// <summary>The batch "1 2 3" with LRP's pass (ε = 0) as its first pass, to be explained for <paramref name="classes"/> classes.</summary>
+    private static (Attribution.Methods.Lrp.LrpSettings Settings, AttributionContext Context) PrimedLrp(Attribution.Models.TextClassifier model, int classes)
+    {
+        var settings = new Attribution.Methods.Lrp.LrpSettings { Epsilon = 0, Rules = LrpOf(0).Rules };
+        return (settings, new AttributionContext(model, model.Encode(["1 2 3"]), Options, new Attribution.Methods.Internal.FirstPass.Lrp(settings), classes));
     }
 
     private static LrpEpsilon LrpOf(double epsilon) => new()
