@@ -94,8 +94,11 @@ public sealed class AttributionContext
         SharedTime = shared.SharedTime;
     }
 
-    /// <summary>Some rows of a batch, with their forward pass and targets taken from it (no new forward pass).</summary>
-    private AttributionContext(AttributionContext whole, int[] rows)
+    /// <summary>
+    /// Some rows of a batch, with their forward pass taken from it (no new forward pass): their own targets, or
+    /// <paramref name="classes"/> (one per row) for a batch whose rows are texts repeated once per class.
+    /// </summary>
+    private AttributionContext(AttributionContext whole, int[] rows, long[]? classes = null)
     {
         Model = whole.Model;
         Options = whole.Options;
@@ -114,11 +117,42 @@ public sealed class AttributionContext
         Logits = whole.Logits.index_select(0, index);
         LogitRows = rows.Select(r => whole.LogitRows[r]).ToArray();
         ProbabilityRows = rows.Select(r => whole.ProbabilityRows[r]).ToArray();
-        var targets = rows.Select(r => whole.Targets[r]).ToArray();
+        var targets = classes ?? rows.Select(r => whole.Targets[r]).ToArray();
         Targets = targets;
         TargetTensor = tensor(targets);
         SharedTime = whole.SharedTime;
+        var texts = classes is not null ? rows : whole.textOfRow is { } known ? rows.Select(r => known[r]).ToArray() : null;
+        if (texts is not null && texts.Distinct().Count() < rows.Length)
+        {
+            textOfRow = texts;
+            SharedTexts = TextSharing.Of(texts);
+        }
     }
+
+    /// <summary>
+    /// This batch once per class of <paramref name="classes"/>, text-major (row r·k + c is text r explained for
+    /// classes[c]), for path methods: their passes run each text once and take one backward per class
+    /// (<see cref="SharedTexts"/>), where one context per class (<see cref="ForClass"/>) runs the whole path per class.
+    /// </summary>
+    internal AttributionContext ForClasses(IReadOnlyList<int> classes)
+    {
+        var rows = Enumerable.Range(0, Size).SelectMany(r => Enumerable.Repeat(r, classes.Count)).ToArray();
+        var targets = rows.Select((_, u) => (long)classes[u % classes.Count]).ToArray();
+        return new AttributionContext(this, rows, targets);
+    }
+
+    // For a batch of texts repeated once per class (ForClasses and its subsets): each row's text; otherwise null.
+    private readonly int[]? textOfRow;
+
+    /// <summary>
+    /// Where rows repeat a text (for other classes, <see cref="ForClasses"/>): the first row of each distinct text, and
+    /// each row's text among them. A path pass then runs the distinct texts forward once and gives each row the
+    /// gradient of its own class. Null where every row is a text of its own.
+    /// </summary>
+    internal TextSharing? SharedTexts { get; }
+
+    /// <summary>Rows a forward pass on this batch runs: its distinct texts.</summary>
+    internal int PassRows => SharedTexts?.Representatives.Length ?? Size;
 
     /// <summary>
     /// The rows <paramref name="rows"/> of this batch as a batch of their own, sharing the encoding, the forward pass and
@@ -249,7 +283,17 @@ public sealed class AttributionContext
     public Tensor Score(Tensor logits, int repeats = 1)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        var output = (Options.Score, Model.Head) switch
+        var targets = repeats == 1 ? TargetTensor : TargetTensor.repeat(repeats);
+        return Scored(logits).gather(1, targets.unsqueeze(1)).squeeze(1);
+    }
+
+    /// <summary>The scored output of class <paramref name="target"/> for every row of <paramref name="logits"/>.</summary>
+    internal Tensor ScoreOfClass(Tensor logits, long target) => Scored(logits).select(1, target);
+
+    /// <summary>The scored output (logits, probabilities or log-probabilities) of every class.</summary>
+    private Tensor Scored(Tensor logits)
+    {
+        return (Options.Score, Model.Head) switch
         {
             (ScoreOutput.Logit, _) => logits,
             (ScoreOutput.Probability, OutputHead.SingleLabel) => logits.softmax(-1),
@@ -258,8 +302,6 @@ public sealed class AttributionContext
             (ScoreOutput.LogProbability, OutputHead.MultiLabel) => nn.functional.logsigmoid(logits),
             _ => throw new ArgumentOutOfRangeException(nameof(Options.Score), Options.Score, $"no {Options.Score} for a {Model.Head.Name()} head"),
         };
-        var targets = repeats == 1 ? TargetTensor : TargetTensor.repeat(repeats);
-        return output.gather(1, targets.unsqueeze(1)).squeeze(1);
     }
 
     /// <summary>The scored output per text, as numbers (for convergence deltas).</summary>
@@ -390,4 +432,31 @@ public sealed record MethodOutput(Tensor Attributions, bool PerDimension, IReadO
 
     /// <summary>Per text, settings that differ between texts (an adaptive method's <c>steps-used</c>), appended to its explanation's settings, or null.</summary>
     public IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>>? RowSettings { get; init; }
+}
+
+/// <summary>Rows that repeat texts (<see cref="AttributionContext.SharedTexts"/>).</summary>
+/// <param name="Representatives">The first row of each distinct text, in order of first appearance.</param>
+/// <param name="TextOfRow">Each row's text, as an index into <paramref name="Representatives"/>.</param>
+internal sealed record TextSharing(int[] Representatives, int[] TextOfRow)
+{
+    /// <summary>The sharing of rows whose texts are <paramref name="texts"/> (equal values: the same text).</summary>
+    public static TextSharing Of(int[] texts)
+    {
+        var first = new Dictionary<int, int>();
+        var representatives = new List<int>();
+        var textOfRow = new int[texts.Length];
+        for (var row = 0; row < texts.Length; row++)
+        {
+            if (!first.TryGetValue(texts[row], out var distinct))
+            {
+                distinct = representatives.Count;
+                first[texts[row]] = distinct;
+                representatives.Add(row);
+            }
+
+            textOfRow[row] = distinct;
+        }
+
+        return new TextSharing([.. representatives], textOfRow);
+    }
 }

@@ -76,6 +76,9 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         LayerSettings().Concat(PathSettings(Rule.CaptumName())).Concat(MultiplyByInputs ? [] : [new("multiply-by-inputs", "false")]);
 
     /// <inheritdoc />
+    internal override bool SharesPathsAcrossClasses => true;
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         var layer = context.Layer(Layer);

@@ -61,6 +61,9 @@ public sealed class LayerConductance : ConductanceMethod
     private const string AdaptiveRule = "trapezoid-nested";
 
     /// <inheritdoc />
+    internal override bool SharesPathsAcrossClasses => true;
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         var inputLayer = context.Layer(InputLayer);

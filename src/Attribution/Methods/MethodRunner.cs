@@ -64,7 +64,8 @@ public static class MethodRunner
     /// Token-level attributions of every text by every method for several classes at once: result [m][t][c] is method m
     /// on text t for <paramref name="classes"/>[c]. Each batch is encoded and run forward once for all methods and
     /// classes; each gradient method then runs its own passes per class, except that the first forward pass also
-    /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class.
+    /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class, and that
+    /// Integrated Gradients and layer conductance run each path point forward once for every class, with a backward per class.
     /// </summary>
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>
@@ -113,13 +114,28 @@ public static class MethodRunner
             }
         }
 
-        // The first pass's graph serves one backward per class.
+        // The first pass's graph serves one backward per class; path methods run each text's path once for all classes.
+        var everyClassAtOnce = gradientBased.Where(g => classes.Count > 1 && g.Attributor.SharesPathsAcrossClasses).ToArray();
+        var perClass = gradientBased.Except(everyClassAtOnce).ToArray();
         ForEachBatch(model, texts, options with { Target = Target.Class(classes[0]) }, gradientBased, classes.Count, (chunk, shared) =>
         {
+            if (everyClassAtOnce.Length > 0)
+            {
+                var repeated = shared.ForClasses(classes);
+                foreach (var (m, attributor) in everyClassAtOnce)
+                {
+                    var explanations = attributor.ExplainBatch(repeated);
+                    for (var row = 0; row < explanations.Length; row++)
+                    {
+                        results[m][chunk[row / classes.Count]][row % classes.Count] = explanations[row];
+                    }
+                }
+            }
+
             for (var c = 0; c < classes.Count; c++)
             {
                 var context = c == 0 ? shared : shared.ForClass(classes[c]);
-                foreach (var (m, attributor) in gradientBased)
+                foreach (var (m, attributor) in perClass)
                 {
                     var explanations = attributor.ExplainBatch(context);
                     for (var row = 0; row < chunk.Length; row++)

@@ -51,8 +51,8 @@ public abstract class PathMethod : LayerMethod
     /// </summary>
     public int TokenBudget { get; init; } = DefaultTokenBudget;
 
-    /// <summary>Path points per forward pass for this batch, within <see cref="InternalBatchSize"/> and <see cref="TokenBudget"/>.</summary>
-    private protected int PointsPerPass(AttributionContext context) => PathPass.PointsPerPass(context.Size, context.Length, InternalBatchSize, TokenBudget);
+    /// <summary>Path points per forward pass for this batch (its distinct texts), within <see cref="InternalBatchSize"/> and <see cref="TokenBudget"/>.</summary>
+    private protected int PointsPerPass(AttributionContext context) => PathPass.PointsPerPass(context.PassRows, context.Length, InternalBatchSize, TokenBudget);
 
     /// <inheritdoc />
     protected override void Validate(ITextClassifier model)

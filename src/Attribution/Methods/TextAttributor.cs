@@ -66,6 +66,13 @@ public abstract class TextAttributor : IAttributor
     /// </summary>
     internal virtual FirstPass? SharedFirstPass(ITextClassifier model) => null;
 
+    /// <summary>
+    /// Whether the method explains several classes at once on a batch whose rows repeat each text once per class
+    /// (<see cref="AttributionContext.ForClasses"/>): true for methods whose passes all go through the path pass,
+    /// which runs each text forward once and takes a backward per class.
+    /// </summary>
+    internal virtual bool SharesPathsAcrossClasses => false;
+
     /// <inheritdoc />
     public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null) =>
         MethodRunner.AttributeAll(model, texts, [this], options)[0];

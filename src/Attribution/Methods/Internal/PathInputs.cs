@@ -14,13 +14,29 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
 {
     public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null)
     {
+        if (context.SharedTexts is { } sharing && perturbInput is null)
+        {
+            // Rows that repeat a text for other classes: the ends are the text's, computed once; the scores each row's class's.
+            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(context.Subset(sharing.Representatives), layer, side, index, baseline, null);
+            using var noGrad = no_grad();
+            using var rows = tensor(sharing.TextOfRow.Select(t => (long)t).ToArray());
+            return new PathInputs(input.index_select(0, rows), baselineActivation.index_select(0, rows),
+                context.ScoreValues(inputLogits.index_select(0, rows)), context.ScoreValues(baselineLogits.index_select(0, rows)));
+        }
+
+        var ends = Ends(context, layer, side, index, baseline, perturbInput);
+        return new PathInputs(ends.Input, ends.Baseline, context.ScoreValues(ends.InputLogits), context.ScoreValues(ends.BaselineLogits));
+    }
+
+    private static (Tensor Input, Tensor Baseline, Tensor InputLogits, Tensor BaselineLogits) Ends(
+        AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput)
+    {
         using var noGrad = no_grad();
         // With a perturbation, the path ends at the perturbed activation, so completeness is measured against F there
         // (as Captum's NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no
         // noisy copy's integral approaches: adaptive integration would refine every copy to its step cap. One pass
         // gives both: the activation is perturbed where it is captured.
         var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits, perturbInput);
-        var inputScores = context.ScoreValues(inputLogits);
 
         Tensor baselineActivation;
         Tensor baselineLogits;
@@ -38,7 +54,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
             baselineLogits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, new LayerSite(layer, side, index)));
         }
 
-        return new PathInputs(input, baselineActivation, inputScores, context.ScoreValues(baselineLogits));
+        return (input, baselineActivation, inputLogits, baselineLogits);
     }
 
     /// <summary>Convergence deltas: Σ attributions of each text − (F(input) − F(baseline)), signed, as Captum defines them.</summary>

@@ -40,6 +40,16 @@ internal static class PathPass
         LayerSite? observe = null,
         Func<Tensor, Tensor?, Tensor>? objective = null)
     {
+        if (context.SharedTexts is { } sharing)
+        {
+            if (observe is not null || objective is not null)
+            {
+                throw new InvalidOperationException("a pass with its own objective cannot share texts across classes");
+            }
+
+            return RunShared(context, sharing, site, repeats, replace, upstream);
+        }
+
         using var grad = enable_grad();
         Tensor? leaf = null;
         Tensor? observed = null;
@@ -73,5 +83,69 @@ internal static class PathPass
         var target = objective is null ? context.Score(logits, repeats).sum() : objective(logits, observed);
         var gradient = Gradients.OfOrZeros(target, leaf!);
         return new LayerGradient(leaf!.detach(), gradient);
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> on a batch whose rows repeat texts for several classes: each distinct text runs forward once
+    /// (per path point), and one backward per class present gives every row the gradient of its own class, as a pass
+    /// per class would, for one forward instead of one per class. <paramref name="replace"/> and the upstream value
+    /// give a tensor for every row (and path point) of the batch; those of one text are equal, so the text's first row stands for them.
+    /// </summary>
+    private static LayerGradient RunShared(
+        AttributionContext context, TextSharing sharing, LayerSite site, int repeats, Func<Tensor, Tensor>? replace, (LayerSite Site, Tensor Value)? upstream)
+    {
+        var rows = context.Size;
+        var texts = sharing.Representatives.Length;
+        using var grad = enable_grad();
+        using var firstRows = tensor(Enumerable.Range(0, repeats).SelectMany(k => sharing.Representatives.Select(r => (long)((k * rows) + r))).ToArray());
+        using var textRows = tensor(sharing.Representatives.Select(r => (long)r).ToArray());
+        Tensor PerText(Tensor perRow) => perRow.size(0) == (long)repeats * rows
+            ? perRow.index_select(0, firstRows)
+            : throw new InvalidOperationException($"a shared pass needs a tensor for each of the {repeats}×{rows} rows, got {perRow.size(0)}");
+
+        Tensor? leaf = null;
+        using var upstreamTap = upstream is { } u ? new LayerTap(u.Site.Module, u.Site.Side, u.Site.Index, _ => PerText(u.Value)) : null;
+        using var tap = new LayerTap(site.Module, site.Side, site.Index, value =>
+        {
+            var used = replace is null ? value.detach() : PerText(replace(value.detach()));
+            leaf = used.detach().requires_grad_();
+            return leaf;
+        });
+        var input = context.Batch.Input;
+        var distinct = new Models.ModelInput(input.InputIds.index_select(0, textRows), input.AttentionMask?.index_select(0, textRows), input.TokenTypeIds?.index_select(0, textRows));
+        var logits = context.Model.Module.call(context.ForPassTappedAt(AttributionContext.Repeat(distinct, repeats), site, upstream?.Site));
+        if (upstreamTap is not null)
+        {
+            PathInputs.EnsureRanOnce(upstreamTap, context);
+        }
+
+        PathInputs.EnsureRanOnce(tap, context);
+
+        // One backward per class; row (k, r) takes its class's gradient at its text's row of path point k.
+        var classes = context.Targets.Distinct().ToArray();
+        var gradients = new Tensor[classes.Length];
+        for (var c = 0; c < classes.Length; c++)
+        {
+            var score = context.ScoreOfClass(logits, classes[c]).sum();
+            gradients[c] = Gradients.OfOrZeros(score, leaf!, retainGraph: c < classes.Length - 1);
+        }
+
+        var pick = new long[repeats * rows];
+        var activationPick = new long[repeats * rows];
+        for (var k = 0; k < repeats; k++)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                var passRow = (k * texts) + sharing.TextOfRow[r];
+                activationPick[(k * rows) + r] = passRow;
+                pick[(k * rows) + r] = (Array.IndexOf(classes, context.Targets[r]) * (long)repeats * texts) + passRow;
+            }
+        }
+
+        using var noGrad = no_grad();
+        using var gradientIndex = tensor(pick);
+        using var activationIndex = tensor(activationPick);
+        var stacked = gradients.Length == 1 ? gradients[0] : cat(gradients);
+        return new LayerGradient(leaf!.detach().index_select(0, activationIndex), stacked.index_select(0, gradientIndex));
     }
 }

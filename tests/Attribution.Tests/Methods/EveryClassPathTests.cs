@@ -1,0 +1,137 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Pipeline;
+using Attribution.Tests.Models;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// Every class at once (<see cref="MethodRunner.AttributeClasses"/>) for the path methods: each path point of each text
+/// runs forward once for all classes, with a backward per class. Checked against the by-hand integral of
+/// <see cref="PowerOfSum"/> (its passes counted by shape) and against one call per class on a random tiny BERT, whose
+/// classes converge at different adaptive levels. Tolerances: 1e-5 relative against the by-hand integral (float32 model,
+/// a 10-node Gauss–Legendre rule that is exact for the degree-2 integrand); 1e-5 relative between the shared and the
+/// per-class runs, which compute the same float32 products over batches of other sizes.
+/// </summary>
+public sealed class EveryClassPathTests
+{
+    private static readonly ExplainOptions Options = new() { BatchSize = 8, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+
+    [Fact]
+    public void Integrated_gradients_runs_each_path_point_once_for_both_classes_and_matches_each_by_hand()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5 6"];
+        var all = MethodRunner.AttributeClasses(model, texts, [new IntegratedGradients { Steps = 10, Baseline = Baseline.Zero }], [1, 0], Options);
+
+        // The prediction, the input's and the baseline's ends, then 10 points of 2 texts in one pass: 20 rows, not 40.
+        module.Shapes.Should().Equal((2, 3), (2, 3), (2, 3), (20, 3));
+        for (var t = 0; t < texts.Length; t++)
+        {
+            all[0][t].Select(e => e.Target).Should().Equal(1, 0);
+            foreach (var e in all[0][t])
+            {
+                var byHand = PowerOfSum.GradientTimesInput(texts[t], 3, e.Target).Select(s => s / 3).ToArray();
+                e.Scores.Should().Equal(byHand, (a, b) => Math.Abs(a - b) <= 1e-5 * (Math.Abs(b) + 1e-3));
+                e.ConvergenceDelta.Should().BeApproximately(0, 1e-5 * byHand.Sum(Math.Abs));
+            }
+        }
+    }
+
+    [Fact]
+    public void Conductance_runs_each_grid_point_once_for_both_classes_and_equals_a_call_per_class()
+    {
+        var (model, module) = PowerOfSum.Counted(2);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5 6"];
+        var conductance = new LayerConductance { Layer = "projection", Baseline = Baseline.Zero, Steps = 7 };
+        var all = MethodRunner.AttributeClasses(model, texts, [conductance], [0, 1], Options);
+
+        // 8 grid points of 2 texts in one pass.
+        module.Shapes.Should().Equal((2, 3), (2, 3), (2, 3), (16, 3));
+        for (var c = 0; c < 2; c++)
+        {
+            var alone = conductance.Attribute(model, texts, Options with { Target = Target.Class(c) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                all[0][t][c].Target.Should().Be(c);
+                all[0][t][c].Scores.Should().Equal(alone[t].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+                all[0][t][c].ConvergenceDelta.Should().BeApproximately(alone[t].ConvergenceDelta!.Value, 1e-5);
+            }
+        }
+    }
+
+    public static TheoryData<string> AdaptiveMethods => ["integrated-gradients", "conductance", "conductance-in-groups"];
+
+    /// <summary>
+    /// Adaptive integration on a random 3-label BERT: the classes of a text converge at different levels, so later levels
+    /// run a text for some of its classes only; every class's scores, steps, evaluations and delta equal its own call's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AdaptiveMethods))]
+    public void Adaptive_paths_for_every_class_equal_a_call_per_class(string method)
+    {
+        using var model = RandomBert();
+        string[] texts = ["5 9 12 7", "20 21", "8 30 31 32 33 6", "14 15 16"];
+        IAttributor attributor = method switch
+        {
+            "integrated-gradients" => new IntegratedGradients(),
+            "conductance" => new LayerConductance { Layer = "bert.encoder.layer.0" },
+
+            // A memory budget of 5 rows' grid points: groups of 5 of the 12 text-and-class rows split texts' classes.
+            _ => new LayerConductance { Layer = "bert.encoder.layer.0", MemoryBudget = 5L * 16 * 8 * sizeof(float) * 2 * 257 },
+        };
+        var all = MethodRunner.AttributeClasses(model, texts, [attributor], [0, 1, 2], Options);
+
+        var stepsUsed = new HashSet<string>();
+        for (var c = 0; c < 3; c++)
+        {
+            var alone = attributor.Attribute(model, texts, Options with { Target = Target.Class(c) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                var shared = all[0][t][c];
+                shared.Target.Should().Be(c);
+                shared.Scores.Should().Equal(alone[t].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+                shared.Setting("steps-used").Should().Be(alone[t].Setting("steps-used"));
+                shared.Setting("gradient-evaluations").Should().Be(alone[t].Setting("gradient-evaluations"));
+                shared.ConvergenceDelta.Should().BeApproximately(alone[t].ConvergenceDelta!.Value, 1e-5);
+                stepsUsed.Add(shared.Setting("steps-used")!);
+            }
+        }
+
+        stepsUsed.Should().HaveCountGreaterThan(1, "texts and classes that converge at different levels exercise the later levels' subsets");
+    }
+
+    [Fact]
+    public void Every_class_at_once_runs_fewer_forward_rows_than_a_call_per_class()
+    {
+        using var model = RandomBert();
+        string[] texts = ["5 9 12 7", "20 21", "8 30 31 32 33 6"];
+        var rows = 0L;
+        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
+        {
+            rows += ((ModelInput)input).InputIds.size(0);
+            return null;
+        });
+        MethodRunner.AttributeClasses(model, texts, [new IntegratedGradients { Steps = 20 }], [0, 1, 2], Options);
+        var shared = rows;
+        rows = 0;
+        for (var c = 0; c < 3; c++)
+        {
+            new IntegratedGradients { Steps = 20 }.Attribute(model, texts, Options with { Target = Target.Class(c) });
+        }
+
+        // Per class: the prediction (3 rows), both ends (3 + 3) and 20 points of 3 texts; at once the path and ends run once.
+        rows.Should().Be(3 * (3 + 3 + 3 + 60));
+        shared.Should().Be(3 + 3 + 3 + 60);
+    }
+
+    private static TextClassifier RandomBert()
+    {
+        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 7);
+        return new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+    }
+}
