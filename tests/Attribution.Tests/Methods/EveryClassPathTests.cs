@@ -128,6 +128,66 @@ public sealed class EveryClassPathTests
         shared.Should().Be(3 + 3 + 3 + 60);
     }
 
+    /// <summary>
+    /// Passes are sized by the distinct texts, not the rows that repeat them per class: 2 texts of 3 tokens in a budget of
+    /// 12 tokens take 2 points a pass (4 rows), as a call for one class does, not 1.
+    /// </summary>
+    [Fact]
+    public void Shared_passes_are_sized_by_the_distinct_texts()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5 6"];
+        MethodRunner.AttributeClasses(model, texts, [new IntegratedGradients { Steps = 10, Baseline = Baseline.Zero, TokenBudget = 12 }], [0, 1], Options);
+
+        module.Shapes.Skip(3).Should().Equal(Enumerable.Repeat((4L, 3L), 5));
+    }
+
+    [Fact]
+    public void Text_pairs_keep_their_pair_and_equal_a_call_per_class()
+    {
+        using var model = RandomBert();
+        string[] texts = ["5 9 12", "20 21"];
+        var options = Options with { Pairs = ["7 8", "30 31 32"] };
+        var method = new IntegratedGradients { Steps = 8 };
+        var all = MethodRunner.AttributeClasses(model, texts, [method], [2, 0], options);
+        for (var c = 0; c < 2; c++)
+        {
+            var alone = method.Attribute(model, texts, options with { Target = Target.Class(c == 0 ? 2 : 0) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                all[0][t][c].TextPair.Should().Be(options.Pairs[t]);
+                all[0][t][c].TokenTypeIds.Should().Equal(alone[t].TokenTypeIds);
+                all[0][t][c].Scores.Should().Equal(alone[t].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("spare", "*'spare' (Linear) did not run through .call*")]
+    [InlineData("twice", "*'twice' (Linear) ran 2 times in one forward pass*")]
+    public void A_conductance_layer_that_does_not_run_once_is_refused_for_every_class(string layer, string message)
+    {
+        using var model = new TextClassifier("spare-and-twice", new IdsTokenizer(-1, -2, 0, 10), new SpareAndTwice(), ["0", "1"], "embeddings", maxLength: null, usesTokenTypes: false);
+        var act = () => MethodRunner.AttributeClasses(model, ["1 2 3"], [new LayerConductance { Layer = layer, Steps = 4, Baseline = Baseline.Zero }], [0, 1], Options);
+        act.Should().Throw<InvalidOperationException>().WithMessage(message);
+    }
+
+    /// <summary>Embeddings, a layer applied twice, a head; one layer registered but never run.</summary>
+    private sealed class SpareAndTwice : TorchSharp.torch.nn.Module<ModelInput, TorchSharp.torch.Tensor>
+    {
+        private readonly TorchSharp.Modules.Embedding embeddings = TorchSharp.torch.nn.Embedding(10, 3);
+        private readonly TorchSharp.Modules.Linear twice = TorchSharp.torch.nn.Linear(3, 3);
+        private readonly TorchSharp.Modules.Linear spare = TorchSharp.torch.nn.Linear(3, 3);
+        private readonly TorchSharp.Modules.Linear head = TorchSharp.torch.nn.Linear(3, 2);
+
+        public SpareAndTwice()
+            : base(nameof(SpareAndTwice)) => RegisterComponents();
+
+        public override TorchSharp.torch.Tensor forward(ModelInput input) =>
+            head.call(twice.call(twice.call(embeddings.call(input.InputIds)))).sum(1);
+    }
+
     private static TextClassifier RandomBert()
     {
         var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 7);

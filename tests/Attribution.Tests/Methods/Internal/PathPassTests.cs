@@ -86,6 +86,29 @@ public sealed class PathPassTests
         }
     }
 
+    /// <summary>
+    /// On rows that repeat texts per class, a pass takes a tensor for every row and path point, and only the scored
+    /// output's gradient: an own objective (neuron conductance's) or a tensor per text would be misread, so both are refused.
+    /// </summary>
+    [Fact]
+    public void A_shared_pass_refuses_an_own_objective_and_tensors_not_given_per_row()
+    {
+        using var model = PowerOfSum.Classifier(2);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var tokenized = Attribution.Models.TokenizedTexts.Of(model, ["1 2", "3 4"], truncate: false);
+        var context = new AttributionContext(model, tokenized.Batch([0, 1]), Options).ForClasses([0, 1]);
+        var site = context.Site("embeddings");
+        context.SharedTexts!.Representatives.Should().Equal(0, 2);
+        context.SharedTexts.TextOfRow.Should().Equal(0, 0, 1, 1);
+
+        var objective = () => PathPass.Run(context, site, 1, null, objective: (logits, _) => logits.sum());
+        objective.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
+        var observed = () => PathPass.Run(context, site, 1, null, observe: site);
+        observed.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
+        var perText = () => PathPass.Run(context, site, 2, v => v);
+        perText.Should().Throw<InvalidOperationException>().WithMessage("*a tensor for each of the 2×4 rows, got 4*");
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData((1 << 20) + 1)]
