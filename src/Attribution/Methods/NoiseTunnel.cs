@@ -130,6 +130,13 @@ public sealed class NoiseTunnel : TextAttributor
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The built-in methods' noisy passes all go through the path pass, which draws each text's noise once for every
+    /// class, as a call per class (seeded alike) draws it; a user's method keeps a batch per class.
+    /// </remarks>
+    internal override bool SharesPathsAcrossClasses => inner is Gradient or GradientXInput or IntegratedGradients;
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         using var generator = new Generator(Seed);

@@ -104,6 +104,48 @@ public sealed class EveryClassPathTests
         stepsUsed.Should().HaveCountGreaterThan(1, "texts and classes that converge at different levels exercise the later levels' subsets");
     }
 
+    public static TheoryData<string> NoisyMethods => ["gradient", "gradient-x-input", "integrated-gradients", "integrated-gradients-50"];
+
+    /// <summary>
+    /// A noise tunnel draws each text's noise once for every class, the numbers a call per class draws (the same seed):
+    /// every class's scores equal its own call's, for fewer forward rows.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(NoisyMethods))]
+    public void Noise_tunnels_for_every_class_draw_each_text_s_noise_once_and_equal_a_call_per_class(string inner)
+    {
+        using var model = RandomBert();
+        string[] texts = ["5 9 12 7", "20 21", "8 30 31 32 33 6"];
+        var tunnel = new NoiseTunnel(inner switch
+        {
+            "gradient" => new Gradient(),
+            "gradient-x-input" => new GradientXInput(),
+            "integrated-gradients" => new IntegratedGradients(),
+            _ => new IntegratedGradients { Steps = 50 },
+        }) { Samples = 3, Stdev = 0.2, Seed = 11 };
+        var rows = 0L;
+        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
+        {
+            rows += ((ModelInput)input).InputIds.size(0);
+            return null;
+        });
+        var all = MethodRunner.AttributeClasses(model, texts, [tunnel], [0, 1, 2], Options);
+        var shared = rows;
+        rows = 0;
+        for (var c = 0; c < 3; c++)
+        {
+            var alone = tunnel.Attribute(model, texts, Options with { Target = Target.Class(c) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                all[0][t][c].Target.Should().Be(c);
+                all[0][t][c].Scores.Should().Equal(alone[t].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
+                all[0][t][c].Settings.Should().Equal(alone[t].Settings);
+            }
+        }
+
+        shared.Should().BeLessThan(rows / 2, "each noisy pass runs the texts once for the three classes");
+    }
+
     [Fact]
     public void Every_class_at_once_runs_fewer_forward_rows_than_a_call_per_class()
     {

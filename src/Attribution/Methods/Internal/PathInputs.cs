@@ -14,10 +14,11 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
 {
     public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null)
     {
-        if (context.SharedTexts is { } sharing && perturbInput is null)
+        if (context.SharedTexts is { } sharing)
         {
-            // Rows that repeat a text for other classes: the ends are the text's, computed once; the scores each row's class's.
-            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(context.Subset(sharing.Representatives), layer, side, index, baseline, null);
+            // Rows that repeat a text for other classes: the ends are the text's, computed once (a perturbation draws
+            // what a call for one class draws); the scores are each row's class's.
+            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(context.Subset(sharing.Representatives), layer, side, index, baseline, perturbInput);
             using var noGrad = no_grad();
             using var rows = tensor(sharing.TextOfRow.Select(t => (long)t).ToArray());
             return new PathInputs(input.index_select(0, rows), baselineActivation.index_select(0, rows),

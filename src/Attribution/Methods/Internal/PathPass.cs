@@ -89,7 +89,9 @@ internal static class PathPass
     /// <see cref="Run"/> on a batch whose rows repeat texts for several classes: each distinct text runs forward once
     /// (per path point), and one backward per class present gives every row the gradient of its own class, as a pass
     /// per class would, for one forward instead of one per class. <paramref name="replace"/> and the upstream value
-    /// give a tensor for every row (and path point) of the batch; those of one text are equal, so the text's first row stands for them.
+    /// give a tensor for every row (and path point) of the batch, whose rows of one text are equal, so the text's first
+    /// row stands for them; or one for every text, as <paramref name="replace"/> does when it adds noise to the tensor
+    /// it is given (the distinct texts'), drawing what a pass for one class would.
     /// </summary>
     private static LayerGradient RunShared(
         AttributionContext context, TextSharing sharing, LayerSite site, int repeats, Func<Tensor, Tensor>? replace, (LayerSite Site, Tensor Value)? upstream)
@@ -99,9 +101,11 @@ internal static class PathPass
         using var grad = enable_grad();
         using var firstRows = tensor(Enumerable.Range(0, repeats).SelectMany(k => sharing.Representatives.Select(r => (long)((k * rows) + r))).ToArray());
         using var textRows = tensor(sharing.Representatives.Select(r => (long)r).ToArray());
-        Tensor PerText(Tensor perRow) => perRow.size(0) == (long)repeats * rows
-            ? perRow.index_select(0, firstRows)
-            : throw new InvalidOperationException($"a shared pass needs a tensor for each of the {repeats}×{rows} rows, got {perRow.size(0)}");
+        Tensor PerText(Tensor given) => given.size(0) == (long)repeats * rows
+            ? given.index_select(0, firstRows)
+            : given.size(0) == (long)repeats * texts
+                ? given
+                : throw new InvalidOperationException($"a shared pass needs a tensor for each of the {repeats}×{rows} rows or {repeats}×{texts} texts, got {given.size(0)}");
 
         Tensor? leaf = null;
         using var upstreamTap = upstream is { } u ? new LayerTap(u.Site.Module, u.Site.Side, u.Site.Index, _ => PerText(u.Value)) : null;

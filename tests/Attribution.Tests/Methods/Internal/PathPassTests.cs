@@ -87,8 +87,9 @@ public sealed class PathPassTests
     }
 
     /// <summary>
-    /// On rows that repeat texts per class, a pass takes a tensor for every row and path point, and only the scored
-    /// output's gradient: an own objective (neuron conductance's) or a tensor per text would be misread, so both are refused.
+    /// On rows that repeat texts per class, a pass takes a tensor for every row (or text) and path point, and only the
+    /// scored output's gradient: an own objective (neuron conductance's) or a tensor of another size would be misread,
+    /// so both are refused.
     /// </summary>
     [Fact]
     public void A_shared_pass_refuses_an_own_objective_and_tensors_not_given_per_row()
@@ -105,8 +106,8 @@ public sealed class PathPassTests
         objective.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
         var observed = () => PathPass.Run(context, site, 1, null, observe: site);
         observed.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
-        var perText = () => PathPass.Run(context, site, 2, v => v);
-        perText.Should().Throw<InvalidOperationException>().WithMessage("*a tensor for each of the 2×4 rows, got 4*");
+        var oneRow = () => PathPass.Run(context, site, 2, v => v.narrow(0, 0, 1));
+        oneRow.Should().Throw<InvalidOperationException>().WithMessage("*a tensor for each of the 2×4 rows or 2×2 texts, got 1*");
     }
 
     [Theory]
