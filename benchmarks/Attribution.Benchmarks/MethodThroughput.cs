@@ -24,11 +24,12 @@ public static class MethodThroughput
         "ig" => new IntegratedGradients(),
         "ig-50" => new IntegratedGradients { Steps = 50 },
         "smoothgrad" => new NoiseTunnel(new Gradient()),
+        "gradient-shap" => new GradientShap(),
         "conductance" => new LayerConductance { Layer = "bert.encoder.layer.0" },
         "lime" => new Lime { Samples = 256 },
         "lrp" => new LrpEpsilon(),
         "predict" => null,
-        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, conductance, lime, lrp or predict", nameof(name)),
+        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, lime, lrp or predict", nameof(name)),
     };
 
     public static int Run(string[] args)

@@ -125,6 +125,10 @@ public sealed class GradientShap : LayerMethod
         ]);
 
     /// <inheritdoc />
+    /// <remarks>Each row draws from a generator of its own seeded alike, so a text's rows for several classes draw the same points.</remarks>
+    internal override bool SharesPathsAcrossClasses => true;
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         var layer = context.Layer(Layer);
@@ -138,7 +142,7 @@ public sealed class GradientShap : LayerMethod
         {
             var total = zeros_like(input);
             var expectedChange = new double[batch];
-            var perPass = PathPass.PointsPerPass(batch, length, InternalBatchSize, TokenBudget);
+            var perPass = PathPass.PointsPerPass(context.PassRows, length, InternalBatchSize, TokenBudget);
             for (var first = 0; first < Samples; first += perPass)
             {
                 var count = Math.Min(perPass, Samples - first);

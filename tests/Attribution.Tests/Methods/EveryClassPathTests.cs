@@ -104,25 +104,27 @@ public sealed class EveryClassPathTests
         stepsUsed.Should().HaveCountGreaterThan(1, "texts and classes that converge at different levels exercise the later levels' subsets");
     }
 
-    public static TheoryData<string> NoisyMethods => ["gradient", "gradient-x-input", "integrated-gradients", "integrated-gradients-50"];
+    public static TheoryData<string> NoisyMethods => ["gradient", "gradient-x-input", "integrated-gradients", "integrated-gradients-50", "gradient-shap"];
 
     /// <summary>
-    /// A noise tunnel draws each text's noise once for every class, the numbers a call per class draws (the same seed):
-    /// every class's scores equal its own call's, for fewer forward rows.
+    /// A noise tunnel draws each text's noise once for every class, the numbers a call per class draws (the same seed),
+    /// and GradientSHAP's rows of one text draw alike: every class's scores equal its own call's, for fewer forward rows.
     /// </summary>
     [Theory]
     [MemberData(nameof(NoisyMethods))]
-    public void Noise_tunnels_for_every_class_draw_each_text_s_noise_once_and_equal_a_call_per_class(string inner)
+    public void Noisy_methods_for_every_class_draw_each_text_s_noise_once_and_equal_a_call_per_class(string inner)
     {
         using var model = RandomBert();
         string[] texts = ["5 9 12 7", "20 21", "8 30 31 32 33 6"];
-        var tunnel = new NoiseTunnel(inner switch
-        {
-            "gradient" => new Gradient(),
-            "gradient-x-input" => new GradientXInput(),
-            "integrated-gradients" => new IntegratedGradients(),
-            _ => new IntegratedGradients { Steps = 50 },
-        }) { Samples = 3, Stdev = 0.2, Seed = 11 };
+        IAttributor tunnel = inner == "gradient-shap"
+            ? new GradientShap { Samples = 7, Stdev = 0.2, Seed = 11, Baselines = [Baseline.Pad, Baseline.Zero] }
+            : new NoiseTunnel(inner switch
+            {
+                "gradient" => new Gradient(),
+                "gradient-x-input" => new GradientXInput(),
+                "integrated-gradients" => new IntegratedGradients(),
+                _ => new IntegratedGradients { Steps = 50 },
+            }) { Samples = 3, Stdev = 0.2, Seed = 11 };
         var rows = 0L;
         using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
         {
@@ -140,6 +142,14 @@ public sealed class EveryClassPathTests
                 all[0][t][c].Target.Should().Be(c);
                 all[0][t][c].Scores.Should().Equal(alone[t].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)));
                 all[0][t][c].Settings.Should().Equal(alone[t].Settings);
+                if (alone[t].ConvergenceDelta is { } delta)
+                {
+                    all[0][t][c].ConvergenceDelta.Should().BeApproximately(delta, 1e-5, "equal draws give equal deltas");
+                }
+                else
+                {
+                    all[0][t][c].ConvergenceDelta.Should().BeNull();
+                }
             }
         }
 
