@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Attribution.Methods.LimeParts;
+using Attribution.Methods.Perturbation;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
 using Attribution.Engine;
@@ -40,7 +41,7 @@ namespace Attribution.Methods;
 /// <see cref="Perturb"/> and <see cref="Fit"/> expose every step (and accept given masks) for inspection and tests.
 /// </para>
 /// </remarks>
-public sealed class Lime : IPerturbationAttributor
+public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
 {
     /// <summary>Sampling scheme, kernel and surrogate regression (default LIT).</summary>
     public LimePreset Preset { get; init; } = LimePreset.Lit;
@@ -231,8 +232,9 @@ public sealed class Lime : IPerturbationAttributor
         return RunWith(predictor, text, target, features, masks);
     }
 
+    // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
     private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, ModelRows? shared = null)
     {
         if (features.Count == 0)
         {
@@ -283,8 +285,16 @@ public sealed class Lime : IPerturbationAttributor
 
         // Each distinct perturbed text is scored once (short texts repeat masks often: 4 words have 16 masks), and
         // the distinct texts go to the model sorted by length, so padding within a batch stays small.
-        var distinct = texts.Distinct(StringComparer.Ordinal).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
-        var byText = new Dictionary<string, double>(distinct.Count, StringComparer.Ordinal);
+        var byText = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var known in texts)
+        {
+            if (shared is not null && shared.TryGet(known, out var row))
+            {
+                byText[known] = row[target];
+            }
+        }
+
+        var distinct = texts.Distinct(StringComparer.Ordinal).Where(t => !byText.ContainsKey(t)).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
         // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
         // per perturbed text, where Predict would tokenize again to sort and again to encode).
         var classifier = predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
@@ -312,6 +322,7 @@ public sealed class Lime : IPerturbationAttributor
             for (var i = 0; i < rows.Length; i++)
             {
                 byText[chunk[i]] = rows[i][target];
+                shared?.Add(chunk[i], rows[i]);
             }
         }
 
@@ -323,8 +334,14 @@ public sealed class Lime : IPerturbationAttributor
 
     private IReadOnlyList<Explanation> AttributeAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions? options)
     {
-        Internal.TextArguments.Check(texts);
         options ??= new AttributionOptions();
+        Check(model, texts, options);
+        return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
+    }
+
+    private void Check(ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions options)
+    {
+        Internal.TextArguments.Check(texts);
         options.Validate();
         ValidateSettings();
         if (options.Pairs is not null)
@@ -338,14 +355,25 @@ public sealed class Lime : IPerturbationAttributor
         {
             throw TokensNeedTokenizer();
         }
-
-        return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
     }
 
-    private Explanation ExplainModel(ITokenClassifier model, string text, AttributionOptions options)
+    /// <inheritdoc />
+    IReadOnlyList<Explanation[]> IEveryClassAttributor.AttributeClasses(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<int> classes, AttributionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Check(model, texts, options);
+        return texts.Select(text =>
+        {
+            var rows = new ModelRows();
+            return classes.Select(c => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows)).ToArray();
+        }).ToArray();
+    }
+
+    // rows: the model's outputs for this text, shared with its runs for other classes, or null.
+    private Explanation ExplainModel(ITokenClassifier model, string text, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
-        var (encoding, logits, probabilities) = Forward(model, text);
+        var (encoding, logits, probabilities) = Forward(model, text, rows);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;
@@ -361,7 +389,7 @@ public sealed class Lime : IPerturbationAttributor
                 .ToArray();
         }
 
-        var run = RunWith(model, text, target, features, null, options.Cancellation);
+        var run = RunWith(model, text, target, features, null, options.Cancellation, rows);
 
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
@@ -447,7 +475,7 @@ public sealed class Lime : IPerturbationAttributor
     }
 
     /// <summary>The original text's encoding (without padding), logits and probabilities.</summary>
-    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text)
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, ModelRows? rows)
     {
         var encoding = model.Tokenizer.Encode(text, maxLength: model.MaxLength);
         if (encoding.Truncated > 0)
@@ -457,8 +485,9 @@ public sealed class Lime : IPerturbationAttributor
                 nameof(text));
         }
 
-        var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
+        rows?.Unperturbed = logits;
         return (encoding, logits, model.Head.Probabilities(logits));
     }
 

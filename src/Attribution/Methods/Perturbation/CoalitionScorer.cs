@@ -17,19 +17,23 @@ internal sealed class CoalitionScorer
     private const int CacheLimit = 1 << 16;
 
     private readonly Dictionary<string, double> cache = new(StringComparer.Ordinal);
-    private readonly Func<IReadOnlyList<bool[]>, double[]> evaluate;
+    private readonly Func<IReadOnlyList<bool[]>, double[][]> evaluate;
+    private readonly Func<double[], double> score;
     private readonly Func<bool[], int> length;
     private readonly int batchSize;
-
     private readonly int tokenBudget;
+    private readonly ModelRows? rows;
 
-    private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, double[]> evaluate, Func<bool[], int> length)
+    private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, double[][]> evaluate, Func<double[], double> score,
+        Func<bool[], int> length, ModelRows? rows)
     {
         this.tokenBudget = tokenBudget;
         FeatureCount = features;
         this.batchSize = batchSize;
         this.evaluate = evaluate;
+        this.score = score;
         this.length = length;
+        this.rows = rows;
     }
 
     /// <summary>Stops the run between model calls.</summary>
@@ -47,12 +51,17 @@ internal sealed class CoalitionScorer
     /// <summary>Coalitions asked for, repeats included.</summary>
     public long Requests { get; private set; }
 
+    /// <summary>Perturbed inputs whose model output an earlier run on the same text (another class) had already scored.</summary>
+    public int Reused { get; private set; }
+
     /// <summary>
     /// A scorer that perturbs token ids: tokens of absent features are replaced by <paramref name="replacement"/> or
-    /// removed when it is null; tokens of no feature (special tokens) always stay.
+    /// removed when it is null; tokens of no feature (special tokens) always stay. With <paramref name="rows"/> (the
+    /// model's outputs for this text's perturbed inputs, shared with its runs for other classes), an input another
+    /// class's run scored costs no model call.
     /// </summary>
     public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
-        int target, ScoreOutput score, int batchSize, int tokenBudget)
+        int target, ScoreOutput score, int batchSize, int tokenBudget, ModelRows? rows = null)
     {
         TokenSequence Build(bool[] present) =>
             PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
@@ -61,13 +70,9 @@ internal sealed class CoalitionScorer
             ? Enumerable.Range(0, encoding.Length).Count(t => tokenFeature[t] < 0 || present[tokenFeature[t]])
             : encoding.Length;
 
-        double[] Evaluate(IReadOnlyList<bool[]> coalitions)
-        {
-            var rows = model.PredictLogits(coalitions.Select(Build).ToArray());
-            return rows.Select(row => ScoreChecks.Value(model.Head, score, row, target)).ToArray();
-        }
+        double[][] Evaluate(IReadOnlyList<bool[]> coalitions) => model.PredictLogits(coalitions.Select(Build).ToArray());
 
-        return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, Length);
+        return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, row => ScoreChecks.Value(model.Head, score, row, target), Length, rows);
     }
 
     /// <summary>
@@ -78,10 +83,9 @@ internal sealed class CoalitionScorer
         string? replacement, int target, int batchSize)
     {
         string Build(bool[] present) => LimeText.Rebuild(text, features, present, joinWords, replacement);
-        double[] Evaluate(IReadOnlyList<bool[]> coalitions) =>
-            Lime.Predict(predictor, coalitions.Select(Build).ToArray()).Select(row => row[target]).ToArray();
+        double[][] Evaluate(IReadOnlyList<bool[]> coalitions) => Lime.Predict(predictor, coalitions.Select(Build).ToArray());
         // A black box's cost per text is unknown: calls are sized by count only (the length still orders them).
-        return new CoalitionScorer(features.Count, batchSize, int.MaxValue, Evaluate, present => Build(present).Length);
+        return new CoalitionScorer(features.Count, batchSize, int.MaxValue, Evaluate, row => row[target], present => Build(present).Length, null);
     }
 
     /// <summary>The scored output for each coalition, in order.</summary>
@@ -106,23 +110,38 @@ internal sealed class CoalitionScorer
         }
 
         var fresh = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (rows is not null)
+        {
+            // Inputs another class's run on this text already sent to the model: their outputs are scored for this class.
+            var unseen = new List<int>(missing.Count);
+            foreach (var i in missing)
+            {
+                if (rows.TryGet(keys[i], out var row))
+                {
+                    fresh[keys[i]] = Checked(score(row));
+                    Reused++;
+                }
+                else
+                {
+                    unseen.Add(i);
+                }
+            }
+
+            missing = unseen;
+        }
+
         var lengths = missing.Select(i => length(coalitions[i])).ToArray();
         foreach (var call in TokenBudgetBatches.Chunk(lengths, tokenBudget, batchSize))
         {
             var chunk = call.Select(j => missing[j]).ToArray();
             Cancellation.ThrowIfCancellationRequested();
-            var values = evaluate(chunk.Select(i => coalitions[i]).ToArray());
+            var outputs = evaluate(chunk.Select(i => coalitions[i]).ToArray());
             ModelCalls++;
             Evaluations += chunk.Length;
             for (var j = 0; j < chunk.Length; j++)
             {
-                if (!double.IsFinite(values[j]))
-                {
-                    throw new NonFiniteValueException(NonFiniteSource.ModelOutput,
-                        $"the model's scored output is {values[j]} for a perturbed input: its weights probably contain NaN or infinite values, or overflow; non-finite outputs cannot be attributed");
-                }
-
-                fresh[keys[chunk[j]]] = values[j];
+                rows?.Add(keys[chunk[j]], outputs[j]);
+                fresh[keys[chunk[j]]] = Checked(score(outputs[j]));
             }
         }
 
@@ -134,12 +153,16 @@ internal sealed class CoalitionScorer
         return keys.Select(k => fresh.TryGetValue(k, out var v) ? v : cache[k]).ToArray();
     }
 
+    private static double Checked(double value) => double.IsFinite(value)
+        ? value
+        : throw new NonFiniteValueException(NonFiniteSource.ModelOutput,
+            $"the model's scored output is {value} for a perturbed input: its weights probably contain NaN or infinite values, or overflow; non-finite outputs cannot be attributed");
+
     /// <summary>Records a value already known (the unperturbed input's, from the prediction), so it costs no model call.</summary>
     public void Remember(bool[] coalition, double value) => cache[Key(coalition)] = value;
 
     /// <summary>The scored output for one coalition.</summary>
     public double Value(bool[] coalition) => Values([coalition])[0];
-
 
     private static string Key(bool[] present) => string.Create(present.Length, present, (span, p) =>
     {

@@ -23,7 +23,7 @@ namespace Attribution.Methods;
 /// as with <see cref="Lime"/>. A text longer than the model accepts is refused unless
 /// <see cref="AttributionOptions.Truncate"/> is set (then the dropped tokens are not explained, and a note says so).
 /// </remarks>
-public abstract class PerturbationMethod : IPerturbationAttributor
+public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassAttributor
 {
     /// <summary>The most perturbed inputs per model call.</summary>
     public const int MaxBatchSize = 4096;
@@ -111,6 +111,18 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         return texts.Select(text => RunBlackBox(model, text, options).Explanation).ToList();
     }
 
+    /// <inheritdoc />
+    IReadOnlyList<Explanation[]> IEveryClassAttributor.AttributeClasses(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<int> classes, AttributionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options = Prepare(texts, options);
+        return texts.Select((text, i) =>
+        {
+            var rows = new ModelRows();
+            return classes.Select(c => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation).ToArray();
+        }).ToArray();
+    }
+
     /// <summary>
     /// One text's run for a classifier, with every figure behind the explanation: features, per-feature scores, the
     /// scored output with every feature present and with none, and the model calls it took.
@@ -122,7 +134,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         return RunText(model, text, options.Pairs?[0], options).Result;
     }
 
-    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options)
+    // rows: the model's outputs for this text, shared with its runs for other classes, or null.
+    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
         var tokenizer = model.Tokenizer;
@@ -140,8 +153,9 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             notes.Add($"the text was truncated: {encoding.Truncated} token(s) beyond the model's limit of {model.MaxLength} were dropped and are not explained");
         }
 
-        var logits = model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
+        rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
         ScoreChecks.Check(model.Head, options.Score);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
@@ -164,7 +178,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor
             throw new ArgumentOutOfRangeException(nameof(BaselineId), id, $"the baseline id is not in {model.Name}'s vocabulary (0..{tokenizer.VocabularySize - 1})");
         }
 
-        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize, TokenBudget);
+        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize, TokenBudget, rows);
         scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), ScoreChecks.Value(model.Head, options.Score, logits, target));
         scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
@@ -220,7 +234,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor
         }
 
         notes.AddRange(result.Notes);
-        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s) ({scorer.Requests} coalition(s) asked for; repeats are scored once)");
+        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s) ({scorer.Requests} coalition(s) asked for; repeats are scored once)" +
+            (scorer.Reused > 0 ? $"; {scorer.Reused} more taken from the model outputs of another class's run on this text" : string.Empty));
         return new PerturbationRun(features, result.Scores, target, result.FullScore, result.EmptyScore, result.Delta,
             scorer.ModelCalls, scorer.Evaluations, scorer.Requests, notes);
     }
