@@ -58,8 +58,19 @@ public sealed class EveryClassPerturbationTests
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-multilabel-random"));
         var all = MethodRunner.AttributeClasses(model, ["a charming and funny film"], [new Occlusion()], [1, 2]);
-        all[0][0][0].Notes.Should().Contain(n => n.StartsWith("5 perturbed input(s) scored in 1 model call(s)", StringComparison.Ordinal) && !n.Contains("another class", StringComparison.Ordinal));
+        all[0][0][0].Notes.Should().Contain("5 perturbed input(s) scored in 1 model call(s) (6 coalition(s) asked for; repeats are scored once)");
         all[0][0][1].Notes.Should().Contain(n => n.StartsWith("0 perturbed input(s) scored in 0 model call(s)", StringComparison.Ordinal)
             && n.EndsWith("; 5 more taken from the model outputs of another class's run on this text", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every class at once checks what a call per class checks: LIME takes no sentence pairs, and its settings.</summary>
+    [SkippableFact]
+    public void Lime_for_every_label_refuses_pairs_and_bad_settings_as_a_call_does()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/bert-multilabel-random"));
+        var pairs = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 8 }], [0, 1], new AttributionOptions { Pairs = ["a book"] });
+        pairs.Should().Throw<ArgumentException>().WithMessage("*does not take sentence pairs*");
+        var samples = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 0 }], [0, 1]);
+        samples.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Samples");
     }
 }
