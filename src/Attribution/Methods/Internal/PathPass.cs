@@ -125,31 +125,36 @@ internal static class PathPass
 
         PathInputs.EnsureRanOnce(tap, context);
 
-        // One backward per class; row (k, r) takes its class's gradient at its text's row of path point k.
-        var classes = context.Targets.Distinct().ToArray();
-        var gradients = new Tensor[classes.Length];
-        for (var c = 0; c < classes.Length; c++)
-        {
-            var score = context.ScoreOfClass(logits, classes[c]).sum();
-            gradients[c] = Gradients.OfOrZeros(score, leaf!, retainGraph: c < classes.Length - 1);
-        }
-
-        var pick = new long[repeats * rows];
-        var activationPick = new long[repeats * rows];
+        // Row (k, r) is its text's row of path point k in the pass.
+        var passRows = new long[repeats * rows];
         for (var k = 0; k < repeats; k++)
         {
             for (var r = 0; r < rows; r++)
             {
-                var passRow = (k * texts) + sharing.TextOfRow[r];
-                activationPick[(k * rows) + r] = passRow;
-                pick[(k * rows) + r] = (Array.IndexOf(classes, context.Targets[r]) * (long)repeats * texts) + passRow;
+                passRows[(k * rows) + r] = (k * texts) + sharing.TextOfRow[r];
             }
         }
 
-        using var noGrad = no_grad();
-        using var gradientIndex = tensor(pick);
-        using var activationIndex = tensor(activationPick);
-        var stacked = gradients.Length == 1 ? gradients[0] : cat(gradients);
-        return new LayerGradient(leaf!.detach().index_select(0, activationIndex), stacked.index_select(0, gradientIndex));
+        // One backward per class, each class's rows taking their gradient from it at once (so one class's gradient is held at a time).
+        var classes = context.Targets.Distinct().ToArray();
+        Tensor? gradient = null;
+        for (var c = 0; c < classes.Length; c++)
+        {
+            var score = context.ScoreOfClass(logits, classes[c]).sum();
+            using var classGradient = Gradients.OfOrZeros(score, leaf!, retainGraph: c < classes.Length - 1);
+            var to = Enumerable.Range(0, repeats * rows).Where(i => context.Targets[i % rows] == classes[c]).Select(i => (long)i).ToArray();
+            using var noGrad = no_grad();
+            using var toIndex = tensor(to);
+            using var fromIndex = tensor(to.Select(i => passRows[i]).ToArray());
+            gradient ??= empty([repeats * rows, .. classGradient.shape[1..]], classGradient.dtype);
+            using var taken = classGradient.index_select(0, fromIndex);
+            gradient.index_copy_(0, toIndex, taken);
+        }
+
+        using (no_grad())
+        {
+            using var activationIndex = tensor(passRows);
+            return new LayerGradient(leaf!.detach().index_select(0, activationIndex), gradient!);
+        }
     }
 }
