@@ -27,9 +27,11 @@ public static class MethodThroughput
         "gradient-shap" => new GradientShap(),
         "conductance" => new LayerConductance { Layer = "bert.encoder.layer.0" },
         "lime" => new Lime { Samples = 256 },
+        "occlusion" => new Occlusion(),
+        "kernel-shap" => new KernelShap(),
         "lrp" => new LrpEpsilon(),
         "predict" => null,
-        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, lime, lrp or predict", nameof(name)),
+        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, lime, occlusion, kernel-shap, lrp or predict", nameof(name)),
     };
 
     public static int Run(string[] args)
