@@ -215,6 +215,24 @@ public sealed class AttributorLeakTests(SstBertTinyFixture fixture) : IClassFixt
         LiveTensors.Count.Should().Be(before);
     }
 
+    /// <summary>Path methods, noisy methods and perturbation methods explaining every class at once free what their shared passes made.</summary>
+    [SkippableFact]
+    public void Every_class_at_once_frees_the_shared_path_passes()
+    {
+        IAttributor[] methods =
+        [
+            new IntegratedGradients(), new IntegratedGradients { Steps = 8 },
+            new LayerConductance { Layer = "bert.encoder.layer.0" }, new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 6 },
+            new NoiseTunnel(new IntegratedGradients()) { Samples = 2 }, new NoiseTunnel(new GradientXInput()) { Samples = 2 },
+            new GradientShap { Samples = 3 }, new Lime { Samples = 16 }, new Occlusion(),
+        ];
+        string[] texts = ["a sometimes tedious film", "an utterly charming and hilarious film that never flags"];
+        MethodRunner.AttributeClasses(fixture.Model, texts, methods, [0, 1]);
+        var before = LiveTensors.Count;
+        MethodRunner.AttributeClasses(fixture.Model, texts, methods, [1, 0]);
+        LiveTensors.Count.Should().Be(before);
+    }
+
     [SkippableFact]
     public void Noise_tunnel_is_seeded_and_frees_its_tensors()
     {
