@@ -73,6 +73,59 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Every class at once from four threads: the rows repeated per class, the shared path passes and the model outputs
+    /// kept across classes are per call, so each thread's results equal the single-threaded ones bit for bit.
+    /// </summary>
+    [SkippableFact]
+    public void Every_class_at_once_gives_single_threaded_results_from_four_threads()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
+        IAttributor[] methods =
+        [
+            new IntegratedGradients(), new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 6 },
+            new NoiseTunnel(new GradientXInput()) { Samples = 2, Seed = 3 }, new Lime { Samples = 24, Seed = 5 }, new Occlusion(),
+        ];
+        var expected = Enumerable.Range(0, Threads).Select(t => MethodRunner.AttributeClasses(model, [Texts[2 * t], Texts[(2 * t) + 1]], methods, [1, 0])).ToArray();
+        var before = LiveTensors.Settled();
+        var failures = new ConcurrentQueue<string>();
+        using var start = new Barrier(Threads);
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var call = 0; call < 5; call++)
+            {
+                try
+                {
+                    var actual = MethodRunner.AttributeClasses(model, [Texts[2 * t], Texts[(2 * t) + 1]], methods, [1, 0]);
+                    for (var m = 0; m < methods.Length; m++)
+                    {
+                        for (var i = 0; i < 2; i++)
+                        {
+                            for (var c = 0; c < 2; c++)
+                            {
+                                if (Difference(actual[m][i][c], expected[t][m][i][c]) is { } difference)
+                                {
+                                    failures.Enqueue($"thread {t}, {methods[m].Name}, text {i}, class {c}: {difference}");
+                                }
+                            }
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue($"thread {t}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+
+        failures.Should().BeEmpty();
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every call removes its hooks");
+        LiveTensors.Settled().Should().Be(before, "every call frees every tensor it made, on every thread");
+    }
+
+    /// <summary>
     /// Every gradient method with few steps and samples (the test is about threads, not accuracy), LRP-ε where the
     /// model supports it (not the LSTM), and LIME. Conductance needs a hookable layer with a token axis: a BERT layer,
     /// or on the small models the word embeddings themselves (their LSTM is native, their other layers have no token
