@@ -324,6 +324,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 byText[chunk[i]] = rows[i][target];
                 shared?.Add(chunk[i], rows[i]);
             }
+
+            shared?.Called(chunk.Length);
         }
 
         var probabilities = texts.Select(t => byText[t]).ToArray();
@@ -365,7 +367,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         return texts.Select(text =>
         {
             var rows = new ModelRows();
-            return classes.Select(c => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows)).ToArray();
+            var explanations = classes.Select(c => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows)).ToArray();
+            return explanations.Select(e => e with { Notes = [.. e.Notes, rows.Note(classes.Count)] }).ToArray();
         }).ToArray();
     }
 

@@ -46,6 +46,7 @@ public sealed class EveryClassPerturbationTests
                 all[0][t][c].Target.Should().Be(labels[c]);
                 all[0][t][c].Scores.Should().Equal(perLabel[c][t].Scores, (a, b) => Math.Abs(a - b) <= 1e-12 * (1 + Math.Abs(b)));
                 all[0][t][c].Logits.Should().Equal(perLabel[c][t].Logits);
+                all[0][t][c].Notes.Should().ContainSingle(n => n.StartsWith("explained for 3 classes at once: the text's perturbed inputs went to the model once for all of them (", StringComparison.Ordinal));
             }
         }
 
@@ -61,6 +62,11 @@ public sealed class EveryClassPerturbationTests
         all[0][0][0].Notes.Should().Contain("5 perturbed input(s) scored in 1 model call(s) (6 coalition(s) asked for; repeats are scored once)");
         all[0][0][1].Notes.Should().Contain(n => n.StartsWith("0 perturbed input(s) scored in 0 model call(s)", StringComparison.Ordinal)
             && n.EndsWith("; 5 more taken from the model outputs of another class's run on this text", StringComparison.Ordinal));
+
+        // The class that made the calls may not be the one shown (the CLI shows labels above 0.5): each says the total.
+        const string Shared = "explained for 2 classes at once: the text's perturbed inputs went to the model once for all of them (5 input(s) in 1 model call(s))";
+        all[0][0][0].Notes.Should().Contain(Shared);
+        all[0][0][1].Notes.Should().Contain(Shared);
     }
 
     /// <summary>Every class at once checks what a call per class checks: LIME takes no sentence pairs, and its settings.</summary>

@@ -138,6 +138,7 @@ internal sealed class CoalitionScorer
             var outputs = evaluate(chunk.Select(i => coalitions[i]).ToArray());
             ModelCalls++;
             Evaluations += chunk.Length;
+            rows?.Called(chunk.Length);
             for (var j = 0; j < chunk.Length; j++)
             {
                 rows?.Add(keys[chunk[j]], outputs[j]);

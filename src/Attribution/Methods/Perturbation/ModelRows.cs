@@ -14,7 +14,24 @@ internal sealed class ModelRows
     /// <summary>The model's output for the text itself (the prediction), once a run has computed it.</summary>
     public double[]? Unperturbed { get; set; }
 
+    /// <summary>Perturbed inputs sent to the model for this text, all classes together.</summary>
+    public int Evaluations { get; private set; }
+
+    /// <summary>Model calls made for this text, all classes together.</summary>
+    public int ModelCalls { get; private set; }
+
     public bool TryGet(string key, out double[] row) => rows.TryGetValue(key, out row!);
+
+    /// <summary>Counts one model call of <paramref name="inputs"/> perturbed inputs.</summary>
+    public void Called(int inputs)
+    {
+        ModelCalls++;
+        Evaluations += inputs;
+    }
+
+    /// <summary>What every class's explanation says of the shared cost (the class that made the calls may not be shown).</summary>
+    public string Note(int classes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"explained for {classes} classes at once: the text's perturbed inputs went to the model once for all of them ({Evaluations} input(s) in {ModelCalls} model call(s))");
 
     public void Add(string key, double[] row)
     {

@@ -119,7 +119,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return texts.Select((text, i) =>
         {
             var rows = new ModelRows();
-            return classes.Select(c => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation).ToArray();
+            var explanations = classes.Select(c => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation).ToArray();
+            return explanations.Select(e => e with { Notes = [.. e.Notes, rows.Note(classes.Count)] }).ToArray();
         }).ToArray();
     }
 
