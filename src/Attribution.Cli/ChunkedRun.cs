@@ -90,6 +90,11 @@ internal static class ChunkedRun
 /// <summary>Checks on the texts before any work, so a long run does not fail halfway.</summary>
 internal static class TextChecks
 {
+    /// <summary>Per text, the tokens beyond the model's limit that truncation drops (0 for a text within it).</summary>
+    public static int[] TokensBeyondLimit(ITokenClassifier model, IReadOnlyList<string> texts) => model.MaxLength is { } max
+        ? texts.Select(text => Math.Max(0, model.Tokenizer.Encode(text).Length - max)).ToArray()
+        : new int[texts.Count];
+
     /// <summary>Refuses texts longer than the model accepts unless <paramref name="truncate"/>.</summary>
     public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null)
     {

@@ -165,7 +165,11 @@ internal static class Output
     }
 
     /// <summary>Predictions as a table, JSON or Markdown.</summary>
-    public static string Predictions(ITokenClassifier model, IReadOnlyList<Prediction> predictions, string format)
+    /// <param name="model">The classifier.</param>
+    /// <param name="predictions">One per text.</param>
+    /// <param name="format">table, json or markdown.</param>
+    /// <param name="truncated">Per text, the tokens truncation dropped (JSON's <c>truncated_tokens</c>, where above 0), or null.</param>
+    public static string Predictions(ITokenClassifier model, IReadOnlyList<Prediction> predictions, string format, IReadOnlyList<int>? truncated = null)
     {
         switch (format)
         {
@@ -185,10 +189,16 @@ internal static class Output
 
                         json.WriteEndArray();
                         json.WriteStartArray("predictions");
-                        foreach (var p in predictions)
+                        for (var i = 0; i < predictions.Count; i++)
                         {
+                            var p = predictions[i];
                             json.WriteStartObject();
                             json.WriteString("text", p.Text);
+                            if (truncated is not null && truncated[i] > 0)
+                            {
+                                json.WriteNumber("truncated_tokens", truncated[i]);
+                            }
+
                             if (model.Head == OutputHead.Regression)
                             {
                                 json.WriteNumber("score", p.Logits[0]);

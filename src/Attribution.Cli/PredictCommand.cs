@@ -33,8 +33,17 @@ internal static class PredictCommand
             var model = ModelSource.LoadAny(parse.GetValue(options.Model), context);
             using var owner = model as IDisposable;
             TextChecks.CheckLengths(model, texts, truncate, parse.GetValue(options.Input) is null ? "--text" : "--input");
+            var dropped = truncate ? TextChecks.TokensBeyondLimit(model, texts) : null;
+            for (var i = 0; i < (dropped?.Length ?? 0); i++)
+            {
+                if (dropped![i] > 0)
+                {
+                    context.Error.WriteLine($"note: text {i + 1} was truncated: its {dropped[i]} token(s) beyond {model.Name}'s limit of {model.MaxLength} were dropped before classifying");
+                }
+            }
+
             var predictions = ChunkedRun.Predict(model, texts, parse.GetValue(options.BatchSize) ?? 16, truncate, context);
-            Output.Write(Output.Predictions(model, predictions, parse.GetValue(format) ?? "table"), parse.GetValue(options.Output), context);
+            Output.Write(Output.Predictions(model, predictions, parse.GetValue(format) ?? "table", dropped), parse.GetValue(options.Output), context);
             return ExitCodes.Ok;
         });
         return command;

@@ -50,12 +50,18 @@ public sealed class CliOnnxTests
         refused.Code.Should().Be(ExitCodes.Usage, refused.ToString());
         refused.Error.Should().Contain("202 tokens").And.Contain("at most 128");
 
-        var truncated = CliHarness.Run("predict", "--model", TinyBertOnnx, "--text", text, "--truncate", "--format", "json");
+        var truncated = CliHarness.Run("predict", "--model", TinyBertOnnx, "--text", text, "--text", "good", "--truncate", "--format", "json");
         truncated.Code.Should().Be(0, truncated.ToString());
         using var model = ClassifierLoader.Load(CliHarness.TinyBert);
         var expected = model.Predict([text], truncate: true)[0];
-        var probabilities = JsonNode.Parse(truncated.Out)!["predictions"]![0]!["probabilities"]!.AsArray().Select(p => p!.GetValue<double>()).ToArray();
+        var predictions = JsonNode.Parse(truncated.Out)!["predictions"]!.AsArray();
+        var probabilities = predictions[0]!["probabilities"]!.AsArray().Select(p => p!.GetValue<double>()).ToArray();
         probabilities[1].Should().BeApproximately(expected.Probabilities[1], 1e-4);
+
+        // Truncation is reported: 202 − 128 tokens dropped from the first text, none from the second.
+        predictions[0]!["truncated_tokens"]!.GetValue<int>().Should().Be(74);
+        predictions[1]!.AsObject().ContainsKey("truncated_tokens").Should().BeFalse();
+        truncated.Error.Should().Contain("note: text 1 was truncated: its 74 token(s) beyond").And.NotContain("text 2 was truncated");
     }
 
     [SkippableFact]
