@@ -108,6 +108,7 @@ internal static class CompareCommand
         var model = ModelSource.LoadAny(settings.ModelPath, context);
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
+        Checks.Score(model, settings.Explain.Score);
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var defaults = parse.GetValue(options.Methods) is not { Length: > 0 };
         if (defaults && model is not ITextClassifier)

@@ -155,6 +155,7 @@ internal static class EvaluateCommand
 
         using var smoothOwner = smoothed;
         Checks.Target(model, settings.Explain.Target);
+        Checks.Score(model, settings.Explain.Score);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
         var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];

@@ -39,6 +39,7 @@ internal static class ExplainCommand
         var model = ModelSource.LoadAny(settings.ModelPath, context);
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
+        Checks.Score(model, settings.Explain.Score);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         IReadOnlyList<Explanation> results;
@@ -76,6 +77,16 @@ internal static class Checks
         catch (ArgumentException e)
         {
             throw new UsageException("--target", CliApp.UsageMessage(e).Replace("--target: ", string.Empty, StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>Refuses a <c>--score</c> the model's head has no value for (a regression model has only its output).</summary>
+    public static void Score(ITokenClassifier model, ScoreOutput score)
+    {
+        if (model.Head == OutputHead.Regression && score != ScoreOutput.Logit)
+        {
+            throw new UsageException("--score",
+                $"{model.Name} is a regression model (one real-valued output), which has no {score.Name()}: leave --score out, or give --score logit (the output itself)");
         }
     }
 }

@@ -78,6 +78,7 @@ internal static class SanityCommand
 
         using var model = ModelSource.Load(settings.ModelPath, context, out _);
         Checks.Target(model, settings.Explain.Target);
+        Checks.Score(model, settings.Explain.Score);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
 

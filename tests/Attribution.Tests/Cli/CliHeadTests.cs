@@ -1,3 +1,4 @@
+using Attribution.Cli;
 using Attribution.Models;
 using Attribution.Salience;
 
@@ -24,8 +25,14 @@ public sealed class CliHeadTests
     [SkippableFact]
     public void A_regression_model_refuses_a_probability_naming_the_option()
     {
-        var run = CliHarness.Run("explain", "--model", SharedData.Require("models/bert-regression-random"), "--method", "gradient", "--score", "probability", "--text", "a film");
-        run.Code.Should().NotBe(0);
-        run.Error.Should().Contain("regression").And.Contain("--score logit");
+        foreach (var command in new[] { "explain", "compare", "evaluate", "sanity" })
+        {
+            string[] extra = command == "evaluate" ? ["--metric", "comprehensiveness"] : [];
+            var run = CliHarness.Run([command, "--model", SharedData.Require("models/bert-regression-random"), command == "compare" ? "--methods" : "--method", "gradient",
+                "--score", "log-probability", "--text", "a film", .. extra]);
+            run.Code.Should().Be(ExitCodes.Usage, $"{command}: {run}");
+            run.Error.Should().StartWith("error: --score: bert-regression-random is a regression model (one real-valued output), which has no log-probability")
+                .And.Contain("--score logit").And.NotContain("ScoreOutput", $"{command} speaks of options, not of the library's API");
+        }
     }
 }
