@@ -403,6 +403,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         {
             Head = model.Head,
             ScoreOutput = model.Head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability,
+
+            // A regression output has no probability: LIME fits the output itself, and its settings say so.
+            Settings = model.Head == OutputHead.Regression
+                ? DescribeSettings().Select(kv => kv.Key == "score" ? new KeyValuePair<string, string>("score", "logit") : kv).ToList()
+                : DescribeSettings().ToList(),
         };
     }
 

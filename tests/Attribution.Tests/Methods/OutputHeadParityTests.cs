@@ -87,6 +87,7 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
         var lime = new Lime { Samples = 32 }.Explain(model, "a charming and often affecting journey");
         lime.Head.Should().Be(OutputHead.Regression);
         lime.ScoreOutput.Should().Be(ScoreOutput.Logit, "LIME fits the regression output itself");
+        lime.Setting("score").Should().Be("logit", "the settings say what was fitted, as the score output does");
         lime.Probabilities.Should().BeEmpty();
         var occlusion = new Occlusion().Explain(model, "a charming film");
         occlusion.Target.Should().Be(0);
