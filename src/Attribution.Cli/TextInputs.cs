@@ -152,6 +152,20 @@ internal static class TextInputs
             }
         }
 
+        // Blank lines hold no text and are skipped; said so, since results are then numbered by text, not by line.
+        var last = lines.Count - 1;
+        while (last >= 0 && string.IsNullOrWhiteSpace(lines[last]))
+        {
+            last--;
+        }
+
+        var blank = Enumerable.Range(0, last + 1).Where(i => string.IsNullOrWhiteSpace(lines[i])).Select(i => i + 1).ToArray();
+        if (blank.Length > 0)
+        {
+            var shown = string.Join(", ", blank.Take(10)) + (blank.Length > 10 ? ", …" : string.Empty);
+            context.Error.WriteLine($"note: {input}: {blank.Length} blank line(s) skipped (line {shown}); the results are numbered by text, not by line");
+        }
+
         return lines;
     }
 

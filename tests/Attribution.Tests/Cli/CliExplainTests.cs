@@ -162,6 +162,27 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
             var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--input", path, "--method", "gradient", "--format", "json");
             run.Code.Should().Be(0, run.ToString());
             ExplanationJson.Parse(run.Out).Results.Select(r => r.Text).Should().Equal("a sometimes tedious film", "a great movie");
+            run.Error.Should().Contain($"note: {path}: 1 blank line(s) skipped (line 3); the results are numbered by text, not by line");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>A plain text file's blank lines are skipped and said so (trailing ones, usual at a file's end, silently).</summary>
+    [SkippableFact]
+    public void Blank_lines_of_an_input_file_are_skipped_with_a_note()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "a sometimes tedious film\n\n   \na great movie\n\n\n");
+            var run = CliHarness.Run("predict", "--model", CliHarness.TinyBert, "--input", path, "--format", "json");
+            run.Code.Should().Be(0, run.ToString());
+            System.Text.Json.Nodes.JsonNode.Parse(run.Out)!["predictions"]!.AsArray().Select(p => p!["text"]!.GetValue<string>())
+                .Should().Equal("a sometimes tedious film", "a great movie");
+            run.Error.Should().Contain($"note: {path}: 2 blank line(s) skipped (line 2, 3); the results are numbered by text, not by line");
         }
         finally
         {
