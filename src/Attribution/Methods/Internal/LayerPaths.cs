@@ -15,8 +15,8 @@ internal static class LayerPaths
     /// <param name="model">The classifier.</param>
     /// <param name="path">The dotted path, or null for the word embeddings.</param>
     /// <param name="setting">The setting that gave the path, for messages (e.g. <c>Layer</c>).</param>
-    /// <exception cref="ArgumentException">No such path (the closest are listed), or the model is TorchScript and the
-    /// path is not its word embeddings.</exception>
+    /// <exception cref="ArgumentException">No such path (the closest are listed), the model is TorchScript and the
+    /// path is not its word embeddings, or the module cannot be hooked (a container such as a ModuleList).</exception>
     public static nn.Module Resolve(ITextClassifier model, string? path, string setting)
     {
         var resolved = path ?? model.WordEmbeddingPath;
@@ -31,6 +31,17 @@ internal static class LayerPaths
                 setting);
         }
 
-        return model.Module.Submodule(resolved);
+        var module = model.Module.Submodule(resolved);
+        if (ModuleHooks.Signature(module) is null)
+        {
+            // A container (ModuleList, ModuleDict) never runs as one module, and a native one runs no .NET hook.
+            var child = module.named_children().Select(c => c.name).FirstOrDefault();
+            throw new ArgumentException(
+                $"the layer '{resolved}' ({module.GetType().Name}) cannot be attributed to: only a module that runs on one input (nn.Module<T, TResult>) " +
+                "can be observed, and this one " + (child is null ? "is not one" : $"only holds layers; choose one of them, e.g. '{resolved}.{child}'"),
+                setting);
+        }
+
+        return module;
     }
 }
