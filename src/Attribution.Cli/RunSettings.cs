@@ -103,7 +103,7 @@ internal sealed record RunSettings
 
         if (target.Index is < 0)
         {
-            throw new UsageException("--target", $"class index {target.Index} is negative");
+            throw new UsageException("--target", $"class index {target.Index} is negative: give an index from 0 (the model's first label), a label name or 'predicted'");
         }
 
         var defaults = new ExplainOptions();

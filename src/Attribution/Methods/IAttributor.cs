@@ -131,7 +131,9 @@ public readonly record struct Target
             if (i < 0 || i >= labels.Count)
             {
                 throw new ArgumentOutOfRangeException(nameof(Target), i,
-                    $"target class {i} is out of range: the model has {labels.Count} classes (0..{labels.Count - 1}: {string.Join(", ", labels)})");
+                    labels.Count == 1
+                        ? $"target class {i} is out of range: the model has 1 output (class 0: {labels[0]})"
+                        : $"target class {i} is out of range: the model has {labels.Count} classes (0..{labels.Count - 1}: {string.Join(", ", labels)})");
             }
 
             return i;

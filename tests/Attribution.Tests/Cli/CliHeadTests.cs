@@ -35,4 +35,15 @@ public sealed class CliHeadTests
                 .And.Contain("--score logit").And.NotContain("ScoreOutput", $"{command} speaks of options, not of the library's API");
         }
     }
+
+    [SkippableFact]
+    public void Targets_out_of_range_name_what_the_model_has()
+    {
+        var regression = CliHarness.Run("explain", "--model", SharedData.Require("models/bert-regression-random"), "--method", "gradient", "--target", "1", "--text", "a film");
+        regression.Code.Should().Be(ExitCodes.Usage, regression.ToString());
+        regression.Error.Should().Contain("target class 1 is out of range: the model has 1 output (class 0: ");
+        var negative = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "gradient", "--target", "-1", "--text", "a film");
+        negative.Code.Should().Be(ExitCodes.Usage, negative.ToString());
+        negative.Error.Should().Contain("--target: class index -1 is negative: give an index from 0 (the model's first label), a label name or 'predicted'");
+    }
 }
