@@ -151,6 +151,7 @@ internal static class CliApp
             "BatchSize" => "--batch-size",
             "texts" => "--text",
             "options" when message.Contains("LRP", StringComparison.Ordinal) => "--score",
+            "options" when message.Contains("sentence pairs", StringComparison.Ordinal) => "--text-pair",
             _ => null,
         };
         return option is null ? message : $"{option}: {message}";

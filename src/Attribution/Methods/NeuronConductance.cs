@@ -81,8 +81,10 @@ public sealed class NeuronConductance : ConductanceMethod
                 var y = observed!;
                 if (y.dim() < 3 || Position >= y.size(1) || Unit >= y.size(2))
                 {
-                    throw new ArgumentOutOfRangeException(nameof(Position),
-                        $"neuron ({Position}, {Unit}) is outside the layer's output of shape [{string.Join(", ", y.shape)}] (batch, positions, units)");
+                    // The first dimension is the pass's rows (texts × path points), not the user's concern.
+                    throw new ArgumentOutOfRangeException(nameof(Position), y.dim() < 3
+                        ? $"neuron ({Position}, {Unit}) needs a layer whose output is [batch, positions, units], but this one's is [{string.Join(", ", y.shape)}]"
+                        : $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}");
                 }
 
                 var score = context.Score(logits, repeats).sum();

@@ -46,4 +46,12 @@ public sealed class CliHeadTests
         negative.Code.Should().Be(ExitCodes.Usage, negative.ToString());
         negative.Error.Should().Contain("--target: class index -1 is negative: give an index from 0 (the model's first label), a label name or 'predicted'");
     }
+
+    [SkippableFact]
+    public void Lime_refuses_a_pair_naming_the_option()
+    {
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "lime", "--samples", "8", "--text", "a film", "--text-pair", "ok");
+        run.Code.Should().Be(ExitCodes.Usage, run.ToString());
+        run.Error.Should().StartWith("error: --text-pair: LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet");
+    }
 }

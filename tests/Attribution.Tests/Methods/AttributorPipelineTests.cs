@@ -170,7 +170,7 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act = () => new LayerConductance().Explain(model, "a film");
         act.Should().Throw<ArgumentException>().WithMessage("*conductance needs the layer*");
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 999 }.Explain(model, "a film");
-        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*neuron (0, 999) is outside*");
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*");
         act = () => new IntegratedGradients().Explain(model, string.Join(' ', Enumerable.Repeat("film", 600)));
         act.Should().Throw<ArgumentException>().WithMessage("*602 tokens*at most 128*truncat*");
         var truncated = new Gradient().Explain(model, string.Join(' ', Enumerable.Repeat("film", 600)), new ExplainOptions { Truncate = true });
