@@ -109,7 +109,9 @@ internal static class TextChecks
             if (length > max)
             {
                 throw new UsageException(source,
-                    $"text {i + 1}{(pairs is null ? string.Empty : " with its pair")} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens");
+                    pairs is null
+                        ? $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens"
+                        : $"text {i + 1} with its pair has {length} tokens but {model.Name} accepts at most {max}: shorten them, or pass --truncate to cut the pair to {max} tokens (the longer text loses tokens first)");
             }
         }
     }

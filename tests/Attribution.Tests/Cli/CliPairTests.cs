@@ -1,3 +1,4 @@
+using Attribution.Cli;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
@@ -13,6 +14,16 @@ public sealed class CliPairTests : IDisposable
     private readonly string root = Directory.CreateTempSubdirectory("attribution-cli-pairs-").FullName;
 
     public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [SkippableFact]
+    public void A_pair_too_long_for_the_model_is_refused_saying_how_truncate_cuts_it()
+    {
+        var folder = SharedData.Require("models/bert-pair-random");
+        var words = string.Join(' ', Enumerable.Repeat("film", 300));
+        var run = CliHarness.Run("explain", "--model", folder, "--method", "gradient", "--text", "a gripping film", "--text-pair", words);
+        run.Code.Should().Be(ExitCodes.Usage, run.ToString());
+        run.Error.Should().Contain("text 1 with its pair has").And.Contain("pass --truncate to cut the pair to").And.Contain("(the longer text loses tokens first)");
+    }
 
     [SkippableFact]
     public void Text_pair_options_explain_both_texts_as_the_library_does()
