@@ -54,4 +54,25 @@ public sealed class CliHeadTests
         run.Code.Should().Be(ExitCodes.Usage, run.ToString());
         run.Error.Should().StartWith("error: --text-pair: LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet");
     }
+
+    /// <summary>A multi-label prediction is every label above 0.5, in the table, Markdown and HTML alike (as predict says).</summary>
+    [SkippableFact]
+    public void A_multi_label_prediction_names_every_label_above_one_half()
+    {
+        var folder = SharedData.Require("models/bert-multilabel-random");
+        const string text = "you are a bad person";
+        using var model = ClassifierLoader.Load(folder);
+        var logits = model.Predict([text])[0].Logits;
+        var above = Enumerable.Range(0, logits.Length).Select(k => (k, p: 1 / (1 + Math.Exp(-logits[k])))).Where(x => x.p > 0.5).OrderByDescending(x => x.p).ToArray();
+        above.Length.Should().BeGreaterThan(1, "the precondition: several labels above 0.5");
+        var expected = string.Join(", ", above.Select(x => $"{model.Labels[x.k]} (σ = {x.p.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)})"));
+
+        var table = CliHarness.Run("explain", "--model", folder, "--method", "gradient", "--text", text);
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().Contain($"prediction: {expected}\n");
+        var markdown = CliHarness.Run("explain", "--model", folder, "--method", "gradient", "--text", text, "--format", "markdown");
+        markdown.Out.Should().Contain($"**Prediction:** {expected}");
+        var html = CliHarness.Run("explain", "--model", folder, "--method", "gradient", "--text", text, "--format", "html");
+        html.Out.Should().Contain("Prediction " + string.Join(", ", above.Select(x => $"<b>{model.Labels[x.k]}</b> (σ = {x.p.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)})")));
+    }
 }

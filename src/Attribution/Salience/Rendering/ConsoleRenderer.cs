@@ -136,10 +136,8 @@ public static class ConsoleRenderer
     private static void Group(StringBuilder output, ExplanationGroup group, int index, int count, ConsoleRenderOptions options, ColorMode mode)
     {
         var first = group.Explanations[0];
-        var predicted = RenderSupport.Predicted(first);
         output.Append(Bold($"Text {index + 1}/{count}:", mode)).Append(' ').Append(Clean(group.Text)).Append('\n');
-        output.Append("prediction: ").Append(Clean(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append(" (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
+        output.Append("prediction: ").Append(string.Join(", ", RenderSupport.Prediction(first, options.Labels).Select(p => $"{Clean(p.Name)} ({p.Likelihood})")));
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {

@@ -190,9 +190,8 @@ public static class HtmlReport
         var first = group.Explanations[0];
         html.Append("<section class=\"text\">\n<h2>Text ").Append(index + 1).Append(" of ").Append(count).Append("</h2>\n")
             .Append("<p class=\"source\">").Append(Escape(group.Text)).Append("</p>\n");
-        var predicted = RenderSupport.Predicted(first);
-        html.Append("<p class=\"prediction\">Prediction <b>").Append(Escape(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append("</b> (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
+        html.Append("<p class=\"prediction\">Prediction ")
+            .Append(string.Join(", ", RenderSupport.Prediction(first, options.Labels).Select(p => $"<b>{Escape(p.Name)}</b> ({p.Likelihood})")));
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {

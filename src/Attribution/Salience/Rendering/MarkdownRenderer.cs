@@ -101,9 +101,7 @@ public static class MarkdownRenderer
         var first = group.Explanations[0];
         md.Append("### Text ").Append((index + 1).ToString(Invariant)).Append(" of ").Append(count.ToString(Invariant)).Append("\n\n");
         md.Append("> ").Append(EscapeLineStart(Escape(group.Text))).Append("\n\n");
-        var predicted = RenderSupport.Predicted(first);
-        md.Append("**Prediction:** ").Append(Escape(RenderSupport.ClassName(first, predicted, options.Labels)))
-            .Append(" (").Append(RenderSupport.Likelihood(first, predicted)).Append(')');
+        md.Append("**Prediction:** ").Append(string.Join(", ", RenderSupport.Prediction(first, options.Labels).Select(p => $"{Escape(p.Name)} ({p.Likelihood})")));
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
         if (sameTarget)
         {

@@ -74,6 +74,19 @@ internal static class RenderSupport
         return best;
     }
 
+    /// <summary>
+    /// What the model predicts, as (name, likelihood) pairs: the top class; for a multi-label model every label above
+    /// 0.5, most likely first (the top one when none is).
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Likelihood)> Prediction(Explanation e, IReadOnlyList<string>? labels)
+    {
+        var top = Predicted(e);
+        var classes = e.Head == Models.OutputHead.MultiLabel
+            ? Enumerable.Range(0, e.Logits.Length).Where(k => Probability(e, k) > 0.5).OrderByDescending(k => Probability(e, k)).DefaultIfEmpty(top).ToArray()
+            : [top];
+        return classes.Select(k => (ClassName(e, k, labels), Likelihood(e, k))).ToArray();
+    }
+
     /// <summary>A class's name: from <paramref name="labels"/>, else the target's label, else "class i".</summary>
     public static string ClassName(Explanation e, int index, IReadOnlyList<string>? labels)
     {
