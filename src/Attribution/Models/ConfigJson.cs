@@ -46,7 +46,7 @@ internal static class ConfigJson
         catch (JsonException e)
         {
             throw new ModelLoadException(source, null,
-                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message} {fixHint}", e);
+                $"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {WithoutPosition(e.Message)} {fixHint}", e);
         }
 
         if (document.RootElement.ValueKind != JsonValueKind.Object)
@@ -57,6 +57,13 @@ internal static class ConfigJson
         }
 
         return document;
+    }
+
+    /// <summary>System.Text.Json's message without its zero-based "LineNumber: … | BytePositionInLine: …", which the one-based position above already gives.</summary>
+    private static string WithoutPosition(string message)
+    {
+        var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (at < 0 ? message : message[..at]).TrimEnd().TrimEnd('.') + ".";
     }
 }
 
@@ -146,4 +153,5 @@ internal readonly struct ConfigFields(JsonElement root, string source, string fi
 
         return result;
     }
+
 }
