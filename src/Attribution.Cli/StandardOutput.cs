@@ -62,6 +62,7 @@ internal static class StandardOutput
     internal sealed class DescriptorStream(int descriptor) : Stream
     {
         private const int Interrupted = 4; // EINTR
+        private const int WouldBlock = 11; // EAGAIN (EWOULDBLOCK) on Linux
 
         public override bool CanRead => false;
 
@@ -85,6 +86,13 @@ internal static class StandardOutput
                     var errno = Marshal.GetLastPInvokeError();
                     if (errno == Interrupted)
                     {
+                        continue;
+                    }
+
+                    if (errno == WouldBlock)
+                    {
+                        // A descriptor another process made non-blocking (a shared pipe or terminal): wait for room.
+                        Thread.Sleep(1);
                         continue;
                     }
 

@@ -1,4 +1,5 @@
 using System.IO.Pipes;
+using System.Runtime.InteropServices;
 using Attribution.Cli;
 
 namespace Attribution.Tests.Cli;
@@ -50,4 +51,43 @@ public sealed class StandardOutputTests
         var write = () => stream.Write("lost\n"u8);
         write.Should().Throw<IOException>().WithMessage("*Broken pipe*");
     }
+
+    /// <summary>
+    /// A descriptor another process made non-blocking (a shared pipe): a write larger than the pipe's buffer waits for
+    /// room instead of failing with EAGAIN halfway (a 64 KiB cut-off before).
+    /// </summary>
+    [SkippableFact]
+    public void A_non_blocking_pipe_receives_everything_written()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "write(2) on a descriptor is used on Linux");
+        using var server = new AnonymousPipeServerStream(PipeDirection.Out);
+        using var reader = new AnonymousPipeClientStream(PipeDirection.In, server.ClientSafePipeHandle);
+        var descriptor = (int)server.SafePipeHandle.DangerousGetHandle();
+        fcntl(descriptor, SetFlags, fcntl(descriptor, GetFlags, 0) | NonBlocking).Should().Be(0);
+        var payload = Enumerable.Range(0, 300_000).Select(i => (byte)(i % 251)).ToArray();
+        var received = new MemoryStream();
+        var reading = Task.Run(() =>
+        {
+            Thread.Sleep(200); // let the writer fill the pipe first
+            reader.CopyTo(received);
+        });
+
+        using (var stream = new StandardOutput.DescriptorStream(descriptor))
+        {
+            stream.Write(payload);
+        }
+
+        server.Dispose();
+        reading.Wait(TimeSpan.FromMinutes(1)).Should().BeTrue();
+        received.ToArray().Should().Equal(payload);
+    }
+
+    private const int GetFlags = 3; // F_GETFL
+    private const int SetFlags = 4; // F_SETFL
+    private const int NonBlocking = 0x800; // O_NONBLOCK on Linux
+
+#pragma warning disable SA1300, IDE1006, SYSLIB1054 // The C name.
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern int fcntl(int fd, int command, int argument);
+#pragma warning restore SA1300, IDE1006, SYSLIB1054
 }
