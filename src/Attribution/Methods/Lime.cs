@@ -398,16 +398,12 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
         var tokensPerFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
+        // A regression output has no probability: LIME fits the output itself.
+        var fitted = model.Head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability;
         return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, RunNotes(run), clock, options,
-            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores)) with
+            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), fitted) with
         {
             Head = model.Head,
-            ScoreOutput = model.Head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability,
-
-            // A regression output has no probability: LIME fits the output itself, and its settings say so.
-            Settings = model.Head == OutputHead.Regression
-                ? DescribeSettings().Select(kv => kv.Key == "score" ? new KeyValuePair<string, string>("score", "logit") : kv).ToList()
-                : DescribeSettings().ToList(),
         };
     }
 
@@ -434,8 +430,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private sealed record TokenScores(string[] Tokens, long[] Ids, (int Start, int End)?[] Offsets, bool[] IsSpecial, double[] Scores);
 
     /// <summary>The explanation both entry points return: their tokens plus the run's surrogate, notes and settings.</summary>
+    // fitted: the output the surrogate fitted (the probability, or a regression output itself), which the settings also name.
     private Explanation Finish(LimeRun run, string text, string model, IReadOnlyList<string> labels, int target, double[] logits,
-        double[] probabilities, List<string> notes, Stopwatch clock, AttributionOptions options, TokenScores tokens)
+        double[] probabilities, List<string> notes, Stopwatch clock, AttributionOptions options, TokenScores tokens, ScoreOutput fitted = ScoreOutput.Probability)
     {
         var explanation = new Explanation
         {
@@ -443,7 +440,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             Model = model,
             Method = Name,
             Kind = Kind,
-            Settings = DescribeSettings().ToList(),
+            Settings = DescribeSettings(fitted).ToList(),
             Tokens = [.. tokens.Tokens],
             TokenIds = [.. tokens.Ids],
             Offsets = [.. tokens.Offsets],
@@ -453,7 +450,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             TargetLabel = labels[target],
             Logits = [.. logits],
             Probabilities = [.. probabilities],
-            ScoreOutput = ScoreOutput.Probability,
+            ScoreOutput = fitted,
             Signedness = Signedness.Signed,
             Reduction = ScoreReduction.FeatureCoefficient,
             Surrogate = Surrogate(run),
@@ -607,7 +604,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private static ArgumentException TokensNeedTokenizer() =>
         new("token features need the model's tokenizer: use word features with a black-box predictor, or pass a tokenizer", "Features");
 
-    private IEnumerable<KeyValuePair<string, string>> DescribeSettings()
+    private IEnumerable<KeyValuePair<string, string>> DescribeSettings(ScoreOutput fitted = ScoreOutput.Probability)
     {
         var captum = Preset == LimePreset.Captum;
         yield return new("preset", Enum.IsDefined(Preset) ? Preset.Name() : Preset.ToString());
@@ -628,6 +625,6 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         yield return new("alpha", EffectiveAlpha.ToString("R", CultureInfo.InvariantCulture));
         yield return new("batch-size", BatchSize.ToString(CultureInfo.InvariantCulture));
         yield return new("token-budget", TokenBudget.ToString(CultureInfo.InvariantCulture));
-        yield return new("score", "probability");
+        yield return new("score", fitted.Name());
     }
 }
