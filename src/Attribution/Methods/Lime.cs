@@ -286,11 +286,14 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         // Each distinct perturbed text is scored once (short texts repeat masks often: 4 words have 16 masks), and
         // the distinct texts go to the model sorted by length, so padding within a batch stays small.
         var byText = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var known in texts)
+        if (shared is not null)
         {
-            if (shared is not null && shared.TryGet(known, out var row))
+            foreach (var known in texts)
             {
-                byText[known] = row[target];
+                if (shared.TryGet(known, out var row))
+                {
+                    byText[known] = row[target];
+                }
             }
         }
 
@@ -364,12 +367,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         ArgumentNullException.ThrowIfNull(model);
         Check(model, texts, options);
-        return texts.Select(text =>
-        {
-            var rows = new ModelRows();
-            var explanations = classes.Select(c => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows)).ToArray();
-            return explanations.Select(e => e with { Notes = [.. e.Notes, rows.Note(classes.Count)] }).ToArray();
-        }).ToArray();
+        return texts.Select(text => ModelRows.ForClasses(classes, (c, rows) => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows))).ToArray();
     }
 
     // rows: the model's outputs for this text, shared with its runs for other classes, or null.

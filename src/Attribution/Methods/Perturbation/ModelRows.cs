@@ -29,9 +29,19 @@ internal sealed class ModelRows
         Evaluations += inputs;
     }
 
-    /// <summary>What every class's explanation says of the shared cost (the class that made the calls may not be shown).</summary>
-    public string Note(int classes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"explained for {classes} classes at once: the text's perturbed inputs went to the model once for all of them ({Evaluations} input(s) in {ModelCalls} model call(s))");
+    /// <summary>
+    /// One text explained for each of <paramref name="classes"/> by <paramref name="explain"/> (a run for one class),
+    /// every run sharing one set of rows, and every explanation noting the text's cost for all classes together (the
+    /// class that made the calls may not be the one shown).
+    /// </summary>
+    public static Explanation[] ForClasses(IReadOnlyList<int> classes, Func<int, ModelRows, Explanation> explain)
+    {
+        var rows = new ModelRows();
+        var explanations = classes.Select(c => explain(c, rows)).ToArray();
+        var note = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"explained for {classes.Count} classes at once: the text's perturbed inputs went to the model once for all of them ({rows.Evaluations} input(s) in {rows.ModelCalls} model call(s))");
+        return explanations.Select(e => e with { Notes = [.. e.Notes, note] }).ToArray();
+    }
 
     public void Add(string key, double[] row)
     {

@@ -117,11 +117,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare(texts, options);
         return texts.Select((text, i) =>
-        {
-            var rows = new ModelRows();
-            var explanations = classes.Select(c => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation).ToArray();
-            return explanations.Select(e => e with { Notes = [.. e.Notes, rows.Note(classes.Count)] }).ToArray();
-        }).ToArray();
+            ModelRows.ForClasses(classes, (c, rows) => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation)).ToArray();
     }
 
     /// <summary>
