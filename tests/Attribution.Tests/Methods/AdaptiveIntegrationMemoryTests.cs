@@ -18,9 +18,7 @@ public sealed class AdaptiveIntegrationMemoryTests
     [MemberData(nameof(Methods))]
     public void Every_call_frees_every_tensor_it_made(string name)
     {
-        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 2);
-        using var model = new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
-            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+        using var model = TransformerTestKit.RandomTinyBertClassifier(2);
         IAttributor[] methods = name switch
         {
             "integrated-gradients" => [new IntegratedGradients()],

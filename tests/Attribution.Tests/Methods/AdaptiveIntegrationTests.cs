@@ -335,10 +335,5 @@ public sealed class AdaptiveIntegrationTests
         AdaptiveIntegration.Default.Levels().Should().Equal(4, 8, 16, 32, 64, 128, 256);
     }
 
-    private static TextClassifier RandomBert()
-    {
-        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 2);
-        return new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
-            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
-    }
+    private static TextClassifier RandomBert() => TransformerTestKit.RandomTinyBertClassifier(2);
 }

@@ -240,10 +240,5 @@ public sealed class EveryClassPathTests
             head.call(twice.call(twice.call(embeddings.call(input.InputIds)))).sum(1);
     }
 
-    private static TextClassifier RandomBert()
-    {
-        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 7);
-        return new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
-            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
-    }
+    private static TextClassifier RandomBert() => TransformerTestKit.RandomTinyBertClassifier(7);
 }

@@ -17,9 +17,7 @@ public sealed class LayerPathsTests
     [MemberData(nameof(Methods))]
     public void A_container_layer_is_refused_naming_the_setting_and_a_layer_it_holds(string method)
     {
-        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, 3);
-        using var model = new TextClassifier("random-tiny-bert", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
-            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+        using var model = TransformerTestKit.RandomTinyBertClassifier(3);
         var calls = 0;
         using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
         {

@@ -61,6 +61,17 @@ internal static class TransformerTestKit
         return model;
     }
 
+    /// <summary>
+    /// <see cref="RandomModel"/> of <see cref="TinyBert"/> as a 3-label classifier (labels a, b, c) whose texts are token
+    /// ids ("5 9 12"; [CLS] = 2, [SEP] = 3, padding 0).
+    /// </summary>
+    public static TextClassifier RandomTinyBertClassifier(ulong seed)
+    {
+        var module = RandomModel(TinyBert, seed);
+        return new TextClassifier("random-tiny-bert", new Attribution.Tests.Methods.IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["a", "b", "c"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+    }
+
     /// <summary>The config written with Hugging Face's field names for its model type.</summary>
     public static string ConfigJson(TransformerConfig c, string? hiddenAct = null)
     {
