@@ -363,6 +363,7 @@ public sealed class AttributionContext
                 pass = PathPass.Run(this, site, 1, null);
             }
 
+            PathPass.RequireTokenAxis(this, site, pass.Activation, Size);
             gradients[site] = pass;
         }
 

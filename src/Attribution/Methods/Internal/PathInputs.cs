@@ -18,7 +18,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         {
             // Rows that repeat a text for other classes: the ends are the text's, computed once (a perturbation draws
             // what a call for one class draws); the scores are each row's class's.
-            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(context.Subset(sharing.Representatives), layer, side, index, baseline, perturbInput);
+            var texts = context.Subset(sharing.Representatives);
+            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(texts, layer, side, index, baseline, perturbInput);
             using var noGrad = no_grad();
             using var rows = tensor(sharing.TextOfRow.Select(t => (long)t).ToArray());
             return new PathInputs(input.index_select(0, rows), baselineActivation.index_select(0, rows),
@@ -33,11 +34,15 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput)
     {
         using var noGrad = no_grad();
+        var site = new LayerSite(layer, side, index);
         // With a perturbation, the path ends at the perturbed activation, so completeness is measured against F there
         // (as Captum's NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no
         // noisy copy's integral approaches: adaptive integration would refine every copy to its step cap. One pass
         // gives both: the activation is perturbed where it is captured.
         var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits, perturbInput);
+
+        // Before the baseline's pass and the path's: a layer without a token axis gives no per-token scores.
+        PathPass.RequireTokenAxis(context, site, input, context.Size);
 
         Tensor baselineActivation;
         Tensor baselineLogits;
@@ -45,14 +50,14 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         {
             var ids = BaselineIds(context, baseline);
             baselineActivation = context.Baselines is { } cache
-                ? cache.Capture(context, new LayerSite(layer, side, index), ids, out baselineLogits)
+                ? cache.Capture(context, site, ids, out baselineLogits)
                 : Capture(context, layer, side, index, context.WithIds(ids), out baselineLogits);
         }
         else
         {
             baselineActivation = baseline.Activation is null ? zeros_like(input) : Expand(context, baseline.Activation, input);
             using var tap = new LayerTap(layer, side, index, _ => baselineActivation);
-            baselineLogits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, new LayerSite(layer, side, index)));
+            baselineLogits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, site));
         }
 
         return (input, baselineActivation, inputLogits, baselineLogits);

@@ -75,6 +75,7 @@ internal static class PathPass
         }
 
         PathInputs.EnsureRanOnce(tap, context);
+        RequireTokenAxis(context, site, leaf!, (long)repeats * context.Size);
         if (observeTap is not null)
         {
             PathInputs.EnsureRanOnce(observeTap, context);
@@ -83,6 +84,27 @@ internal static class PathPass
         var target = objective is null ? context.Score(logits, repeats).sum() : objective(logits, observed);
         var gradient = Gradients.OfOrZeros(target, leaf!);
         return new LayerGradient(leaf!.detach(), gradient);
+    }
+
+    /// <summary>
+    /// Refuses, after the first forward pass and before any backward, a site whose tensor has no [rows, tokens, …]
+    /// layout (a classifier's or pooler's output): no per-token score can come from it, which a path method would
+    /// otherwise find only after all its passes. <see cref="TextAttributor"/> checks the attributions again, for
+    /// methods that do not pass through here. A tensor that is [rows, length] by coincidence (3 classes' logits for
+    /// texts of 3 tokens) cannot be told from one with a token axis, and passes.
+    /// </summary>
+    public static void RequireTokenAxis(AttributionContext context, LayerSite site, Tensor leaf, long rows)
+    {
+        if (leaf.dim() >= 2 && leaf.size(0) == rows && leaf.size(1) == context.Length)
+        {
+            return;
+        }
+
+        var side = site.Side == LayerSide.Output ? "output" : "input";
+        throw new ArgumentException(
+            $"the layer {LayerTap.Describe(context.Model.Module, site.Module)} has an {side} of shape [{string.Join(", ", leaf.shape)}] in a pass of {rows} rows of {context.Length} tokens: " +
+            $"it has no [batch, tokens, …] layout, so no score per token can come from it; attribute to a layer whose {side} is [batch, tokens, …], such as the word embeddings or an encoder layer",
+            "Layer");
     }
 
     /// <summary>
@@ -124,6 +146,7 @@ internal static class PathPass
         }
 
         PathInputs.EnsureRanOnce(tap, context);
+        RequireTokenAxis(context, site, leaf!, (long)repeats * texts);
 
         // Row (k, r) is its text's row of path point k in the pass.
         var passRows = new long[repeats * rows];
