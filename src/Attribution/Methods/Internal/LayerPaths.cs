@@ -37,7 +37,7 @@ internal static class LayerPaths
             // A container (ModuleList, ModuleDict) never runs as one module, and a native one runs no .NET hook.
             var child = module.named_children().Select(c => c.name).FirstOrDefault();
             throw new ArgumentException(
-                $"the layer '{resolved}' ({module.GetType().Name}) cannot be attributed to: only a module that runs on one input (nn.Module<T, TResult>) " +
+                $"the layer '{resolved}' ({Lrp.LrpNotSupportedException.TypeName(module.GetType())}) cannot be attributed to: only a module that runs on one input (nn.Module<T, TResult>) " +
                 "can be observed, and this one " + (child is null ? "is not one" : $"only holds layers; choose one of them, e.g. '{resolved}.{child}'"),
                 setting);
         }

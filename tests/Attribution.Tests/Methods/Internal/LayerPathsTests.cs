@@ -34,7 +34,7 @@ public sealed class LayerPathsTests
 
         var act = () => attributor.Explain(model, "5 9 12");
         var error = act.Should().Throw<ArgumentException>()
-            .WithMessage("the layer 'bert.encoder.layer' (ModuleList*) cannot be attributed to: *choose one of them, e.g. 'bert.encoder.layer.0'*").Which;
+            .WithMessage("the layer 'bert.encoder.layer' (ModuleList<BertLayer>) cannot be attributed to: *choose one of them, e.g. 'bert.encoder.layer.0'*").Which;
         error.ParamName.Should().Be(method == "conductance-input-layer" ? "InputLayer" : "Layer");
         calls.Should().Be(0, "the setting is checked before any forward pass");
     }
