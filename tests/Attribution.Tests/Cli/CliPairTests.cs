@@ -41,6 +41,21 @@ public sealed class CliPairTests : IDisposable
     }
 
     [SkippableFact]
+    public void Compare_with_its_default_methods_puts_occlusion_in_lime_s_place_for_pairs_saying_so()
+    {
+        var folder = SharedData.Require("models/bert-pair-random");
+        var run = CliHarness.Run("compare", "--model", folder, "--text", "a gripping film", "--text-pair", "the cast was dull", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        run.Error.Should().Contain("note: lime does not take sentence pairs yet: occlusion takes its place");
+        ExplanationJson.Parse(run.Out).Results.Select(r => r.Method).Should().Equal(
+            "gradient", "gradient-x-input", "integrated-gradients", "conductance", "occlusion", "lrp-epsilon", "smoothgrad");
+
+        var named = CliHarness.Run("compare", "--model", folder, "--methods", "gradient,lime", "--text", "a gripping film", "--text-pair", "the cast was dull");
+        named.Code.Should().Be(ExitCodes.Usage, "LIME named in --methods is refused, not replaced");
+        named.Error.Should().Contain("--text-pair: LIME");
+    }
+
+    [SkippableFact]
     public void A_tsv_of_pairs_is_read_by_column_name()
     {
         var folder = SharedData.Require("models/bert-pair-random");
