@@ -61,7 +61,7 @@ internal static class ChunkedRun
             .Select(text => model.Tokenizer.Encode(text, maxLength: truncate ? model.MaxLength : null))
             .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
             .ToArray();
-        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels));
+        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head));
     }
 
     private static void Run(IReadOnlyList<string> texts, int chunkSize, string verb, CliContext context, Action<IReadOnlyList<string>> work)

@@ -36,7 +36,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private volatile bool disposed;
 
     private OnnxTextClassifier(string name, string modelPath, string configPath, InferenceSession session, ITokenizer tokenizer,
-        IReadOnlyList<string> labels, int? maxLength, GraphInputs inputs, long vocabularySize, OnnxSessionSettings settings)
+        IReadOnlyList<string> labels, OutputHead head, int? maxLength, GraphInputs inputs, long vocabularySize, OnnxSessionSettings settings)
     {
         Name = name;
         ModelPath = modelPath;
@@ -44,6 +44,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         this.session = session;
         Tokenizer = tokenizer;
         Labels = labels;
+        Head = head;
         MaxLength = maxLength;
         UsesTokenTypes = inputs.TakesTypes;
         takesMask = inputs.TakesMask;
@@ -66,6 +67,13 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
     /// <inheritdoc />
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>
+    /// What the outputs mean, from config.json's <c>problem_type</c> as the safetensors loader reads it (absent: one
+    /// output is regression, more are single-label): the scored probability (softmax or a sigmoid per label) and the
+    /// predicted labels follow it.
+    /// </summary>
+    public OutputHead Head { get; }
 
     /// <inheritdoc />
     public int? MaxLength { get; }
@@ -115,7 +123,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         {
             var inputs = CheckGraph(session, modelPath, config);
             var name = Path.GetFileName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-            return new OnnxTextClassifier(name, modelPath, config.Path, session, tokenizer, config.Labels, config.MaxLength ?? tokenizer.ModelMaxLength,
+            return new OnnxTextClassifier(name, modelPath, config.Path, session, tokenizer, config.Labels, config.Head, config.MaxLength ?? tokenizer.ModelMaxLength,
                 inputs, config.VocabSize ?? tokenizer.VocabularySize, settings);
         }
         catch
@@ -149,17 +157,20 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         return results;
     }
 
-    /// <summary>Class probabilities (softmax of the logits, in float64) for each text.</summary>
+    /// <summary>
+    /// Each label's probability as <see cref="Head"/> defines it (softmax of the logits, or a sigmoid per logit for a
+    /// multi-label model; in float64) for each text; empty rows for a regression model.
+    /// </summary>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
     public double[][] PredictProbabilities(IReadOnlyList<string> texts) =>
-        PredictLogits(Encode(texts)).Select(LogitMath.Softmax).ToArray();
+        PredictLogits(Encode(texts)).Select(row => Head.Probabilities(row)).ToArray();
 
-    /// <summary>The prediction (logits, probabilities, most probable label) for each text, in input order.</summary>
+    /// <summary>The prediction (logits, probabilities and predicted labels as <see cref="Head"/> defines them) for each text, in input order.</summary>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts)
     {
         var logits = PredictLogits(Encode(texts));
-        return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels)).ToList();
+        return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels, Head)).ToList();
     }
 
     /// <summary>Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -351,7 +362,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     }
 
     /// <summary>What this class needs from config.json.</summary>
-    private sealed record OnnxConfig(string Path, IReadOnlyList<string> Labels, int? MaxLength, int? VocabSize);
+    private sealed record OnnxConfig(string Path, IReadOnlyList<string> Labels, OutputHead Head, int? MaxLength, int? VocabSize);
 
     /// <summary>
     /// Reads config.json with the library's config reader. Unlike <see cref="TransformerConfig"/>, the architecture
@@ -406,6 +417,17 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             throw new ModelLoadException(path, "vocab_size", $"{path}: \"vocab_size\" is {vocab}; it must be at least 1");
         }
 
-        return new OnnxConfig(path, labels, maxLength, vocab);
+        var problemType = reader.String("problem_type");
+        OutputHead head;
+        try
+        {
+            head = OutputHeads.FromProblemType(problemType, labels.Length);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelLoadException(path, "problem_type", $"{path}: {e.Message.Split(" (Parameter", 2)[0]}");
+        }
+
+        return new OnnxConfig(path, labels, head, maxLength, vocab);
     }
 }

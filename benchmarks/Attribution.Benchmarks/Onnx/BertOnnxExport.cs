@@ -85,6 +85,11 @@ internal static class BertOnnxExport
             json.WriteNumber("pad_token_id", config.PadTokenId);
             json.WriteString("position_embedding_type", "absolute");
             json.WriteNumber("num_labels", labels.Count);
+            if (config.ProblemType is { } problemType)
+            {
+                json.WriteString("problem_type", problemType);
+            }
+
             json.WriteStartObject("id2label");
             for (var i = 0; i < labels.Count; i++)
             {
