@@ -44,11 +44,27 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
     public TokenSequence Without(IReadOnlySet<int> absent, long? replacement) =>
         Methods.Perturbation.PerturbedInputs.Build(Encoding, absent.Contains, replacement);
 
-    /// <summary>The target's probability for each input (one batched call).</summary>
-    public static double[] Probabilities(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)
+    /// <summary>
+    /// The output the removal metrics compare, as the model's head defines it: the explained class's probability
+    /// (softmax for a single-label model, the label's sigmoid for a multi-label one), or a regression model's output
+    /// itself, which has no probability (a softmax over its one output would be 1 for every input).
+    /// </summary>
+    public static ScoreOutput ComparedOutput(OutputHead head) => head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability;
+
+    /// <summary>The <see cref="ComparedOutput"/> in words, for the metrics' settings.</summary>
+    public static string DescribeComparedOutput(OutputHead head) => head switch
+    {
+        OutputHead.MultiLabel => "sigmoid probability of the explained label",
+        OutputHead.Regression => "the regression output",
+        _ => "softmax probability of the explained class",
+    };
+
+    /// <summary>The target's <see cref="ComparedOutput"/> for each input (one batched call).</summary>
+    public static double[] ComparedOutputs(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)
     {
         var rows = model.PredictLogits(inputs);
         NonFiniteValueException.CheckLogits(model.Name, rows);
-        return rows.Select(row => LogitMath.Softmax(row)[target]).ToArray();
+        var score = ComparedOutput(model.Head);
+        return rows.Select(row => Methods.Internal.ScoreChecks.Value(model.Head, score, row, target)).ToArray();
     }
 }

@@ -6,7 +6,7 @@ namespace Attribution.Evaluation;
 
 /// <summary>
 /// ferret's τ-LOO: Kendall's τ-b between an explanation's word scores and the drop of the explained class's
-/// probability when each word is removed alone (leave-one-out occlusion). Near 1: the explanation ranks words as
+/// probability (a regression model's output) when each word is removed alone (leave-one-out occlusion). Near 1: the explanation ranks words as
 /// removing them hurts the prediction.
 /// </summary>
 /// <remarks>
@@ -27,7 +27,7 @@ public static class LeaveOneOutCorrelation
         }
 
         var run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
-            .Run(model, explanation.Text, new ExplainOptions { Target = Target.Class(explanation.Target), Score = ScoreOutput.Probability });
+            .Run(model, explanation.Text, new ExplainOptions { Target = Target.Class(explanation.Target), Score = ExplanationTokens.ComparedOutput(model.Head) });
         var drops = new List<double>();
         var scores = new List<double>();
         var steps = new List<MetricStep>();
@@ -47,7 +47,7 @@ public static class LeaveOneOutCorrelation
         var tau = RankCorrelation.KendallTauB(scores, drops);
         return new MetricResult("loo-correlation", tau,
             "Kendall tau-b between word scores and p(x) - p(x without the word)",
-            [new("features", "words"), new("removal", "remove"), new("output", "softmax probability of the explained class")],
+            [new("features", "words"), new("removal", "remove"), new("output", ExplanationTokens.DescribeComparedOutput(model.Head))],
             steps,
             double.IsNaN(tau) ? "fewer than two words, or all scores (or all drops) equal: no order to correlate" : null);
     }

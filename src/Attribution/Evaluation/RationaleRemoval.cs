@@ -18,8 +18,8 @@ public enum TokenRemoval
 /// For each fraction k of 10%, 20%, …, 100%, the rationale is the ⌊k·n⌋ content tokens with the largest scores that
 /// are positive (towards the explained class; special tokens are never in it and never removed); a rationale equal to
 /// the previous fraction's is not counted again. <b>Comprehensiveness</b> = p(x) − p(x without the rationale),
-/// <b>sufficiency</b> = p(x) − p(the rationale alone), for the explained class's softmax probability; the AOPC is the mean
-/// over the fractions counted. High comprehensiveness and low sufficiency mean a faithful explanation.
+/// <b>sufficiency</b> = p(x) − p(the rationale alone), for the explained class's probability (softmax; a multi-label
+/// model's sigmoid of the label; a regression model's output itself); the AOPC is the mean over the fractions counted. High comprehensiveness and low sufficiency mean a faithful explanation.
 /// </summary>
 /// <remarks>
 /// ferret decodes each perturbed input to text and tokenizes it again; here the ids are used as they are, which is the
@@ -79,7 +79,7 @@ public static class RationaleRemoval
             new("removal", removal == TokenRemoval.Remove ? "remove" : "mask"),
             new("fractions", "10%..100% by 10%"),
             new("rationale", "top floor(k*n) content tokens with positive score"),
-            new("output", "softmax probability of the explained class"),
+            new("output", ExplanationTokens.DescribeComparedOutput(model.Head)),
         };
         var definition = comprehensiveness
             ? "mean over fractions k of p(x) - p(x without the top-k rationale)"
@@ -97,7 +97,7 @@ public static class RationaleRemoval
             sequences.Add(tokens.Without(absent, mask));
         }
 
-        var probabilities = ExplanationTokens.Probabilities(model, sequences, explanation.Target);
+        var probabilities = ExplanationTokens.ComparedOutputs(model, sequences, explanation.Target);
         var steps = labels.Select((l, i) => new MetricStep(l.Label, probabilities[0] - probabilities[i + 1],
             $"{(comprehensiveness ? "without" : "only")} {l.Rationale.Count} token(s): {string.Join(" ", l.Rationale.Order().Select(t => tokens.Encoding.Tokens[t]))}")).ToList();
         return new MetricResult(name, steps.Average(s => s.Value), definition, parameters, steps,

@@ -22,7 +22,11 @@ public sealed class EvaluationMetricsTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private sealed class AdditiveModel(ITokenizer tokenizer) : ITokenClassifier
+    /// <summary>
+    /// Single-label: logits [0, Σ]. Multi-label: [3, Σ], so the softmax of label 1 (σ(Σ − 3)) differs from its sigmoid
+    /// (σ(Σ)). Regression: the one output Σ.
+    /// </summary>
+    private sealed class AdditiveModel(ITokenizer tokenizer, OutputHead head = OutputHead.SingleLabel) : ITokenClassifier
     {
         public string Name => "additive";
 
@@ -32,31 +36,40 @@ public sealed class EvaluationMetricsTests : IDisposable
 
         public bool UsesTokenTypes => false;
 
-        public IReadOnlyList<string> Labels { get; } = ["negative", "positive"];
+        public IReadOnlyList<string> Labels { get; } = head == OutputHead.Regression ? ["score"] : ["negative", "positive"];
+
+        public OutputHead Head => head;
 
         public List<TokenSequence> Seen { get; } = [];
 
         public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
         {
             Seen.AddRange(sequences);
-            return sequences.Select(s => new[] { 0.0, s.Ids.Sum(id => Weight.GetValueOrDefault(tokenizer.IdToToken(id)!)) }).ToArray();
+            return sequences.Select(s =>
+            {
+                var sum = s.Ids.Sum(id => Weight.GetValueOrDefault(tokenizer.IdToToken(id)!));
+                return head switch { OutputHead.Regression => new[] { sum }, OutputHead.MultiLabel => [3.0, sum], _ => [0.0, sum] };
+            }).ToArray();
         }
 
         public double[][] PredictProbabilities(IReadOnlyList<string> texts) => throw new NotSupportedException();
     }
 
-    private AdditiveModel Model()
+    private AdditiveModel Model(OutputHead head = OutputHead.SingleLabel)
     {
         var vocab = Path.Combine(root, "vocab.txt");
         File.WriteAllLines(vocab, Vocabulary);
-        return new AdditiveModel(TokenizerLoader.FromWordPieceVocab(vocab));
+        return new AdditiveModel(TokenizerLoader.FromWordPieceVocab(vocab), head);
     }
 
-    private static double P(params string[] tokens) => 1 / (1 + Math.Exp(-tokens.Sum(t => Weight.GetValueOrDefault(t))));
+    private static double Sum(params string[] tokens) => tokens.Sum(t => Weight.GetValueOrDefault(t));
 
-    /// <summary>An explanation of "a b c d e" for the positive class with the given content-token scores.</summary>
+    private static double P(params string[] tokens) => 1 / (1 + Math.Exp(-Sum(tokens)));
+
+    /// <summary>An explanation of "a b c d e" for the positive class (a regression model's output) with the given content-token scores.</summary>
     private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true)
     {
+        var target = model.Head == OutputHead.Regression ? 0 : 1;
         var encoding = model.Tokenizer.Encode("a b c d e");
         return SalienceLayer.Apply(new Explanation
         {
@@ -69,8 +82,8 @@ public sealed class EvaluationMetricsTests : IDisposable
             Offsets = [.. encoding.Offsets],
             IsSpecial = [.. encoding.SpecialTokensMask],
             Scores = [0, .. scores, 0],
-            Target = 1,
-            TargetLabel = "positive",
+            Target = target,
+            TargetLabel = model.Labels[target],
             Logits = [0, 1],
             Probabilities = [0.3, 0.7],
             ScoreOutput = ScoreOutput.Logit,
@@ -144,6 +157,37 @@ public sealed class EvaluationMetricsTests : IDisposable
         swapped.Value.Should().BeApproximately(0.8, 1e-12);
         var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
         swapped.Steps[2].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "d", "e", "[SEP]"), 1e-12, "the drop of removing c");
+    }
+
+    [Fact]
+    public void A_regression_model_s_removal_metrics_compare_its_output_itself()
+    {
+        // A softmax over one output is 1 for every input, which made every drop 0 before.
+        var model = Model(OutputHead.Regression);
+        var comprehensiveness = RationaleRemoval.Comprehensiveness(model, Explained(model, Scores));
+        var full = Sum("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        comprehensiveness.Steps.Select(s => s.Value).Should().Equal(
+            [full - Sum("[CLS]", "a", "b", "d", "e", "[SEP]"), full - Sum("[CLS]", "b", "d", "e", "[SEP]"), full - Sum("[CLS]", "b", "e", "[SEP]")],
+            (x, y) => Math.Abs(x - y) < 1e-12);
+        comprehensiveness.Parameters.Should().Contain(new KeyValuePair<string, string>("output", "the regression output"));
+        var sufficiency = RationaleRemoval.Sufficiency(model, Explained(model, Scores));
+        sufficiency.Steps[0].Value.Should().BeApproximately(full - Sum("[CLS]", "c", "[SEP]"), 1e-12);
+        var loo = LeaveOneOutCorrelation.Compute(model, Explained(model, [1.1, -0.4, 0.7, 0.2, -0.9]));
+        loo.Value.Should().BeApproximately(0.8, 1e-12, "the drops are the weights themselves: one discordant pair of 10");
+        loo.Steps[2].Value.Should().BeApproximately(Weight["c"], 1e-12, "removing c lowers the output by its weight");
+    }
+
+    [Fact]
+    public void A_multi_label_model_s_removal_metrics_compare_the_label_s_sigmoid()
+    {
+        var model = Model(OutputHead.MultiLabel);
+        var comprehensiveness = RationaleRemoval.Comprehensiveness(model, Explained(model, Scores));
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        comprehensiveness.Steps[0].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "d", "e", "[SEP]"), 1e-12,
+            "label 1's probability is σ(its logit), whatever label 0's logit (3) is");
+        comprehensiveness.Parameters.Should().Contain(new KeyValuePair<string, string>("output", "sigmoid probability of the explained label"));
+        var loo = LeaveOneOutCorrelation.Compute(model, Explained(model, Scores));
+        loo.Steps[2].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "d", "e", "[SEP]"), 1e-12);
     }
 
     [Fact]
