@@ -24,6 +24,8 @@ public sealed partial class TextClassifier
     /// the file) or <see cref="ScriptEmbeddings.SafeTensors"/>.</param>
     /// <param name="maxLength">Longest accepted input in tokens, special tokens included; null for no limit.</param>
     /// <param name="name">Short name for reports; the file name without extension by default.</param>
+    /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
+    /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <returns>A classifier that owns the loaded script (dispose it).</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The labels are empty or repeated; the embedding parameter is not in the
@@ -36,7 +38,7 @@ public sealed partial class TextClassifier
     /// <remarks>An embedding width the script does not expect, or logits of the wrong shape or type, are an
     /// <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchScript(string scriptPath, ITokenizer tokenizer, IReadOnlyList<string> labels,
-        ScriptEmbeddings embeddings, int? maxLength = null, string? name = null)
+        ScriptEmbeddings embeddings, int? maxLength = null, string? name = null, OutputHead? head = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scriptPath);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -85,7 +87,7 @@ public sealed partial class TextClassifier
             }
 
             var adapter = new TorchScriptAdapter(name ?? Path.GetFileNameWithoutExtension(scriptPath), script, matrix, labels.Count);
-            return new TextClassifier(adapter.GetName(), tokenizer, adapter, labels, TorchScriptAdapter.EmbeddingPath, maxLength, usesTokenTypes: false);
+            return new TextClassifier(adapter.GetName(), tokenizer, adapter, labels, TorchScriptAdapter.EmbeddingPath, maxLength, usesTokenTypes: false, head);
         }
         catch
         {

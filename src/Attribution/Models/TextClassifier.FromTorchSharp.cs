@@ -23,6 +23,8 @@ public sealed partial class TextClassifier
     /// <param name="maxLength">Longest accepted input in tokens, special tokens included; null for no limit.</param>
     /// <param name="name">Short name for reports; the module's name by default.</param>
     /// <param name="ownsModel">Whether disposing the classifier disposes <paramref name="model"/> (default false: it stays yours).</param>
+    /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
+    /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
@@ -30,12 +32,12 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
-        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false)
+        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false, OutputHead? head = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Check(model, tokenizer, wordEmbeddingPath, labels, maxLength);
         return new TextClassifier(name ?? model.GetName(), tokenizer, new TorchSharpAdapter(model, labels.Count, ownsModel), labels,
-            wordEmbeddingPath, maxLength, usesTokenTypes: false);
+            wordEmbeddingPath, maxLength, usesTokenTypes: false, head);
     }
 
     /// <summary>
@@ -51,6 +53,8 @@ public sealed partial class TextClassifier
     /// <param name="maxLength">Longest accepted input in tokens, special tokens included; null for no limit.</param>
     /// <param name="name">Short name for reports; the module's name by default.</param>
     /// <param name="ownsModel">Whether disposing the classifier disposes <paramref name="model"/> (default false: it stays yours).</param>
+    /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
+    /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
@@ -58,12 +62,12 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
-        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false)
+        IReadOnlyList<string> labels, int? maxLength = null, string? name = null, bool ownsModel = false, OutputHead? head = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Check(model, tokenizer, wordEmbeddingPath, labels, maxLength);
         return new TextClassifier(name ?? model.GetName(), tokenizer, new TorchSharpAdapter(model, labels.Count, ownsModel), labels,
-            wordEmbeddingPath, maxLength, usesTokenTypes: false);
+            wordEmbeddingPath, maxLength, usesTokenTypes: false, head);
     }
 
     private static void Check(nn.Module model, ITokenizer tokenizer, string wordEmbeddingPath, IReadOnlyList<string> labels, int? maxLength)

@@ -19,9 +19,10 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule.</param>
     /// <param name="maxLength">Longest accepted input in tokens, or null.</param>
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
-    /// <param name="head">What the outputs mean (softmax labels by default; sigmoid labels; a regression output).</param>
+    /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
+    /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
-        string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead head = OutputHead.SingleLabel)
+        string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead? head = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(module);
@@ -40,7 +41,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         WordEmbeddingPath = wordEmbeddingPath;
         MaxLength = maxLength;
         UsesTokenTypes = usesTokenTypes;
-        Head = Enum.IsDefined(head) ? head : throw new ArgumentOutOfRangeException(nameof(head), head, "unknown output head");
+        // A softmax over one output is 1 for every input: one output without a stated head is a regression, as in Hugging Face.
+        Head = head is null ? OutputHeads.FromProblemType(null, labels.Count)
+            : Enum.IsDefined(head.Value) ? head.Value : throw new ArgumentOutOfRangeException(nameof(head), head, "unknown output head");
         module.eval();
 
         // Every hookable module gets its hook dispatcher now, before the classifier can be shared between threads:

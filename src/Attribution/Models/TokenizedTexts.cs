@@ -78,7 +78,7 @@ internal sealed class TokenizedTexts
     /// <summary>
     /// Indices of the texts, sorted by token count and cut into chunks of at most <paramref name="size"/> texts and
     /// <paramref name="tokenBudget"/> padded tokens (texts × the longest; a longer text goes alone). For a wrapped model
-    /// that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(TorchSharp.torch.nn.Module{TorchSharp.torch.Tensor, TorchSharp.torch.Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>)
+    /// that takes no attention mask (<see cref="TextClassifier.FromTorchSharp(TorchSharp.torch.nn.Module{TorchSharp.torch.Tensor, TorchSharp.torch.Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool, OutputHead?)"/>)
     /// a chunk never mixes token counts, so such a model never sees padding.
     /// </summary>
     public IEnumerable<int[]> Chunks(int size, int tokenBudget = int.MaxValue)

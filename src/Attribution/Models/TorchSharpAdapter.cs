@@ -6,7 +6,7 @@ namespace Attribution.Models;
 
 /// <summary>
 /// Adapts the user's own TorchSharp module — ids → logits, or (ids, mask) → logits — to the
-/// <see cref="ModelInput"/> → logits module every attributor takes (see <see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, Text.Tokenizers.ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>).
+/// <see cref="ModelInput"/> → logits module every attributor takes (see <see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, Text.Tokenizers.ITokenizer, string, IReadOnlyList{string}, int?, string?, bool, OutputHead?)"/>).
 /// </summary>
 /// <remarks>
 /// Its children are the user's module's children (<see cref="named_children"/> is forwarded), so every dotted path

@@ -13,7 +13,7 @@ namespace Attribution.Tests.Models;
 
 /// <summary>
 /// The user's own TorchSharp models, written here (not the library's), wrapped with
-/// <see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool)"/>:
+/// <see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool, OutputHead?)"/>:
 /// every method works on them and agrees with autograd computed independently in the test.
 /// </summary>
 public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDisposable
@@ -319,6 +319,32 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         using var three = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", "b", "c"]);
         var wrongShape = () => three.Predict(["the film"]);
         wrongShape.Should().Throw<InvalidOperationException>().WithMessage("*returned Float32 [1, 2] for a batch of 1 text(s)*[batch = 1, labels = 3]*");
+    }
+
+    [Fact]
+    public void The_head_is_the_users_and_one_output_without_one_is_a_regression()
+    {
+        var tokenizer = Tokenizer();
+        using var two = new MaskedMeanModel(tokenizer.VocabularySize, 6, 5, 2, callsForward: false);
+        Randomize(two, 4);
+        using var multiLabel = TextClassifier.FromTorchSharp(two, tokenizer, "embedding", ["toxic", "spam"], head: OutputHead.MultiLabel);
+        multiLabel.Head.Should().Be(OutputHead.MultiLabel);
+        var prediction = multiLabel.Predict([Texts[0]])[0];
+        prediction.Probabilities.Should().Equal(prediction.Logits.Select(x => 1 / (1 + Math.Exp(-x))), (a, b) => Math.Abs(a - b) < 1e-12,
+            "a multi-label model's probabilities are a sigmoid per label, not a softmax");
+        using var twoByDefault = TextClassifier.FromTorchSharp(two, tokenizer, "embedding", ["negative", "positive"]);
+        twoByDefault.Head.Should().Be(OutputHead.SingleLabel);
+
+        // One output: a softmax over it is 1 for every text (its gradient 0), so without a stated head it is a
+        // regression, whose probability is refused rather than explained as zeros.
+        using var one = new MaskedMeanModel(tokenizer.VocabularySize, 6, 5, 1, callsForward: false);
+        Randomize(one, 5);
+        using var regression = TextClassifier.FromTorchSharp(one, tokenizer, "embedding", ["score"]);
+        regression.Head.Should().Be(OutputHead.Regression);
+        regression.Predict([Texts[1]])[0].Probabilities.Should().BeEmpty();
+        var probability = () => new Gradient().Explain(regression, Texts[1], new ExplainOptions { Score = ScoreOutput.Probability });
+        probability.Should().Throw<ArgumentException>().WithMessage("*regression model*has no probability*");
+        new GradientXInput().Explain(regression, Texts[1]).Scores.Should().Contain(s => Math.Abs(s) > 1e-6, "the output itself is explained");
     }
 
     private static void Randomize(nn.Module model, ulong seed)
