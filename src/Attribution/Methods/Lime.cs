@@ -469,6 +469,15 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             notes.Add($"{run.Dropped} sample(s) removed every feature, leaving an empty text; they were not sent to the model and are not in the fit");
         }
 
+        // A feature kept in every fitted sample has no variation for the fit to explain: its 0 means unknown, not no effect.
+        var constant = Enumerable.Range(0, run.Features.Count).Where(j => run.Masks.All(m => m[j])).ToArray();
+        if (constant.Length > 0)
+        {
+            var words = string.Join(", ", constant.Take(5).Select(j => $"'{run.Features[j].Text}'")) + (constant.Length > 5 ? $" and {constant.Length - 5} more" : string.Empty);
+            notes.Add($"{words} {(constant.Length == 1 ? "was" : "were")} kept in every sample the fit saw, so {(constant.Length == 1 ? "its" : "their")} coefficient of 0 means unknown, not no effect: " +
+                (run.Dropped > 0 ? "mask features instead of removing them (Perturbation = Mask, --perturbation mask), or draw more samples" : "draw more samples"));
+        }
+
         if (!run.Fit.Converged)
         {
             notes.Add("the Lasso's coordinate descent stopped at its sweep limit before converging; the coefficients are approximate");

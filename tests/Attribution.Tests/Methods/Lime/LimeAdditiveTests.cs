@@ -182,4 +182,19 @@ public sealed class LimeAdditiveTests(ITestOutputHelper output)
         e.Scores[1].Should().BeNegative();
         (e.Scores[0] - e.Scores[1]).Should().BeApproximately(0.21, 0.01, "the contrast between the two words is well determined");
     }
+
+    [Fact]
+    public void A_feature_the_fit_never_saw_switched_off_is_reported_as_unknown_not_as_no_effect()
+    {
+        // One word removed leaves an empty text, so every sample is dropped and the fit sees only the original:
+        // the coefficient of "good" (whose true effect is large) comes out 0, which must not pass for "no effect".
+        var removed = new Lime { Perturbation = LimePerturbation.Remove, Samples = 50, Seed = 2 }.Explain(Additive(), "good", new ExplainOptions { Target = Target.Class(1) });
+        removed.Scores.Should().Equal(0.0);
+        removed.Notes.Should().Contain("'good' was kept in every sample the fit saw, so its coefficient of 0 means unknown, not no effect: " +
+            "mask features instead of removing them (Perturbation = Mask, --perturbation mask), or draw more samples");
+
+        var masked = new Lime { Samples = 50, Seed = 2 }.Explain(Additive(), "good", new ExplainOptions { Target = Target.Class(1) });
+        masked.Scores[0].Should().BePositive();
+        masked.Notes.Should().NotContain(n => n.Contains("unknown", StringComparison.Ordinal), "a masked word varies across the samples");
+    }
 }
