@@ -138,7 +138,7 @@ public sealed class CliBadInputCorpusTests(ITestOutputHelper output) : IDisposab
             ("--epsilon", "lrp-epsilon", ["-1", "NaN", "1e999"]),
             ("--seed", "lime", ["-1", "1.5", "abc", "99999999999999999999999"]),
             ("--window", "occlusion", ["0", "-1", "two"]),
-            ("--stride", "occlusion", ["0", "-4"]),
+            ("--stride", "occlusion", ["0", "-4", "2"]), // 2: beyond the default window of 1, features between windows would get no score
             ("--max-features", "shapley", ["0", "21", "1000000"]),
             ("--batch-size", "gradient", ["0", "-1", "1025", "1000000000"]),
         ];

@@ -6,8 +6,8 @@ namespace Attribution.Methods;
 /// Occlusion (Zeiler and Fergus 2014) over a text's features, as Captum's <c>Occlusion</c> on a one-dimensional
 /// feature axis: a window of <see cref="Window"/> consecutive features slides by <see cref="Stride"/>, each window's
 /// score is f(x) − f(x with the window's features absent), and each feature gets the mean score of the windows that
-/// cover it. Window starts are 0, s, 2s, … for ⌈(n − w) / s⌉ + 1 windows, the last one cut at the end of the text,
-/// so every feature is covered. With the defaults (window 1, stride 1) this is leave-one-out, Captum's
+/// cover it. Window starts are 0, s, 2s, … for ⌈(n − w) / s⌉ + 1 windows, the last one cut at the end of the text;
+/// the stride is at most the window, so every feature is covered. With the defaults (window 1, stride 1) this is leave-one-out, Captum's
 /// <c>FeatureAblation</c> with one feature at a time.
 /// </summary>
 public sealed class Occlusion : PerturbationMethod
@@ -15,7 +15,7 @@ public sealed class Occlusion : PerturbationMethod
     /// <summary>Features hidden together (default 1).</summary>
     public int Window { get; init; } = 1;
 
-    /// <summary>Features between the starts of consecutive windows (default 1).</summary>
+    /// <summary>Features between the starts of consecutive windows (default 1; at most <see cref="Window"/>).</summary>
     public int Stride { get; init; } = 1;
 
     /// <inheritdoc />
@@ -41,6 +41,13 @@ public sealed class Occlusion : PerturbationMethod
         if (Stride < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Stride), Stride, "the occlusion stride must be at least 1 feature");
+        }
+
+        if (Stride > Window)
+        {
+            // The features between two windows would never be occluded: no window's score could be theirs.
+            throw new ArgumentOutOfRangeException(nameof(Stride), Stride,
+                $"the occlusion stride ({Stride} features) is larger than the window ({Window}): the features between windows would never be occluded and get no score; use a stride of at most the window (--stride {Window}), or a wider window (--window {Stride})");
         }
     }
 

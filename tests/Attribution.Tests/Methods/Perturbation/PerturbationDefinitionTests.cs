@@ -150,6 +150,9 @@ public sealed class PerturbationDefinitionTests
             .Should().Throw<ArgumentException>().WithMessage("*window (6 features) is larger than the text, which has 5*");
         FluentActions.Invoking(() => new Occlusion { Stride = 0 }.Explain(model, [Text]))
             .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Stride");
+        FluentActions.Invoking(() => new Occlusion { Window = 2, Stride = 3 }.Explain(model, [Text]))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Stride")
+            .WithMessage("the occlusion stride (3 features) is larger than the window (2): the features between windows would never be occluded*");
         FluentActions.Invoking(() => new ShapleyValues { MaxFeatures = 4 }.Explain(model, [Text]))
             .Should().Throw<ArgumentException>().WithMessage("*5 features*limit of 4*shapley-sampling or kernel-shap*");
         FluentActions.Invoking(() => new ShapleyValues { MaxFeatures = 21 }.Explain(model, [Text]))
