@@ -160,6 +160,24 @@ public static class SalienceLayer
                 nameof(normalization));
         }
 
+        // A NaN or infinite score would make every normalized score NaN or 0 (min-max's range, l1's sum, l2's norm):
+        // refuse it here, naming the token or word, instead of handing on scores that no longer mean anything.
+        for (var i = 0; i < explanation.Scores.Length; i++)
+        {
+            if (!double.IsFinite(explanation.Scores[i]))
+            {
+                throw NonFinite($"the score of token {i} ('{explanation.Tokens[i]}')", explanation.Scores[i], normalization, nameof(explanation));
+            }
+        }
+
+        for (var w = 0; w < explanation.Words.Count; w++)
+        {
+            if (!double.IsFinite(explanation.Words[w].Score))
+            {
+                throw NonFinite($"the score of word {w} ('{explanation.Words[w].Text}')", explanation.Words[w].Score, normalization, nameof(explanation));
+            }
+        }
+
         var notes = explanation.Notes.ToList();
         var tokenScores = Normalize(explanation.Scores, normalization, out var degenerate);
         var wordScores = Normalize(explanation.Words.Select(w => w.Score).ToArray(), normalization, out var wordsDegenerate);
@@ -178,6 +196,7 @@ public static class SalienceLayer
     }
 
     /// <summary>Normalizes a vector; <paramref name="degenerate"/> is set (and values kept) when the divisor is zero.</summary>
+    /// <exception cref="ArgumentException">A score is NaN or infinite (its normalization is undefined).</exception>
     public static double[] Normalize(IReadOnlyList<double> scores, Normalization normalization, out bool degenerate)
     {
         ArgumentNullException.ThrowIfNull(scores);
@@ -187,34 +206,58 @@ public static class SalienceLayer
             return scores.ToArray();
         }
 
+        for (var i = 0; i < scores.Count; i++)
+        {
+            if (!double.IsFinite(scores[i]))
+            {
+                throw NonFinite($"scores[{i}]", scores[i], normalization, nameof(scores));
+            }
+        }
+
         if (normalization == Normalization.MinMax)
         {
             var min = scores.Min();
-            var range = scores.Max() - min;
+            var max = scores.Max();
+            var range = max - min;
             if (range == 0)
             {
                 degenerate = true;
                 return scores.ToArray();
             }
 
-            return scores.Select(s => (s - min) / range).ToArray();
+            // max − min of finite scores can overflow (−1e308 and 1e308): halved, it cannot, and the ratio is the same.
+            return double.IsFinite(range)
+                ? scores.Select(s => (s - min) / range).ToArray()
+                : scores.Select(s => ((s / 2) - (min / 2)) / ((max / 2) - (min / 2))).ToArray();
         }
 
-        var divisor = normalization switch
-        {
-            Normalization.L1 => scores.Sum(Math.Abs),
-            Normalization.L2 => Math.Sqrt(scores.Sum(s => s * s)),
-            Normalization.MaxAbs => scores.Max(Math.Abs),
-            _ => throw new ArgumentOutOfRangeException(nameof(normalization), normalization, null),
-        };
-        if (divisor == 0)
+        var largest = scores.Max(Math.Abs);
+        if (largest == 0)
         {
             degenerate = true;
             return scores.ToArray();
         }
 
-        return scores.Select(s => s / divisor).ToArray();
+        // Σ|s| and Σs² overflow for huge finite scores (s² for |s| > 1.3e154) and Σs² underflows to 0 for tiny ones
+        // (|s| < 1.5e-162), which would turn every score into 0 or leave them "unchanged, norm zero". l1 and l2
+        // normalization do not change when all scores are scaled alike, so outside a safe range they are computed on
+        // scores / largest |score|; inside it the direct formula keeps the usual results bit for bit.
+        var scaled = largest is > 1e-150 and < 1e150 ? scores : scores.Select(s => s / largest).ToArray();
+        var divisor = normalization switch
+        {
+            Normalization.L1 => scaled.Sum(Math.Abs),
+            Normalization.L2 => Math.Sqrt(scaled.Sum(s => s * s)),
+            Normalization.MaxAbs => largest,
+            _ => throw new ArgumentOutOfRangeException(nameof(normalization), normalization, null),
+        };
+        return normalization == Normalization.MaxAbs
+            ? scores.Select(s => s / divisor).ToArray()
+            : scaled.Select(s => s / divisor).ToArray();
     }
+
+    private static ArgumentException NonFinite(string what, double value, Normalization normalization, string parameter) =>
+        new($"{what} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {normalization.Name()} normalization needs finite scores "
+            + "(a NaN or infinite score makes every normalized score meaningless); fix the method or model that produced it, or do not normalize", parameter);
 
     /// <summary>Combines the scores of one word's tokens.</summary>
     public static double Aggregate(IReadOnlyList<double> scores, WordAggregation aggregation)
@@ -228,11 +271,30 @@ public static class SalienceLayer
         return aggregation switch
         {
             WordAggregation.Sum => scores.Sum(),
-            WordAggregation.Mean => scores.Average(),
+            WordAggregation.Mean => Mean(scores),
             WordAggregation.AbsMax => scores.MaxBy(Math.Abs),
-            WordAggregation.L2 => Math.Sqrt(scores.Sum(s => s * s)),
+            WordAggregation.L2 => Norm(scores),
             WordAggregation.First => scores[0],
             _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),
         };
+    }
+
+    /// <summary>The mean; when the sum of finite scores overflows, the sum of score / n (which cannot).</summary>
+    private static double Mean(IReadOnlyList<double> scores)
+    {
+        var mean = scores.Average();
+        return double.IsInfinity(mean) && scores.All(double.IsFinite) ? scores.Sum(s => s / scores.Count) : mean;
+    }
+
+    /// <summary>√Σs², scaled by the largest |s| outside a safe range so squares neither overflow nor underflow.</summary>
+    private static double Norm(IReadOnlyList<double> scores)
+    {
+        var largest = scores.Max(Math.Abs);
+        if (largest is > 1e-150 and < 1e150 || largest == 0 || !double.IsFinite(largest))
+        {
+            return Math.Sqrt(scores.Sum(s => s * s));
+        }
+
+        return largest * Math.Sqrt(scores.Sum(s => (s / largest) * (s / largest)));
     }
 }

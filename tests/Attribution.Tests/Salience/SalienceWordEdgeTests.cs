@@ -33,4 +33,47 @@ public sealed class SalienceWordEdgeTests
         words.Select(w => (w.Text, w.Score)).Should().Equal(("a", 1.0), ("b", 4.0));
         words[1].TokenIndices.Should().Equal(2);
     }
+
+    [Theory]
+    [InlineData(Normalization.L2, new[] { 3e200, -4e200 }, new[] { 0.6, -0.8 })]
+    [InlineData(Normalization.L2, new[] { 3e-200, 4e-200 }, new[] { 0.6, 0.8 })]
+    [InlineData(Normalization.L1, new[] { 1e308, -1e308 }, new[] { 0.5, -0.5 })]
+    [InlineData(Normalization.L1, new[] { 1e-320, 3e-320 }, new[] { 0.25, 0.75 })]
+    [InlineData(Normalization.MaxAbs, new[] { 1e308, -5e307 }, new[] { 1.0, -0.5 })]
+    [InlineData(Normalization.MinMax, new[] { -1e308, 0.0, 1e308 }, new[] { 0.0, 0.5, 1.0 })]
+    public void Huge_and_tiny_finite_scores_normalize_like_any_others(Normalization normalization, double[] scores, double[] expected)
+    {
+        // The norms by hand: √(9 + 16)·1e±200 = 5e±200; Σ|s| = 2e308 (beyond double) and 4e-320; range 2e308.
+        var normalized = SalienceLayer.Normalize(scores, normalization, out var degenerate);
+        degenerate.Should().BeFalse();
+        normalized.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-12);
+    }
+
+    [Theory]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(double.PositiveInfinity, "Infinity")]
+    [InlineData(double.NegativeInfinity, "-Infinity")]
+    public void A_non_finite_score_is_refused_by_every_normalization(double bad, string shown)
+    {
+        foreach (var normalization in new[] { Normalization.L1, Normalization.L2, Normalization.MaxAbs, Normalization.MinMax })
+        {
+            FluentActions.Invoking(() => SalienceLayer.Normalize([1.0, bad, 2.0], normalization, out _))
+                .Should().Throw<ArgumentException>().WithParameterName("scores").WithMessage($"scores[1] is {shown}: {normalization.Name()} normalization needs finite scores*");
+        }
+
+        var e = SalienceSamples.Hand("aa bb", ["aa", "bb"], [7, 8], [(0, 2), (3, 5)], [false, false], [1.0, bad], signed: false);
+        FluentActions.Invoking(() => SalienceLayer.Apply(e, new SalienceOptions { Normalization = Normalization.MinMax }))
+            .Should().Throw<ArgumentException>().WithParameterName("explanation").WithMessage($"the score of token 1 ('bb') is {shown}: min-max normalization*");
+    }
+
+    [Fact]
+    public void Word_aggregates_of_huge_and_tiny_scores_do_not_overflow_or_underflow()
+    {
+        // √(9 + 16)·1e200 = 5e200; √(9 + 16)·1e-200 = 5e-200; the mean of 1e308 and 1e308 is 1e308.
+        SalienceLayer.Aggregate([3e200, 4e200], WordAggregation.L2).Should().BeApproximately(5e200, 5e188);
+        SalienceLayer.Aggregate([3e-200, -4e-200], WordAggregation.L2).Should().BeApproximately(5e-200, 5e-212);
+        SalienceLayer.Aggregate([1e308, 1e308], WordAggregation.Mean).Should().Be(1e308);
+        SalienceLayer.Aggregate([3.0, 4.0], WordAggregation.L2).Should().Be(5.0);
+        SalienceLayer.Aggregate([1.0, 2.0], WordAggregation.Mean).Should().Be(1.5);
+    }
 }
