@@ -62,6 +62,19 @@ public partial class MarkdownRendererTests
         MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make("1. first")])).Should().Contain("> 1\\. first\n");
     }
 
+    [Theory]
+    [InlineData("    if a < b", "> if a \\< b")]
+    [InlineData("\t\tx = *y*", "> x = \\*y\\*")]
+    [InlineData("      - item", "> \\- item")]
+    [InlineData("   12) twelve", "> 12\\) twelve")]
+    public void An_indented_text_is_quoted_without_its_indent_so_it_is_not_a_code_block(string text, string quoted)
+    {
+        // "> " followed by four more spaces opens an indented code block inside the quote (CommonMark 5.1), where the
+        // backslash escapes would be shown literally: the quote must start at the text's first non-space character.
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make(text)]));
+        markdown.Split('\n').Single(l => l.StartsWith('>')).Should().Be(quoted);
+    }
+
     [Fact]
     public void Several_texts_give_several_sections_and_differing_targets_label_the_columns()
     {

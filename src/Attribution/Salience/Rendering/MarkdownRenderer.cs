@@ -179,19 +179,23 @@ public static class MarkdownRenderer
         }
     }
 
-    /// <summary>Escapes what would start a block at the beginning of a line: a list marker (<c>- + 1. 1)</c>), a heading (<c>#</c>) or a break (<c>===</c>).</summary>
+    /// <summary>
+    /// Escapes what would start a block at the beginning of a line: a list marker (<c>- + 1. 1)</c>), a heading
+    /// (<c>#</c>) or a break (<c>===</c>); and drops the line's leading spaces, since four or more (an indented text,
+    /// or tabs turned into spaces) make an indented code block, which shows every backslash escape literally (a
+    /// paragraph's leading spaces are not displayed anyway).
+    /// </summary>
     private static string EscapeLineStart(string escaped)
     {
         var trimmed = escaped.TrimStart(' ');
-        var indent = escaped[..(escaped.Length - trimmed.Length)];
         if (trimmed.Length == 0)
         {
-            return escaped;
+            return trimmed;
         }
 
         if (trimmed[0] is '-' or '+' or '=' or '#')
         {
-            return indent + "\\" + trimmed;
+            return "\\" + trimmed;
         }
 
         var digits = 0;
@@ -201,8 +205,8 @@ public static class MarkdownRenderer
         }
 
         return digits > 0 && digits < trimmed.Length && trimmed[digits] is '.' or ')'
-            ? indent + trimmed[..digits] + "\\" + trimmed[digits..]
-            : escaped;
+            ? trimmed[..digits] + "\\" + trimmed[digits..]
+            : trimmed;
     }
 
     /// <summary>Column headers: the method names, numbered when a method appears twice, with the target when targets differ.</summary>
