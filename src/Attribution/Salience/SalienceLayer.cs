@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using Attribution.Methods;
 using Attribution.Text;
 
@@ -28,12 +29,16 @@ public static class SalienceLayer
     /// Recomputes <see cref="Explanation.Words"/>: each whitespace-delimited span of the text is a word, and a token
     /// belongs to the word its offset starts in (this works for WordPiece and byte-level BPE alike), or, when its offset
     /// starts in whitespace, to the first word its offset reaches into (byte-level BPE without <c>trim_offsets</c>:
-    /// <c>Ġbig</c> spans the space before <c>big</c>). Tokens without an offset (special tokens) belong to no word.
+    /// <c>Ġbig</c> spans the space before <c>big</c>). Tokens without an offset (special tokens) belong to no word. What
+    /// the word scores leave out is said in <see cref="Explanation.Notes"/>: tokens with an offset that lie in no word
+    /// (byte-level BPE's whitespace tokens <c>Ċ</c>, <c>ĉ</c>, <c>Ġ</c>), and a word whose tokens stop before its end (truncation cut it).
     /// </summary>
     public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(explanation);
         var words = new List<WordScore>();
+        var outside = new List<int>();
+        var notes = explanation.Notes.Where(n => !n.StartsWith(WordNotePrefix, StringComparison.Ordinal)).ToList();
         var texts = explanation.TextPair is null ? [explanation.Text] : new[] { explanation.Text, explanation.TextPair };
         for (var segment = 0; segment < texts.Length; segment++)
         {
@@ -57,6 +62,10 @@ public static class SalienceLayer
                 {
                     members[w].Add(t);
                 }
+                else
+                {
+                    outside.Add(t);
+                }
             }
 
             for (var w = 0; w < spans.Count; w++)
@@ -69,11 +78,35 @@ public static class SalienceLayer
                 var (start, end) = spans[w];
                 var scores = members[w].Select(t => explanation.Scores[t]).ToArray();
                 words.Add(new WordScore(text[start..end], start, end, Aggregate(scores, aggregation), [.. members[w]]) { Segment = segment });
+
+                // A word whose tokens stop before its end, with a visible character after them: truncation cut it
+                // (tokenizers drop only invisible characters, such as a zero-width space or a combining accent).
+                var covered = Math.Max(start, members[w].Max(t => explanation.Offsets[t]!.Value.End));
+                if (covered < end && text[covered..end].Any(IsVisible))
+                {
+                    notes.Add($"{WordNotePrefix}'{text[start..end]}' only in part: its tokens cover '{text[start..covered]}', not '{text[covered..end]}' (the text was cut there)");
+                }
             }
         }
 
-        return explanation with { Words = words, WordAggregation = aggregation };
+        if (outside.Count > 0)
+        {
+            // Their scores are real (a newline or a double space can matter to the model) but are in no word's score.
+            var sum = outside.Sum(t => explanation.Scores[t]);
+            var shown = string.Join(" ", outside.Take(8).Select(t => explanation.Tokens[t])) + (outside.Count > 8 ? " …" : string.Empty);
+            notes.Add($"{WordNotePrefix}no token that lies outside every word: {outside.Count} such token(s) ({shown}), "
+                + $"whitespace or past the last word, with scores summing to {sum.ToString("G4", CultureInfo.InvariantCulture)}; the token scores have them");
+        }
+
+        return explanation with { Words = words, WordAggregation = aggregation, Notes = notes };
     }
+
+    /// <summary>How the notes about what the word scores leave out begin (replaced when the words are recomputed).</summary>
+    private const string WordNotePrefix = "word scores include ";
+
+    private static bool IsVisible(char c) =>
+        !char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is not (UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark);
 
     /// <summary>
     /// The word (index into <paramref name="spans"/>) of a token: the one its offset starts in, else the first one its
@@ -256,7 +289,7 @@ public static class SalienceLayer
     }
 
     private static ArgumentException NonFinite(string what, double value, Normalization normalization, string parameter) =>
-        new($"{what} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {normalization.Name()} normalization needs finite scores "
+        new($"{what} is {value.ToString(CultureInfo.InvariantCulture)}: {normalization.Name()} normalization needs finite scores "
             + "(a NaN or infinite score makes every normalized score meaningless); fix the method or model that produced it, or do not normalize", parameter);
 
     /// <summary>Combines the scores of one word's tokens.</summary>

@@ -76,4 +76,42 @@ public sealed class SalienceWordEdgeTests
         SalienceLayer.Aggregate([3.0, 4.0], WordAggregation.L2).Should().Be(5.0);
         SalienceLayer.Aggregate([1.0, 2.0], WordAggregation.Mean).Should().Be(1.5);
     }
+
+    [Fact]
+    public void Tokens_outside_every_word_are_named_in_a_note_with_their_total_score()
+    {
+        // "a\n\nb" as byte-level BPE: a [0,1), Ċ [1,2), Ċ [2,3), b [3,4); the two newlines (0.25 and 0.5) are in no word.
+        var e = SalienceSamples.Hand("a\n\nb", ["a", "Ċ", "Ċ", "b"], [1, 2, 2, 3], [(0, 1), (1, 2), (2, 3), (3, 4)], [false, false, false, false], [1.0, 0.25, 0.5, 2.0])
+            with { Notes = ["earlier note"] };
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
+        words.Words.Select(w => (w.Text, w.Score)).Should().Equal(("a", 1.0), ("b", 2.0));
+        const string note = "word scores include no token that lies outside every word: 2 such token(s) (Ċ Ċ), whitespace or past the last word, with scores summing to 0.75; the token scores have them";
+        words.Notes.Should().Equal("earlier note", note);
+
+        // Recomputing the words (another aggregation) replaces the note instead of repeating it.
+        SalienceLayer.AggregateWords(words, WordAggregation.Mean).Notes.Should().Equal("earlier note", note);
+    }
+
+    [Fact]
+    public void A_word_cut_by_truncation_is_named_in_a_note()
+    {
+        // "hello wonderful day" truncated after "won": hello [0,5), won [6,9); "derful" and "day" have no tokens.
+        var e = SalienceSamples.Hand("hello wonderful day", ["[CLS]", "hello", "won", "[SEP]"], [101, 1, 2, 102], [null, (0, 5), (6, 9), null],
+            [true, false, false, true], [0.0, 1.0, 2.0, 0.0]);
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
+        words.Words.Select(w => (w.Text, w.Start, w.End, w.Score)).Should().Equal(("hello", 0, 5, 1.0), ("wonderful", 6, 15, 2.0));
+        words.Notes.Should().Equal("word scores include 'wonderful' only in part: its tokens cover 'won', not 'derful' (the text was cut there)");
+    }
+
+    [Theory]
+    [InlineData("ab\u200b")]
+    [InlineData("ab\u0301")]
+    public void A_word_whose_last_character_is_invisible_and_untokenized_is_not_called_cut(string text)
+    {
+        // WordPiece drops a zero-width space and (lower-casing) a combining accent: "ab" [0,2) is all of the word that shows.
+        var e = SalienceSamples.Hand(text, ["ab"], [1], [(0, 2)], [false], [1.0]);
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
+        words.Words.Single().Text.Should().Be(text);
+        words.Notes.Should().BeEmpty();
+    }
 }
