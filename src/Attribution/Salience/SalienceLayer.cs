@@ -89,9 +89,10 @@ public static class SalienceLayer
             }
         }
 
-        if (outside.Count > 0)
+        if (outside.Any(t => explanation.Scores[t] != 0))
         {
             // Their scores are real (a newline or a double space can matter to the model) but are in no word's score.
+            // (All zero, as with the word features of LIME and the perturbation methods, nothing is left out.)
             var sum = outside.Sum(t => explanation.Scores[t]);
             var shown = string.Join(" ", outside.Take(8).Select(t => explanation.Tokens[t])) + (outside.Count > 8 ? " …" : string.Empty);
             notes.Add($"{WordNotePrefix}no token that lies outside every word: {outside.Count} such token(s) ({shown}), "

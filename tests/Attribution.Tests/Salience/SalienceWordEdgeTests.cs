@@ -90,6 +90,9 @@ public sealed class SalienceWordEdgeTests
 
         // Recomputing the words (another aggregation) replaces the note instead of repeating it.
         SalienceLayer.AggregateWords(words, WordAggregation.Mean).Notes.Should().Equal("earlier note", note);
+
+        // Outside tokens that score exactly 0 (perturbation methods score word features only) leave nothing out.
+        SalienceLayer.AggregateWords(e with { Scores = [1.0, 0.0, -0.0, 2.0] }, WordAggregation.Sum).Notes.Should().Equal("earlier note");
     }
 
     [Fact]
