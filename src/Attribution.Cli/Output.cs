@@ -253,19 +253,22 @@ internal static class Output
 
                 return markdown.ToString();
             default:
-                var labelWidth = Math.Max(10, predictions.Select(p => PredictionText(model, p).Length).Append(model.Labels.Max(l => l.Length)).Max());
-                var columns = model.Labels.Select(l => Math.Max(8, l.Length + 3)).ToArray();
+                // Label names come from the model's config.json: made printable like the texts, so a newline cannot
+                // break the table and an escape sequence or a bidi override cannot reach the terminal.
+                var names = model.Labels.Select(Printable).ToArray();
+                var labelWidth = Math.Max(10, predictions.Select(p => Printable(PredictionText(model, p)).Length).Append(names.Max(l => l.Length)).Max());
+                var columns = names.Select(l => Math.Max(8, l.Length + 3)).ToArray();
                 var table = new StringBuilder();
                 table.Append("prediction".PadRight(labelWidth)).Append("  ");
-                for (var k = 0; k < model.Labels.Count && model.Head != OutputHead.Regression; k++)
+                for (var k = 0; k < names.Length && model.Head != OutputHead.Regression; k++)
                 {
-                    table.Append(Column(model.Head, model.Labels[k]).PadLeft(columns[k])).Append("  ");
+                    table.Append(Column(model.Head, names[k]).PadLeft(columns[k])).Append("  ");
                 }
 
                 table.Append("text\n");
                 foreach (var p in predictions)
                 {
-                    table.Append(PredictionText(model, p).PadRight(labelWidth)).Append("  ");
+                    table.Append(Printable(PredictionText(model, p)).PadRight(labelWidth)).Append("  ");
                     for (var k = 0; k < p.Probabilities.Length; k++)
                     {
                         table.Append(p.Probabilities[k].ToString("F4", Invariant).PadLeft(columns[k])).Append("  ");
@@ -299,9 +302,13 @@ internal static class Output
         return at < 0 ? html + fragment : html.Insert(at, fragment);
     }
 
-    /// <summary>Control characters replaced, so a text cannot send escape sequences to the terminal.</summary>
+    /// <summary>
+    /// Control characters and bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) replaced,
+    /// so a text cannot send escape sequences to the terminal or show the rest of its line reordered (as the table
+    /// format of explain does).
+    /// </summary>
     public static string Printable(string text) =>
-        string.Concat(text.Select(c => char.IsControl(c) ? '\uFFFD' : c));
+        string.Concat(text.Select(c => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? '\uFFFD' : c));
 
     private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "nan";
 
