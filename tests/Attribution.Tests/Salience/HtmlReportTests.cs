@@ -36,6 +36,18 @@ public partial class HtmlReportTests
         Units(html).Select(u => u.Shown).Should().Contain("<scr", "escaped token text decodes back to the original");
     }
 
+    [Theory]
+    [InlineData("good\rbad", "good\nbad")]
+    [InlineData("good\r\nbad\r", "good\nbad\n")]
+    [InlineData("a\r\rb", "a\n\nb")]
+    public void Carriage_returns_are_line_breaks_so_words_never_run_together(string text, string escaped)
+    {
+        // A lone CR separates words (WordSpans takes it as whitespace) and ends a line in old Mac text.
+        HtmlReport.Escape(text).Should().Be(escaped);
+        var html = HtmlReport.Render([SalienceSamples.Make("good\rbad")], "report");
+        html.Should().Contain("<p class=\"source\">good\nbad</p>").And.NotContain("goodbad");
+    }
+
     [Fact]
     public void The_page_references_nothing_outside_itself()
     {

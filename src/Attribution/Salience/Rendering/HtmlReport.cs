@@ -119,7 +119,7 @@ public static class HtmlReport
     /// Escapes text for HTML content and quoted attribute values: <c>&amp; &lt; &gt; " '</c> and also <c>/ = @ ` (</c>
     /// (so untrusted text never reads as markup, and a scan of the page for <c>https://</c>, <c>src=</c>, <c>@import</c>
     /// or <c>url(</c> finds only real references, of which there are none); control characters and unpaired surrogates
-    /// become U+FFFD; line breaks, tabs and other whitespace are kept.
+    /// become U+FFFD; line breaks (CRLF and a lone CR as LF), tabs and other whitespace are kept.
     /// </summary>
     public static string Escape(string text)
     {
@@ -141,7 +141,15 @@ public static class HtmlReport
                 case '`': builder.Append("&#96;"); break;
                 case '(': builder.Append("&#40;"); break;
                 case '\n' or '\t': builder.Append(c); break;
-                case '\r': break;
+                // CRLF is one line break (the LF follows); a lone CR (old Mac text) is one too: dropping it would run
+                // the words on either side together ("good\rbad" showed as "goodbad").
+                case '\r':
+                    if (i + 1 >= text.Length || text[i + 1] != '\n')
+                    {
+                        builder.Append('\n');
+                    }
+
+                    break;
                 default:
                     if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
                     {
