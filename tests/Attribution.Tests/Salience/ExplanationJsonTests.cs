@@ -342,6 +342,23 @@ public class ExplanationJsonTests
     }
 
     [Fact]
+    public void Words_the_reader_would_refuse_are_not_written()
+    {
+        // "good film": good [0,4), film [5,9); tokens [CLS] good film [SEP].
+        var e = SalienceSamples.Make("good film");
+        string Write(Explanation x) => ExplanationJson.Serialize(ExplanationDocument.For([x]));
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { Text = "fill" }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1]: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { End = 12 }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0]: [0, 12] is not a span of the 9-character text*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 4] }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 4 is out of range for 4 tokens*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Segment = 1 }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].segment is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
+        ExplanationJson.Parse(Write(e)).Results.Single().Words.Should().BeEquivalentTo(e.Words);
+    }
+
+    [Fact]
     public void Produced_documents_validate_against_the_schema()
     {
         var documents = new[]
@@ -411,6 +428,7 @@ public class ExplanationJsonTests
     [InlineData("offsets past the text", "at $.results[0].offsets[2]: [5, 99] is not a span of the 9-character text")]
     [InlineData("target out of range", "at $.results[0].target: class 7 is out of range for 2 logits")]
     [InlineData("word token out of range", "at $.results[0].words[0].token_indices[0]: token 10 is out of range for 4 tokens")]
+    [InlineData("word text not at its offsets", "at $.results[0].words[1].text: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')")]
     [InlineData("null text", "at $.results[0].text: expected a string, found null")]
     [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
     public void Reading_a_broken_document_fails_naming_the_path(string mutation, string message)
@@ -507,6 +525,7 @@ public class ExplanationJsonTests
             case "offsets past the text": result["offsets"]![2] = new JsonArray(5, 99); break;
             case "target out of range": result["target"] = 7; break;
             case "word token out of range": result["words"]![0]!["token_indices"]![0] = 10; break;
+            case "word text not at its offsets": result["words"]![1]!["text"] = "fill"; break;
             case "null text": result["text"] = null; break;
             case "string score": result["scores"]![0] = "0.5"; break;
             default: throw new ArgumentException(mutation);

@@ -277,6 +277,32 @@ public static class ExplanationJson
             {
                 throw NonFinite($"{at}.words[{w}].score", word.Score);
             }
+
+            // What the reader checks, checked before writing: a document this writes, it reads back.
+            if (word.Segment is not (0 or 1) || (word.Segment == 1 && e.TextPair is null))
+            {
+                throw new ArgumentException($"{at}.words[{w}].segment is {word.Segment}: 0 (the text) or, for a pair, 1 (text_pair)");
+            }
+
+            var source = word.Segment == 1 ? e.TextPair! : e.Text;
+            if (word.Start < 0 || word.Start > word.End || word.End > source.Length)
+            {
+                throw new ArgumentException($"{at}.words[{w}]: [{word.Start}, {word.End}] is not a span of the {source.Length}-character text");
+            }
+
+            if (WordMismatch(word.Text, source, word.Start, word.End) is { } mismatch)
+            {
+                throw new ArgumentException($"{at}.words[{w}]: {mismatch}");
+            }
+
+            CheckPresent(word.TokenIndices, $"{at}.words[{w}].token_indices");
+            foreach (var i in word.TokenIndices)
+            {
+                if (i < 0 || i >= n)
+                {
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is out of range for {n} tokens");
+                }
+            }
         }
 
         for (var i = 0; i < e.Notes.Count; i++)
@@ -284,6 +310,12 @@ public static class ExplanationJson
             CheckText(e.Notes[i], $"{at}.notes[{i}]");
         }
     }
+
+    /// <summary>Why a word's text is not the text at its offsets, or null when it is.</summary>
+    private static string? WordMismatch(string word, string text, int start, int end) =>
+        text.AsSpan(start, end - start).SequenceEqual(word)
+            ? null
+            : $"the text '{word}' is not what its offsets [{start}, {end}] hold in the text ('{text[start..end]}')";
 
     private static void CheckSurrogate(SurrogateModel surrogate, string text, string at)
     {
@@ -787,7 +819,13 @@ public static class ExplanationJson
                 }
             }
 
-            return new WordScore(String(Required(element, "text", at), $"{at}.text"), start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices])
+            var word = String(Required(element, "text", at), $"{at}.text");
+            if (WordMismatch(word, segment == 1 ? textPair! : text, start, end) is { } mismatch)
+            {
+                throw Fail($"{at}.text", mismatch);
+            }
+
+            return new WordScore(word, start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices])
             {
                 Segment = segment,
             };
