@@ -40,6 +40,15 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void A_token_with_an_empty_span_is_painted_as_a_marker()
+    {
+        // "a  b" with a lone Ġ at the empty span [2,2) scoring −1, the row's largest |score|: fully red, visible.
+        var e = SalienceSamples.Hand("a  b", ["a", "Ġ", "b"], [1, 2, 3], [(0, 1), (2, 2), (3, 4)], [false, false, false], [0.5, -1.0, 0.25]);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.TrueColor, Granularity = Granularity.Tokens, TopK = 0 });
+        output.Should().Contain("\u001b[48;2;215;48;39m\u001b[38;2;255;255;255m·\u001b[0m");
+    }
+
+    [Fact]
     public void Forced_256_colours_use_the_xterm_palette()
     {
         var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Ansi256 });

@@ -157,6 +157,17 @@ public partial class HtmlReportTests
     }
 
     [Fact]
+    public void A_token_with_an_empty_span_is_shown_as_a_marker()
+    {
+        // RoBERTa's "a  b": a [0,1), a lone Ġ with the trimmed, empty span [2,2), b [3,4).
+        var e = SalienceSamples.Hand("a  b", ["a", "Ġ", "b"], [1, 2, 3], [(0, 1), (2, 2), (3, 4)], [false, false, false], [0.5, -1.0, 0.25]);
+        var units = Units(HtmlReport.Render([e], "r", new HtmlReportOptions { Granularity = Granularity.Tokens }));
+        units.Select(u => u.Shown).Should().Equal("a", "·", "b");
+        units[1].Tooltip.Should().StartWith("Ġ\nscore -1 ").And.EndWith("covers no characters (an empty span)");
+        units[1].Background.Should().Be(SalienceColors.Red.ToHex(), "the strongest score of the row is fully saturated");
+    }
+
+    [Fact]
     public void Text_that_no_token_covers_is_shown_but_marked_unscored()
     {
         var e = SalienceSamples.Make("kept words here");

@@ -208,7 +208,8 @@ public static class ConsoleRenderer
             if (unit.Start is { } start && unit.End is { } end && start >= cursor && end <= text.Length)
             {
                 output.Append(Clean(text[cursor..start]));
-                shown = text[start..end];
+                // An empty span (a lone Ġ with trimmed offsets) still has a score: a marker keeps its colour visible.
+                shown = start == end ? "·" : text[start..end];
                 cursor = end;
             }
             else

@@ -288,10 +288,14 @@ public static class HtmlReport
         {
             string shown;
             var overlap = false;
+            var empty = false;
             if (unit.Start is { } start && unit.End is { } end && start >= cursor && end <= text.Length)
             {
                 Gap(html, text[cursor..start], needSpace);
-                shown = text[start..end];
+                // A token with an empty span (byte-level BPE's lone Ġ with trimmed offsets) has a score but no
+                // characters: a marker keeps it visible and hoverable instead of an empty, invisible span.
+                empty = start == end;
+                shown = empty ? "·" : text[start..end];
                 cursor = end;
                 needSpace = false;
             }
@@ -314,7 +318,8 @@ public static class HtmlReport
             var background = SalienceColors.Background(unit.Score, scale, e.Signed);
             var foreground = SalienceColors.Foreground(background);
             var tooltip = $"{unit.Label}\nscore {RenderSupport.Exact(unit.Score)} ({SalienceColors.Intensity(unit.Score, scale).ToString("+0.00;-0.00;0.00", Invariant)} of the row's scale)\n{unit.Detail}"
-                + (overlap ? "\ncovers the same characters as the previous token" : string.Empty);
+                + (overlap ? "\ncovers the same characters as the previous token" : string.Empty)
+                + (empty ? "\ncovers no characters (an empty span)" : string.Empty);
             html.Append("<span class=\"u").Append(unit.Special ? " special" : string.Empty)
                 .Append("\" style=\"background:").Append(background.ToHex()).Append(";color:").Append(foreground.ToHex())
                 .Append("\" title=\"").Append(Escape(tooltip)).Append("\">").Append(Escape(shown)).Append("</span>");
