@@ -26,6 +26,21 @@ public sealed class SaliencePairTests
         e.DisplayPosition(1, 0).Should().Be(8, "\"aa bb\" (5) + \" ‖ \" (3)");
     }
 
+    [Theory]
+    [InlineData(Granularity.Words, false)]
+    [InlineData(Granularity.Tokens, false)]
+    [InlineData(Granularity.Tokens, true)]
+    public void The_html_report_shows_the_pair_separator_as_plain_text_not_as_unscored_input(Granularity granularity, bool keepSpecial)
+    {
+        // " ‖ " joins the two texts for display; it is in neither input, so it is not struck through as "not attributed".
+        var e = SalienceLayer.AggregateWords(Pair(), WordAggregation.Sum);
+        e = keepSpecial ? e : SalienceLayer.DropSpecialTokens(e);
+        var html = HtmlReport.Render([e], "pair", new HtmlReportOptions { Granularity = granularity });
+        var tokens = System.Text.RegularExpressions.Regex.Replace(html[html.IndexOf("<div class=\"tokens\">", StringComparison.Ordinal)..], "<span[^>]*>|</span>", "|");
+        tokens.Should().StartWith(keepSpecial ? "<div class=\"tokens\">|[CLS]| |aa| |bb| |[SEP]| ‖ |cc| |[SEP]|</div>" : "<div class=\"tokens\">|aa| |bb| ‖ |cc|</div>");
+        html.Should().NotContain("class=\"uncovered\"");
+    }
+
     [Fact]
     public void Dropping_special_tokens_keeps_token_types_and_segments_aligned()
     {

@@ -291,7 +291,7 @@ public static class HtmlReport
             var empty = false;
             if (unit.Start is { } start && unit.End is { } end && start >= cursor && end <= text.Length)
             {
-                Gap(html, text[cursor..start], needSpace);
+                Between(html, e, cursor, start, needSpace);
                 // A token with an empty span (byte-level BPE's lone Ġ with trimmed offsets) has a score but no
                 // characters: a marker keeps it visible and hoverable instead of an empty, invisible span.
                 empty = start == end;
@@ -328,8 +328,27 @@ public static class HtmlReport
 
         if (cursor < text.Length)
         {
-            Gap(html, text[cursor..], needSpace);
+            Between(html, e, cursor, text.Length, needSpace);
         }
+    }
+
+    /// <summary>
+    /// The display text from <paramref name="from"/> to <paramref name="to"/> between units: the separator of a pair
+    /// (not part of either input) as plain text, the rest as <see cref="Gap"/> (whitespace, or unscored characters).
+    /// </summary>
+    private static void Between(StringBuilder html, Explanation e, int from, int to, bool needSpace)
+    {
+        var text = e.DisplayText;
+        var separator = e.Text.Length;
+        if (e.TextPair is null || from > separator || to < separator + Explanation.PairSeparator.Length)
+        {
+            Gap(html, text[from..to], needSpace);
+            return;
+        }
+
+        Gap(html, text[from..separator], needSpace && from < separator); // the separator begins with a space
+        html.Append(Escape(Explanation.PairSeparator));
+        Gap(html, text[(separator + Explanation.PairSeparator.Length)..to], needSpace: false);
     }
 
     private static void Gap(StringBuilder html, string gap, bool needSpace)
