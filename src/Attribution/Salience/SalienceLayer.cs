@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text;
 using Attribution.Methods;
 using Attribution.Text;
 
@@ -82,7 +83,7 @@ public static class SalienceLayer
                 // A word whose tokens stop before its end, with a visible character after them: truncation cut it
                 // (tokenizers drop only invisible characters, such as a zero-width space or a combining accent).
                 var covered = Math.Max(start, members[w].Max(t => explanation.Offsets[t]!.Value.End));
-                if (covered < end && text[covered..end].Any(IsVisible))
+                if (covered < end && HasVisible(text[covered..end]))
                 {
                     notes.Add($"{WordNotePrefix}'{text[start..end]}' only in part: its tokens cover '{text[start..covered]}', not '{text[covered..end]}' (the text was cut there)");
                 }
@@ -105,9 +106,23 @@ public static class SalienceLayer
     /// <summary>How the notes about what the word scores leave out begin (replaced when the words are recomputed).</summary>
     private const string WordNotePrefix = "word scores include ";
 
-    private static bool IsVisible(char c) =>
-        !char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is not (UnicodeCategory.Control or UnicodeCategory.Format
-            or UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark);
+    /// <summary>
+    /// Whether <paramref name="text"/> has a character a tokenizer keeps: not a control or format character (zero-width
+    /// space, soft hyphen, tag characters), not a combining mark (BERT strips accents) and not U+FFFD (BERT drops it).
+    /// </summary>
+    private static bool HasVisible(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (!Rune.IsWhiteSpace(rune) && rune.Value != 0xFFFD && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.Control
+                    or UnicodeCategory.Format or UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// The word (index into <paramref name="spans"/>) of a token: the one its offset starts in, else the first one its

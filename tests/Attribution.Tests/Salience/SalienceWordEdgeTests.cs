@@ -109,9 +109,13 @@ public sealed class SalienceWordEdgeTests
     [Theory]
     [InlineData("ab\u200b")]
     [InlineData("ab\u0301")]
+    [InlineData("ab\ufffd")]
+    [InlineData("ab\U000E0001")]
+    [InlineData("ab\u00ad")]
     public void A_word_whose_last_character_is_invisible_and_untokenized_is_not_called_cut(string text)
     {
-        // WordPiece drops a zero-width space and (lower-casing) a combining accent: "ab" [0,2) is all of the word that shows.
+        // WordPiece drops a zero-width space, a combining accent (lower-casing), U+FFFD, a tag character (U+E0001, a
+        // surrogate pair) and a soft hyphen: "ab" [0,2) is all of the word that shows.
         var e = SalienceSamples.Hand(text, ["ab"], [1], [(0, 2)], [false], [1.0]);
         var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
         words.Words.Single().Text.Should().Be(text);
