@@ -342,7 +342,7 @@ public class ExplanationJsonTests
     }
 
     [Fact]
-    public void Words_the_reader_would_refuse_are_not_written()
+    public void Words_and_offsets_the_reader_would_refuse_are_not_written()
     {
         // "good film": good [0,4), film [5,9); tokens [CLS] good film [SEP].
         var e = SalienceSamples.Make("good film");
@@ -355,6 +355,10 @@ public class ExplanationJsonTests
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 4 is out of range for 4 tokens*");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Segment = 1 }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].segment is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
+        FluentActions.Invoking(() => Write(e with { Offsets = [null, (0, 4), (5, 12), null] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].offsets[2]: [5, 12] is not a span of the 9-character text*");
+        FluentActions.Invoking(() => Write(e with { Segments = [null, 0, 1, null] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].segments[2] is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
         ExplanationJson.Parse(Write(e)).Results.Single().Words.Should().BeEquivalentTo(e.Words);
     }
 

@@ -205,9 +205,32 @@ public static class ExplanationJson
         CheckLength(e.Offsets.Length, n, $"{at}.offsets");
         CheckLength(e.IsSpecial.Length, n, $"{at}.is_special");
         CheckLength(e.Scores.Length, n, $"{at}.scores");
+        if (!e.Segments.IsDefaultOrEmpty)
+        {
+            CheckLength(e.Segments.Length, n, $"{at}.segments");
+        }
+
+        if (!e.TokenTypeIds.IsDefaultOrEmpty)
+        {
+            CheckLength(e.TokenTypeIds.Length, n, $"{at}.token_type_ids");
+        }
+
         for (var i = 0; i < n; i++)
         {
             CheckText(e.Tokens[i], $"{at}.tokens[{i}]");
+
+            // As the reader checks: a token's span lies within the text it came from (text_pair for segment 1).
+            if (e.Offsets[i] is { } span)
+            {
+                var segment = e.SegmentOf(i);
+                var source = segment == 1 ? e.TextPair : segment == 0 ? e.Text : null;
+                if (source is null || span.Start < 0 || span.Start > span.End || span.End > source.Length)
+                {
+                    throw new ArgumentException(source is null
+                        ? $"{at}.segments[{i}] is {segment}: 0 (the text) or, for a pair, 1 (text_pair)"
+                        : $"{at}.offsets[{i}]: [{span.Start}, {span.End}] is not a span of the {source.Length}-character text");
+                }
+            }
         }
 
         CheckFinite(e.Scores, $"{at}.scores");
