@@ -12,7 +12,9 @@ namespace Attribution.Salience;
 /// Writes and reads explanations as one JSON document (the format of <c>docs/json-format.md</c>, schema
 /// <c>docs/json-schema.json</c>). Numbers are written with round-trip precision (the shortest text that parses back to
 /// the same <see cref="double"/>, or <see cref="float"/> for raw attributions), so reading a written document gives back
-/// every field of every <see cref="Explanation"/> exactly. JSON has no NaN or infinity: writing a non-finite number is
+/// every field of every <see cref="Explanation"/> exactly, except <see cref="Explanation.Kind"/>: the format names a
+/// method (<c>method</c>), not which implementation made it, so a read explanation's kind is
+/// <see cref="MethodKind.Custom"/>. JSON has no NaN or infinity: writing a non-finite number is
 /// an error naming the field. Reading validates the document and fails with a <see cref="JsonException"/> that names
 /// the offending path.
 /// </summary>
