@@ -62,6 +62,16 @@ public partial class MarkdownRendererTests
         MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make("1. first")])).Should().Contain("> 1\\. first\n");
     }
 
+    [Fact]
+    public void Dollar_signs_are_escaped_so_github_shows_no_inline_math()
+    {
+        // On GitHub "$5/$10" is the formula "5/" between two dollar signs; "\$" is a literal dollar in any CommonMark.
+        MarkdownRenderer.Escape("$5/$10").Should().Be("\\$5/\\$10");
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make("only $5/$10")]));
+        markdown.Should().Contain("> only \\$5/\\$10\n");
+        Table(markdown).Skip(2).Select(r => Cells(r)[1]).Should().Equal("only", "\\$5/\\$10");
+    }
+
     [Theory]
     [InlineData("    if a < b", "> if a \\< b")]
     [InlineData("\t\tx = *y*", "> x = \\*y\\*")]

@@ -33,7 +33,8 @@ public static class MarkdownRenderer
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    private const string Special = "\\`*_[]<>|~&";
+    // '$' too: GitHub renders $…$ as inline math ("$5/$10" would show "5/" as a formula); \$ is a plain dollar.
+    private const string Special = "\\`*_[]<>|~&$";
 
     /// <summary>A document's results grouped by text; the document's labels name the classes.</summary>
     public static string Render(ExplanationDocument document, MarkdownOptions? options = null)
@@ -64,8 +65,8 @@ public static class MarkdownRenderer
 
     /// <summary>
     /// Escapes text for inline Markdown (table cells, list items): every ASCII punctuation character that can start
-    /// emphasis, code, links, HTML, entities, strikethrough or a table cell is backslash-escaped
-    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp;</c>); line breaks become spaces, other control characters U+FFFD. (A quoted text
+    /// emphasis, code, links, HTML, entities, strikethrough, GitHub's inline math or a table cell is backslash-escaped
+    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters U+FFFD. (A quoted text
     /// line also has a leading list, heading or break marker escaped.)
     /// </summary>
     public static string Escape(string text)
