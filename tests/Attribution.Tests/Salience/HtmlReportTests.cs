@@ -36,6 +36,16 @@ public partial class HtmlReportTests
         Units(html).Select(u => u.Shown).Should().Contain("<scr", "escaped token text decodes back to the original");
     }
 
+    [Fact]
+    public void Bidi_overrides_cannot_reorder_the_report()
+    {
+        // "good \u202Ebad movie" would show "eivom dab" after "good": the override (and embeddings, isolates) become U+FFFD.
+        HtmlReport.Escape("good \u202Ebad \u2066movie\u2069 \u202Ax\u202C").Should().Be("good \uFFFDbad \uFFFDmovie\uFFFD \uFFFDx\uFFFD");
+        HtmlReport.Escape("\u200F\u061C rtl marks stay").Should().Be("\u200F\u061C rtl marks stay", "a mark has no scope to leak");
+        var html = HtmlReport.Render([SalienceSamples.Make("good \u202Ebad movie")], "r");
+        html.Should().NotContain("\u202E");
+    }
+
     [Theory]
     [InlineData("good\rbad", "good\nbad")]
     [InlineData("good\r\nbad\r", "good\nbad\n")]

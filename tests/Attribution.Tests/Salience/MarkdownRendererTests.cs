@@ -63,6 +63,13 @@ public partial class MarkdownRendererTests
     }
 
     [Fact]
+    public void Bidi_overrides_cannot_reorder_the_table()
+    {
+        MarkdownRenderer.Escape("good \u202Ebad\u2067").Should().Be("good \uFFFDbad\uFFFD");
+        MarkdownRenderer.Render(ExplanationGroup.ByText([SalienceSamples.Make("good \u202Ebad movie")])).Should().NotContain("\u202E");
+    }
+
+    [Fact]
     public void Dollar_signs_are_escaped_so_github_shows_no_inline_math()
     {
         // On GitHub "$5/$10" is the formula "5/" between two dollar signs; "\$" is a literal dollar in any CommonMark.

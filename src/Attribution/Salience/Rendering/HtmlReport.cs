@@ -118,8 +118,8 @@ public static class HtmlReport
     /// <summary>
     /// Escapes text for HTML content and quoted attribute values: <c>&amp; &lt; &gt; " '</c> and also <c>/ = @ ` (</c>
     /// (so untrusted text never reads as markup, and a scan of the page for <c>https://</c>, <c>src=</c>, <c>@import</c>
-    /// or <c>url(</c> finds only real references, of which there are none); control characters and unpaired surrogates
-    /// become U+FFFD; line breaks (CRLF and a lone CR as LF), tabs and other whitespace are kept.
+    /// or <c>url(</c> finds only real references, of which there are none); control characters, bidirectional
+    /// embeddings, overrides and isolates, and unpaired surrogates become U+FFFD; line breaks (CRLF and a lone CR as LF), tabs and other whitespace are kept.
     /// </summary>
     public static string Escape(string text)
     {
@@ -155,7 +155,7 @@ public static class HtmlReport
                     {
                         builder.Append(c).Append(text[++i]);
                     }
-                    else if (char.IsSurrogate(c) || char.IsControl(c))
+                    else if (char.IsSurrogate(c) || char.IsControl(c) || IsBidiOverride(c))
                     {
                         builder.Append('\uFFFD');
                     }
@@ -170,6 +170,13 @@ public static class HtmlReport
 
         return builder.ToString();
     }
+
+    /// <summary>
+    /// A bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069): unclosed, it reorders everything
+    /// after it in its line, so a text could show its words (and their colours) in another order than the model read
+    /// them. The console renderer replaces them too.
+    /// </summary>
+    internal static bool IsBidiOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     private static void Legend(StringBuilder html, bool signed, bool unsigned, Granularity granularity)
     {

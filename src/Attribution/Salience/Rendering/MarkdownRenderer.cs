@@ -66,7 +66,8 @@ public static class MarkdownRenderer
     /// <summary>
     /// Escapes text for inline Markdown (table cells, list items): every ASCII punctuation character that can start
     /// emphasis, code, links, HTML, entities, strikethrough, GitHub's inline math or a table cell is backslash-escaped
-    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters U+FFFD. (A quoted text
+    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters and bidirectional
+    /// embeddings, overrides and isolates U+FFFD. (A quoted text
     /// line also has a leading list, heading or break marker escaped.)
     /// </summary>
     public static string Escape(string text)
@@ -79,7 +80,7 @@ public static class MarkdownRenderer
             {
                 builder.Append(' ');
             }
-            else if (char.IsControl(c))
+            else if (char.IsControl(c) || HtmlReport.IsBidiOverride(c))
             {
                 builder.Append('\uFFFD');
             }
