@@ -98,6 +98,18 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void Scores_too_small_for_eight_decimals_are_written_in_scientific_notation()
+    {
+        // A saturated probability's gradients (|score| ~ 1e-9): eight decimals would print every one as 0.00000000.
+        var e = SalienceSamples.Make("unbelievable film", [0.0, 2.1e-9, -4e-10, 1.3e-9, 0.0]);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, Granularity = Granularity.Tokens, TopK = 2 });
+        output.Should().Contain("[CLS](0) unbe(+2.1E-9) ##lievable(-4.0E-10) film(+1.3E-9) [SEP](0)");
+        output.Should().Contain(" 1  unbe   +2.1E-9");
+        RenderSupport.Decimals(1.5e-7).Should().Be(8, "1.5e-7 shows as 0.00000015");
+        RenderSupport.Decimals(9.9e-8).Should().Be(RenderSupport.Scientific);
+    }
+
+    [Fact]
     public void Control_characters_in_texts_cannot_reach_the_terminal()
     {
         var e = SalienceSamples.Make("evil \u001b[2Jclear\nnext\u202Eline");

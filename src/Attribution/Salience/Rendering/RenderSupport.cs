@@ -120,7 +120,14 @@ internal static class RenderSupport
     /// <summary>The exact (round-trip) text of a number.</summary>
     public static string Exact(double value) => value.ToString("R", Invariant);
 
-    /// <summary>Decimals that show the row's largest |score| with two significant digits (at least 2, at most 8).</summary>
+    /// <summary>What <see cref="Decimals"/> returns when fixed decimals cannot show the row: <see cref="Short"/> then writes 1.2E-09.</summary>
+    public const int Scientific = -1;
+
+    /// <summary>
+    /// Decimals that show the row's largest |score| with two significant digits (at least 2, at most 8), or
+    /// <see cref="Scientific"/> when that takes more than 8 (|score| below 1e-7: eight decimals would show every
+    /// score of the row as zero).
+    /// </summary>
     public static int Decimals(double scale)
     {
         if (!double.IsFinite(scale) || scale <= 0 || scale >= 0.1)
@@ -128,12 +135,19 @@ internal static class RenderSupport
             return 2;
         }
 
-        return Math.Clamp(1 - (int)Math.Floor(Math.Log10(scale)), 2, 8);
+        var decimals = 1 - (int)Math.Floor(Math.Log10(scale));
+        return decimals > 8 ? Scientific : Math.Max(decimals, 2);
     }
 
     /// <summary>A score with fixed decimals, with an explicit sign for signed scores (none when it shows as zero).</summary>
     public static string Short(double value, bool signed, int decimals)
     {
+        if (decimals == Scientific)
+        {
+            var scientific = value.ToString("0.0E+0", Invariant);
+            return value == 0 ? "0" : signed && value > 0 ? "+" + scientific : scientific;
+        }
+
         var format = "F" + decimals.ToString(Invariant);
         var text = value.ToString(format, Invariant);
         if (text.Trim('-', '0', '.').Length == 0)
