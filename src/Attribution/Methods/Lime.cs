@@ -3,6 +3,7 @@ using System.Globalization;
 using Attribution.Methods.LimeParts;
 using Attribution.Methods.Perturbation;
 using Attribution.Models;
+using Attribution.Text;
 using Attribution.Text.Tokenizers;
 using Attribution.Engine;
 using TorchSharp;
@@ -385,8 +386,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         else
         {
             features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
+            var spans = LimeText.Spans(features);
             tokenFeature = Enumerable.Range(0, encoding.Length)
-                .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o ? -1 : LimeText.Find(features, o.Start))
+                .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o ? -1 : WordSpans.OfToken(spans, o))
                 .ToArray();
         }
 

@@ -58,7 +58,7 @@ public static class SalienceLayer
                     continue;
                 }
 
-                var w = WordOf(spans, offset);
+                var w = WordSpans.OfToken(spans, offset);
                 if (w >= 0)
                 {
                     members[w].Add(t);
@@ -122,37 +122,6 @@ public static class SalienceLayer
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// The word (index into <paramref name="spans"/>) of a token: the one its offset starts in, else the first one its
-    /// offset overlaps, or −1. A tokenizer without trim_offsets gives <c>Ġbig</c> of "a big" the span [1, 5), which
-    /// starts in the space: by its start alone every word after the first would lose its tokens (and vanish).
-    /// </summary>
-    private static int WordOf(IReadOnlyList<(int Start, int End)> spans, (int Start, int End) offset)
-    {
-        var w = WordSpans.Find(spans, offset.Start);
-        if (w >= 0 || offset.End <= offset.Start)
-        {
-            return w;
-        }
-
-        // The first span that starts after offset.Start (spans are sorted and disjoint, and none contains Start).
-        int lo = 0, hi = spans.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) / 2;
-            if (spans[mid].Start <= offset.Start)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo < spans.Count && spans[lo].Start < offset.End ? lo : -1;
     }
 
     /// <summary>Removes special tokens (those without offsets that the tokenizer added), keeping words consistent.</summary>

@@ -58,4 +58,36 @@ public static class WordSpans
 
         return -1;
     }
+
+    /// <summary>
+    /// The span (index into <paramref name="spans"/>, sorted and disjoint) a token belongs to: the one its offset starts
+    /// in, else the first one its offset overlaps, or −1. A tokenizer without trim_offsets gives <c>Ġbig</c> of "a big"
+    /// the offset [1, 5), which starts in the space: by its start alone every word after the first would lose its
+    /// tokens (and vanish from word scores and from the perturbation methods' features).
+    /// </summary>
+    internal static int OfToken(IReadOnlyList<(int Start, int End)> spans, (int Start, int End) offset)
+    {
+        var w = Find(spans, offset.Start);
+        if (w >= 0 || offset.End <= offset.Start)
+        {
+            return w;
+        }
+
+        // The first span that starts after offset.Start (none contains it).
+        int lo = 0, hi = spans.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (spans[mid].Start <= offset.Start)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo < spans.Count && spans[lo].Start < offset.End ? lo : -1;
+    }
 }

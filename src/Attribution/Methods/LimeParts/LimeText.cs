@@ -115,29 +115,8 @@ internal static class LimeText
         return builder.ToString();
     }
 
-    /// <summary>Index of the feature whose span contains <paramref name="position"/>, or −1.</summary>
-    public static int Find(IReadOnlyList<TextFeature> features, int position)
-    {
-        int lo = 0, hi = features.Count - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) / 2;
-            if (position < features[mid].Start)
-            {
-                hi = mid - 1;
-            }
-            else if (position >= features[mid].End)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                return mid;
-            }
-        }
-
-        return -1;
-    }
+    /// <summary>The features' [start, end) spans, sorted and disjoint as <see cref="Text.WordSpans.OfToken"/> needs them.</summary>
+    public static (int Start, int End)[] Spans(IReadOnlyList<TextFeature> features) => features.Select(f => (f.Start, f.End)).ToArray();
 
     private static bool IsPunctuation(char c) => char.IsPunctuation(c) || char.IsSymbol(c);
 }

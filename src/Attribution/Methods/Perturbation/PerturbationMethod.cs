@@ -4,6 +4,7 @@ using System.Globalization;
 using Attribution.Methods.LimeParts;
 using Attribution.Methods.Perturbation;
 using Attribution.Models;
+using Attribution.Text;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Methods;
@@ -282,9 +283,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         var first = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
         var second = pair is null ? [] : LimeText.Split(pair, Features == LimeFeatures.WordsAndPunctuation).Select(f => f with { Segment = 1 }).ToList();
         var words = first.Concat(second).ToList();
+        var (firstSpans, secondSpans) = (LimeText.Spans(first), LimeText.Spans(second));
         var tokenWord = Enumerable.Range(0, encoding.Length)
             .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1
-                : encoding.SequenceOf(t) == 1 ? Shifted(LimeText.Find(second, o.Start), first.Count) : LimeText.Find(first, o.Start))
+                : encoding.SequenceOf(t) == 1 ? Shifted(WordSpans.OfToken(secondSpans, o), first.Count) : WordSpans.OfToken(firstSpans, o))
             .ToArray();
 
         // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
