@@ -86,7 +86,11 @@ public sealed class HotFlip
                 var g = tensor(gradient.RawAttributions![t].Select(v => (double)v).ToArray());
                 var dots = table.matmul(g).data<double>().ToArray();
                 var own = dots[encoding.Ids[t]];
-                perPosition.Add(allowed.Where(v => v != encoding.Ids[t])
+                // Byte-level BPE marks a word after a space with Ġ: a candidate must start a word as the token it
+                // replaces does, or the edited text would tokenize to other tokens than the flip scored ("hello traged world"
+                // for "Ġbig" → "traged"). WordPiece has no such mark: every allowed token qualifies.
+                var wordStart = encoding.Tokens[t].StartsWith('Ġ');
+                perPosition.Add(allowed.Where(v => v != encoding.Ids[t] && model.Tokenizer.IdToToken(v)!.StartsWith('Ġ') == wordStart)
                     .Select(v => (Id: v, Estimate: dots[v] - own))
                     .OrderBy(x => x.Estimate).ThenBy(x => x.Id)
                     .Take(CandidatesPerPosition)
@@ -170,6 +174,13 @@ public sealed class HotFlip
         foreach (var flip in flips.OrderByDescending(f => f.Position))
         {
             var (start, end) = encoding.Offsets[flip.Position]!.Value;
+
+            // Without trim_offsets a byte-level token's span starts at the space before its word: keep that space.
+            while (start < end && char.IsWhiteSpace(text[start]))
+            {
+                start++;
+            }
+
             result = result[..start] + flip.To.TrimStart('Ġ') + result[end..];
         }
 

@@ -9,7 +9,8 @@ namespace Attribution.Tests.Methods.Perturbation;
 /// "hello big world" the offset [5, 9), which starts in the space before the word. The perturbation methods and LIME
 /// must still find every word's tokens: the same model with trimmed offsets (the shared roberta-random, whose
 /// tokenizer.json says <c>trim_offsets: true</c>) has the same ids and features, so its scores are the expected ones,
-/// to the last bit (the model inputs are identical).
+/// to the last bit (the model inputs are identical). HotFlip, which writes its edits back into the text at the
+/// flipped token's offset, must keep the space before the word.
 /// </summary>
 public sealed class UntrimmedOffsetsTests : IDisposable
 {
@@ -48,6 +49,31 @@ public sealed class UntrimmedOffsetsTests : IDisposable
         actual.Words.Select(w => w.Text).Should().Equal("hello", "big", "world,", "and", "more");
         actual.Words.Select(w => w.Score).Should().Equal(expected.Words.Select(w => w.Score));
         actual.Words.Where(w => w.Text != "hello").Should().Contain(w => w.Score != 0, "the words after the first are features, not left at 0");
+    }
+
+    [SkippableFact]
+    public void HotFlip_replaces_a_word_and_keeps_the_space_before_it()
+    {
+        var folder = SharedData.Require("models/roberta-random");
+        using var trimmed = ClassifierLoader.Load(folder);
+        using var untrimmed = ClassifierLoader.Load(Untrimmed(folder));
+        const string text = "hello big world";
+        var expected = new HotFlip().Generate(trimmed, text, maxEdits: 5);
+        var actual = new HotFlip().Generate(untrimmed, text, maxEdits: 5);
+        actual.Should().NotBeEmpty();
+        actual.Select(e => e.Text).Should().Equal(expected.Select(e => e.Text), "the same ids and gradients give the same edits");
+        foreach (var edit in actual)
+        {
+            // One word swapped for one whole word: still three words, the unflipped ones unchanged.
+            var words = edit.Text.Split(' ');
+            words.Should().HaveCount(3, $"'{edit.Text}' must keep the spaces between words");
+            words.Zip(text.Split(' ')).Count(p => p.First != p.Second).Should().Be(1);
+
+            // A byte-level flip after a space is a word-start token (Ġ…), so the edit tokenizes to the flipped ids.
+            var flip = edit.Flips.Single();
+            flip.To.StartsWith('Ġ').Should().Be(flip.From.StartsWith('Ġ'), $"{flip.From} → {flip.To}");
+            untrimmed.Tokenizer.Encode(edit.Text).Tokens.Should().Contain(flip.To);
+        }
     }
 
     /// <summary>A copy of the model folder whose tokenizer.json says trim_offsets: false.</summary>
