@@ -150,6 +150,7 @@ internal static class CliApp
             "Epsilon" => "--epsilon",
             "BatchSize" => "--batch-size",
             "texts" => "--text",
+            "pairs" => "--text-pair",
             "options" when message.Contains("LRP", StringComparison.Ordinal) => "--score",
             "options" when message.Contains("sentence pairs", StringComparison.Ordinal) => "--text-pair",
             _ => null,

@@ -342,7 +342,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
-        return texts.Select(text => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, options)).ToList();
+        return texts.Select((text, i) => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, i, options)).ToList();
     }
 
     private void Check(ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions options)
@@ -368,14 +368,16 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         ArgumentNullException.ThrowIfNull(model);
         Check(model, texts, options);
-        return texts.Select(text => ModelRows.ForClasses(classes, (c, rows) => ExplainModel(model, text, options with { Target = Target.Class(c) }, rows))).ToArray();
+        return texts.Select((text, i) => ModelRows.ForClasses(classes, (c, rows) => ExplainModel(model, text, i, options with { Target = Target.Class(c) }, rows))).ToArray();
     }
 
     // rows: the model's outputs for this text, shared with its runs for other classes, or null.
-    private Explanation ExplainModel(ITokenClassifier model, string text, AttributionOptions options, ModelRows? rows = null)
+    // index: the text's position in the caller's list, for errors.
+    private Explanation ExplainModel(ITokenClassifier model, string text, int index, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text, rows);
+        TokenizedTexts.RequireTokens(text, null, index, encoding);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;

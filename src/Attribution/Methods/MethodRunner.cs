@@ -177,6 +177,7 @@ public static class MethodRunner
         var firstPass = FirstPass.ForAll(methods.Select(g => g.Attributor.SharedFirstPass(model)));
         using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
+        tokenized.RequireTokens();
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();

@@ -98,6 +98,46 @@ internal sealed class TokenizedTexts
         return TokenBudgetBatches.Chunk(Lengths, tokenBudget, size);
     }
 
+    /// <summary>
+    /// Refuses a text (or a pair's text) whose encoding has no token but the special ones: the tokenizer dropped
+    /// every one of its characters (zero-width and format characters such as U+200B, U+00AD), so nothing of it reaches
+    /// the model and there is nothing to attribute. Explaining it would give an empty result and no error.
+    /// </summary>
+    /// <exception cref="ArgumentException">The first such text, named by index, its characters shown as code points.</exception>
+    public void RequireTokens()
+    {
+        for (var i = 0; i < encodings.Length; i++)
+        {
+            RequireTokens(texts[i], pairs?[i], i, encodings[i]);
+        }
+    }
+
+    /// <inheritdoc cref="RequireTokens()"/>
+    /// <param name="text">The text.</param>
+    /// <param name="pair">Its pair's second text, or null.</param>
+    /// <param name="i">Its index in the caller's list, for the message.</param>
+    /// <param name="encoding">Its encoding (with the pair's).</param>
+    internal static void RequireTokens(string text, string? pair, int i, Encoding encoding)
+    {
+        // Each text of a pair is checked on its own where the tokenizer says which tokens are whose (SequenceIds).
+        var segments = pair is not null && encoding.SequenceIds is not null ? 2 : 1;
+        for (var segment = 0; segment < segments; segment++)
+        {
+            if (Enumerable.Range(0, encoding.Length).Any(t => !encoding.SpecialTokensMask[t] && (segments == 1 || encoding.SequenceOf(t) == segment)))
+            {
+                continue;
+            }
+
+            var given = segment == 0 ? text : pair!;
+            var shown = string.Concat(given.Take(20).Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.SpaceSeparator
+                ? $"\\u{(int)c:X4}" : c.ToString())) + (given.Length > 20 ? "…" : string.Empty);
+            throw new ArgumentException(
+                $"{(segment == 0 ? "texts" : "pairs")}[{i}] (\"{shown}\") has no token but the special ones: the tokenizer drops every one of its characters " +
+                "(zero-width or format characters), so nothing of it reaches the model and there is nothing to attribute; give a text with visible characters",
+                segment == 0 ? "texts" : "pairs");
+        }
+    }
+
     /// <summary>The texts at <paramref name="chunk"/> as one padded batch, built from their encodings (a model other than <see cref="TextClassifier"/> encodes them itself).</summary>
     public EncodedBatch Batch(int[] chunk)
     {

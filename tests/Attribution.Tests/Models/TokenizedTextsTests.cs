@@ -133,6 +133,33 @@ public sealed class TokenizedTextsTests : IDisposable
             .WithMessage("texts[37] has 32 tokens*");
     }
 
+    /// <summary>
+    /// A text made only of characters the tokenizer drops (U+200B zero-width space, U+00AD soft hyphen: the BERT
+    /// normalizer removes format characters) has no token but [CLS] and [SEP]. Explaining it is refused, naming its
+    /// index and showing its code points, by the gradient methods, the path methods and LIME (it gave an empty
+    /// explanation and no error); predicting it still classifies the empty input, as Hugging Face does.
+    /// </summary>
+    [Fact]
+    public void A_text_the_tokenizer_drops_entirely_is_refused_by_every_method_naming_it()
+    {
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var model = Cnn(tokenizer);
+        string[] texts = ["i loved this movie", "\u200b\u00ad"];
+        tokenizer.Encode(texts[1]).SpecialTokensMask.Should().OnlyContain(special => special, "the precondition: only [CLS] and [SEP] are left");
+        foreach (IAttributor method in new IAttributor[] { new Gradient(), new IntegratedGradients { Steps = 4 }, new Lime { Samples = 8 } })
+        {
+            FluentActions.Invoking(() => method.Attribute(model, texts)).Should().Throw<ArgumentException>()
+                .WithMessage("texts[1] (\"\\u200B\\u00AD\") has no token but the special ones: the tokenizer drops every one of its characters*", method.Name)
+                .Which.ParamName.Should().Be("texts");
+        }
+
+        model.Predict(texts).Should().HaveCount(2);
+
+        using var bert = Bert(SmallModelKit.Tokenizer(root));
+        FluentActions.Invoking(() => new Gradient().Attribute(bert, ["i loved this movie"], new AttributionOptions { Pairs = ["\u200b"] }))
+            .Should().Throw<ArgumentException>().WithMessage("pairs[0] (\"\\u200B\") has no token but the special ones*").Which.ParamName.Should().Be("pairs");
+    }
+
     private static TextClassifier Cnn(ITokenizer tokenizer)
     {
         using var generator = new Generator(11);
