@@ -158,7 +158,9 @@ internal static class CliApp
         return option is null ? message : $"{option}: {message}";
     }
 
-    private static string OneLine(string message) => message.Replace("\r", string.Empty).Replace('\n', ' ');
+    // Messages quote what users and model files supply (label names, texts): no control character or bidi override
+    // reaches the terminal, and the message stays on one line.
+    private static string OneLine(string message) => Output.Printable(message.Replace("\r\n", " ").Replace('\n', ' '));
 
     private static Command BuildRoot(CliContext context)
     {

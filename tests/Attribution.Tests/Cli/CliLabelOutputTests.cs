@@ -35,4 +35,15 @@ public sealed class CliLabelOutputTests : IDisposable
         run.Out.TrimEnd('\n').Split('\n').Should().HaveCount(3, "a header line and one line per text: a label's newline must not break the table\n" + run.Out);
         run.Out.Should().Contain("σ(\uFFFD[31mred)").And.Contain("σ(two\uFFFDlines)").And.Contain("σ(\uFFFDright-to-left)");
     }
+
+    [SkippableFact]
+    public void Error_messages_quoting_label_names_neutralize_them_and_stay_on_one_line()
+    {
+        var run = CliHarness.Run("explain", "--model", HostileLabels(), "--method", "gradient", "--text", "a film", "--target", "no-such-label");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: --target: unknown target label 'no-such-label'");
+        run.Error.Should().NotContain("\u001b").And.NotContain("\u202E");
+        run.Error.TrimEnd('\n').Split('\n').Should().ContainSingle("the label's newline must not break the one-line message:\n" + run.Error);
+        run.Error.Should().Contain("\uFFFD[31mred").And.Contain("two lines").And.Contain("\uFFFDright-to-left");
+    }
 }
