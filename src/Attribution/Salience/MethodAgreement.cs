@@ -49,11 +49,33 @@ public static class MethodAgreement
         return pairs;
     }
 
-    /// <summary>Spearman's ρ between two explanations of the same text, over the units both have.</summary>
+    /// <summary>
+    /// Spearman's ρ between two explanations of the same text, over the units both have. At word granularity, an
+    /// explanation without words gets them from its token scores when the other has words; when neither has, tokens
+    /// are compared.
+    /// </summary>
+    /// <exception cref="ArgumentException">The explanations are of different texts.</exception>
     public static double Between(Explanation first, Explanation second, Granularity granularity)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(second);
+        if (first.Text != second.Text || first.TextPair != second.TextPair)
+        {
+            // Units are keyed by their character spans: spans of two different texts would be matched as if equal.
+            throw new ArgumentException(
+                $"{first.Method} and {second.Method} explain different texts ('{first.Text}' and '{second.Text}'): compare explanations of the same text",
+                nameof(second));
+        }
+
+        if (granularity == Granularity.Words && (first.Words.Count > 0) != (second.Words.Count > 0))
+        {
+            // Only one has words: give the other its words from its own token scores (aggregated as the first's are),
+            // rather than matching word keys against token keys, which share none and gave NaN silently.
+            var aggregation = first.Words.Count > 0 ? first.WordAggregation : second.WordAggregation;
+            first = first.Words.Count > 0 ? first : SalienceLayer.AggregateWords(first, aggregation);
+            second = second.Words.Count > 0 ? second : SalienceLayer.AggregateWords(second, aggregation);
+        }
+
         var x = Units(first, granularity);
         var y = Units(second, granularity);
         var keys = x.Keys.Where(y.ContainsKey).ToArray();
@@ -132,11 +154,16 @@ public static class MethodAgreement
             return units;
         }
 
+        // Tokens with equal span and text (byte-level pieces of one character, repeated pieces) are distinct units:
+        // the k-th of them is matched with the other explanation's k-th, instead of all but the first being dropped.
         var special = 0;
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var t = 0; t < e.Tokens.Length; t++)
         {
             var key = e.Offsets[t] is { } o ? $"{e.SegmentOf(t)}:{o.Start}:{o.End}:{e.Tokens[t]}" : $"special:{special++}:{e.Tokens[t]}";
-            units.TryAdd(key, e.Scores[t]);
+            var occurrence = seen.GetValueOrDefault(key);
+            seen[key] = occurrence + 1;
+            units.Add($"{key}#{occurrence}", e.Scores[t]);
         }
 
         return units;

@@ -95,6 +95,48 @@ public sealed class MethodAgreementEdgeCaseTests
         MethodAgreement.Between(Sample(tokens), Sample(tokens), Granularity.Words).Should().BeApproximately(1, 1e-15);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void At_word_granularity_a_result_without_words_gets_them_from_its_tokens(bool wordsFirst)
+    {
+        // One result has words (1, 2, 3); the other only tokens, whose sums per word are aa 1 + 1 = 2, bb 5, cc 0,
+        // ranks (2, 3, 1). Against (1, 2, 3): d = (−1, 0, 1) and (0, 1, −1), Σdx·dy = −1, Σd² = 2, ρ = −1/2.
+        // (Word keys were matched against token keys before: nothing shared, NaN.)
+        var withWords = Sample([0, 9, 9, 9, 9, 0], words: [1, 2, 3]);
+        var tokensOnly = Sample([0, 1, 1, 5, 0, 0]);
+        var rho = wordsFirst
+            ? MethodAgreement.Between(withWords, tokensOnly, Granularity.Words)
+            : MethodAgreement.Between(tokensOnly, withWords, Granularity.Words);
+        rho.Should().BeApproximately(-0.5, 1e-15);
+    }
+
+    [Fact]
+    public void Tokens_with_equal_span_and_text_are_each_a_unit()
+    {
+        // "a" twice over the same span (as byte-level pieces of one character can be), then b and c.
+        // x = (1, 4, 2, 3), y = (4, 1, 2, 3): d = (−1.5, 1.5, −.5, .5) and (1.5, −1.5, −.5, .5), Σdx·dy = −4, Σd² = 5,
+        // ρ = −0.8. Keeping only the first "a" gave (1, 2, 3) against (4, 2, 3): −0.5.
+        Explanation Twice(double[] scores) => Plain("m", [.. scores[1..]]) with
+        {
+            Tokens = ["a", "a", "b", "c"],
+            TokenIds = [1, 1, 2, 3],
+            Offsets = [(0, 1), (0, 1), (2, 3), (4, 5)],
+            IsSpecial = [false, false, false, false],
+            Scores = [.. scores],
+        };
+        MethodAgreement.Between(Twice([1, 4, 2, 3]), Twice([4, 1, 2, 3]), Granularity.Tokens).Should().BeApproximately(-0.8, 1e-15);
+    }
+
+    [Fact]
+    public void Results_of_different_texts_are_refused()
+    {
+        var first = Plain("a", [1, 2, 3]);
+        var second = Plain("b", [1, 2, 3]) with { Text = "a b d" };
+        FluentActions.Invoking(() => MethodAgreement.Between(first, second, Granularity.Tokens)).Should().Throw<ArgumentException>()
+            .WithParameterName("second").WithMessage("*different texts*'a b c'*'a b d'*");
+    }
+
     [Fact]
     public void Every_token_special_ones_included_is_a_unit()
     {
