@@ -14,12 +14,12 @@ namespace Attribution.Evaluation;
 /// </summary>
 internal static class EmbeddingPerturbation
 {
-    /// <summary>The text's word-embedding output x, [tokens, hidden] in float64, and its scored output f(x).</summary>
-    public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, int target, ScoreOutput score)
+    /// <summary>The text's (or the pair's) word-embedding output x, [tokens, hidden] in float64, and its scored output f(x).</summary>
+    public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, string? pair, int target, ScoreOutput score)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text]);
+        var batch = model.Encode([text], false, pair is null ? null : [pair]);
         var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
         var layer = context.Layer(null);
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out var logits);
@@ -27,11 +27,11 @@ internal static class EmbeddingPerturbation
     }
 
     /// <summary>f(x′) for each replacement x′ of the word-embedding output ([tokens][hidden] each), batched.</summary>
-    public static double[] Scores(ITextClassifier model, string text, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements)
+    public static double[] Scores(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text]);
+        var batch = model.Encode([text], false, pair is null ? null : [pair]);
         var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
         var layer = context.Layer(null);
         var results = new List<double>(replacements.Count);

@@ -21,7 +21,9 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
             throw MetricErrors.BlackBox(metric);
         }
 
-        var encoding = model.Tokenizer.Encode(explanation.Text, maxLength: model.MaxLength);
+        // A sentence pair is encoded as the pair it was explained as: both texts' tokens are content, and the inputs keep
+        // their token types (the first text alone is another input, whose tokens would not match the explanation's).
+        var encoding = model.Tokenizer.Encode(explanation.Text, explanation.TextPair, maxLength: model.MaxLength);
         var content = Enumerable.Range(0, encoding.Length).Where(t => !encoding.SpecialTokensMask[t]).ToArray();
         var scores = new double[encoding.Length];
         var explained = Enumerable.Range(0, explanation.Tokens.Length).Where(t => !explanation.IsSpecial[t]).ToArray();

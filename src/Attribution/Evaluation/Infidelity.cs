@@ -30,7 +30,15 @@ public static class Infidelity
         settings ??= new InfidelitySettings();
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");
-        var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.Target, explanation.ScoreOutput);
+        var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
+        if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
+        {
+            // Φ must cover the very input that is perturbed; rows past it were ignored and too few rows failed unnamed.
+            throw new ArgumentException(
+                $"the explanation's attributions are [{phi.Length}][{(phi.Length == 0 ? 0 : phi[0].Length)}] but {model.Name}'s word-embedding output of its text is [{x.Length}][{x[0].Length}]: explain the same text with this model, without truncation",
+                nameof(explanation));
+        }
+
         var perturbations = settings.Perturbations ?? Gaussian(x.Length, x[0].Length, settings);
         if (perturbations.Count == 0 || perturbations.Any(p => p.Length != x.Length || p.Any(row => row.Length != x[0].Length)))
         {
@@ -38,7 +46,7 @@ public static class Infidelity
         }
 
         var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
-        var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.Target, explanation.ScoreOutput, perturbed);
+        var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed);
         var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, h) => v * phi[t][h]).Sum()).Sum()).ToArray();
         var b = scores.Select(s => full - s).ToArray();
         var n = a.Length;

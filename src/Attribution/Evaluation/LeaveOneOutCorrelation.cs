@@ -27,13 +27,20 @@ public static class LeaveOneOutCorrelation
         }
 
         var run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
-            .Run(model, explanation.Text, new ExplainOptions { Target = Target.Class(explanation.Target), Score = ExplanationTokens.ComparedOutput(model.Head) });
+            .Run(model, explanation.Text, new ExplainOptions
+            {
+                Target = Target.Class(explanation.Target),
+                Score = ExplanationTokens.ComparedOutput(model.Head),
+
+                // A pair's words are removed from the pair the model was explained on, not from the first text alone.
+                Pairs = explanation.TextPair is { } pair ? [pair] : null,
+            });
         var drops = new List<double>();
         var scores = new List<double>();
         var steps = new List<MetricStep>();
         foreach (var word in explanation.Words)
         {
-            var feature = run.Features.Select((f, i) => (f, i)).FirstOrDefault(x => x.f.Start == word.Start && x.f.End == word.End);
+            var feature = run.Features.Select((f, i) => (f, i)).FirstOrDefault(x => x.f.Segment == word.Segment && x.f.Start == word.Start && x.f.End == word.End);
             if (feature.f is null)
             {
                 continue;

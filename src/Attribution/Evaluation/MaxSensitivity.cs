@@ -38,9 +38,17 @@ public static class MaxSensitivity
             throw new ArgumentException($"max-sensitivity perturbs the word embeddings, but {attributor.Name} attributes to '{layer}': attribute to the word embeddings", nameof(attributor));
         }
 
+        TextPairs.Check([text], options.Pairs);
+        if (settings.Perturbations is { Count: 0 })
+        {
+            throw new ArgumentException("SensitivitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", nameof(settings));
+        }
+
         layered.ValidateFor(model);
         using var scope = NewDisposeScope();
-        var batch = model.Encode([text], options.Truncate);
+
+        // options.Pairs is honoured: a pair is explained (and perturbed) as the pair, as every method explains it.
+        var batch = model.Encode([text], options.Truncate, options.Pairs);
         var context = new AttributionContext(model, batch, options);
         var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
         var norm = reference.norm().ToDouble();
