@@ -121,10 +121,20 @@ public static class Scorecard
                 notes.Add("infidelity needs per-dimension attributions at the word embeddings");
             }
 
+            // A metric undefined on some texts (τ-LOO of a one-word text, comprehensiveness with no whole token) is
+            // left out of its mean: say so, or the mean reads as one over every text.
+            var perText = values.Where(kv => kv.Key != "completeness-abs-delta").ToList();
+            foreach (var (metric, list) in perText.Where(kv => kv.Value.Count < texts.Count))
+            {
+                notes.Add(list.Count == 0
+                    ? $"{metric} is undefined on every text"
+                    : $"{metric} is over {list.Count} of {texts.Count} texts: undefined (NaN) on the others");
+            }
+
             rows.Add(new ScorecardRow(method.Name, method.Settings, means, agreement.Count > 0 ? agreement.Average() : double.NaN, ms, notes));
         }
 
-        return new ScorecardReport(model.Name, texts.Count, rows, Definitions);
+        return new ScorecardReport(model.Name, texts.Count, rows, Describe(settings));
     }
 
     private static double Median(List<double> values)
@@ -133,14 +143,22 @@ public static class Scorecard
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>What each column means and which way is better.</summary>
-    public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>What each column means and which way is better, with the default <see cref="ScorecardSettings"/>.</summary>
+    public static IReadOnlyDictionary<string, string> Definitions { get; } = Describe(new ScorecardSettings());
+
+    /// <summary>
+    /// The definitions with the settings the metrics ran with (a report's definitions state its own samples, spread and
+    /// seed, not the defaults').
+    /// </summary>
+    private static Dictionary<string, string> Describe(ScorecardSettings settings) => new(StringComparer.Ordinal)
     {
         ["comprehensiveness"] = "mean AOPC of p(x) - p(x without the top-k% positive tokens), higher is better",
         ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens), lower is better",
         ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops, higher is better",
-        ["infidelity"] = "mean Captum infidelity (N(0, 0.03^2) perturbations of the word embeddings, 10 samples), lower is better",
-        ["max-sensitivity"] = "mean Captum max-sensitivity (uniform radius 0.02, 10 samples), lower is better",
+        ["infidelity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better"),
+        ["max-sensitivity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"mean Captum max-sensitivity ({(settings.Sensitivity.Perturbations is null ? $"uniform radius {MetricResult.Format(settings.Sensitivity.Radius)}, {settings.Sensitivity.Samples} samples, seed {settings.Sensitivity.Seed}" : "given perturbations")}), lower is better"),
         ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",
         ["precision-at-1"] = "share of texts whose top word is highlighted, higher is better",
         ["mrr"] = "mean reciprocal rank of the first highlighted word, higher is better",

@@ -35,6 +35,29 @@ public sealed class ScorecardTests : IDisposable
     }
 
     [Fact]
+    public void A_mean_over_fewer_texts_says_so_and_definitions_state_the_settings_used()
+    {
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+
+        // τ-LOO is undefined on a one-word text (nothing to rank): its mean is the other text's value alone.
+        string[] texts = ["the plot was dull but the cast was superb", "dull"];
+        var settings = new ScorecardSettings
+        {
+            Infidelity = new InfidelitySettings { Samples = 3, Stdev = 0.1, Seed = 7 },
+            Sensitivity = new SensitivitySettings { Samples = 2, Radius = 0.05, Seed = 9 },
+        };
+        var report = Scorecard.Run(model, texts, [new GradientXInput()], settings: settings);
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        var first = new GradientXInput().Explain(model, texts[0], options);
+        report.Rows[0].Metrics["loo-correlation"].Should().BeApproximately(LeaveOneOutCorrelation.Compute(model, first).Value, 1e-12);
+        report.Rows[0].Notes.Should().Contain("loo-correlation is over 1 of 2 texts: undefined (NaN) on the others");
+
+        report.Definitions["infidelity"].Should().Contain("N(0, 0.1^2)").And.Contain("3 samples").And.Contain("seed 7");
+        report.Definitions["max-sensitivity"].Should().Contain("radius 0.05").And.Contain("2 samples").And.Contain("seed 9");
+        Scorecard.Definitions["infidelity"].Should().Contain("N(0, 0.03^2)").And.Contain("10 samples");
+    }
+
+    [Fact]
     public void Two_methods_with_one_name_are_refused()
     {
         using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.CnnType);
