@@ -291,6 +291,25 @@ internal static class EvaluateCommand
         }
 
         builder.AppendLine(string.Join("  ", names.Select(n => Mean(results, n).ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  (mean)");
+
+        // The table has no room for why a value is NaN, nor for a mean that skipped those: say both below it.
+        for (var i = 0; i < results.Count; i++)
+        {
+            foreach (var metric in results[i].Metrics.Where(m => m.Note is not null))
+            {
+                builder.AppendLine(CultureInfo.InvariantCulture, $"note: text {i + 1}, {metric.Metric}: {metric.Note}");
+            }
+        }
+
+        foreach (var name in names)
+        {
+            var defined = results.Count(r => double.IsFinite(r.Metrics.First(m => m.Metric == name).Value));
+            if (defined < results.Count)
+            {
+                builder.AppendLine(CultureInfo.InvariantCulture, $"note: the mean of {name} is over the {defined} of {results.Count} texts where it is defined");
+            }
+        }
+
         return builder.ToString();
     }
 

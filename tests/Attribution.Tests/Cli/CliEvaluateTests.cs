@@ -30,6 +30,18 @@ public sealed class CliEvaluateTests
     }
 
     [SkippableFact]
+    public void The_table_says_why_a_value_is_nan_and_what_the_mean_is_over()
+    {
+        // τ-LOO of a one-word text is undefined; the mean row is the other text's value alone.
+        var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", "fine", "--text", Text, "--method", "gradient-x-input",
+            "--metric", "loo-correlation");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().Contain("note: text 1, loo-correlation: fewer than two words")
+            .And.Contain("note: the mean of loo-correlation is over the 1 of 2 texts where it is defined")
+            .And.NotContain("note: text 2");
+    }
+
+    [SkippableFact]
     public void Embedding_metrics_equal_the_librarys()
     {
         var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "integrated-gradients", "--steps", "8",
