@@ -335,7 +335,13 @@ public static class SanityCheck
         foreach (var group in Enumerable.Range(0, texts.Count).GroupBy(i => targets[i]))
         {
             var indices = group.ToList();
-            var explained = method.Explain(model, indices.Select(i => texts[i]).ToList(), explain with { Target = Target.Class(group.Key) });
+            // A group is a subset of the texts: its sentence pairs are the same subset (the whole list would be one
+            // pair per text of all groups, refused, or paired with the wrong texts).
+            var explained = method.Explain(model, indices.Select(i => texts[i]).ToList(), explain with
+            {
+                Target = Target.Class(group.Key),
+                Pairs = explain.Pairs is { } pairs ? indices.Select(i => pairs[i]).ToList() : null,
+            });
             for (var j = 0; j < indices.Count; j++)
             {
                 results[indices[j]] = explained[j];

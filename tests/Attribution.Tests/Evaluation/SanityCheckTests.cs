@@ -286,4 +286,48 @@ public sealed class SanityCheckTests : IDisposable
 
         return result;
     }
+
+    [SkippableFact]
+    public void Sentence_pairs_stay_with_their_texts_when_the_targets_differ()
+    {
+        // bert-pair-random predicts class 0 for every pair (its bias dominates). Raising class 1's bias by the median
+        // margin logit0 − logit1 over the candidates makes about half of them class 1, so texts get different targets
+        // and are explained in groups.
+        var source = SharedData.Require("models/bert-pair-random");
+        var folder = Path.Combine(root, "pair-split");
+        Directory.CreateDirectory(folder);
+        foreach (var file in Directory.EnumerateFiles(source).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        string[] candidates = ["a", "b", "good film", "dull plot", "it rains", "terrible", "wonderful", "the cat sat", "yes", "no"];
+        string[] seconds = ["x", "we stay in", "on the mat", "no", "fine", "bad", "great", "z", "maybe", "never"];
+        using (var original = ClassifierLoader.Load(source))
+        {
+            var margins = new GradientXInput().Explain(original, candidates, new ExplainOptions { Pairs = seconds })
+                .Select(e => e.Logits[0] - e.Logits[1]).Order().ToArray();
+            var shift = (margins[(margins.Length / 2) - 1] + margins[margins.Length / 2]) / 2;
+            using (no_grad())
+            {
+                var bias = original.Module.named_parameters().Single(p => p.name == "classifier.bias").parameter;
+                bias[1] = bias[1] + shift;
+            }
+
+            SafeTensors.Save(Path.Combine(folder, "model.safetensors"), original.Module.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        }
+
+        using var model = ClassifierLoader.Load(folder);
+        var targets = new GradientXInput().Explain(model, candidates, new ExplainOptions { Pairs = seconds }).Select(e => e.Target).ToArray();
+        var other = Array.FindIndex(targets, t => t != targets[0]);
+        other.Should().BePositive("the test needs two pairs with different predicted classes");
+        string[] texts = [candidates[0], candidates[other]];
+        string[] pairs = [seconds[0], seconds[other]];
+
+        var result = SanityCheck.Run(model, folder, new GradientXInput(), texts,
+            new SanityOptions { Layers = ["classifier"], Explain = new ExplainOptions { Pairs = pairs } });
+        var randomized = result.Steps[0].Variants[0].Randomized;
+        randomized.Select(e => e.TextPair).Should().Equal(pairs);
+        randomized.Select(e => e.Target).Should().Equal(targets[0], targets[other]);
+    }
 }
