@@ -115,15 +115,17 @@ public static class Counterfactuals
 
     /// <summary>
     /// The text with each <c>word=replacement</c> applied at word boundaries (whole words only, every occurrence,
-    /// ignoring case), keeping the case of each occurrence (Word → Replacement, WORD → REPLACEMENT).
+    /// ignoring case), keeping the case of each occurrence (Word → Replacement, WORD → REPLACEMENT). The replacements
+    /// apply together to the original text, not one after the other: <c>good=bad,bad=good</c> swaps the two words, and a
+    /// replacement never rewrites what another one wrote.
     /// </summary>
     /// <param name="text">The original text.</param>
-    /// <param name="replacements">Pairs written <c>word=replacement</c>.</param>
+    /// <param name="replacements">Pairs written <c>word=replacement</c>, each word once.</param>
     public static string Replace(string text, IReadOnlyList<string> replacements)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(replacements);
-        var result = text;
+        var pairs = new List<(string Word, string By)>();
         foreach (var replacement in replacements)
         {
             var at = replacement?.IndexOf('=', StringComparison.Ordinal) ?? -1;
@@ -133,17 +135,27 @@ public static class Counterfactuals
             }
 
             var (word, by) = (replacement[..at], replacement[(at + 1)..]);
-            var pattern = new Regex($@"(?<![\w]){Regex.Escape(word)}(?![\w])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-            if (!pattern.IsMatch(result))
+            if (!WordPattern(word).IsMatch(text))
             {
                 throw new ArgumentException($"'{word}' is not a word of the text \"{text}\": nothing to replace", nameof(replacements));
             }
 
-            result = pattern.Replace(result, m => MatchCase(m.Value, by));
+            if (pairs.Any(p => string.Equals(p.Word, word, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new ArgumentException($"'{word}' is replaced twice ('{replacement}' and '{word}={pairs.First(p => string.Equals(p.Word, word, StringComparison.OrdinalIgnoreCase)).By}'): give one replacement per word", nameof(replacements));
+            }
+
+            pairs.Add((word, by));
         }
 
-        return result;
+        // One pass over the original: at each place the longest word given wins (as applying the longer one first did).
+        var order = Enumerable.Range(0, pairs.Count).OrderByDescending(i => pairs[i].Word.Length).ToArray();
+        var all = new Regex(string.Join("|", order.Select(i => $"(?<r{i}>{WordPattern(pairs[i].Word)})")), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        return all.Replace(text, m => MatchCase(m.Value, pairs[order.First(i => m.Groups[$"r{i}"].Success)].By));
     }
+
+    private static Regex WordPattern(string word) =>
+        new($@"(?<![\w]){Regex.Escape(word)}(?![\w])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <summary>Aligns two word sequences by their longest common subsequence (case-insensitive); unmatched runs pair up as replacements.</summary>
     internal static IReadOnlyList<(int? Original, int? Edited, WordChange Change)> Align(IReadOnlyList<string> original, IReadOnlyList<string> edited)

@@ -16,6 +16,8 @@ public sealed class CounterfactualTests : IDisposable
     [InlineData("Tedious, TEDIOUS and tedious.", "tedious=exciting", "Exciting, EXCITING and exciting.")]
     [InlineData("the actress and the actresses", "actress=actor", "the actor and the actresses")]
     [InlineData("a dull film", "dull=great,film=movie", "a great movie")]
+    [InlineData("good acting but a bad plot", "good=bad,bad=good", "bad acting but a good plot")]
+    [InlineData("a good-looking and good film", "good=fine,good-looking=handsome", "a handsome and fine film")]
     public void Replacements_apply_at_word_boundaries_keeping_case(string text, string replacements, string expected) =>
         Counterfactuals.Replace(text, replacements.Split(',')).Should().Be(expected);
 
@@ -23,9 +25,11 @@ public sealed class CounterfactualTests : IDisposable
     [InlineData("tedious")]
     [InlineData("=x")]
     [InlineData("missing=word")]
+    [InlineData("tedious=dull,dull=boring")]
+    [InlineData("tedious=dull,Tedious=boring")]
     public void Bad_replacements_are_refused(string replacement)
     {
-        var act = () => Counterfactuals.Replace("a tedious film", [replacement]);
+        var act = () => Counterfactuals.Replace("a tedious film", replacement.Split(','));
         act.Should().Throw<ArgumentException>().WithParameterName("replacements");
     }
 
