@@ -46,6 +46,15 @@ public sealed class HotFlipTests(ITestOutputHelper output) : IDisposable
 
         var pairs = new HotFlip { Positions = 2, CandidatesPerPosition = 3 }.Generate(model, text, maxEdits: 20);
         pairs.Should().Contain(e => e.Flips.Count == 2);
+        foreach (var edit in pairs.Where(e => e.Flips.Count == 2))
+        {
+            // Both flips land on their own words (each replacement is applied at its token's offsets in the original).
+            var before2 = text.Split(' ');
+            var after = edit.Text.Split(' ');
+            after.Should().HaveCount(before2.Length, edit.Text);
+            var changed = after.Where((w, i) => w != before2[i]).ToArray();
+            changed.Should().BeEquivalentTo(edit.Flips.Select(f => f.To), edit.Text);
+        }
     }
 
     [Fact]

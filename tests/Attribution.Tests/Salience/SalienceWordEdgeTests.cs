@@ -34,6 +34,15 @@ public sealed class SalienceWordEdgeTests
         words[1].TokenIndices.Should().Equal(2);
     }
 
+    [Fact]
+    public void A_whitespace_token_after_the_last_word_belongs_to_no_word()
+    {
+        // "a b ": a [0,1), Ġb [1,3) (untrimmed), a lone Ġ [3,4) on the trailing space: past every word.
+        var e = SalienceSamples.Hand("a b ", ["a", "Ġb", "Ġ"], [1, 2, 3], [(0, 1), (1, 3), (3, 4)], [false, false, false], [1.0, 2.0, 4.0]);
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum).Words;
+        words.Select(w => (w.Text, w.Score)).Should().Equal(("a", 1.0), ("b", 2.0));
+    }
+
     [Theory]
     [InlineData(Normalization.L2, new[] { 3e200, -4e200 }, new[] { 0.6, -0.8 })]
     [InlineData(Normalization.L2, new[] { 3e-200, 4e-200 }, new[] { 0.6, 0.8 })]

@@ -193,6 +193,16 @@ public sealed class LimeAdditiveTests(ITestOutputHelper output)
         removed.Notes.Should().Contain("'good' was kept in every sample the fit saw, so its coefficient of 0 means unknown, not no effect: " +
             "mask features instead of removing them (Perturbation = Mask, --perturbation mask), or draw more samples");
 
+        // Two samples of a ten-word text leave most words on in every fitted sample: the note names the first five
+        // of them (in text order) and counts the rest. The constant words are read off the run's own masks.
+        var few = new Lime { Samples = 2, Seed = 6 };
+        var run = few.Run(Additive(), Text, 1);
+        var constant = Enumerable.Range(0, run.Features.Count).Where(j => run.Masks.All(m => m[j])).Select(j => run.Features[j].Text).ToArray();
+        constant.Length.Should().BeGreaterThan(5, "the precondition: more constant words than the note lists");
+        var two = few.Explain(Additive(), Text, new ExplainOptions { Target = Target.Class(1) });
+        two.Notes.Should().Contain($"{string.Join(", ", constant.Take(5).Select(w => $"'{w}'"))} and {constant.Length - 5} more were kept in every sample the fit saw, " +
+            "so their coefficient of 0 means unknown, not no effect: draw more samples");
+
         var masked = new Lime { Samples = 50, Seed = 2 }.Explain(Additive(), "good", new ExplainOptions { Target = Target.Class(1) });
         masked.Scores[0].Should().BePositive();
         masked.Notes.Should().NotContain(n => n.Contains("unknown", StringComparison.Ordinal), "a masked word varies across the samples");
