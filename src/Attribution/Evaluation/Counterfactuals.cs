@@ -88,7 +88,7 @@ public static class Counterfactuals
         options ??= new ExplainOptions();
         string[] texts = [original, .. edits];
         Methods.Internal.TextArguments.Check(texts);
-        var predictions = texts.Select(t => Predict(model, t)).ToArray();
+        var predictions = texts.Select((t, i) => Predict(model, texts, i, options.Truncate)).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
         var originalSpans = WordSpans.Of(original);
@@ -219,10 +219,12 @@ public static class Counterfactuals
     /// <summary>The score of the word starting at <paramref name="start"/>, or null when it has no tokens (dropped by the tokenizer).</summary>
     private static double? WordScore(Explanation e, int start) => e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
 
-    private static Prediction Predict(ITokenClassifier model, string text)
+    // Truncated as the explanations are (options.Truncate), and refused as they are when too long without it.
+    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, int i, bool truncate)
     {
-        var encoding = model.Tokenizer.Encode(text, maxLength: null);
-        return LogitMath.Predict(text, model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
+        var encoding = model.Tokenizer.Encode(texts[i], maxLength: truncate ? model.MaxLength : null);
+        TokenizedTexts.CheckLength(model, null, i, encoding.Length, truncate);
+        return LogitMath.Predict(texts[i], model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
     }
 
     private static double Likelihood(Prediction p, int label) => p.Probabilities.Length > label ? p.Probabilities[label] : p.Logits[label];

@@ -66,4 +66,21 @@ public sealed class CounterfactualTests : IDisposable
         row.Differences[0].Should().Be(row.EditedScores[0]!.Value - row.OriginalScores[0]!.Value);
         edit.Words.Where(w => w.Change == WordChange.Same).Select(w => w.Original).Should().Equal("an", "enjoyable", "but", "dialogue");
     }
+
+    [Fact]
+    public void A_text_longer_than_the_model_takes_is_predicted_truncated_as_it_is_explained_or_refused_naming_it()
+    {
+        using var model = DefaultModel.GetOrTrain(cache);
+        var limit = model.MaxLength!.Value;
+        var original = string.Join(' ', Enumerable.Repeat("an enjoyable dialogue", limit));
+        var edited = Counterfactuals.Replace(original, ["enjoyable=unfunny"]);
+
+        var report = Counterfactuals.Compare(model, original, [edited], [new GradientXInput()], new ExplainOptions { Truncate = true });
+        var truncated = model.Predict([original, edited], truncate: true);
+        report.Prediction.Should().Be(truncated[0].LabelName, "the prediction is of the truncated text the explanations see");
+        report.Edits.Single().Prediction.Should().Be(truncated[1].LabelName);
+
+        var refused = () => Counterfactuals.Compare(model, original, [edited], [new GradientXInput()]);
+        refused.Should().Throw<ArgumentException>().WithMessage($"texts[0] has * tokens but {model.Name} accepts at most {limit}*truncat*").Which.ParamName.Should().Be("texts");
+    }
 }
