@@ -47,13 +47,10 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
         Methods.Perturbation.PerturbedInputs.Build(Encoding, absent.Contains, replacement);
 
     /// <summary>
-    /// The output the removal metrics compare, as the model's head defines it: the explained class's probability
-    /// (softmax for a single-label model, the label's sigmoid for a multi-label one), or a regression model's output
-    /// itself, which has no probability (a softmax over its one output would be 1 for every input).
+    /// The output the removal metrics compare (<see cref="Methods.Internal.ScoreChecks.ProbabilityOrOutput"/>) in words, for
+    /// the metrics' settings: the explained class's softmax probability, a multi-label label's sigmoid, or a regression
+    /// model's output itself.
     /// </summary>
-    public static ScoreOutput ComparedOutput(OutputHead head) => head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability;
-
-    /// <summary>The <see cref="ComparedOutput"/> in words, for the metrics' settings.</summary>
     public static string DescribeComparedOutput(OutputHead head) => head switch
     {
         OutputHead.MultiLabel => "sigmoid probability of the explained label",
@@ -61,12 +58,12 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
         _ => "softmax probability of the explained class",
     };
 
-    /// <summary>The target's <see cref="ComparedOutput"/> for each input (one batched call).</summary>
+    /// <summary>The target's compared output (<see cref="DescribeComparedOutput"/>) for each input (one batched call).</summary>
     public static double[] ComparedOutputs(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)
     {
         var rows = model.PredictLogits(inputs);
         NonFiniteValueException.CheckLogits(model.Name, rows);
-        var score = ComparedOutput(model.Head);
+        var score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
         return rows.Select(row => Methods.Internal.ScoreChecks.Value(model.Head, score, row, target)).ToArray();
     }
 }

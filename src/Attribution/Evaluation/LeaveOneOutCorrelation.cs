@@ -30,7 +30,7 @@ public static class LeaveOneOutCorrelation
             .Run(model, explanation.Text, new ExplainOptions
             {
                 Target = Target.Class(explanation.Target),
-                Score = ExplanationTokens.ComparedOutput(model.Head),
+                Score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head),
 
                 // A pair's words are removed from the pair the model was explained on, not from the first text alone.
                 Pairs = explanation.TextPair is { } pair ? [pair] : null,

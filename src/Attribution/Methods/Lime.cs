@@ -401,7 +401,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var tokensPerFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
         // A regression output has no probability: LIME fits the output itself.
-        var fitted = model.Head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability;
+        var fitted = Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
         return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, RunNotes(run), clock, options,
             new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), fitted) with
         {

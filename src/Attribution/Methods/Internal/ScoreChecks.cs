@@ -16,6 +16,12 @@ internal static class ScoreChecks
         }
     }
 
+    /// <summary>
+    /// The head's probability, or for a regression head, which has none, the output itself (a softmax over one output
+    /// would be 1 for every input): what LIME fits and the removal metrics compare.
+    /// </summary>
+    public static ScoreOutput ProbabilityOrOutput(OutputHead head) => head == OutputHead.Regression ? ScoreOutput.Logit : ScoreOutput.Probability;
+
     /// <summary>The scored output of one label from a row of logits (float64), as the head defines it.</summary>
     public static double Value(OutputHead head, ScoreOutput score, IReadOnlyList<double> logits, int target)
     {
