@@ -76,6 +76,11 @@ public sealed class HotFlip
         }
 
         var allowed = AllowedIds(model);
+
+        // Byte-level BPE marks a word after a space with Ġ: a candidate must start a word as the token it replaces
+        // does, or the edited text would tokenize to other tokens than the flip scored ("hello traged world" for
+        // "Ġbig" → "traged"). WordPiece has no such mark: every allowed token qualifies.
+        var byWordStart = allowed.ToLookup(v => model.Tokenizer.IdToToken(v)!.StartsWith('Ġ'));
         var perPosition = new List<List<TokenFlip>>();
         using (var scope = NewDisposeScope())
         using (no_grad())
@@ -86,11 +91,7 @@ public sealed class HotFlip
                 var g = tensor(gradient.RawAttributions![t].Select(v => (double)v).ToArray());
                 var dots = table.matmul(g).data<double>().ToArray();
                 var own = dots[encoding.Ids[t]];
-                // Byte-level BPE marks a word after a space with Ġ: a candidate must start a word as the token it
-                // replaces does, or the edited text would tokenize to other tokens than the flip scored ("hello traged world"
-                // for "Ġbig" → "traged"). WordPiece has no such mark: every allowed token qualifies.
-                var wordStart = encoding.Tokens[t].StartsWith('Ġ');
-                perPosition.Add(allowed.Where(v => v != encoding.Ids[t] && model.Tokenizer.IdToToken(v)!.StartsWith('Ġ') == wordStart)
+                perPosition.Add(byWordStart[encoding.Tokens[t].StartsWith('Ġ')].Where(v => v != encoding.Ids[t])
                     .Select(v => (Id: v, Estimate: dots[v] - own))
                     .OrderBy(x => x.Estimate).ThenBy(x => x.Id)
                     .Take(CandidatesPerPosition)
