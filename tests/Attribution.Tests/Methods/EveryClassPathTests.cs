@@ -125,15 +125,10 @@ public sealed class EveryClassPathTests
                 "integrated-gradients" => new IntegratedGradients(),
                 _ => new IntegratedGradients { Steps = 50 },
             }) { Samples = 3, Stdev = 0.2, Seed = 11 };
-        var rows = 0L;
-        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
-        {
-            rows += ((ModelInput)input).InputIds.size(0);
-            return null;
-        });
+        using var forwards = new ForwardCounter(model);
         var all = MethodRunner.AttributeClasses(model, texts, [tunnel], [0, 1, 2], Options);
-        var shared = rows;
-        rows = 0;
+        var shared = forwards.Rows;
+        forwards.Reset();
         for (var c = 0; c < 3; c++)
         {
             var alone = tunnel.Attribute(model, texts, Options with { Target = Target.Class(c) });
@@ -153,7 +148,7 @@ public sealed class EveryClassPathTests
             }
         }
 
-        shared.Should().BeLessThan(rows / 2, "each noisy pass runs the texts once for the three classes");
+        shared.Should().BeLessThan(forwards.Rows / 2, "each noisy pass runs the texts once for the three classes");
     }
 
     [Fact]
@@ -161,22 +156,17 @@ public sealed class EveryClassPathTests
     {
         using var model = RandomBert();
         string[] texts = ["5 9 12 7", "20 21", "8 30 31 32 33 6"];
-        var rows = 0L;
-        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
-        {
-            rows += ((ModelInput)input).InputIds.size(0);
-            return null;
-        });
+        using var forwards = new ForwardCounter(model);
         MethodRunner.AttributeClasses(model, texts, [new IntegratedGradients { Steps = 20 }], [0, 1, 2], Options);
-        var shared = rows;
-        rows = 0;
+        var shared = forwards.Rows;
+        forwards.Reset();
         for (var c = 0; c < 3; c++)
         {
             new IntegratedGradients { Steps = 20 }.Attribute(model, texts, Options with { Target = Target.Class(c) });
         }
 
         // Per class: the prediction (3 rows), both ends (3 + 3) and 20 points of 3 texts; at once the path and ends run once.
-        rows.Should().Be(3 * (3 + 3 + 3 + 60));
+        forwards.Rows.Should().Be(3 * (3 + 3 + 3 + 60));
         shared.Should().Be(3 + 3 + 3 + 60);
     }
 

@@ -27,16 +27,11 @@ public sealed class EveryClassPerturbationTests
             "shapley-sampling" => new ShapleyValueSampling { Samples = 4 },
             _ => new KernelShap { Samples = 40 },
         };
-        var rows = 0L;
-        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, input, _) =>
-        {
-            rows += ((ModelInput)input).InputIds.size(0);
-            return null;
-        });
+        using var forwards = new ForwardCounter(model);
         int[] labels = [3, 0, 2];
         var all = MethodRunner.AttributeClasses(model, texts, [method], labels);
-        var shared = rows;
-        rows = 0;
+        var shared = forwards.Rows;
+        forwards.Reset();
         var perLabel = labels.Select(c => method.Attribute(model, texts, new AttributionOptions { Target = Target.Class(c) })).ToArray();
 
         for (var t = 0; t < texts.Length; t++)
@@ -51,7 +46,7 @@ public sealed class EveryClassPerturbationTests
         }
 
         // A call per label sends every input (and the text itself) once per label; at once, once in all.
-        rows.Should().BeGreaterThan(0).And.Be(shared * labels.Length);
+        forwards.Rows.Should().BeGreaterThan(0).And.Be(shared * labels.Length);
     }
 
     [SkippableFact]

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
@@ -52,17 +51,12 @@ public sealed class EveryClassTests
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-multilabel-random"));
         string[] texts = ["a charming film", "a dull and tedious film"];
-        var calls = 0;
-        using (ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-        {
-            calls++;
-            return null;
-        }))
+        using (var forwards = new ForwardCounter(model))
         {
             _ = Explainer.ExplainClasses(model, texts, [new Gradient()]);
+            forwards.Calls.Should().Be(1);
         }
 
-        calls.Should().Be(1);
         var subset = Explainer.ExplainClasses(model, texts, [new Gradient()], [3, 1]);
         subset[0][0].Select(e => e.Target).Should().BeEquivalentTo([3, 1]);
         var duplicate = () => Explainer.ExplainClasses(model, texts, [new Gradient()], [1, 1]);

@@ -18,12 +18,7 @@ public sealed class LayerPathsTests
     public void A_container_layer_is_refused_naming_the_setting_and_a_layer_it_holds(string method)
     {
         using var model = TransformerTestKit.RandomTinyBertClassifier(3);
-        var calls = 0;
-        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-        {
-            calls++;
-            return null;
-        });
+        using var forwards = new ForwardCounter(model);
         IAttributor attributor = method switch
         {
             "integrated-gradients" => new IntegratedGradients { Layer = "bert.encoder.layer" },
@@ -36,6 +31,6 @@ public sealed class LayerPathsTests
         var error = act.Should().Throw<ArgumentException>()
             .WithMessage("the layer 'bert.encoder.layer' (ModuleList<BertLayer>) cannot be attributed to: *choose one of them, e.g. 'bert.encoder.layer.0'*").Which;
         error.ParamName.Should().Be(method == "conductance-input-layer" ? "InputLayer" : "Layer");
-        calls.Should().Be(0, "the setting is checked before any forward pass");
+        forwards.Calls.Should().Be(0, "the setting is checked before any forward pass");
     }
 }

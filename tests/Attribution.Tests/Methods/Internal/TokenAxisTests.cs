@@ -33,12 +33,7 @@ public sealed class TokenAxisTests
     public void A_layer_without_a_token_axis_is_refused_naming_the_layer_and_its_shape_after_the_first_pass(string method, string layer, int passes)
     {
         using var model = TransformerTestKit.RandomTinyBertClassifier(5);
-        var calls = 0;
-        using var _ = Attribution.Engine.ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-        {
-            calls++;
-            return null;
-        });
+        using var forwards = new ForwardCounter(model);
         IAttributor attributor = method switch
         {
             "gradient" => new Gradient { Layer = layer },
@@ -58,7 +53,7 @@ public sealed class TokenAxisTests
         var error = act.Should().Throw<ArgumentException>()
             .WithMessage($"the layer '{layer}' (*) has an output of shape [*, {width}] in a pass of * rows of 5 tokens: it has no [batch, tokens, …] layout*attribute to a layer whose output is [batch, tokens, …]*").Which;
         error.ParamName.Should().Be("Layer");
-        calls.Should().BeLessThanOrEqualTo(passes, "the layout is checked on the first pass at the layer, before the rest of the method's passes");
+        forwards.Calls.Should().BeLessThanOrEqualTo(passes, "the layout is checked on the first pass at the layer, before the rest of the method's passes");
     }
 
     [Theory]
