@@ -308,7 +308,7 @@ internal static class Output
     /// format of explain does).
     /// </summary>
     public static string Printable(string text) =>
-        string.Concat(text.Select(c => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' ? '\uFFFD' : c));
+        string.Concat(text.Select(c => char.IsControl(c) || Attribution.Salience.RenderSupport.IsBidiOverride(c) ? '\uFFFD' : c));
 
     private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "nan";
 

@@ -277,7 +277,7 @@ public static class ConsoleRenderer
             builder.Append(c switch
             {
                 '\n' or '\r' or '\t' => ' ',
-                _ when char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069' => '\uFFFD',
+                _ when char.IsControl(c) || RenderSupport.IsBidiOverride(c) => '\uFFFD',
                 _ => c,
             });
         }

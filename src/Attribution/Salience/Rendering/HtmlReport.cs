@@ -155,7 +155,7 @@ public static class HtmlReport
                     {
                         builder.Append(c).Append(text[++i]);
                     }
-                    else if (char.IsSurrogate(c) || char.IsControl(c) || IsBidiOverride(c))
+                    else if (char.IsSurrogate(c) || char.IsControl(c) || RenderSupport.IsBidiOverride(c))
                     {
                         builder.Append('\uFFFD');
                     }
@@ -171,12 +171,6 @@ public static class HtmlReport
         return builder.ToString();
     }
 
-    /// <summary>
-    /// A bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069): unclosed, it reorders everything
-    /// after it in its line, so a text could show its words (and their colours) in another order than the model read
-    /// them. The console renderer replaces them too.
-    /// </summary>
-    internal static bool IsBidiOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     private static void Legend(StringBuilder html, bool signed, bool unsigned, Granularity granularity)
     {

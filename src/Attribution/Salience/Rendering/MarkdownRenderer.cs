@@ -80,7 +80,7 @@ public static class MarkdownRenderer
             {
                 builder.Append(' ');
             }
-            else if (char.IsControl(c) || HtmlReport.IsBidiOverride(c))
+            else if (char.IsControl(c) || RenderSupport.IsBidiOverride(c))
             {
                 builder.Append('\uFFFD');
             }

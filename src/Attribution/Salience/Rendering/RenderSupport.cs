@@ -19,6 +19,13 @@ internal readonly record struct DisplayUnit(string Label, int? Start, int? End, 
 /// <summary>What the renderers share: units by granularity, prediction, number formatting.</summary>
 internal static class RenderSupport
 {
+    /// <summary>
+    /// A bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069): unclosed, it reorders everything
+    /// after it in its line, so a text could show its words (and their colours) in another order than the model read
+    /// them. Every renderer, and the command line's messages, replace them.
+    /// </summary>
+    internal static bool IsBidiOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>The units of a row; <paramref name="fellBack"/> is set when words were asked for but the result has none.</summary>
