@@ -153,5 +153,4 @@ internal readonly struct ConfigFields(JsonElement root, string source, string fi
 
         return result;
     }
-
 }
