@@ -29,9 +29,15 @@ public static class MethodThroughput
         "lime" => new Lime { Samples = 256 },
         "occlusion" => new Occlusion(),
         "kernel-shap" => new KernelShap(),
+        "shapley-sampling" => new ShapleyValueSampling(),
+        "neuron-conductance" => new NeuronConductance { Layer = "bert.encoder.layer.0", Position = 0, Unit = 5 },
+        "attention-rollout" => new Attribution.Methods.Attention.AttentionRollout(),
+        "grad-attention-rollout" => new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true },
         "lrp" => new LrpEpsilon(),
         "predict" => null,
-        _ => throw new ArgumentException($"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, lime, occlusion, kernel-shap, lrp or predict", nameof(name)),
+        _ => throw new ArgumentException(
+            $"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, neuron-conductance, lime, occlusion, kernel-shap, shapley-sampling, attention-rollout, grad-attention-rollout, lrp or predict",
+            nameof(name)),
     };
 
     public static int Run(string[] args)

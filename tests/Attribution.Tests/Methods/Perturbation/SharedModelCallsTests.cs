@@ -46,6 +46,28 @@ public sealed class SharedModelCallsTests
     }
 
     [SkippableFact]
+    public void Lime_sends_the_texts_perturbed_inputs_together_and_fits_as_for_each_alone()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
+        var lime = new Lime { Samples = 32, Seed = 3 };
+        var alone = Texts.Select(t => lime.Attribute(model, [t])[0]).ToArray();
+
+        using var forwards = new ForwardCounter(model);
+        var together = lime.Attribute(model, Texts);
+
+        // Round one: the 8 texts; round two: each text's distinct masked texts, at most 2^words of them
+        // (2 + 8 + 16 + 4 + 8 + 8 + 2 + 16 = 64: one forward pass of at most 64 rows). Alone: 2 calls per text.
+        forwards.Calls.Should().Be(2);
+        forwards.Rows.Should().BeLessThanOrEqualTo(Texts.Length + 64);
+
+        // 1e-6 on coefficients of probabilities: the same masks, and model outputs differing by float32 rounding only.
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            together[i].Scores.Should().Equal(alone[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-6);
+        }
+    }
+
+    [SkippableFact]
     public void The_first_failing_text_is_the_one_reported_as_a_loop_over_the_texts_would()
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
