@@ -55,6 +55,21 @@ public static class MethodThroughput
         return 0;
     }
 
+    /// <summary>Texts per second on the first SST-2 dev sentences with the BERT-base shape (random weights), all in one call.</summary>
+    public static int OnBertBase(string[] args)
+    {
+        var name = args.Length > 0 ? args[0] : "occlusion";
+        var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 32;
+        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
+        using var model = BenchmarkModels.BertBaseRandom();
+        var method = Method(name) ?? throw new ArgumentException("method-throughput-bert needs a method, not predict", nameof(args));
+        var texts = BenchmarkModels.DevSentences(count);
+        Attribute(method, name, model, texts.Take(2).ToArray());
+        var best = Best(() => Attribute(method, name, model, texts), rounds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bert-base {name}: {texts.Length / best:F2} texts/s (best of {rounds}, {best:F2} s for {texts.Length} sentences)"));
+        return 0;
+    }
+
     public static int OneText(string[] args)
     {
         var name = args.Length > 0 ? args[0] : "ig";

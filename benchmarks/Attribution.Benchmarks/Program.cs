@@ -12,7 +12,7 @@ namespace Attribution.Benchmarks;
 /// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>), or the C heap's tuning against glibc's
 /// defaults (<c>native-heap [output.md] [rounds]</c>), or the matrix products of one text's gradient pass at their own shapes
 /// (<c>gemm-shapes [output.md] [rounds]</c>), or one method's speed for comparing builds (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>,
-/// <c>method-one-text &lt;method&gt; [rounds]</c>).
+/// <c>method-one-text &lt;method&gt; [rounds]</c>, <c>method-throughput-bert &lt;method&gt; [texts] [rounds]</c>).
 /// </summary>
 public static class Program
 {
@@ -95,6 +95,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "method-throughput")
         {
             return MethodThroughput.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "method-throughput-bert")
+        {
+            return MethodThroughput.OnBertBase(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "method-one-text")
