@@ -233,10 +233,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         return RunWith(predictor, text, target, features, masks);
     }
 
-    // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null;
-    // calls: the model calls shared with the other texts of the call (this one is text number index), or null.
+    // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
     private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
-        CancellationToken cancellation = default, ModelRows? shared = null, SharedModelCalls? calls = null, int index = 0)
+        CancellationToken cancellation = default, ModelRows? shared = null)
     {
         if (features.Count == 0)
         {
@@ -300,29 +299,6 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         }
 
         var distinct = texts.Distinct(StringComparer.Ordinal).Where(t => !byText.ContainsKey(t)).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
-        if (calls is not null && predictor is ITokenClassifier sharing && distinct.Count > 0)
-        {
-            // With the other texts' perturbed inputs, sorted and cut by the token budget there. Never longer than the
-            // text itself (a feature is masked by one token or removed), so never truncated.
-            var sequences = distinct.Select(t =>
-            {
-                var encoding = sharing.Tokenizer.Encode(t);
-                return new TokenSequence(encoding.Ids, encoding.TypeIds);
-            }).ToArray();
-            var logits = calls.Logits(index, sequences, out var made);
-            NonFiniteValueException.CheckLogits(sharing.Name, logits, distinct);
-            for (var i = 0; i < distinct.Count; i++)
-            {
-                // A regression output has no probability: LIME fits the output itself (as Predict does).
-                var row = sharing.Head == OutputHead.Regression ? logits[i] : sharing.Head.Probabilities(logits[i]);
-                byText[distinct[i]] = row[target];
-                shared?.Add(distinct[i], row);
-            }
-
-            shared?.Called(distinct.Count, made);
-            distinct.Clear();
-        }
-
         // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
         // per perturbed text, where Predict would tokenize again to sort and again to encode).
         var classifier = predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
@@ -366,9 +342,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
-        return model is null
-            ? texts.Select(text => ExplainBlackBox(predictor, text, options)).ToList()
-            : SharedModelCalls.Run(model, texts.Count, TokenBudget, BatchSize, options.Cancellation, (i, calls) => ExplainModel(model, texts[i], i, options, calls: calls));
+        return texts.Select((text, i) => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, i, options)).ToList();
     }
 
     private void Check(ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions options)
@@ -394,16 +368,15 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         ArgumentNullException.ThrowIfNull(model);
         Check(model, texts, options);
-        return SharedModelCalls.Run(model, texts.Count, TokenBudget, BatchSize, options.Cancellation, (i, calls) =>
-            ModelRows.ForClasses(classes, (c, rows) => ExplainModel(model, texts[i], i, options with { Target = Target.Class(c) }, rows, calls)));
+        return texts.Select((text, i) => ModelRows.ForClasses(classes, (c, rows) => ExplainModel(model, text, i, options with { Target = Target.Class(c) }, rows))).ToArray();
     }
 
     // rows: the model's outputs for this text, shared with its runs for other classes, or null.
-    // index: the text's position in the caller's list, for errors; calls: the model calls shared with the call's other texts, or null.
-    private Explanation ExplainModel(ITokenClassifier model, string text, int index, AttributionOptions options, ModelRows? rows = null, SharedModelCalls? calls = null)
+    // index: the text's position in the caller's list, for errors.
+    private Explanation ExplainModel(ITokenClassifier model, string text, int index, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
-        var (encoding, logits, probabilities) = Forward(model, text, rows, calls, index);
+        var (encoding, logits, probabilities) = Forward(model, text, rows);
         TokenizedTexts.RequireTokens(text, null, index, encoding);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
@@ -421,7 +394,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 .ToArray();
         }
 
-        var run = RunWith(model, text, target, features, null, options.Cancellation, rows, calls, index);
+        var run = RunWith(model, text, target, features, null, options.Cancellation, rows);
 
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
@@ -518,7 +491,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     }
 
     /// <summary>The original text's encoding (without padding), logits and probabilities.</summary>
-    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, ModelRows? rows, SharedModelCalls? calls, int index)
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, ModelRows? rows)
     {
         var encoding = model.Tokenizer.Encode(text, maxLength: model.MaxLength);
         if (encoding.Truncated > 0)
@@ -528,8 +501,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 nameof(text));
         }
 
-        TokenSequence[] unperturbed = [new TokenSequence(encoding.Ids, encoding.TypeIds)];
-        var logits = rows?.Unperturbed ?? (calls is null ? model.PredictLogits(unperturbed) : calls.Logits(index, unperturbed, out _))[0];
+        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         rows?.Unperturbed = logits;
         return (encoding, logits, model.Head.Probabilities(logits));

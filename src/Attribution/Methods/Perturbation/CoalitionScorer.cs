@@ -23,12 +23,10 @@ internal sealed class CoalitionScorer
     private readonly int batchSize;
     private readonly int tokenBudget;
     private readonly ModelRows? rows;
-    private readonly Func<IReadOnlyList<bool[]>, (double[][] Outputs, int Calls)>? sendShared;
 
     private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, double[][]> evaluate, Func<double[], double> score,
-        Func<bool[], int> length, ModelRows? rows, Func<IReadOnlyList<bool[]>, (double[][] Outputs, int Calls)>? sendShared = null)
+        Func<bool[], int> length, ModelRows? rows)
     {
-        this.sendShared = sendShared;
         this.tokenBudget = tokenBudget;
         FeatureCount = features;
         this.batchSize = batchSize;
@@ -40,9 +38,6 @@ internal sealed class CoalitionScorer
 
     /// <summary>Stops the run between model calls.</summary>
     public CancellationToken Cancellation { get; set; }
-
-    /// <summary>Whether the model calls carry the inputs of the call's other texts too.</summary>
-    public bool SharesCalls => sendShared is not null;
 
     /// <summary>Number of features.</summary>
     public int FeatureCount { get; }
@@ -63,11 +58,10 @@ internal sealed class CoalitionScorer
     /// A scorer that perturbs token ids: tokens of absent features are replaced by <paramref name="replacement"/> or
     /// removed when it is null; tokens of no feature (special tokens) always stay. With <paramref name="rows"/> (the
     /// model's outputs for this text's perturbed inputs, shared with its runs for other classes), an input another
-    /// class's run scored costs no model call. With <paramref name="shared"/>, the inputs go to the model with those
-    /// of the call's other texts (<paramref name="text"/> is this one's index).
+    /// class's run scored costs no model call.
     /// </summary>
     public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
-        int target, ScoreOutput score, int batchSize, int tokenBudget, ModelRows? rows = null, SharedModelCalls? shared = null, int text = 0)
+        int target, ScoreOutput score, int batchSize, int tokenBudget, ModelRows? rows = null)
     {
         TokenSequence Build(bool[] present) =>
             PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
@@ -78,14 +72,7 @@ internal sealed class CoalitionScorer
 
         double[][] Evaluate(IReadOnlyList<bool[]> coalitions) => model.PredictLogits(coalitions.Select(Build).ToArray());
 
-        (double[][] Outputs, int Calls) SendShared(IReadOnlyList<bool[]> coalitions)
-        {
-            var outputs = shared!.Logits(text, coalitions.Select(Build).ToArray(), out var calls);
-            return (outputs, calls);
-        }
-
-        return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, row => ScoreChecks.Value(model.Head, score, row, target), Length, rows,
-            shared is null ? null : SendShared);
+        return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, row => ScoreChecks.Value(model.Head, score, row, target), Length, rows);
     }
 
     /// <summary>
@@ -143,31 +130,15 @@ internal sealed class CoalitionScorer
             missing = unseen;
         }
 
-        if (sendShared is not null)
+        var lengths = missing.Select(i => length(coalitions[i])).ToArray();
+        foreach (var call in TokenBudgetBatches.Chunk(lengths, tokenBudget, batchSize))
         {
-            // The call's other texts' inputs go in the same model calls (sorted and chunked there).
-            if (missing.Count > 0)
-            {
-                var (outputs, calls) = sendShared(missing.Select(i => coalitions[i]).ToArray());
-                Record(missing.ToArray(), outputs, calls);
-            }
-        }
-        else
-        {
-            var lengths = missing.Select(i => length(coalitions[i])).ToArray();
-            foreach (var call in TokenBudgetBatches.Chunk(lengths, tokenBudget, batchSize))
-            {
-                var chunk = call.Select(j => missing[j]).ToArray();
-                Cancellation.ThrowIfCancellationRequested();
-                Record(chunk, evaluate(chunk.Select(i => coalitions[i]).ToArray()), 1);
-            }
-        }
-
-        void Record(int[] chunk, double[][] outputs, int calls)
-        {
-            ModelCalls += calls;
+            var chunk = call.Select(j => missing[j]).ToArray();
+            Cancellation.ThrowIfCancellationRequested();
+            var outputs = evaluate(chunk.Select(i => coalitions[i]).ToArray());
+            ModelCalls++;
             Evaluations += chunk.Length;
-            rows?.Called(chunk.Length, calls);
+            rows?.Called(chunk.Length);
             for (var j = 0; j < chunk.Length; j++)
             {
                 rows?.Add(keys[chunk[j]], outputs[j]);

@@ -22,10 +22,10 @@ internal sealed class ModelRows
 
     public bool TryGet(string key, out double[] row) => rows.TryGetValue(key, out row!);
 
-    /// <summary>Counts <paramref name="inputs"/> perturbed inputs sent in <paramref name="calls"/> model call(s).</summary>
-    public void Called(int inputs, int calls = 1)
+    /// <summary>Counts one model call of <paramref name="inputs"/> perturbed inputs.</summary>
+    public void Called(int inputs)
     {
-        ModelCalls += calls;
+        ModelCalls++;
         Evaluations += inputs;
     }
 

@@ -90,8 +90,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         options = Prepare(texts, options);
         if (model is ITokenClassifier classifier)
         {
-            return SharedModelCalls.Run(classifier, texts.Count, TokenBudget, BatchSize, options.Cancellation,
-                (i, shared) => RunText(classifier, texts[i], options.Pairs?[i], options, shared: shared, index: i).Explanation);
+            return texts.Select((text, i) => RunText(classifier, text, options.Pairs?[i], options).Explanation).ToList();
         }
 
         if (options.Pairs is not null)
@@ -118,8 +117,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare(texts, options);
-        return SharedModelCalls.Run(model, texts.Count, TokenBudget, BatchSize, options.Cancellation, (i, shared) =>
-            ModelRows.ForClasses(classes, (c, rows) => RunText(model, texts[i], options.Pairs?[i], options with { Target = Target.Class(c) }, rows, shared, i).Explanation));
+        return texts.Select((text, i) =>
+            ModelRows.ForClasses(classes, (c, rows) => RunText(model, text, options.Pairs?[i], options with { Target = Target.Class(c) }, rows).Explanation)).ToArray();
     }
 
     /// <summary>
@@ -133,10 +132,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return RunText(model, text, options.Pairs?[0], options).Result;
     }
 
-    // rows: the model's outputs for this text, shared with its runs for other classes, or null; shared: the model
-    // calls shared with the call's other texts (this one is text number index), or null.
-    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options,
-        ModelRows? rows = null, SharedModelCalls? shared = null, int index = 0)
+    // rows: the model's outputs for this text, shared with its runs for other classes, or null.
+    private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
         var tokenizer = model.Tokenizer;
@@ -154,8 +151,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
             notes.Add($"the text was truncated: {encoding.Truncated} token(s) beyond the model's limit of {model.MaxLength} were dropped and are not explained");
         }
 
-        TokenSequence[] unperturbed = [new TokenSequence(encoding.Ids, encoding.TypeIds)];
-        var logits = rows?.Unperturbed ?? (shared is null ? model.PredictLogits(unperturbed) : shared.Logits(index, unperturbed, out _))[0];
+        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
@@ -180,7 +176,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
             throw new ArgumentOutOfRangeException(nameof(BaselineId), id, $"the baseline id is not in {model.Name}'s vocabulary (0..{tokenizer.VocabularySize - 1})");
         }
 
-        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize, TokenBudget, rows, shared, index);
+        var scorer = CoalitionScorer.ForTokens(model, encoding, tokenFeature, features.Count, replacement, target, options.Score, BatchSize, TokenBudget, rows);
         scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), ScoreChecks.Value(model.Head, options.Score, logits, target));
         scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
@@ -236,7 +232,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         }
 
         notes.AddRange(result.Notes);
-        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s){(scorer.SharesCalls ? " shared with the other texts of the call" : string.Empty)} ({scorer.Requests} coalition(s) asked for; repeats are scored once)" +
+        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s) ({scorer.Requests} coalition(s) asked for; repeats are scored once)" +
             (scorer.Reused > 0 ? $"; {scorer.Reused} more taken from the model outputs of another class's run on this text" : string.Empty));
         return new PerturbationRun(features, result.Scores, target, result.FullScore, result.EmptyScore, result.Delta,
             scorer.ModelCalls, scorer.Evaluations, scorer.Requests, notes);
