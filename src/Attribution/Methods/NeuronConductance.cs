@@ -52,6 +52,18 @@ public sealed class NeuronConductance : ConductanceMethod
     /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
+        for (var i = 0; i < context.Size; i++)
+        {
+            // Beyond a text's own tokens the position is padding, which exists only because a longer text shares
+            // the batch: its conductance would depend on the batching and mean nothing.
+            var tokens = context.Batch.Lengths[i];
+            if (Position >= tokens)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Position), Position,
+                    $"neuron ({Position}, {Unit}) is past the end of \"{NonFiniteValueException.Shorten(context.Batch.Texts[i])}\", which has {tokens} tokens (positions 0..{tokens - 1}, special tokens included): choose a position every text has, or explain this text with a position within it");
+            }
+        }
+
         var inputLayer = context.Layer(InputLayer);
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, inputLayer, LayerSide.Output, 0, Baseline);

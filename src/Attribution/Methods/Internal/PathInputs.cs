@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -150,7 +151,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
                 if (custom.Length != batch.Lengths[b])
                 {
                     throw new ArgumentException(
-                        $"the custom baseline has {custom.Length} ids but text {b} (\"{Shorten(batch.Texts[b])}\") has {batch.Lengths[b]} tokens; give one id per token, special tokens included",
+                        $"the custom baseline has {custom.Length} ids but text {b} (\"{NonFiniteValueException.Shorten(batch.Texts[b])}\") has {batch.Lengths[b]} tokens; give one id per token, special tokens included",
                         nameof(baseline));
                 }
 
@@ -195,6 +196,4 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
             $"the custom baseline activation has shape [{string.Join(", ", activation.shape)}] but the layer's activation for this batch is [{string.Join(", ", like.shape)}] (per text [{string.Join(", ", perText)}]); explain texts of the baseline's length",
             "baseline");
     }
-
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..37] + "...";
 }
