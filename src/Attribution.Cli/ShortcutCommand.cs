@@ -470,6 +470,8 @@ internal static class ShortcutCommand
             b.AppendLine(CultureInfo.InvariantCulture, $"{s.Method,-22} {s.PrecisionAt1,12:F3} {s.MeanReciprocalRank,8:F3} {s.Sentences,10}");
         }
 
+        b.AppendLine("tied words count in a random order (expected values): an explanation that ties every word scores chance, not 1");
+
         return b.ToString();
     }
 
@@ -480,7 +482,7 @@ internal static class ShortcutCommand
             w.WriteStartObject();
             w.WriteString("model", model);
             w.WriteNumber("sentences", scores.Count > 0 ? scores[0].Sentences : 0);
-            w.WriteString("ranking", "words by signed score towards the predicted class (signed methods) or by score (unsigned ones), largest first");
+            w.WriteString("ranking", "words by signed score towards the predicted class (signed methods) or by score (unsigned ones), largest first; tied words in a random order, each figure its expected value");
             if (summary is not null)
             {
                 w.WriteStartObject("training");

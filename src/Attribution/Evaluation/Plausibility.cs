@@ -7,8 +7,24 @@ namespace Attribution.Evaluation;
 /// <b>AUPRC</b> (average precision of the scores as a ranking of the highlighted words), <b>token-F1</b> and <b>IOU</b>
 /// between the top-k words and the highlighted ones (k = the number highlighted unless given), and
 /// <b>precision@1</b> / <b>mean reciprocal rank</b> of the highlighted word(s). Words are ranked by score, largest first:
-/// signed scores towards the explained class, magnitudes for unsigned methods; ties keep text order.
+/// signed scores towards the explained class, magnitudes for unsigned methods.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Ties never favour the explanation (an all-zero explanation scores what a random ranking does). AUPRC is
+/// scikit-learn's <c>average_precision_score</c>: Σ over the distinct scores t, largest first, of (recall at t − recall at
+/// the previous threshold) × precision at t, where a threshold takes every word scoring at least t, so tied words enter
+/// together. Precision@1, MRR, token-F1 and IOU are expected values over a uniformly random order of each block of tied
+/// words (the order of the blocks being fixed by their scores): an all-zero explanation of n words with one highlighted
+/// word gets precision@1 = 1/n, MRR = (1 + 1/2 + … + 1/n)/n.
+/// </para>
+/// <para>
+/// ferret and ERASER compute AUPRC as the trapezoidal area under scikit-learn's precision-recall curve
+/// (<c>auc(recall, precision)</c>), which interpolates linearly to the point (recall 0, precision 1) and so gives an
+/// all-zero explanation (1 + r/n)/2 for r highlighted words of n; average precision gives it r/n. Without ties and with
+/// one highlighted word the two can differ as well; compare figures with theirs knowing this.
+/// </para>
+/// </remarks>
 public static class Plausibility
 {
     /// <summary>All five figures for an explanation and the highlighted words (whole words, compared case-insensitively).</summary>
@@ -46,46 +62,121 @@ public static class Plausibility
         }
 
         var relevant = words.Select(w => wanted.Contains(w.Text)).ToArray();
-        var ranking = Enumerable.Range(0, words.Count)
-            .OrderByDescending(i => explanation.Signed ? words[i].Score : Math.Abs(words[i].Score)).ThenBy(i => i).ToArray();
+        var relevantCount = relevant.Count(x => x);
+        var blocks = TieBlocks(words.Select(w => explanation.Signed ? w.Score : Math.Abs(w.Score)).ToArray(), relevant);
         var parameters = new List<KeyValuePair<string, string>>
         {
             new("highlighted", string.Join(",", wanted.Order(StringComparer.OrdinalIgnoreCase))),
             new("ranking", explanation.Signed ? "signed score, largest first" : "score magnitude, largest first"),
+            new("ties", "auprc: tied words form one threshold (sklearn average_precision_score); others: expected value over a random order of tied words"),
         };
 
-        // Average precision: mean over the relevant positions of the precision at that rank.
-        double hits = 0, precisionSum = 0;
-        for (var r = 0; r < ranking.Length; r++)
+        // Average precision: one threshold per distinct score, precision counted over everything scoring at least that.
+        double auprc = 0, hits = 0;
+        foreach (var block in blocks)
         {
-            if (relevant[ranking[r]])
-            {
-                hits++;
-                precisionSum += hits / (r + 1);
-            }
+            hits += block.Relevant;
+            auprc += block.Relevant / (double)relevantCount * (hits / (block.Start + block.Size));
         }
 
-        var relevantCount = relevant.Count(x => x);
-        var auprc = precisionSum / relevantCount;
-        var top = ranking.Take(k).ToHashSet();
-        var truePositives = top.Count(i => relevant[i]);
-        var precision = truePositives / (double)k;
-        var recall = truePositives / (double)relevantCount;
-        var f1 = truePositives == 0 ? 0 : 2 * precision * recall / (precision + recall);
-        var union = top.Union(Enumerable.Range(0, words.Count).Where(i => relevant[i])).Count();
-        var iou = truePositives / (double)union;
-        var firstRelevant = Array.FindIndex(ranking, i => relevant[i]);
-        var reciprocalRanks = Enumerable.Range(0, ranking.Length).Where(r => relevant[ranking[r]]).Select(r => 1.0 / (r + 1)).ToArray();
+        var (f1, iou) = ExpectedTopK(blocks, k, relevantCount);
+        var first = blocks.First(b => b.Relevant > 0);
         var withK = parameters.Append(new("k", k.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var steps = blocks.SelectMany(b => Enumerable.Repeat(b, b.Relevant)).Select((b, i) => new MetricStep(
+            $"highlighted word {i + 1}",
+            Enumerable.Range(b.Start + 1, b.Size).Average(r => 1.0 / r),
+            b.Size == 1 ? $"1 / its rank ({b.Start + 1})" : $"mean of 1 / rank over ranks {b.Start + 1}-{b.Start + b.Size}, tied with {b.Size - 1} other word(s)")).ToList();
         return
         [
-            new("auprc", auprc, "average precision of the word ranking against the highlighted words", parameters, []),
+            new("auprc", auprc, "average precision of the word ranking against the highlighted words (sklearn average_precision_score)", parameters, []),
             new("token-f1", f1, "F1 of the top-k words against the highlighted words", withK, []),
             new("iou", iou, "|top-k words and highlighted| / |top-k words or highlighted|", withK, []),
-            new("precision-at-1", relevant[ranking[0]] ? 1 : 0, "1 when the top-ranked word is highlighted, else 0", parameters, []),
-            new("mrr", firstRelevant < 0 ? 0 : 1.0 / (firstRelevant + 1),
-                "1 / rank of the first highlighted word", parameters,
-                reciprocalRanks.Select((rr, i) => new MetricStep($"highlighted word {i + 1}", rr, "1 / its rank")).ToList()),
+            new("precision-at-1", blocks[0].Relevant / (double)blocks[0].Size,
+                "1 when the top-ranked word is highlighted, else 0 (with tied top words: the share of them highlighted)", parameters, []),
+            new("mrr", FirstReciprocalRank(first), "1 / rank of the first highlighted word (expected over the order of tied words)", parameters, steps),
         ];
     }
+
+    /// <summary>Words with equal ranking keys, largest key first: where each block starts, its size, its highlighted words.</summary>
+    private readonly record struct TieBlock(int Start, int Size, int Relevant);
+
+    private static List<TieBlock> TieBlocks(double[] keys, bool[] relevant)
+    {
+        var order = Enumerable.Range(0, keys.Length).OrderByDescending(i => keys[i]).ToArray();
+        var blocks = new List<TieBlock>();
+        for (var start = 0; start < order.Length;)
+        {
+            var end = start + 1;
+            while (end < order.Length && keys[order[end]] == keys[order[start]])
+            {
+                end++;
+            }
+
+            blocks.Add(new TieBlock(start, end - start, Enumerable.Range(start, end - start).Count(r => relevant[order[r]])));
+            start = end;
+        }
+
+        return blocks;
+    }
+
+    /// <summary>
+    /// Expected token-F1 and IOU of the top k: the blocks wholly inside the top k count all their highlighted words; the
+    /// block that k cuts adds a hypergeometric number of its own (k − its start drawn at random from its words).
+    /// </summary>
+    private static (double F1, double Iou) ExpectedTopK(List<TieBlock> blocks, int k, int relevantCount)
+    {
+        var found = 0;
+        foreach (var block in blocks.TakeWhile(b => b.Start < k))
+        {
+            if (block.Start + block.Size <= k)
+            {
+                found += block.Relevant;
+                continue;
+            }
+
+            double f1 = 0, iou = 0;
+            foreach (var (drawnRelevant, probability) in Hypergeometric(block.Size, block.Relevant, k - block.Start))
+            {
+                var figures = TopKFigures(found + drawnRelevant, k, relevantCount);
+                f1 += probability * figures.F1;
+                iou += probability * figures.Iou;
+            }
+
+            return (f1, iou);
+        }
+
+        return TopKFigures(found, k, relevantCount);
+    }
+
+    /// <summary>F1 (2·tp / (k + r), since k words are predicted) and IOU (tp / (k + r − tp)) of tp hits among the top k.</summary>
+    private static (double F1, double Iou) TopKFigures(int truePositives, int k, int relevantCount) =>
+        (2.0 * truePositives / (k + relevantCount), truePositives / (double)(k + relevantCount - truePositives));
+
+    /// <summary>
+    /// E[1 / rank of the first highlighted word] when it lies in <paramref name="block"/>: in a random order of the
+    /// block's m words, r of them highlighted, the first highlighted one is at j with probability C(m − j, r − 1) / C(m, r).
+    /// </summary>
+    private static double FirstReciprocalRank(TieBlock block)
+    {
+        var (m, r) = (block.Size, block.Relevant);
+        double probability = r / (double)m, expected = 0;
+        for (var j = 1; j <= m - r + 1; j++)
+        {
+            expected += probability / (block.Start + j);
+            probability *= (m - j - r + 1) / (double)(m - j);
+        }
+
+        return expected;
+    }
+
+    /// <summary>The hypergeometric distribution: x highlighted among <paramref name="drawn"/> of <paramref name="size"/> words, <paramref name="relevant"/> of them highlighted.</summary>
+    private static IEnumerable<(int Found, double Probability)> Hypergeometric(int size, int relevant, int drawn)
+    {
+        for (var x = Math.Max(0, drawn - (size - relevant)); x <= Math.Min(relevant, drawn); x++)
+        {
+            yield return (x, Math.Exp(LogChoose(relevant, x) + LogChoose(size - relevant, drawn - x) - LogChoose(size, drawn)));
+        }
+    }
+
+    private static double LogChoose(int n, int k) => Enumerable.Range(1, k).Sum(i => Math.Log((n - k + i) / (double)i));
 }

@@ -160,8 +160,8 @@ public static class Scorecard
         ["max-sensitivity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum max-sensitivity ({(settings.Sensitivity.Perturbations is null ? $"uniform radius {MetricResult.Format(settings.Sensitivity.Radius)}, {settings.Sensitivity.Samples} samples, seed {settings.Sensitivity.Seed}" : "given perturbations")}), lower is better"),
         ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",
-        ["precision-at-1"] = "share of texts whose top word is highlighted, higher is better",
-        ["mrr"] = "mean reciprocal rank of the first highlighted word, higher is better",
+        ["precision-at-1"] = "share of texts whose top word is highlighted (tied top words count by the share of them highlighted), higher is better",
+        ["mrr"] = "mean reciprocal rank of the first highlighted word (expected over the order of tied words), higher is better",
         ["completeness-abs-delta"] = "median |sum of attributions - (F(x) - F(baseline))| where the method defines it, lower is better",
     };
 }

@@ -43,8 +43,8 @@ public sealed record ShortcutFollowing(int Sentences, int FollowedShortcut, int 
 /// <summary>One method's success at ranking the shortcut (highlighted) word first.</summary>
 /// <param name="Method">The method's name.</param>
 /// <param name="Sentences">Number of explanations scored.</param>
-/// <param name="PrecisionAt1">Mean over sentences of 1 when the top-ranked word is highlighted, else 0.</param>
-/// <param name="MeanReciprocalRank">Mean over sentences of 1 / the rank of the first highlighted word.</param>
+/// <param name="PrecisionAt1">Mean over sentences of 1 when the top-ranked word is highlighted, else 0 (tied top words: the share of them highlighted).</param>
+/// <param name="MeanReciprocalRank">Mean over sentences of 1 / the rank of the first highlighted word (expected over the order of tied words).</param>
 public sealed record ShortcutScore(string Method, int Sentences, double PrecisionAt1, double MeanReciprocalRank);
 
 /// <summary>

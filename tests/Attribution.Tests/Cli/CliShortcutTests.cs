@@ -60,6 +60,12 @@ public sealed class CliShortcutTests : IDisposable
             figures.GetProperty("mrr").GetDouble().Should().Be(expected.MeanReciprocalRank, name);
             figures.GetProperty("sentences").GetInt32().Should().Be(3);
         }
+
+        // Both displays state the tie rule.
+        scoredDocument.RootElement.GetProperty("ranking").GetString().Should().Contain("tied words in a random order");
+        var table = CliHarness.Run("shortcut", "--model", saved, "--input", tsv, "--methods", "gradient");
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().Contain("tied words count in a random order");
     }
 
     [Theory]

@@ -221,6 +221,63 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Plausibility_does_not_credit_an_all_zero_explanation()
+    {
+        // Every word ties, so the explanation says nothing: it must score what a random ranking scores, not what
+        // text order gives the first word (1 everywhere before). Exact fractions; 1e-12 leaves room for rounding only.
+        var model = Model();
+        var zero = Explained(model, [0, 0, 0, 0, 0]);
+        var one = Plausibility.Compute(zero, ["a"]).ToDictionary(r => r.Metric, r => r.Value);
+
+        // sklearn: one threshold holding all 5 words, precision 1/5 at recall 1, so AP = 1/5.
+        one["auprc"].Should().BeApproximately(1.0 / 5, 1e-12);
+
+        // 'a' is equally likely at each of the 5 ranks: P@1 = 1/5, MRR = (1 + 1/2 + 1/3 + 1/4 + 1/5) / 5 = 137/300.
+        one["precision-at-1"].Should().BeApproximately(1.0 / 5, 1e-12);
+        one["mrr"].Should().BeApproximately(137.0 / 300, 1e-12);
+
+        // k = 1: the top word is 'a' with probability 1/5, then F1 = IOU = 1, else 0.
+        one["token-f1"].Should().BeApproximately(1.0 / 5, 1e-12);
+        one["iou"].Should().BeApproximately(1.0 / 5, 1e-12);
+
+        // Two of five highlighted. The first of them is at rank 1 in 4 of the C(5, 2) = 10 placements, rank 2 in 3,
+        // rank 3 in 2, rank 4 in 1: MRR = (4 + 3/2 + 2/3 + 1/4) / 10 = 77/120. k = 2 hits 0, 1 or 2 of them with
+        // probabilities 3/10, 6/10, 1/10: F1 = 2·E[tp] / (k + 2) = 2/5, IOU = 6/10 · 1/3 + 1/10 · 1 = 3/10.
+        var two = Plausibility.Compute(zero, ["a", "b"]).ToDictionary(r => r.Metric, r => r.Value);
+        two["auprc"].Should().BeApproximately(2.0 / 5, 1e-12);
+        two["precision-at-1"].Should().BeApproximately(2.0 / 5, 1e-12);
+        two["mrr"].Should().BeApproximately(77.0 / 120, 1e-12);
+        two["token-f1"].Should().BeApproximately(2.0 / 5, 1e-12);
+        two["iou"].Should().BeApproximately(3.0 / 10, 1e-12);
+    }
+
+    [Fact]
+    public void Plausibility_with_a_partial_tie_takes_tied_words_as_one_threshold_and_in_random_order()
+    {
+        var model = Model();
+
+        // a, b, c tie at 0.3, then d (0.1), then e (0). Highlighted {b, d}.
+        var results = Plausibility.Compute(Explained(model, [0.3, 0.3, 0.3, 0.1, 0.0]), ["b", "d"]);
+        var figures = results.ToDictionary(r => r.Metric, r => r.Value);
+
+        // sklearn's average_precision_score([0,1,0,1,0], [.3,.3,.3,.1,0]): thresholds 0.3 (precision 1/3, recall 1/2)
+        // and 0.1 (precision 2/4, recall 1): AP = 1/2 · 1/3 + 1/2 · 1/2 = 5/12.
+        figures["auprc"].Should().BeApproximately(5.0 / 12, 1e-12);
+
+        // b is one of three tied top words: P@1 = 1/3; b's rank is 1, 2 or 3 alike: MRR = (1 + 1/2 + 1/3) / 3 = 11/18.
+        figures["precision-at-1"].Should().BeApproximately(1.0 / 3, 1e-12);
+        figures["mrr"].Should().BeApproximately(11.0 / 18, 1e-12);
+
+        // k = 2 takes 2 of {a, b, c}: b among them with probability 2/3 (tp 1, F1 = 2/4, IOU = 1/3), else tp 0.
+        figures["token-f1"].Should().BeApproximately(2.0 / 3 * 0.5, 1e-12);
+        figures["iou"].Should().BeApproximately(2.0 / 3 * (1.0 / 3), 1e-12);
+
+        // The steps: b's expected reciprocal rank over ranks 1-3, d's 1/4.
+        results.Single(r => r.Metric == "mrr").Steps.Select(s => s.Value).Should().Equal([11.0 / 18, 1.0 / 4], (x, y) => Math.Abs(x - y) < 1e-12);
+        results[0].Parameters.Should().Contain(p => p.Key == "ties");
+    }
+
+    [Fact]
     public void Bad_arguments_are_refused_naming_them()
     {
         var model = Model();
