@@ -183,11 +183,11 @@ internal static class SanityCommand
         builder.AppendLine(CultureInfo.InvariantCulture, $"{(result.Mode == RandomizationMode.Cascading ? "Cascading" : "Independent")} randomization, seed {result.Seed}; medians over {result.Steps[0].Variants[0].Texts.Count} text(s).");
         builder.AppendLine();
         var variants = result.Steps[0].Variants.Select(v => Name(v.Variant)).ToList();
-        builder.AppendLine("| step | layer | " + string.Join(" | ", variants.SelectMany(v => new[] { $"cosine ({v})", $"Spearman ({v})" })) + " |");
-        builder.AppendLine("|---:|---|" + string.Join(string.Empty, variants.Select(_ => "---:|---:|")));
+        builder.AppendLine("| step | layer | " + string.Join(" | ", variants.SelectMany(v => new[] { $"cosine ({v})", $"Spearman ({v})", $"Spearman of abs ({v})" })) + " |");
+        builder.AppendLine("|---:|---|" + string.Join(string.Empty, variants.Select(_ => "---:|---:|---:|")));
         foreach (var step in result.Steps)
         {
-            var cells = string.Join(" | ", step.Variants.SelectMany(v => new[] { F(v.CosineMedian), F(v.SpearmanMedian) }));
+            var cells = string.Join(" | ", step.Variants.SelectMany(v => new[] { F(v.CosineMedian), F(v.SpearmanMedian), F(v.SpearmanAbsoluteMedian) }));
             builder.AppendLine(CultureInfo.InvariantCulture, $"| {step.Index} | `{step.Layer}` | {cells} |");
         }
 
@@ -212,7 +212,7 @@ internal static class SanityCommand
         builder.Append(CultureInfo.InvariantCulture, $"<p>{(result.Mode == RandomizationMode.Cascading ? "Cascading" : "Independent")} randomization, seed {result.Seed}.</p><table><tr><th>step</th><th>layer</th>");
         foreach (var v in variants)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"<th>cosine ({v})</th><th>Spearman ({v})</th>");
+            builder.Append(CultureInfo.InvariantCulture, $"<th>cosine ({v})</th><th>Spearman ({v})</th><th>Spearman of abs ({v})</th>");
         }
 
         builder.Append("</tr>");
@@ -221,7 +221,7 @@ internal static class SanityCommand
             builder.Append(CultureInfo.InvariantCulture, $"<tr><td>{step.Index}</td><td>{WebUtility.HtmlEncode(step.Layer)}</td>");
             foreach (var v in step.Variants)
             {
-                builder.Append(CultureInfo.InvariantCulture, $"<td>{F(v.CosineMedian)}</td><td>{F(v.SpearmanMedian)}</td>");
+                builder.Append(CultureInfo.InvariantCulture, $"<td>{F(v.CosineMedian)}</td><td>{F(v.SpearmanMedian)}</td><td>{F(v.SpearmanAbsoluteMedian)}</td>");
             }
 
             builder.Append("</tr>");
@@ -282,6 +282,7 @@ internal static class SanityCommand
                     writer.WriteStartObject(Name(variant.Variant));
                     writer.NumberOrNull("cosine_median", variant.CosineMedian);
                     writer.NumberOrNull("spearman_median", variant.SpearmanMedian);
+                    writer.NumberOrNull("spearman_abs_median", variant.SpearmanAbsoluteMedian);
                     writer.WriteStartArray("texts");
                     foreach (var text in variant.Texts)
                     {
@@ -289,6 +290,7 @@ internal static class SanityCommand
                         writer.WriteString("text", text.Text);
                         writer.NumberOrNull("cosine", text.Cosine);
                         writer.NumberOrNull("spearman", text.Spearman);
+                        writer.NumberOrNull("spearman_abs", text.SpearmanAbsolute);
                         writer.WriteEndObject();
                     }
 

@@ -3,8 +3,8 @@ using Attribution.Evaluation;
 namespace Attribution.Cli;
 
 /// <summary>
-/// The sanity check's plot, as the seed paper's Figures 3 and 9: median cosine similarity and Spearman's ρ per
-/// randomized layer, one line per variant (global, local), written with ScottPlot as PNG and SVG.
+/// The sanity check's plot, as the seed paper's Figures 3 and 9: median cosine similarity and Spearman's ρ (signed and
+/// of absolute values) per randomized layer, one line per variant (global, local), written with ScottPlot as PNG and SVG.
 /// </summary>
 internal static class SanityPlot
 {
@@ -43,6 +43,9 @@ internal static class SanityPlot
             spearman.LegendText = $"Spearman ({name})";
             // Marker shapes, not dash patterns: SkiaSharp's SVG canvas cannot write path effects (it prints a warning to stdout).
             spearman.MarkerShape = ScottPlot.MarkerShape.OpenSquare;
+            var absolute = plot.Add.Scatter(xs, result.Steps.Select(s => Finite(s.Variants[v].SpearmanAbsoluteMedian)).ToArray());
+            absolute.LegendText = $"Spearman of abs ({name})";
+            absolute.MarkerShape = ScottPlot.MarkerShape.OpenTriangleUp;
         }
 
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xs, result.Steps.Select(s => s.Layer).ToArray());

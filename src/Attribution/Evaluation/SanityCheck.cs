@@ -56,17 +56,22 @@ public sealed record SanityOptions
 /// <param name="Text">The text.</param>
 /// <param name="Cosine">Cosine similarity of the token scores (NaN when either is all zero).</param>
 /// <param name="Spearman">Spearman's ρ of the token scores (NaN when either is constant).</param>
-public sealed record SanityTextResult(string Text, double Cosine, double Spearman);
+/// <param name="SpearmanAbsolute">
+/// Spearman's ρ of the scores' absolute values (NaN when either is constant): Adebayo et al. report both, since a method
+/// whose scores flip sign under randomization while keeping their magnitudes has ρ near −1 but the same importance ranking.
+/// </param>
+public sealed record SanityTextResult(string Text, double Cosine, double Spearman, double SpearmanAbsolute);
 
 /// <summary>One variant at one step.</summary>
 /// <param name="Variant">The variant.</param>
 /// <param name="Texts">Per text, in input order.</param>
 /// <param name="CosineMedian">Median of the finite per-text cosines (NaN when none).</param>
 /// <param name="SpearmanMedian">Median of the finite per-text Spearman's ρ (NaN when none).</param>
+/// <param name="SpearmanAbsoluteMedian">Median of the finite per-text Spearman's ρ of absolute values (NaN when none).</param>
 /// <param name="Original">The explanations on the original model.</param>
 /// <param name="Randomized">The explanations on the randomized model.</param>
 public sealed record SanityVariantResult(SanityVariant Variant, IReadOnlyList<SanityTextResult> Texts, double CosineMedian, double SpearmanMedian,
-    IReadOnlyList<Explanation> Original, IReadOnlyList<Explanation> Randomized);
+    double SpearmanAbsoluteMedian, IReadOnlyList<Explanation> Original, IReadOnlyList<Explanation> Randomized);
 
 /// <summary>One randomization step.</summary>
 /// <param name="Index">0-based step number.</param>
@@ -90,7 +95,8 @@ public sealed record SanityResult(string Model, string Method, IReadOnlyList<Key
 /// Model-parameter randomization tests (Adebayo et al. 2018, "Sanity checks for saliency maps"; the text protocol of
 /// Kokhlikyan et al.): the model's modules are re-initialized one after the other — from the output to the input
 /// (cascading), or one at a time (independent) — and at every step the explanations of the randomized model are
-/// compared with the original model's by cosine similarity and Spearman's ρ of the token scores. An explanation
+/// compared with the original model's by cosine similarity and Spearman's ρ of the token scores, signed and absolute
+/// (the seed paper's rank correlation "with and without absolute values"). An explanation
 /// that stays similar while the weights it should depend on are destroyed is not explaining the model.
 /// </summary>
 /// <remarks>
@@ -353,9 +359,21 @@ public static class SanityCheck
 
     private static SanityVariantResult Compare(SanityVariant variant, IReadOnlyList<Explanation> original, IReadOnlyList<Explanation> randomized)
     {
-        var texts = original.Select((e, i) => new SanityTextResult(e.Text, Cosine(e.Scores, randomized[i].Scores),
-            e.Scores.Length == randomized[i].Scores.Length ? MethodAgreement.Spearman(e.Scores, randomized[i].Scores) : double.NaN)).ToList();
-        return new SanityVariantResult(variant, texts, Median(texts.Select(t => t.Cosine)), Median(texts.Select(t => t.Spearman)), original, randomized);
+        var texts = original.Select((e, i) => Similarity(e.Text, e.Scores, randomized[i].Scores)).ToList();
+        return new SanityVariantResult(variant, texts, Median(texts.Select(t => t.Cosine)), Median(texts.Select(t => t.Spearman)),
+            Median(texts.Select(t => t.SpearmanAbsolute)), original, randomized);
+    }
+
+    /// <summary>Cosine, Spearman's ρ and Spearman's ρ of the absolute values of one text's original and randomized token scores (NaN when the lengths differ).</summary>
+    internal static SanityTextResult Similarity(string text, IReadOnlyList<double> original, IReadOnlyList<double> randomized)
+    {
+        if (original.Count != randomized.Count)
+        {
+            return new SanityTextResult(text, double.NaN, double.NaN, double.NaN);
+        }
+
+        return new SanityTextResult(text, Cosine(original, randomized), MethodAgreement.Spearman(original, randomized),
+            MethodAgreement.Spearman(original.Select(Math.Abs).ToArray(), randomized.Select(Math.Abs).ToArray()));
     }
 
     /// <summary>The median of the finite values; NaN when there are none.</summary>

@@ -43,6 +43,7 @@ public sealed class CliSanityTests : IDisposable
             {
                 steps[k].GetProperty(name).GetProperty("cosine_median").GetDouble().Should().Be(expected.Steps[k].Variants[v].CosineMedian);
                 steps[k].GetProperty(name).GetProperty("spearman_median").GetDouble().Should().Be(expected.Steps[k].Variants[v].SpearmanMedian);
+                steps[k].GetProperty(name).GetProperty("spearman_abs_median").GetDouble().Should().Be(expected.Steps[k].Variants[v].SpearmanAbsoluteMedian);
             }
         }
 
@@ -59,6 +60,7 @@ public sealed class CliSanityTests : IDisposable
         var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient", "--mode", "independent", "--format", "markdown");
         run.Code.Should().Be(0, run.ToString());
         run.Out.Should().Contain("| 0 | `classifier` |").And.Contain("| 2 | `embeddings` |").And.Contain("Independent");
+        run.Out.Should().Contain("| Spearman (global) | Spearman of abs (global) |");
         run.Out.Should().NotContain("local");
     }
 

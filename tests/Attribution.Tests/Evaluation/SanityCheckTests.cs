@@ -237,6 +237,25 @@ public sealed class SanityCheckTests : IDisposable
         empty.Should().Throw<ArgumentException>().Where(e => e.ParamName == "texts");
     }
 
+    [Fact]
+    public void Spearman_is_reported_signed_and_of_absolute_values()
+    {
+        // A sign flip that keeps every magnitude: signed ρ = −1, but the importance ranking is unchanged (ρ of |.| = 1).
+        var flipped = SanityCheck.Similarity("t", [1, -2, 3, -4], [-1, 2, -3, 4]);
+        flipped.Spearman.Should().Be(-1);
+        flipped.SpearmanAbsolute.Should().Be(1);
+
+        // No ties: ρ = 1 − 6Σd² / (n(n² − 1)), n = 3. Signed ranks (2, 1, 3) against (3, 2, 1): Σd² = 6, ρ = −1/2.
+        // Absolute values (0.5, 1, 2) and (1, 0.2, 3), ranks (1, 2, 3) against (2, 1, 3): Σd² = 2, ρ = 1/2.
+        // 1e-12: exact fractions, off only by rounding.
+        var mixed = SanityCheck.Similarity("t", [0.5, -1, 2], [1, 0.2, -3]);
+        mixed.Spearman.Should().BeApproximately(-0.5, 1e-12);
+        mixed.SpearmanAbsolute.Should().BeApproximately(0.5, 1e-12);
+
+        // Constant magnitudes have no order: NaN, left out of the medians.
+        SanityCheck.Similarity("t", [1, -1, 1], [0.1, 0.2, 0.3]).SpearmanAbsolute.Should().Be(double.NaN);
+    }
+
     /// <summary>Every per-text cosine and Spearman recomputed here from the two explanations; medians from those.</summary>
     private static void CheckSimilarities(SanityResult result)
     {
@@ -246,6 +265,7 @@ public sealed class SanityCheckTests : IDisposable
             {
                 var cosines = new List<double>();
                 var spearmans = new List<double>();
+                var absolutes = new List<double>();
                 for (var i = 0; i < variant.Texts.Count; i++)
                 {
                     var a = variant.Original[i].Scores;
@@ -255,12 +275,16 @@ public sealed class SanityCheckTests : IDisposable
                     var spearman = MethodAgreement.Spearman(a, b);
                     variant.Texts[i].Cosine.Should().BeApproximately(cosine, 1e-9);
                     variant.Texts[i].Spearman.Should().Be(spearman);
+                    var absolute = MethodAgreement.Spearman(a.Select(Math.Abs).ToArray(), b.Select(Math.Abs).ToArray());
+                    variant.Texts[i].SpearmanAbsolute.Should().Be(absolute);
                     cosines.Add(cosine);
                     spearmans.Add(spearman);
+                    absolutes.Add(absolute);
                 }
 
                 variant.CosineMedian.Should().BeApproximately(Median(cosines), 1e-9);
                 variant.SpearmanMedian.Should().Be(Median(spearmans));
+                variant.SpearmanAbsoluteMedian.Should().Be(Median(absolutes));
             }
         }
     }
