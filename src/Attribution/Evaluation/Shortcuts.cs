@@ -144,13 +144,46 @@ public static class Shortcuts
         return result;
     }
 
-    /// <summary>How often <paramref name="model"/> predicts the shortcut's label rather than the true one.</summary>
-    /// <param name="model">The classifier.</param>
-    /// <param name="sentences">Contradicting sentences (<see cref="Contradicting"/>).</param>
+    /// <summary>
+    /// How often <paramref name="model"/> predicts the shortcut's label rather than the true one: the predicted class is
+    /// the one with the largest probability, so the model must be a single-label classifier of at least two classes.
+    /// </summary>
+    /// <param name="model">A single-label classifier with at least two classes.</param>
+    /// <param name="sentences">Contradicting sentences (<see cref="Contradicting"/>), their labels classes of <paramref name="model"/>.</param>
+    /// <exception cref="ArgumentException">
+    /// A regression or multi-label model, or fewer than two labels (<c>model</c>): a regression output is a score, not a
+    /// class, and a multi-label model predicts any number of labels, so "the predicted class" is undefined; a label that
+    /// is not one of the model's classes (<c>sentences</c>), which no prediction could match.
+    /// </exception>
     public static ShortcutFollowing Follows(ITextPredictor model, IReadOnlyList<ShortcutSentence> sentences)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sentences);
+        if (model is ITokenClassifier { Head: not OutputHead.SingleLabel } headed)
+        {
+            throw new ArgumentException(
+                $"{headed.Name} has a {headed.Head.Name()} head, which predicts no single class: shortcut following counts the class a single-label classifier predicts; give a single-label classifier",
+                nameof(model));
+        }
+
+        if (model.Labels.Count < 2)
+        {
+            throw new ArgumentException(
+                $"the model has {model.Labels.Count} output(s) ({string.Join(", ", model.Labels)}), so its largest probability would always be class 0: shortcut following needs a classifier of at least two classes",
+                nameof(model));
+        }
+
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(sentences[i], $"{nameof(sentences)}[{i}]");
+            if (sentences[i].ShortcutLabel >= model.Labels.Count || sentences[i].TrueLabel >= model.Labels.Count || sentences[i].ShortcutLabel < 0 || sentences[i].TrueLabel < 0)
+            {
+                throw new ArgumentException(
+                    $"sentences[{i}] has shortcut label {sentences[i].ShortcutLabel} and true label {sentences[i].TrueLabel}, but the model's classes are 0 to {model.Labels.Count - 1}: build the sentences with the model's class indices",
+                    nameof(sentences));
+            }
+        }
+
         var predictions = new List<int>(sentences.Count);
         foreach (var chunk in sentences.Chunk(64))
         {

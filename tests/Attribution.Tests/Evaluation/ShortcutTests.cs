@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Attribution.Data;
 using Attribution.Evaluation;
 using Attribution.Methods;
+using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Text.Tokenizers;
 
@@ -112,6 +113,59 @@ public sealed class ShortcutTests : IDisposable
         following.FollowedShortcut.Should().Be(20, "it follows quibbit (20 class-0 sentences) but not zorblax");
         following.FollowedTrueLabel.Should().Be(20);
         following.Rate.Should().Be(0.5);
+    }
+
+    /// <summary>A model with the given head whose every "probability" row is <paramref name="row"/> (what its head gives).</summary>
+    private sealed class HeadModel(OutputHead head, string[] labels, double[] row) : ITokenClassifier
+    {
+        public string Name => "stub";
+
+        public ITokenizer Tokenizer => throw new NotSupportedException();
+
+        public int? MaxLength => null;
+
+        public bool UsesTokenTypes => false;
+
+        public IReadOnlyList<string> Labels => labels;
+
+        public OutputHead Head => head;
+
+        public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences) => throw new NotSupportedException();
+
+        public double[][] PredictProbabilities(IReadOnlyList<string> texts) => texts.Select(_ => row).ToArray();
+    }
+
+    [Fact]
+    public void Follows_refuses_a_model_without_one_predicted_class()
+    {
+        var tests = Shortcuts.Contradicting(Sentences(10), Words, seed: 5);
+
+        // A regression model gives a score and no probabilities (an empty row), a multi-label model a sigmoid per label:
+        // neither predicts one class. The argmax of nothing threw an unnamed error; of independent sigmoids it counted
+        // one label as "the" prediction.
+        FluentActions.Invoking(() => Shortcuts.Follows(new HeadModel(OutputHead.Regression, ["score"], []), tests))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "model" && e.Message.Contains("regression"));
+        FluentActions.Invoking(() => Shortcuts.Follows(new HeadModel(OutputHead.MultiLabel, ["x", "y"], [0.9, 0.8]), tests))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "model" && e.Message.Contains("multi_label"));
+
+        // A black box of one output: its largest "probability" is always class 0, which silently "followed" every
+        // shortcut to class 0.
+        var one = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 1.0 }).ToArray(), ["score"]);
+        FluentActions.Invoking(() => Shortcuts.Follows(one, tests))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "model" && e.Message.Contains("at least two classes"));
+
+        // Labels the model does not have could never be matched: refused, naming the sentence.
+        var two = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.4, 0.6 }).ToArray(), ["negative", "positive"]);
+        FluentActions.Invoking(() => Shortcuts.Follows(two, [new ShortcutSentence("s0 zorblax", "zorblax", 1, 0, 2)]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "sentences" && e.Message.Contains("sentences[0]"));
+    }
+
+    [SkippableFact]
+    public void Follows_refuses_the_shared_regression_model()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/bert-regression-random"));
+        FluentActions.Invoking(() => Shortcuts.Follows(model, Shortcuts.Contradicting(Sentences(4), Words, seed: 5)))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "model" && e.Message.Contains("regression"));
     }
 
     /// <summary>A hand-made explanation of <paramref name="text"/> with the given scores per (non-special) token.</summary>
