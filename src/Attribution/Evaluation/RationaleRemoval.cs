@@ -56,9 +56,10 @@ public static class RationaleRemoval
         var ranked = tokens.Content.OrderByDescending(t => tokens.Scores[t]).ThenBy(t => t).ToArray();
         var labels = new List<(string Label, HashSet<int> Rationale)>();
         HashSet<int>? previous = null;
-        foreach (var k in Fractions)
+        for (var tenths = 1; tenths <= 10; tenths++)
         {
-            var count = (int)(k * n);
+            // ⌊k·n⌋ in integers: in floating point 0.7 × 90 is 62.99999999999999, which truncated to 62 tokens.
+            var count = tenths * n / 10;
             if (count == 0)
             {
                 continue;
@@ -71,7 +72,7 @@ public static class RationaleRemoval
             }
 
             previous = rationale;
-            labels.Add((string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Math.Round(k * 100)}%"), rationale));
+            labels.Add((string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenths * 10}%"), rationale));
         }
 
         var parameters = new List<KeyValuePair<string, string>>

@@ -26,13 +26,13 @@ public sealed class EvaluationMetricsTests : IDisposable
     /// Single-label: logits [0, Σ]. Multi-label: [3, Σ], so the softmax of label 1 (σ(Σ − 3)) differs from its sigmoid
     /// (σ(Σ)). Regression: the one output Σ.
     /// </summary>
-    private sealed class AdditiveModel(ITokenizer tokenizer, OutputHead head = OutputHead.SingleLabel) : ITokenClassifier
+    private sealed class AdditiveModel(ITokenizer tokenizer, OutputHead head = OutputHead.SingleLabel, int maxLength = 32) : ITokenClassifier
     {
         public string Name => "additive";
 
         public ITokenizer Tokenizer => tokenizer;
 
-        public int? MaxLength => 32;
+        public int? MaxLength => maxLength;
 
         public bool UsesTokenTypes => false;
 
@@ -55,25 +55,25 @@ public sealed class EvaluationMetricsTests : IDisposable
         public double[][] PredictProbabilities(IReadOnlyList<string> texts) => throw new NotSupportedException();
     }
 
-    private AdditiveModel Model(OutputHead head = OutputHead.SingleLabel)
+    private AdditiveModel Model(OutputHead head = OutputHead.SingleLabel, int maxLength = 32)
     {
         var vocab = Path.Combine(root, "vocab.txt");
         File.WriteAllLines(vocab, Vocabulary);
-        return new AdditiveModel(TokenizerLoader.FromWordPieceVocab(vocab), head);
+        return new AdditiveModel(TokenizerLoader.FromWordPieceVocab(vocab), head, maxLength);
     }
 
     private static double Sum(params string[] tokens) => tokens.Sum(t => Weight.GetValueOrDefault(t));
 
     private static double P(params string[] tokens) => 1 / (1 + Math.Exp(-Sum(tokens)));
 
-    /// <summary>An explanation of "a b c d e" for the positive class (a regression model's output) with the given content-token scores.</summary>
-    private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true)
+    /// <summary>An explanation of <paramref name="text"/> for the positive class (a regression model's output) with the given content-token scores.</summary>
+    private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true, string text = "a b c d e")
     {
         var target = model.Head == OutputHead.Regression ? 0 : 1;
-        var encoding = model.Tokenizer.Encode("a b c d e");
+        var encoding = model.Tokenizer.Encode(text);
         return SalienceLayer.Apply(new Explanation
         {
-            Text = "a b c d e",
+            Text = text,
             Model = model.Name,
             Method = "hand-made",
             Settings = [],
@@ -112,6 +112,23 @@ public sealed class EvaluationMetricsTests : IDisposable
         result.Steps.Select(s => s.Value).Should().Equal(expected, (x, y) => Math.Abs(x - y) < 1e-12);
         result.Value.Should().BeApproximately(expected.Average(), 1e-12);
         result.Steps.Select(s => s.Label).Should().Equal("20%", "40%", "60%");
+    }
+
+    [Fact]
+    public void The_rationale_size_is_the_exact_floor_of_k_times_n()
+    {
+        // 90 content tokens, scores falling with position: the 70% rationale is the first ⌊0.7 × 90⌋ = 63 tokens. In
+        // floating point 0.7 × 90 = 62.99999999999999, which truncated to 62 before.
+        var model = Model(maxLength: 128);
+        var words = Enumerable.Range(0, 90).Select(i => Vocabulary[5 + (i % 5)]).ToArray();
+        var result = RationaleRemoval.Comprehensiveness(model, Explained(model, [.. Enumerable.Range(0, 90).Select(i => 90.0 - i)], text: string.Join(' ', words)));
+        var seventy = result.Steps.Single(s => s.Label == "70%");
+        seventy.Detail.Should().StartWith("without 63 token(s)");
+        var full = P(["[CLS]", .. words, "[SEP]"]);
+
+        // 1e-12: two logistic functions of sums of a few dozen weights, off only by rounding.
+        seventy.Value.Should().BeApproximately(full - P(["[CLS]", .. words[63..], "[SEP]"]), 1e-12);
+        result.Steps.Select(s => s.Detail.Split(' ')[1]).Should().Equal("9", "18", "27", "36", "45", "54", "63", "72", "81", "90");
     }
 
     [Fact]
