@@ -25,7 +25,10 @@ public enum TokenRemoval
 /// ferret decodes each perturbed input to text and tokenizes it again; here the ids are used as they are, which is the
 /// same input without the round trip's drift. With <see cref="TokenRemoval.Mask"/>, sufficiency masks every content
 /// token outside the rationale (ferret's mask branch of sufficiency masks the rationale itself, which makes it equal
-/// to comprehensiveness; this follows the definition instead).
+/// to comprehensiveness; this follows the definition instead). Tokens of equal score are taken in text order, earlier
+/// first (ferret's order among them is numpy's unstable argsort's: either is arbitrary), and the result's note names
+/// the fractions whose cut fell among equal scores. An explanation with no positive score has an empty rationale at
+/// every fraction (ferret's values too), which measures the model rather than the explanation; the note says so.
 /// </remarks>
 public static class RationaleRemoval
 {
@@ -55,6 +58,7 @@ public static class RationaleRemoval
         var n = tokens.Content.Length;
         var ranked = tokens.Content.OrderByDescending(t => tokens.Scores[t]).ThenBy(t => t).ToArray();
         var labels = new List<(string Label, HashSet<int> Rationale)>();
+        var tiedCuts = new List<string>();
         HashSet<int>? previous = null;
         for (var tenths = 1; tenths <= 10; tenths++)
         {
@@ -72,7 +76,15 @@ public static class RationaleRemoval
             }
 
             previous = rationale;
-            labels.Add((string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenths * 10}%"), rationale));
+            var label = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{tenths * 10}%");
+            labels.Add((label, rationale));
+
+            // A cut between tokens of equal positive score takes some of them by text order alone: say so.
+            var last = tokens.Scores[ranked[count - 1]];
+            if (count < n && last > 0 && tokens.Scores[ranked[count]] == last)
+            {
+                tiedCuts.Add(label);
+            }
         }
 
         var parameters = new List<KeyValuePair<string, string>>
@@ -80,6 +92,7 @@ public static class RationaleRemoval
             new("removal", removal == TokenRemoval.Remove ? "remove" : "mask"),
             new("fractions", "10%..100% by 10%"),
             new("rationale", "top floor(k*n) content tokens with positive score"),
+            new("ties", "equal scores in text order, earlier tokens first"),
             new("output", ExplanationTokens.DescribeComparedOutput(model.Head)),
         };
         var definition = comprehensiveness
@@ -101,7 +114,25 @@ public static class RationaleRemoval
         var probabilities = ExplanationTokens.ComparedOutputs(model, sequences, explanation.Target);
         var steps = labels.Select((l, i) => new MetricStep(l.Label, probabilities[0] - probabilities[i + 1],
             $"{(comprehensiveness ? "without" : "only")} {l.Rationale.Count} token(s): {string.Join(" ", l.Rationale.Order().Select(t => tokens.Encoding.Tokens[t]))}")).ToList();
-        return new MetricResult(name, steps.Average(s => s.Value), definition, parameters, steps,
-            steps.Count < Fractions.Count ? $"{Fractions.Count - steps.Count} fraction(s) gave no whole token or the same rationale as the one before and were not counted" : null);
+        var notes = new List<string>();
+        if (steps.Count < Fractions.Count)
+        {
+            notes.Add($"{Fractions.Count - steps.Count} fraction(s) gave no whole token or the same rationale as the one before and were not counted");
+        }
+
+        if (labels.All(l => l.Rationale.Count == 0))
+        {
+            // ferret's value too, but it measures the model on the text (or on no content at all), not the explanation.
+            notes.Add(comprehensiveness
+                ? "no content token has a positive score: the rationale is empty and nothing was removed"
+                : "no content token has a positive score: the rationale is empty and only the special tokens were kept");
+        }
+
+        if (tiedCuts.Count > 0)
+        {
+            notes.Add($"at {string.Join(", ", tiedCuts)} the cut fell among tokens of equal score, taken in text order");
+        }
+
+        return new MetricResult(name, steps.Average(s => s.Value), definition, parameters, steps, notes.Count > 0 ? string.Join("; ", notes) : null);
     }
 }

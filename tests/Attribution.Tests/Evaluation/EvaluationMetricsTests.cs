@@ -162,6 +162,29 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_rationale_or_a_cut_among_equal_scores_is_noted()
+    {
+        var model = Model();
+
+        // No positive score: the values are ferret's (nothing removed; only [CLS] [SEP] kept) but measure the model,
+        // not the explanation, so the result says so.
+        var negative = Explained(model, [-1, -1, -1, -1, -1]);
+        RationaleRemoval.Comprehensiveness(model, negative).Note.Should().Contain("no content token has a positive score");
+        var sufficiency = RationaleRemoval.Sufficiency(model, negative);
+        sufficiency.Value.Should().BeApproximately(P("[CLS]", "a", "b", "c", "d", "e", "[SEP]") - P("[CLS]", "[SEP]"), 1e-12);
+        sufficiency.Note.Should().Contain("only the special tokens were kept");
+
+        // All five scores equal: 20% takes 'a' of five equal tokens, 40% 'a b', 60% 'a b c', 80% 'a b c d' — text order
+        // alone. 100% takes all five: no cut.
+        var constant = RationaleRemoval.Comprehensiveness(model, Explained(model, [1, 1, 1, 1, 1]));
+        constant.Steps[0].Value.Should().BeApproximately(P("[CLS]", "a", "b", "c", "d", "e", "[SEP]") - P("[CLS]", "b", "c", "d", "e", "[SEP]"), 1e-12);
+        constant.Note.Should().Contain("at 20%, 40%, 60%, 80% the cut fell among tokens of equal score");
+
+        // Distinct scores: no such note.
+        RationaleRemoval.Comprehensiveness(model, Explained(model, Scores)).Note.Should().NotContain("equal score").And.NotContain("positive score");
+    }
+
+    [Fact]
     public void Leave_one_out_correlation_is_kendall_tau_against_the_drops()
     {
         var model = Model();
