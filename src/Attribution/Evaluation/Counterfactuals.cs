@@ -69,7 +69,11 @@ public static class Counterfactuals
     /// <param name="original">The pinned text.</param>
     /// <param name="edits">The edited texts (see <see cref="Replace"/> to make them from word replacements).</param>
     /// <param name="methods">The methods (two may not share a name).</param>
-    /// <param name="options">Scored output and post-processing; the target is always the original's predicted class.</param>
+    /// <param name="options">
+    /// Scored output and post-processing; the target is always the original's predicted class. For a sentence-pair model,
+    /// <see cref="AttributionOptions.Pairs"/> holds the second text of the original, then of each edit (the edits change
+    /// the first text); predictions and explanations are then of the pairs.
+    /// </param>
     public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -88,7 +92,8 @@ public static class Counterfactuals
         options ??= new ExplainOptions();
         string[] texts = [original, .. edits];
         Methods.Internal.TextArguments.Check(texts);
-        var predictions = texts.Select((t, i) => Predict(model, texts, i, options.Truncate)).ToArray();
+        TextPairs.Check(texts, options.Pairs);
+        var predictions = texts.Select((t, i) => Predict(model, texts, options.Pairs, i, options.Truncate)).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
         var originalSpans = WordSpans.Of(original);
@@ -219,11 +224,12 @@ public static class Counterfactuals
     /// <summary>The score of the word starting at <paramref name="start"/>, or null when it has no tokens (dropped by the tokenizer).</summary>
     private static double? WordScore(Explanation e, int start) => e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
 
-    // Truncated as the explanations are (options.Truncate), and refused as they are when too long without it.
-    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, int i, bool truncate)
+    // Truncated as the explanations are (options.Truncate), and refused as they are when too long without it; a pair
+    // is predicted as the pair it is explained as (the first text alone is another input).
+    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, int i, bool truncate)
     {
-        var encoding = model.Tokenizer.Encode(texts[i], maxLength: truncate ? model.MaxLength : null);
-        TokenizedTexts.CheckLength(model, null, i, encoding.Length, truncate);
+        var encoding = model.Tokenizer.Encode(texts[i], pairs?[i], maxLength: truncate ? model.MaxLength : null);
+        TokenizedTexts.CheckLength(model, pairs, i, encoding.Length, truncate);
         return LogitMath.Predict(texts[i], model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
     }
 

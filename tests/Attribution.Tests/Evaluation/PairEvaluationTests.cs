@@ -58,6 +58,33 @@ public sealed class PairEvaluationTests
     }
 
     [SkippableFact]
+    public void Counterfactuals_predict_the_pairs_they_explain()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/bert-pair-random"));
+        const string Edit = "dull film";
+        var report = Counterfactuals.Compare(model, First, [Edit], [new Gradient()], new ExplainOptions { Pairs = [Second, Second] });
+
+        // The original's label and probability are the pair's, and the explanations are for that label. 1e-12: the same
+        // logits through two softmax implementations. (The first text alone gave 0.4986 here against the pair's 0.4751.)
+        var original = ((ITokenClassifier)model).PredictLogits([TokenSequence(model.Tokenizer.Encode(First, Second))])[0];
+        var label = Array.IndexOf(original, original.Max());
+        report.Prediction.Should().Be(model.Labels[label]);
+        report.Probability.Should().BeApproximately(Softmax(original, label), 1e-12);
+        report.Explanations[0].Target.Should().Be(label);
+        report.Explanations[0].TextPair.Should().Be(Second);
+
+        // The edit's probability of the original's label, from the edited pair.
+        var edited = ((ITokenClassifier)model).PredictLogits([TokenSequence(model.Tokenizer.Encode(Edit, Second))])[0];
+        report.Edits[0].OriginalLabelProbability.Should().BeApproximately(Softmax(edited, label), 1e-12);
+
+        // One second text per text: the original's and each edit's.
+        FluentActions.Invoking(() => Counterfactuals.Compare(model, First, [Edit], [new Gradient()], new ExplainOptions { Pairs = [Second] }))
+            .Should().Throw<ArgumentException>().WithParameterName("pairs");
+    }
+
+    private static TokenSequence TokenSequence(Attribution.Text.Tokenizers.Encoding encoding) => new([.. encoding.Ids], [.. encoding.TypeIds]);
+
+    [SkippableFact]
     public void Infidelity_and_max_sensitivity_perturb_the_pair()
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-pair-random"));
