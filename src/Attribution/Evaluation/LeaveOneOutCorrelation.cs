@@ -19,18 +19,15 @@ public static class LeaveOneOutCorrelation
     /// <summary>τ-LOO of an explanation of <paramref name="model"/>.</summary>
     public static MetricResult Compute(ITokenClassifier model, Explanation explanation)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(explanation);
-        if (explanation.TokenIds.Any(id => id < 0))
-        {
-            throw MetricErrors.BlackBox("loo-correlation");
-        }
-
+        // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics
+        // take them (an explanation made with truncation is of the kept tokens; occluding the whole text was refused).
+        ExplanationTokens.Of(model, explanation, "loo-correlation");
         var run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
             .Run(model, explanation.Text, new ExplainOptions
             {
                 Target = Target.Class(explanation.Target),
                 Score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head),
+                Truncate = true,
 
                 // A pair's words are removed from the pair the model was explained on, not from the first text alone.
                 Pairs = explanation.TextPair is { } pair ? [pair] : null,

@@ -67,10 +67,10 @@ public sealed class EvaluationMetricsTests : IDisposable
     private static double P(params string[] tokens) => 1 / (1 + Math.Exp(-Sum(tokens)));
 
     /// <summary>An explanation of <paramref name="text"/> for the positive class (a regression model's output) with the given content-token scores.</summary>
-    private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true, string text = "a b c d e")
+    private static Explanation Explained(AdditiveModel model, double[] scores, bool signed = true, string text = "a b c d e", int? maxLength = null)
     {
         var target = model.Head == OutputHead.Regression ? 0 : 1;
-        var encoding = model.Tokenizer.Encode(text);
+        var encoding = model.Tokenizer.Encode(text, maxLength: maxLength);
         return SalienceLayer.Apply(new Explanation
         {
             Text = text,
@@ -197,6 +197,26 @@ public sealed class EvaluationMetricsTests : IDisposable
         swapped.Value.Should().BeApproximately(0.8, 1e-12);
         var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
         swapped.Steps[2].Value.Should().BeApproximately(full - P("[CLS]", "a", "b", "d", "e", "[SEP]"), 1e-12, "the drop of removing c");
+    }
+
+    [Fact]
+    public void Leave_one_out_correlation_of_a_truncated_explanation_occludes_the_kept_words()
+    {
+        // 40 words; the model takes 32 tokens, so an explanation made with truncation covers the first 30 words. The
+        // occlusion of the whole text was refused as too long before.
+        var model = Model();
+        var words = Enumerable.Range(0, 40).Select(i => Vocabulary[5 + (i % 5)]).ToArray();
+        var kept = words[..30];
+        var explanation = Explained(model, [.. kept.Select(w => Weight[w])], text: string.Join(' ', words), maxLength: 32);
+        var loo = LeaveOneOutCorrelation.Compute(model, explanation);
+        loo.Steps.Should().HaveCount(30);
+
+        // Removing kept word 2 ('c') from the kept input; 1e-12: two logistic functions of short sums, rounding only.
+        var full = P(["[CLS]", .. kept, "[SEP]"]);
+        loo.Steps[2].Value.Should().BeApproximately(full - P(["[CLS]", .. kept[..2], .. kept[3..], "[SEP]"]), 1e-12);
+
+        // The drops are increasing in the weights, which are the scores: the same order, ties in the same pairs, τ-b = 1.
+        loo.Value.Should().BeApproximately(1, 1e-12);
     }
 
     [Fact]
