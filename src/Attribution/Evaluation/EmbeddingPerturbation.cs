@@ -14,12 +14,15 @@ namespace Attribution.Evaluation;
 /// </summary>
 internal static class EmbeddingPerturbation
 {
-    /// <summary>The text's (or the pair's) word-embedding output x, [tokens, hidden] in float64, and its scored output f(x).</summary>
+    /// <summary>
+    /// The text's (or the pair's) word-embedding output x, [tokens, hidden] in float64, and its scored output f(x). The
+    /// input is truncated to the model's limit, as an explanation made with truncation is (a text that fits is whole).
+    /// </summary>
     public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, string? pair, int target, ScoreOutput score)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text], false, pair is null ? null : [pair]);
+        var batch = model.Encode([text], true, pair is null ? null : [pair]);
         var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
         var layer = context.Layer(null);
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out var logits);
@@ -31,7 +34,7 @@ internal static class EmbeddingPerturbation
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text], false, pair is null ? null : [pair]);
+        var batch = model.Encode([text], true, pair is null ? null : [pair]);
         var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
         var layer = context.Layer(null);
         var results = new List<double>(replacements.Count);

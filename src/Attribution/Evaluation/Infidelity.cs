@@ -35,7 +35,7 @@ public static class Infidelity
         {
             // Φ must cover the very input that is perturbed; rows past it were ignored and too few rows failed unnamed.
             throw new ArgumentException(
-                $"the explanation's attributions are [{phi.Length}][{(phi.Length == 0 ? 0 : phi[0].Length)}] but {model.Name}'s word-embedding output of its text is [{x.Length}][{x[0].Length}]: explain the same text with this model, without truncation",
+                $"the explanation's attributions are [{phi.Length}][{(phi.Length == 0 ? 0 : phi[0].Length)}] but {model.Name}'s word-embedding output of its text is [{x.Length}][{x[0].Length}]: explain the same text with this model",
                 nameof(explanation));
         }
 

@@ -24,16 +24,17 @@ public sealed class EmbeddingMetricsTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup()
+    /// <summary>The model (inputs of at most <paramref name="maxLength"/> tokens) and x, the word embeddings of <paramref name="text"/> cut to that length.</summary>
+    private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup(string text = Text, int maxLength = 16)
     {
-        var (classifier, model, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 23, scale: 0.8, maxLength: 16);
+        var (classifier, model, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 23, scale: 0.8, maxLength: maxLength);
         double[] Row(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var embedding = Row(model.embedding.weight!);
         var w1 = Row(model.hidden.weight!);
         var c1 = Row(model.hidden.bias!);
         var w2 = Row(model.output.weight!);
         var c2 = Row(model.output.bias!);
-        var ids = tokenizer.Encode(Text).Ids;
+        var ids = tokenizer.Encode(text, maxLength: maxLength).Ids;
         var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => embedding[(id * Dim) + d]).ToArray()).ToArray();
 
         double[] H(double[][] e)
@@ -92,6 +93,33 @@ public sealed class EmbeddingMetricsTests : IDisposable
         var result = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations, Normalize = normalize });
         result.Value.Should().BeApproximately(expected, 1e-5 * Math.Abs(expected) + 1e-12);
         result.Steps.Should().HaveCount(6);
+    }
+
+    [Fact]
+    public void Infidelity_of_an_explanation_made_with_truncation_perturbs_the_kept_tokens()
+    {
+        // 9 words, 11 tokens; the model takes 6: [CLS] a dull film a [SEP]. Refused before as a shape mismatch (the
+        // whole text was embedded), while the explanation is of the kept tokens.
+        const string Long = "a dull film a dull film a dull film";
+        var (classifier, x, f, gradient) = Setup(Long, maxLength: 6);
+        using var _ = classifier;
+        x.Should().HaveCount(6);
+        var explanation = new GradientXInput().Explain(classifier, Long, new ExplainOptions
+        {
+            Target = Attribution.Methods.Target.Class(Target), KeepRawAttributions = true, Truncate = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
+        });
+        var phi = x.Select(row => row.Zip(gradient(x), (v, g) => v * g).ToArray()).ToArray();
+        var perturbations = Perturbations(5, x.Length, 0.3, seed: 8);
+        var expected = perturbations.Average(p =>
+        {
+            var a = p.Select((row, t) => row.Select((v, d) => v * phi[t][d]).Sum()).Sum();
+            var b = f(x) - f(x.Select((row, t) => row.Select((v, d) => v - p[t][d]).ToArray()).ToArray());
+            return (a - b) * (a - b);
+        });
+
+        // The class's tolerance: the model runs in float32.
+        Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations }).Value
+            .Should().BeApproximately(expected, 1e-5 * Math.Abs(expected) + 1e-12);
     }
 
     [Fact]
