@@ -49,7 +49,7 @@ internal static class EvaluateCommand
         };
         var topK = new Option<int?>("--top-k")
         {
-            Description = "plausibility: k of token-F1 and IOU (default: the number of highlighted words).",
+            Description = "plausibility: k of token-F1 and IOU (default: the number of highlighted words in the text, repeats counted).",
             HelpName = "K",
         };
         var metricSamples = new Option<int?>("--metric-samples")

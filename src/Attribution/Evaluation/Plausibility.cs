@@ -5,9 +5,9 @@ namespace Attribution.Evaluation;
 /// <summary>
 /// Agreement of an explanation's word ranking with words a human highlighted (ferret's plausibility, on words):
 /// <b>AUPRC</b> (average precision of the scores as a ranking of the highlighted words), <b>token-F1</b> and <b>IOU</b>
-/// between the top-k words and the highlighted ones (k = the number highlighted unless given), and
-/// <b>precision@1</b> / <b>mean reciprocal rank</b> of the highlighted word(s). Words are ranked by score, largest first:
-/// signed scores towards the explained class, magnitudes for unsigned methods.
+/// between the top-k words and the highlighted ones (k = the number of highlighted words in the text, each occurrence
+/// counted, unless given), and <b>precision@1</b> / <b>mean reciprocal rank</b> of the highlighted word(s). Words are
+/// ranked by score, largest first: signed scores towards the explained class, magnitudes for unsigned methods.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -30,7 +30,7 @@ public static class Plausibility
     /// <summary>All five figures for an explanation and the highlighted words (whole words, compared case-insensitively).</summary>
     /// <param name="explanation">The explanation.</param>
     /// <param name="highlighted">The highlighted words; every one must be a word of the text.</param>
-    /// <param name="topK">The k of token-F1 and IOU; null for the number of highlighted words.</param>
+    /// <param name="topK">The k of token-F1 and IOU; null for the number of words of the text that are highlighted (a highlighted word written twice counts twice).</param>
     public static IReadOnlyList<MetricResult> Compute(Explanation explanation, IReadOnlyCollection<string> highlighted, int? topK = null)
     {
         ArgumentNullException.ThrowIfNull(explanation);
@@ -55,14 +55,16 @@ public static class Plausibility
                 nameof(highlighted));
         }
 
-        var k = topK ?? wanted.Count;
+        var relevant = words.Select(w => wanted.Contains(w.Text)).ToArray();
+        var relevantCount = relevant.Count(x => x);
+
+        // Every occurrence is a relevant word, so a ranking that puts them all first must fill k with them.
+        var k = topK ?? relevantCount;
         if (k < 1 || k > words.Count)
         {
             throw new ArgumentOutOfRangeException(nameof(topK), k, $"k must be between 1 and the number of words ({words.Count})");
         }
 
-        var relevant = words.Select(w => wanted.Contains(w.Text)).ToArray();
-        var relevantCount = relevant.Count(x => x);
         var blocks = TieBlocks(words.Select(w => explanation.Signed ? w.Score : Math.Abs(w.Score)).ToArray(), relevant);
         var parameters = new List<KeyValuePair<string, string>>
         {

@@ -338,6 +338,19 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Plausibility_k_counts_every_occurrence_of_a_highlighted_word()
+    {
+        // "a b a c", highlighted 'a': two relevant words. A ranking with both first is perfect: k = 2 takes both,
+        // F1 = IOU = 1. With k = 1 (one distinct word) it scored F1 = 2·1/(1 + 2) = 2/3 and IOU = 1/2.
+        var model = Model();
+        var results = Plausibility.Compute(Explained(model, [0.9, 0.1, 0.8, 0.2], text: "a b a c"), ["a"]);
+        var figures = results.ToDictionary(r => r.Metric, r => r.Value);
+        figures["token-f1"].Should().Be(1);
+        figures["iou"].Should().Be(1);
+        results.Single(r => r.Metric == "token-f1").Parameters.Should().Contain(new KeyValuePair<string, string>("k", "2"));
+    }
+
+    [Fact]
     public void Bad_arguments_are_refused_naming_them()
     {
         var model = Model();
