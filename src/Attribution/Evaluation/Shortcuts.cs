@@ -207,7 +207,7 @@ public static class Shortcuts
     /// </summary>
     /// <param name="explanations">One method's explanations.</param>
     /// <param name="highlights">The highlighted word(s) of each explanation, in the same order.</param>
-    /// <exception cref="ArgumentException">Counts differ, nothing to score, or a highlighted word is not a word of its text.</exception>
+    /// <exception cref="ArgumentException">Counts differ, nothing to score, explanations of more than one method, or a highlighted word is not a word of its text.</exception>
     public static ShortcutScore Score(IReadOnlyList<Explanation> explanations, IReadOnlyList<IReadOnlyCollection<string>> highlights)
     {
         ArgumentNullException.ThrowIfNull(explanations);
@@ -220,6 +220,13 @@ public static class Shortcuts
         if (explanations.Count == 0)
         {
             throw new ArgumentException("no explanations to score", nameof(explanations));
+        }
+
+        // The score is reported under one method's name: explanations of another would be averaged in under it.
+        var methods = explanations.Select(e => e?.Method).Distinct(StringComparer.Ordinal).ToList();
+        if (methods.Count > 1)
+        {
+            throw new ArgumentException($"the explanations come from {methods.Count} methods ({string.Join(", ", methods)}): score one method's explanations per call", nameof(explanations));
         }
 
         double precision = 0, reciprocal = 0;

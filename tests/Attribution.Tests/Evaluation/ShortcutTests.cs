@@ -243,6 +243,15 @@ public sealed class ShortcutTests : IDisposable
     }
 
     [Fact]
+    public void Explanations_of_two_methods_are_refused()
+    {
+        // Averaged together they were reported under the first one's name.
+        var first = Explained("a b c", [1, 2, 3], signed: true);
+        FluentActions.Invoking(() => Shortcuts.Score([first, first with { Method = "other" }], [["a"], ["a"]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "explanations" && e.Message.Contains("hand-made, other"));
+    }
+
+    [Fact]
     public void A_highlight_that_is_not_in_the_text_is_refused() =>
         FluentActions.Invoking(() => Shortcuts.Score([Explained("a b c", [1, 2, 3], signed: true)], [["zorblax"]]))
             .Should().Throw<ArgumentException>().WithMessage("*zorblax*");
