@@ -114,7 +114,7 @@ public static class Scorecard
                 .Where(double.IsFinite).ToList();
             var means = values.Where(kv => kv.Value.Count > 0).ToDictionary(
                 kv => kv.Key,
-                kv => kv.Key == "completeness-abs-delta" ? Median(kv.Value) : kv.Value.Average(),
+                kv => kv.Key == "completeness-abs-delta" ? SanityCheck.Median(kv.Value) : kv.Value.Average(),
                 StringComparer.Ordinal);
             if (!means.ContainsKey("infidelity") && torch is not null)
             {
@@ -135,12 +135,6 @@ public static class Scorecard
         }
 
         return new ScorecardReport(model.Name, texts.Count, rows, Describe(settings));
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>What each column means and which way is better, with the default <see cref="ScorecardSettings"/>.</summary>
