@@ -40,7 +40,7 @@ public sealed record AlignedWord(string? Original, string? Edited, WordChange Ch
 /// <param name="Prediction">The model's label for it.</param>
 /// <param name="Probability">The probability of that label (the score itself for a regression head).</param>
 /// <param name="OriginalLabelProbability">The probability of the original's label for the edit.</param>
-/// <param name="Flipped">Whether the predicted label changed.</param>
+/// <param name="Flipped">Whether the predicted label changed (a multi-label model's top label; never for a regression model, whose output is a score, not a label).</param>
 /// <param name="Words">The aligned words.</param>
 /// <param name="Explanations">Per method, the edit's explanation (for the original's predicted class).</param>
 public sealed record CounterfactualEdit(
