@@ -7,7 +7,9 @@ namespace Attribution.Evaluation;
 /// <summary>
 /// ferret's τ-LOO: Kendall's τ-b between an explanation's word scores and the drop of the explained class's
 /// probability (a regression model's output) when each word is removed alone (leave-one-out occlusion). Near 1: the explanation ranks words as
-/// removing them hurts the prediction.
+/// removing them hurts the prediction. An unsigned explanation (magnitudes, such as Gradient L2) says how much a word
+/// matters, not in which direction, so its scores are correlated with the size of the change, |drop|: a word whose
+/// removal raises the probability matters as much as one whose removal lowers it by as much.
 /// </summary>
 /// <remarks>
 /// Words are the explanation's (whitespace-delimited, scores aggregated as the explanation says); the drops come from
@@ -43,15 +45,21 @@ public static class LeaveOneOutCorrelation
                 continue;
             }
 
-            drops.Add(run.FeatureScores[feature.i]);
-            scores.Add(word.Score);
-            steps.Add(new MetricStep(word.Text, run.FeatureScores[feature.i], $"score {word.Score:G4}"));
+            var drop = explanation.Signed ? run.FeatureScores[feature.i] : Math.Abs(run.FeatureScores[feature.i]);
+            drops.Add(drop);
+            scores.Add(explanation.Signed ? word.Score : Math.Abs(word.Score));
+            steps.Add(new MetricStep(word.Text, drop, $"score {word.Score:G4}"));
         }
 
         var tau = RankCorrelation.KendallTauB(scores, drops);
         return new MetricResult("loo-correlation", tau,
-            "Kendall tau-b between word scores and p(x) - p(x without the word)",
-            [new("features", "words"), new("removal", "remove"), new("output", ExplanationTokens.DescribeComparedOutput(model.Head))],
+            explanation.Signed
+                ? "Kendall tau-b between word scores and p(x) - p(x without the word)"
+                : "Kendall tau-b between word score magnitudes and |p(x) - p(x without the word)| (unsigned explanation)",
+            [
+                new("features", "words"), new("removal", "remove"), new("output", ExplanationTokens.DescribeComparedOutput(model.Head)),
+                new("drops", explanation.Signed ? "signed" : "magnitude (unsigned explanation)"),
+            ],
             steps,
             double.IsNaN(tau) ? "fewer than two words, or all scores (or all drops) equal: no order to correlate" : null);
     }

@@ -148,7 +148,7 @@ public static class Scorecard
     {
         ["comprehensiveness"] = "mean AOPC of p(x) - p(x without the top-k% positive tokens), higher is better",
         ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens), lower is better",
-        ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops, higher is better",
+        ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops (sizes of both for unsigned methods), higher is better",
         ["infidelity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better"),
         ["max-sensitivity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -200,6 +200,21 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Leave_one_out_correlation_of_an_unsigned_explanation_compares_the_size_of_each_drop()
+    {
+        // Unsigned scores |weight|: c 1.1 > e 0.9 > a 0.7 > b 0.4 > d 0.2. Drops σ(0.7) − σ(0.7 − weight): c 0.267,
+        // a 0.168, d 0.046, b −0.082, e −0.164; their sizes order c > a > e > b > d, one pair (a, e) against the scores:
+        // τ = (9 − 1) / 10. Against the signed drops four pairs disagreed (τ = 0.2): e, whose removal raises p by
+        // 0.164, ranked as unimportant.
+        var model = Model();
+        var loo = LeaveOneOutCorrelation.Compute(model, Explained(model, [0.7, 0.4, 1.1, 0.2, 0.9], signed: false));
+        loo.Value.Should().BeApproximately(0.8, 1e-12);
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        loo.Steps[4].Value.Should().BeApproximately(Math.Abs(full - P("[CLS]", "a", "b", "c", "d", "[SEP]")), 1e-12, "the size of the drop of removing e");
+        loo.Parameters.Should().Contain(new KeyValuePair<string, string>("drops", "magnitude (unsigned explanation)"));
+    }
+
+    [Fact]
     public void Leave_one_out_correlation_of_a_truncated_explanation_occludes_the_kept_words()
     {
         // 40 words; the model takes 32 tokens, so an explanation made with truncation covers the first 30 words. The
