@@ -12,7 +12,8 @@ namespace Attribution.Evaluation;
 /// <summary>
 /// Max-sensitivity (Yeh et al. 2019; Captum's <c>sensitivity_max</c> with its default perturbation): the explanation is
 /// recomputed by the same attributor with the word-embedding output x moved to x + δₛ, δ uniform in the L∞ ball of
-/// radius r, and the value is maxₛ ‖Φ(x) − Φ(x + δₛ)‖_F / ‖Φ(x)‖_F over the per-dimension attributions. Lower is better.
+/// radius r, and the value is maxₛ ‖Φ(x) − Φ(x + δₛ)‖_F / ‖Φ(x)‖_F over the per-dimension attributions (divided by 1
+/// instead where Φ(x) is all zeros, as Captum does, with a note). Lower is better.
 /// The attributor must be one whose input activation can be perturbed: Gradient, Gradient × Input, Integrated
 /// Gradients (the methods <see cref="NoiseTunnel"/> wraps), at the word embeddings.
 /// </summary>
@@ -52,11 +53,9 @@ public static class MaxSensitivity
         var context = new AttributionContext(model, batch, options);
         var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
         var norm = reference.norm().ToDouble();
-        if (norm == 0)
-        {
-            return new MetricResult("max-sensitivity", double.NaN, Definition, Parameters(settings), [],
-                "the explanation is all zeros, so its relative change is undefined");
-        }
+        // As Captum: an all-zero explanation's change is divided by 1, not by its norm of 0 (an absolute change).
+        string? note = norm == 0 ? "the explanation is all zeros: its change is absolute (divided by 1, as Captum does), not relative to its norm" : null;
+        var divisor = norm == 0 ? 1 : norm;
 
         var shape = reference.shape;
         var deltas = settings.Perturbations ?? Uniform(shape, settings);
@@ -71,7 +70,7 @@ public static class MaxSensitivity
             }
 
             var perturbed = tunnelable.AttributeWithNoise(context, x => x.Plus(d.reshape(x.shape).to(x.dtype))).to(ScalarType.Float64);
-            var change = (reference - perturbed).norm().ToDouble() / norm;
+            var change = (reference - perturbed).norm().ToDouble() / divisor;
             steps.Add(new MetricStep($"sample {steps.Count + 1}", change, "||phi(x) - phi(x + delta)|| / ||phi(x)||"));
         }
 
@@ -81,7 +80,7 @@ public static class MaxSensitivity
             throw new NonFiniteValueException(NonFiniteSource.Attribution, $"{attributor.Name} gave non-finite attributions at a perturbed embedding: the radius is too large for the model");
         }
 
-        return new MetricResult("max-sensitivity", value, Definition, Parameters(settings), steps);
+        return new MetricResult("max-sensitivity", value, Definition, Parameters(settings), steps, note);
     }
 
     private const string Definition = "max over samples of ||phi(x) - phi(x + delta)||_F / ||phi(x)||_F, delta uniform in the L-infinity ball of radius r";

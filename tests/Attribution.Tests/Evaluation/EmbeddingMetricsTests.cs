@@ -25,9 +25,16 @@ public sealed class EmbeddingMetricsTests : IDisposable
     public void Dispose() => Directory.Delete(root, recursive: true);
 
     /// <summary>The model (inputs of at most <paramref name="maxLength"/> tokens) and x, the word embeddings of <paramref name="text"/> cut to that length.</summary>
-    private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup(string text = Text, int maxLength = 16)
+    /// <remarks>With <paramref name="zeroEmbeddings"/>, every word embedding is 0, so x is 0 and Gradient × Input's explanation of it is all zeros.</remarks>
+    private (TextClassifier Classifier, double[][] X, Func<double[][], double> F, Func<double[][], double[]> Gradient) Setup(string text = Text, int maxLength = 16, bool zeroEmbeddings = false)
     {
         var (classifier, model, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 23, scale: 0.8, maxLength: maxLength);
+        if (zeroEmbeddings)
+        {
+            using var noGrad = no_grad();
+            model.embedding.weight!.zero_();
+        }
+
         double[] Row(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var embedding = Row(model.embedding.weight!);
         var w1 = Row(model.hidden.weight!);
@@ -145,6 +152,28 @@ public sealed class EmbeddingMetricsTests : IDisposable
         var result = MaxSensitivity.Compute(classifier, new GradientXInput(), Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) },
             new SensitivitySettings { Perturbations = deltas });
         result.Value.Should().BeApproximately(expected, 1e-5 * expected);
+    }
+
+    [Fact]
+    public void Max_sensitivity_of_an_all_zero_explanation_is_the_absolute_change_as_in_captum()
+    {
+        // Captum divides by 1 where the explanation's norm is 0: max over δ of ‖Φ(x + δ)‖, here with x = 0.
+        var (classifier, x, _, gradient) = Setup(zeroEmbeddings: true);
+        using var _ = classifier;
+        x.SelectMany(row => row).Should().OnlyContain(v => v == 0);
+        double Norm(double[][] m) => Math.Sqrt(m.Sum(row => row.Sum(v => v * v)));
+        var deltas = Perturbations(4, x.Length, 0.2, seed: 9);
+        var expected = deltas.Max(delta =>
+        {
+            var g = gradient(delta);
+            return Norm(delta.Select(row => row.Zip(g, (v, gd) => v * gd).ToArray()).ToArray());
+        });
+
+        var result = MaxSensitivity.Compute(classifier, new GradientXInput(), Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) },
+            new SensitivitySettings { Perturbations = deltas });
+        expected.Should().BeGreaterThan(0);
+        result.Value.Should().BeApproximately(expected, 1e-5 * expected);
+        result.Note.Should().Contain("all zeros");
     }
 
     [Fact]
