@@ -30,7 +30,7 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
         if (explained.Length != content.Length || explained.Where((t, i) => explanation.TokenIds[t] != encoding.Ids[content[i]]).Any())
         {
             throw new ArgumentException(
-                $"the explanation's tokens are not {model.Name}'s tokens for its text ({explained.Length} content tokens against {content.Length}): explain with this model, without truncation",
+                $"the explanation's tokens are not {model.Name}'s tokens for its text ({explained.Length} content tokens against {content.Length}): explain the text with this model (its tokenizer and length limit) before measuring",
                 nameof(explanation));
         }
 
