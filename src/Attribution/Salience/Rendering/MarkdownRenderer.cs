@@ -67,15 +67,24 @@ public static class MarkdownRenderer
     /// Escapes text for inline Markdown (table cells, list items): every ASCII punctuation character that can start
     /// emphasis, code, links, HTML, entities, strikethrough, GitHub's inline math or a table cell is backslash-escaped
     /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters and bidirectional
-    /// embeddings, overrides and isolates U+FFFD. (A quoted text
-    /// line also has a leading list, heading or break marker escaped.)
+    /// embeddings, overrides and isolates U+FFFD. What GitHub would turn into a link or an emoji stays literal text:
+    /// the dot of a <c>www.</c> that could start an autolink and the colon of <c>://</c> are backslash-escaped, and the
+    /// <c>@</c> of an e-mail address and the opening colon of an <c>:emoji:</c> shortcode are wrapped in
+    /// <c>&lt;span&gt;…&lt;/span&gt;</c>. (A quoted text line also has a leading list, heading or break marker escaped.)
     /// </summary>
+    /// <remarks>
+    /// Why two kinds of escape: GitHub finds <c>www.</c> and <c>scheme://</c> links while it parses, so a backslash
+    /// breaks them; but it finds e-mail addresses after joining the parsed text back together, and emoji in the
+    /// rendered HTML, where a backslash or a character reference is already gone, so only an element between the
+    /// characters (a span, which shows nothing) keeps them apart.
+    /// </remarks>
     public static string Escape(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var builder = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
+        for (var i = 0; i < text.Length; i++)
         {
+            var c = text[i];
             if (c is '\n' or '\r' or '\t')
             {
                 builder.Append(' ');
@@ -84,9 +93,13 @@ public static class MarkdownRenderer
             {
                 builder.Append('\uFFFD');
             }
+            else if (StartsEmailDomain(text, i) || OpensEmojiShortcode(text, i))
+            {
+                builder.Append("<span>").Append(c).Append("</span>");
+            }
             else
             {
-                if (Special.Contains(c))
+                if (Special.Contains(c) || EndsWwwPrefix(text, i) || StartsSchemeSlashes(text, i))
                 {
                     builder.Append('\\');
                 }
@@ -96,6 +109,37 @@ public static class MarkdownRenderer
         }
 
         return builder.ToString();
+    }
+
+    // GitHub's extended autolinks (GFM spec 6.9): "www." after the start, a space or one of *_~( (checked here as
+    // "not after a letter or digit", a superset that costs only a harmless escape); "scheme://"; and a local part of
+    // letters, digits and .+-_ directly before an '@'.
+    private static bool EndsWwwPrefix(string text, int i) =>
+        text[i] == '.' && i >= 3 && string.Compare(text, i - 3, "www", 0, 3, StringComparison.OrdinalIgnoreCase) == 0
+        && (i == 3 || !char.IsLetterOrDigit(text[i - 4]));
+
+    private static bool StartsSchemeSlashes(string text, int i) =>
+        text[i] == ':' && i + 2 < text.Length && text[i + 1] == '/' && text[i + 2] == '/';
+
+    private static bool StartsEmailDomain(string text, int i) =>
+        text[i] == '@' && i > 0 && i + 1 < text.Length && (char.IsAsciiLetterOrDigit(text[i - 1]) || text[i - 1] is '.' or '+' or '-' or '_')
+        && (char.IsAsciiLetterOrDigit(text[i + 1]) || text[i + 1] is '-' or '_');
+
+    // GitHub's emoji names are letters, digits, '_', '+' and '-' (":+1:", ":100:", ":thumbs_up:") between two colons.
+    private static bool OpensEmojiShortcode(string text, int i)
+    {
+        if (text[i] != ':')
+        {
+            return false;
+        }
+
+        var end = i + 1;
+        while (end < text.Length && (char.IsAsciiLetterOrDigit(text[end]) || text[end] is '_' or '+' or '-'))
+        {
+            end++;
+        }
+
+        return end > i + 1 && end < text.Length && text[end] == ':';
     }
 
     private static void Group(StringBuilder md, ExplanationGroup group, int index, int count, MarkdownOptions options)
