@@ -90,6 +90,35 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void The_top_k_table_aligns_wide_and_zero_width_characters_by_terminal_columns()
+    {
+        // 映画 is two CJK characters (2 UTF-16 units, 4 columns), 👍 one emoji (2 units, 2 columns), "café" a c-a-f-e
+        // with a combining acute accent (5 units, 4 columns). The label column is as wide as its widest entry in
+        // columns (4), so every score starts at column 4 + 2 + 2 + 4 + 2 = 14, counted by hand below.
+        var e = SalienceSamples.Make("映画 👍 cafe\u0301 ok", SalienceSamples.WordScores(0.9, -0.7, 0.5, 0.1));
+        var lines = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 3 }).Split('\n');
+        var header = Array.FindIndex(lines, l => l.EndsWith("score", StringComparison.Ordinal));
+        lines[header].Should().Be("     #  word  score");
+        lines[header + 1].Should().Be("     1  映画  +0.90");
+        lines[header + 2].Should().Be("     2  👍    -0.70");
+        lines[header + 3].Should().Be("     3  cafe\u0301  +0.50");
+    }
+
+    [Theory]
+    [InlineData("movie", 5)]
+    [InlineData("映画", 4)]
+    [InlineData("ｆｕｌｌ", 8)] // full-width Latin letters
+    [InlineData("👍", 2)]
+    [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467", 2)] // a family: three emoji joined by ZWJ, one character
+    [InlineData("cafe\u0301", 4)]
+    [InlineData("a\u200Bb", 2)] // a zero-width space
+    [InlineData("", 0)]
+    public void Display_width_counts_terminal_columns(string text, int columns)
+    {
+        RenderSupport.DisplayWidth(text).Should().Be(columns);
+    }
+
+    [Fact]
     public void Small_scores_get_enough_decimals_and_tokens_can_be_shown()
     {
         var e = SalienceSamples.Make("unbelievable film", [0.0, 0.0021, -0.0004, 0.0013, 0.0]);

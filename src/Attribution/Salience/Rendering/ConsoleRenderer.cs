@@ -245,13 +245,14 @@ public static class ConsoleRenderer
             .ToList();
         var labels = top.Select(x => Clean(x.Unit.Label)).ToList();
         var scores = top.Select(x => RenderSupport.Short(x.Unit.Score, e.Signed, decimals)).ToList();
-        var labelWidth = Math.Max(unitHeader.Length, labels.Max(l => l.Length));
+        // Columns, not UTF-16 units: a CJK character or an emoji takes two, a combining accent none.
+        var labelWidth = Math.Max(unitHeader.Length, labels.Max(RenderSupport.DisplayWidth));
         var scoreWidth = Math.Max(5, scores.Max(s => s.Length));
         output.Append("    ").Append("#".PadLeft(2)).Append("  ").Append(unitHeader.PadRight(labelWidth)).Append("  ").Append("score".PadLeft(scoreWidth)).Append('\n');
         for (var i = 0; i < top.Count; i++)
         {
             var score = scores[i].PadLeft(scoreWidth);
-            output.Append("    ").Append((i + 1).ToString(Invariant).PadLeft(2)).Append("  ").Append(labels[i].PadRight(labelWidth)).Append("  ")
+            output.Append("    ").Append((i + 1).ToString(Invariant).PadLeft(2)).Append("  ").Append(RenderSupport.PadRightToWidth(labels[i], labelWidth)).Append("  ")
                 .Append(mode == ColorMode.Plain ? score : Paint(score, SalienceColors.Background(top[i].Unit.Score, scale, e.Signed), mode))
                 .Append('\n');
         }

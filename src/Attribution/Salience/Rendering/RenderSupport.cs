@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Attribution.Methods;
 
 namespace Attribution.Salience;
@@ -27,6 +28,54 @@ internal static class RenderSupport
     internal static bool IsBidiOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// The columns a terminal gives <paramref name="text"/>, per user-perceived character (extended grapheme cluster):
+    /// 2 when it holds an East Asian wide or full-width character, an emoji, or an emoji presentation selector (U+FE0F);
+    /// 0 when it is only combining marks or format characters (zero-width space and joiner, soft hyphen); 1 otherwise.
+    /// So "é" written as e + U+0301 takes 1 column and "映" or "👍" 2, where <see cref="string.Length"/> says 2, 1 and 2.
+    /// (Terminals differ on a few ambiguous-width characters; these are the wcwidth rules most of them follow.)
+    /// </summary>
+    internal static int DisplayWidth(string text)
+    {
+        var width = 0;
+        var clusters = StringInfo.GetTextElementEnumerator(text);
+        while (clusters.MoveNext())
+        {
+            var cluster = clusters.GetTextElement();
+            var clusterWidth = 0;
+            foreach (var rune in cluster.EnumerateRunes())
+            {
+                var runeWidth = IsWide(rune) || rune.Value == 0xFE0F ? 2
+                    : Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark or UnicodeCategory.Format ? 0
+                    : 1;
+                clusterWidth = Math.Max(clusterWidth, runeWidth);
+            }
+
+            width += clusterWidth;
+        }
+
+        return width;
+    }
+
+    /// <summary><paramref name="text"/> followed by spaces up to <paramref name="width"/> terminal columns (<see cref="DisplayWidth"/>).</summary>
+    internal static string PadRightToWidth(string text, int width) => text + new string(' ', Math.Max(0, width - DisplayWidth(text)));
+
+    // The main East Asian Wide (W) and Fullwidth (F) ranges of Unicode's EastAsianWidth.txt (CJK, Hangul, kana,
+    // full-width forms) and the emoji blocks that terminals draw two columns wide.
+    private static bool IsWide(Rune rune) => rune.Value is
+        >= 0x1100 and <= 0x115F or >= 0x231A and <= 0x231B or >= 0x2329 and <= 0x232A or >= 0x23E9 and <= 0x23EC
+        or 0x23F0 or 0x23F3 or >= 0x25FD and <= 0x25FE or >= 0x2614 and <= 0x2615 or >= 0x2648 and <= 0x2653 or 0x267F
+        or 0x2693 or 0x26A1 or >= 0x26AA and <= 0x26AB or >= 0x26BD and <= 0x26BE or >= 0x26C4 and <= 0x26C5 or 0x26CE
+        or 0x26D4 or 0x26EA or >= 0x26F2 and <= 0x26F3 or 0x26F5 or 0x26FA or 0x26FD or 0x2705 or >= 0x270A and <= 0x270B
+        or 0x2728 or 0x274C or 0x274E or >= 0x2753 and <= 0x2755 or 0x2757 or >= 0x2795 and <= 0x2797 or 0x27B0 or 0x27BF
+        or >= 0x2B1B and <= 0x2B1C or 0x2B50 or 0x2B55 or >= 0x2E80 and <= 0x303E or >= 0x3041 and <= 0x33FF
+        or >= 0x3400 and <= 0x4DBF or >= 0x4E00 and <= 0x9FFF or >= 0xA000 and <= 0xA4CF or >= 0xA960 and <= 0xA97F
+        or >= 0xAC00 and <= 0xD7A3 or >= 0xF900 and <= 0xFAFF or >= 0xFE10 and <= 0xFE19 or >= 0xFE30 and <= 0xFE6F
+        or >= 0xFF00 and <= 0xFF60 or >= 0xFFE0 and <= 0xFFE6 or >= 0x16FE0 and <= 0x18CFF or >= 0x1B000 and <= 0x1B2FF
+        or 0x1F004 or 0x1F0CF or 0x1F18E or >= 0x1F191 and <= 0x1F19A or >= 0x1F200 and <= 0x1F251
+        or >= 0x1F300 and <= 0x1F64F or >= 0x1F680 and <= 0x1F6FF or >= 0x1F7E0 and <= 0x1F7EB
+        or >= 0x1F90C and <= 0x1F9FF or >= 0x1FA70 and <= 0x1FAFF or >= 0x20000 and <= 0x2FFFD or >= 0x30000 and <= 0x3FFFD;
 
     /// <summary>The units of a row; <paramref name="fellBack"/> is set when words were asked for but the result has none.</summary>
     public static IReadOnlyList<DisplayUnit> Units(Explanation e, Granularity granularity, out bool fellBack)
