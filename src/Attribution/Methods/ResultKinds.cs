@@ -223,6 +223,36 @@ public static class ResultNames
         _ => throw new ArgumentException($"unknown reduction '{name}': use sum, l2, l1, feature-coefficient, feature-score or per-token", nameof(name)),
     };
 
+    /// <summary>
+    /// The name of a method kind: custom, gradient, gradient-x-input, integrated-gradients, layer-conductance,
+    /// neuron-conductance, noise-tunnel, gradient-shap, lrp-epsilon, lime, occlusion, shapley-values,
+    /// shapley-value-sampling, kernel-shap.
+    /// </summary>
+    public static string Name(this MethodKind value) => value switch
+    {
+        MethodKind.Custom => "custom",
+        MethodKind.Gradient => "gradient",
+        MethodKind.GradientXInput => "gradient-x-input",
+        MethodKind.IntegratedGradients => "integrated-gradients",
+        MethodKind.LayerConductance => "layer-conductance",
+        MethodKind.NeuronConductance => "neuron-conductance",
+        MethodKind.NoiseTunnel => "noise-tunnel",
+        MethodKind.GradientShap => "gradient-shap",
+        MethodKind.LrpEpsilon => "lrp-epsilon",
+        MethodKind.Lime => "lime",
+        MethodKind.Occlusion => "occlusion",
+        MethodKind.ShapleyValues => "shapley-values",
+        MethodKind.ShapleyValueSampling => "shapley-value-sampling",
+        MethodKind.KernelShap => "kernel-shap",
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
+    };
+
+    /// <summary>Parses a method kind name (<see cref="Name(MethodKind)"/>).</summary>
+    public static MethodKind ParseMethodKind(string name) =>
+        Enum.GetValues<MethodKind>().Where(k => k.Name() == name).Select(k => (MethodKind?)k).FirstOrDefault()
+        ?? throw new ArgumentException(
+            $"unknown method kind '{name}': use {string.Join(", ", Enum.GetValues<MethodKind>().Select(k => k.Name()))}", nameof(name));
+
     /// <summary>The reduction an explanation records for a method's per-dimension reduction.</summary>
     public static ScoreReduction ToScoreReduction(this HiddenReduction value) => value switch
     {

@@ -94,14 +94,14 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
         occlusion.Probabilities.Should().BeEmpty();
     }
 
-    /// <summary>The head survives the JSON format (version 3) and a single-label document stays at its old version.</summary>
+    /// <summary>The head survives the JSON format (version 3 on; version 4 with the method's kind).</summary>
     [SkippableFact]
     public void Json_keeps_the_head()
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-multilabel-random"));
         var e = new GradientXInput().Explain(model, "a charming film", new ExplainOptions { Target = Target.Class(2), Score = ScoreOutput.Probability });
         var json = ExplanationJson.Serialize(ExplanationDocument.For([e], model.Labels));
-        json.Should().Contain("\"version\": 3").And.Contain("\"head\": \"multi_label_classification\"");
+        json.Should().Contain("\"version\": 4").And.Contain("\"head\": \"multi_label_classification\"").And.Contain("\"kind\": \"gradient-x-input\"");
         var back = ExplanationJson.Parse(json).Results[0];
         back.Head.Should().Be(OutputHead.MultiLabel);
         back.Probabilities.Should().Equal(e.Probabilities);

@@ -64,12 +64,12 @@ public sealed class ExplanationJsonMethodTests
                 var json = ExplanationJson.Serialize(document, indented);
                 using (var parsed = JsonDocument.Parse(json))
                 {
-                    parsed.RootElement.GetProperty("version").GetInt32().Should().Be(2);
+                    parsed.RootElement.GetProperty("version").GetInt32().Should().Be(4, "the results carry their kind (lime, lrp-epsilon)");
                     Schema.Value.Validate(parsed.RootElement).Should().BeEmpty();
                 }
 
                 var back = ExplanationJson.Parse(json);
-                back.Version.Should().Be(2);
+                back.Version.Should().Be(4);
                 back.Results.Should().HaveSameCount(document.Results);
                 for (var i = 0; i < document.Results.Count; i++)
                 {

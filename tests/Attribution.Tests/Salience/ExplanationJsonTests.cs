@@ -100,6 +100,58 @@ public class ExplanationJsonTests
         }
     }
 
+    [Theory]
+    [InlineData(MethodKind.IntegratedGradients, "integrated-gradients")]
+    [InlineData(MethodKind.Gradient, "gradient")]
+    [InlineData(MethodKind.GradientXInput, "gradient-x-input")]
+    [InlineData(MethodKind.LayerConductance, "layer-conductance")]
+    [InlineData(MethodKind.NeuronConductance, "neuron-conductance")]
+    [InlineData(MethodKind.NoiseTunnel, "noise-tunnel")]
+    [InlineData(MethodKind.GradientShap, "gradient-shap")]
+    [InlineData(MethodKind.LrpEpsilon, "lrp-epsilon")]
+    [InlineData(MethodKind.Lime, "lime")]
+    [InlineData(MethodKind.Occlusion, "occlusion")]
+    [InlineData(MethodKind.ShapleyValues, "shapley-values")]
+    [InlineData(MethodKind.ShapleyValueSampling, "shapley-value-sampling")]
+    [InlineData(MethodKind.KernelShap, "kernel-shap")]
+    public void The_method_kind_is_written_as_kind_in_version_4_and_read_back(MethodKind kind, string name)
+    {
+        var e = SalienceSamples.Make("good film") with { Kind = kind };
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([e]));
+        var node = JsonNode.Parse(json)!;
+        node["version"]!.GetValue<int>().Should().Be(4);
+        node["results"]![0]!["kind"]!.GetValue<string>().Should().Be(name);
+        Schema.Value.Validate(JsonDocument.Parse(json).RootElement).Should().BeEmpty();
+        var back = ExplanationJson.Parse(json);
+        back.Results[0].Kind.Should().Be(kind);
+        AssertIdentical(back.Results[0], e);
+        ExplanationJson.Serialize(back).Should().Be(json);
+    }
+
+    [Fact]
+    public void A_result_without_kind_reads_as_custom_and_kind_needs_version_4()
+    {
+        // A custom method's result carries no kind and keeps the lowest version; every older document reads the same way.
+        var custom = SalienceSamples.Make("good film");
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([custom]));
+        var node = JsonNode.Parse(json)!;
+        node["version"]!.GetValue<int>().Should().Be(1);
+        node["results"]![0]!.AsObject().ContainsKey("kind").Should().BeFalse();
+        foreach (var version in new[] { 1, 2, 3 })
+        {
+            node["version"] = version;
+            ExplanationJson.Parse(node.ToJsonString()).Results[0].Kind.Should().Be(MethodKind.Custom);
+        }
+
+        node["results"]![0]!["kind"] = "lime";
+        var tooOld = () => ExplanationJson.Parse(node.ToJsonString());
+        tooOld.Should().Throw<JsonException>().WithMessage("*$.results[0].kind*needs format version 4*version 3*");
+        node["version"] = 4;
+        node["results"]![0]!["kind"] = "magic";
+        var unknown = () => ExplanationJson.Parse(node.ToJsonString());
+        unknown.Should().Throw<JsonException>().WithMessage("*$.results[0].kind*unknown method kind 'magic'*");
+    }
+
     [Fact]
     public void Documents_without_shares_or_a_surrogate_stay_version_1_and_version_1_documents_read()
     {
@@ -121,8 +173,8 @@ public class ExplanationJsonTests
         readAsTwo.Version.Should().Be(2);
         ExplanationJson.Serialize(readAsTwo).Should().Be(json);
 
-        var unknown = () => ExplanationJson.Serialize(document with { Version = 4 });
-        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 3, not 4*");
+        var unknown = () => ExplanationJson.Serialize(document with { Version = 5 });
+        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 4, not 5*");
     }
 
     [Theory]
@@ -390,7 +442,7 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
     [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
     [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
-    [InlineData("version 4", "$.version: 4 is not one of [1, 2, 3]")]
+    [InlineData("version 5", "$.version: 5 is not one of [1, 2, 3, 4]")]
     [InlineData("surrogate in version 1", "$: matches none of anyOf")]
     [InlineData("shares in version 1", "$: matches none of anyOf")]
     [InlineData("string share", "$.results[0].relevance_shares.embeddings: expected number")]
@@ -413,7 +465,7 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
     [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
-    [InlineData("version 4", "at $.version: format version 4 is newer than this library reads (3)")]
+    [InlineData("version 5", "at $.version: format version 5 is newer than this library reads (4)")]
     [InlineData("version 0", "at $.version: unknown format version 0")]
     [InlineData("surrogate in version 1", "at $.results[0].surrogate: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("shares in version 1", "at $.results[0].relevance_shares: this property needs format version 2 or later, but the document is version 1")]
@@ -509,7 +561,7 @@ public class ExplanationJsonTests
             case "unknown normalization": result["normalization"] = "softmax"; break;
             case "fractional token id": result["token_ids"]![0] = 1.5; break;
             case "unknown property": result["colour"] = "red"; break;
-            case "version 4": document["version"] = 4; break;
+            case "version 5": document["version"] = 5; break;
             case "version 0": document["version"] = 0; break;
             case "surrogate in version 1": document["version"] = 1; result.Remove("relevance_shares"); break;
             case "shares in version 1": document["version"] = 1; result.Remove("surrogate"); break;
@@ -544,6 +596,7 @@ public class ExplanationJsonTests
         actual.Text.Should().Be(expected.Text);
         actual.Model.Should().Be(expected.Model);
         actual.Method.Should().Be(expected.Method);
+        actual.Kind.Should().Be(expected.Kind);
         actual.Settings.Should().Equal(expected.Settings);
         actual.Tokens.Should().Equal(expected.Tokens);
         actual.TokenIds.Should().Equal(expected.TokenIds);

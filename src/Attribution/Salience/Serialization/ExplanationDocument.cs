@@ -14,7 +14,7 @@ public sealed record ExplanationDocument
     /// <c>relevance_shares</c> and <c>surrogate</c>; the library reads versions 1 and 2 and writes each document in
     /// the lowest version that carries it (<see cref="RequiredVersion"/>).
     /// </summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>The oldest format version this library reads and writes.</summary>
     public const int FirstVersion = 1;
@@ -28,6 +28,13 @@ public sealed record ExplanationDocument
     /// </summary>
     public const int HeadVersion = 3;
 
+    /// <summary>
+    /// The first format version that carries <see cref="Explanation.Kind"/> (which of the library's methods made a
+    /// result; absent for a method written outside the library, and in older documents, which read as
+    /// <see cref="MethodKind.Custom"/>).
+    /// </summary>
+    public const int KindVersion = 4;
+
     /// <summary>The document-level method name of a comparison document.</summary>
     public const string CompareMethod = "compare";
 
@@ -39,13 +46,16 @@ public sealed record ExplanationDocument
     public int Version { get; init; } = CurrentVersion;
 
     /// <summary>
-    /// The lowest format version that carries these results: <see cref="HeadVersion"/> when a result is from a
+    /// The lowest format version that carries these results: <see cref="KindVersion"/> when a result was made by one of
+    /// the library's methods (its <see cref="Explanation.Kind"/> is not <see cref="MethodKind.Custom"/>), else
+    /// <see cref="HeadVersion"/> when a result is from a
     /// multi-label or regression head, else <see cref="SharesAndSurrogateVersion"/> when a result has
     /// <see cref="Explanation.RelevanceShares"/> or a <see cref="Explanation.Surrogate"/>, otherwise
     /// <see cref="FirstVersion"/>. The writer writes this version.
     /// </summary>
     public int RequiredVersion =>
-        Results.Any(r => r is not null && (r.Head != Models.OutputHead.SingleLabel || r.TextPair is not null || !r.TokenTypeIds.IsDefaultOrEmpty || !r.Segments.IsDefaultOrEmpty)) ? HeadVersion
+        Results.Any(r => r is not null && r.Kind != MethodKind.Custom) ? KindVersion
+        : Results.Any(r => r is not null && (r.Head != Models.OutputHead.SingleLabel || r.TextPair is not null || !r.TokenTypeIds.IsDefaultOrEmpty || !r.Segments.IsDefaultOrEmpty)) ? HeadVersion
         : Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion
         : FirstVersion;
 

@@ -12,9 +12,9 @@ namespace Attribution.Salience;
 /// Writes and reads explanations as one JSON document (the format of <c>docs/json-format.md</c>, schema
 /// <c>docs/json-schema.json</c>). Numbers are written with round-trip precision (the shortest text that parses back to
 /// the same <see cref="double"/>, or <see cref="float"/> for raw attributions), so reading a written document gives back
-/// every field of every <see cref="Explanation"/> exactly, except <see cref="Explanation.Kind"/>: the format names a
-/// method (<c>method</c>), not which implementation made it, so a read explanation's kind is
-/// <see cref="MethodKind.Custom"/>. JSON has no NaN or infinity: writing a non-finite number is
+/// every field of every <see cref="Explanation"/> exactly, <see cref="Explanation.Kind"/> included (written as
+/// <c>kind</c> from version 4 on; a result without it, as in every older document, reads as
+/// <see cref="MethodKind.Custom"/>). JSON has no NaN or infinity: writing a non-finite number is
 /// an error naming the field. Reading validates the document and fails with a <see cref="JsonException"/> that names
 /// the offending path.
 /// </summary>
@@ -26,7 +26,7 @@ public static class ExplanationJson
 
     private static readonly string[] ResultProperties =
     [
-        "text", "text_pair", "method", "settings", "tokens", "token_ids", "token_type_ids", "segments", "offsets", "is_special", "scores", "raw_attributions", "target",
+        "text", "text_pair", "method", "kind", "settings", "tokens", "token_ids", "token_type_ids", "segments", "offsets", "is_special", "scores", "raw_attributions", "target",
         "target_label", "logits", "probabilities", "head", "score_output", "signed", "reduction", "normalization", "word_aggregation",
         "special_tokens_kept", "convergence_delta", "relevance_shares", "surrogate", "words", "notes", "elapsed_ms",
     ];
@@ -265,6 +265,7 @@ public static class ExplanationJson
             throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits");
         }
 
+        _ = e.Kind.Name();
         _ = e.Reduction.Name();
         _ = e.Normalization.Name();
         _ = e.WordAggregation.Name();
@@ -497,6 +498,11 @@ public static class ExplanationJson
                 writer.WriteString("method", e.Method);
             }
 
+            if (e.Kind != MethodKind.Custom)
+            {
+                writer.WriteString("kind", e.Kind.Name());
+            }
+
             if (document.IsComparison || !e.Settings.SequenceEqual(document.Settings))
             {
                 writer.WritePropertyName("settings");
@@ -693,6 +699,14 @@ public static class ExplanationJson
                 method = document.Method;
             }
 
+            // Absent in a result of a method written outside the library, and in every document before version 4.
+            var kind = MethodKind.Custom;
+            if (element.TryGetProperty("kind", out var kindElement))
+            {
+                NeedsVersion(document, ExplanationDocument.KindVersion, $"{at}.kind");
+                kind = Name(kindElement, $"{at}.kind", ResultNames.ParseMethodKind);
+            }
+
             IReadOnlyList<KeyValuePair<string, string>> settings;
             if (element.TryGetProperty("settings", out var settingsElement))
             {
@@ -802,6 +816,7 @@ public static class ExplanationJson
                 Segments = [.. segments],
                 Model = document.Model,
                 Method = method,
+                Kind = kind,
                 Settings = settings,
                 Tokens = [.. tokens],
                 TokenIds = [.. ids],
