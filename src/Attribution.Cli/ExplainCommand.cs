@@ -2,6 +2,7 @@ using Attribution.Pipeline;
 using System.CommandLine;
 using Attribution.Methods;
 using Attribution.Models;
+using Attribution.Text.Tokenizers;
 
 namespace Attribution.Cli;
 
@@ -45,14 +46,8 @@ internal static class ExplainCommand
         IReadOnlyList<Explanation> results;
         if (model is ITextClassifier { Head: OutputHead.MultiLabel } multiLabel && settings.Explain.Target.IsPredicted)
         {
-            // A multi-label model predicts every label above 0.5 (or its top one): each of them is explained.
             context.Error.WriteLine("note: multi-label model: explaining every label above 0.5 for each text (the top one when none is); --target picks one");
-            var byLabel = Explainer.ExplainClasses(multiLabel, texts, [method], options: settings.Explain with { Cancellation = context.Cancellation })[0];
-            results = byLabel.SelectMany(perText =>
-            {
-                var above = perText.Where(e => e.Probabilities[e.Target] > 0.5).ToList();
-                return above.Count > 0 ? above : [perText[0]];
-            }).ToList();
+            results = ExplainPredictedLabels(multiLabel, texts, method, settings.Explain with { Cancellation = context.Cancellation });
         }
         else
         {
@@ -61,6 +56,35 @@ internal static class ExplainCommand
 
         Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Each text explained for exactly the labels a multi-label model predicts for it (every label above 0.5, or the top
+    /// one), most likely first: one logits-only pass finds them, then texts that predict the same labels are explained
+    /// together for those labels only, so no label is explained that is not shown, and a method's note of what the
+    /// labels shared ("explained for k classes at once") counts the labels shown.
+    /// </summary>
+    private static IReadOnlyList<Explanation> ExplainPredictedLabels(ITextClassifier model, IReadOnlyList<string> texts, IAttributor method, ExplainOptions options)
+    {
+        var sequences = texts.Select((text, i) => model.Tokenizer.Encode(
+                text, options.Pairs?[i], options.Truncate ? model.MaxLength : null, TruncationSide.Right, options.TruncationStrategy))
+            .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
+            .ToArray();
+        var predicted = model.PredictLogits(sequences).Select(logits => model.Head.PredictedLabels(logits)).ToArray();
+        var results = new IReadOnlyList<Explanation>[texts.Count];
+        foreach (var group in Enumerable.Range(0, texts.Count).GroupBy(t => string.Join(",", predicted[t])))
+        {
+            var members = group.ToArray();
+            var byText = Explainer.ExplainClasses(
+                model, members.Select(t => texts[t]).ToArray(), [method], predicted[members[0]],
+                options with { Pairs = options.Pairs is { } pairs ? members.Select(t => pairs[t]).ToArray() : null })[0];
+            for (var i = 0; i < members.Length; i++)
+            {
+                results[members[i]] = byText[i];
+            }
+        }
+
+        return results.SelectMany(perText => perText).ToList();
     }
 }
 

@@ -22,6 +22,33 @@ public sealed class CliHeadTests
         results.Should().OnlyContain(r => r.Head == OutputHead.MultiLabel);
     }
 
+    /// <summary>
+    /// Only the labels shown are explained, so the note of what the labels shared counts them: with occlusion, whose
+    /// perturbed inputs go to the model once for every label explained, the note must say as many classes as the text
+    /// has results, not the model's four labels.
+    /// </summary>
+    [SkippableFact]
+    public void A_multi_label_explanation_explains_and_counts_only_the_labels_it_shows()
+    {
+        var folder = SharedData.Require("models/bert-multilabel-random");
+        string[] texts = ["a charming film", "the plot is tedious"];
+        var run = CliHarness.Run("explain", "--model", folder, "--method", "occlusion", "--text", texts[0], "--text", texts[1], "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var model = ClassifierLoader.Load(folder);
+        var results = ExplanationJson.Parse(run.Out).Results;
+        foreach (var text in texts)
+        {
+            // The labels shown, from the sigmoid of the model's own logits (σ > 0.5), independently of the command.
+            var logits = model.Predict([text])[0].Logits;
+            var shown = Enumerable.Range(0, logits.Length).Where(k => 1 / (1 + Math.Exp(-logits[k])) > 0.5).ToArray();
+            shown.Length.Should().BeInRange(1, logits.Length - 1, "the check needs a text that predicts some labels but not all");
+            var mine = results.Where(r => r.Text == text).ToList();
+            mine.Select(r => r.Target).Should().BeEquivalentTo(shown);
+            mine.Should().OnlyContain(r => r.Notes.Any(n => n.StartsWith($"explained for {shown.Length} classes at once", StringComparison.Ordinal)),
+                "the shared cost is that of the labels explained, which are the labels shown");
+        }
+    }
+
     [SkippableFact]
     public void A_regression_model_refuses_a_probability_naming_the_option()
     {
