@@ -47,8 +47,9 @@ internal sealed class UsageException : Exception
     /// <summary>Creates the exception; the message starts with the option's name when there is one.</summary>
     /// <param name="option">The option at fault (e.g. <c>--steps</c>), or null.</param>
     /// <param name="message">What is wrong and how to fix it.</param>
-    public UsageException(string? option, string message)
-        : base(option is null ? message : $"{option}: {message}")
+    /// <param name="inner">The failure behind it (shown by --verbose), if any.</param>
+    public UsageException(string? option, string message, Exception? inner = null)
+        : base(option is null ? message : $"{option}: {message}", inner)
     {
         Option = option;
     }
@@ -63,10 +64,10 @@ internal static class ExitCodes
     /// <summary>Success.</summary>
     public const int Ok = 0;
 
-    /// <summary>A runtime failure (model, tokenizer, libtorch, I/O).</summary>
+    /// <summary>A runtime failure (the default model, libtorch, I/O, non-finite outputs).</summary>
     public const int Failure = 1;
 
-    /// <summary>Bad usage: an unknown option, a bad value, a missing input.</summary>
+    /// <summary>Bad usage: an unknown option, a bad value, a missing input, a --model folder that does not load.</summary>
     public const int Usage = 2;
 
     /// <summary>Interrupted by Ctrl-C (128 + SIGINT).</summary>

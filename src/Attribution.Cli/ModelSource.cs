@@ -1,6 +1,7 @@
 using Attribution.Training;
 using Attribution.Models;
 using Attribution.Onnx;
+using Attribution.Text.Tokenizers;
 
 namespace Attribution.Cli;
 
@@ -19,7 +20,7 @@ internal static class ModelSource
         ArgumentNullException.ThrowIfNull(context);
         if (path is not null && IsOnnxFolder(context.Resolve(path)))
         {
-            return OnnxTextClassifier.Load(context.Resolve(path));
+            return Given(() => OnnxTextClassifier.Load(context.Resolve(path)));
         }
 
         return Load(path, context, out _);
@@ -57,7 +58,7 @@ internal static class ModelSource
                 throw new UsageException("--model", $"{path} holds an ONNX model, which the demo cannot explain (it runs the gradient methods too); use explain or compare with a perturbation method, e.g. --method lime");
             }
 
-            return ClassifierLoader.Load(directory);
+            return Given(() => ClassifierLoader.Load(directory));
         }
 
         var cache = Path.GetFullPath(context.DefaultModelCache ?? DefaultModel.DefaultCacheDirectory);
@@ -74,6 +75,28 @@ internal static class ModelSource
             {
                 TryDelete(folder);
             }
+        }
+    }
+
+    /// <summary>
+    /// Loads the user's <c>--model</c> folder. A folder that does not load (a damaged or truncated weights file, a
+    /// config.json without a required key or with a value the weights contradict, a broken tokenizer file) is the
+    /// user's input like a folder that does not exist: a usage error (exit code 2) naming <c>--model</c>, with the
+    /// loader's message, which names the file and the fix. (The default model failing to load stays a runtime failure.)
+    /// </summary>
+    private static T Given<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (ModelLoadException e)
+        {
+            throw new UsageException("--model", $"cannot load the model: {e.Message}", e);
+        }
+        catch (TokenizerException e)
+        {
+            throw new UsageException("--model", $"cannot load the model's tokenizer: {e.Message}", e);
         }
     }
 

@@ -1,4 +1,9 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Attribution.Cli;
+using Attribution.Models;
+using Attribution.Tests.Models.Small;
 
 namespace Attribution.Tests.Cli;
 
@@ -123,24 +128,69 @@ public sealed class CliUsageTests
     }
 
     [Fact]
-    public void A_model_folder_that_does_not_load_is_a_runtime_failure_with_one_line()
+    public void A_model_folder_that_does_not_load_is_a_usage_error_naming_model_and_the_file()
     {
-        var folder = Directory.CreateTempSubdirectory("attribution-cli-badmodel-").FullName;
+        // The folder is the user's input, like a folder that does not exist (exit 2): each damage is made here on a copy
+        // of a small random model, and the message must name --model and the file at fault.
+        var root = SmallModelKit.TempRoot("attribution-cli-badmodel-");
         try
         {
-            File.WriteAllText(Path.Combine(folder, "config.json"), "{ \"model_type\": \"bert\" ");
-            var run = CliHarness.Run("predict", "--model", folder, "--text", "a film");
-            run.Code.Should().Be(1, run.ToString());
-            run.Error.Should().StartWith("error: cannot load the model:");
-            run.Error.Should().NotContain("   at ");
+            var good = SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType, name: "good");
+            string Copy(string name, Action<string> damage)
+            {
+                var dir = Directory.CreateDirectory(Path.Combine(root, name)).FullName;
+                foreach (var file in Directory.EnumerateFiles(good))
+                {
+                    File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+                }
 
-            var verbose = CliHarness.Run("predict", "--model", folder, "--text", "a film", "--verbose");
-            verbose.Code.Should().Be(1);
-            verbose.Error.Should().Contain("   at ", "--verbose shows the stack trace");
+                damage(dir);
+                return dir;
+            }
+
+            var weights = "model.safetensors";
+            var truncated = Copy("truncated", dir => File.WriteAllBytes(Path.Combine(dir, weights), File.ReadAllBytes(Path.Combine(dir, weights))[..4000]));
+            var noKey = Copy("no-model-type", dir =>
+            {
+                var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+                config.Remove("model_type").Should().BeTrue();
+                File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            });
+            var wrongShape = Copy("wrong-shape", dir =>
+            {
+                // classifier.weight [labels, features] declared as [features, labels]: same bytes, a shape the model cannot take.
+                var bytes = File.ReadAllBytes(Path.Combine(dir, weights));
+                var n = (int)BitConverter.ToUInt64(bytes, 0);
+                var header = Encoding.UTF8.GetString(bytes, 8, n);
+                var swapped = Regex.Replace(header, "(\"classifier\\.weight\":\\{[^}]*\"shape\":\\[)(\\d+),(\\d+)\\]", m => $"{m.Groups[1].Value}{m.Groups[3].Value},{m.Groups[2].Value}]");
+                swapped.Should().NotBe(header, "the test must change the shape");
+                File.WriteAllBytes(Path.Combine(dir, weights), [.. bytes[..8], .. Encoding.UTF8.GetBytes(swapped), .. bytes[(8 + n)..]]);
+            });
+            var empty = Directory.CreateDirectory(Path.Combine(root, "empty")).FullName;
+            foreach (var (folder, named) in new[]
+                     {
+                         (truncated, Path.Combine(truncated, weights)), (noKey, Path.Combine(noKey, "config.json")),
+                         (wrongShape, "classifier.weight"), (empty, Path.Combine(empty, "config.json")),
+                     })
+            {
+                foreach (var command in new[] { "predict", "explain" })
+                {
+                    string[] method = command == "explain" ? ["--method", "gradient"] : [];
+                    var run = CliHarness.Run([command, "--model", folder, "--text", "a film", .. method]);
+
+                    run.Code.Should().Be(ExitCodes.Usage, run.ToString());
+                    run.Error.Should().StartWith("error: --model: cannot load the model:").And.Contain(folder).And.Contain(named);
+                    run.Error.Should().NotContain("   at ").And.NotContain("--verbose", "a usage error needs no stack trace");
+                }
+            }
+
+            var verbose = CliHarness.Run("predict", "--model", truncated, "--text", "a film", "--verbose");
+            verbose.Code.Should().Be(ExitCodes.Usage);
+            verbose.Error.Should().Contain("   at ", "--verbose shows the stack trace").And.Contain("ModelLoadException", "with the loader's failure inside");
         }
         finally
         {
-            Directory.Delete(folder, recursive: true);
+            Directory.Delete(root, recursive: true);
         }
     }
 
