@@ -119,6 +119,23 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void Non_finite_scores_are_written_as_such_and_the_row_says_they_are_uncoloured()
+    {
+        // Words: good NaN, bad +1, ugly +∞ (3 words, 2 of them not finite). Colour intensity 0 (white) is what a zero
+        // score gets, so without the note a NaN would read as "no evidence".
+        var e = SalienceSamples.Make("good bad ugly", [0, double.NaN, 1.0, double.PositiveInfinity, 0]);
+        var plain = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 0 });
+        plain.Should().Contain("good(NaN) bad(+1.00) ugly(+Infinity)", "NaN has no sign to show");
+        foreach (var mode in new[] { ColorMode.Plain, ColorMode.TrueColor })
+        {
+            ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = mode })
+                .Should().Contain("    note: 2 of 3 scores are not finite (NaN or ±infinity): they are left uncoloured");
+        }
+
+        ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Plain }).Should().NotContain("not finite");
+    }
+
+    [Fact]
     public void Small_scores_get_enough_decimals_and_tokens_can_be_shown()
     {
         var e = SalienceSamples.Make("unbelievable film", [0.0, 0.0021, -0.0004, 0.0013, 0.0]);

@@ -98,6 +98,17 @@ public partial class HtmlReportTests
     }
 
     [Fact]
+    public void A_row_with_non_finite_scores_says_they_are_uncoloured_even_without_details()
+    {
+        // Words good NaN, bad −∞, ugly +2: 2 of 3 not finite; both painted white, the colour of a zero score.
+        var e = SalienceSamples.Make("good bad ugly", [0, double.NaN, double.NegativeInfinity, 2.0, 0]);
+        var html = HtmlReport.Render([e], "report", new HtmlReportOptions { ShowDetails = false });
+        Units(html).Select(u => u.Background).Should().Equal("#ffffff", "#ffffff", "#1a9850");
+        WebUtility.HtmlDecode(html).Should().Contain("<li>2 of 3 scores are not finite (NaN or ±infinity): they are left uncoloured, as a zero score would be, and the colour scale is that of the finite scores</li>");
+        HtmlReport.Render([Signed()], "report").Should().NotContain("not finite");
+    }
+
+    [Fact]
     public void Every_unit_has_its_exact_score_in_its_tooltip()
     {
         var scores = new[] { 0.0, 0.12345678901234566, -0.6, 1e-9, 1.2, 0.0 };

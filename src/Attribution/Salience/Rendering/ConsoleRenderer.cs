@@ -186,7 +186,7 @@ public static class ConsoleRenderer
             output.Append("    (no word scores in this result; tokens shown)\n");
         }
 
-        foreach (var note in e.Notes)
+        foreach (var note in e.Notes.Append(RenderSupport.NonFiniteNote(units)).OfType<string>())
         {
             output.Append("    note: ").Append(Clean(note)).Append('\n');
         }

@@ -264,6 +264,12 @@ public static class HtmlReport
             notes.Insert(0, "this result has no word scores; tokens are shown");
         }
 
+        // Said even without details: the colours alone would show such a score as a zero.
+        if (RenderSupport.NonFiniteNote(units) is { } nonFinite)
+        {
+            notes.Insert(0, nonFinite);
+        }
+
         if (notes.Count > 0)
         {
             html.Append("<ul class=\"notes\">");

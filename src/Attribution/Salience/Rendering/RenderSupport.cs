@@ -195,9 +195,14 @@ internal static class RenderSupport
         return decimals > 8 ? Scientific : Math.Max(decimals, 2);
     }
 
-    /// <summary>A score with fixed decimals, with an explicit sign for signed scores (none when it shows as zero).</summary>
+    /// <summary>A score with fixed decimals, with an explicit sign for signed scores (none when it shows as zero, or is NaN).</summary>
     public static string Short(double value, bool signed, int decimals)
     {
+        if (double.IsNaN(value))
+        {
+            return "NaN";
+        }
+
         if (decimals == Scientific)
         {
             var scientific = value.ToString("0.0E+0", Invariant);
@@ -212,6 +217,18 @@ internal static class RenderSupport
         }
 
         return signed && !text.StartsWith('-') ? "+" + text : text;
+    }
+
+    /// <summary>
+    /// What a row must say when some of its scores are NaN or infinite, or null when all are finite: the colour scale
+    /// is made of the finite scores, so those units are painted as a zero score would be.
+    /// </summary>
+    public static string? NonFiniteNote(IReadOnlyList<DisplayUnit> units)
+    {
+        var count = units.Count(u => !double.IsFinite(u.Score));
+        return count == 0
+            ? null
+            : $"{count.ToString(Invariant)} of {units.Count.ToString(Invariant)} scores are not finite (NaN or ±infinity): they are left uncoloured, as a zero score would be, and the colour scale is that of the finite scores";
     }
 
     /// <summary>A number with four significant digits.</summary>
