@@ -156,6 +156,18 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void Huge_scores_are_written_in_scientific_notation_not_with_every_digit()
+    {
+        // F2 would write 1e300 as 301 digits and ".00". Expected by hand: "0.0E+0" of 1e300, −1e308 and 3.
+        var e = SalienceSamples.Make("good bad ugly", [0, 1e300, -1e308, 3.0, 0]);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 1 });
+        output.Should().Contain("good(+1.0E+300) bad(-1.0E+308) ugly(+3.0E+0)");
+        output.Should().Contain("     1  bad   -1.0E+308\n");
+        RenderSupport.Decimals(999_999).Should().Be(2, "999999.00 still reads");
+        RenderSupport.Decimals(1e6).Should().Be(RenderSupport.Scientific);
+    }
+
+    [Fact]
     public void Control_characters_in_texts_cannot_reach_the_terminal()
     {
         var e = SalienceSamples.Make("evil \u001b[2Jclear\nnext\u202Eline");

@@ -182,10 +182,16 @@ internal static class RenderSupport
     /// <summary>
     /// Decimals that show the row's largest |score| with two significant digits (at least 2, at most 8), or
     /// <see cref="Scientific"/> when that takes more than 8 (|score| below 1e-7: eight decimals would show every
-    /// score of the row as zero).
+    /// score of the row as zero) or when the largest |score| is a million or more (fixed decimals would write every
+    /// digit of 1e300).
     /// </summary>
     public static int Decimals(double scale)
     {
+        if (double.IsFinite(scale) && scale >= LargestFixed)
+        {
+            return Scientific;
+        }
+
         if (!double.IsFinite(scale) || scale <= 0 || scale >= 0.1)
         {
             return 2;
@@ -194,6 +200,9 @@ internal static class RenderSupport
         var decimals = 1 - (int)Math.Floor(Math.Log10(scale));
         return decimals > 8 ? Scientific : Math.Max(decimals, 2);
     }
+
+    /// <summary>The row scale from which scores are written in scientific notation (1.0E+6).</summary>
+    private const double LargestFixed = 1e6;
 
     /// <summary>A score with fixed decimals, with an explicit sign for signed scores (none when it shows as zero, or is NaN).</summary>
     public static string Short(double value, bool signed, int decimals)
