@@ -95,13 +95,18 @@ internal static class CounterfactualCommand
         _ => "",
     };
 
+    /// <summary>A word of the word table, printable, padded to 14 terminal columns (a dash when the side has none).</summary>
+    private static string Cell(string? word) => RenderSupport.PadRightToWidth(Output.Printable(word ?? "-"), 14);
+
     private static string Table(CounterfactualReport report)
     {
         var text = new StringBuilder();
-        text.Append("original: ").Append(report.Original).Append(" -> ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        // The texts and their words are the user's: made printable, so an escape sequence cannot reach the terminal, and
+        // padded by terminal columns, so wide characters keep the columns aligned.
+        text.Append("original: ").Append(Output.Printable(report.Original)).Append(" -> ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
         foreach (var edit in report.Edits)
         {
-            text.Append("\nedit: ").Append(edit.Text).Append(" -> ").Append(edit.Prediction).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
+            text.Append("\nedit: ").Append(Output.Printable(edit.Text)).Append(" -> ").Append(edit.Prediction).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
                 .Append(edit.Flipped ? " FLIPPED" : string.Empty).Append('\n');
             text.Append("  ").Append("original".PadRight(14)).Append("edit".PadRight(14)).Append("change".PadRight(10));
             foreach (var method in report.Methods)
@@ -112,7 +117,7 @@ internal static class CounterfactualCommand
             text.Append('\n');
             foreach (var row in edit.Words)
             {
-                text.Append("  ").Append((row.Original ?? "-").PadRight(14)).Append((row.Edited ?? "-").PadRight(14)).Append(Mark(row.Change).PadRight(10));
+                text.Append("  ").Append(Cell(row.Original)).Append(Cell(row.Edited)).Append(Mark(row.Change).PadRight(10));
                 for (var m = 0; m < report.Methods.Count; m++)
                 {
                     text.Append($"{F(row.OriginalScores[m])} {F(row.EditedScores[m])} {F(row.Differences[m])}".PadRight(40));

@@ -287,7 +287,7 @@ internal static class EvaluateCommand
         builder.AppendLine(string.Join("  ", names.Select(n => n.PadLeft(17))) + "  text");
         foreach (var (explanation, metrics) in results)
         {
-            builder.AppendLine(string.Join("  ", metrics.Select(m => m.Value.ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  " + explanation.Text);
+            builder.AppendLine(string.Join("  ", metrics.Select(m => m.Value.ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  " + Output.Printable(explanation.Text));
         }
 
         builder.AppendLine(string.Join("  ", names.Select(n => Mean(results, n).ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  (mean)");

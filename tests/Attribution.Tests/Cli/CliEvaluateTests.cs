@@ -30,6 +30,15 @@ public sealed class CliEvaluateTests
     }
 
     [SkippableFact]
+    public void The_table_writes_the_text_printable()
+    {
+        // An escape sequence in a text must not reach the terminal through the table's text column.
+        var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", "a \u001b[2Jred film", "--method", "gradient", "--metric", "comprehensiveness");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().NotContain("\u001b").And.Contain("  a \uFFFD[2Jred film\n");
+    }
+
+    [SkippableFact]
     public void The_table_says_why_a_value_is_nan_and_what_the_mean_is_over()
     {
         // τ-LOO of a one-word text is undefined; the mean row is the other text's value alone.
