@@ -255,20 +255,21 @@ internal static class Output
             default:
                 // Label names come from the model's config.json: made printable like the texts, so a newline cannot
                 // break the table and an escape sequence or a bidi override cannot reach the terminal.
+                // Widths in terminal columns: a CJK label name takes two per character.
                 var names = model.Labels.Select(Printable).ToArray();
-                var labelWidth = Math.Max(10, predictions.Select(p => Printable(PredictionText(model, p)).Length).Append(names.Max(l => l.Length)).Max());
-                var columns = names.Select(l => Math.Max(8, l.Length + 3)).ToArray();
+                var labelWidth = Math.Max(10, predictions.Select(p => RenderSupport.DisplayWidth(Printable(PredictionText(model, p)))).Append(names.Max(RenderSupport.DisplayWidth)).Max());
+                var columns = names.Select(l => Math.Max(8, RenderSupport.DisplayWidth(l) + 3)).ToArray();
                 var table = new StringBuilder();
                 table.Append("prediction".PadRight(labelWidth)).Append("  ");
                 for (var k = 0; k < names.Length && model.Head != OutputHead.Regression; k++)
                 {
-                    table.Append(Column(model.Head, names[k]).PadLeft(columns[k])).Append("  ");
+                    table.Append(RenderSupport.PadLeftToWidth(Column(model.Head, names[k]), columns[k])).Append("  ");
                 }
 
                 table.Append("text\n");
                 foreach (var p in predictions)
                 {
-                    table.Append(Printable(PredictionText(model, p)).PadRight(labelWidth)).Append("  ");
+                    table.Append(RenderSupport.PadRightToWidth(Printable(PredictionText(model, p)), labelWidth)).Append("  ");
                     for (var k = 0; k < p.Probabilities.Length; k++)
                     {
                         table.Append(p.Probabilities[k].ToString("F4", Invariant).PadLeft(columns[k])).Append("  ");

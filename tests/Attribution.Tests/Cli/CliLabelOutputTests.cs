@@ -10,7 +10,10 @@ public sealed class CliLabelOutputTests : IDisposable
     public void Dispose() => Directory.Delete(root, recursive: true);
 
     /// <summary>The multi-label test model (four labels) with hostile label names: an ANSI escape, a newline, a bidi override.</summary>
-    private string HostileLabels()
+    private string HostileLabels() => WithLabels(["\u001b[31mred", "two\nlines", "\u202Eright-to-left", "plain"]);
+
+    /// <summary>The multi-label test model (four labels) with the given label names.</summary>
+    private string WithLabels(string[] names)
     {
         var source = SharedData.Require("models/bert-multilabel-random");
         foreach (var file in Directory.GetFiles(source).Where(f => Path.GetFileName(f) != "config.json"))
@@ -19,7 +22,6 @@ public sealed class CliLabelOutputTests : IDisposable
         }
 
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
-        string[] names = ["\u001b[31mred", "two\nlines", "\u202Eright-to-left", "plain"];
         config["id2label"] = new JsonObject(names.Select((n, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)n)));
         config["label2id"] = new JsonObject(names.Select((n, i) => KeyValuePair.Create(n, (JsonNode?)i)));
         File.WriteAllText(Path.Combine(root, "config.json"), config.ToJsonString());
@@ -34,6 +36,24 @@ public sealed class CliLabelOutputTests : IDisposable
         run.Out.Should().NotContain("\u001b").And.NotContain("\u202E");
         run.Out.TrimEnd('\n').Split('\n').Should().HaveCount(3, "a header line and one line per text: a label's newline must not break the table\n" + run.Out);
         run.Out.Should().Contain("σ(\uFFFD[31mred)").And.Contain("σ(two\uFFFDlines)").And.Contain("σ(\uFFFDright-to-left)");
+    }
+
+    [SkippableFact]
+    public void The_predict_table_aligns_cjk_label_names_by_terminal_columns()
+    {
+        // Four two-character CJK names: 4 columns each (2 UTF-16 units). A prediction of k labels ("毒性,侮辱,…") takes
+        // 4k + (k − 1) columns; the first column is as wide as the widest prediction (at least 10, "prediction" + pad),
+        // each σ column max(8, 4 + 3) = 8 wide, so by hand every header cell "σ(毒性)" (7 columns) gets one space.
+        string[] names = ["毒性", "侮辱", "脅迫", "迷惑"];
+        var folder = WithLabels(names);
+        var run = CliHarness.Run("predict", "--model", folder, "--text", "a film", "--format", "table");
+        run.Code.Should().Be(0, run.ToString());
+        using var model = Attribution.Models.ClassifierLoader.Load(folder);
+        var k = model.Predict(["a film"])[0].Logits.Count(l => 1 / (1 + Math.Exp(-l)) > 0.5);
+        var first = Math.Max(10, (5 * k) - 1);
+        var lines = run.Out.Split('\n');
+        lines[0].Should().Be("prediction" + new string(' ', first - 10 + 2) + string.Concat(names.Select(n => " σ(" + n + ")  ")) + "text");
+        lines[1].Should().MatchRegex("^[^ ]+" + new string(' ', first - ((5 * Math.Max(k, 1)) - 1) + 2) + "(  [01]\\.[0-9]{4}  ){4}a film$");
     }
 
     [SkippableFact]

@@ -61,6 +61,9 @@ internal static class RenderSupport
     /// <summary><paramref name="text"/> followed by spaces up to <paramref name="width"/> terminal columns (<see cref="DisplayWidth"/>).</summary>
     internal static string PadRightToWidth(string text, int width) => text + new string(' ', Math.Max(0, width - DisplayWidth(text)));
 
+    /// <summary>Spaces up to <paramref name="width"/> terminal columns (<see cref="DisplayWidth"/>), then <paramref name="text"/>.</summary>
+    internal static string PadLeftToWidth(string text, int width) => new string(' ', Math.Max(0, width - DisplayWidth(text))) + text;
+
     // The main East Asian Wide (W) and Fullwidth (F) ranges of Unicode's EastAsianWidth.txt (CJK, Hangul, kana,
     // full-width forms) and the emoji blocks that terminals draw two columns wide.
     private static bool IsWide(Rune rune) => rune.Value is
