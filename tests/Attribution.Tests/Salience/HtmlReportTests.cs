@@ -55,7 +55,7 @@ public partial class HtmlReportTests
         // A lone CR separates words (WordSpans takes it as whitespace) and ends a line in old Mac text.
         HtmlReport.Escape(text).Should().Be(escaped);
         var html = HtmlReport.Render([SalienceSamples.Make("good\rbad")], "report");
-        html.Should().Contain("<p class=\"source\">good\nbad</p>").And.NotContain("goodbad");
+        html.Should().Contain("<p class=\"source\" dir=\"auto\">good\nbad</p>").And.NotContain("goodbad");
     }
 
     [Fact]
@@ -106,6 +106,17 @@ public partial class HtmlReportTests
         Units(html).Select(u => u.Background).Should().Equal("#ffffff", "#ffffff", "#1a9850");
         WebUtility.HtmlDecode(html).Should().Contain("<li>2 of 3 scores are not finite (NaN or ±infinity): they are left uncoloured, as a zero score would be, and the colour scale is that of the finite scores</li>");
         HtmlReport.Render([Signed()], "report").Should().NotContain("not finite");
+    }
+
+    [Fact]
+    public void A_right_to_left_text_gets_its_own_direction()
+    {
+        // "هذا فيلم رائع" ("this is a great film") in a left-to-right block would start at the left edge, its final
+        // punctuation on the wrong side; dir="auto" takes the direction from the text's first strong character.
+        var html = HtmlReport.Render([SalienceSamples.Make("هذا فيلم رائع!", [0, 0.5, -0.2, 0.9, 0])], "report");
+        html.Should().Contain("<p class=\"source\" dir=\"auto\">هذا فيلم رائع!</p>");
+        html.Should().Contain("<div class=\"tokens\" dir=\"auto\">");
+        html.Should().Contain("<html lang=\"en\">", "the page itself stays left-to-right");
     }
 
     [Fact]

@@ -36,8 +36,8 @@ public sealed class SaliencePairTests
         var e = SalienceLayer.AggregateWords(Pair(), WordAggregation.Sum);
         e = keepSpecial ? e : SalienceLayer.DropSpecialTokens(e);
         var html = HtmlReport.Render([e], "pair", new HtmlReportOptions { Granularity = granularity });
-        var tokens = System.Text.RegularExpressions.Regex.Replace(html[html.IndexOf("<div class=\"tokens\">", StringComparison.Ordinal)..], "<span[^>]*>|</span>", "|");
-        tokens.Should().StartWith(keepSpecial ? "<div class=\"tokens\">|[CLS]| |aa| |bb| |[SEP]| ‖ |cc| |[SEP]|</div>" : "<div class=\"tokens\">|aa| |bb| ‖ |cc|</div>");
+        var tokens = System.Text.RegularExpressions.Regex.Replace(html[html.IndexOf("<div class=\"tokens\" dir=\"auto\">", StringComparison.Ordinal)..], "<span[^>]*>|</span>", "|");
+        tokens.Should().StartWith(keepSpecial ? "<div class=\"tokens\" dir=\"auto\">|[CLS]| |aa| |bb| |[SEP]| ‖ |cc| |[SEP]|</div>" : "<div class=\"tokens\" dir=\"auto\">|aa| |bb| ‖ |cc|</div>");
         html.Should().NotContain("class=\"uncovered\"");
     }
 

@@ -198,7 +198,9 @@ public static class HtmlReport
     {
         var first = group.Explanations[0];
         html.Append("<section class=\"text\">\n<h2>Text ").Append(index + 1).Append(" of ").Append(count).Append("</h2>\n")
-            .Append("<p class=\"source\">").Append(Escape(group.Text)).Append("</p>\n");
+            // dir="auto": a right-to-left text (Arabic, Hebrew) runs from the right with its punctuation where it belongs;
+            // the page itself stays left-to-right.
+            .Append("<p class=\"source\" dir=\"auto\">").Append(Escape(group.Text)).Append("</p>\n");
         html.Append("<p class=\"prediction\">Prediction ")
             .Append(string.Join(", ", RenderSupport.Prediction(first, options.Labels).Select(p => $"<b>{Escape(p.Name)}</b> ({p.Likelihood})")));
         var sameTarget = group.Explanations.All(e => e.Target == first.Target);
@@ -230,7 +232,7 @@ public static class HtmlReport
                 .Append(", ").Append(RenderSupport.Likelihood(e, e.Target)).Append(")</span>");
         }
 
-        html.Append("</div>\n<div class=\"tokens\">");
+        html.Append("</div>\n<div class=\"tokens\" dir=\"auto\">");
         Units(html, e, units, scale);
         html.Append("</div>\n<div class=\"meta\">scale ").Append(Escape(RenderSupport.Brief(scale)))
             .Append(" · Σ ").Append(Escape(RenderSupport.Brief(units.Sum(u => u.Score))));
