@@ -97,11 +97,23 @@ public partial class MarkdownRendererTests
     }
 
     [Theory]
+    // In an issue or pull-request comment "@octocat" notifies the user and "#12" links issue 12; the filters that do it
+    // work on the rendered HTML's text, so (as for emoji) a span must split the sign from the name. Expected by hand.
+    [InlineData("thanks @octocat!", "thanks <span>@</span>octocat!")]
+    [InlineData("cc @org/team", "cc <span>@</span>org/team")]
+    [InlineData("see #12 and repo#3", "see <span>#</span>12 and repo<span>#</span>3")]
+    public void Mentions_and_issue_references_stay_literal_text(string text, string escaped)
+    {
+        MarkdownRenderer.Escape(text).Should().Be(escaped);
+    }
+
+    [Theory]
     // Ordinary text, near misses included: "awww." is no link (www. must not follow a letter), "great: 10" no emoji
-    // (a space after the colon), "@home" no address (nothing before the '@').
+    // (a space after the colon), "@ home" no mention (a space after the '@'), "C#" no reference (no digit after the '#').
     [InlineData("the movie was great: 10 out of 10")]
     [InlineData("awww. so sweet")]
-    [InlineData("meet @home at 5")]
+    [InlineData("meet @ home at 5")]
+    [InlineData("a # b and C#")]
     [InlineData("see http: or www")]
     public void Ordinary_text_is_not_touched_by_the_autolink_and_emoji_escapes(string text)
     {

@@ -69,7 +69,8 @@ public static class MarkdownRenderer
     /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters and bidirectional
     /// embeddings, overrides and isolates U+FFFD. What GitHub would turn into a link or an emoji stays literal text:
     /// the dot of a <c>www.</c> that could start an autolink and the colon of <c>://</c> are backslash-escaped, and the
-    /// <c>@</c> of an e-mail address and the opening colon of an <c>:emoji:</c> shortcode are wrapped in
+    /// <c>@</c> of an e-mail address or a mention (which would notify the user in a comment), the <c>#</c> of an issue
+    /// reference (<c>#123</c>) and the opening colon of an <c>:emoji:</c> shortcode are wrapped in
     /// <c>&lt;span&gt;…&lt;/span&gt;</c>. (A quoted text line also has a leading list, heading or break marker escaped.)
     /// </summary>
     /// <remarks>
@@ -93,7 +94,7 @@ public static class MarkdownRenderer
             {
                 builder.Append('\uFFFD');
             }
-            else if (StartsEmailDomain(text, i) || OpensEmojiShortcode(text, i))
+            else if (StartsEmailDomainOrMention(text, i) || StartsIssueReference(text, i) || OpensEmojiShortcode(text, i))
             {
                 builder.Append("<span>").Append(c).Append("</span>");
             }
@@ -121,9 +122,14 @@ public static class MarkdownRenderer
     private static bool StartsSchemeSlashes(string text, int i) =>
         text[i] == ':' && i + 2 < text.Length && text[i + 1] == '/' && text[i + 2] == '/';
 
-    private static bool StartsEmailDomain(string text, int i) =>
-        text[i] == '@' && i > 0 && i + 1 < text.Length && (char.IsAsciiLetterOrDigit(text[i - 1]) || text[i - 1] is '.' or '+' or '-' or '_')
-        && (char.IsAsciiLetterOrDigit(text[i + 1]) || text[i + 1] is '-' or '_');
+    // The '@' of an address (after its local part) or of a mention (@user, @org/team, which in an issue or pull-request
+    // comment notifies that user): either way an '@' before a letter, digit, '-' or '_'.
+    private static bool StartsEmailDomainOrMention(string text, int i) =>
+        text[i] == '@' && i + 1 < text.Length && (char.IsAsciiLetterOrDigit(text[i + 1]) || text[i + 1] is '-' or '_');
+
+    // "#123" (and owner/repo#123) links an issue or pull request in a GitHub comment.
+    private static bool StartsIssueReference(string text, int i) =>
+        text[i] == '#' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]);
 
     // GitHub's emoji names are letters, digits, '_', '+' and '-' (":+1:", ":100:", ":thumbs_up:") between two colons.
     private static bool OpensEmojiShortcode(string text, int i)
