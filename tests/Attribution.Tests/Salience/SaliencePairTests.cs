@@ -26,6 +26,22 @@ public sealed class SaliencePairTests
         e.DisplayPosition(1, 0).Should().Be(8, "\"aa bb\" (5) + \" ‖ \" (3)");
     }
 
+    [Fact]
+    public void A_single_text_that_displays_like_a_pair_is_another_group()
+    {
+        // "aa bb ‖ cc" typed as one text and the pair ("aa bb", "cc") show the same display text, but are two inputs
+        // with different tokens: one group would put both rows under one heading as if they explained the same input.
+        var single = SalienceSamples.Make("aa bb ‖ cc");
+        var pair = Pair();
+        single.DisplayText.Should().Be(pair.DisplayText);
+        var groups = ExplanationGroup.ByText([single, pair]);
+        groups.Should().HaveCount(2);
+        groups[0].Explanations.Should().Equal(single);
+        groups[1].Explanations.Should().Equal(pair);
+        var mixed = () => new ExplanationGroup(pair.DisplayText, [single, pair]);
+        mixed.Should().Throw<ArgumentException>().WithMessage("*explanations[1]*explains another text*");
+    }
+
     [Theory]
     [InlineData(Granularity.Words, false)]
     [InlineData(Granularity.Tokens, false)]

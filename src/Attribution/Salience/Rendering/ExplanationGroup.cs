@@ -34,7 +34,8 @@ public sealed class ExplanationGroup
                 throw new ArgumentNullException(nameof(explanations), $"explanations[{i}] is null");
             }
 
-            if (explanations[i].DisplayText != text)
+            // The same display text is not the same input: "a ‖ b" as one text and the pair ("a", "b") show alike.
+            if (explanations[i].DisplayText != text || explanations[i].TextPair != explanations[0].TextPair)
             {
                 throw new ArgumentException($"explanations[{i}] ({explanations[i].Method}) explains another text", nameof(explanations));
             }
@@ -51,27 +52,30 @@ public sealed class ExplanationGroup
     public IReadOnlyList<Explanation> Explanations { get; }
 
     /// <summary>
-    /// Groups explanations by text (ordinal comparison), texts in order of first appearance, explanations in their
-    /// order. Explanations of the same text twice (a repeated input) land in one group.
+    /// Groups explanations by text and, for sentence pairs, its pair (ordinal comparison), texts in order of first
+    /// appearance, explanations in their order. Explanations of the same text twice (a repeated input) land in one group.
     /// </summary>
     public static IReadOnlyList<ExplanationGroup> ByText(IReadOnlyList<Explanation> explanations)
     {
         ArgumentNullException.ThrowIfNull(explanations);
-        var order = new List<string>();
-        var members = new Dictionary<string, List<Explanation>>(StringComparer.Ordinal);
+        // Keyed by the input (text and pair), not by what is displayed: a single text "a ‖ b" and the pair ("a", "b")
+        // display alike but are different inputs.
+        var order = new List<(string Text, string? Pair)>();
+        var members = new Dictionary<(string Text, string? Pair), List<Explanation>>();
         foreach (var e in explanations)
         {
             ArgumentNullException.ThrowIfNull(e, nameof(explanations));
-            if (!members.TryGetValue(e.DisplayText, out var list))
+            var key = (e.Text, e.TextPair);
+            if (!members.TryGetValue(key, out var list))
             {
-                members[e.DisplayText] = list = [];
-                order.Add(e.DisplayText);
+                members[key] = list = [];
+                order.Add(key);
             }
 
             list.Add(e);
         }
 
-        return order.Select(t => new ExplanationGroup(t, members[t])).ToList();
+        return order.Select(key => new ExplanationGroup(members[key][0].DisplayText, members[key])).ToList();
     }
 
     /// <summary>
