@@ -1,16 +1,12 @@
 using Attribution.Evaluation;
 using Attribution.Methods;
-using Attribution.Training;
+using Attribution.Tests.Training;
 
 namespace Attribution.Tests.Evaluation;
 
 /// <summary>Counterfactual comparison: word replacements, the word alignment, and a sentiment flip on the default model.</summary>
-public sealed class CounterfactualTests : IDisposable
+public sealed class CounterfactualTests
 {
-    private readonly string cache = Directory.CreateTempSubdirectory("attribution-counterfactual-").FullName;
-
-    public void Dispose() => Directory.Delete(cache, recursive: true);
-
     [Theory]
     [InlineData("a tedious film", "tedious=exciting", "a exciting film")]
     [InlineData("Tedious, TEDIOUS and tedious.", "tedious=exciting", "Exciting, EXCITING and exciting.")]
@@ -52,7 +48,7 @@ public sealed class CounterfactualTests : IDisposable
     [Fact]
     public void Replacing_the_sentiment_word_flips_the_prediction_and_pairs_the_words()
     {
-        using var model = DefaultModel.GetOrTrain(cache);
+        using var model = TrainedDefaultModel.Load();
         const string original = "an enjoyable but unfunny dialogue";
         var report = Counterfactuals.Compare(model, original, [Counterfactuals.Replace(original, ["unfunny=excellent"])], [new GradientXInput(), new Occlusion()]);
         report.Prediction.Should().Be("negative");
@@ -70,7 +66,7 @@ public sealed class CounterfactualTests : IDisposable
     [Fact]
     public void A_text_longer_than_the_model_takes_is_predicted_truncated_as_it_is_explained_or_refused_naming_it()
     {
-        using var model = DefaultModel.GetOrTrain(cache);
+        using var model = TrainedDefaultModel.Load();
         var limit = model.MaxLength!.Value;
         var original = string.Join(' ', Enumerable.Repeat("an enjoyable dialogue", limit));
         var edited = Counterfactuals.Replace(original, ["enjoyable=unfunny"]);

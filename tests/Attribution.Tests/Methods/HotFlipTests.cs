@@ -1,5 +1,6 @@
 using Attribution.Methods;
 using Attribution.Models;
+using Attribution.Tests.Training;
 using Attribution.Training;
 using Xunit.Abstractions;
 
@@ -10,16 +11,12 @@ namespace Attribution.Tests.Methods;
 /// the prediction when the edited texts are run again, each edit swaps whole words for vocabulary words, and the
 /// first-order estimate points the right way for the flips it keeps.
 /// </summary>
-public sealed class HotFlipTests(ITestOutputHelper output) : IDisposable
+public sealed class HotFlipTests(ITestOutputHelper output)
 {
-    private readonly string cache = Directory.CreateTempSubdirectory("attribution-hotflip-").FullName;
-
-    public void Dispose() => Directory.Delete(cache, recursive: true);
-
     [Fact]
     public void Returned_flips_change_the_prediction_when_run_again()
     {
-        using var model = DefaultModel.GetOrTrain(cache);
+        using var model = TrainedDefaultModel.Load();
         var corpus = DefaultModel.Corpus();
         var texts = corpus.Test.Take(40).Select(e => e.Text).ToArray();
         var predictions = model.Predict(texts);
@@ -60,7 +57,7 @@ public sealed class HotFlipTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Bad_settings_are_refused()
     {
-        using var model = DefaultModel.GetOrTrain(cache);
+        using var model = TrainedDefaultModel.Load();
         var act = () => new HotFlip { CandidatesPerPosition = 0 }.Generate(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*candidates per position (0)*");
     }
