@@ -220,7 +220,8 @@ public sealed class LayerConductance : ConductanceMethod
                     for (var j = 0; j < intervals; j++)
                     {
                         using var step = activations[j + 1] - activations[j];
-                        using var meanGradient = (gradients[j] + gradients[j + 1]) * 0.5;
+                        using var gradientSum = gradients[j].Plus(gradients[j + 1]);
+                        using var meanGradient = gradientSum.Times(0.5);
                         using var term = step * meanGradient;
                         total.PlusInPlace(term);
                     }

@@ -14,6 +14,9 @@ namespace Attribution.Training;
 /// </summary>
 public sealed class AdamW : IDisposable
 {
+    // α = 1 of the in-place addition of ε, held for the process (see KeptScalars).
+    private static readonly Scalar One = 1.ToScalar();
+
     private readonly Tensor[] parameters;
     private readonly Tensor?[] expAvg;
     private readonly Tensor?[] expAvgSq;
@@ -118,18 +121,27 @@ public sealed class AdamW : IDisposable
 
             var m = expAvg[i]!;
             var v = expAvgSq[i]!;
+            // Every number is a Scalar held until libtorch has used it: a temporary one can be freed by a garbage
+            // collection on another thread while the operation reads it (see KeptScalars).
             if (WeightDecay != 0)
             {
-                p.mul_(1 - (LearningRate * WeightDecay));
+                using var decay = (1 - (LearningRate * WeightDecay)).ToScalar();
+                p.mul_(decay);
             }
 
-            m.mul_(Beta1).add_(grad, 1 - Beta1);
-            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
             var biasCorrection1 = 1 - Math.Pow(Beta1, t);
             var biasCorrection2 = 1 - Math.Pow(Beta2, t);
-            var stepSize = LearningRate / biasCorrection1;
-            var denominator = v.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(Epsilon);
-            p.addcdiv_(m, denominator, -stepSize);
+            using var beta1 = Beta1.ToScalar();
+            using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+            using var beta2 = Beta2.ToScalar();
+            using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+            using var correction2 = Math.Sqrt(biasCorrection2).ToScalar();
+            using var epsilon = Epsilon.ToScalar();
+            using var step = (-(LearningRate / biasCorrection1)).ToScalar();
+            m.mul_(beta1).add_(grad, oneMinusBeta1);
+            v.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
+            var denominator = v.sqrt().div_(correction2).add_(epsilon, One);
+            p.addcdiv_(m, denominator, step);
         }
     }
 

@@ -399,9 +399,11 @@ public sealed class Trainer
         var coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
         {
+            // Held until libtorch has used it (see KeptScalars).
+            using var scale = coefficient.ToScalar();
             foreach (var g in grads)
             {
-                g.mul_(coefficient);
+                g.mul_(scale);
             }
         }
     }

@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,6 +22,9 @@ public sealed class AttentionRollout : TextAttributor
     /// <summary>The note every result carries.</summary>
     public const string NotFaithful =
         "attention is not a faithful attribution (Bastings and Filippova 2020): these scores show where the model attended, not why it decided; check them with the scorecard";
+
+    // Numbers held until libtorch has used them (see KeptScalars): this one for the process.
+    private static readonly Scalar Zero = 0.ToScalar();
 
     /// <summary>Weight each layer's attention by its gradient (Chefer et al. 2021) instead of plain rollout.</summary>
     public bool GradientWeighted { get; init; }
@@ -58,7 +62,7 @@ public sealed class AttentionRollout : TextAttributor
             var (_, attention) = AttentionCapture.Run(context.Model, modules, context.Batch.Input);
             foreach (var a in attention)
             {
-                var layer = (a.to(ScalarType.Float64).mean([1]) + identity) / 2.0;
+                var layer = a.to(ScalarType.Float64).mean([1]).Plus(identity).DividedBy(2.0);
                 rollout = layer.matmul(rollout);
             }
         }
@@ -72,8 +76,8 @@ public sealed class AttentionRollout : TextAttributor
             for (var l = 0; l < attention.Count; l++)
             {
                 var weighted = (gradients[l] ?? zeros_like(attention[l])) * attention[l].detach();
-                var layer = weighted.clamp_min(0).to(ScalarType.Float64).mean([1]);
-                rollout = rollout + layer.matmul(rollout);
+                var layer = weighted.clamp_min(Zero).to(ScalarType.Float64).mean([1]);
+                rollout = rollout.Plus(layer.matmul(rollout));
             }
         }
 

@@ -160,7 +160,8 @@ public static class LrpRules
     {
         const double Small = 1e-4;
         using var magnitude = x.abs();
-        using var small = magnitude.lt(Small);
+        using var threshold = Small.ToScalar();
+        using var small = magnitude.lt(threshold);
         using var ones = ones_like(x);
         using var safe = where(small, ones, x);
         using var t = x.tanh();

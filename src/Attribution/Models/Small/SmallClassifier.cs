@@ -75,7 +75,8 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, IComposit
     private Tensor SeededDropout(Tensor input)
     {
         using var draws = rand(input.shape, input.dtype, input.device, generator: DropoutGenerator);
-        using var keep = draws.ge(Config.Dropout);
+        using var dropout = Config.Dropout.ToScalar();
+        using var keep = draws.ge(dropout);
         using var kept = input.mul(keep);
         return kept.DividedBy(1.0 - Config.Dropout);
     }
