@@ -66,7 +66,7 @@ public sealed class NoiseTunnel : TextAttributor
 
     /// <summary>
     /// Absolute standard deviation of the noise. When null (default), it is <see cref="NoiseLevel"/> × (max − min) of
-    /// the batch's activation at the layer, as the SmoothGrad paper sets it.
+    /// each text's activation at the layer over its real tokens, as the SmoothGrad paper sets it per input.
     /// </summary>
     public double? Stdev { get; init; }
 
@@ -140,20 +140,20 @@ public sealed class NoiseTunnel : TextAttributor
     protected override MethodOutput Attribute(AttributionContext context)
     {
         using var generator = new Generator(Seed);
-        double? sigma = Stdev;
         Tensor? sum = null;
         Tensor? sumOfSquares = null;
         Tensor Perturb(Tensor activation)
         {
-            if (sigma is null)
+            using var noise = randn(activation.shape, activation.dtype, generator: generator);
+            if (Stdev is { } stdev)
             {
-                using var noGrad = no_grad();
-                sigma = NoiseLevel * (activation.max().ToDouble() - activation.min().ToDouble());
+                using var scaledNoise = noise.Times(stdev);
+                return activation.Plus(scaledNoise);
             }
 
-            using var noise = randn(activation.shape, activation.dtype, generator: generator);
-            using var scaledNoise = noise.Times(sigma.Value);
-            return activation.Plus(scaledNoise);
+            using var sigma = RelativeStdev(context, activation);
+            using var scaled = noise * sigma;
+            return activation.Plus(scaled);
         }
 
         // Adaptive integration refines each noisy copy on its own: what each copy used is gathered per text.
@@ -207,6 +207,34 @@ public sealed class NoiseTunnel : TextAttributor
         }
 
         return new MethodOutput(result, PerDimension: true);
+    }
+
+    /// <summary>
+    /// <see cref="NoiseLevel"/> × (max − min) of each row's activation over its text's real tokens, shaped to
+    /// broadcast over the row ([rows, 1, …]): the SmoothGrad paper scales the noise to each input's own range, so a
+    /// text's noise does not grow with another text of its batch or with the padding.
+    /// </summary>
+    private Tensor RelativeStdev(AttributionContext context, Tensor activation)
+    {
+        using var noGrad = no_grad();
+        var rows = (int)activation.size(0);
+
+        // The rows are the batch's (possibly repeated), or, in a pass shared across classes, one per distinct text.
+        var lengths = context.SharedTexts is { } sharing && rows == sharing.Representatives.Length
+            ? sharing.Representatives.Select(r => context.Batch.Lengths[r]).ToArray()
+            : rows % context.Size == 0
+                ? Enumerable.Range(0, rows).Select(r => context.Batch.Lengths[r % context.Size]).ToArray()
+                : throw new InvalidOperationException($"a noise tunnel perturbed an activation of {rows} rows in a batch of {context.Size} texts");
+        var hasTokenAxis = activation.dim() >= 2 && activation.size(1) == context.Length;
+        var sigmas = new double[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            using var row = activation.select(0, r);
+            using var real = hasTokenAxis ? row.narrow(0, 0, lengths[r]) : row.alias();
+            sigmas[r] = NoiseLevel * (real.max().ToDouble() - real.min().ToDouble());
+        }
+
+        return tensor(sigmas, ScalarType.Float64).to(activation.dtype).view([rows, .. Enumerable.Repeat(1L, (int)activation.dim() - 1)]);
     }
 
     /// <summary>Per text, the steps, gradient evaluations and cap notes of each noisy copy's adaptive integration.</summary>

@@ -83,4 +83,72 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
         var scale = expected.Max(Math.Abs);
         result.Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * scale, $"{type}: [{string.Join(", ", result.Scores)}] vs [{string.Join(", ", expected)}]");
     }
+
+    /// <summary>
+    /// The default noise scale is each text's own: σ_b = 0.15 × (max − min) of text b's embeddings over its real
+    /// tokens (the SmoothGrad paper scales the noise to each input), not the range of the whole padded batch, which a
+    /// longer batch-mate or the padding's embedding would widen. Two texts of different lengths are explained in one
+    /// batch (sorted by length: "film" is row 0, padded to 5 tokens); the noise is the batch's [2, 5, dim] draw per
+    /// sample, reproduced here. Tolerance 1e-5 relative (float32 model, float64 reference).
+    /// </summary>
+    [Fact]
+    public void The_default_noise_scale_is_each_texts_own_range()
+    {
+        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        using var _ = model;
+
+        // "dull" gets a long embedding, so the longer text's range is several times the short one's.
+        using (no_grad())
+        {
+            module.embedding.weight![tokenizer.Encode("dull").Ids[1]].mul_(6.0);
+        }
+
+        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
+        var embedding = Flat(module.embedding.weight!);
+        var w1 = Flat(module.hidden.weight!);
+        var c1 = Flat(module.hidden.bias!);
+        var w2 = Flat(module.output.weight!);
+        string[] texts = ["film", Text];
+        var ids = texts.Select(t => tokenizer.Encode(t).Ids).ToArray();
+        var length = ids.Max(i => i.Length);
+        ids[0].Length.Should().BeLessThan(length, "the short text is padded in the batch");
+
+        var x = ids.Select(row => row.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray()).ToArray();
+        double[] Gradient(double[][] e)
+        {
+            var n = e.Length;
+            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
+            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
+        }
+
+        var sigmas = x.Select(rows => 0.15 * (rows.Max(r => r.Max()) - rows.Min(r => r.Min()))).ToArray();
+        sigmas[1].Should().BeGreaterThan(2 * sigmas[0], "the two texts' ranges differ, so a shared scale would show");
+        var expected = x.Select(rows => new double[rows.Length]).ToArray();
+        using (var generator = new Generator(Seed))
+        {
+            for (var s = 0; s < Samples; s++)
+            {
+                using var noise = randn([2, length, Dim], ScalarType.Float32, generator: generator);
+                var z = Flat(noise);
+                for (var b = 0; b < 2; b++)
+                {
+                    var noisy = x[b].Select((row, t) => row.Select((v, d) => v + (z[(((b * length) + t) * Dim) + d] * sigmas[b])).ToArray()).ToArray();
+                    var g = Gradient(noisy);
+                    for (var t = 0; t < noisy.Length; t++)
+                    {
+                        expected[b][t] += Enumerable.Range(0, Dim).Sum(d => noisy[t][d] * g[d]) / Samples;
+                    }
+                }
+            }
+        }
+
+        var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = Samples, Seed = Seed };
+        var results = tunnel.Attribute(model, texts, new AttributionOptions { Target = Attribution.Methods.Target.Class(Target) });
+        for (var b = 0; b < 2; b++)
+        {
+            var scale = expected[b].Max(Math.Abs);
+            results[b].Scores.Should().Equal(expected[b], (a, e) => Math.Abs(a - e) <= 1e-5 * scale,
+                $"text {b}: [{string.Join(", ", results[b].Scores)}] vs [{string.Join(", ", expected[b])}]");
+        }
+    }
 }
