@@ -16,7 +16,7 @@ public enum NoiseTunnelType
     /// <summary>Mean of the squared attributions.</summary>
     SmoothGradSquared,
 
-    /// <summary>Variance of the attributions (VarGrad).</summary>
+    /// <summary>Variance of the attributions over the samples, divided by their number as Captum's (VarGrad); never negative.</summary>
     VarGrad,
 }
 
@@ -142,6 +142,12 @@ public sealed class NoiseTunnel : TextAttributor
         using var generator = new Generator(Seed);
         Tensor? sum = null;
         Tensor? sumOfSquares = null;
+
+        // VarGrad: Welford's running mean and sum of squared deviations, whose increments are never negative, instead
+        // of E[a²] − E[a]², which cancels where the variance is small next to the mean (float32 leaves rounding
+        // noise there, often negative).
+        Tensor? runningMean = null;
+        Tensor? squaredDeviations = null;
         Tensor Perturb(Tensor activation)
         {
             using var noise = randn(activation.shape, activation.dtype, generator: generator);
@@ -186,6 +192,21 @@ public sealed class NoiseTunnel : TextAttributor
                 sum.PlusInPlace(attributions);
                 sumOfSquares!.PlusInPlace(attributions.square());
             }
+
+            if (Type == NoiseTunnelType.VarGrad)
+            {
+                if (runningMean is null)
+                {
+                    runningMean = attributions.clone().MoveToOuterDisposeScope();
+                    squaredDeviations = zeros_like(attributions).MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    var before = attributions - runningMean;
+                    runningMean.PlusInPlace(before.DividedBy(s + 1));
+                    squaredDeviations!.PlusInPlace(before * (attributions - runningMean));
+                }
+            }
         }
 
         Tensor result;
@@ -197,7 +218,7 @@ public sealed class NoiseTunnel : TextAttributor
             {
                 NoiseTunnelType.SmoothGrad => mean,
                 NoiseTunnelType.SmoothGradSquared => meanOfSquares,
-                _ => meanOfSquares - mean.square(),
+                _ => squaredDeviations!.DividedBy(Samples),
             };
         }
 

@@ -151,4 +151,69 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
                 $"text {b}: [{string.Join(", ", results[b].Scores)}] vs [{string.Join(", ", expected[b])}]");
         }
     }
+
+    /// <summary>
+    /// VarGrad where the variance is tiny next to the mean (σ = 1e-4 on embeddings of size ~1: variance ~1e-8 of the
+    /// squared mean): the variance of the samples' attributions, computed here in float64 from the same draws as the
+    /// mean of squared deviations. E[a²] − E[a]² in float32 loses it entirely (its rounding, ~1e-7 of the mean², is
+    /// larger than the variance, and often negative). Tolerance 2e-2 relative: each attribution is a float32 number
+    /// whose rounding (~1e-7 relative) is ~1e-3 of its deviation from the mean. With no noise the variance is exactly 0.
+    /// </summary>
+    [Fact]
+    public void Var_grad_is_the_variance_where_it_is_small_next_to_the_mean()
+    {
+        const double stdev = 1e-4;
+        const int samples = 8;
+        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        using var _ = model;
+        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
+        var embedding = Flat(module.embedding.weight!);
+        var w1 = Flat(module.hidden.weight!);
+        var c1 = Flat(module.hidden.bias!);
+        var w2 = Flat(module.output.weight!);
+        var ids = tokenizer.Encode(Text).Ids;
+        var n = ids.Length;
+        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray();
+        double[] Gradient(double[][] e)
+        {
+            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
+            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
+        }
+
+        var draws = new List<double[,]>();
+        using (var generator = new Generator(Seed))
+        {
+            for (var s = 0; s < samples; s++)
+            {
+                using var noise = randn([1, n, Dim], ScalarType.Float32, generator: generator);
+                var z = Flat(noise);
+                var noisy = x.Select((row, t) => row.Select((v, d) => v + (z[(t * Dim) + d] * stdev)).ToArray()).ToArray();
+                var g = Gradient(noisy);
+                var a = new double[n, Dim];
+                for (var t = 0; t < n; t++)
+                {
+                    for (var d = 0; d < Dim; d++)
+                    {
+                        a[t, d] = noisy[t][d] * g[d];
+                    }
+                }
+
+                draws.Add(a);
+            }
+        }
+
+        var expected = Enumerable.Range(0, n).Select(t => Enumerable.Range(0, Dim).Sum(d =>
+        {
+            var mean = draws.Average(a => a[t, d]);
+            return draws.Average(a => (a[t, d] - mean) * (a[t, d] - mean));
+        })).ToArray();
+
+        var options = new AttributionOptions { Target = Attribution.Methods.Target.Class(Target) };
+        var result = new NoiseTunnel(new GradientXInput()) { Samples = samples, Seed = Seed, Stdev = stdev, Type = NoiseTunnelType.VarGrad }.Attribute(model, [Text], options)[0];
+        result.Scores.Should().Equal(expected, (a, e) => Math.Abs(a - e) <= 2e-2 * e,
+            $"[{string.Join(", ", result.Scores)}] vs [{string.Join(", ", expected)}]");
+
+        var still = new NoiseTunnel(new GradientXInput()) { Samples = 7, Stdev = 0, Type = NoiseTunnelType.VarGrad }.Attribute(model, [Text], options)[0];
+        still.Scores.Should().OnlyContain(v => v == 0, "identical samples have no variance");
+    }
 }
