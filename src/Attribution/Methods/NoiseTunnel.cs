@@ -25,7 +25,8 @@ public enum NoiseTunnelType
 /// <see cref="IntegratedGradients"/>: the inner method runs <see cref="Samples"/> times with Gaussian noise added to
 /// the activation it attributes to (the word embeddings by default; Captum adds noise to the token ids, which breaks,
 /// #1281), and the per-dimension attributions are combined (mean, mean of squares, or variance) before the inner
-/// method's per-token reduction. Seeded: the same seed gives the same result.
+/// method's per-token reduction. Seeded: the same seed gives the same result, and a text's result does not depend on
+/// the batch it is in (each text draws its noise, for its real tokens, from a generator of its own).
 /// </summary>
 public sealed class NoiseTunnel : TextAttributor
 {
@@ -139,7 +140,23 @@ public sealed class NoiseTunnel : TextAttributor
     /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
-        using var generator = new Generator(Seed);
+        // A generator per text, seeded alike, so a text draws the same noise alone, in any batch and for any class.
+        var generators = Enumerable.Range(0, context.Size).Select(_ => new Generator(Seed)).ToArray();
+        try
+        {
+            return Combine(context, generators);
+        }
+        finally
+        {
+            foreach (var generator in generators)
+            {
+                generator.Dispose();
+            }
+        }
+    }
+
+    private MethodOutput Combine(AttributionContext context, Generator[] generators)
+    {
         Tensor? sum = null;
         Tensor? sumOfSquares = null;
 
@@ -150,7 +167,7 @@ public sealed class NoiseTunnel : TextAttributor
         Tensor? squaredDeviations = null;
         Tensor Perturb(Tensor activation)
         {
-            using var noise = randn(activation.shape, activation.dtype, generator: generator);
+            using var noise = Noise(context, generators, activation);
             if (Stdev is { } stdev)
             {
                 using var scaledNoise = noise.Times(stdev);
@@ -231,6 +248,44 @@ public sealed class NoiseTunnel : TextAttributor
     }
 
     /// <summary>
+    /// Which row of the batch each row of <paramref name="activation"/> is: the batch's rows (possibly repeated), or,
+    /// in a pass shared across classes, one row per distinct text.
+    /// </summary>
+    private static int[] BatchRows(AttributionContext context, Tensor activation)
+    {
+        var rows = (int)activation.size(0);
+        return context.SharedTexts is { } sharing && rows == sharing.Representatives.Length
+            ? sharing.Representatives
+            : rows % context.Size == 0
+                ? Enumerable.Range(0, rows).Select(r => r % context.Size).ToArray()
+                : throw new InvalidOperationException($"a noise tunnel perturbed an activation of {rows} rows in a batch of {context.Size} texts");
+    }
+
+    /// <summary>The tensor of a row's real tokens (the whole row where the activation has no token axis).</summary>
+    private static Tensor RealPart(AttributionContext context, Tensor activation, Tensor row, int batchRow) =>
+        activation.dim() >= 2 && activation.size(1) == context.Length ? row.narrow(0, 0, context.Batch.Lengths[batchRow]) : row.alias();
+
+    /// <summary>
+    /// Standard normal noise of the activation's shape: each row's real tokens drawn from its text's generator
+    /// ([tokens, …]), the padding left at 0.
+    /// </summary>
+    private static Tensor Noise(AttributionContext context, Generator[] generators, Tensor activation)
+    {
+        using var noGrad = no_grad();
+        var batchRows = BatchRows(context, activation);
+        var noise = zeros_like(activation);
+        for (var r = 0; r < batchRows.Length; r++)
+        {
+            using var row = noise.select(0, r);
+            using var real = RealPart(context, activation, row, batchRows[r]);
+            using var draw = randn(real.shape, activation.dtype, generator: generators[batchRows[r]]);
+            real.copy_(draw);
+        }
+
+        return noise;
+    }
+
+    /// <summary>
     /// <see cref="NoiseLevel"/> × (max − min) of each row's activation over its text's real tokens, shaped to
     /// broadcast over the row ([rows, 1, …]): the SmoothGrad paper scales the noise to each input's own range, so a
     /// text's noise does not grow with another text of its batch or with the padding.
@@ -238,20 +293,13 @@ public sealed class NoiseTunnel : TextAttributor
     private Tensor RelativeStdev(AttributionContext context, Tensor activation)
     {
         using var noGrad = no_grad();
-        var rows = (int)activation.size(0);
-
-        // The rows are the batch's (possibly repeated), or, in a pass shared across classes, one per distinct text.
-        var lengths = context.SharedTexts is { } sharing && rows == sharing.Representatives.Length
-            ? sharing.Representatives.Select(r => context.Batch.Lengths[r]).ToArray()
-            : rows % context.Size == 0
-                ? Enumerable.Range(0, rows).Select(r => context.Batch.Lengths[r % context.Size]).ToArray()
-                : throw new InvalidOperationException($"a noise tunnel perturbed an activation of {rows} rows in a batch of {context.Size} texts");
-        var hasTokenAxis = activation.dim() >= 2 && activation.size(1) == context.Length;
+        var batchRows = BatchRows(context, activation);
+        var rows = batchRows.Length;
         var sigmas = new double[rows];
         for (var r = 0; r < rows; r++)
         {
             using var row = activation.select(0, r);
-            using var real = hasTokenAxis ? row.narrow(0, 0, lengths[r]) : row.alias();
+            using var real = RealPart(context, activation, row, batchRows[r]);
             sigmas[r] = NoiseLevel * (real.max().ToDouble() - real.min().ToDouble());
         }
 
