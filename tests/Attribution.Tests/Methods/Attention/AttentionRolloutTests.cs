@@ -141,6 +141,90 @@ public sealed class AttentionRolloutTests : IDisposable
         e.Method.Should().Be("grad-attention-rollout");
     }
 
+    /// <summary>
+    /// Gradient-weighted rollout over two layers of two heads, in Chefer et al.'s order: R₁ = I + Ā₁, R₂ = R₁ + Ā₂·R₁
+    /// with Ā_l = mean over heads of max(0, ∇A_l ⊙ A_l), row 0, the gradients of the target logit taken here at both
+    /// softmax outputs. Ā₁·Ā₂ ≠ Ā₂·Ā₁, so the order shows (R₁·Ā₂ misses by a few percent, far above the 1e-5 tolerance).
+    /// </summary>
+    [Fact]
+    public void Gradient_weighted_rollout_adds_each_layer_on_the_left_in_order()
+    {
+        using var model = Bert(layers: 2, heads: 2, seed: 21);
+        const string text = "superb cast a dull film";
+        var e = new AttentionRollout { GradientWeighted = true }.Explain(model, text, new ExplainOptions { Target = Target.Class(0), Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        using var scope = NewDisposeScope();
+        var batch = model.Encode([text]);
+        var softmaxes = model.Module.SelfAndDescendants().Select(m => m.Module).OfType<AttentionSoftmax>().ToArray();
+        softmaxes.Should().HaveCount(2);
+        var leaves = new Tensor?[2];
+        var hooks = softmaxes.Select((m, l) => ModuleHooks.AddForwardHook(m, (_, _, output) =>
+        {
+            // Kept in the graph (not a detached leaf): ∇A₁ includes the path through layer 2's attention, as autograd
+            // gives Chefer et al.'s attention gradients.
+            leaves[l] = ((Tensor)output).alias();
+            return null;
+        })).ToArray();
+        double[,] product;
+        try
+        {
+            using var grad = enable_grad();
+            var logit = model.Module.call(batch.Input)[0, 0];
+            var gradients = autograd.grad([logit], [leaves[0]!, leaves[1]!]);
+            var n = (int)leaves[0]!.size(-1);
+            double[,] Averaged(int l)
+            {
+                var heads = (gradients[l] * leaves[l]!.detach()).clamp_min(0)[0].to(ScalarType.Float64);
+                var values = heads.contiguous().data<double>().ToArray();
+                var m = new double[n, n];
+                for (var q = 0; q < n; q++)
+                {
+                    for (var k = 0; k < n; k++)
+                    {
+                        m[q, k] = (values[(q * n) + k] + values[(n * n) + (q * n) + k]) / 2;
+                    }
+                }
+
+                return m;
+            }
+
+            var (a1, a2) = (Averaged(0), Averaged(1));
+            var r1 = new double[n, n];
+            for (var q = 0; q < n; q++)
+            {
+                for (var k = 0; k < n; k++)
+                {
+                    r1[q, k] = (q == k ? 1 : 0) + a1[q, k];
+                }
+            }
+
+            product = new double[n, n];
+            for (var q = 0; q < n; q++)
+            {
+                for (var k = 0; k < n; k++)
+                {
+                    var left = 0.0;
+                    for (var m = 0; m < n; m++)
+                    {
+                        left += a2[q, m] * r1[m, k];
+                    }
+
+                    product[q, k] = r1[q, k] + left;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var hook in hooks)
+            {
+                hook.Dispose();
+            }
+        }
+
+        var expected = Enumerable.Range(0, product.GetLength(1)).Select(j => product[0, j]).ToArray();
+        e.Scores.Should().Equal(expected, (x, y) => Math.Abs(x - y) <= 1e-5 * Math.Max(1, Math.Abs(y)),
+            $"[{string.Join(", ", e.Scores)}] vs [{string.Join(", ", expected)}]");
+    }
+
     /// <summary>A model without attention modules is refused, naming what it needs.</summary>
     [Fact]
     public void A_model_without_attention_modules_is_refused()
