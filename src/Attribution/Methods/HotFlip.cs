@@ -55,9 +55,13 @@ public sealed class HotFlip
     {
         ArgumentNullException.ThrowIfNull(model);
         Internal.TextArguments.Check([text]);
-        if (Positions < 1 || CandidatesPerPosition < 1 || maxEdits < 1)
+        foreach (var (name, value) in new[] { (nameof(Positions), Positions), (nameof(CandidatesPerPosition), CandidatesPerPosition), (nameof(maxEdits), maxEdits) })
         {
-            throw new ArgumentOutOfRangeException(nameof(Positions), $"positions ({Positions}), candidates per position ({CandidatesPerPosition}) and maxEdits ({maxEdits}) must be at least 1");
+            if (value < 1)
+            {
+                throw new ArgumentOutOfRangeException(name, value,
+                    $"positions ({Positions}), candidates per position ({CandidatesPerPosition}) and maxEdits ({maxEdits}) must be at least 1: set {name} to 1 or more");
+            }
         }
 
         if (model.Module.Submodule(model.WordEmbeddingPath) is not TorchSharp.Modules.Embedding embedding)

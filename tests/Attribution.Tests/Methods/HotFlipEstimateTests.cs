@@ -51,4 +51,18 @@ public sealed class HotFlipEstimateTests : IDisposable
             best.Should().Contain(flip.To);
         }
     }
+
+    /// <summary>A bad setting is refused with that setting named (not always Positions) and its value.</summary>
+    [Theory]
+    [InlineData(0, 10, 5, "Positions")]
+    [InlineData(1, 0, 5, "CandidatesPerPosition")]
+    [InlineData(1, 10, 0, "maxEdits")]
+    public void A_bad_setting_is_refused_by_its_own_name(int positions, int candidates, int maxEdits, string name)
+    {
+        var (model, _, _) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        using var _ = model;
+        var act = () => new HotFlip { Positions = positions, CandidatesPerPosition = candidates }.Generate(model, Text, maxEdits);
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ActualValue.Should().Be(0);
+    }
 }
