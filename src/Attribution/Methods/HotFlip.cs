@@ -109,8 +109,9 @@ public sealed class HotFlip
         var edits = perPosition.SelectMany(c => c.Select(f => (IReadOnlyList<TokenFlip>)[f])).ToList();
         if (Positions > 1)
         {
-            var best = perPosition.OrderBy(c => c[0].Estimate).Take(Positions).ToList();
-            for (var k = 0; k < best[0].Count; k++)
+            // A position without candidates (no other vocabulary word fits there) has nothing to combine.
+            var best = perPosition.Where(c => c.Count > 0).OrderBy(c => c[0].Estimate).Take(Positions).ToList();
+            for (var k = 0; k < (best.Count == 0 ? 0 : best[0].Count); k++)
             {
                 edits.Add([best[0][k], .. best.Skip(1).Select(c => c[0])]);
             }

@@ -65,4 +65,17 @@ public sealed class HotFlipEstimateTests : IDisposable
         act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);
         act.Should().Throw<ArgumentOutOfRangeException>().Which.ActualValue.Should().Be(0);
     }
+
+    /// <summary>
+    /// With a vocabulary of one word there is nothing to swap it for: several positions give no edit, as one position
+    /// does, instead of failing on the empty candidate list.
+    /// </summary>
+    [Fact]
+    public void Positions_without_candidates_give_no_edit()
+    {
+        var (model, _, _) = MaskedMeanKit.Create(root, ["film"], Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        using var _ = model;
+        new HotFlip().Generate(model, "film film").Should().BeEmpty();
+        new HotFlip { Positions = 2 }.Generate(model, "film film").Should().BeEmpty();
+    }
 }
