@@ -3,7 +3,6 @@ using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Tests.Models;
-using Attribution.Text.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,32 +34,10 @@ public sealed class EmbeddingMetricsTests : IDisposable
             model.embedding.weight!.zero_();
         }
 
-        double[] Row(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
-        var embedding = Row(model.embedding.weight!);
-        var w1 = Row(model.hidden.weight!);
-        var c1 = Row(model.hidden.bias!);
-        var w2 = Row(model.output.weight!);
-        var c2 = Row(model.output.bias!);
-        var ids = tokenizer.Encode(text, maxLength: maxLength).Ids;
-        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => embedding[(id * Dim) + d]).ToArray()).ToArray();
-
-        double[] H(double[][] e)
-        {
-            var n = e.Length;
-            return Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(row => row[d]) / n))).ToArray();
-        }
-
-        double F(double[][] e)
-        {
-            var h = H(e);
-            return c2[Target] + Enumerable.Range(0, Hidden).Sum(j => w2[(Target * Hidden) + j] * h[j]);
-        }
-
-        double[] Gradient(double[][] e)
-        {
-            var h = H(e);
-            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / e.Length).ToArray();
-        }
+        var form = new MaskedMeanClosedForm(model);
+        var x = form.Embeddings(tokenizer.Encode(text, maxLength: maxLength).Ids);
+        double F(double[][] e) => form.Logits(e)[Target];
+        double[] Gradient(double[][] e) => form.LogitGradient(e, Target);
 
         return (classifier, x, F, Gradient);
     }

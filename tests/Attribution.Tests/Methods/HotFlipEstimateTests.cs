@@ -24,17 +24,11 @@ public sealed class HotFlipEstimateTests : IDisposable
     {
         var (model, module, tokenizer) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
         using var _ = model;
-        double[] Flat(TorchSharp.torch.Tensor t) => t.to(TorchSharp.torch.ScalarType.Float64).data<double>().ToArray();
-        var table = Flat(module.embedding.weight!);
-        var w1 = Flat(module.hidden.weight!);
-        var c1 = Flat(module.hidden.bias!);
-        var w2 = Flat(module.output.weight!);
+        var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
-        var n = ids.Length;
-        double E(long id, int d) => table[(id * Dim) + d];
-        var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * ids.Sum(id => E(id, d)) / n))).ToArray();
+        double E(long id, int d) => form.Embedding(id)[d];
         var label = model.Predict([Text])[0].Label;
-        var g = Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w2[(label * Hidden) + j] * (1 - (h[j] * h[j])) * w1[(j * Dim) + d]) / n).ToArray();
+        var g = form.LogitGradient(form.Embeddings(ids), label);
 
         var edits = new HotFlip { CandidatesPerPosition = 2 }.Generate(model, Text, maxEdits: 100);
         edits.Should().HaveCount(3 * 2, "two candidates at each of the three words");

@@ -33,19 +33,11 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
         var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
         using var _ = model;
         double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
-        var embedding = Flat(module.embedding.weight!);
-        var w1 = Flat(module.hidden.weight!);
-        var c1 = Flat(module.hidden.bias!);
-        var w2 = Flat(module.output.weight!);
+        var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
         var n = ids.Length;
-        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray();
-
-        double[] Gradient(double[][] e)
-        {
-            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
-            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
-        }
+        var x = form.Embeddings(ids);
+        double[] Gradient(double[][] e) => form.LogitGradient(e, Target);
 
         // σ = 0.15 × (max − min) of the activation, then one randn draw of its shape per sample from the seed.
         var sigma = 0.15 * (x.Max(r => r.Max()) - x.Min(r => r.Min()));
@@ -104,22 +96,14 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
         }
 
         double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
-        var embedding = Flat(module.embedding.weight!);
-        var w1 = Flat(module.hidden.weight!);
-        var c1 = Flat(module.hidden.bias!);
-        var w2 = Flat(module.output.weight!);
+        var form = new MaskedMeanClosedForm(module);
         string[] texts = ["film", Text];
         var ids = texts.Select(t => tokenizer.Encode(t).Ids).ToArray();
         var length = ids.Max(i => i.Length);
         ids[0].Length.Should().BeLessThan(length, "the short text is padded in the batch");
 
-        var x = ids.Select(row => row.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray()).ToArray();
-        double[] Gradient(double[][] e)
-        {
-            var n = e.Length;
-            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
-            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
-        }
+        var x = ids.Select(form.Embeddings).ToArray();
+        double[] Gradient(double[][] e) => form.LogitGradient(e, Target);
 
         var sigmas = x.Select(rows => 0.15 * (rows.Max(r => r.Max()) - rows.Min(r => r.Min()))).ToArray();
         sigmas[1].Should().BeGreaterThan(2 * sigmas[0], "the two texts' ranges differ, so a shared scale would show");
@@ -166,18 +150,11 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
         var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
         using var _ = model;
         double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
-        var embedding = Flat(module.embedding.weight!);
-        var w1 = Flat(module.hidden.weight!);
-        var c1 = Flat(module.hidden.bias!);
-        var w2 = Flat(module.output.weight!);
+        var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
         var n = ids.Length;
-        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => (double)(float)embedding[(id * Dim) + d]).ToArray()).ToArray();
-        double[] Gradient(double[][] e)
-        {
-            var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * e.Sum(r => r[d]) / n))).ToArray();
-            return Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j => w1[(j * Dim) + d] * (1 - (h[j] * h[j])) * w2[(Target * Hidden) + j]) / n).ToArray();
-        }
+        var x = form.Embeddings(ids);
+        double[] Gradient(double[][] e) => form.LogitGradient(e, Target);
 
         var draws = new List<double[,]>();
         using (var generator = new Generator(Seed))

@@ -1,8 +1,6 @@
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Tests.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Attribution.Tests.Methods;
 
@@ -32,17 +30,9 @@ public sealed class ScoreOutputFormulaTests : IDisposable
         var (plain, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 5, scale: 0.9, maxLength: 16);
         using var owner = plain;
         using var model = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["negative", "positive"], maxLength: 16, head: head);
-        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
-        var table = Flat(module.embedding.weight!);
-        var w1 = Flat(module.hidden.weight!);
-        var c1 = Flat(module.hidden.bias!);
-        var w2 = Flat(module.output.weight!);
-        var c2 = Flat(module.output.bias!);
-        var ids = tokenizer.Encode(Text).Ids;
-        var n = ids.Length;
-        var x = ids.Select(id => Enumerable.Range(0, Dim).Select(d => table[(id * Dim) + d]).ToArray()).ToArray();
-        var h = Enumerable.Range(0, Hidden).Select(j => Math.Tanh(c1[j] + Enumerable.Range(0, Dim).Sum(d => w1[(j * Dim) + d] * x.Sum(r => r[d]) / n))).ToArray();
-        var z = Enumerable.Range(0, 2).Select(c => c2[c] + Enumerable.Range(0, Hidden).Sum(j => w2[(c * Hidden) + j] * h[j])).ToArray();
+        var form = new MaskedMeanClosedForm(module);
+        var x = form.Embeddings(tokenizer.Encode(Text).Ids);
+        var z = form.Logits(x);
         var softmax = z.Select(v => Math.Exp(v) / z.Sum(Math.Exp)).ToArray();
         var sigmoid = 1 / (1 + Math.Exp(-z[Target]));
         var dScore = Enumerable.Range(0, 2).Select(c => (head, score) switch
@@ -53,8 +43,7 @@ public sealed class ScoreOutputFormulaTests : IDisposable
             (_, ScoreOutput.Probability) => c == Target ? sigmoid * (1 - sigmoid) : 0,
             _ => c == Target ? 1 - sigmoid : 0,
         }).ToArray();
-        var gradient = Enumerable.Range(0, Dim).Select(d => Enumerable.Range(0, Hidden).Sum(j =>
-            Enumerable.Range(0, 2).Sum(c => dScore[c] * w2[(c * Hidden) + j]) * (1 - (h[j] * h[j])) * w1[(j * Dim) + d]) / n).ToArray();
+        var gradient = form.LogitGradient(x, dScore);
         var expected = x.Select(row => Enumerable.Range(0, Dim).Sum(d => row[d] * gradient[d])).ToArray();
 
         var result = new GradientXInput().Attribute(model, [Text], new AttributionOptions { Target = Attribution.Methods.Target.Class(Target), Score = score })[0];
