@@ -141,6 +141,19 @@ public sealed record TransformerConfig
                     $"{source}: \"position_embedding_type\": \"{positionType}\" is not supported; only \"absolute\" position embeddings are implemented.");
             }
 
+            // "architectures" names the head the checkpoint was saved with: a token classifier, a masked-LM or a bare
+            // encoder would otherwise be read as a sequence classifier (or fail later on a missing pooler).
+            if (document.RootElement.TryGetProperty("architectures", out var architectures) && architectures.ValueKind == JsonValueKind.Array)
+            {
+                var heads = architectures.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()!).ToArray();
+                if (heads.Length > 0 && !heads.Any(n => n.EndsWith("ForSequenceClassification", StringComparison.Ordinal)))
+                {
+                    throw new ModelLoadException(source, "architectures",
+                        $"{source}: \"architectures\" is [{string.Join(", ", heads.Select(n => $"\"{n}\""))}], not a sequence classifier: this library explains whole-text " +
+                        "classifiers (…ForSequenceClassification). Use a checkpoint fine-tuned with AutoModelForSequenceClassification.");
+                }
+            }
+
             var distil = modelType == "distilbert";
             var defaults = new TransformerConfig { ModelType = modelType };
             var config = new TransformerConfig

@@ -103,6 +103,8 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": 10, \"num_attention_heads\": 3 }", "not a multiple", "num_attention_heads")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"2\": \"b\" } }", "every class 0..1", "id2label")]
     [InlineData("{ \"model_type\": \"bert\", \"position_embedding_type\": \"relative_key\" }", "only \"absolute\"", "position_embedding_type")]
+    [InlineData("{ \"model_type\": \"bert\", \"architectures\": [\"BertForTokenClassification\"] }", "\"BertForTokenClassification\"], not a sequence classifier", "architectures")]
+    [InlineData("{ \"model_type\": \"roberta\", \"architectures\": [\"RobertaForMaskedLM\"] }", "not a sequence classifier*AutoModelForSequenceClassification", "architectures")]
     public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
     {
         var dir = TransformerTestKit.WriteFolder(root, json, null);
