@@ -306,10 +306,10 @@ internal static class Output
     /// <summary>
     /// Control characters and bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) replaced,
     /// so a text cannot send escape sequences to the terminal or show the rest of its line reordered (as the table
-    /// format of explain does).
+    /// format of explain does); the Unicode line and paragraph separators (U+2028, U+2029) become spaces.
     /// </summary>
     public static string Printable(string text) =>
-        string.Concat(text.Select(c => char.IsControl(c) || Attribution.Salience.RenderSupport.IsBidiOverride(c) ? '\uFFFD' : c));
+        string.Concat(text.Select(c => c is '\u2028' or '\u2029' ? ' ' : char.IsControl(c) || Attribution.Salience.RenderSupport.IsBidiOverride(c) ? '\uFFFD' : c));
 
     private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "nan";
 

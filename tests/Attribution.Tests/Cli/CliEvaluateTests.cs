@@ -36,6 +36,11 @@ public sealed class CliEvaluateTests
         var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", "a \u001b[2Jred film", "--method", "gradient", "--metric", "comprehensiveness");
         run.Code.Should().Be(0, run.ToString());
         run.Out.Should().NotContain("\u001b").And.Contain("  a \uFFFD[2Jred film\n");
+
+        // A line separator (not a control character) would break the row where a terminal honours it: a space.
+        run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", "a red\u2028film", "--method", "gradient", "--metric", "comprehensiveness");
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().NotContain("\u2028").And.Contain("  a red film\n");
     }
 
     [SkippableFact]

@@ -180,6 +180,16 @@ public class ConsoleRendererTests
     }
 
     [Fact]
+    public void Unicode_line_and_paragraph_separators_are_spaces_like_line_breaks()
+    {
+        // U+2028 and U+2029 are not control characters, but they break lines where they are honoured.
+        var e = SalienceSamples.Make("one\u2028two\u2029three");
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain });
+        output.Should().NotContain("\u2028").And.NotContain("\u2029");
+        output.Should().Contain("one two three");
+    }
+
+    [Fact]
     public void Several_methods_are_listed_under_one_text_with_targets_when_they_differ()
     {
         var a = SalienceSamples.Make(Text);

@@ -269,7 +269,7 @@ public static class ConsoleRenderer
 
     private static string Bold(string text, ColorMode mode) => mode == ColorMode.Plain ? text : $"\u001b[1m{text}{Reset}";
 
-    /// <summary>Line breaks and tabs become spaces; other control characters and bidirectional overrides become U+FFFD.</summary>
+    /// <summary>Line breaks (U+2028 and U+2029 too) and tabs become spaces; other control characters and bidirectional overrides become U+FFFD.</summary>
     private static string Clean(string text)
     {
         var builder = new StringBuilder(text.Length);
@@ -277,7 +277,7 @@ public static class ConsoleRenderer
         {
             builder.Append(c switch
             {
-                '\n' or '\r' or '\t' => ' ',
+                '\n' or '\r' or '\t' or '\u2028' or '\u2029' => ' ',
                 _ when char.IsControl(c) || RenderSupport.IsBidiOverride(c) => '\uFFFD',
                 _ => c,
             });
@@ -285,5 +285,4 @@ public static class ConsoleRenderer
 
         return builder.ToString();
     }
-
 }
