@@ -26,7 +26,10 @@ public enum SanityVariant
     /// <summary>The method as given (for Integrated Gradients: multiplied by x − x′, Captum's default).</summary>
     Global,
 
-    /// <summary>Integrated Gradients without the (x − x′) factor (<see cref="IntegratedGradients.MultiplyByInputs"/> false).</summary>
+    /// <summary>
+    /// Integrated Gradients without the (x − x′) factor (<see cref="IntegratedGradients.MultiplyByInputs"/> false), each
+    /// token's path-averaged gradient reduced to its L2 norm (a signed sum is rounding noise ahead of a LayerNorm).
+    /// </summary>
     Local,
 }
 
@@ -209,7 +212,11 @@ public static class SanityCheck
         }
 
         var explain = options.Explain ?? new ExplainOptions();
-        var methods = variants.Select(v => (Variant: v, Method: v == SanityVariant.Local ? ((IntegratedGradients)attributor).WithMultiplyByInputs(false) : attributor)).ToList();
+        // The local maps are the path-averaged gradients' L2 norm per token: their signed sum is rounding noise ahead of
+        // a LayerNorm (a transformer's word embeddings), whose input gradients sum to zero over the hidden dimension.
+        var methods = variants.Select(v => (Variant: v, Method: v == SanityVariant.Local
+            ? ((IntegratedGradients)attributor).WithMultiplyByInputs(false).WithReduce(HiddenReduction.L2)
+            : attributor)).ToList();
         var originals = methods.Select(m => m.Method.Explain(model, texts, explain)).ToList();
 
         // The class each text is explained for, fixed by the original model's first variant.

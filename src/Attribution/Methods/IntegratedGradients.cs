@@ -25,8 +25,14 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     {
     }
 
-    /// <summary>Per-token reduction (default: signed sum).</summary>
-    public HiddenReduction Reduce { get; init; } = HiddenReduction.Sum;
+    /// <summary>
+    /// Per-token reduction (default: signed sum). With <see cref="MultiplyByInputs"/> false at a layer that feeds a
+    /// LayerNorm (a transformer's word embeddings), the signed sum is rounding noise: a LayerNorm's input gradients sum
+    /// to zero over the hidden dimension. Use <see cref="HiddenReduction.L2"/> there.
+    /// </summary>
+    public HiddenReduction Reduce { get => reduce; init => reduce = value; }
+
+    private HiddenReduction reduce = HiddenReduction.Sum;
 
     /// <summary>
     /// Whether the integrated gradients are multiplied by (a − a′) (default true: the "global" attribution, Captum's
@@ -48,6 +54,14 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     {
         var copy = (IntegratedGradients)MemberwiseClone();
         copy.multiplyByInputs = value;
+        return copy;
+    }
+
+    /// <summary>A copy of this method with <see cref="Reduce"/> set to <paramref name="value"/> and every other setting kept.</summary>
+    internal IntegratedGradients WithReduce(HiddenReduction value)
+    {
+        var copy = (IntegratedGradients)MemberwiseClone();
+        copy.reduce = value;
         return copy;
     }
 

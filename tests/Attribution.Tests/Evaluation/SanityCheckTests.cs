@@ -217,6 +217,35 @@ public sealed class SanityCheckTests : IDisposable
         Logits(loaded).Should().Equal(Logits(replay));
     }
 
+    /// <summary>
+    /// At a transformer's word embeddings, which feed a LayerNorm (whose input gradients sum to zero over the hidden
+    /// dimension), the path-averaged gradients' signed sum per token is rounding noise next to their size; the local
+    /// variant's maps are therefore each token's L2 norm of them, computed here from the raw attributions.
+    /// </summary>
+    [SkippableFact]
+    public void Local_maps_are_l2_norms_because_signed_sums_vanish_ahead_of_a_layer_norm()
+    {
+        var folder = SharedData.Require("models/sst2-bert-tiny");
+        using var model = ClassifierLoader.Load(folder);
+        var raw = new ExplainOptions { KeepRawAttributions = true };
+        var local = new IntegratedGradients { Steps = 8, MultiplyByInputs = false }.Explain(model, Texts[0], raw);
+        for (var t = 0; t < local.Tokens.Length; t++)
+        {
+            var row = local.RawAttributions![t];
+            var norm = Math.Sqrt(row.Sum(v => (double)v * v));
+            norm.Should().BeGreaterThan(0);
+            Math.Abs(row.Sum(v => (double)v)).Should().BeLessThan(1e-4 * norm, $"token {local.Tokens[t]}: a LayerNorm's input gradients sum to zero");
+        }
+
+        var result = SanityCheck.Run(model, folder, new IntegratedGradients { Steps = 8 }, [Texts[0]],
+            new SanityOptions { Seed = 1, Layers = ["classifier"], Variants = [SanityVariant.Local] });
+        var original = result.Steps[0].Variants.Single().Original[0];
+        original.Reduction.Should().Be(ScoreReduction.L2);
+        // 1e-5 relative: the same float32 gradients, reduced in another order.
+        original.Scores.Should().Equal(local.RawAttributions!.Select(row => Math.Sqrt(row.Sum(v => (double)v * v))).ToArray(),
+            (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b));
+    }
+
     [Fact]
     public void Bad_input_throws_typed_errors()
     {
