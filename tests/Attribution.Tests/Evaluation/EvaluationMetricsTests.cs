@@ -353,6 +353,19 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Plausibility_cut_inside_a_later_tied_block_draws_the_rest_of_k_from_it()
+    {
+        var model = Model();
+
+        // a (0.5) alone, then b, c, d tied at 0.3, then e. Highlighted {c}, k = 3: the top 3 are a and two of {b, c, d},
+        // so c is among them with probability 2/3 (tp 1: precision 1/3, recall 1, F1 = 1/2, IOU = 1/3), else tp 0.
+        var results = Plausibility.Compute(Explained(model, [0.5, 0.3, 0.3, 0.3, 0.0]), ["c"], topK: 3);
+        var figures = results.ToDictionary(r => r.Metric, r => r.Value);
+        figures["token-f1"].Should().BeApproximately(2.0 / 3 * 0.5, 1e-12);
+        figures["iou"].Should().BeApproximately(2.0 / 3 * (1.0 / 3), 1e-12);
+    }
+
+    [Fact]
     public void Plausibility_k_counts_every_occurrence_of_a_highlighted_word()
     {
         // "a b a c", highlighted 'a': two relevant words. A ranking with both first is perfect: k = 2 takes both,
