@@ -90,16 +90,36 @@ public abstract class TextAttributor : IAttributor
     internal (double[][] Scores, float[][][]? Raw, MethodOutput Output) ScoreBatch(AttributionContext context)
     {
         var output = Attribute(context);
-        var (scores, raw) = PerToken(output, context);
+        var (scores, raw, cancelled) = PerToken(output, context);
+        if (cancelled.Any(c => c))
+        {
+            output = output with
+            {
+                Notes = Enumerable.Range(0, context.Size).Select(row =>
+                    (IReadOnlyList<string>)[.. output.Notes?[row] ?? [], .. cancelled[row] ? [CancelledSumNote] : Array.Empty<string>()]).ToArray(),
+            };
+        }
+
         return (scores, raw, output);
     }
+
+    /// <summary>
+    /// The note of a text whose every token's signed sum over the hidden dimension is rounding noise next to the
+    /// attributions' size: gradients alone (no × input) at a layer that feeds a LayerNorm sum to zero.
+    /// </summary>
+    internal const string CancelledSumNote =
+        "the signed sum over the hidden dimension cancels for every token (|sum| ≤ 1e-4 of the attributions' L2 norm): gradients at a layer that feeds a LayerNorm " +
+        "(a transformer's word embeddings) sum to zero, so these scores are rounding noise; reduce by the L2 norm instead (Reduce = L2, --reduce l2)";
+
+    // Below this share of a token's L2 norm, a signed sum over the hidden dimension is cancellation, not a score.
+    private const double CancelledShare = 1e-4;
 
     internal void ValidateFor(ITextClassifier model) => Validate(model);
 
     /// <summary>Calls <see cref="Attribute(AttributionContext)"/> (for wrappers such as <see cref="NoiseTunnel"/>).</summary>
     internal MethodOutput AttributeBatch(AttributionContext context) => Attribute(context);
 
-    private (double[][] Scores, float[][][]? Raw) PerToken(MethodOutput output, AttributionContext context)
+    private (double[][] Scores, float[][][]? Raw, bool[] Cancelled) PerToken(MethodOutput output, AttributionContext context)
     {
         var attributions = output.Attributions;
         var length = context.Length;
@@ -127,6 +147,21 @@ public abstract class TextAttributor : IAttributor
             perToken = (perToken.to(ScalarType.Float64) * context.TokenMask.to(ScalarType.Float64)).contiguous();
         }
 
+        var cancelled = new bool[context.Size];
+        if (output.PerDimension && attributions.dim() > 2 && Reduction == HiddenReduction.Sum)
+        {
+            // Real tokens with attributions, each summing to (almost) nothing: the cancellation CancelledSumNote describes.
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var norms = (perDimension.to(ScalarType.Float64).norm(-1, false, 2) * context.TokenMask.to(ScalarType.Float64)).contiguous().data<double>().ToArray();
+            var sums = perToken.data<double>().ToArray();
+            for (var b = 0; b < context.Size; b++)
+            {
+                var positions = Enumerable.Range((int)(b * length), (int)length).Where(i => norms[i] > 0).ToArray();
+                cancelled[b] = positions.Length > 0 && positions.All(i => Math.Abs(sums[i]) <= CancelledShare * norms[i]);
+            }
+        }
+
         var flat = perToken.data<double>().ToArray();
         for (var i = 0; i < flat.Length; i++)
         {
@@ -150,7 +185,7 @@ public abstract class TextAttributor : IAttributor
                 .ToArray();
         }
 
-        return (scores, raw);
+        return (scores, raw, cancelled);
     }
 
     private Explanation Build(AttributionContext context, int row, double[][] scores, float[][][]? raw, MethodOutput output, TimeSpan elapsed)

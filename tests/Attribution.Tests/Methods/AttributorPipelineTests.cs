@@ -148,6 +148,29 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         }
     }
 
+    /// <summary>
+    /// Gradients alone at BERT's word embeddings, which feed a LayerNorm, sum to zero over the hidden dimension: a signed
+    /// sum of them is rounding noise, and the explanation says so. Gradient × Input's sums are real scores.
+    /// </summary>
+    [SkippableFact]
+    public void A_signed_sum_of_gradients_that_cancels_is_noted()
+    {
+        var model = fixture.Model;
+        string[] texts = ["a gripping and moving film", "dull"];
+        var raw = new ExplainOptions { KeepRawAttributions = true };
+        foreach (var e in new Gradient { Reduce = HiddenReduction.Sum }.Explain(model, texts, raw))
+        {
+            // The premise, from the raw per-dimension gradients: every token's sum is below 1e-4 of its norm.
+            e.RawAttributions!.Should().OnlyContain(row => Math.Abs(row.Sum(v => (double)v)) <= 1e-4 * Math.Sqrt(row.Sum(v => (double)v * v)));
+            e.Notes.Should().Contain(n => n.StartsWith("the signed sum over the hidden dimension cancels for every token", StringComparison.Ordinal));
+        }
+
+        new IntegratedGradients { Steps = 8, MultiplyByInputs = false }.Explain(model, texts[0]).Notes
+            .Should().Contain(n => n.StartsWith("the signed sum over the hidden dimension cancels", StringComparison.Ordinal));
+        new GradientXInput().Explain(model, texts).Should().AllSatisfy(e => e.Notes.Should().NotContain(n => n.Contains("cancels for every token", StringComparison.Ordinal)));
+        new Gradient().Explain(model, texts).Should().AllSatisfy(e => e.Notes.Should().NotContain(n => n.Contains("cancels for every token", StringComparison.Ordinal)));
+    }
+
     [SkippableFact]
     public void Bad_input_gives_clear_typed_errors()
     {
