@@ -195,6 +195,42 @@ public sealed class TextAttributorContractTests : IDisposable
         e[1].Notes.Should().BeEmpty();
     }
 
+    /// <summary>
+    /// The cancellation note: per-dimension attributions [1, −1] on every token of "superb" sum to 0 there; "a dull film"
+    /// has one such token and [1, 1] on the others, so its sums are real scores; with an L2 reduction nothing cancels.
+    /// The method's own notes stay, the cancellation note after them.
+    /// </summary>
+    [Fact]
+    public void Only_a_text_whose_every_token_sums_to_nothing_is_noted_as_cancelling()
+    {
+        MethodOutput Compute(AttributionContext c)
+        {
+            var values = new float[c.Size * c.Length * 2];
+            for (var b = 0; b < c.Size; b++)
+            {
+                for (var t = 0; t < c.Length; t++)
+                {
+                    var at = (int)(((b * c.Length) + t) * 2);
+                    values[at] = 1;
+                    values[at + 1] = c.Batch.Texts[b] == "superb" || t == 0 ? -1 : 1;
+                }
+            }
+
+            return new MethodOutput(tensor(values, [c.Size, c.Length, 2]), PerDimension: true)
+            {
+                Notes = [.. Enumerable.Range(0, c.Size).Select(_ => (IReadOnlyList<string>)["the method's own note"])],
+            };
+        }
+
+        string[] texts = ["a dull film", "superb"];
+        var summed = new KnownMethod(Compute).Attribute(classifier, texts);
+        summed[0].Notes.Should().Equal("the method's own note");
+        summed[1].Notes.Should().HaveCount(2).And.StartWith("the method's own note");
+        summed[1].Notes[1].Should().StartWith("the signed sum over the hidden dimension cancels for every token");
+        new KnownMethod(Compute) { ReductionValue = HiddenReduction.L2 }.Attribute(classifier, texts)
+            .Should().AllSatisfy(e => e.Notes.Should().Equal("the method's own note"));
+    }
+
     private static long RowOf(AttributionContext context, string text) => context.Batch.Texts.ToList().IndexOf(text);
 
     private sealed class KnownMethod(Func<AttributionContext, MethodOutput> compute) : TextAttributor
