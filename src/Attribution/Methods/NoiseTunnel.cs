@@ -158,6 +158,9 @@ public sealed class NoiseTunnel : TextAttributor
     private MethodOutput Combine(AttributionContext context, Generator[] generators)
     {
         Tensor? sum = null;
+
+        // Each row's noise scale depends only on the clean activation, the same for every sample: measured once.
+        double[]? sigmas = null;
         Tensor? sumOfSquares = null;
 
         // VarGrad: Welford's running mean and sum of squared deviations, whose increments are never negative, instead
@@ -174,7 +177,8 @@ public sealed class NoiseTunnel : TextAttributor
                 return activation.Plus(scaledNoise);
             }
 
-            using var sigma = RelativeStdev(context, activation);
+            sigmas ??= RelativeStdevs(context, activation);
+            using var sigma = tensor(sigmas, ScalarType.Float64).to(activation.dtype).view([sigmas.Length, .. Enumerable.Repeat(1L, (int)activation.dim() - 1)]);
             using var scaled = noise * sigma;
             return activation.Plus(scaled);
         }
@@ -286,11 +290,11 @@ public sealed class NoiseTunnel : TextAttributor
     }
 
     /// <summary>
-    /// <see cref="NoiseLevel"/> × (max − min) of each row's activation over its text's real tokens, shaped to
-    /// broadcast over the row ([rows, 1, …]): the SmoothGrad paper scales the noise to each input's own range, so a
-    /// text's noise does not grow with another text of its batch or with the padding.
+    /// <see cref="NoiseLevel"/> × (max − min) of each row's activation over its text's real tokens: the SmoothGrad
+    /// paper scales the noise to each input's own range, so a text's noise does not grow with another text of its
+    /// batch or with the padding.
     /// </summary>
-    private Tensor RelativeStdev(AttributionContext context, Tensor activation)
+    private double[] RelativeStdevs(AttributionContext context, Tensor activation)
     {
         using var noGrad = no_grad();
         var batchRows = BatchRows(context, activation);
@@ -303,7 +307,7 @@ public sealed class NoiseTunnel : TextAttributor
             sigmas[r] = NoiseLevel * (real.max().ToDouble() - real.min().ToDouble());
         }
 
-        return tensor(sigmas, ScalarType.Float64).to(activation.dtype).view([rows, .. Enumerable.Repeat(1L, (int)activation.dim() - 1)]);
+        return sigmas;
     }
 
     /// <summary>Per text, the steps, gradient evaluations and cap notes of each noisy copy's adaptive integration.</summary>
