@@ -80,6 +80,30 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Gradient_clipping_bounds_the_first_adam_step()
+    {
+        // AdamW's first step moves each weight by lr * g / (|g| + eps) (bias corrections cancel): about lr for any
+        // gradient well above eps, whatever its scale. Clipped to a global norm of 1e-12, every |g| <= 1e-12, so
+        // no weight can move more than lr * 1e-12 / 1e-8 = 1e-4 * lr. Without weight decay nothing else moves them.
+        var options = new TrainingOptions { MaxEpochs = 1, BatchSize = 64, LearningRate = 1e-3, WeightDecay = 0, MaxGradNorm = 1e-12, Seed = 1 };
+        var batch = Data.Take(64).ToArray();
+        double LargestMove(TrainingOptions settings)
+        {
+            var (model, tokenizer) = NewModel(7);
+            using (model)
+            {
+                var before = Weights(model);
+                new Trainer(model, tokenizer, settings).Fit(batch);
+                return Weights(model).Zip(before, (a, b) => Math.Abs((double)a - b)).Max();
+            }
+        }
+
+        // float32 weights near 0.1 resolve steps of about 1e-8, so 1e-7 (= 1e-4 * lr) is visible and 1e-6 is a safe bound.
+        LargestMove(options).Should().BeLessThan(1e-6);
+        LargestMove(options with { MaxGradNorm = null }).Should().BeGreaterThan(5e-4, "unclipped, the first step moves weights by about lr");
+    }
+
+    [Fact]
     public void Without_development_data_every_epoch_runs()
     {
         var (model, tokenizer) = NewModel(3);
