@@ -58,6 +58,26 @@ public sealed class ScorecardTests : IDisposable
     }
 
     [Fact]
+    public void Completeness_is_the_median_absolute_delta_over_the_texts()
+    {
+        // A median, not a mean: one badly converged text (a long one at two steps) must not swamp the column.
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        string[] texts = ["the plot was dull but the cast was superb", "a sometimes tedious film", "superb", "dull and tedious"];
+        var ig = new IntegratedGradients { Steps = 2 };
+        var report = Scorecard.Run(model, texts, [ig], settings: new ScorecardSettings
+        {
+            Infidelity = new InfidelitySettings { Samples = 2 },
+            Sensitivity = new SensitivitySettings { Samples = 2 },
+        });
+
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        var deltas = ig.Explain(model, texts, options).Select(e => Math.Abs(e.ConvergenceDelta!.Value)).Order().ToArray();
+        var median = (deltas[1] + deltas[2]) / 2;
+        Math.Abs(deltas.Average() - median).Should().BeGreaterThan(1e-9, "the texts must tell a median from a mean");
+        report.Rows[0].Metrics["completeness-abs-delta"].Should().BeApproximately(median, 1e-12);
+    }
+
+    [Fact]
     public void Two_methods_with_one_name_are_refused()
     {
         using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.CnnType);
