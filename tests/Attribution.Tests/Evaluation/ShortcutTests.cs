@@ -158,6 +158,12 @@ public sealed class ShortcutTests : IDisposable
         var two = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.4, 0.6 }).ToArray(), ["negative", "positive"]);
         FluentActions.Invoking(() => Shortcuts.Follows(two, [new ShortcutSentence("s0 zorblax", "zorblax", 1, 0, 2)]))
             .Should().Throw<ArgumentException>().Where(e => e.ParamName == "sentences" && e.Message.Contains("sentences[0]"));
+        FluentActions.Invoking(() => Shortcuts.Follows(two, [new ShortcutSentence("s0 zorblax", "zorblax", 1, 1, 0), new ShortcutSentence("s1 zorblax", "zorblax", 1, 2, 0)]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "sentences" && e.Message.Contains("sentences[1] has shortcut label 0 and true label 2"));
+        FluentActions.Invoking(() => Shortcuts.Follows(two, [new ShortcutSentence("s0 zorblax", "zorblax", 1, -1, 0)]))
+            .Should().Throw<ArgumentException>().Where(e => e.Message.Contains("true label -1"));
+        FluentActions.Invoking(() => Shortcuts.Follows(two, [null!]))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "sentences[0]");
     }
 
     [SkippableFact]

@@ -194,12 +194,13 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act.Should().Throw<ArgumentException>().WithMessage("*conductance needs the layer*");
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 999 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*");
-        // Position 6 exists in the batch only as padding of "a good film" ([CLS] a good film [SEP]: 5 tokens), beside a longer text.
-        var beyond = new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 6, Unit = 5 };
+        // Position 5, the first past "a good film" ([CLS] a good film [SEP]: 5 tokens), exists in the batch only as
+        // its padding beside a longer text.
+        var beyond = new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 5, Unit = 5 };
         var texts = new[] { "the plot is dull and the acting is wooden", "a good film" };
         var batched = () => beyond.Explain(model, texts);
         batched.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Position")
-            .WithMessage("*neuron (6, 5) is past the end of \"a good film\", which has 5 tokens (positions 0..4*");
+            .WithMessage("*neuron (5, 5) is past the end of \"a good film\", which has 5 tokens (positions 0..4*");
         new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 4, Unit = 5 }.Explain(model, texts).Should().HaveCount(2);
         act = () => new IntegratedGradients().Explain(model, string.Join(' ', Enumerable.Repeat("film", 600)));
         act.Should().Throw<ArgumentException>().WithMessage("*602 tokens*at most 128*truncat*");
