@@ -64,6 +64,27 @@ public class ExplanationJsonTests
     }
 
     [Fact]
+    public void The_version_written_is_the_lowest_that_carries_any_one_result()
+    {
+        // One result that needs a later version is enough, wherever it stands among plain ones; each field that needs
+        // version 3 does so alone.
+        var plain = SalienceSamples.Make("the movie was great", delta: null) with { Kind = MethodKind.Custom };
+        int Required(Explanation other) =>
+            new ExplanationDocument { Model = plain.Model, Method = ExplanationDocument.CompareMethod, Results = [plain, other, plain] }.RequiredVersion;
+
+        Required(plain).Should().Be(ExplanationDocument.FirstVersion);
+        Required(plain with { Kind = MethodKind.Gradient }).Should().Be(ExplanationDocument.KindVersion);
+        Required(plain with { Head = Attribution.Models.OutputHead.MultiLabel }).Should().Be(ExplanationDocument.HeadVersion);
+        Required(plain with { TextPair = "it was" }).Should().Be(ExplanationDocument.HeadVersion);
+        Required(plain with { TokenTypeIds = [.. plain.Tokens.Select(_ => 0L)] }).Should().Be(ExplanationDocument.HeadVersion);
+        Required(plain with { Segments = [.. plain.Tokens.Select(_ => (int?)0)] }).Should().Be(ExplanationDocument.HeadVersion);
+        Required(plain with { RelevanceShares = new Dictionary<string, double> { ["embeddings"] = 1 } }).Should().Be(ExplanationDocument.SharesAndSurrogateVersion);
+
+        // A null result (refused when written) does not stop the property from answering.
+        new ExplanationDocument { Model = plain.Model, Method = plain.Method, Results = [null!, plain] }.RequiredVersion.Should().Be(ExplanationDocument.FirstVersion);
+    }
+
+    [Fact]
     public void Round_trip_keeps_relevance_shares_and_surrogate_exactly_in_version_2()
     {
         var rich = WithSharesAndSurrogate(Rich());
