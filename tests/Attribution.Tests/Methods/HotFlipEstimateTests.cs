@@ -46,6 +46,34 @@ public sealed class HotFlipEstimateTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// With Positions = 2, the combined edits are each candidate of the position whose best estimate drops most, joined
+    /// with the best candidate of the runner-up position (expected from the closed-form estimates, not HotFlip's own).
+    /// </summary>
+    [Fact]
+    public void Combined_edits_take_every_candidate_of_the_best_position_with_the_runner_up_s_best()
+    {
+        var (model, module, tokenizer) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        using var _ = model;
+        var form = new MaskedMeanClosedForm(module);
+        var ids = tokenizer.Encode(Text).Ids;
+        var g = form.LogitGradient(form.Embeddings(ids), model.Predict([Text])[0].Label);
+        double Estimate(long from, long to) => Enumerable.Range(0, Dim).Sum(d => (form.Embedding(to)[d] - form.Embedding(from)[d]) * g[d]);
+        var candidates = Enumerable.Range(1, 3).Select(t => (Position: t, Best: Words.Select(w => tokenizer.TokenToId(w)!.Value).Where(v => v != ids[t])
+                .OrderBy(v => Estimate(ids[t], v)).Take(2).Select(v => (Word: tokenizer.IdToToken(v)!, Value: Estimate(ids[t], v))).ToArray()))
+            .OrderBy(c => c.Best[0].Value).ToArray();
+        (candidates[1].Best[0].Value - candidates[0].Best[0].Value).Should().BeGreaterThan(1e-4, "the positions' order must not hang on rounding");
+
+        var combined = new HotFlip { Positions = 2, CandidatesPerPosition = 2 }.Generate(model, Text, maxEdits: 100)
+            .Where(e => e.Flips.Count == 2)
+            .Select(e => string.Join(" + ", e.Flips.OrderBy(f => f.Position).Select(f => $"{f.Position}:{f.To}")))
+            .ToArray();
+        var expected = candidates[0].Best.Select(k => new[] { (candidates[0].Position, k.Word), (candidates[1].Position, candidates[1].Best[0].Word) })
+            .Select(pair => string.Join(" + ", pair.OrderBy(p => p.Item1).Select(p => $"{p.Item1}:{p.Item2}")))
+            .ToArray();
+        combined.Should().BeEquivalentTo(expected);
+    }
+
     /// <summary>A bad setting is refused with that setting named (not always Positions) and its value.</summary>
     [Theory]
     [InlineData(0, 10, 5, "Positions")]
