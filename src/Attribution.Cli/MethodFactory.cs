@@ -429,7 +429,7 @@ internal static class MethodFactory
         Samples = settings.Samples ?? 256,
         Seed = settings.Seed ?? 0,
         KernelWidth = settings.KernelWidth,
-        MaskToken = settings.MaskToken ?? "[MASK]",
+        MaskToken = settings.MaskToken,
     };
 
     private static LrpEpsilon Lrp(MethodSettings settings) => new()

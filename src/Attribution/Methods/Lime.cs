@@ -68,8 +68,16 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     /// <summary>How a feature is switched off (default: replaced by <see cref="MaskToken"/>).</summary>
     public LimePerturbation Perturbation { get; init; } = LimePerturbation.Mask;
 
-    /// <summary>The string that replaces a switched-off feature (default <c>[MASK]</c>, LIT's default).</summary>
-    public string MaskToken { get; init; } = "[MASK]";
+    /// <summary>
+    /// The string that replaces a switched-off feature. Null (the default): the model's own mask token, the one its
+    /// tokenizer reads as the mask id (<c>[MASK]</c> for BERT, as LIT writes for every model; <c>&lt;mask&gt;</c> for
+    /// RoBERTa, where LIT's <c>[MASK]</c> would be three ordinary tokens), and <c>[MASK]</c> for a black box or a
+    /// tokenizer without one.
+    /// </summary>
+    public string? MaskToken { get; init; }
+
+    /// <summary>The mask string where neither <see cref="MaskToken"/> nor a tokenizer gives one (LIT's).</summary>
+    public const string DefaultMaskToken = "[MASK]";
 
     /// <summary>Kernel width w; null for the preset's (LIT 256, Captum 1).</summary>
     public double? KernelWidth { get; init; }
@@ -145,10 +153,14 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     }
 
     /// <summary>
-    /// The text with every feature whose mask entry is false replaced by <see cref="MaskToken"/> or removed. Word
+    /// The text with every feature whose mask entry is false replaced by the mask string or removed. Word
     /// features are joined by single spaces (LIT); other features keep the text between them.
     /// </summary>
-    public string Perturb(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<bool> mask)
+    /// <param name="text">The text.</param>
+    /// <param name="features">Its features.</param>
+    /// <param name="mask">Per feature, whether it is kept.</param>
+    /// <param name="tokenizer">The model's tokenizer, whose mask token replaces features when <see cref="MaskToken"/> is null.</param>
+    public string Perturb(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<bool> mask, ITokenizer? tokenizer = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(features);
@@ -158,8 +170,12 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentException($"the mask has {mask.Count} entries for {features.Count} features", nameof(mask));
         }
 
-        return LimeText.Rebuild(text, features, mask, join: Features == LimeFeatures.Words, Perturbation == LimePerturbation.Mask ? MaskToken : null);
+        return LimeText.Rebuild(text, features, mask, join: Features == LimeFeatures.Words, Perturbation == LimePerturbation.Mask ? MaskText(tokenizer) : null);
     }
+
+    /// <summary>The string a switched-off feature becomes: <see cref="MaskToken"/>, else the tokenizer's mask token, else LIT's.</summary>
+    private string MaskText(ITokenizer? tokenizer) =>
+        MaskToken ?? (tokenizer?.MaskId is { } id ? tokenizer.IdToToken(id) : null) ?? DefaultMaskToken;
 
     /// <summary>
     /// The preset's distances, kernel weights and weighted surrogate fit for these masks (true = feature kept) and
@@ -230,12 +246,13 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
 
         tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
-        return RunWith(predictor, text, target, features, masks);
+        return RunWith(predictor, text, target, features, masks, tokenizer);
     }
 
     // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
+    // tokenizer: the model's, whose mask token replaces features when MaskToken is null.
     private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
-        CancellationToken cancellation = default, ModelRows? shared = null)
+        ITokenizer? tokenizer, CancellationToken cancellation = default, ModelRows? shared = null)
     {
         if (features.Count == 0)
         {
@@ -269,7 +286,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var texts = new List<string>(masks.Count);
         foreach (var mask in masks)
         {
-            var perturbed = Perturb(text, features, mask);
+            var perturbed = Perturb(text, features, mask, tokenizer);
             if (string.IsNullOrWhiteSpace(perturbed))
             {
                 continue;
@@ -394,7 +411,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 .ToArray();
         }
 
-        var run = RunWith(model, text, target, features, null, options.Cancellation, rows);
+        var run = RunWith(model, text, target, features, null, model.Tokenizer, options.Cancellation, rows);
 
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
@@ -402,8 +419,14 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
         // A regression output has no probability: LIME fits the output itself.
         var fitted = Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
-        return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, RunNotes(run), clock, options,
-            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), fitted) with
+        var notes = RunNotes(run);
+        if (MaskNote(model) is { } maskNote)
+        {
+            notes.Add(maskNote);
+        }
+
+        return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, notes, clock, options,
+            new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), MaskText(model.Tokenizer), fitted) with
         {
             Head = model.Head,
         };
@@ -415,7 +438,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var probabilities = Predict(predictor, [text])[0];
         var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = SplitFeatures(text);
-        var run = RunWith(predictor, text, target, features, null, options.Cancellation);
+        var run = RunWith(predictor, text, target, features, null, null, options.Cancellation);
         var notes = RunNotes(run);
         notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
@@ -425,7 +448,25 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 Enumerable.Repeat(-1L, features.Count).ToArray(),
                 features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(),
                 new bool[features.Count],
-                run.Fit.Coefficients.ToArray()));
+                run.Fit.Coefficients.ToArray()), MaskText(null));
+    }
+
+    /// <summary>
+    /// A note when a given mask string is not one token of the model's vocabulary (LIT's <c>[MASK]</c> is three
+    /// ordinary tokens for RoBERTa): each switched-off word then adds several tokens the model reads as text.
+    /// </summary>
+    private string? MaskNote(ITokenClassifier model)
+    {
+        if (Perturbation != LimePerturbation.Mask || MaskToken is not { } given || model.Tokenizer is not { MaskId: { } maskId } tokenizer)
+        {
+            return null;
+        }
+
+        var encoding = tokenizer.Encode(given);
+        // The tokens the string itself became (the template's [CLS]/[SEP] or <s>/</s> have no offsets).
+        var pieces = Enumerable.Range(0, encoding.Length).Where(t => encoding.Offsets[t] is not null).Select(t => encoding.Tokens[t]).ToArray();
+        return pieces.Length == 1 ? null
+            : $"the mask string \"{given}\" is {pieces.Length} tokens of {model.Name}'s vocabulary ({string.Join(" ", pieces)}), so each switched-off word became {pieces.Length} tokens of text; its own mask token is \"{tokenizer.IdToToken(maskId)}\" (leave MaskToken unset, or --mask-token unset, to use it)";
     }
 
     /// <summary>The tokens of a LIME result and their scores (model tokens, or the features of a black box).</summary>
@@ -434,7 +475,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     /// <summary>The explanation both entry points return: their tokens plus the run's surrogate, notes and settings.</summary>
     // fitted: the output the surrogate fitted (the probability, or a regression output itself), which the settings also name.
     private Explanation Finish(LimeRun run, string text, string model, IReadOnlyList<string> labels, int target, double[] logits,
-        double[] probabilities, List<string> notes, Stopwatch clock, AttributionOptions options, TokenScores tokens, ScoreOutput fitted = ScoreOutput.Probability)
+        double[] probabilities, List<string> notes, Stopwatch clock, AttributionOptions options, TokenScores tokens, string maskText, ScoreOutput fitted = ScoreOutput.Probability)
     {
         var explanation = new Explanation
         {
@@ -442,7 +483,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             Model = model,
             Method = Name,
             Kind = Kind,
-            Settings = DescribeSettings(fitted).ToList(),
+            Settings = DescribeSettings(fitted, maskText).ToList(),
             Tokens = [.. tokens.Tokens],
             TokenIds = [.. tokens.Ids],
             Offsets = [.. tokens.Offsets],
@@ -603,9 +644,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentOutOfRangeException(nameof(Alpha), EffectiveAlpha, "the regularization strength must be finite and non-negative");
         }
 
-        if (Perturbation == LimePerturbation.Mask && MaskToken is null)
+        if (Perturbation == LimePerturbation.Mask && MaskToken is { } given && string.IsNullOrWhiteSpace(given))
         {
-            throw new ArgumentNullException(nameof(MaskToken), "masking needs a mask string (use Perturbation = Remove to delete features)");
+            throw new ArgumentException($"the mask string \"{given}\" is empty or blank: give the string that replaces a switched-off word, leave MaskToken null for the model's mask token, or use Perturbation = Remove to delete features", nameof(MaskToken));
         }
     }
 
@@ -615,7 +656,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private static ArgumentException TokensNeedTokenizer() =>
         new("token features need the model's tokenizer: use word features with a black-box predictor, or pass a tokenizer", "Features");
 
-    private IEnumerable<KeyValuePair<string, string>> DescribeSettings(ScoreOutput fitted = ScoreOutput.Probability)
+    // maskText: the mask string a run used; null for the attributor's own settings, where it may still be the model's.
+    private IEnumerable<KeyValuePair<string, string>> DescribeSettings(ScoreOutput fitted = ScoreOutput.Probability, string? maskText = null)
     {
         var captum = Preset == LimePreset.Captum;
         yield return new("preset", Enum.IsDefined(Preset) ? Preset.Name() : Preset.ToString());
@@ -625,7 +667,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         yield return new("perturbation", Enum.IsDefined(Perturbation) ? Perturbation.Name() : Perturbation.ToString());
         if (Perturbation == LimePerturbation.Mask)
         {
-            yield return new("mask-token", MaskToken ?? string.Empty);
+            yield return new("mask-token", maskText ?? MaskToken ?? "the model's mask token");
         }
 
         yield return new("sampling", captum ? "bernoulli-0.5" : "uniform-count-plus-original");

@@ -53,7 +53,7 @@ public enum LimeFeatures
 /// <summary>How <see cref="Lime"/> switches a feature off.</summary>
 public enum LimePerturbation
 {
-    /// <summary>Replace it by <see cref="Lime.MaskToken"/> (default <c>[MASK]</c>), as LIT.</summary>
+    /// <summary>Replace it by <see cref="Lime.MaskToken"/> (default: the model's mask token; <c>[MASK]</c>, as LIT, for BERT and black boxes).</summary>
     Mask,
 
     /// <summary>Remove it. Samples whose text becomes empty are not sent to the model and are left out of the fit.</summary>
