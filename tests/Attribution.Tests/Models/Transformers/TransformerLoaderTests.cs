@@ -141,6 +141,20 @@ public sealed class TransformerLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Architectures_that_include_a_sequence_classifier_are_accepted()
+    {
+        // Checkpoints saved from several heads list each; one sequence classifier among them is enough, and an empty
+        // list or a list of non-strings says nothing about the head.
+        foreach (var architectures in new[] { "[\"BertForMaskedLM\", \"BertForSequenceClassification\"]", "[]", "[1, null]" })
+        {
+            TransformerConfig.Parse($$"""{ "model_type": "bert", "architectures": {{architectures}} }""").ModelType.Should().Be("bert", architectures);
+        }
+
+        var refused = () => TransformerConfig.Parse("""{ "model_type": "bert", "architectures": ["BertForMaskedLM", "BertModel"] }""");
+        refused.Should().Throw<ModelLoadException>().Which.Field.Should().Be("architectures");
+    }
+
+    [Fact]
     public void A_missing_weight_is_listed()
     {
         using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 1);
