@@ -359,7 +359,15 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
-        return texts.Select((text, i) => model is null ? ExplainBlackBox(predictor, text, options) : ExplainModel(model, text, i, options)).ToList();
+        if (model is null)
+        {
+            // Every text's own probabilities in one call (of BatchSize texts at most), not a call per text: a remote
+            // predictor pays a round trip for each call.
+            var originals = Predict(predictor, texts, BatchSize);
+            return texts.Select((text, i) => ExplainBlackBox(predictor, text, originals[i], options)).ToList();
+        }
+
+        return texts.Select((text, i) => ExplainModel(model, text, i, options)).ToList();
     }
 
     private void Check(ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions options)
@@ -432,10 +440,10 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         };
     }
 
-    private Explanation ExplainBlackBox(ITextPredictor predictor, string text, AttributionOptions options)
+    // probabilities: the predictor's output for the text itself.
+    private Explanation ExplainBlackBox(ITextPredictor predictor, string text, double[] probabilities, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
-        var probabilities = Predict(predictor, [text])[0];
         var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = SplitFeatures(text);
         var run = RunWith(predictor, text, target, features, null, null, options.Cancellation);
@@ -547,6 +555,10 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         rows?.Unperturbed = logits;
         return (encoding, logits, model.Head.Probabilities(logits));
     }
+
+    /// <summary>The predictor's checked rows for <paramref name="texts"/>, in calls of at most <paramref name="batchSize"/> texts.</summary>
+    internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts, int batchSize) =>
+        texts.Chunk(batchSize).SelectMany(chunk => Predict(predictor, chunk)).ToArray();
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
     internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)

@@ -49,92 +49,49 @@ public sealed class KernelShap : PerturbationMethod
     private protected override FeatureScores Attribute(CoalitionScorer scorer)
     {
         var n = scorer.FeatureCount;
-        var ends = scorer.Values([Enumerable.Repeat(true, n).ToArray(), new bool[n]]);
-        var (full, empty) = (ends[0], ends[1]);
-        var change = full - empty;
+        bool[][] ends = [Enumerable.Repeat(true, n).ToArray(), new bool[n]];
         var notes = new List<string>();
         if (n == 1)
         {
-            return new FeatureScores([change], full, empty, 0, notes);
+            var both = scorer.Values(ends);
+            return new FeatureScores([both[0] - both[1]], both[0], both[1], 0, notes);
         }
 
-        var system = new ConstrainedLeastSquares(n, change);
+        // The coalitions with their kernel weights: every one (exact Shapley values) or the distinct ones drawn.
         var enumerate = n < 31 && Samples >= (1L << n) - 2;
+        var weighted = enumerate ? Enumerated(n) : Drawn(n);
         if (enumerate)
         {
             notes.Add($"all {(1L << n) - 2} coalitions of the {n} features were enumerated with their kernel weights: the scores are exact Shapley values");
-            var sizeWeight = new double[n];
-            for (var k = 1; k < n; k++)
-            {
-                sizeWeight[k] = (n - 1) / (Binomial(n, k) * k * (n - k));
-            }
-
-            for (long first = 1; first < (1L << n) - 1; first += 4096)
-            {
-                var coalitions = new List<bool[]>();
-                for (var bits = first; bits < Math.Min(first + 4096, (1L << n) - 1); bits++)
-                {
-                    coalitions.Add(Enumerable.Range(0, n).Select(i => ((bits >> i) & 1) == 1).ToArray());
-                }
-
-                var values = scorer.Values(coalitions);
-                for (var j = 0; j < coalitions.Count; j++)
-                {
-                    system.Add(coalitions[j], values[j] - empty, sizeWeight[coalitions[j].Count(p => p)]);
-                }
-            }
         }
-        else
+        else if (weighted.Count < n - 1)
         {
-            // P(k) ∝ (n − 1)/(k(n − k)) for k = 1..n−1, then k present features chosen uniformly.
-            var cumulative = new double[n];
-            for (var k = 1; k < n; k++)
+            notes.Add($"only {weighted.Count} distinct coalitions were drawn for {n} features: the fit is underdetermined; raise the samples");
+        }
+
+        // The two ends go to the model with the first coalitions: one call fewer per text (a round trip for a remote
+        // black box). The scorer keeps each call within its batch limits.
+        double full = 0, empty = 0;
+        ConstrainedLeastSquares? system = null;
+        foreach (var chunk in weighted.Chunk(4096))
+        {
+            var coalitions = chunk.Select(c => c.Coalition).ToArray();
+            var values = scorer.Values(system is null ? [.. ends, .. coalitions] : coalitions);
+            if (system is null)
             {
-                cumulative[k] = cumulative[k - 1] + ((n - 1.0) / (k * (n - k)));
+                (full, empty) = (values[0], values[1]);
+                values = values[2..];
+                system = new ConstrainedLeastSquares(n, full - empty);
             }
 
-            using var generator = new Generator(Seed);
-            var counts = new Dictionary<string, (bool[] Coalition, int Count)>(StringComparer.Ordinal);
-            for (var first = 0; first < Samples; first += 4096)
+            for (var j = 0; j < chunk.Length; j++)
             {
-                var draws = Math.Min(4096, Samples - first);
-                using var scope = NewDisposeScope();
-                var uniforms = rand([draws], dtype: ScalarType.Float64, generator: generator).data<double>().ToArray();
-                for (var d = 0; d < draws; d++)
-                {
-                    var u = uniforms[d] * cumulative[n - 1];
-                    var k = 1;
-                    while (k < n - 1 && cumulative[k] <= u)
-                    {
-                        k++;
-                    }
-
-                    var order = randperm(n, generator: generator).data<long>().ToArray();
-                    var present = new bool[n];
-                    for (var j = 0; j < k; j++)
-                    {
-                        present[order[j]] = true;
-                    }
-
-                    var key = new string(present.Select(p => p ? '1' : '0').ToArray());
-                    counts[key] = counts.TryGetValue(key, out var seen) ? (seen.Coalition, seen.Count + 1) : (present, 1);
-                }
-            }
-
-            var distinct = counts.Values.ToArray();
-            var values = scorer.Values(distinct.Select(c => c.Coalition).ToArray());
-            for (var j = 0; j < distinct.Length; j++)
-            {
-                system.Add(distinct[j].Coalition, values[j] - empty, distinct[j].Count);
-            }
-
-            if (distinct.Length < n - 1)
-            {
-                notes.Add($"only {distinct.Length} distinct coalitions were drawn for {n} features: the fit is underdetermined; raise the samples");
+                system.Add(chunk[j].Coalition, values[j] - empty, chunk[j].Weight);
             }
         }
 
-        var (scores, ridge) = system.Solve();
+        var change = full - empty;
+        var (scores, ridge) = system!.Solve();
         if (ridge > 0)
         {
             notes.Add($"the sampled coalitions do not determine every score; a ridge of {ridge:G3} was added to solve the least squares: raise the samples");
@@ -152,5 +109,67 @@ public sealed class KernelShap : PerturbationMethod
         }
 
         return result;
+    }
+
+    /// <summary>Every coalition but the two ends, weighted by the Shapley kernel (n − 1) / (C(n, k) k (n − k)).</summary>
+    private static List<(bool[] Coalition, double Weight)> Enumerated(int n)
+    {
+        var sizeWeight = new double[n];
+        for (var k = 1; k < n; k++)
+        {
+            sizeWeight[k] = (n - 1) / (Binomial(n, k) * k * (n - k));
+        }
+
+        var coalitions = new List<(bool[] Coalition, double Weight)>();
+        for (long bits = 1; bits < (1L << n) - 1; bits++)
+        {
+            var present = Enumerable.Range(0, n).Select(i => ((bits >> i) & 1) == 1).ToArray();
+            coalitions.Add((present, sizeWeight[present.Count(p => p)]));
+        }
+
+        return coalitions;
+    }
+
+    /// <summary>
+    /// <see cref="Samples"/> coalitions drawn with P(k) ∝ (n − 1)/(k(n − k)) for k = 1..n−1 present features, chosen
+    /// uniformly; each distinct one weighted by how often it was drawn.
+    /// </summary>
+    private List<(bool[] Coalition, double Weight)> Drawn(int n)
+    {
+        var cumulative = new double[n];
+        for (var k = 1; k < n; k++)
+        {
+            cumulative[k] = cumulative[k - 1] + ((n - 1.0) / (k * (n - k)));
+        }
+
+        using var generator = new Generator(Seed);
+        var counts = new Dictionary<string, (bool[] Coalition, int Count)>(StringComparer.Ordinal);
+        for (var first = 0; first < Samples; first += 4096)
+        {
+            var draws = Math.Min(4096, Samples - first);
+            using var scope = NewDisposeScope();
+            var uniforms = rand([draws], dtype: ScalarType.Float64, generator: generator).data<double>().ToArray();
+            for (var d = 0; d < draws; d++)
+            {
+                var u = uniforms[d] * cumulative[n - 1];
+                var k = 1;
+                while (k < n - 1 && cumulative[k] <= u)
+                {
+                    k++;
+                }
+
+                var order = randperm(n, generator: generator).data<long>().ToArray();
+                var present = new bool[n];
+                for (var j = 0; j < k; j++)
+                {
+                    present[order[j]] = true;
+                }
+
+                var key = new string(present.Select(p => p ? '1' : '0').ToArray());
+                counts[key] = counts.TryGetValue(key, out var seen) ? (seen.Coalition, seen.Count + 1) : (present, 1);
+            }
+        }
+
+        return counts.Values.Select(c => (c.Coalition, (double)c.Count)).ToList();
     }
 }

@@ -109,7 +109,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
             throw new ArgumentException("a baseline id needs token ids: with a black-box predictor use Perturbation = Mask or Remove", nameof(Perturbation));
         }
 
-        return texts.Select(text => RunBlackBox(model, text, options).Explanation).ToList();
+        // Every text's own probabilities in one call (of BatchSize texts at most), not a call per text: a remote
+        // predictor pays a round trip for each call.
+        var originals = Lime.Predict(model, texts, BatchSize);
+        return texts.Select((text, i) => RunBlackBox(model, text, originals[i], options).Explanation).ToList();
     }
 
     /// <inheritdoc />
@@ -193,10 +196,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return (run, explanation);
     }
 
-    private (PerturbationRun Result, Explanation Explanation) RunBlackBox(ITextPredictor predictor, string text, AttributionOptions options)
+    // probabilities: the predictor's output for the text itself.
+    private (PerturbationRun Result, Explanation Explanation) RunBlackBox(ITextPredictor predictor, string text, double[] probabilities, AttributionOptions options)
     {
         var clock = Stopwatch.StartNew();
-        var probabilities = Lime.Predict(predictor, [text])[0];
         var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
         if (features.Count == 0)
