@@ -45,14 +45,14 @@ internal sealed class CliOptions
 
     public Option<string[]> TextPair { get; } = NoOptionLikeValues(new("--text-pair")
     {
-        Description = "explain, compare: the second text of a sentence pair (NLI, paraphrase models), one per --text, in order.",
+        Description = "explain, compare, evaluate: the second text of a sentence pair (NLI, paraphrase models), one per --text, in order.",
         HelpName = "TEXT",
         AllowMultipleArgumentsPerToken = true,
     });
 
     public Option<string?> PairColumn { get; } = new("--pair-column")
     {
-        Description = "explain, compare: the TSV column of the pairs' second texts (default 'sentence2' when the header has 'sentence1' and 'sentence2').",
+        Description = "explain, compare, evaluate: the TSV column of the pairs' second texts (default 'sentence2' when the header has 'sentence1' and 'sentence2').",
         HelpName = "NAME",
     };
 

@@ -80,6 +80,8 @@ internal static class EvaluateCommand
             options.Model, options.Text, options.Input, options.Method, metric, removal, highlight, topK, format, options.Output, options.Truncate,
             options.BatchSize, options.Verbose, metricSamples, metricSeed, stdev, radius, normalize, smooth,
         };
+        command.Options.Add(options.TextPair);
+        command.Options.Add(options.PairColumn);
         foreach (var option in options.MethodOptions)
         {
             command.Options.Add(option);
@@ -107,7 +109,8 @@ internal static class EvaluateCommand
             throw new UsageException("--metric", "give each metric once");
         }
 
-        var texts = TextInputs.Read(settings.Texts, settings.Input, context);
+        var (texts, pairs) = TextInputs.ReadPaired(settings, context);
+        settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var highlights = Highlights(parse.GetValue(highlightOption), settings.Input, texts.Count, context);
         if (metrics.Contains("plausibility") && highlights is null)
         {
@@ -157,7 +160,7 @@ internal static class EvaluateCommand
         Checks.Target(model, settings.Explain.Target);
         Checks.Score(model, settings.Explain.Score);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
-        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+        TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
         var results = new List<(Explanation Explanation, List<MetricResult> Metrics)>();
         for (var i = 0; i < explanations.Count; i++)
@@ -182,7 +185,8 @@ internal static class EvaluateCommand
                             scored.Add(Infidelity.Compute(TorchModel(model, m), explanations[i], infidelitySettings));
                             break;
                         case "max-sensitivity":
-                            scored.Add(MaxSensitivity.Compute(TorchModel(model, m), method, texts[i], settings.Explain, sensitivitySettings));
+                            scored.Add(MaxSensitivity.Compute(TorchModel(model, m), method, texts[i],
+                                settings.Explain with { Pairs = pairs is null ? null : [pairs[i]] }, sensitivitySettings));
                             break;
                         default:
                             scored.AddRange(Plausibility.Compute(explanations[i], highlights![i], topK));
@@ -287,7 +291,7 @@ internal static class EvaluateCommand
         builder.AppendLine(string.Join("  ", names.Select(n => n.PadLeft(17))) + "  text");
         foreach (var (explanation, metrics) in results)
         {
-            builder.AppendLine(string.Join("  ", metrics.Select(m => m.Value.ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  " + Output.Printable(explanation.Text));
+            builder.AppendLine(string.Join("  ", metrics.Select(m => m.Value.ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  " + Output.Printable(explanation.DisplayText));
         }
 
         builder.AppendLine(string.Join("  ", names.Select(n => Mean(results, n).ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  (mean)");
@@ -339,6 +343,11 @@ internal static class EvaluateCommand
             {
                 writer.WriteStartObject();
                 writer.WriteString("text", explanation.Text);
+                if (explanation.TextPair is { } second)
+                {
+                    writer.WriteString("text_pair", second);
+                }
+
                 writer.WriteNumber("target", explanation.Target);
                 writer.WriteString("target_label", explanation.TargetLabel);
                 writer.WriteStartObject("metrics");

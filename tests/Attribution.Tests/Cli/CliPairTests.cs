@@ -41,6 +41,37 @@ public sealed class CliPairTests : IDisposable
     }
 
     [SkippableFact]
+    public void Evaluate_scores_pairs_as_the_library_scores_them()
+    {
+        // The metrics remove or perturb tokens of the pair the explanation is of: the first text alone is another
+        // input, with other predictions and other figures.
+        var folder = SharedData.Require("models/bert-pair-random");
+        var run = CliHarness.Run("evaluate", "--model", folder, "--method", "gradient-x-input", "--metric", "comprehensiveness,max-sensitivity",
+            "--metric-samples", "2", "--text", "a gripping film", "--text-pair", "the cast was dull", "--text", "dull", "--text-pair", "a fine cast", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(run.Out);
+        var results = json.RootElement.GetProperty("results");
+        using var model = ClassifierLoader.Load(folder);
+        (string Text, string Pair)[] pairs = [("a gripping film", "the cast was dull"), ("dull", "a fine cast")];
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            var options = new ExplainOptions { Pairs = [pairs[i].Pair] };
+            var e = new GradientXInput().Explain(model, pairs[i].Text, options);
+            var metrics = results[i].GetProperty("metrics");
+            results[i].GetProperty("text_pair").GetString().Should().Be(pairs[i].Pair);
+            metrics.GetProperty("comprehensiveness").GetProperty("value").GetDouble().Should().BeApproximately(
+                Attribution.Evaluation.RationaleRemoval.Comprehensiveness(model, e).Value, 1e-12, "the CLI runs the same computation");
+            metrics.GetProperty("max-sensitivity").GetProperty("value").GetDouble().Should().BeApproximately(
+                Attribution.Evaluation.MaxSensitivity.Compute(model, new GradientXInput(), pairs[i].Text, options, new Attribution.Evaluation.SensitivitySettings { Samples = 2 }).Value,
+                1e-12, "each text's own pair is perturbed");
+        }
+
+        CliHarness.Run("evaluate", "--model", folder, "--method", "gradient", "--metric", "comprehensiveness", "--text", "a film").Out.Should().NotContain("‖");
+        var table = CliHarness.Run("evaluate", "--model", folder, "--method", "gradient", "--metric", "comprehensiveness", "--text", "a film", "--text-pair", "the cast");
+        table.Out.Should().Contain("a film ‖ the cast");
+    }
+
+    [SkippableFact]
     public void Compare_with_its_default_methods_puts_occlusion_in_lime_s_place_for_pairs_saying_so()
     {
         var folder = SharedData.Require("models/bert-pair-random");
