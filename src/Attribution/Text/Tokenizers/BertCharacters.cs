@@ -42,11 +42,13 @@ internal static class BertCharacters
 
     /// <summary>
     /// The CJK Unified Ideographs blocks BERT isolates as words (Hangul, Hiragana and Katakana are not among them).
-    /// The ranges are those of Google's and Hugging Face's Python BasicTokenizer.
+    /// The ranges are those of Hugging Face tokenizers' <c>is_chinese_char</c> (the fast tokenizer that reads
+    /// tokenizer.json, and that transformers also builds from a vocab.txt), whose fifth range starts at U+2B920;
+    /// Google's Python BasicTokenizer starts it at U+2B820, so the first 256 ideographs of Extension E differ.
     /// </summary>
     public static bool IsCjk(int codePoint) => codePoint is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF)
         or (>= 0x20000 and <= 0x2A6DF) or (>= 0x2A700 and <= 0x2B73F) or (>= 0x2B740 and <= 0x2B81F)
-        or (>= 0x2B820 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
+        or (>= 0x2B920 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
 
     /// <summary>The canonical decomposition (NFD) of one code point, cached because the same accented letters recur.</summary>
     public static string Decompose(System.Text.Rune rune) =>

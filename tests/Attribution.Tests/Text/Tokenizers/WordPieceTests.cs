@@ -161,6 +161,24 @@ public class WordPieceTests
         FluentActions.Invoking(() => tokenizer.Decode([99])).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    /// <summary>
+    /// The ideographs set apart as words are those of Hugging Face tokenizers' <c>is_chinese_char</c> (bert.rs), whose
+    /// fifth range starts at U+2B920, not at U+2B820 as in Google's Python BasicTokenizer: U+2B81D (CJK Extension D) is isolated,
+    /// U+2B820 (CJK Extension E) and U+2B91F stay in their word, U+2B920 is isolated again. None is in the vocabulary,
+    /// so an isolated one is an [UNK] of its own and a glued one makes its whole word [UNK].
+    /// </summary>
+    [Fact]
+    public void Ideographs_are_isolated_by_the_ranges_of_hugging_face_tokenizers()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir);
+
+        tokenizer.Encode("a\U0002B81D").Tokens.Should().Equal("[CLS]", "a", "[UNK]", "[SEP]");
+        tokenizer.Encode("a\U0002B820").Tokens.Should().Equal("[CLS]", "[UNK]", "[SEP]");
+        tokenizer.Encode("a\U0002B91F").Tokens.Should().Equal("[CLS]", "[UNK]", "[SEP]");
+        tokenizer.Encode("a\U0002B920").Tokens.Should().Equal("[CLS]", "a", "[UNK]", "[SEP]");
+    }
+
     [Fact]
     public void Cased_config_keeps_case_and_accents()
     {
