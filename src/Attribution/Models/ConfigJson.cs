@@ -88,6 +88,10 @@ internal readonly struct ConfigFields(JsonElement root, string source, string fi
         ? v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d : throw Wrong(field, v, "a number")
         : null;
 
+    public bool? Bool(string field) => Get(field) is { } v
+        ? v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw Wrong(field, v, "true or false")
+        : null;
+
     public int[]? IntList(string field)
     {
         if (Get(field) is not { } v)

@@ -141,6 +141,15 @@ public sealed record TransformerConfig
                     $"{source}: \"position_embedding_type\": \"{positionType}\" is not supported; only \"absolute\" position embeddings are implemented.");
             }
 
+            // Hugging Face gives a BERT or RoBERTa saved with "is_decoder": true a causal mask (each token attends only to
+            // those before it); built here as an encoder it would attend both ways and compute other logits without a word.
+            if (modelType != "distilbert" && reader.Bool("is_decoder") == true)
+            {
+                throw new ModelLoadException(source, "is_decoder",
+                    $"{source}: \"is_decoder\" is true, so Hugging Face runs this {modelType} with causal (left-to-right) attention; this library " +
+                    "builds bidirectional encoders only. Use a checkpoint saved as an encoder (\"is_decoder\": false, the default for sequence classifiers).");
+            }
+
             // "architectures" names the head the checkpoint was saved with: a token classifier, a masked-LM or a bare
             // encoder would otherwise be read as a sequence classifier (or fail later on a missing pooler).
             if (document.RootElement.TryGetProperty("architectures", out var architectures) && architectures.ValueKind == JsonValueKind.Array)

@@ -105,6 +105,9 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"position_embedding_type\": \"relative_key\" }", "only \"absolute\"", "position_embedding_type")]
     [InlineData("{ \"model_type\": \"bert\", \"architectures\": [\"BertForTokenClassification\"] }", "\"BertForTokenClassification\"], not a sequence classifier", "architectures")]
     [InlineData("{ \"model_type\": \"roberta\", \"architectures\": [\"RobertaForMaskedLM\"] }", "not a sequence classifier*AutoModelForSequenceClassification", "architectures")]
+    [InlineData("{ \"model_type\": \"bert\", \"is_decoder\": true }", "\"is_decoder\" is true*causal*bidirectional encoders only", "is_decoder")]
+    [InlineData("{ \"model_type\": \"roberta\", \"is_decoder\": true }", "\"is_decoder\" is true*causal", "is_decoder")]
+    [InlineData("{ \"model_type\": \"bert\", \"is_decoder\": \"no\" }", "\"is_decoder\" should be true or false but is \"no\"", "is_decoder")]
     public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
     {
         var dir = TransformerTestKit.WriteFolder(root, json, null);
@@ -119,7 +122,7 @@ public sealed class TransformerLoaderTests : IDisposable
     {
         var bert = TransformerConfig.Parse("""
             { "model_type": "bert", "hidden_size": 64, "num_attention_heads": 4, "num_labels": 3, "problem_type": "single_label_classification",
-              "hidden_act": "gelu_new", "label2id": { "x": 0, "y": 1, "z": 2 } }
+              "hidden_act": "gelu_new", "label2id": { "x": 0, "y": 1, "z": 2 }, "is_decoder": false }
             """);
         bert.HiddenSize.Should().Be(64);
         bert.NumHiddenLayers.Should().Be(12);
@@ -135,9 +138,10 @@ public sealed class TransformerLoaderTests : IDisposable
         roberta.Label2Id["pos"].Should().Be(1);
         roberta.MaxSequenceLength.Should().Be(510);
 
-        var distil = TransformerConfig.Parse("""{ "model_type": "distilbert", "dim": 32, "n_layers": 3, "n_heads": 4, "hidden_dim": 40, "activation": "relu", "layer_norm_eps": 0.1 }""");
+        var distil = TransformerConfig.Parse("""{ "model_type": "distilbert", "dim": 32, "n_layers": 3, "n_heads": 4, "hidden_dim": 40, "activation": "relu", "layer_norm_eps": 0.1, "is_decoder": true }""");
         (distil.HiddenSize, distil.NumHiddenLayers, distil.NumAttentionHeads, distil.IntermediateSize, distil.HiddenAct).Should().Be((32, 3, 4, 40, "relu"));
         distil.LayerNormEps.Should().Be(1e-12, "DistilBERT hard-codes its LayerNorm eps");
+        // Hugging Face's DistilBERT never reads is_decoder (it has no causal mode), so it is accepted there.
     }
 
     [Fact]
