@@ -1,8 +1,10 @@
 namespace Attribution.Text.Tokenizers;
 
 /// <summary>
-/// A token matched literally in the raw text before any normalization (Hugging Face's added tokens, including
-/// the special tokens): <c>[MASK]</c> in the input becomes the mask id rather than <c>[ mask ]</c>.
+/// A token matched literally in the text (Hugging Face's added tokens, including the special tokens): <c>[MASK]</c> in
+/// the input becomes the mask id rather than <c>[ mask ]</c>. A token that is not <paramref name="Normalized"/> is
+/// matched in the raw text, case-sensitively; a normalized one is matched, as in Hugging Face, after the tokenizer's
+/// normalizer has run on both the text and the token (so an uncased model's added <c>foo</c> also matches <c>FOO</c>).
 /// </summary>
 /// <param name="Content">The exact, case-sensitive text to match.</param>
 /// <param name="Id">Its id.</param>
@@ -10,7 +12,8 @@ namespace Attribution.Text.Tokenizers;
 /// <param name="SingleWord">Only match when not glued to letters or digits on either side.</param>
 /// <param name="LStrip">Swallow the whitespace before a match.</param>
 /// <param name="RStrip">Swallow the whitespace after a match.</param>
-internal sealed record AddedToken(string Content, int Id, bool Special, bool SingleWord = false, bool LStrip = false, bool RStrip = false);
+/// <param name="Normalized">Match it in the normalized text rather than the raw text (Hugging Face's <c>normalized</c>).</param>
+internal sealed record AddedToken(string Content, int Id, bool Special, bool SingleWord = false, bool LStrip = false, bool RStrip = false, bool Normalized = false);
 
 /// <summary>A stretch of the input: either plain text to tokenize, or one added token.</summary>
 /// <param name="Start">First UTF-16 index (for an added token, of its content, excluding swallowed whitespace).</param>

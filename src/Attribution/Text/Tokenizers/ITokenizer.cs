@@ -64,7 +64,9 @@ public interface ITokenizer
     /// <summary>
     /// Tokenizes one input, or a pair of inputs, and adds the model's special tokens
     /// (<c>[CLS] a [SEP] b [SEP]</c> for BERT, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> for RoBERTa).
-    /// Special tokens written literally in the text (e.g. <c>[MASK]</c>, case-sensitive) are kept whole.
+    /// Added and special tokens written literally in the text are kept whole, matched as Hugging Face does: those its
+    /// tokenizer.json marks <c>normalized</c> after normalization (an uncased BERT's added <c>foo</c> also matches
+    /// <c>FOO</c>), the others in the raw text, case-sensitively (<c>[MASK]</c> is the mask token, <c>[mask]</c> is text).
     /// </summary>
     /// <param name="text">The input; offsets of its tokens index into it.</param>
     /// <param name="pair">An optional second input (type id 1 for BERT); offsets of its tokens index into it.</param>

@@ -28,9 +28,12 @@ internal abstract class TokenizerBase : ITokenizer
         IReadOnlyList<AddedToken> addedTokens,
         PostProcessor postProcessor,
         SpecialIds specialIds,
-        int? modelMaxLength)
+        int? modelMaxLength,
+        bool matchesNormalizedTokensItself = false)
     {
-        _matcher = new AddedTokenMatcher(addedTokens);
+        // A subclass with a normalizer matches the normalized added tokens in its normalized text; the rest are
+        // matched here, in the raw text, first (Hugging Face's order).
+        _matcher = new AddedTokenMatcher(addedTokens.Where(a => !(matchesNormalizedTokensItself && a.Normalized)));
         _postProcessor = postProcessor;
         _specialIds = specialIds;
         ModelMaxLength = modelMaxLength;

@@ -62,13 +62,15 @@ internal sealed record TokenizerConfig
                 }
 
                 Json.RequireKind(entry.Value, JsonValueKind.Object, entryAt);
+                var special = Json.Bool(entry.Value, "special", false, entryAt);
                 added.Add(new AddedToken(
                     Json.RequiredString(entry.Value, "content", entryAt),
                     id,
-                    Json.Bool(entry.Value, "special", false, entryAt),
+                    special,
                     Json.Bool(entry.Value, "single_word", false, entryAt),
                     Json.Bool(entry.Value, "lstrip", false, entryAt),
-                    Json.Bool(entry.Value, "rstrip", false, entryAt)));
+                    Json.Bool(entry.Value, "rstrip", false, entryAt),
+                    Json.Bool(entry.Value, "normalized", !special, entryAt)));
             }
         }
 

@@ -293,15 +293,17 @@ internal static class TokenizerFiles
             var entryAt = at.Index(index++);
             Json.RequireKind(entry, JsonValueKind.Object, entryAt);
 
-            // Hugging Face matches "normalized" added tokens in the normalized text; matching every added token
-            // in the raw text, case-sensitively, is what BERT's and RoBERTa's slow tokenizers do with special tokens.
+            // Hugging Face matches a "normalized" added token in the normalized text, the others in the raw text; an
+            // entry that does not say is normalized unless special, as Hugging Face's AddedToken defaults.
+            var special = Json.Bool(entry, "special", false, entryAt);
             tokens.Add(new AddedToken(
                 Json.RequiredString(entry, "content", entryAt),
                 Json.AsInt(Json.Required(entry, "id", entryAt), entryAt.Child("id")),
-                Json.Bool(entry, "special", false, entryAt),
+                special,
                 Json.Bool(entry, "single_word", false, entryAt),
                 Json.Bool(entry, "lstrip", false, entryAt),
-                Json.Bool(entry, "rstrip", false, entryAt)));
+                Json.Bool(entry, "rstrip", false, entryAt),
+                Json.Bool(entry, "normalized", !special, entryAt)));
         }
 
         return tokens;

@@ -27,6 +27,9 @@ internal sealed class WordPieceTokenizer : TokenizerBase
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _initial;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuation;
 
+    // The added tokens Hugging Face matches after normalization, their contents normalized too; null when there are none.
+    private readonly AddedTokenMatcher? _normalizedMatcher;
+
     public WordPieceTokenizer(
         IReadOnlyDictionary<string, int> vocabulary,
         IReadOnlyList<AddedToken> addedTokens,
@@ -37,7 +40,7 @@ internal sealed class WordPieceTokenizer : TokenizerBase
         int unkId,
         string continuingSubwordPrefix,
         int maxInputCharsPerWord)
-        : base(vocabulary, addedTokens, postProcessor, specialIds, modelMaxLength)
+        : base(vocabulary, addedTokens, postProcessor, specialIds, modelMaxLength, matchesNormalizedTokensItself: true)
     {
         _normalization = normalization;
         _unkId = unkId;
@@ -56,22 +59,43 @@ internal sealed class WordPieceTokenizer : TokenizerBase
 
         _initial = initial.GetAlternateLookup<ReadOnlySpan<char>>();
         _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        var normalizedTokens = addedTokens.Where(a => a.Normalized)
+            .Select(a => a with { Content = Normalized(a.Content, 0, a.Content.Length).Text })
+            .Where(a => a.Content.Length > 0)
+            .ToList();
+        _normalizedMatcher = normalizedTokens.Count == 0 ? null : new AddedTokenMatcher(normalizedTokens);
     }
 
     protected override void TokenizeText(string text, int start, int end, List<Piece> output, ref int word)
     {
         var builder = new WordBuilder(this, output, word);
-        var i = start;
-        while (i < end)
+        if (_normalizedMatcher is null)
         {
-            // A lone surrogate is not a character; treat it as U+FFFD, which cleaning removes.
-            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out var length) != OperationStatus.Done)
+            NormalizeInto(text, start, end, builder);
+        }
+        else
+        {
+            // Normalized added tokens are found in the normalized text; the stretches between them go on to the
+            // pre-tokenizer with the original span of each character.
+            var normalized = Normalized(text, start, end);
+            var chars = normalized.Text;
+            foreach (var segment in _normalizedMatcher.Split(chars))
             {
-                rune = Rune.ReplacementChar;
-            }
+                if (segment.Token is { } added)
+                {
+                    builder.AddWhole(added.Id, normalized.Starts[segment.Start], normalized.Ends[segment.End - 1]);
+                    continue;
+                }
 
-            Normalize(rune, i, i + length, builder);
-            i += length;
+                var k = segment.Start;
+                while (k < segment.End)
+                {
+                    Rune.DecodeFromUtf16(chars.AsSpan(k, segment.End - k), out var rune, out var length);
+                    builder.Add(rune, normalized.Starts[k], normalized.Ends[k]);
+                    k += length;
+                }
+            }
         }
 
         builder.EndWord();
@@ -100,11 +124,36 @@ internal sealed class WordPieceTokenizer : TokenizerBase
             .ToString();
     }
 
+    /// <summary>Feeds the normalized characters of <c>text[start..end)</c> to <paramref name="sink"/>.</summary>
+    private void NormalizeInto(string text, int start, int end, ICharacterSink sink)
+    {
+        var i = start;
+        while (i < end)
+        {
+            // A lone surrogate is not a character; treat it as U+FFFD, which cleaning removes.
+            if (Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out var length) != OperationStatus.Done)
+            {
+                rune = Rune.ReplacementChar;
+            }
+
+            Normalize(rune, i, i + length, sink);
+            i += length;
+        }
+    }
+
+    /// <summary>The normalizer's output for <c>text[start..end)</c>, with the original span of each UTF-16 unit.</summary>
+    private NormalizedText Normalized(string text, int start, int end)
+    {
+        var normalized = new NormalizedText();
+        NormalizeInto(text, start, end, normalized);
+        return normalized;
+    }
+
     /// <summary>
     /// Applies the normalizer to one original character (which may become none or several) and feeds the result
-    /// to the pre-tokenizer, all tagged with the original span <c>[start, end)</c>.
+    /// to <paramref name="builder"/>, all tagged with the original span <c>[start, end)</c>.
     /// </summary>
-    private void Normalize(Rune rune, int start, int end, WordBuilder builder)
+    private void Normalize(Rune rune, int start, int end, ICharacterSink builder)
     {
         var n = _normalization;
         var value = rune.Value;
@@ -124,7 +173,7 @@ internal sealed class WordPieceTokenizer : TokenizerBase
         var isolate = n.HandleChineseChars && BertCharacters.IsCjk(value);
         if (isolate)
         {
-            builder.EndWord();
+            builder.Separate(start, end);
         }
 
         // Hugging Face strips accents before lower-casing: NFD, then drop non-spacing marks (Mn).
@@ -145,11 +194,11 @@ internal sealed class WordPieceTokenizer : TokenizerBase
 
         if (isolate)
         {
-            builder.EndWord();
+            builder.Separate(start, end);
         }
     }
 
-    private void AddLowercased(Rune rune, int start, int end, WordBuilder builder)
+    private void AddLowercased(Rune rune, int start, int end, ICharacterSink builder)
     {
         if (!_normalization.Lowercase)
         {
@@ -218,11 +267,45 @@ internal sealed class WordPieceTokenizer : TokenizerBase
         output.Add(new Piece(_unkId, starts[0], ends[word.Length - 1], wordIndex));
     }
 
+    /// <summary>Where the normalizer puts its characters.</summary>
+    private interface ICharacterSink
+    {
+        /// <summary>One normalized character, from the original span <c>[start, end)</c>.</summary>
+        void Add(Rune rune, int start, int end);
+
+        /// <summary>A word boundary where Hugging Face's normalizer inserts a space (around a CJK ideograph).</summary>
+        void Separate(int start, int end);
+    }
+
+    /// <summary>The normalized text as a string, with the original span of each UTF-16 unit.</summary>
+    private sealed class NormalizedText : ICharacterSink
+    {
+        private readonly StringBuilder _text = new();
+
+        public List<int> Starts { get; } = [];
+
+        public List<int> Ends { get; } = [];
+
+        public string Text => _text.ToString();
+
+        public void Add(Rune rune, int start, int end)
+        {
+            _text.Append(rune.ToString());
+            for (var k = 0; k < rune.Utf16SequenceLength; k++)
+            {
+                Starts.Add(start);
+                Ends.Add(end);
+            }
+        }
+
+        public void Separate(int start, int end) => Add(new Rune(' '), start, end);
+    }
+
     /// <summary>
     /// The pre-tokenizer: collects normalized characters into words, splitting at whitespace and isolating
     /// punctuation, and records for each UTF-16 unit the original span it came from.
     /// </summary>
-    private sealed class WordBuilder(WordPieceTokenizer owner, List<Piece> output, int firstWord)
+    private sealed class WordBuilder(WordPieceTokenizer owner, List<Piece> output, int firstWord) : ICharacterSink
     {
         private char[] _chars = new char[32];
         private int[] _starts = new int[32];
@@ -265,6 +348,15 @@ internal sealed class WordPieceTokenizer : TokenizerBase
             {
                 EndWord();
             }
+        }
+
+        public void Separate(int start, int end) => EndWord();
+
+        /// <summary>An added token matched in the normalized text: a word of its own.</summary>
+        public void AddWhole(int id, int start, int end)
+        {
+            EndWord();
+            output.Add(new Piece(id, start, end, Word++));
         }
 
         public void EndWord()

@@ -179,6 +179,56 @@ public class WordPieceTests
         tokenizer.Encode("a\U0002B920").Tokens.Should().Equal("[CLS]", "a", "[UNK]", "[SEP]");
     }
 
+    /// <summary>
+    /// Hugging Face matches an added token marked <c>normalized</c> after the normalizer has run on the text and on the
+    /// token (here lower-casing and accent stripping), and the others in the raw text, first and case-sensitively. So
+    /// "FOO" is the added "Foo", "CAFÉ" the added "Café" (not the vocabulary's "cafe"), "[pad]" the pad token (its entry
+    /// is normalized, as in bert-base-uncased's re-saved tokenizer.json), while "[mask]" stays text because [MASK] is not
+    /// normalized. Offsets span the original characters.
+    /// </summary>
+    [Fact]
+    public void Normalized_added_tokens_match_the_normalized_text()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", TokenizerJsonWithAddedTokens()));
+
+        var encoding = tokenizer.Encode("a FOO CAFÉ b");
+        encoding.Ids.Should().Equal(2, 5, 11, 12, 6, 3);
+        encoding.Offsets.Should().Equal(null, (0, 1), (2, 5), (6, 10), (11, 12), null);
+        encoding.WordIds.Should().Equal(null, 0, 1, 2, 3, null);
+
+        tokenizer.Encode("[mask] [MASK] [pad]").Ids.Should().Equal(2, 8, 10, 9, 4, 0, 3);
+        // As in the raw text, a match needs no word boundary unless the token is single_word.
+        tokenizer.Encode("afoo").Ids.Should().Equal(2, 5, 11, 3);
+    }
+
+    private static string TokenizerJsonWithAddedTokens()
+    {
+        // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 a=5 b=6 cafe=7 [=8 ]=9 mask=10; added: Foo=11, Café=12.
+        string[] words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "cafe", "[", "]", "mask"];
+        object Added(int id, string content, bool special, bool normalized) =>
+            new { id, content, single_word = false, lstrip = false, rstrip = false, normalized, special };
+        return System.Text.Json.JsonSerializer.Serialize(new
+        {
+            added_tokens = new[]
+            {
+                Added(0, "[PAD]", true, true), Added(1, "[UNK]", true, false), Added(2, "[CLS]", true, false), Added(3, "[SEP]", true, false),
+                Added(4, "[MASK]", true, false), Added(11, "Foo", false, true), Added(12, "Café", false, true),
+            },
+            normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
+            pre_tokenizer = new { type = "BertPreTokenizer" },
+            post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
+            model = new
+            {
+                type = "WordPiece",
+                unk_token = "[UNK]",
+                continuing_subword_prefix = "##",
+                max_input_chars_per_word = 100,
+                vocab = words.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i),
+            },
+        });
+    }
+
     [Fact]
     public void Cased_config_keeps_case_and_accents()
     {
