@@ -86,7 +86,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// from <c>id2label</c> or <c>num_labels</c>; the length limit from <c>max_position_embeddings</c>, less
     /// pad_token_id + 1 for RoBERTa) and the tokenizer files (<c>tokenizer.json</c>, or <c>vocab.txt</c> /
     /// <c>vocab.json</c> + <c>merges.txt</c>). The graph's inputs and output are checked against what this class feeds
-    /// and reads.
+    /// and reads: int64 inputs [batch, sequence] with both axes dynamic (a batch axis fixed at 1 only when
+    /// <see cref="OnnxSessionSettings.BatchSize"/> is 1).
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="settings">Session settings (threads, graph optimization, batch size); defaults when null.</param>
@@ -121,7 +122,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         var session = OpenSession(modelPath, settings);
         try
         {
-            var inputs = CheckGraph(session, modelPath, config);
+            var inputs = CheckGraph(session, modelPath, config, settings);
             var name = Path.GetFileName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
             return new OnnxTextClassifier(name, modelPath, config.Path, session, tokenizer, config.Labels, config.Head, config.MaxLength ?? tokenizer.ModelMaxLength,
                 inputs, config.VocabSize ?? tokenizer.VocabularySize, settings);
@@ -296,7 +297,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <summary>What the graph takes and returns, after checking it against what <see cref="Run"/> feeds and reads.</summary>
     private sealed record GraphInputs(bool TakesMask, bool TakesTypes, bool LogitsAreDouble);
 
-    private static GraphInputs CheckGraph(InferenceSession session, string modelPath, OnnxConfig config)
+    private static GraphInputs CheckGraph(InferenceSession session, string modelPath, OnnxConfig config, OnnxSessionSettings settings)
     {
         var inputs = session.InputMetadata;
         var outputs = session.OutputMetadata;
@@ -321,6 +322,25 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             {
                 throw new ModelLoadException(modelPath, name,
                     $"'{modelPath}' input '{name}' is {Describe(meta)}; it must be an int64 tensor [batch, sequence] ({described}); {Fix}");
+            }
+
+            // An axis fixed at export (torch.onnx.export without dynamic_axes) makes ONNX Runtime refuse every other
+            // length or batch size when the graph runs, with an error that names no text; a batch fixed at one still
+            // works when every run holds one sequence.
+            var (batch, length) = (meta.Dimensions[0], meta.Dimensions[1]);
+            if (length >= 0)
+            {
+                throw new ModelLoadException(modelPath, name,
+                    $"'{modelPath}' input '{name}' is {Describe(meta)}: a fixed sequence length of {length}, so every text of another length would be refused " +
+                    $"when the graph runs; export it with a dynamic sequence axis (dynamic_axes={{\"{name}\": {{0: \"batch\", 1: \"sequence\"}}, ...}}); {Fix}");
+            }
+
+            if (batch >= 0 && !(batch == 1 && settings.BatchSize == 1))
+            {
+                throw new ModelLoadException(modelPath, name,
+                    $"'{modelPath}' input '{name}' is {Describe(meta)}: a fixed batch size of {batch}, but runs hold up to {settings.BatchSize} sequences; " +
+                    $"export it with a dynamic batch axis (dynamic_axes={{\"{name}\": {{0: \"batch\", 1: \"sequence\"}}, ...}})" +
+                    (batch == 1 ? " or load it with new OnnxSessionSettings { BatchSize = 1 }" : string.Empty) + $"; {Fix}");
             }
         }
 

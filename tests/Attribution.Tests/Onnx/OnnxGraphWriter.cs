@@ -12,7 +12,10 @@ internal static class OnnxGraphWriter
     public const int FloatType = 1;
     public const int Int64Type = 7;
 
-    /// <summary>One graph input or output: a tensor of <paramref name="ElementType"/> with symbolic dims (e.g. "batch").</summary>
+    /// <summary>
+    /// One graph input or output: a tensor of <paramref name="ElementType"/> with symbolic dims (e.g. "batch") or, written
+    /// as a number (e.g. "8"), fixed ones.
+    /// </summary>
     public sealed record Value(string Name, int ElementType, params string[] Dims);
 
     /// <summary>One node: <paramref name="OpType"/> from inputs to outputs, with integer attributes.</summary>
@@ -68,11 +71,11 @@ internal static class OnnxGraphWriter
     private static Proto ValueInfo(Value value)
     {
         // ValueInfoProto: name = 1, type = 2; TypeProto.tensor_type = 1; Tensor: elem_type = 1, shape = 2;
-        // TensorShapeProto.dim = 1; Dimension.dim_param = 2.
+        // TensorShapeProto.dim = 1; Dimension.dim_value = 1, dim_param = 2.
         var shape = new Proto();
         foreach (var dim in value.Dims)
         {
-            shape.Message(1, new Proto().String(2, dim));
+            shape.Message(1, long.TryParse(dim, out var size) ? new Proto().Varint(1, size) : new Proto().String(2, dim));
         }
 
         var tensor = new Proto().Varint(1, value.ElementType).Message(2, shape);

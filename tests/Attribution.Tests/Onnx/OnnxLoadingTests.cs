@@ -26,12 +26,12 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     /// <summary>logits = float(input_ids): the logits show exactly which ids (padding included) the graph was given.</summary>
-    private void WriteCastGraph(bool withMask = true, string idsName = "input_ids")
+    private void WriteCastGraph(bool withMask = true, string idsName = "input_ids", string batch = "batch", string sequence = "sequence")
     {
-        var inputs = new List<Value> { new(idsName, Int64Type, "batch", "sequence") };
+        var inputs = new List<Value> { new(idsName, Int64Type, batch, sequence) };
         if (withMask)
         {
-            inputs.Add(new Value("attention_mask", Int64Type, "batch", "sequence"));
+            inputs.Add(new Value("attention_mask", Int64Type, batch, sequence));
         }
 
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
@@ -191,6 +191,36 @@ public sealed class OnnxLoadingTests : IDisposable
 
         act.Should().Throw<ModelLoadException>().WithMessage("*returns 1 logits per text*");
         model.PredictLogits([new TokenSequence([5, 6]), new TokenSequence([8, 7])]).Should().BeEquivalentTo(new[] { new[] { 5.0, 6.0 }, new[] { 8.0, 7.0 } }, o => o.WithStrictOrdering());
+    }
+
+    /// <summary>
+    /// An export without dynamic axes fixes the sequence length (or the batch size) in the graph, and ONNX Runtime then
+    /// refuses every other shape when it runs; that is a load error naming the input, its shape and the fix. A batch
+    /// fixed at 1 works when every run holds one sequence.
+    /// </summary>
+    [Fact]
+    public void A_graph_with_a_fixed_sequence_length_or_batch_size_is_a_load_error_naming_the_fix()
+    {
+        // Two ids give the config's two logits, so the length alone is what is wrong with this graph.
+        WriteFolder();
+        WriteCastGraph(sequence: "2");
+        var fixedLength = () => OnnxTextClassifier.Load(folder);
+        fixedLength.Should().Throw<ModelLoadException>().Where(e => e.Field == "input_ids"
+            && e.Message.Contains("input 'input_ids' is int64 [batch, 2]", StringComparison.Ordinal)
+            && e.Message.Contains("fixed sequence length of 2", StringComparison.Ordinal)
+            && e.Message.Contains("dynamic_axes", StringComparison.Ordinal));
+
+        WriteCastGraph(batch: "2");
+        var fixedBatch = () => OnnxTextClassifier.Load(folder);
+        fixedBatch.Should().Throw<ModelLoadException>().Where(e => e.Field == "input_ids"
+            && e.Message.Contains("fixed batch size of 2", StringComparison.Ordinal) && e.Message.Contains("dynamic_axes", StringComparison.Ordinal));
+
+        WriteCastGraph(batch: "1");
+        var batchOfOne = () => OnnxTextClassifier.Load(folder);
+        batchOfOne.Should().Throw<ModelLoadException>().WithMessage("*fixed batch size of 1*BatchSize = 1*");
+        using var model = OnnxTextClassifier.Load(folder, new OnnxSessionSettings { BatchSize = 1 });
+        model.PredictLogits([new TokenSequence([5, 6]), new TokenSequence([8, 7])]).Should().BeEquivalentTo(
+            new[] { new[] { 5.0, 6.0 }, new[] { 8.0, 7.0 } }, o => o.WithStrictOrdering());
     }
 
     [Theory]
