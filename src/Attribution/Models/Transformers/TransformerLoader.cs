@@ -17,7 +17,10 @@ public static class TransformerLoader
     /// Builds the classifier <c>config.json</c> describes and fills it with the folder's weights, strictly:
     /// every parameter must be present with its shape and no other tensor may be (Hugging Face's
     /// non-parameter buffers such as <c>embeddings.position_ids</c>, and a RoBERTa pooler the classifier does
-    /// not use, are skipped). The model is returned in evaluation mode; dispose it when done.
+    /// not use, are skipped). Weights stored as float16, bfloat16 or float64 are converted to the model's float32, as
+    /// transformers loads them by default (exactly for the two half-precision types, rounded to nearest for float64);
+    /// an integer or boolean tensor where a parameter belongs is refused. The model is returned in evaluation mode;
+    /// dispose it when done.
     /// </summary>
     /// <param name="directory">The model folder.</param>
     /// <returns>A <see cref="BertForSequenceClassification"/>, <see cref="DistilBertForSequenceClassification"/> or <see cref="RobertaForSequenceClassification"/>.</returns>

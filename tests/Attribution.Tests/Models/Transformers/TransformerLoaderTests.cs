@@ -46,6 +46,29 @@ public sealed class TransformerLoaderTests : IDisposable
         loaded.call(input).data<float>().ToArray().Should().Equal(original.call(input).data<float>().ToArray());
     }
 
+    /// <summary>
+    /// A checkpoint saved in float16, bfloat16 or float64 loads into the float32 model, as transformers loads it by
+    /// default: each parameter equals libtorch's float32 cast of the stored tensor, exactly (float16 and bfloat16 values
+    /// are all float32 values; float64 ones are rounded to nearest by both).
+    /// </summary>
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float64)]
+    public void Half_precision_and_double_weights_are_converted_to_float32(ScalarType stored)
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 5);
+        using var scope = NewDisposeScope();
+        var weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to_type(stored));
+        using var loaded = TransformerLoader.Load(TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(model.Config), weights));
+
+        foreach (var (name, parameter) in loaded.state_dict())
+        {
+            parameter.dtype.Should().Be(ScalarType.Float32, name);
+            parameter.data<float>().ToArray().Should().Equal(weights[name].to_type(ScalarType.Float32).data<float>().ToArray(), name);
+        }
+    }
+
     [Fact]
     public void Hugging_face_buffers_legacy_names_and_an_unused_roberta_pooler_are_accepted()
     {
