@@ -30,6 +30,9 @@ internal sealed class WordPieceTokenizer : TokenizerBase
     // The added tokens Hugging Face matches after normalization, their contents normalized too; null when there are none.
     private readonly AddedTokenMatcher? _normalizedMatcher;
 
+    // The first characters of those normalized contents, to skip the search in text that cannot hold one.
+    private readonly SearchValues<char> _normalizedFirstChars;
+
     public WordPieceTokenizer(
         IReadOnlyDictionary<string, int> vocabulary,
         IReadOnlyList<AddedToken> addedTokens,
@@ -65,12 +68,13 @@ internal sealed class WordPieceTokenizer : TokenizerBase
             .Where(a => a.Content.Length > 0)
             .ToList();
         _normalizedMatcher = normalizedTokens.Count == 0 ? null : new AddedTokenMatcher(normalizedTokens);
+        _normalizedFirstChars = SearchValues.Create(string.Concat(normalizedTokens.Select(a => a.Content[0]).Distinct()));
     }
 
     protected override void TokenizeText(string text, int start, int end, List<Piece> output, ref int word)
     {
         var builder = new WordBuilder(this, output, word);
-        if (_normalizedMatcher is null)
+        if (_normalizedMatcher is null || !MayHoldNormalizedToken(text.AsSpan(start, end - start)))
         {
             NormalizeInto(text, start, end, builder);
         }
@@ -122,6 +126,26 @@ internal sealed class WordPieceTokenizer : TokenizerBase
         return text.Replace(" .", ".").Replace(" ?", "?").Replace(" !", "!").Replace(" ,", ",").Replace(" ' ", "'")
             .Replace(" n't", "n't").Replace(" 'm", "'m").Replace(" 's", "'s").Replace(" 've", "'ve").Replace(" 're", "'re")
             .ToString();
+    }
+
+    /// <summary>
+    /// False when no character of <paramref name="text"/> can normalize to the first character of a normalized added
+    /// token (the common case: bert-base-uncased's normalized [PAD] starts with '['), so the text needs no search. An
+    /// ASCII character normalizes to itself, lower-cased or, if whitespace, to a space; others are not predicted.
+    /// </summary>
+    private bool MayHoldNormalizedToken(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (c >= 0x80 || _normalizedFirstChars.Contains(c)
+                || (_normalization.Lowercase && c is >= 'A' and <= 'Z' && _normalizedFirstChars.Contains((char)(c + 32)))
+                || (char.IsWhiteSpace(c) && _normalizedFirstChars.Contains(' ')))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Feeds the normalized characters of <c>text[start..end)</c> to <paramref name="sink"/>.</summary>
