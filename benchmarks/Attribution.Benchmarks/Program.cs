@@ -107,6 +107,11 @@ public static class Program
             return MethodThroughput.OneText(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "tokenize-throughput")
+        {
+            return TokenizerThroughput.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "thread-scaling")
         {
             return ThreadScaling.Run(args[1..]);
