@@ -277,7 +277,10 @@ public static class SalienceLayer
         new($"{what} is {value.ToString(CultureInfo.InvariantCulture)}: {normalization.Name()} normalization needs finite scores "
             + "(a NaN or infinite score makes every normalized score meaningless); fix the method or model that produced it, or do not normalize", parameter);
 
-    /// <summary>Combines the scores of one word's tokens.</summary>
+    /// <summary>
+    /// Combines the scores of one word's tokens. A NaN token score makes the word's score NaN (with
+    /// <see cref="WordAggregation.First"/>, only the first token's), so the renderers and normalization see it.
+    /// </summary>
     public static double Aggregate(IReadOnlyList<double> scores, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(scores);
@@ -290,7 +293,9 @@ public static class SalienceLayer
         {
             WordAggregation.Sum => scores.Sum(),
             WordAggregation.Mean => Mean(scores),
-            WordAggregation.AbsMax => scores.MaxBy(Math.Abs),
+            // MaxBy ranks NaN below every number, so a NaN token would vanish from its word's score: it stays NaN,
+            // as it does for every other aggregation.
+            WordAggregation.AbsMax => scores.Any(double.IsNaN) ? double.NaN : scores.MaxBy(Math.Abs),
             WordAggregation.L2 => Norm(scores),
             WordAggregation.First => scores[0],
             _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),

@@ -75,6 +75,21 @@ public sealed class SalienceWordEdgeTests
             .Should().Throw<ArgumentException>().WithParameterName("explanation").WithMessage($"the score of token 1 ('bb') is {shown}: min-max normalization*");
     }
 
+    [Theory]
+    [InlineData(WordAggregation.Sum)]
+    [InlineData(WordAggregation.Mean)]
+    [InlineData(WordAggregation.AbsMax)]
+    [InlineData(WordAggregation.L2)]
+    public void A_NaN_token_score_makes_its_word_score_NaN_with_every_aggregation_that_reads_it(WordAggregation aggregation)
+    {
+        // NaN is no number: the sum, mean, largest magnitude and norm of {1, NaN} are undefined. (Abs-max ranked NaN
+        // below 1 and gave 1, so the word looked fine and no renderer said a score was not finite.)
+        double.IsNaN(SalienceLayer.Aggregate([1.0, double.NaN], aggregation)).Should().BeTrue();
+        double.IsNaN(SalienceLayer.Aggregate([double.NaN, -3.0], aggregation)).Should().BeTrue();
+        var e = SalienceSamples.Hand("unseen", ["un", "##seen"], [1, 2], [(0, 2), (2, 6)], [false, false], [0.5, double.NaN]);
+        double.IsNaN(SalienceLayer.AggregateWords(e, aggregation).Words.Single().Score).Should().BeTrue();
+    }
+
     [Fact]
     public void Word_aggregates_of_huge_and_tiny_scores_do_not_overflow_or_underflow()
     {
