@@ -516,6 +516,35 @@ public class ExplanationJsonTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void A_pair_document_with_offsets_for_more_or_fewer_tokens_fails_naming_the_offsets(int extra)
+    {
+        // [CLS] aa bb [SEP] cc [SEP] of the pair ("aa bb", "cc"): 6 tokens, 6 segments. One offset more was read as a
+        // span of the text its segment names, segments[6], past the array: an IndexOutOfRangeException, no path.
+        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            TokenTypeIds = [0, 0, 0, 0, 1, 1],
+            Segments = [null, 0, 0, null, 1, null],
+        };
+        var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
+        var offsets = node["results"]![0]!["offsets"]!.AsArray();
+        if (extra > 0)
+        {
+            offsets.Add(new JsonArray(0, 1));
+        }
+        else
+        {
+            offsets.RemoveAt(5);
+        }
+
+        var act = () => ExplanationJson.Parse(node.ToJsonString());
+        act.Should().Throw<JsonException>().WithMessage($"invalid explanation document at $.results[0].offsets: {6 + extra} entries for 6 tokens");
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("{")]
     [InlineData("[1, 2]")]

@@ -741,12 +741,18 @@ public static class ExplanationJson
             }
 
             string TextOf(int token) => segments.Length > 0 && segments[token] == 1 ? textPair! : text;
-            var offsets = Array(Required(element, "offsets", at), $"{at}.offsets", (e, p) =>
+            var offsetsElement = Required(element, "offsets", at);
+            if (offsetsElement.ValueKind == JsonValueKind.Array)
+            {
+                // Before the spans are read: each is checked against the text its token's segment names.
+                SameLength(offsetsElement.GetArrayLength(), n, $"{at}.offsets");
+            }
+
+            var offsets = Array(offsetsElement, $"{at}.offsets", (e, p) =>
                 e.ValueKind == JsonValueKind.Null ? null : ((int, int)?)Span(e, p, TextOf(int.Parse(p[(p.LastIndexOf('[') + 1)..^1], CultureInfo.InvariantCulture))));
             var special = Array(Required(element, "is_special", at), $"{at}.is_special", Bool);
             var scores = Array(Required(element, "scores", at), $"{at}.scores", Double);
             SameLength(ids.Length, n, $"{at}.token_ids");
-            SameLength(offsets.Length, n, $"{at}.offsets");
             SameLength(special.Length, n, $"{at}.is_special");
             SameLength(scores.Length, n, $"{at}.scores");
             float[][]? raw = null;
