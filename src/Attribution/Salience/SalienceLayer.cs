@@ -201,7 +201,11 @@ public static class SalienceLayer
         var wordScores = Normalize(explanation.Words.Select(w => w.Score).ToArray(), normalization, out var wordsDegenerate);
         if (degenerate || wordsDegenerate)
         {
-            notes.Add($"{normalization.Name()} normalization left the scores unchanged: their {(normalization == Normalization.MinMax ? "range" : "norm")} is zero");
+            // Tokens and words are normalized separately, so one can be left as it was while the other is scaled (a
+            // one-word text under min-max): the note names which.
+            var which = degenerate && wordsDegenerate ? "token and word" : degenerate ? "token" : "word";
+            var other = degenerate && wordsDegenerate ? string.Empty : degenerate ? " (the word scores are normalized)" : " (the token scores are normalized)";
+            notes.Add($"{normalization.Name()} normalization left the {which} scores unchanged: their {(normalization == Normalization.MinMax ? "range" : "norm")} is zero{other}");
         }
 
         return explanation with

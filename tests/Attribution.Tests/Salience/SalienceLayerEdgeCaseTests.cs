@@ -113,7 +113,7 @@ public sealed class SalienceLayerEdgeCaseTests
         var normalized = SalienceLayer.Normalize(words, Normalization.L1);
         normalized.Scores.Should().Equal(0.5, -0.5);
         normalized.Words.Single().Score.Should().Be(0);
-        normalized.Notes.Should().Equal("earlier note", "l1 normalization left the scores unchanged: their norm is zero");
+        normalized.Notes.Should().Equal("earlier note", "l1 normalization left the word scores unchanged: their norm is zero (the token scores are normalized)");
     }
 
     [Fact]
@@ -133,7 +133,24 @@ public sealed class SalienceLayerEdgeCaseTests
         var normalized = SalienceLayer.Normalize(SalienceLayer.AggregateWords(e, WordAggregation.Sum), Normalization.MinMax);
         normalized.Scores.Should().Equal(0, 1);
         normalized.Words.Single().Score.Should().Be(4);
-        normalized.Notes.Should().Equal("min-max normalization left the scores unchanged: their range is zero");
+        normalized.Notes.Should().Equal("min-max normalization left the word scores unchanged: their range is zero (the token scores are normalized)");
+    }
+
+    [Fact]
+    public void The_degenerate_normalization_note_names_the_scores_it_left_unchanged()
+    {
+        // Unsigned "a bb" with tokens a, b, ##b all scoring 1: the token range is zero (left at 1, 1, 1), but the word
+        // sums 1 and 2 have range 1 and map to 0 and 1. One token "a" scoring 2: both ranges are zero.
+        var flatTokens = SalienceSamples.Hand("a bb", ["a", "b", "##b"], [1, 2, 3], [(0, 1), (2, 3), (3, 4)], [false, false, false], [1.0, 1.0, 1.0], signed: false);
+        var normalized = SalienceLayer.Normalize(SalienceLayer.AggregateWords(flatTokens, WordAggregation.Sum), Normalization.MinMax);
+        normalized.Scores.Should().Equal(1, 1, 1);
+        normalized.Words.Select(w => w.Score).Should().Equal(0, 1);
+        normalized.Notes.Should().Equal("min-max normalization left the token scores unchanged: their range is zero (the word scores are normalized)");
+
+        var single = SalienceSamples.Hand("a", ["a"], [1], [(0, 1)], [false], [2.0], signed: false);
+        var both = SalienceLayer.Normalize(SalienceLayer.AggregateWords(single, WordAggregation.Sum), Normalization.MinMax);
+        (both.Scores.Single(), both.Words.Single().Score).Should().Be((2, 2));
+        both.Notes.Should().Equal("min-max normalization left the token and word scores unchanged: their range is zero");
     }
 
     [Fact]
