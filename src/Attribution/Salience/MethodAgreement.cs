@@ -5,7 +5,7 @@ namespace Attribution.Salience;
 /// <summary>How much two methods agree on one text: Spearman's ρ over the units (words or tokens) both scored.</summary>
 /// <param name="First">The first method.</param>
 /// <param name="Second">The second method.</param>
-/// <param name="PerText">ρ for each text (NaN where undefined: fewer than two units, or constant scores).</param>
+/// <param name="PerText">ρ for each text (NaN where undefined: fewer than two units, constant scores, or a NaN score).</param>
 public sealed record PairAgreement(string First, string Second, double[] PerText)
 {
     /// <summary>The mean of the defined per-text values, or NaN when none is.</summary>
@@ -84,7 +84,10 @@ public static class MethodAgreement
         return Spearman(keys.Select(k => Value(x[k])).ToArray(), keys.Select(k => Value(y[k])).ToArray());
     }
 
-    /// <summary>Spearman's rank correlation (Pearson's r of the average ranks); NaN for fewer than 2 values or constant ranks.</summary>
+    /// <summary>
+    /// Spearman's rank correlation (Pearson's r of the average ranks); NaN for fewer than 2 values, constant ranks, or a
+    /// NaN value (which has no rank).
+    /// </summary>
     public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -94,7 +97,9 @@ public static class MethodAgreement
             throw new ArgumentException($"{x.Count} values against {y.Count}", nameof(y));
         }
 
-        if (x.Count < 2)
+        // A NaN has no place in an order: sorting puts it below every number, which made a NaN score the least
+        // important unit and gave a ρ that looked defined.
+        if (x.Count < 2 || x.Any(double.IsNaN) || y.Any(double.IsNaN))
         {
             return double.NaN;
         }

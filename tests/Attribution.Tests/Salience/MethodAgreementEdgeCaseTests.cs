@@ -172,6 +172,20 @@ public sealed class MethodAgreementEdgeCaseTests
     }
 
     [Fact]
+    public void A_NaN_score_leaves_the_agreement_undefined_instead_of_ranking_it_lowest()
+    {
+        // Sorted, NaN came first: {1, NaN, 3} ranked 2, 1, 3 against 1, 2, 3, deviations (0, −1, 1) and (−1, 0, 1),
+        // gave ρ = 1 / √(2·2) = 0.5, as if the NaN token were the least important. A NaN has no rank: ρ is undefined.
+        MethodAgreement.Spearman([2.0, 1.0, 3.0], [1.0, 2.0, 3.0]).Should().BeApproximately(0.5, 1e-15, "the ranks the NaN case produced");
+        double.IsNaN(MethodAgreement.Spearman([1.0, double.NaN, 3.0], [1.0, 2.0, 3.0])).Should().BeTrue();
+        double.IsNaN(MethodAgreement.Spearman([1.0, 2.0, 3.0], [double.NaN, 2.0, 3.0])).Should().BeTrue();
+        double.IsNaN(MethodAgreement.Between(Plain("x", [1, double.NaN, 3]), Plain("y", [1, 2, 3]), Granularity.Tokens)).Should().BeTrue();
+
+        // Infinities are ordered: +∞ is the largest score, and ρ stays defined (ranks 1, 2, 3 against 1, 2, 3).
+        MethodAgreement.Spearman([1.0, 2.0, double.PositiveInfinity], [1.0, 2.0, 3.0]).Should().Be(1);
+    }
+
+    [Fact]
     public void Between_rejects_null_results()
     {
         var e = Plain("a", [1, 2, 3]);
