@@ -488,6 +488,7 @@ public class ExplanationJsonTests
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
     [InlineData("version 5", "at $.version: format version 5 is newer than this library reads (4)")]
     [InlineData("version 0", "at $.version: unknown format version 0")]
+    [InlineData("version 5 with a new property", "at $.version: format version 5 is newer than this library reads (4); update the library")]
     [InlineData("surrogate in version 1", "at $.results[0].surrogate: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("shares in version 1", "at $.results[0].relevance_shares: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("string share", "at $.results[0].relevance_shares.embeddings: expected a number, found a string")]
@@ -613,6 +614,7 @@ public class ExplanationJsonTests
             case "unknown property": result["colour"] = "red"; break;
             case "version 5": document["version"] = 5; break;
             case "version 0": document["version"] = 0; break;
+            case "version 5 with a new property": document["version"] = 5; document["provenance"] = "a future field"; break;
             case "surrogate in version 1": document["version"] = 1; result.Remove("relevance_shares"); break;
             case "shares in version 1": document["version"] = 1; result.Remove("surrogate"); break;
             case "string share": result["relevance_shares"]!["embeddings"] = "1.5"; break;

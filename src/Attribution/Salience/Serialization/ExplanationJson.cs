@@ -644,7 +644,9 @@ public static class ExplanationJson
         {
             const string at = "$";
             Expect(root, JsonValueKind.Object, at, "an object");
-            CheckProperties(root, at, DocumentProperties);
+
+            // The version before the properties: a newer format may add a property, and "update the library" is the
+            // fix, not "unknown property".
             var version = Int(Required(root, "version", at), "$.version");
             if (version < ExplanationDocument.FirstVersion || version > ExplanationDocument.CurrentVersion)
             {
@@ -652,6 +654,8 @@ public static class ExplanationJson
                     ? $"format version {version} is newer than this library reads ({ExplanationDocument.CurrentVersion}); update the library"
                     : $"unknown format version {version}");
             }
+
+            CheckProperties(root, at, DocumentProperties);
 
             var model = String(Required(root, "model", at), "$.model");
             var method = String(Required(root, "method", at), "$.method");
