@@ -412,6 +412,11 @@ public class ExplanationJsonTests
         var broken = SalienceSamples.Make("good \uD800film");
         var surrogate = () => ExplanationJson.Serialize(ExplanationDocument.For([broken]));
         surrogate.Should().Throw<ArgumentException>().WithMessage("*results[0].text has an unpaired surrogate (U+D800) at index 5*");
+
+        // The second text of a pair too: the encoder wrote it as U+FFFD, so the text read back was another text.
+        var pair = SalienceSamples.Make("good film") with { TextPair = "a \uDC00b", Segments = [null, 0, 0, null] };
+        var pairSurrogate = () => ExplanationJson.Serialize(ExplanationDocument.For([pair]));
+        pairSurrogate.Should().Throw<ArgumentException>().WithMessage("*results[0].text_pair has an unpaired surrogate (U+DC00) at index 2*");
     }
 
     [Fact]

@@ -193,6 +193,11 @@ public static class ExplanationJson
     private static void CheckResult(Explanation e, string at)
     {
         CheckText(e.Text, $"{at}.text");
+        if (e.TextPair is not null)
+        {
+            CheckText(e.TextPair, $"{at}.text_pair");
+        }
+
         CheckText(e.Method, $"{at}.method");
         CheckSettings(e.Settings, $"{at}.settings");
         CheckPresent(e.Tokens, $"{at}.tokens");
