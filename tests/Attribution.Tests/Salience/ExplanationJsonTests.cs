@@ -437,6 +437,12 @@ public class ExplanationJsonTests
             .Should().Throw<ArgumentException>().WithMessage("results[0].offsets[2]: [5, 12] is not a span of the 9-character text*");
         FluentActions.Invoking(() => Write(e with { Segments = [null, 0, 1, null] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].segments[2] is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
+
+        // A special token's segment too (it has no offset to check, but the reader checks every entry).
+        FluentActions.Invoking(() => Write(e with { Segments = [1, 0, 0, null] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].segments[0] is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
+        FluentActions.Invoking(() => Write(e with { TextPair = "x", Segments = [null, 0, 0, 2] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].segments[3] is 2: 0 (the text) or, for a pair, 1 (text_pair)*");
         ExplanationJson.Parse(Write(e)).Results.Single().Words.Should().BeEquivalentTo(e.Words);
     }
 

@@ -226,16 +226,19 @@ public static class ExplanationJson
         {
             CheckText(e.Tokens[i], $"{at}.tokens[{i}]");
 
+            // As the reader checks every entry, a special token's (no offset) included.
+            if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } declared && (declared is not (0 or 1) || (declared == 1 && e.TextPair is null)))
+            {
+                throw new ArgumentException($"{at}.segments[{i}] is {declared}: 0 (the text) or, for a pair, 1 (text_pair)");
+            }
+
             // As the reader checks: a token's span lies within the text it came from (text_pair for segment 1).
             if (e.Offsets[i] is { } span)
             {
-                var segment = e.SegmentOf(i);
-                var source = segment == 1 ? e.TextPair : segment == 0 ? e.Text : null;
-                if (source is null || span.Start < 0 || span.Start > span.End || span.End > source.Length)
+                var source = e.SegmentOf(i) == 1 ? e.TextPair! : e.Text;
+                if (span.Start < 0 || span.Start > span.End || span.End > source.Length)
                 {
-                    throw new ArgumentException(source is null
-                        ? $"{at}.segments[{i}] is {segment}: 0 (the text) or, for a pair, 1 (text_pair)"
-                        : $"{at}.offsets[{i}]: [{span.Start}, {span.End}] is not a span of the {source.Length}-character text");
+                    throw new ArgumentException($"{at}.offsets[{i}]: [{span.Start}, {span.End}] is not a span of the {source.Length}-character text");
                 }
             }
         }
