@@ -438,6 +438,10 @@ public class ExplanationJsonTests
         FluentActions.Invoking(() => Write(e with { Segments = [null, 0, 1, null] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].segments[2] is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
 
+        // No logits: the reader (and the schema, minItems 1) refuses them.
+        FluentActions.Invoking(() => Write(e with { Logits = [], Probabilities = [] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].logits is empty*");
+
         // A special token's segment too (it has no offset to check, but the reader checks every entry).
         FluentActions.Invoking(() => Write(e with { Segments = [1, 0, 0, null] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].segments[0] is 1: 0 (the text) or, for a pair, 1 (text_pair)*");

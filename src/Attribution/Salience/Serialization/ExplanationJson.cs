@@ -268,7 +268,13 @@ public static class ExplanationJson
             throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities for a {e.Head.Name()} head (regression has none, the others one per logit)");
         }
 
-        if (e.Target < 0 || (e.Logits.Length > 0 && e.Target >= e.Logits.Length))
+        if (e.Logits.Length == 0)
+        {
+            // The reader and the schema require at least one (the target indexes them).
+            throw new ArgumentException($"{at}.logits is empty: a result carries the model's outputs for its text, at least one");
+        }
+
+        if (e.Target < 0 || e.Target >= e.Logits.Length)
         {
             throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits");
         }
