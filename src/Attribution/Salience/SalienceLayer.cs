@@ -34,9 +34,18 @@ public static class SalienceLayer
     /// the word scores leave out is said in <see cref="Explanation.Notes"/>: tokens with an offset that lie in no word
     /// (byte-level BPE's whitespace tokens <c>Ċ</c>, <c>ĉ</c>, <c>Ġ</c>), and a word whose tokens stop before its end (truncation cut it).
     /// </summary>
+    /// <exception cref="InvalidOperationException">The explanation is already normalized: group the original's words.</exception>
     public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(explanation);
+        if (explanation.Normalization != Normalization.None)
+        {
+            // Words rebuilt from normalized token scores are not normalized word scores (a word of two tokens at 1
+            // would score 2 under "max-abs"; min-max shifts every token), yet would carry the label.
+            throw new InvalidOperationException(
+                $"the scores are normalized ({explanation.Normalization.Name()}): group the words of the original, unnormalized explanation, then normalize");
+        }
+
         var words = new List<WordScore>();
         var outside = new List<int>();
         var notes = explanation.Notes.Where(n => !n.StartsWith(WordNotePrefix, StringComparison.Ordinal)).ToList();

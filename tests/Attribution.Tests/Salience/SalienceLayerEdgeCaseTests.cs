@@ -94,6 +94,17 @@ public sealed class SalienceLayerEdgeCaseTests
     }
 
     [Fact]
+    public void Grouping_the_words_of_normalized_scores_is_an_error_that_names_the_fix()
+    {
+        // Re-grouped from max-abs token scores a word of tokens at 1 and 1 would score 2 and still say "max-abs".
+        var once = SalienceLayer.Normalize(SalienceLayer.AggregateWords(Sample(), WordAggregation.Sum), Normalization.MaxAbs);
+        FluentActions.Invoking(() => SalienceLayer.AggregateWords(once, WordAggregation.Sum))
+            .Should().Throw<InvalidOperationException>().WithMessage("the scores are normalized (max-abs): group the words of the original*");
+        FluentActions.Invoking(() => SalienceLayer.Apply(once, new SalienceOptions { Normalization = Normalization.None }))
+            .Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
     public void A_zero_word_norm_leaves_the_word_scores_and_adds_a_note()
     {
         // One word "ab" of two tokens 1 and −1: tokens normalize (Σ|s| = 2), the word's sum is 0 so its norm is zero.
