@@ -560,6 +560,25 @@ public class ExplanationJsonTests
         act.Should().Throw<JsonException>().WithMessage($"invalid explanation document at $.results[0].offsets: {6 + extra} entries for 6 tokens");
     }
 
+    [Fact]
+    public void A_pair_without_segments_is_neither_written_nor_read()
+    {
+        // Without segments every token is the first text's: "cc"'s offsets would index "aa bb" and the pair's words vanish.
+        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            Segments = [null, 0, 0, null, 1, null],
+        };
+        var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
+        node["results"]![0]!.AsObject().Remove("segments");
+        var read = () => ExplanationJson.Parse(node.ToJsonString());
+        read.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0]: has a text_pair but no segments*");
+
+        var write = () => ExplanationJson.Serialize(ExplanationDocument.For([pair with { Segments = [] }]));
+        write.Should().Throw<ArgumentException>().WithMessage("results[0] has a text_pair but no segments*");
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]

@@ -216,6 +216,11 @@ public static class ExplanationJson
         {
             CheckLength(e.Segments.Length, n, $"{at}.segments");
         }
+        else if (e.TextPair is not null)
+        {
+            // Without segments every token would be read as the first text's: the pair's words would vanish.
+            throw new ArgumentException($"{at} has a text_pair but no segments: give each token its segment (0 for the text, 1 for text_pair, null for special tokens)");
+        }
 
         if (!e.TokenTypeIds.IsDefaultOrEmpty)
         {
@@ -756,6 +761,11 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.segments");
                 segments = Array(segmentsElement, $"{at}.segments", (e, p) => e.ValueKind == JsonValueKind.Null ? null : (int?)Segment(e, p, textPair));
                 SameLength(segments.Length, n, $"{at}.segments");
+            }
+            else if (textPair is not null)
+            {
+                // Without segments every token would be read as the first text's: the pair's words would vanish.
+                throw Fail(at, "has a text_pair but no segments: each token's segment (0, 1 or null) says which text its offsets index");
             }
 
             string TextOf(int token) => segments.Length > 0 && segments[token] == 1 ? textPair! : text;
