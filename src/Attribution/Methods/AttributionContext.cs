@@ -32,6 +32,10 @@ public sealed class AttributionContext
     /// </param>
     internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1)
     {
+        // Every hook dispatcher is installed before this call's first forward pass (see ModuleHooks: installing one is
+        // the one shared write): a classifier that is not a TextClassifier was not prepared when it was built, and a
+        // module it installed lazily later could be written while another thread runs it.
+        ModuleHooks.Prepare(model.Module);
         Model = model;
         Batch = batch;
         Options = options;
