@@ -36,6 +36,7 @@ public sealed class AttributionContext
         // the one shared write): a classifier that is not a TextClassifier was not prepared when it was built, and a
         // module it installed lazily later could be written while another thread runs it.
         ModuleHooks.Prepare(model.Module);
+        EvalMode.Require(model.Name, model.Module);
         Model = model;
         Batch = batch;
         Options = options;

@@ -291,6 +291,41 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         classifier.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
+    /// <summary>
+    /// A user's module switched back to training mode after wrapping (the module stays the user's) would run dropout:
+    /// every prediction and explanation random. Each path that runs the model (gradient methods, perturbation methods,
+    /// prediction) refuses it, naming the module in training mode; back in eval mode the results repeat exactly.
+    /// </summary>
+    [Fact]
+    public void A_model_switched_back_to_training_mode_is_refused_not_explained_at_random()
+    {
+        var tokenizer = Tokenizer();
+        using var model = nn.Sequential(
+            ("embedding", nn.Embedding(tokenizer.VocabularySize, 6)),
+            ("mix", nn.Linear(6, 5)),
+            ("drop", nn.Dropout(0.5)),
+            ("pool", new MeanOverTokens()),
+            ("output", nn.Linear(5, 2)));
+        Randomize(model, 3);
+        using var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+
+        model.train();
+        FluentActions.Invoking(() => new GradientXInput().Explain(classifier, Texts[0])).Should().Throw<InvalidOperationException>()
+            .WithMessage("*training mode*(the model)*Sequential*eval()*");
+        FluentActions.Invoking(() => new Occlusion().Explain(classifier, Texts[0])).Should().Throw<InvalidOperationException>().WithMessage("*training mode*");
+        FluentActions.Invoking(() => classifier.Predict([Texts[0]])).Should().Throw<InvalidOperationException>().WithMessage("*training mode*");
+
+        model.eval();
+        model.Submodule("drop").train();
+        FluentActions.Invoking(() => new IntegratedGradients { Steps = 4 }.Explain(classifier, Texts[0])).Should().Throw<InvalidOperationException>()
+            .WithMessage("*'drop'*Dropout*");
+
+        model.eval();
+        var first = new GradientXInput().Explain(classifier, Texts[0]);
+        new GradientXInput().Explain(classifier, Texts[0]).Scores.Should().Equal(first.Scores, "in eval mode dropout is the identity");
+        model.training.Should().BeFalse();
+    }
+
     [Fact]
     public void Bad_arguments_are_typed_errors_naming_the_argument()
     {
