@@ -573,35 +573,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             }).ToArray());
         }
 
-        var rows = predictor.PredictProbabilities(texts)
-            ?? throw new InvalidOperationException("the predictor returned null instead of probabilities");
-        if (rows.Length != texts.Count)
-        {
-            throw new InvalidOperationException($"the predictor returned {rows.Length} rows for {texts.Count} texts; it must return one row per text");
-        }
-
-        var labels = predictor.Labels.Count;
-        for (var i = 0; i < rows.Length; i++)
-        {
-            if (rows[i] is null || rows[i].Length != labels)
-            {
-                throw new InvalidOperationException($"the predictor returned {rows[i]?.Length ?? 0} values for text {i}; it must return one probability per label ({labels})");
-            }
-
-            if (rows[i].Any(v => !double.IsFinite(v)))
-            {
-                throw new NonFiniteValueException(NonFiniteSource.ModelOutput,
-                    $"the predictor returned [{string.Join(", ", rows[i].Select(v => v.ToString(CultureInfo.InvariantCulture)))}] for text {i}: probabilities must be finite (NaN or infinite weights in the model behind it?)");
-            }
-
-            if (rows[i].Any(v => v < 0 || v > 1))
-            {
-                throw new InvalidOperationException(
-                    $"the predictor returned [{string.Join(", ", rows[i].Select(v => v.ToString(CultureInfo.InvariantCulture)))}] for text {i}: probabilities must be finite and in [0, 1] (NaN or a logit?)");
-            }
-        }
-
-        return rows;
+        return PredictorRows.Check(predictor.PredictProbabilities(texts), texts.Count, predictor.Labels.Count, "the predictor");
     }
 
     private static void CheckText(string? text, string name)

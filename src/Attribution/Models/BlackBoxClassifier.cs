@@ -29,25 +29,6 @@ public sealed class BlackBoxClassifier : ITextPredictor
     public double[][] PredictProbabilities(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var rows = predict(texts) ?? throw new InvalidOperationException("the prediction function returned null");
-        if (rows.Length != texts.Count)
-        {
-            throw new InvalidOperationException($"the prediction function returned {rows.Length} rows for {texts.Count} texts; it must return one row per text");
-        }
-
-        for (var i = 0; i < rows.Length; i++)
-        {
-            if (rows[i] is null || rows[i].Length != Labels.Count)
-            {
-                throw new InvalidOperationException($"the prediction function returned {rows[i]?.Length ?? 0} values for text {i}; it must return one probability per label ({Labels.Count})");
-            }
-
-            if (rows[i].Any(v => !double.IsFinite(v) || v < 0 || v > 1))
-            {
-                throw new InvalidOperationException($"the prediction function returned [{string.Join(", ", rows[i])}] for text {i}: probabilities must be finite and in [0, 1] (NaN or a logit?)");
-            }
-        }
-
-        return rows;
+        return PredictorRows.Check(predict(texts), texts.Count, Labels.Count, "the prediction function");
     }
 }
