@@ -2,7 +2,8 @@ namespace Attribution.Models;
 
 /// <summary>
 /// Adapts any function from texts to class probabilities into an <see cref="ITextPredictor"/>, checking what it
-/// returns (one row per text, one finite probability per label) so a faulty function fails with a clear message.
+/// returns (one row per text, one finite probability in [0, 1] per label, each row summing to 1 within 0.02) so a
+/// faulty function fails with a clear message.
 /// </summary>
 public sealed class BlackBoxClassifier : ITextPredictor
 {
@@ -29,6 +30,26 @@ public sealed class BlackBoxClassifier : ITextPredictor
     public double[][] PredictProbabilities(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        return PredictorRows.Check(predict(texts), texts.Count, Labels.Count, "the prediction function");
+        var rows = PredictorRows.Check(predict(texts), texts.Count, Labels.Count, "the prediction function");
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var sum = rows[i].Sum();
+            if (!(Math.Abs(sum - 1) <= SumTolerance))
+            {
+                throw new InvalidOperationException(
+                    $"the prediction function returned [{PredictorRows.Format(rows[i])}] for text {i}, which sum to {sum.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}: " +
+                    $"class probabilities sum to 1 (within {SumTolerance.ToString(System.Globalization.CultureInfo.InvariantCulture)}). Normalize them (a softmax of the logits); " +
+                    "for independent labels (a sigmoid each) wrap one BlackBoxClassifier per label that returns [1 - p, p]");
+            }
+        }
+
+        return rows;
     }
+
+    /// <summary>
+    /// How far a row's sum may be from 1: a softmax in float32 is within about 1e-6, and probabilities rounded to two
+    /// decimals within 0.005 per class (up to four classes within 0.02); unnormalized scores or a sigmoid per label are
+    /// off by far more.
+    /// </summary>
+    private const double SumTolerance = 0.02;
 }

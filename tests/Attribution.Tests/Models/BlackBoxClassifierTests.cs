@@ -35,4 +35,28 @@ public sealed class BlackBoxClassifierTests
             CultureInfo.CurrentCulture = culture;
         }
     }
+
+    /// <summary>
+    /// Class probabilities sum to 1. Rows that do not (unnormalized scores, a sigmoid per label) would be explained as
+    /// if they were probabilities, their logs reported as logits: refused, with the sum. Within 0.02 of 1 (two-decimal
+    /// rounding, 0.005 per class: 0.33 × 3 = 0.99) they are accepted as given.
+    /// </summary>
+    [Theory]
+    [InlineData(0.2, 0.3, 0.5)]
+    [InlineData(0.9, 0.8, 1.7)]
+    [InlineData(0.0, 0.0, 0.0)]
+    public void Rows_that_do_not_sum_to_one_are_refused_with_their_sum(double negative, double positive, double sum)
+    {
+        var act = () => Returning(negative, positive).PredictProbabilities(["a film", "a dull film"]);
+        act.Should().Throw<InvalidOperationException>()
+            .WithMessage($"*prediction function*for text 0, which sum to {sum.ToString("R", CultureInfo.InvariantCulture)}*sum to 1*");
+    }
+
+    [Fact]
+    public void Rows_within_rounding_of_one_are_returned_as_given()
+    {
+        var box = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.33, 0.33, 0.33 }).ToArray(), ["a", "b", "c"]);
+        box.PredictProbabilities(["a film"]).Should().BeEquivalentTo(new[] { new[] { 0.33, 0.33, 0.33 } });
+        Returning(0.25, 0.75).PredictProbabilities(["a film"])[0].Should().Equal(0.25, 0.75);
+    }
 }
