@@ -187,7 +187,8 @@ public static class Shortcuts
         var predictions = new List<int>(sentences.Count);
         foreach (var chunk in sentences.Chunk(64))
         {
-            foreach (var p in model.PredictProbabilities(chunk.Select(s => s.Text).ToList()))
+            // A predictor of the caller's own is checked as LIME checks it: a NaN row's argmax would be class 0.
+            foreach (var p in PredictorRows.Check(model.PredictProbabilities(chunk.Select(s => s.Text).ToList()), chunk.Length, model.Labels.Count, "the model"))
             {
                 predictions.Add(Array.IndexOf(p, p.Max()));
             }

@@ -166,6 +166,21 @@ public sealed class ShortcutTests : IDisposable
             .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "sentences[0]");
     }
 
+    /// <summary>
+    /// A predictor of the caller's own (not a <see cref="BlackBoxClassifier"/>, which checks its function) is checked
+    /// as LIME checks it: a NaN row's argmax "predicted" class 0 (NaN equals itself in Array.IndexOf), and a row with
+    /// one value for two labels was read as a prediction of class 0, each counted as following the shortcut.
+    /// </summary>
+    [Fact]
+    public void Follows_refuses_a_predictors_nan_or_short_rows()
+    {
+        var tests = Shortcuts.Contradicting(Sentences(10), Words, seed: 5);
+        FluentActions.Invoking(() => Shortcuts.Follows(new HeadModel(OutputHead.SingleLabel, ["negative", "positive"], [double.NaN, 0.5]), tests))
+            .Should().Throw<NonFiniteValueException>().WithMessage("*[NaN, 0.5] for text 0*");
+        FluentActions.Invoking(() => Shortcuts.Follows(new HeadModel(OutputHead.SingleLabel, ["negative", "positive"], [0.7]), tests))
+            .Should().Throw<InvalidOperationException>().WithMessage("*1 values for text 0*one probability per label (2)*");
+    }
+
     [SkippableFact]
     public void Follows_refuses_the_shared_regression_model()
     {
