@@ -28,7 +28,20 @@ public sealed class CustomClassifierConcurrencyTests : IDisposable
     /// modified". Deterministic: the two threads meet at events, not by chance.
     /// </summary>
     [Fact]
-    public void A_layer_hooked_by_one_thread_is_never_first_written_while_another_runs_it()
+    public void A_layer_hooked_by_one_thread_is_never_first_written_while_another_runs_it() =>
+        HoldFirstInsideMixThenRunSecond(classifier => new Gradient().Explain(classifier, "a dull film"));
+
+    /// <summary>The same for attention maps, which hook the attention modules in a forward pass of their own.</summary>
+    [Fact]
+    public void Attention_maps_prepare_the_model_before_their_forward_pass() =>
+        HoldFirstInsideMixThenRunSecond(classifier => Attribution.Methods.Attention.AttentionMaps.Of(classifier, "a dull film"));
+
+    /// <summary>
+    /// Runs <paramref name="first"/> on a thread, holds it inside TorchSharp's loop over the pre-hooks of layer
+    /// <c>mix</c> (a hook registered directly with TorchSharp waits there), explains with conductance at <c>mix</c> on
+    /// this thread meanwhile, then lets the first go on: it must finish without error.
+    /// </summary>
+    private void HoldFirstInsideMixThenRunSecond(Action<ITextClassifier> first)
     {
         var vocab = Path.Combine(root, "vocab.txt");
         File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film", "superb", "cast"]);
@@ -40,11 +53,11 @@ public sealed class CustomClassifierConcurrencyTests : IDisposable
 
         using var holding = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        Thread? first = null;
-        var held = 0;
+        Thread? held = null;
+        var waited = 0;
         var gate = module.mix.register_forward_pre_hook((_, input) =>
         {
-            if (Thread.CurrentThread == first && Interlocked.Exchange(ref held, 1) == 0)
+            if (Thread.CurrentThread == held && Interlocked.Exchange(ref waited, 1) == 0)
             {
                 holding.Set();
                 release.Wait(TimeSpan.FromSeconds(30));
@@ -54,33 +67,37 @@ public sealed class CustomClassifierConcurrencyTests : IDisposable
         });
 
         Exception? failure = null;
-        first = new Thread(() =>
+        held = new Thread(() =>
         {
             try
             {
-                new Gradient().Explain(classifier, "a dull film");
+                first(classifier);
             }
             catch (Exception e)
             {
                 failure = e;
             }
         });
-        first.Start();
+        held.Start();
         holding.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the first thread reaches the layer's hooks");
         var second = new LayerConductance { Layer = "mix", Steps = 2 }.Explain(classifier, "a superb cast");
         release.Set();
-        first.Join();
+        held.Join();
         gate.remove();
 
         failure.Should().BeNull();
         second.Scores.Should().NotBeEmpty();
     }
 
-    /// <summary>ids → embedding → Linear (mix) → mean over real tokens → Linear: a ModelInput module of the user's own.</summary>
+    /// <summary>
+    /// ids → embedding → Linear (mix) → one head of attention over the mixed tokens (an <see cref="AttentionSoftmax"/>)
+    /// → mean over real tokens → Linear: a ModelInput module of the user's own.
+    /// </summary>
     private sealed class OwnModule : nn.Module<ModelInput, Tensor>
     {
         public readonly Embedding embedding;
         public readonly Linear mix;
+        public readonly AttentionSoftmax attention;
         public readonly Linear output;
 
         public OwnModule(long vocabulary)
@@ -88,6 +105,7 @@ public sealed class CustomClassifierConcurrencyTests : IDisposable
         {
             embedding = nn.Embedding(vocabulary, 4);
             mix = nn.Linear(4, 3);
+            attention = new AttentionSoftmax();
             output = nn.Linear(3, 2);
             RegisterComponents();
             eval();
@@ -96,8 +114,10 @@ public sealed class CustomClassifierConcurrencyTests : IDisposable
         public override Tensor forward(ModelInput input)
         {
             var hidden = mix.call(embedding.call(input.InputIds!));
+            var probabilities = attention.call(hidden.matmul(hidden.transpose(1, 2)).unsqueeze(1));
+            var attended = probabilities.squeeze(1).matmul(hidden);
             var weights = input.AttentionMask!.to(hidden.dtype).unsqueeze(-1);
-            return output.call((hidden * weights).sum(1) / weights.sum(1));
+            return output.call((attended * weights).sum(1) / weights.sum(1));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Attribution.Engine;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -23,6 +24,9 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
         ArgumentNullException.ThrowIfNull(model);
         Internal.TextArguments.Check([text]);
         var modules = AttentionCapture.Modules(model, "attention maps");
+
+        // As in AttributionContext: every hook dispatcher is installed before this forward pass, never during another's.
+        ModuleHooks.Prepare(model.Module);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], false, pair is null ? null : [pair]);
