@@ -15,7 +15,8 @@ public sealed partial class TextClassifier
     /// never pads for it: texts of different token lengths go into different batches.
     /// </summary>
     /// <param name="model">Your module: ids → logits. It must invoke its submodules with <c>.call(x)</c>, never
-    /// <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode.</param>
+    /// <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode; a call that finds it (or a
+    /// submodule) switched back to training mode is an <see cref="InvalidOperationException"/>.</param>
     /// <param name="tokenizer">The tokenizer whose ids the model was trained on (e.g. from <see cref="TokenizerLoader"/>).</param>
     /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule in <paramref name="model"/>
     /// (e.g. <c>embedding</c>, or <c>0</c> in an unnamed <c>nn.Sequential</c>): what embedding-space methods attribute to.</param>
@@ -46,7 +47,8 @@ public sealed partial class TextClassifier
     /// are your model's own, without a prefix. Batches are padded: the model must ignore padded positions.
     /// </summary>
     /// <param name="model">Your module: (ids, mask) → logits. It must invoke its submodules with <c>.call(x)</c>,
-    /// never <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode.</param>
+    /// never <c>.forward(x)</c>, or the attributors' hooks on them do not fire. It is put in eval mode; a call that finds it (or a
+    /// submodule) switched back to training mode is an <see cref="InvalidOperationException"/>.</param>
     /// <param name="tokenizer">The tokenizer whose ids the model was trained on (e.g. from <see cref="TokenizerLoader"/>).</param>
     /// <param name="wordEmbeddingPath">Dotted path of the word-embedding submodule in <paramref name="model"/>.</param>
     /// <param name="labels">Label names, one per logit column, in order.</param>

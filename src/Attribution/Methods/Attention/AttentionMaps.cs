@@ -27,6 +27,7 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
 
         // As in AttributionContext: every hook dispatcher is installed before this forward pass, never during another's.
         ModuleHooks.Prepare(model.Module);
+        EvalMode.Require(model.Name, model.Module);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], false, pair is null ? null : [pair]);

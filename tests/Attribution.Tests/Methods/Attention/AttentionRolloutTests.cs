@@ -225,6 +225,21 @@ public sealed class AttentionRolloutTests : IDisposable
             $"[{string.Join(", ", e.Scores)}] vs [{string.Join(", ", expected)}]");
     }
 
+    /// <summary>
+    /// A model switched back to training mode would drop random attention probabilities (attention dropout 0.1 by
+    /// default): the maps are refused, naming the module in training mode, as every explanation is.
+    /// </summary>
+    [Fact]
+    public void Attention_maps_of_a_model_in_training_mode_are_refused()
+    {
+        using var model = Bert(layers: 1, heads: 2, seed: 3);
+        model.Module.train();
+        var act = () => AttentionMaps.Of(model, "a dull film");
+        act.Should().Throw<InvalidOperationException>().WithMessage("*training mode*eval()*");
+        model.Module.eval();
+        AttentionMaps.Of(model, "a dull film").Layers.Should().HaveCount(1);
+    }
+
     /// <summary>A model without attention modules is refused, naming what it needs.</summary>
     [Fact]
     public void A_model_without_attention_modules_is_refused()
