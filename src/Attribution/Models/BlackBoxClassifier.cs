@@ -14,13 +14,11 @@ public sealed class BlackBoxClassifier : ITextPredictor
     {
         ArgumentNullException.ThrowIfNull(predict);
         ArgumentNullException.ThrowIfNull(labels);
-        if (labels.Count < 1)
-        {
-            throw new ArgumentException("a classifier needs at least one label", nameof(labels));
-        }
 
+        // As for a model's labels: a repeated or empty name makes a target named by label ambiguous or unnamable.
+        TextClassifier.CheckLabels(labels, maxLength: null);
         this.predict = predict;
-        Labels = labels;
+        Labels = [.. labels];
     }
 
     /// <inheritdoc />

@@ -102,8 +102,8 @@ public sealed partial class TextClassifier
         CheckLabels(labels, maxLength);
     }
 
-    /// <summary>Label names and the length limit, for every factory.</summary>
-    private static void CheckLabels(IReadOnlyList<string> labels, int? maxLength)
+    /// <summary>Label names and the length limit, for every factory (and <see cref="BlackBoxClassifier"/>'s labels).</summary>
+    internal static void CheckLabels(IReadOnlyList<string> labels, int? maxLength)
     {
         if (labels.Count < 1)
         {

@@ -59,4 +59,24 @@ public sealed class BlackBoxClassifierTests
         box.PredictProbabilities(["a film"]).Should().BeEquivalentTo(new[] { new[] { 0.33, 0.33, 0.33 } });
         Returning(0.25, 0.75).PredictProbabilities(["a film"])[0].Should().Equal(0.25, 0.75);
     }
+
+    /// <summary>
+    /// Label names are checked as a model's are: a repeated name made <c>Target.Named</c> pick the first silently, an
+    /// empty one could not be named. The list is copied, so changing the caller's list later changes nothing.
+    /// </summary>
+    [Fact]
+    public void Labels_must_be_distinct_and_non_empty_and_are_copied()
+    {
+        double[][] Even(IReadOnlyList<string> texts) => texts.Select(_ => new[] { 0.5, 0.5 }).ToArray();
+        FluentActions.Invoking(() => new BlackBoxClassifier(Even, ["positive", "positive"])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "labels").WithMessage("*distinct*[positive, positive]*");
+        FluentActions.Invoking(() => new BlackBoxClassifier(Even, ["negative", ""])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
+        FluentActions.Invoking(() => new BlackBoxClassifier(Even, [])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
+
+        var labels = new List<string> { "negative", "positive" };
+        var box = new BlackBoxClassifier(Even, labels);
+        labels.Add("neutral");
+        box.Labels.Should().Equal("negative", "positive");
+        box.PredictProbabilities(["a film"])[0].Should().Equal(0.5, 0.5);
+    }
 }
