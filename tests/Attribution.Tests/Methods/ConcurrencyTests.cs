@@ -126,6 +126,54 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Different methods at the same moment: each thread runs every method in its own order (thread t starts at method
+    /// t), so hooks of conductance, LRP's rules and rollout's attention taps are attached on one thread while other
+    /// threads run plain passes, noisy passes or perturbations on the same modules. Every result equals the
+    /// single-threaded one bit for bit, and nothing is left attached or alive.
+    /// </summary>
+    [SkippableFact]
+    public void Bert_tiny_gives_single_threaded_results_with_a_different_method_on_each_thread()
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
+        var methods = Methods("bert", conductanceLayer: "bert.encoder.layer.0");
+        methods.Add(new Attribution.Methods.Attention.AttentionRollout());
+        methods.Add(new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true });
+        var expected = methods.ToDictionary(m => m, m => Texts.Select(t => m.Explain(model, t, Options)).ToArray());
+        var before = LiveTensors.Settled();
+        var failures = new ConcurrentQueue<string>();
+        using var start = new Barrier(Threads);
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var round = 0; round < 3; round++)
+            {
+                for (var k = 0; k < methods.Count; k++)
+                {
+                    var method = methods[(t + k) % methods.Count];
+                    var text = (2 * t) + ((round + k) % 2);
+                    try
+                    {
+                        if (Difference(method.Explain(model, Texts[text], Options), expected[method][text]) is { } difference)
+                        {
+                            failures.Enqueue($"thread {t}, {method.Name}, \"{Texts[text]}\": {difference}");
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Enqueue($"thread {t}, {method.Name}: {e.GetType().Name}: {e.Message}");
+                    }
+                }
+            }
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
+
+        failures.Should().BeEmpty();
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every call removes its hooks");
+        LiveTensors.Settled().Should().Be(before, "every call frees every tensor it made, on every thread");
+    }
+
+    /// <summary>
     /// Every gradient method with few steps and samples (the test is about threads, not accuracy), LRP-ε where the
     /// model supports it (not the LSTM), and LIME. Conductance needs a hookable layer with a token axis: a BERT layer,
     /// or on the small models the word embeddings themselves (their LSTM is native, their other layers have no token
