@@ -579,6 +579,28 @@ public class ExplanationJsonTests
         write.Should().Throw<ArgumentException>().WithMessage("results[0] has a text_pair but no segments*");
     }
 
+    [Fact]
+    public void A_word_of_the_other_text_s_tokens_is_neither_written_nor_read()
+    {
+        // "cc" (segment 1) claiming token 1 ("aa", segment 0): its score would mix the two texts'.
+        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            Segments = [null, 0, 0, null, 1, null],
+        };
+        pair = Attribution.Salience.SalienceLayer.AggregateWords(pair, WordAggregation.Sum);
+        var cc = pair.Words.Single(w => w.Segment == 1);
+        var mixed = pair with { Words = [.. pair.Words.Where(w => w.Segment == 0), cc with { TokenIndices = [1, 4] }] };
+        var write = () => ExplanationJson.Serialize(ExplanationDocument.For([mixed]));
+        write.Should().Throw<ArgumentException>().WithMessage("results[0].words[2].token_indices: token 1 is in segment 0, but the word is in segment 1*");
+
+        var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
+        node["results"]![0]!["words"]![2]!["token_indices"] = new JsonArray(1, 4);
+        var read = () => ExplanationJson.Parse(node.ToJsonString());
+        read.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].words[2].token_indices[0]: token 1 is in segment 0, but the word is in segment 1*");
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]

@@ -347,6 +347,11 @@ public static class ExplanationJson
                 {
                     throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is out of range for {n} tokens");
                 }
+
+                if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } tokenSegment && tokenSegment != word.Segment)
+                {
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is in segment {tokenSegment}, but the word is in segment {word.Segment}");
+                }
             }
         }
 
@@ -834,7 +839,7 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
                 surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
             }
-            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, n));
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, n));
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
             if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
@@ -878,7 +883,8 @@ public static class ExplanationJson
             };
         }
 
-        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int tokenCount)
+        // segments: each token's segment (empty for a single text, whose tokens are all the text's).
+        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, int tokenCount)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, WordProperties);
@@ -890,6 +896,12 @@ public static class ExplanationJson
                 if (indices[i] < 0 || indices[i] >= tokenCount)
                 {
                     throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is out of range for {tokenCount} tokens");
+                }
+
+                // A word of one text made of the other text's tokens would mix the two texts' scores.
+                if (segments.Length > 0 && segments[indices[i]] is { } tokenSegment && tokenSegment != segment)
+                {
+                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is in segment {tokenSegment}, but the word is in segment {segment}");
                 }
             }
 
