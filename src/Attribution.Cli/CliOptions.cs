@@ -117,7 +117,7 @@ internal sealed class CliOptions
 
     public Option<string?> MaskToken { get; } = new("--mask-token")
     {
-        Description = "LIME: the string that replaces a switched-off word (default: the model's mask token, [MASK] for BERT and <mask> for RoBERTa; [MASK] for an ONNX model without one).",
+        Description = "LIME: the string that replaces a switched-off word (default: the model's mask token, [MASK] for BERT and <mask> for RoBERTa; [MASK] where the tokenizer has none).",
         HelpName = "T",
     };
 
