@@ -58,6 +58,33 @@ public sealed class PerturbationDefinitionTests
     }
 
     [Fact]
+    public void Kernel_shap_reports_its_delta_and_handles_one_feature_and_more_coalitions_than_one_call()
+    {
+        // Enumerated, the efficiency constraint holds: delta = Σ scores − (f(x) − f(∅)) = 0.
+        var e = new KernelShap { Samples = 30 }.Explain(Interacting(), [Text], Yes)[0];
+        e.ConvergenceDelta!.Value.Should().BeApproximately(0, 1e-12);
+
+        // One feature: its score is f(x) − f(∅) = (0.3 + 0.1) − 0.3.
+        new KernelShap().Explain(Interacting(), ["alpha"], Yes)[0].Scores.Should().Equal([0.1], (a, b) => Math.Abs(a - b) < 1e-12);
+
+        // 13 words enumerate 8190 coalitions, more than one call of 4096 holds: with an additive model each word's
+        // exact Shapley value is its own term, whichever call scored its coalitions.
+        var words = Enumerable.Range(0, 13).Select(i => $"w{i}").ToArray();
+        var additive = new BlackBoxClassifier(texts => texts.Select(t =>
+        {
+            var present = t.Split(' ').ToHashSet();
+            var p = 0.3 + words.Select((w, i) => present.Contains(w) ? 0.01 * (i + 1) * (i % 2 == 0 ? 1 : -0.5) : 0).Sum();
+            return new[] { 1 - p, p };
+        }).ToArray(), ["no", "yes"]);
+        var many = new KernelShap { Samples = 8190 }.Explain(additive, [string.Join(' ', words)], Yes)[0];
+        many.Scores.Should().Equal(words.Select((_, i) => 0.01 * (i + 1) * (i % 2 == 0 ? 1 : -0.5)), (a, b) => Math.Abs(a - b) < 1e-9);
+
+        // Two draws for five words cannot determine four free scores: said.
+        new KernelShap { Samples = 2, Seed = 1 }.Explain(Interacting(), [Text], Yes)[0].Notes
+            .Should().Contain(n => n.Contains("distinct coalitions were drawn for 5 features: the fit is underdetermined"));
+    }
+
+    [Fact]
     public void Shapley_sampling_of_an_additive_model_is_exact_with_one_order()
     {
         // Without interactions every order gives each word its own term.
