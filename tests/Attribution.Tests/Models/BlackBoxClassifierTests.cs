@@ -58,6 +58,18 @@ public sealed class BlackBoxClassifierTests
         var box = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.33, 0.33, 0.33 }).ToArray(), ["a", "b", "c"]);
         box.PredictProbabilities(["a film"]).Should().BeEquivalentTo(new[] { new[] { 0.33, 0.33, 0.33 } });
         Returning(0.25, 0.75).PredictProbabilities(["a film"])[0].Should().Equal(0.25, 0.75);
+
+        // A certain prediction is a probability too: 1 and 0 are inside [0, 1].
+        Returning(1.0, 0.0).PredictProbabilities(["a film"])[0].Should().Equal(1.0, 0.0);
+    }
+
+    /// <summary>One value outside [0, 1] is enough to refuse a row, even when the row sums to 1.</summary>
+    [Fact]
+    public void One_value_outside_zero_to_one_refuses_its_row()
+    {
+        var box = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.6, 0.6, -0.2 }).ToArray(), ["a", "b", "c"]);
+        var act = () => box.PredictProbabilities(["a film"]);
+        act.Should().Throw<InvalidOperationException>().WithMessage("*[0.6, 0.6, -0.2] for text 0*in [0, 1]*");
     }
 
     /// <summary>
