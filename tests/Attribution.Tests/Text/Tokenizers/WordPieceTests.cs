@@ -200,6 +200,12 @@ public class WordPieceTests
         tokenizer.Encode("[mask] [MASK] [pad]").Ids.Should().Equal(2, 8, 10, 9, 4, 0, 3);
         // As in the raw text, a match needs no word boundary unless the token is single_word.
         tokenizer.Encode("afoo").Ids.Should().Equal(2, 5, 11, 3);
+
+        // Alone, without a non-ASCII character that sends any text to the search: an upper-case ASCII letter that
+        // lower-cases to an added token's first character, and the token's own first character.
+        tokenizer.Encode("FOO").Ids.Should().Equal(2, 11, 3);
+        tokenizer.Encode("foo").Ids.Should().Equal(2, 11, 3);
+        tokenizer.Encode("[pad]").Ids.Should().Equal(2, 0, 3);
     }
 
     private static string TokenizerJsonWithAddedTokens()
