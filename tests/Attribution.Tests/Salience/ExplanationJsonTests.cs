@@ -448,6 +448,19 @@ public class ExplanationJsonTests
         FluentActions.Invoking(() => Write(e with { TextPair = "x", Segments = [null, 0, 0, 2] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].segments[3] is 2: 0 (the text) or, for a pair, 1 (text_pair)*");
         ExplanationJson.Parse(Write(e)).Results.Single().Words.Should().BeEquivalentTo(e.Words);
+
+        // Spans: a negative start, a start past the end; an empty span (a byte-level BPE token of a space) is one.
+        FluentActions.Invoking(() => Write(e with { Offsets = [null, (-1, 4), (5, 9), null] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].offsets[1]: [-1, 4] is not a span*");
+        FluentActions.Invoking(() => Write(e with { Offsets = [null, (0, 4), (6, 5), null] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].offsets[2]: [6, 5] is not a span*");
+        ExplanationJson.Parse(Write(e with { Offsets = [null, (0, 4), (4, 4), null], Words = [] })).Results.Single().Offsets[2].Should().Be((4, 4));
+
+        // The target is one of the logits' classes.
+        foreach (var target in new[] { -1, e.Logits.Length })
+        {
+            FluentActions.Invoking(() => Write(e with { Target = target })).Should().Throw<ArgumentException>().WithMessage($"*target*{target}*");
+        }
     }
 
     [Fact]
