@@ -69,6 +69,7 @@ public sealed class AttributionContext
         NonFiniteValueException.CheckLogits(model.Name, LogitRows, batch.Texts);
         ProbabilityRows = LogitRows.Select(row => model.Head.Probabilities(row)).ToArray();
         ScoreChecks.Check(model.Head, options.Score);
+        ScoreChecks.CheckTarget(model, options.Target);
 
         var targets = new long[batch.Texts.Count];
         for (var i = 0; i < targets.Length; i++)

@@ -403,6 +403,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var clock = Stopwatch.StartNew();
         var (encoding, logits, probabilities) = Forward(model, text, rows);
         TokenizedTexts.RequireTokens(text, null, index, encoding);
+        Internal.ScoreChecks.CheckTarget(model, options.Target);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;

@@ -45,6 +45,26 @@ public class ArgumentAndTargetTests
         ((Action)(() => Target.Named(null!))).Should().Throw<ArgumentNullException>();
     }
 
+    /// <summary>
+    /// A regression model of two outputs predicts no class: the predicted target is refused by gradient, LIME and
+    /// perturbation methods alike, naming the outputs, instead of explaining output 0 without a word; a named output is
+    /// explained.
+    /// </summary>
+    [Fact]
+    public void A_regression_model_of_several_outputs_needs_its_output_named()
+    {
+        var module = Attribution.Tests.Models.TransformerTestKit.RandomModel(
+            Attribution.Tests.Models.TransformerTestKit.TinyBert with { NumLabels = 2 }, 3);
+        using var model = new Attribution.Models.TextClassifier("two-scores", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["valence", "arousal"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true, head: Attribution.Models.OutputHead.Regression);
+        foreach (IAttributor method in new IAttributor[] { new GradientXInput(), new Lime { Samples = 8, Perturbation = LimePerturbation.Remove }, new Occlusion { Perturbation = AbsentFeature.Baseline } })
+        {
+            var act = () => method.Explain(model, "5 9 12");
+            act.Should().Throw<ArgumentException>().WithMessage("two-scores is a regression model of 2 outputs (valence, arousal), which predicts no class: name the output*", method.Name);
+            method.Explain(model, "5 9 12", new ExplainOptions { Target = Target.Named("arousal") }).Target.Should().Be(1, method.Name);
+        }
+    }
+
     [Fact]
     public void Resolving_a_target_checks_the_index_and_matches_labels_exactly_then_ignoring_case()
     {

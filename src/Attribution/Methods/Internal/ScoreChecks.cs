@@ -17,6 +17,21 @@ internal static class ScoreChecks
     }
 
     /// <summary>
+    /// Refuses the predicted class as the target of a regression model of several outputs: it predicts no class, and
+    /// explaining output 0 would be a choice made without a word (one output is its own prediction).
+    /// </summary>
+    public static void CheckTarget(ITokenClassifier model, Target target)
+    {
+        if (model.Head == OutputHead.Regression && model.Labels.Count > 1 && target.IsPredicted)
+        {
+            throw new ArgumentException(
+                $"{model.Name} is a regression model of {model.Labels.Count} outputs ({string.Join(", ", model.Labels)}), which predicts no class: " +
+                "name the output to explain (Target.Class(i) or Target.Named(label); --target)",
+                "options");
+        }
+    }
+
+    /// <summary>
     /// The head's probability, or for a regression head, which has none, the output itself (a softmax over one output
     /// would be 1 for every input): what LIME fits and the removal metrics compare.
     /// </summary>

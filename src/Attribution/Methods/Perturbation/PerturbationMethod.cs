@@ -159,6 +159,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
         ScoreChecks.Check(model.Head, options.Score);
+        ScoreChecks.CheckTarget(model, options.Target);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         var (features, tokenFeature) = SplitFeatures(text, pair, encoding);
         if (features.Count == 0)
