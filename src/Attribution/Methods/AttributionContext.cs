@@ -32,11 +32,11 @@ public sealed class AttributionContext
     /// </param>
     internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1)
     {
-        // Every hook dispatcher is installed before this call's first forward pass (see ModuleHooks: installing one is
-        // the one shared write): a classifier that is not a TextClassifier was not prepared when it was built, and a
-        // module it installed lazily later could be written while another thread runs it.
-        ModuleHooks.Prepare(model.Module);
-        EvalMode.Require(model.Name, model.Module);
+        ModelReadiness.Prepare(model.Name, model.Module);
+
+        // What the options ask of the model's head is checked before any pass runs.
+        ScoreChecks.Check(model.Head, options.Score);
+        ScoreChecks.CheckTarget(model, options.Target);
         Model = model;
         Batch = batch;
         Options = options;
@@ -68,8 +68,6 @@ public sealed class AttributionContext
         LogitRows = Rows(Logits.to(ScalarType.Float64));
         NonFiniteValueException.CheckLogits(model.Name, LogitRows, batch.Texts);
         ProbabilityRows = LogitRows.Select(row => model.Head.Probabilities(row)).ToArray();
-        ScoreChecks.Check(model.Head, options.Score);
-        ScoreChecks.CheckTarget(model, options.Target);
 
         var targets = new long[batch.Texts.Count];
         for (var i = 0; i < targets.Length; i++)

@@ -401,9 +401,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private Explanation ExplainModel(ITokenClassifier model, string text, int index, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
+        Internal.ScoreChecks.CheckTarget(model, options.Target);
         var (encoding, logits, probabilities) = Forward(model, text, rows);
         TokenizedTexts.RequireTokens(text, null, index, encoding);
-        Internal.ScoreChecks.CheckTarget(model, options.Target);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;

@@ -164,7 +164,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <summary>Predictions for one encoded batch, row by row, from a logits-only forward pass without gradients.</summary>
     internal Prediction[] PredictBatch(EncodedBatch batch)
     {
-        EvalMode.Require(Name, Module);
+        ModelReadiness.RequireEval(Name, Module);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var logits = Logits(batch.Input with { LogitsOnly = true }).to(ScalarType.Float64);

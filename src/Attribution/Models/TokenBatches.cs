@@ -75,8 +75,7 @@ internal static class TokenBatches
         Check(model, sequences);
 
         // As in Explainer: a forward pass must not overlap the installation of hook dispatchers on the same modules.
-        ModuleHooks.Prepare(model.Module);
-        EvalMode.Require(model.Name, model.Module);
+        ModelReadiness.Prepare(model.Name, model.Module);
         var results = new double[sequences.Count][];
         var labels = model.Labels.Count;
         var noPadding = model.Module is TorchSharpAdapter { TakesMask: false };

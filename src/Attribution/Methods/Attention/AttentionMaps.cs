@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Attribution.Engine;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,8 +25,7 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
         var modules = AttentionCapture.Modules(model, "attention maps");
 
         // As in AttributionContext: every hook dispatcher is installed before this forward pass, never during another's.
-        ModuleHooks.Prepare(model.Module);
-        EvalMode.Require(model.Name, model.Module);
+        ModelReadiness.Prepare(model.Name, model.Module);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], false, pair is null ? null : [pair]);

@@ -139,6 +139,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options, ModelRows? rows = null)
     {
         var clock = Stopwatch.StartNew();
+
+        // What the options ask of the model's head is checked before the text goes to the model.
+        ScoreChecks.Check(model.Head, options.Score);
+        ScoreChecks.CheckTarget(model, options.Target);
         var tokenizer = model.Tokenizer;
         var encoding = tokenizer.Encode(text, pair, options.Truncate ? model.MaxLength : null, TruncationSide.Right, options.TruncationStrategy);
         var notes = new List<string>();
@@ -158,8 +162,6 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
-        ScoreChecks.Check(model.Head, options.Score);
-        ScoreChecks.CheckTarget(model, options.Target);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         var (features, tokenFeature) = SplitFeatures(text, pair, encoding);
         if (features.Count == 0)
