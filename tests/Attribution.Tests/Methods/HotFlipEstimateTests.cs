@@ -19,10 +19,14 @@ public sealed class HotFlipEstimateTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
+    /// <summary>The closed-form masked mean over <see cref="Words"/>, seeded: every test's model.</summary>
+    private (Attribution.Models.TextClassifier Classifier, MaskedMeanModel Model, Attribution.Text.Tokenizers.ITokenizer Tokenizer) Create() =>
+        MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+
     [Fact]
     public void Each_flip_estimate_is_the_embedding_difference_times_the_logit_gradient()
     {
-        var (model, module, tokenizer) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        var (model, module, tokenizer) = Create();
         using var _ = model;
         var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
@@ -53,7 +57,7 @@ public sealed class HotFlipEstimateTests : IDisposable
     [Fact]
     public void Combined_edits_take_every_candidate_of_the_best_position_with_the_runner_up_s_best()
     {
-        var (model, module, tokenizer) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        var (model, module, tokenizer) = Create();
         using var _ = model;
         var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
@@ -81,7 +85,7 @@ public sealed class HotFlipEstimateTests : IDisposable
     [InlineData(1, 10, 0, "maxEdits")]
     public void A_bad_setting_is_refused_by_its_own_name(int positions, int candidates, int maxEdits, string name)
     {
-        var (model, _, _) = MaskedMeanKit.Create(root, Words, Dim, Hidden, seed: 17, scale: 0.9, maxLength: 16);
+        var (model, _, _) = Create();
         using var _ = model;
         var act = () => new HotFlip { Positions = positions, CandidatesPerPosition = candidates }.Generate(model, Text, maxEdits);
         act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);

@@ -24,15 +24,20 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
+    /// <summary>The test model: the closed-form masked mean over the words of <see cref="Text"/>, seeded.</summary>
+    private (Attribution.Models.TextClassifier Classifier, MaskedMeanModel Model, Attribution.Text.Tokenizers.ITokenizer Tokenizer) Create() =>
+        MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+
+    private static double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
+
     [Theory]
     [InlineData(NoiseTunnelType.SmoothGrad)]
     [InlineData(NoiseTunnelType.SmoothGradSquared)]
     [InlineData(NoiseTunnelType.VarGrad)]
     public void Each_combination_equals_its_formula_with_the_default_noise_scale(NoiseTunnelType type)
     {
-        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        var (model, module, tokenizer) = Create();
         using var _ = model;
-        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
         var n = ids.Length;
@@ -86,7 +91,7 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
     [Fact]
     public void The_default_noise_scale_is_each_texts_own_range()
     {
-        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        var (model, module, tokenizer) = Create();
         using var _ = model;
 
         // "dull" gets a long embedding, so the longer text's range is several times the short one's.
@@ -95,7 +100,6 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
             module.embedding.weight![tokenizer.Encode("dull").Ids[1]].mul_(6.0);
         }
 
-        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var form = new MaskedMeanClosedForm(module);
         string[] texts = ["film", Text];
         var ids = texts.Select(t => tokenizer.Encode(t).Ids).ToArray();
@@ -147,9 +151,8 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
     {
         const double stdev = 1e-4;
         const int samples = 8;
-        var (model, module, tokenizer) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        var (model, module, tokenizer) = Create();
         using var _ = model;
-        double[] Flat(Tensor t) => t.to(ScalarType.Float64).data<double>().ToArray();
         var form = new MaskedMeanClosedForm(module);
         var ids = tokenizer.Encode(Text).Ids;
         var n = ids.Length;
@@ -201,7 +204,7 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
     [Fact]
     public void A_text_gets_the_same_noise_alone_as_in_a_batch()
     {
-        var (model, _, _) = MaskedMeanKit.Create(root, ["a", "dull", "film"], Dim, Hidden, seed: 31, scale: 0.9, maxLength: 16);
+        var (model, _, _) = Create();
         using var _ = model;
         var tunnel = new NoiseTunnel(new GradientXInput()) { Samples = Samples, Seed = Seed, Stdev = 0.3 };
         var options = new AttributionOptions { Target = Attribution.Methods.Target.Class(Target) };

@@ -544,6 +544,16 @@ public class ExplanationJsonTests
         act.Should().Throw<JsonException>().WithMessage($"*{message}*");
     }
 
+    /// <summary>[CLS] aa bb [SEP] cc [SEP] of the pair ("aa bb", "cc"): 6 tokens, token types and segments.</summary>
+    private static Explanation SmallPair() =>
+        SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            TokenTypeIds = [0, 0, 0, 0, 1, 1],
+            Segments = [null, 0, 0, null, 1, null],
+        };
+
     [Theory]
     [InlineData(1)]
     [InlineData(-1)]
@@ -551,13 +561,7 @@ public class ExplanationJsonTests
     {
         // [CLS] aa bb [SEP] cc [SEP] of the pair ("aa bb", "cc"): 6 tokens, 6 segments. One offset more was read as a
         // span of the text its segment names, segments[6], past the array: an IndexOutOfRangeException, no path.
-        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
-            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
-        {
-            TextPair = "cc",
-            TokenTypeIds = [0, 0, 0, 0, 1, 1],
-            Segments = [null, 0, 0, null, 1, null],
-        };
+        var pair = SmallPair();
         var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
         var offsets = node["results"]![0]!["offsets"]!.AsArray();
         if (extra > 0)
@@ -577,12 +581,7 @@ public class ExplanationJsonTests
     public void A_pair_without_segments_is_neither_written_nor_read()
     {
         // Without segments every token is the first text's: "cc"'s offsets would index "aa bb" and the pair's words vanish.
-        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
-            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
-        {
-            TextPair = "cc",
-            Segments = [null, 0, 0, null, 1, null],
-        };
+        var pair = SmallPair();
         var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
         node["results"]![0]!.AsObject().Remove("segments");
         var read = () => ExplanationJson.Parse(node.ToJsonString());
@@ -596,12 +595,7 @@ public class ExplanationJsonTests
     public void A_word_of_the_other_text_s_tokens_is_neither_written_nor_read()
     {
         // "cc" (segment 1) claiming token 1 ("aa", segment 0): its score would mix the two texts'.
-        var pair = SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
-            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
-        {
-            TextPair = "cc",
-            Segments = [null, 0, 0, null, 1, null],
-        };
+        var pair = SmallPair();
         pair = Attribution.Salience.SalienceLayer.AggregateWords(pair, WordAggregation.Sum);
         var cc = pair.Words.Single(w => w.Segment == 1);
         var mixed = pair with { Words = [.. pair.Words.Where(w => w.Segment == 0), cc with { TokenIndices = [1, 4] }] };
