@@ -361,10 +361,10 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         Check(model, texts, options);
         if (model is null)
         {
-            // Every text's own probabilities in one call (of BatchSize texts at most), not a call per text: a remote
-            // predictor pays a round trip for each call.
-            var originals = Predict(predictor, texts, BatchSize);
-            return texts.Select((text, i) => ExplainBlackBox(predictor, text, originals[i], options)).ToList();
+            // The texts and all their perturbed texts go to the predictor together, in full calls: a remote predictor
+            // pays a round trip for each call.
+            return Internal.BlackBoxBatches.Explain(predictor, texts, BatchSize, options.Cancellation,
+                (view, text, probabilities) => ExplainBlackBox(view, text, probabilities, options));
         }
 
         return texts.Select((text, i) => ExplainModel(model, text, i, options)).ToList();
@@ -556,10 +556,6 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         rows?.Unperturbed = logits;
         return (encoding, logits, model.Head.Probabilities(logits));
     }
-
-    /// <summary>The predictor's checked rows for <paramref name="texts"/>, in calls of at most <paramref name="batchSize"/> texts.</summary>
-    internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts, int batchSize) =>
-        texts.Chunk(batchSize).SelectMany(chunk => Predict(predictor, chunk)).ToArray();
 
     /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
     internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)

@@ -109,10 +109,10 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
             throw new ArgumentException("a baseline id needs token ids: with a black-box predictor use Perturbation = Mask or Remove", nameof(Perturbation));
         }
 
-        // Every text's own probabilities in one call (of BatchSize texts at most), not a call per text: a remote
-        // predictor pays a round trip for each call.
-        var originals = Lime.Predict(model, texts, BatchSize);
-        return texts.Select((text, i) => RunBlackBox(model, text, originals[i], options).Explanation).ToList();
+        // The texts and all their perturbed texts go to the predictor together, in full calls: a remote predictor pays a
+        // round trip for each call.
+        return BlackBoxBatches.Explain(model, texts, BatchSize, options.Cancellation,
+            (predictor, text, probabilities) => RunBlackBox(predictor, text, probabilities, options).Explanation);
     }
 
     /// <inheritdoc />
@@ -221,7 +221,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         }
 
         var notes = new List<string> { "black-box predictor: the tokens are the features (ids −1), the scored output is the probability and the logits are the log-probabilities" };
-        var run = Finish(scorer, features, target, notes);
+        var run = Finish(scorer, features, target, notes, callsShared: true);
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
         var explanation = Build(text, "black-box", predictor.Labels, run, logits, probabilities, ScoreOutput.Probability, clock, options,
             features.Select(f => f.Text).ToArray(), Enumerable.Repeat(-1L, features.Count).ToArray(),
@@ -229,7 +229,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return (run, explanation);
     }
 
-    private PerturbationRun Finish(CoalitionScorer scorer, IReadOnlyList<TextFeature> features, int target, List<string> notes)
+    // callsShared: the text's inputs went to the predictor with other texts' (BlackBoxBatches), whose note counts the calls.
+    private PerturbationRun Finish(CoalitionScorer scorer, IReadOnlyList<TextFeature> features, int target, List<string> notes, bool callsShared = false)
     {
         var result = Attribute(scorer);
         if (result.Scores.Length != features.Count || result.Scores.Any(v => !double.IsFinite(v)))
@@ -238,7 +239,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         }
 
         notes.AddRange(result.Notes);
-        notes.Add($"{scorer.Evaluations} perturbed input(s) scored in {scorer.ModelCalls} model call(s) ({scorer.Requests} coalition(s) asked for; repeats are scored once)" +
+        notes.Add($"{scorer.Evaluations} perturbed input(s) scored{(callsShared ? string.Empty : $" in {scorer.ModelCalls} model call(s)")} ({scorer.Requests} coalition(s) asked for; repeats are scored once)" +
             (scorer.Reused > 0 ? $"; {scorer.Reused} more taken from the model outputs of another class's run on this text" : string.Empty));
         return new PerturbationRun(features, result.Scores, target, result.FullScore, result.EmptyScore, result.Delta,
             scorer.ModelCalls, scorer.Evaluations, scorer.Requests, notes);

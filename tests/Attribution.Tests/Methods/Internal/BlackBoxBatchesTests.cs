@@ -1,0 +1,82 @@
+using Attribution.Methods;
+using Attribution.Methods.Internal;
+using Attribution.Models;
+using Attribution.Tests.Salience;
+
+namespace Attribution.Tests.Methods.Internal;
+
+/// <summary>
+/// The shared calls of black boxes, with explain functions written here: one that asks for texts the recorder could
+/// not foresee (it looks at the answers) and texts that overflow a small limit.
+/// </summary>
+public sealed class BlackBoxBatchesTests
+{
+    // p("a") = 0.9 for a text starting with "hot", 0.5 otherwise.
+    private static BlackBoxClassifier Predictor(List<string[]> calls) => new(texts =>
+    {
+        calls.Add(texts.ToArray());
+        return texts.Select(t => t.StartsWith("hot", StringComparison.Ordinal) ? new[] { 0.9, 0.1 } : [0.5, 0.5]).ToArray();
+    }, ["a", "b"]);
+
+    /// <summary>
+    /// Asks for "text+1" and "text+2"; then, only when the predictor's first answer is above 0.5 (never under the
+    /// recorder's uniform answers), for "text+again". The scores are the answers, so what each text saw is visible.
+    /// </summary>
+    private static Explanation Adaptive(ITextPredictor predictor, string text, double[] own)
+    {
+        var rows = predictor.PredictProbabilities([text + "+1", text + "+2"]);
+        double[] scores = [own[0], rows[0][0], rows[1][0]];
+        if (rows[0][0] > 0.5)
+        {
+            scores[2] = predictor.PredictProbabilities([text + "+again"])[0][0] + 10;
+        }
+
+        return SalienceSamples.Make("p q r", [0, .. scores, 0], method: "adaptive");
+    }
+
+    [Fact]
+    public void A_text_no_recorder_foresaw_gets_a_call_of_its_own_and_a_note()
+    {
+        var calls = new List<string[]>();
+        var results = BlackBoxBatches.Explain(Predictor(calls), ["hot", "cold"], batchSize: 100, CancellationToken.None, Adaptive);
+
+        calls.Should().HaveCount(2);
+        calls[0].Should().BeEquivalentTo(["hot", "cold", "hot+1", "hot+2", "cold+1", "cold+2"], "the foreseen texts, in one call");
+        calls[1].Should().Equal(["hot+again"], "the one text the recorder could not foresee");
+        results[0].Scores.Should().Equal([0, 0.9, 0.9, 10.9, 0]);
+        results[1].Scores.Should().Equal([0, 0.5, 0.5, 0.5, 0]);
+        results[0].Notes.Should().Contain("1 perturbed text(s) of this text were not foreseen and took 1 call(s) of their own");
+        results[1].Notes.Should().NotContain(n => n.Contains("not foreseen", StringComparison.Ordinal));
+        results.Should().OnlyContain(r => r.Notes.Contains(
+            "explained together with the call's other 1 text(s): the predictor scored their 6 distinct texts (the texts themselves and their perturbed texts, each once) in 1 call(s) of at most 100; the time shown includes an equal share of those calls"));
+    }
+
+    /// <summary>
+    /// Each text needs 3 texts; a limit of 7 holds two texts' 6, so four texts go in two groups of two, each with
+    /// its own call, and the results stay in the texts' order.
+    /// </summary>
+    [Fact]
+    public void Texts_beyond_the_limit_go_in_groups_with_their_own_calls()
+    {
+        var calls = new List<string[]>();
+        string[] texts = ["w", "x", "y", "z"];
+        var results = BlackBoxBatches.Explain(Predictor(calls), texts, batchSize: 100, CancellationToken.None, Adaptive, limit: 7);
+
+        calls.Should().HaveCount(2);
+        calls[0].Should().BeEquivalentTo(["w", "x", "w+1", "w+2", "x+1", "x+2"]);
+        calls[1].Should().BeEquivalentTo(["y", "z", "y+1", "y+2", "z+1", "z+2"]);
+        results.Should().HaveCount(4);
+        results.Should().OnlyContain(r => r.Notes.Any(n => n.StartsWith("explained together with the call's other 1 text(s): the predictor scored their 6 distinct texts", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_cancelled_token_stops_before_any_call()
+    {
+        var calls = new List<string[]>();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var act = () => BlackBoxBatches.Explain(Predictor(calls), ["a"], 10, cancelled.Token, Adaptive);
+        act.Should().Throw<OperationCanceledException>();
+        calls.Should().BeEmpty();
+    }
+}
