@@ -12,7 +12,8 @@ namespace Attribution.Benchmarks;
 /// (<c>path-passes [output.md] [rounds]</c>), or logits-only forward passes against full ones (<c>logits-only [output.md] [rounds]</c>), or the C heap's tuning against glibc's
 /// defaults (<c>native-heap [output.md] [rounds]</c>), or the matrix products of one text's gradient pass at their own shapes
 /// (<c>gemm-shapes [output.md] [rounds]</c>), or one method's speed for comparing builds (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>,
-/// <c>method-one-text &lt;method&gt; [rounds]</c>, <c>method-throughput-bert &lt;method&gt; [texts] [rounds]</c>).
+/// <c>method-one-text &lt;method&gt; [rounds]</c>, <c>method-throughput-bert &lt;method&gt; [texts] [rounds]</c>), or a black box's
+/// model calls per method (<c>black-box-calls [texts] [output.md]</c>).
 /// </summary>
 public static class Program
 {
@@ -110,6 +111,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "tokenize-throughput")
         {
             return TokenizerThroughput.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "black-box-calls")
+        {
+            return BlackBoxCalls.Run(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "thread-scaling")
