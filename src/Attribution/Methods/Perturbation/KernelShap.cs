@@ -134,7 +134,7 @@ public sealed class KernelShap : PerturbationMethod
     /// <see cref="Samples"/> coalitions drawn with P(k) ∝ (n − 1)/(k(n − k)) for k = 1..n−1 present features, chosen
     /// uniformly; each distinct one weighted by how often it was drawn.
     /// </summary>
-    private List<(bool[] Coalition, double Weight)> Drawn(int n)
+    internal List<(bool[] Coalition, double Weight)> Drawn(int n)
     {
         var cumulative = new double[n];
         for (var k = 1; k < n; k++)
