@@ -88,10 +88,8 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
         var expected = Enumerable.Range(0, Threads).Select(t => MethodRunner.AttributeClasses(model, [Texts[2 * t], Texts[(2 * t) + 1]], methods, [1, 0])).ToArray();
         var before = LiveTensors.Settled();
         var failures = new ConcurrentQueue<string>();
-        using var start = new Barrier(Threads);
-        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        OnThreads(t =>
         {
-            start.SignalAndWait();
             for (var call = 0; call < 5; call++)
             {
                 try
@@ -116,9 +114,7 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
                     failures.Enqueue($"thread {t}: {e.GetType().Name}: {e.Message}");
                 }
             }
-        })).ToList();
-        threads.ForEach(thread => thread.Start());
-        threads.ForEach(thread => thread.Join());
+        });
 
         failures.Should().BeEmpty();
         model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every call removes its hooks");
@@ -141,10 +137,8 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
         var expected = methods.ToDictionary(m => m, m => Texts.Select(t => m.Explain(model, t, Options)).ToArray());
         var before = LiveTensors.Settled();
         var failures = new ConcurrentQueue<string>();
-        using var start = new Barrier(Threads);
-        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        OnThreads(t =>
         {
-            start.SignalAndWait();
             for (var round = 0; round < 3; round++)
             {
                 for (var k = 0; k < methods.Count; k++)
@@ -164,13 +158,24 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
                     }
                 }
             }
-        })).ToList();
-        threads.ForEach(thread => thread.Start());
-        threads.ForEach(thread => thread.Join());
+        });
 
         failures.Should().BeEmpty();
         model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every call removes its hooks");
         LiveTensors.Settled().Should().Be(before, "every call frees every tensor it made, on every thread");
+    }
+
+    /// <summary>Runs <paramref name="body"/> (given the thread's number) on <see cref="Threads"/> threads released together, and waits for them all.</summary>
+    private static void OnThreads(Action<int> body)
+    {
+        using var start = new Barrier(Threads);
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            body(t);
+        })).ToList();
+        threads.ForEach(thread => thread.Start());
+        threads.ForEach(thread => thread.Join());
     }
 
     /// <summary>
@@ -217,10 +222,8 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             var errors = new ConcurrentQueue<Exception>();
             var mismatches = new ConcurrentQueue<string>();
-            using var start = new Barrier(Threads);
-            var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+            OnThreads(t =>
             {
-                start.SignalAndWait();
                 for (var call = 0; call < CallsPerThread; call++)
                 {
                     var text = (2 * t) + (call % 2);
@@ -237,9 +240,7 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
                         errors.Enqueue(e);
                     }
                 }
-            })).ToList();
-            threads.ForEach(thread => thread.Start());
-            threads.ForEach(thread => thread.Join());
+            });
             output.WriteLine($"{model.Name} {method.Name}: {errors.Count} exception(s), {mismatches.Count} mismatch(es) in {Threads * CallsPerThread} calls, {clock.ElapsedMilliseconds} ms");
             if (!errors.IsEmpty || !mismatches.IsEmpty)
             {
