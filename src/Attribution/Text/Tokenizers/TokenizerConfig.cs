@@ -7,6 +7,12 @@ internal sealed record TokenizerConfig
 {
     public static readonly TokenizerConfig Empty = new();
 
+    /// <summary>Whether a <c>tokenizer_config.json</c> was read (false for <see cref="Empty"/>).</summary>
+    public bool IsPresent { get; init; }
+
+    /// <summary><c>tokenizer_class</c>, e.g. <c>BertTokenizer</c> or <c>PreTrainedTokenizerFast</c>.</summary>
+    public string? TokenizerClass { get; init; }
+
     public bool? DoLowerCase { get; init; }
 
     /// <summary>Null both when absent and when JSON null: then accents are stripped exactly when lower-casing.</summary>
@@ -76,6 +82,8 @@ internal sealed record TokenizerConfig
 
         return new TokenizerConfig
         {
+            IsPresent = true,
+            TokenizerClass = Json.OptionalString(root, "tokenizer_class", where),
             DoLowerCase = Json.OptionalBool(root, "do_lower_case", where),
             StripAccents = Json.OptionalBool(root, "strip_accents", where),
             TokenizeChineseChars = Json.OptionalBool(root, "tokenize_chinese_chars", where),

@@ -196,6 +196,7 @@ internal static class TokenizerFiles
                 Json.Bool(normalizer, "handle_chinese_chars", true, at),
                 Json.OptionalBool(normalizer, "strip_accents", at) ?? lowercase,
                 lowercase);
+            normalization = ConfigNormalization(normalizer, normalization, config, at) ?? normalization;
         }
 
         var preAt = top.Child("pre_tokenizer");
@@ -222,6 +223,40 @@ internal static class TokenizerFiles
             unkId,
             Json.OptionalString(model, "continuing_subword_prefix", modelAt) ?? "##",
             Json.OptionalInt(model, "max_input_chars_per_word", modelAt) ?? 100);
+    }
+
+    /// <summary>
+    /// The normalization transformers' BERT-family fast tokenizers (<c>BertTokenizerFast.__init__</c>) put in place of
+    /// the file's BertNormalizer, or null where they keep it. With a tokenizer_config.json, the tokenizer's arguments
+    /// <c>do_lower_case</c> (default true), <c>strip_accents</c> (default null: strip exactly when lower-casing) and
+    /// <c>tokenize_chinese_chars</c> (default true) are compared with the normalizer's <c>lowercase</c>,
+    /// <c>strip_accents</c> and <c>handle_chinese_chars</c> (a field the normalizer leaves out counts as equal); if any
+    /// differs, the normalizer is rebuilt with all three arguments and its own <c>clean_text</c>. So a config saying
+    /// <c>do_lower_case: false</c> keeps case even where tokenizer.json says lowercase, and a config silent on it
+    /// lower-cases. A config naming <c>PreTrainedTokenizerFast</c> (which takes tokenizer.json as it is), or none at
+    /// all, leaves the normalizer alone.
+    /// </summary>
+    private static BertNormalization? ConfigNormalization(JsonElement normalizer, BertNormalization fromFile, TokenizerConfig config, Json.Location at)
+    {
+        if (!config.IsPresent || config.TokenizerClass == "PreTrainedTokenizerFast")
+        {
+            return null;
+        }
+
+        var doLowerCase = config.DoLowerCase ?? true;
+        var stripAccents = config.StripAccents;
+        var chineseChars = config.TokenizeChineseChars ?? true;
+
+        // Python's state.get(key, argument) != argument: an absent key never differs; JSON null is None.
+        bool Differs(string key, bool? argument) =>
+            normalizer.TryGetProperty(key, out _) && Json.OptionalBool(normalizer, key, at) != argument;
+
+        if (!Differs("lowercase", doLowerCase) && !Differs("strip_accents", stripAccents) && !Differs("handle_chinese_chars", chineseChars))
+        {
+            return null;
+        }
+
+        return fromFile with { Lowercase = doLowerCase, StripAccents = stripAccents ?? doLowerCase, HandleChineseChars = chineseChars };
     }
 
     private static ITokenizer BpeFromJson(

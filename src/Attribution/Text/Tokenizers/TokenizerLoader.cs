@@ -11,7 +11,9 @@ public static class TokenizerLoader
     /// Loads the tokenizer saved in a directory, choosing by what is there: <c>tokenizer.json</c> (WordPiece or
     /// byte-level BPE, by its <c>model.type</c>), else <c>vocab.txt</c> (BERT WordPiece), else <c>vocab.json</c> +
     /// <c>merges.txt</c> (RoBERTa/GPT-2 byte-level BPE). A <c>tokenizer_config.json</c> beside them supplies
-    /// <c>model_max_length</c>, special-token names and (for the latter two) the normalization flags.
+    /// <c>model_max_length</c>, special-token names and the normalization flags: for a WordPiece tokenizer.json its
+    /// <c>do_lower_case</c>, <c>strip_accents</c> and <c>tokenize_chinese_chars</c> replace the BertNormalizer's
+    /// flags by transformers' <c>BertTokenizerFast</c> rule (see <see cref="FromTokenizerJson"/>).
     /// </summary>
     /// <param name="directory">A directory as written by Hugging Face's <c>save_pretrained</c>.</param>
     /// <exception cref="TokenizerException">The directory holds no usable tokenizer files.</exception>
@@ -56,7 +58,11 @@ public static class TokenizerLoader
     /// Loads a Hugging Face fast-tokenizer file of model type <c>WordPiece</c> (BertNormalizer, BertPreTokenizer,
     /// TemplateProcessing or BertProcessing) or <c>BPE</c> (ByteLevel pre-tokenizer, RobertaProcessing,
     /// TemplateProcessing or BertProcessing). A <c>tokenizer_config.json</c> in the same directory supplies
-    /// <c>model_max_length</c> and the pad and mask tokens when present.
+    /// <c>model_max_length</c> and the pad and mask tokens when present, and, as transformers' <c>BertTokenizerFast</c>
+    /// does, rebuilds a BertNormalizer whose <c>lowercase</c>, <c>strip_accents</c> or <c>handle_chinese_chars</c>
+    /// differs from the config's <c>do_lower_case</c> (default true), <c>strip_accents</c> (default null: strip when
+    /// lower-casing) or <c>tokenize_chinese_chars</c> (default true), taking all three from the config. A config whose
+    /// <c>tokenizer_class</c> is <c>PreTrainedTokenizerFast</c>, or no config, leaves the normalizer as the file says.
     /// </summary>
     /// <param name="path">The <c>tokenizer.json</c> file.</param>
     /// <exception cref="TokenizerException">The file is missing, malformed or describes an unsupported pipeline.</exception>
