@@ -83,7 +83,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
     /// <summary>
     /// Loads a Hugging Face Optimum export: <c>model.onnx</c> (or <c>onnx/model.onnx</c>), <c>config.json</c> (labels
-    /// from <c>id2label</c> or <c>num_labels</c>; the length limit from <c>max_position_embeddings</c>, less
+    /// from <c>id2label</c> or <c>num_labels</c>; a <c>label2id</c> may name them otherwise, but each of its indices must
+    /// be one of those classes, named once; the length limit from <c>max_position_embeddings</c>, less
     /// pad_token_id + 1 for RoBERTa) and the tokenizer files (<c>tokenizer.json</c>, or <c>vocab.txt</c> /
     /// <c>vocab.json</c> + <c>merges.txt</c>). The graph's inputs and output are checked against what this class feeds
     /// and reads: int64 inputs [batch, sequence] with both axes dynamic (a batch axis fixed at 1 only when
@@ -417,6 +418,11 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             }
 
             labels = Enumerable.Range(0, count).Select(i => "LABEL_" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        if (reader.Label2Id() is { } label2id && ConfigFields.Label2IdProblem(label2id, labels.Length) is { } label2idProblem)
+        {
+            throw new ModelLoadException(path, "label2id", $"{path}: {label2idProblem}");
         }
 
         int? maxLength = null;

@@ -157,4 +157,29 @@ internal readonly struct ConfigFields(JsonElement root, string source, string fi
 
         return result;
     }
+
+    /// <summary>
+    /// What is wrong with <paramref name="label2id"/> for a model of <paramref name="numLabels"/> classes, or null.
+    /// Names need not agree with <c>id2label</c> (Hub configs often customise one and leave the other at the
+    /// LABEL_i defaults; Hugging Face reads neither against the other), but an index outside [0, num_labels) or two
+    /// names for one index describe some other model, and are refused.
+    /// </summary>
+    public static string? Label2IdProblem(IReadOnlyDictionary<string, int> label2id, int numLabels)
+    {
+        const string Fix = "Fix the index, or remove \"label2id\" (the names come from \"id2label\").";
+        foreach (var (name, id) in label2id.OrderBy(p => p.Value))
+        {
+            if (id < 0 || id >= numLabels)
+            {
+                return $"\"label2id\" maps \"{name}\" to {id}, outside the classes 0..{numLabels - 1} (num_labels = {numLabels}). {Fix}";
+            }
+        }
+
+        if (label2id.GroupBy(p => p.Value).OrderBy(g => g.Key).FirstOrDefault(g => g.Count() > 1) is { } shared)
+        {
+            return $"\"label2id\" maps {string.Join(" and ", shared.Select(p => $"\"{p.Key}\"").Order(StringComparer.Ordinal))} to the same class {shared.Key}; each class index has one name. {Fix}";
+        }
+
+        return null;
+    }
 }

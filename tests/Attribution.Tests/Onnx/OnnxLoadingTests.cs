@@ -99,6 +99,25 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     [Fact]
+    public void A_label2id_index_outside_the_labels_is_a_load_error_but_other_names_are_not()
+    {
+        WriteCastGraph();
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary);
+        var config = Path.Combine(folder, "config.json");
+        File.WriteAllText(config, """{"model_type": "bert", "id2label": {"0": "neg", "1": "pos"}, "label2id": {"LABEL_0": 0, "LABEL_1": 1}}""");
+        using (var model = OnnxTextClassifier.Load(folder))
+        {
+            model.Labels.Should().Equal("neg", "pos");
+        }
+
+        File.WriteAllText(config, """{"model_type": "bert", "id2label": {"0": "neg", "1": "pos"}, "label2id": {"neg": 0, "pos": 2}}""");
+        var act = () => OnnxTextClassifier.Load(folder);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.Field == "label2id" && e.FilePath == config
+            && e.Message.Contains("\"label2id\" maps \"pos\" to 2, outside the classes 0..1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_file_that_is_not_an_onnx_model_is_a_load_error_naming_the_file()
     {
         WriteFolder();

@@ -74,7 +74,11 @@ public sealed record TransformerConfig
         init => id2label = value;
     }
 
-    /// <summary><c>label2id</c>: class index by label name (defaults to the inverse of <see cref="Id2Label"/>).</summary>
+    /// <summary>
+    /// <c>label2id</c>: class index by label name (defaults to the inverse of <see cref="Id2Label"/>). Kept as written
+    /// when given, even where its names differ from <see cref="Id2Label"/>'s (which name the outputs); each index must
+    /// be a class in [0, <see cref="NumLabels"/>) and name it once, or loading fails.
+    /// </summary>
     public IReadOnlyDictionary<string, int> Label2Id
     {
         get => label2id ?? Inverse(Id2Label);
@@ -294,6 +298,11 @@ public sealed record TransformerConfig
             {
                 Fail("id2label", $"\"id2label\" must name every class 0..{NumLabels - 1} exactly once (num_labels = {NumLabels}); it has keys {string.Join(", ", id2label.Keys.Order())}.");
             }
+        }
+
+        if (label2id is not null && ConfigFields.Label2IdProblem(label2id, NumLabels) is { } label2idProblem)
+        {
+            Fail("label2id", label2idProblem);
         }
     }
 }

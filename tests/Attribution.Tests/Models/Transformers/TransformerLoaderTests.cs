@@ -125,6 +125,9 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": \"big\" }", "\"hidden_size\" should be an integer but is \"big\"", "hidden_size")]
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": 10, \"num_attention_heads\": 3 }", "not a multiple", "num_attention_heads")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"2\": \"b\" } }", "every class 0..1", "id2label")]
+    [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 0, \"b\": 2 } }", "\"label2id\" maps \"b\" to 2, outside the classes 0..1 (num_labels = 2)*remove \"label2id\"", "label2id")]
+    [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 3, \"label2id\": { \"x\": 0, \"y\": -1, \"z\": 2 } }", "\"label2id\" maps \"y\" to -1, outside the classes 0..2", "label2id")]
+    [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 1, \"b\": 1 } }", "\"label2id\" maps \"a\" and \"b\" to the same class 1*Fix the index", "label2id")]
     [InlineData("{ \"model_type\": \"bert\", \"position_embedding_type\": \"relative_key\" }", "only \"absolute\"", "position_embedding_type")]
     [InlineData("{ \"model_type\": \"bert\", \"architectures\": [\"BertForTokenClassification\"] }", "\"BertForTokenClassification\"], not a sequence classifier", "architectures")]
     [InlineData("{ \"model_type\": \"roberta\", \"architectures\": [\"RobertaForMaskedLM\"] }", "not a sequence classifier*AutoModelForSequenceClassification", "architectures")]
@@ -160,6 +163,13 @@ public sealed class TransformerLoaderTests : IDisposable
         roberta.NumLabels.Should().Be(2, "id2label decides, as in Hugging Face");
         roberta.Label2Id["pos"].Should().Be(1);
         roberta.MaxSequenceLength.Should().Be(510);
+
+        // Hub configs often customise one map and leave the other at the LABEL_i defaults: names may disagree.
+        var relabelled = TransformerConfig.Parse("""
+            { "model_type": "bert", "id2label": { "0": "negative", "1": "positive" }, "label2id": { "LABEL_0": 0, "LABEL_1": 1 } }
+            """);
+        relabelled.Id2Label[1].Should().Be("positive");
+        relabelled.Label2Id["LABEL_1"].Should().Be(1);
 
         var distil = TransformerConfig.Parse("""{ "model_type": "distilbert", "dim": 32, "n_layers": 3, "n_heads": 4, "hidden_dim": 40, "activation": "relu", "layer_norm_eps": 0.1, "is_decoder": true }""");
         (distil.HiddenSize, distil.NumHiddenLayers, distil.NumAttentionHeads, distil.IntermediateSize, distil.HiddenAct).Should().Be((32, 3, 4, 40, "relu"));
