@@ -33,10 +33,15 @@ public sealed partial class TextClassifier
     /// tokenizer has ids.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <exception cref="FileNotFoundException">The TorchScript or safetensors file does not exist.</exception>
-    /// <exception cref="ModelLoadException">The file is not TorchScript, its forward does not take two tensors, or
-    /// the safetensors file has no such tensor.</exception>
-    /// <remarks>An embedding width the script does not expect, or logits of the wrong shape or type, are an
-    /// <see cref="InvalidOperationException"/> at the first call.</remarks>
+    /// <exception cref="ModelLoadException">The file is not TorchScript, its forward does not take two tensors, the
+    /// safetensors file has no such tensor, or the script gives different logits for the same input in eval mode
+    /// (dropout traced in training mode).</exception>
+    /// <exception cref="InvalidOperationException">Running the script on the encoding of an empty text fails: an
+    /// embedding width it does not expect, or logits of the wrong shape or type (the message names both).</exception>
+    /// <remarks>The script is put in eval mode, like a wrapped TorchSharp model: a module scripted and saved in training
+    /// mode runs without dropout, as after <c>model.eval()</c> in PyTorch. A traced module cannot be switched (tracing
+    /// fixes dropout's flag), so the load runs the script on one text, four rows twice, and refuses it if the logits
+    /// differ.</remarks>
     public static TextClassifier FromTorchScript(string scriptPath, ITokenizer tokenizer, IReadOnlyList<string> labels,
         ScriptEmbeddings embeddings, int? maxLength = null, string? name = null, OutputHead? head = null)
     {
@@ -60,6 +65,7 @@ public sealed partial class TextClassifier
 
         var script = LoadScript(scriptPath);
         Tensor? matrix = null;
+        TextClassifier? classifier = null;
         try
         {
             matrix = EmbeddingMatrix(script, scriptPath, embeddings);
@@ -87,16 +93,57 @@ public sealed partial class TextClassifier
             }
 
             var adapter = new TorchScriptAdapter(name ?? Path.GetFileNameWithoutExtension(scriptPath), script, matrix, labels.Count);
-            return new TextClassifier(adapter.GetName(), tokenizer, adapter, labels, TorchScriptAdapter.EmbeddingPath, maxLength, usesTokenTypes: false, head);
+
+            // The classifier puts the script in eval mode, which turns off the dropout of a scripted module saved in
+            // training mode; what still varies from call to call cannot be switched off from here.
+            classifier = new TextClassifier(adapter.GetName(), tokenizer, adapter, labels, TorchScriptAdapter.EmbeddingPath, maxLength, usesTokenTypes: false, head);
+            RequireRepeatable(adapter, tokenizer, scriptPath);
+            return classifier;
         }
         catch
         {
-            script.Dispose();
+            if (classifier is null)
+            {
+                script.Dispose();
+            }
+            else
+            {
+                classifier.Dispose();
+            }
+
             throw;
         }
         finally
         {
             matrix?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs the script, in eval mode, on the encoding of an empty text: four identical rows in one batch, twice. A
+    /// deterministic model gives every row the same logits; one that does not was most likely traced in training mode
+    /// (<c>torch.jit.trace</c> records dropout's training flag as a constant, so eval() cannot switch it off), and would
+    /// make every prediction and explanation random.
+    /// </summary>
+    private static void RequireRepeatable(TorchScriptAdapter adapter, ITokenizer tokenizer, string scriptPath)
+    {
+        const int Rows = 4;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(tokenizer.Encode(string.Empty).Ids).unsqueeze(0).expand(Rows, -1).contiguous();
+        var input = new ModelInput(ids);
+        var logits = cat([adapter.call(input), adapter.call(input)]);
+        var first = logits[0].unsqueeze(0).expand_as(logits);
+
+        // Dropout changes logits by the size of an activation; the tolerance only absorbs batch-row rounding. NaN is
+        // left to the checks of each call.
+        if (!logits.allclose(first, rtol: 1e-4, atol: 1e-5, equal_nan: true))
+        {
+            var spread = (logits - first).abs().max().ToDouble();
+            throw new ModelLoadException(scriptPath, null,
+                $"'{scriptPath}' (scriptPath) gives different logits for the same input on every call, in eval mode (up to {spread:G3} apart over " +
+                $"{2 * Rows} runs of one text): dropout or another random operation runs whatever the mode. torch.jit.trace of a model in training mode " +
+                "records dropout as always on. Call model.eval() before torch.jit.trace (or torch.jit.script) and save the file again");
         }
     }
 

@@ -74,19 +74,30 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         return new Weights(Values(Vocabulary.Length * Dim, 1), Values(Hidden * Dim, 0.8), Values(Hidden, 0.3), Values(Labels * Hidden, 0.8), Values(Labels, 0.3));
     }
 
+    /// <summary>
+    /// <see cref="Source"/> with dropout (p = 0.5) on the hidden layer, as <c>torch.jit.script</c> writes
+    /// <c>F.dropout(x, 0.5, self.training)</c>: it drops only while the module is in training mode.
+    /// </summary>
+    private static readonly string DropoutSource = Source.Replace(
+        "hidden = torch.tanh((self.hidden).forward(torch.div(summed, count), ))",
+        "hidden = torch.dropout(torch.tanh((self.hidden).forward(torch.div(summed, count), )), 0.5, self.training)", StringComparison.Ordinal);
+
+    /// <summary>What <c>torch.jit.trace</c> of a module in training mode records: the flag is a constant, dropout always on.</summary>
+    private static readonly string TracedDropoutSource = DropoutSource.Replace("0.5, self.training)", "0.5, True)", StringComparison.Ordinal);
+
     /// <summary>Writes the TorchScript file and returns its path.</summary>
-    private string WriteScript(Weights w, string name = "classifier.pt")
+    private string WriteScript(Weights w, string name = "classifier.pt", string source = Source, bool training = false)
     {
         var path = Path.Combine(root, name);
         TorchScriptWriter.Module Dense(float[] weight, float[] bias, long outputs, long inputs) =>
             new("Dense", [("weight", weight, [outputs, inputs]), ("bias", bias, [outputs])], []);
         var model = new TorchScriptWriter.Module("Classifier", [],
         [
-            ("embeddings", new TorchScriptWriter.Module("Embeddings", [("weight", w.Embeddings, [Vocabulary.Length, Dim])], [])),
-            ("hidden", Dense(w.HiddenWeight, w.HiddenBias, Hidden, Dim)),
-            ("output", Dense(w.OutputWeight, w.OutputBias, Labels, Hidden)),
-        ]);
-        TorchScriptWriter.Write(path, model, Source);
+            ("embeddings", new TorchScriptWriter.Module("Embeddings", [("weight", w.Embeddings, [Vocabulary.Length, Dim])], [], training)),
+            ("hidden", Dense(w.HiddenWeight, w.HiddenBias, Hidden, Dim) with { Training = training }),
+            ("output", Dense(w.OutputWeight, w.OutputBias, Labels, Hidden) with { Training = training }),
+        ], training);
+        TorchScriptWriter.Write(path, model, source);
         return path;
     }
 
@@ -276,6 +287,52 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         missing.Should().Throw<ModelLoadException>().WithMessage("*has no tensor \"embeddings\"; its tensors: word_embeddings*");
     }
 
+    /// <summary>
+    /// A module scripted and saved in training mode (every <c>training</c> flag true) runs its dropout only in training
+    /// mode: the classifier puts it in eval mode, so its logits are those of the model without dropout (the TorchSharp
+    /// reference, 1e-6 as in the test above), call after call.
+    /// </summary>
+    [Fact]
+    public void A_script_saved_in_training_mode_runs_in_eval_mode()
+    {
+        var w = MakeWeights();
+        var path = WriteScript(w, "scripted-training.pt", DropoutSource, training: true);
+        using (var raw = jit.load<Tensor, Tensor, Tensor>(path))
+        {
+            raw.training.Should().BeTrue("the file was saved in training mode");
+        }
+
+        using var classifier = TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+        using var scope = NewDisposeScope();
+        var batch = classifier.Encode(Texts);
+        var ids = batch.Input.InputIds;
+        var embedded = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim).index_select(0, ids.flatten()).reshape(ids.size(0), ids.size(1), Dim);
+        var expected = Reference(w, embedded, batch.Input.AttentionMask!).to(ScalarType.Float64).data<double>().ToArray();
+        for (var call = 0; call < 3; call++)
+        {
+            classifier.Predict(Texts).SelectMany(p => p.Logits).Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-6);
+        }
+    }
+
+    /// <summary>
+    /// A module traced in training mode keeps dropout on whatever its mode (the trace records the flag as True): its
+    /// logits differ from call to call, and the load refuses it, naming the file and the fix. With p = 0.5 on 5 hidden
+    /// units, two of the 8 probe rows share a dropout mask with probability 1/32, all 8 with (1/32)^7.
+    /// </summary>
+    [Fact]
+    public void A_script_traced_in_training_mode_is_refused_at_load()
+    {
+        var path = WriteScript(MakeWeights(), "traced-training.pt", TracedDropoutSource);
+
+        var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        var error = act.Should().Throw<ModelLoadException>().Which;
+        output.WriteLine(error.Message);
+        error.FilePath.Should().Be(path);
+        error.Message.Should().Contain("(scriptPath) gives different logits for the same input on every call, in eval mode")
+            .And.Contain("model.eval() before torch.jit.trace");
+    }
+
     [Fact]
     public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
     {
@@ -304,24 +361,20 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         var small = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.Parameter("hidden.weight"));
         small.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("tokenizer", "hidden.weight has 5 rows for 21 ids");
 
+        // The load runs the script on the encoding of an empty text (one row of four, twice): wrong logits fail there.
         var threeLabels = () => TextClassifier.FromTorchScript(path, tokenizer, ["a", "b", "c"], embeddings);
-        using (var three = threeLabels())
-        {
-            var act = () => three.Predict(Texts);
-            act.Should().Throw<InvalidOperationException>().WithMessage("*returned Float32 [3, 2]*labels = 3*");
-        }
+        threeLabels.Should().Throw<InvalidOperationException>().WithMessage("*returned Float32 [4, 2]*labels = 3*");
 
-        // A matrix of the wrong width loads (the script's expectation is unknown until it runs) and fails at the first call.
+        // So does a matrix of the wrong width (the script's expectation is unknown until it runs).
         var file = Path.Combine(root, "narrow.safetensors");
         using (var narrow = rand(Vocabulary.Length, Dim - 2))
         {
             SafeTensors.Save(file, new Dictionary<string, Tensor> { ["w"] = narrow });
         }
 
-        using var wrongWidth = TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.SafeTensors(file, "w"));
-        var call = () => wrongWidth.Predict(Texts);
-        var widthError = call.Should().Throw<InvalidOperationException>().Which;
+        var wrongWidth = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.SafeTensors(file, "w"));
+        var widthError = wrongWidth.Should().Throw<InvalidOperationException>().Which;
         output.WriteLine(widthError.Message);
-        widthError.Message.Should().Contain("inputs_embeds Float32 [3, 11, 4]").And.Contain("its width is 4").And.Contain("pass the model's word-embedding matrix").And.Contain("shapes cannot be multiplied");
+        widthError.Message.Should().Contain("inputs_embeds Float32 [4, 2, 4]").And.Contain("its width is 4").And.Contain("pass the model's word-embedding matrix").And.Contain("shapes cannot be multiplied");
     }
 }

@@ -18,9 +18,12 @@ namespace Attribution.Tests.Models;
 /// </remarks>
 internal static class TorchScriptWriter
 {
-    /// <summary>A module instance: its class (in <c>__torch__</c>), float32 parameters and submodules, in declaration order.</summary>
+    /// <summary>
+    /// A module instance: its class (in <c>__torch__</c>), float32 parameters and submodules, in declaration order, and
+    /// its <c>training</c> flag (what <c>torch.jit.save</c> of a module never put in eval mode writes as true).
+    /// </summary>
     public sealed record Module(string ClassName, IReadOnlyList<(string Name, float[] Values, long[] Shape)> Parameters,
-        IReadOnlyList<(string Name, Module Child)> Children);
+        IReadOnlyList<(string Name, Module Child)> Children, bool Training = false);
 
     /// <summary>Writes <paramref name="root"/> with the source of its classes to <paramref name="path"/>.</summary>
     /// <param name="path">The file to write.</param>
@@ -76,7 +79,7 @@ internal static class TorchScriptWriter
 
         public void Stop() => buffer.WriteByte((byte)'.');
 
-        /// <summary>GLOBAL module name; NEWOBJ(); BUILD({training: False, parameters…, children…}).</summary>
+        /// <summary>GLOBAL module name; NEWOBJ(); BUILD({training: bool, parameters…, children…}).</summary>
         public void Object(Module module, List<float[]> storages)
         {
             Global("__torch__", module.ClassName);
@@ -85,7 +88,7 @@ internal static class TorchScriptWriter
             buffer.WriteByte((byte)'}');   // EMPTY_DICT
             buffer.WriteByte((byte)'(');   // MARK
             String("training");
-            buffer.WriteByte(0x89);        // NEWFALSE
+            buffer.WriteByte(module.Training ? (byte)0x88 : (byte)0x89);   // NEWTRUE or NEWFALSE
             foreach (var (name, values, shape) in module.Parameters)
             {
                 String(name);
