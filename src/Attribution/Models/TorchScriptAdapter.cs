@@ -62,6 +62,14 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
                 $"{mask.dtype} [{string.Join(", ", mask.shape)}]. If the error below is about a size or type, the embedding matrix is probably not " +
                 $"this model's own (its width is {Width}): pass the model's word-embedding matrix. TorchScript said: {LastLine(e.Message)}", e);
         }
+        catch (InvalidCastException e)
+        {
+            // The script ran but returned something else than one tensor (a tuple, a dict): TorchSharp's cast to the
+            // declared result type fails with a message that names the type it got and nothing else.
+            throw new InvalidOperationException(
+                $"the TorchScript model {GetName()} returned something other than one tensor ({e.Message}); its forward must return floating-point " +
+                $"logits [batch, labels = {labels}]. For a Hugging Face model exported with torchscript=True, return model(...)[0]; otherwise .logits, not the output object", e);
+        }
 
         return WrappedModelChecks.Logits(logits, ids.size(0), labels, $"the TorchScript model {GetName()}", "its forward must return",
             " (for a Hugging Face model, return model(inputs_embeds=..., attention_mask=...).logits, not the output object)");

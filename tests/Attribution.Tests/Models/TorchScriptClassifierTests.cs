@@ -333,6 +333,25 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
             .And.Contain("model.eval() before torch.jit.trace");
     }
 
+    /// <summary>
+    /// A forward that returns a tuple (what a Hugging Face model exported with torchscript=True returns, when the
+    /// wrapper forgets the [0]) is an error naming what came back and the fix, not TorchSharp's bare cast error.
+    /// </summary>
+    [Fact]
+    public void A_script_returning_a_tuple_is_an_error_naming_the_fix()
+    {
+        var tuple = Source.Replace("attention_mask: Tensor) -> Tensor:", "attention_mask: Tensor) -> Tuple[Tensor, Tensor]:", StringComparison.Ordinal)
+            .Replace("return (self.output).forward(hidden, )", "return ((self.output).forward(hidden, ), hidden)", StringComparison.Ordinal);
+        var path = WriteScript(MakeWeights(), "tuple.pt", tuple);
+
+        var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        var error = act.Should().Throw<InvalidOperationException>().Which;
+        output.WriteLine(error.Message);
+        error.Message.Should().Contain("returned something other than one tensor").And.Contain("ValueTuple")
+            .And.Contain("logits [batch, labels = 2]").And.Contain("return model(...)[0]");
+    }
+
     [Fact]
     public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
     {
