@@ -137,7 +137,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A sequence is empty, longer than <see cref="MaxLength"/>, has an id outside the vocabulary, or type ids of another length.</exception>
-    /// <exception cref="ModelLoadException">The graph returns a number of logits other than the labels config.json names.</exception>
+    /// <exception cref="ModelLoadException">The graph returns a number of logits other than the labels config.json names,
+    /// or, for a softmax head, probabilities (every row of a run in (0, 1] and summing to 1).</exception>
     public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -267,7 +268,16 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             var flat = logitsAreDouble
                 ? logits.GetTensorDataAsSpan<double>().ToArray()
                 : Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
-            return Enumerable.Range(0, chunk.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+            var rows = Enumerable.Range(0, chunk.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+            if (Head == OutputHead.SingleLabel && LogitMath.LookLikeProbabilities(rows))
+            {
+                throw new ModelLoadException(ModelPath, LogitsOutput,
+                    $"'{ModelPath}' output '{LogitsOutput}' holds probabilities, not logits: every row of this run of {chunk.Length} sequence(s) lies in (0, 1] and " +
+                    $"sums to 1 (first: [{string.Join(", ", rows[0].Select(v => v.ToString("G4", CultureInfo.InvariantCulture)))}]), and this class applies the " +
+                    "softmax itself, so it would apply it twice. Export the logits, before the softmax (optimum-cli export onnx --task text-classification does)");
+            }
+
+            return rows;
         }
         finally
         {

@@ -37,6 +37,14 @@ internal static class LogitMath
         return best;
     }
 
+    /// <summary>
+    /// Whether every row looks like a softmax's output rather than logits: two or more values, each in (0, 1], summing to
+    /// 1 within 1e-5 (a float32 softmax of a hundred classes sums to 1 within about 6e-6). Logits land there by chance
+    /// about once in ten million rows, and every row of a batch must; integer logits of a hand-built model (0 and 1) do not.
+    /// </summary>
+    public static bool LookLikeProbabilities(IReadOnlyList<double[]> rows) =>
+        rows.Count > 0 && rows.All(row => row.Length >= 2 && row.All(v => v is > 0 and <= 1) && Math.Abs(row.Sum() - 1) <= 1e-5);
+
     /// <summary>The prediction for a text from its logits.</summary>
     public static Prediction Predict(string text, double[] logits, IReadOnlyList<string> labels, OutputHead head = OutputHead.SingleLabel)
     {

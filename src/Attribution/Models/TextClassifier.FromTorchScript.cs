@@ -34,14 +34,14 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <exception cref="FileNotFoundException">The TorchScript or safetensors file does not exist.</exception>
     /// <exception cref="ModelLoadException">The file is not TorchScript, its forward does not take two tensors, the
-    /// safetensors file has no such tensor, or the script gives different logits for the same input in eval mode
-    /// (dropout traced in training mode).</exception>
-    /// <exception cref="InvalidOperationException">Running the script on the encoding of an empty text fails: an
-    /// embedding width it does not expect, or logits of the wrong shape or type (the message names both).</exception>
+    /// safetensors file has no such tensor, the script gives different logits for the same input in eval mode
+    /// (dropout traced in training mode), or a softmax head returns probabilities.</exception>
+    /// <exception cref="InvalidOperationException">Running the script on four short texts fails: an embedding width it
+    /// does not expect, or logits of the wrong shape or type (the message names both).</exception>
     /// <remarks>The script is put in eval mode, like a wrapped TorchSharp model: a module scripted and saved in training
     /// mode runs without dropout, as after <c>model.eval()</c> in PyTorch. A traced module cannot be switched (tracing
-    /// fixes dropout's flag), so the load runs the script on one text, four rows twice, and refuses it if the logits
-    /// differ.</remarks>
+    /// fixes dropout's flag), so the load runs the script twice on four one-token texts and refuses it if the logits
+    /// differ, or if, for a softmax head, every row is already a probability distribution.</remarks>
     public static TextClassifier FromTorchScript(string scriptPath, ITokenizer tokenizer, IReadOnlyList<string> labels,
         ScriptEmbeddings embeddings, int? maxLength = null, string? name = null, OutputHead? head = null)
     {
@@ -97,7 +97,7 @@ public sealed partial class TextClassifier
             // The classifier puts the script in eval mode, which turns off the dropout of a scripted module saved in
             // training mode; what still varies from call to call cannot be switched off from here.
             classifier = new TextClassifier(adapter.GetName(), tokenizer, adapter, labels, TorchScriptAdapter.EmbeddingPath, maxLength, usesTokenTypes: false, head);
-            RequireRepeatable(adapter, tokenizer, scriptPath);
+            CheckProbe(classifier, adapter, scriptPath);
             return classifier;
         }
         catch
@@ -120,30 +120,43 @@ public sealed partial class TextClassifier
     }
 
     /// <summary>
-    /// Runs the script, in eval mode, on the encoding of an empty text: four identical rows in one batch, twice. A
-    /// deterministic model gives every row the same logits; one that does not was most likely traced in training mode
-    /// (<c>torch.jit.trace</c> records dropout's training flag as a constant, so eval() cannot switch it off), and would
-    /// make every prediction and explanation random.
+    /// Runs the script, in eval mode, on four one-token texts ([CLS] id [SEP], ids spread over the vocabulary) in one
+    /// batch, twice. A deterministic model gives each row the same logits both times; one that does not was most likely
+    /// traced in training mode (<c>torch.jit.trace</c> records dropout's training flag as a constant, so eval() cannot
+    /// switch it off), and would make every prediction and explanation random. A softmax head whose every row is a
+    /// probability distribution returns probabilities, which the library would put through a softmax again.
     /// </summary>
-    private static void RequireRepeatable(TorchScriptAdapter adapter, ITokenizer tokenizer, string scriptPath)
+    private static void CheckProbe(TextClassifier classifier, TorchScriptAdapter adapter, string scriptPath)
     {
         const int Rows = 4;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var ids = tensor(tokenizer.Encode(string.Empty).Ids).unsqueeze(0).expand(Rows, -1).contiguous();
-        var input = new ModelInput(ids);
-        var logits = cat([adapter.call(input), adapter.call(input)]);
-        var first = logits[0].unsqueeze(0).expand_as(logits);
+        var ends = classifier.Tokenizer.Encode(string.Empty).Ids;
+        var vocabulary = classifier.Tokenizer.VocabularySize;
+        var ids = Enumerable.Range(1, Rows).SelectMany(k => new[] { ends[0], (long)k * vocabulary / (Rows + 1) }.Concat(ends.Skip(1))).ToArray();
+        var input = new ModelInput(tensor(ids, [Rows, ends.Length + 1]));
+        var first = adapter.call(input);
+        var second = adapter.call(input);
 
-        // Dropout changes logits by the size of an activation; the tolerance only absorbs batch-row rounding. NaN is
-        // left to the checks of each call.
-        if (!logits.allclose(first, rtol: 1e-4, atol: 1e-5, equal_nan: true))
+        // Dropout changes logits by the size of an activation; the tolerance only absorbs rounding. NaN is left to the
+        // checks of each call.
+        if (!first.allclose(second, rtol: 1e-4, atol: 1e-5, equal_nan: true))
         {
-            var spread = (logits - first).abs().max().ToDouble();
+            var spread = (first - second).abs().max().ToDouble();
             throw new ModelLoadException(scriptPath, null,
                 $"'{scriptPath}' (scriptPath) gives different logits for the same input on every call, in eval mode (up to {spread:G3} apart over " +
-                $"{2 * Rows} runs of one text): dropout or another random operation runs whatever the mode. torch.jit.trace of a model in training mode " +
+                $"two runs of {Rows} texts): dropout or another random operation runs whatever the mode. torch.jit.trace of a model in training mode " +
                 "records dropout as always on. Call model.eval() before torch.jit.trace (or torch.jit.script) and save the file again");
+        }
+
+        var rows = first.to(ScalarType.Float64).data<double>().ToArray().Chunk(classifier.Labels.Count).ToArray();
+        if (classifier.Head == OutputHead.SingleLabel && LogitMath.LookLikeProbabilities(rows))
+        {
+            throw new ModelLoadException(scriptPath, null,
+                $"'{scriptPath}' (scriptPath) returns probabilities, not logits: for {Rows} different texts every row lies in (0, 1] and sums to 1 " +
+                $"(first: [{string.Join(", ", rows[0].Select(v => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}]), and the library " +
+                "applies the softmax itself, so it would apply it twice. Return the logits, before the softmax (for a Hugging Face model, .logits or [0]), " +
+                "and save the file again");
         }
     }
 

@@ -317,7 +317,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     /// <summary>
     /// A module traced in training mode keeps dropout on whatever its mode (the trace records the flag as True): its
     /// logits differ from call to call, and the load refuses it, naming the file and the fix. With p = 0.5 on 5 hidden
-    /// units, two of the 8 probe rows share a dropout mask with probability 1/32, all 8 with (1/32)^7.
+    /// units, a probe row gets the same dropout mask in both calls with probability 1/32, all four rows with (1/32)^4.
     /// </summary>
     [Fact]
     public void A_script_traced_in_training_mode_is_refused_at_load()
@@ -352,6 +352,33 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
             .And.Contain("logits [batch, labels = 2]").And.Contain("return model(...)[0]");
     }
 
+    /// <summary>
+    /// A script ending in a softmax returns probabilities; the classifier (a softmax head) would apply the softmax
+    /// again, so [0.9, 0.1] would be reported as [0.69, 0.31]. The load refuses it. A log-softmax is fine (its softmax
+    /// is the model's probabilities), and so is a one-output regression, whatever its values.
+    /// </summary>
+    [Fact]
+    public void A_script_returning_probabilities_is_refused_at_load()
+    {
+        var w = MakeWeights();
+        string Ending(string function) =>
+            Source.Replace("return (self.output).forward(hidden, )", $"return torch.{function}((self.output).forward(hidden, ), -1)", StringComparison.Ordinal);
+        var path = WriteScript(w, "softmax.pt", Ending("softmax"));
+
+        var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        var error = act.Should().Throw<ModelLoadException>().Which;
+        output.WriteLine(error.Message);
+        error.FilePath.Should().Be(path);
+        error.Message.Should().Contain("returns probabilities, not logits").And.Contain("Return the logits, before the softmax");
+
+        using var logSoftmax = TextClassifier.FromTorchScript(WriteScript(w, "log-softmax.pt", Ending("log_softmax")), Tokenizer(), LabelNames,
+            ScriptEmbeddings.Parameter("embeddings.weight"));
+        using var plain = Classifier(out _, out _);
+        logSoftmax.Predict(Texts).Select(p => p.Probabilities).Should().BeEquivalentTo(
+            plain.Predict(Texts).Select(p => p.Probabilities), o => o.WithStrictOrdering().Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-6)).WhenTypeIs<double>());
+    }
+
     [Fact]
     public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
     {
@@ -380,7 +407,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         var small = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.Parameter("hidden.weight"));
         small.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("tokenizer", "hidden.weight has 5 rows for 21 ids");
 
-        // The load runs the script on the encoding of an empty text (one row of four, twice): wrong logits fail there.
+        // The load runs the script on four one-token texts (twice): wrong logits fail there.
         var threeLabels = () => TextClassifier.FromTorchScript(path, tokenizer, ["a", "b", "c"], embeddings);
         threeLabels.Should().Throw<InvalidOperationException>().WithMessage("*returned Float32 [4, 2]*labels = 3*");
 
@@ -394,6 +421,6 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         var wrongWidth = () => TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.SafeTensors(file, "w"));
         var widthError = wrongWidth.Should().Throw<InvalidOperationException>().Which;
         output.WriteLine(widthError.Message);
-        widthError.Message.Should().Contain("inputs_embeds Float32 [4, 2, 4]").And.Contain("its width is 4").And.Contain("pass the model's word-embedding matrix").And.Contain("shapes cannot be multiplied");
+        widthError.Message.Should().Contain("inputs_embeds Float32 [4, 3, 4]").And.Contain("its width is 4").And.Contain("pass the model's word-embedding matrix").And.Contain("shapes cannot be multiplied");
     }
 }

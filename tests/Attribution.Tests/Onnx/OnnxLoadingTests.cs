@@ -117,6 +117,35 @@ public sealed class OnnxLoadingTests : IDisposable
             && e.Message.Contains("\"label2id\" maps \"pos\" to 2, outside the classes 0..1", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A graph ending in a softmax returns probabilities; the classifier would apply the softmax again, so
+    /// softmax([5, 6]) = [0.2689, 0.7311] would be reported as [0.3837, 0.6163]. A run whose every row is a probability
+    /// distribution is refused, naming the output and the fix; a multi-label head (a sigmoid per label) is not judged.
+    /// </summary>
+    [Fact]
+    public void A_graph_returning_probabilities_is_refused_naming_the_output()
+    {
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", Int64Type, "batch", "sequence")],
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["scores"], ("to", FloatType)), new Node("Softmax", ["scores"], ["logits"], ("axis", 1))]));
+        using (var model = OnnxTextClassifier.Load(folder))
+        {
+            var act = () => model.PredictLogits([new TokenSequence([5, 6]), new TokenSequence([8, 7])]);
+
+            act.Should().Throw<ModelLoadException>().Where(e => e.Field == "logits"
+                && e.Message.Contains("output 'logits' holds probabilities, not logits", StringComparison.Ordinal)
+                && e.Message.Contains("[0.2689, 0.7311]", StringComparison.Ordinal)
+                && e.Message.Contains("Export the logits, before the softmax", StringComparison.Ordinal));
+        }
+
+        File.WriteAllText(Path.Combine(folder, "config.json"),
+            """{"model_type": "bert", "vocab_size": 9, "id2label": {"0": "a", "1": "b"}, "problem_type": "multi_label_classification"}""");
+        using var multiLabel = OnnxTextClassifier.Load(folder);
+        multiLabel.PredictLogits([new TokenSequence([5, 6])])[0].Should().Equal([0.2689414, 0.7310586], (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
     [Fact]
     public void A_file_that_is_not_an_onnx_model_is_a_load_error_naming_the_file()
     {
