@@ -33,11 +33,11 @@ public sealed partial class TextClassifier
     /// tokenizer has ids.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <exception cref="FileNotFoundException">The TorchScript or safetensors file does not exist.</exception>
-    /// <exception cref="ModelLoadException">The file is not TorchScript, its forward does not take two tensors, the
-    /// safetensors file has no such tensor, the script gives different logits for the same input in eval mode
+    /// <exception cref="ModelLoadException">The file is not TorchScript, the safetensors file has no such tensor, the script gives different logits for the same input in eval mode
     /// (dropout traced in training mode), or a softmax head returns probabilities.</exception>
-    /// <exception cref="InvalidOperationException">Running the script on four short texts fails: an embedding width it
-    /// does not expect, or logits of the wrong shape or type (the message names both).</exception>
+    /// <exception cref="InvalidOperationException">Running the script on four short texts fails: its forward does not
+    /// take exactly (inputs_embeds, attention_mask), expects another embedding width, or returns something other than
+    /// logits of the right shape and type (the message names what was passed, what came back and libtorch's error).</exception>
     /// <remarks>The script is put in eval mode, like a wrapped TorchSharp model: a module scripted and saved in training
     /// mode runs without dropout, as after <c>model.eval()</c> in PyTorch. A traced module cannot be switched (tracing
     /// fixes dropout's flag), so the load runs the script twice on four one-token texts and refuses it if the logits

@@ -59,8 +59,9 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
         {
             throw new InvalidOperationException(
                 $"the TorchScript model {GetName()} failed on inputs_embeds {embedded.dtype} [{string.Join(", ", embedded.shape)}] and attention_mask " +
-                $"{mask.dtype} [{string.Join(", ", mask.shape)}]. If the error below is about a size or type, the embedding matrix is probably not " +
-                $"this model's own (its width is {Width}): pass the model's word-embedding matrix. TorchScript said: {LastLine(e.Message)}", e);
+                $"{mask.dtype} [{string.Join(", ", mask.shape)}]: its forward must take exactly these two tensors, and if the error below is about a size " +
+                $"or type, the embedding matrix is probably not this model's own (its width is {Width}): pass the model's word-embedding matrix. " +
+                $"TorchScript said: {LastLine(e.Message)}", e);
         }
         catch (InvalidCastException e)
         {
@@ -91,10 +92,15 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
     {
     }
 
-    /// <summary>The interpreter's error itself: the last line, after the TorchScript traceback.</summary>
+    /// <summary>
+    /// The error itself: the last line after the TorchScript traceback, before the C++ stack libtorch appends to errors
+    /// raised outside the interpreter ("Exception raised from …", then "frame #0: …").
+    /// </summary>
     private static string LastLine(string message)
     {
-        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var stack = message.IndexOf("Exception raised from ", StringComparison.Ordinal);
+        var error = stack > 0 ? message[..stack] : message;
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return lines.Length == 0 ? message : lines[^1];
     }
 }

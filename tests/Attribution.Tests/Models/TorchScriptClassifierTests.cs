@@ -379,6 +379,31 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
             plain.Predict(Texts).Select(p => p.Probabilities), o => o.WithStrictOrdering().Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-6)).WhenTypeIs<double>());
     }
 
+    /// <summary>
+    /// A forward that takes token_type_ids too, or only the embeddings, fails in libtorch's argument check, whose
+    /// message is the error and then a C++ stack; the error, not the stack's last frame, is what the message quotes.
+    /// </summary>
+    [Fact]
+    public void A_script_taking_other_arguments_is_an_error_quoting_libtorch()
+    {
+        var w = MakeWeights();
+        var three = Source.Replace("attention_mask: Tensor) -> Tensor:", "attention_mask: Tensor, token_type_ids: Tensor) -> Tensor:", StringComparison.Ordinal);
+        var one = System.Text.RegularExpressions.Regex.Replace(Source, @"inputs_embeds: Tensor,\s*attention_mask: Tensor\) -> Tensor:", "inputs_embeds: Tensor) -> Tensor:")
+            .Replace("weights = torch.unsqueeze(attention_mask, -1)", "weights = torch.ones([1, 1, 1])", StringComparison.Ordinal);
+        foreach (var (name, source, said) in new[]
+                 {
+                     ("three", three, "TorchScript said: forward() is missing value for argument 'token_type_ids'"),
+                     ("one", one, "TorchScript said: Expected at most 2 argument(s) for operator 'forward'"),
+                 })
+        {
+            var path = WriteScript(w, name + ".pt", source);
+            var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+            var error = act.Should().Throw<InvalidOperationException>().Which;
+            output.WriteLine(error.Message);
+            error.Message.Should().Contain("its forward must take exactly these two tensors").And.Contain(said).And.NotContain("frame #");
+        }
+    }
+
     [Fact]
     public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
     {
