@@ -362,8 +362,12 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
         if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Double) || logits.Dimensions.Length != 2)
         {
+            // A regression graph that squeezed its one output away is the likely [batch]; its fix is one dimension.
+            var squeezed = logits.IsTensor && logits.Dimensions.Length == 1
+                ? " (one output per text, as a regression head gives, must keep its labels axis: [batch, 1], as Hugging Face's model returns it)"
+                : string.Empty;
             throw new ModelLoadException(modelPath, LogitsOutput,
-                $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a float32 or float64 tensor [batch, labels] ({described}); {Fix}");
+                $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a float32 or float64 tensor [batch, labels]{squeezed} ({described}); {Fix}");
         }
 
         // A fixed width can be checked now; a symbolic one is checked on every run.

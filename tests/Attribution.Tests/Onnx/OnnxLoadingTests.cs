@@ -146,6 +146,52 @@ public sealed class OnnxLoadingTests : IDisposable
         multiLabel.PredictLogits([new TokenSequence([5, 6])])[0].Should().Equal([0.2689414, 0.7310586], (a, b) => Math.Abs(a - b) <= 1e-6);
     }
 
+    /// <summary>
+    /// Graphs a reviewer would try: extra outputs are ignored (only 'logits' is read, by name); an int32 input, an input
+    /// the classifier cannot feed, or a regression output of shape [batch] instead of [batch, 1] is a load error naming
+    /// it (the last with the missing axis as the fix); NaN logits are a <see cref="NonFiniteValueException"/> at the call.
+    /// </summary>
+    [Fact]
+    public void Odd_graphs_work_or_are_refused_naming_the_input_or_output()
+    {
+        const int Int32Type = 6;
+        WriteFolder();
+        void Write(IReadOnlyList<Value> inputs, IReadOnlyList<Value> outputs, IReadOnlyList<Node> nodes) =>
+            File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(inputs, outputs, nodes));
+        var ids = new Value("input_ids", Int64Type, "batch", "sequence");
+
+        // 'logits' second of two outputs: the first ('hidden' = -ids) is never read.
+        Write([ids], [new Value("hidden", FloatType, "batch", "sequence"), new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["logits"], ("to", FloatType)), new Node("Neg", ["logits"], ["hidden"])]);
+        using (var twoOutputs = OnnxTextClassifier.Load(folder))
+        {
+            twoOutputs.PredictLogits([new TokenSequence([5, 6])])[0].Should().Equal(5.0, 6.0);
+        }
+
+        Write([new Value("input_ids", Int32Type, "batch", "sequence")], [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["logits"], ("to", FloatType))]);
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "input_ids" && e.Message.Contains("input 'input_ids' is int32 [batch, sequence]; it must be an int64 tensor", StringComparison.Ordinal));
+
+        Write([ids, new Value("position_ids", Int64Type, "batch", "sequence")], [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Add", ["input_ids", "position_ids"], ["sum"]), new Node("Cast", ["sum"], ["logits"], ("to", FloatType))]);
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "position_ids" && e.Message.Contains("input(s) position_ids that a text classifier is not given", StringComparison.Ordinal));
+
+        Write([ids], [new Value("logits", FloatType, "batch")],
+            [new Node("ArgMax", ["input_ids"], ["position"], ("axis", 1), ("keepdims", 0)), new Node("Cast", ["position"], ["logits"], ("to", FloatType))]);
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "logits" && e.Message.Contains("output 'logits' is float [batch]; it must be a float32 or float64 tensor [batch, labels]", StringComparison.Ordinal)
+                && e.Message.Contains("must keep its labels axis: [batch, 1]", StringComparison.Ordinal));
+
+        // 0 / 0 = NaN in every logit.
+        Write([ids], [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["float"], ("to", FloatType)), new Node("Sub", ["float", "float"], ["zero"]), new Node("Div", ["zero", "zero"], ["logits"])]);
+        using var nan = OnnxTextClassifier.Load(folder);
+        FluentActions.Invoking(() => nan.PredictLogits([new TokenSequence([5, 6])])).Should().Throw<NonFiniteValueException>()
+            .Where(e => e.Source == NonFiniteSource.ModelOutput && e.Message.Contains("non-finite logits", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_file_that_is_not_an_onnx_model_is_a_load_error_naming_the_file()
     {
