@@ -6,7 +6,8 @@ public static class RankCorrelation
     /// <summary>
     /// Kendall's τ-b (what <c>scipy.stats.kendalltau</c> returns by default): (concordant − discordant) /
     /// √((n₀ − n₁)(n₀ − n₂)) with n₀ = n(n − 1)/2 and n₁, n₂ the pairs tied in x and in y. NaN when either side is
-    /// constant (no order to correlate) or there are fewer than two values.
+    /// constant (no order to correlate), there are fewer than two values, or a value is NaN (which has no place in an
+    /// order; <see cref="Salience.MethodAgreement.Spearman"/> is undefined there too).
     /// </summary>
     public static double KendallTauB(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
@@ -15,6 +16,12 @@ public static class RankCorrelation
         if (x.Count != y.Count)
         {
             throw new ArgumentException($"the two rankings have {x.Count} and {y.Count} values: give one pair per item", nameof(y));
+        }
+
+        // Math.Sign(NaN) throws an ArithmeticException, which named neither the value nor the fix.
+        if (x.Any(double.IsNaN) || y.Any(double.IsNaN))
+        {
+            return double.NaN;
         }
 
         long concordant = 0, discordant = 0, tiedX = 0, tiedY = 0, pairs = 0;

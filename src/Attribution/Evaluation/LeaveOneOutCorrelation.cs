@@ -61,6 +61,6 @@ public static class LeaveOneOutCorrelation
                 new("drops", explanation.Signed ? "signed" : "magnitude (unsigned explanation)"),
             ],
             steps,
-            double.IsNaN(tau) ? "fewer than two words, or all scores (or all drops) equal: no order to correlate" : null);
+            double.IsNaN(tau) ? "fewer than two words, all scores (or all drops) equal, or a NaN score or drop: no order to correlate" : null);
     }
 }

@@ -16,7 +16,8 @@ namespace Attribution.Evaluation;
 /// the previous threshold) × precision at t, where a threshold takes every word scoring at least t, so tied words enter
 /// together. Precision@1, MRR, token-F1 and IOU are expected values over a uniformly random order of each block of tied
 /// words (the order of the blocks being fixed by their scores): an all-zero explanation of n words with one highlighted
-/// word gets precision@1 = 1/n, MRR = (1 + 1/2 + … + 1/n)/n.
+/// word gets precision@1 = 1/n, MRR = (1 + 1/2 + … + 1/n)/n. A word with a NaN score has no rank: every figure is
+/// then NaN, with a note naming the word.
 /// </para>
 /// <para>
 /// ferret and ERASER compute AUPRC as the trapezoidal area under scikit-learn's precision-recall curve
@@ -27,6 +28,16 @@ namespace Attribution.Evaluation;
 /// </remarks>
 public static class Plausibility
 {
+    private const string AuprcDefinition = "average precision of the word ranking against the highlighted words (sklearn average_precision_score)";
+
+    private const string TokenF1Definition = "F1 of the top-k words against the highlighted words";
+
+    private const string IouDefinition = "|top-k words and highlighted| / |top-k words or highlighted|";
+
+    private const string PrecisionAt1Definition = "1 when the top-ranked word is highlighted, else 0 (with tied top words: the share of them highlighted)";
+
+    private const string MrrDefinition = "1 / rank of the first highlighted word (expected over the order of tied words)";
+
     /// <summary>All five figures for an explanation and the highlighted words (whole words, compared case-insensitively).</summary>
     /// <param name="explanation">The explanation.</param>
     /// <param name="highlighted">The highlighted words; every one must be a word of the text.</param>
@@ -73,6 +84,21 @@ public static class Plausibility
             new("ties", "auprc: tied words form one threshold (sklearn average_precision_score); others: expected value over a random order of tied words"),
         };
 
+        // A NaN score has no place in the ranking (sorted, it came last, as if the word were the least important): every
+        // figure is undefined, as a rank correlation with a NaN is (MethodAgreement.Spearman, RankCorrelation.KendallTauB).
+        if (words.FirstOrDefault(w => double.IsNaN(w.Score)) is { } unranked)
+        {
+            var note = $"the word '{unranked.Text}' (characters {unranked.Start}-{unranked.End}) has a NaN score, which has no rank";
+            return
+            [
+                new("auprc", double.NaN, AuprcDefinition, parameters, [], note),
+                new("token-f1", double.NaN, TokenF1Definition, parameters, [], note),
+                new("iou", double.NaN, IouDefinition, parameters, [], note),
+                new("precision-at-1", double.NaN, PrecisionAt1Definition, parameters, [], note),
+                new("mrr", double.NaN, MrrDefinition, parameters, [], note),
+            ];
+        }
+
         // Average precision: one threshold per distinct score, precision counted over everything scoring at least that.
         double auprc = 0, hits = 0;
         foreach (var block in blocks)
@@ -90,12 +116,12 @@ public static class Plausibility
             b.Size == 1 ? $"1 / its rank ({b.Start + 1})" : $"mean of 1 / rank over ranks {b.Start + 1}-{b.Start + b.Size}, tied with {b.Size - 1} other word(s)")).ToList();
         return
         [
-            new("auprc", auprc, "average precision of the word ranking against the highlighted words (sklearn average_precision_score)", parameters, []),
-            new("token-f1", f1, "F1 of the top-k words against the highlighted words", withK, []),
-            new("iou", iou, "|top-k words and highlighted| / |top-k words or highlighted|", withK, []),
+            new("auprc", auprc, AuprcDefinition, parameters, []),
+            new("token-f1", f1, TokenF1Definition, withK, []),
+            new("iou", iou, IouDefinition, withK, []),
             new("precision-at-1", blocks[0].Relevant / (double)blocks[0].Size,
-                "1 when the top-ranked word is highlighted, else 0 (with tied top words: the share of them highlighted)", parameters, []),
-            new("mrr", FirstReciprocalRank(first), "1 / rank of the first highlighted word (expected over the order of tied words)", parameters, steps),
+                PrecisionAt1Definition, parameters, []),
+            new("mrr", FirstReciprocalRank(first), MrrDefinition, parameters, steps),
         ];
     }
 

@@ -119,12 +119,19 @@ public static class MethodAgreement
         return sxx == 0 || syy == 0 ? double.NaN : Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
     }
 
-    /// <summary>1-based ranks, ties sharing their average rank.</summary>
+    /// <summary>
+    /// 1-based ranks, ties sharing their average rank. A NaN value has no rank: its rank is NaN and the other values are
+    /// ranked among themselves (pandas' <c>rank(na_option="keep")</c>), as <see cref="Spearman"/> and
+    /// Kendall's τ-b (<c>RankCorrelation.KendallTauB</c>) call a correlation with a NaN value undefined.
+    /// </summary>
     public static double[] Ranks(IReadOnlyList<double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+
+        // Sorted, a NaN came first and got rank 1, as if it were the smallest value.
+        var order = Enumerable.Range(0, values.Count).Where(i => !double.IsNaN(values[i])).OrderBy(i => values[i]).ToArray();
         var ranks = new double[values.Count];
+        Array.Fill(ranks, double.NaN);
         var start = 0;
         while (start < order.Length)
         {

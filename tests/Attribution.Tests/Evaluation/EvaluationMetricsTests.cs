@@ -276,6 +276,28 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Kendall_tau_b_of_a_NaN_value_is_undefined_as_Spearman_is()
+    {
+        // Math.Sign(NaN) threw an ArithmeticException that named neither the value nor the fix.
+        RankCorrelation.KendallTauB([1, double.NaN, 3], [1, 2, 3]).Should().Be(double.NaN);
+        RankCorrelation.KendallTauB([1, 2, 3], [1, 2, double.NaN]).Should().Be(double.NaN);
+    }
+
+    [Fact]
+    public void Plausibility_of_a_word_with_a_NaN_score_is_undefined_and_says_which_word()
+    {
+        // Ranked before, NaN sorted last: 'b' was the least important word (MRR 1/5) though its score says nothing.
+        var model = Model();
+        var results = Plausibility.Compute(Explained(model, [0.5, double.NaN, 0.9, 0.1, 0.0]), ["b"]);
+        results.Select(r => r.Metric).Should().Equal("auprc", "token-f1", "iou", "precision-at-1", "mrr");
+        results.Should().AllSatisfy(r =>
+        {
+            r.Value.Should().Be(double.NaN);
+            r.Note.Should().Be("the word 'b' (characters 2-3) has a NaN score, which has no rank");
+        });
+    }
+
+    [Fact]
     public void Plausibility_against_hand_computed_figures()
     {
         var model = Model();

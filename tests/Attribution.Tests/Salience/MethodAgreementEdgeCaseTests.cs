@@ -172,6 +172,15 @@ public sealed class MethodAgreementEdgeCaseTests
     }
 
     [Fact]
+    public void A_NaN_value_has_no_rank_and_the_others_are_ranked_among_themselves()
+    {
+        // pandas' rank(na_option="keep") of [3, NaN, 1, 3]: 1 → 1, the two 3s share (2 + 3) / 2 = 2.5, NaN → NaN.
+        // (Sorted, the NaN came first: it got rank 1 and pushed 1 to rank 2, as if NaN were the smallest score.)
+        MethodAgreement.Ranks([3, double.NaN, 1, 3]).Should().Equal(2.5, double.NaN, 1, 2.5);
+        MethodAgreement.Ranks([double.NaN]).Should().Equal(double.NaN);
+    }
+
+    [Fact]
     public void A_NaN_score_leaves_the_agreement_undefined_instead_of_ranking_it_lowest()
     {
         // Sorted, NaN came first: {1, NaN, 3} ranked 2, 1, 3 against 1, 2, 3, deviations (0, −1, 1) and (−1, 0, 1),
