@@ -431,6 +431,8 @@ public class ExplanationJsonTests
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0]: [0, 12] is not a span of the 9-character text*");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 4] }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 4 is out of range for 4 tokens*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [] }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices is empty: a word covers at least one token; leave out a word that has none");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Segment = 1 }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].segment is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
         FluentActions.Invoking(() => Write(e with { Offsets = [null, (0, 4), (5, 12), null] }))
@@ -500,6 +502,7 @@ public class ExplanationJsonTests
     [InlineData("fractional samples", "$.results[0].surrogate.samples: expected integer")]
     [InlineData("feature without offsets", "$.results[0].surrogate.features[1]: missing required property 'offsets'")]
     [InlineData("unknown feature property", "$.results[0].surrogate.features[0].index: no value is allowed here")]
+    [InlineData("word without tokens", "$.results[0].words[1].token_indices: 0 items, fewer than 1")]
     public void The_schema_rejects_broken_documents(string mutation, string error)
     {
         var node = Mutate(SampleDocumentJson(mutation), mutation);
@@ -534,6 +537,7 @@ public class ExplanationJsonTests
     [InlineData("offsets past the text", "at $.results[0].offsets[2]: [5, 99] is not a span of the 9-character text")]
     [InlineData("target out of range", "at $.results[0].target: class 7 is out of range for 2 logits")]
     [InlineData("word token out of range", "at $.results[0].words[0].token_indices[0]: token 10 is out of range for 4 tokens")]
+    [InlineData("word without tokens", "at $.results[0].words[1].token_indices: the list is empty: a word covers at least one token; leave out a word that has none")]
     [InlineData("word text not at its offsets", "at $.results[0].words[1].text: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')")]
     [InlineData("null text", "at $.results[0].text: expected a string, found null")]
     [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
@@ -696,6 +700,7 @@ public class ExplanationJsonTests
             case "offsets past the text": result["offsets"]![2] = new JsonArray(5, 99); break;
             case "target out of range": result["target"] = 7; break;
             case "word token out of range": result["words"]![0]!["token_indices"]![0] = 10; break;
+            case "word without tokens": result["words"]![1]!["token_indices"] = new JsonArray(); break;
             case "word text not at its offsets": result["words"]![1]!["text"] = "fill"; break;
             case "null text": result["text"] = null; break;
             case "string score": result["scores"]![0] = "0.5"; break;

@@ -33,6 +33,10 @@ public static class ExplanationJson
 
     private static readonly string[] WordProperties = ["text", "segment", "offsets", "score", "token_indices"];
 
+    // A word's score is the aggregate of its tokens' scores: a word of no token has a score made of nothing, and words
+    // are only made for the spans that have tokens (SalienceLayer.AggregateWords).
+    private const string NoTokens = "a word covers at least one token; leave out a word that has none";
+
     private static readonly string[] SurrogateProperties =
     [
         "features", "coefficients", "intercept", "r_squared", "unweighted_r_squared", "samples", "local_prediction",
@@ -341,6 +345,11 @@ public static class ExplanationJson
             }
 
             CheckPresent(word.TokenIndices, $"{at}.words[{w}].token_indices");
+            if (word.TokenIndices.IsEmpty)
+            {
+                throw new ArgumentException($"{at}.words[{w}].token_indices is empty: {NoTokens}");
+            }
+
             foreach (var i in word.TokenIndices)
             {
                 if (i < 0 || i >= n)
@@ -891,6 +900,11 @@ public static class ExplanationJson
             var segment = element.TryGetProperty("segment", out var segmentElement) ? Segment(segmentElement, $"{at}.segment", textPair) : 0;
             var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", segment == 1 ? textPair! : text);
             var indices = Array(Required(element, "token_indices", at), $"{at}.token_indices", Int);
+            if (indices.Length == 0)
+            {
+                throw Fail($"{at}.token_indices", $"the list is empty: {NoTokens}");
+            }
+
             for (var i = 0; i < indices.Length; i++)
             {
                 if (indices[i] < 0 || indices[i] >= tokenCount)
