@@ -40,7 +40,12 @@ public sealed record AlignedWord(string? Original, string? Edited, WordChange Ch
 /// <param name="Prediction">The model's label for it.</param>
 /// <param name="Probability">The probability of that label (the score itself for a regression head).</param>
 /// <param name="OriginalLabelProbability">The probability of the original's label for the edit.</param>
-/// <param name="Flipped">Whether the predicted label changed (a multi-label model's top label; never for a regression model, whose output is a score, not a label).</param>
+/// <param name="Flipped">
+/// Whether the model's decision on the explained label (the original's predicted label) changed: for a single-label
+/// model, the edit predicts another label; for a multi-label model, whose labels are decided one by one, the explained
+/// label's probability crossed 0.5 (σ above 0.5 for one text and not for the other; a change of the top label alone
+/// is no flip, since both labels may be predicted); never for a regression model, whose output is a score, not a label.
+/// </param>
 /// <param name="Words">The aligned words.</param>
 /// <param name="Explanations">Per method, the edit's explanation (for the original's predicted class).</param>
 public sealed record CounterfactualEdit(
@@ -111,7 +116,7 @@ public static class Counterfactuals
                 methods.Select((_, m) => pair.Edited is { } e2 ? WordScore(explained[m][i], editSpans[e2].Start) : null).ToArray())).ToList();
             var p = predictions[i];
             results.Add(new CounterfactualEdit(
-                texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), p.Label != label, rows, methods.Select((_, m) => explained[m][i]).ToArray()));
+                texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), Flipped(predictions[0], p, label), rows, methods.Select((_, m) => explained[m][i]).ToArray()));
         }
 
         return new CounterfactualReport(original, predictions[0].LabelName, Likelihood(predictions[0], label), methods.Select(m => m.Name).ToArray(),
@@ -232,6 +237,12 @@ public static class Counterfactuals
         TokenizedTexts.CheckLength(model, pairs, i, encoding.Length, truncate);
         return LogitMath.Predict(texts[i], model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
     }
+
+    // A multi-label head predicts each label whose logit is above 0 (σ above 0.5, OutputHeads.PredictedLabels): the top
+    // label of an edit can change while the explained label stays predicted, or stay while it stops being predicted.
+    private static bool Flipped(Prediction original, Prediction edit, int label) => original.Head == OutputHead.MultiLabel
+        ? original.Logits[label] > 0 != edit.Logits[label] > 0
+        : edit.Label != label;
 
     private static double Likelihood(Prediction p, int label) => p.Probabilities.Length > label ? p.Probabilities[label] : p.Logits[label];
 }

@@ -1,6 +1,11 @@
 using Attribution.Evaluation;
 using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Tests.Models;
 using Attribution.Tests.Training;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Attribution.Tests.Evaluation;
 
@@ -61,6 +66,53 @@ public sealed class CounterfactualTests
         row.EditedScores[0].Should().BeLessThan(0, "its replacement speaks against it");
         row.Differences[0].Should().Be(row.EditedScores[0]!.Value - row.OriginalScores[0]!.Value);
         edit.Words.Where(w => w.Change == WordChange.Same).Select(w => w.Original).Should().Equal("an", "enjoyable", "but", "dialogue");
+    }
+
+    /// <summary>
+    /// A multi-label model decides each label alone (σ above 0.5), so an edit flips the explained label when that label's
+    /// decision changes, whatever the top label does. The model: embedding → mean over the tokens, so the logits are the
+    /// mean of the embeddings of [CLS] word [SEP], with [CLS] and [SEP] at 0: goal (4, 2), dull (−2, −4), vote (2, 4).
+    /// </summary>
+    [Fact]
+    public void A_multi_label_edit_flips_when_the_explained_labels_decision_changes_not_its_top_label()
+    {
+        var root = Directory.CreateTempSubdirectory("attribution-counterfactual-multilabel-").FullName;
+        try
+        {
+            var vocab = Path.Combine(root, "vocab.txt");
+            File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "goal", "dull", "vote"]);
+            var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
+            using var module = nn.Sequential(("embedding", nn.Embedding(tokenizer.VocabularySize, 2)), ("pool", new MeanOverTokens()));
+            using (no_grad())
+            {
+                using var weights = tensor(new float[] { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 2, -2, -4, 2, 4 }).reshape(8, 2);
+                module.get_parameter("embedding.weight")!.copy_(weights);
+            }
+
+            using var model = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["sports", "politics"], head: OutputHead.MultiLabel);
+            var report = Counterfactuals.Compare(model, "goal", ["dull", "vote"], [new Occlusion()]);
+
+            // goal: logits (4/3, 2/3), both labels predicted, top (explained) label sports.
+            report.Prediction.Should().Be("sports");
+            static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+            // dull: (−2/3, −4/3). sports is still the top label, but σ(−2/3) = 0.339 < 0.5: no longer predicted, a flip.
+            // (The top label was compared before: unchanged, no flip.) 1e-6: float32 embeddings, means of three.
+            var dull = report.Edits[0];
+            dull.Prediction.Should().Be("sports");
+            dull.OriginalLabelProbability.Should().BeApproximately(Sigmoid(-2.0 / 3), 1e-6);
+            dull.Flipped.Should().BeTrue();
+
+            // vote: (2/3, 4/3). politics is now the top label, but sports is still predicted (σ(2/3) = 0.661): no flip.
+            var vote = report.Edits[1];
+            vote.Prediction.Should().Be("politics");
+            vote.OriginalLabelProbability.Should().BeApproximately(Sigmoid(2.0 / 3), 1e-6);
+            vote.Flipped.Should().BeFalse();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]
