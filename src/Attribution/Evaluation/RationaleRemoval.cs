@@ -20,6 +20,10 @@ public enum TokenRemoval
 /// the previous fraction's is not counted again. <b>Comprehensiveness</b> = p(x) − p(x without the rationale),
 /// <b>sufficiency</b> = p(x) − p(the rationale alone), for the explained class's probability (softmax; a multi-label
 /// model's sigmoid of the label; a regression model's output itself); the AOPC is the mean over the fractions counted. High comprehensiveness and low sufficiency mean a faithful explanation.
+/// Neither is clamped: a negative comprehensiveness (removing the rationale raised the output; common for unsigned
+/// methods, whose largest magnitudes may be evidence against the class) and a negative sufficiency (the rationale alone
+/// scores higher than the text) are real values, and the result's note says so. On a regression model the differences
+/// are in the output's own units, and positive scores are those that raise the output.
 /// </summary>
 /// <remarks>
 /// ferret decodes each perturbed input to text and tokenizes it again; here the ids are used as they are, which is the
@@ -133,6 +137,16 @@ public static class RationaleRemoval
             notes.Add($"at {string.Join(", ", tiedCuts)} the cut fell among tokens of equal score, taken in text order");
         }
 
-        return new MetricResult(name, steps.Average(s => s.Value), definition, parameters, steps, notes.Count > 0 ? string.Join("; ", notes) : null);
+        // ERASER's and ferret's differences, unclamped: below zero is a finding about the explanation, not an error.
+        var value = steps.Average(s => s.Value);
+        if (value < 0)
+        {
+            notes.Add(comprehensiveness
+                ? "negative: removing the rationale raised the explained output on average (the difference is not clamped, as in ERASER and ferret): the top-scored tokens work against it"
+                    + (explanation.Signed ? string.Empty : ", which an unsigned method, ranking by magnitude alone, cannot tell")
+                : "negative: the rationale alone gives a higher explained output than the whole text on average (the difference is not clamped, as in ERASER and ferret)");
+        }
+
+        return new MetricResult(name, value, definition, parameters, steps, notes.Count > 0 ? string.Join("; ", notes) : null);
     }
 }

@@ -115,6 +115,34 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_negative_comprehensiveness_is_kept_and_the_note_says_what_it_means()
+    {
+        // Unsigned scores rank by magnitude: e (0.9), b (0.3), a (0.1), c (0.05), d (0.02); e and b weigh against the
+        // positive class, so removing them raises p. Rationales of ⌊k·5⌋ tokens: {e}, {e, b}, {e, b, a}, {e, b, a, c}, all.
+        var model = Model();
+        var result = RationaleRemoval.Comprehensiveness(model, Explained(model, [0.1, 0.3, 0.05, 0.02, 0.9], signed: false));
+        var full = P("[CLS]", "a", "b", "c", "d", "e", "[SEP]");
+        var expected = new[]
+        {
+            full - P("[CLS]", "a", "b", "c", "d", "[SEP]"),
+            full - P("[CLS]", "a", "c", "d", "[SEP]"),
+            full - P("[CLS]", "c", "d", "[SEP]"),
+            full - P("[CLS]", "d", "[SEP]"),
+            full - P("[CLS]", "[SEP]"),
+        };
+
+        // σ(0.7) − σ(1.6), − σ(2.0), − σ(1.3), − σ(0.2), − σ(0): −0.164, −0.213, −0.118, +0.118, +0.168; mean −0.042.
+        // 1e-12: logistic functions of sums of five weights, off only by rounding.
+        result.Value.Should().BeApproximately(expected.Average(), 1e-12).And.BeLessThan(0, "ERASER's difference is not clamped");
+        result.Note.Should().Be("5 fraction(s) gave no whole token or the same rationale as the one before and were not counted; negative: removing the rationale raised the explained output on average (the difference is not clamped, as in ERASER and ferret): the top-scored tokens work against it, which an unsigned method, ranking by magnitude alone, cannot tell");
+
+        // A positive value gets no such note: sufficiency of the same ranking keeps {e}, {e, b}, … alone, all below p(x).
+        var sufficiency = RationaleRemoval.Sufficiency(model, Explained(model, [0.1, 0.3, 0.05, 0.02, 0.9], signed: false));
+        sufficiency.Value.Should().BePositive();
+        sufficiency.Note.Should().NotContain("negative");
+    }
+
+    [Fact]
     public void The_rationale_size_is_the_exact_floor_of_k_times_n()
     {
         // 90 content tokens, scores falling with position: the 70% rationale is the first ⌊0.7 × 90⌋ = 63 tokens. In
