@@ -156,7 +156,7 @@ public static class Scorecard
         ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",
         ["precision-at-1"] = "share of texts whose top word is highlighted (tied top words count by the share of them highlighted), higher is better",
         ["mrr"] = "mean reciprocal rank of the first highlighted word (expected over the order of tied words), higher is better",
-        ["completeness-abs-delta"] = "median |sum of attributions - (F(x) - F(baseline))| where the method defines it, lower is better",
+        ["completeness-abs-delta"] = "median |sum of attributions - (F(x) - F(baseline))| in logit units (a regression model's output units), where the method defines it, lower is better",
     };
 }
 

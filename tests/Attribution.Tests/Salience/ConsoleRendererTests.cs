@@ -1,3 +1,5 @@
+using Attribution.Methods;
+using Attribution.Models;
 using Attribution.Salience;
 
 namespace Attribution.Tests.Salience;
@@ -16,8 +18,28 @@ public class ConsoleRendererTests
         output.Should().Contain("the(+0.10) movie(-0.60) was(+0.05) great(+1.20)");
         output.Should().Contain("Text 1/1: the movie was great");
         output.Should().Contain("prediction: positive (p = 0.9770) · explained: positive (class 1, p = 0.9770)");
-        output.Should().Contain("integrated-gradients · signed logit attribution, reduction sum, normalization none, words by sum · delta 0.00012");
+        output.Should().Contain("integrated-gradients · signed logit attribution, reduction sum, normalization none, words by sum · delta 0.00012 (logit units)");
         output.Should().NotContain("\u001b");
+    }
+
+    /// <summary>
+    /// The delta is Σ attributions − (F(x) − F(baseline)) in the scored output's units, never normalized: next to scores
+    /// that may be normalized, each rendering names the unit (a regression output is no logit).
+    /// </summary>
+    [Fact]
+    public void The_convergence_delta_names_its_unit_in_every_rendering()
+    {
+        var logit = SalienceSamples.Make(Text);
+        var probability = logit with { ScoreOutput = ScoreOutput.Probability };
+        var logProbability = logit with { ScoreOutput = ScoreOutput.LogProbability };
+        var regression = SalienceSamples.Make(Text, logits: [0.31], target: 0) with { Head = OutputHead.Regression, Probabilities = [] };
+        string Console(Explanation e) => ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 0 });
+        Console(logit).Should().Contain("words by sum · delta 0.00012 (logit units)\n");
+        Console(probability).Should().Contain("words by sum · delta 0.00012 (probability units)\n");
+        Console(logProbability).Should().Contain("words by sum · delta 0.00012 (log-probability units)\n");
+        Console(regression).Should().Contain("words by sum · delta 0.00012 (output units)\n");
+        MarkdownRenderer.Render(ExplanationGroup.ByText([regression])).Should().Contain("words by sum · convergence delta 0.00012 (output units) · settings:");
+        HtmlReport.Render(ExplanationGroup.ByText([probability]), "t").Should().Contain(" · convergence delta <b>0.00012</b> (probability units)");
     }
 
     [Fact]

@@ -152,7 +152,7 @@ public partial class HtmlReportTests
             order.Should().BeInAscendingOrder().And.NotContain(-1);
             section.Should().Contain("Prediction <b>negative</b> (p = 0.9241)");
             section.Should().Contain("Explained class <b>negative</b> (class 0");
-            section.Should().Contain("convergence delta <b>0.00012</b>");
+            section.Should().Contain("convergence delta <b>0.00012</b> (logit units)");
             section.Should().Contain("settings steps&#61;50, rule&#61;gausslegendre, baseline&#61;pad");
             section.Should().Contain("settings layer&#61;embeddings");
         }

@@ -33,7 +33,7 @@ public partial class MarkdownRendererTests
 
         markdown.Should().StartWith("### Text 1 of 1\n\n> the movie was great\n\n");
         markdown.Should().Contain("**Prediction:** positive (p = 0.9770) · **Explained class:** positive (class 1, p = 0.9770)");
-        markdown.Should().Contain("- **integrated-gradients**: signed logit attribution, reduction sum, normalization none, words by sum · convergence delta 0.00012 · settings: steps=50, rule=gausslegendre, baseline=pad");
+        markdown.Should().Contain("- **integrated-gradients**: signed logit attribution, reduction sum, normalization none, words by sum · convergence delta 0.00012 (logit units) · settings: steps=50, rule=gausslegendre, baseline=pad");
         markdown.Should().Contain("- **gradient**: unsigned logit attribution, reduction l2, normalization none, words by sum · settings: layer=embeddings");
     }
 

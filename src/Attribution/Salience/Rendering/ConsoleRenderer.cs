@@ -167,7 +167,7 @@ public static class ConsoleRenderer
 
         if (e.ConvergenceDelta is { } delta)
         {
-            output.Append(" · delta ").Append(RenderSupport.Brief(delta));
+            output.Append(" · delta ").Append(RenderSupport.Delta(e, delta));
         }
 
         output.Append('\n').Append("    ");

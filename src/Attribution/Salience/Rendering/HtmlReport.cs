@@ -238,7 +238,8 @@ public static class HtmlReport
             .Append(" · Σ ").Append(Escape(RenderSupport.Brief(units.Sum(u => u.Score))));
         if (e.ConvergenceDelta is { } delta)
         {
-            html.Append(" · convergence delta <b>").Append(Escape(RenderSupport.Brief(delta))).Append("</b>");
+            html.Append(" · convergence delta <b>").Append(Escape(RenderSupport.Brief(delta))).Append("</b> (")
+                .Append(Escape(RenderSupport.DeltaUnit(e))).Append(')');
         }
 
         if (options.ShowDetails)

@@ -203,7 +203,7 @@ public static class MarkdownRenderer
 
                 if (e.ConvergenceDelta is { } delta)
                 {
-                    md.Append(" · convergence delta ").Append(RenderSupport.Brief(delta));
+                    md.Append(" · convergence delta ").Append(Escape(RenderSupport.Delta(e, delta)));
                 }
 
                 foreach (var extra in new[] { RenderSupport.Surrogate(e), RenderSupport.RelevanceShares(e) })

@@ -246,6 +246,16 @@ internal static class RenderSupport
     /// <summary>A number with four significant digits.</summary>
     public static string Brief(double value) => value.ToString("G4", Invariant);
 
+    /// <summary>
+    /// The convergence delta with its unit, e.g. <c>0.00012 (logit units)</c>: the delta is Σ attributions −
+    /// (F(x) − F(baseline)) in the scored output's own units (a logit, a probability, a log-probability, a regression
+    /// output), never normalized, so next to normalized scores it must say what it is measured in.
+    /// </summary>
+    public static string Delta(Explanation e, double delta) => $"{Brief(delta)} ({DeltaUnit(e)})";
+
+    /// <summary>The unit of the convergence delta: <c>logit units</c>, <c>probability units</c>, <c>log-probability units</c>, or <c>output units</c> (regression).</summary>
+    public static string DeltaUnit(Explanation e) => $"{(e.Head == Models.OutputHead.Regression ? "output" : e.ScoreOutput.Name())} units";
+
     /// <summary>LIME's surrogate fit, briefly (R², unweighted R², intercept, samples), or null when there is none.</summary>
     public static string? Surrogate(Explanation e) => e.Surrogate is { } s
         ? $"surrogate R² {Brief(s.RSquared)} (unweighted {Brief(s.UnweightedRSquared)}), intercept {Brief(s.Intercept)}, {s.Samples.ToString(Invariant)} samples"
