@@ -102,7 +102,15 @@ public partial class MarkdownRendererTests
     [InlineData("thanks @octocat!", "thanks <span>@</span>octocat!")]
     [InlineData("cc @org/team", "cc <span>@</span>org/team")]
     [InlineData("see #12 and repo#3", "see <span>#</span>12 and repo<span>#</span>3")]
-    public void Mentions_and_issue_references_stay_literal_text(string text, string escaped)
+    // "GH-12" links issue 12 as "#12" does; a word of 7 to 40 hex digits links the commit it names (also after "@"):
+    // every seventh character is wrapped so no text node holds 7 hex digits in a row. Expected by hand: a5c3785 is
+    // a5c378 + <span>5</span>; the 40-digit SHA splits into runs of 6 with characters 7, 14, 21, 28, 35 wrapped.
+    [InlineData("fixed in GH-7", "fixed in <span>G</span>H-7")]
+    [InlineData("fixed in a5c3785 today", "fixed in a5c378<span>5</span> today")]
+    [InlineData("jlord@a5c3785ed8d6a35868bc169f07e40e889087fd2e",
+        "jlord<span>@</span>a5c378<span>5</span>ed8d6a<span>3</span>5868bc<span>1</span>69f07e<span>4</span>0e8890<span>8</span>7fd2e")]
+    [InlineData("build 2024010 (v1234567)", "build 202401<span>0</span> (v1234567)")]
+    public void Mentions_issue_references_and_commit_shas_stay_literal_text(string text, string escaped)
     {
         MarkdownRenderer.Escape(text).Should().Be(escaped);
     }
@@ -115,6 +123,12 @@ public partial class MarkdownRendererTests
     [InlineData("meet @ home at 5")]
     [InlineData("a # b and C#")]
     [InlineData("see http: or www")]
+    // Hex words without a digit are English ("defaced", "deadbeef"); 6 digits, 41 digits, or a run inside a longer word
+    // ("x1234567", "abc1234g", "1234567x") are no SHA; "GH-" inside a word ("sigh-2") is no reference.
+    [InlineData("defaced and effaced, a deadbeef cafe")]
+    [InlineData("code 123456 and 12345678901234567890123456789012345678901")]
+    [InlineData("x1234567 abc1234g 1234567x")]
+    [InlineData("sigh-2 and GH- 2")]
     public void Ordinary_text_is_not_touched_by_the_autolink_and_emoji_escapes(string text)
     {
         MarkdownRenderer.Escape(text).Should().Be(text);

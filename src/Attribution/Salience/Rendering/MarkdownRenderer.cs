@@ -70,8 +70,11 @@ public static class MarkdownRenderer
     /// embeddings, overrides and isolates U+FFFD. What GitHub would turn into a link or an emoji stays literal text:
     /// the dot of a <c>www.</c> that could start an autolink and the colon of <c>://</c> are backslash-escaped, and the
     /// <c>@</c> of an e-mail address or a mention (which would notify the user in a comment), the <c>#</c> of an issue
-    /// reference (<c>#123</c>) and the opening colon of an <c>:emoji:</c> shortcode are wrapped in
-    /// <c>&lt;span&gt;…&lt;/span&gt;</c>. (A quoted text line also has a leading list, heading or break marker escaped.)
+    /// reference (<c>#123</c>), the <c>G</c> of <c>GH-123</c>, the opening colon of an <c>:emoji:</c> shortcode, and
+    /// every seventh character of what could be a commit SHA (a word of 7 to 40 hexadecimal digits with at least one
+    /// decimal digit, so that no run of 7 is left whole) are wrapped in <c>&lt;span&gt;…&lt;/span&gt;</c>. Words of
+    /// the letters a–f alone (<c>defaced</c>, <c>decade</c>) are left as they are. (A quoted text line also has a
+    /// leading list, heading or break marker escaped.)
     /// </summary>
     /// <remarks>
     /// Why two kinds of escape: GitHub finds <c>www.</c> and <c>scheme://</c> links while it parses, so a backslash
@@ -83,6 +86,7 @@ public static class MarkdownRenderer
     {
         ArgumentNullException.ThrowIfNull(text);
         var builder = new StringBuilder(text.Length + 8);
+        var shaBreaks = CommitShaBreaks(text);
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
@@ -94,7 +98,7 @@ public static class MarkdownRenderer
             {
                 builder.Append('\uFFFD');
             }
-            else if (StartsEmailDomainOrMention(text, i) || StartsIssueReference(text, i) || OpensEmojiShortcode(text, i))
+            else if (StartsEmailDomainOrMention(text, i) || StartsIssueReference(text, i) || OpensEmojiShortcode(text, i) || shaBreaks?[i] == true)
             {
                 builder.Append("<span>").Append(c).Append("</span>");
             }
@@ -127,9 +131,50 @@ public static class MarkdownRenderer
     private static bool StartsEmailDomainOrMention(string text, int i) =>
         text[i] == '@' && i + 1 < text.Length && (char.IsAsciiLetterOrDigit(text[i + 1]) || text[i + 1] is '-' or '_');
 
-    // "#123" (and owner/repo#123) links an issue or pull request in a GitHub comment.
+    // "#123" (and owner/repo#123) and "GH-123" link an issue or pull request in a GitHub comment.
     private static bool StartsIssueReference(string text, int i) =>
-        text[i] == '#' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]);
+        (text[i] == '#' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]))
+        || (text[i] is 'G' or 'g' && i + 3 < text.Length && text[i + 1] is 'H' or 'h' && text[i + 2] == '-' && char.IsAsciiDigit(text[i + 3])
+            && (i == 0 || !IsWordCharacter(text[i - 1])));
+
+    // GitHub links a word of 7 to 40 hexadecimal digits (also after "user@" or "owner/repo@") to the commit it names, in
+    // the rendered HTML's text, as it does mentions. A span around every seventh character leaves no run of 7 in any one
+    // text node. Words of the letters a-f alone are English ("defaced", "effaced") far more often than a commit: left be.
+    private static bool[]? CommitShaBreaks(string text)
+    {
+        bool[]? breaks = null;
+        for (var start = 0; start < text.Length;)
+        {
+            if (!char.IsAsciiHexDigit(text[start]) || (start > 0 && IsWordCharacter(text[start - 1])))
+            {
+                start++;
+                continue;
+            }
+
+            var end = start;
+            while (end < text.Length && char.IsAsciiHexDigit(text[end]))
+            {
+                end++;
+            }
+
+            if (end - start is >= 7 and <= 40 && (end == text.Length || !IsWordCharacter(text[end]))
+                && text.AsSpan(start, end - start).ContainsAnyInRange('0', '9'))
+            {
+                breaks ??= new bool[text.Length];
+                for (var k = start + 6; k < end; k += 7)
+                {
+                    breaks[k] = true;
+                }
+            }
+
+            start = end;
+        }
+
+        return breaks;
+    }
+
+    // Word characters as a regular expression's \b sees them: a hexadecimal run inside a longer word is no SHA.
+    private static bool IsWordCharacter(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     // GitHub's emoji names are letters, digits, '_', '+' and '-' (":+1:", ":100:", ":thumbs_up:") between two colons.
     private static bool OpensEmojiShortcode(string text, int i)
