@@ -27,9 +27,30 @@ public sealed record PairAgreement(string First, string Second, double[] PerText
 public static class MethodAgreement
 {
     /// <summary>Every pair of methods (in order) over every text; <paramref name="resultsByMethod"/>[m][t].</summary>
+    /// <exception cref="ArgumentException">Of two or more methods, one's list is null or empty, or they explain different numbers of texts.</exception>
     public static IReadOnlyList<PairAgreement> Pairs(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, Granularity granularity)
     {
         ArgumentNullException.ThrowIfNull(resultsByMethod);
+
+        // Text t of one method is compared with text t of the other: a longer list had its extra texts ignored without a
+        // word, a shorter one failed with an index out of range, and an empty one (which names no method) likewise.
+        for (var m = 0; m < resultsByMethod.Count && resultsByMethod.Count > 1; m++)
+        {
+            var results = resultsByMethod[m];
+            if (results is null || results.Count == 0)
+            {
+                throw new ArgumentException(
+                    $"resultsByMethod[{m}] is {(results is null ? "null" : "empty")}: give each method's explanations of the same texts, at least one", nameof(resultsByMethod));
+            }
+
+            if (results.Count != resultsByMethod[0].Count)
+            {
+                throw new ArgumentException(
+                    $"{results[0].Method} (resultsByMethod[{m}]) explains {results.Count} text(s) but {resultsByMethod[0][0].Method} (resultsByMethod[0]) {resultsByMethod[0].Count}: give every method the same texts, in the same order",
+                    nameof(resultsByMethod));
+            }
+        }
+
         var pairs = new List<PairAgreement>();
         for (var a = 0; a < resultsByMethod.Count; a++)
         {

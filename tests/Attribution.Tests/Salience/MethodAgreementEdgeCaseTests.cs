@@ -64,6 +64,21 @@ public sealed class MethodAgreementEdgeCaseTests
         FluentActions.Invoking(() => MethodAgreement.Pairs(null!, Granularity.Words)).Should().Throw<ArgumentNullException>();
     }
 
+    [Fact]
+    public void Pairs_of_methods_that_explain_different_numbers_of_texts_are_refused_naming_both()
+    {
+        // The second text of m2 was ignored without a word when m1 came first; the other way round, an index error.
+        IReadOnlyList<Explanation> one = [Plain("m1", [1, 2, 3])];
+        IReadOnlyList<Explanation> two = [Plain("m2", [1, 2, 3]), Plain("m2", [3, 2, 1])];
+        FluentActions.Invoking(() => MethodAgreement.Pairs([one, two], Granularity.Tokens)).Should().Throw<ArgumentException>()
+            .WithMessage("m2 (resultsByMethod[1]) explains 2 text(s) but m1 (resultsByMethod[0]) 1: give every method the same texts, in the same order*")
+            .And.ParamName.Should().Be("resultsByMethod");
+        FluentActions.Invoking(() => MethodAgreement.Pairs([two, one], Granularity.Tokens)).Should().Throw<ArgumentException>()
+            .WithMessage("m1 (resultsByMethod[1]) explains 1 text(s) but m2 (resultsByMethod[0]) 2:*");
+        FluentActions.Invoking(() => MethodAgreement.Pairs([[], []], Granularity.Tokens)).Should().Throw<ArgumentException>()
+            .WithMessage("resultsByMethod[0] is empty: give each method's explanations of the same texts, at least one*");
+    }
+
     [Theory]
     [InlineData(true, true, -0.5)]
     [InlineData(true, false, 1.0)]
