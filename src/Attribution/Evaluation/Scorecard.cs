@@ -131,6 +131,15 @@ public static class Scorecard
                     : $"{metric} is over {list.Count} of {texts.Count} texts: undefined (NaN) on the others");
             }
 
+            // So is the agreement: ρ is undefined on a one-word text or constant scores, and was left out without a word.
+            var comparisons = explained.Count(o => o.Method != method) * texts.Count;
+            if (agreement.Count < comparisons)
+            {
+                notes.Add(agreement.Count == 0
+                    ? "agreement is undefined on every text (fewer than two words, or constant scores)"
+                    : $"agreement is over {agreement.Count} of {comparisons} (method, text) comparisons: undefined (NaN) on the others (fewer than two words, or constant scores)");
+            }
+
             rows.Add(new ScorecardRow(method.Name, method.Settings, means, agreement.Count > 0 ? agreement.Average() : double.NaN, ms, notes));
         }
 

@@ -58,6 +58,22 @@ public sealed class ScorecardTests : IDisposable
     }
 
     [Fact]
+    public void An_agreement_over_fewer_texts_says_so()
+    {
+        // Spearman's ρ of a one-word text is undefined (one unit to rank): the mean agreement is the other text's alone,
+        // which the row must say, as it does for a metric's mean.
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        string[] texts = ["the plot was dull but the cast was superb", "dull"];
+        var settings = new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 2 }, Sensitivity = new SensitivitySettings { Samples = 2 } };
+        var report = Scorecard.Run(model, texts, [new GradientXInput(), new Occlusion()], settings: settings);
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        report.Rows[0].Agreement.Should().BeApproximately(
+            MethodAgreement.Between(new GradientXInput().Explain(model, texts[0], options), new Occlusion().Explain(model, texts[0], options), Granularity.Words), 1e-12);
+        report.Rows.Should().AllSatisfy(row => row.Notes.Should().Contain(
+            "agreement is over 1 of 2 (method, text) comparisons: undefined (NaN) on the others (fewer than two words, or constant scores)"));
+    }
+
+    [Fact]
     public void Completeness_is_the_median_absolute_delta_over_the_texts()
     {
         // A median, not a mean: one badly converged text (a long one at two steps) must not swamp the column.
