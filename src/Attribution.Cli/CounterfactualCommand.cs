@@ -101,12 +101,12 @@ internal static class CounterfactualCommand
     private static string Table(CounterfactualReport report)
     {
         var text = new StringBuilder();
-        // The texts and their words are the user's: made printable, so an escape sequence cannot reach the terminal, and
+        // The texts and their words are the user's, the label names the model config's: made printable, so an escape sequence cannot reach the terminal, and
         // padded by terminal columns, so wide characters keep the columns aligned.
-        text.Append("original: ").Append(Output.Printable(report.Original)).Append(" -> ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        text.Append("original: ").Append(Output.Printable(report.Original)).Append(" -> ").Append(Output.Printable(report.Prediction)).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
         foreach (var edit in report.Edits)
         {
-            text.Append("\nedit: ").Append(Output.Printable(edit.Text)).Append(" -> ").Append(edit.Prediction).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
+            text.Append("\nedit: ").Append(Output.Printable(edit.Text)).Append(" -> ").Append(Output.Printable(edit.Prediction)).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
                 .Append(edit.Flipped ? " FLIPPED" : string.Empty).Append('\n');
             text.Append("  ").Append("original".PadRight(14)).Append("edit".PadRight(14)).Append("change".PadRight(10));
             foreach (var method in report.Methods)
@@ -133,10 +133,10 @@ internal static class CounterfactualCommand
     private static string Markdown(CounterfactualReport report)
     {
         var md = new StringBuilder();
-        md.Append("**Original:** ").Append(MarkdownRenderer.Escape(report.Original)).Append(" → ").Append(report.Prediction).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        md.Append("**Original:** ").Append(MarkdownRenderer.Escape(report.Original)).Append(" → ").Append(MarkdownRenderer.Escape(report.Prediction)).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
         foreach (var edit in report.Edits)
         {
-            md.Append("\n**Edit:** ").Append(MarkdownRenderer.Escape(edit.Text)).Append(" → ").Append(edit.Prediction).Append(edit.Flipped ? " (flipped)" : string.Empty).Append("\n\n");
+            md.Append("\n**Edit:** ").Append(MarkdownRenderer.Escape(edit.Text)).Append(" → ").Append(MarkdownRenderer.Escape(edit.Prediction)).Append(edit.Flipped ? " (flipped)" : string.Empty).Append("\n\n");
             md.Append("| original | edit | change |").Append(string.Concat(report.Methods.Select(m => $" {m} | Δ |"))).Append('\n');
             md.Append("|:--|:--|:--|").Append(string.Concat(report.Methods.Select(_ => "--:|--:|"))).Append('\n');
             foreach (var row in edit.Words)

@@ -57,6 +57,25 @@ public sealed class CliLabelOutputTests : IDisposable
     }
 
     [SkippableFact]
+    public void The_counterfactual_table_and_markdown_neutralize_the_predicted_label_names()
+    {
+        // Every label hostile, so whichever the random model predicts for the original and the edit is one of them.
+        var terminal = WithLabels(["\u001b[31mred", "\u001b[32mgreen", "\u202Eright-to-left", "two\nlines"]);
+        var table = CliHarness.Run("counterfactual", "--model", terminal, "--text", "a film", "--edit", "a dull film", "--methods", "gradient");
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().NotContain("\u001b").And.NotContain("\u202E").And.NotContain("two\nlines");
+        table.Out.Should().MatchRegex("original: a film -> (\uFFFD\\[31mred|\uFFFD\\[32mgreen|\uFFFDright-to-left|two\uFFFDlines) \\(");
+
+        Directory.Delete(root, recursive: true);
+        Directory.CreateDirectory(root);
+        var markdown = CliHarness.Run("counterfactual", "--model", WithLabels(["*a*", "*b*", "<c>", "|d|"]), "--text", "a film", "--edit", "a dull film",
+            "--methods", "gradient", "--format", "markdown");
+        markdown.Code.Should().Be(0, markdown.ToString());
+        markdown.Out.Should().MatchRegex("\\*\\*Original:\\*\\* a film → (\\\\\\*a\\\\\\*|\\\\\\*b\\\\\\*|\\\\<c\\\\>|\\\\\\|d\\\\\\|) \\(");
+        markdown.Out.Should().MatchRegex("\\*\\*Edit:\\*\\* a dull film → (\\\\\\*a\\\\\\*|\\\\\\*b\\\\\\*|\\\\<c\\\\>|\\\\\\|d\\\\\\|)( \\(flipped\\))?\n");
+    }
+
+    [SkippableFact]
     public void Error_messages_quoting_label_names_neutralize_them_and_stay_on_one_line()
     {
         var run = CliHarness.Run("explain", "--model", HostileLabels(), "--method", "gradient", "--text", "a film", "--target", "no-such-label");
