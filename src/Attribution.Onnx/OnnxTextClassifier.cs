@@ -35,6 +35,9 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private readonly string configPath;
     private volatile bool disposed;
 
+    // Whether a run has returned a row that is not a probability distribution (see Run).
+    private volatile bool logitsSeen;
+
     private OnnxTextClassifier(string name, string modelPath, string configPath, InferenceSession session, ITokenizer tokenizer,
         IReadOnlyList<string> labels, OutputHead head, int? maxLength, GraphInputs inputs, long vocabularySize, OnnxSessionSettings settings)
     {
@@ -138,7 +141,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A sequence is empty, longer than <see cref="MaxLength"/>, has an id outside the vocabulary, or type ids of another length.</exception>
     /// <exception cref="ModelLoadException">The graph returns a number of logits other than the labels config.json names,
-    /// or, for a softmax head, probabilities (every row of a run in (0, 1] and summing to 1).</exception>
+    /// or, for a softmax head, probabilities (every row of a run in (0, 1] and summing to 1, before any run returned logits).</exception>
     public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -269,7 +272,11 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
                 ? logits.GetTensorDataAsSpan<double>().ToArray()
                 : Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
             var rows = Enumerable.Range(0, chunk.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
-            if (Head == OutputHead.SingleLabel && LogitMath.LookLikeProbabilities(rows))
+            // Until a run shows logits (a row that is not a probability distribution), a run of nothing but distributions
+            // is refused. Once logits were seen, a later run whose rows happen to look like distributions is not judged:
+            // real logits do that by chance (about once in a million rows), and a refusal in a running service would be
+            // worse than none. The flag only ever goes from false to true, so threads may race on it harmlessly.
+            if (Head == OutputHead.SingleLabel && !logitsSeen && LogitMath.LookLikeProbabilities(rows))
             {
                 throw new ModelLoadException(ModelPath, LogitsOutput,
                     $"'{ModelPath}' output '{LogitsOutput}' holds probabilities, not logits: every row of this run of {chunk.Length} sequence(s) lies in (0, 1] and " +
@@ -277,6 +284,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
                     "softmax itself, so it would apply it twice. Export the logits, before the softmax (optimum-cli export onnx --task text-classification does)");
             }
 
+            logitsSeen = true;
             return rows;
         }
         finally

@@ -147,6 +147,29 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     /// <summary>
+    /// Logits that happen to form a distribution are not refused once the graph has shown logits: a graph computing
+    /// 1/id gives [1, 0.3333] for ids [1, 3] (logits: the sum is 4/3), then [0.5, 0.5] for ids [2, 2], which a check on
+    /// every run would take for probabilities, though it is the same graph. Before any logits, [0.5, 0.5] is refused.
+    /// </summary>
+    [Fact]
+    public void Logits_that_look_like_probabilities_after_logits_were_seen_are_not_refused()
+    {
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", Int64Type, "batch", "sequence")],
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["ids"], ("to", FloatType)), new Node("Reciprocal", ["ids"], ["logits"])]));
+        using (var fresh = OnnxTextClassifier.Load(folder))
+        {
+            FluentActions.Invoking(() => fresh.PredictLogits([new TokenSequence([2, 2])])).Should().Throw<ModelLoadException>();
+        }
+
+        using var model = OnnxTextClassifier.Load(folder);
+        model.PredictLogits([new TokenSequence([1, 3])])[0].Should().Equal([1, 1 / 3.0], (a, b) => Math.Abs(a - b) <= 1e-6);
+        model.PredictLogits([new TokenSequence([2, 2])])[0].Should().Equal([0.5, 0.5]);
+    }
+
+    /// <summary>
     /// Graphs a reviewer would try: extra outputs are ignored (only 'logits' is read, by name); an int32 input, an input
     /// the classifier cannot feed, or a regression output of shape [batch] instead of [batch, 1] is a load error naming
     /// it (the last with the missing axis as the fix); NaN logits are a <see cref="NonFiniteValueException"/> at the call.
