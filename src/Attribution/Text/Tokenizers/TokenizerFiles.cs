@@ -306,7 +306,31 @@ internal static class TokenizerFiles
             TrimOffsets: trimOffsets ?? false,
             UseRegex: Json.Bool(pre.Value, "use_regex", true, preAt),
             IgnoreMerges: Json.Bool(model, "ignore_merges", false, modelAt));
-        return new ByteLevelBpeTokenizer(vocabulary, merges, added, postProcessor, ids, maxLength, unkId, options, path);
+        return new ByteLevelBpeTokenizer(vocabulary, merges, added, postProcessor, ids, maxLength, unkId, ConfigByteLevel(options, trimOffsets is not null, config), path);
+    }
+
+    /// <summary>
+    /// The byte-level settings transformers' RoBERTa-family fast tokenizers put in place of the file's
+    /// (<c>RobertaTokenizerFast.__init__</c>; <c>GPT2TokenizerFast</c> only for the pre-tokenizer). With a
+    /// tokenizer_config.json, the arguments <c>add_prefix_space</c> (default false) and <c>trim_offsets</c> (default
+    /// true) replace the ByteLevel pre-tokenizer's <c>add_prefix_space</c> and the post-processor's <c>trim_offsets</c>
+    /// (a RobertaProcessing or ByteLevel processor always has one; other processors have none, and keep the file's).
+    /// So a config silent on <c>add_prefix_space</c> adds no space before the first word, even where tokenizer.json
+    /// says it does. A config naming <c>PreTrainedTokenizerFast</c>, or none at all, leaves the file's settings.
+    /// </summary>
+    private static ByteLevelOptions ConfigByteLevel(ByteLevelOptions fromFile, bool processorTrims, TokenizerConfig config)
+    {
+        if (!config.IsPresent || config.TokenizerClass == "PreTrainedTokenizerFast")
+        {
+            return fromFile;
+        }
+
+        var trims = processorTrims && config.TokenizerClass is not ("GPT2Tokenizer" or "GPT2TokenizerFast");
+        return fromFile with
+        {
+            AddPrefixSpace = config.AddPrefixSpace ?? false,
+            TrimOffsets = trims ? config.TrimOffsets ?? true : fromFile.TrimOffsets,
+        };
     }
 
     private static Func<string, int?> Lookup(Dictionary<string, int> vocabulary, List<AddedToken> added) =>

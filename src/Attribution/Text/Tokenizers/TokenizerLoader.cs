@@ -13,7 +13,8 @@ public static class TokenizerLoader
     /// <c>merges.txt</c> (RoBERTa/GPT-2 byte-level BPE). A <c>tokenizer_config.json</c> beside them supplies
     /// <c>model_max_length</c>, special-token names and the normalization flags: for a WordPiece tokenizer.json its
     /// <c>do_lower_case</c>, <c>strip_accents</c> and <c>tokenize_chinese_chars</c> replace the BertNormalizer's
-    /// flags by transformers' <c>BertTokenizerFast</c> rule (see <see cref="FromTokenizerJson"/>).
+    /// flags by transformers' <c>BertTokenizerFast</c> rule, and for a byte-level BPE its <c>add_prefix_space</c> and
+    /// <c>trim_offsets</c> replace the file's by <c>RobertaTokenizerFast</c>'s (see <see cref="FromTokenizerJson"/>).
     /// </summary>
     /// <param name="directory">A directory as written by Hugging Face's <c>save_pretrained</c>.</param>
     /// <exception cref="TokenizerException">The directory holds no usable tokenizer files.</exception>
@@ -61,8 +62,10 @@ public static class TokenizerLoader
     /// <c>model_max_length</c> and the pad and mask tokens when present, and, as transformers' <c>BertTokenizerFast</c>
     /// does, rebuilds a BertNormalizer whose <c>lowercase</c>, <c>strip_accents</c> or <c>handle_chinese_chars</c>
     /// differs from the config's <c>do_lower_case</c> (default true), <c>strip_accents</c> (default null: strip when
-    /// lower-casing) or <c>tokenize_chinese_chars</c> (default true), taking all three from the config. A config whose
-    /// <c>tokenizer_class</c> is <c>PreTrainedTokenizerFast</c>, or no config, leaves the normalizer as the file says.
+    /// lower-casing) or <c>tokenize_chinese_chars</c> (default true), taking all three from the config; likewise, as
+    /// <c>RobertaTokenizerFast</c> does, its <c>add_prefix_space</c> (default false) and <c>trim_offsets</c> (default
+    /// true) replace a byte-level BPE's. A config whose <c>tokenizer_class</c> is <c>PreTrainedTokenizerFast</c>, or no
+    /// config, leaves the file's settings.
     /// </summary>
     /// <param name="path">The <c>tokenizer.json</c> file.</param>
     /// <exception cref="TokenizerException">The file is missing, malformed or describes an unsupported pipeline.</exception>

@@ -1,0 +1,67 @@
+using System.Text.Json.Nodes;
+using Attribution.Text.Tokenizers;
+
+namespace Attribution.Tests.Text.Tokenizers;
+
+/// <summary>
+/// tokenizer_config.json's <c>add_prefix_space</c> and <c>trim_offsets</c> against roberta-base's tokenizer.json, by
+/// the rule of transformers' <c>RobertaTokenizerFast.__init__</c>: the arguments (defaults false and true) replace
+/// the ByteLevel pre-tokenizer's <c>add_prefix_space</c> and RobertaProcessing's <c>trim_offsets</c> where they differ.
+/// Expected ids are roberta-base's, from transformers' own docstring: "Hello world" is <c>&lt;s&gt; Hello world &lt;/s&gt;</c>
+/// = [0, 31414, 232, 2], and with a space before it [0, 20920, 232, 2] (ĠHello).
+/// </summary>
+public sealed class ConfigByteLevelTests
+{
+    private static ITokenizer Load(TempDirectory dir, bool fileAddsPrefix, string? config)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(SharedData.Require("tokenizers/roberta-base/tokenizer.json")))!;
+        json["pre_tokenizer"]!["add_prefix_space"] = fileAddsPrefix;
+        dir.Write("tokenizer.json", json.ToJsonString());
+        if (config is not null)
+        {
+            dir.Write("tokenizer_config.json", config);
+        }
+
+        return TokenizerLoader.FromDirectory(dir.Path);
+    }
+
+    [SkippableFact]
+    public void Config_adding_a_prefix_space_spells_the_first_word_as_the_others()
+    {
+        using var dir = new TempDirectory();
+        var encoding = Load(dir, fileAddsPrefix: false, """{"tokenizer_class": "RobertaTokenizer", "add_prefix_space": true}""").Encode("Hello world");
+        encoding.Ids.Should().Equal(0, 20920, 232, 2);
+        encoding.Offsets[1].Should().Be((0, 5), "the added space is not in the text");
+    }
+
+    [SkippableFact]
+    public void Config_silent_on_the_prefix_space_adds_none_even_where_the_file_does_as_transformers_does()
+    {
+        using var dir = new TempDirectory();
+        Load(dir, fileAddsPrefix: true, """{"tokenizer_class": "RobertaTokenizer"}""").Encode("Hello world").Ids.Should().Equal(0, 31414, 232, 2);
+    }
+
+    [SkippableFact]
+    public void Without_a_config_or_with_PreTrainedTokenizerFast_the_file_decides()
+    {
+        using (var dir = new TempDirectory())
+        {
+            Load(dir, fileAddsPrefix: true, config: null).Encode("Hello world").Ids.Should().Equal(0, 20920, 232, 2);
+        }
+
+        using (var dir = new TempDirectory())
+        {
+            Load(dir, fileAddsPrefix: true, """{"tokenizer_class": "PreTrainedTokenizerFast"}""").Encode("Hello world").Ids.Should().Equal(0, 20920, 232, 2);
+        }
+    }
+
+    [SkippableFact]
+    public void Config_without_offset_trimming_keeps_the_space_in_the_second_words_offsets()
+    {
+        using var trimmed = new TempDirectory();
+        Load(trimmed, fileAddsPrefix: false, """{"tokenizer_class": "RobertaTokenizer"}""").Encode("Hello world").Offsets[2].Should().Be((6, 11));
+
+        using var untrimmed = new TempDirectory();
+        Load(untrimmed, fileAddsPrefix: false, """{"tokenizer_class": "RobertaTokenizer", "trim_offsets": false}""").Encode("Hello world").Offsets[2].Should().Be((5, 11));
+    }
+}
