@@ -31,6 +31,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private readonly InferenceSession session;
     private readonly bool takesMask;
     private readonly bool logitsAreDouble;
+    private readonly IReadOnlySet<string> int32Inputs;
     private readonly long vocabularySize;
     private readonly string configPath;
     private volatile bool disposed;
@@ -52,6 +53,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         UsesTokenTypes = inputs.TakesTypes;
         takesMask = inputs.TakesMask;
         logitsAreDouble = inputs.LogitsAreDouble;
+        int32Inputs = inputs.Int32Inputs;
         this.vocabularySize = vocabularySize;
         Settings = settings;
     }
@@ -90,7 +92,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// be one of those classes, named once; the length limit from <c>max_position_embeddings</c>, less
     /// pad_token_id + 1 for RoBERTa) and the tokenizer files (<c>tokenizer.json</c>, or <c>vocab.txt</c> /
     /// <c>vocab.json</c> + <c>merges.txt</c>). The graph's inputs and output are checked against what this class feeds
-    /// and reads: int64 inputs [batch, sequence] with both axes dynamic (a batch axis fixed at 1 only when
+    /// and reads: int64 (or int32) inputs [batch, sequence] with both axes dynamic (a batch axis fixed at 1 only when
     /// <see cref="OnnxSessionSettings.BatchSize"/> is 1).
     /// </summary>
     /// <param name="folder">The model folder.</param>
@@ -234,20 +236,29 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private double[][] Run(IReadOnlyList<TokenSequence> sequences, int[] chunk)
     {
         var (ids, mask, types, shape) = TokenBatches.Pad(sequences, chunk, Tokenizer.PadId);
-        var names = new List<string> { IdsInput };
-        var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(ids, shape) };
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+
+        // Ids, masks and type ids fit in int32 (ids are below the vocabulary size), so narrowing them loses nothing.
+        void Add(string name, long[] data)
+        {
+            names.Add(name);
+            values.Add(int32Inputs.Contains(name)
+                ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(data, v => checked((int)v)), shape)
+                : OrtValue.CreateTensorValueFromMemory(data, shape));
+        }
+
         try
         {
+            Add(IdsInput, ids);
             if (takesMask)
             {
-                names.Add(MaskInput);
-                values.Add(OrtValue.CreateTensorValueFromMemory(mask, shape));
+                Add(MaskInput, mask);
             }
 
             if (UsesTokenTypes)
             {
-                names.Add(TypesInput);
-                values.Add(OrtValue.CreateTensorValueFromMemory(types, shape));
+                Add(TypesInput, types);
             }
 
             using var runOptions = new RunOptions();
@@ -314,7 +325,11 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     }
 
     /// <summary>What the graph takes and returns, after checking it against what <see cref="Run"/> feeds and reads.</summary>
-    private sealed record GraphInputs(bool TakesMask, bool TakesTypes, bool LogitsAreDouble);
+    /// <param name="TakesMask">Whether the graph takes <c>attention_mask</c>.</param>
+    /// <param name="TakesTypes">Whether the graph takes <c>token_type_ids</c>.</param>
+    /// <param name="LogitsAreDouble">Whether <c>logits</c> is float64 rather than float32.</param>
+    /// <param name="Int32Inputs">The inputs the graph takes as int32 (some exports narrow ids and masks); the others are int64.</param>
+    private sealed record GraphInputs(bool TakesMask, bool TakesTypes, bool LogitsAreDouble, IReadOnlySet<string> Int32Inputs);
 
     private static GraphInputs CheckGraph(InferenceSession session, string modelPath, OnnxConfig config, OnnxSessionSettings settings)
     {
@@ -337,10 +352,10 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
         foreach (var (name, meta) in inputs)
         {
-            if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length != 2)
+            if (!meta.IsTensor || meta.ElementDataType is not (TensorElementType.Int64 or TensorElementType.Int32) || meta.Dimensions.Length != 2)
             {
                 throw new ModelLoadException(modelPath, name,
-                    $"'{modelPath}' input '{name}' is {Describe(meta)}; it must be an int64 tensor [batch, sequence] ({described}); {Fix}");
+                    $"'{modelPath}' input '{name}' is {Describe(meta)}; it must be an int64 (or int32) tensor [batch, sequence] ({described}); {Fix}");
             }
 
             // An axis fixed at export (torch.onnx.export without dynamic_axes) makes ONNX Runtime refuse every other
@@ -386,7 +401,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
                 "the config does not belong to this graph; put the config.json saved with this model beside it");
         }
 
-        return new GraphInputs(inputs.ContainsKey(MaskInput), inputs.ContainsKey(TypesInput), logits.ElementDataType == TensorElementType.Double);
+        var int32 = inputs.Where(i => i.Value.ElementDataType == TensorElementType.Int32).Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+        return new GraphInputs(inputs.ContainsKey(MaskInput), inputs.ContainsKey(TypesInput), logits.ElementDataType == TensorElementType.Double, int32);
     }
 
     private static string Describe(IReadOnlyDictionary<string, NodeMetadata> nodes) =>

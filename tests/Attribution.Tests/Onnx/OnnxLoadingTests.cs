@@ -170,8 +170,8 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     /// <summary>
-    /// Graphs a reviewer would try: extra outputs are ignored (only 'logits' is read, by name); an int32 input, an input
-    /// the classifier cannot feed, or a regression output of shape [batch] instead of [batch, 1] is a load error naming
+    /// Graphs a reviewer would try: extra outputs are ignored (only 'logits' is read, by name); int32 inputs are fed as
+    /// int32; an input the classifier cannot feed, or a regression output of shape [batch] instead of [batch, 1] is a load error naming
     /// it (the last with the missing axis as the fix); NaN logits are a <see cref="NonFiniteValueException"/> at the call.
     /// </summary>
     [Fact]
@@ -191,10 +191,16 @@ public sealed class OnnxLoadingTests : IDisposable
             twoOutputs.PredictLogits([new TokenSequence([5, 6])])[0].Should().Equal(5.0, 6.0);
         }
 
-        Write([new Value("input_ids", Int32Type, "batch", "sequence")], [new Value("logits", FloatType, "batch", "sequence")],
-            [new Node("Cast", ["input_ids"], ["logits"], ("to", FloatType))]);
-        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
-            .Where(e => e.Field == "input_ids" && e.Message.Contains("input 'input_ids' is int32 [batch, sequence]; it must be an int64 tensor", StringComparison.Ordinal));
+        // int32 ids and mask (some exports narrow them) are fed as int32: logits = ids + mask.
+        Write([new Value("input_ids", Int32Type, "batch", "sequence"), new Value("attention_mask", Int32Type, "batch", "sequence")],
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["idsf"], ("to", FloatType)), new Node("Cast", ["attention_mask"], ["maskf"], ("to", FloatType)),
+                new Node("Add", ["idsf", "maskf"], ["logits"])]);
+        using (var narrow = OnnxTextClassifier.Load(folder))
+        {
+            narrow.PredictLogits([new TokenSequence([5, 6])])[0].Should().Equal(6.0, 7.0);
+        }
+
 
         Write([ids, new Value("position_ids", Int64Type, "batch", "sequence")], [new Value("logits", FloatType, "batch", "sequence")],
             [new Node("Add", ["input_ids", "position_ids"], ["sum"]), new Node("Cast", ["sum"], ["logits"], ("to", FloatType))]);
@@ -293,7 +299,7 @@ public sealed class OnnxLoadingTests : IDisposable
 
         var act = () => OnnxTextClassifier.Load(folder);
 
-        act.Should().Throw<ModelLoadException>().WithMessage("*input 'input_ids' is float [batch, sequence]; it must be an int64 tensor*");
+        act.Should().Throw<ModelLoadException>().WithMessage("*input 'input_ids' is float [batch, sequence]; it must be an int64 (or int32) tensor*");
     }
 
     [Fact]
