@@ -47,7 +47,7 @@ public sealed class AttributionContext
         }
         else if (firstPass is FirstPass.Lrp lrp && options.Score == ScoreOutput.Logit)
         {
-            // LRP refuses any other scored output (before any pass of its own); the prediction then runs as usual.
+            // LRP refuses any other scored output before the call's first pass (TextAttributor.CheckOptions).
             var pass = LrpPropagation.Forward(model.Module, batch.Input, model.WordEmbeddingPath, lrp.Settings);
             primed.Lrp = (lrp.Settings, pass);
             using (no_grad())

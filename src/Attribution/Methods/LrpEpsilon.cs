@@ -80,15 +80,20 @@ public sealed class LrpEpsilon : TextAttributor
     }
 
     /// <inheritdoc />
-    protected override MethodOutput Attribute(AttributionContext context)
+    internal override void CheckOptions(AttributionOptions options)
     {
-        if (context.Options.Score != ScoreOutput.Logit)
+        if (options.Score != ScoreOutput.Logit)
         {
             throw new ArgumentException(
-                $"LRP-ε propagates relevance from the target logit; it cannot explain the {context.Options.Score.ToString().ToLowerInvariant()} (set ExplainOptions.Score to Logit)",
-                "options");
+                $"LRP-ε propagates relevance from the target logit; it cannot explain the {options.Score.ToString().ToLowerInvariant()} (set ExplainOptions.Score to Logit)",
+                nameof(options));
         }
+    }
 
+    /// <inheritdoc />
+    protected override MethodOutput Attribute(AttributionContext context)
+    {
+        // A batch reaches here only through the runner, which has made CheckOptions before any pass.
         var result = context.TakeLrpForward(Propagation) is { } primed
             ? primed.Pass.Relevance(context.Targets, "targets", primed.RetainGraph)
             : LrpPropagation.TokenRelevance(context.Model.Module, context.Batch.Input, context.Targets, context.Model.WordEmbeddingPath, Propagation);

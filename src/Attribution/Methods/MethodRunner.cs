@@ -35,7 +35,7 @@ public static class MethodRunner
         {
             if (attributors[m] is TextAttributor t)
             {
-                t.ValidateFor(model);
+                t.ValidateFor(model, options);
                 gradientBased.Add((m, t));
             }
             else
@@ -99,7 +99,7 @@ public static class MethodRunner
         {
             if (attributors[m] is TextAttributor textAttributor)
             {
-                textAttributor.ValidateFor(model);
+                textAttributor.ValidateFor(model, options);
                 gradientBased.Add((m, textAttributor));
                 continue;
             }

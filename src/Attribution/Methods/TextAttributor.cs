@@ -60,6 +60,14 @@ public abstract class TextAttributor : IAttributor
     }
 
     /// <summary>
+    /// Checks what the call's <paramref name="options"/> ask of the method (LRP explains only the logit), before any
+    /// text is tokenized or run forward; throws a typed error naming the option and the fix. Nothing by default.
+    /// </summary>
+    internal virtual void CheckOptions(AttributionOptions options)
+    {
+    }
+
+    /// <summary>
     /// The pass this method runs on every batch where the batch's first forward pass can be that pass
     /// (<see cref="FirstPass"/>): the pipeline then keeps the first pass's graph for it instead of running the model
     /// again. Null (the default) for methods with passes of their own.
@@ -115,6 +123,13 @@ public abstract class TextAttributor : IAttributor
     private const double CancelledShare = 1e-4;
 
     internal void ValidateFor(ITextClassifier model) => Validate(model);
+
+    /// <summary><see cref="Validate"/> and <see cref="CheckOptions"/>: everything checked before a call's first pass.</summary>
+    internal void ValidateFor(ITextClassifier model, AttributionOptions options)
+    {
+        Validate(model);
+        CheckOptions(options);
+    }
 
     /// <summary>Calls <see cref="Attribute(AttributionContext)"/> (for wrappers such as <see cref="NoiseTunnel"/>).</summary>
     internal MethodOutput AttributeBatch(AttributionContext context) => Attribute(context);

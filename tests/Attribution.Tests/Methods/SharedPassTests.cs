@@ -81,6 +81,28 @@ public sealed class SharedPassTests
     }
 
     /// <summary>
+    /// LRP explains only the logit: another scored output is refused before any forward pass, alone (where the batch's
+    /// first pass then was a plain one) and after a method that takes the first pass (whose pass and backward then ran).
+    /// </summary>
+    [Fact]
+    public void Lrp_refuses_another_scored_output_before_any_forward_pass()
+    {
+        var (model, module) = PowerOfSum.Counted(3);
+        using var _ = model;
+        var probability = Options with { Score = ScoreOutput.Probability };
+
+        FluentActions.Invoking(() => LrpOf(epsilon: 0).Explain(model, ["1 2 3"], probability))
+            .Should().Throw<ArgumentException>().WithMessage("*from the target logit*probability*Score to Logit*").Which.ParamName.Should().Be("options");
+        module.ForwardCalls.Should().Be(0, "the options are checked before the batch's first pass");
+
+        FluentActions.Invoking(() => MethodRunner.AttributeAll(model, ["1 2 3"], [new Gradient(), LrpOf(epsilon: 0)], probability))
+            .Should().Throw<ArgumentException>().WithMessage("*from the target logit*");
+        FluentActions.Invoking(() => MethodRunner.AttributeClasses(model, ["1 2 3"], [new Gradient(), LrpOf(epsilon: 0)], [0, 1], probability))
+            .Should().Throw<ArgumentException>().WithMessage("*from the target logit*");
+        module.ForwardCalls.Should().Be(0, "every method's options are checked before any method's pass");
+    }
+
+    /// <summary>
     /// A primed LRP pass is given only to an LRP with the settings it ran with, and only once (in a run the first LRP
     /// listed is both the one primed and the first to ask, so this is checked on the batch directly). The primed
     /// relevance is gradient × input (ε = 0, see above).
