@@ -65,7 +65,8 @@ public static class MethodRunner
     /// on text t for <paramref name="classes"/>[c]. Each batch is encoded and run forward once for all methods and
     /// classes; each gradient method then runs its own passes per class, except that the first forward pass also
     /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class, and that
-    /// Integrated Gradients and layer conductance run each path point forward once for every class, with a backward per class.
+    /// Integrated Gradients, layer and neuron conductance, GradientSHAP and noise tunnels run each path point (or noisy
+    /// copy) forward once for every class, with a backward per class.
     /// </summary>
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>

@@ -46,6 +46,9 @@ public sealed class NeuronConductance : ConductanceMethod
     }
 
     /// <inheritdoc />
+    internal override bool SharesPathsAcrossClasses => true;
+
+    /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
         ConductanceSettings().Prepend(new("neuron", string.Create(CultureInfo.InvariantCulture, $"{Position},{Unit}")));
 
@@ -88,7 +91,7 @@ public sealed class NeuronConductance : ConductanceMethod
         // d/d(input) of y_neuron · stop-gradient(∂score/∂y_neuron): the gradient through the neuron times the
         // neuron's own gradient with respect to the input, as Captum's neuron conductance defines it.
         return PathPass.Run(context, new LayerSite(inputLayer), repeats, _ => scaled, observe: new LayerSite(layer, Side, TensorIndex),
-            objective: (logits, observed) =>
+            objective: (score, observed) =>
             {
                 var y = observed!;
                 if (y.dim() < 3 || Position >= y.size(1) || Unit >= y.size(2))
@@ -99,7 +102,6 @@ public sealed class NeuronConductance : ConductanceMethod
                         : $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}");
                 }
 
-                var score = context.Score(logits, repeats).sum();
                 var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
                 var throughNeuron = outer.select(1, Position).select(1, Unit).detach();
                 var neuron = y.select(1, Position).select(1, Unit);

@@ -38,7 +38,7 @@ public static class Explainer
     /// Explains every text with every method for several labels at once ("which alternative labels were close"): result
     /// [m][t] lists method m's explanations of text t, one per label, ordered by the label's probability for that text
     /// (highest first; for a regression head there is one output). The encoding and forward pass are shared across
-    /// methods and labels; Integrated Gradients, conductance, GradientSHAP and noise tunnels run each path point (or
+    /// methods and labels; Integrated Gradients, layer and neuron conductance, GradientSHAP and noise tunnels run each path point (or
     /// noisy copy) forward once for all labels, and LIME and the perturbation methods send each perturbed input to the
     /// model once, so a label costs a backward pass or a fit rather than a whole run.
     /// </summary>

@@ -63,6 +63,40 @@ public sealed class EveryClassPathTests
         }
     }
 
+    /// <summary>
+    /// Neuron conductance of neuron (1, 0) at the projection: logit c = S_c^2 with S_c = Σ_t y[t, c], y[t, u] = w_u·e_t,
+    /// depends on the neuron only for c = 0, where ∂F/∂y = 2 S_0(α) = 2α S_0 along the zero baseline's path and
+    /// ∂y/∂e_1 = w_0; the trapezoid rule is exact for this linear integrand up to Captum's weights, which sum to
+    /// (n − 1)/n (<see cref="IntegrationRule.RiemannTrapezoid"/>), so token 1 gets (6/7) S_0 (w_0·e_1) for class 0, and
+    /// every other token and class 1 get 0. Each path point runs forward once for both classes (7 points of 2 texts:
+    /// one pass of 14 rows, where a call per class ran two), and each class equals its own call bit for bit (the same
+    /// passes, row for row; one backward per class). 1e-5 relative against the by-hand values covers float32.
+    /// </summary>
+    [Fact]
+    public void Neuron_conductance_runs_each_path_point_once_for_both_classes()
+    {
+        var (model, module) = PowerOfSum.Counted(2);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5 6"];
+        var neuron = new NeuronConductance { Layer = "projection", Baseline = Baseline.Zero, Steps = 7, Position = 1, Unit = 0 };
+        var all = MethodRunner.AttributeClasses(model, texts, [neuron], [0, 1], Options);
+
+        // The prediction, the input's and the baseline's ends, then the 7 points of 2 texts in one pass.
+        module.Shapes.Should().Equal((2, 3), (2, 3), (2, 3), (14, 3));
+        for (var c = 0; c < 2; c++)
+        {
+            var alone = neuron.Attribute(model, texts, Options with { Target = Target.Class(c) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                var byHand = new double[3];
+                byHand[1] = c == 0 ? 6.0 / 7 * PowerOfSum.GradientTimesInput(texts[t], 2, 0)[1] / 2 : 0;
+                all[0][t][c].Target.Should().Be(c);
+                all[0][t][c].Scores.Should().Equal(byHand, (a, b) => Math.Abs(a - b) <= 1e-5 * (Math.Abs(b) + 1e-3));
+                all[0][t][c].Scores.Should().Equal(alone[t].Scores);
+            }
+        }
+    }
+
     public static TheoryData<string> AdaptiveMethods => ["integrated-gradients", "conductance", "conductance-in-groups"];
 
     /// <summary>

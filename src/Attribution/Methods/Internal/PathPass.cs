@@ -30,7 +30,10 @@ internal static class PathPass
     /// <param name="replace">What the tensor at <paramref name="site"/> becomes before it is made a leaf (null: its own value).</param>
     /// <param name="upstream">Another layer's tensor to substitute in the forward pass (conductance's path points), or null.</param>
     /// <param name="observe">A layer whose tensor <paramref name="objective"/> needs (kept in the graph), or null.</param>
-    /// <param name="objective">The scalar to differentiate, from the logits and the observed tensor; default the summed scored output.</param>
+    /// <param name="objective">
+    /// The scalar to differentiate, from the summed scored output of the rows' targets and the observed tensor; default
+    /// that sum itself. On rows that repeat texts per class it is called once per class, with that class's sum.
+    /// </param>
     public static LayerGradient Run(
         AttributionContext context,
         LayerSite site,
@@ -42,17 +45,12 @@ internal static class PathPass
     {
         if (context.SharedTexts is { } sharing)
         {
-            if (observe is not null || objective is not null)
-            {
-                throw new InvalidOperationException("a pass with its own objective cannot share texts across classes");
-            }
-
-            return RunShared(context, sharing, site, repeats, replace, upstream);
+            return RunShared(context, sharing, site, repeats, replace, upstream, observe, objective);
         }
 
         using var grad = enable_grad();
         Tensor? leaf = null;
-        Tensor? observed = null;
+        var observed = new Observed();
         using var upstreamTap = upstream is { } u ? new LayerTap(u.Site.Module, u.Site.Side, u.Site.Index, _ => u.Value) : null;
         using var tap = new LayerTap(site.Module, site.Side, site.Index, value =>
         {
@@ -60,14 +58,7 @@ internal static class PathPass
             leaf = used.detach().requires_grad_();
             return leaf;
         });
-        using var observeTap = observe is { } o
-            ? new LayerTap(o.Module, o.Side, o.Index, value =>
-            {
-                // An own handle: the model may dispose the layer's output once used (TorchSharp's Sequential does).
-                observed = value.alias();
-                return null;
-            })
-            : null;
+        using var observeTap = Observe(observe, observed);
         var logits = context.Model.Module.call(context.ForPassTappedAt(context.Repeat(repeats), site, upstream?.Site, observe));
         if (upstreamTap is not null)
         {
@@ -81,9 +72,26 @@ internal static class PathPass
             PathInputs.EnsureRanOnce(observeTap, context);
         }
 
-        var target = objective is null ? context.Score(logits, repeats).sum() : objective(logits, observed);
+        var score = context.Score(logits, repeats).sum();
+        var target = objective is null ? score : objective(score, observed.Value);
         var gradient = Gradients.OfOrZeros(target, leaf!);
         return new LayerGradient(leaf!.detach(), gradient);
+    }
+
+    /// <summary>A tap that keeps the tensor at <paramref name="observe"/> in <paramref name="into"/> (null when nothing is observed).</summary>
+    private static LayerTap? Observe(LayerSite? observe, Observed into) => observe is { } o
+        ? new LayerTap(o.Module, o.Side, o.Index, value =>
+        {
+            // An own handle: the model may dispose the layer's output once used (TorchSharp's Sequential does).
+            into.Value = value.alias();
+            return null;
+        })
+        : null;
+
+    /// <summary>The tensor an observing tap saw in a pass.</summary>
+    private sealed class Observed
+    {
+        public Tensor? Value { get; set; }
     }
 
     /// <summary>
@@ -113,10 +121,12 @@ internal static class PathPass
     /// per class would, for one forward instead of one per class. <paramref name="replace"/> and the upstream value
     /// give a tensor for every row (and path point) of the batch, whose rows of one text are equal, so the text's first
     /// row stands for them; or one for every text, as <paramref name="replace"/> does when it adds noise to the tensor
-    /// it is given (the distinct texts'), drawing what a pass for one class would.
+    /// it is given (the distinct texts'), drawing what a pass for one class would. An own <paramref name="objective"/>
+    /// (neuron conductance's) is built once per class from that class's summed scored output, as a pass per class builds it.
     /// </summary>
     private static LayerGradient RunShared(
-        AttributionContext context, TextSharing sharing, LayerSite site, int repeats, Func<Tensor, Tensor>? replace, (LayerSite Site, Tensor Value)? upstream)
+        AttributionContext context, TextSharing sharing, LayerSite site, int repeats, Func<Tensor, Tensor>? replace, (LayerSite Site, Tensor Value)? upstream,
+        LayerSite? observe, Func<Tensor, Tensor?, Tensor>? objective)
     {
         var rows = context.Size;
         var texts = sharing.Representatives.Length;
@@ -137,9 +147,11 @@ internal static class PathPass
             leaf = used.detach().requires_grad_();
             return leaf;
         });
+        var observed = new Observed();
+        using var observeTap = Observe(observe, observed);
         var input = context.Batch.Input;
         var distinct = new Models.ModelInput(input.InputIds.index_select(0, textRows), input.AttentionMask?.index_select(0, textRows), input.TokenTypeIds?.index_select(0, textRows));
-        var logits = context.Model.Module.call(context.ForPassTappedAt(AttributionContext.Repeat(distinct, repeats), site, upstream?.Site));
+        var logits = context.Model.Module.call(context.ForPassTappedAt(AttributionContext.Repeat(distinct, repeats), site, upstream?.Site, observe));
         if (upstreamTap is not null)
         {
             PathInputs.EnsureRanOnce(upstreamTap, context);
@@ -147,6 +159,10 @@ internal static class PathPass
 
         PathInputs.EnsureRanOnce(tap, context);
         RequireTokenAxis(context, site, leaf!, (long)repeats * texts);
+        if (observeTap is not null)
+        {
+            PathInputs.EnsureRanOnce(observeTap, context);
+        }
 
         // Row (k, r) is its text's row of path point k in the pass.
         var passRows = new long[repeats * rows];
@@ -164,7 +180,8 @@ internal static class PathPass
         for (var c = 0; c < classes.Length; c++)
         {
             var score = context.ScoreOfClass(logits, classes[c]).sum();
-            using var classGradient = Gradients.OfOrZeros(score, leaf!, retainGraph: c < classes.Length - 1);
+            var target = objective is null ? score : objective(score, observed.Value);
+            using var classGradient = Gradients.OfOrZeros(target, leaf!, retainGraph: c < classes.Length - 1);
             var to = Enumerable.Range(0, repeats * rows).Where(i => context.Targets[i % rows] == classes[c]).Select(i => (long)i).ToArray();
             using var noGrad = no_grad();
             using var toIndex = tensor(to);

@@ -87,12 +87,11 @@ public sealed class PathPassTests
     }
 
     /// <summary>
-    /// On rows that repeat texts per class, a pass takes a tensor for every row (or text) and path point, and only the
-    /// scored output's gradient: an own objective (neuron conductance's) or a tensor of another size would be misread,
-    /// so both are refused.
+    /// On rows that repeat texts per class, a pass takes a tensor for every row (or text) and path point: a tensor of
+    /// another size would be misread, so it is refused.
     /// </summary>
     [Fact]
-    public void A_shared_pass_refuses_an_own_objective_and_tensors_not_given_per_row()
+    public void A_shared_pass_refuses_tensors_not_given_per_row()
     {
         using var model = PowerOfSum.Classifier(2);
         using var scope = TorchSharp.torch.NewDisposeScope();
@@ -102,10 +101,6 @@ public sealed class PathPassTests
         context.SharedTexts!.Representatives.Should().Equal(0, 2);
         context.SharedTexts.TextOfRow.Should().Equal(0, 0, 1, 1);
 
-        var objective = () => PathPass.Run(context, site, 1, null, objective: (logits, _) => logits.sum());
-        objective.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
-        var observed = () => PathPass.Run(context, site, 1, null, observe: site);
-        observed.Should().Throw<InvalidOperationException>().WithMessage("*own objective*");
         var oneRow = () => PathPass.Run(context, site, 2, v => v.narrow(0, 0, 1));
         oneRow.Should().Throw<InvalidOperationException>().WithMessage("*a tensor for each of the 2×4 rows or 2×2 texts, got 1*");
     }
