@@ -49,31 +49,85 @@ public sealed class AttentionRollout : TextAttributor
     protected override void Validate(ITextClassifier model) => AttentionCapture.Modules(model, Name);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Explaining every class, each text runs forward once: plain rollout does not depend on the class at all, and the
+    /// gradient-weighted one takes a backward per class from that pass.
+    /// </remarks>
+    internal override bool SharesPathsAcrossClasses => true;
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var modules = AttentionCapture.Modules(context.Model, Name);
-        var n = context.Length;
-        var identity = eye(n, dtype: ScalarType.Float64).unsqueeze(0).expand(context.Size, n, n);
-        Tensor rollout = identity;
+
+        // Rows that repeat a text for other classes (SharedTexts): the pass runs each text once.
+        var sharing = context.SharedTexts;
+        var input = sharing is null ? context.Batch.Input : context.Subset(sharing.Representatives).Batch.Input;
+        Tensor scores;
         if (!GradientWeighted)
         {
             using var noGrad = no_grad();
-            var (_, attention) = AttentionCapture.Run(context.Model, modules, context.Batch.Input);
-            foreach (var a in attention)
+            var (_, attention) = AttentionCapture.Run(context.Model, modules, input);
+            scores = FromFirstPosition(attention, null);
+            if (sharing is not null)
             {
-                var layer = a.to(ScalarType.Float64).mean([1]).Plus(identity).DividedBy(2.0);
-                rollout = layer.matmul(rollout);
+                using var textOfRow = tensor(sharing.TextOfRow.Select(t => (long)t).ToArray());
+                scores = scores.index_select(0, textOfRow);
             }
         }
         else
         {
             using var grad = enable_grad();
-            var (logits, attention) = AttentionCapture.Run(context.Model, modules, context.Batch.Input);
-            var score = context.Score(logits).sum();
-            var gradients = Engine.Gradients.Of([score], attention.ToList());
-            using var noGrad = no_grad();
-            for (var l = 0; l < attention.Count; l++)
+            var (logits, attention) = AttentionCapture.Run(context.Model, modules, input);
+            if (sharing is null)
+            {
+                scores = FromFirstPosition(attention, Engine.Gradients.Of([context.Score(logits).sum()], attention.ToList()));
+            }
+            else
+            {
+                // One backward per class from the one pass; each row takes its text's rollout for its own class.
+                var classes = context.Targets.Distinct().ToArray();
+                scores = empty(context.Size, context.Length);
+                for (var c = 0; c < classes.Length; c++)
+                {
+                    var gradients = Engine.Gradients.Of([context.ScoreOfClass(logits, classes[c]).sum()], attention.ToList(), retainGraph: c < classes.Length - 1);
+                    using var perText = FromFirstPosition(attention, gradients);
+                    var rows = Enumerable.Range(0, context.Size).Where(r => context.Targets[r] == classes[c]).ToArray();
+                    using var noGrad = no_grad();
+                    using var to = tensor(rows.Select(r => (long)r).ToArray());
+                    using var from = tensor(rows.Select(r => (long)sharing.TextOfRow[r]).ToArray());
+                    using var taken = perText.index_select(0, from);
+                    scores.index_copy_(0, to, taken);
+                }
+            }
+        }
+
+        return new MethodOutput(scores, PerDimension: false)
+        {
+            Notes = Enumerable.Range(0, context.Size).Select(_ => (IReadOnlyList<string>)[NotFaithful]).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Row 0 of the rollout of each text ([texts, length], float32): how much the first position draws from each token.
+    /// Plain (Abnar and Zuidema) without <paramref name="gradients"/>; with them, Chefer et al.'s gradient-weighted rule.
+    /// </summary>
+    private static Tensor FromFirstPosition(IReadOnlyList<Tensor> attention, Tensor?[]? gradients)
+    {
+        using var noGrad = no_grad();
+        var texts = attention[0].size(0);
+        var n = attention[0].size(-1);
+        var identity = eye(n, dtype: ScalarType.Float64).unsqueeze(0).expand(texts, n, n);
+        Tensor rollout = identity;
+        for (var l = 0; l < attention.Count; l++)
+        {
+            if (gradients is null)
+            {
+                var layer = attention[l].to(ScalarType.Float64).mean([1]).Plus(identity).DividedBy(2.0);
+                rollout = layer.matmul(rollout);
+            }
+            else
             {
                 var weighted = (gradients[l] ?? zeros_like(attention[l])) * attention[l].detach();
                 var layer = weighted.clamp_min(Zero).to(ScalarType.Float64).mean([1]);
@@ -81,15 +135,6 @@ public sealed class AttentionRollout : TextAttributor
             }
         }
 
-        Tensor scores;
-        using (no_grad())
-        {
-            scores = rollout.select(1, 0).to(ScalarType.Float32);
-        }
-
-        return new MethodOutput(scores, PerDimension: false)
-        {
-            Notes = Enumerable.Range(0, context.Size).Select(_ => (IReadOnlyList<string>)[NotFaithful]).ToArray(),
-        };
+        return rollout.select(1, 0).to(ScalarType.Float32);
     }
 }

@@ -229,6 +229,40 @@ public sealed class AttentionRolloutTests : IDisposable
     /// A model switched back to training mode would drop random attention probabilities (attention dropout 0.1 by
     /// default): the maps are refused, naming the module in training mode, as every explanation is.
     /// </summary>
+    /// <summary>
+    /// Every class at once: each batch runs forward once for the prediction and once for rollout, whatever the number of
+    /// classes (a call per class ran rollout's pass per class), with one backward per class for the gradient-weighted
+    /// rule; each class's scores equal its own call's bit for bit (the same pass on the same rows; plain rollout does
+    /// not depend on the class at all).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Rollout_for_every_class_runs_each_text_forward_once_and_equals_a_call_per_class(bool gradientWeighted)
+    {
+        using var model = Bert(layers: 2, heads: 2, seed: 5);
+        string[] texts = ["a dull film", "superb cast", "a superb film a dull cast"];
+        var options = new AttributionOptions { BatchSize = 8 };
+        var rollout = new AttentionRollout { GradientWeighted = gradientWeighted };
+        using var forwards = new Attribution.Tests.Methods.ForwardCounter(model);
+        var all = MethodRunner.AttributeClasses(model, texts, [rollout], [1, 0], options);
+
+        forwards.Calls.Should().Be(2, "one batch: the prediction's pass and rollout's, for both classes");
+        for (var c = 0; c < 2; c++)
+        {
+            var alone = rollout.Attribute(model, texts, options with { Target = Target.Class(c == 0 ? 1 : 0) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                all[0][t][c].Target.Should().Be(alone[t].Target);
+                all[0][t][c].Scores.Should().Equal(alone[t].Scores);
+                all[0][t][c].Notes.Should().Equal(alone[t].Notes);
+            }
+        }
+
+        // The gradient weights make the classes differ, so a row given another class's rollout would fail above.
+        texts.Select((_, t) => all[0][t][0].Scores.SequenceEqual(all[0][t][1].Scores)).Should().AllBeEquivalentTo(!gradientWeighted);
+    }
+
     [Fact]
     public void Attention_maps_of_a_model_in_training_mode_are_refused()
     {
