@@ -132,7 +132,7 @@ internal static class CompareCommand
         if (defaults && model is ITextClassifier torchModel)
         {
             // The default set: leave out what cannot explain this model (an explicit --methods fails instead).
-            methods = MethodProbe.Supported(methods, torchModel, texts[0], context);
+            methods = MethodProbe.Supported(methods, torchModel, context);
         }
 
         var results = ChunkedRun.Explain(model, texts, methods, settings.Explain, context);

@@ -60,7 +60,7 @@ internal static class DemoCommand
         var settings = new MethodSettings();
         var notes = new List<string>();
         var methods = MethodProbe.Supported(
-            MethodFactory.DemoMethods.Select(n => MethodFactory.Create(n, settings, model)), model, Sentences[0], context, notes);
+            MethodFactory.DemoMethods.Select(n => MethodFactory.Create(n, settings, model)), model, context, notes);
         var options = new ExplainOptions();
         context.Error.WriteLine($"explaining {Sentences.Count} sentences with {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) on {model.Name}");
         var results = ChunkedRun.Explain(model, Sentences, methods, options, context);

@@ -455,19 +455,21 @@ internal static class MethodFactory
 internal static class MethodProbe
 {
     /// <summary>
-    /// The methods that can explain <paramref name="model"/>: LRP-ε is tried on <paramref name="probeText"/> and left
-    /// out, with a note on standard error, when the model has a module without an LRP rule.
+    /// The methods that can explain <paramref name="model"/>: LRP-ε is left out, with a note on standard error, when the
+    /// model has a module without an LRP rule. The rules are checked against the modules (<see cref="LrpPropagation.Check"/>),
+    /// as LRP itself checks them before any pass, so nothing runs the model here (a text was explained once for this,
+    /// a forward and a backward pass before the run).
     /// </summary>
-    public static List<IAttributor> Supported(IEnumerable<IAttributor> methods, ITextClassifier model, string probeText, CliContext context, List<string>? notes = null)
+    public static List<IAttributor> Supported(IEnumerable<IAttributor> methods, ITextClassifier model, CliContext context, List<string>? notes = null)
     {
         var supported = new List<IAttributor>();
         foreach (var method in methods)
         {
-            if (method is LrpEpsilon)
+            if (method is LrpEpsilon lrp)
             {
                 try
                 {
-                    method.Explain(model, [probeText]);
+                    LrpPropagation.Check(model.Module, lrp.Rules);
                 }
                 catch (LrpNotSupportedException e)
                 {

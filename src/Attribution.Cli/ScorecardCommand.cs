@@ -63,7 +63,7 @@ internal static class ScorecardCommand
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
             if (given is not { Length: > 0 } && model is ITextClassifier torchModel)
             {
-                methods = MethodProbe.Supported(methods, torchModel, texts[0], context);
+                methods = MethodProbe.Supported(methods, torchModel, context);
             }
 
             context.Error.WriteLine($"scoring {methods.Count} methods on {texts.Count} text(s)");

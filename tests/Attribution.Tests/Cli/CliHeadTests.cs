@@ -49,6 +49,28 @@ public sealed class CliHeadTests
         }
     }
 
+    /// <summary>
+    /// The default methods of compare, scorecard and demo leave out LRP-ε for a model with a module that has no LRP rule,
+    /// found from the modules alone: no forward pass runs (a text was explained for it). <see cref="Attribution.Tests.Methods.PowerOfSum"/>'s own
+    /// module has no rule by default and is kept with a rule for it.
+    /// </summary>
+    [Fact]
+    public void Lrp_is_left_out_of_the_default_methods_without_running_the_model()
+    {
+        var (model, module) = Attribution.Tests.Methods.PowerOfSum.Counted(3);
+        using var _ = model;
+        var error = new StringWriter();
+        var context = new CliContext { Out = TextWriter.Null, Error = error };
+        var withRule = new Attribution.Methods.LrpEpsilon { Rules = Attribution.Methods.Lrp.LrpRuleSet.Default.With<Attribution.Tests.Methods.PowerOfSum>(Attribution.Methods.Lrp.LrpRules.Composite) };
+        var gradient = new Attribution.Methods.Gradient();
+
+        MethodProbe.Supported([gradient, new Attribution.Methods.LrpEpsilon()], model, context).Should().Equal(gradient);
+        MethodProbe.Supported([gradient, withRule], model, context).Should().Equal(gradient, withRule);
+
+        module.ForwardCalls.Should().Be(0);
+        error.ToString().Should().Be($"note: lrp-epsilon is left out: power-of-sum has a module without an LRP rule (the model itself, a PowerOfSum){Environment.NewLine}");
+    }
+
     [SkippableFact]
     public void A_regression_model_refuses_a_probability_naming_the_option()
     {
