@@ -191,6 +191,12 @@ internal static class SanityCommand
             builder.AppendLine(CultureInfo.InvariantCulture, $"| {step.Index} | `{step.Layer}` | {cells} |");
         }
 
+        if (UndefinedNote(result) is { } undefined)
+        {
+            builder.AppendLine();
+            builder.AppendLine(undefined);
+        }
+
         if (original.Count > 0)
         {
             builder.AppendLine();
@@ -228,6 +234,11 @@ internal static class SanityCommand
         }
 
         builder.Append("</table>");
+        if (UndefinedNote(result) is { } undefined)
+        {
+            builder.Append("<p>" + WebUtility.HtmlEncode(undefined) + "</p>");
+        }
+
         if (original.Count > 0)
         {
             builder.Append("<p>Original model: " + WebUtility.HtmlEncode(string.Join(", ", original.Select(kv => $"{kv.Key.Replace('_', '-')} {F(kv.Value)}"))) + "</p>");
@@ -243,6 +254,37 @@ internal static class SanityCommand
         builder.Append(svg);
         builder.Append("</body></html>\n");
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Which medians are over fewer texts than the run explained, or null when none: a text whose cosine or ρ is
+    /// undefined (constant scores, one token) is left out of the median, which must not pass as a median of all texts.
+    /// </summary>
+    internal static string? UndefinedNote(SanityResult result)
+    {
+        var total = result.Steps[0].Variants[0].Texts.Count;
+        var parts = new List<string>();
+        foreach (var step in result.Steps)
+        {
+            foreach (var variant in step.Variants)
+            {
+                foreach (var (measure, values) in new[]
+                {
+                    ("cosine", variant.Texts.Select(t => t.Cosine)), ("Spearman", variant.Texts.Select(t => t.Spearman)),
+                    ("Spearman of abs", variant.Texts.Select(t => t.SpearmanAbsolute)),
+                })
+                {
+                    var defined = values.Count(double.IsFinite);
+                    if (defined < total)
+                    {
+                        parts.Add(string.Create(CultureInfo.InvariantCulture, $"step {step.Index} {measure} ({Name(variant.Variant)}) over {defined} of {total}"));
+                    }
+                }
+            }
+        }
+
+        return parts.Count == 0 ? null
+            : "Medians over fewer texts (the others' values are undefined: constant scores or a single token): " + string.Join("; ", parts) + ".";
     }
 
     private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "n/a";

@@ -88,4 +88,21 @@ public sealed class CliSanityTests : IDisposable
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain(option);
     }
+    /// <summary>
+    /// A median over fewer texts says so: of 3 texts, one has an undefined ρ at step 1 (a one-token text's ranks), so
+    /// that median is over 2; every other median is over all 3 and is not named.
+    /// </summary>
+    [Fact]
+    public void Medians_over_fewer_texts_name_the_step_measure_and_count()
+    {
+        SanityTextResult Text(double spearman) => new("t", 0.5, spearman, 0.4);
+        SanityStep Step(int index, params SanityTextResult[] texts) =>
+            new(index, "layer", [], [new SanityVariantResult(SanityVariant.Local, texts, 0.5, 0.3, 0.4, [], [])], null);
+        var result = new SanityResult("m", "gradient", [], RandomizationMode.Cascading, 0,
+            [Step(0, Text(0.1), Text(0.2), Text(0.3)), Step(1, Text(0.1), Text(double.NaN), Text(0.3))]);
+
+        Attribution.Cli.SanityCommand.UndefinedNote(result).Should().Be(
+            "Medians over fewer texts (the others' values are undefined: constant scores or a single token): step 1 Spearman (local) over 2 of 3.");
+        Attribution.Cli.SanityCommand.UndefinedNote(result with { Steps = [result.Steps[0]] }).Should().BeNull();
+    }
 }
