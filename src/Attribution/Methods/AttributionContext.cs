@@ -87,6 +87,7 @@ public sealed class AttributionContext
         Model = shared.Model;
         Baselines = shared.Baselines;
         primed = shared.primed;
+        position = primed.NextPosition();
         Batch = shared.Batch;
         Options = shared.Options with { Target = Target.Class(target) };
         Logits = shared.Logits;
@@ -145,6 +146,19 @@ public sealed class AttributionContext
         return new AttributionContext(this, rows, targets);
     }
 
+    // Which of the batch's classes this context explains, in the order they are explained: 0 for the batch's own
+    // context, then each ForClass in turn.
+    private readonly int position;
+
+    /// <summary>Whether classes explained after this one will take a backward from a graph kept on the batch.</summary>
+    private bool MoreClassesAfter => position < primed.Classes - 1;
+
+    /// <summary>
+    /// Whether a pass this context runs is kept for the classes after it: there are some, and none of them has begun
+    /// (the classes are explained in turn, so this is the newest).
+    /// </summary>
+    private bool KeepsForLater => MoreClassesAfter && position == primed.LastPosition;
+
     // For a batch of texts repeated once per class (ForClasses and its subsets): each row's text; otherwise null.
     private readonly int[]? textOfRow;
 
@@ -169,6 +183,28 @@ public sealed class AttributionContext
 
     private Tensor PrimedForward(LayerSite site)
     {
+        if (TappedForward(site) is not { } pass)
+        {
+            // A layer that runs several times (or not at all) is reported by the method's own pass, as before.
+            using (no_grad())
+            {
+                return Model.Module.call(Batch.Input).to(ScalarType.Float32);
+            }
+        }
+
+        primed.Gradient = (site, pass.Leaf, pass.Logits);
+        using (no_grad())
+        {
+            return pass.Logits.detach().to(ScalarType.Float32);
+        }
+    }
+
+    /// <summary>
+    /// A forward pass of the batch whose tensor at <paramref name="site"/> becomes a leaf, keeping its graph (the pass
+    /// <see cref="PathPass.Run"/> makes for a plain gradient, row for row); null when the layer did not run exactly once.
+    /// </summary>
+    private (Tensor Leaf, Tensor Logits)? TappedForward(LayerSite site)
+    {
         using var grad = enable_grad();
         Tensor? leaf = null;
         Tensor logits;
@@ -183,20 +219,7 @@ public sealed class AttributionContext
             calls = tap.Calls;
         }
 
-        if (calls != 1)
-        {
-            // A layer that runs several times (or not at all) is reported by the method's own pass, as before.
-            using (no_grad())
-            {
-                return Model.Module.call(Batch.Input).to(ScalarType.Float32);
-            }
-        }
-
-        primed.Gradient = (site, leaf!, logits);
-        using (no_grad())
-        {
-            return logits.detach().to(ScalarType.Float32);
-        }
+        return calls == 1 ? (leaf!, logits) : null;
     }
 
     /// <summary>
@@ -207,12 +230,31 @@ public sealed class AttributionContext
     /// </summary>
     internal (LrpPropagation.LrpForwardPass Pass, bool RetainGraph)? TakeLrpForward(LrpSettings settings)
     {
-        if (primed.Lrp is not { } p || p.Settings != settings)
+        if (primed.Lrp is { } p && p.Settings == settings)
+        {
+            return (p.Pass, primed.KeepAfter(this));
+        }
+
+        // Another LRP's pass, kept on the batch for the classes after the one that ran it (the first pass is one pass).
+        var keep = MoreClassesAfter;
+        if (primed.LaterLrp.TryGetValue(settings, out var later))
+        {
+            if (!keep)
+            {
+                primed.LaterLrp.Remove(settings);
+            }
+
+            return (later, keep);
+        }
+
+        if (!KeepsForLater)
         {
             return null;
         }
 
-        return (p.Pass, primed.KeepAfter(this));
+        var pass = LrpPropagation.Forward(Model.Module, Batch.Input, Model.WordEmbeddingPath, settings);
+        primed.LaterLrp[settings] = pass;
+        return (pass, true);
     }
 
     /// <summary>
@@ -362,6 +404,19 @@ public sealed class AttributionContext
                 var gradient = Gradients.OfOrZeros(Score(p.Logits).sum(), p.Leaf, retainGraph: keep);
                 pass = new LayerGradient(p.Leaf.detach(), gradient);
             }
+            else if (LaterGradientPass(site) is { } later)
+            {
+                // A pass kept on the batch for every class from the one that ran it: one backward each, the last frees it.
+                var keep = MoreClassesAfter;
+                if (!keep)
+                {
+                    primed.LaterGradients.Remove(site);
+                }
+
+                using var grad = enable_grad();
+                var gradient = Gradients.OfOrZeros(Score(later.Logits).sum(), later.Leaf, retainGraph: keep);
+                pass = new LayerGradient(later.Leaf.detach(), gradient);
+            }
             else
             {
                 pass = PathPass.Run(this, site, 1, null);
@@ -374,11 +429,50 @@ public sealed class AttributionContext
         return pass;
     }
 
+    /// <summary>
+    /// The pass a plain gradient at <paramref name="site"/> is kept for on the batch (run by an earlier class, or now,
+    /// when classes come after this one), or null: the gradient then has a pass of its own.
+    /// </summary>
+    private (Tensor Leaf, Tensor Logits)? LaterGradientPass(LayerSite site)
+    {
+        if (primed.LaterGradients.TryGetValue(site, out var later))
+        {
+            return later;
+        }
+
+        if (KeepsForLater && TappedForward(site) is { } tapped)
+        {
+            primed.LaterGradients[site] = tapped;
+            return tapped;
+        }
+
+        return null;
+    }
+
     /// <summary>The first forward pass's graph, kept for the method it was run for, until every class has used it.</summary>
     /// <param name="classes">The classes the batch is explained for, each by its own context.</param>
     private sealed class PrimedGraph(int classes)
     {
         private readonly HashSet<AttributionContext> served = [];
+        private int lastPosition;
+
+        /// <summary>The position of the newest context of the batch.</summary>
+        public int LastPosition => lastPosition;
+
+        /// <summary>For how many classes' contexts the graph is kept.</summary>
+        public int Classes => classes;
+
+        /// <summary>
+        /// Plain gradients' passes that were not the first pass, by site, kept from the class that ran one for the
+        /// classes after it (<see cref="MoreClassesAfter"/>).
+        /// </summary>
+        public Dictionary<LayerSite, (Tensor Leaf, Tensor Logits)> LaterGradients { get; } = [];
+
+        /// <summary>LRP passes that were not the first pass, by settings, kept as <see cref="LaterGradients"/> are.</summary>
+        public Dictionary<LrpSettings, LrpPropagation.LrpForwardPass> LaterLrp { get; } = [];
+
+        /// <summary>The position of a context made for another class (<see cref="ForClass"/>): the next.</summary>
+        public int NextPosition() => ++lastPosition;
 
         /// <summary>A plain gradient's pass: its site, the leaf there and the logits.</summary>
         public (LayerSite Site, Tensor Leaf, Tensor Logits)? Gradient { get; set; }

@@ -64,7 +64,8 @@ public static class MethodRunner
     /// Token-level attributions of every text by every method for several classes at once: result [m][t][c] is method m
     /// on text t for <paramref name="classes"/>[c]. Each batch is encoded and run forward once for all methods and
     /// classes; each gradient method then runs its own passes per class, except that the first forward pass also
-    /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class, and that
+    /// serves one method's (Gradient's and Gradient × Input's alike, or LRP's) with one backward per class, that the
+    /// other of these methods run their pass once, for the first class, and keep it for the others' backwards, and that
     /// Integrated Gradients, layer and neuron conductance, GradientSHAP and noise tunnels run each path point (or noisy
     /// copy) forward once for every class, with a backward per class.
     /// </summary>

@@ -132,7 +132,8 @@ public sealed class SharedPassTests
     /// <summary>
     /// Every class at once: the first pass's graph serves one backward per class. Gradient × Input and LRP (ε = 0, here
     /// gradient × input too) for both classes, by hand: (w_c·e_t) p S_c^(p−1). Gradient × Input, listed first, takes the
-    /// first pass; LRP then runs one pass per class.
+    /// first pass; LRP's own pass, run for the first class, is kept for the second (one backward each), and the other way
+    /// round with LRP first; a kept pass gives each class what a run for that class alone gives, bit for bit.
     /// </summary>
     [Fact]
     public void Every_class_takes_a_backward_from_the_same_first_pass()
@@ -146,7 +147,11 @@ public sealed class SharedPassTests
 
         module.ForwardCalls = 0;
         var both = MethodRunner.AttributeClasses(model, texts, [new GradientXInput(), LrpOf(epsilon: 0)], [0, 1], Options);
-        module.ForwardCalls.Should().Be(3, "Gradient × Input's pass is the prediction's and serves both classes; LRP runs one per class");
+        module.ForwardCalls.Should().Be(2, "Gradient × Input's pass is the prediction's and serves both classes; LRP's own pass, run for the first class, is kept for the second");
+
+        module.ForwardCalls = 0;
+        var lrpFirst = MethodRunner.AttributeClasses(model, texts, [LrpOf(epsilon: 0), new GradientXInput(), new LrpEpsilon { Epsilon = 0.1, Rules = lrp.Rules }], [0, 1], Options);
+        module.ForwardCalls.Should().Be(3, "LRP's pass is the prediction's; Gradient × Input's own pass and the other ε's, run for the first class, are kept for the second");
         for (var t = 0; t < texts.Length; t++)
         {
             foreach (var c in new[] { 0, 1 })
@@ -157,6 +162,13 @@ public sealed class SharedPassTests
                 lrpOnly[1][t][1 - c].Scores.Should().Equal(lrpOnly[0][t][1 - c].Scores);
                 both[0][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
                 both[1][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+
+                // A kept pass gives what a pass of the class's own gives, bit for bit (the same forward, one backward).
+                var alone = MethodRunner.AttributeAll(model, texts, [new GradientXInput(), new LrpEpsilon { Epsilon = 0.1, Rules = lrp.Rules }], Options with { Target = Target.Class(c) });
+                lrpFirst[0][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+                lrpFirst[1][t][c].Scores.Should().Equal(alone[0][t].Scores);
+                lrpFirst[2][t][c].Scores.Should().Equal(alone[1][t].Scores);
+                lrpFirst[2][t][c].ConvergenceDelta.Should().Be(alone[1][t].ConvergenceDelta);
             }
         }
     }
