@@ -133,7 +133,8 @@ public sealed partial class TextClassifier
         using var noGrad = no_grad();
         var ends = classifier.Tokenizer.Encode(string.Empty).Ids;
         var vocabulary = classifier.Tokenizer.VocabularySize;
-        var ids = Enumerable.Range(1, Rows).SelectMany(k => new[] { ends[0], (long)k * vocabulary / (Rows + 1) }.Concat(ends.Skip(1))).ToArray();
+        // The id between the tokenizer's opening and closing tokens (a tokenizer of the user's may add none).
+        var ids = Enumerable.Range(1, Rows).SelectMany(k => ends.Take(1).Append((long)k * vocabulary / (Rows + 1)).Concat(ends.Skip(1))).ToArray();
         var input = new ModelInput(tensor(ids, [Rows, ends.Length + 1]));
         var first = adapter.call(input);
         var second = adapter.call(input);

@@ -292,6 +292,26 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     /// mode: the classifier puts it in eval mode, so its logits are those of the model without dropout (the TorchSharp
     /// reference, 1e-6 as in the test above), call after call.
     /// </summary>
+    /// <summary>
+    /// A tokenizer that adds no special tokens (ids only, as a user's own may be) loads: the load's probe puts its one
+    /// id between whatever opening and closing tokens the tokenizer adds, none here. The script's logits for "3 4" are
+    /// those of the reference computation.
+    /// </summary>
+    [Fact]
+    public void A_tokenizer_without_special_tokens_loads_and_predicts()
+    {
+        var w = MakeWeights();
+        var path = WriteScript(w);
+        var tokenizer = new Attribution.Tests.Methods.IdsTokenizer(-1, -2, 0, Vocabulary.Length);
+        tokenizer.Encode(string.Empty).Ids.Should().BeEmpty();
+        using var classifier = TextClassifier.FromTorchScript(path, tokenizer, LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        using var scope = NewDisposeScope();
+        var embedded = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim).index_select(0, tensor(new long[] { 3, 4 })).unsqueeze(0);
+        var expected = Reference(w, embedded, ones(1, 2, dtype: ScalarType.Int64)).to(ScalarType.Float64).data<double>().ToArray();
+        classifier.Predict(["3 4"])[0].Logits.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-6);
+    }
+
     [Fact]
     public void A_script_saved_in_training_mode_runs_in_eval_mode()
     {
