@@ -34,9 +34,9 @@ internal static class BlackBoxBatches
     {
         var results = new Explanation[texts.Count];
         var uniform = Enumerable.Repeat(1.0 / predictor.Labels.Count, predictor.Labels.Count).ToArray();
-        var group = new List<int>();
+        // The texts of the group being gathered, each with the time its recorder run took.
+        var group = new List<(int Index, TimeSpan Planning)>();
         var planned = new HashSet<string>(StringComparer.Ordinal);
-        var planTime = new List<TimeSpan>();
         for (var i = 0; i < texts.Count; i++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -46,20 +46,19 @@ internal static class BlackBoxBatches
             explain(recorder, texts[i], uniform);
             if (group.Count > 0 && planned.Count + recorder.Asked.Count > limit)
             {
-                Finish(predictor, texts, group, planned, planTime, batchSize, cancellation, explain, results);
+                Finish(predictor, texts, group, planned, batchSize, cancellation, explain, results);
             }
 
-            group.Add(i);
+            group.Add((i, clock.Elapsed));
             planned.UnionWith(recorder.Asked);
-            planTime.Add(clock.Elapsed);
         }
 
-        Finish(predictor, texts, group, planned, planTime, batchSize, cancellation, explain, results);
+        Finish(predictor, texts, group, planned, batchSize, cancellation, explain, results);
         return results;
     }
 
     // Fetches the group's texts in shared calls, explains each of its texts against them, and empties the group.
-    private static void Finish(ITextPredictor predictor, IReadOnlyList<string> texts, List<int> group, HashSet<string> planned, List<TimeSpan> planTime,
+    private static void Finish(ITextPredictor predictor, IReadOnlyList<string> texts, List<(int Index, TimeSpan Planning)> group, HashSet<string> planned,
         int batchSize, CancellationToken cancellation, Func<ITextPredictor, string, double[], Explanation> explain, Explanation[] results)
     {
         var clock = Stopwatch.StartNew();
@@ -83,9 +82,8 @@ internal static class BlackBoxBatches
                 $"the predictor scored {rows.Count} distinct texts (the text itself and its perturbed texts, each once) in {calls} call(s) of at most {batchSize}")
             : string.Create(CultureInfo.InvariantCulture,
                 $"explained together with the call's other {group.Count - 1} text(s): the predictor scored their {rows.Count} distinct texts (the texts themselves and their perturbed texts, each once) in {calls} call(s) of at most {batchSize}; the time shown includes an equal share of those calls");
-        for (var g = 0; g < group.Count; g++)
+        foreach (var (i, planning) in group)
         {
-            var i = group[g];
             var view = new Fetched(predictor, rows);
             var own = Stopwatch.StartNew();
             var explanation = explain(view, texts[i], rows[texts[i]]);
@@ -96,12 +94,11 @@ internal static class BlackBoxBatches
                     $"{view.Texts} perturbed text(s) of this text were not foreseen and took {view.Calls} call(s) of their own"));
             }
 
-            results[i] = explanation with { Notes = [.. notes], Elapsed = planTime[g] + own.Elapsed + share };
+            results[i] = explanation with { Notes = [.. notes], Elapsed = planning + own.Elapsed + share };
         }
 
         group.Clear();
         planned.Clear();
-        planTime.Clear();
     }
 
     /// <summary>Answers every text with the same row and keeps the texts asked for (one more than <paramref name="limit"/> at most).</summary>

@@ -155,6 +155,7 @@ public sealed class PerturbationDefinitionTests
         var seen = new List<string>();
         var run = new ShapleyValueSampling { Samples = 200, Seed = 1, BatchSize = 16 }.Explain(Interacting(seen), [Text], Yes)[0];
         run.Notes.Should().Contain("the predictor scored 32 distinct texts (the text itself and its perturbed texts, each once) in 2 call(s) of at most 16");
+        run.Notes.Should().Contain("31 perturbed input(s) scored (1200 coalition(s) asked for; repeats are scored once)", "the calls are the shared note's, not counted again per text");
 
         // 5 features have 32 coalitions; 200 orders ask for 1,200. The full one is the original text, scored once for
         // the prediction and not again.
