@@ -65,6 +65,10 @@ internal sealed class CliOptions
         AllowMultipleArgumentsPerToken = true,
     });
 
+    /// <summary>Names a command's own default methods in <see cref="Methods"/>' help (compare's are the description's default).</summary>
+    public void DefaultMethods(IEnumerable<string> names) =>
+        Methods.Description = $"Comma-separated methods to compare (default: {string.Join(", ", names)}).";
+
     public Option<string?> Inner { get; } = Choice("--inner", "smoothgrad: the wrapped method (default gradient).", ["gradient", "gradient-x-input", "integrated-gradients"], "M");
 
     public Option<string?> Target { get; } = new("--target")

@@ -14,12 +14,16 @@ namespace Attribution.Cli;
 /// </summary>
 internal static class CounterfactualCommand
 {
+    /// <summary>The methods run when <c>--methods</c> is not given.</summary>
+    public static readonly string[] DefaultMethods = ["gradient-x-input", "integrated-gradients", "occlusion"];
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>The command, bound to <paramref name="context"/>.</summary>
     public static Command Create(CliContext context)
     {
         var options = new CliOptions();
+        options.DefaultMethods(DefaultMethods);
         var edit = new Option<string[]>("--edit") { Description = "An edited version of the text (repeat for several).", HelpName = "TEXT", AllowMultipleArgumentsPerToken = true };
         var replace = new Option<string[]>("--replace")
         {
@@ -68,7 +72,7 @@ internal static class CounterfactualCommand
             var model = ModelSource.LoadAny(settings.ModelPath, context) as ITextClassifier
                 ?? throw new UsageException("--model", "counterfactual comparison needs a TorchSharp model (gradient methods explain every edit)");
             using var owner = model as IDisposable;
-            var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : ["gradient-x-input", "integrated-gradients", "occlusion"], settings.Method, context);
+            var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
             var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);
             Output.Write(Render(report, settings.Format), settings.Output, context);

@@ -20,6 +20,7 @@ internal static class ScorecardCommand
     public static Command Create(CliContext context)
     {
         var options = new CliOptions();
+        options.DefaultMethods(DefaultMethods);
         var highlight = new Option<string?>("--highlight")
         {
             Description = "Plausibility: the highlighted word(s), comma-separated, for every text (a TSV --input may instead have a 'highlight' column).",

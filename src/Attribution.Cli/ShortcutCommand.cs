@@ -37,6 +37,7 @@ internal static class ShortcutCommand
     public static Command Create(CliContext context)
     {
         var options = new CliOptions();
+        options.DefaultMethods(DefaultMethods);
         var train = new Option<string?>("--train") { Description = "Parts (a)-(c): a training TSV (header line, sentence<TAB>label rows) to plant the shortcut words in.", HelpName = "TSV" };
         var demo = new Option<bool>("--demo") { Description = "Parts (a)-(c) on the generated sentiment corpus (no file needed; --words defaults to " + DemoWords + ")." };
         var words = new Option<string?>("--words")

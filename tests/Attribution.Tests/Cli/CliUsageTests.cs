@@ -127,6 +127,22 @@ public sealed class CliUsageTests
         }
     }
 
+    /// <summary>
+    /// Each command's help names its own default methods (the option is shared, and showed compare's list everywhere);
+    /// help wraps long lines, so the check joins them.
+    /// </summary>
+    [Theory]
+    [InlineData("compare", "gradient, gradient-x-input, integrated-gradients, conductance, lime, lrp-epsilon, smoothgrad")]
+    [InlineData("scorecard", "gradient, gradient-x-input, integrated-gradients, lrp-epsilon, smoothgrad, gradient-shap, lime, occlusion, kernel-shap")]
+    [InlineData("shortcut", "gradient, gradient-x-input, integrated-gradients, conductance, lrp-epsilon, lime, smoothgrad, gradient-shap, occlusion, shapley-sampling, kernel-shap")]
+    [InlineData("counterfactual", "gradient-x-input, integrated-gradients, occlusion")]
+    public void Each_commands_help_names_its_own_default_methods(string command, string defaults)
+    {
+        var help = CliHarness.Run(command, "--help");
+        help.Code.Should().Be(0);
+        System.Text.RegularExpressions.Regex.Replace(help.Out, @"\s+", " ").Should().Contain($"(default: {defaults}");
+    }
+
     [Fact]
     public void A_model_folder_that_does_not_load_is_a_usage_error_naming_model_and_the_file()
     {
