@@ -11,8 +11,9 @@ public sealed record ExplanationDocument
 {
     /// <summary>
     /// The newest format version this library reads and writes. Version 2 adds the optional per-result
-    /// <c>relevance_shares</c> and <c>surrogate</c>; the library reads versions 1 and 2 and writes each document in
-    /// the lowest version that carries it (<see cref="RequiredVersion"/>).
+    /// <c>relevance_shares</c> and <c>surrogate</c>, version 3 <c>head</c> and the sentence-pair fields, version 4
+    /// <c>kind</c>; the library reads versions 1 to 4 and writes each document in the lowest version that carries it
+    /// (<see cref="RequiredVersion"/>).
     /// </summary>
     public const int CurrentVersion = 4;
 
