@@ -110,6 +110,10 @@ public partial class MarkdownRendererTests
     [InlineData("jlord@a5c3785ed8d6a35868bc169f07e40e889087fd2e",
         "jlord<span>@</span>a5c378<span>5</span>ed8d6a<span>3</span>5868bc<span>1</span>69f07e<span>4</span>0e8890<span>8</span>7fd2e")]
     [InlineData("build 2024010 (v1234567)", "build 202401<span>0</span> (v1234567)")]
+    // Two SHAs in one text: each keeps its break. 13 hex digits: only the 7th is wrapped, not the space after them.
+    [InlineData("a5c3785 or 1234567", "a5c378<span>5</span> or 123456<span>7</span>")]
+    [InlineData("a5c3785ed8d6a x", "a5c378<span>5</span>ed8d6a x")]
+    [InlineData("a5c3785ed8d6a", "a5c378<span>5</span>ed8d6a")]
     public void Mentions_issue_references_and_commit_shas_stay_literal_text(string text, string escaped)
     {
         MarkdownRenderer.Escape(text).Should().Be(escaped);
@@ -129,6 +133,7 @@ public partial class MarkdownRendererTests
     [InlineData("code 123456 and 12345678901234567890123456789012345678901")]
     [InlineData("x1234567 abc1234g 1234567x")]
     [InlineData("sigh-2 and GH- 2")]
+    [InlineData("it ends in GH-")]
     public void Ordinary_text_is_not_touched_by_the_autolink_and_emoji_escapes(string text)
     {
         MarkdownRenderer.Escape(text).Should().Be(text);
