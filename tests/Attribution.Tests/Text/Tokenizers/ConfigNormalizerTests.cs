@@ -105,4 +105,14 @@ public class ConfigNormalizerTests
         // Case kept, accents stripped: "Cafe" is not in the vocabulary.
         Words(tokenizer, "The Caf\u00e9").Should().Equal("The", "[UNK]");
     }
+    [Fact]
+    public void Config_differing_in_all_three_replaces_all_three()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir, Normalizer(lowercase: true, stripAccents: true, chinese: true),
+            """{"do_lower_case": false, "strip_accents": false, "tokenize_chinese_chars": false}""");
+
+        // Rebuilt with case and accents kept and CJK not set apart.
+        Words(tokenizer, "The Caf\u00e9 東京").Should().Equal("The", "Caf\u00e9", "東京");
+    }
 }
