@@ -282,20 +282,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             masks = given;
         }
 
-        var keptMasks = new List<bool[]>(masks.Count);
-        var texts = new List<string>(masks.Count);
-        foreach (var mask in masks)
-        {
-            var perturbed = Perturb(text, features, mask, tokenizer);
-            if (string.IsNullOrWhiteSpace(perturbed))
-            {
-                continue;
-            }
-
-            keptMasks.Add(mask.ToArray());
-            texts.Add(perturbed);
-        }
-
+        var (keptMasks, texts) = PerturbedTexts(text, features, masks, tokenizer);
         if (texts.Count == 0)
         {
             throw new InvalidOperationException("every perturbed text is empty: with removal, keep at least one feature (or use masking)");
@@ -355,6 +342,34 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
     }
 
+    /// <summary>The masks whose perturbed text is not blank, and those texts (a blank one is never sent to the model).</summary>
+    private (List<bool[]> Masks, List<string> Texts) PerturbedTexts(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>> masks, ITokenizer? tokenizer)
+    {
+        var keptMasks = new List<bool[]>(masks.Count);
+        var texts = new List<string>(masks.Count);
+        foreach (var mask in masks)
+        {
+            var perturbed = Perturb(text, features, mask, tokenizer);
+            if (!string.IsNullOrWhiteSpace(perturbed))
+            {
+                keptMasks.Add(mask.ToArray());
+                texts.Add(perturbed);
+            }
+        }
+
+        return (keptMasks, texts);
+    }
+
+    /// <summary>
+    /// The perturbed texts a black box's run on <paramref name="text"/> will send (its masks come from the seed alone),
+    /// without the run's fit; none for a text the run will refuse.
+    /// </summary>
+    private IEnumerable<string> PlanBlackBox(string text)
+    {
+        var features = SplitFeatures(text);
+        return features.Count == 0 ? [] : PerturbedTexts(text, features, SampleMasks(features.Count), null).Texts;
+    }
+
     private IReadOnlyList<Explanation> AttributeAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions? options)
     {
         options ??= new AttributionOptions();
@@ -364,7 +379,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             // The texts and all their perturbed texts go to the predictor together, in full calls: a remote predictor
             // pays a round trip for each call.
             return Internal.BlackBoxBatches.Explain(predictor, texts, BatchSize, options.Cancellation,
-                (view, text, probabilities) => ExplainBlackBox(view, text, probabilities, options));
+                (view, text, probabilities) => ExplainBlackBox(view, text, probabilities, options), plan: PlanBlackBox);
         }
 
         return texts.Select((text, i) => ExplainModel(model, text, i, options)).ToList();

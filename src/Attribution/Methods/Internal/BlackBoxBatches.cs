@@ -26,11 +26,12 @@ internal static class BlackBoxBatches
     /// <summary>
     /// Explains every text with <paramref name="explain"/> (one text's run against a predictor, given the text's own
     /// probabilities), the predictor's calls shared by all texts as described above. Each explanation gets a note of
-    /// the shared calls and an equal share of their time in <see cref="Explanation.Elapsed"/>. <paramref name="limit"/>
-    /// (tests) replaces <see cref="Limit"/>.
+    /// the shared calls and an equal share of their time in <see cref="Explanation.Elapsed"/>. A method that can list a
+    /// text's perturbed texts more cheaply than a run against the recorder (LIME: without its fit) gives
+    /// <paramref name="plan"/>, used instead of that run. <paramref name="limit"/> (tests) replaces <see cref="Limit"/>.
     /// </summary>
     public static IReadOnlyList<Explanation> Explain(ITextPredictor predictor, IReadOnlyList<string> texts, int batchSize, CancellationToken cancellation,
-        Func<ITextPredictor, string, double[], Explanation> explain, int limit = Limit)
+        Func<ITextPredictor, string, double[], Explanation> explain, Func<string, IEnumerable<string>>? plan = null, int limit = Limit)
     {
         var results = new Explanation[texts.Count];
         var uniform = Enumerable.Repeat(1.0 / predictor.Labels.Count, predictor.Labels.Count).ToArray();
@@ -43,7 +44,15 @@ internal static class BlackBoxBatches
             var clock = Stopwatch.StartNew();
             var recorder = new Recorder(predictor.Labels, uniform, limit);
             recorder.PredictProbabilities([texts[i]]);
-            explain(recorder, texts[i], uniform);
+            if (plan is null)
+            {
+                explain(recorder, texts[i], uniform);
+            }
+            else
+            {
+                recorder.PredictProbabilities(plan(texts[i]).ToArray());
+            }
+
             if (group.Count > 0 && planned.Count + recorder.Asked.Count > limit)
             {
                 Finish(predictor, texts, group, planned, batchSize, cancellation, explain, results);

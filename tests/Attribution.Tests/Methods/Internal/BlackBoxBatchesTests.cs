@@ -107,6 +107,29 @@ public sealed class BlackBoxBatchesTests
         results.Should().OnlyContain(r => r.Notes.SequenceEqual(new[] { "the method's own note", "the predictor scored 3 distinct texts (the text itself and its perturbed texts, each once) in 1 call(s) of at most 100" }));
     }
 
+    /// <summary>
+    /// With a plan (a method that lists a text's perturbed texts itself), the recorder run is skipped: each text is
+    /// explained once, and what the plan leaves out ("hot+2") is fetched by a call of its own.
+    /// </summary>
+    [Fact]
+    public void A_plan_replaces_the_recorder_run()
+    {
+        var calls = new List<string[]>();
+        var runs = 0;
+        var results = BlackBoxBatches.Explain(Predictor(calls), ["hot", "cold"], batchSize: 100, CancellationToken.None, (view, text, own) =>
+        {
+            runs++;
+            return Adaptive(view, text, own);
+        }, plan: text => text == "hot" ? ["hot+1"] : ["cold+1", "cold+2"]);
+
+        runs.Should().Be(2);
+        calls.Should().HaveCount(3);
+        calls[0].Should().Equal(["hot", "cold", "hot+1", "cold+1", "cold+2"]);
+        calls[1].Should().Equal(["hot+2"]);
+        calls[2].Should().Equal(["hot+again"]);
+        results[0].Scores.Should().Equal([0, 0.9, 0.9, 10.9, 0]);
+    }
+
     /// <summary>Cancelled while the first text is planned: the second is never planned, and nothing is sent.</summary>
     [Fact]
     public void Cancelling_during_planning_stops_before_the_next_text()
