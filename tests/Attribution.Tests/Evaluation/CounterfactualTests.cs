@@ -108,6 +108,12 @@ public sealed class CounterfactualTests
             vote.Prediction.Should().Be("politics");
             vote.OriginalLabelProbability.Should().BeApproximately(Sigmoid(2.0 / 3), 1e-6);
             vote.Flipped.Should().BeFalse();
+
+            // The same logits under a softmax head: one class is predicted, so an edit flips when the top class changes.
+            using var single = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["sports", "politics"]);
+            var softmax = Counterfactuals.Compare(single, "goal", ["dull", "vote"], [new Occlusion()]);
+            softmax.Edits[0].Flipped.Should().BeFalse("dull: sports is still the top class, though its logit is below 0");
+            softmax.Edits[1].Flipped.Should().BeTrue("vote: politics is now the top class, though sports' logit is still above 0");
         }
         finally
         {
