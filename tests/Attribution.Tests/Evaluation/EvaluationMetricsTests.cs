@@ -140,6 +140,16 @@ public sealed class EvaluationMetricsTests : IDisposable
         var sufficiency = RationaleRemoval.Sufficiency(model, Explained(model, [0.1, 0.3, 0.05, 0.02, 0.9], signed: false));
         sufficiency.Value.Should().BePositive();
         sufficiency.Note.Should().NotContain("negative");
+
+        // Signed scores of the same order pick the same rationales: the same value, a note without the unsigned clause.
+        var signed = RationaleRemoval.Comprehensiveness(model, Explained(model, [0.1, 0.3, 0.05, 0.02, 0.9], signed: true));
+        signed.Value.Should().Be(result.Value);
+        signed.Note.Should().EndWith("; negative: removing the rationale raised the explained output on average (the difference is not clamped, as in ERASER and ferret): the top-scored tokens work against it");
+
+        // Ranking the tokens that favour the class first (a, c, d), the rationale alone scores above the whole text.
+        var favouring = RationaleRemoval.Sufficiency(model, Explained(model, [0.9, 0.02, 0.8, 0.7, 0.01], signed: true));
+        favouring.Value.Should().BeNegative();
+        favouring.Note.Should().EndWith("; negative: the rationale alone gives a higher explained output than the whole text on average (the difference is not clamped, as in ERASER and ferret)");
     }
 
     [Fact]
