@@ -71,6 +71,20 @@ public sealed class ScorecardTests : IDisposable
             MethodAgreement.Between(new GradientXInput().Explain(model, texts[0], options), new Occlusion().Explain(model, texts[0], options), Granularity.Words), 1e-12);
         report.Rows.Should().AllSatisfy(row => row.Notes.Should().Contain(
             "agreement is over 1 of 2 (method, text) comparisons: undefined (NaN) on the others (fewer than two words, or constant scores)"));
+
+        // Three methods: each row compares with the two others on both texts, 4 comparisons. On this model (a mean of
+        // the embeddings) Gradient's scores are constant (every token's gradient is the same), so ρ with Gradient is
+        // undefined too: Gradient × Input and occlusion agree on 1 of 4 (each other, on the long text), Gradient on none.
+        // With every comparison defined (no one-word text, no Gradient), no agreement note.
+        var three = Scorecard.Run(model, texts, [new GradientXInput(), new Occlusion(), new Gradient()], settings: settings);
+        foreach (var row in three.Rows.Take(2))
+        {
+            row.Notes.Should().Contain("agreement is over 1 of 4 (method, text) comparisons: undefined (NaN) on the others (fewer than two words, or constant scores)");
+        }
+
+        three.Rows[2].Notes.Should().Contain("agreement is undefined on every text (fewer than two words, or constant scores)");
+        var defined = Scorecard.Run(model, [texts[0], "a dull film"], [new GradientXInput(), new Occlusion()], settings: settings);
+        defined.Rows.Should().AllSatisfy(row => row.Notes.Should().NotContain(n => n.StartsWith("agreement", StringComparison.Ordinal)));
     }
 
     [Fact]
