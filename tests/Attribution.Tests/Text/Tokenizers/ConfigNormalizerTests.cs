@@ -105,6 +105,7 @@ public class ConfigNormalizerTests
         // Case kept, accents stripped: "Cafe" is not in the vocabulary.
         Words(tokenizer, "The Caf\u00e9").Should().Equal("The", "[UNK]");
     }
+
     [Fact]
     public void Config_differing_in_all_three_replaces_all_three()
     {
