@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using Attribution.Methods.Attention;
 using Attribution.Methods.Internal;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
@@ -55,6 +56,20 @@ public sealed class AttributionContext
                 Logits = pass.Logits.detach().to(ScalarType.Float32);
             }
         }
+        else if (firstPass is FirstPass.AttentionProbabilities maps)
+        {
+            // Attention rollout's own pass (with its graph for the gradient-weighted rule): its logits make the
+            // prediction, and its attention probabilities are kept for rollout.
+            using (maps.WithGradients ? enable_grad() : no_grad())
+            {
+                var (logits, attention) = AttentionCapture.Run(model, maps.Modules, batch.Input);
+                keptAttention = new KeptAttention(logits, attention, maps.WithGradients);
+                using (no_grad())
+                {
+                    Logits = logits.detach().to(ScalarType.Float32);
+                }
+            }
+        }
         else
         {
             // Only the logits are read (unless a hook of the caller's reads a layer): the prediction needs no more.
@@ -90,6 +105,7 @@ public sealed class AttributionContext
         position = primed.NextPosition();
         Batch = shared.Batch;
         Options = shared.Options with { Target = Target.Class(target) };
+        keptAttention = shared.keptAttention;
         Logits = shared.Logits;
         LogitRows = shared.LogitRows;
         ProbabilityRows = shared.ProbabilityRows;
@@ -131,6 +147,13 @@ public sealed class AttributionContext
         {
             textOfRow = texts;
             SharedTexts = TextSharing.Of(texts);
+        }
+
+        // The rows a pass over this batch runs are the whole batch's, in order (ForClasses): its first pass serves them.
+        var passRows = SharedTexts is { } sharing ? sharing.Representatives.Select(r => rows[r]) : rows;
+        if (whole.textOfRow is null && passRows.SequenceEqual(Enumerable.Range(0, whole.Size)))
+        {
+            keptAttention = whole.keptAttention;
         }
     }
 
@@ -180,6 +203,18 @@ public sealed class AttributionContext
 
     // The first forward pass's graph (see the constructor), shared with this batch's contexts for other classes.
     private readonly PrimedGraph primed;
+
+    // The attention probabilities the first forward pass kept for attention rollout, shared with the contexts whose
+    // passes run the same rows; null when the first pass was another method's.
+    private readonly KeptAttention? keptAttention;
+
+    /// <summary>
+    /// The logits and attention probabilities of the batch's first forward pass, when it kept them for attention
+    /// rollout (<see cref="FirstPass.AttentionProbabilities"/>) with the same <paramref name="withGradients"/>, for a
+    /// pass over this context's distinct texts (<see cref="PassRows"/>): once per batch, then null (a later asker runs
+    /// its own pass).
+    /// </summary>
+    internal (Tensor Logits, IReadOnlyList<Tensor> Attention)? TakeFirstPassAttention(bool withGradients) => keptAttention?.Take(withGradients);
 
     private Tensor PrimedForward(LayerSite site)
     {
@@ -495,6 +530,24 @@ public sealed class AttributionContext
             Gradient = null;
             Lrp = null;
             return false;
+        }
+    }
+
+    /// <summary>The first pass's logits and attention probabilities, handed to the first method that asks with the same gradient setting.</summary>
+    private sealed class KeptAttention(Tensor logits, IReadOnlyList<Tensor> attention, bool withGradients)
+    {
+        private bool taken;
+
+        public (Tensor Logits, IReadOnlyList<Tensor> Attention)? Take(bool gradients)
+        {
+            if (taken || gradients != withGradients)
+            {
+                return null;
+            }
+
+            // A graph serves one backward (or one backward per class, by the taker): it is handed out once.
+            taken = true;
+            return (logits, attention);
         }
     }
 

@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using Attribution.Methods.Internal;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -56,6 +57,11 @@ public sealed class AttentionRollout : TextAttributor
     internal override bool SharesPathsAcrossClasses => true;
 
     /// <inheritdoc />
+    /// <remarks>Rollout's pass makes the prediction: a text runs forward once, not once more to be predicted.</remarks>
+    internal override FirstPass? SharedFirstPass(ITextClassifier model) =>
+        new FirstPass.AttentionProbabilities(AttentionCapture.Modules(model, Name), GradientWeighted);
+
+    /// <inheritdoc />
     protected override MethodOutput Attribute(AttributionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -68,7 +74,7 @@ public sealed class AttentionRollout : TextAttributor
         if (!GradientWeighted)
         {
             using var noGrad = no_grad();
-            var (_, attention) = AttentionCapture.Run(context.Model, modules, input);
+            var (_, attention) = context.TakeFirstPassAttention(withGradients: false) ?? AttentionCapture.Run(context.Model, modules, input);
             scores = FromFirstPosition(attention, null);
             if (sharing is not null)
             {
@@ -79,7 +85,7 @@ public sealed class AttentionRollout : TextAttributor
         else
         {
             using var grad = enable_grad();
-            var (logits, attention) = AttentionCapture.Run(context.Model, modules, input);
+            var (logits, attention) = context.TakeFirstPassAttention(withGradients: true) ?? AttentionCapture.Run(context.Model, modules, input);
             if (sharing is null)
             {
                 scores = FromFirstPosition(attention, Engine.Gradients.Of([context.Score(logits).sum()], attention.ToList()));

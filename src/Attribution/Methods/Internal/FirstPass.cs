@@ -32,4 +32,10 @@ internal abstract record FirstPass
 
     /// <summary>LRP's relevance pass with these settings (<see cref="LrpEpsilon"/>), from the target logit.</summary>
     public sealed record Lrp(LrpSettings Settings) : FirstPass;
+
+    /// <summary>
+    /// A pass that keeps the attention probabilities of these <paramref name="Modules"/> (attention rollout), in the
+    /// autograd graph when <paramref name="WithGradients"/> (the gradient-weighted rule), otherwise without gradients.
+    /// </summary>
+    public sealed record AttentionProbabilities(IReadOnlyList<TorchSharp.torch.nn.Module> Modules, bool WithGradients) : FirstPass;
 }

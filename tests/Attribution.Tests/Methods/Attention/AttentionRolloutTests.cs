@@ -230,7 +230,7 @@ public sealed class AttentionRolloutTests : IDisposable
     /// default): the maps are refused, naming the module in training mode, as every explanation is.
     /// </summary>
     /// <summary>
-    /// Every class at once: each batch runs forward once for the prediction and once for rollout, whatever the number of
+    /// Every class at once: each batch runs forward once, rollout's pass making the prediction, whatever the number of
     /// classes (a call per class ran rollout's pass per class), with one backward per class for the gradient-weighted
     /// rule; each class's scores equal its own call's bit for bit (the same pass on the same rows; plain rollout does
     /// not depend on the class at all).
@@ -247,7 +247,7 @@ public sealed class AttentionRolloutTests : IDisposable
         using var forwards = new Attribution.Tests.Methods.ForwardCounter(model);
         var all = MethodRunner.AttributeClasses(model, texts, [rollout], [1, 0], options);
 
-        forwards.Calls.Should().Be(2, "one batch: the prediction's pass and rollout's, for both classes");
+        forwards.Calls.Should().Be(1, "one batch: rollout's pass makes the prediction, for both classes");
         for (var c = 0; c < 2; c++)
         {
             var alone = rollout.Attribute(model, texts, options with { Target = Target.Class(c == 0 ? 1 : 0) });
@@ -261,6 +261,36 @@ public sealed class AttentionRolloutTests : IDisposable
 
         // The gradient weights make the classes differ, so a row given another class's rollout would fail above.
         texts.Select((_, t) => all[0][t][0].Scores.SequenceEqual(all[0][t][1].Scores)).Should().AllBeEquivalentTo(!gradientWeighted);
+    }
+
+    /// <summary>
+    /// Rollout's pass is the batch's first: one forward pass per batch (before, a logits-only pass made the prediction
+    /// and rollout ran its own), with the scores rollout gives when another method took the first pass and rollout ran
+    /// its own (Gradient first), bit for bit: the same pass over the same rows. Two batches of two texts: two passes.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Rollout_runs_each_batch_forward_once_its_pass_making_the_prediction(bool gradientWeighted)
+    {
+        using var model = Bert(layers: 2, heads: 2, seed: 9);
+        string[] texts = ["a dull film", "superb cast", "a superb film a dull cast", "dull"];
+        var options = new AttributionOptions { BatchSize = 2 };
+        var rollout = new AttentionRollout { GradientWeighted = gradientWeighted };
+        using var forwards = new Attribution.Tests.Methods.ForwardCounter(model);
+        var alone = rollout.Attribute(model, texts, options);
+
+        forwards.Calls.Should().Be(2, "two batches, one pass each");
+        forwards.Reset();
+        var afterGradient = MethodRunner.AttributeAll(model, texts, [new Gradient(), rollout], options)[1];
+        forwards.Calls.Should().Be(4, "Gradient's pass makes each batch's prediction, and rollout runs its own");
+        for (var t = 0; t < texts.Length; t++)
+        {
+            alone[t].Target.Should().Be(afterGradient[t].Target);
+            alone[t].Scores.Should().Equal(afterGradient[t].Scores);
+            alone[t].Probabilities.Should().Equal(afterGradient[t].Probabilities, (a, b) => Math.Abs(a - b) <= 1e-6,
+                "the prediction from rollout's full pass and from Gradient's logits-only one agree to float32 rounding");
+        }
     }
 
     [Fact]
