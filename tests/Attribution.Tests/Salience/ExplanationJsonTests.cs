@@ -431,6 +431,10 @@ public class ExplanationJsonTests
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0]: [0, 12] is not a span of the 9-character text*");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 4] }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 4 is out of range for 4 tokens*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 2] }, e.Words[1]] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 2's offsets [5, 9] lie outside the word's [0, 4] ('good')*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [2, 3] }] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices: token 3 has no offsets (a special token), so it lies in no word");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [] }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices is empty: a word covers at least one token; leave out a word that has none");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Segment = 1 }] }))
@@ -457,6 +461,12 @@ public class ExplanationJsonTests
         FluentActions.Invoking(() => Write(e with { Offsets = [null, (0, 4), (6, 5), null] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].offsets[2]: [6, 5] is not a span*");
         ExplanationJson.Parse(Write(e with { Offsets = [null, (0, 4), (4, 4), null], Words = [] })).Results.Single().Offsets[2].Should().Be((4, 4));
+
+        // A token that starts in the space before its word (byte-level BPE without trim_offsets: "Ġfilm" at [4, 9]) is
+        // the word's; written and read back.
+        var untrimmed = SalienceLayer.AggregateWords(e with { Offsets = [null, (0, 4), (4, 9), null] }, WordAggregation.Sum);
+        untrimmed.Words[1].TokenIndices.Should().Equal([2], "the precondition: the salience layer put Ġfilm in 'film'");
+        ExplanationJson.Parse(Write(untrimmed)).Results.Single().Words.Should().BeEquivalentTo(untrimmed.Words);
 
         // The target is one of the logits' classes.
         foreach (var target in new[] { -1, e.Logits.Length })
@@ -539,6 +549,10 @@ public class ExplanationJsonTests
     [InlineData("word token out of range", "at $.results[0].words[0].token_indices[0]: token 10 is out of range for 4 tokens")]
     [InlineData("word without tokens", "at $.results[0].words[1].token_indices: the list is empty: a word covers at least one token; leave out a word that has none")]
     [InlineData("word text not at its offsets", "at $.results[0].words[1].text: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')")]
+    [InlineData("word token of the next word", "at $.results[0].words[0].token_indices[1]: token 2's offsets [5, 9] lie outside the word's [0, 4] ('good'): a word's tokens start inside it, or in the whitespace just before it and reach into it")]
+    [InlineData("word token of the word before", "at $.results[0].words[1].token_indices[0]: token 1's offsets [0, 4] lie outside the word's [5, 9] ('film')")]
+    [InlineData("word token reaching in from the word before", "at $.results[0].words[1].token_indices[0]: token 2's offsets [3, 9] lie outside the word's [5, 9] ('film')")]
+    [InlineData("word special token", "at $.results[0].words[1].token_indices[1]: token 3 has no offsets (a special token), so it lies in no word")]
     [InlineData("null text", "at $.results[0].text: expected a string, found null")]
     [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
     public void Reading_a_broken_document_fails_naming_the_path(string mutation, string message)
@@ -610,6 +624,15 @@ public class ExplanationJsonTests
         node["results"]![0]!["words"]![2]!["token_indices"] = new JsonArray(1, 4);
         var read = () => ExplanationJson.Parse(node.ToJsonString());
         read.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].words[2].token_indices[0]: token 1 is in segment 0, but the word is in segment 1*");
+
+        // A token with offsets but no segment is the first text's (Explanation.SegmentOf): "cc"'s token 4 without its
+        // segment has offsets [0, 2] into "aa bb", so no word of text_pair holds it.
+        node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
+        node["results"]![0]!["segments"]![4] = null;
+        var unsegmented = () => ExplanationJson.Parse(node.ToJsonString());
+        unsegmented.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].words[2].token_indices[0]: token 4 (offsets [0, 2]) is in segment 0, but the word is in segment 1");
+        var writeUnsegmented = () => ExplanationJson.Serialize(ExplanationDocument.For([pair with { Segments = [null, 0, 0, null, null, null] }]));
+        writeUnsegmented.Should().Throw<ArgumentException>().WithMessage("results[0].words[2].token_indices: token 4 (offsets [0, 2]) is in segment 0, but the word is in segment 1");
     }
 
     [Theory]
@@ -702,6 +725,10 @@ public class ExplanationJsonTests
             case "word token out of range": result["words"]![0]!["token_indices"]![0] = 10; break;
             case "word without tokens": result["words"]![1]!["token_indices"] = new JsonArray(); break;
             case "word text not at its offsets": result["words"]![1]!["text"] = "fill"; break;
+            case "word token of the next word": result["words"]![0]!["token_indices"] = new JsonArray(1, 2); break;
+            case "word token of the word before": result["words"]![1]!["token_indices"] = new JsonArray(1); break;
+            case "word token reaching in from the word before": result["offsets"]![2] = new JsonArray(3, 9); break;
+            case "word special token": result["words"]![1]!["token_indices"] = new JsonArray(2, 3); break;
             case "null text": result["text"] = null; break;
             case "string score": result["scores"]![0] = "0.5"; break;
             default: throw new ArgumentException(mutation);
@@ -714,6 +741,20 @@ public class ExplanationJsonTests
     internal static void AssertIdentical(Explanation actual, Explanation expected)
     {
         actual.Text.Should().Be(expected.Text);
+        actual.TextPair.Should().Be(expected.TextPair);
+        actual.Head.Should().Be(expected.Head);
+        actual.TokenTypeIds.IsDefaultOrEmpty.Should().Be(expected.TokenTypeIds.IsDefaultOrEmpty);
+        if (!expected.TokenTypeIds.IsDefaultOrEmpty)
+        {
+            actual.TokenTypeIds.Should().Equal(expected.TokenTypeIds);
+        }
+
+        actual.Segments.IsDefaultOrEmpty.Should().Be(expected.Segments.IsDefaultOrEmpty);
+        if (!expected.Segments.IsDefaultOrEmpty)
+        {
+            actual.Segments.Should().Equal(expected.Segments);
+        }
+
         actual.Model.Should().Be(expected.Model);
         actual.Method.Should().Be(expected.Method);
         actual.Kind.Should().Be(expected.Kind);
@@ -752,7 +793,7 @@ public class ExplanationJsonTests
         for (var w = 0; w < expected.Words.Count; w++)
         {
             var (x, y) = (actual.Words[w], expected.Words[w]);
-            (x.Text, x.Start, x.End, BitConverter.DoubleToInt64Bits(x.Score)).Should().Be((y.Text, y.Start, y.End, BitConverter.DoubleToInt64Bits(y.Score)));
+            (x.Text, x.Segment, x.Start, x.End, BitConverter.DoubleToInt64Bits(x.Score)).Should().Be((y.Text, y.Segment, y.Start, y.End, BitConverter.DoubleToInt64Bits(y.Score)));
             x.TokenIndices.Should().Equal(y.TokenIndices);
         }
 

@@ -361,6 +361,11 @@ public static class ExplanationJson
                 {
                     throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is in segment {tokenSegment}, but the word is in segment {word.Segment}");
                 }
+
+                if (TokenOutsideWord(i, e.Offsets[i], e.SegmentOf(i), word.Segment, source, word.Start, word.End) is { } outside)
+                {
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: {outside}");
+                }
             }
         }
 
@@ -368,6 +373,38 @@ public static class ExplanationJson
         {
             CheckText(e.Notes[i], $"{at}.notes[{i}]");
         }
+    }
+
+    /// <summary>
+    /// Why token <paramref name="token"/> cannot be one of the tokens of the word at [<paramref name="start"/>,
+    /// <paramref name="end"/>) of <paramref name="text"/> (the word's segment's text), or null when it can. It is the rule
+    /// <see cref="SalienceLayer.AggregateWords"/> puts tokens into words by (<see cref="Text.WordSpans.OfToken"/>): a
+    /// token with an offset in the word's text that starts inside the word, or that starts in the whitespace just before
+    /// it and reaches into it (byte-level BPE without <c>trim_offsets</c>: <c>Ġbig</c>). Byte-level pieces of one
+    /// character share its offset and so its word; a special token (no offset) and a token of the other text of a pair
+    /// are in no word of this text.
+    /// </summary>
+    /// <remarks><paramref name="tokenSegment"/> is the text the token's offset indexes (<see cref="Explanation.SegmentOf"/>).</remarks>
+    private static string? TokenOutsideWord(int token, (int Start, int End)? offset, int? tokenSegment, int wordSegment, string text, int start, int end)
+    {
+        if (offset is not { } span)
+        {
+            return $"token {token} has no offsets (a special token), so it lies in no word";
+        }
+
+        if (tokenSegment != wordSegment)
+        {
+            return $"token {token} (offsets [{span.Start}, {span.End}]) is in segment {tokenSegment}, but the word is in segment {wordSegment}";
+        }
+
+        // The word alone as the span list: the token starts in it, or before it and ends past its start; and when it
+        // starts before, only whitespace lies between (else the writer gave it to the word it starts in, or to none).
+        var reaches = Text.WordSpans.OfToken([(start, end)], span) == 0
+            && (span.Start >= start || text.AsSpan(span.Start, start - span.Start).IsWhiteSpace());
+        return reaches
+            ? null
+            : $"token {token}'s offsets [{span.Start}, {span.End}] lie outside the word's [{start}, {end}] ('{text[start..end]}'): "
+                + "a word's tokens start inside it, or in the whitespace just before it and reach into it";
     }
 
     /// <summary>Why a word's text is not the text at its offsets, or null when it is.</summary>
@@ -848,7 +885,7 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
                 surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
             }
-            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, n));
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, offsets));
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
             if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
@@ -893,7 +930,8 @@ public static class ExplanationJson
         }
 
         // segments: each token's segment (empty for a single text, whose tokens are all the text's).
-        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, int tokenCount)
+        // offsets: each token's offset (null for a special token), in the text its segment names.
+        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, (int Start, int End)?[] offsets)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, WordProperties);
@@ -907,15 +945,23 @@ public static class ExplanationJson
 
             for (var i = 0; i < indices.Length; i++)
             {
-                if (indices[i] < 0 || indices[i] >= tokenCount)
+                if (indices[i] < 0 || indices[i] >= offsets.Length)
                 {
-                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is out of range for {tokenCount} tokens");
+                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is out of range for {offsets.Length} tokens");
                 }
 
                 // A word of one text made of the other text's tokens would mix the two texts' scores.
                 if (segments.Length > 0 && segments[indices[i]] is { } tokenSegment && tokenSegment != segment)
                 {
                     throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is in segment {tokenSegment}, but the word is in segment {segment}");
+                }
+
+                // A word made of tokens that lie elsewhere would score text it does not hold (and a writer never makes one).
+                var offset = offsets[indices[i]];
+                int? effectiveSegment = offset is null ? null : segments.Length > 0 ? segments[indices[i]] ?? 0 : 0;
+                if (TokenOutsideWord(indices[i], offset, effectiveSegment, segment, segment == 1 ? textPair! : text, start, end) is { } outside)
+                {
+                    throw Fail($"{at}.token_indices[{i}]", outside);
                 }
             }
 

@@ -77,9 +77,12 @@ public sealed class UntrimmedOffsetsTests : IDisposable
     }
 
     /// <summary>A copy of the model folder whose tokenizer.json says trim_offsets: false.</summary>
-    private string Untrimmed(string folder)
+    private string Untrimmed(string folder) => UntrimmedCopy(folder, root);
+
+    /// <summary>A copy of the model in <paramref name="folder"/>, under <paramref name="under"/>, whose tokenizer.json says <c>trim_offsets: false</c>.</summary>
+    internal static string UntrimmedCopy(string folder, string under)
     {
-        var copy = Path.Combine(root, "untrimmed");
+        var copy = Path.Combine(under, "untrimmed");
         Directory.CreateDirectory(copy);
         foreach (var file in Directory.GetFiles(folder))
         {
