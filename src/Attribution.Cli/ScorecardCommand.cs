@@ -51,6 +51,20 @@ internal static class ScorecardCommand
             CompareCommand.CheckOptionsUsed(names, settings.Method);
             var texts = TextInputs.Read(settings.Texts, settings.Input, context);
             var highlights = EvaluateCommand.Highlights(parse.GetValue(highlight), settings.Input, texts.Count, context);
+            UsageException HighlightError(ArgumentException e) => new(parse.GetValue(highlight) is null ? "--input" : "--highlight", CliApp.UsageMessage(e));
+            if (highlights is not null)
+            {
+                // Before the model loads and any method runs: a word missing from a text is known from the texts alone.
+                try
+                {
+                    Plausibility.CheckHighlighted(texts, highlights);
+                }
+                catch (ArgumentException e) when (e.ParamName == "highlighted")
+                {
+                    throw HighlightError(e);
+                }
+            }
+
             var model = ModelSource.LoadAny(settings.ModelPath, context);
             using var owner = model as IDisposable;
             TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
@@ -75,7 +89,7 @@ internal static class ScorecardCommand
             }
             catch (ArgumentException e) when (e.ParamName == "highlighted")
             {
-                throw new UsageException(parse.GetValue(highlight) is null ? "--input" : "--highlight", CliApp.UsageMessage(e));
+                throw HighlightError(e);
             }
 
             var text = (parse.GetValue(format) ?? "markdown") switch

@@ -52,20 +52,7 @@ public static class Plausibility
             throw new ArgumentException("the explanation has no words to rank", nameof(explanation));
         }
 
-        var wanted = highlighted.Select(h => h?.Trim() ?? string.Empty).Where(h => h.Length > 0).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        if (wanted.Count == 0)
-        {
-            throw new ArgumentException("no highlighted word given: plausibility needs at least one", nameof(highlighted));
-        }
-
-        var missing = wanted.Where(h => !words.Any(w => string.Equals(w.Text, h, StringComparison.OrdinalIgnoreCase))).ToList();
-        if (missing.Count > 0)
-        {
-            throw new ArgumentException(
-                $"highlighted word(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} are not words of \"{explanation.Text}\" (its words: {string.Join(", ", words.Select(w => w.Text))})",
-                nameof(highlighted));
-        }
-
+        var wanted = Highlighted(highlighted, explanation.Text, words.Select(w => w.Text).ToList());
         var relevant = words.Select(w => wanted.Contains(w.Text)).ToArray();
         var relevantCount = relevant.Count(x => x);
 
@@ -123,6 +110,47 @@ public static class Plausibility
                 PrecisionAt1Definition, parameters, []),
             new("mrr", FirstReciprocalRank(first), MrrDefinition, parameters, steps),
         ];
+    }
+
+    /// <summary>
+    /// Checks highlighted words against the words of each text before any method runs, by the rule of
+    /// <see cref="Compute"/> and with its message: every highlighted word is a whitespace-delimited word of its text
+    /// (<see cref="Text.WordSpans"/>, the words explanations are made of). An explanation may still lose a word the
+    /// text has (truncation); <see cref="Compute"/> then refuses it.
+    /// </summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="highlights">Per text, its highlighted words.</param>
+    /// <exception cref="ArgumentException">A text's highlighted word is not one of its words, or none is given (parameter <c>highlighted</c>, as from <see cref="Compute"/>).</exception>
+    internal static void CheckHighlighted(IReadOnlyList<string> texts, IReadOnlyList<IReadOnlyCollection<string>> highlights)
+    {
+        for (var t = 0; t < texts.Count && t < highlights.Count; t++)
+        {
+            _ = Highlighted(highlights[t], texts[t], Text.WordSpans.Of(texts[t]).Select(s => texts[t][s.Start..s.End]).ToList());
+        }
+    }
+
+    /// <summary>
+    /// The highlighted words (trimmed, compared case-insensitively), refused when none is given or one is not among
+    /// <paramref name="words"/>, the words of <paramref name="text"/>.
+    /// </summary>
+    private static HashSet<string> Highlighted(IReadOnlyCollection<string> highlighted, string text, IReadOnlyList<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(highlighted);
+        var wanted = highlighted.Select(h => h?.Trim() ?? string.Empty).Where(h => h.Length > 0).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (wanted.Count == 0)
+        {
+            throw new ArgumentException("no highlighted word given: plausibility needs at least one", nameof(highlighted));
+        }
+
+        var missing = wanted.Where(h => !words.Any(w => string.Equals(w, h, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException(
+                $"highlighted word(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} are not words of \"{text}\" (its words: {string.Join(", ", words)})",
+                nameof(highlighted));
+        }
+
+        return wanted;
     }
 
     /// <summary>Words with equal ranking keys, largest key first: where each block starts, its size, its highlighted words.</summary>

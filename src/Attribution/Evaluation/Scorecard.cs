@@ -43,6 +43,12 @@ public static class Scorecard
             throw new ArgumentException($"{highlights.Count} highlight lists for {texts.Count} texts: give one per text", nameof(highlights));
         }
 
+        if (highlights is not null)
+        {
+            // Before any method runs (minutes on a big model), not at the first explanation's plausibility.
+            Plausibility.CheckHighlighted(texts, highlights);
+        }
+
         var torch = model as ITextClassifier;
         var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
         var explained = new List<(IAttributor Method, IReadOnlyList<Explanation> Explanations, double MsPerText)>();

@@ -115,6 +115,44 @@ public sealed class ScorecardTests : IDisposable
             .Should().Throw<ArgumentException>().WithMessage("*share a name*");
     }
 
+    /// <summary>The refusal of a highlighted word the text lacks, as Plausibility words it (the text's words, by hand).</summary>
+    private const string MissingMasterpiece =
+        "highlighted word(s) 'masterpiece' are not words of \"a sometimes tedious film\" (its words: a, sometimes, tedious, film)";
+
+    [Fact]
+    public void A_highlighted_word_missing_from_a_text_is_refused_before_any_method_runs()
+    {
+        // The second text lacks its highlighted word: refused with plausibility's own message, and no forward pass
+        // (it was refused only after every method had explained every text).
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        using var passes = new Attribution.Tests.Methods.ForwardCounter(model);
+        var act = () => Scorecard.Run(model, ["the plot was dull", "a sometimes tedious film"], [new GradientXInput(), new Occlusion()], [["dull"], ["masterpiece"]]);
+        act.Should().Throw<ArgumentException>().WithMessage(MissingMasterpiece + "*").Which.ParamName.Should().Be("highlighted");
+        passes.Calls.Should().Be(0, "no method ran");
+
+        // A highlighted word in a different case is a word of the text, as plausibility compares them.
+        passes.Reset();
+        Scorecard.Run(model, ["a sometimes tedious film"], [new Occlusion()], [["TEDIOUS"]]).Rows.Single().Metrics.Should().ContainKey("mrr");
+        passes.Calls.Should().BePositive();
+    }
+
+    [Fact]
+    public void The_command_refuses_a_highlighted_word_missing_from_the_text_before_loading_the_model()
+    {
+        // A model folder whose weights cannot be read: any model work (loading, probing the methods, explaining) fails
+        // with another error, so the usage error (exit 2, naming --highlight) shows the check ran first.
+        var folder = SmallModelKit.SaveRandom(root, Attribution.Models.SmallClassifierConfig.CnnType);
+        foreach (var weights in Directory.GetFiles(folder, "*.safetensors"))
+        {
+            File.WriteAllText(weights, "not safetensors");
+        }
+
+        var run = CliHarness.Run("scorecard", "--model", folder, "--text", "a sometimes tedious film", "--highlight", "tedious,masterpiece");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--highlight").And.Contain(MissingMasterpiece).And.NotContain("scoring", run.ToString());
+        run.Out.Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("markdown", "| gradient-x-input |")]
     [InlineData("html", "<td>gradient-x-input</td>")]
