@@ -94,6 +94,12 @@ public enum MethodKind
 
     /// <summary>KernelSHAP.</summary>
     KernelShap,
+
+    /// <summary>Attention rollout (Abnar and Zuidema 2020): an attention view, not a faithful attribution.</summary>
+    AttentionRollout,
+
+    /// <summary>Gradient-weighted attention rollout (Chefer et al. 2021): an attention view, not a faithful attribution.</summary>
+    GradientWeightedAttentionRollout,
 }
 
 /// <summary>How token scores are scaled for display and comparison.</summary>
@@ -226,7 +232,7 @@ public static class ResultNames
     /// <summary>
     /// The name of a method kind: custom, gradient, gradient-x-input, integrated-gradients, layer-conductance,
     /// neuron-conductance, noise-tunnel, gradient-shap, lrp-epsilon, lime, occlusion, shapley-values,
-    /// shapley-value-sampling, kernel-shap.
+    /// shapley-value-sampling, kernel-shap, attention-rollout, grad-attention-rollout.
     /// </summary>
     public static string Name(this MethodKind value) => value switch
     {
@@ -244,6 +250,8 @@ public static class ResultNames
         MethodKind.ShapleyValues => "shapley-values",
         MethodKind.ShapleyValueSampling => "shapley-value-sampling",
         MethodKind.KernelShap => "kernel-shap",
+        MethodKind.AttentionRollout => "attention-rollout",
+        MethodKind.GradientWeightedAttentionRollout => "grad-attention-rollout",
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
     };
 

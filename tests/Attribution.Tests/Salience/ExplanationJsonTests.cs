@@ -149,6 +149,43 @@ public class ExplanationJsonTests
         ExplanationJson.Serialize(back).Should().Be(json);
     }
 
+    [Theory]
+    [InlineData(MethodKind.AttentionRollout, "attention-rollout")]
+    [InlineData(MethodKind.GradientWeightedAttentionRollout, "grad-attention-rollout")]
+    public void An_attention_rollout_kind_is_written_in_version_5_and_read_back_and_refused_in_older_documents(MethodKind kind, string name)
+    {
+        // A version 4 reader knows no rollout kind: the document says version 5, which such a reader refuses as newer.
+        var e = SalienceSamples.Make("good film", method: name) with { Kind = kind };
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([e]));
+        var node = JsonNode.Parse(json)!;
+        node["version"]!.GetValue<int>().Should().Be(5);
+        node["results"]![0]!["kind"]!.GetValue<string>().Should().Be(name);
+        Schema.Value.Validate(JsonDocument.Parse(json).RootElement).Should().BeEmpty();
+        var back = ExplanationJson.Parse(json);
+        back.Version.Should().Be(5);
+        back.Results[0].Kind.Should().Be(kind);
+        AssertIdentical(back.Results[0], e);
+        ExplanationJson.Serialize(back).Should().Be(json);
+
+        // With a version 4 kind beside it, still version 5 (the lowest that carries every result).
+        ExplanationDocument.For([e with { Kind = MethodKind.Gradient, Method = "gradient" }, e]).RequiredVersion.Should().Be(5);
+
+        // In a version 4 document the kind cannot be: the reader and the schema refuse it.
+        node["version"] = 4;
+        var old = () => ExplanationJson.Parse(node.ToJsonString());
+        old.Should().Throw<JsonException>().WithMessage($"invalid explanation document at $.results[0].kind: the kind '{name}' needs format version 5 or later, but the document is version 4");
+        Schema.Value.Validate(JsonDocument.Parse(node.ToJsonString()).RootElement).Should().NotBeEmpty();
+
+        // Written before version 5, a rollout result had no kind: it reads as Custom, as it always did.
+        node["results"]![0]!.AsObject().Remove("kind");
+        foreach (var version in new[] { 1, 4 })
+        {
+            node["version"] = version;
+            var older = ExplanationJson.Parse(node.ToJsonString()).Results[0];
+            (older.Method, older.Kind).Should().Be((name, MethodKind.Custom));
+        }
+    }
+
     [Fact]
     public void A_result_without_kind_reads_as_custom_and_kind_needs_version_4()
     {
@@ -194,8 +231,8 @@ public class ExplanationJsonTests
         readAsTwo.Version.Should().Be(2);
         ExplanationJson.Serialize(readAsTwo).Should().Be(json);
 
-        var unknown = () => ExplanationJson.Serialize(document with { Version = 5 });
-        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 4, not 5*");
+        var unknown = () => ExplanationJson.Serialize(document with { Version = 6 });
+        unknown.Should().Throw<ArgumentException>().WithMessage("*format versions 1 to 5, not 6*");
     }
 
     [Theory]
@@ -503,7 +540,7 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
     [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
     [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
-    [InlineData("version 5", "$.version: 5 is not one of [1, 2, 3, 4]")]
+    [InlineData("version 6", "$.version: 6 is not one of [1, 2, 3, 4, 5]")]
     [InlineData("surrogate in version 1", "$: matches none of anyOf")]
     [InlineData("shares in version 1", "$: matches none of anyOf")]
     [InlineData("string share", "$.results[0].relevance_shares.embeddings: expected number")]
@@ -527,9 +564,9 @@ public class ExplanationJsonTests
     [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
     [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
-    [InlineData("version 5", "at $.version: format version 5 is newer than this library reads (4)")]
+    [InlineData("version 6", "at $.version: format version 6 is newer than this library reads (5)")]
     [InlineData("version 0", "at $.version: unknown format version 0")]
-    [InlineData("version 5 with a new property", "at $.version: format version 5 is newer than this library reads (4); update the library")]
+    [InlineData("version 6 with a new property", "at $.version: format version 6 is newer than this library reads (5); update the library")]
     [InlineData("surrogate in version 1", "at $.results[0].surrogate: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("shares in version 1", "at $.results[0].relevance_shares: this property needs format version 2 or later, but the document is version 1")]
     [InlineData("string share", "at $.results[0].relevance_shares.embeddings: expected a number, found a string")]
@@ -702,9 +739,9 @@ public class ExplanationJsonTests
             case "unknown normalization": result["normalization"] = "softmax"; break;
             case "fractional token id": result["token_ids"]![0] = 1.5; break;
             case "unknown property": result["colour"] = "red"; break;
-            case "version 5": document["version"] = 5; break;
+            case "version 6": document["version"] = 6; break;
             case "version 0": document["version"] = 0; break;
-            case "version 5 with a new property": document["version"] = 5; document["provenance"] = "a future field"; break;
+            case "version 6 with a new property": document["version"] = 6; document["provenance"] = "a future field"; break;
             case "surrogate in version 1": document["version"] = 1; result.Remove("relevance_shares"); break;
             case "shares in version 1": document["version"] = 1; result.Remove("surrogate"); break;
             case "string share": result["relevance_shares"]!["embeddings"] = "1.5"; break;

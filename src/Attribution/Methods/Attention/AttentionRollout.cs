@@ -34,6 +34,9 @@ public sealed class AttentionRollout : TextAttributor
     public override string Name => GradientWeighted ? "grad-attention-rollout" : "attention-rollout";
 
     /// <inheritdoc />
+    public override MethodKind Kind => GradientWeighted ? MethodKind.GradientWeightedAttentionRollout : MethodKind.AttentionRollout;
+
+    /// <inheritdoc />
     public override Signedness Signedness => Signedness.Unsigned;
 
     /// <inheritdoc />

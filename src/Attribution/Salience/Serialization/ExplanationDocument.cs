@@ -12,10 +12,10 @@ public sealed record ExplanationDocument
     /// <summary>
     /// The newest format version this library reads and writes. Version 2 adds the optional per-result
     /// <c>relevance_shares</c> and <c>surrogate</c>, version 3 <c>head</c> and the sentence-pair fields, version 4
-    /// <c>kind</c>; the library reads versions 1 to 4 and writes each document in the lowest version that carries it
-    /// (<see cref="RequiredVersion"/>).
+    /// <c>kind</c>, version 5 the attention rollout kinds; the library reads versions 1 to 5 and writes each document
+    /// in the lowest version that carries it (<see cref="RequiredVersion"/>).
     /// </summary>
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     /// <summary>The oldest format version this library reads and writes.</summary>
     public const int FirstVersion = 1;
@@ -36,6 +36,13 @@ public sealed record ExplanationDocument
     /// </summary>
     public const int KindVersion = 4;
 
+    /// <summary>
+    /// The first format version whose <c>kind</c> may be <see cref="MethodKind.AttentionRollout"/> or
+    /// <see cref="MethodKind.GradientWeightedAttentionRollout"/> (a version 4 reader knows no such kind; older documents
+    /// of these methods carry no kind and read as <see cref="MethodKind.Custom"/>).
+    /// </summary>
+    public const int RolloutKindVersion = 5;
+
     /// <summary>The document-level method name of a comparison document.</summary>
     public const string CompareMethod = "compare";
 
@@ -47,7 +54,8 @@ public sealed record ExplanationDocument
     public int Version { get; init; } = CurrentVersion;
 
     /// <summary>
-    /// The lowest format version that carries these results: <see cref="KindVersion"/> when a result was made by one of
+    /// The lowest format version that carries these results: <see cref="RolloutKindVersion"/> when a result was made by
+    /// attention rollout (either kind), else <see cref="KindVersion"/> when a result was made by one of
     /// the library's methods (its <see cref="Explanation.Kind"/> is not <see cref="MethodKind.Custom"/>), else
     /// <see cref="HeadVersion"/> when a result is from a
     /// multi-label or regression head, else <see cref="SharesAndSurrogateVersion"/> when a result has
@@ -55,10 +63,15 @@ public sealed record ExplanationDocument
     /// <see cref="FirstVersion"/>. The writer writes this version.
     /// </summary>
     public int RequiredVersion =>
-        Results.Any(r => r is not null && r.Kind != MethodKind.Custom) ? KindVersion
+        Results.Any(r => r is not null && NeedsRolloutKindVersion(r.Kind)) ? RolloutKindVersion
+        : Results.Any(r => r is not null && r.Kind != MethodKind.Custom) ? KindVersion
         : Results.Any(r => r is not null && (r.Head != Models.OutputHead.SingleLabel || r.TextPair is not null || !r.TokenTypeIds.IsDefaultOrEmpty || !r.Segments.IsDefaultOrEmpty)) ? HeadVersion
         : Results.Any(r => r is not null && (r.RelevanceShares is not null || r.Surrogate is not null)) ? SharesAndSurrogateVersion
         : FirstVersion;
+
+    /// <summary>Whether <paramref name="kind"/> is one that only documents of <see cref="RolloutKindVersion"/> or later carry.</summary>
+    internal static bool NeedsRolloutKindVersion(MethodKind kind) =>
+        kind is MethodKind.AttentionRollout or MethodKind.GradientWeightedAttentionRollout;
 
     /// <summary>The model's name; every result is from this model.</summary>
     public required string Model { get; init; }

@@ -13,8 +13,8 @@ namespace Attribution.Salience;
 /// <c>docs/json-schema.json</c>). Numbers are written with round-trip precision (the shortest text that parses back to
 /// the same <see cref="double"/>, or <see cref="float"/> for raw attributions), so reading a written document gives back
 /// every field of every <see cref="Explanation"/> exactly, <see cref="Explanation.Kind"/> included (written as
-/// <c>kind</c> from version 4 on; a result without it, as in every older document, reads as
-/// <see cref="MethodKind.Custom"/>). JSON has no NaN or infinity: writing a non-finite number is
+/// <c>kind</c> from version 4 on, the attention rollout kinds from version 5 on; a result without it, as in every older
+/// document, reads as <see cref="MethodKind.Custom"/>, an attention rollout result of an older document included). JSON has no NaN or infinity: writing a non-finite number is
 /// an error naming the field. Reading validates the document and fails with a <see cref="JsonException"/> that names
 /// the offending path.
 /// </summary>
@@ -779,6 +779,11 @@ public static class ExplanationJson
             {
                 NeedsVersion(document, ExplanationDocument.KindVersion, $"{at}.kind");
                 kind = Name(kindElement, $"{at}.kind", ResultNames.ParseMethodKind);
+                if (ExplanationDocument.NeedsRolloutKindVersion(kind) && document.Version < ExplanationDocument.RolloutKindVersion)
+                {
+                    // A version 4 reader would refuse the kind: a version 4 document never held it.
+                    throw Fail($"{at}.kind", $"the kind '{kind.Name()}' needs format version {ExplanationDocument.RolloutKindVersion} or later, but the document is version {document.Version}");
+                }
             }
 
             IReadOnlyList<KeyValuePair<string, string>> settings;

@@ -304,6 +304,23 @@ public sealed class AttentionRolloutTests : IDisposable
         AttentionMaps.Of(model, "a dull film").Layers.Should().HaveCount(1);
     }
 
+    /// <summary>
+    /// Each rollout says which it is in <see cref="Explanation.Kind"/>, and the JSON round trip keeps it (without a
+    /// kind, the result was written as version 1 and read back as <see cref="MethodKind.Custom"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(false, MethodKind.AttentionRollout, "attention-rollout")]
+    [InlineData(true, MethodKind.GradientWeightedAttentionRollout, "grad-attention-rollout")]
+    public void Each_rollout_has_its_kind_and_keeps_it_through_json(bool gradientWeighted, MethodKind kind, string name)
+    {
+        using var model = Bert(layers: 1, heads: 2, seed: 3);
+        var e = new AttentionRollout { GradientWeighted = gradientWeighted }.Explain(model, "a dull film");
+        (e.Method, e.Kind).Should().Be((name, kind));
+        var back = ExplanationJson.Parse(ExplanationJson.Serialize(ExplanationDocument.For([e], model.Labels)));
+        back.Version.Should().Be(ExplanationDocument.RolloutKindVersion);
+        back.Results.Single().Kind.Should().Be(kind);
+    }
+
     /// <summary>A model without attention modules is refused, naming what it needs.</summary>
     [Fact]
     public void A_model_without_attention_modules_is_refused()
