@@ -75,19 +75,30 @@ internal static class CounterfactualCommand
             var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
             var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);
-            Output.Write(Render(report, settings.Format), settings.Output, context);
+            Output.Write(Render(report, settings.Format, model.Head), settings.Output, context);
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static string Render(CounterfactualReport report, string format) => format switch
+    private static string Render(CounterfactualReport report, string format, OutputHead head) => format switch
     {
-        "json" => Json(report),
+        "json" => Json(report, head),
         "html" => Html(report),
-        "markdown" => Markdown(report),
-        _ => Table(report),
+        "markdown" => Markdown(report, head),
+        _ => Table(report, head),
     };
+
+    /// <summary>
+    /// What a prediction says: the label (single-label, regression); for a multi-label model every label above 0.5,
+    /// comma-separated as <c>predict</c> shows them, or that none is.
+    /// </summary>
+    private static string Predicted(OutputHead head, string top, IReadOnlyList<string> labels) =>
+        head != OutputHead.MultiLabel ? top : labels.Count > 0 ? string.Join(",", labels) : "no label above 0.5";
+
+    /// <summary>The probability shown with a prediction; a multi-label model's is one label's sigmoid, so it names that label.</summary>
+    private static string Probability(OutputHead head, string top, double probability) =>
+        (head == OutputHead.MultiLabel ? $"σ({top}) " : string.Empty) + probability.ToString("0.0000", Invariant);
 
     private static string F(double? value) => value is { } v ? v.ToString("+0.0000;-0.0000;0.0000", Invariant) : "";
 
@@ -102,15 +113,17 @@ internal static class CounterfactualCommand
     /// <summary>A word of the word table, printable, padded to 14 terminal columns (a dash when the side has none).</summary>
     private static string Cell(string? word) => RenderSupport.PadRightToWidth(Output.Printable(word ?? "-"), 14);
 
-    private static string Table(CounterfactualReport report)
+    private static string Table(CounterfactualReport report, OutputHead head)
     {
         var text = new StringBuilder();
         // The texts and their words are the user's, the label names the model config's: made printable, so an escape sequence cannot reach the terminal, and
         // padded by terminal columns, so wide characters keep the columns aligned.
-        text.Append("original: ").Append(Output.Printable(report.Original)).Append(" -> ").Append(Output.Printable(report.Prediction)).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        text.Append("original: ").Append(Output.Printable(report.Original)).Append(" -> ").Append(Output.Printable(Predicted(head, report.Prediction, report.PredictedLabels)))
+            .Append(" (").Append(Output.Printable(Probability(head, report.Prediction, report.Probability))).Append(")\n");
         foreach (var edit in report.Edits)
         {
-            text.Append("\nedit: ").Append(Output.Printable(edit.Text)).Append(" -> ").Append(Output.Printable(edit.Prediction)).Append(" (").Append(edit.Probability.ToString("0.0000", Invariant)).Append(')')
+            text.Append("\nedit: ").Append(Output.Printable(edit.Text)).Append(" -> ").Append(Output.Printable(Predicted(head, edit.Prediction, edit.PredictedLabels)))
+                .Append(" (").Append(Output.Printable(Probability(head, edit.Prediction, edit.Probability))).Append(')')
                 .Append(edit.Flipped ? " FLIPPED" : string.Empty).Append('\n');
             text.Append("  ").Append("original".PadRight(14)).Append("edit".PadRight(14)).Append("change".PadRight(10));
             foreach (var method in report.Methods)
@@ -134,13 +147,14 @@ internal static class CounterfactualCommand
         return text.ToString();
     }
 
-    private static string Markdown(CounterfactualReport report)
+    private static string Markdown(CounterfactualReport report, OutputHead head)
     {
         var md = new StringBuilder();
-        md.Append("**Original:** ").Append(MarkdownRenderer.Escape(report.Original)).Append(" → ").Append(MarkdownRenderer.Escape(report.Prediction)).Append(" (").Append(report.Probability.ToString("0.0000", Invariant)).Append(")\n");
+        md.Append("**Original:** ").Append(MarkdownRenderer.Escape(report.Original)).Append(" → ").Append(MarkdownRenderer.Escape(Predicted(head, report.Prediction, report.PredictedLabels)))
+            .Append(" (").Append(MarkdownRenderer.Escape(Probability(head, report.Prediction, report.Probability))).Append(")\n");
         foreach (var edit in report.Edits)
         {
-            md.Append("\n**Edit:** ").Append(MarkdownRenderer.Escape(edit.Text)).Append(" → ").Append(MarkdownRenderer.Escape(edit.Prediction)).Append(edit.Flipped ? " (flipped)" : string.Empty).Append("\n\n");
+            md.Append("\n**Edit:** ").Append(MarkdownRenderer.Escape(edit.Text)).Append(" → ").Append(MarkdownRenderer.Escape(Predicted(head, edit.Prediction, edit.PredictedLabels))).Append(edit.Flipped ? " (flipped)" : string.Empty).Append("\n\n");
             md.Append("| original | edit | change |").Append(string.Concat(report.Methods.Select(m => $" {m} | Δ |"))).Append('\n');
             md.Append("|:--|:--|:--|").Append(string.Concat(report.Methods.Select(_ => "--:|--:|"))).Append('\n');
             foreach (var row in edit.Words)
@@ -186,11 +200,23 @@ internal static class CounterfactualCommand
         return Output.InsertBeforeBodyEnd(html, table.Append("</section>\n").ToString());
     }
 
-    private static string Json(CounterfactualReport report) => CliJson.Write(json =>
+    private static string Json(CounterfactualReport report, OutputHead head) => CliJson.Write(json =>
     {
+        // A multi-label model's prediction is a set of labels: predicted_labels beside the top label (as in predict's JSON).
+        void Labels(IReadOnlyList<string> labels)
+        {
+            if (head == OutputHead.MultiLabel)
+            {
+                json.WriteStartArray("predicted_labels");
+                labels.ToList().ForEach(json.WriteStringValue);
+                json.WriteEndArray();
+            }
+        }
+
         json.WriteStartObject();
         json.WriteString("original", report.Original);
         json.WriteString("prediction", report.Prediction);
+        Labels(report.PredictedLabels);
         json.WriteNumber("probability", report.Probability);
         json.WriteStartArray("methods");
         report.Methods.ToList().ForEach(json.WriteStringValue);
@@ -201,6 +227,7 @@ internal static class CounterfactualCommand
             json.WriteStartObject();
             json.WriteString("text", edit.Text);
             json.WriteString("prediction", edit.Prediction);
+            Labels(edit.PredictedLabels);
             json.WriteNumber("probability", edit.Probability);
             json.WriteNumber("original_label_probability", edit.OriginalLabelProbability);
             json.WriteBoolean("flipped", edit.Flipped);

@@ -37,7 +37,7 @@ public sealed record AlignedWord(string? Original, string? Edited, WordChange Ch
 
 /// <summary>One edit of the pinned original: its prediction and every method's word scores aligned with the original's.</summary>
 /// <param name="Text">The edited text.</param>
-/// <param name="Prediction">The model's label for it.</param>
+/// <param name="Prediction">The model's label for it (for a multi-label model its top label; see <see cref="CounterfactualEdit.PredictedLabels"/>).</param>
 /// <param name="Probability">The probability of that label (the score itself for a regression head).</param>
 /// <param name="OriginalLabelProbability">The probability of the original's label for the edit.</param>
 /// <param name="Flipped">
@@ -49,17 +49,32 @@ public sealed record AlignedWord(string? Original, string? Edited, WordChange Ch
 /// <param name="Words">The aligned words.</param>
 /// <param name="Explanations">Per method, the edit's explanation (for the original's predicted class).</param>
 public sealed record CounterfactualEdit(
-    string Text, string Prediction, double Probability, double OriginalLabelProbability, bool Flipped, IReadOnlyList<AlignedWord> Words, IReadOnlyList<Explanation> Explanations);
+    string Text, string Prediction, double Probability, double OriginalLabelProbability, bool Flipped, IReadOnlyList<AlignedWord> Words, IReadOnlyList<Explanation> Explanations)
+{
+    /// <summary>
+    /// What the model predicts for the edit: for a multi-label model, whose labels are decided one by one, every label
+    /// whose σ is above 0.5, in label order (none when no label is, though <see cref="Prediction"/> names the top one);
+    /// otherwise the one label, <see cref="Prediction"/>.
+    /// </summary>
+    public required IReadOnlyList<string> PredictedLabels { get; init; }
+}
 
 /// <summary>LIT's comparison mode: a pinned original and its edits, side by side.</summary>
 /// <param name="Original">The original text.</param>
-/// <param name="Prediction">The original's predicted label.</param>
+/// <param name="Prediction">The original's predicted label (for a multi-label model its top label, the one explained; see <see cref="CounterfactualReport.PredictedLabels"/>).</param>
 /// <param name="Probability">Its probability.</param>
 /// <param name="Methods">The methods' names, in column order.</param>
 /// <param name="Explanations">Per method, the original's explanation.</param>
 /// <param name="Edits">The edits.</param>
 public sealed record CounterfactualReport(
-    string Original, string Prediction, double Probability, IReadOnlyList<string> Methods, IReadOnlyList<Explanation> Explanations, IReadOnlyList<CounterfactualEdit> Edits);
+    string Original, string Prediction, double Probability, IReadOnlyList<string> Methods, IReadOnlyList<Explanation> Explanations, IReadOnlyList<CounterfactualEdit> Edits)
+{
+    /// <summary>
+    /// What the model predicts for the original: for a multi-label model every label whose σ is above 0.5, in label
+    /// order (none when no label is); otherwise the one label, <see cref="Prediction"/>.
+    /// </summary>
+    public required IReadOnlyList<string> PredictedLabels { get; init; }
+}
 
 /// <summary>
 /// Counterfactual comparison: explains an original text and edited versions of it (given texts, or word replacements
@@ -116,12 +131,23 @@ public static class Counterfactuals
                 methods.Select((_, m) => pair.Edited is { } e2 ? WordScore(explained[m][i], editSpans[e2].Start) : null).ToArray())).ToList();
             var p = predictions[i];
             results.Add(new CounterfactualEdit(
-                texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), Flipped(predictions[0], p, label), rows, methods.Select((_, m) => explained[m][i]).ToArray()));
+                texts[i], p.LabelName, Likelihood(p, p.Label), Likelihood(p, label), Flipped(predictions[0], p, label), rows, methods.Select((_, m) => explained[m][i]).ToArray())
+            {
+                PredictedLabels = PredictedLabels(p, model.Labels),
+            });
         }
 
         return new CounterfactualReport(original, predictions[0].LabelName, Likelihood(predictions[0], label), methods.Select(m => m.Name).ToArray(),
-            methods.Select((_, m) => explained[m][0]).ToArray(), results);
+            methods.Select((_, m) => explained[m][0]).ToArray(), results)
+        {
+            PredictedLabels = PredictedLabels(predictions[0], model.Labels),
+        };
     }
+
+    // Prediction.Labels falls back to the top label of a multi-label head when no σ is above 0.5: a counterfactual, whose
+    // flips are σ crossing 0.5, shows none then rather than a label the model does not predict.
+    private static string[] PredictedLabels(Prediction p, IReadOnlyList<string> names) =>
+        p.Head == OutputHead.MultiLabel ? [.. p.Labels.Where(k => p.Logits[k] > 0).Select(k => names[k])] : [p.LabelName];
 
     /// <summary>
     /// The text with each <c>word=replacement</c> applied at word boundaries (whole words only, every occurrence,

@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Attribution.Models;
+
 namespace Attribution.Tests.Cli;
 
 /// <summary>The counterfactual command's console table, with the texts a reviewer would try.</summary>
@@ -17,5 +21,56 @@ public sealed class CliCounterfactualTests
         lines.Should().Contain(l => l.StartsWith("  \uFFFD[31mred      \uFFFD[31mblue     replaced  ", StringComparison.Ordinal));
         // An unchanged word: an empty change column (10 columns) before the scores.
         lines.Should().Contain(l => l.StartsWith("  映画" + new string(' ', 10) + "映画" + new string(' ', 10) + new string(' ', 10), StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A multi-label model decides each label alone: the original and each edit show every label whose σ is above 0.5
+    /// (comma-separated, as predict shows them), with the top label's σ named, in the table, Markdown and JSON. The
+    /// expected labels come from the model's logits here (σ above 0.5 is a logit above 0); 4 decimals as printed.
+    /// </summary>
+    [SkippableFact]
+    public void A_multi_label_model_shows_every_label_above_one_half()
+    {
+        var folder = SharedData.Require("models/bert-multilabel-random");
+        const string Original = "you are an idiot", Edit = "you are a genius";
+        string Expected(string text, out JsonArray labels)
+        {
+            using var model = ClassifierLoader.Load(folder);
+            var encoding = model.Tokenizer.Encode(text);
+            var logits = ((ITokenClassifier)model).PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+            var above = Enumerable.Range(0, logits.Length).Where(k => logits[k] > 0).Select(k => model.Labels[k]).ToArray();
+            above.Length.Should().BeGreaterThan(1, "the precondition: several labels above 0.5, so the top one alone is not the prediction");
+            var top = Array.IndexOf(logits, logits.Max());
+            labels = [.. above.Select(l => (JsonNode)l)];
+            var sigma = (1 / (1 + Math.Exp(-logits[top]))).ToString("0.0000", CultureInfo.InvariantCulture);
+            return $"{string.Join(",", above)} (σ({model.Labels[top]}) {sigma})";
+        }
+
+        var original = Expected(Original, out var originalLabels);
+        var edit = Expected(Edit, out var editLabels);
+        var table = CliHarness.Run("counterfactual", "--model", folder, "--text", Original, "--edit", Edit, "--methods", "occlusion");
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().Contain($"original: {Original} -> {original}\n").And.Contain($"edit: {Edit} -> {edit}");
+
+        var markdown = CliHarness.Run("counterfactual", "--model", folder, "--text", Original, "--edit", Edit, "--methods", "occlusion", "--format", "markdown");
+        markdown.Out.Should().Contain($"**Original:** {Original} → {original}\n").And.Contain($"**Edit:** {Edit} → {edit.Split(' ')[0]}");
+
+        var json = JsonNode.Parse(CliHarness.Run("counterfactual", "--model", folder, "--text", Original, "--edit", Edit, "--methods", "occlusion", "--format", "json").Out)!;
+        JsonNode.DeepEquals(json["predicted_labels"], originalLabels).Should().BeTrue(json.ToJsonString());
+        JsonNode.DeepEquals(json["edits"]![0]!["predicted_labels"], editLabels).Should().BeTrue(json.ToJsonString());
+    }
+
+    /// <summary>A single-label model's prediction is shown as it was: its label and probability, no σ, no predicted_labels.</summary>
+    [SkippableFact]
+    public void A_single_label_model_shows_its_label_as_before()
+    {
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var prediction = model.Predict(["a gripping film"])[0];
+        var table = CliHarness.Run("counterfactual", "--model", CliHarness.TinyBert, "--text", "a gripping film", "--edit", "a dull film", "--methods", "occlusion");
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().StartWith($"original: a gripping film -> {prediction.LabelName} ({prediction.Probabilities[prediction.Label].ToString("0.0000", CultureInfo.InvariantCulture)})\n");
+        var json = JsonNode.Parse(CliHarness.Run("counterfactual", "--model", CliHarness.TinyBert, "--text", "a gripping film", "--edit", "a dull film", "--methods", "occlusion", "--format", "json").Out)!;
+        json.AsObject().ContainsKey("predicted_labels").Should().BeFalse();
+        json["edits"]![0]!.AsObject().ContainsKey("predicted_labels").Should().BeFalse();
     }
 }

@@ -64,15 +64,18 @@ public sealed class CliLabelOutputTests : IDisposable
         var table = CliHarness.Run("counterfactual", "--model", terminal, "--text", "a film", "--edit", "a dull film", "--methods", "gradient");
         table.Code.Should().Be(0, table.ToString());
         table.Out.Should().NotContain("\u001b").And.NotContain("\u202E").And.NotContain("two\nlines");
-        table.Out.Should().MatchRegex("original: a film -> (\uFFFD\\[31mred|\uFFFD\\[32mgreen|\uFFFDright-to-left|two\uFFFDlines) \\(");
+        // A multi-label prediction: every label above 0.5, comma-separated, then the top label's σ, each name neutralized.
+        const string Terminal = "(\uFFFD\\[31mred|\uFFFD\\[32mgreen|\uFFFDright-to-left|two\uFFFDlines)";
+        table.Out.Should().MatchRegex($"original: a film -> {Terminal}(,{Terminal})* \\(σ\\({Terminal}\\) ");
 
         Directory.Delete(root, recursive: true);
         Directory.CreateDirectory(root);
         var markdown = CliHarness.Run("counterfactual", "--model", WithLabels(["*a*", "*b*", "<c>", "|d|"]), "--text", "a film", "--edit", "a dull film",
             "--methods", "gradient", "--format", "markdown");
         markdown.Code.Should().Be(0, markdown.ToString());
-        markdown.Out.Should().MatchRegex("\\*\\*Original:\\*\\* a film → (\\\\\\*a\\\\\\*|\\\\\\*b\\\\\\*|\\\\<c\\\\>|\\\\\\|d\\\\\\|) \\(");
-        markdown.Out.Should().MatchRegex("\\*\\*Edit:\\*\\* a dull film → (\\\\\\*a\\\\\\*|\\\\\\*b\\\\\\*|\\\\<c\\\\>|\\\\\\|d\\\\\\|)( \\(flipped\\))?\n");
+        const string Markdown = "(\\\\\\*a\\\\\\*|\\\\\\*b\\\\\\*|\\\\<c\\\\>|\\\\\\|d\\\\\\|)";
+        markdown.Out.Should().MatchRegex($"\\*\\*Original:\\*\\* a film → {Markdown}(,{Markdown})* \\(");
+        markdown.Out.Should().MatchRegex($"\\*\\*Edit:\\*\\* a dull film → {Markdown}(,{Markdown})*( \\(flipped\\))?\n");
     }
 
     [SkippableFact]

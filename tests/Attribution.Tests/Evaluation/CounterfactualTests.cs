@@ -94,6 +94,7 @@ public sealed class CounterfactualTests
 
             // goal: logits (4/3, 2/3), both labels predicted, top (explained) label sports.
             report.Prediction.Should().Be("sports");
+            report.PredictedLabels.Should().Equal("sports", "politics");
             static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
             // dull: (−2/3, −4/3). sports is still the top label, but σ(−2/3) = 0.339 < 0.5: no longer predicted, a flip.
@@ -102,18 +103,22 @@ public sealed class CounterfactualTests
             dull.Prediction.Should().Be("sports");
             dull.OriginalLabelProbability.Should().BeApproximately(Sigmoid(-2.0 / 3), 1e-6);
             dull.Flipped.Should().BeTrue();
+            dull.PredictedLabels.Should().BeEmpty("no σ is above 0.5 (0.339 and 0.209)");
 
             // vote: (2/3, 4/3). politics is now the top label, but sports is still predicted (σ(2/3) = 0.661): no flip.
             var vote = report.Edits[1];
             vote.Prediction.Should().Be("politics");
             vote.OriginalLabelProbability.Should().BeApproximately(Sigmoid(2.0 / 3), 1e-6);
             vote.Flipped.Should().BeFalse();
+            vote.PredictedLabels.Should().Equal(["sports", "politics"], "σ(2/3) = 0.661 and σ(4/3) = 0.791, in label order");
 
             // The same logits under a softmax head: one class is predicted, so an edit flips when the top class changes.
             using var single = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["sports", "politics"]);
             var softmax = Counterfactuals.Compare(single, "goal", ["dull", "vote"], [new Occlusion()]);
             softmax.Edits[0].Flipped.Should().BeFalse("dull: sports is still the top class, though its logit is below 0");
             softmax.Edits[1].Flipped.Should().BeTrue("vote: politics is now the top class, though sports' logit is still above 0");
+            softmax.PredictedLabels.Should().Equal("sports");
+            softmax.Edits.Select(e => e.PredictedLabels).Should().BeEquivalentTo(new[] { new[] { "sports" }, ["politics"] }, o => o.WithStrictOrdering());
         }
         finally
         {
