@@ -117,6 +117,22 @@ internal static class EvaluateCommand
             throw new UsageException("--highlight", "plausibility needs the highlighted words: --highlight W1,W2, or a 'highlight' column in a TSV --input");
         }
 
+        UsageException HighlightError(ArgumentException e, string prefix) =>
+            new(e.ParamName == "topK" ? "--top-k" : parse.GetValue(highlightOption) is null ? "--input" : "--highlight",
+                prefix + CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal));
+        if (metrics.Contains("plausibility"))
+        {
+            // Before the model loads and the method runs: a word missing from a text is known from the texts alone.
+            try
+            {
+                Plausibility.CheckHighlighted(texts, highlights!, pairs);
+            }
+            catch (ArgumentException e) when (e.ParamName == "highlighted")
+            {
+                throw HighlightError(e, string.Empty);
+            }
+        }
+
         var topK = parse.GetValue(topKOption);
         if (topK is < 1)
         {
@@ -195,8 +211,7 @@ internal static class EvaluateCommand
                 }
                 catch (ArgumentException e) when (m == "plausibility")
                 {
-                    var option = e.ParamName == "topK" ? "--top-k" : parse.GetValue(highlightOption) is null ? "--input" : "--highlight";
-                    throw new UsageException(option, $"text {i + 1}: {CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal)}");
+                    throw HighlightError(e, $"text {i + 1}: ");
                 }
                 catch (ArgumentException e) when (m is "comprehensiveness" or "sufficiency" && e.ParamName == "removal")
                 {

@@ -115,17 +115,20 @@ public static class Plausibility
     /// <summary>
     /// Checks highlighted words against the words of each text before any method runs, by the rule of
     /// <see cref="Compute"/> and with its message: every highlighted word is a whitespace-delimited word of its text
-    /// (<see cref="Text.WordSpans"/>, the words explanations are made of). An explanation may still lose a word the
-    /// text has (truncation); <see cref="Compute"/> then refuses it.
+    /// (<see cref="Text.WordSpans"/>, the words explanations are made of), or of its pair's second text, whose words a
+    /// pair's explanation also has. An explanation may still lose a word the text has (truncation); <see cref="Compute"/>
+    /// then refuses it.
     /// </summary>
     /// <param name="texts">The texts.</param>
     /// <param name="highlights">Per text, its highlighted words.</param>
+    /// <param name="pairs">Per text, the second text of its pair, or null without pairs.</param>
     /// <exception cref="ArgumentException">A text's highlighted word is not one of its words, or none is given (parameter <c>highlighted</c>, as from <see cref="Compute"/>).</exception>
-    internal static void CheckHighlighted(IReadOnlyList<string> texts, IReadOnlyList<IReadOnlyCollection<string>> highlights)
+    internal static void CheckHighlighted(IReadOnlyList<string> texts, IReadOnlyList<IReadOnlyCollection<string>> highlights, IReadOnlyList<string>? pairs = null)
     {
+        static IEnumerable<string> WordsOf(string text) => Text.WordSpans.Of(text).Select(s => text[s.Start..s.End]);
         for (var t = 0; t < texts.Count && t < highlights.Count; t++)
         {
-            _ = Highlighted(highlights[t], texts[t], Text.WordSpans.Of(texts[t]).Select(s => texts[t][s.Start..s.End]).ToList());
+            _ = Highlighted(highlights[t], texts[t], [.. WordsOf(texts[t]), .. pairs is null ? [] : WordsOf(pairs[t])]);
         }
     }
 

@@ -73,6 +73,34 @@ public sealed class CliEvaluateTests
             MaxSensitivity.Compute(model, ig, Text, null, new SensitivitySettings { Samples = 4, Seed = 3 }).Value);
     }
 
+    /// <summary>
+    /// A highlighted word missing from a text is refused from the texts alone, before the model loads: here the model
+    /// folder's weights cannot be read, so any model work would fail with another error (about --model).
+    /// </summary>
+    [Fact]
+    public void A_highlighted_word_missing_from_a_text_is_refused_before_the_model_loads()
+    {
+        var root = Directory.CreateTempSubdirectory("attribution-cli-evaluate-").FullName;
+        try
+        {
+            var folder = Attribution.Tests.Models.Small.SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType);
+            foreach (var weights in Directory.GetFiles(folder, "*.safetensors"))
+            {
+                File.WriteAllText(weights, "not safetensors");
+            }
+
+            var run = CliHarness.Run("evaluate", "--model", folder, "--method", "gradient", "--metric", "plausibility", "--text", Text,
+                "--highlight", "tedious,masterpiece");
+            run.Code.Should().Be(2, run.ToString());
+            run.Error.Should().Contain("--highlight").And.Contain("'masterpiece' are not words of \"a sometimes tedious film\"").And.NotContain("--model");
+            run.Out.Should().BeEmpty();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("--method", new[] { "--metric", "max-sensitivity", "--method", "lime" })]
     [InlineData("--radius", new[] { "--metric", "max-sensitivity", "--radius", "0" })]

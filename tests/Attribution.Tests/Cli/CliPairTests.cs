@@ -40,6 +40,24 @@ public sealed class CliPairTests : IDisposable
         e.Words.Where(w => w.Segment == 1).Select(w => w.Text).Should().Equal("the", "cast", "was", "dull");
     }
 
+    /// <summary>
+    /// A pair's explanation has the words of both texts, so a highlighted word of the second text is plausibility's to
+    /// score (the check made before the model loads looks at both texts), and equals the library's figure.
+    /// </summary>
+    [SkippableFact]
+    public void Evaluate_scores_plausibility_of_a_word_of_the_second_text()
+    {
+        var folder = SharedData.Require("models/bert-pair-random");
+        var run = CliHarness.Run("evaluate", "--model", folder, "--method", "gradient-x-input", "--metric", "plausibility",
+            "--highlight", "dull", "--text", "a gripping film", "--text-pair", "the cast was dull", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(run.Out);
+        using var model = ClassifierLoader.Load(folder);
+        var e = new GradientXInput().Explain(model, "a gripping film", new ExplainOptions { Pairs = ["the cast was dull"] });
+        json.RootElement.GetProperty("results")[0].GetProperty("metrics").GetProperty("mrr").GetProperty("value").GetDouble()
+            .Should().Be(Attribution.Evaluation.Plausibility.Compute(e, ["dull"]).Single(m => m.Metric == "mrr").Value);
+    }
+
     [SkippableFact]
     public void Evaluate_scores_pairs_as_the_library_scores_them()
     {
