@@ -9,11 +9,12 @@ public record LabeledText(string Text, int Label)
 {
     /// <summary>
     /// Reads a tab-separated file of <c>sentence&lt;TAB&gt;label</c> lines after a header line (the GLUE SST-2 layout;
-    /// the label is an integer class index). Blank lines are skipped; anything else malformed is an error naming the line.
+    /// the label is an integer class index). Fields are read as they are (no quoting, as GLUE writes them), so a
+    /// sentence cannot contain a tab. Blank lines are skipped; anything else malformed is an error naming the line.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">A line does not hold a text, a tab and a non-negative integer label.</exception>
+    /// <exception cref="FormatException">A line does not hold exactly a text, a tab and a non-negative integer label.</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -32,13 +33,21 @@ public record LabeledText(string Text, int Label)
                 continue;
             }
 
-            var tab = line.LastIndexOf('\t');
-            if (tab <= 0 || !int.TryParse(line.AsSpan(tab + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            var fields = line.Split('\t');
+            if (fields.Length != 2)
+            {
+                // A tab inside a sentence would otherwise be taken silently into the text (or the label).
+                throw new FormatException(
+                    $"{path}, line {lineNumber}: {fields.Length} tab-separated fields, but a row holds 2 (sentence<TAB>label); " +
+                    $"a sentence may not contain a tab (replace it by a space): \"{Shorten(line)}\"");
+            }
+
+            if (fields[0].Length == 0 || !int.TryParse(fields[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
             {
                 throw new FormatException($"{path}, line {lineNumber}: expected sentence<TAB>label with a non-negative integer label, got \"{Shorten(line)}\"");
             }
 
-            result.Add(new LabeledText(line[..tab], label));
+            result.Add(new LabeledText(fields[0], label));
         }
 
         return result;
