@@ -1,4 +1,5 @@
 using System.Globalization;
+using Attribution.Engine;
 
 namespace Attribution.Data;
 
@@ -8,49 +9,85 @@ namespace Attribution.Data;
 public record LabeledText(string Text, int Label)
 {
     /// <summary>
-    /// Reads a tab-separated file of <c>sentence&lt;TAB&gt;label</c> lines after a header line (the GLUE SST-2 layout;
-    /// the label is an integer class index). Fields are read as they are (no quoting, as GLUE writes them), so a
-    /// sentence cannot contain a tab. Blank lines are skipped; anything else malformed is an error naming the line.
+    /// Reads a tab-separated file of <c>sentence&lt;TAB&gt;label</c> rows after a header line (the GLUE SST-2 layout;
+    /// the label is an integer class index). The header names the columns, in any order and any case; the text column
+    /// is <c>sentence</c> (or <c>text</c>), the label column <c>label</c>, and other columns (an <c>idx</c>, say) are
+    /// ignored. Fields are read as they are (no quoting, as GLUE writes them), so a sentence cannot contain a tab.
+    /// Blank lines are skipped; anything else malformed is an error naming the file, the line and the fix.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">A line does not hold exactly a text, a tab and a non-negative integer label.</exception>
+    /// <exception cref="FormatException">The file is empty, its first line is not a header naming the sentence and
+    /// label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label.</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"{path} does not exist; pass a tab-separated file with a header line and sentence<TAB>label rows", path);
+            throw new FileNotFoundException(
+                $"{FileChecks.Problem(path) ?? $"{path} does not exist"}; pass a tab-separated file with a header line and sentence<TAB>label rows", path);
         }
 
         var result = new List<LabeledText>();
         var lineNumber = 0;
+        (int Text, int Label, int Count)? columns = null;
         foreach (var line in File.ReadLines(path))
         {
             lineNumber++;
-            if (lineNumber == 1 || line.Trim().Length == 0)
+            if (columns is null)
+            {
+                columns = Header(path, line);
+                continue;
+            }
+
+            if (line.Trim().Length == 0)
             {
                 continue;
             }
 
+            var (textColumn, labelColumn, count) = columns.Value;
             var fields = line.Split('\t');
-            if (fields.Length != 2)
+            if (fields.Length != count)
             {
                 // A tab inside a sentence would otherwise be taken silently into the text (or the label).
                 throw new FormatException(
-                    $"{path}, line {lineNumber}: {fields.Length} tab-separated fields, but a row holds 2 (sentence<TAB>label); " +
+                    $"{path}, line {lineNumber}: {fields.Length} tab-separated fields, but the header has {count}; " +
                     $"a sentence may not contain a tab (replace it by a space): \"{Shorten(line)}\"");
             }
 
-            if (fields[0].Length == 0 || !int.TryParse(fields[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            if (fields[textColumn].Length == 0 || !int.TryParse(fields[labelColumn].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
             {
-                throw new FormatException($"{path}, line {lineNumber}: expected sentence<TAB>label with a non-negative integer label, got \"{Shorten(line)}\"");
+                throw new FormatException($"{path}, line {lineNumber}: expected a sentence and a non-negative integer label, got \"{Shorten(line)}\"");
             }
 
-            result.Add(new LabeledText(fields[0], label));
+            result.Add(new LabeledText(fields[textColumn], label));
         }
 
-        return result;
+        return columns is null
+            ? throw new FormatException($"{path} is empty; it needs a header line (sentence<TAB>label) and then one sentence<TAB>label row per line")
+            : result;
+    }
+
+    /// <summary>The text and label columns the header line names, and its number of fields.</summary>
+    private static (int Text, int Label, int Count) Header(string path, string line)
+    {
+        // A byte-order mark is stripped by the reader; a second one (a file concatenated from two) would hide the name.
+        var names = line.TrimStart('\uFEFF').Split('\t').Select(n => n.Trim()).ToArray();
+        int Column(params string[] accepted) =>
+            names.Count(n => accepted.Contains(n, StringComparer.OrdinalIgnoreCase)) == 1
+                ? Array.FindIndex(names, n => accepted.Contains(n, StringComparer.OrdinalIgnoreCase))
+                : -1;
+        var text = Column("sentence", "text");
+        var label = Column("label");
+        if (text < 0 || label < 0)
+        {
+            // Without this check a file with no header lost its first example silently.
+            throw new FormatException(
+                $"{path}, line 1: \"{Shorten(line)}\" is not a header naming one sentence (or text) column and one label column; " +
+                "the first line must be the header sentence<TAB>label (add it above the first row)");
+        }
+
+        return (text, label, names.Length);
     }
 
     private static string Shorten(string line) => line.Length <= 80 ? line : line[..77] + "...";

@@ -41,6 +41,52 @@ public sealed class LabeledTextTests : IDisposable
         // Before: "good\tfun\t1" was read as the text "good<TAB>fun", and "1\t0\tgood" failed only by chance.
         var path = Write("sentence\tlabel\nfine\t1\ngood\tfun\t1\n");
         ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>()
-            .WithMessage($"{path}, line 3: 3 tab-separated fields, but a row holds 2*");
+            .WithMessage($"{path}, line 3: 3 tab-separated fields, but the header has 2*a sentence may not contain a tab*");
+    }
+
+    [Fact]
+    public void A_file_without_a_header_is_refused_instead_of_losing_its_first_row()
+    {
+        // Before: line 1 was skipped unread, so "great fun<TAB>1" vanished and the file read as one row.
+        var path = Write("great fun\t1\ndull\t0\n");
+        ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>()
+            .WithMessage($"{path}, line 1: \"great fun\t1\" is not a header*add it above the first row*");
+    }
+
+    [Fact]
+    public void The_header_names_the_columns_in_any_order_and_case_with_others_ignored()
+    {
+        var expected = new[] { new LabeledText("great fun", 1), new LabeledText("dull", 0) };
+        LabeledText.ReadTsv(Write("label\tsentence\n1\tgreat fun\n0\tdull\n")).Should().Equal(expected);
+        LabeledText.ReadTsv(Write("idx\tSentence \tLABEL\n0\tgreat fun\t1\n1\tdull\t0\n")).Should().Equal(expected);
+        LabeledText.ReadTsv(Write("text\tlabel\ngreat fun\t1\ndull\t0\n")).Should().Equal(expected);
+        LabeledText.ReadTsv(Write("sentence\tlabel\n")).Should().BeEmpty("a header alone is a file of no rows");
+    }
+
+    [Fact]
+    public void An_empty_file_a_missing_one_and_a_folder_are_refused_by_name()
+    {
+        foreach (var content in new[] { "", "\n" })
+        {
+            var path = Write(content);
+            ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>().WithMessage($"{path}*header*");
+        }
+
+        var missing = Path.Combine(root, "missing.tsv");
+        ((Action)(() => LabeledText.ReadTsv(missing))).Should().Throw<FileNotFoundException>().WithMessage($"{missing} does not exist; pass*");
+        ((Action)(() => LabeledText.ReadTsv(root))).Should().Throw<FileNotFoundException>().WithMessage($"{root} is a folder, not a file; pass*");
+    }
+
+    [Fact]
+    public void Labels_that_are_not_non_negative_integers_and_empty_texts_are_refused_with_their_line()
+    {
+        foreach (var row in new[] { "fine\tpositive", "fine\t-1", "fine\t1.0", "fine\t", "\t1" })
+        {
+            var path = Write($"sentence\tlabel\nok\t0\n{row}\n");
+            ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>().WithMessage($"{path}, line 3: *", row);
+        }
+
+        // Any non-negative integer is a class index: the classifier's label count is checked where it is known (Trainer).
+        LabeledText.ReadTsv(Write("sentence\tlabel\nthird class\t2\n")).Should().Equal(new LabeledText("third class", 2));
     }
 }
