@@ -131,6 +131,34 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(nameof(TrainingOptions.LearningRate), double.NaN)]
+    [InlineData(nameof(TrainingOptions.LearningRate), 0.0)]
+    [InlineData(nameof(TrainingOptions.LearningRate), -1e-3)]
+    [InlineData(nameof(TrainingOptions.LearningRate), double.PositiveInfinity)]
+    [InlineData(nameof(TrainingOptions.WeightDecay), -0.1)]
+    [InlineData(nameof(TrainingOptions.Beta1), 1.0)]
+    [InlineData(nameof(TrainingOptions.Beta2), double.NaN)]
+    [InlineData(nameof(TrainingOptions.Epsilon), -1e-8)]
+    public void Optimizer_settings_out_of_range_are_refused_by_their_option_name_when_the_trainer_is_made(string option, double value)
+    {
+        // Before: accepted here and refused only inside Fit, under the optimizer's parameter name ("lr", "beta2", ...).
+        var settings = option switch
+        {
+            nameof(TrainingOptions.LearningRate) => new TrainingOptions { LearningRate = value },
+            nameof(TrainingOptions.WeightDecay) => new TrainingOptions { WeightDecay = value },
+            nameof(TrainingOptions.Beta1) => new TrainingOptions { Beta1 = value },
+            nameof(TrainingOptions.Beta2) => new TrainingOptions { Beta2 = value },
+            _ => new TrainingOptions { Epsilon = value },
+        };
+        var (model, tokenizer) = NewModel(4);
+        using (model)
+        {
+            ((Action)(() => _ = new Trainer(model, tokenizer, settings))).Should().Throw<ArgumentOutOfRangeException>()
+                .Which.ParamName.Should().Be(option);
+        }
+    }
+
     [Fact]
     public void SaveFolder_writes_the_hugging_face_layout_with_the_history()
     {
