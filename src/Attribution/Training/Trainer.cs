@@ -65,6 +65,8 @@ public sealed class Trainer
     /// </summary>
     /// <param name="train">Training examples (at least one).</param>
     /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Training diverged (a batch's loss was not finite): the learning
+    /// rate is too high for this model. The model then holds the weights of the step before.</exception>
     public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -101,7 +103,7 @@ public sealed class Trainer
                     break;
                 }
 
-                var (loss, accuracy) = TrainEpoch(trainSet, optimizer, generator);
+                var (loss, accuracy) = TrainEpoch(epoch, trainSet, optimizer, generator);
                 Evaluation? devEvaluation = devSet is null ? null : Evaluate(devSet);
                 var result = new EpochResult(epoch, loss, accuracy, devEvaluation?.Loss, devEvaluation?.Accuracy, clock.Elapsed);
                 epochs.Add(result);
@@ -272,17 +274,30 @@ public sealed class Trainer
         return result;
     }
 
-    private (double loss, double accuracy) TrainEpoch(Example[] data, AdamW optimizer, Generator generator)
+    private (double loss, double accuracy) TrainEpoch(int epoch, Example[] data, AdamW optimizer, Generator generator)
     {
         model.train();
         var totalLoss = 0.0;
         var correct = 0L;
+        var step = 0;
         foreach (var batch in Batches(data, generator))
         {
             using var scope = NewDisposeScope();
             var (input, targets) = Collate(data, batch, generator);
             var logits = model.call(input);
             var loss = nn.functional.cross_entropy(logits, targets);
+            var lossValue = loss.to(ScalarType.Float64).ToDouble();
+            step++;
+            if (!double.IsFinite(lossValue))
+            {
+                // Stepping on would spread the NaN or infinity through every weight, and the epochs after it would
+                // report NaN figures for a model that predicts one class.
+                throw new ArgumentOutOfRangeException(nameof(TrainingOptions.LearningRate), Options.LearningRate,
+                    $"training diverged: the loss of epoch {epoch}, batch {step}, is {lossValue.ToString(CultureInfo.InvariantCulture)}. " +
+                    $"Lower {nameof(TrainingOptions.LearningRate)}{(Options.MaxGradNorm is null ? $" or set {nameof(TrainingOptions.MaxGradNorm)}" : string.Empty)} " +
+                    "and train a fresh model (this one holds the weights of the step before)");
+            }
+
             loss.backward();
             if (Options.MaxGradNorm is { } maxNorm)
             {
@@ -291,7 +306,7 @@ public sealed class Trainer
 
             optimizer.step();
             optimizer.zero_grad();
-            totalLoss += loss.to(ScalarType.Float64).ToDouble() * batch.Length;
+            totalLoss += lossValue * batch.Length;
             correct += logits.argmax(1).eq(targets).sum().ToInt64();
         }
 

@@ -160,6 +160,23 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_learning_rate_that_makes_training_diverge_is_refused_instead_of_yielding_nan_weights()
+    {
+        // Adam moves every weight by about lr per step, so lr = 1e6 sends the logits far past float32's range within a
+        // few steps: the loss becomes infinite or NaN. Before: Fit returned NaN losses and a model of NaN weights.
+        var (model, tokenizer) = NewModel(5);
+        using (model)
+        {
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 2, LearningRate = 1e6, MaxGradNorm = null });
+            ((Action)(() => trainer.Fit(Data.Take(300).ToArray()))).Should().Throw<ArgumentOutOfRangeException>()
+                .WithMessage("*training diverged: the loss of epoch 1, batch *Lower LearningRate or set MaxGradNorm*")
+                .Which.ParamName.Should().Be(nameof(TrainingOptions.LearningRate));
+            Weights(model).Should().OnlyContain(w => float.IsFinite(w), "no step is taken on a non-finite loss");
+            model.training.Should().BeFalse();
+        }
+    }
+
+    [Fact]
     public void SaveFolder_writes_the_hugging_face_layout_with_the_history()
     {
         var (model, tokenizer) = NewModel(5);
