@@ -97,7 +97,8 @@ public sealed class Trainer
         {
             for (var epoch = 1; epoch <= Options.MaxEpochs; epoch++)
             {
-                if (Options.TimeLimit is { } limit && clock.Elapsed > limit)
+                // Checked from the second epoch on: a limit already spent on tokenizing would return an untrained model.
+                if (epoch > 1 && Options.TimeLimit is { } limit && clock.Elapsed > limit)
                 {
                     stoppedEarly = true;
                     break;

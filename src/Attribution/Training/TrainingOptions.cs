@@ -55,7 +55,10 @@ public sealed record TrainingOptions
     /// <summary>Inputs longer than this many tokens are truncated for training and evaluation (null: never).</summary>
     public int? MaxLength { get; init; }
 
-    /// <summary>When set, no new epoch starts once this much time has passed.</summary>
+    /// <summary>
+    /// When set (positive), no new epoch starts once this much time has passed; the first epoch always runs, so the
+    /// model is never returned untrained.
+    /// </summary>
     public TimeSpan? TimeLimit { get; init; }
 
     /// <summary>Called after every epoch with its figures (for progress output).</summary>
@@ -112,6 +115,11 @@ public sealed record TrainingOptions
         if (!(Epsilon >= 0) || double.IsInfinity(Epsilon))
         {
             throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be non-negative and finite (1e-8 is the default)");
+        }
+
+        if (TimeLimit is { } limit && limit <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TimeLimit), limit, "the time limit must be positive (leave it null for none)");
         }
 
         if (MaxLength is < 3)

@@ -177,6 +177,27 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_time_limit_lets_the_first_epoch_run_and_must_be_positive()
+    {
+        // Before: a limit already spent when training began (1 tick here, or zero) returned a history of no epochs,
+        // best epoch 0, and the model untrained.
+        var (model, tokenizer) = NewModel(6);
+        using (model)
+        {
+            var history = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 3, TimeLimit = TimeSpan.FromTicks(1) }).Fit(Data.Take(100).ToArray());
+            history.Epochs.Should().ContainSingle();
+            history.BestEpoch.Should().Be(1);
+            history.StoppedEarly.Should().BeTrue();
+
+            foreach (var limit in new[] { TimeSpan.Zero, TimeSpan.FromSeconds(-1) })
+            {
+                ((Action)(() => _ = new Trainer(model, tokenizer, new TrainingOptions { TimeLimit = limit }))).Should().Throw<ArgumentOutOfRangeException>()
+                    .Which.ParamName.Should().Be(nameof(TrainingOptions.TimeLimit));
+            }
+        }
+    }
+
+    [Fact]
     public void SaveFolder_writes_the_hugging_face_layout_with_the_history()
     {
         var (model, tokenizer) = NewModel(5);
