@@ -63,7 +63,7 @@ public sealed class Trainer
     /// not improved for <see cref="TrainingOptions.Patience"/> epochs, and (by default) puts back the best epoch's
     /// weights. The model is left in evaluation mode.
     /// </summary>
-    /// <param name="train">Training examples (at least one).</param>
+    /// <param name="train">Training examples (at least one, of at least two classes when there are several).</param>
     /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>
     /// <exception cref="ArgumentOutOfRangeException">Training diverged (a batch's loss was not finite): the learning
     /// rate is too high for this model. The model then holds the weights of the step before.</exception>
@@ -76,6 +76,14 @@ public sealed class Trainer
         }
 
         var trainSet = Encode(train, nameof(train));
+        if (numLabels > 1 && trainSet.All(e => e.Label == trainSet[0].Label))
+        {
+            // Fitting it would only teach the model to answer that class for everything.
+            throw new ArgumentException(
+                $"every one of the {trainSet.Length} training examples has label {trainSet[0].Label}; a classifier of {numLabels} classes " +
+                "needs training examples of at least two of them (check the label column, or the filter that chose the examples)", nameof(train));
+        }
+
         var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
         var clock = Stopwatch.StartNew();
         manual_seed((long)Options.Seed);

@@ -128,6 +128,12 @@ public sealed class TrainerTests : IDisposable
             ((Action)(() => trainer.Fit([new LabeledText("good", 2)]))).Should().Throw<ArgumentException>().WithMessage("*label 2*[0, 2)*");
             ((Action)(() => trainer.Fit([new LabeledText("  ", 0)]))).Should().Throw<ArgumentException>().WithMessage("*empty text*");
             ((Action)(() => _ = new Trainer(model, tokenizer, new TrainingOptions { BatchSize = 0 }))).Should().Throw<ArgumentOutOfRangeException>();
+            ((Action)(() => _ = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 0 }))).Should().Throw<ArgumentOutOfRangeException>();
+
+            // Before: trained, and the model learned to answer "negative" for everything.
+            ((Action)(() => trainer.Fit(Data.Where(e => e.Label == 0).Take(50).ToArray()))).Should().Throw<ArgumentException>()
+                .WithMessage("every one of the 50 training examples has label 0; a classifier of 2 classes needs training examples of at least two*")
+                .Which.ParamName.Should().Be("train");
         }
     }
 
