@@ -1,0 +1,88 @@
+using Attribution.Engine.Loading;
+
+namespace Attribution.Tests.Engine.Loading;
+
+/// <summary>
+/// <see cref="TorchSharpLoader.WritePatchedCopy"/> in this process, on a hand-built library (<see cref="SyntheticElf"/>)
+/// and a temporary cache folder: concurrent writers, a stale or truncated copy, and a write that fails. Nothing is loaded.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class PatchedCopyCacheTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-patch-cache-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private (string Original, byte[] Patched) Library()
+    {
+        var original = Path.Combine(root, "package", NativeLibraryFiles.LibraryFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(original)!);
+        var bytes = SyntheticElf.Build(new SyntheticElfOptions()).Bytes;
+        File.WriteAllBytes(original, bytes);
+        return (original, ElfVersionPatch.WeakenVersionNeed(bytes, NativeLibraryFiles.Library, NativeLibraryFiles.Version, TorchSharpLoader.AllowedSymbols));
+    }
+
+    private static string[] Leftovers(string cache) =>
+        Directory.GetFiles(cache, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != NativeLibraryFiles.LibraryFile).ToArray();
+
+    [SkippableFact]
+    public void Writers_racing_on_a_stale_copy_never_expose_a_partial_file()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        var (original, patched) = Library();
+        var cache = Path.Combine(root, "cache");
+        var target = TorchSharpLoader.WritePatchedCopy(original, cache);
+        var stale = patched.AsSpan(0, patched.Length / 2).ToArray();
+        var seen = new List<string>();
+        for (var round = 0; round < 50; round++)
+        {
+            // A truncated copy (a crash of an older, non-atomic writer) is what both writers find and replace.
+            File.WriteAllBytes(target, stale);
+            using var start = new Barrier(3);
+            var writers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                return TorchSharpLoader.WritePatchedCopy(original, cache);
+            })).ToArray();
+            start.SignalAndWait();
+            while (!writers.All(w => w.IsCompleted))
+            {
+                // The loader's reader is dlopen by path: whatever it opens must be the old file or the new one, whole.
+                var bytes = File.ReadAllBytes(target);
+                if (!bytes.AsSpan().SequenceEqual(stale) && !bytes.AsSpan().SequenceEqual(patched))
+                {
+                    seen.Add($"round {round}: {bytes.Length} bytes, neither the stale copy nor the patched one");
+                }
+            }
+
+            writers.Select(w => w.Result).Should().AllBe(target);
+            File.ReadAllBytes(target).Should().Equal(patched, "round {0} ends with the patched copy", round);
+        }
+
+        seen.Should().BeEmpty();
+        Leftovers(cache).Should().BeEmpty("every writer renames its own temporary file");
+    }
+
+    [SkippableFact]
+    public void A_copy_of_another_version_sits_beside_this_one_and_a_corrupt_one_is_rewritten()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        var (original, patched) = Library();
+        var cache = Path.Combine(root, "cache");
+        var first = TorchSharpLoader.WritePatchedCopy(original, cache);
+
+        // Another TorchSharp version: another original, so another key folder; the first copy is left as it is.
+        var other = original + ".other";
+        File.WriteAllBytes(other, [.. File.ReadAllBytes(original), 0]);
+        var second = TorchSharpLoader.WritePatchedCopy(other, cache);
+        Path.GetDirectoryName(second).Should().NotBe(Path.GetDirectoryName(first));
+        File.ReadAllBytes(first).Should().Equal(patched);
+
+        foreach (var corrupt in new[] { patched[..100], [], patched.Select((b, i) => i == 10 ? (byte)~b : b).ToArray() })
+        {
+            File.WriteAllBytes(first, corrupt);
+            TorchSharpLoader.WritePatchedCopy(original, cache).Should().Be(first);
+            File.ReadAllBytes(first).Should().Equal(patched, "a truncated or altered copy is written again");
+        }
+    }
+}
