@@ -234,9 +234,27 @@ public static class TorchSharpLoader
         }
 
         var temporary = Path.Combine(directory, $".{LibraryFile}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllBytes(temporary, patched);
-        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.Move(temporary, target, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(temporary, patched);
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch
+        {
+            // A full disk or a failed rename must not leave a partial copy behind: nothing else ever removes it.
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The write's own failure is the one to report.
+            }
+
+            throw;
+        }
+
         return target;
     }
 

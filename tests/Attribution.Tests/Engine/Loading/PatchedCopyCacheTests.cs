@@ -85,4 +85,20 @@ public sealed class PatchedCopyCacheTests : IDisposable
             File.ReadAllBytes(first).Should().Equal(patched, "a truncated or altered copy is written again");
         }
     }
+
+    [SkippableFact]
+    public void A_write_that_fails_leaves_no_temporary_file_behind()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        var (original, _) = Library();
+        var cache = Path.Combine(root, "cache");
+        var target = TorchSharpLoader.WritePatchedCopy(original, cache);
+
+        // A folder in the copy's place makes the final rename fail (as a full disk fails the write before it); the
+        // tests run as root, so a read-only folder would not stop them.
+        File.Delete(target);
+        Directory.CreateDirectory(target);
+        ((Action)(() => TorchSharpLoader.WritePatchedCopy(original, cache))).Should().Throw<Exception>();
+        Leftovers(cache).Should().BeEmpty("before, the whole temporary copy stayed in the cache");
+    }
 }
