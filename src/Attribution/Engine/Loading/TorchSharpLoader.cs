@@ -224,7 +224,24 @@ public static class TorchSharpLoader
         var bytes = File.ReadAllBytes(original);
         var patched = ElfVersionPatch.WeakenVersionNeed(bytes, "libstdc++.so.6", MissingVersion, AllowedSymbols);
         var key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
-        var directory = Path.Combine(cacheDirectory, key);
+        try
+        {
+            return WriteToCache(patched, Path.Combine(cacheDirectory, key));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Alone, "Access to the path is denied" or "No space left on device" did not say which folder or what to do.
+            throw new TorchLoadException(
+                $"cannot write the patched copy of {LibraryFile} into the native cache folder {cacheDirectory}: {e.Message} " +
+                $"Make that folder writable (or free space on its disk), or point {CacheVariable} at a private folder that is");
+        }
+    }
+
+    /// <summary>Writes <paramref name="patched"/> into <paramref name="directory"/> unless an identical copy is there; returns its path.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static string WriteToCache(byte[] patched, string directory)
+    {
+        var cacheDirectory = Path.GetDirectoryName(directory)!;
         CreatePrivateDirectory(cacheDirectory);
         CreatePrivateDirectory(directory);
         var target = Path.Combine(directory, LibraryFile);

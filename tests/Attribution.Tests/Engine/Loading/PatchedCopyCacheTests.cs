@@ -101,4 +101,25 @@ public sealed class PatchedCopyCacheTests : IDisposable
         ((Action)(() => TorchSharpLoader.WritePatchedCopy(original, cache))).Should().Throw<Exception>();
         Leftovers(cache).Should().BeEmpty("before, the whole temporary copy stayed in the cache");
     }
+
+    [SkippableFact]
+    public void A_cache_that_cannot_be_written_is_a_load_error_naming_the_folder_and_the_variable()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        var (original, _) = Library();
+
+        // A file where the cache folder should be, and a folder where the copy should be: before, the reason was the
+        // bare IOException ("File exists", "Is a directory") with no folder and no fix.
+        var blocked = Path.Combine(root, "blocked");
+        File.WriteAllText(blocked, "not a folder");
+        var cache = Path.Combine(root, "cache");
+        var target = TorchSharpLoader.WritePatchedCopy(original, cache);
+        File.Delete(target);
+        Directory.CreateDirectory(target);
+        foreach (var folder in new[] { blocked, cache })
+        {
+            ((Action)(() => TorchSharpLoader.WritePatchedCopy(original, folder))).Should().Throw<TorchLoadException>()
+                .WithMessage($"cannot write the patched copy of libLibTorchSharp.so into the native cache folder {folder}: *point ATTRIBUTION_NATIVE_CACHE at a private folder*");
+        }
+    }
 }
