@@ -47,7 +47,7 @@ public static class TorchSharpLoader
     /// <summary>The environment variable that controls the loader: unset or <c>auto</c>, <c>off</c>, or <c>force</c>.</summary>
     public const string ModeVariable = "ATTRIBUTION_TORCHSHARP_COMPAT";
 
-    /// <summary>The environment variable that overrides the cache folder of the patched copy.</summary>
+    /// <summary>The environment variable that overrides the cache folder of the patched copy (an absolute path).</summary>
     public const string CacheVariable = "ATTRIBUTION_NATIVE_CACHE";
 
     internal const string LibraryFile = "libLibTorchSharp.so";
@@ -88,7 +88,7 @@ public static class TorchSharpLoader
 
             try
             {
-                Mode = Load(Environment.GetEnvironmentVariable(ModeVariable), NativeDirectories(), CacheDirectory());
+                Mode = Load(Environment.GetEnvironmentVariable(ModeVariable), NativeDirectories(), CacheDirectory);
             }
 #pragma warning disable CA1031 // A module initializer must not throw; the reason is kept for EnsureLoaded.
             catch (Exception e)
@@ -115,7 +115,8 @@ public static class TorchSharpLoader
         }
     }
 
-    internal static TorchLoadMode Load(string? setting, IReadOnlyList<string> nativeDirectories, string cacheDirectory)
+    // The cache folder is asked for only when a copy is patched: a bad cache setting must never stop a stock load.
+    internal static TorchLoadMode Load(string? setting, IReadOnlyList<string> nativeDirectories, Func<string> cacheDirectory)
     {
         var mode = (setting ?? string.Empty).Trim().ToLowerInvariant() switch
         {
@@ -158,7 +159,7 @@ public static class TorchSharpLoader
             }
         }
 
-        var patched = WritePatchedCopy(original, cacheDirectory);
+        var patched = WritePatchedCopy(original, cacheDirectory());
         var nativeDirectory = Path.GetDirectoryName(original)!;
         foreach (var dependency in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
         {
@@ -330,16 +331,31 @@ public static class TorchSharpLoader
         return directories.Select(d => Path.GetFullPath(d)).Distinct().ToList();
     }
 
-    private static string CacheDirectory()
+    private static string CacheDirectory() => CacheDirectory(
+        Environment.GetEnvironmentVariable(CacheVariable),
+        Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary>
+    /// The cache folder: <see cref="CacheVariable"/> when set (an absolute path), else <c>$XDG_CACHE_HOME/attribution/native</c>
+    /// when that is absolute (the XDG spec says to ignore a relative one), else <c>~/.cache/attribution/native</c>.
+    /// </summary>
+    internal static string CacheDirectory(string? overridden, string? xdgCacheHome, string home)
     {
-        var overridden = Environment.GetEnvironmentVariable(CacheVariable);
         if (!string.IsNullOrEmpty(overridden))
         {
+            // A relative path (or blanks) would put a library this process loads wherever the current folder happens to be.
+            if (string.IsNullOrWhiteSpace(overridden) || !Path.IsPathFullyQualified(overridden))
+            {
+                throw new TorchLoadException(
+                    $"{CacheVariable}='{overridden}' is not an absolute path; set it to the absolute path of a private folder " +
+                    $"(or unset it for {Path.Combine("~", ".cache", "attribution", "native")})");
+            }
+
             return Path.GetFullPath(overridden);
         }
 
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        var root = !string.IsNullOrEmpty(xdgCacheHome) && Path.IsPathFullyQualified(xdgCacheHome) ? xdgCacheHome : Path.Combine(home, ".cache");
         return Path.Combine(root, "attribution", "native");
     }
 }

@@ -122,4 +122,20 @@ public sealed class PatchedCopyCacheTests : IDisposable
                 .WithMessage($"cannot write the patched copy of libLibTorchSharp.so into the native cache folder {folder}: *point ATTRIBUTION_NATIVE_CACHE at a private folder*");
         }
     }
+
+    [Fact]
+    public void The_cache_variable_must_be_an_absolute_path_and_a_relative_xdg_cache_home_is_ignored()
+    {
+        // Before: "cache" or "  " were taken relative to the current folder, so each working folder got its own copy
+        // (one named by two spaces, even) of a library the process then loads.
+        foreach (var bad in new[] { "cache", "./cache", "  ", "~/cache" })
+        {
+            ((Action)(() => TorchSharpLoader.CacheDirectory(bad, null, "/home/u"))).Should().Throw<TorchLoadException>()
+                .WithMessage($"ATTRIBUTION_NATIVE_CACHE='{bad}' is not an absolute path; set it to the absolute path of a private folder*");
+        }
+
+        TorchSharpLoader.CacheDirectory("/var/cache/x/../y", null, "/home/u").Should().Be("/var/cache/y");
+        TorchSharpLoader.CacheDirectory(null, "/xdg", "/home/u").Should().Be("/xdg/attribution/native");
+        TorchSharpLoader.CacheDirectory("", "relative/xdg", "/home/u").Should().Be("/home/u/.cache/attribution/native", "the XDG spec: a relative XDG_CACHE_HOME is invalid and ignored");
+    }
 }

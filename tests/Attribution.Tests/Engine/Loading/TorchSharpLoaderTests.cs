@@ -165,6 +165,13 @@ public sealed class TorchSharpLoaderTests
         Fields(auto.Out)["libtorch"].Should().StartWith("2.10", "TorchSharp then loads that library itself");
         Directory.Exists(cache).Should().BeFalse("the stock path writes nothing");
 
+        var relative = Engine(app, work, "relative-cache", mode: null);
+        relative.Code.Should().Be(0, "a cache setting the stock path never uses cannot stop it: {0}", relative);
+        Fields(relative.Out)["loader"].Should().Be("Stock (ATTRIBUTION_TORCHSHARP_COMPAT=auto)");
+        var forced = Engine(app, work, "relative-cache", mode: "force");
+        forced.Code.Should().Be(1, forced.ToString());
+        forced.Error.Should().Contain("ATTRIBUTION_NATIVE_CACHE='relative-cache' is not an absolute path");
+
         var off = Engine(app, work, cache, mode: "off");
         off.Code.Should().Be(0, off.ToString());
         Fields(off.Out)["loader"].Should().Be("Disabled (ATTRIBUTION_TORCHSHARP_COMPAT=off)");
