@@ -36,10 +36,25 @@ public static class ModuleIO
     }
 
     /// <summary>A copy of <paramref name="value"/> with the tensor at <paramref name="index"/> replaced.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not a position of <paramref name="value"/>.</exception>
     public static object Replace(object value, int index, Tensor replacement)
     {
         ArgumentNullException.ThrowIfNull(value);
         ArgumentNullException.ThrowIfNull(replacement);
+        var count = value switch
+        {
+            Tensor => 1,
+            IReadOnlyList<Tensor> list => list.Count,
+            ITuple tuple => tuple.Length,
+            _ => -1,
+        };
+        if (count >= 0 && (index < 0 || index >= count))
+        {
+            // A list would otherwise come back unchanged (the replacement dropped) and an array throw IndexOutOfRange.
+            throw new ArgumentOutOfRangeException(nameof(index), index,
+                $"a {value.GetType().Name} of {count} item(s) has no position {index}; use a position in [0, {count})");
+        }
+
         switch (value)
         {
             case Tensor when index == 0:
@@ -50,7 +65,7 @@ public static class ModuleIO
                 return copy;
             case List<Tensor> list:
                 return list.Select((t, i) => i == index ? replacement : t).ToList();
-            case ITuple tuple when index >= 0 && index < tuple.Length && index < 7:
+            case ITuple when index < 7:
                 // Value tuples are structs: set the field on a boxed copy.
                 var boxed = RuntimeHelpers.GetObjectValue(value);
                 var field = value.GetType().GetField("Item" + (index + 1), BindingFlags.Public | BindingFlags.Instance)

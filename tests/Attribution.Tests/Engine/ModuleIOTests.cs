@@ -1,0 +1,32 @@
+using Attribution.Engine;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Engine;
+
+/// <summary><see cref="ModuleIO.Replace"/> on each shape of module input or output, at positions that exist and that do not.</summary>
+public sealed class ModuleIOTests
+{
+    [Fact]
+    public void Replace_swaps_the_tensor_at_a_position_and_refuses_one_that_does_not_exist()
+    {
+        using var a = zeros(1);
+        using var b = ones(1);
+        using var c = full(1, 2.0f);
+        ModuleIO.Replace(a, 0, c).Should().BeSameAs(c);
+        ((Tensor[])ModuleIO.Replace(new[] { a, b }, 1, c)).Should().Equal(a, c);
+        ((List<Tensor>)ModuleIO.Replace(new List<Tensor> { a, b }, 0, c)).Should().Equal(c, b);
+        var tuple = ((Tensor, Tensor?))ModuleIO.Replace((a, (Tensor?)null), 1, c);
+        tuple.Item1.Should().BeSameAs(a);
+        tuple.Item2.Should().BeSameAs(c);
+
+        // Before: the list came back unchanged (the replacement silently dropped) and the array threw IndexOutOfRange.
+        foreach (var (value, index) in new (object, int)[] { (new List<Tensor> { a, b }, 2), (new List<Tensor> { a }, -1), (new[] { a, b }, 2), (a, 1), ((a, b), 2) })
+        {
+            ((Action)(() => ModuleIO.Replace(value, index, c))).Should().Throw<ArgumentOutOfRangeException>()
+                .WithMessage($"*has no position {index}; use a position in [0, *")
+                .Which.ParamName.Should().Be("index");
+        }
+
+        ((Action)(() => ModuleIO.Replace("text", 0, c))).Should().Throw<ArgumentException>().WithMessage("cannot replace item 0 of a String*");
+    }
+}
