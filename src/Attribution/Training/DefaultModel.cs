@@ -110,10 +110,52 @@ public static class DefaultModel
     /// <summary>
     /// Trains the default model into <paramref name="directory"/> (config.json, model.safetensors, vocab.txt,
     /// tokenizer_config.json, training.json with the held-out test accuracy) and returns the training.json figures.
+    /// The files are written into a hidden sibling folder and moved in once all are written, so a training that fails
+    /// or is cancelled (an exception from <paramref name="log"/>, say) leaves <paramref name="directory"/> as it was.
     /// </summary>
     public static DefaultModelReport Train(string directory, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        var parent = Path.GetDirectoryName(target) ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", nameof(directory));
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            var report = TrainInto(staging, log);
+            Publish(staging, target);
+            return report;
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    /// <summary>Moves the files of <paramref name="staging"/> into <paramref name="target"/>: the whole folder when there is none yet, else file by file, training.json last.</summary>
+    private static void Publish(string staging, string target)
+    {
+        if (!Directory.Exists(target))
+        {
+            try
+            {
+                Directory.Move(staging, target);
+                return;
+            }
+            catch (IOException) when (Directory.Exists(target))
+            {
+                // Created meanwhile: move the files in one by one.
+            }
+        }
+
+        foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "training.json").ThenBy(f => f, StringComparer.Ordinal))
+        {
+            File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        }
+    }
+
+    private static DefaultModelReport TrainInto(string directory, Action<string>? log)
+    {
         var clock = Stopwatch.StartNew();
         var corpus = Corpus();
         var tokenizer = WordVocabulary.Write(directory, SentimentCorpus.Vocabulary, MaxLength);

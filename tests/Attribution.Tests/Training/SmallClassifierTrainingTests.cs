@@ -131,6 +131,32 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
     }
 
     [Fact]
+    public void A_default_model_training_that_is_cancelled_leaves_its_folder_as_it_was()
+    {
+        // Cancelled by the caller's log at the first epoch's end. Before: the folder kept a vocab.txt and a
+        // tokenizer_config.json of a model that was never saved (written before training began).
+        var fresh = Path.Combine(root, "fresh");
+        var existing = Path.Combine(root, "existing");
+        Directory.CreateDirectory(existing);
+        File.WriteAllText(Path.Combine(existing, "notes.txt"), "mine");
+        foreach (var folder in new[] { fresh, existing })
+        {
+            Action train = () => DefaultModel.Train(folder, line =>
+            {
+                if (line.StartsWith("default model: epoch 1,", StringComparison.Ordinal))
+                {
+                    throw new OperationCanceledException("cancelled by the caller");
+                }
+            });
+            train.Should().Throw<OperationCanceledException>();
+        }
+
+        Directory.Exists(fresh).Should().BeFalse();
+        Directory.GetFiles(existing).Select(Path.GetFileName).Should().Equal("notes.txt");
+        Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().BeEquivalentTo(["existing"], "no staging folder is left either");
+    }
+
+    [Fact]
     public void The_default_cache_directory_follows_xdg()
     {
         DefaultModel.DefaultCacheDirectory.Should().EndWith(Path.Combine("attribution", "default-model"));
