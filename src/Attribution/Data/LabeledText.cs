@@ -55,7 +55,7 @@ public record LabeledText(string Text, int Label)
                     $"a sentence may not contain a tab (replace it by a space): \"{Shorten(line)}\"");
             }
 
-            if (fields[textColumn].Length == 0 || !int.TryParse(fields[labelColumn].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            if (string.IsNullOrWhiteSpace(fields[textColumn]) || !int.TryParse(fields[labelColumn].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
             {
                 throw new FormatException($"{path}, line {lineNumber}: expected a sentence and a non-negative integer label, got \"{Shorten(line)}\"");
             }
