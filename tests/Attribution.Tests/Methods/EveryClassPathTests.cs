@@ -260,6 +260,23 @@ public sealed class EveryClassPathTests
         act.Should().Throw<InvalidOperationException>().WithMessage(message);
     }
 
+    /// <summary>
+    /// A gradient at a layer that runs twice is refused, alone and for every class: the batch's first pass cannot be
+    /// the method's (which one of the two tensors would be the leaf?), and the method's own pass names the layer.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_gradient_at_a_layer_that_runs_twice_is_refused(bool everyClass)
+    {
+        using var model = new TextClassifier("spare-and-twice", new IdsTokenizer(-1, -2, 0, 10), new SpareAndTwice(), ["0", "1"], "embeddings", maxLength: null, usesTokenTypes: false);
+        IAttributor[] methods = [new Gradient { Layer = "twice" }];
+        var act = everyClass
+            ? (Action)(() => MethodRunner.AttributeClasses(model, ["1 2 3"], methods, [0, 1], Options))
+            : () => MethodRunner.AttributeAll(model, ["1 2 3"], methods, Options);
+        act.Should().Throw<InvalidOperationException>().WithMessage("*'twice' (Linear) ran 2 times in one forward pass*");
+    }
+
     /// <summary>Embeddings, a layer applied twice, a head; one layer registered but never run.</summary>
     private sealed class SpareAndTwice : TorchSharp.torch.nn.Module<ModelInput, TorchSharp.torch.Tensor>
     {

@@ -173,6 +173,31 @@ public sealed class SharedPassTests
         }
     }
 
+    /// <summary>
+    /// Three classes: a method's own pass, run for the first class, serves the second and the third (the second keeps it
+    /// for the third), so each method costs one pass per batch whatever the number of classes; the third class's
+    /// scores equal a call for that class alone, bit for bit.
+    /// </summary>
+    [Fact]
+    public void A_kept_pass_serves_every_later_class_of_three()
+    {
+        using var model = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(7);
+        string[] texts = ["5 9 12", "20 21"];
+        using var forwards = new ForwardCounter(model);
+        foreach (var methods in new IAttributor[][] { [new GradientXInput(), new LrpEpsilon()], [new LrpEpsilon(), new GradientXInput()] })
+        {
+            forwards.Reset();
+            var all = MethodRunner.AttributeClasses(model, texts, methods, [0, 1, 2], Options);
+            forwards.Calls.Should().Be(2, $"{methods[0].Name}'s pass is the prediction's; {methods[1].Name}'s own pass, run for class 0, is kept for classes 1 and 2");
+
+            var third = MethodRunner.AttributeAll(model, texts, methods, Options with { Target = Target.Class(2) });
+            for (var t = 0; t < texts.Length; t++)
+            {
+                all[1][t][2].Scores.Should().Equal(third[1][t].Scores);
+            }
+        }
+    }
+
     /// <summary>With several classes the primed graph outlives each backward until the last class's, then is released.</summary>
     [Fact]
     public void A_primed_graph_serves_every_class_and_is_released_after_the_last()

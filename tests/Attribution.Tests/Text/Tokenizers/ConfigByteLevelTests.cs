@@ -64,4 +64,20 @@ public sealed class ConfigByteLevelTests
         using var untrimmed = new TempDirectory();
         Load(untrimmed, fileAddsPrefix: false, """{"tokenizer_class": "RobertaTokenizer", "trim_offsets": false}""").Encode("Hello world").Offsets[2].Should().Be((5, 11));
     }
+
+    /// <summary>
+    /// <c>GPT2TokenizerFast.__init__</c> (the class a config naming GPT2Tokenizer also loads) replaces the pre-tokenizer's
+    /// <c>add_prefix_space</c> but never touches the post-processor: its config's <c>trim_offsets</c> leaves the file's
+    /// (roberta-base's RobertaProcessing trims), where RoBERTa's class would not trim.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("GPT2Tokenizer")]
+    [InlineData("GPT2TokenizerFast")]
+    public void A_gpt2_class_takes_the_prefix_space_from_the_config_and_offset_trimming_from_the_file(string tokenizerClass)
+    {
+        using var dir = new TempDirectory();
+        var encoding = Load(dir, fileAddsPrefix: false, $$"""{"tokenizer_class": "{{tokenizerClass}}", "add_prefix_space": true, "trim_offsets": false}""").Encode("Hello world");
+        encoding.Ids.Should().Equal(0, 20920, 232, 2);
+        encoding.Offsets[2].Should().Be((6, 11), "the file's processor trims the space off 'Ġworld'");
+    }
 }
