@@ -44,30 +44,7 @@ public sealed class AdamW : IDisposable
             throw new ArgumentException("a parameter appears more than once", nameof(parameters));
         }
 
-        if (!(lr > 0) || double.IsInfinity(lr))
-        {
-            throw new ArgumentOutOfRangeException(nameof(lr), lr, "the learning rate must be positive and finite");
-        }
-
-        if (!(beta1 >= 0 && beta1 < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "beta1 must be in [0, 1)");
-        }
-
-        if (!(beta2 >= 0 && beta2 < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "beta2 must be in [0, 1)");
-        }
-
-        if (!(eps >= 0) || double.IsInfinity(eps))
-        {
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, "eps must be non-negative and finite");
-        }
-
-        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay))
-        {
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be non-negative and finite");
-        }
+        CheckHyperparameters(lr, beta1, beta2, eps, weightDecay);
 
         LearningRate = lr;
         Beta1 = beta1;
@@ -77,6 +54,39 @@ public sealed class AdamW : IDisposable
         expAvg = new Tensor?[this.parameters.Length];
         expAvgSq = new Tensor?[this.parameters.Length];
         steps = new long[this.parameters.Length];
+    }
+
+    /// <summary>
+    /// Refuses hyperparameters out of their ranges, each named by its name here or, for a caller that takes them as
+    /// options (<see cref="TrainingOptions"/>), by the option's.
+    /// </summary>
+    internal static void CheckHyperparameters(double lr, double beta1, double beta2, double eps, double weightDecay,
+        string lrName = "lr", string beta1Name = "beta1", string beta2Name = "beta2", string epsName = "eps", string weightDecayName = "weightDecay")
+    {
+        if (!(lr > 0) || double.IsInfinity(lr))
+        {
+            throw new ArgumentOutOfRangeException(lrName, lr, "the learning rate must be positive and finite");
+        }
+
+        if (!(beta1 >= 0 && beta1 < 1))
+        {
+            throw new ArgumentOutOfRangeException(beta1Name, beta1, "beta1 must be in [0, 1)");
+        }
+
+        if (!(beta2 >= 0 && beta2 < 1))
+        {
+            throw new ArgumentOutOfRangeException(beta2Name, beta2, "beta2 must be in [0, 1)");
+        }
+
+        if (!(eps >= 0) || double.IsInfinity(eps))
+        {
+            throw new ArgumentOutOfRangeException(epsName, eps, "eps must be non-negative and finite");
+        }
+
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay))
+        {
+            throw new ArgumentOutOfRangeException(weightDecayName, weightDecay, "weight decay must be non-negative and finite");
+        }
     }
 
     /// <summary>The learning rate (may be changed between steps, e.g. by a schedule).</summary>

@@ -99,30 +99,8 @@ public sealed record TrainingOptions
         }
 
         // Checked here, under the options' own names, rather than only when Fit builds the optimizer ("lr").
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
-        {
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "the learning rate must be positive and finite (2e-3 is the default)");
-        }
-
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
-        {
-            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "weight decay must be non-negative and finite (0 turns it off)");
-        }
-
-        if (!(Beta1 >= 0 && Beta1 < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, "β₁ must be in [0, 1) (0.9 is the default)");
-        }
-
-        if (!(Beta2 >= 0 && Beta2 < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "β₂ must be in [0, 1) (0.999 is the default)");
-        }
-
-        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be non-negative and finite (1e-8 is the default)");
-        }
+        AdamW.CheckHyperparameters(LearningRate, Beta1, Beta2, Epsilon, WeightDecay,
+            nameof(LearningRate), nameof(Beta1), nameof(Beta2), nameof(Epsilon), nameof(WeightDecay));
 
         if (TimeLimit is { } limit && limit <= TimeSpan.Zero)
         {
