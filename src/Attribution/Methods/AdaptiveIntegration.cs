@@ -10,7 +10,10 @@ namespace Attribution.Methods;
 /// <remarks>
 /// <para>A text's result at n points is accepted when both hold:</para>
 /// <list type="bullet">
-/// <item>completeness: |Σ attributions − (F(input) − F(baseline))| ≤ <see cref="Tolerance"/> · |F(input) − F(baseline)| + <see cref="AbsoluteTolerance"/>;</item>
+/// <item>completeness: |Σ attributions − (F(input) − F(baseline))| ≤ <see cref="Tolerance"/> · |F(input) − F(baseline)| + <see cref="AbsoluteTolerance"/>,
+/// or, where the model run on the baseline ids differs from the path's start (the input with the layer's tensor set to
+/// the baseline's: RoBERTa's position ids count non-pad tokens, so pad ids move them), the same test against F at the
+/// path's start, with a note that the reported (Captum) delta is that difference and not integration error;</item>
 /// <item>stability: the per-token scores moved by at most <see cref="Tolerance"/> · ‖scores‖₂ + <see cref="AbsoluteTolerance"/> (L2) from
 /// those at n / 2 points.</item>
 /// </list>

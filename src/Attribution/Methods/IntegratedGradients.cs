@@ -99,7 +99,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline);
         if (Steps is null)
         {
-            var (attributions, deltas, rowSettings, notes) = IntegrateAdaptively(context, layer, path);
+            var (attributions, deltas, rowSettings, notes) = IntegrateAdaptively(context, layer, path, explainDeltas: MultiplyByInputs);
             return new MethodOutput(attributions, PerDimension: true, MultiplyByInputs ? deltas : null) { RowSettings = rowSettings, Notes = notes };
         }
 
@@ -111,7 +111,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     {
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);
-        return Steps is { } steps ? Integrate(context, layer, path.Input, path.Baseline, steps) : IntegrateAdaptively(context, layer, path).Attributions;
+        return Steps is { } steps ? Integrate(context, layer, path.Input, path.Baseline, steps) : IntegrateAdaptively(context, layer, path, explainDeltas: false).Attributions;
     }
 
     /// <summary>
@@ -122,7 +122,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     {
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);
-        var (attributions, _, rowSettings, notes) = IntegrateAdaptively(context, layer, path);
+        var (attributions, _, rowSettings, notes) = IntegrateAdaptively(context, layer, path, explainDeltas: false);
         return new MethodOutput(attributions, PerDimension: true) { RowSettings = rowSettings, Notes = notes };
     }
 
@@ -143,9 +143,9 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     /// pass each, for every level) and the previous level's scores, against which the next is checked.
     /// </summary>
     private (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) IntegrateAdaptively(
-        AttributionContext context, nn.Module layer, PathInputs path)
+        AttributionContext context, nn.Module layer, PathInputs path, bool explainDeltas)
     {
-        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: MultiplyByInputs);
+        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: MultiplyByInputs, new LayerSite(layer, Side, TensorIndex));
         var levels = Adaptive.Levels();
         for (var level = 0; !refinement.Done; level++)
         {
@@ -155,7 +155,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
             refinement.Offer(attributions, levels[level], levels[level], lastLevel: level == levels.Count - 1);
         }
 
-        return refinement.Finish();
+        return refinement.Finish(explainDeltas);
     }
 
     /// <summary>Gradients of the scored output at a′ + α (a − a′) for each α, stacked alpha-major: [α·batch, …].</summary>

@@ -15,26 +15,36 @@ internal sealed class AdaptiveRefinement
     private readonly AdaptiveIntegration settings;
     private readonly PathInputs path;
     private readonly bool checkCompleteness;
+    private readonly LayerSite pathSite;
+    private double[]? startScores;
     private readonly double[]?[] previousScores;
     private readonly int[] stepsUsed;
     private readonly int[] evaluations;
     private readonly double[] deltas;
     private readonly string?[] notes;
+    private readonly string?[] deltaNotes;
 
     // Accepted rows and their attributions, held outside every dispose scope until Finish assembles them.
     private readonly List<(long[] Rows, Tensor Attributions)> acceptedRows = [];
 
-    public AdaptiveRefinement(AttributionContext context, AdaptiveIntegration settings, PathInputs path, bool checkCompleteness)
+    /// <param name="context">The batch.</param>
+    /// <param name="settings">Tolerances and levels.</param>
+    /// <param name="path">The path's ends, computed at <paramref name="pathSite"/>.</param>
+    /// <param name="checkCompleteness">Whether the attributions must sum to the change of the output (not for local IG).</param>
+    /// <param name="pathSite">Where the path runs (the tensor replaced by its points).</param>
+    public AdaptiveRefinement(AttributionContext context, AdaptiveIntegration settings, PathInputs path, bool checkCompleteness, LayerSite pathSite)
     {
         whole = context;
         this.settings = settings;
         this.path = path;
         this.checkCompleteness = checkCompleteness;
+        this.pathSite = pathSite;
         previousScores = new double[]?[context.Size];
         stepsUsed = new int[context.Size];
         evaluations = new int[context.Size];
         deltas = new double[context.Size];
         notes = new string?[context.Size];
+        deltaNotes = new string?[context.Size];
         Active = Enumerable.Range(0, context.Size).ToArray();
     }
 
@@ -84,7 +94,23 @@ internal sealed class AdaptiveRefinement
             var stable = change is { } c && c <= (settings.Tolerance * norm) + settings.AbsoluteTolerance;
             var expected = path.InputScores[row] - path.BaselineScores[row];
             deltas[row] = scores.Sum() - expected;
-            var complete = !checkCompleteness || Math.Abs(deltas[row]) <= (settings.Tolerance * Math.Abs(expected)) + settings.AbsoluteTolerance;
+            var complete = !checkCompleteness || Within(deltas[row], expected);
+            if (stable && !complete)
+            {
+                // Captum's delta compares with the model run on the baseline ids; where those ids change more than the
+                // path's tensor (RoBERTa's position ids), no step count closes that gap, so the integral is checked
+                // against F at the path's own start (one extra forward pass per batch, only when needed).
+                startScores ??= path.StartScores(whole, pathSite);
+                var integral = path.InputScores[row] - startScores[row];
+                var gap = path.BaselineScores[row] - startScores[row];
+                if (Within(scores.Sum() - integral, integral) && !Within(gap, expected))
+                {
+                    complete = true;
+                    deltaNotes[row] = string.Create(CultureInfo.InvariantCulture,
+                        $"convergence delta {deltas[row]:G3} is mostly F(baseline) − F(path start) = {gap:G3}, not integration error: the baseline ids change the model's output beyond the attributed layer (e.g. RoBERTa's position ids count non-pad tokens); the attributions sum to F(input) − F(path start) within the target");
+                }
+            }
+
             if ((stable && complete) || lastLevel)
             {
                 accepted.Add(i);
@@ -110,8 +136,12 @@ internal sealed class AdaptiveRefinement
         return [.. keep];
     }
 
-    /// <summary>The accepted attributions of every text, with their deltas, per-text settings and notes.</summary>
-    public (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) Finish()
+    /// <summary>
+    /// The accepted attributions of every text, with their deltas, per-text settings and notes: where the step cap
+    /// stopped a text and, with <paramref name="explainDeltas"/> (for a result that reports the deltas), where a delta is
+    /// F(baseline) − F(path start) rather than integration error.
+    /// </summary>
+    public (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) Finish(bool explainDeltas)
     {
         if (!Done || acceptedRows.Count == 0)
         {
@@ -137,7 +167,7 @@ internal sealed class AdaptiveRefinement
             new("steps-used", s.ToString(CultureInfo.InvariantCulture)),
             new("gradient-evaluations", evaluations[row].ToString(CultureInfo.InvariantCulture)),
         ]).ToArray();
-        var rowNotes = notes.Select(n => (IReadOnlyList<string>)(n is null ? [] : [n])).ToArray();
+        var rowNotes = notes.Select((n, row) => (IReadOnlyList<string>)new[] { n, explainDeltas ? deltaNotes[row] : null }.OfType<string>().ToArray()).ToArray();
         return (result, deltas, rowSettings, rowNotes);
     }
 
@@ -154,6 +184,8 @@ internal sealed class AdaptiveRefinement
 
         return kept;
     }
+
+    private bool Within(double error, double expected) => Math.Abs(error) <= (settings.Tolerance * Math.Abs(expected)) + settings.AbsoluteTolerance;
 
     private static double? Change(double[]? previous, double[] current)
     {

@@ -64,6 +64,22 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         return (input, baselineActivation, inputLogits, baselineLogits);
     }
 
+    /// <summary>
+    /// F at the path's start: the input's own forward pass with <paramref name="site"/>'s tensor replaced by the baseline
+    /// activation, which the integral of the gradients along the path actually measures from. It differs from
+    /// <see cref="BaselineScores"/> (the model run on the baseline ids, as Captum's delta takes it) where the baseline ids
+    /// change more than that tensor: RoBERTa's position ids count the non-pad tokens, so pad ids move them too.
+    /// </summary>
+    public double[] StartScores(AttributionContext context, LayerSite site)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var tap = new LayerTap(site.Module, site.Side, site.Index, _ => Baseline);
+        var logits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, site));
+        EnsureRanOnce(tap, context);
+        return context.ScoreValues(logits);
+    }
+
     /// <summary>Convergence deltas: Σ attributions of each text − (F(input) − F(baseline)), signed, as Captum defines them.</summary>
     public double[] Deltas(Tensor attributions)
     {
