@@ -52,6 +52,13 @@ internal static class CounterfactualCommand
 
             var original = TextInputs.Read(settings.Texts, null, context)[0];
             var edits = new List<string>(parse.GetValue(edit) ?? []);
+            // Checked here so that the error names --edit: the library's check would name the texts it was given (--text).
+            var blank = edits.FindIndex(string.IsNullOrWhiteSpace);
+            if (blank >= 0)
+            {
+                throw new UsageException("--edit", $"edit {blank + 1} is empty: give the edited version of the text");
+            }
+
             foreach (var group in parse.GetValue(replace) ?? [])
             {
                 try
@@ -72,6 +79,8 @@ internal static class CounterfactualCommand
             var model = ModelSource.LoadAny(settings.ModelPath, context) as ITextClassifier
                 ?? throw new UsageException("--model", "counterfactual comparison needs a TorchSharp model (gradient methods explain every edit)");
             using var owner = model as IDisposable;
+            TextChecks.CheckLengths(model, [original], settings.Explain.Truncate, "--text");
+            TextChecks.CheckLengths(model, edits, settings.Explain.Truncate, edits.Count > (parse.GetValue(edit)?.Length ?? 0) ? "--edit/--replace" : "--edit");
             var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
             var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);

@@ -24,6 +24,35 @@ public sealed class CliCounterfactualTests
     }
 
     /// <summary>
+    /// An empty or blank --edit was refused as "--text: texts[2] is empty", naming an option the user gave right and an
+    /// index of the library's list; the refusal names --edit and which edit (the second here, counted from 1).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void A_blank_edit_is_refused_naming_edit(string blank)
+    {
+        var run = CliHarness.Run("counterfactual", "--model", CliHarness.TinyBert, "--text", "a good film", "--edit", "a bad film", "--edit", blank,
+            "--methods", "gradient");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--edit: edit 2 is empty").And.NotContain("--text");
+    }
+
+    /// <summary>
+    /// An edit longer than the model accepts was refused as "--text: texts[2] has … tokens", naming the wrong option and
+    /// the library's 0-based list (the original counted); the refusal names --edit, the edit (2, counted from 1) and
+    /// --truncate. The tiny BERT accepts 128 tokens; "good " × 200 is 202 tokens ([CLS], 200 × "good", one vocabulary token, [SEP]).
+    /// </summary>
+    [SkippableFact]
+    public void An_edit_longer_than_the_model_accepts_is_refused_naming_edit()
+    {
+        var run = CliHarness.Run("counterfactual", "--model", CliHarness.TinyBert, "--text", "a good film", "--edit", "a bad film",
+            "--edit", string.Concat(Enumerable.Repeat("good ", 200)), "--methods", "gradient");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--edit: text 2 has 202 tokens").And.Contain("--truncate").And.NotContain("--text");
+    }
+
+    /// <summary>
     /// A multi-label model decides each label alone: the original and each edit show every label whose σ is above 0.5
     /// (comma-separated, as predict shows them), with the top label's σ named, in the table, Markdown and JSON. The
     /// expected labels come from the model's logits here (σ above 0.5 is a logit above 0); 4 decimals as printed.
