@@ -110,6 +110,10 @@ internal static class ScorecardCommand
     private static string Cell(ScorecardRow row, string metric) =>
         row.Metrics.TryGetValue(metric, out var v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
 
+    // An agreement undefined on every text is NaN in the report: shown as a missing metric is, with the row's note saying why.
+    private static string AgreementCell(ScorecardRow row) =>
+        double.IsNaN(row.Agreement) ? "–" : row.Agreement.ToString("F2", CultureInfo.InvariantCulture);
+
     private static string Markdown(ScorecardReport report)
     {
         var columns = Columns(report);
@@ -121,7 +125,7 @@ internal static class ScorecardCommand
         foreach (var row in report.Rows)
         {
             builder.AppendLine($"| {row.Method} | " + string.Join(" | ", columns.Select(c => Cell(row, c))) + " | " +
-                row.Agreement.ToString("F2", CultureInfo.InvariantCulture) + " | " + row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture) + " |");
+                AgreementCell(row) + " | " + row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture) + " |");
         }
 
         builder.AppendLine();
@@ -131,6 +135,14 @@ internal static class ScorecardCommand
         }
 
         builder.AppendLine("- **agreement**: mean Spearman rank correlation of word scores with the other methods (magnitudes when either is unsigned)");
+        foreach (var row in report.Rows)
+        {
+            foreach (var note in row.Notes)
+            {
+                builder.AppendLine(CultureInfo.InvariantCulture, $"- note ({row.Method}): {note}");
+            }
+        }
+
         return builder.ToString();
     }
 
@@ -156,7 +168,7 @@ internal static class ScorecardCommand
                 builder.Append(CultureInfo.InvariantCulture, $"<td>{Cell(row, column)}</td>");
             }
 
-            builder.Append(CultureInfo.InvariantCulture, $"<td>{row.Agreement.ToString("F2", CultureInfo.InvariantCulture)}</td><td>{row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture)}</td></tr>");
+            builder.Append(CultureInfo.InvariantCulture, $"<td>{AgreementCell(row)}</td><td>{row.MillisecondsPerText.ToString("F1", CultureInfo.InvariantCulture)}</td></tr>");
         }
 
         builder.Append("</table>");
@@ -165,6 +177,14 @@ internal static class ScorecardCommand
         foreach (var column in columns)
         {
             builder.Append(CultureInfo.InvariantCulture, $"<li><b>{column}</b>: {WebUtility.HtmlEncode(Scorecard.Definitions[column])}</li>");
+        }
+
+        foreach (var row in report.Rows)
+        {
+            foreach (var note in row.Notes)
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"<li>note ({WebUtility.HtmlEncode(row.Method)}): {WebUtility.HtmlEncode(note)}</li>");
+            }
         }
 
         builder.Append("</ul></body></html>\n");
