@@ -83,7 +83,8 @@ internal static class CliApp
             OutputException output => (ExitCodes.Failure, output.Message),
             ModelLoadException load => (ExitCodes.Failure, $"cannot load the model: {load.Message}"),
             TokenizerException tokenizer => (ExitCodes.Failure, $"tokenizer: {tokenizer.Message}"),
-            LrpNotSupportedException lrp => (ExitCodes.Failure, $"lrp-epsilon cannot explain this model: {lrp.Message}"),
+            // A model LRP has no rule for is a choice of method, like attention-rollout on a model without attention: a usage error.
+            LrpNotSupportedException lrp => (ExitCodes.Usage, $"--method: lrp-epsilon cannot explain this model: {lrp.Message} From the command line, explain it with another method (gradient, integrated-gradients, occlusion, ...)."),
             Attribution.Engine.Loading.TorchLoadException load => (ExitCodes.Failure, $"TorchSharp cannot be loaded: {load.Message}"),
             System.Runtime.InteropServices.ExternalException torch => (ExitCodes.Failure, $"libtorch: {torch.Message}"),
             ArgumentException argument => (ExitCodes.Usage, UsageMessage(argument)),
