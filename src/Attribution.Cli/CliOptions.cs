@@ -311,9 +311,31 @@ internal sealed class CliOptions
     private static string Token(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
 }
 
-/// <summary>Small text helpers for messages.</summary>
+/// <summary>Small text helpers for messages and comma-separated option values.</summary>
 internal static class Names
 {
+    /// <summary>
+    /// The trimmed entries of comma-separated <paramref name="values"/> of <paramref name="option"/>; an empty entry
+    /// (a doubled, leading or trailing comma) is refused rather than dropped, since it may stand for a name the user
+    /// meant to give. No values at all give an empty list.
+    /// </summary>
+    public static string[] SplitList(IEnumerable<string> values, string option)
+    {
+        var entries = new List<string>();
+        foreach (var value in values)
+        {
+            var parts = value.Split(',', StringSplitOptions.TrimEntries);
+            if (value.Trim().Length > 0 && parts.Any(p => p.Length == 0))
+            {
+                throw new UsageException(option, $"'{value}' has an empty entry (a doubled, leading or trailing comma): remove the comma or give the missing name");
+            }
+
+            entries.AddRange(parts.Where(p => p.Length > 0));
+        }
+
+        return [.. entries];
+    }
+
     /// <summary>"a, b or c".</summary>
     public static string List(IReadOnlyList<string> names) => names.Count switch
     {

@@ -52,7 +52,7 @@ internal static class CompareCommand
             return defaults;
         }
 
-        var names = given.SelectMany(g => g.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var names = Names.SplitList(given, "--methods").ToList();
         if (names.Count == 0)
         {
             throw new UsageException("--methods", $"no method named (use {Names.List(CliOptions.MethodNames)})");

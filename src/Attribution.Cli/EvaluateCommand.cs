@@ -98,7 +98,7 @@ internal static class EvaluateCommand
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
         MethodFactory.CheckUsage(methodName, settings.Method);
-        var metrics = (parse.GetValue(metricOption) ?? []).SelectMany(m => m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var metrics = Names.SplitList(parse.GetValue(metricOption) ?? [], "--metric").ToList();
         foreach (var m in metrics.Where(m => Array.IndexOf(Metrics, m) < 0))
         {
             throw new UsageException("--metric", $"unknown metric '{m}' (use {Names.List(Metrics)})");
@@ -268,7 +268,7 @@ internal static class EvaluateCommand
     {
         if (option is not null)
         {
-            var words = option.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var words = Names.SplitList([option], "--highlight");
             if (words.Length == 0)
             {
                 throw new UsageException("--highlight", "no word given");

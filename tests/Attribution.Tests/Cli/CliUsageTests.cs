@@ -106,6 +106,22 @@ public sealed class CliUsageTests
         run.Out.Should().BeEmpty();
     }
 
+    /// <summary>
+    /// A doubled, leading or trailing comma in a list option was dropped silently (`gradient,,lime` explained two
+    /// methods); the empty entry may stand for a name the user meant, so it is refused, naming the option.
+    /// </summary>
+    [Theory]
+    [InlineData("--methods", new[] { "compare", "--text", "a film", "--methods", "gradient,,occlusion" })]
+    [InlineData("--metric", new[] { "evaluate", "--text", "a film", "--method", "gradient", "--metric", "sufficiency," })]
+    [InlineData("--highlight", new[] { "evaluate", "--text", "a film", "--method", "gradient", "--metric", "plausibility", "--highlight", ",film" })]
+    public void An_empty_entry_in_a_comma_separated_list_is_refused_naming_the_option(string option, string[] args)
+    {
+        var run = CliHarness.Run(args);
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain($"{option}: '").And.Contain("has an empty entry (a doubled, leading or trailing comma)");
+        run.Out.Should().BeEmpty();
+    }
+
     [Fact]
     public void No_command_is_bad_usage_and_help_is_not()
     {
