@@ -95,7 +95,7 @@ internal static class SanityCommand
             throw new UsageException("--variant", $"{variantName} needs integrated-gradients (the local variant drops IG's x − x′ factor); {methodName} has only the global variant");
         }
 
-        var layerList = parse.GetValue(layersOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var layerList = parse.GetValue(layersOption) is { } layers ? Names.SplitList([layers], "--layers") : null;
         if (layerList is { Length: 0 })
         {
             throw new UsageException("--layers", "no layer given");

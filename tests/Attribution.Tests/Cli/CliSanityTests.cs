@@ -88,6 +88,17 @@ public sealed class CliSanityTests : IDisposable
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain(option);
     }
+
+    /// <summary>An empty entry in --layers (a doubled comma) was dropped silently; it is refused naming the option.</summary>
+    [Fact]
+    public void An_empty_layer_entry_is_refused_naming_layers()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
+        var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient", "--layers", "classifier,,classifier");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--layers: 'classifier,,classifier' has an empty entry");
+    }
+
     /// <summary>
     /// A median over fewer texts says so: of 3 texts, one has an undefined ρ at step 1 (a one-token text's ranks), so
     /// that median is over 2; every other median is over all 3 and is not named.
