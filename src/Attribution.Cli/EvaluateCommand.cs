@@ -117,20 +117,10 @@ internal static class EvaluateCommand
             throw new UsageException("--highlight", "plausibility needs the highlighted words: --highlight W1,W2, or a 'highlight' column in a TSV --input");
         }
 
-        UsageException HighlightError(ArgumentException e, string prefix) =>
-            new(e.ParamName == "topK" ? "--top-k" : parse.GetValue(highlightOption) is null ? "--input" : "--highlight",
-                prefix + CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal));
+        var highlightsFromOption = parse.GetValue(highlightOption) is not null;
         if (metrics.Contains("plausibility"))
         {
-            // Before the model loads and the method runs: a word missing from a text is known from the texts alone.
-            try
-            {
-                Plausibility.CheckHighlighted(texts, highlights!, pairs);
-            }
-            catch (ArgumentException e) when (e.ParamName == "highlighted")
-            {
-                throw HighlightError(e, string.Empty);
-            }
+            CheckHighlights(texts, highlights!, pairs, highlightsFromOption);
         }
 
         var topK = parse.GetValue(topKOption);
@@ -211,7 +201,7 @@ internal static class EvaluateCommand
                 }
                 catch (ArgumentException e) when (m == "plausibility")
                 {
-                    throw HighlightError(e, $"text {i + 1}: ");
+                    throw HighlightUsage(e, highlightsFromOption, $"text {i + 1}: ");
                 }
                 catch (ArgumentException e) when (m is "comprehensiveness" or "sufficiency" && e.ParamName == "removal")
                 {
@@ -262,6 +252,27 @@ internal static class EvaluateCommand
                 new SensitivitySettings { Samples = samples, Radius = radius, Seed = seed });
         }
     }
+
+    /// <summary>
+    /// Refuses, from the texts alone (before the model loads and any method runs), a highlighted word that is not a
+    /// word of its text or its pair's second text, by plausibility's own rule and message.
+    /// </summary>
+    internal static void CheckHighlights(IReadOnlyList<string> texts, IReadOnlyList<string[]> highlights, IReadOnlyList<string>? pairs, bool fromOption)
+    {
+        try
+        {
+            Plausibility.CheckHighlighted(texts, highlights, pairs);
+        }
+        catch (ArgumentException e) when (e.ParamName == "highlighted")
+        {
+            throw HighlightUsage(e, fromOption);
+        }
+    }
+
+    /// <summary>A plausibility refusal as a usage error naming --top-k, or --highlight (--input when the words came from its column).</summary>
+    internal static UsageException HighlightUsage(ArgumentException e, bool fromOption, string prefix = "") =>
+        new(e.ParamName == "topK" ? "--top-k" : fromOption ? "--highlight" : "--input",
+            prefix + CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal));
 
     /// <summary>Highlighted words per text: from --highlight for all, or from a TSV's 'highlight' column; null when neither.</summary>
     internal static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, CliContext context)

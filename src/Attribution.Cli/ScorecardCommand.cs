@@ -51,18 +51,10 @@ internal static class ScorecardCommand
             CompareCommand.CheckOptionsUsed(names, settings.Method);
             var texts = TextInputs.Read(settings.Texts, settings.Input, context);
             var highlights = EvaluateCommand.Highlights(parse.GetValue(highlight), settings.Input, texts.Count, context);
-            UsageException HighlightError(ArgumentException e) => new(parse.GetValue(highlight) is null ? "--input" : "--highlight", CliApp.UsageMessage(e));
+            var highlightsFromOption = parse.GetValue(highlight) is not null;
             if (highlights is not null)
             {
-                // Before the model loads and any method runs: a word missing from a text is known from the texts alone.
-                try
-                {
-                    Plausibility.CheckHighlighted(texts, highlights);
-                }
-                catch (ArgumentException e) when (e.ParamName == "highlighted")
-                {
-                    throw HighlightError(e);
-                }
+                EvaluateCommand.CheckHighlights(texts, highlights, null, highlightsFromOption);
             }
 
             var model = ModelSource.LoadAny(settings.ModelPath, context);
@@ -89,7 +81,7 @@ internal static class ScorecardCommand
             }
             catch (ArgumentException e) when (e.ParamName == "highlighted")
             {
-                throw HighlightError(e);
+                throw EvaluateCommand.HighlightUsage(e, highlightsFromOption);
             }
 
             var text = (parse.GetValue(format) ?? "markdown") switch
