@@ -72,6 +72,12 @@ public static class ModuleHooks
     /// <summary>The calling flow's hooks by dispatcher, in the order they were added; null when it has none.</summary>
     private static readonly AsyncLocal<ImmutableDictionary<Dispatcher, ImmutableArray<Registration>>?> Current = new();
 
+    /// <summary>
+    /// Where the tensors this flow's hooks make are kept while <see cref="KeepingHookTensors"/> runs a forward pass, and
+    /// the thread that opened it (dispose scopes are per thread); null outside such a pass.
+    /// </summary>
+    private static readonly AsyncLocal<(DisposeScope Scope, int Thread)?> HookTensorHome = new();
+
     /// <summary>Runs <paramref name="hook"/> after every <c>call</c> of <paramref name="module"/> in the calling flow; dispose the result to remove it.</summary>
     /// <exception cref="NotSupportedException">The module does not derive from <c>nn.Module&lt;T, TResult&gt;</c> (one input).</exception>
     public static IDisposable AddForwardHook(nn.Module module, ForwardHook hook) => Add(module, hook, post: true);
@@ -112,6 +118,58 @@ public static class ModuleHooks
                 Install(module, signature);
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> (a module's forward pass) so that the tensors this flow's hooks make during it
+    /// outlive any dispose scope that code inside the pass opens, and returns its result.
+    /// </summary>
+    /// <remarks>
+    /// A user's <c>forward</c> may open its own scope (<c>using var _ = NewDisposeScope(); … return
+    /// x.MoveToOuterDisposeScope();</c>). Tensors made inside it land in it and are freed when <c>forward</c> returns,
+    /// and so would the tensors a hook makes there: the leaf an attributor differentiates against, the handles it keeps
+    /// of a layer's output, a relevance rule's output. So the pass runs inside a scope of its own, every hook that fires
+    /// in it runs inside a fresh scope whose tensors then move to the pass's, and when the pass returns everything left
+    /// in the pass's scope (those tensors, the output the code moved out to it, whatever was made outside any inner
+    /// scope) moves to the caller's scope, where it would have landed without the inner scope. A pass that throws frees
+    /// what it made.
+    /// </remarks>
+    internal static TResult KeepingHookTensors<TResult>(Func<TResult> forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        using var pass = torch.NewDisposeScope();
+        var previous = HookTensorHome.Value;
+        HookTensorHome.Value = (pass, Environment.CurrentManagedThreadId);
+        TResult result;
+        try
+        {
+            result = forward();
+        }
+        finally
+        {
+            HookTensorHome.Value = previous;
+        }
+
+        pass.MoveToOuter(pass.DisposablesView);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs one module's hooks (<paramref name="run"/>) so that the tensors they make are kept where the current
+    /// <see cref="KeepingHookTensors"/> pass keeps them; outside such a pass (or on another thread than the one that
+    /// opened it), where they are made.
+    /// </summary>
+    private static TValue RunHooks<TValue>(Func<TValue> run)
+    {
+        if (HookTensorHome.Value is not { } home || home.Thread != Environment.CurrentManagedThreadId)
+        {
+            return run();
+        }
+
+        using var made = torch.NewDisposeScope();
+        var value = run();
+        made.MoveToOther(home.Scope, made.DisposablesView);
+        return value;
     }
 
     /// <summary>The input and output types of a one-input module, or null when it is not one.</summary>
@@ -283,7 +341,19 @@ public static class ModuleHooks
 
         private T Before(nn.Module<T, TResult> module, T input)
         {
-            foreach (var registration in HooksOf(this))
+            var hooks = HooksOf(this);
+            return hooks.Any(r => !r.Post && !r.Removed) ? RunHooks(() => RunBefore(hooks, module, input)) : input;
+        }
+
+        private TResult After(nn.Module<T, TResult> module, T input, TResult output)
+        {
+            var hooks = HooksOf(this);
+            return hooks.Any(r => r.Post && !r.Removed) ? RunHooks(() => RunAfter(hooks, module, input, output)) : output;
+        }
+
+        private static T RunBefore(ImmutableArray<Registration> hooks, nn.Module<T, TResult> module, T input)
+        {
+            foreach (var registration in hooks)
             {
                 if (!registration.Post && !registration.Removed
                     && ((ForwardPreHook)registration.Hook)(module, input!) is { } replaced)
@@ -295,9 +365,9 @@ public static class ModuleHooks
             return input;
         }
 
-        private TResult After(nn.Module<T, TResult> module, T input, TResult output)
+        private static TResult RunAfter(ImmutableArray<Registration> hooks, nn.Module<T, TResult> module, T input, TResult output)
         {
-            foreach (var registration in HooksOf(this))
+            foreach (var registration in hooks)
             {
                 if (registration.Post && !registration.Removed
                     && ((ForwardHook)registration.Hook)(module, input!, output!) is { } replaced)

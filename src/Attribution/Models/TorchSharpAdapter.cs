@@ -60,24 +60,20 @@ internal sealed class TorchSharpAdapter : nn.Module<ModelInput, Tensor>
     {
         var ids = WrappedModelChecks.Ids(GetName(), input);
 
-        Tensor logits;
-        if (idsAndMask is not null)
+        if (idsAndMask is null && input.AttentionMask is { } mask && HasPadding(mask))
         {
-            // No dispose scope here: tensors that hooks create during the pass (attributors' leaves) must outlive it.
-            logits = idsAndMask.call(ids, input.AttentionMask ?? ones_like(ids));
+            throw new InvalidOperationException(
+                $"{GetName()} takes token ids only, so padding would change its logits, but this batch is padded (its attention mask has zeros). " +
+                "The library never pads for such a model; when building inputs yourself, give texts of equal token length, " +
+                "or wrap a model that takes (ids, mask)");
         }
-        else
-        {
-            if (input.AttentionMask is { } mask && HasPadding(mask))
-            {
-                throw new InvalidOperationException(
-                    $"{GetName()} takes token ids only, so padding would change its logits, but this batch is padded (its attention mask has zeros). " +
-                    "The library never pads for such a model; when building inputs yourself, give texts of equal token length, " +
-                    "or wrap a model that takes (ids, mask)");
-            }
 
-            logits = idsOnly!.call(ids);
-        }
+        // The user's forward may open a dispose scope of its own; the tensors the attributors' hooks make inside it
+        // (the leaf a gradient is taken against, kept handles of layer outputs) must outlive it. No other scope here:
+        // what the pass makes belongs to the caller's scope, as for the library's own models.
+        var logits = ModuleHooks.KeepingHookTensors(() => idsAndMask is not null
+            ? idsAndMask.call(ids, input.AttentionMask ?? ones_like(ids))
+            : idsOnly!.call(ids));
 
         return WrappedModelChecks.Logits(logits, ids.size(0), labels, GetName(), "a wrapped model must return");
     }
