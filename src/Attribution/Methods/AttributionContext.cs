@@ -31,7 +31,11 @@ public sealed class AttributionContext
     /// For how many classes the batch will be explained (this one and others through <see cref="ForClass"/>): the
     /// first pass's graph serves one backward for each and is released after the last class's.
     /// </param>
-    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1)
+    /// <param name="pathStarts">
+    /// Where the batch keeps its path methods' input ends (one forward pass per layer for every path method and class);
+    /// null: each computes its own.
+    /// </param>
+    internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1, PathStarts? pathStarts = null)
     {
         ModelReadiness.Prepare(model.Name, model.Module);
 
@@ -42,7 +46,13 @@ public sealed class AttributionContext
         Batch = batch;
         Options = options;
         primed = new PrimedGraph(classes);
-        if (firstPass is FirstPass.PlainGradient gradient)
+        batchSize = batch.Texts.Count;
+        this.pathStarts = pathStarts;
+        if (firstPass is FirstPass.PathStart start && pathStarts is not null && PrimedPathStart(start.Site, pathStarts) is { } startLogits)
+        {
+            Logits = startLogits;
+        }
+        else if (firstPass is FirstPass.PlainGradient gradient)
         {
             Logits = PrimedForward(gradient.Site);
         }
@@ -101,6 +111,9 @@ public sealed class AttributionContext
     {
         Model = shared.Model;
         Baselines = shared.Baselines;
+        batchSize = shared.batchSize;
+        batchRows = shared.batchRows;
+        pathStarts = shared.pathStarts;
         primed = shared.primed;
         position = primed.NextPosition();
         Batch = shared.Batch;
@@ -125,6 +138,14 @@ public sealed class AttributionContext
         Options = whole.Options;
         Baselines = whole.Baselines;
         primed = new PrimedGraph(1);
+
+        // The batch's input ends serve these rows only when they are the batch's own rows, in order (a pass over other
+        // rows may round differently).
+        batchSize = whole.batchSize;
+        var ofBatch = rows.Select(r => whole.batchRows is { } known ? known[r] : r).ToArray();
+        var inOrder = ofBatch.Length == batchSize && ofBatch.Select((r, i) => r == i).All(x => x);
+        batchRows = inOrder ? null : ofBatch;
+        pathStarts = whole.pathStarts;
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         var input = whole.Batch.Input;
         Batch = new EncodedBatch(
@@ -200,6 +221,57 @@ public sealed class AttributionContext
     /// the targets: adaptive integration refines only the texts that have not converged.
     /// </summary>
     internal AttributionContext Subset(int[] rows) => rows.Length == Size && rows.Select((r, i) => r == i).All(x => x) ? this : new AttributionContext(this, rows);
+
+    // Rows of the batch the first pass ran, and this context's rows among them (null: all of them, in order).
+    private readonly int batchSize;
+    private readonly int[]? batchRows;
+
+    // The batch's path input ends (shared by all its contexts, used by those over its rows in order), or null.
+    private readonly PathStarts? pathStarts;
+
+    /// <summary>
+    /// The tensor at <paramref name="site"/> in a forward pass of this batch's input, and that pass's logits: the input
+    /// end of a path (<see cref="PathInputs"/>). Over the batch's own rows it is computed once per site, by the first
+    /// pass or the first asker, and every path method and class at that site reuses it; other rows run a pass of their own.
+    /// </summary>
+    internal Tensor PathStart(LayerSite site, out Tensor logits)
+    {
+        var starts = batchRows is null ? pathStarts : null;
+        if (starts?.Get(site, out var kept) is { } activation)
+        {
+            logits = kept!;
+            return activation;
+        }
+
+        var captured = PathInputs.Capture(this, site.Module, site.Side, site.Index, Batch.Input, out logits);
+        starts?.Keep(site, captured, logits);
+        return captured;
+    }
+
+    /// <summary>
+    /// The first pass as a path method's input end at <paramref name="site"/> (<see cref="FirstPass.PathStart"/>): kept
+    /// in <paramref name="starts"/>, its logits returned for the prediction. Null, and nothing run, when the tapped pass
+    /// would not be the pass the prediction runs (the site sits where a logits-only pass cannot serve it): the prediction's
+    /// logits must not depend on which methods are asked for. Null too when the layer did not run once (the method's own
+    /// pass reports it).
+    /// </summary>
+    private Tensor? PrimedPathStart(LayerSite site, PathStarts starts)
+    {
+        using var noGrad = no_grad();
+        var predictionLogitsOnly = ModuleHooks.OnlyFlowHooksOn(Model.Module, Model.Module);
+        if (ForPassTappedAt(Batch.Input, site).LogitsOnly != predictionLogitsOnly)
+        {
+            return null;
+        }
+
+        var activation = PathInputs.TryCapture(this, site, Batch.Input, out var logits, out _);
+        if (activation is not null)
+        {
+            starts.Keep(site, activation, logits);
+        }
+
+        return logits.to(ScalarType.Float32);
+    }
 
     // The first forward pass's graph (see the constructor), shared with this batch's contexts for other classes.
     private readonly PrimedGraph primed;

@@ -125,6 +125,9 @@ public sealed class GradientShap : LayerMethod
         ]);
 
     /// <inheritdoc />
+    internal override FirstPass? SharedFirstPass(ITextClassifier model) => new FirstPass.PathStart(SiteIn(model));
+
+    /// <inheritdoc />
     /// <remarks>Each row draws from a generator of its own seeded alike, so a text's rows for several classes draw the same points.</remarks>
     internal override bool SharesPathsAcrossClasses => true;
 

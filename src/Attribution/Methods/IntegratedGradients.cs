@@ -90,6 +90,9 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         LayerSettings().Concat(PathSettings(Rule.CaptumName())).Concat(MultiplyByInputs ? [] : [new("multiply-by-inputs", "false")]);
 
     /// <inheritdoc />
+    internal override FirstPass? SharedFirstPass(ITextClassifier model) => new FirstPass.PathStart(SiteIn(model));
+
+    /// <inheritdoc />
     internal override bool SharesPathsAcrossClasses => true;
 
     /// <inheritdoc />

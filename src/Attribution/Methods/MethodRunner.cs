@@ -184,8 +184,9 @@ public static class MethodRunner
         {
             options.Cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
+            using var pathStarts = new PathStarts();
             var clock = Stopwatch.StartNew();
-            var context = new AttributionContext(model, tokenized.Batch(chunk), options, firstPass, classes) { Baselines = baselines };
+            var context = new AttributionContext(model, tokenized.Batch(chunk), options, firstPass, classes, pathStarts) { Baselines = baselines };
             context.SharedTime = clock.Elapsed + tokenized.TimePerText * chunk.Length;
             explain(chunk, context);
         }

@@ -131,6 +131,11 @@ public abstract class ConductanceMethod : PathMethod
         LayerPaths.Resolve(model, InputLayer, nameof(InputLayer));
     }
 
+    /// <inheritdoc />
+    /// <remarks>Conductance integrates along the path at <see cref="InputLayer"/>: that tensor of the input is the path's end.</remarks>
+    internal override FirstPass? SharedFirstPass(ITextClassifier model) =>
+        new FirstPass.PathStart(new LayerSite(LayerPaths.Resolve(model, InputLayer, nameof(InputLayer)), LayerSide.Output, 0));
+
     private protected IEnumerable<KeyValuePair<string, string>> ConductanceSettings(string? adaptiveRule = null) =>
         LayerSettings().Append(new("input-layer", InputLayer ?? "word-embeddings")).Concat(PathSettings(adaptiveRule));
 }

@@ -228,8 +228,61 @@ public sealed class SharedPassTests
         using var _ = model;
         new IntegratedGradients { Steps = 4, Baseline = Baseline.Zero, InternalBatchSize = 64 }.Explain(model, ["1 2 3"], Options);
 
-        // Prediction, the input's activation, the zero baseline's output, and one pass for the 4 path points.
-        module.ForwardCalls.Should().Be(4);
+        // The prediction, which keeps the input's activation (the path's input end), the zero baseline's output, and
+        // one pass for the 4 path points.
+        module.ForwardCalls.Should().Be(3);
+    }
+
+    /// <summary>
+    /// Path methods at the same layer start from one input end per batch: the prediction's pass keeps the input's
+    /// activation, and every later path method (and class) at that layer reuses it. Two Integrated Gradients of three
+    /// texts in one batch: the shared pass, then per method the zero baseline's pass and one pass for the 4 path points
+    /// (5 passes; 7 with a pass per method for the input end). IG of a degree-p homogeneous function with the zero
+    /// baseline is x·∇F / p (Euler), and 4 Gauss–Legendre points integrate p α^(p−1) exactly, so the scores are
+    /// <see cref="PowerOfSum.IntegratedGradients"/>; 1e-5 relative covers float32.
+    /// </summary>
+    [Fact]
+    public void Path_methods_at_one_layer_share_the_first_pass_as_their_input_end()
+    {
+        var (model, module) = PowerOfSum.Counted(2);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5", "2 6 7 8"];
+        var ig = new IntegratedGradients { Steps = 4, Baseline = Baseline.Zero, InternalBatchSize = 64 };
+        var results = MethodRunner.AttributeAll(model, texts, [ig, ig], Options);
+
+        module.ForwardCalls.Should().Be(5);
+        for (var m = 0; m < 2; m++)
+        {
+            for (var i = 0; i < texts.Length; i++)
+            {
+                results[m][i].Scores.Should().Equal(PowerOfSum.IntegratedGradients(texts[i], 2), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Explained for both classes at once, IG runs the path once for the two (rows repeating each text) and starts it
+    /// from the first pass's input end: the shared pass, the zero baseline's, one for the path points (3; 4 with an input
+    /// end of its own). Per class c the scores are (w_c·e_t) p S_c^(p−1) / p (Euler, as above).
+    /// </summary>
+    [Fact]
+    public void Every_class_path_starts_from_the_first_pass()
+    {
+        var (model, module) = PowerOfSum.Counted(2);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5"];
+        var all = MethodRunner.AttributeClasses(model, texts, [new IntegratedGradients { Steps = 4, Baseline = Baseline.Zero }], [0, 1], Options);
+
+        module.ForwardCalls.Should().Be(3);
+        for (var t = 0; t < texts.Length; t++)
+        {
+            for (var c = 0; c < 2; c++)
+            {
+                var expected = PowerOfSum.GradientTimesInput(texts[t], 2, c).Select(v => v / 2).ToArray();
+                all[0][t][c].Target.Should().Be(c);
+                all[0][t][c].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            }
+        }
     }
 
     [Fact]

@@ -30,6 +30,13 @@ internal abstract record FirstPass
     /// <summary>The plain gradient at <paramref name="Site"/>, no replacement (Gradient, Gradient × Input).</summary>
     public sealed record PlainGradient(LayerSite Site) : FirstPass;
 
+    /// <summary>
+    /// The input end of a path method's path at <paramref name="Site"/> (Integrated Gradients, conductance,
+    /// GradientSHAP): the tensor there in a pass of the batch's input, kept for every path method and class at that site
+    /// (<see cref="PathStarts"/>). No graph is kept.
+    /// </summary>
+    public sealed record PathStart(LayerSite Site) : FirstPass;
+
     /// <summary>LRP's relevance pass with these settings (<see cref="LrpEpsilon"/>), from the target logit.</summary>
     public sealed record Lrp(LrpSettings Settings) : FirstPass;
 

@@ -40,7 +40,10 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         // (as Captum's NoiseTunnel does, running IG on each noisy input), not against F at the clean input, which no
         // noisy copy's integral approaches: adaptive integration would refine every copy to its step cap. One pass
         // gives both: the activation is perturbed where it is captured.
-        var input = Capture(context, layer, side, index, context.Batch.Input, out var inputLogits, perturbInput);
+        Tensor inputLogits;
+        var input = perturbInput is null
+            ? context.PathStart(site, out inputLogits)
+            : Capture(context, layer, side, index, context.Batch.Input, out inputLogits, perturbInput);
 
         // Before the baseline's pass and the path's: a layer without a token axis gives no per-token scores.
         PathPass.RequireTokenAxis(context, site, input, context.Size);
@@ -127,28 +130,41 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     /// </summary>
     public static Tensor Capture(AttributionContext context, nn.Module layer, LayerSide side, int index, Models.ModelInput input, out Tensor logits, Func<Tensor, Tensor>? replace = null)
     {
+        var captured = TryCapture(context, new LayerSite(layer, side, index), input, out logits, out var calls, replace);
+        EnsureRanOnce(layer, calls, context);
+        return captured!;
+    }
+
+    /// <summary>
+    /// <see cref="Capture"/>, or null where the layer did not run exactly once in the pass (<paramref name="calls"/>
+    /// says how often it ran; the logits are the pass's either way).
+    /// </summary>
+    public static Tensor? TryCapture(AttributionContext context, LayerSite site, Models.ModelInput input, out Tensor logits, out int calls, Func<Tensor, Tensor>? replace = null)
+    {
         Tensor? captured = null;
-        using (var tap = new LayerTap(layer, side, index, value =>
+        using (var tap = new LayerTap(site.Module, site.Side, site.Index, value =>
                {
                    captured = replace is null ? value.detach() : replace(value.detach());
                    return replace is null ? null : captured;
                }))
         {
-            logits = context.Model.Module.call(context.ForPassTappedAt(input, new LayerSite(layer, side, index)));
-            EnsureRanOnce(tap, context);
+            logits = context.Model.Module.call(context.ForPassTappedAt(input, site));
+            calls = tap.Calls;
         }
 
-        return captured!;
+        return calls == 1 ? captured : null;
     }
 
-    public static void EnsureRanOnce(LayerTap tap, AttributionContext context)
+    public static void EnsureRanOnce(LayerTap tap, AttributionContext context) => EnsureRanOnce(tap.Module, tap.Calls, context);
+
+    private static void EnsureRanOnce(nn.Module layer, int calls, AttributionContext context)
     {
-        if (tap.Calls != 1)
+        if (calls != 1)
         {
             throw new InvalidOperationException(
-                tap.Calls == 0
-                    ? LayerTap.DidNotRun(context.Model.Name, context.Model.Module, tap.Module)
-                    : $"the attributed layer {LayerTap.Describe(context.Model.Module, tap.Module)} ran {tap.Calls} times in one forward pass of {context.Model.Name}; choose a layer that runs once (or a module wrapping its uses)");
+                calls == 0
+                    ? LayerTap.DidNotRun(context.Model.Name, context.Model.Module, layer)
+                    : $"the attributed layer {LayerTap.Describe(context.Model.Module, layer)} ran {calls} times in one forward pass of {context.Model.Name}; choose a layer that runs once (or a module wrapping its uses)");
         }
     }
 
