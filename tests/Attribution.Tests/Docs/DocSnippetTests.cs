@@ -3,6 +3,7 @@ using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Tests.Cli;
+using Attribution.Tests.Models;
 using Attribution.Tests.Models.Small;
 
 namespace Attribution.Tests.Docs;
@@ -138,6 +139,29 @@ public sealed class DocSnippetTests
 
         ExplanationJson.Parse(json).Method.Should().Be(attributor.Name);
         stream.Length.Should().BePositive();
+    }
+
+    /// <summary>
+    /// own-model.md quotes, wrapped, the error of a parent whose forward calls <c>embedding.forward(x)</c>; the library's
+    /// message for its MeanModel written that way is the quote with its line breaks read as spaces.
+    /// </summary>
+    [Fact]
+    public void The_error_own_model_md_quotes_for_forward_instead_of_call_is_the_librarys()
+    {
+        var lines = File.ReadAllLines(CliHarness.RepositoryFile("docs/own-model.md"));
+        var intro = Array.FindIndex(lines, l => l.Contains("attributions at that layer fail with:", StringComparison.Ordinal));
+        intro.Should().BePositive("own-model.md introduces the quoted error with 'attributions at that layer fail with:'");
+        var start = Array.IndexOf(lines, "```", intro + 1);
+        lines[(intro + 1)..start].Should().OnlyContain(l => l.Length == 0, "the quote is the block right after that line");
+        var end = Array.IndexOf(lines, "```", start + 1);
+        var quoted = string.Join(" ", lines[(start + 1)..end]);
+
+        var root = SmallModelKit.TempRoot("doc-forward-");
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var module = new MaskedMeanModel(tokenizer.VocabularySize, dim: 8, hidden: 4, labels: 2, callsForward: true);
+        using var model = TextClassifier.FromTorchSharp(module, tokenizer, "embedding", ["negative", "positive"], name: "MeanModel");
+        var act = () => new IntegratedGradients().Explain(model, "a sometimes tedious film");
+        act.Should().Throw<InvalidOperationException>().Which.Message.Should().Be(quoted);
     }
 
     private sealed class LengthService : Snippets.GettingStarted.IScoringService
