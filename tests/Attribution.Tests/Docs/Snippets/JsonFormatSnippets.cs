@@ -32,7 +32,8 @@ namespace Attribution.Tests.Docs.Snippets.JsonFormat
         {
             // doc-snippet: docs/json-format.md#1
             // Reading back.
-            ExplanationDocument document = ExplanationJson.Read(File.OpenRead("explanations.json"));
+            using var file = File.OpenRead("explanations.json");
+            ExplanationDocument document = ExplanationJson.Read(file);
             // end doc-snippet
             return document;
         }
