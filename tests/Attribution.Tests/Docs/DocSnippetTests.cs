@@ -4,6 +4,7 @@ using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Tests.Cli;
 using Attribution.Tests.Models;
+using Attribution.Tests.Onnx;
 using Attribution.Tests.Models.Small;
 
 namespace Attribution.Tests.Docs;
@@ -123,6 +124,31 @@ public sealed class DocSnippetTests
         var (scriptIg, scriptLime) = Snippets.OwnModel.TorchScript.LoadTorchScript.Explain(small);
         scriptIg.Words.Should().HaveCount(4);
         scriptLime.Words.Should().HaveCount(4);
+    }
+
+    [Fact]
+    public void The_own_model_onnx_block_runs_on_an_onnx_classifier()
+    {
+        // A hand-written graph (no exporter, no shared data): logits = [argmax position, argmin position] of the ids.
+        var folder = SmallModelKit.TempRoot("doc-onnx-");
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "sometimes", "tedious", "film"]);
+        File.WriteAllText(Path.Combine(folder, "config.json"),
+            """{"model_type": "bert", "vocab_size": 9, "max_position_embeddings": 16, "id2label": {"0": "negative", "1": "positive"}}""");
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), OnnxGraphWriter.Model(
+            [new("input_ids", OnnxGraphWriter.Int64Type, "batch", "sequence"), new("attention_mask", OnnxGraphWriter.Int64Type, "batch", "sequence")],
+            [new("logits", OnnxGraphWriter.FloatType, "batch", "2")],
+            [
+                new("ArgMax", ["input_ids"], ["max"], ("axis", 1), ("keepdims", 1)), new("ArgMin", ["input_ids"], ["min"], ("axis", 1), ("keepdims", 1)),
+                new("Cast", ["max"], ["max_float"], ("to", OnnxGraphWriter.FloatType)), new("Cast", ["min"], ["min_float"], ("to", OnnxGraphWriter.FloatType)),
+                new("Concat", ["max_float", "min_float"], ["logits"], ("axis", 1)),
+            ]));
+        using var model = Attribution.Onnx.OnnxTextClassifier.Load(folder);
+
+        var (lime, predictions) = Snippets.OwnModel.Onnx.LoadOnnx.Explain(model);
+
+        // [CLS] a sometimes tedious film [SEP] = 2 5 6 7 8 3: the largest id at position 4, the smallest at 0.
+        predictions.Single().Logits.Should().Equal(4.0, 0.0);
+        lime.Words.Select(w => w.Text).Should().Equal("a", "sometimes", "tedious", "film");
     }
 
     [Fact]
