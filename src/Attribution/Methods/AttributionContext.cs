@@ -302,6 +302,10 @@ public sealed class AttributionContext
         primed.Gradient = (site, pass.Leaf, pass.Logits);
         using (no_grad())
         {
+            // The leaf's values are the tensor at the site: a path method there starts from them too.
+            using var activation = pass.Leaf.detach();
+            using var logits = pass.Logits.detach();
+            pathStarts?.Keep(site, activation, logits);
             return pass.Logits.detach().to(ScalarType.Float32);
         }
     }

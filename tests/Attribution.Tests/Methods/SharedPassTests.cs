@@ -261,6 +261,33 @@ public sealed class SharedPassTests
     }
 
     /// <summary>
+    /// Gradient × Input and IG at the word embeddings, in either order: the gradient's first pass (a pass with a graph,
+    /// taken before a path start whatever the order) also gives IG its input end, its leaf being the tensor there. Three
+    /// passes: the shared one, the zero baseline's and IG's path points (4 when IG's pass came first and left the gradient
+    /// a pass of its own, or when the gradient's pass kept nothing for IG). Scores by hand as above; 1e-5 relative.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_gradients_first_pass_gives_integrated_gradients_its_input_end(bool gradientFirst)
+    {
+        var (model, module) = PowerOfSum.Counted(2);
+        using var _ = model;
+        string[] texts = ["1 2 3", "4 5", "2 6 7 8"];
+        IAttributor gxi = new GradientXInput();
+        IAttributor ig = new IntegratedGradients { Steps = 4, Baseline = Baseline.Zero };
+        var results = MethodRunner.AttributeAll(model, texts, gradientFirst ? [gxi, ig] : [ig, gxi], Options);
+
+        module.ForwardCalls.Should().Be(3);
+        var (gxiResults, igResults) = gradientFirst ? (results[0], results[1]) : (results[1], results[0]);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            gxiResults[i].Scores.Should().Equal(PowerOfSum.GradientTimesInput(texts[i], 2), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+            igResults[i].Scores.Should().Equal(PowerOfSum.IntegratedGradients(texts[i], 2), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-7);
+        }
+    }
+
+    /// <summary>
     /// Explained for both classes at once, IG runs the path once for the two (rows repeating each text) and starts it
     /// from the first pass's input end: the shared pass, the zero baseline's, one for the path points (3; 4 with an input
     /// end of its own). Per class c the scores are (w_c·e_t) p S_c^(p−1) / p (Euler, as above).

@@ -14,18 +14,30 @@ internal abstract record FirstPass
     }
 
     /// <summary>
-    /// The first method's pass, in the order the methods were given. Which one makes no difference to the work: each
-    /// saves one forward pass per batch (and class), and every other method runs its own passes as before.
+    /// The first method's pass, in the order the methods were given, a path method's only when no other method offers
+    /// one. Among the others which one makes no difference to the work: each saves one forward pass per batch (and
+    /// class), and every other method runs its own passes as before.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// LRP's pass and a plain gradient's cannot be one pass, although their forward values are equal bit for bit: each
     /// LRP rule that changes a gradient (ε on Linear, LayerNorm's constant σ, GELU, the attention product) hands the next module detach(value) + (surrogate − detach(surrogate)) (<see cref="LrpRules.Rewire"/>), so
     /// every module downstream of the first rule runs on the rewired tensor and the graph of the stock forward is never
     /// built. A backward through that graph gives LRP's rewritten gradient, not the plain one; giving both would mean
     /// running every layer downstream of the first rule twice, which is the second forward pass. Gradient (or
     /// Gradient × Input) with LRP therefore costs two forward passes per batch, and the first one makes the prediction.
+    /// </para>
+    /// <para>
+    /// A path method's pass (<see cref="PathStart"/>) is taken only when no method can take a pass with a graph: a plain
+    /// gradient's pass gives the path's input end as well (its leaf is the tensor there), while a path start serves the
+    /// path methods alone and leaves Gradient and Gradient × Input a forward pass each.
+    /// </para>
     /// </remarks>
-    public static FirstPass? ForAll(IEnumerable<FirstPass?> passes) => passes.FirstOrDefault(pass => pass is not null);
+    public static FirstPass? ForAll(IEnumerable<FirstPass?> passes)
+    {
+        var offered = passes.OfType<FirstPass>().ToArray();
+        return offered.FirstOrDefault(pass => pass is not PathStart) ?? offered.FirstOrDefault();
+    }
 
     /// <summary>The plain gradient at <paramref name="Site"/>, no replacement (Gradient, Gradient × Input).</summary>
     public sealed record PlainGradient(LayerSite Site) : FirstPass;
