@@ -96,7 +96,7 @@ public static class DefaultModel
         {
             if (folder.Temporary)
             {
-                TryDelete(folder.Path);
+                StagedFolder.TryDelete(folder.Path);
             }
         }
     }
@@ -119,38 +119,16 @@ public static class DefaultModel
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         var parent = Path.GetDirectoryName(target) ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", nameof(directory));
         Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var staging = StagedFolder.StagingPath(target);
         try
         {
             var report = TrainInto(staging, log);
-            Publish(staging, target);
+            StagedFolder.Publish(staging, target);
             return report;
         }
         finally
         {
-            TryDelete(staging);
-        }
-    }
-
-    /// <summary>Moves the files of <paramref name="staging"/> into <paramref name="target"/>: the whole folder when there is none yet, else file by file, training.json last.</summary>
-    private static void Publish(string staging, string target)
-    {
-        if (!Directory.Exists(target))
-        {
-            try
-            {
-                Directory.Move(staging, target);
-                return;
-            }
-            catch (IOException) when (Directory.Exists(target))
-            {
-                // Created meanwhile: move the files in one by one.
-            }
-        }
-
-        foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "training.json").ThenBy(f => f, StringComparer.Ordinal))
-        {
-            File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+            StagedFolder.TryDelete(staging);
         }
     }
 
@@ -230,7 +208,7 @@ public static class DefaultModel
             try
             {
                 Directory.CreateDirectory(root);
-                staging = Path.Combine(root, $".{Version}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                staging = StagedFolder.StagingPath(folder);
                 Directory.CreateDirectory(staging);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -267,7 +245,7 @@ public static class DefaultModel
             }
             finally
             {
-                TryDelete(staging);
+                StagedFolder.TryDelete(staging);
             }
 
             return (folder, false);
@@ -310,28 +288,13 @@ public static class DefaultModel
                     && version.GetString() != Version && Path.GetFileName(sibling) == version.GetString())
                 {
                     log?.Invoke($"default model: removing the stale cache {sibling} (version {version.GetString()})");
-                    TryDelete(sibling);
+                    StagedFolder.TryDelete(sibling);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
             {
                 // Not one of ours (or unreadable): leave it alone.
             }
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a leftover temporary folder is harmless.
         }
     }
 }

@@ -176,9 +176,14 @@ public sealed class Trainer
     /// Saves a small classifier as a model folder in Hugging Face layout, the one <see cref="ClassifierLoader.Load"/>
     /// reads: <c>config.json</c>, <c>model.safetensors</c> (its state dict), <c>vocab.txt</c> and
     /// <c>tokenizer_config.json</c> (the WordPiece tokenizer), and <c>training.json</c> (the history and
-    /// <paramref name="extra"/> figures, when given). Existing files of those names are replaced.
+    /// <paramref name="extra"/> figures, when given).
+    /// The files are written into a hidden staging folder beside <paramref name="directory"/> and moved in once all
+    /// are written: when writing fails, <paramref name="directory"/> is left as it was and the staging folder is removed.
+    /// A new folder appears whole, in one rename. An existing folder is replaced file by file: files of those names
+    /// are replaced, other files are kept, and its old <c>model.safetensors</c> is removed first and the new one moved
+    /// in last, so that a folder caught midway (a crash during the moves) has no weights and never loads as a model.
     /// </summary>
-    /// <param name="directory">The folder (created if needed).</param>
+    /// <param name="directory">The folder: new (created, with its parents), or one to replace the model in.</param>
     /// <param name="model">The classifier.</param>
     /// <param name="tokenizer">Its WordPiece tokenizer (e.g. from <see cref="WordVocabulary.Write"/>).</param>
     /// <param name="history">What training did, recorded in <c>training.json</c>, or null.</param>
@@ -201,14 +206,16 @@ public sealed class Trainer
             throw new ArgumentException($"the tokenizer pads with id {tokenizer.PadId} but the model's pad_token_id is {model.Config.PadTokenId}", nameof(tokenizer));
         }
 
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "config.json"), model.Config.ToJson());
-        SafeTensors.Save(Path.Combine(directory, "model.safetensors"), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
-        WordVocabulary.Save(directory, tokenizer, model.Config.MaxLength, doLowerCase);
-        if (history is not null || extra is not null)
+        StagedFolder.Write(directory, nameof(directory), staging =>
         {
-            File.WriteAllText(Path.Combine(directory, "training.json"), TrainingJson(history, extra));
-        }
+            File.WriteAllText(Path.Combine(staging, "config.json"), model.Config.ToJson());
+            SafeTensors.Save(Path.Combine(staging, StagedFolder.WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+            WordVocabulary.Save(staging, tokenizer, model.Config.MaxLength, doLowerCase);
+            if (history is not null || extra is not null)
+            {
+                File.WriteAllText(Path.Combine(staging, "training.json"), TrainingJson(history, extra));
+            }
+        });
     }
 
     private static string TrainingJson(TrainingHistory? history, IReadOnlyDictionary<string, object>? extra)

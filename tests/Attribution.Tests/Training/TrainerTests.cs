@@ -236,6 +236,57 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>A value for training.json whose text cannot be produced: the last file of the save fails, after the others are written.</summary>
+    private sealed class Unwritable
+    {
+        public override string ToString() => throw new InvalidOperationException("cannot be written");
+    }
+
+    private static Dictionary<string, byte[]> Snapshot(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
+
+    /// <summary>
+    /// A save that fails midway (here training.json, written last) used to leave config.json, model.safetensors and
+    /// vocab.txt behind: a new folder that a later load takes for a model, or, over an older save, the new weights
+    /// under the old training.json. Now the target is as it was (absent, or byte for byte the older save) and no
+    /// staging folder is left beside it.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_that_fails_midway_leaves_the_target_as_it_was_and_no_staging_folder()
+    {
+        var (first, tokenizer) = NewModel(5);
+        var (second, _) = NewModel(6);
+        using (first)
+        using (second)
+        {
+            var parent = Path.Combine(root, "models");
+            var fresh = Path.Combine(parent, "fresh");
+            var failing = new Dictionary<string, object> { ["note"] = new Unwritable() };
+
+            var act = () => Trainer.SaveFolder(fresh, second, tokenizer, extra: failing);
+            act.Should().Throw<InvalidOperationException>().WithMessage("cannot be written");
+            Directory.Exists(fresh).Should().BeFalse("nothing of a failed save may appear at the target");
+            Directory.GetFileSystemEntries(parent).Should().BeEmpty("the staging folder is removed");
+
+            var saved = Path.Combine(parent, "saved");
+            Trainer.SaveFolder(saved, first, tokenizer, extra: new Dictionary<string, object> { ["note"] = "first" });
+            File.WriteAllText(Path.Combine(saved, "README.md"), "the user's own file");
+            var before = Snapshot(saved);
+
+            act = () => Trainer.SaveFolder(saved, second, tokenizer, extra: failing);
+            act.Should().Throw<InvalidOperationException>();
+            Snapshot(saved).Should().BeEquivalentTo(before, "a failed save over a model leaves every file of the older save as it was");
+            Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["saved"]);
+
+            // A save that succeeds replaces the model's files and keeps the others.
+            Trainer.SaveFolder(saved, second, tokenizer);
+            File.ReadAllText(Path.Combine(saved, "README.md")).Should().Be("the user's own file");
+            using var loaded = ClassifierLoader.Load(saved);
+            Weights((SmallClassifier)loaded.Module).Should().Equal(Weights(second));
+            Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["saved"]);
+        }
+    }
+
     [Fact]
     public void WordVocabulary_refuses_words_that_would_not_be_single_tokens()
     {

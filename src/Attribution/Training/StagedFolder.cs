@@ -1,0 +1,95 @@
+namespace Attribution.Training;
+
+/// <summary>
+/// Writes a model folder as a whole: the files go into a hidden staging folder beside the target
+/// (<c>.NAME.tmp-PID-GUID</c>) and are moved in once all are written, so a failure while writing leaves the target as it
+/// was and no staging folder.
+/// </summary>
+internal static class StagedFolder
+{
+    /// <summary>The file moved in last, after the target's old copy is removed: a folder without it never loads as a model.</summary>
+    internal const string WeightsFile = "model.safetensors";
+
+    private const string Marker = ".tmp-";
+
+    /// <summary>
+    /// Runs <paramref name="write"/> on a new staging folder beside <paramref name="directory"/>, then moves its files in
+    /// (<see cref="Publish"/>). Whatever happens, the staging folder is gone afterwards.
+    /// </summary>
+    internal static void Write(string directory, string parameterName, Action<string> write)
+    {
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        var parent = Path.GetDirectoryName(target)
+            ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", parameterName);
+        if (File.Exists(target))
+        {
+            throw new ArgumentException($"{directory} is a file; pass a folder (new or holding a model)", parameterName);
+        }
+
+        Directory.CreateDirectory(parent);
+        var staging = StagingPath(target);
+        try
+        {
+            Directory.CreateDirectory(staging);
+            write(staging);
+            Publish(staging, target);
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    /// <summary>A new staging path for <paramref name="target"/> (a full path), in the same folder so that moves are renames.</summary>
+    internal static string StagingPath(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}{Marker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    /// <summary>
+    /// Moves the files of <paramref name="staging"/> into <paramref name="target"/>: the whole folder in one rename when
+    /// there is none yet; else file by file over the old ones, with the old <see cref="WeightsFile"/> removed first and
+    /// the new one moved in last, so that no moment shows the new config with the old weights as a loadable model.
+    /// </summary>
+    internal static void Publish(string staging, string target)
+    {
+        if (!Directory.Exists(target))
+        {
+            try
+            {
+                Directory.Move(staging, target);
+                return;
+            }
+            catch (IOException) when (Directory.Exists(target))
+            {
+                // Created meanwhile: move the files in one by one.
+            }
+        }
+
+        var files = Directory.GetFiles(staging);
+        var weights = files.FirstOrDefault(f => Path.GetFileName(f) == WeightsFile);
+        if (weights is not null)
+        {
+            File.Delete(Path.Combine(target, WeightsFile));
+        }
+
+        foreach (var file in files.Where(f => f != weights).Order(StringComparer.Ordinal).Append(weights).OfType<string>())
+        {
+            File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        }
+    }
+
+    /// <summary>Deletes a folder if it can; a leftover is harmless and is retried later.</summary>
+    internal static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the staging folder is hidden.
+        }
+    }
+}
