@@ -81,7 +81,8 @@ public static class DefaultModel
 
     /// <summary>
     /// Loads the cached default model, training and caching it first when the cache has no (valid) model of this
-    /// <see cref="Version"/>. Dispose the result.
+    /// <see cref="Version"/>. Dispose the result. Staging folders that a training killed midway left in the cache are
+    /// removed once nothing has written to them for a day (a training still running in another process is never that old).
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
@@ -119,6 +120,7 @@ public static class DefaultModel
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         var parent = Path.GetDirectoryName(target) ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", nameof(directory));
         Directory.CreateDirectory(parent);
+        StagedFolder.RemoveStale(parent, Path.GetFileName(target));
         var staging = StagedFolder.StagingPath(target);
         try
         {
@@ -194,6 +196,9 @@ public static class DefaultModel
         var folder = Path.Combine(root, Version);
         lock (Gate)
         {
+            // What runs killed while training left behind; the root is this library's own cache, so every staging
+            // folder in it is one of ours.
+            StagedFolder.RemoveStale(root);
             if (IsValid(folder))
             {
                 return (folder, false);

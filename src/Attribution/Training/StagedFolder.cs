@@ -1,12 +1,21 @@
+using System.Text.RegularExpressions;
+
 namespace Attribution.Training;
 
 /// <summary>
 /// Writes a model folder as a whole: the files go into a hidden staging folder beside the target
 /// (<c>.NAME.tmp-PID-GUID</c>) and are moved in once all are written, so a failure while writing leaves the target as it
-/// was and no staging folder.
+/// was and no staging folder. Staging folders that a killed process left behind are removed by a later write once
+/// they are <see cref="StaleAfter"/> old.
 /// </summary>
-internal static class StagedFolder
+internal static partial class StagedFolder
 {
+    /// <summary>
+    /// How long a staging folder must have gone unchanged before another run removes it: far longer than any write
+    /// or training takes, so a folder that a running process is still filling is never touched.
+    /// </summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromDays(1);
+
     /// <summary>The file moved in last, after the target's old copy is removed: a folder without it never loads as a model.</summary>
     internal const string WeightsFile = "model.safetensors";
 
@@ -27,6 +36,7 @@ internal static class StagedFolder
         }
 
         Directory.CreateDirectory(parent);
+        RemoveStale(parent, Path.GetFileName(target));
         var staging = StagingPath(target);
         try
         {
@@ -77,6 +87,61 @@ internal static class StagedFolder
         }
     }
 
+    /// <summary>
+    /// Deletes the staging folders of <paramref name="name"/> (all names when null) in <paramref name="parent"/> that
+    /// nothing has written to for <see cref="StaleAfter"/>: what a process killed while writing left behind.
+    /// </summary>
+    internal static void RemoveStale(string parent, string? name = null)
+    {
+        List<string> folders;
+        try
+        {
+            // Matched in code, not by a search pattern, where a '*' or '?' in the name would widen the match.
+            folders = Directory.EnumerateDirectories(parent).Where(f => StagingName().Match(Path.GetFileName(f)) is { Success: true } m
+                && (name is null || m.Groups["target"].Value == name)).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        var cutoff = DateTime.UtcNow - StaleAfter;
+        foreach (var folder in folders)
+        {
+            if (LastWrite(folder) is { } last && last < cutoff)
+            {
+                TryDelete(folder);
+            }
+        }
+    }
+
+    /// <summary>The latest write time of the folder and everything in it; null when it cannot be read (then it is left alone).</summary>
+    private static DateTime? LastWrite(string folder)
+    {
+        try
+        {
+            var latest = Directory.GetLastWriteTimeUtc(folder);
+            foreach (var entry in Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories))
+            {
+                var time = File.GetLastWriteTimeUtc(entry);
+                if (time > latest)
+                {
+                    latest = time;
+                }
+            }
+
+            return latest;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A name <see cref="StagingPath"/> makes: the target's name, the process id and a GUID.</summary>
+    [GeneratedRegex(@"^\.(?<target>.+)\.tmp-[0-9]+-[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex StagingName();
+
     /// <summary>Deletes a folder if it can; a leftover is harmless and is retried later.</summary>
     internal static void TryDelete(string path)
     {
@@ -89,7 +154,7 @@ internal static class StagedFolder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Best effort: the staging folder is hidden.
+            // Best effort: the staging folder is hidden, and RemoveStale takes it once it is old.
         }
     }
 }

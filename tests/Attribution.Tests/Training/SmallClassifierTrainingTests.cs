@@ -156,6 +156,39 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().BeEquivalentTo(["existing"], "no staging folder is left either");
     }
 
+    /// <summary>
+    /// A default-model training killed midway leaves its staging folder (and the nested one of Train) in the cache;
+    /// nothing removed them. GetOrTrain now removes those older than a day, also when the cached model is valid,
+    /// and leaves a recent one (a training running now in another process) and folders that are not staging folders.
+    /// </summary>
+    [Fact]
+    public void The_default_model_cache_drops_staging_folders_a_killed_training_left_a_day_ago()
+    {
+        var cache = TrainedDefaultModel.CacheDirectory;
+        var old = TrainerTests.PlantStaging(cache, DefaultModel.Version, TimeSpan.FromDays(3));
+        var nested = TrainerTests.PlantStaging(cache, $".{DefaultModel.Version}.tmp-7-{Guid.NewGuid():N}", TimeSpan.FromDays(3));
+        var recent = TrainerTests.PlantStaging(cache, DefaultModel.Version, TimeSpan.FromMinutes(5));
+        var notOurs = Path.Combine(cache, ".keep-me");
+        Directory.CreateDirectory(notOurs);
+        Directory.SetLastWriteTimeUtc(notOurs, DateTime.UtcNow - TimeSpan.FromDays(3));
+        try
+        {
+            using (TrainedDefaultModel.Load())
+            {
+            }
+
+            Directory.Exists(old).Should().BeFalse();
+            Directory.Exists(nested).Should().BeFalse();
+            Directory.Exists(recent).Should().BeTrue();
+            Directory.Exists(notOurs).Should().BeTrue();
+        }
+        finally
+        {
+            Directory.Delete(recent, recursive: true);
+            Directory.Delete(notOurs);
+        }
+    }
+
     [Fact]
     public void The_default_cache_directory_follows_xdg()
     {

@@ -28,6 +28,9 @@ internal static class TrainedDefaultModel
         return directory;
     }, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>The cache root the model is trained into (once).</summary>
+    public static string CacheDirectory => Cache.Value;
+
     /// <summary>A newly loaded copy of the model (dispose it).</summary>
     public static TextClassifier Load() => DefaultModel.GetOrTrain(Cache.Value);
 }

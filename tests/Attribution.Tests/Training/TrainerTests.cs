@@ -287,6 +287,48 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>A staging folder as a killed save leaves it, last written <paramref name="age"/> ago (its files too).</summary>
+    internal static string PlantStaging(string parent, string name, TimeSpan age)
+    {
+        var folder = Path.Combine(parent, $".{name}.tmp-4242-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "config.json");
+        File.WriteAllText(file, "{}");
+        var then = DateTime.UtcNow - age;
+        File.SetLastWriteTimeUtc(file, then);
+        Directory.SetLastWriteTimeUtc(folder, then);
+        return folder;
+    }
+
+    /// <summary>
+    /// A save killed midway (no finally runs) leaves its staging folder; nothing removed those, so they piled up
+    /// beside the target. The next save of that target removes the ones older than a day (no write or training takes
+    /// that long) and leaves a recent one (another process may be filling it now), other targets' ones and anything else.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_removes_staging_folders_of_its_target_that_a_killed_save_left_a_day_ago()
+    {
+        var (model, tokenizer) = NewModel(5);
+        using (model)
+        {
+            var parent = Path.Combine(root, "leftovers");
+            Directory.CreateDirectory(parent);
+            var old = PlantStaging(parent, "saved", TimeSpan.FromDays(2));
+            var recent = PlantStaging(parent, "saved", TimeSpan.FromHours(1));
+            var otherTarget = PlantStaging(parent, "other", TimeSpan.FromDays(2));
+            var usersOwn = Path.Combine(parent, ".saved.tmp-notes");
+            Directory.CreateDirectory(usersOwn);
+            Directory.SetLastWriteTimeUtc(usersOwn, DateTime.UtcNow - TimeSpan.FromDays(2));
+
+            Trainer.SaveFolder(Path.Combine(parent, "saved"), model, tokenizer);
+
+            Directory.Exists(old).Should().BeFalse("a staging folder untouched for two days is a killed save's");
+            Directory.Exists(recent).Should().BeTrue("an hour-old staging folder may belong to a save still running");
+            Directory.Exists(otherTarget).Should().BeTrue("a save cleans up after its own target only");
+            Directory.Exists(usersOwn).Should().BeTrue("a name that is not a staging name is not ours");
+        }
+    }
+
     [Fact]
     public void WordVocabulary_refuses_words_that_would_not_be_single_tokens()
     {
