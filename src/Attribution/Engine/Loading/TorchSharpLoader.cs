@@ -32,7 +32,8 @@ public enum TorchLoadMode
 /// <c>libLibTorchSharp.so</c> requires the version GLIBCXX_3.4.32 for one symbol that nothing calls; there the stock
 /// load fails with a misleading "doesn't contain a reference to libtorch-cpu" message. Where that happens, this
 /// loader writes a copy of the library whose requirement is weak (<see cref="ElfVersionPatch"/>) to a per-user
-/// cache (keyed by the original's SHA-256, written atomically, only into directories no one else can write),
+/// cache (keyed by the original's SHA-256, written atomically, only into directories no one else can write; copies of
+/// other TorchSharp versions unused for a month are removed),
 /// loads libtorch from the package's native folder and then the copy, and resolves TorchSharp's imports to it.
 /// Where the stock library loads, nothing is patched. Set <c>ATTRIBUTION_TORCHSHARP_COMPAT=off</c> to turn the
 /// loader off, or <c>=force</c> to patch even where the stock library loads (for tests).
@@ -53,6 +54,18 @@ public static class TorchSharpLoader
     internal const string LibraryFile = "libLibTorchSharp.so";
     internal const string MissingVersion = "GLIBCXX_3.4.32";
     internal static readonly IReadOnlySet<string> AllowedSymbols = new HashSet<string>(StringComparer.Ordinal) { "_ZSt21ios_base_library_initv" };
+
+    /// <summary>
+    /// How long a patched copy of another TorchSharp version must have gone unused before a load removes it: a copy
+    /// is dated to its last use (at most a day off), so only versions nothing has started for a month go.
+    /// </summary>
+    internal static readonly TimeSpan UnusedCopyLifetime = TimeSpan.FromDays(30);
+
+    /// <summary>How old a temporary file in the cache must be before a load removes it as a killed writer's.</summary>
+    internal static readonly TimeSpan TemporaryLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>Hex digits of the original's SHA-256 that name its copy's folder.</summary>
+    private const int KeyLength = 16;
 
     private static readonly Lock Gate = new();
     private static IntPtr patchedHandle;
@@ -224,10 +237,12 @@ public static class TorchSharpLoader
     {
         var bytes = File.ReadAllBytes(original);
         var patched = ElfVersionPatch.WeakenVersionNeed(bytes, "libstdc++.so.6", MissingVersion, AllowedSymbols);
-        var key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+        var key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..KeyLength];
         try
         {
-            return WriteToCache(patched, Path.Combine(cacheDirectory, key));
+            var target = WriteToCache(patched, Path.Combine(cacheDirectory, key));
+            RemoveLeftovers(cacheDirectory, key);
+            return target;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -248,6 +263,7 @@ public static class TorchSharpLoader
         var target = Path.Combine(directory, LibraryFile);
         if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
         {
+            MarkUsed(target);
             return target;
         }
 
@@ -274,6 +290,72 @@ public static class TorchSharpLoader
         }
 
         return target;
+    }
+
+    /// <summary>
+    /// Dates a reused copy to now (at most once a day), so that its write time says when it was last used and
+    /// <see cref="RemoveLeftovers"/> never takes a copy that a TorchSharp version still in use loads.
+    /// </summary>
+    private static void MarkUsed(string copy)
+    {
+        try
+        {
+            if (File.GetLastWriteTimeUtc(copy) < DateTime.UtcNow - TimeSpan.FromDays(1))
+            {
+                File.SetLastWriteTimeUtc(copy, DateTime.UtcNow);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A copy that cannot be dated still loads; at worst it is written again after a removal.
+        }
+    }
+
+    /// <summary>
+    /// Removes what accumulates in the cache: temporary files of writers killed between write and rename (older than
+    /// <see cref="TemporaryLifetime"/>; a write takes well under a second), and the copies of other TorchSharp
+    /// versions (other keys) unused for <see cref="UnusedCopyLifetime"/>. Never fails the load. A process that still
+    /// has such a copy loaded keeps it (the file is only unlinked); one that starts with that version later writes it again.
+    /// </summary>
+    private static void RemoveLeftovers(string cacheDirectory, string currentKey)
+    {
+        var now = DateTime.UtcNow;
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(cacheDirectory).ToList())
+            {
+                var name = Path.GetFileName(folder);
+                if (name.Length != KeyLength || !name.All(char.IsAsciiHexDigitLower))
+                {
+                    continue;
+                }
+
+                foreach (var temporary in Directory.EnumerateFiles(folder, $".{LibraryFile}.*.tmp").ToList())
+                {
+                    if (File.GetLastWriteTimeUtc(temporary) < now - TemporaryLifetime)
+                    {
+                        File.Delete(temporary);
+                    }
+                }
+
+                var copy = Path.Combine(folder, LibraryFile);
+                if (name == currentKey || Directory.EnumerateFileSystemEntries(folder).Any(e => e != copy))
+                {
+                    // The copy in use, or a folder with something else in it (a writer at work): left alone.
+                    continue;
+                }
+
+                var lastUsed = File.Exists(copy) ? File.GetLastWriteTimeUtc(copy) : Directory.GetLastWriteTimeUtc(folder);
+                if (lastUsed < now - UnusedCopyLifetime)
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning up is a courtesy: the next load tries again.
+        }
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -86,6 +86,59 @@ public sealed class PatchedCopyCacheTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Each TorchSharp version the user ever ran left its patched copy (a folder per key), and a writer killed between
+    /// write and rename its temporary copy; nothing removed either. Now a load removes another version's copy unused
+    /// for 30 days and temporary files over an hour old, and keeps a copy used recently (another process may load it
+    /// now), a recent temporary file (a writer at work), its own copy however old (it is dated anew on reuse) and
+    /// folders that are not keys.
+    /// </summary>
+    [SkippableFact]
+    public void Copies_of_other_versions_unused_for_a_month_and_killed_writers_temporary_files_are_removed()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+        var (original, patched) = Library();
+        var cache = Path.Combine(root, "cache");
+        var current = TorchSharpLoader.WritePatchedCopy(original, cache);
+        var now = DateTime.UtcNow;
+
+        string Copy(string key, TimeSpan age)
+        {
+            var path = Path.Combine(cache, key, NativeLibraryFiles.LibraryFile);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, patched);
+            File.SetLastWriteTimeUtc(path, now - age);
+            return path;
+        }
+
+        string Temporary(string folder, TimeSpan age)
+        {
+            var path = Path.Combine(folder, $".{NativeLibraryFiles.LibraryFile}.4242.{Guid.NewGuid():N}.tmp");
+            File.WriteAllBytes(path, patched[..100]);
+            File.SetLastWriteTimeUtc(path, now - age);
+            return path;
+        }
+
+        var unused = Copy("00000000000000aa", TimeSpan.FromDays(40));
+        var used = Copy("00000000000000bb", TimeSpan.FromDays(20));
+        var beingWritten = Copy("00000000000000cc", TimeSpan.FromDays(40));
+        var writing = Temporary(Path.GetDirectoryName(beingWritten)!, TimeSpan.FromSeconds(5));
+        var killed = Temporary(Path.GetDirectoryName(current)!, TimeSpan.FromDays(2));
+        var notAKey = Copy("not-a-key", TimeSpan.FromDays(400));
+        File.SetLastWriteTimeUtc(current, now - TimeSpan.FromDays(90));
+
+        TorchSharpLoader.WritePatchedCopy(original, cache).Should().Be(current);
+
+        Directory.Exists(Path.GetDirectoryName(unused)).Should().BeFalse("another version's copy unused for 40 days is removed");
+        File.Exists(killed).Should().BeFalse("a two-day-old temporary file is a killed writer's");
+        File.Exists(used).Should().BeTrue("a copy used 20 days ago may be loaded again");
+        File.Exists(beingWritten).Should().BeTrue("a folder with a writer at work is left alone");
+        File.Exists(writing).Should().BeTrue("a five-second-old temporary file may be written now");
+        File.Exists(notAKey).Should().BeTrue("only key folders are the cache's");
+        File.ReadAllBytes(current).Should().Equal(patched);
+        File.GetLastWriteTimeUtc(current).Should().BeAfter(now - TimeSpan.FromMinutes(1), "the reused copy is dated to its use, so no other process removes it");
+    }
+
     [SkippableFact]
     public void A_write_that_fails_leaves_no_temporary_file_behind()
     {

@@ -46,7 +46,9 @@ public sealed class TorchSharpLoaderTests
         Enumerable.Range(0, patched.Length).Count(i => patched[i] != originalBytes[i]).Should().BeInRange(1, 2, "one flags word differs");
 
         // A second run loads the cached copy without writing it again.
-        var stamp = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        // An hour back: a rewrite would date it now, and a reuse redates only a copy over a day old (its last use).
+        var stamp = DateTime.UtcNow.AddHours(-1);
+        stamp = new DateTime(stamp.Ticks - stamp.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(expected, stamp);
         var second = Engine(TestOutput, work, cache, mode: null);
 
