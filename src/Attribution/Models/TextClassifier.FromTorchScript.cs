@@ -189,7 +189,8 @@ public sealed partial class TextClassifier
                         $"'{file}' has no tensor \"{embeddings.Name}\"; its tensors: {List(tensors.Keys)}");
                 }
 
-                return found.detach().clone();
+                using var detached = found.detach();
+                return detached.clone();
             }
             finally
             {
@@ -207,7 +208,9 @@ public sealed partial class TextClassifier
             {
                 if (parameterName == embeddings.Name)
                 {
-                    return parameter.detach().clone();
+                    // detach() makes a tensor of its own: undisposed, it stayed counted until a finalizer ran.
+                    using var detached = parameter.detach();
+                    return detached.clone();
                 }
             }
 

@@ -25,7 +25,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     ];
 
     /// <summary>Masked mean of the embeddings → Dense → tanh → Dense; the embedding table is the parameter <c>embeddings.weight</c>.</summary>
-    private const string Source = """
+    internal const string Source = """
         class Embeddings(Module):
           __parameters__ = ["weight", ]
           __buffers__ = []
@@ -61,13 +61,13 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
 
         """;
 
-    private readonly string root = Directory.CreateTempSubdirectory("attribution-torchscript-").FullName;
+    internal readonly string root = Directory.CreateTempSubdirectory("attribution-torchscript-").FullName;
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private sealed record Weights(float[] Embeddings, float[] HiddenWeight, float[] HiddenBias, float[] OutputWeight, float[] OutputBias);
+    internal sealed record Weights(float[] Embeddings, float[] HiddenWeight, float[] HiddenBias, float[] OutputWeight, float[] OutputBias);
 
-    private static Weights MakeWeights(int seed = 7)
+    internal static Weights MakeWeights(int seed = 7)
     {
         var random = new Random(seed);
         float[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
@@ -86,7 +86,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     private static readonly string TracedDropoutSource = DropoutSource.Replace("0.5, self.training)", "0.5, True)", StringComparison.Ordinal);
 
     /// <summary>Writes the TorchScript file and returns its path.</summary>
-    private string WriteScript(Weights w, string name = "classifier.pt", string source = Source, bool training = false)
+    internal string WriteScript(Weights w, string name = "classifier.pt", string source = Source, bool training = false)
     {
         var path = Path.Combine(root, name);
         TorchScriptWriter.Module Dense(float[] weight, float[] bias, long outputs, long inputs) =>
@@ -136,9 +136,9 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
 
     private static readonly string[] Texts = ["the plot was dull but the cast was superb", "a gripping film", "the movies were not bad"];
 
-    private static readonly string[] LabelNames = ["negative", "positive"];
+    internal static readonly string[] LabelNames = ["negative", "positive"];
 
-    private ITokenizer Tokenizer()
+    internal ITokenizer Tokenizer()
     {
         var vocab = Path.Combine(root, "vocab.txt");
         File.WriteAllLines(vocab, Vocabulary);
