@@ -65,6 +65,7 @@ public sealed partial class TextClassifier
 
         var script = LoadScript(scriptPath);
         Tensor? matrix = null;
+        TorchScriptAdapter? adapter = null;
         TextClassifier? classifier = null;
         try
         {
@@ -92,7 +93,7 @@ public sealed partial class TextClassifier
                 }
             }
 
-            var adapter = new TorchScriptAdapter(name ?? Path.GetFileNameWithoutExtension(scriptPath), script, matrix, labels.Count);
+            adapter = new TorchScriptAdapter(name ?? Path.GetFileNameWithoutExtension(scriptPath), script, matrix, labels.Count);
 
             // The classifier puts the script in eval mode, which turns off the dropout of a scripted module saved in
             // training mode; what still varies from call to call cannot be switched off from here.
@@ -102,13 +103,19 @@ public sealed partial class TextClassifier
         }
         catch
         {
-            if (classifier is null)
+            // Each owns the one before it: the classifier its adapter, the adapter the script and its embedding copy. A
+            // classifier constructor that refuses (an undefined head) leaves the adapter to dispose here.
+            if (classifier is not null)
             {
-                script.Dispose();
+                classifier.Dispose();
+            }
+            else if (adapter is not null)
+            {
+                adapter.Dispose();
             }
             else
             {
-                classifier.Dispose();
+                script.Dispose();
             }
 
             throw;

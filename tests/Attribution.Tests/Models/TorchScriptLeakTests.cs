@@ -82,6 +82,8 @@ public sealed class TorchScriptLeakTests(ITestOutputHelper output) : IDisposable
             ["wrong labels"] = Residue<InvalidOperationException>(() => TextClassifier.FromTorchScript(path, tokenizer, ["a", "b", "c"], embeddings)),
             ["wrong width"] = Residue<InvalidOperationException>(() => TextClassifier.FromTorchScript(path, tokenizer, labels, ScriptEmbeddings.SafeTensors(narrow, "w"))),
             ["probabilities"] = Residue<ModelLoadException>(() => TextClassifier.FromTorchScript(softmax, tokenizer, labels, embeddings)),
+            // Refused by the classifier's constructor, after the adapter (which owns the script and the embedding copy) exists.
+            ["unknown head"] = Residue<ArgumentOutOfRangeException>(() => TextClassifier.FromTorchScript(path, tokenizer, labels, embeddings, head: (OutputHead)42)),
         };
 
         foreach (var (name, residue) in residues)
