@@ -41,17 +41,46 @@ public static class ModulePaths
     /// <paramref name="root"/> (path "") and every descendant with its dotted path, parents before children, as
     /// PyTorch's <c>named_modules</c>. TorchSharp's <c>named_modules</c> leaves the root out.
     /// </summary>
+    /// <exception cref="ArgumentException">A child is named "" or with a '.' (TorchSharp's <c>Sequential</c> and an
+    /// overridden <c>named_children</c> allow both, <c>register_module</c> neither): its path would also be another
+    /// module's (<c>a.b</c>, the child <c>b</c> of <c>a</c>; "", the parent), so a lookup could return the wrong layer.
+    /// Thrown while enumerating, on reaching that child.</exception>
     public static IEnumerable<(string Path, nn.Module Module)> SelfAndDescendants(this nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        yield return (string.Empty, root);
-        foreach (var (name, module) in root.named_children())
+        return Walk(root, root, string.Empty);
+    }
+
+    private static IEnumerable<(string Path, nn.Module Module)> Walk(nn.Module root, nn.Module module, string path)
+    {
+        yield return (path, module);
+        foreach (var (name, child) in module.named_children())
         {
-            foreach (var (path, descendant) in module.SelfAndDescendants())
+            if (name.Length == 0 || name.Contains('.', StringComparison.Ordinal))
             {
-                yield return (path.Length == 0 ? name : name + "." + path, descendant);
+                throw UnaddressableChild(root, module, path, name);
+            }
+
+            foreach (var descendant in Walk(root, child, path.Length == 0 ? name : path + "." + name))
+            {
+                yield return descendant;
             }
         }
+    }
+
+    private static ArgumentException UnaddressableChild(nn.Module root, nn.Module parent, string path, string name)
+    {
+        // Type names: GetName() of TorchSharp's own modules is the C++ class (torch::nn::SequentialImpl).
+        var where = path.Length == 0 ? $"the {root.GetType().Name} module" : $"the submodule '{path}' ({parent.GetType().Name}) of the {root.GetType().Name} module";
+        var full = path.Length == 0 ? name : path + "." + name;
+        var why = name.Length == 0
+            ? $"an empty name gives it the path '{path}' of its parent"
+            : $"a name with '.' makes its path '{full}' also that of a child '{name[(name.IndexOf('.', StringComparison.Ordinal) + 1)..]}' " +
+              $"of a child '{name[..name.IndexOf('.', StringComparison.Ordinal)]}', so a layer could be looked up as another one";
+        var fix = name.Length == 0 ? "a non-empty name" : $"a name without '.' (such as '{name.Replace('.', '_')}')";
+        return new ArgumentException(
+            $"{where} has a child named '{name}': {why}. Register that child under {fix}, " +
+            "as PyTorch's add_module and TorchSharp's register_module require", nameof(root));
     }
 
     /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/> ("" for the root), or null when it is not part of it.</summary>
