@@ -272,19 +272,37 @@ internal static class ShortcutCommand
     private static double TrainModel(string folder, IEnumerable<string> vocabulary, IReadOnlyList<string> labels, IReadOnlyList<LabeledText> train,
         IReadOnlyList<LabeledText> dev, ulong seed, int epochs, CliContext context)
     {
-        var tokenizer = WordVocabulary.Write(folder, vocabulary.Distinct(StringComparer.Ordinal), TrainMaxLength);
-        using var generator = new torch.Generator(seed);
-        using var model = new CnnClassifier(DefaultModel.Config(tokenizer.VocabularySize) with { Labels = labels, MaxLength = TrainMaxLength }, generator);
-        var options = DefaultModel.TrainingOptions with
+        // The vocabulary goes to a folder of its own, not to --save's: written there before training, it replaced the
+        // vocab.txt of a model already saved in that folder, which a failed or interrupted training then left under the
+        // old weights. SaveFolder writes the whole model at the end, or nothing.
+        var vocabularyFolder = Directory.CreateTempSubdirectory("attribution-shortcut-vocabulary-").FullName;
+        try
         {
-            Seed = seed,
-            MaxEpochs = epochs,
-            OnEpochEnd = e => context.Error.WriteLine($"shortcut: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
-        };
-        var trainer = new Trainer(model, tokenizer, options);
-        var history = trainer.Fit(train, dev);
-        Trainer.SaveFolder(folder, model, tokenizer, history, new Dictionary<string, object> { ["shortcut_seed"] = seed });
-        return history.BestDevAccuracy ?? double.NaN;
+            var tokenizer = WordVocabulary.Write(vocabularyFolder, vocabulary.Distinct(StringComparer.Ordinal), TrainMaxLength);
+            using var generator = new torch.Generator(seed);
+            using var model = new CnnClassifier(DefaultModel.Config(tokenizer.VocabularySize) with { Labels = labels, MaxLength = TrainMaxLength }, generator);
+            var options = DefaultModel.TrainingOptions with
+            {
+                Seed = seed,
+                MaxEpochs = epochs,
+                OnEpochEnd = e => context.Error.WriteLine($"shortcut: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
+            };
+            var trainer = new Trainer(model, tokenizer, options);
+            var history = trainer.Fit(train, dev);
+            Trainer.SaveFolder(folder, model, tokenizer, history, new Dictionary<string, object> { ["shortcut_seed"] = seed });
+            return history.BestDevAccuracy ?? double.NaN;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(vocabularyFolder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temporary folder is harmless.
+            }
+        }
     }
 
     /// <summary>

@@ -68,6 +68,28 @@ public sealed class CliShortcutTests : IDisposable
         table.Out.Should().Contain("tied words count in a random order");
     }
 
+    /// <summary>
+    /// --save over a folder that already holds a model: the vocabulary was written into it before training, so a
+    /// training that failed (here the save at its end: model.safetensors is a folder) or was interrupted left the
+    /// older model with the new run's vocab.txt, a model that loads and tokenizes wrongly. Now the folder is untouched
+    /// until the whole model is written.
+    /// </summary>
+    [Fact]
+    public void A_failed_save_leaves_the_model_already_in_the_folder_as_it_was()
+    {
+        var saved = Path.Combine(root, "model");
+        Directory.CreateDirectory(Path.Combine(saved, "model.safetensors"));
+        File.WriteAllLines(Path.Combine(saved, "vocab.txt"), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "older"]);
+        var before = File.ReadAllBytes(Path.Combine(saved, "vocab.txt"));
+
+        var run = CliHarness.Run("shortcut", "--demo", "--epochs", "1", "--max-sentences", "5", "--methods", "gradient", "--save", saved);
+
+        run.Code.Should().NotBe(0, run.ToString());
+        File.ReadAllBytes(Path.Combine(saved, "vocab.txt")).Should().Equal(before, "the older model's vocabulary stays with its weights");
+        Directory.GetFileSystemEntries(saved).Select(Path.GetFileName).Should().BeEquivalentTo(["model.safetensors", "vocab.txt"]);
+        Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().Equal(["model"], "no staging folder is left");
+    }
+
     [Theory]
     [InlineData("no-highlight", "--input", "'highlight' column")]
     [InlineData("unknown-method", "--methods", "unknown method 'gradient-x-output'")]
