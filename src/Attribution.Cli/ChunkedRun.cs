@@ -96,7 +96,13 @@ internal static class TextChecks
         : new int[texts.Count];
 
     /// <summary>Refuses texts longer than the model accepts unless <paramref name="truncate"/>.</summary>
-    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null)
+    /// <param name="model">The classifier.</param>
+    /// <param name="texts">The texts.</param>
+    /// <param name="truncate">Whether <c>--truncate</c> was given.</param>
+    /// <param name="source">The option the texts came from.</param>
+    /// <param name="pairs">The pairs' second texts, or null.</param>
+    /// <param name="predicting">Whether the command predicts (<c>predict</c>) rather than explains, as the message says.</param>
+    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null, bool predicting = false)
     {
         if (truncate || model.MaxLength is not { } max)
         {
@@ -110,7 +116,7 @@ internal static class TextChecks
             {
                 throw new UsageException(source,
                     pairs is null
-                        ? $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to explain its first {max} tokens"
+                        ? $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to {(predicting ? "predict from" : "explain")} its first {max} tokens"
                         : $"text {i + 1} with its pair has {length} tokens but {model.Name} accepts at most {max}: shorten them, or pass --truncate to cut the pair to {max} tokens (the longer text loses tokens first)");
             }
         }

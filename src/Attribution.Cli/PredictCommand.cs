@@ -32,7 +32,7 @@ internal static class PredictCommand
             var truncate = parse.GetValue(options.Truncate);
             var model = ModelSource.LoadAny(parse.GetValue(options.Model), context);
             using var owner = model as IDisposable;
-            TextChecks.CheckLengths(model, texts, truncate, parse.GetValue(options.Input) is null ? "--text" : "--input");
+            TextChecks.CheckLengths(model, texts, truncate, parse.GetValue(options.Input) is null ? "--text" : "--input", predicting: true);
             var dropped = truncate ? TextChecks.TokensBeyondLimit(model, texts) : null;
             for (var i = 0; i < (dropped?.Length ?? 0); i++)
             {

@@ -17,7 +17,7 @@ internal static class TextInputs
             {
                 if (string.IsNullOrWhiteSpace(texts[i]))
                 {
-                    throw new UsageException("--text", texts.Count == 1 ? "the text is empty: there is nothing to explain" : $"text {i + 1} is empty: there is nothing to explain");
+                    throw new UsageException("--text", (texts.Count == 1 ? "the text is empty" : $"text {i + 1} is empty") + ": give a non-empty text");
                 }
 
                 if (UnpairedSurrogate(texts[i]) is { } at)
