@@ -245,6 +245,25 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         ExplanationJson.Parse(truncated.Out).Results[0].Notes.Should().Contain(n => n.Contains("truncated"));
     }
 
+    [SkippableFact]
+    public void Shapley_on_too_many_features_names_only_fixes_that_can_work()
+    {
+        // 25 words: beyond the 20 features exact Shapley values take at all, so raising --max-features cannot help.
+        var beyond = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "shapley", "--max-features", "20",
+            "--text", string.Join(' ', Enumerable.Repeat("film", 25)));
+        beyond.Code.Should().Be(2, beyond.ToString());
+        beyond.Error.Should().Contain("25 features").And.Contain("limit of 20 features").And.Contain("shapley-sampling or kernel-shap")
+            .And.Contain("shorten the text");
+        beyond.Error.Should().NotContain("raise", "--max-features is at its maximum (20)");
+        beyond.Error.Should().NotContain("--features words", "the features are whole words already");
+
+        // 15 tokens under the default limit of 12: raising it to 15 works; whole words are named as well (coarser where a word is several tokens).
+        var raisable = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "shapley", "--features", "tokens",
+            "--text", string.Join(' ', Enumerable.Repeat("film", 15)));
+        raisable.Code.Should().Be(2, raisable.ToString());
+        raisable.Error.Should().Contain("15 features").And.Contain("raise MaxFeatures / --max-features from 12 to 15").And.Contain("--features words");
+    }
+
     /// <summary>A writer that cancels when a given text is written to it.</summary>
     private sealed class CancelOnWrite(string trigger, CancellationTokenSource source) : StringWriter
     {

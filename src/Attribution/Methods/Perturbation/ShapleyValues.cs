@@ -42,8 +42,26 @@ public sealed class ShapleyValues : PerturbationMethod
     {
         if (features > MaxFeatures)
         {
+            // Only fixes that can work are named: raising the limit helps up to FeatureLimit, coarser features only
+            // where the features are not already whole words.
+            var fixes = new List<string> { "use shapley-sampling or kernel-shap, which sample the coalitions" };
+            if (features <= FeatureLimit)
+            {
+                fixes.Add($"raise MaxFeatures / --max-features from {MaxFeatures} to {features} (2^{features} model inputs per text)");
+            }
+
+            if (Features != LimeFeatures.Words)
+            {
+                fixes.Add("take whole words as features (Features = Words, --features words)");
+            }
+
+            fixes.Add("shorten the text");
+            var beyond = features > FeatureLimit
+                ? $"; {features} is more than exact Shapley values take at all ({FeatureLimit}, the largest MaxFeatures / --max-features)"
+                : string.Empty;
             throw new ArgumentException(
-                $"exact Shapley values need all 2^{features} coalitions of the text's {features} features, more than the limit of {MaxFeatures} features (2^{MaxFeatures} model inputs) allows: use shapley-sampling or kernel-shap for longer texts, raise MaxFeatures / --max-features (at most {FeatureLimit}), or use coarser features",
+                $"exact Shapley values need all 2^{features} coalitions of the text's {features} features, more than the limit of {MaxFeatures} features (2^{MaxFeatures} model inputs) allows{beyond}: "
+                + string.Join(", ", fixes.Take(fixes.Count - 1)) + ", or " + fixes[^1],
                 nameof(text));
         }
     }
