@@ -145,6 +145,11 @@ internal static class Output
                     {
                         shared.Add(new($"spearman:{pair.First}~{pair.Second}:per-text", string.Join(",", pair.PerText.Select(Number))));
                     }
+
+                    if (AgreementNote(pair, settings.Granularity) is { } note)
+                    {
+                        shared.Add(new($"spearman:{pair.First}~{pair.Second}:note", note));
+                    }
                 }
 
                 return ExplanationJson.Serialize(ExplanationDocument.Comparison(model.Name, resultsByMethod, model.Labels, shared)) + "\n";
@@ -311,7 +316,25 @@ internal static class Output
     public static string Printable(string text) =>
         string.Concat(text.Select(c => c is '\u2028' or '\u2029' ? ' ' : char.IsControl(c) || Attribution.Salience.RenderSupport.IsBidiOverride(c) ? '\uFFFD' : c));
 
-    private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "nan";
+    // Settings are strings in the document format (its schema and reader refuse null there): an undefined ρ is the
+    // word "undefined", with a ":note" key saying why, rather than "nan", which reads (and parses) as a number.
+    private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "undefined";
+
+    /// <summary>Why a pair's ρ is undefined on some or every text, or null when it is defined on every text.</summary>
+    private static string? AgreementNote(PairAgreement pair, Granularity granularity)
+    {
+        var undefined = Enumerable.Range(0, pair.PerText.Length).Where(t => !double.IsFinite(pair.PerText[t])).ToArray();
+        if (undefined.Length == 0)
+        {
+            return null;
+        }
+
+        var unit = Unit(granularity);
+        var why = $"Spearman's rank correlation needs at least two {unit}s whose scores are not all equal under both methods (a one-{unit} text or constant scores rank nothing)";
+        return undefined.Length == pair.PerText.Length
+            ? $"undefined on every text: {why}"
+            : $"the mean is over {pair.PerText.Length - undefined.Length} of {pair.PerText.Length} texts: undefined on text {string.Join(", ", undefined.Select(t => t + 1))}, as {why}";
+    }
 
     private static string Unit(Granularity granularity) => granularity == Granularity.Words ? "word" : "token";
 
@@ -344,6 +367,14 @@ internal static class Output
             text.Append("  ").Append("all pairs".PadRight(width)).Append("  ").Append(Rho(means.Average())).Append('\n');
         }
 
+        foreach (var pair in agreement)
+        {
+            if (AgreementNote(pair, granularity) is { } note)
+            {
+                text.Append("  note (").Append(pair.First).Append(" ~ ").Append(pair.Second).Append("): ").Append(note).Append('\n');
+            }
+        }
+
         return text.ToString();
     }
 
@@ -369,6 +400,16 @@ internal static class Output
             }
 
             markdown.Append('\n');
+        }
+
+        var notes = agreement.Select(p => (Pair: p, Note: AgreementNote(p, granularity))).Where(n => n.Note is not null).ToList();
+        if (notes.Count > 0)
+        {
+            markdown.Append('\n');
+            foreach (var (pair, note) in notes)
+            {
+                markdown.Append("- note (").Append(MarkdownRenderer.Escape($"{pair.First} ~ {pair.Second}")).Append("): ").Append(MarkdownRenderer.Escape(note!)).Append('\n');
+            }
         }
 
         return markdown.ToString();
@@ -407,7 +448,16 @@ internal static class Output
             html.Append("</tr>\n");
         }
 
-        html.Append("</table>\n</section>\n");
+        html.Append("</table>\n");
+        foreach (var pair in agreement)
+        {
+            if (AgreementNote(pair, granularity) is { } note)
+            {
+                html.Append("<p class=\"meta\">").Append(HtmlReport.Escape($"note ({pair.First} ~ {pair.Second}): {note}")).Append("</p>\n");
+            }
+        }
+
+        html.Append("</section>\n");
         return html.ToString();
     }
 }

@@ -44,6 +44,33 @@ public sealed class CliCompareTests
     }
 
     [SkippableFact]
+    public void An_undefined_agreement_is_written_as_undefined_with_a_note_saying_why()
+    {
+        // Spearman's rho needs two ranked values: a one-word text has none to rank, whatever the methods' scores.
+        var run = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", "film", "--text", Texts[0],
+            "--methods", "gradient,occlusion", "--format", "json");
+
+        run.Code.Should().Be(0, run.ToString());
+        run.Out.Should().NotContainEquivalentOf("nan");
+        CliHarness.SchemaErrors(run.Out).Should().BeEmpty();
+        var settings = ExplanationJson.Parse(run.Out).Settings.ToDictionary(kv => kv.Key, kv => kv.Value);
+        var perText = settings["spearman:gradient~occlusion:per-text"].Split(',');
+        perText[0].Should().Be("undefined");
+        settings["spearman:gradient~occlusion"].Should().Be(perText[1], "the mean is over the one text where rho is defined");
+        settings["spearman:gradient~occlusion:note"].Should().Contain("over 1 of 2 texts").And.Contain("undefined on text 1").And.Contain("one-word text");
+
+        var alone = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", "film", "--methods", "gradient,occlusion", "--format", "json");
+        alone.Code.Should().Be(0, alone.ToString());
+        var aloneSettings = ExplanationJson.Parse(alone.Out).Settings.ToDictionary(kv => kv.Key, kv => kv.Value);
+        aloneSettings["spearman:gradient~occlusion"].Should().Be("undefined");
+        aloneSettings["spearman:gradient~occlusion:note"].Should().StartWith("undefined on every text");
+
+        var table = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", "film", "--methods", "gradient,occlusion");
+        table.Code.Should().Be(0, table.ToString());
+        table.Out.Should().Contain("note (gradient ~ occlusion): undefined on every text");
+    }
+
+    [SkippableFact]
     public void Compare_table_runs_every_method_by_default_and_shows_the_agreement()
     {
         var run = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--text", Texts[1],
