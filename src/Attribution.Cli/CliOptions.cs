@@ -45,7 +45,7 @@ internal sealed class CliOptions
 
     public Option<string[]> TextPair { get; } = NoOptionLikeValues(new("--text-pair")
     {
-        Description = "explain, compare, evaluate: the second text of a sentence pair (NLI, paraphrase models), one per --text, in order.",
+        Description = "explain, compare, evaluate: the second text of a sentence pair (NLI, paraphrase models), one per --text, in order. Transformer models only: the small CNN, LSTM and MLP classifiers (the default model) take single texts and refuse it.",
         HelpName = "TEXT",
         AllowMultipleArgumentsPerToken = true,
     });

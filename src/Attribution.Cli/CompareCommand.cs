@@ -109,6 +109,7 @@ internal static class CompareCommand
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
         Checks.Score(model, settings.Explain.Score);
+        Checks.Pairs(model, pairs, settings);
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var defaults = parse.GetValue(options.Methods) is not { Length: > 0 };
         if (defaults && pairs is not null && names.Contains("lime"))

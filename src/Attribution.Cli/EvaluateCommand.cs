@@ -165,6 +165,7 @@ internal static class EvaluateCommand
         using var smoothOwner = smoothed;
         Checks.Target(model, settings.Explain.Target);
         Checks.Score(model, settings.Explain.Score);
+        Checks.Pairs(model, pairs, settings);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];

@@ -41,6 +41,7 @@ internal static class ExplainCommand
         using var owner = model as IDisposable;
         Checks.Target(model, settings.Explain.Target);
         Checks.Score(model, settings.Explain.Score);
+        Checks.Pairs(model, pairs, settings);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         IReadOnlyList<Explanation> results;
@@ -102,6 +103,32 @@ internal static class Checks
         {
             throw new UsageException("--target", CliApp.UsageMessage(e).Replace("--target: ", string.Empty, StringComparison.Ordinal));
         }
+    }
+
+    /// <summary>
+    /// Refuses sentence pairs for a model that takes single texts: the small CNN, LSTM and MLP classifiers (the default
+    /// model among them) are trained on single texts only, so a pair would be read as one text joined by separator
+    /// tokens the model never saw, and its explanation would look like a pair's. (Transformer encoders and their ONNX
+    /// exports take pairs: their tokenizers give each text its own segment.)
+    /// </summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="pairs">The pairs' second texts, or null for single texts.</param>
+    /// <param name="settings">Where the pairs came from (<c>--text-pair</c>, <c>--pair-column</c> or the <c>--input</c> TSV).</param>
+    public static void Pairs(ITokenClassifier model, IReadOnlyList<string>? pairs, RunSettings settings)
+    {
+        if (pairs is null || model is not ITextClassifier { Module: SmallClassifier small })
+        {
+            return;
+        }
+
+        var why = $"{model.Name} ({small.Config.ModelType}) takes single texts: the small classifiers are trained on single texts only, so it would read the pair as one text joined by separator tokens it never saw";
+        if (settings.TextPairs is { Count: > 0 })
+        {
+            throw new UsageException("--text-pair", $"{why}; leave --text-pair out, or give --model a transformer trained on sentence pairs (BERT, DistilBERT or RoBERTa)");
+        }
+
+        throw new UsageException(settings.PairColumn is null ? "--input" : "--pair-column",
+            $"{settings.Input} holds sentence pairs, but {why}; give a file of single texts (a 'sentence' column), or --model a transformer trained on sentence pairs");
     }
 
     /// <summary>Refuses a <c>--score</c> the model's head has no value for (a regression model has only its output).</summary>

@@ -122,6 +122,31 @@ public sealed class CliPairTests : IDisposable
         ExplanationJson.Parse(byName.Out).Results.Single().TextPair.Should().Be("the cast was dull");
     }
 
+    [Theory]
+    [InlineData("explain")]
+    [InlineData("compare")]
+    [InlineData("evaluate")]
+    public void A_pair_for_a_model_that_takes_single_texts_is_refused_naming_the_option_and_the_model(string command)
+    {
+        // The small classifiers are trained on single texts: a pair would be read as one text joined by [SEP].
+        var model = Attribution.Tests.Models.Small.SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType, name: "cnn");
+        string[] extra = command switch
+        {
+            "explain" => ["--method", "gradient"],
+            "evaluate" => ["--method", "gradient", "--metric", "sufficiency"],
+            _ => ["--methods", "gradient,occlusion"],
+        };
+        var flag = CliHarness.Run([command, "--model", model, "--text", "a sometimes tedious film", "--text-pair", "the cast was dull", .. extra]);
+        flag.Code.Should().Be(2, flag.ToString());
+        flag.Error.Should().Contain("--text-pair").And.Contain("cnn (attribution-cnn) takes single texts").And.Contain("leave --text-pair out");
+
+        var tsv = Path.Combine(root, "pairs.tsv");
+        File.WriteAllText(tsv, "sentence1\tsentence2\na sometimes tedious film\tthe cast was dull\n");
+        var file = CliHarness.Run([command, "--model", model, "--input", tsv, .. extra]);
+        file.Code.Should().Be(2, file.ToString());
+        file.Error.Should().Contain("--input").And.Contain("holds sentence pairs").And.Contain("takes single texts");
+    }
+
     [SkippableTheory]
     [InlineData("--text-pair", "1 --text-pair value(s) for 2 --text value(s)")]
     [InlineData("--pair-column", "--pair-column names a column of the --input TSV")]
