@@ -152,7 +152,7 @@ internal sealed class CliOptions
 
     public Option<string?> Output { get; } = new("--output")
     {
-        Description = "Write the output to this file instead of standard output.",
+        Description = "Write the output to this file instead of standard output (a missing folder is created, saying so on standard error).",
         HelpName = "PATH",
     };
 

@@ -37,7 +37,7 @@ internal static class DemoCommand
         var options = new CliOptions();
         var output = new Option<string?>("--output")
         {
-            Description = $"Where to write the HTML report (default ./{DefaultOutput}).",
+            Description = $"Where to write the HTML report (default ./{DefaultOutput}; a missing folder is created, saying so on standard error).",
             HelpName = "PATH",
         };
         var command = new Command("demo", "Explain a handful of sentences with every method on the default model and write an HTML report.")
@@ -71,7 +71,7 @@ internal static class DemoCommand
         var run = new RunSettings { Method = settings, Explain = options, Format = "html", Output = path };
         var html = Output.Comparison(model, results, agreement, run, context, $"Attribution demo: {model.Name}");
         html = Output.InsertBeforeBodyEnd(html, CorpusNotes.Html(corpus, results, model, report, notes));
-        Output.Write(html, path, context with { Error = TextWriter.Null });
+        Output.Write(html, path, context, sayWhere: false);
 
         // The console: a compact coloured view, the corpus's sentiment words, and where the report is.
         var console = new StringBuilder();

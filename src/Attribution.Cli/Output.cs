@@ -13,8 +13,15 @@ internal static class Output
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary>Writes <paramref name="content"/> to the <c>--output</c> file (saying where on standard error) or to standard output.</summary>
-    public static void Write(string content, string? output, CliContext context)
+    /// <summary>
+    /// Writes <paramref name="content"/> to the <c>--output</c> file (saying where on standard error, and creating its
+    /// folder when missing, saying so) or to standard output.
+    /// </summary>
+    /// <param name="content">The document.</param>
+    /// <param name="output">The <c>--output</c> value, or null for standard output.</param>
+    /// <param name="context">Standard output and error.</param>
+    /// <param name="sayWhere">Whether to say "wrote PATH" (the demo says where its report is in its own words).</param>
+    public static void Write(string content, string? output, CliContext context, bool sayWhere = true)
     {
         if (output is null)
         {
@@ -38,14 +45,9 @@ internal static class Output
         }
 
         var path = CheckOutputPath(output, context);
-        var folder = Path.GetDirectoryName(path);
         try
         {
-            if (!string.IsNullOrEmpty(folder))
-            {
-                Directory.CreateDirectory(folder);
-            }
-
+            CreateFolderOf(path, "--output", context);
             File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         }
         catch (UnauthorizedAccessException e)
@@ -57,7 +59,29 @@ internal static class Output
             throw new OutputException($"cannot write {path}: {e.Message.TrimEnd('.')} (a full disk, or a path that cannot be created)", e);
         }
 
-        context.Error.WriteLine($"wrote {path}");
+        if (sayWhere)
+        {
+            context.Error.WriteLine($"wrote {path}");
+        }
+    }
+
+    /// <summary>
+    /// Creates the folder of <paramref name="path"/> when it does not exist, saying so on standard error: a mistyped
+    /// folder must not pass unnoticed, and refusing would make every command's output path need a separate mkdir.
+    /// </summary>
+    /// <param name="path">The absolute path of the file to write.</param>
+    /// <param name="option">The option that named it.</param>
+    /// <param name="context">Standard error.</param>
+    public static void CreateFolderOf(string path, string option, CliContext context)
+    {
+        var folder = Path.GetDirectoryName(path);
+        if (string.IsNullOrEmpty(folder) || Directory.Exists(folder))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(folder);
+        context.Error.WriteLine($"note: {option}: created the folder {folder}, which did not exist");
     }
 
     /// <summary>

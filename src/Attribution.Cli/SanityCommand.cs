@@ -27,7 +27,7 @@ internal static class SanityCommand
         var format = Choice("--format", "Output format (default markdown).", "json", "markdown", "html");
         var layers = new Option<string?>("--layers") { Description = "The modules to randomize, in order, comma-separated dotted paths (default: output to input).", HelpName = "P1,P2,..." };
         var save = new Option<string?>("--save-randomized") { Description = "Cascading: write the model after each step to DIR/NN-<layer path> (Hugging Face folder).", HelpName = "DIR" };
-        var plot = new Option<string?>("--plot") { Description = "Write a plot of the median similarities per step to PATH.png and PATH.svg.", HelpName = "PATH" };
+        var plot = new Option<string?>("--plot") { Description = "Write a plot of the median similarities per step to PATH.png and PATH.svg (a missing folder is created, saying so on standard error).", HelpName = "PATH" };
 
         var command = new Command("sanity", "Sanity checks (Adebayo et al.): randomize the model's modules and measure how much the explanations change.")
         {
@@ -143,7 +143,7 @@ internal static class SanityCommand
         Output.Write(text, settings.Output, context);
         if (parse.GetValue(plotOption) is { } plot)
         {
-            SanityPlot.Write(result, context.Resolve(plot));
+            SanityPlot.Write(result, context.Resolve(plot), context);
         }
 
         return ExitCodes.Ok;

@@ -8,14 +8,11 @@ namespace Attribution.Cli;
 /// </summary>
 internal static class SanityPlot
 {
-    /// <summary>Writes <paramref name="path"/> with the extensions .png and .svg (an extension given is replaced).</summary>
-    public static void Write(SanityResult result, string path)
+    /// <summary>Writes <paramref name="path"/> with the extensions .png and .svg (an extension given is replaced), creating a missing folder (saying so).</summary>
+    public static void Write(SanityResult result, string path, CliContext context)
     {
         var stem = Path.ChangeExtension(path, null);
-        if (Path.GetDirectoryName(Path.GetFullPath(stem)) is { } folder)
-        {
-            Directory.CreateDirectory(folder);
-        }
+        Output.CreateFolderOf(Path.GetFullPath(stem), "--plot", context);
 
         var (plot, width) = Build(result);
         plot.SavePng(stem + ".png", width, 560);
