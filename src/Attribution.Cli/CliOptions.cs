@@ -135,7 +135,7 @@ internal sealed class CliOptions
 
     public Option<double?> NoiseStdev { get; } = Double("--noise-stdev", "smoothgrad: absolute standard deviation of the noise (default 0.15 x the activation's range); gradient-shap: of the noise added to the input's activation (default 0).", positive: false);
 
-    public Option<string?> Granularity { get; } = Choice("--granularity", "Show word scores (default) or token scores.", ["words", "tokens"]);
+    public Option<string?> Granularity { get; } = Choice("--granularity", "Show word scores (default) or token scores (counterfactual: words only).", ["words", "tokens"]);
 
     public Option<string?> Reduce { get; } = Choice("--reduce", "How a token's per-dimension attributions become one score (gradient: l2, others: sum).", ["sum", "l2", "l1"]);
 
@@ -145,7 +145,7 @@ internal sealed class CliOptions
 
     public Option<bool> KeepSpecial { get; } = new("--keep-special")
     {
-        Description = "Keep [CLS], [SEP] and other added tokens in the results.",
+        Description = "Keep [CLS], [SEP] and other added tokens in the results (not counterfactual, which shows words).",
     };
 
     public Option<string?> Format { get; } = Choice("--format", "Output format (default table).", Formats);

@@ -50,6 +50,18 @@ internal static class CounterfactualCommand
                 throw new UsageException("--text", "give the original text once with --text TEXT");
             }
 
+            // The comparison aligns the texts word by word and shows word scores only: token scores and the special
+            // tokens' scores have no row to go in, and were dropped without a word.
+            if (settings.Granularity == Granularity.Tokens)
+            {
+                throw new UsageException("--granularity", "counterfactual aligns the original and the edits word by word and shows word scores only, so 'tokens' cannot apply: leave --granularity out (words), or use explain --granularity tokens for token scores");
+            }
+
+            if (settings.Explain.Salience.KeepSpecialTokens)
+            {
+                throw new UsageException("--keep-special", "counterfactual aligns the words of the texts, and special tokens ([CLS], [SEP]) are no words, so their scores have no row: leave --keep-special out, or use explain --keep-special --granularity tokens to see them");
+            }
+
             var original = TextInputs.Read(settings.Texts, null, context)[0];
             var edits = new List<string>(parse.GetValue(edit) ?? []);
             // Checked here so that the error names --edit: the library's check would name the texts it was given (--text).

@@ -102,4 +102,17 @@ public sealed class CliCounterfactualTests
         json.AsObject().ContainsKey("predicted_labels").Should().BeFalse();
         json["edits"]![0]!.AsObject().ContainsKey("predicted_labels").Should().BeFalse();
     }
+
+    /// <summary>The comparison is word by word: token scores and special tokens have no row, so asking for them is refused, not dropped.</summary>
+    [Theory]
+    [InlineData("--granularity", "tokens", "word scores only")]
+    [InlineData("--keep-special", null, "special tokens ([CLS], [SEP]) are no words")]
+    public void Options_it_cannot_honour_are_refused_naming_them(string option, string? value, string message)
+    {
+        string[] given = value is null ? [option] : [option, value];
+        var run = CliHarness.Run(["counterfactual", "--text", "a good film", "--edit", "a bad film", .. given]);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: counterfactual").And.Contain(message).And.Contain($"leave {option} out");
+    }
 }
