@@ -109,6 +109,27 @@ internal static class EvaluateCommand
             throw new UsageException("--metric", "give each metric once");
         }
 
+        // An option of metrics not asked for would change nothing: refused, as explain refuses its method's unused options.
+        var metricOptions = new (Option Option, string[] Uses)[]
+        {
+            (removalOption, ["comprehensiveness", "sufficiency"]),
+            (highlightOption, ["plausibility"]),
+            (topKOption, ["plausibility"]),
+            (embedding.Samples, ["infidelity", "max-sensitivity"]),
+            (embedding.Seed, ["infidelity", "max-sensitivity"]),
+            (embedding.Stdev, ["infidelity"]),
+            (embedding.Normalize, ["infidelity"]),
+            (embedding.Radius, ["max-sensitivity"]),
+        };
+        foreach (var (option, uses) in metricOptions)
+        {
+            if (parse.GetResult(option) is { Implicit: false } && !uses.Any(metrics.Contains))
+            {
+                throw new UsageException(option.Name,
+                    $"applies to {Names.List(uses)} only, and --metric {string.Join(",", metrics)} names none of them: add {uses[0]} to --metric, or leave {option.Name} out");
+            }
+        }
+
         var (texts, pairs) = TextInputs.ReadPaired(settings, context);
         settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var highlights = Highlights(parse.GetValue(highlightOption), settings.Input, texts.Count, context);

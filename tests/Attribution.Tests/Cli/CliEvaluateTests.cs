@@ -119,4 +119,23 @@ public sealed class CliEvaluateTests
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain(option);
     }
+
+    /// <summary>An option of a metric that --metric does not name would change nothing: refused before the model loads.</summary>
+    [Theory]
+    [InlineData("--removal", "comprehensiveness or sufficiency", new[] { "--removal", "mask" })]
+    [InlineData("--highlight", "plausibility", new[] { "--highlight", "tedious" })]
+    [InlineData("--top-k", "plausibility", new[] { "--top-k", "2" })]
+    [InlineData("--metric-samples", "infidelity or max-sensitivity", new[] { "--metric-samples", "3" })]
+    [InlineData("--metric-seed", "infidelity or max-sensitivity", new[] { "--metric-seed", "3" })]
+    [InlineData("--perturbation-stdev", "infidelity", new[] { "--perturbation-stdev", "0.1" })]
+    [InlineData("--normalize-infidelity", "infidelity", new[] { "--normalize-infidelity" })]
+    [InlineData("--radius", "max-sensitivity", new[] { "--radius", "0.1" })]
+    public void An_option_of_a_metric_not_asked_for_is_refused(string option, string metrics, string[] extra)
+    {
+        var run = CliHarness.Run(["evaluate", "--text", Text, "--method", "gradient", "--metric", "loo-correlation", .. extra]);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: applies to {metrics} only, and --metric loo-correlation names none of them")
+            .And.Contain($"leave {option} out");
+    }
 }
