@@ -35,6 +35,19 @@ internal static class ExplainCommand
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
         MethodFactory.CheckUsage(methodName, settings.Method);
+        if (methodName == "attention-rollout")
+        {
+            // Rollout multiplies attention weights only: the result would record the class and output as if they mattered.
+            foreach (var (option, given) in new[] { ("--target", parse.GetValue(options.Target) is not null), ("--score", settings.Method.Score is not null) })
+            {
+                if (given)
+                {
+                    throw new UsageException(option,
+                        $"attention-rollout reads the attention weights only, so no class or output enters it and {option} would change nothing: leave {option} out, or use grad-attention-rollout, which weights the attention by the gradients of the target's output");
+                }
+            }
+        }
+
         var (texts, pairs) = TextInputs.ReadPaired(settings, context);
         settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var model = ModelSource.LoadAny(settings.ModelPath, context);

@@ -264,6 +264,23 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         raisable.Error.Should().Contain("15 features").And.Contain("raise MaxFeatures / --max-features from 12 to 15").And.Contain("--features words");
     }
 
+    [SkippableTheory]
+    [InlineData("--target", "1")]
+    [InlineData("--score", "probability")]
+    public void Attention_rollout_refuses_a_target_or_score_it_cannot_depend_on(string option, string value)
+    {
+        // Rollout (Abnar and Zuidema 2020) multiplies the attention matrices only: no class or output enters it, so the
+        // document would record a target or score that changed nothing.
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "attention-rollout", "--text", Texts[0], option, value);
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: attention-rollout reads the attention weights only").And.Contain($"leave {option} out")
+            .And.Contain("grad-attention-rollout");
+
+        // The gradient-weighted form depends on both, and takes them.
+        var weighted = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "grad-attention-rollout", "--text", Texts[0], option, value);
+        weighted.Code.Should().Be(0, weighted.ToString());
+    }
+
     /// <summary>A writer that cancels when a given text is written to it.</summary>
     private sealed class CancelOnWrite(string trigger, CancellationTokenSource source) : StringWriter
     {
