@@ -48,7 +48,10 @@ public sealed record SanityOptions
     /// <summary>The variants to compare; null for both when the method is <see cref="IntegratedGradients"/>, otherwise <see cref="SanityVariant.Global"/>.</summary>
     public IReadOnlyList<SanityVariant>? Variants { get; init; }
 
-    /// <summary>Cascading mode only: a folder that receives the model after each step as a Hugging Face folder <c>NN-&lt;layer path&gt;</c>; null for none.</summary>
+    /// <summary>
+    /// Cascading mode only: a folder that receives the model after each step as a Hugging Face folder <c>NN-&lt;layer path&gt;</c>;
+    /// null for none. Each step's files are staged beside its folder and moved in once all are written, so a failed write leaves no half folder.
+    /// </summary>
     public string? SaveRandomizedDirectory { get; init; }
 
     /// <summary>Explanation options (score, post-processing). The target of every randomized explanation is the class the original explanation of that text was for.</summary>
@@ -400,22 +403,26 @@ public static class SanityCheck
     /// <summary>
     /// Writes <paramref name="model"/> as a Hugging Face folder: the source folder's config and tokenizer files copied,
     /// <c>model.safetensors</c> from the model's state dict. The folder loads with <see cref="ClassifierLoader.Load"/>.
+    /// The files are staged beside <paramref name="directory"/> and moved in once all are written
+    /// (<see cref="StagedFolder"/>), so a copy that fails midway leaves no half folder that looks like a model.
     /// </summary>
     private static void SaveFolder(TextClassifier model, string sourceDirectory, string directory)
     {
-        Directory.CreateDirectory(directory);
-        foreach (var file in Directory.EnumerateFiles(sourceDirectory))
+        StagedFolder.Write(directory, nameof(SanityOptions.SaveRandomizedDirectory), staging =>
         {
-            var name = Path.GetFileName(file);
-            if (name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal)
-                || name.EndsWith(".bin", StringComparison.Ordinal) || name.EndsWith(".onnx", StringComparison.Ordinal) || name == "training.json")
+            foreach (var file in Directory.EnumerateFiles(sourceDirectory))
             {
-                continue;
+                var name = Path.GetFileName(file);
+                if (name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal)
+                    || name.EndsWith(".bin", StringComparison.Ordinal) || name.EndsWith(".onnx", StringComparison.Ordinal) || name == "training.json")
+                {
+                    continue;
+                }
+
+                File.Copy(file, Path.Combine(staging, name));
             }
 
-            File.Copy(file, Path.Combine(directory, name), overwrite: true);
-        }
-
-        SafeTensors.Save(Path.Combine(directory, "model.safetensors"), model.Module.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+            SafeTensors.Save(Path.Combine(staging, StagedFolder.WeightsFile), model.Module.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
+        });
     }
 }

@@ -99,6 +99,34 @@ public sealed class SanityCheckTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A randomized copy whose writing fails midway (here a file of the source folder that cannot be copied: a symbolic
+    /// link to nothing) used to leave its folder with the files copied so far, config.json among them, which a later
+    /// run took for a model. Now the files are staged and moved in once all are written: no step folder appears and no
+    /// staging folder is left.
+    /// </summary>
+    [SkippableFact]
+    public void A_randomized_copy_that_fails_midway_leaves_no_half_folder()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.MlpType);
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(folder, "notes.md"), Path.Combine(root, "no-such-file"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Skip.If(true, $"symbolic links cannot be made here: {e.Message}");
+        }
+
+        using var model = ClassifierLoader.Load(folder);
+        var saved = Path.Combine(root, "randomized");
+
+        var act = () => SanityCheck.Run(model, folder, new Gradient(), [Texts[0]], new SanityOptions { Seed = 5, SaveRandomizedDirectory = saved });
+
+        act.Should().Throw<IOException>();
+        Directory.GetFileSystemEntries(saved).Should().BeEmpty("neither a half-written step folder nor a staging folder may remain");
+    }
+
     [Fact]
     public void A_step_that_randomizes_nothing_keeps_the_explanations_and_independent_steps_do_not_accumulate()
     {

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Attribution.Training;
+namespace Attribution.Engine;
 
 /// <summary>
 /// Writes a model folder as a whole: the files go into a hidden staging folder beside the target
