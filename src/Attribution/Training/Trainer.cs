@@ -189,7 +189,9 @@ public sealed class Trainer
     /// <param name="history">What training did, recorded in <c>training.json</c>, or null.</param>
     /// <param name="extra">More figures for <c>training.json</c> (numbers, strings, booleans), or null.</param>
     /// <param name="doLowerCase">Whether the tokenizer lower-cases its input (recorded in <c>tokenizer_config.json</c>).</param>
-    /// <exception cref="ArgumentException">The tokenizer is not a WordPiece tokenizer, or has more ids than the model's embedding rows.</exception>
+    /// <exception cref="ArgumentException">The tokenizer is not a WordPiece tokenizer, or has more ids than the model's
+    /// embedding rows; or a value of <paramref name="extra"/> cannot be written as JSON (NaN, infinity, a ToString that
+    /// throws), refused before any file is written.</exception>
     public static void SaveFolder(string directory, SmallClassifier model, ITokenizer tokenizer, TrainingHistory? history = null,
         IReadOnlyDictionary<string, object>? extra = null, bool doLowerCase = true)
     {
@@ -206,14 +208,16 @@ public sealed class Trainer
             throw new ArgumentException($"the tokenizer pads with id {tokenizer.PadId} but the model's pad_token_id is {model.Config.PadTokenId}", nameof(tokenizer));
         }
 
+        // Made before anything is written, so that a value JSON cannot hold is refused by name and not midway.
+        var trainingJson = history is not null || extra is not null ? TrainingJson(history, extra) : null;
         StagedFolder.Write(directory, nameof(directory), staging =>
         {
             File.WriteAllText(Path.Combine(staging, "config.json"), model.Config.ToJson());
             SafeTensors.Save(Path.Combine(staging, StagedFolder.WeightsFile), model.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });
             WordVocabulary.Save(staging, tokenizer, model.Config.MaxLength, doLowerCase);
-            if (history is not null || extra is not null)
+            if (trainingJson is not null)
             {
-                File.WriteAllText(Path.Combine(staging, "training.json"), TrainingJson(history, extra));
+                File.WriteAllText(Path.Combine(staging, "training.json"), trainingJson);
             }
         });
     }
@@ -245,22 +249,51 @@ public sealed class Trainer
 
         foreach (var (key, value) in extra ?? new Dictionary<string, object>())
         {
-            root[key] = value switch
+            root[key] = ExtraValue(key, value, nameof(extra));
+        }
+
+        return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>
+    /// The JSON value of <c>extra[key]</c>: a value JSON has no number for (NaN, infinity) or whose text cannot be made
+    /// (a throwing ToString) is an <see cref="ArgumentException"/> naming <c>extra</c>, the key and the value, not the
+    /// serializer's or the ToString's exception, which name neither.
+    /// </summary>
+    private static JsonNode? ExtraValue(string key, object? value, string parameterName)
+    {
+        if (value is double d && !double.IsFinite(d) || value is float f && !float.IsFinite(f))
+        {
+            throw new ArgumentException(
+                $"{parameterName}[\"{key}\"] is {Convert.ToString(value, CultureInfo.InvariantCulture)}, which JSON has no number for; pass a finite number, null, or the text as a string",
+                parameterName);
+        }
+
+        JsonNode? node;
+        try
+        {
+            node = value switch
             {
                 null => null,
                 string s => s,
                 bool b => b,
                 int i => i,
                 long l => l,
-                double d => d,
-                float f => f,
+                double number => number,
+                float single => single,
                 ulong u => u,
                 IFormattable other => other.ToString(null, CultureInfo.InvariantCulture),
                 _ => value.ToString(),
             };
         }
+        catch (Exception e)
+        {
+            throw new ArgumentException(
+                $"{parameterName}[\"{key}\"] (a {value?.GetType().Name}) cannot be written to training.json: its ToString threw {e.GetType().Name} ({e.Message}); pass a number, a boolean or a string",
+                parameterName, e);
+        }
 
-        return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        return node;
     }
 
     // ---- internals ----

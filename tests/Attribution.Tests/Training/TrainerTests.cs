@@ -236,7 +236,7 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
-    /// <summary>A value for training.json whose text cannot be produced: the last file of the save fails, after the others are written.</summary>
+    /// <summary>A value for training.json whose text cannot be produced.</summary>
     private sealed class Unwritable
     {
         public override string ToString() => throw new InvalidOperationException("cannot be written");
@@ -246,13 +246,12 @@ public sealed class TrainerTests : IDisposable
         Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
 
     /// <summary>
-    /// A save that fails midway (here training.json, written last) used to leave config.json, model.safetensors and
-    /// vocab.txt behind: a new folder that a later load takes for a model, or, over an older save, the new weights
-    /// under the old training.json. Now the target is as it was (absent, or byte for byte the older save) and no
-    /// staging folder is left beside it.
+    /// A save that fails (here on a value of <c>extra</c> training.json cannot hold) leaves the target as it was
+    /// (absent, or byte for byte the older save) and no staging folder beside it; a save that succeeds replaces the
+    /// model's files and keeps the user's. (A failure midway through the writes: StagedFolderTests.)
     /// </summary>
     [Fact]
-    public void SaveFolder_that_fails_midway_leaves_the_target_as_it_was_and_no_staging_folder()
+    public void SaveFolder_that_fails_leaves_the_target_as_it_was_and_no_staging_folder()
     {
         var (first, tokenizer) = NewModel(5);
         var (second, _) = NewModel(6);
@@ -264,9 +263,9 @@ public sealed class TrainerTests : IDisposable
             var failing = new Dictionary<string, object> { ["note"] = new Unwritable() };
 
             var act = () => Trainer.SaveFolder(fresh, second, tokenizer, extra: failing);
-            act.Should().Throw<InvalidOperationException>().WithMessage("cannot be written");
+            act.Should().Throw<ArgumentException>();
             Directory.Exists(fresh).Should().BeFalse("nothing of a failed save may appear at the target");
-            Directory.GetFileSystemEntries(parent).Should().BeEmpty("the staging folder is removed");
+            Directory.Exists(parent).Should().BeFalse("a save refused before writing creates no folder");
 
             var saved = Path.Combine(parent, "saved");
             Trainer.SaveFolder(saved, first, tokenizer, extra: new Dictionary<string, object> { ["note"] = "first" });
@@ -274,7 +273,7 @@ public sealed class TrainerTests : IDisposable
             var before = Snapshot(saved);
 
             act = () => Trainer.SaveFolder(saved, second, tokenizer, extra: failing);
-            act.Should().Throw<InvalidOperationException>();
+            act.Should().Throw<ArgumentException>();
             Snapshot(saved).Should().BeEquivalentTo(before, "a failed save over a model leaves every file of the older save as it was");
             Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["saved"]);
 
@@ -284,6 +283,34 @@ public sealed class TrainerTests : IDisposable
             using var loaded = ClassifierLoader.Load(saved);
             Weights((SmallClassifier)loaded.Module).Should().Equal(Weights(second));
             Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["saved"]);
+        }
+    }
+
+    /// <summary>
+    /// A value of <c>extra</c> that training.json cannot hold used to fail with the serializer's exception (an
+    /// ArgumentException without a parameter name or the key for NaN and infinity, the ToString's own exception for a
+    /// value whose text cannot be made), naming neither the argument nor the entry. Now it is an ArgumentException
+    /// for <c>extra</c> naming the key and the value (or its type), thrown before any file is written.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_refuses_an_extra_value_json_cannot_hold_by_name_before_writing()
+    {
+        var (model, tokenizer) = NewModel(5);
+        using (model)
+        {
+            var cases = new (object Value, string Shown)[]
+            {
+                (double.NaN, "NaN"), (double.NegativeInfinity, "-Infinity"), (float.PositiveInfinity, "Infinity"), (new Unwritable(), "Unwritable"),
+            };
+            foreach (var (value, shown) in cases)
+            {
+                var dir = Path.Combine(root, "refused", "model");
+                var act = () => Trainer.SaveFolder(dir, model, tokenizer, extra: new Dictionary<string, object> { ["fine"] = 1.5, ["odd_figure"] = value });
+                var thrown = act.Should().Throw<ArgumentException>().Which;
+                thrown.ParamName.Should().Be("extra", shown);
+                thrown.Message.Should().Contain("extra[\"odd_figure\"]", shown).And.Contain(shown, shown);
+                Directory.Exists(Path.Combine(root, "refused")).Should().BeFalse("nothing is written before the check ({0})", shown);
+            }
         }
     }
 
