@@ -25,7 +25,11 @@ internal static partial class StagedFolder
     /// Runs <paramref name="write"/> on a new staging folder beside <paramref name="directory"/>, then moves its files in
     /// (<see cref="Publish"/>). Whatever happens, the staging folder is gone afterwards.
     /// </summary>
-    internal static void Write(string directory, string parameterName, Action<string> write)
+    /// <param name="directory">The target folder.</param>
+    /// <param name="parameterName">The argument that named it, for the errors.</param>
+    /// <param name="write">Writes the files into the staging folder it is given.</param>
+    /// <param name="writerFiles">See <see cref="Publish"/>.</param>
+    internal static void Write(string directory, string parameterName, Action<string> write, IReadOnlyCollection<string>? writerFiles = null)
     {
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         var parent = Path.GetDirectoryName(target)
@@ -42,7 +46,7 @@ internal static partial class StagedFolder
         {
             Directory.CreateDirectory(staging);
             write(staging);
-            Publish(staging, target);
+            Publish(staging, target, writerFiles);
         }
         finally
         {
@@ -59,7 +63,14 @@ internal static partial class StagedFolder
     /// there is none yet; else file by file over the old ones, with the old <see cref="WeightsFile"/> removed first and
     /// the new one moved in last, so that no moment shows the new config with the old weights as a loadable model.
     /// </summary>
-    internal static void Publish(string staging, string target)
+    /// <param name="staging">The staging folder, filled.</param>
+    /// <param name="target">The target folder.</param>
+    /// <param name="writerFiles">
+    /// The names of all the files the writer ever writes there, or null: those of them in <paramref name="target"/> that
+    /// this write did not produce are left over from an earlier write and describe something else, so they are removed
+    /// (before the weights move in). Files of other names are never touched: the writer did not write them.
+    /// </param>
+    internal static void Publish(string staging, string target, IReadOnlyCollection<string>? writerFiles = null)
     {
         if (!Directory.Exists(target))
         {
@@ -81,9 +92,19 @@ internal static partial class StagedFolder
             File.Delete(Path.Combine(target, WeightsFile));
         }
 
-        foreach (var file in files.Where(f => f != weights).Order(StringComparer.Ordinal).Append(weights).OfType<string>())
+        foreach (var file in files.Where(f => f != weights).Order(StringComparer.Ordinal))
         {
             File.Move(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        }
+
+        foreach (var stale in (writerFiles ?? []).Except(files.Select(Path.GetFileName).OfType<string>(), StringComparer.Ordinal))
+        {
+            File.Delete(Path.Combine(target, stale));
+        }
+
+        if (weights is not null)
+        {
+            File.Move(weights, Path.Combine(target, WeightsFile), overwrite: true);
         }
     }
 

@@ -180,8 +180,10 @@ public sealed class Trainer
     /// The files are written into a hidden staging folder beside <paramref name="directory"/> and moved in once all
     /// are written: when writing fails, <paramref name="directory"/> is left as it was and the staging folder is removed.
     /// A new folder appears whole, in one rename. An existing folder is replaced file by file: files of those names
-    /// are replaced, other files are kept, and its old <c>model.safetensors</c> is removed first and the new one moved
-    /// in last, so that a folder caught midway (a crash during the moves) has no weights and never loads as a model.
+    /// are replaced, and an older save's <c>training.json</c> is removed when this save writes none (it would describe
+    /// another model); other files, which this method never writes (a README, a <c>tokenizer.json</c>), are kept. Its
+    /// old <c>model.safetensors</c> is removed first and the new one moved in last, so that a folder caught midway (a
+    /// crash during the moves) has no weights and never loads as a model.
     /// </summary>
     /// <param name="directory">The folder: new (created, with its parents), or one to replace the model in.</param>
     /// <param name="model">The classifier.</param>
@@ -217,10 +219,16 @@ public sealed class Trainer
             WordVocabulary.Save(staging, tokenizer, model.Config.MaxLength, doLowerCase);
             if (trainingJson is not null)
             {
-                File.WriteAllText(Path.Combine(staging, "training.json"), trainingJson);
+                File.WriteAllText(Path.Combine(staging, TrainingFile), trainingJson);
             }
-        });
+        }, SavedFiles);
     }
+
+    /// <summary>The record of training that <see cref="SaveFolder"/> writes when given a history or extra figures.</summary>
+    private const string TrainingFile = "training.json";
+
+    /// <summary>Every file <see cref="SaveFolder"/> writes; an older save's that a new one does not write are removed.</summary>
+    private static readonly string[] SavedFiles = ["config.json", StagedFolder.WeightsFile, "vocab.txt", "tokenizer_config.json", TrainingFile];
 
     private static string TrainingJson(TrainingHistory? history, IReadOnlyDictionary<string, object>? extra)
     {

@@ -287,6 +287,34 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// A save without a history or extra figures over an older save used to leave that save's training.json, which
+    /// then described another model (its accuracy, its epochs). Now the folder holds exactly the files this save
+    /// writes plus those the library never writes (the user's README here), which are kept.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_without_figures_over_an_older_save_removes_its_training_json_and_keeps_the_users_files()
+    {
+        var (first, tokenizer) = NewModel(5);
+        var (second, _) = NewModel(6);
+        using (first)
+        using (second)
+        {
+            var saved = Path.Combine(root, "resaved");
+            Trainer.SaveFolder(saved, first, tokenizer, extra: new Dictionary<string, object> { ["test_accuracy"] = 0.9 });
+            File.WriteAllText(Path.Combine(saved, "README.md"), "the user's own file");
+
+            Trainer.SaveFolder(saved, second, tokenizer);
+
+            Directory.GetFiles(saved).Select(Path.GetFileName).Should().BeEquivalentTo(
+                ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "README.md"],
+                "the first model's training.json does not describe the second");
+            File.ReadAllText(Path.Combine(saved, "README.md")).Should().Be("the user's own file");
+            using var loaded = ClassifierLoader.Load(saved);
+            Weights((SmallClassifier)loaded.Module).Should().Equal(Weights(second));
+        }
+    }
+
+    /// <summary>
     /// A value of <c>extra</c> that training.json cannot hold used to fail with the serializer's exception (an
     /// ArgumentException without a parameter name or the key for NaN and infinity, the ToString's own exception for a
     /// value whose text cannot be made), naming neither the argument nor the entry. Now it is an ArgumentException
