@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Attribution.Engine;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Training;
@@ -15,7 +16,9 @@ public static class WordVocabulary
     /// <summary>
     /// Writes <c>vocab.txt</c> (the special tokens, then <paramref name="words"/> in order, duplicates dropped) and
     /// <c>tokenizer_config.json</c> into <paramref name="directory"/> (created if needed), loads the tokenizer back
-    /// with <see cref="TokenizerLoader"/> and checks that every word is a single token of its own.
+    /// with <see cref="TokenizerLoader"/> and checks that every word is a single token of its own. The files are
+    /// written and checked in a staging folder beside <paramref name="directory"/> and moved in only when the check
+    /// passes, so a refused vocabulary leaves <paramref name="directory"/> as it was.
     /// </summary>
     /// <param name="directory">The folder to write into (a model folder, typically).</param>
     /// <param name="words">The words; with <paramref name="doLowerCase"/> they must be lower-case.</param>
@@ -48,18 +51,24 @@ public static class WordVocabulary
             }
         }
 
-        Directory.CreateDirectory(directory);
-        File.WriteAllLines(Path.Combine(directory, "vocab.txt"), list);
-        WriteConfig(directory, modelMaxLength, doLowerCase);
-        var tokenizer = TokenizerLoader.FromDirectory(directory);
-        var split = list.Skip(SpecialTokens.Count).Where(w => tokenizer.Encode(w).Ids is not { Length: 3 } ids || ids[1] != tokenizer.TokenToId(w)).Take(10).ToList();
-        if (split.Count > 0)
+        // Written, loaded back and checked in a staging folder, moved in only once the check passes: a refused
+        // vocabulary leaves nothing in the folder.
+        ITokenizer? tokenizer = null;
+        StagedFolder.Write(directory, nameof(directory), staging =>
         {
-            throw new ArgumentException(
-                $"these words would not be single tokens (BERT's pre-tokenizer splits punctuation from letters): {string.Join(", ", split.Select(w => $"\"{w}\""))}", nameof(words));
-        }
+            File.WriteAllLines(Path.Combine(staging, "vocab.txt"), list);
+            WriteConfig(staging, modelMaxLength, doLowerCase);
+            var loaded = TokenizerLoader.FromDirectory(staging);
+            var split = list.Skip(SpecialTokens.Count).Where(w => loaded.Encode(w).Ids is not { Length: 3 } ids || ids[1] != loaded.TokenToId(w)).Take(10).ToList();
+            if (split.Count > 0)
+            {
+                throw new ArgumentException(
+                    $"these words would not be single tokens (BERT's pre-tokenizer splits punctuation from letters): {string.Join(", ", split.Select(w => $"\"{w}\""))}", nameof(words));
+            }
 
-        return tokenizer;
+            tokenizer = loaded;
+        });
+        return tokenizer!;
     }
 
     /// <summary>Writes <c>vocab.txt</c> and <c>tokenizer_config.json</c> for an existing WordPiece tokenizer (id order kept).</summary>

@@ -384,6 +384,29 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A vocabulary refused because a word would be split (found by loading the written files back) used to leave
+    /// its vocab.txt and tokenizer_config.json behind: a new folder with a refused vocabulary, or an older
+    /// vocabulary overwritten. Now they are checked in a staging folder and moved in only when the check passes.
+    /// </summary>
+    [Fact]
+    public void WordVocabulary_refused_for_a_split_word_leaves_the_folder_as_it_was()
+    {
+        var parent = Path.Combine(root, "vocabularies");
+        var fresh = Path.Combine(parent, "fresh");
+        var act = () => WordVocabulary.Write(fresh, ["good", "don't"], 16);
+        act.Should().Throw<ArgumentException>().WithMessage("*\"don't\"*");
+        Directory.Exists(fresh).Should().BeFalse("a refused vocabulary writes nothing");
+
+        var existing = Path.Combine(parent, "existing");
+        WordVocabulary.Write(existing, ["good", "film"], 16);
+        var before = Snapshot(existing);
+        act = () => WordVocabulary.Write(existing, ["bad", "isn't"], 32);
+        act.Should().Throw<ArgumentException>().WithMessage("*\"isn't\"*");
+        Snapshot(existing).Should().BeEquivalentTo(before, "the older vocabulary stays as it was");
+        Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["existing"], "no staging folder is left");
+    }
+
     [Fact]
     public void WordVocabulary_refuses_words_that_would_not_be_single_tokens()
     {
