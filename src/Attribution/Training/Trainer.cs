@@ -193,7 +193,8 @@ public sealed class Trainer
     /// <param name="doLowerCase">Whether the tokenizer lower-cases its input (recorded in <c>tokenizer_config.json</c>).</param>
     /// <exception cref="ArgumentException">The tokenizer is not a WordPiece tokenizer, or has more ids than the model's
     /// embedding rows; or a value of <paramref name="extra"/> cannot be written as JSON (NaN, infinity, a ToString that
-    /// throws), refused before any file is written.</exception>
+    /// throws) or its key is a figure of <paramref name="history"/> (<c>dev_accuracy</c>, <c>epochs</c>, <c>best_epoch</c>,
+    /// <c>stopped_early</c>, <c>training_seconds</c>, <c>history</c>), refused before any file is written.</exception>
     public static void SaveFolder(string directory, SmallClassifier model, ITokenizer tokenizer, TrainingHistory? history = null,
         IReadOnlyDictionary<string, object>? extra = null, bool doLowerCase = true)
     {
@@ -257,6 +258,12 @@ public sealed class Trainer
 
         foreach (var (key, value) in extra ?? new Dictionary<string, object>())
         {
+            if (root.ContainsKey(key))
+            {
+                throw new ArgumentException(
+                    $"{nameof(extra)}[\"{key}\"] would replace the history's figure of that name in training.json; give it another key", nameof(extra));
+            }
+
             root[key] = ExtraValue(key, value, nameof(extra));
         }
 

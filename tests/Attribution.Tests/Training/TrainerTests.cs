@@ -385,6 +385,31 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// An extra figure whose key is one of the history's (here <c>epochs</c>) used to replace that figure in
+    /// training.json without a word, so the file misreported the training. Now it is refused, naming extra and the key.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_refuses_an_extra_key_that_would_replace_a_history_figure()
+    {
+        var (model, tokenizer) = NewModel(5);
+        using (model)
+        {
+            var history = new TrainingHistory([new EpochResult(1, 0.7, 0.5, null, null, TimeSpan.FromSeconds(1))], 1, false, TimeSpan.FromSeconds(1));
+            var dir = Path.Combine(root, "clash");
+            var act = () => Trainer.SaveFolder(dir, model, tokenizer, history, new Dictionary<string, object> { ["epochs"] = 99 });
+            var thrown = act.Should().Throw<ArgumentException>().Which;
+            thrown.ParamName.Should().Be("extra");
+            thrown.Message.Should().Contain("extra[\"epochs\"]");
+            Directory.Exists(dir).Should().BeFalse();
+
+            // Without a history the key is free.
+            Trainer.SaveFolder(dir, model, tokenizer, extra: new Dictionary<string, object> { ["epochs"] = 99 });
+            using var training = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "training.json")));
+            training.RootElement.GetProperty("epochs").GetInt32().Should().Be(99);
+        }
+    }
+
+    /// <summary>
     /// A vocabulary refused because a word would be split (found by loading the written files back) used to leave
     /// its vocab.txt and tokenizer_config.json behind: a new folder with a refused vocabulary, or an older
     /// vocabulary overwritten. Now they are checked in a staging folder and moved in only when the check passes.
