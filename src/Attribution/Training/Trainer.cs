@@ -181,7 +181,8 @@ public sealed class Trainer
     /// are written: when writing fails, <paramref name="directory"/> is left as it was and the staging folder is removed.
     /// A new folder appears whole, in one rename. An existing folder is replaced file by file: files of those names
     /// are replaced, and an older save's <c>training.json</c> is removed when this save writes none (it would describe
-    /// another model); other files, which this method never writes (a README, a <c>tokenizer.json</c>), are kept. Its
+    /// another model); other files, which this method never writes (a README), are kept, except that a folder holding
+    /// a <c>tokenizer.json</c> is refused (loading reads it before the saved <c>vocab.txt</c>). Its
     /// old <c>model.safetensors</c> is removed first and the new one moved in last, so that a folder caught midway (a
     /// crash during the moves) has no weights and never loads as a model.
     /// </summary>
@@ -194,7 +195,8 @@ public sealed class Trainer
     /// <exception cref="ArgumentException">The tokenizer is not a WordPiece tokenizer, or has more ids than the model's
     /// embedding rows; or a value of <paramref name="extra"/> cannot be written as JSON (NaN, infinity, a ToString that
     /// throws) or its key is a figure of <paramref name="history"/> (<c>dev_accuracy</c>, <c>epochs</c>, <c>best_epoch</c>,
-    /// <c>stopped_early</c>, <c>training_seconds</c>, <c>history</c>), refused before any file is written.</exception>
+    /// <c>stopped_early</c>, <c>training_seconds</c>, <c>history</c>), refused before any file is written; or
+    /// <paramref name="directory"/> holds a <c>tokenizer.json</c>, which would replace the saved vocabulary on loading.</exception>
     public static void SaveFolder(string directory, SmallClassifier model, ITokenizer tokenizer, TrainingHistory? history = null,
         IReadOnlyDictionary<string, object>? extra = null, bool doLowerCase = true)
     {
@@ -209,6 +211,16 @@ public sealed class Trainer
         if (tokenizer.PadId != model.Config.PadTokenId)
         {
             throw new ArgumentException($"the tokenizer pads with id {tokenizer.PadId} but the model's pad_token_id is {model.Config.PadTokenId}", nameof(tokenizer));
+        }
+
+        // The save writes vocab.txt, but a loader reads a tokenizer.json first: one left in the folder would replace the
+        // saved vocabulary when the model is loaded back.
+        var foreignTokenizer = Path.Combine(directory, "tokenizer.json");
+        if (File.Exists(foreignTokenizer))
+        {
+            throw new ArgumentException(
+                $"{directory} holds a tokenizer.json, which loading reads before the vocab.txt this save writes, so the model would come back with that other tokenizer: " +
+                "save into a new folder, or remove tokenizer.json (and the other model's files) first", nameof(directory));
         }
 
         // Made before anything is written, so that a value JSON cannot hold is refused by name and not midway.

@@ -315,6 +315,30 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// A folder holding a tokenizer.json (a Hugging Face model's, say) would keep it after the save, and loading reads
+    /// tokenizer.json before vocab.txt: the saved model would come back with another tokenizer, without a word. The save
+    /// is refused, naming the folder and the file, and leaves the folder as it was.
+    /// </summary>
+    [Fact]
+    public void SaveFolder_refuses_a_folder_whose_tokenizer_json_would_replace_the_saved_vocabulary()
+    {
+        var (model, tokenizer) = NewModel(7);
+        using (model)
+        {
+            var folder = Path.Combine(root, "hf-folder");
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), "{}");
+
+            var save = () => Trainer.SaveFolder(folder, model, tokenizer);
+
+            var error = save.Should().Throw<ArgumentException>().Which;
+            error.ParamName.Should().Be("directory");
+            error.Message.Should().Contain(folder).And.Contain("tokenizer.json");
+            Directory.GetFiles(folder).Select(Path.GetFileName).Should().Equal("tokenizer.json");
+        }
+    }
+
+    /// <summary>
     /// A value of <c>extra</c> that training.json cannot hold used to fail with the serializer's exception (an
     /// ArgumentException without a parameter name or the key for NaN and infinity, the ToString's own exception for a
     /// value whose text cannot be made), naming neither the argument nor the entry. Now it is an ArgumentException
