@@ -25,7 +25,7 @@ public sealed class LrpRuleSet
     /// <summary>
     /// The built-in rules: ε-rule on Linear and Conv1d; LayerNorm with constant σ; identity rules on GELU and Tanh;
     /// ReLU, MaxPool1d, Flatten, Identity and Embedding pass their own gradients; Dropout off; Sequential,
-    /// ModuleList and every <see cref="ICompositeModule"/> are containers; <see cref="MatMul"/> and
+    /// ModuleList, ModuleDict and every <see cref="ICompositeModule"/> are containers; <see cref="MatMul"/> and
     /// <see cref="AttentionSoftmax"/> (the attention products and probabilities) get the <see cref="AttentionRule"/> rules. No rule (so LRP refuses): LSTM, Sigmoid, Softplus (f(x)/x
     /// is unbounded at 0) and any type not listed.
     /// </summary>
@@ -44,6 +44,7 @@ public sealed class LrpRuleSet
         .With<Dropout>(LrpRules.Dropout)
         .With<Sequential>(LrpRules.Composite)
         .With(typeof(ModuleList<>), LrpRules.Composite)
+        .With(typeof(ModuleDict<>), LrpRules.Composite)
         .WithTransformers();
 
     /// <summary>The module types with a rule.</summary>

@@ -1,0 +1,194 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Methods.Lrp;
+using Attribution.Models;
+using Attribution.Salience;
+using Attribution.Text.Tokenizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>
+/// The user's own TorchSharp models that hold their layers in TorchSharp's containers (ModuleList, ModuleDict),
+/// wrapped with <see cref="TextClassifier.FromTorchSharp(nn.Module{Tensor, Tensor}, ITokenizer, string, IReadOnlyList{string}, int?, string?, bool, OutputHead?)"/>:
+/// the layers are addressed by the user's paths (<c>layers.1</c>, <c>blocks.proj</c>) and the scores agree with autograd
+/// computed in the test, or the model is refused with the reason.
+/// </summary>
+public sealed class ContainerModelTests : IDisposable
+{
+    private static readonly ExplainOptions AllTokens = new()
+    {
+        Target = Target.Class(1),
+        Salience = new SalienceOptions { KeepSpecialTokens = true },
+    };
+
+    private static readonly string[] Texts = ["the plot was dull", "a superb cast", "the film"];
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-container-model-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private ITokenizer Tokenizer()
+    {
+        var vocab = Path.Combine(root, "vocab.txt");
+        File.WriteAllLines(vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "plot", "cast", "film", "was", "dull", "superb"]);
+        return TokenizerLoader.FromWordPieceVocab(vocab);
+    }
+
+    /// <summary>
+    /// Gradient × Input at <paramref name="layer"/>'s output for <paramref name="ids"/> and class 1, by
+    /// torch.autograd.grad in the test: the layer's output h is made a leaf, the rest of the model is <paramref name="rest"/>.
+    /// </summary>
+    private static double[] AutogradGradientXInput(Func<Tensor, Tensor> upTo, Func<Tensor, Tensor> rest, IReadOnlyList<long> ids)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h;
+        using (no_grad())
+        {
+            h = upTo(tensor(ids.ToArray()).unsqueeze(0));
+        }
+
+        var leaf = h.detach().requires_grad_();
+        var logit = rest(leaf)[0, 1];
+        var gradient = autograd.grad([logit], [leaf])[0];
+        return (gradient * leaf).sum(-1).squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// Layers in a ModuleList run by a foreach loop: every layer method at <c>layers.1</c> gives the scores of the same
+    /// layers run as a plain nn.Sequential (same module objects, same paths), and Gradient × Input there equals autograd.
+    /// Tolerance 1e-5 relative and absolute: float32 sums of a handful of terms of order 1.
+    /// </summary>
+    [Fact]
+    public void Layers_in_a_module_list_are_addressed_by_index_and_agree_with_autograd()
+    {
+        var tokenizer = Tokenizer();
+        using var model = new ModuleListModel(tokenizer.VocabularySize);
+        Randomize(model, 1);
+        using var sequential = nn.Sequential(
+            ("embedding", model.embedding),
+            ("layers", nn.Sequential(("0", model.layers[0]), ("1", model.layers[1]), ("2", model.layers[2]))),
+            ("pool", new MeanOverTokens()),
+            ("output", model.output));
+        using var listed = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+        using var plain = TextClassifier.FromTorchSharp(sequential, tokenizer, "embedding", ["negative", "positive"]);
+        listed.Module.SelfAndDescendants().Select(m => m.Path).Should().Equal("", "embedding", "layers", "layers.0", "layers.1", "layers.2", "output");
+        listed.Module.Submodule("layers.1").Should().BeSameAs(model.layers[1]);
+        listed.Module.PathOf(model.layers[2]).Should().Be("layers.2");
+
+        IAttributor[] methods =
+        [
+            new Gradient { Layer = "layers.1" }, new GradientXInput { Layer = "layers.1" }, new IntegratedGradients { Layer = "layers.1", Steps = 8 },
+            new LayerConductance { Layer = "layers.1", Steps = 8 }, new GradientShap { Layer = "layers.1", Seed = 3 },
+            new LrpEpsilon { Rules = LrpRuleSet.Default.With<ModuleListModel>(LrpRules.Composite).With<MeanOverTokens>(LrpRules.Composite) },
+        ];
+        var fromList = Explainer.ExplainAll(listed, Texts, methods, AllTokens);
+        var fromSequential = Explainer.ExplainAll(plain, Texts, methods, AllTokens);
+        for (var m = 0; m < methods.Length; m++)
+        {
+            for (var i = 0; i < Texts.Length; i++)
+            {
+                fromList[m][i].Scores.Should().Equal(fromSequential[m][i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)), methods[m].Name);
+            }
+        }
+
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var expected = AutogradGradientXInput(
+                ids => model.layers[1].call(model.layers[0].call(model.embedding.call(ids))),
+                h => model.output.call(model.layers[2].call(h).mean([1])),
+                fromList[1][i].TokenIds);
+            fromList[1][i].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+        }
+
+        listed.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
+    }
+
+    /// <summary>
+    /// A ModuleDict is a container like a ModuleList (it never runs as a module; its layers do): LRP gives it no rule
+    /// of its own and its layers theirs. On this ReLU/Linear model LRP with ε = 0 is Gradient × Input at the
+    /// embeddings, computed here by autograd. Tolerance as above.
+    /// </summary>
+    [Fact]
+    public void Lrp_treats_a_module_dict_as_a_container()
+    {
+        var tokenizer = Tokenizer();
+        using var model = new ModuleDictModel(tokenizer.VocabularySize);
+        Randomize(model, 2);
+        using var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+        classifier.Module.Submodule("blocks.proj").Should().BeSameAs(model.blocks["proj"]);
+
+        var rules = LrpRuleSet.Default.With<ModuleDictModel>(LrpRules.Composite);
+        var results = new LrpEpsilon { Epsilon = 0, Rules = rules }.Explain(classifier, Texts, AllTokens);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var expected = AutogradGradientXInput(model.embedding.call, model.Head, results[i].TokenIds);
+            results[i].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+        }
+
+        classifier.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
+    }
+
+    private static void Randomize(nn.Module model, ulong seed)
+    {
+        using var generator = new Generator(seed);
+        using var noGrad = no_grad();
+        foreach (var (_, p) in model.named_parameters())
+        {
+            using var values = randn(p.shape, p.dtype, generator: generator);
+            p.copy_(values);
+        }
+    }
+}
+
+/// <summary>ids → logits with its layers in a ModuleList, run in a foreach loop: Embedding → Linear → Tanh → Linear → mean → Linear.</summary>
+public sealed class ModuleListModel : nn.Module<Tensor, Tensor>
+{
+    public readonly Embedding embedding;
+    public readonly ModuleList<nn.Module<Tensor, Tensor>> layers;
+    public readonly Linear output;
+
+    public ModuleListModel(long vocabulary)
+        : base(nameof(ModuleListModel))
+    {
+        embedding = nn.Embedding(vocabulary, 6);
+        layers = nn.ModuleList<nn.Module<Tensor, Tensor>>(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 5));
+        output = nn.Linear(5, 2);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids)
+    {
+        var x = embedding.call(ids);
+        foreach (var layer in layers)
+        {
+            x = layer.call(x);
+        }
+
+        return output.call(x.mean([1]));
+    }
+}
+
+/// <summary>ids → logits with its layers in a ModuleDict: Embedding → blocks["proj"] (Linear) → blocks["act"] (ReLU) → mean → Linear.</summary>
+public sealed class ModuleDictModel : nn.Module<Tensor, Tensor>
+{
+    public readonly Embedding embedding;
+    public readonly ModuleDict<nn.Module<Tensor, Tensor>> blocks;
+    public readonly Linear output;
+
+    public ModuleDictModel(long vocabulary)
+        : base(nameof(ModuleDictModel))
+    {
+        embedding = nn.Embedding(vocabulary, 6);
+        blocks = nn.ModuleDict<nn.Module<Tensor, Tensor>>(("proj", nn.Linear(6, 5)), ("act", nn.ReLU()));
+        output = nn.Linear(5, 2);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids) => Head(embedding.call(ids));
+
+    /// <summary>Everything after the embedding lookup.</summary>
+    public Tensor Head(Tensor embedded) => output.call(blocks["act"].call(blocks["proj"].call(embedded)).mean([1]));
+}
