@@ -28,8 +28,9 @@ public sealed partial class TextClassifier
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
-    /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
-    /// than the tokenizer's vocabulary.</exception>
+    /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
+    /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
+    /// labels are empty or repeated; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
@@ -59,8 +60,9 @@ public sealed partial class TextClassifier
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
-    /// paths) or a module that cannot be hooked; the labels are empty or repeated; the embedding table is smaller
-    /// than the tokenizer's vocabulary.</exception>
+    /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
+    /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
+    /// labels are empty or repeated; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
@@ -81,6 +83,10 @@ public sealed partial class TextClassifier
         {
             throw new ArgumentException("the word-embedding path is empty, which names the whole model; give the dotted path of its embedding submodule", nameof(wordEmbeddingPath));
         }
+
+        // A child no path can name (a '.' in its name, a layer added to a ModuleList after registration): refused here,
+        // naming the user's module, not later on the adapter that wraps it.
+        model.CheckAddressable(nameof(model));
 
         // Unknown path: the close-match error of ModulePaths, naming this argument.
         var embedding = model.FindSubmodule(wordEmbeddingPath, nameof(wordEmbeddingPath));

@@ -131,6 +131,51 @@ public sealed class ContainerModelTests : IDisposable
         classifier.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
 
+    /// <summary>
+    /// Layers appended to a ModuleList after the owner's RegisterComponents() run in its forward pass but are in no
+    /// module's children. Before, the model was wrapped without a word: LRP gave those layers no rule (the Sigmoid
+    /// among them, which has none, was not refused), eval() left them in training mode, and Layer = "layers.1" was
+    /// "no submodule". Now wrapping, paths and hooks refuse the model, naming the list, the layers and the fix; once
+    /// the layers are registered (the fix the message gives), they are addressed and explained as usual.
+    /// </summary>
+    [Fact]
+    public void Layers_added_to_a_module_list_after_registration_are_refused_naming_the_list()
+    {
+        var tokenizer = Tokenizer();
+        using var model = new ModuleListModel(tokenizer.VocabularySize, appendAfterRegistering: true);
+        Randomize(model, 3);
+        model.layers[1].training.Should().BeTrue("TorchSharp's eval() does not reach an unregistered layer");
+
+        var wrap = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+        var error = wrap.Should().Throw<ArgumentException>().Which;
+        error.ParamName.Should().Be("model");
+        var message = error.Message;
+        message.Should().StartWith("the ModuleList 'layers' of the ModuleListModel module holds 3 module(s) that are not registered as its children (Linear, Sigmoid, Linear)")
+            .And.Contain("RegisterComponents()").And.Contain("register_module(name, module)");
+        FluentActions.Invoking(() => model.PathOf(model.layers[1])).Should().Throw<ArgumentException>().WithMessage("the ModuleList 'layers'*");
+        FluentActions.Invoking(() => ModuleHooks.Prepare(model)).Should().Throw<ArgumentException>().WithMessage("the ModuleList 'layers'*");
+
+        using var standalone = nn.ModuleDict<nn.Module<Tensor, Tensor>>(("proj", nn.Linear(2, 2)));
+        FluentActions.Invoking(() => standalone.Submodule("proj")).Should().Throw<ArgumentException>()
+            .WithMessage("the ModuleDict given holds 1 module(s) that are not registered as its children (Linear)*");
+
+        for (var i = 0; i < model.layers.Count; i++)
+        {
+            model.layers.register_module($"{i}", model.layers[i]);
+        }
+
+        using var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+        model.layers[1].training.Should().BeFalse();
+        var result = new GradientXInput { Layer = "layers.1" }.Explain(classifier, Texts[0], AllTokens);
+        var expected = AutogradGradientXInput(
+            ids => model.layers[1].call(model.layers[0].call(model.embedding.call(ids))),
+            h => model.output.call(model.layers[2].call(h).mean([1])),
+            result.TokenIds);
+        result.Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+        var lrp = () => new LrpEpsilon { Rules = LrpRuleSet.Default.With<ModuleListModel>(LrpRules.Composite) }.Explain(classifier, Texts[0]);
+        lrp.Should().Throw<LrpNotSupportedException>().Which.ModulePath.Should().Be("layers.1", "a Sigmoid has no LRP rule");
+    }
+
     private static void Randomize(nn.Module model, ulong seed)
     {
         using var generator = new Generator(seed);
@@ -150,13 +195,22 @@ public sealed class ModuleListModel : nn.Module<Tensor, Tensor>
     public readonly ModuleList<nn.Module<Tensor, Tensor>> layers;
     public readonly Linear output;
 
-    public ModuleListModel(long vocabulary)
+    /// <param name="vocabulary">Rows of the embedding table.</param>
+    /// <param name="appendAfterRegistering">Append the layers (Linear, Sigmoid, Linear) to an empty list after
+    /// RegisterComponents(), where TorchSharp no longer registers them.</param>
+    public ModuleListModel(long vocabulary, bool appendAfterRegistering = false)
         : base(nameof(ModuleListModel))
     {
         embedding = nn.Embedding(vocabulary, 6);
-        layers = nn.ModuleList<nn.Module<Tensor, Tensor>>(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 5));
+        layers = appendAfterRegistering
+            ? nn.ModuleList<nn.Module<Tensor, Tensor>>()
+            : nn.ModuleList<nn.Module<Tensor, Tensor>>(nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 5));
         output = nn.Linear(5, 2);
         RegisterComponents();
+        if (appendAfterRegistering)
+        {
+            layers.append(nn.Linear(6, 6), nn.Sigmoid(), nn.Linear(6, 5));
+        }
     }
 
     public override Tensor forward(Tensor ids)
