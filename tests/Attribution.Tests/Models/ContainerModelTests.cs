@@ -176,6 +176,31 @@ public sealed class ContainerModelTests : IDisposable
         lrp.Should().Throw<LrpNotSupportedException>().Which.ModulePath.Should().Be("layers.1", "a Sigmoid has no LRP rule");
     }
 
+    /// <summary>
+    /// A ParameterList never runs as a module (its parameters are used by its owner's code, like a Parameter field), so
+    /// it needs no LRP rule of its own: the owner's rule answers for that use. Before, LRP refused the model with "no
+    /// relevance rule for 'weights' (ParameterList)", and the advice to give ParameterList a rule could not be followed
+    /// (no hook fires on a module that never runs). Here the owner is linear (mean, then a product with the
+    /// parameter), so LRP with ε = 0 under a Composite rule for it is Gradient × Input at the embeddings, by autograd.
+    /// Tolerance as above.
+    /// </summary>
+    [Fact]
+    public void Lrp_needs_no_rule_for_a_parameter_list()
+    {
+        var tokenizer = Tokenizer();
+        using var model = new ParameterListModel(tokenizer.VocabularySize);
+        Randomize(model, 4);
+        using var classifier = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["negative", "positive"]);
+
+        var rules = LrpRuleSet.Default.With<ParameterListModel>(LrpRules.Composite);
+        var results = new LrpEpsilon { Epsilon = 0, Rules = rules }.Explain(classifier, Texts, AllTokens);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var expected = AutogradGradientXInput(model.embedding.call, model.Head, results[i].TokenIds);
+            results[i].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
+        }
+    }
+
     private static void Randomize(nn.Module model, ulong seed)
     {
         using var generator = new Generator(seed);
@@ -245,4 +270,24 @@ public sealed class ModuleDictModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Everything after the embedding lookup.</summary>
     public Tensor Head(Tensor embedded) => output.call(blocks["act"].call(blocks["proj"].call(embedded)).mean([1]));
+}
+
+/// <summary>ids → logits: Embedding → mean → product with weights[0] (a ParameterList) plus weights[1].</summary>
+public sealed class ParameterListModel : nn.Module<Tensor, Tensor>
+{
+    public readonly Embedding embedding;
+    public readonly ParameterList weights;
+
+    public ParameterListModel(long vocabulary)
+        : base(nameof(ParameterListModel))
+    {
+        embedding = nn.Embedding(vocabulary, 6);
+        weights = new ParameterList(new Parameter(zeros(6, 2)), new Parameter(zeros(2)));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids) => Head(embedding.call(ids));
+
+    /// <summary>Everything after the embedding lookup.</summary>
+    public Tensor Head(Tensor embedded) => embedded.mean([1]).matmul(weights[0]) + weights[1];
 }

@@ -25,7 +25,8 @@ public sealed class LrpRuleSet
     /// <summary>
     /// The built-in rules: ε-rule on Linear and Conv1d; LayerNorm with constant σ; identity rules on GELU and Tanh;
     /// ReLU, MaxPool1d, Flatten, Identity and Embedding pass their own gradients; Dropout off; Sequential,
-    /// ModuleList, ModuleDict and every <see cref="ICompositeModule"/> are containers; <see cref="MatMul"/> and
+    /// ModuleList, ModuleDict and every <see cref="ICompositeModule"/> are containers; ParameterList and ParameterDict never
+    /// run (their parameters are used by the code of the module that holds them, whose rule answers for that use); <see cref="MatMul"/> and
     /// <see cref="AttentionSoftmax"/> (the attention products and probabilities) get the <see cref="AttentionRule"/> rules. No rule (so LRP refuses): LSTM, Sigmoid, Softplus (f(x)/x
     /// is unbounded at 0) and any type not listed.
     /// </summary>
@@ -45,6 +46,8 @@ public sealed class LrpRuleSet
         .With<Sequential>(LrpRules.Composite)
         .With(typeof(ModuleList<>), LrpRules.Composite)
         .With(typeof(ModuleDict<>), LrpRules.Composite)
+        .With<ParameterList>(LrpRules.Composite)
+        .With<ParameterDict>(LrpRules.Composite)
         .WithTransformers();
 
     /// <summary>The module types with a rule.</summary>
