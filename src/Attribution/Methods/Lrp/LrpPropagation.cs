@@ -256,14 +256,24 @@ public static class LrpPropagation
         return gathered.squeeze(1);
     }
 
-    /// <summary>Every module with its rule, parents first; refuses the model when any module has none.</summary>
+    /// <summary>Every module (once, however many paths reach it) with its rule, parents first; refuses the model when any module has none.</summary>
     private static List<(string Path, nn.Module Module, ILrpRule Rule)> Plan(nn.Module model, LrpRuleSet rules)
     {
         var plan = new List<(string, nn.Module, ILrpRule)>();
         var missing = new List<(string, Type)>();
         var covered = new List<string>();
+
+        // A module reachable by two paths (a field aliasing a layer, a layer tied in two places) is one module: its rule
+        // is attached once, where it is first met. Attached twice, both hooks would rewrite its gradient (the ε rule
+        // applied twice). A module first met inside a subtree whose rule covers it stays covered by that rule alone.
+        var seen = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance);
         foreach (var (path, found) in model.SelfAndDescendants())
         {
+            if (!seen.Add(found))
+            {
+                continue;
+            }
+
             if (covered.Any(prefix => prefix.Length == 0 || path.StartsWith(prefix + ".", StringComparison.Ordinal)))
             {
                 continue;
