@@ -90,10 +90,16 @@ public static class ModulePaths
         }
     }
 
+    /// <summary>
+    /// The root as messages name it: its type, or for a type of the library's own that users never see (the adapter
+    /// that wraps a user's module, whose paths are the user's), its module name, which is the user's module's.
+    /// </summary>
+    private static string RootName(nn.Module root) => root.GetType().IsVisible ? root.GetType().Name : root.GetName();
+
     private static ArgumentException UnaddressableChild(nn.Module root, nn.Module parent, string path, string name, string parameterName)
     {
         // Type names: GetName() of TorchSharp's own modules is the C++ class (torch::nn::SequentialImpl).
-        var where = path.Length == 0 ? $"the {root.GetType().Name} module" : $"the submodule '{path}' ({parent.GetType().Name}) of the {root.GetType().Name} module";
+        var where = path.Length == 0 ? $"the {RootName(root)} module" : $"the submodule '{path}' ({parent.GetType().Name}) of the {RootName(root)} module";
         var full = path.Length == 0 ? name : path + "." + name;
         var why = name.Length == 0
             ? $"an empty name gives it the path '{path}' of its parent"
@@ -143,7 +149,7 @@ public static class ModulePaths
 
     private static ArgumentException UnregisteredContainerItems(nn.Module root, string path, string kind, List<nn.Module> unregistered, string parameterName)
     {
-        var where = path.Length == 0 ? $"the {kind} given" : $"the {kind} '{path}' of the {root.GetType().Name} module";
+        var where = path.Length == 0 ? $"the {kind} given" : $"the {kind} '{path}' of the {RootName(root)} module";
         var types = string.Join(", ", unregistered.Select(m => m.GetType().Name));
         return new ArgumentException(
             $"{where} holds {unregistered.Count} module(s) that are not registered as its children ({types}): TorchSharp registers a {kind}'s " +

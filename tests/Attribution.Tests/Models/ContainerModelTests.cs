@@ -159,6 +159,16 @@ public sealed class ContainerModelTests : IDisposable
         FluentActions.Invoking(() => standalone.Submodule("proj")).Should().Throw<ArgumentException>()
             .WithMessage("the ModuleDict given holds 1 module(s) that are not registered as its children (Linear)*");
 
+        // A layer added after wrapping is refused at the next explanation, naming the user's module (not the library's
+        // wrapper around it, whose type users never see).
+        var later = new ModuleListModel(tokenizer.VocabularySize);
+        using (var wrapped = TextClassifier.FromTorchSharp(later, tokenizer, "embedding", ["negative", "positive"], ownsModel: true))
+        {
+            later.layers.append(nn.Identity());
+            FluentActions.Invoking(() => new GradientXInput().Explain(wrapped, Texts[0])).Should().Throw<ArgumentException>()
+                .WithMessage("the ModuleList 'layers' of the ModuleListModel module holds 1 module(s) that are not registered as its children (Identity)*");
+        }
+
         for (var i = 0; i < model.layers.Count; i++)
         {
             model.layers.register_module($"{i}", model.layers[i]);
