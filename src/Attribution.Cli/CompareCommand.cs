@@ -103,6 +103,7 @@ internal static class CompareCommand
         var settings = RunSettings.From(parse, options);
         var names = MethodNames(parse.GetValue(options.Methods), settings.Method, context);
         CheckOptionsUsed(names, settings.Method);
+        ExplainCommand.CheckTargetAndScoreUsed(names, parse, options, settings.Method);
         var (texts, pairs) = TextInputs.ReadPaired(settings, context);
         settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
         var model = ModelSource.LoadAny(settings.ModelPath, context);

@@ -35,18 +35,7 @@ internal static class ExplainCommand
         var settings = RunSettings.From(parse, options);
         var methodName = parse.GetValue(options.Method)!;
         MethodFactory.CheckUsage(methodName, settings.Method);
-        if (methodName == "attention-rollout")
-        {
-            // Rollout multiplies attention weights only: the result would record the class and output as if they mattered.
-            foreach (var (option, given) in new[] { ("--target", parse.GetValue(options.Target) is not null), ("--score", settings.Method.Score is not null) })
-            {
-                if (given)
-                {
-                    throw new UsageException(option,
-                        $"attention-rollout reads the attention weights only, so no class or output enters it and {option} would change nothing: leave {option} out, or use grad-attention-rollout, which weights the attention by the gradients of the target's output");
-                }
-            }
-        }
+        CheckTargetAndScoreUsed([methodName], parse, options, settings.Method);
 
         var (texts, pairs) = TextInputs.ReadPaired(settings, context);
         settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
@@ -70,6 +59,27 @@ internal static class ExplainCommand
 
         Output.Write(Output.Explanations(model, method, results, settings, context), settings.Output, context);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Refuses --target and --score when every method is plain attention rollout: rollout multiplies attention weights
+    /// only, so no class or output enters it, and the results would record them as if they mattered.
+    /// </summary>
+    internal static void CheckTargetAndScoreUsed(IReadOnlyList<string> methods, ParseResult parse, CliOptions options, MethodSettings settings)
+    {
+        if (methods.Count == 0 || methods.Any(m => m != "attention-rollout"))
+        {
+            return;
+        }
+
+        foreach (var (option, given) in new[] { ("--target", parse.GetValue(options.Target) is not null), ("--score", settings.Score is not null) })
+        {
+            if (given)
+            {
+                throw new UsageException(option,
+                    $"attention-rollout reads the attention weights only, so no class or output enters it and {option} would change nothing: leave {option} out, or use grad-attention-rollout, which weights the attention by the gradients of the target's output");
+            }
+        }
     }
 
     /// <summary>

@@ -10,6 +10,23 @@ public sealed class CliCompareTests
 {
     private static readonly string[] Texts = ["a sometimes tedious film", "the cast was superb"];
 
+    /// <summary>
+    /// Compared alone, attention rollout refuses --target and --score as explain does (no class or output enters it, so
+    /// the document would record them as if they mattered); beside a method that uses them, they are taken.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("--target", "1")]
+    [InlineData("--score", "probability")]
+    public void Attention_rollout_compared_alone_refuses_a_target_or_score(string option, string value)
+    {
+        var alone = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--methods", "attention-rollout", option, value);
+        alone.Code.Should().Be(2, alone.ToString());
+        alone.Error.Should().StartWith($"error: {option}: attention-rollout reads the attention weights only").And.Contain("grad-attention-rollout");
+
+        var beside = CliHarness.Run("compare", "--model", CliHarness.TinyBert, "--text", Texts[0], "--methods", "attention-rollout,gradient", option, value);
+        beside.Code.Should().Be(0, beside.ToString());
+    }
+
     [SkippableFact]
     public void Compare_json_is_a_valid_comparison_document_equal_to_the_library_with_agreement()
     {
