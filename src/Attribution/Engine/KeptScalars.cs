@@ -103,6 +103,9 @@ internal static class KeptScalars
         return a.pow(scalar);
     }
 
+    /// <summary><c>a.square()</c>, which TorchSharp computes as <c>pow(2)</c> with a temporary integer scalar.</summary>
+    public static Tensor Squared(this Tensor a) => a.Power(2);
+
     /// <summary><c>torch.arange(length)</c>: 0, 1, …, length − 1 as int64.</summary>
     public static Tensor Range(long length)
     {

@@ -206,12 +206,12 @@ public sealed class NoiseTunnel : TextAttributor
             if (sum is null)
             {
                 sum = attributions.clone().MoveToOuterDisposeScope();
-                sumOfSquares = attributions.square().MoveToOuterDisposeScope();
+                sumOfSquares = attributions.Squared().MoveToOuterDisposeScope();
             }
             else
             {
                 sum.PlusInPlace(attributions);
-                sumOfSquares!.PlusInPlace(attributions.square());
+                sumOfSquares!.PlusInPlace(attributions.Squared());
             }
 
             if (Type == NoiseTunnelType.VarGrad)

@@ -486,7 +486,7 @@ public sealed class Trainer
             return;
         }
 
-        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).square().sum().ToDouble()));
+        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).Squared().sum().ToDouble()));
         var coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
         {

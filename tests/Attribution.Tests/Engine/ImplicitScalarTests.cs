@@ -10,7 +10,7 @@ namespace Attribution.Tests.Engine;
 /// on another thread free such a scalar while the native operation still reads it (a rare "Expected false to be true"
 /// crash; see KeptScalars). The test reads the IL of every method of the library and lists each call site that makes
 /// one: a number converted to a Scalar on the spot (<c>Scalar.op_Implicit</c>), or a TorchSharp call that makes its own
-/// (the α = 1 of <c>add(Tensor)</c>, <c>add_(Tensor)</c> and <c>a + b</c>). Kept scalars (<c>using var s = x.ToScalar()</c>,
+/// (the α = 1 of <c>add(Tensor)</c>, <c>add_(Tensor)</c> and <c>a + b</c>; the 2 of <c>square()</c>, which is <c>pow(2)</c>). Kept scalars (<c>using var s = x.ToScalar()</c>,
 /// the KeptScalars helpers) are fine.
 /// </summary>
 public sealed class ImplicitScalarTests
@@ -54,12 +54,15 @@ public sealed class ImplicitScalarTests
         bool Makes(string name) => Callees(typeof(ImplicitScalarTests).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!).Any(MakesTemporaryScalar);
         Makes(nameof(Converted)).Should().BeTrue();
         Makes(nameof(Added)).Should().BeTrue();
+        Makes(nameof(Squared)).Should().BeTrue();
         Makes(nameof(Kept)).Should().BeFalse();
     }
 
     private static Tensor Converted(Tensor x) => x.mul(0.5);
 
     private static Tensor Added(Tensor x, Tensor y) => x + y;
+
+    private static Tensor Squared(Tensor x) => x.square();
 
     private static Tensor Kept(Tensor x, Tensor y)
     {
@@ -86,6 +89,9 @@ public sealed class ImplicitScalarTests
             // TorchSharp passes α = 1 as a Scalar it makes on the spot.
             "add" or "add_" => parameters.Length == 1,
             "op_Addition" => true,
+
+            // TorchSharp's square() is pow(2): the 2 becomes a Scalar on the spot.
+            "square" => parameters.Length == 0,
             _ => false,
         };
     }

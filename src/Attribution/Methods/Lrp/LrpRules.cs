@@ -166,7 +166,7 @@ public static class LrpRules
         using var safe = where(small, ones, x);
         using var t = x.tanh();
         using var ratio = t / safe;
-        using var square = x.square();
+        using var square = x.Squared();
         using var third = square.Times(1.0 / 3);
         using var series = third.SubtractedFrom(1.0);
         return where(small, series, ratio);
@@ -225,7 +225,7 @@ public static class LrpRules
             Tensor sigma;
             using (no_grad())
             {
-                using var square = centered.square();
+                using var square = centered.Squared();
                 using var variance = square.mean(dims, keepdim: true);
                 using var stabilized = variance.Plus(norm.eps);
                 sigma = stabilized.sqrt();
