@@ -136,7 +136,6 @@ public static class ModuleHooks
     /// </remarks>
     internal static TResult KeepingHookTensors<TResult>(Func<TResult> forward)
     {
-        ArgumentNullException.ThrowIfNull(forward);
         using var pass = torch.NewDisposeScope();
         var previous = HookTensorHome.Value;
         HookTensorHome.Value = (pass, Environment.CurrentManagedThreadId);

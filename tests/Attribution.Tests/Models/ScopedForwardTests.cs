@@ -98,6 +98,27 @@ public sealed class ScopedForwardTests : IDisposable
     }
 
     /// <summary>
+    /// After the scoped forward's explanation, a library model's explanation in the same flow keeps its hook tensors in
+    /// its own scopes (the scoped pass's scope, gone with its call, is no longer where they go): nothing is left behind,
+    /// counted without a garbage collection.
+    /// </summary>
+    [Fact]
+    public void A_library_model_explained_afterwards_keeps_its_tensors_in_its_own_scopes()
+    {
+        var (plain, scoped, _) = Models();
+        using (plain)
+        using (scoped)
+        using (var library = Attribution.Tests.Methods.PowerOfSum.Classifier(2))
+        {
+            new GradientXInput().Explain(scoped, Texts, AllTokens);
+            new GradientXInput().Explain(library, ["1 2 3"]);
+            var before = LiveTensors.Settled();
+            new GradientXInput().Explain(library, ["1 2 3"]);
+            LiveTensors.Count.Should().Be(before);
+        }
+    }
+
+    /// <summary>
     /// The same five layers twice: as TorchSharp's Sequential (no scope) and as a module whose forward opens a scope,
     /// sharing the layer objects, so the weights are the same by construction.
     /// </summary>
