@@ -117,21 +117,9 @@ public static class DefaultModel
     public static DefaultModelReport Train(string directory, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
-        var parent = Path.GetDirectoryName(target) ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", nameof(directory));
-        Directory.CreateDirectory(parent);
-        StagedFolder.RemoveStale(parent, Path.GetFileName(target));
-        var staging = StagedFolder.StagingPath(target);
-        try
-        {
-            var report = TrainInto(staging, log);
-            StagedFolder.Publish(staging, target);
-            return report;
-        }
-        finally
-        {
-            StagedFolder.TryDelete(staging);
-        }
+        DefaultModelReport? report = null;
+        StagedFolder.Write(directory, nameof(directory), staging => report = TrainInto(staging, log));
+        return report!;
     }
 
     private static DefaultModelReport TrainInto(string directory, Action<string>? log)
