@@ -201,6 +201,21 @@ public class ConsoleRendererTests
         }
     }
 
+    [Theory]
+    [InlineData(ColorMode.Plain)]
+    [InlineData(ColorMode.TrueColor)]
+    public void Unpaired_surrogates_of_a_split_emoji_become_replacement_characters(ColorMode mode)
+    {
+        // Tokens (and, coloured, the text slices at their offsets) that split "👍"'s surrogate pair are each an unpaired
+        // surrogate: a strict UTF-8 console or file writer threw on them. The text line keeps the whole pair.
+        var e = SalienceSamples.Hand("\uD83D\uDC4D ok", ["\uD83D", "\uDC4D", "ok"], [1, 2, 3], [(0, 1), (1, 2), (3, 5)], [false, false, false], [1, 2, 3]);
+        var output = ConsoleRenderer.Render(ExplanationGroup.ByText([e]), new ConsoleRenderOptions { Color = mode, Granularity = Granularity.Tokens });
+        output.Should().Contain("Text 1/1:").And.Contain(" \uD83D\uDC4D ok\n");
+        output.Count(c => c == '\uFFFD').Should().Be(4, "two units in the row and two in the top-k table");
+        var strict = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        strict.Invoking(u => u.GetBytes(output)).Should().NotThrow();
+    }
+
     [Fact]
     public void Unicode_line_and_paragraph_separators_are_spaces_like_line_breaks()
     {

@@ -63,6 +63,20 @@ public partial class MarkdownRendererTests
     }
 
     [Fact]
+    public void Unpaired_surrogates_of_a_split_emoji_become_replacement_characters_and_the_text_stays_valid_utf16()
+    {
+        // "👍 ok" is U+D83D U+DC4D, a space, "ok": tokens that split the pair are each one unpaired surrogate, which no
+        // UTF-8 text holds; a strict UTF-8 writer (File.WriteAllText's) threw on the whole table. A whole pair stays.
+        MarkdownRenderer.Escape("a\uD83Db \uDC4D \uD83D\uDC4D").Should().Be("a\uFFFDb \uFFFD \uD83D\uDC4D");
+        var e = SalienceSamples.Hand("\uD83D\uDC4D ok", ["\uD83D", "\uDC4D", "ok"], [1, 2, 3], [(0, 1), (1, 2), (3, 5)], [false, false, false], [1, 2, 3]);
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([e]), new MarkdownOptions { Granularity = Granularity.Tokens });
+        Table(markdown).Skip(2).Select(r => Cells(r)[1]).Should().Equal("\uFFFD", "\uFFFD", "ok");
+        markdown.Should().Contain("> \uD83D\uDC4D ok\n");
+        var strict = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        strict.Invoking(u => u.GetBytes(markdown)).Should().NotThrow();
+    }
+
+    [Fact]
     public void Bidi_overrides_cannot_reorder_the_table()
     {
         MarkdownRenderer.Escape("good \u202Ebad\u2067").Should().Be("good \uFFFDbad\uFFFD");

@@ -269,16 +269,27 @@ public static class ConsoleRenderer
 
     private static string Bold(string text, ColorMode mode) => mode == ColorMode.Plain ? text : $"\u001b[1m{text}{Reset}";
 
-    /// <summary>Line breaks (U+2028 and U+2029 too) and tabs become spaces; other control characters and bidirectional overrides become U+FFFD.</summary>
+    /// <summary>
+    /// Line breaks (U+2028 and U+2029 too) and tabs become spaces; other control characters, bidirectional overrides and
+    /// unpaired surrogates (a token or an offset that split an emoji's pair) become U+FFFD.
+    /// </summary>
     private static string Clean(string text)
     {
         var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
+        for (var i = 0; i < text.Length; i++)
         {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                builder.Append(c).Append(text[++i]);
+                continue;
+            }
+
             builder.Append(c switch
             {
                 '\n' or '\r' or '\t' or '\u2028' or '\u2029' => ' ',
-                _ when char.IsControl(c) || RenderSupport.IsBidiOverride(c) => '\uFFFD',
+                // A UTF-8 console or file writer that throws on invalid data would fail on a lone surrogate.
+                _ when char.IsControl(c) || char.IsSurrogate(c) || RenderSupport.IsBidiOverride(c) => '\uFFFD',
                 _ => c,
             });
         }

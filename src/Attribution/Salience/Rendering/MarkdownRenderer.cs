@@ -66,8 +66,8 @@ public static class MarkdownRenderer
     /// <summary>
     /// Escapes text for inline Markdown (table cells, list items): every ASCII punctuation character that can start
     /// emphasis, code, links, HTML, entities, strikethrough, GitHub's inline math or a table cell is backslash-escaped
-    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters and bidirectional
-    /// embeddings, overrides and isolates U+FFFD. What GitHub would turn into a link or an emoji stays literal text:
+    /// (<c>\ ` * _ [ ] &lt; &gt; | ~ &amp; $</c>); line breaks become spaces, other control characters, unpaired
+    /// surrogates and bidirectional embeddings, overrides and isolates U+FFFD. What GitHub would turn into a link or an emoji stays literal text:
     /// the dot of a <c>www.</c> that could start an autolink and the colon of <c>://</c> are backslash-escaped, and the
     /// <c>@</c> of an e-mail address or a mention (which would notify the user in a comment), the <c>#</c> of an issue
     /// reference (<c>#123</c>), the <c>G</c> of <c>GH-123</c>, the opening colon of an <c>:emoji:</c> shortcode, and
@@ -94,8 +94,14 @@ public static class MarkdownRenderer
             {
                 builder.Append(' ');
             }
-            else if (char.IsControl(c) || RenderSupport.IsBidiOverride(c))
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
+                builder.Append(c).Append(text[++i]);
+            }
+            else if (char.IsControl(c) || char.IsSurrogate(c) || RenderSupport.IsBidiOverride(c))
+            {
+                // An unpaired surrogate (a token or offset that split an emoji's pair) is not text: a UTF-8 writer
+                // that throws on invalid data (File.WriteAllText) would fail on the whole document.
                 builder.Append('\uFFFD');
             }
             else if (StartsEmailDomainOrMention(text, i) || StartsIssueReference(text, i) || OpensEmojiShortcode(text, i) || shaBreaks?[i] == true)
