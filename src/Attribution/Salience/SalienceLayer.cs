@@ -30,7 +30,7 @@ public static class SalienceLayer
     /// Recomputes <see cref="Explanation.Words"/>: each whitespace-delimited span of the text is a word, and a token
     /// belongs to the word its offset starts in (this works for WordPiece and byte-level BPE alike), or, when its offset
     /// starts in whitespace, to the first word its offset reaches into (byte-level BPE without <c>trim_offsets</c>:
-    /// <c>Ġbig</c> spans the space before <c>big</c>). Tokens without an offset (special tokens) belong to no word. What
+    /// <c>Ġbig</c> spans the space before <c>big</c>). Special tokens (and any token without an offset) belong to no word. What
     /// the word scores leave out is said in <see cref="Explanation.Notes"/>: tokens with an offset that lie in no word
     /// (byte-level BPE's whitespace tokens <c>Ċ</c>, <c>ĉ</c>, <c>Ġ</c>), and a word whose tokens stop before its end (truncation cut it).
     /// </summary>
@@ -62,7 +62,10 @@ public static class SalienceLayer
 
             for (var t = 0; t < explanation.Tokens.Length; t++)
             {
-                if (explanation.Offsets[t] is not { } offset || explanation.SegmentOf(t) != segment)
+                // A special token belongs to no word even when its tokenizer gives it an offset (Hugging Face's give
+                // [CLS] and [SEP] the empty span [0, 0), which lies in the first word): as LIME's and the perturbation
+                // methods' word features, words hold the tokens of the input only.
+                if (explanation.IsSpecial[t] || explanation.Offsets[t] is not { } offset || explanation.SegmentOf(t) != segment)
                 {
                     continue;
                 }

@@ -25,6 +25,28 @@ public sealed class SalienceWordEdgeTests
     }
 
     [Fact]
+    public void Special_tokens_with_hugging_face_style_empty_offsets_belong_to_no_word()
+    {
+        // Hugging Face tokenizers give [CLS] and [SEP] the span [0, 0), which starts in the first word: "good film" →
+        // [CLS] [0,0) 10, good [0,4) 1, film [5,9) 2, [SEP] [0,0) 100. Special tokens belong to no word (docs/salience.md),
+        // so good = 1 and film = 2 under every aggregation (before: good summed 10 + 1 + 100 = 111, and "first" gave 10).
+        var e = SalienceSamples.Hand(
+            "good film", ["[CLS]", "good", "film", "[SEP]"], [101, 1, 2, 102], [(0, 0), (0, 4), (5, 9), (0, 0)],
+            [true, false, false, true], [10.0, 1.0, 2.0, 100.0]);
+        foreach (var aggregation in Enum.GetValues<WordAggregation>())
+        {
+            var words = SalienceLayer.AggregateWords(e, aggregation).Words;
+            words.Select(w => (w.Text, w.Score)).Should().Equal([("good", 1.0), ("film", 2.0)], aggregation.Name());
+            words.Select(w => w.TokenIndices.Single()).Should().Equal(1, 2);
+        }
+
+        // Dropping the special tokens leaves every word its token, and the document is written.
+        var applied = SalienceLayer.Apply(e, new SalienceOptions());
+        applied.Words.Select(w => (w.Text, w.Score, w.TokenIndices.Single())).Should().Equal(("good", 1.0, 0), ("film", 2.0, 1));
+        ExplanationJson.Parse(ExplanationJson.Serialize(ExplanationDocument.For([applied]))).Results[0].Words.Should().HaveCount(2);
+    }
+
+    [Fact]
     public void A_token_that_spans_only_whitespace_still_belongs_to_no_word()
     {
         // "a  b": a [0,1), a lone space token [1,2), Ġb [2,4) (untrimmed: it starts in the second space).
