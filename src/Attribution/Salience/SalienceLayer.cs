@@ -35,9 +35,10 @@ public static class SalienceLayer
     /// (byte-level BPE's whitespace tokens <c>Ċ</c>, <c>ĉ</c>, <c>Ġ</c>), and a word whose tokens stop before its end (truncation cut it).
     /// </summary>
     /// <exception cref="InvalidOperationException">The explanation is already normalized: group the original's words.</exception>
+    /// <exception cref="ArgumentException">A per-token array has not one entry per token, or an offset lies outside its text.</exception>
     public static Explanation AggregateWords(Explanation explanation, WordAggregation aggregation)
     {
-        ArgumentNullException.ThrowIfNull(explanation);
+        ExplanationShape.Check(explanation, nameof(explanation), nameof(explanation), words: false);
         if (explanation.Normalization != Normalization.None)
         {
             // Words rebuilt from normalized token scores are not normalized word scores (a word of two tokens at 1
@@ -137,9 +138,10 @@ public static class SalienceLayer
     }
 
     /// <summary>Removes special tokens (those without offsets that the tokenizer added), keeping words consistent.</summary>
+    /// <exception cref="ArgumentException">A per-token array has not one entry per token, or a span lies outside its text.</exception>
     public static Explanation DropSpecialTokens(Explanation explanation)
     {
-        ArgumentNullException.ThrowIfNull(explanation);
+        ExplanationShape.Check(explanation, nameof(explanation), nameof(explanation));
         if (!explanation.SpecialTokensKept)
         {
             return explanation;
@@ -170,9 +172,11 @@ public static class SalienceLayer
     }
 
     /// <summary>Normalizes token scores and, separately, word scores. Applying a normalization twice is an error.</summary>
+    /// <exception cref="ArgumentException">A score is NaN or infinite, min-max is asked of signed scores, or a per-token
+    /// array has not one entry per token.</exception>
     public static Explanation Normalize(Explanation explanation, Normalization normalization)
     {
-        ArgumentNullException.ThrowIfNull(explanation);
+        ExplanationShape.Check(explanation, nameof(explanation), nameof(explanation));
         if (normalization == Normalization.None)
         {
             return explanation;

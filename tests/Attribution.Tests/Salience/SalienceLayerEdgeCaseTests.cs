@@ -27,6 +27,68 @@ public sealed class SalienceLayerEdgeCaseTests
         FluentActions.Invoking(() => Attribution.Text.WordSpans.Of(null!)).Should().Throw<ArgumentNullException>();
     }
 
+    public static TheoryData<string, string> Malformed => new()
+    {
+        // "aa bb" is [CLS] aa bb [SEP]: four tokens, text of five characters.
+        { "short scores", "explanation.Scores has 3 entries for 4 tokens*" },
+        { "long ids", "explanation.TokenIds has 5 entries for 4 tokens*" },
+        { "short offsets", "explanation.Offsets has 2 entries for 4 tokens*" },
+        { "short special mask", "explanation.IsSpecial has 3 entries for 4 tokens*" },
+        { "short segments", "explanation.Segments has 1 entries for 4 tokens*" },
+        { "offset past the text", "explanation.Offsets[2] ('bb') is [3, 9), not a span of its 5-character text*" },
+        { "negative offset", "explanation.Offsets[1] ('aa') is [-1, 2), not a span of its 5-character text*" },
+        { "reversed offset", "explanation.Offsets[1] ('aa') is [2, 0), not a span of its 5-character text*" },
+    };
+
+    private static Explanation Break(string how)
+    {
+        var e = Sample();
+        return how switch
+        {
+            "short scores" => e with { Scores = [0.25, 1.0, 2.0] },
+            "long ids" => e with { TokenIds = [101, 7, 8, 102, 0] },
+            "short offsets" => e with { Offsets = [null, (0, 2)] },
+            "short special mask" => e with { IsSpecial = [true, false, false] },
+            "short segments" => e with { Segments = [null] },
+            "offset past the text" => e with { Offsets = [null, (0, 2), (3, 9), null] },
+            "negative offset" => e with { Offsets = [null, (-1, 2), (3, 5), null] },
+            "reversed offset" => e with { Offsets = [null, (2, 0), (3, 5), null] },
+            _ => throw new ArgumentOutOfRangeException(nameof(how)),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void A_malformed_explanation_is_refused_naming_the_field_by_every_operation_and_renderer(string how, string message)
+    {
+        // Before: arrays shorter than the tokens failed with an IndexOutOfRangeException that named nothing, and
+        // offsets outside the text were grouped into words (bb's [3, 9) joined "bb", [-1, 2) joined "aa") and rendered.
+        var e = Break(how);
+        FluentActions.Invoking(() => SalienceLayer.AggregateWords(e, WordAggregation.Sum)).Should().Throw<ArgumentException>().WithMessage(message).WithParameterName("explanation");
+        FluentActions.Invoking(() => SalienceLayer.Apply(e, new SalienceOptions())).Should().Throw<ArgumentException>().WithMessage(message).WithParameterName("explanation");
+        FluentActions.Invoking(() => SalienceLayer.DropSpecialTokens(e)).Should().Throw<ArgumentException>().WithMessage(message).WithParameterName("explanation");
+        FluentActions.Invoking(() => SalienceLayer.Normalize(e, Normalization.MaxAbs)).Should().Throw<ArgumentException>().WithMessage(message).WithParameterName("explanation");
+        var inGroup = message.Replace("explanation.", "explanations[0].", StringComparison.Ordinal);
+        FluentActions.Invoking(() => HtmlReport.Render([e], "report")).Should().Throw<ArgumentException>().WithMessage(inGroup).WithParameterName("explanations");
+        FluentActions.Invoking(() => MarkdownRenderer.Render(ExplanationGroup.ByText([e]))).Should().Throw<ArgumentException>().WithMessage(inGroup);
+        FluentActions.Invoking(() => ConsoleRenderer.Render(ExplanationGroup.ByText([e]))).Should().Throw<ArgumentException>().WithMessage(inGroup);
+    }
+
+    [Fact]
+    public void Words_outside_the_text_or_pointing_past_the_tokens_are_refused_where_they_are_used()
+    {
+        var e = SalienceLayer.AggregateWords(Sample(), WordAggregation.Sum);
+        var past = e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [2, 4] }] };
+        FluentActions.Invoking(() => SalienceLayer.DropSpecialTokens(past)).Should().Throw<ArgumentException>()
+            .WithMessage("explanation.Words[1] ('bb') has token indices [2, 4], not all among the 4 tokens*").WithParameterName("explanation");
+        var outside = e with { Words = [e.Words[0], e.Words[1] with { End = 6 }] };
+        FluentActions.Invoking(() => HtmlReport.Render([outside], "report")).Should().Throw<ArgumentException>()
+            .WithMessage("explanations[0].Words[1] ('bb') is [3, 6) of segment 0, not a span of its text*");
+
+        // Words are recomputed by AggregateWords, so broken ones do not stop it.
+        SalienceLayer.AggregateWords(past, WordAggregation.Sum).Words.Select(w => (w.Text, w.Score)).Should().Equal(("aa", 1.0), ("bb", 2.0));
+    }
+
     [Fact]
     public void Out_of_range_enum_values_are_rejected()
     {

@@ -18,6 +18,8 @@ public sealed class ExplanationGroup
     /// <summary>A group of explanations of <paramref name="text"/>.</summary>
     /// <param name="text">The explained text.</param>
     /// <param name="explanations">At least one explanation, each of <paramref name="text"/>.</param>
+    /// <exception cref="ArgumentException">No explanation, one of another text, or one whose per-token arrays, offsets
+    /// or words do not fit its tokens and text.</exception>
     public ExplanationGroup(string text, IReadOnlyList<Explanation> explanations)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -33,6 +35,10 @@ public sealed class ExplanationGroup
             {
                 throw new ArgumentNullException(nameof(explanations), $"explanations[{i}] is null");
             }
+
+            // Every renderer indexes tokens, offsets and words through the group: a malformed explanation is refused
+            // here, naming the field, rather than failing with an index error or drawing spans outside its text.
+            ExplanationShape.Check(explanations[i], nameof(explanations), $"explanations[{i}]");
 
             // The same display text is not the same input: "a ‖ b" as one text and the pair ("a", "b") show alike.
             if (explanations[i].DisplayText != text || explanations[i].TextPair != explanations[0].TextPair)
