@@ -457,6 +457,35 @@ public class ExplanationJsonTests
     }
 
     [Fact]
+    public void Words_that_are_not_whole_in_order_and_of_distinct_input_tokens_are_not_written()
+    {
+        // "good film": good [0,4) token 1, film [5,9) token 2. The format's words are whole whitespace-delimited words in
+        // text order, each token listed once and never a special one (docs/json-format.md); each of these was written
+        // and read back before.
+        var e = SalienceSamples.Make("good film");
+        string Write(Explanation x) => ExplanationJson.Serialize(ExplanationDocument.For([x]));
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Text = "go", End = 2 }, e.Words[1]] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0]: [0, 2] ('go') is not a word of its text*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[1], e.Words[0]] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1]: the word 'good' at [0, 4] of segment 0 comes after 'film' at [5, 9]*");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1], e.Words[1]] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[2]: the word 'film' at [5, 9] of segment 0 comes after 'film' at [5, 9]*each once");
+        FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 1] }, e.Words[1]] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 1 follows token 1: a word lists each of its tokens once*");
+        FluentActions.Invoking(() => Write(e with { IsSpecial = [true, true, false, true] }))
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 1 is a special token, which belongs to no word");
+
+        // A pair's second text comes after the first: its words start again at 0.
+        var pair = SalienceLayer.AggregateWords(SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
+            [null, (0, 2), (3, 5), null, (0, 2), null], [true, false, false, true, false, true], [0.5, 1.0, 2.0, -0.5, 4.0, 0.25]) with
+        {
+            TextPair = "cc",
+            Segments = [null, 0, 0, null, 1, null],
+        }, WordAggregation.Sum);
+        ExplanationJson.Parse(Write(pair)).Results.Single().Words.Should().BeEquivalentTo(pair.Words);
+    }
+
+    [Fact]
     public void Words_and_offsets_the_reader_would_refuse_are_not_written()
     {
         // "good film": good [0,4), film [5,9); tokens [CLS] good film [SEP].
@@ -590,6 +619,11 @@ public class ExplanationJsonTests
     [InlineData("word token of the word before", "at $.results[0].words[1].token_indices[0]: token 1's offsets [0, 4] lie outside the word's [5, 9] ('film')")]
     [InlineData("word token reaching in from the word before", "at $.results[0].words[1].token_indices[0]: token 2's offsets [3, 9] lie outside the word's [5, 9] ('film')")]
     [InlineData("word special token", "at $.results[0].words[1].token_indices[1]: token 3 has no offsets (a special token), so it lies in no word")]
+    [InlineData("word part of a word", "at $.results[0].words[0].offsets: [0, 2] ('go') is not a word of its text: a word is a whole run of non-whitespace characters")]
+    [InlineData("word twice", "at $.results[0].words[2].offsets: the word 'film' at [5, 9] of segment 0 comes after 'film' at [5, 9] of segment 0: words are in text order, each once")]
+    [InlineData("words out of order", "at $.results[0].words[1].offsets: the word 'good' at [0, 4] of segment 0 comes after 'film' at [5, 9] of segment 0")]
+    [InlineData("word token twice", "at $.results[0].words[0].token_indices[1]: token 1 follows token 1: a word lists each of its tokens once, in increasing order")]
+    [InlineData("word of a special token with offsets", "at $.results[0].words[0].token_indices[0]: token 1 is a special token, which belongs to no word")]
     [InlineData("null text", "at $.results[0].text: expected a string, found null")]
     [InlineData("string score", "at $.results[0].scores[0]: expected a number, found a string")]
     public void Reading_a_broken_document_fails_naming_the_path(string mutation, string message)
@@ -766,6 +800,11 @@ public class ExplanationJsonTests
             case "word token of the word before": result["words"]![1]!["token_indices"] = new JsonArray(1); break;
             case "word token reaching in from the word before": result["offsets"]![2] = new JsonArray(3, 9); break;
             case "word special token": result["words"]![1]!["token_indices"] = new JsonArray(2, 3); break;
+            case "word part of a word": result["words"]![0]!["offsets"] = new JsonArray(0, 2); result["words"]![0]!["text"] = "go"; break;
+            case "word twice": result["words"]!.AsArray().Add(result["words"]![1]!.DeepClone()); break;
+            case "words out of order": result["words"] = new JsonArray(result["words"]![1]!.DeepClone(), result["words"]![0]!.DeepClone()); break;
+            case "word token twice": result["words"]![0]!["token_indices"] = new JsonArray(1, 1); break;
+            case "word of a special token with offsets": result["is_special"]![1] = true; break;
             case "null text": result["text"] = null; break;
             case "string score": result["scores"]![0] = "0.5"; break;
             default: throw new ArgumentException(mutation);

@@ -344,18 +344,36 @@ public static class ExplanationJson
                 throw new ArgumentException($"{at}.words[{w}]: {mismatch}");
             }
 
+            if (NotWholeWord(source, word.Start, word.End) is { } part)
+            {
+                throw new ArgumentException($"{at}.words[{w}]: {part}");
+            }
+
+            if (w > 0 && WordOrder(e.Words[w - 1], word) is { } order)
+            {
+                throw new ArgumentException($"{at}.words[{w}]: {order}");
+            }
+
             CheckPresent(word.TokenIndices, $"{at}.words[{w}].token_indices");
             if (word.TokenIndices.IsEmpty)
             {
                 throw new ArgumentException($"{at}.words[{w}].token_indices is empty: {NoTokens}");
             }
 
+            var previous = -1;
             foreach (var i in word.TokenIndices)
             {
                 if (i < 0 || i >= n)
                 {
                     throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is out of range for {n} tokens");
                 }
+
+                if (i <= previous)
+                {
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} follows token {previous}: {IndexOrder}");
+                }
+
+                previous = i;
 
                 if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } tokenSegment && tokenSegment != word.Segment)
                 {
@@ -365,6 +383,12 @@ public static class ExplanationJson
                 if (TokenOutsideWord(i, e.Offsets[i], e.SegmentOf(i), word.Segment, source, word.Start, word.End) is { } outside)
                 {
                     throw new ArgumentException($"{at}.words[{w}].token_indices: {outside}");
+                }
+
+                // A special token that carries an offset (Hugging Face's [CLS] at [0, 0)) is in no word either.
+                if (e.IsSpecial[i])
+                {
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is a special token, which belongs to no word");
                 }
             }
         }
@@ -406,6 +430,38 @@ public static class ExplanationJson
             : $"token {token}'s offsets [{span.Start}, {span.End}] lie outside the word's [{start}, {end}] ('{text[start..end]}'): "
                 + "a word's tokens start inside it, or in the whitespace just before it and reach into it";
     }
+
+    private const string IndexOrder = "a word lists each of its tokens once, in increasing order";
+
+    /// <summary>
+    /// Why [<paramref name="start"/>, <paramref name="end"/>) is not one word of <paramref name="text"/> (a maximal run
+    /// of non-whitespace characters, <see cref="Text.WordSpans.Of"/>), or null when it is.
+    /// </summary>
+    private static string? NotWholeWord(string text, int start, int end) =>
+        start < end && (start == 0 || char.IsWhiteSpace(text[start - 1])) && (end == text.Length || char.IsWhiteSpace(text[end]))
+            && !HasWhiteSpace(text.AsSpan(start, end - start))
+            ? null
+            : $"[{start}, {end}] ('{text[start..end]}') is not a word of its text: a word is a whole run of non-whitespace characters";
+
+    /// <summary>Whether <paramref name="text"/> holds a character <see cref="char.IsWhiteSpace(char)"/> (which WordSpans splits on).</summary>
+    private static bool HasWhiteSpace(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Why <paramref name="word"/> cannot follow <paramref name="previous"/> (words are in text order, the pair's second text after the first, each once), or null.</summary>
+    private static string? WordOrder(WordScore previous, WordScore word) =>
+        (word.Segment, word.Start).CompareTo((previous.Segment, previous.Start)) > 0
+            ? null
+            : $"the word '{word.Text}' at [{word.Start}, {word.End}] of segment {word.Segment} comes after '{previous.Text}' at [{previous.Start}, {previous.End}] of segment {previous.Segment}: words are in text order, each once";
 
     /// <summary>Why a word's text is not the text at its offsets, or null when it is.</summary>
     private static string? WordMismatch(string word, string text, int start, int end) =>
@@ -890,7 +946,15 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
                 surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
             }
-            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, offsets));
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, offsets, special));
+            for (var w = 1; w < words.Length; w++)
+            {
+                if (WordOrder(words[w - 1], words[w]) is { } order)
+                {
+                    throw Fail($"{at}.words[{w}].offsets", order);
+                }
+            }
+
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
             if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
@@ -936,7 +1000,7 @@ public static class ExplanationJson
 
         // segments: each token's segment (empty for a single text, whose tokens are all the text's).
         // offsets: each token's offset (null for a special token), in the text its segment names.
-        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, (int Start, int End)?[] offsets)
+        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, (int Start, int End)?[] offsets, bool[] special)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, WordProperties);
@@ -955,6 +1019,11 @@ public static class ExplanationJson
                     throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is out of range for {offsets.Length} tokens");
                 }
 
+                if (i > 0 && indices[i] <= indices[i - 1])
+                {
+                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} follows token {indices[i - 1]}: {IndexOrder}");
+                }
+
                 // A word of one text made of the other text's tokens would mix the two texts' scores.
                 if (segments.Length > 0 && segments[indices[i]] is { } tokenSegment && tokenSegment != segment)
                 {
@@ -968,12 +1037,23 @@ public static class ExplanationJson
                 {
                     throw Fail($"{at}.token_indices[{i}]", outside);
                 }
+
+                // A special token that carries an offset (Hugging Face's [CLS] at [0, 0)) is in no word either.
+                if (special[indices[i]])
+                {
+                    throw Fail($"{at}.token_indices[{i}]", $"token {indices[i]} is a special token, which belongs to no word");
+                }
             }
 
             var word = String(Required(element, "text", at), $"{at}.text");
             if (WordMismatch(word, segment == 1 ? textPair! : text, start, end) is { } mismatch)
             {
                 throw Fail($"{at}.text", mismatch);
+            }
+
+            if (NotWholeWord(segment == 1 ? textPair! : text, start, end) is { } part)
+            {
+                throw Fail($"{at}.offsets", part);
             }
 
             return new WordScore(word, start, end, Double(Required(element, "score", at), $"{at}.score"), [.. indices])
