@@ -53,6 +53,23 @@ public partial class MarkdownRendererTests
     }
 
     [Fact]
+    public void A_long_text_renders_in_time_linear_in_its_rows()
+    {
+        // 32,000 words, two methods: each row of the first column used to re-index every row before it (32,000² / 2 =
+        // 5·10⁸ dictionary writes, 33 s here); a linear merge takes under a second. The bound is generous (a loaded
+        // machine), far below the quadratic time. The table keeps every word once, in text order.
+        var text = string.Join(" ", Enumerable.Range(0, 32_000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var e = SalienceSamples.Make(text);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([e, e with { Method = "other" }]));
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(8));
+        var rows = Table(markdown).Skip(2).ToArray();
+        rows.Should().HaveCount(32_000);
+        Cells(rows[0])[1].Should().Be("w0");
+        Cells(rows[^1])[1].Should().Be("w31999");
+    }
+
+    [Fact]
     public void Texts_and_tokens_are_escaped()
     {
         var e = SalienceSamples.Make("- a|b *c* <d> `e` [f](g)");
