@@ -49,6 +49,7 @@ public static class SalienceLayer
 
         var words = new List<WordScore>();
         var outside = new List<int>();
+        var tokenless = new List<string>();
         var notes = explanation.Notes.Where(n => !n.StartsWith(WordNotePrefix, StringComparison.Ordinal)).ToList();
         var texts = explanation.TextPair is null ? [explanation.Text] : new[] { explanation.Text, explanation.TextPair };
         for (var segment = 0; segment < texts.Length; segment++)
@@ -82,10 +83,19 @@ public static class SalienceLayer
                 }
             }
 
+            // Words past the last token were cut by truncation, which the explanation's own note reports.
+            var lastEnd = members.SelectMany(m => m).Select(t => explanation.Offsets[t]!.Value.End).DefaultIfEmpty(0).Max();
             for (var w = 0; w < spans.Count; w++)
             {
                 if (members[w].Count == 0)
                 {
+                    // A visible word before the cut with no token of its own: another word's token covers it (an added
+                    // token holding a space, "new york") or the tokenizer dropped it. Its score is in no word's.
+                    if (spans[w].Start < lastEnd && HasVisible(text[spans[w].Start..spans[w].End]))
+                    {
+                        tokenless.Add(text[spans[w].Start..spans[w].End]);
+                    }
+
                     continue;
                 }
 
@@ -111,6 +121,13 @@ public static class SalienceLayer
             var shown = string.Join(" ", outside.Take(8).Select(t => explanation.Tokens[t])) + (outside.Count > 8 ? " …" : string.Empty);
             notes.Add($"{WordNotePrefix}no token that lies outside every word: {outside.Count} such token(s) ({shown}), "
                 + $"whitespace or past the last word, with scores summing to {sum.ToString("G4", CultureInfo.InvariantCulture)}; the token scores have them");
+        }
+
+        if (tokenless.Count > 0)
+        {
+            var shown = string.Join(", ", tokenless.Take(8).Select(w => $"'{w}'")) + (tokenless.Count > 8 ? ", …" : string.Empty);
+            notes.Add($"{WordNotePrefix}no word for {tokenless.Count} word(s) of the text without a token of their own ({shown}): "
+                + "a token of another word covers them, or the tokenizer dropped them");
         }
 
         return explanation with { Words = words, WordAggregation = aggregation, Notes = notes };

@@ -152,6 +152,24 @@ public sealed class SalienceWordEdgeTests
         words.Notes.Should().Equal("word scores include 'wonderful' only in part: its tokens cover 'won', not 'derful' (the text was cut there)");
     }
 
+    [Fact]
+    public void A_word_without_a_token_of_its_own_is_named_in_a_note()
+    {
+        // An added token holding a space ("new york" [0, 8)) starts in "New" and covers "York" [4, 8): "York" gets no
+        // word score of its own (its share is in "New"'s), and "#" [9, 10) got no token (a tokenizer that dropped it).
+        // "today" [14, 19) lies past the last token: truncation's, reported by the method, not here.
+        var e = SalienceSamples.Hand("New York # is today", ["[CLS]", "new york", "is", "[SEP]"], [101, 1, 2, 102], [null, (0, 8), (11, 13), null],
+            [true, false, false, true], [0.0, 1.0, 2.0, 0.0]);
+        var words = SalienceLayer.AggregateWords(e, WordAggregation.Sum);
+        words.Words.Select(w => (w.Text, w.Score)).Should().Equal(("New", 1.0), ("is", 2.0));
+        const string note = "word scores include no word for 2 word(s) of the text without a token of their own ('York', '#'): "
+            + "a token of another word covers them, or the tokenizer dropped them";
+        words.Notes.Should().Equal(note);
+
+        // Recomputing the words replaces the note instead of repeating it.
+        SalienceLayer.AggregateWords(words, WordAggregation.Mean).Notes.Should().Equal(note);
+    }
+
     [Theory]
     [InlineData("ab\u200b")]
     [InlineData("ab\u0301")]
