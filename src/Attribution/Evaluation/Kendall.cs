@@ -7,7 +7,8 @@ public static class RankCorrelation
     /// Kendall's τ-b (what <c>scipy.stats.kendalltau</c> returns by default): (concordant − discordant) /
     /// √((n₀ − n₁)(n₀ − n₂)) with n₀ = n(n − 1)/2 and n₁, n₂ the pairs tied in x and in y. NaN when either side is
     /// constant (no order to correlate), there are fewer than two values, or a value is NaN (which has no place in an
-    /// order; <see cref="Salience.MethodAgreement.Spearman"/> is undefined there too).
+    /// order; <see cref="Salience.MethodAgreement.Spearman"/> is undefined there too). Infinite values are ranked as
+    /// scipy ranks them: above (or below) every finite value, tied with an equal infinity.
     /// </summary>
     public static double KendallTauB(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
@@ -30,8 +31,10 @@ public static class RankCorrelation
             for (var j = i + 1; j < x.Count; j++)
             {
                 pairs++;
-                var dx = Math.Sign(x[i] - x[j]);
-                var dy = Math.Sign(y[i] - y[j]);
+                // Compared, not subtracted: two equal infinities differ by NaN, whose Math.Sign threw an ArithmeticException
+                // (an infinite score is still ranked, as scipy ranks it, and ties with an equal one).
+                var dx = Math.Sign(x[i].CompareTo(x[j]));
+                var dy = Math.Sign(y[i].CompareTo(y[j]));
                 if (dx == 0)
                 {
                     tiedX++;

@@ -322,6 +322,26 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Kendall_tau_b_ranks_infinite_values_and_ties_equal_ones()
+    {
+        // Two equal infinities differ by NaN, whose Math.Sign threw an ArithmeticException. Ranked as scipy ranks them:
+        // (+inf, +inf, 1) against (1, 2, 3): the first pair ties in x, the other two are discordant, so
+        // τ-b = (0 − 2) / √((3 − 1)(3 − 0)) = −2/√6. Tolerance 1e-15: one division and one square root.
+        RankCorrelation.KendallTauB([double.PositiveInfinity, double.PositiveInfinity, 1], [1, 2, 3]).Should().BeApproximately(-2 / Math.Sqrt(6), 1e-15);
+
+        // (1, +inf, −inf) against (2, 3, 1): every pair agrees.
+        RankCorrelation.KendallTauB([1, double.PositiveInfinity, double.NegativeInfinity], [2, 3, 1]).Should().Be(1);
+
+        // τ-LOO of an explanation with two +inf word scores: b and c, tied at the top, against the drops of
+        // a 0.168, b −0.082, c 0.267, d 0.046, e −0.164 (σ(0.7) − σ(0.7 − weight)): concordant (a,d) (a,e) (b,e) (c,a)
+        // (c,d) (c,e) (d,e), discordant (a,b) (b,d), tied in scores (b,c): τ-b = (7 − 2) / √(9 · 10). The drops enter
+        // only through their order, so 1e-12 leaves room for rounding alone.
+        var model = Model();
+        LeaveOneOutCorrelation.Compute(model, Explained(model, [0.5, double.PositiveInfinity, double.PositiveInfinity, 0.2, -1])).Value
+            .Should().BeApproximately(5 / Math.Sqrt(90), 1e-12);
+    }
+
+    [Fact]
     public void Plausibility_of_a_word_with_a_NaN_score_is_undefined_and_says_which_word()
     {
         // Ranked before, NaN sorted last: 'b' was the least important word (MRR 1/5) though its score says nothing.
