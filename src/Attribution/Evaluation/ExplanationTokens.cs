@@ -21,6 +21,13 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
             throw MetricErrors.BlackBox(metric);
         }
 
+        // The explained output indexes the model's logits: out of range it threw an IndexOutOfRangeException naming nothing.
+        if (explanation.Target < 0 || explanation.Target >= model.Labels.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(explanation), explanation.Target,
+                $"the explanation's target {explanation.Target} is not an output of {model.Name}, which has {model.Labels.Count} ({string.Join(", ", model.Labels.Select((l, i) => $"{i}: {l}"))}): measure an explanation of this model, made for one of its classes");
+        }
+
         // A sentence pair is encoded as the pair it was explained as: both texts' tokens are content, and the inputs keep
         // their token types (the first text alone is another input, whose tokens would not match the explanation's).
         var encoding = model.Tokenizer.Encode(explanation.Text, explanation.TextPair, maxLength: model.MaxLength);

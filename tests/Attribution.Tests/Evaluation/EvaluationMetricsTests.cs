@@ -342,6 +342,29 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_target_the_model_does_not_have_is_refused_naming_it()
+    {
+        // The removal metrics read the target's output from each row of logits: index 2 of two, or −1, threw an
+        // IndexOutOfRangeException that named neither the argument nor the value.
+        var model = Model();
+        foreach (var target in new[] { 2, -1 })
+        {
+            var explanation = Explained(model, Scores) with { Target = target };
+            foreach (var measure in new Func<MetricResult>[]
+            {
+                () => RationaleRemoval.Comprehensiveness(model, explanation),
+                () => RationaleRemoval.Sufficiency(model, explanation),
+                () => LeaveOneOutCorrelation.Compute(model, explanation),
+            })
+            {
+                FluentActions.Invoking(measure).Should().Throw<ArgumentOutOfRangeException>()
+                    .Where(e => e.ParamName == "explanation" && Equals(e.ActualValue, target))
+                    .WithMessage($"*target {target} is not an output of additive, which has 2 (0: negative, 1: positive)*");
+            }
+        }
+    }
+
+    [Fact]
     public void Plausibility_of_a_word_with_a_NaN_score_is_undefined_and_says_which_word()
     {
         // Ranked before, NaN sorted last: 'b' was the least important word (MRR 1/5) though its score says nothing.
