@@ -31,7 +31,8 @@ public enum TokenRemoval
 /// token outside the rationale (ferret's mask branch of sufficiency masks the rationale itself, which makes it equal
 /// to comprehensiveness; this follows the definition instead). Tokens of equal score are taken in text order, earlier
 /// first (ferret's order among them is numpy's unstable argsort's: either is arbitrary), and the result's note names
-/// the fractions whose cut fell among equal scores. An explanation with no positive score has an empty rationale at
+/// the fractions whose cut fell among equal scores. A NaN score has no rank: the value is then NaN, with a note naming
+/// the token. An explanation with no positive score has an empty rationale at
 /// every fraction (ferret's values too), which measures the model rather than the explanation; the note says so.
 /// </remarks>
 public static class RationaleRemoval
@@ -102,6 +103,14 @@ public static class RationaleRemoval
         var definition = comprehensiveness
             ? "mean over fractions k of p(x) - p(x without the top-k rationale)"
             : "mean over fractions k of p(x) - p(the top-k rationale alone)";
+        // A NaN score has no rank: sorted, it came last and was never positive, so the token silently left every
+        // rationale and the value looked defined. Undefined instead, as Plausibility and τ-LOO make it.
+        if (tokens.Content.FirstOrDefault(t => double.IsNaN(tokens.Scores[t]), -1) is var unranked and >= 0)
+        {
+            return new MetricResult(name, double.NaN, definition, parameters, [],
+                $"the token '{tokens.Encoding.Tokens[unranked]}' (position {unranked} of the model's input) has a NaN score, which has no rank");
+        }
+
         if (labels.Count == 0)
         {
             return new MetricResult(name, double.NaN, definition, parameters, [],

@@ -365,6 +365,21 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_token_with_a_NaN_score_makes_the_removal_metrics_undefined_and_is_named()
+    {
+        // Sorted, the NaN came last and was never positive, so 'b' silently left every rationale and the value
+        // looked defined (comprehensiveness 0.12 here).
+        var model = Model();
+        var explanation = Explained(model, [0.5, double.NaN, 0.9, 0.1, 0.0]);
+        foreach (var result in new[] { RationaleRemoval.Comprehensiveness(model, explanation), RationaleRemoval.Sufficiency(model, explanation) })
+        {
+            result.Value.Should().Be(double.NaN);
+            result.Steps.Should().BeEmpty();
+            result.Note.Should().Be("the token 'b' (position 2 of the model's input) has a NaN score, which has no rank");
+        }
+    }
+
+    [Fact]
     public void Plausibility_of_a_word_with_a_NaN_score_is_undefined_and_says_which_word()
     {
         // Ranked before, NaN sorted last: 'b' was the least important word (MRR 1/5) though its score says nothing.
