@@ -57,6 +57,38 @@ internal static class EmbeddingPerturbation
         return [.. results];
     }
 
+    /// <summary>
+    /// Refuses given perturbations that are null or hold a NaN or infinite value: such a point is no perturbation of the
+    /// input, and the metric's value at it was NaN (which max-sensitivity's maximum passed over) or an error that blamed
+    /// the model.
+    /// </summary>
+    public static void CheckGiven(IReadOnlyList<double[][]>? perturbations, string settingsType)
+    {
+        if (perturbations is null)
+        {
+            return;
+        }
+
+        for (var s = 0; s < perturbations.Count; s++)
+        {
+            if (perturbations[s] is not { } sample || sample.Any(row => row is null))
+            {
+                throw new ArgumentException($"{settingsType}.Perturbations[{s}] is null or has a null row: give each perturbation as [tokens][hidden] values", "settings");
+            }
+
+            for (var t = 0; t < sample.Length; t++)
+            {
+                var h = Array.FindIndex(sample[t], v => !double.IsFinite(v));
+                if (h >= 0)
+                {
+                    throw new ArgumentException(
+                        $"{settingsType}.Perturbations[{s}][{t}][{h}] is {sample[t][h].ToString(System.Globalization.CultureInfo.InvariantCulture)}: every perturbation value must be finite",
+                        "settings");
+                }
+            }
+        }
+    }
+
     /// <summary>A [rows, columns] tensor as float64 rows.</summary>
     public static double[][] Rows(Tensor matrix)
     {

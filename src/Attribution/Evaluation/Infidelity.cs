@@ -29,6 +29,7 @@ public static class Infidelity
         ArgumentNullException.ThrowIfNull(explanation);
         settings ??= new InfidelitySettings();
         settings.Validate();
+        EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(InfidelitySettings));
         var phi = RawAttributions(model, explanation, "infidelity");
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))

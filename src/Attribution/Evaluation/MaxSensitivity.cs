@@ -40,6 +40,7 @@ public static class MaxSensitivity
         }
 
         TextPairs.Check([text], options.Pairs);
+        EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(SensitivitySettings));
         if (settings.Perturbations is { Count: 0 })
         {
             throw new ArgumentException("SensitivitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", nameof(settings));
@@ -71,15 +72,19 @@ public static class MaxSensitivity
 
             var perturbed = tunnelable.AttributeWithNoise(context, x => x.Plus(d.reshape(x.shape).to(x.dtype))).to(ScalarType.Float64);
             var change = (reference - perturbed).norm().ToDouble() / divisor;
+
+            // Checked per sample: the maximum below passes over NaN (LINQ's Max skips it), which hid a perturbed
+            // explanation that was not a number behind the other samples' changes.
+            if (!double.IsFinite(change))
+            {
+                throw new NonFiniteValueException(NonFiniteSource.Attribution,
+                    $"{attributor.Name} gave non-finite attributions at perturbed embedding {steps.Count + 1}: the radius is too large for the model");
+            }
+
             steps.Add(new MetricStep($"sample {steps.Count + 1}", change, "||phi(x) - phi(x + delta)|| / ||phi(x)||"));
         }
 
         var value = steps.Max(s => s.Value);
-        if (!double.IsFinite(value))
-        {
-            throw new NonFiniteValueException(NonFiniteSource.Attribution, $"{attributor.Name} gave non-finite attributions at a perturbed embedding: the radius is too large for the model");
-        }
-
         return new MetricResult("max-sensitivity", value, Definition, Parameters(settings), steps, note);
     }
 

@@ -154,6 +154,45 @@ public sealed class EmbeddingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_perturbation_that_is_not_finite_is_refused_naming_where()
+    {
+        // Max-sensitivity reported the other sample's change (LINQ's Max passes over NaN) and infidelity blamed the model
+        // ("the perturbation is too large, or the weights hold NaN") for a NaN the caller gave.
+        var (classifier, x, _, _) = Setup();
+        using var _ = classifier;
+        var fine = Perturbations(1, x.Length, 0.1, seed: 3)[0];
+        var bad = Perturbations(1, x.Length, 0.1, seed: 5)[0];
+        bad[2][3] = double.NaN;
+        var options = new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) };
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), Text, options, new SensitivitySettings { Perturbations = [fine, bad] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "settings")
+            .WithMessage("SensitivitySettings.Perturbations[1][2][3] is NaN: every perturbation value must be finite*");
+        bad[2][3] = double.PositiveInfinity;
+        var explanation = new GradientXInput().Explain(classifier, Text, options with
+        {
+            KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
+        });
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = [fine, bad] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "settings")
+            .WithMessage("InfidelitySettings.Perturbations[1][2][3] is Infinity: every perturbation value must be finite*");
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = [null!] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "settings").WithMessage("InfidelitySettings.Perturbations[0] is null*");
+    }
+
+    [Fact]
+    public void Max_sensitivity_does_not_pass_over_a_perturbed_explanation_that_is_not_a_number()
+    {
+        // δ = 1e39 is finite in float64 but infinite in the model's float32: tanh saturates, its gradient is 0, and
+        // Gradient × Input is ∞ · 0 = NaN. The maximum passed over that sample and reported the other one's change.
+        var (classifier, x, _, _) = Setup();
+        using var _ = classifier;
+        var huge = x.Select(row => row.Select(_ => 1e39).ToArray()).ToArray();
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) },
+                new SensitivitySettings { Perturbations = [Perturbations(1, x.Length, 0.1, seed: 3)[0], huge] }))
+            .Should().Throw<NonFiniteValueException>().WithMessage("*perturbed embedding 2*");
+    }
+
+    [Fact]
     public void Refusals_say_what_to_change()
     {
         var (classifier, _, _, _) = Setup();
