@@ -104,6 +104,18 @@ public static class Infidelity
             throw new ArgumentException($"{metric} perturbs the word embeddings, but the explanation attributes to '{layer}': explain at the word embeddings", nameof(explanation));
         }
 
+        // A non-finite attribution made every I·Φ, and so the value, NaN without a word of why.
+        for (var t = 0; t < raw.Count; t++)
+        {
+            var h = Enumerable.Range(0, raw[t].Length).FirstOrDefault(i => !float.IsFinite(raw[t][i]), -1);
+            if (h >= 0)
+            {
+                throw new ArgumentException(
+                    $"{metric} needs finite attributions, but the explanation's attribution at token {t}, dimension {h} is {raw[t][h].ToString(CultureInfo.InvariantCulture)}: explain again with finite scores",
+                    nameof(explanation));
+            }
+        }
+
         return raw.Select(row => row.Select(v => (double)v).ToArray()).ToArray();
     }
 

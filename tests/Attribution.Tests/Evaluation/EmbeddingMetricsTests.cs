@@ -193,6 +193,24 @@ public sealed class EmbeddingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Infidelity_refuses_an_explanation_whose_attributions_are_not_finite()
+    {
+        // A NaN attribution made I·Φ, and so the value, NaN with no note.
+        var (classifier, _, _, _) = Setup();
+        using var _ = classifier;
+        var explanation = new GradientXInput().Explain(classifier, Text, new ExplainOptions
+        {
+            Target = Attribution.Methods.Target.Class(Target), KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
+        });
+        var broken = explanation with
+        {
+            RawAttributions = [.. explanation.RawAttributions!.Select((row, t) => t == 1 ? row.SetItem(4, float.NaN) : row)],
+        };
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, broken)).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "explanation").WithMessage("infidelity needs finite attributions, but the explanation's attribution at token 1, dimension 4 is NaN*");
+    }
+
+    [Fact]
     public void Refusals_say_what_to_change()
     {
         var (classifier, _, _, _) = Setup();
