@@ -9,7 +9,8 @@ namespace Attribution.Evaluation;
 /// probability (a regression model's output) when each word is removed alone (leave-one-out occlusion). Near 1: the explanation ranks words as
 /// removing them hurts the prediction. An unsigned explanation (magnitudes, such as Gradient L2) says how much a word
 /// matters, not in which direction, so its scores are correlated with the size of the change, |drop|: a word whose
-/// removal raises the probability matters as much as one whose removal lowers it by as much.
+/// removal raises the probability matters as much as one whose removal lowers it by as much (ferret correlates every
+/// method's scores with the signed drops).
 /// </summary>
 /// <remarks>
 /// Words are the explanation's (whitespace-delimited, scores aggregated as the explanation says); the drops come from

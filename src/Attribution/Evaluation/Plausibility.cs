@@ -25,6 +25,12 @@ namespace Attribution.Evaluation;
 /// all-zero explanation (1 + r/n)/2 for r highlighted words of n; average precision gives it r/n. Without ties and with
 /// one highlighted word the two can differ as well; compare figures with theirs knowing this.
 /// </para>
+/// <para>
+/// ferret's defaults differ in two more ways (<c>only_pos</c>, <c>top_k_rationale = 5</c>): its AUPRC sets negative
+/// scores to 0 first (tying them), where here they are ranked as they are; its token-F1 and IOU take the top 5 tokens
+/// with a positive score (fewer when fewer are positive), where here the top k are the k highest-ranked words whatever
+/// their sign, k being the number of highlighted words unless given.
+/// </para>
 /// </remarks>
 public static class Plausibility
 {

@@ -33,7 +33,9 @@ public enum TokenRemoval
 /// first (ferret's order among them is numpy's unstable argsort's: either is arbitrary), and the result's note names
 /// the fractions whose cut fell among equal scores. A NaN score has no rank: the value is then NaN, with a note naming
 /// the token. An explanation with no positive score has an empty rationale at
-/// every fraction (ferret's values too), which measures the model rather than the explanation; the note says so.
+/// every fraction, which measures the model rather than the explanation, and the note says so: comprehensiveness is then
+/// 0 (ferret's value) and sufficiency p(x) − p(the special tokens alone), where ferret's current release returns a fixed
+/// 1 instead.
 /// </remarks>
 public static class RationaleRemoval
 {
@@ -135,7 +137,8 @@ public static class RationaleRemoval
 
         if (labels.All(l => l.Rationale.Count == 0))
         {
-            // ferret's value too, but it measures the model on the text (or on no content at all), not the explanation.
+            // ferret's comprehensiveness too (0; its sufficiency is a fixed 1 there), but it measures the model on the text (or on
+            // no content at all), not the explanation.
             notes.Add(comprehensiveness
                 ? "no content token has a positive score: the rationale is empty and nothing was removed"
                 : "no content token has a positive score: the rationale is empty and only the special tokens were kept");

@@ -204,8 +204,9 @@ public sealed class EvaluationMetricsTests : IDisposable
     {
         var model = Model();
 
-        // No positive score: the values are ferret's (nothing removed; only [CLS] [SEP] kept) but measure the model,
-        // not the explanation, so the result says so.
+        // No positive score: nothing removed (comprehensiveness 0, ferret's value) and only [CLS] [SEP] kept (ferret's
+        // current release returns a fixed 1 for sufficiency there); both measure the model, not the explanation, so the
+        // result says so.
         var negative = Explained(model, [-1, -1, -1, -1, -1]);
         RationaleRemoval.Comprehensiveness(model, negative).Note.Should().Contain("no content token has a positive score");
         var sufficiency = RationaleRemoval.Sufficiency(model, negative);
