@@ -208,7 +208,7 @@ public static class Shortcuts
     /// </summary>
     /// <param name="explanations">One method's explanations.</param>
     /// <param name="highlights">The highlighted word(s) of each explanation, in the same order.</param>
-    /// <exception cref="ArgumentException">Counts differ, nothing to score, explanations of more than one method, or a highlighted word is not a word of its text.</exception>
+    /// <exception cref="ArgumentException">Counts differ, nothing to score, explanations of more than one method, a highlighted word is not a word of its text, or a word's score is NaN (it has no rank).</exception>
     public static ShortcutScore Score(IReadOnlyList<Explanation> explanations, IReadOnlyList<IReadOnlyCollection<string>> highlights)
     {
         ArgumentNullException.ThrowIfNull(explanations);
@@ -234,6 +234,15 @@ public static class Shortcuts
         for (var i = 0; i < explanations.Count; i++)
         {
             var metrics = Plausibility.Compute(explanations[i], highlights[i]);
+
+            // A word with a NaN score has no rank: one such explanation made both means NaN, with nothing saying why.
+            if (metrics.Single(m => m.Metric == "precision-at-1") is { Value: double.NaN } undefined)
+            {
+                throw new ArgumentException(
+                    $"explanations[{i}] cannot be ranked: {undefined.Note}; score explanations whose word scores are numbers",
+                    nameof(explanations));
+            }
+
             precision += metrics.Single(m => m.Metric == "precision-at-1").Value;
             reciprocal += metrics.Single(m => m.Metric == "mrr").Value;
         }

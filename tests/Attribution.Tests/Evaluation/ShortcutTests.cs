@@ -273,6 +273,16 @@ public sealed class ShortcutTests : IDisposable
     }
 
     [Fact]
+    public void An_explanation_with_a_NaN_word_score_is_refused_naming_it()
+    {
+        // Plausibility calls its figures undefined there; averaged in, they made both means NaN with nothing saying why.
+        var explanations = new[] { Explained("a b c", [1, 2, 3], signed: true), Explained("a b c", [1, double.NaN, 3], signed: true) };
+        FluentActions.Invoking(() => Shortcuts.Score(explanations, [["a"], ["a"]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "explanations")
+            .WithMessage("explanations[1] cannot be ranked: the word 'b' (characters 2-3) has a NaN score, which has no rank*");
+    }
+
+    [Fact]
     public void A_highlight_that_is_not_in_the_text_is_refused() =>
         FluentActions.Invoking(() => Shortcuts.Score([Explained("a b c", [1, 2, 3], signed: true)], [["zorblax"]]))
             .Should().Throw<ArgumentException>().WithMessage("*zorblax*");
