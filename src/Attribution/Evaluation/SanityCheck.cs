@@ -263,12 +263,20 @@ public static class SanityCheck
         return new SanityResult(model.Name, attributor.Name, attributor.Settings, options.Mode, options.Seed, steps);
     }
 
-    /// <summary>Cosine similarity of two score vectors; NaN when either has norm zero or the lengths differ.</summary>
+    /// <summary>Cosine similarity of two score vectors; NaN when they are empty or either has norm zero.</summary>
+    /// <exception cref="ArgumentException">The two have different lengths (as <see cref="MethodAgreement.Spearman"/> refuses them).</exception>
     public static double Cosine(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        if (a.Count != b.Count || a.Count == 0)
+
+        // Vectors of different lengths are scores of different tokens: a NaN said nothing of the mismatch.
+        if (a.Count != b.Count)
+        {
+            throw new ArgumentException($"the score vectors have {a.Count} and {b.Count} values: give one score per token in both", nameof(b));
+        }
+
+        if (a.Count == 0)
         {
             return double.NaN;
         }

@@ -411,4 +411,16 @@ public sealed class SanityCheckTests : IDisposable
         randomized.Select(e => e.TextPair).Should().Equal(pairs);
         randomized.Select(e => e.Target).Should().Equal(targets[0], targets[other]);
     }
+
+    [Fact]
+    public void Cosine_is_the_textbook_definition_and_refuses_vectors_of_different_lengths()
+    {
+        // (1, 2, 2) · (2, 0, 1) = 4; norms 3 and √5. Tolerance 1e-15: three products, two square roots.
+        SanityCheck.Cosine([1, 2, 2], [2, 0, 1]).Should().BeApproximately(4 / (3 * Math.Sqrt(5)), 1e-15);
+        SanityCheck.Cosine([0, 0], [1, 2]).Should().Be(double.NaN, "a zero vector has no direction");
+
+        // Scores of different tokens: the NaN it returned said nothing of the mismatch (Spearman refuses them).
+        FluentActions.Invoking(() => SanityCheck.Cosine([1, 2, 3], [1, 2])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "b").WithMessage("the score vectors have 3 and 2 values*");
+    }
 }
