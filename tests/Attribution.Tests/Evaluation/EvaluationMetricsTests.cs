@@ -366,6 +366,26 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void An_explanation_whose_arrays_disagree_in_length_is_refused_naming_the_counts()
+    {
+        // 5 tokens (the special ones dropped); one score, id or flag short failed with an IndexOutOfRangeException naming nothing.
+        var model = Model();
+        var explanation = Explained(model, Scores);
+        foreach (var broken in new[]
+        {
+            explanation with { Scores = explanation.Scores.RemoveAt(4) },
+            explanation with { TokenIds = explanation.TokenIds.RemoveAt(4) },
+            explanation with { IsSpecial = explanation.IsSpecial.RemoveAt(4) },
+        })
+        {
+            FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, broken)).Should().Throw<ArgumentException>()
+                .Where(e => e.ParamName == "explanation").WithMessage("the explanation has 5 tokens but * give one of each per token*");
+            FluentActions.Invoking(() => LeaveOneOutCorrelation.Compute(model, broken)).Should().Throw<ArgumentException>()
+                .Where(e => e.ParamName == "explanation").WithMessage("the explanation has 5 tokens but *");
+        }
+    }
+
+    [Fact]
     public void A_token_with_a_NaN_score_makes_the_removal_metrics_undefined_and_is_named()
     {
         // Sorted, the NaN came last and was never positive, so 'b' silently left every rationale and the value
