@@ -64,11 +64,17 @@ public static class MaxSensitivity
         foreach (var delta in deltas)
         {
             using var inner = NewDisposeScope();
-            var d = tensor(delta.SelectMany(row => row).ToArray(), ScalarType.Float64);
-            if (d.numel() != reference.numel())
+            // [tokens][hidden], as infidelity takes them: a count check alone took any layout of the values (one row of
+            // tokens × hidden, rows of unequal lengths) and reshaped it silently.
+            var (tokens, hidden) = ((int)shape[1], (int)(reference.numel() / shape[1]));
+            if (delta.Length != tokens || delta.Any(row => row.Length != hidden))
             {
-                throw new ArgumentException($"each perturbation must have {reference.numel()} values ([tokens][hidden] of the word-embedding output)", nameof(settings));
+                throw new ArgumentException(
+                    $"SensitivitySettings.Perturbations[{steps.Count}] is not [{tokens}][{hidden}], the word-embedding output of the text (tokens × hidden): give one row of {hidden} values per token",
+                    nameof(settings));
             }
+
+            var d = tensor(delta.SelectMany(row => row).ToArray(), ScalarType.Float64);
 
             var perturbed = tunnelable.AttributeWithNoise(context, x => x.Plus(d.reshape(x.shape).to(x.dtype))).to(ScalarType.Float64);
             var change = (reference - perturbed).norm().ToDouble() / divisor;

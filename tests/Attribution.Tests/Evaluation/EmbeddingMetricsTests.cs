@@ -180,6 +180,22 @@ public sealed class EmbeddingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Max_sensitivity_refuses_a_perturbation_laid_out_otherwise_than_tokens_by_hidden()
+    {
+        // [CLS] a dull film [SEP]: 5 tokens of 5 dimensions. One row of all 25 values was reshaped silently (only the
+        // count was checked); infidelity refuses it.
+        var (classifier, x, _, _) = Setup();
+        using var _ = classifier;
+        x.Should().HaveCount(5);
+        var flat = new[] { Perturbations(1, x.Length, 0.1, seed: 3)[0].SelectMany(row => row).ToArray() };
+        flat[0].Should().HaveCount(25);
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), Text, new ExplainOptions { Target = Attribution.Methods.Target.Class(Target) },
+                new SensitivitySettings { Perturbations = [flat] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "settings")
+            .WithMessage("SensitivitySettings.Perturbations[0] is not [5][5]*");
+    }
+
+    [Fact]
     public void Max_sensitivity_does_not_pass_over_a_perturbed_explanation_that_is_not_a_number()
     {
         // δ = 1e39 is finite in float64 but infinite in the model's float32: tanh saturates, its gradient is 0, and
