@@ -1,3 +1,4 @@
+using Attribution.Salience;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
@@ -16,15 +17,9 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(explanation);
-        // One id, special flag and score per token: a shorter array failed as an index out of range naming 'index'.
-        var n = explanation.Tokens.Length;
-        if (explanation.TokenIds.Length != n || explanation.IsSpecial.Length != n || explanation.Scores.Length != n)
-        {
-            throw new ArgumentException(
-                $"the explanation has {n} tokens but {explanation.TokenIds.Length} token ids, {explanation.IsSpecial.Length} special-token flags and {explanation.Scores.Length} scores: give one of each per token",
-                nameof(explanation));
-        }
-
+        // One entry per token in every per-token array, spans inside the text: a shorter array failed as an index out
+        // of range naming 'index'.
+        ExplanationShape.Check(explanation, nameof(explanation), nameof(explanation));
         if (explanation.TokenIds.Any(id => id < 0))
         {
             throw MetricErrors.BlackBox(metric);

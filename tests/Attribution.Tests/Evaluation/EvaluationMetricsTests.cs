@@ -379,9 +379,9 @@ public sealed class EvaluationMetricsTests : IDisposable
         })
         {
             FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, broken)).Should().Throw<ArgumentException>()
-                .Where(e => e.ParamName == "explanation").WithMessage("the explanation has 5 tokens but * give one of each per token*");
+                .Where(e => e.ParamName == "explanation").WithMessage("explanation.* has 4 entries for 5 tokens: every per-token array has one entry per token*");
             FluentActions.Invoking(() => LeaveOneOutCorrelation.Compute(model, broken)).Should().Throw<ArgumentException>()
-                .Where(e => e.ParamName == "explanation").WithMessage("the explanation has 5 tokens but *");
+                .Where(e => e.ParamName == "explanation").WithMessage("explanation.* has 4 entries for 5 tokens*");
         }
     }
 
