@@ -183,9 +183,15 @@ public static class TransformerLoader
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(index));
-            if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+
+            // JsonElement.TryGetProperty throws InvalidOperationException on anything but an object (an index saved as an array).
+            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("weight_map", out var map)
+                || map.ValueKind != JsonValueKind.Object || !map.EnumerateObject().Any())
             {
-                throw new ModelLoadException(index, "weight_map", $"{index} has no \"weight_map\" object naming the shard of each tensor; re-save the model with save_pretrained.");
+                throw new ModelLoadException(index, "weight_map",
+                    $"{index} must be a JSON object whose \"weight_map\" names the shard of each tensor, but it is " +
+                    (document.RootElement.ValueKind == JsonValueKind.Object ? "an object without a non-empty weight_map" : $"a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}") + "; " +
+                    "re-save the model with save_pretrained(folder, safe_serialization=True) or download the index again.");
             }
 
             var files = new List<string>();
@@ -211,7 +217,7 @@ public static class TransformerLoader
 
             return files;
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
             throw new ModelLoadException(index, null, $"{index} cannot be read as a shard index: {e.Message}", e);
         }
