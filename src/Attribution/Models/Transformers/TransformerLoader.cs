@@ -74,9 +74,10 @@ public static class TransformerLoader
     }
 
     /// <summary>
-    /// Compares the sizes in config.json with the shapes in the weights' headers (no tensor data is read): the word and
-    /// position embeddings, the number of layers, the feed-forward width and the classifier's labels. A mismatch names
-    /// the config field, both values and the file.
+    /// Compares the sizes in config.json with the shapes in the weights' headers (no tensor data is read): the word,
+    /// position and token-type embeddings, the number of layers, the feed-forward width and the classifier's labels. A
+    /// mismatch names the config field, both values and the file; weights without word embeddings or without layers
+    /// are refused here too, before the model config.json describes is allocated.
     /// </summary>
     private static void CheckConfigAgainstWeights(TransformerConfig config, List<string> weightFiles, string configPath)
     {
@@ -111,9 +112,25 @@ public static class TransformerLoader
 
         var distil = config.ModelType == "distilbert";
         var words = Shape("embeddings.word_embeddings.weight");
+        if (words is null)
+        {
+            // Without it nothing checks vocab_size or hidden_size, and the model those describe would be allocated as written.
+            var prefix = distil ? "distilbert" : config.ModelType;
+            var file = weightFiles.Count == 1 ? weightFiles[0] : Path.Combine(Path.GetDirectoryName(configPath)!, "model.safetensors.index.json");
+            throw new ModelLoadException(file, $"{prefix}.embeddings.word_embeddings.weight",
+                $"{file} holds no word embeddings ({prefix}.embeddings.word_embeddings.weight), so it is not the checkpoint of a {config.ModelType} classifier " +
+                $"(it holds {shapes.Count} tensor(s){(shapes.Count > 0 ? ", e.g. " + string.Join(", ", shapes.Keys.Order(StringComparer.Ordinal).Take(3)) : string.Empty)}); " +
+                "put the classifier's own model.safetensors (save_pretrained(folder, safe_serialization=True)) beside its config.json.");
+        }
+
         Expect("vocab_size", config.VocabSize, words, 0, "word embeddings");
         Expect(distil ? "dim" : "hidden_size", config.HiddenSize, words, 1, "word embeddings");
         Expect("max_position_embeddings", config.MaxPositionEmbeddings, Shape("embeddings.position_embeddings.weight"), 0, "position embeddings");
+        if (!distil)
+        {
+            Expect("type_vocab_size", config.TypeVocabSize, Shape("embeddings.token_type_embeddings.weight"), 0, "token type embeddings");
+        }
+
         Expect(distil ? "hidden_dim" : "intermediate_size", config.IntermediateSize,
             Shape("layer.0.intermediate.dense.weight", "layer.0.ffn.lin1.weight"), 0, "first layer's feed-forward input");
         Expect("num_labels (or id2label)", config.NumLabels, Shape("classifier.weight", "classifier.out_proj.weight"), 0, "classifier");
@@ -123,7 +140,8 @@ public static class TransformerLoader
             .Where(m => m.Success && int.TryParse(m.Groups[1].Value, out _))
             .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
             .DefaultIfEmpty(-1).Max() + 1;
-        if (layers > 0 && layers != config.NumHiddenLayers)
+        // Zero layers in the weights is a mismatch too: the config's count would otherwise be allocated unchecked.
+        if (layers != config.NumHiddenLayers)
         {
             var field = distil ? "n_layers" : "num_hidden_layers";
             throw new ModelLoadException(configPath, field,

@@ -33,4 +33,36 @@ public sealed class ForeignFolderTests : IDisposable
         e.Field.Should().Be("weight_map");
         e.Message.Should().Contain(what).And.Contain("save_pretrained");
     }
+
+    /// <summary>
+    /// Sizes config.json states that the weights' headers contradict are refused before the model is built, naming the
+    /// field and both values: type_vocab_size (before: allocated as written, then a shape mismatch of the tensor), a
+    /// checkpoint without layers (before: the config's layer count allocated, then every layer parameter listed missing)
+    /// and one without word embeddings (before: vocab_size and hidden_size unchecked, then everything listed).
+    /// </summary>
+    [Fact]
+    public void Sizes_the_weights_cannot_confirm_are_refused_before_the_model_is_built()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 2);
+        var weights = model.state_dict();
+
+        var types = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert with { TypeVocabSize = 3 }), weights);
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(types)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("type_vocab_size");
+        e.Message.Should().Match("*config.json says type_vocab_size = 3, but the weights' token type embeddings has 2 there (shape [2, 16])*fix type_vocab_size*");
+
+        var noLayers = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert),
+            weights.Where(kv => !kv.Key.Contains(".layer.", StringComparison.Ordinal)).ToDictionary());
+        e = FluentActions.Invoking(() => TransformerLoader.Load(noLayers)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("num_hidden_layers");
+        e.Message.Should().Match("*says num_hidden_layers = 2, but the weights hold 0 layer(s)*fix num_hidden_layers*");
+
+        using var scope = NewDisposeScope();
+        var gpt2 = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert),
+            new Dictionary<string, Tensor> { ["transformer.wte.weight"] = zeros(50, 16), ["transformer.h.0.attn.c_attn.weight"] = zeros(16, 48) });
+        e = FluentActions.Invoking(() => TransformerLoader.Load(gpt2)).Should().Throw<ModelLoadException>().Which;
+        e.FilePath.Should().Be(Path.Combine(gpt2, "model.safetensors"));
+        e.Field.Should().Be("bert.embeddings.word_embeddings.weight");
+        e.Message.Should().Match("*holds no word embeddings (bert.embeddings.word_embeddings.weight)*not the checkpoint of a bert classifier*2 tensor(s), e.g. transformer.h.0.attn.c_attn.weight, transformer.wte.weight*save_pretrained*");
+    }
 }
