@@ -192,6 +192,13 @@ public sealed record TransformerConfig
             };
 
             var names = reader.Id2Label();
+            if (names is { Count: 0 })
+            {
+                // It decides num_labels; without this the error would blame a num_labels of 0 the file may not even hold.
+                throw new ModelLoadException(source, "id2label",
+                    $"{source}: \"id2label\" is empty, so the model would have no classes; name each class (\"id2label\": {{ \"0\": \"negative\", \"1\": \"positive\" }}) or remove it to use num_labels.");
+            }
+
             if (names is not null)
             {
                 config = config with { NumLabels = names.Count, Id2Label = names };

@@ -125,6 +125,7 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": \"big\" }", "\"hidden_size\" should be an integer but is \"big\"", "hidden_size")]
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": 10, \"num_attention_heads\": 3 }", "not a multiple", "num_attention_heads")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"2\": \"b\" } }", "every class 0..1", "id2label")]
+    [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 2, \"id2label\": {} }", "\"id2label\" is empty*no classes*remove it to use num_labels", "id2label")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 0, \"b\": 2 } }", "\"label2id\" maps \"b\" to 2, outside the classes 0..1 (num_labels = 2)*remove \"label2id\"", "label2id")]
     [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 3, \"label2id\": { \"x\": 0, \"y\": -1, \"z\": 2 } }", "\"label2id\" maps \"y\" to -1, outside the classes 0..2", "label2id")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 1, \"b\": 1 } }", "\"label2id\" maps \"a\" and \"b\" to the same class 1*Fix the index", "label2id")]
