@@ -307,7 +307,7 @@ public static class TransformerLoader
             }
         }
 
-        CheckpointFit.Compare(own, source).ThrowUnlessFits(file, model.GetName(), fit => Hint(model, fit));
+        CheckpointFit.Compare(own, source).ThrowUnlessFits(file, model.GetName(), fit => Hint(model, fit, source));
 
         try
         {
@@ -329,11 +329,42 @@ public static class TransformerLoader
         || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal)
         || (model is RobertaForSequenceClassification && name.StartsWith("roberta.pooler.", StringComparison.Ordinal));
 
-    private static string Hint(TransformerClassifier model, CheckpointFit fit) =>
-        fit.Mismatched.Count > 0
-            ? "config.json does not describe these weights (check vocab_size, hidden_size, intermediate_size, max_position_embeddings, type_vocab_size and num_labels/id2label against the checkpoint)."
-            : fit.Missing.Any(k => !k.Contains(".embeddings.", StringComparison.Ordinal) && !k.Contains(".encoder.", StringComparison.Ordinal) && !k.Contains(".transformer.", StringComparison.Ordinal))
-              && fit.Missing.Count < model.state_dict().Count
+    private static string Hint(TransformerClassifier model, CheckpointFit fit, IReadOnlyDictionary<string, Tensor> source)
+    {
+        var prefix = model.WordEmbeddingPath.Split('.')[0] + ".";
+        var own = model.state_dict();
+
+        // Names that are the model's own without the base model's prefix: a state dict saved from model.bert, or renamed
+        // by hand (Hugging Face then loads a random head, or refuses the file as corrupted when it holds a classifier too).
+        var unprefixed = fit.Unexpected.Count(n => own.ContainsKey(prefix + n));
+        if (unprefixed > 0 && unprefixed * 2 >= fit.Unexpected.Count)
+        {
+            var example = fit.Unexpected.First(n => own.ContainsKey(prefix + n));
+            return $"{unprefixed} tensor name(s) lack the \"{prefix}\" prefix of the model's own (\"{example}\" for \"{prefix}{example}\"): the file was saved from " +
+                $"the base model (model.{prefix.TrimEnd('.')}, whose names have no prefix and which has no classification head) or renamed by hand; save the " +
+                "fine-tuned classifier itself with save_pretrained(folder, safe_serialization=True).";
+        }
+
+        if (fit.Mismatched.Count > 0 && fit.Mismatched.Select(m => m.Split(':')[0]).All(n => source[n].shape.SequenceEqual(own[n].shape)))
+        {
+            return "integer or boolean tensors stand where floating-point parameters belong: the file was written wrongly; save the model again with " +
+                "save_pretrained(folder, safe_serialization=True) (float32, float16, bfloat16 or float64 weights load).";
+        }
+
+        if (fit.Mismatched.Count > 0)
+        {
+            return "config.json does not describe these weights (check vocab_size, hidden_size, intermediate_size, max_position_embeddings, type_vocab_size and num_labels/id2label against the checkpoint).";
+        }
+
+        if (fit.Missing.Count == 0)
+        {
+            return $"the checkpoint holds tensors {model.GetName()} has no place for (such as a pre-training head, cls.* or vocab_*, saved beside the classifier); " +
+                "this loader is strict, so remove them from the file, or save the classifier alone with save_pretrained(folder, safe_serialization=True).";
+        }
+
+        return fit.Missing.Any(k => !k.Contains(".embeddings.", StringComparison.Ordinal) && !k.Contains(".encoder.", StringComparison.Ordinal) && !k.Contains(".transformer.", StringComparison.Ordinal))
+              && fit.Missing.Count < own.Count
                 ? "the checkpoint lacks the classification head (or the BERT pooler): it may be a base or pre-training checkpoint; fine-tune it with AutoModelForSequenceClassification and save that model."
-                : $"the checkpoint does not match {model.GetName()} (a different architecture or model_type, or names without the \"{model.WordEmbeddingPath.Split('.')[0]}.\" prefix of a base model); save the classifier itself with save_pretrained(folder, safe_serialization=True).";
+                : $"the checkpoint does not match {model.GetName()} (a different architecture or model_type, or names without the \"{prefix}\" prefix of a base model); save the classifier itself with save_pretrained(folder, safe_serialization=True).";
+    }
 }

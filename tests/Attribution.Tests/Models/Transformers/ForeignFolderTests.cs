@@ -65,4 +65,34 @@ public sealed class ForeignFolderTests : IDisposable
         e.Field.Should().Be("bert.embeddings.word_embeddings.weight");
         e.Message.Should().Match("*holds no word embeddings (bert.embeddings.word_embeddings.weight)*not the checkpoint of a bert classifier*2 tensor(s), e.g. transformer.h.0.attn.c_attn.weight, transformer.wte.weight*save_pretrained*");
     }
+
+    /// <summary>
+    /// What a checkpoint that does not fit is told to do depends on why it does not fit (before, names without the
+    /// "bert." prefix were told the classification head was missing, though classifier.* was there; a pre-training
+    /// head saved beside the classifier and an integer tensor were told to check config.json's sizes).
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_that_does_not_fit_is_told_the_fix_for_its_own_problem()
+    {
+        using var model = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 3);
+        using var scope = NewDisposeScope();
+        var weights = model.state_dict();
+        var config = TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert);
+        string Refusal(IReadOnlyDictionary<string, Tensor> w) =>
+            FluentActions.Invoking(() => TransformerLoader.Load(TransformerTestKit.WriteFolder(root, config, w))).Should().Throw<ModelLoadException>().Which.Message;
+
+        var unprefixed = weights.ToDictionary(kv => kv.Key.StartsWith("bert.", StringComparison.Ordinal) ? kv.Key["bert.".Length..] : kv.Key, kv => kv.Value);
+        Refusal(unprefixed).Should().Match("*missing 39 parameter(s)*unexpected 39 tensor(s)*Fix: 39 tensor name(s) lack the \"bert.\" prefix*" +
+            "(\"embeddings.LayerNorm.bias\" for \"bert.embeddings.LayerNorm.bias\")*base model (model.bert*save the fine-tuned classifier itself with save_pretrained*")
+            .And.NotContain("lacks the classification head");
+
+        var withMlmHead = new Dictionary<string, Tensor>(weights) { ["cls.predictions.bias"] = zeros(50), ["cls.predictions.transform.dense.weight"] = zeros(16, 16) };
+        Refusal(withMlmHead).Should().Match("*unexpected 2 tensor(s): cls.predictions.bias, cls.predictions.transform.dense.weight. " +
+            "Fix: the checkpoint holds tensors BertForSequenceClassification has no place for (such as a pre-training head*remove them from the file*");
+
+        var integer = weights.ToDictionary(kv => kv.Key, kv => kv.Key == "classifier.bias" ? kv.Value.to_type(ScalarType.Int32) : kv.Value);
+        Refusal(integer).Should().Match("*classifier.bias: the model expects [3] floating point, the checkpoint has [3] Int32. " +
+            "Fix: integer or boolean tensors stand where floating-point parameters belong*float32, float16, bfloat16 or float64*")
+            .And.NotContain("vocab_size");
+    }
 }
