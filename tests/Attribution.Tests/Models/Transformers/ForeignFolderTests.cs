@@ -95,4 +95,82 @@ public sealed class ForeignFolderTests : IDisposable
             "Fix: integer or boolean tensors stand where floating-point parameters belong*float32, float16, bfloat16 or float64*")
             .And.NotContain("vocab_size");
     }
+
+    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "sometimes", "tedious", "film"];
+
+    /// <summary>
+    /// A one-layer, hidden-8 folder whose config.json is written by hand, in Hugging Face's names, leaving out what
+    /// save_pretrained may leave out (hidden_act when it is "gelu", type_vocab_size, pad_token_id, the dropouts) and
+    /// with a layer_norm_eps far from 1e-12 (0.25, so a builder that ignored it would move the logits by far more than the
+    /// tolerance), id2label written out of order. The expected logits come from TransformerTestKit.ReferenceLogits
+    /// (float64, plain ops) on the same tensors, under a config written here field by field, not parsed. Tolerance 1e-5:
+    /// float32 rounding through one layer of width 8, on logits of order 1.
+    /// </summary>
+    [Theory]
+    [InlineData("bert", null)]
+    [InlineData("bert", "gelu_new")]
+    [InlineData("bert", "gelu_pytorch_tanh")]
+    [InlineData("bert", "relu")]
+    [InlineData("distilbert", null)]
+    [InlineData("distilbert", "gelu_pytorch_tanh")]
+    [InlineData("roberta", "gelu_new")]
+    [InlineData("roberta", null)]
+    public void A_hand_written_one_layer_folder_loads_with_the_logits_of_an_independent_forward_pass(string type, string? act)
+    {
+        var distil = type == "distilbert";
+        var expected = new TransformerConfig
+        {
+            ModelType = type, VocabSize = 12, HiddenSize = 8, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 12,
+            MaxPositionEmbeddings = 18, HiddenAct = act ?? "gelu", TypeVocabSize = distil ? 0 : 2, PadTokenId = type == "roberta" ? 1 : 0,
+
+            // Hugging Face's DistilBERT ignores layer_norm_eps (every LayerNorm has 1e-12).
+            LayerNormEps = distil ? 1e-12 : 0.25, NumLabels = 2,
+        };
+        var activation = act is null ? string.Empty : $"\"{(distil ? "activation" : "hidden_act")}\": \"{act}\", ";
+        var sizes = distil
+            ? "\"dim\": 8, \"n_layers\": 1, \"n_heads\": 2, \"hidden_dim\": 12"
+            : "\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 12";
+        var json = $$"""
+            { "architectures": ["{{(type == "bert" ? "Bert" : distil ? "DistilBert" : "Roberta")}}ForSequenceClassification"], "model_type": "{{type}}",
+              "vocab_size": 12, {{sizes}}, {{activation}}"max_position_embeddings": 18, "layer_norm_eps": 0.25,
+              "id2label": { "1": "positive", "0": "negative" }, "label2id": { "negative": 0, "positive": 1 }, "torch_dtype": "float32" }
+            """;
+        using var original = TransformerTestKit.RandomModel(expected, seed: 17);
+        var dir = TransformerTestKit.WriteFolder(root, json, original.state_dict());
+        using var loaded = TransformerLoader.Load(dir);
+        loaded.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).Should().Equal("negative", "positive");
+
+        using var scope = NewDisposeScope();
+        long[][] sequences = [[2, 5, 6, 7, 8, 3], [2, 9, 10, 3]];
+        var (ids, mask) = TransformerTestKit.Pad(sequences, expected.PadTokenId);
+        var actual = loaded.call(new ModelInput(ids, mask)).data<float>().ToArray();
+        var reference = TransformerTestKit.ReferenceLogits(expected, original.state_dict(), TransformerGoldenTests.ToArray2(ids), TransformerGoldenTests.ToArray2(mask));
+        TransformerTestKit.MaxAbsDiff(actual, reference).Should().BeLessThan(1e-5);
+
+        if (type != "roberta")
+        {
+            // The same folder through ClassifierLoader with a WordPiece vocab.txt: labels in id order, the same logits.
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), Vocabulary);
+            using var classifier = ClassifierLoader.Load(dir);
+            classifier.Labels.Should().Equal("negative", "positive");
+            classifier.MaxLength.Should().Be(18);
+            var prediction = classifier.Predict(["a sometimes tedious film"]).Single();
+            TransformerTestKit.MaxAbsDiff(prediction.Logits.Select(v => (float)v).ToArray(), reference[..2]).Should().BeLessThan(1e-5);
+        }
+    }
+
+    [Fact]
+    public void A_tokenizer_with_more_ids_than_the_embedding_table_is_refused_by_the_classifier_loader()
+    {
+        var config = new TransformerConfig
+        {
+            ModelType = "bert", VocabSize = 7, HiddenSize = 8, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 12, MaxPositionEmbeddings = 18,
+        };
+        using var model = TransformerTestKit.RandomModel(config, seed: 4);
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(config), model.state_dict());
+        File.WriteAllLines(Path.Combine(dir, "vocab.txt"), Vocabulary);
+        var e = FluentActions.Invoking(() => ClassifierLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("vocab_size");
+        e.Message.Should().Match("*tokenizer*has 9 ids but the model's embedding has 7 rows*");
+    }
 }
