@@ -115,7 +115,10 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
         var modelPath = FindModelFile(folder)
             ?? throw new ModelLoadException(folder, null,
-                $"'{folder}' has no model.onnx and no onnx/model.onnx; export the classifier with Hugging Face Optimum " +
+                $"'{folder}' has no model.onnx and no onnx/model.onnx; " +
+                (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "model.safetensors.index.json"))
+                    ? "it holds PyTorch weights (model.safetensors), which ClassifierLoader.Load reads, or export the classifier with Hugging Face Optimum "
+                    : "export the classifier with Hugging Face Optimum ") +
                 "(optimum-cli export onnx --model NAME --task text-classification FOLDER) or torch.onnx.export into FOLDER/model.onnx");
         var config = ReadConfig(folder);
         var tokenizer = TokenizerLoader.FromDirectory(folder);

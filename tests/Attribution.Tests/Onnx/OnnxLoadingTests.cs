@@ -243,6 +243,10 @@ public sealed class OnnxLoadingTests : IDisposable
 
         act.Should().Throw<ModelLoadException>().Where(e => e.FilePath == folder
             && e.Message.Contains("no model.onnx and no onnx/model.onnx", StringComparison.Ordinal));
+
+        // A folder of PyTorch weights is pointed at the loader that reads them.
+        File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), [0]);
+        act.Should().Throw<ModelLoadException>().WithMessage("*no model.onnx and no onnx/model.onnx; it holds PyTorch weights (model.safetensors), which ClassifierLoader.Load reads*");
     }
 
     [Fact]

@@ -188,6 +188,16 @@ public static class TransformerLoader
                 "then load the folder again.");
         }
 
+        // An Optimum export: the graph runs in ONNX Runtime (package Attribution.Onnx), not in this loader.
+        var onnx = new[] { "model.onnx", Path.Combine("onnx", "model.onnx") }.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
+        if (onnx is not null)
+        {
+            throw new ModelLoadException(Path.Combine(directory, "model.safetensors"), null,
+                $"{directory} holds an ONNX export ({Path.GetRelativePath(directory, onnx)}) and no model.safetensors: load it with OnnxTextClassifier.Load " +
+                "(the ONNX Runtime package of this library; perturbation methods), or put the PyTorch model's model.safetensors (save_pretrained(folder, " +
+                "safe_serialization=True)) beside config.json for the gradient methods.");
+        }
+
         var other = new[] { "tf_model.h5", "flax_model.msgpack" }.Select(n => Path.Combine(directory, n)).FirstOrDefault(File.Exists);
         throw new ModelLoadException(Path.Combine(directory, "model.safetensors"), null, other is not null
             ? $"{directory} holds {Path.GetFileName(other)} (TensorFlow/Flax weights) but no model.safetensors; convert it with transformers " +
@@ -358,7 +368,7 @@ public static class TransformerLoader
 
         if (fit.Missing.Count == 0)
         {
-            return $"the checkpoint holds tensors {model.GetName()} has no place for (such as a pre-training head, cls.* or vocab_*, saved beside the classifier); " +
+            return $"the checkpoint holds tensors {model.GetName()} has no place for (such as a pre-training head, cls.*, lm_head.* or vocab_*, saved beside the classifier); " +
                 "this loader is strict, so remove them from the file, or save the classifier alone with save_pretrained(folder, safe_serialization=True).";
         }
 

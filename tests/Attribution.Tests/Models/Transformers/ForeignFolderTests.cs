@@ -173,4 +173,21 @@ public sealed class ForeignFolderTests : IDisposable
         e.Field.Should().Be("vocab_size");
         e.Message.Should().Match("*tokenizer*has 9 ids but the model's embedding has 7 rows*");
     }
+
+    /// <summary>
+    /// A Hugging Face Optimum export (model.onnx or onnx/model.onnx, no model.safetensors) is pointed at the ONNX loader;
+    /// before, it was told to save the model with save_pretrained or download model.safetensors.
+    /// </summary>
+    [Theory]
+    [InlineData("model.onnx")]
+    [InlineData("onnx/model.onnx")]
+    public void An_onnx_export_without_safetensors_is_pointed_at_the_onnx_loader(string graph)
+    {
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert), null);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, graph))!);
+        File.WriteAllBytes(Path.Combine(dir, graph), [8, 7]);
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.FilePath.Should().Be(Path.Combine(dir, "model.safetensors"));
+        e.Message.Should().Contain($"holds an ONNX export ({graph}) and no model.safetensors: load it with OnnxTextClassifier.Load (the ONNX Runtime package of this library");
+    }
 }
