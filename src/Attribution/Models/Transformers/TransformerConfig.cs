@@ -25,7 +25,7 @@ public sealed record TransformerConfig
     /// <summary><c>model_type</c>: "bert", "distilbert" or "roberta".</summary>
     public required string ModelType { get; init; }
 
-    /// <summary><c>vocab_size</c>: rows of the word-embedding table.</summary>
+    /// <summary><c>vocab_size</c>: rows of the word-embedding table (read from a file without it: 50265 for RoBERTa, 30522 otherwise).</summary>
     public int VocabSize { get; init; } = 30522;
 
     /// <summary><c>hidden_size</c> (DistilBERT: <c>dim</c>).</summary>
@@ -172,7 +172,8 @@ public sealed record TransformerConfig
             var config = new TransformerConfig
             {
                 ModelType = modelType,
-                VocabSize = reader.Int("vocab_size") ?? defaults.VocabSize,
+                // transformers' RobertaConfig defaults to RoBERTa's own vocabulary (50265), not BERT's.
+                VocabSize = reader.Int("vocab_size") ?? (modelType == "roberta" ? 50265 : defaults.VocabSize),
                 HiddenSize = (distil ? reader.Int("dim") ?? reader.Int("hidden_size") : reader.Int("hidden_size")) ?? defaults.HiddenSize,
                 NumHiddenLayers = (distil ? reader.Int("n_layers") ?? reader.Int("num_hidden_layers") : reader.Int("num_hidden_layers")) ?? (distil ? 6 : defaults.NumHiddenLayers),
                 NumAttentionHeads = (distil ? reader.Int("n_heads") ?? reader.Int("num_attention_heads") : reader.Int("num_attention_heads")) ?? defaults.NumAttentionHeads,

@@ -164,6 +164,8 @@ public sealed class TransformerLoaderTests : IDisposable
         roberta.NumLabels.Should().Be(2, "id2label decides, as in Hugging Face");
         roberta.Label2Id["pos"].Should().Be(1);
         roberta.MaxSequenceLength.Should().Be(510);
+        TransformerConfig.Parse("""{ "model_type": "roberta" }""").VocabSize.Should().Be(50265, "transformers' RobertaConfig(vocab_size=50265, …)");
+        TransformerConfig.Parse("""{ "model_type": "distilbert" }""").VocabSize.Should().Be(30522, "DistilBertConfig(vocab_size=30522, …)");
 
         // Hub configs often customise one map and leave the other at the LABEL_i defaults: names may disagree.
         var relabelled = TransformerConfig.Parse("""
