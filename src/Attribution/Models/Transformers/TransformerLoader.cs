@@ -182,7 +182,7 @@ public static class TransformerLoader
         if (pickle is not null)
         {
             throw new ModelLoadException(pickle, null,
-                $"{pickle} is a PyTorch pickle and {directory} has no model.safetensors. Pickles can run arbitrary code when " +
+                $"{pickle} {(pickle.EndsWith(".json", StringComparison.Ordinal) ? "indexes sharded PyTorch pickles" : "is a PyTorch pickle")} and {directory} has no model.safetensors. Pickles can run arbitrary code when " +
                 "loaded, so this library never reads them. Convert the checkpoint once, in Python with transformers installed:\n" +
                 $"  python -c \"from transformers import AutoModelForSequenceClassification as M; M.from_pretrained(r'{directory}').save_pretrained(r'{directory}', safe_serialization=True)\"\n" +
                 "then load the folder again.");

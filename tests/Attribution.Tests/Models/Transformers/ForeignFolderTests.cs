@@ -190,4 +190,17 @@ public sealed class ForeignFolderTests : IDisposable
         e.FilePath.Should().Be(Path.Combine(dir, "model.safetensors"));
         e.Message.Should().Contain($"holds an ONNX export ({graph}) and no model.safetensors: load it with OnnxTextClassifier.Load (the ONNX Runtime package of this library");
     }
+
+    /// <summary>A folder of sharded pickles (pytorch_model.bin.index.json) is refused as such, with the conversion command (before: the JSON index was called "a PyTorch pickle").</summary>
+    [Fact]
+    public void Sharded_pickles_are_refused_naming_the_index_and_the_conversion()
+    {
+        var dir = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert), null);
+        var index = Path.Combine(dir, "pytorch_model.bin.index.json");
+        File.WriteAllText(index, """{ "weight_map": { "classifier.weight": "pytorch_model-00001-of-00001.bin" } }""");
+        var e = FluentActions.Invoking(() => TransformerLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.FilePath.Should().Be(index);
+        e.Message.Should().StartWith($"{index} indexes sharded PyTorch pickles and {dir} has no model.safetensors")
+            .And.Contain("never reads them").And.Contain("save_pretrained(r'" + dir + "', safe_serialization=True)");
+    }
 }
