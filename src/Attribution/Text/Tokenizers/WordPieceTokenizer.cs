@@ -61,7 +61,10 @@ internal sealed class WordPieceTokenizer : TokenizerBase
         }
 
         _initial = initial.GetAlternateLookup<ReadOnlySpan<char>>();
-        _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        // Hugging Face looks a continuation up as prefix + piece; with an empty prefix that is the piece itself, so
+        // every entry continues a word.
+        _continuation = (_prefix.Length == 0 ? initial : continuation).GetAlternateLookup<ReadOnlySpan<char>>();
 
         var normalizedTokens = addedTokens.Where(a => a.Normalized)
             .Select(a => a with { Content = Normalized(a.Content, 0, a.Content.Length).Text })
