@@ -10,6 +10,9 @@ internal sealed record TokenizerConfig
     /// <summary>Whether a <c>tokenizer_config.json</c> was read (false for <see cref="Empty"/>).</summary>
     public bool IsPresent { get; init; }
 
+    /// <summary>The file read, or null for <see cref="Empty"/>.</summary>
+    public string? Path { get; init; }
+
     /// <summary><c>tokenizer_class</c>, e.g. <c>BertTokenizer</c> or <c>PreTrainedTokenizerFast</c>.</summary>
     public string? TokenizerClass { get; init; }
 
@@ -25,6 +28,12 @@ internal sealed record TokenizerConfig
     public bool? TrimOffsets { get; init; }
 
     public int? ModelMaxLength { get; init; }
+
+    /// <summary>
+    /// <c>truncation_side</c> (<c>"right"</c> or <c>"left"</c>), which transformers uses whenever it truncates; it takes
+    /// precedence over tokenizer.json's <c>truncation.direction</c>.
+    /// </summary>
+    public string? TruncationSide { get; init; }
 
     public string? ClsToken { get; init; }
 
@@ -83,6 +92,7 @@ internal sealed record TokenizerConfig
         return new TokenizerConfig
         {
             IsPresent = true,
+            Path = path,
             TokenizerClass = Json.OptionalString(root, "tokenizer_class", where),
             DoLowerCase = Json.OptionalBool(root, "do_lower_case", where),
             StripAccents = Json.OptionalBool(root, "strip_accents", where),
@@ -90,6 +100,7 @@ internal sealed record TokenizerConfig
             AddPrefixSpace = Json.OptionalBool(root, "add_prefix_space", where),
             TrimOffsets = Json.OptionalBool(root, "trim_offsets", where),
             ModelMaxLength = ReadModelMaxLength(root, where),
+            TruncationSide = ReadTruncationSide(root, where),
             ClsToken = TokenName(root, "cls_token", where),
             SepToken = TokenName(root, "sep_token", where),
             BosToken = TokenName(root, "bos_token", where),
@@ -120,6 +131,38 @@ internal sealed record TokenizerConfig
 
         var limit = value.GetDouble();
         return limit is >= 1 and <= 1_000_000_000 ? (int)limit : null;
+    }
+
+    /// <summary>
+    /// Refuses a tokenizer that truncates on the left (<paramref name="fileDirection"/> is tokenizer.json's
+    /// <c>truncation.direction</c>, overridden by <see cref="TruncationSide"/> as transformers'
+    /// <c>PreTrainedTokenizerFast</c> does): this library's models and methods truncate on the right, so such a tokenizer
+    /// would keep different tokens of a long text than Hugging Face does.
+    /// </summary>
+    public void RefuseLeftTruncation(string? fileDirection, string file, string fileField)
+    {
+        var (written, source, field) = TruncationSide is { } fromConfig
+            ? (fromConfig, Path!, "\"truncation_side\"")
+            : (fileDirection, file, fileField);
+        if (string.Equals(written, "left", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new TokenizerException(
+                source,
+                $"{field} is \"{written}\": this tokenizer truncates long texts on the left, but the models and methods here always keep " +
+                $"the beginning of a text (right truncation), so they would see other tokens than Hugging Face does. Set {field} to " +
+                "\"right\" or remove it; to keep the end of a text, call ITokenizer.Encode with TruncationSide.Left yourself.");
+        }
+    }
+
+    private static string? ReadTruncationSide(JsonElement root, Json.Location where)
+    {
+        var side = Json.OptionalString(root, "truncation_side", where);
+        if (side is not (null or "right" or "left"))
+        {
+            throw new TokenizerException(where.File, $"{where.Child("truncation_side")} is \"{side}\"; it should be \"right\" or \"left\".");
+        }
+
+        return side;
     }
 
     /// <summary>A special token given either as a string or as an AddedToken object with a <c>content</c>.</summary>

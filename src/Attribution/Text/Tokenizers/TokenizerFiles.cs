@@ -25,8 +25,11 @@ internal static class TokenizerFiles
             ?? throw new TokenizerException(path, $"{modelAt.Child("type")} is missing. {SaveAdvice}");
         var vocabulary = Json.Vocabulary(Json.Required(model, "vocab", modelAt), modelAt.Child("vocab"));
         var added = ReadAddedTokens(root, top);
+        var truncation = Json.Optional(root, "truncation");
         var maxLength = config.ModelMaxLength
-            ?? (Json.Optional(root, "truncation") is { } truncation ? Json.OptionalInt(truncation, "max_length", top.Child("truncation")) : null);
+            ?? (truncation is { } limits ? Json.OptionalInt(limits, "max_length", top.Child("truncation")) : null);
+        config.RefuseLeftTruncation(
+            truncation is { } t ? Json.OptionalString(t, "direction", top.Child("truncation")) : null, path, top.Child("truncation").Child("direction").ToString());
 
         return type switch
         {
@@ -39,6 +42,7 @@ internal static class TokenizerFiles
     public static ITokenizer LoadWordPieceVocab(string vocabPath, string? configPath)
     {
         var config = TokenizerConfig.Read(configPath);
+        config.RefuseLeftTruncation(null, vocabPath, string.Empty);
         var lines = Json.ReadText(vocabPath).Split(["\r\n", "\n", "\r"], StringSplitOptions.None);
 
         // The file's final newline ends the last token rather than starting an empty one.
@@ -107,6 +111,7 @@ internal static class TokenizerFiles
     public static ITokenizer LoadBpeFiles(string vocabPath, string mergesPath, string? configPath)
     {
         var config = TokenizerConfig.Read(configPath);
+        config.RefuseLeftTruncation(null, vocabPath, string.Empty);
         Dictionary<string, int> vocabulary;
         using (var document = Json.Read(vocabPath))
         {
