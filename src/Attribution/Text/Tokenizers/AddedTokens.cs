@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Attribution.Text.Tokenizers;
 
 /// <summary>
@@ -118,5 +120,16 @@ internal sealed class AddedTokenMatcher
     private static bool EndsWithWordChar(ReadOnlySpan<char> text) =>
         System.Text.Rune.DecodeLastFromUtf16(text, out var rune, out _) == System.Buffers.OperationStatus.Done && IsWordChar(rune);
 
-    private static bool IsWordChar(System.Text.Rune rune) => System.Text.Rune.IsLetterOrDigit(rune) || rune.Value == '_';
+    /// <summary>
+    /// A character of Hugging Face's <c>\w</c> (Rust regex, Unicode): Alphabetic, marks, decimal digits, connector
+    /// punctuation and the joiners. Alphabetic is the letters, letter numbers and Other_Alphabetic, which is marks but
+    /// for the circled and squared Latin letters listed here.
+    /// </summary>
+    private static bool IsWordChar(System.Text.Rune rune) =>
+        System.Text.Rune.GetUnicodeCategory(rune) is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter
+            or UnicodeCategory.TitlecaseLetter or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter
+            or UnicodeCategory.LetterNumber or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+            or UnicodeCategory.EnclosingMark or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation
+        || rune.Value is 0x200C or 0x200D or (>= 0x24B6 and <= 0x24E9) or (>= 0x1F130 and <= 0x1F149)
+            or (>= 0x1F150 and <= 0x1F169) or (>= 0x1F170 and <= 0x1F189);
 }
