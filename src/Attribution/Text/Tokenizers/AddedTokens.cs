@@ -52,6 +52,14 @@ internal sealed class AddedTokenMatcher
             }
 
             var end = pos + match.Content.Length;
+            if (match.SingleWord && (EndsWithWordChar(text.AsSpan(0, pos)) || StartsWithWordChar(text.AsSpan(end))))
+            {
+                // Hugging Face's leftmost-longest search drops a refused match whole and goes on after it: neither a
+                // shorter token at the same place nor one starting inside it is tried.
+                pos = end;
+                continue;
+            }
+
             var cutStart = pos;
             if (match.LStrip)
             {
@@ -97,18 +105,10 @@ internal sealed class AddedTokenMatcher
         var rest = text.AsSpan(pos);
         foreach (var candidate in candidates)
         {
-            if (!rest.StartsWith(candidate.Content, StringComparison.Ordinal))
+            if (rest.StartsWith(candidate.Content, StringComparison.Ordinal))
             {
-                continue;
+                return candidate;
             }
-
-            var end = pos + candidate.Content.Length;
-            if (candidate.SingleWord && (EndsWithWordChar(text.AsSpan(0, pos)) || StartsWithWordChar(text.AsSpan(end))))
-            {
-                continue;
-            }
-
-            return candidate;
         }
 
         return null;

@@ -14,15 +14,17 @@ public class AddedTokenSingleWordTests
     // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 <mask>=4 ,=5 -=6 <=7 mask=8 >=9 ◌=10 a=11 _=12 ⅻ=13
     private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "<mask>", ",", "-", "<", "mask", ">", "\u25CC", "a", "_", "\u217B"];
 
-    private static ITokenizer Load(TempDirectory dir)
+    private static ITokenizer Load(TempDirectory dir, string[]? vocabulary = null, params (string Content, int Id, bool SingleWord)[] added)
     {
+        added = added.Length == 0 ? [("<mask>", 4, true)] : added;
+        vocabulary ??= Vocabulary;
         dir.Write("tokenizer.json", JsonSerializer.Serialize(new
         {
-            added_tokens = new[] { new { id = 4, content = "<mask>", single_word = true, lstrip = false, rstrip = false, normalized = false, special = true } },
+            added_tokens = added.Select(a => new { id = a.Id, content = a.Content, single_word = a.SingleWord, lstrip = false, rstrip = false, normalized = false, special = true }),
             normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
             pre_tokenizer = new { type = "BertPreTokenizer" },
             post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-            model = new { type = "WordPiece", unk_token = "[UNK]", vocab = Vocabulary.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i) },
+            model = new { type = "WordPiece", unk_token = "[UNK]", vocab = vocabulary.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i) },
         }));
         return TokenizerLoader.FromDirectory(dir.Path);
     }
@@ -67,5 +69,23 @@ public class AddedTokenSingleWordTests
         var tokenizer = Load(dir);
 
         tokenizer.Encode(text).Ids.Should().Contain(4);
+    }
+
+    [Theory]
+    [InlineData("abx", new long[] { 2, 4, 3 })]
+    [InlineData("abcd", new long[] { 2, 5, 3 })]
+    [InlineData("ab x", new long[] { 2, 8, 6, 3 })]
+    [InlineData("abc", new long[] { 2, 9, 3 })]
+    public void A_refused_match_is_skipped_whole_not_replaced_by_a_shorter_or_later_token(string text, long[] ids)
+    {
+        // Added: ab (single word) = 8, abc (single word) = 9, a = 10, bcd = 11. Hugging Face's leftmost-longest
+        // search: "abx" finds "ab" at 0 (longest there), refused (x follows), goes on at 2, so "a" is never tried and
+        // the whole text is the plain word "abx"; "abcd" finds "abc", refused (d follows), goes on at 3, so "bcd"
+        // (starting inside it) is never found; "ab x" and "abc" are single words and match.
+        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "abx", "abcd", "x", "bc"];
+        using var dir = new TempDirectory();
+        var tokenizer = Load(dir, vocabulary, ("ab", 8, true), ("abc", 9, true), ("a", 10, false), ("bcd", 11, false));
+
+        tokenizer.Encode(text).Ids.Should().Equal(ids);
     }
 }
