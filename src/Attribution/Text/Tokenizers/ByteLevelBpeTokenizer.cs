@@ -9,7 +9,8 @@ namespace Attribution.Text.Tokenizers;
 /// <param name="TrimOffsets">Make offsets exclude the spaces a token carries (RoBERTa's default).</param>
 /// <param name="UseRegex">Split with the GPT-2 pattern (otherwise the whole text is one word).</param>
 /// <param name="IgnoreMerges">Take a word that is a vocabulary entry whole, without merging.</param>
-internal sealed record ByteLevelOptions(bool AddPrefixSpace, bool TrimOffsets, bool UseRegex = true, bool IgnoreMerges = false);
+/// <param name="FuseUnknown">Make consecutive bytes the vocabulary lacks one unknown token (Hugging Face's <c>fuse_unk</c>).</param>
+internal sealed record ByteLevelOptions(bool AddPrefixSpace, bool TrimOffsets, bool UseRegex = true, bool IgnoreMerges = false, bool FuseUnknown = false);
 
 /// <summary>
 /// GPT-2/RoBERTa byte-level BPE: GPT-2 pre-tokenization, UTF-8 bytes written in the GPT-2 alphabet, then merges
@@ -180,13 +181,24 @@ internal sealed class ByteLevelBpeTokenizer : TokenizerBase
         var starts = new int[word.Length];
         var ends = new int[word.Length];
         var count = 0;
+        var previousUnknown = false;
         for (var k = 0; k < word.Length; k++)
         {
             var id = _charIds[word[k]];
-            if (id < 0 && _unkId is int unk)
+            var unknown = id < 0;
+            if (unknown && _unkId is int unk)
             {
+                if (_options.FuseUnknown && previousUnknown)
+                {
+                    // The unknown token before grows over this byte too.
+                    ends[count - 1] = k + 1;
+                    continue;
+                }
+
                 id = unk;
             }
+
+            previousUnknown = unknown && id >= 0;
 
             // Without an unknown token, Hugging Face drops a byte the vocabulary lacks; so do we.
             if (id >= 0)

@@ -310,7 +310,8 @@ internal static class TokenizerFiles
             AddPrefixSpace: Json.Bool(pre!.Value, "add_prefix_space", true, preAt),
             TrimOffsets: trimOffsets ?? false,
             UseRegex: Json.Bool(pre.Value, "use_regex", true, preAt),
-            IgnoreMerges: Json.Bool(model, "ignore_merges", false, modelAt));
+            IgnoreMerges: Json.Bool(model, "ignore_merges", false, modelAt),
+            FuseUnknown: Json.Bool(model, "fuse_unk", false, modelAt));
         return new ByteLevelBpeTokenizer(vocabulary, merges, added, postProcessor, ids, maxLength, unkId, ConfigByteLevel(options, trimOffsets is not null, config), path);
     }
 
