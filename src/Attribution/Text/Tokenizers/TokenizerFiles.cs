@@ -312,7 +312,10 @@ internal static class TokenizerFiles
             UseRegex: Json.Bool(pre.Value, "use_regex", true, preAt),
             IgnoreMerges: Json.Bool(model, "ignore_merges", false, modelAt),
             FuseUnknown: Json.Bool(model, "fuse_unk", false, modelAt));
-        return new ByteLevelBpeTokenizer(vocabulary, merges, added, postProcessor, ids, maxLength, unkId, ConfigByteLevel(options, trimOffsets is not null, config), path);
+        // transformers replaces trim_offsets only where the post-processor's own state has the field: a RobertaProcessing
+        // (a ByteLevel processor alone adds no special tokens and is refused); a Sequence has none at its top level.
+        var processorTrims = Json.OptionalString(root.GetProperty("post_processor"), "type", top.Child("post_processor")) == "RobertaProcessing";
+        return new ByteLevelBpeTokenizer(vocabulary, merges, added, postProcessor, ids, maxLength, unkId, ConfigByteLevel(options, processorTrims, config), path);
     }
 
     /// <summary>
@@ -320,7 +323,8 @@ internal static class TokenizerFiles
     /// (<c>RobertaTokenizerFast.__init__</c>; <c>GPT2TokenizerFast</c> only for the pre-tokenizer). With a
     /// tokenizer_config.json, the arguments <c>add_prefix_space</c> (default false) and <c>trim_offsets</c> (default
     /// true) replace the ByteLevel pre-tokenizer's <c>add_prefix_space</c> and the post-processor's <c>trim_offsets</c>
-    /// (a RobertaProcessing or ByteLevel processor always has one; other processors have none, and keep the file's).
+    /// (a RobertaProcessing always has one; other processors, a Sequence holding a ByteLevel included, have none at
+    /// their top level, and keep the file's).
     /// So a config silent on <c>add_prefix_space</c> adds no space before the first word, even where tokenizer.json
     /// says it does. A config naming <c>PreTrainedTokenizerFast</c>, or none at all, leaves the file's settings.
     /// </summary>

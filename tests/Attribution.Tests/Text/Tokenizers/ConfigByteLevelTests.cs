@@ -80,4 +80,32 @@ public sealed class ConfigByteLevelTests
         encoding.Ids.Should().Equal(0, 20920, 232, 2);
         encoding.Offsets[2].Should().Be((6, 11), "the file's processor trims the space off 'Ġworld'");
     }
+
+    /// <summary>
+    /// A Sequence post-processor has no <c>trim_offsets</c> of its own at the top level, so
+    /// <c>RobertaTokenizerFast.__init__</c> (<c>state.get("trim_offsets", trim_offsets) != trim_offsets</c> is false)
+    /// leaves its inner ByteLevel processor as the file has it: here not trimming, so "Ġworld" spans its space, (5, 11).
+    /// </summary>
+    [SkippableFact]
+    public void A_sequence_post_processor_keeps_the_files_offset_trimming_under_a_roberta_config()
+    {
+        var json = JsonNode.Parse(File.ReadAllText(SharedData.Require("tokenizers/roberta-base/tokenizer.json")))!;
+        json["post_processor"] = JsonNode.Parse("""
+            {"type": "Sequence", "processors": [
+                {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": true},
+                {"type": "TemplateProcessing",
+                 "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                 "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                          {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                 "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]}, "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}
+            """);
+        using var dir = new TempDirectory();
+        dir.Write("tokenizer.json", json.ToJsonString());
+        dir.Write("tokenizer_config.json", """{"tokenizer_class": "RobertaTokenizer"}""");
+
+        var encoding = TokenizerLoader.FromDirectory(dir.Path).Encode("Hello world");
+
+        encoding.Ids.Should().Equal(0, 31414, 232, 2);
+        encoding.Offsets[2].Should().Be((5, 11));
+    }
 }
