@@ -459,6 +459,12 @@ internal static class TokenizerFiles
                         continue;
                     }
 
+                    if (template is not null)
+                    {
+                        // Hugging Face would run both, adding the special tokens twice.
+                        throw new TokenizerException(at.File, $"{innerAt} is a second processor that adds special tokens; a Sequence with more than one is not implemented. Keep one TemplateProcessing, BertProcessing or RobertaProcessing.");
+                    }
+
                     template = ReadProcessor(inner, innerAt);
                 }
 

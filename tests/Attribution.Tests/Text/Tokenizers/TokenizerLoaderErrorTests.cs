@@ -57,6 +57,7 @@ public class TokenizerLoaderErrorTests
     [InlineData("""{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b c"]}, "pre_tokenizer": {"type": "ByteLevel"}}""", "*\"model.merges[0]\"*")]
     [InlineData("""{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "pre_tokenizer": {"type": "Whitespace"}}""", "*\"Whitespace\"*BertPreTokenizer*")]
     [InlineData("""{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "pre_tokenizer": {"type": "BertPreTokenizer"}}""", "*post_processor*missing*")]
+    [InlineData("""{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}}, "pre_tokenizer": {"type": "BertPreTokenizer"}, "post_processor": {"type": "Sequence", "processors": [{"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]}, {"type": "ByteLevel"}, {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]}]}}""", "*\"post_processor.processors[2]\" is a second processor that adds special tokens*")]
     public void Structural_problems_in_tokenizer_json_name_the_entry(string json, string pattern)
     {
         using var dir = new TempDirectory();
