@@ -562,7 +562,7 @@ internal static class TokenizerFiles
         var a = single.FindIndex(i => i.Sequence == 0);
         var before = single.Take(Math.Max(a, 0)).LastOrDefault(i => i.Sequence < 0);
         var after = a < 0 ? null : single.Skip(a + 1).FirstOrDefault(i => i.Sequence < 0);
-        if (a < 0 || before is null || after is null || single.Any(i => i.Sequence == 1) || pair.Count(i => i.Sequence >= 0) != 2)
+        if (a < 0 || before is null || after is null || single.Any(i => i.Sequence == 1) || pair.Count(i => i.Sequence == 0) != 1 || pair.Count(i => i.Sequence == 1) != 1)
         {
             throw new TokenizerException(at.File, $"{at} should wrap input A in a special token on each side (like [CLS] $A [SEP]) and the pair template should hold A and B once each; only such templates are implemented.");
         }
