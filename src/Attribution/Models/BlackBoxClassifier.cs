@@ -47,7 +47,7 @@ public sealed class BlackBoxClassifier : ITextPredictor
     /// <summary>
     /// How far a row's sum may be from 1: a softmax in float32 is within about 1e-6, and probabilities rounded to two
     /// decimals within 0.005 per class (up to four classes within 0.02); unnormalized scores or a sigmoid per label are
-    /// off by far more.
+    /// off by far more. The JSON format accepts the same (a black box's LIME result carries its probabilities).
     /// </summary>
-    private const double SumTolerance = 0.02;
+    internal const double SumTolerance = 0.02;
 }

@@ -273,13 +273,15 @@ public class ExplanationJsonTests
     [Fact]
     public void Round_trip_keeps_every_field_exactly()
     {
-        var results = new[] { Rich(), SalienceSamples.Make("the movie was great", delta: null) };
+        // One model of three classes: both results have three logits, and their target labels are the labels' names
+        // (the second result had two logits and "positive" for "pos", which the writer now refuses).
+        var results = new[] { Rich(), SalienceSamples.Make("the movie was great", delta: null, logits: [-1.25, 2.5, 0.5]) };
         var json = ExplanationJson.Serialize(new ExplanationDocument
         {
             Model = "sst2-bert-tiny",
             Method = "integrated-gradients",
             Settings = results[1].Settings,
-            Labels = ["neg", "pos", "ünïcode ⚑"],
+            Labels = ["negative", "positive", "ünïcode ⚑"],
             Results = results,
         });
         var back = ExplanationJson.Parse(json);
@@ -287,7 +289,7 @@ public class ExplanationJsonTests
         back.Version.Should().Be(1);
         back.Model.Should().Be("sst2-bert-tiny");
         back.Method.Should().Be("integrated-gradients");
-        back.Labels.Should().Equal("neg", "pos", "ünïcode ⚑");
+        back.Labels.Should().Equal("negative", "positive", "ünïcode ⚑");
         back.Settings.Should().Equal(results[1].Settings);
         back.Results.Should().HaveCount(2);
         for (var i = 0; i < results.Length; i++)
@@ -469,11 +471,11 @@ public class ExplanationJsonTests
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[1], e.Words[0]] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[1]: the word 'good' at [0, 4] of segment 0 comes after 'film' at [5, 9]*");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1], e.Words[1]] }))
-            .Should().Throw<ArgumentException>().WithMessage("results[0].words[2]: the word 'film' at [5, 9] of segment 0 comes after 'film' at [5, 9]*each once");
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[2]: the word 'film' at [5, 9] of segment 0 comes after 'film' at [5, 9]*each once (Parameter 'document')");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 1] }, e.Words[1]] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 1 follows token 1: a word lists each of its tokens once*");
         FluentActions.Invoking(() => Write(e with { IsSpecial = [true, true, false, true] }))
-            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 1 is a special token, which belongs to no word");
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 1 is a special token, which belongs to no word (Parameter 'document')");
 
         // A pair's second text comes after the first: its words start again at 0.
         var pair = SalienceLayer.AggregateWords(SalienceSamples.Hand("aa bb", ["[CLS]", "aa", "bb", "[SEP]", "cc", "[SEP]"], [101, 7, 8, 102, 9, 102],
@@ -500,9 +502,9 @@ public class ExplanationJsonTests
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { TokenIndices = [1, 2] }, e.Words[1]] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].token_indices: token 2's offsets [5, 9] lie outside the word's [0, 4] ('good')*");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [2, 3] }] }))
-            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices: token 3 has no offsets (a special token), so it lies in no word");
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices: token 3 has no offsets (a special token), so it lies in no word (Parameter 'document')");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0], e.Words[1] with { TokenIndices = [] }] }))
-            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices is empty: a word covers at least one token; leave out a word that has none");
+            .Should().Throw<ArgumentException>().WithMessage("results[0].words[1].token_indices is empty: a word covers at least one token; leave out a word that has none (Parameter 'document')");
         FluentActions.Invoking(() => Write(e with { Words = [e.Words[0] with { Segment = 1 }] }))
             .Should().Throw<ArgumentException>().WithMessage("results[0].words[0].segment is 1: 0 (the text) or, for a pair, 1 (text_pair)*");
         FluentActions.Invoking(() => Write(e with { Offsets = [null, (0, 4), (5, 12), null] }))
@@ -703,7 +705,7 @@ public class ExplanationJsonTests
         var unsegmented = () => ExplanationJson.Parse(node.ToJsonString());
         unsegmented.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].words[2].token_indices[0]: token 4 (offsets [0, 2]) is in segment 0, but the word is in segment 1");
         var writeUnsegmented = () => ExplanationJson.Serialize(ExplanationDocument.For([pair with { Segments = [null, 0, 0, null, null, null] }]));
-        writeUnsegmented.Should().Throw<ArgumentException>().WithMessage("results[0].words[2].token_indices: token 4 (offsets [0, 2]) is in segment 0, but the word is in segment 1");
+        writeUnsegmented.Should().Throw<ArgumentException>().WithMessage("results[0].words[2].token_indices: token 4 (offsets [0, 2]) is in segment 0, but the word is in segment 1 (Parameter 'document')");
     }
 
     [Theory]

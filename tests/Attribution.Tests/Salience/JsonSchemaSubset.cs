@@ -5,7 +5,7 @@ namespace Attribution.Tests.Salience;
 
 /// <summary>
 /// A validator for the subset of JSON Schema (draft 2020-12) that docs/json-schema.json uses: type, required,
-/// properties, additionalProperties, items, minItems, maxItems, minimum, enum, const, oneOf, anyOf, not, and $ref to
+/// properties, additionalProperties, items, minItems, maxItems, minimum, maximum, enum, const, oneOf, anyOf, not, and $ref to
 /// "#/$defs/...". Annotations ($schema, $id, title, description) are ignored; any other keyword is an error, so the
 /// schema cannot silently rely on something this validator does not check.
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class JsonSchemaSubset
 
     private static readonly HashSet<string> Keywords =
     [
-        "type", "required", "properties", "additionalProperties", "items", "minItems", "maxItems", "minimum", "enum",
+        "type", "required", "properties", "additionalProperties", "items", "minItems", "maxItems", "minimum", "maximum", "enum",
         "const", "oneOf", "anyOf", "not", "$ref",
     ];
 
@@ -85,6 +85,11 @@ internal sealed class JsonSchemaSubset
         if (schema.TryGetProperty("minimum", out var minimum) && instance.ValueKind == JsonValueKind.Number && instance.GetDouble() < minimum.GetDouble())
         {
             errors.Add($"{path}: {instance.GetRawText()} is less than {minimum.GetRawText()}");
+        }
+
+        if (schema.TryGetProperty("maximum", out var maximum) && instance.ValueKind == JsonValueKind.Number && instance.GetDouble() > maximum.GetDouble())
+        {
+            errors.Add($"{path}: {instance.GetRawText()} is greater than {maximum.GetRawText()}");
         }
 
         if (instance.ValueKind == JsonValueKind.Object)

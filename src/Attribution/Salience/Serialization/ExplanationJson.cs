@@ -56,8 +56,12 @@ public static class ExplanationJson
     /// <param name="labels">The model's class names, when known.</param>
     public static void Write(
         Stream stream, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
-        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null) =>
-        Write(stream, new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels });
+        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var document = new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels };
+        stream.Write(ToUtf8(document, indented: true, fromParts: true));
+    }
 
     /// <summary>Writes a single-method document (or, with <paramref name="method"/> = <c>compare</c>, a comparison document).</summary>
     /// <param name="writer">Receives the JSON text (nothing is written when the document is invalid).</param>
@@ -68,16 +72,23 @@ public static class ExplanationJson
     /// <param name="labels">The model's class names, when known.</param>
     public static void Write(
         TextWriter writer, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
-        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null) =>
-        Write(writer, new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels });
+        IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var document = new ExplanationDocument { Model = model, Method = method, Settings = settings, Results = results, Labels = labels };
+        writer.Write(Encoding.UTF8.GetString(ToUtf8(document, indented: true, fromParts: true)));
+    }
 
     /// <summary>Writes a document as UTF-8 JSON (without a byte-order mark).</summary>
     /// <param name="stream">Receives the JSON (nothing is written when the document is invalid).</param>
     /// <param name="document">The document.</param>
     /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
     /// <exception cref="ArgumentException">The document cannot be written: a non-finite number, a result from another
-    /// model or (outside a comparison document) another method, duplicate setting keys, inconsistent lengths, or text
-    /// that is not valid UTF-16.</exception>
+    /// model or (outside a comparison document) another method, duplicate setting keys, inconsistent lengths, logits or a
+    /// target label that disagree with the labels, probabilities outside [0, 1] (or a softmax's not summing to 1), a
+    /// negative elapsed time, or text that is not valid UTF-16. The message names the field; the parameter is
+    /// <paramref name="document"/> (in the overloads that take the document's parts, the part: <c>results</c>,
+    /// <c>labels</c>, ...).</exception>
     public static void Write(Stream stream, ExplanationDocument document, bool indented = true)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -129,10 +140,11 @@ public static class ExplanationJson
 
     private static JsonDocumentOptions ParseOptions => new() { MaxDepth = 16 };
 
-    private static byte[] ToUtf8(ExplanationDocument document, bool indented)
+    // fromParts: the caller gave the document's parts (model, method, settings, results, labels), which errors then name.
+    private static byte[] ToUtf8(ExplanationDocument document, bool indented, bool fromParts = false)
     {
         ArgumentNullException.ThrowIfNull(document);
-        Check(document);
+        Check(document, fromParts);
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = Encoder }))
         {
@@ -144,8 +156,10 @@ public static class ExplanationJson
 
     // ---------------------------------------------------------------- writing
 
-    private static void Check(ExplanationDocument document)
+    private static void Check(ExplanationDocument document, bool fromParts)
     {
+        // The parameter an error names: the document, or the part of it the caller passed.
+        string Param(string part) => fromParts ? part : nameof(document);
         if (document.Version < ExplanationDocument.FirstVersion || document.Version > ExplanationDocument.CurrentVersion)
         {
             throw new ArgumentException(
@@ -156,89 +170,129 @@ public static class ExplanationJson
         ArgumentNullException.ThrowIfNull(document.Method, "document.Method");
         ArgumentNullException.ThrowIfNull(document.Settings, "document.Settings");
         ArgumentNullException.ThrowIfNull(document.Results, "document.Results");
-        CheckText(document.Model, "model");
-        CheckText(document.Method, "method");
-        CheckSettings(document.Settings, "settings");
+        CheckText(document.Model, "model", Param("model"));
+        CheckText(document.Method, "method", Param("method"));
+        CheckSettings(document.Settings, "settings", Param("settings"));
         if (document.Labels is { } labels)
         {
             for (var i = 0; i < labels.Count; i++)
             {
-                CheckText(labels[i] ?? throw new ArgumentException($"labels[{i}] is null", nameof(document)), $"labels[{i}]");
+                CheckText(labels[i] ?? throw new ArgumentException($"labels[{i}] is null", Param("labels")), $"labels[{i}]", Param("labels"));
             }
         }
 
+        var results = Param("results");
         for (var r = 0; r < document.Results.Count; r++)
         {
-            var e = document.Results[r] ?? throw new ArgumentException($"results[{r}] is null", nameof(document));
+            var e = document.Results[r] ?? throw new ArgumentException($"results[{r}] is null", results);
             var at = $"results[{r}]";
             if (e.Model != document.Model)
             {
-                throw new ArgumentException($"{at} is from model '{e.Model}' but the document is for model '{document.Model}': write one document per model", nameof(document));
+                throw new ArgumentException($"{at} is from model '{e.Model}' but the document is for model '{document.Model}': write one document per model", results);
             }
 
             if (document.IsComparison)
             {
                 if (e.Method == ExplanationDocument.CompareMethod)
                 {
-                    throw new ArgumentException($"{at}: '{ExplanationDocument.CompareMethod}' is not a method name", nameof(document));
+                    throw new ArgumentException($"{at}: '{ExplanationDocument.CompareMethod}' is not a method name", results);
                 }
             }
             else if (e.Method != document.Method)
             {
                 throw new ArgumentException(
                     $"{at} is from method '{e.Method}' but the document is for method '{document.Method}': use method '{ExplanationDocument.CompareMethod}' for results of several methods",
-                    nameof(document));
+                    results);
             }
 
-            CheckResult(e, at);
+            CheckResult(e, at, results);
+            if (document.Labels is { } names && LabelMismatch(e.Logits.Length, e.Target, e.TargetLabel, names) is { } mismatch)
+            {
+                throw new ArgumentException($"{at}.{mismatch.Field}: {mismatch.Message}", results);
+            }
         }
     }
 
-    private static void CheckResult(Explanation e, string at)
+    /// <summary>
+    /// Why a result's outputs disagree with the document's labels (one name per output of the one model, in order), as
+    /// the field (<c>logits</c> or <c>target_label</c>) and the reason; null when they agree. Names may repeat: Hugging
+    /// Face's <c>id2label</c> allows it and the loader keeps such models, and <c>target</c> still says which class it is.
+    /// </summary>
+    private static (string Field, string Message)? LabelMismatch(int logits, int target, string targetLabel, IReadOnlyList<string> labels) =>
+        logits != labels.Count
+            ? ("logits", $"{logits} outputs, but the document's labels name {labels.Count} ({string.Join(", ", labels)}): a document holds one model's results, one label per output; give that model's labels, or none")
+            : targetLabel != labels[target]
+                ? ("target_label", $"'{targetLabel}' is not the name labels[{target}] gives class {target} ('{labels[target]}'): the target label is the label of the target class")
+                : null;
+
+    /// <summary>
+    /// Why a result's probabilities are not what its head gives, or null: each in [0, 1] (softmax and sigmoid alike;
+    /// a regression head has none), and a softmax's summing to 1 within <see cref="BlackBoxClassifier.SumTolerance"/>
+    /// (a black box's probabilities, which LIME results carry, may be rounded that far; a model's softmax is exact to
+    /// about 1e-15). A multi-label head's sigmoids are independent and need not sum to 1.
+    /// </summary>
+    private static (int? Index, string Message)? ImplausibleProbabilities(IReadOnlyList<double> probabilities, OutputHead head)
     {
-        CheckText(e.Text, $"{at}.text");
-        if (e.TextPair is not null)
+        for (var i = 0; i < probabilities.Count; i++)
         {
-            CheckText(e.TextPair, $"{at}.text_pair");
+            if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
+            {
+                return (i, $"{probabilities[i].ToString("R", CultureInfo.InvariantCulture)} is not a probability (0 to 1)");
+            }
         }
 
-        CheckText(e.Method, $"{at}.method");
-        CheckSettings(e.Settings, $"{at}.settings");
-        CheckPresent(e.Tokens, $"{at}.tokens");
-        CheckPresent(e.TokenIds, $"{at}.token_ids");
-        CheckPresent(e.Offsets, $"{at}.offsets");
-        CheckPresent(e.IsSpecial, $"{at}.is_special");
-        CheckPresent(e.Scores, $"{at}.scores");
-        CheckPresent(e.Logits, $"{at}.logits");
-        CheckPresent(e.Probabilities, $"{at}.probabilities");
+        var sum = probabilities.Sum();
+        return head == OutputHead.SingleLabel && probabilities.Count > 0 && !(Math.Abs(sum - 1) <= BlackBoxClassifier.SumTolerance)
+            ? (null, $"the probabilities sum to {sum.ToString("R", CultureInfo.InvariantCulture)}, not 1 (within {BlackBoxClassifier.SumTolerance.ToString(CultureInfo.InvariantCulture)}): " +
+                $"a {OutputHead.SingleLabel.Name()} head's probabilities are the softmax of its logits (independent sigmoids are a {OutputHead.MultiLabel.Name()} head's)")
+            : null;
+    }
+
+    private static void CheckResult(Explanation e, string at, string param)
+    {
+        CheckText(e.Text, $"{at}.text", param);
+        if (e.TextPair is not null)
+        {
+            CheckText(e.TextPair, $"{at}.text_pair", param);
+        }
+
+        CheckText(e.Method, $"{at}.method", param);
+        CheckSettings(e.Settings, $"{at}.settings", param);
+        CheckPresent(e.Tokens, $"{at}.tokens", param);
+        CheckPresent(e.TokenIds, $"{at}.token_ids", param);
+        CheckPresent(e.Offsets, $"{at}.offsets", param);
+        CheckPresent(e.IsSpecial, $"{at}.is_special", param);
+        CheckPresent(e.Scores, $"{at}.scores", param);
+        CheckPresent(e.Logits, $"{at}.logits", param);
+        CheckPresent(e.Probabilities, $"{at}.probabilities", param);
         var n = e.Tokens.Length;
-        CheckLength(e.TokenIds.Length, n, $"{at}.token_ids");
-        CheckLength(e.Offsets.Length, n, $"{at}.offsets");
-        CheckLength(e.IsSpecial.Length, n, $"{at}.is_special");
-        CheckLength(e.Scores.Length, n, $"{at}.scores");
+        CheckLength(e.TokenIds.Length, n, $"{at}.token_ids", param);
+        CheckLength(e.Offsets.Length, n, $"{at}.offsets", param);
+        CheckLength(e.IsSpecial.Length, n, $"{at}.is_special", param);
+        CheckLength(e.Scores.Length, n, $"{at}.scores", param);
         if (!e.Segments.IsDefaultOrEmpty)
         {
-            CheckLength(e.Segments.Length, n, $"{at}.segments");
+            CheckLength(e.Segments.Length, n, $"{at}.segments", param);
         }
         else if (e.TextPair is not null)
         {
             // Without segments every token would be read as the first text's: the pair's words would vanish.
-            throw new ArgumentException($"{at} has a text_pair but no segments: give each token its segment (0 for the text, 1 for text_pair, null for special tokens)");
+            throw new ArgumentException($"{at} has a text_pair but no segments: give each token its segment (0 for the text, 1 for text_pair, null for special tokens)", param);
         }
 
         if (!e.TokenTypeIds.IsDefaultOrEmpty)
         {
-            CheckLength(e.TokenTypeIds.Length, n, $"{at}.token_type_ids");
+            CheckLength(e.TokenTypeIds.Length, n, $"{at}.token_type_ids", param);
         }
 
         for (var i = 0; i < n; i++)
         {
-            CheckText(e.Tokens[i], $"{at}.tokens[{i}]");
+            CheckText(e.Tokens[i], $"{at}.tokens[{i}]", param);
 
             // As the reader checks every entry, a special token's (no offset) included.
             if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } declared && (declared is not (0 or 1) || (declared == 1 && e.TextPair is null)))
             {
-                throw new ArgumentException($"{at}.segments[{i}] is {declared}: 0 (the text) or, for a pair, 1 (text_pair)");
+                throw new ArgumentException($"{at}.segments[{i}] is {declared}: 0 (the text) or, for a pair, 1 (text_pair)", param);
             }
 
             // As the reader checks: a token's span lies within the text it came from (text_pair for segment 1).
@@ -247,45 +301,56 @@ public static class ExplanationJson
                 var source = e.SegmentOf(i) == 1 ? e.TextPair! : e.Text;
                 if (span.Start < 0 || span.Start > span.End || span.End > source.Length)
                 {
-                    throw new ArgumentException($"{at}.offsets[{i}]: [{span.Start}, {span.End}] is not a span of the {source.Length}-character text");
+                    throw new ArgumentException($"{at}.offsets[{i}]: [{span.Start}, {span.End}] is not a span of the {source.Length}-character text", param);
                 }
             }
         }
 
-        CheckFinite(e.Scores, $"{at}.scores");
+        CheckFinite(e.Scores, $"{at}.scores", param);
         if (e.RawAttributions is { } raw)
         {
-            CheckLength(raw.Count, n, $"{at}.raw_attributions");
+            CheckLength(raw.Count, n, $"{at}.raw_attributions", param);
             for (var i = 0; i < raw.Count; i++)
             {
                 for (var j = 0; j < raw[i].Length; j++)
                 {
                     if (!float.IsFinite(raw[i][j]))
                     {
-                        throw NonFinite($"{at}.raw_attributions[{i}][{j}]", raw[i][j]);
+                        throw NonFinite($"{at}.raw_attributions[{i}][{j}]", raw[i][j], param);
                     }
                 }
             }
         }
 
-        CheckText(e.TargetLabel, $"{at}.target_label");
-        CheckFinite(e.Logits, $"{at}.logits");
-        CheckFinite(e.Probabilities, $"{at}.probabilities");
+        CheckText(e.TargetLabel, $"{at}.target_label", param);
+        CheckFinite(e.Logits, $"{at}.logits", param);
+        CheckFinite(e.Probabilities, $"{at}.probabilities", param);
         _ = e.Head.Name();
         if (e.Probabilities.Length != (e.Head == OutputHead.Regression ? 0 : e.Logits.Length))
         {
-            throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities for a {e.Head.Name()} head (regression has none, the others one per logit)");
+            throw new ArgumentException($"{at}: {e.Logits.Length} logits but {e.Probabilities.Length} probabilities for a {e.Head.Name()} head (regression has none, the others one per logit)", param);
         }
 
         if (e.Logits.Length == 0)
         {
             // The reader and the schema require at least one (the target indexes them).
-            throw new ArgumentException($"{at}.logits is empty: a result carries the model's outputs for its text, at least one");
+            throw new ArgumentException($"{at}.logits is empty: a result carries the model's outputs for its text, at least one", param);
         }
 
         if (e.Target < 0 || e.Target >= e.Logits.Length)
         {
-            throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits");
+            throw new ArgumentException($"{at}.target: class {e.Target} is out of range for {e.Logits.Length} logits", param);
+        }
+
+        // As the reader checks: probabilities a head cannot give.
+        if (ImplausibleProbabilities(e.Probabilities, e.Head) is { } implausible)
+        {
+            throw new ArgumentException($"{at}.probabilities{(implausible.Index is { } i ? $"[{i}]" : string.Empty)}: {implausible.Message}", param);
+        }
+
+        if (e.Elapsed < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{at}.elapsed_ms: {e.Elapsed.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture)} ms is negative: a duration is 0 or more", param);
         }
 
         _ = e.Kind.Name();
@@ -294,70 +359,70 @@ public static class ExplanationJson
         _ = e.WordAggregation.Name();
         if (e.Signedness is not (Signedness.Signed or Signedness.Unsigned))
         {
-            throw new ArgumentException($"{at}.signed: {e.Signedness} is not a signedness");
+            throw new ArgumentException($"{at}.signed: {e.Signedness} is not a signedness", param);
         }
         if (e.ConvergenceDelta is { } delta && !double.IsFinite(delta))
         {
-            throw NonFinite($"{at}.convergence_delta", delta);
+            throw NonFinite($"{at}.convergence_delta", delta, param);
         }
 
         if (e.RelevanceShares is { } shares)
         {
             foreach (var (name, share) in shares)
             {
-                CheckText(name, $"{at}.relevance_shares key");
+                CheckText(name, $"{at}.relevance_shares key", param);
                 if (!double.IsFinite(share))
                 {
-                    throw NonFinite($"{at}.relevance_shares.{name}", share);
+                    throw NonFinite($"{at}.relevance_shares.{name}", share, param);
                 }
             }
         }
 
         if (e.Surrogate is { } surrogate)
         {
-            CheckSurrogate(surrogate, e.Text, $"{at}.surrogate");
+            CheckSurrogate(surrogate, e.Text, $"{at}.surrogate", param);
         }
 
         for (var w = 0; w < e.Words.Count; w++)
         {
             var word = e.Words[w];
-            CheckText(word.Text, $"{at}.words[{w}].text");
+            CheckText(word.Text, $"{at}.words[{w}].text", param);
             if (!double.IsFinite(word.Score))
             {
-                throw NonFinite($"{at}.words[{w}].score", word.Score);
+                throw NonFinite($"{at}.words[{w}].score", word.Score, param);
             }
 
             // What the reader checks, checked before writing: a document this writes, it reads back.
             if (word.Segment is not (0 or 1) || (word.Segment == 1 && e.TextPair is null))
             {
-                throw new ArgumentException($"{at}.words[{w}].segment is {word.Segment}: 0 (the text) or, for a pair, 1 (text_pair)");
+                throw new ArgumentException($"{at}.words[{w}].segment is {word.Segment}: 0 (the text) or, for a pair, 1 (text_pair)", param);
             }
 
             var source = word.Segment == 1 ? e.TextPair! : e.Text;
             if (word.Start < 0 || word.Start > word.End || word.End > source.Length)
             {
-                throw new ArgumentException($"{at}.words[{w}]: [{word.Start}, {word.End}] is not a span of the {source.Length}-character text");
+                throw new ArgumentException($"{at}.words[{w}]: [{word.Start}, {word.End}] is not a span of the {source.Length}-character text", param);
             }
 
             if (WordMismatch(word.Text, source, word.Start, word.End) is { } mismatch)
             {
-                throw new ArgumentException($"{at}.words[{w}]: {mismatch}");
+                throw new ArgumentException($"{at}.words[{w}]: {mismatch}", param);
             }
 
             if (NotWholeWord(source, word.Start, word.End) is { } part)
             {
-                throw new ArgumentException($"{at}.words[{w}]: {part}");
+                throw new ArgumentException($"{at}.words[{w}]: {part}", param);
             }
 
             if (w > 0 && WordOrder(e.Words[w - 1], word) is { } order)
             {
-                throw new ArgumentException($"{at}.words[{w}]: {order}");
+                throw new ArgumentException($"{at}.words[{w}]: {order}", param);
             }
 
-            CheckPresent(word.TokenIndices, $"{at}.words[{w}].token_indices");
+            CheckPresent(word.TokenIndices, $"{at}.words[{w}].token_indices", param);
             if (word.TokenIndices.IsEmpty)
             {
-                throw new ArgumentException($"{at}.words[{w}].token_indices is empty: {NoTokens}");
+                throw new ArgumentException($"{at}.words[{w}].token_indices is empty: {NoTokens}", param);
             }
 
             var previous = -1;
@@ -365,37 +430,37 @@ public static class ExplanationJson
             {
                 if (i < 0 || i >= n)
                 {
-                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is out of range for {n} tokens");
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is out of range for {n} tokens", param);
                 }
 
                 if (i <= previous)
                 {
-                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} follows token {previous}: {IndexOrder}");
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} follows token {previous}: {IndexOrder}", param);
                 }
 
                 previous = i;
 
                 if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } tokenSegment && tokenSegment != word.Segment)
                 {
-                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is in segment {tokenSegment}, but the word is in segment {word.Segment}");
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is in segment {tokenSegment}, but the word is in segment {word.Segment}", param);
                 }
 
                 if (TokenOutsideWord(i, e.Offsets[i], e.SegmentOf(i), word.Segment, source, word.Start, word.End) is { } outside)
                 {
-                    throw new ArgumentException($"{at}.words[{w}].token_indices: {outside}");
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: {outside}", param);
                 }
 
                 // A special token that carries an offset (Hugging Face's [CLS] at [0, 0)) is in no word either.
                 if (e.IsSpecial[i])
                 {
-                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is a special token, which belongs to no word");
+                    throw new ArgumentException($"{at}.words[{w}].token_indices: token {i} is a special token, which belongs to no word", param);
                 }
             }
         }
 
         for (var i = 0; i < e.Notes.Count; i++)
         {
-            CheckText(e.Notes[i], $"{at}.notes[{i}]");
+            CheckText(e.Notes[i], $"{at}.notes[{i}]", param);
         }
     }
 
@@ -469,26 +534,26 @@ public static class ExplanationJson
             ? null
             : $"the text '{word}' is not what its offsets [{start}, {end}] hold in the text ('{text[start..end]}')";
 
-    private static void CheckSurrogate(SurrogateModel surrogate, string text, string at)
+    private static void CheckSurrogate(SurrogateModel surrogate, string text, string at, string param)
     {
-        var features = surrogate.Features ?? throw new ArgumentException($"{at}.features is null");
-        var coefficients = surrogate.Coefficients.IsDefault ? throw new ArgumentException($"{at}.coefficients is not set") : surrogate.Coefficients;
+        var features = surrogate.Features ?? throw new ArgumentException($"{at}.features is null", param);
+        var coefficients = surrogate.Coefficients.IsDefault ? throw new ArgumentException($"{at}.coefficients is not set", param) : surrogate.Coefficients;
         for (var i = 0; i < features.Count; i++)
         {
-            var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null");
-            CheckText(feature.Text, $"{at}.features[{i}].text");
+            var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null", param);
+            CheckText(feature.Text, $"{at}.features[{i}].text", param);
             if (feature.Start < 0 || feature.Start > feature.End || feature.End > text.Length)
             {
-                throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {text.Length}-character text");
+                throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {text.Length}-character text", param);
             }
         }
 
         if (coefficients.Length != features.Count)
         {
-            throw new ArgumentException($"{at}.coefficients has {coefficients.Length} entries but there are {features.Count} features");
+            throw new ArgumentException($"{at}.coefficients has {coefficients.Length} entries but there are {features.Count} features", param);
         }
 
-        CheckFinite(coefficients, $"{at}.coefficients");
+        CheckFinite(coefficients, $"{at}.coefficients", param);
         foreach (var (name, value) in new[]
                  {
                      ("intercept", surrogate.Intercept), ("r_squared", surrogate.RSquared),
@@ -497,65 +562,65 @@ public static class ExplanationJson
         {
             if (!double.IsFinite(value))
             {
-                throw NonFinite($"{at}.{name}", value);
+                throw NonFinite($"{at}.{name}", value, param);
             }
         }
 
         if (surrogate.Samples < 0)
         {
-            throw new ArgumentException($"{at}.samples is {surrogate.Samples}; a fit uses no fewer than 0 samples");
+            throw new ArgumentException($"{at}.samples is {surrogate.Samples}; a fit uses no fewer than 0 samples", param);
         }
     }
 
-    private static void CheckLength(int actual, int expected, string at)
+    private static void CheckLength(int actual, int expected, string at, string param)
     {
         if (actual != expected)
         {
-            throw new ArgumentException($"{at} has {actual} entries but there are {expected} tokens");
+            throw new ArgumentException($"{at} has {actual} entries but there are {expected} tokens", param);
         }
     }
 
-    private static void CheckPresent<T>(ImmutableArray<T> values, string at)
+    private static void CheckPresent<T>(ImmutableArray<T> values, string at, string param)
     {
         if (values.IsDefault)
         {
-            throw new ArgumentException($"{at} is not set (a default ImmutableArray)");
+            throw new ArgumentException($"{at} is not set (a default ImmutableArray)", param);
         }
     }
 
-    private static void CheckFinite(IReadOnlyList<double> values, string at)
+    private static void CheckFinite(IReadOnlyList<double> values, string at, string param)
     {
         for (var i = 0; i < values.Count; i++)
         {
             if (!double.IsFinite(values[i]))
             {
-                throw NonFinite($"{at}[{i}]", values[i]);
+                throw NonFinite($"{at}[{i}]", values[i], param);
             }
         }
     }
 
-    private static ArgumentException NonFinite(string at, double value) =>
-        new($"{at} is {value.ToString(CultureInfo.InvariantCulture)}, which JSON cannot represent; the document is not written (fix the model or method that produced it)");
+    private static ArgumentException NonFinite(string at, double value, string param) =>
+        new($"{at} is {value.ToString(CultureInfo.InvariantCulture)}, which JSON cannot represent; the document is not written (fix the model or method that produced it)", param);
 
-    private static void CheckSettings(IReadOnlyList<KeyValuePair<string, string>> settings, string at)
+    private static void CheckSettings(IReadOnlyList<KeyValuePair<string, string>> settings, string at, string param)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, value) in settings)
         {
-            CheckText(key, $"{at} key");
-            CheckText(value, $"{at}.{key}");
+            CheckText(key, $"{at} key", param);
+            CheckText(value, $"{at}.{key}", param);
             if (!seen.Add(key))
             {
-                throw new ArgumentException($"{at}: the key '{key}' appears twice; a JSON object holds each key once");
+                throw new ArgumentException($"{at}: the key '{key}' appears twice; a JSON object holds each key once", param);
             }
         }
     }
 
-    private static void CheckText(string? text, string at)
+    private static void CheckText(string? text, string at, string param)
     {
         if (text is null)
         {
-            throw new ArgumentException($"{at} is null");
+            throw new ArgumentException($"{at} is null", param);
         }
 
         for (var i = 0; i < text.Length; i++)
@@ -566,7 +631,7 @@ public static class ExplanationJson
             }
             else if (char.IsSurrogate(text[i]))
             {
-                throw new ArgumentException($"{at} has an unpaired surrogate (U+{(int)text[i]:X4}) at index {i}: it is not valid UTF-16, and JSON text cannot carry it");
+                throw new ArgumentException($"{at} has an unpaired surrogate (U+{(int)text[i]:X4}) at index {i}: it is not valid UTF-16, and JSON text cannot carry it", param);
             }
         }
     }
@@ -927,6 +992,17 @@ public static class ExplanationJson
                 throw Fail($"{at}.target", $"class {target} is out of range for {logits.Length} logits");
             }
 
+            if (ImplausibleProbabilities(probabilities, head) is { } implausible)
+            {
+                throw Fail($"{at}.probabilities{(implausible.Index is { } i ? $"[{i}]" : string.Empty)}", implausible.Message);
+            }
+
+            var targetLabel = String(Required(element, "target_label", at), $"{at}.target_label");
+            if (document.Labels is { } labels && LabelMismatch(logits.Length, target, targetLabel, labels) is { } mismatch)
+            {
+                throw Fail($"{at}.{mismatch.Field}", mismatch.Message);
+            }
+
             var scoreOutput = Name(Required(element, "score_output", at), $"{at}.score_output", ParseScoreOutput);
             var normalization = Name(Required(element, "normalization", at), $"{at}.normalization", ResultNames.ParseNormalization);
             var aggregation = Name(Required(element, "word_aggregation", at), $"{at}.word_aggregation", ResultNames.ParseWordAggregation);
@@ -956,6 +1032,10 @@ public static class ExplanationJson
             }
 
             var elapsedMs = Double(Required(element, "elapsed_ms", at), $"{at}.elapsed_ms");
+            if (elapsedMs < 0)
+            {
+                throw Fail($"{at}.elapsed_ms", $"{elapsedMs.ToString("R", CultureInfo.InvariantCulture)} is negative: a duration is 0 or more");
+            }
             var ticks = Math.Round(elapsedMs * TimeSpan.TicksPerMillisecond);
             if (ticks < TimeSpan.MinValue.Ticks || ticks > TimeSpan.MaxValue.Ticks)
             {
@@ -979,7 +1059,7 @@ public static class ExplanationJson
                 Scores = [.. scores],
                 RawAttributions = raw?.Select(ImmutableArray.Create).ToArray(),
                 Target = target,
-                TargetLabel = String(Required(element, "target_label", at), $"{at}.target_label"),
+                TargetLabel = targetLabel,
                 Logits = [.. logits],
                 Probabilities = [.. probabilities],
                 ScoreOutput = scoreOutput,
