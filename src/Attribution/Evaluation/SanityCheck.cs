@@ -263,7 +263,10 @@ public static class SanityCheck
         return new SanityResult(model.Name, attributor.Name, attributor.Settings, options.Mode, options.Seed, steps);
     }
 
-    /// <summary>Cosine similarity of two score vectors; NaN when they are empty or either has norm zero.</summary>
+    /// <summary>
+    /// Cosine similarity of two score vectors, computed without overflow or underflow for any finite scores; NaN when
+    /// they are empty, either has norm zero, or either holds a NaN or infinite score.
+    /// </summary>
     /// <exception cref="ArgumentException">The two have different lengths (as <see cref="MethodAgreement.Spearman"/> refuses them).</exception>
     public static double Cosine(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
@@ -281,15 +284,33 @@ public static class SanityCheck
             return double.NaN;
         }
 
+        // Each vector divided by its largest magnitude first (cosine does not change with a positive scale): the squares
+        // of scores around 1e200 overflowed to ∞ (∞ / ∞ = NaN), and those of scores around 1e-200 underflowed to 0 (a
+        // nonzero vector read as a zero one). Scaled, every value is at most 1 in magnitude and the largest is 1.
+        double scaleA = 0, scaleB = 0;
+        for (var i = 0; i < a.Count; i++)
+        {
+            scaleA = Math.Max(scaleA, Math.Abs(a[i]));
+            scaleB = Math.Max(scaleB, Math.Abs(b[i]));
+        }
+
+        if (scaleA == 0 || scaleB == 0 || !double.IsFinite(scaleA) || !double.IsFinite(scaleB))
+        {
+            // A zero vector has no direction; a NaN or infinite score gives no cosine either (Math.Max keeps a NaN).
+            return double.NaN;
+        }
+
         double dot = 0, na = 0, nb = 0;
         for (var i = 0; i < a.Count; i++)
         {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += b[i] * b[i];
+            var x = a[i] / scaleA;
+            var y = b[i] / scaleB;
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
         }
 
-        return na == 0 || nb == 0 ? double.NaN : dot / (Math.Sqrt(na) * Math.Sqrt(nb));
+        return dot / (Math.Sqrt(na) * Math.Sqrt(nb));
     }
 
     /// <summary>

@@ -423,4 +423,26 @@ public sealed class SanityCheckTests : IDisposable
         FluentActions.Invoking(() => SanityCheck.Cosine([1, 2, 3], [1, 2])).Should().Throw<ArgumentException>()
             .Where(e => e.ParamName == "b").WithMessage("the score vectors have 3 and 2 values*");
     }
+
+    [Fact]
+    public void Cosine_of_huge_and_tiny_scores_is_their_direction_s_not_NaN()
+    {
+        // Cosine ignores a positive scale, so (1, 2, 2)·s and (2, 0, 1)·t have the cosine of the test above,
+        // 4 / (3√5), for any s, t > 0. With s = t = 1e200 the squares (1e400) overflowed to ∞ and ∞ / ∞ gave NaN; with
+        // 1e-200 they (1e-400) underflowed to 0 and the vectors read as zero. Tolerance 1e-15 as above: the scaling
+        // divides by the largest magnitude (2e200 = 2 · 1e200 exactly, so the scaled values are 0.5, 1, 1 exactly).
+        var expected = 4 / (3 * Math.Sqrt(5));
+        SanityCheck.Cosine([1e200, 2e200, 2e200], [2e200, 0, 1e200]).Should().BeApproximately(expected, 1e-15);
+        SanityCheck.Cosine([1e-200, 2e-200, 2e-200], [2e-200, 0, 1e-200]).Should().BeApproximately(expected, 1e-15);
+        SanityCheck.Cosine([1e300, 2e300, 2e300], [2e-300, 0, 1e-300]).Should().BeApproximately(expected, 1e-15);
+
+        // (1e200, 1) · (1, 1e200) = 2e200, both norms √(1e400 + 1), so the cosine is 2e200 / (1e400 + 1) = 2e-200 to
+        // double precision (the 1 is 1e-400 of the norm's square). Relative tolerance 1e-15.
+        SanityCheck.Cosine([1e200, 1], [1, 1e200]).Should().BeApproximately(2e-200, 2e-215);
+
+        // Opposite directions stay −1; a non-finite score still gives no cosine.
+        SanityCheck.Cosine([-3e250, 4e250], [3e250, -4e250]).Should().BeApproximately(-1, 1e-15);
+        SanityCheck.Cosine([double.PositiveInfinity, 1], [1, 1]).Should().Be(double.NaN);
+        SanityCheck.Cosine([double.NaN, 1], [1, 1]).Should().Be(double.NaN);
+    }
 }
