@@ -27,7 +27,7 @@ internal static class CounterfactualCommand
         var edit = new Option<string[]>("--edit") { Description = "An edited version of the text (repeat for several).", HelpName = "TEXT", AllowMultipleArgumentsPerToken = true };
         var replace = new Option<string[]>("--replace")
         {
-            Description = "Word replacements that make one edit: word=replacement, several separated by commas (repeat for several edits). Whole words, case kept.",
+            Description = "Word replacements that make one edit: word=replacement (no spaces around '='), several separated by commas (repeat for several edits). Whole words, case kept.",
             HelpName = "W=R",
             AllowMultipleArgumentsPerToken = true,
         };

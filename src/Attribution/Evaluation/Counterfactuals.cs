@@ -156,7 +156,10 @@ public static class Counterfactuals
     /// replacement never rewrites what another one wrote.
     /// </summary>
     /// <param name="text">The original text.</param>
-    /// <param name="replacements">Pairs written <c>word=replacement</c>, each word once.</param>
+    /// <param name="replacements">
+    /// Pairs written <c>word=replacement</c>, each word once, without whitespace around the pair or the <c>=</c>
+    /// (<c>good= bad</c> is refused, not trimmed); the replacement may hold several words (<c>dull=not dull</c>).
+    /// </param>
     public static string Replace(string text, IReadOnlyList<string> replacements)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -171,6 +174,14 @@ public static class Counterfactuals
             }
 
             var (word, by) = (replacement[..at], replacement[(at + 1)..]);
+
+            // "good= bad" replaced good by " bad" (a doubled space in the edit) and "good =bad" looked for "good ",
+            // which no word is: refused rather than trimmed, as whitespace around the whole pair is.
+            if (word.Trim() != word || by.Trim() != by)
+            {
+                throw new ArgumentException(
+                    $"'{replacement}' has whitespace around '=': write word=replacement without spaces around '=' ('{word.Trim()}={by.Trim()}')", nameof(replacements));
+            }
             if (!WordPattern(word).IsMatch(text))
             {
                 throw new ArgumentException($"'{word}' is not a word of the text \"{text}\": nothing to replace", nameof(replacements));

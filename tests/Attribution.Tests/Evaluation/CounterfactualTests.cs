@@ -19,6 +19,7 @@ public sealed class CounterfactualTests
     [InlineData("a dull film", "dull=great,film=movie", "a great movie")]
     [InlineData("good acting but a bad plot", "good=bad,bad=good", "bad acting but a good plot")]
     [InlineData("a good-looking and good film", "good=fine,good-looking=handsome", "a handsome and fine film")]
+    [InlineData("a dull film", "dull=not dull", "a not dull film")]
     public void Replacements_apply_at_word_boundaries_keeping_case(string text, string replacements, string expected) =>
         Counterfactuals.Replace(text, replacements.Split(',')).Should().Be(expected);
 
@@ -32,6 +33,19 @@ public sealed class CounterfactualTests
     {
         var act = () => Counterfactuals.Replace("a tedious film", replacement.Split(','));
         act.Should().Throw<ArgumentException>().WithParameterName("replacements");
+    }
+
+    [Theory]
+    [InlineData("tedious= exciting", "tedious=exciting")]
+    [InlineData("tedious =exciting", "tedious=exciting")]
+    [InlineData("tedious\t=\texciting", "tedious=exciting")]
+    public void Whitespace_around_the_equals_sign_is_refused_not_kept_or_trimmed(string replacement, string fix)
+    {
+        // "tedious= exciting" gave "a  exciting film" (the space kept, doubled); it is refused, naming the argument,
+        // the value and the spelling that works.
+        var act = () => Counterfactuals.Replace("a tedious film", [replacement]);
+        act.Should().Throw<ArgumentException>().WithParameterName("replacements")
+            .WithMessage($"'{replacement}' has whitespace around '=': write word=replacement without spaces around '=' ('{fix}')*");
     }
 
     [Fact]
