@@ -68,6 +68,10 @@ public static class Scorecard
         foreach (var (method, explanations, ms) in explained)
         {
             var values = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+            // Per metric, the texts whose value was ±∞ or NaN: left out of the mean like an undefined one, and counted
+            // apart so the note says which they were.
+            var infinite = new Dictionary<string, int>(StringComparer.Ordinal);
+            var nan = new Dictionary<string, int>(StringComparer.Ordinal);
             var notes = new List<string>();
             void Add(string metric, double value)
             {
@@ -79,6 +83,11 @@ public static class Scorecard
                 if (double.IsFinite(value))
                 {
                     list.Add(value);
+                }
+                else
+                {
+                    var counts = double.IsNaN(value) ? nan : infinite;
+                    counts[metric] = counts.GetValueOrDefault(metric) + 1;
                 }
             }
 
@@ -129,12 +138,15 @@ public static class Scorecard
 
             // A metric undefined on some texts (τ-LOO of a one-word text, comprehensiveness with no whole token) is
             // left out of its mean: say so, or the mean reads as one over every text.
-            var perText = values.Where(kv => kv.Key != "completeness-abs-delta").ToList();
-            foreach (var (metric, list) in perText.Where(kv => kv.Value.Count < texts.Count))
+            foreach (var (metric, list) in values)
             {
-                notes.Add(list.Count == 0
-                    ? $"{metric} is undefined on every text"
-                    : $"{metric} is over {list.Count} of {texts.Count} texts: undefined (NaN) on the others");
+                // Completeness is over the texts with a convergence delta (all of them or none, per method), so only a
+                // non-finite delta leaves one out.
+                var over = metric == "completeness-abs-delta" ? list.Count + nan.GetValueOrDefault(metric) + infinite.GetValueOrDefault(metric) : texts.Count;
+                if (LeftOutNote(metric, list.Count, infinite.GetValueOrDefault(metric), over) is { } note)
+                {
+                    notes.Add(note);
+                }
             }
 
             // So is the agreement: ρ is undefined on a one-word text or constant scores, and was left out without a word.
@@ -150,6 +162,32 @@ public static class Scorecard
         }
 
         return new ScorecardReport(model.Name, texts.Count, rows, Describe(settings));
+    }
+
+    /// <summary>
+    /// The note for a metric whose mean is over <paramref name="finite"/> of <paramref name="texts"/> texts, or null when
+    /// it is over all of them. Of the others, <paramref name="infinite"/> had an infinite value and the rest were
+    /// undefined (NaN): both are left out of the mean, and the note says which.
+    /// </summary>
+    internal static string? LeftOutNote(string metric, int finite, int infinite, int texts)
+    {
+        if (finite >= texts)
+        {
+            return null;
+        }
+
+        var undefined = texts - finite - infinite;
+        if (finite == 0)
+        {
+            return infinite == 0 ? $"{metric} is undefined on every text"
+                : undefined == 0 ? $"{metric} is infinite on every text"
+                : $"{metric} has no finite value: infinite on {infinite} of {texts} texts, undefined (NaN) on the others";
+        }
+
+        var others = infinite == 0 ? "undefined (NaN) on the others"
+            : undefined == 0 ? "infinite on the others"
+            : $"infinite on {infinite}, undefined (NaN) on {undefined}";
+        return $"{metric} is over {finite} of {texts} texts: {others}";
     }
 
     /// <summary>What each column means and which way is better, with the default <see cref="ScorecardSettings"/>.</summary>

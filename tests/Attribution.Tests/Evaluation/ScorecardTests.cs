@@ -169,4 +169,42 @@ public sealed class ScorecardTests : IDisposable
             run.Out.Should().Contain("<svg", "one bar chart per metric").And.NotContainAny(["http:", "https:", "<script", "src="], "the page is self-contained");
         }
     }
+
+    [Theory]
+    [InlineData(2, 0, 2, null)]
+    [InlineData(1, 0, 2, "infidelity is over 1 of 2 texts: undefined (NaN) on the others")]
+    [InlineData(1, 1, 2, "infidelity is over 1 of 2 texts: infinite on the others")]
+    [InlineData(2, 1, 5, "infidelity is over 2 of 5 texts: infinite on 1, undefined (NaN) on 2")]
+    [InlineData(0, 0, 3, "infidelity is undefined on every text")]
+    [InlineData(0, 3, 3, "infidelity is infinite on every text")]
+    [InlineData(0, 1, 3, "infidelity has no finite value: infinite on 1 of 3 texts, undefined (NaN) on the others")]
+    public void A_note_says_whether_the_values_left_out_of_a_mean_were_NaN_or_infinite(int finite, int infinite, int texts, string? expected)
+    {
+        // An infinite value was left out of the mean as a NaN is, but the note called every one of them NaN.
+        Scorecard.LeftOutNote("infidelity", finite, infinite, texts).Should().Be(expected);
+    }
+
+    /// <summary>Gradient × Input whose first text's convergence delta is +∞ and the others' 0.5 (a method gone wrong on one text).</summary>
+    private sealed class InfiniteDeltaOnFirstText : IAttributor
+    {
+        public string Name => "infinite-delta";
+
+        public IReadOnlyList<KeyValuePair<string, string>> Settings => [];
+
+        public IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null) =>
+            [.. new GradientXInput().Attribute(model, texts, options)
+                .Select((e, t) => e with { Method = Name, Settings = [], ConvergenceDelta = t == 0 ? double.PositiveInfinity : 0.5 })];
+    }
+
+    [Fact]
+    public void An_infinite_value_left_out_of_a_metric_is_noted_as_infinite()
+    {
+        // |∞| is left out of the completeness median, which is then 0.5 over the other text; that was left out without
+        // a word (completeness had no note) and the other metrics' notes called every left-out value NaN.
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        string[] texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+        var report = Scorecard.Run(model, texts, [new InfiniteDeltaOnFirstText()]);
+        report.Rows[0].Metrics["completeness-abs-delta"].Should().Be(0.5);
+        report.Rows[0].Notes.Should().Contain("completeness-abs-delta is over 1 of 2 texts: infinite on the others");
+    }
 }
