@@ -231,7 +231,7 @@ internal static class EvaluateCommand
                 }
                 catch (ArgumentException e) when (m is "infidelity" or "max-sensitivity" && e.ParamName is "attributor" or "explanation")
                 {
-                    throw new UsageException("--method", $"{m}: {CliApp.UsageMessage(e)}");
+                    throw MetricRefusal(m, i, e, explanations[i], method.Name);
                 }
             }
 
@@ -242,6 +242,19 @@ internal static class EvaluateCommand
         Output.Write(json ? Json(model, method, results) : Table(method, results), settings.Output, context);
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// What to report when an embedding-space metric refuses text <paramref name="text"/>'s explanation: a usage error
+    /// naming --method when the method cannot give what the metric needs (no per-dimension attributions, another
+    /// layer), but a failure of the run when the method gave non-finite attributions (the method or model overflowed;
+    /// --method is not at fault, so the message does not point at it).
+    /// </summary>
+    internal static Exception MetricRefusal(string metric, int text, ArgumentException refusal, Explanation explanation, string method) =>
+        metric == "infidelity" && Infidelity.NonFiniteAttribution(explanation) is { } where
+            ? new NonFiniteValueException(NonFiniteSource.Attribution,
+                $"infidelity, text {text + 1}: {method} gave a non-finite attribution ({where}), which infidelity cannot use: " +
+                "the method or the model overflowed on this text; use moderate settings (steps, noise, epsilon) or leave infidelity out")
+            : new UsageException("--method", $"{metric}: {CliApp.UsageMessage(refusal)}");
 
     private static ITextClassifier TorchModel(ITokenClassifier model, string metric) => model as ITextClassifier
         ?? throw new UsageException("--metric", $"{metric} perturbs the word embeddings, which {model.Name} (an ONNX model) does not expose; use comprehensiveness, sufficiency, loo-correlation or plausibility");

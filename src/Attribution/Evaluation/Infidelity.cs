@@ -105,18 +105,38 @@ public static class Infidelity
         }
 
         // A non-finite attribution made every I·Φ, and so the value, NaN without a word of why.
+        if (NonFiniteAttribution(explanation) is { } where)
+        {
+            throw new ArgumentException(
+                $"{metric} needs finite attributions, but the explanation's attribution at {where}: explain again with finite scores",
+                nameof(explanation));
+        }
+
+        return raw.Select(row => row.Select(v => (double)v).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// The first non-finite per-dimension attribution of <paramref name="explanation"/> ("token 1, dimension 4 is NaN"),
+    /// or null when they are all finite or not kept. Such a value is the method's or model's fault (an overflow to ±∞
+    /// when float64 attributions are kept as float32), not the caller's choice of method.
+    /// </summary>
+    internal static string? NonFiniteAttribution(Explanation explanation)
+    {
+        if (explanation.RawAttributions is not { } raw)
+        {
+            return null;
+        }
+
         for (var t = 0; t < raw.Count; t++)
         {
             var h = Enumerable.Range(0, raw[t].Length).FirstOrDefault(i => !float.IsFinite(raw[t][i]), -1);
             if (h >= 0)
             {
-                throw new ArgumentException(
-                    $"{metric} needs finite attributions, but the explanation's attribution at token {t}, dimension {h} is {raw[t][h].ToString(CultureInfo.InvariantCulture)}: explain again with finite scores",
-                    nameof(explanation));
+                return $"token {t}, dimension {h} is {raw[t][h].ToString(CultureInfo.InvariantCulture)}";
             }
         }
 
-        return raw.Select(row => row.Select(v => (double)v).ToArray()).ToArray();
+        return null;
     }
 
     private static List<double[][]> Gaussian(int tokens, int hidden, InfidelitySettings settings)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Attribution.Cli;
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
@@ -137,5 +138,30 @@ public sealed class CliEvaluateTests
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().StartWith($"error: {option}: applies to {metrics} only, and --metric loo-correlation names none of them")
             .And.Contain($"leave {option} out");
+    }
+
+    [Fact]
+    public void Infidelity_on_non_finite_attributions_is_a_failure_of_the_run_not_a_usage_error_of_method()
+    {
+        // Infidelity refuses an explanation with a NaN attribution (ParamName "explanation", as for one without
+        // per-dimension attributions). evaluate reported it as "--method: ..." with the usage exit code, pointing at an
+        // option that was not at fault: the method gave NaN on this text.
+        var e = Attribution.Tests.Salience.SalienceSamples.Make("good film");
+        var raw = Enumerable.Range(0, e.Tokens.Length).Select(t => System.Collections.Immutable.ImmutableArray.Create(0.5f, t == 2 ? float.NaN : 1f)).ToArray();
+        var broken = e with { RawAttributions = raw, SpecialTokensKept = true };
+        var refusal = new ArgumentException("infidelity needs finite attributions, but ...", "explanation");
+
+        var failure = EvaluateCommand.MetricRefusal("infidelity", 1, refusal, broken, "gradient-x-input");
+        using var error = new StringWriter();
+        var code = CliApp.Report(failure, new CliContext { Out = TextWriter.Null, Error = error }, verbose: false);
+        code.Should().Be(ExitCodes.Failure);
+        error.ToString().Should().StartWith("error: infidelity, text 2: gradient-x-input gave a non-finite attribution (token 2, dimension 1 is NaN)")
+            .And.NotContain("--method");
+
+        // Without kept attributions the method cannot give what infidelity needs: that is --method's fault.
+        var usage = EvaluateCommand.MetricRefusal("infidelity", 0, new ArgumentException("infidelity needs the per-dimension attributions", "explanation"), e, "lime");
+        using var usageError = new StringWriter();
+        CliApp.Report(usage, new CliContext { Out = TextWriter.Null, Error = usageError }, verbose: false).Should().Be(ExitCodes.Usage);
+        usageError.ToString().Should().StartWith("error: --method: infidelity: infidelity needs the per-dimension attributions");
     }
 }
