@@ -53,7 +53,9 @@ public static class ExplanationJson
     /// <param name="method">The method of every result, or <see cref="ExplanationDocument.CompareMethod"/>.</param>
     /// <param name="settings">The method's settings (unique keys).</param>
     /// <param name="results">The explanations.</param>
-    /// <param name="labels">The model's class names, when known.</param>
+    /// <param name="labels">The model's class names, when known (one per output of the model, in order).</param>
+    /// <exception cref="ArgumentException">As for <see cref="Write(Stream, ExplanationDocument, bool)"/>; the parameter
+    /// named is the part at fault (<paramref name="results"/>, <paramref name="labels"/>, ...).</exception>
     public static void Write(
         Stream stream, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
         IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
@@ -69,7 +71,9 @@ public static class ExplanationJson
     /// <param name="method">The method of every result, or <see cref="ExplanationDocument.CompareMethod"/>.</param>
     /// <param name="settings">The method's settings (unique keys).</param>
     /// <param name="results">The explanations.</param>
-    /// <param name="labels">The model's class names, when known.</param>
+    /// <param name="labels">The model's class names, when known (one per output of the model, in order).</param>
+    /// <exception cref="ArgumentException">As for <see cref="Write(Stream, ExplanationDocument, bool)"/>; the parameter
+    /// named is the part at fault (<paramref name="results"/>, <paramref name="labels"/>, ...).</exception>
     public static void Write(
         TextWriter writer, string model, string method, IReadOnlyList<KeyValuePair<string, string>> settings,
         IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
