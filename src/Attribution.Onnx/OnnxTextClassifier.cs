@@ -495,6 +495,11 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             throw new ModelLoadException(path, "problem_type", $"{path}: {e.Message.Split(" (Parameter", 2)[0]}");
         }
 
+        if (OutputHeads.OutputCountProblem(problemType, labels.Length) is { } headProblem)
+        {
+            throw new ModelLoadException(path, "problem_type", $"{path}: {headProblem}");
+        }
+
         return new OnnxConfig(path, labels, head, maxLength, vocab);
     }
 }

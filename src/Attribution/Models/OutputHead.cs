@@ -44,6 +44,19 @@ public static class OutputHeads
             $"problem_type \"{problemType}\" is unknown: use single_label_classification, multi_label_classification or regression", nameof(problemType)),
     };
 
+    /// <summary>
+    /// Why a config's <c>problem_type</c> cannot go with its number of outputs, or null when it can: single-label
+    /// classification with one output is a softmax over one logit, 1 for every text, so every explanation of its
+    /// probability would be zero. Both config readers (safetensors and ONNX) refuse it with this text.
+    /// </summary>
+    internal static string? OutputCountProblem(string? problemType, int outputs) =>
+        problemType == "single_label_classification" && outputs == 1
+            ? "\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1 (one output): a softmax over one logit is 1 for every text, " +
+              "so every explanation of its probability would be zero. For a model with one real-valued output set \"problem_type\": \"regression\" " +
+              "(or \"multi_label_classification\" to read the output as one sigmoid label, as Hugging Face's text-classification pipeline does); " +
+              "a single-label classifier needs at least two labels (\"num_labels\": 2, or two id2label entries, with a head of two outputs)."
+            : null;
+
     /// <summary>The probability of each label: softmax (single-label), a sigmoid per logit (multi-label); empty for regression.</summary>
     public static double[] Probabilities(this OutputHead head, IReadOnlyList<double> logits)
     {

@@ -57,6 +57,25 @@ public sealed class OnnxLoadingTests : IDisposable
         logits[1].Should().Equal(5.0, 6.0);
     }
 
+    /// <summary>A softmax over one logit is 1 for every text; the safetensors loader refuses it and so does this one.</summary>
+    [Theory]
+    [InlineData("\"num_labels\": 1")]
+    [InlineData("\"id2label\": {\"0\": \"score\"}")]
+    public void Single_label_classification_with_one_output_is_refused_naming_problem_type(string labels)
+    {
+        WriteFolder();
+        WriteCastGraph();
+        var config = Path.Combine(folder, "config.json");
+        File.WriteAllText(config, $$"""{"model_type": "bert", "vocab_size": 9, {{labels}}, "problem_type": "single_label_classification"}""");
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "problem_type" && e.FilePath == config)
+            .WithMessage("*\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1*\"regression\"*at least two labels*");
+
+        File.WriteAllText(config, $$"""{"model_type": "bert", "vocab_size": 9, {{labels}}, "problem_type": "regression"}""");
+        using var regression = OnnxTextClassifier.Load(folder);
+        regression.Head.Should().Be(OutputHead.Regression, "one output is fine as a regression");
+    }
+
     [Fact]
     public void A_logits_width_other_than_the_labels_is_an_error_naming_both()
     {

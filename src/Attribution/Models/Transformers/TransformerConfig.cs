@@ -300,6 +300,11 @@ public sealed record TransformerConfig
             Fail("problem_type", $"\"problem_type\" is \"{ProblemType}\"; use \"single_label_classification\", \"multi_label_classification\", \"regression\" or leave it out.");
         }
 
+        if (OutputHeads.OutputCountProblem(ProblemType, NumLabels) is { } headProblem)
+        {
+            Fail("problem_type", headProblem);
+        }
+
         if (id2label is not null)
         {
             if (id2label.Count != NumLabels || Enumerable.Range(0, NumLabels).Any(i => !id2label.ContainsKey(i)))

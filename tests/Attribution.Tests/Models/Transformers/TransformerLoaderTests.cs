@@ -135,6 +135,9 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"is_decoder\": true }", "\"is_decoder\" is true*causal*bidirectional encoders only", "is_decoder")]
     [InlineData("{ \"model_type\": \"roberta\", \"is_decoder\": true }", "\"is_decoder\" is true*causal", "is_decoder")]
     [InlineData("{ \"model_type\": \"bert\", \"is_decoder\": \"no\" }", "\"is_decoder\" should be true or false but is \"no\"", "is_decoder")]
+    // A softmax over one logit is 1 for every text: refused whether num_labels or a one-entry id2label gives the one output.
+    [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 1, \"problem_type\": \"single_label_classification\" }", "\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1*\"regression\"*at least two labels", "problem_type")]
+    [InlineData("{ \"model_type\": \"roberta\", \"id2label\": { \"0\": \"score\" }, \"problem_type\": \"single_label_classification\" }", "\"num_labels\" is 1 (one output)*softmax over one logit", "problem_type")]
     public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
     {
         var dir = TransformerTestKit.WriteFolder(root, json, null);
@@ -158,6 +161,10 @@ public sealed class TransformerLoaderTests : IDisposable
         bert.Label2Id["z"].Should().Be(2);
         bert.PadTokenId.Should().Be(0);
         bert.ProblemType.Should().Be("single_label_classification");
+        TransformerConfig.Parse("""{ "model_type": "bert", "num_labels": 1, "problem_type": "regression" }""").NumLabels.Should().Be(1, "one output is fine as a regression");
+        TransformerConfig.Parse("""{ "model_type": "bert", "num_labels": 1 }""").ProblemType.Should().BeNull("one output without problem_type is Hugging Face's regression");
+        FluentActions.Invoking(() => new TransformerConfig { ModelType = "bert", NumLabels = 1, ProblemType = "single_label_classification" }.Validate(null))
+            .Should().Throw<ArgumentException>().WithMessage("TransformerConfig.problem_type:*\"num_labels\" is 1*");
 
         var roberta = TransformerConfig.Parse("""{ "model_type": "roberta", "num_labels": 5, "id2label": { "0": "neg", "1": "pos" } }""");
         roberta.PadTokenId.Should().Be(1);
