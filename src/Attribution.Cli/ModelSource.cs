@@ -10,7 +10,7 @@ internal static class ModelSource
 {
     /// <summary>
     /// The classifier of <c>explain</c>, <c>compare</c> and <c>predict</c>: an ONNX export (a folder with model.onnx or
-    /// onnx/model.onnx and no model.safetensors) runs on ONNX Runtime; anything else loads as <see cref="Load"/> does.
+    /// onnx/model.onnx and no safetensors weights, see <see cref="IsOnnxFolder"/>) runs on ONNX Runtime; anything else loads as <see cref="Load"/> does.
     /// The caller disposes the result (both kinds are <see cref="IDisposable"/>).
     /// </summary>
     /// <param name="path">The <c>--model</c> value, or null for the default model.</param>
@@ -26,10 +26,14 @@ internal static class ModelSource
         return Load(path, context, out _);
     }
 
-    /// <summary>Whether <paramref name="directory"/> holds an ONNX export and no safetensors weights (which would take precedence: every method runs on them).</summary>
+    /// <summary>
+    /// Whether <paramref name="directory"/> holds an ONNX export and no safetensors weights, whole (model.safetensors) or
+    /// sharded (model.safetensors.index.json): those take precedence, as in the loader, since every method runs on them.
+    /// </summary>
     public static bool IsOnnxFolder(string directory) =>
         Directory.Exists(directory)
         && !File.Exists(Path.Combine(directory, "model.safetensors"))
+        && !File.Exists(Path.Combine(directory, "model.safetensors.index.json"))
         && (File.Exists(Path.Combine(directory, "model.onnx")) || File.Exists(Path.Combine(directory, "onnx", "model.onnx")));
 
     /// <summary>

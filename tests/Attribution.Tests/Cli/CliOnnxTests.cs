@@ -158,6 +158,51 @@ public sealed class CliOnnxTests
     }
 
     /// <summary>
+    /// Sharded safetensors (model.safetensors.index.json and its shard) are PyTorch weights as much as model.safetensors
+    /// is, and the loader reads them before any model.onnx: a folder with both is the safetensors model, so a gradient
+    /// method runs on it and gives exactly the scores of the unsharded model (same weights, same engine).
+    /// </summary>
+    [SkippableFact]
+    public void A_folder_with_sharded_safetensors_and_model_onnx_runs_the_safetensors_model()
+    {
+        var folder = Directory.CreateTempSubdirectory("attribution-cli-sharded-").FullName;
+        try
+        {
+            foreach (var file in new[] { "config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt" })
+            {
+                File.Copy(Path.Combine(CliHarness.TinyBert, file), Path.Combine(folder, file));
+            }
+
+            // One shard holding every tensor; the index maps each tensor name (read from the safetensors header: an
+            // 8-byte little-endian length, then JSON) to it.
+            var weights = Path.Combine(CliHarness.TinyBert, "model.safetensors");
+            File.Copy(weights, Path.Combine(folder, "model-00001-of-00001.safetensors"));
+            var bytes = File.ReadAllBytes(weights);
+            var headerLength = (int)BitConverter.ToUInt64(bytes, 0);
+            var names = JsonNode.Parse(bytes.AsSpan(8, headerLength))!.AsObject().Select(kv => kv.Key).Where(k => k != "__metadata__").ToList();
+            names.Should().NotBeEmpty();
+            var index = new JsonObject
+            {
+                ["metadata"] = new JsonObject(),
+                ["weight_map"] = new JsonObject(names.Select(n => KeyValuePair.Create(n, (JsonNode?)JsonValue.Create("model-00001-of-00001.safetensors")))),
+            };
+            File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), index.ToJsonString());
+            File.Copy(Path.Combine(TinyBertOnnx, "model.onnx"), Path.Combine(folder, "model.onnx"));
+
+            ModelSource.IsOnnxFolder(folder).Should().BeFalse("sharded safetensors weights take precedence over model.onnx, as in the loader");
+            var sharded = CliHarness.Run("explain", "--model", folder, "--text", Texts[0], "--method", "gradient", "--format", "json");
+            sharded.Code.Should().Be(ExitCodes.Ok, sharded.ToString());
+            var whole = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", "gradient", "--format", "json");
+            whole.Code.Should().Be(ExitCodes.Ok, whole.ToString());
+            ExplanationJson.Parse(sharded.Out).Results[0].Scores.Should().Equal(ExplanationJson.Parse(whole.Out).Results[0].Scores);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// The perturbation methods, found independently of the CLI: the names of the library's attributor types that
     /// implement <see cref="IPerturbationAttributor"/>, in the CLI's order.
     /// </summary>
