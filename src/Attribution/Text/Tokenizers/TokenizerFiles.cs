@@ -73,10 +73,16 @@ internal static class TokenizerFiles
         var ids = new int?[names.Length];
         for (var i = 0; i < names.Length; i++)
         {
-            ids[i] = Lookup(names[i].Name);
+            // WordPiece looks its unknown token up in its own vocabulary only (transformers' converter builds it from
+            // vocab.txt; the tokenizers crate fails with MissingUnkToken on a word it cannot split otherwise).
+            ids[i] = names[i].Key == "unk_token" ? (vocabulary.TryGetValue(names[i].Name, out var unk) ? unk : null) : Lookup(names[i].Name);
             if (ids[i] is null && names[i].Required)
             {
-                throw new TokenizerException(vocabPath, $"the {names[i].Key} \"{names[i].Name}\" is not in the vocabulary. Use the vocab.txt of a BERT model, or name the model's own token in tokenizer_config.json (\"{names[i].Key}\").");
+                var addedOnly = names[i].Key == "unk_token" && config.AddedTokens.Any(a => a.Content == names[i].Name)
+                    ? " (it is only an added token of tokenizer_config.json, and WordPiece looks the unknown token up in vocab.txt alone: " +
+                      "Hugging Face's fast tokenizer fails on any word it cannot split)"
+                    : string.Empty;
+                throw new TokenizerException(vocabPath, $"the {names[i].Key} \"{names[i].Name}\" is not in the vocabulary{addedOnly}. Use the vocab.txt of a BERT model, or name the model's own token in tokenizer_config.json (\"{names[i].Key}\").");
             }
         }
 
@@ -214,8 +220,13 @@ internal static class TokenizerFiles
         var modelAt = top.Child("model");
         var unkToken = Json.OptionalString(model, "unk_token", modelAt) ?? "[UNK]";
         var lookup = Lookup(vocabulary, added);
-        var unkId = lookup(unkToken)
-            ?? throw new TokenizerException(path, $"{modelAt.Child("unk_token")} \"{unkToken}\" is not in {modelAt.Child("vocab")}; WordPiece needs it for words it cannot split.");
+
+        // Hugging Face's WordPiece looks unk_token up in model.vocab alone, never among added_tokens, and fails
+        // (MissingUnkToken) on the first word it cannot split; such words are common (any character the vocabulary lacks).
+        var unkId = vocabulary.TryGetValue(unkToken, out var unk) ? unk
+            : throw new TokenizerException(path, $"{modelAt.Child("unk_token")} \"{unkToken}\" is not in {modelAt.Child("vocab")}" +
+                (added.Any(a => a.Content == unkToken) ? " (it is only in added_tokens, where WordPiece does not look)" : string.Empty) +
+                $"; WordPiece needs it for words it cannot split. Add it to {modelAt.Child("vocab")}, or name a token of the vocabulary in {modelAt.Child("unk_token")}.");
         var (postProcessor, specials, _) = ReadPostProcessor(root, top);
         var ids = ResolveSpecialIds(root, specials, config, lookup, unkToken, "[PAD]", "[MASK]", top);
         return new WordPieceTokenizer(
@@ -303,7 +314,7 @@ internal static class TokenizerFiles
         var merges = ReadMerges(Json.Required(model, "merges", modelAt), modelAt.Child("merges"));
         var lookup = Lookup(vocabulary, added);
         var unkToken = Json.OptionalString(model, "unk_token", modelAt);
-        var unkId = unkToken is null ? null : lookup(unkToken);
+        var unkId = BpeUnknownId(vocabulary, added, unkToken, modelAt);
         var (postProcessor, specials, trimOffsets) = ReadPostProcessor(root, top);
         var ids = ResolveSpecialIds(root, specials, config, lookup, unkToken ?? config.UnkToken ?? "<unk>", "<pad>", "<mask>", top);
         var options = new ByteLevelOptions(
@@ -341,6 +352,37 @@ internal static class TokenizerFiles
             AddPrefixSpace = config.AddPrefixSpace ?? false,
             TrimOffsets = trims ? config.TrimOffsets ?? true : fromFile.TrimOffsets,
         };
+    }
+
+    /// <summary>
+    /// The id of byte-level BPE's unknown token. Hugging Face's BPE looks <c>unk_token</c> up in <c>model.vocab</c> alone
+    /// (never among added_tokens) and only when a byte of the text is missing from the vocabulary, failing then with
+    /// UnkTokenOutOfVocabulary. So an unk_token outside the vocabulary is refused when some byte is missing (a text with
+    /// it would fail), and unused (null) when every byte is there, since no text can need it.
+    /// </summary>
+    private static int? BpeUnknownId(Dictionary<string, int> vocabulary, List<AddedToken> added, string? unkToken, Json.Location modelAt)
+    {
+        if (unkToken is null)
+        {
+            return null;
+        }
+
+        if (vocabulary.TryGetValue(unkToken, out var id))
+        {
+            return id;
+        }
+
+        var missing = Enumerable.Range(0, 256).Cast<int?>().FirstOrDefault(b => !vocabulary.ContainsKey(ByteLevel.ByteToChar[b!.Value].ToString()));
+        if (missing is null)
+        {
+            return null;
+        }
+
+        throw new TokenizerException(modelAt.File,
+            $"{modelAt.Child("unk_token")} \"{unkToken}\" is not in {modelAt.Child("vocab")}" +
+            (added.Any(a => a.Content == unkToken) ? " (it is only in added_tokens, where BPE does not look)" : string.Empty) +
+            $", and the vocabulary lacks byte 0x{missing.Value:X2} (\"{ByteLevel.ByteToChar[missing.Value]}\"), which would need it: Hugging Face's BPE fails on any text " +
+            $"with such a byte. Add \"{unkToken}\" to {modelAt.Child("vocab")}, or set {modelAt.Child("unk_token")} to null to drop the bytes the vocabulary lacks.");
     }
 
     private static Func<string, int?> Lookup(Dictionary<string, int> vocabulary, List<AddedToken> added) =>
