@@ -49,6 +49,16 @@ internal sealed record TokenizerConfig
 
     public string? MaskToken { get; init; }
 
+    /// <summary>
+    /// <c>do_basic_tokenize</c> and <c>never_split</c> as written (absent or JSON null: none): read only by transformers'
+    /// Python <c>BertTokenizer</c>, ignored by its fast tokenizer, so checked only where the Python tokenizer's reading
+    /// matters (<see cref="RefuseSlowTokenizerSettings"/>) and otherwise ignored, whatever they hold.
+    /// </summary>
+    public JsonElement? DoBasicTokenize { get; init; }
+
+    /// <inheritdoc cref="DoBasicTokenize"/>
+    public JsonElement? NeverSplit { get; init; }
+
     /// <summary>The <c>added_tokens_decoder</c> entries (id, content and matching flags).</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; init; } = [];
 
@@ -109,7 +119,69 @@ internal sealed record TokenizerConfig
             UnkToken = TokenName(root, "unk_token", where),
             MaskToken = TokenName(root, "mask_token", where),
             AddedTokens = added,
+            DoBasicTokenize = Json.Optional(root, "do_basic_tokenize")?.Clone(),
+            NeverSplit = Json.Optional(root, "never_split")?.Clone(),
         };
+    }
+
+    /// <summary>
+    /// Refuses the settings only transformers' Python <c>BertTokenizer</c> reads, for a folder with vocab.txt and no
+    /// tokenizer.json (<paramref name="added"/>: the contents of the added and special tokens, which are kept whole
+    /// anyway). There <c>do_basic_tokenize: false</c> and a <c>never_split</c> word change the Python tokenizer's tokens,
+    /// while the fast tokenizer converted from it (AutoTokenizer's default) ignores both; this library implements
+    /// neither, so rather than tokenize like one of them silently it names the field. With a tokenizer.json they are
+    /// ignored, as the fast tokenizer ignores them.
+    /// </summary>
+    public void RefuseSlowTokenizerSettings(IEnumerable<string> added)
+    {
+        const string Both = "with vocab.txt and no tokenizer.json, transformers' Python BertTokenizer reads it, but the fast tokenizer " +
+            "converted from it (AutoTokenizer's default) ignores it, and this library implements neither that setting nor a choice between the two.";
+        if (!IsPresent)
+        {
+            return;
+        }
+
+        var where = new Json.Location(Path!, string.Empty);
+        if (DoBasicTokenize is { } doBasic && doBasic.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            throw new TokenizerException(Path!, $"{where.Child("do_basic_tokenize")} should be true or false but is {doBasic.GetRawText()}.");
+        }
+
+        if (DoBasicTokenize?.ValueKind == JsonValueKind.False)
+        {
+            throw new TokenizerException(Path!,
+                $"\"do_basic_tokenize\" is false: the Python BertTokenizer then skips basic tokenization (no lower-casing, accent stripping " +
+                $"or punctuation splitting, WordPiece on whitespace-separated words); {Both} Remove the field to tokenize as the fast " +
+                "tokenizer does, or save the tokenizer the model was trained with as tokenizer.json (tokenizer.save_pretrained).");
+        }
+
+        var kept = added.ToHashSet(StringComparer.Ordinal);
+        if (ReadNeverSplit(NeverSplit, where.Child("never_split"))?.FirstOrDefault(w => !kept.Contains(w)) is { } word)
+        {
+            throw new TokenizerException(Path!,
+                $"\"never_split\" lists \"{word}\", which is not an added or special token: the Python BertTokenizer keeps such a word whole " +
+                $"(not lower-cased or split); {Both} Remove the field to tokenize as the fast tokenizer does, or add the word as a token " +
+                "(tokenizer.add_tokens) and save the tokenizer again.");
+        }
+    }
+
+    private static List<string>? ReadNeverSplit(JsonElement? value, Json.Location at)
+    {
+        if (value is not { } array)
+        {
+            return null;
+        }
+
+        Json.RequireKind(array, JsonValueKind.Array, at);
+        var words = new List<string>();
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            Json.RequireKind(item, JsonValueKind.String, at.Index(i++));
+            words.Add(item.GetString()!);
+        }
+
+        return words;
     }
 
     /// <summary>The flags <c>added_tokens_decoder</c> gives a token, or plain special-token flags when it is silent.</summary>

@@ -95,6 +95,7 @@ internal static class TokenizerFiles
             }
         }
 
+        config.RefuseSlowTokenizerSettings(added.Select(a => a.Content));
         var lowercase = config.DoLowerCase ?? true;
         var normalization = new BertNormalization(
             CleanText: true,
