@@ -30,7 +30,7 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
     /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
-    /// labels are empty or repeated; the embedding table is smaller than the tokenizer's vocabulary.</exception>
+    /// labels are empty or repeated, or one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
@@ -62,7 +62,7 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
     /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
-    /// labels are empty or repeated; the embedding table is smaller than the tokenizer's vocabulary.</exception>
+    /// labels are empty or repeated, or one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,

@@ -32,6 +32,15 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             throw new ArgumentException("a classifier needs at least one label", nameof(labels));
         }
 
+        if (head == OutputHead.SingleLabel && labels.Count == 1)
+        {
+            // The config readers refuse the same (problem_type single_label_classification with num_labels 1).
+            throw new ArgumentException(
+                $"head is {OutputHead.SingleLabel} with one label (\"{labels[0]}\"): a softmax over one logit is 1 for every text, so every " +
+                $"explanation of its probability would be zero. Pass {nameof(OutputHead)}.{OutputHead.Regression} (or leave head null) for one " +
+                $"real-valued output, {nameof(OutputHead)}.{OutputHead.MultiLabel} for one sigmoid label, or give a single-label model two labels.", nameof(head));
+        }
+
         // Fails early, with the list of close paths, if the embedding path is wrong.
         module.Submodule(wordEmbeddingPath);
         Name = name;

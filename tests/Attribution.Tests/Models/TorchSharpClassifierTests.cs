@@ -380,6 +380,11 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         var probability = () => new Gradient().Explain(regression, Texts[1], new ExplainOptions { Score = ScoreOutput.Probability });
         probability.Should().Throw<ArgumentException>().WithMessage("*regression model*has no probability*");
         new GradientXInput().Explain(regression, Texts[1]).Scores.Should().Contain(s => Math.Abs(s) > 1e-6, "the output itself is explained");
+
+        // Stating a single-label head for the one output is refused, as config.json's problem_type is by the loaders.
+        var softmaxOfOne = () => TextClassifier.FromTorchSharp(one, tokenizer, "embedding", ["score"], head: OutputHead.SingleLabel);
+        softmaxOfOne.Should().Throw<ArgumentException>().Where(e => e.ParamName == "head")
+            .WithMessage("head is SingleLabel with one label (\"score\"): a softmax over one logit is 1 for every text*OutputHead.Regression*");
     }
 
     private static void Randomize(nn.Module model, ulong seed)
