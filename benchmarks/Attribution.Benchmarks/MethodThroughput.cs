@@ -17,7 +17,7 @@ namespace Attribution.Benchmarks;
 public static class MethodThroughput
 {
     /// <summary>The methods by name, with the library's defaults unless the name says otherwise.</summary>
-    private static IAttributor? Method(string name) => (name.EndsWith(EveryClass, StringComparison.Ordinal) ? name[..^EveryClass.Length] : name) switch
+    private static IAttributor? Method(string name) => name.Contains('+', StringComparison.Ordinal) ? Method(name.Split('+')[0]) : (name.EndsWith(EveryClass, StringComparison.Ordinal) ? name[..^EveryClass.Length] : name) switch
     {
         "gradient" => new Gradient(),
         "gradient-x-input" => new GradientXInput(),
@@ -91,7 +91,13 @@ public static class MethodThroughput
 
     private static void Attribute(IAttributor method, string name, ITextClassifier model, IReadOnlyList<string> texts)
     {
-        if (name.EndsWith(EveryClass, StringComparison.Ordinal))
+        // "a+b+c": the named methods together in one MethodRunner.AttributeAll call (sharing passes), as the speed report's
+        // "all four" row runs them.
+        if (name.Contains('+', StringComparison.Ordinal))
+        {
+            MethodRunner.AttributeAll(model, texts, name.Split('+').Select(n => Method(n)!).ToArray());
+        }
+        else if (name.EndsWith(EveryClass, StringComparison.Ordinal))
         {
             MethodRunner.AttributeClasses(model, texts, [method], Enumerable.Range(0, model.Labels.Count).ToArray());
         }
