@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Text.Tokenizers;
@@ -18,14 +17,8 @@ public class AddedTokenSingleWordTests
     {
         added = added.Length == 0 ? [("<mask>", 4, true)] : added;
         vocabulary ??= Vocabulary;
-        dir.Write("tokenizer.json", JsonSerializer.Serialize(new
-        {
-            added_tokens = added.Select(a => new { id = a.Id, content = a.Content, single_word = a.SingleWord, lstrip = false, rstrip = false, normalized = false, special = true }),
-            normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-            pre_tokenizer = new { type = "BertPreTokenizer" },
-            post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-            model = new { type = "WordPiece", unk_token = "[UNK]", vocab = vocabulary.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i) },
-        }));
+        dir.Write("tokenizer.json", BertTokenizerJson.Serialize(
+            vocabulary, addedTokens: added.Select(a => BertTokenizerJson.AddedToken(a.Id, a.Content, singleWord: a.SingleWord)).ToArray()));
         return TokenizerLoader.FromDirectory(dir.Path);
     }
 

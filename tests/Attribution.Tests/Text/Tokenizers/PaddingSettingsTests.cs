@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Text.Tokenizers;
@@ -14,21 +13,8 @@ namespace Attribution.Tests.Text.Tokenizers;
 public class PaddingSettingsTests
 {
     // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 the=4 cat=5 sat=6
-    private static string WordPieceJson(object? padding) => JsonSerializer.Serialize(new
-    {
-        padding,
-        normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-        pre_tokenizer = new { type = "BertPreTokenizer" },
-        post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-        model = new
-        {
-            type = "WordPiece",
-            unk_token = "[UNK]",
-            continuing_subword_prefix = "##",
-            max_input_chars_per_word = 100,
-            vocab = new Dictionary<string, int> { ["[PAD]"] = 0, ["[UNK]"] = 1, ["[CLS]"] = 2, ["[SEP]"] = 3, ["the"] = 4, ["cat"] = 5, ["sat"] = 6 },
-        },
-    });
+    private static string WordPieceJson(object? padding) => BertTokenizerJson.Serialize(
+        new Dictionary<string, int> { ["[PAD]"] = 0, ["[UNK]"] = 1, ["[CLS]"] = 2, ["[SEP]"] = 3, ["the"] = 4, ["cat"] = 5, ["sat"] = 6 }, padding: padding);
 
     [Fact]
     public void Left_direction_pad_type_id_and_pad_to_multiple_of_leave_the_right_padded_batch_unchanged()

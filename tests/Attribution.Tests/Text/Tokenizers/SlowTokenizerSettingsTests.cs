@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Text.Tokenizers;
@@ -15,20 +14,7 @@ public class SlowTokenizerSettingsTests
     // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 foo=5 bar=6 -=7
     private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "foo", "bar", "-"];
 
-    private static string WordPieceJson() => JsonSerializer.Serialize(new
-    {
-        normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-        pre_tokenizer = new { type = "BertPreTokenizer" },
-        post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-        model = new
-        {
-            type = "WordPiece",
-            unk_token = "[UNK]",
-            continuing_subword_prefix = "##",
-            max_input_chars_per_word = 100,
-            vocab = Vocabulary.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i),
-        },
-    });
+    private static string WordPieceJson() => BertTokenizerJson.Serialize(Vocabulary);
 
     [Theory]
     [InlineData("""{ "do_basic_tokenize": false }""", "\"do_basic_tokenize\" is false*Python BertTokenizer*fast tokenizer*ignores it*Remove the field*")]

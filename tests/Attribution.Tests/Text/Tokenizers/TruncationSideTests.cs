@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Text.Tokenizers;
@@ -14,21 +13,7 @@ public class TruncationSideTests
     // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 un=4 aff=5 able=6 ##aff=7 the=8 cat=9 sat=10
     private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "aff", "able", "##aff", "the", "cat", "sat"];
 
-    private static string WordPieceJson(object? truncation = null) => JsonSerializer.Serialize(new
-    {
-        truncation,
-        normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-        pre_tokenizer = new { type = "BertPreTokenizer" },
-        post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-        model = new
-        {
-            type = "WordPiece",
-            unk_token = "[UNK]",
-            continuing_subword_prefix = "##",
-            max_input_chars_per_word = 100,
-            vocab = Vocabulary.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i),
-        },
-    });
+    private static string WordPieceJson(object? truncation = null) => BertTokenizerJson.Serialize(Vocabulary, truncation);
 
     [Theory]
     [InlineData("Left")]

@@ -13,25 +13,12 @@ namespace Attribution.Tests.Text.Tokenizers;
 /// </summary>
 public class UnknownTokenVocabularyTests
 {
-    private static object Added(string content, int id) =>
-        new { id, content, single_word = false, lstrip = false, rstrip = false, normalized = false, special = true };
+    private static object Added(string content, int id) => BertTokenizerJson.AddedToken(id, content);
 
     // [PAD]=0 [CLS]=1 [SEP]=2 the=3 cat=4; [UNK] only as an added token (id 5).
-    private static string WordPieceJson(string unkToken) => JsonSerializer.Serialize(new
-    {
-        added_tokens = new[] { Added("[PAD]", 0), Added("[CLS]", 1), Added("[SEP]", 2), Added("[UNK]", 5) },
-        normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-        pre_tokenizer = new { type = "BertPreTokenizer" },
-        post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 2 }, cls = new object[] { "[CLS]", 1 } },
-        model = new
-        {
-            type = "WordPiece",
-            unk_token = unkToken,
-            continuing_subword_prefix = "##",
-            max_input_chars_per_word = 100,
-            vocab = new Dictionary<string, int> { ["[PAD]"] = 0, ["[CLS]"] = 1, ["[SEP]"] = 2, ["the"] = 3, ["cat"] = 4 },
-        },
-    });
+    private static string WordPieceJson(string unkToken) => BertTokenizerJson.Serialize(
+        new Dictionary<string, int> { ["[PAD]"] = 0, ["[CLS]"] = 1, ["[SEP]"] = 2, ["the"] = 3, ["cat"] = 4 },
+        addedTokens: [Added("[PAD]", 0), Added("[CLS]", 1), Added("[SEP]", 2), Added("[UNK]", 5)], unkToken: unkToken, clsId: 1, sepId: 2);
 
     // <s>=0 </s>=1 <pad>=2, then the byte-level characters of the given bytes; <unk> only as an added token (id 300).
     private static string BpeJson(IEnumerable<int> bytes)

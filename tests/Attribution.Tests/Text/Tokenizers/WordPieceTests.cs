@@ -212,27 +212,12 @@ public class WordPieceTests
     {
         // [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 a=5 b=6 cafe=7 [=8 ]=9 mask=10; added: Foo=11, Café=12.
         string[] words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "cafe", "[", "]", "mask"];
-        object Added(int id, string content, bool special, bool normalized) =>
-            new { id, content, single_word = false, lstrip = false, rstrip = false, normalized, special };
-        return System.Text.Json.JsonSerializer.Serialize(new
-        {
-            added_tokens = new[]
-            {
-                Added(0, "[PAD]", true, true), Added(1, "[UNK]", true, false), Added(2, "[CLS]", true, false), Added(3, "[SEP]", true, false),
-                Added(4, "[MASK]", true, false), Added(11, "Foo", false, true), Added(12, "Café", false, true),
-            },
-            normalizer = new { type = "BertNormalizer", clean_text = true, handle_chinese_chars = true, strip_accents = (bool?)null, lowercase = true },
-            pre_tokenizer = new { type = "BertPreTokenizer" },
-            post_processor = new { type = "BertProcessing", sep = new object[] { "[SEP]", 3 }, cls = new object[] { "[CLS]", 2 } },
-            model = new
-            {
-                type = "WordPiece",
-                unk_token = "[UNK]",
-                continuing_subword_prefix = "##",
-                max_input_chars_per_word = 100,
-                vocab = words.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i),
-            },
-        });
+        object Added(int id, string content, bool special, bool normalized) => BertTokenizerJson.AddedToken(id, content, special, normalized);
+        return BertTokenizerJson.Serialize(words, addedTokens:
+        [
+            Added(0, "[PAD]", true, true), Added(1, "[UNK]", true, false), Added(2, "[CLS]", true, false), Added(3, "[SEP]", true, false),
+            Added(4, "[MASK]", true, false), Added(11, "Foo", false, true), Added(12, "Café", false, true),
+        ]);
     }
 
     [Fact]
