@@ -38,6 +38,7 @@ public sealed class SalienceLayerEdgeCaseTests
         { "offset past the text", "explanation.Offsets[2] ('bb') is [3, 9), not a span of its 5-character text*" },
         { "negative offset", "explanation.Offsets[1] ('aa') is [-1, 2), not a span of its 5-character text*" },
         { "reversed offset", "explanation.Offsets[1] ('aa') is [2, 0), not a span of its 5-character text*" },
+        { "unset scores", "explanation.Scores is not set (a default ImmutableArray)*" },
     };
 
     private static Explanation Break(string how)
@@ -53,6 +54,7 @@ public sealed class SalienceLayerEdgeCaseTests
             "offset past the text" => e with { Offsets = [null, (0, 2), (3, 9), null] },
             "negative offset" => e with { Offsets = [null, (-1, 2), (3, 5), null] },
             "reversed offset" => e with { Offsets = [null, (2, 0), (3, 5), null] },
+            "unset scores" => e with { Scores = default },
             _ => throw new ArgumentOutOfRangeException(nameof(how)),
         };
     }

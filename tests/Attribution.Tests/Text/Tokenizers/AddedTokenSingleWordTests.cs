@@ -40,6 +40,13 @@ public class AddedTokenSingleWordTests
 
     [Theory]
     [InlineData("\u24B6<mask>")] // Ⓐ: a symbol (So) but Other_Alphabetic
+    [InlineData("\u24E9<mask>")] // ⓩ, the last circled letter
+    [InlineData("\U0001F130<mask>")] // squared A .. Z: the first and the last
+    [InlineData("\U0001F149<mask>")]
+    [InlineData("\U0001F150<mask>")] // negative circled A .. Z
+    [InlineData("\U0001F169<mask>")]
+    [InlineData("\U0001F170<mask>")] // negative squared A .. Z
+    [InlineData("\U0001F189<mask>")]
     [InlineData("\u217B<mask>")] // ⅻ: a letter number (Nl), Alphabetic
     [InlineData("<mask>\u0301")] // a combining accent after the token
     [InlineData("<mask>\u200D")] // zero-width joiner (Join_Control)

@@ -9,23 +9,43 @@ namespace Attribution.Tests.Text.Tokenizers;
 /// </summary>
 public class BpeUnknownBytesTests
 {
-    // <s>=0 </s>=1 <pad>=2 <unk>=3 a=4 b=5; no merges. é is C3 A9 and € is E2 82 AC in UTF-8: all five bytes missing.
-    private static ITokenizer Load(TempDirectory dir, bool fuseUnknown)
+    // <s>=0 </s>=1 <pad>=2 <unk>=3 a=4 b=5 unless given; no merges. é is C3 A9 and € is E2 82 AC in UTF-8: all five bytes missing.
+    private static ITokenizer Load(TempDirectory dir, bool fuseUnknown, Dictionary<string, int>? vocabulary = null)
     {
+        vocabulary ??= new Dictionary<string, int> { ["<s>"] = 0, ["</s>"] = 1, ["<pad>"] = 2, ["<unk>"] = 3, ["a"] = 4, ["b"] = 5 };
         dir.Write("tokenizer.json", JsonSerializer.Serialize(new
         {
             pre_tokenizer = new { type = "ByteLevel", add_prefix_space = false, trim_offsets = true, use_regex = true },
-            post_processor = new { type = "RobertaProcessing", sep = new object[] { "</s>", 1 }, cls = new object[] { "<s>", 0 }, trim_offsets = true, add_prefix_space = false },
+            post_processor = new
+            {
+                type = "RobertaProcessing", sep = new object[] { "</s>", vocabulary["</s>"] }, cls = new object[] { "<s>", vocabulary["<s>"] },
+                trim_offsets = true, add_prefix_space = false,
+            },
             model = new
             {
                 type = "BPE",
                 unk_token = "<unk>",
                 fuse_unk = fuseUnknown,
-                vocab = new Dictionary<string, int> { ["<s>"] = 0, ["</s>"] = 1, ["<pad>"] = 2, ["<unk>"] = 3, ["a"] = 4, ["b"] = 5 },
+                vocab = vocabulary,
                 merges = Array.Empty<string>(),
             },
         }));
         return TokenizerLoader.FromDirectory(dir.Path);
+    }
+
+    [Fact]
+    public void Ids_zero_are_ordinary_ids_for_a_byte_and_for_the_unknown_token()
+    {
+        // A byte at id 0 is in the vocabulary like any other ("a" stays "a"), and an unknown token at id 0 still fuses a run.
+        using var first = new TempDirectory();
+        var byteAtZero = new Dictionary<string, int> { ["a"] = 0, ["<s>"] = 1, ["</s>"] = 2, ["<pad>"] = 3, ["<unk>"] = 4, ["b"] = 5 };
+        Load(first, fuseUnknown: false, byteAtZero).Encode("a\u00E9b").Ids.Should().Equal(1, 0, 4, 4, 5, 2);
+
+        using var second = new TempDirectory();
+        var unknownAtZero = new Dictionary<string, int> { ["<unk>"] = 0, ["<s>"] = 1, ["</s>"] = 2, ["<pad>"] = 3, ["a"] = 4, ["b"] = 5 };
+        var encoding = Load(second, fuseUnknown: true, unknownAtZero).Encode("a\u00E9\u00E9b");
+        encoding.Ids.Should().Equal(1, 4, 0, 5, 2);
+        encoding.Offsets.Should().Equal(null, (0, 1), (1, 3), (3, 4), null);
     }
 
     [Fact]
