@@ -75,6 +75,7 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
         var rows = model.PredictLogits(inputs);
         NonFiniteValueException.CheckLogits(model.Name, rows);
         var score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
+        Methods.Internal.ScoreChecks.CheckOneOutputSoftmax(model, score);
         return rows.Select(row => Methods.Internal.ScoreChecks.Value(model.Head, score, row, target)).ToArray();
     }
 }

@@ -42,6 +42,7 @@ public sealed class AttributionContext
         // What the options ask of the model's head is checked before any pass runs.
         ScoreChecks.Check(model.Head, options.Score);
         ScoreChecks.CheckTarget(model, options.Target);
+        ScoreChecks.CheckOneOutputSoftmax(model, options.Score);
         Model = model;
         Batch = batch;
         Options = options;

@@ -244,6 +244,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentOutOfRangeException(nameof(target), target, $"target class {target} is out of range: the predictor has {predictor.Labels.Count} classes");
         }
 
+        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, Internal.ScoreChecks.ProbabilityOrOutput((predictor as ITokenClassifier)?.Head ?? OutputHead.SingleLabel));
+
         tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
         return RunWith(predictor, text, target, features, masks, tokenizer);
@@ -374,6 +376,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
+        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, Internal.ScoreChecks.ProbabilityOrOutput(model?.Head ?? OutputHead.SingleLabel));
         if (model is null)
         {
             // The texts and all their perturbed texts go to the predictor together, in full calls: a remote predictor

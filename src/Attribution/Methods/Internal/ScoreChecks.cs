@@ -17,6 +17,32 @@ internal static class ScoreChecks
     }
 
     /// <summary>
+    /// Refuses explaining a probability of a single-label (softmax) model with one output: a softmax over one logit is
+    /// 1 for every input, so every explanation of it would be zero without a word. The library's own classifiers refuse
+    /// this head when they are built or loaded; a user's <see cref="ITokenClassifier"/> that does not override
+    /// <see cref="ITokenClassifier.Head"/>, or a one-label <see cref="ITextPredictor"/> (whose probabilities sum to 1),
+    /// reaches the methods with it.
+    /// </summary>
+    /// <param name="model">The model or predictor.</param>
+    /// <param name="score">The explained output; a logit is explained as it is.</param>
+    public static void CheckOneOutputSoftmax(ITextPredictor model, ScoreOutput score)
+    {
+        var head = model is ITokenClassifier classifier ? classifier.Head : OutputHead.SingleLabel;
+        if (head == OutputHead.SingleLabel && model.Labels.Count == 1 && score != ScoreOutput.Logit)
+        {
+            var name = model is ITokenClassifier named ? named.Name : "the predictor";
+            var fix = model is ITokenClassifier
+                ? $"override {nameof(ITokenClassifier)}.{nameof(ITokenClassifier.Head)} to return {nameof(OutputHead)}.{OutputHead.Regression} for one real-valued output " +
+                  $"or {nameof(OutputHead)}.{OutputHead.MultiLabel} for one sigmoid label, explain the logit (ScoreOutput.Logit, --score logit), or give the model two labels"
+                : "return two columns, [1 − p, p], for a yes/no probability p";
+            throw new ArgumentException(
+                $"{name} has one label (\"{model.Labels[0]}\") and a single-label (softmax) head: its {score.Name()} is {(score == ScoreOutput.Probability ? "1" : "0")} " +
+                $"for every input, so every explanation of it would be zero. {char.ToUpperInvariant(fix[0])}{fix[1..]}",
+                nameof(model));
+        }
+    }
+
+    /// <summary>
     /// Refuses the predicted class as the target of a regression model of several outputs: it predicts no class, and
     /// explaining output 0 would be a choice made without a word (one output is its own prediction).
     /// </summary>

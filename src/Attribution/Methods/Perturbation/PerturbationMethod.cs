@@ -143,6 +143,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         // What the options ask of the model's head is checked before the text goes to the model.
         ScoreChecks.Check(model.Head, options.Score);
         ScoreChecks.CheckTarget(model, options.Target);
+        ScoreChecks.CheckOneOutputSoftmax(model, options.Score);
         var tokenizer = model.Tokenizer;
         var encoding = tokenizer.Encode(text, pair, options.Truncate ? model.MaxLength : null, TruncationSide.Right, options.TruncationStrategy);
         var notes = new List<string>();
