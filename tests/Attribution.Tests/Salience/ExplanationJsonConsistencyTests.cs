@@ -95,16 +95,43 @@ public sealed class ExplanationJsonConsistencyTests
     public void Rounded_softmax_probabilities_and_independent_sigmoids_are_kept()
     {
         // A black box's probabilities rounded to two decimals (BlackBoxClassifier accepts a sum within 0.02): 0.99.
-        var rounded = SalienceSamples.Make("good film") with { Probabilities = [0.33, 0.66] };
+        // Its logits are their logs (as LIME records for a black box), whose softmax is [1/3, 2/3]: within 0.02 of them.
+        var rounded = SalienceSamples.Make("good film", logits: [Math.Log(0.33), Math.Log(0.66)]) with { Probabilities = [0.33, 0.66] };
         ExplanationJson.Parse(Write(rounded)).Results[0].Probabilities.Should().Equal(0.33, 0.66);
 
         // A multi-label head's sigmoids are independent: 0.9 + 0.8 = 1.7 is fine, each is a probability.
-        var multi = SalienceSamples.Make("good film") with { Head = OutputHead.MultiLabel, Probabilities = [0.9, 0.8] };
+        // σ(ln 9) = 0.9, σ(ln 4) = 0.8.
+        var multi = SalienceSamples.Make("good film", logits: [Math.Log(9), Math.Log(4)]) with { Head = OutputHead.MultiLabel, Probabilities = [0.9, 0.8] };
         ExplanationJson.Parse(Write(multi)).Results[0].Probabilities.Should().Equal(0.9, 0.8);
         var node = JsonNode.Parse(Write(multi))!;
         node["results"]![0]!["probabilities"] = new JsonArray(0.9, 1.25);
         Read(node).Should().Throw<JsonException>()
             .WithMessage("invalid explanation document at $.results[0].probabilities[1]: 1.25 is not a probability (0 to 1)");
+    }
+
+    [Fact]
+    public void Probabilities_that_are_not_the_heads_function_of_the_logits_are_neither_written_nor_read()
+    {
+        // Logits [-1.25, 2.5]: softmax = [1, e^3.75] / (1 + e^3.75) = [0.02298, 0.97702] (e^3.75 = 42.521). Swapped, they
+        // still sum to 1 but belong to another prediction.
+        var e = SalienceSamples.Make("good film", logits: [-1.25, 2.5]) with { Probabilities = [0.97702, 0.02298] };
+        FluentActions.Invoking(() => Write(e)).Should().Throw<ArgumentException>().Where(x => x.ParamName == "document")
+            .WithMessage("results[0].probabilities[0]: 0.97702 differs from the softmax of the logits, 0.0229773*, by more than 0.02 (single_label_classification head)*same prediction*");
+
+        var node = JsonNode.Parse(Write(SalienceSamples.Make("good film", logits: [-1.25, 2.5])))!;
+        node["results"]![0]!["probabilities"] = new JsonArray(0.97702, 0.02298);
+        Read(node).Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].probabilities[0]: 0.97702 differs from the softmax*");
+
+        // Off by 0.03 (more than the 0.02 a black box's rounding gets) and by 0.015 (less).
+        node["results"]![0]!["probabilities"] = new JsonArray(0.05298, 0.94702);
+        Read(node).Should().Throw<JsonException>().WithMessage("*probabilities[0]: 0.05298 differs*");
+        node["results"]![0]!["probabilities"] = new JsonArray(0.03798, 0.96202);
+        ExplanationJson.Parse(node.ToJsonString()).Results[0].Probabilities.Should().Equal(0.03798, 0.96202);
+
+        // A multi-label head: σ(ln 9) = 0.9, not 0.1.
+        var multi = JsonNode.Parse(Write(SalienceSamples.Make("good film", logits: [Math.Log(9), Math.Log(4)]) with { Head = OutputHead.MultiLabel, Probabilities = [0.9, 0.8] }))!;
+        multi["results"]![0]!["probabilities"] = new JsonArray(0.1, 0.8);
+        Read(multi).Should().Throw<JsonException>().WithMessage("*probabilities[0]: 0.1 differs from the sigmoid of its logit, 0.8999999999999999, by more than 0.02 (multi_label_classification head)*");
     }
 
     [Fact]

@@ -26,7 +26,8 @@ public class ExplanationJsonTests
             Scores = [.. scores],
             RawAttributions = Enumerable.Range(0, n).Select(i => new[] { -0f, 0.1f, float.Epsilon, float.MaxValue, (float)Math.PI * i }).ToArray().Select(ImmutableArray.Create).ToArray(),
             ConvergenceDelta = -0.0,
-            Logits = [-0.0, 1.0000000000000002, -3.3333333333333335],
+            // softmax([0, ln 3, ln 4e-17]) = [1, 3, 4e-17] / 4 ≈ the probabilities below (the format checks they agree within 0.02).
+            Logits = [-0.0, 1.0986122886681098, -37.75765221977888],
             Probabilities = [0.25, 0.7499999999999999, 1e-17],
             Target = 2,
             TargetLabel = "ünïcode ⚑",

@@ -235,7 +235,7 @@ public static class ExplanationJson
     /// (a black box's probabilities, which LIME results carry, may be rounded that far; a model's softmax is exact to
     /// about 1e-15). A multi-label head's sigmoids are independent and need not sum to 1.
     /// </summary>
-    private static (int? Index, string Message)? ImplausibleProbabilities(IReadOnlyList<double> probabilities, OutputHead head)
+    private static (int? Index, string Message)? ImplausibleProbabilities(IReadOnlyList<double> probabilities, IReadOnlyList<double> logits, OutputHead head)
     {
         for (var i = 0; i < probabilities.Count; i++)
         {
@@ -246,10 +246,30 @@ public static class ExplanationJson
         }
 
         var sum = probabilities.Sum();
-        return head == OutputHead.SingleLabel && probabilities.Count > 0 && !(Math.Abs(sum - 1) <= BlackBoxClassifier.SumTolerance)
-            ? (null, $"the probabilities sum to {sum.ToString("R", CultureInfo.InvariantCulture)}, not 1 (within {BlackBoxClassifier.SumTolerance.ToString(CultureInfo.InvariantCulture)}): " +
-                $"a {OutputHead.SingleLabel.Name()} head's probabilities are the softmax of its logits (independent sigmoids are a {OutputHead.MultiLabel.Name()} head's)")
-            : null;
+        if (head == OutputHead.SingleLabel && probabilities.Count > 0 && !(Math.Abs(sum - 1) <= BlackBoxClassifier.SumTolerance))
+        {
+            return (null, $"the probabilities sum to {sum.ToString("R", CultureInfo.InvariantCulture)}, not 1 (within {BlackBoxClassifier.SumTolerance.ToString(CultureInfo.InvariantCulture)}): " +
+                $"a {OutputHead.SingleLabel.Name()} head's probabilities are the softmax of its logits (independent sigmoids are a {OutputHead.MultiLabel.Name()} head's)");
+        }
+
+        // The probabilities are the head's function of the logits. A black box's logits are the logs of its
+        // probabilities, whose softmax renormalizes them: within the same 0.02 as their sum; a model's are computed
+        // from the logits in float64 and agree to rounding.
+        if (probabilities.Count > 0 && probabilities.Count == logits.Count && logits.All(double.IsFinite))
+        {
+            var expected = head.Probabilities(logits);
+            for (var i = 0; i < probabilities.Count; i++)
+            {
+                if (!(Math.Abs(probabilities[i] - expected[i]) <= BlackBoxClassifier.SumTolerance))
+                {
+                    var function = head == OutputHead.MultiLabel ? "the sigmoid of its logit" : "the softmax of the logits";
+                    return (i, $"{probabilities[i].ToString("R", CultureInfo.InvariantCulture)} differs from {function}, {expected[i].ToString("R", CultureInfo.InvariantCulture)}, " +
+                        $"by more than {BlackBoxClassifier.SumTolerance.ToString(CultureInfo.InvariantCulture)} ({head.Name()} head): the logits and probabilities must come from the same prediction");
+                }
+            }
+        }
+
+        return null;
     }
 
     private static void CheckResult(Explanation e, string at, string param)
@@ -347,7 +367,7 @@ public static class ExplanationJson
         }
 
         // As the reader checks: probabilities a head cannot give.
-        if (ImplausibleProbabilities(e.Probabilities, e.Head) is { } implausible)
+        if (ImplausibleProbabilities(e.Probabilities, e.Logits, e.Head) is { } implausible)
         {
             throw new ArgumentException($"{at}.probabilities{(implausible.Index is { } i ? $"[{i}]" : string.Empty)}: {implausible.Message}", param);
         }
@@ -996,7 +1016,7 @@ public static class ExplanationJson
                 throw Fail($"{at}.target", $"class {target} is out of range for {logits.Length} logits");
             }
 
-            if (ImplausibleProbabilities(probabilities, head) is { } implausible)
+            if (ImplausibleProbabilities(probabilities, logits, head) is { } implausible)
             {
                 throw Fail($"{at}.probabilities{(implausible.Index is { } i ? $"[{i}]" : string.Empty)}", implausible.Message);
             }
