@@ -75,7 +75,8 @@ public sealed class OneOutputSoftmaxTests : IDisposable
     [Fact]
     public void A_one_label_black_box_is_refused_with_the_two_column_fix()
     {
-        var predictor = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 1.0 }).ToArray(), ["yes"]);
+        // A predictor of the user's own (BlackBoxClassifier refuses one label when it is built).
+        var predictor = new OneLabelPredictor();
         var act = () => new Lime().Explain(predictor, "a dull film");
         act.Should().Throw<ArgumentException>().WithMessage("*the predictor has one label (\"yes\")*Return two columns, [1 − p, p]*");
         var run = () => new Lime().Run(predictor, "a dull film", 0);
@@ -88,6 +89,14 @@ public sealed class OneOutputSoftmaxTests : IDisposable
         "occlusion" => new Occlusion(),
         _ => new Lime { Samples = 16 },
     };
+
+    /// <summary>A user's predictor of one label, whose probability (a softmax over one class) is 1 for every text.</summary>
+    private sealed class OneLabelPredictor : ITextPredictor
+    {
+        public IReadOnlyList<string> Labels { get; } = ["yes"];
+
+        public double[][] PredictProbabilities(IReadOnlyList<string> texts) => [.. texts.Select(_ => new[] { 1.0 })];
+    }
 
     /// <summary>A user's <see cref="ITextClassifier"/> that leaves <see cref="ITokenClassifier.Head"/> at its default.</summary>
     private sealed class OwnClassifier(TextClassifier inner) : ITextClassifier
