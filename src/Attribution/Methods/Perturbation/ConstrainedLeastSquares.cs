@@ -4,6 +4,13 @@ namespace Attribution.Methods.Perturbation;
 /// Weighted least squares of y(S) ≈ Σ_{i∈S} φᵢ subject to Σφᵢ = <c>total</c>, accumulated one coalition at a time
 /// (memory O(n²) whatever the number of coalitions). The constraint is imposed by eliminating the last score:
 /// φₙ = total − Σ_{i&lt;n} φᵢ, so y − zₙ·total ≈ Σ_{i&lt;n} (zᵢ − zₙ) φᵢ, solved by Cholesky on the normal equations.
+/// When the coalitions do not determine every score, a small ridge r·Σᵢ φᵢ² on all n scores (the eliminated one
+/// included) picks the solution: in the eliminated variables it adds r·(I + 11ᵀ) to the normal matrix and r·total to
+/// each right-hand side. The penalty is the same for every feature, so the result does not depend on which score was
+/// eliminated (nor on the features' order), and what the data leave open is shared out evenly (with no information at
+/// all, every score is total / n), not left to the last feature. Its size r = max(t̄ / (n − 1), 1)·1e-8 is set by t̄, the
+/// trace of the eliminated normal matrix averaged over which score is eliminated (Σ wₛ·2|S|(n − |S|)/n), so it too
+/// does not depend on the order.
 /// </summary>
 internal sealed class ConstrainedLeastSquares
 {
@@ -11,6 +18,9 @@ internal sealed class ConstrainedLeastSquares
     private readonly double total;
     private readonly double[,] normal;
     private readonly double[] rhs;
+
+    // Σ w·2|S|(n − |S|)/n: the trace of the eliminated normal matrix, averaged over which score is eliminated.
+    private double symmetricTrace;
 
     public ConstrainedLeastSquares(int features, double total)
     {
@@ -29,6 +39,8 @@ internal sealed class ConstrainedLeastSquares
             row[i] = (present[i] ? 1.0 : 0.0) - last;
         }
 
+        var size = present.Count(p => p);
+        symmetricTrace += weight * 2.0 * size * (n - size) / n;
         var target = y - (last * total);
         for (var i = 0; i < n - 1; i++)
         {
@@ -49,18 +61,24 @@ internal sealed class ConstrainedLeastSquares
     public (double[] Scores, double Ridge) Solve()
     {
         var m = n - 1;
-        var trace = 0.0;
-        for (var i = 0; i < m; i++)
-        {
-            trace += normal[i, i];
-        }
-
         var ridge = 0.0;
-        double[]? solution = Cholesky(normal, rhs, 0);
+        double[]? solution = Cholesky(normal, rhs);
         if (solution is null)
         {
-            ridge = Math.Max(trace / Math.Max(m, 1), 1.0) * 1e-8;
-            solution = Cholesky(normal, rhs, ridge) ?? throw new InvalidOperationException("the KernelSHAP least squares could not be solved");
+            // The ridge on all n scores: r·(Σ_{i<n} xᵢ² + (total − Σ xᵢ)²), whose gradient adds r·(I + 11ᵀ)x − r·total·1.
+            ridge = Math.Max(symmetricTrace / Math.Max(m, 1), 1.0) * 1e-8;
+            var penalised = new double[m, m];
+            var shifted = new double[m];
+            for (var i = 0; i < m; i++)
+            {
+                shifted[i] = rhs[i] + (ridge * total);
+                for (var j = 0; j < m; j++)
+                {
+                    penalised[i, j] = normal[i, j] + ridge + (i == j ? ridge : 0);
+                }
+            }
+
+            solution = Cholesky(penalised, shifted) ?? throw new InvalidOperationException("the KernelSHAP least squares could not be solved");
         }
 
         var scores = new double[n];
@@ -69,8 +87,8 @@ internal sealed class ConstrainedLeastSquares
         return (scores, ridge);
     }
 
-    /// <summary>Solves (A + ridge·I) x = b; null when the matrix is not (numerically) positive definite.</summary>
-    private static double[]? Cholesky(double[,] a, double[] b, double ridge)
+    /// <summary>Solves A x = b; null when the matrix is not (numerically) positive definite.</summary>
+    private static double[]? Cholesky(double[,] a, double[] b)
     {
         var m = b.Length;
         var l = new double[m, m];
@@ -84,7 +102,7 @@ internal sealed class ConstrainedLeastSquares
         {
             for (var j = 0; j <= i; j++)
             {
-                var sum = a[i, j] + (i == j ? ridge : 0);
+                var sum = a[i, j];
                 for (var k = 0; k < j; k++)
                 {
                     sum -= l[i, k] * l[j, k];

@@ -94,7 +94,7 @@ public sealed class KernelShap : PerturbationMethod
         var (scores, ridge) = system!.Solve();
         if (ridge > 0)
         {
-            notes.Add($"the sampled coalitions do not determine every score; a ridge of {ridge:G3} was added to solve the least squares: raise the samples");
+            notes.Add($"the sampled coalitions do not determine every score; a ridge of {ridge:G3} on every score was added to solve the least squares (what the coalitions leave open is shared evenly): raise the samples");
         }
 
         return new FeatureScores(scores, full, empty, scores.Sum() - change, notes);

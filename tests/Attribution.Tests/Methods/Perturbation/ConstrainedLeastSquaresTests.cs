@@ -60,57 +60,100 @@ public class ConstrainedLeastSquaresTests
         padded.Solve().Scores.Should().Equal(Kkt(samples, 4, 1.0), (a, e) => Math.Abs(a - e) <= 1e-12);
     }
 
+    // Undetermined systems: the ridge r·Σᵢ φᵢ² is on all n scores, so a feature no coalition told apart from another
+    // gets the same score as it. Closed forms below from the Lagrangian of Σ wₛ(yₛ − Σ_{i∈S} φᵢ)² + r·Σφᵢ²
+    // subject to Σφᵢ = total, for one sample {j} (weight w, value y) and k features never seen: each unseen score is
+    // s = (total·(w + r) − w·y) / (k·w + (k + 1)·r) and φⱼ = (w·y + r·s) / (w + r). Tolerance 1e-14: a few roundings
+    // of numbers of order 1 (the Cholesky of a 2×2 or 3×3 matrix).
     [Fact]
     public void An_undetermined_system_gets_the_documented_ridge()
     {
-        // Only feature 0 alone was seen (weight 10): the normal matrix of the eliminated system is [[10, 0], [0, 0]],
-        // trace 10 over m = 2 unknowns, so the ridge is max(10/2, 1)·1e-8 = 5e-8, and (A + ridge·I)x = b gives
-        // x₀ = 10·y/(10 + 5e-8), x₁ = 0, and the last score total − x₀.
-        var solver = new ConstrainedLeastSquares(3, 2.0);
-        solver.Add([true, false, false], 4.0, 10.0);
+        // Only feature 0 alone was seen (weight 10, |S| = 1 of n = 3): the order-free trace is 10·2·1·2/3 = 40/3, over
+        // m = 2 unknowns, so the ridge is max(20/3, 1)·1e-8. Features 1 and 2 were never seen: they share what the
+        // constraint leaves (≈ (2 − 4)/2 each), instead of 0 for one and −2 for the last.
+        const double w = 10, y = 4, t = 2, r = 20.0 / 3 * 1e-8;
+        var solver = new ConstrainedLeastSquares(3, t);
+        solver.Add([true, false, false], y, w);
         var (scores, ridge) = solver.Solve();
-        ridge.Should().BeApproximately(5e-8, 1e-22);
-        var x0 = 10 * 4.0 / (10 + 5e-8);
-        scores.Should().Equal([x0, 0.0, 2.0 - x0], (a, e) => Math.Abs(a - e) <= 1e-14);
+        ridge.Should().BeApproximately(r, 1e-22);
+        var unseen = ((t * (w + r)) - (w * y)) / ((2 * w) + (3 * r));
+        scores.Should().Equal([((w * y) + (r * unseen)) / (w + r), unseen, unseen], (a, e) => Math.Abs(a - e) <= 1e-14);
     }
 
     [Fact]
     public void A_small_trace_takes_the_ridge_floor_of_1e_minus_8()
     {
-        // Trace 0.5 over m = 3: max(0.5/3, 1)·1e-8 = 1e-8.
-        var solver = new ConstrainedLeastSquares(4, 0.0);
-        solver.Add([false, true, false, false], 1.0, 0.5);
+        // Order-free trace 0.5·2·1·3/4 = 0.75 over m = 3: max(0.25, 1)·1e-8 = 1e-8. Features 0, 2 and 3 were never seen (k = 3).
+        const double w = 0.5, y = 1, t = 0, r = 1e-8;
+        var solver = new ConstrainedLeastSquares(4, t);
+        solver.Add([false, true, false, false], y, w);
         var (scores, ridge) = solver.Solve();
-        ridge.Should().Be(1e-8);
-        var x1 = 0.5 * 1.0 / (0.5 + 1e-8);
-        scores.Should().Equal([0.0, x1, 0.0, -x1], (a, e) => Math.Abs(a - e) <= 1e-14);
+        ridge.Should().Be(r);
+        var unseen = ((t * (w + r)) - (w * y)) / ((3 * w) + (4 * r));
+        scores.Should().Equal([unseen, ((w * y) + (r * unseen)) / (w + r), unseen, unseen], (a, e) => Math.Abs(a - e) <= 1e-14);
     }
 
     [Fact]
     public void A_pivot_tiny_relative_to_the_largest_diagonal_entry_counts_as_undetermined()
     {
         // Normal matrix diag(1e6, 1e-7): the second pivot 1e-7 is below 1e-12 × 1e6, so the plain solve is refused and
-        // the ridge max((1e6 + 1e-7)/2, 1)·1e-8 ≈ 5e-3 is added: x₀ = 1e6/(1e6 + r), x₁ = 1e-7/(1e-7 + r) (b = w·y).
+        // the ridge max((1e6 + 1e-7)·(4/3)/2, 1)·1e-8 ≈ 6.7e-3 (two singletons of n = 3: 2·1·2/3 each) is added on every
+        // score; expected from the Lagrange system with 2r added to its diagonal (Gaussian elimination, not the class's
+        // Cholesky). Tolerance 1e-12: elimination on entries up to 2e6, whose rounding is ~1e-16 × 2e6 / 1e6.
+        (bool[], double, double)[] samples = [([true, false, false], 1.0, 1e6), ([false, true, false], 1.0, 1e-7)];
         var solver = new ConstrainedLeastSquares(3, 1.0);
-        solver.Add([true, false, false], 1.0, 1e6);
-        solver.Add([false, true, false], 1.0, 1e-7);
+        foreach (var (present, y, weight) in samples)
+        {
+            solver.Add(present, y, weight);
+        }
+
         var (scores, ridge) = solver.Solve();
-        var r = (1e6 + 1e-7) / 2 * 1e-8;
+        var r = (1e6 + 1e-7) * (4.0 / 3) / 2 * 1e-8;
         ridge.Should().BeApproximately(r, 1e-18);
-        var x0 = 1e6 / (1e6 + r);
-        var x1 = 1e-7 / (1e-7 + r);
-        scores.Should().Equal([x0, x1, 1.0 - x0 - x1], (a, e) => Math.Abs(a - e) <= 1e-12);
+        scores.Should().Equal(Kkt(samples, 3, 1.0, r), (a, e) => Math.Abs(a - e) <= 1e-12);
     }
 
     [Fact]
-    public void No_information_at_all_leaves_everything_on_the_last_feature()
+    public void No_information_at_all_shares_the_total_evenly()
     {
-        // An all-zero normal matrix: the plain Cholesky must refuse it (pivot 0 ≤ 0), the ridge 1e-8 solves it to 0.
+        // An all-zero normal matrix: the plain Cholesky must refuse it (pivot 0 ≤ 0); with the ridge on every score the
+        // only thing left is the constraint, whose smallest-norm solution is total / n each (the old ridge on the
+        // eliminated scores alone gave 0, 0 and the whole 1.25 to the last feature).
         var solver = new ConstrainedLeastSquares(3, 1.25);
         solver.Add([true, true, true], 5.0, 1.0);
         var (scores, ridge) = solver.Solve();
         ridge.Should().Be(1e-8);
-        scores.Should().Equal(0.0, 0.0, 1.25);
+        scores.Should().Equal([1.25 / 3, 1.25 / 3, 1.25 / 3], (a, e) => Math.Abs(a - e) <= 1e-15);
+    }
+
+    [Fact]
+    public void An_undetermined_fit_does_not_depend_on_the_order_of_the_features()
+    {
+        // Five features, three coalitions (not enough for four free scores): reversing the features reverses the scores.
+        // Before, the eliminated (last) score took whatever the data left open, so the same coalitions gave the last
+        // word a large score in one order and a small one in the other.
+        (bool[] Present, double Y, double Weight)[] samples =
+        [
+            ([true, true, false, false, false], 0.8, 1.0),
+            ([false, false, true, false, false], -0.3, 2.0),
+            ([true, false, false, false, true], 0.5, 0.5),
+        ];
+        var forward = new ConstrainedLeastSquares(5, 1.5);
+        var reversed = new ConstrainedLeastSquares(5, 1.5);
+        foreach (var (present, y, weight) in samples)
+        {
+            forward.Add(present, y, weight);
+            reversed.Add(present.Reverse().ToArray(), y, weight);
+        }
+
+        var (a, ridgeA) = forward.Solve();
+        var (b, ridgeB) = reversed.Solve();
+        ridgeA.Should().BeGreaterThan(0);
+        ridgeB.Should().Be(ridgeA);
+        // Tolerance 1e-7: the directions the data leave open are fixed by the ridge alone (r = 1e-8 here), so rounding
+        // there is amplified by about 1/r (measured: 7e-9); the old, order-dependent answer was off by 0.1 or more.
+        b.Reverse().Should().Equal(a, (x, e) => Math.Abs(x - e) <= 1e-7);
+        a.Should().Equal(Kkt(samples, 5, 1.5, ridgeA), (x, e) => Math.Abs(x - e) <= 1e-7);
     }
 
     [Fact]
@@ -126,8 +169,11 @@ public class ConstrainedLeastSquaresTests
         solver.Solve().Scores.Should().Equal([phi0, t - phi0], (x, e) => Math.Abs(x - e) <= 1e-14);
     }
 
-    /// <summary>The Lagrange system of the constrained problem, solved by Gaussian elimination with partial pivoting.</summary>
-    private static double[] Kkt((bool[] Present, double Y, double Weight)[] samples, int n, double total)
+    /// <summary>
+    /// The Lagrange system of the constrained problem (with the penalty <paramref name="ridge"/>·Σφᵢ², i.e. 2·ridge on
+    /// the diagonal), solved by Gaussian elimination with partial pivoting.
+    /// </summary>
+    private static double[] Kkt((bool[] Present, double Y, double Weight)[] samples, int n, double total, double ridge = 0)
     {
         var size = n + 1;
         var a = new double[size, size + 1];
@@ -146,6 +192,7 @@ public class ConstrainedLeastSquaresTests
 
         for (var i = 0; i < n; i++)
         {
+            a[i, i] += 2 * ridge;
             a[i, n] = 1;
             a[n, i] = 1;
         }
