@@ -550,6 +550,14 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
                 (run.Dropped > 0 ? "mask features instead of removing them (Perturbation = Mask, --perturbation mask), or draw more samples" : "draw more samples"));
         }
 
+        // The same holds for a feature switched off in every fitted sample (the Captum preset has no unperturbed sample).
+        var neverOn = Enumerable.Range(0, run.Features.Count).Where(j => run.Masks.Length > 0 && run.Masks.All(m => !m[j])).ToArray();
+        if (neverOn.Length > 0)
+        {
+            var words = string.Join(", ", neverOn.Take(5).Select(j => $"'{run.Features[j].Text}'")) + (neverOn.Length > 5 ? $" and {neverOn.Length - 5} more" : string.Empty);
+            notes.Add($"{words} {(neverOn.Length == 1 ? "was" : "were")} switched off in every sample the fit saw, so {(neverOn.Length == 1 ? "its" : "their")} coefficient of 0 means unknown, not no effect: draw more samples");
+        }
+
         if (!run.Fit.Converged)
         {
             notes.Add("the Lasso's coordinate descent stopped at its sweep limit before converging; the coefficients are approximate");

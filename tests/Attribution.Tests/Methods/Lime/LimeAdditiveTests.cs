@@ -203,6 +203,24 @@ public sealed class LimeAdditiveTests(ITestOutputHelper output)
         two.Notes.Should().Contain($"{string.Join(", ", constant.Take(5).Select(w => $"'{w}'"))} and {constant.Length - 5} more were kept in every sample the fit saw, " +
             "so their coefficient of 0 means unknown, not no effect: draw more samples");
 
+        // The Captum preset has no unperturbed sample: with one sample, the words it switched off are off in every
+        // sample the fit saw, their coefficient is 0 too, and that must be said as well (it was not: only words kept
+        // throughout were reported). The words are read off the run's own mask.
+        var captum = new Lime { Preset = LimePreset.Captum, Samples = 1, Seed = 4 };
+        var mask = captum.Run(Additive(), Text, 1).Masks.Single();
+        var off = Text.Split(' ').Where((_, j) => !mask[j]).ToArray();
+        var on = Text.Split(' ').Where((_, j) => mask[j]).ToArray();
+        off.Should().NotBeEmpty("the precondition: the one sample switches some words off");
+        on.Should().NotBeEmpty();
+        static string Listed(string[] words) => string.Join(", ", words.Take(5).Select(w => $"'{w}'")) + (words.Length > 5 ? $" and {words.Length - 5} more" : string.Empty)
+            + (words.Length == 1 ? " was" : " were");
+        var single = captum.Explain(Additive(), Text, new ExplainOptions { Target = Target.Class(1) });
+        single.Scores.Should().OnlyContain(v => v == 0, "a constant column gets no coefficient");
+        single.Notes.Should().Contain($"{Listed(off)} switched off in every sample the fit saw, " +
+            $"so {(off.Length == 1 ? "its" : "their")} coefficient of 0 means unknown, not no effect: draw more samples");
+        var kept = $"{Listed(on)} kept in every sample the fit saw";
+        single.Notes.Should().Contain(n => n.StartsWith(kept, StringComparison.Ordinal));
+
         var masked = new Lime { Samples = 50, Seed = 2 }.Explain(Additive(), "good", new ExplainOptions { Target = Target.Class(1) });
         masked.Scores[0].Should().BePositive();
         masked.Notes.Should().NotContain(n => n.Contains("unknown", StringComparison.Ordinal), "a masked word varies across the samples");
