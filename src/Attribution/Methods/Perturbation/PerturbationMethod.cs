@@ -39,10 +39,13 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     /// <summary>How an absent feature is represented (default: masked).</summary>
     public AbsentFeature Perturbation { get; init; } = AbsentFeature.Mask;
 
-    /// <summary>The id that replaces an absent feature's tokens with <see cref="AbsentFeature.Baseline"/>; null for the padding id.</summary>
+    /// <summary>
+    /// The id that replaces an absent feature's tokens with <see cref="AbsentFeature.Baseline"/>; null for the padding id.
+    /// Setting it with another <see cref="Perturbation"/> is an error (it would not be used).
+    /// </summary>
     public long? BaselineId { get; init; }
 
-    /// <summary>The string that replaces an absent feature for a black-box predictor (default <c>[MASK]</c>).</summary>
+    /// <summary>The string that replaces an absent feature for a black-box predictor (default <c>[MASK]</c>; not empty or blank).</summary>
     public string MaskToken { get; init; } = "[MASK]";
 
     /// <summary>The most perturbed inputs per model call (default 256, at most <see cref="MaxBatchSize"/>); <see cref="TokenBudget"/> usually binds first.</summary>
@@ -336,6 +339,20 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         if (Perturbation == AbsentFeature.Mask && MaskToken is null)
         {
             throw new ArgumentNullException(nameof(MaskToken), "masking a black box's text needs a mask string (or use Perturbation = Remove)");
+        }
+
+        if (Perturbation == AbsentFeature.Mask && string.IsNullOrWhiteSpace(MaskToken))
+        {
+            // A blank mask string would delete the words (and leave their spaces): removal under another name.
+            throw new ArgumentException(
+                $"the mask string \"{MaskToken}\" is empty or blank: give the string that replaces an absent word of a black box's text (default [MASK]), or use Perturbation = Remove to delete words", nameof(MaskToken));
+        }
+
+        if (BaselineId is { } baseline && Perturbation != AbsentFeature.Baseline)
+        {
+            // Otherwise the id would be ignored without a word.
+            throw new ArgumentException(
+                $"BaselineId is {baseline} but Perturbation is {Perturbation.Name()}, which does not use it: set Perturbation = Baseline to replace absent tokens by id {baseline}, or leave BaselineId unset", nameof(BaselineId));
         }
 
         ValidateMethod();
