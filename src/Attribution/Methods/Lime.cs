@@ -305,6 +305,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         }
 
         var distinct = texts.Distinct(StringComparer.Ordinal).Where(t => !byText.ContainsKey(t)).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
+        CheckPerturbedLengths(predictor, distinct, text);
         // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
         // per perturbed text, where Predict would tokenize again to sort and again to encode).
         var classifier = predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
@@ -342,6 +343,33 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
 
         var fit = Fit(keptMasks, probabilities);
         return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
+    }
+
+    /// <summary>
+    /// A given mask string of several tokens (e.g. <c>[MASK]</c> for RoBERTa) makes a masked text longer than the text
+    /// itself, so a text that fits the model can have perturbed texts that do not: refused here, naming the mask string,
+    /// rather than by the model as if the caller had passed them (with truncation suggested, which LIME cannot use) or,
+    /// for a regression head, cut silently. The model's own mask token and removal never lengthen a text, so only a given
+    /// mask string is checked (one more tokenization of each perturbed text).
+    /// </summary>
+    private void CheckPerturbedLengths(ITextPredictor predictor, IReadOnlyList<string> perturbed, string text)
+    {
+        if (Perturbation != LimePerturbation.Mask || MaskToken is not { } given || predictor is not ITokenClassifier { MaxLength: { } limit } model)
+        {
+            return;
+        }
+
+        foreach (var candidate in perturbed)
+        {
+            var length = model.Tokenizer.Encode(candidate).Length;
+            if (length > limit)
+            {
+                var original = model.Tokenizer.Encode(text).Length;
+                throw new ArgumentException(
+                    $"a perturbed text has {length} tokens but {model.Name} accepts at most {limit} (the text itself has {original}): the mask string \"{given}\" is more tokens than the words it replaces; leave MaskToken unset (--mask-token unset) for the model's own mask token, use Perturbation = Remove, or shorten the text",
+                    nameof(MaskToken));
+            }
+        }
     }
 
     /// <summary>The masks whose perturbed text is not blank, and those texts (a blank one is never sent to the model).</summary>

@@ -48,6 +48,26 @@ public sealed class LimeMaskTokenTests
             && n.Contains("its own mask token is \"<mask>\"", StringComparison.Ordinal));
     }
 
+    [SkippableTheory]
+    [InlineData("sst2-bert-tiny")]
+    [InlineData("bert-regression-random")]
+    public void A_mask_string_that_makes_perturbed_texts_longer_than_the_model_takes_is_refused_by_name(string name)
+    {
+        // 126 one-token words fill the 128 positions with [CLS] and [SEP]. "[MASK] [MASK]" is two tokens for each
+        // switched-off word, so every perturbed text is longer than the model takes. Before, the classifier refused it
+        // as "texts[1]", suggesting truncation LIME cannot use, and the regression head's path cut it silently.
+        using var model = ClassifierLoader.Load(SharedData.Require($"models/{name}"));
+        var text = string.Join(' ', Enumerable.Repeat("good", 126));
+        model.MaxLength.Should().Be(128);
+        model.Tokenizer.Encode(text).Length.Should().Be(128, "the precondition: the text itself fits exactly");
+        var act = () => new Lime { Samples = 4, Seed = 1, MaskToken = "[MASK] [MASK]" }.Explain(model, text);
+        act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "MaskToken")
+            .WithMessage("a perturbed text has * tokens but * accepts at most 128 (the text itself has 128): the mask string \"[MASK] [MASK]\" is more tokens than the words it replaces*");
+
+        // The model's own mask token keeps every perturbed text at 128 tokens.
+        new Lime { Samples = 4, Seed = 1 }.Explain(model, text).Scores.Should().HaveCount(126);
+    }
+
     [Fact]
     public void A_black_box_gets_lit_s_mask_string_and_a_blank_one_is_refused()
     {
