@@ -157,7 +157,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     /// features are joined by single spaces (LIT); other features keep the text between them.
     /// </summary>
     /// <param name="text">The text.</param>
-    /// <param name="features">Its features.</param>
+    /// <param name="features">Its features: spans of <paramref name="text"/> in text order, disjoint (as <see cref="SplitFeatures"/> gives them).</param>
     /// <param name="mask">Per feature, whether it is kept.</param>
     /// <param name="tokenizer">The model's tokenizer, whose mask token replaces features when <see cref="MaskToken"/> is null.</param>
     public string Perturb(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<bool> mask, ITokenizer? tokenizer = null)
@@ -168,6 +168,21 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         if (mask.Count != features.Count)
         {
             throw new ArgumentException($"the mask has {mask.Count} entries for {features.Count} features", nameof(mask));
+        }
+
+        // The text between features is copied by position: the features must be spans of this text, in order and disjoint
+        // (as SplitFeatures gives them), or the rebuilt text would be garbled or fail deep inside the string builder.
+        var previousEnd = 0;
+        for (var i = 0; i < features.Count; i++)
+        {
+            if (features[i] is not { } feature || feature.Start < previousEnd || feature.End < feature.Start || feature.End > text.Length)
+            {
+                throw new ArgumentException(
+                    $"feature {i} ({(features[i] is { } f ? $"[{f.Start}, {f.End})" : "null")}) is not a span of the {text.Length}-character text after feature {i - 1}'s end ({previousEnd}): pass features in text order, disjoint and within the text, e.g. from SplitFeatures",
+                    nameof(features));
+            }
+
+            previousEnd = feature.End;
         }
 
         return LimeText.Rebuild(text, features, mask, join: Features == LimeFeatures.Words, Perturbation == LimePerturbation.Mask ? MaskText(tokenizer) : null);

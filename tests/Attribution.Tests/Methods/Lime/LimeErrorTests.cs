@@ -125,4 +125,29 @@ public sealed class LimeErrorTests
             [new[] { false, true }, new[] { true, false }], [0.2, 0.8]);
         act.Should().Throw<InvalidOperationException>().WithMessage("*kernel width*");
     }
+
+    [Fact]
+    public void Perturb_refuses_features_that_are_not_ordered_disjoint_spans_of_the_text()
+    {
+        // Before, out-of-order or out-of-range spans failed inside StringBuilder with its own parameter name ("count"),
+        // or a null feature with a NullReferenceException.
+        const string text = "a smart , witty film";
+        var lime = new Lime { Features = LimeFeatures.WordsAndPunctuation };
+        var features = lime.SplitFeatures(text);
+        var mask = Enumerable.Repeat(false, features.Count).ToArray();
+        lime.Perturb(text, features, mask).Should().Be("[MASK] [MASK] [MASK] [MASK] [MASK]", "the precondition: the features as split are accepted");
+
+        IReadOnlyList<TextFeature>[] bad =
+        [
+            features.Reverse().ToArray(),
+            [.. features.Take(4), features[4] with { End = text.Length + 3 }],
+            [features[0], features[1], features[1], features[3], features[4]],
+            [features[0], null!, features[2], features[3], features[4]],
+        ];
+        foreach (var given in bad)
+        {
+            FluentActions.Invoking(() => lime.Perturb(text, given, mask))
+                .Should().Throw<ArgumentException>().Where(e => e.ParamName == "features").WithMessage("feature * is not a span of the 20-character text*");
+        }
+    }
 }
