@@ -576,7 +576,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private static SurrogateModel Surrogate(LimeRun run) =>
         new(run.Features, [.. run.Fit.Coefficients], run.Fit.Intercept, run.Fit.RSquared, run.Fit.UnweightedRSquared, run.Masks.Length);
 
-    private static List<string> RunNotes(LimeRun run)
+    private List<string> RunNotes(LimeRun run)
     {
         var notes = new List<string>();
         if (run.Dropped > 0)
@@ -584,8 +584,16 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             notes.Add($"{run.Dropped} sample(s) removed every feature, leaving an empty text; they were not sent to the model and are not in the fit");
         }
 
+        // A sample of kernel weight 0 (a kernel far narrower than the distances) is not seen by the fit at all.
+        var seen = run.Masks.Where((_, s) => run.Fit.Weights[s] > 0).ToArray();
+        if (seen.Length < run.Masks.Length)
+        {
+            notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Masks.Length - seen.Length} of {run.Masks.Length} samples got a kernel weight of 0 (kernel width {EffectiveKernelWidth:G4}, distances up to {run.Fit.Distances.Max():G4}), so the fit does not see them: widen the kernel (KernelWidth, --kernel-width)"));
+        }
+
         // A feature kept in every fitted sample has no variation for the fit to explain: its 0 means unknown, not no effect.
-        var constant = Enumerable.Range(0, run.Features.Count).Where(j => run.Masks.All(m => m[j])).ToArray();
+        var constant = Enumerable.Range(0, run.Features.Count).Where(j => seen.All(m => m[j])).ToArray();
         if (constant.Length > 0)
         {
             var words = string.Join(", ", constant.Take(5).Select(j => $"'{run.Features[j].Text}'")) + (constant.Length > 5 ? $" and {constant.Length - 5} more" : string.Empty);
@@ -594,7 +602,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         }
 
         // The same holds for a feature switched off in every fitted sample (the Captum preset has no unperturbed sample).
-        var neverOn = Enumerable.Range(0, run.Features.Count).Where(j => run.Masks.Length > 0 && run.Masks.All(m => !m[j])).ToArray();
+        var neverOn = Enumerable.Range(0, run.Features.Count).Where(j => seen.Length > 0 && seen.All(m => !m[j])).ToArray();
         if (neverOn.Length > 0)
         {
             var words = string.Join(", ", neverOn.Take(5).Select(j => $"'{run.Features[j].Text}'")) + (neverOn.Length > 5 ? $" and {neverOn.Length - 5} more" : string.Empty);

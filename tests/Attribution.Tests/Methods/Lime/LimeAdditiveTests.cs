@@ -225,4 +225,23 @@ public sealed class LimeAdditiveTests(ITestOutputHelper output)
         masked.Scores[0].Should().BePositive();
         masked.Notes.Should().NotContain(n => n.Contains("unknown", StringComparison.Ordinal), "a masked word varies across the samples");
     }
+
+    [Fact]
+    public void Samples_a_narrow_kernel_weighs_zero_are_not_seen_by_the_fit_and_that_is_said()
+    {
+        // LIT's distance is 100 × the cosine distance to the all-on mask; with 10 words the nearest perturbed sample
+        // (one word off) is at 100·(1 − 9/(√10·√9)) ≈ 5.13, so a kernel of width 0.1 weighs it √exp(−(51.3)²) = 0 in
+        // double precision, and every farther one too: only the unperturbed sample keeps a weight (1), so every
+        // coefficient is 0. Before, nothing said so (the words vary across the samples, just not across the seen ones).
+        var lime = new Lime { Samples = 50, Seed = 2, KernelWidth = 0.1 };
+        var e = lime.Explain(Additive(), Text, new ExplainOptions { Target = Target.Class(1) });
+        e.Scores.Should().OnlyContain(v => v == 0);
+        e.Notes.Should().Contain(n => n.StartsWith("50 of 51 samples got a kernel weight of 0 (kernel width 0.1, distances up to ", StringComparison.Ordinal)
+            && n.EndsWith("so the fit does not see them: widen the kernel (KernelWidth, --kernel-width)", StringComparison.Ordinal));
+        e.Notes.Should().Contain("'the', 'movie', 'was', 'good', 'but' and 5 more were kept in every sample the fit saw, so their coefficient of 0 means unknown, not no effect: draw more samples");
+
+        // The default width (256) weighs every sample: no such note.
+        new Lime { Samples = 50, Seed = 2 }.Explain(Additive(), Text, new ExplainOptions { Target = Target.Class(1) })
+            .Notes.Should().NotContain(n => n.Contains("kernel weight of 0", StringComparison.Ordinal));
+    }
 }
