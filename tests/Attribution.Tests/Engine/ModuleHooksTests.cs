@@ -136,4 +136,67 @@ public sealed class ModuleHooksTests
         errors.Should().Be(0);
         model.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
     }
+
+    /// <summary>
+    /// <see cref="ModuleHooks.KeepingHookTensors"/> keeps what hooks make in a dispose scope of the thread that runs the
+    /// pass, and dispose scopes belong to one thread. A thread started inside the pass inherits the pass's flow, so its
+    /// own forward passes run the flow's hooks too; what those hooks make must stay in that thread's scopes (freed when
+    /// its scope ends), not be moved into the pass's scope from another thread (which would race with the pass's own
+    /// thread on a scope that is not thread-safe, and keep the tensor alive past the other thread's scope). Without the
+    /// guard on the thread id, the tensor the hook made on the other thread is still alive after that thread's scope.
+    /// </summary>
+    [Fact]
+    public void Tensors_hooks_make_on_another_thread_inside_a_kept_pass_stay_in_that_threads_scope()
+    {
+        using var linear = nn.Linear(2, 2);
+        using var x = ones(1, 2);
+        var passThread = Environment.CurrentManagedThreadId;
+        Tensor? madeHere = null;
+        Tensor? madeThere = null;
+        using var hook = ModuleHooks.AddForwardHook(linear, (_, _, output) =>
+        {
+            var made = (Tensor)output * 2;
+            if (Environment.CurrentManagedThreadId == passThread)
+            {
+                madeHere = made;
+            }
+            else
+            {
+                madeThere = made;
+            }
+
+            return null;
+        });
+
+        var outer = NewDisposeScope();
+        try
+        {
+            var result = ModuleHooks.KeepingHookTensors(() =>
+            {
+                var thread = new Thread(() =>
+                {
+                    using var scope = NewDisposeScope();
+                    linear.call(x);
+                });
+                thread.Start();
+                thread.Join();
+
+                // A scope inside the pass, as a user's forward may open: the hook's tensor on this thread outlives it.
+                using var inner = NewDisposeScope();
+                return linear.call(x).MoveToOuterDisposeScope();
+            });
+
+            madeThere.Should().NotBeNull("the thread started inside the flow runs the flow's hooks");
+            madeThere!.IsInvalid.Should().BeTrue("the other thread's hook tensor was freed with that thread's own scope, not moved into the pass's");
+            madeHere.Should().NotBeNull();
+            madeHere!.IsInvalid.Should().BeFalse("on the pass's thread the hook's tensor is kept past the inner scope");
+            result.IsInvalid.Should().BeFalse();
+        }
+        finally
+        {
+            outer.Dispose();
+        }
+
+        madeHere!.IsInvalid.Should().BeTrue("the pass hands what it kept to the caller's scope");
+    }
 }
