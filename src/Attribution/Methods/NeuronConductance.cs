@@ -39,9 +39,14 @@ public sealed class NeuronConductance : ConductanceMethod
     {
         base.Validate(model);
         IntegrationRules.ValidateSteps(Rule, Steps ?? CaptumSteps, nameof(Steps));
-        if (Position < 0 || Unit < 0)
+        if (Position < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(Position), $"neuron ({Position}, {Unit}): position and unit must be non-negative");
+            throw new ArgumentOutOfRangeException(nameof(Position), Position, $"neuron ({Position}, {Unit}): the position must be non-negative (0 is the first token)");
+        }
+
+        if (Unit < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Unit), Unit, $"neuron ({Position}, {Unit}): the unit must be non-negative (0 is the layer's first hidden unit)");
         }
     }
 
@@ -94,12 +99,25 @@ public sealed class NeuronConductance : ConductanceMethod
             objective: (score, observed) =>
             {
                 var y = observed!;
-                if (y.dim() < 3 || Position >= y.size(1) || Unit >= y.size(2))
+                // The first dimension is the pass's rows (texts × path points), not the user's concern. Each error
+                // names the setting that is wrong: the layer, the position or the unit.
+                if (y.dim() < 3)
                 {
-                    // The first dimension is the pass's rows (texts × path points), not the user's concern.
-                    throw new ArgumentOutOfRangeException(nameof(Position), y.dim() < 3
-                        ? $"neuron ({Position}, {Unit}) needs a layer whose output is [batch, positions, units], but this one's is [{string.Join(", ", y.shape)}]"
-                        : $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}");
+                    throw new ArgumentException(
+                        $"neuron ({Position}, {Unit}) needs a layer whose output is [batch, positions, units], but the output of '{Layer}' is [{string.Join(", ", y.shape)}]: choose a layer with a token axis",
+                        nameof(Layer));
+                }
+
+                if (Position >= y.size(1))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(Position), Position,
+                        $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}; choose a position in 0..{y.size(1) - 1}");
+                }
+
+                if (Unit >= y.size(2))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(Unit), Unit,
+                        $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}; choose a unit in 0..{y.size(2) - 1}");
                 }
 
                 var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
