@@ -12,6 +12,12 @@ public abstract class LayerMethod : TextAttributor
     }
 
     /// <summary>Dotted path of the layer (default: the model's word-embedding layer).</summary>
+    /// <remarks>
+    /// An unknown path is an <see cref="ArgumentException"/> naming this setting and the closest paths. The layer must
+    /// run exactly once per forward pass, through <c>.call(x)</c>: one that does not run, or runs several times (a
+    /// module reused at several places), makes the call throw an <see cref="InvalidOperationException"/> naming the
+    /// layer and how often it ran; attribute to a module that runs once, such as the parent wrapping its uses.
+    /// </remarks>
     public string? Layer { get; init; }
 
     /// <summary>Attribute to the layer's output (default) or input.</summary>

@@ -181,7 +181,10 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act.Should().Throw<ArgumentException>().WithMessage("*unknown target label 'neutral'*negative, positive*");
         new Gradient().Explain(model, "a film", new ExplainOptions { Target = Target.Named("negative") }).Target.Should().Be(0);
         act = () => new Gradient { Layer = "bert.encoder.layers.0" }.Explain(model, "a film");
-        act.Should().Throw<ArgumentException>().WithMessage("*no submodule 'bert.encoder.layers.0'*bert.encoder.layer.0*");
+        act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "Layer", "the setting that is wrong is named")
+            .WithMessage("*no submodule 'bert.encoder.layers.0'*bert.encoder.layer.0*");
+        act = () => new LayerConductance { Layer = "bert.encoder.layer.0", InputLayer = "bert.embeddings.word" }.Explain(model, "a film");
+        act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "InputLayer").WithMessage("*no submodule 'bert.embeddings.word'*");
         act = () => new IntegratedGradients { Steps = 0 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*gausslegendre needs at least 1 step*");
         act = () => new IntegratedGradients { Steps = 1, Rule = IntegrationRule.RiemannRight }.Explain(model, "a film");
@@ -193,7 +196,12 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act = () => new LayerConductance().Explain(model, "a film");
         act.Should().Throw<ArgumentException>().WithMessage("*conductance needs the layer*");
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 999 }.Explain(model, "a film");
-        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit", "the unit is the wrong setting, not the position")
+            .WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*choose a unit in 0..127*");
+        act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = -1 }.Explain(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit" && Equals(e.ActualValue, -1)).WithMessage("*unit must be non-negative*");
+        act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = -2, Unit = 0 }.Explain(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Position" && Equals(e.ActualValue, -2)).WithMessage("*position must be non-negative*");
         // Position 5, the first past "a good film" ([CLS] a good film [SEP]: 5 tokens), exists in the batch only as
         // its padding beside a longer text.
         var beyond = new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 5, Unit = 5 };

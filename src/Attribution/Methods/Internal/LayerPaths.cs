@@ -31,7 +31,8 @@ internal static class LayerPaths
                 setting);
         }
 
-        var module = model.Module.Submodule(resolved);
+        // An unknown path is the user's setting (Layer, InputLayer) that is wrong: the exception names it.
+        var module = model.Module.FindSubmodule(resolved, setting);
         if (ModuleHooks.Signature(module) is null)
         {
             // A container (ModuleList, ModuleDict) never runs as one module, and a native one runs no .NET hook.
