@@ -50,6 +50,14 @@ public sealed class LayerConductance : ConductanceMethod
             throw new ArgumentOutOfRangeException(nameof(Steps), steps, "conductance needs at least 1 step");
         }
 
+        // n steps are the intervals between n + 1 path points, and the points are what the limit counts: checked here
+        // so the message names the user's value, not n + 1.
+        if (steps >= IntegrationRules.MaxSteps)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Steps), steps,
+                $"at most {IntegrationRules.MaxSteps - 1} conductance steps, got {steps}: n steps take n + 1 path points (at most {IntegrationRules.MaxSteps}), each a forward and backward pass; more do not make the result more exact");
+        }
+
         IntegrationRules.ValidateSteps(Rule, steps + 1, nameof(Steps));
     }
 

@@ -187,6 +187,10 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "InputLayer").WithMessage("*no submodule 'bert.embeddings.word'*");
         act = () => new IntegratedGradients { Steps = 0 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*gausslegendre needs at least 1 step*");
+        act = () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = IntegrationRules.MaxSteps }.Explain(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Steps" && Equals(e.ActualValue, IntegrationRules.MaxSteps), "the user's value, not the n + 1 points")
+            .WithMessage("at most 9999 conductance steps, got 10000*");
+        new LayerConductance { Layer = "bert.encoder.layer.0", Steps = IntegrationRules.MaxSteps - 1 }.ValidateFor(model);
         act = () => new IntegratedGradients { Steps = 1, Rule = IntegrationRule.RiemannRight }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*riemann_right needs at least 2 step*");
         act = () => new IntegratedGradients { Baseline = Baseline.FromIds([101, 0, 102]) }.Explain(model, "a fine film");
