@@ -34,8 +34,11 @@ internal static class AttentionCapture
     public static (Tensor Logits, IReadOnlyList<Tensor> Attention) Run(ITextClassifier model, IReadOnlyList<nn.Module> modules, ModelInput input)
     {
         var captured = new List<Tensor>();
-        var hooks = modules.Select(m => ModuleHooks.AddForwardHook(m, (_, _, output) =>
+        var calls = new int[modules.Count];
+        var hooks = modules.Select((m, i) => ModuleHooks.AddForwardHook(m, (_, _, output) =>
         {
+            calls[i]++;
+
             // An own handle: the attention block may dispose the probabilities once it has used them.
             captured.Add(((Tensor)output).alias());
             return null;
@@ -43,10 +46,18 @@ internal static class AttentionCapture
         try
         {
             var logits = model.Module.call(input);
-            if (captured.Count != modules.Count)
+
+            // One map per module: a module that did not run, or ran more than once (one instance reused by several
+            // layers), would make the maps' count or order differ from the layers', so it is refused by name.
+            for (var i = 0; i < modules.Count; i++)
             {
-                throw new InvalidOperationException(
-                    $"{modules.Count} attention modules but {captured.Count} ran through .call in one forward pass of {model.Name}: attention must be computed with attention_probs.call(scores)");
+                if (calls[i] != 1)
+                {
+                    var layer = Internal.LayerTap.Describe(model.Module, modules[i]);
+                    throw new InvalidOperationException(calls[i] == 0
+                        ? $"the attention module {layer} did not run through .call in a forward pass of {model.Name}: compute attention with attention_probs.call(scores), not .forward(scores), and keep only AttentionSoftmax modules that the forward pass uses"
+                        : $"the attention module {layer} ran {calls[i]} times in one forward pass of {model.Name}: one AttentionSoftmax instance is reused by several layers, so its maps cannot be told apart; give each attention layer its own AttentionSoftmax module");
+                }
             }
 
             return (logits, captured);
