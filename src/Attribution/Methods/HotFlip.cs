@@ -38,8 +38,11 @@ public sealed class HotFlip
     /// <summary>How many positions an edit changes (default 1).</summary>
     public int Positions { get; init; } = 1;
 
-    /// <summary>Candidates per position evaluated with a real forward pass (default 10).</summary>
+    /// <summary>Candidates per position evaluated with a real forward pass (default 10, at most 1,000).</summary>
     public int CandidatesPerPosition { get; init; } = 10;
+
+    /// <summary>The most candidates per position: each is a text run through the model for every whole-word position.</summary>
+    internal const int MaxCandidatesPerPosition = 1_000;
 
     /// <summary>Vocabulary tokens never proposed (besides special tokens and subword pieces).</summary>
     public IReadOnlyCollection<string> ExcludedTokens { get; init; } = [];
@@ -62,6 +65,12 @@ public sealed class HotFlip
                 throw new ArgumentOutOfRangeException(name, value,
                     $"positions ({Positions}), candidates per position ({CandidatesPerPosition}) and maxEdits ({maxEdits}) must be at least 1: set {name} to 1 or more");
             }
+        }
+
+        if (CandidatesPerPosition > MaxCandidatesPerPosition)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CandidatesPerPosition), CandidatesPerPosition,
+                $"at most {MaxCandidatesPerPosition} candidates per position, got {CandidatesPerPosition}: each is one edited text run through the model for every whole-word position of the text; set CandidatesPerPosition to {MaxCandidatesPerPosition} or fewer");
         }
 
         if (model.Module.Submodule(model.WordEmbeddingPath) is not TorchSharp.Modules.Embedding embedding)

@@ -60,5 +60,11 @@ public sealed class HotFlipTests(ITestOutputHelper output)
         using var model = TrainedDefaultModel.Load();
         var act = () => new HotFlip { CandidatesPerPosition = 0 }.Generate(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*candidates per position (0)*");
+
+        // Unbounded, a large count made one edited text per vocabulary word and position (the whole vocabulary times
+        // the text's words run through the model); refused before any pass, naming the setting and its limit.
+        act = () => new HotFlip { CandidatesPerPosition = int.MaxValue }.Generate(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "CandidatesPerPosition" && Equals(e.ActualValue, int.MaxValue))
+            .WithMessage("at most 1000 candidates per position, got 2147483647*");
     }
 }
