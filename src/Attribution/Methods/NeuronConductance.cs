@@ -12,7 +12,8 @@ namespace Attribution.Methods;
 /// default) contributes to the scored output through one neuron (token position, unit) of a layer. Along the path
 /// from the baseline, Σ_k w_k (∂F/∂y_n)(∂y_n/∂x) is multiplied by (x − x′); per token the dimensions are summed.
 /// Default rule: trapezoid, and 50 steps where none is given (Captum's defaults): a neuron's conductance has no
-/// completeness check to stop adaptive integration on, so it is not integrated adaptively.
+/// completeness check to stop adaptive integration on, so it is not integrated adaptively. The layer's output must be
+/// [batch, positions, units] (one number per neuron and text); another shape is refused naming <see cref="LayerMethod.Layer"/>.
 /// </summary>
 public sealed class NeuronConductance : ConductanceMethod
 {
@@ -101,10 +102,13 @@ public sealed class NeuronConductance : ConductanceMethod
                 var y = observed!;
                 // The first dimension is the pass's rows (texts × path points), not the user's concern. Each error
                 // names the setting that is wrong: the layer, the position or the unit.
-                if (y.dim() < 3)
+                // (Position, Unit) picks one number per row only from [rows, positions, units]; from a 4-D output
+                // (attention probabilities [rows, heads, queries, keys]) it would pick a whole slice and differentiate
+                // its sum, which is no neuron (Captum refuses a selector that leaves more than one value per example).
+                if (y.dim() != 3)
                 {
                     throw new ArgumentException(
-                        $"neuron ({Position}, {Unit}) needs a layer whose output is [batch, positions, units], but the output of '{Layer}' is [{string.Join(", ", y.shape)}]: choose a layer with a token axis",
+                        $"neuron ({Position}, {Unit}) needs a layer whose output is [batch, positions, units], but the output of '{Layer}' is [{string.Join(", ", y.shape)}]: choose a layer whose output has one token axis and one hidden axis",
                         nameof(Layer));
                 }
 

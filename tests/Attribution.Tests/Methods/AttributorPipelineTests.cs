@@ -202,6 +202,10 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 999 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit", "the unit is the wrong setting, not the position")
             .WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*choose a unit in 0..127*");
+        // Attention probabilities are [batch, heads, queries, keys]: (0, 1) would be a whole row of keys, not a neuron.
+        act = () => new NeuronConductance { Layer = "bert.encoder.layer.0.attention.self.attention_probs", Position = 0, Unit = 1 }.Explain(model, "a film");
+        act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "Layer")
+            .WithMessage("*neuron (0, 1) needs a layer whose output is [batch, positions, units]*[*, 2, 4, 4]*");
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = -1 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit" && Equals(e.ActualValue, -1)).WithMessage("*unit must be non-negative*");
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = -2, Unit = 0 }.Explain(model, "a film");
