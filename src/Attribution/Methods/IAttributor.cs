@@ -122,7 +122,11 @@ public readonly record struct Target
             : Named(text);
     }
 
-    /// <summary>The class index for a model with these labels and this predicted class; invalid targets throw.</summary>
+    /// <summary>
+    /// The class index for a model with these labels and this predicted class; invalid targets throw. A label matches
+    /// exactly, else ignoring case when only one label does; a label that several classes share (names may repeat, as in
+    /// a Hugging Face <c>id2label</c>) is an <see cref="ArgumentException"/> naming their indices.
+    /// </summary>
     public int Resolve(IReadOnlyList<string> labels, int predicted)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -141,12 +145,18 @@ public readonly record struct Target
 
         if (Label is { } name)
         {
-            for (var k = 0; k < labels.Count; k++)
+            // Labels may repeat (a Hugging Face id2label may name two classes alike): a shared name picks no class.
+            var exact = Enumerable.Range(0, labels.Count).Where(k => labels[k] == name).ToList();
+            if (exact.Count > 1)
             {
-                if (labels[k] == name)
-                {
-                    return k;
-                }
+                throw new ArgumentException(
+                    $"target label '{name}' names {exact.Count} classes ({string.Join(", ", exact)}) of the model's labels {string.Join(", ", labels)}: " +
+                    $"name the class by index instead (Target.Class({exact[0]}), --target {exact[0]})", nameof(Target));
+            }
+
+            if (exact.Count == 1)
+            {
+                return exact[0];
             }
 
             var folded = labels.Select((l, k) => (l, k)).Where(x => string.Equals(x.l, name, StringComparison.OrdinalIgnoreCase)).ToList();

@@ -15,7 +15,8 @@ public sealed class BlackBoxClassifier : ITextPredictor
         ArgumentNullException.ThrowIfNull(predict);
         ArgumentNullException.ThrowIfNull(labels);
 
-        // As for a model's labels: a repeated or empty name makes a target named by label ambiguous or unnamable.
+        // As for a model's labels: none, or a null or empty name, is refused; a repeated name is kept (classes are addressed
+        // by index; a target named by a shared label is refused when it is resolved).
         TextClassifier.CheckLabels(labels, maxLength: null);
         this.predict = predict;
         Labels = [.. labels];

@@ -30,7 +30,7 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
     /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
-    /// labels are empty or repeated, or one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
+    /// labels are none, or one is null or empty, or there is one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
@@ -62,7 +62,7 @@ public sealed partial class TextClassifier
     /// <exception cref="ArgumentException">The embedding path names no submodule (the message lists the closest
     /// paths) or a module that cannot be hooked; a submodule has no path of its own (a child named with a '.', or
     /// layers added to a ModuleList or ModuleDict after its owner registered it, which no walk of the model sees); the
-    /// labels are empty or repeated, or one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
+    /// labels are none, or one is null or empty, or there is one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding table is smaller than the tokenizer's vocabulary.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
     /// <remarks>Logits of the wrong shape or type are an <see cref="InvalidOperationException"/> at the first call.</remarks>
     public static TextClassifier FromTorchSharp(nn.Module<Tensor, Tensor, Tensor> model, ITokenizer tokenizer, string wordEmbeddingPath,
@@ -108,7 +108,11 @@ public sealed partial class TextClassifier
         CheckLabels(labels, maxLength);
     }
 
-    /// <summary>Label names and the length limit, for every factory (and <see cref="BlackBoxClassifier"/>'s labels).</summary>
+    /// <summary>
+    /// Label names and the length limit, for every factory (and <see cref="BlackBoxClassifier"/>'s labels). A name may
+    /// repeat, as a Hugging Face <c>id2label</c> may (the config readers keep such a model): classes are addressed by
+    /// index, and a target named by a label that several classes share is refused when the method resolves it.
+    /// </summary>
     internal static void CheckLabels(IReadOnlyList<string> labels, int? maxLength)
     {
         if (labels.Count < 1)
@@ -116,9 +120,14 @@ public sealed partial class TextClassifier
             throw new ArgumentException("a classifier needs at least one label", nameof(labels));
         }
 
-        if (labels.Any(string.IsNullOrEmpty) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
+        for (var i = 0; i < labels.Count; i++)
         {
-            throw new ArgumentException($"label names must be non-empty and distinct, got [{string.Join(", ", labels)}]", nameof(labels));
+            if (string.IsNullOrEmpty(labels[i]))
+            {
+                throw new ArgumentException(
+                    $"labels[{i}] is {(labels[i] is null ? "null" : "empty")} in [{string.Join(", ", labels)}]: give every class a name (Hugging Face's default is LABEL_{i})",
+                    nameof(labels));
+            }
         }
 
         if (maxLength is < 1)

@@ -92,6 +92,22 @@ public class ArgumentAndTargetTests
         ((Action)(() => Target.Predicted.Resolve(null!, 0))).Should().Throw<ArgumentNullException>();
     }
 
+    /// <summary>
+    /// Label names may repeat (a Hugging Face id2label may name two classes alike, and every loader keeps such a model):
+    /// a target named by a shared label picked the first of them silently; it is refused, naming the indices to choose
+    /// from. A label that only one class has still resolves.
+    /// </summary>
+    [Fact]
+    public void A_target_label_that_several_classes_share_is_refused_naming_their_indices()
+    {
+        string[] labels = ["same", "other", "same"];
+        Target.Named("other").Resolve(labels, 0).Should().Be(1);
+        Target.Class(2).Resolve(labels, 0).Should().Be(2);
+        ((Action)(() => Target.Named("same").Resolve(labels, 1))).Should().Throw<ArgumentException>()
+            .WithMessage("target label 'same' names 2 classes (0, 2) of the model's labels same, other, same: name the class by index instead (Target.Class(0), --target 0)*")
+            .Which.ParamName.Should().Be("Target");
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(16, true)]

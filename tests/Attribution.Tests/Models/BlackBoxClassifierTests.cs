@@ -73,16 +73,19 @@ public sealed class BlackBoxClassifierTests
     }
 
     /// <summary>
-    /// Label names are checked as a model's are: a repeated name made <c>Target.Named</c> pick the first silently, an
-    /// empty one could not be named. The list is copied, so changing the caller's list later changes nothing.
+    /// Label names are checked as a model's are: a repeated name is kept, as a Hugging Face id2label's is (classes are
+    /// addressed by index; a target named by a shared label is refused when it is resolved), an empty one is refused by
+    /// index. The list is copied, so changing the caller's list later changes nothing.
     /// </summary>
     [Fact]
-    public void Labels_must_be_distinct_and_non_empty_and_are_copied()
+    public void Labels_may_repeat_but_must_be_non_empty_and_are_copied()
     {
         double[][] Even(IReadOnlyList<string> texts) => texts.Select(_ => new[] { 0.5, 0.5 }).ToArray();
-        FluentActions.Invoking(() => new BlackBoxClassifier(Even, ["positive", "positive"])).Should().Throw<ArgumentException>()
-            .Where(e => e.ParamName == "labels").WithMessage("*distinct*[positive, positive]*");
-        FluentActions.Invoking(() => new BlackBoxClassifier(Even, ["negative", ""])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
+        var repeated = new BlackBoxClassifier(Even, ["positive", "positive"]);
+        repeated.Labels.Should().Equal("positive", "positive");
+        repeated.PredictProbabilities(["a film"])[0].Should().Equal(0.5, 0.5);
+        FluentActions.Invoking(() => new BlackBoxClassifier(Even, ["negative", ""])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "labels").WithMessage("labels[1] is empty*");
         FluentActions.Invoking(() => new BlackBoxClassifier(Even, [])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
 
         var labels = new List<string> { "negative", "positive" };

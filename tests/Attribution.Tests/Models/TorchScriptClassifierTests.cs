@@ -424,6 +424,24 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         }
     }
 
+    /// <summary>
+    /// Label names follow the rule of every loader: a repeated name is kept, as a Hugging Face id2label's is (a target
+    /// named by it is refused when resolved), an empty one is refused by index.
+    /// </summary>
+    [Fact]
+    public void Repeated_label_names_load_and_an_empty_one_is_refused()
+    {
+        var path = WriteScript(MakeWeights());
+        var embeddings = ScriptEmbeddings.Parameter("embeddings.weight");
+        using (var model = TextClassifier.FromTorchScript(path, Tokenizer(), ["same", "same"], embeddings))
+        {
+            model.Labels.Should().Equal("same", "same");
+        }
+
+        var unnamed = () => TextClassifier.FromTorchScript(path, Tokenizer(), ["same", ""], embeddings);
+        unnamed.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is empty*");
+    }
+
     [Fact]
     public void Bad_inputs_are_typed_errors_naming_the_argument_and_the_fix()
     {

@@ -342,8 +342,17 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
         nullModel.Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "model");
         var noLabels = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", []);
         noLabels.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
-        var twice = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", "a"]);
-        twice.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels");
+        // A repeated name is kept, as a Hugging Face id2label's is (a target named by it is refused when resolved); an
+        // empty or null one is refused by index.
+        using (var twice = TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", "a"]))
+        {
+            twice.Labels.Should().Equal("a", "a");
+        }
+
+        var unnamed = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", ""]);
+        unnamed.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is empty in [a, ]*LABEL_1*");
+        var nullName = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", [null!, "b"]);
+        nullName.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[0] is null*");
         var maxLength = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", labels, maxLength: 0);
         maxLength.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "maxLength");
         using var small = new MaskedMeanModel(tokenizer.VocabularySize - 1, 6, 5, 2, callsForward: false);

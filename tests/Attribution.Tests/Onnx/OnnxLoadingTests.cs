@@ -400,6 +400,21 @@ public sealed class OnnxLoadingTests : IDisposable
         model.PredictLogits([new TokenSequence([6, 7])])[0].Should().Equal(6.0, 7.0);
     }
 
+    /// <summary>
+    /// Two classes may share a name in id2label (Hugging Face allows it); the ONNX loader keeps them, as every loader
+    /// does (a target named by the shared label is refused when it is resolved).
+    /// </summary>
+    [Fact]
+    public void Repeated_label_names_in_id2label_are_kept()
+    {
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary);
+        File.WriteAllText(Path.Combine(folder, "config.json"),
+            """{"model_type": "bert", "vocab_size": 9, "max_position_embeddings": 6, "id2label": {"0": "same", "1": "same"}}""");
+        WriteCastGraph();
+        using var model = OnnxTextClassifier.Load(folder);
+        model.Labels.Should().Equal("same", "same");
+    }
+
     [Fact]
     public void A_disposed_classifier_says_so()
     {

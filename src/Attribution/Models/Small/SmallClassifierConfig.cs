@@ -190,9 +190,11 @@ public sealed record SmallClassifierConfig
             Fail("pad_token_id", $"\"pad_token_id\" is {PadTokenId}; it must be a token id in [0, {VocabSize}).");
         }
 
-        if (Labels is null || Labels.Count < 1 || Labels.Any(string.IsNullOrEmpty) || Labels.Distinct(StringComparer.Ordinal).Count() != Labels.Count)
+        // A name may repeat, as in a Hugging Face id2label: classes are addressed by index (a target named by a shared
+        // label is refused when it is resolved).
+        if (Labels is null || Labels.Count < 1 || Labels.Any(string.IsNullOrEmpty))
         {
-            Fail("id2label", "\"id2label\" must name at least one class, each with a distinct non-empty name.");
+            Fail("id2label", "\"id2label\" must name at least one class, each with a non-empty name.");
         }
     }
 

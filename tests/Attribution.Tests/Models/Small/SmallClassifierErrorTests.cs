@@ -74,6 +74,32 @@ public sealed class SmallClassifierErrorTests : IDisposable
         act.Should().Throw<ModelLoadException>().WithMessage("*dropout*[0, 1)*").Which.Field.Should().Be("dropout");
     }
 
+    /// <summary>
+    /// As in a Hugging Face config, two classes may share a name (classes are addressed by index; a target named by the
+    /// shared label is refused when it is resolved); an empty name is still refused, naming id2label.
+    /// </summary>
+    [Fact]
+    public void A_repeated_label_name_loads_and_an_empty_one_is_refused()
+    {
+        var dir = Folder();
+        var config = Path.Combine(dir, "config.json");
+        // What Hugging Face writes for id2label {0: negative, 1: negative}: label2id inverts it, the last index winning.
+        var repeated = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        repeated["id2label"] = new System.Text.Json.Nodes.JsonObject { ["0"] = "negative", ["1"] = "negative" };
+        repeated["label2id"] = new System.Text.Json.Nodes.JsonObject { ["negative"] = 1 };
+        File.WriteAllText(config, repeated.ToJsonString());
+        using (var classifier = ClassifierLoader.Load(dir))
+        {
+            classifier.Labels.Should().Equal("negative", "negative");
+        }
+
+        repeated["id2label"] = new System.Text.Json.Nodes.JsonObject { ["0"] = "negative", ["1"] = "" };
+        repeated.Remove("label2id");
+        File.WriteAllText(config, repeated.ToJsonString());
+        var act = () => ClassifierLoader.Load(dir);
+        act.Should().Throw<ModelLoadException>().WithMessage("*id2label*non-empty*").Which.Field.Should().Be("id2label");
+    }
+
     [Fact]
     public void A_missing_or_malformed_vocabulary_is_a_tokenizer_exception()
     {
