@@ -28,7 +28,7 @@ public sealed partial class TextClassifier
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
     /// <returns>A classifier that owns the loaded script (dispose it).</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="ArgumentException">The labels are empty or repeated, or one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding parameter is not in the
+    /// <exception cref="ArgumentException">There are no labels, or one is null or empty (names may repeat), or there is one with <paramref name="head"/> <see cref="OutputHead.SingleLabel"/>; the embedding parameter is not in the
     /// file (the message lists its parameters); the matrix is not 2-D floating point or has fewer rows than the
     /// tokenizer has ids.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1.</exception>
