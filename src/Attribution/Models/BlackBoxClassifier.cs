@@ -10,6 +10,9 @@ public sealed class BlackBoxClassifier : ITextPredictor
     private readonly Func<IReadOnlyList<string>, double[][]> predict;
 
     /// <summary>Wraps <paramref name="predict"/>, whose rows follow <paramref name="labels"/>.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">There are fewer than two labels (one label's probability is always 1), or one
+    /// is null or empty. Names may repeat.</exception>
     public BlackBoxClassifier(Func<IReadOnlyList<string>, double[][]> predict, IReadOnlyList<string> labels)
     {
         ArgumentNullException.ThrowIfNull(predict);
@@ -18,6 +21,16 @@ public sealed class BlackBoxClassifier : ITextPredictor
         // As for a model's labels: none, or a null or empty name, is refused; a repeated name is kept (classes are addressed
         // by index; a target named by a shared label is refused when it is resolved).
         TextClassifier.CheckLabels(labels, maxLength: null);
+        if (labels.Count == 1)
+        {
+            // Rows sum to 1, so one label's row is always [1] and every explanation zero: the softmax over one output that
+            // TextClassifier refuses for OutputHead.SingleLabel.
+            throw new ArgumentException(
+                $"a black box has one label ({labels[0]}), so each of its rows, summing to 1, is always [1] and nothing about it can be explained: " +
+                "give two labels and return [1 - p, p] for a function of one probability p (or one BlackBoxClassifier per label of a multi-label model)",
+                nameof(labels));
+        }
+
         this.predict = predict;
         Labels = [.. labels];
     }

@@ -94,4 +94,17 @@ public sealed class BlackBoxClassifierTests
         box.Labels.Should().Equal("negative", "positive");
         box.PredictProbabilities(["a film"])[0].Should().Equal(0.5, 0.5);
     }
+
+    /// <summary>
+    /// One label: its probabilities sum to 1, so every row is [1] and every explanation zero (the softmax over one output
+    /// that TextClassifier refuses for a single-label head); a function giving p(positive) alone belongs in two labels,
+    /// [1 - p, p]. Refused when wrapped, naming labels and that fix.
+    /// </summary>
+    [Fact]
+    public void One_label_is_refused_since_its_probability_is_always_one()
+    {
+        FluentActions.Invoking(() => new BlackBoxClassifier(texts => texts.Select(_ => new[] { 1.0 }).ToArray(), ["positive"]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels")
+            .WithMessage("a black box has one label (positive)*always [1]*two labels*[1 - p, p]*");
+    }
 }
