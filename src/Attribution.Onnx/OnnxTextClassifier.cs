@@ -17,7 +17,8 @@ namespace Attribution.Onnx;
 /// [batch, sequence]) and returns <c>logits</c> [batch, labels]. Sequences are sorted by length, padded with the
 /// tokenizer's pad id (attention 0) and run in batches of <see cref="OnnxSessionSettings.BatchSize"/>. Nothing is ever
 /// truncated: an input longer than <see cref="MaxLength"/> is an <see cref="ArgumentException"/>. Every method is safe
-/// to call from several threads at once (ONNX Runtime's <c>Run</c> is, and this object keeps no per-call state).
+/// to call from several threads at once (ONNX Runtime's <c>Run</c> is, and this object keeps no per-call state), Dispose
+/// included: it waits for no call, but the session closes only when the calls already running have returned.
 /// </remarks>
 public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 {
@@ -34,7 +35,12 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private readonly IReadOnlySet<string> int32Inputs;
     private readonly long vocabularySize;
     private readonly string configPath;
-    private volatile bool disposed;
+
+    // Dispose and the calls running the session: ONNX Runtime frees the session at once, under a run that another thread
+    // has in flight, so the last call out closes it when Dispose came while calls were running.
+    private readonly object gate = new();
+    private int running;
+    private bool disposed;
 
     // Whether a run has returned a row that is not a probability distribution (see Run).
     private volatile bool logitsSeen;
@@ -147,25 +153,45 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <exception cref="ArgumentException">A sequence is empty, longer than <see cref="MaxLength"/>, has an id outside the vocabulary, or type ids of another length.</exception>
     /// <exception cref="ModelLoadException">The graph returns a number of logits other than the labels config.json names,
     /// or, for a softmax head, probabilities (every row of a run in (0, 1] and summing to 1, before any run returned logits).</exception>
+    /// <exception cref="ObjectDisposedException">The classifier was disposed before the call (a call already running when
+    /// another thread disposes it finishes first).</exception>
     public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        TokenBatches.Check(this, sequences);
-        CheckIds(sequences);
-        var results = new double[sequences.Count][];
-
-        // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
-        foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
+        lock (gate)
         {
-            var logits = Run(sequences, chunk);
-            NonFiniteValueException.CheckLogits(Name, logits);
-            for (var row = 0; row < chunk.Length; row++)
-            {
-                results[chunk[row]] = logits[row];
-            }
+            ObjectDisposedException.ThrowIf(disposed, this);
+            running++;
         }
 
-        return results;
+        try
+        {
+            TokenBatches.Check(this, sequences);
+            CheckIds(sequences);
+            var results = new double[sequences.Count][];
+
+            // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
+            foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
+            {
+                var logits = Run(sequences, chunk);
+                NonFiniteValueException.CheckLogits(Name, logits);
+                for (var row = 0; row < chunk.Length; row++)
+                {
+                    results[chunk[row]] = logits[row];
+                }
+            }
+
+            return results;
+        }
+        finally
+        {
+            lock (gate)
+            {
+                if (--running == 0 && disposed)
+                {
+                    session.Dispose();
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -184,11 +210,25 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels, Head)).ToList();
     }
 
-    /// <summary>Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>. Calls that other threads
+    /// have running finish first: the session closes when the last of them returns. A second Dispose does nothing.
+    /// </summary>
     public void Dispose()
     {
-        disposed = true;
-        session.Dispose();
+        lock (gate)
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            if (running == 0)
+            {
+                session.Dispose();
+            }
+        }
     }
 
     /// <summary>The token sequences of <paramref name="texts"/>, refusing (never truncating) one that is too long.</summary>

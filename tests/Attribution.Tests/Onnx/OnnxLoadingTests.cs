@@ -401,6 +401,82 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     /// <summary>
+    /// One loaded model serves many threads, and one of them may dispose it while the others run it. ONNX Runtime frees
+    /// the session at once, under the runs in flight; the classifier closes it only when the last running call returns.
+    /// Three threads call continuously a graph that takes a while (logits = ids + 0 · (ids·idsᵀ)²·ids over a batch of
+    /// 600, about 0.4 GFLOP a run), so runs are in flight when Dispose comes: each call either returns the exact logits
+    /// (ids + 0: the products stay below 1e10, finite in float32, so the zero is exact) or, started after Dispose, throws
+    /// <see cref="ObjectDisposedException"/>. A second Dispose does nothing.
+    /// </summary>
+    [Fact]
+    public void Dispose_while_other_threads_run_the_model_lets_their_calls_finish()
+    {
+        WriteFolder();
+        var ids = new Value("input_ids", Int64Type, "batch", "sequence");
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [ids, new Value("attention_mask", Int64Type, "batch", "sequence")],
+            [new Value("logits", FloatType, "batch", "sequence")],
+            [
+                new Node("Cast", ["input_ids"], ["x"], ("to", FloatType)), new Node("Transpose", ["x"], ["xt"]),
+                new Node("MatMul", ["x", "xt"], ["gram"]), new Node("MatMul", ["gram", "gram"], ["square"]),
+                new Node("MatMul", ["square", "x"], ["heavy"]), new Node("Sub", ["heavy", "heavy"], ["zero"]),
+                new Node("Add", ["x", "zero"], ["logits"]),
+            ]));
+        const int Rows = 600;
+        var model = OnnxTextClassifier.Load(folder, new OnnxSessionSettings { BatchSize = Rows, IntraOpThreads = 1 });
+        var sequences = Enumerable.Range(0, Rows).Select(i => new TokenSequence(i % 2 == 0 ? [5, 6] : [8, 7])).ToArray();
+
+        var finished = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var started = new CountdownEvent(3);
+        var threads = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+        {
+            var signalled = false;
+            while (true)
+            {
+                try
+                {
+                    if (!signalled)
+                    {
+                        signalled = true;
+                        started.Signal();
+                    }
+
+                    var logits = model.PredictLogits(sequences);
+                    for (var i = 0; i < Rows; i++)
+                    {
+                        if (!logits[i].SequenceEqual(i % 2 == 0 ? [5.0, 6.0] : [8.0, 7.0]))
+                        {
+                            failures.Enqueue($"row {i}: [{string.Join(", ", logits[i])}]");
+                            return;
+                        }
+                    }
+
+                    Interlocked.Increment(ref finished);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e.ToString());
+                    return;
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        started.Wait();
+        Thread.Sleep(300);
+        model.Dispose();
+        threads.ForEach(t => t.Join());
+
+        failures.Should().BeEmpty();
+        model.Dispose();
+        FluentActions.Invoking(() => model.PredictLogits([new TokenSequence([6, 7])])).Should().Throw<ObjectDisposedException>();
+    }
+
+    /// <summary>
     /// Two classes may share a name in id2label (Hugging Face allows it); the ONNX loader keeps them, as every loader
     /// does (a target named by the shared label is refused when it is resolved).
     /// </summary>
