@@ -14,7 +14,7 @@ namespace Attribution.Onnx;
 /// </summary>
 /// <remarks>
 /// The graph takes <c>input_ids</c>, <c>attention_mask</c> and, when it has it, <c>token_type_ids</c> (int64
-/// [batch, sequence]) and returns <c>logits</c> [batch, labels]. Sequences are sorted by length, padded with the
+/// [batch, sequence]) and returns <c>logits</c> [batch, labels] (float32, float64, float16 or bfloat16). Sequences are sorted by length, padded with the
 /// tokenizer's pad id (attention 0) and run in batches of <see cref="OnnxSessionSettings.BatchSize"/>. Nothing is ever
 /// truncated: an input longer than <see cref="MaxLength"/> is an <see cref="ArgumentException"/>. Every method is safe
 /// to call from several threads at once (ONNX Runtime's <c>Run</c> is, and this object keeps no per-call state), Dispose
@@ -31,7 +31,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
 
     private readonly InferenceSession session;
     private readonly bool takesMask;
-    private readonly bool logitsAreDouble;
+    private readonly TensorElementType logitsType;
     private readonly IReadOnlySet<string> int32Inputs;
     private readonly long vocabularySize;
     private readonly string configPath;
@@ -58,7 +58,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         MaxLength = maxLength;
         UsesTokenTypes = inputs.TakesTypes;
         takesMask = inputs.TakesMask;
-        logitsAreDouble = inputs.LogitsAreDouble;
+        logitsType = inputs.LogitsType;
         int32Inputs = inputs.Int32Inputs;
         this.vocabularySize = vocabularySize;
         Settings = settings;
@@ -322,9 +322,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             }
 
             var width = Labels.Count;
-            var flat = logitsAreDouble
-                ? logits.GetTensorDataAsSpan<double>().ToArray()
-                : Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
+            var flat = Widen(logits, logitsType);
             var rows = Enumerable.Range(0, chunk.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
             // Until a run shows logits (a row that is not a probability distribution), a run of nothing but distributions
             // is refused. Once logits were seen, a later run whose rows happen to look like distributions is not judged:
@@ -350,6 +348,36 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         }
     }
 
+    /// <summary>The logits as float64 (every float16, bfloat16 and float32 value is one exactly).</summary>
+    private static double[] Widen(OrtValue logits, TensorElementType type)
+    {
+        switch (type)
+        {
+            case TensorElementType.Double:
+                return logits.GetTensorDataAsSpan<double>().ToArray();
+            case TensorElementType.Float16:
+                var halves = logits.GetTensorDataAsSpan<Float16>();
+                var fromHalves = new double[halves.Length];
+                for (var i = 0; i < halves.Length; i++)
+                {
+                    fromHalves[i] = halves[i].ToFloat();
+                }
+
+                return fromHalves;
+            case TensorElementType.BFloat16:
+                var brains = logits.GetTensorDataAsSpan<BFloat16>();
+                var fromBrains = new double[brains.Length];
+                for (var i = 0; i < brains.Length; i++)
+                {
+                    fromBrains[i] = brains[i].ToFloat();
+                }
+
+                return fromBrains;
+            default:
+                return Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
+        }
+    }
+
     private static string? FindModelFile(string folder) =>
         new[] { Path.Combine(folder, "model.onnx"), Path.Combine(folder, "onnx", "model.onnx") }.FirstOrDefault(File.Exists);
 
@@ -370,9 +398,9 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// <summary>What the graph takes and returns, after checking it against what <see cref="Run"/> feeds and reads.</summary>
     /// <param name="TakesMask">Whether the graph takes <c>attention_mask</c>.</param>
     /// <param name="TakesTypes">Whether the graph takes <c>token_type_ids</c>.</param>
-    /// <param name="LogitsAreDouble">Whether <c>logits</c> is float64 rather than float32.</param>
+    /// <param name="LogitsType">The element type of <c>logits</c>: float32, float64, float16 or bfloat16.</param>
     /// <param name="Int32Inputs">The inputs the graph takes as int32 (some exports narrow ids and masks); the others are int64.</param>
-    private sealed record GraphInputs(bool TakesMask, bool TakesTypes, bool LogitsAreDouble, IReadOnlySet<string> Int32Inputs);
+    private sealed record GraphInputs(bool TakesMask, bool TakesTypes, TensorElementType LogitsType, IReadOnlySet<string> Int32Inputs);
 
     private static GraphInputs CheckGraph(InferenceSession session, string modelPath, OnnxConfig config, OnnxSessionSettings settings)
     {
@@ -426,14 +454,16 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             throw new ModelLoadException(modelPath, LogitsOutput, $"'{modelPath}' has no output '{LogitsOutput}': {described}; {Fix}");
         }
 
-        if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Double) || logits.Dimensions.Length != 2)
+        // A half-precision export (optimum-cli export onnx --dtype fp16) returns float16 logits; they are read as they are.
+        if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Double or TensorElementType.Float16 or TensorElementType.BFloat16)
+            || logits.Dimensions.Length != 2)
         {
             // A regression graph that squeezed its one output away is the likely [batch]; its fix is one dimension.
             var squeezed = logits.IsTensor && logits.Dimensions.Length == 1
                 ? " (one output per text, as a regression head gives, must keep its labels axis: [batch, 1], as Hugging Face's model returns it)"
                 : string.Empty;
             throw new ModelLoadException(modelPath, LogitsOutput,
-                $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a float32 or float64 tensor [batch, labels]{squeezed} ({described}); {Fix}");
+                $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a floating-point tensor (float32, float64, float16 or bfloat16) [batch, labels]{squeezed} ({described}); {Fix}");
         }
 
         // A fixed width can be checked now; a symbolic one is checked on every run.
@@ -445,7 +475,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         }
 
         var int32 = inputs.Where(i => i.Value.ElementDataType == TensorElementType.Int32).Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
-        return new GraphInputs(inputs.ContainsKey(MaskInput), inputs.ContainsKey(TypesInput), logits.ElementDataType == TensorElementType.Double, int32);
+        return new GraphInputs(inputs.ContainsKey(MaskInput), inputs.ContainsKey(TypesInput), logits.ElementDataType, int32);
     }
 
     private static string Describe(IReadOnlyDictionary<string, NodeMetadata> nodes) =>

@@ -229,7 +229,7 @@ public sealed class OnnxLoadingTests : IDisposable
         Write([ids], [new Value("logits", FloatType, "batch")],
             [new Node("ArgMax", ["input_ids"], ["position"], ("axis", 1), ("keepdims", 0)), new Node("Cast", ["position"], ["logits"], ("to", FloatType))]);
         FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
-            .Where(e => e.Field == "logits" && e.Message.Contains("output 'logits' is float [batch]; it must be a float32 or float64 tensor [batch, labels]", StringComparison.Ordinal)
+            .Where(e => e.Field == "logits" && e.Message.Contains("output 'logits' is float [batch]; it must be a floating-point tensor (float32, float64, float16 or bfloat16) [batch, labels]", StringComparison.Ordinal)
                 && e.Message.Contains("must keep its labels axis: [batch, 1]", StringComparison.Ordinal));
 
         // 0 / 0 = NaN in every logit.
@@ -238,6 +238,28 @@ public sealed class OnnxLoadingTests : IDisposable
         using var nan = OnnxTextClassifier.Load(folder);
         FluentActions.Invoking(() => nan.PredictLogits([new TokenSequence([5, 6])])).Should().Throw<NonFiniteValueException>()
             .Where(e => e.Source == NonFiniteSource.ModelOutput && e.Message.Contains("non-finite logits", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A half-precision export (optimum-cli export onnx --dtype fp16) returns float16 logits, and some exports bfloat16;
+    /// they were refused at load as "not float32 or float64". They are read as they are: logits = the ids cast to the
+    /// type, and 5, 6, 7, 8 are exact in both (8 significant bits suffice), so the comparison is exact.
+    /// </summary>
+    [Theory]
+    [InlineData(10)]
+    [InlineData(16)]
+    public void Float16_and_bfloat16_logits_are_read_exactly(int halfType)
+    {
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", Int64Type, "batch", "sequence"), new Value("attention_mask", Int64Type, "batch", "sequence")],
+            [new Value("logits", halfType, "batch", "sequence")],
+            [new Node("Cast", ["input_ids"], ["logits"], ("to", halfType))]));
+        using var model = OnnxTextClassifier.Load(folder);
+
+        var logits = model.PredictLogits([new TokenSequence([8, 7]), new TokenSequence([5, 6])]);
+        logits[0].Should().Equal(8.0, 7.0);
+        logits[1].Should().Equal(5.0, 6.0);
     }
 
     [Fact]
