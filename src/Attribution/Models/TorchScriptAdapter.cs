@@ -55,6 +55,16 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
         {
             logits = Script.call(embedded, mask);
         }
+        catch (ExternalException e) when (IndicesError(e.Message))
+        {
+            // The usual export, torch.jit.trace(model, (input_ids, attention_mask)), takes token ids where this passes
+            // embeddings: libtorch's embedding then refuses float indices, an error that names neither argument.
+            throw new InvalidOperationException(
+                $"the TorchScript model {GetName()} takes token ids, not embeddings: it was given inputs_embeds {embedded.dtype} " +
+                $"[{string.Join(", ", embedded.shape)}] and attention_mask {mask.dtype} [{string.Join(", ", mask.shape)}], and its own embedding lookup " +
+                "refused the floats as indices. Its forward must be forward(inputs_embeds, attention_mask): trace a wrapper that calls the model with " +
+                $"inputs_embeds=... (docs/own-model.md, \"Export in PyTorch\") and save that. TorchScript said: {LastLine(e.Message)}", e);
+        }
         catch (ExternalException e)
         {
             throw new InvalidOperationException(
@@ -91,6 +101,13 @@ internal sealed class TorchScriptAdapter : nn.Module<ModelInput, Tensor>
     protected override void RegisterComponents()
     {
     }
+
+    /// <summary>
+    /// Whether libtorch's error is its embedding's index check ("Expected tensor for argument #1 'indices' to have one of
+    /// the following scalar types: Long, Int; but got torch.FloatTensor instead (while checking arguments for embedding)").
+    /// </summary>
+    private static bool IndicesError(string message) =>
+        message.Contains("'indices'", StringComparison.Ordinal) && message.Contains("embedding", StringComparison.Ordinal);
 
     /// <summary>
     /// The error itself: the last line after the TorchScript traceback, before the C++ stack libtorch appends to errors

@@ -425,6 +425,27 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     }
 
     /// <summary>
+    /// The usual export traces the model on token ids: forward(input_ids, attention_mask). Given embeddings, its own
+    /// lookup refuses float indices, and the message blamed the embedding matrix ("probably not this model's own"). It
+    /// now says the script takes ids and how to trace one that takes embeddings, quoting libtorch.
+    /// </summary>
+    [Fact]
+    public void A_script_taking_token_ids_is_an_error_saying_so_and_how_to_export()
+    {
+        var ids = Source.Replace("inputs_embeds: Tensor,\n    attention_mask: Tensor) -> Tensor:\n",
+            "input_ids: Tensor,\n    attention_mask: Tensor) -> Tensor:\n    inputs_embeds = (self.embeddings).forward(input_ids, )\n", StringComparison.Ordinal);
+        ids.Should().NotBe(Source);
+        var path = WriteScript(MakeWeights(), "ids.pt", ids);
+
+        var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        var error = act.Should().Throw<InvalidOperationException>().Which;
+        output.WriteLine(error.Message);
+        error.Message.Should().Contain("takes token ids, not embeddings").And.Contain("forward(inputs_embeds, attention_mask)")
+            .And.Contain("TorchScript said: ").And.Contain("'indices'").And.NotContain("probably not this model's own");
+    }
+
+    /// <summary>
     /// Label names follow the rule of every loader: a repeated name is kept, as a Hugging Face id2label's is (a target
     /// named by it is refused when resolved), an empty one is refused by index.
     /// </summary>
