@@ -328,7 +328,14 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             // is refused. Once logits were seen, a later run whose rows happen to look like distributions is not judged:
             // real logits do that by chance (about once in a million rows), and a refusal in a running service would be
             // worse than none. The flag only ever goes from false to true, so threads may race on it harmlessly.
-            if (Head == OutputHead.SingleLabel && !logitsSeen && LogitMath.LookLikeProbabilities(rows))
+            // Probabilities returned in half precision sum to 1 only within its rounding.
+            var sumTolerance = logitsType switch
+            {
+                TensorElementType.Float16 => LogitMath.HalfSumTolerance,
+                TensorElementType.BFloat16 => LogitMath.BFloat16SumTolerance,
+                _ => 1e-5,
+            };
+            if (Head == OutputHead.SingleLabel && !logitsSeen && LogitMath.LookLikeProbabilities(rows, sumTolerance))
             {
                 throw new ModelLoadException(ModelPath, LogitsOutput,
                     $"'{ModelPath}' output '{LogitsOutput}' holds probabilities, not logits: every row of this run of {chunk.Length} sequence(s) lies in (0, 1] and " +

@@ -166,6 +166,33 @@ public sealed class OnnxLoadingTests : IDisposable
     }
 
     /// <summary>
+    /// A half-precision graph ending in a softmax: its probabilities, rounded to float16, sum to 1 only within float16's
+    /// rounding. softmax([5, 7]) = [0.1192029, 0.8807971] becomes [0.1192017, 0.8808594] (steps of 2^-14 and 2^-11),
+    /// which sum to 1.0000610; softmax([8, 5]) = [0.9525741, 0.0474259] becomes [0.9526367, 0.0474243], sum 1.0000610:
+    /// 6.1e-5 from 1, outside float32's 1e-5, so the probabilities passed for logits and were put through a softmax
+    /// again. Within float16's tolerance (1e-3, its rounding of a sum of 1 being at most 2^-11) they are refused.
+    /// </summary>
+    [Fact]
+    public void A_float16_graph_returning_probabilities_is_refused()
+    {
+        const int Float16Type = 10;
+        WriteFolder();
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), Model(
+            [new Value("input_ids", Int64Type, "batch", "sequence")],
+            [new Value("logits", Float16Type, "batch", "sequence")],
+            [
+                new Node("Cast", ["input_ids"], ["scores"], ("to", FloatType)), new Node("Softmax", ["scores"], ["probabilities"], ("axis", 1)),
+                new Node("Cast", ["probabilities"], ["logits"], ("to", Float16Type)),
+            ]));
+        using var model = OnnxTextClassifier.Load(folder);
+        var act = () => model.PredictLogits([new TokenSequence([5, 7]), new TokenSequence([8, 5])]);
+
+        act.Should().Throw<ModelLoadException>().Where(e => e.Field == "logits"
+            && e.Message.Contains("output 'logits' holds probabilities, not logits", StringComparison.Ordinal)
+            && e.Message.Contains("[0.1192, 0.8809]", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// Logits that happen to form a distribution are not refused once the graph has shown logits: a graph computing
     /// 1/id gives [1, 0.3333] for ids [1, 3] (logits: the sum is 4/3), then [0.5, 0.5] for ids [2, 2], which a check on
     /// every run would take for probabilities, though it is the same graph. Before any logits, [0.5, 0.5] is refused.
