@@ -3,7 +3,7 @@ namespace Attribution.Models;
 /// <summary>
 /// Adapts any function from texts to class probabilities into an <see cref="ITextPredictor"/>, checking what it
 /// returns (one row per text, one finite probability in [0, 1] per label, each row summing to 1 within 0.02) so a
-/// faulty function fails with a clear message.
+/// faulty function fails with a clear message. The rows are copied, so the function may reuse its arrays.
 /// </summary>
 public sealed class BlackBoxClassifier : ITextPredictor
 {
@@ -42,7 +42,10 @@ public sealed class BlackBoxClassifier : ITextPredictor
     public double[][] PredictProbabilities(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var rows = PredictorRows.Check(predict(texts), texts.Count, Labels.Count, "the prediction function");
+        // Copied before anything reads them: a function that reuses its arrays from call to call (a pooled buffer) would
+        // otherwise change rows already handed out, and a caller changing a row would change the function's buffer.
+        var returned = predict(texts);
+        var rows = PredictorRows.Check(returned?.Select(row => row?.ToArray()!).ToArray(), texts.Count, Labels.Count, "the prediction function");
         for (var i = 0; i < rows.Length; i++)
         {
             var sum = rows[i].Sum();

@@ -107,4 +107,31 @@ public sealed class BlackBoxClassifierTests
             .Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels")
             .WithMessage("a black box has one label (positive)*always [1]*two labels*[1 - p, p]*");
     }
+
+    /// <summary>
+    /// A function that reuses one buffer from call to call (a pooled array, common in service wrappers) overwrote the
+    /// rows of earlier calls, which LIME and the perturbation methods keep across batches; the rows are copied, so each
+    /// result keeps its values and a caller's change to a row does not reach the function's buffer.
+    /// </summary>
+    [Fact]
+    public void Rows_are_copied_so_a_function_reusing_its_buffer_changes_no_earlier_result()
+    {
+        var buffer = new[] { new double[2] };
+        var calls = 0;
+        var box = new BlackBoxClassifier(texts =>
+        {
+            calls++;
+            buffer[0][0] = calls == 1 ? 0.25 : 0.75;
+            buffer[0][1] = 1 - buffer[0][0];
+            return buffer;
+        }, Labels);
+
+        var first = box.PredictProbabilities(["a film"]);
+        var second = box.PredictProbabilities(["a dull film"]);
+
+        first[0].Should().Equal(0.25, 0.75);
+        second[0].Should().Equal(0.75, 0.25);
+        second[0][0] = 0.5;
+        buffer[0][0].Should().Be(0.75);
+    }
 }
