@@ -165,6 +165,14 @@ public readonly record struct Target
                 return folded[0].k;
             }
 
+            if (folded.Count > 1)
+            {
+                // Not unknown: several labels match, none exactly.
+                throw new ArgumentException(
+                    $"target label '{name}' matches {folded.Count} labels only ignoring case ({string.Join(", ", folded.Select(x => $"{x.k}: {x.l}"))}): " +
+                    $"give the exact name or the class index (Target.Class({folded[0].k}), --target {folded[0].k})", nameof(Target));
+            }
+
             throw new ArgumentException($"unknown target label '{name}': the model's labels are {string.Join(", ", labels)}", nameof(Target));
         }
 

@@ -82,12 +82,14 @@ public class ArgumentAndTargetTests
         Target.Named("neutral").Resolve(Labels, 0).Should().Be(2, "one label matches ignoring case");
         Target.Named("POSITIVE").Resolve(Labels, 0).Should().Be(1);
 
-        // An exact match wins over case-insensitive ones; two case-insensitive matches and none are errors.
+        // An exact match wins over case-insensitive ones; two case-insensitive matches and none are errors. Two matches
+        // said "unknown target label", though the label is there twice over: the message now names both and the fix.
         string[] cased = ["pos", "POS", "neg"];
         Target.Named("POS").Resolve(cased, 0).Should().Be(1);
         Target.Named("pos").Resolve(cased, 2).Should().Be(0);
         ((Action)(() => Target.Named("Pos").Resolve(cased, 0))).Should().Throw<ArgumentException>()
-            .WithMessage("unknown target label 'Pos': the model's labels are pos, POS, neg*").Which.ParamName.Should().Be("Target");
+            .WithMessage("target label 'Pos' matches 2 labels only ignoring case (0: pos, 1: POS): give the exact name or the class index (Target.Class(0), --target 0)*")
+            .Which.ParamName.Should().Be("Target");
         ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>().WithMessage("unknown target label 'mixed'*");
         ((Action)(() => Target.Predicted.Resolve(null!, 0))).Should().Throw<ArgumentNullException>();
     }
