@@ -250,11 +250,8 @@ internal static class EvaluateCommand
     /// --method is not at fault, so the message does not point at it).
     /// </summary>
     internal static Exception MetricRefusal(string metric, int text, ArgumentException refusal, Explanation explanation, string method) =>
-        metric == "infidelity" && Infidelity.NonFiniteAttribution(explanation) is { } where
-            ? new NonFiniteValueException(NonFiniteSource.Attribution,
-                $"infidelity, text {text + 1}: {method} gave a non-finite attribution ({where}), which infidelity cannot use: " +
-                "the method or the model overflowed on this text; use moderate settings (steps, noise, epsilon) or leave infidelity out")
-            : new UsageException("--method", $"{metric}: {CliApp.UsageMessage(refusal)}");
+        (metric == "infidelity" ? Infidelity.NonFiniteFailure(explanation, method, text, "or leave infidelity out") : null)
+            ?? (Exception)new UsageException("--method", $"{metric}: {CliApp.UsageMessage(refusal)}");
 
     private static ITextClassifier TorchModel(ITokenClassifier model, string metric) => model as ITextClassifier
         ?? throw new UsageException("--metric", $"{metric} perturbs the word embeddings, which {model.Name} (an ONNX model) does not expose; use comprehensiveness, sufficiency, loo-correlation or plausibility");

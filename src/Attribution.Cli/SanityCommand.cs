@@ -156,7 +156,7 @@ internal static class SanityCommand
     /// defaults, where the method allows them (per-dimension attributions at the word embeddings); the seed paper
     /// reports them beside the randomization curves.
     /// </summary>
-    private static Dictionary<string, double> OriginalMetrics(TextClassifier model, IAttributor method, IReadOnlyList<string> texts, ExplainOptions explain)
+    internal static Dictionary<string, double> OriginalMetrics(TextClassifier model, IAttributor method, IReadOnlyList<string> texts, ExplainOptions explain)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         if (method is not LayerMethod { Layer: null })
@@ -166,7 +166,16 @@ internal static class SanityCommand
 
         var options = explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } };
         var explanations = method.Explain(model, texts, options);
-        metrics["infidelity"] = explanations.Average(e => Infidelity.Compute(model, e).Value);
+        metrics["infidelity"] = explanations.Select((e, t) =>
+        {
+            // This command made the explanation: a non-finite attribution fails the run (exit 1), it is no usage error.
+            if (Infidelity.NonFiniteFailure(e, method.Name, t, "or explain with another method") is { } failure)
+            {
+                throw failure;
+            }
+
+            return Infidelity.Compute(model, e).Value;
+        }).Average();
         if (method is IntegratedGradients or Gradient or GradientXInput)
         {
             metrics["max_sensitivity"] = texts.Average(t => MaxSensitivity.Compute(model, method, t, explain).Value);

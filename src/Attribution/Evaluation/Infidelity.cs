@@ -116,6 +116,24 @@ public static class Infidelity
     }
 
     /// <summary>
+    /// The failure to raise when <paramref name="explanation"/>, which the caller's own run of <paramref name="method"/>
+    /// gave for text <paramref name="text"/> (0-based), has a non-finite per-dimension attribution, or null when it has
+    /// none. Infidelity refuses such an explanation as a bad argument, but a caller that made the explanation itself
+    /// (the scorecard, the CLI's evaluate and sanity) was given none: its run failed (the method or the model
+    /// overflowed), so this is a <see cref="NonFiniteValueException"/> naming the text, the method and the value.
+    /// </summary>
+    /// <param name="explanation">The explanation the caller made.</param>
+    /// <param name="method">The method's name.</param>
+    /// <param name="text">The text's index.</param>
+    /// <param name="fix">What else the caller can do (e.g. "or leave infidelity out").</param>
+    internal static NonFiniteValueException? NonFiniteFailure(Explanation explanation, string method, int text, string fix) =>
+        NonFiniteAttribution(explanation) is { } where
+            ? new NonFiniteValueException(NonFiniteSource.Attribution,
+                $"infidelity, text {text + 1}: {method} gave a non-finite attribution ({where}), which infidelity cannot use: " +
+                $"the method or the model overflowed on this text; use moderate settings (steps, noise, epsilon) {fix}")
+            : null;
+
+    /// <summary>
     /// The first non-finite per-dimension attribution of <paramref name="explanation"/> ("token 1, dimension 4 is NaN"),
     /// or null when they are all finite or not kept. Such a value is the method's or model's fault (an overflow to ±∞
     /// when float64 attributions are kept as float32), not the caller's choice of method.

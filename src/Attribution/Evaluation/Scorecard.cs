@@ -21,6 +21,7 @@ public static class Scorecard
     /// <param name="methods">The methods, by name (two methods may not share a name).</param>
     /// <param name="highlights">Per text, the highlighted words for plausibility; null to leave plausibility out.</param>
     /// <param name="settings">Metric settings; defaults when null.</param>
+    /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
         IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)
     {
@@ -99,6 +100,12 @@ public static class Scorecard
                 Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e).Value);
                 if (torch is not null && e.RawAttributions is not null && method is LayerMethod { Layer: null })
                 {
+                    // The scorecard made this explanation: a non-finite attribution is the run's failure, not a bad argument.
+                    if (Infidelity.NonFiniteFailure(e, method.Name, t, "or leave the method out of the scorecard") is { } failure)
+                    {
+                        throw failure;
+                    }
+
                     Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
                 }
 

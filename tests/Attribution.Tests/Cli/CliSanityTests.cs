@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Attribution.Cli;
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
@@ -115,5 +116,20 @@ public sealed class CliSanityTests : IDisposable
         Attribution.Cli.SanityCommand.UndefinedNote(result).Should().Be(
             "Medians over fewer texts (the others' values are undefined: constant scores or a single token): step 1 Spearman (local) over 2 of 3.");
         Attribution.Cli.SanityCommand.UndefinedNote(result with { Steps = [result.Steps[0]] }).Should().BeNull();
+    }
+
+    [Fact]
+    public void The_original_models_infidelity_on_a_non_finite_attribution_fails_the_run_naming_the_text()
+    {
+        // sanity explains the texts itself for the original model's infidelity; infidelity's refusal of a non-finite
+        // attribution (an ArgumentException) reached the command line as a usage error (exit 2) naming no option.
+        // Text 1's attribution at token 1, dimension 0 is +∞ by construction (see ScorecardTests.OverflowsOn).
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var run = () => SanityCommand.OriginalMetrics(model, new Attribution.Tests.Evaluation.ScorecardTests.OverflowsOn(Text), [Text], new Attribution.Pipeline.ExplainOptions());
+
+        var failure = run.Should().Throw<NonFiniteValueException>().Which;
+        failure.Message.Should().StartWith("infidelity, text 1: overflowing gave a non-finite attribution (token 1, dimension 0 is");
+        using var error = new StringWriter();
+        CliApp.Report(failure, new CliContext { Out = TextWriter.Null, Error = error }, verbose: false).Should().Be(ExitCodes.Failure);
     }
 }

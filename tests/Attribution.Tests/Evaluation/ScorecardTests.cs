@@ -207,4 +207,59 @@ public sealed class ScorecardTests : IDisposable
         report.Rows[0].Metrics["completeness-abs-delta"].Should().Be(0.5);
         report.Rows[0].Notes.Should().Contain("completeness-abs-delta is over 1 of 2 texts: infinite on the others");
     }
+
+    /// <summary>
+    /// A method at the word embeddings whose float64 attribution of one text is 1e39 at token 1, dimension 0: finite,
+    /// so the method's own check passes it, but +∞ once kept as float32 per-dimension attributions (the overflow
+    /// infidelity refuses). Every other value is 0.
+    /// </summary>
+    internal sealed class OverflowsOn(string text) : LayerMethod
+    {
+        public override string Name => "overflowing";
+
+        public override Signedness Signedness => Signedness.Signed;
+
+        public override HiddenReduction Reduction => HiddenReduction.Sum;
+
+        protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
+
+        protected override MethodOutput Attribute(AttributionContext context)
+        {
+            var activation = context.GradientAt(SiteIn(context)).Activation;
+            var values = TorchSharp.torch.zeros(activation.shape, dtype: TorchSharp.torch.ScalarType.Float64);
+            for (var row = 0; row < context.Batch.Texts.Count; row++)
+            {
+                if (context.Batch.Texts[row] == text)
+                {
+                    values[row, 1, 0] = TorchSharp.torch.tensor(1e39, TorchSharp.torch.ScalarType.Float64);
+                }
+            }
+
+            return new MethodOutput(values, PerDimension: true);
+        }
+    }
+
+    [Fact]
+    public void A_non_finite_attribution_fails_the_run_naming_text_method_and_value_not_as_a_bad_argument()
+    {
+        // Infidelity refuses an explanation with a non-finite attribution as a bad argument (ArgumentException
+        // "explanation"); the scorecard let that escape although its caller passed no explanation, and the CLI then
+        // reported it as a usage error (exit 2). The evaluate command already failed the run (exit 1) naming text and
+        // value; the scorecard now does the same. The value is placed by construction: text 2, token 1, dimension 0.
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        string[] texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+
+        var run = () => Scorecard.Run(model, texts, [new OverflowsOn(texts[1])],
+            settings: new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 2 }, Sensitivity = new SensitivitySettings { Samples = 2 } });
+
+        var where = $"token 1, dimension 0 is {float.PositiveInfinity.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        var failure = run.Should().Throw<NonFiniteValueException>().Which;
+        failure.Source.Should().Be(NonFiniteSource.Attribution);
+        failure.Message.Should().StartWith($"infidelity, text 2: overflowing gave a non-finite attribution ({where})");
+
+        using var error = new StringWriter();
+        var code = Attribution.Cli.CliApp.Report(failure, new Attribution.Cli.CliContext { Out = TextWriter.Null, Error = error }, verbose: false);
+        code.Should().Be(Attribution.Cli.ExitCodes.Failure);
+        error.ToString().Should().StartWith("error: infidelity, text 2: overflowing gave a non-finite attribution").And.NotContain("--method");
+    }
 }
