@@ -102,7 +102,8 @@ internal static class TextChecks
     /// <param name="source">The option the texts came from.</param>
     /// <param name="pairs">The pairs' second texts, or null.</param>
     /// <param name="predicting">Whether the command predicts (<c>predict</c>) rather than explains, as the message says.</param>
-    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null, bool predicting = false)
+    /// <param name="truncatable">Whether the command has <c>--truncate</c> (the message suggests it only then).</param>
+    public static void CheckLengths(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, string source, IReadOnlyList<string>? pairs = null, bool predicting = false, bool truncatable = true)
     {
         if (truncate || model.MaxLength is not { } max)
         {
@@ -115,7 +116,9 @@ internal static class TextChecks
             if (length > max)
             {
                 throw new UsageException(source,
-                    pairs is null
+                    !truncatable
+                        ? $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it (this command scores whole texts; it has no --truncate)"
+                        : pairs is null
                         ? $"text {i + 1} has {length} tokens but {model.Name} accepts at most {max}: shorten it, or pass --truncate to {(predicting ? "predict from" : "explain")} its first {max} tokens"
                         : $"text {i + 1} with its pair has {length} tokens but {model.Name} accepts at most {max}: shorten them, or pass --truncate to cut the pair to {max} tokens (the longer text loses tokens first)");
             }

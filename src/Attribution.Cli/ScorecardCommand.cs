@@ -43,8 +43,26 @@ internal static class ScorecardCommand
             command.Options.Add(option);
         }
 
+        // Scorecard.Run explains each text's predicted class by its logit, whole: these are accepted only to be refused
+        // with the reason (they were once taken and silently ignored), and not shown in the help.
+        foreach (var option in Ignored(options))
+        {
+            option.Hidden = true;
+        }
+
         command.SetAction(parse =>
         {
+            foreach (var option in Ignored(options))
+            {
+                if (parse.GetResult(option) is { Implicit: false } refused)
+                {
+                    var value = refused.Tokens.Count > 0 ? $" {refused.Tokens[^1].Value}" : string.Empty;
+                    throw new UsageException(option.Name,
+                        $"the scorecard explains each text's predicted class with each method's default output, on whole texts, so it cannot take {option.Name}{value}: " +
+                        $"leave {option.Name} out{(option == options.Truncate ? " and shorten texts the model cannot take whole" : $", or use explain or evaluate, which take {option.Name}")}");
+                }
+            }
+
             var settings = RunSettings.From(parse, options);
             var given = parse.GetValue(options.Methods);
             var names = given is { Length: > 0 } ? CompareCommand.MethodNames(given, settings.Method, context) : DefaultMethods;
@@ -59,7 +77,7 @@ internal static class ScorecardCommand
 
             var model = ModelSource.LoadAny(settings.ModelPath, context);
             using var owner = model as IDisposable;
-            TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input");
+            TextChecks.CheckLengths(model, texts, truncate: false, settings.Input is null ? "--text" : "--input", truncatable: false);
             if (given is not { Length: > 0 } && model is not ITextClassifier)
             {
                 var perturbation = ModelMethods.PerturbationMethods(model);
@@ -95,6 +113,9 @@ internal static class ScorecardCommand
         });
         return command;
     }
+
+    /// <summary>The options every explaining command has that the scorecard cannot honour (<see cref="Scorecard.Run"/> takes no target, output or truncation).</summary>
+    private static Option[] Ignored(CliOptions options) => [options.Target, options.Score, options.Truncate];
 
     private static string[] Columns(ScorecardReport report) =>
         Scorecard.Definitions.Keys.Where(k => report.Rows.Any(r => r.Metrics.ContainsKey(k))).ToArray();

@@ -18,4 +18,39 @@ public sealed class CliScorecardTests
         run.Code.Should().Be(0, run.ToString());
         run.Out.Should().NotContain("NaN").And.Contain(dashCell).And.Contain(note);
     }
+
+    /// <summary>
+    /// Scorecard.Run explains each text's predicted class with each method's default output and takes no truncation,
+    /// but the command offered --target, --score and --truncate: the first two were silently ignored (--target 1 gave
+    /// the same report as none), and --truncate passed the command's length check only for the library to refuse the
+    /// text, telling the user to pass --truncate. Each is now refused by name with its value, and hidden from the help.
+    /// </summary>
+    [Theory]
+    [InlineData("--target", "1")]
+    [InlineData("--target", "negative")]
+    [InlineData("--score", "probability")]
+    [InlineData("--truncate", null)]
+    public void Options_the_scorecard_cannot_honour_are_refused_by_name_not_ignored(string option, string? value)
+    {
+        string[] extra = value is null ? [option] : [option, value];
+        var run = CliHarness.Run(["scorecard", "--text", "a sometimes tedious film", "--methods", "gradient", .. extra]);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: the scorecard explains each text's predicted class")
+            .And.Contain($"cannot take {string.Join(' ', extra)}").And.Contain($"leave {option} out");
+        run.Out.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_help_does_not_offer_what_the_scorecard_refuses_and_a_long_text_is_not_told_to_pass_truncate()
+    {
+        var help = CliHarness.Run("scorecard", "--help");
+        help.Code.Should().Be(0);
+        help.Out.Should().NotContain("--target").And.NotContain("--score ").And.NotContain("--truncate").And.Contain("--methods");
+
+        var text = string.Join(' ', Enumerable.Repeat("good", 200));
+        var run = CliHarness.Run("scorecard", "--text", text, "--methods", "gradient");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: --text: text 1 has").And.Contain("shorten it").And.NotContain("pass --truncate");
+    }
 }
