@@ -27,8 +27,22 @@ internal static class ModelMethods
     /// <param name="option">The option that named the method (<c>--method</c> or <c>--methods</c>).</param>
     public static IAttributor Create(string method, MethodSettings settings, ITokenClassifier model, string option)
     {
-        if (model is ITextClassifier)
+        if (model is ITextClassifier torchModel)
         {
+            if (method is "attention-rollout" or "grad-attention-rollout")
+            {
+                // The method's own refusal names no option (it is the library's, about its model argument).
+                try
+                {
+                    Attribution.Methods.Attention.AttentionCapture.Modules(torchModel, method);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException(option,
+                        $"{CliApp.UsageMessage(e)}; explain {model.Name} with another method (gradient, integrated-gradients, occlusion, ...)", e);
+                }
+            }
+
             return MethodFactory.Create(method, settings, model);
         }
 

@@ -253,4 +253,22 @@ public sealed class CliUsageTests
         var context = new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("one\ntwo\n") };
         TextInputs.Read(["zero"], "-", context).Should().Equal("zero", "one", "two");
     }
+
+    /// <summary>
+    /// Attention rollout on a model without attention (the default CNN) was refused with the library's message about
+    /// its model argument, naming no option and no other method; it is now a usage error of the option that named it.
+    /// </summary>
+    [Theory]
+    [InlineData("explain", "--method", "attention-rollout")]
+    [InlineData("explain", "--method", "grad-attention-rollout")]
+    [InlineData("compare", "--methods", "gradient,attention-rollout")]
+    public void Attention_rollout_on_a_model_without_attention_names_the_option_and_another_method(string command, string option, string methods)
+    {
+        var run = CliHarness.Run(command, "--text", "a sometimes tedious film", option, methods);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: ").And.Contain("reads attention probabilities from AttentionSoftmax modules")
+            .And.Contain("with another method (gradient, integrated-gradients, occlusion");
+        run.Out.Should().BeEmpty();
+    }
 }
