@@ -30,6 +30,19 @@ internal sealed class CliOptions
         HelpName = "DIR",
     };
 
+    /// <summary>
+    /// States in <see cref="Model"/>'s help that this command needs a TorchSharp model (it refuses an ONNX export) and,
+    /// when <paramref name="required"/>, that there is no default model.
+    /// </summary>
+    /// <param name="why">Why the command needs a TorchSharp model.</param>
+    /// <param name="required">Whether <c>--model</c> is required.</param>
+    public void TorchSharpModelOnly(string why, bool required = false)
+    {
+        Model.Description = "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.txt or tokenizer.json); not an ONNX export: "
+            + why + "." + (required ? string.Empty : " Default: the demo's model, trained on the generated sentiment corpus and cached on first use.");
+        Model.Required = required;
+    }
+
     public Option<string[]> Text { get; } = NoOptionLikeValues(new("--text")
     {
         Description = "A text to process (repeat the option, or give several values, for several texts).",

@@ -24,6 +24,7 @@ internal static class CounterfactualCommand
     {
         var options = new CliOptions();
         options.DefaultMethods(DefaultMethods);
+        options.TorchSharpModelOnly("the comparison runs gradient methods on every edit");
         var edit = new Option<string[]>("--edit") { Description = "An edited version of the text (repeat for several).", HelpName = "TEXT", AllowMultipleArgumentsPerToken = true };
         var replace = new Option<string[]>("--replace")
         {

@@ -35,6 +35,7 @@ internal static class DemoCommand
     public static Command Create(CliContext context)
     {
         var options = new CliOptions();
+        options.TorchSharpModelOnly("the demo runs every method, the gradient methods too");
         var output = new Option<string?>("--output")
         {
             Description = $"Where to write the HTML report (default ./{DefaultOutput}; a missing folder is created, saying so on standard error).",

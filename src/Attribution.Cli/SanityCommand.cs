@@ -21,7 +21,7 @@ internal static class SanityCommand
     {
         var options = new CliOptions();
         options.Method.Required = true;
-        options.Model.Required = true;
+        options.TorchSharpModelOnly("the test randomizes the model's weights and re-loads it from this folder", required: true);
         var variant = Choice("--variant", "Integrated Gradients: global (× (x − x′), default for other methods), local (no multiplier) or both (default for integrated-gradients).", "global", "local", "both");
         var mode = Choice("--mode", "cascading (default: from the output to the input, keeping earlier steps) or independent (one module at a time).", "cascading", "independent");
         var format = Choice("--format", "Output format (default markdown).", "json", "markdown", "html");

@@ -271,4 +271,39 @@ public sealed class CliUsageTests
             .And.Contain("with another method (gradient, integrated-gradients, occlusion");
         run.Out.Should().BeEmpty();
     }
+
+    /// <summary>
+    /// Every command's --model help said an ONNX export works, but sanity, counterfactual and demo refuse one (they
+    /// need the TorchSharp modules): their help now says so, and the commands that take one still say they do.
+    /// </summary>
+    [Theory]
+    [InlineData("sanity", false)]
+    [InlineData("counterfactual", false)]
+    [InlineData("demo", false)]
+    [InlineData("explain", true)]
+    [InlineData("predict", true)]
+    [InlineData("compare", true)]
+    [InlineData("evaluate", true)]
+    [InlineData("scorecard", true)]
+    [InlineData("shortcut", true)]
+    public void The_model_help_says_whether_the_command_takes_an_onnx_export(string command, bool takesOnnx)
+    {
+        var help = CliHarness.Run(command, "--help");
+        help.Code.Should().Be(0);
+        var line = help.Out.Split('\n').Single(l => l.TrimStart().StartsWith("--model", StringComparison.Ordinal));
+        if (takesOnnx)
+        {
+            line.Should().Contain("or an ONNX export with model.onnx");
+        }
+        else
+        {
+            line.Should().NotContain("or an ONNX export with model.onnx").And.Contain("not an ONNX export");
+        }
+
+        // sanity has no default model: its help does not promise one.
+        if (command == "sanity")
+        {
+            line.Should().Contain("(REQUIRED)").And.NotContain("Default: the demo's model");
+        }
+    }
 }
