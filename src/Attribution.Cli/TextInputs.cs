@@ -37,7 +37,7 @@ internal static class TextInputs
 
         if (result.Count == 0)
         {
-            throw new UsageException(input is null ? "--text" : "--input", input is null ? "give the texts with --text TEXT or --input FILE" : $"{input} holds no texts");
+            throw new UsageException(input is null ? "--text" : "--input", input is null ? "give the texts with --text TEXT or --input FILE" : $"{Name(input)} holds no texts");
         }
 
         return result;
@@ -81,8 +81,8 @@ internal static class TextInputs
 
         if (settings.Input is { } input && settings.Texts is not { Count: > 0 })
         {
-            var (fileTexts, filePairs) = ParsePaired(Lines(input, context), input, settings.PairColumn);
-            return fileTexts.Count > 0 ? (fileTexts, filePairs) : throw new UsageException("--input", $"{input} holds no texts");
+            var (fileTexts, filePairs) = ParsePaired(Lines(input, context), Name(input), settings.PairColumn);
+            return fileTexts.Count > 0 ? (fileTexts, filePairs) : throw new UsageException("--input", $"{Name(input)} holds no texts");
         }
 
         if (settings.PairColumn is not null)
@@ -96,10 +96,10 @@ internal static class TextInputs
     /// <summary>The texts of a file (or of standard input for <c>-</c>).</summary>
     public static IReadOnlyList<string> ReadFile(string input, CliContext context)
     {
-        var (texts, pairs) = ParsePaired(Lines(input, context), input, null);
+        var (texts, pairs) = ParsePaired(Lines(input, context), Name(input), null);
         if (pairs is not null)
         {
-            throw new UsageException("--input", $"{input} holds sentence pairs (sentence1 and sentence2 columns): this command explains single texts; explain and compare take pairs");
+            throw new UsageException("--input", $"{Name(input)} holds sentence pairs (sentence1 and sentence2 columns): this command explains single texts; explain and compare take pairs");
         }
 
         return texts;
@@ -163,7 +163,7 @@ internal static class TextInputs
         if (blank.Length > 0)
         {
             var shown = string.Join(", ", blank.Take(10)) + (blank.Length > 10 ? ", …" : string.Empty);
-            context.Error.WriteLine($"note: {input}: {blank.Length} blank line(s) skipped (line {shown}); the results are numbered by text, not by line");
+            context.Error.WriteLine($"note: {Name(input)}: {blank.Length} blank line(s) skipped (line {shown}); the results are numbered by text, not by line");
         }
 
         return lines;
@@ -281,6 +281,9 @@ internal static class TextInputs
 
         return text;
     }
+
+    /// <summary>How messages name the <c>--input</c> value: "standard input" for <c>-</c>, else the path as given.</summary>
+    public static string Name(string input) => input == "-" ? "standard input (--input -)" : input;
 
     /// <summary>The index of the first unpaired UTF-16 surrogate, or null.</summary>
     private static int? UnpairedSurrogate(string text)

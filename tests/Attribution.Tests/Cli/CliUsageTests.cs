@@ -306,4 +306,17 @@ public sealed class CliUsageTests
             line.Should().Contain("(REQUIRED)").And.NotContain("Default: the demo's model");
         }
     }
+
+    /// <summary>Standard input was named "-" in messages ("--input: - holds no texts"); it is now "standard input".</summary>
+    [Fact]
+    public void Messages_about_standard_input_name_it()
+    {
+        var empty = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("\n\n") }, "predict", "--input", "-");
+        empty.Code.Should().Be(2, empty.ToString());
+        empty.Error.Should().StartWith("error: --input: standard input (--input -) holds no texts");
+
+        var blank = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("a good film\n\nbad\n") }, "predict", "--input", "-");
+        blank.Code.Should().Be(0, blank.ToString());
+        blank.Error.Should().Contain("note: standard input (--input -): 1 blank line(s) skipped (line 2)");
+    }
 }
