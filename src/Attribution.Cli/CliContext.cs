@@ -33,6 +33,29 @@ internal sealed record CliContext
     /// <summary>The working directory relative paths are resolved against (null: the process's).</summary>
     public string? WorkingDirectory { get; init; }
 
+    private IReadOnlyList<string>? standardInput;
+
+    /// <summary>
+    /// The lines of <see cref="In"/>, read on first use and kept for this run: standard input can be read once, and
+    /// a command may need the same <c>--input -</c> twice (evaluate and scorecard: the texts, then a TSV's
+    /// highlight column).
+    /// </summary>
+    public IReadOnlyList<string> StandardInputLines()
+    {
+        if (standardInput is null)
+        {
+            var all = new List<string>();
+            while (In.ReadLine() is { } line)
+            {
+                all.Add(line);
+            }
+
+            standardInput = all;
+        }
+
+        return standardInput;
+    }
+
     /// <summary>A path given on the command line, made absolute against <see cref="WorkingDirectory"/>.</summary>
     public string Resolve(string path) =>
         WorkingDirectory is null ? Path.GetFullPath(path) : Path.GetFullPath(path, WorkingDirectory);

@@ -320,24 +320,27 @@ internal static class EvaluateCommand
             return Enumerable.Repeat(words, count).ToList();
         }
 
-        if (input is null || input == "-")
+        if (input is null)
         {
             return null;
         }
 
-        var lines = File.ReadAllLines(context.Resolve(input)).Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
-        var header = lines.Length > 0 ? lines[0].TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
+        // The texts were read from the same lines (standard input is kept for the run, so '-' works too). Rows are
+        // numbered by their line in the file, blank lines included, as the texts' messages number them.
+        var all = input == "-" ? context.StandardInputLines() : File.ReadAllLines(context.Resolve(input));
+        var lines = all.Select((line, i) => (Line: line, Number: i + 1)).Where(l => !string.IsNullOrWhiteSpace(l.Line)).ToArray();
+        var header = lines.Length > 0 ? lines[0].Line.TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
         var column = Array.FindIndex(header, h => string.Equals(h, "highlight", StringComparison.OrdinalIgnoreCase));
         if (column < 0)
         {
             return null;
         }
 
-        return lines.Skip(1).Select((line, i) =>
+        return lines.Skip(1).Select(row =>
         {
-            var fields = line.TrimEnd('\r').Split('\t');
+            var fields = row.Line.TrimEnd('\r').Split('\t');
             var words = column < fields.Length ? fields[column].Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            return words.Length > 0 ? words : throw new UsageException("--input", $"{input}, line {i + 2}: the row has no 'highlight' value");
+            return words.Length > 0 ? words : throw new UsageException("--input", $"{TextInputs.Name(input)}, line {row.Number}: the row has no 'highlight' value");
         }).ToList();
     }
 

@@ -111,13 +111,7 @@ internal static class TextInputs
         IReadOnlyList<string> lines;
         if (input == "-")
         {
-            var all = new List<string>();
-            while (context.In.ReadLine() is { } line)
-            {
-                all.Add(line);
-            }
-
-            lines = all;
+            lines = context.StandardInputLines();
         }
         else
         {

@@ -164,4 +164,42 @@ public sealed class CliEvaluateTests
         CliApp.Report(usage, new CliContext { Out = TextWriter.Null, Error = usageError }, verbose: false).Should().Be(ExitCodes.Usage);
         usageError.ToString().Should().StartWith("error: --method: infidelity: infidelity needs the per-dimension attributions");
     }
+
+    [Fact]
+    public void A_highlight_column_is_read_from_standard_input_and_a_missing_value_is_told_by_its_file_line()
+    {
+        // The highlight column was read by opening the file again: for --input - that read nothing, so plausibility
+        // said no highlight column was given (evaluate) or was silently left out (scorecard); and blank lines were
+        // dropped before rows were numbered, so a row on line 5 was called line 3.
+        const string tsv = "sentence\thighlight\na good film\tgood\nbad plot , dull cast\tdull\n";
+        var root = Directory.CreateTempSubdirectory("cli-evaluate-stdin-").FullName;
+        try
+        {
+            var file = Path.Combine(root, "h.tsv");
+            File.WriteAllText(file, tsv);
+            var fromFile = CliHarness.Run("evaluate", "--input", file, "--method", "occlusion", "--metric", "plausibility", "--format", "json");
+            fromFile.Code.Should().Be(0, fromFile.ToString());
+            var fromStdin = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader(tsv) },
+                "evaluate", "--input", "-", "--method", "occlusion", "--metric", "plausibility", "--format", "json");
+            fromStdin.Code.Should().Be(0, fromStdin.ToString());
+            fromStdin.Out.Should().Contain("\"auprc\"");
+            CliHarness.WithoutTimes(fromStdin.Out).ToJsonString().Should().Be(CliHarness.WithoutTimes(fromFile.Out).ToJsonString());
+
+            var scorecard = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader(tsv) },
+                "scorecard", "--input", "-", "--methods", "occlusion", "--format", "json");
+            scorecard.Code.Should().Be(0, scorecard.ToString());
+            scorecard.Out.Should().Contain("\"auprc\":").And.Contain("\"mrr\":");
+
+            // Line 5 of the file (two blank lines above it) has no highlight.
+            var gap = Path.Combine(root, "gap.tsv");
+            File.WriteAllText(gap, "sentence\thighlight\na good film\tgood\n\n\nbad plot\t\n");
+            var missing = CliHarness.Run("evaluate", "--input", gap, "--method", "occlusion", "--metric", "plausibility");
+            missing.Code.Should().Be(2, missing.ToString());
+            missing.Error.Should().Contain($"error: --input: {gap}, line 5: the row has no 'highlight' value");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }
