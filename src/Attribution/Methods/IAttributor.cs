@@ -173,7 +173,11 @@ public readonly record struct Target
                     $"give the exact name or the class index (Target.Class({folded[0].k}), --target {folded[0].k})", nameof(Target));
             }
 
-            throw new ArgumentException($"unknown target label '{name}': the model's labels are {string.Join(", ", labels)}", nameof(Target));
+            // A number that is no int (1.5, 1e3, or past int's range) was parsed as a name; it was surely meant as an index.
+            var index = double.TryParse(name, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
+                ? $"; a class index is a whole number, 0..{labels.Count - 1}"
+                : string.Empty;
+            throw new ArgumentException($"unknown target label '{name}': the model's labels are {string.Join(", ", labels)}{index}", nameof(Target));
         }
 
         return predicted;

@@ -90,7 +90,18 @@ public class ArgumentAndTargetTests
         ((Action)(() => Target.Named("Pos").Resolve(cased, 0))).Should().Throw<ArgumentException>()
             .WithMessage("target label 'Pos' matches 2 labels only ignoring case (0: pos, 1: POS): give the exact name or the class index (Target.Class(0), --target 0)*")
             .Which.ParamName.Should().Be("Target");
-        ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>().WithMessage("unknown target label 'mixed'*");
+        ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>().WithMessage("unknown target label 'mixed'*")
+            .Which.Message.Should().NotContain("whole number", "a name that is no number gets no word on indices");
+
+        // A number that is no int parses as a name (a label may be "1.5"); when no label has it, the message says what an
+        // index is. 99999999999999 is past int.MaxValue (2147483647).
+        foreach (var number in new[] { "1.5", "99999999999999", "1e3" })
+        {
+            ((Action)(() => Target.Parse(number).Resolve(Labels, 0))).Should().Throw<ArgumentException>()
+                .WithMessage($"unknown target label '{number}': the model's labels are negative, positive, Neutral; a class index is a whole number, 0..2*");
+        }
+
+        Target.Parse("1.5").Resolve(["0.5", "1.5"], 0).Should().Be(1, "a label that looks like a number still matches by name");
         ((Action)(() => Target.Predicted.Resolve(null!, 0))).Should().Throw<ArgumentNullException>();
     }
 
