@@ -570,6 +570,8 @@ public class ExplanationJsonTests
     [InlineData("compare result without method", "matches 0 of oneOf")]
     [InlineData("offsets of three numbers", "$.results[0].offsets[1]: matches none of anyOf")]
     [InlineData("unknown normalization", "$.results[0].normalization: \"softmax\" is not one of")]
+    [InlineData("unknown reduction", "$.results[0].reduction: \"mean\" is not one of")]
+    [InlineData("word segment in version 1", "$: matches none of anyOf")]
     [InlineData("fractional token id", "$.results[0].token_ids[0]: expected integer")]
     [InlineData("unknown property", "$.results[0].colour: no value is allowed here")]
     [InlineData("version 6", "$.version: 6 is not one of [1, 2, 3, 4, 5]")]
@@ -594,6 +596,8 @@ public class ExplanationJsonTests
     [InlineData("compare result without method", "at $.results[0]: a result of a 'compare' document names its method")]
     [InlineData("offsets of three numbers", "at $.results[0].offsets[1]: expected [start, end], found 3 numbers")]
     [InlineData("unknown normalization", "at $.results[0].normalization: unknown normalization 'softmax'")]
+    [InlineData("unknown reduction", "at $.results[0].reduction: unknown reduction 'mean'")]
+    [InlineData("word segment in version 1", "at $.results[0].words[0].segment: this property needs format version 3 or later, but the document is version 1")]
     [InlineData("fractional token id", "at $.results[0].token_ids[0]: expected a 64-bit integer, found 1.5")]
     [InlineData("unknown property", "at $.results[0].colour: unknown property")]
     [InlineData("version 6", "at $.version: format version 6 is newer than this library reads (5)")]
@@ -667,6 +671,22 @@ public class ExplanationJsonTests
 
         var act = () => ExplanationJson.Parse(node.ToJsonString());
         act.Should().Throw<JsonException>().WithMessage($"invalid explanation document at $.results[0].offsets: {6 + extra} entries for 6 tokens");
+    }
+
+    [Fact]
+    public void A_negative_token_type_id_is_neither_written_nor_read_and_the_schema_refuses_it()
+    {
+        // The schema says token type ids are 0 or more (they index the token type embeddings); the writer wrote -1 and
+        // the reader read it back, so the library wrote a document its own schema refuses.
+        var pair = SmallPair();
+        var write = () => ExplanationJson.Serialize(ExplanationDocument.For([pair with { TokenTypeIds = [0, 0, 0, 0, -1, 1] }]));
+        write.Should().Throw<ArgumentException>().WithMessage("results[0].token_type_ids[4] is -1: a token type id is 0 or more*");
+
+        var node = JsonNode.Parse(ExplanationJson.Serialize(ExplanationDocument.For([pair])))!;
+        node["results"]![0]!["token_type_ids"]![4] = -1;
+        Schema.Value.Validate(JsonDocument.Parse(node.ToJsonString()).RootElement).Should().Contain(e => e.Contains("$.results[0].token_type_ids[4]", StringComparison.Ordinal));
+        var read = () => ExplanationJson.Parse(node.ToJsonString());
+        read.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].token_type_ids[4]: -1 is negative: a token type id is 0 or more");
     }
 
     [Fact]
@@ -774,6 +794,8 @@ public class ExplanationJsonTests
             case "compare result without method": document["method"] = "compare"; break;
             case "offsets of three numbers": result["offsets"]![1] = new JsonArray(0, 4, 5); break;
             case "unknown normalization": result["normalization"] = "softmax"; break;
+            case "unknown reduction": result["reduction"] = "mean"; break;
+            case "word segment in version 1": result["words"]![0]!["segment"] = 0; break;
             case "fractional token id": result["token_ids"]![0] = 1.5; break;
             case "unknown property": result["colour"] = "red"; break;
             case "version 6": document["version"] = 6; break;

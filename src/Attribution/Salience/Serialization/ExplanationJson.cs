@@ -313,6 +313,12 @@ public static class ExplanationJson
         {
             CheckText(e.Tokens[i], $"{at}.tokens[{i}]", param);
 
+            // As the reader and the schema check: a token type id indexes the model's token type embeddings.
+            if (!e.TokenTypeIds.IsDefaultOrEmpty && e.TokenTypeIds[i] < 0)
+            {
+                throw new ArgumentException($"{at}.token_type_ids[{i}] is {e.TokenTypeIds[i]}: a token type id is 0 or more", param);
+            }
+
             // As the reader checks every entry, a special token's (no offset) included.
             if (!e.Segments.IsDefaultOrEmpty && e.Segments[i] is { } declared && (declared is not (0 or 1) || (declared == 1 && e.TextPair is null)))
             {
@@ -954,6 +960,13 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.token_type_ids");
                 types = Array(typesElement, $"{at}.token_type_ids", Long);
                 SameLength(types.Length, n, $"{at}.token_type_ids");
+                for (var i = 0; i < types.Length; i++)
+                {
+                    if (types[i] < 0)
+                    {
+                        throw Fail($"{at}.token_type_ids[{i}]", $"{types[i]} is negative: a token type id is 0 or more");
+                    }
+                }
             }
 
             int?[] segments = [];
@@ -1046,7 +1059,7 @@ public static class ExplanationJson
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
                 surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
             }
-            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, text, textPair, segments, offsets, special));
+            var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, document, text, textPair, segments, offsets, special));
             for (var w = 1; w < words.Length; w++)
             {
                 if (WordOrder(words[w - 1], words[w]) is { } order)
@@ -1104,11 +1117,18 @@ public static class ExplanationJson
 
         // segments: each token's segment (empty for a single text, whose tokens are all the text's).
         // offsets: each token's offset (null for a special token), in the text its segment names.
-        private static WordScore Word(JsonElement element, string at, string text, string? textPair, int?[] segments, (int Start, int End)?[] offsets, bool[] special)
+        private static WordScore Word(JsonElement element, string at, ExplanationDocument document, string text, string? textPair, int?[] segments, (int Start, int End)?[] offsets, bool[] special)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, WordProperties);
-            var segment = element.TryGetProperty("segment", out var segmentElement) ? Segment(segmentElement, $"{at}.segment", textPair) : 0;
+            var segment = 0;
+            if (element.TryGetProperty("segment", out var segmentElement))
+            {
+                // A word's segment came with pairs in version 3; a version 1 or 2 reader refuses it as unknown.
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.segment");
+                segment = Segment(segmentElement, $"{at}.segment", textPair);
+            }
+
             var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", segment == 1 ? textPair! : text);
             var indices = Array(Required(element, "token_indices", at), $"{at}.token_indices", Int);
             if (indices.Length == 0)
