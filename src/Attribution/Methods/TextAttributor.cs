@@ -243,7 +243,9 @@ public abstract class TextAttributor : IAttributor
             ScoreOutput = context.Options.Score,
             Head = context.Model.Head,
             Signedness = Signedness,
-            Reduction = Reduction.ToScoreReduction(),
+            // Scores that came per token (no hidden dimension, as PerToken above reads them) were not reduced by the
+            // method's Reduction: saying "sum" there would describe a step that did not happen.
+            Reduction = output.PerDimension && output.Attributions.dim() > 2 ? Reduction.ToScoreReduction() : ScoreReduction.PerToken,
             ConvergenceDelta = output.Deltas?[row],
             RelevanceShares = output.RelevanceShares?[row],
             Notes = notes,

@@ -130,6 +130,10 @@ public sealed class TextAttributorContractTests : IDisposable
             foreach (var e in method.Attribute(classifier, Texts, new AttributionOptions { BatchSize = 8 }))
             {
                 e.Scores.Should().Equal(e.TokenIds.Select(id => id + 1.0));
+
+                // ScoreReduction.PerToken is the documented name of scores a method computed per token (json-format.md:
+                // `per-token`); the method's HiddenReduction (Sum here) was never applied, so "sum" would be false.
+                e.Reduction.Should().Be(ScoreReduction.PerToken);
             }
         }
 
