@@ -614,6 +614,7 @@ public class ExplanationJsonTests
     [InlineData("feature without offsets", "at $.results[0].surrogate.features[1]: the required property 'offsets' is missing")]
     [InlineData("unknown feature property", "at $.results[0].surrogate.features[0].index: unknown property")]
     [InlineData("feature past the text", "at $.results[0].surrogate.features[1].offsets: [5, 12] is not a span of the 9-character text")]
+    [InlineData("feature text not at its offsets", "at $.results[0].surrogate.features[1].text: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')")]
     [InlineData("extra coefficient", "at $.results[0].surrogate.coefficients: 3 coefficients for 2 features")]
     [InlineData("wrong local prediction", "at $.results[0].surrogate.local_prediction: the number 0.3 is not intercept + Σ coefficients (0.25)")]
     [InlineData("short scores", "at $.results[0].scores: 3 entries for 4 tokens")]
@@ -671,6 +672,20 @@ public class ExplanationJsonTests
 
         var act = () => ExplanationJson.Parse(node.ToJsonString());
         act.Should().Throw<JsonException>().WithMessage($"invalid explanation document at $.results[0].offsets: {6 + extra} entries for 6 tokens");
+    }
+
+    [Fact]
+    public void A_surrogate_feature_of_the_second_text_or_with_text_not_at_its_offsets_is_not_written()
+    {
+        // "good film": a feature "fill" at [5, 9] (which holds "film") would be written as it is, and a feature of
+        // text_pair (Segment 1) would lose its segment and read back as a span of the first text.
+        var e = SalienceSamples.Make("good film");
+        SurrogateModel With(TextFeature second) => new([new("good", 0, 4), second], [0.25, -0.5], 0.5, 0.75, 0.5, 32);
+        var wrongText = () => ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = With(new("fill", 5, 9)) }]));
+        wrongText.Should().Throw<ArgumentException>().WithMessage("results[0].surrogate.features[1]: the text 'fill' is not what its offsets [5, 9] hold in the text ('film')*");
+        var otherText = () => ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = With(new TextFeature("film", 5, 9) { Segment = 1 }) }]));
+        otherText.Should().Throw<ArgumentException>().WithMessage("results[0].surrogate.features[1] is in segment 1: *");
+        ExplanationJson.Serialize(ExplanationDocument.For([e with { Surrogate = With(new("film", 5, 9)) }])).Should().Contain("\"film\"");
     }
 
     [Fact]
@@ -812,6 +827,7 @@ public class ExplanationJsonTests
             case "feature without offsets": result["surrogate"]!["features"]![1]!.AsObject().Remove("offsets"); break;
             case "unknown feature property": result["surrogate"]!["features"]![0]!["index"] = 0; break;
             case "feature past the text": result["surrogate"]!["features"]![1]!["offsets"] = new JsonArray(5, 12); break;
+            case "feature text not at its offsets": result["surrogate"]!["features"]![1]!["text"] = "fill"; break;
             case "extra coefficient": result["surrogate"]!["coefficients"]!.AsArray().Add(0.1); break;
             case "wrong local prediction": result["surrogate"]!["local_prediction"] = 0.3; break;
             case "with surrogate": break;

@@ -572,9 +572,21 @@ public static class ExplanationJson
         {
             var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null", param);
             CheckText(feature.Text, $"{at}.features[{i}].text", param);
+            if (feature.Segment != 0)
+            {
+                // The format has no feature segment: written, the feature would read back as a span of the first text.
+                throw new ArgumentException($"{at}.features[{i}] is in segment {feature.Segment}: a surrogate's features are spans of the result's text (segment 0); the format carries no feature of text_pair", param);
+            }
+
             if (feature.Start < 0 || feature.Start > feature.End || feature.End > text.Length)
             {
                 throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {text.Length}-character text", param);
+            }
+
+            // As the reader checks (and as for words): a feature's text is what its offsets hold.
+            if (WordMismatch(feature.Text, text, feature.Start, feature.End) is { } mismatch)
+            {
+                throw new ArgumentException($"{at}.features[{i}]: {mismatch}", param);
             }
         }
 
@@ -1265,7 +1277,13 @@ public static class ExplanationJson
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, FeatureProperties);
             var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", text);
-            return new TextFeature(String(Required(element, "text", at), $"{at}.text"), start, end);
+            var feature = String(Required(element, "text", at), $"{at}.text");
+            if (WordMismatch(feature, text, start, end) is { } mismatch)
+            {
+                throw Fail($"{at}.text", mismatch);
+            }
+
+            return new TextFeature(feature, start, end);
         }
 
         private static (int Start, int End) Span(JsonElement element, string at, string text)
