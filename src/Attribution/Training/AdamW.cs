@@ -21,6 +21,7 @@ public sealed class AdamW : IDisposable
     private readonly Tensor?[] expAvg;
     private readonly Tensor?[] expAvgSq;
     private readonly long[] steps;
+    private double learningRate;
     private bool disposed;
 
     /// <summary>Creates the optimizer over <paramref name="parameters"/> (the module's own tensors, not copies).</summary>
@@ -89,8 +90,24 @@ public sealed class AdamW : IDisposable
         }
     }
 
-    /// <summary>The learning rate (may be changed between steps, e.g. by a schedule).</summary>
-    public double LearningRate { get; set; }
+    /// <summary>The learning rate (may be changed between steps, e.g. by a schedule): positive and finite.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero, a negative number, NaN or infinity.</exception>
+    public double LearningRate
+    {
+        get => learningRate;
+        set
+        {
+            // Checked here as in the constructor: NaN or infinity would turn every weight into NaN at the next step,
+            // and a negative rate would climb the loss, both without any error.
+            if (!(value > 0) || double.IsInfinity(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(LearningRate), value,
+                    "the learning rate must be positive and finite (a schedule that reaches 0 should stop stepping instead)");
+            }
+
+            learningRate = value;
+        }
+    }
 
     /// <summary>β₁.</summary>
     public double Beta1 { get; }

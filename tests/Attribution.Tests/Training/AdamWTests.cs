@@ -101,4 +101,25 @@ public sealed class AdamWTests
         ((Action)(() => _ = new AdamW([p], weightDecay: -1))).Should().Throw<ArgumentOutOfRangeException>();
         ((Action)(() => _ = new AdamW([p, p]))).Should().Throw<ArgumentException>().WithMessage("*more than once*");
     }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.1)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_learning_rate_set_between_steps_out_of_range_is_refused_and_the_next_step_is_unchanged(double bad)
+    {
+        using var scope = NewDisposeScope();
+        var theta = tensor(new[] { 0.5 }, requires_grad: true);
+        using var optimizer = new AdamW([theta], lr: 0.1, weightDecay: 0.01);
+        ((Action)(() => optimizer.LearningRate = bad)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be(nameof(AdamW.LearningRate));
+        optimizer.LearningRate.Should().Be(0.1);
+
+        // The refused value was not kept: the step is the hand-computed one with lr = 0.1 (see the test above;
+        // 1e-12 is float64 rounding of a handful of operations on numbers near 1).
+        theta.square().sum().backward();
+        optimizer.step();
+        theta.data<double>().ToArray()[0].Should().BeApproximately(0.4995 - (0.1 / (1 + 1e-8)), 1e-12);
+    }
 }
