@@ -51,6 +51,7 @@ public static class SmallClassifierLoader
             // Before the model is built: config sizes that do not match the weights (a typo, or a hostile
             // embedding_dim of 10^9) would otherwise reach libtorch as a request for terabytes.
             CheckConfigAgainstWeights(config, tensors, Path.Combine(directory, "config.json"));
+            CheckNames(config, tensors, weights);
             model = SmallClassifier.Create(config);
             CopyWeights(model, tensors, weights);
             model.eval();
@@ -113,6 +114,31 @@ public static class SmallClassifierLoader
                 Expect("hidden_size", config.HiddenSize, "hidden.weight", 0);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The checkpoint's tensor names against the model's, before the model is built: the size checks above only see
+    /// the tensors that are there, so without this a checkpoint lacking <c>embeddings.weight</c> (say) left
+    /// <c>vocab_size</c> and <c>embedding_dim</c> unchecked, and a config giving them as 10⁹ reached libtorch as a request
+    /// for exabytes (an untyped allocation failure, or the process's memory) instead of naming the missing tensor. The
+    /// names come from the same architecture built with every size 1, which costs next to nothing.
+    /// </summary>
+    private static void CheckNames(SmallClassifierConfig config, Dictionary<string, Tensor> checkpoint, string file)
+    {
+        var tiny = config with
+        {
+            VocabSize = 1,
+            EmbeddingDim = 1,
+            HiddenSize = 1,
+            NumFilters = 1,
+            KernelSizes = config.KernelSizes.Select(_ => 1).ToArray(),
+            PadTokenId = 0,
+        };
+        using var probe = SmallClassifier.Create(tiny);
+        var own = probe.state_dict();
+        var fit = CheckpointFit.Compare(own, checkpoint);
+        new CheckpointFit(fit.Missing, fit.Unexpected, []).ThrowUnlessFits(file, probe.GetName(), _ =>
+            $"the checkpoint was not saved from a {probe.GetName()} with these kernel_sizes (a different model_type?); save the model again with Trainer.SaveFolder.");
     }
 
     private static void CopyWeights(SmallClassifier model, Dictionary<string, Tensor> checkpoint, string file)

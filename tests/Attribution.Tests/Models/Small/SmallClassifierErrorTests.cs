@@ -184,4 +184,38 @@ public sealed class SmallClassifierErrorTests : IDisposable
         var missingFolder = () => ClassifierLoader.Load(Path.Combine(root, "nowhere"));
         missingFolder.Should().Throw<ModelLoadException>().WithMessage("*does not exist*");
     }
+
+    [Theory]
+    [InlineData(SmallClassifierConfig.MlpType, "embeddings.weight")]
+    [InlineData(SmallClassifierConfig.CnnType, "embeddings.weight")]
+    [InlineData(SmallClassifierConfig.LstmType, "embeddings.weight")]
+    public void A_missing_tensor_is_named_before_config_sizes_it_would_have_checked_are_allocated(string type, string dropped)
+    {
+        // Without the tensor that bounds vocab_size and embedding_dim, a config giving them as 10⁹ must not reach libtorch
+        // (a request for 4·10¹⁸ bytes); the error is the missing tensor, as with sane sizes.
+        var dir = Folder(type);
+        var weightsPath = Path.Combine(dir, "model.safetensors");
+        var weights = SafeTensors.Load(weightsPath);
+        try
+        {
+            weights[dropped].Dispose();
+            weights.Remove(dropped);
+            SafeTensors.Save(weightsPath, weights);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+
+        var config = Path.Combine(dir, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config)
+            .Replace("\"embedding_dim\": 12", "\"embedding_dim\": 1000000000", StringComparison.Ordinal)
+            .Replace("\"vocab_size\": 193", "\"vocab_size\": 1000000000", StringComparison.Ordinal));
+        File.ReadAllText(config).Should().Contain("1000000000").And.NotContain("\"vocab_size\": 193");
+        var act = () => ClassifierLoader.Load(dir);
+        act.Should().Throw<ModelLoadException>().WithMessage($"*missing 1 parameter(s): {dropped}*").Which.Field.Should().Be(dropped);
+    }
 }
