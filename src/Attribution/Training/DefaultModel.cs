@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Attribution.Data;
 using Attribution.Text.Tokenizers;
 using Attribution.Engine;
@@ -81,7 +83,9 @@ public static class DefaultModel
 
     /// <summary>
     /// Loads the cached default model, training and caching it first when the cache has no (valid) model of this
-    /// <see cref="Version"/>. Dispose the result. Staging folders that a training killed midway left in the cache are
+    /// <see cref="Version"/>: valid means its training.json names the version, the SHA-256 of each file loading reads
+    /// matches the one training recorded there, and it loads; anything else (a damaged, cut-short or older folder) is
+    /// trained again and replaced. Dispose the result. Staging folders that a training killed midway left in the cache are
     /// removed once nothing has written to them for a day (a training still running in another process is never that old).
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
@@ -110,7 +114,8 @@ public static class DefaultModel
 
     /// <summary>
     /// Trains the default model into <paramref name="directory"/> (config.json, model.safetensors, vocab.txt,
-    /// tokenizer_config.json, training.json with the held-out test accuracy) and returns the training.json figures.
+    /// tokenizer_config.json, training.json with the held-out test accuracy and the SHA-256 of the other files) and
+    /// returns the training.json figures.
     /// The files are written into a hidden sibling folder and moved in once all are written, so a training that fails
     /// or is cancelled (an exception from <paramref name="log"/>, say) leaves <paramref name="directory"/> as it was.
     /// </summary>
@@ -147,6 +152,7 @@ public static class DefaultModel
             ["corpus_sizes"] = $"{CorpusSizes.Train}/{CorpusSizes.Dev}/{CorpusSizes.Test}",
             ["total_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
+        RecordChecksums(directory);
         log?.Invoke($"default model: held-out accuracy {test.Accuracy:P1} on {test.Count} generated sentences, trained in {clock.Elapsed.TotalSeconds:F1} s");
         return report;
     }
@@ -194,7 +200,7 @@ public static class DefaultModel
 
             if (Directory.Exists(folder))
             {
-                log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable; training again");
+                log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable (or its files differ from those training wrote); training again");
             }
 
             string staging;
@@ -245,10 +251,65 @@ public static class DefaultModel
         }
     }
 
-    /// <summary>A folder of this version that loads: its training.json names the version and its model and tokenizer load.</summary>
-    private static bool IsValid(string folder)
+    /// <summary>The key of training.json under which the SHA-256 of every other file of the folder is recorded.</summary>
+    private const string ChecksumsKey = "sha256";
+
+    /// <summary>The files whose SHA-256 training.json records: all those loading reads.</summary>
+    private static readonly string[] CheckedFiles = ["config.json", StagedFolder.WeightsFile, "vocab.txt", "tokenizer_config.json"];
+
+    /// <summary>Adds the SHA-256 of each of <see cref="CheckedFiles"/> to the training.json of a freshly trained folder.</summary>
+    private static void RecordChecksums(string directory)
     {
-        if (!Directory.Exists(folder) || ReadReport(folder) is null)
+        var path = Path.Combine(directory, "training.json");
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        var sums = new JsonObject();
+        foreach (var name in CheckedFiles)
+        {
+            sums[name] = Sha256(Path.Combine(directory, name));
+        }
+
+        root[ChecksumsKey] = sums;
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>
+    /// Whether every file loading reads is the one training wrote, byte for byte. A strict loader refuses a weights file
+    /// whose header or length is wrong, but not one whose tensor bytes were damaged (a disk error, a crash before the
+    /// data reached the disk), nor a vocab.txt cut short (the tokenizer loads with fewer words, the rest become
+    /// [UNK]): both would load and predict garbage silently. A folder without the checksums (an older library's) fails too.
+    /// </summary>
+    private static bool ChecksumsMatch(string folder)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "training.json")));
+            if (!document.RootElement.TryGetProperty(ChecksumsKey, out var sums) || sums.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            return CheckedFiles.All(name => sums.TryGetProperty(name, out var sum) && sum.ValueKind == JsonValueKind.String
+                && string.Equals(sum.GetString(), Sha256(Path.Combine(folder, name)), StringComparison.Ordinal));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A folder of this version that loads: its training.json names the version, its files match the checksums it
+    /// recorded, and its model and tokenizer load.
+    /// </summary>
+    internal static bool IsValid(string folder)
+    {
+        if (!Directory.Exists(folder) || ReadReport(folder) is null || !ChecksumsMatch(folder))
         {
             return false;
         }

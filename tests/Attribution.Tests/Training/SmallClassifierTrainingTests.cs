@@ -189,6 +189,75 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         }
     }
 
+    /// <summary>
+    /// A cached folder whose files are not those training wrote is not used. Before, validity meant "training.json names
+    /// the version and the model loads", and the strict loader only sees headers and lengths: a weights file with a
+    /// damaged tensor byte, or a vocab.txt cut short (the tokenizer loads with fewer words, the others becoming [UNK]),
+    /// loaded and predicted garbage without a word. The expected hashes here are computed by the test (SHA-256 of the
+    /// files as training left them), not read from the code under test.
+    /// </summary>
+    [Fact]
+    public void A_cached_default_model_whose_files_were_damaged_or_that_records_no_checksums_is_not_valid()
+    {
+        var source = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
+        string Copy()
+        {
+            var copy = Path.Combine(root, "copy-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(source))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+
+            return copy;
+        }
+
+        // As trained: the recorded checksums are the files' own.
+        var intact = Copy();
+        DefaultModel.IsValid(intact).Should().BeTrue();
+        using (var training = JsonDocument.Parse(File.ReadAllText(Path.Combine(intact, "training.json"))))
+        {
+            var sums = training.RootElement.GetProperty("sha256");
+            foreach (var name in new[] { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json" })
+            {
+                sums.GetProperty(name).GetString().Should().Be(
+                    Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(intact, name)))), name);
+            }
+        }
+
+        // One tensor byte changed (the low mantissa byte of the last float, so still a finite number): the loader
+        // takes it, the cache must not.
+        var damaged = Copy();
+        var weights = Path.Combine(damaged, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^4] ^= 0x5A;
+        File.WriteAllBytes(weights, bytes);
+        using (ClassifierLoader.Load(damaged))
+        {
+        }
+
+        DefaultModel.IsValid(damaged).Should().BeFalse("a damaged weights file loads but is not the trained model");
+
+        // vocab.txt cut short by its last 20 words: loads, but those words would read as [UNK].
+        var shortVocabulary = Copy();
+        var vocab = Path.Combine(shortVocabulary, "vocab.txt");
+        File.WriteAllLines(vocab, File.ReadAllLines(vocab).SkipLast(20));
+        using (ClassifierLoader.Load(shortVocabulary))
+        {
+        }
+
+        DefaultModel.IsValid(shortVocabulary).Should().BeFalse("a truncated vocabulary loads but is not the trained tokenizer");
+
+        // An older library's folder of the same version, without checksums: trained again rather than trusted.
+        var older = Copy();
+        var trainingJson = Path.Combine(older, "training.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(trainingJson))!.AsObject();
+        node.Remove("sha256");
+        File.WriteAllText(trainingJson, node.ToJsonString());
+        DefaultModel.ReadReport(older).Should().NotBeNull();
+        DefaultModel.IsValid(older).Should().BeFalse();
+    }
+
     [Fact]
     public void The_default_cache_directory_follows_xdg()
     {
