@@ -65,8 +65,10 @@ public sealed class Trainer
     /// </summary>
     /// <param name="train">Training examples (at least one, of at least two classes when there are several).</param>
     /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>
-    /// <exception cref="ArgumentOutOfRangeException">Training diverged (a batch's loss was not finite): the learning
-    /// rate is too high for this model. The model then holds the weights of the step before.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Training diverged (a batch's loss or gradient was not finite): the
+    /// learning rate is too high for this model. The model then holds the weights of the step before.</exception>
+    /// <exception cref="ArgumentException">The data are not usable (empty, null entries, empty texts, labels out of range,
+    /// one class only), or the model holds NaN or infinity before training (named <c>model</c>).</exception>
     public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -85,6 +87,7 @@ public sealed class Trainer
         }
 
         var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
+        CheckWeightsFinite();
         var clock = Stopwatch.StartNew();
         manual_seed((long)Options.Seed);
         using var generator = new Generator(Options.Seed);
@@ -375,9 +378,23 @@ public sealed class Trainer
             }
 
             loss.backward();
+            var gradientNorm = GradientNorm();
+            if (!double.IsFinite(gradientNorm))
+            {
+                // A finite loss can still have an infinite or NaN gradient (a square root at 0, an overflow in the
+                // backward pass). Clipping cannot rescue it (the coefficient is 0 or NaN, and 0 · ∞ is NaN), and the
+                // step would make every weight NaN, after which the next batch would report a NaN loss for weights
+                // that are no longer "the step before".
+                throw new ArgumentOutOfRangeException(nameof(TrainingOptions.LearningRate), Options.LearningRate,
+                    $"training diverged: the gradient of epoch {epoch}, batch {step}, is {gradientNorm.ToString(CultureInfo.InvariantCulture)} " +
+                    $"(norm over all parameters) although the loss is {lossValue.ToString(CultureInfo.InvariantCulture)}. " +
+                    $"Lower {nameof(TrainingOptions.LearningRate)} or check the model for an operation without a finite derivative, " +
+                    "and train a fresh model (this one holds the weights of the step before)");
+            }
+
             if (Options.MaxGradNorm is { } maxNorm)
             {
-                ClipGradNorm(maxNorm);
+                ClipGradNorm(maxNorm, gradientNorm);
             }
 
             optimizer.step();
@@ -476,7 +493,34 @@ public sealed class Trainer
         return (input, tensor(batch.Select(i => (long)data[i].Label).ToArray()));
     }
 
-    private void ClipGradNorm(double maxNorm)
+    /// <summary>The global L2 norm of the parameters' gradients (in float64; 0 when none has one).</summary>
+    private double GradientNorm()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Math.Sqrt(model.parameters().Select(p => p.grad).OfType<Tensor>().Sum(g => g.to(ScalarType.Float64).Squared().sum().ToDouble()));
+    }
+
+    /// <summary>
+    /// Refuses a model that holds NaN or infinity before training: no step can repair such a weight (AdamW's decay and
+    /// update keep it NaN), and a non-finite loss at the first batch would otherwise be blamed on the learning rate.
+    /// </summary>
+    private void CheckWeightsFinite()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (parameter.is_floating_point() && !isfinite(parameter).all().ToBoolean())
+            {
+                throw new ArgumentException(
+                    $"the model's parameter {name} holds NaN or infinity before training; training cannot repair it (every step keeps it non-finite): " +
+                    "build or load a model with finite weights", "model");
+            }
+        }
+    }
+
+    private void ClipGradNorm(double maxNorm, double total)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -486,7 +530,6 @@ public sealed class Trainer
             return;
         }
 
-        var total = Math.Sqrt(grads.Sum(g => g.to(ScalarType.Float64).Squared().sum().ToDouble()));
         var coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
         {

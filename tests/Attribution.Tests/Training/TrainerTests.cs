@@ -182,6 +182,62 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// logits = [√w, 0] for every row, with w = 0: the loss is finite (ln 2 at the start) but d√w/dw at 0 is +∞, so the
+    /// gradient of w is infinite. A user's module can do this (a square root, a norm of a zero vector).
+    /// </summary>
+    private sealed class SquareRootAtZero : nn.Module<ModelInput, Tensor>
+    {
+        private readonly TorchSharp.Modules.Parameter w = new(zeros(1));
+
+        public SquareRootAtZero()
+            : base(nameof(SquareRootAtZero)) => RegisterComponents();
+
+        public Tensor Weight => w;
+
+        public override Tensor forward(ModelInput input)
+        {
+            var batch = input.InputIds.size(0);
+            return stack([w.sqrt().expand(batch), zeros(batch)], 1);
+        }
+    }
+
+    [Theory]
+    [InlineData(5.0)]
+    [InlineData(null)]
+    public void An_infinite_gradient_under_a_finite_loss_is_refused_before_the_step(double? maxGradNorm)
+    {
+        // Before: with clipping, the coefficient 5/∞ = 0 turned the gradient into 0 · ∞ = NaN; without, Adam's m/√v
+        // was ∞/∞ = NaN. Either way w became NaN silently, and the next batch's NaN loss was reported as a learning rate
+        // too high for a model that "holds the weights of the step before", which it no longer did.
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var model = new SquareRootAtZero();
+        var trainer = new Trainer(model, tokenizer, 2, new TrainingOptions { MaxEpochs = 1, BatchSize = 4, MaxGradNorm = maxGradNorm });
+        ((Action)(() => trainer.Fit(Data.Take(8).ToArray()))).Should().Throw<ArgumentOutOfRangeException>()
+            .WithMessage("*training diverged: the gradient of epoch 1, batch 1, is * (norm over all parameters) although the loss is 0.69314*")
+            .Which.ParamName.Should().Be(nameof(TrainingOptions.LearningRate));
+        model.Weight.data<float>().ToArray().Should().Equal([0f], "no step is taken on a non-finite gradient");
+    }
+
+    [Fact]
+    public void A_model_that_holds_nan_before_training_is_refused_by_name_not_blamed_on_the_learning_rate()
+    {
+        // Before: the first batch's loss was NaN and the error said to lower the learning rate.
+        var (model, tokenizer) = NewModel(6);
+        using (model)
+        {
+            using (no_grad())
+            {
+                model.named_parameters().Single(p => p.name == "hidden.weight").parameter.narrow(0, 0, 1).narrow(1, 0, 1).fill_(float.NaN);
+            }
+
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1 });
+            ((Action)(() => trainer.Fit(Data.Take(50).ToArray()))).Should().Throw<ArgumentException>()
+                .WithMessage("the model's parameter hidden.weight holds NaN or infinity before training*")
+                .Which.ParamName.Should().Be("model");
+        }
+    }
+
     [Fact]
     public void A_time_limit_lets_the_first_epoch_run_and_must_be_positive()
     {
