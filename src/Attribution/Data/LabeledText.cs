@@ -13,7 +13,8 @@ public record LabeledText(string Text, int Label)
     /// the label is an integer class index). The header names the columns, in any order and any case; the text column
     /// is <c>sentence</c> (or <c>text</c>), the label column <c>label</c>, and other columns (an <c>idx</c>, say) are
     /// ignored. Fields are read as they are (no quoting, as GLUE writes them), so a sentence cannot contain a tab.
-    /// Blank lines are skipped; anything else malformed is an error naming the file, the line and the fix.
+    /// Blank lines (empty, or spaces only) are skipped; anything else malformed, a line of empty fields ("\t") included,
+    /// is an error naming the file, the line and the fix.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -40,7 +41,9 @@ public record LabeledText(string Text, int Label)
                 continue;
             }
 
-            if (line.Trim().Length == 0)
+            // Blank: nothing but spaces. A line of tabs (and spaces) is a row whose fields are all empty, an error
+            // below like any row without a text or label, not a blank line to skip.
+            if (string.IsNullOrWhiteSpace(line) && !line.Contains('\t', StringComparison.Ordinal))
             {
                 continue;
             }

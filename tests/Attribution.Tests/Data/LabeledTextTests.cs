@@ -81,7 +81,8 @@ public sealed class LabeledTextTests : IDisposable
     public void Labels_that_are_not_non_negative_integers_and_empty_texts_are_refused_with_their_line()
     {
         // Before: "   <TAB>1" was read as a text of three spaces, refused only later by the Trainer, without a line number.
-        foreach (var row in new[] { "fine\tpositive", "fine\t-1", "fine\t1.0", "fine\t", "\t1", "   \t1" })
+        // A row of empty fields ("\t", " \t ") was skipped as a blank line: a row without text or label, dropped silently.
+        foreach (var row in new[] { "fine\tpositive", "fine\t-1", "fine\t1.0", "fine\t", "\t1", "   \t1", "\t", " \t ", "\t\r" })
         {
             var path = Write($"sentence\tlabel\nok\t0\n{row}\n");
             ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>().WithMessage($"{path}, line 3: *", row);
