@@ -363,7 +363,7 @@ public sealed class Trainer
         {
             using var scope = NewDisposeScope();
             var (input, targets) = Collate(data, batch, generator);
-            var logits = model.call(input);
+            var logits = CheckedLogits(model.call(input), batch.Length);
             var loss = nn.functional.cross_entropy(logits, targets);
             var lossValue = loss.to(ScalarType.Float64).ToDouble();
             step++;
@@ -420,7 +420,7 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 var (input, targets) = Collate(data, batch, null);
-                var logits = model.call(input);
+                var logits = CheckedLogits(model.call(input), batch.Length);
                 totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).ToDouble();
                 correct += logits.argmax(1).eq(targets).sum().ToInt64();
             }
@@ -491,6 +491,24 @@ public sealed class Trainer
         long[] shape = [batch.Length, length];
         var input = new ModelInput(tensor(ids, shape), tensor(mask, shape), UsesTokenTypes ? tensor(types, shape) : null);
         return (input, tensor(batch.Select(i => (long)data[i].Label).ToArray()));
+    }
+
+    /// <summary>
+    /// The model's output, which must be logits [batch, numLabels]. Before, a model of another class count failed inside
+    /// libtorch's cross-entropy ("Target 2 is out of bounds", untyped) when it had fewer classes, and trained silently when
+    /// it had more (the extra classes never a target, yet free to be predicted).
+    /// </summary>
+    private Tensor CheckedLogits(Tensor logits, int batchSize)
+    {
+        if (logits.dim() != 2 || logits.size(0) != batchSize || logits.size(1) != numLabels)
+        {
+            throw new ArgumentException(
+                $"the model returned logits of shape [{string.Join(", ", logits.shape)}] for a batch of {batchSize}, but the trainer was made for " +
+                $"{numLabels} classes and needs [{batchSize}, {numLabels}]: pass the model's class count as numLabels (or give the model {numLabels} outputs)",
+                nameof(numLabels));
+        }
+
+        return logits;
     }
 
     /// <summary>The global L2 norm of the parameters' gradients (in float64; 0 when none has one).</summary>

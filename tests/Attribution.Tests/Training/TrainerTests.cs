@@ -238,6 +238,24 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(1)]
+    public void A_model_whose_class_count_is_not_num_labels_is_refused_by_name(int numLabels)
+    {
+        // The model has 2 outputs. Before: with 3 classes libtorch's cross-entropy failed untyped ("Target 2 is out of
+        // bounds"); with 1 it trained silently on a two-output model.
+        var (model, tokenizer) = NewModel(7);
+        using (model)
+        {
+            var data = Enumerable.Range(0, 12).Select(i => new LabeledText(Data[i].Text, i % numLabels)).ToArray();
+            var trainer = new Trainer(model, tokenizer, numLabels, new TrainingOptions { MaxEpochs = 1 });
+            var expectation = $"the model returned logits of shape [*, 2] for a batch of *, but the trainer was made for {numLabels} classes*";
+            ((Action)(() => trainer.Fit(data))).Should().Throw<ArgumentException>().WithMessage(expectation).Which.ParamName.Should().Be("numLabels");
+            ((Action)(() => trainer.Evaluate(data))).Should().Throw<ArgumentException>().WithMessage(expectation).Which.ParamName.Should().Be("numLabels");
+        }
+    }
+
     [Fact]
     public void A_time_limit_lets_the_first_epoch_run_and_must_be_positive()
     {
