@@ -186,6 +186,45 @@ public sealed class SmallClassifierErrorTests : IDisposable
     }
 
     [Theory]
+    [InlineData(SmallClassifierConfig.MlpType, "float64")]
+    [InlineData(SmallClassifierConfig.CnnType, "float16")]
+    [InlineData(SmallClassifierConfig.LstmType, "bfloat16")]
+    public void A_checkpoint_of_another_floating_point_dtype_loads_converted_to_float32(string type, string dtype)
+    {
+        var dir = Folder(type);
+        string[] texts = ["a sometimes tedious film", "i loved this movie"];
+        double[] Logits()
+        {
+            using var classifier = ClassifierLoader.Load(dir);
+            using var scope = NewDisposeScope();
+            classifier.Module.parameters().Should().OnlyContain(p => p.dtype == ScalarType.Float32);
+            return classifier.Logits(classifier.Encode(texts).Input).to(ScalarType.Float64).data<double>().ToArray();
+        }
+
+        var expected = Logits();
+        var weightsPath = Path.Combine(dir, "model.safetensors");
+        var target = dtype switch { "float64" => ScalarType.Float64, "float16" => ScalarType.Float16, _ => ScalarType.BFloat16 };
+        var weights = SafeTensors.Load(weightsPath);
+        var converted = weights.ToDictionary(kv => kv.Key, kv => kv.Value.to(target));
+        try
+        {
+            SafeTensors.Save(weightsPath, converted);
+        }
+        finally
+        {
+            foreach (var t in weights.Values.Concat(converted.Values))
+            {
+                t.Dispose();
+            }
+        }
+
+        // float64 holds float32 exactly; float16 keeps 11 significant bits, bfloat16 8 (relative error 2^-8 per weight).
+        var tolerance = dtype switch { "float64" => 1e-6, "float16" => 1e-2, _ => 5e-2 };
+        var actual = Logits();
+        SmallModelKit.MaxAbsDifference(actual, expected).Should().BeLessThan(tolerance);
+    }
+
+    [Theory]
     [InlineData(SmallClassifierConfig.MlpType, "embeddings.weight")]
     [InlineData(SmallClassifierConfig.CnnType, "embeddings.weight")]
     [InlineData(SmallClassifierConfig.LstmType, "embeddings.weight")]
