@@ -60,6 +60,41 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, IComposit
     }
 
     /// <summary>
+    /// The state-dict names of the classifier <paramref name="config"/> describes, without building it (a loader checks
+    /// a checkpoint's names before it allocates what the config's sizes ask for). A test keeps them equal to the built
+    /// models' names.
+    /// </summary>
+    internal static IReadOnlyList<string> ParameterNames(SmallClassifierConfig config)
+    {
+        var names = new List<string> { $"{EmbeddingsPath}.weight" };
+        switch (config.ModelType)
+        {
+            case SmallClassifierConfig.LstmType:
+                foreach (var suffix in new[] { string.Empty, "_reverse" })
+                {
+                    names.AddRange(new[] { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" }.Select(n => $"lstm.{n}{suffix}"));
+                }
+
+                break;
+            case SmallClassifierConfig.CnnType:
+                for (var i = 0; i < config.KernelSizes.Count; i++)
+                {
+                    names.AddRange([$"convs.{i}.weight", $"convs.{i}.bias"]);
+                }
+
+                break;
+            case SmallClassifierConfig.MlpType:
+                names.AddRange(["hidden.weight", "hidden.bias"]);
+                break;
+            default:
+                throw new ArgumentException($"model type '{config.ModelType}' is not a small classifier; use one of {string.Join(", ", SmallClassifierConfig.SupportedModelTypes)}", nameof(config));
+        }
+
+        names.AddRange(["classifier.weight", "classifier.bias"]);
+        return names;
+    }
+
+    /// <summary>
     /// The random stream dropout draws from in training mode, or null for libtorch's global generator.
     /// <c>Trainer.Fit</c> sets it to its own seeded stream while it trains, so training is reproducible even when
     /// other threads use the global generator.

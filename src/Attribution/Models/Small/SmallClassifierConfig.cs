@@ -138,7 +138,8 @@ public sealed record SmallClassifierConfig
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private string ArchitectureName => ModelType switch
+    /// <summary>The class (and <c>GetName()</c>) of the model this configuration describes, as config.json's <c>architectures</c> names it.</summary>
+    internal string ArchitectureName => ModelType switch
     {
         LstmType => nameof(LstmClassifier),
         CnnType => nameof(CnnClassifier),

@@ -121,24 +121,19 @@ public static class SmallClassifierLoader
     /// the tensors that are there, so without this a checkpoint lacking <c>embeddings.weight</c> (say) left
     /// <c>vocab_size</c> and <c>embedding_dim</c> unchecked, and a config giving them as 10⁹ reached libtorch as a request
     /// for exabytes (an untyped allocation failure, or the process's memory) instead of naming the missing tensor. The
-    /// names come from the same architecture built with every size 1, which costs next to nothing.
+    /// names come from <see cref="SmallClassifier.ParameterNames"/>: building a model to ask it would leave TorchSharp's
+    /// construction residue behind on every load.
     /// </summary>
     private static void CheckNames(SmallClassifierConfig config, Dictionary<string, Tensor> checkpoint, string file)
     {
-        var tiny = config with
-        {
-            VocabSize = 1,
-            EmbeddingDim = 1,
-            HiddenSize = 1,
-            NumFilters = 1,
-            KernelSizes = config.KernelSizes.Select(_ => 1).ToArray(),
-            PadTokenId = 0,
-        };
-        using var probe = SmallClassifier.Create(tiny);
-        var own = probe.state_dict();
-        var fit = CheckpointFit.Compare(own, checkpoint);
-        new CheckpointFit(fit.Missing, fit.Unexpected, []).ThrowUnlessFits(file, probe.GetName(), _ =>
-            $"the checkpoint was not saved from a {probe.GetName()} with these kernel_sizes (a different model_type?); save the model again with Trainer.SaveFolder.");
+        var names = SmallClassifier.ParameterNames(config);
+        var fit = new CheckpointFit(
+            names.Where(n => !checkpoint.ContainsKey(n)).Order(StringComparer.Ordinal).ToList(),
+            checkpoint.Keys.Where(k => !names.Contains(k, StringComparer.Ordinal)).Order(StringComparer.Ordinal).ToList(),
+            []);
+        var modelName = config.ArchitectureName;
+        fit.ThrowUnlessFits(file, modelName, _ =>
+            $"the checkpoint was not saved from a {modelName} with these kernel_sizes (a different model_type?); save the model again with Trainer.SaveFolder.");
     }
 
     private static void CopyWeights(SmallClassifier model, Dictionary<string, Tensor> checkpoint, string file)

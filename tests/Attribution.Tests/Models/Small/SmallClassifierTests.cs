@@ -107,6 +107,14 @@ public sealed class SmallClassifierTests : IDisposable
             "embeddings.weight", "convs.0.weight", "convs.0.bias", "convs.1.weight", "convs.1.bias", "convs.2.weight", "convs.2.bias",
             "classifier.weight", "classifier.bias");
         mlp.state_dict().Keys.Should().BeEquivalentTo("embeddings.weight", "hidden.weight", "hidden.bias", "classifier.weight", "classifier.bias");
+
+        // The names the loader checks a checkpoint against before building the model are the built models' own.
+        foreach (var model in new[] { lstm, cnn, mlp })
+        {
+            SmallClassifier.ParameterNames(model.Config).Should().BeEquivalentTo(model.state_dict().Keys);
+            model.Config.ArchitectureName.Should().Be(model.GetName());
+        }
+
         lstm.state_dict()["lstm.weight_ih_l0"].shape.Should().Equal(40, 12);
         cnn.state_dict()["convs.2.weight"].shape.Should().Equal(6, 12, 5);
         cnn.state_dict()["classifier.weight"].shape.Should().Equal(2, 18);
