@@ -21,6 +21,9 @@ public sealed class Trainer
     private readonly ITokenizer tokenizer;
     private readonly int numLabels;
 
+    /// <summary>The longest input the model takes (a small classifier's max_length), or null when not known.</summary>
+    private readonly int? modelMaxLength;
+
     /// <summary>Prepares to train <paramref name="model"/>, whose inputs <paramref name="tokenizer"/> makes.</summary>
     /// <param name="model">The model; its parameters are updated in place.</param>
     /// <param name="tokenizer">The tokenizer of the model's vocabulary.</param>
@@ -40,16 +43,17 @@ public sealed class Trainer
         UsesTokenTypes = usesTokenTypes;
     }
 
-    /// <summary>A trainer for a small classifier: its label count and maximum length come from its configuration.</summary>
+    /// <summary>
+    /// A trainer for a small classifier: its label count comes from its configuration, and a text longer than its
+    /// <c>max_length</c> (in tokens, special tokens included) is refused, as the loaded model refuses it, unless
+    /// <see cref="TrainingOptions.MaxLength"/> asks for truncation (at most <c>max_length</c>).
+    /// </summary>
     public Trainer(SmallClassifier model, ITokenizer tokenizer, TrainingOptions? options = null)
-        : this(model, tokenizer, model?.Config.NumLabels ?? throw new ArgumentNullException(nameof(model)), WithMaxLength(options, model.Config.MaxLength))
+        : this(model, tokenizer, model?.Config.NumLabels ?? throw new ArgumentNullException(nameof(model)), options)
     {
-    }
-
-    private static TrainingOptions WithMaxLength(TrainingOptions? options, int maxLength)
-    {
-        options ??= new TrainingOptions();
-        return options.MaxLength is null ? options with { MaxLength = maxLength } : options;
+        // Before, the model's max_length became TrainingOptions.MaxLength, so longer training and evaluation texts were
+        // cut silently (a user's TSV, say: a word past the cut never seen in training).
+        modelMaxLength = model.Config.MaxLength;
     }
 
     /// <summary>The settings.</summary>
@@ -347,6 +351,14 @@ public sealed class Trainer
             }
 
             var encoding = tokenizer.Encode(item.Text, maxLength: Options.MaxLength);
+            if (modelMaxLength is { } most && encoding.Ids.Length > most)
+            {
+                throw new ArgumentException(
+                    $"{name}[{i}] is {encoding.Ids.Length} tokens long (special tokens included), but the model takes at most {most} (its max_length): " +
+                    $"shorten or drop it, set {nameof(TrainingOptions)}.{nameof(TrainingOptions.MaxLength)} = {most} to truncate every longer text, " +
+                    "or build the model with a larger max_length", name);
+            }
+
             result[i] = new Example(encoding.Ids, encoding.TypeIds, item.Label);
         }
 

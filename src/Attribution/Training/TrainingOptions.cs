@@ -59,7 +59,10 @@ public sealed record TrainingOptions
     /// <summary>Group examples of similar length into batches (less padding; the batch order is still shuffled).</summary>
     public bool BucketByLength { get; init; } = true;
 
-    /// <summary>Inputs longer than this many tokens are truncated for training and evaluation (null: never).</summary>
+    /// <summary>
+    /// Inputs longer than this many tokens are truncated for training and evaluation (null: never; a longer input than a
+    /// small classifier's <c>max_length</c> is then refused).
+    /// </summary>
     public int? MaxLength { get; init; }
 
     /// <summary>

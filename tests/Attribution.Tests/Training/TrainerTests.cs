@@ -257,6 +257,32 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_text_longer_than_a_small_models_max_length_is_refused_unless_truncation_is_asked_for()
+    {
+        // The model takes 24 tokens (SmallModelKit); this text is 25 words, 27 tokens with [CLS] and [SEP]. Before, the
+        // trainer took the model's max_length as TrainingOptions.MaxLength and cut such texts silently.
+        var (model, tokenizer) = NewModel(8);
+        using (model)
+        {
+            model.Config.MaxLength.Should().Be(24);
+            var longText = string.Join(' ', Enumerable.Repeat("the plot was dull", 6).Append("indeed"));
+            tokenizer.Encode(longText).Ids.Should().HaveCount(27);
+            var data = Data.Take(20).Select(e => new LabeledText(e.Text, e.Label)).Append(new LabeledText(longText, 0)).ToArray();
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1 });
+            ((Action)(() => trainer.Fit(data))).Should().Throw<ArgumentException>()
+                .WithMessage("train[20] is 27 tokens long (special tokens included), but the model takes at most 24 (its max_length)*TrainingOptions.MaxLength = 24*")
+                .Which.ParamName.Should().Be("train");
+            ((Action)(() => trainer.Fit(data.Take(20).ToArray(), data))).Should().Throw<ArgumentException>()
+                .WithMessage("dev[20] is 27 tokens long*").Which.ParamName.Should().Be("dev");
+            ((Action)(() => trainer.Evaluate(data))).Should().Throw<ArgumentException>()
+                .WithMessage("data[20] is 27 tokens long*").Which.ParamName.Should().Be("data");
+
+            // Asked for, truncation is allowed.
+            new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1, MaxLength = 24 }).Fit(data).Epochs.Should().HaveCount(1);
+        }
+    }
+
+    [Fact]
     public void A_time_limit_lets_the_first_epoch_run_and_must_be_positive()
     {
         // Before: a limit already spent when training began (1 tick here, or zero) returned a history of no epochs,
