@@ -29,7 +29,7 @@ public sealed class AdamW : IDisposable
     /// <param name="lr">Learning rate (positive).</param>
     /// <param name="beta1">Decay of the first-moment estimate, in [0, 1).</param>
     /// <param name="beta2">Decay of the second-moment estimate, in [0, 1).</param>
-    /// <param name="eps">Added to the denominator for stability (non-negative).</param>
+    /// <param name="eps">Added to the denominator for stability (positive; PyTorch also takes 0, which makes NaN weights).</param>
     /// <param name="weightDecay">Decoupled weight decay λ (non-negative; PyTorch's default is 0.01).</param>
     public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2)
     {
@@ -79,9 +79,12 @@ public sealed class AdamW : IDisposable
             throw new ArgumentOutOfRangeException(beta2Name, beta2, "beta2 must be in [0, 1)");
         }
 
-        if (!(eps >= 0) || double.IsInfinity(eps))
+        // PyTorch takes 0, but then an element whose gradient has been 0 at every step so far (the padding row of an
+        // embedding, a word no batch has held yet) has m = v = 0 and its update is 0/0 = NaN.
+        if (!(eps > 0) || double.IsInfinity(eps))
         {
-            throw new ArgumentOutOfRangeException(epsName, eps, "eps must be non-negative and finite");
+            throw new ArgumentOutOfRangeException(epsName, eps,
+                "eps must be positive and finite: with 0, an element whose gradient has been 0 so far is updated by 0/0 = NaN (PyTorch's default is 1e-8)");
         }
 
         if (!(weightDecay >= 0) || double.IsInfinity(weightDecay))

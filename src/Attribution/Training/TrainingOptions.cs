@@ -21,7 +21,7 @@ public sealed record TrainingOptions
     /// <summary>AdamW β₂.</summary>
     public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>AdamW ε.</summary>
+    /// <summary>AdamW ε (positive).</summary>
     public double Epsilon { get; init; } = 1e-8;
 
     /// <summary>When set, gradients are rescaled so their global L2 norm is at most this before each step.</summary>

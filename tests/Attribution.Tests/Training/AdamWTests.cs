@@ -99,6 +99,10 @@ public sealed class AdamWTests
         ((Action)(() => _ = new AdamW([p], beta1: 1))).Should().Throw<ArgumentOutOfRangeException>();
         ((Action)(() => _ = new AdamW([p], beta2: -0.1))).Should().Throw<ArgumentOutOfRangeException>();
         ((Action)(() => _ = new AdamW([p], weightDecay: -1))).Should().Throw<ArgumentOutOfRangeException>();
+
+        // ε = 0: an element whose gradient is 0 (as the padding row's always is) gets m = v = 0, so 0/0 = NaN. Before,
+        // accepted, and every such element of the model became NaN at the first step.
+        ((Action)(() => _ = new AdamW([p], eps: 0))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*0/0 = NaN*").Which.ParamName.Should().Be("eps");
         ((Action)(() => _ = new AdamW([p, p]))).Should().Throw<ArgumentException>().WithMessage("*more than once*");
     }
 

@@ -146,6 +146,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData(nameof(TrainingOptions.Beta1), 1.0)]
     [InlineData(nameof(TrainingOptions.Beta2), double.NaN)]
     [InlineData(nameof(TrainingOptions.Epsilon), -1e-8)]
+    [InlineData(nameof(TrainingOptions.Epsilon), 0.0)]
     public void Optimizer_settings_out_of_range_are_refused_by_their_option_name_when_the_trainer_is_made(string option, double value)
     {
         // Before: accepted here and refused only inside Fit, under the optimizer's parameter name ("lr", "beta2", ...).
