@@ -6,11 +6,15 @@ namespace Attribution.Cli;
 /// <summary>The JSON documents of the evaluation commands (evaluate, sanity, scorecard, shortcut, counterfactual): one writer setup and the shared field forms.</summary>
 internal static class CliJson
 {
-    /// <summary>An indented UTF-8 document written by <paramref name="body"/>, ending in a newline.</summary>
+    /// <summary>
+    /// An indented UTF-8 document written by <paramref name="body"/>, ending in a newline. Text is escaped as the
+    /// explanation documents escape it (ExplanationJson): only what JSON requires, so "a+b" and "naïve" stay readable
+    /// rather than becoming "a\u002Bb" and "na\u00EFve" (the writer's default HTML-safe escaping).
+    /// </summary>
     public static string Write(Action<Utf8JsonWriter> body)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             body(writer);
         }
