@@ -42,6 +42,12 @@ public sealed class BlackBoxClassifier : ITextPredictor
     public double[][] PredictProbabilities(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count == 0)
+        {
+            // Nothing to predict: the user's function (perhaps a web service, billed per call) is not asked about nothing.
+            return [];
+        }
+
         // Copied before anything reads them: a function that reuses its arrays from call to call (a pooled buffer) would
         // otherwise change rows already handed out, and a caller changing a row would change the function's buffer.
         var returned = predict(texts);

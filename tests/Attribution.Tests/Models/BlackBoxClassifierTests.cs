@@ -63,6 +63,24 @@ public sealed class BlackBoxClassifierTests
         Returning(1.0, 0.0).PredictProbabilities(["a film"])[0].Should().Equal(1.0, 0.0);
     }
 
+    /// <summary>
+    /// Zero texts give zero rows without calling the function: a function that may be a paid remote service, or that
+    /// fails on an empty batch (as many model servers do), is not asked about nothing.
+    /// </summary>
+    [Fact]
+    public void Zero_texts_give_zero_rows_without_calling_the_function()
+    {
+        var calls = 0;
+        var box = new BlackBoxClassifier(texts =>
+        {
+            calls++;
+            throw new InvalidOperationException("the function was called for " + texts.Count + " texts");
+        }, Labels);
+
+        box.PredictProbabilities([]).Should().BeEmpty();
+        calls.Should().Be(0);
+    }
+
     /// <summary>One value outside [0, 1] is enough to refuse a row, even when the row sums to 1.</summary>
     [Fact]
     public void One_value_outside_zero_to_one_refuses_its_row()
