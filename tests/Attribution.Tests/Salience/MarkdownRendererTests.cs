@@ -201,6 +201,25 @@ public partial class MarkdownRendererTests
         markdown.Should().NotContain("- **");
     }
 
+    /// <summary>
+    /// Labels may repeat (a Hugging Face id2label may name two classes alike): columns explaining different classes of
+    /// one name would read "→ same" alike, so such a header adds the class index; a name that only one class of the
+    /// table has stays as it is.
+    /// </summary>
+    [Fact]
+    public void Columns_explaining_different_classes_of_one_name_show_the_class_index()
+    {
+        // Labels [same, same, other].
+        double[] logits = [0.5, 2.5, -1.25];
+        var a = SalienceSamples.Make("good film", logits: logits) with { TargetLabel = "same" };
+        var b = SalienceSamples.Make("good film", target: 0, logits: logits, delta: null) with { TargetLabel = "same" };
+        var c = SalienceSamples.Make("good film", method: "lime", target: 0, logits: logits, delta: null) with { TargetLabel = "same" };
+        var d = SalienceSamples.Make("good film", method: "occlusion", target: 0, logits: logits, delta: null) with { Target = 2, TargetLabel = "other" };
+        var markdown = MarkdownRenderer.Render(ExplanationGroup.ByText([a, b, c, d]), new MarkdownOptions { ShowDetails = false });
+        Table(markdown)[0].Should().Be(
+            "| # | word | integrated-gradients run 1 → same (class 1) | integrated-gradients run 2 → same (class 0) | lime → same (class 0) | occlusion → other |");
+    }
+
     [Fact]
     public void Details_list_the_surrogate_fit_and_relevance_shares()
     {

@@ -312,11 +312,17 @@ public static class MarkdownRenderer
             : trimmed;
     }
 
-    /// <summary>Column headers: the method names, numbered when a method appears twice, with the target when targets differ.</summary>
+    /// <summary>
+    /// Column headers: the method names, numbered when a method appears twice, with the target when targets differ,
+    /// and the target's class index too when another column's different target has the same label name (labels may
+    /// repeat, as in a Hugging Face <c>id2label</c>).
+    /// </summary>
     private static List<string> Headers(IReadOnlyList<Explanation> explanations, bool sameTarget)
     {
         var headers = new List<string>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sharedNames = explanations.GroupBy(e => e.TargetLabel, StringComparer.Ordinal)
+            .Where(g => g.Select(e => e.Target).Distinct().Skip(1).Any()).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var e in explanations)
         {
             var name = e.Method;
@@ -329,6 +335,10 @@ public static class MarkdownRenderer
             if (!sameTarget)
             {
                 name += $" → {e.TargetLabel}";
+                if (sharedNames.Contains(e.TargetLabel))
+                {
+                    name += $" (class {e.Target.ToString(Invariant)})";
+                }
             }
 
             headers.Add(Escape(name));
