@@ -130,6 +130,18 @@ internal readonly struct ConfigFields(JsonElement root, string source, string fi
             }
         }
 
+        // As for a model assembled in code (TextClassifier.CheckLabels): a class needs a name that shows in a report
+        // and can be given as a target. Repeated names are kept.
+        foreach (var (id, name) in result.OrderBy(p => p.Key))
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new ModelLoadException(source, "id2label",
+                    $"{source}: \"id2label\" leaves class {id.ToString(CultureInfo.InvariantCulture)} without a name (its name is {TextClassifier.BlankName(name)}); " +
+                    $"give every class a non-empty, non-blank name (Hugging Face's default is \"LABEL_{id.ToString(CultureInfo.InvariantCulture)}\").");
+            }
+        }
+
         return result;
     }
 

@@ -122,10 +122,11 @@ public sealed partial class TextClassifier
 
         for (var i = 0; i < labels.Count; i++)
         {
-            if (string.IsNullOrEmpty(labels[i]))
+            // A blank name cannot be told from no name in a report, nor typed as a --target.
+            if (string.IsNullOrWhiteSpace(labels[i]))
             {
                 throw new ArgumentException(
-                    $"labels[{i}] is {(labels[i] is null ? "null" : "empty")} in [{string.Join(", ", labels)}]: give every class a name (Hugging Face's default is LABEL_{i})",
+                    $"labels[{i}] is {BlankName(labels[i])} in [{string.Join(", ", labels)}]: give every class a name (Hugging Face's default is LABEL_{i})",
                     nameof(labels));
             }
         }
@@ -135,4 +136,12 @@ public sealed partial class TextClassifier
             throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "the longest input must be at least 1 token (null: no limit)");
         }
     }
+
+    /// <summary>How a label name that <see cref="string.IsNullOrWhiteSpace"/> refuses is described: null, empty, or blank with its characters' code points.</summary>
+    internal static string BlankName(string? name) => name switch
+    {
+        null => "null",
+        "" => "empty",
+        _ => $"blank ({string.Join(" ", name.Select(c => "U+" + ((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)))})",
+    };
 }

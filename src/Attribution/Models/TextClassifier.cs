@@ -21,16 +21,17 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
     /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
+    /// <exception cref="ArgumentException">No label, a null, empty or blank label name (names may repeat), or one
+    /// output with <see cref="OutputHead.SingleLabel"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1, or <paramref name="head"/> is unknown.</exception>
     public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
         string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead? head = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(labels);
-        if (labels.Count < 1)
-        {
-            throw new ArgumentException("a classifier needs at least one label", nameof(labels));
-        }
+        // As in every factory and loader: no label, or a null, empty or blank name, is refused naming its index.
+        CheckLabels(labels, maxLength);
 
         if (head == OutputHead.SingleLabel && labels.Count == 1)
         {

@@ -351,6 +351,8 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
 
         var unnamed = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", ""]);
         unnamed.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is empty in [a, ]*LABEL_1*");
+        var blank = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", ["a", " \u00A0"]);
+        blank.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is blank (U+0020 U+00A0)*LABEL_1*");
         var nullName = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", [null!, "b"]);
         nullName.Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[0] is null*");
         var maxLength = () => TextClassifier.FromTorchSharp(model, tokenizer, "embedding", labels, maxLength: 0);

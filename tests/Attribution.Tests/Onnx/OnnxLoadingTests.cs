@@ -540,6 +540,24 @@ public sealed class OnnxLoadingTests : IDisposable
         model.Labels.Should().Equal("same", "same");
     }
 
+    /// <summary>
+    /// A class without a name (empty or blank in id2label) is refused, as every other loader refuses it, naming the
+    /// file, the class and Hugging Face's default name.
+    /// </summary>
+    [Theory]
+    [InlineData("\"\"", "empty")]
+    [InlineData("\" \"", "blank (U+0020)")]
+    public void An_unnamed_class_in_id2label_is_refused(string name, string described)
+    {
+        File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary);
+        var config = Path.Combine(folder, "config.json");
+        File.WriteAllText(config, $$$"""{"model_type": "bert", "vocab_size": 9, "max_position_embeddings": 6, "id2label": {"0": "neg", "1": {{{name}}}}}""");
+        WriteCastGraph();
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "id2label" && e.FilePath == config)
+            .WithMessage($"*\"id2label\" leaves class 1 without a name (its name is {described})*\"LABEL_1\"*");
+    }
+
     [Fact]
     public void A_disposed_classifier_says_so()
     {

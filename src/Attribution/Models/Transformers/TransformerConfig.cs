@@ -311,6 +311,15 @@ public sealed record TransformerConfig
             {
                 Fail("id2label", $"\"id2label\" must name every class 0..{NumLabels - 1} exactly once (num_labels = {NumLabels}); it has keys {string.Join(", ", id2label.Keys.Order())}.");
             }
+
+            // config.json's id2label is checked as it is read; this is for a config built in code.
+            foreach (var (id, name) in id2label.OrderBy(p => p.Key))
+            {
+                if (string.IsNullOrWhiteSpace(name))
+                {
+                    Fail("id2label", $"\"id2label\" leaves class {id} without a name (its name is {TextClassifier.BlankName(name)}); give every class a non-empty, non-blank name (Hugging Face's default is \"LABEL_{id}\").");
+                }
+            }
         }
 
         if (label2id is not null && ConfigFields.Label2IdProblem(label2id, NumLabels) is { } label2idProblem)

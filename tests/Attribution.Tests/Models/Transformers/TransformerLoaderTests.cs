@@ -126,6 +126,9 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"bert\", \"hidden_size\": 10, \"num_attention_heads\": 3 }", "not a multiple", "num_attention_heads")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"2\": \"b\" } }", "every class 0..1", "id2label")]
     [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 2, \"id2label\": {} }", "\"id2label\" is empty*no classes*remove it to use num_labels", "id2label")]
+    // An unnamed class is refused as TextClassifier.FromTorchSharp refuses it (repeated names are kept).
+    [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"\" } }", "\"id2label\" leaves class 1 without a name (its name is empty)*\"LABEL_1\"", "id2label")]
+    [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \" \\t\", \"1\": \"b\" } }", "\"id2label\" leaves class 0 without a name (its name is blank (U+0020 U+0009))*\"LABEL_0\"", "id2label")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 0, \"b\": 2 } }", "\"label2id\" maps \"b\" to 2, outside the classes 0..1 (num_labels = 2)*remove \"label2id\"", "label2id")]
     [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 3, \"label2id\": { \"x\": 0, \"y\": -1, \"z\": 2 } }", "\"label2id\" maps \"y\" to -1, outside the classes 0..2", "label2id")]
     [InlineData("{ \"model_type\": \"bert\", \"id2label\": { \"0\": \"a\", \"1\": \"b\" }, \"label2id\": { \"a\": 1, \"b\": 1 } }", "\"label2id\" maps \"a\" and \"b\" to the same class 1*Fix the index", "label2id")]
@@ -147,6 +150,23 @@ public sealed class TransformerLoaderTests : IDisposable
         e.Field.Should().Be(field);
     }
 
+    /// <summary>
+    /// TextClassifier's public constructor (the way a loaded transformer or small model is assembled) refuses a class
+    /// without a name as the factories do, naming its index; a repeated name is kept.
+    /// </summary>
+    [Fact]
+    public void A_classifier_assembled_in_code_refuses_an_unnamed_class()
+    {
+        using var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyBert, seed: 1);
+        var tokenizer = new Attribution.Tests.Methods.IdsTokenizer(2, 3, 0, module.Config.VocabSize);
+        FluentActions.Invoking(() => new TextClassifier("x", tokenizer, module, ["a", "\t", "c"], module.WordEmbeddingPath, 12, usesTokenTypes: true))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is blank (U+0009) in [a, \t, c]*LABEL_1*");
+        FluentActions.Invoking(() => new TextClassifier("x", tokenizer, module, ["a", "", "c"], module.WordEmbeddingPath, 12, usesTokenTypes: true))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "labels").WithMessage("labels[1] is empty*");
+        FluentActions.Invoking(() => new TextClassifier("x", tokenizer, module, ["a", "b", "c"], module.WordEmbeddingPath, 0, usesTokenTypes: true))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "maxLength");
+    }
+
     [Fact]
     public void Config_parsing_reads_hugging_face_fields_and_defaults()
     {
@@ -165,6 +185,8 @@ public sealed class TransformerLoaderTests : IDisposable
         TransformerConfig.Parse("""{ "model_type": "bert", "num_labels": 1 }""").ProblemType.Should().BeNull("one output without problem_type is Hugging Face's regression");
         FluentActions.Invoking(() => new TransformerConfig { ModelType = "bert", NumLabels = 1, ProblemType = "single_label_classification" }.Validate(null))
             .Should().Throw<ArgumentException>().WithMessage("TransformerConfig.problem_type:*\"num_labels\" is 1*");
+        FluentActions.Invoking(() => new TransformerConfig { ModelType = "bert", NumLabels = 2, Id2Label = new Dictionary<int, string> { [0] = "a", [1] = " " } }.Validate(null))
+            .Should().Throw<ArgumentException>().WithMessage("TransformerConfig.id2label:*leaves class 1 without a name (its name is blank (U+0020))*LABEL_1*");
 
         var roberta = TransformerConfig.Parse("""{ "model_type": "roberta", "num_labels": 5, "id2label": { "0": "neg", "1": "pos" } }""");
         roberta.PadTokenId.Should().Be(1);
