@@ -465,10 +465,15 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         if (!logits.IsTensor || logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Double or TensorElementType.Float16 or TensorElementType.BFloat16)
             || logits.Dimensions.Length != 2)
         {
-            // A regression graph that squeezed its one output away is the likely [batch]; its fix is one dimension.
-            var squeezed = logits.IsTensor && logits.Dimensions.Length == 1
-                ? " (one output per text, as a regression head gives, must keep its labels axis: [batch, 1], as Hugging Face's model returns it)"
-                : string.Empty;
+            // A regression graph that squeezed its one output away is the likely [batch]; its fix is one dimension. A
+            // [batch, sequence, labels] output scores every token: a token-classification export, the wrong task.
+            var squeezed = !logits.IsTensor ? string.Empty : logits.Dimensions.Length switch
+            {
+                1 => " (one output per text, as a regression head gives, must keep its labels axis: [batch, 1], as Hugging Face's model returns it)",
+                3 => " (a [batch, sequence, labels] output scores every token, as a token-classification export (NER, tagging) does: " +
+                     "export the model with --task text-classification for one row of logits per text)",
+                _ => string.Empty,
+            };
             throw new ModelLoadException(modelPath, LogitsOutput,
                 $"'{modelPath}' output '{LogitsOutput}' is {Describe(logits)}; it must be a floating-point tensor (float32, float64, float16 or bfloat16) [batch, labels]{squeezed} ({described}); {Fix}");
         }

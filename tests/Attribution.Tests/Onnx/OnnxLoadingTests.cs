@@ -259,6 +259,15 @@ public sealed class OnnxLoadingTests : IDisposable
             .Where(e => e.Field == "logits" && e.Message.Contains("output 'logits' is float [batch]; it must be a floating-point tensor (float32, float64, float16 or bfloat16) [batch, labels]", StringComparison.Ordinal)
                 && e.Message.Contains("must keep its labels axis: [batch, 1]", StringComparison.Ordinal));
 
+        // [batch, sequence, labels]: a token-classification export (one row per token) is refused, naming the task to export
+        // (ONNX Runtime's shape inference makes the declared 'labels' axis 1, the size Unsqueeze gives it).
+        Write([ids], [new Value("logits", FloatType, "batch", "sequence", "labels")],
+            [new Node("Cast", ["input_ids"], ["float"], ("to", FloatType)), new Node("Shape", ["float"], ["shape"]), new Node("Shape", ["shape"], ["axes"]),
+                new Node("Unsqueeze", ["float", "axes"], ["logits"])]);
+        FluentActions.Invoking(() => OnnxTextClassifier.Load(folder)).Should().Throw<ModelLoadException>()
+            .Where(e => e.Field == "logits" && e.Message.Contains("output 'logits' is float [batch, sequence, 1]; it must be", StringComparison.Ordinal)
+                && e.Message.Contains("scores every token, as a token-classification export (NER, tagging) does: export the model with --task text-classification", StringComparison.Ordinal));
+
         // 0 / 0 = NaN in every logit.
         Write([ids], [new Value("logits", FloatType, "batch", "sequence")],
             [new Node("Cast", ["input_ids"], ["float"], ("to", FloatType)), new Node("Sub", ["float", "float"], ["zero"]), new Node("Div", ["zero", "zero"], ["logits"])]);
