@@ -44,6 +44,26 @@ internal static class ChunkedRun
         return results;
     }
 
+    /// <summary>
+    /// Texts explained chunk by chunk by <paramref name="explainChunk"/> (given each chunk and the options with that
+    /// chunk's pairs), the results concatenated in text order: for work that <see cref="Explain"/> does not cover, such
+    /// as a multi-label model's own labels per text, with the same progress and Ctrl-C checks.
+    /// </summary>
+    public static IReadOnlyList<Explanation> ExplainEach(
+        IReadOnlyList<string> texts, ExplainOptions options, CliContext context, Func<IReadOnlyList<string>, ExplainOptions, IReadOnlyList<Explanation>> explainChunk)
+    {
+        var results = new List<Explanation>(texts.Count);
+        options = options with { Cancellation = context.Cancellation };
+        var done = 0;
+        Run(texts, options.BatchSize, "explained", context, chunk =>
+        {
+            var chunkOptions = options.Pairs is { } pairs ? options with { Pairs = pairs.Skip(done).Take(chunk.Count).ToArray() } : options;
+            done += chunk.Count;
+            results.AddRange(explainChunk(chunk, chunkOptions));
+        });
+        return results;
+    }
+
     /// <summary>Predictions for every text, in order.</summary>
     public static IReadOnlyList<Prediction> Predict(ITokenClassifier model, IReadOnlyList<string> texts, int batchSize, bool truncate, CliContext context)
     {

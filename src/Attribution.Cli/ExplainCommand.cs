@@ -50,7 +50,8 @@ internal static class ExplainCommand
         if (model is ITextClassifier { Head: OutputHead.MultiLabel } multiLabel && settings.Explain.Target.IsPredicted)
         {
             context.Error.WriteLine("note: multi-label model: explaining every label above 0.5 for each text (the top one when none is); --target picks one");
-            results = ExplainPredictedLabels(multiLabel, texts, method, settings.Explain with { Cancellation = context.Cancellation });
+            // In chunks, as every other path: progress for long inputs, and Ctrl-C between chunks.
+            results = ChunkedRun.ExplainEach(texts, settings.Explain, context, (chunk, options) => ExplainPredictedLabels(multiLabel, chunk, method, options));
         }
         else
         {

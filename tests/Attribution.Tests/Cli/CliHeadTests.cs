@@ -23,6 +23,30 @@ public sealed class CliHeadTests
     }
 
     /// <summary>
+    /// The multi-label path (each text's own labels) runs in chunks of --batch-size texts like every other path: it
+    /// reports "explained k/n texts" after each chunk and keeps each text's results in order, for the labels its
+    /// sigmoids put above 0.5 (computed here from the model's logits, independently of the command).
+    /// </summary>
+    [SkippableFact]
+    public void A_multi_label_explanation_of_several_chunks_reports_progress_per_chunk()
+    {
+        var folder = SharedData.Require("models/bert-multilabel-random");
+        string[] texts = ["a charming film", "the plot is tedious", "a great movie"];
+        var run = CliHarness.Run("explain", "--model", folder, "--method", "gradient-x-input", "--text", texts[0], "--text", texts[1], "--text", texts[2],
+            "--batch-size", "2", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        run.Error.Should().Contain("explained 2/3 texts").And.Contain("explained 3/3 texts");
+        using var model = ClassifierLoader.Load(folder);
+        var expected = texts.SelectMany(text =>
+        {
+            var logits = model.Predict([text])[0].Logits;
+            var shown = Enumerable.Range(0, logits.Length).Where(k => 1 / (1 + Math.Exp(-logits[k])) > 0.5).OrderByDescending(k => logits[k]).ToArray();
+            return (shown.Length > 0 ? shown : [Array.IndexOf(logits, logits.Max())]).Select(k => (text, k));
+        }).ToList();
+        ExplanationJson.Parse(run.Out).Results.Select(r => (r.Text, r.Target)).Should().Equal(expected);
+    }
+
+    /// <summary>
     /// Only the labels shown are explained, so the note of what the labels shared counts them: with occlusion, whose
     /// perturbed inputs go to the model once for every label explained, the note must say as many classes as the text
     /// has results, not the model's four labels.
