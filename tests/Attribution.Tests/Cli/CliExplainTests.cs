@@ -190,6 +190,31 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         }
     }
 
+    /// <summary>
+    /// --aggregate is not idle with --granularity tokens, so the pair is not refused: the table, Markdown and HTML then
+    /// show token scores only, but the JSON keeps every result's word scores, which --aggregate decides. Each word's
+    /// score is checked against the mean of its tokens' scores in the same JSON (the same float64 sum and division, so
+    /// within 1e-15 relative).
+    /// </summary>
+    [SkippableFact]
+    public void Aggregate_with_token_granularity_still_decides_the_json_word_scores()
+    {
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--text", "an unremarkable, overlong film", "--method", "gradient-x-input",
+            "--granularity", "tokens", "--aggregate", "mean", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        var result = JsonNode.Parse(run.Out)!["results"]![0]!;
+        result["word_aggregation"]!.GetValue<string>().Should().Be("mean");
+        var scores = result["scores"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
+        var words = result["words"]!.AsArray();
+        words.Should().Contain(w => w!["token_indices"]!.AsArray().Count > 1, "a word of several tokens tells mean from sum");
+        foreach (var word in words)
+        {
+            var indices = word!["token_indices"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
+            var mean = indices.Sum(i => scores[i]) / indices.Length;
+            word["score"]!.GetValue<double>().Should().BeApproximately(mean, 1e-15 * Math.Max(1, Math.Abs(mean)));
+        }
+    }
+
     [SkippableFact]
     public void Progress_is_reported_per_chunk_when_there_are_several()
     {
