@@ -259,7 +259,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentOutOfRangeException(nameof(target), target, $"target class {target} is out of range: the predictor has {predictor.Labels.Count} classes");
         }
 
-        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, Internal.ScoreChecks.ProbabilityOrOutput((predictor as ITokenClassifier)?.Head ?? OutputHead.SingleLabel));
+        // LIME fits the probability (a regression head's output, which the check lets pass whatever the score).
+        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, ScoreOutput.Probability);
 
         tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
@@ -419,7 +420,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
-        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, Internal.ScoreChecks.ProbabilityOrOutput(model?.Head ?? OutputHead.SingleLabel));
+        // LIME fits the probability (a regression head's output, which the check lets pass whatever the score).
+        Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, ScoreOutput.Probability);
         if (model is null)
         {
             // The texts and all their perturbed texts go to the predictor together, in full calls: a remote predictor

@@ -149,5 +149,11 @@ public sealed class LimeErrorTests
             FluentActions.Invoking(() => lime.Perturb(text, given, mask))
                 .Should().Throw<ArgumentException>().Where(e => e.ParamName == "features").WithMessage("feature * is not a span of the 20-character text*");
         }
+
+        // The message names the feature, its span and the end it overlaps ("film" is [16, 20), "witty" [10, 15)), or null.
+        FluentActions.Invoking(() => lime.Perturb(text, bad[0], mask)).Should().Throw<ArgumentException>()
+            .WithMessage("feature 1 ([10, 15)) is not a span of the 20-character text after feature 0's end (20): pass features in text order*");
+        FluentActions.Invoking(() => lime.Perturb(text, bad[3], mask)).Should().Throw<ArgumentException>()
+            .WithMessage("feature 1 (null) is not a span of the 20-character text after feature 0's end (1)*");
     }
 }
