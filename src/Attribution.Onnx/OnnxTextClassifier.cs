@@ -356,34 +356,13 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     }
 
     /// <summary>The logits as float64 (every float16, bfloat16 and float32 value is one exactly).</summary>
-    private static double[] Widen(OrtValue logits, TensorElementType type)
+    private static double[] Widen(OrtValue logits, TensorElementType type) => type switch
     {
-        switch (type)
-        {
-            case TensorElementType.Double:
-                return logits.GetTensorDataAsSpan<double>().ToArray();
-            case TensorElementType.Float16:
-                var halves = logits.GetTensorDataAsSpan<Float16>();
-                var fromHalves = new double[halves.Length];
-                for (var i = 0; i < halves.Length; i++)
-                {
-                    fromHalves[i] = halves[i].ToFloat();
-                }
-
-                return fromHalves;
-            case TensorElementType.BFloat16:
-                var brains = logits.GetTensorDataAsSpan<BFloat16>();
-                var fromBrains = new double[brains.Length];
-                for (var i = 0; i < brains.Length; i++)
-                {
-                    fromBrains[i] = brains[i].ToFloat();
-                }
-
-                return fromBrains;
-            default:
-                return Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
-        }
-    }
+        TensorElementType.Double => logits.GetTensorDataAsSpan<double>().ToArray(),
+        TensorElementType.Float16 => Array.ConvertAll(logits.GetTensorDataAsSpan<Float16>().ToArray(), v => (double)v.ToFloat()),
+        TensorElementType.BFloat16 => Array.ConvertAll(logits.GetTensorDataAsSpan<BFloat16>().ToArray(), v => (double)v.ToFloat()),
+        _ => Array.ConvertAll(logits.GetTensorDataAsSpan<float>().ToArray(), v => (double)v),
+    };
 
     private static string? FindModelFile(string folder) =>
         new[] { Path.Combine(folder, "model.onnx"), Path.Combine(folder, "onnx", "model.onnx") }.FirstOrDefault(File.Exists);
