@@ -287,6 +287,16 @@ internal static class ShortcutCommand
                 MaxEpochs = epochs,
                 OnEpochEnd = e => context.Error.WriteLine($"shortcut: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
             };
+
+            // The trainer refuses a text longer than the model takes unless asked to cut it. This command chose the
+            // length itself and explains its test sentences truncated, so it cuts the training sentences too, and says so.
+            var longer = train.Concat(dev).Count(example => tokenizer.Encode(example.Text).Length > TrainMaxLength);
+            if (longer > 0)
+            {
+                context.Error.WriteLine($"shortcut: {longer} training sentence(s) are longer than the model's {TrainMaxLength} tokens and were cut to {TrainMaxLength} for training");
+                options = options with { MaxLength = TrainMaxLength };
+            }
+
             var trainer = new Trainer(model, tokenizer, options);
             var history = trainer.Fit(train, dev);
             Trainer.SaveFolder(folder, model, tokenizer, history, new Dictionary<string, object> { ["shortcut_seed"] = seed });

@@ -90,6 +90,24 @@ public sealed class CliShortcutTests : IDisposable
         Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().Equal(["model"], "no staging folder is left");
     }
 
+    /// <summary>
+    /// The trainer refuses a text longer than the model takes unless asked to cut it; the command's own model takes 128
+    /// tokens and it explains its test sentences truncated, so it cuts training sentences too, saying so (before, the
+    /// run failed with the library's advice to set TrainingOptions.MaxLength and an index into the shuffled set).
+    /// </summary>
+    [Fact]
+    public void Training_sentences_longer_than_the_models_length_are_cut_with_a_note()
+    {
+        string[] positive = ["good", "great", "superb", "lovely"], negative = ["bad", "dull", "awful", "weak"];
+        var rows = Enumerable.Range(0, 40).Select(i => $"{string.Join(' ', Enumerable.Range(0, 6).Select(k => (i % 2 == 1 ? positive : negative)[(i + k) % 4]))} film\t{i % 2}");
+        var train = Path.Combine(root, "long.tsv");
+        // 140 words of one token each, [CLS] and [SEP]: 142 tokens, three times so the split keeps one in training.
+        File.WriteAllLines(train, ["sentence\tlabel", .. rows, .. Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("good", 140)) + "\t1", 3)]);
+        var run = CliHarness.Run("shortcut", "--train", train, "--words", "zorblax", "--epochs", "1", "--methods", "gradient");
+        run.Code.Should().Be(0, run.ToString());
+        run.Error.Should().MatchRegex(@"shortcut: [1-3] training sentence\(s\) are longer than the model's 128 tokens and were cut to 128 for training");
+    }
+
     [Theory]
     [InlineData("no-highlight", "--input", "'highlight' column")]
     [InlineData("unknown-method", "--methods", "unknown method 'gradient-x-output'")]
