@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Attribution.Models;
 using Attribution.Salience;
 
 namespace Attribution.Tests.Salience;
@@ -35,6 +36,33 @@ public partial class MarkdownRendererTests
         markdown.Should().Contain("**Prediction:** positive (p = 0.9770) · **Explained class:** positive (class 1, p = 0.9770)");
         markdown.Should().Contain("- **integrated-gradients**: signed logit attribution, reduction sum, normalization none, words by sum · convergence delta 0.00012 (logit units) · settings: steps=50, rule=gausslegendre, baseline=pad");
         markdown.Should().Contain("- **gradient**: unsigned logit attribution, reduction l2, normalization none, words by sum · settings: layer=embeddings");
+    }
+
+    /// <summary>
+    /// Label names may repeat: a multi-label prediction of two classes named alike read "same (σ …), same (σ …)"; each
+    /// shared name now carries its class index, and a name no other class has stays as it is.
+    /// </summary>
+    [Fact]
+    public void A_prediction_of_classes_that_share_a_name_shows_their_indices()
+    {
+        // Logits ln 9, ln 4, ln(1/4): sigmoids 0.9, 0.8, 0.2 (by hand); classes 0 and 1 are predicted.
+        double[] logits = [Math.Log(9), Math.Log(4), Math.Log(0.25)];
+        var e = SalienceSamples.Make(Text, SalienceSamples.WordScores(0.1, -0.6, 0.05, 1.2), target: 0, logits: logits) with
+        {
+            Head = OutputHead.MultiLabel,
+            Probabilities = [0.9, 0.8, 0.2],
+            TargetLabel = "same",
+        };
+        var shared = MarkdownRenderer.Render(ExplanationGroup.ByText([e]), new MarkdownOptions { Labels = ["same", "same", "other"] });
+        shared.Should().Contain("**Prediction:** same (class 0) (σ = 0.9000), same (class 1) (σ = 0.8000) ·");
+
+        var distinct = MarkdownRenderer.Render(ExplanationGroup.ByText([e]), new MarkdownOptions { Labels = ["first", "second", "other"] });
+        distinct.Should().Contain("**Prediction:** first (σ = 0.9000), second (σ = 0.8000) ·");
+
+        // One predicted class whose name another class shares is ambiguous too.
+        var one = e with { Logits = [Math.Log(9), Math.Log(0.25), Math.Log(0.25)], Probabilities = [0.9, 0.2, 0.2] };
+        MarkdownRenderer.Render(ExplanationGroup.ByText([one]), new MarkdownOptions { Labels = ["same", "same", "other"] })
+            .Should().Contain("**Prediction:** same (class 0) (σ = 0.9000) ·");
     }
 
     [Fact]

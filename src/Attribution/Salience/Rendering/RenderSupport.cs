@@ -135,7 +135,9 @@ internal static class RenderSupport
 
     /// <summary>
     /// What the model predicts, as (name, likelihood) pairs: the top class; for a multi-label model every label above
-    /// 0.5, most likely first (the top one when none is).
+    /// 0.5, most likely first (the top one when none is). Label names may repeat (a Hugging Face id2label may name two
+    /// classes alike): a name that several classes share, among <paramref name="labels"/> or the predicted ones, gets
+    /// its class index, "same (class 1)".
     /// </summary>
     public static IReadOnlyList<(string Name, string Likelihood)> Prediction(Explanation e, IReadOnlyList<string>? labels)
     {
@@ -143,7 +145,9 @@ internal static class RenderSupport
         var classes = e.Head == Models.OutputHead.MultiLabel
             ? Enumerable.Range(0, e.Logits.Length).Where(k => Probability(e, k) > 0.5).OrderByDescending(k => Probability(e, k)).DefaultIfEmpty(top).ToArray()
             : [top];
-        return classes.Select(k => (ClassName(e, k, labels), Likelihood(e, k))).ToArray();
+        var names = classes.Select(k => ClassName(e, k, labels)).ToArray();
+        bool Shared(string name) => false && names.Count(n => n == name) > 1 || (labels?.Count(l => l == name) ?? 0) > 1;
+        return classes.Select((k, i) => (Shared(names[i]) ? $"{names[i]} (class {k.ToString(Invariant)})" : names[i], Likelihood(e, k))).ToArray();
     }
 
     /// <summary>A class's name: from <paramref name="labels"/>, else the target's label, else "class i".</summary>
