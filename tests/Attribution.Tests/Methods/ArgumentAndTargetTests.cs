@@ -90,8 +90,9 @@ public class ArgumentAndTargetTests
         ((Action)(() => Target.Named("Pos").Resolve(cased, 0))).Should().Throw<ArgumentException>()
             .WithMessage("target label 'Pos' matches 2 labels only ignoring case (0: pos, 1: POS): give the exact name or the class index (Target.Class(0), --target 0)*")
             .Which.ParamName.Should().Be("Target");
-        ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>().WithMessage("unknown target label 'mixed'*")
-            .Which.Message.Should().NotContain("whole number", "a name that is no number gets no word on indices");
+        // A name that is no number gets no word on indices: the message ends with the labels.
+        ((Action)(() => Target.Named("mixed").Resolve(Labels, 0))).Should().Throw<ArgumentException>()
+            .WithMessage("unknown target label 'mixed': the model's labels are negative, positive, Neutral (Parameter 'Target')");
 
         // A number that is no int parses as a name (a label may be "1.5"); when no label has it, the message says what an
         // index is. 99999999999999 is past int.MaxValue (2147483647).

@@ -202,6 +202,16 @@ public sealed class AttributorPipelineTests(SstBertTinyFixture fixture, ITestOut
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 999 }.Explain(model, "a film");
         act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit", "the unit is the wrong setting, not the position")
             .WithMessage("*neuron (0, 999) is outside the layer's output for this batch: positions 0..3 (padded), units 0..127*choose a unit in 0..127*");
+        // The first position and unit past the ends ([CLS] a film [SEP]: 4 positions; hidden size 128).
+        act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 4, Unit = 0 }.Explain(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Position" && Equals(e.ActualValue, 4))
+            .WithMessage("neuron (4, 0) is past the end of \"a film\", which has 4 tokens (positions 0..3*");
+        act = () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 0, Unit = 128 }.Explain(model, "a film");
+        act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Unit" && Equals(e.ActualValue, 128));
+        // The last position and unit are inside. Layer 1 is BERT-tiny's last: the classifier reads only its first token, so a
+        // neuron at another position of it has no effect on the logit and its conductance is exactly 0 for every token.
+        new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 3, Unit = 127 }.Attribute(model, ["a film"])[0].Scores
+            .Should().HaveCount(4).And.OnlyContain(s => s == 0);
         // Attention probabilities are [batch, heads, queries, keys]: (0, 1) would be a whole row of keys, not a neuron.
         act = () => new NeuronConductance { Layer = "bert.encoder.layer.0.attention.self.attention_probs", Position = 0, Unit = 1 }.Explain(model, "a film");
         act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "Layer")

@@ -117,6 +117,7 @@ public sealed class AdamWTests
         var theta = tensor(new[] { 0.5 }, requires_grad: true);
         using var optimizer = new AdamW([theta], lr: 0.1, weightDecay: 0.01);
         ((Action)(() => optimizer.LearningRate = bad)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithMessage("the learning rate must be positive and finite*")
             .Which.ParamName.Should().Be(nameof(AdamW.LearningRate));
         optimizer.LearningRate.Should().Be(0.1);
 
