@@ -175,11 +175,15 @@ internal static class EvaluateCommand
         {
             try
             {
-                model = smoothed = (loaded as TextClassifier ?? throw new ArgumentException($"{loaded.Name} (an ONNX model) has no smooth variant", "beta")).Smoothed(beta);
+                model = smoothed = (loaded as TextClassifier ?? throw new NotSupportedException($"{loaded.Name} (an ONNX model) has no smooth variant")).Smoothed(beta);
             }
             catch (ArgumentException e)
             {
                 throw new UsageException("--smooth", CliApp.UsageMessage(e));
+            }
+            catch (NotSupportedException e)
+            {
+                throw new UsageException("--smooth", e.Message);
             }
         }
 

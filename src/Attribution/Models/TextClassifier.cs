@@ -193,12 +193,14 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// becomes Softplus and max-pooling log-sum-exp pooling, both with <paramref name="beta"/>
     /// (<see cref="CnnClassifier.Smoothed"/>). The copy owns its module; this classifier is not changed.
     /// </summary>
-    /// <exception cref="ArgumentException">The model has no smooth variant (only the CNN classifier has ReLU and max-pooling to replace).</exception>
+    /// <exception cref="NotSupportedException">The model has no smooth variant (only the CNN classifier has ReLU and max-pooling to replace).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is not positive and finite.</exception>
     public TextClassifier Smoothed(double beta) => Module is CnnClassifier cnn
         ? new TextClassifier($"{Name} (softplus/lse beta={beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", Tokenizer, cnn.Smoothed(beta), Labels,
             WordEmbeddingPath, MaxLength, UsesTokenTypes)
-        : throw new ArgumentException(
-            $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)", nameof(beta));
+        // The model, not beta, is what is wrong: no parameter names it.
+        : throw new NotSupportedException(
+            $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)");
 
     /// <summary>Disposes the module.</summary>
     public void Dispose() => Module.Dispose();
