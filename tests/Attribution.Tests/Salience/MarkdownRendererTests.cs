@@ -65,6 +65,26 @@ public partial class MarkdownRendererTests
             .Should().Contain("**Prediction:** same (class 0) (σ = 0.9000) ·");
     }
 
+    /// <summary>
+    /// Without a labels list, names come from the explanation: the target's own label, "class k" for the others. A
+    /// target labelled "class 1" (a Hugging Face id2label may say so) and class 1 both predicted read "class 1, class 1";
+    /// the shared name among the predicted ones carries the index as well.
+    /// </summary>
+    [Fact]
+    public void Predicted_classes_that_share_a_name_without_a_labels_list_show_their_indices()
+    {
+        // Sigmoids 0.9 and 0.8 (logits ln 9, ln 4, by hand): classes 0 and 1 are predicted.
+        double[] logits = [Math.Log(9), Math.Log(4)];
+        var e = SalienceSamples.Make(Text, SalienceSamples.WordScores(0.1, -0.6, 0.05, 1.2), target: 0, logits: logits) with
+        {
+            Head = OutputHead.MultiLabel,
+            Probabilities = [0.9, 0.8],
+            TargetLabel = "class 1",
+        };
+        MarkdownRenderer.Render(ExplanationGroup.ByText([e]))
+            .Should().Contain("**Prediction:** class 1 (class 0) (σ = 0.9000), class 1 (class 1) (σ = 0.8000) ·");
+    }
+
     [Fact]
     public void Rows_of_methods_that_split_differently_are_merged_in_text_order()
     {

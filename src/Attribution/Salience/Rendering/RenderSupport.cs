@@ -146,7 +146,7 @@ internal static class RenderSupport
             ? Enumerable.Range(0, e.Logits.Length).Where(k => Probability(e, k) > 0.5).OrderByDescending(k => Probability(e, k)).DefaultIfEmpty(top).ToArray()
             : [top];
         var names = classes.Select(k => ClassName(e, k, labels)).ToArray();
-        bool Shared(string name) => false && names.Count(n => n == name) > 1 || (labels?.Count(l => l == name) ?? 0) > 1;
+        bool Shared(string name) => names.Count(n => n == name) > 1 || (labels?.Count(l => l == name) ?? 0) > 1;
         return classes.Select((k, i) => (Shared(names[i]) ? $"{names[i]} (class {k.ToString(Invariant)})" : names[i], Likelihood(e, k))).ToArray();
     }
 
