@@ -40,7 +40,8 @@ public enum TokenRemoval
 public static class RationaleRemoval
 {
     /// <summary>The removal fractions (10% … 100%).</summary>
-    public static IReadOnlyList<double> Fractions { get; } = Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray();
+    /// <remarks>Read-only: the array it was cast back to could be written, changing what every caller in the process read.</remarks>
+    public static IReadOnlyList<double> Fractions { get; } = Array.AsReadOnly(Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray());
 
     /// <summary>Comprehensiveness (AOPC) of an explanation of <paramref name="model"/>.</summary>
     public static MetricResult Comprehensiveness(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>

@@ -198,7 +198,11 @@ public static class Scorecard
     }
 
     /// <summary>What each column means and which way is better, with the default <see cref="ScorecardSettings"/>.</summary>
-    public static IReadOnlyDictionary<string, string> Definitions { get; } = Describe(new ScorecardSettings());
+    /// <remarks>
+    /// Read-only: cast back to the dictionary it was, it could be written, changing the definitions every scorecard in the
+    /// process printed (the command prints these). A wrapper, not a frozen copy, so the columns keep their order.
+    /// </remarks>
+    public static IReadOnlyDictionary<string, string> Definitions { get; } = new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(Describe(new ScorecardSettings()));
 
     /// <summary>
     /// The definitions with the settings the metrics ran with (a report's definitions state its own samples, spread and

@@ -305,6 +305,16 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_shared_fractions_cannot_be_written()
+    {
+        // Exposed as the array itself, a caller's cast could write them for every caller in the process. The value
+        // written is the one already there, so the check changes nothing even where the write goes through.
+        var list = (IList<double>)RationaleRemoval.Fractions;
+        FluentActions.Invoking(() => list[0] = list[0]).Should().Throw<NotSupportedException>();
+        RationaleRemoval.Fractions.Should().Equal(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0);
+    }
+
+    [Fact]
     public void Kendall_tau_b_handles_ties_as_scipy_does()
     {
         // Pairs of (1,2,2,3) and (1,3,2,2): 3 concordant, 1 discordant, 1 tied in x, 1 tied in y of 6:

@@ -108,6 +108,17 @@ public sealed class ScorecardTests : IDisposable
     }
 
     [Fact]
+    public void The_shared_definitions_cannot_be_written_and_keep_the_column_order()
+    {
+        // The command prints Scorecard.Definitions under its tables: cast back to the dictionary it was, it could be
+        // rewritten for every scorecard in the process. The value written is the one already there (no change either way).
+        var dictionary = (IDictionary<string, string>)Scorecard.Definitions;
+        FluentActions.Invoking(() => dictionary["comprehensiveness"] = dictionary["comprehensiveness"]).Should().Throw<NotSupportedException>();
+        Scorecard.Definitions.Keys.Should().Equal("comprehensiveness", "sufficiency", "loo-correlation", "infidelity", "max-sensitivity", "auprc",
+            "precision-at-1", "mrr", "completeness-abs-delta");
+    }
+
+    [Fact]
     public void Two_methods_with_one_name_are_refused()
     {
         using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.CnnType);
