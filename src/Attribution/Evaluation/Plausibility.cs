@@ -139,13 +139,28 @@ public static class Plausibility
     }
 
     /// <summary>
-    /// The highlighted words (trimmed, compared case-insensitively), refused when none is given or one is not among
-    /// <paramref name="words"/>, the words of <paramref name="text"/>.
+    /// The highlighted words (trimmed, compared case-insensitively), refused when none is given, one is null or blank, or
+    /// one is not among <paramref name="words"/>, the words of <paramref name="text"/>.
     /// </summary>
     private static HashSet<string> Highlighted(IReadOnlyCollection<string> highlighted, string text, IReadOnlyList<string> words)
     {
         ArgumentNullException.ThrowIfNull(highlighted);
-        var wanted = highlighted.Select(h => h?.Trim() ?? string.Empty).Where(h => h.Length > 0).ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+        // A null or blank entry was dropped without a word, so ["dull", ""] scored as ["dull"]: the caller's list was
+        // not what was measured.
+        var position = 0;
+        foreach (var h in highlighted)
+        {
+            position++;
+            if (string.IsNullOrWhiteSpace(h))
+            {
+                throw new ArgumentException(
+                    $"highlighted word {position} of {highlighted.Count} is {(h is null ? "null" : "blank")}: give each highlighted word as a word of the text, or leave it out of the list",
+                    nameof(highlighted));
+            }
+        }
+
+        var wanted = highlighted.Select(h => h.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase);
         if (wanted.Count == 0)
         {
             throw new ArgumentException("no highlighted word given: plausibility needs at least one", nameof(highlighted));

@@ -535,6 +535,13 @@ public sealed class EvaluationMetricsTests : IDisposable
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["z"])).Should().Throw<ArgumentException>().WithMessage("*'z'*not words*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, [])).Should().Throw<ArgumentException>().WithMessage("*at least one*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["a"], topK: 9)).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "topK");
+
+        // A blank or null entry was dropped without a word: ["c", ""] scored as ["c"]. Refused, saying which entry.
+        FluentActions.Invoking(() => Plausibility.Compute(explanation, ["c", " "])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "highlighted").WithMessage("highlighted word 2 of 2 is blank*");
+        FluentActions.Invoking(() => Plausibility.Compute(explanation, [null!, "c"])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "highlighted").WithMessage("highlighted word 1 of 2 is null*");
+        FluentActions.Invoking(() => Shortcuts.Score([explanation], [["c", ""]])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlighted");
         FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, explanation with { TokenIds = [.. explanation.TokenIds.Select(_ => -1L)] }))
             .Should().Throw<ArgumentException>().WithMessage("*black-box*");
     }
