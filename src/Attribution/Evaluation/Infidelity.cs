@@ -82,7 +82,8 @@ public static class Infidelity
 
         return new MetricResult("infidelity", value,
             settings.Normalize ? "Captum infidelity with beta normalization: mean_s (beta I_s.phi - (f(x) - f(x - I_s)))^2" : "Captum infidelity: mean_s (I_s.phi - (f(x) - f(x - I_s)))^2",
-            parameters, a.Select((v, s) => new MetricStep($"sample {s + 1}", (v - b[s]) * (v - b[s]), $"I.phi = {v:G6}, f(x) - f(x - I) = {b[s]:G6}")).ToList());
+            parameters, a.Select((v, s) => new MetricStep($"sample {s + 1}", (v - b[s]) * (v - b[s]),
+                string.Create(CultureInfo.InvariantCulture, $"I.phi = {v:G6}, f(x) - f(x - I) = {b[s]:G6}"))).ToList());
     }
 
     /// <summary>The explanation's per-dimension attributions, one row per token of the model's encoding.</summary>

@@ -49,7 +49,8 @@ public static class LeaveOneOutCorrelation
             var drop = explanation.Signed ? run.FeatureScores[feature.i] : Math.Abs(run.FeatureScores[feature.i]);
             drops.Add(drop);
             scores.Add(explanation.Signed ? word.Score : Math.Abs(word.Score));
-            steps.Add(new MetricStep(word.Text, drop, $"score {word.Score:G4}"));
+            // Invariant, as every number the metrics write: "score 0,5" in a German culture, in the command's JSON too.
+            steps.Add(new MetricStep(word.Text, drop, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"score {word.Score:G4}")));
         }
 
         var tau = RankCorrelation.KendallTauB(scores, drops);

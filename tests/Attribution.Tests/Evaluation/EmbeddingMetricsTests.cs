@@ -80,6 +80,38 @@ public sealed class EmbeddingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Infidelity_steps_write_their_figures_in_the_invariant_culture()
+    {
+        // The command writes each step's detail into its JSON: in a German culture it read "I.phi = 0,0123, …".
+        var (classifier, x, _, _) = Setup();
+        using var _ = classifier;
+        var explanation = new GradientXInput().Explain(classifier, Text, new ExplainOptions
+        {
+            Target = Attribution.Methods.Target.Class(Target), KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
+        });
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            var steps = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = Perturbations(3, x.Length, 0.3, seed: 4) }).Steps;
+            foreach (var step in steps)
+            {
+                // Both figures read back as invariant numbers and give the step's value, (I.phi - (f(x) - f(x - I)))^2, to
+                // their 6 significant digits (relative 1e-4 covers the rounding of each to 6 digits and the difference).
+                var match = System.Text.RegularExpressions.Regex.Match(step.Detail, @"^I\.phi = (\S+), f\(x\) - f\(x - I\) = (\S+)$");
+                match.Success.Should().BeTrue(step.Detail);
+                var a = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                var b = double.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Math.Sqrt(step.Value).Should().BeApproximately(Math.Abs(a - b), 1e-4 * (Math.Abs(a) + Math.Abs(b)));
+            }
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
     public void Infidelity_of_an_explanation_made_with_truncation_perturbs_the_kept_tokens()
     {
         // 9 words, 11 tokens; the model takes 6: [CLS] a dull film a [SEP]. Refused before as a shape mismatch (the

@@ -239,6 +239,24 @@ public sealed class EvaluationMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Leave_one_out_steps_write_their_scores_in_the_invariant_culture()
+    {
+        // The command writes each step's detail into its JSON: in a German culture it read "score 0,7".
+        var model = Model();
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            LeaveOneOutCorrelation.Compute(model, Explained(model, [0.7, -0.4, 1.1, 0.2, -0.9])).Steps.Select(s => s.Detail)
+                .Should().Equal("score 0.7", "score -0.4", "score 1.1", "score 0.2", "score -0.9");
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
     public void Leave_one_out_correlation_of_an_unsigned_explanation_compares_the_size_of_each_drop()
     {
         // Unsigned scores |weight|: c 1.1 > e 0.9 > a 0.7 > b 0.4 > d 0.2. Drops σ(0.7) − σ(0.7 − weight): c 0.267,
