@@ -426,7 +426,15 @@ public static class SanityCheck
         }
 
         var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        if (sorted.Length % 2 == 1)
+        {
+            return sorted[mid];
+        }
+
+        // Two finite values above half the largest double summed to ∞: halved first then (the sum is kept otherwise,
+        // since halving a tiny value first can round it to 0).
+        var (low, high) = (sorted[mid - 1], sorted[mid]);
+        return double.IsFinite(low + high) ? (low + high) / 2 : (low / 2) + (high / 2);
     }
 
     /// <summary>

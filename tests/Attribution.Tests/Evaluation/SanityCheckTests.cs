@@ -445,4 +445,17 @@ public sealed class SanityCheckTests : IDisposable
         SanityCheck.Cosine([double.PositiveInfinity, 1], [1, 1]).Should().Be(double.NaN);
         SanityCheck.Cosine([double.NaN, 1], [1, 1]).Should().Be(double.NaN);
     }
+
+    [Fact]
+    public void The_median_of_huge_finite_values_is_finite()
+    {
+        // The median of the finite values: 1e308 and 1.6e308 summed to ∞, and ∞ / 2 was the median of two finite values.
+        // Expected by hand, 1.3e308; relative tolerance 1e-15 (each half is exact, one rounding in the sum).
+        SanityCheck.Median([1.6e308, 1e308]).Should().BeApproximately(1.3e308, 1.3e293);
+        SanityCheck.Median([-1e308, -1.6e308, double.NaN]).Should().BeApproximately(-1.3e308, 1.3e293);
+
+        // Small values keep the exact (a + b) / 2: halving ε first would round it to 0.
+        SanityCheck.Median([double.Epsilon, double.Epsilon]).Should().Be(double.Epsilon);
+        SanityCheck.Median([1, 2, 4, 8]).Should().Be(3);
+    }
 }
