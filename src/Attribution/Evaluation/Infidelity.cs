@@ -30,6 +30,13 @@ public static class Infidelity
         settings ??= new InfidelitySettings();
         settings.Validate();
         EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(InfidelitySettings));
+
+        // As max-sensitivity says it: an empty list was refused with the shape each perturbation must have, which it did not lack.
+        if (settings.Perturbations is { Count: 0 })
+        {
+            throw new ArgumentException("InfidelitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", nameof(settings));
+        }
+
         var phi = RawAttributions(model, explanation, "infidelity");
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
@@ -41,7 +48,7 @@ public static class Infidelity
         }
 
         var perturbations = settings.Perturbations ?? Gaussian(x.Length, x[0].Length, settings);
-        if (perturbations.Count == 0 || perturbations.Any(p => p.Length != x.Length || p.Any(row => row.Length != x[0].Length)))
+        if (perturbations.Any(p => p.Length != x.Length || p.Any(row => row.Length != x[0].Length)))
         {
             throw new ArgumentException($"each perturbation must be [{x.Length}][{x[0].Length}], the word-embedding output of the text (tokens × hidden)", nameof(settings));
         }

@@ -272,5 +272,10 @@ public sealed class EmbeddingMetricsTests : IDisposable
             .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Radius");
         FluentActions.Invoking(() => Infidelity.Compute(classifier, plain, new InfidelitySettings { Samples = 0 }))
             .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Samples");
+
+        // An empty list of perturbations was refused with the shape each must have, which it did not lack.
+        var kept = new GradientXInput().Explain(classifier, Text, new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } });
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, kept, new InfidelitySettings { Perturbations = [] }))
+            .Should().Throw<ArgumentException>().WithParameterName("settings").WithMessage("InfidelitySettings.Perturbations is empty*");
     }
 }
