@@ -117,8 +117,9 @@ internal static class ScorecardCommand
     /// <summary>The options every explaining command has that the scorecard cannot honour (<see cref="Scorecard.Run"/> takes no target, output or truncation).</summary>
     private static Option[] Ignored(CliOptions options) => [options.Target, options.Score, options.Truncate];
 
+    // The report's own definitions: they state the settings the metrics ran with (Scorecard.Definitions states the defaults).
     private static string[] Columns(ScorecardReport report) =>
-        Scorecard.Definitions.Keys.Where(k => report.Rows.Any(r => r.Metrics.ContainsKey(k))).ToArray();
+        report.Definitions.Keys.Where(k => report.Rows.Any(r => r.Metrics.ContainsKey(k))).ToArray();
 
     private static string Cell(ScorecardRow row, string metric) =>
         row.Metrics.TryGetValue(metric, out var v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
@@ -127,7 +128,7 @@ internal static class ScorecardCommand
     private static string AgreementCell(ScorecardRow row) =>
         double.IsNaN(row.Agreement) ? "–" : row.Agreement.ToString("F2", CultureInfo.InvariantCulture);
 
-    private static string Markdown(ScorecardReport report)
+    internal static string Markdown(ScorecardReport report)
     {
         var columns = Columns(report);
         var builder = new StringBuilder();
@@ -144,7 +145,7 @@ internal static class ScorecardCommand
         builder.AppendLine();
         foreach (var column in columns)
         {
-            builder.AppendLine(CultureInfo.InvariantCulture, $"- **{column}**: {Scorecard.Definitions[column]}");
+            builder.AppendLine(CultureInfo.InvariantCulture, $"- **{column}**: {report.Definitions[column]}");
         }
 
         builder.AppendLine("- **agreement**: mean Spearman rank correlation of word scores with the other methods (magnitudes when either is unsigned)");
@@ -159,7 +160,7 @@ internal static class ScorecardCommand
         return builder.ToString();
     }
 
-    private static string Html(ScorecardReport report)
+    internal static string Html(ScorecardReport report)
     {
         var columns = Columns(report);
         var builder = new StringBuilder();
@@ -169,7 +170,7 @@ internal static class ScorecardCommand
         builder.Append(CultureInfo.InvariantCulture, $"<h1>Scorecard: {WebUtility.HtmlEncode(report.Model)}, {report.Texts} text(s)</h1><table><tr><th>method</th>");
         foreach (var column in columns)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"<th title=\"{WebUtility.HtmlEncode(Scorecard.Definitions[column])}\">{column}</th>");
+            builder.Append(CultureInfo.InvariantCulture, $"<th title=\"{WebUtility.HtmlEncode(report.Definitions[column])}\">{column}</th>");
         }
 
         builder.Append("<th>agreement</th><th>ms / text</th></tr>");
@@ -189,7 +190,7 @@ internal static class ScorecardCommand
         builder.Append("<ul>");
         foreach (var column in columns)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"<li><b>{column}</b>: {WebUtility.HtmlEncode(Scorecard.Definitions[column])}</li>");
+            builder.Append(CultureInfo.InvariantCulture, $"<li><b>{column}</b>: {WebUtility.HtmlEncode(report.Definitions[column])}</li>");
         }
 
         foreach (var row in report.Rows)

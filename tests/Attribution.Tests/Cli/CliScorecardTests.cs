@@ -53,4 +53,21 @@ public sealed class CliScorecardTests
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().StartWith("error: --text: text 1 has").And.Contain("shorten it").And.NotContain("pass --truncate");
     }
+
+    /// <summary>
+    /// The Markdown and HTML scorecards printed Scorecard.Definitions (the default settings' wording) beside the table,
+    /// while the JSON printed the report's own: a report run with other settings (samples, spread) would have been
+    /// described by the defaults. Both now use the report's definitions (text here written by hand, not by Scorecard).
+    /// </summary>
+    [Fact]
+    public void Markdown_and_HTML_describe_the_columns_with_the_reports_own_definitions()
+    {
+        var row = new Attribution.Evaluation.ScorecardRow("gradient", [], new Dictionary<string, double> { ["comprehensiveness"] = 0.25 }, 0.5, 1.0, []);
+        var definitions = new Dictionary<string, string> { ["comprehensiveness"] = "drop after removing the top words (7 samples, this report's own)" };
+        var report = new Attribution.Evaluation.ScorecardReport("tiny", 1, [row], definitions);
+
+        Attribution.Cli.ScorecardCommand.Markdown(report).Should().Contain("- **comprehensiveness**: drop after removing the top words (7 samples, this report's own)");
+        Attribution.Cli.ScorecardCommand.Html(report).Should().Contain("<li><b>comprehensiveness</b>: drop after removing the top words (7 samples, this report&#39;s own)</li>")
+            .And.Contain("<th title=\"drop after removing the top words (7 samples, this report&#39;s own)\">comprehensiveness</th>");
+    }
 }
