@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Attribution.Engine;
 using Attribution.Text.Tokenizers;
@@ -152,7 +153,7 @@ public sealed partial class TextClassifier
         {
             var spread = (first - second).abs().max().ToDouble();
             throw new ModelLoadException(scriptPath, null,
-                $"'{scriptPath}' (scriptPath) gives different logits for the same input on every call, in eval mode (up to {spread:G3} apart over " +
+                string.Create(CultureInfo.InvariantCulture, $"'{scriptPath}' (scriptPath) gives different logits for the same input on every call, in eval mode (up to {spread:G3} apart over ") +
                 $"two runs of {Rows} texts): dropout or another random operation runs whatever the mode. torch.jit.trace of a model in training mode " +
                 "records dropout as always on. Call model.eval() before torch.jit.trace (or torch.jit.script) and save the file again");
         }

@@ -346,11 +346,24 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
 
         var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
 
-        var error = act.Should().Throw<ModelLoadException>().Which;
+        // Under a culture with a decimal comma, the spread is still written "0.5", not "0,5", as every number of the library's messages.
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        ModelLoadException error;
+        try
+        {
+            error = act.Should().Throw<ModelLoadException>().Which;
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+
         output.WriteLine(error.Message);
         error.FilePath.Should().Be(path);
         error.Message.Should().Contain("(scriptPath) gives different logits for the same input on every call, in eval mode")
-            .And.Contain("model.eval() before torch.jit.trace");
+            .And.Contain("model.eval() before torch.jit.trace")
+            .And.MatchRegex(@"up to [0-9]+(\.[0-9]+)?(E[-+][0-9]+)? apart");
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Attribution.Methods.Perturbation;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -94,7 +95,7 @@ public sealed class KernelShap : PerturbationMethod
         var (scores, ridge) = system!.Solve();
         if (ridge > 0)
         {
-            notes.Add($"the sampled coalitions do not determine every score; a ridge of {ridge:G3} on every score was added to solve the least squares (what the coalitions leave open is shared evenly): raise the samples");
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"the sampled coalitions do not determine every score; a ridge of {ridge:G3} on every score was added to solve the least squares (what the coalitions leave open is shared evenly): raise the samples"));
         }
 
         return new FeatureScores(scores, full, empty, scores.Sum() - change, notes);

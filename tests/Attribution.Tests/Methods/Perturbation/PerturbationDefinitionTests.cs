@@ -57,6 +57,28 @@ public sealed class PerturbationDefinitionTests
         e.Scores.Sum().Should().BeApproximately(0.3 + 0.1 - 0.05 + 0.2 + 0.06 - 0.3, 1e-12, "f(x) − f(∅) = 0.31");
     }
 
+    /// <summary>
+    /// Three sampled coalitions cannot determine five scores: the fit adds a ridge and a note says how large. The note was
+    /// written in the current culture ("a ridge of 0,001" in German), unlike every other number in the library's notes,
+    /// which reach the JSON; it is now invariant.
+    /// </summary>
+    [Fact]
+    public void The_ridge_note_writes_its_number_in_the_invariant_culture()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            var e = new KernelShap { Samples = 3, Seed = 3 }.Explain(Interacting(), [Text], Yes)[0]; // a ridge of the form 1.2E-08 here
+            var note = e.Notes.Should().ContainSingle(n => n.Contains("a ridge of")).Which;
+            System.Text.RegularExpressions.Regex.IsMatch(note, @"a ridge of [0-9]+(\.[0-9]+)?(E[-+][0-9]+)? on every score").Should().BeTrue(note);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
     [Fact]
     public void Kernel_shap_reports_its_delta_and_handles_one_feature_and_more_coalitions_than_one_call()
     {
