@@ -41,6 +41,13 @@ internal static class ElfVersionPatch
         var (auxOffset, versionIndex) = FindVernaux(file, verneed, library, version);
 
         var symbolCount = (int)(dynsym.Size / 24);
+        if (versym.Size / 2 < symbolCount)
+        {
+            // Each .dynsym symbol has one 2-byte entry; past the section's end, the bytes read would be another section's.
+            throw new ElfPatchException($"the .gnu.version section has {versym.Size / 2} entries for the {symbolCount} symbols of .dynsym");
+        }
+
+        var symbolNames = file.Linked(dynsymIndex).Offset;
         var relocated = RelocatedSymbols(file, dynsymIndex);
         var bound = 0;
         for (var i = 1; i < symbolCount; i++)
@@ -53,7 +60,7 @@ internal static class ElfVersionPatch
 
             bound++;
             var symbol = dynsym.Offset + (24 * i);
-            var name = file.String(file.Sections[(int)dynsym.Link].Offset, file.U32(symbol));
+            var name = file.String(symbolNames, file.U32(symbol));
             if (!allowedSymbols.Contains(name))
             {
                 throw new ElfPatchException($"symbol {name} needs {version} and is not in the allow-list");
@@ -103,7 +110,7 @@ internal static class ElfVersionPatch
 
     private static (long AuxOffset, int VersionIndex) FindVernaux(ElfFile file, ElfSection verneed, string library, string version)
     {
-        var strings = file.Sections[(int)verneed.Link].Offset;
+        var strings = file.Linked(file.SectionIndex(ShtGnuVerneed)).Offset;
         var entry = verneed.Offset;
         for (var n = 0; n < verneed.Info; n++)
         {
@@ -189,7 +196,9 @@ internal static class ElfVersionPatch
             {
                 var at = shoff + (64L * i);
                 var section = new ElfSection(U32(at + 4), (long)U64(at + 24), (long)U64(at + 32), U32(at + 40), U32(at + 44));
-                if (section.Type != 8 && (section.Offset < 0 || section.Size < 0 || section.Offset + section.Size > bytes.Length))
+                // Compared without adding: Offset + Size can overflow to a negative number and pass, and a relocation
+                // section so placed would be skipped as empty (its references to the symbol unseen).
+                if (section.Type != 8 && (section.Offset < 0 || section.Size < 0 || section.Offset > bytes.Length || section.Size > bytes.Length - section.Offset))
                 {
                     throw new ElfPatchException($"section {i} lies outside the file");
                 }
@@ -203,6 +212,12 @@ internal static class ElfVersionPatch
         public ElfSection? Section(uint type) => SectionIndex(type) is var i and >= 0 ? Sections[i] : null;
 
         public int SectionIndex(uint type) => Sections.FindIndex(s => s.Type == type);
+
+        /// <summary>The section that section <paramref name="index"/> links to (sh_link: its string or symbol table).</summary>
+        public ElfSection Linked(int index) =>
+            Sections[index].Link < (uint)Sections.Count
+                ? Sections[(int)Sections[index].Link]
+                : throw new ElfPatchException($"section {index} links to section {Sections[index].Link}, but the file has {Sections.Count} sections");
 
         public ushort U16(long at) => BinaryPrimitives.ReadUInt16LittleEndian(Slice(at, 2));
 

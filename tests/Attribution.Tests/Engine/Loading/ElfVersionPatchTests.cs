@@ -187,6 +187,39 @@ public sealed partial class ElfVersionPatchTests
         Refusal(elf.AsSpan(0, 200).ToArray()).Should().Be("the section header table is missing or out of bounds");
     }
 
+    [Theory]
+    [InlineData(2, "section 2 links to section 99, but the file has 7 sections")]
+    [InlineData(4, "section 4 links to section 99, but the file has 7 sections")]
+    public void Synthetic_library_whose_section_links_past_the_table_is_refused_by_name(int section, string message)
+    {
+        // sh_link (at +40 in the section header) of .dynsym (2) or .gnu.version_r (4) names its string table; a
+        // hostile 99 was an untyped ArgumentOutOfRangeException ("Index was out of range"), with nothing of the file.
+        var elf = SyntheticElf.Build(new SyntheticElfOptions()).Bytes;
+        BinaryPrimitives.WriteUInt32LittleEndian(elf.AsSpan(64 + (64 * section) + 40), 99);
+        Refusal(elf).Should().Be(message);
+    }
+
+    [Fact]
+    public void Synthetic_relocation_section_whose_end_overflows_is_refused_not_skipped()
+    {
+        // The relocation section (5) references the symbol, so the patch must be refused. A size whose sum with the
+        // offset overflows a long passed the bounds check (the sum is negative) and the section read as empty: the
+        // patch was made although a relocation uses the symbol.
+        var elf = SyntheticElf.Build(new SyntheticElfOptions(Relocation: 4)).Bytes;
+        BinaryPrimitives.WriteUInt64LittleEndian(elf.AsSpan(64 + (64 * 5) + 32), long.MaxValue);
+        Refusal(elf).Should().Be("section 5 lies outside the file");
+    }
+
+    [Fact]
+    public void Synthetic_version_table_shorter_than_the_symbol_table_is_refused()
+    {
+        // .dynsym has 3 symbols (null, the symbol under test, another); a .gnu.version of one 2-byte entry made the
+        // patcher read the versions of the others from whatever bytes follow it.
+        var elf = SyntheticElf.Build(new SyntheticElfOptions()).Bytes;
+        BinaryPrimitives.WriteUInt64LittleEndian(elf.AsSpan(64 + (64 * 3) + 32), 2);
+        Refusal(elf).Should().Be("the .gnu.version section has 1 entries for the 3 symbols of .dynsym");
+    }
+
     private static string Refusal(byte[] bytes)
     {
         var act = () => ElfVersionPatch.WeakenVersionNeed(bytes, NativeLibraryFiles.Library, NativeLibraryFiles.Version, Allowed);
