@@ -236,7 +236,19 @@ public static class TorchSharpLoader
     internal static string WritePatchedCopy(string original, string cacheDirectory)
     {
         var bytes = File.ReadAllBytes(original);
-        var patched = ElfVersionPatch.WeakenVersionNeed(bytes, "libstdc++.so.6", MissingVersion, AllowedSymbols);
+        byte[] patched;
+        try
+        {
+            patched = ElfVersionPatch.WeakenVersionNeed(bytes, "libstdc++.so.6", MissingVersion, AllowedSymbols);
+        }
+        catch (ElfPatchException e)
+        {
+            // Alone, the patcher's reason ("symbol X ... is not in the allow-list") named neither the file nor a way out.
+            throw new TorchLoadException(
+                $"the compatibility loader will not patch {original} (to make its {MissingVersion} requirement weak): {e.Message}. " +
+                $"Install a libstdc++ that provides {MissingVersion} (GCC 13 or later), or use a TorchSharp version whose library loads here");
+        }
+
         var key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..KeyLength];
         try
         {
@@ -420,7 +432,8 @@ public static class TorchSharpLoader
 
     /// <summary>
     /// The cache folder: <see cref="CacheVariable"/> when set (an absolute path), else <c>$XDG_CACHE_HOME/attribution/native</c>
-    /// when that is absolute (the XDG spec says to ignore a relative one), else <c>~/.cache/attribution/native</c>.
+    /// when that is absolute (the XDG spec says to ignore a relative one), else <c>~/.cache/attribution/native</c>, and an
+    /// error when the home folder is not an absolute path either.
     /// </summary>
     internal static string CacheDirectory(string? overridden, string? xdgCacheHome, string home)
     {
@@ -437,8 +450,21 @@ public static class TorchSharpLoader
             return Path.GetFullPath(overridden);
         }
 
-        var root = !string.IsNullOrEmpty(xdgCacheHome) && Path.IsPathFullyQualified(xdgCacheHome) ? xdgCacheHome : Path.Combine(home, ".cache");
-        return Path.Combine(root, "attribution", "native");
+        if (!string.IsNullOrEmpty(xdgCacheHome) && Path.IsPathFullyQualified(xdgCacheHome))
+        {
+            return Path.Combine(xdgCacheHome, "attribution", "native");
+        }
+
+        // HOME unset (an empty home) or relative would make ".cache/..." relative to the current folder, as a relative
+        // ATTRIBUTION_NATIVE_CACHE would.
+        if (string.IsNullOrWhiteSpace(home) || !Path.IsPathFullyQualified(home))
+        {
+            throw new TorchLoadException(
+                $"the home folder '{home}' is not an absolute path (is HOME unset or relative?), so there is no per-user cache " +
+                $"folder for the patched copy of {LibraryFile}; set HOME, or point {CacheVariable} at the absolute path of a private folder");
+        }
+
+        return Path.Combine(home, ".cache", "attribution", "native");
     }
 }
 

@@ -176,6 +176,24 @@ public sealed class PatchedCopyCacheTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void A_library_the_patcher_refuses_is_a_load_error_naming_the_file_and_the_way_out()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux());
+
+        // A second symbol bound to GLIBCXX_3.4.32 (as a later TorchSharp might bind): before, the load's whole reason
+        // was the patcher's "symbol _ZSt4cout needs GLIBCXX_3.4.32 and is not in the allow-list", an ElfPatchException
+        // naming neither the library nor what to do.
+        var original = Path.Combine(root, "package", NativeLibraryFiles.LibraryFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(original)!);
+        File.WriteAllBytes(original, SyntheticElf.Build(new SyntheticElfOptions(Symbol: "_ZSt4cout")).Bytes);
+        var cache = Path.Combine(root, "cache");
+        ((Action)(() => TorchSharpLoader.WritePatchedCopy(original, cache))).Should().Throw<TorchLoadException>()
+            .WithMessage($"the compatibility loader will not patch {original} (to make its GLIBCXX_3.4.32 requirement weak): " +
+                "symbol _ZSt4cout needs GLIBCXX_3.4.32 and is not in the allow-list. Install a libstdc++ that provides GLIBCXX_3.4.32 (GCC 13 or later)*");
+        Directory.Exists(cache).Should().BeFalse("nothing is written for a library that is not patched");
+    }
+
     [Fact]
     public void The_cache_variable_must_be_an_absolute_path_and_a_relative_xdg_cache_home_is_ignored()
     {
@@ -190,5 +208,20 @@ public sealed class PatchedCopyCacheTests : IDisposable
         TorchSharpLoader.CacheDirectory("/var/cache/x/../y", null, "/home/u").Should().Be("/var/cache/y");
         TorchSharpLoader.CacheDirectory(null, "/xdg", "/home/u").Should().Be("/xdg/attribution/native");
         TorchSharpLoader.CacheDirectory("", "relative/xdg", "/home/u").Should().Be("/home/u/.cache/attribution/native", "the XDG spec: a relative XDG_CACHE_HOME is invalid and ignored");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("home/u")]
+    [InlineData(" ")]
+    public void A_home_folder_that_is_not_absolute_is_an_error_unless_a_cache_folder_is_set(string home)
+    {
+        // Before: an unset HOME ("") or a relative one gave ".cache/attribution/native" or "home/u/.cache/...", relative
+        // to the current folder: the library the process loads would come from wherever it was started.
+        ((Action)(() => TorchSharpLoader.CacheDirectory(null, null, home))).Should().Throw<TorchLoadException>()
+            .WithMessage($"the home folder '{home}' is not an absolute path (is HOME unset or relative?)*point ATTRIBUTION_NATIVE_CACHE at the absolute path of a private folder");
+        ((Action)(() => TorchSharpLoader.CacheDirectory(null, "relative/xdg", home))).Should().Throw<TorchLoadException>();
+        TorchSharpLoader.CacheDirectory("/var/cache/a", null, home).Should().Be("/var/cache/a");
+        TorchSharpLoader.CacheDirectory(null, "/xdg", home).Should().Be("/xdg/attribution/native");
     }
 }
