@@ -296,6 +296,61 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Save_refuses_a_bool_tensor_whose_bytes_the_reader_refuses()
+    {
+        // A BOOL byte other than 0 or 1 (only raw bytes can put one there) was written as it was, into a file that
+        // the reader refuses; now the writer refuses it first, naming the tensor, the element and the byte.
+        using var scope = torch.NewDisposeScope();
+        var path = TempFile();
+        var bad = TensorBytes.FromBytes([0, 1, 1, 2], ScalarType.Bool, [2, 2]);
+        var save = () => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["ok"] = torch.ones(1), ["mask"] = bad });
+        save.Should().Throw<ArgumentException>().Which.Should().Match<ArgumentException>(e =>
+            e.ParamName == "tensors" && e.Message.Contains("tensor 'mask' is BOOL but its element 3 (row-major) holds the byte 2"));
+        File.Exists(path).Should().BeFalse();
+
+        var good = TensorBytes.FromBytes([0, 1, 1, 0], ScalarType.Bool, [2, 2]);
+        SafeTensors.Load(SafeTensorsFiles.SaveToBytes(new Dictionary<string, Tensor> { ["mask"] = good }))["mask"].bytes.ToArray()
+            .Should().Equal(0, 1, 1, 0);
+    }
+
+    [Fact]
+    public void Save_refuses_sparse_and_meta_tensors_by_name_before_writing()
+    {
+        // Before: libtorch's ExternalException ("unsupported memory format option Contiguous" with a C++ stack trace,
+        // "Cannot copy out of meta tensor; no data!") from the middle of the write, naming no tensor.
+        using var scope = torch.NewDisposeScope();
+        var path = TempFile();
+        foreach (var (tensor, fragment) in new[]
+        {
+            (torch.ones(2, 2).to_sparse(), "tensor 'x' is sparse; safetensors stores dense tensors: save x.to_dense()"),
+            (torch.empty([2, 2], device: torch.META), "tensor 'x' is on the meta device, which holds no data"),
+        })
+        {
+            var save = () => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["x"] = tensor });
+            var e = save.Should().Throw<ArgumentException>().Which;
+            e.ParamName.Should().Be("tensors");
+            e.Message.Should().Contain(fragment);
+            File.Exists(path).Should().BeFalse();
+        }
+    }
+
+    [Fact]
+    public void Save_refuses_a_header_over_the_limit_the_reader_enforces()
+    {
+        // 16,700,000 control characters, each escaped as \u0001 (6 bytes): a header just over the 100,000,000 bytes
+        // that SafeTensors.MaxHeaderLength (and the reference reader) accept. Before, the file was written and then
+        // could not be loaded.
+        using var scope = torch.NewDisposeScope();
+        var path = TempFile();
+        var metadata = new Dictionary<string, string> { ["big"] = new string('\u0001', 16_700_000) };
+        var save = () => SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.ones(1) }, metadata);
+        var e = save.Should().Throw<ArgumentException>().Which;
+        e.ParamName.Should().Be("metadata");
+        e.Message.Should().Contain("over the 100000000-byte limit").And.Contain("the file would not load");
+        File.Exists(path).Should().BeFalse();
+    }
+
+    [Fact]
     public void Unicode_names_round_trip()
     {
         using var scope = torch.NewDisposeScope();
@@ -476,6 +531,34 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void A_bool_byte_other_than_0_or_1_is_refused_naming_the_tensor_element_and_file_byte()
+    {
+        // Build fills the data with i * 7: element 1 of "b" is the byte 7, at file byte 8 (prefix) + 62 (header) + 1 = 71
+        // (counted from 0). libtorch assumes bools are 0 or 1: a 7 read true for any() and sum() but its logical_not was 0
+        // and converted to 1, so such a tensor was loaded as it was and behaved inconsistently. The header is valid, so
+        // ReadHeader still accepts the file; loading it fails before the tensor is made.
+        const string json = "{\"b\": {\"dtype\": \"BOOL\", \"shape\": [3], \"data_offsets\": [0, 3]}}";
+        json.Length.Should().Be(62);
+        var image = SafeTensorsFiles.Build(json, 3);
+        var path = TempFile();
+        File.WriteAllBytes(path, image);
+        SafeTensors.ReadHeader(path).Tensors.Should().ContainSingle();
+
+        using var scope = torch.NewDisposeScope();
+        foreach (var (load, where) in new (Action, string?)[] { (() => SafeTensors.Load(image), null), (() => SafeTensors.Load(path), path) })
+        {
+            var e = load.Should().Throw<SafeTensorsException>().Which;
+            e.TensorName.Should().Be("b");
+            e.Path.Should().Be(where);
+            e.Problem.Should().Be("BOOL element 1 (file byte 71) is 7; a BOOL element must be the byte 0 or 1");
+        }
+
+        scope.DisposablesCount.Should().Be(0);
+        var valid = SafeTensorsFiles.Build(json, 0).Concat(new byte[] { 1, 0, 1 }).ToArray();
+        SafeTensors.Load(valid)["b"].bytes.ToArray().Should().Equal(1, 0, 1);
+    }
+
+    [Fact]
     public void Enormous_names_are_shortened_in_messages()
     {
         var longName = new string('n', 100_000);
@@ -491,6 +574,34 @@ public sealed class SafeTensorsTests : IDisposable
 [Collection(LiveTensorCollection.Name)]
 public sealed class SafeTensorsLeakTests
 {
+    [Fact]
+    public void Saving_leaves_the_live_tensor_count_where_it_was()
+    {
+        // TorchSharp's cpu() returns a new handle even for a CPU tensor; the writer dropped it undisposed, one live
+        // tensor per saved tensor (and per BOOL tensor checked), until the finalizer ran or the caller's scope ended.
+        using var scope = torch.NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["a"] = torch.ones(3, 4),
+            ["b"] = torch.zeros([5], ScalarType.Int64).unsqueeze(0).t(),
+            ["m"] = torch.ones([2], ScalarType.Bool),
+        };
+        var before = LiveTensors.Count;
+        var image = SafeTensorsFiles.SaveToBytes(tensors);
+        LiveTensors.Count.Should().Be(before);
+        var path = Path.Combine(Path.GetTempPath(), $"safetensors-leak-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            SafeTensors.Save(path, tensors);
+            LiveTensors.Count.Should().Be(before);
+            File.ReadAllBytes(path).Should().Equal(image);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Loading_inside_a_scope_frees_every_tensor()
     {

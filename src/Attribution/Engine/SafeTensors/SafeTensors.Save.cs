@@ -23,8 +23,9 @@ public static partial class SafeTensors
     /// JSON with <c>__metadata__</c> first (its keys sorted); the header padded with spaces to a
     /// multiple of 8 bytes so every tensor's data is aligned; the data contiguous in header order.
     /// Tensors may live on any device and be non-contiguous: their row-major CPU bytes are written.
-    /// Everything is validated before the file is created; if writing fails midway the partial file
-    /// is deleted.
+    /// Everything is validated before the file is created, and what a reader would refuse is refused
+    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1); if writing
+    /// fails midway the partial file is deleted.
     /// </remarks>
     /// <param name="path">The file to write.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
@@ -97,10 +98,25 @@ public static partial class SafeTensors
                 throw new ObjectDisposedException($"tensor '{name}'", $"tensor '{name}' was disposed before it was saved");
             }
 
+            if (tensor.is_sparse)
+            {
+                throw new ArgumentException($"tensor '{SafeTensorsException.Shorten(name)}' is sparse; safetensors stores dense tensors: save {SafeTensorsException.Shorten(name)}.to_dense()", nameof(tensors));
+            }
+
+            if (tensor.device_type == DeviceType.META)
+            {
+                throw new ArgumentException($"tensor '{SafeTensorsException.Shorten(name)}' is on the meta device, which holds no data (shapes only): there are no bytes to save", nameof(tensors));
+            }
+
             var dtype = tensor.dtype;
             if (!TryParseDType(DTypeName(dtype), out _))
             {
                 throw new ArgumentException($"tensor '{name}' has dtype {dtype}, which safetensors cannot store", nameof(tensors));
+            }
+
+            if (dtype == ScalarType.Bool)
+            {
+                CheckBoolBytes(tensor, name);
             }
 
             var shape = tensor.shape;
@@ -114,6 +130,7 @@ public static partial class SafeTensors
         });
 
         var buffer = new ArrayBufferWriter<byte>(256 + (entries.Count * 96));
+        var metadataBytes = 0;
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
@@ -139,6 +156,8 @@ public static partial class SafeTensors
                 }
 
                 json.WriteEndObject();
+                json.Flush();
+                metadataBytes = buffer.WrittenCount;
             }
 
             long offset = 0;
@@ -168,6 +187,16 @@ public static partial class SafeTensors
         var padding = (8 - (buffer.WrittenCount % 8)) % 8;
         buffer.GetSpan(padding)[..padding].Fill((byte)' ');
         buffer.Advance(padding);
+        if (buffer.WrittenCount > MaxHeaderLength)
+        {
+            // The reader (this one, and the reference implementation) refuses such a header: the file would not load.
+            var (parameter, part) = metadataBytes * 2 > buffer.WrittenCount ? (nameof(metadata), "metadata") : (nameof(tensors), "tensor entries");
+            throw new ArgumentException(
+                $"the header would be {buffer.WrittenCount} bytes, mostly {part}, over the {MaxHeaderLength}-byte limit that " +
+                $"safetensors readers enforce ({nameof(SafeTensors)}.{nameof(MaxHeaderLength)}): the file would not load. Store less " +
+                "metadata, or split the tensors over several files", parameter);
+        }
+
         return (buffer.WrittenSpan.ToArray(), entries);
     }
 
@@ -179,14 +208,26 @@ public static partial class SafeTensors
         stream.Write(header);
         foreach (var e in entries)
         {
-            using var contiguous = e.Tensor.cpu().contiguous();
-            var bytes = contiguous.bytes.ToArray();
-            if (bytes.LongLength != e.ByteCount)
+            // cpu() returns a new handle even for a CPU tensor: disposed here, or it stays live until finalized.
+            var cpu = e.Tensor.cpu();
+            try
             {
-                throw new InvalidOperationException($"tensor '{e.Name}' produced {bytes.LongLength} bytes, expected {e.ByteCount} (was it modified while being saved?)");
-            }
+                using var contiguous = cpu.contiguous();
+                var bytes = contiguous.bytes;
+                if (bytes.Length != e.ByteCount)
+                {
+                    throw new InvalidOperationException($"tensor '{e.Name}' produced {bytes.Length} bytes, expected {e.ByteCount} (was it modified while being saved?)");
+                }
 
-            stream.Write(bytes);
+                stream.Write(bytes);
+            }
+            finally
+            {
+                if (!ReferenceEquals(cpu, e.Tensor))
+                {
+                    cpu.Dispose();
+                }
+            }
         }
 
         stream.Flush();
@@ -207,6 +248,33 @@ public static partial class SafeTensors
         ScalarType.Int64 => 13,
         _ => -1,
     };
+
+    /// <summary>
+    /// Refuses a BOOL tensor holding a byte other than 0 and 1 (possible only through its raw bytes): the reader
+    /// refuses such a file.
+    /// </summary>
+    private static void CheckBoolBytes(Tensor tensor, string name)
+    {
+        var cpu = tensor.cpu();
+        try
+        {
+            using var contiguous = cpu.contiguous();
+            var bytes = contiguous.bytes;
+            if (bytes.IndexOfAnyExcept((byte)0, (byte)1) is var at and >= 0)
+            {
+                throw new ArgumentException(
+                    $"tensor '{SafeTensorsException.Shorten(name)}' is BOOL but its element {at} (row-major) holds the byte {bytes[at]}; a " +
+                    "BOOL element must be 0 or 1 (set it through the tensor's values, not its raw bytes)", "tensors");
+            }
+        }
+        finally
+        {
+            if (!ReferenceEquals(cpu, tensor))
+            {
+                cpu.Dispose();
+            }
+        }
+    }
 
     private static byte[] EncodeName(string text, string parameter)
     {

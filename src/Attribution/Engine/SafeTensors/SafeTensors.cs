@@ -15,7 +15,7 @@ namespace Attribution.Engine;
 /// <remarks>
 /// Files are treated as untrusted: every check the reference implementation makes is made here (and
 /// a few more: duplicate names, duplicate fields, non-string metadata), before any tensor is created,
-/// and each failure is a <see cref="SafeTensorsException"/> naming the file, the tensor and the
+/// and a BOOL tensor's bytes must be 0 or 1 (checked as it is read); each failure is a <see cref="SafeTensorsException"/> naming the file, the tensor and the
 /// problem. Supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL.
 /// </remarks>
 public static partial class SafeTensors
@@ -53,7 +53,7 @@ public static partial class SafeTensors
             {
                 var slice = buffer.AsSpan(0, (int)info.ByteCount);
                 ReadExactly(file, slice, header.DataStart + info.Begin, path, info.Name);
-                result.Add(info.Name, Create(info, slice, path));
+                result.Add(info.Name, Create(info, slice, path, header.DataStart));
             }
         }
         catch
@@ -81,7 +81,7 @@ public static partial class SafeTensors
             foreach (var info in header.Tensors)
             {
                 var bytes = data.Slice((int)(header.DataStart + info.Begin), (int)info.ByteCount);
-                result.Add(info.Name, Create(info, bytes, null));
+                result.Add(info.Name, Create(info, bytes, null, header.DataStart));
             }
         }
         catch
@@ -161,8 +161,16 @@ public static partial class SafeTensors
         }
     }
 
-    private static Tensor Create(SafeTensorInfo info, ReadOnlySpan<byte> bytes, string? path)
+    private static Tensor Create(SafeTensorInfo info, ReadOnlySpan<byte> bytes, string? path, long dataStart)
     {
+        // libtorch assumes a bool is stored as 0 or 1; another byte is a value no bool has, which operations read
+        // inconsistently (true for one, neither true nor false for another).
+        if (info.DType == ScalarType.Bool && bytes.IndexOfAnyExcept((byte)0, (byte)1) is var bad and >= 0)
+        {
+            throw new SafeTensorsException(
+                $"BOOL element {bad} (file byte {dataStart + info.Begin + bad}) is {bytes[bad]}; a BOOL element must be the byte 0 or 1", path, info.Name);
+        }
+
         var shape = new long[info.Shape.Count];
         for (var i = 0; i < shape.Length; i++)
         {
