@@ -70,6 +70,15 @@ public static class ModuleIO
                 var boxed = RuntimeHelpers.GetObjectValue(value);
                 var field = value.GetType().GetField("Item" + (index + 1), BindingFlags.Public | BindingFlags.Instance)
                     ?? throw new ArgumentException($"cannot replace item {index} of a {value.GetType().Name}", nameof(value));
+                if (!field.FieldType.IsAssignableFrom(typeof(Tensor)))
+                {
+                    // Reflection's own refusal ("Object of type ... cannot be converted") named neither the position nor the argument.
+                    var tensors = Tensors(value);
+                    throw new ArgumentException(
+                        $"item {index} of a {value.GetType().Name} is a {field.FieldType.Name}, not a tensor; use the position of a tensor " +
+                        $"(tensors at [{string.Join(", ", Enumerable.Range(0, tensors.Count).Where(i => tensors[i] is not null))}])", nameof(index));
+                }
+
                 field.SetValue(boxed, replacement);
                 return boxed;
             default:

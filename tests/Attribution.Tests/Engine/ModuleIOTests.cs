@@ -29,4 +29,20 @@ public sealed class ModuleIOTests
 
         ((Action)(() => ModuleIO.Replace("text", 0, c))).Should().Throw<ArgumentException>().WithMessage("cannot replace item 0 of a String*");
     }
+
+    [Fact]
+    public void Replacing_a_tuple_item_that_is_not_a_tensor_is_refused_naming_the_position()
+    {
+        // Before: reflection's "Object of type 'TorchSharp.torch+Tensor' cannot be converted to type 'System.Int64'",
+        // with no argument name and no position.
+        using var a = zeros(1);
+        using var c = ones(1);
+        var act = () => ModuleIO.Replace((a, 5L), 1, c);
+        act.Should().Throw<ArgumentException>()
+            .WithMessage("item 1 of a ValueTuple`2 is a Int64, not a tensor; use the position of a tensor (tensors at [0])*")
+            .Which.ParamName.Should().Be("index");
+        var replaced = ((Tensor, long))ModuleIO.Replace((a, 5L), 0, c);
+        replaced.Item1.Should().BeSameAs(c);
+        replaced.Item2.Should().Be(5);
+    }
 }
