@@ -163,6 +163,9 @@ public static class ModulePaths
     /// <summary>The dotted path of <paramref name="module"/> inside <paramref name="root"/> ("" for the root), or null when it is not part of it.</summary>
     public static string? PathOf(this nn.Module root, nn.Module module)
     {
+        // A null module is no module of any tree: it answered "not part of it" rather than naming the mistake.
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(module);
         foreach (var (path, candidate) in root.SelfAndDescendants())
         {
             if (ReferenceEquals(candidate, module))

@@ -59,4 +59,15 @@ public sealed class ModulePathsTests
         plain.PathOf(inner).Should().Be("a.b");
         plain.SelfAndDescendants().Select(m => m.Path).Should().Equal("", "a", "a.b", "a_b");
     }
+
+    [Fact]
+    public void PathOf_a_null_module_is_refused_not_answered_with_not_found()
+    {
+        // Before: null, the answer for a module of another tree, so a caller's null slipped through as "not part of it".
+        using var model = nn.Sequential(("a", nn.Linear(2, 2)));
+        var act = () => model.PathOf(null!);
+        act.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("module");
+        using var stranger = nn.Linear(2, 2);
+        model.PathOf(stranger).Should().BeNull();
+    }
 }
