@@ -314,6 +314,33 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Saving_over_a_file_replaces_it_whole_and_a_reader_of_the_old_one_keeps_it()
+    {
+        // Before, Save truncated the file in place: a reader holding it open (here, with FileShare.Read) made the save
+        // fail ("being used by another process"), and without one, a failure or kill midway destroyed the old file. Now
+        // the new file is renamed over the old one: the reader's handle still reads the old bytes, whole.
+        using var scope = torch.NewDisposeScope();
+        var path = TempFile("model with spaces é.safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.zeros(4) });
+        var old = File.ReadAllBytes(path);
+        var replacement = new Dictionary<string, Tensor> { ["w"] = torch.ones(8), ["b"] = torch.ones(2) };
+        using (var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete))
+        {
+            SafeTensors.Save(path, replacement);
+            var seen = new byte[old.Length + 1];
+            reader.ReadAtLeast(seen, seen.Length, throwOnEndOfStream: false).Should().Be(old.Length);
+            seen[..old.Length].Should().Equal(old);
+        }
+
+        File.ReadAllBytes(path).Should().Equal(SafeTensorsFiles.SaveToBytes(replacement));
+        Directory.GetFiles(directory).Select(Path.GetFileName).Should().Equal(["model with spaces é.safetensors"], "no temporary file is left");
+
+        var intoFolder = () => SafeTensors.Save(directory, replacement);
+        intoFolder.Should().Throw<ArgumentException>().WithMessage($"{directory} is a folder; pass the path of the file to write*")
+            .Which.ParamName.Should().Be("path");
+    }
+
+    [Fact]
     public void Save_refuses_sparse_and_meta_tensors_by_name_before_writing()
     {
         // Before: libtorch's ExternalException ("unsupported memory format option Contiguous" with a C++ stack trace,

@@ -24,8 +24,12 @@ public static partial class SafeTensors
     /// multiple of 8 bytes so every tensor's data is aligned; the data contiguous in header order.
     /// Tensors may live on any device and be non-contiguous: their row-major CPU bytes are written.
     /// Everything is validated before the file is created, and what a reader would refuse is refused
-    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1); if writing
-    /// fails midway the partial file is deleted.
+    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1). The file is
+    /// written under a hidden temporary name beside <paramref name="path"/> and renamed over it once
+    /// complete, so the path holds the old file or the new one, never a part: a write that fails leaves
+    /// the old file as it was (and deletes the temporary one), and a reader that has the old file open
+    /// keeps reading it. (A process killed midway leaves the temporary file; a symbolic link at
+    /// <paramref name="path"/> is replaced by the file, its target left alone.)
     /// </remarks>
     /// <param name="path">The file to write.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
@@ -34,19 +38,27 @@ public static partial class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var (header, entries) = Prepare(tensors, metadata);
-        var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+        var target = Path.GetFullPath(path);
+        if (Directory.Exists(target))
+        {
+            throw new ArgumentException($"{path} is a folder; pass the path of the file to write (such as {Path.Combine(path, "model.safetensors")})", nameof(path));
+        }
+
+        // Before, the file was truncated in place: a failure (or a kill) midway destroyed the file it was replacing.
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
         var completed = false;
         try
         {
             Write(stream, header, entries);
             stream.Dispose();
+            File.Move(temporary, target, overwrite: true);
             completed = true;
         }
         finally
         {
             if (!completed)
             {
-                // The file was created (truncated) by this call: don't leave a partial one behind.
                 try
                 {
                     stream.Dispose();
@@ -56,7 +68,7 @@ public static partial class SafeTensors
                     // The write already failed; that failure is the one to report.
                 }
 
-                TryDelete(path);
+                TryDelete(temporary);
             }
         }
     }
