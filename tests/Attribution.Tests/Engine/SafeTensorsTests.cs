@@ -494,6 +494,8 @@ public sealed class SafeTensorsTests : IDisposable
         ["data_offsets not an array"] = (SafeTensorsFiles.Build("{\"w\": {" + F32x1 + ", \"data_offsets\": {\"begin\": 0}}}", 4), "w", ["\"data_offsets\" is a JSON object"]),
         ["unknown dtype"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"Q4\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4), "w", ["unsupported dtype \"Q4\"", "BF16"]),
         ["negative shape"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"F32\", \"shape\": [2, -1], \"data_offsets\": [0, 4]}}", 4), "w", ["\"shape\"[1] is -1", "non-negative"]),
+        ["minus zero in shape"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"F32\", \"shape\": [1, -0], \"data_offsets\": [0, 0]}}", 0), "w", ["\"shape\"[1] is -0", "non-negative"]),
+        ["minus zero offset"] = (SafeTensorsFiles.Build("{\"w\": {" + F32x1 + ", \"data_offsets\": [-0, 4]}}", 4), "w", ["\"data_offsets\"[0] is -0"]),
         ["fractional shape"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"F32\", \"shape\": [2.5], \"data_offsets\": [0, 4]}}", 4), "w", ["\"shape\"[0] is 2.5"]),
         ["string in shape"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"F32\", \"shape\": [\"2\"], \"data_offsets\": [0, 8]}}", 8), "w", ["\"shape\"[0] is \"2\""]),
         ["shape too big for 64 bits"] = (SafeTensorsFiles.Build("{\"w\": {\"dtype\": \"F32\", \"shape\": [99999999999999999999], \"data_offsets\": [0, 4]}}", 4), "w", ["not a non-negative 64-bit integer"]),

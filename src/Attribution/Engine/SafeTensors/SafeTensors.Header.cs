@@ -272,7 +272,9 @@ public static partial class SafeTensors
         var i = 0;
         foreach (var item in value.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var v) || v < 0)
+            // "-0" reads as 0 here, but it is a negative number in JSON (serde_json, the reference reader's parser, makes it the
+            // float -0.0 and refuses it): refused like any other sign.
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var v) || v < 0 || (v == 0 && item.GetRawText()[0] == '-'))
             {
                 var text = SafeTensorsException.Shorten(item.GetRawText(), 40);
                 throw new SafeTensorsException($"\"{field}\"[{i}] is {text}, not a non-negative 64-bit integer", path, name);
