@@ -56,7 +56,34 @@ internal static partial class StagedFolder
 
     /// <summary>A new staging path for <paramref name="target"/> (a full path), in the same folder so that moves are renames.</summary>
     internal static string StagingPath(string target) =>
-        Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}{Marker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Path.Combine(Path.GetDirectoryName(target)!, $".{Stem(Path.GetFileName(target))}{Marker}{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    /// <summary>The most UTF-8 bytes of the target's name a staging name carries.</summary>
+    internal const int StemBytes = 150;
+
+    /// <summary>
+    /// The target's name as its staging names carry it: whole, or its first <see cref="StemBytes"/> UTF-8 bytes (whole
+    /// characters). A staging name adds up to 47 bytes to it, and file systems allow 255 bytes a name: a valid target
+    /// name of 210 bytes or more made a staging name the system refused ("File name too long", about a path the
+    /// caller never gave).
+    /// </summary>
+    private static string Stem(string name)
+    {
+        var bytes = 0;
+        var end = 0;
+        foreach (var rune in name.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > StemBytes)
+            {
+                break;
+            }
+
+            bytes += rune.Utf8SequenceLength;
+            end += rune.Utf16SequenceLength;
+        }
+
+        return name[..end];
+    }
 
     /// <summary>
     /// Moves the files of <paramref name="staging"/> into <paramref name="target"/>: the whole folder in one rename when
@@ -119,7 +146,7 @@ internal static partial class StagedFolder
         {
             // Matched in code, not by a search pattern, where a '*' or '?' in the name would widen the match.
             folders = Directory.EnumerateDirectories(parent).Where(f => StagingName().Match(Path.GetFileName(f)) is { Success: true } m
-                && (name is null || m.Groups["target"].Value == name)).ToList();
+                && (name is null || m.Groups["target"].Value == Stem(name))).ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

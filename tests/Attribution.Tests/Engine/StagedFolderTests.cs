@@ -46,4 +46,25 @@ public sealed class StagedFolderTests : IDisposable
         Snapshot(saved).Should().BeEquivalentTo(before, "a failed write over a folder leaves every file as it was");
         Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().Equal(["saved"]);
     }
+
+    [Fact]
+    public void A_target_whose_name_is_near_the_file_system_limit_is_written_and_its_stale_staging_is_removed()
+    {
+        // 240 bytes: a valid name (Linux allows 255), to which the staging name added 47 ('.', ".tmp-", a process id,
+        // '-', 32 hex digits). Before: "File name too long" from creating the staging folder, a path the caller never gave.
+        var name = "model with spaces é " + new string('x', 240 - 21);
+        System.Text.Encoding.UTF8.GetByteCount(name).Should().Be(240);
+        var target = Path.Combine(root, name);
+        StagedFolder.Write(target, "directory", staging => File.WriteAllText(Path.Combine(staging, StagedFolder.WeightsFile), "weights"));
+        File.ReadAllText(Path.Combine(target, StagedFolder.WeightsFile)).Should().Be("weights");
+        Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().Equal([name]);
+
+        // A killed writer's staging folder of that target, two days old, is removed by the next write to it.
+        var stale = StagedFolder.StagingPath(Path.GetFullPath(target));
+        System.Text.Encoding.UTF8.GetByteCount(Path.GetFileName(stale)).Should().BeLessThanOrEqualTo(255);
+        Directory.CreateDirectory(stale);
+        Directory.SetLastWriteTimeUtc(stale, DateTime.UtcNow - TimeSpan.FromDays(2));
+        StagedFolder.Write(target, "directory", staging => File.WriteAllText(Path.Combine(staging, StagedFolder.WeightsFile), "again"));
+        Directory.GetFileSystemEntries(root).Select(Path.GetFileName).Should().Equal([name]);
+    }
 }
