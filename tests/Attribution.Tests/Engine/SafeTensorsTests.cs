@@ -341,6 +341,19 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Saving_to_a_file_name_near_the_file_system_limit_works()
+    {
+        // 240 bytes, valid (Linux allows 255 a name); a temporary name made of it plus a suffix was not.
+        using var scope = torch.NewDisposeScope();
+        var name = new string('w', 228) + ".safetensors";
+        var path = TempFile(name);
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.ones(2) });
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.zeros(2) });
+        SafeTensors.Load(path)["w"].data<float>().ToArray().Should().Equal(0, 0);
+        Directory.GetFiles(directory).Select(Path.GetFileName).Should().Equal([name]);
+    }
+
+    [Fact]
     public void Save_refuses_sparse_and_meta_tensors_by_name_before_writing()
     {
         // Before: libtorch's ExternalException ("unsupported memory format option Contiguous" with a C++ stack trace,

@@ -45,7 +45,8 @@ public static partial class SafeTensors
         }
 
         // Before, the file was truncated in place: a failure (or a kill) midway destroyed the file it was replacing.
-        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        // Not named after the file: a valid name near the file system's 255-byte limit plus a suffix would not be one.
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".safetensors-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
         var completed = false;
         try
