@@ -11,7 +11,8 @@ namespace Attribution.Models;
 /// </summary>
 /// <param name="InputIds">Token ids, int64 [batch, sequence].</param>
 /// <param name="AttentionMask">
-/// 1 for real tokens and 0 for padding, int64 or floating point [batch, sequence]; null means all ones.
+/// 1 for real tokens and 0 for padding, int64, boolean or floating point [batch, sequence]; null means all ones. Any other
+/// value is refused (<see cref="ArgumentOutOfRangeException"/>).
 /// </param>
 /// <param name="TokenTypeIds">Segment ids, int64 [batch, sequence]; null means all zeros. DistilBERT has none.</param>
 public sealed record ModelInput(Tensor InputIds, Tensor? AttentionMask = null, Tensor? TokenTypeIds = null) : ITuple

@@ -112,6 +112,11 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
 
         CheckRange(ids, Config.VocabSize, "token id", "vocab_size");
         CheckSameShape(input.AttentionMask, shape, "AttentionMask");
+        if (input.AttentionMask is { } mask)
+        {
+            CheckMaskValues(mask);
+        }
+
         if (input.TokenTypeIds is { } types)
         {
             if (!tokenTypes)
@@ -135,6 +140,35 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
         {
             throw new ArgumentException($"{what} has shape [{string.Join(", ", t.shape)}] but InputIds has [{string.Join(", ", shape)}]", "input");
         }
+    }
+
+    /// <summary>
+    /// A mask holds 1 (token) or 0 (padding) only. BERT and RoBERTa add (1 − mask) × −10000 to the scores while
+    /// DistilBERT masks where it is 0, so any other value (2, 0.5, −1, NaN) would give each family other logits, none of
+    /// them the padding a mask stands for.
+    /// </summary>
+    private static void CheckMaskValues(Tensor mask)
+    {
+        using var zero = mask.EqualTo(0);
+        using var one = mask.EqualTo(1);
+        using var valid = zero.logical_or(one);
+        using var allValid = valid.all();
+        if (allValid.ToBoolean())
+        {
+            return;
+        }
+
+        using var invalid = valid.logical_not();
+        using var where = invalid.nonzero();
+        using var rowAt = where[0, 0];
+        using var positionAt = where[0, 1];
+        var (row, position) = (rowAt.ToInt64(), positionAt.ToInt64());
+        using var value = mask[row, position];
+        using var asDouble = value.to(ScalarType.Float64);
+        var shown = asDouble.ToDouble().ToString("R", CultureInfo.InvariantCulture);
+        throw new ArgumentOutOfRangeException("input", shown,
+            $"AttentionMask[{row}, {position}] is {shown}; a mask holds 1 for a token and 0 for padding only " +
+            "(use the tokenizer's attention mask, or leave AttentionMask null for no padding)");
     }
 
     private static void CheckRange(Tensor ids, int size, string what, string field)

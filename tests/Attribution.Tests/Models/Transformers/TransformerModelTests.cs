@@ -174,6 +174,35 @@ public class TransformerModelTests(ITestOutputHelper output)
             .Should().Throw<ArgumentException>().WithMessage("*no token types*");
     }
 
+    /// <summary>
+    /// A mask value other than 0 or 1 is refused by every family, naming the place and the value: BERT and RoBERTa add
+    /// (1 − mask) × −10000 (a 2 would add +10000, a 0.5 half-mask the token) while DistilBERT masks only where the mask is
+    /// 0 (a 2 is a plain token), so the same input meant three different things and matched no padding.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void A_mask_value_other_than_0_or_1_is_refused_by_name(string type)
+    {
+        using var model = TransformerTestKit.RandomModel(ConfigFor(type), seed: 4);
+        using var scope = NewDisposeScope();
+        var (ids, mask) = TransformerTestKit.Pad(Sequences, model.Config.PadTokenId);
+        foreach (var (bad, shown) in new[] { (2.0, "2"), (0.5, "0.5"), (-1.0, "-1"), (double.NaN, "NaN") })
+        {
+            var edited = mask.to(ScalarType.Float32);
+            edited[1, 2] = tensor((float)bad);
+            FluentActions.Invoking(() => model.call(new ModelInput(ids, edited)))
+                .Should().Throw<ArgumentOutOfRangeException>().WithMessage($"AttentionMask[1, 2] is {shown}; a mask holds 1 for a token and 0 for padding only*")
+                .Which.ParamName.Should().Be("input");
+        }
+
+        // 0/1 masks of every dtype the library builds or a caller may hold are the same input.
+        var expected = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.Bool, ScalarType.Int32 })
+        {
+            model.call(new ModelInput(ids, mask.to(dtype))).data<float>().ToArray().Should().Equal(expected, $"a {dtype} mask");
+        }
+    }
+
     [Fact]
     public void Eval_mode_is_deterministic_and_train_mode_turns_dropout_on()
     {
