@@ -178,7 +178,7 @@ public sealed record TransformerConfig
                 NumHiddenLayers = (distil ? reader.Int("n_layers") ?? reader.Int("num_hidden_layers") : reader.Int("num_hidden_layers")) ?? (distil ? 6 : defaults.NumHiddenLayers),
                 NumAttentionHeads = (distil ? reader.Int("n_heads") ?? reader.Int("num_attention_heads") : reader.Int("num_attention_heads")) ?? defaults.NumAttentionHeads,
                 IntermediateSize = (distil ? reader.Int("hidden_dim") ?? reader.Int("intermediate_size") : reader.Int("intermediate_size")) ?? defaults.IntermediateSize,
-                HiddenAct = (distil ? reader.String("activation") ?? reader.String("hidden_act") : reader.String("hidden_act")) ?? defaults.HiddenAct,
+                HiddenAct = (distil ? DistilBertActivation(reader, source) : reader.String("hidden_act")) ?? defaults.HiddenAct,
                 MaxPositionEmbeddings = reader.Int("max_position_embeddings") ?? defaults.MaxPositionEmbeddings,
                 TypeVocabSize = distil ? 0 : reader.Int("type_vocab_size") ?? defaults.TypeVocabSize,
 
@@ -214,6 +214,25 @@ public sealed record TransformerConfig
             config.Validate(source);
             return config;
         }
+    }
+
+    /// <summary>
+    /// DistilBERT's <c>activation</c>, or null for its default (gelu). transformers' DistilBertConfig has no
+    /// <c>hidden_act</c> (nor an alias for it): a config holding only <c>hidden_act</c> runs GELU there whatever it says,
+    /// so one naming another activation is refused rather than built with an activation Hugging Face never ran.
+    /// </summary>
+    private static string? DistilBertActivation(ConfigFields reader, string source)
+    {
+        var activation = reader.String("activation");
+        var hiddenAct = reader.String("hidden_act");
+        if (activation is null && hiddenAct is not null && hiddenAct != "gelu")
+        {
+            throw new ModelLoadException(source, "hidden_act",
+                $"{source}: \"hidden_act\" is \"{hiddenAct}\", but a DistilBERT takes its activation from \"activation\" (Hugging Face ignores \"hidden_act\" " +
+                "and runs \"gelu\", its default, under this config); set \"activation\" to the one the model was trained with and remove \"hidden_act\".");
+        }
+
+        return activation;
     }
 
     /// <summary>Checks the sizes, activation and labels; <paramref name="source"/> is the file name, or null for a config built in code.</summary>

@@ -141,6 +141,8 @@ public sealed class TransformerLoaderTests : IDisposable
     // A softmax over one logit is 1 for every text: refused whether num_labels or a one-entry id2label gives the one output.
     [InlineData("{ \"model_type\": \"bert\", \"num_labels\": 1, \"problem_type\": \"single_label_classification\" }", "\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1*\"regression\"*at least two labels", "problem_type")]
     [InlineData("{ \"model_type\": \"roberta\", \"id2label\": { \"0\": \"score\" }, \"problem_type\": \"single_label_classification\" }", "\"num_labels\" is 1 (one output)*softmax over one logit", "problem_type")]
+    // transformers' DistilBertConfig has no hidden_act: under this config Hugging Face runs GELU, not ReLU.
+    [InlineData("{ \"model_type\": \"distilbert\", \"hidden_act\": \"relu\" }", "\"hidden_act\" is \"relu\", but a DistilBERT takes its activation from \"activation\"*runs \"gelu\"*", "hidden_act")]
     public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
     {
         var dir = TransformerTestKit.WriteFolder(root, json, null);
@@ -195,6 +197,10 @@ public sealed class TransformerLoaderTests : IDisposable
         roberta.MaxSequenceLength.Should().Be(510);
         TransformerConfig.Parse("""{ "model_type": "roberta" }""").VocabSize.Should().Be(50265, "transformers' RobertaConfig(vocab_size=50265, …)");
         TransformerConfig.Parse("""{ "model_type": "distilbert" }""").VocabSize.Should().Be(30522, "DistilBertConfig(vocab_size=30522, …)");
+
+        // DistilBertConfig reads "activation" (default "gelu") and never "hidden_act" (not even as an alias).
+        TransformerConfig.Parse("""{ "model_type": "distilbert", "activation": "relu", "hidden_act": "gelu_new" }""").HiddenAct.Should().Be("relu");
+        TransformerConfig.Parse("""{ "model_type": "distilbert", "hidden_act": "gelu" }""").HiddenAct.Should().Be("gelu", "GELU is what Hugging Face runs anyway");
 
         // Hub configs often customise one map and leave the other at the LABEL_i defaults: names may disagree.
         var relabelled = TransformerConfig.Parse("""
