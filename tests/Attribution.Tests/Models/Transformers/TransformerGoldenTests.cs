@@ -87,6 +87,53 @@ public class TransformerGoldenTests(ITestOutputHelper output)
         output.WriteLine($"{name}: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 12");
     }
 
+    /// <summary>
+    /// The pair, multi-label and regression BERTs: each case's logits one by one with its token types (0 for the first
+    /// text, 1 for the second of a pair), then all ten in one right-padded batch (types padded with 0) in a full and in a
+    /// logits-only pass. 1e-5 absolute: float32 on both sides, logits of order 1, and the other shared models agree to
+    /// about 1e-6.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("bert-pair-random", 3)]
+    [InlineData("bert-multilabel-random", 4)]
+    [InlineData("bert-regression-random", 1)]
+    public void Pair_multi_label_and_regression_berts_match_the_recorded_logits_one_by_one_and_batched(string name, int labels)
+    {
+        using var model = TransformerLoader.Load(SharedData.Require("models/" + name));
+        using var golden = TransformerTestKit.ReadJson(SharedData.Require($"golden/{name}.captum.json"));
+        model.Config.NumLabels.Should().Be(labels);
+        var cases = golden.RootElement.GetProperty("cases").EnumerateArray()
+            .Select(c => (ids: TransformerTestKit.Longs(c.GetProperty("input_ids")), types: TransformerTestKit.Longs(c.GetProperty("token_type_ids")),
+                logits: TransformerTestKit.Doubles(c.GetProperty("logits"))))
+            .ToList();
+        cases.Should().HaveCount(10);
+        if (name == "bert-pair-random")
+        {
+            cases.Should().OnlyContain(c => c.types.Contains(1L), "the second text of each pair has token type 1");
+        }
+
+        using var scope = NewDisposeScope();
+        var worst = 0.0;
+        foreach (var c in cases)
+        {
+            var one = model.call(new ModelInput(tensor(c.ids, [1, c.ids.Length]), null, tensor(c.types, [1, c.types.Length]))).data<float>().ToArray();
+            worst = Math.Max(worst, TransformerTestKit.MaxAbsDiff(one, c.logits));
+        }
+
+        var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
+        var (types, _) = TransformerTestKit.Pad(cases.Select(c => c.types).ToList(), 0);
+        var worstBatched = 0.0;
+        foreach (var logitsOnly in new[] { false, true })
+        {
+            var batched = model.call(new ModelInput(ids, mask, types) { LogitsOnly = logitsOnly }).data<float>().ToArray();
+            worstBatched = Math.Max(worstBatched, cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * labels)..((b + 1) * labels)], c.logits)).Max());
+        }
+
+        output.WriteLine($"{name}: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 10");
+        worst.Should().BeLessThan(1e-5);
+        worstBatched.Should().BeLessThan(1e-5);
+    }
+
     [SkippableFact]
     public void Shared_random_distilbert_and_roberta_match_the_op_by_op_reference()
     {
