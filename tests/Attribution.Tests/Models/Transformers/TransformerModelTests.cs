@@ -203,6 +203,55 @@ public class TransformerModelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// One model, four threads, each with inputs of its own (its own lengths and padding, full and logits-only passes):
+    /// every result equals the single-threaded one bit for bit, since nothing but the calling thread differs (the forward
+    /// keeps no state on the module, and libtorch splits an operation the same way whichever thread starts it).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void One_model_gives_single_threaded_logits_from_four_threads(string type)
+    {
+        using var model = TransformerTestKit.RandomModel(ConfigFor(type), seed: 8);
+        long[][][] perThread =
+        [
+            [Sequences[0]], [Sequences[1], Sequences[2]], Sequences, [[2, 30, 31, 32, 33, 34, 35, 3], Sequences[1]],
+        ];
+
+        float[] Run(long[][] sequences, bool logitsOnly)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var (ids, mask) = TransformerTestKit.Pad(sequences, model.Config.PadTokenId);
+            return model.call(new ModelInput(ids, mask) { LogitsOnly = logitsOnly }).data<float>().ToArray();
+        }
+
+        var expected = perThread.Select(s => (full: Run(s, false), first: Run(s, true))).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var threads = Enumerable.Range(0, perThread.Length).Select(t => new Thread(() =>
+        {
+            try
+            {
+                for (var call = 0; call < 25; call++)
+                {
+                    var logitsOnly = call % 2 == 1;
+                    var actual = Run(perThread[t], logitsOnly);
+                    if (!actual.SequenceEqual(logitsOnly ? expected[t].first : expected[t].full))
+                    {
+                        failures.Enqueue($"thread {t}, call {call}: [{string.Join(", ", actual)}]");
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue($"thread {t}: {e}");
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        failures.Should().BeEmpty();
+    }
+
     [Fact]
     public void Eval_mode_is_deterministic_and_train_mode_turns_dropout_on()
     {
