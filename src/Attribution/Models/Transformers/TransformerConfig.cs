@@ -174,9 +174,9 @@ public sealed record TransformerConfig
                 ModelType = modelType,
                 // transformers' RobertaConfig defaults to RoBERTa's own vocabulary (50265), not BERT's.
                 VocabSize = reader.Int("vocab_size") ?? (modelType == "roberta" ? 50265 : defaults.VocabSize),
-                HiddenSize = (distil ? reader.Int("dim") ?? reader.Int("hidden_size") : reader.Int("hidden_size")) ?? defaults.HiddenSize,
-                NumHiddenLayers = (distil ? reader.Int("n_layers") ?? reader.Int("num_hidden_layers") : reader.Int("num_hidden_layers")) ?? (distil ? 6 : defaults.NumHiddenLayers),
-                NumAttentionHeads = (distil ? reader.Int("n_heads") ?? reader.Int("num_attention_heads") : reader.Int("num_attention_heads")) ?? defaults.NumAttentionHeads,
+                HiddenSize = (distil ? DistilBertSize(reader, source, "dim", "hidden_size") : reader.Int("hidden_size")) ?? defaults.HiddenSize,
+                NumHiddenLayers = (distil ? DistilBertSize(reader, source, "n_layers", "num_hidden_layers") : reader.Int("num_hidden_layers")) ?? (distil ? 6 : defaults.NumHiddenLayers),
+                NumAttentionHeads = (distil ? DistilBertSize(reader, source, "n_heads", "num_attention_heads") : reader.Int("num_attention_heads")) ?? defaults.NumAttentionHeads,
                 IntermediateSize = (distil ? reader.Int("hidden_dim") ?? reader.Int("intermediate_size") : reader.Int("intermediate_size")) ?? defaults.IntermediateSize,
                 HiddenAct = (distil ? DistilBertActivation(reader, source) : reader.String("hidden_act")) ?? defaults.HiddenAct,
                 MaxPositionEmbeddings = reader.Int("max_position_embeddings") ?? defaults.MaxPositionEmbeddings,
@@ -214,6 +214,26 @@ public sealed record TransformerConfig
             config.Validate(source);
             return config;
         }
+    }
+
+    /// <summary>
+    /// A DistilBERT size under its own name (<paramref name="own"/>) or the BERT name transformers maps onto it
+    /// (<paramref name="alias"/>, DistilBertConfig.attribute_map), or null. Where a file holds both with different values,
+    /// transformers silently takes the alias (it is set after the own name); that is refused: the number of heads, unlike
+    /// the other sizes, is not in the weights' shapes, so nothing later would notice which one the model was trained with.
+    /// </summary>
+    private static int? DistilBertSize(ConfigFields reader, string source, string own, string alias)
+    {
+        var ownValue = reader.Int(own);
+        var aliasValue = reader.Int(alias);
+        if (ownValue is not null && aliasValue is not null && ownValue != aliasValue)
+        {
+            throw new ModelLoadException(source, own,
+                $"{source}: \"{own}\" is {ownValue} but \"{alias}\" is {aliasValue}; a DistilBERT reads both as one size (transformers takes \"{alias}\", " +
+                $"its alias for \"{own}\"), so keep only the one the model was trained with.");
+        }
+
+        return ownValue ?? aliasValue;
     }
 
     /// <summary>

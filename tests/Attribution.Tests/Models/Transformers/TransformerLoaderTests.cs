@@ -143,6 +143,10 @@ public sealed class TransformerLoaderTests : IDisposable
     [InlineData("{ \"model_type\": \"roberta\", \"id2label\": { \"0\": \"score\" }, \"problem_type\": \"single_label_classification\" }", "\"num_labels\" is 1 (one output)*softmax over one logit", "problem_type")]
     // transformers' DistilBertConfig has no hidden_act: under this config Hugging Face runs GELU, not ReLU.
     [InlineData("{ \"model_type\": \"distilbert\", \"hidden_act\": \"relu\" }", "\"hidden_act\" is \"relu\", but a DistilBERT takes its activation from \"activation\"*runs \"gelu\"*", "hidden_act")]
+    // DistilBertConfig maps num_attention_heads onto n_heads and the alias wins: two different head counts are refused.
+    [InlineData("{ \"model_type\": \"distilbert\", \"n_heads\": 4, \"num_attention_heads\": 2 }", "\"n_heads\" is 4 but \"num_attention_heads\" is 2*transformers takes \"num_attention_heads\"*", "n_heads")]
+    [InlineData("{ \"model_type\": \"distilbert\", \"dim\": 64, \"hidden_size\": 32 }", "\"dim\" is 64 but \"hidden_size\" is 32*", "dim")]
+    [InlineData("{ \"model_type\": \"distilbert\", \"n_layers\": 2, \"num_hidden_layers\": 3 }", "\"n_layers\" is 2 but \"num_hidden_layers\" is 3*", "n_layers")]
     public void A_bad_config_names_the_file_and_field(string json, string expected, string? field)
     {
         var dir = TransformerTestKit.WriteFolder(root, json, null);
@@ -201,6 +205,8 @@ public sealed class TransformerLoaderTests : IDisposable
         // DistilBertConfig reads "activation" (default "gelu") and never "hidden_act" (not even as an alias).
         TransformerConfig.Parse("""{ "model_type": "distilbert", "activation": "relu", "hidden_act": "gelu_new" }""").HiddenAct.Should().Be("relu");
         TransformerConfig.Parse("""{ "model_type": "distilbert", "hidden_act": "gelu" }""").HiddenAct.Should().Be("gelu", "GELU is what Hugging Face runs anyway");
+        var aliased = TransformerConfig.Parse("""{ "model_type": "distilbert", "hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 3, "n_layers": 3 }""");
+        (aliased.HiddenSize, aliased.NumAttentionHeads, aliased.NumHiddenLayers).Should().Be((32, 4, 3), "DistilBertConfig.attribute_map reads the BERT names, and equal values agree");
 
         // Hub configs often customise one map and leave the other at the LABEL_i defaults: names may disagree.
         var relabelled = TransformerConfig.Parse("""
