@@ -21,6 +21,7 @@ public sealed record TransformerConfig
 
     private readonly IReadOnlyDictionary<int, string>? id2label;
     private readonly IReadOnlyDictionary<string, int>? label2id;
+    private readonly int? padTokenId;
 
     /// <summary><c>model_type</c>: "bert", "distilbert" or "roberta".</summary>
     public required string ModelType { get; init; }
@@ -52,8 +53,15 @@ public sealed record TransformerConfig
     /// <summary><c>layer_norm_eps</c> (DistilBERT always uses 1e-12).</summary>
     public double LayerNormEps { get; init; } = 1e-12;
 
-    /// <summary><c>pad_token_id</c> (BERT and DistilBERT: 0, RoBERTa: 1).</summary>
-    public int PadTokenId { get; init; }
+    /// <summary>
+    /// <c>pad_token_id</c>; unless set, 1 for RoBERTa and 0 otherwise (transformers' defaults). RoBERTa numbers positions
+    /// from pad_token_id + 1, so its pad id decides every token's position embedding.
+    /// </summary>
+    public int PadTokenId
+    {
+        get => padTokenId ?? (ModelType == "roberta" ? 1 : 0);
+        init => padTokenId = value;
+    }
 
     /// <summary><c>hidden_dropout_prob</c> (DistilBERT: <c>dropout</c>); active only in training mode.</summary>
     public double HiddenDropoutProb { get; init; } = 0.1;

@@ -200,6 +200,14 @@ public sealed class TransformerLoaderTests : IDisposable
         roberta.Label2Id["pos"].Should().Be(1);
         roberta.MaxSequenceLength.Should().Be(510);
         TransformerConfig.Parse("""{ "model_type": "roberta" }""").VocabSize.Should().Be(50265, "transformers' RobertaConfig(vocab_size=50265, …)");
+
+        // Built in code, too, a RoBERTa pads with transformers' RobertaConfig default 1 (its positions start at 2): with 0
+        // every position embedding would be read one row early, and the length limit of a 514-row table would be 513, not 512.
+        var coded = new TransformerConfig { ModelType = "roberta", MaxPositionEmbeddings = 514 };
+        (coded.PadTokenId, coded.MaxSequenceLength).Should().Be((1, 512));
+        (coded with { PadTokenId = 0 }).PadTokenId.Should().Be(0, "a pad id that is set is kept");
+        new TransformerConfig { ModelType = "bert" }.PadTokenId.Should().Be(0);
+        new TransformerConfig { ModelType = "distilbert" }.PadTokenId.Should().Be(0);
         TransformerConfig.Parse("""{ "model_type": "distilbert" }""").VocabSize.Should().Be(30522, "DistilBertConfig(vocab_size=30522, …)");
 
         // DistilBertConfig reads "activation" (default "gelu") and never "hidden_act" (not even as an alias).
