@@ -134,6 +134,32 @@ public class TransformerGoldenTests(ITestOutputHelper output)
         worstBatched.Should().BeLessThan(1e-5);
     }
 
+    /// <summary>
+    /// Each shared model's length limit, end to end: "the" is one token for both tokenizers, so n words are n + 2 tokens.
+    /// 126 words (128 tokens: the last row of a 128-row table, or position 129 of RoBERTa's 130 rows, which start at
+    /// pad_token_id + 1 = 2) are classified; 127 are refused naming the limit, and with truncation give exactly the
+    /// 126-word logits (truncation keeps [CLS]/&lt;s&gt;, the first 126 words and the end token: the same ids). An empty text
+    /// is refused.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("sst2-bert-tiny")]
+    [InlineData("distilbert-random")]
+    [InlineData("roberta-random")]
+    public void Texts_at_the_length_limit_are_classified_and_one_token_over_is_refused(string name)
+    {
+        using var model = ClassifierLoader.Load(SharedData.Require("models/" + name));
+        model.MaxLength.Should().Be(128);
+        string Words(int n) => string.Join(" ", Enumerable.Repeat("the", n));
+        model.Tokenizer.Encode(Words(126)).Length.Should().Be(128);
+
+        var atLimit = model.Predict([Words(126)])[0];
+        atLimit.Logits.Should().OnlyContain(l => double.IsFinite(l));
+        FluentActions.Invoking(() => model.Predict([Words(127)]))
+            .Should().Throw<ArgumentException>().WithMessage("texts[0] has 129 tokens but * accepts at most 128*truncat*");
+        model.Predict([Words(127)], truncate: true)[0].Logits.Should().Equal(atLimit.Logits);
+        FluentActions.Invoking(() => model.Predict([string.Empty])).Should().Throw<ArgumentException>().WithMessage("texts[0] is empty*");
+    }
+
     [SkippableFact]
     public void Shared_random_distilbert_and_roberta_match_the_op_by_op_reference()
     {
