@@ -25,7 +25,7 @@ public class TransformerModelTests(ITestOutputHelper output)
     [MemberData(nameof(ModelTypes))]
     public void Logits_match_an_op_by_op_float64_forward_of_the_same_weights(string type)
     {
-        foreach (var act in new[] { "gelu", "gelu_new", "relu" })
+        foreach (var act in new[] { "gelu", "gelu_new", "gelu_pytorch_tanh", "relu" })
         {
             using var model = TransformerTestKit.RandomModel(ConfigFor(type) with { HiddenAct = act }, seed: 11);
             using var scope = NewDisposeScope();
