@@ -123,17 +123,38 @@ public static class TransformerLoader
                 "put the classifier's own model.safetensors (save_pretrained(folder, safe_serialization=True)) beside its config.json.");
         }
 
-        Expect("vocab_size", config.VocabSize, words, 0, "word embeddings");
-        Expect(distil ? "dim" : "hidden_size", config.HiddenSize, words, 1, "word embeddings");
-        Expect("max_position_embeddings", config.MaxPositionEmbeddings, Shape("embeddings.position_embeddings.weight"), 0, "position embeddings");
-        if (!distil)
+        // A size whose tensor the weights lack cannot be compared; it is bounded instead: a tensor of more values than the
+        // whole checkpoint holds cannot load, and allocating it first (a hostile num_labels of 10^9 beside weights without a
+        // classifier is terabytes) is not how that should be found out.
+        var values = shapes.Values.Sum(shape => shape.Aggregate(1.0, (product, n) => product * n));
+        void Bounded(string field, long configured, IReadOnlyList<long>? shape, string tensor)
         {
-            Expect("type_vocab_size", config.TypeVocabSize, Shape("embeddings.token_type_embeddings.weight"), 0, "token type embeddings");
+            if (shape is null && (double)configured * config.HiddenSize > values)
+            {
+                throw new ModelLoadException(configPath, field,
+                    $"{configPath} says {field} = {configured}, which makes the {tensor} {configured} × {config.HiddenSize} values, more than the weights hold in all " +
+                    $"({values.ToString("0", System.Globalization.CultureInfo.InvariantCulture)} values), and the weights have no {tensor} to compare it with: the config does not belong to these weights; fix {field}");
+            }
         }
 
-        Expect(distil ? "hidden_dim" : "intermediate_size", config.IntermediateSize,
-            Shape("layer.0.intermediate.dense.weight", "layer.0.ffn.lin1.weight"), 0, "first layer's feed-forward input");
-        Expect("num_labels (or id2label)", config.NumLabels, Shape("classifier.weight", "classifier.out_proj.weight"), 0, "classifier");
+        Expect("vocab_size", config.VocabSize, words, 0, "word embeddings");
+        Expect(distil ? "dim" : "hidden_size", config.HiddenSize, words, 1, "word embeddings");
+        var positions = Shape("embeddings.position_embeddings.weight");
+        Expect("max_position_embeddings", config.MaxPositionEmbeddings, positions, 0, "position embeddings");
+        Bounded("max_position_embeddings", config.MaxPositionEmbeddings, positions, "position embeddings");
+        if (!distil)
+        {
+            var types = Shape("embeddings.token_type_embeddings.weight");
+            Expect("type_vocab_size", config.TypeVocabSize, types, 0, "token type embeddings");
+            Bounded("type_vocab_size", config.TypeVocabSize, types, "token type embeddings");
+        }
+
+        var feedForward = Shape("layer.0.intermediate.dense.weight", "layer.0.ffn.lin1.weight");
+        Expect(distil ? "hidden_dim" : "intermediate_size", config.IntermediateSize, feedForward, 0, "first layer's feed-forward input");
+        Bounded(distil ? "hidden_dim" : "intermediate_size", config.IntermediateSize, feedForward, "first layer's feed-forward input");
+        var classifier = Shape("classifier.weight", "classifier.out_proj.weight");
+        Expect("num_labels (or id2label)", config.NumLabels, classifier, 0, "classifier");
+        Bounded("num_labels (or id2label)", config.NumLabels, classifier, "classifier");
 
         var layers = shapes.Keys
             .Select(k => System.Text.RegularExpressions.Regex.Match(k, @"(?:^|\.)layer\.(\d+)\."))

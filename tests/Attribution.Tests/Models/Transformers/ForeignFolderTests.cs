@@ -38,7 +38,8 @@ public sealed class ForeignFolderTests : IDisposable
     /// Sizes config.json states that the weights' headers contradict are refused before the model is built, naming the
     /// field and both values: type_vocab_size (before: allocated as written, then a shape mismatch of the tensor), a
     /// checkpoint without layers (before: the config's layer count allocated, then every layer parameter listed missing)
-    /// and one without word embeddings (before: vocab_size and hidden_size unchecked, then everything listed).
+    /// and one without word embeddings (before: vocab_size and hidden_size unchecked, then everything listed); a size whose
+    /// tensor is absent and would be larger than the whole checkpoint (before: allocated as written, then listed missing).
     /// </summary>
     [Fact]
     public void Sizes_the_weights_cannot_confirm_are_refused_before_the_model_is_built()
@@ -56,6 +57,19 @@ public sealed class ForeignFolderTests : IDisposable
         e = FluentActions.Invoking(() => TransformerLoader.Load(noLayers)).Should().Throw<ModelLoadException>().Which;
         e.Field.Should().Be("num_hidden_layers");
         e.Message.Should().Match("*says num_hidden_layers = 2, but the weights hold 0 layer(s)*fix num_hidden_layers*");
+
+        // A size whose tensor is absent is bounded by the checkpoint's size (TinyBert's weights hold about 9,000 values;
+        // before, the 10^6-row tensor was allocated and then reported missing).
+        var noPositions = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert with { MaxPositionEmbeddings = 1_000_000 }),
+            weights.Where(kv => !kv.Key.Contains("position_embeddings", StringComparison.Ordinal)).ToDictionary());
+        e = FluentActions.Invoking(() => TransformerLoader.Load(noPositions)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("max_position_embeddings");
+        e.Message.Should().Match("*says max_position_embeddings = 1000000, which makes the position embeddings 1000000 × 16 values, more than the weights hold in all*no position embeddings to compare it with*fix max_position_embeddings*");
+        var manyLabels = System.Text.RegularExpressions.Regex.Replace(TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert), "\"id2label\": \\{[^}]*\\}", "\"num_labels\": 1000000");
+        var noClassifier = TransformerTestKit.WriteFolder(root, manyLabels, weights.Where(kv => !kv.Key.StartsWith("classifier.", StringComparison.Ordinal)).ToDictionary());
+        e = FluentActions.Invoking(() => TransformerLoader.Load(noClassifier)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("num_labels (or id2label)");
+        e.Message.Should().Match("*num_labels (or id2label) = 1000000*classifier 1000000 × 16 values*");
 
         using var scope = NewDisposeScope();
         var gpt2 = TransformerTestKit.WriteFolder(root, TransformerTestKit.ConfigJson(TransformerTestKit.TinyBert),
