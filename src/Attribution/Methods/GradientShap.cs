@@ -85,6 +85,10 @@ public sealed class GradientShap : LayerMethod
     {
         base.Validate(model);
         ValidateSettings();
+        foreach (var baseline in Baselines)
+        {
+            PathInputs.CheckBaseline(model, baseline, nameof(Baselines));
+        }
     }
 
     private void ValidateSettings()

@@ -64,6 +64,7 @@ public abstract class PathMethod : LayerMethod
         }
 
         TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+        PathInputs.CheckBaseline(model, Baseline, nameof(Baseline));
 
         ArgumentNullException.ThrowIfNull(Adaptive, nameof(Adaptive));
         Adaptive.Validate();

@@ -168,6 +168,31 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         }
     }
 
+    /// <summary>
+    /// Refuses, before any forward pass, a baseline the model cannot give: none, or an unk / mask baseline whose
+    /// tokenizer has no such token (found otherwise only after the batch's first pass, and after other methods' work).
+    /// </summary>
+    public static void CheckBaseline(ITextClassifier model, Baseline? baseline, string argumentName)
+    {
+        if (baseline is null)
+        {
+            throw new ArgumentNullException(argumentName, "give a baseline (e.g. Baseline.Pad, the default, or Baseline.Zero)");
+        }
+
+        var missing = baseline.Token switch
+        {
+            BaselineToken.Unk when model.Tokenizer.UnkId is null => "an unknown token for an unk baseline",
+            BaselineToken.Mask when model.Tokenizer.MaskId is null => "a mask token for a mask baseline",
+            _ => null,
+        };
+        if (missing is not null)
+        {
+            throw new ArgumentException(
+                $"{model.Name}'s vocabulary has no {missing}: use the pad or zero baseline (Baseline.Pad, Baseline.Zero) or give ids (Baseline.FromIds)",
+                argumentName);
+        }
+    }
+
     /// <summary>Baseline token ids: every token the tokenizer did not add becomes the baseline token; custom ids are checked and padded.</summary>
     public static Tensor BaselineIds(AttributionContext context, Baseline baseline)
     {

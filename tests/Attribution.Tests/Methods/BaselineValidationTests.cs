@@ -1,0 +1,59 @@
+using Attribution.Methods;
+using Attribution.Pipeline;
+using Attribution.Tests.Models;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// An unk or mask baseline on a model whose tokenizer has no such token (the ids tokenizer of the random tiny BERT has
+/// neither) is refused before any forward pass, as a settings error naming the setting, whether the path method runs
+/// alone or after another method in one call; a null baseline likewise.
+/// </summary>
+public sealed class BaselineValidationTests
+{
+    private static readonly string[] Texts = ["5 9 12", "20 21"];
+
+    public static TheoryData<string> Refused() => ["ig-unk", "ig-mask", "conductance-mask", "neuron-conductance-unk", "gradient-shap-mask", "ig-null", "smoothgrad-ig-unk"];
+
+    private static (IAttributor Method, string Setting) Method(string name) => name switch
+    {
+        "ig-unk" => (new IntegratedGradients { Steps = 4, Baseline = Baseline.Unk }, "Baseline"),
+        "ig-mask" => (new IntegratedGradients { Baseline = Baseline.Mask }, "Baseline"),
+        "conductance-mask" => (new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 4, Baseline = Baseline.Mask }, "Baseline"),
+        "neuron-conductance-unk" => (new NeuronConductance { Layer = "bert.encoder.layer.0", Position = 0, Unit = 1, Steps = 4, Baseline = Baseline.Unk }, "Baseline"),
+        "gradient-shap-mask" => (new GradientShap { Baselines = [Baseline.Pad, Baseline.Mask] }, "Baselines"),
+        "ig-null" => (new IntegratedGradients { Steps = 4, Baseline = null! }, "Baseline"),
+        _ => (new NoiseTunnel(new IntegratedGradients { Steps = 4, Baseline = Baseline.Unk }), "Baseline"),
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void A_baseline_the_model_cannot_give_is_refused_before_any_forward_pass(string name)
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var forwards = new ForwardCounter(model);
+        var (method, setting) = Method(name);
+
+        var alone = FluentActions.Invoking(() => method.Explain(model, Texts)).Should().Throw<ArgumentException>().Which;
+        alone.ParamName.Should().Be(setting);
+        if (name != "ig-null")
+        {
+            alone.Message.Should().Contain("random-tiny-bert's vocabulary has no").And.Contain("Baseline.Pad");
+        }
+
+        FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Gradient(), method]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        forwards.Calls.Should().Be(0, "the baseline is checked with the settings, before the first batch runs");
+    }
+
+    [Fact]
+    public void The_pad_and_zero_baselines_and_ids_are_accepted()
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        foreach (var baseline in new[] { Baseline.Pad, Baseline.Zero, Baseline.FromIds([0, 0]) })
+        {
+            new IntegratedGradients { Steps = 4, Baseline = baseline }.Explain(model, "5 9")
+                .Scores.Should().HaveCount(2).And.OnlyContain(s => double.IsFinite(s));
+        }
+    }
+}
