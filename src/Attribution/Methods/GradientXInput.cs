@@ -27,6 +27,13 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
     public override HiddenReduction Reduction => Reduce;
 
     /// <inheritdoc />
+    protected override void Validate(Models.ITextClassifier model)
+    {
+        base.Validate(model);
+        EnumSettings.Check(Reduce, nameof(Reduce));
+    }
+
+    /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => LayerSettings();
 
     /// <inheritdoc />

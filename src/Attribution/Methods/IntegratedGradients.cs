@@ -75,6 +75,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
+        EnumSettings.Check(Reduce, nameof(Reduce));
         if (Steps is { } steps)
         {
             IntegrationRules.ValidateSteps(Rule, steps, nameof(Steps));

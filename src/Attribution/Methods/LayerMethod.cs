@@ -30,6 +30,7 @@ public abstract class LayerMethod : TextAttributor
     protected override void Validate(ITextClassifier model)
     {
         LayerPaths.Resolve(model, Layer, nameof(Layer));
+        EnumSettings.Check(Side, nameof(Side));
         if (TensorIndex < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(TensorIndex), TensorIndex, "tensor index must be non-negative");

@@ -75,6 +75,7 @@ public sealed class LrpEpsilon : TextAttributor
     /// <inheritdoc />
     protected override void Validate(ITextClassifier model)
     {
+        EnumSettings.Check(Attention, nameof(Attention));
         model.Module.Submodule(model.WordEmbeddingPath);
         LrpPropagation.Check(model.Module, Rules);
     }

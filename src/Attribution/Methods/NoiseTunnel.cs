@@ -92,6 +92,7 @@ public sealed class NoiseTunnel : TextAttributor
     /// <inheritdoc />
     protected override void Validate(ITextClassifier model)
     {
+        EnumSettings.Check(Type, nameof(Type));
         if (Samples < 1 || Samples > MaxSamples)
         {
             throw new ArgumentOutOfRangeException(nameof(Samples), Samples, $"a noise tunnel needs between 1 and {MaxSamples} samples");

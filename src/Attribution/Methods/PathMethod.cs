@@ -58,6 +58,7 @@ public abstract class PathMethod : LayerMethod
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
+        EnumSettings.Check(Rule, nameof(Rule));
         if (InternalBatchSize < 1 || InternalBatchSize > MaxInternalBatchSize)
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {MaxInternalBatchSize}");

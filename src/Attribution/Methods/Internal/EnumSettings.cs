@@ -1,0 +1,19 @@
+namespace Attribution.Methods.Internal;
+
+/// <summary>Checks of enum settings, made with the other settings before any forward pass.</summary>
+internal static class EnumSettings
+{
+    /// <summary>
+    /// Throws unless <paramref name="value"/> is one of <typeparamref name="T"/>'s defined values (a cast integer would
+    /// otherwise be taken for another value by the comparisons that read it, or fail mid-run).
+    /// </summary>
+    public static void Check<T>(T value, string setting)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw new ArgumentOutOfRangeException(setting, value,
+                $"{setting} {value} is not a {typeof(T).Name}: use one of {string.Join(", ", Enum.GetNames<T>())}");
+        }
+    }
+}
