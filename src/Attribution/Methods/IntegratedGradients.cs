@@ -149,7 +149,7 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     private (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) IntegrateAdaptively(
         AttributionContext context, nn.Module layer, PathInputs path, bool explainDeltas)
     {
-        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: MultiplyByInputs, new LayerSite(layer, Side, TensorIndex));
+        using var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: MultiplyByInputs, new LayerSite(layer, Side, TensorIndex));
         var levels = Adaptive.Levels();
         for (var level = 0; !refinement.Done; level++)
         {

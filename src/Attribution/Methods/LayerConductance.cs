@@ -191,7 +191,7 @@ public sealed class LayerConductance : ConductanceMethod
     private (Tensor Attributions, double[] Deltas, IReadOnlyList<IReadOnlyList<KeyValuePair<string, string>>> RowSettings, IReadOnlyList<IReadOnlyList<string>> Notes) ConductAdaptively(
         AttributionContext context, nn.Module inputLayer, nn.Module layer, PathInputs path)
     {
-        var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: true, new LayerSite(inputLayer, LayerSide.Output, 0));
+        using var refinement = new AdaptiveRefinement(context, Adaptive, path, checkCompleteness: true, new LayerSite(inputLayer, LayerSide.Output, 0));
         var levels = Adaptive.Levels();
 
         // Every point computed so far, in α order, for the active rows: activation and gradient at the layer.

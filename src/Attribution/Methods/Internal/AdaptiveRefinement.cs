@@ -8,8 +8,9 @@ namespace Attribution.Methods.Internal;
 /// Bookkeeping of adaptive integration for one batch: which texts still refine, their previous per-token scores, and
 /// the accepted results. A method offers each level's attributions for the active texts; texts that meet the target
 /// (see <see cref="AdaptiveIntegration"/>) are fixed and leave the batch, so finer levels run on fewer texts.
+/// Disposing it frees the accepted rows a call that failed or was cancelled before <see cref="Finish"/> still holds.
 /// </summary>
-internal sealed class AdaptiveRefinement
+internal sealed class AdaptiveRefinement : IDisposable
 {
     private readonly AttributionContext whole;
     private readonly AdaptiveIntegration settings;
@@ -169,6 +170,17 @@ internal sealed class AdaptiveRefinement
         ]).ToArray();
         var rowNotes = notes.Select((n, row) => (IReadOnlyList<string>)new[] { n, explainDeltas ? deltaNotes[row] : null }.OfType<string>().ToArray()).ToArray();
         return (result, deltas, rowSettings, rowNotes);
+    }
+
+    /// <summary>Frees the accepted rows still held (none after <see cref="Finish"/>).</summary>
+    public void Dispose()
+    {
+        foreach (var (_, attributions) in acceptedRows)
+        {
+            attributions.Dispose();
+        }
+
+        acceptedRows.Clear();
     }
 
     /// <summary>The positions <paramref name="keep"/> of each tensor's rows (a method's per-row state after <see cref="Offer"/>); disposes the old ones.</summary>
