@@ -41,15 +41,18 @@ internal sealed class BaselineCache : IDisposable
             sites[site] = rows;
         }
 
-        var missing = keys.Select((k, i) => (k, i)).Where(x => !rows.ContainsKey(x.k)).DistinctBy(x => x.k).Select(x => x.i).ToArray();
+        int[] Missing() => keys.Select((k, i) => (k, i)).Where(x => !rows.ContainsKey(x.k)).DistinctBy(x => x.k).Select(x => x.i).ToArray();
+        var missing = Missing();
+        if (missing.Length > 0 && count + missing.Length > maxRows)
+        {
+            // Starting afresh frees this batch's cached rows too: they are computed again with the new ones.
+            Clear();
+            missing = Missing();
+        }
+
         Counts = (Counts.Computed + missing.Length, Counts.Reused + keys.Length - missing.Length);
         if (missing.Length > 0)
         {
-            if (count + missing.Length > maxRows)
-            {
-                Clear();
-            }
-
             count += missing.Length;
 
             using var scope = NewDisposeScope();

@@ -126,6 +126,40 @@ public sealed class BaselineCacheKeyTests
         // "1 2" and "3 4 5" fill the cache (2 rows), "1 2" again is reused, "6 7 8 9" clears it, so "1 2" is computed anew.
         cache.Counts.Should().Be((4, 1));
     }
+
+    /// <summary>
+    /// A batch with one row already cached and one new row that overflows the cache: the cache starts afresh, and the
+    /// cached row (freed with the rest) is computed again rather than looked up after it was dropped (it threw
+    /// KeyNotFoundException). Each row's logit equals the baseline row run alone, without the cache; 1e-6 absolute
+    /// covers float32 rounding of these logits (below 0.03).
+    /// </summary>
+    [Fact]
+    public void A_batch_that_overflows_the_cache_with_a_cached_row_recomputes_that_row()
+    {
+        var (model, _) = PowerOfSum.Counted(3);
+        using var __ = model;
+        using var cache = new Attribution.Methods.Internal.BaselineCache(maxRows: 2);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        string[][] batches = [["1 2", "3 4 5"], ["6", "7 8 9"]];
+        foreach (var texts in batches)
+        {
+            var context = new AttributionContext(model, model.Encode(texts), Options);
+            var ids = Attribution.Methods.Internal.PathInputs.BaselineIds(context, Baseline.Pad);
+            var activation = cache.Capture(context, context.Site(null), ids, out var logits);
+            activation.shape.Should().Equal(2, 3, 3);
+            for (var row = 0; row < texts.Length; row++)
+            {
+                var alone = new AttributionContext(model, model.Encode([texts[row]]), Options);
+                var aloneIds = Attribution.Methods.Internal.PathInputs.BaselineIds(alone, Baseline.Pad);
+                var reference = Attribution.Methods.Internal.PathInputs.Capture(alone, alone.Layer(null), LayerSide.Output, 0, alone.WithIds(aloneIds), out var aloneLogits);
+                logits[row, 0].ToDouble().Should().BeApproximately(aloneLogits[0, 0].ToDouble(), 1e-6);
+                reference.shape[1].Should().Be(texts[row].Split(' ').Length);
+            }
+        }
+
+        // "1 2" and "3 4 5" fill the cache; "7 8 9" (padded alike) is cached but "6" is new: the cache is cleared and both are computed.
+        cache.Counts.Should().Be((4, 0));
+    }
 }
 
 /// <summary>
