@@ -157,6 +157,13 @@ public static class TorchSharpLoader
             return TorchLoadMode.NotApplicable;
         }
 
+        if (mode == "auto" && !TryFindLibrary(nativeDirectories, out _) && SystemLoads())
+        {
+            // Not among the app's folders, but on the system's library path (LD_LIBRARY_PATH, ld.so.cache), where
+            // TorchSharp's own load finds it too, and it loads as it is: nothing to patch, so the loader stays out of the way.
+            return TorchLoadMode.Stock;
+        }
+
         var original = FindLibrary(nativeDirectories);
         if (mode == "auto")
         {
@@ -387,20 +394,36 @@ public static class TorchSharpLoader
         }
     }
 
-    private static string FindLibrary(IReadOnlyList<string> directories)
+    private static string FindLibrary(IReadOnlyList<string> directories) =>
+        TryFindLibrary(directories, out var path) ? path : throw new TorchLoadException(
+            $"{LibraryFile} was not found in {string.Join(", ", directories)}; the application must reference TorchSharp " +
+            "together with a backend package (TorchSharp-cpu, or libtorch-cpu-linux-x64)");
+
+    private static bool TryFindLibrary(IReadOnlyList<string> directories, out string path)
     {
         foreach (var directory in directories)
         {
-            var path = Path.Combine(directory, LibraryFile);
+            path = Path.Combine(directory, LibraryFile);
             if (File.Exists(path))
             {
-                return path;
+                return true;
             }
         }
 
-        throw new TorchLoadException(
-            $"{LibraryFile} was not found in {string.Join(", ", directories)}; the application must reference TorchSharp " +
-            "together with a backend package (TorchSharp-cpu, or libtorch-cpu-linux-x64)");
+        path = string.Empty;
+        return false;
+    }
+
+    /// <summary>Whether the dynamic loader finds and loads the library by its bare name (the system's search path).</summary>
+    private static bool SystemLoads()
+    {
+        if (!NativeLibrary.TryLoad(LibraryFile, out var handle))
+        {
+            return false;
+        }
+
+        NativeLibrary.Free(handle);
+        return true;
     }
 
     /// <summary>The folders the runtime probes for native libraries (from the app's deps.json), then the usual places.</summary>

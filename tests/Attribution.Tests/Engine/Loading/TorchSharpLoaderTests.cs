@@ -185,6 +185,29 @@ public sealed class TorchSharpLoaderTests
         File.Exists(Fields(force.Out)["patched library"]).Should().BeTrue();
     }
 
+    /// <summary>
+    /// An app whose folders lack libLibTorchSharp.so, with a copy that loads here on the system's library path
+    /// (LD_LIBRARY_PATH): TorchSharp's own load finds it there, but the loader looked only in the app's folders and
+    /// failed the app ("not found"). It now leaves such a library to TorchSharp (Stock), writing nothing.
+    /// </summary>
+    [SkippableFact]
+    public void A_library_only_on_the_system_library_path_that_loads_is_left_to_TorchSharp()
+    {
+        var original = NativeLibraryFiles.RequireLibrary();
+        using var work = new TempFolder();
+        var app = StockApp(work, original);
+        var system = Path.Combine(work.Path, "system-lib");
+        Directory.Move(Path.Combine(app, "runtimes", "linux-x64", "native"), system);
+        var cache = Path.Combine(work.Path, "cache");
+
+        var run = Engine(app, work, cache, mode: null, new Dictionary<string, string> { ["LD_LIBRARY_PATH"] = system }, "engine");
+
+        run.Code.Should().Be(0, run.ToString());
+        Fields(run.Out)["loader"].Should().Be("Stock (ATTRIBUTION_TORCHSHARP_COMPAT=auto)");
+        Fields(run.Out)["libtorch"].Should().StartWith("2.10", "TorchSharp loads the system's copy itself");
+        Directory.Exists(cache).Should().BeFalse("nothing is patched");
+    }
+
     [Fact]
     public void Engine_command_reports_this_process_s_loader()
     {
