@@ -36,7 +36,14 @@ internal static partial class StagedFolder
             ?? throw new ArgumentException($"{directory} is a file system root; pass a folder inside one", parameterName);
         if (File.Exists(target))
         {
-            throw new ArgumentException($"{directory} is a file; pass a folder (new or holding a model)", parameterName);
+            // File.Exists is true for a symbolic link that points nowhere (or at a file): "is a file" sent users looking
+            // for a file that is not there.
+            var link = new FileInfo(target).LinkTarget;
+            throw new ArgumentException(
+                link is null
+                    ? $"{directory} is a file; pass a folder (new or holding a model)"
+                    : $"{directory} is a symbolic link to {link}, which is not a folder (it points nowhere or at a file); remove the link, point it at a folder, or pass another folder",
+                parameterName);
         }
 
         Directory.CreateDirectory(parent);

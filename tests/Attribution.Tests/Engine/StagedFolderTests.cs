@@ -24,6 +24,25 @@ public sealed class StagedFolderTests : IDisposable
         throw new InvalidOperationException("failed midway");
     }
 
+    /// <summary>
+    /// A target that is a symbolic link pointing nowhere was refused as "is a file", sending the user to look for a
+    /// file that does not exist; the message now says it is a link and where it points. A plain file keeps its message.
+    /// </summary>
+    [Fact]
+    public void A_dangling_link_at_the_target_is_named_a_link_not_a_file()
+    {
+        var link = Path.Combine(root, "model");
+        File.CreateSymbolicLink(link, Path.Combine(root, "gone"));
+        var act = () => StagedFolder.Write(link, "directory", _ => { });
+        act.Should().Throw<ArgumentException>().Which.Message.Should()
+            .Contain($"{link} is a symbolic link to {Path.Combine(root, "gone")}, which is not a folder").And.NotContain("is a file");
+
+        var file = Path.Combine(root, "plain");
+        File.WriteAllText(file, "x");
+        act = () => StagedFolder.Write(file, "directory", _ => { });
+        act.Should().Throw<ArgumentException>().Which.Message.Should().StartWith($"{file} is a file; pass a folder");
+    }
+
     [Fact]
     public void A_write_that_fails_midway_leaves_the_target_as_it_was_and_no_staging_folder()
     {
