@@ -52,6 +52,14 @@ public sealed record Baseline
             throw new ArgumentException("a baseline needs at least one id", nameof(ids));
         }
 
+        // A negative id is no token of any vocabulary: refused here, not by the model's embedding midway through a call
+        // (whose error named the model's input, not the baseline).
+        var negative = Array.FindIndex(ids, id => id < 0);
+        if (negative >= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ids), ids[negative], $"baseline id {negative} is {ids[negative]}; token ids are 0 or more (give the tokenizer's ids, e.g. its pad id)");
+        }
+
         return new Baseline("custom-ids", null, (long[])ids.Clone(), null);
     }
 

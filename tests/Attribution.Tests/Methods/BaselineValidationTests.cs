@@ -56,4 +56,15 @@ public sealed class BaselineValidationTests
                 .Scores.Should().HaveCount(2).And.OnlyContain(s => double.IsFinite(s));
         }
     }
+
+    /// <summary>A negative baseline id reached the model's embedding midway through a call, whose error named the model's input.</summary>
+    [Fact]
+    public void A_negative_baseline_id_is_refused_when_the_baseline_is_made()
+    {
+        var act = () => Baseline.FromIds([101, -1, 102]);
+        var error = act.Should().Throw<ArgumentOutOfRangeException>().Which;
+        error.ParamName.Should().Be("ids");
+        error.Message.Should().Contain("baseline id 1 is -1");
+        Baseline.FromIds([101, 0, 102]).Ids.Should().Equal(101L, 0L, 102L);
+    }
 }
