@@ -122,6 +122,26 @@ public class ExplanationJsonTests
         }
     }
 
+    /// <summary>
+    /// .NET 10's shortest round-trip format ("R") is one digit short for two doubles, 2⁻²⁵ and 2⁻⁹⁵⁸: it writes 2⁻²⁵
+    /// (a float32 value, so a score a float32 model can produce: the cross-method property test met it as a
+    /// Shapley-sampling score) as 2.980232238769531E-08, which reads back one ulp below. The expected values are the
+    /// powers of two themselves (Math.ScaleB), compared bit for bit, as every number of a document must read back.
+    /// </summary>
+    [Fact]
+    public void Doubles_that_dotnet_formats_one_digit_short_read_back_bit_for_bit()
+    {
+        double[] powers = [Math.ScaleB(1.0, -25), Math.ScaleB(1.0, -958), -Math.ScaleB(1.0, -25), 0.5];
+        var e = SalienceSamples.Make("good film", scores: powers, delta: Math.ScaleB(1.0, -25));
+        e.Tokens.Should().HaveCount(4, "[CLS] good film [SEP]");
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([e]));
+        var back = ExplanationJson.Parse(json).Results[0];
+        back.Scores.Select(BitConverter.DoubleToInt64Bits).Should().Equal(powers.Select(BitConverter.DoubleToInt64Bits));
+        BitConverter.DoubleToInt64Bits(back.ConvergenceDelta!.Value).Should().Be(BitConverter.DoubleToInt64Bits(Math.ScaleB(1.0, -25)));
+        AssertIdentical(back, e);
+        ExplanationJson.Serialize(ExplanationDocument.For([back])).Should().Be(json);
+    }
+
     [Theory]
     [InlineData(MethodKind.IntegratedGradients, "integrated-gradients")]
     [InlineData(MethodKind.Gradient, "gradient")]
