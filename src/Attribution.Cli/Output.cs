@@ -342,7 +342,7 @@ internal static class Output
 
     // Settings are strings in the document format (its schema and reader refuse null there): an undefined ρ is the
     // word "undefined", with a ":note" key saying why, rather than "nan", which reads (and parses) as a number.
-    private static string Number(double value) => double.IsFinite(value) ? value.ToString("R", Invariant) : "undefined";
+    private static string Number(double value) => double.IsFinite(value) ? Attribution.Text.RoundTripNumber.Format(value) : "undefined";
 
     /// <summary>Why a pair's ρ is undefined on some or every text, or null when it is defined on every text.</summary>
     private static string? AgreementNote(PairAgreement pair, Granularity granularity)

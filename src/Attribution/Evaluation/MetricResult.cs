@@ -20,7 +20,7 @@ public sealed record MetricResult(
     IReadOnlyList<MetricStep> Steps,
     string? Note = null)
 {
-    internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    internal static string Format(double value) => Text.RoundTripNumber.Format(value);
 }
 
 /// <summary>One figure behind an averaged metric.</summary>

@@ -254,5 +254,5 @@ public abstract class TextAttributor : IAttributor
     }
 
     /// <summary>Formats a number for <see cref="Settings"/> (round-trip, invariant culture).</summary>
-    protected static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    protected static string Format(double value) => Text.RoundTripNumber.Format(value);
 }

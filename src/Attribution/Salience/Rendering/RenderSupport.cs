@@ -181,7 +181,7 @@ internal static class RenderSupport
     }
 
     /// <summary>The exact (round-trip) text of a number.</summary>
-    public static string Exact(double value) => value.ToString("R", Invariant);
+    public static string Exact(double value) => Text.RoundTripNumber.Format(value);
 
     /// <summary>What <see cref="Decimals"/> returns when fixed decimals cannot show the row: <see cref="Short"/> then writes 1.2E-09.</summary>
     public const int Scientific = -1;
