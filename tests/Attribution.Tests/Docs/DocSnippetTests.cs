@@ -165,6 +165,14 @@ public sealed class DocSnippetTests
 
         ExplanationJson.Parse(json).Method.Should().Be(attributor.Name);
         stream.Length.Should().BePositive();
+
+        // The block's first document ("the document names it once"): its settings are the results' (the method's and
+        // the call's score), so no result repeats them. With attributor.Settings, which lack the call's score, every
+        // result carried its own settings.
+        var reader = new System.Text.Json.Utf8JsonReader(stream.ToArray(), new System.Text.Json.JsonReaderOptions { AllowMultipleValues = true });
+        using var first = System.Text.Json.JsonDocument.ParseValue(ref reader);
+        first.RootElement.GetProperty("settings").EnumerateObject().Select(p => p.Name).Should().Contain("score");
+        first.RootElement.GetProperty("results").EnumerateArray().Select(r => r.TryGetProperty("settings", out var own)).Should().OnlyContain(has => !has);
     }
 
     /// <summary>

@@ -13,8 +13,9 @@ namespace Attribution.Tests.Docs.Snippets.JsonFormat
             string[] texts, IReadOnlyList<IAttributor> attributors, ExplainOptions options)
         {
             // doc-snippet: docs/json-format.md#1
-            // One method: the document names it once.
-            ExplanationJson.Write(stream, model.Name, attributor.Name, attributor.Settings, results, model.Labels);
+            // One method: the document names it once. Pass results[0].Settings, not attributor.Settings: a result's settings add
+            // the call's (score), and results whose settings differ from the document's each repeat their own.
+            ExplanationJson.Write(stream, model.Name, attributor.Name, results[0].Settings, results, model.Labels);
 
             // Several methods (Explainer.ExplainAll returns [method][text]):
             var all = Explainer.ExplainAll(model, texts, attributors, options);
