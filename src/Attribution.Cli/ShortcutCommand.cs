@@ -38,6 +38,11 @@ internal static class ShortcutCommand
     {
         var options = new CliOptions();
         options.DefaultMethods(DefaultMethods);
+
+        // No default model here: the default model learned no shortcut, and --train / --demo train their own.
+        options.Model.Description = "The model to score on --input, which needs it (Hugging Face layout: config.json, model.safetensors, "
+            + "vocab.txt or tokenizer.json; or an ONNX export with model.onnx instead of model.safetensors, which the perturbation "
+            + "methods explain), e.g. one saved by --save. Not with --train or --demo, which train their own.";
         var train = new Option<string?>("--train") { Description = "Parts (a)-(c): a training TSV (header line, sentence<TAB>label rows) to plant the shortcut words in.", HelpName = "TSV" };
         var demo = new Option<bool>("--demo") { Description = "Parts (a)-(c) on the generated sentiment corpus (no file needed; --words defaults to " + DemoWords + ")." };
         var words = new Option<string?>("--words")
