@@ -69,6 +69,29 @@ public sealed class DocSnippetTests
         Normalize(["    x", "", "      y  "]).Should().Equal("x", "", "  y");
     }
 
+    /// <summary>
+    /// The README and getting-started blocks printed scores with <c>+0.000;-0.000</c>, which .NET turns into
+    /// <c>-+0.000</c> for a negative score that rounds to zero (LRP on a user model printed <c>tedious(-+0.000)</c>); a
+    /// section format in a block must print such a score (and -0.0) without a doubled sign.
+    /// </summary>
+    [Fact]
+    public void Score_formats_in_the_blocks_print_tiny_negative_scores_with_one_sign()
+    {
+        var formatItem = new Regex(@"\{[^{}:]+:(?<format>[^{}]*;[^{}]*)\}");
+        var formats = MarkdownBlocks()
+            .SelectMany(b => b.Lines.SelectMany(l => formatItem.Matches(l)).Select(m => (b.Key, Format: m.Groups["format"].Value)))
+            .ToList();
+        formats.Should().NotBeEmpty("the README and getting-started blocks format their scores");
+        foreach (var (key, format) in formats)
+        {
+            foreach (var tiny in new[] { -1e-9, -0.0 })
+            {
+                tiny.ToString(format, System.Globalization.CultureInfo.InvariantCulture).Should()
+                    .NotContain("-+", $"{key} formats scores with '{format}'").And.NotStartWith("-0", $"{key} formats scores with '{format}'");
+            }
+        }
+    }
+
     [Fact]
     public void The_readme_block_explains_with_adaptive_integrated_gradients()
     {

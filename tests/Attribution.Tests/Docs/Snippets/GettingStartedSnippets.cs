@@ -32,7 +32,7 @@ namespace Attribution.Tests.Docs.Snippets.GettingStarted
 
             Console.WriteLine($"{e.TargetLabel} ({e.Probabilities[e.Target]:P1}), delta {e.ConvergenceDelta:E2}");
             foreach (var w in e.Words)
-                Console.WriteLine($"{w.Text,-10} {w.Score:+0.000;-0.000}");
+                Console.WriteLine($"{w.Text,-10} {w.Score:+0.000;-0.000;0.000}");
             // end doc-snippet
             return e;
         }

@@ -27,7 +27,7 @@ namespace Attribution.Tests.Docs.Snippets.Readme
             var ig = new IntegratedGradients();             // adaptive: refines each text until |delta| and the scores settle within 1%
             var explanation = ig.Explain(model, "a sometimes tedious film");
             foreach (var word in explanation.Words)
-                Console.WriteLine($"{word.Text,-12} {word.Score:+0.000;-0.000}");
+                Console.WriteLine($"{word.Text,-12} {word.Score:+0.000;-0.000;0.000}");
             Console.WriteLine($"delta = {explanation.ConvergenceDelta}, steps used = {explanation.Setting("steps-used")}");
             // new IntegratedGradients { Steps = 50 } reproduces Captum's LayerIntegratedGradients defaults exactly.
             // end doc-snippet
