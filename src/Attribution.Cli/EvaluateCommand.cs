@@ -11,7 +11,7 @@ namespace Attribution.Cli;
 
 /// <summary>
 /// <c>attribution evaluate</c>: explains texts with one method and scores the explanations with faithfulness and
-/// plausibility metrics (comprehensiveness, sufficiency, leave-one-out correlation, plausibility).
+/// plausibility metrics (comprehensiveness, sufficiency, leave-one-out correlation, plausibility, infidelity, max-sensitivity).
 /// </summary>
 internal static class EvaluateCommand
 {
@@ -75,7 +75,7 @@ internal static class EvaluateCommand
             }
         });
 
-        var command = new Command("evaluate", "Explain texts with one method and score the explanations: comprehensiveness, sufficiency, leave-one-out correlation, plausibility.")
+        var command = new Command("evaluate", "Explain texts with one method and score the explanations: comprehensiveness, sufficiency, leave-one-out correlation, plausibility, infidelity, max-sensitivity.")
         {
             options.Model, options.Text, options.Input, options.Method, metric, removal, highlight, topK, format, options.Output, options.Truncate,
             options.BatchSize, options.Verbose, metricSamples, metricSeed, stdev, radius, normalize, smooth,

@@ -144,6 +144,24 @@ public sealed class CliUsageTests
     }
 
     /// <summary>
+    /// The command list described evaluate as scoring comprehensiveness, sufficiency, leave-one-out correlation and
+    /// plausibility, leaving out infidelity and max-sensitivity, which its --metric takes (README, evaluation.md).
+    /// </summary>
+    [Fact]
+    public void The_command_list_names_every_metric_evaluate_takes()
+    {
+        var help = CliHarness.Run("--help");
+        help.Code.Should().Be(0);
+        var evaluate = System.Text.RegularExpressions.Regex.Replace(help.Out, @"\s+", " ");
+        evaluate = evaluate[evaluate.IndexOf(" evaluate ", StringComparison.Ordinal)..];
+        evaluate = evaluate[..evaluate.IndexOf(" scorecard ", StringComparison.Ordinal)];
+        foreach (var metric in new[] { "comprehensiveness", "sufficiency", "leave-one-out correlation", "plausibility", "infidelity", "max-sensitivity" })
+        {
+            evaluate.Should().Contain(metric);
+        }
+    }
+
+    /// <summary>
     /// Each command's help names its own default methods (the option is shared, and showed compare's list everywhere);
     /// help wraps long lines, so the check joins them.
     /// </summary>
