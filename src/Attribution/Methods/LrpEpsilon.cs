@@ -116,6 +116,7 @@ public sealed class LrpEpsilon : TextAttributor
         var deltas = new double[context.Size];
         var allShares = new IReadOnlyDictionary<string, double>[context.Size];
         var notes = new IReadOnlyList<string>[context.Size];
+        var hasAttention = context.Model.Module.SelfAndDescendants().Any(m => m.Module is AttentionSoftmax);
         for (var row = 0; row < context.Size; row++)
         {
             var shares = new Dictionary<string, double>(StringComparer.Ordinal) { [context.Model.WordEmbeddingPath] = word[row] };
@@ -126,21 +127,27 @@ public sealed class LrpEpsilon : TextAttributor
 
             deltas[row] = shares.Values.Sum() - logits[row];
             allShares[row] = shares;
-            notes[row] = [Describe(shares, logits[row], deltas[row])];
+            notes[row] = [Describe(shares, logits[row], deltas[row], hasAttention)];
         }
 
         return new MethodOutput(result.Word, PerDimension: true, deltas) { RelevanceShares = allShares, Notes = notes };
     }
 
-    private string Describe(IReadOnlyDictionary<string, double> shares, double logit, double delta)
+    /// <summary>
+    /// The note on a result: where the relevance went and what the gap is. The attention softmax is named among what
+    /// absorbs relevance only when the model has one (AttnLRP leaves it unrewritten), and "the first" only when
+    /// relevance reached several embeddings.
+    /// </summary>
+    private string Describe(IReadOnlyDictionary<string, double> shares, double logit, double delta, bool hasAttention)
     {
         static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
         var parts = string.Join(", ", shares.Select(kv => $"{kv.Key} {F(kv.Value)}"));
-        var absorbed = Attention == AttentionRule.AttnLrp
+        var absorbed = Attention == AttentionRule.AttnLrp && hasAttention
             ? "biases, the ε stabilizers and the attention softmax (AttnLRP leaves it unrewritten)"
             : "biases and the ε stabilizers";
+        var which = shares.Count > 1 ? "the first is the sum of the token scores" : "the sum of the token scores";
         return $"LRP-ε (ε = {F(Epsilon)}, {(Attention == AttentionRule.AttnLrp ? "AttnLRP" : "CP-LRP")}) from the target logit {F(logit)}: " +
-               $"relevance reached {parts} (the first is the sum of the token scores, special tokens included); " +
+               $"relevance reached {parts} ({which}, special tokens included); " +
                $"the conservation gap (convergence delta = total − logit) is {F(delta)}, the relevance absorbed by {absorbed}";
     }
 

@@ -53,6 +53,24 @@ public sealed class LrpSmallClassifierTests(ITestOutputHelper output)
         worst.Should().BeLessThanOrEqualTo(1e-9);
     }
 
+    /// <summary>
+    /// The note said relevance was absorbed by "the attention softmax (AttnLRP leaves it unrewritten)" and called the
+    /// one embedding share "the first" on the CNN, which has neither attention nor other embeddings (the demo printed
+    /// it). It now names the softmax only for a model with one (BERT) and says "the first" only among several shares.
+    /// </summary>
+    [SkippableFact]
+    public void The_note_names_attention_and_the_first_share_only_where_the_model_has_them()
+    {
+        using var cnn = Small(SmallClassifierConfig.CnnType, 5);
+        var note = new LrpEpsilon().Explain(cnn, Sentences[0]).Notes.Single(n => n.StartsWith("LRP-ε", StringComparison.Ordinal));
+        note.Should().Contain("(the sum of the token scores, special tokens included)").And.NotContain("the first")
+            .And.Contain("the relevance absorbed by biases and the ε stabilizers").And.NotContain("attention softmax");
+
+        using var bert = ClassifierLoader.Load(SharedData.Require("models/sst2-bert-tiny"));
+        var bertNote = new LrpEpsilon().Explain(bert, Sentences[0]).Notes.Single(n => n.StartsWith("LRP-ε", StringComparison.Ordinal));
+        bertNote.Should().Contain("the first is the sum of the token scores").And.Contain("the attention softmax (AttnLRP leaves it unrewritten)");
+    }
+
     /// <summary>The LSTM classifier is refused, the error naming its LSTM module.</summary>
     [SkippableFact]
     public void The_lstm_classifier_is_refused_naming_its_lstm()
