@@ -13,7 +13,8 @@ namespace Attribution.Evaluation;
 /// Max-sensitivity (Yeh et al. 2019; Captum's <c>sensitivity_max</c> with its default perturbation): the explanation is
 /// recomputed by the same attributor with the word-embedding output x moved to x + δₛ, δ uniform in the L∞ ball of
 /// radius r, and the value is maxₛ ‖Φ(x) − Φ(x + δₛ)‖_F / ‖Φ(x)‖_F over the per-dimension attributions (divided by 1
-/// instead where Φ(x) is all zeros, as Captum does, with a note). Lower is better.
+/// instead where Φ(x) is all zeros, as Captum does, with a note). Lower is better. Φ is signed: for the gradient
+/// that is Yeh et al.'s definition, while Captum's <c>Saliency</c> takes absolute values by default.
 /// The attributor must be one whose input activation can be perturbed: Gradient, Gradient × Input, Integrated
 /// Gradients (the methods <see cref="NoiseTunnel"/> wraps), at the word embeddings.
 /// </summary>
