@@ -348,7 +348,7 @@ internal static class EvaluateCommand
         }).ToList();
     }
 
-    private static string Table(IAttributor method, List<(Explanation Explanation, List<MetricResult> Metrics)> results)
+    internal static string Table(IAttributor method, List<(Explanation Explanation, List<MetricResult> Metrics)> results)
     {
         var names = results[0].Metrics.Select(m => m.Metric).ToList();
         var builder = new StringBuilder();
@@ -361,13 +361,17 @@ internal static class EvaluateCommand
 
         builder.AppendLine(string.Join("  ", names.Select(n => Mean(results, n).ToString("F4", CultureInfo.InvariantCulture).PadLeft(17))) + "  (mean)");
 
-        // The table has no room for why a value is NaN, nor for a mean that skipped those: say both below it.
-        for (var i = 0; i < results.Count; i++)
+        // The table has no room for why a value is NaN, nor for a mean that skipped those: say both below it. A note that
+        // several texts share is said once with their numbers (on short texts every row had the same removal note).
+        var notes = results
+            .SelectMany((r, i) => r.Metrics.Where(m => m.Note is not null).Select(m => (Text: i + 1, m.Metric, Note: m.Note!)))
+            .GroupBy(n => (n.Metric, n.Note))
+            .OrderBy(g => g.Min(n => n.Text));
+        foreach (var group in notes)
         {
-            foreach (var metric in results[i].Metrics.Where(m => m.Note is not null))
-            {
-                builder.AppendLine(CultureInfo.InvariantCulture, $"note: text {i + 1}, {metric.Metric}: {metric.Note}");
-            }
+            var texts = group.Select(n => n.Text).Distinct().ToList();
+            var which = texts.Count == 1 ? $"text {texts[0]}" : $"texts {string.Join(", ", texts)}";
+            builder.AppendLine(CultureInfo.InvariantCulture, $"note: {which}, {group.Key.Metric}: {group.Key.Note}");
         }
 
         foreach (var name in names)

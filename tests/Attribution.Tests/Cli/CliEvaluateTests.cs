@@ -56,6 +56,32 @@ public sealed class CliEvaluateTests
             .And.NotContain("note: text 2");
     }
 
+    /// <summary>
+    /// On short texts every row carried the same removal note, one line per text and metric, burying the table; a note
+    /// that several texts share is now one line naming them, in the order the texts first have it, and a note of one
+    /// text keeps its form.
+    /// </summary>
+    [Fact]
+    public void A_note_several_texts_share_is_said_once_with_their_numbers()
+    {
+        static Attribution.Evaluation.MetricResult Metric(string name, string? note) => new(name, 0.5, "d", [], [], note);
+        var e = Attribution.Tests.Salience.SalienceSamples.Make("good film");
+        var results = new List<(Attribution.Methods.Explanation, List<Attribution.Evaluation.MetricResult>)>
+        {
+            (e, [Metric("comprehensiveness", "3 fraction(s) gave no whole token"), Metric("sufficiency", null)]),
+            (e, [Metric("comprehensiveness", "2 fraction(s) gave no whole token"), Metric("sufficiency", "only once")]),
+            (e, [Metric("comprehensiveness", "3 fraction(s) gave no whole token"), Metric("sufficiency", null)]),
+        };
+
+        var table = Attribution.Cli.EvaluateCommand.Table(new Attribution.Methods.Gradient(), results);
+
+        var notes = table.Split('\n').Where(l => l.StartsWith("note: ", StringComparison.Ordinal)).ToArray();
+        notes.Should().Equal(
+            "note: texts 1, 3, comprehensiveness: 3 fraction(s) gave no whole token",
+            "note: text 2, comprehensiveness: 2 fraction(s) gave no whole token",
+            "note: text 2, sufficiency: only once");
+    }
+
     [SkippableFact]
     public void Embedding_metrics_equal_the_librarys()
     {
