@@ -188,14 +188,15 @@ public sealed partial class ElfVersionPatchTests
     }
 
     [Theory]
-    [InlineData(2, "section 2 links to section 99, but the file has 7 sections")]
-    [InlineData(4, "section 4 links to section 99, but the file has 7 sections")]
-    public void Synthetic_library_whose_section_links_past_the_table_is_refused_by_name(int section, string message)
+    [InlineData(2, 99, "section 2 links to section 99, but the file has 7 sections")]
+    [InlineData(4, 99, "section 4 links to section 99, but the file has 7 sections")]
+    [InlineData(2, 7, "section 2 links to section 7, but the file has 7 sections")] // one past the last (sections 0–6)
+    public void Synthetic_library_whose_section_links_past_the_table_is_refused_by_name(int section, uint link, string message)
     {
         // sh_link (at +40 in the section header) of .dynsym (2) or .gnu.version_r (4) names its string table; a
         // hostile 99 was an untyped ArgumentOutOfRangeException ("Index was out of range"), with nothing of the file.
         var elf = SyntheticElf.Build(new SyntheticElfOptions()).Bytes;
-        BinaryPrimitives.WriteUInt32LittleEndian(elf.AsSpan(64 + (64 * section) + 40), 99);
+        BinaryPrimitives.WriteUInt32LittleEndian(elf.AsSpan(64 + (64 * section) + 40), link);
         Refusal(elf).Should().Be(message);
     }
 
