@@ -141,7 +141,7 @@ public static class TorchSharpLoader
         };
         if (mode == "off")
         {
-            return StockLoads(nativeDirectories, out _) ? TorchLoadMode.Disabled : throw new TorchLoadException(
+            return TryFindLibrary(nativeDirectories, out var found) && Loads(found, out _) ? TorchLoadMode.Disabled : throw new TorchLoadException(
                 $"TorchSharp's native library ({LibraryFile}) does not load on this system and the compatibility loader is " +
                 $"turned off ({ModeVariable}={setting}). Unset {ModeVariable} to let it patch a private copy, or install a " +
                 $"libstdc++ that provides {MissingVersion} (GCC 13 or later).");
@@ -157,17 +157,16 @@ public static class TorchSharpLoader
             return TorchLoadMode.NotApplicable;
         }
 
-        if (mode == "auto" && !TryFindLibrary(nativeDirectories, out _) && SystemLoads())
+        if (!TryFindLibrary(nativeDirectories, out var original))
         {
-            // Not among the app's folders, but on the system's library path (LD_LIBRARY_PATH, ld.so.cache), where
-            // TorchSharp's own load finds it too, and it loads as it is: nothing to patch, so the loader stays out of the way.
-            return TorchLoadMode.Stock;
+            // Not among the app's folders, but perhaps on the system's library path (LD_LIBRARY_PATH, ld.so.cache), where
+            // TorchSharp's own load finds it too: if it loads as it is there, nothing to patch, so the loader stays out of the way.
+            return mode == "auto" && Loads(LibraryFile, out _) ? TorchLoadMode.Stock : throw NotFound(nativeDirectories);
         }
 
-        var original = FindLibrary(nativeDirectories);
         if (mode == "auto")
         {
-            if (StockLoads([Path.GetDirectoryName(original)!], out var reason))
+            if (Loads(original, out var reason))
             {
                 return TorchLoadMode.Stock;
             }
@@ -212,23 +211,16 @@ public static class TorchSharpLoader
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
         name is "LibTorchSharp" or LibraryFile ? patchedHandle : IntPtr.Zero;
 
-    private static bool StockLoads(IReadOnlyList<string> nativeDirectories, out string reason)
+    /// <summary>
+    /// Whether the dynamic loader loads <paramref name="library"/> as it is (a path, or a bare name it looks up on the
+    /// system's search path); if not, why.
+    /// </summary>
+    private static bool Loads(string library, out string reason)
     {
         reason = string.Empty;
-        string original;
         try
         {
-            original = FindLibrary(nativeDirectories);
-        }
-        catch (TorchLoadException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-
-        try
-        {
-            NativeLibrary.Free(NativeLibrary.Load(original));
+            NativeLibrary.Free(NativeLibrary.Load(library));
             return true;
         }
         catch (DllNotFoundException e)
@@ -394,10 +386,9 @@ public static class TorchSharpLoader
         }
     }
 
-    private static string FindLibrary(IReadOnlyList<string> directories) =>
-        TryFindLibrary(directories, out var path) ? path : throw new TorchLoadException(
-            $"{LibraryFile} was not found in {string.Join(", ", directories)}; the application must reference TorchSharp " +
-            "together with a backend package (TorchSharp-cpu, or libtorch-cpu-linux-x64)");
+    private static TorchLoadException NotFound(IReadOnlyList<string> directories) => new(
+        $"{LibraryFile} was not found in {string.Join(", ", directories)}; the application must reference TorchSharp " +
+        "together with a backend package (TorchSharp-cpu, or libtorch-cpu-linux-x64)");
 
     private static bool TryFindLibrary(IReadOnlyList<string> directories, out string path)
     {
@@ -412,18 +403,6 @@ public static class TorchSharpLoader
 
         path = string.Empty;
         return false;
-    }
-
-    /// <summary>Whether the dynamic loader finds and loads the library by its bare name (the system's search path).</summary>
-    private static bool SystemLoads()
-    {
-        if (!NativeLibrary.TryLoad(LibraryFile, out var handle))
-        {
-            return false;
-        }
-
-        NativeLibrary.Free(handle);
-        return true;
     }
 
     /// <summary>The folders the runtime probes for native libraries (from the app's deps.json), then the usual places.</summary>
