@@ -179,18 +179,25 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
             throw new ArgumentNullException(argumentName, "give a baseline (e.g. Baseline.Pad, the default, or Baseline.Zero)");
         }
 
-        var missing = baseline.Token switch
+        if (baseline.Token is { } token)
         {
-            BaselineToken.Unk when model.Tokenizer.UnkId is null => "an unknown token for an unk baseline",
-            BaselineToken.Mask when model.Tokenizer.MaskId is null => "a mask token for a mask baseline",
-            _ => null,
-        };
-        if (missing is not null)
-        {
-            throw new ArgumentException(
-                $"{model.Name}'s vocabulary has no {missing}: use the pad or zero baseline (Baseline.Pad, Baseline.Zero) or give ids (Baseline.FromIds)",
-                argumentName);
+            ReplacementId(model, token, argumentName);
         }
+    }
+
+    /// <summary>The id a token baseline puts in place of every token the tokenizer did not add; refused where the vocabulary has no such token.</summary>
+    private static long ReplacementId(ITextClassifier model, BaselineToken token, string argumentName)
+    {
+        ArgumentException Missing(string what) => new(
+            $"{model.Name}'s vocabulary has no {what}: use the pad or zero baseline (Baseline.Pad, Baseline.Zero) or give ids (Baseline.FromIds)",
+            argumentName);
+        return token switch
+        {
+            BaselineToken.Pad => model.Tokenizer.PadId,
+            BaselineToken.Unk => model.Tokenizer.UnkId ?? throw Missing("an unknown token for an unk baseline"),
+            BaselineToken.Mask => model.Tokenizer.MaskId ?? throw Missing("a mask token for a mask baseline"),
+            _ => throw new ArgumentOutOfRangeException(argumentName, token, "not a baseline token"),
+        };
     }
 
     /// <summary>Baseline token ids: every token the tokenizer did not add becomes the baseline token; custom ids are checked and padded.</summary>
@@ -220,13 +227,9 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
                 continue;
             }
 
-            var replacement = baseline.Token switch
-            {
-                BaselineToken.Pad => tokenizer.PadId,
-                BaselineToken.Unk => tokenizer.UnkId ?? throw new ArgumentException($"{context.Model.Name}'s vocabulary has no unknown token for an unk baseline", nameof(baseline)),
-                BaselineToken.Mask => tokenizer.MaskId ?? throw new ArgumentException($"{context.Model.Name}'s vocabulary has no mask token for a mask baseline", nameof(baseline)),
-                _ => throw new ArgumentOutOfRangeException(nameof(baseline)),
-            };
+            var replacement = baseline.Token is { } token
+                ? ReplacementId(context.Model, token, nameof(baseline))
+                : throw new ArgumentOutOfRangeException(nameof(baseline), baseline.Name, "neither ids nor a baseline token");
             for (var t = 0; t < length; t++)
             {
                 ids[(b * length) + t] = encoding.SpecialTokensMask[t] ? encoding.Ids[t] : replacement;
