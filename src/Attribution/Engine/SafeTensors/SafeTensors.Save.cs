@@ -24,7 +24,8 @@ public static partial class SafeTensors
     /// multiple of 8 bytes so every tensor's data is aligned; the data contiguous in header order.
     /// Tensors may live on any device and be non-contiguous: their row-major CPU bytes are written.
     /// Everything is validated before the file is created, and what a reader would refuse is refused
-    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1). The file is
+    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1), and so are
+    /// sparse tensors of every layout and any other tensor without row-major data (save its <c>to_dense()</c>). The file is
     /// written under a hidden temporary name beside <paramref name="path"/> and renamed over it once
     /// complete, so the path holds the old file or the new one, never a part: a write that fails leaves
     /// the old file as it was (and deletes the temporary one), and a reader that has the old file open
@@ -125,6 +126,16 @@ public static partial class SafeTensors
             if (!TryParseDType(DTypeName(dtype), out _))
             {
                 throw new ArgumentException($"tensor '{name}' has dtype {dtype}, which safetensors cannot store", nameof(tensors));
+            }
+
+            // is_sparse is true for the COO layout only: a CSR, CSC, BSR or BSC tensor (or a nested one) passed it and failed
+            // midway through the write, in libtorch's words ("Sparse CSR tensors do not have is_contiguous"), naming no tensor.
+            // After the dtype check, which any layout passes or fails plainly (the probe reads bytes, a quantized dtype has none).
+            if (NonStridedLayout(tensor) is { } layout)
+            {
+                throw new ArgumentException(
+                    $"tensor '{SafeTensorsException.Shorten(name)}' has a non-strided layout ({layout}), which holds no row-major data; " +
+                    $"safetensors stores dense tensors: save {SafeTensorsException.Shorten(name)}.to_dense()", nameof(tensors));
             }
 
             if (dtype == ScalarType.Bool)
@@ -244,6 +255,38 @@ public static partial class SafeTensors
         }
 
         stream.Flush();
+    }
+
+    /// <summary>
+    /// Null for a strided tensor (dense, with strides into a storage: the only layout whose bytes can be written); for any
+    /// other layout, libtorch's own words for what it lacks, which name it ("Sparse CSR tensors do not have strides";
+    /// "Could not run 'aten::as_strided' with arguments from the 'MkldnnCPU' backend"). TorchSharp has no layout property: a
+    /// tensor of another layout is recognized by refusing strides or a data pointer, before any file is created.
+    /// </summary>
+    internal static string? NonStridedLayout(Tensor tensor)
+    {
+        try
+        {
+            _ = tensor.stride();
+            if (tensor.numel() > 0 && tensor.device_type == DeviceType.CPU)
+            {
+                // An MKL-DNN tensor (CPU only) reports strides but has no storage: a one-element view (no copy, whatever the
+                // tensor's size and strides) is refused for it, and its bytes ask for the data pointer of any other.
+                using var first = tensor.as_strided([1], [1], tensor.storage_offset());
+                _ = first.bytes.Length;
+            }
+
+            return null;
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            // Its first sentence: the rest is a C++ stack trace, or (for MKL-DNN) a list of the backends that have the operator.
+            var message = e.Message;
+            var end = message.IndexOfAny(['\n', '\r']);
+            message = end < 0 ? message : message[..end];
+            end = message.IndexOf(". ", StringComparison.Ordinal);
+            return end < 0 ? message.TrimEnd('.') : message[..end];
+        }
     }
 
     /// <summary>The reference implementation's dtype order (its enum order, increasing alignment).</summary>
