@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Text;
 using Attribution.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,10 +7,14 @@ using static TorchSharp.torch;
 namespace Attribution.Tests.Engine;
 
 /// <summary>
-/// What <see cref="SafeTensors"/> does with tensors it cannot store or read (layouts without row-major data).
+/// What <see cref="SafeTensors"/> does with tensors it cannot store or read (layouts without row-major data, tensors over
+/// 2 GiB).
 /// </summary>
 public sealed class SafeTensorsLimitsTests : IDisposable
 {
+    // Array.MaxLength, written out: the limit is a .NET array's, just under 2 GiB.
+    private const long Limit = 2_147_483_591;
+
     private readonly string directory = Directory.CreateTempSubdirectory("safetensors-limits-").FullName;
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
@@ -55,5 +61,64 @@ public sealed class SafeTensorsLimitsTests : IDisposable
 
             Directory.GetFileSystemEntries(directory).Should().BeEmpty("{0} is refused before any file is created", function);
         }
+    }
+
+    [Fact]
+    public void Save_refuses_a_tensor_over_2_GiB_by_name_and_size_before_creating_a_file()
+    {
+        // expand: 600,000,000 F32 elements (2,400,000,000 bytes) over one real element, so nothing large is allocated.
+        // Before, the writer copied it to a contiguous 2.4 GB tensor midway through the file and then failed with
+        // TorchSharp's "Span only supports up to int.MaxValue elements", naming no tensor.
+        using var scope = torch.NewDisposeScope();
+        var path = Path.Combine(directory, "big.safetensors");
+        var tensors = new Dictionary<string, Tensor> { ["small"] = torch.ones(2), ["embeddings"] = torch.zeros(1).expand(600_000_000) };
+        foreach (var save in new Action[] { () => SafeTensors.Save(path, tensors), () => SafeTensors.Save(new MemoryStream(), tensors) })
+        {
+            var e = save.Should().Throw<ArgumentException>().Which;
+            e.ParamName.Should().Be("tensors");
+            e.Message.Should().StartWith($"tensor 'embeddings' (F32 [600000000]) is 2400000000 bytes, over the {Limit}-byte limit")
+                .And.Contain("split it into several tensors");
+        }
+
+        Directory.GetFileSystemEntries(directory).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(Limit, ScalarType.Byte, null)]
+    [InlineData(Limit + 1, ScalarType.Byte, "2147483592")]
+    [InlineData(Limit / 4, ScalarType.Float32, null)] // 536,870,897 × 4 = 2,147,483,588
+    [InlineData((Limit / 4) + 1, ScalarType.Float32, "2147483592")]
+    [InlineData(long.MaxValue, ScalarType.Float64, "73786976294838206456")] // (2^63 − 1) × 8 does not fit a long
+    [InlineData(0, ScalarType.Int64, null)]
+    public void The_size_limit_is_a_dotnet_arrays_and_never_overflows(long elements, ScalarType dtype, string? expected)
+    {
+        var size = SafeTensors.TooLarge(elements, dtype);
+        (size?.ToString()).Should().Be(expected);
+    }
+
+    [Fact]
+    public void Load_refuses_a_tensor_over_2_GiB_by_name_and_size_reading_only_the_header()
+    {
+        // A sparse file: a header declaring F32 [600000000] at [0, 2400000000), then a hole that uses no disk.
+        var json = "{\"big\":{\"dtype\":\"F32\",\"shape\":[600000000],\"data_offsets\":[0,2400000000]}}";
+        var header = Encoding.UTF8.GetBytes(json);
+        var path = Path.Combine(directory, "big.safetensors");
+        using (var file = new FileStream(path, FileMode.CreateNew))
+        {
+            Span<byte> prefix = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+            file.Write(prefix);
+            file.Write(header);
+            file.SetLength(8 + header.Length + 2_400_000_000L);
+        }
+
+        SafeTensors.ReadHeader(path).Tensors.Should().ContainSingle().Which.ByteCount.Should().Be(2_400_000_000);
+        using var scope = torch.NewDisposeScope();
+        var load = () => SafeTensors.Load(path);
+        var e = load.Should().Throw<SafeTensorsException>().Which;
+        e.TensorName.Should().Be("big");
+        e.Path.Should().Be(path);
+        e.Problem.Should().Be($"holds 2400000000 bytes; this reader loads tensors of at most {Limit} bytes");
+        scope.DisposablesCount.Should().Be(0);
     }
 }

@@ -24,7 +24,7 @@ public static partial class SafeTensors
     /// multiple of 8 bytes so every tensor's data is aligned; the data contiguous in header order.
     /// Tensors may live on any device and be non-contiguous: their row-major CPU bytes are written.
     /// Everything is validated before the file is created, and what a reader would refuse is refused
-    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1), and so are
+    /// here (a header over <see cref="MaxHeaderLength"/>, a BOOL byte other than 0 or 1, a tensor over 2 GiB), and so are
     /// sparse tensors of every layout and any other tensor without row-major data (save its <c>to_dense()</c>). The file is
     /// written under a hidden temporary name beside <paramref name="path"/> and renamed over it once
     /// complete, so the path holds the old file or the new one, never a part: a write that fails leaves
@@ -136,6 +136,16 @@ public static partial class SafeTensors
                 throw new ArgumentException(
                     $"tensor '{SafeTensorsException.Shorten(name)}' has a non-strided layout ({layout}), which holds no row-major data; " +
                     $"safetensors stores dense tensors: save {SafeTensorsException.Shorten(name)}.to_dense()", nameof(tensors));
+            }
+
+            // TorchSharp hands a tensor's bytes over as one span (at most int.MaxValue bytes): a larger tensor failed midway
+            // with its "Span only supports up to int.MaxValue elements", naming no tensor.
+            if (TooLarge(tensor.numel(), dtype) is { } size)
+            {
+                throw new ArgumentException(
+                    $"tensor '{SafeTensorsException.Shorten(name)}' ({DTypeName(dtype)} [{string.Join(", ", tensor.shape)}]) is {size} bytes, over the " +
+                    $"{MaxTensorBytes}-byte limit of this writer (and of {nameof(Load)}): split it into several tensors (along its first " +
+                    "dimension, say) and save those", nameof(tensors));
             }
 
             if (dtype == ScalarType.Bool)
@@ -255,6 +265,19 @@ public static partial class SafeTensors
         }
 
         stream.Flush();
+    }
+
+    /// <summary>
+    /// The largest tensor, in bytes, that <see cref="Save(string, IReadOnlyDictionary{string, Tensor}, IReadOnlyDictionary{string, string})"/>
+    /// writes and <see cref="Load(string)"/> reads: a .NET array's limit (just under 2 GiB), below TorchSharp's span limit.
+    /// </summary>
+    internal static long MaxTensorBytes => Array.MaxLength;
+
+    /// <summary>The byte size of <paramref name="elements"/> elements of <paramref name="dtype"/> when it is over <see cref="MaxTensorBytes"/>, else null.</summary>
+    internal static Int128? TooLarge(long elements, ScalarType dtype)
+    {
+        var bytes = (Int128)elements * dtype.ElementSize();
+        return bytes > MaxTensorBytes ? bytes : null;
     }
 
     /// <summary>

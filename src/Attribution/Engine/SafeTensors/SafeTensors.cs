@@ -155,9 +155,9 @@ public static partial class SafeTensors
 
     private static void CheckLoadable(SafeTensorInfo info, string? path)
     {
-        if (info.ByteCount > Array.MaxLength)
+        if (info.ByteCount > MaxTensorBytes)
         {
-            throw new SafeTensorsException($"holds {info.ByteCount} bytes; this reader loads tensors of at most {Array.MaxLength} bytes", path, info.Name);
+            throw new SafeTensorsException($"holds {info.ByteCount} bytes; this reader loads tensors of at most {MaxTensorBytes} bytes", path, info.Name);
         }
     }
 
