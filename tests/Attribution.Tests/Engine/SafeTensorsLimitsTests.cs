@@ -8,7 +8,7 @@ namespace Attribution.Tests.Engine;
 
 /// <summary>
 /// What <see cref="SafeTensors"/> does with tensors it cannot store or read (layouts without row-major data, tensors over
-/// 2 GiB).
+/// 2 GiB) and with a write that fails midway.
 /// </summary>
 public sealed class SafeTensorsLimitsTests : IDisposable
 {
@@ -61,6 +61,29 @@ public sealed class SafeTensorsLimitsTests : IDisposable
 
             Directory.GetFileSystemEntries(directory).Should().BeEmpty("{0} is refused before any file is created", function);
         }
+    }
+
+    [Fact]
+    public void A_write_that_fails_midway_leaves_the_old_file_as_it_was_and_no_temporary_file()
+    {
+        // Nothing made this path run before: every tensor that passes the checks is written. A stream that fails after
+        // 100 bytes (past the header, inside the data) stands for a full disk.
+        using var scope = torch.NewDisposeScope();
+        var path = Path.Combine(directory, "model.safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.zeros(3) });
+        var old = File.ReadAllBytes(path);
+        var tensors = new Dictionary<string, Tensor> { ["w"] = torch.ones(64), ["b"] = torch.ones(8) };
+        var written = 0L;
+        var save = () => SafeTensors.Save(path, tensors, null, stream => new FailingStream(stream, 100, n => written = n));
+
+        save.Should().Throw<IOException>().WithMessage("No space left on device (after 100 bytes)");
+        written.Should().Be(100, "the write got into the data before it failed");
+        File.ReadAllBytes(path).Should().Equal(old);
+        Directory.GetFiles(directory).Select(Path.GetFileName).Should().Equal(["model.safetensors"], "the .safetensors-*.tmp file is deleted");
+
+        // And the seam changes nothing when it fails nothing: the same bytes as the stream overload writes.
+        SafeTensors.Save(path, tensors, null, stream => new FailingStream(stream, long.MaxValue, _ => { }));
+        File.ReadAllBytes(path).Should().Equal(SafeTensorsFiles.SaveToBytes(tensors));
     }
 
     [Fact]
@@ -120,5 +143,43 @@ public sealed class SafeTensorsLimitsTests : IDisposable
         e.Path.Should().Be(path);
         e.Problem.Should().Be($"holds 2400000000 bytes; this reader loads tensors of at most {Limit} bytes");
         scope.DisposablesCount.Should().Be(0);
+    }
+
+    /// <summary>Passes writes through until <c>limit</c> bytes, then fails as a full disk does.</summary>
+    private sealed class FailingStream(Stream inner, long limit, Action<long> reportWritten) : Stream
+    {
+        private long written;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => written; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            var room = (int)Math.Min(buffer.Length, limit - written);
+            inner.Write(buffer[..room]);
+            written += room;
+            reportWritten(written);
+            if (room < buffer.Length)
+            {
+                throw new IOException($"No space left on device (after {written} bytes)");
+            }
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

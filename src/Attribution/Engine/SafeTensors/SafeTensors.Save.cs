@@ -35,7 +35,15 @@ public static partial class SafeTensors
     /// <param name="path">The file to write.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
     /// <param name="metadata">Free-form string metadata stored under <c>__metadata__</c>, or null for none.</param>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Save(path, tensors, metadata, wrap: null);
+
+    /// <summary>
+    /// <see cref="Save(string, IReadOnlyDictionary{string, Tensor}, IReadOnlyDictionary{string, string})"/>, writing
+    /// through <paramref name="wrap"/>'s stream around the temporary file's, when given: the tests' way to make a write
+    /// fail midway (as a full disk would), since nothing else can once every tensor has passed the checks.
+    /// </summary>
+    internal static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, Func<Stream, Stream>? wrap)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var (header, entries) = Prepare(tensors, metadata);
@@ -52,7 +60,7 @@ public static partial class SafeTensors
         var completed = false;
         try
         {
-            Write(stream, header, entries);
+            Write(wrap is null ? stream : wrap(stream), header, entries);
             stream.Dispose();
             File.Move(temporary, target, overwrite: true);
             completed = true;
