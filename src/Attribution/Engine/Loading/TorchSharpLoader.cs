@@ -32,7 +32,8 @@ public enum TorchLoadMode
 /// <c>libLibTorchSharp.so</c> requires the version GLIBCXX_3.4.32 for one symbol that nothing calls; there the stock
 /// load fails with a misleading "doesn't contain a reference to libtorch-cpu" message. Where that happens, this
 /// loader writes a copy of the library whose requirement is weak (<see cref="ElfVersionPatch"/>) to a per-user
-/// cache (keyed by the original's SHA-256, written atomically, only into directories no one else can write; copies of
+/// cache (keyed by the original's SHA-256, written atomically, only into folders this user owns and no one else can
+/// write, below folders only this user or root own and others cannot write unless sticky; copies of
 /// other TorchSharp versions unused for a month are removed),
 /// loads libtorch from the package's native folder and then the copy, and resolves TorchSharp's imports to it.
 /// Where the stock library loads, nothing is patched. Set <c>ATTRIBUTION_TORCHSHARP_COMPAT=off</c> to turn the
@@ -270,6 +271,9 @@ public static class TorchSharpLoader
     {
         var cacheDirectory = Path.GetDirectoryName(directory)!;
         CreatePrivateDirectory(cacheDirectory);
+
+        // The folders above it were not checked: one that others may write to lets them swap the whole cache folder.
+        FolderOwnership.CheckAbove(cacheDirectory);
         CreatePrivateDirectory(directory);
         var target = Path.Combine(directory, LibraryFile);
         if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(patched))
@@ -377,13 +381,8 @@ public static class TorchSharpLoader
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var mode = File.GetUnixFileMode(directory);
-        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            throw new TorchLoadException(
-                $"the native cache folder {directory} is writable by other users ({mode}); refusing to load a library from it. " +
-                $"Run chmod go-w on it, or point {CacheVariable} at a private folder");
-        }
+        // Its mode alone was checked: a folder owned by another user (who can chmod it back at will) passed.
+        FolderOwnership.CheckPrivate(directory);
     }
 
     private static TorchLoadException NotFound(IReadOnlyList<string> directories) => new(
