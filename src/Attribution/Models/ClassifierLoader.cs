@@ -37,6 +37,19 @@ public static class ClassifierLoader
                         directory, "vocab_size", $"the tokenizer in '{directory}' has {tokenizer.VocabularySize} ids but the model's embedding has {model.Config.VocabSize} rows: they do not belong together");
                 }
 
+                if (modelType == "roberta" && tokenizer.PadId != model.Config.PadTokenId)
+                {
+                    // RoBERTa finds padding by id == config.pad_token_id and counts positions from pad_token_id + 1
+                    // (transformers' create_position_ids_from_input_ids), while the tokenizer pads with its own id: with
+                    // two ids a real token equal to the config's is taken for padding and every later position shifts,
+                    // silently in transformers too. BERT and DistilBERT find padding by the mask alone, so there it is harmless.
+                    var configPath = Path.Combine(directory, "config.json");
+                    throw new ModelLoadException(configPath, "pad_token_id",
+                        $"{configPath} says pad_token_id = {model.Config.PadTokenId} but the tokenizer ({TokenizerFilesIn(directory)}) pads with id {tokenizer.PadId}: " +
+                        "RoBERTa's position ids start at pad_token_id + 1 and skip the tokens equal to it, so both must be the same id; set pad_token_id in config.json " +
+                        "to the tokenizer's pad id (or fix the tokenizer's pad token) if they belong together");
+                }
+
                 return new TextClassifier(name, tokenizer, model, labels, model.WordEmbeddingPath, model.Config.MaxSequenceLength,
                     usesTokenTypes: modelType == "bert", OutputHeads.FromProblemType(model.Config.ProblemType, model.Config.NumLabels));
             }
@@ -76,6 +89,14 @@ public static class ClassifierLoader
 
         throw new ModelLoadException(
             Path.Combine(directory, "config.json"), "model_type", $"'{Path.Combine(directory, "config.json")}' has model_type '{modelType}', which this library cannot load; supported: {string.Join(", ", TransformerConfig.SupportedModelTypes.Concat(SmallClassifierConfig.SupportedModelTypes))}");
+    }
+
+    /// <summary>The tokenizer files <see cref="TokenizerLoader.FromDirectory"/> reads in <paramref name="directory"/>, for messages.</summary>
+    private static string TokenizerFilesIn(string directory)
+    {
+        var files = new[] { "tokenizer.json", "vocab.txt", "vocab.json" }.Select(n => Path.Combine(directory, n)).Where(File.Exists).Take(1)
+            .Concat(new[] { Path.Combine(directory, "tokenizer_config.json") }.Where(File.Exists));
+        return string.Join(" and ", files);
     }
 
     private static string ReadModelType(string directory)

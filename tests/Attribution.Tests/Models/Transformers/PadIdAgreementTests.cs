@@ -1,0 +1,79 @@
+using System.Text.Json.Nodes;
+using Attribution.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Models;
+
+/// <summary>
+/// RoBERTa's position ids come from config.json's pad_token_id (positions start at pad_token_id + 1 and tokens equal to it
+/// are skipped: transformers' create_position_ids_from_input_ids), while the tokenizer pads with its own pad id. The shared
+/// roberta-random folder with config.json's pad_token_id changed from 1 to 0 (the id of &lt;s&gt;): the model alone gives other
+/// logits than the recorded ones (so the mismatch is not harmless), and ClassifierLoader refuses the folder naming both ids
+/// and both files.
+/// </summary>
+public sealed class PadIdAgreementTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-pad-ids-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string CopyWithConfigPad(int pad)
+    {
+        var source = SharedData.Require("models/roberta-random");
+        var dir = Path.Combine(root, "roberta-random");
+        Directory.CreateDirectory(dir);
+        foreach (var name in new[] { "model.safetensors", "tokenizer.json" })
+        {
+            File.Copy(Path.Combine(source, name), Path.Combine(dir, name));
+        }
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        config["pad_token_id"].Should().NotBeNull();
+        ((int)config["pad_token_id"]!).Should().Be(1, "the shared folder's config and tokenizer agree on 1");
+        config["pad_token_id"] = pad;
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        return dir;
+    }
+
+    /// <summary>
+    /// Why the mismatch is refused: with pad_token_id 0 the &lt;s&gt; that opens every text counts as padding, so every
+    /// position shifts and the logits leave the recorded ones (golden/roberta-random.captum.json, Hugging Face with
+    /// pad_token_id 1) by far more than the 1e-5 the true config matches them to (TransformerGoldenTests).
+    /// </summary>
+    [SkippableFact]
+    public void A_config_pad_id_other_than_the_tokenizers_changes_roberta_logits()
+    {
+        var dir = CopyWithConfigPad(0);
+        using var golden = TransformerTestKit.ReadJson(SharedData.Require("golden/roberta-random.captum.json"));
+        var first = golden.RootElement.GetProperty("cases")[0];
+        var ids = TransformerTestKit.Longs(first.GetProperty("input_ids"));
+        var recorded = TransformerTestKit.Doubles(first.GetProperty("logits"));
+        ids[0].Should().Be(0, "RoBERTa texts open with <s>, id 0");
+
+        using var model = TransformerLoader.Load(dir);
+        using var scope = NewDisposeScope();
+        var logits = model.call(new ModelInput(tensor(ids, [1, ids.Length]))).data<float>().ToArray();
+        TransformerTestKit.MaxAbsDiff(logits, recorded).Should().BeGreaterThan(1e-3);
+    }
+
+    [SkippableFact]
+    public void Classifier_loader_refuses_a_roberta_whose_config_pad_id_differs_from_the_tokenizers()
+    {
+        var dir = CopyWithConfigPad(0);
+        var e = FluentActions.Invoking(() => ClassifierLoader.Load(dir)).Should().Throw<ModelLoadException>().Which;
+        e.Field.Should().Be("pad_token_id");
+        e.FilePath.Should().Be(Path.Combine(dir, "config.json"));
+        e.Message.Should().Contain("pad_token_id = 0").And.Contain("pads with id 1")
+            .And.Contain(Path.Combine(dir, "config.json")).And.Contain(Path.Combine(dir, "tokenizer.json"))
+            .And.Contain("set pad_token_id in config.json");
+    }
+
+    [SkippableFact]
+    public void Classifier_loader_accepts_the_agreeing_roberta_folder()
+    {
+        var dir = CopyWithConfigPad(1);
+        using var classifier = ClassifierLoader.Load(dir);
+        classifier.Tokenizer.PadId.Should().Be(1);
+    }
+}
