@@ -67,4 +67,36 @@ public sealed class BaselineValidationTests
         error.Message.Should().Contain("baseline id 1 is -1");
         Baseline.FromIds([101, 0, 102]).Ids.Should().Equal(101L, 0L, 102L);
     }
+
+    /// <summary>
+    /// A custom baseline id at or past the vocabulary (the tiny BERT's ids tokenizer has 50 ids, 0 to 49, and adds no special tokens: "5 9" is two tokens) reached the model's
+    /// embedding at the baseline's forward pass, whose error named the model's input; now the settings check refuses it
+    /// before any forward pass, naming the setting, the id, the vocabulary size and the fix. 49, the last id, is accepted.
+    /// </summary>
+    [Theory]
+    [InlineData("ig")]
+    [InlineData("conductance")]
+    [InlineData("gradient-shap")]
+    public void A_custom_baseline_id_beyond_the_vocabulary_is_refused_before_any_forward_pass(string name)
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var forwards = new ForwardCounter(model);
+        var beyond = Baseline.FromIds([0, 50]);
+        var (method, setting) = name switch
+        {
+            "ig" => ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = beyond }, "Baseline"),
+            "conductance" => (new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 4, Baseline = beyond }, "Baseline"),
+            _ => (new GradientShap { Baselines = [Baseline.Pad, beyond] }, "Baselines"),
+        };
+
+        var error = FluentActions.Invoking(() => method.Explain(model, "5 9")).Should().Throw<ArgumentOutOfRangeException>().Which;
+        error.ParamName.Should().Be(setting);
+        error.ActualValue.Should().Be(50L);
+        error.Message.Should().Contain("custom baseline's id 1 is 50").And.Contain("vocabulary of 50 ids (0 to 49)")
+            .And.Contain("Baseline.FromIds the tokenizer's ids (e.g. its pad id, 0)");
+        forwards.Calls.Should().Be(0, "the baseline is checked with the settings, before the first batch runs");
+
+        new IntegratedGradients { Steps = 4, Baseline = Baseline.FromIds([0, 49]) }.Explain(model, "5 9")
+            .Scores.Should().HaveCount(2).And.OnlyContain(s => double.IsFinite(s));
+    }
 }

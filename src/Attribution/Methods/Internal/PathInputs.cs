@@ -169,8 +169,9 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     }
 
     /// <summary>
-    /// Refuses, before any forward pass, a baseline the model cannot give: none, or an unk / mask baseline whose
-    /// tokenizer has no such token (found otherwise only after the batch's first pass, and after other methods' work).
+    /// Refuses, before any forward pass, a baseline the model cannot give: none, an unk / mask baseline whose
+    /// tokenizer has no such token, or custom ids outside the tokenizer's vocabulary (found otherwise only after the
+    /// batch's first pass, and after other methods' work).
     /// </summary>
     public static void CheckBaseline(ITextClassifier model, Baseline? baseline, string argumentName)
     {
@@ -182,6 +183,20 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         if (baseline.Token is { } token)
         {
             ReplacementId(model, token, argumentName);
+        }
+
+        // Baseline.FromIds refuses negative ids; an id past the vocabulary is known only here, with the model. Refused
+        // before any forward pass, naming the baseline, rather than by the model's embedding at the baseline's pass.
+        if (baseline.Ids is { } ids)
+        {
+            var vocabulary = model.Tokenizer.VocabularySize;
+            var beyond = Array.FindIndex(ids, id => id >= vocabulary);
+            if (beyond >= 0)
+            {
+                throw new ArgumentOutOfRangeException(argumentName, ids[beyond],
+                    $"the custom baseline's id {beyond} is {ids[beyond]}, outside {model.Name}'s vocabulary of {vocabulary} ids (0 to {vocabulary - 1}); " +
+                    $"give Baseline.FromIds the tokenizer's ids (e.g. its pad id, {model.Tokenizer.PadId})");
+            }
         }
     }
 
