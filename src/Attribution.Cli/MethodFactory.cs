@@ -253,21 +253,10 @@ internal static class MethodFactory
 
     /// <summary>
     /// The layer conductance attributes to when <c>--layer</c> is not given: the first transformer layer (a module
-    /// whose path ends in <c>layer.0</c>, as in BERT, DistilBERT and RoBERTa), else the word embeddings.
+    /// whose path ends in <c>layer.0</c>, as in BERT, DistilBERT and RoBERTa), else the word embeddings. The library's
+    /// definition, which its conductance methods suggest when no layer is set.
     /// </summary>
-    public static string DefaultConductanceLayer(ITextClassifier model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        foreach (var (name, _) in model.Module.SelfAndDescendants())
-        {
-            if (name.EndsWith("layer.0", StringComparison.Ordinal) && (name == "layer.0" || name.EndsWith(".layer.0", StringComparison.Ordinal)))
-            {
-                return name;
-            }
-        }
-
-        return model.WordEmbeddingPath;
-    }
+    public static string DefaultConductanceLayer(ITextClassifier model) => Attribution.Methods.Internal.LayerPaths.DefaultConductanceLayer(model);
 
     private static void CheckName(string method, string option)
     {

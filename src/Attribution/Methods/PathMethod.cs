@@ -126,7 +126,9 @@ public abstract class ConductanceMethod : PathMethod
     {
         if (Layer is null)
         {
-            throw new ArgumentException($"{Name} needs the layer to attribute to (e.g. bert.encoder.layer.0): set Layer / --layer", nameof(Layer));
+            throw new ArgumentException(
+                $"{Name} needs the layer to attribute to: set Layer (for {model.Name}, e.g. \"{LayerPaths.DefaultConductanceLayer(model)}\", what the command line " +
+                "uses without --layer)", nameof(Layer));
         }
 
         base.Validate(model);

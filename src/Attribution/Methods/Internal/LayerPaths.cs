@@ -45,4 +45,23 @@ internal static class LayerPaths
 
         return module;
     }
+
+    /// <summary>
+    /// The layer to suggest for conductance when none is set (what the CLI attributes to without <c>--layer</c>): the first
+    /// transformer layer (the first module, in <c>named_modules</c> order, whose path ends in <c>layer.0</c>, as in BERT,
+    /// DistilBERT and RoBERTa), else the word embeddings.
+    /// </summary>
+    public static string DefaultConductanceLayer(ITextClassifier model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var (name, _) in model.Module.SelfAndDescendants())
+        {
+            if (name == "layer.0" || name.EndsWith(".layer.0", StringComparison.Ordinal))
+            {
+                return name;
+            }
+        }
+
+        return model.WordEmbeddingPath;
+    }
 }
