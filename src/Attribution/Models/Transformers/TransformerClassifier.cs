@@ -121,7 +121,9 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
         {
             if (!tokenTypes)
             {
-                throw new ArgumentException($"{GetName()} has no token types; leave TokenTypeIds null", nameof(input));
+                // As in transformers, whose DistilBERT takes no token_type_ids (and whose tokenizer does not return them): a
+                // text pair is told apart by its separator alone, and TextClassifier leaves the tokenizer's types out.
+                throw new ArgumentException($"{GetName()} has no token types (a pair's texts are told apart by the separator alone); leave TokenTypeIds null", nameof(input));
             }
 
             CheckSameShape(types, shape, "TokenTypeIds");
@@ -130,7 +132,10 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
                 throw new ArgumentException($"TokenTypeIds must be int64, got {types.dtype}", nameof(input));
             }
 
-            CheckRange(types, Config.TypeVocabSize, "token type id", "type_vocab_size");
+            CheckRange(types, Config.TypeVocabSize, "TokenTypeIds: token type id", "type_vocab_size",
+                Config.TypeVocabSize == 1
+                    ? $"{GetName()} has one token type (type 0; a RoBERTa tokenizer gives both texts of a pair type 0): leave TokenTypeIds null"
+                    : null);
         }
     }
 
@@ -171,7 +176,7 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
             "(use the tokenizer's attention mask, or leave AttentionMask null for no padding)");
     }
 
-    private static void CheckRange(Tensor ids, int size, string what, string field)
+    private static void CheckRange(Tensor ids, int size, string what, string field, string? fix = null)
     {
         using var min = ids.min();
         using var max = ids.max();
@@ -180,7 +185,7 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
         if (lo < 0 || hi >= size)
         {
             throw new ArgumentOutOfRangeException("input", lo < 0 ? lo : hi,
-                $"{what} {(lo < 0 ? lo : hi)} is outside [0, {size}) ({field} = {size}); was the input made with this model's tokenizer?");
+                $"{what} {(lo < 0 ? lo : hi)} is outside [0, {size}) ({field} = {size}); {fix ?? "was the input made with this model's tokenizer?"}");
         }
     }
 }
