@@ -21,8 +21,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
     /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
-    /// <exception cref="ArgumentException">No label, a null, empty or blank label name (names may repeat), or one
-    /// output with <see cref="OutputHead.SingleLabel"/>.</exception>
+    /// <exception cref="ArgumentException">No label, a null, empty or blank label name (names may repeat), one
+    /// output with <see cref="OutputHead.SingleLabel"/>, or a <see cref="RobertaForSequenceClassification"/> whose config's
+    /// pad_token_id is not the tokenizer's pad id (RoBERTa's position ids depend on it).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1, or <paramref name="head"/> is unknown.</exception>
     public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
         string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead? head = null)
@@ -40,6 +41,15 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
                 $"head is {OutputHead.SingleLabel} with one label (\"{labels[0]}\"): a softmax over one logit is 1 for every text, so every " +
                 $"explanation of its probability would be zero. Pass {nameof(OutputHead)}.{OutputHead.Regression} (or leave head null) for one " +
                 $"real-valued output, {nameof(OutputHead)}.{OutputHead.MultiLabel} for one sigmoid label, or give a single-label model two labels.", nameof(head));
+        }
+
+        if (module is RobertaForSequenceClassification roberta && tokenizer.PadId != roberta.Config.PadTokenId)
+        {
+            // RoBERTa's positions count from its config's pad id and skip tokens equal to it; the tokenizer pads with its own.
+            throw new ArgumentException(
+                $"the tokenizer pads with id {tokenizer.PadId} but the RoBERTa module's config has pad_token_id {roberta.Config.PadTokenId}: its position ids " +
+                "start at pad_token_id + 1 and skip the tokens equal to it, so the two must be the same id; give the model's own tokenizer (or a config whose " +
+                "pad_token_id is the tokenizer's pad id)", nameof(tokenizer));
         }
 
         // Fails early, with the list of close paths, if the embedding path is wrong.

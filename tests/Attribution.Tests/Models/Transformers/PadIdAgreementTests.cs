@@ -76,4 +76,27 @@ public sealed class PadIdAgreementTests : IDisposable
         using var classifier = ClassifierLoader.Load(dir);
         classifier.Tokenizer.PadId.Should().Be(1);
     }
+
+    /// <summary>The same agreement when a classifier is assembled from parts: a tokenizer padding with 0 beside a RoBERTa with pad_token_id 1.</summary>
+    [Fact]
+    public void A_text_classifier_refuses_a_roberta_module_whose_pad_id_differs_from_the_tokenizers()
+    {
+        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 5);
+        try
+        {
+            var act = () => new TextClassifier("tiny-roberta", new Attribution.Tests.Methods.IdsTokenizer(0, 2, 0, module.Config.VocabSize), module, ["a", "b"],
+                module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: false);
+            var error = act.Should().Throw<ArgumentException>().Which;
+            error.ParamName.Should().Be("tokenizer");
+            error.Message.Should().Contain("pads with id 0 but the RoBERTa module's config has pad_token_id 1").And.Contain("give the model's own tokenizer");
+        }
+        finally
+        {
+            module.Dispose();
+        }
+
+        using var agreeing = new TextClassifier("tiny-roberta", new Attribution.Tests.Methods.IdsTokenizer(0, 2, 1, 50),
+            TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 5), ["a", "b"], "roberta.embeddings.word_embeddings", 12, usesTokenTypes: false);
+        agreeing.Tokenizer.PadId.Should().Be(1);
+    }
 }
