@@ -1,3 +1,4 @@
+using System.Globalization;
 using Attribution.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,6 +12,8 @@ namespace Attribution.Training;
 /// θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
 /// Parameters without a gradient are skipped (their step count does not advance). The updates are in-place tensor
 /// operations under <see cref="torch.no_grad"/>; the moment estimates live until <see cref="Dispose"/>.
+/// One difference in what it accepts: lr·λ ≥ 1, which PyTorch runs (every weight zeroed or its sign flipped at each
+/// step), is refused.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -30,7 +33,8 @@ public sealed class AdamW : IDisposable
     /// <param name="beta1">Decay of the first-moment estimate, in [0, 1).</param>
     /// <param name="beta2">Decay of the second-moment estimate, in [0, 1).</param>
     /// <param name="eps">Added to the denominator for stability (positive; PyTorch also takes 0, which makes NaN weights).</param>
-    /// <param name="weightDecay">Decoupled weight decay λ (non-negative; PyTorch's default is 0.01).</param>
+    /// <param name="weightDecay">Decoupled weight decay λ (non-negative, and lr · λ below 1; PyTorch's default is 0.01, and
+    /// PyTorch also runs lr · λ ≥ 1, which zeroes or flips every weight at each step).</param>
     public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -91,10 +95,38 @@ public sealed class AdamW : IDisposable
         {
             throw new ArgumentOutOfRangeException(weightDecayName, weightDecay, "weight decay must be non-negative and finite");
         }
+
+        CheckDecayFactor(lr, weightDecay, lrName, weightDecayName, weightDecayName);
     }
 
-    /// <summary>The learning rate (may be changed between steps, e.g. by a schedule): positive and finite.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Set to zero, a negative number, NaN or infinity.</exception>
+    /// <summary>
+    /// Refuses lr · λ ≥ 1. The decoupled decay multiplies every weight by 1 − lr · λ at every step: at 1 that erases
+    /// every weight, above 1 it flips every sign (and above 2 the weights grow in size at every step). PyTorch's
+    /// <c>torch.optim.AdamW</c> checks lr ≥ 0 and λ ≥ 0 only and runs such a setting; no training wants it, so it is
+    /// refused here, naming both settings and their product.
+    /// </summary>
+    /// <param name="lr">The learning rate.</param>
+    /// <param name="weightDecay">λ.</param>
+    /// <param name="lrName">The learning rate's name, for the message.</param>
+    /// <param name="weightDecayName">λ's name, for the message.</param>
+    /// <param name="parameterName">The argument the exception names (the one being set).</param>
+    private static void CheckDecayFactor(double lr, double weightDecay, string lrName, string weightDecayName, string parameterName)
+    {
+        var product = lr * weightDecay;
+        if (product >= 1)
+        {
+            var value = parameterName == weightDecayName ? weightDecay : lr;
+            throw new ArgumentOutOfRangeException(parameterName, value,
+                $"{lrName} · {weightDecayName} = {lr.ToString("R", CultureInfo.InvariantCulture)} · {weightDecay.ToString("R", CultureInfo.InvariantCulture)} = " +
+                $"{product.ToString("R", CultureInfo.InvariantCulture)}, but the decoupled weight decay multiplies every weight by 1 − {lrName} · {weightDecayName} " +
+                $"at every step, which must stay positive (at 1 every weight becomes 0, above 1 every sign flips): lower {weightDecayName} below " +
+                $"1 / {lrName} = {(1 / lr).ToString("R", CultureInfo.InvariantCulture)} (PyTorch's default is 0.01), or lower {lrName}");
+        }
+    }
+
+    /// <summary>The learning rate (may be changed between steps, e.g. by a schedule): positive and finite, and below 1 / λ.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero, a negative number, NaN or infinity, or to a rate whose
+    /// product with <see cref="WeightDecay"/> is 1 or more (the decay would zero or flip every weight).</exception>
     public double LearningRate
     {
         get => learningRate;
@@ -108,6 +140,8 @@ public sealed class AdamW : IDisposable
                     "the learning rate must be positive and finite (a schedule that reaches 0 should stop stepping instead)");
             }
 
+            // A schedule that raises the rate must not reach lr · λ ≥ 1 either (see CheckDecayFactor).
+            CheckDecayFactor(value, WeightDecay, nameof(LearningRate), nameof(WeightDecay), nameof(LearningRate));
             learningRate = value;
         }
     }

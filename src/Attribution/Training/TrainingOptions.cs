@@ -12,7 +12,7 @@ public sealed record TrainingOptions
     /// <summary>AdamW learning rate.</summary>
     public double LearningRate { get; init; } = 2e-3;
 
-    /// <summary>AdamW decoupled weight decay.</summary>
+    /// <summary>AdamW decoupled weight decay λ: non-negative, with <see cref="LearningRate"/> · λ below 1 (see <see cref="AdamW"/>).</summary>
     public double WeightDecay { get; init; } = 1e-2;
 
     /// <summary>AdamW β₁.</summary>

@@ -107,6 +107,34 @@ public sealed class AdamWTests
     }
 
     [Theory]
+    [InlineData(0.5, 2.0)] // product exactly 1: 1 − lr·λ = 0 erases every weight at the first step
+    [InlineData(0.1, 15.0)] // product 1.5: every sign flips at each step
+    public void A_decay_that_would_zero_or_flip_every_weight_is_refused_naming_both_settings_and_their_product(double lr, double decay)
+    {
+        // PyTorch's AdamW runs it (it checks lr ≥ 0 and λ ≥ 0 only); the factor 1 − lr·λ is worked out by hand from
+        // the update θ ← θ·(1 − lr·λ): 0 at lr·λ = 1, −0.5 at 1.5.
+        using var scope = NewDisposeScope();
+        var p = tensor(new[] { 1.0 }, requires_grad: true);
+        var product = (lr * decay).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        ((Action)(() => _ = new AdamW([p], lr: lr, weightDecay: decay))).Should().Throw<ArgumentOutOfRangeException>()
+            .WithMessage($"lr · weightDecay = * = {product},*lower weightDecay below 1 / lr*")
+            .Which.ParamName.Should().Be("weightDecay");
+
+        // Just below 1 is a (harsh) decay, accepted: one step from θ = 1 with g = 2 is the reference.
+        var below = (1 - 1e-9) / decay;
+        using var optimizer = new AdamW([p], lr: below, weightDecay: decay);
+        p.square().sum().backward();
+        optimizer.step();
+        p.data<double>().ToArray()[0].Should().BeApproximately(Reference(1.0, [2.0], below, 0.9, 0.999, 1e-8, decay)[0], 1e-12);
+
+        // A schedule cannot raise the rate past 1 / λ either; the refused rate is not kept.
+        ((Action)(() => optimizer.LearningRate = lr)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithMessage($"LearningRate · WeightDecay = * = {product},*")
+            .Which.ParamName.Should().Be(nameof(AdamW.LearningRate));
+        optimizer.LearningRate.Should().Be(below);
+    }
+
+    [Theory]
     [InlineData(0.0)]
     [InlineData(-0.1)]
     [InlineData(double.NaN)]

@@ -143,6 +143,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData(nameof(TrainingOptions.LearningRate), -1e-3)]
     [InlineData(nameof(TrainingOptions.LearningRate), double.PositiveInfinity)]
     [InlineData(nameof(TrainingOptions.WeightDecay), -0.1)]
+    [InlineData(nameof(TrainingOptions.WeightDecay), 500.0)] // with the default LearningRate 2e-3: lr · λ = 1, every weight zeroed
     [InlineData(nameof(TrainingOptions.Beta1), 1.0)]
     [InlineData(nameof(TrainingOptions.Beta2), double.NaN)]
     [InlineData(nameof(TrainingOptions.Epsilon), -1e-8)]
@@ -169,12 +170,15 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void A_learning_rate_that_makes_training_diverge_is_refused_instead_of_yielding_nan_weights()
     {
-        // Adam moves every weight by about lr per step, so lr = 1e6 sends the logits far past float32's range within a
-        // few steps: the loss becomes infinite or NaN. Before: Fit returned NaN losses and a model of NaN weights.
+        // Adam moves every weight by about lr per step, so lr = 1e20 makes weights of 1e20 at the first step and their
+        // products in the next forward pass overflow float32 (3.4e38): the loss becomes infinite or NaN. Before: Fit
+        // returned NaN losses and a model of NaN weights. No weight decay: with it, lr · λ ≥ 1 is refused when the
+        // trainer is made (see AdamWTests). (This test used lr = 1e6 with λ = 0.01, and it was the decay factor
+        // 1 − 1e4 that blew the weights up: without decay, 1e6 trains two epochs to finite figures.)
         var (model, tokenizer) = NewModel(5);
         using (model)
         {
-            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 2, LearningRate = 1e6, MaxGradNorm = null });
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 2, LearningRate = 1e20, WeightDecay = 0, MaxGradNorm = null });
             ((Action)(() => trainer.Fit(Data.Take(300).ToArray()))).Should().Throw<ArgumentOutOfRangeException>()
                 .WithMessage("*training diverged: the loss of epoch 1, batch *Lower LearningRate or set MaxGradNorm*")
                 .Which.ParamName.Should().Be(nameof(TrainingOptions.LearningRate));
