@@ -65,7 +65,16 @@ public sealed class Trainer
     /// <summary>
     /// Trains for up to <see cref="TrainingOptions.MaxEpochs"/> epochs, stopping early when the development score has
     /// not improved for <see cref="TrainingOptions.Patience"/> epochs, and (by default) puts back the best epoch's
-    /// weights. The model is left in evaluation mode.
+    /// weights. The model is left in evaluation mode on every exit once training has begun, an exception included (a
+    /// divergence, an <see cref="TrainingOptions.OnEpochEnd"/> that throws): not in the mode it had before, since a
+    /// freshly built TorchSharp module starts in training mode and the library explains and predicts only in evaluation
+    /// mode. A refusal before training begins (bad data, non-finite weights) leaves the mode as it was.
+    /// <para>
+    /// Fit writes to the shared model: do not run it while other threads predict with or explain the same model (or
+    /// its <see cref="TextClassifier"/>). During Fit the model is in training mode, so their forward passes would run
+    /// dropout, and its weights change at every step; an explanation checks evaluation mode only when it starts.
+    /// Train first, or train a copy and load it.
+    /// </para>
     /// </summary>
     /// <param name="train">Training examples (at least one, of at least two classes when there are several).</param>
     /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>

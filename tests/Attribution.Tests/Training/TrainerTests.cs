@@ -103,6 +103,31 @@ public sealed class TrainerTests : IDisposable
         LargestMove(options with { MaxGradNorm = null }).Should().BeGreaterThan(5e-4, "unclipped, the first step moves weights by about lr");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_exception_midway_leaves_every_module_in_evaluation_mode(bool startsInTraining)
+    {
+        // Fit switches the shared model to training mode for its epochs (dropout on); an exception thrown between two
+        // epochs (here from the epoch callback, after the dev evaluation has put training mode back) must not leave it
+        // there, or every later prediction and explanation would be refused (or, mid-call, random). The documented
+        // state is evaluation mode on every exit, whatever the mode before (a fresh module starts in training mode).
+        var (model, tokenizer) = NewModel(8);
+        using (model)
+        {
+            model.train(startsInTraining);
+            var options = new TrainingOptions { MaxEpochs = 3, OnEpochEnd = e => throw new InvalidOperationException($"stop after epoch {e.Epoch}") };
+            ((Action)(() => new Trainer(model, tokenizer, options).Fit(Data.Take(64).ToArray(), Data.Skip(64).Take(32).ToArray())))
+                .Should().Throw<InvalidOperationException>().WithMessage("stop after epoch 1");
+            model.modules().Prepend(model).Where(m => m.training).Select(m => m.GetType().Name).Should().BeEmpty();
+
+            // A refusal before training begins changes nothing, the mode included.
+            model.train(startsInTraining);
+            ((Action)(() => new Trainer(model, tokenizer).Fit([new LabeledText("good", 5)]))).Should().Throw<ArgumentException>();
+            model.training.Should().Be(startsInTraining);
+        }
+    }
+
     [Fact]
     public void Without_development_data_every_epoch_runs()
     {
