@@ -108,6 +108,10 @@ public sealed record Prediction(string Text, double[] Logits, double[] Probabili
     /// <summary>What the outputs mean: for <see cref="OutputHead.Regression"/> <see cref="Probabilities"/> is empty and the score is <c>Logits[0]</c>.</summary>
     public OutputHead Head { get; init; }
 
-    /// <summary>Every predicted label: the one label (single-label), each label above 0.5 or the top one (multi-label), 0 (regression).</summary>
+    /// <summary>
+    /// Every predicted label: the one label (single-label), each label above 0.5 or the top one (multi-label), 0
+    /// (regression). A counterfactual comparison's <c>PredictedLabels</c> differs in one case: with no label above 0.5
+    /// it lists none, since its flips are a label's σ crossing 0.5.
+    /// </summary>
     public IReadOnlyList<int> Labels { get; init; } = [Label];
 }

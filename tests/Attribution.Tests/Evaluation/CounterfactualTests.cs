@@ -119,6 +119,13 @@ public sealed class CounterfactualTests
             dull.Flipped.Should().BeTrue();
             dull.PredictedLabels.Should().BeEmpty("no σ is above 0.5 (0.339 and 0.209)");
 
+            // Predict answers the same logits otherwise, by its documented rule "every label above 0.5, or the top one":
+            // sports (index 0, the larger logit −2/3). The counterfactual shows none, since its flips are σ crossing 0.5
+            // and sports is no longer predicted by that rule (methods.md, Counterfactuals; Prediction.Labels).
+            var predicted = model.Predict(["dull"])[0];
+            predicted.Labels.Should().Equal([0], "no label is above 0.5, so Predict falls back to the top one");
+            dull.Prediction.Should().Be(predicted.LabelName, "both name the top label");
+
             // vote: (2/3, 4/3). politics is now the top label, but sports is still predicted (σ(2/3) = 0.661): no flip.
             var vote = report.Edits[1];
             vote.Prediction.Should().Be("politics");
