@@ -31,7 +31,8 @@ namespace Attribution.Methods;
 /// With a <see cref="ITextClassifier"/>, the result's tokens are the model's tokens; the tokens of a feature (word)
 /// share its coefficient equally, special tokens get 0 (reduction <c>feature-coefficient</c>). Word aggregation by
 /// <c>sum</c> (the default) therefore gives back each word's coefficient, and token scores add up to Σ coefficients,
-/// as the scores of the other methods add up. With a
+/// as the scores of the other methods add up. A word the tokenizer drops entirely (zero-width or format characters)
+/// stays a feature, as in LIT: its coefficient is only in the surrogate (outside that sum), and a note names it. With a
 /// black-box <see cref="ITextPredictor"/>, the result's tokens are the features themselves (ids −1, offsets into the
 /// text), so rendering and word aggregation work unchanged; its logits are the log-probabilities. The fitted surrogate
 /// (raw coefficients, intercept, R²) is on <see cref="Explanation.Surrogate"/>.
@@ -497,6 +498,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             notes.Add(maskNote);
         }
 
+        if (TokenlessNote(run.Features, tokenFeature, model.Name) is { } tokenless)
+        {
+            notes.Add(tokenless);
+        }
+
         return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, notes, clock, options,
             new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), MaskText(model.Tokenizer), fitted) with
         {
@@ -539,6 +545,32 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         var pieces = Enumerable.Range(0, encoding.Length).Where(t => encoding.Offsets[t] is not null).Select(t => encoding.Tokens[t]).ToArray();
         return pieces.Length == 1 ? null
             : $"the mask string \"{given}\" is {pieces.Length} tokens of {model.Name}'s vocabulary ({string.Join(" ", pieces)}), so each switched-off word became {pieces.Length} tokens of text; its own mask token is \"{tokenizer.IdToToken(maskId)}\" (leave MaskToken unset, or --mask-token unset, to use it)";
+    }
+
+    /// <summary>
+    /// A note naming the word features that have no token in the model's encoding (a word of zero-width or format
+    /// characters, which the tokenizer drops). LIME keeps them as features, as LIT's LIME does (it samples and fits
+    /// the whitespace words of the text), so each has a coefficient in the surrogate; but no token carries it, so the
+    /// token scores, the word scores and Σ token scores leave it out. Switched off, such a word becomes the mask token
+    /// (which the model does read: the coefficient is the effect of inserting it) or is removed (the model sees the
+    /// same tokens: the coefficient is noise of the fit).
+    /// </summary>
+    private string? TokenlessNote(IReadOnlyList<TextFeature> features, int[] tokenFeature, string model)
+    {
+        var carried = tokenFeature.Where(f => f >= 0).ToHashSet();
+        var tokenless = Enumerable.Range(0, features.Count).Where(j => !carried.Contains(j)).ToArray();
+        if (tokenless.Length == 0)
+        {
+            return null;
+        }
+
+        var words = string.Join(", ", tokenless.Take(5).Select(j => $"'{TokenizedTexts.Shown(features[j].Text)}' (feature {j})"))
+            + (tokenless.Length > 5 ? $" and {tokenless.Length - 5} more" : string.Empty);
+        var effect = Perturbation == LimePerturbation.Mask
+            ? "switched off, it was replaced by the mask string, which the model reads, so the coefficient measures inserting that"
+            : "switched off, it was removed, which leaves the model's tokens unchanged, so the coefficient is fitting noise";
+        return $"{words} {(tokenless.Length == 1 ? "has" : "have")} no token in {model}'s encoding (the tokenizer drops every character): " +
+            $"as in LIT, each is still a feature with a coefficient in the surrogate, but no token or word score carries it; {effect}";
     }
 
     /// <summary>The tokens of a LIME result and their scores (model tokens, or the features of a black box).</summary>

@@ -128,15 +128,21 @@ internal sealed class TokenizedTexts
                 continue;
             }
 
-            var given = segment == 0 ? text : pair!;
-            var shown = string.Concat(given.Take(20).Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.SpaceSeparator
-                ? $"\\u{(int)c:X4}" : c.ToString())) + (given.Length > 20 ? "…" : string.Empty);
+            var shown = Shown(segment == 0 ? text : pair!);
             throw new ArgumentException(
                 $"{(segment == 0 ? "texts" : "pairs")}[{i}] (\"{shown}\") has no token but the special ones: the tokenizer drops every one of its characters " +
                 "(zero-width or format characters), so nothing of it reaches the model and there is nothing to attribute; give a text with visible characters",
                 segment == 0 ? "texts" : "pairs");
         }
     }
+
+    /// <summary>
+    /// A text as a message shows it: its first 20 characters, control, format and space-separator characters (which a
+    /// tokenizer drops, and a reader cannot see) written as <c>\uXXXX</c>, and "…" when it is longer.
+    /// </summary>
+    internal static string Shown(string given) =>
+        string.Concat(given.Take(20).Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.SpaceSeparator
+            ? $"\\u{(int)c:X4}" : c.ToString())) + (given.Length > 20 ? "…" : string.Empty);
 
     /// <summary>The texts at <paramref name="chunk"/> as one padded batch, built from their encodings (a model other than <see cref="TextClassifier"/> encodes them itself).</summary>
     public EncodedBatch Batch(int[] chunk)
