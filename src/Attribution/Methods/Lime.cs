@@ -681,7 +681,24 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             }).ToArray());
         }
 
-        return PredictorRows.Check(predictor.PredictProbabilities(texts), texts.Count, predictor.Labels.Count, "the predictor");
+        double[][] returned;
+        try
+        {
+            returned = predictor.PredictProbabilities(texts);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && texts.FirstOrDefault(string.IsNullOrWhiteSpace) is { } blank)
+        {
+            // With removal, the coalition of no words is the empty text (only the whitespace between features with
+            // words-punct), as the lime package sends it; a predictor that refuses it would otherwise fail with its own
+            // message, which names neither the perturbation nor the text.
+            throw new ArgumentException(
+                $"the predictor threw {e.GetType().Name} ({e.Message}) on a call of {texts.Count} text(s) that included {(blank.Length == 0 ? "the empty text \"\"" : "a text of whitespace only")}: " +
+                "with Perturbation = Remove (--perturbation remove), the coalition of no words is every word removed, which Shapley values, Shapley sampling and KernelSHAP " +
+                "always score (f(∅)) and occlusion scores for a one-word text. If the predictor refuses empty texts, use Perturbation = Mask, or make it answer one " +
+                "(e.g. with its class prior)", "Perturbation", e);
+        }
+
+        return PredictorRows.Check(returned, texts.Count, predictor.Labels.Count, "the predictor");
     }
 
     private static void CheckText(string? text, string name)

@@ -9,7 +9,13 @@ public enum AbsentFeature
     /// </summary>
     Mask,
 
-    /// <summary>Its tokens (or, for a black box, its text) are removed; the text gets shorter.</summary>
+    /// <summary>
+    /// Its tokens (or, for a black box, its text) are removed; the text gets shorter. A black box is then asked about
+    /// the empty text <c>""</c> for the coalition of no words (as the <c>lime</c> package's removal does), which
+    /// Shapley values, Shapley sampling and KernelSHAP always score and occlusion scores for a one-word text; the result
+    /// notes it, and a predictor that throws on it is reported as an <see cref="ArgumentException"/> naming
+    /// <c>Perturbation</c>, its exception inside. (A model with a tokenizer gets its special tokens only.)
+    /// </summary>
     Remove,
 
     /// <summary>

@@ -54,6 +54,9 @@ internal sealed class CoalitionScorer
     /// <summary>Perturbed inputs whose model output an earlier run on the same text (another class) had already scored.</summary>
     public int Reused { get; private set; }
 
+    /// <summary>Whether the coalition of no features was asked for.</summary>
+    public bool AskedEmpty { get; private set; }
+
     /// <summary>
     /// A scorer that perturbs token ids: tokens of absent features are replaced by <paramref name="replacement"/> or
     /// removed when it is null; tokens of no feature (special tokens) always stay. With <paramref name="rows"/> (the
@@ -93,6 +96,7 @@ internal sealed class CoalitionScorer
     {
         Requests += coalitions.Count;
         var keys = coalitions.Select(Key).ToArray();
+        AskedEmpty |= keys.Any(k => !k.Contains('1', StringComparison.Ordinal));
         var missing = new List<int>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < keys.Length; i++)

@@ -226,6 +226,13 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
 
         var notes = new List<string> { "black-box predictor: the tokens are the features (ids −1), the scored output is the probability and the logits are the log-probabilities" };
         var run = Finish(scorer, features, target, notes, callsShared: true);
+        if (Perturbation == AbsentFeature.Remove && scorer.AskedEmpty)
+        {
+            // The predictor was asked about a text without words: say so, since its answer is part of every score.
+            var none = LimeText.Rebuild(text, features, new bool[features.Count], Features == LimeFeatures.Words, null);
+            notes.Add($"with every word removed the predictor got {(none.Length == 0 ? "the empty text \"\"" : $"a text of no words (\"{TokenizedTexts.Shown(none)}\")")}; " +
+                "its answer is the coalition of no words (f(∅))");
+        }
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
         var explanation = Build(text, "black-box", predictor.Labels, run, logits, probabilities, ScoreOutput.Probability, clock, options,
             features.Select(f => f.Text).ToArray(), Enumerable.Repeat(-1L, features.Count).ToArray(),
