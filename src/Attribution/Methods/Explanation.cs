@@ -125,7 +125,9 @@ public sealed record Explanation
 
     /// <summary>
     /// Completeness gap where the method defines one (Integrated Gradients, conductance, LRP):
-    /// Σ attributions − (F(input) − F(baseline)), signed, in units of the scored output.
+    /// Σ attributions − (F(input) − F(baseline)), signed, in units of the scored output. For Gradient SHAP, whose
+    /// baselines are drawn, F(baseline) is the mean over its draws: one number per text, where Captum gives one per draw
+    /// (see <see cref="GradientShap"/>).
     /// </summary>
     public double? ConvergenceDelta { get; init; }
 

@@ -13,8 +13,11 @@ namespace Attribution.Methods;
 /// from <see cref="Baselines"/>, Gaussian noise ε ~ N(0, <see cref="Stdev"/>²) is added to the input's activation x,
 /// a point α ~ U(0, 1) is taken on the straight line from b to x + ε, and the attribution of that draw is
 /// ∂F/∂a at b + α(x + ε − b), times (x + ε − b). The result is the mean over draws; per token it is summed over the
-/// hidden dimension. The convergence delta is Σ attributions − mean over draws of (F(x) − F(b)): an estimate whose
-/// expectation is not exactly 0 (noise, finite samples), reported for comparison with Captum's.
+/// hidden dimension. The convergence delta is one number per text, Σ attributions − mean over draws of (F(x) − F(b)):
+/// an estimate whose expectation is not exactly 0 (noise, finite samples). Captum returns one delta per draw instead
+/// (<c>n_samples</c> per input), Σ attributions of the draw − (F(x + ε) − F(b)). With <see cref="Stdev"/> = 0 (the
+/// default) ours is the mean of Captum's; with noise it differs from that mean by the mean of F(x + ε) − F(x), since
+/// F is not evaluated at the noisy inputs (that would cost a forward pass per draw). Per-draw deltas are not kept.
 /// </summary>
 /// <remarks>
 /// Draws come from libtorch's CPU generator seeded with <see cref="Seed"/> afresh for every text, in this order for

@@ -73,10 +73,32 @@ public sealed class GradientShapTests : IDisposable
                 Embed(t => encoding.SpecialTokensMask[t] ? encoding.Ids[t] : tokenizer.MaskId!.Value),
             };
 
+            // F(e) = W₂[target]·tanh(W₁·mean(e) + c₁) + c₂[target], the logit scored (the default score).
+            var c2 = model.output.bias!.to(ScalarType.Float64).data<double>().ToArray();
+            double F(double[][] e)
+            {
+                var value = c2[target];
+                for (var j = 0; j < hidden; j++)
+                {
+                    var z = c1[j];
+                    for (var d = 0; d < dim; d++)
+                    {
+                        z += w1[j, d] * e.Average(row => row[d]);
+                    }
+
+                    value += w2[target, j] * Math.Tanh(z);
+                }
+
+                return value;
+            }
+
             var expected = new double[n];
+            var meanChange = 0.0;
             foreach (var draw in method.Draw(n, dim))
             {
                 var b = baselines[draw.BaselineIndex];
+                // The delta's reference: F at the input itself (not the noisy x + ε, where Captum evaluates each draw's).
+                meanChange += (F(x) - F(b)) / method.Samples;
                 var difference = Enumerable.Range(0, n).Select(t => Enumerable.Range(0, dim)
                     .Select(d => x[t][d] + (stdev * draw.Noise[(t * dim) + d]) - b[t][d]).ToArray()).ToArray();
                 var mean = new double[dim];
@@ -118,6 +140,12 @@ public sealed class GradientShapTests : IDisposable
             results[r].Scores.Should().HaveCount(n);
             results[r].Scores.Zip(expected).Max(p => Math.Abs(p.First - p.Second)).Should().BeLessThan(2e-5 * scale,
                 $"text {r} ({texts[r]}): [{string.Join(", ", results[r].Scores)}] vs [{string.Join(", ", expected)}]");
+
+            // One delta per text: Σ attributions − mean over draws of (F(x) − F(b)) (documented on GradientShap; with
+            // Stdev = 0 it is the mean of Captum's per-draw deltas). Same float32 tolerance, on the larger of the terms.
+            var expectedDelta = expected.Sum() - meanChange;
+            results[r].ConvergenceDelta!.Value.Should().BeApproximately(expectedDelta, 2e-5 * Math.Max(Math.Abs(meanChange), expected.Sum(Math.Abs)),
+                $"text {r}: Σ {expected.Sum()}, mean change {meanChange}");
         }
     }
 
