@@ -26,7 +26,9 @@ public sealed class BertGoldenParityTests : IDisposable
         File.Copy(config, Path.Combine(folder, "config.json"));
         File.Copy(weights, Path.Combine(folder, "model.safetensors"));
         var module = TransformerLoader.Load(folder);
-        model = new TextClassifier("bert-golden", new IdsTokenizer(101, 102, 0, module.Config.VocabSize), module, ["0", "1"],
+        var special = golden.RootElement.GetProperty("special");
+        var tokenizer = new IdsTokenizer(special.GetProperty("cls").GetInt64(), special.GetProperty("sep").GetInt64(), special.GetProperty("pad").GetInt64(), module.Config.VocabSize);
+        model = new TextClassifier("bert-golden", tokenizer, module, ["0", "1"],
             module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
         return (model, golden.RootElement.GetProperty("cases").EnumerateArray().Select(c => c.Clone()).ToArray());
     }
@@ -82,6 +84,19 @@ public sealed class BertGoldenParityTests : IDisposable
             {
                 results[i].Scores.Sum().Should().BeApproximately(total.GetDouble(), Tolerance, $"{key}, case {i}: total");
             }
+        }
+    }
+
+    /// <summary>The recorded IG / conductance baseline ids ([CLS] [PAD]… [SEP]) are what <see cref="Baseline.Pad"/> gives, id for id.</summary>
+    [SkippableFact]
+    public void Baseline_ids_equal_the_recorded_ones()
+    {
+        var (classifier, cases) = Load();
+        var texts = cases.Select(c => string.Join(' ', Golden.Longs(c.GetProperty("input_ids")))).ToArray();
+        var baselines = Golden.PadBaselineIds(classifier, texts);
+        for (var i = 0; i < cases.Length; i++)
+        {
+            baselines[i].Should().Equal(Golden.Longs(cases[i].GetProperty("baseline_ids")), $"case {i}");
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Attribution.Methods;
+using Attribution.Methods.Internal;
 using Attribution.Models;
 
 namespace Attribution.Tests.Methods;
@@ -48,5 +50,19 @@ public static class Golden
         }
 
         return norm == 0 ? Math.Sqrt(diff) : Math.Sqrt(diff / norm);
+    }
+
+    /// <summary>
+    /// The ids of the library's default path-method baseline (<see cref="Baseline.Pad"/>) for each text (and second
+    /// text, for pairs), each row cut to its text's own length: what the recorded <c>baseline_ids</c> must equal.
+    /// </summary>
+    public static long[][] PadBaselineIds(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var batch = model.Encode(texts, false, pairs);
+        var context = new AttributionContext(model, batch, new AttributionOptions { Pairs = pairs });
+        var ids = PathInputs.BaselineIds(context, Baseline.Pad).data<long>().ToArray();
+        var width = ids.Length / texts.Count;
+        return batch.Lengths.Select((length, b) => ids[(b * width)..((b * width) + length)]).ToArray();
     }
 }

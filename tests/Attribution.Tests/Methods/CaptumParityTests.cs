@@ -65,6 +65,37 @@ public sealed class CaptumParityTests(SstBertTinyFixture fixture, ITestOutputHel
         worstDelta.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst absolute delta error");
     }
 
+    /// <summary>
+    /// The recorded figures besides the attributions, for all 40 sentences: the word pieces between [CLS] and [SEP] and
+    /// the IG baseline ids ([CLS] [PAD]… [SEP], what <see cref="Baseline.Pad"/> gives) exactly, and the softmax
+    /// probabilities within 1e-5 absolute. Both sides compute the logits in float32 (they agree to about 1e-6, see
+    /// TransformerGoldenTests); a softmax moves by at most half the largest logit error, so 1e-5 leaves room for rounding
+    /// and for nothing else (a wrong softmax, or probabilities of the wrong class, are off by far more).
+    /// </summary>
+    [SkippableFact]
+    public void Tokens_baseline_ids_and_probabilities_equal_the_recorded_ones()
+    {
+        var model = fixture.Model;
+        var cases = fixture.Cases;
+        var texts = cases.Select(c => c.GetProperty("text").GetString()!).ToArray();
+        var predictions = model.Predict(texts);
+        var baselines = Golden.PadBaselineIds(model, texts);
+        var worst = 0.0;
+        for (var i = 0; i < cases.Length; i++)
+        {
+            var encoding = model.Tokenizer.Encode(texts[i]);
+            encoding.Tokens.Where((_, t) => !encoding.SpecialTokensMask[t]).Should().Equal(
+                cases[i].GetProperty("tokens").EnumerateArray().Select(t => t.GetString()), $"tokens of sentence {i}");
+            baselines[i].Should().Equal(Golden.Longs(cases[i].GetProperty("baseline_ids")), $"baseline ids of sentence {i}");
+            var recorded = Golden.Doubles(cases[i].GetProperty("probabilities"));
+            predictions[i].Probabilities.Should().HaveCount(recorded.Length);
+            worst = Math.Max(worst, predictions[i].Probabilities.Zip(recorded, (a, e) => Math.Abs(a - e)).Max());
+        }
+
+        output.WriteLine($"probabilities: worst absolute error {worst:E2} over {cases.Length} sentences");
+        worst.Should().BeLessThanOrEqualTo(1e-5);
+    }
+
     private static IAttributor AttributorFor(string _, string method)
     {
         if (method == "gradient_l2")

@@ -10,7 +10,7 @@ namespace Attribution.Tests.Methods;
 /// Multi-label (sigmoid per label) and regression heads against Captum 0.8 on the random BERTs of ../shared (10
 /// SST-2 sentences each): the head comes from config.json's problem_type; logits and the scored output (sigmoid, or
 /// the raw regression output) match the recorded ones; for every label (multi-label) or the one output (regression),
-/// Gradient × Input and layer IG (Gauss–Legendre 50, baseline: specials kept, [PAD] elsewhere) at the word embeddings
+/// Gradient × Input and layer IG (Gauss–Legendre 50, baseline: specials kept, [PAD] elsewhere, its ids equal to the recorded ones) at the word embeddings
 /// are within 1e-4 relative L2 per sentence and the IG delta within 1e-4 (float32 on both sides, as every other
 /// Captum parity test).
 /// </summary>
@@ -27,6 +27,7 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
         var cases = golden.RootElement.GetProperty("cases").EnumerateArray().ToArray();
         var texts = cases.Select(c => c.GetProperty("text").GetString()!).ToArray();
         var predictions = model.Predict(texts);
+        var baselines = Golden.PadBaselineIds(model, texts);
         double worstLogit = 0, worstGxi = 0, worstIg = 0, worstDelta = 0;
         for (var i = 0; i < cases.Length; i++)
         {
@@ -34,6 +35,10 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
             var scored = Golden.Doubles(cases[i].GetProperty("scored"));
             worstLogit = Math.Max(worstLogit, predictions[i].Logits.Zip(logits, (a, b) => Math.Abs(a - b)).Max());
             predictions[i].Head.Should().Be(head);
+            baselines[i].Should().Equal(Golden.Longs(cases[i].GetProperty("baseline_ids")), $"baseline ids of sentence {i}");
+
+            Golden.Longs(cases[i].GetProperty("targets")).Should().Equal(Enumerable.Range(0, logits.Length).Select(k => (long)k),
+                "the reference explains every label of a multi-label model and the one output of a regression model, and so does the loop below");
             if (head == OutputHead.Regression)
             {
                 predictions[i].Probabilities.Should().BeEmpty("a regression output has no probability");
@@ -48,7 +53,7 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
             }
         }
 
-        foreach (var target in cases[0].GetProperty("per_target").EnumerateObject().Select(p => int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture)))
+        foreach (var target in Golden.Longs(cases[0].GetProperty("targets")).Select(t => (int)t))
         {
             var options = new ExplainOptions { Target = Target.Class(target), Score = score, Salience = new SalienceOptions { KeepSpecialTokens = true } };
             var gxi = new GradientXInput().Explain(model, texts, options);

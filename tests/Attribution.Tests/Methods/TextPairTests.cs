@@ -98,6 +98,8 @@ public sealed class TextPairTests(ITestOutputHelper output)
     /// <summary>
     /// Gradient × Input and layer IG (Gauss–Legendre 50) of the softmax probability of the predicted class, at the word
     /// embeddings, with token types as the input: within 1e-4 relative L2 of Captum per pair (float32 on both sides).
+    /// The recorded baseline ids are equal, and the recorded softmax (<c>scored</c>) within 1e-5 absolute: the logits
+    /// agree to 1e-5 (TransformerGoldenTests) and a softmax moves by at most half the largest logit error.
     /// </summary>
     [SkippableFact]
     public void Gradient_methods_explain_both_texts_as_captum_does()
@@ -108,7 +110,8 @@ public sealed class TextPairTests(ITestOutputHelper output)
         var options = new ExplainOptions { Pairs = pairs, Score = ScoreOutput.Probability, Salience = new SalienceOptions { KeepSpecialTokens = true } };
         var gxi = new GradientXInput().Explain(model, texts, options);
         var ig = new IntegratedGradients().Explain(model, texts, options);
-        double worstGxi = 0, worstIg = 0, worstDelta = 0;
+        var baselines = Tests.Methods.Golden.PadBaselineIds(model, texts, pairs);
+        double worstGxi = 0, worstIg = 0, worstDelta = 0, worstScored = 0;
         for (var i = 0; i < cases.Length; i++)
         {
             var target = cases[i].GetProperty("targets")[0].GetInt32();
@@ -117,6 +120,8 @@ public sealed class TextPairTests(ITestOutputHelper output)
             ig[i].TokenIds.Should().Equal(Tests.Methods.Golden.Longs(cases[i].GetProperty("input_ids")));
             ig[i].TokenTypeIds.Should().Equal(Tests.Methods.Golden.Longs(cases[i].GetProperty("token_type_ids")));
             ig[i].TextPair.Should().Be(pairs[i]);
+            baselines[i].Should().Equal(Tests.Methods.Golden.Longs(cases[i].GetProperty("baseline_ids")), $"baseline ids of pair {i}: both [SEP]s kept");
+            worstScored = Math.Max(worstScored, Tests.Methods.Golden.Doubles(cases[i].GetProperty("scored")).Zip(ig[i].Probabilities, (e, a) => Math.Abs(a - e)).Max());
             worstGxi = Math.Max(worstGxi, Tests.Methods.Golden.RelativeL2(gxi[i].Scores, Tests.Methods.Golden.Doubles(recorded.GetProperty("gradient_x_input"))));
             worstIg = Math.Max(worstIg, Tests.Methods.Golden.RelativeL2(ig[i].Scores, Tests.Methods.Golden.Doubles(recorded.GetProperty("ig_gausslegendre_50"))));
             worstDelta = Math.Max(worstDelta, Math.Abs(ig[i].ConvergenceDelta!.Value - recorded.GetProperty("ig_delta").GetDouble()));
@@ -127,7 +132,8 @@ public sealed class TextPairTests(ITestOutputHelper output)
             ig[i].Words.Where(w => w.Segment == 1).Select(w => pairs[i].Substring(w.Start, w.End - w.Start)).Should().Equal(pairs[i].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         }
 
-        output.WriteLine($"pairs: worst relative L2 GxI {worstGxi:E2}, IG {worstIg:E2}; worst delta error {worstDelta:E2}");
+        output.WriteLine($"pairs: worst relative L2 GxI {worstGxi:E2}, IG {worstIg:E2}; worst delta error {worstDelta:E2}; worst softmax error {worstScored:E2}");
+        worstScored.Should().BeLessThanOrEqualTo(1e-5);
         worstGxi.Should().BeLessThanOrEqualTo(1e-4);
         worstIg.Should().BeLessThanOrEqualTo(1e-4);
         worstDelta.Should().BeLessThanOrEqualTo(1e-4);
