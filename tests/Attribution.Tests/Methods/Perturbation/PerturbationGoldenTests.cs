@@ -103,13 +103,25 @@ public sealed class PerturbationGoldenTests(SstBertTinyFixture fixture, ITestOut
         kernel[2].Should().BeLessThan(0.1);
     }
 
-    /// <summary>Worst absolute difference between a run's feature scores and Captum's per-position figures.</summary>
-    private static double Compare(JsonElement c, PerturbationRun run, string key, string map)
+    /// <summary>
+    /// Worst absolute difference between a run's feature scores and Captum's per-position figures, after checking the
+    /// recorded ids and tokens (the tokenizer's, exactly) and the recorded position → feature map: feature f's text is
+    /// the word pieces Captum gave index f, joined without their ## (every case is lower-case, whole-word groups).
+    /// </summary>
+    private double Compare(JsonElement c, PerturbationRun run, string key, string map)
     {
         var expected = Golden.Doubles(c.GetProperty(key));
         var feature = c.GetProperty(map).EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var encoding = fixture.Model.Tokenizer.Encode(c.GetProperty("text").GetString()!);
+        var tokens = c.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        encoding.Ids.Should().Equal(Golden.Longs(c.GetProperty("input_ids")));
+        encoding.Tokens.Should().Equal(tokens);
+        feature.Select((f, t) => f < 0).Should().Equal(encoding.SpecialTokensMask, "only [CLS] and [SEP] belong to no feature");
         run.Target.Should().Be(c.GetProperty("target").GetInt32());
         run.Features.Should().HaveCount(feature.Max() + 1, "the features are the golden file's");
+        run.Features.Select(f => f.Text).Should().Equal(
+            Enumerable.Range(0, run.Features.Count).Select(f => string.Concat(tokens.Where((_, t) => feature[t] == f).Select(t => t.TrimStart('#')))),
+            $"{map}: the positions Captum gave each feature");
         run.FullScore.Should().BeApproximately(c.GetProperty("probability").GetDouble(), 1e-6);
         var worst = 0.0;
         for (var t = 0; t < feature.Length; t++)
