@@ -36,6 +36,7 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
             worstLogit = Math.Max(worstLogit, predictions[i].Logits.Zip(logits, (a, b) => Math.Abs(a - b)).Max());
             predictions[i].Head.Should().Be(head);
             baselines[i].Should().Equal(Golden.Longs(cases[i].GetProperty("baseline_ids")), $"baseline ids of sentence {i}");
+            model.Tokenizer.Encode(texts[i]).TypeIds.Should().Equal(Golden.Longs(cases[i].GetProperty("token_type_ids")), "a single text is all token type 0");
 
             Golden.Longs(cases[i].GetProperty("targets")).Should().Equal(Enumerable.Range(0, logits.Length).Select(k => (long)k),
                 "the reference explains every label of a multi-label model and the one output of a regression model, and so does the loop below");
