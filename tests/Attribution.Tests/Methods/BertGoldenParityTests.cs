@@ -7,12 +7,17 @@ namespace Attribution.Tests.Methods;
 
 /// <summary>
 /// Parity with Captum 0.8 on the random 2-layer BERT of ../shared/golden/bert_golden.json (ids only, so a test
-/// tokenizer reads the ids from the text). Tolerance: relative L2 ≤ 1e-4 per case, deltas and totals 1e-4 absolute
-/// (both sides compute in float32; only summation orders differ).
+/// tokenizer reads the ids from the text). Tolerance: relative L2 ≤ 1e-4 per case (both sides compute in float32;
+/// only summation orders differ). Deltas and conductance totals: 2e-6 absolute. Both are float32 sums of order-0.1
+/// figures (logits, attributions) whose rounding is about 1e-7 (measured: at most 3.9e-7 for deltas, 6.3e-8 for
+/// totals); the recorded Riemann-middle and conductance deltas are 2.6e-6 to 2.8e-4, so 1e-4, the bound before, let a
+/// delta of 0 pass for most of them. The Gauss–Legendre deltas (below 3.3e-7) are rounding noise on both sides: the
+/// comparison bounds their error, it cannot tell their sign.
 /// </summary>
-public sealed class BertGoldenParityTests : IDisposable
+public sealed class BertGoldenParityTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private const double Tolerance = 1e-4;
+    private const double SumTolerance = 2e-6;
     private static readonly ExplainOptions AllTokens = new() { Salience = new SalienceOptions { KeepSpecialTokens = true } };
     private readonly string folder = Path.Combine(Path.GetTempPath(), "attribution-bert-golden-" + Guid.NewGuid().ToString("N"));
     private TextClassifier? model;
@@ -63,6 +68,7 @@ public sealed class BertGoldenParityTests : IDisposable
 
         var texts = cases.Select(c => string.Join(' ', Golden.Longs(c.GetProperty("input_ids")))).ToArray();
         var results = attributor.Explain(classifier, texts, AllTokens);
+        double worstDelta = 0, worstTotal = 0;
         for (var i = 0; i < cases.Length; i++)
         {
             var recorded = cases[i].GetProperty(key);
@@ -77,14 +83,18 @@ public sealed class BertGoldenParityTests : IDisposable
 
             if (recorded.TryGetProperty("delta", out var delta))
             {
-                results[i].ConvergenceDelta!.Value.Should().BeApproximately(delta.GetDouble(), Tolerance, $"{key}, case {i}: delta");
+                worstDelta = Math.Max(worstDelta, Math.Abs(results[i].ConvergenceDelta!.Value - delta.GetDouble()));
             }
 
             if (recorded.TryGetProperty("total", out var total))
             {
-                results[i].Scores.Sum().Should().BeApproximately(total.GetDouble(), Tolerance, $"{key}, case {i}: total");
+                worstTotal = Math.Max(worstTotal, Math.Abs(results[i].Scores.Sum() - total.GetDouble()));
             }
         }
+
+        output.WriteLine($"{key}: worst |delta error| {worstDelta:E2}, worst |total error| {worstTotal:E2}");
+        worstDelta.Should().BeLessThanOrEqualTo(SumTolerance, $"{key}: delta");
+        worstTotal.Should().BeLessThanOrEqualTo(SumTolerance, $"{key}: total");
     }
 
     /// <summary>The recorded IG / conductance baseline ids ([CLS] [PAD]… [SEP]) are what <see cref="Baseline.Pad"/> gives, id for id.</summary>

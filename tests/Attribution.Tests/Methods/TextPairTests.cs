@@ -99,7 +99,9 @@ public sealed class TextPairTests(ITestOutputHelper output)
     /// Gradient × Input and layer IG (Gauss–Legendre 50) of the softmax probability of the predicted class, at the word
     /// embeddings, with token types as the input: within 1e-4 relative L2 of Captum per pair (float32 on both sides).
     /// The recorded baseline ids are equal, and the recorded softmax (<c>scored</c>) within 1e-5 absolute: the logits
-    /// agree to 1e-5 (TransformerGoldenTests) and a softmax moves by at most half the largest logit error.
+    /// agree to 1e-5 (TransformerGoldenTests) and a softmax moves by at most half the largest logit error. The IG delta
+    /// within 2e-6 absolute (float32 rounding of order-1 sums is about 1e-7; measured 1.2e-7); the recorded deltas are
+    /// below 8.6e-8, rounding noise on both sides, so the comparison bounds the delta's error, not its sign.
     /// </summary>
     [SkippableFact]
     public void Gradient_methods_explain_both_texts_as_captum_does()
@@ -136,7 +138,7 @@ public sealed class TextPairTests(ITestOutputHelper output)
         worstScored.Should().BeLessThanOrEqualTo(1e-5);
         worstGxi.Should().BeLessThanOrEqualTo(1e-4);
         worstIg.Should().BeLessThanOrEqualTo(1e-4);
-        worstDelta.Should().BeLessThanOrEqualTo(1e-4);
+        worstDelta.Should().BeLessThanOrEqualTo(2e-6);
     }
 
     /// <summary>
