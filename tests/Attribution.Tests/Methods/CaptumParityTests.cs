@@ -7,12 +7,17 @@ namespace Attribution.Tests.Methods;
 
 /// <summary>
 /// Parity with Captum 0.8 on the trained sst2-bert-tiny model (../shared/golden/sst2-bert-tiny.captum.json):
-/// relative L2 error per sentence ≤ 1e-4 and convergence deltas within 1e-4 absolute. Both sides compute in float32,
-/// so the only differences are summation orders (≈1e-6 relative); 1e-4 leaves room for that and nothing else.
+/// relative L2 error per sentence ≤ 1e-4 and convergence deltas within 1e-5 absolute. Both sides compute in float32,
+/// so the only differences are summation orders (≈1e-6 relative); 1e-4 leaves room for that and nothing else. A delta
+/// is a float32 difference of logits a few units apart and of attribution sums, which rounds at about 1e-6 (measured:
+/// at most 1.6e-6); 1e-4, the bound before, was above every recorded Gauss–Legendre-50 delta and some Gauss–Legendre-8
+/// and Riemann-middle ones, so a delta of 0 passed there. The Gauss–Legendre-50 deltas (below 1.6e-5) stay mostly
+/// rounding noise: the comparison bounds their error, it cannot tell their sign.
 /// </summary>
 public sealed class CaptumParityTests(SstBertTinyFixture fixture, ITestOutputHelper output) : IClassFixture<SstBertTinyFixture>
 {
     private const double Tolerance = 1e-4;
+    private const double DeltaTolerance = 1e-5;
 
     private static readonly ExplainOptions AllTokens = new() { Salience = new SalienceOptions { KeepSpecialTokens = true } };
 
@@ -62,7 +67,7 @@ public sealed class CaptumParityTests(SstBertTinyFixture fixture, ITestOutputHel
 
         output.WriteLine($"{key}: worst relative L2 error {worst:E2}, worst |delta error| {worstDelta:E2} over {cases.Length} sentences");
         worst.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst relative L2 error over {cases.Length} sentences");
-        worstDelta.Should().BeLessThanOrEqualTo(Tolerance, $"{key}: worst absolute delta error");
+        worstDelta.Should().BeLessThanOrEqualTo(DeltaTolerance, $"{key}: worst absolute delta error");
     }
 
     /// <summary>
