@@ -10,8 +10,9 @@ namespace Attribution.Tests.Methods;
 /// Multi-label (sigmoid per label) and regression heads against Captum 0.8 on the random BERTs of ../shared (10
 /// SST-2 sentences each): the head comes from config.json's problem_type; logits and the scored output (sigmoid, or
 /// the raw regression output) match the recorded ones; for every label (multi-label) or the one output (regression),
-/// Gradient × Input and layer IG (Gauss–Legendre 50, baseline: specials kept, [PAD] elsewhere, its ids equal to the recorded ones) at the word embeddings
-/// are within 1e-4 relative L2 per sentence (float32 on both sides, as every other Captum parity test). The IG delta
+/// Gradient × Input and layer IG (Gauss–Legendre 50, baseline: specials kept, [PAD] elsewhere, its ids equal to the
+/// recorded ones) at the word embeddings are within 1e-4 relative L2 per sentence (float32 on both sides, as every
+/// other Captum parity test). The IG delta
 /// within 2e-6 absolute: a float32 difference of outputs and attribution sums of order 1 rounds at about 1e-7
 /// (measured: at most 1.8e-7). The recorded deltas themselves are below 1.8e-7 (Gauss–Legendre 50 on a smooth path):
 /// rounding noise on both sides, so the comparison bounds the delta's error but cannot tell its sign.

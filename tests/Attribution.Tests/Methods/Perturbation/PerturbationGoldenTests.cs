@@ -116,7 +116,7 @@ public sealed class PerturbationGoldenTests(SstBertTinyFixture fixture, ITestOut
         var tokens = c.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()!).ToArray();
         encoding.Ids.Should().Equal(Golden.Longs(c.GetProperty("input_ids")));
         encoding.Tokens.Should().Equal(tokens);
-        feature.Select((f, t) => f < 0).Should().Equal(encoding.SpecialTokensMask, "only [CLS] and [SEP] belong to no feature");
+        feature.Select(f => f < 0).Should().Equal(encoding.SpecialTokensMask, "only [CLS] and [SEP] belong to no feature");
         run.Target.Should().Be(c.GetProperty("target").GetInt32());
         run.Features.Should().HaveCount(feature.Max() + 1, "the features are the golden file's");
         run.Features.Select(f => f.Text).Should().Equal(
