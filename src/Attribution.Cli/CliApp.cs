@@ -142,6 +142,7 @@ internal static class CliApp
             "Features" => "--features",
             "Perturbation" => "--perturbation",
             "Stdev" => "--noise-stdev",
+            "Baseline" or "Baselines" => "--baseline",
             "Layer" or "InputLayer" or "path" => "--layer",
             "Position" or "Unit" => "--neuron",
             "Target" or "target" => "--target",

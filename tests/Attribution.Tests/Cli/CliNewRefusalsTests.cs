@@ -81,6 +81,59 @@ public sealed class CliNewRefusalsTests
     }
 
     /// <summary>
+    /// A --baseline the model's vocabulary cannot give (mask, for a copy of the tiny BERT whose [MASK] entry is renamed
+    /// to an ordinary token and dropped from tokenizer_config.json) was refused with the library's message alone, which
+    /// named no option (its parameter, Baseline or Baselines, was not mapped): it now names --baseline, for the path
+    /// methods, gradient-shap and compare alike, as a usage error (exit 2) of one line.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("explain", "--method", "integrated-gradients", "--steps", "4")]
+    [InlineData("explain", "--method", "gradient-shap", "--samples", "2")]
+    [InlineData("compare", "--methods", "gradient,conductance", "--steps", "4")]
+    public void A_baseline_token_the_vocabulary_lacks_is_a_usage_error_of_baseline(string command, params string[] rest)
+    {
+        var source = CliHarness.TinyBert;
+        var root = Directory.CreateTempSubdirectory("attribution-cli-nomask-").FullName;
+        try
+        {
+            var folder = Path.Combine(root, "nomask");
+            Directory.CreateDirectory(folder);
+            foreach (var file in Directory.EnumerateFiles(source))
+            {
+                var text = Path.GetExtension(file) is ".json" or ".txt" ? File.ReadAllText(file) : null;
+                var target = Path.Combine(folder, Path.GetFileName(file));
+                if (text is null)
+                {
+                    File.Copy(file, target);
+                }
+                else if (Path.GetFileName(file) == "tokenizer_config.json")
+                {
+                    var config = JsonNode.Parse(text)!.AsObject();
+                    config.Remove("mask_token");
+                    File.WriteAllText(target, config.ToJsonString());
+                }
+                else
+                {
+                    // Same id, an ordinary token's name: the vocabulary keeps its size, and no token is the mask.
+                    File.WriteAllText(target, text.Replace("[MASK]", "maskxq", StringComparison.Ordinal));
+                }
+            }
+
+            var good = CliHarness.Run([command, "--model", folder, "--text", "a fine film", "--baseline", "pad", .. rest]);
+            good.Code.Should().Be(ExitCodes.Ok, "the pad baseline needs no mask token: {0}", good);
+
+            var run = CliHarness.Run([command, "--model", folder, "--text", "a fine film", "--baseline", "mask", .. rest]);
+
+            CleanRefusal(run, ExitCodes.Usage).Should().StartWith("error: --baseline: ").And.Contain("mask token for a mask baseline")
+                .And.Contain("use the pad or zero baseline");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// LIME on a text with a word of one zero-width space (U+200B, Unicode category Cf, which BERT's basic tokenizer
     /// strips as a control character): the word is feature 1 and has no token, and the note naming it reaches the
     /// table, Markdown, HTML and JSON of explain and compare, where the other notes of a result go.
