@@ -209,8 +209,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         return token switch
         {
             BaselineToken.Pad => model.Tokenizer.PadId,
-            BaselineToken.Unk => model.Tokenizer.UnkId ?? throw Missing("an unknown token for an unk baseline"),
-            BaselineToken.Mask => model.Tokenizer.MaskId ?? throw Missing("a mask token for a mask baseline"),
+            BaselineToken.Unk => model.Tokenizer.UnkId ?? throw Missing("unknown token, which an unk baseline needs"),
+            BaselineToken.Mask => model.Tokenizer.MaskId ?? throw Missing("mask token, which a mask baseline needs"),
             _ => throw new ArgumentOutOfRangeException(argumentName, token, "not a baseline token"),
         };
     }
