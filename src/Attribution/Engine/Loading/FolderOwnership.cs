@@ -77,7 +77,7 @@ internal static class FolderOwnership
             }
 
             return (mode & OthersWrite) != 0
-                ? $"the native cache folder {folder} is writable by other users ({mode}); refusing to load a library from it. " +
+                ? $"the native cache folder {folder} is writable by other users (mode {Octal(mode)}); refusing to load a library from it. " +
                     $"Run chmod go-w on it, or point {TorchSharpLoader.CacheVariable} at a private folder"
                 : null;
         }
@@ -90,11 +90,14 @@ internal static class FolderOwnership
         }
 
         return (mode & OthersWrite) != 0 && (mode & UnixFileMode.StickyBit) == 0
-            ? $"the folder {folder}, above the native cache folder {above}, is writable by other users ({mode}) without the " +
+            ? $"the folder {folder}, above the native cache folder {above}, is writable by other users (mode {Octal(mode)}) without the " +
                 "sticky bit, so they could swap the cache folder and the library loaded from it; refusing to load a library " +
                 $"from it. Run chmod go-w (or chmod +t) on {folder}, or point {TorchSharpLoader.CacheVariable} at a private folder"
             : null;
     }
+
+    /// <summary>A mode as <c>chmod</c> and <c>stat</c> write it (e.g. <c>1777</c>, <c>0775</c>): UnixFileMode's own text lists every flag by name.</summary>
+    internal static string Octal(UnixFileMode mode) => Convert.ToString((int)mode & 0xFFF, 8).PadLeft(4, '0');
 
     /// <summary>Throws <see cref="TorchLoadException"/> when a cache folder (one the loader created or found) is not private.</summary>
     public static void CheckPrivate(string folder)

@@ -68,13 +68,13 @@ public sealed class FolderOwnershipTests : IDisposable
 
     [Theory]
     [InlineData(1000u, Private, null, null)]
-    [InlineData(1000u, Private | UnixFileMode.GroupWrite, null, "is writable by other users")]
+    [InlineData(1000u, Private | UnixFileMode.GroupWrite, null, "is writable by other users (mode 0720)")]
     [InlineData(Stranger, Private, null, "is owned by user 54321, not by this process's user 1000")]
     [InlineData(0u, Shared, "/c", null)]
     [InlineData(1000u, Shared, "/c", null)]
     [InlineData(Stranger, Shared, "/c", "is owned by user 54321 (neither this process's user 1000 nor root)")]
-    [InlineData(0u, Shared | UnixFileMode.OtherWrite, "/c", "is writable by other users (")]
-    [InlineData(0u, Shared | UnixFileMode.GroupWrite, "/c", "is writable by other users (")]
+    [InlineData(0u, Shared | UnixFileMode.OtherWrite, "/c", "is writable by other users (mode 0757) without the sticky bit")]
+    [InlineData(0u, Shared | UnixFileMode.GroupWrite, "/c", "is writable by other users (mode 0775) without the sticky bit")]
     [InlineData(0u, Shared | UnixFileMode.OtherWrite | UnixFileMode.GroupWrite | UnixFileMode.StickyBit, "/c", null)]
     public void A_folder_is_safe_when_only_this_user_or_root_can_change_it(uint owner, UnixFileMode mode, string? above, string? problem)
     {
