@@ -158,8 +158,16 @@ public sealed partial class TextClassifier
                 "records dropout as always on. Call model.eval() before torch.jit.trace (or torch.jit.script) and save the file again");
         }
 
+        // A half-precision script's softmax rows sum to 1 only within that precision's rounding (up to 4.9e-4 for
+        // float16): judged with float32's 1e-5, such a script was accepted and every probability softmaxed twice.
+        var sumTolerance = first.dtype switch
+        {
+            ScalarType.Float16 => LogitMath.HalfSumTolerance,
+            ScalarType.BFloat16 => LogitMath.BFloat16SumTolerance,
+            _ => 1e-5,
+        };
         var rows = first.to(ScalarType.Float64).data<double>().ToArray().Chunk(classifier.Labels.Count).ToArray();
-        if (classifier.Head == OutputHead.SingleLabel && LogitMath.LookLikeProbabilities(rows))
+        if (classifier.Head == OutputHead.SingleLabel && LogitMath.LookLikeProbabilities(rows, sumTolerance))
         {
             throw new ModelLoadException(scriptPath, null,
                 $"'{scriptPath}' (scriptPath) returns probabilities, not logits: for {Rows} different texts every row lies in (0, 1] and sums to 1 " +

@@ -413,6 +413,51 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     }
 
     /// <summary>
+    /// A half-precision script ending in a softmax: each probability is rounded to float16 (within 2^-11, relative) or
+    /// bfloat16 (within 2^-8), so a row's sum misses 1 by up to about 5e-4 or 4e-3, far beyond the float32 tolerance
+    /// (1e-5) the probe used for every script; such a script was accepted and its probabilities put through a second
+    /// softmax. Now the probe allows the rounding of the type the script returned (LogitMath's HalfSumTolerance 1e-3 and
+    /// BFloat16SumTolerance 8e-3, as the ONNX classifier does). The same scripts returning half-precision logits (no
+    /// softmax) still load.
+    /// </summary>
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void A_half_precision_script_returning_probabilities_is_refused_at_load(ScalarType type)
+    {
+        // torch.to(x, dtype) as TorchScript writes it, with the dtype's number (5 float16, 15 bfloat16).
+        var cast = (int)type;
+        var w = MakeWeights();
+        string Ending(string result) =>
+            Source.Replace("return (self.output).forward(hidden, )", $"return {result}", StringComparison.Ordinal);
+        var path = WriteScript(w, $"softmax-{cast}.pt", Ending($"torch.softmax(torch.to((self.output).forward(hidden, ), {cast}), -1)"));
+
+        // The rows really miss 1 by more than float32's tolerance: the script itself, on the embeddings of four texts.
+        using (var script = jit.load<Tensor, Tensor, Tensor>(path))
+        using (var scope = NewDisposeScope())
+        {
+            var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim);
+            var ids = tensor(new long[] { 2, 5, 3, 2, 9, 3, 2, 14, 3, 2, 19, 3 }).reshape(4, 3);
+            var rows = script.call(table.index_select(0, ids.flatten()).reshape(4, 3, Dim), ones(4, 3));
+            rows.dtype.Should().Be(type);
+            var sums = rows.to(ScalarType.Float64).sum(1).data<double>().ToArray();
+            output.WriteLine(string.Join(", ", sums));
+            sums.Should().Contain(s => Math.Abs(s - 1) > 1e-5, "half-precision rounding moves some row's sum off 1 by more than float32's tolerance");
+        }
+
+        var act = () => TextClassifier.FromTorchScript(path, Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+
+        var error = act.Should().Throw<ModelLoadException>().Which;
+        output.WriteLine(error.Message);
+        error.FilePath.Should().Be(path);
+        error.Message.Should().Contain("returns probabilities, not logits").And.Contain("Return the logits, before the softmax");
+
+        using var logits = TextClassifier.FromTorchScript(WriteScript(w, $"logits-{cast}.pt", Ending($"torch.to((self.output).forward(hidden, ), {cast})")), Tokenizer(),
+            LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+        logits.Predict(Texts).Should().HaveCount(Texts.Length);
+    }
+
+    /// <summary>
     /// A forward that takes token_type_ids too, or only the embeddings, fails in libtorch's argument check, whose
     /// message is the error and then a C++ stack; the error, not the stack's last frame, is what the message quotes.
     /// </summary>
