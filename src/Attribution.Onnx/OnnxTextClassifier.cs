@@ -134,6 +134,18 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
                 $"the tokenizer in '{folder}' has {tokenizer.VocabularySize} ids but {config.Path} says vocab_size {vocab}: they do not belong together");
         }
 
+        if (config.PositionsPadId is { } positionsPad && tokenizer.PadId != positionsPad)
+        {
+            // An exported RoBERTa graph computes its position ids from the pad id it was exported with (positions start
+            // at pad_token_id + 1 and skip tokens equal to it), while this class pads with the tokenizer's: with two ids
+            // a real token equal to the config's is taken for padding and every later position shifts, silently.
+            // ClassifierLoader refuses the same mismatch in a safetensors folder.
+            throw new ModelLoadException(config.Path, "pad_token_id",
+                $"{config.Path} says pad_token_id = {positionsPad} but the tokenizer in '{folder}' pads with id {tokenizer.PadId}: a {config.ModelType} graph's " +
+                "position ids start at pad_token_id + 1 and skip the tokens equal to it, so both must be the same id; put the config.json and tokenizer " +
+                "files saved with this model beside it (or set pad_token_id in config.json to the tokenizer's pad id if they belong together)");
+        }
+
         var session = OpenSession(modelPath, settings);
         try
         {
@@ -484,8 +496,18 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         return $"{meta.ElementDataType.ToString().ToLowerInvariant()} [{string.Join(", ", dims)}]";
     }
 
-    /// <summary>What this class needs from config.json.</summary>
-    private sealed record OnnxConfig(string Path, IReadOnlyList<string> Labels, OutputHead Head, int? MaxLength, int? VocabSize);
+    /// <summary>
+    /// Whether transformers computes this model type's position ids from the pad id (create_position_ids_from_input_ids):
+    /// RoBERTa and the types built on its embeddings.
+    /// </summary>
+    private static bool PositionsFromPadId(string modelType) => modelType is "roberta" or "xlm-roberta" or "camembert";
+
+    /// <summary>
+    /// What this class needs from config.json. PositionsPadId: for the RoBERTa family, whose position ids come from the
+    /// pad id, config.json's pad_token_id (1, transformers' default, when absent); null for other models, which find
+    /// padding by the mask.
+    /// </summary>
+    private sealed record OnnxConfig(string Path, string ModelType, IReadOnlyList<string> Labels, OutputHead Head, int? MaxLength, int? VocabSize, int? PositionsPadId);
 
     /// <summary>
     /// Reads config.json with the library's config reader. Unlike <see cref="TransformerConfig"/>, the architecture
@@ -530,7 +552,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         int? maxLength = null;
         if (reader.Int("max_position_embeddings") is { } positions)
         {
-            var padId = reader.Int("pad_token_id") ?? (modelType is "roberta" or "xlm-roberta" or "camembert" ? 1 : 0);
+            var padId = reader.Int("pad_token_id") ?? (PositionsFromPadId(modelType) ? 1 : 0);
             maxLength = TransformerConfig.UsableLength(modelType, positions, padId);
             if (maxLength < 1)
             {
@@ -561,6 +583,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             throw new ModelLoadException(path, "problem_type", $"{path}: {headProblem}");
         }
 
-        return new OnnxConfig(path, labels, head, maxLength, vocab);
+        int? positionsPadId = PositionsFromPadId(modelType) ? reader.Int("pad_token_id") ?? 1 : null;
+        return new OnnxConfig(path, modelType, labels, head, maxLength, vocab, positionsPadId);
     }
 }
