@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Attribution.Text.Tokenizers;
@@ -176,7 +177,7 @@ internal static class TokenizerFiles
         }
 
         var specials = new SpecialIds(ids[0]!.Value, ids[1]!.Value, ids[2]!.Value, ids[3], ids[4]);
-        return new ByteLevelBpeTokenizer(
+        var tokenizer = new ByteLevelBpeTokenizer(
             vocabulary,
             merges,
             added,
@@ -186,6 +187,31 @@ internal static class TokenizerFiles
             ids[3],
             new ByteLevelOptions(config.AddPrefixSpace ?? false, config.TrimOffsets ?? true),
             mergesPath);
+        RequireEveryByte(vocabulary, vocabPath);
+        return tokenizer;
+    }
+
+    /// <summary>
+    /// Refuses a byte-level vocabulary without the symbol of every byte. Hugging Face disagrees with itself on such a
+    /// byte: the fast tokenizer transformers builds from these files (BPE without unk_token, as RobertaConverter makes it)
+    /// drops it from the text, the slow RobertaTokenizer gives it the unknown token; either way the model never sees the
+    /// character. GPT-2's and RoBERTa's vocabularies hold all 256 bytes, so a gap means the file is not such a vocabulary.
+    /// </summary>
+    private static void RequireEveryByte(IReadOnlyDictionary<string, int> vocabulary, string vocabPath)
+    {
+        var missing = Enumerable.Range(0, 256).Where(b => !vocabulary.ContainsKey(ByteLevel.ByteToChar[b].ToString())).ToArray();
+        if (missing.Length == 0)
+        {
+            return;
+        }
+
+        const int Shown = 16;
+        var listed = string.Join(", ", missing.Take(Shown).Select(b => string.Create(CultureInfo.InvariantCulture, $"0x{b:X2} (\"{ByteLevel.ByteToChar[b]}\")")));
+        throw new TokenizerException(vocabPath,
+            $"the byte-level vocabulary lacks the symbols of {missing.Length} of the 256 bytes: {listed}{(missing.Length > Shown ? ", …" : string.Empty)}. " +
+            "Hugging Face's fast tokenizer drops such a byte from the text and its slow one turns it into <unk>, so texts with them would not tokenize as " +
+            "the model was trained. A byte-level BPE vocabulary (GPT-2's, RoBERTa's) has all 256: use the vocab.json saved with the model, or its " +
+            "tokenizer.json (which states how unknown bytes are handled).");
     }
 
     private static ITokenizer WordPieceFromJson(
