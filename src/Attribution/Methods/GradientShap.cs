@@ -132,6 +132,15 @@ public sealed class GradientShap : LayerMethod
         ]);
 
     /// <inheritdoc />
+    internal override void CheckTokenized(TokenizedTexts texts)
+    {
+        foreach (var baseline in Baselines)
+        {
+            PathInputs.CheckBaselineLength(baseline, texts, nameof(Baselines));
+        }
+    }
+
+    /// <inheritdoc />
     internal override FirstPass? SharedFirstPass(ITextClassifier model) => new FirstPass.PathStart(SiteIn(model));
 
     /// <inheritdoc />
@@ -142,7 +151,7 @@ public sealed class GradientShap : LayerMethod
     protected override MethodOutput Attribute(AttributionContext context)
     {
         var layer = context.Layer(Layer);
-        var paths = Baselines.Select(b => PathInputs.Compute(context, layer, Side, TensorIndex, b)).ToArray();
+        var paths = Baselines.Select(b => PathInputs.Compute(context, layer, Side, TensorIndex, b, setting: nameof(Baselines))).ToArray();
         var input = paths[0].Input;
         var batch = context.Size;
         var length = (int)input.size(1);

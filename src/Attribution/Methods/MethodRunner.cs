@@ -180,6 +180,11 @@ public static class MethodRunner
         using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
         tokenized.RequireTokens();
+        foreach (var (_, method) in methods)
+        {
+            method.CheckTokenized(tokenized);
+        }
+
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();

@@ -112,6 +112,9 @@ public sealed class NoiseTunnel : TextAttributor
     }
 
     /// <inheritdoc />
+    internal override void CheckTokenized(TokenizedTexts texts) => innerMethod.CheckTokenized(texts);
+
+    /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings()
     {
         yield return new("inner", Inner.Name);

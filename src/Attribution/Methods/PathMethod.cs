@@ -71,6 +71,9 @@ public abstract class PathMethod : LayerMethod
         Adaptive.Validate();
     }
 
+    /// <inheritdoc />
+    internal override void CheckTokenized(TokenizedTexts texts) => PathInputs.CheckBaselineLength(Baseline, texts, nameof(Baseline));
+
     /// <summary>Gradients at the path points for these alphas, stacked alpha-major ([α·batch, …]).</summary>
     private protected delegate Tensor GradientsAlongPath(ReadOnlySpan<double> alphas);
 

@@ -68,6 +68,15 @@ public abstract class TextAttributor : IAttributor
     }
 
     /// <summary>
+    /// Checks the settings against the call's texts once they are tokenized, before any forward pass (a custom baseline
+    /// must have one id per token of every text); throws a typed error naming the setting and the fix. Nothing by default.
+    /// </summary>
+    /// <param name="texts">The call's texts, tokenized (each one's token count, special tokens included).</param>
+    internal virtual void CheckTokenized(TokenizedTexts texts)
+    {
+    }
+
+    /// <summary>
     /// The pass this method runs on every batch where the batch's first forward pass can be that pass
     /// (<see cref="FirstPass"/>): the pipeline then keeps the first pass's graph for it instead of running the model
     /// again. Null (the default) for methods with passes of their own.

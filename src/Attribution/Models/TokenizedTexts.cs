@@ -31,6 +31,9 @@ internal sealed class TokenizedTexts
     /// <summary>The time tokenizing took, per text (a batch's share of shared work in the explanations' timings).</summary>
     public TimeSpan TimePerText { get; }
 
+    /// <summary>texts[<paramref name="i"/>], for messages.</summary>
+    public string Text(int i) => texts[i];
+
     /// <summary>Each text's token count (special tokens included, after truncation when asked for).</summary>
     public int[] Lengths { get; }
 

@@ -99,4 +99,63 @@ public sealed class BaselineValidationTests
         new IntegratedGradients { Steps = 4, Baseline = Baseline.FromIds([0, 49]) }.Explain(model, "5 9")
             .Scores.Should().HaveCount(2).And.OnlyContain(s => double.IsFinite(s));
     }
+
+    /// <summary>
+    /// Custom baseline ids whose count is not a text's token count were found at the batch's baseline pass, after the
+    /// batch's first forward pass (and, in one call with other methods, after their work), and the error named "baseline"
+    /// rather than the setting. Now the call refuses them once the texts are tokenized, before any forward pass, naming the
+    /// setting, the text, both lengths and the fix. The ids tokenizer adds no special tokens: "5 9 12" is 3 tokens and
+    /// "20 21" 2, so three ids fit texts[0] and not texts[1].
+    /// </summary>
+    [Theory]
+    [InlineData("ig")]
+    [InlineData("conductance")]
+    [InlineData("gradient-shap")]
+    [InlineData("smoothgrad-ig")]
+    public void A_custom_baseline_of_another_length_than_a_text_is_refused_before_any_forward_pass(string name)
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var forwards = new ForwardCounter(model);
+        var three = Baseline.FromIds([0, 0, 0]);
+        var (method, setting) = name switch
+        {
+            "ig" => ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = three }, "Baseline"),
+            "conductance" => (new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 4, Baseline = three }, "Baseline"),
+            "gradient-shap" => (new GradientShap { Baselines = [Baseline.Pad, three] }, "Baselines"),
+            _ => (new NoiseTunnel(new IntegratedGradients { Steps = 4, Baseline = three }), "Baseline"),
+        };
+
+        var alone = FluentActions.Invoking(() => method.Explain(model, Texts)).Should().Throw<ArgumentException>().Which;
+        alone.ParamName.Should().Be(setting);
+        forwards.Calls.Should().Be(0, "the texts' lengths are known once they are tokenized, before the first batch runs");
+        alone.Message.Should().Contain("custom baseline has 3 ids (Baseline.FromIds) but texts[1] (\"20 21\") has 2 tokens, special tokens included")
+            .And.Contain("give one id per token of the text");
+
+        FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Gradient(), method]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        forwards.Calls.Should().Be(0, "not after another method's pass either");
+
+        method.Explain(model, Texts[0]).Scores.Should().HaveCount(3).And.OnlyContain(s => double.IsFinite(s));
+    }
+
+    /// <summary>
+    /// A custom baseline activation of the wrong shape is known only at the layer's pass (its shape is the layer's), but
+    /// its error named "baseline" rather than the setting; now it names Baseline (Gradient SHAP: Baselines).
+    /// </summary>
+    [Theory]
+    [InlineData("ig")]
+    [InlineData("gradient-shap")]
+    public void A_custom_baseline_activation_of_the_wrong_shape_names_the_setting(string name)
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var wrong = Baseline.FromActivation(TorchSharp.torch.zeros(7, 3));
+        var (method, setting) = name == "ig"
+            ? ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = wrong }, "Baseline")
+            : (new GradientShap { Baselines = [Baseline.Pad, wrong] }, "Baselines");
+
+        var error = FluentActions.Invoking(() => method.Explain(model, "5 9")).Should().Throw<ArgumentException>().Which;
+        error.ParamName.Should().Be(setting);
+        error.Message.Should().Contain("custom baseline activation (Baseline.FromActivation) has shape [7, 3]");
+    }
 }

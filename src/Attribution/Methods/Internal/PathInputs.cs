@@ -13,26 +13,28 @@ namespace Attribution.Methods.Internal;
 /// </summary>
 internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputScores, double[] BaselineScores)
 {
-    public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null)
+    // setting: the method's setting that holds the baseline, for errors (Baseline, or Gradient SHAP's Baselines).
+    public static PathInputs Compute(AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput = null,
+        string setting = "Baseline")
     {
         if (context.SharedTexts is { } sharing)
         {
             // Rows that repeat a text for other classes: the ends are the text's, computed once (a perturbation draws
             // what a call for one class draws); the scores are each row's class's.
             var texts = context.Subset(sharing.Representatives);
-            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(texts, layer, side, index, baseline, perturbInput);
+            var (input, baselineActivation, inputLogits, baselineLogits) = Ends(texts, layer, side, index, baseline, perturbInput, setting);
             using var noGrad = no_grad();
             using var rows = tensor(sharing.TextOfRow.Select(t => (long)t).ToArray());
             return new PathInputs(input.index_select(0, rows), baselineActivation.index_select(0, rows),
                 context.ScoreValues(inputLogits.index_select(0, rows)), context.ScoreValues(baselineLogits.index_select(0, rows)));
         }
 
-        var ends = Ends(context, layer, side, index, baseline, perturbInput);
+        var ends = Ends(context, layer, side, index, baseline, perturbInput, setting);
         return new PathInputs(ends.Input, ends.Baseline, context.ScoreValues(ends.InputLogits), context.ScoreValues(ends.BaselineLogits));
     }
 
     private static (Tensor Input, Tensor Baseline, Tensor InputLogits, Tensor BaselineLogits) Ends(
-        AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput)
+        AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput, string setting)
     {
         using var noGrad = no_grad();
         var site = new LayerSite(layer, side, index);
@@ -52,14 +54,14 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         Tensor baselineLogits;
         if (baseline.Token is not null || baseline.Ids is not null)
         {
-            var ids = BaselineIds(context, baseline);
+            var ids = BaselineIds(context, baseline, setting);
             baselineActivation = context.Baselines is { } cache
                 ? cache.Capture(context, site, ids, out baselineLogits)
                 : Capture(context, layer, side, index, context.WithIds(ids), out baselineLogits);
         }
         else
         {
-            baselineActivation = baseline.Activation is null ? zeros_like(input) : Expand(context, baseline.Activation, input);
+            baselineActivation = baseline.Activation is null ? zeros_like(input) : Expand(baseline.Activation, input, setting);
             using var tap = new LayerTap(layer, side, index, _ => baselineActivation);
             baselineLogits = context.Model.Module.call(context.ForPassTappedAt(context.Batch.Input, site));
         }
@@ -200,6 +202,30 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         }
     }
 
+    /// <summary>
+    /// Refuses, once the call's texts are tokenized and before any forward pass, custom baseline ids whose count is not
+    /// some text's token count (found otherwise at the batch's baseline pass, after the first forward pass and other
+    /// methods' work).
+    /// </summary>
+    public static void CheckBaselineLength(Baseline baseline, TokenizedTexts texts, string setting)
+    {
+        if (baseline.Ids is not { } ids)
+        {
+            return;
+        }
+
+        var lengths = texts.Lengths;
+        var other = Array.FindIndex(lengths, n => n != ids.Length);
+        if (other >= 0)
+        {
+            throw new ArgumentException(LengthMismatch(ids.Length, $"texts[{other}] (\"{NonFiniteValueException.Shorten(texts.Text(other))}\")", lengths[other]), setting);
+        }
+    }
+
+    private static string LengthMismatch(int ids, string text, int tokens) =>
+        $"the custom baseline has {ids} ids (Baseline.FromIds) but {text} has {tokens} tokens, special tokens included: give one id per token of the text " +
+        $"(explain texts of {ids} tokens with this baseline, or make a baseline of {tokens} ids for this one)";
+
     /// <summary>The id a token baseline puts in place of every token the tokenizer did not add; refused where the vocabulary has no such token.</summary>
     private static long ReplacementId(ITextClassifier model, BaselineToken token, string argumentName)
     {
@@ -216,7 +242,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     }
 
     /// <summary>Baseline token ids: every token the tokenizer did not add becomes the baseline token; custom ids are checked and padded.</summary>
-    public static Tensor BaselineIds(AttributionContext context, Baseline baseline)
+    public static Tensor BaselineIds(AttributionContext context, Baseline baseline, string setting = "Baseline")
     {
         var batch = context.Batch;
         var tokenizer = context.Model.Tokenizer;
@@ -229,9 +255,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
             {
                 if (custom.Length != batch.Lengths[b])
                 {
-                    throw new ArgumentException(
-                        $"the custom baseline has {custom.Length} ids but text {b} (\"{NonFiniteValueException.Shorten(batch.Texts[b])}\") has {batch.Lengths[b]} tokens; give one id per token, special tokens included",
-                        nameof(baseline));
+                    throw new ArgumentException(LengthMismatch(custom.Length, $"\"{NonFiniteValueException.Shorten(batch.Texts[b])}\"", batch.Lengths[b]), setting);
                 }
 
                 for (var t = 0; t < length; t++)
@@ -243,8 +267,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
             }
 
             var replacement = baseline.Token is { } token
-                ? ReplacementId(context.Model, token, nameof(baseline))
-                : throw new ArgumentOutOfRangeException(nameof(baseline), baseline.Name, "neither ids nor a baseline token");
+                ? ReplacementId(context.Model, token, setting)
+                : throw new ArgumentOutOfRangeException(setting, baseline.Name, "neither ids nor a baseline token");
             for (var t = 0; t < length; t++)
             {
                 ids[(b * length) + t] = encoding.SpecialTokensMask[t] ? encoding.Ids[t] : replacement;
@@ -254,7 +278,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         return tensor(ids, [context.Size, length]);
     }
 
-    private static Tensor Expand(AttributionContext context, Tensor activation, Tensor like)
+    private static Tensor Expand(Tensor activation, Tensor like, string setting)
     {
         var perText = like.shape[1..];
         if (activation.shape.SequenceEqual(like.shape))
@@ -268,7 +292,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         }
 
         throw new ArgumentException(
-            $"the custom baseline activation has shape [{string.Join(", ", activation.shape)}] but the layer's activation for this batch is [{string.Join(", ", like.shape)}] (per text [{string.Join(", ", perText)}]); explain texts of the baseline's length",
-            "baseline");
+            $"the custom baseline activation (Baseline.FromActivation) has shape [{string.Join(", ", activation.shape)}] but the layer's activation for this batch is [{string.Join(", ", like.shape)}] (per text [{string.Join(", ", perText)}]); " +
+            "give the layer's activation for one text (or for the whole batch), or explain texts of the baseline's length",
+            setting);
     }
 }
