@@ -27,7 +27,8 @@ public sealed record PairAgreement(string First, string Second, double[] PerText
 public static class MethodAgreement
 {
     /// <summary>Every pair of methods (in order) over every text; <paramref name="resultsByMethod"/>[m][t].</summary>
-    /// <exception cref="ArgumentException">Of two or more methods, one's list is null or empty, or they explain different numbers of texts.</exception>
+    /// <exception cref="ArgumentException">Of two or more methods, one's list is null or empty, they explain different
+    /// numbers of texts, or their explanations at one index are of different texts.</exception>
     public static IReadOnlyList<PairAgreement> Pairs(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod, Granularity granularity)
     {
         ArgumentNullException.ThrowIfNull(resultsByMethod);
@@ -60,7 +61,16 @@ public static class MethodAgreement
                 var values = new double[texts];
                 for (var t = 0; t < texts; t++)
                 {
-                    values[t] = Between(resultsByMethod[a][t], resultsByMethod[b][t], granularity);
+                    // Between refuses different texts naming its own parameter ("second"), which Pairs does not have.
+                    var (x, y) = (resultsByMethod[a][t], resultsByMethod[b][t]);
+                    if (x is not null && y is not null && (x.Text != y.Text || x.TextPair != y.TextPair))
+                    {
+                        throw new ArgumentException(
+                            $"resultsByMethod[{a}][{t}] ({x.Method}) explains '{x.Text}' but resultsByMethod[{b}][{t}] ({y.Method}) '{y.Text}': give every method the same texts, in the same order",
+                            nameof(resultsByMethod));
+                    }
+
+                    values[t] = Between(x!, y!, granularity); // a null one: Between's ArgumentNullException
                 }
 
                 pairs.Add(new PairAgreement(resultsByMethod[a][0].Method, resultsByMethod[b][0].Method, values));
@@ -109,6 +119,7 @@ public static class MethodAgreement
     /// Spearman's rank correlation (Pearson's r of the average ranks); NaN for fewer than 2 values, constant ranks, or a
     /// NaN value (which has no rank).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> and <paramref name="y"/> have different lengths.</exception>
     public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
         ArgumentNullException.ThrowIfNull(x);

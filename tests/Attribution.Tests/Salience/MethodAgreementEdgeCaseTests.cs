@@ -144,6 +144,18 @@ public sealed class MethodAgreementEdgeCaseTests
     }
 
     [Fact]
+    public void Pairs_of_methods_that_explain_different_texts_at_one_index_are_refused_naming_their_argument()
+    {
+        // Text 1 of m2 is "a b d", of m1 "a b c": the refusal names Pairs' parameter, both indices and both texts
+        // (it came from Between, naming a parameter "second" that Pairs does not have).
+        IReadOnlyList<Explanation> one = [Plain("m1", [1, 2, 3]), Plain("m1", [1, 2, 3])];
+        IReadOnlyList<Explanation> two = [Plain("m2", [1, 2, 3]), Plain("m2", [3, 2, 1]) with { Text = "a b d" }];
+        FluentActions.Invoking(() => MethodAgreement.Pairs([one, two], Granularity.Tokens)).Should().Throw<ArgumentException>()
+            .WithParameterName("resultsByMethod")
+            .WithMessage("resultsByMethod[0][1] (m1) explains 'a b c' but resultsByMethod[1][1] (m2) 'a b d': give every method the same texts, in the same order*");
+    }
+
+    [Fact]
     public void Results_of_different_texts_are_refused()
     {
         var first = Plain("a", [1, 2, 3]);
