@@ -12,6 +12,29 @@ public class ConsoleRendererTests
         ExplanationGroup.ByText([SalienceSamples.Make(Text, SalienceSamples.WordScores(0.1, -0.6, 0.05, 1.2))]);
 
     [Fact]
+    public void A_negative_top_k_is_refused_naming_the_option()
+    {
+        var options = new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = -1 };
+        FluentActions.Invoking(() => ConsoleRenderer.Render(Groups(), options)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("options").WithMessage("options.TopK is -1: give 0 (no table of top units) or more*");
+        FluentActions.Invoking(() => ConsoleRenderer.Write(new StringWriter(), Groups(), options)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("options");
+    }
+
+    [Fact]
+    public void Mixing_at_nan_is_refused_instead_of_painting_black()
+    {
+        // Math.Clamp keeps NaN, and each channel became (byte)NaN = 0: black, which no score is drawn as.
+        FluentActions.Invoking(() => SalienceColors.Mix(SalienceColors.White, SalienceColors.Red, double.NaN))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("t").WithMessage("t is NaN*");
+
+        // Outside [0, 1], the nearer end, as the doc says; halfway, 255 + (215 − 255)·0.5 = 235 (exact), and so on.
+        SalienceColors.Mix(SalienceColors.White, SalienceColors.Red, 2).Should().Be(SalienceColors.Red);
+        SalienceColors.Mix(SalienceColors.White, SalienceColors.Red, -1).Should().Be(SalienceColors.White);
+        SalienceColors.Mix(SalienceColors.White, SalienceColors.Red, 0.5).Should().Be(new Rgb(235, 152, 147));
+    }
+
+    [Fact]
     public void Plain_output_writes_each_word_with_its_score_and_no_escape_codes()
     {
         var output = ConsoleRenderer.Render(Groups(), new ConsoleRenderOptions { Color = ColorMode.Plain, TopK = 0 });

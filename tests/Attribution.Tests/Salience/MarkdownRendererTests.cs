@@ -16,6 +16,16 @@ public partial class MarkdownRendererTests
 
     private static string[] Table(string markdown) => markdown.Split('\n').Where(l => l.StartsWith('|')).ToArray();
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(18)]
+    public void Digits_outside_1_to_17_are_refused_naming_the_option(int digits)
+    {
+        var groups = ExplanationGroup.ByText([SalienceSamples.Make("good film")]);
+        FluentActions.Invoking(() => MarkdownRenderer.Render(groups, new MarkdownOptions { Digits = digits })).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("options").WithMessage($"options.Digits is {digits}: give 1 to 17 significant digits*");
+    }
+
     [Fact]
     public void One_row_per_word_and_one_column_per_method()
     {

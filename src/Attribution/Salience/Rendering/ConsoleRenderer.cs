@@ -29,7 +29,7 @@ public sealed record ConsoleRenderOptions
     /// <summary>Colours (default: decide from the terminal).</summary>
     public ColorMode Color { get; init; } = ColorMode.Auto;
 
-    /// <summary>Rows of the table of the most important units under each method (0: no table).</summary>
+    /// <summary>Rows of the table of the most important units under each method (default 5; 0: no table; negative is refused).</summary>
     public int TopK { get; init; } = 5;
 
     /// <summary>The model's class names, to name the predicted class when it is not the target.</summary>
@@ -48,6 +48,7 @@ public static class ConsoleRenderer
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>Writes to the console, in colour when <see cref="DetectColorMode()"/> says the console takes it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ConsoleRenderOptions.TopK"/> is negative.</exception>
     public static void Write(IReadOnlyList<ExplanationGroup> groups, ConsoleRenderOptions? options = null) =>
         Write(Console.Out, groups, options);
 
@@ -55,6 +56,7 @@ public static class ConsoleRenderer
     /// Writes to <paramref name="writer"/>. With <see cref="ColorMode.Auto"/>, colours are used only when the writer is
     /// <see cref="Console.Out"/> and <see cref="DetectColorMode()"/> allows them.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ConsoleRenderOptions.TopK"/> is negative.</exception>
     public static void Write(TextWriter writer, IReadOnlyList<ExplanationGroup> groups, ConsoleRenderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -68,13 +70,14 @@ public static class ConsoleRenderer
     }
 
     /// <summary>The rendering as a string; <see cref="ColorMode.Auto"/> means plain here (the destination is unknown).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ConsoleRenderOptions.TopK"/> is negative.</exception>
     public static string Render(IReadOnlyList<ExplanationGroup> groups, ConsoleRenderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         options ??= new ConsoleRenderOptions();
         if (options.TopK < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.TopK, "TopK must be 0 or more");
+            throw new ArgumentOutOfRangeException(nameof(options), options.TopK, $"options.TopK is {options.TopK}: give 0 (no table of top units) or more");
         }
 
         var mode = options.Color == ColorMode.Auto ? ColorMode.Plain : options.Color;

@@ -13,7 +13,7 @@ public sealed record MarkdownOptions
     /// <summary>The model's class names, to name the predicted class when it is not the target.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
 
-    /// <summary>Significant digits of the scores in the table (default 4).</summary>
+    /// <summary>Significant digits of the scores in the table (default 4; 1 to 17, others are refused).</summary>
     public int Digits { get; init; } = 4;
 
     /// <summary>
@@ -37,6 +37,8 @@ public static class MarkdownRenderer
     private const string Special = "\\`*_[]<>|~&$";
 
     /// <summary>A document's results grouped by text; the document's labels name the classes.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MarkdownOptions.Digits"/> is not between 1 and 17.</exception>
+    /// <exception cref="ArgumentException">A result is malformed (as <see cref="ExplanationGroup.ByText"/> refuses it).</exception>
     public static string Render(ExplanationDocument document, MarkdownOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -45,13 +47,14 @@ public static class MarkdownRenderer
     }
 
     /// <summary>One section per group, one score column per explanation in it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MarkdownOptions.Digits"/> is not between 1 and 17.</exception>
     public static string Render(IReadOnlyList<ExplanationGroup> groups, MarkdownOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         options ??= new MarkdownOptions();
         if (options.Digits is < 1 or > 17)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Digits, "Digits must be between 1 and 17");
+            throw new ArgumentOutOfRangeException(nameof(options), options.Digits, $"options.Digits is {options.Digits}: give 1 to 17 significant digits (17 round-trips every double)");
         }
 
         var markdown = new StringBuilder();

@@ -93,9 +93,20 @@ public static class SalienceColors
         return max;
     }
 
-    /// <summary>Linear interpolation from <paramref name="from"/> (t = 0) to <paramref name="to"/> (t = 1).</summary>
+    /// <summary>
+    /// Linear interpolation from <paramref name="from"/> (t = 0) to <paramref name="to"/> (t = 1), each channel rounded
+    /// half away from zero; a <paramref name="t"/> outside [0, 1] is taken as the nearer end (as <see cref="Intensity"/>
+    /// clamps a score beyond the scale).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="t"/> is NaN.</exception>
     public static Rgb Mix(Rgb from, Rgb to, double t)
     {
+        if (double.IsNaN(t))
+        {
+            // Clamped, NaN stayed NaN and every channel became (byte)NaN = 0: black, a colour no score has.
+            throw new ArgumentOutOfRangeException(nameof(t), t, "t is NaN: give a number, 0 for the first colour to 1 for the second (SalienceColors.Intensity turns a non-finite score into 0)");
+        }
+
         t = Math.Clamp(t, 0, 1);
         static byte Channel(byte a, byte b, double t) => (byte)Math.Round(a + ((b - a) * t), MidpointRounding.AwayFromZero);
         return new Rgb(Channel(from.R, to.R, t), Channel(from.G, to.G, t), Channel(from.B, to.B, t));
