@@ -122,6 +122,22 @@ public class ExplanationJsonTests
         }
     }
 
+    [Fact]
+    public void A_document_for_no_result_or_a_null_one_is_refused_naming_the_argument()
+    {
+        var e = SalienceSamples.Make("good film");
+        FluentActions.Invoking(() => ExplanationDocument.For([])).Should().Throw<ArgumentException>()
+            .WithParameterName("results").WithMessage("no results: name the model and method with the constructor instead*");
+
+        // A null result failed with a NullReferenceException reading its method name.
+        FluentActions.Invoking(() => ExplanationDocument.For([e, null!])).Should().Throw<ArgumentNullException>()
+            .WithParameterName("results").WithMessage("results[1] is null: give explanations only*");
+
+        // Comparison refuses what ExplanationGroup.FromMethods refuses: methods over different numbers of texts.
+        FluentActions.Invoking(() => ExplanationDocument.Comparison("m", [[e, e], [e]])).Should().Throw<ArgumentException>()
+            .WithParameterName("resultsByMethod").WithMessage("method 1 has 1 results but method 0 has 2*");
+    }
+
     /// <summary>
     /// .NET 10's shortest round-trip format ("R") is one digit short for two doubles, 2⁻²⁵ and 2⁻⁹⁵⁸: it writes 2⁻²⁵
     /// (a float32 value, so a score a float32 model can produce: the cross-method property test met it as a

@@ -98,16 +98,27 @@ public sealed record ExplanationDocument
 
     /// <summary>
     /// A document for these results: a single-method document when they share one method and its settings, a
-    /// comparison document otherwise. All results must be from one model.
+    /// comparison document otherwise. All results must be from one model (the model of the first is taken; writing the
+    /// document refuses a result from another).
     /// </summary>
     /// <param name="results">At least one explanation.</param>
     /// <param name="labels">The model's class names, when known.</param>
+    /// <exception cref="ArgumentException"><paramref name="results"/> is empty, or one of them is null.</exception>
     public static ExplanationDocument For(IReadOnlyList<Explanation> results, IReadOnlyList<string>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         if (results.Count == 0)
         {
             throw new ArgumentException("no results: name the model and method with the constructor instead", nameof(results));
+        }
+
+        for (var i = 0; i < results.Count; i++)
+        {
+            if (results[i] is null)
+            {
+                // It failed with a NullReferenceException reading the method name.
+                throw new ArgumentNullException(nameof(results), $"results[{i}] is null: give explanations only");
+            }
         }
 
         var first = results[0];
@@ -130,6 +141,9 @@ public sealed record ExplanationDocument
     /// <param name="resultsByMethod">One list per method, each with one explanation per text, texts in the same order.</param>
     /// <param name="labels">The model's class names, when known.</param>
     /// <param name="settings">Settings of the run shared by every method.</param>
+    /// <exception cref="ArgumentException">The methods explain different numbers of texts, their explanations at one
+    /// index are of different texts, or an explanation is null or malformed (as <see cref="ExplanationGroup.FromMethods"/>
+    /// refuses them).</exception>
     public static ExplanationDocument Comparison(
         string model,
         IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod,
