@@ -165,7 +165,8 @@ public static class ResultNames
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
     };
 
-    /// <summary>Parses a normalization name.</summary>
+    /// <summary>Parses a normalization name (<see cref="Name(Normalization)"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the names (the message lists them).</exception>
     public static Normalization ParseNormalization(string name) => name switch
     {
         "none" => Normalization.None,
@@ -176,7 +177,8 @@ public static class ResultNames
         _ => throw new ArgumentException($"unknown normalization '{name}': use none, l1, l2, max-abs or min-max", nameof(name)),
     };
 
-    /// <summary>Parses a word aggregation name.</summary>
+    /// <summary>Parses a word aggregation name (<see cref="Name(WordAggregation)"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the names (the message lists them).</exception>
     public static WordAggregation ParseWordAggregation(string name) => name switch
     {
         "sum" => WordAggregation.Sum,
@@ -197,6 +199,7 @@ public static class ResultNames
     };
 
     /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the names (the message lists them).</exception>
     public static ScoreOutput ParseScoreOutput(string name) => name switch
     {
         "logit" => ScoreOutput.Logit,
@@ -205,7 +208,7 @@ public static class ResultNames
         _ => throw new ArgumentException($"unknown score output '{name}': use logit, probability or log-probability", nameof(name)),
     };
 
-    /// <summary>The name of a per-token reduction: sum, l2, l1, feature-coefficient, feature-score, relevance.</summary>
+    /// <summary>The name of a per-token reduction: sum, l2, l1, feature-coefficient, feature-score, per-token.</summary>
     public static string Name(this ScoreReduction value) => value switch
     {
         ScoreReduction.Sum => "sum",
@@ -217,7 +220,8 @@ public static class ResultNames
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, null),
     };
 
-    /// <summary>Parses a per-token reduction name.</summary>
+    /// <summary>Parses a per-token reduction name (<see cref="Name(ScoreReduction)"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the names (the message lists them).</exception>
     public static ScoreReduction ParseScoreReduction(string name) => name switch
     {
         "sum" => ScoreReduction.Sum,
@@ -256,6 +260,7 @@ public static class ResultNames
     };
 
     /// <summary>Parses a method kind name (<see cref="Name(MethodKind)"/>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the names (the message lists them).</exception>
     public static MethodKind ParseMethodKind(string name) =>
         Enum.GetValues<MethodKind>().Where(k => k.Name() == name).Select(k => (MethodKind?)k).FirstOrDefault()
         ?? throw new ArgumentException(

@@ -13,6 +13,9 @@ namespace Attribution.Salience;
 public static class SalienceLayer
 {
     /// <summary>Words, special tokens and normalization as <paramref name="options"/> says.</summary>
+    /// <exception cref="InvalidOperationException">The explanation is already normalized (its words cannot be regrouped):
+    /// apply the options to the original, unnormalized explanation.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="AggregateWords"/> and <see cref="Normalize(Explanation, Normalization)"/>.</exception>
     public static Explanation Apply(Explanation explanation, SalienceOptions options)
     {
         ArgumentNullException.ThrowIfNull(explanation);
@@ -154,7 +157,11 @@ public static class SalienceLayer
         return false;
     }
 
-    /// <summary>Removes special tokens (those without offsets that the tokenizer added), keeping words consistent.</summary>
+    /// <summary>
+    /// Removes the special tokens (those <see cref="Explanation.IsSpecial"/> marks: the tokenizer added them, with or
+    /// without an offset), keeping the words' token indices consistent; one whose <see cref="Explanation.SpecialTokensKept"/>
+    /// is false is returned as it is.
+    /// </summary>
     /// <exception cref="ArgumentException">A per-token array has not one entry per token, or a span lies outside its text.</exception>
     public static Explanation DropSpecialTokens(Explanation explanation)
     {
@@ -189,6 +196,8 @@ public static class SalienceLayer
     }
 
     /// <summary>Normalizes token scores and, separately, word scores. Applying a normalization twice is an error.</summary>
+    /// <exception cref="InvalidOperationException">The explanation is already normalized (and <paramref name="normalization"/>
+    /// is not <see cref="Normalization.None"/>): normalize the original explanation.</exception>
     /// <exception cref="ArgumentException">A score is NaN or infinite, min-max is asked of signed scores, or a per-token
     /// array has not one entry per token.</exception>
     public static Explanation Normalize(Explanation explanation, Normalization normalization)
@@ -318,6 +327,7 @@ public static class SalienceLayer
     /// Combines the scores of one word's tokens. A NaN token score makes the word's score NaN (with
     /// <see cref="WordAggregation.First"/>, only the first token's), so the renderers and normalization see it.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="scores"/> is empty (a word has at least one token).</exception>
     public static double Aggregate(IReadOnlyList<double> scores, WordAggregation aggregation)
     {
         ArgumentNullException.ThrowIfNull(scores);

@@ -36,6 +36,11 @@ public class ExplanationGroupTests
         empty.Should().Throw<ArgumentException>();
         var ragged = () => ExplanationGroup.FromMethods([[a, a], [a]]);
         ragged.Should().Throw<ArgumentException>().WithMessage("*method 1 has 1 results but method 0 has 2*");
+        var differentTexts = () => ExplanationGroup.FromMethods([[a], [SalienceSamples.Make("bad plot", method: "gradient")]]);
+        differentTexts.Should().Throw<ArgumentException>().WithMessage("explanations[1] (gradient) explains another text*");
+        var nullMember = () => ExplanationGroup.ByText([a, null!]);
+        nullMember.Should().Throw<ArgumentNullException>().WithParameterName("explanations");
+        ExplanationGroup.FromMethods([]).Should().BeEmpty();
     }
 
     [Fact]

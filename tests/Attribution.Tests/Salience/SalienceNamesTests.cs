@@ -43,6 +43,31 @@ public sealed class ResultNamesTests
         FluentActions.Invoking(() => ((WordAggregation)99).Name()).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    [Theory]
+    [InlineData(ScoreReduction.Sum, "sum")]
+    [InlineData(ScoreReduction.L2, "l2")]
+    [InlineData(ScoreReduction.L1, "l1")]
+    [InlineData(ScoreReduction.FeatureCoefficient, "feature-coefficient")]
+    [InlineData(ScoreReduction.FeatureScore, "feature-score")]
+    [InlineData(ScoreReduction.PerToken, "per-token")]
+    public void Score_reduction_names_as_the_docs_list_them(ScoreReduction value, string name)
+    {
+        // The names of ResultNames.Name(ScoreReduction)'s doc, in its order (it said "relevance" for per-token).
+        value.Name().Should().Be(name);
+        ResultNames.ParseScoreReduction(name).Should().Be(value);
+    }
+
+    [Fact]
+    public void Unknown_reduction_and_method_kind_names_are_rejected_with_the_accepted_ones()
+    {
+        FluentActions.Invoking(() => ResultNames.ParseScoreReduction("relevance")).Should().Throw<ArgumentException>()
+            .WithMessage("unknown reduction 'relevance': use sum, l2, l1, feature-coefficient, feature-score or per-token*").WithParameterName("name");
+        FluentActions.Invoking(() => ResultNames.ParseMethodKind("smoothgrad")).Should().Throw<ArgumentException>()
+            .WithMessage("unknown method kind 'smoothgrad': use custom, gradient, *, grad-attention-rollout*").WithParameterName("name");
+        FluentActions.Invoking(() => ResultNames.ParseScoreOutput("softmax")).Should().Throw<ArgumentException>()
+            .WithMessage("unknown score output 'softmax': use logit, probability or log-probability*").WithParameterName("name");
+    }
+
     [Fact]
     public void Options_default_to_dropping_specials_without_normalization_and_summing_words()
     {

@@ -61,6 +61,8 @@ public sealed class ExplanationGroup
     /// Groups explanations by text and, for sentence pairs, its pair (ordinal comparison), texts in order of first
     /// appearance, explanations in their order. Explanations of the same text twice (a repeated input) land in one group.
     /// </summary>
+    /// <exception cref="ArgumentException">An explanation is null, or one whose per-token arrays, offsets or words do not
+    /// fit its tokens and text (as the constructor refuses it).</exception>
     public static IReadOnlyList<ExplanationGroup> ByText(IReadOnlyList<Explanation> explanations)
     {
         ArgumentNullException.ThrowIfNull(explanations);
@@ -86,8 +88,10 @@ public sealed class ExplanationGroup
 
     /// <summary>
     /// One group per text from <c>Explainer.ExplainAll</c>'s output, where result [m][t] is method m on text t;
-    /// each group lists the methods in order.
+    /// each group lists the methods in order. No method gives no group.
     /// </summary>
+    /// <exception cref="ArgumentException">The methods explain different numbers of texts, their explanations at one index
+    /// are of different texts, or an explanation is null or malformed (as the constructor refuses it).</exception>
     public static IReadOnlyList<ExplanationGroup> FromMethods(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod)
     {
         ArgumentNullException.ThrowIfNull(resultsByMethod);

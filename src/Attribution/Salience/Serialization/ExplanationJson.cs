@@ -45,6 +45,7 @@ public static class ExplanationJson
     private static readonly string[] FeatureProperties = ["text", "offsets"];
 
     /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the three (the message lists them).</exception>
     public static ScoreOutput ParseScoreOutput(string name) => ResultNames.ParseScoreOutput(name);
 
     /// <summary>Writes a single-method document (or, with <paramref name="method"/> = <c>compare</c>, a comparison document).</summary>
@@ -104,6 +105,7 @@ public static class ExplanationJson
     /// <param name="writer">Receives the JSON (nothing is written when the document is invalid).</param>
     /// <param name="document">The document.</param>
     /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
+    /// <exception cref="ArgumentException">As for <see cref="Write(Stream, ExplanationDocument, bool)"/>.</exception>
     public static void Write(TextWriter writer, ExplanationDocument document, bool indented = true)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -113,6 +115,7 @@ public static class ExplanationJson
     /// <summary>The document as JSON text.</summary>
     /// <param name="document">The document.</param>
     /// <param name="indented">Indent objects (arrays of numbers and strings stay on one line).</param>
+    /// <exception cref="ArgumentException">As for <see cref="Write(Stream, ExplanationDocument, bool)"/>.</exception>
     public static string Serialize(ExplanationDocument document, bool indented = true) =>
         Encoding.UTF8.GetString(ToUtf8(document, indented));
 
