@@ -57,6 +57,10 @@ public interface IAttributor
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>
     /// <param name="options">Target class, scored output, batching; defaults when null.</param>
+    /// <exception cref="ArgumentException">The library's methods: no text, a null, empty or whitespace text, pairs without one
+    /// per text, a target the model does not have, or settings that do not fit the model (as
+    /// <see cref="MethodRunner.AttributeAll"/> refuses them).</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     IReadOnlyList<Explanation> Attribute(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions? options = null);
 }
 
@@ -102,16 +106,22 @@ public readonly record struct Target
     public static Target Class(int index) => new(index, null);
 
     /// <summary>The class named <paramref name="label"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="label"/> is null or empty.</exception>
     public static Target Named(string label)
     {
         ArgumentException.ThrowIfNullOrEmpty(label);
         return new Target(null, label);
     }
 
-    /// <summary>Parses <c>predicted</c>, an index, or a label name.</summary>
+    /// <summary>
+    /// Parses <c>predicted</c> (any case), an integer (a class index; not checked against a model until
+    /// <see cref="Resolve"/>), or else a label name.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="text"/> is null or empty.</exception>
     public static Target Parse(string text)
     {
-        ArgumentNullException.ThrowIfNull(text);
+        // Empty, it reached Named and was refused naming "label", which is no parameter of Parse.
+        ArgumentException.ThrowIfNullOrEmpty(text);
         if (text.Equals("predicted", StringComparison.OrdinalIgnoreCase))
         {
             return Predicted;
@@ -127,6 +137,11 @@ public readonly record struct Target
     /// exactly, else ignoring case when only one label does; a label that several classes share (names may repeat, as in
     /// a Hugging Face <c>id2label</c>) is an <see cref="ArgumentException"/> naming their indices.
     /// </summary>
+    /// <param name="labels">The model's class names, in output order.</param>
+    /// <param name="predicted">The predicted class, returned for <see cref="Predicted"/> (not checked).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The index is not a class of the model (the parameter named is
+    /// <c>Target</c>, the option that holds it).</exception>
+    /// <exception cref="ArgumentException">The label is unknown, names several classes, or matches several only ignoring case.</exception>
     public int Resolve(IReadOnlyList<string> labels, int predicted)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -201,7 +216,7 @@ public record AttributionOptions
     /// <summary>Keep the per-dimension attributions on the result (<see cref="Explanation.RawAttributions"/>).</summary>
     public bool KeepRawAttributions { get; init; }
 
-    /// <summary>The largest <see cref="BatchSize"/> (1,024 texts).</summary>
+    /// <summary>The largest <see cref="BatchSize"/> (1,024 texts); a larger one, or one under 1, is refused when a method runs.</summary>
     public const int MaxBatchSize = 1024;
 
     /// <summary>
@@ -211,7 +226,7 @@ public record AttributionOptions
     /// </summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>The largest <see cref="TokenBudget"/> (1,048,576 padded tokens).</summary>
+    /// <summary>The largest <see cref="TokenBudget"/> (1,048,576 padded tokens); a larger one, or one under 1, is refused when a method runs.</summary>
     public const int MaxTokenBudget = TokenBudgetBatches.MaxTokenBudget;
 
     /// <summary>

@@ -18,6 +18,12 @@ namespace Attribution.Methods;
 public static class MethodRunner
 {
     /// <summary>Token-level attributions of every text by every method; result [m][t] is method m on text t.</summary>
+    /// <exception cref="ArgumentException">No text, a null, empty or whitespace text, <see cref="AttributionOptions.Pairs"/>
+    /// without one entry per text, a target the model does not have, a text longer than the model accepts without
+    /// <see cref="AttributionOptions.Truncate"/>, or settings of a method that do not fit the model.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="AttributionOptions.BatchSize"/> or
+    /// <see cref="AttributionOptions.TokenBudget"/> is out of its range, or a target index is not a class of the model.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     public static IReadOnlyList<IReadOnlyList<Explanation>> AttributeAll(
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, AttributionOptions? options = null)
     {
@@ -74,6 +80,12 @@ public static class MethodRunner
     /// <param name="attributors">The methods.</param>
     /// <param name="classes">The classes (indices into the model's labels), each once.</param>
     /// <param name="options">Scored output, batching, pairs; its target is ignored.</param>
+    /// <exception cref="ArgumentException">No class, or a class given twice (<paramref name="classes"/>); no text, a null,
+    /// empty or whitespace text, <see cref="AttributionOptions.Pairs"/> without one entry per text, a text longer than the
+    /// model accepts without <see cref="AttributionOptions.Truncate"/>, or settings of a method that do not fit the model.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A class is not one of the model's (<paramref name="classes"/>), or
+    /// <see cref="AttributionOptions.BatchSize"/> or <see cref="AttributionOptions.TokenBudget"/> is out of its range.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     public static IReadOnlyList<IReadOnlyList<IReadOnlyList<Explanation>>> AttributeClasses(
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, IReadOnlyList<int> classes, AttributionOptions? options = null)
     {
@@ -92,7 +104,12 @@ public static class MethodRunner
 
         foreach (var k in classes)
         {
-            _ = Target.Class(k).Resolve(model.Labels, 0);
+            // Target.Resolve would refuse it naming "Target", which is no argument of this method.
+            if (k < 0 || k >= model.Labels.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(classes), k,
+                    $"classes holds {k}, which is not a class of the model: it has {model.Labels.Count} (0..{model.Labels.Count - 1}: {string.Join(", ", model.Labels)})");
+            }
         }
 
         var results = attributors.Select(_ => texts.Select(_ => new Explanation[classes.Count]).ToArray()).ToArray();

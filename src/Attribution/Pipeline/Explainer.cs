@@ -26,6 +26,10 @@ public static class Explainer
     /// <param name="texts">Non-empty texts.</param>
     /// <param name="attributors">The methods, built-in or user-written.</param>
     /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    /// <exception cref="ArgumentException">As for <see cref="MethodRunner.AttributeAll"/>, or the post-processing is refused
+    /// (min-max normalization of signed scores, a non-finite score to normalize).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As for <see cref="MethodRunner.AttributeAll"/>.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     public static IReadOnlyList<IReadOnlyList<Explanation>> ExplainAll(
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, ExplainOptions? options = null)
     {
@@ -47,6 +51,11 @@ public static class Explainer
     /// <param name="attributors">The methods.</param>
     /// <param name="classes">Label indices to explain, or null for every label.</param>
     /// <param name="options">Scored output, batching, pairs and post-processing (its target is ignored).</param>
+    /// <exception cref="ArgumentException">As for <see cref="MethodRunner.AttributeClasses"/> (a class given twice, or none),
+    /// or the post-processing is refused.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A class is not one of the model's (<paramref name="classes"/>), or as
+    /// for <see cref="MethodRunner.AttributeClasses"/>.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     public static IReadOnlyList<IReadOnlyList<IReadOnlyList<Explanation>>> ExplainClasses(
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, IReadOnlyList<int>? classes = null, ExplainOptions? options = null)
     {
@@ -69,6 +78,10 @@ public static class Explainer
     /// <param name="model">The classifier.</param>
     /// <param name="texts">Non-empty texts.</param>
     /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="model"/> is not an <see cref="ITextClassifier"/> and the method
+    /// needs gradients (not an <see cref="IPerturbationAttributor"/>); the texts, options or target are refused (as for
+    /// <see cref="MethodRunner.AttributeAll"/>); or the post-processing is refused.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled.</exception>
     public static IReadOnlyList<Explanation> Explain(this IAttributor attributor, ITextPredictor model, IReadOnlyList<string> texts, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(attributor);
@@ -91,6 +104,7 @@ public static class Explainer
     /// <param name="model">The classifier.</param>
     /// <param name="text">A non-empty text.</param>
     /// <param name="options">Target, scored output, batching and post-processing; defaults when null.</param>
+    /// <exception cref="ArgumentException">As for <see cref="Explain(IAttributor, ITextPredictor, IReadOnlyList{string}, ExplainOptions)"/>.</exception>
     public static Explanation Explain(this IAttributor attributor, ITextPredictor model, string text, ExplainOptions? options = null) =>
         attributor.Explain(model, [text], options)[0];
 

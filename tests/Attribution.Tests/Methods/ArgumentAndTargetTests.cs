@@ -41,6 +41,7 @@ public class ArgumentAndTargetTests
         Target.Parse("positive").Should().Be(Target.Named("positive"));
         Target.Parse("-1").Should().Be(Target.Class(-1));
         ((Action)(() => Target.Parse(null!))).Should().Throw<ArgumentNullException>();
+        ((Action)(() => Target.Parse(""))).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("text", "Parse's own parameter, not Named's");
         ((Action)(() => Target.Named(""))).Should().Throw<ArgumentException>();
         ((Action)(() => Target.Named(null!))).Should().Throw<ArgumentNullException>();
     }
@@ -63,6 +64,37 @@ public class ArgumentAndTargetTests
             act.Should().Throw<ArgumentException>().WithMessage("two-scores is a regression model of 2 outputs (valence, arousal), which predicts no class: name the output*", method.Name);
             method.Explain(model, "5 9 12", new ExplainOptions { Target = Target.Named("arousal") }).Target.Should().Be(1, method.Name);
         }
+    }
+
+    /// <summary>
+    /// The refusals the pipeline's and MethodRunner's exception docs list, each naming the argument at fault: a class given
+    /// twice or none, a class the model does not have (it was refused naming "Target", no argument of these methods),
+    /// and a gradient method given a model known only by its outputs.
+    /// </summary>
+    [Fact]
+    public void Every_class_and_black_box_refusals_name_the_argument_at_fault()
+    {
+        var module = Attribution.Tests.Models.TransformerTestKit.RandomModel(Attribution.Tests.Models.TransformerTestKit.TinyBert with { NumLabels = 2 }, 3);
+        using var model = new Attribution.Models.TextClassifier("tiny", new IdsTokenizer(2, 3, 0, module.Config.VocabSize), module, ["negative", "positive"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: true);
+        FluentActions.Invoking(() => Attribution.Pipeline.Explainer.ExplainClasses(model, ["5 9"], [new Gradient()], [0, 0])).Should().Throw<ArgumentException>()
+            .WithMessage("give each class once and at least one (got [0, 0])*").Which.ParamName.Should().Be("classes");
+        FluentActions.Invoking(() => MethodRunner.AttributeClasses(model, ["5 9"], [new Gradient()], [])).Should().Throw<ArgumentException>()
+            .Which.ParamName.Should().Be("classes");
+        FluentActions.Invoking(() => Attribution.Pipeline.Explainer.ExplainClasses(model, ["5 9"], [new Gradient()], [1, 2])).Should().Throw<ArgumentOutOfRangeException>()
+            .WithMessage("classes holds 2, which is not a class of the model: it has 2 (0..1: negative, positive)*").Which.ParamName.Should().Be("classes");
+
+        var blackBox = new ConstantPredictor();
+        FluentActions.Invoking(() => new Gradient().Explain(blackBox, "a film")).Should().Throw<ArgumentException>()
+            .WithMessage("gradient needs gradients, but the model is known only by its outputs (an ConstantPredictor); use a perturbation method*")
+            .Which.ParamName.Should().Be("model");
+    }
+
+    private sealed class ConstantPredictor : Attribution.Models.ITextPredictor
+    {
+        public IReadOnlyList<string> Labels { get; } = ["negative", "positive"];
+
+        public double[][] PredictProbabilities(IReadOnlyList<string> texts) => [.. texts.Select(_ => new[] { 0.5, 0.5 })];
     }
 
     [Fact]
