@@ -23,6 +23,12 @@ public static class Infidelity
     /// <c>Salience.KeepSpecialTokens</c> (every input position is perturbed, special tokens included).
     /// </param>
     /// <param name="settings">Perturbations (Gaussian by default), samples, seed, normalization.</param>
+    /// <exception cref="ArgumentException">The explanation lacks its per-dimension attributions or special tokens, has a
+    /// non-finite attribution, or its attributions do not match the model's word-embedding output of its text
+    /// (<paramref name="explanation"/>); the given perturbations are empty, null or of another shape (<paramref name="settings"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="InfidelitySettings.Samples"/> or
+    /// <see cref="InfidelitySettings.Stdev"/> is out of its range (the parameter named is the setting).</exception>
+    /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
     public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -186,10 +192,10 @@ public sealed record InfidelitySettings
     /// <summary>The most samples.</summary>
     public const int MaxSamples = 10_000;
 
-    /// <summary>Perturbations drawn (default 10, Captum's).</summary>
+    /// <summary>Perturbations drawn (default 10, Captum's; 1 to <see cref="MaxSamples"/>, others are refused).</summary>
     public int Samples { get; init; } = 10;
 
-    /// <summary>Standard deviation of the Gaussian perturbations (default 0.03, the seed paper's).</summary>
+    /// <summary>Standard deviation of the Gaussian perturbations (default 0.03, the seed paper's; positive and finite).</summary>
     public double Stdev { get; init; } = 0.03;
 
     /// <summary>Seed of the perturbations (default 0).</summary>

@@ -10,6 +10,7 @@ public static class RankCorrelation
     /// order; <see cref="Salience.MethodAgreement.Spearman"/> is undefined there too). Infinite values are ranked as
     /// scipy ranks them: above (or below) every finite value, tied with an equal infinity.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> and <paramref name="y"/> have different lengths.</exception>
     public static double KendallTauB(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
         ArgumentNullException.ThrowIfNull(x);

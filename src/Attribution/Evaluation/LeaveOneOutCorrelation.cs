@@ -20,6 +20,9 @@ namespace Attribution.Evaluation;
 public static class LeaveOneOutCorrelation
 {
     /// <summary>τ-LOO of an explanation of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
+    /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model.</exception>
     public static MetricResult Compute(ITokenClassifier model, Explanation explanation)
     {
         // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics

@@ -21,6 +21,14 @@ namespace Attribution.Evaluation;
 public static class MaxSensitivity
 {
     /// <summary>Max-sensitivity of <paramref name="attributor"/>'s explanation of <paramref name="text"/>.</summary>
+    /// <exception cref="ArgumentException">The attributor cannot recompute its explanation at perturbed embeddings (not
+    /// Gradient, Gradient × Input or Integrated Gradients) or attributes to another layer than the word embeddings
+    /// (<paramref name="attributor"/>); the text is null, empty or whitespace; the given perturbations are empty, null or
+    /// of another shape (<paramref name="settings"/>); or the options are refused as by the method itself.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="SensitivitySettings.Samples"/> or
+    /// <see cref="SensitivitySettings.Radius"/> is out of its range (the parameter named is the setting), or
+    /// <see cref="AttributionOptions.BatchSize"/> or <see cref="AttributionOptions.TokenBudget"/> is.</exception>
+    /// <exception cref="NonFiniteValueException">The method gave a non-finite attribution at a perturbed input.</exception>
     public static MetricResult Compute(ITextClassifier model, IAttributor attributor, string text, ExplainOptions? options = null, SensitivitySettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -128,10 +136,10 @@ public sealed record SensitivitySettings
     /// <summary>The most samples.</summary>
     public const int MaxSamples = 1_000;
 
-    /// <summary>Perturbations drawn (default 10, Captum's).</summary>
+    /// <summary>Perturbations drawn (default 10, Captum's; 1 to <see cref="MaxSamples"/>, others are refused).</summary>
     public int Samples { get; init; } = 10;
 
-    /// <summary>Radius r of the L∞ ball (default 0.02, Captum's).</summary>
+    /// <summary>Radius r of the L∞ ball (default 0.02, Captum's; positive and finite).</summary>
     public double Radius { get; init; } = 0.02;
 
     /// <summary>Seed of the perturbations (default 0).</summary>

@@ -48,6 +48,10 @@ public static class Plausibility
     /// <param name="explanation">The explanation.</param>
     /// <param name="highlighted">The highlighted words; every one must be a word of the text.</param>
     /// <param name="topK">The k of token-F1 and IOU; null for the number of words of the text that are highlighted (a highlighted word written twice counts twice).</param>
+    /// <returns>auprc, token-f1, iou, precision-at-1 and mrr, in that order; each NaN (with a note) when a word's score is NaN.</returns>
+    /// <exception cref="ArgumentException">The explanation has no words (<paramref name="explanation"/>), or no highlighted
+    /// word is given, one is null or blank, or one is not a word of the text (<paramref name="highlighted"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k is not between 1 and the number of words (<paramref name="topK"/>).</exception>
     public static IReadOnlyList<MetricResult> Compute(Explanation explanation, IReadOnlyCollection<string> highlighted, int? topK = null)
     {
         ArgumentNullException.ThrowIfNull(explanation);

@@ -47,10 +47,22 @@ public static class RationaleRemoval
     public static IReadOnlyList<double> Fractions { get; } = Array.AsReadOnly(Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray());
 
     /// <summary>Comprehensiveness (AOPC) of an explanation of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
+    /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or
+    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token (parameter <c>removal</c>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
+    /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
+    /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
     public static MetricResult Comprehensiveness(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
         Compute(model, explanation, removal, comprehensiveness: true);
 
     /// <summary>Sufficiency (AOPC) of an explanation of <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
+    /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or
+    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token (parameter <c>removal</c>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
+    /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
+    /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
     public static MetricResult Sufficiency(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
         Compute(model, explanation, removal, comprehensiveness: false);
 
@@ -59,7 +71,7 @@ public static class RationaleRemoval
         var name = comprehensiveness ? "comprehensiveness" : "sufficiency";
         if (!Enum.IsDefined(removal))
         {
-            throw new ArgumentOutOfRangeException(nameof(removal), removal, "unknown removal: use Remove or Mask");
+            throw new ArgumentOutOfRangeException(nameof(removal), removal, $"unknown removal {(int)removal}: use TokenRemoval.Remove or TokenRemoval.Mask");
         }
 
         var tokens = ExplanationTokens.Of(model, explanation, name);

@@ -173,8 +173,10 @@ public static class SanityCheck
     /// <param name="attributor">Any attributor; <see cref="SanityVariant.Local"/> needs <see cref="IntegratedGradients"/>.</param>
     /// <param name="texts">The texts to explain (non-empty).</param>
     /// <param name="options">Mode, seed, layers, variants; defaults when null.</param>
-    /// <exception cref="ArgumentException">An unknown layer path (<c>options</c>), a local variant for another method
-    /// (<c>options</c>), or a folder whose weights differ from the model's (<c>modelDirectory</c>).</exception>
+    /// <exception cref="ArgumentException">No text (<c>texts</c>); in <c>options</c>: an unknown layer path, no layer, no
+    /// variant or one given twice, a local variant for another method, or <see cref="SanityOptions.SaveRandomizedDirectory"/>
+    /// in the independent mode; a null or empty folder, or one whose weights differ from the model's
+    /// (<c>modelDirectory</c>); or the texts and explanation options are refused as by the method itself.</exception>
     public static SanityResult Run(TextClassifier model, string modelDirectory, IAttributor attributor, IReadOnlyList<string> texts, SanityOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);

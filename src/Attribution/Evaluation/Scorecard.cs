@@ -21,6 +21,10 @@ public static class Scorecard
     /// <param name="methods">The methods, by name (two methods may not share a name).</param>
     /// <param name="highlights">Per text, the highlighted words for plausibility; null to leave plausibility out.</param>
     /// <param name="settings">Metric settings; defaults when null.</param>
+    /// <exception cref="ArgumentException">No text, or a null, empty or whitespace one (<paramref name="texts"/>); no method,
+    /// two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
+    /// (<paramref name="methods"/>); highlights not one list per text (<paramref name="highlights"/>) or a highlighted word
+    /// that is not a word of its text (parameter <c>highlighted</c>, as <see cref="Plausibility.Compute"/> names it).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
         IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)

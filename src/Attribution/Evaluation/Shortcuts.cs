@@ -70,7 +70,8 @@ public static class Shortcuts
     /// <param name="words">The shortcut words (at least one, each one word, no word twice).</param>
     /// <param name="fraction">The fraction of sentences to plant in, in (0, 1].</param>
     /// <param name="seed">The seed of the choice of sentences and positions.</param>
-    /// <exception cref="ArgumentException">No sentence, an empty sentence, no word, a word that is not one word or is repeated.</exception>
+    /// <exception cref="ArgumentException">No sentence, an empty sentence, no word, a word that is not one word, is repeated
+    /// or has a negative label.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fraction"/> is not in (0, 1].</exception>
     public static PlantedData Plant(IReadOnlyList<LabeledText> train, IReadOnlyList<ShortcutWord> words, double fraction, ulong seed)
     {
@@ -114,6 +115,8 @@ public static class Shortcuts
     /// <param name="sentences">Labelled sentences, without shortcuts (typically held out from training).</param>
     /// <param name="words">The shortcut words.</param>
     /// <param name="seed">The seed of the choice of words and positions.</param>
+    /// <exception cref="ArgumentException">An empty sentence (<paramref name="sentences"/>), no word, or a word that is not
+    /// one word, is repeated or has a negative label (<paramref name="words"/>).</exception>
     public static IReadOnlyList<ShortcutSentence> Contradicting(IReadOnlyList<LabeledText> sentences, IReadOnlyList<ShortcutWord> words, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(sentences);

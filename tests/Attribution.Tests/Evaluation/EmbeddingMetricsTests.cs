@@ -272,6 +272,12 @@ public sealed class EmbeddingMetricsTests : IDisposable
             .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Radius");
         FluentActions.Invoking(() => Infidelity.Compute(classifier, plain, new InfidelitySettings { Samples = 0 }))
             .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Samples");
+        FluentActions.Invoking(() => Infidelity.Compute(classifier, plain, new InfidelitySettings { Stdev = double.NaN }))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Stdev");
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), Text, settings: new SensitivitySettings { Samples = SensitivitySettings.MaxSamples + 1 }))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "Samples");
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput { Layer = "encoder" }, Text)).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "attributor").WithMessage("max-sensitivity perturbs the word embeddings, but gradient-x-input attributes to 'encoder': attribute to the word embeddings*");
 
         // An empty list of perturbations was refused with the shape each must have, which it did not lack.
         var kept = new GradientXInput().Explain(classifier, Text, new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } });

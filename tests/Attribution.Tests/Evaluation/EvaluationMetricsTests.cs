@@ -393,6 +393,39 @@ public sealed class EvaluationMetricsTests : IDisposable
         }
     }
 
+    /// <summary>The refusals the removal metrics' and τ-LOO's exception docs list that no other test exercises.</summary>
+    [Fact]
+    public void Another_model_s_tokens_a_missing_mask_token_an_unknown_removal_and_unequal_rankings_are_refused()
+    {
+        var model = Model();
+
+        // Scores of "a b c d e" laid over "a b c d e a": 5 content tokens against the model's 6.
+        var other = Explained(model, Scores) with { Text = "a b c d e a" };
+        foreach (var measure in new Func<MetricResult>[]
+        {
+            () => RationaleRemoval.Comprehensiveness(model, other),
+            () => RationaleRemoval.Sufficiency(model, other),
+            () => LeaveOneOutCorrelation.Compute(model, other),
+        })
+        {
+            FluentActions.Invoking(measure).Should().Throw<ArgumentException>().Where(e => e.ParamName == "explanation")
+                .WithMessage("the explanation's tokens are not additive's tokens for its text (5 content tokens against 6)*");
+        }
+
+        var unmasked = Path.Combine(root, "no-mask");
+        Directory.CreateDirectory(unmasked);
+        File.WriteAllLines(Path.Combine(unmasked, "vocab.txt"), Vocabulary.Where(t => t != "[MASK]"));
+        var noMask = new AdditiveModel(TokenizerLoader.FromWordPieceVocab(Path.Combine(unmasked, "vocab.txt")));
+        FluentActions.Invoking(() => RationaleRemoval.Sufficiency(noMask, Explained(noMask, Scores), TokenRemoval.Mask)).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "removal").WithMessage("additive's tokenizer has no mask token: use TokenRemoval.Remove*");
+
+        FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, Explained(model, Scores), (TokenRemoval)7)).Should().Throw<ArgumentOutOfRangeException>()
+            .Where(e => e.ParamName == "removal").WithMessage("unknown removal 7: use TokenRemoval.Remove or TokenRemoval.Mask*");
+
+        FluentActions.Invoking(() => RankCorrelation.KendallTauB([1, 2, 3], [1, 2])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "y").WithMessage("the two rankings have 3 and 2 values: give one pair per item*");
+    }
+
     [Fact]
     public void An_explanation_whose_arrays_disagree_in_length_is_refused_naming_the_counts()
     {
@@ -553,6 +586,8 @@ public sealed class EvaluationMetricsTests : IDisposable
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["z"])).Should().Throw<ArgumentException>().WithMessage("*'z'*not words*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, [])).Should().Throw<ArgumentException>().WithMessage("*at least one*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["a"], topK: 9)).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "topK");
+        FluentActions.Invoking(() => Plausibility.Compute(explanation with { Words = [] }, ["a"])).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "explanation").WithMessage("the explanation has no words to rank*");
 
         // A blank or null entry was dropped without a word: ["c", ""] scored as ["c"]. Refused, saying which entry.
         FluentActions.Invoking(() => Plausibility.Compute(explanation, ["c", " "])).Should().Throw<ArgumentException>()

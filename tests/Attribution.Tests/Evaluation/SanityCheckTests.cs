@@ -292,6 +292,18 @@ public sealed class SanityCheckTests : IDisposable
 
         var empty = () => SanityCheck.Run(model, folder, new Gradient(), []);
         empty.Should().Throw<ArgumentException>().Where(e => e.ParamName == "texts");
+
+        // The other refusals the exception doc lists, all before any explanation.
+        FluentActions.Invoking(() => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Variants = [] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "options").WithMessage("give each variant once, at least one*");
+        FluentActions.Invoking(() => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Variants = [SanityVariant.Global, SanityVariant.Global] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "options").WithMessage("give each variant once, at least one*");
+        FluentActions.Invoking(() => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Layers = [] }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "options").WithMessage("no layer to randomize*");
+        FluentActions.Invoking(() => SanityCheck.Run(model, folder, new Gradient(), Texts,
+                new SanityOptions { Mode = RandomizationMode.Independent, SaveRandomizedDirectory = Path.Combine(root, "saved") }))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "options").WithMessage("saving the randomized models is for the cascading mode*");
+        FluentActions.Invoking(() => SanityCheck.Run(model, "", new Gradient(), Texts)).Should().Throw<ArgumentException>().Where(e => e.ParamName == "modelDirectory");
     }
 
     [Fact]

@@ -124,6 +124,12 @@ public sealed class ScorecardTests : IDisposable
         using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.CnnType);
         FluentActions.Invoking(() => Scorecard.Run(model, ["a film"], [new Occlusion(), new Occlusion { Window = 2 }]))
             .Should().Throw<ArgumentException>().WithMessage("*share a name*");
+        FluentActions.Invoking(() => Scorecard.Run(model, ["a film"], [])).Should().Throw<ArgumentException>()
+            .WithMessage("no methods to compare*").Which.ParamName.Should().Be("methods");
+        FluentActions.Invoking(() => Scorecard.Run(model, ["a film", "the plot"], [new Occlusion()], [["film"]])).Should().Throw<ArgumentException>()
+            .WithMessage("1 highlight lists for 2 texts: give one per text*").Which.ParamName.Should().Be("highlights");
+        FluentActions.Invoking(() => Scorecard.Run(model, ["a film", " "], [new Occlusion()])).Should().Throw<ArgumentException>()
+            .WithMessage("texts[1] is empty or whitespace*").Which.ParamName.Should().Be("texts");
     }
 
     /// <summary>The refusal of a highlighted word the text lacks, as Plausibility words it (the text's words, by hand).</summary>

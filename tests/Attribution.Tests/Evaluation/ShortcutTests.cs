@@ -271,6 +271,17 @@ public sealed class ShortcutTests : IDisposable
     }
 
     [Fact]
+    public void Contradicting_refuses_an_empty_sentence_a_repeated_word_and_a_negative_label_naming_the_argument()
+    {
+        FluentActions.Invoking(() => Shortcuts.Contradicting([new LabeledText("a film", 0), new LabeledText("  ", 1)], Words, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "sentences").WithMessage("sentences[1] has an empty text*");
+        FluentActions.Invoking(() => Shortcuts.Contradicting(Sentences(), [new ShortcutWord("zorblax", 0), new ShortcutWord("ZORBLAX", 1)], 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words").WithMessage("shortcut word 'zorblax' is given twice*");
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), [new ShortcutWord("zorblax", -1)], 0.1, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words").WithMessage("shortcut word 'zorblax' has label -1; labels are class indices from 0*");
+    }
+
+    [Fact]
     public void Explanations_of_two_methods_are_refused()
     {
         // Averaged together they were reported under the first one's name.
