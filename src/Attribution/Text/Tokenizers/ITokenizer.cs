@@ -71,14 +71,15 @@ public interface ITokenizer
     /// <param name="text">The input; offsets of its tokens index into it.</param>
     /// <param name="pair">An optional second input (type id 1 for BERT); offsets of its tokens index into it.</param>
     /// <param name="maxLength">
-    /// When given, the result has at most this many tokens, special tokens included; of a pair, the longer input
-    /// loses tokens first (Hugging Face's <c>longest_first</c>). <see cref="Encoding.Truncated"/> reports how many
-    /// were dropped. When null, nothing is ever dropped.
+    /// When given, the result has at most this many tokens, special tokens included; of a pair, the input
+    /// <paramref name="strategy"/> names loses tokens (by default the longer one first, Hugging Face's <c>longest_first</c>).
+    /// <see cref="Encoding.Truncated"/> reports how many were dropped. When null, nothing is ever dropped.
     /// </param>
     /// <param name="truncationSide">Which end loses tokens when truncating.</param>
     /// <param name="strategy">Which input of a pair loses tokens (default <see cref="TruncationStrategy.LongestFirst"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for the special tokens.</exception>
-    /// <exception cref="ArgumentException">The strategy would have to empty the input it may cut.</exception>
+    /// <exception cref="ArgumentException">The strategy would have to empty the input it may cut, or is
+    /// <see cref="TruncationStrategy.OnlySecond"/> for a single input that must be cut (parameter <c>strategy</c>).</exception>
     Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
         TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 
@@ -91,7 +92,8 @@ public interface ITokenizer
     /// <param name="maxLength">Truncation limit applied to each input, as in <see cref="Encode"/>.</param>
     /// <param name="truncationSide">Which end loses tokens when truncating.</param>
     /// <param name="strategy">Which input of a pair loses tokens (default <see cref="TruncationStrategy.LongestFirst"/>).</param>
-    /// <exception cref="ArgumentException"><paramref name="pairs"/> does not have one entry per text.</exception>
+    /// <exception cref="ArgumentException"><paramref name="pairs"/> does not have one entry per text, or as for <see cref="Encode"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As for <see cref="Encode"/>.</exception>
     IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
         TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 

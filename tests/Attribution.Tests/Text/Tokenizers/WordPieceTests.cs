@@ -108,7 +108,15 @@ public class WordPieceTests
         left.Truncated.Should().Be(3);
 
         tokenizer.Encode(text, maxLength: 8).Truncated.Should().Be(0);
-        FluentActions.Invoking(() => tokenizer.Encode(text, maxLength: 1)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => tokenizer.Encode(text, maxLength: 1)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("maxLength").WithMessage("maxLength must leave room for the 2 special tokens this tokenizer adds.*");
+
+        // The strategy refusals ITokenizer.Encode documents: only_second of a single text that must be cut; only_first
+        // when the second text alone (6 tokens) fills the budget of 7 - 3 = 4.
+        FluentActions.Invoking(() => tokenizer.Encode(text, maxLength: 5, strategy: TruncationStrategy.OnlySecond)).Should().Throw<ArgumentException>()
+            .WithParameterName("strategy").WithMessage("truncation only_second needs a second text, but there is none and the text has 6 tokens for a budget of 3*");
+        FluentActions.Invoking(() => tokenizer.Encode("the cat", text, maxLength: 7, strategy: TruncationStrategy.OnlyFirst)).Should().Throw<ArgumentException>()
+            .WithParameterName("strategy").WithMessage("truncation only_first would have to remove the whole first text (2 tokens) and still not fit: the second text alone has 6 tokens for a budget of 4*");
     }
 
     [Fact]
@@ -145,7 +153,8 @@ public class WordPieceTests
         batch[1].Offsets[^1].Should().BeNull();
         batch[1].WordIds[^1].Should().BeNull();
         batch[1].Tokens[^1].Should().Be("[PAD]");
-        FluentActions.Invoking(() => tokenizer.EncodeBatch(["a", "b"], ["c"])).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => tokenizer.EncodeBatch(["a", "b"], ["c"])).Should().Throw<ArgumentException>()
+            .WithParameterName("pairs").WithMessage("pairs has 1 entries but texts has 2; give one pair per text.*");
     }
 
     [Fact]
@@ -158,7 +167,8 @@ public class WordPieceTests
 
         tokenizer.Decode(ids).Should().Be("the cats sat, unaffable.");
         tokenizer.Decode(ids, skipSpecialTokens: false).Should().Be("[CLS] the cats sat, unaffable. [SEP]");
-        FluentActions.Invoking(() => tokenizer.Decode([99])).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => tokenizer.Decode([99])).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("ids").WithMessage("Id 99 is not in the vocabulary (size *");
     }
 
     /// <summary>
