@@ -18,7 +18,7 @@ public delegate object? ForwardPreHook(nn.Module module, object input);
 public delegate object? ForwardHook(nn.Module module, object input, object output);
 
 /// <summary>
-/// Forward hooks on a TorchSharp module found by path, whatever its input and output types, that act only for the
+/// Forward hooks on a TorchSharp module (find one by path with <see cref="ModulePaths.Submodule"/>), whatever its input and output types, that act only for the
 /// caller that added them. TorchSharp's hooks are typed by the module's <c>Module&lt;T, TResult&gt;</c> base; these
 /// adapt an untyped hook to it. As in TorchSharp, the hooks fire only when the module runs through <c>call(x)</c>,
 /// never through <c>forward(x)</c>.
@@ -91,6 +91,7 @@ public static class ModuleHooks
     /// on <see cref="ModuleHooks"/>). Call it before other threads may run the model; the library does when a
     /// classifier is built and before each explanation. Cheap once every module has its dispatcher.
     /// </summary>
+    /// <exception cref="ArgumentException">The tree has a child no path can name (see <see cref="ModulePaths.SelfAndDescendants"/>).</exception>
     public static void Prepare(nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);

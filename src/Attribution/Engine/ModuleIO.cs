@@ -12,7 +12,8 @@ namespace Attribution.Engine;
 /// </summary>
 public static class ModuleIO
 {
-    /// <summary>The tensors in <paramref name="value"/>, by position (non-tensor items are null).</summary>
+    /// <summary>The tensors in <paramref name="value"/>, by position (non-tensor items are null; null gives none).</summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is neither a tensor, a list of tensors nor a tuple.</exception>
     public static IReadOnlyList<Tensor?> Tensors(object? value) => value switch
     {
         null => [],
@@ -23,6 +24,8 @@ public static class ModuleIO
     };
 
     /// <summary>The tensor at position <paramref name="index"/> of <paramref name="value"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not the position of a tensor in <paramref name="value"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is neither a tensor, a list of tensors nor a tuple.</exception>
     public static Tensor TensorAt(object? value, int index)
     {
         var tensors = Tensors(value);
@@ -37,6 +40,8 @@ public static class ModuleIO
 
     /// <summary>A copy of <paramref name="value"/> with the tensor at <paramref name="index"/> replaced.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not a position of <paramref name="value"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is not a tensor, a <c>Tensor[]</c>, a <c>List&lt;Tensor&gt;</c>
+    /// or a value tuple whose item <paramref name="index"/> (one of the first seven) is a tensor field.</exception>
     public static object Replace(object value, int index, Tensor replacement)
     {
         ArgumentNullException.ThrowIfNull(value);

@@ -12,6 +12,8 @@ public static class ModulePaths
     /// The submodule of <paramref name="root"/> at <paramref name="path"/> ("" is the root itself). An unknown path
     /// throws an <see cref="ArgumentException"/> naming the closest existing paths.
     /// </summary>
+    /// <exception cref="ArgumentException">No submodule has that path (parameter <c>path</c>; the message names the closest
+    /// paths), or the tree has a child no path can name (parameter <c>root</c>, see <see cref="SelfAndDescendants"/>).</exception>
     public static nn.Module Submodule(this nn.Module root, string path) => FindSubmodule(root, path, nameof(path));
 
     /// <summary>As <see cref="Submodule(nn.Module, string)"/>, with the caller's argument name on the exception.</summary>

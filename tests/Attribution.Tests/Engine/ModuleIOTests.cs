@@ -31,6 +31,22 @@ public sealed class ModuleIOTests
     }
 
     [Fact]
+    public void Reading_a_value_that_holds_no_tensor_or_a_position_without_one_is_refused()
+    {
+        using var a = zeros(1);
+        ModuleIO.Tensors(null).Should().BeEmpty();
+        ModuleIO.Tensors((a, 5L)).Should().Equal(a, null);
+        ((Action)(() => ModuleIO.Tensors("text"))).Should().Throw<ArgumentException>().WithMessage("a String holds no tensors*")
+            .Which.ParamName.Should().Be("value");
+        ModuleIO.TensorAt((a, 5L), 0).Should().BeSameAs(a);
+        foreach (var index in new[] { 1, 2, -1 })
+        {
+            ((Action)(() => ModuleIO.TensorAt((a, 5L), index))).Should().Throw<ArgumentOutOfRangeException>()
+                .WithMessage($"no tensor at position {index}; the value has 2 item(s) and tensors at [0]*").Which.ParamName.Should().Be("index");
+        }
+    }
+
+    [Fact]
     public void Replacing_a_tuple_item_that_is_not_a_tensor_is_refused_naming_the_position()
     {
         // Before: reflection's "Object of type 'TorchSharp.torch+Tensor' cannot be converted to type 'System.Int64'",
