@@ -50,7 +50,8 @@ public static class IntegrationRules
         _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, null),
     };
 
-    /// <summary>Parses <c>gausslegendre</c>, <c>riemann_left</c>/<c>riemann-left</c>, … .</summary>
+    /// <summary>Parses <c>gausslegendre</c>, <c>riemann_left</c>/<c>riemann-left</c>, … (any case; <c>gauss_legendre</c> too).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is no rule's name (the message lists them).</exception>
     public static IntegrationRule Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -69,6 +70,8 @@ public static class IntegrationRules
     public static int MinimumSteps(this IntegrationRule rule) => rule == IntegrationRule.GaussLegendre ? 1 : 2;
 
     /// <summary>Throws unless <paramref name="steps"/> is allowed for <paramref name="rule"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="steps"/> is below <see cref="MinimumSteps"/> or above
+    /// <see cref="MaxSteps"/> (the parameter named is <paramref name="argumentName"/>).</exception>
     public static void ValidateSteps(IntegrationRule rule, int steps, string argumentName = "steps")
     {
         if (steps < rule.MinimumSteps())
@@ -85,6 +88,7 @@ public static class IntegrationRules
     }
 
     /// <summary>The n integration points in [0, 1].</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is not allowed for the rule (see <see cref="ValidateSteps"/>), or the rule is not an <see cref="IntegrationRule"/> value.</exception>
     public static double[] Alphas(IntegrationRule rule, int n)
     {
         ValidateSteps(rule, n, nameof(n));
@@ -100,6 +104,7 @@ public static class IntegrationRules
     }
 
     /// <summary>The n weights (summing to 1, except for the trapezoid rule: see <see cref="IntegrationRule.RiemannTrapezoid"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is not allowed for the rule (see <see cref="ValidateSteps"/>).</exception>
     public static double[] StepSizes(IntegrationRule rule, int n)
     {
         ValidateSteps(rule, n, nameof(n));

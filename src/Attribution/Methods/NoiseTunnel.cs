@@ -38,6 +38,7 @@ public sealed class NoiseTunnel : TextAttributor
     /// built-in Gradient, Gradient × Input and Integrated Gradients, or a method of your own).
     /// </summary>
     /// <param name="inner">The method to run on noisy copies of its input activation.</param>
+    /// <exception cref="ArgumentException"><paramref name="inner"/> is not a <see cref="TextAttributor"/> that implements <see cref="INoiseTunnelable"/>.</exception>
     public NoiseTunnel(IAttributor inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -59,7 +60,7 @@ public sealed class NoiseTunnel : TextAttributor
     /// <summary>How samples are combined (default SmoothGrad).</summary>
     public NoiseTunnelType Type { get; init; } = NoiseTunnelType.SmoothGrad;
 
-    /// <summary>Noisy samples per text (default 10).</summary>
+    /// <summary>Noisy samples per text (default 10; 1 to <see cref="MaxSamples"/>, others are refused when the method runs).</summary>
     public int Samples { get; init; } = 10;
 
     /// <summary>The most noisy samples per text (10,000): each costs one run of the inner method.</summary>
@@ -67,11 +68,12 @@ public sealed class NoiseTunnel : TextAttributor
 
     /// <summary>
     /// Absolute standard deviation of the noise. When null (default), it is <see cref="NoiseLevel"/> × (max − min) of
-    /// each text's activation at the layer over its real tokens, as the SmoothGrad paper sets it per input.
+    /// each text's activation at the layer over its real tokens, as the SmoothGrad paper sets it per input. Must be finite
+    /// and non-negative (refused when the method runs).
     /// </summary>
     public double? Stdev { get; init; }
 
-    /// <summary>Noise level relative to the activation's range when <see cref="Stdev"/> is null (default 0.15).</summary>
+    /// <summary>Noise level relative to the activation's range when <see cref="Stdev"/> is null (default 0.15; finite and non-negative).</summary>
     public double NoiseLevel { get; init; } = 0.15;
 
     /// <summary>Seed of the noise (default 0).</summary>
