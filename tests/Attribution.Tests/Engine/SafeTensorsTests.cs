@@ -110,6 +110,16 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void A_missing_or_empty_path_is_refused_as_the_docs_say()
+    {
+        var absent = TempFile("absent.safetensors");
+        FluentActions.Invoking(() => SafeTensors.Load(absent)).Should().Throw<FileNotFoundException>().Which.FileName.Should().Be(absent);
+        FluentActions.Invoking(() => SafeTensors.ReadHeader(absent)).Should().Throw<FileNotFoundException>();
+        FluentActions.Invoking(() => SafeTensors.Load("")).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("path");
+        FluentActions.Invoking(() => SafeTensors.ReadHeader("")).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("path");
+    }
+
+    [Fact]
     public void Half_precision_special_values_survive_unchanged()
     {
         using var scope = torch.NewDisposeScope();

@@ -35,6 +35,13 @@ public static partial class SafeTensors
     /// <param name="path">The file to write.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
     /// <param name="metadata">Free-form string metadata stored under <c>__metadata__</c>, or null for none.</param>
+    /// <exception cref="ArgumentException">A tensor is named <c>__metadata__</c>, is null, sparse or otherwise without
+    /// row-major data, on the meta device, of a dtype safetensors cannot store or over 2 GiB, or a BOOL tensor holds a
+    /// byte other than 0 or 1; a metadata value is null; a name or metadata string is not valid UTF-16; or the header
+    /// would exceed <see cref="MaxHeaderLength"/>. The message names the tensor or key.</exception>
+    /// <exception cref="ObjectDisposedException">A tensor was disposed before it was saved.</exception>
+    /// <exception cref="IOException">The file cannot be written (the old file is left as it was); also an
+    /// <see cref="ArgumentException"/> when <paramref name="path"/> is a folder.</exception>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         Save(path, tensors, metadata, wrap: null);
 
@@ -90,6 +97,12 @@ public static partial class SafeTensors
     /// <param name="stream">A writable stream; it is left open.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
     /// <param name="metadata">Free-form string metadata stored under <c>__metadata__</c>, or null for none.</param>
+    /// <exception cref="ArgumentException">A tensor is named <c>__metadata__</c>, is null, sparse or otherwise without
+    /// row-major data, on the meta device, of a dtype safetensors cannot store or over 2 GiB, or a BOOL tensor holds a
+    /// byte other than 0 or 1; a metadata value is null; a name or metadata string is not valid UTF-16; or the header
+    /// would exceed <see cref="MaxHeaderLength"/>. The message names the tensor or key.</exception>
+    /// <exception cref="ObjectDisposedException">A tensor was disposed before it was saved.</exception>
+    /// <exception cref="IOException">Writing to <paramref name="stream"/> fails.</exception>
     public static void Save(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(stream);

@@ -32,6 +32,8 @@ public static partial class SafeTensors
     /// <param name="path">The file.</param>
     /// <returns>The tensors by name, in data-buffer order.</returns>
     /// <exception cref="SafeTensorsException">The file is malformed, or a tensor is over 2 GiB.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it is absent).</exception>
     public static Dictionary<string, Tensor> Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -100,6 +102,8 @@ public static partial class SafeTensors
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="SafeTensorsException">The file is malformed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (<see cref="FileNotFoundException"/> when it is absent).</exception>
     public static SafeTensorsHeader ReadHeader(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
