@@ -14,7 +14,11 @@ public enum AbsentFeature
     /// the empty text <c>""</c> for the coalition of no words (as the <c>lime</c> package's removal does), which
     /// Shapley values, Shapley sampling and KernelSHAP always score and occlusion scores for a one-word text; the result
     /// notes it, and a predictor that throws on it is reported as an <see cref="ArgumentException"/> naming
-    /// <c>Perturbation</c>, its exception inside. (A model with a tokenizer gets its special tokens only.)
+    /// <c>Perturbation</c>, its exception inside. A model with a tokenizer gets its special tokens only, which are never
+    /// features (<c>[CLS] [SEP]</c> for BERT and for the small classifiers trained by this library, whose word tokenizer is
+    /// BERT's; <c>&lt;s&gt; &lt;/s&gt;</c> for RoBERTa): the encoding of the empty text, noted on the result. A tokenizer that
+    /// adds no special tokens would leave no token at all, which no model input can be: that is refused with an
+    /// <see cref="ArgumentException"/> naming <c>Perturbation</c> (use <see cref="Baseline"/> or <see cref="Mask"/>).
     /// </summary>
     Remove,
 

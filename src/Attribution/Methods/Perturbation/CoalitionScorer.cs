@@ -66,8 +66,21 @@ internal sealed class CoalitionScorer
     public static CoalitionScorer ForTokens(ITokenClassifier model, Encoding encoding, int[] tokenFeature, int features, long? replacement,
         int target, ScoreOutput score, int batchSize, int tokenBudget, ModelRows? rows = null)
     {
-        TokenSequence Build(bool[] present) =>
-            PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
+        TokenSequence Build(bool[] present)
+        {
+            var sequence = PerturbedInputs.Build(encoding, t => tokenFeature[t] >= 0 && !present[tokenFeature[t]], replacement);
+            if (sequence.Ids.Length == 0)
+            {
+                // Only with removal, when every token is some feature's: the tokenizer wrapped the text in no special
+                // tokens (a user's ITokenizer; every tokenizer this library loads adds some). No model input has no token.
+                throw new ArgumentException(
+                    $"with Perturbation = Remove the coalition of no features leaves {model.Name} no token at all: its tokenizer adds no special tokens, " +
+                    "and a model input needs at least one token. Use Perturbation = Baseline (the padding id in place of each token, --perturbation baseline) " +
+                    "or Mask (--perturbation mask), which keep the input's length", nameof(PerturbationMethod.Perturbation));
+            }
+
+            return sequence;
+        }
 
         int Length(bool[] present) => replacement is null
             ? Enumerable.Range(0, encoding.Length).Count(t => tokenFeature[t] < 0 || present[tokenFeature[t]])

@@ -190,6 +190,18 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         scorer.Remember(Enumerable.Repeat(true, features.Count).ToArray(), ScoreChecks.Value(model.Head, options.Score, logits, target));
         scorer.Cancellation = options.Cancellation;
         var run = Finish(scorer, features, target, notes);
+        if (replacement is null && scorer.AskedEmpty)
+        {
+            // The model was asked about the text with every word removed: say what it got, since its answer is part of
+            // every score. Special tokens are never features, so they stay ([CLS] [SEP] for BERT and the small classifiers
+            // trained here: the encoding of the empty text).
+            var kept = Enumerable.Range(0, encoding.Length).Where(t => tokenFeature[t] < 0).ToArray();
+            var unit = Features == LimeFeatures.Tokens ? "token" : "word";
+            var what = kept.All(t => encoding.SpecialTokensMask[t]) ? "only its special tokens" : $"only the tokens of no {unit}";
+            notes.Add($"with every {unit} removed {model.Name} got {what} ({string.Join(" ", kept.Select(t => encoding.Tokens[t]))}); " +
+                $"its answer is the coalition of no {unit}s (f(∅))");
+        }
+
         var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
         var explanation = Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
