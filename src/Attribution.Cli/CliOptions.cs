@@ -126,7 +126,7 @@ internal sealed class CliOptions
 
     public Option<string?> Features { get; } = Choice("--features", "Perturbation methods and LIME: what is switched on and off (default words).", ["words", "words-punct", "tokens"]);
 
-    public Option<string?> Perturbation { get; } = Choice("--perturbation", "Perturbation methods and LIME: an absent feature is masked (default), removed (the model is then also asked about the text with every word removed: only its special tokens, none for the small CNN, LSTM and MLP classifiers; shapley, shapley-sampling and kernel-shap always ask, occlusion on a one-word text), or replaced by the padding id (baseline; not LIME).", ["mask", "remove", "baseline"]);
+    public Option<string?> Perturbation { get; } = Choice("--perturbation", "Perturbation methods and LIME: an absent feature is masked (default), removed (the model is then also asked about the text with every word removed: only its special tokens, [CLS] [SEP] for BERT and for the small CNN, LSTM and MLP classifiers, the default model among them, whose tokenizer is BERT's; shapley, shapley-sampling and kernel-shap always ask, occlusion on a one-word text), or replaced by the padding id (baseline; not LIME).", ["mask", "remove", "baseline"]);
 
     public Option<ulong?> Seed { get; } = Seed64();
 

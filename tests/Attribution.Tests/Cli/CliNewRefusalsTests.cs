@@ -209,7 +209,10 @@ public sealed class CliNewRefusalsTests
         help.Code.Should().Be(ExitCodes.Ok);
         var text = Regex.Replace(help.Out, @"\s+", " ");
         text.Should().Contain("conductance and neuron-conductance: the first encoder layer, or the word embeddings when the model has none")
-            .And.Contain("removed (the model is then also asked about the text with every word removed: only its special tokens");
+            .And.Contain("removed (the model is then also asked about the text with every word removed: only its special tokens")
+            // The small classifiers' tokenizer is BERT's: their coalition of no words is [CLS] [SEP] (RemovedEmptyCoalitionTests), not "none".
+            .And.Contain("[CLS] [SEP] for BERT and for the small CNN, LSTM and MLP classifiers")
+            .And.NotContain("none for the small");
     }
 
     /// <summary>
