@@ -124,7 +124,7 @@ public sealed class CliNewRefusalsTests
 
             var run = CliHarness.Run([command, "--model", folder, "--text", "a fine film", "--baseline", "mask", .. rest]);
 
-            CleanRefusal(run, ExitCodes.Usage).Should().StartWith("error: --baseline: ").And.Contain("mask token for a mask baseline")
+            CleanRefusal(run, ExitCodes.Usage).Should().StartWith("error: --baseline: ").And.Contain("has no mask token, which a mask baseline needs")
                 .And.Contain("use the pad or zero baseline");
         }
         finally

@@ -62,6 +62,7 @@ public sealed class EveryClassTests
         var duplicate = () => Explainer.ExplainClasses(model, texts, [new Gradient()], [1, 1]);
         duplicate.Should().Throw<ArgumentException>().WithMessage("*each class once*");
         var outOfRange = () => Explainer.ExplainClasses(model, texts, [new Gradient()], [7]);
-        outOfRange.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*out of range*");
+        outOfRange.Should().Throw<ArgumentOutOfRangeException>().WithMessage("classes holds 7, which is not a class of the model: it has 4 (0..3: *")
+            .Which.ParamName.Should().Be("classes");
     }
 }
