@@ -20,6 +20,20 @@ public sealed class TokenizedTextsTests : IDisposable
     public void Dispose() => Directory.Delete(root, recursive: true);
 
     /// <summary>
+    /// How messages show a text: visible characters as they are, control, format and space-separator characters as
+    /// \uXXXX (a reader cannot see them), at most 20 characters and "…" only when more were cut (expected strings by hand).
+    /// </summary>
+    [Fact]
+    public void Messages_show_invisible_characters_as_code_points_and_cut_after_twenty()
+    {
+        TokenizedTexts.Shown("a\u200Bb\u00A0c\u0007").Should().Be("a\\u200Bb\\u00A0c\\u0007");
+        TokenizedTexts.Shown("visible").Should().Be("visible");
+        TokenizedTexts.Shown(" ").Should().Be("\\u0020", "a space is a space separator too: a message about a text of no visible characters shows each");
+        TokenizedTexts.Shown(new string('x', 20)).Should().Be(new string('x', 20));
+        TokenizedTexts.Shown(new string('x', 21)).Should().Be(new string('x', 20) + "…");
+    }
+
+    /// <summary>
     /// A batch built from the stored encodings equals the tokenizer's own padded batch, element for element, for BERT
     /// pairs of mixed lengths, some truncated: ids, mask, token types, lengths and every encoding (padding included).
     /// </summary>

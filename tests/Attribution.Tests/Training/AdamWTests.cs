@@ -118,7 +118,7 @@ public sealed class AdamWTests
         var product = (lr * decay).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         ((Action)(() => _ = new AdamW([p], lr: lr, weightDecay: decay))).Should().Throw<ArgumentOutOfRangeException>()
             .WithMessage($"lr · weightDecay = * = {product},*lower weightDecay below 1 / lr*")
-            .Which.ParamName.Should().Be("weightDecay");
+            .Which.Should().Match<ArgumentOutOfRangeException>(e => e.ParamName == "weightDecay" && Equals(e.ActualValue, decay), "the argument named carries its own value");
 
         // Just below 1 is a (harsh) decay, accepted: one step from θ = 1 with g = 2 is the reference.
         var below = (1 - 1e-9) / decay;
@@ -130,7 +130,7 @@ public sealed class AdamWTests
         // A schedule cannot raise the rate past 1 / λ either; the refused rate is not kept.
         ((Action)(() => optimizer.LearningRate = lr)).Should().Throw<ArgumentOutOfRangeException>()
             .WithMessage($"LearningRate · WeightDecay = * = {product},*")
-            .Which.ParamName.Should().Be(nameof(AdamW.LearningRate));
+            .Which.Should().Match<ArgumentOutOfRangeException>(e => e.ParamName == nameof(AdamW.LearningRate) && Equals(e.ActualValue, lr), "the rate being set is the value named");
         optimizer.LearningRate.Should().Be(below);
     }
 
