@@ -22,8 +22,8 @@ public static class Scorecard
     /// <param name="highlights">Per text, the highlighted words for plausibility; null to leave plausibility out.</param>
     /// <param name="settings">Metric settings; defaults when null.</param>
     /// <exception cref="ArgumentException">No text, or a null, empty or whitespace one (<paramref name="texts"/>); no method,
-    /// two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
-    /// (<paramref name="methods"/>); highlights not one list per text (<paramref name="highlights"/>) or a highlighted word
+    /// a null one, two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
+    /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text (<paramref name="highlights"/>) or a highlighted word
     /// that is not a word of its text (parameter <c>highlighted</c>, as <see cref="Plausibility.Compute"/> names it).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
@@ -36,6 +36,14 @@ public static class Scorecard
         if (methods.Count == 0)
         {
             throw new ArgumentException("no methods to compare", nameof(methods));
+        }
+
+        for (var m = 0; m < methods.Count; m++)
+        {
+            if (methods[m] is null)
+            {
+                throw new ArgumentException($"methods[{m}] is null: give each method as an attributor", nameof(methods));
+            }
         }
 
         if (methods.Select(m => m.Name).Distinct().Count() != methods.Count)
@@ -55,6 +63,14 @@ public static class Scorecard
         }
 
         var torch = model as ITextClassifier;
+
+        // Before any method runs: a gradient method last in the list was refused only after the others had explained
+        // every text (minutes on a big model).
+        if (torch is null && methods.FirstOrDefault(m => m is not IPerturbationAttributor) is { } gradient)
+        {
+            throw new ArgumentException($"{gradient.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods));
+        }
+
         var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
         var explained = new List<(IAttributor Method, IReadOnlyList<Explanation> Explanations, double MsPerText)>();
         foreach (var method in methods)
@@ -63,8 +79,8 @@ public static class Scorecard
             IReadOnlyList<Explanation> explanations = method switch
             {
                 IPerturbationAttributor perturbation => perturbation.Explain(model, texts, options),
-                _ when torch is not null => method.Explain(torch, texts, options),
-                _ => throw new ArgumentException($"{method.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods)),
+                // Every other method was checked above to have a TorchSharp model.
+                _ => method.Explain(torch!, texts, options),
             };
             explained.Add((method, explanations, clock.Elapsed.TotalMilliseconds / texts.Count));
         }

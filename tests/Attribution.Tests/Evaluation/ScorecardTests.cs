@@ -132,6 +132,28 @@ public sealed class ScorecardTests : IDisposable
             .WithMessage("texts[1] is empty or whitespace*").Which.ParamName.Should().Be("texts");
     }
 
+    [Fact]
+    public void A_gradient_method_for_a_model_without_gradients_is_refused_before_any_method_runs()
+    {
+        // Occlusion first, the gradient method last: the gradient method was refused only after occlusion had explained
+        // every text. Now the refusal comes with no model call at all (neither through the wrapper nor a forward pass).
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        using var passes = new Attribution.Tests.Methods.ForwardCounter(model);
+        var tokensOnly = new Attribution.Tests.Methods.TokensOnlyClassifier(model);
+        FluentActions.Invoking(() => Scorecard.Run(tokensOnly, ["the plot was dull", "a film"], [new Occlusion(), new GradientXInput()]))
+            .Should().Throw<ArgumentException>().WithMessage("gradient-x-input needs gradients, which tokens-only does not give*")
+            .Which.ParamName.Should().Be("methods");
+        tokensOnly.Calls.Should().Be(0, "no method ran");
+        passes.Calls.Should().Be(0);
+
+        FluentActions.Invoking(() => Scorecard.Run(tokensOnly, ["a film"], [new Occlusion(), null!]))
+            .Should().Throw<ArgumentException>().WithMessage("methods[1] is null*").Which.ParamName.Should().Be("methods");
+
+        // The perturbation method alone runs on it.
+        Scorecard.Run(tokensOnly, ["a film"], [new Occlusion()]).Rows.Single().Method.Should().Be("occlusion");
+        tokensOnly.Calls.Should().BePositive();
+    }
+
     /// <summary>The refusal of a highlighted word the text lacks, as Plausibility words it (the text's words, by hand).</summary>
     private const string MissingMasterpiece =
         "highlighted word(s) 'masterpiece' are not words of \"a sometimes tedious film\" (its words: a, sometimes, tedious, film)";
