@@ -36,22 +36,18 @@ public static class MethodRunner
         TextPairs.Check(texts, options.Pairs);
 
         var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
-        var gradientBased = new List<(int Index, TextAttributor Attributor)>();
+        var gradientBased = Checked(model, attributors, options);
+        var tokenized = Tokenize(model, texts, options, gradientBased);
         for (var m = 0; m < attributors.Count; m++)
         {
-            if (attributors[m] is TextAttributor t)
-            {
-                t.ValidateFor(model, options);
-                gradientBased.Add((m, t));
-            }
-            else
+            if (attributors[m] is not TextAttributor)
             {
                 var own = attributors[m].Attribute(model, texts, options);
                 own.ToArray().CopyTo(results[m], 0);
             }
         }
 
-        ForEachBatch(model, texts, options, gradientBased, classes: 1, (chunk, context) =>
+        ForEachBatch(model, tokenized, options, gradientBased, classes: 1, (chunk, context) =>
         {
             foreach (var (m, attributor) in gradientBased)
             {
@@ -113,13 +109,12 @@ public static class MethodRunner
         }
 
         var results = attributors.Select(_ => texts.Select(_ => new Explanation[classes.Count]).ToArray()).ToArray();
-        var gradientBased = new List<(int Index, TextAttributor Attributor)>();
+        var gradientBased = Checked(model, attributors, options);
+        var tokenized = Tokenize(model, texts, options, gradientBased);
         for (var m = 0; m < attributors.Count; m++)
         {
-            if (attributors[m] is TextAttributor textAttributor)
+            if (attributors[m] is TextAttributor)
             {
-                textAttributor.ValidateFor(model, options);
-                gradientBased.Add((m, textAttributor));
                 continue;
             }
 
@@ -147,7 +142,7 @@ public static class MethodRunner
         // The first pass's graph serves one backward per class; path methods run each text's path once for all classes.
         var everyClassAtOnce = gradientBased.Where(g => classes.Count > 1 && g.Attributor.SharesPathsAcrossClasses).ToArray();
         var perClass = gradientBased.Except(everyClassAtOnce).ToArray();
-        ForEachBatch(model, texts, options with { Target = Target.Class(classes[0]) }, gradientBased, classes.Count, (chunk, shared) =>
+        ForEachBatch(model, tokenized, options with { Target = Target.Class(classes[0]) }, gradientBased, classes.Count, (chunk, shared) =>
         {
             if (everyClassAtOnce.Length > 0)
             {
@@ -180,21 +175,37 @@ public static class MethodRunner
     }
 
     /// <summary>
-    /// Calls <paramref name="explain"/> on each batch of <paramref name="texts"/> for the gradient methods (nothing when
-    /// there are none): every text tokenized once, length-sorted batches within the batch size and token budget, each
-    /// encoded and run forward once inside a dispose scope of its own, the first method that can (Gradient and
-    /// Gradient × Input alike, or LRP) taking that pass, and baseline passes cached across the call.
+    /// The gradient methods (<see cref="TextAttributor"/>s) with their index, each validated against the model and
+    /// options: all of them before any method runs, so a method late in the list that does not fit the model is refused
+    /// before the others' work (a method that is not a <see cref="TextAttributor"/> runs its whole call at once).
     /// </summary>
-    private static void ForEachBatch(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions options,
-        IReadOnlyList<(int Index, TextAttributor Attributor)> methods, int classes, Action<int[], AttributionContext> explain)
+    private static List<(int Index, TextAttributor Attributor)> Checked(ITextClassifier model, IReadOnlyList<IAttributor> attributors, AttributionOptions options)
+    {
+        var gradientBased = new List<(int Index, TextAttributor Attributor)>();
+        for (var m = 0; m < attributors.Count; m++)
+        {
+            if (attributors[m] is TextAttributor t)
+            {
+                t.ValidateFor(model, options);
+                gradientBased.Add((m, t));
+            }
+        }
+
+        return gradientBased;
+    }
+
+    /// <summary>
+    /// Every text tokenized once for the gradient methods (null when there are none), and each method's check of the
+    /// tokenized texts (a custom baseline's length) done, before any method runs.
+    /// </summary>
+    private static TokenizedTexts? Tokenize(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions options,
+        IReadOnlyList<(int Index, TextAttributor Attributor)> methods)
     {
         if (methods.Count == 0)
         {
-            return;
+            return null;
         }
 
-        var firstPass = FirstPass.ForAll(methods.Select(g => g.Attributor.SharedFirstPass(model)));
-        using var baselines = new BaselineCache();
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
         tokenized.RequireTokens();
         foreach (var (_, method) in methods)
@@ -202,6 +213,25 @@ public static class MethodRunner
             method.CheckTokenized(tokenized);
         }
 
+        return tokenized;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="explain"/> on each batch of <paramref name="tokenized"/> for the gradient methods (nothing when
+    /// there are none): length-sorted batches within the batch size and token budget, each encoded and run forward once
+    /// inside a dispose scope of its own, the first method that can (Gradient and Gradient × Input alike, or LRP) taking
+    /// that pass, and baseline passes cached across the call.
+    /// </summary>
+    private static void ForEachBatch(ITextClassifier model, TokenizedTexts? tokenized, AttributionOptions options,
+        IReadOnlyList<(int Index, TextAttributor Attributor)> methods, int classes, Action<int[], AttributionContext> explain)
+    {
+        if (tokenized is null || methods.Count == 0)
+        {
+            return;
+        }
+
+        var firstPass = FirstPass.ForAll(methods.Select(g => g.Attributor.SharedFirstPass(model)));
+        using var baselines = new BaselineCache();
         foreach (var chunk in tokenized.Chunks(options.BatchSize, options.TokenBudget))
         {
             options.Cancellation.ThrowIfCancellationRequested();

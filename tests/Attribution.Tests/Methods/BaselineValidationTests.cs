@@ -44,6 +44,14 @@ public sealed class BaselineValidationTests
         FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Gradient(), method]))
             .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
         forwards.Calls.Should().Be(0, "the baseline is checked with the settings, before the first batch runs");
+
+        // After a method that is not a TextAttributor (it runs its whole call at once): it ran every text before the
+        // later method's settings were checked. Now every method is checked before any runs.
+        FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Occlusion { Perturbation = AbsentFeature.Baseline }, method]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        FluentActions.Invoking(() => MethodRunner.AttributeClasses(model, Texts, [new Occlusion { Perturbation = AbsentFeature.Baseline }, method], [0, 1]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        forwards.Calls.Should().Be(0, "no method runs before every method is checked");
     }
 
     [Fact]
@@ -134,6 +142,11 @@ public sealed class BaselineValidationTests
         FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Gradient(), method]))
             .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
         forwards.Calls.Should().Be(0, "not after another method's pass either");
+        FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, [new Occlusion { Perturbation = AbsentFeature.Baseline }, method]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        FluentActions.Invoking(() => MethodRunner.AttributeClasses(model, Texts, [new Occlusion { Perturbation = AbsentFeature.Baseline }, method], [0, 1]))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be(setting);
+        forwards.Calls.Should().Be(0, "nor after a method that is not a TextAttributor, which runs its whole call at once");
 
         method.Explain(model, Texts[0]).Scores.Should().HaveCount(3).And.OnlyContain(s => double.IsFinite(s));
     }
