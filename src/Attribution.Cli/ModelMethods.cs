@@ -69,10 +69,13 @@ internal static class ModelMethods
             return Explainer.ExplainAll(torchModel, texts, methods, options);
         }
 
-        return methods.Select(method => method is IPerturbationAttributor perturbation
-                ? perturbation.Explain(model, texts, options)
-                : throw new UsageException("--method", $"{method.Name} needs gradients, which {model.Name} does not give"))
-            .ToList();
+        // Every method checked before any runs: a gradient method last was refused after the others' work.
+        if (methods.FirstOrDefault(method => method is not IPerturbationAttributor) is { } gradient)
+        {
+            throw new UsageException("--method", $"{gradient.Name} needs gradients, which {model.Name} does not give");
+        }
+
+        return methods.Select(method => ((IPerturbationAttributor)method).Explain(model, texts, options)).ToList();
     }
 
     private static bool IsPerturbation(string name, ITokenClassifier model)

@@ -11,6 +11,24 @@ public sealed class CliCompareTests
     private static readonly string[] Texts = ["a sometimes tedious film", "the cast was superb"];
 
     /// <summary>
+    /// On a model without gradients, a gradient method after a perturbation method was refused only after the
+    /// perturbation method had explained every text of the chunk; now before any method runs.
+    /// </summary>
+    [Fact]
+    public void A_gradient_method_on_a_model_without_gradients_is_refused_before_any_method_runs()
+    {
+        // The random tiny BERT's tokenizer has no mask token: occlusion replaces tokens by the pad id.
+        using var model = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(7);
+        var occlusion = new Occlusion { Perturbation = AbsentFeature.Baseline };
+        var tokensOnly = new Attribution.Tests.Methods.TokensOnlyClassifier(model);
+        FluentActions.Invoking(() => Attribution.Cli.ModelMethods.ExplainAll(tokensOnly, ["5 9 12", "20 21"], [occlusion, new Gradient()], new ExplainOptions()))
+            .Should().Throw<Attribution.Cli.UsageException>().WithMessage("--method: gradient needs gradients, which tokens-only does not give");
+        tokensOnly.Calls.Should().Be(0, "no method ran");
+        Attribution.Cli.ModelMethods.ExplainAll(tokensOnly, ["5 9 12"], [occlusion], new ExplainOptions()).Single().Should().ContainSingle();
+        tokensOnly.Calls.Should().BePositive();
+    }
+
+    /// <summary>
     /// Compared alone, attention rollout refuses --target and --score as explain does (no class or output enters it, so
     /// the document would record them as if they mattered); beside a method that uses them, they are taken.
     /// </summary>
