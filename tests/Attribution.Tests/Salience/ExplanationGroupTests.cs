@@ -37,10 +37,38 @@ public class ExplanationGroupTests
         var ragged = () => ExplanationGroup.FromMethods([[a, a], [a]]);
         ragged.Should().Throw<ArgumentException>().WithMessage("*method 1 has 1 results but method 0 has 2*");
         var differentTexts = () => ExplanationGroup.FromMethods([[a], [SalienceSamples.Make("bad plot", method: "gradient")]]);
-        differentTexts.Should().Throw<ArgumentException>().WithMessage("explanations[1] (gradient) explains another text*");
+        differentTexts.Should().Throw<ArgumentException>()
+            .WithMessage("resultsByMethod[1][0] (gradient) explains another text than resultsByMethod[0][0] (integrated-gradients)*")
+            .Which.ParamName.Should().Be("resultsByMethod");
         var nullMember = () => ExplanationGroup.ByText([a, null!]);
         nullMember.Should().Throw<ArgumentNullException>().WithParameterName("explanations");
         ExplanationGroup.FromMethods([]).Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// FromMethods refused explanations of another text naming <c>explanations</c> (the constructor's parameter, with its
+    /// index within the group), and a null method list failed with a NullReferenceException. Both now name
+    /// <c>resultsByMethod</c> and the [m][t] index.
+    /// </summary>
+    [Fact]
+    public void From_methods_names_its_own_argument_and_the_method_and_text_index()
+    {
+        var a = SalienceSamples.Make("good film");
+        var b = SalienceSamples.Make("bad plot");
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([[a, b], null!])).Should().Throw<ArgumentNullException>()
+            .WithMessage("resultsByMethod[1] is null*").Which.ParamName.Should().Be("resultsByMethod");
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([null!, [a, b]])).Should().Throw<ArgumentNullException>()
+            .WithMessage("resultsByMethod[0] is null*").Which.ParamName.Should().Be("resultsByMethod");
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([[a, b], [a, null!]])).Should().Throw<ArgumentNullException>()
+            .WithMessage("resultsByMethod[1][1] is null*").Which.ParamName.Should().Be("resultsByMethod");
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([[null!, b], [a, b]])).Should().Throw<ArgumentNullException>()
+            .WithMessage("resultsByMethod[0][0] is null*").Which.ParamName.Should().Be("resultsByMethod");
+        var malformed = b with { Scores = [1.0] };
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([[a, b], [a, malformed]])).Should().Throw<ArgumentException>()
+            .WithMessage($"resultsByMethod[1][1].Scores has 1 entries for {b.Tokens.Length} tokens*").Which.ParamName.Should().Be("resultsByMethod");
+        FluentActions.Invoking(() => ExplanationGroup.FromMethods([[a, b], [a, a]])).Should().Throw<ArgumentException>()
+            .WithMessage("resultsByMethod[1][1] (integrated-gradients) explains another text than resultsByMethod[0][1]*")
+            .Which.ParamName.Should().Be("resultsByMethod");
     }
 
     [Fact]

@@ -90,8 +90,12 @@ public sealed class ExplanationGroup
     /// One group per text from <c>Explainer.ExplainAll</c>'s output, where result [m][t] is method m on text t;
     /// each group lists the methods in order. No method gives no group.
     /// </summary>
+    /// <param name="resultsByMethod">One list per method, each with one explanation per text, texts in the same order.</param>
+    /// <exception cref="ArgumentNullException">A method's list or an explanation is null (<paramref name="resultsByMethod"/>,
+    /// the message says which: <c>resultsByMethod[m]</c> or <c>resultsByMethod[m][t]</c>).</exception>
     /// <exception cref="ArgumentException">The methods explain different numbers of texts, their explanations at one index
-    /// are of different texts, or an explanation is null or malformed (as the constructor refuses it).</exception>
+    /// are of different texts, or an explanation is malformed (as the constructor refuses it), each naming
+    /// <paramref name="resultsByMethod"/>.</exception>
     public static IReadOnlyList<ExplanationGroup> FromMethods(IReadOnlyList<IReadOnlyList<Explanation>> resultsByMethod)
     {
         ArgumentNullException.ThrowIfNull(resultsByMethod);
@@ -100,12 +104,39 @@ public sealed class ExplanationGroup
             return [];
         }
 
+        for (var m = 0; m < resultsByMethod.Count; m++)
+        {
+            if (resultsByMethod[m] is null)
+            {
+                throw new ArgumentNullException(nameof(resultsByMethod), $"resultsByMethod[{m}] is null: give each method's list of explanations, one per text");
+            }
+        }
+
         var texts = resultsByMethod[0].Count;
         for (var m = 1; m < resultsByMethod.Count; m++)
         {
             if (resultsByMethod[m].Count != texts)
             {
                 throw new ArgumentException($"method {m} has {resultsByMethod[m].Count} results but method 0 has {texts}", nameof(resultsByMethod));
+            }
+        }
+
+        // Checked here, naming this method's argument and the [m][t] index: the constructor would name its own
+        // parameter (explanations) and index within the group.
+        for (var t = 0; t < texts; t++)
+        {
+            for (var m = 0; m < resultsByMethod.Count; m++)
+            {
+                var e = resultsByMethod[m][t]
+                    ?? throw new ArgumentNullException(nameof(resultsByMethod), $"resultsByMethod[{m}][{t}] is null: give every method's explanation of every text");
+                ExplanationShape.Check(e, nameof(resultsByMethod), $"resultsByMethod[{m}][{t}]");
+                var first = resultsByMethod[0][t];
+                if (e.DisplayText != first.DisplayText || e.TextPair != first.TextPair)
+                {
+                    throw new ArgumentException(
+                        $"resultsByMethod[{m}][{t}] ({e.Method}) explains another text than resultsByMethod[0][{t}] ({first.Method}): "
+                        + "give every method's explanations of the same texts in the same order", nameof(resultsByMethod));
+                }
             }
         }
 
