@@ -143,12 +143,22 @@ public static class Plausibility
     }
 
     /// <summary>
-    /// The highlighted words (trimmed, compared case-insensitively), refused when none is given, one is null or blank, or
-    /// one is not among <paramref name="words"/>, the words of <paramref name="text"/>.
+    /// Refuses what <see cref="Compute"/> refuses of <paramref name="highlighted"/> for <paramref name="explanation"/>
+    /// (which has words), with its message after <paramref name="at"/> (e.g. <c>highlights[2]: </c>) and naming
+    /// <paramref name="parameter"/>: for callers whose argument is a list of highlight sets, not <c>highlighted</c>.
     /// </summary>
-    private static HashSet<string> Highlighted(IReadOnlyCollection<string> highlighted, string text, IReadOnlyList<string> words)
+    internal static void CheckHighlighted(Explanation explanation, IReadOnlyCollection<string> highlighted, string parameter, string at) =>
+        _ = Highlighted(highlighted, explanation.Text, explanation.Words.Select(w => w.Text).ToList(), parameter, at);
+
+    /// <summary>
+    /// The highlighted words (trimmed, compared case-insensitively), refused when none is given, one is null or blank, or
+    /// one is not among <paramref name="words"/>, the words of <paramref name="text"/>; the refusal names
+    /// <paramref name="parameter"/> and its message starts with <paramref name="at"/>.
+    /// </summary>
+    private static HashSet<string> Highlighted(IReadOnlyCollection<string> highlighted, string text, IReadOnlyList<string> words,
+        string parameter = "highlighted", string at = "")
     {
-        ArgumentNullException.ThrowIfNull(highlighted);
+        ArgumentNullException.ThrowIfNull(highlighted, parameter);
 
         // A null or blank entry was dropped without a word, so ["dull", ""] scored as ["dull"]: the caller's list was
         // not what was measured.
@@ -159,23 +169,23 @@ public static class Plausibility
             if (string.IsNullOrWhiteSpace(h))
             {
                 throw new ArgumentException(
-                    $"highlighted word {position} of {highlighted.Count} is {(h is null ? "null" : "blank")}: give each highlighted word as a word of the text, or leave it out of the list",
-                    nameof(highlighted));
+                    $"{at}highlighted word {position} of {highlighted.Count} is {(h is null ? "null" : "blank")}: give each highlighted word as a word of the text, or leave it out of the list",
+                    parameter);
             }
         }
 
         var wanted = highlighted.Select(h => h.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase);
         if (wanted.Count == 0)
         {
-            throw new ArgumentException("no highlighted word given: plausibility needs at least one", nameof(highlighted));
+            throw new ArgumentException($"{at}no highlighted word given: plausibility needs at least one", parameter);
         }
 
         var missing = wanted.Where(h => !words.Any(w => string.Equals(w, h, StringComparison.OrdinalIgnoreCase))).ToList();
         if (missing.Count > 0)
         {
             throw new ArgumentException(
-                $"highlighted word(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} are not words of \"{text}\" (its words: {string.Join(", ", words)})",
-                nameof(highlighted));
+                $"{at}highlighted word(s) {string.Join(", ", missing.Select(m => $"'{m}'"))} are not words of \"{text}\" (its words: {string.Join(", ", words)})",
+                parameter);
         }
 
         return wanted;

@@ -211,7 +211,12 @@ public static class Shortcuts
     /// </summary>
     /// <param name="explanations">One method's explanations.</param>
     /// <param name="highlights">The highlighted word(s) of each explanation, in the same order.</param>
-    /// <exception cref="ArgumentException">Counts differ, nothing to score, explanations of more than one method, a highlighted word is not a word of its text, or a word's score is NaN (it has no rank).</exception>
+    /// <exception cref="ArgumentNullException">An explanation is null (<paramref name="explanations"/>) or a set of
+    /// highlighted words is null (<paramref name="highlights"/>).</exception>
+    /// <exception cref="ArgumentException">Counts differ (<paramref name="highlights"/>); nothing to score, explanations of
+    /// more than one method, an explanation without words, or a word's score is NaN, so it has no rank
+    /// (<paramref name="explanations"/>); a set of highlighted words is empty or holds a null, blank or a word that is
+    /// not a word of its text (<paramref name="highlights"/>, the message names the set: <c>highlights[i]</c>).</exception>
     public static ShortcutScore Score(IReadOnlyList<Explanation> explanations, IReadOnlyList<IReadOnlyCollection<string>> highlights)
     {
         ArgumentNullException.ThrowIfNull(explanations);
@@ -224,6 +229,20 @@ public static class Shortcuts
         if (explanations.Count == 0)
         {
             throw new ArgumentException("no explanations to score", nameof(explanations));
+        }
+
+        // Every refusal names this method's own arguments and the index (Plausibility.Compute names its parameters,
+        // explanation and highlighted), before any score is computed.
+        for (var i = 0; i < explanations.Count; i++)
+        {
+            var e = explanations[i] ?? throw new ArgumentNullException(nameof(explanations), $"explanations[{i}] is null: give explanations only");
+            _ = highlights[i] ?? throw new ArgumentNullException(nameof(highlights), $"highlights[{i}] is null: give each explanation's highlighted words");
+            if (e.Words.Count == 0)
+            {
+                throw new ArgumentException($"explanations[{i}] has no words to rank: score explanations with word scores", nameof(explanations));
+            }
+
+            Plausibility.CheckHighlighted(e, highlights[i], nameof(highlights), $"highlights[{i}]: ");
         }
 
         // The score is reported under one method's name: explanations of another would be averaged in under it.

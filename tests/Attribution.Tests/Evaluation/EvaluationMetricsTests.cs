@@ -594,7 +594,8 @@ public sealed class EvaluationMetricsTests : IDisposable
             .Where(e => e.ParamName == "highlighted").WithMessage("highlighted word 2 of 2 is blank*");
         FluentActions.Invoking(() => Plausibility.Compute(explanation, [null!, "c"])).Should().Throw<ArgumentException>()
             .Where(e => e.ParamName == "highlighted").WithMessage("highlighted word 1 of 2 is null*");
-        FluentActions.Invoking(() => Shortcuts.Score([explanation], [["c", ""]])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlighted");
+        FluentActions.Invoking(() => Shortcuts.Score([explanation], [["c", ""]])).Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlights")
+            .WithMessage("highlights[0]: highlighted word 2 of 2 is blank*");
         FluentActions.Invoking(() => RationaleRemoval.Comprehensiveness(model, explanation with { TokenIds = [.. explanation.TokenIds.Select(_ => -1L)] }))
             .Should().Throw<ArgumentException>().WithMessage("*black-box*");
     }

@@ -300,8 +300,28 @@ public sealed class ShortcutTests : IDisposable
             .WithMessage("explanations[1] cannot be ranked: the word 'b' (characters 2-3) has a NaN score, which has no rank*");
     }
 
+    /// <summary>
+    /// A bad set of highlighted words was refused naming <c>highlighted</c> (Plausibility.Compute's parameter), which is
+    /// no parameter of Score: now <c>highlights</c>, with the set's index in the message. Likewise a null explanation, a
+    /// null set and an explanation without words name Score's own parameters (they named <c>explanation</c> and
+    /// <c>highlighted</c>).
+    /// </summary>
     [Fact]
-    public void A_highlight_that_is_not_in_the_text_is_refused() =>
-        FluentActions.Invoking(() => Shortcuts.Score([Explained("a b c", [1, 2, 3], signed: true)], [["zorblax"]]))
-            .Should().Throw<ArgumentException>().WithMessage("*zorblax*");
+    public void A_highlight_that_is_not_in_the_text_is_refused_naming_highlights()
+    {
+        var abc = Explained("a b c", [1, 2, 3], signed: true);
+        FluentActions.Invoking(() => Shortcuts.Score([abc, abc], [["a"], ["zorblax"]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlights")
+            .WithMessage("highlights[1]: highlighted word(s) 'zorblax' are not words of \"a b c\" (its words: a, b, c)*");
+        FluentActions.Invoking(() => Shortcuts.Score([abc], [["c", " "]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlights").WithMessage("highlights[0]: highlighted word 2 of 2 is blank*");
+        FluentActions.Invoking(() => Shortcuts.Score([abc], [[]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlights").WithMessage("highlights[0]: no highlighted word given*");
+        FluentActions.Invoking(() => Shortcuts.Score([abc, abc], [["a"], null!]))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "highlights").WithMessage("highlights[1] is null*");
+        FluentActions.Invoking(() => Shortcuts.Score([abc, null!], [["a"], ["a"]]))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "explanations").WithMessage("explanations[1] is null*");
+        FluentActions.Invoking(() => Shortcuts.Score([abc, abc with { Words = [] }], [["a"], ["a"]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "explanations").WithMessage("explanations[1] has no words to rank*");
+    }
 }
