@@ -24,7 +24,8 @@ public static class MaxSensitivity
     /// <exception cref="ArgumentException">The attributor cannot recompute its explanation at perturbed embeddings (not
     /// Gradient, Gradient × Input or Integrated Gradients) or attributes to another layer than the word embeddings
     /// (<paramref name="attributor"/>); the text is null, empty or whitespace; the given perturbations are empty, null or
-    /// of another shape (<paramref name="settings"/>); or the options are refused as by the method itself.</exception>
+    /// of another shape (<paramref name="settings"/>); or the options, the text or the method's settings for it (a custom
+    /// baseline of another length than the text) are refused as by the method itself, before any forward pass.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="SensitivitySettings.Samples"/> or
     /// <see cref="SensitivitySettings.Radius"/> is out of its range (the parameter named is the setting), or
     /// <see cref="AttributionOptions.BatchSize"/> or <see cref="AttributionOptions.TokenBudget"/> is.</exception>
@@ -56,10 +57,15 @@ public static class MaxSensitivity
         }
 
         layered.ValidateFor(model);
-        using var scope = NewDisposeScope();
 
+        // Tokenized and checked as MethodRunner does before any forward pass: a custom baseline of another length than
+        // the text was found only inside the first forward pass, with an error that did not name the setting.
         // options.Pairs is honoured: a pair is explained (and perturbed) as the pair, as every method explains it.
-        var batch = model.Encode([text], options.Truncate, options.Pairs);
+        var tokenized = TokenizedTexts.Of(model, [text], options.Truncate, options.Pairs, options.TruncationStrategy);
+        tokenized.RequireTokens();
+        layered.CheckTokenized(tokenized);
+        using var scope = NewDisposeScope();
+        var batch = tokenized.Batch([0]);
         var context = new AttributionContext(model, batch, options);
         var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
         var norm = reference.norm().ToDouble();

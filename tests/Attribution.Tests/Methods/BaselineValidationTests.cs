@@ -152,6 +152,23 @@ public sealed class BaselineValidationTests
     }
 
     /// <summary>
+    /// Max-sensitivity builds its own context and recomputes the method's explanation: a custom baseline of another
+    /// length than the text was found only inside its first forward pass. Now it is refused as the method refuses it,
+    /// naming the setting, before any forward pass ("20 21" is 2 tokens with the ids tokenizer; the baseline has 3 ids).
+    /// </summary>
+    [Fact]
+    public void Max_sensitivity_refuses_a_custom_baseline_of_another_length_before_any_forward_pass()
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var forwards = new ForwardCounter(model);
+        var method = new IntegratedGradients { Steps = 4, Baseline = Baseline.FromIds([0, 0, 0]) };
+        FluentActions.Invoking(() => Attribution.Evaluation.MaxSensitivity.Compute(model, method, "20 21"))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "Baseline")
+            .WithMessage("the custom baseline has 3 ids (Baseline.FromIds) but texts[0] (\"20 21\") has 2 tokens, special tokens included*");
+        forwards.Calls.Should().Be(0, "the baseline is checked once the text is tokenized, before the reference explanation's pass");
+    }
+
+    /// <summary>
     /// A custom baseline activation of the wrong shape is known only at the layer's pass (its shape is the layer's), but
     /// its error named "baseline" rather than the setting; now it names Baseline (Gradient SHAP: Baselines).
     /// </summary>
