@@ -94,6 +94,9 @@ public static class Counterfactuals
     /// <see cref="AttributionOptions.Pairs"/> holds the second text of the original, then of each edit (the edits change
     /// the first text); predictions and explanations are then of the pairs.
     /// </param>
+    /// <exception cref="ArgumentException">No edit (<paramref name="edits"/>); no method, a null one or two sharing a name
+    /// (<paramref name="methods"/>); a null, empty or whitespace text, or pairs not one per text; or a method's settings do
+    /// not fit the model (named by the setting, before any forward pass), or as for <see cref="Explainer.ExplainAll"/>.</exception>
     public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -102,6 +105,14 @@ public static class Counterfactuals
         if (edits.Count == 0)
         {
             throw new ArgumentException("no edits to compare with the original: give edited texts or word replacements", nameof(edits));
+        }
+
+        for (var m = 0; m < methods.Count; m++)
+        {
+            if (methods[m] is null)
+            {
+                throw new ArgumentException($"methods[{m}] is null: give each method as an attributor", nameof(methods));
+            }
         }
 
         if (methods.Count == 0 || methods.Select(m => m.Name).Distinct().Count() != methods.Count)
@@ -113,6 +124,13 @@ public static class Counterfactuals
         string[] texts = [original, .. edits];
         Methods.Internal.TextArguments.Check(texts);
         TextPairs.Check(texts, options.Pairs);
+
+        // The methods' settings against the model before the predictions' forward passes (the explanations check them
+        // again; the target is the prediction's, which no settings check depends on).
+        foreach (var method in methods.OfType<TextAttributor>())
+        {
+            method.ValidateFor(model, options);
+        }
         var predictions = texts.Select((t, i) => Predict(model, texts, options.Pairs, i, options.Truncate)).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });

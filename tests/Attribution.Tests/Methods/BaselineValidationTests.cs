@@ -152,6 +152,22 @@ public sealed class BaselineValidationTests
     }
 
     /// <summary>
+    /// Counterfactual comparison predicted every text (a forward pass each) before the explanations checked the methods'
+    /// settings; now the settings are checked first. A null method failed with a NullReferenceException.
+    /// </summary>
+    [Fact]
+    public void Counterfactuals_refuse_a_baseline_the_model_cannot_give_before_any_forward_pass()
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(7);
+        using var forwards = new ForwardCounter(model);
+        FluentActions.Invoking(() => Attribution.Evaluation.Counterfactuals.Compare(model, "5 9", ["5 10"], [new Gradient(), new IntegratedGradients { Steps = 4, Baseline = Baseline.Unk }]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "Baseline").WithMessage("random-tiny-bert's vocabulary has no unknown token*");
+        forwards.Calls.Should().Be(0, "the settings are checked before the predictions");
+        FluentActions.Invoking(() => Attribution.Evaluation.Counterfactuals.Compare(model, "5 9", ["5 10"], [new Gradient(), null!]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "methods").WithMessage("methods[1] is null*");
+    }
+
+    /// <summary>
     /// Max-sensitivity builds its own context and recomputes the method's explanation: a custom baseline of another
     /// length than the text was found only inside its first forward pass. Now it is refused as the method refuses it,
     /// naming the setting, before any forward pass ("20 21" is 2 tokens with the ids tokenizer; the baseline has 3 ids).
