@@ -27,6 +27,10 @@ internal sealed record TokenizerConfig
 
     public bool? TrimOffsets { get; init; }
 
+    /// <summary>
+    /// <c>model_max_length</c>, the longest input in tokens; null when absent or above 1e9 (Hugging Face writes 1e30 for
+    /// an unknown limit). A value below 1 or not a whole number is refused (<see cref="TokenizerException"/>).
+    /// </summary>
     public int? ModelMaxLength { get; init; }
 
     /// <summary>
@@ -201,8 +205,15 @@ internal sealed record TokenizerConfig
             throw new TokenizerException(where.File, $"{where.Child("model_max_length")} should be a number but is {value.ValueKind}.");
         }
 
+        // A limit below 1 or with a fraction was read as no limit (or cut to a whole number) without a word.
         var limit = value.GetDouble();
-        return limit is >= 1 and <= 1_000_000_000 ? (int)limit : null;
+        if (!(limit >= 1) || limit != Math.Floor(limit))
+        {
+            throw new TokenizerException(where.File,
+                $"{where.Child("model_max_length")} is {value.GetRawText()}; it should be a whole number of tokens, at least 1 (or 1e30, Hugging Face's mark for an unknown limit).");
+        }
+
+        return limit <= 1_000_000_000 ? (int)limit : null;
     }
 
     /// <summary>

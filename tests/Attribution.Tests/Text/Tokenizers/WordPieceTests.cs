@@ -247,4 +247,21 @@ public class WordPieceTests
         using var dir = new TempDirectory();
         Load(dir).ModelMaxLength.Should().BeNull();
     }
+
+    /// <summary>
+    /// model_max_length below 1 was read as no limit, and a fraction was cut to a whole number, without a word; now both
+    /// are refused naming the field. 1e30 (Hugging Face's mark for an unknown limit) is still no limit.
+    /// </summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("512.5")]
+    public void A_model_max_length_that_is_no_token_count_is_refused(string value)
+    {
+        using var dir = new TempDirectory();
+        FluentActions.Invoking(() => Load(dir, "{\"model_max_length\": " + value + "}"))
+            .Should().Throw<TokenizerException>().WithMessage($"*model_max_length*is {value}; it should be a whole number of tokens, at least 1*");
+        Load(dir, "{\"model_max_length\": 1e30}").ModelMaxLength.Should().BeNull();
+        Load(dir, "{\"model_max_length\": 1}").ModelMaxLength.Should().Be(1);
+    }
 }
