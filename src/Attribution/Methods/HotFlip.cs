@@ -30,15 +30,18 @@ public sealed record HotFlipEdit(string Text, IReadOnlyList<TokenFlip> Flips, Pr
 /// <remarks>
 /// Positions are whole-word tokens (a word that is one token); the tokenizer's special tokens, subword pieces
 /// (<c>##…</c>) and <see cref="ExcludedTokens"/> are never proposed. The edited text replaces the token's span, and is
-/// re-tokenized for the check, so an edit is what a user would type. Needs an <see cref="nn.Module"/> embedding table
-/// at the model's word-embedding path.
+/// re-tokenized for the check, so an edit is what a user would type. Needs an nn.Embedding
+/// (<see cref="TorchSharp.Modules.Embedding"/>) at the model's word-embedding path.
 /// </remarks>
 public sealed class HotFlip
 {
-    /// <summary>How many positions an edit changes (default 1).</summary>
+    /// <summary>
+    /// The most positions an edit changes (default 1, at least 1): every single flip is tried, and above 1 also the best
+    /// flips of up to this many positions (those whose best estimate drops most) combined.
+    /// </summary>
     public int Positions { get; init; } = 1;
 
-    /// <summary>Candidates per position evaluated with a real forward pass (default 10, at most 1,000).</summary>
+    /// <summary>Candidates per position evaluated with a real forward pass (default 10; 1 to 1,000).</summary>
     public int CandidatesPerPosition { get; init; } = 10;
 
     /// <summary>The most candidates per position: each is a text run through the model for every whole-word position.</summary>
@@ -53,11 +56,18 @@ public sealed class HotFlip
     /// </summary>
     /// <param name="model">A classifier with an embedding table at its word-embedding path.</param>
     /// <param name="text">A non-empty text.</param>
-    /// <param name="maxEdits">The most edits returned (default 5).</param>
+    /// <param name="maxEdits">The most edits returned (default 5, at least 1).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="text"/> is empty or whitespace, or has no whole-word token to
+    /// flip; the model has no nn.Embedding at its word-embedding path (<paramref name="model"/>); or the text is longer
+    /// than the model accepts (refused as by <see cref="Gradient"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="Positions"/>, <see cref="CandidatesPerPosition"/> or
+    /// <paramref name="maxEdits"/> is below 1, or <see cref="CandidatesPerPosition"/> is above 1,000 (the parameter named
+    /// is the setting).</exception>
     public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Internal.TextArguments.Check([text]);
+        Internal.TextArguments.CheckOne(text, nameof(text), "there is nothing to edit");
         foreach (var (name, value) in new[] { (nameof(Positions), Positions), (nameof(CandidatesPerPosition), CandidatesPerPosition), (nameof(maxEdits), maxEdits) })
         {
             if (value < 1)

@@ -67,4 +67,15 @@ public sealed class HotFlipTests(ITestOutputHelper output)
         act.Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "CandidatesPerPosition" && Equals(e.ActualValue, int.MaxValue))
             .WithMessage("at most 1000 candidates per position, got 2147483647*");
     }
+
+    /// <summary>An empty or null text was refused naming <c>texts</c>, which is no parameter of Generate: now <c>text</c>.</summary>
+    [Fact]
+    public void An_empty_or_null_text_is_refused_naming_text()
+    {
+        using var model = TrainedDefaultModel.Load();
+        FluentActions.Invoking(() => new HotFlip().Generate(model, " ")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "text").WithMessage("text is empty or whitespace: there is nothing to edit*");
+        FluentActions.Invoking(() => new HotFlip().Generate(model, null!)).Should().Throw<ArgumentNullException>()
+            .Where(e => e.ParamName == "text");
+    }
 }

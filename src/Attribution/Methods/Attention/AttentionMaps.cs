@@ -18,10 +18,20 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
     /// <param name="model">A classifier whose attention uses <see cref="AttentionSoftmax"/> modules.</param>
     /// <param name="text">A non-empty text.</param>
     /// <param name="pair">The second text of a pair, or null.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="text"/> or <paramref name="pair"/> is empty or whitespace; the
+    /// model has no <see cref="AttentionSoftmax"/> module (<paramref name="model"/>); or the text (with its pair) is longer
+    /// than the model accepts (no truncation here).</exception>
+    /// <exception cref="InvalidOperationException">The model is in training mode (dropout would change the attention): call eval() first.</exception>
     public static AttentionMaps Of(ITextClassifier model, string text, string? pair = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Internal.TextArguments.Check([text]);
+        Internal.TextArguments.CheckOne(text, nameof(text), "there is nothing to show attention for");
+        if (pair is not null)
+        {
+            Internal.TextArguments.CheckOne(pair, nameof(pair), "give the pair's second text, or null for a single text");
+        }
+
         var modules = AttentionCapture.Modules(model, "attention maps");
 
         // As in AttributionContext: every hook dispatcher is installed before this forward pass, never during another's.

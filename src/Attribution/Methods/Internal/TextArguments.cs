@@ -3,6 +3,19 @@ namespace Attribution.Methods.Internal;
 /// <summary>The one check of the texts every method is given: at least one, none null, none empty or whitespace.</summary>
 internal static class TextArguments
 {
+    /// <summary>
+    /// The check of one text given as <paramref name="parameter"/> (not a list): an <see cref="ArgumentNullException"/>
+    /// or <see cref="ArgumentException"/> naming that parameter, where <see cref="Check"/> would name <c>texts</c>.
+    /// </summary>
+    public static void CheckOne(string? text, string parameter, string fix)
+    {
+        ArgumentNullException.ThrowIfNull(text, parameter);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ArgumentException($"{parameter} is empty or whitespace: {fix}", parameter);
+        }
+    }
+
     /// <summary>Throws an <see cref="ArgumentException"/> (parameter <c>texts</c>) naming the first bad text.</summary>
     public static void Check(IReadOnlyList<string>? texts)
     {

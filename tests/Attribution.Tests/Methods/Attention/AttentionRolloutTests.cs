@@ -321,6 +321,18 @@ public sealed class AttentionRolloutTests : IDisposable
         back.Results.Single().Kind.Should().Be(kind);
     }
 
+    /// <summary>An empty text or pair was refused naming <c>texts</c> or <c>pairs</c>, no parameters of Of: now <c>text</c> and <c>pair</c>.</summary>
+    [Fact]
+    public void An_empty_text_or_pair_is_refused_naming_it()
+    {
+        using var model = Bert(layers: 1, heads: 2, seed: 3);
+        FluentActions.Invoking(() => AttentionMaps.Of(model, "")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "text").WithMessage("text is empty or whitespace*");
+        FluentActions.Invoking(() => AttentionMaps.Of(model, null!)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "text");
+        FluentActions.Invoking(() => AttentionMaps.Of(model, "a film", " ")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "pair").WithMessage("pair is empty or whitespace: give the pair's second text, or null for a single text*");
+    }
+
     /// <summary>A model without attention modules is refused, naming what it needs.</summary>
     [Fact]
     public void A_model_without_attention_modules_is_refused()
