@@ -81,6 +81,7 @@ public sealed record LrpSettings
     public AttentionRule Attention { get; init; } = AttentionRule.AttnLrp;
 
     /// <summary>The rule of each module type (default <see cref="LrpRuleSet.Default"/>).</summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
     public LrpRuleSet Rules
     {
         get => rules;

@@ -71,7 +71,14 @@ public static class LrpPropagation
     /// logit minus what biases, ε and leaky rules absorbed.
     /// </summary>
     /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
-    public static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<long> targets, LrpSettings? settings = null)
+    /// <exception cref="ArgumentException"><paramref name="input"/> is not floating-point or has no batch dimension, or
+    /// <paramref name="targets"/> is not one target per row.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is not a column of the output (<paramref name="targets"/>).</exception>
+    /// <exception cref="InvalidOperationException">The model's output is not [batch, classes].</exception>
+    public static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<long> targets, LrpSettings? settings = null) =>
+        Relevance(model, input, targets, settings, nameof(targets));
+
+    private static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<long> targets, LrpSettings? settings, string targetParameter)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
@@ -92,17 +99,21 @@ public static class LrpPropagation
         using var grad = enable_grad();
         var leaf = input.detach().requires_grad_();
         var output = model.call(leaf);
-        var score = TargetScores(output, targets.ToArray(), nameof(targets));
+        var score = TargetScores(output, targets.ToArray(), targetParameter);
         var gradient = Gradients.OfOrZeros(score.sum(), leaf);
         using var value = leaf.detach();
         return (value * gradient).MoveToOuterDisposeScope();
     }
 
     /// <summary>Relevance for the same target class in every row; see <see cref="Relevance(nn.Module{Tensor, Tensor}, Tensor, IReadOnlyList{long}, LrpSettings?)"/>.</summary>
+    /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
+    /// <exception cref="ArgumentException"><paramref name="input"/> is not floating-point or has no batch dimension.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="target"/> is not a column of the output.</exception>
+    /// <exception cref="InvalidOperationException">The model's output is not [batch, classes].</exception>
     public static Tensor Relevance(nn.Module<Tensor, Tensor> model, Tensor input, int target, LrpSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Relevance(model, input, Enumerable.Repeat((long)target, input.dim() < 1 ? 0 : (int)input.size(0)).ToArray(), settings);
+        return Relevance(model, input, Enumerable.Repeat((long)target, input.dim() < 1 ? 0 : (int)input.size(0)).ToArray(), settings, nameof(target));
     }
 
     /// <summary>
@@ -117,6 +128,11 @@ public static class LrpPropagation
     /// <param name="wordEmbeddingPath">Dotted path of the word-embedding module.</param>
     /// <param name="settings">ε, attention rule and rule set.</param>
     /// <exception cref="LrpNotSupportedException">Some module has no rule.</exception>
+    /// <exception cref="ArgumentException"><see cref="ModelInput.InputIds"/> is not [batch, sequence] (<paramref name="input"/>),
+    /// <paramref name="targets"/> is not one target per row, or <paramref name="wordEmbeddingPath"/> is empty or names
+    /// no module.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is not a column of the output (<paramref name="targets"/>).</exception>
+    /// <exception cref="InvalidOperationException">The model's output is not [batch, classes].</exception>
     public static LrpTokenRelevance TokenRelevance(nn.Module<ModelInput, Tensor> model, ModelInput input, IReadOnlyList<long> targets, string wordEmbeddingPath, LrpSettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -10,7 +10,8 @@ namespace Attribution.Methods.Lrp;
 /// <summary>
 /// Which LRP rule each module type gets. Immutable: <see cref="With{TModule}"/> returns a new set. Lookup order for a
 /// module: the rule it declares itself (<see cref="ILrpRuleProvider"/>), then its exact type, then its generic type
-/// definition, then its base classes. A module type with no rule makes LRP refuse the model
+/// definition, then its base classes (each with its generic type definition), then the interfaces it implements (see
+/// <see cref="Find"/>). A module type with no rule makes LRP refuse the model
 /// (<see cref="LrpNotSupportedException"/>) rather than give a wrong answer.
 /// </summary>
 public sealed class LrpRuleSet
@@ -58,14 +59,18 @@ public sealed class LrpRuleSet
         rules.Keys.Where(t => t.IsVisible).Select(LrpNotSupportedException.TypeName).Order(StringComparer.Ordinal);
 
     /// <summary>This set with <paramref name="rule"/> for modules of type <typeparamref name="TModule"/> (replacing any previous one).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rule"/> is null.</exception>
     public LrpRuleSet With<TModule>(ILrpRule rule)
         where TModule : nn.Module => With(typeof(TModule), rule);
 
     /// <summary>
     /// This set with <paramref name="rule"/> for modules of <paramref name="moduleType"/>: a module type, a generic type
     /// definition (e.g. <c>typeof(ModuleList&lt;&gt;)</c>), a base class that derived types share, or an interface that
-    /// module types implement (e.g. <see cref="ICompositeModule"/>, or one of your own for your attention blocks).
+    /// module types implement (e.g. <see cref="ICompositeModule"/>, or one of your own for your attention blocks); replaces
+    /// any previous rule for it.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="moduleType"/> or <paramref name="rule"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="moduleType"/> is none of these (<paramref name="moduleType"/>).</exception>
     public LrpRuleSet With(Type moduleType, ILrpRule rule)
     {
         ArgumentNullException.ThrowIfNull(moduleType);
@@ -89,6 +94,7 @@ public sealed class LrpRuleSet
     /// then the rule of its type, its generic type definition or its nearest base class, then the rule of an interface
     /// it implements (e.g. <see cref="ICompositeModule"/>; the first in name order when several have rules).
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
     public ILrpRule? Find(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);

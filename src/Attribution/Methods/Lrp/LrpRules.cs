@@ -18,6 +18,7 @@ public abstract class LrpForwardRule : ILrpRule
     public virtual bool CoversSubmodules => false;
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> or <paramref name="settings"/> is null.</exception>
     public IDisposable? Attach(nn.Module module, LrpSettings settings)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -46,8 +47,9 @@ public abstract class LrpForwardRule : ILrpRule
 }
 
 /// <summary>
-/// The built-in rules, and the two tricks they are made of. Every rule leaves the forward value bit for bit as it
-/// was and changes only the gradient, so relevance = tensor ⊙ gradient after one ordinary backward from the logit.
+/// The built-in rules, and the two tricks they are made of. Every rule but <see cref="Dropout"/> (which turns dropout
+/// off in a module left in training mode) leaves the forward value bit for bit as it was and changes only the gradient,
+/// so relevance = tensor ⊙ gradient after one ordinary backward from the logit.
 /// </summary>
 public static class LrpRules
 {
@@ -99,6 +101,11 @@ public static class LrpRules
     /// gets the detached input (gradient recording off) and must return f(x)/x in closed form, finite everywhere
     /// (including at 0), with the input's shape.
     /// </summary>
+    /// <param name="name">The rule's name, for messages.</param>
+    /// <param name="ratio">f(x)/x of the detached input.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> or <paramref name="ratio"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    /// <remarks>A ratio of another shape than the input fails the forward pass with an <see cref="InvalidOperationException"/> naming the rule and both shapes.</remarks>
     public static ILrpRule Elementwise(string name, Func<Tensor, Tensor> ratio)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -110,6 +117,7 @@ public static class LrpRules
     /// detach(value) + (surrogate − detach(surrogate)): exactly <paramref name="value"/> forward, the gradient of
     /// <paramref name="surrogate"/> backward. Every rule is this with a surrogate whose gradient is the rule's.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> or <paramref name="surrogate"/> is null.</exception>
     public static Tensor Rewire(Tensor value, Tensor surrogate)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -124,6 +132,7 @@ public static class LrpRules
     /// replace(x, f, r): the value <paramref name="fx"/> = f(x) with gradient <paramref name="ratio"/> (held constant)
     /// with respect to <paramref name="x"/>; the identity rule when ratio = f(x)/x.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="x"/>, <paramref name="fx"/> or <paramref name="ratio"/> is null.</exception>
     public static Tensor Replace(Tensor x, Tensor fx, Tensor ratio)
     {
         ArgumentNullException.ThrowIfNull(x);

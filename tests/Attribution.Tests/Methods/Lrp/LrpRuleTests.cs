@@ -39,6 +39,22 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         return leaf.detach() * autograd.grad([score], [leaf])[0]!;
     }
 
+    /// <summary>
+    /// Relevance with one target for every row refused a target outside the output naming <c>targets</c>, the other
+    /// overload's parameter: now <c>target</c>. The list overload still names <c>targets</c>. (The MLP has 3 outputs.)
+    /// </summary>
+    [Fact]
+    public void A_target_outside_the_output_is_refused_naming_the_overloads_parameter()
+    {
+        using var scope = NewDisposeScope();
+        using var mlp = Mlp(true, 7);
+        var x = zeros([2, 12]);
+        FluentActions.Invoking(() => LrpPropagation.Relevance(mlp, x, 3)).Should().Throw<ArgumentOutOfRangeException>()
+            .Where(e => e.ParamName == "target").WithMessage("target 3 of row 0 is outside [0, 3)*");
+        FluentActions.Invoking(() => LrpPropagation.Relevance(mlp, x, new long[] { 0, -1 })).Should().Throw<ArgumentOutOfRangeException>()
+            .Where(e => e.ParamName == "targets").WithMessage("target -1 of row 1 is outside [0, 3)*");
+    }
+
     /// <summary>LRP-0 on a ReLU network is Gradient × Input, with or without biases (float32; 1e-6 absolute).</summary>
     [Theory]
     [InlineData(true)]
