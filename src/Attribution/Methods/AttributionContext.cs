@@ -438,9 +438,26 @@ public sealed class AttributionContext
     /// The scored output of the target class for each row of <paramref name="logits"/>, whose rows are
     /// <paramref name="repeats"/> copies of the batch (alpha-major, as Captum expands inputs).
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="logits"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeats"/> is below 1, or the call's scored output
+    /// (<see cref="AttributionOptions.Score"/>) has no meaning for the model's head.</exception>
+    /// <exception cref="ArgumentException"><paramref name="logits"/> is not [<see cref="Size"/> × <paramref name="repeats"/>, classes].</exception>
     public Tensor Score(Tensor logits, int repeats = 1)
     {
         ArgumentNullException.ThrowIfNull(logits);
+        if (repeats < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats is how many copies of the batch the logits' rows are: at least 1");
+        }
+
+        // Gather reads only as many rows as the targets: logits with more rows were scored on their first ones, silently.
+        if (logits.dim() != 2 || logits.size(0) != (long)Size * repeats)
+        {
+            throw new ArgumentException(
+                $"logits of shape [{string.Join(", ", logits.shape)}] for {repeats} cop{(repeats == 1 ? "y" : "ies")} of a batch of {Size} text(s): " +
+                $"give [{(long)Size * repeats}, classes] logits, the model's output on Repeat({repeats})", nameof(logits));
+        }
+
         var targets = repeats == 1 ? TargetTensor : TargetTensor.repeat(repeats);
         return Scored(logits).gather(1, targets.unsqueeze(1)).squeeze(1);
     }
@@ -463,6 +480,7 @@ public sealed class AttributionContext
     }
 
     /// <summary>The scored output per text, as numbers (for convergence deltas).</summary>
+    /// <exception cref="ArgumentException">As for <see cref="Score"/> with one copy of the batch.</exception>
     public double[] ScoreValues(Tensor logits)
     {
         using (no_grad())
@@ -485,9 +503,13 @@ public sealed class AttributionContext
     public ModelInput WithIds(Tensor ids) => Batch.Input with { InputIds = ids };
 
     /// <summary>The module at a dotted path of the model (the word-embedding layer when null).</summary>
+    /// <exception cref="ArgumentException">No module at <paramref name="path"/> (the closest paths are listed), a TorchScript
+    /// model's layer other than its word embeddings, or a module that cannot be hooked (a container); the parameter named
+    /// is the methods' setting, <c>Layer</c>.</exception>
     public nn.Module Layer(string? path) => LayerPaths.Resolve(Model, path, "Layer");
 
     /// <summary>A tensor of a layer by path: its output (or input) tensor at <paramref name="index"/>.</summary>
+    /// <exception cref="ArgumentException">As for <see cref="Layer"/>.</exception>
     public LayerSite Site(string? path, LayerSide side = LayerSide.Output, int index = 0) => new(Layer(path), side, index);
 
     /// <summary>1 for real tokens, 0 for padding: [batch, length] float.</summary>

@@ -235,6 +235,31 @@ public sealed class TextAttributorContractTests : IDisposable
             .Should().AllSatisfy(e => e.Notes.Should().Equal("the method's own note"));
     }
 
+    /// <summary>
+    /// Score on logits whose rows are not Size × repeats scored the first rows silently (gather reads as many rows as
+    /// there are targets) or failed inside libtorch; now an ArgumentException naming logits. Repeats below 1 is refused.
+    /// </summary>
+    [Fact]
+    public void Score_refuses_logits_that_are_not_the_batch_repeated()
+    {
+        var checkedBatches = 0;
+        var method = new KnownMethod(c =>
+        {
+            c.Size.Should().Be(3, "one batch of the three texts");
+            FluentActions.Invoking(() => c.Score(c.Logits.repeat(2, 1))).Should().Throw<ArgumentException>()
+                .Where(e => e.ParamName == "logits").WithMessage("logits of shape [6, *] for 1 copy of a batch of 3 text(s): give [3, classes] logits*");
+            FluentActions.Invoking(() => c.Score(c.Logits, repeats: 2)).Should().Throw<ArgumentException>()
+                .Where(e => e.ParamName == "logits").WithMessage("logits of shape [3, *] for 2 copies of a batch of 3 text(s): give [6, classes] logits*");
+            FluentActions.Invoking(() => c.Score(c.Logits, repeats: 0)).Should().Throw<ArgumentOutOfRangeException>()
+                .Where(e => e.ParamName == "repeats");
+            c.Score(c.Logits.repeat(2, 1), repeats: 2).shape.Should().Equal(6L);
+            checkedBatches++;
+            return new MethodOutput(Known(c), PerDimension: true);
+        });
+        method.Attribute(classifier, Texts, new AttributionOptions { BatchSize = 8 });
+        checkedBatches.Should().Be(1);
+    }
+
     private static long RowOf(AttributionContext context, string text) => context.Batch.Texts.ToList().IndexOf(text);
 
     private sealed class KnownMethod(Func<AttributionContext, MethodOutput> compute) : TextAttributor
