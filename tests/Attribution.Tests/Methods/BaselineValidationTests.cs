@@ -149,6 +149,12 @@ public sealed class BaselineValidationTests
         forwards.Calls.Should().Be(0, "nor after a method that is not a TextAttributor, which runs its whole call at once");
 
         method.Explain(model, Texts[0]).Scores.Should().HaveCount(3).And.OnlyContain(s => double.IsFinite(s));
+
+        // The first text the one that differs ("20 21", 2 tokens, before "5 9 12"): found there too, before any pass.
+        var before = forwards.Calls;
+        var first = FluentActions.Invoking(() => method.Explain(model, [Texts[1], Texts[0]])).Should().Throw<ArgumentException>().Which;
+        (first.ParamName, forwards.Calls - before).Should().Be((setting, 0));
+        first.Message.Should().Contain("but texts[0] (\"20 21\") has 2 tokens");
     }
 
     /// <summary>
