@@ -57,7 +57,7 @@ public sealed class HotFlip
     /// <param name="model">A classifier with an embedding table at its word-embedding path.</param>
     /// <param name="text">A non-empty text.</param>
     /// <param name="maxEdits">The most edits returned (default 5, at least 1).</param>
-    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/>, <paramref name="text"/> or <see cref="ExcludedTokens"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="text"/> is empty or whitespace, or has no whole-word token to
     /// flip; the model has no nn.Embedding at its word-embedding path (<paramref name="model"/>); or the text is longer
     /// than the model accepts (refused as by <see cref="Gradient"/>).</exception>
@@ -75,6 +75,12 @@ public sealed class HotFlip
                 throw new ArgumentOutOfRangeException(name, value,
                     $"positions ({Positions}), candidates per position ({CandidatesPerPosition}) and maxEdits ({maxEdits}) must be at least 1: set {name} to 1 or more");
             }
+        }
+
+        if (ExcludedTokens is null)
+        {
+            // It failed with a NullReferenceException where the candidates were listed, after a forward and a backward pass.
+            throw new ArgumentNullException(nameof(ExcludedTokens), "ExcludedTokens is null: leave it unset (no token excluded) or give a collection, [] for none");
         }
 
         if (CandidatesPerPosition > MaxCandidatesPerPosition)

@@ -78,4 +78,13 @@ public sealed class HotFlipTests(ITestOutputHelper output)
         FluentActions.Invoking(() => new HotFlip().Generate(model, null!)).Should().Throw<ArgumentNullException>()
             .Where(e => e.ParamName == "text");
     }
+
+    [Fact]
+    public void A_null_set_of_excluded_tokens_is_refused_naming_it()
+    {
+        // Before: a NullReferenceException where the candidates were listed, after the prediction and the gradient.
+        using var model = TrainedDefaultModel.Load();
+        FluentActions.Invoking(() => new HotFlip { ExcludedTokens = null! }.Generate(model, "a good film")).Should().Throw<ArgumentNullException>()
+            .Where(e => e.ParamName == "ExcludedTokens").WithMessage("ExcludedTokens is null: leave it unset*");
+    }
 }
