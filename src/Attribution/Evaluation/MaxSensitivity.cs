@@ -23,7 +23,7 @@ public static class MaxSensitivity
     /// <summary>Max-sensitivity of <paramref name="attributor"/>'s explanation of <paramref name="text"/>.</summary>
     /// <exception cref="ArgumentException">The attributor cannot recompute its explanation at perturbed embeddings (not
     /// Gradient, Gradient × Input or Integrated Gradients) or attributes to another layer than the word embeddings
-    /// (<paramref name="attributor"/>); the text is null, empty or whitespace; the given perturbations are empty, null or
+    /// (<paramref name="attributor"/>); <paramref name="text"/> is empty or whitespace (null: an ArgumentNullException); the given perturbations are empty, null or
     /// of another shape (<paramref name="settings"/>); or the options, the text or the method's settings for it (a custom
     /// baseline of another length than the text) are refused as by the method itself, before any forward pass.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="SensitivitySettings.Samples"/> or
@@ -34,7 +34,8 @@ public static class MaxSensitivity
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(attributor);
-        TextArguments.Check([text]);
+        // Check([text]) named "texts", which is no parameter of this method.
+        TextArguments.CheckOne(text, nameof(text), "there is nothing to explain");
         options ??= new ExplainOptions();
         options.Validate();
         settings ??= new SensitivitySettings();

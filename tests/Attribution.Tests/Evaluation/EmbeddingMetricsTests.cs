@@ -186,6 +186,18 @@ public sealed class EmbeddingMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_missing_text_is_refused_naming_text()
+    {
+        // It was refused naming "texts", which is no parameter of Compute.
+        var (classifier, _, _, _) = Setup();
+        using var _ = classifier;
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), " ")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "text").WithMessage("text is empty or whitespace: there is nothing to explain*");
+        FluentActions.Invoking(() => MaxSensitivity.Compute(classifier, new GradientXInput(), null!)).Should().Throw<ArgumentNullException>()
+            .Where(e => e.ParamName == "text");
+    }
+
+    [Fact]
     public void A_perturbation_that_is_not_finite_is_refused_naming_where()
     {
         // Max-sensitivity reported the other sample's change (LINQ's Max passes over NaN) and infidelity blamed the model
