@@ -62,9 +62,7 @@ public static class MaxSensitivity
         // Tokenized and checked as MethodRunner does before any forward pass: a custom baseline of another length than
         // the text was found only inside the first forward pass, with an error that did not name the setting.
         // options.Pairs is honoured: a pair is explained (and perturbed) as the pair, as every method explains it.
-        var tokenized = TokenizedTexts.Of(model, [text], options.Truncate, options.Pairs, options.TruncationStrategy);
-        tokenized.RequireTokens();
-        layered.CheckTokenized(tokenized);
+        var tokenized = MethodRunner.Tokenized(model, [text], options, [layered]);
         using var scope = NewDisposeScope();
         var batch = tokenized.Batch([0]);
         var context = new AttributionContext(model, batch, options);

@@ -199,16 +199,19 @@ public static class MethodRunner
     /// tokenized texts (a custom baseline's length) done, before any method runs.
     /// </summary>
     private static TokenizedTexts? Tokenize(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions options,
-        IReadOnlyList<(int Index, TextAttributor Attributor)> methods)
-    {
-        if (methods.Count == 0)
-        {
-            return null;
-        }
+        IReadOnlyList<(int Index, TextAttributor Attributor)> methods) =>
+        methods.Count == 0 ? null : Tokenized(model, texts, options, methods.Select(m => m.Attributor));
 
+    /// <summary>
+    /// <paramref name="texts"/> tokenized as the call's options say (each with a token besides the special ones), and
+    /// each method's check of the tokenized texts (a custom baseline's length) done: what runs before any forward pass,
+    /// here and in the metrics that build their own attribution context.
+    /// </summary>
+    internal static TokenizedTexts Tokenized(ITextClassifier model, IReadOnlyList<string> texts, AttributionOptions options, IEnumerable<TextAttributor> methods)
+    {
         var tokenized = TokenizedTexts.Of(model, texts, options.Truncate, options.Pairs, options.TruncationStrategy);
         tokenized.RequireTokens();
-        foreach (var (_, method) in methods)
+        foreach (var method in methods)
         {
             method.CheckTokenized(tokenized);
         }
@@ -225,7 +228,7 @@ public static class MethodRunner
     private static void ForEachBatch(ITextClassifier model, TokenizedTexts? tokenized, AttributionOptions options,
         IReadOnlyList<(int Index, TextAttributor Attributor)> methods, int classes, Action<int[], AttributionContext> explain)
     {
-        if (tokenized is null || methods.Count == 0)
+        if (tokenized is null)
         {
             return;
         }
