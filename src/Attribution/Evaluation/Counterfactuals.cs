@@ -107,13 +107,7 @@ public static class Counterfactuals
             throw new ArgumentException("no edits to compare with the original: give edited texts or word replacements", nameof(edits));
         }
 
-        for (var m = 0; m < methods.Count; m++)
-        {
-            if (methods[m] is null)
-            {
-                throw new ArgumentException($"methods[{m}] is null: give each method as an attributor", nameof(methods));
-            }
-        }
+        Methods.Internal.TextArguments.CheckMethods(methods, nameof(methods));
 
         if (methods.Count == 0 || methods.Select(m => m.Name).Distinct().Count() != methods.Count)
         {

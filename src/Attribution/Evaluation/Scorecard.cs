@@ -38,13 +38,7 @@ public static class Scorecard
             throw new ArgumentException("no methods to compare", nameof(methods));
         }
 
-        for (var m = 0; m < methods.Count; m++)
-        {
-            if (methods[m] is null)
-            {
-                throw new ArgumentException($"methods[{m}] is null: give each method as an attributor", nameof(methods));
-            }
-        }
+        Methods.Internal.TextArguments.CheckMethods(methods, nameof(methods));
 
         if (methods.Select(m => m.Name).Distinct().Count() != methods.Count)
         {

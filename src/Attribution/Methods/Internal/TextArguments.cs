@@ -1,6 +1,6 @@
 namespace Attribution.Methods.Internal;
 
-/// <summary>The one check of the texts every method is given: at least one, none null, none empty or whitespace.</summary>
+/// <summary>The one check of the texts every method is given (at least one, none null, none empty or whitespace), and of a list of methods (none null).</summary>
 internal static class TextArguments
 {
     /// <summary>
@@ -13,6 +13,21 @@ internal static class TextArguments
         if (string.IsNullOrWhiteSpace(text))
         {
             throw new ArgumentException($"{parameter} is empty or whitespace: {fix}", parameter);
+        }
+    }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming <paramref name="parameter"/> at the first null method of a list
+    /// (found otherwise as a NullReferenceException once the methods run).
+    /// </summary>
+    public static void CheckMethods(IReadOnlyList<IAttributor> methods, string parameter)
+    {
+        for (var m = 0; m < methods.Count; m++)
+        {
+            if (methods[m] is null)
+            {
+                throw new ArgumentException($"{parameter}[{m}] is null: give each method as an attributor", parameter);
+            }
         }
     }
 
