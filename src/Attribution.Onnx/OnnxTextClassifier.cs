@@ -134,7 +134,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
                 $"the tokenizer in '{folder}' has {tokenizer.VocabularySize} ids but {config.Path} says vocab_size {vocab}: they do not belong together");
         }
 
-        if (config.PositionsPadId is { } positionsPad && tokenizer.PadId != positionsPad)
+        if (config.PositionsPadId is { } positionsPad && TransformerConfig.PadIdsDisagree(config.ModelType, positionsPad, tokenizer.PadId))
         {
             // An exported RoBERTa graph computes its position ids from the pad id it was exported with (positions start
             // at pad_token_id + 1 and skip tokens equal to it), while this class pads with the tokenizer's: with two ids
@@ -497,12 +497,6 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     }
 
     /// <summary>
-    /// Whether transformers computes this model type's position ids from the pad id (create_position_ids_from_input_ids):
-    /// RoBERTa and the types built on its embeddings.
-    /// </summary>
-    private static bool PositionsFromPadId(string modelType) => modelType is "roberta" or "xlm-roberta" or "camembert";
-
-    /// <summary>
     /// What this class needs from config.json. PositionsPadId: for the RoBERTa family, whose position ids come from the
     /// pad id, config.json's pad_token_id (1, transformers' default, when absent); null for other models, which find
     /// padding by the mask.
@@ -552,7 +546,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         int? maxLength = null;
         if (reader.Int("max_position_embeddings") is { } positions)
         {
-            var padId = reader.Int("pad_token_id") ?? (PositionsFromPadId(modelType) ? 1 : 0);
+            var padId = reader.Int("pad_token_id") ?? (TransformerConfig.PositionsFromPadId(modelType) ? 1 : 0);
             maxLength = TransformerConfig.UsableLength(modelType, positions, padId);
             if (maxLength < 1)
             {
@@ -583,7 +577,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
             throw new ModelLoadException(path, "problem_type", $"{path}: {headProblem}");
         }
 
-        int? positionsPadId = PositionsFromPadId(modelType) ? reader.Int("pad_token_id") ?? 1 : null;
+        int? positionsPadId = TransformerConfig.PositionsFromPadId(modelType) ? reader.Int("pad_token_id") ?? 1 : null;
         return new OnnxConfig(path, modelType, labels, head, maxLength, vocab, positionsPadId);
     }
 }

@@ -37,7 +37,7 @@ public static class ClassifierLoader
                         directory, "vocab_size", $"the tokenizer in '{directory}' has {tokenizer.VocabularySize} ids but the model's embedding has {model.Config.VocabSize} rows: they do not belong together");
                 }
 
-                if (modelType == "roberta" && tokenizer.PadId != model.Config.PadTokenId)
+                if (TransformerConfig.PadIdsDisagree(modelType, model.Config.PadTokenId, tokenizer.PadId))
                 {
                     // RoBERTa finds padding by id == config.pad_token_id and counts positions from pad_token_id + 1
                     // (transformers' create_position_ids_from_input_ids), while the tokenizer pads with its own id: with

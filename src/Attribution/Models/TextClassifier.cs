@@ -43,11 +43,11 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
                 $"real-valued output, {nameof(OutputHead)}.{OutputHead.MultiLabel} for one sigmoid label, or give a single-label model two labels.", nameof(head));
         }
 
-        if (module is RobertaForSequenceClassification roberta && tokenizer.PadId != roberta.Config.PadTokenId)
+        if (module is TransformerClassifier transformer && TransformerConfig.PadIdsDisagree(transformer.Config.ModelType, transformer.Config.PadTokenId, tokenizer.PadId))
         {
             // RoBERTa's positions count from its config's pad id and skip tokens equal to it; the tokenizer pads with its own.
             throw new ArgumentException(
-                $"the tokenizer pads with id {tokenizer.PadId} but the RoBERTa module's config has pad_token_id {roberta.Config.PadTokenId}: its position ids " +
+                $"the tokenizer pads with id {tokenizer.PadId} but the RoBERTa module's config has pad_token_id {transformer.Config.PadTokenId}: its position ids " +
                 "start at pad_token_id + 1 and skip the tokens equal to it, so the two must be the same id; give the model's own tokenizer (or a config whose " +
                 "pad_token_id is the tokenizer's pad id)", nameof(tokenizer));
         }

@@ -104,7 +104,24 @@ public sealed record TransformerConfig
     /// models number positions from pad_token_id + 1, so pad_token_id + 1 rows are never used by tokens.
     /// </summary>
     internal static int UsableLength(string modelType, int maxPositionEmbeddings, int padTokenId) =>
-        modelType is "roberta" or "xlm-roberta" or "camembert" ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
+        PositionsFromPadId(modelType) ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
+
+    /// <summary>
+    /// Whether transformers computes this model type's position ids from the pad id (create_position_ids_from_input_ids):
+    /// RoBERTa and the types built on its embeddings.
+    /// </summary>
+    internal static bool PositionsFromPadId(string modelType) => modelType is "roberta" or "xlm-roberta" or "camembert";
+
+    /// <summary>
+    /// The one rule behind three refusals (ClassifierLoader, the TextClassifier constructor, OnnxTextClassifier; each
+    /// keeps its own exception and message): true when a model of <paramref name="modelType"/> numbers its positions from
+    /// a pad id (<paramref name="configPadId"/>, config.json's pad_token_id) other than the one the tokenizer pads with
+    /// (<paramref name="tokenizerPadId"/>). Such a model takes a real token equal to the config's id for padding and
+    /// shifts every later position, silently in transformers too; models that find padding by the mask alone (BERT,
+    /// DistilBERT) are unaffected, so for them it is false.
+    /// </summary>
+    internal static bool PadIdsDisagree(string modelType, int configPadId, long tokenizerPadId) =>
+        PositionsFromPadId(modelType) && configPadId != tokenizerPadId;
 
     internal int HeadDim => HiddenSize / NumAttentionHeads;
 

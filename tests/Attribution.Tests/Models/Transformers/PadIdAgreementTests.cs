@@ -99,4 +99,19 @@ public sealed class PadIdAgreementTests : IDisposable
             TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 5), ["a", "b"], "roberta.embeddings.word_embeddings", 12, usesTokenTypes: false);
         agreeing.Tokenizer.PadId.Should().Be(1);
     }
+
+    /// <summary>
+    /// The rule the three refusals share (ClassifierLoader, TextClassifier, OnnxTextClassifier): transformers numbers
+    /// positions from the pad id for RoBERTa and the types built on its embeddings (XLM-RoBERTa, CamemBERT), so only
+    /// there two different ids matter; BERT and DistilBERT find padding by the mask.
+    /// </summary>
+    [Theory]
+    [InlineData("roberta", 0, 1, true)]
+    [InlineData("xlm-roberta", 0, 1, true)]
+    [InlineData("camembert", 2, 1, true)]
+    [InlineData("roberta", 1, 1, false)]
+    [InlineData("bert", 0, 1, false)]
+    [InlineData("distilbert", 5, 0, false)]
+    public void Pad_ids_disagree_only_for_models_whose_positions_come_from_the_pad_id(string modelType, int configPad, int tokenizerPad, bool disagree) =>
+        TransformerConfig.PadIdsDisagree(modelType, configPad, tokenizerPad).Should().Be(disagree);
 }
