@@ -70,7 +70,7 @@ internal static class ModelMethods
         }
 
         // Every method checked before any runs: a gradient method last was refused after the others' work.
-        if (methods.FirstOrDefault(method => method is not IPerturbationAttributor) is { } gradient)
+        if (Attribution.Methods.Internal.TextArguments.FirstNeedingGradients(model, methods) is { } gradient)
         {
             throw new UsageException("--method", $"{gradient.Name} needs gradients, which {model.Name} does not give");
         }

@@ -60,7 +60,7 @@ public static class Scorecard
 
         // Before any method runs: a gradient method last in the list was refused only after the others had explained
         // every text (minutes on a big model).
-        if (torch is null && methods.FirstOrDefault(m => m is not IPerturbationAttributor) is { } gradient)
+        if (Methods.Internal.TextArguments.FirstNeedingGradients(model, methods) is { } gradient)
         {
             throw new ArgumentException($"{gradient.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods));
         }

@@ -1,6 +1,8 @@
+using Attribution.Models;
+
 namespace Attribution.Methods.Internal;
 
-/// <summary>The one check of the texts every method is given (at least one, none null, none empty or whitespace), and of a list of methods (none null).</summary>
+/// <summary>The one check of the texts every method is given (at least one, none null, none empty or whitespace), and of a list of methods (none null; none needing gradients from a model without them).</summary>
 internal static class TextArguments
 {
     /// <summary>
@@ -30,6 +32,15 @@ internal static class TextArguments
             }
         }
     }
+
+    /// <summary>
+    /// The one decision behind the refusal of a gradient method on a model without gradients, for a list of methods
+    /// checked before any runs (Scorecard.Run throws an <see cref="ArgumentException"/>, the CLI a usage error): the first
+    /// method that is not an <see cref="IPerturbationAttributor"/> when <paramref name="model"/> is not an
+    /// <see cref="ITextClassifier"/>; null when every method can explain the model.
+    /// </summary>
+    public static IAttributor? FirstNeedingGradients(ITextPredictor model, IReadOnlyList<IAttributor> methods) =>
+        model is ITextClassifier ? null : methods.FirstOrDefault(method => method is not IPerturbationAttributor);
 
     /// <summary>Throws an <see cref="ArgumentException"/> (parameter <c>texts</c>) naming the first bad text.</summary>
     public static void Check(IReadOnlyList<string>? texts)
