@@ -49,7 +49,8 @@ public static class RationaleRemoval
     /// <summary>Comprehensiveness (AOPC) of an explanation of <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
     /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or
-    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token (parameter <c>removal</c>).</exception>
+    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token, or <see cref="TokenRemoval.Remove"/> that would leave
+    /// no token at all (a tokenizer that adds no special tokens) (parameter <c>removal</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
     /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
@@ -59,7 +60,8 @@ public static class RationaleRemoval
     /// <summary>Sufficiency (AOPC) of an explanation of <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
     /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or
-    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token (parameter <c>removal</c>).</exception>
+    /// <see cref="TokenRemoval.Mask"/> with a tokenizer that has no mask token, or <see cref="TokenRemoval.Remove"/> that would leave
+    /// no token at all (a tokenizer that adds no special tokens) (parameter <c>removal</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
     /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
@@ -140,6 +142,22 @@ public static class RationaleRemoval
         {
             var absent = comprehensiveness ? rationale : tokens.Content.Where(t => !rationale.Contains(t)).ToHashSet();
             sequences.Add(tokens.Without(absent, mask));
+        }
+
+        // Only with removal, on a tokenizer that wraps the text in no special tokens (a user's ITokenizer): removing every
+        // content token leaves no token at all, which no model input can be. It failed at the model call as TokenBatches'
+        // "sequences[i] has no ids", naming neither the setting nor the fix.
+        if (sequences.FindIndex(s => s.Ids.Length == 0) is var emptyAt and > 0)
+        {
+            var label = labels[emptyAt - 1].Label;
+            throw new ArgumentException(
+                $"{name} with removal = Remove at {label} " +
+                (comprehensiveness ? $"removes every content token (all {n} have a positive score)" : "keeps only the rationale, which is empty (no content token has a positive score)") +
+                $", and that leaves {model.Name} no token at all: its tokenizer adds no special tokens, and a model input needs at least one token. " +
+                (model.Tokenizer.MaskId is null
+                    ? "Its tokenizer has no mask token either, so TokenRemoval.Mask (--removal mask) cannot replace the tokens instead: this metric needs a tokenizer that adds special tokens or has a mask token"
+                    : "Use TokenRemoval.Mask (--removal mask), which puts the mask token in place of each removed token and keeps the input's length"),
+                nameof(removal));
         }
 
         var probabilities = ExplanationTokens.ComparedOutputs(model, sequences, explanation.Target);
