@@ -21,23 +21,38 @@ public static class LeaveOneOutCorrelation
 {
     /// <summary>τ-LOO of an explanation of <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
-    /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text.</exception>
+    /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or its text is one
+    /// word and the model's tokenizer adds no special tokens (removing the word would leave no token).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model.</exception>
     public static MetricResult Compute(ITokenClassifier model, Explanation explanation)
     {
         // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics
         // take them (an explanation made with truncation is of the kept tokens; occluding the whole text was refused).
         ExplanationTokens.Of(model, explanation, "loo-correlation");
-        var run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
-            .Run(model, explanation.Text, new ExplainOptions
-            {
-                Target = Target.Class(explanation.Target),
-                Score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head),
-                Truncate = true,
+        PerturbationRun run;
+        try
+        {
+            run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
+                .Run(model, explanation.Text, new ExplainOptions
+                {
+                    Target = Target.Class(explanation.Target),
+                    Score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head),
+                    Truncate = true,
 
-                // A pair's words are removed from the pair the model was explained on, not from the first text alone.
-                Pairs = explanation.TextPair is { } pair ? [pair] : null,
-            });
+                    // A pair's words are removed from the pair the model was explained on, not from the first text alone.
+                    Pairs = explanation.TextPair is { } pair ? [pair] : null,
+                });
+        }
+        catch (ArgumentException e) when (e.ParamName == nameof(PerturbationMethod.Perturbation))
+        {
+            // Occlusion's refusal of removing every word (only a one-word text, on a tokenizer that adds no special
+            // tokens) named Perturbation, a setting this metric does not have: it always removes.
+            throw new ArgumentException(
+                $"loo-correlation removes each word alone, and the explanation's text '{explanation.Text}' has one word: removing it leaves {model.Name} " +
+                "no token at all (its tokenizer adds no special tokens, and a model input needs at least one token). τ-LOO of one word has no order to " +
+                "correlate in any case: measure texts of at least two words", nameof(explanation), e);
+        }
+
         var drops = new List<double>();
         var scores = new List<double>();
         var steps = new List<MetricStep>();

@@ -10,6 +10,7 @@ namespace Attribution.Tests.Evaluation;
 /// and sufficiency with no positive score keeps no content token: on a model whose tokenizer adds no special tokens
 /// (PowerOfSum's ids tokenizer), either leaves no token at all, which no model input can be. Refused before any model
 /// call with an ArgumentException naming the setting (removal) and why, not TokenBatches' generic "sequences[1] has no ids".
+/// τ-LOO of a one-word text meets the same empty input.
 /// </summary>
 public sealed class RemovalWithoutSpecialTokensTests
 {
@@ -45,5 +46,25 @@ public sealed class RemovalWithoutSpecialTokensTests
             .Should().Throw<ArgumentException>().Which;
         error.ParamName.Should().Be("removal");
         error.Message.Should().Contain("sufficiency with removal = Remove at 50%").And.Contain("leaves power-of-sum no token at all");
+    }
+
+    /// <summary>
+    /// τ-LOO removes each word alone; a one-word text's only word removed leaves such a model no token. It was refused by
+    /// the occlusion run inside, naming "Perturbation", a setting τ-LOO has not (it always removes); now the explanation,
+    /// whose text is the cause, and what to do.
+    /// </summary>
+    [Fact]
+    public void Loo_correlation_of_a_one_word_text_is_refused_naming_the_explanation()
+    {
+        using var model = PowerOfSum.Classifier(1);
+        var explanation = new GradientXInput().Explain(model, "3");
+        var error = FluentActions.Invoking(() => LeaveOneOutCorrelation.Compute(model, explanation)).Should().Throw<ArgumentException>().Which;
+        error.ParamName.Should().Be("explanation");
+        error.Message.Should().Contain("loo-correlation removes each word alone").And.Contain("'3' has one word")
+            .And.Contain("leaves power-of-sum no token at all").And.Contain("measure texts of at least two words")
+            .And.NotContain("Perturbation");
+
+        // Two words: each removal leaves the other, so it runs (τ of two words is defined).
+        LeaveOneOutCorrelation.Compute(model, new GradientXInput().Explain(model, "3 4")).Steps.Should().HaveCount(2);
     }
 }
