@@ -107,6 +107,32 @@ public sealed class RemovedEmptyCoalitionTests
         lime.Notes.Should().Contain(n => n.Contains("sample(s) removed every feature, leaving an empty text; they were not sent to the model", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The note must not depend on how often the coalition of no words was asked for. Shapley value sampling processes
+    /// max(1, 4096 / (n + 1)) orders per model request; with one word that is 2048, so 4096 samples ask the scorer twice,
+    /// each time with the empty coalition (every order starts from it). A flag toggled per request (^= in place of |=)
+    /// would end false and drop the note. With one word every order gives the same marginal, so the score is
+    /// f(x) − f(∅) exactly, by the definition, whatever the samples.
+    /// </summary>
+    [Fact]
+    public void The_note_stays_when_the_empty_coalition_is_asked_for_in_two_requests()
+    {
+        using var model = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(7);
+        var recording = new Recording(model);
+        var run = new ShapleyValueSampling { Perturbation = AbsentFeature.Remove, Samples = 4096, Seed = 1 }.Run(recording, "2 5 3");
+
+        // The ids tokenizer adds nothing: the text carries its own special tokens (2 and 3, its [CLS] and [SEP]), so "5" is
+        // the one word. The model got 2 5 3 for the prediction and 2 3 once: the second request's coalitions were remembered.
+        recording.Rows.Should().BeEquivalentTo(new long[][] { [2, 5, 3], [2, 3] }, o => o.WithStrictOrdering());
+        run.Notes.Should().ContainSingle(n => n.StartsWith("with every word removed", StringComparison.Ordinal))
+            .Which.Should().Be("with every word removed random-tiny-bert got only its special tokens (2 3); its answer is the coalition of no words (f(∅))");
+
+        // The module's own logits for the two rows, called directly; 1e-5 for a difference of two float32 logits.
+        var full = ModuleLogits(model, [2, 5, 3]);
+        var empty = ModuleLogits(model, [2, 3]);
+        run.FeatureScores.Should().ContainSingle().Which.Should().BeApproximately(full[run.Target] - empty[run.Target], 1e-5);
+    }
+
     [Theory]
     [InlineData("shapley")]
     [InlineData("shapley-sampling")]
