@@ -97,7 +97,7 @@ internal static class ScorecardCommand
             {
                 report = Scorecard.Run(model, texts, methods, highlights?.Select(h => (IReadOnlyCollection<string>)h).ToList());
             }
-            catch (ArgumentException e) when (e.ParamName == "highlighted")
+            catch (ArgumentException e) when (e.ParamName == "highlights")
             {
                 throw EvaluateCommand.HighlightUsage(e, highlightsFromOption);
             }

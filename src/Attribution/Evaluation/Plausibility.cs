@@ -132,13 +132,20 @@ public static class Plausibility
     /// <param name="texts">The texts.</param>
     /// <param name="highlights">Per text, its highlighted words.</param>
     /// <param name="pairs">Per text, the second text of its pair, or null without pairs.</param>
-    /// <exception cref="ArgumentException">A text's highlighted word is not one of its words, or none is given (parameter <c>highlighted</c>, as from <see cref="Compute"/>).</exception>
-    internal static void CheckHighlighted(IReadOnlyList<string> texts, IReadOnlyList<IReadOnlyCollection<string>> highlights, IReadOnlyList<string>? pairs = null)
+    /// <param name="parameter">The caller's parameter holding <paramref name="highlights"/>, named by the refusal with the
+    /// text's index (<c>highlights[2]: </c>); null to name <c>highlighted</c>, as <see cref="Compute"/> does.</param>
+    /// <exception cref="ArgumentException">A text's highlighted word is not one of its words, or none is given (parameter
+    /// <paramref name="parameter"/>, or <c>highlighted</c> as from <see cref="Compute"/>).</exception>
+    internal static void CheckHighlighted(IReadOnlyList<string> texts, IReadOnlyList<IReadOnlyCollection<string>> highlights, IReadOnlyList<string>? pairs = null,
+        string? parameter = null)
     {
         static IEnumerable<string> WordsOf(string text) => Text.WordSpans.Of(text).Select(s => text[s.Start..s.End]);
         for (var t = 0; t < texts.Count && t < highlights.Count; t++)
         {
-            _ = Highlighted(highlights[t], texts[t], [.. WordsOf(texts[t]), .. pairs is null ? [] : WordsOf(pairs[t])]);
+            var words = (IReadOnlyList<string>)[.. WordsOf(texts[t]), .. pairs is null ? [] : WordsOf(pairs[t])];
+            _ = parameter is null
+                ? Highlighted(highlights[t], texts[t], words)
+                : Highlighted(highlights[t], texts[t], words, parameter, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{parameter}[{t}]: "));
         }
     }
 

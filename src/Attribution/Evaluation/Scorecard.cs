@@ -23,8 +23,8 @@ public static class Scorecard
     /// <param name="settings">Metric settings; defaults when null.</param>
     /// <exception cref="ArgumentException">No text, or a null, empty or whitespace one (<paramref name="texts"/>); no method,
     /// a null one, two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
-    /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text (<paramref name="highlights"/>) or a highlighted word
-    /// that is not a word of its text (parameter <c>highlighted</c>, as <see cref="Plausibility.Compute"/> names it).</exception>
+    /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text, or a highlighted word
+    /// that is not a word of its text (<paramref name="highlights"/>, the message naming the text's index; refused before any method runs).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
         IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)
@@ -53,7 +53,7 @@ public static class Scorecard
         if (highlights is not null)
         {
             // Before any method runs (minutes on a big model), not at the first explanation's plausibility.
-            Plausibility.CheckHighlighted(texts, highlights);
+            Plausibility.CheckHighlighted(texts, highlights, parameter: nameof(highlights));
         }
 
         var torch = model as ITextClassifier;

@@ -166,7 +166,8 @@ public sealed class ScorecardTests : IDisposable
         using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
         using var passes = new Attribution.Tests.Methods.ForwardCounter(model);
         var act = () => Scorecard.Run(model, ["the plot was dull", "a sometimes tedious film"], [new GradientXInput(), new Occlusion()], [["dull"], ["masterpiece"]]);
-        act.Should().Throw<ArgumentException>().WithMessage(MissingMasterpiece + "*").Which.ParamName.Should().Be("highlighted");
+        // Named as Scorecard.Run's parameter, highlights, with the text's index (it named 'highlighted', no parameter of Run).
+        act.Should().Throw<ArgumentException>().WithMessage("highlights[1]: " + MissingMasterpiece + "*").Which.ParamName.Should().Be("highlights");
         passes.Calls.Should().Be(0, "no method ran");
 
         // A highlighted word in a different case is a word of the text, as plausibility compares them.
