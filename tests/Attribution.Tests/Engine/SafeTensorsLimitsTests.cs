@@ -145,6 +145,24 @@ public sealed class SafeTensorsLimitsTests : IDisposable
         scope.DisposablesCount.Should().Be(0);
     }
 
+    /// <summary>
+    /// The reader's limit at its boundary, on header entries (no file: a tensor of exactly the limit would make Load
+    /// allocate and read 2 GiB). Exactly Array.MaxLength bytes fit the largest .NET byte array, so that tensor loads;
+    /// one byte more is refused naming the tensor, the file and both sizes.
+    /// </summary>
+    [Fact]
+    public void Load_takes_a_tensor_of_exactly_the_limit_and_refuses_one_byte_more()
+    {
+        SafeTensors.CheckLoadable(new SafeTensorInfo("at", ScalarType.Byte, [Limit], 0, Limit), "x.safetensors");
+        SafeTensors.CheckLoadable(new SafeTensorInfo("offset", ScalarType.Byte, [Limit], 8, 8 + Limit), "x.safetensors");
+
+        var e = FluentActions.Invoking(() => SafeTensors.CheckLoadable(new SafeTensorInfo("over", ScalarType.Byte, [Limit + 1], 0, Limit + 1), "x.safetensors"))
+            .Should().Throw<SafeTensorsException>().Which;
+        e.TensorName.Should().Be("over");
+        e.Path.Should().Be("x.safetensors");
+        e.Problem.Should().Be($"holds {Limit + 1} bytes; this reader loads tensors of at most {Limit} bytes");
+    }
+
     /// <summary>Passes writes through until <c>limit</c> bytes, then fails as a full disk does.</summary>
     private sealed class FailingStream(Stream inner, long limit, Action<long> reportWritten) : Stream
     {

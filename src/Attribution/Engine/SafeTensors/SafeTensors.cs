@@ -157,7 +157,11 @@ public static partial class SafeTensors
         return (long)n;
     }
 
-    private static void CheckLoadable(SafeTensorInfo info, string? path)
+    /// <summary>
+    /// Refuses a tensor over <see cref="MaxTensorBytes"/> (the array <see cref="Load(string)"/> reads it into could not be
+    /// made). Internal so the boundary can be tested on a header entry, without a 2 GiB file.
+    /// </summary>
+    internal static void CheckLoadable(SafeTensorInfo info, string? path)
     {
         if (info.ByteCount > MaxTensorBytes)
         {
