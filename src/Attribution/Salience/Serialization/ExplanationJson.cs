@@ -141,6 +141,14 @@ public static class ExplanationJson
     public static ExplanationDocument Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
+        if (UnpairedSurrogate(json) is { } index)
+        {
+            // System.Text.Json refused it with an ArgumentException that names no place ("Cannot transcode invalid
+            // UTF-16 string"); a UTF-8 stream with the same fault is a JsonException.
+            throw new JsonException(
+                $"invalid explanation document: the text has an unpaired surrogate (U+{(int)json[index]:X4}) at character {index}: it is not valid UTF-16, so not JSON text", null, null, null);
+        }
+
         using var document = JsonDocument.Parse(json, ParseOptions);
         return new DocumentReader().Document(document.RootElement);
     }
@@ -668,6 +676,15 @@ public static class ExplanationJson
             throw new ArgumentException($"{at} is null", param);
         }
 
+        if (UnpairedSurrogate(text) is { } i)
+        {
+            throw new ArgumentException($"{at} has an unpaired surrogate (U+{(int)text[i]:X4}) at index {i}: it is not valid UTF-16, and JSON text cannot carry it", param);
+        }
+    }
+
+    /// <summary>The index of the first surrogate of <paramref name="text"/> that is not half of a pair, or null.</summary>
+    private static int? UnpairedSurrogate(string text)
+    {
         for (var i = 0; i < text.Length; i++)
         {
             if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
@@ -676,9 +693,11 @@ public static class ExplanationJson
             }
             else if (char.IsSurrogate(text[i]))
             {
-                throw new ArgumentException($"{at} has an unpaired surrogate (U+{(int)text[i]:X4}) at index {i}: it is not valid UTF-16, and JSON text cannot carry it", param);
+                return i;
             }
         }
+
+        return null;
     }
 
     private sealed class DocumentWriter(Utf8JsonWriter writer, bool indented)
@@ -880,6 +899,12 @@ public static class ExplanationJson
         {
             const string at = "$";
             Expect(root, JsonValueKind.Object, at, "an object");
+
+            // Looking a property up reads every name before it: a name that is not valid text fails here, named.
+            foreach (var property in root.EnumerateObject())
+            {
+                _ = PropertyName(property, at);
+            }
 
             // The version before the properties: a newer format may add a property, and "update the library" is the
             // fix, not "unknown property".
@@ -1227,9 +1252,10 @@ public static class ExplanationJson
             var shares = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())
             {
-                if (!shares.TryAdd(property.Name, Double(property.Value, $"{at}.{property.Name}")))
+                var name = PropertyName(property, at);
+                if (!shares.TryAdd(name, Double(property.Value, $"{at}.{name}")))
                 {
-                    throw Fail($"{at}.{property.Name}", "the key appears twice");
+                    throw Fail($"{at}.{name}", "the key appears twice");
                 }
             }
 
@@ -1260,6 +1286,13 @@ public static class ExplanationJson
                 Double(Required(element, "r_squared", at), $"{at}.r_squared"),
                 Double(Required(element, "unweighted_r_squared", at), $"{at}.unweighted_r_squared"),
                 samples);
+            if (!double.IsFinite(surrogate.LocalPrediction))
+            {
+                // The writer writes local_prediction always and refuses a non-finite one: read, the document could not be
+                // written again.
+                throw Fail($"{at}.coefficients", $"intercept + Σ coefficients is {surrogate.LocalPrediction.ToString(CultureInfo.InvariantCulture)} in double precision: the surrogate's local prediction is not a number JSON can carry");
+            }
+
             if (element.TryGetProperty("local_prediction", out var localElement))
             {
                 // Derived (intercept + Σ coefficients): checked, not stored; summing in another order may differ in the last bits.
@@ -1312,12 +1345,13 @@ public static class ExplanationJson
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())
             {
-                if (!seen.Add(property.Name))
+                var name = PropertyName(property, at);
+                if (!seen.Add(name))
                 {
-                    throw Fail($"{at}.{property.Name}", "the key appears twice");
+                    throw Fail($"{at}.{name}", "the key appears twice");
                 }
 
-                settings.Add(new(property.Name, String(property.Value, $"{at}.{property.Name}")));
+                settings.Add(new(name, String(property.Value, $"{at}.{name}")));
             }
 
             return settings;
@@ -1328,14 +1362,15 @@ public static class ExplanationJson
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in element.EnumerateObject())
             {
-                if (System.Array.IndexOf(allowed, property.Name) < 0)
+                var name = PropertyName(property, at);
+                if (System.Array.IndexOf(allowed, name) < 0)
                 {
-                    throw Fail($"{at}.{property.Name}", $"unknown property (expected {string.Join(", ", allowed)})");
+                    throw Fail($"{at}.{name}", $"unknown property (expected {string.Join(", ", allowed)})");
                 }
 
-                if (!seen.Add(property.Name))
+                if (!seen.Add(name))
                 {
-                    throw Fail($"{at}.{property.Name}", "the property appears twice");
+                    throw Fail($"{at}.{name}", "the property appears twice");
                 }
             }
         }
@@ -1373,7 +1408,29 @@ public static class ExplanationJson
         private static string String(JsonElement element, string at)
         {
             Expect(element, JsonValueKind.String, at, "a string");
-            return element.GetString()!;
+            try
+            {
+                return element.GetString()!;
+            }
+            catch (InvalidOperationException e)
+            {
+                // An escaped unpaired surrogate ("\ud800") or bytes that are not UTF-8: System.Text.Json parses them and
+                // only fails when the string is read, with an InvalidOperationException that names no place.
+                throw Fail(at, $"the string is not valid Unicode text ({e.Message}); a string holds whole characters, as the writer writes them");
+            }
+        }
+
+        /// <summary>The name of <paramref name="property"/> of the object at <paramref name="at"/> (refused as <see cref="String"/> refuses a value).</summary>
+        private static string PropertyName(JsonProperty property, string at)
+        {
+            try
+            {
+                return property.Name;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw Fail(at, $"a property name is not valid Unicode text ({e.Message}); a name holds whole characters, as the writer writes them");
+            }
         }
 
         private static bool Bool(JsonElement element, string at) => element.ValueKind switch
