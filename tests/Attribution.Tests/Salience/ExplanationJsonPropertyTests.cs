@@ -22,10 +22,10 @@ public class ExplanationJsonPropertyTests
     [
         "a", "bc", "film", "é", "e\u0301", "\u0301", "😀", "👍🏽", "𝐀", "日本", "שלום", "\u0000", "\u0007", "\u001b", "\u007f",
         "\u2028", "\u2029", "\u200F", "\u202E", "\u200B", "\uFEFF", "<", "</script>", "<!--", "&amp;", "\"", "\\", "'", "|",
-        "`", "*", "\t", "\n", "\r\n", " ", "  ", "\u00A0", "\u3000", "\u0085", "\uFFFD",
+        "`", "*", "javascript:alert(1)", "-->", "]]>", "\\|", "&#60;", " onload=", "[x](y)", "$", "#1", "@a", "\t", "\n", "\r\n", " ", "  ", "\u00A0", "\u3000", "\u0085", "\uFFFD",
     ];
 
-    private static readonly Gen<string> Text = Gen.OneOf(Pieces.Select(Gen.Const).ToArray()).Array[0, 8].Select(string.Concat);
+    internal static readonly Gen<string> Text = Gen.OneOf(Pieces.Select(Gen.Const).ToArray()).Array[0, 8].Select(string.Concat);
 
     /// <summary>Doubles that a shortest round-trip writer and a strict reader must carry exactly.</summary>
     private static readonly Gen<double> Score = Gen.Frequency(
@@ -188,7 +188,7 @@ public class ExplanationJsonPropertyTests
     private static readonly string[] Methods = ["integrated-gradients", "gradient", "lime", "my method <b>"];
 
     /// <summary>A document of one to three results of one model: one method and settings, or several (a comparison).</summary>
-    private static readonly Gen<ExplanationDocument> Documents = Gen.Select(
+    internal static readonly Gen<ExplanationDocument> Documents = Gen.Select(
         Draws.Array[1, 3],
         Gen.Int[1, 3],
         Gen.Bool,
