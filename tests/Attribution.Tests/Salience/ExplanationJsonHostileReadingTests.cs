@@ -79,4 +79,23 @@ public class ExplanationJsonHostileReadingTests
             act.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].surrogate.coefficients: intercept + Σ coefficients is Infinity*");
         }
     }
+
+    [Fact]
+    public void A_kind_of_custom_is_refused_as_the_schema_refuses_it()
+    {
+        // The schema's kind enum has no "custom" (such a result carries no kind); the reader took it as MethodKind.Custom,
+        // and writing the document back dropped it and lowered the version (4 to 1): not the document that was read.
+        var json = SalienceSamples.Make("good film") with { Kind = MethodKind.Gradient } is var e
+            ? ExplanationJson.Serialize(ExplanationDocument.For([e], SalienceSamples.Labels), indented: false).Replace("\"kind\":\"gradient\"", "\"kind\":\"custom\"", StringComparison.Ordinal)
+            : null!;
+        json.Should().Contain("\"version\":4").And.Contain("\"kind\":\"custom\"");
+        using (var parsed = JsonDocument.Parse(json))
+        {
+            new JsonSchemaSubset(JsonDocument.Parse(File.ReadAllText(ExplanationJsonTests.RepositoryFile("docs/json-schema.json"))).RootElement.Clone())
+                .Validate(parsed.RootElement).Should().NotBeEmpty("the schema's kind enum has no custom");
+        }
+
+        var act = () => ExplanationJson.Parse(json);
+        act.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].kind: 'custom' is not written: leave kind out*");
+    }
 }

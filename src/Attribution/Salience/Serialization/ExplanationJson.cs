@@ -970,6 +970,12 @@ public static class ExplanationJson
             {
                 NeedsVersion(document, ExplanationDocument.KindVersion, $"{at}.kind");
                 kind = Name(kindElement, $"{at}.kind", ResultNames.ParseMethodKind);
+                if (kind == MethodKind.Custom)
+                {
+                    // The writer leaves kind out for such a result and the schema's enum has no "custom": read, the
+                    // document would be written back without it (and in a lower version).
+                    throw Fail($"{at}.kind", $"'{kind.Name()}' is not written: leave kind out for a method written outside the library");
+                }
                 if (ExplanationDocument.NeedsRolloutKindVersion(kind) && document.Version < ExplanationDocument.RolloutKindVersion)
                 {
                     // A version 4 reader would refuse the kind: a version 4 document never held it.
