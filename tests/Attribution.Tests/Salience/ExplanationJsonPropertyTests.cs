@@ -235,6 +235,11 @@ public class ExplanationJsonPropertyTests
             foreach (var indented in new[] { true, false })
             {
                 var json = ExplanationJson.Serialize(document, indented);
+                using (var parsed = JsonDocument.Parse(json))
+                {
+                    Assert.Empty(Schema.Value.Validate(parsed.RootElement));
+                }
+
                 var back = ExplanationJson.Parse(json);
                 Equivalent(back, document);
                 Assert.Equal(json, ExplanationJson.Serialize(back, indented));
@@ -270,7 +275,15 @@ public class ExplanationJsonPropertyTests
 
         var again = ExplanationJson.Serialize(read, indented: false);
         Equivalent(ExplanationJson.Parse(again), read);
+
+        // The reader checks what the schema checks: what it takes, the schema takes.
+        using var parsed = JsonDocument.Parse(json);
+        var errors = Schema.Value.Validate(parsed.RootElement);
+        Assert.True(errors.Count == 0, $"read, but the schema refuses it: {string.Join("; ", errors)}");
     }
+
+    private static readonly Lazy<JsonSchemaSubset> Schema = new(() =>
+        new JsonSchemaSubset(JsonDocument.Parse(File.ReadAllText(ExplanationJsonTests.RepositoryFile("docs/json-schema.json"))).RootElement.Clone()));
 
     private static readonly byte[] Interesting = Encoding.UTF8.GetBytes("{}[]\",:0123456789-+.eEtfn \\tnu").Concat(new byte[] { 0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0xFF }).ToArray();
 
