@@ -147,4 +147,34 @@ public class RenderingPropertyTests
             Assert.Equal(ExplanationGroup.ByText(document.Results).Count, tables);
         }, seed: "0Zq3AbxL1u53", iter: 300, threads: 1);
     }
+
+    /// <summary>The library's own escape sequences: SGR colours and bold, and reset.</summary>
+    private static readonly Regex Sgr = new("\u001b\\[[0-9;]*m", RegexOptions.CultureInvariant);
+
+    [Fact]
+    public void The_console_rendering_of_hostile_strings_has_no_control_characters_but_line_feeds_and_its_own_colours()
+    {
+        Gen.Select(ExplanationJsonPropertyTests.Documents, Gen.Bool, Gen.OneOf(Gen.Const(ColorMode.Plain), Gen.Const(ColorMode.Ansi256), Gen.Const(ColorMode.TrueColor)), Gen.Int[0, 3])
+            .Sample((document, words, color, top) =>
+            {
+                var groups = ExplanationGroup.ByText(document.Results);
+                var options = new ConsoleRenderOptions { Granularity = words ? Granularity.Words : Granularity.Tokens, Color = color, TopK = top, Labels = document.Labels };
+                var output = ConsoleRenderer.Render(groups, options);
+                var plain = Sgr.Replace(output, string.Empty);
+                if (color == ColorMode.Plain)
+                {
+                    Assert.Equal(output, plain);
+                }
+
+                // A user's ESC, CR, U+2028 or bidi override could move the cursor, clear the screen or reorder what follows.
+                foreach (var c in plain)
+                {
+                    Assert.False(c != '\n' && (char.IsControl(c) || c is '\u2028' or '\u2029' || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'),
+                        $"U+{(int)c:X4} in the console output");
+                }
+
+                // One block per text: a header line each.
+                Assert.Equal(groups.Count, plain.Split('\n').Count(l => l.StartsWith("Text ", StringComparison.Ordinal)));
+            }, seed: "0Zq3AbxL1u54", iter: 300, threads: 1);
+    }
 }
