@@ -98,4 +98,21 @@ public class ExplanationJsonHostileReadingTests
         var act = () => ExplanationJson.Parse(json);
         act.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].kind: 'custom' is not written: leave kind out*");
     }
+
+    [Fact]
+    public void A_wrong_local_prediction_is_refused_when_the_sum_of_magnitudes_overflows()
+    {
+        // Coefficients 1e308, -1e308, 1e308 sum (left to right) to 1e308, but Σ |c| = 3e308 overflows: the tolerance
+        // 1e-9 · (1 + |intercept| + Σ |c|) was +Infinity and any local_prediction (here 0, off by 1e308) was accepted.
+        // With DBL_MAX (about 1.8e308) standing in for the magnitude the tolerance is about 1.8e299, far below 1e308.
+        var e = SalienceSamples.Make("good film bad") with
+        {
+            Surrogate = new SurrogateModel([new("good", 0, 4), new("film", 5, 9), new("bad", 10, 13)], [1e308, -1e308, 1e308], 0, 0.5, 0.5, 3),
+        };
+        var json = ExplanationJson.Serialize(ExplanationDocument.For([e]), indented: false);
+        json.Should().Contain("\"local_prediction\":1E+308");
+        ExplanationJson.Parse(json).Results[0].Surrogate!.LocalPrediction.Should().Be(1e308);
+        var act = () => ExplanationJson.Parse(json.Replace("\"local_prediction\":1E+308", "\"local_prediction\":0", StringComparison.Ordinal));
+        act.Should().Throw<JsonException>().WithMessage("invalid explanation document at $.results[0].surrogate.local_prediction: the number 0 is not intercept + Σ coefficients (1E+308)*");
+    }
 }

@@ -1304,7 +1304,10 @@ public static class ExplanationJson
                 // Derived (intercept + Σ coefficients): checked, not stored; summing in another order may differ in the last bits.
                 var local = Double(localElement, $"{at}.local_prediction");
                 var computed = surrogate.LocalPrediction;
-                var tolerance = 1e-9 * (1 + Math.Abs(surrogate.Intercept) + coefficients.Sum(Math.Abs));
+                // Σ |coefficients| may overflow where Σ coefficients does not (1e308, -1e308, 1e308): an infinite
+                // tolerance took any local_prediction; the largest double stands in for the overflowed magnitude.
+                var magnitude = 1 + Math.Abs(surrogate.Intercept) + coefficients.Sum(Math.Abs);
+                var tolerance = 1e-9 * (double.IsFinite(magnitude) ? magnitude : double.MaxValue);
                 if (!double.IsFinite(computed) || Math.Abs(local - computed) > tolerance)
                 {
                     throw Fail($"{at}.local_prediction", $"{Describe(localElement)} is not intercept + Σ coefficients ({computed.ToString("R", CultureInfo.InvariantCulture)})");
