@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Attribution.Engine;
 
 namespace Attribution.Data;
@@ -12,14 +13,16 @@ public record LabeledText(string Text, int Label)
     /// Reads a tab-separated file of <c>sentence&lt;TAB&gt;label</c> rows after a header line (the GLUE SST-2 layout;
     /// the label is an integer class index). The header names the columns, in any order and any case; the text column
     /// is <c>sentence</c> (or <c>text</c>), the label column <c>label</c>, and other columns (an <c>idx</c>, say) are
-    /// ignored. Fields are read as they are (no quoting, as GLUE writes them), so a sentence cannot contain a tab.
-    /// Blank lines (empty, or spaces only) are skipped; anything else malformed, a line of empty fields ("\t") included,
-    /// is an error naming the file, the line and the fix.
+    /// ignored. The file is UTF-8 (a leading byte-order mark is skipped); lines end with LF, CRLF or a lone CR. The
+    /// sentence is read as it is (no quoting, as GLUE writes them; spaces and quotes kept), so it cannot contain a tab;
+    /// the label is the digits 0-9 only (no sign, point or other script's digits), with surrounding whitespace ignored.
+    /// Blank lines (empty, or whitespace without a tab) are skipped; anything else malformed, a line of empty fields
+    /// ("\t") included, is an error naming the file, the line, the offending value and the fix.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">The file is empty, its first line is not a header naming the sentence and
-    /// label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label.</exception>
+    /// <exception cref="FormatException">The file is empty or not valid UTF-8, its first line is not a header naming the
+    /// sentence and label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label.</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -32,8 +35,13 @@ public record LabeledText(string Text, int Label)
         var result = new List<LabeledText>();
         var lineNumber = 0;
         (int Text, int Label, int Count)? columns = null;
-        foreach (var line in File.ReadLines(path))
+
+        // Strict UTF-8: the default decoder replaces invalid bytes (a Latin-1 "café") by U+FFFD, so a text read wrong
+        // would have been trained on silently.
+        using var lines = File.ReadLines(path, StrictUtf8).GetEnumerator();
+        while (NextLine(path, lines))
         {
+            var line = lines.Current;
             lineNumber++;
             if (columns is null)
             {
@@ -58,9 +66,19 @@ public record LabeledText(string Text, int Label)
                     $"a sentence may not contain a tab (replace it by a space): \"{Shorten(line)}\"");
             }
 
-            if (string.IsNullOrWhiteSpace(fields[textColumn]) || !int.TryParse(fields[labelColumn].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            if (string.IsNullOrWhiteSpace(fields[textColumn]))
             {
-                throw new FormatException($"{path}, line {lineNumber}: expected a sentence and a non-negative integer label, got \"{Shorten(line)}\"");
+                throw new FormatException(
+                    $"{path}, line {lineNumber}: the sentence is empty; give the row a text or remove it: \"{Shorten(line)}\"");
+            }
+
+            // The label is named on its own: in a long row the shortened line would not show it.
+            var labelField = fields[labelColumn];
+            if (!int.TryParse(labelField.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            {
+                throw new FormatException(
+                    $"{path}, line {lineNumber}: the label \"{Shorten(labelField)}\" is not a non-negative integer; write the class index " +
+                    $"with the digits 0-9 only (no sign, point or leading '+'): \"{Shorten(line)}\"");
             }
 
             result.Add(new LabeledText(fields[textColumn], label));
@@ -91,6 +109,48 @@ public record LabeledText(string Text, int Label)
         }
 
         return (text, label, names.Length);
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Moves to the next line; bytes that are not UTF-8 are a <see cref="FormatException"/> naming their line.</summary>
+    private static bool NextLine(string path, IEnumerator<string> lines)
+    {
+        try
+        {
+            return lines.MoveNext();
+        }
+        catch (DecoderFallbackException)
+        {
+            var (line, offset, value) = FirstInvalidUtf8(File.ReadAllBytes(path));
+            throw new FormatException(
+                $"{path}, line {line}: byte 0x{value:X2} at offset {offset} is not UTF-8 (a file saved as Latin-1 or Windows-1252, say); " +
+                "save the file as UTF-8");
+        }
+    }
+
+    /// <summary>The line (counted as the reader counts them: LF, CRLF or CR), byte offset and value of the first byte that is not UTF-8.</summary>
+    private static (int Line, int Offset, byte Value) FirstInvalidUtf8(byte[] bytes)
+    {
+        var line = 1;
+        var i = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
+        while (i < bytes.Length)
+        {
+            if (Rune.DecodeFromUtf8(bytes.AsSpan(i), out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return (line, i, bytes[i]);
+            }
+
+            if (bytes[i] == (byte)'\n' || (bytes[i] == (byte)'\r' && (i + 1 == bytes.Length || bytes[i + 1] != (byte)'\n')))
+            {
+                line++;
+            }
+
+            i += consumed;
+        }
+
+        // The reader found an invalid sequence; this scan always does too. Kept total for safety.
+        return (line, bytes.Length, 0);
     }
 
     private static string Shorten(string line) => line.Length <= 80 ? line : line[..77] + "...";
