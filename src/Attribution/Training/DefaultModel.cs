@@ -20,8 +20,10 @@ namespace Attribution.Training;
 public static class DefaultModel
 {
     /// <summary>
-    /// Identifies the recipe (corpus, architecture, training settings). The cache folder is named after it, so a
-    /// library whose recipe changed never reuses a model trained by an older one.
+    /// Names the recipe (corpus, architecture, training settings). The cache folder is named after it; within the folder,
+    /// training.json records the recipe itself (the corpus's SHA-256, the vocabulary's, the configuration, the training
+    /// options, the library and TorchSharp versions), and a cached model whose recorded recipe is not this library's is
+    /// trained again, so a recipe changed without a new version is not served from an older cache either.
     /// </summary>
     public const string Version = "sentiment-cnn-v2";
 
@@ -83,9 +85,9 @@ public static class DefaultModel
 
     /// <summary>
     /// Loads the cached default model, training and caching it first when the cache has no (valid) model of this
-    /// <see cref="Version"/>: valid means its training.json names the version, the SHA-256 of each file loading reads
-    /// matches the one training recorded there, and it loads; anything else (a damaged, cut-short or older folder) is
-    /// trained again and replaced. Dispose the result. Staging folders that a training killed midway left in the cache are
+    /// <see cref="Version"/>: valid means its training.json names the version and records this library's recipe (see
+    /// <see cref="Version"/>), the SHA-256 of each file loading reads matches the one training recorded there, and it
+    /// loads; anything else (a damaged, cut-short or older folder) is trained again and replaced. Dispose the result. Staging folders that a training killed midway left in the cache are
     /// removed once nothing has written to them for a day (a training still running in another process is never that old).
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
@@ -152,6 +154,7 @@ public static class DefaultModel
             ["corpus_sizes"] = $"{CorpusSizes.Train}/{CorpusSizes.Dev}/{CorpusSizes.Test}",
             ["total_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
         });
+        RecordRecipe(directory);
         RecordChecksums(directory);
         log?.Invoke($"default model: held-out accuracy {test.Accuracy:P1} on {test.Count} generated sentences, trained in {clock.Elapsed.TotalSeconds:F1} s");
         return report;
@@ -200,7 +203,7 @@ public static class DefaultModel
 
             if (Directory.Exists(folder))
             {
-                log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable (or its files differ from those training wrote); training again");
+                log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable (or its files differ from those training wrote, or another recipe trained it); training again");
             }
 
             string staging;
@@ -248,6 +251,79 @@ public static class DefaultModel
             }
 
             return (folder, false);
+        }
+    }
+
+    /// <summary>The key of training.json under which the recipe the model was trained by is recorded.</summary>
+    private const string RecipeKey = "recipe";
+
+    /// <summary>
+    /// Everything of this library that decides the trained weights: the version name, the library and TorchSharp
+    /// versions (their code: initialization, training loop, optimizer, kernels), the corpus (seed, sizes and the SHA-256
+    /// of every text and label in order), the vocabulary's SHA-256, the architecture and every training option.
+    /// </summary>
+    internal static string Recipe()
+    {
+        static string Hash(IEnumerable<string> lines) =>
+            Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines))));
+
+        var corpus = Corpus();
+        var options = TrainingOptions;
+        var recipe = new JsonObject
+        {
+            ["version"] = Version,
+            ["library"] = typeof(DefaultModel).Assembly.GetName().Version?.ToString(),
+            ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
+            ["corpus_seed"] = Seed,
+            ["corpus_sizes"] = $"{CorpusSizes.Train}/{CorpusSizes.Dev}/{CorpusSizes.Test}",
+            ["corpus_sha256"] = Hash(corpus.Train.Concat(corpus.Dev).Concat(corpus.Test).Select(e => $"{e.Label}\t{e.Text}")),
+            ["vocabulary_sha256"] = Hash(SentimentCorpus.Vocabulary),
+            ["config"] = JsonNode.Parse(Config(WordVocabulary.SpecialTokens.Count + SentimentCorpus.Vocabulary.Count).ToJson()),
+            ["training"] = new JsonObject
+            {
+                ["max_epochs"] = options.MaxEpochs,
+                ["batch_size"] = options.BatchSize,
+                ["learning_rate"] = options.LearningRate,
+                ["weight_decay"] = options.WeightDecay,
+                ["beta1"] = options.Beta1,
+                ["beta2"] = options.Beta2,
+                ["epsilon"] = options.Epsilon,
+                ["max_grad_norm"] = options.MaxGradNorm,
+                ["patience"] = options.Patience,
+                ["restore_best_weights"] = options.RestoreBestWeights,
+                ["seed"] = options.Seed,
+                ["word_dropout"] = options.WordDropout,
+                ["bucket_by_length"] = options.BucketByLength,
+                ["max_length"] = options.MaxLength,
+                ["time_limit_seconds"] = options.TimeLimit?.TotalSeconds,
+            },
+        };
+
+        // Written and read back, as the comparison with a recorded recipe sees it.
+        return JsonNode.Parse(recipe.ToJsonString())!.ToJsonString();
+    }
+
+    /// <summary>Adds <see cref="Recipe"/> to the training.json of a freshly trained folder.</summary>
+    private static void RecordRecipe(string directory)
+    {
+        var path = Path.Combine(directory, "training.json");
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        root[RecipeKey] = JsonNode.Parse(Recipe());
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Whether the folder's training.json records this library's <see cref="Recipe"/> (a folder without one fails).</summary>
+    private static bool RecipeMatches(string folder)
+    {
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "training.json")));
+            return root is JsonObject o && o[RecipeKey] is JsonObject recorded
+                && string.Equals(recorded.ToJsonString(), Recipe(), StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -304,12 +380,12 @@ public static class DefaultModel
     }
 
     /// <summary>
-    /// A folder of this version that loads: its training.json names the version, its files match the checksums it
-    /// recorded, and its model and tokenizer load.
+    /// A folder of this version that loads: its training.json names the version and records this library's recipe,
+    /// its files match the checksums it recorded, and its model and tokenizer load.
     /// </summary>
     internal static bool IsValid(string folder)
     {
-        if (!Directory.Exists(folder) || ReadReport(folder) is null || !ChecksumsMatch(folder))
+        if (!Directory.Exists(folder) || ReadReport(folder) is null || !RecipeMatches(folder) || !ChecksumsMatch(folder))
         {
             return false;
         }

@@ -258,6 +258,74 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         DefaultModel.IsValid(older).Should().BeFalse();
     }
 
+    /// <summary>
+    /// The cache was keyed by <see cref="DefaultModel.Version"/> alone, a name bumped by hand: a library whose training
+    /// options, architecture or corpus changed without a new name served the model an older recipe had cached, so the
+    /// demo's model depended on which library first filled the cache. Now training.json records the recipe and a folder
+    /// recording another is not valid. The values checked are DefaultModel's documented settings, written here by hand,
+    /// the config.json of the trained model itself, and the SHA-256 of the corpus computed here.
+    /// </summary>
+    [Fact]
+    public void A_cached_default_model_trained_by_another_recipe_of_the_same_version_is_not_valid()
+    {
+        var source = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
+        string Copy()
+        {
+            var copy = Path.Combine(root, "recipe-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(source))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+
+            return copy;
+        }
+
+        var intact = Copy();
+        DefaultModel.IsValid(intact).Should().BeTrue();
+        using (var training = JsonDocument.Parse(File.ReadAllText(Path.Combine(intact, "training.json"))))
+        {
+            var recipe = training.RootElement.GetProperty("recipe");
+            recipe.GetProperty("version").GetString().Should().Be("sentiment-cnn-v2");
+            recipe.GetProperty("corpus_seed").GetUInt64().Should().Be(20_240_601UL);
+            recipe.GetProperty("corpus_sizes").GetString().Should().Be("3000/500/1000");
+            var options = recipe.GetProperty("training");
+            options.GetProperty("max_epochs").GetInt32().Should().Be(10);
+            options.GetProperty("batch_size").GetInt32().Should().Be(32);
+            options.GetProperty("learning_rate").GetDouble().Should().Be(2e-3);
+            options.GetProperty("weight_decay").GetDouble().Should().Be(1e-2);
+            options.GetProperty("patience").GetInt32().Should().Be(2);
+            options.GetProperty("word_dropout").GetDouble().Should().Be(0.1);
+            options.GetProperty("seed").GetUInt64().Should().Be(20_240_601UL);
+
+            // The recorded architecture is the trained model's own.
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(intact, "config.json")));
+            JsonElement.DeepEquals(recipe.GetProperty("config"), config.RootElement).Should().BeTrue(recipe.GetProperty("config").GetRawText());
+
+            var corpus = DefaultModel.Corpus();
+            var lines = corpus.Train.Concat(corpus.Dev).Concat(corpus.Test).Select(e => $"{e.Label}\t{e.Text}");
+            recipe.GetProperty("corpus_sha256").GetString().Should().Be(
+                Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines)))));
+        }
+
+        // A model trained with another learning rate, on another corpus, or before recipes were recorded: trained again.
+        foreach (var (what, edit) in new (string, Action<System.Text.Json.Nodes.JsonObject>)[]
+        {
+            ("another learning rate", r => r["training"]!["learning_rate"] = 3e-3),
+            ("another corpus", r => r["corpus_sha256"] = new string('0', 64)),
+            ("another TorchSharp", r => r["torchsharp"] = "0.0.1.0"),
+            ("no recipe", r => r.Parent!.AsObject().Remove("recipe")),
+        })
+        {
+            var copy = Copy();
+            var path = Path.Combine(copy, "training.json");
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            edit(node["recipe"]!.AsObject());
+            File.WriteAllText(path, node.ToJsonString());
+            DefaultModel.IsValid(copy).Should().BeFalse(what);
+        }
+    }
+
     [Fact]
     public void The_default_cache_directory_follows_xdg()
     {
