@@ -25,7 +25,8 @@ public static class WordVocabulary
     /// <param name="modelMaxLength">The <c>model_max_length</c> to record (the model's longest input in tokens).</param>
     /// <param name="doLowerCase">Whether the tokenizer lower-cases (and strips accents from) its input.</param>
     /// <exception cref="ArgumentException">A word is empty, contains whitespace, is not lower-case while lower-casing, or
-    /// would be split by BERT's pre-tokenizer (e.g. "don't").</exception>
+    /// would not be read as itself: split by BERT's pre-tokenizer (e.g. "don't"), or, while lower-casing, changed by the
+    /// accent stripping that goes with it (e.g. "café"); the message shows what each such word reads as.</exception>
     public static ITokenizer Write(string directory, IEnumerable<string> words, int modelMaxLength, bool doLowerCase = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -59,11 +60,20 @@ public static class WordVocabulary
             File.WriteAllLines(Path.Combine(staging, "vocab.txt"), list);
             WriteConfig(staging, modelMaxLength, doLowerCase);
             var loaded = TokenizerLoader.FromDirectory(staging);
-            var split = list.Skip(SpecialTokens.Count).Where(w => loaded.Encode(w).Ids is not { Length: 3 } ids || ids[1] != loaded.TokenToId(w)).Take(10).ToList();
+            // Each refused word is shown with what the tokenizer reads it as: the cause is not always punctuation
+            // ("café" under lower-casing loses its accent and reads as [UNK]).
+            var split = list.Skip(SpecialTokens.Count)
+                .Select(w => (Word: w, Ids: loaded.Encode(w).Ids))
+                .Where(e => e.Ids is not { Length: 3 } || e.Ids[1] != loaded.TokenToId(e.Word))
+                .Take(10)
+                .Select(e => $"\"{e.Word}\" reads as {(e.Ids.Length <= 2 ? "nothing" : string.Join(" ", e.Ids[1..^1].Select(id => loaded.IdToToken(id))))}")
+                .ToList();
             if (split.Count > 0)
             {
                 throw new ArgumentException(
-                    $"these words would not be single tokens (BERT's pre-tokenizer splits punctuation from letters): {string.Join(", ", split.Select(w => $"\"{w}\""))}", nameof(words));
+                    $"these words would not be single tokens of their own: {string.Join(", ", split)}. BERT's pre-tokenizer splits punctuation " +
+                    $"from letters{(doLowerCase ? " and, as it lower-cases, strips accents" : string.Empty)}; list the words as the tokenizer reads them " +
+                    "(punctuation as words of its own)", nameof(words));
             }
 
             tokenizer = loaded;
