@@ -128,7 +128,9 @@ public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccura
 
 /// <summary>What <see cref="Trainer.Fit"/> did.</summary>
 /// <param name="Epochs">Every epoch's figures, in order.</param>
-/// <param name="BestEpoch">The epoch whose weights the model holds at the end (the last one without development data).</param>
+/// <param name="BestEpoch">The epoch of the best development score (the last epoch without development data). The model
+/// holds its weights at the end when <see cref="TrainingOptions.RestoreBestWeights"/> is set (the default); without it,
+/// the model holds the last epoch's weights, which may be another epoch's.</param>
 /// <param name="StoppedEarly">True when patience ran out (or the time limit was reached) before the last epoch.</param>
 /// <param name="Elapsed">Total training time.</param>
 public sealed record TrainingHistory(IReadOnlyList<EpochResult> Epochs, int BestEpoch, bool StoppedEarly, TimeSpan Elapsed)

@@ -80,6 +80,29 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Without_restoring_the_best_weights_best_epoch_names_the_best_score_and_the_model_keeps_the_last_epoch()
+    {
+        // TrainingHistory's BestEpoch said "the epoch whose weights the model holds at the end", which is false with
+        // RestoreBestWeights = false. Development labels flipped, as above: the best epoch is an early one.
+        var train = Data.Take(300).ToArray();
+        var dev = train.Take(100).Select(e => new LabeledText(e.Text, 1 - e.Label)).ToArray();
+        var (model, tokenizer) = NewModel(2);
+        using (model)
+        {
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 20, Patience = 2, LearningRate = 1e-2, RestoreBestWeights = false });
+            var history = trainer.Fit(train, dev);
+            history.BestEpoch.Should().BeLessThan(history.Epochs[^1].Epoch);
+            history.BestDevAccuracy.Should().Be(history.Epochs.Max(e => e.DevAccuracy));
+
+            // The model holds the last epoch's weights: its development figures are the last epoch's (same data, same
+            // evaluation order, so the same float sums; 1e-9 allows for nothing but the float64 accumulation).
+            var now = trainer.Evaluate(dev);
+            now.Accuracy.Should().Be(history.Epochs[^1].DevAccuracy!.Value);
+            now.Loss.Should().BeApproximately(history.Epochs[^1].DevLoss!.Value, 1e-9);
+        }
+    }
+
+    [Fact]
     public void Gradient_clipping_bounds_the_first_adam_step()
     {
         // AdamW's first step moves each weight by lr * g / (|g| + eps) (bias corrections cancel): about lr for any
@@ -584,6 +607,22 @@ public sealed class TrainerTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*\"isn't\"*");
         Snapshot(existing).Should().BeEquivalentTo(before, "the older vocabulary stays as it was");
         Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Should().Equal(["existing"], "no staging folder is left");
+    }
+
+    [Fact]
+    public void WordVocabulary_shows_what_a_refused_word_reads_as_an_accent_stripped_by_lower_casing_included()
+    {
+        // Before: "café" was refused as split by "BERT's pre-tokenizer (punctuation)", which it is not: lower-casing
+        // strips its accent, so the tokenizer looks up "cafe", absent, and reads [UNK]. "don't" is split into
+        // "don", "'", "t", none of them listed: three [UNK].
+        var act = () => WordVocabulary.Write(Path.Combine(root, "v5"), ["good", "café", "don't"], 16);
+        var error = act.Should().Throw<ArgumentException>().Which;
+        error.ParamName.Should().Be("words");
+        error.Message.Should().Contain("\"café\" reads as [UNK], \"don't\" reads as [UNK] [UNK] [UNK]").And.Contain("strips accents");
+
+        // Without lower-casing the accent is kept, and "café" is a token of its own: [CLS] = 2, café = 5, [SEP] = 3.
+        using var scope = NewDisposeScope();
+        WordVocabulary.Write(Path.Combine(root, "v6"), ["café"], 16, doLowerCase: false).Encode("café").Ids.Should().Equal(2, 5, 3);
     }
 
     [Fact]
