@@ -165,7 +165,9 @@ public static class SentimentCorpus
     /// Generates <paramref name="count"/> distinct sentences, each label drawn with probability ½. The same seed gives
     /// the same list; a larger count with the same seed extends it (the first sentences are the same).
     /// </summary>
-    /// <param name="count">How many sentences (at least 0; at most a few hundred thousand distinct ones exist per template mix).</param>
+    /// <param name="count">How many sentences (at least 0). The templates make well over a hundred million distinct
+    /// sentences (the plain statements alone: 3 determiners × 11 modifiers or none × 25 nouns × 2 copulas × 17 intensifiers
+    /// or none × 60 adjectives × 10 prefixes or none × 6 suffixes or none), so any count that fits in memory can be met.</param>
     /// <param name="seed">The random seed.</param>
     public static IReadOnlyList<SentimentExample> Generate(int count, ulong seed = DefaultSeed)
     {
@@ -195,11 +197,20 @@ public static class SentimentCorpus
     /// Generates <paramref name="train"/> + <paramref name="dev"/> + <paramref name="test"/> distinct sentences with
     /// <see cref="Generate"/> and cuts them, in that order, into the three portions (so no text is in two of them).
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or the three add up to more than
+    /// <see cref="int.MaxValue"/> (named <c>train</c>).</exception>
     public static SentimentSplits Create(int train, int dev, int test, ulong seed = DefaultSeed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(train);
         ArgumentOutOfRangeException.ThrowIfNegative(dev);
         ArgumentOutOfRangeException.ThrowIfNegative(test);
+        if ((long)train + dev + test > int.MaxValue)
+        {
+            // Before, the sum wrapped to a negative count, refused by Generate under the name "count", no parameter of this method.
+            throw new ArgumentOutOfRangeException(nameof(train), train,
+                $"train + dev + test = {(long)train + dev + test} sentences, more than one list can hold ({int.MaxValue}); ask for fewer");
+        }
+
         var all = Generate(train + dev + test, seed);
         return new SentimentSplits(all.Take(train).ToArray(), all.Skip(train).Take(dev).ToArray(), all.Skip(train + dev).ToArray());
     }

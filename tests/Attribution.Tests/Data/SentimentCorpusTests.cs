@@ -102,6 +102,15 @@ public sealed class SentimentCorpusTests
     }
 
     [Fact]
+    public void Create_refuses_sizes_whose_sum_overflows_under_its_own_parameter_name()
+    {
+        // int.MaxValue + 1 wrapped to int.MinValue: refused as "count", which Create has no parameter of.
+        var act = () => SentimentCorpus.Create(int.MaxValue, 1, 0);
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*train + dev + test = 2147483648 sentences*ask for fewer*")
+            .Which.ParamName.Should().Be("train");
+    }
+
+    [Fact]
     public void Create_cuts_disjoint_portions()
     {
         var splits = SentimentCorpus.Create(500, 100, 200);
