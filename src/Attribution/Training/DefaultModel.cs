@@ -89,6 +89,8 @@ public static class DefaultModel
     /// <see cref="Version"/>), the SHA-256 of each file loading reads matches the one training recorded there, and it
     /// loads; anything else (a damaged, cut-short or older folder) is trained again and replaced. Dispose the result. Staging folders that a training killed midway left in the cache are
     /// removed once nothing has written to them for a day (a training still running in another process is never that old).
+    /// Processes sharing a cache take turns (a lock file in the cache root): a call waits while another process trains,
+    /// then uses the model that one cached.
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
@@ -193,6 +195,10 @@ public static class DefaultModel
         var folder = Path.Combine(root, Version);
         lock (Gate)
         {
+            // Other processes (a second demo started meanwhile) use the same cache: one at a time checks, trains and
+            // moves in, so that none trains in vain, nor deletes as invalid a folder another has just moved in.
+            using var crossProcess = LockCache(root, log);
+
             // What runs killed while training left behind; the root is this library's own cache, so every staging
             // folder in it is one of ours.
             StagedFolder.RemoveStale(root);
@@ -251,6 +257,50 @@ public static class DefaultModel
             }
 
             return (folder, false);
+        }
+    }
+
+    /// <summary>The file in the cache root whose exclusive lock a call holds while it checks, trains and moves in the model.</summary>
+    internal const string LockFile = ".default-model.lock";
+
+    /// <summary>How long a call waits for another process that holds the lock (training takes seconds to minutes).</summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromMinutes(20);
+
+    /// <summary>
+    /// Takes the cache's lock (an exclusive open of <see cref="LockFile"/>: an advisory lock on Unix, released by the
+    /// system when its process ends, killed or not), waiting while another process holds it. Null, and the call goes
+    /// on unguarded, where no lock file can be made or opened (a read-only cache, where it can only read or train
+    /// elsewhere) or after <see cref="LockWait"/>.
+    /// </summary>
+    private static FileStream? LockCache(string root, Action<string>? log)
+    {
+        var path = Path.Combine(root, LockFile);
+        var clock = Stopwatch.StartNew();
+        var told = false;
+        while (true)
+        {
+            try
+            {
+                Directory.CreateDirectory(root);
+
+                // Read access is enough for the lock, and opens the file in a cache made read-only after it was made.
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(path) && clock.Elapsed < LockWait)
+            {
+                if (!told)
+                {
+                    log?.Invoke($"default model: waiting for another process that is using the cache {root}");
+                    told = true;
+                }
+
+                Thread.Sleep(100);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log?.Invoke($"default model: going on without the cache's lock ({e.Message})");
+                return null;
+            }
         }
     }
 

@@ -326,6 +326,42 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         }
     }
 
+    /// <summary>
+    /// Two processes sharing a cache each checked, trained and moved in on their own (the lock was per process): the
+    /// second trained in vain, and could delete as invalid the folder the first had just moved in, under the first's
+    /// feet. Now a call takes the cache's lock file (an exclusive open) and waits while another holds it. Here the test
+    /// plays the other process: it holds the lock while the cache has a broken folder, replaces it by a trained model,
+    /// and lets go; the call must have waited and then use that model, training nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_call_waits_while_another_process_holds_the_cache_and_then_uses_the_model_it_cached()
+    {
+        var trained = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
+        var cache = Path.Combine(root, "shared-cache");
+        var folder = Path.Combine(cache, DefaultModel.Version);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task<string> call;
+        using (new FileStream(Path.Combine(cache, ".default-model.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            call = Task.Run(() => DefaultModel.EnsureFolder(cache, log.Enqueue));
+            SpinWait.SpinUntil(() => !log.IsEmpty, TimeSpan.FromSeconds(60)).Should().BeTrue("the call says what it does");
+
+            // The other process finishes: its model replaces the broken folder.
+            Directory.Delete(folder, recursive: true);
+            Directory.CreateDirectory(folder);
+            foreach (var file in Directory.GetFiles(trained))
+            {
+                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            }
+        }
+
+        (await call.WaitAsync(TimeSpan.FromMinutes(5))).Should().Be(folder);
+        log.Should().Equal([$"default model: waiting for another process that is using the cache {cache}"], "it waited and trained nothing");
+        File.ReadAllBytes(Path.Combine(folder, "model.safetensors")).Should().Equal(File.ReadAllBytes(Path.Combine(trained, "model.safetensors")));
+    }
+
     [Fact]
     public void The_default_cache_directory_follows_xdg()
     {
