@@ -80,8 +80,9 @@ public sealed class Trainer
     /// <param name="dev">Development examples for early stopping, or null to train all epochs.</param>
     /// <exception cref="ArgumentOutOfRangeException">Training diverged (a batch's loss or gradient was not finite): the
     /// learning rate is too high for this model. The model then holds the weights of the step before.</exception>
-    /// <exception cref="ArgumentException">The data are not usable (empty, null entries, empty texts, labels out of range,
-    /// one class only), or the model holds NaN or infinity before training (named <c>model</c>).</exception>
+    /// <exception cref="ArgumentException">The data are not usable (empty, null entries, empty texts or texts of which the
+    /// tokenizer keeps no token, labels out of range, one class only), or the model holds NaN or infinity before training
+    /// (named <c>model</c>).</exception>
     public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -360,6 +361,16 @@ public sealed class Trainer
             }
 
             var encoding = tokenizer.Encode(item.Text, maxLength: Options.MaxLength);
+            if (encoding.Ids.All(id => id == tokenizer.ClsId || id == tokenizer.SepId || id == tokenizer.PadId))
+            {
+                // Zero-width and format characters (U+200B, a stray byte-order mark) pass the whitespace check but the
+                // tokenizer drops them: the model would be fitted on an input of special tokens only, under a label.
+                var shown = string.Join(" ", item.Text.EnumerateRunes().Take(8).Select(r => $"U+{r.Value:X4}"));
+                throw new ArgumentException(
+                    $"{name}[{i}] has no token: its text ({shown}{(item.Text.EnumerateRunes().Count() > 8 ? " ..." : string.Empty)}) is only characters the " +
+                    "tokenizer drops (zero-width or format characters); remove the example or give it words", name);
+            }
+
             if (modelMaxLength is { } most && encoding.Ids.Length > most)
             {
                 throw new ArgumentException(

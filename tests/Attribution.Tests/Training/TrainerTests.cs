@@ -186,6 +186,26 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Theory]
+    [InlineData("\u200B", "U+200B")]
+    [InlineData("\uFEFF\u200D", "U+FEFF U+200D")]
+    public void A_text_of_which_the_tokenizer_keeps_no_token_is_refused_like_an_empty_one(string text, string shown)
+    {
+        // Before: not whitespace, so accepted, and encoded as [CLS] [SEP] alone: the model was fitted (and scored) on an
+        // empty input under the row's label. (LabeledText.ReadTsv reads such a row as it is.) BERT's text cleaning drops
+        // format characters (Unicode category Cf): U+200B, U+200D, U+FEFF are all Cf.
+        var (model, tokenizer) = NewModel(4);
+        using (model)
+        {
+            tokenizer.Encode(text).Ids.Should().Equal([tokenizer.ClsId, tokenizer.SepId], "the premise: nothing of the text is kept");
+            var data = Data.Take(10).Select(e => (LabeledText)e).Append(new LabeledText(text, 1)).ToArray();
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1 });
+            ((Action)(() => trainer.Fit(data))).Should().Throw<ArgumentException>()
+                .WithMessage($"train[10] has no token: its text ({shown}) is only characters the tokenizer drops*").Which.ParamName.Should().Be("train");
+            ((Action)(() => trainer.Evaluate(data))).Should().Throw<ArgumentException>().WithMessage("data[10] has no token*");
+        }
+    }
+
+    [Theory]
     [InlineData(nameof(TrainingOptions.LearningRate), double.NaN)]
     [InlineData(nameof(TrainingOptions.LearningRate), 0.0)]
     [InlineData(nameof(TrainingOptions.LearningRate), -1e-3)]
