@@ -15,8 +15,14 @@ internal sealed record CliContext
     /// <summary>Standard error (progress, notes, errors).</summary>
     public required TextWriter Error { get; init; }
 
-    /// <summary>Standard input (<c>--input -</c>).</summary>
+    /// <summary>Standard input (<c>--input -</c>) as text, read when <see cref="InputBytes"/> is null.</summary>
     public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>
+    /// Standard input's bytes (<c>--input -</c>), decoded as strictly as an input file (bytes that are not UTF-8 are
+    /// refused naming the line); null: <see cref="In"/> is read instead.
+    /// </summary>
+    public Stream? InputBytes { get; init; }
 
     /// <summary>Colours for the table format when it goes to <see cref="Out"/>.</summary>
     public ColorMode OutputColor { get; init; } = ColorMode.Plain;
@@ -42,7 +48,13 @@ internal sealed record CliContext
     /// </summary>
     public IReadOnlyList<string> StandardInputLines()
     {
-        if (standardInput is null)
+        if (standardInput is null && InputBytes is not null)
+        {
+            using var buffer = new MemoryStream();
+            InputBytes.CopyTo(buffer);
+            standardInput = TextInputs.DecodeLines(buffer.ToArray(), "-");
+        }
+        else if (standardInput is null)
         {
             var all = new List<string>();
             while (In.ReadLine() is { } line)

@@ -28,7 +28,8 @@ internal static class Program
         {
             Out = output,
             Error = error,
-            In = Console.In,
+            // Bytes, not Console.In: the console's decoder turns bytes that are not UTF-8 into U+FFFD silently.
+            InputBytes = Console.OpenStandardInput(),
             OutputColor = ConsoleRenderer.DetectColorMode(),
             ErrorIsTerminal = !Console.IsErrorRedirected,
             Cancellation = cancellation.Token,

@@ -131,19 +131,17 @@ internal static class TextInputs
                 throw new UsageException("--input", $"{input} does not exist");
             }
 
+            byte[] bytes;
             try
             {
-                // Strict UTF-8: a binary file or another encoding is refused, not read as replacement characters.
-                lines = File.ReadAllLines(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
-            }
-            catch (System.Text.DecoderFallbackException e)
-            {
-                throw new UsageException("--input", $"{input} is not UTF-8 text (byte 0x{(e.BytesUnknown is { Length: > 0 } b ? b[0] : 0):X2} at offset {e.Index} cannot be decoded): save it as UTF-8, one text a line");
+                bytes = File.ReadAllBytes(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw new UsageException("--input", $"{input} cannot be read: {e.Message.TrimEnd('.')}");
             }
+
+            lines = DecodeLines(bytes, input);
         }
 
         // Blank lines hold no text and are skipped; said so, since results are then numbered by text, not by line.
@@ -161,6 +159,63 @@ internal static class TextInputs
         }
 
         return lines;
+    }
+
+    /// <summary>
+    /// The lines of a file's (or standard input's) bytes, split as <see cref="File.ReadAllLines(string)"/> splits them
+    /// (CRLF, LF or CR; a byte-order mark names the encoding, else UTF-8). Strict: bytes that are not UTF-8 are refused
+    /// naming the line and the byte's offset in the file, not read as replacement characters.
+    /// </summary>
+    /// <param name="bytes">The whole file.</param>
+    /// <param name="input">The <c>--input</c> value, as messages name it.</param>
+    internal static IReadOnlyList<string> DecodeLines(byte[] bytes, string input)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var lines = new List<string>();
+        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        try
+        {
+            while (reader.ReadLine() is { } line)
+            {
+                lines.Add(line);
+            }
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            // The reader decodes a buffer ahead of the line it returns, so the exception's index says neither the
+            // line nor the offset in the file: both are found in the bytes.
+            var (offset, line) = FirstInvalidUtf8(bytes);
+            throw new UsageException("--input",
+                $"{Name(input)}, line {line} is not UTF-8 text (byte 0x{bytes[offset]:X2} at byte offset {offset} cannot be decoded): save the file as UTF-8, one text a line");
+        }
+
+        return lines;
+    }
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The offset of the first byte that does not start a valid UTF-8 sequence, and its line (1-based; CRLF, LF and CR end a line).</summary>
+    private static (int Offset, int Line) FirstInvalidUtf8(byte[] bytes)
+    {
+        var line = 1;
+        var at = bytes is [0xEF, 0xBB, 0xBF, ..] ? 3 : 0;
+        while (at < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes.AsSpan(at), out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return (at, line);
+            }
+
+            if (bytes[at] == (byte)'\n' || (bytes[at] == (byte)'\r' && (at + 1 == bytes.Length || bytes[at + 1] != (byte)'\n')))
+            {
+                line++;
+            }
+
+            at += consumed;
+        }
+
+        // Not reached: the decoder refused a byte, which the scan finds.
+        return (Math.Max(0, bytes.Length - 1), line);
     }
 
     /// <summary>The texts of a file's lines (see <see cref="Read"/>); a file of pairs is refused.</summary>

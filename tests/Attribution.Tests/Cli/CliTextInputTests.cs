@@ -1,0 +1,74 @@
+using System.Text;
+using Attribution.Cli;
+
+namespace Attribution.Tests.Cli;
+
+/// <summary>How <c>--input FILE</c> and <c>--input -</c> turn bytes into texts.</summary>
+public sealed class CliTextInputTests
+{
+    /// <summary>
+    /// A byte that is not UTF-8 was refused with the decoder's index, which is relative to the reader's buffer (4 KiB
+    /// here), not to the file, and with no line, though docs/reliability.md promises the line. The file here has 300
+    /// valid lines of 20 bytes each ("good film number 000\n"), then "ok " and 0xFF: line 301, byte offset
+    /// 300 × 21 + 3 = 6303, counted by hand from the construction.
+    /// </summary>
+    [Fact]
+    public void A_file_that_is_not_utf8_is_refused_naming_the_line_and_the_offset_in_the_file()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            var valid = string.Concat(Enumerable.Range(0, 300).Select(i => $"good film number {i:D3}\n"));
+            Encoding.UTF8.GetByteCount(valid).Should().Be(300 * 21);
+            File.WriteAllBytes(path, [.. Encoding.UTF8.GetBytes(valid), .. "ok "u8, 0xFF, .. " end\n"u8]);
+
+            var run = CliHarness.Run("predict", "--input", path);
+
+            run.Code.Should().Be(2, run.ToString());
+            run.Error.Should().Contain($"--input: {path}, line 301 is not UTF-8 text (byte 0xFF at byte offset 6303 cannot be decoded)");
+            run.Out.Should().BeEmpty();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Standard input was read through the console's decoder, which turns bytes that are not UTF-8 into U+FFFD
+    /// silently; it is now decoded as strictly as a file, and refused naming standard input and the line (a lone
+    /// 0xC3 before '(' on line 2, at byte offset 10 + 4 = 14: "good film\n" is 10 bytes, "bad " 4).
+    /// </summary>
+    [Fact]
+    public void Standard_input_that_is_not_utf8_is_refused_naming_the_line_not_replaced()
+    {
+        using var bytes = new MemoryStream([.. "good film\nbad "u8, 0xC3, .. "(\nlast\n"u8]);
+        var run = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, InputBytes = bytes }, "predict", "--input", "-");
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--input: standard input (--input -), line 2 is not UTF-8 text (byte 0xC3 at byte offset 14 cannot be decoded)");
+    }
+
+    /// <summary>A byte-order mark, CRLF line ends, a blank line and a last line without a newline, from a file and from standard input.</summary>
+    [Fact]
+    public void Bom_crlf_blank_lines_and_a_last_line_without_newline_give_the_texts()
+    {
+        byte[] content = [0xEF, 0xBB, 0xBF, .. "good film\r\n\r\nbad\tbut short \r\nlast"u8];
+        string[] expected = ["good film", "bad\tbut short ", "last"];
+
+        using var bytes = new MemoryStream(content);
+        var context = new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, InputBytes = bytes };
+        TextInputs.Read(null, "-", context).Should().Equal(expected);
+
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, content);
+            TextInputs.Read(null, path, new CliContext { Out = TextWriter.Null, Error = TextWriter.Null }).Should().Equal(expected);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
