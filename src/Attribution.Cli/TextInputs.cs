@@ -273,6 +273,7 @@ internal static class TextInputs
 
         var texts = new List<string>();
         var pairs = new List<string>();
+        var columns = header.Split('\t').Length;
         if (column < 0)
         {
             for (var i = 0; i < lines.Count; i++)
@@ -295,6 +296,13 @@ internal static class TextInputs
             }
 
             var fields = lines[i].TrimEnd('\r').Split('\t');
+            if (fields.Length > columns)
+            {
+                // A tab inside a text splits it: its first part would be taken as the text and the rest as other columns.
+                throw new UsageException("--input",
+                    $"{name}, line {i + 1} has {fields.Length} tab-separated fields but the header has {columns}: a TSV field cannot hold a tab, so a text with a tab would be cut at it; replace the tab in the text with a space");
+            }
+
             if (column >= fields.Length || string.IsNullOrWhiteSpace(fields[column]))
             {
                 throw new UsageException("--input", $"{name}, line {i + 1}: the row has no 'sentence' value (column {column + 1} of the header)");

@@ -71,4 +71,24 @@ public sealed class CliTextInputTests
             File.Delete(path);
         }
     }
+
+    /// <summary>
+    /// A TSV row with a tab inside its text has more fields than the header: the text was cut at the tab, its first
+    /// part explained as the whole text and the rest taken for the label, silently. Such a row is now refused with its
+    /// line and both field counts; a row with the header's count (or fewer, a missing label) still reads.
+    /// </summary>
+    [Theory]
+    [InlineData("sentence\tlabel\ngood film\t1\nbad\tfilm\t0\n", "line 3 has 3 tab-separated fields but the header has 2")]
+    [InlineData("sentence1\tsentence2\na cat\ta dog\na cat\tsat\ta dog\n", "line 3 has 3 tab-separated fields but the header has 2")]
+    public void A_tsv_row_with_more_fields_than_the_header_is_refused_not_cut_at_the_tab(string tsv, string message)
+    {
+        var context = new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader(tsv) };
+        var settings = new RunSettings { Input = "-", Method = new MethodSettings(), Explain = new Attribution.Pipeline.ExplainOptions() };
+
+        var act = () => TextInputs.ReadPaired(settings, context);
+
+        act.Should().Throw<UsageException>().Which.Message.Should().StartWith($"--input: standard input (--input -), {message}");
+        TextInputs.ReadPaired(settings with { }, new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("sentence\tlabel\ngood film\t1\nbad\n") })
+            .Texts.Should().Equal("good film", "bad");
+    }
 }
