@@ -42,7 +42,8 @@ internal static class PredictCommand
                 }
             }
 
-            var predictions = ChunkedRun.Predict(model, texts, parse.GetValue(options.BatchSize) ?? 16, truncate, context);
+            // The default --batch-size states: that of every command (it was 16 here, under the same help text).
+            var predictions = ChunkedRun.Predict(model, texts, parse.GetValue(options.BatchSize) ?? new Attribution.Pipeline.ExplainOptions().BatchSize, truncate, context);
             Output.Write(Output.Predictions(model, predictions, parse.GetValue(format) ?? "table", dropped), parse.GetValue(options.Output), context);
             return ExitCodes.Ok;
         });

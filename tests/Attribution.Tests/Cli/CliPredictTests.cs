@@ -1,3 +1,5 @@
+using Attribution.Cli;
+
 namespace Attribution.Tests.Cli;
 
 /// <summary>The <c>predict</c> command's own messages: it classifies texts, it explains none.</summary>
@@ -24,5 +26,24 @@ public sealed class CliPredictTests
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain("--text").And.Contain("the text is empty");
         run.Error.Should().NotContain("explain", "predict explains nothing");
+    }
+
+    /// <summary>
+    /// predict's --batch-size help says "default 64" (the text every command shares), but predict used 16 without it.
+    /// Progress is reported per chunk to a terminal: 65 texts in chunks of 64 report 64/65 then 65/65; in chunks of 16
+    /// they reported 16/65 first.
+    /// </summary>
+    [SkippableFact]
+    public void Predict_without_batch_size_uses_the_default_its_help_states()
+    {
+        var help = CliHarness.Run("predict", "--help");
+        help.Out.Should().Contain("default 64,");
+
+        var texts = Enumerable.Range(0, 65).Select(i => $"film {i}").ToArray();
+        var run = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, ErrorIsTerminal = true },
+            ["predict", "--model", CliHarness.TinyBert, "--text", .. texts]);
+
+        run.Code.Should().Be(0, run.ToString());
+        run.Error.Should().Be("classified 64/65 texts\nclassified 65/65 texts\n");
     }
 }
