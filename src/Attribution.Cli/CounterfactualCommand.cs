@@ -89,12 +89,14 @@ internal static class CounterfactualCommand
                 throw new UsageException("--edit", "give at least one edit: --edit TEXT or --replace word=replacement");
             }
 
+            // As compare: an option that none of the methods uses is refused, not silently ignored (before the model loads).
+            var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
+            CompareCommand.CheckOptionsUsed(names, settings.Method);
             var model = ModelSource.LoadAny(settings.ModelPath, context) as ITextClassifier
                 ?? throw new UsageException("--model", "counterfactual comparison needs a TorchSharp model (gradient methods explain every edit)");
             using var owner = model as IDisposable;
             TextChecks.CheckLengths(model, [original], settings.Explain.Truncate, "--text");
             TextChecks.CheckLengths(model, edits, settings.Explain.Truncate, edits.Count > (parse.GetValue(edit)?.Length ?? 0) ? "--edit/--replace" : "--edit");
-            var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
             var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);
             Output.Write(Render(report, settings.Format, model.Head), settings.Output, context);

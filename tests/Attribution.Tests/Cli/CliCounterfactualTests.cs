@@ -115,4 +115,27 @@ public sealed class CliCounterfactualTests
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().StartWith($"error: {option}: counterfactual").And.Contain(message).And.Contain($"leave {option} out");
     }
+
+    /// <summary>
+    /// compare refuses an option that none of its methods uses, but counterfactual, which takes the same options, did
+    /// not: --samples 5 or --seed 3 beside the default methods (gradient-x-input, integrated-gradients, occlusion, none
+    /// of which samples) gave exit 0 and the same report as without them. They are now refused by name; with a method
+    /// that uses them (lime) they are taken.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("--samples", "5")]
+    [InlineData("--seed", "3")]
+    [InlineData("--window", "2", "gradient")]
+    public void An_option_none_of_the_methods_uses_is_refused_not_ignored(string option, string value, string? methods = null)
+    {
+        string[] run = ["counterfactual", "--model", CliHarness.TinyBert, "--text", "a good film", "--edit", "a bad film", option, value];
+        var refused = CliHarness.Run(methods is null ? run : [.. run, "--methods", methods]);
+
+        refused.Code.Should().Be(2, refused.ToString());
+        refused.Error.Should().StartWith($"error: {option}: none of the compared methods ({methods ?? "gradient-x-input, integrated-gradients, occlusion"}) uses it");
+        refused.Out.Should().BeEmpty();
+
+        var taken = CliHarness.Run([.. run, "--methods", option == "--window" ? "occlusion" : "lime", "--format", "json"]);
+        taken.Code.Should().Be(0, taken.ToString());
+    }
 }
