@@ -165,7 +165,7 @@ internal sealed class CliOptions
 
     public Option<string?> Output { get; } = new("--output")
     {
-        Description = "Write the output to this file instead of standard output (a missing folder is created, saying so on standard error).",
+        Description = "Write the output to this file instead of standard output (an existing file is replaced; a missing folder is created, saying so on standard error).",
         HelpName = "PATH",
     };
 

@@ -44,4 +44,23 @@ public sealed class CliOutputPathTests : IDisposable
         again.Code.Should().Be(0, again.ToString());
         again.Error.Should().NotContain("created the folder");
     }
+
+    /// <summary>
+    /// --output replaced an existing file without a word in the help or the README; both now say so. The file holds
+    /// exactly what standard output would (no tail of the longer old content left behind).
+    /// </summary>
+    [Fact]
+    public void An_existing_output_file_is_replaced_as_the_help_says()
+    {
+        CliHarness.Run("explain", "--help").Out.Should().Contain("an existing file is replaced");
+        File.ReadAllText(CliHarness.RepositoryFile("README.md")).Should().Contain("`--output PATH` (an existing file is replaced;");
+
+        var path = Path.Combine(root, "out.txt");
+        File.WriteAllText(path, new string('x', 100_000));
+        string[] args = ["predict", "--text", "a sometimes tedious film"];
+        var run = CliHarness.Run([.. args, "--output", path]);
+
+        run.Code.Should().Be(0, run.ToString());
+        File.ReadAllText(path).Should().Be(CliHarness.Run(args).Out);
+    }
 }
