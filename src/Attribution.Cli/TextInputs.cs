@@ -4,7 +4,7 @@ namespace Attribution.Cli;
 internal static class TextInputs
 {
     /// <summary>
-    /// Collects the texts. An input file is a TSV when its first line has a tab and a column named <c>sentence</c>
+    /// Collects the texts. An input file is a TSV when its first line that is not blank has a tab and a column named <c>sentence</c>
     /// (the GLUE layout): that column of every further row is a text. Otherwise every non-blank line is a text.
     /// </summary>
     /// <exception cref="UsageException">No texts, an empty <c>--text</c>, a missing file, or a TSV row without the column.</exception>
@@ -232,12 +232,20 @@ internal static class TextInputs
     public static (IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs) ParsePaired(IReadOnlyList<string> lines, string name, string? pairColumn)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        if (lines.Count == 0)
+        // The header is the first line that is not blank: after a leading blank line, a TSV's header was taken for a
+        // text and its rows, label columns and all, for more texts.
+        var headerLine = 0;
+        while (headerLine < lines.Count && string.IsNullOrWhiteSpace(lines[headerLine].TrimStart('\uFEFF')))
+        {
+            headerLine++;
+        }
+
+        if (headerLine == lines.Count)
         {
             return ([], null);
         }
 
-        var header = lines[0].TrimStart('\uFEFF');
+        var header = lines[headerLine].TrimStart('\uFEFF');
         var column = -1;
         var second = -1;
         if (header.Contains('\t'))
@@ -276,9 +284,9 @@ internal static class TextInputs
         var columns = header.Split('\t').Length;
         if (column < 0)
         {
-            for (var i = 0; i < lines.Count; i++)
+            for (var i = headerLine; i < lines.Count; i++)
             {
-                var line = i == 0 ? header : lines[i];
+                var line = i == headerLine ? header : lines[i];
                 if (!string.IsNullOrWhiteSpace(line))
                 {
                     texts.Add(Checked(line.TrimEnd('\r'), name, i + 1));
@@ -288,7 +296,7 @@ internal static class TextInputs
             return (texts, null);
         }
 
-        for (var i = 1; i < lines.Count; i++)
+        for (var i = headerLine + 1; i < lines.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i]))
             {

@@ -91,4 +91,22 @@ public sealed class CliTextInputTests
         TextInputs.ReadPaired(settings with { }, new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("sentence\tlabel\ngood film\t1\nbad\n") })
             .Texts.Should().Equal("good film", "bad");
     }
+
+    /// <summary>
+    /// After a leading blank line the file was read as one text a line: the TSV header ("sentence\tlabel") became a
+    /// text, and each row a text with its label column ("good film\t1"). The header is now the first line that is not
+    /// blank (as evaluate's reader of the 'highlight' column already took it), and rows keep their line numbers.
+    /// </summary>
+    [Fact]
+    public void A_tsv_after_leading_blank_lines_is_read_by_its_header()
+    {
+        var error = new StringWriter();
+        var context = new CliContext { Out = TextWriter.Null, Error = error, In = new StringReader("\n  \nsentence\tlabel\ngood film\t1\nbad\t0\n") };
+
+        TextInputs.Read(null, "-", context).Should().Equal("good film", "bad");
+        error.ToString().Should().Contain("2 blank line(s) skipped (line 1, 2)");
+
+        var rowError = () => TextInputs.Read(null, "-", new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("\nsentence\tlabel\ngood film\t1\n\t0\n") });
+        rowError.Should().Throw<UsageException>().WithMessage("*line 4: the row has no 'sentence' value*");
+    }
 }
