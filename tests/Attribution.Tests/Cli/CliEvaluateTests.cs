@@ -30,6 +30,45 @@ public sealed class CliEvaluateTests
         document.RootElement.GetProperty("mean").GetProperty("sufficiency").GetDouble().Should().Be(RationaleRemoval.Sufficiency(model, explanation).Value);
     }
 
+    /// <summary>
+    /// The metric options not covered above reach the library: --removal mask, --top-k, --perturbation-stdev and
+    /// --radius, each compared with the library's value for the same setting and checked to differ from the default's
+    /// (so a CLI that ignored the option would fail). Same model, same explanation, same arithmetic: exact equality.
+    /// </summary>
+    [SkippableFact]
+    public void Removal_top_k_stdev_and_radius_reach_the_library()
+    {
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        const string text = "the film was superb , the plot was not";
+        var explanation = new GradientXInput().Explain(model, text);
+        JsonElement Metrics(params string[] extra)
+        {
+            var run = CliHarness.Run(["evaluate", "--model", CliHarness.TinyBert, "--text", text, "--method", "gradient-x-input", "--format", "json", .. extra]);
+            run.Code.Should().Be(0, run.ToString());
+            return JsonDocument.Parse(run.Out).RootElement.GetProperty("results")[0].GetProperty("metrics").Clone();
+        }
+
+        var masked = RationaleRemoval.Comprehensiveness(model, explanation, TokenRemoval.Mask).Value;
+        masked.Should().NotBe(RationaleRemoval.Comprehensiveness(model, explanation).Value);
+        Metrics("--metric", "comprehensiveness", "--removal", "mask").GetProperty("comprehensiveness").GetProperty("value").GetDouble().Should().Be(masked);
+
+        var f1 = Plausibility.Compute(explanation, ["superb", "not"], 4).Single(m => m.Metric == "token-f1").Value;
+        f1.Should().NotBe(Plausibility.Compute(explanation, ["superb", "not"]).Single(m => m.Metric == "token-f1").Value);
+        Metrics("--metric", "plausibility", "--highlight", "superb,not", "--top-k", "4").GetProperty("token-f1").GetProperty("value").GetDouble().Should().Be(f1);
+
+        var raw = new GradientXInput().Explain(model, text, new Attribution.Pipeline.ExplainOptions
+        {
+            KeepRawAttributions = true, Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true },
+        });
+        var infidelity = Infidelity.Compute(model, raw, new InfidelitySettings { Samples = 3, Stdev = 0.2 }).Value;
+        infidelity.Should().NotBe(Infidelity.Compute(model, raw, new InfidelitySettings { Samples = 3 }).Value);
+        Metrics("--metric", "infidelity", "--metric-samples", "3", "--perturbation-stdev", "0.2").GetProperty("infidelity").GetProperty("value").GetDouble().Should().Be(infidelity);
+
+        var sensitivity = MaxSensitivity.Compute(model, new GradientXInput(), text, null, new SensitivitySettings { Samples = 3, Radius = 0.2 }).Value;
+        sensitivity.Should().NotBe(MaxSensitivity.Compute(model, new GradientXInput(), text, null, new SensitivitySettings { Samples = 3 }).Value);
+        Metrics("--metric", "max-sensitivity", "--metric-samples", "3", "--radius", "0.2").GetProperty("max-sensitivity").GetProperty("value").GetDouble().Should().Be(sensitivity);
+    }
+
     [SkippableFact]
     public void The_table_writes_the_text_printable()
     {
