@@ -132,7 +132,9 @@ internal static class EvaluateCommand
 
         var (texts, pairs) = TextInputs.ReadPaired(settings, context);
         settings = settings with { Explain = settings.Explain with { Pairs = pairs } };
-        var highlights = Highlights(parse.GetValue(highlightOption), settings.Input, texts.Count, context);
+        var highlights = metrics.Contains("plausibility")
+            ? Highlights(parse.GetValue(highlightOption), settings.Input, texts.Count, settings.Texts?.Count ?? 0, context)
+            : null;
         if (metrics.Contains("plausibility") && highlights is null)
         {
             throw new UsageException("--highlight", "plausibility needs the highlighted words: --highlight W1,W2, or a 'highlight' column in a TSV --input");
@@ -311,7 +313,12 @@ internal static class EvaluateCommand
             prefix + CliApp.UsageMessage(e).Replace("--top-k: ", string.Empty, StringComparison.Ordinal));
 
     /// <summary>Highlighted words per text: from --highlight for all, or from a TSV's 'highlight' column; null when neither.</summary>
-    internal static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, CliContext context)
+    /// <param name="option">The <c>--highlight</c> value, or null.</param>
+    /// <param name="input">The <c>--input</c> value, or null.</param>
+    /// <param name="count">The number of texts.</param>
+    /// <param name="fromText">How many of them came from <c>--text</c> (they come first, and a TSV column has no row for them).</param>
+    /// <param name="context">Standard input, for <c>--input -</c>.</param>
+    internal static IReadOnlyList<string[]>? Highlights(string? option, string? input, int count, int fromText, CliContext context)
     {
         if (option is not null)
         {
@@ -338,6 +345,14 @@ internal static class EvaluateCommand
         if (column < 0)
         {
             return null;
+        }
+
+        if (fromText > 0)
+        {
+            // The column's rows are the file's texts only: they were paired with the --text texts, which come first
+            // (a word of the file's first row checked against the first --text, or an index past the column's end).
+            throw new UsageException("--text",
+                $"{fromText} text(s) of --text have no 'highlight' value: {TextInputs.Name(input)}'s 'highlight' column gives one for its own rows only; put these texts in the TSV with their highlighted words, or give --highlight W1,W2 for every text");
         }
 
         return lines.Skip(1).Select(row =>

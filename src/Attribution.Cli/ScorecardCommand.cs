@@ -68,7 +68,7 @@ internal static class ScorecardCommand
             var names = given is { Length: > 0 } ? CompareCommand.MethodNames(given, settings.Method, context) : DefaultMethods;
             CompareCommand.CheckOptionsUsed(names, settings.Method);
             var texts = TextInputs.Read(settings.Texts, settings.Input, context);
-            var highlights = EvaluateCommand.Highlights(parse.GetValue(highlight), settings.Input, texts.Count, context);
+            var highlights = EvaluateCommand.Highlights(parse.GetValue(highlight), settings.Input, texts.Count, settings.Texts?.Count ?? 0, context);
             var highlightsFromOption = parse.GetValue(highlight) is not null;
             if (highlights is not null)
             {

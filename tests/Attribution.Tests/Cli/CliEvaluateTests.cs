@@ -69,6 +69,52 @@ public sealed class CliEvaluateTests
         Metrics("--metric", "max-sensitivity", "--metric-samples", "3", "--radius", "0.2").GetProperty("max-sensitivity").GetProperty("value").GetDouble().Should().Be(sensitivity);
     }
 
+    /// <summary>
+    /// Texts from --text come before the --input file's, but a TSV's 'highlight' column has rows for the file's texts
+    /// only: the file's first row's words were checked against the first --text ("'bad' are not words of \"a good
+    /// film\"") or, when they fitted, the last text read past the column's end ("text 2: Index was out of range").
+    /// Mixing them is now refused naming --text and both fixes; --text with a TSV --input stays fine for other metrics.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("evaluate", "--method", "gradient", "--metric", "plausibility")]
+    [InlineData("scorecard", "--methods", "gradient,occlusion")]
+    public void Texts_of_text_beside_a_tsv_highlight_column_are_refused_not_given_the_files_highlights(params string[] command)
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "sentence\thighlight\na bad film\tbad\n");
+            foreach (var text in new[] { "a good film", "a bad movie" })
+            {
+                var run = CliHarness.Run([.. command, "--model", CliHarness.TinyBert, "--text", text, "--input", path, "--format", "json"]);
+                run.Code.Should().Be(2, run.ToString());
+                run.Error.Should().StartWith($"error: --text: 1 text(s) of --text have no 'highlight' value: {path}'s 'highlight' column gives one for its own rows only");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [SkippableFact]
+    public void Texts_of_text_beside_a_tsv_highlight_column_are_fine_when_no_metric_needs_highlights()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "sentence\thighlight\na bad film\tbad\n");
+            var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", "a good film", "--input", path, "--method", "gradient",
+                "--metric", "sufficiency", "--format", "json");
+            run.Code.Should().Be(0, run.ToString());
+            JsonDocument.Parse(run.Out).RootElement.GetProperty("results").GetArrayLength().Should().Be(2);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [SkippableFact]
     public void The_table_writes_the_text_printable()
     {
