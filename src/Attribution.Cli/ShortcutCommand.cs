@@ -448,7 +448,9 @@ internal static class ShortcutCommand
             throw new UsageException("--input", input == "-" ? "give a TSV file (standard input is not read here)" : $"{input} does not exist");
         }
 
-        var lines = File.ReadAllLines(path).Select(l => l.TrimEnd('\r')).ToArray();
+        // Read as every --input is (strict UTF-8, refused naming the line): File.ReadAllLines put U+FFFD in place of
+        // bytes that are not UTF-8, silently.
+        var lines = TextInputs.Lines(input, context).Select(l => l.TrimEnd('\r')).ToArray();
         var header = lines.Length > 0 ? lines[0].TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
         var sentence = Array.FindIndex(header, h => string.Equals(h, "sentence", StringComparison.OrdinalIgnoreCase));
         var highlight = Array.FindIndex(header, h => string.Equals(h, "highlight", StringComparison.OrdinalIgnoreCase));

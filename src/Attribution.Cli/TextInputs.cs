@@ -105,7 +105,8 @@ internal static class TextInputs
         return texts;
     }
 
-    private static IReadOnlyList<string> Lines(string input, CliContext context)
+    /// <summary>The lines of the <c>--input</c> file (or of standard input for <c>-</c>), strictly decoded; blank lines inside are noted on standard error.</summary>
+    internal static IReadOnlyList<string> Lines(string input, CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         IReadOnlyList<string> lines;

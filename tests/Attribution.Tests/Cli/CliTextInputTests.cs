@@ -109,4 +109,30 @@ public sealed class CliTextInputTests
         var rowError = () => TextInputs.Read(null, "-", new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, In = new StringReader("\nsentence\tlabel\ngood film\t1\n\t0\n") });
         rowError.Should().Throw<UsageException>().WithMessage("*line 4: the row has no 'sentence' value*");
     }
+
+    /// <summary>
+    /// shortcut reads its --input TSV itself, and read it with File.ReadAllLines, which puts U+FFFD in place of bytes
+    /// that are not UTF-8, silently; it is now refused as every other --input is (here byte 0xFF on line 3, at byte
+    /// offset 19 + 15 + 2 = 36: "sentence\thighlight\n" is 19 bytes, "good film\tgood\n" 15, "a " 2).
+    /// </summary>
+    [Fact]
+    public void Shortcut_input_that_is_not_utf8_is_refused_naming_the_line()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            byte[] head = [.. "sentence\thighlight\ngood film\tgood\n"u8];
+            head.Length.Should().Be(19 + 15);
+            File.WriteAllBytes(path, [.. head, .. "a "u8, 0xFF, .. " film\tfilm\n"u8]);
+
+            var run = CliHarness.Run("shortcut", "--model", "no-such-model-folder", "--input", path, "--methods", "gradient");
+
+            run.Code.Should().Be(2, run.ToString());
+            run.Error.Should().Contain($"--input: {path}, line 3 is not UTF-8 text (byte 0xFF at byte offset {19 + 15 + 2} cannot be decoded)");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
