@@ -173,7 +173,7 @@ internal static class TextInputs
     {
         ArgumentNullException.ThrowIfNull(bytes);
         var lines = new List<string>();
-        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), Attribution.Text.StrictUtf8.Encoding, detectEncodingFromByteOrderMarks: true);
         try
         {
             while (reader.ReadLine() is { } line)
@@ -185,38 +185,12 @@ internal static class TextInputs
         {
             // The reader decodes a buffer ahead of the line it returns, so the exception's index says neither the
             // line nor the offset in the file: both are found in the bytes.
-            var (offset, line) = FirstInvalidUtf8(bytes);
+            var (offset, line) = Attribution.Text.StrictUtf8.FirstInvalid(bytes);
             throw new UsageException("--input",
                 $"{Name(input)}, line {line} is not UTF-8 text (byte 0x{bytes[offset]:X2} at byte offset {offset} cannot be decoded): save the file as UTF-8, one text a line");
         }
 
         return lines;
-    }
-
-    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
-    /// <summary>The offset of the first byte that does not start a valid UTF-8 sequence, and its line (1-based; CRLF, LF and CR end a line).</summary>
-    private static (int Offset, int Line) FirstInvalidUtf8(byte[] bytes)
-    {
-        var line = 1;
-        var at = bytes is [0xEF, 0xBB, 0xBF, ..] ? 3 : 0;
-        while (at < bytes.Length)
-        {
-            if (System.Text.Rune.DecodeFromUtf8(bytes.AsSpan(at), out _, out var consumed) != System.Buffers.OperationStatus.Done)
-            {
-                return (at, line);
-            }
-
-            if (bytes[at] == (byte)'\n' || (bytes[at] == (byte)'\r' && (at + 1 == bytes.Length || bytes[at + 1] != (byte)'\n')))
-            {
-                line++;
-            }
-
-            at += consumed;
-        }
-
-        // Not reached: the decoder refused a byte, which the scan finds.
-        return (Math.Max(0, bytes.Length - 1), line);
     }
 
     /// <summary>The texts of a file's lines (see <see cref="Read"/>); a file of pairs is refused.</summary>

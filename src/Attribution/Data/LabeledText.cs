@@ -38,7 +38,7 @@ public record LabeledText(string Text, int Label)
 
         // Strict UTF-8: the default decoder replaces invalid bytes (a Latin-1 "café") by U+FFFD, so a text read wrong
         // would have been trained on silently.
-        using var lines = File.ReadLines(path, StrictUtf8).GetEnumerator();
+        using var lines = File.ReadLines(path, Attribution.Text.StrictUtf8.Encoding).GetEnumerator();
         while (NextLine(path, lines))
         {
             var line = lines.Current;
@@ -111,8 +111,6 @@ public record LabeledText(string Text, int Label)
         return (text, label, names.Length);
     }
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Moves to the next line; bytes that are not UTF-8 are a <see cref="FormatException"/> naming their line.</summary>
     private static bool NextLine(string path, IEnumerator<string> lines)
     {
@@ -122,35 +120,12 @@ public record LabeledText(string Text, int Label)
         }
         catch (DecoderFallbackException)
         {
-            var (line, offset, value) = FirstInvalidUtf8(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            var (offset, line) = Attribution.Text.StrictUtf8.FirstInvalid(bytes);
             throw new FormatException(
-                $"{path}, line {line}: byte 0x{value:X2} at offset {offset} is not UTF-8 (a file saved as Latin-1 or Windows-1252, say); " +
+                $"{path}, line {line}: byte 0x{bytes[offset]:X2} at offset {offset} is not UTF-8 (a file saved as Latin-1 or Windows-1252, say); " +
                 "save the file as UTF-8");
         }
-    }
-
-    /// <summary>The line (counted as the reader counts them: LF, CRLF or CR), byte offset and value of the first byte that is not UTF-8.</summary>
-    private static (int Line, int Offset, byte Value) FirstInvalidUtf8(byte[] bytes)
-    {
-        var line = 1;
-        var i = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
-        while (i < bytes.Length)
-        {
-            if (Rune.DecodeFromUtf8(bytes.AsSpan(i), out _, out var consumed) != System.Buffers.OperationStatus.Done)
-            {
-                return (line, i, bytes[i]);
-            }
-
-            if (bytes[i] == (byte)'\n' || (bytes[i] == (byte)'\r' && (i + 1 == bytes.Length || bytes[i + 1] != (byte)'\n')))
-            {
-                line++;
-            }
-
-            i += consumed;
-        }
-
-        // The reader found an invalid sequence; this scan always does too. Kept total for safety.
-        return (line, bytes.Length, 0);
     }
 
     private static string Shorten(string line) => line.Length <= 80 ? line : line[..77] + "...";
