@@ -1,0 +1,117 @@
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// The statistics the benchmark reports print, kept free of models and timing so the test project can compile this
+/// file by link and check them against hand-computed values.
+/// </summary>
+internal static class BenchmarkStatistics
+{
+    /// <summary>
+    /// The median of values sorted ascending: the middle value for an odd count, the mean of the two middle values for
+    /// an even count.
+    /// </summary>
+    public static double Median(IReadOnlyList<double> sorted)
+    {
+        CheckSorted(sorted, nameof(sorted));
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    /// <summary>The median of integers sorted ascending (see <see cref="Median(IReadOnlyList{double})"/>).</summary>
+    public static double Median(IReadOnlyList<int> sorted) => Median(sorted.Select(s => (double)s).ToArray());
+
+    /// <summary>
+    /// The q-quantile of values sorted ascending by the nearest-rank definition: the smallest value with at least
+    /// q·n of the n values at or below it, i.e. the ⌈q·n⌉-th value (1-based; the first for q = 0).
+    /// </summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q)
+    {
+        CheckSorted(sorted, nameof(sorted));
+        if (!(q >= 0 && q <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(q), q, $"a quantile is between 0 and 1, got {q}: pass e.g. 0.95 for the 95th percentile");
+        }
+
+        // q·n rounded to 9 decimals first: 0.95 · 20 must be rank 19, not 20 through a last-bit rounding error.
+        var rank = (int)Math.Ceiling(Math.Round(q * sorted.Count, 9));
+        return sorted[Math.Max(rank, 1) - 1];
+    }
+
+    /// <summary>
+    /// ‖a − reference‖₂ / ‖reference‖₂. A reference of all zeros has no scale: the result is 0 when
+    /// <paramref name="a"/> is all zeros too and +∞ otherwise (never NaN, so the report's counts and quantiles stay
+    /// defined and such a text shows up as far from its reference).
+    /// </summary>
+    public static double RelativeL2(IReadOnlyList<double> a, IReadOnlyList<double> reference)
+    {
+        if (a.Count != reference.Count)
+        {
+            throw new ArgumentException(
+                $"a has {a.Count} scores and reference {reference.Count}: a relative L2 difference compares the scores of one text at the same positions",
+                nameof(a));
+        }
+
+        double difference = 0, norm = 0;
+        for (var i = 0; i < a.Count; i++)
+        {
+            difference += (a[i] - reference[i]) * (a[i] - reference[i]);
+            norm += reference[i] * reference[i];
+        }
+
+        return norm > 0 ? Math.Sqrt(difference / norm) : difference == 0 ? 0 : double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// |delta| / |F(x) − F(x′)| for an explanation whose scores sum to <paramref name="scoreSum"/> and whose convergence
+    /// delta is Σ scores − (F(x) − F(x′)) (Captum's sign), so F(x) − F(x′) = <paramref name="scoreSum"/> − delta. When
+    /// F(x) = F(x′) the ratio has no scale: 0 for a zero delta, +∞ otherwise.
+    /// </summary>
+    public static double RelativeDelta(double delta, double scoreSum)
+    {
+        var change = Math.Abs(scoreSum - delta);
+        return change > 0 ? Math.Abs(delta) / change : delta == 0 ? 0 : double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// Times several runs fairly on a shared machine: <paramref name="rounds"/> rounds, each calling every run once in
+    /// the given order (so drifting load hits all runs alike), and the best (smallest) time of each run. Each
+    /// <paramref name="runs"/> entry runs its work once and returns the time it took. Warm-ups are the caller's: run every
+    /// side once before, not only one of them.
+    /// </summary>
+    public static double[] BestOfAlternating(int rounds, params Func<double>[] runs)
+    {
+        if (rounds < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rounds), rounds, $"at least one round is needed to time anything, got {rounds}");
+        }
+
+        var best = Enumerable.Repeat(double.PositiveInfinity, runs.Length).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var i = 0; i < runs.Length; i++)
+            {
+                best[i] = Math.Min(best[i], runs[i]());
+            }
+        }
+
+        return best;
+    }
+
+    private static void CheckSorted(IReadOnlyList<double> sorted, string name)
+    {
+        if (sorted.Count == 0)
+        {
+            throw new ArgumentException($"{name} is empty: a median or quantile needs at least one value", name);
+        }
+
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            if (!(sorted[i - 1] <= sorted[i]))
+            {
+                throw new ArgumentException(
+                    $"{name} is not sorted ascending (or holds NaN): {name}[{i - 1}] = {sorted[i - 1]}, {name}[{i}] = {sorted[i]}; sort the values first",
+                    name);
+            }
+        }
+    }
+}
