@@ -28,7 +28,7 @@ public static class AdaptiveReport
         report.AppendLine(CultureInfo.InvariantCulture,
             $"Machine: {Environment.ProcessorCount} cores, TorchSharp with libtorch {TorchSharp.torch.__version__}, {TorchSharp.torch.get_num_threads()} intra-op threads, .NET {Environment.Version}, Release build. " +
             $"Command: `dotnet run -c Release --project benchmarks/Attribution.Benchmarks -- adaptive-report {count} {output} {baseCount}`. Times are wall-clock in this one process; the Captum-exact, library 50-step and adaptive runs are each the best of two runs alternating with one another after a warm-up of each, the 300-step reference one run (for scale). The machine is shared, so ratios are the figure to read. Medians of an even count are the mean of the two middle values; p95 is the nearest-rank value. " +
-            $"The Captum-exact rows run every pass on the whole model, as a Hugging Face model runs; the library's own rows run logits-only passes where only the logits are read (ModelInput.LogitsOnly).");
+            $"The Captum-exact rows use Captum's defaults for LayerIntegratedGradients and LayerConductance (n_steps=50, method=\"gausslegendre\", internal_batch_size=None) and run every pass on the whole model, as a Hugging Face model runs; the library's own rows run logits-only passes where only the logits are read (ModelInput.LogitsOnly).");
         report.AppendLine();
 
         using (var tiny = BenchmarkModels.SstBertTiny())
@@ -93,19 +93,20 @@ public static class AdaptiveReport
     private static void Section(StringBuilder report, TextClassifier model, string[] texts, int batchSize, bool perText)
     {
         const string conductanceLayer = "bert.encoder.layer.0";
-        // Captum-exact: Captum's step count and its default internal_batch_size=None (every path point of a batch in one
-        // pass), every pass on the whole model as a Hugging Face model runs (SpeedReport.OnFullModel); library-50: the
-        // same 50 steps in this library's passes (64 rows, 2048 tokens); adaptive: the default.
+        // Captum-exact: Captum's defaults (CaptumDefaults: 50 steps, Gauss–Legendre, internal_batch_size=None, i.e. every
+        // path point of a batch in one pass), every pass on the whole model as a Hugging Face model runs
+        // (SpeedReport.OnFullModel); library-50: the same 50 Gauss–Legendre steps in this library's passes (64 rows, 2048
+        // tokens); adaptive: the default.
         (string Name, PathMethod Captum, PathMethod Library50, PathMethod Adaptive, PathMethod Reference)[] methods =
         [
             ("integrated-gradients",
-                new IntegratedGradients { Steps = 50, InternalBatchSize = 50 * batchSize, TokenBudget = AttributionOptions.MaxTokenBudget },
-                new IntegratedGradients { Steps = 50 },
+                CaptumDefaults.IntegratedGradients(batchSize),
+                new IntegratedGradients { Steps = 50, Rule = IntegrationRule.GaussLegendre },
                 new IntegratedGradients(),
                 new IntegratedGradients { Steps = 300 }),
             ("conductance (" + conductanceLayer + ")",
-                new LayerConductance { Layer = conductanceLayer, Steps = 50, InternalBatchSize = 51 * batchSize, TokenBudget = AttributionOptions.MaxTokenBudget },
-                new LayerConductance { Layer = conductanceLayer, Steps = 50 },
+                CaptumDefaults.LayerConductance(conductanceLayer, batchSize),
+                new LayerConductance { Layer = conductanceLayer, Steps = 50, Rule = IntegrationRule.GaussLegendre },
                 new LayerConductance { Layer = conductanceLayer },
                 new LayerConductance { Layer = conductanceLayer, Steps = 300 }),
         ];

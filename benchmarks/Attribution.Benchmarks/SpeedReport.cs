@@ -169,9 +169,9 @@ public static class SpeedReport
                     return new FreshPassGradient(multiplyByInput: true).Explain(model, text);
                 }),
                 _ => gradientPass, _ => "1 forward (logits only) + 1 backward for both"),
-            ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => OnFullModel(model, () => new IntegratedGradients { Steps = 50, InternalBatchSize = 50, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text)),
+            ("integrated-gradients (adaptive; Captum: 50 steps)", () => ig.Explain(model, text), () => OnFullModel(model, () => CaptumDefaults.IntegratedGradients(1).Explain(model, text)),
                 e => (Evaluations(e) * gradientPass) + (2 * LogitsOnlyForwardGflop(tokens)), e => $"{Evaluations(e)} path points (steps used {e.Setting("steps-used")}) + 3 forwards, all logits only"),
-            ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => OnFullModel(model, () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50, InternalBatchSize = 51, TokenBudget = AttributionOptions.MaxTokenBudget }.Explain(model, text)),
+            ("conductance layer 0 (adaptive; Captum: 50 steps)", () => conductance.Explain(model, text), () => OnFullModel(model, () => CaptumDefaults.LayerConductance("bert.encoder.layer.0", 1).Explain(model, text)),
                 e => (Evaluations(e) * gradientPass) + (2 * LogitsOnlyForwardGflop(tokens)), e => $"{Evaluations(e)} path points + 3 forwards, all logits only"),
             ("lime (256 samples)", () => lime.Explain(model, text), () => CaptumLimeSchedule(model, text, 256),
                 e => (Distinct(lime, model, text, e) + 1) * LogitsOnlyForwardGflop(tokens), e => $"{Distinct(lime, model, text, e)} distinct perturbed texts of 256 + 1 forward, logits only"),
