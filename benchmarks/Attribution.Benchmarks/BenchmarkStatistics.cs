@@ -97,6 +97,21 @@ internal static class BenchmarkStatistics
         return best;
     }
 
+    /// <summary>
+    /// <see cref="BestOfAlternating"/> after one untimed warm-up call of every run (first-call costs such as JIT,
+    /// hooks and the allocator's first large blocks then fall on no side's timing): each run is called
+    /// <paramref name="rounds"/> + 1 times, and <paramref name="time"/> measures one call (e.g. its wall time).
+    /// </summary>
+    public static double[] WarmedBestOfAlternating(int rounds, Func<Action, double> time, params Action[] runs)
+    {
+        foreach (var run in runs)
+        {
+            run();
+        }
+
+        return BestOfAlternating(rounds, runs.Select(run => (Func<double>)(() => time(run))).ToArray());
+    }
+
     private static void CheckSorted(IReadOnlyList<double> sorted, string name)
     {
         if (sorted.Count == 0)

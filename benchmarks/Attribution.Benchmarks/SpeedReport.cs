@@ -58,7 +58,7 @@ public static class SpeedReport
         {
             report.AppendLine("## BERT-base shape (12 layers, hidden 768; random weights), one text per call");
             report.AppendLine();
-            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, every pass of Integrated Gradients and of conductance at layer 0, and LRP's — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
+            report.AppendLine("The floor is the GEMM work the library's computation needs (forward: 2·T·(4H²+2HF) + 4·T²·H per layer; a backward to the inputs doubles the linear layers and triples attention; a logits-only forward — LIME's, the shared pass of Gradient and Gradient × Input, every pass of Integrated Gradients and of conductance at layer 0, and LRP's — runs the last layer's keys and values for every token and the rest for the first) at the matmul speed above. \"Captum / floor\" is the most speed-up any run doing the library's work could show against the Captum schedule as measured. Best of 5 runs (LIME: 2) after a warm-up of each side, the library and the Captum schedule alternating. The floor assumes the 2048² matmul speed; one text's products run slower (gemm-shapes.md: 88 and 119 GFLOP/s at 20 and 64 tokens), so for the gradient rows \"Captum / floor\" overstates what is reachable.");
             report.AppendLine();
             report.AppendLine("| tokens | method | library ms | Captum schedule ms | library speed-up | floor ms | library / floor | Captum / floor | model passes (library) |");
             report.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -90,25 +90,21 @@ public static class SpeedReport
             var texts = TinyTexts(tinyCount);
             report.AppendLine(CultureInfo.InvariantCulture, $"## sst2-bert-tiny, {texts.Length} SST-2 sentences ({Math.Min(texts.Length, 872)} dev, the rest the first train sentences)");
             report.AppendLine();
-            report.AppendLine("Texts per second with the library's defaults (length-bucketed batches of up to 64 texts within 2048 padded tokens), the whole set in one call:");
+            report.AppendLine("Texts per second with the library's defaults (length-bucketed batches of up to 64 texts within 2048 padded tokens), the whole set in one call, the better of two runs (the first runs every batch shape once, as a warm-up would):");
             report.AppendLine();
             report.AppendLine("| method | texts / s | s for all |");
             report.AppendLine("| --- | ---: | ---: |");
-            LibraryMethods().First().Method.Explain(tiny, texts.Take(16).ToArray());
             foreach (var (name, method) in LibraryMethods())
             {
-                var clock = Stopwatch.StartNew();
-                method.Explain(tiny, texts);
-                var seconds = clock.Elapsed.TotalSeconds;
+                var seconds = BenchmarkStatistics.BestOfAlternating(2, () => Time(() => method.Explain(tiny, texts)))[0];
                 report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {texts.Length / seconds:F1} | {seconds:F1} |");
                 Console.Error.WriteLine($"tiny {name}: {texts.Length / seconds:F1} texts/s");
             }
 
             var all = LibraryMethods().Where(m => m.Name is "gradient" or "gradient-x-input" or "integrated-gradients" or "lrp-epsilon").Select(m => m.Method).ToArray();
-            var together = Stopwatch.StartNew();
-            MethodRunner.AttributeAll(tiny, texts, all, new ExplainOptions());
+            var together = BenchmarkStatistics.BestOfAlternating(2, () => Time(() => MethodRunner.AttributeAll(tiny, texts, all, new ExplainOptions())))[0];
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"| gradient + gradient-x-input + integrated-gradients + lrp-epsilon in one MethodRunner.AttributeAll call (texts / s for all four) | {texts.Length / together.Elapsed.TotalSeconds:F1} | {together.Elapsed.TotalSeconds:F1} |");
+                $"| gradient + gradient-x-input + integrated-gradients + lrp-epsilon in one MethodRunner.AttributeAll call (texts / s for all four) | {texts.Length / together:F1} | {together:F1} |");
             report.AppendLine();
 
             report.AppendLine("Texts per batch (ExplainOptions.BatchSize) against throughput, texts / s on the first 400 sentences:");
@@ -181,19 +177,14 @@ public static class SpeedReport
 
         foreach (var (name, library, captum, floor, passes) in rows)
         {
-            library();
-            var explanation = library();
-            // Library and Captum schedule alternate, so both see the same moments of this shared machine.
-            var libraryMs = double.MaxValue;
-            double? captumMs = name == "lrp-epsilon" ? null : double.MaxValue;
-            for (var round = 0; round < (name.StartsWith("lime", StringComparison.Ordinal) ? 2 : 5); round++)
-            {
-                libraryMs = Math.Min(libraryMs, 1000 * Time(() => library()));
-                if (captumMs is { } sofar)
-                {
-                    captumMs = Math.Min(sofar, 1000 * Time(captum));
-                }
-            }
+            // Every side warmed once (the library's warm-up also gives the explanation the floor and passes read), then
+            // the library and the Captum schedule alternate, so both see the same moments of this shared machine.
+            Explanation explanation = null!;
+            var hasCaptum = name != "lrp-epsilon";
+            Action[] sides = hasCaptum ? [() => explanation = library(), captum] : [() => explanation = library()];
+            var best = BenchmarkStatistics.WarmedBestOfAlternating(name.StartsWith("lime", StringComparison.Ordinal) ? 2 : 5, Time, sides);
+            var libraryMs = 1000 * best[0];
+            double? captumMs = hasCaptum ? 1000 * best[1] : null;
 
             var floorMs = 1000 * floor(explanation) / peak;
             var captumCell = captumMs is { } c ? c.ToString("F0", CultureInfo.InvariantCulture) : "n/a (Captum's LRP has no rules for attention)";
