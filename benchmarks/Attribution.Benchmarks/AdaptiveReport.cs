@@ -19,9 +19,9 @@ public static class AdaptiveReport
 {
     public static int Run(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 872;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 872);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "adaptive-integration.md");
-        var baseCount = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;
+        var baseCount = BenchmarkArguments.Int(args, 2, "bert-base texts", 4, min: int.MinValue);
         var report = new StringBuilder();
         report.AppendLine("# Adaptive integration against fixed steps");
         report.AppendLine();
@@ -64,7 +64,7 @@ public static class AdaptiveReport
     /// </summary>
     public static int Steps(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 872;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 872);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "adaptive-integration.md");
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);

@@ -16,7 +16,7 @@ public static class BlackBoxCalls
 {
     public static int Run(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 200);
         var output = args.Length > 1 ? args[1] : null;
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);

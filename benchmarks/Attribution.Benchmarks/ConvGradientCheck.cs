@@ -13,7 +13,7 @@ public static class ConvGradientCheck
 {
     public static int Run(string[] args)
     {
-        var calls = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        var calls = BenchmarkArguments.Int(args, 0, "calls", 200);
         using var conv = nn.Conv1d(12, 6, 5, padding: 4);
         using var window = new WindowConv1d(12, 6, 5, padding: 4);
         int convNaN = 0, windowNaN = 0;

@@ -22,7 +22,7 @@ public static class GemmShapes
     public static int Run(string[] args)
     {
         var output = args.Length > 0 ? args[0] : "benchmarks/results/2026-12-04-speed/gemm-shapes.md";
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 10);
         var peak = Enumerable.Range(0, 3).Max(_ => IntegratedGradientsRoofline.MatMulGflops());
         using var model = BenchmarkModels.BertBaseRandom();
         var report = new StringBuilder();

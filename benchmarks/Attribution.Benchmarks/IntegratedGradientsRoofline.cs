@@ -23,7 +23,7 @@ public static class IntegratedGradientsRoofline
     {
         if (args.Length > 0)
         {
-            set_num_threads(int.Parse(args[0], CultureInfo.InvariantCulture));
+            set_num_threads(BenchmarkArguments.Int(args, 0, "threads", null));
         }
 
         var peak = MatMulGflops();

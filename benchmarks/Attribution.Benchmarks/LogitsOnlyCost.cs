@@ -19,7 +19,7 @@ public static class LogitsOnlyCost
     public static int Run(string[] args)
     {
         var output = args.Length > 0 ? args[0] : "benchmarks/results/2026-12-04-speed/logits-only.md";
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 3);
         var report = new StringBuilder();
         report.AppendLine("# Logits-only forward passes against full ones");
         report.AppendLine();

@@ -17,7 +17,7 @@ public static class MethodComparison
 {
     public static int Run(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 100);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "method-comparison.md");
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);

@@ -35,7 +35,7 @@ public static class MethodThroughput
         "grad-attention-rollout" => new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true },
         "lrp" => new LrpEpsilon(),
         "predict" => null,
-        _ => throw new ArgumentException(
+        _ => throw new BenchmarkArgumentException(
             $"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, neuron-conductance, lime, occlusion, kernel-shap, shapley-sampling, attention-rollout, grad-attention-rollout, lrp or predict",
             nameof(name)),
     };
@@ -43,8 +43,8 @@ public static class MethodThroughput
     public static int Run(string[] args)
     {
         var name = args.Length > 0 ? args[0] : "gradient";
-        var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 872;
-        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+        var count = BenchmarkArguments.Int(args, 1, "texts", 872);
+        var rounds = BenchmarkArguments.Int(args, 2, "rounds", 3);
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);
         Action run = Method(name) is { } method ? () => Attribute(method, name, model, texts) : () => model.Predict(texts);
@@ -59,10 +59,10 @@ public static class MethodThroughput
     public static int OnBertBase(string[] args)
     {
         var name = args.Length > 0 ? args[0] : "occlusion";
-        var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 32;
-        var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2;
+        var count = BenchmarkArguments.Int(args, 1, "texts", 32);
+        var rounds = BenchmarkArguments.Int(args, 2, "rounds", 2);
         using var model = BenchmarkModels.BertBaseRandom();
-        var method = Method(name) ?? throw new ArgumentException("method-throughput-bert needs a method, not predict", nameof(args));
+        var method = Method(name) ?? throw new BenchmarkArgumentException("method-throughput-bert needs a method, not predict", "method");
         var texts = BenchmarkModels.DevSentences(count);
         Attribute(method, name, model, texts.Take(2).ToArray());
         var best = Best(() => Attribute(method, name, model, texts), rounds);
@@ -73,9 +73,9 @@ public static class MethodThroughput
     public static int OneText(string[] args)
     {
         var name = args.Length > 0 ? args[0] : "ig";
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 3);
         using var model = BenchmarkModels.BertBaseRandom();
-        var method = Method(name) ?? throw new ArgumentException("method-one-text needs a method, not predict", nameof(args));
+        var method = Method(name) ?? throw new BenchmarkArgumentException("method-one-text needs a method, not predict", "method");
         foreach (var tokens in new[] { 20, 64 })
         {
             var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, tokens);

@@ -21,7 +21,7 @@ public static class NativeHeapCost
     public static int Run(string[] args)
     {
         var output = args.Length > 0 ? args[0] : "benchmarks/results/2026-12-04-speed/native-heap.md";
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 2);
         var best = new Dictionary<(string Setting, string Case), (double Seconds, long Faults)>();
         var memory = new Dictionary<string, (double Peak, double End)>();
         var modes = new Dictionary<string, string>();

@@ -23,7 +23,7 @@ public static class PathMemory
     public static int Run(string[] args)
     {
         var output = args.Length > 0 ? args[0] : "benchmarks/results/2026-12-04-speed/path-passes.md";
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 3);
         var report = new StringBuilder();
         report.AppendLine("# Path passes: time and memory against the token budget per pass");
         report.AppendLine();
@@ -145,8 +145,8 @@ public static class PathMemory
     /// </summary>
     public static int Peak(string[] args)
     {
-        var tokens = int.Parse(args[0], CultureInfo.InvariantCulture);
-        var budget = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var tokens = BenchmarkArguments.Int(args, 0, "tokens", null, min: 3);
+        var budget = BenchmarkArguments.Int(args, 1, "budget", null);
         using var model = BenchmarkModels.BertBaseRandom();
         new IntegratedGradients { Steps = 10 }.Explain(model, BenchmarkModels.SentenceOfTokens(model.Tokenizer, 20));
         var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, tokens);

@@ -23,7 +23,7 @@ public static class PerturbationCost
 
     public static int Run(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 20);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "perturbation-cost.md");
         var report = new StringBuilder();
         report.AppendLine("# Perturbation methods: model calls and time per text");

@@ -19,6 +19,26 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // A mistyped command would otherwise reach BenchmarkDotNet, and a bad number a stack trace from int.Parse.
+        if (BenchmarkArguments.UnknownCommand(args) is { } unknown)
+        {
+            Console.Error.WriteLine(unknown);
+            return 2;
+        }
+
+        try
+        {
+            return Run(args);
+        }
+        catch (BenchmarkArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {args[0]}: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int Run(string[] args)
+    {
         if (args.Length > 0 && args[0] == "compare-methods")
         {
             return MethodComparison.Run(args[1..]);

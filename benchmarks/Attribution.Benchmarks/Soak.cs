@@ -16,7 +16,7 @@ public static class Soak
 {
     public static int Run(string[] args)
     {
-        var total = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10_000;
+        var total = BenchmarkArguments.Int(args, 0, "explanations", 10_000);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "soak.md");
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(200);

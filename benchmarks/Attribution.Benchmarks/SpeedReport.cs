@@ -31,7 +31,7 @@ public static class SpeedReport
 
     public static int Run(string[] args)
     {
-        var tinyCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
+        var tinyCount = BenchmarkArguments.Int(args, 0, "tiny texts", 1000);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "speed-report.md");
         // The best of five measurements a few seconds apart: the machine is shared, and a floor computed from a speed
         // measured while another process ran would not be a floor.

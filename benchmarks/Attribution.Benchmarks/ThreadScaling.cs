@@ -28,9 +28,14 @@ public static class ThreadScaling
 
     public static int Run(string[] args)
     {
-        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 96;
+        var count = BenchmarkArguments.Int(args, 0, "texts", 96);
         var output = args.Length > 1 ? args[1] : Path.Combine("benchmarks", "results", "thread-scaling.md");
-        var baseSized = args.Length > 2 && args[2] == "base";
+        if (args.Length > 2 && args[2] != "base")
+        {
+            throw new BenchmarkArgumentException($"the third argument (model) is 'base' for the BERT-base shape or absent for sst2-bert-tiny, got '{args[2]}'", "model");
+        }
+
+        var baseSized = args.Length > 2;
         using var model = baseSized ? BenchmarkModels.BertBaseRandom() : BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);
         var methods = baseSized

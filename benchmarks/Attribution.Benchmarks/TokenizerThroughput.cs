@@ -16,7 +16,7 @@ public static class TokenizerThroughput
     public static int Run(string[] args)
     {
         var folder = args.Length > 0 && args[0].Length > 0 ? args[0] : Path.Combine(BenchmarkModels.SharedDirectory, "models", "sst2-bert-tiny");
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        var rounds = BenchmarkArguments.Int(args, 1, "rounds", 5);
         var tokenizer = TokenizerLoader.FromDirectory(folder);
         var plain = BenchmarkModels.DevSentences(872);
         var masked = plain.Select(t => string.Join(' ', t.Split(' ').Select((w, i) => i % 2 == 1 ? "[MASK]" : w))).ToArray();
