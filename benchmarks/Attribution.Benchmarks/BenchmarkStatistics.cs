@@ -112,6 +112,23 @@ internal static class BenchmarkStatistics
         return BestOfAlternating(rounds, runs.Select(run => (Func<double>)(() => time(run))).ToArray());
     }
 
+    /// <summary>
+    /// The mean of the finite values (per-text agreements are NaN where undefined, e.g. a text with one word) and how
+    /// many there were, so a report can say when the mean covers fewer texts than it lists; NaN with 0 when none is.
+    /// </summary>
+    public static (double Mean, int Defined) MeanOfDefined(IEnumerable<double> values)
+    {
+        var defined = values.Where(double.IsFinite).ToArray();
+        return (defined.Length == 0 ? double.NaN : defined.Average(), defined.Length);
+    }
+
+    /// <summary>
+    /// A mean as a table cell with two decimals, followed by "(k of n texts)" when only k of the n values were defined.
+    /// </summary>
+    public static string MeanCell((double Mean, int Defined) mean, int count) =>
+        mean.Mean.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) +
+        (mean.Defined < count ? $" ({mean.Defined} of {count} texts)" : string.Empty);
+
     private static void CheckSorted(IReadOnlyList<double> sorted, string name)
     {
         if (sorted.Count == 0)

@@ -49,13 +49,13 @@ public static class MethodComparison
         }
 
         report.AppendLine();
-        report.AppendLine("Mean Spearman rank correlation of word scores between methods (per text, then averaged; magnitudes when either method is unsigned):");
+        report.AppendLine("Mean Spearman rank correlation of word scores between methods (per text, then averaged over the texts where it is defined, a cell saying how many when not all; magnitudes when either method is unsigned):");
         report.AppendLine();
         report.AppendLine("| | " + string.Join(" | ", results.Select(r => r.Name)) + " |");
         report.AppendLine("| --- |" + string.Concat(results.Select(_ => " ---: |")));
         foreach (var a in results)
         {
-            var cells = results.Select(b => MeanSpearman(a.Explanations, b.Explanations).ToString("F2", CultureInfo.InvariantCulture));
+            var cells = results.Select(b => BenchmarkStatistics.MeanCell(MeanSpearman(a.Explanations, b.Explanations), texts.Length));
             report.AppendLine(CultureInfo.InvariantCulture, $"| {a.Name} | {string.Join(" | ", cells)} |");
         }
 
@@ -77,6 +77,7 @@ public static class MethodComparison
         ("lrp-epsilon", new LrpEpsilon()),
     ];
 
-    private static double MeanSpearman(IReadOnlyList<Explanation> a, IReadOnlyList<Explanation> b) =>
-        a.Select((e, i) => MethodAgreement.Between(e, b[i], Granularity.Words)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+    /// <summary>The mean over texts of the two methods' Spearman ρ, over the texts where ρ is defined, and how many those are.</summary>
+    private static (double Mean, int Defined) MeanSpearman(IReadOnlyList<Explanation> a, IReadOnlyList<Explanation> b) =>
+        BenchmarkStatistics.MeanOfDefined(a.Select((e, i) => MethodAgreement.Between(e, b[i], Granularity.Words)));
 }

@@ -142,4 +142,16 @@ public sealed class BenchmarkStatisticsTests
         calls["library"].Should().Be(2);
         calls["captum"].Should().Be(2);
     }
+
+    [Fact]
+    public void A_mean_of_agreements_says_how_many_texts_it_covers_when_some_are_undefined()
+    {
+        // (0.5 + 1.0) / 2 = 0.75 over 2 of the 3 texts (one NaN: a one-word text has no rank correlation).
+        var mean = BenchmarkStatistics.MeanOfDefined([0.5, double.NaN, 1.0]);
+
+        mean.Should().Be((0.75, 2));
+        BenchmarkStatistics.MeanCell(mean, 3).Should().Be("0.75 (2 of 3 texts)");
+        BenchmarkStatistics.MeanCell(BenchmarkStatistics.MeanOfDefined([0.5, 1.0]), 2).Should().Be("0.75");
+        BenchmarkStatistics.MeanOfDefined([double.NaN]).Defined.Should().Be(0);
+    }
 }
