@@ -98,7 +98,7 @@ internal sealed class CliOptions
         HelpName = "PATH",
     };
 
-    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; at most 10000). Without it integrated-gradients and conductance integrate adaptively (see --tolerance); --steps 50 is Captum's default and reproduces it; neuron-conductance takes 50.", 1, Attribution.Methods.IntegrationRules.MaxSteps);
+    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; at most 10000). Without it integrated-gradients and conductance integrate adaptively (see --tolerance); --steps 50 reproduces Captum's default for integrated-gradients (Gauss-Legendre) and neuron-conductance (trapezoid); conductance integrates with the trapezoid rule unless --integration gausslegendre, Captum LayerConductance's default, is given; neuron-conductance takes 50 steps without --steps.", 1, Attribution.Methods.IntegrationRules.MaxSteps);
 
     /// <summary>Relative tolerance of adaptive integration.</summary>
     public Option<double?> Tolerance { get; } = Double("--tolerance", "Adaptive integration (integrated-gradients, conductance without --steps): relative tolerance of the completeness delta and of the scores' change between refinements (default 0.01).", positive: true);

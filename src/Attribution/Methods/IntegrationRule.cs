@@ -17,7 +17,7 @@ public enum IntegrationRule
 
     /// <summary>
     /// Trapezoid rule: alphas 0, 1/(n−1), …, 1, weights 1/n with half weights at the ends (Captum's default for
-    /// conductance). As in Captum, the weights sum to (n − 1)/n, not 1.
+    /// <c>NeuronConductance</c>; its <c>LayerConductance</c>, like its Integrated Gradients, defaults to Gauss–Legendre). As in Captum, the weights sum to (n − 1)/n, not 1.
     /// </summary>
     RiemannTrapezoid,
 }

@@ -13,7 +13,9 @@ namespace Attribution.Methods;
 /// token and unit of the layer's output. Per token the units are summed. Works on any module whose output (or the
 /// <see cref="LayerMethod.TensorIndex"/>-th tensor of a tuple output) is laid out [batch, tokens, …]: a BERT layer, an
 /// LSTM, a Linear applied per token. Without <see cref="PathMethod.Steps"/> the grid is refined per text until the
-/// result settles (<see cref="AdaptiveIntegration"/>); <c>Steps = 50</c> is Captum's trapezoid with 51 points.
+/// result settles (<see cref="AdaptiveIntegration"/>) on the trapezoid grid, this class's default rule. <c>Steps = 50</c> then
+/// reproduces Captum's <c>LayerConductance.attribute(n_steps=50, method="riemann_trapezoid")</c> (51 points); a Captum call that
+/// leaves <c>method</c> out uses Gauss–Legendre, which <c>Steps = 50, Rule = IntegrationRule.GaussLegendre</c> reproduces.
 /// </summary>
 public sealed class LayerConductance : ConductanceMethod
 {
