@@ -221,8 +221,9 @@ public record AttributionOptions
 
     /// <summary>
     /// The most texts per batch (default 64); texts are grouped by token length so padding stays small, and a batch
-    /// also stays within <see cref="TokenBudget"/>. 64 measured fastest of 1, 4, 16 and 64 on sst2-bert-tiny
-    /// (benchmarks/results/2026-12-04-speed).
+    /// also stays within <see cref="TokenBudget"/>. Of 1, 4, 16 and 64 on sst2-bert-tiny, 64 measured fastest for
+    /// Gradient × Input and LRP-ε, 16 slightly faster for Integrated Gradients and conductance
+    /// (benchmarks/results/2026-12-04-speed/speed-report.md).
     /// </summary>
     public int BatchSize { get; init; } = 64;
 
