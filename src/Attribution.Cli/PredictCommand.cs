@@ -28,6 +28,7 @@ internal static class PredictCommand
         };
         command.SetAction(parse =>
         {
+            RunSettings.CheckPathsNotEmpty(parse.GetValue(options.Model), parse.GetValue(options.Input), parse.GetValue(options.Output));
             var texts = TextInputs.Read(parse.GetValue(options.Text), parse.GetValue(options.Input), context);
             var truncate = parse.GetValue(options.Truncate);
             var model = ModelSource.LoadAny(parse.GetValue(options.Model), context);

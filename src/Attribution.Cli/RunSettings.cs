@@ -71,19 +71,7 @@ internal sealed record RunSettings
             throw new UsageException("--mask-token", "the mask token is empty; give the string that replaces a switched-off word");
         }
 
-        // An empty path would otherwise reach Path.GetFullPath, whose ArgumentException names no option.
-        foreach (var (option, value, what) in new[]
-                 {
-                     ("--model", Value(result, options.Model), "the model's folder"),
-                     ("--input", Value(result, options.Input), "a file of texts, or - for standard input"),
-                     ("--output", Value(result, options.Output), "the file to write"),
-                 })
-        {
-            if (value is { } v && string.IsNullOrWhiteSpace(v))
-            {
-                throw new UsageException(option, $"the path is empty; give {what}");
-            }
-        }
+        CheckPathsNotEmpty(Value(result, options.Model), Value(result, options.Input), Value(result, options.Output));
 
         if (method.Layer is { Length: 0 })
         {
@@ -139,6 +127,28 @@ internal sealed record RunSettings
     }
 
     /// <summary>The value of an option when it belongs to the parsed command, else its default.</summary>
+    /// <summary>
+    /// Refuses an empty or blank <c>--model</c>, <c>--input</c> or <c>--output</c> naming the option: such a path would
+    /// otherwise reach <see cref="Path.GetFullPath(string)"/>, whose <see cref="ArgumentException"/> names its own
+    /// parameter, not the option (and was reported as <c>--layer</c>).
+    /// </summary>
+    /// <exception cref="UsageException">One of the paths given is empty or blank.</exception>
+    public static void CheckPathsNotEmpty(string? model, string? input, string? output)
+    {
+        foreach (var (option, value, what) in new[]
+                 {
+                     ("--model", model, "the model's folder"),
+                     ("--input", input, "a file of texts, or - for standard input"),
+                     ("--output", output, "the file to write"),
+                 })
+        {
+            if (value is { } v && string.IsNullOrWhiteSpace(v))
+            {
+                throw new UsageException(option, $"the path is empty; give {what}");
+            }
+        }
+    }
+
     private static T? Value<T>(ParseResult result, Option<T> option) =>
         result.CommandResult.Command.Options.Contains(option) ? result.GetValue(option) : default;
 }

@@ -46,4 +46,21 @@ public sealed class CliPredictTests
         run.Code.Should().Be(0, run.ToString());
         run.Error.Should().Be("classified 64/65 texts\nclassified 65/65 texts\n");
     }
+
+    [Theory]
+    [InlineData("--model", "")]
+    [InlineData("--model", "  ")]
+    [InlineData("--input", "")]
+    public void An_empty_path_to_predict_is_refused_naming_its_own_option(string option, string value)
+    {
+        // Before the check, an empty --model or --input reached Path.GetFullPath, whose ArgumentException (parameter
+        // 'path') the CLI reported as "--layer: The value cannot be an empty string." (docs/reliability.md promises
+        // the option's own name, as explain, compare and the other commands give it).
+        string[] args = option == "--model" ? ["predict", option, value, "--text", "a film"] : ["predict", option, value];
+        var run = CliHarness.Run(args);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain(option).And.Contain("the path is empty");
+        run.Error.Should().NotContain("--layer");
+    }
 }
