@@ -142,10 +142,17 @@ internal sealed record RunSettings
                      ("--output", output, "the file to write"),
                  })
         {
-            if (value is { } v && string.IsNullOrWhiteSpace(v))
-            {
-                throw new UsageException(option, $"the path is empty; give {what}");
-            }
+            CheckPathNotEmpty(option, value, what);
+        }
+    }
+
+    /// <summary>Refuses an empty or blank path given to <paramref name="option"/>, saying what to give instead (<paramref name="what"/>).</summary>
+    /// <exception cref="UsageException">The path is given and is empty or blank.</exception>
+    public static void CheckPathNotEmpty(string option, string? value, string what)
+    {
+        if (value is { } v && string.IsNullOrWhiteSpace(v))
+        {
+            throw new UsageException(option, $"the path is empty; give {what}");
         }
     }
 

@@ -61,6 +61,8 @@ internal static class SanityCommand
         Option<string?> layersOption, Option<string?> saveOption, Option<string?> plotOption, Option<string?> formatOption)
     {
         var settings = RunSettings.From(parse, options);
+        RunSettings.CheckPathNotEmpty("--save-randomized", parse.GetValue(saveOption), "the folder the randomized models go to");
+        RunSettings.CheckPathNotEmpty("--plot", parse.GetValue(plotOption), "the path the plot's .png and .svg are written to");
         var methodName = parse.GetValue(options.Method)!;
         var seed = settings.Method.Seed ?? 0;
         if (!MethodFactory.UsesOption(methodName, "--seed", settings.Method.Inner ?? "gradient"))

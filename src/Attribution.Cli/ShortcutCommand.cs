@@ -84,6 +84,8 @@ internal static class ShortcutCommand
     {
         var settings = RunSettings.From(parse, options);
         var trainPath = parse.GetValue(extra.Train);
+        RunSettings.CheckPathNotEmpty("--train", trainPath, "the TSV of training sentences");
+        RunSettings.CheckPathNotEmpty("--save", parse.GetValue(extra.Save), "the folder the trained model goes to");
         var demo = parse.GetValue(extra.Demo);
         var training = trainPath is not null || demo;
         if (trainPath is not null && demo)

@@ -107,6 +107,26 @@ public sealed class CliUsageTests
     }
 
     /// <summary>
+    /// An empty path given to sanity's --plot or --save-randomized, or to shortcut's --train or --save, reached
+    /// Path.GetFullPath, whose ArgumentException (parameter 'path') the CLI reported as "--layer: The value cannot be an
+    /// empty string." (for --plot only after the whole run had been printed). Now refused first, naming the option.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("--plot", new[] { "sanity", "--text", "a fine film", "--method", "gradient", "--plot", "" })]
+    [InlineData("--save-randomized", new[] { "sanity", "--text", "a fine film", "--method", "gradient", "--save-randomized", " " })]
+    [InlineData("--train", new[] { "shortcut", "--train", "", "--words", "zorblax,quibbit" })]
+    [InlineData("--save", new[] { "shortcut", "--demo", "--save", "" })]
+    public void An_empty_output_or_training_path_is_refused_naming_its_option(string option, string[] args)
+    {
+        var full = args[0] == "sanity" ? [.. args, "--model", CliHarness.TinyBert] : args;
+        var run = CliHarness.Run(full);
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain($"{option}: the path is empty").And.NotContain("--layer");
+        run.Out.Should().BeEmpty("the check comes before any work");
+    }
+
+    /// <summary>
     /// A doubled, leading or trailing comma in a list option was dropped silently (`gradient,,lime` explained two
     /// methods); the empty entry may stand for a name the user meant, so it is refused, naming the option.
     /// </summary>
