@@ -143,7 +143,11 @@ internal static class CliApp
             "Perturbation" => "--perturbation",
             "Stdev" => "--noise-stdev",
             "Baseline" or "Baselines" => "--baseline",
-            "Layer" or "InputLayer" or "path" => "--layer",
+            "Layer" or "InputLayer" => "--layer",
+
+            // ModulePaths.Submodule names its argument "path"; so does .NET's Path.GetFullPath for an empty file path,
+            // which is no layer (an empty --plot was reported as "--layer: The value cannot be an empty string.").
+            "path" when message.StartsWith("no submodule ", StringComparison.Ordinal) => "--layer",
             "Position" or "Unit" => "--neuron",
             "Target" or "target" => "--target",
             "normalization" or "Normalization" => "--normalize",

@@ -126,7 +126,6 @@ internal sealed record RunSettings
         };
     }
 
-    /// <summary>The value of an option when it belongs to the parsed command, else its default.</summary>
     /// <summary>
     /// Refuses an empty or blank <c>--model</c>, <c>--input</c> or <c>--output</c> naming the option: such a path would
     /// otherwise reach <see cref="Path.GetFullPath(string)"/>, whose <see cref="ArgumentException"/> names its own
@@ -156,6 +155,7 @@ internal sealed record RunSettings
         }
     }
 
+    /// <summary>The value of an option when it belongs to the parsed command, else its default.</summary>
     private static T? Value<T>(ParseResult result, Option<T> option) =>
         result.CommandResult.Command.Options.Contains(option) ? result.GetValue(option) : default;
 }

@@ -22,6 +22,19 @@ public sealed class CliParamNameMapTests
     public void A_library_parameter_name_is_shown_as_its_option(string parameter, string option) =>
         CliApp.UsageMessage(new ArgumentException("the value is refused", parameter)).Should().Be($"{option}: the value is refused");
 
+    /// <summary>
+    /// "path" is the parameter of ModulePaths.Submodule (a layer) and of .NET's Path.GetFullPath (a file): only the first is
+    /// --layer. Messages as each throws them (ModulePaths: "no submodule '…' in …"; .NET: "The value cannot be an empty string.").
+    /// </summary>
+    [Fact]
+    public void Path_is_the_layer_option_only_for_a_missing_submodule()
+    {
+        CliApp.UsageMessage(new ArgumentException("no submodule 'bert.x' in BertModel; closest paths: bert", "path"))
+            .Should().Be("--layer: no submodule 'bert.x' in BertModel; closest paths: bert");
+        CliApp.UsageMessage(new ArgumentException("The value cannot be an empty string.", "path"))
+            .Should().Be("The value cannot be an empty string.");
+    }
+
     /// <summary>Exact Shapley values of 13 words (more than the default 12 features) are refused by the method, naming its text.</summary>
     [SkippableFact]
     public void Exact_shapley_values_of_too_long_a_text_name_the_text_option()
