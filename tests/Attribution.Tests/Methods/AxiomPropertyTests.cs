@@ -299,6 +299,41 @@ public sealed class AxiomPropertyTests
     }
 
     /// <summary>
+    /// On a linear bag of words the game is additive: with the word's id replaced by the padding id as its absence,
+    /// word t contributes (e_t − e_pad)·w_c to every coalition it joins. So occlusion, exact Shapley values, Shapley
+    /// sampling with a single order and KernelSHAP from sampled coalitions (an exactly linear target, fitted exactly)
+    /// all give that, as IG with the pad baseline does. Weights in double precision; 1e-5 relative plus 1e-6 for the
+    /// float32 logits the perturbation methods difference.
+    /// </summary>
+    [Fact]
+    public void On_a_linear_model_every_perturbation_method_gives_each_word_its_own_term()
+    {
+        using var model = TinyBag.Classifier(seed: 27, hidden: false, biases: true);
+        var bag = (TinyBag)model.Module;
+        var texts = Texts(5, seed: 14);
+        IAttributor[] methods =
+        [
+            new Occlusion { Perturbation = AbsentFeature.Baseline }, new ShapleyValues { Perturbation = AbsentFeature.Baseline },
+            new ShapleyValueSampling { Perturbation = AbsentFeature.Baseline, Samples = 1, Seed = 6 },
+            new KernelShap { Perturbation = AbsentFeature.Baseline, Samples = 60, Seed = 7 }, new IntegratedGradients { Steps = 1 },
+        ];
+        foreach (var target in new[] { 0, 2 })
+        {
+            var w = bag.OutputWeights(target);
+            foreach (var method in methods)
+            {
+                var results = method.Explain(model, texts, For(target));
+                for (var t = 0; t < texts.Count; t++)
+                {
+                    var expected = Ids(texts[t]).Select(id => Dot(Minus(bag.EmbeddingRow(id), bag.EmbeddingRow(0)), w)).ToArray();
+                    var scale = expected.Sum(Math.Abs);
+                    results[t].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= (1e-5 * Math.Max(1, scale)) + 1e-6, $"{method.Name} class {target} '{texts[t]}'");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// LRP-ε with ε → 0 (1e-9) on a bias-free ReLU MLP conserves relevance: Σ_t R_t = the target's logit (run here);
     /// on a linear model (biases kept) it equals Gradient × Input, as LRP-0 does through Linear layers.
     /// </summary>
