@@ -504,9 +504,9 @@ public sealed class AxiomPropertyTests
     private static double Dot(double[] a, double[] b) => a.Zip(b, (x, y) => x * y).Sum();
 
     /// <summary>
-    /// A bag of words: token embeddings (12 ids, 4 dimensions; id 0 pads, id 11 shares its embedding), optionally a
-    /// Linear (4 → 5) and ReLU per token, a masked sum over tokens, a Linear to 3 classes whose third row is the first
-    /// plus twice the second. Random weights from a private generator.
+    /// A bag of words: token embeddings (12 ids, 4 dimensions; id 0 pads, id 11 shares its embedding), a masked sum over
+    /// tokens, a Linear to 3 classes whose third row is the first plus twice the second; the non-linear variant has a
+    /// Linear (4 → 5) and ReLU per token before the sum and tanh(sum / 4) after it. Random weights from a private generator.
     /// </summary>
     internal sealed class TinyBag : nn.Module<ModelInput, Tensor>, ICompositeModule
     {
@@ -515,6 +515,7 @@ public sealed class AxiomPropertyTests
         private readonly Embedding embeddings;
         private readonly Linear? hidden;
         private readonly ReLU? act;
+        private readonly Tanh? squash;
         private readonly Linear output;
 
         private TinyBag(ulong seed, bool hiddenLayer, bool biases)
@@ -526,6 +527,7 @@ public sealed class AxiomPropertyTests
             {
                 hidden = nn.Linear(4, 5, hasBias: biases);
                 act = nn.ReLU();
+                squash = nn.Tanh();
                 width = 5;
             }
 
@@ -557,8 +559,15 @@ public sealed class AxiomPropertyTests
 
         private Tensor FromEmbeddings(Tensor e, Tensor mask)
         {
-            var h = hidden is null ? e : act!.call(hidden.call(e));
-            return output.call((h * mask.unsqueeze(-1)).sum(1));
+            if (hidden is null)
+            {
+                return output.call((e * mask.unsqueeze(-1)).sum(1));
+            }
+
+            // The tanh after the sum makes words interact (without it the model would be a sum of per-word terms, an
+            // additive game on which any semivalue, Banzhaf's too, passes the Shapley checks).
+            var pooled = (act!.call(hidden.call(e)) * mask.unsqueeze(-1)).sum(1);
+            return output.call(squash!.call(pooled * 0.25));
         }
 
         /// <summary>The target's logit for one text of these ids, run here (float32, as the library runs it).</summary>
