@@ -43,6 +43,9 @@ public interface ITokenClassifier : ITextPredictor
     /// The implementation pads and batches as it needs; no gradients are kept.
     /// </summary>
     /// <param name="sequences">Non-empty sequences of at most <see cref="MaxLength"/> ids.</param>
+    /// <exception cref="ArgumentException">A sequence is empty or too long; or (a <see cref="TextClassifier"/> whose word
+    /// embedding is an <c>nn.Embedding</c>) an id, or the pad id that fills a shorter sequence, has no row in it (parameter
+    /// <c>sequences</c>).</exception>
     double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences);
 
     /// <summary>What the outputs mean (default <see cref="OutputHead.SingleLabel"/>: softmax over the logits).</summary>
@@ -83,6 +86,9 @@ public interface ITextClassifier : ITokenClassifier
     /// <param name="truncate">Cut inputs longer than the model accepts (by <paramref name="strategy"/>) instead of failing.</param>
     /// <param name="pairs">The second text of each pair, or null for single texts.</param>
     /// <param name="strategy">Which text of a pair loses tokens when truncating.</param>
+    /// <exception cref="ArgumentException">An empty text, or one too long without <paramref name="truncate"/>; or (a
+    /// <see cref="TextClassifier"/> whose word embedding is an <c>nn.Embedding</c>) a token id, or the pad id, that the
+    /// embedding has no row for: the tokenizer is not the model's (parameter <c>texts</c>).</exception>
     EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate, IReadOnlyList<string>? pairs, TruncationStrategy strategy = TruncationStrategy.LongestFirst);
 }
 

@@ -53,7 +53,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         }
 
         // Fails early, with the list of close paths, if the embedding path is wrong.
-        module.Submodule(wordEmbeddingPath);
+        EmbeddingRows = module.Submodule(wordEmbeddingPath) is TorchSharp.Modules.Embedding { weight: { } weight } ? weight.shape[0] : null;
         Name = name;
         Tokenizer = tokenizer;
         Module = module;
@@ -85,6 +85,40 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
 
     /// <inheritdoc />
     public string WordEmbeddingPath { get; }
+
+    /// <summary>The rows of the word embedding (ids 0 to rows − 1) when it is an <c>nn.Embedding</c>; null for another module.</summary>
+    internal long? EmbeddingRows { get; }
+
+    /// <summary>
+    /// Refuses a padded batch of ids [rows × <paramref name="length"/>] holding an id the word embedding has no row for,
+    /// before libtorch's lookup fails with "index out of range in self", which names no text, id or tokenizer. Such ids
+    /// come from a tokenizer that is not the model's (a user's <see cref="ITokenizer"/>, or a vocabulary with added tokens
+    /// the embedding was never resized for). Nothing is checked where the embedding is not an <c>nn.Embedding</c>.
+    /// </summary>
+    /// <param name="ids">The batch's ids, row-major.</param>
+    /// <param name="length">The padded length of a row.</param>
+    /// <param name="row">Names the input of a row, for the message (<c>texts[2]</c>).</param>
+    /// <param name="parameter">The argument that holds the inputs.</param>
+    /// <exception cref="ArgumentException">An id is negative or not below <see cref="EmbeddingRows"/>.</exception>
+    internal void CheckIdsInEmbedding(long[] ids, int length, Func<int, string> row, string parameter)
+    {
+        if (EmbeddingRows is not { } rows)
+        {
+            return;
+        }
+
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if ((ulong)ids[i] >= (ulong)rows)
+            {
+                var pad = ids[i] == Tokenizer.PadId ? $" (the tokenizer's pad id, which fills the padding of shorter inputs)" : string.Empty;
+                throw new ArgumentException(
+                    $"{row(i / length)} has token id {ids[i]}{pad} at position {i % length}, but {Name}'s word embedding ({WordEmbeddingPath}) has {rows} rows " +
+                    $"(ids 0 to {rows - 1}): the tokenizer's ids are not this model's. Give the model its own tokenizer (or resize the embedding to the tokenizer's " +
+                    $"{Tokenizer.VocabularySize} ids and train it)", parameter);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public int? MaxLength { get; }
@@ -148,6 +182,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
             Array.Copy(encodings[b].TypeIds, 0, types, b * length, length);
         }
 
+        CheckIdsInEmbedding(ids, length, b => pairs is null ? $"texts[{b}]" : $"texts[{b}] with pairs[{b}]", nameof(texts));
         long[] shape = [batch, length];
         var input = new ModelInput(
             torch.tensor(ids, shape),

@@ -84,6 +84,7 @@ internal static class TokenBatches
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var (ids, mask, types, shape) = Pad(sequences, chunk, model.Tokenizer.PadId);
+            (model as TextClassifier)?.CheckIdsInEmbedding(ids, (int)shape[1], row => $"sequences[{chunk[row]}]", nameof(sequences));
             var input = new ModelInput(tensor(ids, shape), tensor(mask, shape), model.UsesTokenTypes ? tensor(types, shape) : null) { LogitsOnly = true };
             var logits = model.Module.call(input).to(ScalarType.Float64).contiguous();
             if (logits.dim() != 2 || logits.size(0) != chunk.Length || logits.size(1) != labels)
