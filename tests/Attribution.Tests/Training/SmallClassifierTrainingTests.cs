@@ -199,18 +199,7 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
     [Fact]
     public void A_cached_default_model_whose_files_were_damaged_or_that_records_no_checksums_is_not_valid()
     {
-        var source = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
-        string Copy()
-        {
-            var copy = Path.Combine(root, "copy-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(source))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
-
-            return copy;
-        }
+        string Copy() => CopyOfCachedModel("copy");
 
         // As trained: the recorded checksums are the files' own.
         var intact = Copy();
@@ -258,6 +247,20 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         DefaultModel.IsValid(older).Should().BeFalse();
     }
 
+    /// <summary>A copy of the cached default model's folder in this test's folder, named <paramref name="prefix"/>-….</summary>
+    private string CopyOfCachedModel(string prefix)
+    {
+        var source = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
+        var copy = Path.Combine(root, prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        return copy;
+    }
+
     /// <summary>
     /// The cache was keyed by <see cref="DefaultModel.Version"/> alone, a name bumped by hand: a library whose training
     /// options, architecture or corpus changed without a new name served the model an older recipe had cached, so the
@@ -268,18 +271,7 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
     [Fact]
     public void A_cached_default_model_trained_by_another_recipe_of_the_same_version_is_not_valid()
     {
-        var source = Path.Combine(TrainedDefaultModel.CacheDirectory, DefaultModel.Version);
-        string Copy()
-        {
-            var copy = Path.Combine(root, "recipe-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(source))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
-
-            return copy;
-        }
+        string Copy() => CopyOfCachedModel("recipe");
 
         var intact = Copy();
         DefaultModel.IsValid(intact).Should().BeTrue();
