@@ -92,6 +92,8 @@ internal static class CounterfactualCommand
             // As compare: an option that none of the methods uses is refused, not silently ignored (before the model loads).
             var names = CompareCommand.MethodNames(parse.GetValue(options.Methods) is { Length: > 0 } given ? given : DefaultMethods, settings.Method, context);
             CompareCommand.CheckOptionsUsed(names, settings.Method);
+            // As explain and compare: plain attention rollout alone takes no class or output, so --target/--score are refused.
+            ExplainCommand.CheckTargetAndScoreUsed(names, parse, options, settings.Method);
             var model = ModelSource.LoadAny(settings.ModelPath, context) as ITextClassifier
                 ?? throw new UsageException("--model", "counterfactual comparison needs a TorchSharp model (gradient methods explain every edit)");
             using var owner = model as IDisposable;

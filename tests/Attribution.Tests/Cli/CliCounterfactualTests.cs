@@ -117,6 +117,28 @@ public sealed class CliCounterfactualTests
     }
 
     /// <summary>
+    /// explain and compare refuse --target and --score when plain attention rollout is the only method (it multiplies
+    /// attention weights only, so no class or output enters it), but counterfactual took them and recorded nothing
+    /// different. It now refuses them the same way; grad-attention-rollout weights the attention by the gradient of the
+    /// target's score, so it uses both and takes them, as does attention-rollout beside a method that uses them.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("--target", "1")]
+    [InlineData("--score", "probability")]
+    public void Attention_rollout_alone_refuses_a_target_or_score_as_compare_does(string option, string value)
+    {
+        string[] run = ["counterfactual", "--model", CliHarness.TinyBert, "--text", "a good film", "--edit", "a bad film", option, value, "--format", "json"];
+
+        var alone = CliHarness.Run([.. run, "--methods", "attention-rollout"]);
+        alone.Code.Should().Be(2, alone.ToString());
+        alone.Error.Should().StartWith($"error: {option}: attention-rollout reads the attention weights only").And.Contain($"leave {option} out");
+        alone.Out.Should().BeEmpty();
+
+        CliHarness.Run([.. run, "--methods", "grad-attention-rollout"]).Code.Should().Be(0);
+        CliHarness.Run([.. run, "--methods", "attention-rollout,gradient"]).Code.Should().Be(0);
+    }
+
+    /// <summary>
     /// compare refuses an option that none of its methods uses, but counterfactual, which takes the same options, did
     /// not: --samples 5 or --seed 3 beside the default methods (gradient-x-input, integrated-gradients, occlusion, none
     /// of which samples) gave exit 0 and the same report as without them. They are now refused by name; with a method
