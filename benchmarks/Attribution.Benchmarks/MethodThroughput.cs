@@ -10,45 +10,24 @@ namespace Attribution.Benchmarks;
 /// machine): texts per second on the first SST-2 dev sentences with sst2-bert-tiny
 /// (<c>method-throughput &lt;method&gt; [texts] [rounds]</c>), or milliseconds for one text of 20 and of 64 tokens on
 /// the BERT-base shape (<c>method-one-text &lt;method&gt; [rounds]</c>). Best of the rounds after a warm-up. Uses only
-/// the public API, so the file can be copied onto an older checkout to measure it the same way. A method name ending in
+/// the public API, so the file (with BenchmarkMethods.cs, the names) can be copied onto an older checkout to measure it
+/// the same way. A method name ending in
 /// <c>/every-class</c> (e.g. <c>gradient/every-class</c>) explains every class of the model in one
 /// <see cref="MethodRunner.AttributeClasses"/> call instead of the predicted one.
 /// </summary>
 public static class MethodThroughput
 {
-    /// <summary>The methods by name, with the library's defaults unless the name says otherwise.</summary>
-    private static IAttributor? Method(string name) => name.Contains('+', StringComparison.Ordinal) ? Method(name.Split('+')[0]) : (name.EndsWith(EveryClass, StringComparison.Ordinal) ? name[..^EveryClass.Length] : name) switch
-    {
-        "gradient" => new Gradient(),
-        "gradient-x-input" => new GradientXInput(),
-        "ig" => new IntegratedGradients(),
-        "ig-50" => new IntegratedGradients { Steps = 50 },
-        "smoothgrad" => new NoiseTunnel(new Gradient()),
-        "gradient-shap" => new GradientShap(),
-        "conductance" => new LayerConductance { Layer = "bert.encoder.layer.0" },
-        "lime" => new Lime { Samples = 256 },
-        "occlusion" => new Occlusion(),
-        "kernel-shap" => new KernelShap(),
-        "shapley-sampling" => new ShapleyValueSampling(),
-        "neuron-conductance" => new NeuronConductance { Layer = "bert.encoder.layer.0", Position = 0, Unit = 5 },
-        "attention-rollout" => new Attribution.Methods.Attention.AttentionRollout(),
-        "grad-attention-rollout" => new Attribution.Methods.Attention.AttentionRollout { GradientWeighted = true },
-        "lrp" => new LrpEpsilon(),
-        "predict" => null,
-        _ => throw new BenchmarkArgumentException(
-            $"unknown method '{name}': use gradient, gradient-x-input, ig, ig-50, smoothgrad, gradient-shap, conductance, neuron-conductance, lime, occlusion, kernel-shap, shapley-sampling, attention-rollout, grad-attention-rollout, lrp or predict",
-            nameof(name)),
-    };
-
     public static int Run(string[] args)
     {
         var name = args.Length > 0 ? args[0] : "gradient";
         var count = BenchmarkArguments.Int(args, 1, "texts", 872);
         var rounds = BenchmarkArguments.Int(args, 2, "rounds", 3);
+        // The name is checked before the model loads: an unknown one is refused by name, not after seconds of loading.
+        var method = BenchmarkMethods.Method(name);
         using var model = BenchmarkModels.SstBertTiny();
         var texts = BenchmarkModels.DevSentences(count);
-        Action run = Method(name) is { } method ? () => Attribute(method, name, model, texts) : () => model.Predict(texts);
-        Action warm = Method(name) is { } warmMethod ? () => Attribute(warmMethod, name, model, texts.Take(8).ToArray()) : () => model.Predict(texts.Take(16).ToArray());
+        Action run = method is not null ? () => Attribute(method, name, model, texts) : () => model.Predict(texts);
+        Action warm = method is not null ? () => Attribute(method, name, model, texts.Take(8).ToArray()) : () => model.Predict(texts.Take(16).ToArray());
         warm();
         var best = Best(run, rounds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {texts.Length / best:F1} texts/s (best of {rounds}, {best:F2} s for {texts.Length} sentences)"));
@@ -61,8 +40,8 @@ public static class MethodThroughput
         var name = args.Length > 0 ? args[0] : "occlusion";
         var count = BenchmarkArguments.Int(args, 1, "texts", 32);
         var rounds = BenchmarkArguments.Int(args, 2, "rounds", 2);
+        var method = BenchmarkMethods.Method(name) ?? throw new BenchmarkArgumentException("method-throughput-bert needs a method, not predict", "method");
         using var model = BenchmarkModels.BertBaseRandom();
-        var method = Method(name) ?? throw new BenchmarkArgumentException("method-throughput-bert needs a method, not predict", "method");
         var texts = BenchmarkModels.DevSentences(count);
         Attribute(method, name, model, texts.Take(2).ToArray());
         var best = Best(() => Attribute(method, name, model, texts), rounds);
@@ -74,8 +53,8 @@ public static class MethodThroughput
     {
         var name = args.Length > 0 ? args[0] : "ig";
         var rounds = BenchmarkArguments.Int(args, 1, "rounds", 3);
+        var method = BenchmarkMethods.Method(name) ?? throw new BenchmarkArgumentException("method-one-text needs a method, not predict", "method");
         using var model = BenchmarkModels.BertBaseRandom();
-        var method = Method(name) ?? throw new BenchmarkArgumentException("method-one-text needs a method, not predict", "method");
         foreach (var tokens in new[] { 20, 64 })
         {
             var text = BenchmarkModels.SentenceOfTokens(model.Tokenizer, tokens);
@@ -87,17 +66,15 @@ public static class MethodThroughput
         return 0;
     }
 
-    private const string EveryClass = "/every-class";
-
     private static void Attribute(IAttributor method, string name, ITextClassifier model, IReadOnlyList<string> texts)
     {
         // "a+b+c": the named methods together in one MethodRunner.AttributeAll call (sharing passes), as the speed report's
         // "all four" row runs them.
         if (name.Contains('+', StringComparison.Ordinal))
         {
-            MethodRunner.AttributeAll(model, texts, name.Split('+').Select(n => Method(n)!).ToArray());
+            MethodRunner.AttributeAll(model, texts, BenchmarkMethods.Combination(name));
         }
-        else if (name.EndsWith(EveryClass, StringComparison.Ordinal))
+        else if (name.EndsWith(BenchmarkMethods.EveryClass, StringComparison.Ordinal))
         {
             MethodRunner.AttributeClasses(model, texts, [method], Enumerable.Range(0, model.Labels.Count).ToArray());
         }
