@@ -53,7 +53,12 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         }
 
         // Fails early, with the list of close paths, if the embedding path is wrong.
-        EmbeddingRows = module.Submodule(wordEmbeddingPath) is TorchSharp.Modules.Embedding { weight: { } weight } ? weight.shape[0] : null;
+        if (module.Submodule(wordEmbeddingPath) is TorchSharp.Modules.Embedding embedding)
+        {
+            // Every read of weight is a new tensor handle (TorchSharp counts it live): disposed here, the module's own stays.
+            using var weight = embedding.weight;
+            EmbeddingRows = weight?.shape[0];
+        }
         Name = name;
         Tokenizer = tokenizer;
         Module = module;
