@@ -101,11 +101,14 @@ public sealed class SentimentCorpusTests
         SentimentCorpus.Labels.Should().Equal("negative", "positive");
     }
 
-    [Fact]
-    public void Create_refuses_sizes_whose_sum_overflows_under_its_own_parameter_name()
+    [Theory]
+    [InlineData(int.MaxValue, 1, 0)]
+    [InlineData(int.MaxValue - 5, 3, 3)]
+    public void Create_refuses_sizes_whose_sum_overflows_under_its_own_parameter_name(int train, int dev, int test)
     {
-        // int.MaxValue + 1 wrapped to int.MinValue: refused as "count", which Create has no parameter of.
-        var act = () => SentimentCorpus.Create(int.MaxValue, 1, 0);
+        // int.MaxValue + 1 wrapped to int.MinValue: refused as "count", which Create has no parameter of. Both cases sum
+        // to 2^31 = 2147483648 by hand; the second needs every size counted (a test size of 0 would hide a dropped one).
+        var act = () => SentimentCorpus.Create(train, dev, test);
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*train + dev + test = 2147483648 sentences*ask for fewer*")
             .Which.ParamName.Should().Be("train");
     }

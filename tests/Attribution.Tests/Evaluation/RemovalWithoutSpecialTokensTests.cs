@@ -31,7 +31,8 @@ public sealed class RemovalWithoutSpecialTokensTests
             .Should().Throw<ArgumentException>().Which;
         error.ParamName.Should().Be("removal");
         error.Message.Should().Contain("comprehensiveness with removal = Remove at 100%").And.Contain("leaves tokens-only no token at all")
-            .And.Contain("adds no special tokens").And.Contain("no mask token either");
+            .And.Contain("adds no special tokens").And.Contain("no mask token either")
+            .And.Contain("removes every content token (all 2 have a positive score)");
         counted.Calls.Should().Be(0, "refused before any model call");
     }
 
@@ -45,7 +46,8 @@ public sealed class RemovalWithoutSpecialTokensTests
         var error = FluentActions.Invoking(() => RationaleRemoval.Sufficiency(model, explanation, TokenRemoval.Remove))
             .Should().Throw<ArgumentException>().Which;
         error.ParamName.Should().Be("removal");
-        error.Message.Should().Contain("sufficiency with removal = Remove at 50%").And.Contain("leaves power-of-sum no token at all");
+        error.Message.Should().Contain("sufficiency with removal = Remove at 50%").And.Contain("leaves power-of-sum no token at all")
+            .And.Contain("keeps only the rationale, which is empty");
     }
 
     /// <summary>
