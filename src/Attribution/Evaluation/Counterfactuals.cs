@@ -121,10 +121,7 @@ public static class Counterfactuals
 
         // The methods' settings against the model before the predictions' forward passes (the explanations check them
         // again; the target is the prediction's, which no settings check depends on).
-        foreach (var method in methods.OfType<TextAttributor>())
-        {
-            method.ValidateFor(model, options);
-        }
+        _ = MethodRunner.Checked(model, methods, options);
         var predictions = texts.Select((t, i) => Predict(model, texts, options.Pairs, i, options.Truncate)).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });

@@ -179,7 +179,7 @@ public static class MethodRunner
     /// options: all of them before any method runs, so a method late in the list that does not fit the model is refused
     /// before the others' work (a method that is not a <see cref="TextAttributor"/> runs its whole call at once).
     /// </summary>
-    private static List<(int Index, TextAttributor Attributor)> Checked(ITextClassifier model, IReadOnlyList<IAttributor> attributors, AttributionOptions options)
+    internal static List<(int Index, TextAttributor Attributor)> Checked(ITextClassifier model, IReadOnlyList<IAttributor> attributors, AttributionOptions options)
     {
         var gradientBased = new List<(int Index, TextAttributor Attributor)>();
         for (var m = 0; m < attributors.Count; m++)
