@@ -45,7 +45,7 @@ public class MethodBenchmarks
     public Explanation IntegratedGradients50() => new IntegratedGradients { Steps = 50 }.Explain(model, text);
 
     [Benchmark]
-    public Explanation ConductanceLayer0() => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 16 }.Explain(model, text);
+    public Explanation ConductanceLayer0() => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 16, Rule = IntegrationRule.RiemannTrapezoid }.Explain(model, text);
 
     [Benchmark]
     public Explanation LrpEpsilon() => new LrpEpsilon().Explain(model, text);
