@@ -21,9 +21,12 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
     /// <see cref="PathMethod.Steps"/> is given; <c>Steps = 50</c> is Captum's default and reproduces it exactly.
     /// </summary>
     public IntegratedGradients()
-        : base(IntegrationRule.GaussLegendre)
     {
     }
+
+    /// <inheritdoc />
+    /// <remarks>Gauss–Legendre, Captum's <c>LayerIntegratedGradients</c> default, with or without <see cref="PathMethod.Steps"/>.</remarks>
+    private protected override IntegrationRule DefaultRule => IntegrationRule.GaussLegendre;
 
     /// <summary>
     /// Per-token reduction (default: signed sum). With <see cref="MultiplyByInputs"/> false at a layer that feeds a
@@ -78,17 +81,17 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         EnumSettings.Check(Reduce, nameof(Reduce));
         if (Steps is { } steps)
         {
-            IntegrationRules.ValidateSteps(Rule, steps, nameof(Steps));
+            IntegrationRules.ValidateSteps(EffectiveRule, steps, nameof(Steps));
         }
         else
         {
-            IntegrationRules.ValidateSteps(Rule, Adaptive.InitialSteps, nameof(AdaptiveIntegration.InitialSteps));
+            IntegrationRules.ValidateSteps(EffectiveRule, Adaptive.InitialSteps, nameof(AdaptiveIntegration.InitialSteps));
         }
     }
 
     /// <inheritdoc />
     protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() =>
-        LayerSettings().Concat(PathSettings(Rule.CaptumName())).Concat(MultiplyByInputs ? [] : [new("multiply-by-inputs", "false")]);
+        LayerSettings().Concat(PathSettings(EffectiveRule.CaptumName())).Concat(MultiplyByInputs ? [] : [new("multiply-by-inputs", "false")]);
 
     /// <inheritdoc />
     internal override FirstPass? SharedFirstPass(ITextClassifier model) => new FirstPass.PathStart(SiteIn(model));

@@ -3,7 +3,10 @@ namespace Attribution.Methods;
 /// <summary>Quadrature rules for path integrals, with exactly Captum's points (alphas) and weights (step sizes).</summary>
 public enum IntegrationRule
 {
-    /// <summary>Gauss–Legendre on [0, 1] (Captum's default for Integrated Gradients).</summary>
+    /// <summary>
+    /// Gauss–Legendre on [0, 1]: Captum's default for Integrated Gradients and layer conductance, and so this library's
+    /// where <see cref="PathMethod.Rule"/> is unset (for layer conductance: with a step count).
+    /// </summary>
     GaussLegendre,
 
     /// <summary>Left Riemann sum: alphas 0, 1/n, …, 1 − 1/n.</summary>
@@ -17,7 +20,9 @@ public enum IntegrationRule
 
     /// <summary>
     /// Trapezoid rule: alphas 0, 1/(n−1), …, 1, weights 1/n with half weights at the ends (Captum's default for
-    /// <c>NeuronConductance</c>; its <c>LayerConductance</c>, like its Integrated Gradients, defaults to Gauss–Legendre). As in Captum, the weights sum to (n − 1)/n, not 1.
+    /// <c>NeuronConductance</c>, and this library's for it; Captum's <c>LayerConductance</c>, like its Integrated
+    /// Gradients, defaults to Gauss–Legendre, and so does this library's with a step count; adaptive layer conductance
+    /// refines the nested trapezoid grid). As in Captum, the weights sum to (n − 1)/n, not 1.
     /// </summary>
     RiemannTrapezoid,
 }

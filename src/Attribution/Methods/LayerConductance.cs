@@ -13,12 +13,20 @@ namespace Attribution.Methods;
 /// token and unit of the layer's output. Per token the units are summed. Works on any module whose output (or the
 /// <see cref="LayerMethod.TensorIndex"/>-th tensor of a tuple output) is laid out [batch, tokens, …]: a BERT layer, an
 /// LSTM, a Linear applied per token. Without <see cref="PathMethod.Steps"/> the grid is refined per text until the
-/// result settles (<see cref="AdaptiveIntegration"/>) on the trapezoid grid, this class's default rule. <c>Steps = 50</c> then
-/// reproduces Captum's <c>LayerConductance.attribute(n_steps=50, method="riemann_trapezoid")</c> (51 points); a Captum call that
-/// leaves <c>method</c> out uses Gauss–Legendre, which <c>Steps = 50, Rule = IntegrationRule.GaussLegendre</c> reproduces.
+/// result settles (<see cref="AdaptiveIntegration"/>) on the nested trapezoid grid (the only rule adaptive conductance
+/// takes). With <c>Steps = 50</c> and no <see cref="PathMethod.Rule"/> it reproduces Captum's default,
+/// <c>LayerConductance.attribute(n_steps=50)</c>, whose <c>method</c> is <c>"gausslegendre"</c> (51 points);
+/// <c>Steps = 50, Rule = IntegrationRule.RiemannTrapezoid</c> reproduces <c>method="riemann_trapezoid"</c>.
 /// </summary>
 public sealed class LayerConductance : ConductanceMethod
 {
+    /// <inheritdoc />
+    /// <remarks>
+    /// Gauss–Legendre where <see cref="PathMethod.Steps"/> is given (Captum's <c>LayerConductance</c> default); the
+    /// trapezoid rule, whose grids nest, for adaptive integration.
+    /// </remarks>
+    private protected override IntegrationRule DefaultRule => Steps is null ? IntegrationRule.RiemannTrapezoid : IntegrationRule.GaussLegendre;
+
     /// <inheritdoc />
     public override string Name => "conductance";
 
@@ -37,10 +45,10 @@ public sealed class LayerConductance : ConductanceMethod
         base.Validate(model);
         if (Steps is not { } steps)
         {
-            if (Rule != IntegrationRule.RiemannTrapezoid)
+            if (Rule is { } rule && rule != IntegrationRule.RiemannTrapezoid)
             {
                 throw new ArgumentException(
-                    $"adaptive conductance refines the trapezoid grid, not the {Rule.CaptumName()} rule: give a step count (Steps / --steps) to use {Rule.CaptumName()}, or keep the trapezoid rule",
+                    $"adaptive conductance refines the trapezoid grid, not the {rule.CaptumName()} rule: give a step count (Steps / --steps) to use {rule.CaptumName()}, or leave Rule unset (null) or set it to RiemannTrapezoid",
                     nameof(Rule));
             }
 
@@ -60,7 +68,7 @@ public sealed class LayerConductance : ConductanceMethod
                 $"at most {IntegrationRules.MaxSteps - 1} conductance steps, got {steps}: n steps take n + 1 path points (at most {IntegrationRules.MaxSteps}), each a forward and backward pass; more do not make the result more exact");
         }
 
-        IntegrationRules.ValidateSteps(Rule, steps + 1, nameof(Steps));
+        IntegrationRules.ValidateSteps(EffectiveRule, steps + 1, nameof(Steps));
     }
 
     /// <inheritdoc />
@@ -86,7 +94,7 @@ public sealed class LayerConductance : ConductanceMethod
 
         var steps = Steps.Value;
         var difference = path.Input - path.Baseline;
-        var alphas = IntegrationRules.Alphas(Rule, steps + 1);
+        var alphas = IntegrationRules.Alphas(EffectiveRule, steps + 1);
         var batch = context.Size;
         var pointsPerPass = PointsPerPass(context);
 

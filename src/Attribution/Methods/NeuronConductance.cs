@@ -11,7 +11,8 @@ namespace Attribution.Methods;
 /// Neuron conductance, as Captum's <c>NeuronConductance</c>: how much each input dimension (word embeddings by
 /// default) contributes to the scored output through one neuron (token position, unit) of a layer. Along the path
 /// from the baseline, Σ_k w_k (∂F/∂y_n)(∂y_n/∂x) is multiplied by (x − x′); per token the dimensions are summed.
-/// Default rule: trapezoid, and 50 steps where none is given (Captum's defaults): a neuron's conductance has no
+/// Default rule (<see cref="PathMethod.Rule"/> null): trapezoid, and 50 steps where none is given (Captum's
+/// <c>NeuronConductance.attribute</c> defaults, <c>method="riemann_trapezoid"</c>): a neuron's conductance has no
 /// completeness check to stop adaptive integration on, so it is not integrated adaptively. The layer's output must be
 /// [batch, positions, units] (one number per neuron and text); another shape is refused naming <see cref="LayerMethod.Layer"/>.
 /// </summary>
@@ -22,6 +23,10 @@ public sealed class NeuronConductance : ConductanceMethod
 
     /// <summary>Unit (hidden index) of the neuron.</summary>
     public required int Unit { get; init; }
+
+    /// <inheritdoc />
+    /// <remarks>The trapezoid rule, Captum's <c>NeuronConductance</c> default (unlike its <c>LayerConductance</c>'s).</remarks>
+    private protected override IntegrationRule DefaultRule => IntegrationRule.RiemannTrapezoid;
 
     /// <inheritdoc />
     public override string Name => "neuron-conductance";
@@ -39,7 +44,7 @@ public sealed class NeuronConductance : ConductanceMethod
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        IntegrationRules.ValidateSteps(Rule, Steps ?? CaptumSteps, nameof(Steps));
+        IntegrationRules.ValidateSteps(EffectiveRule, Steps ?? CaptumSteps, nameof(Steps));
         if (Position < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(Position), Position, $"neuron ({Position}, {Unit}): the position must be non-negative (0 is the first token)");

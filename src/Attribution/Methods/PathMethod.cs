@@ -10,12 +10,15 @@ namespace Attribution.Methods;
 /// <summary>Settings shared by the methods that integrate along a straight path from a baseline to the input.</summary>
 public abstract class PathMethod : LayerMethod
 {
-    private protected PathMethod(IntegrationRule rule) => Rule = rule;
+    private protected PathMethod()
+    {
+    }
 
     /// <summary>
     /// Number of integration steps. Null (the default) integrates adaptively as <see cref="Adaptive"/> says, where the
     /// method defines a completeness check (Integrated Gradients, layer conductance); a number runs exactly that many
-    /// steps with <see cref="Rule"/>, reproducing Captum (whose default is 50).
+    /// steps with <see cref="Rule"/> (unset: Captum's default rule for the method), reproducing Captum (whose default
+    /// step count is 50).
     /// </summary>
     public int? Steps { get; init; }
 
@@ -25,8 +28,19 @@ public abstract class PathMethod : LayerMethod
     /// <summary>Captum's step count, used where a method cannot integrate adaptively and no step count is given.</summary>
     public const int CaptumSteps = 50;
 
-    /// <summary>Integration rule (default: Gauss–Legendre for Integrated Gradients, trapezoid for conductance, as in Captum).</summary>
-    public IntegrationRule Rule { get; init; }
+    /// <summary>
+    /// Integration rule; null (the default) takes the method's default, Captum's for a given <see cref="Steps"/>:
+    /// Gauss–Legendre for Integrated Gradients and layer conductance, the trapezoid rule for neuron conductance. Without
+    /// <see cref="Steps"/>, Integrated Gradients refines Gauss–Legendre rules and layer conductance the nested trapezoid
+    /// grid. The settings record the rule used (<c>integration</c>).
+    /// </summary>
+    public IntegrationRule? Rule { get; init; }
+
+    /// <summary>The method's rule where <see cref="Rule"/> is null (it may depend on whether <see cref="Steps"/> is given).</summary>
+    private protected abstract IntegrationRule DefaultRule { get; }
+
+    /// <summary>The rule in use: <see cref="Rule"/>, or <see cref="DefaultRule"/> where it is null.</summary>
+    private protected IntegrationRule EffectiveRule => Rule ?? DefaultRule;
 
     /// <summary>The baseline (default <c>[CLS] [PAD] … [SEP]</c>).</summary>
     public Baseline Baseline { get; init; } = Baseline.Pad;
@@ -58,7 +72,11 @@ public abstract class PathMethod : LayerMethod
     protected override void Validate(ITextClassifier model)
     {
         base.Validate(model);
-        EnumSettings.Check(Rule, nameof(Rule));
+        if (Rule is { } rule)
+        {
+            EnumSettings.Check(rule, nameof(Rule));
+        }
+
         if (InternalBatchSize < 1 || InternalBatchSize > MaxInternalBatchSize)
         {
             throw new ArgumentOutOfRangeException(nameof(InternalBatchSize), InternalBatchSize, $"the internal batch size must be between 1 and {MaxInternalBatchSize}");
@@ -83,8 +101,8 @@ public abstract class PathMethod : LayerMethod
     /// </summary>
     private protected Tensor WeightedGradientSum(AttributionContext context, Tensor like, int steps, GradientsAlongPath gradientsAt)
     {
-        var alphas = IntegrationRules.Alphas(Rule, steps);
-        var stepSizes = IntegrationRules.StepSizes(Rule, steps);
+        var alphas = IntegrationRules.Alphas(EffectiveRule, steps);
+        var stepSizes = IntegrationRules.StepSizes(EffectiveRule, steps);
         var batch = context.Size;
         var stepsPerPass = PointsPerPass(context);
         var total = zeros_like(like);
@@ -103,7 +121,7 @@ public abstract class PathMethod : LayerMethod
     /// <summary>The settings of the path: the step count and rule, or the adaptive settings (whose rule the method names).</summary>
     private protected IEnumerable<KeyValuePair<string, string>> PathSettings(string? adaptiveRule = null) =>
         (Steps is not null || adaptiveRule is null
-            ? [new("steps", (Steps ?? CaptumSteps).ToString(CultureInfo.InvariantCulture)), new("integration", Rule.CaptumName())]
+            ? [new("steps", (Steps ?? CaptumSteps).ToString(CultureInfo.InvariantCulture)), new("integration", EffectiveRule.CaptumName())]
             : Adaptive.Describe().Prepend(new("integration", adaptiveRule)).Prepend(new("steps", "adaptive")))
         .Concat(
         [
@@ -117,7 +135,6 @@ public abstract class PathMethod : LayerMethod
 public abstract class ConductanceMethod : PathMethod
 {
     private protected ConductanceMethod()
-        : base(IntegrationRule.RiemannTrapezoid)
     {
     }
 

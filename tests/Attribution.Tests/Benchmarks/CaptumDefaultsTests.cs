@@ -27,8 +27,8 @@ public sealed class CaptumDefaultsTests
     [Fact]
     public void Conductance_runs_51_gauss_legendre_points_of_every_text_in_one_pass_as_captums_default_method()
     {
-        // Captum's LayerConductance defaults to method="gausslegendre", not the trapezoid rule this library's
-        // LayerConductance uses when only Steps is given.
+        // Captum's LayerConductance defaults to method="gausslegendre"; CaptumDefaults names it rather than rely on
+        // the library's default for a given step count (also Gauss–Legendre).
         var conductance = CaptumDefaults.LayerConductance("bert.encoder.layer.0", 1);
 
         conductance.Layer.Should().Be("bert.encoder.layer.0");

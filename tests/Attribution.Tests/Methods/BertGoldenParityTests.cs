@@ -66,6 +66,24 @@ public sealed class BertGoldenParityTests(Xunit.Abstractions.ITestOutputHelper o
             },
         };
 
+        Compare(classifier, cases, key, attributor);
+    }
+
+    /// <summary>
+    /// <c>new LayerConductance { Steps = 50 }</c>, no rule, is what a Captum user gets from
+    /// <c>LayerConductance.attribute(..., n_steps=50)</c> without <c>method</c>: Captum 0.8's default method is
+    /// <c>"gausslegendre"</c>, recorded as <c>layer0_conductance_gausslegendre_50</c>; same tolerances as above.
+    /// </summary>
+    [SkippableFact]
+    public void Conductance_with_steps_and_no_rule_matches_captums_default_method()
+    {
+        var (classifier, cases) = Load();
+        var results = Compare(classifier, cases, "layer0_conductance_gausslegendre_50", new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 50 });
+        results.Should().OnlyContain(r => r.Setting("integration") == "gausslegendre" && r.Setting("steps") == "50");
+    }
+
+    private IReadOnlyList<Explanation> Compare(TextClassifier classifier, JsonElement[] cases, string key, IAttributor attributor)
+    {
         var texts = cases.Select(c => string.Join(' ', Golden.Longs(c.GetProperty("input_ids")))).ToArray();
         var results = attributor.Explain(classifier, texts, AllTokens);
         double worstDelta = 0, worstTotal = 0;
@@ -95,6 +113,7 @@ public sealed class BertGoldenParityTests(Xunit.Abstractions.ITestOutputHelper o
         output.WriteLine($"{key}: worst |delta error| {worstDelta:E2}, worst |total error| {worstTotal:E2}");
         worstDelta.Should().BeLessThanOrEqualTo(SumTolerance, $"{key}: delta");
         worstTotal.Should().BeLessThanOrEqualTo(SumTolerance, $"{key}: total");
+        return results;
     }
 
     /// <summary>The recorded IG / conductance baseline ids ([CLS] [PAD]… [SEP]) are what <see cref="Baseline.Pad"/> gives, id for id.</summary>
