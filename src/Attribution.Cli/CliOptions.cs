@@ -98,7 +98,7 @@ internal sealed class CliOptions
         HelpName = "PATH",
     };
 
-    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; at most 10000). Without it integrated-gradients and conductance integrate adaptively (see --tolerance); --steps 50 reproduces Captum's default for integrated-gradients (Gauss-Legendre) and neuron-conductance (trapezoid); conductance integrates with the trapezoid rule unless --integration gausslegendre, Captum LayerConductance's default, is given; neuron-conductance takes 50 steps without --steps.", 1, Attribution.Methods.IntegrationRules.MaxSteps);
+    public Option<int?> Steps { get; } = Int("--steps", "Integration steps (integrated-gradients, conductance, neuron-conductance; at most 10000). Without it integrated-gradients and conductance integrate adaptively (see --tolerance); --steps 50 reproduces Captum's default for integrated-gradients and conductance (Gauss-Legendre) and neuron-conductance (trapezoid); --integration picks another rule; neuron-conductance takes 50 steps without --steps.", 1, Attribution.Methods.IntegrationRules.MaxSteps);
 
     /// <summary>Relative tolerance of adaptive integration.</summary>
     public Option<double?> Tolerance { get; } = Double("--tolerance", "Adaptive integration (integrated-gradients, conductance without --steps): relative tolerance of the completeness delta and of the scores' change between refinements (default 0.01).", positive: true);
@@ -107,7 +107,7 @@ internal sealed class CliOptions
     public Option<int?> MaxSteps { get; } = Int("--max-steps", "Adaptive integration: the step cap (default 256); a text that has not met --tolerance there gets a note.", 8, Attribution.Methods.IntegrationRules.MaxSteps);
 
     public Option<string?> Integration { get; } = Choice(
-        "--integration", "Integration rule (default gausslegendre for integrated-gradients, riemann-trapezoid for conductance).",
+        "--integration", "Integration rule (default, as Captum's: gausslegendre for integrated-gradients and for conductance with --steps, riemann-trapezoid for neuron-conductance; adaptive conductance, without --steps, refines the riemann-trapezoid grid and takes no other rule).",
         ["gausslegendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"]);
 
     public Option<string?> Baseline { get; } = Choice("--baseline", "Baseline of path methods (default pad); gradient-shap: the one baseline drawn from (default pad and zero).", ["pad", "zero", "unk", "mask"]);

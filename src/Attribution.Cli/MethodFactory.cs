@@ -290,11 +290,11 @@ internal static class MethodFactory
 
     private static IntegratedGradients IntegratedGradients(MethodSettings settings)
     {
-        var rule = Rule(settings) ?? IntegrationRule.GaussLegendre;
+        var rule = Rule(settings);
         var adaptive = Adaptive(settings);
         if (settings.Steps is { } steps)
         {
-            CheckSteps(rule, steps);
+            CheckSteps(rule ?? IntegrationRule.GaussLegendre, steps);
         }
 
         return new IntegratedGradients
@@ -315,15 +315,17 @@ internal static class MethodFactory
 
     private static LayerConductance Conductance(MethodSettings settings, ITokenClassifier model)
     {
-        var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
+        // No --integration: the method's default (Gauss-Legendre with --steps, as Captum's LayerConductance; the nested
+        // trapezoid grid without).
+        var rule = Rule(settings);
         var adaptive = Adaptive(settings);
         if (settings.Steps is { } steps)
         {
-            CheckSteps(rule, steps + 1);
+            CheckSteps(rule ?? IntegrationRule.GaussLegendre, steps + 1);
         }
-        else if (rule != IntegrationRule.RiemannTrapezoid)
+        else if (rule is { } given && given != IntegrationRule.RiemannTrapezoid)
         {
-            throw new UsageException("--integration", $"adaptive conductance refines the trapezoid grid: give --steps to use {rule.CaptumName().Replace('_', '-')}, or drop --integration");
+            throw new UsageException("--integration", $"adaptive conductance refines the trapezoid grid: give --steps to use {given.CaptumName().Replace('_', '-')}, or drop --integration");
         }
 
         return new LayerConductance
@@ -345,9 +347,9 @@ internal static class MethodFactory
         }
 
 
-        var rule = Rule(settings) ?? IntegrationRule.RiemannTrapezoid;
+        var rule = Rule(settings);
         var steps = settings.Steps ?? 50;
-        CheckSteps(rule, steps);
+        CheckSteps(rule ?? IntegrationRule.RiemannTrapezoid, steps);
         return new NeuronConductance
         {
             Layer = settings.Layer ?? DefaultConductanceLayer(Gradients(model, "neuron-conductance")),

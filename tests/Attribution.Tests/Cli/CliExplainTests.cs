@@ -47,6 +47,8 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
             new ExplainOptions { Salience = new SalienceOptions { WordAggregation = WordAggregation.Mean } } },
         { "conductance", ["--layer", "bert.encoder.layer.0", "--steps", "3", "--target", "1"],
             () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 3 }, new ExplainOptions { Target = Target.Class(1) } },
+        { "conductance", ["--layer", "bert.encoder.layer.0", "--steps", "3", "--integration", "riemann-trapezoid"],
+            () => new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 3, Rule = IntegrationRule.RiemannTrapezoid }, new ExplainOptions() },
         { "neuron-conductance", ["--layer", "bert.encoder.layer.1", "--neuron", "1,7", "--steps", "3", "--baseline", "zero"],
             () => new NeuronConductance { Layer = "bert.encoder.layer.1", Position = 1, Unit = 7, Steps = 3, Baseline = Baseline.Zero }, new ExplainOptions() },
         { "lime", ["--samples", "24", "--seed", "5", "--features", "words-punct", "--perturbation", "remove"],
@@ -108,6 +110,27 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         });
         JsonNode.DeepEquals(CliHarness.WithoutTimes(run.Out), CliHarness.WithoutTimes(expectedJson)).Should().BeTrue(
             "the CLI's JSON must equal the library's result for the same settings\nCLI:\n{0}\nlibrary:\n{1}", run.Out, expectedJson);
+    }
+
+    /// <summary>
+    /// <c>--steps</c> alone gives each path method Captum's default rule (Gauss–Legendre for integrated-gradients and
+    /// conductance, the trapezoid for neuron-conductance); <c>--integration</c> overrides it; conductance without
+    /// <c>--steps</c> refines the nested trapezoid grid. The JSON records the rule used.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("conductance", new[] { "--steps", "3" }, "gausslegendre")]
+    [InlineData("conductance", new[] { "--steps", "3", "--integration", "riemann-trapezoid" }, "riemann_trapezoid")]
+    [InlineData("conductance", new string[0], "trapezoid-nested")]
+    [InlineData("conductance", new[] { "--integration", "riemann-trapezoid" }, "trapezoid-nested")]
+    [InlineData("integrated-gradients", new[] { "--steps", "3" }, "gausslegendre")]
+    [InlineData("neuron-conductance", new[] { "--steps", "3", "--neuron", "1,7" }, "riemann_trapezoid")]
+    [InlineData("neuron-conductance", new[] { "--neuron", "1,7", "--integration", "gausslegendre" }, "gausslegendre")]
+    public void Json_records_the_integration_rule_used(string method, string[] options, string rule)
+    {
+        var run = CliHarness.Run(["explain", "--model", CliHarness.TinyBert, "--text", Texts[0], "--method", method, "--format", "json", .. options]);
+
+        run.Code.Should().Be(0, run.ToString());
+        ExplanationJson.Parse(run.Out).Results[0].Setting("integration").Should().Be(rule);
     }
 
     [SkippableFact]

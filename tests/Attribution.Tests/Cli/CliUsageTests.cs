@@ -27,6 +27,8 @@ public sealed class CliUsageTests
         { ["explain", "--text", "a film", "--method", "integrated-gradients", "--tolerance", "0"], "--tolerance" },
         { ["explain", "--text", "a film", "--method", "integrated-gradients", "--max-steps", "4"], "--max-steps" },
         { ["explain", "--text", "a film", "--method", "conductance", "--integration", "riemann-left"], "--integration" },
+        { ["explain", "--text", "a film", "--method", "conductance", "--integration", "gausslegendre"], "--integration" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "1,2", "--steps", "1"], "--steps" },
         { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "1,2", "--tolerance", "0.1"], "--tolerance" },
         { ["explain", "--text", "a film", "--method", "gradient", "--max-steps", "64"], "--max-steps" },
         { ["explain", "--text", "a film", "--method", "occlusion", "--token-budget", "0"], "--token-budget" },
