@@ -26,7 +26,8 @@ public sealed class OnnxEquivalenceTests(ITestOutputHelper output)
     /// Each export against the logits PyTorch recorded for its model (../shared/golden/&lt;name&gt;.captum.json: 40 SST-2
     /// sentences for sst2-bert-tiny, 12 for the random ones), run on the recorded ids in padded batches: the exports'
     /// own reference, independent of the library's TorchSharp models. 1e-5 absolute: ONNX Runtime and PyTorch both
-    /// compute in float32 (measured: at most 1.3e-6 here) on logits below 10 in magnitude.
+    /// compute in float32 (measured: at most 1.3e-6 here) on logits below 10 in magnitude. The export folder's own
+    /// tokenizer files give the recorded ids for the recorded texts, exactly.
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(Models))]
@@ -36,6 +37,11 @@ public sealed class OnnxEquivalenceTests(ITestOutputHelper output)
         using var onnx = OnnxTextClassifier.Load(SharedData.Require($"models/{name}-onnx"));
         var cases = golden.RootElement.GetProperty("cases").EnumerateArray().ToArray();
         var sequences = cases.Select(c => new TokenSequence(Golden.Longs(c.GetProperty("input_ids")))).ToArray();
+        for (var i = 0; i < cases.Length; i++)
+        {
+            onnx.Tokenizer.Encode(cases[i].GetProperty("text").GetString()!).Ids.Should().Equal(sequences[i].Ids, $"the {name}-onnx tokenizer on sentence {i}");
+        }
+
         sequences.Select(s => s.Ids.Length).Distinct().Count().Should().BeGreaterThan(1, "the batch must mix lengths, so padding is exercised");
         var actual = onnx.PredictLogits(sequences);
         var worst = 0.0;
