@@ -27,6 +27,8 @@ public sealed class OutputHeadParityTests(ITestOutputHelper output)
         using var model = ClassifierLoader.Load(SharedData.Require($"models/{modelName}"));
         using var golden = JsonDocument.Parse(File.ReadAllText(SharedData.Require($"golden/{modelName}.captum.json")));
         model.Head.Should().Be(head, "config.json's problem_type decides the head");
+        golden.RootElement.GetProperty("problem_type").GetString().Should().Be(head == OutputHead.MultiLabel ? "multi_label_classification" : "regression", "the reference was recorded with that head");
+        model.Labels.Should().Equal(golden.RootElement.GetProperty("labels").EnumerateArray().Select(l => l.GetString()), "the recorded label names, in order");
         var cases = golden.RootElement.GetProperty("cases").EnumerateArray().ToArray();
         var texts = cases.Select(c => c.GetProperty("text").GetString()!).ToArray();
         var predictions = model.Predict(texts);

@@ -149,6 +149,9 @@ public sealed class TextPairTests(ITestOutputHelper output)
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-pair-random"));
         var (cases, texts, pairs, golden) = Golden();
         using var _ = golden;
+        golden.RootElement.GetProperty("problem_type").GetString().Should().Be("single_label_classification");
+        model.Head.Should().Be(OutputHead.SingleLabel);
+        model.Labels.Should().Equal(golden.RootElement.GetProperty("labels").EnumerateArray().Select(l => l.GetString()), "the recorded label names, in order");
         var options = new ExplainOptions { Pairs = pairs, Score = ScoreOutput.Probability, Salience = new SalienceOptions { KeepSpecialTokens = true } };
         var gxi = new GradientXInput().Explain(model, texts, options);
         var ig = new IntegratedGradients().Explain(model, texts, options);
