@@ -8,7 +8,8 @@ namespace Attribution.Tests.Engine.Modules;
 
 /// <summary>
 /// shared/golden/mlp.safetensors: <c>Sequential(Linear(48,32), ReLU, Linear(32,16), ReLU, Linear(16,3))</c> saved by
-/// PyTorch 1.13.1; mlp_golden.json holds the inputs <c>x</c> and per case the logits PyTorch computed.
+/// PyTorch 1.13.1; mlp_golden.json holds the inputs <c>x</c> and per case the logits PyTorch computed. 1e-5 absolute:
+/// float32 on both sides, logits of order 1 through three small layers, so only summation orders differ.
 /// </summary>
 public class MlpGoldenTests
 {

@@ -7,7 +7,9 @@ namespace Attribution.Tests.Methods;
 
 /// <summary>
 /// Every class at once (<see cref="Explainer.ExplainClasses"/>): equal to one call per class, ordered by probability,
-/// Captum's figures for every label of the multi-label BERT, and one forward pass shared by all labels.
+/// Captum's figures for every label of the multi-label BERT, and one forward pass shared by all labels. Captum's
+/// figures within 1e-4 relative L2 per sentence, the bound of every Captum parity test: float32 on both sides, only
+/// summation orders differ (OutputHeadParityTests measures at most 1.6e-6 on the same model and figures).
 /// </summary>
 public sealed class EveryClassTests
 {

