@@ -100,7 +100,7 @@ public sealed class TextPairTests(ITestOutputHelper output)
                     if (strategy != TruncationStrategy.LongestFirst && remove > 0 && remove >= side)
                     {
                         var act = () => model.Tokenizer.Encode(texts[i], pairs[i], limit, TruncationSide.Right, strategy);
-                        act.Should().Throw<ArgumentException>().WithMessage($"*{name}*");
+                        act.Should().Throw<ArgumentException>().WithMessage(remove == side ? $"truncation {name}*and leave it empty*" : $"truncation {name}*and still not fit*");
 
                         // Python's side[:side - remove]: empty when remove = side, else a negative index that keeps
                         // 2·side − remove tokens (none when that is not positive).

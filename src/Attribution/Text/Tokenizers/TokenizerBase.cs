@@ -237,9 +237,11 @@ internal abstract class TokenizerBase : ITokenizer
             var keep = budget - other;
             if (keep <= 0)
             {
+                // keep = 0: the other text fills the budget exactly, so the pair fits only with this text empty.
                 throw new ArgumentException(
                     $"truncation {(cutFirst ? "only_first" : "only_second")} would have to remove the whole {(cutFirst ? "first" : "second")} text ({cut} tokens) " +
-                    $"and still not fit: the {(cutFirst ? "second" : "first")} text alone has {other} tokens for a budget of {budget}; use longest_first or the other strategy",
+                    (keep == 0 ? "and leave it empty" : "and still not fit") +
+                    $": the {(cutFirst ? "second" : "first")} text alone has {other} tokens for a budget of {budget}; use longest_first or the other strategy",
                     nameof(strategy));
             }
 

@@ -117,6 +117,11 @@ public class WordPieceTests
             .WithParameterName("strategy").WithMessage("truncation only_second needs a second text, but there is none and the text has 6 tokens for a budget of 3*");
         FluentActions.Invoking(() => tokenizer.Encode("the cat", text, maxLength: 7, strategy: TruncationStrategy.OnlyFirst)).Should().Throw<ArgumentException>()
             .WithParameterName("strategy").WithMessage("truncation only_first would have to remove the whole first text (2 tokens) and still not fit: the second text alone has 6 tokens for a budget of 4*");
+
+        // The second text (6 tokens) exactly fills the budget of 9 - 3 = 6: the pair would fit only with the first text
+        // empty, which Hugging Face refuses too; the message says so rather than that it would not fit.
+        FluentActions.Invoking(() => tokenizer.Encode("the cat", text, maxLength: 9, strategy: TruncationStrategy.OnlyFirst)).Should().Throw<ArgumentException>()
+            .WithParameterName("strategy").WithMessage("truncation only_first would have to remove the whole first text (2 tokens) and leave it empty: the second text alone has 6 tokens for a budget of 6*");
     }
 
     [Fact]
