@@ -73,43 +73,75 @@ internal static class BenchmarkStatistics
     }
 
     /// <summary>
-    /// Times several runs fairly on a shared machine: <paramref name="rounds"/> rounds, each calling every run once in
-    /// the given order (so drifting load hits all runs alike), and the best (smallest) time of each run. Each
-    /// <paramref name="runs"/> entry runs its work once and returns the time it took. Warm-ups are the caller's: run every
-    /// side once before, not only one of them.
+    /// The order of a fair timing of <paramref name="sides"/> runs on a shared machine: with <paramref name="warm"/>,
+    /// every side once, untimed (first-call costs such as JIT, hooks and the allocator's first large blocks then fall on
+    /// no side's timing, not only on the first side's); then <paramref name="rounds"/> timed rounds, each running every
+    /// side once in the given order (so drifting load hits all sides alike).
     /// </summary>
-    public static double[] BestOfAlternating(int rounds, params Func<double>[] runs)
+    public static IReadOnlyList<(int Side, bool Timed)> Schedule(int sides, int rounds, bool warm)
     {
+        if (sides < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sides), sides, $"at least one side is needed to time anything, got {sides}");
+        }
+
         if (rounds < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(rounds), rounds, $"at least one round is needed to time anything, got {rounds}");
         }
 
-        var best = Enumerable.Repeat(double.PositiveInfinity, runs.Length).ToArray();
+        var order = new List<(int Side, bool Timed)>((warm ? sides : 0) + (sides * rounds));
+        if (warm)
+        {
+            order.AddRange(Enumerable.Range(0, sides).Select(side => (side, false)));
+        }
+
         for (var round = 0; round < rounds; round++)
         {
-            for (var i = 0; i < runs.Length; i++)
+            order.AddRange(Enumerable.Range(0, sides).Select(side => (side, true)));
+        }
+
+        return order;
+    }
+
+    /// <summary>
+    /// Times several runs fairly on a shared machine: <paramref name="rounds"/> rounds in the order of
+    /// <see cref="Schedule"/> (no warm-up), and the best (smallest) time of each run. Each <paramref name="runs"/> entry
+    /// runs its work once and returns the time it took. Warm-ups are the caller's: run every side once before, not only
+    /// one of them, or use <see cref="WarmedBestOfAlternating"/>.
+    /// </summary>
+    public static double[] BestOfAlternating(int rounds, params Func<double>[] runs) => Timed(Schedule(runs.Length, rounds, warm: false), runs);
+
+    /// <summary>
+    /// <see cref="BestOfAlternating"/> after one untimed warm-up call of every run (<see cref="Schedule"/> with warm-up):
+    /// each run is called <paramref name="rounds"/> + 1 times, and <paramref name="time"/> measures one call (e.g. its
+    /// wall time); the warm-up's measure is dropped.
+    /// </summary>
+    public static double[] WarmedBestOfAlternating(int rounds, Func<Action, double> time, params Action[] runs) =>
+        Timed(Schedule(runs.Length, rounds, warm: true), runs.Select(run => (Func<double>)(() => time(run))).ToArray());
+
+    /// <summary>
+    /// The texts-per-batch sweep of the speed report: for each setting, the best of <paramref name="rounds"/> timed
+    /// runs, the settings alternating round by round (<see cref="Schedule"/>; the first round runs every batch shape
+    /// once, as a warm-up would), as the report's other throughput tables take the better of two runs.
+    /// <paramref name="secondsAt"/> runs the work once at a setting and returns its time.
+    /// </summary>
+    public static double[] SweepBest(int rounds, IReadOnlyList<int> settings, Func<int, double> secondsAt) =>
+        BestOfAlternating(rounds, settings.Select(setting => (Func<double>)(() => secondsAt(setting))).ToArray());
+
+    private static double[] Timed(IReadOnlyList<(int Side, bool Timed)> schedule, Func<double>[] runs)
+    {
+        var best = Enumerable.Repeat(double.PositiveInfinity, runs.Length).ToArray();
+        foreach (var (side, timed) in schedule)
+        {
+            var seconds = runs[side]();
+            if (timed)
             {
-                best[i] = Math.Min(best[i], runs[i]());
+                best[side] = Math.Min(best[side], seconds);
             }
         }
 
         return best;
-    }
-
-    /// <summary>
-    /// <see cref="BestOfAlternating"/> after one untimed warm-up call of every run (first-call costs such as JIT,
-    /// hooks and the allocator's first large blocks then fall on no side's timing): each run is called
-    /// <paramref name="rounds"/> + 1 times, and <paramref name="time"/> measures one call (e.g. its wall time).
-    /// </summary>
-    public static double[] WarmedBestOfAlternating(int rounds, Func<Action, double> time, params Action[] runs)
-    {
-        foreach (var run in runs)
-        {
-            run();
-        }
-
-        return BestOfAlternating(rounds, runs.Select(run => (Func<double>)(() => time(run))).ToArray());
     }
 
     /// <summary>

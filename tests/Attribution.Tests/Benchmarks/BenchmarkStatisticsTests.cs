@@ -144,6 +144,45 @@ public sealed class BenchmarkStatisticsTests
     }
 
     [Fact]
+    public void The_schedule_warms_every_side_once_then_alternates_the_timed_rounds()
+    {
+        BenchmarkStatistics.Schedule(3, 2, warm: true).Should().Equal(
+            (0, false), (1, false), (2, false), (0, true), (1, true), (2, true), (0, true), (1, true), (2, true));
+        BenchmarkStatistics.Schedule(2, 1, warm: false).Should().Equal((0, true), (1, true));
+        FluentActions.Invoking(() => BenchmarkStatistics.Schedule(0, 1, warm: true)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be("sides");
+        FluentActions.Invoking(() => BenchmarkStatistics.Schedule(2, 0, warm: true)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be("rounds");
+    }
+
+    /// <summary>
+    /// The speed report's texts-per-batch sweep ran each size once, while its other tables take the better of two runs:
+    /// it now runs every size twice, the sizes alternating (1, 4, 16, 64, 1, 4, 16, 64), and keeps each size's best.
+    /// </summary>
+    [Fact]
+    public void The_batch_size_sweep_takes_the_best_of_two_runs_per_size_the_sizes_alternating()
+    {
+        int[] sizes = [1, 4, 16, 64];
+        var times = new Dictionary<int, Queue<double>>
+        {
+            [1] = new([9.0, 8.0]),
+            [4] = new([3.0, 5.0]),
+            [16] = new([2.0, 1.5]),
+            [64] = new([4.0, 4.0]),
+        };
+        var order = new List<int>();
+
+        var best = BenchmarkStatistics.SweepBest(2, sizes, size =>
+        {
+            order.Add(size);
+            return times[size].Dequeue();
+        });
+
+        order.Should().Equal(1, 4, 16, 64, 1, 4, 16, 64);
+        best.Should().Equal(8.0, 3.0, 1.5, 4.0);
+    }
+
+    [Fact]
     public void A_mean_of_agreements_says_how_many_texts_it_covers_when_some_are_undefined()
     {
         // (0.5 + 1.0) / 2 = 0.75 over 2 of the 3 texts (one NaN: a one-word text has no rank correlation).
