@@ -92,3 +92,51 @@ internal sealed class CountingClassifier(ITokenClassifier inner) : ITokenClassif
         return PerText(model, texts, (counted, text) => lime.Attribute(counted, [text]));
     }
 }
+
+/// <summary>
+/// A black box (<see cref="ITextPredictor"/>) that counts its calls and the texts they carried; uses only the public API.
+/// </summary>
+internal sealed class CountingPredictor(IReadOnlyList<string> labels, Func<IReadOnlyList<string>, double[][]> predict) : ITextPredictor
+{
+    /// <summary>Calls made since the last <see cref="Reset"/>.</summary>
+    public int Calls { get; private set; }
+
+    /// <summary>Texts those calls carried.</summary>
+    public long Rows { get; private set; }
+
+    public IReadOnlyList<string> Labels { get; } = labels ?? throw new ArgumentNullException(nameof(labels));
+
+    public double[][] PredictProbabilities(IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        Calls++;
+        Rows += texts.Count;
+        return predict(texts);
+    }
+
+    /// <summary>Starts both counts again.</summary>
+    public void Reset() => (Calls, Rows) = (0, 0L);
+
+    /// <summary>
+    /// The black-box-calls table: each method explains all <paramref name="texts"/> in one call through
+    /// <paramref name="predictor"/>, every method first once untimed (so no method's first call, with its JIT and
+    /// first-call costs, is timed while the others run warm), then once timed
+    /// (<see cref="BenchmarkStatistics.WarmedBestOfAlternating"/>); the calls and texts counted are the timed run's.
+    /// <paramref name="time"/> measures one run (its wall time, in seconds).
+    /// </summary>
+    public static (int Calls, long Sent, double Seconds)[] Measure(IReadOnlyList<IPerturbationAttributor> methods, CountingPredictor predictor,
+        IReadOnlyList<string> texts, Func<Action, double> time)
+    {
+        ArgumentNullException.ThrowIfNull(methods);
+        ArgumentNullException.ThrowIfNull(predictor);
+        var counts = new (int Calls, long Sent)[methods.Count];
+        var runs = methods.Select((method, i) => (Action)(() =>
+        {
+            predictor.Reset();
+            method.Attribute(predictor, texts);
+            counts[i] = (predictor.Calls, predictor.Rows);
+        })).ToArray();
+        var seconds = BenchmarkStatistics.WarmedBestOfAlternating(1, time, runs);
+        return counts.Select((c, i) => (c.Calls, c.Sent, seconds[i])).ToArray();
+    }
+}

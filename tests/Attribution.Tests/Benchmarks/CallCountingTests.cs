@@ -7,8 +7,9 @@ namespace Attribution.Tests.Benchmarks;
 /// <summary>
 /// The counting wrappers of the benchmarks (CallCounting, linked from benchmarks/Attribution.Benchmarks).
 /// perturbation-cost printed LIME's model calls as ⌈distinct perturbed texts / 64⌉, but LIME sends up to 256 texts a call
-/// within a token budget of 4096 padded tokens; the calls are now counted through a wrapper. Counts are exact
-/// (integers).
+/// within a token budget of 4096 padded tokens; the calls are now counted through a wrapper. black-box-calls timed its
+/// first method cold (JIT, the model's first calls) and the others warm; every method now runs once untimed first.
+/// Counts are exact (integers).
 /// </summary>
 public sealed class CallCountingTests
 {
@@ -59,5 +60,36 @@ public sealed class CallCountingTests
 
         calls.Should().Be(2);
         rows.Should().Be(1 + distinct.Length);
+    }
+
+    /// <summary>
+    /// Each method's first run is "cold" (100 time units), later runs take 1: with a warm-up of every method before the
+    /// timed run, every method reports 1 (timed cold, each would report 100). The calls and texts reported are one run's,
+    /// as a fresh counter counts them, not the warm-up's added in.
+    /// </summary>
+    [Fact]
+    public void Black_box_timing_warms_every_method_before_any_is_timed_and_counts_the_timed_run()
+    {
+        string[] texts = ["a fine film", "dull", "not bad at all"];
+        static double[][] Instant(IReadOnlyList<string> batch) => batch.Select(t => new[] { 0.3 + (0.01 * (t.Length % 10)), 0.7 - (0.01 * (t.Length % 10)) }).ToArray();
+        IPerturbationAttributor[] methods = [new Lime { Samples = 16 }, new Occlusion()];
+        var runs = new Dictionary<Action, int>(ReferenceEqualityComparer.Instance);
+        double Time(Action run)
+        {
+            run();
+            runs[run] = runs.GetValueOrDefault(run) + 1;
+            return runs[run] == 1 ? 100.0 : 1.0;
+        }
+
+        var measured = CountingPredictor.Measure(methods, new CountingPredictor(Labels, Instant), texts, Time);
+
+        measured.Select(m => m.Seconds).Should().Equal(1.0, 1.0);
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var fresh = new CountingPredictor(Labels, Instant);
+            methods[i].Attribute(fresh, texts);
+            (measured[i].Calls, measured[i].Sent).Should().Be((fresh.Calls, fresh.Rows), methods[i].Name);
+            fresh.Calls.Should().BeGreaterThan(0);
+        }
     }
 }
