@@ -43,9 +43,10 @@ internal sealed class ForwardCounter : IDisposable
 /// <summary>
 /// Counts forward passes and their rows without a hook: a module in front of the model (its submodules under
 /// <c>inner.</c>) that counts each input, then runs the model. Nothing of the caller's sits on the model, so the passes are
-/// those of an unhooked run (logits-only passes and the prediction's kept path input end included).
+/// those of an unhooked run (logits-only passes and the prediction's kept path input end included). It only passes its
+/// input on (<see cref="ICompositeModule"/>: LRP runs through it).
 /// </summary>
-internal sealed class ForwardCountingModule : nn.Module<ModelInput, Tensor>
+internal sealed class ForwardCountingModule : nn.Module<ModelInput, Tensor>, ICompositeModule
 {
     private readonly nn.Module<ModelInput, Tensor> inner;
 
