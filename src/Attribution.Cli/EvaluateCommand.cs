@@ -338,11 +338,9 @@ internal static class EvaluateCommand
 
         // The texts were read from the same lines (standard input is kept for the run, so '-' works too). Rows are
         // numbered by their line in the file, blank lines included, as the texts' messages number them.
-        var all = input == "-" ? context.StandardInputLines() : File.ReadAllLines(context.Resolve(input));
-        var lines = all.Select((line, i) => (Line: line, Number: i + 1)).Where(l => !string.IsNullOrWhiteSpace(l.Line)).ToArray();
-        var header = lines.Length > 0 ? lines[0].Line.TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
-        var column = Array.FindIndex(header, h => string.Equals(h, "highlight", StringComparison.OrdinalIgnoreCase));
-        if (column < 0)
+        var all = input == "-" ? context.StandardInputLines() : TextInputs.DecodeLines(File.ReadAllBytes(context.Resolve(input)), input);
+        var column = TextInputs.Column(all, TextInputs.Name(input), "highlight");
+        if (column is null)
         {
             return null;
         }
@@ -355,11 +353,10 @@ internal static class EvaluateCommand
                 $"{fromText} text(s) of --text have no 'highlight' value: {TextInputs.Name(input)}'s 'highlight' column gives one for its own rows only; put these texts in the TSV with their highlighted words, or give --highlight W1,W2 for every text");
         }
 
-        return lines.Skip(1).Select(row =>
+        return column.Select(row =>
         {
-            var fields = row.Line.TrimEnd('\r').Split('\t');
-            var words = column < fields.Length ? fields[column].Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            return words.Length > 0 ? words : throw new UsageException("--input", $"{TextInputs.Name(input)}, line {row.Number}: the row has no 'highlight' value");
+            var words = row.Value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return words.Length > 0 ? words : throw new UsageException("--input", $"{TextInputs.Name(input)}, line {row.Line}: the row has no 'highlight' value");
         }).ToList();
     }
 

@@ -441,7 +441,11 @@ internal static class ShortcutCommand
         }
     }
 
-    /// <summary>Reads a TSV with a header naming the columns <c>sentence</c> and <c>highlight</c> (the highlighted word(s), comma- or space-separated).</summary>
+    /// <summary>
+    /// Reads a TSV with a header naming the columns <c>sentence</c> and <c>highlight</c> (the highlighted word(s), comma-
+    /// or space-separated), parsed as every TSV <c>--input</c> is (<see cref="TextInputs.ParsePaired"/>: the header is
+    /// the first line that is not blank, a row with more fields than the header is refused, the texts are checked).
+    /// </summary>
     private static (IReadOnlyList<string> Texts, IReadOnlyList<IReadOnlyCollection<string>> Highlights) ReadHighlights(string input, CliContext context)
     {
         var path = context.Resolve(input);
@@ -450,37 +454,25 @@ internal static class ShortcutCommand
             throw new UsageException("--input", input == "-" ? "give a TSV file (standard input is not read here)" : $"{input} does not exist");
         }
 
-        // Read as every --input is (strict UTF-8, refused naming the line): File.ReadAllLines put U+FFFD in place of
-        // bytes that are not UTF-8, silently.
-        var lines = TextInputs.Lines(input, context).Select(l => l.TrimEnd('\r')).ToArray();
-        var header = lines.Length > 0 ? lines[0].TrimStart('\uFEFF').Split('\t').Select(h => h.Trim()).ToArray() : [];
-        var sentence = Array.FindIndex(header, h => string.Equals(h, "sentence", StringComparison.OrdinalIgnoreCase));
-        var highlight = Array.FindIndex(header, h => string.Equals(h, "highlight", StringComparison.OrdinalIgnoreCase));
-        if (sentence < 0 || highlight < 0)
+        var lines = TextInputs.Lines(input, context);
+        var column = TextInputs.Column(lines, input, "highlight");
+        if (column is null)
         {
-            var missing = sentence < 0 && highlight < 0 ? "'sentence' and 'highlight' columns" : sentence < 0 ? "'sentence' column" : "'highlight' column";
-            throw new UsageException("--input", $"{input} has no {missing}: its header line must name the columns sentence and highlight, tab-separated");
+            var missing = TextInputs.Column(lines, input, "sentence") is null ? "'sentence' and 'highlight' columns" : "'highlight' column";
+            throw new UsageException("--input", $"{input} has no {missing}: its header line (the first that is not blank) must name the columns sentence and highlight, tab-separated");
         }
 
-        var texts = new List<string>();
-        var highlights = new List<IReadOnlyCollection<string>>();
-        for (var i = 1; i < lines.Length; i++)
+        var (texts, pairs) = TextInputs.ParsePaired(lines, input, null);
+        if (pairs is not null)
         {
-            if (string.IsNullOrWhiteSpace(lines[i]))
-            {
-                continue;
-            }
+            throw new UsageException("--input", $"{input} holds sentence pairs (sentence1 and sentence2 columns): shortcut scores single sentences; name the text column 'sentence'");
+        }
 
-            var fields = lines[i].Split('\t');
-            var text = sentence < fields.Length ? fields[sentence].Trim() : string.Empty;
-            var words = highlight < fields.Length ? fields[highlight].Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            if (text.Length == 0 || words.Length == 0)
-            {
-                throw new UsageException("--input", $"{input}, line {i + 1}: the row has no {(text.Length == 0 ? "sentence" : "highlight")}");
-            }
-
-            texts.Add(text);
-            highlights.Add(words);
+        var highlights = new List<IReadOnlyCollection<string>>();
+        foreach (var (line, value) in column)
+        {
+            var words = value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            highlights.Add(words.Length > 0 ? words : throw new UsageException("--input", $"{input}, line {line}: the row has no 'highlight' value"));
         }
 
         return texts.Count > 0 ? (texts, highlights) : throw new UsageException("--input", $"{input} has no rows after its header");

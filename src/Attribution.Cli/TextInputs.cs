@@ -207,14 +207,7 @@ internal static class TextInputs
     public static (IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs) ParsePaired(IReadOnlyList<string> lines, string name, string? pairColumn)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        // The header is the first line that is not blank: after a leading blank line, a TSV's header was taken for a
-        // text and its rows, label columns and all, for more texts.
-        var headerLine = 0;
-        while (headerLine < lines.Count && string.IsNullOrWhiteSpace(lines[headerLine].TrimStart('\uFEFF')))
-        {
-            headerLine++;
-        }
-
+        var headerLine = HeaderLine(lines);
         if (headerLine == lines.Count)
         {
             return ([], null);
@@ -271,21 +264,8 @@ internal static class TextInputs
             return (texts, null);
         }
 
-        for (var i = headerLine + 1; i < lines.Count; i++)
+        foreach (var (i, fields) in Rows(lines, headerLine, columns, name))
         {
-            if (string.IsNullOrWhiteSpace(lines[i]))
-            {
-                continue;
-            }
-
-            var fields = lines[i].TrimEnd('\r').Split('\t');
-            if (fields.Length > columns)
-            {
-                // A tab inside a text splits it: its first part would be taken as the text and the rest as other columns.
-                throw new UsageException("--input",
-                    $"{name}, line {i + 1} has {fields.Length} tab-separated fields but the header has {columns}: a TSV field cannot hold a tab, so a text with a tab would be cut at it; replace the tab in the text with a space");
-            }
-
             if (column >= fields.Length || string.IsNullOrWhiteSpace(fields[column]))
             {
                 throw new UsageException("--input", $"{name}, line {i + 1}: the row has no 'sentence' value (column {column + 1} of the header)");
@@ -304,6 +284,68 @@ internal static class TextInputs
         }
 
         return (texts, second >= 0 ? pairs : null);
+    }
+
+    /// <summary>
+    /// The values of the TSV column named <paramref name="column"/> (case-insensitive), one per row that
+    /// <see cref="ParsePaired"/> takes a text from, with the row's line number in the file; null when the file is not a
+    /// TSV or its header (the first line that is not blank) has no such column. Rows are read as ParsePaired reads them:
+    /// blank lines skipped, a row with more fields than the header refused.
+    /// </summary>
+    internal static IReadOnlyList<(int Line, string Value)>? Column(IReadOnlyList<string> lines, string name, string column)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var headerLine = HeaderLine(lines);
+        if (headerLine == lines.Count)
+        {
+            return null;
+        }
+
+        var names = lines[headerLine].TrimStart('\uFEFF').TrimEnd('\r').Split('\t');
+        var index = Array.FindIndex(names, n => string.Equals(n.Trim(), column, StringComparison.OrdinalIgnoreCase));
+        if (names.Length < 2 || index < 0)
+        {
+            return null;
+        }
+
+        return Rows(lines, headerLine, names.Length, name).Select(row => (row.Index + 1, index < row.Fields.Length ? row.Fields[index] : string.Empty)).ToList();
+    }
+
+    /// <summary>
+    /// The index of a TSV's header: the first line that is not blank (a byte-order mark aside). After a leading blank
+    /// line, a TSV's header was taken for a text and its rows, label columns and all, for more texts.
+    /// </summary>
+    private static int HeaderLine(IReadOnlyList<string> lines)
+    {
+        var headerLine = 0;
+        while (headerLine < lines.Count && string.IsNullOrWhiteSpace(lines[headerLine].TrimStart('\uFEFF')))
+        {
+            headerLine++;
+        }
+
+        return headerLine;
+    }
+
+    /// <summary>The rows after the header, blank lines skipped, each split at tabs; a row with more fields than the header's <paramref name="columns"/> is refused.</summary>
+    private static IEnumerable<(int Index, string[] Fields)> Rows(IReadOnlyList<string> lines, int headerLine, int columns, string name)
+    {
+        for (var i = headerLine + 1; i < lines.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            var fields = lines[i].TrimEnd('\r').Split('\t');
+            if (fields.Length > columns)
+            {
+                // A tab inside a text splits it: its first part would be taken as the text and the rest as other columns.
+                throw new UsageException("--input",
+                    $"{name}, line {i + 1} has {fields.Length} tab-separated fields but the header has {columns}: a TSV field cannot hold a tab, so a text with a tab would be cut at it; replace the tab in the text with a space");
+            }
+
+            yield return (i, fields);
+        }
     }
 
     /// <summary>The text of line <paramref name="line"/>, refused when it holds a NUL (a binary file) or an unpaired surrogate.</summary>

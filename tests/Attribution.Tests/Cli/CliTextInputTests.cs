@@ -135,4 +135,63 @@ public sealed class CliTextInputTests
             File.Delete(path);
         }
     }
+
+    /// <summary>
+    /// shortcut read its TSV with a reader of its own that took the first line for the header: after a leading blank
+    /// line it found no 'sentence' column, where every other --input finds its header on the first line that is not
+    /// blank. It now parses with TextInputs, so the same file gives the same one text (scored by the tiny BERT).
+    /// </summary>
+    [Fact]
+    public void Shortcut_reads_a_tsv_after_leading_blank_lines_by_its_header()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "\n  \nsentence\thighlight\na good film\tgood\n");
+
+            var run = CliHarness.Run("shortcut", "--model", CliHarness.TinyBert, "--input", path, "--methods", "gradient", "--format", "json");
+
+            run.Code.Should().Be(0, run.ToString());
+            using var document = System.Text.Json.JsonDocument.Parse(run.Out);
+            document.RootElement.GetProperty("sentences").GetInt32().Should().Be(1);
+            run.Error.Should().Contain("2 blank line(s) skipped (line 1, 2)");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// A row with more tab-separated fields than the header (a tab inside the text) was read by shortcut's own reader
+    /// as a cut text ("a good" with the highlight "film"); it is refused now with the message predict gives for the
+    /// same row (line 2 has 3 fields, the header 2), before any model loads.
+    /// </summary>
+    [Fact]
+    public void Shortcut_refuses_a_row_with_more_fields_than_the_header_as_every_input_does()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "sentence\thighlight\na good\tfilm\tgood\n");
+            const string expected = "line 2 has 3 tab-separated fields but the header has 2: a TSV field cannot hold a tab";
+
+            var predict = CliHarness.Run("predict", "--model", "no-such-model-folder", "--input", path);
+            var shortcut = CliHarness.Run("shortcut", "--model", "no-such-model-folder", "--input", path, "--methods", "gradient");
+
+            predict.Error.Should().Contain($"error: --input: {path}, {expected}", predict.ToString());
+            shortcut.Code.Should().Be(2, shortcut.ToString());
+            shortcut.Error.Should().Contain($"error: --input: {path}, {expected}");
+
+            // A row without a highlight is refused by its line in the file, blank lines counted.
+            File.WriteAllText(path, "\nsentence\thighlight\na good film\tgood\n\nbad\t \n");
+            var missing = CliHarness.Run("shortcut", "--model", "no-such-model-folder", "--input", path, "--methods", "gradient");
+            missing.Code.Should().Be(2, missing.ToString());
+            missing.Error.Should().Contain($"error: --input: {path}, line 5: the row has no 'highlight' value");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
