@@ -164,14 +164,23 @@ internal static class TextInputs
 
     /// <summary>
     /// The lines of a file's (or standard input's) bytes, split as <see cref="File.ReadAllLines(string)"/> splits them
-    /// (CRLF, LF or CR; a byte-order mark names the encoding, else UTF-8). Strict: bytes that are not UTF-8 are refused
-    /// naming the line and the byte's offset in the file, not read as replacement characters.
+    /// (CRLF, LF or CR; a UTF-8 byte-order mark is skipped). Strict: bytes that are not UTF-8 are refused naming the
+    /// line and the byte's offset in the file, not read as replacement characters, and a UTF-16 or UTF-32 byte-order
+    /// mark is refused naming the encoding (the file is re-saved as UTF-8), not followed.
     /// </summary>
     /// <param name="bytes">The whole file.</param>
     /// <param name="input">The <c>--input</c> value, as messages name it.</param>
     internal static IReadOnlyList<string> DecodeLines(byte[] bytes, string input)
     {
         ArgumentNullException.ThrowIfNull(bytes);
+        if (Attribution.Text.StrictUtf8.OtherEncodingMark(bytes) is { } encoding)
+        {
+            // The reader would have followed the mark and decoded the file as UTF-16 or UTF-32, leniently; the
+            // documented input is UTF-8.
+            throw new UsageException("--input",
+                $"{Name(input)} starts with a {encoding} byte-order mark: it is {encoding} text, and --input reads UTF-8; re-save the file as UTF-8 (e.g. iconv -f {encoding.Replace(" ", string.Empty, StringComparison.Ordinal)} -t UTF-8)");
+        }
+
         var lines = new List<string>();
         using var reader = new StreamReader(new MemoryStream(bytes, writable: false), Attribution.Text.StrictUtf8.Encoding, detectEncodingFromByteOrderMarks: true);
         try

@@ -21,7 +21,7 @@ public record LabeledText(string Text, int Label)
     /// </summary>
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">The file is empty or not valid UTF-8, its first line is not a header naming the
+    /// <exception cref="FormatException">The file is empty or not valid UTF-8 (a UTF-16 or UTF-32 byte-order mark included), its first line is not a header naming the
     /// sentence and label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label.</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
@@ -35,6 +35,19 @@ public record LabeledText(string Text, int Label)
         var result = new List<LabeledText>();
         var lineNumber = 0;
         (int Text, int Label, int Count)? columns = null;
+
+        // A UTF-16 or UTF-32 byte-order mark would switch the reader to that encoding, decoded leniently; the file is UTF-8.
+        Span<byte> start = stackalloc byte[4];
+        int read;
+        using (var probe = File.OpenRead(path))
+        {
+            read = probe.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        }
+
+        if (Attribution.Text.StrictUtf8.OtherEncodingMark(start[..read]) is { } encoding)
+        {
+            throw new FormatException($"{path} starts with a {encoding} byte-order mark: it is {encoding} text, but the file must be UTF-8; re-save it as UTF-8");
+        }
 
         // Strict UTF-8: the default decoder replaces invalid bytes (a Latin-1 "café") by U+FFFD, so a text read wrong
         // would have been trained on silently.

@@ -12,6 +12,22 @@ internal static class StrictUtf8
     public static readonly UTF8Encoding Encoding = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
+    /// The encoding a UTF-16 or UTF-32 byte-order mark at the start of <paramref name="start"/> names ("UTF-32 LE",
+    /// "UTF-32 BE", "UTF-16 LE", "UTF-16 BE"), or null. A reader that detects byte-order marks (StreamReader's default)
+    /// would silently switch to that encoding, with replacement characters for what does not decode, where the file is
+    /// documented to be UTF-8: callers refuse such a file instead. UTF-32 LE is tested first (its mark begins with
+    /// UTF-16 LE's).
+    /// </summary>
+    public static string? OtherEncodingMark(ReadOnlySpan<byte> start) => start switch
+    {
+        [0xFF, 0xFE, 0x00, 0x00, ..] => "UTF-32 LE",
+        [0x00, 0x00, 0xFE, 0xFF, ..] => "UTF-32 BE",
+        [0xFF, 0xFE, ..] => "UTF-16 LE",
+        [0xFE, 0xFF, ..] => "UTF-16 BE",
+        _ => null,
+    };
+
+    /// <summary>
     /// The first byte that does not start a valid UTF-8 sequence: its offset in <paramref name="bytes"/> (a leading BOM
     /// counted) and its line, 1-based, lines ending as readers end them (LF, CRLF or a lone CR). A reader's
     /// <see cref="DecoderFallbackException"/> cannot say either: it decodes a buffer ahead of the line it returns.

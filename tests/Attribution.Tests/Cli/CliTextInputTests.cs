@@ -194,4 +194,38 @@ public sealed class CliTextInputTests
             File.Delete(path);
         }
     }
+
+    /// <summary>
+    /// A file or standard input with a UTF-16 or UTF-32 byte-order mark was decoded in that encoding (the reader
+    /// followed the mark, leniently) where --input is documented as UTF-8; it is refused now, naming the option, the
+    /// encoding found and the fix. The marks are the Unicode standard's, written by .NET's encoders.
+    /// </summary>
+    [Theory]
+    [InlineData("UTF-16 LE")]
+    [InlineData("UTF-16 BE")]
+    [InlineData("UTF-32 LE")]
+    [InlineData("UTF-32 BE")]
+    public void A_utf16_or_utf32_byte_order_mark_is_refused_naming_the_encoding(string name)
+    {
+        var encoding = Attribution.Tests.Data.LabeledTextTests.Utf16Or32(name);
+        byte[] content = [.. encoding.GetPreamble(), .. encoding.GetBytes("good film\nbad film\n")];
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, content);
+            var file = CliHarness.Run("predict", "--model", "no-such-model-folder", "--input", path);
+            file.Code.Should().Be(2, file.ToString());
+            file.Error.Should().Contain($"error: --input: {path} starts with a {name} byte-order mark: it is {name} text, and --input reads UTF-8; re-save the file as UTF-8");
+
+            using var bytes = new MemoryStream(content);
+            var standardInput = CliHarness.Run(new CliContext { Out = TextWriter.Null, Error = TextWriter.Null, InputBytes = bytes },
+                "predict", "--model", "no-such-model-folder", "--input", "-");
+            standardInput.Code.Should().Be(2, standardInput.ToString());
+            standardInput.Error.Should().Contain($"error: --input: standard input (--input -) starts with a {name} byte-order mark");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

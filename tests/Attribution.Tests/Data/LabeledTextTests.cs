@@ -35,6 +35,36 @@ public sealed class LabeledTextTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A file saved as UTF-16 or UTF-32 with a byte-order mark was decoded in that encoding (the reader follows the
+    /// mark, and decodes leniently), though the file is documented as UTF-8; it is refused naming the encoding and the fix.
+    /// The marks are those of the Unicode standard (FF FE, FE FF, FF FE 00 00, 00 00 FE FF), written by .NET's encoders.
+    /// </summary>
+    [Theory]
+    [InlineData("UTF-16 LE")]
+    [InlineData("UTF-16 BE")]
+    [InlineData("UTF-32 LE")]
+    [InlineData("UTF-32 BE")]
+    public void A_utf16_or_utf32_file_is_refused_naming_its_encoding(string name)
+    {
+        var encoding = Utf16Or32(name);
+        var path = Path.Combine(root, $"{Guid.NewGuid():N}.tsv");
+        File.WriteAllBytes(path, [.. encoding.GetPreamble(), .. encoding.GetBytes("sentence\tlabel\ngood film\t1\n")]);
+
+        var read = () => LabeledText.ReadTsv(path);
+
+        read.Should().Throw<FormatException>().WithMessage($"{path} starts with a {name} byte-order mark*re-save it as UTF-8");
+    }
+
+    /// <summary>A .NET encoding that writes the byte-order mark of the named Unicode encoding.</summary>
+    internal static Encoding Utf16Or32(string name) => name switch
+    {
+        "UTF-16 LE" => new UnicodeEncoding(bigEndian: false, byteOrderMark: true),
+        "UTF-16 BE" => new UnicodeEncoding(bigEndian: true, byteOrderMark: true),
+        "UTF-32 LE" => new UTF32Encoding(bigEndian: false, byteOrderMark: true),
+        _ => new UTF32Encoding(bigEndian: true, byteOrderMark: true),
+    };
+
     [Fact]
     public void A_row_with_another_number_of_fields_than_two_is_refused_with_its_line()
     {
