@@ -50,6 +50,30 @@ public class ExplanationJsonHostileReadingTests
         act.Should().Throw<JsonException>().WithMessage($"invalid explanation document {message}*");
     }
 
+    /// <summary>
+    /// One leading byte-order mark: Read(Stream) skipped a UTF-8 mark (System.Text.Json does) but Parse(string) and
+    /// Read(TextReader) refused a leading U+FEFF, so the same file read as bytes or as text (File.ReadAllText with
+    /// another encoding, a StringReader) gave a document or an error. All three now read it to the same document; a
+    /// second mark is refused by every entry point, as any character before the value is.
+    /// </summary>
+    [Fact]
+    public void One_leading_byte_order_mark_is_skipped_by_every_reader_and_a_second_is_refused()
+    {
+        var json = GoodFilm();
+        var expected = ExplanationJson.Serialize(ExplanationJson.Parse(json), indented: false);
+        expected.Should().Be(json, "the sample round-trips, so equal serializations mean equal documents");
+        byte[] utf8 = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(json)];
+
+        ExplanationJson.Serialize(ExplanationJson.Read(new MemoryStream(utf8)), indented: false).Should().Be(json);
+        ExplanationJson.Serialize(ExplanationJson.Parse("\uFEFF" + json), indented: false).Should().Be(json);
+        ExplanationJson.Serialize(ExplanationJson.Read(new StringReader("\uFEFF" + json)), indented: false).Should().Be(json);
+
+        var twiceStream = () => ExplanationJson.Read(new MemoryStream([0xEF, 0xBB, 0xBF, .. utf8]));
+        var twiceText = () => ExplanationJson.Parse("\uFEFF\uFEFF" + json);
+        twiceStream.Should().Throw<JsonException>();
+        twiceText.Should().Throw<JsonException>();
+    }
+
     [Fact]
     public void A_string_with_an_unpaired_surrogate_is_a_json_exception_naming_the_character()
     {

@@ -119,7 +119,7 @@ public static class ExplanationJson
     public static string Serialize(ExplanationDocument document, bool indented = true) =>
         Encoding.UTF8.GetString(ToUtf8(document, indented));
 
-    /// <summary>Reads a document from UTF-8 JSON.</summary>
+    /// <summary>Reads a document from UTF-8 JSON (one leading UTF-8 byte-order mark is skipped, as System.Text.Json skips it).</summary>
     /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
     public static ExplanationDocument Read(Stream stream)
     {
@@ -128,7 +128,7 @@ public static class ExplanationJson
         return new DocumentReader().Document(json.RootElement);
     }
 
-    /// <summary>Reads a document from JSON text.</summary>
+    /// <summary>Reads a document from JSON text (one leading byte-order mark, U+FEFF, is skipped).</summary>
     /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
     public static ExplanationDocument Read(TextReader reader)
     {
@@ -136,11 +136,20 @@ public static class ExplanationJson
         return Parse(reader.ReadToEnd());
     }
 
-    /// <summary>Reads a document from a JSON string.</summary>
+    /// <summary>Reads a document from a JSON string (one leading byte-order mark, U+FEFF, is skipped).</summary>
     /// <exception cref="JsonException">The text is not JSON or not a valid document; the message names the path.</exception>
     public static ExplanationDocument Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
+
+        // A file saved with a byte-order mark, read as text (File.ReadAllText keeps it when the encoding given is not
+        // the file's, a StringReader always): Read(Stream) skips one UTF-8 mark, so one leading U+FEFF is skipped here
+        // too. Only one, as for the stream: a second is a character before the JSON value, refused by the parser.
+        if (json.StartsWith('\uFEFF'))
+        {
+            json = json[1..];
+        }
+
         if (UnpairedSurrogate(json) is { } index)
         {
             // System.Text.Json refused it with an ArgumentException that names no place ("Cannot transcode invalid
