@@ -44,11 +44,21 @@ internal static class Output
             return;
         }
 
+        var bytes = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(content);
+        WriteFile(stream => stream.Write(bytes), output, context, sayWhere);
+    }
+
+    /// <summary>
+    /// Writes the <c>--output</c> file with what <paramref name="write"/> puts in it, whole or not at all
+    /// (<see cref="AtomicFile"/>): a failure midway leaves the file that was there and no temporary file.
+    /// </summary>
+    internal static void WriteFile(Action<Stream> write, string output, CliContext context, bool sayWhere = true)
+    {
         var path = CheckOutputPath(output, context);
         try
         {
             CreateFolderOf(path, "--output", context);
-            File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            AtomicFile.Write(path, write);
         }
         catch (UnauthorizedAccessException e)
         {

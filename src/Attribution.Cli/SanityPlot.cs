@@ -15,8 +15,12 @@ internal static class SanityPlot
         Output.CreateFolderOf(Path.GetFullPath(stem), "--plot", context);
 
         var (plot, width) = Build(result);
-        plot.SavePng(stem + ".png", width, 560);
-        plot.SaveSvg(stem + ".svg", width, 560);
+        // Each file whole or not at all (ScottPlot's SavePng and SaveSvg write in place).
+        using var image = plot.GetImage(width, 560);
+        var png = image.GetImageBytes(ScottPlot.ImageFormat.Png, 100);
+        var svg = System.Text.Encoding.UTF8.GetBytes(plot.GetSvgXml(width, 560));
+        AtomicFile.Write(stem + ".png", stream => stream.Write(png));
+        AtomicFile.Write(stem + ".svg", stream => stream.Write(svg));
     }
 
     /// <summary>The plot as SVG markup, to inline in an HTML report.</summary>

@@ -63,4 +63,37 @@ public sealed class CliOutputPathTests : IDisposable
         run.Code.Should().Be(0, run.ToString());
         File.ReadAllText(path).Should().Be(CliHarness.Run(args).Out);
     }
+
+    /// <summary>
+    /// The --output file was written in place (File.WriteAllText truncates first), so a failure midway (a full disk, a
+    /// renderer that throws) left a partial file where the previous results were. It is written to a temporary file in
+    /// the same folder and renamed over the old one: here the writer puts half a document in, then fails, and the old
+    /// file is byte for byte as it was, with no temporary file left in the folder.
+    /// </summary>
+    [Fact]
+    public void A_write_that_fails_midway_leaves_the_previous_file_and_no_temporary_file()
+    {
+        var path = Path.Combine(root, "result.json");
+        File.WriteAllText(path, "{\"previous\": true}\n");
+        var context = new Attribution.Cli.CliContext { Out = TextWriter.Null, Error = TextWriter.Null };
+
+        var write = () => Attribution.Cli.Output.WriteFile(stream =>
+        {
+            stream.Write("{\"new\": "u8);
+            stream.Flush();
+            throw new IOException("No space left on device");
+        }, path, context);
+
+        write.Should().Throw<IOException>().WithMessage($"cannot write {path}: No space left on device*");
+        File.ReadAllText(path).Should().Be("{\"previous\": true}\n");
+        Directory.EnumerateFileSystemEntries(root).Should().Equal(path);
+
+        // A write that succeeds replaces the content; through a symbolic link, the link's target is replaced and the link kept.
+        var link = Path.Combine(root, "link.json");
+        File.CreateSymbolicLink(link, path);
+        Attribution.Cli.Output.Write("new\n", link, context);
+        File.ReadAllText(path).Should().Be("new\n");
+        new FileInfo(link).LinkTarget.Should().Be(path);
+        Directory.EnumerateFileSystemEntries(root).Order(StringComparer.Ordinal).Should().Equal(link, path);
+    }
 }

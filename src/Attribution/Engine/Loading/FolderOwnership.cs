@@ -19,6 +19,7 @@ internal static class FolderOwnership
     private const uint StatxUid = 0x8;
     private const int FileTypeMask = 0xF000;
     private const int SymbolicLink = 0xA000;
+    private const int RegularFile = 0x8000;
 
     private const UnixFileMode OthersWrite = UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
 
@@ -97,6 +98,33 @@ internal static class FolderOwnership
     }
 
     /// <summary>A mode as <c>chmod</c> and <c>stat</c> write it (e.g. <c>1777</c>, <c>0775</c>): UnixFileMode's own text lists every flag by name.</summary>
+    /// <summary>
+    /// Whether <paramref name="path"/>, a final symbolic link followed, is a regular file: false when it is missing or
+    /// cannot be examined, and for a folder, a device (<c>/dev/stdout</c>, <c>/dev/null</c>), a FIFO or a socket, which a
+    /// writer must write in place rather than replace by renaming a new file over them.
+    /// </summary>
+    public static bool IsRegularFile(string path)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        int result;
+        try
+        {
+            unsafe
+            {
+                fixed (byte* statx = buffer)
+                {
+                    result = Statx(AtFdCwd, path, 0, StatxType, statx);
+                }
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return File.Exists(path);
+        }
+
+        return result == 0 && (BitConverter.ToUInt16(buffer[28..]) & FileTypeMask) == RegularFile;
+    }
+
     internal static string Octal(UnixFileMode mode) => Convert.ToString((int)mode & 0xFFF, 8).PadLeft(4, '0');
 
     /// <summary>Throws <see cref="TorchLoadException"/> when a cache folder (one the loader created or found) is not private.</summary>
