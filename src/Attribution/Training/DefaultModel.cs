@@ -94,6 +94,8 @@ public static class DefaultModel
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
+    /// <exception cref="IOException">The cache holds something in the model folder's place that cannot be deleted or
+    /// replaced (the message names the folder and the fix).</exception>
     public static TextClassifier GetOrTrain(string? cacheDir = null, Action<string>? log = null)
     {
         var folder = GetOrTrainFolder(cacheDir, log);
@@ -231,6 +233,25 @@ public static class DefaultModel
 
             try
             {
+                // What is in the model folder's place is not a valid model: removed before training, so that one that
+                // cannot be removed is said at once, not after minutes of training.
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                else if (Path.Exists(folder))
+                {
+                    throw new IOException($"{folder} is not a folder");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                StagedFolder.TryDelete(staging);
+                throw CannotReplace(folder, e);
+            }
+
+            try
+            {
                 log?.Invoke($"default model: training on the generated sentiment corpus (version {Version}), caching it in {folder}");
                 Train(staging, log);
                 if (Directory.Exists(folder))
@@ -251,6 +272,10 @@ public static class DefaultModel
             {
                 // Another process moved its own copy in first; use that one.
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw CannotReplace(folder, e);
+            }
             finally
             {
                 StagedFolder.TryDelete(staging);
@@ -259,6 +284,14 @@ public static class DefaultModel
             return (folder, false);
         }
     }
+
+    /// <summary>
+    /// The error for a model folder that cannot be removed or replaced: the system's message names neither the cache
+    /// nor what to do (a file where the folder goes, a folder with files that cannot be deleted).
+    /// </summary>
+    private static IOException CannotReplace(string folder, Exception e) => new(
+        $"default model: cannot replace the cache folder {folder} with a newly trained model ({e.Message.TrimEnd('.')}); " +
+        $"remove {folder} (or make it and its files deletable), or give another cache folder", e);
 
     /// <summary>The file in the cache root whose exclusive lock a call holds while it checks, trains and moves in the model.</summary>
     internal const string LockFile = ".default-model.lock";
@@ -312,13 +345,55 @@ public static class DefaultModel
     /// versions (their code: initialization, training loop, optimizer, kernels), the corpus (seed, sizes and the SHA-256
     /// of every text and label in order), the vocabulary's SHA-256, the architecture and every training option.
     /// </summary>
-    internal static string Recipe()
+    internal static string Recipe() => RecipeText.Value;
+
+    /// <summary>
+    /// <see cref="Recipe"/>, made once per process: it is deterministic (constants, the seeded corpus, the immutable
+    /// <see cref="TrainingOptions"/>), and made afresh it generated and hashed the corpus on every validity check.
+    /// </summary>
+    private static readonly Lazy<string> RecipeText = new(MakeRecipe, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// <see cref="TrainingOptions"/> as the recipe records them: every public property, in declaration order, under
+    /// its snake_case name (a <see cref="TimeSpan"/> in seconds, under NAME_seconds), so an option added later enters
+    /// the recipe without being listed here; callbacks (delegates) do not change the weights and are left out. A
+    /// property of a type with no JSON form here throws, rather than being skipped.
+    /// </summary>
+    internal static JsonObject TrainingRecipe(TrainingOptions options)
+    {
+        var result = new JsonObject();
+        var properties = typeof(TrainingOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => !typeof(Delegate).IsAssignableFrom(p.PropertyType) && p.Name != "EqualityContract")
+            .OrderBy(p => p.MetadataToken);
+        foreach (var property in properties)
+        {
+            var name = SnakeCase(property.Name);
+            var value = property.GetValue(options);
+            result[value is TimeSpan || Nullable.GetUnderlyingType(property.PropertyType) == typeof(TimeSpan) ? name + "_seconds" : name] = value switch
+            {
+                null => null,
+                int i => JsonValue.Create(i),
+                ulong u => JsonValue.Create(u),
+                double d => JsonValue.Create(d),
+                bool b => JsonValue.Create(b),
+                TimeSpan t => JsonValue.Create(t.TotalSeconds),
+                _ => throw new InvalidOperationException(
+                    $"TrainingOptions.{property.Name} ({property.PropertyType}) has no form in the default model's recipe; add one in DefaultModel.TrainingRecipe"),
+            };
+        }
+
+        return result;
+    }
+
+    private static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : string.Empty) + char.ToLowerInvariant(c) : c.ToString()));
+
+    private static string MakeRecipe()
     {
         static string Hash(IEnumerable<string> lines) =>
             Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines))));
 
         var corpus = Corpus();
-        var options = TrainingOptions;
         var recipe = new JsonObject
         {
             ["version"] = Version,
@@ -329,24 +404,7 @@ public static class DefaultModel
             ["corpus_sha256"] = Hash(corpus.Train.Concat(corpus.Dev).Concat(corpus.Test).Select(e => $"{e.Label}\t{e.Text}")),
             ["vocabulary_sha256"] = Hash(SentimentCorpus.Vocabulary),
             ["config"] = JsonNode.Parse(Config(WordVocabulary.SpecialTokens.Count + SentimentCorpus.Vocabulary.Count).ToJson()),
-            ["training"] = new JsonObject
-            {
-                ["max_epochs"] = options.MaxEpochs,
-                ["batch_size"] = options.BatchSize,
-                ["learning_rate"] = options.LearningRate,
-                ["weight_decay"] = options.WeightDecay,
-                ["beta1"] = options.Beta1,
-                ["beta2"] = options.Beta2,
-                ["epsilon"] = options.Epsilon,
-                ["max_grad_norm"] = options.MaxGradNorm,
-                ["patience"] = options.Patience,
-                ["restore_best_weights"] = options.RestoreBestWeights,
-                ["seed"] = options.Seed,
-                ["word_dropout"] = options.WordDropout,
-                ["bucket_by_length"] = options.BucketByLength,
-                ["max_length"] = options.MaxLength,
-                ["time_limit_seconds"] = options.TimeLimit?.TotalSeconds,
-            },
+            ["training"] = TrainingRecipe(TrainingOptions),
         };
 
         // Written and read back, as the comparison with a recorded recipe sees it.

@@ -247,6 +247,87 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         DefaultModel.IsValid(older).Should().BeFalse();
     }
 
+    /// <summary>
+    /// The recipe listed TrainingOptions' fields by hand, so an option added later would not have entered the cache key,
+    /// and a model trained with another value would have been served from the cache. Every public property (callbacks
+    /// aside: they do not change the weights) must appear under its snake_case name (a TimeSpan in seconds), the names
+    /// converted here by a regular expression, not by the code under test. The whole training object must also be the
+    /// one the hand-written recipe recorded, names, order and values (DefaultModel's and TrainingOptions' documented
+    /// settings, written here by hand), so caches trained before stay valid.
+    /// </summary>
+    [Fact]
+    public void Every_public_training_option_enters_the_default_model_recipe()
+    {
+        using var recipe = JsonDocument.Parse(DefaultModel.Recipe());
+        var training = recipe.RootElement.GetProperty("training");
+        var names = training.EnumerateObject().Select(p => p.Name).ToList();
+        foreach (var property in typeof(TrainingOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+        {
+            if (typeof(Delegate).IsAssignableFrom(property.PropertyType))
+            {
+                continue;
+            }
+
+            var snake = System.Text.RegularExpressions.Regex.Replace(property.Name, "(?<!^)([A-Z])", "_$1").ToLowerInvariant();
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            names.Should().Contain(type == typeof(TimeSpan) ? snake + "_seconds" : snake, $"TrainingOptions.{property.Name} decides the weights");
+        }
+
+        var expected = new System.Text.Json.Nodes.JsonObject
+        {
+            ["max_epochs"] = 10,
+            ["batch_size"] = 32,
+            ["learning_rate"] = 2e-3,
+            ["weight_decay"] = 1e-2,
+            ["beta1"] = 0.9,
+            ["beta2"] = 0.999,
+            ["epsilon"] = 1e-8,
+            ["max_grad_norm"] = 5.0,
+            ["patience"] = 2,
+            ["restore_best_weights"] = true,
+            ["seed"] = 20_240_601UL,
+            ["word_dropout"] = 0.1,
+            ["bucket_by_length"] = true,
+            ["max_length"] = null,
+            ["time_limit_seconds"] = null,
+        };
+        training.GetRawText().Should().Be(expected.ToJsonString());
+    }
+
+    /// <summary>
+    /// The recipe was made afresh, the corpus generated and hashed, on every validity check of the cache (each
+    /// GetOrTrain); it is deterministic, so it is now made once per process: the same string instance every call.
+    /// </summary>
+    [Fact]
+    public void The_default_model_recipe_is_made_once_per_process()
+    {
+        ReferenceEquals(DefaultModel.Recipe(), DefaultModel.Recipe()).Should().BeTrue();
+    }
+
+    /// <summary>
+    /// Something in the model folder's place that cannot be replaced surfaced as the system's raw IOException, naming
+    /// neither the cache nor a fix. It is now an IOException naming the folder and what to do, the system's error
+    /// inside. The tests run as root here, for whom a read-only folder can still be deleted, so the obstacle is a
+    /// regular file where the model folder goes (a move onto it fails for root too). It is refused before training,
+    /// so the test trains nothing (and the user waits for nothing).
+    /// </summary>
+    [Fact]
+    public void A_cache_folder_that_cannot_be_replaced_is_a_clear_error_naming_it()
+    {
+        var cache = Path.Combine(root, "cache");
+        Directory.CreateDirectory(cache);
+        var folder = Path.Combine(cache, DefaultModel.Version);
+        File.WriteAllText(folder, "not a model folder");
+
+        var act = () => DefaultModel.GetOrTrain(cache);
+
+        act.Should().Throw<IOException>()
+            .WithMessage($"default model: cannot replace the cache folder {folder} with a newly trained model ({folder} is not a folder*); remove {folder}*, or give another cache folder")
+            .WithInnerException<IOException>();
+        File.ReadAllText(folder).Should().Be("not a model folder");
+        Directory.GetFileSystemEntries(cache).Select(Path.GetFileName).Should().BeEquivalentTo([DefaultModel.Version, DefaultModel.LockFile], "no staging folder is left");
+    }
+
     /// <summary>A copy of the cached default model's folder in this test's folder, named <paramref name="prefix"/>-….</summary>
     private string CopyOfCachedModel(string prefix)
     {
