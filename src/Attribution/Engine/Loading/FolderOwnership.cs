@@ -97,7 +97,6 @@ internal static class FolderOwnership
             : null;
     }
 
-    /// <summary>A mode as <c>chmod</c> and <c>stat</c> write it (e.g. <c>1777</c>, <c>0775</c>): UnixFileMode's own text lists every flag by name.</summary>
     /// <summary>
     /// Whether <paramref name="path"/>, a final symbolic link followed, is a regular file: false when it is missing or
     /// cannot be examined, and for a folder, a device (<c>/dev/stdout</c>, <c>/dev/null</c>), a FIFO or a socket, which a
@@ -125,6 +124,7 @@ internal static class FolderOwnership
         return result == 0 && (BitConverter.ToUInt16(buffer[28..]) & FileTypeMask) == RegularFile;
     }
 
+    /// <summary>A mode as <c>chmod</c> and <c>stat</c> write it (e.g. <c>1777</c>, <c>0775</c>): UnixFileMode's own text lists every flag by name.</summary>
     internal static string Octal(UnixFileMode mode) => Convert.ToString((int)mode & 0xFFF, 8).PadLeft(4, '0');
 
     /// <summary>Throws <see cref="TorchLoadException"/> when a cache folder (one the loader created or found) is not private.</summary>
