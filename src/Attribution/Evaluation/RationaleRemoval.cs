@@ -46,6 +46,12 @@ public static class RationaleRemoval
     /// <remarks>Read-only: the array it was cast back to could be written, changing what every caller in the process read.</remarks>
     public static IReadOnlyList<double> Fractions { get; } = Array.AsReadOnly(Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray());
 
+    /// <summary>In a result's note when a cut fell among equal scores (the scorecard counts these texts).</summary>
+    internal const string TiedCutNote = "the cut fell among tokens of equal score, taken in text order";
+
+    /// <summary>In a result's note when no content token has a positive score (the scorecard counts these texts).</summary>
+    internal const string EmptyRationaleNote = "no content token has a positive score";
+
     /// <summary>Comprehensiveness (AOPC) of an explanation of <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
     /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or
@@ -174,13 +180,13 @@ public static class RationaleRemoval
             // ferret's comprehensiveness too (0; its sufficiency is a fixed 1 there), but it measures the model on the text (or on
             // no content at all), not the explanation.
             notes.Add(comprehensiveness
-                ? "no content token has a positive score: the rationale is empty and nothing was removed"
-                : "no content token has a positive score: the rationale is empty and only the special tokens were kept");
+                ? EmptyRationaleNote + ": the rationale is empty and nothing was removed"
+                : EmptyRationaleNote + ": the rationale is empty and only the special tokens were kept");
         }
 
         if (tiedCuts.Count > 0)
         {
-            notes.Add($"at {string.Join(", ", tiedCuts)} the cut fell among tokens of equal score, taken in text order");
+            notes.Add($"at {string.Join(", ", tiedCuts)} {TiedCutNote}");
         }
 
         // ERASER's and ferret's differences, unclamped: below zero is a finding about the explanation, not an error.

@@ -106,11 +106,22 @@ public static class Scorecard
                 }
             }
 
+            // Texts whose removal metrics the explanation's ranking did not decide: a cut among equal scores (taken in
+            // text order: a constant map's whole value) or no positive score (an empty rationale). Each result's note said
+            // so, but the row kept only the mean, which then read as a measure of the explanation.
+            int tied = 0, empty = 0;
             for (var t = 0; t < texts.Count; t++)
             {
                 var e = explanations[t];
-                Add("comprehensiveness", RationaleRemoval.Comprehensiveness(model, e).Value);
+                var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e);
+                Add("comprehensiveness", comprehensiveness.Value);
                 Add("sufficiency", RationaleRemoval.Sufficiency(model, e).Value);
+                if (comprehensiveness.Note is { } removalNote)
+                {
+                    tied += removalNote.Contains(RationaleRemoval.TiedCutNote, StringComparison.Ordinal) ? 1 : 0;
+                    empty += removalNote.Contains(RationaleRemoval.EmptyRationaleNote, StringComparison.Ordinal) ? 1 : 0;
+                }
+
                 Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e).Value);
                 if (torch is not null && e.RawAttributions is not null && method is LayerMethod { Layer: null })
                 {
@@ -168,6 +179,18 @@ public static class Scorecard
                 {
                     notes.Add(note);
                 }
+            }
+
+            if (tied > 0)
+            {
+                notes.Add($"comprehensiveness and sufficiency: on {tied} of {texts.Count} texts a cut fell among tokens of equal score, taken in text order: " +
+                    "there the value depends on word order, not on the explanation (a constant map ranks no token above another)");
+            }
+
+            if (empty > 0)
+            {
+                notes.Add($"comprehensiveness and sufficiency: on {empty} of {texts.Count} texts {RationaleRemoval.EmptyRationaleNote}: the rationale is empty " +
+                    "(comprehensiveness 0, sufficiency of the special tokens alone), which measures the model, not the explanation");
             }
 
             // So is the agreement: ρ is undefined on a one-word text or constant scores, and was left out without a word.
