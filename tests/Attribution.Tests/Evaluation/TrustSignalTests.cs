@@ -6,6 +6,7 @@ using Attribution.Tests.Models.Small;
 using Attribution.Text.Tokenizers;
 using TorchSharp;
 using TorchSharp.Modules;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Attribution.Tests.Evaluation;
@@ -31,7 +32,7 @@ namespace Attribution.Tests.Evaluation;
 /// faithful order has τ = 1 and its negation τ = −1.
 /// </para>
 /// </remarks>
-public sealed class TrustSignalTests : IDisposable
+public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly Dictionary<string, double> D = new(StringComparer.Ordinal)
     {
@@ -160,6 +161,10 @@ public sealed class TrustSignalTests : IDisposable
         var report = Scorecard.Run(model, Texts, methods,
             settings: new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 2 }, Sensitivity = new SensitivitySettings { Samples = 2 } });
         var row = report.Rows.ToDictionary(r => r.Method, r => r.Metrics);
+        foreach (var r in report.Rows)
+        {
+            output.WriteLine($"{r.Method}: {string.Join(", ", r.Metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"))}, agreement {r.Agreement:F4}");
+        }
 
         // (a) by hand: Σ = 0.6 + 0.36 − 0.85; the rationale at k = 1 … 8 is the k largest positive words (F(k) their
         // sum), at 90% and 100% the same eight (not counted again). Tolerance 1e-6: float32 sums of values of order 0.1.
@@ -225,6 +230,42 @@ public sealed class TrustSignalTests : IDisposable
         var sum = Of("[CLS]") + D.Keys.Where(k => !k.StartsWith('[')).Sum(Of);
         row.Metrics["sufficiency"].Should().BeApproximately(Sigmoid(sum) - Sigmoid(Of("[CLS]")), 1e-6);
         row.Notes.Should().Contain(n => n.StartsWith("comprehensiveness and sufficiency: on 3 of 3 texts no content token has a positive score", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Infidelity_with_perturbations_of_the_input_measures_the_local_gradient_not_an_exact_global_attribution()
+    {
+        // On the constructed model f(x) − f(x − I) = Σ_t I_t exactly (the logit's slope is 1 in every embedding value),
+        // so the gradient (Φ_t = 1) has infidelity 0, and IG, exact here (Φ_t = x_t − 0 = d_t), has
+        // mean_s (Σ_t I_t (d_t − 1))²: infidelity of a map multiplied by the input compares it with the gradient. By
+        // hand, with two given perturbations that leave [CLS] and [SEP] alone (so the baseline there does not matter).
+        // Tolerances: f(x) − f(x − I) is a difference of float32 logits of order 0.1 (error about 1e-8), so the gradient's
+        // squared residual is below 1e-9 and IG's value (about 6e-3) is within 1e-5 relative.
+        using var model = Model();
+        var text = Texts[0];
+        var words = text.Split(' ');
+        var first = new double[12][];
+        var second = new double[12][];
+        for (var t = 0; t < 12; t++)
+        {
+            var content = t is > 0 and < 11;
+            first[t] = [content ? 0.01 : 0];
+            second[t] = [t == 1 ? 0.02 : t == 2 ? -0.01 : 0];
+        }
+
+        var settings = new InfidelitySettings { Perturbations = [first, second] };
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        var gradient = Infidelity.Compute(model, new Gradient().Explain(model, text, options), settings);
+        gradient.Value.Should().BeApproximately(0, 1e-9);
+
+        var expected = new[] { first, second }.Average(p =>
+        {
+            var a = words.Select((w, i) => p[i + 1][0] * (Of(w) - 1)).Sum();
+            return a * a;
+        });
+        var ig = Infidelity.Compute(model, new IntegratedGradients().Explain(model, text, options), settings);
+        ig.Value.Should().BeApproximately(expected, 1e-5 * expected);
+        ig.Value.Should().BeGreaterThan(1e-5, "the exact attribution scores worse than the gradient on this column");
     }
 
     [Fact]
