@@ -296,7 +296,16 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
 
         var faithful = SanityCheck.Run(model, folder, occlusion, texts, options);
         var last = faithful.Steps[^1].Variants.Single();
+        foreach (var step in faithful.Steps)
+        {
+            output.WriteLine($"occlusion, {step.Layer}: cosine {step.Variants[0].CosineMedian:F4}, spearman {step.Variants[0].SpearmanMedian:F4}");
+        }
+
+        // Every weight re-drawn, occlusion explains an unrelated model: no value follows from the construction, so the
+        // bound is loose (measured with seed 3: cosine −0.21, ρ −0.40; 0.61 and −0.20 already after the classifier alone),
+        // and it is what separates it from the two maps above, which stay at exactly 1.
         last.CosineMedian.Should().BeLessThan(0.9);
         last.SpearmanMedian.Should().BeLessThan(0.9);
+        faithful.Steps.Should().AllSatisfy(s => s.Variants.Single().CosineMedian.Should().BeLessThan(1 - 1e-6));
     }
 }
