@@ -203,9 +203,15 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
         // scorecard's row must say so, as the metric's own note does.
         using var model = Model();
         var ig = new IntegratedGradients();
-        var report = Scorecard.Run(model, Texts, [ig, Constant(ig)],
+        var report = Scorecard.Run(model, Texts, [ig, Constant(ig), ByPosition(ig)],
             settings: new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 2 }, Sensitivity = new SensitivitySettings { Samples = 2 } });
         var constant = report.Rows.Single(r => r.Method == "constant");
+
+        // Its removal metrics are exactly those of the map that scores words by position, earlier first: the value is
+        // the text order's, not the explanation's.
+        var byPosition = report.Rows.Single(r => r.Method == "by-position");
+        constant.Metrics["comprehensiveness"].Should().Be(byPosition.Metrics["comprehensiveness"]);
+        constant.Metrics["sufficiency"].Should().Be(byPosition.Metrics["sufficiency"]);
         constant.Metrics.Should().NotContainKey("loo-correlation");
         constant.Notes.Should().Contain("loo-correlation is undefined on every text");
         constant.Agreement.Should().Be(double.NaN);
