@@ -251,7 +251,8 @@ public static class Scorecard
         ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens), lower is better",
         ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops (sizes of both for unsigned methods), higher is better",
         ["infidelity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better"),
+            $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better")
+            + "; it compares a map with the local gradient, so gradient-like maps score lower than maps multiplied by the input (gradient x input, integrated gradients) even where those are exact: compare methods of one kind",
         ["max-sensitivity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum max-sensitivity ({(settings.Sensitivity.Perturbations is null ? $"uniform radius {MetricResult.Format(settings.Sensitivity.Radius)}, {settings.Sensitivity.Samples} samples, seed {settings.Sensitivity.Seed}" : "given perturbations")}), lower is better"),
         ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",

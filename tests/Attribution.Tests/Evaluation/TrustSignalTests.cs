@@ -272,6 +272,9 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
         var ig = Infidelity.Compute(model, new IntegratedGradients().Explain(model, text, options), settings);
         ig.Value.Should().BeApproximately(expected, 1e-5 * expected);
         ig.Value.Should().BeGreaterThan(1e-5, "the exact attribution scores worse than the gradient on this column");
+
+        // The scorecard prints each column's definition under its table: the reader must learn it there.
+        Scorecard.Definitions["infidelity"].Should().Contain("compares a map with the local gradient").And.Contain("compare methods of one kind");
     }
 
     [Fact]
