@@ -38,7 +38,7 @@ public sealed record AdaptiveIntegration
     /// </summary>
     public double AbsoluteTolerance { get; init; } = 1e-5;
 
-    /// <summary>Points of the first rule (default 4). At least 2 (conductance needs 2 intervals to compare), at most <see cref="MaxSteps"/>.</summary>
+    /// <summary>Points of the first rule (default 4). At least 2 (conductance needs 2 intervals to compare), at most half of <see cref="MaxSteps"/> (one refinement must fit).</summary>
     public int InitialSteps { get; init; } = 4;
 
     /// <summary>
@@ -65,6 +65,13 @@ public sealed record AdaptiveIntegration
             throw new ArgumentOutOfRangeException(nameof(InitialSteps), InitialSteps, "adaptive integration starts with at least 2 steps");
         }
 
+        if (InitialSteps > IntegrationRules.MaxSteps / 2)
+        {
+            // Checked before the doubling below, which overflowed for InitialSteps ≥ 2³⁰ and let any cap pass.
+            throw new ArgumentOutOfRangeException(nameof(InitialSteps), InitialSteps,
+                $"adaptive integration starts with at most {IntegrationRules.MaxSteps / 2} steps (one refinement doubles them, up to the {IntegrationRules.MaxSteps}-step limit); lower InitialSteps");
+        }
+
         if (MaxSteps > IntegrationRules.MaxSteps)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, $"the step cap can be at most {IntegrationRules.MaxSteps}");
@@ -78,8 +85,11 @@ public sealed record AdaptiveIntegration
     }
 
     /// <summary>The step counts tried in turn: <see cref="InitialSteps"/>, twice that, … up to <see cref="MaxSteps"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of its range (as for <see cref="Validate"/>).</exception>
     public IReadOnlyList<int> Levels()
     {
+        // Unchecked, a cap near int.MaxValue made the doubling overflow and the loop never end.
+        Validate();
         var levels = new List<int>();
         for (var n = InitialSteps; n <= MaxSteps; n *= 2)
         {
