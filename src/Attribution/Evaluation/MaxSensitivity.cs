@@ -37,7 +37,7 @@ public static class MaxSensitivity
         // Check([text]) named "texts", which is no parameter of this method.
         TextArguments.CheckOne(text, nameof(text), "there is nothing to explain");
         options ??= new ExplainOptions();
-        options.Validate();
+        options.Validate(model.Labels);
         settings ??= new SensitivitySettings();
         settings.Validate();
         if (attributor is not (INoiseTunnelable tunnelable and LayerMethod layered))

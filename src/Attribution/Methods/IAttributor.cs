@@ -266,5 +266,20 @@ public record AttributionOptions
         }
 
         TokenBudgetBatches.Validate(TokenBudget, nameof(TokenBudget));
+
+        // Undefined values were found only after the first forward pass (Score), or never (TruncationStrategy).
+        Internal.EnumSettings.Check(Score, nameof(Score));
+        Internal.EnumSettings.Check(TruncationStrategy, nameof(TruncationStrategy));
+    }
+
+    /// <summary>As <see cref="Validate()"/>, and a target index or label that is not one of <paramref name="labels"/> is
+    /// refused before the first forward pass (it was found only after it).</summary>
+    internal void Validate(IReadOnlyList<string> labels)
+    {
+        Validate();
+        if (!Target.IsPredicted)
+        {
+            _ = Target.Resolve(labels, 0);
+        }
     }
 }

@@ -421,6 +421,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     {
         options ??= new AttributionOptions();
         Check(model, texts, options);
+        options.Validate(predictor.Labels);
         // LIME fits the probability (a regression head's output, which the check lets pass whatever the score).
         Internal.ScoreChecks.CheckOneOutputSoftmax(predictor, ScoreOutput.Probability);
         if (model is null)

@@ -31,7 +31,7 @@ public static class MethodRunner
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
         options ??= new AttributionOptions();
-        options.Validate();
+        options.Validate(model.Labels);
         TextArguments.Check(texts);
         TextPairs.Check(texts, options.Pairs);
 

@@ -210,6 +210,11 @@ public sealed class ExtremeSettingsTests
         foreach (var c in Gradient("options.TruncationStrategy=99", () => new Gradient(), "TruncationStrategy", "99", new ExplainOptions { TruncationStrategy = (TruncationStrategy)99, Truncate = true })) { yield return c; }
         foreach (var c in Gradient("options.Target=-1", () => new Gradient(), "Target", "-1", new ExplainOptions { Target = Target.Class(-1) })) { yield return c; }
         foreach (var c in Gradient("options.Target=int.MaxValue", () => new Gradient(), "Target", null, new ExplainOptions { Target = Target.Class(int.MaxValue) })) { yield return c; }
+        foreach (var c in BlackBox("options.Target=2 (occlusion, black box)", () => new Occlusion(), "Target", "2", new ExplainOptions { Target = Target.Class(2) })) { yield return c; }
+        foreach (var c in BlackBox("options.Target=-1 (lime, black box)", () => new Lime(), "Target", "-1", new ExplainOptions { Target = Target.Class(-1) })) { yield return c; }
+        foreach (var c in BlackBox("options.Target=unknown label (lime, black box)", () => new Lime(), "Target", "maybe", new ExplainOptions { Target = Target.Named("maybe") })) { yield return c; }
+        foreach (var c in BlackBox("options.Score=99 (occlusion, black box)", () => new Occlusion(), "Score", "99", new ExplainOptions { Score = (ScoreOutput)99 })) { yield return c; }
+        yield return ("sensitivity options.Target=7", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, new ExplainOptions { Target = Target.Class(7) }), "Target", "7"));
         foreach (var c in Gradient("options.Pairs=[]", () => new Gradient(), "Pairs", null, new ExplainOptions { Pairs = [] })) { yield return c; }
         foreach (var c in Gradient("options.Salience=null", () => new Gradient(), "Salience", null, new ExplainOptions { Salience = null! })) { yield return c; }
         foreach (var c in Gradient("options.Salience.Normalization=99", () => new Gradient(), "Normalization", "99",

@@ -91,6 +91,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare(texts, options);
+        options.Validate(model.Labels);
         if (model is ITokenClassifier classifier)
         {
             return texts.Select((text, i) => RunText(classifier, text, options.Pairs?[i], options).Explanation).ToList();
@@ -135,6 +136,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     {
         ArgumentNullException.ThrowIfNull(model);
         options = Prepare([text], options);
+        options.Validate(model.Labels);
         return RunText(model, text, options.Pairs?[0], options).Result;
     }
 
