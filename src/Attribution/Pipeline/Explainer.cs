@@ -33,7 +33,7 @@ public static class Explainer
     public static IReadOnlyList<IReadOnlyList<Explanation>> ExplainAll(
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, ExplainOptions? options = null)
     {
-        options ??= new ExplainOptions();
+        options = Checked(options);
         var raw = MethodRunner.AttributeAll(model, texts, attributors, options);
         return raw.Select(results => (IReadOnlyList<Explanation>)Finish(results, options)).ToArray();
     }
@@ -60,7 +60,7 @@ public static class Explainer
         ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> attributors, IReadOnlyList<int>? classes = null, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options ??= new ExplainOptions();
+        options = Checked(options);
         classes ??= Enumerable.Range(0, model.Labels.Count).ToArray();
         var raw = MethodRunner.AttributeClasses(model, texts, attributors, classes, options);
         return raw.Select(perText => (IReadOnlyList<IReadOnlyList<Explanation>>)perText
@@ -86,7 +86,7 @@ public static class Explainer
     {
         ArgumentNullException.ThrowIfNull(attributor);
         ArgumentNullException.ThrowIfNull(model);
-        options ??= new ExplainOptions();
+        options = Checked(options);
         var raw = model switch
         {
             ITextClassifier full => attributor.Attribute(full, texts, options),
@@ -107,6 +107,21 @@ public static class Explainer
     /// <exception cref="ArgumentException">As for <see cref="Explain(IAttributor, ITextPredictor, IReadOnlyList{string}, ExplainOptions)"/>.</exception>
     public static Explanation Explain(this IAttributor attributor, ITextPredictor model, string text, ExplainOptions? options = null) =>
         attributor.Explain(model, [text], options)[0];
+
+    // The post-processing settings are checked before any model call: they were read only when the results were
+    // finished, so a null Salience or an undefined normalization failed after every forward pass, naming an internal
+    // parameter.
+    private static ExplainOptions Checked(ExplainOptions? options)
+    {
+        options ??= new ExplainOptions();
+        if (options.Salience is null)
+        {
+            throw new ArgumentNullException(nameof(ExplainOptions.Salience), "ExplainOptions.Salience is null: leave it unset for the defaults, or give a SalienceOptions");
+        }
+
+        options.Salience.Validate();
+        return options;
+    }
 
     private static Explanation[] Finish(IReadOnlyList<Explanation> results, ExplainOptions options) =>
         results.Select(e => SalienceLayer.Apply(e, options.Salience)).ToArray();

@@ -20,6 +20,7 @@ public static class SalienceLayer
     {
         ArgumentNullException.ThrowIfNull(explanation);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var result = AggregateWords(explanation, options.WordAggregation);
         if (!options.KeepSpecialTokens)
         {

@@ -13,4 +13,11 @@ public sealed record SalienceOptions
 
     /// <summary>Aggregation of token scores into word scores (default: sum).</summary>
     public WordAggregation WordAggregation { get; init; } = WordAggregation.Sum;
+
+    /// <summary>Throws for an undefined <see cref="Normalization"/> or <see cref="WordAggregation"/>, naming the setting.</summary>
+    internal void Validate()
+    {
+        Methods.Internal.EnumSettings.Check(Normalization, nameof(Normalization));
+        Methods.Internal.EnumSettings.Check(WordAggregation, nameof(WordAggregation));
+    }
 }

@@ -286,6 +286,8 @@ public sealed class ExtremeSettingsTests
             yield return ($"console.TopK={Show(k)}", new Case(f => ConsoleRenderer.Render(Groups(f), new ConsoleRenderOptions { TopK = k }), "options", Show(k)));
         }
 
+        yield return ("salience.Apply Normalization=99", new Case(f => SalienceLayer.Apply(One(f), new SalienceOptions { Normalization = (Normalization)99 }), "Normalization", "99"));
+        yield return ("salience.Apply WordAggregation=99", new Case(f => SalienceLayer.Apply(One(f), new SalienceOptions { WordAggregation = (WordAggregation)99 }), "WordAggregation", "99"));
         yield return ("console.TopK=int.MaxValue", new Case(f => ConsoleRenderer.Render(Groups(f), new ConsoleRenderOptions { TopK = int.MaxValue }), null, null));
         yield return ("console.Granularity=99", new Case(f => ConsoleRenderer.Render(Groups(f), new ConsoleRenderOptions { Granularity = (Granularity)99 }), "options", "99"));
         yield return ("console.Color=99", new Case(f => ConsoleRenderer.Render(Groups(f), new ConsoleRenderOptions { Color = (ColorMode)99 }), "options", "99"));
@@ -362,7 +364,7 @@ public sealed class ExtremeSettingsTests
         // Cases that build their explanation first (infidelity, plausibility, renderers) count only after it.
         if (!name.StartsWith("infidelity.", StringComparison.Ordinal) && !name.StartsWith("plausibility.", StringComparison.Ordinal)
             && !name.StartsWith("console.", StringComparison.Ordinal) && !name.StartsWith("markdown.", StringComparison.Ordinal)
-            && !name.StartsWith("html.", StringComparison.Ordinal))
+            && !name.StartsWith("html.", StringComparison.Ordinal) && !name.StartsWith("salience.", StringComparison.Ordinal))
         {
             f.Calls.Should().Be(0, "a bad setting is refused before any model call");
         }
