@@ -80,6 +80,10 @@ public static class ConsoleRenderer
             throw new ArgumentOutOfRangeException(nameof(options), options.TopK, $"options.TopK is {options.TopK}: give 0 (no table of top units) or more");
         }
 
+        // An undefined value was rendered as another one without a word (a granularity as tokens, a colour mode as 256 colours).
+        RenderSupport.CheckEnum(options.Granularity, "options.Granularity");
+        RenderSupport.CheckEnum(options.Color, "options.Color");
+
         var mode = options.Color == ColorMode.Auto ? ColorMode.Plain : options.Color;
         var output = new StringBuilder();
         for (var g = 0; g < groups.Count; g++)
