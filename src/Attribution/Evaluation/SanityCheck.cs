@@ -189,10 +189,22 @@ public static class SanityCheck
         }
 
         options ??= new SanityOptions();
+        if (!Enum.IsDefined(options.Mode))
+        {
+            // It ran as cascading without a word.
+            throw new ArgumentOutOfRangeException(nameof(options), options.Mode, $"options.Mode is {options.Mode}, not a RandomizationMode: use Cascading or Independent");
+        }
+
         var variants = options.Variants ?? (attributor is IntegratedGradients ? [SanityVariant.Global, SanityVariant.Local] : [SanityVariant.Global]);
         if (variants.Count == 0 || variants.Distinct().Count() != variants.Count)
         {
             throw new ArgumentException("give each variant once, at least one", nameof(options));
+        }
+
+        if (variants.FirstOrDefault(v => !Enum.IsDefined(v)) is var undefined && !Enum.IsDefined(undefined))
+        {
+            // It ran as the global variant without a word.
+            throw new ArgumentOutOfRangeException(nameof(options), undefined, $"options.Variants holds {undefined}, not a SanityVariant: use Global or Local");
         }
 
         if (variants.Contains(SanityVariant.Local) && attributor is not IntegratedGradients)
@@ -208,6 +220,12 @@ public static class SanityCheck
 
         foreach (var layer in layers)
         {
+            if (layer is null)
+            {
+                // It failed inside the path lookup naming "path", which is no parameter of this method.
+                throw new ArgumentException("options.Layers holds null: give dotted module paths (SanityCheck.DefaultOrder lists them)", nameof(options));
+            }
+
             model.Module.FindSubmodule(layer, nameof(options));
         }
 

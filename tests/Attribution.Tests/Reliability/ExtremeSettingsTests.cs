@@ -267,9 +267,9 @@ public sealed class ExtremeSettingsTests
 
         // Sanity checks: refused before the first explanation (the model directory is never read).
         yield return ("sanity.Mode=99", new Case(f => SanityCheck.Run(f.Model, "/nonexistent", new Gradient(), [Text],
-            new SanityOptions { Mode = (RandomizationMode)99, Layers = ["projection"] }), "Mode", "99"));
+            new SanityOptions { Mode = (RandomizationMode)99, Layers = ["projection"] }), "options", "99"));
         yield return ("sanity.Variants=[99]", new Case(f => SanityCheck.Run(f.Model, "/nonexistent", new Gradient(), [Text],
-            new SanityOptions { Variants = [(SanityVariant)99], Layers = ["projection"] }), "Variants", "99"));
+            new SanityOptions { Variants = [(SanityVariant)99], Layers = ["projection"] }), "options", "99"));
         yield return ("sanity.Layers=[]", new Case(f => SanityCheck.Run(f.Model, "/nonexistent", new Gradient(), [Text],
             new SanityOptions { Layers = [] }), "options", null));
         yield return ("sanity.Layers=[null]", new Case(f => SanityCheck.Run(f.Model, "/nonexistent", new Gradient(), [Text],
