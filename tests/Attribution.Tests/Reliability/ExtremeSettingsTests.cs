@@ -110,7 +110,7 @@ public sealed class ExtremeSettingsTests
         .. Gradient("ig.adaptive 2..4", () => new IntegratedGradients { Adaptive = new AdaptiveIntegration { InitialSteps = 2, MaxSteps = 4 } }, null, null),
 
         // Layer settings (Gradient is a layer method).
-        .. Gradient("gradient.Layer=\"\"", () => new Gradient { Layer = string.Empty }, "Layer", "\"\""),
+        .. Gradient("gradient.Layer=\"\" (the root module)", () => new Gradient { Layer = string.Empty }, "Layer", "(the model)"),
         .. Gradient("gradient.Layer=blank", () => new Gradient { Layer = "  " }, "Layer", null),
         .. Gradient("gradient.Layer=long", () => new Gradient { Layer = new string('x', 100_000) }, "Layer", null),
         .. Gradient("gradient.Layer=unknown", () => new Gradient { Layer = "nope" }, "Layer", "nope"),
@@ -122,7 +122,6 @@ public sealed class ExtremeSettingsTests
 
         // Conductance.
         .. Gradient("conductance.Layer=null", () => new LayerConductance(), "Layer", null),
-        .. Gradient("conductance.InputLayer=\"\"", () => new LayerConductance { Layer = "projection", InputLayer = string.Empty }, "InputLayer", null),
         .. Counts("conductance", "Steps", [.. BadCounts, 10_000], s => new LayerConductance { Layer = "projection", Steps = s }),
         .. Gradient("conductance.Steps=2", () => new LayerConductance { Layer = "projection", Steps = 2 }, null, null),
         .. Counts("neuron", "Position", [-1, int.MinValue], p => new NeuronConductance { Layer = "projection", Position = p, Unit = 0 }),
@@ -153,7 +152,6 @@ public sealed class ExtremeSettingsTests
         .. Counts("lime", "BatchSize", [.. BadCounts, PerturbationMethod.MaxBatchSize + 1], n => new Lime { BatchSize = n }, blackBox: true),
         .. Counts("lime", "TokenBudget", [.. BadCounts, AttributionOptions.MaxTokenBudget + 1], n => new Lime { TokenBudget = n }, blackBox: true),
         .. Doubles("lime", "KernelWidth", [.. NonFinite, 0, -0.0, -1], w => new Lime { KernelWidth = w }, blackBox: true),
-        .. BlackBox("lime.KernelWidth=1e-300", () => new Lime { KernelWidth = 1e-300, Samples = 16 }, null, null),
         .. BlackBox("lime.KernelWidth=1e300", () => new Lime { KernelWidth = 1e300, Samples = 16 }, null, null),
         .. Doubles("lime", "Alpha", [.. NonFinite, -1, -1e-300], a => new Lime { Alpha = a }, blackBox: true),
         .. BlackBox("lime.Alpha=1e300", () => new Lime { Alpha = 1e300, Samples = 16 }, null, null),
@@ -215,7 +213,6 @@ public sealed class ExtremeSettingsTests
         foreach (var c in BlackBox("options.Target=unknown label (lime, black box)", () => new Lime(), "Target", "maybe", new ExplainOptions { Target = Target.Named("maybe") })) { yield return c; }
         foreach (var c in BlackBox("options.Score=99 (occlusion, black box)", () => new Occlusion(), "Score", "99", new ExplainOptions { Score = (ScoreOutput)99 })) { yield return c; }
         yield return ("sensitivity options.Target=7", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, new ExplainOptions { Target = Target.Class(7) }), "Target", "7"));
-        foreach (var c in Gradient("options.Pairs=[]", () => new Gradient(), "Pairs", null, new ExplainOptions { Pairs = [] })) { yield return c; }
         foreach (var c in Gradient("options.Salience=null", () => new Gradient(), "Salience", null, new ExplainOptions { Salience = null! })) { yield return c; }
         foreach (var c in Gradient("options.Salience.Normalization=99", () => new Gradient(), "Normalization", "99",
             new ExplainOptions { Salience = new SalienceOptions { Normalization = (Normalization)99 } })) { yield return c; }
@@ -361,7 +358,14 @@ public sealed class ExtremeSettingsTests
             error.Message.Should().Contain(c.Value);
         }
 
-        // Cases that build their explanation first (infidelity, plausibility, renderers) count only after it.
+        // Cases that build their explanation first (infidelity, plausibility, renderers) count only after it. A layer
+        // without a token axis (the root module, path "") is found on the first pass at it, as docs/reliability.md says.
+        if (name.Contains("(the root module)", StringComparison.Ordinal))
+        {
+            f.Calls.Should().BeLessThanOrEqualTo(1);
+            return;
+        }
+
         if (!name.StartsWith("infidelity.", StringComparison.Ordinal) && !name.StartsWith("plausibility.", StringComparison.Ordinal)
             && !name.StartsWith("console.", StringComparison.Ordinal) && !name.StartsWith("markdown.", StringComparison.Ordinal)
             && !name.StartsWith("html.", StringComparison.Ordinal) && !name.StartsWith("salience.", StringComparison.Ordinal))
