@@ -101,6 +101,26 @@ public sealed class ConductanceDefaultRuleTests
     }
 
     [Fact]
+    public void Neuron_conductance_checks_its_step_count_against_the_rule_in_use_naming_steps()
+    {
+        // The trapezoid rule (its default) needs 2 points, Gauss-Legendre 1 (IntegrationRules.MinimumSteps); the limit is
+        // 10000. Checked up front naming Steps: left to the integration points, the refusal named their internal "n".
+        using var model = PowerOfSum.Classifier(2);
+        NeuronConductance Neuron(int steps, IntegrationRule? rule = null) =>
+            new() { Layer = "projection", Position = 0, Unit = 0, Baseline = Baseline.Zero, Steps = steps, Rule = rule };
+
+        foreach (var steps in new[] { 1, 10_001 })
+        {
+            var refusal = FluentActions.Invoking(() => Neuron(steps).Explain(model, [Text], AllTokens))
+                .Should().Throw<ArgumentOutOfRangeException>().Which;
+            refusal.ParamName.Should().Be("Steps");
+            refusal.ActualValue.Should().Be(steps);
+        }
+
+        Neuron(1, IntegrationRule.GaussLegendre).Explain(model, [Text], AllTokens)[0].Setting("steps").Should().Be("1");
+    }
+
+    [Fact]
     public void Integrated_gradients_without_a_rule_use_gauss_legendre_with_or_without_steps()
     {
         using var model = PowerOfSum.Classifier(2);
