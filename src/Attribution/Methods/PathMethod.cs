@@ -152,6 +152,15 @@ public abstract class ConductanceMethod : PathMethod
         }
 
         base.Validate(model);
+        if (InputLayer is "")
+        {
+            // "" resolves to the whole model, whose output is the scored logits: no layer comes after it, and the run
+            // failed only after a forward pass, naming Layer.
+            throw new ArgumentException(
+                $"InputLayer \"\" is the whole model, whose output is the logits, not an input that {Name} can move along a path: give the dotted path " +
+                "of a layer before Layer, or leave InputLayer null for the word embeddings", nameof(InputLayer));
+        }
+
         LayerPaths.Resolve(model, InputLayer, nameof(InputLayer));
     }
 

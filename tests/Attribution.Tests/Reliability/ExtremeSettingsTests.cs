@@ -122,6 +122,8 @@ public sealed class ExtremeSettingsTests
 
         // Conductance.
         .. Gradient("conductance.Layer=null", () => new LayerConductance(), "Layer", null),
+        .. Gradient("conductance.InputLayer=\"\"", () => new LayerConductance { Layer = "projection", InputLayer = string.Empty }, "InputLayer", "InputLayer \"\""),
+        .. Gradient("neuron.InputLayer=\"\"", () => new NeuronConductance { Layer = "projection", Position = 0, Unit = 0, InputLayer = string.Empty }, "InputLayer", "InputLayer \"\""),
         .. Counts("conductance", "Steps", [.. BadCounts, 10_000], s => new LayerConductance { Layer = "projection", Steps = s }),
         .. Gradient("conductance.Steps=2", () => new LayerConductance { Layer = "projection", Steps = 2 }, null, null),
         .. Counts("neuron", "Position", [-1, int.MinValue], p => new NeuronConductance { Layer = "projection", Position = p, Unit = 0 }),
