@@ -268,6 +268,24 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         return RunWith(predictor, text, target, features, masks, tokenizer);
     }
 
+    /// <summary>
+    /// Refuses, before any model call, a kernel so narrow that no sample gets a positive weight (the fit would then fail
+    /// after all the calls had been paid for): the weights depend on the masks and the width only. Below about 1e-154 the
+    /// width's square is 0, so samples at a distance get exp(−∞) = 0 and one at distance 0 gets exp(0/0) = NaN.
+    /// </summary>
+    private void CheckKernelReachesASample(IReadOnlyList<IReadOnlyList<bool>> masks, int features)
+    {
+        var width = EffectiveKernelWidth;
+        var captum = Preset == LimePreset.Captum;
+        var distances = LimeRegression.CosineDistances(masks, features, captum ? 1.0 : 100.0);
+        if (distances.All(d => !((captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)) > 0)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KernelWidth), width,
+                $"a kernel width of {width.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} gives every sample a weight of 0 (the nearest is at distance {distances.Min().ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}), " +
+                "so the fit would see none of them: widen the kernel (KernelWidth, --kernel-width) or leave it unset for the preset's");
+        }
+    }
+
     // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
     // tokenizer: the model's, whose mask token replaces features when MaskToken is null.
     private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
@@ -306,6 +324,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         {
             throw new InvalidOperationException("every perturbed text is empty: with removal, keep at least one feature (or use masking)");
         }
+
+        CheckKernelReachesASample(keptMasks, features.Count);
 
         // Each distinct perturbed text is scored once (short texts repeat masks often: 4 words have 16 masks), and
         // the distinct texts go to the model sorted by length, so padding within a batch stays small.
