@@ -235,6 +235,11 @@ internal static class EvaluateCommand
                 {
                     throw new UsageException("--removal", CliApp.UsageMessage(e));
                 }
+                catch (ArgumentException e) when (m == "infidelity" && e.ParamName == "settings")
+                {
+                    // The form (raw, or divided by x − x′) cannot be decided for this map: gradient-shap over several baselines.
+                    throw new UsageException("--method", $"infidelity: {CliApp.UsageMessage(e)} (here: give gradient-shap one --baseline)");
+                }
                 catch (ArgumentException e) when (m is "infidelity" or "max-sensitivity" && e.ParamName is "attributor" or "explanation")
                 {
                     throw MetricRefusal(m, i, e, explanations[i], method.Name);

@@ -168,16 +168,22 @@ internal static class SanityCommand
 
         var options = explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } };
         var explanations = method.Explain(model, texts, options);
-        metrics["infidelity"] = explanations.Select((e, t) =>
+        // Gradient SHAP over several baselines has no one x′ to divide the perturbations by, and the raw form would
+        // compare its map with the gradient: infidelity is left out, as for a method without per-dimension attributions.
+        for (var t = 0; t < explanations.Count; t++)
         {
             // This command made the explanation: a non-finite attribution fails the run (exit 1), it is no usage error.
-            if (Infidelity.NonFiniteFailure(e, method.Name, t, "or explain with another method") is { } failure)
+            if (Infidelity.NonFiniteFailure(explanations[t], method.Name, t, "or explain with another method") is { } failure)
             {
                 throw failure;
             }
+        }
 
-            return Infidelity.Compute(model, e).Value;
-        }).Average();
+        if (explanations.All(e => Infidelity.Undecided(e, null) is null))
+        {
+            metrics["infidelity"] = explanations.Average(e => Infidelity.Compute(model, e).Value);
+        }
+
         if (method is IntegratedGradients or Gradient or GradientXInput)
         {
             metrics["max_sensitivity"] = texts.Average(t => MaxSensitivity.Compute(model, method, t, explain).Value);

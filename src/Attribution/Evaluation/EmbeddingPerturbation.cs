@@ -29,6 +29,28 @@ internal static class EmbeddingPerturbation
         return (Rows(x.squeeze(0)), context.ScoreValues(logits)[0]);
     }
 
+    /// <summary>
+    /// The word-embedding output x′ of <paramref name="baseline"/> for the text (or the pair), [tokens, hidden] in float64,
+    /// as a path method takes it at the word embeddings: a token baseline's ids (special tokens kept) through the model,
+    /// or zeros for <see cref="Baseline.Zero"/>.
+    /// </summary>
+    public static double[][] BaselineEmbedding(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, Baseline baseline)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = model.Encode([text], true, pair is null ? null : [pair]);
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        var layer = context.Layer(null);
+        var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out _);
+        if (baseline.Token is null && baseline.Ids is null)
+        {
+            return Rows(zeros_like(x).squeeze(0));
+        }
+
+        var ids = PathInputs.BaselineIds(context, baseline);
+        return Rows(PathInputs.Capture(context, layer, LayerSide.Output, 0, context.WithIds(ids), out _).squeeze(0));
+    }
+
     /// <summary>f(x′) for each replacement x′ of the word-embedding output ([tokens][hidden] each), batched.</summary>
     public static double[] Scores(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements)
     {

@@ -13,6 +13,13 @@ namespace Attribution.Evaluation;
 /// per-dimension attributions at the word embeddings and f the explained class's scored output. With
 /// <see cref="InfidelitySettings.Normalize"/>, Φ is first scaled by the optimal β = Σ aₛbₛ / Σ aₛ² (aₛ = Iₛ · Φ,
 /// bₛ = f(x) − f(x − Iₛ)), i.e. INFD = (β² Σa² − 2β Σab + Σb²) / S, exactly Captum's normalization. Lower is better.
+/// <para>
+/// For a map multiplied by the input (x − x′: Gradient × Input, Integrated Gradients, conductance, LRP-ε, Gradient SHAP
+/// with one baseline), aₛ = (Iₛ / (x − x′)) · Φ instead, as Captum's <c>infidelity_perturb_func_decorator(multiply_by_inputs=True)</c>
+/// computes the perturbation (where x − x′ is 0 it divides by 1); see <see cref="InfidelitySettings.MultiplyByInputs"/>.
+/// The raw form compares a map with the local gradient, so an exact map multiplied by the input scores worse than the
+/// gradient there.
+/// </para>
 /// </summary>
 public static class Infidelity
 {
@@ -28,6 +35,10 @@ public static class Infidelity
     /// (<paramref name="explanation"/>); the given perturbations are empty, null or of another shape (<paramref name="settings"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="InfidelitySettings.Samples"/> or
     /// <see cref="InfidelitySettings.Stdev"/> is out of its range (the parameter named is the setting).</exception>
+    /// <exception cref="ArgumentException">With <see cref="InfidelitySettings.MultiplyByInputs"/> null, the explanation's
+    /// method does not say whether its map is multiplied by the input (a user method, Gradient SHAP with several
+    /// baselines) (<paramref name="settings"/>); the multiply-by-inputs form needs a baseline the explanation does not
+    /// record (custom ids or activation) (<paramref name="explanation"/>).</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
     public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null)
     {
@@ -44,6 +55,7 @@ public static class Infidelity
         }
 
         var phi = RawAttributions(model, explanation, "infidelity");
+        var form = Decide(explanation, settings.MultiplyByInputs);
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
         {
@@ -61,7 +73,12 @@ public static class Infidelity
 
         var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
         var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed);
-        var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, h) => v * phi[t][h]).Sum()).Sum()).ToArray();
+        // Captum's multiply-by-inputs perturbation: I / (x − x′), safe_div dividing by 1 where x − x′ is 0.
+        var divisor = form.Baseline is { } baseline
+            ? ResolveBaseline(model, explanation, baseline)
+                .Select((row, t) => row.Select((v, h) => SafeDivisor(x[t][h] - v)).ToArray()).ToArray()
+            : null;
+        var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, h) => (divisor is null ? v : v / divisor[t][h]) * phi[t][h]).Sum()).Sum()).ToArray();
         var b = scores.Select(s => full - s).ToArray();
         var n = a.Length;
         double value;
@@ -87,17 +104,138 @@ public static class Infidelity
             new("normalize", settings.Normalize ? "true" : "false"),
             new("space", "word-embedding output"),
             new("output", explanation.ScoreOutput.ToString().ToLowerInvariant()),
+            new("multiply-by-inputs", form.Baseline is null ? "false" : "true"),
         };
+        if (form.Baseline is { } used)
+        {
+            parameters.Add(new("baseline", used));
+        }
+
+        parameters.Add(new("form", form.Reason));
         if (beta is { } bt)
         {
             parameters.Add(new("beta", MetricResult.Format(bt)));
         }
 
-        return new MetricResult("infidelity", value,
-            settings.Normalize ? "Captum infidelity with beta normalization: mean_s (beta I_s.phi - (f(x) - f(x - I_s)))^2" : "Captum infidelity: mean_s (I_s.phi - (f(x) - f(x - I_s)))^2",
+        var product = form.Baseline is null ? "I_s.phi" : "(I_s / (x - x')).phi";
+        var definition = settings.Normalize
+            ? $"Captum infidelity with beta normalization: mean_s (beta {product} - (f(x) - f(x - I_s)))^2"
+            : $"Captum infidelity: mean_s ({product} - (f(x) - f(x - I_s)))^2";
+        if (form.Baseline is not null)
+        {
+            definition += ", the perturbation divided by x - x' (1 where x - x' is 0) as for a map multiplied by the input (Captum's multiply_by_inputs)";
+        }
+
+        var label = form.Baseline is null ? "I.phi" : "I/(x - x').phi";
+        return new MetricResult("infidelity", value, definition,
             parameters, a.Select((v, s) => new MetricStep($"sample {s + 1}", (v - b[s]) * (v - b[s]),
-                string.Create(CultureInfo.InvariantCulture, $"I.phi = {v:G6}, f(x) - f(x - I) = {b[s]:G6}"))).ToList());
+                string.Create(CultureInfo.InvariantCulture, $"{label} = {v:G6}, f(x) - f(x - I) = {b[s]:G6}"))).ToList());
     }
+
+    /// <summary>
+    /// Which form infidelity takes for <paramref name="explanation"/>: the raw perturbation (Baseline null) or Captum's
+    /// multiply-by-inputs form with the named baseline x′ (pad, unk, mask or zero). <paramref name="multiplyByInputs"/>
+    /// null decides from the explanation's method and settings, as Captum's attributions say whether they multiply by
+    /// the input; true or false is the caller's choice (true with no baseline recorded divides by x, x′ = 0, as Captum
+    /// does without baselines).
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot be decided, or the baseline is not recorded (the message says why and the fix).</exception>
+    internal static InfidelityForm Decide(Explanation explanation, bool? multiplyByInputs) =>
+        TryDecide(explanation, multiplyByInputs, out var refusal) ?? throw new ArgumentException(refusal!.Value.Message, refusal.Value.Parameter);
+
+    /// <summary>Why <see cref="Decide"/> refuses <paramref name="explanation"/>, or null when it decides a form.</summary>
+    internal static string? Undecided(Explanation explanation, bool? multiplyByInputs) =>
+        TryDecide(explanation, multiplyByInputs, out var refusal) is null ? refusal!.Value.Message : null;
+
+    private static InfidelityForm? TryDecide(Explanation explanation, bool? multiplyByInputs, out (string Message, string Parameter)? refusal)
+    {
+        refusal = null;
+        if (multiplyByInputs == false)
+        {
+            return new(null, "raw perturbations (MultiplyByInputs = false)");
+        }
+
+        var name = explanation.Kind == MethodKind.Custom ? null : explanation.Method;
+        string? why = null;
+        var decided = name is null ? null : ByMethod(name, explanation.Setting, out why);
+        string? recorded;
+        if (multiplyByInputs == true)
+        {
+            // The caller says the map is multiplied by the input; x′ is the method's baseline where it records one.
+            recorded = decided?.Baseline ?? (name == "integrated-gradients" ? explanation.Setting("baseline") : null);
+            if (recorded is null && explanation.Kind == MethodKind.GradientShap)
+            {
+                refusal = ($"infidelity: {why}; MultiplyByInputs = true needs one x' (explain with one baseline), or set MultiplyByInputs = false", nameof(explanation));
+                return null;
+            }
+
+            decided = recorded is null
+                ? new("zero", "multiplied by the input (MultiplyByInputs = true; no baseline recorded, so x' = 0 as Captum takes it without baselines)")
+                : new(recorded, "multiplied by the input (MultiplyByInputs = true)");
+        }
+        else if (name is null)
+        {
+            refusal = ($"infidelity cannot tell whether the map of '{explanation.Method}', a method written outside the library, is multiplied by the input (InfidelitySettings.MultiplyByInputs is null): " +
+                "set MultiplyByInputs = true if its map is multiplied by the input (the perturbations are divided by x, x' = 0), or false for a local, gradient-like map", "settings");
+            return null;
+        }
+        else if (decided is null)
+        {
+            refusal = ($"infidelity cannot tell whether the map of '{explanation.Method}' is multiplied by the input (InfidelitySettings.MultiplyByInputs is null): {why}; set MultiplyByInputs = true or false", "settings");
+            return null;
+        }
+
+        if (decided.Baseline is { } baseline && baseline is not ("pad" or "unk" or "mask" or "zero"))
+        {
+            refusal = ($"infidelity's multiply-by-inputs form divides by x - x', but the explanation's baseline is '{baseline}', which it does not record: " +
+                "explain with a named baseline (pad, unk, mask or zero), or set InfidelitySettings.MultiplyByInputs = false for the raw perturbations", nameof(explanation));
+            return null;
+        }
+
+        return decided;
+    }
+
+
+    /// <summary>The form infidelity takes for a library method's map, or null (with why) where it cannot be decided.</summary>
+    private static InfidelityForm? ByMethod(string method, Func<string, string?> setting, out string? why)
+    {
+        why = null;
+        switch (method)
+        {
+            case "gradient":
+                return new(null, "raw perturbations (gradient: a local map, not multiplied by the input)");
+            case "gradient-x-input":
+                return new("zero", "multiplied by the input (gradient x input, x' = 0)");
+            case "lrp-epsilon":
+                return new("zero", "multiplied by the input (LRP-epsilon, x' = 0, as Captum's LRP multiplies by inputs)");
+            case "integrated-gradients" when setting("multiply-by-inputs") == "false":
+                return new(null, "raw perturbations (integrated gradients with multiply-by-inputs false)");
+            case "integrated-gradients" or "conductance" or "neuron-conductance":
+                return new(setting("baseline") ?? "zero", $"multiplied by the input ({method}, x' = its baseline)");
+            case "gradient-shap":
+                var baselines = (setting("baselines") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries);
+                if (baselines.Length == 1)
+                {
+                    return new(baselines[0], "multiplied by the input (gradient-shap, x' = its one baseline; its input noise not divided out)");
+                }
+
+                why = $"gradient-shap multiplies by x - x' for {baselines.Length} baselines ({setting("baselines")}) drawn at random, so no one x' divides the perturbations";
+                return null;
+            case "smoothgrad" when setting("inner") is { } inner:
+                // Captum's NoiseTunnel multiplies by inputs exactly when the method it wraps does.
+                var wrapped = ByMethod(inner, key => setting("inner." + key), out why);
+                return wrapped is null ? null : wrapped with { Reason = $"{wrapped.Reason}, wrapped by smoothgrad" };
+            default:
+                why = $"'{method}' is not a method whose map infidelity knows";
+                return null;
+        }
+    }
+
+    /// <summary>Captum's safe_div: a zero x − x′ divides by 1.</summary>
+    private static double SafeDivisor(double difference) => difference == 0 ? 1 : difference;
+
+    private static double[][] ResolveBaseline(ITextClassifier model, Explanation explanation, string baseline) =>
+        EmbeddingPerturbation.BaselineEmbedding(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, Baseline.Parse(baseline));
 
     /// <summary>The explanation's per-dimension attributions, one row per token of the model's encoding.</summary>
     internal static double[][] RawAttributions(ITextClassifier model, Explanation explanation, string metric)
@@ -207,6 +345,17 @@ public sealed record InfidelitySettings
     /// <summary>Explicit perturbations I (each [tokens][hidden]) instead of drawn ones: the pluggable perturbation.</summary>
     public IReadOnlyList<double[][]>? Perturbations { get; init; }
 
+    /// <summary>
+    /// Whether the map is multiplied by the input x − x′, in which case each perturbation is divided by x − x′ (by 1
+    /// where that is 0) before its dot product with the map, as Captum's
+    /// <c>infidelity_perturb_func_decorator(multiply_by_inputs=True)</c> does; f is still evaluated at x − I. Null (the
+    /// default) decides from the explanation: true for Gradient × Input and LRP-ε (x′ = 0), Integrated Gradients
+    /// (unless made with multiply-by-inputs false), conductance and Gradient SHAP with one baseline (x′ = the
+    /// baseline's word embeddings), and SmoothGrad as the method it wraps; false for the gradient; refused for a user
+    /// method or Gradient SHAP with several baselines. True with no recorded baseline takes x′ = 0.
+    /// </summary>
+    public bool? MultiplyByInputs { get; init; }
+
     internal void Validate()
     {
         if (Samples < 1 || Samples > MaxSamples)
@@ -220,3 +369,6 @@ public sealed record InfidelitySettings
         }
     }
 }
+
+/// <summary>The form of infidelity: the raw perturbation (no baseline) or divided by x − x′ for the named baseline; why.</summary>
+internal sealed record InfidelityForm(string? Baseline, string Reason);

@@ -110,6 +110,7 @@ public static class Scorecard
             // text order: a constant map's whole value) or no positive score (an empty rationale). Each result's note said
             // so, but the row kept only the mean, which then read as a measure of the explanation.
             int tied = 0, empty = 0;
+            string? undecided = null;
             for (var t = 0; t < texts.Count; t++)
             {
                 var e = explanations[t];
@@ -131,7 +132,16 @@ public static class Scorecard
                         throw failure;
                     }
 
-                    Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
+                    // The form (raw, or divided by x − x′ for a map multiplied by the input) is decided per method; where
+                    // the method does not say (a user method, Gradient SHAP with several baselines) the column is left out.
+                    if (Infidelity.Undecided(e, settings.Infidelity.MultiplyByInputs) is { } why)
+                    {
+                        undecided = why;
+                    }
+                    else
+                    {
+                        Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
+                    }
                 }
 
                 if (torch is not null && method is INoiseTunnelable and LayerMethod { Layer: null })
@@ -163,7 +173,11 @@ public static class Scorecard
                 kv => kv.Key,
                 kv => kv.Key == "completeness-abs-delta" ? SanityCheck.Median(kv.Value) : kv.Value.Average(),
                 StringComparer.Ordinal);
-            if (!means.ContainsKey("infidelity") && torch is not null)
+            if (undecided is not null)
+            {
+                notes.Add($"infidelity left out: {undecided}");
+            }
+            else if (!means.ContainsKey("infidelity") && torch is not null)
             {
                 notes.Add("infidelity needs per-dimension attributions at the word embeddings");
             }
@@ -252,7 +266,12 @@ public static class Scorecard
         ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops (sizes of both for unsigned methods), higher is better",
         ["infidelity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better")
-            + "; it compares a map with the local gradient, so gradient-like maps score lower than maps multiplied by the input (gradient x input, integrated gradients) even where those are exact: compare methods of one kind",
+            + (settings.Infidelity.MultiplyByInputs switch
+            {
+                null => "; a map multiplied by the input (gradient x input, integrated gradients, conductance, lrp-epsilon, gradient-shap with one baseline) is scored in Captum's multiply-by-inputs form, the perturbation divided by x - x' (1 where that is 0), a gradient-like map with the raw perturbation, so an exact map of either kind scores 0 on a linear model; a method that does not say which it is gets no value (noted)",
+                true => "; every map scored as multiplied by the input (Captum's multiply-by-inputs form: the perturbation divided by x - x', 1 where that is 0)",
+                false => "; every map scored with the raw perturbation, which compares it with the local gradient: maps multiplied by the input score worse than gradient-like ones even where exact",
+            }),
         ["max-sensitivity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum max-sensitivity ({(settings.Sensitivity.Perturbations is null ? $"uniform radius {MetricResult.Format(settings.Sensitivity.Radius)}, {settings.Sensitivity.Samples} samples, seed {settings.Sensitivity.Seed}" : "given perturbations")}), lower is better"),
         ["auprc"] = "mean average precision of the word ranking against the highlighted words, higher is better",

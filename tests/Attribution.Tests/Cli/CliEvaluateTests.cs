@@ -186,6 +186,31 @@ public sealed class CliEvaluateTests
     }
 
     /// <summary>
+    /// Infidelity of gradient-shap over its two default baselines (pad, zero) cannot take Captum's multiply-by-inputs
+    /// form (no one x′ to divide by): a usage error naming --method and the fix; with one --baseline it is scored, as
+    /// the library scores the same explanation (same arithmetic: exact equality).
+    /// </summary>
+    [SkippableFact]
+    public void Infidelity_of_gradient_shap_needs_one_baseline()
+    {
+        var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "gradient-shap", "--metric", "infidelity", "--metric-samples", "2");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: --method: infidelity: infidelity cannot tell whether the map of 'gradient-shap'").And.Contain("give gradient-shap one --baseline");
+
+        run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "gradient-shap", "--baseline", "pad",
+            "--metric", "infidelity", "--metric-samples", "2", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        using var document = JsonDocument.Parse(run.Out);
+        var infidelity = document.RootElement.GetProperty("results")[0].GetProperty("metrics").GetProperty("infidelity");
+        infidelity.GetProperty("definition").GetString().Should().Contain("(I_s / (x - x')).phi");
+
+        using var model = ClassifierLoader.Load(CliHarness.TinyBert);
+        var explanation = new GradientShap { Baselines = [Baseline.Pad] }.Explain(model, Text,
+            new ExplainOptions { KeepRawAttributions = true, Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } });
+        infidelity.GetProperty("value").GetDouble().Should().Be(Infidelity.Compute(model, explanation, new InfidelitySettings { Samples = 2 }).Value);
+    }
+
+    /// <summary>
     /// A highlighted word missing from a text is refused from the texts alone, before the model loads: here the model
     /// folder's weights cannot be read, so any model work would fail with another error (about --model).
     /// </summary>

@@ -12,7 +12,8 @@ namespace Attribution.Tests.Evaluation;
 /// Infidelity and max-sensitivity against Captum's definitions recomputed in float64 in the test, with explicit
 /// perturbations, on a model written here whose output and gradient are known in closed form:
 /// F(e) = W₂·tanh(W₁·mean(e) + c₁) + c₂, ∂F_k/∂e_t = (1/n)·W₁ᵀ[(1 − h²) ⊙ W₂[k]]. Tolerance 1e-5 relative: the model
-/// runs in float32.
+/// runs in float32. The infidelity tests here take the raw perturbations (MultiplyByInputs = false: a = I·Φ) on
+/// Gradient × Input's map; the multiply-by-inputs form is checked in <see cref="InfidelityMultiplyByInputsTests"/>.
 /// </summary>
 public sealed class EmbeddingMetricsTests : IDisposable
 {
@@ -74,7 +75,7 @@ public sealed class EmbeddingMetricsTests : IDisposable
             expected = a.Zip(b).Average(q => Math.Pow(q.First - q.Second, 2));
         }
 
-        var result = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations, Normalize = normalize });
+        var result = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations, Normalize = normalize, MultiplyByInputs = false });
         result.Value.Should().BeApproximately(expected, 1e-5 * Math.Abs(expected) + 1e-12);
         result.Steps.Should().HaveCount(6);
     }
@@ -93,7 +94,7 @@ public sealed class EmbeddingMetricsTests : IDisposable
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
         try
         {
-            var steps = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = Perturbations(3, x.Length, 0.3, seed: 4) }).Steps;
+            var steps = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = Perturbations(3, x.Length, 0.3, seed: 4), MultiplyByInputs = false }).Steps;
             foreach (var step in steps)
             {
                 // Both figures read back as invariant numbers and give the step's value, (I.phi - (f(x) - f(x - I)))^2, to
@@ -134,7 +135,7 @@ public sealed class EmbeddingMetricsTests : IDisposable
         });
 
         // The class's tolerance: the model runs in float32.
-        Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations }).Value
+        Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = perturbations, MultiplyByInputs = false }).Value
             .Should().BeApproximately(expected, 1e-5 * Math.Abs(expected) + 1e-12);
     }
 

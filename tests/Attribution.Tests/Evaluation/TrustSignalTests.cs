@@ -239,14 +239,16 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void Infidelity_with_perturbations_of_the_input_measures_the_local_gradient_not_an_exact_global_attribution()
+    public void Infidelity_divides_the_perturbation_by_x_minus_the_baseline_for_a_map_multiplied_by_the_input()
     {
         // On the constructed model f(x) − f(x − I) = Σ_t I_t exactly (the logit's slope is 1 in every embedding value),
-        // so the gradient (Φ_t = 1) has infidelity 0, and IG, exact here (Φ_t = x_t − 0 = d_t), has
-        // mean_s (Σ_t I_t (d_t − 1))²: infidelity of a map multiplied by the input compares it with the gradient. By
-        // hand, with two given perturbations that leave [CLS] and [SEP] alone (so the baseline there does not matter).
-        // Tolerances: f(x) − f(x − I) is a difference of float32 logits of order 0.1 (error about 1e-8), so the gradient's
-        // squared residual is below 1e-9 and IG's value (about 6e-3) is within 1e-5 relative.
+        // so the gradient (Φ_t = 1) has infidelity 0 in the raw form. IG, exact here (Φ_t = x_t − x′_t = d_t − 0, the
+        // [PAD] embedding being 0), has mean_s (Σ_t I_t (d_t − 1))² in the raw form (MultiplyByInputs = false): it compares
+        // the map with the gradient. In Captum's multiply-by-inputs form, the default for IG, a = Σ_t (I_t / d_t) d_t =
+        // Σ_t I_t: 0 as for the gradient. By hand, with two given perturbations that leave [CLS] and [SEP] alone (x = x′
+        // there, Φ = 0: the division by 1 there meets I = 0).
+        // Tolerances: f(x) − f(x − I) is a difference of float32 logits of order 0.1 (error about 1e-8), so an exact
+        // form's squared residual is below 1e-9 and IG's raw value (about 6e-3) is within 1e-5 relative.
         using var model = Model();
         var text = Texts[0];
         var words = text.Split(' ');
@@ -269,12 +271,26 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
             var a = words.Select((w, i) => p[i + 1][0] * (Of(w) - 1)).Sum();
             return a * a;
         });
-        var ig = Infidelity.Compute(model, new IntegratedGradients().Explain(model, text, options), settings);
+        var igExplanation = new IntegratedGradients().Explain(model, text, options);
+        var ig = Infidelity.Compute(model, igExplanation, settings with { MultiplyByInputs = false });
         ig.Value.Should().BeApproximately(expected, 1e-5 * expected);
-        ig.Value.Should().BeGreaterThan(1e-5, "the exact attribution scores worse than the gradient on this column");
+        ig.Value.Should().BeGreaterThan(1e-5, "in the raw form the exact attribution scores worse than the gradient");
+        Infidelity.Compute(model, igExplanation, settings).Value.Should().BeApproximately(0, 1e-9, "Captum's form for a map multiplied by the input");
+
+        // The scorecard takes the form per method: the gradient and IG both 0 (as above); Gradient SHAP with its two
+        // default baselines (pad, zero) has no one x' to divide by, so it gets no value and a note saying why.
+        var report = Scorecard.Run(model, [text], [new Gradient(), new IntegratedGradients(), new GradientShap()],
+            settings: new ScorecardSettings { Infidelity = settings, Sensitivity = new SensitivitySettings { Samples = 2 } });
+        var rows = report.Rows.ToDictionary(r => r.Method);
+        rows["gradient"].Metrics["infidelity"].Should().BeApproximately(0, 1e-9);
+        rows["integrated-gradients"].Metrics["infidelity"].Should().BeApproximately(0, 1e-9);
+        rows["gradient-shap"].Metrics.Should().NotContainKey("infidelity");
+        rows["gradient-shap"].Notes.Should().Contain(n => n.StartsWith("infidelity left out: infidelity cannot tell whether the map of 'gradient-shap'", StringComparison.Ordinal)
+            && n.Contains("2 baselines (pad,zero)", StringComparison.Ordinal));
 
         // The scorecard prints each column's definition under its table: the reader must learn it there.
-        Scorecard.Definitions["infidelity"].Should().Contain("compares a map with the local gradient").And.Contain("compare methods of one kind");
+        Scorecard.Definitions["infidelity"].Should().Contain("Captum's multiply-by-inputs form, the perturbation divided by x - x'")
+            .And.Contain("gradient-like map with the raw perturbation").And.NotContain("compare methods of one kind");
     }
 
     [Fact]
