@@ -129,6 +129,20 @@ public sealed class InfidelityMultiplyByInputsTests
     }
 
     [Fact]
+    public void Smoothgrad_takes_the_form_of_the_method_it_wraps()
+    {
+        // Captum's NoiseTunnel multiplies by inputs exactly when its inner method does. SmoothGrad of the gradient on the
+        // linear model is w at every noisy copy: the raw form, 0 (tolerance as in the linear test above).
+        using var model = PowerOfSum.Classifier(1);
+        var settings = new InfidelitySettings { Perturbations = Perturbations(2) };
+        var smoothGradient = Infidelity.Compute(model, new NoiseTunnel(new Gradient()) { Samples = 3 }.Explain(model, "1 2", Options), settings);
+        smoothGradient.Value.Should().BeApproximately(0, 1e-11);
+        smoothGradient.Parameters.Should().Contain(new KeyValuePair<string, string>("multiply-by-inputs", "false"));
+        var smoothGxi = Infidelity.Compute(model, new NoiseTunnel(new GradientXInput()) { Samples = 3 }.Explain(model, "1 2", Options), settings);
+        smoothGxi.Parameters.Should().Contain(new KeyValuePair<string, string>("multiply-by-inputs", "true")).And.Contain(new KeyValuePair<string, string>("baseline", "zero"));
+    }
+
+    [Fact]
     public void A_form_that_cannot_be_decided_or_a_baseline_not_recorded_is_refused_naming_the_fix()
     {
         using var model = PowerOfSum.Classifier(1);
