@@ -122,6 +122,10 @@ public class WordPieceTests
         // empty, which Hugging Face refuses too; the message says so rather than that it would not fit.
         FluentActions.Invoking(() => tokenizer.Encode("the cat", text, maxLength: 9, strategy: TruncationStrategy.OnlyFirst)).Should().Throw<ArgumentException>()
             .WithParameterName("strategy").WithMessage("truncation only_first would have to remove the whole first text (2 tokens) and leave it empty: the second text alone has 6 tokens for a budget of 6*");
+
+        // Mirrored: only_second with the first text (6 tokens) over the budget of 7 - 3 = 4 names the texts the other way round.
+        FluentActions.Invoking(() => tokenizer.Encode(text, "the cat", maxLength: 7, strategy: TruncationStrategy.OnlySecond)).Should().Throw<ArgumentException>()
+            .WithParameterName("strategy").WithMessage("truncation only_second would have to remove the whole second text (2 tokens) and still not fit: the first text alone has 6 tokens for a budget of 4*");
     }
 
     [Fact]
