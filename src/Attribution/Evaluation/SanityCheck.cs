@@ -189,11 +189,8 @@ public static class SanityCheck
         }
 
         options ??= new SanityOptions();
-        if (!Enum.IsDefined(options.Mode))
-        {
-            // It ran as cascading without a word.
-            throw new ArgumentOutOfRangeException(nameof(options), options.Mode, $"options.Mode is {options.Mode}, not a RandomizationMode: use Cascading or Independent");
-        }
+        // An undefined mode ran as cascading, an undefined variant as global, without a word.
+        Methods.Internal.EnumSettings.Check(options.Mode, "options.Mode", nameof(options));
 
         var variants = options.Variants ?? (attributor is IntegratedGradients ? [SanityVariant.Global, SanityVariant.Local] : [SanityVariant.Global]);
         if (variants.Count == 0 || variants.Distinct().Count() != variants.Count)
@@ -201,10 +198,9 @@ public static class SanityCheck
             throw new ArgumentException("give each variant once, at least one", nameof(options));
         }
 
-        if (variants.FirstOrDefault(v => !Enum.IsDefined(v)) is var undefined && !Enum.IsDefined(undefined))
+        foreach (var variant in variants)
         {
-            // It ran as the global variant without a word.
-            throw new ArgumentOutOfRangeException(nameof(options), undefined, $"options.Variants holds {undefined}, not a SanityVariant: use Global or Local");
+            Methods.Internal.EnumSettings.Check(variant, "options.Variants", nameof(options));
         }
 
         if (variants.Contains(SanityVariant.Local) && attributor is not IntegratedGradients)

@@ -81,8 +81,8 @@ public static class ConsoleRenderer
         }
 
         // An undefined value was rendered as another one without a word (a granularity as tokens, a colour mode as 256 colours).
-        RenderSupport.CheckEnum(options.Granularity, "options.Granularity");
-        RenderSupport.CheckEnum(options.Color, "options.Color");
+        Methods.Internal.EnumSettings.Check(options.Granularity, "options.Granularity", nameof(options));
+        Methods.Internal.EnumSettings.Check(options.Color, "options.Color", nameof(options));
 
         var mode = options.Color == ColorMode.Auto ? ColorMode.Plain : options.Color;
         var output = new StringBuilder();

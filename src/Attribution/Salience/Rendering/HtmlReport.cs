@@ -88,7 +88,7 @@ public static class HtmlReport
         ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(title);
         options ??= new HtmlReportOptions();
-        RenderSupport.CheckEnum(options.Granularity, "options.Granularity");
+        Methods.Internal.EnumSettings.Check(options.Granularity, "options.Granularity", nameof(options));
         var all = groups.SelectMany(g => g.Explanations).ToList();
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")

@@ -57,7 +57,7 @@ public static class MarkdownRenderer
             throw new ArgumentOutOfRangeException(nameof(options), options.Digits, $"options.Digits is {options.Digits}: give 1 to 17 significant digits (17 round-trips every double)");
         }
 
-        RenderSupport.CheckEnum(options.Granularity, "options.Granularity");
+        Methods.Internal.EnumSettings.Check(options.Granularity, "options.Granularity", nameof(options));
 
         var markdown = new StringBuilder();
         for (var g = 0; g < groups.Count; g++)

@@ -20,16 +20,6 @@ internal readonly record struct DisplayUnit(string Label, int? Start, int? End, 
 /// <summary>What the renderers share: units by granularity, prediction, number formatting.</summary>
 internal static class RenderSupport
 {
-    /// <summary>Refuses an undefined enum value of a renderer's options (the parameter named is <c>options</c>).</summary>
-    public static void CheckEnum<T>(T value, string setting)
-        where T : struct, Enum
-    {
-        if (!Enum.IsDefined(value))
-        {
-            throw new ArgumentOutOfRangeException("options", value, $"{setting} is {value}, not a {typeof(T).Name}: use one of {string.Join(", ", Enum.GetNames<T>())}");
-        }
-    }
-
     /// <summary>
     /// A bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069): unclosed, it reorders everything
     /// after it in its line, so a text could show its words (and their colours) in another order than the model read
