@@ -224,10 +224,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentException("the targets must be finite", nameof(targets));
         }
 
-        var width = EffectiveKernelWidth;
         var captum = Preset == LimePreset.Captum;
-        var distances = LimeRegression.CosineDistances(masks, features, captum ? 1.0 : 100.0);
-        var weights = distances.Select(d => captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)).ToArray();
+        var (distances, weights) = KernelWeights(masks, features);
         double[] coefficients;
         double intercept;
         var converged = true;
@@ -276,14 +274,22 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
     private void CheckKernelReachesASample(IReadOnlyList<IReadOnlyList<bool>> masks, int features)
     {
         var width = EffectiveKernelWidth;
-        var captum = Preset == LimePreset.Captum;
-        var distances = LimeRegression.CosineDistances(masks, features, captum ? 1.0 : 100.0);
-        if (distances.All(d => !((captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)) > 0)))
+        var (distances, weights) = KernelWeights(masks, features);
+        if (weights.All(w => !(w > 0)))
         {
             throw new ArgumentOutOfRangeException(nameof(KernelWidth), width,
                 $"a kernel width of {width.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)} gives every sample a weight of 0 (the nearest is at distance {distances.Min().ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}), " +
                 "so the fit would see none of them: widen the kernel (KernelWidth, --kernel-width) or leave it unset for the preset's");
         }
+    }
+
+    /// <summary>The preset's distance of each mask from the unperturbed text and its kernel weight (what <see cref="Fit"/> weighs samples by).</summary>
+    private (double[] Distances, double[] Weights) KernelWeights(IReadOnlyList<IReadOnlyList<bool>> masks, int features)
+    {
+        var width = EffectiveKernelWidth;
+        var captum = Preset == LimePreset.Captum;
+        var distances = LimeRegression.CosineDistances(masks, features, captum ? 1.0 : 100.0);
+        return (distances, distances.Select(d => captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)).ToArray());
     }
 
     // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
