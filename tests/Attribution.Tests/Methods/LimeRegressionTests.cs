@@ -66,6 +66,33 @@ public class LimeRegressionTests
         intercept.Should().BeApproximately(expected[0], 1e-10);
     }
 
+    [Fact]
+    public void Unpenalised_least_squares_gives_the_same_answer_whatever_memory_it_lands_in()
+    {
+        // LAPACK's gelsy (linalg.lstsq's CPU default) read uninitialised memory in its rank decision for a zero column:
+        // once freed integer tensors had left their contents behind, the fit above returned other coefficients (seen in
+        // CI; with lstsq back, 435 of 2,000 calls in a first try here and 29 of this test's 500). Each call must give the
+        // full-rank fit.
+        var masks = Masks.Select(m => new[] { m[0], m[1], m[2], true }).ToArray();
+        var expected = RidgeByNormalEquations(0.0);
+        var wrong = 0;
+        for (var call = 0; call < 500; call++)
+        {
+            for (var k = 0; k < 50; k++)
+            {
+                using var litter = TorchSharp.torch.randint(0, 1000, [97], dtype: TorchSharp.torch.ScalarType.Int64);
+            }
+
+            var (coefficients, _) = LimeRegression.Ridge(masks, Targets, Weights, 4, 0.0);
+            if (Enumerable.Range(0, 3).Any(j => Math.Abs(coefficients[j] - expected[j + 1]) > 1e-10))
+            {
+                wrong++;
+            }
+        }
+
+        wrong.Should().Be(0, "the minimum-norm solution does not depend on what memory held before");
+    }
+
     [Theory]
     [InlineData(0.01, 1.0)]
     [InlineData(0.05, 1.0)]

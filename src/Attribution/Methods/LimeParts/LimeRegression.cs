@@ -38,8 +38,8 @@ internal static class LimeRegression
     /// <summary>
     /// Weighted ridge regression with an unpenalised intercept, as scikit-learn's <c>Ridge(alpha).fit(X, y,
     /// sample_weight=w)</c>: X and y are centred on their weighted means and scaled by √w, the normal equations
-    /// (X̃ᵀX̃ + αI) c = X̃ᵀỹ are solved by Cholesky factorization in libtorch (least squares when α = 0), and the
-    /// intercept is ȳ − x̄·c. This minimises Σ wᵢ (yᵢ − b − xᵢ·c)² + α‖c‖².
+    /// (X̃ᵀX̃ + αI) c = X̃ᵀỹ are solved by Cholesky factorization in libtorch (when α = 0, the minimum-norm least-squares
+    /// solution through the pseudo-inverse), and the intercept is ȳ − x̄·c. This minimises Σ wᵢ (yᵢ − b − xᵢ·c)² + α‖c‖².
     /// </summary>
     public static (double[] Coefficients, double Intercept) Ridge(IReadOnlyList<IReadOnlyList<bool>> masks, double[] targets, double[] weights, int features, double alpha)
     {
@@ -71,7 +71,12 @@ internal static class LimeRegression
             }
             else
             {
-                solution = linalg.lstsq(x, y).Solution;
+                // The minimum-norm solution through the SVD-based pseudo-inverse (scipy's gelsd, with numpy's default
+                // cut-off eps·max(m, n)·σ₁). Not linalg.lstsq: on the CPU it runs LAPACK's gelsy, whose rank decision for
+                // a zero column (a feature present in every sample) depends on uninitialised memory (PyTorch issues
+                // 71222, 92537), so the same call returned different coefficients from run to run.
+                const double machineEpsilon = 2.220446049250313e-16; // 2⁻⁵², numpy's finfo(float64).eps
+                solution = linalg.pinv(x, rtol: Math.Max(m, features) * machineEpsilon).mm(y);
             }
 
             coefficients = solution.reshape([features]).contiguous().data<double>().ToArray();
