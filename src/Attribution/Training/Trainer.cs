@@ -48,9 +48,20 @@ public sealed class Trainer
     /// <c>max_length</c> (in tokens, special tokens included) is refused, as the loaded model refuses it, unless
     /// <see cref="TrainingOptions.MaxLength"/> asks for truncation (at most <c>max_length</c>).
     /// </summary>
+    /// <exception cref="ArgumentException">The tokenizer has more ids than the model's embedding has rows.</exception>
     public Trainer(SmallClassifier model, ITokenizer tokenizer, TrainingOptions? options = null)
         : this(model, tokenizer, model?.Config.NumLabels ?? throw new ArgumentNullException(nameof(model)), options)
     {
+        // The same check as SaveFolder's, here so that a mismatch is named before training rather than by the
+        // model's forward pass at the first batch holding an id past the embedding.
+        if (tokenizer.VocabularySize > model.Config.VocabSize)
+        {
+            throw new ArgumentException(
+                $"the tokenizer has {tokenizer.VocabularySize} ids but the model's embedding only {model.Config.VocabSize} rows: " +
+                "use the tokenizer the model was made for, or make the model with vocab_size at least the tokenizer's size",
+                nameof(tokenizer));
+        }
+
         // Before, the model's max_length became TrainingOptions.MaxLength, so longer training and evaluation texts were
         // cut silently (a user's TSV, say: a word past the cut never seen in training).
         modelMaxLength = model.Config.MaxLength;

@@ -166,6 +166,23 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_tokenizer_with_more_ids_than_the_models_embedding_is_refused_when_the_trainer_is_made()
+    {
+        // Before: accepted, and Fit failed only at the first batch holding an id past the embedding's rows, in the
+        // model's forward pass (naming its parameter `input`).
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var generator = new Generator(3);
+        using var model = SmallClassifier.Create(SmallModelKit.Config(SmallClassifierConfig.MlpType, tokenizer.VocabularySize - 1), generator);
+        var refusal = ((Action)(() => _ = new Trainer(model, tokenizer))).Should().Throw<ArgumentException>()
+            .WithMessage($"the tokenizer has {tokenizer.VocabularySize} ids but the model's embedding only {tokenizer.VocabularySize - 1} rows*").Which;
+        refusal.ParamName.Should().Be("tokenizer");
+
+        // As many rows as ids (or more: unused rows) is fine.
+        using var fits = SmallClassifier.Create(SmallModelKit.Config(SmallClassifierConfig.MlpType, tokenizer.VocabularySize), generator);
+        new Trainer(fits, tokenizer, new TrainingOptions { MaxEpochs = 1 }).Fit(Data.Take(16).ToArray()).Epochs.Should().HaveCount(1);
+    }
+
+    [Fact]
     public void Bad_training_data_is_refused_before_training()
     {
         var (model, tokenizer) = NewModel(4);
