@@ -50,7 +50,7 @@ internal static class Output
 
     /// <summary>
     /// Writes the <c>--output</c> file with what <paramref name="write"/> puts in it, whole or not at all
-    /// (<see cref="AtomicFile"/>): a failure midway leaves the file that was there and no temporary file.
+    /// (<see cref="Attribution.Engine.AtomicFile"/>): a failure midway leaves the file that was there and no temporary file.
     /// </summary>
     internal static void WriteFile(Action<Stream> write, string output, CliContext context, bool sayWhere = true)
     {
@@ -58,7 +58,7 @@ internal static class Output
         try
         {
             CreateFolderOf(path, "--output", context);
-            AtomicFile.Write(path, write);
+            Attribution.Engine.AtomicFile.Write(path, write);
         }
         catch (UnauthorizedAccessException e)
         {

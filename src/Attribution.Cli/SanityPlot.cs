@@ -19,8 +19,8 @@ internal static class SanityPlot
         using var image = plot.GetImage(width, 560);
         var png = image.GetImageBytes(ScottPlot.ImageFormat.Png, 100);
         var svg = System.Text.Encoding.UTF8.GetBytes(plot.GetSvgXml(width, 560));
-        AtomicFile.Write(stem + ".png", stream => stream.Write(png));
-        AtomicFile.Write(stem + ".svg", stream => stream.Write(svg));
+        Attribution.Engine.AtomicFile.Write(stem + ".png", stream => stream.Write(png));
+        Attribution.Engine.AtomicFile.Write(stem + ".svg", stream => stream.Write(svg));
     }
 
     /// <summary>The plot as SVG markup, to inline in an HTML report.</summary>

@@ -74,7 +74,7 @@ internal static partial class StagedFolder
     /// name of 210 bytes or more made a staging name the system refused ("File name too long", about a path the
     /// caller never gave).
     /// </summary>
-    private static string Stem(string name)
+    internal static string Stem(string name)
     {
         var bytes = 0;
         var end = 0;

@@ -96,4 +96,22 @@ public sealed class CliOutputPathTests : IDisposable
         new FileInfo(link).LinkTarget.Should().Be(path);
         Directory.EnumerateFileSystemEntries(root).Order(StringComparer.Ordinal).Should().Equal(link, path);
     }
+    /// <summary>
+    /// The rename gave a replaced --output file the temporary file's mode: a report restricted to 0640 came back 0644.
+    /// Its mode is kept now (AtomicFileTests covers the helper; this is the CLI's path to it). Linux only: file modes.
+    /// </summary>
+    [SkippableFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_replaced_output_file_keeps_its_mode()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "file modes (chmod) are what this test checks; Windows has none");
+        var path = Path.Combine(root, "report.md");
+        File.WriteAllText(path, "old\n");
+        File.SetUnixFileMode(path, (UnixFileMode)0b110_100_000);
+
+        Attribution.Cli.Output.Write("new\n", path, new Attribution.Cli.CliContext { Out = TextWriter.Null, Error = TextWriter.Null });
+
+        File.ReadAllText(path).Should().Be("new\n");
+        File.GetUnixFileMode(path).Should().Be((UnixFileMode)0b110_100_000, "0640 as it was");
+    }
 }

@@ -30,7 +30,8 @@ public static partial class SafeTensors
     /// complete, so the path holds the old file or the new one, never a part: a write that fails leaves
     /// the old file as it was (and deletes the temporary one), and a reader that has the old file open
     /// keeps reading it. (A process killed midway leaves the temporary file; a symbolic link at
-    /// <paramref name="path"/> is replaced by the file, its target left alone.)
+    /// <paramref name="path"/> is replaced by the file, its target left alone.) An existing file's permission bits
+    /// (0600, say) are kept; a new file gets the default mode.
     /// </remarks>
     /// <param name="path">The file to write.</param>
     /// <param name="tensors">The tensors by name (not <c>__metadata__</c>).</param>
@@ -61,33 +62,9 @@ public static partial class SafeTensors
         }
 
         // Before, the file was truncated in place: a failure (or a kill) midway destroyed the file it was replacing.
-        // Not named after the file: a valid name near the file system's 255-byte limit plus a suffix would not be one.
-        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".safetensors-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
-        var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
-        var completed = false;
-        try
-        {
-            Write(wrap is null ? stream : wrap(stream), header, entries);
-            stream.Dispose();
-            File.Move(temporary, target, overwrite: true);
-            completed = true;
-        }
-        finally
-        {
-            if (!completed)
-            {
-                try
-                {
-                    stream.Dispose();
-                }
-                catch (IOException)
-                {
-                    // The write already failed; that failure is the one to report.
-                }
-
-                TryDelete(temporary);
-            }
-        }
+        // AtomicFile also gives the new file an existing file's permission bits: a weights file restricted to 0600
+        // came back 0644.
+        AtomicFile.Write(target, stream => Write(wrap is null ? stream : wrap(stream), header, entries), replaceLink: true);
     }
 
     /// <summary>
@@ -385,21 +362,6 @@ public static partial class SafeTensors
         catch (EncoderFallbackException e)
         {
             throw new ArgumentException($"'{SafeTensorsException.Shorten(text)}' is not valid UTF-16 text (a lone surrogate) and cannot be stored as UTF-8", parameter, e);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: the original failure is what the caller needs to see.
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }
