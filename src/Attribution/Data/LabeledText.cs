@@ -22,7 +22,8 @@ public record LabeledText(string Text, int Label)
     /// <param name="path">The file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FormatException">The file is empty or not valid UTF-8 (a UTF-16 or UTF-32 byte-order mark included), its first line is not a header naming the
-    /// sentence and label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label.</exception>
+    /// sentence and label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label (at most
+    /// <see cref="int.MaxValue"/>), or holds a NUL character (a binary file). The message names the file, the line, the column and the value.</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -69,6 +70,15 @@ public record LabeledText(string Text, int Label)
                 continue;
             }
 
+            // As the CLI's --input reader: a NUL is no text character (a binary file, or UTF-16 without a byte-order
+            // mark), and was trained on silently.
+            if (line.IndexOf('\0', StringComparison.Ordinal) is var nul and >= 0)
+            {
+                throw new FormatException(
+                    $"{path}, line {lineNumber} has a NUL character (at character {nul + 1}): it looks like a binary file (or UTF-16 text), not " +
+                    "UTF-8 text; pass the tab-separated UTF-8 text file");
+            }
+
             var (textColumn, labelColumn, count) = columns.Value;
             var fields = line.Split('\t');
             if (fields.Length != count)
@@ -82,16 +92,20 @@ public record LabeledText(string Text, int Label)
             if (string.IsNullOrWhiteSpace(fields[textColumn]))
             {
                 throw new FormatException(
-                    $"{path}, line {lineNumber}: the sentence is empty; give the row a text or remove it: \"{Shorten(line)}\"");
+                    $"{path}, line {lineNumber}: the sentence (column {textColumn + 1} of the header) is empty; give the row a text or remove it: \"{Shorten(line)}\"");
             }
 
             // The label is named on its own: in a long row the shortened line would not show it.
             var labelField = fields[labelColumn];
-            if (!int.TryParse(labelField.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            var digits = labelField.Trim();
+            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var label))
             {
-                throw new FormatException(
-                    $"{path}, line {lineNumber}: the label \"{Shorten(labelField)}\" is not a non-negative integer; write the class index " +
-                    $"with the digits 0-9 only (no sign, point or leading '+'): \"{Shorten(line)}\"");
+                // Digits only but past int's range: "is not a non-negative integer" was false, and hid the cause.
+                throw new FormatException(digits.Length > 0 && digits.All(char.IsAsciiDigit)
+                    ? $"{path}, line {lineNumber}: the label \"{Shorten(labelField)}\" (column {labelColumn + 1} of the header) is too large for a class " +
+                      $"index (at most {int.MaxValue}, and a classifier has one class per index up to the largest); write the row's class index: \"{Shorten(line)}\""
+                    : $"{path}, line {lineNumber}: the label \"{Shorten(labelField)}\" is not a non-negative integer (column {labelColumn + 1} of the header); " +
+                      $"write the class index with the digits 0-9 only (no sign, point or leading '+'): \"{Shorten(line)}\"");
             }
 
             result.Add(new LabeledText(fields[textColumn], label));

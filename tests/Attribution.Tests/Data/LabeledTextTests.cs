@@ -121,4 +121,35 @@ public sealed class LabeledTextTests : IDisposable
         // Any non-negative integer is a class index: the classifier's label count is checked where it is known (Trainer).
         LabeledText.ReadTsv(Write("sentence\tlabel\nthird class\t2\n")).Should().Equal(new LabeledText("third class", 2));
     }
+    /// <summary>
+    /// A label of digits past int's range (2147483647 is the largest int) was refused as "not a non-negative integer",
+    /// which it is: the message now says it is too large, and names the column, as the other row errors do.
+    /// </summary>
+    [Fact]
+    public void A_label_too_large_for_an_index_is_named_too_large_with_its_column()
+    {
+        var path = Write("sentence\tlabel\nok\t0\nfine\t99999999999\n");
+        ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>()
+            .WithMessage($"{path}, line 3: the label \"99999999999\" (column 2 of the header) is too large for a class index (at most 2147483647*");
+
+        // One past the largest int is refused the same way; the largest itself is read.
+        ((Action)(() => LabeledText.ReadTsv(Write("sentence\tlabel\nfine\t2147483648\n")))).Should().Throw<FormatException>().WithMessage("*too large*");
+        LabeledText.ReadTsv(Write("sentence\tlabel\nfine\t2147483647\n")).Should().Equal(new LabeledText("fine", int.MaxValue));
+
+        var empty = Write("label\tsentence\n1\t \n");
+        ((Action)(() => LabeledText.ReadTsv(empty))).Should().Throw<FormatException>()
+            .WithMessage($"{empty}, line 2: the sentence (column 2 of the header) is empty*");
+    }
+
+    /// <summary>
+    /// A NUL character is no text (a binary file, or UTF-16 without a byte-order mark, whose ASCII letters each come with
+    /// a NUL): the CLI's --input reader refuses it, this reader took it into the training text silently.
+    /// </summary>
+    [Fact]
+    public void A_row_with_a_nul_character_is_refused_as_binary()
+    {
+        var path = Write("sentence\tlabel\nok\t0\nfi\0ne\t1\n");
+        ((Action)(() => LabeledText.ReadTsv(path))).Should().Throw<FormatException>()
+            .WithMessage($"{path}, line 3 has a NUL character (at character 3): it looks like a binary file*");
+    }
 }
