@@ -433,7 +433,24 @@ internal static class ShortcutCommand
         try
         {
             var data = LabeledText.ReadTsv(full);
-            return data.Count > 0 ? data : throw new UsageException("--train", $"{path} has no sentences");
+            if (data.Count == 0)
+            {
+                throw new UsageException("--train", $"{path} has no sentences");
+            }
+
+            // The classes are 0 to the largest label: a stray label (7 in a file of 0 and 1, or 2000000000) made classes
+            // no sentence has, two billion of them exhausting memory. Two classes stay allowed with one absent.
+            var present = data.Select(t => t.Label).ToHashSet();
+            var largest = present.Max();
+            if (largest >= 2 && largest >= present.Count)
+            {
+                var missing = Enumerable.Range(0, largest).Where(i => !present.Contains(i)).Take(5).ToList();
+                throw new UsageException("--train",
+                    $"{path}: the labels go up to {largest}, but no sentence has class {string.Join(", ", missing)}{(missing.Count == 5 ? ", …" : string.Empty)}; " +
+                    "the labels are class indices 0, 1, 2, … without gaps: renumber the classes, or fix the stray label");
+            }
+
+            return data;
         }
         catch (FormatException e)
         {

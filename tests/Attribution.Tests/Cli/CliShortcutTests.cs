@@ -139,4 +139,20 @@ public sealed class CliShortcutTests : IDisposable
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain($"error: {option}").And.Contain(message);
     }
+    /// <summary>
+    /// The classes are 0 to the largest label: a stray 7 in a file of 0s and 1s made six classes no sentence has (and a
+    /// label of 2000000000 two billion of them, exhausting memory before anything was said). It is refused naming the
+    /// classes without a sentence; two classes with one absent stay allowed.
+    /// </summary>
+    [Fact]
+    public void Labels_with_gaps_are_refused_naming_the_missing_classes()
+    {
+        var train = Path.Combine(root, "gaps.tsv");
+        File.WriteAllLines(train, ["sentence\tlabel", "a very dull movie\t0", "a superb film\t1", "a stray row\t7"]);
+
+        var run = CliHarness.Run("shortcut", "--train", train, "--words", "zorblax", "--epochs", "1", "--methods", "gradient");
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().Contain($"error: --train: {train}: the labels go up to 7, but no sentence has class 2, 3, 4, 5, 6, …");
+    }
 }
