@@ -87,4 +87,16 @@ internal static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Gives <paramref name="replacement"/> the permission bits of <paramref name="existing"/> when that is a regular
+    /// file (not a link), before it is renamed over it; nothing on Windows or when there is no such file.
+    /// </summary>
+    internal static void KeepMode(string existing, string replacement)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(existing) && new FileInfo(existing).LinkTarget is null)
+        {
+            File.SetUnixFileMode(replacement, File.GetUnixFileMode(existing) & PermissionBits);
+        }
+    }
 }

@@ -95,7 +95,8 @@ internal static partial class StagedFolder
     /// <summary>
     /// Moves the files of <paramref name="staging"/> into <paramref name="target"/>: the whole folder in one rename when
     /// there is none yet; else file by file over the old ones, with the old <see cref="WeightsFile"/> removed first and
-    /// the new one moved in last, so that no moment shows the new config with the old weights as a loadable model.
+    /// the new one moved in last, so that no moment shows the new config with the old weights as a loadable model. A
+    /// file that replaces another gets its permission bits (as <see cref="AtomicFile"/> does).
     /// </summary>
     /// <param name="staging">The staging folder, filled.</param>
     /// <param name="target">The target folder.</param>
@@ -121,6 +122,13 @@ internal static partial class StagedFolder
 
         var files = Directory.GetFiles(staging);
         var weights = files.FirstOrDefault(f => Path.GetFileName(f) == WeightsFile);
+
+        // Each file replaced keeps the mode of the one it replaces (a folder's files restricted to 0600 came back 0644).
+        foreach (var file in files)
+        {
+            AtomicFile.KeepMode(Path.Combine(target, Path.GetFileName(file)), file);
+        }
+
         if (weights is not null)
         {
             File.Delete(Path.Combine(target, WeightsFile));

@@ -117,4 +117,39 @@ public sealed class AtomicFileTests : IDisposable
         new FileInfo(link).LinkTarget.Should().BeNull("Save replaces a link by the file, as documented");
         SafeTensors.Load(path)["w"].data<float>().ToArray().Should().Equal([1f, 1f, 1f], "the link's target is left alone");
     }
+
+    /// <summary>
+    /// A model folder written again (<see cref="StagedFolder"/>: Trainer.SaveFolder, WordVocabulary.Write, --save) had each
+    /// file moved in over the old one with the staging file's default mode: a config.json restricted to 0600 and weights
+    /// at 0640 came back 0644. Each replaced file keeps its mode now (the weights too, which are deleted before the new
+    /// ones move in); a file new to the folder gets the default, as a file made with File.WriteAllText beside it does.
+    /// </summary>
+    [SkippableFact]
+    public void A_staged_folder_keeps_the_modes_of_the_files_it_replaces()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), LinuxOnly);
+        var folder = Path.Combine(root, "model");
+        Directory.CreateDirectory(folder);
+        var config = Path.Combine(folder, "config.json");
+        var weights = Path.Combine(folder, StagedFolder.WeightsFile);
+        File.WriteAllText(config, "old config");
+        File.WriteAllText(weights, "old weights");
+        File.SetUnixFileMode(config, Mode(0b110_000_000));
+        File.SetUnixFileMode(weights, Mode(0b110_100_000));
+        var reference = Path.Combine(root, "reference.txt");
+        File.WriteAllText(reference, "x");
+
+        StagedFolder.Write(folder, "directory", staging =>
+        {
+            File.WriteAllText(Path.Combine(staging, "config.json"), "new config");
+            File.WriteAllText(Path.Combine(staging, StagedFolder.WeightsFile), "new weights");
+            File.WriteAllText(Path.Combine(staging, "vocab.txt"), "new vocabulary");
+        });
+
+        File.ReadAllText(config).Should().Be("new config");
+        File.ReadAllText(weights).Should().Be("new weights");
+        File.GetUnixFileMode(config).Should().Be(Mode(0b110_000_000));
+        File.GetUnixFileMode(weights).Should().Be(Mode(0b110_100_000));
+        File.GetUnixFileMode(Path.Combine(folder, "vocab.txt")).Should().Be(File.GetUnixFileMode(reference));
+    }
 }
