@@ -156,7 +156,7 @@ internal static class CliApp
             "Epsilon" => "--epsilon",
             "BatchSize" => "--batch-size",
             "texts" or "text" => "--text",
-            "pairs" or "pair" => "--text-pair",
+            "pairs" or "pair" or "Pairs" => "--text-pair",
             "words" => "--words",
             "Rule" => "--integration",
             "Reduce" => "--reduce",
@@ -164,7 +164,6 @@ internal static class CliApp
             "Score" => "--score",
             "inner" => "--inner",
             "options" when message.Contains("LRP", StringComparison.Ordinal) => "--score",
-            "options" when message.Contains("sentence pairs", StringComparison.Ordinal) => "--text-pair",
             _ => null,
         };
         return option is null ? message : $"{option}: {message}";

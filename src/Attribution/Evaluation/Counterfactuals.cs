@@ -95,8 +95,9 @@ public static class Counterfactuals
     /// the first text); predictions and explanations are then of the pairs.
     /// </param>
     /// <exception cref="ArgumentException">No edit (<paramref name="edits"/>); no method, a null one or two sharing a name
-    /// (<paramref name="methods"/>); a null, empty or whitespace text, or pairs not one per text; or a method's settings do
-    /// not fit the model (named by the setting, before any forward pass), or as for <see cref="Explainer.ExplainAll"/>.</exception>
+    /// (<paramref name="methods"/>); a null, empty or whitespace text (<paramref name="original"/>, <paramref name="edits"/>),
+    /// or <see cref="AttributionOptions.Pairs"/> not one per text (<c>Pairs</c>); or a method's settings or the batch settings
+    /// do not fit the model (named by the setting, before any forward pass), or as for <see cref="Explainer.ExplainAll"/>.</exception>
     public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -115,9 +116,28 @@ public static class Counterfactuals
         }
 
         options ??= new ExplainOptions();
+
+        // Named as the caller wrote them: checking [original, .. edits] together named "texts", no parameter of this method.
+        Methods.Internal.TextArguments.CheckOne(original, nameof(original), "give the text the edits are compared with");
+        for (var i = 0; i < edits.Count; i++)
+        {
+            if (edits[i] is null)
+            {
+                throw new ArgumentNullException(nameof(edits), $"edits[{i}] is null: give each edited text");
+            }
+
+            if (string.IsNullOrWhiteSpace(edits[i]))
+            {
+                throw new ArgumentException($"edits[{i}] is empty or whitespace: give each edited text", nameof(edits));
+            }
+        }
+
         string[] texts = [original, .. edits];
-        Methods.Internal.TextArguments.Check(texts);
-        TextPairs.Check(texts, options.Pairs);
+        TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
+
+        // The batching settings before the predictions' forward passes (the target is replaced by the prediction's, so
+        // it is not checked here).
+        options.Validate();
 
         // The methods' settings against the model before the predictions' forward passes (the explanations check them
         // again; the target is the prediction's, which no settings check depends on).
@@ -169,10 +189,18 @@ public static class Counterfactuals
     /// Pairs written <c>word=replacement</c>, each word once, without whitespace around the pair or the <c>=</c>
     /// (<c>good= bad</c> is refused, not trimmed); the replacement may hold several words (<c>dull=not dull</c>).
     /// </param>
+    /// <exception cref="ArgumentException">No replacement, or one that is not <c>word=replacement</c>, has whitespace
+    /// around it or its <c>=</c>, names a word the text does not have or a word already replaced (<paramref name="replacements"/>).</exception>
     public static string Replace(string text, IReadOnlyList<string> replacements)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(replacements);
+        if (replacements.Count == 0)
+        {
+            // An empty pattern matched everywhere and failed with an InvalidOperationException from inside the regex's evaluator.
+            throw new ArgumentException("no replacement given: give at least one word=replacement (e.g. tedious=exciting)", nameof(replacements));
+        }
+
         var pairs = new List<(string Word, string By)>();
         foreach (var replacement in replacements)
         {

@@ -50,7 +50,7 @@ public static class MaxSensitivity
             throw new ArgumentException($"max-sensitivity perturbs the word embeddings, but {attributor.Name} attributes to '{layer}': attribute to the word embeddings", nameof(attributor));
         }
 
-        TextPairs.Check([text], options.Pairs);
+        TextPairs.Check([text], options.Pairs, nameof(AttributionOptions.Pairs));
         EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(SensitivitySettings));
         if (settings.Perturbations is { Count: 0 })
         {

@@ -470,7 +470,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
         {
             throw new ArgumentException(
                 "LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet: explain pairs with occlusion, shapley, shapley-sampling or kernel-shap (they perturb both texts' words) or a gradient method",
-                nameof(options));
+                nameof(AttributionOptions.Pairs));
         }
 
         if (model is null && Features == LimeFeatures.Tokens)

@@ -33,7 +33,7 @@ public static class MethodRunner
         options ??= new AttributionOptions();
         options.Validate(model.Labels);
         TextArguments.Check(texts);
-        TextPairs.Check(texts, options.Pairs);
+        TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
 
         var results = attributors.Select(_ => new Explanation[texts.Count]).ToArray();
         var gradientBased = Checked(model, attributors, options);
@@ -92,7 +92,7 @@ public static class MethodRunner
         options ??= new AttributionOptions();
         options.Validate();
         TextArguments.Check(texts);
-        TextPairs.Check(texts, options.Pairs);
+        TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
         if (classes.Count == 0 || classes.Distinct().Count() != classes.Count)
         {
             throw new ArgumentException($"give each class once and at least one (got [{string.Join(", ", classes)}])", nameof(classes));

@@ -79,7 +79,7 @@ public sealed class PairEvaluationTests
 
         // One second text per text: the original's and each edit's.
         FluentActions.Invoking(() => Counterfactuals.Compare(model, First, [Edit], [new Gradient()], new ExplainOptions { Pairs = [Second] }))
-            .Should().Throw<ArgumentException>().WithParameterName("pairs");
+            .Should().Throw<ArgumentException>().WithParameterName("Pairs");
     }
 
     private static TokenSequence TokenSequence(Attribution.Text.Tokenizers.Encoding encoding) => new([.. encoding.Ids], [.. encoding.TypeIds]);

@@ -240,7 +240,7 @@ public sealed class TextPairTests(ITestOutputHelper output)
         var mismatch = () => new GradientXInput().Explain(model, ["a", "b"], new ExplainOptions { Pairs = ["c"] });
         mismatch.Should().Throw<ArgumentException>().WithMessage("*1 second texts for 2 texts*");
         var empty = () => new Occlusion().Explain(model, ["a film"], new ExplainOptions { Pairs = [" "] });
-        empty.Should().Throw<ArgumentException>().WithMessage("*pairs[0] is empty*");
+        empty.Should().Throw<ArgumentException>().WithMessage("*Pairs[0] is empty*").Which.ParamName.Should().Be("Pairs");
         var lime = () => new Lime().Explain(model, ["a film"], new ExplainOptions { Pairs = ["dull"] });
         lime.Should().Throw<ArgumentException>().WithMessage("*LIME*pairs*occlusion*");
         var blackBox = () => new Occlusion().Explain(new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.5, 0.5 }).ToArray(), ["a", "b"]), ["a film"], new ExplainOptions { Pairs = ["dull"] });

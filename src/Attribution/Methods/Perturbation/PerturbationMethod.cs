@@ -100,7 +100,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         if (options.Pairs is not null)
         {
             throw new ArgumentException(
-                "a black-box predictor takes single texts: explain sentence pairs with a model that has a tokenizer (an ITokenClassifier)", nameof(options));
+                "a black-box predictor takes single texts: explain sentence pairs with a model that has a tokenizer (an ITokenClassifier), or leave Pairs out", nameof(AttributionOptions.Pairs));
         }
 
         if (Features == LimeFeatures.Tokens)
@@ -333,7 +333,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         TextArguments.Check(texts);
         options ??= new AttributionOptions();
         options.Validate();
-        TextPairs.Check(texts, options.Pairs);
+        TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
         ValidateSettings();
         return options;
     }
