@@ -46,14 +46,6 @@ public static class Infidelity
         ArgumentNullException.ThrowIfNull(explanation);
         settings ??= new InfidelitySettings();
         settings.Validate();
-        EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(InfidelitySettings));
-
-        // As max-sensitivity says it: an empty list was refused with the shape each perturbation must have, which it did not lack.
-        if (settings.Perturbations is { Count: 0 })
-        {
-            throw new ArgumentException("InfidelitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", nameof(settings));
-        }
-
         var phi = RawAttributions(model, explanation, "infidelity");
         var form = Decide(explanation, settings.MultiplyByInputs);
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
@@ -356,6 +348,10 @@ public sealed record InfidelitySettings
     /// </summary>
     public bool? MultiplyByInputs { get; init; }
 
+    /// <summary>
+    /// Every check that needs no explanation: samples, spread, and the given perturbations (finite, none null, not an
+    /// empty list). The scorecard makes it before any method runs.
+    /// </summary>
     internal void Validate()
     {
         if (Samples < 1 || Samples > MaxSamples)
@@ -366,6 +362,14 @@ public sealed record InfidelitySettings
         if (!(Stdev > 0) || !double.IsFinite(Stdev))
         {
             throw new ArgumentOutOfRangeException(nameof(Stdev), Stdev, "the perturbations' standard deviation must be positive and finite");
+        }
+
+        EmbeddingPerturbation.CheckGiven(Perturbations, nameof(InfidelitySettings));
+
+        // As max-sensitivity says it: an empty list was refused with the shape each perturbation must have, which it did not lack.
+        if (Perturbations is { Count: 0 })
+        {
+            throw new ArgumentException("InfidelitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", "settings");
         }
     }
 }

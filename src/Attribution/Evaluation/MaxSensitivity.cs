@@ -51,11 +51,6 @@ public static class MaxSensitivity
         }
 
         TextPairs.Check([text], options.Pairs, nameof(AttributionOptions.Pairs));
-        EmbeddingPerturbation.CheckGiven(settings.Perturbations, nameof(SensitivitySettings));
-        if (settings.Perturbations is { Count: 0 })
-        {
-            throw new ArgumentException("SensitivitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", nameof(settings));
-        }
 
         layered.ValidateFor(model);
 
@@ -153,6 +148,10 @@ public sealed record SensitivitySettings
     /// <summary>Explicit perturbations δ (each [tokens][hidden]) instead of drawn ones.</summary>
     public IReadOnlyList<double[][]>? Perturbations { get; init; }
 
+    /// <summary>
+    /// Every check that needs no text: samples, radius, and the given perturbations (finite, none null, not an empty
+    /// list). The scorecard makes it before any method runs.
+    /// </summary>
     internal void Validate()
     {
         if (Samples < 1 || Samples > MaxSamples)
@@ -163,6 +162,12 @@ public sealed record SensitivitySettings
         if (!(Radius > 0) || !double.IsFinite(Radius))
         {
             throw new ArgumentOutOfRangeException(nameof(Radius), Radius, "the radius must be positive and finite");
+        }
+
+        EmbeddingPerturbation.CheckGiven(Perturbations, nameof(SensitivitySettings));
+        if (Perturbations is { Count: 0 })
+        {
+            throw new ArgumentException("SensitivitySettings.Perturbations is empty: give at least one perturbation, or leave it null to draw Samples of them", "settings");
         }
     }
 }

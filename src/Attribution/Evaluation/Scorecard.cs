@@ -24,7 +24,9 @@ public static class Scorecard
     /// <exception cref="ArgumentException">No text, or a null, empty or whitespace one (<paramref name="texts"/>); no method,
     /// a null one, two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
     /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text, or a highlighted word
-    /// that is not a word of its text (<paramref name="highlights"/>, the message naming the text's index; refused before any method runs).</exception>
+    /// that is not a word of its text (<paramref name="highlights"/>, the message naming the text's index; refused before any method runs);
+    /// the metrics' settings null or out of range (named by the setting: <c>Infidelity</c>, <c>Samples</c>, <c>Radius</c>, …;
+    /// refused before any method runs).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
         IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)
@@ -33,6 +35,9 @@ public static class Scorecard
         ArgumentNullException.ThrowIfNull(methods);
         Methods.Internal.TextArguments.Check(texts);
         settings ??= new ScorecardSettings();
+
+        // Before any method runs: the metrics' settings were read only after every method had explained every text.
+        settings.Validate();
         if (methods.Count == 0)
         {
             throw new ArgumentException("no methods to compare", nameof(methods));
@@ -289,6 +294,23 @@ public sealed record ScorecardSettings
 
     /// <summary>Max-sensitivity's settings.</summary>
     public SensitivitySettings Sensitivity { get; init; } = new();
+
+    /// <summary>Both metrics' settings, checked as the metrics check them (a null one named).</summary>
+    internal void Validate()
+    {
+        if (Infidelity is null)
+        {
+            throw new ArgumentNullException(nameof(Infidelity), "ScorecardSettings.Infidelity is null: leave it unset for the defaults, or give an InfidelitySettings");
+        }
+
+        if (Sensitivity is null)
+        {
+            throw new ArgumentNullException(nameof(Sensitivity), "ScorecardSettings.Sensitivity is null: leave it unset for the defaults, or give a SensitivitySettings");
+        }
+
+        Infidelity.Validate();
+        Sensitivity.Validate();
+    }
 }
 
 /// <summary>One method's line of the scorecard.</summary>

@@ -156,7 +156,7 @@ public static class Shortcuts
     /// <exception cref="ArgumentException">
     /// A regression or multi-label model, or fewer than two labels (<c>model</c>): a regression output is a score, not a
     /// class, and a multi-label model predicts any number of labels, so "the predicted class" is undefined; a label that
-    /// is not one of the model's classes (<c>sentences</c>), which no prediction could match.
+    /// is not one of the model's classes (which no prediction could match), or no sentence is given (<c>sentences</c>).
     /// </exception>
     public static ShortcutFollowing Follows(ITextPredictor model, IReadOnlyList<ShortcutSentence> sentences)
     {
@@ -174,6 +174,14 @@ public static class Shortcuts
             throw new ArgumentException(
                 $"the model has {model.Labels.Count} output(s) ({string.Join(", ", model.Labels)}), so its largest probability would always be class 0: shortcut following needs a classifier of at least two classes",
                 nameof(model));
+        }
+
+        // No sentence gave a ShortcutFollowing of 0 of 0 whose Rate was NaN, with nothing saying why.
+        if (sentences.Count == 0)
+        {
+            throw new ArgumentException(
+                "no contradicting sentences to predict: give at least one (Contradicting returns none when every shortcut word sets each sentence's own label)",
+                nameof(sentences));
         }
 
         for (var i = 0; i < sentences.Count; i++)

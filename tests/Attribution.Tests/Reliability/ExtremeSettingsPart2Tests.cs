@@ -226,6 +226,45 @@ public sealed class ExtremeSettingsPart2Tests
 
     private static IEnumerable<(string, Case)> EvaluationCases()
     {
+        // Scorecard settings: refused before any method runs (they were read only after every method had explained every text).
+        yield return ("scorecard.Infidelity=null", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null, new ScorecardSettings { Infidelity = null! }), "Infidelity", null));
+        yield return ("scorecard.Sensitivity=null", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null, new ScorecardSettings { Sensitivity = null! }), "Sensitivity", null));
+        foreach (var n in (int[])[0, -1, int.MinValue, int.MaxValue, InfidelitySettings.MaxSamples + 1])
+        {
+            yield return ($"scorecard.Infidelity.Samples={Show(n)}", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+                new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = n } }), "Samples", Show(n)));
+        }
+
+        foreach (var s in (double[])[.. NonFinite, 0, -0.0, -1])
+        {
+            yield return ($"scorecard.Infidelity.Stdev={Show(s)}", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+                new ScorecardSettings { Infidelity = new InfidelitySettings { Stdev = s } }), "Stdev", Show(s)));
+            yield return ($"scorecard.Sensitivity.Radius={Show(s)}", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+                new ScorecardSettings { Sensitivity = new SensitivitySettings { Radius = s } }), "Radius", Show(s)));
+        }
+
+        foreach (var n in (int[])[0, -1, int.MinValue, int.MaxValue, SensitivitySettings.MaxSamples + 1])
+        {
+            yield return ($"scorecard.Sensitivity.Samples={Show(n)}", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+                new ScorecardSettings { Sensitivity = new SensitivitySettings { Samples = n } }), "Samples", Show(n)));
+        }
+
+        yield return ("scorecard.Infidelity.Perturbations=[]", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+            new ScorecardSettings { Infidelity = new InfidelitySettings { Perturbations = [] } }), "settings", null));
+        yield return ("scorecard.Sensitivity.Perturbations=[NaN]", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+            new ScorecardSettings { Sensitivity = new SensitivitySettings { Perturbations = [[[double.NaN, 0, 0]]] } }), "settings", "NaN"));
+
+        // The smallest settings work, with a finite value in every column. (The BERT: the scorecard's removal metrics need
+        // a tokenizer with special tokens or a mask token, which PowerOfSum's has not.)
+        yield return ("scorecard at the smallest settings", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
+            new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 1, Stdev = 1e-300, Seed = ulong.MaxValue }, Sensitivity = new SensitivitySettings { Samples = 1, Radius = 1e-300, Seed = ulong.MaxValue } }),
+            null, null, (_, r) =>
+            {
+                var row = ((ScorecardReport)r!).Rows.Single();
+                row.Metrics.Values.Should().OnlyContain(v => double.IsFinite(v));
+                row.Metrics.Keys.Should().Contain(["infidelity", "max-sensitivity", "comprehensiveness", "sufficiency"]);
+            }));
+
         // Max-sensitivity of the gradient of a linear model: 0 at any radius (see above), 1e300 included.
         foreach (var r in (double[])[1e-300, double.Epsilon, 1e300])
         {
@@ -257,6 +296,7 @@ public sealed class ExtremeSettingsPart2Tests
         yield return ("counterfactual replacements=[\"=\"]", new Case(_ => Counterfactuals.Replace(Text, ["="]), "replacements", "="));
 
         // Shortcuts.
+        yield return ("shortcuts.Follows sentences=[]", new Case(f => Shortcuts.Follows(f.Model, []), "sentences", null));
         yield return ("shortcuts.Follows label=int.MaxValue", new Case(f => Shortcuts.Follows(f.Model, [new ShortcutSentence("3 4", "zz", 0, 0, int.MaxValue)]), "sentences", Show(int.MaxValue)));
         yield return ("shortcuts.Follows label=int.MinValue", new Case(f => Shortcuts.Follows(f.Model, [new ShortcutSentence("3 4", "zz", 0, int.MinValue, 1)]), "sentences", Show(int.MinValue)));
         yield return ("shortcuts.Plant label=-1", new Case(_ => Shortcuts.Plant([new LabeledText("a b", 0)], [new ShortcutWord("zz", -1)], 0.5, 0), "words", "-1"));
