@@ -94,15 +94,18 @@ public sealed class HotFlip
             throw new ArgumentException($"HotFlip needs an nn.Embedding at '{model.WordEmbeddingPath}' of {model.Name} to score substitutions", nameof(model));
         }
 
-        var original = Predict(model, [text])[0];
-        var label = original.Label;
-        var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true })[0];
+        // Before the prediction's forward pass: a text of special tokens or zero-width characters was refused only by the
+        // gradient's tokenization after it, naming "texts", no parameter of this method.
         var encoding = model.Tokenizer.Encode(text);
         var positions = WholeWordPositions(model, encoding);
         if (positions.Count == 0)
         {
             throw new ArgumentException("the text has no whole-word token to flip (only special tokens or subword pieces)", nameof(text));
         }
+
+        var original = Predict(model, [text])[0];
+        var label = original.Label;
+        var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true })[0];
 
         var allowed = AllowedIds(model);
 

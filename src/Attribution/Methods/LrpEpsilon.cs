@@ -41,10 +41,11 @@ public sealed class LrpEpsilon : TextAttributor
     public AttentionRule Attention { get; init; } = AttentionRule.AttnLrp;
 
     /// <summary>The rule of each module type (default <see cref="LrpRuleSet.Default"/>); add rules for custom layers here.</summary>
+    /// <exception cref="ArgumentNullException">Set to null (the parameter named is <c>Rules</c>).</exception>
     public LrpRuleSet Rules
     {
         get => rules;
-        init => rules = value ?? throw new ArgumentNullException(nameof(value));
+        init => rules = LrpSettings.CheckRules(value);
     }
 
     /// <inheritdoc />

@@ -149,6 +149,7 @@ public sealed class ExtremeSettingsPart2Tests
 
         foreach (var c in Bert("lrp.Attention=99", () => new LrpEpsilon { Attention = (AttentionRule)99 }, "Attention", "99")) { yield return c; }
         foreach (var c in Bert("lrp.Attention=-1", () => new LrpEpsilon { Attention = (AttentionRule)(-1) }, "Attention", "-1")) { yield return c; }
+        foreach (var c in Bert("lrp.Rules=null", () => new LrpEpsilon { Rules = null! }, "Rules", null)) { yield return c; }
         foreach (var c in Bert("lrp.Rules=Empty", () => new LrpEpsilon { Rules = LrpRuleSet.Empty }, "LrpNotSupported", null)) { yield return c; }
         foreach (var c in Bert("lrp.Attention=CpLrp, Epsilon=0", () => new LrpEpsilon { Attention = AttentionRule.CpLrp, Epsilon = 0 }, null, null)) { yield return c; }
         yield return ("lrp on a model without rules (PowerOfSum)", new Case(f => new LrpEpsilon().Explain(f.Model, [Text]), "LrpNotSupported", null));
@@ -190,6 +191,7 @@ public sealed class ExtremeSettingsPart2Tests
         yield return ("hotflip.ExcludedTokens=every word", new Case(f => new HotFlip { ExcludedTokens = ["a", "dull", "film", "superb", "cast"] }.Generate(f.Bert, BertText), null, null,
             (_, r) => ((IReadOnlyList<HotFlipEdit>)r!).Should().BeEmpty("no vocabulary word is left to propose")));
         yield return ("hotflip.ExcludedTokens=null", new Case(f => new HotFlip { ExcludedTokens = null! }.Generate(f.Bert, BertText), "ExcludedTokens", null));
+        yield return ("hotflip on a text of special tokens only", new Case(f => new HotFlip().Generate(f.Bert, " \u200b "), "text", null));
 
         // Every setting at its largest: all 4 other words at each of the 3 positions (12 single flips) and the combined
         // flips of all positions (4 more), every one returned (maxEdits = int.MaxValue), distinct texts only.
@@ -380,6 +382,53 @@ public sealed class ExtremeSettingsPart2Tests
         }
 
         f.Calls.Should().Be(0, "a bad setting is refused before any model call");
+    }
+
+    /// <summary>A bias-free linear map x ↦ (2x₀ − 3x₁, x₀ + x₁): LRP's only rule here is ε on its one Linear.</summary>
+    private static nn.Module<Tensor, Tensor> Linear()
+    {
+        var linear = nn.Linear(2, 2, hasBias: false);
+        using (no_grad())
+        {
+            linear.weight!.copy_(tensor(new float[] { 2, -3, 1, 1 }, [2, 2]));
+        }
+
+        return nn.Sequential(linear);
+    }
+
+    [Theory]
+    [InlineData(1e-300)]
+    [InlineData(1e-46)]
+    [InlineData(double.Epsilon)]
+    public void Lrp_epsilon_below_float32_is_lrp_0_also_where_the_output_is_exactly_zero(double epsilon)
+    {
+        // By hand, for one linear layer LRP-ε gives Rᵢ = xᵢ wᵢ z / (z + ε sign z), which is xᵢ wᵢ as ε → 0 (LRP-0) and 0
+        // where x = 0 (then z = 0, and 0 / (0 + ε) = 0 for every ε > 0). In float32, ε·sign(z) rounds to 0 for these ε,
+        // so z = 0 made 0 / 0: NaN relevance for the zero row, a NaN that no input caused. Tolerance: exact (the
+        // products of these small integers are exact in float32).
+        using var model = Linear();
+        using var input = tensor(new float[] { 1, 1, 0, 0 }, [2, 2]);
+        using var relevance = LrpPropagation.Relevance(model, input, 0, new LrpSettings { Epsilon = epsilon });
+        relevance.data<float>().ToArray().Should().Equal(2f, -3f, 0f, 0f);
+    }
+
+    [Fact]
+    public void Lrp_settings_refuse_an_undefined_attention_rule_and_a_null_rule_set_by_their_names()
+    {
+        // An undefined AttentionRule was taken for neither rule (no hook on the products, none on the probabilities): a
+        // third, undocumented propagation, silently. Refused as ε is, when set.
+        foreach (var rule in new[] { (AttentionRule)99, (AttentionRule)(-1) })
+        {
+            FluentActions.Invoking(() => new LrpSettings { Attention = rule }).Should().Throw<ArgumentOutOfRangeException>()
+                .Where(e => e.ParamName == "Attention" && e.Message.Contains(((int)rule).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        }
+
+        // The rule sets named "value", the setter's own parameter, which no caller wrote.
+        FluentActions.Invoking(() => new LrpSettings { Rules = null! }).Should().Throw<ArgumentNullException>()
+            .Where(e => e.ParamName == "Rules" && e.Message.Contains("LrpRuleSet.Default", StringComparison.Ordinal));
+        FluentActions.Invoking(() => new LrpEpsilon { Rules = null! }).Should().Throw<ArgumentNullException>()
+            .Where(e => e.ParamName == "Rules" && e.Message.Contains("LrpRuleSet.Default", StringComparison.Ordinal));
+        new LrpSettings { Attention = AttentionRule.CpLrp }.Attention.Should().Be(AttentionRule.CpLrp);
     }
 
     [Fact]

@@ -63,6 +63,7 @@ public enum AttentionRule
 public sealed record LrpSettings
 {
     private readonly double epsilon = 1e-6;
+    private readonly AttentionRule attention = AttentionRule.AttnLrp;
     private readonly LrpRuleSet rules = LrpRuleSet.Default;
 
     /// <summary>
@@ -78,15 +79,31 @@ public sealed record LrpSettings
     }
 
     /// <summary>How relevance crosses attention (default <see cref="AttentionRule.AttnLrp"/>).</summary>
-    public AttentionRule Attention { get; init; } = AttentionRule.AttnLrp;
+    /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="AttentionRule"/>.</exception>
+    public AttentionRule Attention
+    {
+        get => attention;
+
+        // An undefined value was taken for neither rule (no hook on the products, none on the probabilities): a third
+        // propagation that no documentation describes.
+        init
+        {
+            Internal.EnumSettings.Check(value, nameof(Attention));
+            attention = value;
+        }
+    }
 
     /// <summary>The rule of each module type (default <see cref="LrpRuleSet.Default"/>).</summary>
     /// <exception cref="ArgumentNullException">Set to null.</exception>
     public LrpRuleSet Rules
     {
         get => rules;
-        init => rules = value ?? throw new ArgumentNullException(nameof(value));
+        init => rules = CheckRules(value);
     }
+
+    /// <summary>Checks a rule set: not null (the refusal names <c>Rules</c>, the setting, not the setter's <c>value</c>).</summary>
+    internal static LrpRuleSet CheckRules(LrpRuleSet? value) =>
+        value ?? throw new ArgumentNullException(nameof(Rules), "Rules is null: leave it unset for LrpRuleSet.Default, or give LrpRuleSet.Default.With<T>(rule) to add rules");
 
     /// <summary>Checks an ε value: finite and non-negative.</summary>
     /// <exception cref="ArgumentOutOfRangeException">ε is negative, NaN or infinite.</exception>

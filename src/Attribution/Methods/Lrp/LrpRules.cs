@@ -207,7 +207,12 @@ public static class LrpRules
                 using var sign = twice.Minus(1.0);
                 using var stabilizer = sign.Times(settings.Epsilon);
                 using var denominator = value.Plus(stabilizer);
-                ratio = value / denominator;
+                using var quotient = value / denominator;
+
+                // z / (z + ε) is 0 at z = 0 for every ε > 0; an ε below the tensor's smallest number (1e-300 in float32)
+                // rounds to 0 there and made 0 / 0, NaN relevance that no input caused. A NaN z keeps its NaN.
+                using var zero = denominator.eq(0);
+                ratio = quotient.masked_fill(zero, 0);
             }
 
             using (ratio)
