@@ -172,6 +172,20 @@ public sealed class ExtremeSettingsPart2Tests
         foreach (var c in Bert("rollout options.BatchSize=0", () => new AttentionRollout(), "BatchSize", "0", options: BertOptions with { BatchSize = 0 })) { yield return c; }
         yield return ("rollout on a model without attention", new Case(f => new AttentionRollout().Explain(f.Model, [Text]), "model", "power-of-sum"));
 
+        // Attention maps (rollout's input, LIT's attention view): refused before the forward pass, naming its own parameters.
+        yield return ("attention maps pair=blank", new Case(f => AttentionMaps.Of(f.Bert, BertText, " "), "pair", null));
+        yield return ("attention maps on a model without attention", new Case(f => AttentionMaps.Of(f.Model, Text), "model", "power-of-sum"));
+        yield return ("attention maps text too long", new Case(f => AttentionMaps.Of(f.Bert, string.Join(' ', Enumerable.Repeat("film", 20))), "text", "16"));
+        yield return ("attention maps pair too long", new Case(f => AttentionMaps.Of(f.Bert, "a", string.Join(' ', Enumerable.Repeat("film", 20))), "pair", "16"));
+        yield return ("attention maps", new Case(f => AttentionMaps.Of(f.Bert, BertText, "cast"), null, null, (_, r) =>
+            {
+                // Every row of every head is a softmax over the pair's 7 tokens ([CLS] a dull film [SEP] cast [SEP]): sums to 1 (float32).
+                var maps = (AttentionMaps)r!;
+                maps.Tokens.Should().HaveCount(7);
+                maps.Layers.Should().HaveCount(2);
+                maps.Layers.SelectMany(l => l).SelectMany(h => h).Should().OnlyContain(row => row.Length == 7 && Math.Abs(row.Sum() - 1) < 1e-5);
+            }));
+
         // HotFlip on the BERT: the settings are checked before the prediction's forward pass.
         foreach (var p in (int[])[0, -1, int.MinValue])
         {

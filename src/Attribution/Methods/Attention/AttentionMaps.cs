@@ -21,7 +21,7 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
     /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="text"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="text"/> or <paramref name="pair"/> is empty or whitespace; the
     /// model has no <see cref="AttentionSoftmax"/> module (<paramref name="model"/>); or the text (with its pair) is longer
-    /// than the model accepts (no truncation here).</exception>
+    /// than the model accepts (no truncation here; <paramref name="text"/>, or <paramref name="pair"/> when the text alone fits).</exception>
     /// <exception cref="InvalidOperationException">The model is in training mode (dropout would change the attention): call eval() first.</exception>
     public static AttentionMaps Of(ITextClassifier model, string text, string? pair = null)
     {
@@ -33,6 +33,16 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
         }
 
         var modules = AttentionCapture.Modules(model, "attention maps");
+
+        // Refused here, naming this method's parameters: the encoder's refusal named "texts" and offered truncation,
+        // which this method does not take.
+        if (model.MaxLength is { } max && model.Tokenizer.Encode(text, pair).Length is var length && length > max)
+        {
+            var alone = pair is null ? length : model.Tokenizer.Encode(text).Length;
+            throw new ArgumentException(
+                $"the text{(pair is null ? string.Empty : " with its pair")} has {length} tokens but {model.Name} accepts at most {max}: attention maps show the whole input (no truncation), so shorten {(alone > max || pair is null ? "the text" : "the pair")}",
+                alone > max || pair is null ? nameof(text) : nameof(pair));
+        }
 
         // As in AttributionContext: every hook dispatcher is installed before this forward pass, never during another's.
         ModelReadiness.Prepare(model.Name, model.Module);
