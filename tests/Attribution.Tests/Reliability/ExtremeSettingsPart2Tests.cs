@@ -498,6 +498,27 @@ public sealed class ExtremeSettingsPart2Tests
                 Expect(["explain", "--model", model, "--text", "a tedious film", "--method", "lrp-epsilon", "--epsilon", value], 2, "--epsilon");
             }
 
+            // evaluate's options for plausibility, max-sensitivity and infidelity.
+            string[] Evaluate(params string[] extra) => ["evaluate", "--model", model, "--text", "a tedious film", "--method", "gradient", .. extra];
+            foreach (var value in new[] { "0", "-1", "-2147483648", "4" })
+            {
+                Expect(Evaluate("--metric", "plausibility", "--highlight", "tedious", "--top-k", value), 2, "--top-k");
+            }
+
+            foreach (var value in new[] { "NaN", "-0", "Infinity", "1e999", "-1e-300" })
+            {
+                Expect(Evaluate("--metric", "max-sensitivity", "--radius", value), 2, "--radius");
+                Expect(Evaluate("--metric", "infidelity", "--perturbation-stdev", value), 2, "--perturbation-stdev");
+            }
+
+            foreach (var value in new[] { "0", "-1", "1001", "2147483647" })
+            {
+                Expect(Evaluate("--metric", "max-sensitivity", "--metric-samples", value), 2, "--metric-samples");
+            }
+
+            Expect(Evaluate("--metric", "max-sensitivity", "--radius", "1e-300", "--metric-samples", "1", "--metric-seed", "18446744073709551615", "--format", "json"), 0);
+            Expect(Evaluate("--metric", "plausibility", "--highlight", "tedious", "--top-k", "3", "--format", "json"), 0);
+
             failures.Should().BeEmpty(string.Join("\n", failures));
         }
         finally
