@@ -43,7 +43,7 @@ namespace Attribution.Methods;
 /// <see cref="Perturb"/> and <see cref="Fit"/> expose every step (and accept given masks) for inspection and tests.
 /// </para>
 /// </remarks>
-public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
+public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Internal.ISettingsCheck
 {
     /// <summary>Sampling scheme, kernel and surrogate regression (default LIT).</summary>
     public LimePreset Preset { get; init; } = LimePreset.Lit;
@@ -740,6 +740,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor
             throw new ArgumentException($"{name} is empty or whitespace: there is nothing to explain", name);
         }
     }
+
+    /// <inheritdoc />
+    void Internal.ISettingsCheck.CheckSettings() => ValidateSettings();
 
     private void ValidateSettings()
     {

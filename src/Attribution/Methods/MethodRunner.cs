@@ -177,7 +177,8 @@ public static class MethodRunner
     /// <summary>
     /// The gradient methods (<see cref="TextAttributor"/>s) with their index, each validated against the model and
     /// options: all of them before any method runs, so a method late in the list that does not fit the model is refused
-    /// before the others' work (a method that is not a <see cref="TextAttributor"/> runs its whole call at once).
+    /// before the others' work (a method that is not a <see cref="TextAttributor"/> runs its whole call at once; its own
+    /// settings, where it can check them alone (<see cref="ISettingsCheck"/>: LIME, the perturbation methods), are checked here too).
     /// </summary>
     internal static List<(int Index, TextAttributor Attributor)> Checked(ITextClassifier model, IReadOnlyList<IAttributor> attributors, AttributionOptions options)
     {
@@ -188,6 +189,12 @@ public static class MethodRunner
             {
                 t.ValidateFor(model, options);
                 gradientBased.Add((m, t));
+            }
+            else if (attributors[m] is ISettingsCheck own)
+            {
+                // LIME's and the perturbation methods' own settings were checked only when each ran: after the methods
+                // before it in the list, and after Counterfactuals.Compare's predictions.
+                own.CheckSettings();
             }
         }
 

@@ -306,6 +306,10 @@ public sealed class ExtremeSettingsPart2Tests
         yield return ("counterfactual options.Pairs=[]", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new Gradient()], new ExplainOptions { Pairs = [] }), "Pairs", "0"));
         yield return ("counterfactual options.Pairs=[\" \", \" \"]", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new Gradient()], new ExplainOptions { Pairs = [" ", " "] }), "Pairs", null));
         yield return ("counterfactual ig.Steps=0", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new IntegratedGradients { Steps = 0 }]), "Steps", "0"));
+        // A perturbation method's own settings, before the predictions' forward passes (and before the gradient method
+        // listed first runs), as Compare documents.
+        yield return ("counterfactual lime.Samples=0", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new Gradient(), new Lime { Samples = 0 }]), "Samples", "0"));
+        yield return ("counterfactual occlusion.Window=-1", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new Gradient(), new Occlusion { Window = -1 }]), "Window", "-1"));
         yield return ("counterfactual options.BatchSize=int.MaxValue", new Case(f => Counterfactuals.Compare(f.Model, Text, ["3 4"], [new Gradient()], new ExplainOptions { BatchSize = int.MaxValue }), "BatchSize", Show(int.MaxValue)));
         yield return ("counterfactual replacements=[]", new Case(_ => Counterfactuals.Replace(Text, []), "replacements", null));
         yield return ("counterfactual replacements=[null]", new Case(_ => Counterfactuals.Replace(Text, [null!]), "replacements", null));

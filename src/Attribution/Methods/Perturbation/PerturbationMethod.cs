@@ -24,7 +24,7 @@ namespace Attribution.Methods;
 /// as with <see cref="Lime"/>. A text longer than the model accepts is refused unless
 /// <see cref="AttributionOptions.Truncate"/> is set (then the dropped tokens are not explained, and a note says so).
 /// </remarks>
-public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassAttributor
+public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassAttributor, ISettingsCheck
 {
     /// <summary>The most perturbed inputs per model call.</summary>
     public const int MaxBatchSize = 4096;
@@ -337,6 +337,9 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         ValidateSettings();
         return options;
     }
+
+    /// <inheritdoc />
+    void ISettingsCheck.CheckSettings() => ValidateSettings();
 
     private void ValidateSettings()
     {
