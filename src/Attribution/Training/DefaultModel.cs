@@ -39,17 +39,33 @@ public static class DefaultModel
 
     /// <summary>
     /// The cache root used when none is given: <c>$XDG_CACHE_HOME/attribution/default-model</c>, or
-    /// <c>~/.cache/attribution/default-model</c> when XDG_CACHE_HOME is not set.
+    /// <c>~/.cache/attribution/default-model</c> when XDG_CACHE_HOME is not set (or not an absolute path). A home
+    /// folder that does not exist yet is used all the same (the cache is created in it, or, where that cannot be
+    /// written, the model is trained without caching).
     /// </summary>
+    /// <exception cref="InvalidOperationException">HOME is a relative path and XDG_CACHE_HOME is not an absolute one:
+    /// there is no cache folder that does not depend on the current folder.</exception>
     public static string DefaultCacheDirectory
     {
         get
         {
             var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
-                ? xdg
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-            return Path.Combine(root, "attribution", "default-model");
+            if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathFullyQualified(xdg))
+            {
+                return Path.Combine(xdg, "attribution", "default-model");
+            }
+
+            // Not verified: a home folder that does not exist made GetFolderPath answer "", and the cache became
+            // ".cache/attribution/default-model" in whatever folder the process was started from.
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
+            if (string.IsNullOrWhiteSpace(home) || !Path.IsPathFullyQualified(home))
+            {
+                throw new InvalidOperationException(
+                    $"the home folder '{home}' is not an absolute path (is HOME relative?), so the default model has no cache " +
+                    "folder; set HOME or XDG_CACHE_HOME to an absolute path, or give the cache folder explicitly");
+            }
+
+            return Path.Combine(home, ".cache", "attribution", "default-model");
         }
     }
 

@@ -449,4 +449,81 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
             DefaultModel.DefaultCacheDirectory.Should().Contain(Path.Combine(".cache", "attribution"));
         }
     }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_home_folder_that_does_not_exist_still_holds_the_cache_never_the_current_folder()
+    {
+        // HOME naming a folder that does not exist (a CI user's /nonexistent, a fresh container) made .NET's
+        // GetFolderPath answer "", and the default model was cached in ./.cache of whatever folder the command ran in.
+        // The command says where it caches before it trains; it is stopped there (a training takes minutes under load).
+        using var work = new Attribution.Tests.Engine.Loading.TorchSharpLoaderTests.TempFolder();
+        var home = Path.Combine(work.Path, "no-such-home");
+        var line = FirstCachingLine(work.Path, home);
+        line.Should().Contain($"caching it in {Path.Combine(home, ".cache", "attribution", "default-model", DefaultModel.Version)}");
+        Directory.Exists(Path.Combine(work.Path, ".cache")).Should().BeFalse("the cache must not depend on the current folder");
+
+        // A relative HOME names no folder either: refused, naming HOME and the fix, and nothing is written.
+        var relative = Attribution.Tests.Engine.Loading.TorchSharpLoaderTests.Engine(
+            Attribution.Tests.Engine.Loading.TorchSharpLoaderTests.TestOutput, work, Path.Combine(work.Path, "native"), mode: null,
+            new Dictionary<string, string> { ["HOME"] = "relative-home", ["XDG_CACHE_HOME"] = string.Empty }, "predict", "--text", "a fine film");
+        relative.Code.Should().NotBe(0, relative.ToString());
+        relative.Error.Should().Contain("the home folder 'relative-home' is not an absolute path").And.Contain("XDG_CACHE_HOME");
+        Directory.Exists(Path.Combine(work.Path, "relative-home")).Should().BeFalse();
+        Directory.Exists(Path.Combine(work.Path, ".cache")).Should().BeFalse();
+    }
+
+    /// <summary>Starts <c>attribution predict</c> in <paramref name="folder"/> with HOME = <paramref name="home"/> and returns its "caching it in" line, then stops it.</summary>
+    private string FirstCachingLine(string folder, string home)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Attribution.Cli.dll"));
+        foreach (var arg in new[] { "predict", "--text", "a fine film" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove(Attribution.Engine.Loading.TorchSharpLoader.ModeVariable);
+        start.Environment[Attribution.Engine.Loading.TorchSharpLoader.CacheVariable] = Path.Combine(folder, "native");
+        start.Environment["XDG_CACHE_HOME"] = string.Empty;
+        start.Environment["HOME"] = home;
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(start)!;
+        try
+        {
+            var seen = new List<string>();
+            var reading = Task.Run(() =>
+            {
+                while (process.StandardError.ReadLine() is { } line)
+                {
+                    seen.Add(line);
+                    if (line.Contains("caching it in", StringComparison.Ordinal))
+                    {
+                        return line;
+                    }
+                }
+
+                return null;
+            });
+            reading.Wait(TimeSpan.FromMinutes(2)).Should().BeTrue("the command says where it caches before it trains");
+            output.WriteLine(string.Join('\n', seen));
+            return reading.Result ?? throw new InvalidOperationException("no 'caching it in' line: " + string.Join(" | ", seen));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            process.WaitForExit();
+        }
+    }
 }
