@@ -284,6 +284,28 @@ internal sealed class CliOptions
         },
     };
 
+    /// <summary>
+    /// A number option whose range the library checks (it names the setting when refusing). Parsed with the invariant
+    /// culture: System.CommandLine's own double parser reads the current culture, so under de-DE "0.2" was 2 (the dot
+    /// a group separator) and the run went on with a value ten times too large.
+    /// </summary>
+    internal static Option<double?> Number(string name, string description, string helpName) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        CustomParser = result =>
+        {
+            var token = Token(result);
+            if (!double.TryParse(token, NumberStyles.Float, Invariant, out var value))
+            {
+                result.AddError($"{name}: '{token}' is not a number (write decimals with a dot, e.g. 0.5)");
+                return null;
+            }
+
+            return value;
+        },
+    };
+
     private static Option<ulong?> Seed64() => new("--seed")
     {
         Description = "Seed of LIME's masks, smoothgrad's noise and the draws of shapley-sampling, kernel-shap and gradient-shap (default 0).",

@@ -58,14 +58,11 @@ internal static class EvaluateCommand
             HelpName = "N",
         };
         var metricSeed = new Option<ulong?>("--metric-seed") { Description = "infidelity and max-sensitivity: seed of the perturbations (default 0).", HelpName = "S" };
-        var stdev = new Option<double?>("--perturbation-stdev") { Description = "infidelity: standard deviation of the Gaussian perturbations of the word embeddings (default 0.03).", HelpName = "X" };
-        var radius = new Option<double?>("--radius") { Description = "max-sensitivity: radius of the uniform L-infinity perturbations of the word embeddings (default 0.02).", HelpName = "R" };
+        var stdev = CliOptions.Number("--perturbation-stdev", "infidelity: standard deviation of the Gaussian perturbations of the word embeddings (default 0.03).", "X");
+        var radius = CliOptions.Number("--radius", "max-sensitivity: radius of the uniform L-infinity perturbations of the word embeddings (default 0.02).", "R");
         var normalize = new Option<bool>("--normalize-infidelity") { Description = "infidelity: scale the attributions by the optimal beta first (Captum's normalize=True)." };
-        var smooth = new Option<double?>("--smooth")
-        {
-            Description = "Explain and score a smooth copy of the model: Softplus for ReLU and log-sum-exp for max-pooling with this beta (CNN classifiers).",
-            HelpName = "BETA",
-        };
+        var smooth = CliOptions.Number("--smooth",
+            "Explain and score a smooth copy of the model: Softplus for ReLU and log-sum-exp for max-pooling with this beta (CNN classifiers).", "BETA");
         var format = new Option<string?>("--format") { Description = "Output format (default table).", HelpName = "table|json" };
         format.Validators.Add(result =>
         {

@@ -50,7 +50,7 @@ internal static class ShortcutCommand
             Description = "The shortcut words, comma-separated; WORD=LABEL (a class index or name) sets the label, otherwise the i-th word sets class i.",
             HelpName = "W1,W2",
         };
-        var fraction = new Option<double?>("--fraction") { Description = "Fraction of training sentences a shortcut word is planted in, in (0, 1] (default 0.1).", HelpName = "F" };
+        var fraction = CliOptions.Number("--fraction", "Fraction of training sentences a shortcut word is planted in, in (0, 1] (default 0.1).", "F");
         var maxSentences = new Option<int?>("--max-sentences") { Description = "Parts (a)-(c): the most contradicting sentences built and explained (default 200).", HelpName = "N" };
         var epochs = new Option<int?>("--epochs") { Description = "Parts (a)-(c): the most training epochs (default 10, as the default model; early stopping on planted development data).", HelpName = "N" };
         var save = new Option<string?>("--save") { Description = "Parts (a)-(c): keep the trained model in this folder (Hugging Face layout) for later --model runs.", HelpName = "DIR" };
