@@ -361,7 +361,14 @@ public sealed class ExtremeSettingsTests
         error.ParamName.Should().Be(c.Refused, error.Message);
         if (c.Value is not null)
         {
-            error.Message.Should().Contain(c.Value);
+            // .NET writes an ArgumentOutOfRangeException's actual value in the current culture (de-DE: 0,5000001 and ∞,
+            // where CI's invariant culture writes 0.5000001 and Infinity); the library's own text writes the invariant
+            // form. Either names the value.
+            var local = double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+                ? number.ToString(CultureInfo.CurrentCulture)
+                : c.Value;
+            (error.Message.Contains(c.Value, StringComparison.Ordinal) || error.Message.Contains(local, StringComparison.Ordinal))
+                .Should().BeTrue($"the message names the value {c.Value} (or {local} in the current culture): {error.Message}");
         }
 
         // Cases that build their explanation first (infidelity, plausibility, renderers) count only after it. A layer
