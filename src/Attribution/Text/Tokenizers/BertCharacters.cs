@@ -50,7 +50,38 @@ internal static class BertCharacters
         or (>= 0x20000 and <= 0x2A6DF) or (>= 0x2A700 and <= 0x2B73F) or (>= 0x2B740 and <= 0x2B81F)
         or (>= 0x2B920 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
 
+    /// <summary>
+    /// Whether .NET decomposes here: in globalization-invariant mode (no ICU: DOTNET_SYSTEM_GLOBALIZATION_INVARIANT,
+    /// InvariantGlobalization, many container images) <c>Normalize</c> leaves non-ASCII text as it is, so "café" kept its
+    /// accent and became [UNK] where Hugging Face reads "cafe".
+    /// </summary>
+    private static readonly bool CanDecompose = DecomposesHere();
+
     /// <summary>The canonical decomposition (NFD) of one code point, cached because the same accented letters recur.</summary>
-    public static string Decompose(System.Text.Rune rune) =>
-        Decompositions.GetOrAdd(rune.Value, static (_, r) => r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune);
+    /// <exception cref="PlatformNotSupportedException">.NET cannot decompose in this process (globalization-invariant mode).</exception>
+    public static string Decompose(System.Text.Rune rune)
+    {
+        if (!CanDecompose)
+        {
+            throw new PlatformNotSupportedException(
+                $"BERT's normalizer strips accents by Unicode decomposition (NFD), which .NET does not do in globalization-invariant " +
+                $"mode (DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 or <InvariantGlobalization>true</InvariantGlobalization>, no ICU): " +
+                $"the text's '{rune}' (U+{rune.Value:X4}) would not be read as the vocabulary's. Install ICU (libicu) and turn " +
+                "invariant mode off, or give only ASCII text");
+        }
+
+        return Decompositions.GetOrAdd(rune.Value, static (_, r) => r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune);
+    }
+
+    private static bool DecomposesHere()
+    {
+        try
+        {
+            return "\u00E9".Normalize(System.Text.NormalizationForm.FormD) == "e\u0301";
+        }
+        catch (PlatformNotSupportedException)
+        {
+            return false;
+        }
+    }
 }
