@@ -81,7 +81,7 @@ public sealed class CliEvaluateTests
         using var model = ClassifierLoader.Load(CliHarness.TinyBert);
         var sensitivity = MaxSensitivity.Compute(model, new GradientXInput(), Text, null, new SensitivitySettings { Samples = 3, Radius = 0.2 }).Value;
         var previous = System.Globalization.CultureInfo.CurrentCulture;
-        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+        System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         try
         {
             var run = CliHarness.Run("evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--method", "gradient-x-input", "--format", "json",

@@ -91,7 +91,7 @@ public sealed class EmbeddingMetricsTests : IDisposable
             Target = Attribution.Methods.Target.Class(Target), KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true },
         });
         var culture = System.Globalization.CultureInfo.CurrentCulture;
-        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         try
         {
             var steps = Infidelity.Compute(classifier, explanation, new InfidelitySettings { Perturbations = Perturbations(3, x.Length, 0.3, seed: 4), MultiplyByInputs = false }).Steps;

@@ -244,7 +244,7 @@ public sealed class EvaluationMetricsTests : IDisposable
         // The command writes each step's detail into its JSON: in a German culture it read "score 0,7".
         var model = Model();
         var culture = System.Globalization.CultureInfo.CurrentCulture;
-        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         try
         {
             LeaveOneOutCorrelation.Compute(model, Explained(model, [0.7, -0.4, 1.1, 0.2, -0.9])).Steps.Select(s => s.Detail)

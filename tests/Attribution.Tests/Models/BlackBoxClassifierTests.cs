@@ -22,7 +22,7 @@ public sealed class BlackBoxClassifierTests
     public void A_non_finite_probability_is_a_non_finite_value_from_the_model(double value)
     {
         var culture = CultureInfo.CurrentCulture;
-        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+        CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         try
         {
             var act = () => Returning(value, 0.5).PredictProbabilities(["a film"]);

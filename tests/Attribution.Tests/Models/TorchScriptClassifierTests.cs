@@ -348,7 +348,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
 
         // Under a culture with a decimal comma, the spread is still written "0.5", not "0,5", as every number of the library's messages.
         var culture = System.Globalization.CultureInfo.CurrentCulture;
-        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         ModelLoadException error;
         try
         {

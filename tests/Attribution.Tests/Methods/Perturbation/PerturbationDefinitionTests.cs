@@ -66,7 +66,7 @@ public sealed class PerturbationDefinitionTests
     public void The_ridge_note_writes_its_number_in_the_invariant_culture()
     {
         var culture = System.Globalization.CultureInfo.CurrentCulture;
-        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
         try
         {
             var e = new KernelShap { Samples = 3, Seed = 3 }.Explain(Interacting(), [Text], Yes)[0]; // a ridge of the form 1.2E-08 here
