@@ -61,7 +61,7 @@ internal static class BertCharacters
     /// <exception cref="PlatformNotSupportedException">.NET cannot decompose in this process (globalization-invariant mode).</exception>
     public static string Decompose(System.Text.Rune rune)
     {
-        if (!CanDecompose)
+        if (!CanDecompose && MayDecompose(rune))
         {
             throw new PlatformNotSupportedException(
                 $"BERT's normalizer strips accents by Unicode decomposition (NFD), which .NET does not do in globalization-invariant " +
@@ -72,6 +72,16 @@ internal static class BertCharacters
 
         return Decompositions.GetOrAdd(rune.Value, static (_, r) => r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune);
     }
+
+    /// <summary>
+    /// Whether NFD may change <paramref name="rune"/>: letters (CJK unified ideographs excepted; Hangul syllables, accented
+    /// Latin, Greek, Cyrillic and kana decompose), spacing marks, modifier symbols and the two Greek punctuation marks that
+    /// decompose. Whitespace, other punctuation and symbols (emoji) stay as they are, so those are read without ICU.
+    /// </summary>
+    private static bool MayDecompose(System.Text.Rune rune) =>
+        (System.Text.Rune.IsLetter(rune) && !(IsCjk(rune.Value) && rune.Value is not ((>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F))))
+        || System.Text.Rune.GetUnicodeCategory(rune) is UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ModifierSymbol
+        || rune.Value is 0x037E or 0x0387;
 
     private static bool DecomposesHere()
     {
