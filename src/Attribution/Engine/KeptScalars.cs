@@ -106,6 +106,48 @@ internal static class KeptScalars
     /// <summary><c>a.square()</c>, which TorchSharp computes as <c>pow(2)</c> with a temporary integer scalar.</summary>
     public static Tensor Squared(this Tensor a) => a.Power(2);
 
+    /// <summary>
+    /// A one-element tensor's value as a double, as TorchSharp's <c>ToDouble()</c> reads it: that one makes the Scalar
+    /// (<c>ToScalar()</c>) and reads it natively without keeping it, so a collection meanwhile could free it and the read
+    /// return whatever the freed memory held.
+    /// </summary>
+    public static double ItemAsDouble(this Tensor a)
+    {
+        using var scalar = a.ToScalar();
+        return scalar.ToDouble();
+    }
+
+    /// <summary>A one-element tensor's value as an integer (see <see cref="ItemAsDouble"/>).</summary>
+    public static long ItemAsInt64(this Tensor a)
+    {
+        using var scalar = a.ToScalar();
+        return scalar.ToInt64();
+    }
+
+    /// <summary>A one-element tensor's value as a boolean (see <see cref="ItemAsDouble"/>).</summary>
+    public static bool ItemAsBoolean(this Tensor a)
+    {
+        using var scalar = a.ToScalar();
+        return scalar.ToBoolean();
+    }
+
+    /// <summary>
+    /// <c>nn.functional.softplus(a, beta, threshold)</c> by its definition (libtorch's): a where βa &gt; threshold, else
+    /// log(1 + e^{βa})/β. TorchSharp's softplus turns β and the threshold into Scalars it does not keep. The exponent is
+    /// capped at the threshold, so the branch not taken stays finite and its gradient (multiplied by 0) is no NaN.
+    /// </summary>
+    public static Tensor Softplus(this Tensor a, double beta, double threshold = 20)
+    {
+        using var z = a.Times(beta);
+        using var limit = threshold.ToScalar();
+        using var linear = z.gt(limit);
+        using var capped = z.clamp_max(limit);
+        using var exponential = capped.exp();
+        using var logarithm = exponential.log1p();
+        using var smooth = logarithm.DividedBy(beta);
+        return where(linear, a, smooth);
+    }
+
     /// <summary><c>torch.arange(length)</c>: 0, 1, …, length − 1 as int64.</summary>
     public static Tensor Range(long length)
     {

@@ -62,7 +62,7 @@ public static class MaxSensitivity
         var batch = tokenized.Batch([0]);
         var context = new AttributionContext(model, batch, options);
         var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
-        var norm = reference.norm().ToDouble();
+        var norm = reference.norm().ItemAsDouble();
         // As Captum: an all-zero explanation's change is divided by 1, not by its norm of 0 (an absolute change).
         string? note = norm == 0 ? "the explanation is all zeros: its change is absolute (divided by 1, as Captum does), not relative to its norm" : null;
         var divisor = norm == 0 ? 1 : norm;
@@ -86,7 +86,7 @@ public static class MaxSensitivity
             var d = tensor(delta.SelectMany(row => row).ToArray(), ScalarType.Float64);
 
             var perturbed = tunnelable.AttributeWithNoise(context, x => x.Plus(d.reshape(x.shape).to(x.dtype))).to(ScalarType.Float64);
-            var change = (reference - perturbed).norm().ToDouble() / divisor;
+            var change = (reference - perturbed).norm().ItemAsDouble() / divisor;
 
             // Checked per sample: the maximum below passes over NaN (LINQ's Max skips it), which hid a perturbed
             // explanation that was not a number behind the other samples' changes.

@@ -77,8 +77,8 @@ public sealed class GradientShap : LayerMethod
     private GradientShapDraw Next(Generator generator, int tokens, int width)
     {
         using var scope = NewDisposeScope();
-        var index = (int)randint(0, Baselines.Count, [1], generator: generator).ToInt64();
-        var alpha = rand([1], dtype: ScalarType.Float64, generator: generator).ToDouble();
+        var index = (int)randint(0, Baselines.Count, [1], generator: generator).ItemAsInt64();
+        var alpha = rand([1], dtype: ScalarType.Float64, generator: generator).ItemAsDouble();
         var noise = randn([tokens, width], dtype: ScalarType.Float64, generator: generator).data<double>().ToArray();
         return new GradientShapDraw(index, alpha, noise);
     }

@@ -310,7 +310,7 @@ public sealed class NoiseTunnel : TextAttributor
         {
             using var row = activation.select(0, r);
             using var real = RealPart(context, activation, row, batchRows[r]);
-            sigmas[r] = NoiseLevel * (real.max().ToDouble() - real.min().ToDouble());
+            sigmas[r] = NoiseLevel * (real.max().ItemAsDouble() - real.min().ItemAsDouble());
         }
 
         return sigmas;

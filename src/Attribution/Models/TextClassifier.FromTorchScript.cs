@@ -151,7 +151,7 @@ public sealed partial class TextClassifier
         // checks of each call.
         if (!first.allclose(second, rtol: 1e-4, atol: 1e-5, equal_nan: true))
         {
-            var spread = (first - second).abs().max().ToDouble();
+            var spread = (first - second).abs().max().ItemAsDouble();
             throw new ModelLoadException(scriptPath, null,
                 string.Create(CultureInfo.InvariantCulture, $"'{scriptPath}' (scriptPath) gives different logits for the same input on every call, in eval mode (up to {spread:G3} apart over ") +
                 $"two runs of {Rows} texts): dropout or another random operation runs whatever the mode. torch.jit.trace of a model in training mode " +

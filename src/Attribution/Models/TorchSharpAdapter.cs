@@ -98,6 +98,6 @@ internal sealed class TorchSharpAdapter : nn.Module<ModelInput, Tensor>
     {
         using var zero = mask.EqualTo(0);
         using var any = zero.any();
-        return any.ToBoolean();
+        return any.ItemAsBoolean();
     }
 }

@@ -408,7 +408,7 @@ public sealed class Trainer
             var (input, targets) = Collate(data, batch, generator);
             var logits = CheckedLogits(model.call(input), batch.Length);
             var loss = nn.functional.cross_entropy(logits, targets);
-            var lossValue = loss.to(ScalarType.Float64).ToDouble();
+            var lossValue = loss.to(ScalarType.Float64).ItemAsDouble();
             step++;
             if (!double.IsFinite(lossValue))
             {
@@ -443,7 +443,7 @@ public sealed class Trainer
             optimizer.step();
             optimizer.zero_grad();
             totalLoss += lossValue * batch.Length;
-            correct += logits.argmax(1).eq(targets).sum().ToInt64();
+            correct += logits.argmax(1).eq(targets).sum().ItemAsInt64();
         }
 
         return (totalLoss / data.Length, (double)correct / data.Length);
@@ -464,8 +464,8 @@ public sealed class Trainer
                 using var noGrad = no_grad();
                 var (input, targets) = Collate(data, batch, null);
                 var logits = CheckedLogits(model.call(input), batch.Length);
-                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).ToDouble();
-                correct += logits.argmax(1).eq(targets).sum().ToInt64();
+                totalLoss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).to(ScalarType.Float64).ItemAsDouble();
+                correct += logits.argmax(1).eq(targets).sum().ItemAsInt64();
             }
 
             return new Evaluation(totalLoss / data.Length, (double)correct / data.Length, data.Length);
@@ -559,7 +559,7 @@ public sealed class Trainer
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return Math.Sqrt(model.parameters().Select(p => p.grad).OfType<Tensor>().Sum(g => g.to(ScalarType.Float64).Squared().sum().ToDouble()));
+        return Math.Sqrt(model.parameters().Select(p => p.grad).OfType<Tensor>().Sum(g => g.to(ScalarType.Float64).Squared().sum().ItemAsDouble()));
     }
 
     /// <summary>
@@ -572,7 +572,7 @@ public sealed class Trainer
         using var noGrad = no_grad();
         foreach (var (name, parameter) in model.named_parameters())
         {
-            if (parameter.is_floating_point() && !isfinite(parameter).all().ToBoolean())
+            if (parameter.is_floating_point() && !isfinite(parameter).all().ItemAsBoolean())
             {
                 throw new ArgumentException(
                     $"the model's parameter {name} holds NaN or infinity before training; training cannot repair it (every step keeps it non-finite): " +

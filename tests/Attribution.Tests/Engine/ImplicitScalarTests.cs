@@ -55,6 +55,7 @@ public sealed class ImplicitScalarTests
         Makes(nameof(Converted)).Should().BeTrue();
         Makes(nameof(Added)).Should().BeTrue();
         Makes(nameof(Squared)).Should().BeTrue();
+        Makes(nameof(SoftplusOfANumber)).Should().BeTrue();
         Makes(nameof(Kept)).Should().BeFalse();
     }
 
@@ -64,6 +65,9 @@ public sealed class ImplicitScalarTests
 
     private static Tensor Squared(Tensor x) => x.square();
 
+    // β and the threshold become Scalars inside TorchSharp (Tensor.softplus), not at this call site.
+    private static Tensor SoftplusOfANumber(Tensor x) => nn.functional.softplus(x, 2.0);
+
     private static Tensor Kept(Tensor x, Tensor y)
     {
         using var half = 0.5.ToScalar();
@@ -71,30 +75,50 @@ public sealed class ImplicitScalarTests
         return x.mul(half).add(y, one);
     }
 
-    private static bool MakesTemporaryScalar(MethodBase callee)
-    {
-        if (callee.DeclaringType == typeof(Scalar) && callee.Name == "op_Implicit")
-        {
-            return true;
-        }
+    /// <summary>TorchSharp methods already judged (the scan reaches many of them from many call sites).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<MethodBase, bool> Judged = new();
 
-        if (callee.DeclaringType != typeof(Tensor))
+    /// <summary>
+    /// Whether calling <paramref name="callee"/> hands libtorch a temporary scalar: it is the conversion itself, or a
+    /// TorchSharp method whose body makes a scalar it does not dispose (<c>add(Tensor)</c> passes α = 1 so,
+    /// <c>square()</c> the 2 of <c>pow(2)</c>, <c>nn.functional.softplus(x, β)</c> its β and threshold), directly or through
+    /// TorchSharp methods it calls (a few levels: <c>functional.softplus</c> → <c>Tensor.softplus</c> → the scalars).
+    /// </summary>
+    private static bool MakesTemporaryScalar(MethodBase callee) =>
+        (callee.DeclaringType == typeof(Scalar) && callee.Name == "op_Implicit") || MakesOneInside(callee, depth: 0);
+
+    private static bool MakesOneInside(MethodBase callee, int depth)
+    {
+        if (callee.DeclaringType?.Assembly != typeof(Scalar).Assembly || callee.DeclaringType == typeof(Scalar) || depth > 3)
         {
             return false;
         }
 
-        var parameters = callee.GetParameters();
-        return callee.Name switch
+        // TorchScript's argument marshalling makes a Scalar only for a number argument (float, double, long); the
+        // library passes its script modules tensors only (TorchScriptAdapter).
+        if (callee.Name == "DetermineArgumentTypeRefs")
         {
-            // TorchSharp passes α = 1 as a Scalar it makes on the spot.
-            "add" or "add_" => parameters.Length == 1,
-            "op_Addition" => true,
+            return false;
+        }
 
-            // TorchSharp's square() is pow(2): the 2 becomes a Scalar on the spot.
-            "square" => parameters.Length == 0,
-            _ => false,
-        };
+        if (Judged.TryGetValue(callee, out var known))
+        {
+            return known;
+        }
+
+        var inner = Callees(callee).ToList();
+
+        // A body that disposes a scalar holds the ones it makes until the native call returns (`using var s = ...`).
+        var disposes = inner.Any(m => m.DeclaringType == typeof(Scalar) && m.Name == "Dispose");
+        var makes = !disposes && (inner.Any(IsConversion) || inner.Any(m => m.DeclaringType?.Assembly == typeof(Scalar).Assembly && MakesOneInside(m, depth + 1)));
+        Judged[callee] = makes;
+        return makes;
     }
+
+    /// <summary>A number (or bool) turned into a Scalar: the implicit conversion or TorchSharp's ToScalar.</summary>
+    private static bool IsConversion(MethodBase m) =>
+        (m.DeclaringType == typeof(Scalar) && m.Name == "op_Implicit") ||
+        (m.Name == "ToScalar" && m.DeclaringType?.Assembly == typeof(Scalar).Assembly && m is MethodInfo { ReturnType: var r } && r == typeof(Scalar));
 
     /// <summary>The methods a method body calls (call, callvirt, newobj, ldftn), resolved in its generic context.</summary>
     private static IEnumerable<MethodBase> Callees(MethodBase method)

@@ -211,8 +211,8 @@ public static class LrpRules
 
                 // z / (z + ε) is 0 at z = 0 for every ε > 0; an ε below the tensor's smallest number (1e-300 in float32)
                 // rounds to 0 there and made 0 / 0, NaN relevance that no input caused. A NaN z keeps its NaN.
-                using var zero = denominator.eq(0);
-                ratio = quotient.masked_fill(zero, 0);
+                using var zero = denominator.EqualTo(0);
+                ratio = quotient.MaskedFill(zero, 0.0);
             }
 
             using (ratio)

@@ -88,7 +88,7 @@ public sealed class CnnClassifier : SmallClassifier
         foreach (var conv in convs)
         {
             var k = conv.KernelSize;
-            var maps = smoothness is { } beta ? nn.functional.softplus(conv.call(x), beta) : activation.call(conv.call(x));
+            var maps = smoothness is { } beta ? conv.call(x).Softplus(beta) : activation.call(conv.call(x));
 
             // A window is real when it covers at least one real token: dilate the mask by the kernel width.
             var padded = k > 1 ? cat([zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device), maskRow, zeros([mask.size(0), 1, k - 1], mask.dtype, mask.device)], 2) : maskRow;

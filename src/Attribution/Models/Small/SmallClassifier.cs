@@ -149,8 +149,8 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, IComposit
         if (ids.numel() > 0)
         {
             using var scope = NewDisposeScope();
-            var low = ids.min().ToInt64();
-            var high = ids.max().ToInt64();
+            var low = ids.min().ItemAsInt64();
+            var high = ids.max().ItemAsInt64();
             if (low < 0 || high >= Config.VocabSize)
             {
                 throw new ArgumentException(
@@ -172,7 +172,7 @@ public abstract class SmallClassifier : nn.Module<ModelInput, Tensor>, IComposit
 
         using (var scope = NewDisposeScope())
         {
-            var empty = mask.NotEqualTo(0).sum(1).min().ToInt64();
+            var empty = mask.NotEqualTo(0).sum(1).min().ItemAsInt64();
             if (empty == 0)
             {
                 throw new ArgumentException($"{GetName()}: a row of the attention mask has no real token (all zeros); there is nothing to classify", nameof(input));

@@ -158,7 +158,7 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
         using var one = mask.EqualTo(1);
         using var valid = zero.logical_or(one);
         using var allValid = valid.all();
-        if (allValid.ToBoolean())
+        if (allValid.ItemAsBoolean())
         {
             return;
         }
@@ -167,10 +167,10 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
         using var where = invalid.nonzero();
         using var rowAt = where[0, 0];
         using var positionAt = where[0, 1];
-        var (row, position) = (rowAt.ToInt64(), positionAt.ToInt64());
+        var (row, position) = (rowAt.ItemAsInt64(), positionAt.ItemAsInt64());
         using var value = mask[row, position];
         using var asDouble = value.to(ScalarType.Float64);
-        var shown = asDouble.ToDouble().ToString("R", CultureInfo.InvariantCulture);
+        var shown = asDouble.ItemAsDouble().ToString("R", CultureInfo.InvariantCulture);
         throw new ArgumentOutOfRangeException("input", shown,
             $"AttentionMask[{row}, {position}] is {shown}; a mask holds 1 for a token and 0 for padding only " +
             "(use the tokenizer's attention mask, or leave AttentionMask null for no padding)");
@@ -180,8 +180,8 @@ public abstract class TransformerClassifier : nn.Module<ModelInput, Tensor>, ICo
     {
         using var min = ids.min();
         using var max = ids.max();
-        var lo = min.ToInt64();
-        var hi = max.ToInt64();
+        var lo = min.ItemAsInt64();
+        var hi = max.ItemAsInt64();
         if (lo < 0 || hi >= size)
         {
             throw new ArgumentOutOfRangeException("input", lo < 0 ? lo : hi,
