@@ -10,7 +10,8 @@ namespace Attribution.Tests.Engine;
 /// on another thread free such a scalar while the native operation still reads it (a rare "Expected false to be true"
 /// crash; see KeptScalars). The test reads the IL of every method of the library and lists each call site that makes
 /// one: a number converted to a Scalar on the spot (<c>Scalar.op_Implicit</c>), or a TorchSharp call that makes its own
-/// (the α = 1 of <c>add(Tensor)</c>, <c>add_(Tensor)</c> and <c>a + b</c>; the 2 of <c>square()</c>, which is <c>pow(2)</c>). Kept scalars (<c>using var s = x.ToScalar()</c>,
+/// (the α = 1 of <c>add(Tensor)</c>, <c>add_(Tensor)</c> and <c>a + b</c>; the 2 of <c>square()</c>, which is <c>pow(2)</c>; the Scalar
+/// <c>Tensor.ToDouble()</c> reads; softplus's β and threshold), found by reading TorchSharp's own method bodies. Kept scalars (<c>using var s = x.ToScalar()</c>,
 /// the KeptScalars helpers) are fine.
 /// </summary>
 public sealed class ImplicitScalarTests
