@@ -179,9 +179,11 @@ internal static class SanityCommand
             }
         }
 
-        if (explanations.All(e => Infidelity.Undecided(e, null) is null))
+        // One decision per explanation: where every form is decided, infidelity computes in that form.
+        var forms = explanations.Select(e => Infidelity.TryDecide(e, null, out _)).ToList();
+        if (forms.All(form => form is not null))
         {
-            metrics["infidelity"] = explanations.Average(e => Infidelity.Compute(model, e).Value);
+            metrics["infidelity"] = explanations.Select((e, t) => Infidelity.Compute(model, e, settings: null, forms[t])).Average(r => r.Value);
         }
 
         if (method is IntegratedGradients or Gradient or GradientXInput)

@@ -40,14 +40,22 @@ public static class Infidelity
     /// baselines) (<paramref name="settings"/>); the multiply-by-inputs form needs a baseline the explanation does not
     /// record (custom ids or activation) (<paramref name="explanation"/>).</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
-    public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null)
+    public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null) =>
+        Compute(model, explanation, settings, decided: null);
+
+    /// <summary>
+    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?)"/> in a form the caller has already decided
+    /// with <see cref="TryDecide"/> for this explanation and <see cref="InfidelitySettings.MultiplyByInputs"/> (null:
+    /// decide here), so a caller that must know the form first (the scorecard, the sanity command) decides it once.
+    /// </summary>
+    internal static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings, InfidelityForm? decided)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(explanation);
         settings ??= new InfidelitySettings();
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");
-        var form = Decide(explanation, settings.MultiplyByInputs);
+        var form = decided ?? Decide(explanation, settings.MultiplyByInputs);
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
         {
@@ -135,11 +143,13 @@ public static class Infidelity
     internal static InfidelityForm Decide(Explanation explanation, bool? multiplyByInputs) =>
         TryDecide(explanation, multiplyByInputs, out var refusal) ?? throw new ArgumentException(refusal!.Value.Message, refusal.Value.Parameter);
 
-    /// <summary>Why <see cref="Decide"/> refuses <paramref name="explanation"/>, or null when it decides a form.</summary>
-    internal static string? Undecided(Explanation explanation, bool? multiplyByInputs) =>
-        TryDecide(explanation, multiplyByInputs, out var refusal) is null ? refusal!.Value.Message : null;
-
-    private static InfidelityForm? TryDecide(Explanation explanation, bool? multiplyByInputs, out (string Message, string Parameter)? refusal)
+    /// <summary>
+    /// The form <see cref="Decide"/> takes for <paramref name="explanation"/>, or null with the refusal it would throw
+    /// (<paramref name="refusal"/>: its message and the parameter it names): one decision for a caller that leaves
+    /// infidelity out where it cannot be decided and otherwise passes the form to
+    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?, InfidelityForm?)"/>.
+    /// </summary>
+    internal static InfidelityForm? TryDecide(Explanation explanation, bool? multiplyByInputs, out (string Message, string Parameter)? refusal)
     {
         refusal = null;
         if (multiplyByInputs == false)

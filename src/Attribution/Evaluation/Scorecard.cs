@@ -116,6 +116,7 @@ public static class Scorecard
             // so, but the row kept only the mean, which then read as a measure of the explanation.
             int tied = 0, empty = 0;
             string? undecided = null;
+            var infidelityApplies = false;
             for (var t = 0; t < texts.Count; t++)
             {
                 var e = explanations[t];
@@ -137,15 +138,17 @@ public static class Scorecard
                         throw failure;
                     }
 
-                    // The form (raw, or divided by x − x′ for a map multiplied by the input) is decided per method; where
-                    // the method does not say (a user method, Gradient SHAP with several baselines) the column is left out.
-                    if (Infidelity.Undecided(e, settings.Infidelity.MultiplyByInputs) is { } why)
+                    // The form (raw, or divided by x − x′ for a map multiplied by the input) is decided once per
+                    // explanation and that decision is what infidelity computes; where the method does not say (a user
+                    // method, Gradient SHAP with several baselines) the column is left out with the refusal's reason.
+                    infidelityApplies = true;
+                    if (Infidelity.TryDecide(e, settings.Infidelity.MultiplyByInputs, out var refusal) is { } form)
                     {
-                        undecided = why;
+                        Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity, form).Value);
                     }
                     else
                     {
-                        Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity).Value);
+                        undecided = refusal!.Value.Message;
                     }
                 }
 
@@ -182,7 +185,7 @@ public static class Scorecard
             {
                 notes.Add($"infidelity left out: {undecided}");
             }
-            else if (!means.ContainsKey("infidelity") && torch is not null)
+            else if (!infidelityApplies && torch is not null)
             {
                 notes.Add("infidelity needs per-dimension attributions at the word embeddings");
             }
