@@ -277,6 +277,12 @@ public record AttributionOptions
     internal void Validate(IReadOnlyList<string> labels)
     {
         Validate();
+        ValidateTarget(labels);
+    }
+
+    /// <summary>The target half of <see cref="Validate(IReadOnlyList{string})"/>, for a caller that has made <see cref="Validate()"/> already.</summary>
+    internal void ValidateTarget(IReadOnlyList<string> labels)
+    {
         if (!Target.IsPredicted)
         {
             _ = Target.Resolve(labels, 0);

@@ -90,8 +90,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     public IReadOnlyList<Explanation> Attribute(ITextPredictor model, IReadOnlyList<string> texts, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options = Prepare(texts, options);
-        options.Validate(model.Labels);
+        options = Prepare(texts, options, model.Labels);
         if (model is ITokenClassifier classifier)
         {
             return texts.Select((text, i) => RunText(classifier, text, options.Pairs?[i], options).Explanation).ToList();
@@ -135,8 +134,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     public PerturbationRun Run(ITokenClassifier model, string text, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options = Prepare([text], options);
-        options.Validate(model.Labels);
+        options = Prepare([text], options, model.Labels);
         return RunText(model, text, options.Pairs?[0], options).Result;
     }
 
@@ -328,13 +326,20 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return (used.Select(w => words[w]).ToList(), tokenWord.Select(w => w < 0 ? -1 : renumber[w]).ToArray());
     }
 
-    private AttributionOptions Prepare(IReadOnlyList<string> texts, AttributionOptions? options)
+    // labels: the model's, to refuse a target it does not have (last, as before any model call); null where the caller
+    // gives the classes itself (every-class runs).
+    private AttributionOptions Prepare(IReadOnlyList<string> texts, AttributionOptions? options, IReadOnlyList<string>? labels = null)
     {
         TextArguments.Check(texts);
         options ??= new AttributionOptions();
         options.Validate();
         TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
         ValidateSettings();
+        if (labels is not null)
+        {
+            options.ValidateTarget(labels);
+        }
+
         return options;
     }
 
