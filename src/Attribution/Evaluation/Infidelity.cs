@@ -239,6 +239,17 @@ public static class Infidelity
     private static double[][] ResolveBaseline(ITextClassifier model, Explanation explanation, string baseline) =>
         EmbeddingPerturbation.BaselineEmbedding(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, Baseline.Parse(baseline));
 
+    /// <summary>
+    /// Whether <paramref name="explanation"/> kept per-dimension attributions at <paramref name="model"/>'s word-embedding
+    /// output, where infidelity perturbs: its layer (a wrapped method's, for SmoothGrad) unset, "word-embeddings" or the
+    /// model's word-embedding path (layer conductance names it, having no default). Not only the
+    /// <see cref="LayerMethod"/>s with no layer: LRP-ε and SmoothGrad are no <see cref="LayerMethod"/>.
+    /// </summary>
+    internal static bool AtWordEmbeddings(ITextClassifier model, Explanation explanation) =>
+        explanation.RawAttributions is not null
+        && (explanation.Setting("layer") ?? explanation.Setting("inner.layer")) is var layer
+        && (layer is null or "word-embeddings" || layer == model.WordEmbeddingPath);
+
     /// <summary>The explanation's per-dimension attributions, one row per token of the model's encoding.</summary>
     internal static double[][] RawAttributions(ITextClassifier model, Explanation explanation, string metric)
     {

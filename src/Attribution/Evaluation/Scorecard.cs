@@ -130,7 +130,7 @@ public static class Scorecard
                 }
 
                 Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e).Value);
-                if (torch is not null && e.RawAttributions is not null && method is LayerMethod { Layer: null })
+                if (torch is not null && Infidelity.AtWordEmbeddings(torch, e))
                 {
                     // The scorecard made this explanation: a non-finite attribution is the run's failure, not a bad argument.
                     if (Infidelity.NonFiniteFailure(e, method.Name, t, "or leave the method out of the scorecard") is { } failure)
@@ -276,7 +276,7 @@ public static class Scorecard
             $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better")
             + (settings.Infidelity.MultiplyByInputs switch
             {
-                null => "; a map multiplied by the input (gradient x input, integrated gradients, conductance, lrp-epsilon, gradient-shap with one baseline) is scored in Captum's multiply-by-inputs form, the perturbation divided by x - x' (1 where that is 0), a gradient-like map with the raw perturbation, so an exact map of either kind scores 0 on a linear model; a method that does not say which it is gets no value (noted)",
+                null => "; a map multiplied by the input (gradient x input, integrated gradients, conductance, lrp-epsilon, gradient-shap with one baseline; smoothgrad as the method it wraps) is scored in Captum's multiply-by-inputs form, the perturbation divided by x - x' (1 where that is 0), a gradient-like map with the raw perturbation, so an exact map of either kind scores 0 on a linear model; a method that does not say which it is gets no value (noted)",
                 true => "; every map scored as multiplied by the input (Captum's multiply-by-inputs form: the perturbation divided by x - x', 1 where that is 0)",
                 false => "; every map scored with the raw perturbation, which compares it with the local gradient: maps multiplied by the input score worse than gradient-like ones even where exact",
             }),
