@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
 using Attribution.Methods;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
@@ -107,6 +108,15 @@ internal static class CliApp
         return code;
     }
 
+    /// <summary>A refused value as the command line writes it: numbers with the invariant culture ("R" for doubles).</summary>
+    private static string ShownValue(object value) => value switch
+    {
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+
     /// <summary>
     /// The library's message for a bad value, naming the option it came from where the parameter name tells
     /// (<c>Steps</c> → <c>--steps</c>), without .NET's "(Parameter ...)" suffix.
@@ -125,6 +135,13 @@ internal static class CliApp
         if (exception is ArgumentOutOfRangeException && actual > 0)
         {
             message = message[..actual].TrimEnd();
+        }
+
+        // .NET appends "Actual value was 0,5." after the parameter (cut above), in the user's culture: the value is
+        // shown as the option is written on the command line (a dot for decimals) rather than dropped with it.
+        if (exception is ArgumentOutOfRangeException { ActualValue: { } value })
+        {
+            message += $" (got {ShownValue(value)})";
         }
 
         var option = exception.ParamName switch

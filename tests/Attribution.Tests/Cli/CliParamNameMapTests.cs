@@ -1,3 +1,4 @@
+using System.Globalization;
 using Attribution.Cli;
 
 namespace Attribution.Tests.Cli;
@@ -21,6 +22,34 @@ public sealed class CliParamNameMapTests
     [InlineData("inner", "--inner")]
     public void A_library_parameter_name_is_shown_as_its_option(string parameter, string option) =>
         CliApp.UsageMessage(new ArgumentException("the value is refused", parameter)).Should().Be($"{option}: the value is refused");
+
+    /// <summary>
+    /// .NET appends "Actual value was …" to an out-of-range refusal, in the current culture; the CLI kept the message and
+    /// dropped the value, so `--radius 1e400`-style refusals did not say what was refused. The value is now shown as the
+    /// command line writes it, whatever the culture.
+    /// </summary>
+    [Fact]
+    public void An_out_of_range_value_is_shown_as_written_on_the_command_line()
+    {
+        var before = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = TestCultures.DecimalComma;
+            CliApp.UsageMessage(new ArgumentOutOfRangeException("Tolerance", 0.5, "the tolerance must be in (0, 0.5)"))
+                .Should().Be("--tolerance: the tolerance must be in (0, 0.5) (got 0.5)");
+            CliApp.UsageMessage(new ArgumentOutOfRangeException("Steps", 0, "at least 1 step"))
+                .Should().Be("--steps: at least 1 step (got 0)");
+            CliApp.UsageMessage(new ArgumentOutOfRangeException("Stdev", double.PositiveInfinity, "must be finite"))
+                .Should().Be("--noise-stdev: must be finite (got Infinity)");
+
+            // Without a value there is nothing to add.
+            CliApp.UsageMessage(new ArgumentOutOfRangeException("Steps", "at least 1 step")).Should().Be("--steps: at least 1 step");
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = before;
+        }
+    }
 
     /// <summary>
     /// "path" is the parameter of ModulePaths.Submodule (a layer) and of .NET's Path.GetFullPath (a file): only the first is
