@@ -429,7 +429,9 @@ public static class TorchSharpLoader
     private static string CacheDirectory() => CacheDirectory(
         Environment.GetEnvironmentVariable(CacheVariable),
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
-        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+        // Unverified: a home folder that does not exist yet made GetFolderPath answer "", and the loader refused to load
+        // (the cache folder under it is created as any missing cache folder is).
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify));
 
     /// <summary>
     /// The cache folder: <see cref="CacheVariable"/> when set (an absolute path), else <c>$XDG_CACHE_HOME/attribution/native</c>

@@ -60,6 +60,24 @@ public sealed class TorchSharpLoaderTests
     }
 
     [SkippableFact]
+    public void A_home_folder_that_does_not_exist_yet_holds_the_patched_copy()
+    {
+        // HOME naming a folder that does not exist (a CI user's /nonexistent, a fresh container) made .NET's GetFolderPath
+        // answer "", and the loader refused to load at all ("the home folder '' is not an absolute path (is HOME unset or
+        // relative?)"), though HOME was set and absolute. The folder is read unverified and created with the cache.
+        NativeLibraryFiles.RequireLibrary();
+        RequireOldLibStdCxx();
+        using var work = new TempFolder();
+        var home = Path.Combine(work.Path, "no-such-home");
+        var run = Engine(TestOutput, work, cache: string.Empty, mode: null,
+            new Dictionary<string, string> { ["HOME"] = home, ["XDG_CACHE_HOME"] = string.Empty }, "engine");
+
+        run.Code.Should().Be(0, run.ToString());
+        Fields(run.Out)["patched library"].Should().StartWith(Path.Combine(home, ".cache", "attribution", "native") + Path.DirectorySeparatorChar);
+        Directory.Exists(Path.Combine(work.Path, ".cache")).Should().BeFalse("the cache must not depend on the current folder");
+    }
+
+    [SkippableFact]
     public void Force_mode_loads_a_patched_copy()
     {
         NativeLibraryFiles.RequireLibrary();
