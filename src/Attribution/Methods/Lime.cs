@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Attribution.Methods.Internal;
 using Attribution.Methods.LimeParts;
 using Attribution.Methods.Perturbation;
 using Attribution.Models;
@@ -263,7 +264,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
 
         tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
-        return RunWith(predictor, text, target, features, masks, tokenizer);
+        return RunWith(predictor, text, null, target, features, masks, tokenizer);
     }
 
     /// <summary>
@@ -292,9 +293,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         return (distances, distances.Select(d => captum ? LimeRegression.CaptumKernel(d, width) : LimeRegression.LitKernel(d, width)).ToArray());
     }
 
+    // pair: the second text of a sentence pair (then predictor is an ITokenClassifier and the features of segment 1 are its
+    // words), or null.
     // shared: the model's outputs for this text's perturbed texts, kept across its runs for other classes, or null.
     // tokenizer: the model's, whose mask token replaces features when MaskToken is null.
-    private LimeRun RunWith(ITextPredictor predictor, string text, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
+    private LimeRun RunWith(ITextPredictor predictor, string text, string? pair, int target, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>>? given,
         ITokenizer? tokenizer, CancellationToken cancellation = default, ModelRows? shared = null)
     {
         if (features.Count == 0)
@@ -325,7 +328,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
             masks = given;
         }
 
-        var (keptMasks, texts) = PerturbedTexts(text, features, masks, tokenizer);
+        var (keptMasks, texts) = PerturbedTexts(text, pair, features, masks, tokenizer);
         if (texts.Count == 0)
         {
             throw new InvalidOperationException("every perturbed text is empty: with removal, keep at least one feature (or use masking)");
@@ -340,22 +343,27 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         {
             foreach (var known in texts)
             {
-                if (shared.TryGet(known, out var row))
+                if (shared.TryGet(known.Key, out var row))
                 {
-                    byText[known] = row[target];
+                    byText[known.Key] = row[target];
                 }
             }
         }
 
-        var distinct = texts.Distinct(StringComparer.Ordinal).Where(t => !byText.ContainsKey(t)).OrderBy(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToList();
-        CheckPerturbedLengths(predictor, distinct, text);
+        var distinct = texts.DistinctBy(t => t.Key, StringComparer.Ordinal).Where(t => !byText.ContainsKey(t.Key))
+            .OrderBy(t => t.Key.Length).ThenBy(t => t.Key, StringComparer.Ordinal).ToList();
+        CheckPerturbedLengths(predictor, distinct, text, pair);
+        // A pair goes to the model as the ids of both texts' encoding (a text left with no word by removal is empty there,
+        // its separators kept), as the perturbation methods send pairs.
+        var pairModel = pair is null ? null : (ITokenClassifier)predictor;
+        var encodings = pairModel is null ? null : distinct.Select(t => pairModel.Tokenizer.Encode(t.Text, t.Pair)).ToArray();
         // The library's own classifier builds each call from the encodings that measured the lengths (one tokenization
         // per perturbed text, where Predict would tokenize again to sort and again to encode).
-        var classifier = predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
-        var tokenized = classifier is null ? null : TokenizedTexts.Of(classifier, distinct, truncate: false);
-        var lengths = tokenized?.Lengths ?? (predictor is ITokenClassifier tokenModel
-            ? distinct.Select(t => tokenModel.Tokenizer.Encode(t).Length).ToArray()
-            : distinct.Select(t => t.Length).ToArray());
+        var classifier = pair is null && predictor as TextClassifier is { Head: not OutputHead.Regression } own ? own : null;
+        var tokenized = classifier is null ? null : TokenizedTexts.Of(classifier, distinct.Select(t => t.Text).ToList(), truncate: false);
+        var lengths = tokenized?.Lengths ?? encodings?.Select(e => e.Length).ToArray() ?? (predictor is ITokenClassifier tokenModel
+            ? distinct.Select(t => tokenModel.Tokenizer.Encode(t.Text).Length).ToArray()
+            : distinct.Select(t => t.Text.Length).ToArray());
         var budget = predictor is ITokenClassifier ? TokenBudget : int.MaxValue;
         // TokenizedTexts' chunks also keep one length per call for a model that must never see padding.
         foreach (var call in tokenized?.Chunks(BatchSize, budget) ?? Models.TokenBudgetBatches.Chunk(lengths, budget, BatchSize))
@@ -368,24 +376,28 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
                 using var scope = TorchSharp.torch.NewDisposeScope();
                 rows = classifier!.PredictBatch(tokenized.Batch(call)).Select(p => p.Probabilities).ToArray();
             }
+            else if (encodings is not null)
+            {
+                rows = PredictPairs(pairModel!, call.Select(i => encodings[i]).ToArray(), chunk.Select(t => t.Shown).ToArray());
+            }
             else
             {
-                rows = Predict(predictor, chunk);
+                rows = Predict(predictor, chunk.Select(t => t.Text).ToArray());
             }
 
             for (var i = 0; i < rows.Length; i++)
             {
-                byText[chunk[i]] = rows[i][target];
-                shared?.Add(chunk[i], rows[i]);
+                byText[chunk[i].Key] = rows[i][target];
+                shared?.Add(chunk[i].Key, rows[i]);
             }
 
             shared?.Called(chunk.Length);
         }
 
-        var probabilities = texts.Select(t => byText[t]).ToArray();
+        var probabilities = texts.Select(t => byText[t.Key]).ToArray();
 
         var fit = Fit(keptMasks, probabilities);
-        return new LimeRun(features, keptMasks.ToArray(), texts.ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
+        return new LimeRun(features, keptMasks.ToArray(), texts.Select(t => t.Shown).ToArray(), probabilities, fit, masks.Count - keptMasks.Count);
     }
 
     /// <summary>
@@ -395,7 +407,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     /// for a regression head, cut silently. The model's own mask token and removal never lengthen a text, so only a given
     /// mask string is checked (one more tokenization of each perturbed text).
     /// </summary>
-    private void CheckPerturbedLengths(ITextPredictor predictor, IReadOnlyList<string> perturbed, string text)
+    private void CheckPerturbedLengths(ITextPredictor predictor, IReadOnlyList<PerturbedText> perturbed, string text, string? pair)
     {
         if (Perturbation != LimePerturbation.Mask || MaskToken is not { } given || predictor is not ITokenClassifier { MaxLength: { } limit } model)
         {
@@ -404,26 +416,48 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
 
         foreach (var candidate in perturbed)
         {
-            var length = model.Tokenizer.Encode(candidate).Length;
+            var length = model.Tokenizer.Encode(candidate.Text, candidate.Pair).Length;
             if (length > limit)
             {
-                var original = model.Tokenizer.Encode(text).Length;
+                var original = model.Tokenizer.Encode(text, pair).Length;
+                var what = pair is null ? "text" : "pair";
                 throw new ArgumentException(
-                    $"a perturbed text has {length} tokens but {model.Name} accepts at most {limit} (the text itself has {original}): the mask string \"{given}\" is more tokens than the words it replaces; leave MaskToken unset (--mask-token unset) for the model's own mask token, use Perturbation = Remove, or shorten the text",
+                    $"a perturbed {what} has {length} tokens but {model.Name} accepts at most {limit} (the {what} itself has {original}): the mask string \"{given}\" is more tokens than the words it replaces; leave MaskToken unset (--mask-token unset) for the model's own mask token, use Perturbation = Remove, or shorten the {what}",
                     nameof(MaskToken));
             }
         }
     }
 
-    /// <summary>The masks whose perturbed text is not blank, and those texts (a blank one is never sent to the model).</summary>
-    private (List<bool[]> Masks, List<string> Texts) PerturbedTexts(string text, IReadOnlyList<TextFeature> features, IReadOnlyList<IReadOnlyList<bool>> masks, ITokenizer? tokenizer)
+    /// <summary>
+    /// The masks whose perturbed text is not blank, and those texts (a blank one is never sent to the model). For a pair,
+    /// each text is rebuilt from its own features' entries (the first text's, then the pair's); a pair is left out only
+    /// when both texts are blank, and one text left blank by removal is sent empty (its separators stay).
+    /// </summary>
+    private (List<bool[]> Masks, List<PerturbedText> Texts) PerturbedTexts(string text, string? pair, IReadOnlyList<TextFeature> features,
+        IReadOnlyList<IReadOnlyList<bool>> masks, ITokenizer? tokenizer)
     {
         var keptMasks = new List<bool[]>(masks.Count);
-        var texts = new List<string>(masks.Count);
+        var texts = new List<PerturbedText>(masks.Count);
+        // The first text's features come first (LimeText.PairWords); the rest are the pair's.
+        var split = pair is null ? features.Count : features.Count(f => f.Segment == 0);
+        var (firsts, seconds) = (features.Take(split).ToArray(), features.Skip(split).ToArray());
+        var replacement = Perturbation == LimePerturbation.Mask ? MaskText(tokenizer) : null;
         foreach (var mask in masks)
         {
-            var perturbed = Perturb(text, features, mask, tokenizer);
-            if (!string.IsNullOrWhiteSpace(perturbed))
+            PerturbedText perturbed;
+            if (pair is null)
+            {
+                perturbed = new(Perturb(text, features, mask, tokenizer), null);
+            }
+            else
+            {
+                var kept = mask.ToArray();
+                perturbed = new(
+                    LimeText.Rebuild(text, firsts, kept[..split], join: Features == LimeFeatures.Words, replacement),
+                    LimeText.Rebuild(pair, seconds, kept[split..], join: Features == LimeFeatures.Words, replacement));
+            }
+
+            if (!string.IsNullOrWhiteSpace(perturbed.Text) || !string.IsNullOrWhiteSpace(perturbed.Pair))
             {
                 keptMasks.Add(mask.ToArray());
                 texts.Add(perturbed);
@@ -433,6 +467,35 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         return (keptMasks, texts);
     }
 
+    /// <summary>One perturbed input: a text, or the two texts of a pair.</summary>
+    private readonly record struct PerturbedText(string Text, string? Pair)
+    {
+        /// <summary>
+        /// What tells inputs apart (de-duplication, the rows shared across classes): the text itself; for a pair, the first
+        /// text's length, then both texts, so no two pairs share a key.
+        /// </summary>
+        public string Key => Pair is null ? Text : string.Create(CultureInfo.InvariantCulture, $"{Text.Length}:{Text}{Pair}");
+
+        /// <summary>The input as results and messages show it (a pair as <see cref="Explanation.DisplayText"/> does).</summary>
+        public string Shown => Pair is null ? Text : Text + Explanation.PairSeparator + Pair;
+    }
+
+    /// <summary>
+    /// The model's output rows for encoded pairs: its probabilities, or a regression head's output itself (what LIME
+    /// fits), after checking the logits are finite.
+    /// </summary>
+    private static double[][] PredictPairs(ITokenClassifier model, Encoding[] encodings, string[] shown)
+    {
+        var logits = model.PredictLogits(encodings.Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray());
+        if (logits is null || logits.Length != encodings.Length)
+        {
+            throw new InvalidOperationException($"{model.Name} returned {logits?.Length.ToString(CultureInfo.InvariantCulture) ?? "null"} rows of logits for {encodings.Length} inputs; it must return one row per input");
+        }
+
+        NonFiniteValueException.CheckLogits(model.Name, logits, shown);
+        return model.Head == OutputHead.Regression ? logits : logits.Select(row => model.Head.Probabilities(row)).ToArray();
+    }
+
     /// <summary>
     /// The perturbed texts a black box's run on <paramref name="text"/> will send (its masks come from the seed alone),
     /// without the run's fit; none for a text the run will refuse.
@@ -440,7 +503,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     private IEnumerable<string> PlanBlackBox(string text)
     {
         var features = SplitFeatures(text);
-        return features.Count == 0 ? [] : PerturbedTexts(text, features, SampleMasks(features.Count), null).Texts;
+        return features.Count == 0 ? [] : PerturbedTexts(text, null, features, SampleMasks(features.Count), null).Texts.Select(t => t.Text);
     }
 
     private IReadOnlyList<Explanation> AttributeAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions? options)
@@ -465,12 +528,16 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     {
         Internal.TextArguments.Check(texts);
         options.Validate();
+        TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
         ValidateSettings();
-        if (options.Pairs is not null)
+        if (options.Pairs is not null && model is null)
         {
-            throw new ArgumentException(
-                "LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet: explain pairs with occlusion, shapley, shapley-sampling or kernel-shap (they perturb both texts' words) or a gradient method",
-                nameof(AttributionOptions.Pairs));
+            throw Internal.TextPairResults.BlackBoxTakesNoPairs();
+        }
+
+        if (options.Pairs is not null && Features == LimeFeatures.Tokens)
+        {
+            throw Internal.TextPairResults.TokenFeaturesTakeNoPairs();
         }
 
         if (model is null && Features == LimeFeatures.Tokens)
@@ -493,12 +560,19 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     {
         var clock = Stopwatch.StartNew();
         Internal.ScoreChecks.CheckTarget(model, options.Target);
-        var (encoding, logits, probabilities) = Forward(model, text, rows);
-        TokenizedTexts.RequireTokens(text, null, index, encoding);
+        var pair = options.Pairs?[index];
+        var (encoding, logits, probabilities) = Forward(model, text, pair, rows);
+        TokenizedTexts.RequireTokens(text, pair, index, encoding);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;
-        if (Features == LimeFeatures.Tokens)
+        if (pair is not null)
+        {
+            // The words of both texts, the first text's then the pair's, as the perturbation methods index them (a word of no
+            // token stays a feature, as for a single text).
+            (features, tokenFeature) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
+        }
+        else if (Features == LimeFeatures.Tokens)
         {
             (features, tokenFeature) = LimeText.FromTokens(text, encoding);
         }
@@ -511,7 +585,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
                 .ToArray();
         }
 
-        var run = RunWith(model, text, target, features, null, model.Tokenizer, options.Cancellation, rows);
+        var run = RunWith(model, text, pair, target, features, null, model.Tokenizer, options.Cancellation, rows);
 
         // A feature's tokens share its coefficient equally: word scores aggregated by sum (the default) give the
         // coefficient back, and the token scores add up to Σ coefficients, as other methods' scores add up.
@@ -519,7 +593,12 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.Fit.Coefficients[f] / tokensPerFeature[f]).ToArray();
         // A regression output has no probability: LIME fits the output itself.
         var fitted = Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
-        var notes = RunNotes(run);
+        var notes = RunNotes(run, pair is not null);
+        if (pair is not null && EmptiedTextNote(run, model) is { } emptied)
+        {
+            notes.Add(emptied);
+        }
+
         if (MaskNote(model) is { } maskNote)
         {
             notes.Add(maskNote);
@@ -530,11 +609,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
             notes.Add(tokenless);
         }
 
-        return Finish(run, text, model.Name, model.Labels, target, logits, probabilities, notes, clock, options,
+        return (Finish(run, text, model.Name, model.Labels, target, logits, probabilities, notes, clock, options,
             new TokenScores(encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores), MaskText(model.Tokenizer), fitted) with
         {
             Head = model.Head,
-        };
+        }).WithPair(pair, encoding);
     }
 
     // probabilities: the predictor's output for the text itself.
@@ -543,8 +622,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var clock = Stopwatch.StartNew();
         var target = options.Target.Resolve(predictor.Labels, LogitMath.ArgMax(probabilities));
         var features = SplitFeatures(text);
-        var run = RunWith(predictor, text, target, features, null, null, options.Cancellation);
-        var notes = RunNotes(run);
+        var run = RunWith(predictor, text, null, target, features, null, null, options.Cancellation);
+        var notes = RunNotes(run, pair: false);
         notes.Add("black-box predictor: the tokens are LIME's features (ids −1) and the logits are the log-probabilities");
         var logits = probabilities.Select(p => Math.Log(Math.Max(p, double.Epsilon))).ToArray();
         return Finish(run, text, predictor is ITokenClassifier named ? named.Name : "black-box", predictor.Labels, target, logits, probabilities, notes, clock, options,
@@ -554,6 +633,42 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
                 features.Select(f => ((int, int)?)(f.Start, f.End)).ToArray(),
                 new bool[features.Count],
                 run.Fit.Coefficients.ToArray()), MaskText(null));
+    }
+
+    /// <summary>
+    /// A note when removal left one text of a pair with no word in some fitted samples: the model then got the pair with
+    /// that text empty, its special tokens kept around the other text's tokens (<c>[CLS] [SEP] … [SEP]</c> for BERT), as the
+    /// perturbation methods send it. (Samples that removed every word of both texts are not sent at all.)
+    /// </summary>
+    private string? EmptiedTextNote(LimeRun run, ITokenClassifier model)
+    {
+        if (Perturbation != LimePerturbation.Remove)
+        {
+            return null;
+        }
+
+        var split = run.Features.Count(f => f.Segment == 0);
+        var (first, second) = (run.Masks.Count(m => !m[..split].Contains(true)), run.Masks.Count(m => !m[split..].Contains(true)));
+        if (first + second == 0)
+        {
+            return null;
+        }
+
+        // The special tokens of such a pair, the other text's tokens shown as one "…".
+        var example = first > 0 ? model.Tokenizer.Encode(string.Empty, "x") : model.Tokenizer.Encode("x", string.Empty);
+        var parts = new List<string>();
+        for (var t = 0; t < example.Length; t++)
+        {
+            var part = example.SpecialTokensMask[t] ? example.Tokens[t] : "…";
+            if (part != "…" || parts.LastOrDefault() != "…")
+            {
+                parts.Add(part);
+            }
+        }
+
+        var shown = string.Join(" ", parts);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"with removal, {first} sample(s) removed every word of the text and {second} every word of its pair: {model.Name} got such a pair with that text empty and its special tokens kept ({shown}), a valid input, scored and fitted like the others");
     }
 
     /// <summary>
@@ -637,12 +752,13 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     private static SurrogateModel Surrogate(LimeRun run) =>
         new(run.Features, [.. run.Fit.Coefficients], run.Fit.Intercept, run.Fit.RSquared, run.Fit.UnweightedRSquared, run.Masks.Length);
 
-    private List<string> RunNotes(LimeRun run)
+    // pair: whether the run explained a sentence pair.
+    private List<string> RunNotes(LimeRun run, bool pair)
     {
         var notes = new List<string>();
         if (run.Dropped > 0)
         {
-            notes.Add($"{run.Dropped} sample(s) removed every feature, leaving an empty text; they were not sent to the model and are not in the fit");
+            notes.Add($"{run.Dropped} sample(s) removed every feature, leaving {(pair ? "both texts of the pair" : "an empty text")}; they were not sent to the model and are not in the fit");
         }
 
         // A sample of kernel weight 0 (a kernel far narrower than the distances) is not seen by the fit at all.
@@ -678,14 +794,22 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         return notes;
     }
 
-    /// <summary>The original text's encoding (without padding), logits and probabilities.</summary>
-    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, ModelRows? rows)
+    /// <summary>The original text's (or pair's) encoding (without padding), logits and probabilities.</summary>
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, string? pair, ModelRows? rows)
     {
-        var encoding = model.Tokenizer.Encode(text, maxLength: model.MaxLength);
+        var encoding = model.Tokenizer.Encode(text, maxLength: pair is null ? model.MaxLength : null, pair: pair);
         if (encoding.Truncated > 0)
         {
             throw new ArgumentException(
                 $"the text has {encoding.Truncated} token(s) more than {model.Name} accepts ({model.MaxLength}); LIME sends whole perturbed texts to the model, so it cannot explain a truncated text: shorten it",
+                nameof(text));
+        }
+
+        if (pair is not null && model.MaxLength is { } max && encoding.Length > max)
+        {
+            // Truncation would cut words that the perturbed pairs (re-tokenized whole) bring back: refused, as for a text.
+            throw new ArgumentException(
+                $"the text with its pair has {encoding.Length} tokens but {model.Name} accepts at most {max}; LIME sends whole perturbed pairs to the model, so it cannot explain a truncated pair: shorten the text or its pair",
                 nameof(text));
         }
 

@@ -121,11 +121,17 @@ public sealed class CliHeadTests
     }
 
     [SkippableFact]
-    public void Lime_refuses_a_pair_naming_the_option()
+    public void Lime_explains_a_pair_and_refuses_token_features_for_it_naming_the_option()
     {
-        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "lime", "--samples", "8", "--text", "a film", "--text-pair", "ok");
-        run.Code.Should().Be(ExitCodes.Usage, run.ToString());
-        run.Error.Should().StartWith("error: --text-pair: LIME rebuilds and re-tokenizes whole texts and does not take sentence pairs yet");
+        var run = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "lime", "--samples", "8", "--text", "a film", "--text-pair", "ok", "--format", "json");
+        run.Code.Should().Be(0, run.ToString());
+        var result = ExplanationJson.Parse(run.Out).Results.Single();
+        result.TextPair.Should().Be("ok");
+        result.Words.Select(w => (w.Text, w.Segment)).Should().Equal(("a", 0), ("film", 0), ("ok", 1));
+
+        var tokens = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "lime", "--samples", "8", "--features", "tokens", "--text", "a film", "--text-pair", "ok");
+        tokens.Code.Should().Be(ExitCodes.Usage, tokens.ToString());
+        tokens.Error.Should().StartWith("error: --features: token features are for single texts");
     }
 
     /// <summary>A multi-label prediction is every label above 0.5, in the table, Markdown and HTML alike (as predict says).</summary>

@@ -64,13 +64,18 @@ public sealed class EveryClassPerturbationTests
         all[0][0][1].Notes.Should().Contain(Shared);
     }
 
-    /// <summary>Every class at once checks what a call per class checks: LIME takes no sentence pairs, and its settings.</summary>
+    /// <summary>
+    /// Every class at once checks what a call per class checks: a pair's empty second text, LIME's token features of a
+    /// pair, and its settings.
+    /// </summary>
     [SkippableFact]
-    public void Lime_for_every_label_refuses_pairs_and_bad_settings_as_a_call_does()
+    public void Lime_for_every_label_refuses_bad_pairs_and_bad_settings_as_a_call_does()
     {
         using var model = ClassifierLoader.Load(SharedData.Require("models/bert-multilabel-random"));
-        var pairs = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 8 }], [0, 1], new AttributionOptions { Pairs = ["a book"] });
-        pairs.Should().Throw<ArgumentException>().WithMessage("*does not take sentence pairs*");
+        var empty = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 8 }], [0, 1], new AttributionOptions { Pairs = [" "] });
+        empty.Should().Throw<ArgumentException>().WithMessage("Pairs[0] is empty*").Which.ParamName.Should().Be("Pairs");
+        var tokens = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 8, Features = LimeFeatures.Tokens }], [0, 1], new AttributionOptions { Pairs = ["a book"] });
+        tokens.Should().Throw<ArgumentException>().WithMessage("token features are for single texts*").Which.ParamName.Should().Be("Features");
         var samples = () => MethodRunner.AttributeClasses(model, ["a film"], [new Lime { Samples = 0 }], [0, 1]);
         samples.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("Samples");
     }

@@ -158,9 +158,8 @@ public sealed class CrossMethodPropertyTests(ITestOutputHelper output)
         var seconds = Draw(AwkwardText, 8, seed: 505);
         IAttributor[] methods =
         [
-            // LIME re-tokenizes whole texts and refuses pairs (an ArgumentException on 'options' saying so, documented).
             new GradientXInput(), new IntegratedGradients { Steps = 4 }, new LrpEpsilon(), new Occlusion(), new ShapleyValueSampling { Samples = 1, Seed = 1 },
-            new KernelShap { Samples = 16, Seed = 2 },
+            new KernelShap { Samples = 16, Seed = 2 }, new Lime { Samples = 16, Seed = 3 },
         ];
         var before = LiveTensors.Settled();
         var failures = new List<string>();

@@ -290,7 +290,11 @@ public sealed class ExtremeSettingsPart2Tests
 
         yield return ("sensitivity.Perturbations=[]", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, null, new SensitivitySettings { Perturbations = [] }), "settings", null));
         yield return ("sensitivity options.Pairs=[]", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, new ExplainOptions { Pairs = [] }), "Pairs", "0"));
-        yield return ("lime options.Pairs=[cast]", new Case(f => new Lime().Explain(f.Bert, [BertText], BertOptions with { Target = Target.Class(1), Pairs = ["cast"] }), "Pairs", null));
+        yield return ("lime options.Pairs=[cast]", new Case(f => new Lime { Samples = 16 }.Explain(f.Bert, [BertText], BertOptions with { Target = Target.Class(1), Pairs = ["cast"] }), null, null,
+            (_, result) => ((IReadOnlyList<Explanation>)result!)[0].TextPair.Should().Be("cast")));
+        yield return ("lime options.Pairs=[cast] (black box)", new Case(
+            _ => new Lime().Explain(new BlackBoxClassifier(_ => throw new InvalidOperationException("the black box was called"), ["neg", "pos"]), ["a film"], new ExplainOptions { Pairs = ["cast"] }),
+            "Pairs", null));
         yield return ("occlusion options.Pairs=[cast] (black box)", new Case(
             _ => new Occlusion().Explain(new BlackBoxClassifier(_ => throw new InvalidOperationException("the black box was called"), ["neg", "pos"]), ["a film"], new ExplainOptions { Pairs = ["cast"] }),
             "Pairs", null));

@@ -115,6 +115,27 @@ internal static class LimeText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// The words of <paramref name="text"/> and, for a pair, of <paramref name="pair"/> (features of segment 1, offsets
+    /// into the pair's own text), the first text's first; and per token of the encoding (of the text, or of both), the
+    /// index of its word in that list: −1 for special tokens (separators are never features) and tokens of no
+    /// character. A word that produced no token (dropped by the tokenizer, or cut by truncation) is in the list but no
+    /// token points to it. Written once for LIME and the perturbation methods.
+    /// </summary>
+    public static (List<TextFeature> Words, int[] TokenWord) PairWords(string text, string? pair, Encoding encoding, bool punctuation)
+    {
+        var first = Split(text, punctuation);
+        var second = pair is null ? [] : Split(pair, punctuation).Select(f => f with { Segment = 1 }).ToList();
+        var (firstSpans, secondSpans) = (Spans(first), Spans(second));
+        var tokenWord = Enumerable.Range(0, encoding.Length)
+            .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1
+                : encoding.SequenceOf(t) == 1 ? Shifted(Attribution.Text.WordSpans.OfToken(secondSpans, o), first.Count) : Attribution.Text.WordSpans.OfToken(firstSpans, o))
+            .ToArray();
+        return ([.. first, .. second], tokenWord);
+    }
+
+    private static int Shifted(int index, int by) => index < 0 ? index : index + by;
+
     /// <summary>The features' [start, end) spans, sorted and disjoint as <see cref="Text.WordSpans.OfToken"/> needs them.</summary>
     public static (int Start, int End)[] Spans(IReadOnlyList<TextFeature> features) => features.Select(f => (f.Start, f.End)).ToArray();
 

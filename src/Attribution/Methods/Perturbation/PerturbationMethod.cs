@@ -98,8 +98,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
 
         if (options.Pairs is not null)
         {
-            throw new ArgumentException(
-                "a black-box predictor takes single texts: explain sentence pairs with a model that has a tokenizer (an ITokenClassifier), or leave Pairs out", nameof(AttributionOptions.Pairs));
+            throw TextPairResults.BlackBoxTakesNoPairs();
         }
 
         if (Features == LimeFeatures.Tokens)
@@ -204,14 +203,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
 
         var perFeature = tokenFeature.Where(f => f >= 0).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count());
         var scores = tokenFeature.Select(f => f < 0 ? 0.0 : run.FeatureScores[f] / perFeature[f]).ToArray();
-        var explanation = Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
-            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores) with
-        {
-            Head = model.Head,
-            TextPair = pair,
-            TokenTypeIds = pair is null ? [] : [.. encoding.TypeIds],
-            Segments = pair is null ? [] : [.. Enumerable.Range(0, encoding.Length).Select(encoding.SequenceOf)],
-        };
+        var explanation = (Build(text, model.Name, model.Labels, run, logits, probabilities, options.Score, clock, options,
+            encoding.Tokens, encoding.Ids, encoding.Offsets, encoding.SpecialTokensMask, scores) with { Head = model.Head }).WithPair(pair, encoding);
         return (run, explanation);
     }
 
@@ -297,8 +290,6 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return explanation;
     }
 
-    private static int Shifted(int index, int by) => index < 0 ? index : index + by;
-
     /// <summary>The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature).</summary>
     private (List<TextFeature> Features, int[] TokenFeature) SplitFeatures(string text, string? pair, Encoding encoding)
     {
@@ -306,18 +297,11 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         {
             return pair is null
                 ? LimeText.FromTokens(text, encoding)
-                : throw new ArgumentException("token features are for single texts: explain a pair with word features (the default)", nameof(Features));
+                : throw TextPairResults.TokenFeaturesTakeNoPairs();
         }
 
         // A pair's features are the words of both texts, the first text's then the second's; separators are never features.
-        var first = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
-        var second = pair is null ? [] : LimeText.Split(pair, Features == LimeFeatures.WordsAndPunctuation).Select(f => f with { Segment = 1 }).ToList();
-        var words = first.Concat(second).ToList();
-        var (firstSpans, secondSpans) = (LimeText.Spans(first), LimeText.Spans(second));
-        var tokenWord = Enumerable.Range(0, encoding.Length)
-            .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o || o.End <= o.Start ? -1
-                : encoding.SequenceOf(t) == 1 ? Shifted(WordSpans.OfToken(secondSpans, o), first.Count) : WordSpans.OfToken(firstSpans, o))
-            .ToArray();
+        var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
 
         // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
         // perturbed: they are left out of the features rather than given a score of 0 by construction.

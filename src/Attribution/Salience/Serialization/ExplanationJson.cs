@@ -42,7 +42,7 @@ public static class ExplanationJson
         "features", "coefficients", "intercept", "r_squared", "unweighted_r_squared", "samples", "local_prediction",
     ];
 
-    private static readonly string[] FeatureProperties = ["text", "offsets"];
+    private static readonly string[] FeatureProperties = ["text", "segment", "offsets"];
 
     /// <summary>Parses <c>logit</c>, <c>probability</c> or <c>log-probability</c>.</summary>
     /// <exception cref="ArgumentException"><paramref name="name"/> is not one of the three (the message lists them).</exception>
@@ -430,7 +430,7 @@ public static class ExplanationJson
 
         if (e.Surrogate is { } surrogate)
         {
-            CheckSurrogate(surrogate, e.Text, $"{at}.surrogate", param);
+            CheckSurrogate(surrogate, e.Text, e.TextPair, $"{at}.surrogate", param);
         }
 
         for (var w = 0; w < e.Words.Count; w++)
@@ -584,7 +584,8 @@ public static class ExplanationJson
             ? null
             : $"the text '{word}' is not what its offsets [{start}, {end}] hold in the text ('{text[start..end]}')";
 
-    private static void CheckSurrogate(SurrogateModel surrogate, string text, string at, string param)
+    // pair: the result's text_pair, which features of segment 1 are spans of; null for a single text.
+    private static void CheckSurrogate(SurrogateModel surrogate, string text, string? pair, string at, string param)
     {
         var features = surrogate.Features ?? throw new ArgumentException($"{at}.features is null", param);
         var coefficients = surrogate.Coefficients.IsDefault ? throw new ArgumentException($"{at}.coefficients is not set", param) : surrogate.Coefficients;
@@ -592,19 +593,20 @@ public static class ExplanationJson
         {
             var feature = features[i] ?? throw new ArgumentException($"{at}.features[{i}] is null", param);
             CheckText(feature.Text, $"{at}.features[{i}].text", param);
-            if (feature.Segment != 0)
+            if (feature.Segment is not (0 or 1) || (feature.Segment == 1 && pair is null))
             {
-                // The format has no feature segment: written, the feature would read back as a span of the first text.
-                throw new ArgumentException($"{at}.features[{i}] is in segment {feature.Segment}: a surrogate's features are spans of the result's text (segment 0); the format carries no feature of text_pair", param);
+                // As for words: segment 1 (the pair's text) needs a text_pair; written, any other would not read back.
+                throw new ArgumentException($"{at}.features[{i}] is in segment {feature.Segment}: 0 (the text) or, for a pair, 1 (text_pair)", param);
             }
 
-            if (feature.Start < 0 || feature.Start > feature.End || feature.End > text.Length)
+            var source = feature.Segment == 1 ? pair! : text;
+            if (feature.Start < 0 || feature.Start > feature.End || feature.End > source.Length)
             {
-                throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {text.Length}-character text", param);
+                throw new ArgumentException($"{at}.features[{i}]: [{feature.Start}, {feature.End}] is not a span of the {source.Length}-character {(feature.Segment == 1 ? "text_pair" : "text")}", param);
             }
 
             // As the reader checks (and as for words): a feature's text is what its offsets hold.
-            if (WordMismatch(feature.Text, text, feature.Start, feature.End) is { } mismatch)
+            if (WordMismatch(feature.Text, source, feature.Start, feature.End) is { } mismatch)
             {
                 throw new ArgumentException($"{at}.features[{i}]: {mismatch}", param);
             }
@@ -833,7 +835,8 @@ public static class ExplanationJson
             {
                 writer.WriteStartObject("surrogate");
                 Raw("features", Lines(
-                    surrogate.Features.Select(f => $"{{\"text\"{colon}{Quote(f.Text)}{separator}\"offsets\"{colon}{Span(f.Start, f.End)}}}"),
+                    surrogate.Features.Select(f => $"{{\"text\"{colon}{Quote(f.Text)}{separator}" + (e.TextPair is null ? string.Empty : $"\"segment\"{colon}{f.Segment}{separator}") +
+                        $"\"offsets\"{colon}{Span(f.Start, f.End)}}}"),
                     depth: 1));
                 Raw("coefficients", Numbers(surrogate.Coefficients));
                 Raw("intercept", Number(surrogate.Intercept));
@@ -1112,7 +1115,7 @@ public static class ExplanationJson
             if (element.TryGetProperty("surrogate", out var surrogateElement))
             {
                 NeedsVersion(document, ExplanationDocument.SharesAndSurrogateVersion, $"{at}.surrogate");
-                surrogate = Surrogate(surrogateElement, $"{at}.surrogate", text);
+                surrogate = Surrogate(surrogateElement, $"{at}.surrogate", document, text, textPair);
             }
             var words = Array(Required(element, "words", at), $"{at}.words", (e, p) => Word(e, p, document, text, textPair, segments, offsets, special));
             for (var w = 1; w < words.Length; w++)
@@ -1277,11 +1280,11 @@ public static class ExplanationJson
             return shares;
         }
 
-        private static SurrogateModel Surrogate(JsonElement element, string at, string text)
+        private static SurrogateModel Surrogate(JsonElement element, string at, ExplanationDocument document, string text, string? textPair)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, SurrogateProperties);
-            var features = Array(Required(element, "features", at), $"{at}.features", (e, p) => Feature(e, p, text));
+            var features = Array(Required(element, "features", at), $"{at}.features", (e, p) => Feature(e, p, document, text, textPair));
             var coefficients = Array(Required(element, "coefficients", at), $"{at}.coefficients", Double);
             if (coefficients.Length != features.Length)
             {
@@ -1326,18 +1329,27 @@ public static class ExplanationJson
             return surrogate;
         }
 
-        private static TextFeature Feature(JsonElement element, string at, string text)
+        private static TextFeature Feature(JsonElement element, string at, ExplanationDocument document, string text, string? textPair)
         {
             Expect(element, JsonValueKind.Object, at, "an object");
             CheckProperties(element, at, FeatureProperties);
-            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", text);
+            var segment = 0;
+            if (element.TryGetProperty("segment", out var segmentElement))
+            {
+                // As a word's: a feature's segment came with pairs in version 3.
+                NeedsVersion(document, ExplanationDocument.HeadVersion, $"{at}.segment");
+                segment = Segment(segmentElement, $"{at}.segment", textPair);
+            }
+
+            var source = segment == 1 ? textPair! : text;
+            var (start, end) = Span(Required(element, "offsets", at), $"{at}.offsets", source);
             var feature = String(Required(element, "text", at), $"{at}.text");
-            if (WordMismatch(feature, text, start, end) is { } mismatch)
+            if (WordMismatch(feature, source, start, end) is { } mismatch)
             {
                 throw Fail($"{at}.text", mismatch);
             }
 
-            return new TextFeature(feature, start, end);
+            return new TextFeature(feature, start, end) { Segment = segment };
         }
 
         private static (int Start, int End) Span(JsonElement element, string at, string text)
