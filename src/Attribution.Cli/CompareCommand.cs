@@ -113,14 +113,6 @@ internal static class CompareCommand
         Checks.Pairs(model, pairs, settings);
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
         var defaults = parse.GetValue(options.Methods) is not { Length: > 0 };
-        if (defaults && pairs is not null && names.Contains("lime"))
-        {
-            // LIME rebuilds whole texts and takes no pairs yet; occlusion perturbs both texts' words (and explains ONNX models too).
-            names = names.Select(n => n == "lime" ? "occlusion" : n).Distinct().ToList();
-            context.Error.WriteLine("note: lime does not take sentence pairs yet: occlusion takes its place among the compared methods");
-            CheckOptionsUsed(names, settings.Method);
-        }
-
         if (defaults && model is not ITextClassifier)
         {
             // A model without gradients: of the default set, the methods that can explain it.
