@@ -39,6 +39,14 @@ namespace Attribution.Methods;
 /// (raw coefficients, intercept, R²) is on <see cref="Explanation.Surrogate"/>.
 /// </para>
 /// <para>
+/// Sentence pairs (<see cref="AttributionOptions.Pairs"/>, with a model that has a tokenizer): the features are the words
+/// of both texts, the first text's then the pair's (<see cref="TextFeature.Segment"/> 1, offsets into the pair's own text),
+/// never the separators; each text is rebuilt from its own words' mask entries and the two are tokenized together, whole.
+/// With <see cref="LimePerturbation.Remove"/>, a sample that leaves one text no word sends it empty with its special
+/// tokens (<c>[CLS] [SEP] b [SEP]</c> for BERT), as the perturbation methods do, and a note says so; a sample that leaves
+/// neither text a word is not sent, as a single text's empty sample. A black box and token features take no pairs.
+/// </para>
+/// <para>
 /// Randomness comes from libtorch's seeded CPU generator, freshly seeded with <see cref="Seed"/> for each text, so the
 /// same seed gives the same result whatever the batch. <see cref="Run"/>, <see cref="SampleMasks"/>,
 /// <see cref="Perturb"/> and <see cref="Fit"/> expose every step (and accept given masks) for inspection and tests.
