@@ -1,6 +1,7 @@
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
+using Attribution.Tests.Salience;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Methods;
@@ -268,5 +269,8 @@ public sealed class LimePairTests
         single.Should().Throw<ArgumentException>().WithMessage("*features[2] is in segment 1: 0 (the text) or, for a pair, 1 (text_pair)*");
         var json = ExplanationJson.Serialize(ExplanationDocument.For([e], bert.Labels));
         json.Should().Contain("\"segment\": 1, \"offsets\": [0, 4]");
+        var schema = new JsonSchemaSubset(System.Text.Json.JsonDocument.Parse(File.ReadAllText(ExplanationJsonTests.RepositoryFile("docs/json-schema.json"))).RootElement.Clone());
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        schema.Validate(document.RootElement).Should().BeEmpty("the schema takes a surrogate feature's segment");
     }
 }
