@@ -319,6 +319,12 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         options.Validate();
         TextPairs.Check(texts, options.Pairs, nameof(AttributionOptions.Pairs));
         ValidateSettings();
+        if (options.Pairs is not null && Features == LimeFeatures.Tokens)
+        {
+            // Before any text's prediction (SplitFeatures would refuse only after it).
+            throw TextPairResults.TokenFeaturesTakeNoPairs();
+        }
+
         if (labels is not null)
         {
             options.ValidateTarget(labels);

@@ -203,7 +203,7 @@ public sealed class LimePairTests
         model.Calls.Should().Be(1, "no call for the refused pair");
     }
 
-    /// <summary>What takes no pairs is refused naming the setting: a black box, token features.</summary>
+    /// <summary>What takes no pairs is refused naming the setting, before any model call: a black box, token features.</summary>
     [SkippableFact]
     public void A_black_box_and_token_features_refuse_pairs()
     {
@@ -213,6 +213,11 @@ public sealed class LimePairTests
         var tokens = () => new Lime { Features = LimeFeatures.Tokens }.Explain(model, "good film", Options("dull"));
         tokens.Should().Throw<ArgumentException>().WithMessage("token features are for single texts*").Which.ParamName.Should().Be("Features");
         model.Calls.Should().Be(0);
+
+        // The perturbation methods refuse them as early (they refused after the text's prediction, a model call).
+        var occlusion = () => new Occlusion { Features = LimeFeatures.Tokens }.Explain(model, "good film", Options("dull"));
+        occlusion.Should().Throw<ArgumentException>().WithMessage("token features are for single texts*").Which.ParamName.Should().Be("Features");
+        model.Calls.Should().Be(0, "no call before the refusal");
     }
 
     /// <summary>
