@@ -766,7 +766,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var notes = new List<string>();
         if (run.Dropped > 0)
         {
-            notes.Add($"{run.Dropped} sample(s) removed every feature, leaving {(pair ? "both texts of the pair" : "an empty text")}; they were not sent to the model and are not in the fit");
+            notes.Add($"{run.Dropped} sample(s) removed every feature, leaving {(pair ? "both texts of the pair empty" : "an empty text")}; they were not sent to the model and are not in the fit");
         }
 
         // A sample of kernel weight 0 (a kernel far narrower than the distances) is not seen by the fit at all.

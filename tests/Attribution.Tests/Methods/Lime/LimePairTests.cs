@@ -173,7 +173,7 @@ public sealed class LimePairTests
             ("[CLS] good [SEP] [SEP]", "0001"),
         });
         e.Surrogate!.Samples.Should().Be(41 - empty);
-        e.Notes.Should().Contain(n => n.StartsWith($"{empty} sample(s) removed every feature, leaving both texts of the pair", StringComparison.Ordinal));
+        e.Notes.Should().Contain(n => n.StartsWith($"{empty} sample(s) removed every feature, leaving both texts of the pair empty; they were not sent", StringComparison.Ordinal));
         var firstEmptied = masks.Count(m => !m[0] && !m[1] && m[2]);
         var secondEmptied = masks.Count(m => (m[0] || m[1]) && !m[2]);
         e.Notes.Should().Contain($"with removal, {firstEmptied} sample(s) removed every word of the text and {secondEmptied} every word of its pair: " +
