@@ -161,13 +161,21 @@ internal static class SanityCommand
     internal static Dictionary<string, double> OriginalMetrics(TextClassifier model, IAttributor method, IReadOnlyList<string> texts, ExplainOptions explain)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (method is not LayerMethod { Layer: null })
+        if (method is not TextAttributor)
         {
             return metrics;
         }
 
         var options = explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } };
         var explanations = method.Explain(model, texts, options);
+
+        // Where infidelity perturbs, as the scorecard decides it: "a LayerMethod with no layer" left out LRP-ε, SmoothGrad
+        // and conductance at the word embeddings, whose maps are there too.
+        if (!explanations.All(e => Infidelity.AtWordEmbeddings(model, e)))
+        {
+            return metrics;
+        }
+
         // Gradient SHAP over several baselines has no one x′ to divide the perturbations by, and the raw form would
         // compare its map with the gradient: infidelity is left out, as for a method without per-dimension attributions.
         for (var t = 0; t < explanations.Count; t++)

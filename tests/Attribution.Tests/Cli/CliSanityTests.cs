@@ -119,6 +119,29 @@ public sealed class CliSanityTests : IDisposable
     }
 
     [Fact]
+    public void The_original_models_infidelity_covers_every_map_at_the_word_embeddings()
+    {
+        // Only LayerMethods with no layer got the original model's infidelity: SmoothGrad (no LayerMethod) and
+        // conductance at the word embeddings (which names its layer) got none, though their maps are where infidelity
+        // perturbs. The value is infidelity's own on the same explanation; a map at another layer still gets none.
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var explain = new Attribution.Pipeline.ExplainOptions();
+        IAttributor[] methods = [new NoiseTunnel(new Gradient()) { Samples = 3 }, new LayerConductance { Layer = model.WordEmbeddingPath, Steps = 4 }];
+        foreach (var method in methods)
+        {
+            var metrics = SanityCommand.OriginalMetrics(model, method, [Text], explain);
+            var e = method.Explain(model, [Text], explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } })[0];
+            metrics.Should().ContainKey("infidelity", method.Name);
+            metrics["infidelity"].Should().BeApproximately(Infidelity.Compute(model, e).Value, 1e-12, method.Name);
+        }
+
+        // An encoder layer's map is not at the word embeddings (a BERT: the MLP has no other layer of one row per token).
+        using var bert = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(5);
+        var layer = bert.Module.named_modules().Select(m => m.name).First(n => n.EndsWith("encoder.layer.0", StringComparison.Ordinal));
+        SanityCommand.OriginalMetrics(bert, new LayerConductance { Layer = layer, Steps = 4 }, ["5 9 12"], explain).Should().NotContainKey("infidelity");
+    }
+
+    [Fact]
     public void The_original_models_infidelity_on_a_non_finite_attribution_fails_the_run_naming_the_text()
     {
         // sanity explains the texts itself for the original model's infidelity; infidelity's refusal of a non-finite
