@@ -223,7 +223,7 @@ internal static class ShortcutCommand
             using var model = ClassifierLoader.Load(folder);
             var following = Shortcuts.Follows(model, tests);
             var followed = tests.Where((t, i) => following.Predictions[i] == t.ShortcutLabel).ToList();
-            context.Error.WriteLine($"shortcut: the model follows the shortcut in {following.FollowedShortcut} of {following.Sentences} contradicting sentences ({following.Rate:P1}); explaining those");
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"shortcut: the model follows the shortcut in {following.FollowedShortcut} of {following.Sentences} contradicting sentences ({following.Rate:P1}); explaining those"));
             var scores = followed.Count == 0
                 ? []
                 : ScoreMethods(model, names, settings with { Explain = settings.Explain with { Truncate = true } }, followed.Select(t => t.Text).ToList(),
@@ -292,7 +292,7 @@ internal static class ShortcutCommand
             {
                 Seed = seed,
                 MaxEpochs = epochs,
-                OnEpochEnd = e => context.Error.WriteLine($"shortcut: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
+                OnEpochEnd = e => context.Error.WriteLine(e.ProgressLine("shortcut")),
             };
 
             // The trainer refuses a text longer than the model takes unless asked to cut it. This command chose the

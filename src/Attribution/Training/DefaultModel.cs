@@ -158,7 +158,7 @@ public static class DefaultModel
         using var model = new CnnClassifier(Config(tokenizer.VocabularySize), generator);
         var options = TrainingOptions with
         {
-            OnEpochEnd = e => log?.Invoke($"default model: epoch {e.Epoch}, train loss {e.TrainLoss:F3}, dev accuracy {e.DevAccuracy:P1} ({e.Elapsed.TotalSeconds:F1} s)"),
+            OnEpochEnd = e => log?.Invoke(e.ProgressLine("default model")),
         };
         var trainer = new Trainer(model, tokenizer, options);
         var history = trainer.Fit(corpus.Train, corpus.Dev);
@@ -176,7 +176,7 @@ public static class DefaultModel
         });
         RecordRecipe(directory);
         RecordChecksums(directory);
-        log?.Invoke($"default model: held-out accuracy {test.Accuracy:P1} on {test.Count} generated sentences, trained in {clock.Elapsed.TotalSeconds:F1} s");
+        log?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"default model: held-out accuracy {test.Accuracy:P1} on {test.Count} generated sentences, trained in {clock.Elapsed.TotalSeconds:F1} s"));
         return report;
     }
 

@@ -124,7 +124,17 @@ public sealed record TrainingOptions
 /// <param name="DevLoss">Mean cross-entropy on the development data after the epoch, or null without development data.</param>
 /// <param name="DevAccuracy">Development accuracy after the epoch, or null without development data.</param>
 /// <param name="Elapsed">Time since training started.</param>
-public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? DevLoss, double? DevAccuracy, TimeSpan Elapsed);
+public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? DevLoss, double? DevAccuracy, TimeSpan Elapsed)
+{
+    /// <summary>
+    /// The progress line the training commands print after this epoch, numbers written with the invariant culture (the
+    /// user's culture wrote "0,123" and "85,1 %" among the CLI's dot-decimal output); without development data no dev
+    /// accuracy (it read "dev accuracy  (…)").
+    /// </summary>
+    /// <param name="who">What trains (e.g. "default model"), the line's prefix.</param>
+    internal string ProgressLine(string who) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{who}: epoch {Epoch}, train loss {TrainLoss:F3}{(DevAccuracy is { } dev ? ", dev accuracy " + dev.ToString("P1", System.Globalization.CultureInfo.InvariantCulture) : string.Empty)} ({Elapsed.TotalSeconds:F1} s)");
+}
 
 /// <summary>What <see cref="Trainer.Fit"/> did.</summary>
 /// <param name="Epochs">Every epoch's figures, in order.</param>

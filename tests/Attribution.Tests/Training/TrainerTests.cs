@@ -166,6 +166,25 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void The_progress_line_writes_its_numbers_the_same_in_every_culture()
+    {
+        // The CLI's progress lines (the default model's training, shortcut's) wrote "0,123" and "85,1 %" under a
+        // comma-decimal culture. Expected text by hand: F3, P1 (the invariant "n %"), F1.
+        var epoch = new EpochResult(3, 0.12345, 0.9, 0.4, 0.8512, TimeSpan.FromSeconds(12.34));
+        var before = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = TestCultures.DecimalComma;
+            epoch.ProgressLine("shortcut").Should().Be("shortcut: epoch 3, train loss 0.123, dev accuracy 85.1 % (12.3 s)");
+            (epoch with { DevAccuracy = null }).ProgressLine("default model").Should().Be("default model: epoch 3, train loss 0.123 (12.3 s)");
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = before;
+        }
+    }
+
+    [Fact]
     public void A_tokenizer_with_more_ids_than_the_models_embedding_is_refused_when_the_trainer_is_made()
     {
         // Before: accepted, and Fit failed only at the first batch holding an id past the embedding's rows, in the
