@@ -56,45 +56,7 @@ public sealed class ScorecardInfidelityFormTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    /// <summary>logits = [Σ_t mask_t · x_t, 0]: a one-dimensional embedding table, summed (a container for LRP).</summary>
-    private sealed class Sum : nn.Module<ModelInput, Tensor>, ICompositeModule
-    {
-        private readonly Embedding embeddings;
-
-        public Sum(ITokenizer tokenizer)
-            : base(nameof(Sum))
-        {
-            embeddings = nn.Embedding(Vocabulary.Length, 1);
-            using (no_grad())
-            {
-                var table = new float[Vocabulary.Length];
-                foreach (var (token, value) in Table)
-                {
-                    table[(int)tokenizer.TokenToId(token)!.Value] = (float)value;
-                }
-
-                embeddings.weight!.copy_(tensor(table, [Vocabulary.Length, 1]));
-            }
-
-            RegisterComponents();
-        }
-
-        public override Tensor forward(ModelInput input)
-        {
-            var e = embeddings.call(input.InputIds);
-            var mask = (input.AttentionMask ?? ones_like(input.InputIds)).to(e.dtype).unsqueeze(-1);
-            var sum = (e * mask).sum(1);
-            return cat([sum, zeros_like(sum)], 1);
-        }
-    }
-
-    private TextClassifier Model()
-    {
-        var vocab = Path.Combine(root, "vocab.txt");
-        File.WriteAllLines(vocab, Vocabulary);
-        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
-        return new TextClassifier("sum", tokenizer, new Sum(tokenizer), ["yes", "no"], "embeddings", maxLength: 16, usesTokenTypes: false);
-    }
+    private TextClassifier Model() => SummedEmbeddingModel.Classifier(root, "sum", Vocabulary, Table, ["yes", "no"], maxLength: 16);
 
     /// <summary>mean_s (a_s − b_s)², a_s = Σ_t I_s,t · weight_t, b_s = Σ_t I_s,t.</summary>
     private static double Infidelity(Func<int, double> weight) => I.Average(p =>

@@ -59,45 +59,7 @@ public sealed class TrustSignalTests(ITestOutputHelper output) : IDisposable
     /// <summary>d as the model holds it (float32).</summary>
     private static double Of(string word) => (float)D[word];
 
-    /// <summary>logits = [Σ_t mask_t · d(id_t), 0]: a one-dimensional embedding table holding d, summed.</summary>
-    private sealed class Contributions : nn.Module<ModelInput, Tensor>
-    {
-        private readonly Embedding embeddings;
-
-        public Contributions(ITokenizer tokenizer)
-            : base(nameof(Contributions))
-        {
-            embeddings = nn.Embedding(Vocabulary.Length, 1);
-            using (no_grad())
-            {
-                var table = new float[Vocabulary.Length];
-                foreach (var (word, d) in D)
-                {
-                    table[(int)tokenizer.TokenToId(word)!.Value] = (float)d;
-                }
-
-                embeddings.weight!.copy_(tensor(table, [Vocabulary.Length, 1]));
-            }
-
-            RegisterComponents();
-        }
-
-        public override Tensor forward(ModelInput input)
-        {
-            var e = embeddings.call(input.InputIds);
-            var mask = (input.AttentionMask ?? ones_like(input.InputIds)).to(e.dtype).unsqueeze(-1);
-            var sum = (e * mask).sum(1);
-            return cat([sum, zeros_like(sum)], 1);
-        }
-    }
-
-    private TextClassifier Model()
-    {
-        var vocab = Path.Combine(root, "vocab.txt");
-        File.WriteAllLines(vocab, Vocabulary);
-        var tokenizer = TokenizerLoader.FromWordPieceVocab(vocab);
-        return new TextClassifier("contributions", tokenizer, new Contributions(tokenizer), ["supported", "other"], "embeddings", maxLength: 32, usesTokenTypes: false);
-    }
+    private TextClassifier Model() => SummedEmbeddingModel.Classifier(root, "contributions", Vocabulary, D, ["supported", "other"], maxLength: 32);
 
     /// <summary>
     /// A user-written method: <paramref name="inner"/>'s explanation with its content tokens rescored by
