@@ -377,11 +377,7 @@ public sealed class ExtremeSettingsPart2Tests
         if (c.Refused is null)
         {
             var result = c.Run(f);
-            foreach (var e in result is IEnumerable<Explanation> list ? list : result is Explanation one ? [one] : [])
-            {
-                e.Scores.Should().OnlyContain(s => double.IsFinite(s), "a setting that works gives finite scores");
-                e.Words.Should().OnlyContain(w => double.IsFinite(w.Score));
-            }
+            ExtremeSettingsChecks.ScoresAreFinite(result);
 
             c.Check?.Invoke(f, result);
             return;
@@ -400,7 +396,7 @@ public sealed class ExtremeSettingsPart2Tests
         error.ParamName.Should().Be(c.Refused, error.Message);
         if (c.Value is not null)
         {
-            error.Message.Should().Contain(c.Value);
+            ExtremeSettingsChecks.MessageNamesTheValue(error, c.Value);
         }
 
         f.Calls.Should().Be(0, "a bad setting is refused before any model call");

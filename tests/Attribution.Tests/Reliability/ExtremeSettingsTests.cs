@@ -346,11 +346,7 @@ public sealed class ExtremeSettingsTests
         if (c.Refused is null)
         {
             var result = c.Run(f);
-            foreach (var e in result is IEnumerable<Explanation> list ? list : result is Explanation one ? [one] : [])
-            {
-                e.Scores.Should().OnlyContain(s => double.IsFinite(s), "a setting that works gives finite scores");
-                e.Words.Should().OnlyContain(w => double.IsFinite(w.Score));
-            }
+            ExtremeSettingsChecks.ScoresAreFinite(result);
 
             return;
         }
@@ -361,14 +357,7 @@ public sealed class ExtremeSettingsTests
         error.ParamName.Should().Be(c.Refused, error.Message);
         if (c.Value is not null)
         {
-            // .NET writes an ArgumentOutOfRangeException's actual value in the current culture (de-DE: 0,5000001 and ∞,
-            // where CI's invariant culture writes 0.5000001 and Infinity); the library's own text writes the invariant
-            // form. Either names the value.
-            var local = double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                ? number.ToString(CultureInfo.CurrentCulture)
-                : c.Value;
-            (error.Message.Contains(c.Value, StringComparison.Ordinal) || error.Message.Contains(local, StringComparison.Ordinal))
-                .Should().BeTrue($"the message names the value {c.Value} (or {local} in the current culture): {error.Message}");
+            ExtremeSettingsChecks.MessageNamesTheValue(error, c.Value);
         }
 
         // Cases that build their explanation first (infidelity, plausibility, renderers) count only after it. A layer
