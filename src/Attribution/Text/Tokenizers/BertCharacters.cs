@@ -76,12 +76,13 @@ internal static class BertCharacters
     /// <summary>
     /// Whether NFD may change <paramref name="rune"/>: letters (CJK unified ideographs excepted; Hangul syllables, accented
     /// Latin, Greek, Cyrillic and kana decompose), spacing marks, modifier symbols and the two Greek punctuation marks that
-    /// decompose. Whitespace, other punctuation and symbols (emoji) stay as they are, so those are read without ICU.
+    /// decompose. ASCII never does (its letters, '^' and '`' included); whitespace, other punctuation and symbols (emoji)
+    /// stay as they are, so those are read without ICU.
     /// </summary>
-    private static bool MayDecompose(System.Text.Rune rune) =>
+    internal static bool MayDecompose(System.Text.Rune rune) => !rune.IsAscii && (
         (System.Text.Rune.IsLetter(rune) && !(IsCjk(rune.Value) && rune.Value is not ((>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F))))
         || System.Text.Rune.GetUnicodeCategory(rune) is UnicodeCategory.SpacingCombiningMark or UnicodeCategory.ModifierSymbol
-        || rune.Value is 0x037E or 0x0387;
+        || rune.Value is 0x037E or 0x0387);
 
     private static bool DecomposesHere()
     {

@@ -40,4 +40,37 @@ public sealed class BertCharactersTests
             BertCharacters.IsCjk(codePoint).Should().BeFalse($"U+{codePoint:X4}");
         }
     }
+
+    /// <summary>
+    /// Which characters the tokenizer refuses in .NET's globalization-invariant mode (where it cannot decompose): those
+    /// NFD may change. By hand from the Unicode data: accented Latin, Greek, Cyrillic, Hangul and kana letters, the CJK
+    /// compatibility ideographs (U+F900…, U+2F800…: they decompose to unified ones), spacing combining marks (U+0903),
+    /// modifier symbols (U+00B4) and the Greek question mark and ano teleia; not ASCII (letters, '^', '`'), CJK unified
+    /// ideographs, separators, emoji, other punctuation or a lone combining mark.
+    /// </summary>
+    [Theory]
+    [InlineData(0x00E9, true)]
+    [InlineData(0x03A9, true)]
+    [InlineData(0x0436, true)]
+    [InlineData(0xAC00, true)]
+    [InlineData(0x30A2, true)]
+    [InlineData(0xF900, true)]
+    [InlineData(0x2F800, true)]
+    [InlineData(0x0903, true)]
+    [InlineData(0x00B4, true)]
+    [InlineData(0x037E, true)]
+    [InlineData(0x0387, true)]
+    [InlineData('a', false)]
+    [InlineData('^', false)]
+    [InlineData('`', false)]
+    [InlineData(';', false)]
+    [InlineData(0x4E2D, false)]
+    [InlineData(0x20000, false)]
+    [InlineData(0x2028, false)]
+    [InlineData(0x00A0, false)]
+    [InlineData(0x1F600, false)]
+    [InlineData(0x0301, false)]
+    [InlineData(0x00BF, false)]
+    public void Characters_nfd_may_change_are_the_ones_refused_without_icu(int codePoint, bool may) =>
+        BertCharacters.MayDecompose(new System.Text.Rune(codePoint)).Should().Be(may, $"U+{codePoint:X4}");
 }
