@@ -38,4 +38,23 @@ public sealed class TextPairsTests : IDisposable
         words.Select(w => (w.Text, w.Segment, w.Start, w.End)).Should().Equal(("good", 0, 0, 4), (".", 0, 5, 6), ("dull", 1, 0, 4), ("!", 1, 5, 6));
         tokenWord.Should().Equal(-1, 0, 1, -1, 2, 3, -1);
     }
+
+    [Fact]
+    public void A_single_texts_perturbation_explanation_carries_no_pair_fields()
+    {
+        // LIME and occlusion record a pair's token types and segments (TextPairResults.WithPair); a single text's
+        // explanation has none, as a gradient method's has none (its JSON then writes no token_type_ids).
+        using var model = Attribution.Tests.Models.Small.SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        const string text = "a fine film";
+        var gradient = new Attribution.Methods.Gradient().Attribute(model, [text])[0];
+        gradient.TokenTypeIds.Should().BeEmpty();
+        gradient.Segments.Should().BeEmpty();
+        foreach (var method in new Attribution.Methods.IAttributor[] { new Attribution.Methods.Lime { Samples = 20 }, new Attribution.Methods.Occlusion() })
+        {
+            var e = method.Attribute(model, [text])[0];
+            e.TextPair.Should().BeNull();
+            e.TokenTypeIds.Should().BeEmpty(method.Name);
+            e.Segments.Should().BeEmpty(method.Name);
+        }
+    }
 }
