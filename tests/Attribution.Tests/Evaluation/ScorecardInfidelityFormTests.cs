@@ -1,10 +1,6 @@
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
-using Attribution.Text.Tokenizers;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Attribution.Tests.Evaluation;
 

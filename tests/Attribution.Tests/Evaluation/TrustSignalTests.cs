@@ -3,11 +3,7 @@ using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Salience;
 using Attribution.Tests.Models.Small;
-using Attribution.Text.Tokenizers;
-using TorchSharp;
-using TorchSharp.Modules;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
 
 namespace Attribution.Tests.Evaluation;
 
