@@ -66,8 +66,13 @@ internal static class BertCharacters
     /// <exception cref="PlatformNotSupportedException">
     /// Globalization-invariant mode and a character newer than the table's Unicode version that may decompose.
     /// </exception>
+    /// <remarks>
+    /// .NET's <c>Normalize</c> throws on the noncharacter U+FFFE ("String contains invalid Unicode code points"), which
+    /// reaches here when cleaning is off; NFD leaves it as it is (Python's unicodedata, Hugging Face's Rust normalizer and
+    /// the table do), so it is returned unchanged.
+    /// </remarks>
     public static string Decompose(System.Text.Rune rune) => CanDecompose
-        ? Decompositions.GetOrAdd(rune.Value, static (_, r) => r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune)
+        ? Decompositions.GetOrAdd(rune.Value, static (_, r) => r.Value == 0xFFFE ? r.ToString() : r.ToString().Normalize(System.Text.NormalizationForm.FormD), rune)
         : Decompositions.GetOrAdd(rune.Value, static (_, r) => DecomposeByTable(r), rune);
 
     /// <summary>

@@ -133,5 +133,17 @@ public sealed class CanonicalDecompositionTests
         BertCharacters.DecomposeByTable(new Rune(0x1FA77)).Should().Be("\U0001FA77");
     }
 
+    /// <summary>
+    /// U+FFFE (a noncharacter) has no decomposition (Unicode data; Python's unicodedata.normalize leaves it), and reaches
+    /// the decomposition when a BertNormalizer has clean_text off. .NET's Normalize throws an ArgumentException on it
+    /// ("invalid Unicode code points", blaming its own parameter), so such text failed with ICU and passed without.
+    /// </summary>
+    [Fact]
+    public void The_noncharacter_U_FFFE_stays_as_it_is_with_and_without_icu()
+    {
+        BertCharacters.Decompose(new Rune(0xFFFE)).Should().Be("\uFFFE");
+        BertCharacters.DecomposeByTable(new Rune(0xFFFE)).Should().Be("\uFFFE");
+    }
+
     private static string Hex(string text) => string.Join(' ', text.EnumerateRunes().Select(r => r.Value.ToString("X4", CultureInfo.InvariantCulture)));
 }
