@@ -95,7 +95,8 @@ internal static class ScorecardCommand
             ScorecardReport report;
             try
             {
-                report = Scorecard.Run(model, texts, methods, highlights?.Select(h => (IReadOnlyCollection<string>)h).ToList());
+                report = Scorecard.Run(model, texts, methods, highlights?.Select(h => (IReadOnlyCollection<string>)h).ToList(),
+                    new ScorecardSettings { Cancellation = context.Cancellation });
             }
             catch (ArgumentException e) when (e.ParamName == "highlights")
             {

@@ -52,7 +52,8 @@ internal static class EmbeddingPerturbation
     }
 
     /// <summary>f(x′) for each replacement x′ of the word-embedding output ([tokens][hidden] each), batched.</summary>
-    public static double[] Scores(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements)
+    public static double[] Scores(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements,
+        CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -62,6 +63,7 @@ internal static class EmbeddingPerturbation
         var results = new List<double>(replacements.Count);
         foreach (var chunk in replacements.Chunk(32))
         {
+            cancellation.ThrowIfCancellationRequested();
             using var inner = NewDisposeScope();
             var stacked = stack(chunk.Select(r => tensor(r.SelectMany(row => row).ToArray(), [r.Length, r[0].Length], ScalarType.Float64)).ToArray())
                 .to(ScalarType.Float32);

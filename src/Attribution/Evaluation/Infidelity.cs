@@ -48,7 +48,8 @@ public static class Infidelity
     /// with <see cref="TryDecide"/> for this explanation and <see cref="InfidelitySettings.MultiplyByInputs"/> (null:
     /// decide here), so a caller that must know the form first (the scorecard, the sanity command) decides it once.
     /// </summary>
-    internal static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings, InfidelityForm? decided)
+    internal static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings, InfidelityForm? decided,
+        CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(explanation);
@@ -56,6 +57,9 @@ public static class Infidelity
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");
         var form = decided ?? Decide(explanation, settings.MultiplyByInputs);
+        // The scorecard's token, checked before each model call of the metric (reading an embedding is two passes: the
+        // context's prediction and the capture, not split).
+        cancellation.ThrowIfCancellationRequested();
         var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
         {
@@ -72,7 +76,9 @@ public static class Infidelity
         }
 
         var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
-        var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed);
+        cancellation.ThrowIfCancellationRequested();
+        var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed, cancellation);
+        cancellation.ThrowIfCancellationRequested();
         // Captum's multiply-by-inputs perturbation: I / (x − x′), safe_div dividing by 1 where x − x′ is 0.
         var divisor = form.Baseline is { } baseline
             ? ResolveBaseline(model, explanation, baseline)
@@ -147,7 +153,7 @@ public static class Infidelity
     /// The form <see cref="Decide"/> takes for <paramref name="explanation"/>, or null with the refusal it would throw
     /// (<paramref name="refusal"/>: its message and the parameter it names): one decision for a caller that leaves
     /// infidelity out where it cannot be decided and otherwise passes the form to
-    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?, InfidelityForm?)"/>.
+    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?, InfidelityForm?, CancellationToken)"/>.
     /// </summary>
     internal static InfidelityForm? TryDecide(Explanation explanation, bool? multiplyByInputs, out (string Message, string Parameter)? refusal)
     {

@@ -24,7 +24,10 @@ public static class LeaveOneOutCorrelation
     /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or its text is one
     /// word and the model's tokenizer adds no special tokens (removing the word would leave no token).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model.</exception>
-    public static MetricResult Compute(ITokenClassifier model, Explanation explanation)
+    public static MetricResult Compute(ITokenClassifier model, Explanation explanation) => Compute(model, explanation, CancellationToken.None);
+
+    /// <summary>τ-LOO, stopping between its occlusion's model calls when <paramref name="cancellation"/> is cancelled (the scorecard's token).</summary>
+    internal static MetricResult Compute(ITokenClassifier model, Explanation explanation, CancellationToken cancellation)
     {
         // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics
         // take them (an explanation made with truncation is of the kept tokens; occluding the whole text was refused).
@@ -41,6 +44,7 @@ public static class LeaveOneOutCorrelation
 
                     // A pair's words are removed from the pair the model was explained on, not from the first text alone.
                     Pairs = explanation.TextPair is { } pair ? [pair] : null,
+                    Cancellation = cancellation,
                 });
         }
         catch (ArgumentException e) when (e.ParamName == nameof(PerturbationMethod.Perturbation))

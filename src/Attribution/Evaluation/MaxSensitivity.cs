@@ -30,6 +30,8 @@ public static class MaxSensitivity
     /// <see cref="SensitivitySettings.Radius"/> is out of its range (the parameter named is the setting), or
     /// <see cref="AttributionOptions.BatchSize"/> or <see cref="AttributionOptions.TokenBudget"/> is.</exception>
     /// <exception cref="NonFiniteValueException">The method gave a non-finite attribution at a perturbed input.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled (checked before
+    /// the reference explanation and each sample; every tensor made so far is freed).</exception>
     public static MetricResult Compute(ITextClassifier model, IAttributor attributor, string text, ExplainOptions? options = null, SensitivitySettings? settings = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -60,7 +62,9 @@ public static class MaxSensitivity
         var tokenized = MethodRunner.Tokenized(model, [text], options, [layered]);
         using var scope = NewDisposeScope();
         var batch = tokenized.Batch([0]);
+        options.Cancellation.ThrowIfCancellationRequested();
         var context = new AttributionContext(model, batch, options);
+        options.Cancellation.ThrowIfCancellationRequested();
         var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
         var norm = reference.norm().ItemAsDouble();
         // As Captum: an all-zero explanation's change is divided by 1, not by its norm of 0 (an absolute change).
@@ -72,6 +76,9 @@ public static class MaxSensitivity
         var steps = new List<MetricStep>();
         foreach (var delta in deltas)
         {
+            // Each sample is a whole run of the method; the methods without batches of their own here (gradient,
+            // gradient × input) never looked at the token, so a cancelled call ran every sample.
+            options.Cancellation.ThrowIfCancellationRequested();
             using var inner = NewDisposeScope();
             // [tokens][hidden], as infidelity takes them: a count check alone took any layout of the values (one row of
             // tokens × hidden, rows of unequal lengths) and reshaped it silently.

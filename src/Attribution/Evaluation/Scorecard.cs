@@ -28,6 +28,8 @@ public static class Scorecard
     /// the metrics' settings null or out of range (named by the setting: <c>Infidelity</c>, <c>Samples</c>, <c>Radius</c>, …;
     /// refused before any method runs).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="ScorecardSettings.Cancellation"/> was cancelled (checked between
+    /// the methods' batches of passes and before each metric of each text; every tensor made so far is freed).</exception>
     public static ScorecardReport Run(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<IAttributor> methods,
         IReadOnlyList<IReadOnlyCollection<string>>? highlights = null, ScorecardSettings? settings = null)
     {
@@ -70,10 +72,15 @@ public static class Scorecard
             throw new ArgumentException($"{gradient.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods));
         }
 
-        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true } };
+        // The run can take minutes (every method on every text, then the metrics' own passes): a service cancels it with
+        // the settings' token, which the methods check between their batches and the metrics below before each model call.
+        var cancellation = settings.Cancellation;
+        var options = new ExplainOptions { KeepRawAttributions = true, Salience = new SalienceOptions { KeepSpecialTokens = true }, Cancellation = cancellation };
+        var sensitivityOptions = new ExplainOptions { Cancellation = cancellation };
         var explained = new List<(IAttributor Method, IReadOnlyList<Explanation> Explanations, double MsPerText)>();
         foreach (var method in methods)
         {
+            cancellation.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             IReadOnlyList<Explanation> explanations = method switch
             {
@@ -120,8 +127,10 @@ public static class Scorecard
             for (var t = 0; t < texts.Count; t++)
             {
                 var e = explanations[t];
+                cancellation.ThrowIfCancellationRequested();
                 var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e);
                 Add("comprehensiveness", comprehensiveness.Value);
+                cancellation.ThrowIfCancellationRequested();
                 Add("sufficiency", RationaleRemoval.Sufficiency(model, e).Value);
                 if (comprehensiveness.Note is { } removalNote)
                 {
@@ -129,7 +138,7 @@ public static class Scorecard
                     empty += removalNote.Contains(RationaleRemoval.EmptyRationaleNote, StringComparison.Ordinal) ? 1 : 0;
                 }
 
-                Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e).Value);
+                Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e, cancellation).Value);
                 if (torch is not null && Infidelity.AtWordEmbeddings(torch, e))
                 {
                     // The scorecard made this explanation: a non-finite attribution is the run's failure, not a bad argument.
@@ -144,7 +153,7 @@ public static class Scorecard
                     infidelityApplies = true;
                     if (Infidelity.TryDecide(e, settings.Infidelity.MultiplyByInputs, out var refusal) is { } form)
                     {
-                        Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity, form).Value);
+                        Add("infidelity", Infidelity.Compute(torch, e, settings.Infidelity, form, cancellation).Value);
                     }
                     else
                     {
@@ -154,7 +163,8 @@ public static class Scorecard
 
                 if (torch is not null && method is INoiseTunnelable and LayerMethod { Layer: null })
                 {
-                    Add("max-sensitivity", MaxSensitivity.Compute(torch, method, texts[t], null, settings.Sensitivity).Value);
+                    // Checks the token itself between its samples (each a run of the method).
+                    Add("max-sensitivity", MaxSensitivity.Compute(torch, method, texts[t], sensitivityOptions, settings.Sensitivity).Value);
                 }
 
                 if (highlights is not null)
@@ -297,6 +307,13 @@ public sealed record ScorecardSettings
 
     /// <summary>Max-sensitivity's settings.</summary>
     public SensitivitySettings Sensitivity { get; init; } = new();
+
+    /// <summary>
+    /// Stops the run between the methods' batches of model passes and before each metric of each text (an
+    /// <see cref="OperationCanceledException"/>; nothing is returned and every tensor made so far is freed), as
+    /// <see cref="AttributionOptions.Cancellation"/> stops a method.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 
     /// <summary>Both metrics' settings, checked as the metrics check them (a null one named).</summary>
     internal void Validate()

@@ -140,6 +140,9 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     // rows: the model's outputs for this text, shared with its runs for other classes, or null.
     private (PerturbationRun Result, Explanation Explanation) RunText(ITokenClassifier model, string text, string? pair, AttributionOptions options, ModelRows? rows = null)
     {
+        // Before this text's first model call: a call cancelled during the previous text's coalitions ran this text's
+        // unperturbed input before the scorer's own check stopped it.
+        options.Cancellation.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
 
         // What the options ask of the model's head is checked before the text goes to the model.

@@ -1,0 +1,145 @@
+using Attribution.Engine;
+using Attribution.Evaluation;
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Tests.Methods;
+using Attribution.Tests.Models.Small;
+
+namespace Attribution.Tests.Evaluation;
+
+/// <summary>
+/// A service cancels a scorecard (every method on every text, then each metric's own model passes: minutes on a big
+/// model) or a max-sensitivity call (one run of the method per sample) with a token: the call stops at the next
+/// check, throws <see cref="OperationCanceledException"/>, frees every tensor it made, leaves no hook, and the model
+/// gives the same report afterwards. Promptness is counted in forward passes after the one that cancelled, never timed.
+/// Runs alone: the live tensor count is process-wide.
+/// </summary>
+[Collection(LiveTensorCollection.Name)]
+public sealed class EvaluationCancellationTests : IDisposable
+{
+    private static readonly string[] Texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+
+    private static readonly ScorecardSettings Settings = new()
+    {
+        Infidelity = new InfidelitySettings { Samples = 3 },
+        Sensitivity = new SensitivitySettings { Samples = 3 },
+    };
+
+    private readonly string root = Directory.CreateTempSubdirectory("attribution-evaluation-cancel-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    /// <summary>
+    /// Cancelled at every forward pass of a whole run but the last in turn (43 on this model: inside either method's explanations,
+    /// inside each metric of each text): at most one forward pass follows the cancelling one. The token is checked
+    /// before every model call but one: reading the word-embedding output for infidelity is two passes (the context's
+    /// prediction, then the capture), not split. Before ScorecardSettings.Cancellation nothing could stop a run: it went
+    /// on to the end and returned (a cancelled one, 42 passes more).
+    /// </summary>
+    [Fact]
+    public void A_scorecard_cancelled_at_any_pass_stops_there_and_leaves_the_model_as_it_was()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        IAttributor[] methods = [new GradientXInput(), new Occlusion()];
+        var expected = Scorecard.Run(model, Texts, methods, settings: Settings);
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            Scorecard.Run(model, Texts, methods, settings: Settings);
+            total = counter.Calls;
+        }
+
+        total.Should().BeGreaterThan(10, "the run has passes in both methods and in every metric to cancel at");
+        var before = LiveTensors.Settled();
+        // Cancelled during the last pass, nothing is left to stop: the run may return its report.
+        for (var at = 1; at < total; at++)
+        {
+            using var cancel = new CancellationTokenSource();
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == at)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => Scorecard.Run(model, Texts, methods, settings: Settings with { Cancellation = cancel.Token }))
+                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
+            passes.Should().BeInRange(at, at + 1, $"at most one forward pass follows the one that cancelled (pass {at} of {total})");
+        }
+
+        LiveTensors.Settled().Should().Be(before, "a cancelled run frees every tensor it made");
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "a cancelled run removes its hooks");
+        var after = Scorecard.Run(model, Texts, methods, settings: Settings);
+        after.Rows.Select(r => r.Metrics).Should().BeEquivalentTo(expected.Rows.Select(r => r.Metrics), "the model answers as before (bit for bit)");
+        after.Rows.Select(r => r.Agreement).Should().Equal(expected.Rows.Select(r => r.Agreement));
+    }
+
+    /// <summary>
+    /// Occlusion on two texts of a TorchSharp model runs each text's unperturbed input, then its coalitions (one batch
+    /// each here). Cancelled during the first text's coalitions, the second text's unperturbed input must not run:
+    /// before, only the coalition scorer checked the token, so one pass (2 of 4) followed the cancelling one.
+    /// </summary>
+    [Fact]
+    public void Occlusion_cancelled_in_one_text_runs_nothing_of_the_next()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            new Occlusion().Attribute(model, Texts);
+            total = counter.Calls;
+        }
+
+        total.Should().Be(4, "per text one unperturbed pass and one batch of its 9 or 4 occluded inputs");
+        using var cancel = new CancellationTokenSource();
+        var passes = 0;
+        using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+        {
+            if (++passes == 2)
+            {
+                cancel.Cancel();
+            }
+
+            return null;
+        });
+        FluentActions.Invoking(() => new Occlusion().Attribute(model, Texts, new AttributionOptions { Cancellation = cancel.Token }))
+            .Should().Throw<OperationCanceledException>();
+        passes.Should().Be(2, "the second text's unperturbed input does not run after a cancellation in the first text's coalitions");
+    }
+
+    /// <summary>
+    /// Max-sensitivity of the gradient runs the gradient once at the text, then once per sample: cancelled during the
+    /// reference pass, no sample runs. Before, the loop over samples never looked at the token (the gradient itself has
+    /// no batches to check between), so all 5 samples ran and the call returned a value.
+    /// </summary>
+    [Fact]
+    public void Max_sensitivity_cancelled_during_its_reference_pass_runs_no_sample()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var settings = new SensitivitySettings { Samples = 5 };
+        var expected = MaxSensitivity.Compute(model, new Gradient(), Texts[0], settings: settings);
+        var before = LiveTensors.Settled();
+        using (var cancel = new CancellationTokenSource())
+        {
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == 1)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => MaxSensitivity.Compute(model, new Gradient(), Texts[0], new ExplainOptions { Cancellation = cancel.Token }, settings))
+                .Should().Throw<OperationCanceledException>();
+            passes.Should().Be(1, "no sample runs after the reference pass that cancelled");
+        }
+
+        LiveTensors.Settled().Should().Be(before);
+        MaxSensitivity.Compute(model, new Gradient(), Texts[0], settings: settings).Value.Should().Be(expected.Value, "the model answers as before (bit for bit)");
+    }
+}
