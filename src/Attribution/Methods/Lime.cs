@@ -566,6 +566,9 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     // index: the text's position in the caller's list, for errors.
     private Explanation ExplainModel(ITokenClassifier model, string text, int index, AttributionOptions options, ModelRows? rows = null)
     {
+        // Before this text's first model call: a call cancelled during the previous text's last batch ran this text's
+        // unperturbed input before the batch loop's own check stopped it.
+        options.Cancellation.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         Internal.ScoreChecks.CheckTarget(model, options.Target);
         var pair = options.Pairs?[index];
