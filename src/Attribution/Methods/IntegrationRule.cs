@@ -41,8 +41,20 @@ public static class IntegrationRules
     /// </summary>
     public const int MaxSteps = 10_000;
 
-    // Nodes and weights per step count: computed once (about 1 s at 10,000 steps), shared by every call and thread.
+    /// <summary>
+    /// The most step counts whose nodes are kept (64). Unbounded, a long-running service whose callers choose the step
+    /// count kept every count ever asked for: up to 10,000 arrays of n nodes, about 800 MB. At this bound at most
+    /// 64 × 10,000 × 16 bytes (10 MB); a service uses a few counts (its setting, adaptive integration's doublings),
+    /// which stay cached.
+    /// </summary>
+    internal const int CachedStepCounts = 64;
+
+    // Nodes and weights per step count: computed once (about 1 s at 10,000 steps), shared by every call and thread;
+    // emptied when it holds CachedStepCounts counts (a count asked for again is computed again, and cached).
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, (double Node, double Weight)[]> GaussLegendreCache = new();
+
+    /// <summary>How many step counts' nodes are cached now (for tests).</summary>
+    internal static int CachedGaussLegendreCount => GaussLegendreCache.Count;
 
     /// <summary>The rule's name as Captum and the command line spell it (e.g. <c>gausslegendre</c>, <c>riemann_trapezoid</c>).</summary>
     public static string CaptumName(this IntegrationRule rule) => rule switch
@@ -187,8 +199,27 @@ public static class IntegrationRules
     /// Gauss–Legendre nodes on [−1, 1] in ascending order with their weights: Newton's method on the Legendre
     /// recurrence from Chebyshev starting points, converged to machine precision (NumPy's leggauss agrees to ~1e-16).
     /// </summary>
-    private static (double Node, double Weight)[] GaussLegendre(int n) =>
-        n <= MaxSteps ? GaussLegendreCache.GetOrAdd(n, ComputeGaussLegendre) : ComputeGaussLegendre(n);
+    private static (double Node, double Weight)[] GaussLegendre(int n)
+    {
+        if (n > MaxSteps)
+        {
+            return ComputeGaussLegendre(n);
+        }
+
+        if (GaussLegendreCache.TryGetValue(n, out var cached))
+        {
+            return cached;
+        }
+
+        // A new count: make room first, so the cache holds at most CachedStepCounts (plus one per thread adding at the
+        // same moment; threads racing here may each clear, which costs recomputation, never a wrong node).
+        if (GaussLegendreCache.Count >= CachedStepCounts)
+        {
+            GaussLegendreCache.Clear();
+        }
+
+        return GaussLegendreCache.GetOrAdd(n, ComputeGaussLegendre);
+    }
 
     private static (double Node, double Weight)[] ComputeGaussLegendre(int n)
     {
