@@ -32,8 +32,12 @@ namespace Attribution.Methods;
 /// With a <see cref="ITextClassifier"/>, the result's tokens are the model's tokens; the tokens of a feature (word)
 /// share its coefficient equally, special tokens get 0 (reduction <c>feature-coefficient</c>). Word aggregation by
 /// <c>sum</c> (the default) therefore gives back each word's coefficient, and token scores add up to Σ coefficients,
-/// as the scores of the other methods add up. A word the tokenizer drops entirely (zero-width or format characters)
-/// stays a feature, as in LIT: its coefficient is only in the surrogate (outside that sum), and a note names it. With a
+/// as the scores of the other methods add up. A word the tokenizer drops entirely (zero-width, format or control
+/// characters) is not a feature, for a single text as for a pair and as for the perturbation methods, and a note
+/// names it: the model's input never holds it, so switching it off would remove nothing (a coefficient fitted on
+/// noise) or insert the mask token (the mask's effect, not the word's). LIT's LIME keeps such words, so on such a text
+/// the other coefficients differ from LIT's. A token of no character (a byte-level BPE token of spaces only, whose
+/// span is empty) belongs to no feature and scores 0, as in the perturbation methods. With a
 /// black-box <see cref="ITextPredictor"/>, the result's tokens are the features themselves (ids −1, offsets into the
 /// text), so rendering and word aggregation work unchanged; its logits are the log-probabilities. The fitted surrogate
 /// (raw coefficients, intercept, R²) is on <see cref="Explanation.Surrogate"/>.
@@ -255,7 +259,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     /// One full LIME run for the class <paramref name="target"/>: features, masks (drawn with <see cref="Seed"/>, or
     /// the given ones), perturbed texts, the predictor's probabilities (in batches of <see cref="BatchSize"/>) and the
     /// fit. Given masks are used as they are (for the LIT preset, the first is normally all on). Token features use
-    /// <paramref name="tokenizer"/>, or the predictor's when it is a <see cref="ITextClassifier"/>.
+    /// <paramref name="tokenizer"/>, or the predictor's when it is a <see cref="ITextClassifier"/>. The features are
+    /// <see cref="SplitFeatures"/>' (as LIT's): unlike an explanation, a run keeps a word the tokenizer drops entirely.
     /// </summary>
     public LimeRun Run(ITextPredictor predictor, string text, int target, IReadOnlyList<IReadOnlyList<bool>>? masks = null, ITokenizer? tokenizer = null)
     {
@@ -577,23 +582,18 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         List<TextFeature> features;
         int[] tokenFeature;
-        if (pair is not null)
-        {
-            // The words of both texts, the first text's then the pair's, as the perturbation methods index them (a word of no
-            // token stays a feature, as for a single text).
-            (features, tokenFeature) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
-        }
-        else if (Features == LimeFeatures.Tokens)
+        List<TextFeature> dropped = [];
+        if (Features == LimeFeatures.Tokens)
         {
             (features, tokenFeature) = LimeText.FromTokens(text, encoding);
         }
         else
         {
-            features = LimeText.Split(text, Features == LimeFeatures.WordsAndPunctuation);
-            var spans = LimeText.Spans(features);
-            tokenFeature = Enumerable.Range(0, encoding.Length)
-                .Select(t => encoding.SpecialTokensMask[t] || encoding.Offsets[t] is not { } o ? -1 : WordSpans.OfToken(spans, o))
-                .ToArray();
+            // The words of the text, or of both texts (the first text's then the pair's), indexed as the perturbation
+            // methods index them: special tokens and tokens of no character (a byte-level BPE token of spaces only has an
+            // empty span) belong to no word, and a word of no token (the tokenizer drops every character) is no feature.
+            var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
+            (features, tokenFeature, dropped) = LimeText.WithTokens(words, tokenWord);
         }
 
         var run = RunWith(model, text, pair, target, features, null, model.Tokenizer, options.Cancellation, rows);
@@ -615,7 +615,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
             notes.Add(maskNote);
         }
 
-        if (TokenlessNote(run.Features, tokenFeature, model.Name) is { } tokenless)
+        if (LimeText.TokenlessNote(dropped, model.Tokenizer, model.Name) is { } tokenless)
         {
             notes.Add(tokenless);
         }
@@ -698,32 +698,6 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var pieces = Enumerable.Range(0, encoding.Length).Where(t => encoding.Offsets[t] is not null).Select(t => encoding.Tokens[t]).ToArray();
         return pieces.Length == 1 ? null
             : $"the mask string \"{given}\" is {pieces.Length} tokens of {model.Name}'s vocabulary ({string.Join(" ", pieces)}), so each switched-off word became {pieces.Length} tokens of text; its own mask token is \"{tokenizer.IdToToken(maskId)}\" (leave MaskToken unset, or --mask-token unset, to use it)";
-    }
-
-    /// <summary>
-    /// A note naming the word features that have no token in the model's encoding (a word of zero-width or format
-    /// characters, which the tokenizer drops). LIME keeps them as features, as LIT's LIME does (it samples and fits
-    /// the whitespace words of the text), so each has a coefficient in the surrogate; but no token carries it, so the
-    /// token scores, the word scores and Σ token scores leave it out. Switched off, such a word becomes the mask token
-    /// (which the model does read: the coefficient is the effect of inserting it) or is removed (the model sees the
-    /// same tokens: the coefficient is noise of the fit).
-    /// </summary>
-    private string? TokenlessNote(IReadOnlyList<TextFeature> features, int[] tokenFeature, string model)
-    {
-        var carried = tokenFeature.Where(f => f >= 0).ToHashSet();
-        var tokenless = Enumerable.Range(0, features.Count).Where(j => !carried.Contains(j)).ToArray();
-        if (tokenless.Length == 0)
-        {
-            return null;
-        }
-
-        var words = string.Join(", ", tokenless.Take(5).Select(j => $"'{TokenizedTexts.Shown(features[j].Text)}' (feature {j})"))
-            + (tokenless.Length > 5 ? $" and {tokenless.Length - 5} more" : string.Empty);
-        var effect = Perturbation == LimePerturbation.Mask
-            ? "switched off, it was replaced by the mask string, which the model reads, so the coefficient measures inserting that"
-            : "switched off, it was removed, which leaves the model's tokens unchanged, so the coefficient is fitting noise";
-        return $"{words} {(tokenless.Length == 1 ? "has" : "have")} no token in {model}'s encoding (the tokenizer drops every character): " +
-            $"as in LIT, each is still a feature with a coefficient in the surrogate, but no token or word score carries it; {effect}";
     }
 
     /// <summary>The tokens of a LIME result and their scores (model tokens, or the features of a black box).</summary>

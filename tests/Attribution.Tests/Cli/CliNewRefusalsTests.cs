@@ -135,7 +135,7 @@ public sealed class CliNewRefusalsTests
 
     /// <summary>
     /// LIME on a text with a word of one zero-width space (U+200B, Unicode category Cf, which BERT's basic tokenizer
-    /// strips as a control character): the word is feature 1 and has no token, and the note naming it reaches the
+    /// strips as a control character): the word (characters 2-3) has no token, so it is no feature, and the note naming it reaches the
     /// table, Markdown, HTML and JSON of explain and compare, where the other notes of a result go.
     /// </summary>
     [SkippableTheory]
@@ -154,7 +154,7 @@ public sealed class CliNewRefusalsTests
 
         run.Code.Should().Be(ExitCodes.Ok, run.ToString());
         run.Error.Should().NotContain("   at ");
-        const string Note = "(feature 1) has no token in sst2-bert-tiny's encoding";
+        const string Note = "(text, characters 2-3) has no token in sst2-bert-tiny's encoding";
         if (format == "json")
         {
             using var document = JsonDocument.Parse(run.Out);

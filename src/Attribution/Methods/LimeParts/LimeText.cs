@@ -136,6 +136,40 @@ internal static class LimeText
 
     private static int Shifted(int index, int by) => index < 0 ? index : index + by;
 
+    /// <summary>
+    /// The words of <see cref="PairWords"/> that have a token, renumbered, with each token's new index (−1 as before);
+    /// and the words that have none (dropped by the tokenizer, or cut by truncation). Such a word is not a feature of
+    /// LIME or of the perturbation methods: the model's input never holds it, so switching it off could only remove
+    /// nothing (a coefficient fitted on noise) or insert a mask (an effect of the mask, not of the word).
+    /// </summary>
+    public static (List<TextFeature> Features, int[] TokenFeature, List<TextFeature> Dropped) WithTokens(IReadOnlyList<TextFeature> words, int[] tokenWord)
+    {
+        var used = tokenWord.Where(w => w >= 0).Distinct().Order().ToArray();
+        var renumber = used.Select((w, i) => (w, i)).ToDictionary(x => x.w, x => x.i);
+        var dropped = Enumerable.Range(0, words.Count).Where(w => !renumber.ContainsKey(w)).Select(w => words[w]).ToList();
+        return (used.Select(w => words[w]).ToList(), tokenWord.Select(w => w < 0 ? -1 : renumber[w]).ToArray(), dropped);
+    }
+
+    /// <summary>
+    /// A note naming the dropped words (from <see cref="WithTokens"/>) that the tokenizer drops on their own (every
+    /// character: zero-width, format or control characters); null when there are none. Words cut by truncation have
+    /// tokens of their own and are left to the truncation note.
+    /// </summary>
+    public static string? TokenlessNote(IReadOnlyList<TextFeature> dropped, ITokenizer tokenizer, string model)
+    {
+        var tokenless = dropped.Where(w => tokenizer.Encode(w.Text).SpecialTokensMask.All(special => special)).ToArray();
+        if (tokenless.Length == 0)
+        {
+            return null;
+        }
+
+        var words = string.Join(", ", tokenless.Take(5).Select(w => $"'{Attribution.Models.TokenizedTexts.Shown(w.Text)}' ({(w.Segment == 0 ? "text" : "pair")}, characters {w.Start}-{w.End})"))
+            + (tokenless.Length > 5 ? $" and {tokenless.Length - 5} more" : string.Empty);
+        return tokenless.Length == 1
+            ? $"{words} has no token in {model}'s encoding (the tokenizer drops every character): it is not a feature, since the model's input never holds it and switching it off would change nothing there (or only insert a mask); it gets no score"
+            : $"{words} have no token in {model}'s encoding (the tokenizer drops every character): they are not features, since the model's input never holds them and switching one off would change nothing there (or only insert a mask); they get no score";
+    }
+
     /// <summary>The features' [start, end) spans, sorted and disjoint as <see cref="Text.WordSpans.OfToken"/> needs them.</summary>
     public static (int Start, int End)[] Spans(IReadOnlyList<TextFeature> features) => features.Select(f => (f.Start, f.End)).ToArray();
 

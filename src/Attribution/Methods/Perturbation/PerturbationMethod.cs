@@ -169,10 +169,15 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
-        var (features, tokenFeature) = SplitFeatures(text, pair, encoding);
+        var (features, tokenFeature, dropped) = SplitFeatures(text, pair, encoding);
         if (features.Count == 0)
         {
             throw new ArgumentException($"the text has no {Features.Name()} to perturb (only special tokens)", nameof(text));
+        }
+
+        if (LimeText.TokenlessNote(dropped, tokenizer, model.Name) is { } tokenless)
+        {
+            notes.Add(tokenless);
         }
 
         CheckFeatureCount(features.Count, text);
@@ -293,24 +298,25 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return explanation;
     }
 
-    /// <summary>The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature).</summary>
-    private (List<TextFeature> Features, int[] TokenFeature) SplitFeatures(string text, string? pair, Encoding encoding)
+    /// <summary>
+    /// The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature); and the words
+    /// left out for having no token.
+    /// </summary>
+    private (List<TextFeature> Features, int[] TokenFeature, List<TextFeature> Dropped) SplitFeatures(string text, string? pair, Encoding encoding)
     {
         if (Features == LimeFeatures.Tokens)
         {
-            return pair is null
+            var (tokens, tokenFeature) = pair is null
                 ? LimeText.FromTokens(text, encoding)
                 : throw TextPairResults.TokenFeaturesTakeNoPairs();
+            return (tokens, tokenFeature, []);
         }
 
         // A pair's features are the words of both texts, the first text's then the second's; separators are never features.
-        var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
-
         // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
-        // perturbed: they are left out of the features rather than given a score of 0 by construction.
-        var used = tokenWord.Where(w => w >= 0).Distinct().Order().ToArray();
-        var renumber = used.Select((w, i) => (w, i)).ToDictionary(x => x.w, x => x.i);
-        return (used.Select(w => words[w]).ToList(), tokenWord.Select(w => w < 0 ? -1 : renumber[w]).ToArray());
+        // perturbed: they are left out of the features rather than given a score of 0 by construction (as by LIME).
+        var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
+        return LimeText.WithTokens(words, tokenWord);
     }
 
     // labels: the model's, to refuse a target it does not have (last, as before any model call); null where the caller
