@@ -93,7 +93,8 @@ public sealed class Trainer
     /// learning rate is too high for this model. The model then holds the weights of the step before.</exception>
     /// <exception cref="ArgumentException">The data are not usable (empty, null entries, empty texts or texts of which the
     /// tokenizer keeps no token, labels out of range, one class only), or the model holds NaN or infinity before training
-    /// (named <c>model</c>).</exception>
+    /// (named <c>model</c>), or the tokenizer has more ids than the module's token embedding (the <c>Embedding</c> the
+    /// input ids reach) has rows (named <c>tokenizer</c>; checked with one probe forward pass, no step taken).</exception>
     public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -112,6 +113,7 @@ public sealed class Trainer
         }
 
         var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
+        CheckTokenEmbedding(trainSet[0].Ids.Length);
         CheckWeightsFinite();
         var clock = Stopwatch.StartNew();
         manual_seed((long)Options.Seed);
@@ -197,7 +199,9 @@ public sealed class Trainer
             throw new ArgumentException("no examples to evaluate", nameof(data));
         }
 
-        return Evaluate(Encode(data, nameof(data)));
+        var encoded = Encode(data, nameof(data));
+        CheckTokenEmbedding(encoded[0].Ids.Length);
+        return Evaluate(encoded);
     }
 
     /// <summary>
@@ -566,6 +570,75 @@ public sealed class Trainer
     /// Refuses a model that holds NaN or infinity before training: no step can repair such a weight (AdamW's decay and
     /// update keep it NaN), and a non-finite loss at the first batch would otherwise be blamed on the learning rate.
     /// </summary>
+    /// <summary>
+    /// Refuses a tokenizer with more ids than the module's token embedding has rows (another model's tokenizer, say),
+    /// before any step: before, the first batch holding such an id failed inside libtorch's lookup ("index out of range
+    /// in self", naming neither). The token embedding is the <c>Embedding</c> module the input ids reach, found by one
+    /// forward pass in evaluation mode without gradients on a probe of <paramref name="length"/> tokens whose ids (1, then
+    /// 0s) no position (0, 1, …) or token type (0s) repeats; the mode is put back. A module whose ids reach no
+    /// <c>Embedding</c> through <c>call</c> (a lookup of its own), or that fails on the probe, is not checked here.
+    /// </summary>
+    private void CheckTokenEmbedding(int length)
+    {
+        (string Path, nn.Module Module)[] embeddings;
+        try
+        {
+            embeddings = model.SelfAndDescendants().Where(m => m.Module is TorchSharp.Modules.Embedding).ToArray();
+            if (embeddings.Length == 0)
+            {
+                return;
+            }
+
+            ModuleHooks.Prepare(model);
+        }
+        catch (ArgumentException)
+        {
+            // A tree with a child no path can name: not checked here (training itself needs no paths).
+            return;
+        }
+
+        var probe = new long[length];
+        probe[0] = 1;
+        long[] shape = [1, length];
+        var reached = new List<(string Path, long Rows)>();
+        var hooks = embeddings.Select(e => ModuleHooks.AddForwardPreHook(e.Module, (module, input) =>
+        {
+            if (input is Tensor ids && ids.dtype == ScalarType.Int64 && ids.shape.SequenceEqual(shape)
+                && ids.contiguous().to(CPU).data<long>().SequenceEqual(probe))
+            {
+                reached.Add((e.Path, ((TorchSharp.Modules.Embedding)module).weight!.shape[0]));
+            }
+
+            return null;
+        })).ToList();
+        var training = model.training;
+        try
+        {
+            model.eval();
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            model.call(new ModelInput(tensor(probe, shape), ones(shape, ScalarType.Int64), UsesTokenTypes ? zeros(shape, ScalarType.Int64) : null));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A module that refuses the probe is left to training, which names what it refuses.
+            return;
+        }
+        finally
+        {
+            hooks.ForEach(h => h.Dispose());
+            model.train(training);
+        }
+
+        if (reached.Count > 0 && reached.MinBy(r => r.Rows) is var (path, rows) && tokenizer.VocabularySize > rows)
+        {
+            throw new ArgumentException(
+                $"the tokenizer has {tokenizer.VocabularySize} ids but the module's token embedding '{path}' (the Embedding the input ids reach) has {rows} rows, " +
+                $"so ids from {rows} up would fail inside libtorch: use the tokenizer the module was made for, or build the module's embedding with at least {tokenizer.VocabularySize} rows",
+                nameof(tokenizer));
+        }
+    }
+
     private void CheckWeightsFinite()
     {
         using var scope = NewDisposeScope();
