@@ -431,14 +431,20 @@ public static class TorchSharpLoader
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
         // Unverified: a home folder that does not exist yet made GetFolderPath answer "", and the loader refused to load
         // (the cache folder under it is created as any missing cache folder is).
-        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify));
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify),
+        Environment.GetEnvironmentVariable("HOME"));
 
     /// <summary>
     /// The cache folder: <see cref="CacheVariable"/> when set (an absolute path), else <c>$XDG_CACHE_HOME/attribution/native</c>
     /// when that is absolute (the XDG spec says to ignore a relative one), else <c>~/.cache/attribution/native</c>, and an
-    /// error when the home folder is not an absolute path either.
+    /// error when the home folder is not an absolute path either, saying why: HOME unset or empty (.NET then asks the
+    /// account database, whose answer is <paramref name="home"/>), blank, or relative.
     /// </summary>
-    internal static string CacheDirectory(string? overridden, string? xdgCacheHome, string home)
+    /// <param name="overridden">The value of <see cref="CacheVariable"/>.</param>
+    /// <param name="xdgCacheHome">The value of XDG_CACHE_HOME.</param>
+    /// <param name="home">The home folder .NET answers (HOME when it is not empty, else the account database's, else "").</param>
+    /// <param name="homeVariable">The value of HOME itself (null when unset), to say what went wrong.</param>
+    internal static string CacheDirectory(string? overridden, string? xdgCacheHome, string home, string? homeVariable)
     {
         if (!string.IsNullOrEmpty(overridden))
         {
@@ -458,13 +464,22 @@ public static class TorchSharpLoader
             return Path.Combine(xdgCacheHome, "attribution", "native");
         }
 
-        // HOME unset (an empty home) or relative would make ".cache/..." relative to the current folder, as a relative
+        // A home folder that is not absolute would make ".cache/..." relative to the current folder, as a relative
         // ATTRIBUTION_NATIVE_CACHE would.
         if (string.IsNullOrWhiteSpace(home) || !Path.IsPathFullyQualified(home))
         {
+            var account = home.Length == 0 ? "the account database gives no home folder either" : $"the account database's home folder '{home}' is not an absolute path";
+            var what = homeVariable switch
+            {
+                null => $"HOME is unset and {account}",
+                "" => $"HOME is set but empty and {account}",
+                _ when string.IsNullOrWhiteSpace(homeVariable) => $"HOME is set to blanks ('{homeVariable}'), not an absolute path",
+                _ when !Path.IsPathFullyQualified(homeVariable) => $"the home folder '{homeVariable}' is not an absolute path (HOME is relative)",
+                _ => $"the home folder '{home}' is not an absolute path (HOME is '{homeVariable}')",
+            };
             throw new TorchLoadException(
-                $"the home folder '{home}' is not an absolute path (is HOME unset or relative?), so there is no per-user cache " +
-                $"folder for the patched copy of {LibraryFile}; set HOME, or point {CacheVariable} at the absolute path of a private folder");
+                $"{what}, so there is no per-user cache folder for the patched copy of {LibraryFile}; " +
+                $"set HOME to an absolute path, or point {CacheVariable} at the absolute path of a private folder");
         }
 
         return Path.Combine(home, ".cache", "attribution", "native");

@@ -201,27 +201,35 @@ public sealed class PatchedCopyCacheTests : IDisposable
         // (one named by two spaces, even) of a library the process then loads.
         foreach (var bad in new[] { "cache", "./cache", "  ", "~/cache" })
         {
-            ((Action)(() => TorchSharpLoader.CacheDirectory(bad, null, "/home/u"))).Should().Throw<TorchLoadException>()
+            ((Action)(() => TorchSharpLoader.CacheDirectory(bad, null, "/home/u", "/home/u"))).Should().Throw<TorchLoadException>()
                 .WithMessage($"ATTRIBUTION_NATIVE_CACHE='{bad}' is not an absolute path; set it to the absolute path of a private folder*");
         }
 
-        TorchSharpLoader.CacheDirectory("/var/cache/x/../y", null, "/home/u").Should().Be("/var/cache/y");
-        TorchSharpLoader.CacheDirectory(null, "/xdg", "/home/u").Should().Be("/xdg/attribution/native");
-        TorchSharpLoader.CacheDirectory("", "relative/xdg", "/home/u").Should().Be("/home/u/.cache/attribution/native", "the XDG spec: a relative XDG_CACHE_HOME is invalid and ignored");
+        TorchSharpLoader.CacheDirectory("/var/cache/x/../y", null, "/home/u", "/home/u").Should().Be("/var/cache/y");
+        TorchSharpLoader.CacheDirectory(null, "/xdg", "/home/u", "/home/u").Should().Be("/xdg/attribution/native");
+        TorchSharpLoader.CacheDirectory("", "relative/xdg", "/home/u", "/home/u").Should().Be("/home/u/.cache/attribution/native", "the XDG spec: a relative XDG_CACHE_HOME is invalid and ignored");
     }
 
+    /// <summary>
+    /// Before, every case said "the home folder '' is not an absolute path (is HOME unset or relative?)", a guess, though
+    /// the loader can tell: HOME unset, set but empty (.NET then asks the account database: <paramref name="home"/> is its
+    /// answer, here none or a relative one), blank, or relative. The messages are written out by hand.
+    /// </summary>
     [Theory]
-    [InlineData("")]
-    [InlineData("home/u")]
-    [InlineData(" ")]
-    public void A_home_folder_that_is_not_absolute_is_an_error_unless_a_cache_folder_is_set(string home)
+    [InlineData(null, "", "HOME is unset and the account database gives no home folder either, so")]
+    [InlineData(null, "rel", "HOME is unset and the account database's home folder 'rel' is not an absolute path, so")]
+    [InlineData("", "", "HOME is set but empty and the account database gives no home folder either, so")]
+    [InlineData(" ", " ", "HOME is set to blanks (' '), not an absolute path, so")]
+    [InlineData("home/u", "home/u", "the home folder 'home/u' is not an absolute path (HOME is relative), so")]
+    public void A_home_folder_that_is_not_absolute_is_an_error_saying_why_unless_a_cache_folder_is_set(string? homeVariable, string home, string why)
     {
         // Before: an unset HOME ("") or a relative one gave ".cache/attribution/native" or "home/u/.cache/...", relative
         // to the current folder: the library the process loads would come from wherever it was started.
-        ((Action)(() => TorchSharpLoader.CacheDirectory(null, null, home))).Should().Throw<TorchLoadException>()
-            .WithMessage($"the home folder '{home}' is not an absolute path (is HOME unset or relative?)*point ATTRIBUTION_NATIVE_CACHE at the absolute path of a private folder");
-        ((Action)(() => TorchSharpLoader.CacheDirectory(null, "relative/xdg", home))).Should().Throw<TorchLoadException>();
-        TorchSharpLoader.CacheDirectory("/var/cache/a", null, home).Should().Be("/var/cache/a");
-        TorchSharpLoader.CacheDirectory(null, "/xdg", home).Should().Be("/xdg/attribution/native");
+        ((Action)(() => TorchSharpLoader.CacheDirectory(null, null, home, homeVariable))).Should().Throw<TorchLoadException>()
+            .Which.Message.Should().Be(why + " there is no per-user cache folder for the patched copy of libLibTorchSharp.so; " +
+                "set HOME to an absolute path, or point ATTRIBUTION_NATIVE_CACHE at the absolute path of a private folder");
+        ((Action)(() => TorchSharpLoader.CacheDirectory(null, "relative/xdg", home, homeVariable))).Should().Throw<TorchLoadException>();
+        TorchSharpLoader.CacheDirectory("/var/cache/a", null, home, homeVariable).Should().Be("/var/cache/a");
+        TorchSharpLoader.CacheDirectory(null, "/xdg", home, homeVariable).Should().Be("/xdg/attribution/native");
     }
 }
