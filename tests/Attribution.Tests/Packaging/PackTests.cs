@@ -78,11 +78,18 @@ public sealed class PackTests
         }
         """;
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Slow")]
     public void Pack_gives_a_package_that_a_console_app_restores_and_explains_with()
     {
         var repository = Path.GetDirectoryName(CliHarness.RepositoryFile("Attribution.sln"))!;
+
+        // The smoke app restores offline, TorchSharp-cpu and the rest from the global packages folder that restored this
+        // repository. Before, the test assumed $HOME/.nuget/packages unless NUGET_PACKAGES was set (missing a nuget.config's
+        // globalPackagesFolder) and failed inside the app's restore when that folder lacked them.
+        var globalPackages = GlobalPackagesFolder(repository, new());
+        Skip.IfNot(Directory.Exists(Path.Combine(globalPackages, "torchsharp-cpu", "0.107.0")),
+            $"the global packages folder NuGet names for this repository ({globalPackages}) holds no torchsharp-cpu 0.107.0, which the offline smoke app restores from: restore the solution first (dotnet restore)");
         var work = Directory.CreateTempSubdirectory("attribution-pack-").FullName;
         try
         {
@@ -134,9 +141,6 @@ public sealed class PackTests
                 """);
             File.WriteAllText(Path.Combine(app, "Program.cs"), SmokeProgram);
             File.Copy(Path.Combine(repository, "samples", "CustomMethod", "EmbeddingTaylor.cs"), Path.Combine(app, "EmbeddingTaylor.cs"));
-            var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-                ? configured
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
                 <?xml version="1.0" encoding="utf-8"?>
                 <configuration>
@@ -149,7 +153,7 @@ public sealed class PackTests
                 """);
 
             // Its own packages folder, so the package restored is the one just packed, never a cached copy.
-            var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(work, "packages") };
+            var environment = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Path.Combine(work, "packages") };
             Run(app, environment, "build", "-c", "Release", "-nodeReuse:false", "-p:UseSharedCompilation=false");
             var dll = Path.Combine(app, "bin", "Release", "net10.0", "PackSmoke.dll");
             File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"))
@@ -181,10 +185,23 @@ public sealed class PackTests
         }
     }
 
-    private static string Run(string directory, params string[] args) => Run(directory, new Dictionary<string, string>(), args);
+    /// <summary>
+    /// NuGet's global packages folder for <paramref name="directory"/>, as NuGet itself resolves it (NUGET_PACKAGES, else a
+    /// nuget.config's globalPackagesFolder, else ~/.nuget/packages): <c>dotnet nuget locals global-packages --list</c>.
+    /// </summary>
+    internal static string GlobalPackagesFolder(string directory, Dictionary<string, string?> environment)
+    {
+        const string Prefix = "global-packages: ";
+        var output = Run(directory, environment, "nuget", "locals", "global-packages", "--list");
+        var line = output.Split('\n').Select(l => l.Trim()).SingleOrDefault(l => l.StartsWith(Prefix, StringComparison.Ordinal));
+        line.Should().NotBeNull("dotnet nuget locals names the folder: {0}", output);
+        return Path.TrimEndingDirectorySeparator(line![Prefix.Length..]);
+    }
 
-    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/>; fails with its output when it exits non-zero.</summary>
-    private static string Run(string directory, Dictionary<string, string> environment, params string[] args)
+    private static string Run(string directory, params string[] args) => Run(directory, new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/> (a null value removes a variable); fails with its output when it exits non-zero.</summary>
+    private static string Run(string directory, Dictionary<string, string?> environment, params string[] args)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -210,7 +227,14 @@ public sealed class PackTests
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         using var process = Process.Start(start)!;
@@ -225,5 +249,34 @@ public sealed class PackTests
         var output = stdout.Result;
         process.ExitCode.Should().Be(0, "dotnet {0} failed:\n{1}\n{2}", string.Join(' ', args), output, stderr.Result);
         return output;
+    }
+
+    /// <summary>
+    /// The folder comes from NuGet, so a nuget.config's globalPackagesFolder counts (the old guess, NUGET_PACKAGES else
+    /// $HOME/.nuget/packages, gave the latter here), and NUGET_PACKAGES comes first. Expected folders by hand.
+    /// </summary>
+    [Fact]
+    public void The_global_packages_folder_is_the_one_nuget_resolves()
+    {
+        var work = Directory.CreateTempSubdirectory("attribution-gpf-").FullName;
+        try
+        {
+            var configured = Path.Combine(work, "configured-packages");
+            File.WriteAllText(Path.Combine(work, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <config>
+                    <add key="globalPackagesFolder" value="{configured}" />
+                  </config>
+                </configuration>
+                """);
+            GlobalPackagesFolder(work, new() { ["NUGET_PACKAGES"] = null }).Should().Be(configured);
+            var variable = Path.Combine(work, "variable-packages");
+            GlobalPackagesFolder(work, new() { ["NUGET_PACKAGES"] = variable }).Should().Be(variable);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
     }
 }
