@@ -567,10 +567,6 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Refuses a model that holds NaN or infinity before training: no step can repair such a weight (AdamW's decay and
-    /// update keep it NaN), and a non-finite loss at the first batch would otherwise be blamed on the learning rate.
-    /// </summary>
-    /// <summary>
     /// Refuses a tokenizer with more ids than the module's token embedding has rows (another model's tokenizer, say),
     /// before any step: before, the first batch holding such an id failed inside libtorch's lookup ("index out of range
     /// in self", naming neither). The token embedding is the <c>Embedding</c> module the input ids reach, found by one
@@ -606,7 +602,9 @@ public sealed class Trainer
             if (input is Tensor ids && ids.dtype == ScalarType.Int64 && ids.shape.SequenceEqual(shape)
                 && ids.contiguous().to(CPU).data<long>().SequenceEqual(probe))
             {
-                reached.Add((e.Path, ((TorchSharp.Modules.Embedding)module).weight!.shape[0]));
+                // Every read of weight is a new tensor handle (TorchSharp counts it live): disposed here, the module's own stays.
+                using var weight = ((TorchSharp.Modules.Embedding)module).weight!;
+                reached.Add((e.Path, weight.shape[0]));
             }
 
             return null;
@@ -639,6 +637,10 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// Refuses a model that holds NaN or infinity before training: no step can repair such a weight (AdamW's decay and
+    /// update keep it NaN), and a non-finite loss at the first batch would otherwise be blamed on the learning rate.
+    /// </summary>
     private void CheckWeightsFinite()
     {
         using var scope = NewDisposeScope();
