@@ -192,6 +192,14 @@ internal static class EvaluateCommand
         Checks.Pairs(model, pairs, settings);
         var method = ModelMethods.Create(methodName, settings.Method, model, "--method");
         TextChecks.CheckLengths(model, texts, settings.Explain.Truncate, settings.Input is null ? "--text" : "--input", pairs);
+        // Before the texts are explained: a removal this model cannot take (no mask token) was refused at the first
+        // comprehensiveness or sufficiency, after every text had been explained.
+        if ((metrics.Contains("comprehensiveness") || metrics.Contains("sufficiency"))
+            && RationaleRemoval.Unusable(model, texts, pairs, removal, "removal", "--removal", "mask", "remove") is { } unusable)
+        {
+            throw new UsageException("--removal", CliApp.UsageMessage(unusable));
+        }
+
         var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
         var results = new List<(Explanation Explanation, List<MetricResult> Metrics)>();
         for (var i = 0; i < explanations.Count; i++)

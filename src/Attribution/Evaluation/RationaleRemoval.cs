@@ -74,6 +74,52 @@ public static class RationaleRemoval
     public static MetricResult Sufficiency(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
         Compute(model, explanation, removal, comprehensiveness: false);
 
+    /// <summary>
+    /// The refusal of <paramref name="removal"/> for <paramref name="model"/> on <paramref name="texts"/> that a caller
+    /// explaining the texts first (the scorecard, the CLI's <c>evaluate</c>) makes before any model call, or null when
+    /// the removal works on every map: <see cref="TokenRemoval.Mask"/> needs a mask token; <see cref="TokenRemoval.Remove"/>
+    /// needs special tokens in every text's encoding, since without them comprehensiveness at 100% of a map that scores
+    /// every token positive (every unsigned method's) and sufficiency of a map with no positive score leave no token at
+    /// all. Which maps do is known only after a method explained the texts, so such a tokenizer is refused up front,
+    /// naming the removal that works for it (or none). Only the tokenizer runs.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="texts">The texts (checked already).</param>
+    /// <param name="pairs">Their second texts, or null.</param>
+    /// <param name="removal">The removal asked for.</param>
+    /// <param name="parameter">The parameter the refusal names (the caller's setting).</param>
+    /// <param name="setting">How the message names the setting and its values (e.g. <c>ScorecardSettings.Removal</c>).</param>
+    /// <param name="mask">How the message names the mask value (e.g. <c>TokenRemoval.Mask</c>).</param>
+    /// <param name="remove">How the message names the remove value.</param>
+    internal static ArgumentException? Unusable(ITokenClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, TokenRemoval removal,
+        string parameter, string setting, string mask, string remove)
+    {
+        var tokenizer = model.Tokenizer;
+        var bare = Enumerable.Range(0, texts.Count)
+            .FirstOrDefault(i => !tokenizer.Encode(texts[i], pairs?[i], maxLength: model.MaxLength).SpecialTokensMask.Any(special => special), -1);
+        var neither = tokenizer.MaskId is null && bare >= 0
+            ? $"; it adds no special tokens either (text {bare + 1} is encoded without one), so {remove} can leave no token at all: no removal works on every " +
+              "map of this model; the removal metrics need a tokenizer that adds a special token (such as [CLS]) or has a mask token"
+            : null;
+        if (removal == TokenRemoval.Mask && tokenizer.MaskId is null)
+        {
+            return new ArgumentException(
+                $"{setting} is {mask}, but {model.Name}'s tokenizer has no mask token to put in place of the removed tokens" +
+                (neither ?? $": use {remove}, which deletes them (the tokenizer's special tokens keep every input non-empty)"), parameter);
+        }
+
+        if (removal == TokenRemoval.Remove && bare >= 0)
+        {
+            return new ArgumentException(
+                $"{setting} is {remove}, but {model.Name}'s tokenizer adds no special tokens (text {bare + 1} is encoded without one), so comprehensiveness at 100% " +
+                "of a map that scores every token positive (every unsigned method's) and sufficiency of a map with no positive score would leave no token at all, " +
+                "which no model input can be; which maps do is known only after every text is explained" +
+                (neither ?? $": use {mask}, which puts the mask token in place of each removed token and keeps the input's length"), parameter);
+        }
+
+        return null;
+    }
+
     private static MetricResult Compute(ITokenClassifier model, Explanation explanation, TokenRemoval removal, bool comprehensiveness)
     {
         var name = comprehensiveness ? "comprehensiveness" : "sufficiency";

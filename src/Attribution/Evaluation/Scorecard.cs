@@ -26,7 +26,9 @@ public static class Scorecard
     /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text, or a highlighted word
     /// that is not a word of its text (<paramref name="highlights"/>, the message naming the text's index; refused before any method runs);
     /// the metrics' settings null or out of range (named by the setting: <c>Infidelity</c>, <c>Samples</c>, <c>Radius</c>, …;
-    /// refused before any method runs).</exception>
+    /// refused before any method runs); <see cref="ScorecardSettings.Removal"/> that the model cannot take: Mask with a tokenizer
+    /// that has no mask token, Remove with one that adds no special tokens (parameter <c>Removal</c>; refused before any
+    /// model call, the message naming the removal that works, or that none does).</exception>
     /// <exception cref="NonFiniteValueException">A method gave a non-finite attribution (or the model a non-finite output) on a text.</exception>
     /// <exception cref="OperationCanceledException"><see cref="ScorecardSettings.Cancellation"/> was cancelled (checked between
     /// the methods' batches of passes and before each metric of each text; every tensor made so far is freed).</exception>
@@ -70,6 +72,15 @@ public static class Scorecard
         if (Methods.Internal.TextArguments.FirstNeedingGradients(model, methods) is { } gradient)
         {
             throw new ArgumentException($"{gradient.Name} needs gradients, which {model.Name} does not give; use perturbation methods", nameof(methods));
+        }
+
+        // Before any method runs: a removal this model cannot take (no mask token; no special tokens, where removing
+        // every content token leaves no input) was refused by the first removal metric, after every method had
+        // explained every text.
+        if (RationaleRemoval.Unusable(model, texts, null, settings.Removal, nameof(ScorecardSettings.Removal), "ScorecardSettings.Removal",
+            "TokenRemoval.Mask", "TokenRemoval.Remove") is { } unusable)
+        {
+            throw unusable;
         }
 
         // The run can take minutes (every method on every text, then the metrics' own passes): a service cancels it with
@@ -128,10 +139,10 @@ public static class Scorecard
             {
                 var e = explanations[t];
                 cancellation.ThrowIfCancellationRequested();
-                var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e);
+                var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e, settings.Removal);
                 Add("comprehensiveness", comprehensiveness.Value);
                 cancellation.ThrowIfCancellationRequested();
-                Add("sufficiency", RationaleRemoval.Sufficiency(model, e).Value);
+                Add("sufficiency", RationaleRemoval.Sufficiency(model, e, settings.Removal).Value);
                 if (comprehensiveness.Note is { } removalNote)
                 {
                     tied += removalNote.Contains(RationaleRemoval.TiedCutNote, StringComparison.Ordinal) ? 1 : 0;
@@ -273,14 +284,18 @@ public static class Scorecard
     /// </remarks>
     public static IReadOnlyDictionary<string, string> Definitions { get; } = new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(Describe(new ScorecardSettings()));
 
+    /// <summary>How the removal metrics' definitions say <see cref="TokenRemoval.Mask"/> (nothing for the default removal).</summary>
+    private static string Masked(ScorecardSettings settings) =>
+        settings.Removal == TokenRemoval.Mask ? " (tokens replaced by the mask token, the input keeping its length)" : string.Empty;
+
     /// <summary>
     /// The definitions with the settings the metrics ran with (a report's definitions state its own samples, spread and
     /// seed, not the defaults').
     /// </summary>
     private static Dictionary<string, string> Describe(ScorecardSettings settings) => new(StringComparer.Ordinal)
     {
-        ["comprehensiveness"] = "mean AOPC of p(x) - p(x without the top-k% positive tokens), higher is better",
-        ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens), lower is better",
+        ["comprehensiveness"] = "mean AOPC of p(x) - p(x without the top-k% positive tokens)" + Masked(settings) + ", higher is better",
+        ["sufficiency"] = "mean AOPC of p(x) - p(only the top-k% positive tokens)" + Masked(settings) + ", lower is better",
         ["loo-correlation"] = "mean Kendall tau between word scores and leave-one-word-out drops (sizes of both for unsigned methods), higher is better",
         ["infidelity"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"mean Captum infidelity ({(settings.Infidelity.Perturbations is null ? $"N(0, {MetricResult.Format(settings.Infidelity.Stdev)}^2) perturbations of the word embeddings, {settings.Infidelity.Samples} samples, seed {settings.Infidelity.Seed}" : "given perturbations of the word embeddings")}{(settings.Infidelity.Normalize ? ", beta-normalized" : string.Empty)}), lower is better")
@@ -315,6 +330,15 @@ public sealed record ScorecardSettings
     /// </summary>
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>
+    /// How comprehensiveness and sufficiency take tokens out (default <see cref="TokenRemoval.Remove"/>, ERASER's and
+    /// ferret's). Checked against the model before any method runs: <see cref="TokenRemoval.Mask"/> needs a tokenizer with
+    /// a mask token, and <see cref="TokenRemoval.Remove"/> one that adds special tokens (without them, removing every
+    /// content token leaves no input, as it does for a map that scores every token positive); the refusal names the
+    /// removal that works for the model.
+    /// </summary>
+    public TokenRemoval Removal { get; init; } = TokenRemoval.Remove;
+
     /// <summary>Both metrics' settings, checked as the metrics check them (a null one named).</summary>
     internal void Validate()
     {
@@ -330,6 +354,10 @@ public sealed record ScorecardSettings
 
         Infidelity.Validate();
         Sensitivity.Validate();
+        if (!Enum.IsDefined(Removal))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Removal), Removal, $"unknown removal {(int)Removal}: use TokenRemoval.Remove or TokenRemoval.Mask");
+        }
     }
 }
 

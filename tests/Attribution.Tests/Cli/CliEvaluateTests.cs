@@ -298,6 +298,38 @@ public sealed class CliEvaluateTests
         run.Error.Should().Contain(option);
     }
 
+    /// <summary>
+    /// --removal mask on a model whose tokenizer has no mask token (a vocabulary without [MASK], which WordPiece allows)
+    /// was refused by the first comprehensiveness, after every text had been explained; now after the model loads and
+    /// before any explanation, by the scorecard's rule (ScorecardRemovalTests counts the model calls: none).
+    /// </summary>
+    [Fact]
+    public void Removal_mask_without_a_mask_token_is_refused_before_the_texts_are_explained()
+    {
+        var root = Directory.CreateTempSubdirectory("attribution-cli-evaluate-nomask-").FullName;
+        try
+        {
+            var folder = Attribution.Tests.Models.Small.SmallModelKit.SaveRandom(root, SmallClassifierConfig.MlpType);
+            var vocab = Path.Combine(folder, "vocab.txt");
+            var lines = File.ReadAllLines(vocab);
+            Array.IndexOf(lines, "[MASK]").Should().Be(4, "WordVocabulary writes [PAD] [UNK] [CLS] [SEP] [MASK] first");
+            lines[4] = "[unused0]";
+            File.WriteAllLines(vocab, lines);
+
+            var run = CliHarness.Run("evaluate", "--model", folder, "--text", Text, "--method", "gradient", "--metric", "comprehensiveness", "--removal", "mask");
+            run.Code.Should().Be(2, run.ToString());
+            run.Error.Should().StartWith("error: --removal: --removal is mask, but ").And.Contain("'s tokenizer has no mask token")
+                .And.Contain("use remove, which deletes them");
+
+            // The removal the message names works on it.
+            CliHarness.Run("evaluate", "--model", folder, "--text", Text, "--method", "gradient", "--metric", "comprehensiveness").Code.Should().Be(0);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>An option of a metric that --metric does not name would change nothing: refused before the model loads.</summary>
     [Theory]
     [InlineData("--removal", "comprehensiveness or sufficiency", new[] { "--removal", "mask" })]
