@@ -296,8 +296,25 @@ internal static class EvaluateCommand
             }
 
             var seed = parse.GetValue(Seed) ?? 0;
-            return (new InfidelitySettings { Samples = samples, Stdev = stdev, Seed = seed, Normalize = parse.GetValue(Normalize) },
-                new SensitivitySettings { Samples = samples, Radius = radius, Seed = seed });
+            var infidelity = new InfidelitySettings { Samples = samples, Stdev = stdev, Seed = seed, Normalize = parse.GetValue(Normalize) };
+            var sensitivity = new SensitivitySettings { Samples = samples, Radius = radius, Seed = seed };
+
+            // The metrics' own checks, before the model loads: a spread or radius beyond float32's range was refused only
+            // at the metric, after the texts were explained.
+            try
+            {
+                infidelity.Validate();
+                sensitivity.Validate();
+            }
+            catch (ArgumentOutOfRangeException e) when (e.ParamName is nameof(InfidelitySettings.Stdev) or nameof(SensitivitySettings.Radius))
+            {
+                // Not CliApp.UsageMessage: it names "Stdev" as the methods' --noise-stdev.
+                var option = e.ParamName == nameof(SensitivitySettings.Radius) ? "--radius" : "--perturbation-stdev";
+                var message = e.Message[..e.Message.IndexOf(" (Parameter '", StringComparison.Ordinal)];
+                throw new UsageException(option, $"{message} (got {(e.ParamName == nameof(SensitivitySettings.Radius) ? radius : stdev).ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            return (infidelity, sensitivity);
         }
     }
 

@@ -109,9 +109,33 @@ internal static class EmbeddingPerturbation
                         $"{settingsType}.Perturbations[{s}][{t}][{h}] is {sample[t][h].ToString(System.Globalization.CultureInfo.InvariantCulture)}: every perturbation value must be finite",
                         "settings");
                 }
+
+                // Finite in double, infinite in the float32 embeddings it is applied to: the model's output or the
+                // attributions failed as non-finite only after the model's passes.
+                h = Array.FindIndex(sample[t], v => Math.Abs(v) > float.MaxValue);
+                if (h >= 0)
+                {
+                    throw new ArgumentException(
+                        $"{settingsType}.Perturbations[{s}][{t}][{h}] is {sample[t][h].ToString(System.Globalization.CultureInfo.InvariantCulture)}: " +
+                        BeyondFloat32("a perturbation value", null),
+                        "settings");
+                }
             }
         }
     }
+
+    /// <summary>
+    /// Why a perturbation size beyond <see cref="float.MaxValue"/> is refused, and the fix: the perturbation is applied to
+    /// the word-embedding output in the model's precision, float32 for the library's models, where it is infinite. (A
+    /// float64 model could hold it, but no embedding is of that scale; a half-precision one overflows far sooner, which
+    /// only its output reveals.)
+    /// </summary>
+    /// <param name="what">The setting in words ("the radius").</param>
+    /// <param name="usual">Its default and whose it is, or null.</param>
+    public static string BeyondFloat32(string what, string? usual) =>
+        $"{what} exceeds {float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} in size, float32's largest value: the perturbation is applied " +
+        "to the model's word-embedding output in its precision (float32 for the library's models), where it would be infinite, and every value it gave " +
+        $"would be non-finite; use a size of the embeddings' own scale{(usual is null ? string.Empty : $" (default {usual})")}";
 
     /// <summary>A [rows, columns] tensor as float64 rows.</summary>
     public static double[][] Rows(Tensor matrix)

@@ -352,7 +352,12 @@ public sealed record InfidelitySettings
     /// <summary>Perturbations drawn (default 10, Captum's; 1 to <see cref="MaxSamples"/>, others are refused).</summary>
     public int Samples { get; init; } = 10;
 
-    /// <summary>Standard deviation of the Gaussian perturbations (default 0.03, the seed paper's; positive and finite).</summary>
+    /// <summary>
+    /// Standard deviation of the Gaussian perturbations (default 0.03, the seed paper's; positive and at most
+    /// <see cref="float.MaxValue"/>, refused otherwise before any forward pass). A spread that makes a drawn x − I overflow
+    /// the model's precision (a large one, or any one on a half-precision model) is found at the model's output, a
+    /// <see cref="NonFiniteValueException"/>.
+    /// </summary>
     public double Stdev { get; init; } = 0.03;
 
     /// <summary>Seed of the perturbations (default 0).</summary>
@@ -389,6 +394,13 @@ public sealed record InfidelitySettings
         if (!(Stdev > 0) || !double.IsFinite(Stdev))
         {
             throw new ArgumentOutOfRangeException(nameof(Stdev), Stdev, "the perturbations' standard deviation must be positive and finite");
+        }
+
+        // x − I goes to the model in float32: with a spread beyond its largest value, every perturbation of a standard
+        // deviation or more is infinite there, and the model's output failed as non-finite only after its passes.
+        if (Stdev > float.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Stdev), Stdev, EmbeddingPerturbation.BeyondFloat32("the standard deviation", "0.03, the seed paper's"));
         }
 
         EmbeddingPerturbation.CheckGiven(Perturbations, nameof(InfidelitySettings));

@@ -146,7 +146,10 @@ public sealed record SensitivitySettings
     /// <summary>Perturbations drawn (default 10, Captum's; 1 to <see cref="MaxSamples"/>, others are refused).</summary>
     public int Samples { get; init; } = 10;
 
-    /// <summary>Radius r of the L∞ ball (default 0.02, Captum's; positive and finite).</summary>
+    /// <summary>
+    /// Radius r of the L∞ ball (default 0.02, Captum's; positive and at most <see cref="float.MaxValue"/>, refused
+    /// otherwise before any forward pass: perturbations of that size are infinite in the float32 word embeddings).
+    /// </summary>
     public double Radius { get; init; } = 0.02;
 
     /// <summary>Seed of the perturbations (default 0).</summary>
@@ -169,6 +172,14 @@ public sealed record SensitivitySettings
         if (!(Radius > 0) || !double.IsFinite(Radius))
         {
             throw new ArgumentOutOfRangeException(nameof(Radius), Radius, "the radius must be positive and finite");
+        }
+
+        // δ = (2u − 1)·r with u in [0, 1) reaches r in size, and is added to the word-embedding output in the model's
+        // precision: above float32's largest value it is infinite there, and every attribution failed as non-finite only
+        // after the model's passes.
+        if (Radius > float.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Radius), Radius, EmbeddingPerturbation.BeyondFloat32("the radius", "0.02, Captum's"));
         }
 
         EmbeddingPerturbation.CheckGiven(Perturbations, nameof(SensitivitySettings));

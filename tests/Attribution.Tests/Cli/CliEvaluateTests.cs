@@ -299,6 +299,21 @@ public sealed class CliEvaluateTests
     }
 
     /// <summary>
+    /// A radius or spread beyond float32's largest value (3.4028235E+38) is infinite in the model's word embeddings:
+    /// refused before the model loads, naming the option and the value (the metric refused it only after the texts were
+    /// explained).
+    /// </summary>
+    [Theory]
+    [InlineData("--radius", "max-sensitivity", "the radius")]
+    [InlineData("--perturbation-stdev", "infidelity", "the standard deviation")]
+    public void A_perturbation_size_beyond_float32_is_refused_naming_the_option(string option, string metric, string what)
+    {
+        var run = CliHarness.Run(["evaluate", "--text", Text, "--method", "gradient", "--metric", metric, option, "1e300"]);
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: {option}: {what} exceeds 3.4028235E+38 in size, float32's largest value").And.Contain("(got 1E+300)");
+    }
+
+    /// <summary>
     /// --removal mask on a model whose tokenizer has no mask token (a vocabulary without [MASK], which WordPiece allows)
     /// was refused by the first comprehensiveness, after every text had been explained; now after the model loads and
     /// before any explanation, by the scorecard's rule (ScorecardRemovalTests counts the model calls: none).

@@ -251,7 +251,8 @@ public sealed class ExtremeSettingsPart2Tests
                 new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = n } }), "Samples", Show(n)));
         }
 
-        foreach (var s in (double[])[.. NonFinite, 0, -0.0, -1])
+        // Beyond float32's largest value a perturbation is infinite in the model's word embeddings (PerturbationScaleTests).
+        foreach (var s in (double[])[.. NonFinite, 0, -0.0, -1, 1e300, double.MaxValue])
         {
             yield return ($"scorecard.Infidelity.Stdev={Show(s)}", new Case(f => Scorecard.Run(f.Bert, [BertText], [new Gradient()], null,
                 new ScorecardSettings { Infidelity = new InfidelitySettings { Stdev = s } }), "Stdev", Show(s)));
@@ -281,12 +282,15 @@ public sealed class ExtremeSettingsPart2Tests
                 row.Metrics.Keys.Should().Contain(["infidelity", "max-sensitivity", "comprehensiveness", "sufficiency"]);
             }));
 
-        // Max-sensitivity of the gradient of a linear model: 0 at any radius (see above), 1e300 included.
-        foreach (var r in (double[])[1e-300, double.Epsilon, 1e300])
+        // Max-sensitivity of the gradient of a linear model: 0 at any radius the float32 embeddings hold (see above). 1e300
+        // gave 0 too, from perturbations that were infinite in the model: refused now, before any forward pass.
+        foreach (var r in (double[])[1e-300, double.Epsilon, float.MaxValue])
         {
             yield return ($"sensitivity.Radius={Show(r)} (gradient of a linear model)", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, null, new SensitivitySettings { Radius = r, Samples = 2 }), null, null,
                 (_, result) => ((MetricResult)result!).Value.Should().Be(0)));
         }
+
+        yield return ("sensitivity.Radius=1E+300", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, null, new SensitivitySettings { Radius = 1e300, Samples = 2 }), "Radius", "1E+300"));
 
         yield return ("sensitivity.Perturbations=[]", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, null, new SensitivitySettings { Perturbations = [] }), "settings", null));
         yield return ("sensitivity options.Pairs=[]", new Case(f => MaxSensitivity.Compute(f.Model, new Gradient(), Text, new ExplainOptions { Pairs = [] }), "Pairs", "0"));
