@@ -161,16 +161,18 @@ internal static class SanityCommand
     internal static Dictionary<string, double> OriginalMetrics(TextClassifier model, IAttributor method, IReadOnlyList<string> texts, ExplainOptions explain)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (method is not TextAttributor)
+
+        // Decided from the method, before explaining: the texts were explained only to learn from the explanations that
+        // they were at another layer (conductance at an encoder layer), which left both metrics out. Where infidelity
+        // perturbs, as the scorecard decides it per explanation: "a LayerMethod with no layer" left out LRP-ε,
+        // SmoothGrad and conductance at the word embeddings, whose maps are there too.
+        if (!Infidelity.AtWordEmbeddings(model, method))
         {
             return metrics;
         }
 
         var options = explain with { KeepRawAttributions = true, Salience = explain.Salience with { KeepSpecialTokens = true } };
         var explanations = method.Explain(model, texts, options);
-
-        // Where infidelity perturbs, as the scorecard decides it: "a LayerMethod with no layer" left out LRP-ε, SmoothGrad
-        // and conductance at the word embeddings, whose maps are there too.
         if (!explanations.All(e => Infidelity.AtWordEmbeddings(model, e)))
         {
             return metrics;

@@ -252,9 +252,26 @@ public static class Infidelity
     /// <see cref="LayerMethod"/>s with no layer: LRP-ε and SmoothGrad are no <see cref="LayerMethod"/>.
     /// </summary>
     internal static bool AtWordEmbeddings(ITextClassifier model, Explanation explanation) =>
-        explanation.RawAttributions is not null
-        && (explanation.Setting("layer") ?? explanation.Setting("inner.layer")) is var layer
-        && (layer is null or "word-embeddings" || layer == model.WordEmbeddingPath);
+        explanation.RawAttributions is not null && LayerIsWordEmbeddings(model, explanation.Settings);
+
+    /// <summary>
+    /// Whether <paramref name="method"/>'s explanations, made with <see cref="AttributionOptions.KeepRawAttributions"/>,
+    /// are at <paramref name="model"/>'s word embeddings by <see cref="AtWordEmbeddings(ITextClassifier, Explanation)"/>'s
+    /// rule, known before it explains anything: a <see cref="TextAttributor"/> keeps its per-dimension attributions, and
+    /// its settings name the layer its explanations record. So a caller that would explain only for infidelity (the
+    /// sanity command) can skip the work.
+    /// </summary>
+    internal static bool AtWordEmbeddings(ITextClassifier model, IAttributor method) =>
+        method is TextAttributor && LayerIsWordEmbeddings(model, method.Settings);
+
+    /// <summary>The one rule: the layer setting (a wrapped method's, for SmoothGrad) unset, "word-embeddings" or the model's word-embedding path.</summary>
+    private static bool LayerIsWordEmbeddings(ITextClassifier model, IReadOnlyList<KeyValuePair<string, string>> settings)
+    {
+        var layer = Setting("layer") ?? Setting("inner.layer");
+        return layer is null or "word-embeddings" || layer == model.WordEmbeddingPath;
+
+        string? Setting(string key) => settings.FirstOrDefault(kv => kv.Key == key).Value;
+    }
 
     /// <summary>The explanation's per-dimension attributions, one row per token of the model's encoding.</summary>
     internal static double[][] RawAttributions(ITextClassifier model, Explanation explanation, string metric)

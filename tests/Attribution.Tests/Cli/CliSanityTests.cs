@@ -142,6 +142,46 @@ public sealed class CliSanityTests : IDisposable
     }
 
     [Fact]
+    public void A_map_at_another_layer_is_not_explained_for_the_original_models_metrics()
+    {
+        // Conductance at an encoder layer gets neither infidelity nor max-sensitivity (both perturb the word embeddings),
+        // which the command learnt only from the explanations: it explained every text (4 path points and more each) to
+        // skip them. Decided from the method now: no forward pass at all. At the word embeddings it still explains.
+        using var bert = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(5);
+        var layer = bert.Module.named_modules().Select(m => m.name).First(n => n.EndsWith("encoder.layer.0", StringComparison.Ordinal));
+        using var counter = new Attribution.Tests.Methods.ForwardCounter(bert);
+        SanityCommand.OriginalMetrics(bert, new LayerConductance { Layer = layer, Steps = 4 }, ["5 9 12"], new Attribution.Pipeline.ExplainOptions())
+            .Should().BeEmpty();
+        counter.Calls.Should().Be(0, "a map at an encoder layer is not explained for metrics that perturb the word embeddings");
+
+        SanityCommand.OriginalMetrics(bert, new LayerConductance { Layer = bert.WordEmbeddingPath, Steps = 4 }, ["5 9 12"], new Attribution.Pipeline.ExplainOptions())
+            .Should().ContainKey("infidelity");
+        counter.Calls.Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public void The_method_level_decision_agrees_with_the_explanations()
+    {
+        // One rule, two entry points: the decision made before explaining is the one the explanations give.
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        using var bert = Attribution.Tests.Models.TransformerTestKit.RandomTinyBertClassifier(5);
+        var encoder = bert.Module.named_modules().Select(m => m.name).First(n => n.EndsWith("encoder.layer.0", StringComparison.Ordinal));
+        var options = new Attribution.Pipeline.ExplainOptions { KeepRawAttributions = true, Salience = new Attribution.Salience.SalienceOptions { KeepSpecialTokens = true } };
+        (ITextClassifier Model, IAttributor Method, string Text, bool Expected)[] cases =
+        [
+            (model, new Gradient(), Text, true), (model, new NoiseTunnel(new Gradient()) { Samples = 2 }, Text, true),
+            (model, new LrpEpsilon(), Text, true), (model, new LayerConductance { Layer = model.WordEmbeddingPath, Steps = 2 }, Text, true),
+            (model, new Occlusion(), Text, false), (bert, new LayerConductance { Layer = encoder, Steps = 2 }, "5 9 12", false),
+            (bert, new NoiseTunnel(new IntegratedGradients { Layer = encoder, Steps = 2 }) { Samples = 2 }, "5 9 12", false),
+        ];
+        foreach (var (m, method, text, expected) in cases)
+        {
+            Infidelity.AtWordEmbeddings(m, method).Should().Be(expected, method.Name);
+            Infidelity.AtWordEmbeddings(m, method.Explain(m, [text], options)[0]).Should().Be(expected, method.Name);
+        }
+    }
+
+    [Fact]
     public void The_original_models_infidelity_on_a_non_finite_attribution_fails_the_run_naming_the_text()
     {
         // sanity explains the texts itself for the original model's infidelity; infidelity's refusal of a non-finite
