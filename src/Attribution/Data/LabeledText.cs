@@ -20,10 +20,14 @@ public record LabeledText(string Text, int Label)
     /// ("\t") included, is an error naming the file, the line, the offending value and the fix.
     /// </summary>
     /// <param name="path">The file.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty (null: an <see cref="ArgumentNullException"/>).</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist (or is a folder).</exception>
     /// <exception cref="FormatException">The file is empty or not valid UTF-8 (a UTF-16 or UTF-32 byte-order mark included), its first line is not a header naming the
     /// sentence and label columns, or a row does not hold as many fields as the header, a text and a non-negative integer label (at most
-    /// <see cref="int.MaxValue"/>), or holds a NUL character (a binary file). The message names the file, the line, the column and the value.</exception>
+    /// <see cref="int.MaxValue"/>), or holds a NUL character (a binary file). The message names the file and, for a line, its number, the
+    /// column and the value, and says the fix. A <see cref="FormatException"/>, not an <see cref="ArgumentException"/>: the path is a
+    /// valid argument and the file's content is at fault, as .NET's parsers report malformed text (the CLI's <c>shortcut --train</c>
+    /// reports it as a usage error of <c>--train</c>, exit 2).</exception>
     public static IReadOnlyList<LabeledText> ReadTsv(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -155,4 +155,21 @@ public sealed class CliShortcutTests : IDisposable
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain($"error: --train: {train}: the labels go up to 7, but no sentence has class 2, 3, 4, 5, 6, …");
     }
+
+    /// <summary>
+    /// LabeledText.ReadTsv refuses a malformed file with a FormatException (the path is a valid argument; its content is
+    /// not), naming the file, the line and the value; the command reports it as a usage error of --train (exit 2), the
+    /// message as it is.
+    /// </summary>
+    [Fact]
+    public void A_malformed_training_file_is_a_usage_error_naming_train_the_file_and_the_line()
+    {
+        var train = Path.Combine(root, "malformed.tsv");
+        File.WriteAllLines(train, ["sentence\tlabel", "a very dull movie\t0", "a superb film\tpositive"]);
+
+        var run = CliHarness.Run("shortcut", "--train", train, "--words", "zorblax", "--epochs", "1", "--methods", "gradient");
+
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith($"error: --train: {train}, line 3: ").And.Contain("positive");
+    }
 }
