@@ -25,6 +25,7 @@ public static class Scorecard
     /// a null one, two sharing a name, or a gradient method for a model that is not an <see cref="ITextClassifier"/>
     /// (<paramref name="methods"/>; refused before any method runs); highlights not one list per text, or a highlighted word
     /// that is not a word of its text (<paramref name="highlights"/>, the message naming the text's index; refused before any method runs);
+    /// a one-word text on a tokenizer that adds no special tokens (<paramref name="texts"/>: τ-LOO would leave no token; refused before any method runs);
     /// the metrics' settings null or out of range (named by the setting: <c>Infidelity</c>, <c>Samples</c>, <c>Radius</c>, …;
     /// refused before any method runs); <see cref="ScorecardSettings.Removal"/> that the model cannot take: Mask with a tokenizer
     /// that has no mask token, Remove with one that adds no special tokens (parameter <c>Removal</c>; refused before any
@@ -81,6 +82,18 @@ public static class Scorecard
             "TokenRemoval.Mask", "TokenRemoval.Remove") is { } unusable)
         {
             throw unusable;
+        }
+
+        // τ-LOO always removes, whatever Removal is: a one-word text on a tokenizer that adds no special tokens leaves no
+        // input, refused by the metric only after every method had explained every text.
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (Text.WordSpans.Of(texts[i]).Count < 2 && !model.Tokenizer.Encode(texts[i], maxLength: model.MaxLength).SpecialTokensMask.Any(special => special))
+            {
+                throw new ArgumentException(
+                    $"texts[{i}] ('{texts[i]}') has one word and {model.Name}'s tokenizer adds no special tokens: loo-correlation removes each word alone, " +
+                    "which leaves no token at all (whatever ScorecardSettings.Removal is): score texts of at least two words", nameof(texts));
+            }
         }
 
         // The run can take minutes (every method on every text, then the metrics' own passes): a service cancels it with

@@ -58,6 +58,23 @@ public sealed class ScorecardRemovalTests
     }
 
     [Fact]
+    public void A_one_word_text_without_special_tokens_is_refused_before_any_model_call_whatever_the_removal()
+    {
+        // τ-LOO removes each word alone: "3" alone leaves no token. With Mask the removal check passes, and the metric
+        // refused the text (ParamName "explanation") only after every method had explained every text.
+        using var plain = PowerOfSum.Classifier(1);
+        var model = new TextClassifier("masked", new MaskTokenizer(plain.Tokenizer, 9), plain.Module, plain.Labels, plain.WordEmbeddingPath, null, usesTokenTypes: false);
+        var counted = new TokensOnlyClassifier(model);
+        var error = FluentActions.Invoking(() => Scorecard.Run(counted, ["3 4", "3"], [new Occlusion()], settings: new ScorecardSettings { Removal = TokenRemoval.Mask }))
+            .Should().Throw<ArgumentException>().Which;
+
+        error.ParamName.Should().Be("texts");
+        error.Message.Should().Contain("texts[1] ('3') has one word and tokens-only's tokenizer adds no special tokens")
+            .And.Contain("score texts of at least two words");
+        counted.Calls.Should().Be(0, "refused before any method explained a text");
+    }
+
+    [Fact]
     public void Mask_without_a_mask_token_is_refused_naming_remove()
     {
         // Ids 1 and 2 are this tokenizer's special tokens ("1 3 4 2" is [CLS] 3 4 [SEP]); it has no mask token.
