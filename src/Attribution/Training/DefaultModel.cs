@@ -43,30 +43,33 @@ public static class DefaultModel
     /// folder that does not exist yet is used all the same (the cache is created in it, or, where that cannot be
     /// written, the model is trained without caching).
     /// </summary>
-    /// <exception cref="InvalidOperationException">HOME is a relative path and XDG_CACHE_HOME is not an absolute one:
-    /// there is no cache folder that does not depend on the current folder.</exception>
-    public static string DefaultCacheDirectory
+    /// <exception cref="InvalidOperationException">XDG_CACHE_HOME is not an absolute path and neither is the home folder
+    /// (HOME relative or blank, or unset or empty with no home folder in the account database): there is no cache folder
+    /// that does not depend on the current folder. The message says which.</exception>
+    public static string DefaultCacheDirectory =>
+        CacheDirectory(Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), HomeFolder.Current, HomeFolder.Variable);
+
+    /// <summary>
+    /// <see cref="DefaultCacheDirectory"/> from the values it reads: XDG_CACHE_HOME, the home folder .NET answers
+    /// (unverified: a home that does not exist yet made it answer "", and the cache became
+    /// ".cache/attribution/default-model" in whatever folder the process was started from) and HOME itself, which the
+    /// refusal names as it is (unset, empty, blank or relative).
+    /// </summary>
+    internal static string CacheDirectory(string? xdgCacheHome, string home, string? homeVariable)
     {
-        get
+        if (!string.IsNullOrWhiteSpace(xdgCacheHome) && Path.IsPathFullyQualified(xdgCacheHome))
         {
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathFullyQualified(xdg))
-            {
-                return Path.Combine(xdg, "attribution", "default-model");
-            }
-
-            // Not verified: a home folder that does not exist made GetFolderPath answer "", and the cache became
-            // ".cache/attribution/default-model" in whatever folder the process was started from.
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
-            if (string.IsNullOrWhiteSpace(home) || !Path.IsPathFullyQualified(home))
-            {
-                throw new InvalidOperationException(
-                    $"the home folder '{home}' is not an absolute path (is HOME relative?), so the default model has no cache " +
-                    "folder; set HOME or XDG_CACHE_HOME to an absolute path, or give the cache folder explicitly");
-            }
-
-            return Path.Combine(home, ".cache", "attribution", "default-model");
+            return Path.Combine(xdgCacheHome, "attribution", "default-model");
         }
+
+        if (HomeFolder.Unusable(home, homeVariable) is { } what)
+        {
+            throw new InvalidOperationException(
+                $"{what}, so the default model has no cache folder; set HOME or XDG_CACHE_HOME to an absolute path, or give " +
+                "the cache folder explicitly");
+        }
+
+        return Path.Combine(home, ".cache", "attribution", "default-model");
     }
 
     /// <summary>The corpus the default model is trained and tested on.</summary>

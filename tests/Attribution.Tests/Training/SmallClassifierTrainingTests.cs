@@ -450,6 +450,29 @@ public sealed class SmallClassifierTrainingTests(ITestOutputHelper output) : IDi
         }
     }
 
+    /// <summary>
+    /// Before, every unusable home was reported as "the home folder '' is not an absolute path (is HOME relative?)",
+    /// though an unset or empty HOME is no relative one; the refusal now says which (the loader's wording, one helper for
+    /// both caches). <paramref name="home"/> is .NET's answer (the account database's when HOME is unset or empty). The
+    /// messages are written out by hand.
+    /// </summary>
+    [Theory]
+    [InlineData(null, "", "HOME is unset and the account database gives no home folder either, so")]
+    [InlineData("", "", "HOME is set but empty and the account database gives no home folder either, so")]
+    [InlineData("", "rel", "HOME is set but empty and the account database's home folder 'rel' is not an absolute path, so")]
+    [InlineData("\t", "\t", "HOME is set to blanks ('\t'), not an absolute path, so")]
+    [InlineData("relative-home", "relative-home", "the home folder 'relative-home' is not an absolute path (HOME is relative), so")]
+    public void The_default_cache_folder_refuses_a_home_that_is_not_absolute_saying_why(string? homeVariable, string home, string why)
+    {
+        ((Action)(() => DefaultModel.CacheDirectory(null, home, homeVariable))).Should().Throw<InvalidOperationException>()
+            .Which.Message.Should().Be(why + " the default model has no cache folder; set HOME or XDG_CACHE_HOME to an absolute path, " +
+                "or give the cache folder explicitly");
+        ((Action)(() => DefaultModel.CacheDirectory("relative/xdg", home, homeVariable))).Should().Throw<InvalidOperationException>(
+            "a relative XDG_CACHE_HOME is ignored, as the XDG spec says");
+        DefaultModel.CacheDirectory("/xdg", home, homeVariable).Should().Be("/xdg/attribution/default-model");
+        DefaultModel.CacheDirectory(null, "/home/u", homeVariable).Should().Be("/home/u/.cache/attribution/default-model");
+    }
+
     [Fact]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void A_home_folder_that_does_not_exist_still_holds_the_cache_never_the_current_folder()

@@ -431,8 +431,8 @@ public static class TorchSharpLoader
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
         // Unverified: a home folder that does not exist yet made GetFolderPath answer "", and the loader refused to load
         // (the cache folder under it is created as any missing cache folder is).
-        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify),
-        Environment.GetEnvironmentVariable("HOME"));
+        HomeFolder.Current,
+        HomeFolder.Variable);
 
     /// <summary>
     /// The cache folder: <see cref="CacheVariable"/> when set (an absolute path), else <c>$XDG_CACHE_HOME/attribution/native</c>
@@ -466,17 +466,8 @@ public static class TorchSharpLoader
 
         // A home folder that is not absolute would make ".cache/..." relative to the current folder, as a relative
         // ATTRIBUTION_NATIVE_CACHE would.
-        if (string.IsNullOrWhiteSpace(home) || !Path.IsPathFullyQualified(home))
+        if (HomeFolder.Unusable(home, homeVariable) is { } what)
         {
-            var account = home.Length == 0 ? "the account database gives no home folder either" : $"the account database's home folder '{home}' is not an absolute path";
-            var what = homeVariable switch
-            {
-                null => $"HOME is unset and {account}",
-                "" => $"HOME is set but empty and {account}",
-                _ when string.IsNullOrWhiteSpace(homeVariable) => $"HOME is set to blanks ('{homeVariable}'), not an absolute path",
-                _ when !Path.IsPathFullyQualified(homeVariable) => $"the home folder '{homeVariable}' is not an absolute path (HOME is relative)",
-                _ => $"the home folder '{home}' is not an absolute path (HOME is '{homeVariable}')",
-            };
             throw new TorchLoadException(
                 $"{what}, so there is no per-user cache folder for the patched copy of {LibraryFile}; " +
                 $"set HOME to an absolute path, or point {CacheVariable} at the absolute path of a private folder");
