@@ -101,6 +101,7 @@ public static class Counterfactuals
     public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var lease = ModelLease.Enter(model);
         ArgumentNullException.ThrowIfNull(edits);
         ArgumentNullException.ThrowIfNull(methods);
         if (edits.Count == 0)

@@ -20,6 +20,8 @@ internal static class EmbeddingPerturbation
     /// </summary>
     public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, string? pair, int target, ScoreOutput score)
     {
+        // Runs the module itself (past the attribution context's first pass): one lease for the whole call (ModelLease).
+        using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);
@@ -36,6 +38,8 @@ internal static class EmbeddingPerturbation
     /// </summary>
     public static double[][] BaselineEmbedding(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, Baseline baseline)
     {
+        // Runs the module itself (past the attribution context's first pass): one lease for the whole call (ModelLease).
+        using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);
@@ -55,6 +59,8 @@ internal static class EmbeddingPerturbation
     public static double[] Scores(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, IReadOnlyList<double[][]> replacements,
         CancellationToken cancellation = default)
     {
+        // Runs the module itself (past the attribution context's first pass): one lease for the whole call (ModelLease).
+        using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);

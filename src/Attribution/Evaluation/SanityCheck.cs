@@ -128,6 +128,7 @@ public static class SanityCheck
     public static IReadOnlyList<string> DefaultOrder(ITextClassifier model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var lease = ModelLease.Enter(model);
         var order = new List<string>();
         Expand(model.Module, string.Empty, order);
         return order;
@@ -180,6 +181,8 @@ public static class SanityCheck
     public static SanityResult Run(TextClassifier model, string modelDirectory, IAttributor attributor, IReadOnlyList<string> texts, SanityOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // The model's weights are read and its module run for the whole check: one lease (ModelLease).
+        using var lease = ModelLease.Enter(model);
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         ArgumentNullException.ThrowIfNull(attributor);
         ArgumentNullException.ThrowIfNull(texts);

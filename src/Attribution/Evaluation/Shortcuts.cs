@@ -161,6 +161,7 @@ public static class Shortcuts
     public static ShortcutFollowing Follows(ITextPredictor model, IReadOnlyList<ShortcutSentence> sentences)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var lease = ModelLease.Enter(model);
         ArgumentNullException.ThrowIfNull(sentences);
         if (model is ITokenClassifier { Head: not OutputHead.SingleLabel } headed)
         {

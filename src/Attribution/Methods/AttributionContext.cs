@@ -37,6 +37,9 @@ public sealed class AttributionContext
     /// </param>
     internal AttributionContext(ITextClassifier model, EncodedBatch batch, AttributionOptions options, FirstPass? firstPass = null, int classes = 1, PathStarts? pathStarts = null)
     {
+        // The first forward pass runs here. The callers that go on to run more passes hold a lease for their whole call
+        // (MethodRunner, the metrics); this one covers the pass for a caller that has none.
+        using var lease = ModelLease.Enter(model);
         ModelReadiness.Prepare(model.Name, model.Module);
 
         // What the options ask of the model's head is checked before any pass runs.

@@ -67,6 +67,8 @@ public sealed class HotFlip
     public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // One lease for the gradient passes and the edits' predictions (ModelLease).
+        using var lease = ModelLease.Enter(model);
         Internal.TextArguments.CheckOne(text, nameof(text), "there is nothing to edit");
         foreach (var (name, value) in new[] { (nameof(Positions), Positions), (nameof(CandidatesPerPosition), CandidatesPerPosition), (nameof(maxEdits), maxEdits) })
         {

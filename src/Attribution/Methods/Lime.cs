@@ -265,6 +265,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     public LimeRun Run(ITextPredictor predictor, string text, int target, IReadOnlyList<IReadOnlyList<bool>>? masks = null, ITokenizer? tokenizer = null)
     {
         ArgumentNullException.ThrowIfNull(predictor);
+        using var lease = ModelLease.Enter(predictor);
         CheckText(text, nameof(text));
         ValidateSettings();
         if (target < 0 || target >= predictor.Labels.Count)
@@ -521,6 +522,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
 
     private IReadOnlyList<Explanation> AttributeAll(ITextPredictor predictor, ITokenClassifier? model, IReadOnlyList<string> texts, AttributionOptions? options)
     {
+        // One lease for every text's model calls (ModelLease): a TextClassifier disposed meanwhile keeps its module until they end.
+        using var lease = ModelLease.Enter(predictor);
         options ??= new AttributionOptions();
         Check(model, texts, options);
         options.Validate(predictor.Labels);

@@ -30,6 +30,9 @@ public static class MethodRunner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
+        // One lease for the whole call (every method's forward and backward passes): a TextClassifier disposed by another
+        // thread meanwhile keeps its module until the call returns, and one disposed before is refused here.
+        using var lease = ModelLease.Enter(model);
         options ??= new AttributionOptions();
         options.Validate(model.Labels);
         TextArguments.Check(texts);
@@ -89,6 +92,7 @@ public static class MethodRunner
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
         ArgumentNullException.ThrowIfNull(classes);
+        using var lease = ModelLease.Enter(model);
         options ??= new AttributionOptions();
         options.Validate();
         TextArguments.Check(texts);

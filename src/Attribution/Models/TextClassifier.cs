@@ -9,8 +9,21 @@ namespace Attribution.Models;
 /// The standard <see cref="ITextClassifier"/>: a tokenizer plus a module, with batched prediction.
 /// Load one from a folder with <c>ClassifierLoader.Load</c>, or assemble one from parts.
 /// </summary>
+/// <remarks>
+/// One classifier may serve many threads at once, <see cref="Dispose"/> included: Dispose waits for no call, the calls
+/// other threads have running (a prediction, a method's forward and backward passes, LIME's batches, a rationale-removal
+/// metric) finish normally, and the module is disposed when the last of them returns. A call started after Dispose
+/// (predicting, explaining, evaluating, reading <see cref="Module"/> once the module is disposed) throws
+/// <see cref="ObjectDisposedException"/> naming the model; a second Dispose does nothing. Code that runs
+/// <see cref="Module"/> itself, outside the library's calls, is not covered: it must not dispose the classifier while
+/// such a pass runs (docs/reliability.md).
+/// </remarks>
 public sealed partial class TextClassifier : ITextClassifier, IDisposable
 {
+    // The calls running on the module, and its disposal when the last one ends after Dispose (see CallGate).
+    private readonly CallGate gate;
+    private readonly torch.nn.Module<ModelInput, Tensor> module;
+
     /// <summary>Assembles a classifier. The module is put in eval mode; this object owns (and disposes) it.</summary>
     /// <param name="name">Short name for reports.</param>
     /// <param name="tokenizer">Tokenizer matching the model's vocabulary.</param>
@@ -61,7 +74,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         }
         Name = name;
         Tokenizer = tokenizer;
-        Module = module;
+        this.module = module;
+        gate = new CallGate(module.Dispose, () => new ObjectDisposedException(name,
+            $"the classifier {name} was disposed: calls started after Dispose are refused (those already running finished first). Load or build the model again"));
         Labels = labels;
         WordEmbeddingPath = wordEmbeddingPath;
         MaxLength = maxLength;
@@ -83,7 +98,14 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     public ITokenizer Tokenizer { get; }
 
     /// <inheritdoc />
-    public torch.nn.Module<ModelInput, Tensor> Module { get; }
+    /// <exception cref="ObjectDisposedException">The classifier was disposed and its module with it (the message names the model).</exception>
+    public torch.nn.Module<ModelInput, Tensor> Module => gate.IsClosed ? throw gate.Refusal() : module;
+
+    /// <summary>
+    /// Enters a call on the module (<see cref="ModelLease"/>): until the lease is disposed, Dispose leaves the module alive.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
+    internal CallGate.Lease Enter() => gate.Enter();
 
     /// <inheritdoc />
     public IReadOnlyList<string> Labels { get; }
@@ -197,15 +219,22 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     }
 
     /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
-    public Tensor Logits(ModelInput input) => Module.call(input);
+    /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
+    public Tensor Logits(ModelInput input)
+    {
+        using var lease = gate.Enter();
+        return module.call(input);
+    }
 
     /// <summary>
     /// Predicts every text, in batches of <see cref="BatchSize"/> texts of similar length, with logits-only forward passes
     /// (<see cref="ModelInput.LogitsOnly"/>), as every forward-only scoring in the library.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        using var lease = gate.Enter();
         var tokenized = TokenizedTexts.Of(this, texts, truncate);
         var results = new Prediction[texts.Count];
         foreach (var chunk in tokenized.Chunks(BatchSize))
@@ -224,7 +253,8 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <summary>Predictions for one encoded batch, row by row, from a logits-only forward pass without gradients.</summary>
     internal Prediction[] PredictBatch(EncodedBatch batch)
     {
-        ModelReadiness.RequireEval(Name, Module);
+        using var lease = gate.Enter();
+        ModelReadiness.RequireEval(Name, module);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var logits = Logits(batch.Input with { LogitsOnly = true }).to(ScalarType.Float64);
@@ -245,13 +275,20 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// </summary>
     /// <exception cref="NotSupportedException">The model has no smooth variant (only the CNN classifier has ReLU and max-pooling to replace).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is not positive and finite.</exception>
-    public TextClassifier Smoothed(double beta) => Module is CnnClassifier cnn
-        ? new TextClassifier($"{Name} (softplus/lse beta={beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", Tokenizer, cnn.Smoothed(beta), Labels,
-            WordEmbeddingPath, MaxLength, UsesTokenTypes)
-        // The model, not beta, is what is wrong: no parameter names it.
-        : throw new NotSupportedException(
-            $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)");
+    public TextClassifier Smoothed(double beta)
+    {
+        using var lease = gate.Enter();
+        return module is CnnClassifier cnn
+            ? new TextClassifier($"{Name} (softplus/lse beta={beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", Tokenizer, cnn.Smoothed(beta), Labels,
+                WordEmbeddingPath, MaxLength, UsesTokenTypes)
+            // The model, not beta, is what is wrong: no parameter names it.
+            : throw new NotSupportedException(
+                $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)");
+    }
 
-    /// <summary>Disposes the module.</summary>
-    public void Dispose() => Module.Dispose();
+    /// <summary>
+    /// Disposes the module: now when no call is running, else when the last call that other threads have running returns
+    /// (they finish normally). Calls started afterwards throw <see cref="ObjectDisposedException"/>; a second Dispose does nothing.
+    /// </summary>
+    public void Dispose() => gate.Dispose();
 }

@@ -72,6 +72,8 @@ internal static class TokenBatches
     /// <summary>Logits of <paramref name="model"/>'s module for each sequence (float64 copies, no gradients).</summary>
     public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences)
     {
+        // The whole call on the module, as every library call on a TextClassifier: Dispose on another thread waits for it.
+        using var lease = ModelLease.Enter(model);
         Check(model, sequences);
 
         // As in Explainer: a forward pass must not overlap the installation of hook dispatchers on the same modules.

@@ -86,6 +86,8 @@ public static class Explainer
     {
         ArgumentNullException.ThrowIfNull(attributor);
         ArgumentNullException.ThrowIfNull(model);
+        // One lease for the method's whole call, a user's method with several model calls included (ModelLease).
+        using var lease = ModelLease.Enter(model);
         options = Checked(options);
         var raw = model switch
         {

@@ -26,6 +26,7 @@ public sealed record AttentionMaps(string Text, ImmutableArray<string> Tokens, I
     public static AttentionMaps Of(ITextClassifier model, string text, string? pair = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var lease = ModelLease.Enter(model);
         Internal.TextArguments.CheckOne(text, nameof(text), "there is nothing to show attention for");
         if (pair is not null)
         {

@@ -90,6 +90,8 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     public IReadOnlyList<Explanation> Attribute(ITextPredictor model, IReadOnlyList<string> texts, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // One lease for every text's model calls (ModelLease): a TextClassifier disposed meanwhile keeps its module until they end.
+        using var lease = ModelLease.Enter(model);
         options = Prepare(texts, options, model.Labels);
         if (model is ITokenClassifier classifier)
         {
@@ -133,6 +135,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
     public PerturbationRun Run(ITokenClassifier model, string text, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var lease = ModelLease.Enter(model);
         options = Prepare([text], options, model.Labels);
         return RunText(model, text, options.Pairs?[0], options).Result;
     }
