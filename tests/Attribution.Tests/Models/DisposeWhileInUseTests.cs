@@ -83,6 +83,10 @@ public sealed class DisposeWhileInUseTests : IDisposable
         Disposed(model).Should().BeFalse("Dispose came while a call was inside the forward pass: the module must outlive the call");
         classifier.Dispose();
         Disposed(model).Should().BeFalse("a second Dispose does nothing either");
+        var passes = model.Forwards;
+        FluentActions.Invoking(() => classifier.Predict(["a gripping film"])).Should().Throw<ObjectDisposedException>(
+            "a call from another thread, started after Dispose, is refused even while the first call still runs");
+        model.Forwards.Should().Be(passes);
 
         model.Hold.Set();
         var result = running.Result(Patience);
