@@ -37,10 +37,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     private readonly string configPath;
 
     // Dispose and the calls running the session: ONNX Runtime frees the session at once, under a run that another thread
-    // has in flight, so the last call out closes it when Dispose came while calls were running.
-    private readonly object gate = new();
-    private int running;
-    private bool disposed;
+    // has in flight, so the last call out closes it when Dispose came while calls were running (CallGate, as TextClassifier).
+    private readonly CallGate gate;
 
     // Whether a run has returned a row that is not a probability distribution (see Run).
     private volatile bool logitsSeen;
@@ -52,6 +50,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         ModelPath = modelPath;
         this.configPath = configPath;
         this.session = session;
+        gate = new CallGate(session.Dispose, () => new ObjectDisposedException(GetType().FullName));
         Tokenizer = tokenizer;
         Labels = labels;
         Head = head;
@@ -169,41 +168,23 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// another thread disposes it finishes first).</exception>
     public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
     {
-        lock (gate)
-        {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            running++;
-        }
+        using var lease = gate.Enter();
+        TokenBatches.Check(this, sequences);
+        CheckIds(sequences);
+        var results = new double[sequences.Count][];
 
-        try
+        // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
+        foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
         {
-            TokenBatches.Check(this, sequences);
-            CheckIds(sequences);
-            var results = new double[sequences.Count][];
-
-            // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
-            foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
+            var logits = Run(sequences, chunk);
+            NonFiniteValueException.CheckLogits(Name, logits);
+            for (var row = 0; row < chunk.Length; row++)
             {
-                var logits = Run(sequences, chunk);
-                NonFiniteValueException.CheckLogits(Name, logits);
-                for (var row = 0; row < chunk.Length; row++)
-                {
-                    results[chunk[row]] = logits[row];
-                }
-            }
-
-            return results;
-        }
-        finally
-        {
-            lock (gate)
-            {
-                if (--running == 0 && disposed)
-                {
-                    session.Dispose();
-                }
+                results[chunk[row]] = logits[row];
             }
         }
+
+        return results;
     }
 
     /// <summary>
@@ -226,22 +207,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// Closes the ONNX Runtime session; later calls throw <see cref="ObjectDisposedException"/>. Calls that other threads
     /// have running finish first: the session closes when the last of them returns. A second Dispose does nothing.
     /// </summary>
-    public void Dispose()
-    {
-        lock (gate)
-        {
-            if (disposed)
-            {
-                return;
-            }
-
-            disposed = true;
-            if (running == 0)
-            {
-                session.Dispose();
-            }
-        }
-    }
+    public void Dispose() => gate.Dispose();
 
     /// <summary>The token sequences of <paramref name="texts"/>, refusing (never truncating) one that is too long.</summary>
     private TokenSequence[] Encode(IReadOnlyList<string> texts)
