@@ -163,6 +163,10 @@ public sealed class DisposeWhileInUseTests : IDisposable
             ["MethodRunner"] = () => MethodRunner.AttributeAll(classifier, ["the plot was dull"], [new Gradient(), new Lime { Samples = 16 }]),
             ["Comprehensiveness"] = () => RationaleRemoval.Comprehensiveness(classifier, explanation),
             ["LeaveOneOut"] = () => LeaveOneOutCorrelation.Compute(classifier, explanation),
+            ["Counterfactuals"] = () => Counterfactuals.Compare(classifier, "the plot was dull", ["the plot was superb"], [new Gradient()]),
+            ["HotFlip"] = () => new HotFlip().Generate(classifier, "the plot was dull"),
+            ["AttentionMaps"] = () => Attribution.Methods.Attention.AttentionMaps.Of(classifier, "the plot was dull"),
+            ["SanityCheck.DefaultOrder"] = () => SanityCheck.DefaultOrder(classifier),
         };
 
         foreach (var (name, call) in calls)
