@@ -53,6 +53,9 @@ public static class Infidelity
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(explanation);
+        // Several library calls (the embedding, the baseline, the perturbed scores): one lease for the whole run, so a
+        // Dispose from another thread between two of them waits for the run instead of refusing its next call.
+        using var lease = ModelLease.Enter(model);
         settings ??= new InfidelitySettings();
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");

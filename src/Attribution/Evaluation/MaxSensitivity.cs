@@ -36,6 +36,9 @@ public static class MaxSensitivity
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(attributor);
+        // Several library calls (the reference explanation and one per sample): one lease for the whole run, so a
+        // Dispose from another thread between two of them waits for the run instead of refusing its next call.
+        using var lease = ModelLease.Enter(model);
         // Check([text]) named "texts", which is no parameter of this method.
         TextArguments.CheckOne(text, nameof(text), "there is nothing to explain");
         options ??= new ExplainOptions();

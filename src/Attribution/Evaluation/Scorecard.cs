@@ -40,6 +40,9 @@ public static class Scorecard
         ArgumentNullException.ThrowIfNull(methods);
         Methods.Internal.TextArguments.Check(texts);
         settings ??= new ScorecardSettings();
+        // Several library calls (each method's explanations, each metric's passes): one lease for the whole run, so a
+        // Dispose from another thread between two of them waits for the run instead of refusing its next call.
+        using var lease = ModelLease.Enter(model);
 
         // Before any method runs: the metrics' settings were read only after every method had explained every text.
         settings.Validate();

@@ -136,6 +136,28 @@ public sealed class DisposeWhileInUseTests : IDisposable
         result.Scores.Should().Equal(expected.Scores);
     }
 
+    /// <summary>
+    /// The scorecard and max-sensitivity are several library calls in a row (each method's explanations, then each
+    /// metric's passes; the reference explanation, then one per sample). Before they held one lease for the whole run,
+    /// a Dispose during the first call let that call finish and refused the next one (ObjectDisposedException), so the
+    /// run failed halfway; now the run finishes as on a fresh model (exactly: same weights, seeds and batches).
+    /// </summary>
+    [Fact]
+    public void A_scorecard_and_max_sensitivity_running_when_the_classifier_is_disposed_finish_as_on_a_fresh_model()
+    {
+        string[] texts = ["the plot was dull but the cast was superb", "a gripping film"];
+        var settings = new ScorecardSettings { Infidelity = new InfidelitySettings { Samples = 3 }, Sensitivity = new SensitivitySettings { Samples = 3 } };
+        IAttributor[] methods = [new Gradient(), new GradientXInput()];
+        var report = DisposedDuring(c => Scorecard.Run(c, texts, methods, null, settings));
+        var expected = Fresh(c => Scorecard.Run(c, texts, methods, null, settings), this);
+        report.Rows.Select(r => r.Metrics).Should().BeEquivalentTo(expected.Rows.Select(r => r.Metrics), o => o.WithStrictOrdering());
+        report.Rows[0].Metrics.Should().ContainKeys("comprehensiveness", "infidelity", "max-sensitivity");
+
+        var sensitivity = DisposedDuring(c => MaxSensitivity.Compute(c, new Gradient(), texts[0], null, settings.Sensitivity));
+        var fresh = Fresh(c => MaxSensitivity.Compute(c, new Gradient(), texts[0], null, settings.Sensitivity), this);
+        sensitivity.Value.Should().Be(fresh.Value);
+    }
+
     [Fact]
     public void Every_call_after_dispose_throws_object_disposed_naming_the_model_before_any_forward_pass()
     {
