@@ -65,6 +65,11 @@ public sealed class PerturbationScaleTests
         var sensitivity = FluentActions.Invoking(() => MaxSensitivity.Compute(model, new Gradient(), "3 4", null, new SensitivitySettings { Perturbations = [given] }))
             .Should().Throw<ArgumentException>().Which;
         sensitivity.Message.Should().Contain("SensitivitySettings.Perturbations[0][1][1] is -1E+39");
+
+        // The first value of the first token too (an index search that skipped index 0 let it through).
+        double[][] first = [[1e39, 0, 0], [0, 0, 0]];
+        FluentActions.Invoking(() => Infidelity.Compute(model, explanation, new InfidelitySettings { Perturbations = [first] }))
+            .Should().Throw<ArgumentException>().Which.Message.Should().Contain("InfidelitySettings.Perturbations[0][0][0] is 1E+39");
         counter.Calls.Should().Be(0, "every refusal came before a forward pass");
     }
 }

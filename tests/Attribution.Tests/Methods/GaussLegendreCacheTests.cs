@@ -21,6 +21,18 @@ public sealed class GaussLegendreCacheTests
             IntegrationRules.CachedGaussLegendreCount.Should().BeLessThanOrEqualTo(IntegrationRules.CachedStepCounts, $"after {n} step counts");
         }
 
+        // Bounded, but still a cache: a few counts asked for after it was emptied are all kept (a clear on every new
+        // count would also stay under the bound).
+        IntegrationRules.Alphas(IntegrationRule.GaussLegendre, 1);
+        var kept = IntegrationRules.CachedGaussLegendreCount;
+        kept.Should().BeLessThan(IntegrationRules.CachedStepCounts - 5);
+        for (var n = 301; n <= 305; n++)
+        {
+            IntegrationRules.Alphas(IntegrationRule.GaussLegendre, n);
+        }
+
+        IntegrationRules.CachedGaussLegendreCount.Should().Be(kept + 5);
+
         // By hand, on [0, 1] (nodes (1 + x) / 2, weights w / 2 of the rule on [−1, 1]): 2 points x = ±1/√3, w = 1;
         // 3 points x = 0, ±√(3/5), w = 8/9, 5/9. Tolerance 1e-15: Newton's iteration converges to about one ulp of 1.
         var third = 1 / Math.Sqrt(3);

@@ -24,7 +24,7 @@ public sealed class TrainerForeignTokenizerTests : IDisposable
     /// <summary>Embedding of ids (rows given), 4 positions, the mean over tokens, a linear layer to 2 classes.</summary>
     private sealed class MeanOfEmbeddings : nn.Module<ModelInput, Tensor>
     {
-        private readonly TorchSharp.Modules.Embedding tokens;
+        internal readonly TorchSharp.Modules.Embedding tokens;
         private readonly TorchSharp.Modules.Embedding positions = nn.Embedding(512, 4);
         private readonly TorchSharp.Modules.Linear head = nn.Linear(4, 2);
 
@@ -63,6 +63,7 @@ public sealed class TrainerForeignTokenizerTests : IDisposable
             .And.Contain("use the tokenizer the module was made for");
         Weights(model).Should().Equal(before, "no training step was taken");
         model.training.Should().BeTrue("a refusal before training leaves the mode as it was");
+        Attribution.Engine.ModuleHooks.Count(model.tokens).Should().Be(0, "the probe's hooks are removed, refused or not");
 
         ((Action)(() => trainer.Evaluate(train))).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("tokenizer");
 
@@ -70,5 +71,6 @@ public sealed class TrainerForeignTokenizerTests : IDisposable
         // embedding is large enough trains.
         using var fits = new MeanOfEmbeddings(tokenizer.VocabularySize);
         new Trainer(fits, tokenizer, 2, new TrainingOptions { MaxEpochs = 1, BatchSize = 8 }).Fit(train).Epochs.Should().HaveCount(1);
+        Attribution.Engine.ModuleHooks.Count(fits.tokens).Should().Be(0, "the probe's hooks do not stay on for training");
     }
 }
