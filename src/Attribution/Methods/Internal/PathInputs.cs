@@ -36,6 +36,10 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     private static (Tensor Input, Tensor Baseline, Tensor InputLogits, Tensor BaselineLogits) Ends(
         AttributionContext context, nn.Module layer, LayerSide side, int index, Baseline baseline, Func<Tensor, Tensor>? perturbInput, string setting)
     {
+        // Each end may be a forward pass of its own (the input's unless the batch keeps it, the baseline's unless the
+        // call's cache holds it): a cancelled call runs neither. Before, the integration loop was the first check, so up
+        // to two passes per path (three for Gradient SHAP's two baselines) ran after the token was cancelled.
+        context.Options.Cancellation.ThrowIfCancellationRequested();
         using var noGrad = no_grad();
         var site = new LayerSite(layer, side, index);
         // With a perturbation, the path ends at the perturbed activation, so completeness is measured against F there
@@ -50,6 +54,7 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         // Before the baseline's pass and the path's: a layer without a token axis gives no per-token scores.
         PathPass.RequireTokenAxis(context, site, input, context.Size);
 
+        context.Options.Cancellation.ThrowIfCancellationRequested();
         Tensor baselineActivation;
         Tensor baselineLogits;
         if (baseline.Token is not null || baseline.Ids is not null)

@@ -1,0 +1,79 @@
+using Attribution.Engine;
+using Attribution.Methods;
+using Attribution.Tests.Models;
+
+namespace Attribution.Tests.Methods;
+
+/// <summary>
+/// A path method (Integrated Gradients, layer and neuron conductance, Gradient SHAP) runs, per batch, the prediction,
+/// then its setup passes (the path's input end and each baseline), then the path's points. Cancelled at any pass but
+/// the last, the call throws <see cref="OperationCanceledException"/> and no further forward pass runs; it frees every
+/// tensor it made and the method answers as before. Counted in forward passes with a hook on the model (which makes the
+/// input end a pass of its own, as any caller's hook does), never timed. Runs alone: the live tensor count is process-wide.
+/// </summary>
+[Collection(LiveTensorCollection.Name)]
+public sealed class PathMethodCancellationTests
+{
+    private static readonly string[] Texts = ["2 7 9 11 3", "2 40 3", "2 5 6 7 8 9 10 3", "2 31 17 3"];
+
+    public static TheoryData<string> Methods() =>
+        ["integrated-gradients", "adaptive-integrated-gradients", "conductance", "neuron-conductance", "gradient-shap", "gradient-then-gradient-shap"];
+
+    private static IAttributor[] Build(string name) => name switch
+    {
+        "integrated-gradients" => [new IntegratedGradients { Steps = 8, InternalBatchSize = 8 }],
+        "adaptive-integrated-gradients" => [new IntegratedGradients { InternalBatchSize = 4, Adaptive = new AdaptiveIntegration { Tolerance = 0.05 } }],
+        "conductance" => [new LayerConductance { Layer = "bert.encoder.layer.0", Steps = 8, InternalBatchSize = 8 }],
+        "neuron-conductance" => [new NeuronConductance { Layer = "bert.encoder.layer.0", Position = 1, Unit = 0, Steps = 8, InternalBatchSize = 8 }],
+        "gradient-shap" => [new GradientShap { Samples = 4 }],
+        // The gradient takes the prediction's pass; Gradient SHAP's input end and two baselines follow it.
+        _ => [new Gradient(), new GradientShap { Samples = 4 }],
+    };
+
+    /// <summary>
+    /// Before, the integration loop held the first check: cancelled during the prediction, the input end's pass and the
+    /// baseline's ran (Gradient SHAP: the input end and both baselines, 3 passes), then the call threw.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void Cancelled_at_any_pass_but_the_last_runs_no_further_pass(string name)
+    {
+        using var model = TransformerTestKit.RandomTinyBertClassifier(2);
+        var methods = Build(name);
+        var options = new AttributionOptions { BatchSize = 4 };
+        var expected = MethodRunner.AttributeAll(model, Texts, methods, options);
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            MethodRunner.AttributeAll(model, Texts, methods, options);
+            total = counter.Calls;
+        }
+
+        total.Should().BeGreaterThan(3, "the prediction, the setup passes and at least one pass of path points");
+        var before = LiveTensors.Settled();
+        // Cancelled during the last pass nothing is left to stop: the call may return its result.
+        for (var at = 1; at < total; at++)
+        {
+            using var cancel = new CancellationTokenSource();
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == at)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, methods, options with { Cancellation = cancel.Token }))
+                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
+            passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
+        }
+
+        LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made");
+        model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "a cancelled call removes its hooks");
+        var after = MethodRunner.AttributeAll(model, Texts, methods, options);
+        after.SelectMany(e => e).Select(e => e.Scores).Should().BeEquivalentTo(expected.SelectMany(e => e).Select(e => e.Scores),
+            o => o.WithStrictOrdering(), "the model and the method answer as before (bit for bit)");
+    }
+}
