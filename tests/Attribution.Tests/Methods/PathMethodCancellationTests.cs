@@ -1,5 +1,6 @@
 using Attribution.Engine;
 using Attribution.Methods;
+using Attribution.Models;
 using Attribution.Tests.Models;
 
 namespace Attribution.Tests.Methods;
@@ -18,6 +19,8 @@ public sealed class PathMethodCancellationTests
 
     public static TheoryData<string> Methods() =>
         ["integrated-gradients", "adaptive-integrated-gradients", "conductance", "neuron-conductance", "gradient-shap", "gradient-then-gradient-shap"];
+
+    public static TheoryData<string> AdaptiveMethods() => ["integrated-gradients", "conductance"];
 
     private static IAttributor[] Build(string name) => name switch
     {
@@ -75,5 +78,53 @@ public sealed class PathMethodCancellationTests
         var after = MethodRunner.AttributeAll(model, Texts, methods, options);
         after.SelectMany(e => e).Select(e => e.Scores).Should().BeEquivalentTo(expected.SelectMany(e => e).Select(e => e.Scores),
             o => o.WithStrictOrdering(), "the model and the method answer as before (bit for bit)");
+    }
+
+    /// <summary>
+    /// On RoBERTa the pad baseline moves the position ids, so adaptive integration that has settled but misses Captum's
+    /// completeness test runs one more pass, F at the path's start, after that level's points (once per batch). At the
+    /// last level that pass is the call's last: before, it ran unchecked, so a call cancelled during the level's points
+    /// (the next-to-last pass) ran it and returned a result. It must throw, and run nothing after the cancelling pass.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AdaptiveMethods))]
+    public void Adaptive_integration_cancelled_before_its_path_start_pass_throws(string name)
+    {
+        var module = TransformerTestKit.RandomModel(TransformerTestKit.TinyRoberta, seed: 11);
+        using var model = new TextClassifier("tiny-roberta", new IdsTokenizer(0, 2, 1, module.Config.VocabSize), module, ["a", "b"],
+            module.WordEmbeddingPath, module.Config.MaxSequenceLength, usesTokenTypes: false);
+        IAttributor method = name == "integrated-gradients" ? new IntegratedGradients() : new LayerConductance { Layer = "roberta.encoder.layer.0" };
+        string[] texts = ["5 9 12 7 30"];
+        var options = new AttributionOptions { Target = Target.Class(0) };
+        var expected = method.Attribute(model, texts, options);
+        expected[0].Notes.Should().Contain(n => n.Contains("F(path start)"), "the precondition: the path start's pass ran");
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            method.Attribute(model, texts, options);
+            total = counter.Calls;
+        }
+
+        var before = LiveTensors.Settled();
+        for (var at = 1; at < total; at++)
+        {
+            using var cancel = new CancellationTokenSource();
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == at)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => method.Attribute(model, texts, options with { Cancellation = cancel.Token }))
+                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
+            passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
+        }
+
+        LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made, the accepted rows included");
+        method.Attribute(model, texts, options)[0].Scores.Should().Equal(expected[0].Scores, "the model and the method answer as before (bit for bit)");
     }
 }

@@ -82,6 +82,9 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
     /// </summary>
     public double[] StartScores(AttributionContext context, LayerSite site)
     {
+        // Adaptive integration asks for it after a level's points, so at the last level it is the call's last pass:
+        // unchecked, a call cancelled during those points ran it and returned a result.
+        context.Options.Cancellation.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var tap = new LayerTap(site.Module, site.Side, site.Index, _ => Baseline);
