@@ -253,8 +253,13 @@ public record AttributionOptions
     public IReadOnlyList<string>? Pairs { get; init; }
 
     /// <summary>
-    /// Stops a long call between batches of model passes (an <see cref="OperationCanceledException"/>; nothing is
-    /// returned and every tensor made so far is freed).
+    /// Stops a long call. The token is checked before each model pass the call runs: before each batch, before each
+    /// method's work on a batch, and within the built-in methods before each of their passes (a path's ends and points,
+    /// perturbed inputs, noise samples). Once a check sees it cancelled, no further model pass starts and the call
+    /// throws <see cref="OperationCanceledException"/>: nothing is returned, every tensor made so far is freed and every
+    /// hook added is removed. A token cancelled while the call's last model pass runs, when no model work is left to
+    /// stop, may let the call return its result. A <see cref="TextAttributor"/> of your own is checked before each
+    /// batch; between its own passes only where it reads this token (<see cref="AttributionContext.Options"/>).
     /// </summary>
     public CancellationToken Cancellation { get; init; }
 

@@ -106,6 +106,8 @@ public abstract class TextAttributor : IAttributor
     /// <summary>Per-token scores for the whole padded batch ([text][position], padding included), raw attributions and the method's output.</summary>
     internal (double[][] Scores, float[][][]? Raw, MethodOutput Output) ScoreBatch(AttributionContext context)
     {
+        // Several methods on a batch share its first pass, then each may run its own: a cancelled call starts none.
+        context.Options.Cancellation.ThrowIfCancellationRequested();
         var output = Attribute(context);
         var (scores, raw, cancelled) = PerToken(output, context);
         if (cancelled.Any(c => c))
