@@ -40,11 +40,15 @@ public static class Infidelity
     /// baselines) (<paramref name="settings"/>); the multiply-by-inputs form needs a baseline the explanation does not
     /// record (custom ids or activation) (<paramref name="explanation"/>).</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
-    public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null) =>
-        Compute(model, explanation, settings, decided: null);
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each
+    /// model call: reading the word-embedding output, which is two passes, each batch of perturbed inputs, then reading the
+    /// baseline's embedding for the multiply-by-inputs form).</exception>
+    /// <param name="cancellation">Stops the call before its next model call.</param>
+    public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null, CancellationToken cancellation = default) =>
+        Compute(model, explanation, settings, decided: null, cancellation);
 
     /// <summary>
-    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?)"/> in a form the caller has already decided
+    /// <see cref="Compute(ITextClassifier, Explanation, InfidelitySettings?, CancellationToken)"/> in a form the caller has already decided
     /// with <see cref="TryDecide"/> for this explanation and <see cref="InfidelitySettings.MultiplyByInputs"/> (null:
     /// decide here), so a caller that must know the form first (the scorecard, the sanity command) decides it once.
     /// </summary>

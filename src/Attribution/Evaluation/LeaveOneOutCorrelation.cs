@@ -24,10 +24,12 @@ public static class LeaveOneOutCorrelation
     /// text), came from a black-box predictor (no token ids), or its tokens are not the model's for its text; or its text is one
     /// word and the model's tokenizer adds no special tokens (removing the word would leave no token).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model.</exception>
-    public static MetricResult Compute(ITokenClassifier model, Explanation explanation) => Compute(model, explanation, CancellationToken.None);
-
-    /// <summary>τ-LOO, stopping between its occlusion's model calls when <paramref name="cancellation"/> is cancelled (the scorecard's token).</summary>
-    internal static MetricResult Compute(ITokenClassifier model, Explanation explanation, CancellationToken cancellation)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each of
+    /// the occlusion's model calls: the text's own, then each batch of texts without one word).</exception>
+    /// <param name="model">The classifier the explanation is of.</param>
+    /// <param name="explanation">The explanation whose word order is compared with the model's leave-one-out drops.</param>
+    /// <param name="cancellation">Stops the call before its next model call (the scorecard passes its own token).</param>
+    public static MetricResult Compute(ITokenClassifier model, Explanation explanation, CancellationToken cancellation = default)
     {
         // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics
         // take them (an explanation made with truncation is of the kept tokens; occluding the whole text was refused).

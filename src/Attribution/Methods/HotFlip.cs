@@ -64,7 +64,10 @@ public sealed class HotFlip
     /// <exception cref="ArgumentOutOfRangeException"><see cref="Positions"/>, <see cref="CandidatesPerPosition"/> or
     /// <paramref name="maxEdits"/> is below 1, or <see cref="CandidatesPerPosition"/> is above 1,000 (the parameter named
     /// is the setting).</exception>
-    public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before the
+    /// prediction, the gradient's pass and the edits' predictions, which run as one call).</exception>
+    /// <param name="cancellation">Stops the call before its next model call.</param>
+    public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         // One lease for the gradient passes and the edits' predictions (ModelLease).
@@ -105,9 +108,10 @@ public sealed class HotFlip
             throw new ArgumentException("the text has no whole-word token to flip (only special tokens or subword pieces)", nameof(text));
         }
 
+        cancellation.ThrowIfCancellationRequested();
         var original = Predict(model, [text])[0];
         var label = original.Label;
-        var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true })[0];
+        var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true, Cancellation = cancellation })[0];
 
         var allowed = AllowedIds(model);
 
@@ -148,6 +152,7 @@ public sealed class HotFlip
         }
 
         var texts = edits.Select(flips => Apply(text, encoding, flips)).ToArray();
+        cancellation.ThrowIfCancellationRequested();
         var predictions = Predict(model, texts);
         return edits.Select((flips, i) => new HotFlipEdit(
                 texts[i], flips.OrderBy(f => f.Position).ToArray(), predictions[i], predictions[i].Label != label,

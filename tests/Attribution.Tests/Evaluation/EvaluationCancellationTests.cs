@@ -2,6 +2,7 @@ using Attribution.Engine;
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
+using Attribution.Pipeline;
 using Attribution.Tests.Methods;
 using Attribution.Tests.Models.Small;
 
@@ -141,5 +142,100 @@ public sealed class EvaluationCancellationTests : IDisposable
 
         LiveTensors.Settled().Should().Be(before);
         MaxSensitivity.Compute(model, new Gradient(), Texts[0], settings: settings).Value.Should().Be(expected.Value, "the model answers as before (bit for bit)");
+    }
+
+    /// <summary>
+    /// Infidelity reads the word-embedding output (the prediction's pass, then the capture: two passes, not split), then
+    /// runs its perturbed inputs. Cancelled during the capture, no perturbed input runs. Before, the public call took no
+    /// token (only the scorecard's internal one did): it ran to the end and returned.
+    /// </summary>
+    [Fact]
+    public void Infidelity_cancelled_while_reading_the_embeddings_runs_no_perturbed_input()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var explanation = new GradientXInput().Explain(model, Texts[0], new ExplainOptions { KeepRawAttributions = true, Salience = new() { KeepSpecialTokens = true } });
+        var settings = new InfidelitySettings { Samples = 3 };
+        var expected = Infidelity.Compute(model, explanation, settings);
+        var before = LiveTensors.Settled();
+        using (var cancel = new CancellationTokenSource())
+        {
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == 2)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => Infidelity.Compute(model, explanation, settings, cancel.Token)).Should().Throw<OperationCanceledException>();
+            passes.Should().Be(2, "no perturbed input runs after the capture that cancelled");
+        }
+
+        LiveTensors.Settled().Should().Be(before);
+        Infidelity.Compute(model, explanation, settings).Value.Should().Be(expected.Value, "the model answers as before (bit for bit)");
+    }
+
+    /// <summary>
+    /// τ-LOO occludes each word: the text's own pass, then the texts without one word. Cancelled during the first, none
+    /// of the others runs. Before, the public call took no token: it ran to the end and returned.
+    /// </summary>
+    [Fact]
+    public void Leave_one_out_cancelled_during_the_texts_own_pass_runs_no_occluded_text()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var explanation = new GradientXInput().Explain(model, Texts[0]);
+        var expected = LeaveOneOutCorrelation.Compute(model, explanation);
+        var before = LiveTensors.Settled();
+        using (var cancel = new CancellationTokenSource())
+        {
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == 1)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => LeaveOneOutCorrelation.Compute(model, explanation, cancel.Token)).Should().Throw<OperationCanceledException>();
+            passes.Should().Be(1, "no occluded text runs after the text's own pass that cancelled");
+        }
+
+        LiveTensors.Settled().Should().Be(before);
+        LeaveOneOutCorrelation.Compute(model, explanation).Value.Should().Be(expected.Value, "the model answers as before (bit for bit)");
+    }
+
+    /// <summary>
+    /// HotFlip predicts the text, takes the gradient, then predicts every edit. Cancelled during the prediction, neither
+    /// the gradient nor the edits run. Before, Generate took no token: it ran to the end and returned.
+    /// </summary>
+    [Fact]
+    public void HotFlip_cancelled_during_its_prediction_runs_no_further_pass()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var flip = new HotFlip { CandidatesPerPosition = 3 };
+        var expected = flip.Generate(model, Texts[1], maxEdits: 3);
+        var before = LiveTensors.Settled();
+        using (var cancel = new CancellationTokenSource())
+        {
+            var passes = 0;
+            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
+            {
+                if (++passes == 1)
+                {
+                    cancel.Cancel();
+                }
+
+                return null;
+            });
+            FluentActions.Invoking(() => flip.Generate(model, Texts[1], maxEdits: 3, cancel.Token)).Should().Throw<OperationCanceledException>();
+            passes.Should().Be(1, "neither the gradient nor the edits run after the prediction that cancelled");
+        }
+
+        LiveTensors.Settled().Should().Be(before);
+        flip.Generate(model, Texts[1], maxEdits: 3).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "the model answers as before");
     }
 }
