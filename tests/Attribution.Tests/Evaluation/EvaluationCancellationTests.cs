@@ -55,20 +55,10 @@ public sealed class EvaluationCancellationTests : IDisposable
         // Cancelled during the last pass, nothing is left to stop: the run may return its report.
         for (var at = 1; at < total; at++)
         {
-            using var cancel = new CancellationTokenSource();
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == at)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
+            using var cancel = new CancelAtPass(model.Module, at);
             FluentActions.Invoking(() => Scorecard.Run(model, Texts, methods, settings: Settings with { Cancellation = cancel.Token }))
                 .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            passes.Should().BeInRange(at, at + 1, $"at most one forward pass follows the one that cancelled (pass {at} of {total})");
+            cancel.Passes.Should().BeInRange(at, at + 1, $"at most one forward pass follows the one that cancelled (pass {at} of {total})");
         }
 
         LiveTensors.Settled().Should().Be(before, "a cancelled run frees every tensor it made");
@@ -95,20 +85,10 @@ public sealed class EvaluationCancellationTests : IDisposable
         }
 
         total.Should().Be(4, "per text one unperturbed pass and one batch of its 9 or 4 occluded inputs");
-        using var cancel = new CancellationTokenSource();
-        var passes = 0;
-        using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-        {
-            if (++passes == 2)
-            {
-                cancel.Cancel();
-            }
-
-            return null;
-        });
+        using var cancel = new CancelAtPass(model.Module, 2);
         FluentActions.Invoking(() => new Occlusion().Attribute(model, Texts, new AttributionOptions { Cancellation = cancel.Token }))
             .Should().Throw<OperationCanceledException>();
-        passes.Should().Be(2, "the second text's unperturbed input does not run after a cancellation in the first text's coalitions");
+        cancel.Passes.Should().Be(2, "the second text's unperturbed input does not run after a cancellation in the first text's coalitions");
     }
 
     /// <summary>
@@ -123,21 +103,11 @@ public sealed class EvaluationCancellationTests : IDisposable
         var settings = new SensitivitySettings { Samples = 5 };
         var expected = MaxSensitivity.Compute(model, new Gradient(), Texts[0], settings: settings);
         var before = LiveTensors.Settled();
-        using (var cancel = new CancellationTokenSource())
+        using (var cancel = new CancelAtPass(model.Module, 1))
         {
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == 1)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
             FluentActions.Invoking(() => MaxSensitivity.Compute(model, new Gradient(), Texts[0], new ExplainOptions { Cancellation = cancel.Token }, settings))
                 .Should().Throw<OperationCanceledException>();
-            passes.Should().Be(1, "no sample runs after the reference pass that cancelled");
+            cancel.Passes.Should().Be(1, "no sample runs after the reference pass that cancelled");
         }
 
         LiveTensors.Settled().Should().Be(before);
@@ -157,20 +127,10 @@ public sealed class EvaluationCancellationTests : IDisposable
         var settings = new InfidelitySettings { Samples = 3 };
         var expected = Infidelity.Compute(model, explanation, settings);
         var before = LiveTensors.Settled();
-        using (var cancel = new CancellationTokenSource())
+        using (var cancel = new CancelAtPass(model.Module, 2))
         {
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == 2)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
             FluentActions.Invoking(() => Infidelity.Compute(model, explanation, settings, cancel.Token)).Should().Throw<OperationCanceledException>();
-            passes.Should().Be(2, "no perturbed input runs after the capture that cancelled");
+            cancel.Passes.Should().Be(2, "no perturbed input runs after the capture that cancelled");
         }
 
         LiveTensors.Settled().Should().Be(before);
@@ -188,20 +148,10 @@ public sealed class EvaluationCancellationTests : IDisposable
         var explanation = new GradientXInput().Explain(model, Texts[0]);
         var expected = LeaveOneOutCorrelation.Compute(model, explanation);
         var before = LiveTensors.Settled();
-        using (var cancel = new CancellationTokenSource())
+        using (var cancel = new CancelAtPass(model.Module, 1))
         {
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == 1)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
             FluentActions.Invoking(() => LeaveOneOutCorrelation.Compute(model, explanation, cancel.Token)).Should().Throw<OperationCanceledException>();
-            passes.Should().Be(1, "no occluded text runs after the text's own pass that cancelled");
+            cancel.Passes.Should().Be(1, "no occluded text runs after the text's own pass that cancelled");
         }
 
         LiveTensors.Settled().Should().Be(before);
@@ -219,20 +169,10 @@ public sealed class EvaluationCancellationTests : IDisposable
         var flip = new HotFlip { CandidatesPerPosition = 3 };
         var expected = flip.Generate(model, Texts[1], maxEdits: 3);
         var before = LiveTensors.Settled();
-        using (var cancel = new CancellationTokenSource())
+        using (var cancel = new CancelAtPass(model.Module, 1))
         {
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == 1)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
             FluentActions.Invoking(() => flip.Generate(model, Texts[1], maxEdits: 3, cancel.Token)).Should().Throw<OperationCanceledException>();
-            passes.Should().Be(1, "neither the gradient nor the edits run after the prediction that cancelled");
+            cancel.Passes.Should().Be(1, "neither the gradient nor the edits run after the prediction that cancelled");
         }
 
         LiveTensors.Settled().Should().Be(before);

@@ -57,20 +57,10 @@ public sealed class PathMethodCancellationTests
         // Cancelled during the last pass nothing is left to stop: the call may return its result.
         for (var at = 1; at < total; at++)
         {
-            using var cancel = new CancellationTokenSource();
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == at)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
+            using var cancel = new CancelAtPass(model.Module, at);
             FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, methods, options with { Cancellation = cancel.Token }))
                 .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
+            cancel.Passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
         }
 
         LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made");
@@ -108,20 +98,10 @@ public sealed class PathMethodCancellationTests
         var before = LiveTensors.Settled();
         for (var at = 1; at < total; at++)
         {
-            using var cancel = new CancellationTokenSource();
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == at)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
+            using var cancel = new CancelAtPass(model.Module, at);
             FluentActions.Invoking(() => method.Attribute(model, texts, options with { Cancellation = cancel.Token }))
                 .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
+            cancel.Passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
         }
 
         LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made, the accepted rows included");

@@ -1,4 +1,3 @@
-using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Tests.Models;
 
@@ -37,20 +36,10 @@ public sealed class SeveralMethodsCancellationTests
         var before = LiveTensors.Settled();
         for (var at = 1; at < total; at++)
         {
-            using var cancel = new CancellationTokenSource();
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == at)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
+            using var cancel = new CancelAtPass(model.Module, at);
             FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, methods, options with { Cancellation = cancel.Token }))
                 .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
+            cancel.Passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
         }
 
         LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made");

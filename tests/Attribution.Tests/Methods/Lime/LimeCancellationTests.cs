@@ -1,4 +1,3 @@
-using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Tests.Models.Small;
@@ -34,21 +33,11 @@ public sealed class LimeCancellationTests : IDisposable
 
         first.Should().BeGreaterThan(2, "the first text's perturbed texts take several batches of 8");
         var before = LiveTensors.Settled();
-        using (var cancel = new CancellationTokenSource())
+        using (var cancel = new CancelAtPass(model.Module, first))
         {
-            var passes = 0;
-            using var hook = ModuleHooks.AddForwardHook(model.Module, (_, _, _) =>
-            {
-                if (++passes == first)
-                {
-                    cancel.Cancel();
-                }
-
-                return null;
-            });
             FluentActions.Invoking(() => lime.Attribute(model, texts, new AttributionOptions { Cancellation = cancel.Token }))
                 .Should().Throw<OperationCanceledException>();
-            passes.Should().Be(first, "no pass of the second text runs after the first text's last batch cancelled");
+            cancel.Passes.Should().Be(first, "no pass of the second text runs after the first text's last batch cancelled");
         }
 
         LiveTensors.Settled().Should().Be(before);
