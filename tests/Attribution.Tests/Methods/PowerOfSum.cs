@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using System.Globalization;
 using Attribution.Models;
 using TorchSharp;
@@ -81,7 +82,10 @@ internal sealed class PowerOfSum : nn.Module<ModelInput, Tensor>
         Shapes.Add((input.InputIds.size(0), input.InputIds.size(1)));
         var y = projection.call(embeddings.call(input.InputIds));
         var mask = (input.AttentionMask ?? ones_like(input.InputIds)).to(y.dtype).unsqueeze(-1);
-        return (y * mask).sum(1).pow(power);
+        // Power keeps its Scalar alive through the native call: a temporary one (pow(int)) can be freed by a collection
+        // on another thread meanwhile (TorchSharp's finalizer race; it failed once as libtorch's "INTERNAL ASSERT FAILED
+        // at Scalar.h:279" in ExtremeSettingsTests).
+        return (y * mask).sum(1).Power(power);
     }
 
     // Rounded to float32 first, as the model holds them.
