@@ -29,6 +29,23 @@ internal sealed class CancelAtPass : IDisposable
         });
     }
 
+    /// <summary>
+    /// Calls <paramref name="call"/> once for each pass 1 to <paramref name="total"/> − 1 of a call that makes
+    /// <paramref name="total"/> passes, cancelling its token during that pass, and requires an
+    /// <see cref="OperationCanceledException"/> with at most <paramref name="allowedAfter"/> passes after the one that
+    /// cancelled. (Cancelled during the last pass, nothing is left to stop: the call may return its result.)
+    /// </summary>
+    public static void AtEveryPassButTheLast(torch.nn.Module module, int total, Action<CancellationToken> call, int allowedAfter = 0)
+    {
+        for (var at = 1; at < total; at++)
+        {
+            using var cancel = new CancelAtPass(module, at);
+            FluentActions.Invoking(() => call(cancel.Token)).Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
+            cancel.Passes.Should().BeInRange(at, at + allowedAfter,
+                $"at most {allowedAfter} forward pass(es) follow the one that cancelled (pass {at} of {total})");
+        }
+    }
+
     /// <summary>The pass during which the token is cancelled.</summary>
     public int At { get; }
 

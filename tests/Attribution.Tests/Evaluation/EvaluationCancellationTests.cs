@@ -53,13 +53,7 @@ public sealed class EvaluationCancellationTests : IDisposable
         total.Should().BeGreaterThan(10, "the run has passes in both methods and in every metric to cancel at");
         var before = LiveTensors.Settled();
         // Cancelled during the last pass, nothing is left to stop: the run may return its report.
-        for (var at = 1; at < total; at++)
-        {
-            using var cancel = new CancelAtPass(model.Module, at);
-            FluentActions.Invoking(() => Scorecard.Run(model, Texts, methods, settings: Settings with { Cancellation = cancel.Token }))
-                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            cancel.Passes.Should().BeInRange(at, at + 1, $"at most one forward pass follows the one that cancelled (pass {at} of {total})");
-        }
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => Scorecard.Run(model, Texts, methods, settings: Settings with { Cancellation = token }), allowedAfter: 1);
 
         LiveTensors.Settled().Should().Be(before, "a cancelled run frees every tensor it made");
         model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "a cancelled run removes its hooks");

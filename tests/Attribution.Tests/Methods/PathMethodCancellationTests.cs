@@ -55,13 +55,7 @@ public sealed class PathMethodCancellationTests
         total.Should().BeGreaterThan(3, "the prediction, the setup passes and at least one pass of path points");
         var before = LiveTensors.Settled();
         // Cancelled during the last pass nothing is left to stop: the call may return its result.
-        for (var at = 1; at < total; at++)
-        {
-            using var cancel = new CancelAtPass(model.Module, at);
-            FluentActions.Invoking(() => MethodRunner.AttributeAll(model, Texts, methods, options with { Cancellation = cancel.Token }))
-                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            cancel.Passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
-        }
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => MethodRunner.AttributeAll(model, Texts, methods, options with { Cancellation = token }));
 
         LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made");
         model.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "a cancelled call removes its hooks");
@@ -96,13 +90,7 @@ public sealed class PathMethodCancellationTests
         }
 
         var before = LiveTensors.Settled();
-        for (var at = 1; at < total; at++)
-        {
-            using var cancel = new CancelAtPass(model.Module, at);
-            FluentActions.Invoking(() => method.Attribute(model, texts, options with { Cancellation = cancel.Token }))
-                .Should().Throw<OperationCanceledException>($"cancelled at pass {at} of {total}");
-            cancel.Passes.Should().Be(at, $"no forward pass follows the one that cancelled (pass {at} of {total})");
-        }
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => method.Attribute(model, texts, options with { Cancellation = token }));
 
         LiveTensors.Settled().Should().Be(before, "a cancelled call frees every tensor it made, the accepted rows included");
         method.Attribute(model, texts, options)[0].Scores.Should().Equal(expected[0].Scores, "the model and the method answer as before (bit for bit)");
