@@ -118,10 +118,10 @@ internal static class CliApp
     };
 
     /// <summary>
-    /// The library's message for a bad value, naming the option it came from where the parameter name tells
-    /// (<c>Steps</c> → <c>--steps</c>), without .NET's "(Parameter ...)" suffix.
+    /// The library's message for a bad value without .NET's "(Parameter ...)" and "Actual value was ..." suffixes, the
+    /// refused value appended as the command line writes it ("(got 0.5)"); <see cref="UsageMessage"/> adds the option.
     /// </summary>
-    public static string UsageMessage(ArgumentException exception)
+    public static string ValueMessage(ArgumentException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var message = exception.Message;
@@ -144,6 +144,16 @@ internal static class CliApp
             message += $" (got {ShownValue(value)})";
         }
 
+        return message;
+    }
+
+    /// <summary>
+    /// The library's message for a bad value, naming the option it came from where the parameter name tells
+    /// (<c>Steps</c> → <c>--steps</c>), without .NET's "(Parameter ...)" suffix.
+    /// </summary>
+    public static string UsageMessage(ArgumentException exception)
+    {
+        var message = ValueMessage(exception);
         var option = exception.ParamName switch
         {
             "Steps" or "steps" or "n" => "--steps",

@@ -310,8 +310,7 @@ internal static class EvaluateCommand
             {
                 // Not CliApp.UsageMessage: it names "Stdev" as the methods' --noise-stdev.
                 var option = e.ParamName == nameof(SensitivitySettings.Radius) ? "--radius" : "--perturbation-stdev";
-                var message = e.Message[..e.Message.IndexOf(" (Parameter '", StringComparison.Ordinal)];
-                throw new UsageException(option, $"{message} (got {(e.ParamName == nameof(SensitivitySettings.Radius) ? radius : stdev).ToString(CultureInfo.InvariantCulture)})");
+                throw new UsageException(option, CliApp.ValueMessage(e));
             }
 
             return (infidelity, sensitivity);
