@@ -16,7 +16,7 @@ internal static class BenchmarkArguments
     [
         "compare-methods", "conv-nan", "perturbation-cost", "soak", "ig-roofline", "speed-report", "adaptive-steps",
         "adaptive-report", "gemm-shapes", "native-heap", "native-heap-child", "logits-only", "path-peak", "path-passes",
-        "method-throughput", "method-throughput-bert", "method-one-text", "tokenize-throughput", "black-box-calls",
+        "method-throughput", "method-throughput-bert", "method-one-text", "lime-budget", "tokenize-throughput", "black-box-calls",
         "thread-scaling",
     ];
 

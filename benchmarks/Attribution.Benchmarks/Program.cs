@@ -123,6 +123,11 @@ public static class Program
             return MethodThroughput.OnBertBase(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "lime-budget")
+        {
+            return LimeTokenBudget.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "method-one-text")
         {
             return MethodThroughput.OneText(args[1..]);
