@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Attribution.Tests.Engine;
@@ -26,9 +27,15 @@ public sealed class KeptScalarsTests
             got[i].Should().BeApproximately(expected, 1e-12 * Math.Abs(expected), $"x = {xs[i]}");
         }
 
-        // libtorch's own softplus agrees to float64 rounding (TorchSharp's call is the one replaced: it makes the scalars
-        // it reads without keeping them, harmless here on one thread).
-        using var libtorch = nn.functional.softplus(x, beta);
+        // libtorch's own softplus agrees to float64 rounding. TorchSharp's public call (nn.functional.softplus(x, β), the
+        // one replaced) makes the scalars it reads without keeping them; it hands them, β and the default threshold 20 as
+        // double scalars, to the private Tensor.softplus1(Scalar, Scalar), which makes the native call. Called here with
+        // both scalars kept: the same libtorch computation.
+        using var betaScalar = beta.ToScalar();
+        using var threshold = 20.0.ToScalar();
+        var native = typeof(Tensor).GetMethod("softplus1", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance, [typeof(Scalar), typeof(Scalar)]);
+        native.Should().NotBeNull("TorchSharp 0.107's Tensor.softplus(double, double) calls softplus1(Scalar, Scalar)");
+        using var libtorch = (Tensor)native!.Invoke(x, [betaScalar, threshold])!;
         got.Should().Equal(libtorch.data<double>().ToArray(), (a, e) => Math.Abs(a - e) <= 1e-15 * Math.Max(1, Math.Abs(e)));
     }
 

@@ -61,9 +61,9 @@ public sealed class ModuleHooksTests
     {
         using var identity = nn.Identity();
         using var x = ones(2);
-        using var pre = ModuleHooks.AddForwardPreHook(identity, (_, input) => (Tensor)input * 3);
-        using var first = ModuleHooks.AddForwardHook(identity, (_, _, output) => (Tensor)output + 1);
-        using var second = ModuleHooks.AddForwardHook(identity, (_, _, output) => (Tensor)output * 10);
+        using var pre = ModuleHooks.AddForwardPreHook(identity, (_, input) => ((Tensor)input).TimesInteger(3));
+        using var first = ModuleHooks.AddForwardHook(identity, (_, _, output) => ((Tensor)output).Plus(1L));
+        using var second = ModuleHooks.AddForwardHook(identity, (_, _, output) => ((Tensor)output).TimesInteger(10));
         using var y = identity.call(x);
         y.data<float>().ToArray().Should().Equal(40f, 40f);
         ModuleHooks.Count(identity).Should().Be(3);
@@ -155,7 +155,7 @@ public sealed class ModuleHooksTests
         Tensor? madeThere = null;
         using var hook = ModuleHooks.AddForwardHook(linear, (_, _, output) =>
         {
-            var made = (Tensor)output * 2;
+            var made = ((Tensor)output).TimesInteger(2);
             if (Environment.CurrentManagedThreadId == passThread)
             {
                 madeHere = made;

@@ -1,4 +1,5 @@
 using Attribution.Engine;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Attribution.Tests.Engine;
@@ -11,7 +12,8 @@ public sealed class ModuleIOTests
     {
         using var a = zeros(1);
         using var b = ones(1);
-        using var c = full(1, 2.0f);
+        using var two = 2.0f.ToScalar();
+        using var c = full(1, two);
         ModuleIO.Replace(a, 0, c).Should().BeSameAs(c);
         ((Tensor[])ModuleIO.Replace(new[] { a, b }, 1, c)).Should().Equal(a, c);
         ((List<Tensor>)ModuleIO.Replace(new List<Tensor> { a, b }, 0, c)).Should().Equal(c, b);

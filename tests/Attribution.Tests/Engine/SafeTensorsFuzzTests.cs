@@ -20,7 +20,7 @@ public sealed class SafeTensorsFuzzTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>
         {
-            ["embeddings.weight"] = arange(24, dtype: ScalarType.Float32).reshape(6, 4),
+            ["embeddings.weight"] = TestScalars.Range(24, ScalarType.Float32).reshape(6, 4),
             ["classifier.bias"] = tensor(new[] { 1.5, -2.0 }),
             ["ids"] = tensor(new long[] { 3, 1, 4 }),
         };

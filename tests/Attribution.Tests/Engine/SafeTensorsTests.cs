@@ -169,9 +169,9 @@ public sealed class SafeTensorsTests : IDisposable
 
         loaded.Should().HaveCount(tensors.Count);
         loaded["scalar"].shape.Should().BeEmpty();
-        loaded["scalar"].ToSingle().Should().Be(3.5f);
+        loaded["scalar"].ItemAsSingle().Should().Be(3.5f);
         loaded["scalar64"].shape.Should().BeEmpty();
-        loaded["scalar64"].ToInt64().Should().Be(7);
+        loaded["scalar64"].ItemAsInt64().Should().Be(7);
         loaded["empty_rows"].shape.Should().Equal(0, 3);
         loaded["empty_cols"].shape.Should().Equal(2, 0);
         loaded["empty_cols"].dtype.Should().Be(ScalarType.Int64);

@@ -404,7 +404,7 @@ public sealed class SanityCheckTests : IDisposable
             using (no_grad())
             {
                 var bias = original.Module.named_parameters().Single(p => p.name == "classifier.bias").parameter;
-                bias[1] = bias[1] + shift;
+                bias[1] = bias[1].Plus(shift);
             }
 
             SafeTensors.Save(Path.Combine(folder, "model.safetensors"), original.Module.state_dict(), new Dictionary<string, string> { ["format"] = "pt" });

@@ -77,7 +77,7 @@ public sealed class BertOnnxExportTests(ITestOutputHelper output) : IDisposable
             a[key].allclose(b[key], rtol: 0, atol: 0).Should().BeTrue(key);
         }
 
-        a["bert.embeddings.LayerNorm.weight"].mean().ToDouble().Should().BeApproximately(1.0, 0.2, "LayerNorm weights are 1 + 0.2·N(0, 1)");
+        a["bert.embeddings.LayerNorm.weight"].mean().ItemAsDouble().Should().BeApproximately(1.0, 0.2, "LayerNorm weights are 1 + 0.2·N(0, 1)");
     }
 
     [SkippableFact]
@@ -123,8 +123,8 @@ public sealed class BertOnnxExportTests(ITestOutputHelper output) : IDisposable
                 {
                     // Weight 1 + 0.2·N(0, 1), bias 0.2·N(0, 1), as before, drawn from the test's generator.
                     using var draw = torch.randn(parameter.shape, generator: generator);
-                    using var noise = draw.mul(0.2);
-                    using var value = name.EndsWith("weight", StringComparison.Ordinal) ? noise.add(1.0) : noise.clone();
+                    using var noise = draw.Times(0.2);
+                    using var value = name.EndsWith("weight", StringComparison.Ordinal) ? noise.Plus(1.0) : noise.clone();
                     parameter.copy_(value);
                 }
             }

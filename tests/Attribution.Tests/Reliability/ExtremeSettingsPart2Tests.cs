@@ -1,5 +1,6 @@
 using System.Globalization;
 using Attribution.Data;
+using Attribution.Engine;
 using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Methods.Attention;
@@ -94,7 +95,8 @@ public sealed class ExtremeSettingsPart2Tests
         {
             foreach (var (_, p) in module.named_parameters())
             {
-                using var values = randn(p.shape, p.dtype, generator: generator) * 0.8;
+                using var drawn = randn(p.shape, p.dtype, generator: generator);
+                using var values = drawn.Times(0.8);
                 p.copy_(values);
             }
         }

@@ -37,7 +37,7 @@ public sealed class AdamWTests
         using var scope = NewDisposeScope();
         var theta = tensor(new[] { 0.5 }, requires_grad: true);
         using var optimizer = new AdamW([theta], lr: 0.1, weightDecay: 0.01);
-        theta.square().sum().backward();
+        theta.Squared().sum().backward();
         optimizer.step();
         var expected = 0.4995 - (0.1 / (1 + 1e-8));
         theta.data<double>().ToArray()[0].Should().BeApproximately(expected, 1e-12);
@@ -58,7 +58,8 @@ public sealed class AdamWTests
             // loss = Σ θ³/3 + sin(θ): gradient θ² + cos θ, different at every step.
             var current = theta.data<double>().ToArray();
             gradients.Add(current.Select(x => (x * x) + Math.Cos(x)).ToArray());
-            (theta.pow(3).div(3) + theta.sin()).sum().backward();
+            using var three = 3.ToScalar();
+            theta.pow(three).div(three).Plus(theta.sin()).sum().backward();
             optimizer.step();
             optimizer.zero_grad();
             theta.grad.Should().BeNull();
@@ -79,13 +80,13 @@ public sealed class AdamWTests
         var used = tensor(new[] { 1.0 }, requires_grad: true);
         var unused = tensor(new[] { 2.0 }, requires_grad: true);
         using var optimizer = new AdamW([used, unused], lr: 0.1, weightDecay: 0.5);
-        used.square().sum().backward();
+        used.Squared().sum().backward();
         optimizer.step();
         optimizer.zero_grad();
         unused.data<double>().ToArray()[0].Should().Be(2.0);
 
         // Its first update is a first step (bias corrections with t = 1), whatever the optimizer's step count.
-        unused.square().sum().backward();
+        unused.Squared().sum().backward();
         optimizer.step();
         unused.data<double>().ToArray()[0].Should().BeApproximately(Reference(2.0, [4.0], 0.1, 0.9, 0.999, 1e-8, 0.5)[0], 1e-12);
     }
@@ -123,7 +124,7 @@ public sealed class AdamWTests
         // Just below 1 is a (harsh) decay, accepted: one step from θ = 1 with g = 2 is the reference.
         var below = (1 - 1e-9) / decay;
         using var optimizer = new AdamW([p], lr: below, weightDecay: decay);
-        p.square().sum().backward();
+        p.Squared().sum().backward();
         optimizer.step();
         p.data<double>().ToArray()[0].Should().BeApproximately(Reference(1.0, [2.0], below, 0.9, 0.999, 1e-8, decay)[0], 1e-12);
 
@@ -151,7 +152,7 @@ public sealed class AdamWTests
 
         // The refused value was not kept: the step is the hand-computed one with lr = 0.1 (see the test above;
         // 1e-12 is float64 rounding of a handful of operations on numbers near 1).
-        theta.square().sum().backward();
+        theta.Squared().sum().backward();
         optimizer.step();
         theta.data<double>().ToArray()[0].Should().BeApproximately(0.4995 - (0.1 / (1 + 1e-8)), 1e-12);
     }

@@ -1,4 +1,5 @@
 using Attribution.Data;
+using Attribution.Engine;
 using Attribution.Models;
 using Attribution.Tests.Models.Small;
 using Attribution.Training;
@@ -38,8 +39,8 @@ public sealed class TrainerForeignTokenizerTests : IDisposable
         public override Tensor forward(ModelInput input)
         {
             var ids = input.InputIds;
-            var at = arange(ids.size(1), ScalarType.Int64).unsqueeze(0).expand(ids.size(0), -1);
-            return head.call((tokens.call(ids) + positions.call(at)).mean([1]));
+            var at = KeptScalars.Range(ids.size(1)).unsqueeze(0).expand(ids.size(0), -1);
+            return head.call(tokens.call(ids).Plus(positions.call(at)).mean([1]));
         }
     }
 

@@ -337,7 +337,8 @@ public sealed class TrainerTests : IDisposable
         {
             using (no_grad())
             {
-                model.named_parameters().Single(p => p.name == "hidden.weight").parameter.narrow(0, 0, 1).narrow(1, 0, 1).fill_(float.NaN);
+                using var nan = float.NaN.ToScalar();
+                model.named_parameters().Single(p => p.name == "hidden.weight").parameter.narrow(0, 0, 1).narrow(1, 0, 1).fill_(nan);
             }
 
             var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1 });
