@@ -334,5 +334,5 @@ public sealed class ParameterListModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor ids) => Head(embedding.call(ids));
 
     /// <summary>Everything after the embedding lookup.</summary>
-    public Tensor Head(Tensor embedded) => embedded.mean([1]).matmul(weights[0]) + weights[1];
+    public Tensor Head(Tensor embedded) => embedded.mean([1]).matmul(weights[0]).Plus(weights[1]);
 }

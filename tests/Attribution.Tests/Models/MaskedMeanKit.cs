@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
 using TorchSharp;
@@ -26,7 +27,8 @@ internal static class MaskedMeanKit
         {
             foreach (var (_, p) in model.named_parameters())
             {
-                using var values = randn(p.shape, p.dtype, generator: generator) * scale;
+                using var drawn = randn(p.shape, p.dtype, generator: generator);
+                using var values = drawn.Times(scale);
                 p.copy_(values);
             }
         }

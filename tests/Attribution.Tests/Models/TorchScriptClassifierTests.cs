@@ -120,7 +120,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         using var scope = NewDisposeScope();
         var table = tensor(w.Embeddings).reshape(Vocabulary.Length, Dim);
         var ids = tensor(new long[] { 2, 5, 7, 12, 14, 3, 0, 2, 6, 19, 9, 3, 0, 0 }).reshape(2, 7);
-        var mask = ids.ne(0).to(ScalarType.Float32);
+        var mask = ids.NotEqualTo(0).to(ScalarType.Float32);
         var embedded = table.index_select(0, ids.flatten()).reshape(2, 7, Dim);
         var logits = script.call(embedded, mask);
         var expected = Reference(w, embedded, mask);
@@ -160,7 +160,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
         var embedded = table.index_select(0, tensor(ids)).unsqueeze(0).detach().requires_grad_();
         var logit = script.call(embedded, ones(1, ids.Length))[0, 1];
         var gradient = autograd.grad([logit], [embedded])[0];
-        return (logit.ToDouble(), embedded.detach(), gradient);
+        return (logit.ItemAsDouble(), embedded.detach(), gradient);
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
             using var scope = NewDisposeScope();
             var (logit, embedded, g) = Autograd(path, w, [.. gxi[i].TokenIds]);
             var expectedGxi = (g * embedded).sum(-1).squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
-            var expectedNorm = g.square().sum(-1).sqrt().squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
+            var expectedNorm = g.Squared().sum(-1).sqrt().squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
             var worst = gxi[i].Scores.Zip(expectedGxi, (a, b) => Math.Abs(a - b)).Max();
             output.WriteLine($"text {i}: max |GxI − autograd| = {worst:E2}");
             gxi[i].Scores.Should().Equal(expectedGxi, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));

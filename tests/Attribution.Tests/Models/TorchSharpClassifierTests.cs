@@ -109,7 +109,7 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
             var worst = results[i].Scores.Zip(expected, (a, b) => Math.Abs(a - b)).Max();
             output.WriteLine($"text {i}: max |GxI − autograd| = {worst:E2}");
             results[i].Scores.Should().Equal(expected, (a, b) => Math.Abs(a - b) <= 1e-5 + (1e-5 * Math.Abs(b)));
-            results[i].Logits[1].Should().BeApproximately(logit.ToDouble(), 1e-5);
+            results[i].Logits[1].Should().BeApproximately(logit.ItemAsDouble(), 1e-5);
         }
 
         classifier.Module.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0);
@@ -134,7 +134,7 @@ public sealed class TorchSharpClassifierTests(ITestOutputHelper output) : IDispo
             double Logit(long[] ids)
             {
                 using var noGrad = no_grad();
-                return model.call(tensor(ids).unsqueeze(0), mask)[0, 1].ToDouble();
+                return model.call(tensor(ids).unsqueeze(0), mask)[0, 1].ItemAsDouble();
             }
 
             var difference = Logit(encoding.Ids) - Logit(baselineIds);

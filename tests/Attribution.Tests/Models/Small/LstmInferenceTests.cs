@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,7 +30,8 @@ public sealed class LstmInferenceTests(Xunit.Abstractions.ITestOutputHelper outp
             foreach (var (_, p) in lstm.named_parameters())
             {
                 using var draw = rand(p.shape, generator: generator);
-                using var scaled = draw.mul(2 * bound).sub(bound);
+                using var stretched = draw.Times(2 * bound);
+                using var scaled = stretched.Minus(bound);
                 p.copy_(scaled);
             }
         }
@@ -40,7 +42,7 @@ public sealed class LstmInferenceTests(Xunit.Abstractions.ITestOutputHelper outp
         {
             using var mode = gradients ? enable_grad() : no_grad();
             using var output = lstm.call(input).Item1;
-            return output.sum().ToDouble();
+            return output.sum().ItemAsDouble();
         }
 
         using var reference = nn.LSTM(12, 10, batchFirst: true, bidirectional: true);
@@ -56,7 +58,7 @@ public sealed class LstmInferenceTests(Xunit.Abstractions.ITestOutputHelper outp
         double exact;
         using (no_grad())
         {
-            exact = reference.call(input.to(ScalarType.Float64)).Item1.sum().ToDouble();
+            exact = reference.call(input.to(ScalarType.Float64)).Item1.sum().ItemAsDouble();
         }
 
         output.WriteLine($"sum of a bidirectional LSTM's outputs: float32 without gradients {Sum(gradients: false):F4}, with gradients {Sum(gradients: true):F4}, float64 {exact:F4}");

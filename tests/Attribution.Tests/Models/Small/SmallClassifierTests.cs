@@ -121,7 +121,7 @@ public sealed class SmallClassifierTests : IDisposable
 
         // The padding row of the embedding table is zero.
         using var scope = NewDisposeScope();
-        mlp.state_dict()["embeddings.weight"][0].abs().sum().ToSingle().Should().Be(0);
+        mlp.state_dict()["embeddings.weight"][0].abs().sum().ItemAsSingle().Should().Be(0);
     }
 
     [Theory]

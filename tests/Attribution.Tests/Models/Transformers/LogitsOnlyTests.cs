@@ -231,7 +231,7 @@ public sealed class LogitsOnlyTests(ITestOutputHelper output)
                 logits[0, 1].backward();
             }
 
-            var norms = leaf!.grad!.squeeze(0).pow(2).sum(1).sqrt().to(ScalarType.Float64).data<double>().ToArray();
+            var norms = leaf!.grad!.squeeze(0).Power(2).sum(1).sqrt().to(ScalarType.Float64).data<double>().ToArray();
             explained[i].Scores.Should().Equal(norms, (a, b) => Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(b)), "the logits-only pass gives the full model's gradient (1e-5: float32 through two layers)");
         }
 

@@ -146,11 +146,12 @@ public class TransformerModelTests(ITestOutputHelper output)
         var limit = model.Config.MaxSequenceLength;
         limit.Should().Be(type == "roberta" ? 14 - 2 : 12);
         using var scope = NewDisposeScope();
+        using var three = 3.ToScalar();
 
         // The limit itself is fine.
-        model.call(new ModelInput(full([1, limit], 3, ScalarType.Int64))).shape.Should().Equal(1, model.Config.NumLabels);
+        model.call(new ModelInput(full([1, limit], three, ScalarType.Int64))).shape.Should().Equal(1, model.Config.NumLabels);
 
-        var act = () => model.call(new ModelInput(full([1, limit + 1], 3, ScalarType.Int64)));
+        var act = () => model.call(new ModelInput(full([1, limit + 1], three, ScalarType.Int64)));
         act.Should().Throw<ArgumentOutOfRangeException>()
             .WithMessage($"*{limit + 1} tokens*at most {limit}*max_position_embeddings = {model.Config.MaxPositionEmbeddings}*");
     }

@@ -50,9 +50,9 @@ internal static class TransformerTestKit
         {
             foreach (var (name, p) in model.named_parameters())
             {
-                var noise = randn(p.shape, generator: generator) * 0.3;
+                var noise = randn(p.shape, generator: generator).Times(0.3);
                 p.copy_(name.Contains("LayerNorm", StringComparison.Ordinal) || name.Contains("layer_norm", StringComparison.Ordinal)
-                    ? (name.EndsWith("weight", StringComparison.Ordinal) ? noise + 1.0 : noise)
+                    ? (name.EndsWith("weight", StringComparison.Ordinal) ? noise.Plus(1.0) : noise)
                     : noise);
             }
         }
@@ -181,7 +181,7 @@ internal static class TransformerTestKit
         string layerPrefix;
         if (c.ModelType == "distilbert")
         {
-            x = Lookup(w["distilbert.embeddings.word_embeddings.weight"], ids) + Lookup(w["distilbert.embeddings.position_embeddings.weight"], positions);
+            x = Lookup(w["distilbert.embeddings.word_embeddings.weight"], ids).Plus(Lookup(w["distilbert.embeddings.position_embeddings.weight"], positions));
             x = Norm(w, "distilbert.embeddings.LayerNorm", x, 1e-12);
             layerPrefix = "distilbert.transformer.layer.";
         }
@@ -189,7 +189,7 @@ internal static class TransformerTestKit
         {
             var p = c.ModelType + ".embeddings.";
             var types = new long[batch, seq];
-            x = Lookup(w[p + "word_embeddings.weight"], ids) + Lookup(w[p + "token_type_embeddings.weight"], types) + Lookup(w[p + "position_embeddings.weight"], positions);
+            x = Lookup(w[p + "word_embeddings.weight"], ids).Plus(Lookup(w[p + "token_type_embeddings.weight"], types)).Plus(Lookup(w[p + "position_embeddings.weight"], positions));
             x = Norm(w, p + "LayerNorm", x, c.LayerNormEps);
             layerPrefix = c.ModelType + ".encoder.layer.";
         }
@@ -200,16 +200,16 @@ internal static class TransformerTestKit
             if (c.ModelType == "distilbert")
             {
                 var a = Attention(w, x, p + "attention.q_lin", p + "attention.k_lin", p + "attention.v_lin", c.NumAttentionHeads, maskAdd);
-                var h = Norm(w, p + "sa_layer_norm", Lin(w, p + "attention.out_lin", a) + x, 1e-12);
+                var h = Norm(w, p + "sa_layer_norm", Lin(w, p + "attention.out_lin", a).Plus(x), 1e-12);
                 var f = Lin(w, p + "ffn.lin2", Act(c.HiddenAct, Lin(w, p + "ffn.lin1", h)));
-                x = Norm(w, p + "output_layer_norm", f + h, 1e-12);
+                x = Norm(w, p + "output_layer_norm", f.Plus(h), 1e-12);
             }
             else
             {
                 var a = Attention(w, x, p + "attention.self.query", p + "attention.self.key", p + "attention.self.value", c.NumAttentionHeads, maskAdd);
-                var h = Norm(w, p + "attention.output.LayerNorm", Lin(w, p + "attention.output.dense", a) + x, c.LayerNormEps);
+                var h = Norm(w, p + "attention.output.LayerNorm", Lin(w, p + "attention.output.dense", a).Plus(x), c.LayerNormEps);
                 var f = Lin(w, p + "output.dense", Act(c.HiddenAct, Lin(w, p + "intermediate.dense", h)));
-                x = Norm(w, p + "output.LayerNorm", f + h, c.LayerNormEps);
+                x = Norm(w, p + "output.LayerNorm", f.Plus(h), c.LayerNormEps);
             }
         }
 
@@ -230,20 +230,20 @@ internal static class TransformerTestKit
         return table.index_select(0, tensor(flat)).reshape(ids.GetLength(0), ids.GetLength(1), table.size(1));
     }
 
-    private static Tensor Lin(Dictionary<string, Tensor> w, string name, Tensor x) => x.matmul(w[name + ".weight"].t()) + w[name + ".bias"];
+    private static Tensor Lin(Dictionary<string, Tensor> w, string name, Tensor x) => x.matmul(w[name + ".weight"].t()).Plus(w[name + ".bias"]);
 
     private static Tensor Norm(Dictionary<string, Tensor> w, string name, Tensor x, double eps)
     {
         var centered = x - x.mean([-1], keepdim: true);
         var variance = (centered * centered).mean([-1], keepdim: true);
-        return (centered / (variance + eps).sqrt() * w[name + ".weight"]) + w[name + ".bias"];
+        return (centered / variance.Plus(eps).sqrt() * w[name + ".weight"]).Plus(w[name + ".bias"]);
     }
 
     private static Tensor Act(string name, Tensor x) => name switch
     {
-        "gelu" => 0.5 * x * (1.0 + (x / Math.Sqrt(2)).erf()),
+        "gelu" => x.Times(0.5) * x.DividedBy(Math.Sqrt(2)).erf().Plus(1.0),
         "relu" => x.relu(),
-        _ => 0.5 * x * (1.0 + (Math.Sqrt(2 / Math.PI) * (x + (0.044715 * x * x * x))).tanh()),
+        _ => x.Times(0.5) * x.Plus(x.Times(0.044715) * x * x).Times(Math.Sqrt(2 / Math.PI)).tanh().Plus(1.0),
     };
 
     private static Tensor Attention(Dictionary<string, Tensor> w, Tensor x, string q, string k, string v, int heads, Tensor maskAdd)
@@ -251,7 +251,7 @@ internal static class TransformerTestKit
         var shape = x.shape;
         var d = shape[2] / heads;
         Tensor Heads(string name) => Lin(w, name, x).reshape(shape[0], shape[1], heads, d);
-        var scores = (einsum("bqhd,bkhd->bhqk", Heads(q), Heads(k)) / Math.Sqrt(d)) + maskAdd;
+        var scores = einsum("bqhd,bkhd->bhqk", Heads(q), Heads(k)).DividedBy(Math.Sqrt(d)).Plus(maskAdd);
         var shifted = (scores - scores.amax([-1], keepdim: true)).exp();
         var probs = shifted / shifted.sum(-1, keepdim: true);
         return einsum("bhqk,bkhd->bqhd", probs, Heads(v)).reshape(shape[0], shape[1], shape[2]);
