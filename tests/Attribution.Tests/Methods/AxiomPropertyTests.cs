@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Pipeline;
@@ -538,12 +539,12 @@ public sealed class AxiomPropertyTests
             using var noGrad = no_grad();
             foreach (var (_, p) in named_parameters())
             {
-                p.copy_(randn(p.shape, p.dtype, generator: generator) * 0.7);
+                p.copy_(randn(p.shape, p.dtype, generator: generator).Times(0.7));
             }
 
             embeddings.weight![Dummy].copy_(embeddings.weight[0]);
-            output.weight![2].copy_(output.weight[0] + (2 * output.weight[1]));
-            output.bias?[2].copy_(output.bias[0] + (2 * output.bias[1]));
+            output.weight![2].copy_(output.weight[0].Plus(output.weight[1].TimesInteger(2)));
+            output.bias?[2].copy_(output.bias[0].Plus(output.bias[1].TimesInteger(2)));
         }
 
         public static TextClassifier Classifier(ulong seed, bool hidden, bool biases) =>
@@ -567,7 +568,7 @@ public sealed class AxiomPropertyTests
             // The tanh after the sum makes words interact (without it the model would be a sum of per-word terms, an
             // additive game on which any semivalue, Banzhaf's too, passes the Shapley checks).
             var pooled = (act!.call(hidden.call(e)) * mask.unsqueeze(-1)).sum(1);
-            return output.call(squash!.call(pooled * 0.25));
+            return output.call(squash!.call(pooled.Times(0.25)));
         }
 
         /// <summary>The target's logit for one text of these ids, run here (float32, as the library runs it).</summary>
@@ -576,7 +577,7 @@ public sealed class AxiomPropertyTests
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var x = tensor(ids).unsqueeze(0);
-            return FromEmbeddings(embeddings.forward(x), ones([1, ids.Length]))[0, target].ToDouble();
+            return FromEmbeddings(embeddings.forward(x), ones([1, ids.Length]))[0, target].ItemAsDouble();
         }
 
         /// <summary>The target's logit, softmax probability or log-probability (from the logits run here, in double precision).</summary>
@@ -598,7 +599,7 @@ public sealed class AxiomPropertyTests
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            return FromEmbeddings(zeros([1, length, 4]), ones([1, length]))[0, target].ToDouble();
+            return FromEmbeddings(zeros([1, length, 4]), ones([1, length]))[0, target].ItemAsDouble();
         }
 
         /// <summary>‖∂logit/∂e_t‖₂ per token, the gradient from torch.autograd.grad on the module.</summary>
@@ -608,7 +609,7 @@ public sealed class AxiomPropertyTests
             var e = embeddings.forward(tensor(ids).unsqueeze(0)).detach().requires_grad_();
             var logit = FromEmbeddings(e, ones([1, ids.Length]))[0, target];
             var g = autograd.grad([logit], [e])[0];
-            return [.. Enumerable.Range(0, ids.Length).Select(t => g[0, t].norm().ToDouble())];
+            return [.. Enumerable.Range(0, ids.Length).Select(t => g[0, t].norm().ItemAsDouble())];
         }
 
         /// <summary>∂logit/∂e_t per token and dimension, from torch.autograd.grad on the module.</summary>

@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
@@ -50,7 +51,7 @@ public sealed class LayerSideTests : IDisposable
         {
             var (a, b) = split.call(proj.call(embedding.call(ids)));
             var weights = mask.to(a.dtype).unsqueeze(-1);
-            var mean = ((a + (b * b)) * weights).sum(1) / weights.sum(1);
+            var mean = (a.Plus(b * b) * weights).sum(1) / weights.sum(1);
             return output.call(mean);
         }
     }

@@ -97,7 +97,8 @@ public sealed class NoiseTunnelFormulaTests : IDisposable
         // "dull" gets a long embedding, so the longer text's range is several times the short one's.
         using (no_grad())
         {
-            module.embedding.weight![tokenizer.Encode("dull").Ids[1]].mul_(6.0);
+            using var six = 6.0.ToScalar();
+            module.embedding.weight![tokenizer.Encode("dull").Ids[1]].mul_(six);
         }
 
         var form = new MaskedMeanClosedForm(module);

@@ -34,7 +34,7 @@ public sealed class TextAttributorContractTests : IDisposable
     }
 
     private static Tensor Known(AttributionContext context) =>
-        (context.Batch.Input.InputIds.to(ScalarType.Float32) + 1).unsqueeze(-1) * tensor(W.Select(v => (float)v).ToArray());
+        context.Batch.Input.InputIds.to(ScalarType.Float32).Plus(1L).unsqueeze(-1) * tensor(W.Select(v => (float)v).ToArray());
 
     [Theory]
     [InlineData(HiddenReduction.Sum)]
@@ -114,7 +114,7 @@ public sealed class TextAttributorContractTests : IDisposable
         }
 
         // Without per-dimension attributions there is nothing to keep.
-        var perToken = new KnownMethod(c => new MethodOutput(c.Batch.Input.InputIds.to(ScalarType.Float32) + 1, PerDimension: false));
+        var perToken = new KnownMethod(c => new MethodOutput(c.Batch.Input.InputIds.to(ScalarType.Float32).Plus(1L), PerDimension: false));
         perToken.Attribute(classifier, Texts, new AttributionOptions { KeepRawAttributions = true }).Should().OnlyContain(e => e.RawAttributions == null);
         var notPerDimension = new KnownMethod(c => new MethodOutput(Known(c).sum(-1), PerDimension: true));
         notPerDimension.Attribute(classifier, Texts, new AttributionOptions { KeepRawAttributions = true }).Should().OnlyContain(e => e.RawAttributions == null);
@@ -126,7 +126,7 @@ public sealed class TextAttributorContractTests : IDisposable
         // Per token already ([batch, tokens]): no reduction, even when flagged per dimension.
         foreach (var perDimension in new[] { false, true })
         {
-            var method = new KnownMethod(c => new MethodOutput(c.Batch.Input.InputIds.to(ScalarType.Float32) + 1, perDimension));
+            var method = new KnownMethod(c => new MethodOutput(c.Batch.Input.InputIds.to(ScalarType.Float32).Plus(1L), perDimension));
             foreach (var e in method.Attribute(classifier, Texts, new AttributionOptions { BatchSize = 8 }))
             {
                 e.Scores.Should().Equal(e.TokenIds.Select(id => id + 1.0));

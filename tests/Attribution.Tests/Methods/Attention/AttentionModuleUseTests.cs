@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods.Attention;
 using Attribution.Models;
 using Attribution.Text.Tokenizers;
@@ -77,7 +78,7 @@ public sealed class AttentionModuleUseTests : IDisposable
             var hidden = embedding.call(ids);
             for (var layer = 0; layer < (reuse ? 2 : 1); layer++)
             {
-                hidden = hidden + attention.call(hidden.matmul(hidden.transpose(1, 2)).unsqueeze(1)).squeeze(1).matmul(hidden);
+                hidden = hidden.Plus(attention.call(hidden.matmul(hidden.transpose(1, 2)).unsqueeze(1)).squeeze(1).matmul(hidden));
             }
 
             return output.call(hidden.mean([1]));

@@ -38,7 +38,8 @@ public sealed class AttentionRolloutTests : IDisposable
         {
             foreach (var (_, p) in module.named_parameters())
             {
-                using var values = randn(p.shape, p.dtype, generator: generator) * 0.8;
+                using var drawn = randn(p.shape, p.dtype, generator: generator);
+                using var values = drawn.Times(0.8);
                 p.copy_(values);
             }
         }
@@ -55,14 +56,14 @@ public sealed class AttentionRolloutTests : IDisposable
         using var scope = NewDisposeScope();
         var idTensor = tensor(ids);
         var embedded = Parameter(model, "word_embeddings.weight").index_select(0, idTensor)
-            + Parameter(model, "position_embeddings.weight").narrow(0, 0, ids.Length)
-            + Parameter(model, "token_type_embeddings.weight")[0];
+            .Plus(Parameter(model, "position_embeddings.weight").narrow(0, 0, ids.Length))
+            .Plus(Parameter(model, "token_type_embeddings.weight")[0]);
         var mean = embedded.mean([-1L], keepdim: true);
-        var variance = (embedded - mean).square().mean([-1L], keepdim: true);
-        var h = ((embedded - mean) / (variance + 1e-12).sqrt() * Parameter(model, "embeddings.LayerNorm.weight")) + Parameter(model, "embeddings.LayerNorm.bias");
-        var q = h.matmul(Parameter(model, "layer.0.attention.self.query.weight").t()) + Parameter(model, "layer.0.attention.self.query.bias");
-        var k = h.matmul(Parameter(model, "layer.0.attention.self.key.weight").t()) + Parameter(model, "layer.0.attention.self.key.bias");
-        var a = (q.matmul(k.t()) / Math.Sqrt(q.size(1))).softmax(-1);
+        var variance = (embedded - mean).Squared().mean([-1L], keepdim: true);
+        var h = ((embedded - mean) / variance.Plus(1e-12).sqrt() * Parameter(model, "embeddings.LayerNorm.weight")).Plus(Parameter(model, "embeddings.LayerNorm.bias"));
+        var q = h.matmul(Parameter(model, "layer.0.attention.self.query.weight").t()).Plus(Parameter(model, "layer.0.attention.self.query.bias"));
+        var k = h.matmul(Parameter(model, "layer.0.attention.self.key.weight").t()).Plus(Parameter(model, "layer.0.attention.self.key.bias"));
+        var a = q.matmul(k.t()).DividedBy(Math.Sqrt(q.size(1))).softmax(-1);
         var values = a.contiguous().data<double>().ToArray();
         return Enumerable.Range(0, ids.Length).Select(r => values.AsSpan(r * ids.Length, ids.Length).ToArray()).ToArray();
     }
@@ -131,7 +132,8 @@ public sealed class AttentionRolloutTests : IDisposable
         {
             var logit = model.Module.call(batch.Input)[0, 1];
             var gradient = autograd.grad([logit], [leaf!])[0];
-            var relevance = (gradient * leaf!.detach()).clamp_min(0)[0, 0].to(ScalarType.Float64);
+            using var zero = 0.ToScalar();
+            var relevance = (gradient * leaf!.detach()).clamp_min(zero)[0, 0].to(ScalarType.Float64);
             var n = (int)relevance.size(0);
             var row = relevance[0].contiguous().data<double>().ToArray();
             var expected = Enumerable.Range(0, n).Select(j => row[j] + (j == 0 ? 1 : 0)).ToArray();
@@ -173,7 +175,8 @@ public sealed class AttentionRolloutTests : IDisposable
             var n = (int)leaves[0]!.size(-1);
             double[,] Averaged(int l)
             {
-                var heads = (gradients[l] * leaves[l]!.detach()).clamp_min(0)[0].to(ScalarType.Float64);
+                using var zero = 0.ToScalar();
+                var heads = (gradients[l] * leaves[l]!.detach()).clamp_min(zero)[0].to(ScalarType.Float64);
                 var values = heads.contiguous().data<double>().ToArray();
                 var m = new double[n, n];
                 for (var q = 0; q < n; q++)

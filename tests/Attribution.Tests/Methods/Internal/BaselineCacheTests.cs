@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Pipeline;
@@ -119,7 +120,7 @@ public sealed class BaselineCacheKeyTests
 
             // The padding baseline's logit 0 by hand: (n · w0·e_pad)^3 with e_pad = (0.1, 0, 0), w0·e_pad = 0.1.
             var n = texts[0].Split(' ').Length;
-            logits[0, 0].ToDouble().Should().BeApproximately(Math.Pow(0.1 * n, 3), 1e-6);
+            logits[0, 0].ItemAsDouble().Should().BeApproximately(Math.Pow(0.1 * n, 3), 1e-6);
             activation.shape.Should().Equal(1, n, 3);
         }
 
@@ -152,7 +153,7 @@ public sealed class BaselineCacheKeyTests
                 var alone = new AttributionContext(model, model.Encode([texts[row]]), Options);
                 var aloneIds = Attribution.Methods.Internal.PathInputs.BaselineIds(alone, Baseline.Pad);
                 var reference = Attribution.Methods.Internal.PathInputs.Capture(alone, alone.Layer(null), LayerSide.Output, 0, alone.WithIds(aloneIds), out var aloneLogits);
-                logits[row, 0].ToDouble().Should().BeApproximately(aloneLogits[0, 0].ToDouble(), 1e-6);
+                logits[row, 0].ItemAsDouble().Should().BeApproximately(aloneLogits[0, 0].ItemAsDouble(), 1e-6);
                 reference.shape[1].Should().Be(texts[row].Split(' ').Length);
             }
         }

@@ -68,7 +68,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         long[] targets = [0, 1, 2, 1, 0];
         var lrp = LrpPropagation.Relevance(mlp, x, targets, new LrpSettings { Epsilon = 0 });
         var gxi = GradientXInput(mlp, x, targets);
-        var worst = (lrp - gxi).abs().max().ToSingle();
+        var worst = (lrp - gxi).abs().max().ItemAsSingle();
         worst.Should().BeLessThanOrEqualTo(1e-6f);
 
         // Without biases LRP-0 conserves the logit exactly (up to float32 rounding).
@@ -76,7 +76,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         {
             var logits = mlp.call(x).gather(1, tensor(targets).unsqueeze(1)).squeeze(1);
             var totals = lrp.sum(1);
-            (totals - logits).abs().max().ToSingle().Should().BeLessThan(1e-5f);
+            (totals - logits).abs().max().ItemAsSingle().Should().BeLessThan(1e-5f);
         }
     }
 
@@ -228,12 +228,12 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         using var generator = new Generator(3);
         using var norm = nn.LayerNorm(6, 1e-5);
         LrpTestModels.Randomize(norm, 4);
-        var x32 = randn([2, 3, 6], generator: generator) * 3 + 1;
+        var x32 = randn([2, 3, 6], generator: generator).TimesInteger(3).Plus(1L);
         var stock32 = norm.call(x32);
         using (LrpPropagation.Attach(norm))
         {
             var rewritten = norm.call(x32);
-            (rewritten - stock32).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-5f * stock32.abs().max().ToSingle());
+            (rewritten - stock32).abs().max().ItemAsSingle().Should().BeLessThanOrEqualTo(1e-5f * stock32.abs().max().ItemAsSingle());
         }
 
         norm.to(ScalarType.Float64);
@@ -245,10 +245,10 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         {
             var leaf = x.detach().requires_grad_();
             var y = norm.call(leaf);
-            (y - stock).abs().max().ToDouble().Should().BeLessThanOrEqualTo(1e-12);
+            (y - stock).abs().max().ItemAsDouble().Should().BeLessThanOrEqualTo(1e-12);
             var grads = autograd.grad([y], [leaf, norm.bias!], [g]);
-            var inputSide = (leaf.detach() * grads[0]!).sum().ToDouble() + (norm.bias!.detach() * grads[1]!).sum().ToDouble();
-            var outputSide = (y.detach() * g).sum().ToDouble();
+            var inputSide = (leaf.detach() * grads[0]!).sum().ItemAsDouble() + (norm.bias!.detach() * grads[1]!).sum().ItemAsDouble();
+            var outputSide = (y.detach() * g).sum().ItemAsDouble();
             inputSide.Should().BeApproximately(outputSide, 1e-12 * Math.Max(1, Math.Abs(outputSide)));
         }
     }
@@ -294,7 +294,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
         var stock = mlp.call(x);
         using (LrpPropagation.Attach(mlp, new LrpSettings { Epsilon = epsilon }))
         {
-            (mlp.call(x) - stock).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-6f);
+            (mlp.call(x) - stock).abs().max().ItemAsSingle().Should().BeLessThanOrEqualTo(1e-6f);
         }
 
         mlp.SelfAndDescendants().Should().OnlyContain(m => ModuleHooks.Count(m.Module) == 0, "every hook is removed after the call");
@@ -335,7 +335,7 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
     {
         public ILrpRule LrpRule => LrpRules.PassThrough;
 
-        public override Tensor forward(Tensor input) => input * 2.0;
+        public override Tensor forward(Tensor input) => input.Times(2.0);
     }
 
     private sealed class FailingRule : LrpForwardRule
@@ -365,6 +365,6 @@ public sealed class LrpRuleTests(ITestOutputHelper output)
     {
         using var t = tensor(x);
         using var e = t.erf();
-        return e.ToDouble();
+        return e.ItemAsDouble();
     }
 }

@@ -72,7 +72,7 @@ internal static class LrpTestModels
         using var noGrad = no_grad();
         foreach (var (_, p) in model.named_parameters())
         {
-            p.copy_(randn(p.shape, p.dtype, generator: generator) * scale);
+            p.copy_(randn(p.shape, p.dtype, generator: generator).Times(scale));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Attribution.Engine;
 using Attribution.Methods.Lrp;
 using Attribution.Models;
 using TorchSharp;
@@ -76,7 +77,7 @@ public sealed class LrpTokenRelevanceChecksTests
             var embedded = uses == 0 ? embeddings.forward(input.InputIds) : embeddings.call(input.InputIds);
             for (var i = 1; i < uses; i++)
             {
-                embedded = embedded + embeddings.call(input.InputIds);
+                embedded = embedded.Plus(embeddings.call(input.InputIds));
             }
 
             return classifier.call(embedded.mean([1]));

@@ -68,7 +68,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
                         var x = (Tensor)i;
                         var delta = zeros_like(x).requires_grad_();
                         pendingInput.Push((x.detach(), delta));
-                        return x + delta;
+                        return x.Plus(delta);
                     }));
                     hooks.Add(ModuleHooks.AddForwardHook(module, (_, _, o) =>
                     {
@@ -76,7 +76,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
                         var delta = zeros_like(a).requires_grad_();
                         var (x, inputDelta) = pendingInput.Pop();
                         softmax.Add((x, inputDelta, a.detach(), delta));
-                        return a + delta;
+                        return a.Plus(delta);
                     }));
                 }
             }
@@ -86,12 +86,12 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
             var biases = LrpTestModels.Biases(model).ToList();
             var inputs = leaves.Concat(biases).Concat(softmax.Select(s => s.InputDelta)).Concat(softmax.Select(s => s.OutputDelta)).ToList();
             var grads = Gradients.Of([logit], inputs);
-            double Dot(Tensor value, Tensor? gradient) => gradient is null ? 0 : (value.detach() * gradient).sum().ToDouble();
+            double Dot(Tensor value, Tensor? gradient) => gradient is null ? 0 : (value.detach() * gradient).sum().ItemAsDouble();
             var tokens = leaves.Select((l, k) => Dot(l, grads[k])).Sum();
             var biasShare = biases.Select((b, k) => Dot(b, grads[leaves.Count + k])).Sum();
             var offset = leaves.Count + biases.Count;
             var leak = softmax.Select((s, k) => Dot(s.Output, grads[offset + softmax.Count + k]) - Dot(s.Input, grads[offset + k])).Sum();
-            return new Budget(logit.ToDouble(), tokens, biasShare, leak);
+            return new Budget(logit.ItemAsDouble(), tokens, biasShare, leak);
         }
         finally
         {
@@ -165,9 +165,9 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
         result.Embeddings.Keys.Should().BeEquivalentTo("bert.embeddings.position_embeddings", "bert.embeddings.token_type_embeddings");
         result.Word.shape.Should().Equal(1, ids.Length, 64);
         result.Embeddings.Values.Should().OnlyContain(t => t.shape.SequenceEqual(new long[] { 1, ids.Length }));
-        var total = result.Word.sum().ToDouble() + result.Embeddings.Values.Sum(t => t.sum().ToDouble());
+        var total = result.Word.sum().ItemAsDouble() + result.Embeddings.Values.Sum(t => t.sum().ItemAsDouble());
         total.Should().BeApproximately(budget.Tokens, 1e-10 * Math.Max(1, Math.Abs(budget.Tokens)));
-        result.TargetLogits.ToDouble().Should().BeApproximately(budget.Logit, 1e-12);
+        result.TargetLogits.ItemAsDouble().Should().BeApproximately(budget.Logit, 1e-12);
     }
 
     /// <summary>With the rules attached the golden BERT's logits are the stock ones (float32, ≤ 1e-5), in both attention modes and for ε &gt; 0.</summary>
@@ -185,7 +185,7 @@ public sealed class LrpTransformerTests(ITestOutputHelper output)
             {
                 using (LrpPropagation.Attach(model, new LrpSettings { Epsilon = 0.01, Attention = rule }))
                 {
-                    (model.call(input) - stock).abs().max().ToSingle().Should().BeLessThanOrEqualTo(1e-5f);
+                    (model.call(input) - stock).abs().max().ItemAsSingle().Should().BeLessThanOrEqualTo(1e-5f);
                 }
             }
         }
