@@ -17,16 +17,20 @@ internal static class EmbeddingPerturbation
     /// <summary>
     /// The text's (or the pair's) word-embedding output x, [tokens, hidden] in float64, and its scored output f(x). The
     /// input is truncated to the model's limit, as an explanation made with truncation is (a text that fits is whole).
+    /// Two passes (the context's prediction, then the capture), <paramref name="cancellation"/> checked before each.
     /// </summary>
-    public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, string? pair, int target, ScoreOutput score)
+    public static (double[][] Embedding, double Score) Embed(ITextClassifier model, string text, string? pair, int target, ScoreOutput score,
+        CancellationToken cancellation = default)
     {
         // Runs the module itself (past the attribution context's first pass): one lease for the whole call (ModelLease).
         using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        cancellation.ThrowIfCancellationRequested();
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
         var layer = context.Layer(null);
+        cancellation.ThrowIfCancellationRequested();
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out var logits);
         return (Rows(x.squeeze(0)), context.ScoreValues(logits)[0]);
     }
@@ -34,17 +38,21 @@ internal static class EmbeddingPerturbation
     /// <summary>
     /// The word-embedding output x′ of <paramref name="baseline"/> for the text (or the pair), [tokens, hidden] in float64,
     /// as a path method takes it at the word embeddings: a token baseline's ids (special tokens kept) through the model,
-    /// or zeros for <see cref="Baseline.Zero"/>.
+    /// or zeros for <see cref="Baseline.Zero"/>. Two or three passes (the context's prediction, the text's capture, the
+    /// baseline's), <paramref name="cancellation"/> checked before each.
     /// </summary>
-    public static double[][] BaselineEmbedding(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, Baseline baseline)
+    public static double[][] BaselineEmbedding(ITextClassifier model, string text, string? pair, int target, ScoreOutput score, Baseline baseline,
+        CancellationToken cancellation = default)
     {
         // Runs the module itself (past the attribution context's first pass): one lease for the whole call (ModelLease).
         using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        cancellation.ThrowIfCancellationRequested();
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
         var layer = context.Layer(null);
+        cancellation.ThrowIfCancellationRequested();
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out _);
         if (baseline.Token is null && baseline.Ids is null)
         {
@@ -52,6 +60,7 @@ internal static class EmbeddingPerturbation
         }
 
         var ids = PathInputs.BaselineIds(context, baseline);
+        cancellation.ThrowIfCancellationRequested();
         return Rows(PathInputs.Capture(context, layer, LayerSide.Output, 0, context.WithIds(ids), out _).squeeze(0));
     }
 
@@ -64,7 +73,8 @@ internal static class EmbeddingPerturbation
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score });
+        cancellation.ThrowIfCancellationRequested();
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
         var layer = context.Layer(null);
         var results = new List<double>(replacements.Count);
         foreach (var chunk in replacements.Chunk(32))

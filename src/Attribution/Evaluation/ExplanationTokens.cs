@@ -69,10 +69,13 @@ internal sealed record ExplanationTokens(Encoding Encoding, double[] Scores, int
         _ => "softmax probability of the explained class",
     };
 
-    /// <summary>The target's compared output (<see cref="DescribeComparedOutput"/>) for each input (one batched call).</summary>
-    public static double[] ComparedOutputs(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target)
+    /// <summary>
+    /// The target's compared output (<see cref="DescribeComparedOutput"/>) for each input (one batched call, whose forward
+    /// passes check <paramref name="cancellation"/>: a model that takes no mask runs one per length).
+    /// </summary>
+    public static double[] ComparedOutputs(ITokenClassifier model, IReadOnlyList<TokenSequence> inputs, int target, CancellationToken cancellation = default)
     {
-        var rows = model.PredictLogits(inputs);
+        var rows = TokenBatches.PredictLogits(model, inputs, cancellation);
         NonFiniteValueException.CheckLogits(model.Name, rows);
         var score = Methods.Internal.ScoreChecks.ProbabilityOrOutput(model.Head);
         Methods.Internal.ScoreChecks.CheckOneOutputSoftmax(model, score);

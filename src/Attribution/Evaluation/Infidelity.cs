@@ -41,8 +41,8 @@ public static class Infidelity
     /// record (custom ids or activation) (<paramref name="explanation"/>).</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each
-    /// model call: reading the word-embedding output, which is two passes, each batch of perturbed inputs, then reading the
-    /// baseline's embedding for the multiply-by-inputs form).</exception>
+    /// forward pass: the two of reading the word-embedding output, the prediction and each batch of the perturbed inputs,
+    /// then the two or three of reading the baseline's embedding for the multiply-by-inputs form).</exception>
     /// <param name="cancellation">Stops the call before its next model call.</param>
     public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null, CancellationToken cancellation = default) =>
         Compute(model, explanation, settings, decided: null, cancellation);
@@ -64,10 +64,9 @@ public static class Infidelity
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");
         var form = decided ?? Decide(explanation, settings.MultiplyByInputs);
-        // The scorecard's token, checked before each model call of the metric (reading an embedding is two passes: the
-        // context's prediction and the capture, not split).
-        cancellation.ThrowIfCancellationRequested();
-        var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput);
+        // The caller's token (the scorecard's), checked before each forward pass of the metric: each of the embedding
+        // reads' two or three passes too (before, a read ran whole, so a cancellation during its first pass let the next run).
+        var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, cancellation);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
         {
             // Φ must cover the very input that is perturbed; rows past it were ignored and too few rows failed unnamed.
@@ -83,12 +82,10 @@ public static class Infidelity
         }
 
         var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
-        cancellation.ThrowIfCancellationRequested();
         var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed, cancellation);
-        cancellation.ThrowIfCancellationRequested();
         // Captum's multiply-by-inputs perturbation: I / (x − x′), safe_div dividing by 1 where x − x′ is 0.
         var divisor = form.Baseline is { } baseline
-            ? ResolveBaseline(model, explanation, baseline)
+            ? ResolveBaseline(model, explanation, baseline, cancellation)
                 .Select((row, t) => row.Select((v, h) => SafeDivisor(x[t][h] - v)).ToArray()).ToArray()
             : null;
         var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, h) => (divisor is null ? v : v / divisor[t][h]) * phi[t][h]).Sum()).Sum()).ToArray();
@@ -249,8 +246,9 @@ public static class Infidelity
     /// <summary>Captum's safe_div: a zero x − x′ divides by 1.</summary>
     private static double SafeDivisor(double difference) => difference == 0 ? 1 : difference;
 
-    private static double[][] ResolveBaseline(ITextClassifier model, Explanation explanation, string baseline) =>
-        EmbeddingPerturbation.BaselineEmbedding(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, Baseline.Parse(baseline));
+    private static double[][] ResolveBaseline(ITextClassifier model, Explanation explanation, string baseline, CancellationToken cancellation) =>
+        EmbeddingPerturbation.BaselineEmbedding(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, Baseline.Parse(baseline),
+            cancellation);
 
     /// <summary>
     /// Whether <paramref name="explanation"/> kept per-dimension attributions at <paramref name="model"/>'s word-embedding

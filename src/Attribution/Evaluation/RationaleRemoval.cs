@@ -60,8 +60,16 @@ public static class RationaleRemoval
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
     /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
-    public static MetricResult Comprehensiveness(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
-        Compute(model, explanation, removal, comprehensiveness: true);
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each forward
+    /// pass: the text and its removals are one batched call, but a model that takes no mask runs one pass per input length,
+    /// up to 11).</exception>
+    /// <param name="model">The classifier the explanation is of.</param>
+    /// <param name="explanation">The explanation whose rationales are removed.</param>
+    /// <param name="removal">Whether the rationale's tokens are deleted or masked.</param>
+    /// <param name="cancellation">Stops the call before its next forward pass (the scorecard passes its own token).</param>
+    public static MetricResult Comprehensiveness(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove,
+        CancellationToken cancellation = default) =>
+        Compute(model, explanation, removal, comprehensiveness: true, cancellation);
 
     /// <summary>Sufficiency (AOPC) of an explanation of <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The explanation is malformed (per-token arrays of other lengths, spans outside its
@@ -71,8 +79,16 @@ public static class RationaleRemoval
     /// <exception cref="ArgumentOutOfRangeException">The explanation's target is not an output of the model, or
     /// <paramref name="removal"/> is not a <see cref="TokenRemoval"/> value.</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output.</exception>
-    public static MetricResult Sufficiency(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove) =>
-        Compute(model, explanation, removal, comprehensiveness: false);
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each forward
+    /// pass: the text and its removals are one batched call, but a model that takes no mask runs one pass per input length,
+    /// up to 11).</exception>
+    /// <param name="model">The classifier the explanation is of.</param>
+    /// <param name="explanation">The explanation whose rationales are removed.</param>
+    /// <param name="removal">Whether the rationale's tokens are deleted or masked.</param>
+    /// <param name="cancellation">Stops the call before its next forward pass (the scorecard passes its own token).</param>
+    public static MetricResult Sufficiency(ITokenClassifier model, Explanation explanation, TokenRemoval removal = TokenRemoval.Remove,
+        CancellationToken cancellation = default) =>
+        Compute(model, explanation, removal, comprehensiveness: false, cancellation);
 
     /// <summary>
     /// The refusal of <paramref name="removal"/> for <paramref name="model"/> on <paramref name="texts"/> that a caller
@@ -120,7 +136,7 @@ public static class RationaleRemoval
         return null;
     }
 
-    private static MetricResult Compute(ITokenClassifier model, Explanation explanation, TokenRemoval removal, bool comprehensiveness)
+    private static MetricResult Compute(ITokenClassifier model, Explanation explanation, TokenRemoval removal, bool comprehensiveness, CancellationToken cancellation)
     {
         var name = comprehensiveness ? "comprehensiveness" : "sufficiency";
         if (!Enum.IsDefined(removal))
@@ -212,7 +228,7 @@ public static class RationaleRemoval
                 nameof(removal));
         }
 
-        var probabilities = ExplanationTokens.ComparedOutputs(model, sequences, explanation.Target);
+        var probabilities = ExplanationTokens.ComparedOutputs(model, sequences, explanation.Target, cancellation);
         var steps = labels.Select((l, i) => new MetricStep(l.Label, probabilities[0] - probabilities[i + 1],
             $"{(comprehensiveness ? "without" : "only")} {l.Rationale.Count} token(s): {string.Join(" ", l.Rationale.Order().Select(t => tokens.Encoding.Tokens[t]))}")).ToList();
         var notes = new List<string>();

@@ -155,10 +155,10 @@ public static class Scorecard
             {
                 var e = explanations[t];
                 cancellation.ThrowIfCancellationRequested();
-                var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e, settings.Removal);
+                var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e, settings.Removal, cancellation);
                 Add("comprehensiveness", comprehensiveness.Value);
                 cancellation.ThrowIfCancellationRequested();
-                Add("sufficiency", RationaleRemoval.Sufficiency(model, e, settings.Removal).Value);
+                Add("sufficiency", RationaleRemoval.Sufficiency(model, e, settings.Removal, cancellation).Value);
                 if (comprehensiveness.Note is { } removalNote)
                 {
                     tied += removalNote.Contains(RationaleRemoval.TiedCutNote, StringComparison.Ordinal) ? 1 : 0;

@@ -65,7 +65,7 @@ public sealed class HotFlip
     /// <paramref name="maxEdits"/> is below 1, or <see cref="CandidatesPerPosition"/> is above 1,000 (the parameter named
     /// is the setting).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before the
-    /// prediction, the gradient's pass and the edits' predictions, which run as one call).</exception>
+    /// prediction, the gradient's pass and each batch of the edits' predictions).</exception>
     /// <param name="cancellation">Stops the call before its next model call.</param>
     public IReadOnlyList<HotFlipEdit> Generate(ITextClassifier model, string text, int maxEdits = 5, CancellationToken cancellation = default)
     {
@@ -108,8 +108,7 @@ public sealed class HotFlip
             throw new ArgumentException("the text has no whole-word token to flip (only special tokens or subword pieces)", nameof(text));
         }
 
-        cancellation.ThrowIfCancellationRequested();
-        var original = Predict(model, [text])[0];
+        var original = Predict(model, [text], cancellation)[0];
         var label = original.Label;
         var gradient = new Gradient().Attribute(model, [text], new AttributionOptions { Target = Target.Class(label), KeepRawAttributions = true, Cancellation = cancellation })[0];
 
@@ -152,8 +151,7 @@ public sealed class HotFlip
         }
 
         var texts = edits.Select(flips => Apply(text, encoding, flips)).ToArray();
-        cancellation.ThrowIfCancellationRequested();
-        var predictions = Predict(model, texts);
+        var predictions = Predict(model, texts, cancellation);
         return edits.Select((flips, i) => new HotFlipEdit(
                 texts[i], flips.OrderBy(f => f.Position).ToArray(), predictions[i], predictions[i].Label != label,
                 predictions[i].Logits[label] - original.Logits[label]))
@@ -200,10 +198,11 @@ public sealed class HotFlip
         return allowed;
     }
 
-    private static IReadOnlyList<Prediction> Predict(ITokenClassifier model, IReadOnlyList<string> texts)
+    // The edits are many texts (positions × candidates), so several batches: the token is checked before each.
+    private static IReadOnlyList<Prediction> Predict(ITokenClassifier model, IReadOnlyList<string> texts, CancellationToken cancellation)
     {
         var sequences = texts.Select(t => model.Tokenizer.Encode(t)).Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray();
-        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head)).ToArray();
+        return TokenBatches.PredictLogits(model, sequences, cancellation).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head)).ToArray();
     }
 
     private static bool IsPiece(string token) => token.StartsWith("##", StringComparison.Ordinal);

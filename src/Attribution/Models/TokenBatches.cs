@@ -69,8 +69,33 @@ internal static class TokenBatches
         return (ids, mask, types, [chunk.Length, length]);
     }
 
-    /// <summary>Logits of <paramref name="model"/>'s module for each sequence (float64 copies, no gradients).</summary>
-    public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences)
+    /// <summary>
+    /// <see cref="ITokenClassifier.PredictLogits"/> with <paramref name="cancellation"/> checked before each forward pass,
+    /// for a library call that runs many sequences (a metric's removals, HotFlip's edits): where the model's logits are
+    /// the interface's own (<see cref="Logits(ITextClassifier, IReadOnlyList{TokenSequence}, CancellationToken)"/>, every
+    /// <see cref="TextClassifier"/>) its batches run here, the token checked before each; a model with a PredictLogits of
+    /// its own (ONNX, a user's) batches as it does, so the token is checked before its one call.
+    /// </summary>
+    public static double[][] PredictLogits(ITokenClassifier model, IReadOnlyList<TokenSequence> sequences, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        cancellation.ThrowIfCancellationRequested();
+        return model is ITextClassifier text && HasDefaultLogits(text) ? Logits(text, sequences, cancellation) : model.PredictLogits(sequences);
+    }
+
+    /// <summary>Whether <paramref name="model"/>'s PredictLogits is <see cref="ITextClassifier"/>'s default, this class's <see cref="Logits(ITextClassifier, IReadOnlyList{TokenSequence}, CancellationToken)"/>.</summary>
+    private static bool HasDefaultLogits(ITextClassifier model)
+    {
+        var map = model.GetType().GetInterfaceMap(typeof(ITokenClassifier));
+        var index = Array.FindIndex(map.InterfaceMethods, m => m.Name == nameof(ITokenClassifier.PredictLogits));
+        return index >= 0 && map.TargetMethods[index].DeclaringType == typeof(ITextClassifier);
+    }
+
+    /// <summary>
+    /// Logits of <paramref name="model"/>'s module for each sequence (float64 copies, no gradients), with
+    /// <paramref name="cancellation"/> checked before each batch's forward pass (none for <see cref="ITokenClassifier.PredictLogits"/>).
+    /// </summary>
+    public static double[][] Logits(ITextClassifier model, IReadOnlyList<TokenSequence> sequences, CancellationToken cancellation = default)
     {
         // The whole call on the module, as every library call on a TextClassifier: Dispose on another thread waits for it.
         using var lease = ModelLease.Enter(model);
@@ -83,6 +108,8 @@ internal static class TokenBatches
         var noPadding = model.Module is TorchSharpAdapter { TakesMask: false };
         foreach (var chunk in Chunks(sequences, BatchSize, noPadding))
         {
+            // Several batches: more than 64 sequences, or a model that takes no mask, one batch per length.
+            cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var (ids, mask, types, shape) = Pad(sequences, chunk, model.Tokenizer.PadId);
