@@ -201,31 +201,35 @@ internal static class EvaluateCommand
         }
 
         var explanations = ChunkedRun.Explain(model, texts, [method], settings.Explain, context)[0];
+        // Ctrl-C's token, as the explanations and the scorecard take it: each metric checks it before its model passes
+        // (before, only the explanations did, and a cancelled run went on through every text's metrics).
+        var cancellation = context.Cancellation;
         var results = new List<(Explanation Explanation, List<MetricResult> Metrics)>();
         for (var i = 0; i < explanations.Count; i++)
         {
             var scored = new List<MetricResult>();
             foreach (var m in metrics)
             {
+                cancellation.ThrowIfCancellationRequested();
                 try
                 {
                     switch (m)
                     {
                         case "comprehensiveness":
-                            scored.Add(RationaleRemoval.Comprehensiveness(model, explanations[i], removal));
+                            scored.Add(RationaleRemoval.Comprehensiveness(model, explanations[i], removal, cancellation));
                             break;
                         case "sufficiency":
-                            scored.Add(RationaleRemoval.Sufficiency(model, explanations[i], removal));
+                            scored.Add(RationaleRemoval.Sufficiency(model, explanations[i], removal, cancellation));
                             break;
                         case "loo-correlation":
-                            scored.Add(LeaveOneOutCorrelation.Compute(model, explanations[i]));
+                            scored.Add(LeaveOneOutCorrelation.Compute(model, explanations[i], cancellation));
                             break;
                         case "infidelity":
-                            scored.Add(Infidelity.Compute(TorchModel(model, m), explanations[i], infidelitySettings));
+                            scored.Add(Infidelity.Compute(TorchModel(model, m), explanations[i], infidelitySettings, cancellation));
                             break;
                         case "max-sensitivity":
                             scored.Add(MaxSensitivity.Compute(TorchModel(model, m), method, texts[i],
-                                settings.Explain with { Pairs = pairs is null ? null : [pairs[i]] }, sensitivitySettings));
+                                settings.Explain with { Pairs = pairs is null ? null : [pairs[i]], Cancellation = cancellation }, sensitivitySettings));
                             break;
                         default:
                             scored.AddRange(Plausibility.Compute(explanations[i], highlights![i], topK));

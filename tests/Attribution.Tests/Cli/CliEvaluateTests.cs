@@ -426,4 +426,25 @@ public sealed class CliEvaluateTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    /// <summary>
+    /// Ctrl-C after the last text is explained (the progress line says so) stops the metrics: exit code 130 and nothing
+    /// written. Before, evaluate gave its metrics no token and nothing checked one after the explanations: the run went
+    /// on through every metric of every text and wrote them, exit code 0.
+    /// </summary>
+    [SkippableFact]
+    public void Ctrl_c_after_the_explanations_stops_the_metrics_with_exit_code_130()
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new CancelOnWrite("explained 2/2", cancellation);
+        var code = CliApp.Run(
+            ["evaluate", "--model", CliHarness.TinyBert, "--text", Text, "--text", "the plot was dull", "--method", "gradient", "--batch-size", "1",
+                "--metric", "comprehensiveness,loo-correlation", "--format", "json"],
+            new CliContext { Out = output, Error = error, Cancellation = cancellation.Token });
+
+        code.Should().Be(130, error.ToString());
+        error.ToString().Should().Contain("cancelled by Ctrl-C; nothing was written");
+        output.ToString().Should().BeEmpty("nothing is written after a cancellation");
+    }
 }

@@ -328,17 +328,4 @@ public sealed class CliExplainTests : IClassFixture<CliExplainTests.TinyBertFixt
         var weighted = CliHarness.Run("explain", "--model", CliHarness.TinyBert, "--method", "grad-attention-rollout", "--text", Texts[0], option, value);
         weighted.Code.Should().Be(0, weighted.ToString());
     }
-
-    /// <summary>A writer that cancels when a given text is written to it.</summary>
-    private sealed class CancelOnWrite(string trigger, CancellationTokenSource source) : StringWriter
-    {
-        public override void WriteLine(string? value)
-        {
-            base.WriteLine(value);
-            if (value is not null && value.Contains(trigger, StringComparison.Ordinal))
-            {
-                source.Cancel();
-            }
-        }
-    }
 }
