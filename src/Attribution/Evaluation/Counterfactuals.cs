@@ -98,6 +98,8 @@ public static class Counterfactuals
     /// (<paramref name="methods"/>); a null, empty or whitespace text (<paramref name="original"/>, <paramref name="edits"/>),
     /// or <see cref="AttributionOptions.Pairs"/> not one per text (<c>Pairs</c>); or a method's settings or the batch settings
     /// do not fit the model (named by the setting, before any forward pass), or as for <see cref="Explainer.ExplainAll"/>.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled (checked
+    /// before each text's prediction, one forward pass each, and then by the methods).</exception>
     public static CounterfactualReport Compare(ITextClassifier model, string original, IReadOnlyList<string> edits, IReadOnlyList<IAttributor> methods, ExplainOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -143,7 +145,13 @@ public static class Counterfactuals
         // The methods' settings against the model before the predictions' forward passes (the explanations check them
         // again; the target is the prediction's, which no settings check depends on).
         _ = MethodRunner.Checked(model, methods, options);
-        var predictions = texts.Select((t, i) => Predict(model, texts, options.Pairs, i, options.Truncate)).ToArray();
+        // One forward pass per text: the options' token is checked before each, as the methods check it before theirs
+        // (before, every prediction ran after a cancellation, which only the first method's pass then saw).
+        var predictions = texts.Select((t, i) =>
+        {
+            options.Cancellation.ThrowIfCancellationRequested();
+            return Predict(model, texts, options.Pairs, i, options.Truncate);
+        }).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
         var originalSpans = WordSpans.Of(original);

@@ -158,7 +158,10 @@ public static class Shortcuts
     /// class, and a multi-label model predicts any number of labels, so "the predicted class" is undefined; a label that
     /// is not one of the model's classes (which no prediction could match), or no sentence is given (<c>sentences</c>).
     /// </exception>
-    public static ShortcutFollowing Follows(ITextPredictor model, IReadOnlyList<ShortcutSentence> sentences)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each
+    /// call to the model, one per 64 sentences).</exception>
+    /// <param name="cancellation">Stops the call before its next call to the model.</param>
+    public static ShortcutFollowing Follows(ITextPredictor model, IReadOnlyList<ShortcutSentence> sentences, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var lease = ModelLease.Enter(model);
@@ -199,6 +202,7 @@ public static class Shortcuts
         var predictions = new List<int>(sentences.Count);
         foreach (var chunk in sentences.Chunk(64))
         {
+            cancellation.ThrowIfCancellationRequested();
             // A predictor of the caller's own is checked as LIME checks it: a NaN row's argmax would be class 0.
             foreach (var p in PredictorRows.Check(model.PredictProbabilities(chunk.Select(s => s.Text).ToList()), chunk.Length, model.Labels.Count, "the model"))
             {

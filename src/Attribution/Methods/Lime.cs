@@ -262,7 +262,16 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     /// <paramref name="tokenizer"/>, or the predictor's when it is a <see cref="ITextClassifier"/>. The features are
     /// <see cref="SplitFeatures"/>' (as LIT's): unlike an explanation, a run keeps a word the tokenizer drops entirely.
     /// </summary>
-    public LimeRun Run(ITextPredictor predictor, string text, int target, IReadOnlyList<IReadOnlyList<bool>>? masks = null, ITokenizer? tokenizer = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each
+    /// batch of perturbed texts).</exception>
+    /// <param name="predictor">The model, or any predictor of class probabilities.</param>
+    /// <param name="text">The text to explain.</param>
+    /// <param name="target">The class whose probability is fitted.</param>
+    /// <param name="masks">The masks to use instead of drawn ones, or null.</param>
+    /// <param name="tokenizer">The tokenizer of token features and of the mask token, or null for the predictor's.</param>
+    /// <param name="cancellation">Stops the run before its next batch.</param>
+    public LimeRun Run(ITextPredictor predictor, string text, int target, IReadOnlyList<IReadOnlyList<bool>>? masks = null, ITokenizer? tokenizer = null,
+        CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(predictor);
         using var lease = ModelLease.Enter(predictor);
@@ -278,7 +287,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
 
         tokenizer ??= (predictor as ITokenClassifier)?.Tokenizer;
         var features = SplitFeatures(text, tokenizer);
-        return RunWith(predictor, text, null, target, features, masks, tokenizer);
+        return RunWith(predictor, text, null, target, features, masks, tokenizer, cancellation);
     }
 
     /// <summary>

@@ -266,4 +266,83 @@ public sealed class EvaluationCancellationTests : IDisposable
         LiveTensors.Settled().Should().Be(before);
         Infidelity.Compute(model, explanation, settings).Value.Should().Be(expected.Value, "the model answers as before (bit for bit)");
     }
+
+    /// <summary>
+    /// A counterfactual comparison predicts the original and each edit (a pass each), then explains them. Cancelled at
+    /// any pass but the last, no further pass runs. Before, the predictions did not look at the options' token: cancelled
+    /// during the first, the other two ran, and only the method's first check stopped the call.
+    /// </summary>
+    [Fact]
+    public void Counterfactuals_cancelled_during_a_prediction_runs_no_further_pass()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        string[] edits = ["the plot was dull but the cast was fine", "the plot was fine but the cast was superb"];
+        IAttributor[] methods = [new Gradient()];
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            Counterfactuals.Compare(model, Texts[0], edits, methods);
+            total = counter.Calls;
+        }
+
+        total.Should().BeGreaterThan(3, "three predictions, then the explanations");
+        var before = LiveTensors.Settled();
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => Counterfactuals.Compare(model, Texts[0], edits, methods, new ExplainOptions { Cancellation = token }));
+        LiveTensors.Settled().Should().Be(before);
+    }
+
+    /// <summary>
+    /// LIME's public Run (one text, one class: what LIT's preset uses) runs its perturbed texts in batches; it now takes a
+    /// token, checked before each batch. Cancelled at any pass but the last, no further pass runs. Before, Run took none:
+    /// nothing could stop it.
+    /// </summary>
+    [Fact]
+    public void Lime_run_cancelled_at_any_batch_runs_no_further_batch()
+    {
+        using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var lime = new Lime { Samples = 40, BatchSize = 8 };
+        var expected = lime.Run(model, Texts[0], 1);
+        int total;
+        using (var counter = new ForwardCounter(model))
+        {
+            lime.Run(model, Texts[0], 1);
+            total = counter.Calls;
+        }
+
+        total.Should().BeGreaterThan(2, "the perturbed texts take several batches of 8");
+        var before = LiveTensors.Settled();
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => lime.Run(model, Texts[0], 1, cancellation: token));
+        LiveTensors.Settled().Should().Be(before);
+        lime.Run(model, Texts[0], 1).Fit.Coefficients.Should().Equal(expected.Fit.Coefficients, "the model answers as before (bit for bit)");
+    }
+
+    /// <summary>
+    /// Shortcut following predicts its sentences 64 at a time: 130 sentences are 3 calls to the predictor. Cancelled
+    /// during call 1 or 2, no further call is made. Before, Follows took no token: all 3 ran and it returned.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Shortcut_following_cancelled_during_a_call_makes_no_further_call(int at)
+    {
+        using var source = new CancellationTokenSource();
+        var calls = 0;
+        var armed = false;
+        var predictor = new BlackBoxClassifier(texts =>
+        {
+            if (++calls == at && armed)
+            {
+                source.Cancel();
+            }
+
+            return texts.Select(_ => new[] { 0.25, 0.75 }).ToArray();
+        }, ["negative", "positive"]);
+        var sentences = Enumerable.Range(0, 130).Select(i => new ShortcutSentence($"sentence {i} with zork", "zork", 2, 0, 1)).ToList();
+        Shortcuts.Follows(predictor, sentences).Sentences.Should().Be(130);
+        calls.Should().Be(3, "130 sentences in calls of 64");
+
+        (calls, armed) = (0, true);
+        FluentActions.Invoking(() => Shortcuts.Follows(predictor, sentences, source.Token)).Should().Throw<OperationCanceledException>();
+        calls.Should().Be(at, "no call follows the one that cancelled");
+    }
 }
