@@ -95,7 +95,11 @@ public sealed class Trainer
     /// tokenizer keeps no token, labels out of range, one class only), or the model holds NaN or infinity before training
     /// (named <c>model</c>), or the tokenizer has more ids than the module's token embedding (the <c>Embedding</c> the
     /// input ids reach) has rows (named <c>tokenizer</c>; checked with one probe forward pass, no step taken).</exception>
-    public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before the probe
+    /// pass, each training batch and each batch of the development set's evaluation). The model keeps the weights of the
+    /// last step taken, in evaluation mode; the best epoch's weights are not put back.</exception>
+    /// <param name="cancellation">Stops training before its next forward pass.</param>
+    public TrainingHistory Fit(IReadOnlyList<LabeledText> train, IReadOnlyList<LabeledText>? dev = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0)
@@ -113,6 +117,7 @@ public sealed class Trainer
         }
 
         var devSet = dev is { Count: > 0 } ? Encode(dev, nameof(dev)) : null;
+        cancellation.ThrowIfCancellationRequested();
         CheckTokenEmbedding(trainSet[0].Ids.Length);
         CheckWeightsFinite();
         var clock = Stopwatch.StartNew();
@@ -142,8 +147,8 @@ public sealed class Trainer
                     break;
                 }
 
-                var (loss, accuracy) = TrainEpoch(epoch, trainSet, optimizer, generator);
-                Evaluation? devEvaluation = devSet is null ? null : Evaluate(devSet);
+                var (loss, accuracy) = TrainEpoch(epoch, trainSet, optimizer, generator, cancellation);
+                Evaluation? devEvaluation = devSet is null ? null : Evaluate(devSet, cancellation);
                 var result = new EpochResult(epoch, loss, accuracy, devEvaluation?.Loss, devEvaluation?.Accuracy, clock.Elapsed);
                 epochs.Add(result);
                 Options.OnEpochEnd?.Invoke(result);
@@ -191,7 +196,11 @@ public sealed class Trainer
     }
 
     /// <summary>Loss and accuracy of the model (in evaluation mode, without gradients) on labelled texts.</summary>
-    public Evaluation Evaluate(IReadOnlyList<LabeledText> data)
+    /// <param name="data">The labelled texts (at least one).</param>
+    /// <param name="cancellation">Stops the evaluation before its next forward pass.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before the probe
+    /// pass and each batch).</exception>
+    public Evaluation Evaluate(IReadOnlyList<LabeledText> data, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count == 0)
@@ -200,8 +209,9 @@ public sealed class Trainer
         }
 
         var encoded = Encode(data, nameof(data));
+        cancellation.ThrowIfCancellationRequested();
         CheckTokenEmbedding(encoded[0].Ids.Length);
-        return Evaluate(encoded);
+        return Evaluate(encoded, cancellation);
     }
 
     /// <summary>
@@ -400,7 +410,7 @@ public sealed class Trainer
         return result;
     }
 
-    private (double loss, double accuracy) TrainEpoch(int epoch, Example[] data, AdamW optimizer, Generator generator)
+    private (double loss, double accuracy) TrainEpoch(int epoch, Example[] data, AdamW optimizer, Generator generator, CancellationToken cancellation)
     {
         model.train();
         var totalLoss = 0.0;
@@ -408,6 +418,8 @@ public sealed class Trainer
         var step = 0;
         foreach (var batch in Batches(data, generator))
         {
+            // Before the batch's dropout draws: a cancelled run leaves the generator where the last step left it.
+            cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (input, targets) = Collate(data, batch, generator);
             var logits = CheckedLogits(model.call(input), batch.Length);
@@ -453,7 +465,7 @@ public sealed class Trainer
         return (totalLoss / data.Length, (double)correct / data.Length);
     }
 
-    private Evaluation Evaluate(Example[] data)
+    private Evaluation Evaluate(Example[] data, CancellationToken cancellation)
     {
         var wasTraining = model.training;
         model.eval();
@@ -464,6 +476,7 @@ public sealed class Trainer
             var order = Enumerable.Range(0, data.Length).OrderBy(i => data[i].Ids.Length).ToArray();
             foreach (var batch in order.Chunk(Math.Max(Options.BatchSize, 64)))
             {
+                cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 var (input, targets) = Collate(data, batch, null);

@@ -55,6 +55,32 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Training 100 examples in batches of 32 (4 batches) for 2 epochs with 40 development examples (one evaluation
+    /// batch) is 11 forward passes: the probe of the token embedding, then 4 + 1 per epoch. Cancelled during any but the
+    /// last, no further pass runs and the model is left in evaluation mode. Before, Fit took no token: nothing could stop
+    /// it but the time limit, checked between epochs.
+    /// </summary>
+    [Fact]
+    public void Fit_cancelled_at_any_pass_runs_no_further_pass()
+    {
+        var train = Data.Take(100).ToArray();
+        var dev = Data.Skip(100).Take(40).ToArray();
+        var options = new TrainingOptions { MaxEpochs = 2, BatchSize = 32, Seed = 3 };
+        var (model, tokenizer) = NewModel(4);
+        using (model)
+        {
+            using (var count = new CancelAtPass(model, at: 0))
+            {
+                new Trainer(model, tokenizer, options).Fit(train, dev);
+                count.Passes.Should().Be(11, "the probe, then 4 training batches and 1 evaluation batch per epoch");
+            }
+
+            CancelAtPass.AtEveryPassButTheLast(model, 11, token => new Trainer(model, tokenizer, options).Fit(train, dev, token));
+            model.training.Should().BeFalse("a cancelled Fit leaves the model in evaluation mode");
+        }
+    }
+
     [Fact]
     public void Early_stopping_restores_the_best_development_epoch()
     {
