@@ -100,7 +100,8 @@ internal static class CounterfactualCommand
             TextChecks.CheckLengths(model, [original], settings.Explain.Truncate, "--text");
             TextChecks.CheckLengths(model, edits, settings.Explain.Truncate, edits.Count > (parse.GetValue(edit)?.Length ?? 0) ? "--edit/--replace" : "--edit");
             var methods = names.Select(n => ModelMethods.Create(n, settings.Method, model, "--methods")).ToList();
-            var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain);
+            // Ctrl-C's token, as the other commands pass it: before, the predictions and explanations ran to the end.
+            var report = Counterfactuals.Compare(model, original, edits, methods, settings.Explain with { Cancellation = context.Cancellation });
             Output.Write(Render(report, settings.Format, model.Head), settings.Output, context);
             return ExitCodes.Ok;
         });

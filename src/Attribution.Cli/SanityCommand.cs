@@ -125,6 +125,9 @@ internal static class SanityCommand
             throw new UsageException("--save-randomized", "the randomized models are saved in the cascading mode only");
         }
 
+        // Ctrl-C's token, as the other commands pass it, to the check's explanations and the original's metrics: before,
+        // the run went on through every layer.
+        var explain = settings.Explain with { Cancellation = context.Cancellation };
         var sanityOptions = new SanityOptions
         {
             Mode = randomization,
@@ -132,10 +135,10 @@ internal static class SanityCommand
             Layers = layerList,
             Variants = variants,
             SaveRandomizedDirectory = save is null ? null : context.Resolve(save),
-            Explain = settings.Explain,
+            Explain = explain,
         };
         var result = SanityCheck.Run(model, directory, method, texts, sanityOptions);
-        var original = OriginalMetrics(model, method, texts, settings.Explain);
+        var original = OriginalMetrics(model, method, texts, explain);
         var text = parse.GetValue(formatOption) switch
         {
             "json" => Json(result, original),
@@ -193,7 +196,7 @@ internal static class SanityCommand
         var forms = explanations.Select(e => Infidelity.TryDecide(e, null, out _)).ToList();
         if (forms.All(form => form is not null))
         {
-            metrics["infidelity"] = explanations.Select((e, t) => Infidelity.Compute(model, e, settings: null, forms[t])).Average(r => r.Value);
+            metrics["infidelity"] = explanations.Select((e, t) => Infidelity.Compute(model, e, settings: null, forms[t], explain.Cancellation)).Average(r => r.Value);
         }
 
         if (method is IntegratedGradients or Gradient or GradientXInput)

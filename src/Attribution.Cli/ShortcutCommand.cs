@@ -221,7 +221,7 @@ internal static class ShortcutCommand
             var vocabulary = (demo ? SentimentCorpus.Vocabulary : VocabularyOf(planted.Examples)).Concat(shortcutWords.Select(w => w.Word.ToLowerInvariant()));
             var accuracy = TrainModel(folder, vocabulary, labels, planted.Examples, plantedDev.Examples, seed, epochs, context);
             using var model = ClassifierLoader.Load(folder);
-            var following = Shortcuts.Follows(model, tests);
+            var following = Shortcuts.Follows(model, tests, context.Cancellation);
             var followed = tests.Where((t, i) => following.Predictions[i] == t.ShortcutLabel).ToList();
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"shortcut: the model follows the shortcut in {following.FollowedShortcut} of {following.Sentences} contradicting sentences ({following.Rate:P1}); explaining those"));
             var scores = followed.Count == 0
@@ -305,7 +305,8 @@ internal static class ShortcutCommand
             }
 
             var trainer = new Trainer(model, tokenizer, options);
-            var history = trainer.Fit(train, dev);
+            // Ctrl-C stops training before its next batch (before, only the explanations after it looked at the token).
+            var history = trainer.Fit(train, dev, context.Cancellation);
             Trainer.SaveFolder(folder, model, tokenizer, history, new Dictionary<string, object> { ["shortcut_seed"] = seed });
             return history.BestDevAccuracy ?? double.NaN;
         }
