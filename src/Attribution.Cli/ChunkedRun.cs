@@ -69,7 +69,7 @@ internal static class ChunkedRun
     {
         var results = new List<Prediction>(texts.Count);
         Run(texts, batchSize, "classified", context, chunk => results.AddRange(model is TextClassifier torchModel
-            ? torchModel.Predict(chunk, truncate)
+            ? torchModel.Predict(chunk, truncate, context.Cancellation)
             : PredictTokens(model, chunk, truncate)));
         return results;
     }

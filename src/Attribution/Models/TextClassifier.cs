@@ -230,8 +230,12 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// Predicts every text, in batches of <see cref="BatchSize"/> texts of similar length, with logits-only forward passes
     /// (<see cref="ModelInput.LogitsOnly"/>), as every forward-only scoring in the library.
     /// </summary>
+    /// <param name="texts">The texts to classify.</param>
+    /// <param name="truncate">Whether a text longer than <see cref="MaxLength"/> tokens is cut to it (otherwise refused).</param>
+    /// <param name="cancellation">Stops the call before its next batch's forward pass (a service classifying many texts).</param>
     /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
-    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each batch).</exception>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, bool truncate = false, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
         using var lease = gate.Enter();
@@ -239,6 +243,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         var results = new Prediction[texts.Count];
         foreach (var chunk in tokenized.Chunks(BatchSize))
         {
+            cancellation.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
             var predictions = PredictBatch(tokenized.Batch(chunk));
             for (var row = 0; row < chunk.Length; row++)
