@@ -4,7 +4,7 @@ using Attribution.Salience;
 namespace Attribution.Tests.Salience;
 
 /// <summary>The names of normalizations and word aggregations, both ways, as written in the docs and on the command line.</summary>
-public sealed class ResultNamesTests
+public sealed class SalienceNamesTests
 {
     [Theory]
     [InlineData(Normalization.None, "none")]
