@@ -2,6 +2,7 @@ using Attribution.Evaluation;
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Tests.Methods;
+using Attribution.Tests.Text;
 using Attribution.Text.Tokenizers;
 
 namespace Attribution.Tests.Evaluation;
@@ -108,37 +109,8 @@ public sealed class ScorecardRemovalTests
     }
 
     /// <summary>A tokenizer with a mask token (<paramref name="mask"/>) that is otherwise <paramref name="inner"/>.</summary>
-    private sealed class MaskTokenizer(ITokenizer inner, long mask) : ITokenizer
+    private sealed class MaskTokenizer(ITokenizer inner, long mask) : DelegatingTokenizer(inner)
     {
-        public int VocabularySize => inner.VocabularySize;
-
-        public int? ModelMaxLength => inner.ModelMaxLength;
-
-        public long ClsId => inner.ClsId;
-
-        public long BosId => inner.BosId;
-
-        public long SepId => inner.SepId;
-
-        public long EosId => inner.EosId;
-
-        public long PadId => inner.PadId;
-
-        public long? UnkId => inner.UnkId;
-
-        public long? MaskId => mask;
-
-        public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
-            TruncationStrategy strategy = TruncationStrategy.LongestFirst) => inner.Encode(text, pair, maxLength, truncationSide, strategy);
-
-        public IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null,
-            TruncationSide truncationSide = TruncationSide.Right, TruncationStrategy strategy = TruncationStrategy.LongestFirst) =>
-            inner.EncodeBatch(texts, pairs, maxLength, truncationSide, strategy);
-
-        public string Decode(IEnumerable<long> ids, bool skipSpecialTokens = true) => inner.Decode(ids, skipSpecialTokens);
-
-        public string? IdToToken(long id) => inner.IdToToken(id);
-
-        public long? TokenToId(string token) => inner.TokenToId(token);
+        public override long? MaskId => mask;
     }
 }

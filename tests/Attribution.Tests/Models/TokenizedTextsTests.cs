@@ -1,6 +1,7 @@
 using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Tests.Models.Small;
+using Attribution.Tests.Text;
 using Attribution.Text.Tokenizers;
 using Attribution.Training;
 using TorchSharp;
@@ -193,27 +194,9 @@ public sealed class TokenizedTextsTests : IDisposable
     }
 
     /// <summary>A tokenizer that counts how often each text is tokenized, by <see cref="Encode"/> or within <see cref="EncodeBatch"/>.</summary>
-    private sealed class CountingTokenizer(ITokenizer inner) : ITokenizer
+    private sealed class CountingTokenizer(ITokenizer inner) : DelegatingTokenizer(inner)
     {
         private readonly List<string> encoded = [];
-
-        public int VocabularySize => inner.VocabularySize;
-
-        public int? ModelMaxLength => inner.ModelMaxLength;
-
-        public long ClsId => inner.ClsId;
-
-        public long BosId => inner.BosId;
-
-        public long SepId => inner.SepId;
-
-        public long EosId => inner.EosId;
-
-        public long PadId => inner.PadId;
-
-        public long? UnkId => inner.UnkId;
-
-        public long? MaskId => inner.MaskId;
 
         public Dictionary<string, int> Counts()
         {
@@ -223,7 +206,7 @@ public sealed class TokenizedTextsTests : IDisposable
             }
         }
 
-        public Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
+        public override Encoding Encode(string text, string? pair = null, int? maxLength = null, TruncationSide truncationSide = TruncationSide.Right,
             TruncationStrategy strategy = TruncationStrategy.LongestFirst)
         {
             lock (encoded)
@@ -231,10 +214,10 @@ public sealed class TokenizedTextsTests : IDisposable
                 encoded.Add(text);
             }
 
-            return inner.Encode(text, pair, maxLength, truncationSide, strategy);
+            return base.Encode(text, pair, maxLength, truncationSide, strategy);
         }
 
-        public IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null,
+        public override IReadOnlyList<Encoding> EncodeBatch(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null,
             TruncationSide truncationSide = TruncationSide.Right, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
         {
             lock (encoded)
@@ -242,13 +225,7 @@ public sealed class TokenizedTextsTests : IDisposable
                 encoded.AddRange(texts);
             }
 
-            return inner.EncodeBatch(texts, pairs, maxLength, truncationSide, strategy);
+            return base.EncodeBatch(texts, pairs, maxLength, truncationSide, strategy);
         }
-
-        public string Decode(IEnumerable<long> ids, bool skipSpecialTokens = true) => inner.Decode(ids, skipSpecialTokens);
-
-        public string? IdToToken(long id) => inner.IdToToken(id);
-
-        public long? TokenToId(string token) => inner.TokenToId(token);
     }
 }
