@@ -18,23 +18,8 @@ public sealed class LimePairTests
     private const string Text = "the film was good";
     private const string Pair = "the cast was dull";
 
-    /// <summary>Per (token, token type): its share of p(class 1). Σ |weights| = 0.365 &lt; 0.5, so p stays in (0, 1).</summary>
-    private static readonly Dictionary<(string Token, long Type), double> Weights = new()
-    {
-        [("the", 0)] = 0.01,
-        [("film", 0)] = 0.03,
-        [("was", 0)] = -0.02,
-        [("good", 0)] = 0.15,
-        [("the", 1)] = -0.01,
-        [("cast", 1)] = 0.02,
-        [("was", 1)] = 0.005,
-        [("dull", 1)] = -0.12,
-    };
-
     /// <summary>
-    /// A classifier seen through its tokens whose p(class 1) = 0.5 + Σ weight(token, token type) over its input's tokens
-    /// (special tokens and [MASK] weigh 0), logits [log(1 − p), log p] so that softmax gives p back; it records every row
-    /// it is asked about. It refuses texts: pairs must reach it as ids.
+    /// <see cref="AdditiveTokenModel"/> seen through its tokens; it records every row it is asked about. It refuses texts: pairs must reach it as ids.
     /// </summary>
     private sealed class AdditivePair(ITokenizer tokenizer, int? maxLength = 512) : ITokenClassifier
     {
@@ -57,10 +42,8 @@ public sealed class LimePairTests
             Calls++;
             return sequences.Select(s =>
             {
-                var types = s.TypeIds ?? new long[s.Ids.Length];
-                Rows.Add((string.Join(" ", s.Ids.Select(id => tokenizer.IdToToken(id))), string.Concat(types)));
-                var p = 0.5 + s.Ids.Select((id, t) => Weights.GetValueOrDefault((tokenizer.IdToToken(id) ?? string.Empty, types[t]))).Sum();
-                return new[] { Math.Log(1 - p), Math.Log(p) };
+                Rows.Add((string.Join(" ", s.Ids.Select(id => tokenizer.IdToToken(id))), string.Concat(s.TypeIds ?? new long[s.Ids.Length])));
+                return AdditiveTokenModel.Logits(tokenizer, s);
             }).ToArray();
         }
 

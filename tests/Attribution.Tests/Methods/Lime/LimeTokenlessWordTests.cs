@@ -13,11 +13,8 @@ namespace Attribution.Tests.Methods;
 /// </summary>
 public sealed class LimeTokenlessWordTests
 {
-    /// <summary>
-    /// p(class 1) = 0.5 + Σ weight(token, token type) over the input's tokens (others weigh 0), logits
-    /// [log(1 − p), log p] so that softmax gives p back.
-    /// </summary>
-    private sealed class Additive(ITokenizer tokenizer, Dictionary<(string Token, long Type), double> weights) : ITokenClassifier
+    /// <summary><see cref="AdditiveTokenModel"/> (its weights, or <paramref name="weights"/>), which also takes texts.</summary>
+    private sealed class Additive(ITokenizer tokenizer, IReadOnlyDictionary<(string Token, long Type), double>? weights = null) : ITokenClassifier
     {
         public string Name => "additive";
 
@@ -30,12 +27,7 @@ public sealed class LimeTokenlessWordTests
         public IReadOnlyList<string> Labels => ["no", "yes"];
 
         public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences) =>
-            sequences.Select(s =>
-            {
-                var types = s.TypeIds ?? new long[s.Ids.Length];
-                var p = 0.5 + s.Ids.Select((id, t) => weights.GetValueOrDefault((tokenizer.IdToToken(id) ?? string.Empty, types[t]))).Sum();
-                return new[] { Math.Log(1 - p), Math.Log(p) };
-            }).ToArray();
+            sequences.Select(s => AdditiveTokenModel.Logits(tokenizer, s, weights)).ToArray();
 
         // A single text's perturbed texts come as texts (a pair's as ids): encoded with the same tokenizer.
         public double[][] PredictProbabilities(IReadOnlyList<string> texts) =>
@@ -46,22 +38,10 @@ public sealed class LimeTokenlessWordTests
     private const string Text = "the film \u200B was good";
     private const string Pair = "the \u0007 cast was dull";
 
-    private static readonly Dictionary<(string Token, long Type), double> PairWeights = new()
-    {
-        [("the", 0)] = 0.01,
-        [("film", 0)] = 0.03,
-        [("was", 0)] = -0.02,
-        [("good", 0)] = 0.15,
-        [("the", 1)] = -0.01,
-        [("cast", 1)] = 0.02,
-        [("was", 1)] = 0.005,
-        [("dull", 1)] = -0.12,
-    };
-
     private static Additive BertModel()
     {
         using var bert = ClassifierLoader.Load(SharedData.Require("models/bert-pair-random"));
-        return new Additive(bert.Tokenizer, PairWeights);
+        return new Additive(bert.Tokenizer);
     }
 
     // By hand: "the film \u200B was good" has the at [0, 3), film [4, 8), U+200B [9, 10), was [11, 14), good [15, 19);
@@ -150,7 +130,7 @@ public sealed class LimeTokenlessWordTests
     public void A_token_of_no_character_gets_no_share_of_a_word_s_coefficient(LimePerturbation perturbation)
     {
         var tokenizer = TokenizerLoader.FromDirectory(SharedData.Require("models/roberta-random"));
-        var model = new Additive(tokenizer, new() { [("good", 0)] = 0.1, [("ä¸Ń", 0)] = 0.2 });
+        var model = new Additive(tokenizer, new Dictionary<(string Token, long Type), double> { [("good", 0)] = 0.1, [("ä¸Ń", 0)] = 0.2 });
         const string text = "good 中文";
         var encoding = tokenizer.Encode(text);
         var space = Enumerable.Range(0, encoding.Length).Single(t => encoding.Tokens[t] == "Ġ");
