@@ -81,6 +81,27 @@ public sealed class TrainerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A token already cancelled stops Fit and Evaluate before their first pass, the tokenizer probe included (the
+    /// test above cancels during a pass, so it cannot tell a check before the probe from the one before the first batch).
+    /// </summary>
+    [Fact]
+    public void Fit_and_Evaluate_with_a_cancelled_token_run_no_pass()
+    {
+        var train = Data.Take(40).ToArray();
+        var (model, tokenizer) = NewModel(4);
+        using (model)
+        {
+            using var cancelled = new CancellationTokenSource();
+            cancelled.Cancel();
+            var trainer = new Trainer(model, tokenizer, new TrainingOptions { MaxEpochs = 1, Seed = 3 });
+            using var count = new CancelAtPass(model, at: 0);
+            FluentActions.Invoking(() => trainer.Fit(train, cancellation: cancelled.Token)).Should().Throw<OperationCanceledException>();
+            FluentActions.Invoking(() => trainer.Evaluate(train, cancelled.Token)).Should().Throw<OperationCanceledException>();
+            count.Passes.Should().Be(0, "neither call runs the probe pass or a batch");
+        }
+    }
+
     [Fact]
     public void Early_stopping_restores_the_best_development_epoch()
     {
