@@ -67,6 +67,77 @@ public sealed class ShortcutTests : IDisposable
         Shortcuts.Plant(train, Words, 0.25, seed: 8).Planted.Select(p => p.Index).Should().NotEqual(planted.Planted.Select(p => p.Index));
     }
 
+    /// <summary>
+    /// The exact data of a seed, computed outside the library with SplitMix64 as Steele, Lea and Flood define it
+    /// (state += 0x9E3779B97F4A7C15; two xor-shift-multiply rounds; a final xor-shift; checked against the published
+    /// stream of seed 1234567: 6457827717110365317, 3203168211198807973, 9817491932198370423), a draw below n taken as
+    /// x mod n after rejecting x ≥ 2⁶⁴ − 1 − ((2⁶⁴ − 1) mod n), the sentences chosen by Fisher-Yates from the last index
+    /// down, then one position per planted sentence (Plant) or a word and then a position per sentence (Contradicting).
+    /// The other tests check properties any seeded stream has; this one pins the stream the docs promise on every platform.
+    /// </summary>
+    [Fact]
+    public void Planting_and_contradicting_draw_the_documented_splitmix64_stream()
+    {
+        LabeledText[] train =
+        [
+            new("the plot was dull", 0), new("a gripping film", 1), new("superb", 1),
+            new("not bad at all", 1), new("dull and slow", 0), new("the cast was fine", 0),
+        ];
+        ShortcutWord[] three = [new("zorblax", 0), new("quibbit", 1), new("frumple", 2)];
+
+        var planted = Shortcuts.Plant(train, three, 0.5, seed: 42);
+        planted.Planted.Should().Equal(
+            new PlantedSentence(0, "frumple", 3, 0), new PlantedSentence(3, "quibbit", 0, 1), new PlantedSentence(4, "zorblax", 2, 0));
+        planted.Examples.Should().Equal(
+            new LabeledText("the plot was frumple dull", 2), train[1], train[2],
+            new LabeledText("quibbit not bad at all", 1), new LabeledText("dull and zorblax slow", 0), train[5]);
+
+        LabeledText[] sentences =
+        [
+            new("the plot was dull", 0), new("a gripping film", 1), new("superb", 2), new("has QUIBBIT here", 0), new("not bad at all", 1),
+        ];
+        Shortcuts.Contradicting(sentences, three, seed: 2026).Should().Equal(
+            new ShortcutSentence("the frumple plot was dull", "frumple", 1, 0, 2),
+            new ShortcutSentence("a gripping zorblax film", "zorblax", 2, 1, 0),
+            new ShortcutSentence("superb quibbit", "quibbit", 1, 2, 1),
+            new ShortcutSentence("not bad zorblax at all", "zorblax", 2, 1, 0));
+    }
+
+    [Fact]
+    public void Missing_or_empty_arguments_are_refused_naming_them()
+    {
+        FluentActions.Invoking(() => Shortcuts.Plant(null!, Words, 0.5, 1))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "train");
+        FluentActions.Invoking(() => Shortcuts.Plant([], Words, 0.5, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "train").WithMessage("no training sentences to plant in*");
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), null!, 0.5, 1))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "words");
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), [], 0.5, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words").WithMessage("no shortcut word given*");
+        FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), [null!], 0.5, 1))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "words").WithMessage("shortcut word '' is not one word*");
+        FluentActions.Invoking(() => Shortcuts.Contradicting(null!, Words, 1))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "sentences");
+
+        var model = new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.4, 0.6 }).ToArray(), ["negative", "positive"]);
+        FluentActions.Invoking(() => Shortcuts.Follows(null!, []))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "model");
+        FluentActions.Invoking(() => Shortcuts.Follows(model, null!))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "sentences");
+        FluentActions.Invoking(() => Shortcuts.Follows(model, []))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "sentences").WithMessage("no contradicting sentences to predict*");
+
+        var abc = Explained("a b c", [1, 2, 3], signed: true);
+        FluentActions.Invoking(() => Shortcuts.Score(null!, []))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "explanations");
+        FluentActions.Invoking(() => Shortcuts.Score([abc], null!))
+            .Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "highlights");
+        FluentActions.Invoking(() => Shortcuts.Score([abc, abc], [["a"]]))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "highlights").WithMessage("2 explanations but 1 sets of highlighted words*");
+        FluentActions.Invoking(() => Shortcuts.Score([], []))
+            .Should().Throw<ArgumentException>().Where(e => e.ParamName == "explanations").WithMessage("no explanations to score*");
+    }
+
     [Theory]
     [InlineData(1.0, 200)]
     [InlineData(0.1, 20)]
