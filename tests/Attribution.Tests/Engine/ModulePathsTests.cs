@@ -70,4 +70,53 @@ public sealed class ModulePathsTests
         using var stranger = nn.Linear(2, 2);
         model.PathOf(stranger).Should().BeNull();
     }
+
+    /// <summary>
+    /// An unknown path names the five closest existing paths, by Levenshtein distance and then ordinally (distances
+    /// worked out by hand: "encoder.layr1" is 1 edit from encoder.layer1, 2 from encoder.layer0, 6 from encoder, 9 from
+    /// pooler.dense, 10 from pooler, 12 from output; "pooler.dens" is 1 from pooler.dense, 5 from pooler, 9 from encoder
+    /// and both layers, 10 from output).
+    /// </summary>
+    [Fact]
+    public void An_unknown_path_is_refused_naming_the_five_closest_paths()
+    {
+        using var model = nn.Sequential(
+            ("encoder", nn.Sequential(("layer0", nn.Linear(2, 2)), ("layer1", nn.Linear(2, 2)))),
+            ("output", nn.Linear(2, 2)),
+            ("pooler", nn.Sequential(("dense", nn.Linear(2, 2)))));
+
+        FluentActions.Invoking(() => model.Submodule("encoder.layr1")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "path")
+            .WithMessage("no submodule 'encoder.layr1' in *; closest paths: encoder.layer1, encoder.layer0, encoder, pooler.dense, pooler*");
+        FluentActions.Invoking(() => model.Submodule("pooler.dens")).Should().Throw<ArgumentException>()
+            .WithMessage("no submodule 'pooler.dens' in *; closest paths: pooler.dense, pooler, encoder, encoder.layer0, encoder.layer1*");
+
+        using var leaf = nn.Linear(2, 2);
+        FluentActions.Invoking(() => leaf.Submodule("weight")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "path").WithMessage("no submodule 'weight' in *; closest paths: (it has no submodules)*");
+        leaf.Submodule("").Should().BeSameAs(leaf, "the empty path is the root");
+        model.Submodule("pooler.dense").Should().BeSameAs(model.Submodule("pooler").Submodule("dense"));
+    }
+
+    [Fact]
+    public void Null_arguments_are_refused_naming_them()
+    {
+        using var model = nn.Sequential(("a", nn.Linear(2, 2)));
+        FluentActions.Invoking(() => ((nn.Module)null!).Submodule("a")).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+        FluentActions.Invoking(() => model.Submodule(null!)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "path");
+        FluentActions.Invoking(() => ((nn.Module)null!).SelfAndDescendants()).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+        FluentActions.Invoking(() => ((nn.Module)null!).PathOf(model)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+        FluentActions.Invoking(() => ((nn.Module)null!).CheckAddressable("model")).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+    }
+
+    [Fact]
+    public void Checking_a_tree_walks_all_of_it_and_names_the_callers_argument()
+    {
+        using var deeper = nn.Sequential(("outer", new DottedChildren(nn.Linear(2, 2))));
+        FluentActions.Invoking(() => deeper.CheckAddressable("model")).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "model").WithMessage("the submodule 'outer' (DottedChildren) of the Sequential module has a child named 'encoder.out'*");
+        using var plain = nn.Sequential(("a", nn.Sequential(("b", nn.Linear(2, 2)))));
+        FluentActions.Invoking(() => plain.CheckAddressable("model")).Should().NotThrow();
+        FluentActions.Invoking(() => plain.FindSubmodule("a.c", "layer")).Should().Throw<ArgumentException>().Where(e => e.ParamName == "layer");
+    }
 }
