@@ -46,12 +46,7 @@ public sealed class EvaluationCancellationTests : IDisposable
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
         IAttributor[] methods = [new GradientXInput(), new Occlusion()];
         var expected = Scorecard.Run(model, Texts, methods, settings: Settings);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            Scorecard.Run(model, Texts, methods, settings: Settings);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => Scorecard.Run(model, Texts, methods, settings: Settings));
 
         total.Should().BeGreaterThan(10, "the run has passes in both methods and in every metric to cancel at");
         var before = LiveTensors.Settled();
@@ -74,12 +69,7 @@ public sealed class EvaluationCancellationTests : IDisposable
     public void Occlusion_cancelled_in_one_text_runs_nothing_of_the_next()
     {
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            new Occlusion().Attribute(model, Texts);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => new Occlusion().Attribute(model, Texts));
 
         total.Should().Be(4, "per text one unperturbed pass and one batch of its 9 or 4 occluded inputs");
         using var cancel = new CancelAtPass(model.Module, 2);
@@ -225,12 +215,7 @@ public sealed class EvaluationCancellationTests : IDisposable
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
         var flip = new HotFlip { CandidatesPerPosition = 40 };
         var expected = flip.Generate(model, Texts[1], maxEdits: 3);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            flip.Generate(model, Texts[1], maxEdits: 3);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => flip.Generate(model, Texts[1], maxEdits: 3));
 
         total.Should().BeGreaterThanOrEqualTo(4, "the prediction, the gradient, and at least two batches of edits");
         var before = LiveTensors.Settled();
@@ -278,12 +263,7 @@ public sealed class EvaluationCancellationTests : IDisposable
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
         string[] edits = ["the plot was dull but the cast was fine", "the plot was fine but the cast was superb"];
         IAttributor[] methods = [new Gradient()];
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            Counterfactuals.Compare(model, Texts[0], edits, methods);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => Counterfactuals.Compare(model, Texts[0], edits, methods));
 
         total.Should().BeGreaterThan(3, "three predictions, then the explanations");
         var before = LiveTensors.Settled();
@@ -302,12 +282,7 @@ public sealed class EvaluationCancellationTests : IDisposable
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
         var lime = new Lime { Samples = 40, BatchSize = 8 };
         var expected = lime.Run(model, Texts[0], 1);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            lime.Run(model, Texts[0], 1);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => lime.Run(model, Texts[0], 1));
 
         total.Should().BeGreaterThan(2, "the perturbed texts take several batches of 8");
         var before = LiveTensors.Settled();

@@ -34,6 +34,14 @@ internal sealed class ForwardCounter : IDisposable
     /// <summary>Rows (texts, path points, perturbed inputs) those passes carried.</summary>
     public long Rows { get; private set; }
 
+    /// <summary>The forward passes <paramref name="run"/> makes on <paramref name="model"/> (the count a cancellation test cancels within).</summary>
+    public static int Count(ITextClassifier model, Action run)
+    {
+        using var counter = new ForwardCounter(model);
+        run();
+        return counter.Calls;
+    }
+
     /// <summary>Starts both counts again (to count a second run separately).</summary>
     public void Reset() => (Calls, Rows) = (0, 0L);
 

@@ -45,12 +45,7 @@ public sealed class PathMethodCancellationTests
         var methods = Build(name);
         var options = new AttributionOptions { BatchSize = 4 };
         var expected = MethodRunner.AttributeAll(model, Texts, methods, options);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            MethodRunner.AttributeAll(model, Texts, methods, options);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => MethodRunner.AttributeAll(model, Texts, methods, options));
 
         total.Should().BeGreaterThan(3, "the prediction, the setup passes and at least one pass of path points");
         var before = LiveTensors.Settled();
@@ -82,12 +77,7 @@ public sealed class PathMethodCancellationTests
         var options = new AttributionOptions { Target = Target.Class(0) };
         var expected = method.Attribute(model, texts, options);
         expected[0].Notes.Should().Contain(n => n.Contains("F(path start)"), "the precondition: the path start's pass ran");
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            method.Attribute(model, texts, options);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => method.Attribute(model, texts, options));
 
         var before = LiveTensors.Settled();
         CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => method.Attribute(model, texts, options with { Cancellation = token }));

@@ -25,12 +25,7 @@ public sealed class SeveralMethodsCancellationTests
         IAttributor[] methods = [new LrpEpsilon(), new Gradient(), new GradientXInput()];
         var options = new AttributionOptions { BatchSize = 2 };
         var expected = MethodRunner.AttributeAll(model, Texts, methods, options);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            MethodRunner.AttributeAll(model, Texts, methods, options);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => MethodRunner.AttributeAll(model, Texts, methods, options));
 
         total.Should().Be(4, "per batch of two texts LRP's first pass and one gradient pass that Gradient and Gradient × Input share");
         var before = LiveTensors.Settled();

@@ -25,12 +25,7 @@ public sealed class PredictCancellationTests : IDisposable
         using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
         var texts = Enumerable.Range(0, 70).Select(i => i % 2 == 0 ? $"a dull film number {i}" : $"the cast of film {i} was superb and moving").ToArray();
         var expected = model.Predict(texts);
-        int total;
-        using (var counter = new ForwardCounter(model))
-        {
-            model.Predict(texts);
-            total = counter.Calls;
-        }
+        var total = ForwardCounter.Count(model, () => model.Predict(texts));
 
         total.Should().BeGreaterThanOrEqualTo(3, "70 texts in batches of at most 32");
         CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => model.Predict(texts, cancellation: token));
