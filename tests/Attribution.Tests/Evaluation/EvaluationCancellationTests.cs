@@ -225,6 +225,48 @@ public sealed class EvaluationCancellationTests : IDisposable
     }
 
     /// <summary>
+    /// The same edits through a user's <see cref="ITextClassifier"/> that keeps the interface's own PredictLogits: the
+    /// library batches it itself (TokenBatches), so the token is checked between the edit batches as for a
+    /// TextClassifier. Before that was decided by the model's interface map, a user's class got one unchecked call.
+    /// </summary>
+    [Fact]
+    public void HotFlip_on_a_users_classifier_with_the_default_logits_stops_between_edit_batches()
+    {
+        using var inner = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+        var model = new UserClassifier(inner);
+        var flip = new HotFlip { CandidatesPerPosition = 40 };
+        var expected = flip.Generate(model, Texts[1], maxEdits: 3);
+        var total = ForwardCounter.Count(model, () => flip.Generate(model, Texts[1], maxEdits: 3));
+
+        total.Should().BeGreaterThanOrEqualTo(4, "the prediction, the gradient, and at least two batches of edits");
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => flip.Generate(model, Texts[1], maxEdits: 3, token));
+        flip.Generate(model, Texts[1], maxEdits: 3).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "the model answers as before");
+    }
+
+    /// <summary>A user's <see cref="ITextClassifier"/> over a loaded model's module that keeps the interface's PredictLogits.</summary>
+    private sealed class UserClassifier(TextClassifier inner) : ITextClassifier
+    {
+        public string Name => "user";
+
+        public ITokenizer Tokenizer => inner.Tokenizer;
+
+        public int? MaxLength => inner.MaxLength;
+
+        public bool UsesTokenTypes => inner.UsesTokenTypes;
+
+        public IReadOnlyList<string> Labels => inner.Labels;
+
+        public torch.nn.Module<ModelInput, torch.Tensor> Module => inner.Module;
+
+        public string WordEmbeddingPath => inner.WordEmbeddingPath;
+
+        public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate, IReadOnlyList<string>? pairs, TruncationStrategy strategy = TruncationStrategy.LongestFirst) =>
+            inner.Encode(texts, truncate, pairs, strategy);
+
+        public double[][] PredictProbabilities(IReadOnlyList<string> texts) => inner.PredictProbabilities(texts);
+    }
+
+    /// <summary>
     /// Infidelity of Integrated Gradients (a map multiplied by the input, so the multiply-by-inputs form with the pad
     /// baseline) runs 7 passes: reading the text's embedding (the prediction, the capture), the perturbed scores (the
     /// prediction, one batch of 3), reading the baseline's embedding (the prediction, the text's capture, the baseline's).
