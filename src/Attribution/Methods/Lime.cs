@@ -592,21 +592,10 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var (encoding, logits, probabilities) = Forward(model, text, pair, rows);
         TokenizedTexts.RequireTokens(text, pair, index, encoding);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
-        List<TextFeature> features;
-        int[] tokenFeature;
-        List<TextFeature> dropped = [];
-        if (Features == LimeFeatures.Tokens)
-        {
-            (features, tokenFeature) = LimeText.FromTokens(text, encoding);
-        }
-        else
-        {
-            // The words of the text, or of both texts (the first text's then the pair's), indexed as the perturbation
-            // methods index them: special tokens and tokens of no character (a byte-level BPE token of spaces only has an
-            // empty span) belong to no word, and a word of no token (the tokenizer drops every character) is no feature.
-            var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
-            (features, tokenFeature, dropped) = LimeText.WithTokens(words, tokenWord);
-        }
+        // As the perturbation methods take them: special tokens and tokens of no character (a byte-level BPE token of
+        // spaces only has an empty span) belong to no word, and a word of no token (the tokenizer drops every character)
+        // is no feature. (Token features with a pair were refused before any model call.)
+        var (features, tokenFeature, dropped) = LimeText.ModelFeatures(text, pair, encoding, Features);
 
         var run = RunWith(model, text, pair, target, features, null, model.Tokenizer, options.Cancellation, rows);
 

@@ -137,6 +137,28 @@ internal static class LimeText
     private static int Shifted(int index, int by) => index < 0 ? index : index + by;
 
     /// <summary>
+    /// The features of a text (or a pair) as LIME's and the perturbation methods' explanations of a model take them, with
+    /// each token's feature (−1 for special tokens and tokens of no feature) and the words left out for having no token:
+    /// the tokens themselves for <see cref="LimeFeatures.Tokens"/> (no pairs), else the words of both texts, the first
+    /// text's then the second's (separators are never features), without the words that produced no token (dropped by
+    /// the tokenizer's normalization, or cut by truncation), which cannot be perturbed (<see cref="WithTokens"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException"><see cref="LimeFeatures.Tokens"/> with a pair.</exception>
+    public static (List<TextFeature> Features, int[] TokenFeature, List<TextFeature> Dropped) ModelFeatures(string text, string? pair, Encoding encoding, LimeFeatures features)
+    {
+        if (features == LimeFeatures.Tokens)
+        {
+            var (tokens, tokenFeature) = pair is null
+                ? FromTokens(text, encoding)
+                : throw Internal.TextPairResults.TokenFeaturesTakeNoPairs();
+            return (tokens, tokenFeature, []);
+        }
+
+        var (words, tokenWord) = PairWords(text, pair, encoding, features == LimeFeatures.WordsAndPunctuation);
+        return WithTokens(words, tokenWord);
+    }
+
+    /// <summary>
     /// The words of <see cref="PairWords"/> that have a token, renumbered, with each token's new index (−1 as before);
     /// and the words that have none (dropped by the tokenizer, or cut by truncation). Such a word is not a feature of
     /// LIME or of the perturbation methods: the model's input never holds it, so switching it off could only remove

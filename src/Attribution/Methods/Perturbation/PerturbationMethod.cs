@@ -172,7 +172,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
-        var (features, tokenFeature, dropped) = SplitFeatures(text, pair, encoding);
+        var (features, tokenFeature, dropped) = LimeText.ModelFeatures(text, pair, encoding, Features);
         if (features.Count == 0)
         {
             throw new ArgumentException($"the text has no {Features.Name()} to perturb (only special tokens)", nameof(text));
@@ -301,27 +301,6 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         return explanation;
     }
 
-    /// <summary>
-    /// The features of a text and, per token, its feature (−1 for special tokens and tokens of no feature); and the words
-    /// left out for having no token.
-    /// </summary>
-    private (List<TextFeature> Features, int[] TokenFeature, List<TextFeature> Dropped) SplitFeatures(string text, string? pair, Encoding encoding)
-    {
-        if (Features == LimeFeatures.Tokens)
-        {
-            var (tokens, tokenFeature) = pair is null
-                ? LimeText.FromTokens(text, encoding)
-                : throw TextPairResults.TokenFeaturesTakeNoPairs();
-            return (tokens, tokenFeature, []);
-        }
-
-        // A pair's features are the words of both texts, the first text's then the second's; separators are never features.
-        // Words that produced no token (dropped by the tokenizer's normalization, or cut by truncation) cannot be
-        // perturbed: they are left out of the features rather than given a score of 0 by construction (as by LIME).
-        var (words, tokenWord) = LimeText.PairWords(text, pair, encoding, Features == LimeFeatures.WordsAndPunctuation);
-        return LimeText.WithTokens(words, tokenWord);
-    }
-
     // labels: the model's, to refuse a target it does not have (last, as before any model call); null where the caller
     // gives the classes itself (every-class runs).
     private AttributionOptions Prepare(IReadOnlyList<string> texts, AttributionOptions? options, IReadOnlyList<string>? labels = null)
@@ -333,7 +312,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
         ValidateSettings();
         if (options.Pairs is not null && Features == LimeFeatures.Tokens)
         {
-            // Before any text's prediction (SplitFeatures would refuse only after it).
+            // Before any text's prediction (LimeText.ModelFeatures would refuse only after it).
             throw TextPairResults.TokenFeaturesTakeNoPairs();
         }
 
