@@ -26,10 +26,7 @@ internal static class EmbeddingPerturbation
         using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        cancellation.ThrowIfCancellationRequested();
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
-        var layer = context.Layer(null);
+        var (context, batch, layer) = Context(model, text, pair, target, score, cancellation);
         cancellation.ThrowIfCancellationRequested();
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out var logits);
         return (Rows(x.squeeze(0)), context.ScoreValues(logits)[0]);
@@ -48,10 +45,7 @@ internal static class EmbeddingPerturbation
         using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        cancellation.ThrowIfCancellationRequested();
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
-        var layer = context.Layer(null);
+        var (context, batch, layer) = Context(model, text, pair, target, score, cancellation);
         cancellation.ThrowIfCancellationRequested();
         var x = PathInputs.Capture(context, layer, LayerSide.Output, 0, batch.Input, out _);
         if (baseline.Token is null && baseline.Ids is null)
@@ -72,10 +66,7 @@ internal static class EmbeddingPerturbation
         using var lease = ModelLease.Enter(model);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var batch = model.Encode([text], true, pair is null ? null : [pair]);
-        cancellation.ThrowIfCancellationRequested();
-        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
-        var layer = context.Layer(null);
+        var (context, _, layer) = Context(model, text, pair, target, score, cancellation);
         var results = new List<double>(replacements.Count);
         foreach (var chunk in replacements.Chunk(32))
         {
@@ -152,6 +143,21 @@ internal static class EmbeddingPerturbation
         $"{what} exceeds {float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} in size, float32's largest value: the perturbation is applied " +
         "to the model's word-embedding output in its precision (float32 for the library's models), where it would be infinite, and every value it gave " +
         $"would be non-finite; use a size of the embeddings' own scale{(usual is null ? string.Empty : $" (default {usual})")}";
+
+    /// <summary>
+    /// The attribution context of the text (or the pair) that each read above starts from, with its encoding and the
+    /// word-embedding layer: the input truncated to the model's limit, the target and score given. Making the context is
+    /// the first forward pass (the prediction), so <paramref name="cancellation"/> is checked before it; the caller holds
+    /// the lease, the dispose scope and no_grad around its use.
+    /// </summary>
+    private static (AttributionContext Context, EncodedBatch Batch, nn.Module Layer) Context(ITextClassifier model, string text, string? pair, int target,
+        ScoreOutput score, CancellationToken cancellation)
+    {
+        var batch = model.Encode([text], true, pair is null ? null : [pair]);
+        cancellation.ThrowIfCancellationRequested();
+        var context = new AttributionContext(model, batch, new ExplainOptions { Target = Target.Class(target), Score = score, Cancellation = cancellation });
+        return (context, batch, context.Layer(null));
+    }
 
     /// <summary>A [rows, columns] tensor as float64 rows.</summary>
     public static double[][] Rows(Tensor matrix)
