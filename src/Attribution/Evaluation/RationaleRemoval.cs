@@ -111,8 +111,7 @@ public static class RationaleRemoval
         string parameter, string setting, string mask, string remove)
     {
         var tokenizer = model.Tokenizer;
-        var bare = Enumerable.Range(0, texts.Count)
-            .FirstOrDefault(i => !tokenizer.Encode(texts[i], pairs?[i], maxLength: model.MaxLength).SpecialTokensMask.Any(special => special), -1);
+        var bare = Enumerable.Range(0, texts.Count).FirstOrDefault(i => EncodedWithoutSpecialTokens(model, texts[i], pairs?[i]), -1);
         var neither = tokenizer.MaskId is null && bare >= 0
             ? $"; it adds no special tokens either (text {bare + 1} is encoded without one), so {remove} can leave no token at all: no removal works on every " +
               "map of this model; the removal metrics need a tokenizer that adds a special token (such as [CLS]) or has a mask token"
@@ -135,6 +134,13 @@ public static class RationaleRemoval
 
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="model"/>'s tokenizer encodes the text (or the pair, truncated to the model's limit) without
+    /// a special token: then removing every content token leaves no input at all.
+    /// </summary>
+    internal static bool EncodedWithoutSpecialTokens(ITokenClassifier model, string text, string? pair = null) =>
+        !model.Tokenizer.Encode(text, pair, maxLength: model.MaxLength).SpecialTokensMask.Any(special => special);
 
     private static MetricResult Compute(ITokenClassifier model, Explanation explanation, TokenRemoval removal, bool comprehensiveness, CancellationToken cancellation)
     {

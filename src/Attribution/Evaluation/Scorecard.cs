@@ -91,7 +91,7 @@ public static class Scorecard
         // input, refused by the metric only after every method had explained every text.
         for (var i = 0; i < texts.Count; i++)
         {
-            if (Text.WordSpans.Of(texts[i]).Count < 2 && !model.Tokenizer.Encode(texts[i], maxLength: model.MaxLength).SpecialTokensMask.Any(special => special))
+            if (Text.WordSpans.Of(texts[i]).Count < 2 && RationaleRemoval.EncodedWithoutSpecialTokens(model, texts[i]))
             {
                 throw new ArgumentException(
                     $"texts[{i}] ('{texts[i]}') has one word and {model.Name}'s tokenizer adds no special tokens: loo-correlation removes each word alone, " +
