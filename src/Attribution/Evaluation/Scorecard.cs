@@ -154,10 +154,9 @@ public static class Scorecard
             for (var t = 0; t < texts.Count; t++)
             {
                 var e = explanations[t];
-                cancellation.ThrowIfCancellationRequested();
+                // Each metric checks the token before each of its model passes.
                 var comprehensiveness = RationaleRemoval.Comprehensiveness(model, e, settings.Removal, cancellation);
                 Add("comprehensiveness", comprehensiveness.Value);
-                cancellation.ThrowIfCancellationRequested();
                 Add("sufficiency", RationaleRemoval.Sufficiency(model, e, settings.Removal, cancellation).Value);
                 if (comprehensiveness.Note is { } removalNote)
                 {
