@@ -20,7 +20,7 @@ namespace Attribution.Onnx;
 /// to call from several threads at once (ONNX Runtime's <c>Run</c> is, and this object keeps no per-call state), Dispose
 /// included: it waits for no call, but the session closes only when the calls already running have returned.
 /// </remarks>
-public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
+public sealed class OnnxTextClassifier : ITokenClassifier, ICancellableTokenClassifier, IDisposable
 {
     private const string IdsInput = "input_ids";
     private const string MaskInput = "attention_mask";
@@ -166,7 +166,21 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// or, for a softmax head, probabilities (every row of a run in (0, 1] and summing to 1, before any run returned logits).</exception>
     /// <exception cref="ObjectDisposedException">The classifier was disposed before the call (a call already running when
     /// another thread disposes it finishes first).</exception>
-    public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences)
+    public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences) => PredictLogits(sequences, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="PredictLogits(IReadOnlyList{TokenSequence})"/> with <paramref name="cancellation"/> checked before each
+    /// session run (one per <see cref="OnnxSessionSettings.BatchSize"/> sequences; for a graph without
+    /// <c>attention_mask</c>, also one per length): no run starts once it is cancelled. The removal metrics
+    /// (<c>RationaleRemoval</c>, the scorecard's) pass their own token here, so they too stop between runs.
+    /// </summary>
+    /// <param name="sequences">Non-empty sequences of at most <see cref="MaxLength"/> ids.</param>
+    /// <param name="cancellation">Stops the call before its next session run (a service scoring many sequences).</param>
+    /// <exception cref="ArgumentException">A sequence is empty, longer than <see cref="MaxLength"/>, has an id outside the vocabulary, or type ids of another length.</exception>
+    /// <exception cref="ModelLoadException">The graph's logits do not fit config.json (see <see cref="PredictLogits(IReadOnlyList{TokenSequence})"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The classifier was disposed before the call.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each run).</exception>
+    public double[][] PredictLogits(IReadOnlyList<TokenSequence> sequences, CancellationToken cancellation)
     {
         using var lease = gate.Enter();
         TokenBatches.Check(this, sequences);
@@ -176,6 +190,7 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         // A graph without attention_mask cannot be told which positions are padding: give it one length per batch.
         foreach (var chunk in TokenBatches.Chunks(sequences, Settings.BatchSize, sameLengthOnly: !takesMask))
         {
+            cancellation.ThrowIfCancellationRequested();
             var logits = Run(sequences, chunk);
             NonFiniteValueException.CheckLogits(Name, logits);
             for (var row = 0; row < chunk.Length; row++)
@@ -192,14 +207,27 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
     /// multi-label model; in float64) for each text; empty rows for a regression model.
     /// </summary>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
-    public double[][] PredictProbabilities(IReadOnlyList<string> texts) =>
-        PredictLogits(Encode(texts)).Select(row => Head.Probabilities(row)).ToArray();
+    public double[][] PredictProbabilities(IReadOnlyList<string> texts) => PredictProbabilities(texts, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="PredictProbabilities(IReadOnlyList{string})"/> with <paramref name="cancellation"/> checked before each
+    /// session run (one per <see cref="OnnxSessionSettings.BatchSize"/> texts).
+    /// </summary>
+    /// <param name="texts">The texts to classify.</param>
+    /// <param name="cancellation">Stops the call before its next session run (a service classifying many texts).</param>
+    /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each run).</exception>
+    public double[][] PredictProbabilities(IReadOnlyList<string> texts, CancellationToken cancellation) =>
+        PredictLogits(Encode(texts), cancellation).Select(row => Head.Probabilities(row)).ToArray();
 
     /// <summary>The prediction (logits, probabilities and predicted labels as <see cref="Head"/> defines them) for each text, in input order.</summary>
+    /// <param name="texts">The texts to classify.</param>
+    /// <param name="cancellation">Stops the call before its next session run (one per <see cref="OnnxSessionSettings.BatchSize"/> texts).</param>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
-    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each run).</exception>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, CancellationToken cancellation = default)
     {
-        var logits = PredictLogits(Encode(texts));
+        var logits = PredictLogits(Encode(texts), cancellation);
         return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels, Head)).ToList();
     }
 
@@ -253,9 +281,16 @@ public sealed class OnnxTextClassifier : ITokenClassifier, IDisposable
         }
     }
 
+    /// <summary>
+    /// Called on the calling thread as each session run starts: the cancellation tests count runs with it and cancel
+    /// during one (ONNX Runtime reports no run to its caller). Null outside tests.
+    /// </summary>
+    internal Action? RunStarting { get; set; }
+
     /// <summary>One run of the graph on the sequences <paramref name="chunk"/> (right-padded to the longest).</summary>
     private double[][] Run(IReadOnlyList<TokenSequence> sequences, int[] chunk)
     {
+        RunStarting?.Invoke();
         var (ids, mask, types, shape) = TokenBatches.Pad(sequences, chunk, Tokenizer.PadId);
         var names = new List<string>();
         var values = new List<OrtValue>();

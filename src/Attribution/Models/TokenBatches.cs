@@ -73,14 +73,20 @@ internal static class TokenBatches
     /// <see cref="ITokenClassifier.PredictLogits"/> with <paramref name="cancellation"/> checked before each forward pass,
     /// for a library call that runs many sequences (a metric's removals, HotFlip's edits): where the model's logits are
     /// the interface's own (<see cref="Logits(ITextClassifier, IReadOnlyList{TokenSequence}, CancellationToken)"/>, every
-    /// <see cref="TextClassifier"/>) its batches run here, the token checked before each; a model with a PredictLogits of
-    /// its own (ONNX, a user's) batches as it does, so the token is checked before its one call.
+    /// <see cref="TextClassifier"/>) its batches run here, the token checked before each; a model that takes the token
+    /// itself (<see cref="ICancellableTokenClassifier"/>: ONNX) gets it and checks it before each of its runs; any other
+    /// model with a PredictLogits of its own (a user's) batches as it does, so the token is checked before its one call.
     /// </summary>
     public static double[][] PredictLogits(ITokenClassifier model, IReadOnlyList<TokenSequence> sequences, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(model);
         cancellation.ThrowIfCancellationRequested();
-        return model is ITextClassifier text && HasDefaultLogits(text) ? Logits(text, sequences, cancellation) : model.PredictLogits(sequences);
+        return model switch
+        {
+            ITextClassifier text when HasDefaultLogits(text) => Logits(text, sequences, cancellation),
+            ICancellableTokenClassifier cancellable => cancellable.PredictLogits(sequences, cancellation),
+            _ => model.PredictLogits(sequences),
+        };
     }
 
     /// <summary>Whether <paramref name="model"/>'s PredictLogits is <see cref="ITextClassifier"/>'s default, this class's <see cref="Logits(ITextClassifier, IReadOnlyList{TokenSequence}, CancellationToken)"/>.</summary>
