@@ -113,11 +113,14 @@ public static class DefaultModel
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
+    /// <param name="cancellation">Stops a training this call runs before its next batch (see <see cref="Train"/>): the cache
+    /// then holds no model folder of it. A valid cached model needs no training and is loaded whatever the token says.</param>
     /// <exception cref="IOException">The cache holds something in the model folder's place that cannot be deleted or
     /// replaced (the message names the folder and the fix).</exception>
-    public static TextClassifier GetOrTrain(string? cacheDir = null, Action<string>? log = null)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be trained.</exception>
+    public static TextClassifier GetOrTrain(string? cacheDir = null, Action<string>? log = null, CancellationToken cancellation = default)
     {
-        var folder = GetOrTrainFolder(cacheDir, log);
+        var folder = GetOrTrainFolder(cacheDir, log, cancellation);
         try
         {
             return ClassifierLoader.Load(folder.Path);
@@ -135,24 +138,35 @@ public static class DefaultModel
     /// The path of the cached model folder, training it first when needed (see <see cref="GetOrTrain"/>). When the
     /// cache cannot be written, the model is trained into a temporary folder, which is returned (the caller may delete it).
     /// </summary>
-    public static string EnsureFolder(string? cacheDir = null, Action<string>? log = null) => GetOrTrainFolder(cacheDir, log).Path;
+    /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
+    /// <param name="log">Receives progress lines (training, caching), or null.</param>
+    /// <param name="cancellation">Stops a training this call runs before its next batch: the cache then holds no model
+    /// folder of it. A valid cached model needs no training and is returned whatever the token says.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be trained.</exception>
+    public static string EnsureFolder(string? cacheDir = null, Action<string>? log = null, CancellationToken cancellation = default) =>
+        GetOrTrainFolder(cacheDir, log, cancellation).Path;
 
     /// <summary>
     /// Trains the default model into <paramref name="directory"/> (config.json, model.safetensors, vocab.txt,
     /// tokenizer_config.json, training.json with the held-out test accuracy and the SHA-256 of the other files) and
     /// returns the training.json figures.
     /// The files are written into a hidden sibling folder and moved in once all are written, so a training that fails
-    /// or is cancelled (an exception from <paramref name="log"/>, say) leaves <paramref name="directory"/> as it was.
+    /// or is cancelled (<paramref name="cancellation"/>, or an exception from <paramref name="log"/>) leaves
+    /// <paramref name="directory"/> as it was.
     /// </summary>
-    public static DefaultModelReport Train(string directory, Action<string>? log = null)
+    /// <param name="directory">The folder to write the model into (created, or its model files replaced).</param>
+    /// <param name="log">Receives progress lines (one per epoch, then the held-out accuracy), or null.</param>
+    /// <param name="cancellation">Stops training (<see cref="Trainer.Fit"/>) and the held-out evaluation before their next batch.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled; nothing was written to <paramref name="directory"/>.</exception>
+    public static DefaultModelReport Train(string directory, Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         DefaultModelReport? report = null;
-        StagedFolder.Write(directory, nameof(directory), staging => report = TrainInto(staging, log));
+        StagedFolder.Write(directory, nameof(directory), staging => report = TrainInto(staging, log, cancellation));
         return report!;
     }
 
-    private static DefaultModelReport TrainInto(string directory, Action<string>? log)
+    private static DefaultModelReport TrainInto(string directory, Action<string>? log, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         var corpus = Corpus();
@@ -164,8 +178,8 @@ public static class DefaultModel
             OnEpochEnd = e => log?.Invoke(e.ProgressLine("default model")),
         };
         var trainer = new Trainer(model, tokenizer, options);
-        var history = trainer.Fit(corpus.Train, corpus.Dev);
-        var test = trainer.Evaluate(corpus.Test);
+        var history = trainer.Fit(corpus.Train, corpus.Dev, cancellation);
+        var test = trainer.Evaluate(corpus.Test, cancellation);
         var report = new DefaultModelReport(Version, history.BestDevAccuracy ?? double.NaN, test.Accuracy, test.Count, history.Epochs.Count, clock.Elapsed);
         Trainer.SaveFolder(directory, model, tokenizer, history, new Dictionary<string, object>
         {
@@ -210,7 +224,7 @@ public static class DefaultModel
         }
     }
 
-    private static (string Path, bool Temporary) GetOrTrainFolder(string? cacheDir, Action<string>? log)
+    private static (string Path, bool Temporary) GetOrTrainFolder(string? cacheDir, Action<string>? log, CancellationToken cancellation)
     {
         var root = Path.GetFullPath(cacheDir ?? DefaultCacheDirectory);
         var folder = Path.Combine(root, Version);
@@ -246,7 +260,7 @@ public static class DefaultModel
                 log?.Invoke($"default model: cannot write the cache {root} ({e.Message}); training without caching");
                 var temporary = Directory.CreateTempSubdirectory("attribution-default-model-").FullName;
                 log?.Invoke($"default model: training on the generated sentiment corpus (version {Version})");
-                Train(temporary, log);
+                Train(temporary, log, cancellation);
                 return (temporary, true);
             }
 
@@ -272,7 +286,7 @@ public static class DefaultModel
             try
             {
                 log?.Invoke($"default model: training on the generated sentiment corpus (version {Version}), caching it in {folder}");
-                Train(staging, log);
+                Train(staging, log, cancellation);
                 if (Directory.Exists(folder))
                 {
                     // Invalid leftovers (or another process finished first with an invalid folder): replace them.
