@@ -1,4 +1,5 @@
 using Attribution.Models;
+using Attribution.Tests.Models.Small;
 
 namespace Attribution.Tests.Models;
 
@@ -150,12 +151,36 @@ public sealed class CallGateTests
         gate.IsClosed.Should().BeTrue();
     }
 
+    /// <summary>
+    /// <see cref="ModelLease"/> enters a <see cref="TextClassifier"/>'s own gate for a whole library call: the model,
+    /// disposed meanwhile, stays open (its module is there) until the lease ends, while another flow's call is refused.
+    /// Any other model (or none) gets the empty lease, which enters and exits nothing: taken and disposed inside that call,
+    /// it leaves the call running. Before, this fact only disposed empty leases, which no wrong lease could fail.
+    /// </summary>
     [Fact]
-    public void The_empty_lease_of_a_model_without_a_gate_exits_nothing()
+    public void A_model_lease_holds_a_text_classifiers_gate_and_other_models_get_an_empty_lease_that_exits_nothing()
     {
-        var lease = ModelLease.Enter(new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.5, 0.5 }).ToArray(), ["a", "b"]));
-        lease.Dispose();
-        default(CallGate.Lease).Dispose();
-        ModelLease.Enter(null).Dispose();
+        var root = SmallModelKit.TempRoot("attribution-call-gate-");
+        try
+        {
+            using var model = SmallModelKit.Random(root, SmallClassifierConfig.MlpType);
+            var lease = ModelLease.Enter(model);
+            model.Dispose();
+            FluentActions.Invoking(() => model.Module).Should().NotThrow("the lease's call is running: the module stays open");
+            OnAnotherFlow(() => model.Predict(["a good film"])).Should().BeOfType<ObjectDisposedException>("another flow's call after Dispose is refused");
+
+            // Empty leases (a black box, no model, the default) taken and returned inside the call exit nothing of it.
+            ModelLease.Enter(new BlackBoxClassifier(texts => texts.Select(_ => new[] { 0.5, 0.5 }).ToArray(), ["a", "b"])).Dispose();
+            ModelLease.Enter(null).Dispose();
+            default(CallGate.Lease).Dispose();
+            FluentActions.Invoking(() => model.Module).Should().NotThrow("the empty leases left the running call's lease in place");
+
+            lease.Dispose();
+            FluentActions.Invoking(() => model.Module).Should().Throw<ObjectDisposedException>("the lease was the last call: its exit closed the model");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 }
