@@ -66,7 +66,7 @@ internal static class ModelSource
         }
 
         var cache = Path.GetFullPath(context.DefaultModelCache ?? DefaultModel.DefaultCacheDirectory);
-        var folder = DefaultModel.EnsureFolder(cache, line => context.Error.WriteLine(line));
+        var folder = DefaultModel.EnsureFolder(cache, line => context.Error.WriteLine(line), context.Cancellation);
         try
         {
             report = DefaultModel.ReadReport(folder);

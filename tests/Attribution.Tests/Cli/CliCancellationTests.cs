@@ -55,6 +55,45 @@ public sealed class CliCancellationTests
     }
 
     /// <summary>
+    /// A command on the default model with an empty cache trains it first; Ctrl-C now stops that training before its first
+    /// batch (exit 130, no model cached). Before, the whole model trained (its epoch lines on standard error) and only then
+    /// did the chunk check stop the run: here the error writer refuses an epoch line, so that fails at once.
+    /// </summary>
+    [Fact]
+    public void Predict_on_the_default_model_with_ctrl_c_pressed_trains_nothing()
+    {
+        var cache = Directory.CreateTempSubdirectory("attribution-default-cancel-").FullName;
+        try
+        {
+            using var cancellation = new CancellationTokenSource();
+            cancellation.Cancel();
+            using var error = new RefuseEpochLines();
+            var code = CliApp.Run(["predict", "--text", "a good film"],
+                new CliContext { Out = TextWriter.Null, Error = error, Cancellation = cancellation.Token, DefaultModelCache = cache });
+            code.Should().Be(130, error.ToString());
+            error.ToString().Should().Contain("cancelled by Ctrl-C; nothing was written");
+            Directory.Exists(Path.Combine(cache, Attribution.Training.DefaultModel.Version)).Should().BeFalse("no model is cached");
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    /// <summary>Standard error that throws at a training epoch's progress line: the test fails rather than training on.</summary>
+    private sealed class RefuseEpochLines : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value is not null && value.StartsWith("default model: epoch", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"an epoch was trained after Ctrl-C: {value}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Ctrl-C at the end of training (its one epoch's line): the contradicting sentences' predictions stop the run. Before,
     /// they ran and the explanations' chunk check stopped it ("cancelled: explained 0/n texts").
     /// </summary>
