@@ -41,8 +41,8 @@ public static class Infidelity
     /// record (custom ids or activation) (<paramref name="explanation"/>).</exception>
     /// <exception cref="NonFiniteValueException">The model gave a non-finite output at a perturbed input.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each
-    /// forward pass: the two of reading the word-embedding output, the prediction and each batch of the perturbed inputs,
-    /// then the two or three of reading the baseline's embedding for the multiply-by-inputs form).</exception>
+    /// forward pass: the text's (its capture, which is also the prediction), the baseline's for the multiply-by-inputs form
+    /// with a token baseline, then each batch of 32 perturbed inputs).</exception>
     /// <param name="cancellation">Stops the call before its next model call.</param>
     public static MetricResult Compute(ITextClassifier model, Explanation explanation, InfidelitySettings? settings = null, CancellationToken cancellation = default) =>
         Compute(model, explanation, settings, decided: null, cancellation);
@@ -57,16 +57,18 @@ public static class Infidelity
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(explanation);
-        // Several library calls (the embedding, the baseline, the perturbed scores): one lease for the whole run, so a
-        // Dispose from another thread between two of them waits for the run instead of refusing its next call.
+        // One lease for the whole call (the session below re-enters it for its passes): a disposed model is refused
+        // before the settings and the explanation are checked, as it always was.
         using var lease = ModelLease.Enter(model);
         settings ??= new InfidelitySettings();
         settings.Validate();
         var phi = RawAttributions(model, explanation, "infidelity");
         var form = decided ?? Decide(explanation, settings.MultiplyByInputs);
-        // The caller's token (the scorecard's), checked before each forward pass of the metric: each of the embedding
-        // reads' two or three passes too (before, a read ran whole, so a cancellation during its first pass let the next run).
-        var (x, full) = EmbeddingPerturbation.Embed(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, cancellation);
+        // The caller's token (the scorecard's), checked before each forward pass of the metric. One context for every pass:
+        // the text's capture gives x and f(x) and is the prediction too (before, three reads each made a context of their
+        // own, running the prediction up to three times and the text's capture twice).
+        using var session = EmbeddingPerturbationSession.Open(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, cancellation);
+        var (x, full) = (session.Embedding, session.Score);
         if (phi.Length != x.Length || phi.Any(row => row.Length != x[0].Length))
         {
             // Φ must cover the very input that is perturbed; rows past it were ignored and too few rows failed unnamed.
@@ -81,13 +83,14 @@ public static class Infidelity
             throw new ArgumentException($"each perturbation must be [{x.Length}][{x[0].Length}], the word-embedding output of the text (tokens × hidden)", nameof(settings));
         }
 
-        var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
-        var scores = EmbeddingPerturbation.Scores(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, perturbed, cancellation);
-        // Captum's multiply-by-inputs perturbation: I / (x − x′), safe_div dividing by 1 where x − x′ is 0.
+        // Captum's multiply-by-inputs perturbation: I / (x − x′), safe_div dividing by 1 where x − x′ is 0. A token
+        // baseline's capture is one pass, a zero baseline none.
         var divisor = form.Baseline is { } baseline
-            ? ResolveBaseline(model, explanation, baseline, cancellation)
+            ? session.BaselineEmbedding(Baseline.Parse(baseline))
                 .Select((row, t) => row.Select((v, h) => SafeDivisor(x[t][h] - v)).ToArray()).ToArray()
             : null;
+        var perturbed = perturbations.Select(p => x.Select((row, t) => row.Select((v, h) => v - p[t][h]).ToArray()).ToArray()).ToList();
+        var scores = session.Scores(perturbed);
         var a = perturbations.Select(p => p.Select((row, t) => row.Select((v, h) => (divisor is null ? v : v / divisor[t][h]) * phi[t][h]).Sum()).Sum()).ToArray();
         var b = scores.Select(s => full - s).ToArray();
         var n = a.Length;
@@ -245,10 +248,6 @@ public static class Infidelity
 
     /// <summary>Captum's safe_div: a zero x − x′ divides by 1.</summary>
     private static double SafeDivisor(double difference) => difference == 0 ? 1 : difference;
-
-    private static double[][] ResolveBaseline(ITextClassifier model, Explanation explanation, string baseline, CancellationToken cancellation) =>
-        EmbeddingPerturbation.BaselineEmbedding(model, explanation.Text, explanation.TextPair, explanation.Target, explanation.ScoreOutput, Baseline.Parse(baseline),
-            cancellation);
 
     /// <summary>
     /// Whether <paramref name="explanation"/> kept per-dimension attributions at <paramref name="model"/>'s word-embedding
