@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Attribution.Text.Tokenizers;
+using CsCheck;
+
+namespace Attribution.Tests.Text.Tokenizers;
+
+/// <summary>
+/// What the tokenizer property tests share: hostile text generators, the tokenizers under test (small ones written
+/// here, the real ones from ../shared) and reference definitions written from docs/tokenizers.md, not from the code.
+/// </summary>
+internal static class TokenizerFuzzing
+{
+    /// <summary>One piece of text: most of the Unicode a reviewer would throw at a tokenizer, but no lone surrogate.</summary>
+    public static readonly Gen<string> Atom = Gen.Frequency(
+        (8, Gen.Char['a', 'z'].Array[1, 8].Select(c => new string(c))),
+        (2, Gen.Char['A', 'Z'].Array[1, 4].Select(c => new string(c))),
+        (2, Gen.Char['0', '9'].Array[1, 4].Select(c => new string(c))),
+        (5, Gen.OneOf(" ", " ", " ", "  ", "\t", "\n", "\r\n", " \n ")),
+        (3, Gen.Char['\u00C0', '\u00FF'].Select(c => c.ToString())),
+        (2, Gen.Char['\u0300', '\u036F'].Select(c => c.ToString())),
+        (2, Gen.Char['\u4E00', '\u9FFF'].Select(c => c.ToString())),
+        (2, Gen.OneOf("😀", "👍🏽", "👨‍👩‍👧", "🏳️‍🌈", "🇫🇷", "𝐀", "𝟙", "𠀀", "\U0002B820", "\U0001F600\u200D")),
+        (1, Gen.Char['\u0000', '\u001F'].Select(c => c.ToString())),
+        (2, Gen.OneOf("\u200B", "\u200C", "\u200D", "\u200E", "\u200F", "\uFEFF", "\u00AD", "\u2060", "\u180E", "\u0085", "\u007F")),
+        (1, Gen.OneOf("שלום", "مرحبا", "\u202E", "\u202B", "\u061C", "עִבְרִית")),
+        (2, Gen.OneOf("\u00A0", "\u2000", "\u2001", "\u2003", "\u2009", "\u3000", "\u2028", "\u2029", "\u1680", "\u202F", "\u205F")),
+        (1, Gen.Char['a', 'z'].Array[101, 140].Select(c => new string(c))),
+        (3, Gen.OneOf('!', '.', '?', ',', '-', '\'', '"', '(', ')', '[', ']', '<', '>', '#', '$', '`', '¿', '…', '—', '«').Array[1, 6].Select(c => new string(c))),
+        (2, Gen.Int[0x80, 0x10FFFF].Where(c => c is < 0xD800 or > 0xDFFF).Select(char.ConvertFromUtf32)),
+        (2, Gen.OneOf("[MASK]", "[mask]", "[CLS]", "[UNK]", "[PAD]", "[pad]", "<mask>", "<s>", "</s>", "'s", "'ll", "İ", "ß", "ﬁ", "한국어", "ΟΔΟΣ", "café", "cafe\u0301", "\uFFFD", "\u1FEF", "€", "©", "\uE000")));
+
+    /// <summary>A text of up to 24 atoms, glued together (so words mix scripts) or separated by the atoms that are spaces.</summary>
+    public static readonly Gen<string> Text = Atom.Array[0, 24].Select(string.Concat);
+
+    /// <summary>Texts that also hold lone high and low surrogates (and, by chance, pairs formed from two of them).</summary>
+    public static readonly Gen<string> TextWithLoneSurrogates = Gen.Frequency(
+            (6, Atom),
+            (1, Gen.Char['\uD800', '\uDBFF'].Select(c => c.ToString())),
+            (1, Gen.Char['\uDC00', '\uDFFF'].Select(c => c.ToString())))
+        .Array[1, 16].Select(string.Concat);
+
+    /// <summary>
+    /// Runs <paramref name="check"/> on <paramref name="count"/> values of <paramref name="gen"/> drawn from a fixed seed, so
+    /// every run checks the same cases (CsCheck's <c>Sample(seed: ...)</c> fixes only the first iteration's seed and draws
+    /// the others at random). A failure names the case's index and its value, non-ASCII written as \u escapes.
+    /// </summary>
+    public static void ForAll<T>(Gen<T> gen, ulong seed, int count, Action<T> check)
+    {
+        var pcg = new PCG(7, seed);
+        for (var i = 0; i < count; i++)
+        {
+            var value = gen.Generate(pcg, null!, out Size _);
+            try
+            {
+                check(value);
+            }
+            catch (Exception e) when (e is not Xunit.SkipException)
+            {
+                throw new Xunit.Sdk.XunitException($"case {i} of seed {seed}: {Escape(value?.ToString() ?? "null")}\n{e.GetType().Name}: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>As <see cref="ForAll{T}(Gen{T}, ulong, int, Action{T})"/>, for a pair of values.</summary>
+    public static void ForAll<T1, T2>(Gen<(T1, T2)> gen, ulong seed, int count, Action<T1, T2> check) =>
+        ForAll(gen, seed, count, value => check(value.Item1, value.Item2));
+
+    /// <summary>As <see cref="ForAll{T}(Gen{T}, ulong, int, Action{T})"/>, for three values.</summary>
+    public static void ForAll<T1, T2, T3>(Gen<(T1, T2, T3)> gen, ulong seed, int count, Action<T1, T2, T3> check) =>
+        ForAll(gen, seed, count, value => check(value.Item1, value.Item2, value.Item3));
+
+    /// <summary>The text with every character outside printable ASCII written as a \uXXXX escape.</summary>
+    public static string Escape(string text) =>
+        string.Concat(text.Select(c => c is >= ' ' and <= '~' ? c.ToString() : $"\\u{(int)c:X4}"));
+
+    /// <summary>Whether .NET here cannot decompose (globalization-invariant mode), where the docs allow a refusal.</summary>
+    public static readonly bool InvariantGlobalization = "e\u0301".Normalize(NormalizationForm.FormC) != "\u00E9";
+
+    /// <summary>The text with every unpaired surrogate replaced by U+FFFD (what the docs say both tokenizers read).</summary>
+    public static string ReplaceLoneSurrogates(string text)
+    {
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(chars[i]))
+            {
+                chars[i] = '\uFFFD';
+            }
+        }
+
+        return new string(chars);
+    }
+
+    /// <summary>Whether <paramref name="index"/> falls between the two halves of a surrogate pair.</summary>
+    public static bool SplitsPair(string text, int index) =>
+        index > 0 && index < text.Length && char.IsHighSurrogate(text[index - 1]) && char.IsLowSurrogate(text[index]);
+
+    /// <summary>
+    /// BERT's normalizer for uncased models, from docs/tokenizers.md: cleaning drops NUL, U+FFFD and categories C*
+    /// (tab, newline, carriage return excepted, they are whitespace); accent stripping is NFD then removing Mn; lower-casing
+    /// maps each character alone. A lone surrogate reads as U+FFFD.
+    /// </summary>
+    public static string BertUncased(string text)
+    {
+        var output = new StringBuilder();
+        foreach (var rune in ReplaceLoneSurrogates(text).EnumerateRunes())
+        {
+            var category = Rune.GetUnicodeCategory(rune);
+            var control = rune.Value is not ('\t' or '\n' or '\r') && category is UnicodeCategory.Control or UnicodeCategory.Format
+                or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+            if (rune.Value is 0 or 0xFFFD || control)
+            {
+                continue;
+            }
+
+            foreach (var part in rune.ToString().Normalize(NormalizationForm.FormD).EnumerateRunes())
+            {
+                if (Rune.GetUnicodeCategory(part) != UnicodeCategory.NonSpacingMark)
+                {
+                    output.Append(Rune.ToLowerInvariant(part).ToString());
+                }
+            }
+        }
+
+        return output.ToString();
+    }
+
+    /// <summary>GPT-2's bytes_to_unicode inverted, written out independently of the library.</summary>
+    public static readonly IReadOnlyDictionary<char, byte> ByteOfChar = BuildByteOfChar();
+
+    /// <summary>The bytes a byte-level token stands for: its alphabet bytes, or (an added token such as &lt;mask&gt;) its UTF-8.</summary>
+    public static byte[] BytesOf(string token) =>
+        token.All(ByteOfChar.ContainsKey) ? [.. token.Select(c => ByteOfChar[c])] : System.Text.Encoding.UTF8.GetBytes(token);
+
+    /// <summary>A small uncased WordPiece vocabulary: the specials, every ASCII letter and digit whole and as ##, a few words.</summary>
+    public static ITokenizer SmallWordPiece(TempDirectory dir)
+    {
+        var vocabulary = new List<string> { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s", "un", "##able", "cafe", "東", "!", ".", "'", "-", "[", "]" };
+        foreach (var c in "abcdefghijklmnopqrstuvwxyz0123456789")
+        {
+            vocabulary.Add(c.ToString());
+            vocabulary.Add("##" + c);
+        }
+
+        return TokenizerLoader.FromWordPieceVocab(dir.Write("vocab.txt", string.Join("\n", vocabulary) + "\n"));
+    }
+
+    /// <summary>
+    /// A small RoBERTa-style tokenizer.json: the 256 byte characters, RoBERTa's specials (&lt;mask&gt; with lstrip), and
+    /// merges that join spaces to letters, the two bytes of é and the first bytes of emoji (so tokens split characters).
+    /// </summary>
+    public static ITokenizer SmallByteLevel(TempDirectory dir, bool addPrefixSpace)
+    {
+        var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
+        foreach (var c in ByteOfChar.OrderBy(p => p.Value).Select(p => p.Key))
+        {
+            vocab[c.ToString()] = vocab.Count;
+        }
+
+        (string, string)[] merges =
+        [
+            ("h", "e"), ("Ġ", "t"), ("Ġt", "he"), ("Ġ", "a"), ("a", "a"), ("aa", "aa"), ("Ã", "©"), ("ð", "Ł"), ("ðŁ", "ĺ"),
+            ("Ġ", "Ġ"), ("Ċ", "Ċ"), ("Ġ", "c"), ("e", "r"), ("Ġ", "ð"), ("ä", "¸"),
+        ];
+        foreach (var (a, b) in merges)
+        {
+            vocab.TryAdd(a + b, vocab.Count);
+        }
+
+        vocab["<mask>"] = vocab.Count;
+        object Added(string content, int id, bool lstrip = false) =>
+            new { id, content, single_word = false, lstrip, rstrip = false, normalized = false, special = true };
+
+        var json = JsonSerializer.Serialize(new
+        {
+            version = "1.0",
+            truncation = (object?)null,
+            padding = (object?)null,
+            added_tokens = new[] { Added("<s>", 0), Added("<pad>", 1), Added("</s>", 2), Added("<unk>", 3), Added("<mask>", vocab["<mask>"], lstrip: true) },
+            normalizer = (object?)null,
+            pre_tokenizer = new { type = "ByteLevel", add_prefix_space = addPrefixSpace, trim_offsets = true, use_regex = true },
+            post_processor = new { type = "RobertaProcessing", sep = new object[] { "</s>", 2 }, cls = new object[] { "<s>", 0 }, trim_offsets = true, add_prefix_space = addPrefixSpace },
+            decoder = new { type = "ByteLevel", add_prefix_space = true, trim_offsets = true, use_regex = true },
+            model = new
+            {
+                type = "BPE",
+                dropout = (object?)null,
+                unk_token = (object?)null,
+                continuing_subword_prefix = "",
+                end_of_word_suffix = "",
+                fuse_unk = false,
+                byte_fallback = false,
+                vocab,
+                merges = merges.Select(m => $"{m.Item1} {m.Item2}").ToArray(),
+            },
+        });
+        return TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", json));
+    }
+
+    /// <summary>bert-base-uncased from ../shared (skips the test with the reason when it is absent).</summary>
+    public static ITokenizer BertBaseUncased() =>
+        TokenizerLoader.FromDirectory(Path.GetDirectoryName(SharedData.Require("tokenizers/bert-base-uncased/vocab.txt"))!);
+
+    /// <summary>roberta-base from ../shared (skips the test with the reason when it is absent).</summary>
+    public static ITokenizer RobertaBase() =>
+        TokenizerLoader.FromDirectory(Path.GetDirectoryName(SharedData.Require("tokenizers/roberta-base/tokenizer.json"))!);
+
+    private static Dictionary<char, byte> BuildByteOfChar()
+    {
+        var map = new Dictionary<char, byte>();
+        var shifted = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            map[printable ? (char)b : (char)(256 + shifted++)] = (byte)b;
+        }
+
+        return map;
+    }
+}

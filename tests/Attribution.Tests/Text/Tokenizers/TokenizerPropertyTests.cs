@@ -1,0 +1,168 @@
+using Attribution.Text.Tokenizers;
+using CsCheck;
+using Encoding = Attribution.Text.Tokenizers.Encoding;
+
+namespace Attribution.Tests.Text.Tokenizers;
+
+/// <summary>
+/// Property tests of both tokenizers on hostile text (<see cref="TokenizerFuzzing.Text"/>: accents, combining marks,
+/// CJK, emoji and ZWJ sequences, astral letters, control and format characters, RTL text, Unicode spaces, words over
+/// 100 letters, punctuation runs, literal special tokens), with the small vocabularies written here and the real ones
+/// from ../shared (skipped with the reason when it is absent). Seeds and case counts are fixed (<see cref="TokenizerFuzzing.ForAll{T}"/>), so every run
+/// draws the same texts; each property takes well under a second here.
+/// </summary>
+public class TokenizerPropertyTests
+{
+    [Fact]
+    public void Small_wordpiece_encodings_keep_offsets_content_and_coverage()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerFuzzing.SmallWordPiece(dir);
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 1, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
+    }
+
+    [SkippableFact]
+    public void Bert_base_uncased_encodings_keep_offsets_content_and_coverage()
+    {
+        var tokenizer = TokenizerFuzzing.BertBaseUncased();
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 2, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Small_byte_level_encodings_keep_offsets_bytes_and_coverage(bool addPrefixSpace)
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace);
+        var family = addPrefixSpace ? TokenizerFamily.ByteLevelPrefixSpace : TokenizerFamily.ByteLevel;
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 3, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, family, text); });
+    }
+
+    [SkippableFact]
+    public void Roberta_base_encodings_keep_offsets_bytes_and_coverage()
+    {
+        var tokenizer = TokenizerFuzzing.RobertaBase();
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 4, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.ByteLevel, text); });
+    }
+
+    /// <summary>
+    /// docs/tokenizers.md: lone surrogates are not refused; byte-level BPE encodes them as U+FFFD and WordPiece reads them
+    /// as U+FFFD (which cleaning removes). So a text with lone surrogates encodes exactly as the same text with U+FFFD in
+    /// their place (same length, so the same offsets), and the invariants hold on it.
+    /// </summary>
+    [Fact]
+    public void Lone_surrogates_encode_as_u_fffd_in_the_small_tokenizers()
+    {
+        using var dir = new TempDirectory();
+        CheckLoneSurrogates(TokenizerFuzzing.SmallWordPiece(dir), TokenizerFamily.WordPieceUncased, 5);
+        CheckLoneSurrogates(TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: false), TokenizerFamily.ByteLevel, 6);
+    }
+
+    [SkippableFact]
+    public void Lone_surrogates_encode_as_u_fffd_in_the_shared_tokenizers()
+    {
+        CheckLoneSurrogates(TokenizerFuzzing.BertBaseUncased(), TokenizerFamily.WordPieceUncased, 7);
+        CheckLoneSurrogates(TokenizerFuzzing.RobertaBase(), TokenizerFamily.ByteLevel, 8);
+    }
+
+    /// <summary>
+    /// ITokenizer.Encode: with maxLength n the result has at most n tokens; truncating on the right keeps a prefix of the
+    /// untruncated input tokens (ids, offsets, words), on the left a suffix, between the same added tokens, and
+    /// <see cref="Encoding.Truncated"/> counts the rest. An n below the added tokens' count is refused naming maxLength and n.
+    /// </summary>
+    [Fact]
+    public void Truncation_keeps_a_prefix_or_suffix_of_the_small_tokenizers_encodings()
+    {
+        using var dir = new TempDirectory();
+        CheckTruncation(TokenizerFuzzing.SmallWordPiece(dir), 9);
+        CheckTruncation(TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: true), 10);
+    }
+
+    [SkippableFact]
+    public void Truncation_keeps_a_prefix_or_suffix_of_the_shared_tokenizers_encodings()
+    {
+        CheckTruncation(TokenizerFuzzing.BertBaseUncased(), 11);
+        CheckTruncation(TokenizerFuzzing.RobertaBase(), 12);
+    }
+
+    /// <summary>
+    /// A pair truncated to n (longest_first) has min(n, untruncated length) tokens, and each input keeps a prefix of its
+    /// own untruncated tokens.
+    /// </summary>
+    [Fact]
+    public void Pair_truncation_keeps_a_prefix_of_each_input()
+    {
+        using var dir = new TempDirectory();
+        foreach (var (tokenizer, seed) in new[] { (TokenizerFuzzing.SmallWordPiece(dir), 13UL), (TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: false), 14UL) })
+        {
+            TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, TokenizerFuzzing.Text, Gen.Int[0, 60]), seed, count: 300, (a, b, n) =>
+            {
+                var full = tokenizer.Encode(a, b);
+                var specials = full.SpecialTokensMask.Count(s => s);
+                if (n < specials)
+                {
+                    var refusal = Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.Encode(a, b, maxLength: n));
+                    Assert.Equal("maxLength", refusal.ParamName);
+                    return;
+                }
+
+                var cut = tokenizer.Encode(a, b, maxLength: n);
+                Assert.Equal(Math.Min(n, full.Length), cut.Length);
+                Assert.Equal(full.Length - cut.Length, cut.Truncated);
+                for (var sequence = 0; sequence < 2; sequence++)
+                {
+                    var whole = Input(full, sequence);
+                    var kept = Input(cut, sequence);
+                    Assert.Equal(whole.Take(kept.Count), kept);
+                }
+            });
+        }
+    }
+
+    private static void CheckLoneSurrogates(ITokenizer tokenizer, TokenizerFamily family, ulong seed)
+    {
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.TextWithLoneSurrogates, seed, count: 300, text =>
+        {
+            var encoding = TokenizerPropertyChecks.EncodeAndCheck(tokenizer, family, text);
+            var replaced = tokenizer.Encode(TokenizerFuzzing.ReplaceLoneSurrogates(text));
+            Assert.NotNull(encoding);
+            Assert.Equal(replaced.Ids, encoding.Ids);
+            Assert.Equal(replaced.Offsets, encoding.Offsets);
+            Assert.Equal(replaced.WordIds, encoding.WordIds);
+        });
+    }
+
+    private static void CheckTruncation(ITokenizer tokenizer, ulong seed)
+    {
+        TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, Gen.Int[0, 40], Gen.Bool), seed, count: 300, (text, n, left) =>
+        {
+            var side = left ? TruncationSide.Left : TruncationSide.Right;
+            var full = tokenizer.Encode(text);
+            var specials = full.SpecialTokensMask.Count(s => s);
+            if (n < specials)
+            {
+                var refusal = Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.Encode(text, maxLength: n, truncationSide: side));
+                Assert.Equal("maxLength", refusal.ParamName);
+                Assert.Equal(n, refusal.ActualValue);
+                Assert.Contains(n.ToString(System.Globalization.CultureInfo.InvariantCulture), refusal.Message, StringComparison.Ordinal);
+                return;
+            }
+
+            var cut = tokenizer.Encode(text, maxLength: n, truncationSide: side);
+            var whole = Input(full, 0);
+            var kept = Input(cut, 0);
+            var keep = Math.Min(n - specials, whole.Count);
+            Assert.True(cut.Length <= n, $"{cut.Length} tokens for maxLength {n}");
+            Assert.Equal(keep, kept.Count);
+            Assert.Equal(whole.Count - keep, cut.Truncated);
+            Assert.Equal(left ? whole.Skip(whole.Count - keep) : whole.Take(keep), kept);
+            Assert.Equal(full.Ids.Where((_, i) => full.SpecialTokensMask[i]), cut.Ids.Where((_, i) => cut.SpecialTokensMask[i]));
+            Assert.True(cut.SpecialTokensMask[0] && cut.SpecialTokensMask[^1], "the added tokens stay at both ends");
+        });
+    }
+
+    /// <summary>The tokens of input <paramref name="sequence"/> as (id, span, word), in order.</summary>
+    private static List<(long Id, (int, int)? Span, int? Word)> Input(Encoding encoding, int sequence) =>
+        [.. Enumerable.Range(0, encoding.Length).Where(i => encoding.SequenceOf(i) == sequence).Select(i => (encoding.Ids[i], encoding.Offsets[i], encoding.WordIds[i]))];
+}
