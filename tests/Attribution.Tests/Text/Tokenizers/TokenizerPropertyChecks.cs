@@ -53,7 +53,7 @@ internal static class TokenizerPropertyChecks
         }
         else
         {
-            CheckByteLevelContent(text, encoding, family == TokenizerFamily.ByteLevelPrefixSpace);
+            CheckByteLevelContent(tokenizer, text, encoding, family == TokenizerFamily.ByteLevelPrefixSpace);
         }
 
         return encoding;
@@ -84,13 +84,14 @@ internal static class TokenizerPropertyChecks
     /// <summary>
     /// Spans lie in the original text, never cut a surrogate pair, start and end in order, and two tokens overlap only
     /// over one character (the bytes or decomposed parts of one character, which docs/tokenizers.md lets tokens share).
+    /// Of a pair, the tokens of input <paramref name="sequence"/>, whose offsets index into that input.
     /// </summary>
-    public static void CheckOffsets(string text, Encoding encoding)
+    public static void CheckOffsets(string text, Encoding encoding, int sequence = 0)
     {
         (int Start, int End)? previous = null;
         for (var i = 0; i < encoding.Length; i++)
         {
-            if (encoding.Offsets[i] is not { } span)
+            if (encoding.SequenceOf(i) != sequence || encoding.Offsets[i] is not { } span)
             {
                 continue;
             }
@@ -182,7 +183,7 @@ internal static class TokenizerPropertyChecks
     /// leading spaces the tokens carry (trim_offsets); all the tokens' bytes are the text's (lone surrogates as U+FFFD),
     /// less the whitespace &lt;mask&gt; swallows (lstrip) and, with add_prefix_space, plus the spaces it adds.
     /// </summary>
-    private static void CheckByteLevelContent(string text, Encoding encoding, bool prefixSpace)
+    private static void CheckByteLevelContent(ITokenizer tokenizer, string text, Encoding encoding, bool prefixSpace)
     {
         var core = Enumerable.Range(0, encoding.Length).Where(i => !encoding.SpecialTokensMask[i]).ToList();
         var k = 0;
@@ -208,6 +209,11 @@ internal static class TokenizerPropertyChecks
         var all = core.SelectMany(t => TokenizerFuzzing.BytesOf(encoding.Tokens[t])).ToArray();
         var kept = Regex.Replace(TokenizerFuzzing.ReplaceLoneSurrogates(text), @"\s+(?=<mask>)", string.Empty);
         var want = System.Text.Encoding.UTF8.GetBytes(kept);
+        if (!prefixSpace)
+        {
+            // ITokenizer.Decode: byte-level BPE restores the exact bytes.
+            Assert.Equal(kept, tokenizer.Decode(core.Select(t => encoding.Ids[t]), skipSpecialTokens: false));
+        }
         if (prefixSpace)
         {
             // A space is added before every stretch between added tokens that does not start with one: compare without spaces.

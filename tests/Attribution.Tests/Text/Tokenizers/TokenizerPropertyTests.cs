@@ -87,11 +87,12 @@ public class TokenizerPropertyTests
     }
 
     /// <summary>
-    /// A pair truncated to n (longest_first) has min(n, untruncated length) tokens, and each input keeps a prefix of its
-    /// own untruncated tokens.
+    /// Of a pair, each input's offsets index into that input and keep the offset invariants; truncated to n
+    /// (longest_first) it has min(n, untruncated length) tokens, and each input keeps a prefix of its own tokens;
+    /// only_first / only_second keep the other input whole, or refuse naming <c>strategy</c>.
     /// </summary>
     [Fact]
-    public void Pair_truncation_keeps_a_prefix_of_each_input()
+    public void Pairs_index_each_input_and_truncate_to_a_prefix_of_each()
     {
         using var dir = new TempDirectory();
         foreach (var (tokenizer, seed) in new[] { (TokenizerFuzzing.SmallWordPiece(dir), 13UL), (TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: false), 14UL) })
@@ -107,6 +108,8 @@ public class TokenizerPropertyTests
                     return;
                 }
 
+                TokenizerPropertyChecks.CheckOffsets(a, full, sequence: 0);
+                TokenizerPropertyChecks.CheckOffsets(b, full, sequence: 1);
                 var cut = tokenizer.Encode(a, b, maxLength: n);
                 Assert.Equal(Math.Min(n, full.Length), cut.Length);
                 Assert.Equal(full.Length - cut.Length, cut.Truncated);
@@ -115,6 +118,58 @@ public class TokenizerPropertyTests
                     var whole = Input(full, sequence);
                     var kept = Input(cut, sequence);
                     Assert.Equal(whole.Take(kept.Count), kept);
+                }
+
+                // only_first / only_second cut one input and refuse (naming strategy) when that input would have to be
+                // emptied or could not make the pair fit.
+                var (n1, n2, budget) = (Input(full, 0).Count, Input(full, 1).Count, n - specials);
+                foreach (var strategy in new[] { TruncationStrategy.OnlyFirst, TruncationStrategy.OnlySecond })
+                {
+                    var (cuttable, other) = strategy == TruncationStrategy.OnlyFirst ? (n1, n2) : (n2, n1);
+                    if (n1 + n2 > budget && budget - other <= 0)
+                    {
+                        var refusal = Assert.Throws<ArgumentException>(() => tokenizer.Encode(a, b, maxLength: n, strategy: strategy));
+                        Assert.Equal("strategy", refusal.ParamName);
+                        continue;
+                    }
+
+                    var one = tokenizer.Encode(a, b, maxLength: n, strategy: strategy);
+                    var keep = Math.Min(cuttable, budget - other);
+                    var (first, second) = strategy == TruncationStrategy.OnlyFirst ? (keep, n2) : (n1, keep);
+                    Assert.Equal(Input(full, 0).Take(first), Input(one, 0));
+                    Assert.Equal(Input(full, 1).Take(second), Input(one, 1));
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// ITokenizer.EncodeBatch: each encoding is the text's own, right-padded to the longest with the pad id (attention 0,
+    /// type 0, special, no offset, no word).
+    /// </summary>
+    [Fact]
+    public void Batches_are_each_texts_encoding_padded_to_the_longest()
+    {
+        using var dir = new TempDirectory();
+        foreach (var (tokenizer, seed) in new[] { (TokenizerFuzzing.SmallWordPiece(dir), 20UL), (TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: true), 21UL) })
+        {
+            TokenizerFuzzing.ForAll(TokenizerFuzzing.Text.Array[0, 5], seed, count: 100, texts =>
+            {
+                var batch = tokenizer.EncodeBatch(texts);
+                Assert.Equal(texts.Length, batch.Count);
+                var longest = texts.Select(t => tokenizer.Encode(t).Length).DefaultIfEmpty(0).Max();
+                for (var i = 0; i < texts.Length; i++)
+                {
+                    var alone = tokenizer.Encode(texts[i]);
+                    var padded = batch[i];
+                    var pads = longest - alone.Length;
+                    Assert.Equal(longest, padded.Length);
+                    Assert.Equal([.. alone.Ids, .. Enumerable.Repeat(tokenizer.PadId, pads)], padded.Ids);
+                    Assert.Equal([.. alone.Offsets, .. new (int, int)?[pads]], padded.Offsets);
+                    Assert.Equal([.. alone.WordIds, .. new int?[pads]], padded.WordIds);
+                    Assert.Equal([.. alone.AttentionMask, .. new long[pads]], padded.AttentionMask);
+                    Assert.Equal([.. alone.TypeIds, .. new long[pads]], padded.TypeIds);
+                    Assert.Equal([.. alone.SpecialTokensMask, .. Enumerable.Repeat(true, pads)], padded.SpecialTokensMask);
                 }
             });
         }
