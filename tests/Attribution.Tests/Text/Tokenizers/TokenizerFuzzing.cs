@@ -106,7 +106,13 @@ internal static class TokenizerFuzzing
     /// (tab, newline, carriage return excepted, they are whitespace); accent stripping is NFD then removing Mn; lower-casing
     /// maps each character alone. A lone surrogate reads as U+FFFD.
     /// </summary>
-    public static string BertUncased(string text)
+    public static string BertUncased(string text) => BertLowercased(text, stripAccents: true);
+
+    /// <summary>
+    /// BERT's normalizer with lower-casing, accents stripped or not: without stripping, İ lower-cases to i + U+0307 as in
+    /// Python and Rust (docs/tokenizers.md), every other character to one.
+    /// </summary>
+    public static string BertLowercased(string text, bool stripAccents)
     {
         var output = new StringBuilder();
         foreach (var rune in ReplaceLoneSurrogates(text).EnumerateRunes())
@@ -116,6 +122,12 @@ internal static class TokenizerFuzzing
                 or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
             if (rune.Value is 0 or 0xFFFD || control)
             {
+                continue;
+            }
+
+            if (!stripAccents)
+            {
+                output.Append(rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString());
                 continue;
             }
 
@@ -138,8 +150,11 @@ internal static class TokenizerFuzzing
     public static byte[] BytesOf(string token) =>
         token.All(ByteOfChar.ContainsKey) ? [.. token.Select(c => ByteOfChar[c])] : System.Text.Encoding.UTF8.GetBytes(token);
 
-    /// <summary>A small uncased WordPiece vocabulary: the specials, every ASCII letter and digit whole and as ##, a few words.</summary>
-    public static ITokenizer SmallWordPiece(TempDirectory dir)
+    /// <summary>
+    /// A small uncased WordPiece vocabulary: the specials, every ASCII letter and digit whole and as ##, a few words, and
+    /// pieces that only a lower-casing without accent stripping reaches (é, i + U+0307 from İ); accents stripped unless said.
+    /// </summary>
+    public static ITokenizer SmallWordPiece(TempDirectory dir, bool stripAccents = true)
     {
         var vocabulary = new List<string> { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s", "un", "##able", "cafe", "東", "!", ".", "'", "-", "[", "]" };
         foreach (var c in "abcdefghijklmnopqrstuvwxyz0123456789")
@@ -148,7 +163,11 @@ internal static class TokenizerFuzzing
             vocabulary.Add("##" + c);
         }
 
-        return TokenizerLoader.FromWordPieceVocab(dir.Write("vocab.txt", string.Join("\n", vocabulary) + "\n"));
+        vocabulary.AddRange(["i\u0307", "##\u0307", "\u00E9", "##\u00E9", "caf\u00E9"]);
+        var vocabPath = dir.Write("vocab.txt", string.Join("\n", vocabulary) + "\n");
+        return stripAccents
+            ? TokenizerLoader.FromWordPieceVocab(vocabPath)
+            : TokenizerLoader.FromWordPieceVocab(vocabPath, dir.Write("tokenizer_config.json", "{\"do_lower_case\": true, \"strip_accents\": false}"));
     }
 
     /// <summary>

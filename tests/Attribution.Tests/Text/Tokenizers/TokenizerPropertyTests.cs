@@ -21,6 +21,15 @@ public class TokenizerPropertyTests
         TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 1, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
     }
 
+    /// <summary>Lower-casing without accent stripping: accents stay, and İ becomes i + U+0307, two characters from one.</summary>
+    [Fact]
+    public void Small_wordpiece_keeping_accents_encodings_keep_offsets_content_and_coverage()
+    {
+        using var dir = new TempDirectory();
+        var tokenizer = TokenizerFuzzing.SmallWordPiece(dir, stripAccents: false);
+        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 22, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceLowercasedWithAccents, text); });
+    }
+
     [SkippableFact]
     public void Bert_base_uncased_encodings_keep_offsets_content_and_coverage()
     {
