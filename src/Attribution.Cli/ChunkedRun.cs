@@ -70,18 +70,21 @@ internal static class ChunkedRun
         var results = new List<Prediction>(texts.Count);
         Run(texts, batchSize, "classified", context, chunk => results.AddRange(model is TextClassifier torchModel
             ? torchModel.Predict(chunk, truncate, context.Cancellation)
-            : PredictTokens(model, chunk, truncate)));
+            : PredictTokens(model, chunk, truncate, context.Cancellation)));
         return results;
     }
 
-    /// <summary>Predictions from the model's logits for token ids (truncated to its limit only when asked).</summary>
-    private static IEnumerable<Prediction> PredictTokens(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate)
+    /// <summary>
+    /// Predictions from the model's logits for token ids (truncated to its limit only when asked); Ctrl-C's token goes on
+    /// to a model that runs several passes per call (an ONNX model's session runs), checked before each.
+    /// </summary>
+    private static IEnumerable<Prediction> PredictTokens(ITokenClassifier model, IReadOnlyList<string> texts, bool truncate, CancellationToken cancellation)
     {
         var sequences = texts
             .Select(text => model.Tokenizer.Encode(text, maxLength: truncate ? model.MaxLength : null))
             .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
             .ToArray();
-        return model.PredictLogits(sequences).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head));
+        return TokenBatches.PredictLogits(model, sequences, cancellation).Select((logits, i) => LogitMath.Predict(texts[i], logits, model.Labels, model.Head));
     }
 
     private static void Run(IReadOnlyList<string> texts, int chunkSize, string verb, CliContext context, Action<IReadOnlyList<string>> work)

@@ -95,7 +95,7 @@ internal static class ExplainCommand
                 text, options.Pairs?[i], options.Truncate ? model.MaxLength : null, TruncationSide.Right, options.TruncationStrategy))
             .Select(encoding => new TokenSequence(encoding.Ids, encoding.TypeIds))
             .ToArray();
-        var predicted = model.PredictLogits(sequences).Select(logits => model.Head.PredictedLabels(logits)).ToArray();
+        var predicted = TokenBatches.PredictLogits(model, sequences, options.Cancellation).Select(logits => model.Head.PredictedLabels(logits)).ToArray();
         var results = new IReadOnlyList<Explanation>[texts.Count];
         foreach (var group in Enumerable.Range(0, texts.Count).GroupBy(t => string.Join(",", predicted[t])))
         {

@@ -172,7 +172,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, ICancellableTokenClas
     /// <see cref="PredictLogits(IReadOnlyList{TokenSequence})"/> with <paramref name="cancellation"/> checked before each
     /// session run (one per <see cref="OnnxSessionSettings.BatchSize"/> sequences; for a graph without
     /// <c>attention_mask</c>, also one per length): no run starts once it is cancelled. The removal metrics
-    /// (<c>RationaleRemoval</c>, the scorecard's) pass their own token here, so they too stop between runs.
+    /// (<c>RationaleRemoval</c>, the scorecard's), the perturbation methods (occlusion, KernelSHAP, …) and LIME's sentence
+    /// pairs pass their own token here, so they too stop between runs.
     /// </summary>
     /// <param name="sequences">Non-empty sequences of at most <see cref="MaxLength"/> ids.</param>
     /// <param name="cancellation">Stops the call before its next session run (a service scoring many sequences).</param>
@@ -211,7 +212,8 @@ public sealed class OnnxTextClassifier : ITokenClassifier, ICancellableTokenClas
 
     /// <summary>
     /// <see cref="PredictProbabilities(IReadOnlyList{string})"/> with <paramref name="cancellation"/> checked before each
-    /// session run (one per <see cref="OnnxSessionSettings.BatchSize"/> texts).
+    /// session run (one per <see cref="OnnxSessionSettings.BatchSize"/> texts). LIME passes its token here for its
+    /// perturbed texts, so it too stops between runs.
     /// </summary>
     /// <param name="texts">The texts to classify.</param>
     /// <param name="cancellation">Stops the call before its next session run (a service classifying many texts).</param>

@@ -150,7 +150,7 @@ public static class Counterfactuals
         var predictions = texts.Select((t, i) =>
         {
             options.Cancellation.ThrowIfCancellationRequested();
-            return Predict(model, texts, options.Pairs, i, options.Truncate);
+            return Predict(model, texts, options.Pairs, i, options.Truncate, options.Cancellation);
         }).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
@@ -314,11 +314,11 @@ public static class Counterfactuals
 
     // Truncated as the explanations are (options.Truncate), and refused as they are when too long without it; a pair
     // is predicted as the pair it is explained as (the first text alone is another input).
-    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, int i, bool truncate)
+    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, int i, bool truncate, CancellationToken cancellation)
     {
         var encoding = model.Tokenizer.Encode(texts[i], pairs?[i], maxLength: truncate ? model.MaxLength : null);
         TokenizedTexts.CheckLength(model, pairs, i, encoding.Length, truncate);
-        return LogitMath.Predict(texts[i], model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0], model.Labels, model.Head);
+        return LogitMath.Predict(texts[i], TokenBatches.PredictLogits(model, [new TokenSequence(encoding.Ids, encoding.TypeIds)], cancellation)[0], model.Labels, model.Head);
     }
 
     // A multi-label head predicts each label whose logit is above 0 (σ above 0.5, OutputHeads.PredictedLabels): the top

@@ -401,11 +401,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
             }
             else if (encodings is not null)
             {
-                rows = PredictPairs(pairModel!, call.Select(i => encodings[i]).ToArray(), chunk.Select(t => t.Shown).ToArray());
+                rows = PredictPairs(pairModel!, call.Select(i => encodings[i]).ToArray(), chunk.Select(t => t.Shown).ToArray(), cancellation);
             }
             else
             {
-                rows = Predict(predictor, chunk.Select(t => t.Text).ToArray());
+                rows = Predict(predictor, chunk.Select(t => t.Text).ToArray(), cancellation);
             }
 
             for (var i = 0; i < rows.Length; i++)
@@ -505,11 +505,11 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
 
     /// <summary>
     /// The model's output rows for encoded pairs: its probabilities, or a regression head's output itself (what LIME
-    /// fits), after checking the logits are finite.
+    /// fits), after checking the logits are finite; <paramref name="cancellation"/> is checked before each of the model's passes.
     /// </summary>
-    private static double[][] PredictPairs(ITokenClassifier model, Encoding[] encodings, string[] shown)
+    private static double[][] PredictPairs(ITokenClassifier model, Encoding[] encodings, string[] shown, CancellationToken cancellation)
     {
-        var logits = model.PredictLogits(encodings.Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray());
+        var logits = TokenBatches.PredictLogits(model, encodings.Select(e => new TokenSequence(e.Ids, e.TypeIds)).ToArray(), cancellation);
         if (logits is null || logits.Length != encodings.Length)
         {
             throw new InvalidOperationException($"{model.Name} returned {logits?.Length.ToString(CultureInfo.InvariantCulture) ?? "null"} rows of logits for {encodings.Length} inputs; it must return one row per input");
@@ -589,7 +589,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         var clock = Stopwatch.StartNew();
         Internal.ScoreChecks.CheckTarget(model, options.Target);
         var pair = options.Pairs?[index];
-        var (encoding, logits, probabilities) = Forward(model, text, pair, rows);
+        var (encoding, logits, probabilities) = Forward(model, text, pair, rows, options.Cancellation);
         TokenizedTexts.RequireTokens(text, pair, index, encoding);
         var target = options.Target.Resolve(model.Labels, model.Head == OutputHead.Regression ? 0 : LogitMath.ArgMax(logits));
         // As the perturbation methods take them: special tokens and tokens of no character (a byte-level BPE token of
@@ -781,7 +781,8 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
     }
 
     /// <summary>The original text's (or pair's) encoding (without padding), logits and probabilities.</summary>
-    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, string? pair, ModelRows? rows)
+    private static (Encoding Encoding, double[] Logits, double[] Probabilities) Forward(ITokenClassifier model, string text, string? pair, ModelRows? rows,
+        CancellationToken cancellation)
     {
         var encoding = model.Tokenizer.Encode(text, maxLength: pair is null ? model.MaxLength : null, pair: pair);
         if (encoding.Truncated > 0)
@@ -799,29 +800,34 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
                 nameof(text));
         }
 
-        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        var logits = rows?.Unperturbed ?? TokenBatches.PredictLogits(model, [new TokenSequence(encoding.Ids, encoding.TypeIds)], cancellation)[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         rows?.Unperturbed = logits;
         return (encoding, logits, model.Head.Probabilities(logits));
     }
 
-    /// <summary>Calls the predictor and checks its answer: one row per text, one finite probability per label.</summary>
-    internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts)
+    /// <summary>
+    /// Calls the predictor and checks its answer: one row per text, one finite probability per label. A model that runs
+    /// several passes per call (an ONNX model's session runs) is given <paramref name="cancellation"/>, checked before each.
+    /// </summary>
+    internal static double[][] Predict(ITextPredictor predictor, IReadOnlyList<string> texts, CancellationToken cancellation)
     {
         if (predictor is ITokenClassifier { Head: OutputHead.Regression } regression)
         {
             // A regression output has no probability: LIME fits the output itself (as LIT does for regression models).
-            return regression.PredictLogits(texts.Select(t =>
+            return TokenBatches.PredictLogits(regression, texts.Select(t =>
             {
                 var encoding = regression.Tokenizer.Encode(t, maxLength: regression.MaxLength);
                 return new TokenSequence(encoding.Ids, encoding.TypeIds);
-            }).ToArray());
+            }).ToArray(), cancellation);
         }
 
         double[][] returned;
         try
         {
-            returned = predictor.PredictProbabilities(texts);
+            returned = predictor is ICancellableTokenClassifier cancellable
+                ? cancellable.PredictProbabilities(texts, cancellation)
+                : predictor.PredictProbabilities(texts);
         }
         catch (Exception e) when (e is not OperationCanceledException && texts.FirstOrDefault(string.IsNullOrWhiteSpace) is { } blank)
         {

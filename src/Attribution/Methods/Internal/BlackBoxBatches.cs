@@ -77,7 +77,7 @@ internal static class BlackBoxBatches
         foreach (var chunk in ordered.Chunk(batchSize))
         {
             cancellation.ThrowIfCancellationRequested();
-            var answers = Lime.Predict(predictor, chunk);
+            var answers = Lime.Predict(predictor, chunk, cancellation);
             calls++;
             for (var j = 0; j < chunk.Length; j++)
             {
@@ -93,7 +93,7 @@ internal static class BlackBoxBatches
                 $"explained together with the call's other {group.Count - 1} text(s): the predictor scored their {rows.Count} distinct texts (the texts themselves and their perturbed texts, each once) in {calls} call(s) of at most {batchSize}; the time shown includes an equal share of those calls");
         foreach (var (i, planning) in group)
         {
-            var view = new Fetched(predictor, rows);
+            var view = new Fetched(predictor, rows, cancellation);
             var own = Stopwatch.StartNew();
             var explanation = explain(view, texts[i], rows[texts[i]]);
             var notes = explanation.Notes.Append(note);
@@ -131,8 +131,8 @@ internal static class BlackBoxBatches
         }
     }
 
-    /// <summary>The fetched rows as a predictor; a text not among them goes to the predictor itself.</summary>
-    private sealed class Fetched(ITextPredictor predictor, Dictionary<string, double[]> rows) : ITextPredictor
+    /// <summary>The fetched rows as a predictor; a text not among them goes to the predictor itself, with the call's token.</summary>
+    private sealed class Fetched(ITextPredictor predictor, Dictionary<string, double[]> rows, CancellationToken cancellation) : ITextPredictor
     {
         /// <summary>Calls made to the predictor for texts not fetched.</summary>
         public int Calls { get; private set; }
@@ -148,7 +148,7 @@ internal static class BlackBoxBatches
             var answers = new Dictionary<string, double[]>(StringComparer.Ordinal);
             if (missing.Length > 0)
             {
-                var fresh = Lime.Predict(predictor, missing);
+                var fresh = Lime.Predict(predictor, missing, cancellation);
                 Calls++;
                 Texts += missing.Length;
                 for (var j = 0; j < missing.Length; j++)

@@ -17,14 +17,14 @@ internal sealed class CoalitionScorer
     private const int CacheLimit = 1 << 16;
 
     private readonly Dictionary<string, double> cache = new(StringComparer.Ordinal);
-    private readonly Func<IReadOnlyList<bool[]>, double[][]> evaluate;
+    private readonly Func<IReadOnlyList<bool[]>, CancellationToken, double[][]> evaluate;
     private readonly Func<double[], double> score;
     private readonly Func<bool[], int> length;
     private readonly int batchSize;
     private readonly int tokenBudget;
     private readonly ModelRows? rows;
 
-    private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, double[][]> evaluate, Func<double[], double> score,
+    private CoalitionScorer(int features, int batchSize, int tokenBudget, Func<IReadOnlyList<bool[]>, CancellationToken, double[][]> evaluate, Func<double[], double> score,
         Func<bool[], int> length, ModelRows? rows)
     {
         this.tokenBudget = tokenBudget;
@@ -86,7 +86,10 @@ internal sealed class CoalitionScorer
             ? Enumerable.Range(0, encoding.Length).Count(t => tokenFeature[t] < 0 || present[tokenFeature[t]])
             : encoding.Length;
 
-        double[][] Evaluate(IReadOnlyList<bool[]> coalitions) => model.PredictLogits(coalitions.Select(Build).ToArray());
+        // The run's token goes on to the model: one call of a batch can be several passes (an ONNX model's session runs,
+        // a TextClassifier's batches of 64), and none starts once it is cancelled.
+        double[][] Evaluate(IReadOnlyList<bool[]> coalitions, CancellationToken cancellation) =>
+            TokenBatches.PredictLogits(model, coalitions.Select(Build).ToArray(), cancellation);
 
         return new CoalitionScorer(features, batchSize, tokenBudget, Evaluate, row => ScoreChecks.Value(model.Head, score, row, target), Length, rows);
     }
@@ -99,7 +102,7 @@ internal sealed class CoalitionScorer
         string? replacement, int target, int batchSize)
     {
         string Build(bool[] present) => LimeText.Rebuild(text, features, present, joinWords, replacement);
-        double[][] Evaluate(IReadOnlyList<bool[]> coalitions) => Lime.Predict(predictor, coalitions.Select(Build).ToArray());
+        double[][] Evaluate(IReadOnlyList<bool[]> coalitions, CancellationToken cancellation) => Lime.Predict(predictor, coalitions.Select(Build).ToArray(), cancellation);
         // A black box's cost per text is unknown: calls are sized by count only (the length still orders them).
         return new CoalitionScorer(features.Count, batchSize, int.MaxValue, Evaluate, row => row[target], present => Build(present).Length, null);
     }
@@ -152,7 +155,7 @@ internal sealed class CoalitionScorer
         {
             var chunk = call.Select(j => missing[j]).ToArray();
             Cancellation.ThrowIfCancellationRequested();
-            var outputs = evaluate(chunk.Select(i => coalitions[i]).ToArray());
+            var outputs = evaluate(chunk.Select(i => coalitions[i]).ToArray(), Cancellation);
             ModelCalls++;
             Evaluations += chunk.Length;
             rows?.Called(chunk.Length);

@@ -167,7 +167,7 @@ public abstract class PerturbationMethod : IPerturbationAttributor, IEveryClassA
             notes.Add($"the text was truncated: {encoding.Truncated} token(s) beyond the model's limit of {model.MaxLength} were dropped and are not explained");
         }
 
-        var logits = rows?.Unperturbed ?? model.PredictLogits([new TokenSequence(encoding.Ids, encoding.TypeIds)])[0];
+        var logits = rows?.Unperturbed ?? TokenBatches.PredictLogits(model, [new TokenSequence(encoding.Ids, encoding.TypeIds)], options.Cancellation)[0];
         NonFiniteValueException.CheckLogits(model.Name, [logits], [text]);
         rows?.Unperturbed = logits;
         var probabilities = model.Head.Probabilities(logits);
