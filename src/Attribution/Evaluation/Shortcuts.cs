@@ -204,7 +204,9 @@ public static class Shortcuts
         {
             cancellation.ThrowIfCancellationRequested();
             // A predictor of the caller's own is checked as LIME checks it: a NaN row's argmax would be class 0.
-            foreach (var p in PredictorRows.Check(model.PredictProbabilities(chunk.Select(s => s.Text).ToList()), chunk.Length, model.Labels.Count, "the model"))
+            // An ONNX model runs a chunk in several session runs: the token goes on to it, checked before each.
+            var rows = PredictorCalls.Probabilities(model, chunk.Select(s => s.Text).ToList(), cancellation);
+            foreach (var p in PredictorRows.Check(rows, chunk.Length, model.Labels.Count, "the model"))
             {
                 predictions.Add(Array.IndexOf(p, p.Max()));
             }

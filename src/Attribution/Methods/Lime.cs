@@ -825,9 +825,7 @@ public sealed class Lime : IPerturbationAttributor, IEveryClassAttributor, Inter
         double[][] returned;
         try
         {
-            returned = predictor is ICancellableTokenClassifier cancellable
-                ? cancellable.PredictProbabilities(texts, cancellation)
-                : predictor.PredictProbabilities(texts);
+            returned = PredictorCalls.Probabilities(predictor, texts, cancellation);
         }
         catch (Exception e) when (e is not OperationCanceledException && texts.FirstOrDefault(string.IsNullOrWhiteSpace) is { } blank)
         {

@@ -3,8 +3,9 @@ namespace Attribution.Models;
 /// <summary>
 /// A token classifier with a <see cref="ITokenClassifier.PredictLogits"/> of its own that runs several model passes
 /// (an ONNX session run per batch) and can check a token before each. <see cref="TokenBatches.PredictLogits"/> passes a
-/// library call's token to it, and LIME's predictions pass theirs to its <see cref="PredictProbabilities"/>, so a removal
-/// metric, a perturbation method or LIME on such a model stops between its batches, not only before its one call.
+/// library call's token to it, and <see cref="PredictorCalls.Probabilities"/> (LIME, shortcut following) to its
+/// <see cref="PredictProbabilities"/>, so a removal metric, a perturbation method, LIME or shortcut following on such a
+/// model stops between its batches, not only before its one call.
 /// Internal: the ONNX package, which references this library (never the other way), implements it through
 /// InternalsVisibleTo.
 /// </summary>

@@ -238,4 +238,20 @@ public sealed class OnnxCancellationTests : IDisposable
 
         CancelAtEveryRunButTheLast(model, total, token => lime.Explain(model, "good", options with { Cancellation = token }));
     }
+
+    /// <summary>
+    /// Shortcuts.Follows calls the model's PredictProbabilities once per 64 sentences, checking its token before each
+    /// call: on an ONNX model the 5 sentences here are one call of 3 session runs, which took no token, so cancelled
+    /// during run 1 the other 2 ran and the call returned. Now the token goes on to the model.
+    /// </summary>
+    [Fact]
+    public void Shortcut_following_cancelled_at_any_run_starts_no_further_run()
+    {
+        // Labels are classes of the 3-label model; which ones does not matter for the runs.
+        var sentences = Texts.Select(t => new Attribution.Evaluation.ShortcutSentence(t, t, 0, TrueLabel: 0, ShortcutLabel: 1)).ToArray();
+        using var model = Load();
+        CountRuns(model, () => Attribution.Evaluation.Shortcuts.Follows(model, sentences)).Should().Be(3, "5 sentences in runs of 2");
+
+        CancelAtEveryRunButTheLast(model, 3, token => Attribution.Evaluation.Shortcuts.Follows(model, sentences, token));
+    }
 }
