@@ -51,20 +51,13 @@ public sealed class CrossMethodPropertyTests(ITestOutputHelper output)
         Gen.OneOf("", " ", "\r\n", "  ", "\t"),
         (lead, first, rest, trail) => lead + first + string.Concat(rest.Select(p => p.Item1 + p.Item2)) + trail);
 
-    /// <summary>Draws <paramref name="count"/> values of <paramref name="gen"/> from a fixed seed (the same every run).</summary>
-    private static List<T> Draw<T>(Gen<T> gen, int count, ulong seed)
-    {
-        var pcg = new PCG(7, seed);
-        return [.. Enumerable.Range(0, count).Select(_ => gen.Generate(pcg, null!, out Size _))];
-    }
-
     /// <summary>
     /// Texts for a model that takes <paramref name="maxLength"/> tokens: 14 awkward ones (by default) and, of plain words, one a few
     /// tokens under the limit, one exactly at it and one over it (explained with truncation).
     /// </summary>
     private static List<string> Texts(int maxLength, ulong seed, int count = 14)
     {
-        var texts = Draw(AwkwardText, count, seed);
+        var texts = PropertyDraws.Draw(AwkwardText, count, seed);
         foreach (var words in new[] { maxLength - 5, maxLength - 2, maxLength + 6 })
         {
             texts.Add(string.Join(" ", Enumerable.Range(0, words).Select(i => PlainWords[i % PlainWords.Length])));
@@ -154,8 +147,8 @@ public sealed class CrossMethodPropertyTests(ITestOutputHelper output)
     public void Bert_tiny_pairs_keep_words_per_text_and_batch_like_one_at_a_time()
     {
         using var model = LoadBertTiny()!;
-        var firsts = Draw(AwkwardText, 8, seed: 404);
-        var seconds = Draw(AwkwardText, 8, seed: 505);
+        var firsts = PropertyDraws.Draw(AwkwardText, 8, seed: 404);
+        var seconds = PropertyDraws.Draw(AwkwardText, 8, seed: 505);
         IAttributor[] methods =
         [
             new GradientXInput(), new IntegratedGradients { Steps = 4 }, new LrpEpsilon(), new Occlusion(), new ShapleyValueSampling { Samples = 1, Seed = 1 },
@@ -262,7 +255,7 @@ public sealed class CrossMethodPropertyTests(ITestOutputHelper output)
     public void Seeded_methods_repeat_for_a_seed_and_change_with_it()
     {
         using var model = LoadBertTiny()!;
-        var texts = Draw(Gen.OneOf(PlainWords).Array[8, 12].Select(w => string.Join(" ", w)), 6, seed: 99);
+        var texts = PropertyDraws.Draw(Gen.OneOf(PlainWords).Array[8, 12].Select(w => string.Join(" ", w)), 6, seed: 99);
         Func<ulong, IAttributor>[] seeded =
         [
             s => new NoiseTunnel(new Gradient()) { Samples = 2, Seed = s },

@@ -41,40 +41,6 @@ internal static class TokenizerFuzzing
             (1, Gen.Char['\uDC00', '\uDFFF'].Select(c => c.ToString())))
         .Array[1, 16].Select(string.Concat);
 
-    /// <summary>
-    /// Runs <paramref name="check"/> on <paramref name="count"/> values of <paramref name="gen"/> drawn from a fixed seed, so
-    /// every run checks the same cases (CsCheck's <c>Sample(seed: ...)</c> fixes only the first iteration's seed and draws
-    /// the others at random). A failure names the case's index and its value, non-ASCII written as \u escapes.
-    /// </summary>
-    public static void ForAll<T>(Gen<T> gen, ulong seed, int count, Action<T> check)
-    {
-        var pcg = new PCG(7, seed);
-        for (var i = 0; i < count; i++)
-        {
-            var value = gen.Generate(pcg, null!, out Size _);
-            try
-            {
-                check(value);
-            }
-            catch (Exception e) when (e is not Xunit.SkipException)
-            {
-                throw new Xunit.Sdk.XunitException($"case {i} of seed {seed}: {Escape(value?.ToString() ?? "null")}\n{e.GetType().Name}: {e.Message}", e);
-            }
-        }
-    }
-
-    /// <summary>As <see cref="ForAll{T}(Gen{T}, ulong, int, Action{T})"/>, for a pair of values.</summary>
-    public static void ForAll<T1, T2>(Gen<(T1, T2)> gen, ulong seed, int count, Action<T1, T2> check) =>
-        ForAll(gen, seed, count, value => check(value.Item1, value.Item2));
-
-    /// <summary>As <see cref="ForAll{T}(Gen{T}, ulong, int, Action{T})"/>, for three values.</summary>
-    public static void ForAll<T1, T2, T3>(Gen<(T1, T2, T3)> gen, ulong seed, int count, Action<T1, T2, T3> check) =>
-        ForAll(gen, seed, count, value => check(value.Item1, value.Item2, value.Item3));
-
-    /// <summary>The text with every character outside printable ASCII written as a \uXXXX escape.</summary>
-    public static string Escape(string text) =>
-        string.Concat(text.Select(c => c is >= ' ' and <= '~' ? c.ToString() : $"\\u{(int)c:X4}"));
-
     /// <summary>Whether .NET here cannot decompose (globalization-invariant mode), where the docs allow a refusal.</summary>
     public static readonly bool InvariantGlobalization = "e\u0301".Normalize(NormalizationForm.FormC) != "\u00E9";
 

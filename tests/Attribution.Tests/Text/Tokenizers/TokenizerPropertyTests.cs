@@ -8,7 +8,7 @@ namespace Attribution.Tests.Text.Tokenizers;
 /// Property tests of both tokenizers on hostile text (<see cref="TokenizerFuzzing.Text"/>: accents, combining marks,
 /// CJK, emoji and ZWJ sequences, astral letters, control and format characters, RTL text, Unicode spaces, words over
 /// 100 letters, punctuation runs, literal special tokens), with the small vocabularies written here and the real ones
-/// from ../shared (skipped with the reason when it is absent). Seeds and case counts are fixed (<see cref="TokenizerFuzzing.ForAll{T}"/>), so every run
+/// from ../shared (skipped with the reason when it is absent). Seeds and case counts are fixed (<see cref="PropertyDraws.ForAll{T}"/>), so every run
 /// draws the same texts; each property takes well under a second here.
 /// </summary>
 public class TokenizerPropertyTests
@@ -18,7 +18,7 @@ public class TokenizerPropertyTests
     {
         using var dir = new TempDirectory();
         var tokenizer = TokenizerFuzzing.SmallWordPiece(dir);
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 1, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
+        PropertyDraws.ForAll(TokenizerFuzzing.Text, seed: 1, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
     }
 
     /// <summary>Lower-casing without accent stripping: accents stay, and İ becomes i + U+0307, two characters from one.</summary>
@@ -27,14 +27,14 @@ public class TokenizerPropertyTests
     {
         using var dir = new TempDirectory();
         var tokenizer = TokenizerFuzzing.SmallWordPiece(dir, stripAccents: false);
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 22, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceLowercasedWithAccents, text); });
+        PropertyDraws.ForAll(TokenizerFuzzing.Text, seed: 22, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceLowercasedWithAccents, text); });
     }
 
     [SkippableFact]
     public void Bert_base_uncased_encodings_keep_offsets_content_and_coverage()
     {
         var tokenizer = TokenizerFuzzing.BertBaseUncased();
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 2, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
+        PropertyDraws.ForAll(TokenizerFuzzing.Text, seed: 2, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.WordPieceUncased, text); });
     }
 
     [Theory]
@@ -45,14 +45,14 @@ public class TokenizerPropertyTests
         using var dir = new TempDirectory();
         var tokenizer = TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace);
         var family = addPrefixSpace ? TokenizerFamily.ByteLevelPrefixSpace : TokenizerFamily.ByteLevel;
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 3, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, family, text); });
+        PropertyDraws.ForAll(TokenizerFuzzing.Text, seed: 3, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, family, text); });
     }
 
     [SkippableFact]
     public void Roberta_base_encodings_keep_offsets_bytes_and_coverage()
     {
         var tokenizer = TokenizerFuzzing.RobertaBase();
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.Text, seed: 4, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.ByteLevel, text); });
+        PropertyDraws.ForAll(TokenizerFuzzing.Text, seed: 4, count: 400, text => { TokenizerPropertyChecks.EncodeAndCheck(tokenizer, TokenizerFamily.ByteLevel, text); });
     }
 
     /// <summary>
@@ -106,7 +106,7 @@ public class TokenizerPropertyTests
         using var dir = new TempDirectory();
         foreach (var (tokenizer, seed) in new[] { (TokenizerFuzzing.SmallWordPiece(dir), 13UL), (TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: false), 14UL) })
         {
-            TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, TokenizerFuzzing.Text, Gen.Int[0, 60]), seed, count: 300, (a, b, n) =>
+            PropertyDraws.ForAll(Gen.Select(TokenizerFuzzing.Text, TokenizerFuzzing.Text, Gen.Int[0, 60]), seed, count: 300, (a, b, n) =>
             {
                 var full = tokenizer.Encode(a, b);
                 var specials = full.SpecialTokensMask.Count(s => s);
@@ -162,7 +162,7 @@ public class TokenizerPropertyTests
         using var dir = new TempDirectory();
         foreach (var (tokenizer, seed) in new[] { (TokenizerFuzzing.SmallWordPiece(dir), 20UL), (TokenizerFuzzing.SmallByteLevel(dir, addPrefixSpace: true), 21UL) })
         {
-            TokenizerFuzzing.ForAll(TokenizerFuzzing.Text.Array[0, 5], seed, count: 100, texts =>
+            PropertyDraws.ForAll(TokenizerFuzzing.Text.Array[0, 5], seed, count: 100, texts =>
             {
                 var batch = tokenizer.EncodeBatch(texts);
                 Assert.Equal(texts.Length, batch.Count);
@@ -186,7 +186,7 @@ public class TokenizerPropertyTests
 
     private static void CheckLoneSurrogates(ITokenizer tokenizer, TokenizerFamily family, ulong seed)
     {
-        TokenizerFuzzing.ForAll(TokenizerFuzzing.TextWithLoneSurrogates, seed, count: 300, text =>
+        PropertyDraws.ForAll(TokenizerFuzzing.TextWithLoneSurrogates, seed, count: 300, text =>
         {
             var encoding = TokenizerPropertyChecks.EncodeAndCheck(tokenizer, family, text);
             var replaced = tokenizer.Encode(TokenizerFuzzing.ReplaceLoneSurrogates(text));
@@ -199,7 +199,7 @@ public class TokenizerPropertyTests
 
     private static void CheckTruncation(ITokenizer tokenizer, ulong seed)
     {
-        TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, Gen.Int[0, 40], Gen.Bool), seed, count: 300, (text, n, left) =>
+        PropertyDraws.ForAll(Gen.Select(TokenizerFuzzing.Text, Gen.Int[0, 40], Gen.Bool), seed, count: 300, (text, n, left) =>
         {
             var side = left ? TruncationSide.Left : TruncationSide.Right;
             var full = tokenizer.Encode(text);

@@ -20,7 +20,7 @@ public class WordAggregationPropertyTests
     [Fact]
     public void Word_spans_are_the_maximal_runs_of_non_whitespace_and_find_locates_every_position()
     {
-        TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, TokenizerFuzzing.TextWithLoneSurrogates), seed: 15, count: 500, (text, lone) =>
+        PropertyDraws.ForAll(Gen.Select(TokenizerFuzzing.Text, TokenizerFuzzing.TextWithLoneSurrogates), seed: 15, count: 500, (text, lone) =>
         {
             foreach (var subject in new[] { text, lone })
             {
@@ -61,7 +61,7 @@ public class WordAggregationPropertyTests
     /// </summary>
     private static void CheckAggregation(ITokenizer tokenizer, ulong seed)
     {
-        TokenizerFuzzing.ForAll(Gen.Select(TokenizerFuzzing.Text, Gen.Double[-1000, 1000].Array[1, 12]), seed, count: 300, (text, draws) =>
+        PropertyDraws.ForAll(Gen.Select(TokenizerFuzzing.Text, Gen.Double[-1000, 1000].Array[1, 12]), seed, count: 300, (text, draws) =>
         {
             var encoding = tokenizer.Encode(text);
             var scores = Enumerable.Range(0, encoding.Length).Select(i => draws[i % draws.Length] * (i % 3 == 0 ? 1e-3 : 1)).ToArray();
