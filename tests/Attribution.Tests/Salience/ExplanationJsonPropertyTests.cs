@@ -14,7 +14,8 @@ namespace Attribution.Tests.Salience;
 /// scores among −0, subnormals, ±1e308, float.Epsilon and ordinary values, optional fields present or absent, pairs,
 /// multi-label and regression heads, single-method and comparison documents. Write → read → write must give the same
 /// bytes and the same explanations, bit for bit; a document changed in one byte must read back to an explanation the
-/// writer takes, or fail with a <see cref="JsonException"/>, nothing else. Fixed seeds: every run draws the same cases.
+/// writer takes, or fail with a <see cref="JsonException"/>, nothing else. Fixed seeds: every run draws the same cases
+/// (<see cref="PropertyDraws.ForAll{T}"/>, one seeded generator for all of a property's cases).
 /// </summary>
 public class ExplanationJsonPropertyTests
 {
@@ -230,7 +231,7 @@ public class ExplanationJsonPropertyTests
     [Fact]
     public void Write_read_write_gives_the_same_bytes_and_the_same_explanations()
     {
-        Documents.Sample(document =>
+        PropertyDraws.ForAll(Documents, seed: 31, count: 300, document =>
         {
             foreach (var indented in new[] { true, false })
             {
@@ -251,7 +252,7 @@ public class ExplanationJsonPropertyTests
                 stream.Position = 0;
                 Equivalent(ExplanationJson.Read(stream), document);
             }
-        }, seed: "0N0XIzNsQ0O2", iter: 300, threads: 1);
+        });
     }
 
     /// <summary>
@@ -290,13 +291,13 @@ public class ExplanationJsonPropertyTests
     [Fact]
     public void A_document_changed_in_one_byte_reads_to_a_writable_document_or_fails_with_a_json_exception()
     {
-        Gen.Select(Documents, Gen.Int[0, int.MaxValue], Gen.Int[0, int.MaxValue], Gen.Byte, Gen.Bool).Sample((document, at, pick, any, interesting) =>
+        PropertyDraws.ForAll(Gen.Select(Documents, Gen.Int[0, int.MaxValue], Gen.Int[0, int.MaxValue], Gen.Byte, Gen.Bool), seed: 32, count: 2000, (document, at, pick, any, interesting) =>
         {
             var json = Encoding.UTF8.GetBytes(ExplanationJson.Serialize(document, indented: false));
             var i = at % json.Length;
             json[i] = interesting ? Interesting[pick % Interesting.Length] : any;
             ReadsOrFailsCleanly(json);
-        }, seed: "0aZ2cxHkRg42", iter: 2000, threads: 1);
+        });
     }
 
     /// <summary>A raw JSON value put in place of a node (System.Text.Json's nodes cannot hold 1e999 or NaN).</summary>
@@ -310,7 +311,7 @@ public class ExplanationJsonPropertyTests
     [Fact]
     public void A_document_with_a_node_dropped_retyped_duplicated_or_reordered_fails_with_a_json_exception_naming_the_path()
     {
-        Gen.Select(Documents, Gen.Int[0, int.MaxValue], Gen.Int[0, int.MaxValue]).Sample((document, at, how) =>
+        PropertyDraws.ForAll(Gen.Select(Documents, Gen.Int[0, int.MaxValue], Gen.Int[0, int.MaxValue]), seed: 33, count: 1500, (document, at, how) =>
         {
             var root = System.Text.Json.Nodes.JsonNode.Parse(ExplanationJson.Serialize(document, indented: false))!;
             var nodes = new List<System.Text.Json.Nodes.JsonNode>();
@@ -387,7 +388,7 @@ public class ExplanationJsonPropertyTests
             }
 
             ReadsOrFailsCleanly(Encoding.UTF8.GetBytes(json));
-        }, seed: "0fQ7y1XyJ9e2", iter: 1500, threads: 1);
+        });
     }
 
     /// <summary>The document's text with <paramref name="target"/>'s value replaced by the raw <paramref name="raw"/>.</summary>
