@@ -281,7 +281,7 @@ public class ByteLevelBpeTests
     /// A RoBERTa-style tokenizer.json: the 256 byte characters, RoBERTa's special tokens and a few merges (or the
     /// given ones), half written as "a b" strings and half as [a, b] pairs (both forms occur in Hugging Face files).
     /// </summary>
-    private static string TokenizerJson(bool addPrefixSpace, (string, string)[]? customMerges = null)
+    internal static string TokenizerJson(bool addPrefixSpace, (string, string)[]? customMerges = null)
     {
         var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
         foreach (var c in ByteCharacters())

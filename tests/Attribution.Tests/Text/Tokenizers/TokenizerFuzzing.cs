@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Attribution.Text.Tokenizers;
 using CsCheck;
 
@@ -142,50 +141,12 @@ internal static class TokenizerFuzzing
     /// </summary>
     public static ITokenizer SmallByteLevel(TempDirectory dir, bool addPrefixSpace)
     {
-        var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
-        foreach (var c in ByteOfChar.OrderBy(p => p.Value).Select(p => p.Key))
-        {
-            vocab[c.ToString()] = vocab.Count;
-        }
-
         (string, string)[] merges =
         [
             ("h", "e"), ("Ġ", "t"), ("Ġt", "he"), ("Ġ", "a"), ("a", "a"), ("aa", "aa"), ("Ã", "©"), ("ð", "Ł"), ("ðŁ", "ĺ"),
             ("Ġ", "Ġ"), ("Ċ", "Ċ"), ("Ġ", "c"), ("e", "r"), ("Ġ", "ð"), ("ä", "¸"),
         ];
-        foreach (var (a, b) in merges)
-        {
-            vocab.TryAdd(a + b, vocab.Count);
-        }
-
-        vocab["<mask>"] = vocab.Count;
-        object Added(string content, int id, bool lstrip = false) =>
-            new { id, content, single_word = false, lstrip, rstrip = false, normalized = false, special = true };
-
-        var json = JsonSerializer.Serialize(new
-        {
-            version = "1.0",
-            truncation = (object?)null,
-            padding = (object?)null,
-            added_tokens = new[] { Added("<s>", 0), Added("<pad>", 1), Added("</s>", 2), Added("<unk>", 3), Added("<mask>", vocab["<mask>"], lstrip: true) },
-            normalizer = (object?)null,
-            pre_tokenizer = new { type = "ByteLevel", add_prefix_space = addPrefixSpace, trim_offsets = true, use_regex = true },
-            post_processor = new { type = "RobertaProcessing", sep = new object[] { "</s>", 2 }, cls = new object[] { "<s>", 0 }, trim_offsets = true, add_prefix_space = addPrefixSpace },
-            decoder = new { type = "ByteLevel", add_prefix_space = true, trim_offsets = true, use_regex = true },
-            model = new
-            {
-                type = "BPE",
-                dropout = (object?)null,
-                unk_token = (object?)null,
-                continuing_subword_prefix = "",
-                end_of_word_suffix = "",
-                fuse_unk = false,
-                byte_fallback = false,
-                vocab,
-                merges = merges.Select(m => $"{m.Item1} {m.Item2}").ToArray(),
-            },
-        });
-        return TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", json));
+        return TokenizerLoader.FromTokenizerJson(dir.Write("tokenizer.json", ByteLevelBpeTests.TokenizerJson(addPrefixSpace, merges)));
     }
 
     /// <summary>bert-base-uncased from ../shared (skips the test with the reason when it is absent).</summary>
