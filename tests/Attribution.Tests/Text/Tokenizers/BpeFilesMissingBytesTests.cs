@@ -12,28 +12,11 @@ namespace Attribution.Tests.Text.Tokenizers;
 /// </summary>
 public class BpeFilesMissingBytesTests
 {
-    /// <summary>
-    /// GPT-2's bytes_to_unicode, from its published definition: '!'..'~', '¡'..'¬' and '®'..'ÿ' stand for themselves,
-    /// the other 68 bytes, in order, for U+0100, U+0101, ….
-    /// </summary>
-    private static char[] ByteSymbols()
-    {
-        var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range('¡', '¬' - '¡' + 1)).Concat(Enumerable.Range('®', 'ÿ' - '®' + 1)).ToHashSet();
-        var symbols = new char[256];
-        var next = 256;
-        for (var b = 0; b < 256; b++)
-        {
-            symbols[b] = printable.Contains(b) ? (char)b : (char)next++;
-        }
-
-        return symbols;
-    }
-
     /// <summary>&lt;s&gt;=0 &lt;pad&gt;=1 &lt;/s&gt;=2 &lt;unk&gt;=3, then byte b at 4 + b, without the bytes in <paramref name="without"/>; no merges.</summary>
     private static (string Vocab, string Merges) Write(TempDirectory dir, params int[] without)
     {
         var vocabulary = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
-        var symbols = ByteSymbols();
+        var symbols = Gpt2ByteAlphabet.Characters;
         for (var b = 0; b < 256; b++)
         {
             if (!without.Contains(b))

@@ -284,7 +284,7 @@ public class ByteLevelBpeTests
     internal static string TokenizerJson(bool addPrefixSpace, (string, string)[]? customMerges = null)
     {
         var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["<pad>"] = 1, ["</s>"] = 2, ["<unk>"] = 3 };
-        foreach (var c in ByteCharacters())
+        foreach (var c in Gpt2ByteAlphabet.Characters)
         {
             vocab[c.ToString()] = vocab.Count;
         }
@@ -327,16 +327,5 @@ public class ByteLevelBpeTests
                 merges = serializedMerges,
             },
         });
-    }
-
-    /// <summary>GPT-2's bytes_to_unicode, written out independently of the library.</summary>
-    private static IEnumerable<char> ByteCharacters()
-    {
-        var shifted = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            yield return printable ? (char)b : (char)(256 + shifted++);
-        }
     }
 }

@@ -108,12 +108,9 @@ internal static class TokenizerFuzzing
         return output.ToString();
     }
 
-    /// <summary>GPT-2's bytes_to_unicode inverted, written out independently of the library.</summary>
-    public static readonly IReadOnlyDictionary<char, byte> ByteOfChar = BuildByteOfChar();
-
     /// <summary>The bytes a byte-level token stands for: its alphabet bytes, or (an added token such as &lt;mask&gt;) its UTF-8.</summary>
     public static byte[] BytesOf(string token) =>
-        token.All(ByteOfChar.ContainsKey) ? [.. token.Select(c => ByteOfChar[c])] : System.Text.Encoding.UTF8.GetBytes(token);
+        token.All(Gpt2ByteAlphabet.ByteOf.ContainsKey) ? [.. token.Select(c => Gpt2ByteAlphabet.ByteOf[c])] : System.Text.Encoding.UTF8.GetBytes(token);
 
     /// <summary>
     /// A small uncased WordPiece vocabulary: the specials, every ASCII letter and digit whole and as ##, a few words, and
@@ -156,17 +153,4 @@ internal static class TokenizerFuzzing
     /// <summary>roberta-base from ../shared (skips the test with the reason when it is absent).</summary>
     public static ITokenizer RobertaBase() =>
         TokenizerLoader.FromDirectory(Path.GetDirectoryName(SharedData.Require("tokenizers/roberta-base/tokenizer.json"))!);
-
-    private static Dictionary<char, byte> BuildByteOfChar()
-    {
-        var map = new Dictionary<char, byte>();
-        var shifted = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            var printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            map[printable ? (char)b : (char)(256 + shifted++)] = (byte)b;
-        }
-
-        return map;
-    }
 }

@@ -26,7 +26,7 @@ public class UnknownTokenVocabularyTests
         var vocab = new Dictionary<string, int> { ["<s>"] = 0, ["</s>"] = 1, ["<pad>"] = 2 };
         foreach (var b in bytes)
         {
-            vocab[ByteLevelCharacter(b)] = vocab.Count;
+            vocab[Gpt2ByteAlphabet.Characters[b].ToString()] = vocab.Count;
         }
 
         return JsonSerializer.Serialize(new
@@ -36,16 +36,6 @@ public class UnknownTokenVocabularyTests
             post_processor = new { type = "RobertaProcessing", sep = new object[] { "</s>", 1 }, cls = new object[] { "<s>", 0 }, trim_offsets = true, add_prefix_space = false },
             model = new { type = "BPE", unk_token = "<unk>", fuse_unk = false, vocab, merges = Array.Empty<string>() },
         });
-    }
-
-    /// <summary>
-    /// GPT-2's bytes_to_unicode, from its definition: the printable bytes 33..126, 161..172 and 174..255 stand for
-    /// themselves; the other 68 bytes, in increasing order, become U+0100, U+0101, ….
-    /// </summary>
-    private static string ByteLevelCharacter(int b)
-    {
-        static bool Printable(int x) => x is (>= 33 and <= 126) or (>= 161 and <= 172) or (>= 174 and <= 255);
-        return Printable(b) ? ((char)b).ToString() : ((char)(256 + Enumerable.Range(0, b).Count(x => !Printable(x)))).ToString();
     }
 
     [Fact]
