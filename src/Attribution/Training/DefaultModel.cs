@@ -136,7 +136,8 @@ public static class DefaultModel
 
     /// <summary>
     /// The path of the cached model folder, training it first when needed (see <see cref="GetOrTrain"/>). When the
-    /// cache cannot be written, the model is trained into a temporary folder, which is returned (the caller may delete it).
+    /// cache cannot be written, the model is trained into a temporary folder (the log names it), which is returned (the caller
+    /// may delete it); a training there that fails or is cancelled deletes it.
     /// </summary>
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
@@ -259,8 +260,20 @@ public static class DefaultModel
                 // No writable cache: train into a temporary folder the caller discards after loading.
                 log?.Invoke($"default model: cannot write the cache {root} ({e.Message}); training without caching");
                 var temporary = Directory.CreateTempSubdirectory("attribution-default-model-").FullName;
-                log?.Invoke($"default model: training on the generated sentiment corpus (version {Version})");
-                Train(temporary, log, cancellation);
+                try
+                {
+                    log?.Invoke($"default model: training on the generated sentiment corpus (version {Version}) in the temporary folder {temporary} (not cached)");
+                    Train(temporary, log, cancellation);
+                }
+                catch
+                {
+                    // A failed or cancelled training left the temporary folder empty (Train writes into a staging folder
+                    // it removes), and nobody is told its path to delete it: removed here, best effort, so the original
+                    // exception is the one that propagates.
+                    StagedFolder.TryDelete(temporary);
+                    throw;
+                }
+
                 return (temporary, true);
             }
 
