@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Attribution.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -89,10 +90,21 @@ internal static class TokenBatches
         };
     }
 
+    /// <summary>
+    /// <see cref="DeclaresDefaultLogits"/> per model type, worked out once: reading the interface map took about 2 to 5 µs
+    /// a call, and PredictLogits asks once per batch of every perturbation method, a few percent of a small model's
+    /// forward pass. A weak table, so a collectible type (a user's, in an unloadable context) is not kept alive by it.
+    /// </summary>
+    private static readonly ConditionalWeakTable<Type, StrongBox<bool>> DefaultLogitsByType = new();
+
     /// <summary>Whether <paramref name="model"/>'s PredictLogits is <see cref="ITextClassifier"/>'s default, this class's <see cref="Logits(ITextClassifier, IReadOnlyList{TokenSequence}, CancellationToken)"/>.</summary>
-    private static bool HasDefaultLogits(ITextClassifier model)
+    private static bool HasDefaultLogits(ITextClassifier model) =>
+        DefaultLogitsByType.GetValue(model.GetType(), static type => new StrongBox<bool>(DeclaresDefaultLogits(type))).Value;
+
+    /// <summary>Whether <paramref name="type"/> takes PredictLogits from <see cref="ITextClassifier"/> rather than declaring its own.</summary>
+    private static bool DeclaresDefaultLogits(Type type)
     {
-        var map = model.GetType().GetInterfaceMap(typeof(ITokenClassifier));
+        var map = type.GetInterfaceMap(typeof(ITokenClassifier));
         var index = Array.FindIndex(map.InterfaceMethods, m => m.Name == nameof(ITokenClassifier.PredictLogits));
         return index >= 0 && map.TargetMethods[index].DeclaringType == typeof(ITextClassifier);
     }
