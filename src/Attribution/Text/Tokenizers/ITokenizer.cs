@@ -3,7 +3,11 @@ namespace Attribution.Text.Tokenizers;
 /// <summary>Which input of a pair loses tokens when it is too long (Hugging Face's <c>truncation</c> strategies).</summary>
 public enum TruncationStrategy
 {
-    /// <summary>The longer input gives up tokens first, one at a time, until both fit (<c>longest_first</c>, the default).</summary>
+    /// <summary>
+    /// The longer input is cut first; where both must be cut, each keeps half of the budget, the odd token going to the
+    /// longer one (to the second when both are equally long), as Hugging Face's fast (Rust) tokenizers do
+    /// (<c>longest_first</c>, the default).
+    /// </summary>
     LongestFirst,
 
     /// <summary>Only the first input is cut; an error if cutting it cannot fit the pair (<c>only_first</c>).</summary>
