@@ -224,10 +224,21 @@ public sealed class OnnxTextClassifier : ITokenClassifier, ICancellableTokenClas
 
     /// <summary>The prediction (logits, probabilities and predicted labels as <see cref="Head"/> defines them) for each text, in input order.</summary>
     /// <param name="texts">The texts to classify.</param>
-    /// <param name="cancellation">Stops the call before its next session run (one per <see cref="OnnxSessionSettings.BatchSize"/> texts).</param>
+    /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
+    // An overload, not an optional token: callers compiled against the one-argument Predict, and method-group
+    // conversions to Func<IReadOnlyList<string>, IReadOnlyList<Prediction>>, keep working (as for PredictLogits and
+    // PredictProbabilities).
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts) => Predict(texts, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Predict(IReadOnlyList{string})"/> with <paramref name="cancellation"/> checked before each session run
+    /// (one per <see cref="OnnxSessionSettings.BatchSize"/> texts).
+    /// </summary>
+    /// <param name="texts">The texts to classify.</param>
+    /// <param name="cancellation">Stops the call before its next session run.</param>
     /// <exception cref="ArgumentException">A text is null, empty or longer than <see cref="MaxLength"/> tokens.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (checked before each run).</exception>
-    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, CancellationToken cancellation = default)
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<string> texts, CancellationToken cancellation)
     {
         var logits = PredictLogits(Encode(texts), cancellation);
         return logits.Select((row, i) => LogitMath.Predict(texts[i], row, Labels, Head)).ToList();

@@ -146,6 +146,11 @@ public sealed class OnnxCancellationTests : IDisposable
         // logits = the ids [CLS] word [SEP]; "good" (id 6) is largest in column b.
         model.Predict(Texts)[0].Logits.Should().Equal(2.0, 6.0, 3.0);
         model.Predict(Texts)[0].LabelName.Should().Be("b");
+
+        // The token-free forms stay overloads of their own (not an optional token), so a method group converts to the
+        // one-argument delegate, as it did before the tokens came (this line compiles only then).
+        Func<IReadOnlyList<string>, IReadOnlyList<Prediction>> predict = model.Predict;
+        predict(Texts)[0].LabelName.Should().Be("b");
     }
 
     /// <summary>
