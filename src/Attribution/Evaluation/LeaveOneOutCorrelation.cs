@@ -29,15 +29,49 @@ public static class LeaveOneOutCorrelation
     /// <param name="model">The classifier the explanation is of.</param>
     /// <param name="explanation">The explanation whose word order is compared with the model's leave-one-out drops.</param>
     /// <param name="cancellation">Stops the call before its next model call (the scorecard passes its own token).</param>
-    public static MetricResult Compute(ITokenClassifier model, Explanation explanation, CancellationToken cancellation = default)
+    public static MetricResult Compute(ITokenClassifier model, Explanation explanation, CancellationToken cancellation = default) =>
+        Compute(model, explanation, drops: null, cancellation);
+
+    /// <summary>
+    /// τ-LOO of an explanation, with the leave-one-out drops kept in <paramref name="drops"/> for the next explanation of
+    /// the same text: they depend on the text, its pair and the explained class only, not on the explanation's scores, so
+    /// the scorecard runs them once per text and class for all its methods (each further method ran the same passes
+    /// again: the text's own, then the texts without one word) and reads them from here. Null keeps nothing.
+    /// </summary>
+    /// <param name="model">The classifier the explanation is of (the one every kept run is of).</param>
+    /// <param name="explanation">The explanation whose word order is compared with the model's leave-one-out drops.</param>
+    /// <param name="drops">The runs so far by text, pair and class (the new one added), or null.</param>
+    /// <param name="cancellation">Stops the call before its next model call.</param>
+    internal static MetricResult Compute(ITokenClassifier model, Explanation explanation, Dictionary<(string Text, string? Pair, int Target), PerturbationRun>? drops,
+        CancellationToken cancellation)
     {
         // The explanation's tokens must be the model's for its text, truncated to the model's limit as the other metrics
         // take them (an explanation made with truncation is of the kept tokens; occluding the whole text was refused).
+        // Checked for every explanation, also where its text's drops are kept.
         ExplanationTokens.Of(model, explanation, "loo-correlation");
-        PerturbationRun run;
+        var key = (explanation.Text, explanation.TextPair, explanation.Target);
+        if (drops is null || !drops.TryGetValue(key, out var run))
+        {
+            run = Drops(model, explanation, cancellation);
+            drops?.Add(key, run);
+        }
+
+        return Correlate(model, explanation, run);
+    }
+
+    /// <summary>
+    /// The leave-one-word-out occlusion of the explanation's text (and pair) for its class: the text's own pass, then the
+    /// texts without one word, the token checked before each. Depends on the explanation only through its text, pair and
+    /// target. The caller has checked the explanation's tokens.
+    /// </summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="explanation">The explanation whose text, pair and target are occluded.</param>
+    /// <param name="cancellation">Stops the run before its next model call.</param>
+    internal static PerturbationRun Drops(ITokenClassifier model, Explanation explanation, CancellationToken cancellation)
+    {
         try
         {
-            run = new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
+            return new Occlusion { Perturbation = AbsentFeature.Remove, Features = LimeFeatures.Words }
                 .Run(model, explanation.Text, new ExplainOptions
                 {
                     Target = Target.Class(explanation.Target),
@@ -58,7 +92,11 @@ public static class LeaveOneOutCorrelation
                 "no token at all (its tokenizer adds no special tokens, and a model input needs at least one token). τ-LOO of one word has no order to " +
                 "correlate in any case: measure texts of at least two words", nameof(explanation), e);
         }
+    }
 
+    /// <summary>Kendall's τ-b between the explanation's word scores and <paramref name="run"/>'s drops (no model call).</summary>
+    private static MetricResult Correlate(ITokenClassifier model, Explanation explanation, PerturbationRun run)
+    {
         var drops = new List<double>();
         var scores = new List<double>();
         var steps = new List<MetricStep>();

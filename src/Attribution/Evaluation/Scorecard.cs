@@ -118,6 +118,9 @@ public static class Scorecard
             explained.Add((method, explanations, clock.Elapsed.TotalMilliseconds / texts.Count));
         }
 
+        // τ-LOO's leave-one-out drops depend on the text and the explained class, not on the method: run once per text
+        // and class, not once per method (the second method's τ-LOO ran the same passes again, bit for bit).
+        var looDrops = new Dictionary<(string Text, string? Pair, int Target), PerturbationRun>();
         var rows = new List<ScorecardRow>();
         foreach (var (method, explanations, ms) in explained)
         {
@@ -164,7 +167,7 @@ public static class Scorecard
                     empty += removalNote.Contains(RationaleRemoval.EmptyRationaleNote, StringComparison.Ordinal) ? 1 : 0;
                 }
 
-                Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e, cancellation).Value);
+                Add("loo-correlation", LeaveOneOutCorrelation.Compute(model, e, looDrops, cancellation).Value);
                 if (torch is not null && Infidelity.AtWordEmbeddings(torch, e))
                 {
                     // The scorecard made this explanation: a non-finite attribution is the run's failure, not a bad argument.

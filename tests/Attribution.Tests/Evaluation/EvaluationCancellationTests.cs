@@ -34,8 +34,9 @@ public sealed class EvaluationCancellationTests : IDisposable
     public void Dispose() => Directory.Delete(root, recursive: true);
 
     /// <summary>
-    /// Cancelled at every forward pass of a whole run but the last in turn (37 on this model, 43 before infidelity ran its
-    /// text once: inside either method's explanations, inside each metric of each text): no forward pass follows the
+    /// Cancelled at every forward pass of a whole run but the last in turn (33 on this model; 37 before the methods shared
+    /// each text's τ-LOO drops, 43 before infidelity ran its text once: inside either method's explanations, inside each
+    /// metric of each text): no forward pass follows the
     /// cancelling one. Before ScorecardSettings.Cancellation nothing could stop a run: it went on to the end and returned
     /// (a cancelled one, 42 passes more of the 43 then); then one pass could
     /// follow, as infidelity read the word-embedding output in two passes (the context's prediction, then the capture)
