@@ -245,6 +245,35 @@ public sealed class EvaluationCancellationTests : IDisposable
         flip.Generate(model, Texts[1], maxEdits: 3).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), "the model answers as before");
     }
 
+    /// <summary>
+    /// Shortcut following on a <see cref="TextClassifier"/> whose BatchSize (8) is below its 64 sentences a call: 70
+    /// sentences are a call of 64 (8 passes) and one of 6 (1 pass). Cancelled at any pass but the last, no further pass
+    /// runs. Before, only an ONNX model got the token: the classifier's PredictProbabilities ran all 8 batches of the
+    /// first call after a cancel in its first. The rate is the one counted from the classifier's own probabilities.
+    /// </summary>
+    [Fact]
+    public void Shortcut_following_on_a_classifier_with_small_batches_stops_between_its_batches()
+    {
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var generator = new torch.Generator(7);
+        var module = SmallClassifier.Create(SmallModelKit.Config(SmallClassifierConfig.MlpType, tokenizer.VocabularySize), generator);
+        using var model = new TextClassifier("mlp", tokenizer, module, module.Config.Labels, module.WordEmbeddingPath, module.Config.MaxLength, usesTokenTypes: false) { BatchSize = 8 };
+        var sentences = Enumerable.Range(0, 70)
+            .Select(i => new ShortcutSentence(i % 2 == 0 ? $"a dull film number {i}" : $"the cast of film {i} was superb", "superb", 0, i % 2, 1 - (i % 2)))
+            .ToList();
+        var probabilities = model.PredictProbabilities(sentences.Select(s => s.Text).ToList());
+        var argmax = probabilities.Select(p => Array.IndexOf(p, p.Max())).ToList();
+        var expected = Shortcuts.Follows(model, sentences);
+        expected.Predictions.Should().Equal(argmax, "the classifier's own probabilities decide each sentence");
+        expected.FollowedShortcut.Should().Be(sentences.Where((s, i) => argmax[i] == s.ShortcutLabel).Count());
+        var total = ForwardCounter.Count(model, () => Shortcuts.Follows(model, sentences));
+
+        total.Should().Be(9, "64 sentences in 8 batches of 8, then 6 in one");
+        var before = LiveTensors.Settled();
+        CancelAtPass.AtEveryPassButTheLast(model.Module, total, token => Shortcuts.Follows(model, sentences, token));
+        LiveTensors.Settled().Should().Be(before);
+    }
+
     /// <summary>A user's <see cref="ITextClassifier"/> over a loaded model's module that keeps the interface's PredictLogits.</summary>
     private sealed class UserClassifier(TextClassifier inner) : ITextClassifier
     {
