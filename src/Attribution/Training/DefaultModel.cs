@@ -114,10 +114,12 @@ public static class DefaultModel
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
     /// <param name="cancellation">Stops a training this call runs before its next batch (see <see cref="Train"/>): the cache
-    /// then holds no model folder of it. A valid cached model needs no training and is loaded whatever the token says.</param>
+    /// then holds no model folder of it. It also stops the wait while another thread or process uses the cache. A valid
+    /// cached model needs no training and is loaded whatever the token says, once the call has its turn at the cache.</param>
     /// <exception cref="IOException">The cache holds something in the model folder's place that cannot be deleted or
     /// replaced (the message names the folder and the fix).</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be trained.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be
+    /// trained, or while the call waited for another thread or process using the cache.</exception>
     public static TextClassifier GetOrTrain(string? cacheDir = null, Action<string>? log = null, CancellationToken cancellation = default)
     {
         var folder = GetOrTrainFolder(cacheDir, log, cancellation);
@@ -142,8 +144,10 @@ public static class DefaultModel
     /// <param name="cacheDir">The cache root (the model goes in a subfolder named <see cref="Version"/>); null for <see cref="DefaultCacheDirectory"/>.</param>
     /// <param name="log">Receives progress lines (training, caching), or null.</param>
     /// <param name="cancellation">Stops a training this call runs before its next batch: the cache then holds no model
-    /// folder of it. A valid cached model needs no training and is returned whatever the token says.</param>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be trained.</exception>
+    /// folder of it. It also stops the wait while another thread or process uses the cache. A valid cached model needs no
+    /// training and is returned whatever the token says, once the call has its turn at the cache.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while the model had to be
+    /// trained, or while the call waited for another thread or process using the cache.</exception>
     public static string EnsureFolder(string? cacheDir = null, Action<string>? log = null, CancellationToken cancellation = default) =>
         GetOrTrainFolder(cacheDir, log, cancellation).Path;
 
@@ -229,11 +233,24 @@ public static class DefaultModel
     {
         var root = Path.GetFullPath(cacheDir ?? DefaultCacheDirectory);
         var folder = Path.Combine(root, Version);
-        lock (Gate)
+        var entered = false;
+        try
         {
+            // Taken in slices, not with lock: a call whose token is cancelled while another thread trains (seconds to
+            // minutes) stops waiting, rather than waiting out that whole training only to throw then. Tried before the
+            // token is looked at, so an uncontended call with a cancelled token still returns a valid cached model.
+            while (!entered)
+            {
+                Monitor.TryEnter(Gate, GateSlice, ref entered);
+                if (!entered)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                }
+            }
+
             // Other processes (a second demo started meanwhile) use the same cache: one at a time checks, trains and
             // moves in, so that none trains in vain, nor deletes as invalid a folder another has just moved in.
-            using var crossProcess = LockCache(root, log);
+            using var crossProcess = LockCache(root, log, cancellation);
 
             // What runs killed while training left behind; the root is this library's own cache, so every staging
             // folder in it is one of ours.
@@ -329,7 +346,17 @@ public static class DefaultModel
 
             return (folder, false);
         }
+        finally
+        {
+            if (entered)
+            {
+                Monitor.Exit(Gate);
+            }
+        }
     }
+
+    /// <summary>How long a call waits for <see cref="Gate"/> between two looks at its token.</summary>
+    private static readonly TimeSpan GateSlice = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// The error for a model folder that cannot be removed or replaced: the system's message names neither the cache
@@ -351,7 +378,9 @@ public static class DefaultModel
     /// on unguarded, where no lock file can be made or opened (a read-only cache, where it can only read or train
     /// elsewhere) or after <see cref="LockWait"/>.
     /// </summary>
-    private static FileStream? LockCache(string root, Action<string>? log)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while another process
+    /// held the lock (looked at every 100 ms of the wait: a Ctrl-C must not wait out another process's training).</exception>
+    private static FileStream? LockCache(string root, Action<string>? log, CancellationToken cancellation)
     {
         var path = Path.Combine(root, LockFile);
         var clock = Stopwatch.StartNew();
@@ -372,14 +401,16 @@ public static class DefaultModel
                     log?.Invoke($"default model: waiting for another process that is using the cache {root}");
                     told = true;
                 }
-
-                Thread.Sleep(100);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 log?.Invoke($"default model: going on without the cache's lock ({e.Message})");
                 return null;
             }
+
+            // Wakes at once when the token is cancelled, rather than at the end of the slice.
+            cancellation.WaitHandle.WaitOne(100);
+            cancellation.ThrowIfCancellationRequested();
         }
     }
 
