@@ -260,6 +260,10 @@ public static class DefaultModel
                 return (folder, false);
             }
 
+            // Only a valid cached model is served whatever the token says: a cancelled call stops before it logs,
+            // deletes the invalid folder or generates the corpus, not at the trainer's first batch after all that.
+            cancellation.ThrowIfCancellationRequested();
+
             if (Directory.Exists(folder))
             {
                 log?.Invoke($"default model: the cached folder {folder} is incomplete or unreadable (or its files differ from those training wrote, or another recipe trained it); training again");

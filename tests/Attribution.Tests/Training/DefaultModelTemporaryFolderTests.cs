@@ -9,7 +9,7 @@ namespace Attribution.Tests.Training;
 /// train into a temporary folder, which the log names. A training that is cancelled, or whose log callback throws, no
 /// longer leaves that folder in the system's temporary folder: it is deleted and the original exception propagates.
 /// The cache is a path under a regular file, so it cannot be created; no test here trains an epoch (the token is
-/// cancelled up front, or the log throws before training starts, and
+/// cancelled, or the log throws, when the log names the folder, before training starts, and
 /// <see cref="DefaultModelCancellationTests.RefuseEpochs"/> guards against it).
 /// The folder is found through the log line, not by its prefix, which other tests running meanwhile use too.
 /// </summary>
@@ -68,13 +68,21 @@ public sealed class DefaultModelTemporaryFolderTests : IDisposable
     [InlineData(nameof(DefaultModel.EnsureFolder))]
     public void A_cancelled_training_without_a_writable_cache_deletes_its_temporary_folder(string entry)
     {
+        // Cancelled when the log names the folder: a token cancelled before the call now stops it before the folder is made.
         using var cancelled = new CancellationTokenSource();
-        cancelled.Cancel();
         var cache = UnwritableCache();
         var log = new TemporaryFolderLog();
+        void CancelAtFolder(string line)
+        {
+            if (log.Record(line))
+            {
+                cancelled.Cancel();
+            }
+        }
+
         Action call = entry == nameof(DefaultModel.GetOrTrain)
-            ? () => DefaultModel.GetOrTrain(cache, line => log.Record(line), cancelled.Token).Dispose()
-            : () => DefaultModel.EnsureFolder(cache, line => log.Record(line), cancelled.Token);
+            ? () => DefaultModel.GetOrTrain(cache, CancelAtFolder, cancelled.Token).Dispose()
+            : () => DefaultModel.EnsureFolder(cache, CancelAtFolder, cancelled.Token);
 
         call.Should().Throw<OperationCanceledException>().Which.CancellationToken.Should().Be(cancelled.Token, "the cancellation is the one propagated");
 
