@@ -15,8 +15,8 @@ namespace Attribution.Tests.Onnx;
 /// </summary>
 public sealed class OnnxCancellationTests : IDisposable
 {
-    // Ids 0..8: "good" is [CLS] good [SEP] = 2 6 3.
-    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "good", "bad", "movie"];
+    // OnnxLoadingTests' vocabulary, ids 0..8: "good" is [CLS] good [SEP] = 2 6 3.
+    private static readonly string[] Vocabulary = OnnxLoadingTests.Vocabulary;
 
     private readonly string folder = Directory.CreateTempSubdirectory("attribution-onnx-cancel-").FullName;
 

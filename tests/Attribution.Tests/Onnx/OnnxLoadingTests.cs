@@ -10,8 +10,8 @@ namespace Attribution.Tests.Onnx;
 /// </summary>
 public sealed class OnnxLoadingTests : IDisposable
 {
-    // Ids 0..8: "the good bad movie" is [CLS] the good bad movie [SEP] = 2 5 6 7 8 3.
-    private static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "good", "bad", "movie"];
+    // Ids 0..8: "the good bad movie" is [CLS] the good bad movie [SEP] = 2 5 6 7 8 3. OnnxCancellationTests uses it too.
+    internal static readonly string[] Vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "good", "bad", "movie"];
 
     private readonly string folder = Directory.CreateTempSubdirectory("attribution-onnx-").FullName;
 
