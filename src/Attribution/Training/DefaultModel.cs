@@ -241,7 +241,7 @@ public static class DefaultModel
             // token is looked at, so an uncontended call with a cancelled token still returns a valid cached model.
             while (!entered)
             {
-                Monitor.TryEnter(Gate, GateSlice, ref entered);
+                Monitor.TryEnter(Gate, WaitSlice, ref entered);
                 if (!entered)
                 {
                     cancellation.ThrowIfCancellationRequested();
@@ -359,8 +359,8 @@ public static class DefaultModel
         }
     }
 
-    /// <summary>How long a call waits for <see cref="Gate"/> between two looks at its token.</summary>
-    private static readonly TimeSpan GateSlice = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long a call waits for <see cref="Gate"/> or the cache's lock file between two looks at its token.</summary>
+    private static readonly TimeSpan WaitSlice = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// The error for a model folder that cannot be removed or replaced: the system's message names neither the cache
@@ -383,7 +383,7 @@ public static class DefaultModel
     /// elsewhere) or after <see cref="LockWait"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled while another process
-    /// held the lock (looked at every 100 ms of the wait: a Ctrl-C must not wait out another process's training).</exception>
+    /// held the lock (looked at every <see cref="WaitSlice"/> of the wait: a Ctrl-C must not wait out another process's training).</exception>
     private static FileStream? LockCache(string root, Action<string>? log, CancellationToken cancellation)
     {
         var path = Path.Combine(root, LockFile);
@@ -413,7 +413,7 @@ public static class DefaultModel
             }
 
             // Wakes at once when the token is cancelled, rather than at the end of the slice.
-            cancellation.WaitHandle.WaitOne(100);
+            cancellation.WaitHandle.WaitOne(WaitSlice);
             cancellation.ThrowIfCancellationRequested();
         }
     }
