@@ -21,9 +21,10 @@ namespace Attribution.Tests.Evaluation;
 [Collection(LiveTensorCollection.Name)]
 public sealed class EvaluationCancellationTests : IDisposable
 {
-    private static readonly string[] Texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+    // ScorecardPassCountTests counts the passes of this class's scorecard run: the same texts and settings.
+    internal static readonly string[] Texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
 
-    private static readonly ScorecardSettings Settings = new()
+    internal static readonly ScorecardSettings Settings = new()
     {
         Infidelity = new InfidelitySettings { Samples = 3 },
         Sensitivity = new SensitivitySettings { Samples = 3 },

@@ -16,13 +16,10 @@ namespace Attribution.Tests.Evaluation;
 /// </summary>
 public sealed class ScorecardPassCountTests : IDisposable
 {
-    private static readonly string[] Texts = ["the plot was dull but the cast was superb", "a sometimes tedious film"];
+    // The scorecard cancellation test's run (EvaluationCancellationTests): texts of 9 and 4 words, 3 samples each.
+    private static readonly string[] Texts = EvaluationCancellationTests.Texts;
 
-    private static readonly ScorecardSettings Settings = new()
-    {
-        Infidelity = new InfidelitySettings { Samples = 3 },
-        Sensitivity = new SensitivitySettings { Samples = 3 },
-    };
+    private static readonly ScorecardSettings Settings = EvaluationCancellationTests.Settings;
 
     private readonly string root = Directory.CreateTempSubdirectory("attribution-scorecard-passes-").FullName;
 
