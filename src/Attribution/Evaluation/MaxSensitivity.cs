@@ -66,9 +66,21 @@ public static class MaxSensitivity
         using var scope = NewDisposeScope();
         var batch = tokenized.Batch([0]);
         options.Cancellation.ThrowIfCancellationRequested();
-        var context = new AttributionContext(model, batch, options);
+        // A built-in method's reference explanation is taken from the context's first pass, which is the method's own
+        // shared pass (Gradient and Gradient × Input: the gradient's forward; Integrated Gradients: the capture of the
+        // path's input end) and makes the prediction too: before, the prediction ran the text and the reference ran it
+        // again, bit for bit the same pass. A token baseline's pass is kept for every sample (BaselineCache): the samples
+        // perturb the input's embeddings only, never the baseline's (as Captum's sensitivity_max perturbs the inputs and
+        // passes the baselines on unchanged), so each sample ran the same baseline pass again.
+        var unperturbed = attributor as IUnperturbedAttribution;
+        using var starts = new PathStarts();
+        using var baselines = new BaselineCache();
+        var context = new AttributionContext(model, batch, options, unperturbed is null ? null : layered.SharedFirstPass(model), pathStarts: starts)
+        {
+            Baselines = baselines,
+        };
         options.Cancellation.ThrowIfCancellationRequested();
-        var reference = tunnelable.AttributeWithNoise(context, x => x).to(ScalarType.Float64);
+        var reference = (unperturbed?.AttributeUnperturbed(context) ?? tunnelable.AttributeWithNoise(context, x => x)).to(ScalarType.Float64);
         var norm = reference.norm().ItemAsDouble();
         // As Captum: an all-zero explanation's change is divided by 1, not by its norm of 0 (an absolute change).
         string? note = norm == 0 ? "the explanation is all zeros: its change is absolute (divided by 1, as Captum does), not relative to its norm" : null;

@@ -9,7 +9,7 @@ namespace Attribution.Methods;
 /// Vanilla gradient (saliency): the gradient of the scored output with respect to a layer's activation (the word
 /// embeddings by default), reduced per token by its L2 norm (LIT's "Grad L2 Norm"), L1 norm, or signed sum.
 /// </summary>
-public sealed class Gradient : LayerMethod, INoiseTunnelable
+public sealed class Gradient : LayerMethod, INoiseTunnelable, IUnperturbedAttribution
 {
     /// <summary>Per-token reduction of the gradient (default L2).</summary>
     public HiddenReduction Reduce { get; init; } = HiddenReduction.L2;
@@ -45,4 +45,8 @@ public sealed class Gradient : LayerMethod, INoiseTunnelable
 
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) =>
         context.GradientAt(SiteIn(context), perturb).Gradient;
+
+    // Without a replacement the gradient is the batch's shared pass (its first pass's graph where it ran one): the same
+    // tap, forward, score and backward as a pass with the identity as replacement.
+    Tensor IUnperturbedAttribution.AttributeUnperturbed(AttributionContext context) => context.GradientAt(SiteIn(context)).Gradient;
 }

@@ -9,7 +9,7 @@ namespace Attribution.Methods;
 /// Gradient × Input: the layer's activation times the gradient of the scored output with respect to it, summed over
 /// the hidden dimension (Captum's LayerGradientXActivation at the word embeddings by default).
 /// </summary>
-public sealed class GradientXInput : LayerMethod, INoiseTunnelable
+public sealed class GradientXInput : LayerMethod, INoiseTunnelable, IUnperturbedAttribution
 {
     /// <summary>Per-token reduction (default: signed sum).</summary>
     public HiddenReduction Reduce { get; init; } = HiddenReduction.Sum;
@@ -49,6 +49,14 @@ public sealed class GradientXInput : LayerMethod, INoiseTunnelable
     Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb)
     {
         var pass = context.GradientAt(SiteIn(context), perturb);
+        return pass.Gradient * pass.Activation;
+    }
+
+    // Without a replacement the gradient is the batch's shared pass (its first pass's graph where it ran one): the same
+    // tap, forward, score and backward as a pass with the identity as replacement.
+    Tensor IUnperturbedAttribution.AttributeUnperturbed(AttributionContext context)
+    {
+        var pass = context.GradientAt(SiteIn(context));
         return pass.Gradient * pass.Activation;
     }
 }

@@ -14,7 +14,7 @@ namespace Attribution.Methods;
 /// <see cref="MultiplyByInputs"/> false the method returns the integrated gradients alone (Captum's
 /// <c>multiply_by_inputs=False</c>, the "local" variant), for which completeness does not hold and no delta is reported.
 /// </summary>
-public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
+public sealed class IntegratedGradients : PathMethod, INoiseTunnelable, IUnperturbedAttribution
 {
     /// <summary>
     /// Creates the method: Gauss–Legendre, integrated adaptively (see <see cref="AdaptiveIntegration"/>) unless
@@ -114,7 +114,14 @@ public sealed class IntegratedGradients : PathMethod, INoiseTunnelable
         return new MethodOutput(fixedSteps, PerDimension: true, MultiplyByInputs ? path.Deltas(fixedSteps) : null);
     }
 
-    Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb)
+    Tensor INoiseTunnelable.AttributeWithNoise(AttributionContext context, Func<Tensor, Tensor> perturb) => AttributeAt(context, perturb);
+
+    // Unperturbed, the path's input end is the batch's kept one (its first pass's where that pass was the capture):
+    // the same activation and F(input) as a capture with the identity as replacement.
+    Tensor IUnperturbedAttribution.AttributeUnperturbed(AttributionContext context) => AttributeAt(context, null);
+
+    /// <summary>The attributions with <paramref name="perturb"/> applied to the input's activation (null: none), no deltas.</summary>
+    private Tensor AttributeAt(AttributionContext context, Func<Tensor, Tensor>? perturb)
     {
         var layer = context.Layer(Layer);
         var path = PathInputs.Compute(context, layer, Side, TensorIndex, Baseline, perturb);

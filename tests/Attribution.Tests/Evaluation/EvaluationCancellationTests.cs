@@ -35,7 +35,7 @@ public sealed class EvaluationCancellationTests : IDisposable
     public void Dispose() => Directory.Delete(root, recursive: true);
 
     /// <summary>
-    /// Cancelled at every forward pass of a whole run but the last in turn (33 on this model; 37 before the methods shared
+    /// Cancelled at every forward pass of a whole run but the last in turn (31 on this model; 33 before max-sensitivity's prediction was its reference pass, 37 before the methods shared
     /// each text's τ-LOO drops, 43 before infidelity ran its text once: inside either method's explanations, inside each
     /// metric of each text): no forward pass follows the
     /// cancelling one. Before ScorecardSettings.Cancellation nothing could stop a run: it went on to the end and returned

@@ -30,10 +30,11 @@ public sealed class ScorecardPassCountTests : IDisposable
     /// explaining, Gradient × Input 1 (both texts in one batch), Occlusion 2 per text (the text, one batch of its occluded
     /// inputs): 5. Gradient × Input's metrics per text: comprehensiveness 1 and sufficiency 1 (the text and its removals in
     /// one batch each), τ-LOO 2 (the text, then the 9 or 4 texts without one word), infidelity 3 (the prediction, the
-    /// capture, one batch of 3 samples), max-sensitivity 5 (the prediction, the reference gradient, 3 samples): 12, 24 for
-    /// two texts. Occlusion's per text: comprehensiveness 1, sufficiency 1, τ-LOO 0 (Gradient × Input's drops of the same
-    /// text and class); no infidelity or max-sensitivity (no per-dimension map): 2, 4 for two texts. 5 + 24 + 4 = 33.
-    /// Before, Occlusion's τ-LOO ran its 2 passes per text again: 37.
+    /// capture, one batch of 3 samples), max-sensitivity 4 (the prediction with the reference gradient, one pass; 3
+    /// samples): 11, 22 for two texts. Occlusion's per text: comprehensiveness 1, sufficiency 1, τ-LOO 0 (Gradient × Input's
+    /// drops of the same text and class); no infidelity or max-sensitivity (no per-dimension map): 2, 4 for two texts.
+    /// 5 + 22 + 4 = 31. Before max-sensitivity's prediction was its reference gradient's pass (MaxSensitivityPassCountTests),
+    /// it ran the text twice: 33; before Occlusion's τ-LOO took Gradient × Input's drops, 37.
     /// </summary>
     [Fact]
     public void Two_methods_share_each_texts_leave_one_out_passes()
@@ -43,7 +44,7 @@ public sealed class ScorecardPassCountTests : IDisposable
 
         var passes = ForwardCounter.Count(model, () => Scorecard.Run(model, Texts, methods, settings: Settings));
 
-        passes.Should().Be(33);
+        passes.Should().Be(31);
     }
 
     /// <summary>
