@@ -232,16 +232,24 @@ internal sealed class CliOptions
         return option;
     }
 
-    private static Option<int?> Int(string name, string description, int minimum, int maximum = int.MaxValue) => new(name)
+    /// <summary>
+    /// A whole-number option read with the invariant culture, refused when outside [<paramref name="minimum"/>,
+    /// <paramref name="maximum"/>]. Without a parser of its own an option was refused by System.CommandLine as
+    /// "Cannot parse argument 'x' for option '--top-k' as expected type 'System.Nullable`1[System.Int32]'".
+    /// </summary>
+    internal static Option<int?> Int(string name, string description, int minimum, int maximum = int.MaxValue, string helpName = "N") => new(name)
     {
         Description = description,
-        HelpName = "N",
+        HelpName = helpName,
         CustomParser = result =>
         {
             var token = Token(result);
             if (!int.TryParse(token, NumberStyles.Integer, Invariant, out var value))
             {
-                result.AddError($"{name}: '{token}' is not an integer");
+                // Digits past int's range are an integer, just too large (or small): "is not an integer" hid the cause.
+                result.AddError(IsIntegerText(token)
+                    ? $"{name}: must be {(token.TrimStart().StartsWith('-') ? $"at least {minimum}" : $"at most {maximum}")}, got {token.Trim()}"
+                    : $"{name}: '{token}' is not an integer (give a whole number, e.g. 10)");
                 return null;
             }
 
@@ -306,22 +314,32 @@ internal sealed class CliOptions
         },
     };
 
-    private static Option<ulong?> Seed64() => new("--seed")
+    /// <summary>A seed option: an integer from 0 to <see cref="ulong.MaxValue"/>, read with the invariant culture.</summary>
+    internal static Option<ulong?> Seed64(string name = "--seed", string description = "Seed of LIME's masks, smoothgrad's noise and the draws of shapley-sampling, kernel-shap and gradient-shap (default 0).") => new(name)
     {
-        Description = "Seed of LIME's masks, smoothgrad's noise and the draws of shapley-sampling, kernel-shap and gradient-shap (default 0).",
+        Description = description,
         HelpName = "S",
         CustomParser = result =>
         {
             var token = Token(result);
             if (!ulong.TryParse(token, NumberStyles.None, Invariant, out var value))
             {
-                result.AddError($"--seed: '{token}' is not a non-negative integer");
+                result.AddError(IsIntegerText(token) && !token.TrimStart().StartsWith('-')
+                    ? $"{name}: {token.Trim()} is out of range: give 0 to {ulong.MaxValue}"
+                    : $"{name}: '{token}' is not a non-negative integer (give a whole number from 0, e.g. 42)");
                 return null;
             }
 
             return value;
         },
     };
+
+    /// <summary>Whether <paramref name="token"/> is an optional sign then decimal digits (an integer, whatever its size).</summary>
+    private static bool IsIntegerText(string token)
+    {
+        var digits = token.Trim().TrimStart('+', '-');
+        return digits.Length > 0 && digits.Length >= token.Trim().Length - 1 && digits.All(char.IsAsciiDigit);
+    }
 
     private static Option<(int Position, int Unit)?> NeuronOption() => new("--neuron")
     {

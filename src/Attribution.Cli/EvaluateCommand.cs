@@ -47,17 +47,12 @@ internal static class EvaluateCommand
             Description = "plausibility: the highlighted word(s), comma-separated, for every text (a TSV --input may instead have a 'highlight' column).",
             HelpName = "W1,W2",
         };
-        var topK = new Option<int?>("--top-k")
-        {
-            Description = "plausibility: k of token-F1 and IOU (default: the number of highlighted words in the text, repeats counted).",
-            HelpName = "K",
-        };
-        var metricSamples = new Option<int?>("--metric-samples")
-        {
-            Description = "infidelity and max-sensitivity: perturbations per text (default 10; at most 1000).",
-            HelpName = "N",
-        };
-        var metricSeed = new Option<ulong?>("--metric-seed") { Description = "infidelity and max-sensitivity: seed of the perturbations (default 0).", HelpName = "S" };
+        // Parsed by CliOptions, as every other number: System.CommandLine's own parser refused "x" naming a .NET type.
+        var topK = CliOptions.Int(
+            "--top-k", "plausibility: k of token-F1 and IOU (default: the number of highlighted words in the text, repeats counted).", 1, helpName: "K");
+        var metricSamples = CliOptions.Int(
+            "--metric-samples", "infidelity and max-sensitivity: perturbations per text (default 10; at most 1000).", 1, SensitivitySettings.MaxSamples);
+        var metricSeed = CliOptions.Seed64("--metric-seed", "infidelity and max-sensitivity: seed of the perturbations (default 0).");
         var stdev = CliOptions.Number("--perturbation-stdev", "infidelity: standard deviation of the Gaussian perturbations of the word embeddings (default 0.03).", "X");
         var radius = CliOptions.Number("--radius", "max-sensitivity: radius of the uniform L-infinity perturbations of the word embeddings (default 0.02).", "R");
         var normalize = new Option<bool>("--normalize-infidelity") { Description = "infidelity: scale the attributions by the optimal beta first (Captum's normalize=True)." };

@@ -51,8 +51,8 @@ internal static class ShortcutCommand
             HelpName = "W1,W2",
         };
         var fraction = CliOptions.Number("--fraction", "Fraction of training sentences a shortcut word is planted in, in (0, 1] (default 0.1).", "F");
-        var maxSentences = new Option<int?>("--max-sentences") { Description = "Parts (a)-(c): the most contradicting sentences built and explained (default 200).", HelpName = "N" };
-        var epochs = new Option<int?>("--epochs") { Description = "Parts (a)-(c): the most training epochs (default 10, as the default model; early stopping on planted development data).", HelpName = "N" };
+        var maxSentences = CliOptions.Int("--max-sentences", "Parts (a)-(c): the most contradicting sentences built and explained (default 200).", 1);
+        var epochs = CliOptions.Int("--epochs", "Parts (a)-(c): the most training epochs (default 10, as the default model; early stopping on planted development data).", 1, 1000);
         var save = new Option<string?>("--save") { Description = "Parts (a)-(c): keep the trained model in this folder (Hugging Face layout) for later --model runs.", HelpName = "DIR" };
         var format = new Option<string?>("--format") { Description = "Output format (default table).", HelpName = "table|json" };
         format.Validators.Add(result =>
