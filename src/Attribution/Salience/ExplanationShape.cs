@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Attribution.Methods;
+using Attribution.Models;
 
 namespace Attribution.Salience;
 
@@ -70,6 +71,38 @@ internal static class ExplanationShape
                     $"{at}.Words[{w}] ('{word.Text}') has token indices [{(word.TokenIndices.IsDefault ? string.Empty : string.Join(", ", word.TokenIndices))}], not all among the {n} tokens: recompute the words with SalienceLayer.AggregateWords",
                     parameter);
             }
+        }
+    }
+
+    /// <summary>
+    /// Refuses model outputs a renderer cannot show: logits unset or empty, probabilities unset or not one per logit
+    /// (none for a regression head), or a target that is not one of the logits' classes. The HTML report failed with
+    /// an IndexOutOfRangeException reading the target's logit, the console and Markdown wrote "p = ?" without a word,
+    /// and unset arrays were a NullReferenceException in all three.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outputs are malformed, as above.</exception>
+    public static void CheckOutputs(Explanation e, string parameter, string at)
+    {
+        var logits = Present(e.Logits, parameter, at, nameof(Explanation.Logits));
+        var probabilities = Present(e.Probabilities, parameter, at, nameof(Explanation.Probabilities));
+        if (logits.Length == 0)
+        {
+            throw new ArgumentException($"{at}.Logits is empty: give the model's outputs for the text, at least one", parameter);
+        }
+
+        var expected = e.Head == Models.OutputHead.Regression ? 0 : logits.Length;
+        if (probabilities.Length != expected)
+        {
+            throw new ArgumentException(
+                $"{at}.Probabilities has {probabilities.Length} entries for {logits.Length} logits: a {e.Head.Name()} head has {(expected == 0 ? "none" : "one per logit")}",
+                parameter);
+        }
+
+        if (e.Target < 0 || e.Target >= logits.Length)
+        {
+            throw new ArgumentException(
+                $"{at}.Target is {e.Target}, not a class of its {logits.Length} logits (0..{logits.Length - 1}): give the index of the class explained",
+                parameter);
         }
     }
 

@@ -85,4 +85,48 @@ public class ExplanationGroupTests
         SalienceColors.Foreground(SalienceColors.White).Should().NotBe(SalienceColors.White);
         SalienceColors.Green.ToHex().Should().Be("#1a9850");
     }
+
+    /// <summary>
+    /// Model outputs a renderer cannot show are refused when the group is made, naming the field: before, the HTML report
+    /// failed with an IndexOutOfRangeException reading the target's logit, the console and Markdown renderers wrote
+    /// "class 2, p = ?" without a word, and unset logits were a NullReferenceException in all three.
+    /// </summary>
+    [Theory]
+    [InlineData("target", "explanations[0].Target is 2, not a class of its 2 logits (0..1)*")]
+    [InlineData("negative target", "explanations[0].Target is -1, not a class of its 2 logits (0..1)*")]
+    [InlineData("no logits", "explanations[0].Logits is empty*")]
+    [InlineData("unset logits", "explanations[0].Logits is not set*")]
+    [InlineData("one probability", "explanations[0].Probabilities has 1 entries for 2 logits: a single_label_classification head has one per logit*")]
+    public void Outputs_a_renderer_cannot_show_are_refused_naming_the_field(string fault, string message)
+    {
+        var good = SalienceSamples.Make("good film");
+        var bad = fault switch
+        {
+            "target" => good with { Target = 2 },
+            "negative target" => good with { Target = -1 },
+            "no logits" => good with { Logits = [], Probabilities = [] },
+            "unset logits" => good with { Logits = default },
+            _ => good with { Probabilities = [0.5] },
+        };
+
+        var byText = () => ExplanationGroup.ByText([bad]);
+        byText.Should().Throw<ArgumentException>().WithMessage(message).Which.ParamName.Should().Be("explanations");
+        var byMethod = () => ExplanationGroup.FromMethods([[good], [bad]]);
+        byMethod.Should().Throw<ArgumentException>().WithMessage(message.Replace("explanations[0]", "resultsByMethod[1][0]")).Which.ParamName.Should().Be("resultsByMethod");
+
+        // The same result as each renderer takes it: the refusal, not an index error or a "p = ?" line.
+        var document = ExplanationDocument.For([bad]);
+        FluentActions.Invoking(() => HtmlReport.Render(document)).Should().Throw<ArgumentException>().WithMessage(message);
+        FluentActions.Invoking(() => MarkdownRenderer.Render(document)).Should().Throw<ArgumentException>().WithMessage(message);
+        FluentActions.Invoking(() => ConsoleRenderer.Render(ExplanationGroup.ByText([bad]))).Should().Throw<ArgumentException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void A_regression_result_without_probabilities_makes_a_group()
+    {
+        var regression = SalienceSamples.Make("good film", target: 0, logits: [0.31]) with { Probabilities = [], Head = Attribution.Models.OutputHead.Regression };
+
+        ExplanationGroup.ByText([regression]).Single().Explanations.Should().ContainSingle();
+        HtmlReport.Render(ExplanationGroup.ByText([regression]), "t").Should().Contain("score = 0.3100");
+    }
 }

@@ -39,6 +39,7 @@ public sealed class ExplanationGroup
             // Every renderer indexes tokens, offsets and words through the group: a malformed explanation is refused
             // here, naming the field, rather than failing with an index error or drawing spans outside its text.
             ExplanationShape.Check(explanations[i], nameof(explanations), $"explanations[{i}]");
+            ExplanationShape.CheckOutputs(explanations[i], nameof(explanations), $"explanations[{i}]");
 
             // The same display text is not the same input: "a ‖ b" as one text and the pair ("a", "b") show alike.
             if (explanations[i].DisplayText != text || explanations[i].TextPair != explanations[0].TextPair)
@@ -130,6 +131,7 @@ public sealed class ExplanationGroup
                 var e = resultsByMethod[m][t]
                     ?? throw new ArgumentNullException(nameof(resultsByMethod), $"resultsByMethod[{m}][{t}] is null: give every method's explanation of every text");
                 ExplanationShape.Check(e, nameof(resultsByMethod), $"resultsByMethod[{m}][{t}]");
+                ExplanationShape.CheckOutputs(e, nameof(resultsByMethod), $"resultsByMethod[{m}][{t}]");
                 var first = resultsByMethod[0][t];
                 if (e.DisplayText != first.DisplayText || e.TextPair != first.TextPair)
                 {
