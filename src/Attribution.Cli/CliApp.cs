@@ -52,6 +52,7 @@ internal static class CliApp
             // (help and --version, the actions of options, do not need it).
             if (parse.Action is not null && ReferenceEquals(parse.Action, parse.CommandResult.Command.Action))
             {
+                Output.CheckOutputIsNotInput(parse, context);
                 Attribution.Engine.Loading.TorchSharpLoader.EnsureLoaded();
                 Attribution.Engine.Loading.NativeHeap.EnsureValidSetting();
             }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -130,6 +131,52 @@ internal static class Output
         }
 
         return path;
+    }
+
+    /// <summary>
+    /// Refuses (bad usage, before any model is loaded) an <c>--output</c> that names the file the run reads its texts
+    /// from (<c>--input</c>, or <c>shortcut --train</c>), however it is written (a relative path, a symbolic link):
+    /// the run read the file, then replaced it with its results, and the texts were lost without a word.
+    /// </summary>
+    /// <exception cref="UsageException">--output is the same file as --input or --train.</exception>
+    public static void CheckOutputIsNotInput(ParseResult parse, CliContext context)
+    {
+        var options = parse.CommandResult.Command.Options;
+        if (options.FirstOrDefault(o => o.Name == "--output") is not Option<string?> outputOption
+            || parse.GetValue(outputOption) is not { Length: > 0 } output || string.IsNullOrWhiteSpace(output))
+        {
+            return;
+        }
+
+        var written = FinalPath(context.Resolve(output));
+        foreach (var name in new[] { "--input", "--train" })
+        {
+            if (options.FirstOrDefault(o => o.Name == name) is Option<string?> inputOption
+                && parse.GetValue(inputOption) is { Length: > 0 } input && input != "-" && !string.IsNullOrWhiteSpace(input)
+                && string.Equals(FinalPath(context.Resolve(input)), written, StringComparison.Ordinal))
+            {
+                throw new UsageException("--output", $"{output} is the file {name} reads ({input}): writing the results there would replace the texts; give another --output path");
+            }
+        }
+    }
+
+    /// <summary>The path with every symbolic link along it followed (the path itself when it does not exist).</summary>
+    private static string FinalPath(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            var target = info.Exists ? info.ResolveLinkTarget(returnFinalTarget: true) : null;
+            var resolved = target?.FullName ?? path;
+            var folder = Path.GetDirectoryName(resolved);
+            var folderTarget = folder is not null && Directory.Exists(folder) ? new DirectoryInfo(folder).ResolveLinkTarget(returnFinalTarget: true) : null;
+            return folderTarget is null ? resolved : Path.Combine(folderTarget.FullName, Path.GetFileName(resolved));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A link that cannot be followed is left to the run, which reports the file it cannot read or write.
+            return path;
+        }
     }
 
     /// <summary>The colours of the table format: the terminal's when writing to standard output, none in a file.</summary>

@@ -114,4 +114,41 @@ public sealed class CliOutputPathTests : IDisposable
         File.ReadAllText(path).Should().Be("new\n");
         File.GetUnixFileMode(path).Should().Be((UnixFileMode)0b110_100_000, "0640 as it was");
     }
+
+    public static TheoryData<string[], string> ReadersOfFiles() => new()
+    {
+        { ["predict"], "--input" },
+        { ["explain", "--method", "gradient"], "--input" },
+        { ["compare", "--methods", "gradient,occlusion"], "--input" },
+        { ["evaluate", "--method", "gradient", "--metric", "sufficiency"], "--input" },
+        { ["scorecard", "--methods", "gradient,occlusion"], "--input" },
+        { ["sanity", "--method", "gradient", "--mode", "independent", "--model", "never-loaded"], "--input" },
+        { ["shortcut", "--words", "spielberg"], "--train" },
+    };
+
+    /// <summary>
+    /// An --output naming the file the texts are read from is refused before anything runs, and the file keeps its
+    /// texts: before, the run read it and then replaced it with its results (exit 0, "wrote texts.txt").
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ReadersOfFiles))]
+    public void An_output_that_is_the_input_file_is_refused_and_the_file_kept(string[] args, string inputOption)
+    {
+        var texts = Path.Combine(root, "texts.tsv");
+        const string Content = "sentence\tlabel\na sometimes tedious film\t0\n";
+        File.WriteAllText(texts, Content);
+        var link = Path.Combine(root, "link.tsv");
+        File.CreateSymbolicLink(link, texts);
+        var context = new Attribution.Cli.CliContext { Out = TextWriter.Null, Error = TextWriter.Null, WorkingDirectory = root };
+
+        // The same file as written, relatively, and through a symbolic link.
+        foreach (var output in new[] { texts, "texts.tsv", "./sub/../texts.tsv", link })
+        {
+            var run = CliHarness.Run(context, [.. args, inputOption, "texts.tsv", "--output", output]);
+
+            run.Code.Should().Be(Attribution.Cli.ExitCodes.Usage, run.ToString());
+            run.Error.Should().StartWith($"error: --output: {output} is the file {inputOption} reads (texts.tsv): writing the results there would replace the texts", run.ToString());
+            File.ReadAllText(texts).Should().Be(Content);
+        }
+    }
 }
