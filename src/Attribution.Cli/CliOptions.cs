@@ -356,6 +356,13 @@ internal sealed class CliOptions
                 return (position, unit);
             }
 
+            // Digits past int's range are integers, just too large: "is not POS,UNIT" hid the cause.
+            if (parts.Length == 2 && parts.Select(p => p.Trim()).All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
+            {
+                result.AddError($"--neuron: '{token}' is out of range: POS and UNIT are at most {int.MaxValue}");
+                return null;
+            }
+
             result.AddError($"--neuron: '{token}' is not POS,UNIT (two non-negative integers, e.g. 3,17)");
             return null;
         },

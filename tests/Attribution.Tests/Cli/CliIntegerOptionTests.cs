@@ -22,6 +22,8 @@ public sealed class CliIntegerOptionTests
         { ["explain", "--text", "a film", "--method", "occlusion", "--window", "99999999999"], "--window: must be at most 2147483647, got 99999999999" },
         { ["explain", "--text", "a film", "--method", "occlusion", "--window", "-99999999999"], "--window: must be at least 1, got -99999999999" },
         { ["explain", "--text", "a film", "--method", "lime", "--seed", "99999999999999999999999"], "--seed: 99999999999999999999999 is out of range: give 0 to 18446744073709551615" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "99999999999,1"], "--neuron: '99999999999,1' is out of range: POS and UNIT are at most 2147483647" },
+        { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "1,-2"], "--neuron: '1,-2' is not POS,UNIT (two non-negative integers, e.g. 3,17)" },
     };
 
     [Theory]
