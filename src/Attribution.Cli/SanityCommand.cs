@@ -113,7 +113,9 @@ internal static class SanityCommand
                 }
                 catch (ArgumentException e)
                 {
-                    throw new UsageException("--layers", CliApp.UsageMessage(e));
+                    // ValueMessage, not UsageMessage: that names the option a "path" comes from as --layer, which
+                    // read "--layers: --layer: no submodule ...".
+                    throw new UsageException("--layers", CliApp.ValueMessage(e));
                 }
             }
         }

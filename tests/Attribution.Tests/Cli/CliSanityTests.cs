@@ -100,6 +100,17 @@ public sealed class CliSanityTests : IDisposable
         run.Error.Should().Contain("--layers: 'classifier,,classifier' has an empty entry");
     }
 
+    /// <summary>A --layers path the model lacks is refused naming --layers once (it read "--layers: --layer: no submodule ...").</summary>
+    [Fact]
+    public void A_missing_layer_is_refused_naming_layers_once()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
+        var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient", "--layers", "nosuch");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: --layers: no submodule 'nosuch'", run.ToString());
+        run.Error.Should().NotContain("--layer:", run.ToString());
+    }
+
     /// <summary>
     /// A median over fewer texts says so: of 3 texts, one has an undefined ρ at step 1 (a one-token text's ranks), so
     /// that median is over 2; every other median is over all 3 and is not named.
