@@ -244,24 +244,21 @@ internal sealed class CliOptions
         CustomParser = result =>
         {
             var token = Token(result);
+            // An option bounded on both sides names both bounds whichever is crossed: "at least 1" for -5 hid the
+            // cap of 1000 that the next try would meet.
+            string Range(bool below) => maximum < int.MaxValue ? $"between {minimum} and {maximum}" : below ? $"at least {minimum}" : $"at most {maximum}";
             if (!int.TryParse(token, NumberStyles.Integer, Invariant, out var value))
             {
                 // Digits past int's range are an integer, just too large (or small): "is not an integer" hid the cause.
                 result.AddError(IsIntegerText(token)
-                    ? $"{name}: must be {(token.TrimStart().StartsWith('-') ? $"at least {minimum}" : $"at most {maximum}")}, got {token.Trim()}"
+                    ? $"{name}: must be {Range(token.TrimStart().StartsWith('-'))}, got {token.Trim()}"
                     : $"{name}: '{token}' is not an integer (give a whole number, e.g. 10)");
                 return null;
             }
 
-            if (value < minimum)
+            if (value < minimum || value > maximum)
             {
-                result.AddError($"{name}: must be at least {minimum}, got {value}");
-                return null;
-            }
-
-            if (value > maximum)
-            {
-                result.AddError($"{name}: must be at most {maximum}, got {value}");
+                result.AddError($"{name}: must be {Range(value < minimum)}, got {value}");
                 return null;
             }
 

@@ -21,6 +21,11 @@ public sealed class CliIntegerOptionTests
         { ["shortcut", "--demo", "--max-sentences", "99999999999"], "--max-sentences: must be at most 2147483647, got 99999999999" },
         { ["explain", "--text", "a film", "--method", "occlusion", "--window", "99999999999"], "--window: must be at most 2147483647, got 99999999999" },
         { ["explain", "--text", "a film", "--method", "occlusion", "--window", "-99999999999"], "--window: must be at least 1, got -99999999999" },
+        // Bounded on both sides: both bounds named, whichever is crossed (written out here, not read from the library's caps).
+        { ["evaluate", "--text", "a film", "--method", "gradient", "--metric", "infidelity", "--metric-samples", "-5"], "--metric-samples: must be between 1 and 1000, got -5" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--steps", "0"], "--steps: must be between 1 and 10000, got 0" },
+        { ["explain", "--text", "a film", "--method", "integrated-gradients", "--max-steps", "4"], "--max-steps: must be between 8 and 10000, got 4" },
+        { ["shortcut", "--demo", "--epochs", "99999999999"], "--epochs: must be between 1 and 1000, got 99999999999" },
         { ["explain", "--text", "a film", "--method", "lime", "--seed", "99999999999999999999999"], "--seed: 99999999999999999999999 is out of range: give 0 to 18446744073709551615" },
         { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "99999999999,1"], "--neuron: '99999999999,1' is out of range: POS and UNIT are at most 2147483647" },
         { ["explain", "--text", "a film", "--method", "neuron-conductance", "--neuron", "1,-2"], "--neuron: '1,-2' is not POS,UNIT (two non-negative integers, e.g. 3,17)" },
