@@ -18,7 +18,7 @@ namespace Attribution.Methods;
 public static class MethodRunner
 {
     /// <summary>Token-level attributions of every text by every method; result [m][t] is method m on text t.</summary>
-    /// <exception cref="ArgumentException">No text, a null, empty or whitespace text, <see cref="AttributionOptions.Pairs"/>
+    /// <exception cref="ArgumentException">A null method (<paramref name="attributors"/>); no text, a null, empty or whitespace text, <see cref="AttributionOptions.Pairs"/>
     /// without one entry per text, a target the model does not have, a text longer than the model accepts without
     /// <see cref="AttributionOptions.Truncate"/>, or settings of a method that do not fit the model.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="AttributionOptions.BatchSize"/> or
@@ -30,6 +30,8 @@ public static class MethodRunner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
+        // A null method failed as a NullReferenceException once the methods ran (after the model lease and the texts' checks).
+        TextArguments.CheckMethods(attributors, nameof(attributors));
         // One lease for the whole call (every method's forward and backward passes): a TextClassifier disposed by another
         // thread meanwhile keeps its module until the call returns, and one disposed before is refused here.
         using var lease = ModelLease.Enter(model);
@@ -79,7 +81,8 @@ public static class MethodRunner
     /// <param name="attributors">The methods.</param>
     /// <param name="classes">The classes (indices into the model's labels), each once.</param>
     /// <param name="options">Scored output, batching, pairs; its target is ignored.</param>
-    /// <exception cref="ArgumentException">No class, or a class given twice (<paramref name="classes"/>); no text, a null,
+    /// <exception cref="ArgumentException">No class, or a class given twice (<paramref name="classes"/>); a null method
+    /// (<paramref name="attributors"/>); no text, a null,
     /// empty or whitespace text, <see cref="AttributionOptions.Pairs"/> without one entry per text, a text longer than the
     /// model accepts without <see cref="AttributionOptions.Truncate"/>, or settings of a method that do not fit the model.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A class is not one of the model's (<paramref name="classes"/>), or
@@ -92,6 +95,7 @@ public static class MethodRunner
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(attributors);
         ArgumentNullException.ThrowIfNull(classes);
+        TextArguments.CheckMethods(attributors, nameof(attributors));
         using var lease = ModelLease.Enter(model);
         options ??= new AttributionOptions();
         options.Validate();
