@@ -210,4 +210,32 @@ public sealed class BaselineValidationTests
         error.ParamName.Should().Be(setting);
         error.Message.Should().Contain("custom baseline activation (Baseline.FromActivation) has shape [7, 3]");
     }
+
+    /// <summary>
+    /// A custom baseline activation whose tensor the caller disposed before the call (the baseline keeps only a
+    /// reference) is refused before any forward pass naming the setting; it failed at the baseline's pass, after the
+    /// input's, as TorchSharp's "Tensor invalid -- empty handle" (an InvalidOperationException naming nothing).
+    /// </summary>
+    [Theory]
+    [InlineData("ig")]
+    [InlineData("gradient-shap")]
+    public void A_custom_baseline_activation_disposed_before_the_call_is_refused_naming_the_setting(string name)
+    {
+        var (model, module) = PowerOfSum.Counted(1);
+        using (model)
+        {
+            // PowerOfSum's embedding output for one token is [1, 3]: the right shape, so only the disposal is wrong.
+            var activation = TorchSharp.torch.zeros(1, 3);
+            var baseline = Baseline.FromActivation(activation);
+            activation.Dispose();
+            var (method, setting) = name == "ig"
+                ? ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = baseline }, "Baseline")
+                : (new GradientShap { Baselines = [Baseline.Pad, baseline] }, "Baselines");
+
+            var error = FluentActions.Invoking(() => method.Explain(model, "3")).Should().Throw<ArgumentException>().Which;
+            error.ParamName.Should().Be(setting);
+            error.Message.Should().StartWith("the custom baseline activation (Baseline.FromActivation) was disposed before this call");
+            module.ForwardCalls.Should().Be(0, "the baseline is checked with the other settings, before the first forward pass");
+        }
+    }
 }

@@ -180,8 +180,8 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
 
     /// <summary>
     /// Refuses, before any forward pass, a baseline the model cannot give: none, an unk / mask baseline whose
-    /// tokenizer has no such token, or custom ids outside the tokenizer's vocabulary (found otherwise only after the
-    /// batch's first pass, and after other methods' work).
+    /// tokenizer has no such token, custom ids outside the tokenizer's vocabulary, or a custom activation whose tensor was
+    /// disposed (found otherwise only after the batch's first pass, and after other methods' work).
     /// </summary>
     public static void CheckBaseline(ITextClassifier model, Baseline? baseline, string argumentName)
     {
@@ -193,6 +193,15 @@ internal sealed record PathInputs(Tensor Input, Tensor Baseline, double[] InputS
         if (baseline.Token is { } token)
         {
             ReplacementId(model, token, argumentName);
+        }
+
+        // The baseline keeps a reference to the caller's tensor, read at every call: disposed before one, it failed at the
+        // baseline's pass (after the input's) as TorchSharp's "Tensor invalid -- empty handle", naming no baseline.
+        if (baseline.Activation is { IsInvalid: true })
+        {
+            throw new ArgumentException(
+                "the custom baseline activation (Baseline.FromActivation) was disposed before this call: the baseline keeps a reference to the tensor, " +
+                "so keep it undisposed until the explanations that use it have returned (or make the baseline again from a live tensor)", argumentName);
         }
 
         // Baseline.FromIds refuses negative ids; an id past the vocabulary is known only here, with the model. Refused
