@@ -106,9 +106,20 @@ public sealed class GradientShap : LayerMethod
             throw new ArgumentOutOfRangeException(nameof(Stdev), Stdev, "the noise standard deviation must be finite and non-negative (0 for no noise)");
         }
 
-        if (Baselines is null || Baselines.Count == 0 || Baselines.Any(b => b is null))
+        if (Baselines is null || Baselines.Count == 0)
         {
             throw new ArgumentException("Gradient SHAP needs at least one baseline to draw from (e.g. [Baseline.Pad, Baseline.Zero])", nameof(Baselines));
+        }
+
+        // A list with a null among its baselines was refused as if it had none, which sent the caller looking for an empty list.
+        for (var i = 0; i < Baselines.Count; i++)
+        {
+            if (Baselines[i] is null)
+            {
+                throw new ArgumentException(
+                    $"Baselines[{i}] is null (of {Baselines.Count} baselines): give a baseline at every place (e.g. Baseline.Pad, Baseline.Zero), or leave the null out",
+                    nameof(Baselines));
+            }
         }
 
         if (InternalBatchSize < 1 || InternalBatchSize > PathMethod.MaxInternalBatchSize)

@@ -238,4 +238,21 @@ public sealed class BaselineValidationTests
             module.ForwardCalls.Should().Be(0, "the baseline is checked with the other settings, before the first forward pass");
         }
     }
+
+    /// <summary>
+    /// A null among Gradient SHAP's baselines is refused naming its index; it was refused as if the list were empty
+    /// ("needs at least one baseline"), though the list held other baselines.
+    /// </summary>
+    [Fact]
+    public void A_null_among_gradient_shap_baselines_is_named_by_its_index()
+    {
+        using var model = PowerOfSum.Classifier(1);
+        var error = FluentActions.Invoking(() => new GradientShap { Baselines = [Baseline.Pad, null!, Baseline.Zero] }.Explain(model, "3 4"))
+            .Should().Throw<ArgumentException>().Which;
+        error.ParamName.Should().Be("Baselines");
+        error.Message.Should().StartWith("Baselines[1] is null (of 3 baselines): give a baseline at every place");
+
+        FluentActions.Invoking(() => new GradientShap { Baselines = [] }.Explain(model, "3 4")).Should().Throw<ArgumentException>()
+            .WithMessage("Gradient SHAP needs at least one baseline to draw from*").Which.ParamName.Should().Be("Baselines");
+    }
 }
