@@ -276,7 +276,8 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <summary>
     /// A smooth copy for explaining (the seed paper's "smoother models explain better"): for the CNN classifier, ReLU
     /// becomes Softplus and max-pooling log-sum-exp pooling, both with <paramref name="beta"/>
-    /// (<see cref="CnnClassifier.Smoothed"/>). The copy owns its module; this classifier is not changed.
+    /// (<see cref="CnnClassifier.Smoothed"/>). The copy has this classifier's output head and batch size and owns its module;
+    /// this classifier is not changed.
     /// </summary>
     /// <exception cref="NotSupportedException">The model has no smooth variant (only the CNN classifier has ReLU and max-pooling to replace).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="beta"/> is not positive and finite.</exception>
@@ -285,7 +286,9 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         using var lease = gate.Enter();
         return module is CnnClassifier cnn
             ? new TextClassifier($"{Name} (softplus/lse beta={beta.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})", Tokenizer, cnn.Smoothed(beta), Labels,
-                WordEmbeddingPath, MaxLength, UsesTokenTypes)
+                // The head and batch size as this classifier's: without them a multi-label or regression CNN's copy read its
+                // outputs as softmax classes (the default head for its label count).
+                WordEmbeddingPath, MaxLength, UsesTokenTypes, Head) { BatchSize = BatchSize }
             // The model, not beta, is what is wrong: no parameter names it.
             : throw new NotSupportedException(
                 $"{Name} has no smooth variant: only the CNN classifier has ReLU and max-pooling to replace (transformers already use GELU and no max)");

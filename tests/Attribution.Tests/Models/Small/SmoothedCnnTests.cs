@@ -50,4 +50,34 @@ public sealed class SmoothedCnnTests : IDisposable
         run.Code.Should().Be(2, run.ToString());
         run.Error.Should().Contain("--smooth");
     }
+
+    /// <summary>
+    /// The smooth copy reads its outputs as the original does: its head (and batch size) are the original's. The copy
+    /// was built without a head, so a multi-label or regression CNN's copy took the default for two labels, a softmax
+    /// over classes, and gave softmax probabilities where the original gave a sigmoid per label (or none).
+    /// </summary>
+    [Theory]
+    [InlineData(OutputHead.MultiLabel)]
+    [InlineData(OutputHead.Regression)]
+    public void The_copy_keeps_the_output_head_and_batch_size(OutputHead head)
+    {
+        var tokenizer = SmallModelKit.Tokenizer(root);
+        using var generator = new Generator(7);
+        var cnn = new CnnClassifier(SmallModelKit.Config(SmallClassifierConfig.CnnType, tokenizer.VocabularySize), generator);
+        using var model = new TextClassifier("cnn", tokenizer, cnn, ["a", "b"], cnn.WordEmbeddingPath, 24, usesTokenTypes: false, head) { BatchSize = 3 };
+        using var soft = model.Smoothed(2);
+
+        soft.Head.Should().Be(head);
+        soft.BatchSize.Should().Be(3);
+        var prediction = soft.Predict(["the plot was dull but the cast was superb"])[0];
+        if (head == OutputHead.MultiLabel)
+        {
+            // A sigmoid per label, from the definition σ(x) = 1 / (1 + e^−x); 1e-12 covers the two formulas' rounding.
+            prediction.Probabilities.Should().Equal(prediction.Logits.Select(x => 1 / (1 + Math.Exp(-x))), (p, q) => Math.Abs(p - q) < 1e-12);
+        }
+        else
+        {
+            prediction.Probabilities.Should().BeEmpty("a regression head's outputs are no probabilities");
+        }
+    }
 }
