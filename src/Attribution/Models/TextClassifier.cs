@@ -34,13 +34,22 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
     /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
-    /// <exception cref="ArgumentException">No label, a null, empty or blank label name (names may repeat), one
+    /// <exception cref="ArgumentNullException"><paramref name="name"/>, <paramref name="tokenizer"/>, <paramref name="module"/>
+    /// or <paramref name="labels"/> is null.</exception>
+    /// <exception cref="ArgumentException">An empty or blank <paramref name="name"/>; no label, a null, empty or blank label name (names may repeat), one
     /// output with <see cref="OutputHead.SingleLabel"/>, or a <see cref="RobertaForSequenceClassification"/> whose config's
     /// pad_token_id is not the tokenizer's pad id (RoBERTa's position ids depend on it).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1, or <paramref name="head"/> is unknown.</exception>
     public TextClassifier(string name, ITokenizer tokenizer, torch.nn.Module<ModelInput, Tensor> module, IReadOnlyList<string> labels,
         string wordEmbeddingPath, int? maxLength, bool usesTokenTypes, OutputHead? head = null)
     {
+        // The name heads every report, result (Explanation.Model) and refusal: a null one was kept and written out as null.
+        ArgumentNullException.ThrowIfNull(name, nameof(name));
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException($"the model's name is empty or blank (\"{name}\"): give a short name for reports, e.g. the model folder's name", nameof(name));
+        }
+
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(labels);
