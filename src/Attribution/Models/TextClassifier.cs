@@ -34,9 +34,10 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <param name="usesTokenTypes">Whether token type ids are passed to the module.</param>
     /// <param name="head">What the outputs mean (<see cref="OutputHead"/>): by default Hugging Face's rule without a
     /// <c>problem_type</c>, one output a regression, more softmax labels; <see cref="OutputHead.MultiLabel"/> for a sigmoid per label.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="name"/>, <paramref name="tokenizer"/>, <paramref name="module"/>
-    /// or <paramref name="labels"/> is null.</exception>
-    /// <exception cref="ArgumentException">An empty or blank <paramref name="name"/>; no label, a null, empty or blank label name (names may repeat), one
+    /// <exception cref="ArgumentNullException"><paramref name="name"/>, <paramref name="tokenizer"/>, <paramref name="module"/>,
+    /// <paramref name="labels"/> or <paramref name="wordEmbeddingPath"/> is null.</exception>
+    /// <exception cref="ArgumentException">An empty or blank <paramref name="name"/>; a <paramref name="wordEmbeddingPath"/>
+    /// that is empty (the whole model) or names no submodule; no label, a null, empty or blank label name (names may repeat), one
     /// output with <see cref="OutputHead.SingleLabel"/>, or a <see cref="RobertaForSequenceClassification"/> whose config's
     /// pad_token_id is not the tokenizer's pad id (RoBERTa's position ids depend on it).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is below 1, or <paramref name="head"/> is unknown.</exception>
@@ -74,8 +75,18 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
                 "pad_token_id is the tokenizer's pad id)", nameof(tokenizer));
         }
 
-        // Fails early, with the list of close paths, if the embedding path is wrong.
-        if (module.Submodule(wordEmbeddingPath) is TorchSharp.Modules.Embedding embedding)
+        // Fails early, with the list of close paths, if the embedding path is wrong (named as this constructor's argument:
+        // the lookup's own name, "path", is no parameter here). An empty path is the whole model, whose output is the
+        // logits, not the token embeddings every method attributes through.
+        ArgumentNullException.ThrowIfNull(wordEmbeddingPath);
+        if (wordEmbeddingPath.Length == 0)
+        {
+            throw new ArgumentException(
+                "wordEmbeddingPath is empty, which names the whole model rather than its word embedding: give the dotted path of the token-embedding submodule (e.g. embeddings.word_embeddings)",
+                nameof(wordEmbeddingPath));
+        }
+
+        if (module.FindSubmodule(wordEmbeddingPath, nameof(wordEmbeddingPath)) is TorchSharp.Modules.Embedding embedding)
         {
             // Every read of weight is a new tensor handle (TorchSharp counts it live): disposed here, the module's own stays.
             using var weight = embedding.weight;

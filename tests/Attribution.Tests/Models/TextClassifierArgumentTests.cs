@@ -33,4 +33,19 @@ public sealed class TextClassifierArgumentTests
             error.Should().BeOfType<ArgumentNullException>();
         }
     }
+
+    /// <summary>
+    /// A word-embedding path that names no submodule is refused naming wordEmbeddingPath (it named "path", the lookup's
+    /// own parameter); an empty one, which named the whole model (whose output is the logits), is refused too.
+    /// </summary>
+    [Fact]
+    public void A_word_embedding_path_that_names_no_embedding_is_refused_naming_the_argument()
+    {
+        using var owner = PowerOfSum.Classifier(1);
+        FluentActions.Invoking(() => Build(owner, "x", "embedings")).Should().Throw<ArgumentException>()
+            .WithMessage("no submodule 'embedings' in PowerOfSum; closest paths: embeddings*").Which.ParamName.Should().Be("wordEmbeddingPath");
+        FluentActions.Invoking(() => Build(owner, "x", "")).Should().Throw<ArgumentException>()
+            .WithMessage("wordEmbeddingPath is empty, which names the whole model rather than its word embedding*").Which.ParamName.Should().Be("wordEmbeddingPath");
+        FluentActions.Invoking(() => Build(owner, "x", null!)).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("wordEmbeddingPath");
+    }
 }
