@@ -176,8 +176,17 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     /// <inheritdoc />
     public OutputHead Head { get; }
 
-    /// <summary>Texts per forward pass in <see cref="Predict"/> and <see cref="PredictProbabilities"/>.</summary>
-    public int BatchSize { get; init; } = 32;
+    /// <summary>Texts per forward pass in <see cref="Predict"/> and <see cref="PredictProbabilities"/> (at least 1; default 32).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set below 1.</exception>
+    public int BatchSize
+    {
+        get => batchSize;
+        // Checked when set: below 1 it was refused only at the first Predict, naming "size", no property of this class.
+        init => batchSize = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(BatchSize), value, $"TextClassifier.BatchSize is {value}: a forward pass takes at least 1 text; give 1 or more (default 32)");
+    }
+
+    private readonly int batchSize = 32;
 
     /// <inheritdoc />
     public EncodedBatch Encode(IReadOnlyList<string> texts, bool truncate = false) => Encode(texts, truncate, null);

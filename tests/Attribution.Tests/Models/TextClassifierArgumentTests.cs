@@ -48,4 +48,23 @@ public sealed class TextClassifierArgumentTests
             .WithMessage("wordEmbeddingPath is empty, which names the whole model rather than its word embedding*").Which.ParamName.Should().Be("wordEmbeddingPath");
         FluentActions.Invoking(() => Build(owner, "x", null!)).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("wordEmbeddingPath");
     }
+
+    /// <summary>A batch size below 1 is refused when set, naming BatchSize; it was refused at the first Predict naming "size".</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public void A_batch_size_below_one_is_refused_when_set(int size)
+    {
+        using var owner = PowerOfSum.Classifier(1);
+        var error = FluentActions.Invoking(() => new TextClassifier("x", owner.Tokenizer, owner.Module, owner.Labels, "embeddings", null, false) { BatchSize = size })
+            .Should().Throw<ArgumentOutOfRangeException>().Which;
+        error.ParamName.Should().Be("BatchSize");
+        error.ActualValue.Should().Be(size);
+        error.Message.Should().StartWith($"TextClassifier.BatchSize is {size}: a forward pass takes at least 1 text");
+
+        var one = new TextClassifier("x", owner.Tokenizer, owner.Module, owner.Labels, "embeddings", null, false) { BatchSize = 1 };
+        one.BatchSize.Should().Be(1);
+        one.Predict(["3 4", "5"]).Should().HaveCount(2);
+    }
 }
