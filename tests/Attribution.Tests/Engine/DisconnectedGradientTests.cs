@@ -1,0 +1,60 @@
+using Attribution.Methods;
+using Attribution.Models;
+using Attribution.Tests.Methods;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Attribution.Tests.Engine;
+
+/// <summary>
+/// A gradient asked where no autograd graph joins the model's output and the attributed tensor is refused as a managed
+/// <see cref="InvalidOperationException"/> saying why. Before, libtorch's C++ error went through TorchSharp 0.107's
+/// THSAutograd_grad uncaught and std::terminate ended the whole process (the test host here: "Test host process crashed").
+/// So, undone, these tests do not fail one by one: they abort the run.
+/// </summary>
+[Collection(LiveTensorCollection.Name)]
+public sealed class DisconnectedGradientTests
+{
+    /// <summary>Conductance whose InputLayer (the projection) runs after its Layer (the embeddings): the logits depend only on the path's constant points.</summary>
+    [Fact]
+    public void Conductance_with_an_input_layer_after_the_layer_is_refused_without_ending_the_process()
+    {
+        using var model = PowerOfSum.Classifier(1);
+        var before = LiveTensors.Settled();
+        FluentActions.Invoking(() => new LayerConductance { Layer = "embeddings", InputLayer = "projection", Steps = 4 }.Explain(model, "3 4"))
+            .Should().Throw<InvalidOperationException>()
+            .WithMessage("the model's output has no gradient with respect to the tensor being attributed*InputLayer runs after its Layer*");
+        LiveTensors.Settled().Should().Be(before, "a refused call frees what it made");
+    }
+
+    /// <summary>A user's module whose forward pass runs under no_grad: every gradient method is refused, a perturbation method still works.</summary>
+    [Fact]
+    public void A_model_whose_forward_pass_keeps_no_gradients_is_refused_by_gradient_methods()
+    {
+        using var model = new TextClassifier("no-grad", new IdsTokenizer(-1, -2, 0, 10), new NoGradModel(), ["0", "1"], "embeddings", maxLength: null, usesTokenTypes: false);
+        foreach (var method in new IAttributor[] { new Gradient(), new GradientXInput(), new IntegratedGradients { Steps = 4 } })
+        {
+            FluentActions.Invoking(() => method.Explain(model, "3 4")).Should().Throw<InvalidOperationException>()
+                .WithMessage("the model's output has no gradient*it runs without gradients, under no_grad*", method.Name);
+        }
+
+        new Occlusion { Perturbation = AbsentFeature.Baseline }.Explain(model, "3 4").Scores.Should().HaveCount(2);
+    }
+
+    private sealed class NoGradModel : nn.Module<ModelInput, Tensor>
+    {
+        private readonly Embedding embeddings = nn.Embedding(10, 3);
+        private readonly Linear projection = nn.Linear(3, 2);
+
+        public NoGradModel()
+            : base(nameof(NoGradModel)) => RegisterComponents();
+
+        public override Tensor forward(ModelInput input)
+        {
+            // The mistake under test: the whole forward pass without gradients.
+            using var noGrad = no_grad();
+            return projection.call(embeddings.call(input.InputIds)).sum(1);
+        }
+    }
+}
