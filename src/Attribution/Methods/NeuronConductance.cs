@@ -129,7 +129,13 @@ public sealed class NeuronConductance : ConductanceMethod
                         $"neuron ({Position}, {Unit}) is outside the layer's output for this batch: positions 0..{y.size(1) - 1} (padded), units 0..{y.size(2) - 1}; choose a unit in 0..{y.size(2) - 1}");
                 }
 
-                var outer = Gradients.OfOrZeros(score, y, retainGraph: true);
+                // The score not depending on the layer's output at all (no gradient, not a zero one) means the layer is not
+                // between the path and the output: run before InputLayer (or beside it), it sees none of the path, and the
+                // neuron's conductance came out as zeros without a word.
+                var outer = Gradients.Of([score], [y], retainGraph: true)[0]
+                    ?? throw new ArgumentException(
+                        $"neuron ({Position}, {Unit}): the score does not depend on the output of '{Layer}' once InputLayer '{InputLayer ?? context.Model.WordEmbeddingPath}' is moved along the path, so no conductance flows through it: give an InputLayer that runs before Layer (or leave it null for the word embeddings), and a Layer the output depends on",
+                        nameof(InputLayer));
                 var throughNeuron = outer.select(1, Position).select(1, Unit).detach();
                 var neuron = y.select(1, Position).select(1, Unit);
                 return (neuron * throughNeuron).sum();

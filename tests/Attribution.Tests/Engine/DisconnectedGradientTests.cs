@@ -57,4 +57,25 @@ public sealed class DisconnectedGradientTests
             return projection.call(embeddings.call(input.InputIds)).sum(1);
         }
     }
+
+    /// <summary>
+    /// Neuron conductance whose Layer (the embeddings) runs before its InputLayer (the projection): the score does not
+    /// depend on the neuron's layer, whose gradient is none at all, and every score came out 0 without a word. Refused
+    /// naming InputLayer.
+    /// </summary>
+    [Fact]
+    public void Neuron_conductance_through_a_layer_before_its_input_layer_is_refused_naming_input_layer()
+    {
+        var (model, module) = PowerOfSum.Counted(1);
+        using (model)
+        {
+            var error = FluentActions.Invoking(() => new NeuronConductance { Layer = "embeddings", InputLayer = "projection", Position = 0, Unit = 0, Steps = 4 }.Explain(model, "3 4"))
+                .Should().Throw<ArgumentException>().Which;
+            error.ParamName.Should().Be("InputLayer");
+            error.Message.Should().StartWith("neuron (0, 0): the score does not depend on the output of 'embeddings' once InputLayer 'projection' is moved along the path");
+
+            // The same neuron with the word embeddings as the input layer (InputLayer null) and the projection as the layer still works.
+            new NeuronConductance { Layer = "projection", Position = 0, Unit = 0, Steps = 4 }.Explain(model, "3 4").Scores.Should().HaveCount(2);
+        }
+    }
 }
