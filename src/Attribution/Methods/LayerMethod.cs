@@ -29,6 +29,16 @@ public abstract class LayerMethod : TextAttributor
     /// <inheritdoc />
     protected override void Validate(ITextClassifier model)
     {
+        if (Layer is "")
+        {
+            // "" resolves to the whole model: its output is the logits and its input the token ids, neither a layer of token
+            // activations. Its logits passed the token-axis check whenever the text had as many tokens as the model has
+            // labels, and the "attributions" were the score's gradient with respect to the logits.
+            throw new ArgumentException(
+                $"Layer \"\" is the whole model, whose output is the logits and whose input the token ids, not a layer {Name} can attribute to: " +
+                "give the dotted path of one of its layers (SanityCheck.DefaultOrder lists them), or leave Layer null for the word embeddings", nameof(Layer));
+        }
+
         LayerPaths.Resolve(model, Layer, nameof(Layer));
         EnumSettings.Check(Side, nameof(Side));
         if (TensorIndex < 0)
