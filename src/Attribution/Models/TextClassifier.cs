@@ -248,11 +248,48 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     }
 
     /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
+    /// <param name="input">Token ids [batch, length] (int64, each a row of the word embedding), with an attention mask and
+    /// token types of the same shape or null, as <see cref="Encode(IReadOnlyList{string}, bool)"/> makes them.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="input"/> is null.</exception>
+    /// <exception cref="ArgumentException">The ids are not an int64 [batch, length] tensor, the mask or token types have
+    /// another shape, or an id has no row in the word embedding (<paramref name="input"/>).</exception>
     /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
     public Tensor Logits(ModelInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         using var lease = gate.Enter();
+        CheckInput(input);
         return module.call(input);
+    }
+
+    /// <summary>
+    /// The checks of a caller's own <see cref="ModelInput"/> (<see cref="Logits"/>): what <see cref="Encode(IReadOnlyList{string}, bool)"/>
+    /// guarantees. Without them a null ids tensor was a NullReferenceException, and ids of another shape or past the
+    /// embedding failed inside libtorch ("Dimension out of range", "index out of range in self"), naming no argument.
+    /// </summary>
+    private void CheckInput(ModelInput input)
+    {
+        var ids = input.InputIds ?? throw new ArgumentException("input.InputIds is null: give the token ids as an int64 [batch, length] tensor (Encode makes one)", nameof(input));
+        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException(
+                $"input.InputIds is {ids.dtype} [{string.Join(", ", ids.shape)}]: give the token ids as an int64 [batch, length] tensor, one row per text (Encode makes one)",
+                nameof(input));
+        }
+
+        foreach (var (name, other) in new[] { ("AttentionMask", input.AttentionMask), ("TokenTypeIds", input.TokenTypeIds) })
+        {
+            if (other is not null && !other.shape.SequenceEqual(ids.shape))
+            {
+                throw new ArgumentException(
+                    $"input.{name} has shape [{string.Join(", ", other.shape)}] but the ids have [{string.Join(", ", ids.shape)}]: give one value per token, or null",
+                    nameof(input));
+            }
+        }
+
+        using var scope = torch.NewDisposeScope();
+        using var cpu = ids.cpu().contiguous();
+        CheckIdsInEmbedding(cpu.data<long>().ToArray(), (int)Math.Max(1, ids.size(1)), row => $"input.InputIds row {row}", nameof(input));
     }
 
     /// <summary>
