@@ -35,7 +35,7 @@ public abstract class LayerMethod : TextAttributor
             // activations. Its logits passed the token-axis check whenever the text had as many tokens as the model has
             // labels, and the "attributions" were the score's gradient with respect to the logits.
             throw new ArgumentException(
-                $"Layer \"\" is the whole model, whose output is the logits and whose input the token ids, not a layer {Name} can attribute to: " +
+                $"Layer \"\" is the root module (the model), whose output is the logits and whose input the token ids, not a layer {Name} can attribute to: " +
                 "give the dotted path of one of its layers (SanityCheck.DefaultOrder lists them), or leave Layer null for the word embeddings", nameof(Layer));
         }
 

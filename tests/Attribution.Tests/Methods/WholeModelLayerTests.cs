@@ -20,7 +20,7 @@ public sealed class WholeModelLayerTests
             {
                 var error = FluentActions.Invoking(() => method.Explain(model, "3 4")).Should().Throw<ArgumentException>().Which;
                 error.ParamName.Should().Be("Layer", method.Name);
-                error.Message.Should().StartWith("Layer \"\" is the whole model, whose output is the logits and whose input the token ids", method.Name);
+                error.Message.Should().StartWith("Layer \"\" is the root module (the model), whose output is the logits and whose input the token ids", method.Name);
             }
 
             module.ForwardCalls.Should().Be(0);
