@@ -24,8 +24,8 @@ internal sealed class LayerTap : IDisposable
         Module = module;
         this.onValue = onValue;
         hook = side == LayerSide.Output
-            ? ModuleHooks.AddForwardHook(module, (_, _, output) => Apply(output, index))
-            : ModuleHooks.AddForwardPreHook(module, (_, input) => Apply(input, index));
+            ? ModuleHooks.AddForwardHook(module, (_, _, output) => Apply(output, index, side))
+            : ModuleHooks.AddForwardPreHook(module, (_, input) => Apply(input, index, side));
     }
 
     /// <summary>The tapped module.</summary>
@@ -59,10 +59,21 @@ internal sealed class LayerTap : IDisposable
         return $"'{where}' ({LrpNotSupportedException.TypeName(layer.GetType())})";
     }
 
-    private object? Apply(object value, int index)
+    private object? Apply(object value, int index, LayerSide side)
     {
         Calls++;
-        var original = ModuleIO.TensorAt(value, index);
+        // The index is a layer method's TensorIndex (0 elsewhere): refused naming it, where ModuleIO's own refusal named
+        // "index", no setting of any method.
+        var tensors = ModuleIO.Tensors(value);
+        if (index >= tensors.Count || tensors[index] is null)
+        {
+            var at = Enumerable.Range(0, tensors.Count).Where(i => tensors[i] is not null).ToList();
+            throw new ArgumentOutOfRangeException("TensorIndex", index,
+                $"the layer's {(side == LayerSide.Output ? "output" : "input")} has {tensors.Count} item(s), with tensors at [{string.Join(", ", at)}], and none at {index}: " +
+                $"set TensorIndex to one of those positions{(at.Count > 0 ? $" (e.g. {at[0]})" : string.Empty)}");
+        }
+
+        var original = tensors[index]!;
         var replacement = onValue(original);
         if (replacement is null)
         {
