@@ -19,6 +19,14 @@ public sealed class ModulePathsTests
         public override IEnumerable<(string name, nn.Module module)> named_children() => [("encoder.out", child)];
     }
 
+    /// <summary>A user's generic module with a number that happens to be called Values: nothing like a ModuleDict.</summary>
+    private sealed class Scaled<T>(T scale) : nn.Module<Tensor, Tensor>("Scaled")
+    {
+        public T Values => scale;
+
+        public override Tensor forward(Tensor input) => input;
+    }
+
     /// <summary>
     /// Before: the child named "a.b" and the grandchild b of a both had the path "a.b"; Submodule("a.b") returned
     /// whichever came first (a Linear 2 → 2, not the asked-for 2 → 3) and PathOf gave the grandchild a path that
@@ -46,12 +54,34 @@ public sealed class ModulePathsTests
         all.Should().Throw<ArgumentException>().WithMessage("the submodule 'outer' (DottedChildren) of the Sequential module has a child named 'encoder.out'*");
     }
 
+    /// <summary>
+    /// The refusal of a dotted name gives the child's full path (its parent's path, a '.', its name), the two modules
+    /// that path also names, and the fix: a name without '.' (the name with '_'), as add_module and register_module
+    /// require.
+    /// </summary>
+    [Fact]
+    public void A_dotted_name_is_refused_with_its_full_path_and_the_fix()
+    {
+        using var model = nn.Sequential(("a.b", nn.Linear(2, 2)));
+        FluentActions.Invoking(() => model.SelfAndDescendants().ToList()).Should().Throw<ArgumentException>()
+            .Where(e => e.ParamName == "root")
+            .WithMessage("the Sequential module has a child named 'a.b': a name with '.' makes its path 'a.b' also that of a child 'b' of a child 'a'*" +
+                "Register that child under a name without '.' (such as 'a_b'), as PyTorch's add_module and TorchSharp's register_module require*");
+
+        using var deeper = nn.Sequential(("outer", new DottedChildren(nn.Linear(2, 2))));
+        FluentActions.Invoking(() => deeper.SelfAndDescendants().ToList()).Should().Throw<ArgumentException>()
+            .WithMessage("the submodule 'outer' (DottedChildren) of the Sequential module has a child named 'encoder.out': " +
+                "a name with '.' makes its path 'outer.encoder.out' also that of a child 'out' of a child 'encoder'*such as 'encoder_out'*register_module require*");
+    }
+
     [Fact]
     public void An_empty_child_name_is_refused_and_plain_names_resolve()
     {
         using var empty = nn.Sequential(("", nn.Linear(2, 2)));
         var walk = () => empty.SelfAndDescendants().ToList();
-        walk.Should().Throw<ArgumentException>().WithMessage("*has a child named '': an empty name gives it the path '' of its parent*");
+        walk.Should().Throw<ArgumentException>().WithMessage(
+            "the Sequential module has a child named '': an empty name gives it the path '' of its parent. Register that child under a non-empty name, " +
+            "as PyTorch's add_module and TorchSharp's register_module require*");
 
         var inner = nn.Linear(2, 3);
         using var plain = nn.Sequential(("a", nn.Sequential(("b", inner))), ("a_b", nn.Linear(2, 2)));
@@ -107,6 +137,26 @@ public sealed class ModulePathsTests
         FluentActions.Invoking(() => ((nn.Module)null!).SelfAndDescendants()).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
         FluentActions.Invoking(() => ((nn.Module)null!).PathOf(model)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
         FluentActions.Invoking(() => ((nn.Module)null!).CheckAddressable("model")).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+
+        // The root is checked first: with the empty path a null root was otherwise returned as "the root itself", and
+        // with both arguments null PathOf otherwise named the module.
+        FluentActions.Invoking(() => ((nn.Module)null!).Submodule("")).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+        FluentActions.Invoking(() => ((nn.Module)null!).PathOf(null!)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "root");
+    }
+
+    /// <summary>
+    /// Only TorchSharp's ModuleDict (and its subclasses) is read through a Values property when looking for modules
+    /// added after registration. A user's generic module whose own Values is a number is walked as any module: read as
+    /// a ModuleDict, its number would be cast to a list of modules and the walk would fail with InvalidCastException.
+    /// </summary>
+    [Fact]
+    public void A_generic_module_with_its_own_Values_is_not_read_as_a_module_dict()
+    {
+        var scaled = new Scaled<double>(2.5);
+        using var model = nn.Sequential(("scale", scaled));
+        model.SelfAndDescendants().Select(m => m.Path).Should().Equal("", "scale");
+        model.Submodule("scale").Should().BeSameAs(scaled);
+        FluentActions.Invoking(() => model.CheckAddressable("model")).Should().NotThrow();
     }
 
     [Fact]

@@ -152,12 +152,23 @@ public sealed class ContainerModelTests : IDisposable
         var message = error.Message;
         message.Should().StartWith("the ModuleList 'layers' of the ModuleListModel module holds 3 module(s) that are not registered as its children (Linear, Sigmoid, Linear)")
             .And.Contain("RegisterComponents()").And.Contain("register_module(name, module)");
+
+        // Why (TorchSharp registers a container's modules once; later ones run unseen by parameters(), state_dict(),
+        // eval() and the library) and both fixes, each part of the text pinned.
+        message.Should().Match(
+            "*: TorchSharp registers a ModuleList's modules once, when the module that owns it calls RegisterComponents(), " +
+            "so modules added to it afterwards (Add, append, Insert) still run in the forward pass*" +
+            "not TorchSharp's parameters(), state_dict() or eval() (a new module stays in training mode), " +
+            "and not the library, which could neither address nor hook them*" +
+            "Fill the ModuleList before the owner's RegisterComponents() (e.g. nn.ModuleList(a, b, c) in its constructor), " +
+            "or register each added module with register_module(name, module) on the container*");
         FluentActions.Invoking(() => model.PathOf(model.layers[1])).Should().Throw<ArgumentException>().WithMessage("the ModuleList 'layers'*");
         FluentActions.Invoking(() => ModuleHooks.Prepare(model)).Should().Throw<ArgumentException>().WithMessage("the ModuleList 'layers'*");
 
         using var standalone = nn.ModuleDict<nn.Module<Tensor, Tensor>>(("proj", nn.Linear(2, 2)));
         FluentActions.Invoking(() => standalone.Submodule("proj")).Should().Throw<ArgumentException>()
-            .WithMessage("the ModuleDict given holds 1 module(s) that are not registered as its children (Linear)*");
+            .WithMessage("the ModuleDict given holds 1 module(s) that are not registered as its children (Linear): TorchSharp registers a ModuleDict's modules once*" +
+                "Fill the ModuleDict before the owner's RegisterComponents() (e.g. nn.ModuleDict(a, b, c) in its constructor)*");
 
         // A layer added after wrapping is refused at the next explanation, naming the user's module (not the library's
         // wrapper around it, whose type users never see).

@@ -38,15 +38,22 @@ public sealed class OutputHeadTests
         var unknown = (OutputHead)7;
         FluentActions.Invoking(() => unknown.Name()).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "head");
         FluentActions.Invoking(() => unknown.Probabilities([0.0])).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "head");
-        FluentActions.Invoking(() => OutputHead.SingleLabel.Probabilities(null!)).Should().Throw<ArgumentNullException>();
-        FluentActions.Invoking(() => OutputHead.SingleLabel.PredictedLabels(null!)).Should().Throw<ArgumentNullException>();
+        // The parameter is named: without Probabilities' own check, LINQ's Max inside the softmax threw an
+        // ArgumentNullException too, but for its "source", a name the caller never wrote.
+        FluentActions.Invoking(() => OutputHead.SingleLabel.Probabilities(null!)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "logits");
+        FluentActions.Invoking(() => OutputHead.SingleLabel.PredictedLabels(null!)).Should().Throw<ArgumentNullException>().Where(e => e.ParamName == "logits");
     }
 
     [Fact]
     public void Only_single_label_with_one_output_is_a_count_problem()
     {
-        OutputHeads.OutputCountProblem("single_label_classification", 1).Should()
-            .StartWith("\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1 (one output)");
+        // The refusal names the field and value, why they cannot go together, and both fixes (each of the text's
+        // four parts is pinned here: a part dropped from the message fails this).
+        OutputHeads.OutputCountProblem("single_label_classification", 1).Should().Match(
+            "\"problem_type\" is \"single_label_classification\" but \"num_labels\" is 1 (one output)" +
+            "*a softmax over one logit is 1 for every text*so every explanation of its probability would be zero*" +
+            "set \"problem_type\": \"regression\"*(or \"multi_label_classification\" to read the output as one sigmoid label*" +
+            "a single-label classifier needs at least two labels (\"num_labels\": 2, or two id2label entries, with a head of two outputs).");
         OutputHeads.OutputCountProblem("single_label_classification", 2).Should().BeNull();
         OutputHeads.OutputCountProblem("regression", 1).Should().BeNull();
         OutputHeads.OutputCountProblem("multi_label_classification", 1).Should().BeNull();

@@ -133,6 +133,31 @@ public sealed class SmallClassifierConfigTests
             .WithMessage("SmallClassifierConfig.dropout: *");
     }
 
+    /// <summary>
+    /// Each way the file itself can fail ends with its own fix: a missing file says how a model folder is made, text
+    /// that is not JSON says to fix or re-save it, a field of the wrong JSON type names the field, the value and the
+    /// fix. Parse without a source names the file "config.json".
+    /// </summary>
+    [Fact]
+    public void A_missing_unreadable_or_mistyped_file_is_refused_naming_the_field_the_value_and_the_fix()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"attribution-no-config-{Guid.NewGuid():N}", "config.json");
+        FluentActions.Invoking(() => SmallClassifierConfig.FromFile(missing)).Should().Throw<ModelLoadException>()
+            .Where(e => e.FilePath == missing && e.Field == null)
+            .WithMessage($"{missing} does not exist. A model folder holds config.json next to model.safetensors (write both with Trainer.SaveFolder).");
+
+        FluentActions.Invoking(() => SmallClassifierConfig.Parse("{\"model_type\": ", "cfg.json")).Should().Throw<ModelLoadException>()
+            .Where(e => e.FilePath == "cfg.json")
+            .WithMessage("cfg.json is not valid JSON (line 1, byte *): * Fix the file or save the model again.");
+
+        Refused("\"model_type\": \"attribution-mlp\", \"vocab_size\": \"thirty\"", "vocab_size",
+            "cfg.json: \"vocab_size\" should be an integer but is \"thirty\"; fix the value or save the model again.");
+
+        FluentActions.Invoking(() => SmallClassifierConfig.Parse("{\"vocab_size\": 30}")).Should().Throw<ModelLoadException>()
+            .Where(e => e.FilePath == "config.json" && e.Field == "model_type")
+            .WithMessage("config.json has no \"model_type\"*");
+    }
+
     [Theory]
     [InlineData(SmallClassifierConfig.LstmType, "LstmClassifier")]
     [InlineData(SmallClassifierConfig.CnnType, "CnnClassifier")]
