@@ -327,7 +327,9 @@ public sealed class ShortcutTests : IDisposable
     [InlineData(double.NaN)]
     public void Fraction_outside_0_1_is_refused(double fraction) =>
         FluentActions.Invoking(() => Shortcuts.Plant(Sentences(), Words, fraction, 1))
-            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "fraction");
+            .Should().Throw<ArgumentOutOfRangeException>()
+            .Where(e => e.ParamName == "fraction" && Equals(e.ActualValue, fraction))
+            .WithMessage("the fraction of planted sentences must be in (0, 1]*");
 
     [Theory]
     [InlineData("two words")]
