@@ -6,14 +6,16 @@ namespace Attribution.Engine;
 /// <summary>
 /// <c>torch.autograd.grad</c> with PyTorch's contract for inputs the outputs do not depend on: null. TorchSharp's
 /// <c>autograd.grad(..., allow_unused: true)</c> returns an empty (invalid) tensor there instead, which fails on first
-/// use ("Tensor invalid -- empty handle") and slips past a <c>?? zeros_like(x)</c> fallback.
+/// use ("Tensor invalid -- empty handle") and slips past a <c>?? zeros_like(x)</c> fallback. TorchSharp 0.107 also counts
+/// that empty tensor in its live-tensor statistics when it wraps it and never uncounts it (Dispose skips a zero handle):
+/// each unused input raises the count by one, though no native memory is held.
 /// </summary>
 internal static class Gradients
 {
     /// <summary>The gradients of <paramref name="outputs"/> (weighted by <paramref name="gradOutputs"/>) with respect to each input; null where an input is unused.</summary>
     /// <exception cref="InvalidOperationException">An output has no autograd graph, or an input needs no gradient: the
-    /// output does not depend on the attributed tensor (a model that detaches it, or a conductance input layer that runs
-    /// after the layer).</exception>
+    /// output has no graph to the attributed tensor (a model that detaches it, or a conductance input layer that runs
+    /// after the layer with nothing needing a gradient after it).</exception>
     public static Tensor?[] Of(IList<Tensor> outputs, IList<Tensor> inputs, IList<Tensor>? gradOutputs = null, bool retainGraph = false)
     {
         // libtorch refuses both ("element 0 of tensors does not require grad and does not have a grad_fn", "One of the
@@ -45,7 +47,7 @@ internal static class Gradients
     internal const string Disconnected =
         "the model's output has no gradient with respect to the tensor being attributed: no autograd graph joins them. Either the model's " +
         "forward pass cuts it (it runs without gradients, under no_grad or inference mode, or detaches its input), or a conductance's " +
-        "InputLayer runs after its Layer (or beside it), so the layer does not depend on it. Gradient methods need gradients from the " +
+        "InputLayer runs after its Layer with nothing that needs a gradient after it. Gradient methods need gradients from the " +
         "attributed layer to the output: give conductance an InputLayer that runs before Layer, or explain such a model with a perturbation " +
         "method (occlusion, lime, kernel-shap)";
 

@@ -130,8 +130,9 @@ public sealed class NeuronConductance : ConductanceMethod
                 }
 
                 // The score not depending on the layer's output at all (no gradient, not a zero one) means the layer is not
-                // between the path and the output: run before InputLayer (or beside it), it sees none of the path, and the
-                // neuron's conductance came out as zeros without a word.
+                // between the path and the output: run before InputLayer, it sees none of the path, and the neuron's
+                // conductance came out as zeros without a word. (A layer beside InputLayer that still reaches the score has a
+                // gradient and is not caught here: its conductance is 0 because the path does not move it.)
                 var outer = Gradients.Of([score], [y], retainGraph: true)[0]
                     ?? throw new ArgumentException(
                         $"neuron ({Position}, {Unit}): the score does not depend on the output of '{Layer}' once InputLayer '{InputLayer ?? context.Model.WordEmbeddingPath}' is moved along the path, so no conductance flows through it: give an InputLayer that runs before Layer (or leave it null for the word embeddings), and a Layer the output depends on",

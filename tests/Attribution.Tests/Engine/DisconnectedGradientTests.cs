@@ -78,4 +78,43 @@ public sealed class DisconnectedGradientTests
             new NeuronConductance { Layer = "projection", Position = 0, Unit = 0, Steps = 4 }.Explain(model, "3 4").Scores.Should().HaveCount(2);
         }
     }
+
+    /// <summary>
+    /// Conductance whose InputLayer ("second") runs after its Layer ("first"), with a trainable layer ("head") after the
+    /// input layer: the output has a graph, but not to the layer's activations, and every conductance came out 0 without
+    /// a word (fixed steps and adaptive alike). Refused naming InputLayer; the same model with the input layer before the
+    /// layer still explains.
+    /// </summary>
+    [Fact]
+    public void Conductance_through_a_layer_before_its_input_layer_is_refused_naming_input_layer()
+    {
+        using var model = new TextClassifier("two-layers", new IdsTokenizer(-1, -2, 0, 10), new TwoLayerModel(), ["0", "1"], "embeddings", maxLength: null, usesTokenTypes: false);
+        // No live-tensor check here: for an input the output never reaches, libtorch's autograd.grad returns an undefined
+        // tensor, which TorchSharp 0.107 counts when it wraps it and never uncounts (Dispose skips a zero handle), so its
+        // statistics rise by one per refused call though no native memory is held.
+        foreach (int? steps in new int?[] { 4, null })
+        {
+            var error = FluentActions.Invoking(() => new LayerConductance { Layer = "first", InputLayer = "second", Steps = steps }.Explain(model, "3 4"))
+                .Should().Throw<ArgumentException>().Which;
+            error.ParamName.Should().Be("InputLayer", $"steps {steps}: {error.Message}");
+            error.Message.Should().StartWith("the model's output does not depend on the layer 'first' (Linear) once InputLayer 'second' (Linear) is moved along the path", $"steps {steps}");
+        }
+
+        new LayerConductance { Layer = "second", InputLayer = "first", Steps = 4 }.Explain(model, "3 4").Scores.Should().HaveCount(2);
+    }
+
+    /// <summary>Token-wise embeddings → first → second, summed over tokens, → head: every layer trainable.</summary>
+    private sealed class TwoLayerModel : nn.Module<ModelInput, Tensor>
+    {
+        private readonly Embedding embeddings = nn.Embedding(10, 3);
+        private readonly Linear first = nn.Linear(3, 3);
+        private readonly Linear second = nn.Linear(3, 3);
+        private readonly Linear head = nn.Linear(3, 2);
+
+        public TwoLayerModel()
+            : base(nameof(TwoLayerModel)) => RegisterComponents();
+
+        public override Tensor forward(ModelInput input) =>
+            head.call(second.call(first.call(embeddings.call(input.InputIds))).sum(1));
+    }
 }

@@ -74,8 +74,31 @@ internal static class PathPass
 
         var score = context.Score(logits, repeats).sum();
         var target = objective is null ? score : objective(score, observed.Value);
-        var gradient = Gradients.OfOrZeros(target, leaf!);
+        var gradient = LeafGradient(context, target, leaf!, site, upstream?.Site, retainGraph: false);
         return new LayerGradient(leaf!.detach(), gradient);
+    }
+
+    /// <summary>
+    /// The gradient of <paramref name="target"/> at the leaf; zeros where the output does not depend on it, except below an
+    /// upstream substitution (conductance's InputLayer): there a leaf the output never reaches means the layer runs before
+    /// the input layer (or off its way to the output), so the path never moves it, and every conductance came out 0
+    /// without a word (Captum's autograd.grad refuses an unused input too). Refused naming InputLayer.
+    /// </summary>
+    private static Tensor LeafGradient(AttributionContext context, Tensor target, Tensor leaf, LayerSite site, LayerSite? upstream, bool retainGraph)
+    {
+        if (upstream is not { } input || !target.requires_grad)
+        {
+            // No graph at all is refused by Gradients.Of itself, with both causes (a model cutting its graph, an input
+            // layer after the layer with nothing trainable after it).
+            return Gradients.OfOrZeros(target, leaf, retainGraph);
+        }
+
+        return Gradients.Of([target], [leaf], retainGraph: retainGraph)[0]
+            ?? throw new ArgumentException(
+                $"the model's output does not depend on the layer {LayerTap.Describe(context.Model.Module, site.Module)} once InputLayer " +
+                $"{LayerTap.Describe(context.Model.Module, input.Module)} is moved along the path: the layer runs before the input layer (or off its way to " +
+                "the output), so no conductance flows through it. Give an InputLayer that runs before Layer (or leave it null for the word embeddings)",
+                "InputLayer");
     }
 
     /// <summary>A tap that keeps the tensor at <paramref name="observe"/> in <paramref name="into"/> (null when nothing is observed).</summary>
@@ -181,7 +204,7 @@ internal static class PathPass
         {
             var score = context.ScoreOfClass(logits, classes[c]).sum();
             var target = objective is null ? score : objective(score, observed.Value);
-            using var classGradient = Gradients.OfOrZeros(target, leaf!, retainGraph: c < classes.Length - 1);
+            using var classGradient = LeafGradient(context, target, leaf!, site, upstream?.Site, retainGraph: c < classes.Length - 1);
             var to = Enumerable.Range(0, repeats * rows).Where(i => context.Targets[i % rows] == classes[c]).Select(i => (long)i).ToArray();
             using var noGrad = no_grad();
             using var toIndex = tensor(to);
