@@ -17,7 +17,35 @@ public sealed class TensorIndexRangeTests
             var error = FluentActions.Invoking(() => method.Explain(model, "3 4")).Should().Throw<ArgumentOutOfRangeException>().Which;
             error.ParamName.Should().Be("TensorIndex", method.Name);
             error.Message.Should().StartWith("the layer's output has 1 item(s), with tensors at [0], and none at", method.Name);
-            error.Message.Should().Contain("set TensorIndex to one of those positions (e.g. 0)", method.Name);
+            error.Message.Should().Contain("give a tensor index (a layer method's TensorIndex) that is one of those positions (e.g. 0)", method.Name);
         }
+    }
+
+    /// <summary>
+    /// A user's own method asking for a negative index through the public <see cref="AttributionContext.Site"/> gets the
+    /// same typed refusal; it was an IndexOutOfRangeException once the tap ran.
+    /// </summary>
+    [Fact]
+    public void A_negative_tensor_index_from_a_users_own_site_is_refused_naming_the_setting()
+    {
+        using var model = PowerOfSum.Classifier(1);
+        var error = FluentActions.Invoking(() => new NegativeSiteMethod().Explain(model, "3 4")).Should().Throw<ArgumentOutOfRangeException>().Which;
+        error.ParamName.Should().Be("TensorIndex");
+        error.ActualValue.Should().Be(-1);
+        error.Message.Should().StartWith("the layer's output has 1 item(s), with tensors at [0], and none at -1");
+    }
+
+    private sealed class NegativeSiteMethod : TextAttributor
+    {
+        public override string Name => "negative-site";
+
+        public override Signedness Signedness => Signedness.Signed;
+
+        public override HiddenReduction Reduction => HiddenReduction.Sum;
+
+        protected override IEnumerable<KeyValuePair<string, string>> DescribeSettings() => [];
+
+        protected override MethodOutput Attribute(AttributionContext context) =>
+            new(context.GradientAt(context.Site(null, LayerSide.Output, -1)).Gradient, PerDimension: true);
     }
 }

@@ -62,15 +62,16 @@ internal sealed class LayerTap : IDisposable
     private object? Apply(object value, int index, LayerSide side)
     {
         Calls++;
-        // The index is a layer method's TensorIndex (0 elsewhere): refused naming it, where ModuleIO's own refusal named
-        // "index", no setting of any method.
+        // The index is a layer method's TensorIndex (0 for an InputLayer's tap, or a user method's own site): refused naming
+        // it, where ModuleIO's own refusal named "index", no setting of any method. A negative one (a user's own
+        // AttributionContext.Site) is refused too, not read as an IndexOutOfRangeException.
         var tensors = ModuleIO.Tensors(value);
-        if (index >= tensors.Count || tensors[index] is null)
+        if (index < 0 || index >= tensors.Count || tensors[index] is null)
         {
             var at = Enumerable.Range(0, tensors.Count).Where(i => tensors[i] is not null).ToList();
             throw new ArgumentOutOfRangeException("TensorIndex", index,
                 $"the layer's {(side == LayerSide.Output ? "output" : "input")} has {tensors.Count} item(s), with tensors at [{string.Join(", ", at)}], and none at {index}: " +
-                $"set TensorIndex to one of those positions{(at.Count > 0 ? $" (e.g. {at[0]})" : string.Empty)}");
+                $"give a tensor index (a layer method's TensorIndex) that is one of those positions{(at.Count > 0 ? $" (e.g. {at[0]})" : string.Empty)}");
         }
 
         var original = tensors[index]!;
