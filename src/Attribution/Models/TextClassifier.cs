@@ -248,10 +248,10 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     }
 
     /// <summary>Logits for a batch of inputs (hooks on the module fire).</summary>
-    /// <param name="input">Token ids [batch, length] (int64, each a row of the word embedding), with an attention mask and
+    /// <param name="input">Token ids [batch, length] (int64, or int32 for a module of the caller's that takes them; each a row of the word embedding), with an attention mask and
     /// token types of the same shape or null, as <see cref="Encode(IReadOnlyList{string}, bool)"/> makes them.</param>
     /// <exception cref="ArgumentNullException"><paramref name="input"/> is null.</exception>
-    /// <exception cref="ArgumentException">The ids are not an int64 [batch, length] tensor, the mask or token types have
+    /// <exception cref="ArgumentException">The ids are not an int64 or int32 [batch, length] tensor, the mask or token types have
     /// another shape, or an id has no row in the word embedding (<paramref name="input"/>).</exception>
     /// <exception cref="ObjectDisposedException">The classifier was disposed.</exception>
     public Tensor Logits(ModelInput input)
@@ -270,7 +270,8 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
     private void CheckInput(ModelInput input)
     {
         var ids = input.InputIds ?? throw new ArgumentException("input.InputIds is null: give the token ids as an int64 [batch, length] tensor (Encode makes one)", nameof(input));
-        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
+        // Int32 ids are the user's module's business (a module of its own may take them); only non-integer ids are refused.
+        if (ids.dim() != 2 || ids.dtype is not (ScalarType.Int64 or ScalarType.Int32))
         {
             throw new ArgumentException(
                 $"input.InputIds is {ids.dtype} [{string.Join(", ", ids.shape)}]: give the token ids as an int64 [batch, length] tensor, one row per text (Encode makes one)",
@@ -288,7 +289,7 @@ public sealed partial class TextClassifier : ITextClassifier, IDisposable
         }
 
         using var scope = torch.NewDisposeScope();
-        using var cpu = ids.cpu().contiguous();
+        using var cpu = ids.to(ScalarType.Int64, torch.CPU).contiguous();
         CheckIdsInEmbedding(cpu.data<long>().ToArray(), (int)Math.Max(1, ids.size(1)), row => $"input.InputIds row {row}", nameof(input));
     }
 

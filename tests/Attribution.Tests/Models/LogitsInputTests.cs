@@ -48,6 +48,13 @@ public sealed class LogitsInputTests
                     .WithMessage("input.AttentionMask has shape [1, 3] but the ids have [1, 2]*").Which.ParamName.Should().Be("input");
             }
 
+            // Int32 ids are a caller's module's business: checked against the embedding as int64 ids are, not refused for their type.
+            using (var outside32 = tensor(new int[] { 3, 10 }, [1, 2]))
+            {
+                FluentActions.Invoking(() => model.Logits(new ModelInput(outside32))).Should().Throw<ArgumentException>()
+                    .WithMessage("input.InputIds row 0 has token id 10 at position 1*").Which.ParamName.Should().Be("input");
+            }
+
             module.ForwardCalls.Should().Be(0, "every refusal comes before the module runs");
 
             // A good input still gives the logits: PowerOfSum (p = 1) sums W·e over the tokens, as its own reference computes.
