@@ -75,9 +75,9 @@ internal static class ExplanationShape
     }
 
     /// <summary>
-    /// Refuses model outputs a renderer cannot show: logits unset or empty, probabilities unset or not one per logit
-    /// (none for a regression head), or a target that is not one of the logits' classes. The HTML report failed with
-    /// an IndexOutOfRangeException reading the target's logit, the console and Markdown wrote "p = ?" without a word,
+    /// Refuses model outputs a renderer cannot show: logits unset or empty, probabilities unset or neither one per logit
+    /// nor none (always none for a regression head), or a target that is not one of the logits' classes. The HTML report failed with
+    /// an IndexOutOfRangeException reading the target's logit, the console and Markdown wrote "class 2, p = ?" for a target past the classes,
     /// and unset arrays were a NullReferenceException in all three.
     /// </summary>
     /// <exception cref="ArgumentException">The outputs are malformed, as above.</exception>
@@ -90,11 +90,13 @@ internal static class ExplanationShape
             throw new ArgumentException($"{at}.Logits is empty: give the model's outputs for the text, at least one", parameter);
         }
 
+        // None at all is allowed for a classifier (attributions made elsewhere, without the model's probabilities): the
+        // renderers show "p = ?" for them. Some but not one per logit cannot be matched to the classes.
         var expected = e.Head == Models.OutputHead.Regression ? 0 : logits.Length;
-        if (probabilities.Length != expected)
+        if (probabilities.Length != expected && probabilities.Length != 0)
         {
             throw new ArgumentException(
-                $"{at}.Probabilities has {probabilities.Length} entries for {logits.Length} logits: a {e.Head.Name()} head has {(expected == 0 ? "none" : "one per logit")}",
+                $"{at}.Probabilities has {probabilities.Length} entries for {logits.Length} logits: a {e.Head.Name()} head has {(expected == 0 ? "none" : "one per logit, or none when they are unknown")}",
                 parameter);
         }
 

@@ -129,4 +129,20 @@ public class ExplanationGroupTests
         ExplanationGroup.ByText([regression]).Single().Explanations.Should().ContainSingle();
         HtmlReport.Render(ExplanationGroup.ByText([regression]), "t").Should().Contain("score = 0.3100");
     }
+
+    /// <summary>
+    /// A classifier's result without probabilities (attributions made elsewhere, the model's probabilities unknown) still
+    /// renders, its likelihood shown as "p = ?": only some-but-not-one-per-logit probabilities cannot be matched to classes.
+    /// </summary>
+    [Fact]
+    public void A_classifier_result_without_probabilities_renders_them_as_unknown()
+    {
+        var unknown = SalienceSamples.Make("good film") with { Probabilities = [] };
+
+        ExplanationGroup.ByText([unknown]).Single().Explanations.Should().ContainSingle();
+        var document = ExplanationDocument.For([unknown]);
+        HtmlReport.Render(document).Should().Contain("p = ?");
+        MarkdownRenderer.Render(document).Should().Contain("p = ?");
+        ConsoleRenderer.Render(ExplanationGroup.ByText([unknown])).Should().Contain("p = ?");
+    }
 }
