@@ -118,6 +118,17 @@ internal static class SanityCommand
                     throw new UsageException("--layers", CliApp.ValueMessage(e));
                 }
             }
+
+            // The library refuses a repeated layer naming options.Layers, which the command line does not have; the
+            // positions here count from 1, as a user counts the list's entries.
+            for (var k = 0; k < layerList.Length; k++)
+            {
+                var first = Array.IndexOf(layerList, layerList[k]);
+                if (first < k)
+                {
+                    throw new UsageException("--layers", $"'{layerList[k]}' is given twice, at positions {first + 1} and {k + 1}: give each module once");
+                }
+            }
         }
 
         var randomization = parse.GetValue(modeOption) == "independent" ? RandomizationMode.Independent : RandomizationMode.Cascading;

@@ -174,8 +174,8 @@ public static class SanityCheck
     /// <param name="attributor">Any attributor; <see cref="SanityVariant.Local"/> needs <see cref="IntegratedGradients"/>.</param>
     /// <param name="texts">The texts to explain (non-empty).</param>
     /// <param name="options">Mode, seed, layers, variants; defaults when null.</param>
-    /// <exception cref="ArgumentException">No text (<c>texts</c>); in <c>options</c>: an unknown layer path, no layer, no
-    /// variant or one given twice, a local variant for another method, or <see cref="SanityOptions.SaveRandomizedDirectory"/>
+    /// <exception cref="ArgumentException">No text (<c>texts</c>); in <c>options</c>: an unknown layer path, no layer, a layer
+    /// given twice, no variant or one given twice, a local variant for another method, or <see cref="SanityOptions.SaveRandomizedDirectory"/>
     /// in the independent mode; a null or empty folder, or one whose weights differ from the model's
     /// (<c>modelDirectory</c>); or the texts and explanation options are refused as by the method itself.</exception>
     public static SanityResult Run(TextClassifier model, string modelDirectory, IAttributor attributor, IReadOnlyList<string> texts, SanityOptions? options = null)
@@ -226,6 +226,18 @@ public static class SanityCheck
             }
 
             model.Module.FindSubmodule(layer, nameof(options));
+        }
+
+        // A layer listed twice ran as two steps (the second redrawing the same module with the next seed): duplicate
+        // steps reported as if two modules had been randomized.
+        var firstPosition = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var k = 0; k < layers.Count; k++)
+        {
+            if (!firstPosition.TryAdd(layers[k], k))
+            {
+                throw new ArgumentException($"options.Layers holds '{layers[k]}' twice, at positions {firstPosition[layers[k]]} and {k} (0-based): "
+                    + "give each module once", nameof(options));
+            }
         }
 
         if (options.SaveRandomizedDirectory is not null && options.Mode != RandomizationMode.Cascading)

@@ -100,6 +100,16 @@ public sealed class CliSanityTests : IDisposable
         run.Error.Should().Contain("--layers: 'classifier,,classifier' has an empty entry");
     }
 
+    /// <summary>A layer given twice in --layers is refused naming --layers, the layer and its two positions (it ran as two steps).</summary>
+    [Fact]
+    public void A_layer_given_twice_is_refused_naming_layers()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.LstmType);
+        var run = CliHarness.Run("sanity", "--model", folder, "--text", Text, "--method", "gradient", "--layers", "lstm,classifier,lstm");
+        run.Code.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: --layers: 'lstm' is given twice, at positions 1 and 3: give each module once", run.ToString());
+    }
+
     /// <summary>A --layers path the model lacks is refused naming --layers once (it read "--layers: --layer: no submodule ...").</summary>
     [Fact]
     public void A_missing_layer_is_refused_naming_layers_once()

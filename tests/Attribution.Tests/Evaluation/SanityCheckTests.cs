@@ -306,6 +306,23 @@ public sealed class SanityCheckTests : IDisposable
         FluentActions.Invoking(() => SanityCheck.Run(model, "", new Gradient(), Texts)).Should().Throw<ArgumentException>().Where(e => e.ParamName == "modelDirectory");
     }
 
+    /// <summary>
+    /// A layer listed twice ran as two steps (the second redrawing the same module with the next seed), reported as if
+    /// two modules had been randomized; it is refused naming options.Layers, the layer and both 0-based positions.
+    /// </summary>
+    [Fact]
+    public void A_layer_given_twice_is_refused_naming_the_layer_and_its_two_positions()
+    {
+        var folder = SmallModelKit.SaveRandom(root, SmallClassifierConfig.CnnType);
+        using var model = ClassifierLoader.Load(folder);
+        var layers = new[] { "classifier", "convs.1", "embeddings", "convs.1" };
+
+        var run = () => SanityCheck.Run(model, folder, new Gradient(), Texts, new SanityOptions { Layers = layers });
+
+        run.Should().Throw<ArgumentException>().Where(e => e.ParamName == "options")
+            .WithMessage("options.Layers holds 'convs.1' twice, at positions 1 and 3 (0-based): give each module once*");
+    }
+
     [Fact]
     public void Spearman_is_reported_signed_and_of_absolute_values()
     {
