@@ -165,7 +165,12 @@ public static class Plausibility
     private static HashSet<string> Highlighted(IReadOnlyCollection<string> highlighted, string text, IReadOnlyList<string> words,
         string parameter = "highlighted", string at = "")
     {
-        ArgumentNullException.ThrowIfNull(highlighted, parameter);
+        // A null list in a list of highlight sets said only "Value cannot be null", not which text's list it was.
+        if (highlighted is null)
+        {
+            throw new ArgumentNullException(parameter,
+                $"{at}the highlighted words are null: give a list of the text's highlighted words, or no highlight lists at all to leave plausibility out");
+        }
 
         // A null or blank entry was dropped without a word, so ["dull", ""] scored as ["dull"]: the caller's list was
         // not what was measured.

@@ -176,6 +176,18 @@ public sealed class ScorecardTests : IDisposable
         passes.Calls.Should().BePositive();
     }
 
+    /// <summary>A null highlight list for one text said only "Value cannot be null"; it names highlights and the text's index.</summary>
+    [Fact]
+    public void A_null_highlight_list_is_refused_naming_highlights_and_the_texts_index()
+    {
+        using var model = SmallModelKit.Random(root, Attribution.Models.SmallClassifierConfig.MlpType);
+        using var passes = new Attribution.Tests.Methods.ForwardCounter(model);
+        var act = () => Scorecard.Run(model, ["the plot was dull", "a sometimes tedious film"], [new Occlusion()], [["dull"], null!]);
+        act.Should().Throw<ArgumentNullException>().WithMessage("highlights[1]: the highlighted words are null: give a list of the text's highlighted words*")
+            .Which.ParamName.Should().Be("highlights");
+        passes.Calls.Should().Be(0, "no method ran");
+    }
+
     [Fact]
     public void The_command_refuses_a_highlighted_word_missing_from_the_text_before_loading_the_model()
     {
