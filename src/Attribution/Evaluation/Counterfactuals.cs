@@ -4,6 +4,7 @@ using Attribution.Methods;
 using Attribution.Models;
 using Attribution.Pipeline;
 using Attribution.Text;
+using Attribution.Text.Tokenizers;
 
 namespace Attribution.Evaluation;
 
@@ -95,7 +96,8 @@ public static class Counterfactuals
     /// the first text); predictions and explanations are then of the pairs.
     /// </param>
     /// <exception cref="ArgumentException">No edit (<paramref name="edits"/>); no method, a null one or two sharing a name
-    /// (<paramref name="methods"/>); a null, empty or whitespace text (<paramref name="original"/>, <paramref name="edits"/>),
+    /// (<paramref name="methods"/>); a null, empty or whitespace text, or one the tokenizer drops entirely (no token but
+    /// the special ones; refused before any forward pass) (<paramref name="original"/>, <paramref name="edits"/>),
     /// or <see cref="AttributionOptions.Pairs"/> not one per text (<c>Pairs</c>); or a method's settings or the batch settings
     /// do not fit the model (named by the setting, before any forward pass), or as for <see cref="Explainer.ExplainAll"/>.</exception>
     /// <exception cref="OperationCanceledException"><see cref="AttributionOptions.Cancellation"/> was cancelled (checked
@@ -145,12 +147,17 @@ public static class Counterfactuals
         // The methods' settings against the model before the predictions' forward passes (the explanations check them
         // again; the target is the prediction's, which no settings check depends on).
         _ = MethodRunner.Checked(model, methods, options);
+        // Every text encoded and checked before the first prediction pass: an edit the tokenizer drops entirely
+        // (zero-width or format characters) was refused only by the explanations, after every text's prediction pass.
+        var encodings = texts.Select((_, i) => Encode(model, texts, options.Pairs, i, options.Truncate)).ToArray();
+
         // One forward pass per text: the options' token is checked before each, as the methods check it before theirs
         // (before, every prediction ran after a cancellation, which only the first method's pass then saw).
-        var predictions = texts.Select((t, i) =>
+        var predictions = encodings.Select((encoding, i) =>
         {
             options.Cancellation.ThrowIfCancellationRequested();
-            return Predict(model, texts, options.Pairs, i, options.Truncate, options.Cancellation);
+            return LogitMath.Predict(texts[i], TokenBatches.PredictLogits(model, [new TokenSequence(encoding.Ids, encoding.TypeIds)], options.Cancellation)[0],
+                model.Labels, model.Head);
         }).ToArray();
         var label = predictions[0].Label;
         var explained = Explainer.ExplainAll(model, texts, methods, options with { Target = Target.Class(label) });
@@ -313,12 +320,15 @@ public static class Counterfactuals
     private static double? WordScore(Explanation e, int start) => e.Words.FirstOrDefault(w => w.Segment == 0 && w.Start == start)?.Score;
 
     // Truncated as the explanations are (options.Truncate), and refused as they are when too long without it; a pair
-    // is predicted as the pair it is explained as (the first text alone is another input).
-    private static Prediction Predict(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, int i, bool truncate, CancellationToken cancellation)
+    // is predicted as the pair it is explained as (the first text alone is another input). A text with no token but the
+    // special ones is refused naming the argument it came from (original, or edits[i − 1]) as the explanations refuse it.
+    private static Encoding Encode(ITextClassifier model, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs, int i, bool truncate)
     {
         var encoding = model.Tokenizer.Encode(texts[i], pairs?[i], maxLength: truncate ? model.MaxLength : null);
         TokenizedTexts.CheckLength(model, pairs, i, encoding.Length, truncate);
-        return LogitMath.Predict(texts[i], TokenBatches.PredictLogits(model, [new TokenSequence(encoding.Ids, encoding.TypeIds)], cancellation)[0], model.Labels, model.Head);
+        TokenizedTexts.RequireTokens(texts[i], pairs?[i], i, encoding,
+            i == 0 ? "original" : string.Create(CultureInfo.InvariantCulture, $"edits[{i - 1}]"), i == 0 ? "original" : "edits");
+        return encoding;
     }
 
     // A multi-label head predicts each label whose logit is above 0 (σ above 0.5, OutputHeads.PredictedLabels): the top

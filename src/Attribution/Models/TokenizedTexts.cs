@@ -120,7 +120,9 @@ internal sealed class TokenizedTexts
     /// <param name="pair">Its pair's second text, or null.</param>
     /// <param name="i">Its index in the caller's list, for the message.</param>
     /// <param name="encoding">Its encoding (with the pair's).</param>
-    internal static void RequireTokens(string text, string? pair, int i, Encoding encoding)
+    /// <param name="name">How the message names the text, for a caller whose argument is not a list named texts; null for <c>texts[i]</c>.</param>
+    /// <param name="parameter">The parameter the refusal of the text names.</param>
+    internal static void RequireTokens(string text, string? pair, int i, Encoding encoding, string? name = null, string parameter = "texts")
     {
         // Each text of a pair is checked on its own where the tokenizer says which tokens are whose (SequenceIds).
         var segments = pair is not null && encoding.SequenceIds is not null ? 2 : 1;
@@ -133,9 +135,9 @@ internal sealed class TokenizedTexts
 
             var shown = Shown(segment == 0 ? text : pair!);
             throw new ArgumentException(
-                $"{(segment == 0 ? "texts" : "pairs")}[{i}] (\"{shown}\") has no token but the special ones: the tokenizer drops every one of its characters " +
+                $"{(segment == 0 ? name ?? $"texts[{i}]" : $"pairs[{i}]")} (\"{shown}\") has no token but the special ones: the tokenizer drops every one of its characters " +
                 "(zero-width or format characters), so nothing of it reaches the model and there is nothing to attribute; give a text with visible characters",
-                segment == 0 ? "texts" : "pairs");
+                segment == 0 ? parameter : "pairs");
         }
     }
 

@@ -147,6 +147,38 @@ public sealed class CounterfactualTests
         }
     }
 
+    /// <summary>
+    /// An edit made only of characters the tokenizer drops (U+200B zero-width space, U+00AD soft hyphen) was refused by
+    /// the explanations, as texts[2], after the prediction pass of every text: now it is refused naming edits[1] before
+    /// any model pass (the forward counter sees none). The original gets the same refusal naming original.
+    /// </summary>
+    [Fact]
+    public void An_edit_the_tokenizer_drops_entirely_is_refused_naming_it_before_any_model_pass()
+    {
+        var root = Directory.CreateTempSubdirectory("attribution-counterfactual-dropped-").FullName;
+        try
+        {
+            using var model = Attribution.Tests.Models.Small.SmallModelKit.Random(root, SmallClassifierConfig.CnnType);
+            model.Tokenizer.Encode("\u200b\u00ad").SpecialTokensMask.Should().OnlyContain(special => special, "the precondition: only the special tokens are left");
+            using var passes = new Attribution.Tests.Methods.ForwardCounter(model);
+
+            var edit = () => Counterfactuals.Compare(model, "a dull film", ["a great film", "\u200b\u00ad"], [new Occlusion()]);
+            edit.Should().Throw<ArgumentException>()
+                .WithMessage("edits[1] (\"\\u200B\\u00AD\") has no token but the special ones: the tokenizer drops every one of its characters*give a text with visible characters*")
+                .Which.ParamName.Should().Be("edits");
+            passes.Calls.Should().Be(0, "no text was predicted");
+
+            var original = () => Counterfactuals.Compare(model, "\u200b", ["a great film"], [new Occlusion()]);
+            original.Should().Throw<ArgumentException>().WithMessage("original (\"\\u200B\") has no token but the special ones*")
+                .Which.ParamName.Should().Be("original");
+            passes.Calls.Should().Be(0, "no text was predicted");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_text_longer_than_the_model_takes_is_predicted_truncated_as_it_is_explained_or_refused_naming_it()
     {
