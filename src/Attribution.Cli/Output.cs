@@ -153,24 +153,52 @@ internal static class Output
         {
             if (options.FirstOrDefault(o => o.Name == name) is Option<string?> inputOption
                 && parse.GetValue(inputOption) is { Length: > 0 } input && input != "-" && !string.IsNullOrWhiteSpace(input)
-                && string.Equals(FinalPath(context.Resolve(input)), written, StringComparison.Ordinal))
+                && string.Equals(FinalPath(context.Resolve(input)), written, PathComparison))
             {
                 throw new UsageException("--output", $"{output} is the file {name} reads ({input}): writing the results there would replace the texts; give another --output path");
             }
         }
     }
 
-    /// <summary>The path with every symbolic link along it followed (the path itself when it does not exist).</summary>
-    private static string FinalPath(string path)
+    /// <summary>File names differ by case only where the file system tells them apart: Linux, not Windows or macOS by default.</summary>
+    private static readonly StringComparison PathComparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+    /// <summary>
+    /// The path with every symbolic link along it followed, component by component (a link to a folder higher up, as in
+    /// <c>d/sub/texts.tsv</c> with <c>d → data</c>, was missed when only the file and its own folder were looked at), and
+    /// <c>..</c> taken from the folder reached so far, as the operating system takes it. A part that does not exist is
+    /// kept as written. Hard links are not detected (.NET gives no file identity to compare).
+    /// </summary>
+    private static string FinalPath(string path, int depth = 0)
     {
         try
         {
-            var info = new FileInfo(path);
-            var target = info.Exists ? info.ResolveLinkTarget(returnFinalTarget: true) : null;
-            var resolved = target?.FullName ?? path;
-            var folder = Path.GetDirectoryName(resolved);
-            var folderTarget = folder is not null && Directory.Exists(folder) ? new DirectoryInfo(folder).ResolveLinkTarget(returnFinalTarget: true) : null;
-            return folderTarget is null ? resolved : Path.Combine(folderTarget.FullName, Path.GetFileName(resolved));
+            var full = Path.IsPathRooted(path) ? path : Path.Combine(Environment.CurrentDirectory, path);
+            var root = Path.GetPathRoot(full) ?? string.Empty;
+            var current = root;
+            foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar))
+            {
+                if (part is "" or ".")
+                {
+                    continue;
+                }
+
+                if (part == "..")
+                {
+                    current = Path.GetDirectoryName(current) ?? root;
+                    continue;
+                }
+
+                current = Path.Combine(current, part);
+                FileSystemInfo entry = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+                // 40 links deep, as Linux's own limit (ELOOP): a cycle of links is left to the run, which reports it.
+                if (entry.LinkTarget is not null && depth < 40 && entry.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+                {
+                    current = FinalPath(target.FullName, depth + 1);
+                }
+            }
+
+            return current;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -151,4 +151,27 @@ public sealed class CliOutputPathTests : IDisposable
             File.ReadAllText(texts).Should().Be(Content);
         }
     }
+
+    /// <summary>
+    /// The same file reached through a symbolic link to a folder higher up the path (d → data, then d/sub/texts.tsv) is
+    /// refused too: only the file's own link and its own folder's were followed, so the run went ahead and replaced the texts.
+    /// </summary>
+    [Fact]
+    public void An_output_reaching_the_input_through_a_linked_folder_higher_up_is_refused()
+    {
+        var sub = Directory.CreateDirectory(Path.Combine(root, "data", "sub")).FullName;
+        const string Content = "sentence\tlabel\na sometimes tedious film\t0\n";
+        File.WriteAllText(Path.Combine(sub, "texts.tsv"), Content);
+        Directory.CreateSymbolicLink(Path.Combine(root, "d"), Path.Combine(root, "data"));
+        var context = new Attribution.Cli.CliContext { Out = TextWriter.Null, Error = TextWriter.Null, WorkingDirectory = root };
+
+        foreach (var output in new[] { "d/sub/texts.tsv", "d/sub/../sub/texts.tsv" })
+        {
+            var run = CliHarness.Run(context, ["predict", "--input", "data/sub/texts.tsv", "--output", output]);
+
+            run.Code.Should().Be(Attribution.Cli.ExitCodes.Usage, run.ToString());
+            run.Error.Should().StartWith($"error: --output: {output} is the file --input reads (data/sub/texts.tsv)", run.ToString());
+            File.ReadAllText(Path.Combine(sub, "texts.tsv")).Should().Be(Content);
+        }
+    }
 }
