@@ -202,9 +202,7 @@ public sealed class BaselineValidationTests
         using var model = TransformerTestKit.RandomTinyBertClassifier(7);
         using var scope = TorchSharp.torch.NewDisposeScope();
         var wrong = Baseline.FromActivation(TorchSharp.torch.zeros(7, 3));
-        var (method, setting) = name == "ig"
-            ? ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = wrong }, "Baseline")
-            : (new GradientShap { Baselines = [Baseline.Pad, wrong] }, "Baselines");
+        var (method, setting) = TakingBaseline(name, wrong);
 
         var error = FluentActions.Invoking(() => method.Explain(model, "5 9")).Should().Throw<ArgumentException>().Which;
         error.ParamName.Should().Be(setting);
@@ -228,9 +226,7 @@ public sealed class BaselineValidationTests
             var activation = TorchSharp.torch.zeros(1, 3);
             var baseline = Baseline.FromActivation(activation);
             activation.Dispose();
-            var (method, setting) = name == "ig"
-                ? ((IAttributor)new IntegratedGradients { Steps = 4, Baseline = baseline }, "Baseline")
-                : (new GradientShap { Baselines = [Baseline.Pad, baseline] }, "Baselines");
+            var (method, setting) = TakingBaseline(name, baseline);
 
             var error = FluentActions.Invoking(() => method.Explain(model, "3")).Should().Throw<ArgumentException>().Which;
             error.ParamName.Should().Be(setting);
@@ -255,4 +251,9 @@ public sealed class BaselineValidationTests
         FluentActions.Invoking(() => new GradientShap { Baselines = [] }.Explain(model, "3 4")).Should().Throw<ArgumentException>()
             .WithMessage("Gradient SHAP needs at least one baseline to draw from*").Which.ParamName.Should().Be("Baselines");
     }
+
+    /// <summary>Integrated Gradients with <paramref name="baseline"/> ("ig"), or Gradient SHAP drawing from it and the pad baseline; and the setting that holds it.</summary>
+    private static (IAttributor Method, string Setting) TakingBaseline(string name, Baseline baseline) => name == "ig"
+        ? (new IntegratedGradients { Steps = 4, Baseline = baseline }, "Baseline")
+        : (new GradientShap { Baselines = [Baseline.Pad, baseline] }, "Baselines");
 }
