@@ -186,6 +186,39 @@ public sealed class ShortcutTests : IDisposable
         following.Rate.Should().Be(0.5);
     }
 
+    /// <summary>
+    /// Each sentence's prediction is the argmax of its row, and the two counts are of predictions equal to each label,
+    /// on an asymmetric set of three classes worked out by hand (the test above splits 20 / 20, so counting the
+    /// predictions that differ, or taking the argmin on two classes, gave the same numbers; the sweep-1206g Stryker run
+    /// found both alive).
+    /// </summary>
+    [Fact]
+    public void Follows_takes_each_rows_argmax_and_counts_each_label_on_its_own()
+    {
+        var rows = new Dictionary<string, double[]>
+        {
+            ["a"] = [0.2, 0.7, 0.1], // predicts 1: the shortcut's label
+            ["b"] = [0.6, 0.3, 0.1], // predicts 0: the true label
+            ["c"] = [0.1, 0.2, 0.7], // predicts 2: neither
+            ["d"] = [0.3, 0.4, 0.3], // predicts 1: neither
+        };
+        var model = new BlackBoxClassifier(texts => texts.Select(t => rows[t]).ToArray(), ["x", "y", "z"]);
+        ShortcutSentence[] sentences =
+        [
+            new("a", "a", 0, TrueLabel: 0, ShortcutLabel: 1),
+            new("b", "b", 0, TrueLabel: 0, ShortcutLabel: 2),
+            new("c", "c", 0, TrueLabel: 0, ShortcutLabel: 1),
+            new("d", "d", 0, TrueLabel: 0, ShortcutLabel: 2),
+        ];
+
+        var following = Shortcuts.Follows(model, sentences);
+
+        following.Predictions.Should().Equal(1, 0, 2, 1);
+        following.FollowedShortcut.Should().Be(1);
+        following.FollowedTrueLabel.Should().Be(1);
+        following.Rate.Should().Be(0.25);
+    }
+
     /// <summary>A model with the given head whose every "probability" row is <paramref name="row"/> (what its head gives).</summary>
     private sealed class HeadModel(OutputHead head, string[] labels, double[] row) : ITokenClassifier
     {
