@@ -94,7 +94,10 @@ public sealed partial class TextClassifier
                 }
             }
 
-            adapter = new TorchScriptAdapter(name ?? Path.GetFileNameWithoutExtension(scriptPath), script, matrix, labels.Count);
+            // The file's name without its extension, or with it where nothing else is left (".pt" would give "", which
+            // the classifier refuses as a blank name the caller never gave).
+            var defaultName = Path.GetFileNameWithoutExtension(scriptPath) is { Length: > 0 } stem && !string.IsNullOrWhiteSpace(stem) ? stem : Path.GetFileName(scriptPath);
+            adapter = new TorchScriptAdapter(name ?? defaultName, script, matrix, labels.Count);
 
             // The classifier puts the script in eval mode, which turns off the dropout of a scripted module saved in
             // training mode; what still varies from call to call cannot be switched off from here.

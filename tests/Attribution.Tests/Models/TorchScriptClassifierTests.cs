@@ -297,6 +297,23 @@ public sealed class TorchScriptClassifierTests(ITestOutputHelper output) : IDisp
     /// id between whatever opening and closing tokens the tokenizer adds, none here. The script's logits for "3 4" are
     /// those of the reference computation.
     /// </summary>
+    /// <summary>
+    /// Without a name the classifier takes the file's name without its extension; a file named only ".pt" keeps ".pt",
+    /// where the empty stem was refused as a blank name the caller never gave.
+    /// </summary>
+    [Fact]
+    public void The_default_name_is_the_files_stem_or_the_whole_name_when_no_stem_is_left()
+    {
+        var weights = MakeWeights();
+        using (var named = TextClassifier.FromTorchScript(WriteScript(weights, "sentiment.pt"), Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight")))
+        {
+            named.Name.Should().Be("sentiment");
+        }
+
+        using var bare = TextClassifier.FromTorchScript(WriteScript(weights, ".pt"), Tokenizer(), LabelNames, ScriptEmbeddings.Parameter("embeddings.weight"));
+        bare.Name.Should().Be(".pt");
+    }
+
     [Fact]
     public void A_tokenizer_without_special_tokens_loads_and_predicts()
     {
