@@ -36,7 +36,7 @@ public abstract class LayerMethod : TextAttributor
             // labels, and the "attributions" were the score's gradient with respect to the logits.
             throw new ArgumentException(
                 $"Layer \"\" is the root module (the model), whose output is the logits and whose input the token ids, not a layer {Name} can attribute to: " +
-                "give the dotted path of one of its layers (SanityCheck.DefaultOrder lists them), or leave Layer null for the word embeddings", nameof(Layer));
+                "give the dotted path of a layer whose output has a token axis ([batch, tokens, …], e.g. an encoder layer), or leave Layer null for the word embeddings", nameof(Layer));
         }
 
         LayerPaths.Resolve(model, Layer, nameof(Layer));

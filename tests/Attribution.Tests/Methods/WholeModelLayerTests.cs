@@ -21,6 +21,8 @@ public sealed class WholeModelLayerTests
                 var error = FluentActions.Invoking(() => method.Explain(model, "3 4")).Should().Throw<ArgumentException>().Which;
                 error.ParamName.Should().Be("Layer", method.Name);
                 error.Message.Should().StartWith("Layer \"\" is the root module (the model), whose output is the logits and whose input the token ids", method.Name);
+                // The fix names what an attributable layer is; it pointed to SanityCheck.DefaultOrder, whose list starts with the classifier.
+                error.Message.Should().Contain("give the dotted path of a layer whose output has a token axis ([batch, tokens, …], e.g. an encoder layer)", method.Name);
             }
 
             module.ForwardCalls.Should().Be(0);
