@@ -140,17 +140,9 @@ internal static class ShortcutCommand
             throw new UsageException("--fraction", $"must be in (0, 1], got {fraction.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        // Both bounded by their parsers (CliOptions.Int: --max-sentences at least 1, --epochs 1 to 1000), before this runs.
         var maxSentences = parse.GetValue(extra.MaxSentences) ?? 200;
-        if (maxSentences < 1)
-        {
-            throw new UsageException("--max-sentences", $"must be at least 1, got {maxSentences}");
-        }
-
         var epochs = parse.GetValue(extra.Epochs) ?? DefaultModel.TrainingOptions.MaxEpochs;
-        if (epochs < 1 || epochs > 1000)
-        {
-            throw new UsageException("--epochs", $"must be between 1 and 1000, got {epochs}");
-        }
 
         var json = parse.GetValue(extra.Format) == "json";
         if (!training)
