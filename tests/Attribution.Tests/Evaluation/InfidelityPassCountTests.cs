@@ -42,12 +42,7 @@ public sealed class InfidelityPassCountTests
     {
         var (model, forwards) = ForwardCountingModule.TinyBert(7);
         using var _ = model;
-        IAttributor attributor = method switch
-        {
-            "gradient" => new Gradient(),
-            "integrated-gradients" => new IntegratedGradients { Steps = 4 },
-            _ => new GradientXInput(),
-        };
+        var attributor = MaxSensitivityPassCountTests.Attributor(method);
         var explanation = attributor.Explain(model, Text, Options);
         var settings = new InfidelitySettings { Samples = samples };
         var before = LiveTensors.Settled();

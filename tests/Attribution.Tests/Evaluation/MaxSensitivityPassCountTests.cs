@@ -77,7 +77,8 @@ public sealed class MaxSensitivityPassCountTests
         result.Steps.Select(s => s.Value).Should().Equal(UnsharedChanges(model, (INoiseTunnelable)attributor, perturbations));
     }
 
-    private static IAttributor Attributor(string method) => method switch
+    /// <summary>The methods the metrics' pass-count tests run, by name (InfidelityPassCountTests takes the first three).</summary>
+    internal static IAttributor Attributor(string method) => method switch
     {
         "gradient" => new Gradient(),
         "gradient-x-input" => new GradientXInput(),
